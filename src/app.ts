@@ -1,0 +1,53 @@
+// The Yoga instance: schema, context, plugins, health and metrics. Used by api.ts and by tests.
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Context } from './context';
+import type { Deps } from './deps';
+import { GRAPHIQL_EXAMPLES } from './graphiql';
+import { authenticateHeader } from './modules/auth/authenticate';
+import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-error-codes';
+import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
+import { useReadiness } from './plugins/use-readiness';
+import { requestIdOf, useRequestId } from './plugins/use-request-id';
+import { useRequestLimits } from './plugins/use-request-limits';
+import { getSchema } from './schema';
+import { createServices, type Services } from './services';
+
+export type App = YogaServerInstance<Record<string, unknown>, Context> & { services: Services };
+
+export function createApp(deps: Deps, services: Services = createServices(deps)): App {
+  const { config, log } = deps;
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema: getSchema(),
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health/live',
+    landingPage: false,
+    multipart: false,
+    logging: {
+      debug: (...args) => log.debug(args.map(String).join(' ')),
+      info: (...args) => log.info(args.map(String).join(' ')),
+      warn: (...args) => log.warn(args.map(String).join(' ')),
+      error: (...args) => log.error(args.map(String).join(' ')),
+    },
+    graphiql: config.http.graphiql ? { title: 'Evalgraph', defaultQuery: GRAPHIQL_EXAMPLES } : false,
+    maskedErrors: { maskError: createMaskError(log) },
+    context: async ({ request }): Promise<Context> => {
+      const requestId = requestIdOf(request);
+      const principal = await authenticateHeader(services.auth, request.headers.get('authorization'));
+      return { deps, services, principal, requestId, log: log.child({ requestId }) };
+    },
+    plugins: [
+      useRequestId(),
+      useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
+      useErrorCodes(),
+      useErrorMasking(log),
+      useReadiness({
+        checks: {
+          database: () => deps.db.ping().then(() => ({ kind: deps.db.kind })),
+          ...(deps.redis ? { redis: () => deps.redis!.ping().then(() => undefined) } : {}),
+        },
+      }),
+      useMetricsEndpoint({ registry: deps.metrics }),
+    ],
+  });
+  return Object.assign(yoga, { services });
+}

@@ -1,0 +1,91 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const boolean = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || protocols.some((p) => v.startsWith(`${p}://`)), {
+      message: `expected a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+    });
+
+const envSchema = z.object({
+  PORT: z.coerce.number({ message: 'expected a port number' }).int().min(0).max(65535).default(4000),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: url(['postgres', 'postgresql']),
+  REDIS_URL: url(['redis', 'rediss']),
+  REDIS_KEY_PREFIX: z.string().default('evalgraph:'),
+  EVALGRAPH_DATA_DIR: z.string().default('./.evalgraph'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  EVALGRAPH_PUBLIC_URL: url(['http', 'https']),
+  EVALGRAPH_GRAPHIQL: boolean(true),
+  EVALGRAPH_MIGRATE_ON_START: boolean(true),
+  EVALGRAPH_INIT_ADMIN_EMAIL: z.email({ message: 'expected an email address' }).optional(),
+  EVALGRAPH_INIT_PROJECT: z.string().trim().min(1).max(100).optional(),
+  EVALGRAPH_INIT_API_KEY: z
+    .string()
+    .min(32, { message: 'expected at least 32 characters' })
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, { message: 'expected printable ASCII without spaces' })
+    .optional(),
+  EVALGRAPH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  EVALGRAPH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Reads the environment into a nested, typed config. Pure: no I/O. Disabled features are null. */
+export function parseConfig(env: Record<string, string | undefined>) {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        const got = env[name];
+        return `${name}: ${issue.message}${got === undefined ? '' : ` (got "${got.length > 60 ? `${got.slice(0, 60)}…` : got}")`}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const init = { adminEmail: e.EVALGRAPH_INIT_ADMIN_EMAIL, project: e.EVALGRAPH_INIT_PROJECT, apiKey: e.EVALGRAPH_INIT_API_KEY };
+  const initCount = Object.values(init).filter(Boolean).length;
+  if (initCount > 0 && !init.adminEmail) {
+    throw new ConfigError(['EVALGRAPH_INIT_ADMIN_EMAIL: required when EVALGRAPH_INIT_PROJECT or EVALGRAPH_INIT_API_KEY is set']);
+  }
+  const dataDir = path.resolve(e.EVALGRAPH_DATA_DIR);
+  return {
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      publicUrl: e.EVALGRAPH_PUBLIC_URL ?? null,
+      graphiql: e.EVALGRAPH_GRAPHIQL,
+      maxBodyBytes: e.EVALGRAPH_MAX_BODY_BYTES,
+      shutdownTimeoutMs: e.EVALGRAPH_SHUTDOWN_TIMEOUT_MS,
+    },
+    database: e.DATABASE_URL
+      ? { kind: 'postgres' as const, url: e.DATABASE_URL, migrateOnStart: e.EVALGRAPH_MIGRATE_ON_START }
+      : { kind: 'pglite' as const, dataDir: path.join(dataDir, 'pgdata'), migrateOnStart: e.EVALGRAPH_MIGRATE_ON_START },
+    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : null,
+    dataDir,
+    logLevel: e.LOG_LEVEL,
+    init: init.adminEmail ? { adminEmail: init.adminEmail, project: init.project ?? null, apiKey: init.apiKey ?? null } : null,
+  };
+}
+
+export type Config = ReturnType<typeof parseConfig>;
+export type DatabaseConfig = Config['database'];

@@ -1,0 +1,14 @@
+import type { Logger } from 'pino';
+import type { Deps } from './deps';
+import type { Principal } from './modules/auth/permissions';
+import type { Services } from './services';
+
+/** What every resolver gets. Built per request (HTTP, SSE) or per operation (WebSocket). */
+export interface Context {
+  deps: Deps;
+  services: Services;
+  /** null when the request carries no key; a bad key never gets this far (401). */
+  principal: Principal | null;
+  requestId: string;
+  log: Logger;
+}

@@ -1,0 +1,55 @@
+// Builds every side effect once: database, Redis, logger, metrics. The only place that picks
+// Postgres or PGlite, and Redis or in-process stores.
+import pino, { type Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type Redis from 'ioredis';
+import type { Config } from './config';
+import { createDb, migrate, type Db, type DbOptions } from './storage/db';
+import { createRedis } from './storage/redis';
+
+export interface Deps {
+  config: Config;
+  log: Logger;
+  db: Db;
+  /** null in embedded mode: in-process stores are used instead. */
+  redis: Redis | null;
+  metrics: Registry;
+  clock: { now(): Date };
+  close(): Promise<void>;
+}
+
+export interface DepsOptions {
+  /** Overrides the database chosen by config (tests start from a migrated template). */
+  db?: DbOptions;
+  log?: Logger;
+}
+
+export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
+  const log = options.log ?? pino({ level: config.logLevel, base: { service: 'evalgraph' } });
+  const db = await createDb(
+    options.db ??
+      (config.database.kind === 'postgres'
+        ? { kind: 'postgres', url: config.database.url }
+        : { kind: 'pglite', dataDir: config.database.dataDir }),
+  );
+  if (config.database.migrateOnStart) {
+    const applied = await migrate(db);
+    if (applied.length) log.info({ applied }, 'applied migrations');
+  }
+  const redis = config.redis ? createRedis(config.redis.url, { name: 'evalgraph' }) : null;
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+
+  return {
+    config,
+    log,
+    db,
+    redis,
+    metrics,
+    clock: { now: () => new Date() },
+    async close() {
+      redis?.disconnect();
+      await db.close();
+    },
+  };
+}

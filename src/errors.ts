@@ -1,0 +1,42 @@
+import { GraphQLError } from 'graphql';
+
+/** Every error a client sees carries one of these in `extensions.code`. */
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'RATE_LIMITED'
+  | 'QUERY_TOO_COMPLEX'
+  | 'QUOTA_EXCEEDED'
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  | 'PERSISTED_QUERY_ONLY'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+interface ErrorOptions {
+  /** Set for policy errors that decide the whole response (401, 403, 413, 429, 503). */
+  status?: number;
+  headers?: Record<string, string>;
+  extensions?: Record<string, unknown>;
+}
+
+export function appError(code: ErrorCode, message: string, options: ErrorOptions = {}): GraphQLError {
+  const http = options.status ? { http: { status: options.status, headers: options.headers } } : {};
+  return new GraphQLError(message, { extensions: { code, ...options.extensions, ...http } });
+}
+
+export const unauthenticated = (message = 'Authentication required: send "Authorization: Bearer <api key>".') =>
+  appError('UNAUTHENTICATED', message, { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } });
+
+export const forbidden = (message = 'Your role does not allow this.') => appError('FORBIDDEN', message);
+
+export const notFound = (what: string) => appError('NOT_FOUND', `${what} was not found.`);
+
+/** `path` names the offending input, e.g. ["input", "spans", 3, "endTime"]. */
+export const badInput = (message: string, path: (string | number)[] = []) =>
+  appError('BAD_USER_INPUT', message, { extensions: { path: path.length ? path : undefined } });
+
+export function isAppError(error: unknown): error is GraphQLError {
+  return error instanceof GraphQLError && typeof error.extensions?.code === 'string';
+}

@@ -1,0 +1,74 @@
+// Who may do what in a project. Roles are not a ladder (BILLING sees costs but not traces),
+// so each role is the set of actions it allows, and a key's role can only narrow its user's.
+import type { Role, Tier } from '../../generated/prisma/enums';
+
+export type Action =
+  /** see the project itself (name, own membership) */
+  | 'view'
+  /** read traces, evaluations, datasets, alert rules, webhooks */
+  | 'read'
+  /** write traces, evaluations, alert rules, webhooks */
+  | 'write'
+  /** read costs, usage and limits */
+  | 'costs'
+  /** manage members and keys of the project */
+  | 'manage';
+
+export const ROLE_ACTIONS: Record<Role, readonly Action[]> = {
+  ADMIN: ['view', 'read', 'write', 'costs', 'manage'],
+  DEVELOPER: ['view', 'read', 'write'],
+  VIEWER: ['view', 'read'],
+  BILLING: ['view', 'costs'],
+};
+
+export interface Principal {
+  userId: string;
+  email: string;
+  /** Instance administrator: ADMIN in every project, manages users and tiers. */
+  isAdmin: boolean;
+  tier: Tier;
+  keyId: string;
+  /** A key bound to a project reaches no other. */
+  keyProjectId: string | null;
+  /** A key with a role never exceeds it. */
+  keyRole: Role | null;
+  /** projectId → the user's membership role. */
+  memberships: Map<string, Role>;
+}
+
+/** The user's own role in a project, before the key narrows it. */
+function baseRole(principal: Principal, projectId: string): Role | null {
+  if (principal.keyProjectId && principal.keyProjectId !== projectId) return null;
+  return principal.isAdmin ? 'ADMIN' : (principal.memberships.get(projectId) ?? null);
+}
+
+export function can(principal: Principal | null, projectId: string, action: Action): boolean {
+  if (!principal) return false;
+  const role = baseRole(principal, projectId);
+  if (!role || !ROLE_ACTIONS[role].includes(action)) return false;
+  return principal.keyRole === null || ROLE_ACTIONS[principal.keyRole].includes(action);
+}
+
+/** The role shown for the principal in a project: the key's role when it narrows the user's. */
+export function effectiveRole(principal: Principal, projectId: string): Role | null {
+  const role = baseRole(principal, projectId);
+  if (!role || !principal.keyRole || principal.keyRole === role) return role;
+  const narrower = ROLE_ACTIONS[principal.keyRole].every((a) => ROLE_ACTIONS[role].includes(a));
+  return narrower ? principal.keyRole : role;
+}
+
+/** Instance administration (users, tiers, projects) needs an unbound, unnarrowed admin key. */
+export function isInstanceAdmin(principal: Principal | null): boolean {
+  return !!principal?.isAdmin && principal.keyProjectId === null && (principal.keyRole === null || principal.keyRole === 'ADMIN');
+}
+
+/** Project ids the principal can see; 'all' for an instance admin with an unbound key. */
+export function visibleProjects(principal: Principal): string[] | 'all' {
+  if (principal.keyProjectId) return baseRole(principal, principal.keyProjectId) ? [principal.keyProjectId] : [];
+  return principal.isAdmin ? 'all' : [...principal.memberships.keys()];
+}
+
+/** A key may be created with a role only within its creator's reach in that project. */
+export function canGrantRole(grantorRole: Role, role: Role): boolean {
+  return ROLE_ACTIONS[role].every((action) => ROLE_ACTIONS[grantorRole].includes(action));
+}

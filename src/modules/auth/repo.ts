@@ -1,0 +1,40 @@
+import type { PrismaClient } from '../../generated/prisma/client';
+import type { Role, Tier } from '../../generated/prisma/enums';
+
+export function createAuthRepo(prisma: PrismaClient) {
+  return {
+    findActiveKeyByHash: (hash: string) =>
+      prisma.apiKey.findFirst({
+        where: { hash, revokedAt: null },
+        select: {
+          id: true,
+          projectId: true,
+          role: true,
+          lastUsedAt: true,
+          user: { select: { id: true, email: true, isAdmin: true, tier: true, memberships: { select: { projectId: true, role: true } } } },
+        },
+      }),
+    /** Writes last-used at most once a minute per key, whatever the request rate. */
+    touchKey: (id: string, now: Date) =>
+      prisma.apiKey.updateMany({
+        where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - 60_000) } }] },
+        data: { lastUsedAt: now },
+      }),
+    findUserByEmail: (email: string) => prisma.user.findUnique({ where: { email } }),
+    findUser: (id: string) => prisma.user.findUnique({ where: { id } }),
+    createUser: (data: { email: string; name?: string | null; isAdmin?: boolean; tier?: Tier }) => prisma.user.create({ data }),
+    setTier: (userId: string, tier: Tier) => prisma.user.update({ where: { id: userId }, data: { tier } }),
+    membershipRole: async (userId: string, projectId: string): Promise<Role | null> =>
+      (await prisma.membership.findUnique({ where: { userId_projectId: { userId, projectId } }, select: { role: true } }))?.role ?? null,
+    keyExists: async (hash: string) => (await prisma.apiKey.count({ where: { hash } })) > 0,
+    createKey: (data: { hash: string; prefix: string; name?: string | null; userId: string; projectId?: string | null; role?: Role | null }) =>
+      prisma.apiKey.create({ data }),
+    findKey: (id: string) => prisma.apiKey.findUnique({ where: { id } }),
+    revokeKey: (id: string, now: Date) => prisma.apiKey.update({ where: { id }, data: { revokedAt: now } }),
+    countUsers: () => prisma.user.count(),
+    sharesProject: async (userId: string, otherUserId: string) =>
+      (await prisma.membership.count({ where: { userId: otherUserId, project: { memberships: { some: { userId } } } } })) > 0,
+  };
+}
+
+export type AuthRepo = ReturnType<typeof createAuthRepo>;

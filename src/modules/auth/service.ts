@@ -1,0 +1,115 @@
+import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
+import type { Deps } from '../../deps';
+import { badInput, forbidden, notFound } from '../../errors';
+import { Role, Tier } from '../../generated/prisma/enums';
+import { parseInput } from '../../lib/validate';
+import { describeApiKey, generateApiKey, hashApiKey } from './api-key';
+import { canGrantRole, isInstanceAdmin, type Principal } from './permissions';
+import { createAuthRepo } from './repo';
+
+/** How long a key lookup is reused. A revoked key stops working in this process at once
+ * and in other processes within this time. */
+const KEY_CACHE_MS = 5_000;
+
+const createUserInput = z.object({
+  email: z.email().max(320).transform((e) => e.toLowerCase()),
+  name: z.string().trim().min(1).max(200).nullish(),
+  isAdmin: z.boolean().default(false),
+  tier: z.enum(Tier).default('FREE'),
+});
+
+const createKeyInput = z.object({
+  userId: z.uuid(),
+  projectId: z.uuid().nullish(),
+  role: z.enum(Role).nullish(),
+  name: z.string().trim().min(1).max(200).nullish(),
+});
+
+export function createAuthService(deps: Deps) {
+  const repo = createAuthRepo(deps.db.prisma);
+  const keys = new LRUCache<string, { principal: Principal | null }>({ max: 10_000, ttl: KEY_CACHE_MS });
+
+  async function loadPrincipal(hash: string): Promise<Principal | null> {
+    const key = await repo.findActiveKeyByHash(hash);
+    if (!key) return null;
+    const now = deps.clock.now();
+    if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > 60_000) {
+      repo.touchKey(key.id, now).catch((error) => deps.log.warn({ err: error }, 'could not record key use'));
+    }
+    return {
+      userId: key.user.id,
+      email: key.user.email,
+      isAdmin: key.user.isAdmin,
+      tier: key.user.tier,
+      keyId: key.id,
+      keyProjectId: key.projectId,
+      keyRole: key.role,
+      memberships: new Map(key.user.memberships.map((m) => [m.projectId, m.role])),
+    };
+  }
+
+  /** The principal of a key, or null when the key is unknown or revoked. */
+  async function authenticate(key: string): Promise<Principal | null> {
+    const hash = hashApiKey(key);
+    const cached = keys.get(hash);
+    if (cached) return cached.principal;
+    const principal = await loadPrincipal(hash);
+    keys.set(hash, { principal });
+    return principal;
+  }
+
+  async function createUser(input: z.input<typeof createUserInput>) {
+    const data = parseInput(createUserInput, input);
+    if (await repo.findUserByEmail(data.email)) throw badInput(`A user with email ${data.email} exists already.`, ['input', 'email']);
+    return repo.createUser(data);
+  }
+
+  /**
+   * Creates a key for a user, optionally bound to a project and narrowed to a role.
+   * `actor` is the principal asking (null for the CLI and start-up, which act as the operator).
+   */
+  async function createApiKey(actor: Principal | null, input: z.input<typeof createKeyInput>, fixedKey?: string) {
+    const data = parseInput(createKeyInput, input);
+    const user = await repo.findUser(data.userId);
+    if (!user) throw notFound('User');
+    if (data.projectId) {
+      const role = user.isAdmin ? 'ADMIN' : await repo.membershipRole(user.id, data.projectId);
+      if (!role) throw badInput('The user is not a member of that project.', ['input', 'projectId']);
+      if (data.role && !canGrantRole(role, data.role)) {
+        throw badInput(`The user's role in the project (${role}) does not include ${data.role}.`, ['input', 'role']);
+      }
+    }
+    if (actor && !isInstanceAdmin(actor)) {
+      // A key never reaches further than the key that created it.
+      if (actor.keyProjectId && actor.keyProjectId !== data.projectId) {
+        throw forbidden('A key bound to a project can only create keys bound to the same project.');
+      }
+      if (actor.keyRole && !canGrantRole(actor.keyRole, data.role ?? actor.keyRole)) {
+        throw forbidden(`Your key's role (${actor.keyRole}) cannot create a key with more rights.`);
+      }
+      if (actor.keyRole && !data.role) data.role = actor.keyRole;
+    }
+    const secret = fixedKey ? describeApiKey(fixedKey) : generateApiKey();
+    const apiKey = await repo.createKey({ ...data, hash: secret.hash, prefix: secret.prefix });
+    return { apiKey, key: secret.key };
+  }
+
+  async function revokeApiKey(id: string) {
+    const key = await repo.findKey(id);
+    if (!key) throw notFound('API key');
+    const revoked = key.revokedAt ? key : await repo.revokeKey(id, deps.clock.now());
+    keys.delete(key.hash);
+    return revoked;
+  }
+
+  async function setUserTier(userId: string, tier: Tier) {
+    if (!(await repo.findUser(userId))) throw notFound('User');
+    keys.clear();
+    return repo.setTier(userId, tier);
+  }
+
+  return { authenticate, createUser, createApiKey, revokeApiKey, setUserTier, repo, forget: () => keys.clear() };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

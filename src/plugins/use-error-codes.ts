@@ -1,0 +1,58 @@
+import { GraphQLError } from 'graphql';
+import { handleStreamOrSingleExecutionResult } from '@envelop/core';
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../context';
+import type { Logger } from 'pino';
+import { appError, isAppError } from '../errors';
+
+const withCode = (error: GraphQLError, code: string) =>
+  new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: { ...error.extensions, code } });
+
+/** GraphQL's own parse and validation errors get the codes clients know from Apollo. */
+export function useErrorCodes(): Plugin {
+  return {
+    onParse: () => ({ result, replaceParseResult }) => {
+      if (result instanceof GraphQLError && !result.extensions.code) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+    },
+    onValidate: () => ({ result, setResult }) => {
+      if (result.length && result.some((e) => !e.extensions.code)) {
+        setResult(result.map((e) => (e.extensions.code ? e : withCode(e, 'GRAPHQL_VALIDATION_FAILED'))));
+      }
+    },
+  };
+}
+
+/**
+ * Yoga's maskError: errors we meant (with a code) pass; GraphQL's input coercion errors become
+ * BAD_USER_INPUT; anything else is logged with the request id and masked.
+ */
+export function createMaskError(log: Logger) {
+  return (error: unknown, requestId?: string): Error => {
+    if (isAppError(error)) return error;
+    if (error instanceof GraphQLError) {
+      const original = error.originalError;
+      if (!original || original instanceof GraphQLError) return withCode(error, 'BAD_USER_INPUT');
+      // Pothos reports malformed global ids and arguments with this class.
+      if (original.name === 'PothosValidationError') return withCode(new GraphQLError(original.message, { nodes: error.nodes, path: error.path }), 'BAD_USER_INPUT');
+    }
+    log.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId }, 'internal error');
+    return appError('INTERNAL_SERVER_ERROR', `Internal server error${requestId ? ` (request id ${requestId})` : ''}.`, {
+      extensions: requestId ? { requestId } : {},
+    });
+  };
+}
+
+/** Masks execution errors with the request id in hand (Yoga's own masking, which has no
+ * context, remains the net for errors outside execution). */
+export function useErrorMasking(log: Logger): Plugin<Context> {
+  const mask = createMaskError(log);
+  return {
+    onExecute: ({ args }) => ({
+      onExecuteDone: (payload) =>
+        handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
+          if (!result.errors?.length) return;
+          setResult({ ...result, errors: result.errors.map((e) => mask(e, args.contextValue.requestId) as GraphQLError) });
+        }),
+    }),
+  };
+}

@@ -1,0 +1,71 @@
+// The Pothos builder: plugins, scalars and auth scopes. It defines no types (modules do).
+import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
+import type { Context } from '../context';
+import { badInput, forbidden, unauthenticated } from '../errors';
+import type PrismaTypes from '../generated/pothos-types';
+import { getDatamodel } from '../generated/pothos-types';
+import { can, isInstanceAdmin, type Action } from '../modules/auth/permissions';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  AuthScopes: {
+    authenticated: boolean;
+    instanceAdmin: boolean;
+    project: { id: string; action: Action };
+    /** the principal is this user */
+    self: string;
+  };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    Decimal: { Input: string; Output: string | { toFixed(): string } };
+    JSON: { Input: unknown; Output: unknown };
+    ID: { Input: string; Output: string | number };
+  };
+  DefaultEdgesNullability: false;
+  DefaultNodeNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ErrorsPlugin, ComplexityPlugin, DataloaderPlugin, ValidationPlugin],
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      authenticated: ctx.principal !== null,
+      instanceAdmin: isInstanceAdmin(ctx.principal),
+      project: ({ id, action }) => can(ctx.principal, id, action),
+      self: (userId) => ctx.principal?.userId === userId,
+    }),
+    unauthorizedError: (_parent, ctx, _info, result) =>
+      ctx.principal ? forbidden(result.message === 'Not authorized' ? undefined : result.message) : unauthenticated(),
+  },
+  prisma: {
+    client: (ctx) => ctx.deps.db.prisma,
+    dmmf: getDatamodel(),
+    exposeDescriptions: true,
+    filterConnectionTotalCount: true,
+    defaultConnectionSize: 20,
+    maxConnectionSize: 100,
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+  },
+  errors: { defaultTypes: [] },
+  complexity: { defaultComplexity: 1, defaultListMultiplier: 10 },
+  validation: {
+    validationError: (result) => {
+      const issue = result.issues[0];
+      const path = (issue?.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)) as (string | number)[];
+      return badInput(`${path.length ? `${path.join('.')}: ` : ''}${issue?.message ?? 'invalid input'}`, path);
+    },
+  },
+});

@@ -1,0 +1,16 @@
+// Imports every module's types; builds the schema once.
+import type { GraphQLSchema } from 'graphql';
+import { builder } from './builder';
+import { addBaseTypes } from './scalars';
+
+addBaseTypes(builder);
+import '../modules/auth/schema';
+import '../modules/auth/mutations';
+import '../modules/projects/schema';
+
+let schema: GraphQLSchema | undefined;
+
+export function getSchema(): GraphQLSchema {
+  schema ??= builder.toSchema({ sortSchema: true });
+  return schema;
+}
