@@ -1,7 +1,7 @@
-import type { PrismaClient } from '../../generated/prisma/client';
+import type { Prisma, PrismaClient } from '../../generated/prisma/client';
 import type { Role, Tier } from '../../generated/prisma/enums';
 
-export function createAuthRepo(prisma: PrismaClient) {
+export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) {
   return {
     findActiveKeyByHash: (hash: string) =>
       prisma.apiKey.findFirst({

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { Deps } from '../../deps';
 import { badInput, forbidden, notFound } from '../../errors';
+import type { Prisma } from '../../generated/prisma/client';
 import { Role, Tier } from '../../generated/prisma/enums';
 import { parseInput } from '../../lib/validate';
 import { describeApiKey, generateApiKey, hashApiKey } from './api-key';
@@ -27,7 +28,8 @@ const createKeyInput = z.object({
 });
 
 export function createAuthService(deps: Deps) {
-  const repo = createAuthRepo(deps.db.prisma);
+  const baseRepo = createAuthRepo(deps.db.prisma);
+  const repo = baseRepo;
   const keys = new LRUCache<string, { principal: Principal | null }>({ max: 10_000, ttl: KEY_CACHE_MS });
 
   async function loadPrincipal(hash: string): Promise<Principal | null> {
@@ -69,8 +71,14 @@ export function createAuthService(deps: Deps) {
    * Creates a key for a user, optionally bound to a project and narrowed to a role.
    * `actor` is the principal asking (null for the CLI and start-up, which act as the operator).
    */
-  async function createApiKey(actor: Principal | null, input: z.input<typeof createKeyInput>, fixedKey?: string) {
+  async function createApiKey(
+    actor: Principal | null,
+    input: z.input<typeof createKeyInput>,
+    fixedKey?: string,
+    tx?: Prisma.TransactionClient,
+  ) {
     const data = parseInput(createKeyInput, input);
+    const repo = tx ? createAuthRepo(tx) : baseRepo;
     const user = await repo.findUser(data.userId);
     if (!user) throw notFound('User');
     if (data.projectId) {

@@ -1,0 +1,73 @@
+// `evalgraph serve`: API and/or worker over one set of deps, with graceful shutdown.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startApi, type ApiServer } from './api';
+import type { Config } from './config';
+import { createDeps } from './deps';
+import { createJobs } from './jobs';
+import { bootstrap } from './modules/auth/bootstrap';
+import { createServices } from './services';
+import { startWorker, type Worker } from './worker';
+
+export type ServeRole = 'all' | 'api' | 'worker';
+
+export async function serve(config: Config, role: ServeRole, print: (line: string) => void = console.log) {
+  if (config.database.kind === 'pglite' && role !== 'all') {
+    throw new Error('The embedded database has one owner: run `serve` (API and worker together), or set DATABASE_URL to run roles apart.');
+  }
+  const deps = await createDeps(config);
+  const pidFile = config.database.kind === 'pglite' ? path.join(config.dataDir, 'serve.pid') : null;
+  if (pidFile) {
+    await mkdir(config.dataDir, { recursive: true });
+    await writeFile(pidFile, String(process.pid));
+  }
+  const services = createServices(deps);
+  let api: ApiServer | null = null;
+  let worker: Worker | null = null;
+  try {
+    if (role !== 'worker') {
+      const first = await bootstrap(deps, services);
+      api = await startApi(deps, services, { port: config.http.port, host: config.http.host });
+      const base = config.http.publicUrl ?? api.url;
+      print(`Evalgraph API on ${base}/graphql (open it in a browser for GraphiQL)`);
+      if (first.created.length) print(`First start: created ${first.created.join(', ')}.`);
+      if (first.generatedKey) {
+        print(`Admin API key for ${first.adminEmail} (shown once; store it now):\n\n    ${first.generatedKey}\n`);
+        print('Send it as the header  Authorization: Bearer <key>');
+      }
+    }
+    if (role !== 'api') worker = startWorker(deps, createJobs(deps, services));
+  } catch (error) {
+    await deps.close();
+    throw error;
+  }
+
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      deps.log.info('shutting down: draining requests and jobs');
+      await Promise.all([api?.close(), worker?.stop()]);
+      await deps.close();
+      if (pidFile) await rm(pidFile, { force: true });
+    })());
+  return { deps, services, api, worker, stop };
+}
+
+/** Stops on SIGTERM/SIGINT; a second signal exits at once. */
+export function stopOnSignals(stop: () => Promise<void>, log: { info(msg: string): void; error(obj: unknown, msg: string): void }) {
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(1);
+    signalled = true;
+    log.info(`${signal} received`);
+    stop().then(
+      () => process.exit(0),
+      (error) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

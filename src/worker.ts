@@ -1,0 +1,58 @@
+// The background worker: runs each registered job in its own loop until stopped. A job claims
+// work from the database (the database is the queue) and returns how much it did; a job that
+// found work runs again at once, one that found none sleeps until its interval or a wake-up.
+import type { Deps } from './deps';
+
+export interface Job {
+  name: string;
+  /** Longest sleep when there is nothing to do. */
+  idleMs: number;
+  /** Does one batch; returns the number of things done. Must be idempotent and resumable. */
+  run(signal: AbortSignal): Promise<number>;
+}
+
+export interface Worker {
+  /** Wakes a job early (pub/sub notifications call this). */
+  wake(name?: string): void;
+  /** Finishes the batches in progress, then stops. */
+  stop(): Promise<void>;
+}
+
+export function startWorker(deps: Deps, jobs: Job[]): Worker {
+  const stopping = new AbortController();
+  const wakers = new Map<string, () => void>();
+
+  const loop = async (job: Job) => {
+    while (!stopping.signal.aborted) {
+      let done = 0;
+      try {
+        done = await job.run(stopping.signal);
+      } catch (error) {
+        deps.log.error({ err: error, job: job.name }, 'job failed; retrying after its idle interval');
+      }
+      if (done > 0 || stopping.signal.aborted) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, job.idleMs);
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        wakers.set(job.name, wake);
+        stopping.signal.addEventListener('abort', wake, { once: true });
+      });
+      wakers.delete(job.name);
+    }
+  };
+
+  const running = jobs.map(loop);
+  deps.log.info({ jobs: jobs.map((j) => j.name) }, 'worker started');
+  return {
+    wake(name) {
+      for (const [jobName, wake] of wakers) if (!name || name === jobName) wake();
+    },
+    async stop() {
+      stopping.abort();
+      await Promise.all(running);
+    },
+  };
+}
