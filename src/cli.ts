@@ -9,7 +9,7 @@ import { createDeps, type Deps } from './deps';
 import { isAppError } from './errors';
 import { Role, Tier } from './generated/prisma/enums';
 import { createServices, type Services } from './services';
-import { createDb, migrate } from './storage/db';
+import { createDb } from './storage/db';
 import { serve, stopOnSignals, type ServeRole } from './serve';
 
 const quiet = () => pino({ level: 'warn' });
@@ -73,15 +73,29 @@ export function buildProgram(): Command {
   program
     .command('migrate')
     .description('apply pending database migrations (Postgres from DATABASE_URL, or the embedded database)')
+    .option('--check', 'apply nothing; report pending migrations and drift from prisma/schema.prisma (exit 1 when either)')
     .addOption(json)
     .action(async (opts) => {
       const config = parseConfig(process.env);
       await assertEmbeddedFree(config);
       const db = await createDb(config.database.kind === 'postgres' ? { kind: 'postgres', url: config.database.url } : { kind: 'pglite', dataDir: config.database.dataDir });
+      const engine = await db.migrations();
       try {
-        const applied = await migrate(db);
-        output(opts.json, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date');
+        if (!opts.check) {
+          const applied = await engine.apply();
+          output(opts.json, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date');
+          return;
+        }
+        const pending = await engine.pending();
+        const drift = pending.length ? null : await engine.diffDatabaseToSchema();
+        output(
+          opts.json,
+          { pending, drift },
+          pending.length ? `pending migrations: ${pending.join(', ')}` : drift ? `the database differs from schema.prisma:\n${drift}` : 'no pending migrations, no drift',
+        );
+        if (pending.length || drift) process.exitCode = 1;
       } finally {
+        await engine.close();
         await db.close();
       }
     });
@@ -189,7 +203,9 @@ export function buildProgram(): Command {
 
 export async function main(argv = process.argv): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    const program = await buildProgram().parseAsync(argv);
+    // Every command but serve is done here; the migration engine would keep the process ~10 s.
+    if (program.args[0] !== 'serve') process.exit(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);

@@ -3,7 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startApi, type ApiServer } from './api';
 import type { Config } from './config';
-import { createDeps } from './deps';
+import { createDeps, type DepsOptions } from './deps';
 import { createJobs } from './jobs';
 import { bootstrap } from './modules/auth/bootstrap';
 import { createServices } from './services';
@@ -11,11 +11,16 @@ import { startWorker, type Worker } from './worker';
 
 export type ServeRole = 'all' | 'api' | 'worker';
 
-export async function serve(config: Config, role: ServeRole, print: (line: string) => void = console.log) {
+export interface ServeOptions extends DepsOptions {
+  print?: (line: string) => void;
+}
+
+export async function serve(config: Config, role: ServeRole, options: ServeOptions = {}) {
+  const print = options.print ?? console.log;
   if (config.database.kind === 'pglite' && role !== 'all') {
     throw new Error('The embedded database has one owner: run `serve` (API and worker together), or set DATABASE_URL to run roles apart.');
   }
-  const deps = await createDeps(config);
+  const deps = await createDeps(config, options);
   const pidFile = config.database.kind === 'pglite' ? path.join(config.dataDir, 'serve.pid') : null;
   if (pidFile) {
     await mkdir(config.dataDir, { recursive: true });

@@ -29,9 +29,12 @@ export const builder = new SchemaBuilder<{
     JSON: { Input: unknown; Output: unknown };
     ID: { Input: string; Output: string | number };
   };
+  DefaultFieldNullability: false;
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
+  // Fields are non-null unless they say otherwise (a field that can be refused must say nullable).
+  defaultFieldNullability: false,
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ErrorsPlugin, ComplexityPlugin, DataloaderPlugin, ValidationPlugin],
   scopeAuth: {
     authorizeOnSubscribe: true,

@@ -35,6 +35,8 @@ function loadEngineModule(): Promise<EngineModule> {
 export interface MigrationEngine {
   /** `migrate deploy`: applies the migrations not yet applied; returns their names. */
   apply(): Promise<string[]>;
+  /** Names of the committed migrations not yet applied to the database. */
+  pending(): Promise<string[]>;
   /** SQL from the migrations to schema.prisma (empty when there is nothing to do). Uses a shadow database. */
   diffMigrationsToSchema(): Promise<string>;
   /** SQL from the live database to schema.prisma: empty when the database has no drift. */
@@ -93,6 +95,14 @@ export async function createMigrationEngine(
       const migrationsList = await readMigrations(migrationsDir);
       const out = await explain(() => engine.applyMigrations({ migrationsList, filters: NO_FILTER }));
       return out.appliedMigrationNames;
+    },
+    async pending() {
+      const migrationsList = await readMigrations(migrationsDir);
+      const out = await explain(() => engine.diagnoseMigrationHistory({ migrationsList, optInToShadowDatabase: false, filters: NO_FILTER }));
+      const history = out.history;
+      if (!history) return [];
+      if (history.diagnostic === 'databaseIsBehind' || history.diagnostic === 'historiesDiverge') return history.unappliedMigrationNames;
+      return [];
     },
     async diffMigrationsToSchema() {
       const migrationsList = await readMigrations(migrationsDir);

@@ -55,7 +55,7 @@ builder.queryFields((t) => ({
       const visible = visibleProjects(ctx.principal!);
       return ctx.deps.db.prisma.project.findMany({ ...query, where: visible === 'all' ? {} : { id: { in: visible } }, orderBy: { id: 'asc' } });
     },
-  }),
+  }, { name: 'ProjectConnection' }, { name: 'ProjectEdge' }),
 }));
 
 builder.relayMutationField(

@@ -1,0 +1,5 @@
+import { createTemplate } from './databases';
+
+export default async function globalSetup() {
+  Object.assign(process.env, await createTemplate());
+}
