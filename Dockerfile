@@ -4,9 +4,11 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Install scripts would only download Prisma's native engines and re-check esbuild's binary; Evalgraph
-# migrates with the WASM schema engine, queries through driver adapters and generates its client below.
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# Dropping devDependencies first confines npm ci's lockfile check to the production tree (the lock lacks
+# some dev tools' other-platform binaries). Install scripts would only download Prisma's native engines
+# and re-check esbuild's binary: Evalgraph migrates with the WASM engine and queries through driver adapters.
+RUN npm pkg delete devDependencies \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY scripts ./scripts

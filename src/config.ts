@@ -50,14 +50,18 @@ export class ConfigError extends Error {
 }
 
 /** Reads the environment into a nested, typed config. Pure: no I/O. Disabled features are null. */
-export function parseConfig(env: Record<string, string | undefined>) {
+export function parseConfig(rawEnv: Record<string, string | undefined>) {
+  // An empty variable means unset (compose files and shells pass `VAR=` for "not given").
+  const env = Object.fromEntries(Object.entries(rawEnv).filter(([, v]) => v !== ''));
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0]);
         const got = env[name];
-        return `${name}: ${issue.message}${got === undefined ? '' : ` (got "${got.length > 60 ? `${got.slice(0, 60)}…` : got}")`}`;
+        // Never echo what may be a secret.
+        const secret = /KEY|URL|PASSWORD|SECRET/.test(name);
+        return `${name}: ${issue.message}${got === undefined || secret ? '' : ` (got "${got.length > 60 ? `${got.slice(0, 60)}…` : got}")`}`;
       }),
     );
   }

@@ -1,5 +1,6 @@
 // Who may do what in a project. Roles are not a ladder (BILLING sees costs but not traces),
 // so each role is the set of actions it allows, and a key's role can only narrow its user's.
+import type { User } from '../../generated/prisma/client';
 import type { Role, Tier } from '../../generated/prisma/enums';
 
 export type Action =
@@ -22,6 +23,8 @@ export const ROLE_ACTIONS: Record<Role, readonly Action[]> = {
 };
 
 export interface Principal {
+  /** The user's row as read when the key was checked (at most a few seconds old). */
+  user?: User;
   userId: string;
   email: string;
   /** Instance administrator: ADMIN in every project, manages users and tiers. */

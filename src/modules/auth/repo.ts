@@ -11,7 +11,7 @@ export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) 
           projectId: true,
           role: true,
           lastUsedAt: true,
-          user: { select: { id: true, email: true, isAdmin: true, tier: true, memberships: { select: { projectId: true, role: true } } } },
+          user: { include: { memberships: { select: { projectId: true, role: true } } } },
         },
       }),
     /** Writes last-used at most once a minute per key, whatever the request rate. */

@@ -60,6 +60,10 @@ builder.queryField('viewer', (t) =>
     type: 'User',
     description: 'The user the API key belongs to.',
     authScopes: { authenticated: true },
-    resolve: (query, _root, _args, ctx) => ctx.deps.db.prisma.user.findUniqueOrThrow({ ...query, where: { id: ctx.principal!.userId } }),
+    // Authentication has just read the user; only a selection of relations needs the database.
+    resolve: (query, _root, _args, ctx) =>
+      Object.keys(query).length === 0 && ctx.principal!.user
+        ? ctx.principal!.user
+        : ctx.deps.db.prisma.user.findUniqueOrThrow({ ...query, where: { id: ctx.principal!.userId } }),
   }),
 );

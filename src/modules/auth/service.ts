@@ -39,7 +39,9 @@ export function createAuthService(deps: Deps) {
     if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > 60_000) {
       repo.touchKey(key.id, now).catch((error) => deps.log.warn({ err: error }, 'could not record key use'));
     }
+    const { memberships, ...user } = key.user;
     return {
+      user,
       userId: key.user.id,
       email: key.user.email,
       isAdmin: key.user.isAdmin,
@@ -47,7 +49,7 @@ export function createAuthService(deps: Deps) {
       keyId: key.id,
       keyProjectId: key.projectId,
       keyRole: key.role,
-      memberships: new Map(key.user.memberships.map((m) => [m.projectId, m.role])),
+      memberships: new Map(memberships.map((m) => [m.projectId, m.role])),
     };
   }
 

@@ -1,0 +1,45 @@
+import path from 'node:path';
+import { ConfigError, parseConfig } from './config';
+
+describe('parseConfig', () => {
+  it('defaults to the embedded database and in-process stores on port 4000', () => {
+    const config = parseConfig({});
+    expect(config.http).toMatchObject({ port: 4000, host: '127.0.0.1', graphiql: true });
+    expect(config.database).toEqual({ kind: 'pglite', dataDir: path.resolve('.evalgraph', 'pgdata'), migrateOnStart: true });
+    expect(config.redis).toBeNull();
+    expect(config.init).toBeNull();
+  });
+
+  it('uses Postgres and Redis when their URLs are set', () => {
+    const config = parseConfig({ DATABASE_URL: 'postgresql://u@h/db', REDIS_URL: 'redis://h:6379/1', EVALGRAPH_DATA_DIR: '/tmp/x' });
+    expect(config.database).toMatchObject({ kind: 'postgres', url: 'postgresql://u@h/db' });
+    expect(config.redis).toEqual({ url: 'redis://h:6379/1', keyPrefix: 'evalgraph:' });
+    expect(config.dataDir).toBe('/tmp/x');
+  });
+
+  it('names every bad variable in one error', () => {
+    let error: unknown;
+    try {
+      parseConfig({ PORT: 'x', DATABASE_URL: 'mysql://h/db', EVALGRAPH_INIT_API_KEY: 'short' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/PORT: expected a port number \(got "x"\)/);
+    expect(problems).toMatch(/DATABASE_URL: expected a URL starting with postgres:\/\/ or postgresql:\/\//);
+    expect(problems).toMatch(/EVALGRAPH_INIT_API_KEY: expected at least 32 characters/);
+    expect(problems).not.toMatch(/short/); // values of secret variables are never echoed
+  });
+
+  it('requires the admin email when other init variables are set', () => {
+    expect(() => parseConfig({ EVALGRAPH_INIT_PROJECT: 'p' })).toThrow(/EVALGRAPH_INIT_ADMIN_EMAIL: required/);
+    expect(parseConfig({ EVALGRAPH_INIT_ADMIN_EMAIL: 'a@b.example', EVALGRAPH_INIT_PROJECT: 'p' }).init).toEqual({ adminEmail: 'a@b.example', project: 'p', apiKey: null });
+  });
+});
+
+describe('empty variables', () => {
+  it('count as unset', () => {
+    expect(parseConfig({ EVALGRAPH_INIT_ADMIN_EMAIL: '', EVALGRAPH_INIT_API_KEY: '', PORT: '', DATABASE_URL: '' }).init).toBeNull();
+  });
+});

@@ -1,0 +1,54 @@
+import { can, canGrantRole, effectiveRole, isInstanceAdmin, visibleProjects, type Principal } from './permissions';
+
+const principal = (over: Partial<Principal> = {}): Principal => ({
+  userId: 'u1',
+  email: 'u@x',
+  isAdmin: false,
+  tier: 'FREE',
+  keyId: 'k1',
+  keyProjectId: null,
+  keyRole: null,
+  memberships: new Map([
+    ['p1', 'ADMIN'],
+    ['p2', 'VIEWER'],
+    ['p3', 'BILLING'],
+  ]),
+  ...over,
+});
+
+describe('permissions', () => {
+  it('gives each role its actions, and nothing in projects without membership', () => {
+    const p = principal();
+    expect(['view', 'read', 'write', 'costs', 'manage'].every((a) => can(p, 'p1', a as never))).toBe(true);
+    expect([can(p, 'p2', 'read'), can(p, 'p2', 'write'), can(p, 'p2', 'costs')]).toEqual([true, false, false]);
+    expect([can(p, 'p3', 'view'), can(p, 'p3', 'read'), can(p, 'p3', 'costs')]).toEqual([true, false, true]);
+    expect(can(p, 'p4', 'view')).toBe(false);
+    expect(can(null, 'p1', 'view')).toBe(false);
+  });
+
+  it('narrows by the key: its project and its role', () => {
+    const bound = principal({ keyProjectId: 'p2' });
+    expect(can(bound, 'p1', 'view')).toBe(false);
+    expect(visibleProjects(bound)).toEqual(['p2']);
+    const billingKey = principal({ keyRole: 'BILLING' });
+    expect([can(billingKey, 'p1', 'costs'), can(billingKey, 'p1', 'read'), can(billingKey, 'p2', 'costs')]).toEqual([true, false, false]);
+    expect(effectiveRole(billingKey, 'p1')).toBe('BILLING');
+    expect(effectiveRole(principal({ keyRole: 'ADMIN' }), 'p2')).toBe('VIEWER');
+  });
+
+  it('makes instance admins ADMIN everywhere, unless their key is bound or narrowed', () => {
+    const admin = principal({ isAdmin: true, memberships: new Map() });
+    expect(can(admin, 'any', 'manage')).toBe(true);
+    expect(isInstanceAdmin(admin)).toBe(true);
+    expect(visibleProjects(admin)).toBe('all');
+    expect(isInstanceAdmin(principal({ isAdmin: true, keyProjectId: 'p1' }))).toBe(false);
+    expect(isInstanceAdmin(principal({ isAdmin: true, keyRole: 'VIEWER' }))).toBe(false);
+  });
+
+  it('grants a role only within the grantor role', () => {
+    expect(canGrantRole('ADMIN', 'BILLING')).toBe(true);
+    expect(canGrantRole('DEVELOPER', 'VIEWER')).toBe(true);
+    expect(canGrantRole('VIEWER', 'DEVELOPER')).toBe(false);
+    expect(canGrantRole('BILLING', 'VIEWER')).toBe(false);
+  });
+});

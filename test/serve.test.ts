@@ -1,0 +1,79 @@
+// `evalgraph serve` as a user starts it: the first start on an empty database prints the admin key
+// once; EVALGRAPH_INIT_* create the operator's admin, project and key; SIGTERM drains and exits 0.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, type TestDatabase } from './support/databases';
+import { startServeProcess } from './support/process';
+
+async function storage(): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-serve-'));
+  const db: TestDatabase | null = process.env.DATABASE_URL ? await createTestDatabase() : null;
+  return {
+    env: db ? { DATABASE_URL: db.url!, EVALGRAPH_DATA_DIR: dir } : { DATABASE_URL: '', EVALGRAPH_DATA_DIR: dir },
+    cleanup: async () => {
+      await db?.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const viewer = async (url: string, key: string) =>
+  (await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: '{ viewer { email isAdmin } projects { edges { node { name } } } }' }) })).json();
+
+describe('serve', () => {
+  it('prints a generated admin key once, on the first start only, and survives restarts', async () => {
+    const s = await storage();
+    try {
+      const first = await startServeProcess(s.env);
+      const key = /\n\s+(evg_[A-Za-z0-9_-]+)\n/.exec(first.output())?.[1];
+      expect(key).toBeDefined();
+      expect(first.output()).toMatch(/GraphiQL/);
+      expect(await viewer(first.url, key!)).toEqual({ data: { viewer: { email: 'admin@evalgraph.local', isAdmin: true }, projects: { edges: [{ node: { name: 'Default' } }] } } });
+      expect(await first.stop('SIGTERM')).toBe(0);
+
+      const second = await startServeProcess(s.env);
+      expect(second.output()).not.toMatch(/evg_/);
+      expect((await viewer(second.url, key!)).data.viewer.email).toBe('admin@evalgraph.local');
+      expect(await second.stop('SIGINT')).toBe(0);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('creates the admin, project and key named by EVALGRAPH_INIT_* once, and never prints the key', async () => {
+    const s = await storage();
+    const init = { EVALGRAPH_INIT_ADMIN_EMAIL: 'root@corp.example', EVALGRAPH_INIT_PROJECT: 'production', EVALGRAPH_INIT_API_KEY: 'operator-chosen-key-0123456789-abcdefghij' };
+    try {
+      for (let i = 0; i < 2; i += 1) {
+        const server = await startServeProcess({ ...s.env, ...init });
+        expect(server.output()).not.toContain(init.EVALGRAPH_INIT_API_KEY);
+        expect(await viewer(server.url, init.EVALGRAPH_INIT_API_KEY)).toEqual({ data: { viewer: { email: 'root@corp.example', isAdmin: true }, projects: { edges: [{ node: { name: 'production' } }] } } });
+        expect(await server.stop()).toBe(0);
+      }
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('refuses to run the roles apart on the embedded database', async () => {
+    if (process.env.DATABASE_URL) {
+      // With Postgres the roles run apart: an API-only process answers, with no worker in it.
+      const s = await storage();
+      try {
+        const api = await startServeProcess({ ...s.env, EVALGRAPH_INIT_ADMIN_EMAIL: 'a@b.example', EVALGRAPH_INIT_API_KEY: 'k'.repeat(40) }, ['--role', 'api']);
+        expect((await viewer(api.url, 'k'.repeat(40))).data.viewer.email).toBe('a@b.example');
+        expect(await api.stop()).toBe(0);
+      } finally {
+        await s.cleanup();
+      }
+      return;
+    }
+    const s = await storage();
+    try {
+      await expect(startServeProcess(s.env, ['--role', 'api'])).rejects.toThrow(/one owner/);
+    } finally {
+      await s.cleanup();
+    }
+  });
+});
