@@ -34,12 +34,14 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       const first = await bootstrap(deps, services);
       api = await startApi(deps, services, { port: config.http.port, host: config.http.host });
       const base = config.http.publicUrl ?? api.url;
-      print(`Evalgraph API on ${base}/graphql (open it in a browser for GraphiQL)`);
-      if (first.created.length) print(`First start: created ${first.created.join(', ')}.`);
+      // One write, so that whoever reads the banner gets all of it at once.
+      const banner = [`Evalgraph API on ${base}/graphql (open it in a browser for GraphiQL)`];
+      if (first.created.length) banner.push(`First start: created ${first.created.join(', ')}.`);
       if (first.generatedKey) {
-        print(`Admin API key for ${first.adminEmail} (shown once; store it now):\n\n    ${first.generatedKey}\n`);
-        print('Send it as the header  Authorization: Bearer <key>');
+        banner.push(`Admin API key for ${first.adminEmail} (shown once; store it now):\n\n    ${first.generatedKey}\n`);
+        banner.push('Send it as the header  Authorization: Bearer <key>');
       }
+      print(banner.join('\n'));
     }
     if (role !== 'api') worker = startWorker(deps, createJobs(deps, services));
   } catch (error) {

@@ -37,10 +37,10 @@ function createPostgresDb(url: string, poolSize = 10): Db {
     prisma,
     ping: (timeoutMs = 2_000) => withTimeout(pool.query('select 1').then(() => undefined), timeoutMs, 'database'),
     migrations: () => createPostgresMigrationEngine(url),
-    async close() {
+    close: once(async () => {
       await prisma.$disconnect();
       await pool.end();
-    },
+    }),
   };
 }
 
@@ -54,11 +54,17 @@ async function createPgliteDb(options: { dataDir?: string; loadDataDir?: Blob })
     prisma,
     ping: (timeoutMs = 2_000) => withTimeout(lite.query('select 1').then(() => undefined), timeoutMs, 'database'),
     migrations: () => createMigrationEngine(adapter),
-    async close() {
+    close: once(async () => {
       await prisma.$disconnect();
       if (!lite.closed) await lite.close();
-    },
+    }),
   };
+}
+
+/** Closing twice (a failed start, then shutdown) is harmless. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= fn());
 }
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
