@@ -26,12 +26,10 @@ export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) 
     setTier: (userId: string, tier: Tier) => prisma.user.update({ where: { id: userId }, data: { tier } }),
     membershipRole: async (userId: string, projectId: string): Promise<Role | null> =>
       (await prisma.membership.findUnique({ where: { userId_projectId: { userId, projectId } }, select: { role: true } }))?.role ?? null,
-    keyExists: async (hash: string) => (await prisma.apiKey.count({ where: { hash } })) > 0,
     createKey: (data: { hash: string; prefix: string; name?: string | null; userId: string; projectId?: string | null; role?: Role | null }) =>
       prisma.apiKey.create({ data }),
     findKey: (id: string) => prisma.apiKey.findUnique({ where: { id } }),
     revokeKey: (id: string, now: Date) => prisma.apiKey.update({ where: { id }, data: { revokedAt: now } }),
-    countUsers: () => prisma.user.count(),
     sharesProject: async (userId: string, otherUserId: string) =>
       (await prisma.membership.count({ where: { userId: otherUserId, project: { memberships: { some: { userId } } } } })) > 0,
   };

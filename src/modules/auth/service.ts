@@ -28,8 +28,7 @@ const createKeyInput = z.object({
 });
 
 export function createAuthService(deps: Deps) {
-  const baseRepo = createAuthRepo(deps.db.prisma);
-  const repo = baseRepo;
+  const repo = createAuthRepo(deps.db.prisma);
   const keys = new LRUCache<string, { principal: Principal | null }>({ max: 10_000, ttl: KEY_CACHE_MS });
 
   async function loadPrincipal(hash: string): Promise<Principal | null> {
@@ -80,11 +79,11 @@ export function createAuthService(deps: Deps) {
     tx?: Prisma.TransactionClient,
   ) {
     const data = parseInput(createKeyInput, input);
-    const repo = tx ? createAuthRepo(tx) : baseRepo;
-    const user = await repo.findUser(data.userId);
+    const txRepo = tx ? createAuthRepo(tx) : repo;
+    const user = await txRepo.findUser(data.userId);
     if (!user) throw notFound('User');
     if (data.projectId) {
-      const role = user.isAdmin ? 'ADMIN' : await repo.membershipRole(user.id, data.projectId);
+      const role = user.isAdmin ? 'ADMIN' : await txRepo.membershipRole(user.id, data.projectId);
       if (!role) throw badInput('The user is not a member of that project.', ['input', 'projectId']);
       if (data.role && !canGrantRole(role, data.role)) {
         throw badInput(`The user's role in the project (${role}) does not include ${data.role}.`, ['input', 'role']);
@@ -101,7 +100,7 @@ export function createAuthService(deps: Deps) {
       if (actor.keyRole && !data.role) data.role = actor.keyRole;
     }
     const secret = fixedKey ? describeApiKey(fixedKey) : generateApiKey();
-    const apiKey = await repo.createKey({ ...data, hash: secret.hash, prefix: secret.prefix });
+    const apiKey = await txRepo.createKey({ ...data, hash: secret.hash, prefix: secret.prefix });
     return { apiKey, key: secret.key };
   }
 

@@ -50,7 +50,6 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(): voi
       deps.log.info({ projectId: data.projectId, userId: data.userId, role: data.role }, 'membership set');
       return membership;
     },
-    findByName: (name: string) => prisma.project.findFirst({ where: { name }, orderBy: { createdAt: 'asc' } }),
   };
 }
 
