@@ -6,6 +6,7 @@ import { GRAPHIQL_EXAMPLES } from './graphiql';
 import { authenticateHeader } from './modules/auth/authenticate';
 import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-error-codes';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
+import { useOtlp } from './plugins/use-otlp';
 import { useReadiness } from './plugins/use-readiness';
 import { requestIdOf, useRequestId } from './plugins/use-request-id';
 import { useRequestLimits } from './plugins/use-request-limits';
@@ -38,6 +39,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     plugins: [
       useRequestId(),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
+      useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useErrorCodes(),
       useErrorMasking(log),
       useReadiness({

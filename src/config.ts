@@ -39,6 +39,8 @@ const envSchema = z.object({
     .optional(),
   EVALGRAPH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   EVALGRAPH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  EVALGRAPH_MAX_SPAN_TEXT_CHARS: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
+  EVALGRAPH_MAX_SPAN_METADATA_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(32 * 1024),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -85,6 +87,13 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       ? { kind: 'postgres' as const, url: e.DATABASE_URL, migrateOnStart: e.EVALGRAPH_MIGRATE_ON_START }
       : { kind: 'pglite' as const, dataDir: path.join(dataDir, 'pgdata'), migrateOnStart: e.EVALGRAPH_MIGRATE_ON_START },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : null,
+    traces: {
+      /** Longest span input/output text kept, in characters; longer text is cut and flagged. */
+      maxTextChars: e.EVALGRAPH_MAX_SPAN_TEXT_CHARS,
+      maxMetadataBytes: e.EVALGRAPH_MAX_SPAN_METADATA_BYTES,
+      /** Spans in one ingestSpans call or OTLP request. */
+      maxSpansPerBatch: 1000,
+    },
     dataDir,
     logLevel: e.LOG_LEVEL,
     init: init.adminEmail ? { adminEmail: init.adminEmail, project: init.project ?? null, apiKey: init.apiKey ?? null } : null,

@@ -27,6 +27,7 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date | string };
     Decimal: { Input: string; Output: string | { toFixed(): string } };
     JSON: { Input: unknown; Output: unknown };
+    SafeInt: { Input: number; Output: number };
     ID: { Input: string; Output: string | number };
   };
   DefaultFieldNullability: false;

@@ -7,6 +7,9 @@ addBaseTypes(builder);
 import '../modules/auth/schema';
 import '../modules/auth/mutations';
 import '../modules/projects/schema';
+import '../modules/traces/schema';
+import '../modules/traces/queries';
+import '../modules/costs/schema';
 
 let schema: GraphQLSchema | undefined;
 

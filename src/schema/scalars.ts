@@ -1,5 +1,5 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
-import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { DateTimeResolver, JSONResolver, SafeIntResolver } from 'graphql-scalars';
 
 
 const DECIMAL = /^-?\d{1,20}(\.\d{1,12})?$/;
@@ -32,6 +32,8 @@ export function addBaseTypes(b: typeof import('./builder').builder) {
   b.addScalarType('DateTime', DateTimeResolver);
   b.addScalarType('JSON', JSONResolver);
   b.addScalarType('Decimal', DecimalResolver);
+  // Token totals outgrow Int (2^31) on busy projects; SafeInt goes to 2^53 as a plain JSON number.
+  b.addScalarType('SafeInt', SafeIntResolver);
   b.queryType({});
   b.mutationType({});
 }

@@ -3,7 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client';
@@ -17,6 +17,8 @@ export type DbOptions =
 export interface Db {
   kind: 'postgres' | 'pglite';
   prisma: PrismaClient;
+  /** Calls `listener` after every SQL statement; returns the unsubscribe function. */
+  onQuery(listener: QueryListener): () => void;
   /** A cheap round trip; rejects when the database cannot answer. */
   ping(timeoutMs?: number): Promise<void>;
   migrations(): Promise<MigrationEngine>;
@@ -31,10 +33,11 @@ function createPostgresDb(url: string, poolSize = 10): Db {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000 });
   // An idle client's error (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const { prisma, onQuery } = createClient(new PrismaPg(pool));
   return {
     kind: 'postgres',
     prisma,
+    onQuery,
     ping: (timeoutMs = 2_000) => withTimeout(pool.query('select 1').then(() => undefined), timeoutMs, 'database'),
     migrations: () => createPostgresMigrationEngine(url),
     close: once(async () => {
@@ -48,10 +51,11 @@ async function createPgliteDb(options: { dataDir?: string; loadDataDir?: Blob })
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const lite = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir });
   const adapter: SqlMigrationAwareDriverAdapterFactory = new PrismaPGlite(lite);
-  const prisma = new PrismaClient({ adapter });
+  const { prisma, onQuery } = createClient(adapter);
   return {
     kind: 'pglite',
     prisma,
+    onQuery,
     ping: (timeoutMs = 2_000) => withTimeout(lite.query('select 1').then(() => undefined), timeoutMs, 'database'),
     migrations: () => createMigrationEngine(adapter),
     close: once(async () => {
@@ -59,6 +63,23 @@ async function createPgliteDb(options: { dataDir?: string; loadDataDir?: Blob })
       if (!lite.closed) await lite.close();
     }),
   };
+}
+
+type QueryListener = (query: { sql: string; durationMs: number }) => void;
+
+// Every SQL statement is reported to the listeners (tests count them; metrics time them).
+function createClient(adapter: SqlDriverAdapterFactory) {
+  const listeners = new Set<QueryListener>();
+  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] as const });
+  client.$on('query', (event) => {
+    for (const listener of listeners) listener({ sql: event.query, durationMs: event.duration });
+  });
+  const onQuery = (listener: QueryListener) => {
+    listeners.add(listener);
+    return () => void listeners.delete(listener);
+  };
+  // The event-emitting client has a wider type; everything else takes the plain one.
+  return { prisma: client as unknown as PrismaClient, onQuery };
 }
 
 /** Closing twice (a failed start, then shutdown) is harmless. */

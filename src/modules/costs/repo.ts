@@ -1,0 +1,137 @@
+// Database access for project prices and cost aggregation.
+import Decimal from 'decimal.js';
+import { Prisma, type PrismaClient } from '../../generated/prisma/client';
+import type { SpanKind } from '../../generated/prisma/enums';
+
+export type CostGroupBy = 'MODEL' | 'USER' | 'PROJECT' | 'DAY' | 'HOUR' | 'SPAN_KIND';
+
+export interface CostFilter {
+  models?: string[] | null;
+  userIds?: string[] | null;
+  sessionIds?: string[] | null;
+  spanKinds?: SpanKind[] | null;
+  tags?: string[] | null;
+}
+
+export interface CostQuery {
+  projectIds: string[];
+  from: Date;
+  to: Date;
+  groupBy: CostGroupBy[];
+  filter?: CostFilter | null;
+  /** Refuse to return more groups than this. */
+  maxRows: number;
+}
+
+export interface CostRow {
+  keys: Partial<Record<CostGroupBy, string>>;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  cachedInputTokens: bigint;
+  totalTokens: bigint;
+  cost: string;
+  calls: number;
+  errors: number;
+  p50LatencyMs: number | null;
+  p95LatencyMs: number | null;
+}
+
+const KEY_SQL: Record<CostGroupBy, string> = {
+  MODEL: 's.model',
+  USER: 's.user_id',
+  PROJECT: 's.project_id::text',
+  DAY: `to_char(s.start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  HOUR: `to_char(date_trunc('hour', s.start_time AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00.000"Z"')`,
+  SPAN_KIND: 's.kind::text',
+};
+
+/**
+ * Token and cost totals of model calls (spans with a model or a cost), grouped by the given keys.
+ * The one place that aggregates spend: costSummary, daily totals and budgets read it.
+ */
+export async function summariseCosts(prisma: PrismaClient, query: CostQuery): Promise<CostRow[]> {
+  const groupBy = [...new Set(query.groupBy)];
+  const params: unknown[] = [query.projectIds, query.from, query.to];
+  const param = (value: unknown) => `$${params.push(value)}`;
+  const where = [
+    's.project_id = ANY($1::uuid[])',
+    's.start_time >= $2',
+    's.start_time < $3',
+    '(s.model IS NOT NULL OR s.total_cost IS NOT NULL)',
+  ];
+  const f = query.filter ?? {};
+  if (f.models?.length) where.push(`s.model = ANY(${param(f.models)}::text[])`);
+  if (f.userIds?.length) where.push(`s.user_id = ANY(${param(f.userIds)}::text[])`);
+  if (f.sessionIds?.length) where.push(`s.session_id = ANY(${param(f.sessionIds)}::text[])`);
+  if (f.spanKinds?.length) where.push(`s.kind::text = ANY(${param(f.spanKinds)}::text[])`);
+  if (f.tags?.length) where.push(`s.tags @> ${param(f.tags)}::text[]`);
+  const keys = groupBy.map((g, i) => `${KEY_SQL[g]} AS k${i}`);
+  const groupList = groupBy.map((_, i) => `${i + 1}`).join(', ');
+  const sql = `SELECT ${[...keys, ''].join(', ')}
+      sum(s.input_tokens)::bigint AS input_tokens, sum(s.output_tokens)::bigint AS output_tokens,
+      sum(s.cached_input_tokens)::bigint AS cached_input_tokens, sum(s.total_tokens)::bigint AS total_tokens,
+      COALESCE(sum(s.total_cost), 0)::text AS cost, count(*)::int AS calls,
+      count(*) FILTER (WHERE s.status = 'ERROR')::int AS errors,
+      percentile_cont(0.5) WITHIN GROUP (ORDER BY s.latency_ms)::float8 AS p50,
+      percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_ms)::float8 AS p95
+    FROM spans s WHERE ${where.join(' AND ')}
+    ${groupBy.length ? `GROUP BY ${groupList} ORDER BY ${groupList}` : ''}
+    LIMIT ${query.maxRows + 1}`;
+  const rows = await prisma.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...params);
+  if (rows.length > query.maxRows) throw new TooManyGroupsError(query.maxRows);
+  return rows
+    .filter((row) => groupBy.length > 0 || Number(row.calls) > 0)
+    .map((row) => ({
+      keys: Object.fromEntries(groupBy.map((g, i) => [g, row[`k${i}`] as string])),
+      inputTokens: BigInt(row.input_tokens as bigint),
+      outputTokens: BigInt(row.output_tokens as bigint),
+      cachedInputTokens: BigInt(row.cached_input_tokens as bigint),
+      totalTokens: BigInt(row.total_tokens as bigint),
+      cost: new Decimal(row.cost as string).toFixed(),
+      calls: Number(row.calls),
+      errors: Number(row.errors),
+      p50LatencyMs: row.p50 == null ? null : Number(row.p50),
+      p95LatencyMs: row.p95 == null ? null : Number(row.p95),
+    }));
+}
+
+export class TooManyGroupsError extends Error {
+  constructor(public readonly limit: number) {
+    super(`more than ${limit} groups`);
+  }
+}
+
+export function projectPrices(prisma: PrismaClient, projectId: string) {
+  return prisma.modelPrice.findMany({ where: { projectId }, orderBy: [{ modelName: 'asc' }, { startDate: 'desc' }] });
+}
+
+export interface PriceInput {
+  projectId: string;
+  modelName: string;
+  matchPattern: string | null;
+  provider: string | null;
+  startDate: Date;
+  inputPrice: string;
+  outputPrice: string;
+  cachedInputPrice: string | null;
+}
+
+/** One price per project, model name and start date: sending it again replaces it. */
+export function upsertPrice(prisma: PrismaClient, input: PriceInput) {
+  const data = {
+    matchPattern: input.matchPattern,
+    provider: input.provider,
+    inputPrice: new Prisma.Decimal(input.inputPrice),
+    outputPrice: new Prisma.Decimal(input.outputPrice),
+    cachedInputPrice: input.cachedInputPrice === null ? null : new Prisma.Decimal(input.cachedInputPrice),
+  };
+  return prisma.modelPrice.upsert({
+    where: { projectId_modelName_startDate: { projectId: input.projectId, modelName: input.modelName, startDate: input.startDate } },
+    create: { ...data, projectId: input.projectId, modelName: input.modelName, startDate: input.startDate },
+    update: data,
+  });
+}
+
+export function deletePrice(prisma: PrismaClient, projectId: string, id: string) {
+  return prisma.modelPrice.deleteMany({ where: { id, projectId } });
+}

@@ -1,0 +1,269 @@
+// Model prices and cost summaries.
+import { resolveOffsetConnection } from '@pothos/plugin-relay';
+import safeRegex from 'safe-regex2';
+import { z } from 'zod';
+import { appError, forbidden, notFound } from '../../errors';
+import { parseInput } from '../../lib/validate';
+import { builder } from '../../schema/builder';
+import { can, visibleProjects } from '../auth/permissions';
+import { ProjectRef } from '../projects/schema';
+import { SpanKindEnum } from '../traces/schema';
+import { BUILTIN_PRICES } from './builtin-prices';
+import type { Price } from './pricing';
+import { TooManyGroupsError, type CostGroupBy, type CostRow } from './repo';
+
+interface PriceRow extends Price {
+  id: string;
+  provider: string | null;
+  sourceDate: Date | null;
+}
+
+const ModelPriceRef = builder.objectRef<PriceRow>('ModelPrice').implement({
+  description: 'USD per 1M tokens for a model from a start date. Project prices win over built-in ones.',
+  fields: (t) => ({
+    id: t.globalID({ resolve: (p) => ({ type: 'ModelPrice', id: p.id }) }),
+    builtIn: t.boolean({ resolve: (p) => p.projectId === null, description: 'Shipped with Evalgraph (otherwise set by a project).' }),
+    projectId: t.globalID({ nullable: true, resolve: (p) => (p.projectId ? { type: 'Project', id: p.projectId } : null) }),
+    provider: t.exposeString('provider', { nullable: true }),
+    modelName: t.exposeString('modelName', { description: 'Normalised model name, e.g. gpt-4o for gpt-4o-2024-08-06.' }),
+    matchPattern: t.exposeString('matchPattern', { nullable: true, description: 'Regular expression over model names, when set.' }),
+    startDate: t.expose('startDate', { type: 'DateTime' }),
+    inputPrice: t.string({ resolve: (p) => String(p.inputPrice) }),
+    outputPrice: t.string({ resolve: (p) => String(p.outputPrice) }),
+    cachedInputPrice: t.string({ nullable: true, resolve: (p) => (p.cachedInputPrice === null ? null : String(p.cachedInputPrice)) }),
+    sourceDate: t.expose('sourceDate', { type: 'DateTime', nullable: true, description: 'When the price was read from the provider.' }),
+  }),
+});
+
+const builtinRows = (): PriceRow[] =>
+  BUILTIN_PRICES.map((p) => ({
+    id: `builtin:${p.modelName}@${p.startDate}`,
+    projectId: null,
+    provider: p.provider,
+    modelName: p.modelName,
+    matchPattern: p.matchPattern ?? null,
+    startDate: new Date(`${p.startDate}T00:00:00Z`),
+    inputPrice: p.input,
+    outputPrice: p.output,
+    cachedInputPrice: p.cachedInput,
+    sourceDate: new Date(`${p.sourceDate}T00:00:00Z`),
+  }));
+
+const ModelPriceFilter = builder.inputType('ModelPriceFilter', {
+  fields: (t) => ({
+    projectId: t.globalID({ for: ProjectRef, description: "Include this project's prices (they come first)." }),
+    model: t.string({ description: 'Model names containing this text (case-insensitive).' }),
+    provider: t.string(),
+    builtIn: t.boolean({ description: 'Only built-in (true) or only project (false) prices.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  modelPrices: t.connection(
+    {
+      type: ModelPriceRef,
+      description: 'Built-in prices, and a project\'s own when filter.projectId is given.',
+      authScopes: { authenticated: true },
+      args: { filter: t.arg({ type: ModelPriceFilter }) },
+      resolve: async (_root, args, ctx) => {
+        const f = args.filter ?? {};
+        const projectId = f.projectId?.id ?? null;
+        if (projectId && !can(ctx.principal, projectId, 'view')) throw forbidden();
+        const own: PriceRow[] = projectId
+          ? (await ctx.deps.db.prisma.modelPrice.findMany({ where: { projectId }, orderBy: [{ modelName: 'asc' }, { startDate: 'desc' }] })).map((r) => ({
+              ...r,
+              inputPrice: r.inputPrice.toString(),
+              outputPrice: r.outputPrice.toString(),
+              cachedInputPrice: r.cachedInputPrice?.toString() ?? null,
+            }))
+          : [];
+        const needle = f.model?.toLowerCase();
+        const rows = [...own, ...builtinRows()].filter(
+          (p) =>
+            (!needle || p.modelName.includes(needle)) &&
+            (f.provider == null || p.provider === f.provider.toLowerCase()) &&
+            (f.builtIn == null || f.builtIn === (p.projectId === null)),
+        );
+        const connection = await resolveOffsetConnection({ args }, ({ limit, offset }) => rows.slice(offset, offset + limit));
+        return Object.assign(connection, { totalCount: rows.length });
+      },
+    },
+    {
+      name: 'ModelPriceConnection',
+      fields: (c) => ({ totalCount: c.int({ resolve: (conn) => (conn as unknown as { totalCount: number }).totalCount }) }),
+    },
+    { name: 'ModelPriceEdge' },
+  ),
+}));
+
+const priceInputSchema = z
+  .object({
+    modelName: z.string().trim().min(1).max(200).transform((s) => s.toLowerCase()),
+    matchPattern: z
+      .string()
+      .max(200)
+      .nullish()
+      .refine((p) => p == null || compiles(p), { message: 'is not a valid regular expression' })
+      .refine((p) => p == null || safeRegex(p), { message: 'may backtrack catastrophically; simplify it' }),
+    provider: z.string().trim().max(100).nullish(),
+    inputPrice: z.string(),
+    outputPrice: z.string(),
+    cachedInputPrice: z.string().nullish(),
+    startDate: z.date().nullish(),
+  })
+  .refine((p) => [p.inputPrice, p.outputPrice, p.cachedInputPrice].every((v) => v == null || Number(v) < 1_000_000), {
+    message: 'prices must be below 1,000,000 USD per 1M tokens',
+    path: ['inputPrice'],
+  });
+
+function compiles(pattern: string) {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+builder.relayMutationField(
+  'upsertModelPrice',
+  {
+    inputFields: (t) => ({
+      projectId: t.globalID({ required: true, for: ProjectRef }),
+      modelName: t.string({ required: true, description: 'Exact (normalised) model name, or a label when matchPattern is set.' }),
+      matchPattern: t.string({ description: 'Regular expression over model names, e.g. ^ft:gpt-4o-mini.' }),
+      provider: t.string(),
+      startDate: t.field({ type: 'DateTime', description: 'From when the price applies (default: always).' }),
+      inputPrice: t.field({ type: 'Decimal', required: true, description: 'USD per 1M input tokens.' }),
+      outputPrice: t.field({ type: 'Decimal', required: true }),
+      cachedInputPrice: t.field({ type: 'Decimal', description: 'USD per 1M cached input tokens (default: the input price).' }),
+    }),
+  },
+  {
+    description: "Adds or replaces a project's price for a model from a start date. Applies to spans ingested afterwards.",
+    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
+    resolve: async (_root, { input }, ctx) => {
+      const p = parseInput(priceInputSchema, input);
+      const row = await ctx.services.costs.upsertPrice({
+        projectId: input.projectId.id,
+        modelName: p.modelName,
+        matchPattern: p.matchPattern ?? null,
+        provider: p.provider?.toLowerCase() ?? null,
+        startDate: p.startDate ?? new Date(0),
+        inputPrice: p.inputPrice,
+        outputPrice: p.outputPrice,
+        cachedInputPrice: p.cachedInputPrice ?? null,
+      });
+      return {
+        modelPrice: {
+          ...row,
+          inputPrice: row.inputPrice.toString(),
+          outputPrice: row.outputPrice.toString(),
+          cachedInputPrice: row.cachedInputPrice?.toString() ?? null,
+        },
+      };
+    },
+  },
+  { outputFields: (t) => ({ modelPrice: t.field({ type: ModelPriceRef, resolve: (r) => r.modelPrice }) }) },
+);
+
+builder.relayMutationField(
+  'deleteModelPrice',
+  { inputFields: (t) => ({ projectId: t.globalID({ required: true, for: ProjectRef }), id: t.id({ required: true }) }) },
+  {
+    description: "Removes one of a project's prices (built-in prices cannot be removed; override them instead).",
+    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
+    resolve: async (_root, { input }, ctx) => {
+      const id = decodePriceId(String(input.id));
+      if (!id || !(await ctx.services.costs.deletePrice(input.projectId.id, id))) throw notFound('That price');
+      return { deletedId: String(input.id) };
+    },
+  },
+  { outputFields: (t) => ({ deletedId: t.id({ resolve: (r) => r.deletedId }) }) },
+);
+
+function decodePriceId(globalId: string): string | null {
+  const [type, id] = Buffer.from(globalId, 'base64').toString().split(':');
+  return type === 'ModelPrice' && /^[0-9a-f-]{36}$/.test(id ?? '') ? id : null;
+}
+
+const CostGroupByEnum = builder.enumType('CostGroupBy', {
+  values: ['MODEL', 'USER', 'PROJECT', 'DAY', 'HOUR', 'SPAN_KIND'] as const,
+  description: 'DAY and HOUR are UTC.',
+});
+
+const CostKeysRef = builder.objectRef<CostRow['keys']>('CostSummaryKeys').implement({
+  description: 'The group of a row: only the keys grouped by are set.',
+  fields: (t) => ({
+    model: t.string({ nullable: true, resolve: (k) => k.MODEL ?? null }),
+    userId: t.string({ nullable: true, description: 'End user id.', resolve: (k) => k.USER ?? null }),
+    projectId: t.globalID({ nullable: true, resolve: (k) => (k.PROJECT ? { type: 'Project', id: k.PROJECT } : null) }),
+    day: t.string({ nullable: true, description: 'YYYY-MM-DD (UTC).', resolve: (k) => k.DAY ?? null }),
+    hour: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.HOUR ?? null }),
+    spanKind: t.field({ type: SpanKindEnum, nullable: true, resolve: (k) => (k.SPAN_KIND as never) ?? null }),
+  }),
+});
+
+const CostRowRef = builder.objectRef<CostRow>('CostSummaryRow').implement({
+  fields: (t) => ({
+    keys: t.field({ type: CostKeysRef, resolve: (r) => r.keys }),
+    inputTokens: t.field({ type: 'SafeInt', resolve: (r) => Number(r.inputTokens) }),
+    outputTokens: t.field({ type: 'SafeInt', resolve: (r) => Number(r.outputTokens) }),
+    cachedInputTokens: t.field({ type: 'SafeInt', resolve: (r) => Number(r.cachedInputTokens) }),
+    totalTokens: t.field({ type: 'SafeInt', resolve: (r) => Number(r.totalTokens) }),
+    cost: t.field({ type: 'Decimal', description: 'USD.', resolve: (r) => r.cost }),
+    calls: t.exposeInt('calls', { description: 'Model calls (spans with a model or a cost).' }),
+    errorRate: t.float({ description: 'Share of calls that failed, 0 to 1.', resolve: (r) => (r.calls ? r.errors / r.calls : 0) }),
+    p50LatencyMs: t.float({ nullable: true, resolve: (r) => r.p50LatencyMs }),
+    p95LatencyMs: t.float({ nullable: true, resolve: (r) => r.p95LatencyMs }),
+  }),
+});
+
+const CostFilterRef = builder.inputType('CostFilter', {
+  fields: (t) => ({
+    models: t.stringList(),
+    userIds: t.stringList({ description: 'End user ids.' }),
+    sessionIds: t.stringList(),
+    spanKinds: t.field({ type: [SpanKindEnum] }),
+    tags: t.stringList({ description: 'Calls carrying every one of these tags.' }),
+  }),
+});
+
+const MAX_COST_ROWS = 10_000;
+
+builder.queryField('costSummary', (t) =>
+  t.field({
+    type: [CostRowRef],
+    description: `Tokens, cost, calls, error rate and latency of model calls in [from, to), grouped. Without projectId, over every project whose costs you may read. At most ${MAX_COST_ROWS} groups.`,
+    args: {
+      projectId: t.arg.globalID({ for: ProjectRef }),
+      from: t.arg({ type: 'DateTime', required: true }),
+      to: t.arg({ type: 'DateTime', required: true }),
+      groupBy: t.arg({ type: [CostGroupByEnum], defaultValue: [] }),
+      filter: t.arg({ type: CostFilterRef }),
+    },
+    complexity: 50,
+    authScopes: (_root, args) => (args.projectId ? { project: { id: args.projectId.id, action: 'costs' } } : { authenticated: true }),
+    resolve: async (_root, args, ctx) => {
+      if (args.to.getTime() <= args.from.getTime()) throw appError('BAD_USER_INPUT', '`to` must be after `from`.', { extensions: { path: ['to'] } });
+      const principal = ctx.principal!;
+      const visible = visibleProjects(principal);
+      const projectIds = args.projectId
+        ? [args.projectId.id]
+        : (visible === 'all' ? (await ctx.deps.db.prisma.project.findMany({ select: { id: true } })).map((p) => p.id) : visible).filter((id) => can(principal, id, 'costs'));
+      try {
+        return await ctx.services.costs.summarise({
+          projectIds,
+          from: args.from,
+          to: args.to,
+          groupBy: (args.groupBy ?? []) as CostGroupBy[],
+          filter: args.filter,
+          maxRows: MAX_COST_ROWS,
+        });
+      } catch (error) {
+        if (error instanceof TooManyGroupsError) throw appError('BAD_USER_INPUT', `More than ${error.limit} groups: narrow the time range or group by fewer keys.`);
+        throw error;
+      }
+    },
+  }),
+);

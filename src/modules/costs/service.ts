@@ -1,0 +1,74 @@
+// Prices and spend: which price a call gets, what it cost, and totals over time.
+import { LRUCache } from 'lru-cache';
+import type { Deps } from '../../deps';
+import { builtinPrices } from './builtin-prices';
+import { computeCost, createPatternCache, findPrice, type Cost, type Price, type Usage } from './pricing';
+import * as repo from './repo';
+
+/** A project's prices are re-read at most this often (other processes' changes show within it). */
+const PRICE_TTL_MS = 10_000;
+
+export function createCostService(deps: Deps) {
+  const { prisma } = deps.db;
+  const patterns = createPatternCache();
+  const projectPriceCache = new LRUCache<string, Price[]>({ max: 1_000, ttl: PRICE_TTL_MS });
+
+  async function pricesOf(projectId: string): Promise<Price[]> {
+    const cached = projectPriceCache.get(projectId);
+    if (cached) return cached;
+    const prices: Price[] = (await repo.projectPrices(prisma, projectId)).map((row) => ({
+      projectId: row.projectId,
+      modelName: row.modelName,
+      matchPattern: row.matchPattern,
+      startDate: row.startDate,
+      inputPrice: row.inputPrice.toString(),
+      outputPrice: row.outputPrice.toString(),
+      cachedInputPrice: row.cachedInputPrice?.toString() ?? null,
+    }));
+    projectPriceCache.set(projectId, prices);
+    return prices;
+  }
+
+  return {
+    /** A pricer for one project: model + usage + time → cost, or null when no price is known. */
+    async pricer(projectId: string) {
+      const tiers = [await pricesOf(projectId), builtinPrices()];
+      return (model: string, usage: Usage, at: Date): Cost | null => {
+        const price = findPrice(model, at, tiers, patterns);
+        return price ? computeCost(usage, price) : null;
+      };
+    },
+
+    /** The price that applies to `model` at `at` for a project (project prices over built-in ones). */
+    async priceFor(projectId: string | null, model: string, at: Date): Promise<Price | null> {
+      const tiers = projectId ? [await pricesOf(projectId), builtinPrices()] : [builtinPrices()];
+      return findPrice(model, at, tiers, patterns);
+    },
+
+    projectPrices: pricesOf,
+
+    async upsertPrice(input: repo.PriceInput) {
+      const row = await repo.upsertPrice(prisma, input);
+      projectPriceCache.delete(input.projectId);
+      return row;
+    },
+
+    async deletePrice(projectId: string, id: string) {
+      const { count } = await repo.deletePrice(prisma, projectId, id);
+      projectPriceCache.delete(projectId);
+      return count > 0;
+    },
+
+    summarise: (query: repo.CostQuery) => repo.summariseCosts(prisma, query),
+
+    /**
+     * Daily token and cost totals per end user or per project, in UTC days: what usage
+     * queries and budgets read.
+     */
+    dailyTotals(input: { projectIds: string[]; from: Date; to: Date; by: 'USER' | 'PROJECT' }) {
+      return repo.summariseCosts(prisma, { ...input, groupBy: ['DAY', input.by], maxRows: 100_000 });
+    },
+  };
+}
+
+export type CostService = ReturnType<typeof createCostService>;

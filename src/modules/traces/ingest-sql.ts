@@ -1,0 +1,184 @@
+// Bulk writes of one ingest batch: three statements in one transaction, whatever the batch size.
+// Rows travel as one JSON parameter each (jsonb_to_recordset), which both Postgres and PGlite
+// read quickly and which keeps the SQL independent of the batch size.
+import type { PrismaClient } from '../../generated/prisma/client';
+
+type Tx = Pick<PrismaClient, '$queryRawUnsafe' | '$executeRawUnsafe'>;
+
+/** One span row, ready to write: null means "not sent" (an update keeps the stored value). */
+export interface SpanRow {
+  id: string;
+  trace_external_id: string;
+  external_id: string;
+  parent_external_id: string | null;
+  kind: string | null;
+  name: string | null;
+  model: string | null;
+  provider: string | null;
+  start_time: string | null;
+  end_time: string | null;
+  status: string | null;
+  error: string | null;
+  user_id: string | null;
+  session_id: string | null;
+  tags: string[] | null;
+  metadata: unknown;
+  input: string | null;
+  output: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_input_tokens: number | null;
+  total_tokens: number | null;
+  usage_estimated: boolean | null;
+  text_truncated: boolean | null;
+  input_cost: string | null;
+  output_cost: string | null;
+  cached_input_cost: string | null;
+  total_cost: string | null;
+  cost_provided: boolean | null;
+}
+
+export interface TraceRow {
+  id: string;
+  external_id: string;
+  start_time: string;
+}
+
+const SPAN_COLUMNS = `id uuid, trace_external_id text, external_id text, parent_external_id text, kind text, name text,
+  model text, provider text, start_time timestamptz, end_time timestamptz, status text, error text, user_id text,
+  session_id text, tags text[], metadata jsonb, input text, output text, input_tokens int, output_tokens int,
+  cached_input_tokens int, total_tokens int, usage_estimated boolean, text_truncated boolean, input_cost numeric,
+  output_cost numeric, cached_input_cost numeric, total_cost numeric, cost_provided boolean`;
+
+/** Creates the traces that do not exist yet and returns every trace id of the batch (locked). */
+export async function upsertTraces(tx: Tx, projectId: string, traces: TraceRow[]): Promise<Map<string, string>> {
+  const rows = await tx.$queryRawUnsafe<{ id: string; external_id: string }[]>(
+    `INSERT INTO traces (id, project_id, external_id, start_time, updated_at)
+     SELECT r.id, $1::uuid, r.external_id, r.start_time, now()
+     FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, external_id text, start_time timestamptz)
+     ORDER BY r.external_id
+     ON CONFLICT (project_id, external_id) DO UPDATE SET updated_at = now()
+     RETURNING id::text, external_id`,
+    projectId,
+    JSON.stringify(traces),
+  );
+  return new Map(rows.map((row) => [row.external_id, row.id]));
+}
+
+/**
+ * Inserts new spans and merges sent fields into existing ones, in one statement: the UPDATE
+ * sees the table as it was before the INSERT of the same statement, so it touches old rows only
+ * (a data-modifying WITH runs to completion even though nothing reads it).
+ */
+export async function upsertSpans(tx: Tx, projectId: string, spans: SpanRow[]): Promise<void> {
+  await tx.$executeRawUnsafe(
+    `WITH r AS (
+       SELECT r.*, t.id AS trace_id FROM jsonb_to_recordset($2::jsonb) AS r(${SPAN_COLUMNS})
+       JOIN traces t ON t.project_id = $1::uuid AND t.external_id = r.trace_external_id
+     ),
+     inserted AS (
+       INSERT INTO spans (id, project_id, trace_id, external_id, parent_external_id, kind, name, model, provider,
+         start_time, end_time, latency_ms, status, error, user_id, session_id, tags, metadata, input, output,
+         input_tokens, output_tokens, cached_input_tokens, total_tokens, usage_estimated, text_truncated,
+         input_cost, output_cost, cached_input_cost, total_cost, cost_provided, updated_at)
+       SELECT r.id, $1::uuid, r.trace_id, r.external_id, r.parent_external_id, COALESCE(r.kind, 'GENERIC')::"SpanKind",
+         r.name, r.model, r.provider, r.start_time, r.end_time,
+         (extract(epoch FROM r.end_time - r.start_time) * 1000)::int, COALESCE(r.status, 'UNSET')::"SpanStatus",
+         r.error, r.user_id, r.session_id, COALESCE(r.tags, '{}'), r.metadata, r.input, r.output,
+         COALESCE(r.input_tokens, 0), COALESCE(r.output_tokens, 0), COALESCE(r.cached_input_tokens, 0),
+         COALESCE(r.total_tokens, 0), COALESCE(r.usage_estimated, false), COALESCE(r.text_truncated, false),
+         r.input_cost, r.output_cost, r.cached_input_cost, r.total_cost, COALESCE(r.cost_provided, false), now()
+       FROM r
+       ON CONFLICT (trace_id, external_id) DO NOTHING
+     )
+     UPDATE spans s SET
+       parent_external_id = COALESCE(r.parent_external_id, s.parent_external_id),
+       kind = COALESCE(r.kind::"SpanKind", s.kind),
+       name = COALESCE(r.name, s.name),
+       model = COALESCE(r.model, s.model),
+       provider = COALESCE(r.provider, s.provider),
+       start_time = COALESCE(r.start_time, s.start_time),
+       end_time = COALESCE(r.end_time, s.end_time),
+       latency_ms = (extract(epoch FROM COALESCE(r.end_time, s.end_time) - COALESCE(r.start_time, s.start_time)) * 1000)::int,
+       status = COALESCE(r.status::"SpanStatus", s.status),
+       error = COALESCE(r.error, s.error),
+       user_id = COALESCE(r.user_id, s.user_id),
+       session_id = COALESCE(r.session_id, s.session_id),
+       tags = COALESCE(r.tags, s.tags),
+       metadata = CASE
+         WHEN r.metadata IS NULL THEN s.metadata
+         WHEN jsonb_typeof(s.metadata) = 'object' AND jsonb_typeof(r.metadata) = 'object' THEN s.metadata || r.metadata
+         ELSE r.metadata END,
+       input = COALESCE(r.input, s.input),
+       output = COALESCE(r.output, s.output),
+       input_tokens = COALESCE(r.input_tokens, s.input_tokens),
+       output_tokens = COALESCE(r.output_tokens, s.output_tokens),
+       cached_input_tokens = COALESCE(r.cached_input_tokens, s.cached_input_tokens),
+       total_tokens = COALESCE(r.total_tokens, s.total_tokens),
+       usage_estimated = COALESCE(r.usage_estimated, s.usage_estimated),
+       text_truncated = COALESCE(r.text_truncated, s.text_truncated),
+       input_cost = COALESCE(r.input_cost, s.input_cost),
+       output_cost = COALESCE(r.output_cost, s.output_cost),
+       cached_input_cost = COALESCE(r.cached_input_cost, s.cached_input_cost),
+       total_cost = COALESCE(r.total_cost, s.total_cost),
+       cost_provided = COALESCE(r.cost_provided, s.cost_provided),
+       updated_at = now()
+     FROM r
+     WHERE s.trace_id = r.trace_id AND s.external_id = r.external_id`,
+    projectId,
+    JSON.stringify(spans),
+  );
+}
+
+/**
+ * Recomputes the totals of the given traces from all their spans: time range, counts, status,
+ * tokens and cost, the root span's name, the first end user and session seen, the union of tags.
+ */
+export async function refreshTraces(tx: Tx, traceIds: string[]): Promise<void> {
+  await tx.$executeRawUnsafe(
+    `UPDATE traces t SET
+       name = COALESCE(a.root_name, a.first_name, t.name),
+       start_time = a.start_time,
+       end_time = a.end_time,
+       latency_ms = (extract(epoch FROM a.end_time - a.start_time) * 1000)::int,
+       span_count = a.span_count,
+       error_count = a.error_count,
+       status = (CASE WHEN a.error_count > 0 THEN 'ERROR' WHEN a.ok_count > 0 THEN 'OK' ELSE 'UNSET' END)::"SpanStatus",
+       user_id = COALESCE(a.user_id, t.user_id),
+       session_id = COALESCE(a.session_id, t.session_id),
+       tags = COALESCE((SELECT array_agg(DISTINCT tag ORDER BY tag) FROM spans s2, unnest(s2.tags) AS tag WHERE s2.trace_id = t.id), '{}'),
+       metadata = COALESCE(a.root_metadata, t.metadata),
+       input_tokens = a.input_tokens,
+       output_tokens = a.output_tokens,
+       cached_input_tokens = a.cached_input_tokens,
+       total_tokens = a.total_tokens,
+       input_cost = a.input_cost,
+       output_cost = a.output_cost,
+       total_cost = a.total_cost,
+       updated_at = now()
+     FROM (
+       SELECT s.trace_id,
+         min(s.start_time) AS start_time,
+         max(COALESCE(s.end_time, s.start_time)) AS end_time,
+         count(*)::int AS span_count,
+         count(*) FILTER (WHERE s.status = 'ERROR')::int AS error_count,
+         count(*) FILTER (WHERE s.status = 'OK')::int AS ok_count,
+         (array_agg(s.name ORDER BY s.start_time) FILTER (WHERE s.parent_external_id IS NULL))[1] AS root_name,
+         (array_agg(s.name ORDER BY s.start_time))[1] AS first_name,
+         (array_agg(s.metadata ORDER BY s.start_time) FILTER (WHERE s.parent_external_id IS NULL AND s.metadata IS NOT NULL))[1] AS root_metadata,
+         (array_agg(s.user_id ORDER BY s.start_time) FILTER (WHERE s.user_id IS NOT NULL))[1] AS user_id,
+         (array_agg(s.session_id ORDER BY s.start_time) FILTER (WHERE s.session_id IS NOT NULL))[1] AS session_id,
+         sum(s.input_tokens) AS input_tokens,
+         sum(s.output_tokens) AS output_tokens,
+         sum(s.cached_input_tokens) AS cached_input_tokens,
+         sum(s.total_tokens) AS total_tokens,
+         COALESCE(sum(s.input_cost), 0) AS input_cost,
+         COALESCE(sum(s.output_cost), 0) AS output_cost,
+         COALESCE(sum(s.total_cost), 0) AS total_cost
+       FROM spans s WHERE s.trace_id = ANY($1::uuid[])
+       GROUP BY s.trace_id
+     ) a
+     WHERE t.id = a.trace_id`,
+    traceIds,
+  );
+}

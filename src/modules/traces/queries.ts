@@ -1,0 +1,161 @@
+// traces, trace and span queries, and the ingestSpans mutation.
+import { Prisma } from '../../generated/prisma/client';
+import { forbidden } from '../../errors';
+import { can } from '../auth/permissions';
+import { builder } from '../../schema/builder';
+import { ProjectRef } from '../projects/schema';
+import { SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
+
+const TraceFilter = builder.inputType('TraceFilter', {
+  description: 'All given conditions must hold.',
+  fields: (t) => ({
+    from: t.field({ type: 'DateTime', description: 'Traces that started at or after this time.' }),
+    to: t.field({ type: 'DateTime', description: 'Traces that started before this time.' }),
+    userId: t.string({ description: 'End user id.' }),
+    sessionId: t.string(),
+    tags: t.stringList({ description: 'Traces carrying every one of these tags.' }),
+    status: t.field({ type: SpanStatusEnum }),
+    model: t.string({ description: 'Traces with at least one span of this model (exact name).' }),
+    name: t.string({ description: 'Traces whose name contains this text (case-insensitive).' }),
+    minCost: t.field({ type: 'Decimal', description: 'Traces that cost at least this much (USD). Needs the costs right.' }),
+    minLatencyMs: t.int(),
+  }),
+});
+
+const TraceOrderField = builder.enumType('TraceOrderField', {
+  values: { START_TIME: { value: 'startTime' }, LATENCY: { value: 'latencyMs' }, TOTAL_COST: { value: 'totalCost' } } as const,
+});
+const OrderDirection = builder.enumType('OrderDirection', { values: { ASC: { value: 'asc' }, DESC: { value: 'desc' } } as const });
+const TraceOrder = builder.inputType('TraceOrder', {
+  fields: (t) => ({
+    field: t.field({ type: TraceOrderField, required: true }),
+    direction: t.field({ type: OrderDirection, defaultValue: 'desc' }),
+  }),
+});
+
+type Filter = typeof TraceFilter.$inferInput;
+
+function traceWhere(projectId: string, filter: Filter | null | undefined): Prisma.TraceWhereInput {
+  const f = filter ?? {};
+  const where: Prisma.TraceWhereInput = { projectId };
+  if (f.from || f.to) where.startTime = { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) };
+  if (f.userId != null) where.userId = f.userId;
+  if (f.sessionId != null) where.sessionId = f.sessionId;
+  if (f.tags?.length) where.tags = { hasEvery: f.tags };
+  if (f.status) where.status = f.status;
+  if (f.model != null) where.spans = { some: { model: f.model } };
+  if (f.name != null) where.name = { contains: f.name, mode: 'insensitive' };
+  if (f.minCost != null) where.totalCost = { gte: new Prisma.Decimal(f.minCost) };
+  if (f.minLatencyMs != null) where.latencyMs = { gte: f.minLatencyMs };
+  return where;
+}
+
+builder.queryFields((t) => ({
+  traces: t.prismaConnection(
+    {
+      type: 'Trace',
+      cursor: 'id',
+      description: 'Traces of a project, newest first unless ordered otherwise.',
+      args: {
+        projectId: t.arg.globalID({ required: true, for: ProjectRef }),
+        filter: t.arg({ type: TraceFilter }),
+        orderBy: t.arg({ type: TraceOrder }),
+      },
+      authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
+      totalCount: (_root, args, ctx) => ctx.deps.db.prisma.trace.count({ where: traceWhere(args.projectId.id, args.filter) }),
+      resolve: (query, _root, args, ctx) => {
+        // Ordering or filtering by cost reveals costs: it needs the same right as reading them.
+        const byCost = args.filter?.minCost != null || args.orderBy?.field === 'totalCost';
+        if (byCost && !can(ctx.principal, args.projectId.id, 'costs')) throw forbidden('Filtering or ordering by cost needs the BILLING or ADMIN role.');
+        const field = args.orderBy?.field ?? 'startTime';
+        const direction = args.orderBy?.direction ?? 'desc';
+        return ctx.deps.db.prisma.trace.findMany({
+          ...query,
+          where: traceWhere(args.projectId.id, args.filter),
+          orderBy: [field === 'latencyMs' ? { latencyMs: { sort: direction, nulls: 'last' } } : { [field]: direction }, { id: direction }],
+        });
+      },
+    },
+    { name: 'TraceConnection' },
+    { name: 'TraceEdge' },
+  ),
+  trace: t.prismaField({
+    type: 'Trace',
+    nullable: true,
+    description: 'A trace by id, with its spans as a tree (rootSpans) and as a list (spans).',
+    args: { id: t.arg.globalID({ required: true, for: TraceRef }) },
+    authScopes: { authenticated: true },
+    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.trace.findUnique({ ...query, where: { id: args.id.id } }),
+  }),
+  span: t.prismaField({
+    type: 'Span',
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: SpanRef }) },
+    authScopes: { authenticated: true },
+    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.span.findUnique({ ...query, where: { id: args.id.id } }),
+  }),
+}));
+
+const SpanInputRef = builder.inputType('SpanInput', {
+  description: 'One span. Ids are yours: sending a span again updates it (fields you leave out keep their value).',
+  fields: (t) => ({
+    traceId: t.string({ required: true, description: 'Your trace id; the trace is created with its first span.' }),
+    spanId: t.string({ required: true, description: 'Your span id, unique within the trace.' }),
+    parentSpanId: t.string(),
+    kind: t.field({ type: SpanKindEnum, description: 'Defaults to LLM when a model is given, else GENERIC.' }),
+    name: t.string({ required: true }),
+    startTime: t.field({ type: 'DateTime', required: true }),
+    endTime: t.field({ type: 'DateTime' }),
+    status: t.field({ type: SpanStatusEnum, description: 'Defaults to ERROR when error is given, else UNSET.' }),
+    error: t.string(),
+    model: t.string({ description: 'Model name as the provider reports it, e.g. gpt-4o-2024-08-06.' }),
+    provider: t.string(),
+    inputTokens: t.int({ description: 'Prompt tokens, cached ones included.' }),
+    outputTokens: t.int(),
+    cachedInputTokens: t.int(),
+    totalTokens: t.int({ description: 'Defaults to input + output.' }),
+    inputCost: t.field({ type: 'Decimal', description: 'USD. Send a cost to override pricing from the price table.' }),
+    outputCost: t.field({ type: 'Decimal' }),
+    cachedInputCost: t.field({ type: 'Decimal' }),
+    totalCost: t.field({ type: 'Decimal', description: 'Defaults to input + output cost when those are sent.' }),
+    userId: t.string({ description: 'The end user of your application.' }),
+    sessionId: t.string(),
+    tags: t.stringList(),
+    metadata: t.field({ type: 'JSON' }),
+    input: t.string({ description: 'Prompt or input text; cut to the configured size.' }),
+    output: t.string(),
+  }),
+});
+
+const SpanErrorRef = builder.objectRef<{ index: number; field: string; message: string }>('SpanError').implement({
+  description: 'Why one span of a batch was refused.',
+  fields: (t) => ({
+    index: t.exposeInt('index', { description: 'Position of the span in input.spans.' }),
+    field: t.exposeString('field'),
+    message: t.exposeString('message'),
+  }),
+});
+
+builder.relayMutationField(
+  'ingestSpans',
+  {
+    inputFields: (t) => ({
+      projectId: t.globalID({ required: true, for: ProjectRef }),
+      spans: t.field({ type: [SpanInputRef], required: true, description: 'Up to 1,000 spans.' }),
+      partial: t.boolean({ defaultValue: false, description: 'Store the valid spans and report the invalid ones, instead of refusing the whole batch.' }),
+    }),
+  },
+  {
+    description: 'Stores spans (and creates or updates their traces). Idempotent: the same batch sent twice is stored once.',
+    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
+    resolve: (_root, { input }, ctx) => ctx.services.traces.ingest(input.projectId.id, input.spans, { partial: input.partial ?? false }),
+  },
+  {
+    outputFields: (t) => ({
+      acceptedCount: t.exposeInt('acceptedCount', { description: 'Spans stored (repeats within the batch count once each).' }),
+      rejectedCount: t.exposeInt('rejectedCount'),
+      traceCount: t.exposeInt('traceCount', { description: 'Traces created or updated.' }),
+      errors: t.field({ type: [SpanErrorRef], description: 'Problems of the rejected spans (partial mode).', resolve: (r) => r.problems }),
+    }),
+  },
+);

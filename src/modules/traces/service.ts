@@ -1,0 +1,134 @@
+// Ingest: validate a whole batch, price it, then write it in one short transaction.
+import Decimal from 'decimal.js';
+import { v7 as uuidv7 } from 'uuid';
+import type { Deps } from '../../deps';
+import { appError } from '../../errors';
+import type { CostService } from '../costs/service';
+import { countTokens } from '../costs/tokens';
+import { refreshTraces, upsertSpans, upsertTraces, type SpanRow, type TraceRow } from './ingest-sql';
+import { checkBatch, type SpanInput, type SpanLimits, type SpanProblem } from './span-input';
+
+export interface IngestResult {
+  acceptedCount: number;
+  rejectedCount: number;
+  problems: SpanProblem[];
+  traceCount: number;
+}
+
+/** Problems listed in an error's extensions; the count is always complete. */
+const MAX_LISTED_PROBLEMS = 100;
+
+export function createTraceService(deps: Deps, costs: CostService) {
+  const limits: SpanLimits = deps.config.traces;
+  const { maxSpansPerBatch } = deps.config.traces;
+
+  function toRow(span: SpanInput, price: Awaited<ReturnType<CostService['pricer']>>): SpanRow {
+    const [input, inputCut] = cut(span.input, limits.maxTextChars);
+    const [output, outputCut] = cut(span.output, limits.maxTextChars);
+    let usage = {
+      input: span.inputTokens ?? null,
+      output: span.outputTokens ?? null,
+      cached: span.cachedInputTokens ?? null,
+      total: span.totalTokens ?? null,
+    };
+    const usageSent = Object.values(usage).some((v) => v !== null);
+    let estimated: boolean | null = usageSent ? false : null;
+    // Without usage, count the text we were given (the original, not the cut copy).
+    if (!usageSent && span.model && (span.input || span.output)) {
+      const inputTokens = countTokens(span.input ?? '');
+      const outputTokens = countTokens(span.output ?? '');
+      usage = { input: inputTokens, output: outputTokens, cached: 0, total: inputTokens + outputTokens };
+      estimated = true;
+    }
+    if (usage.total === null && (usage.input !== null || usage.output !== null)) usage.total = (usage.input ?? 0) + (usage.output ?? 0);
+
+    const costSent = [span.inputCost, span.outputCost, span.cachedInputCost, span.totalCost].some((v) => v != null);
+    let cost = { input: span.inputCost ?? null, output: span.outputCost ?? null, cached: span.cachedInputCost ?? null, total: span.totalCost ?? null };
+    if (costSent) {
+      if (cost.total === null) cost.total = new Decimal(cost.input ?? 0).add(cost.output ?? 0).toFixed();
+    } else if (span.model && (usageSent || estimated)) {
+      const priced = price(span.model, { inputTokens: usage.input ?? 0, outputTokens: usage.output ?? 0, cachedInputTokens: usage.cached ?? 0 }, span.startTime);
+      if (priced) {
+        cost = { input: priced.inputCost.toFixed(), output: priced.outputCost.toFixed(), cached: priced.cachedInputCost.toFixed(), total: priced.totalCost.toFixed() };
+      }
+    }
+
+    return {
+      id: uuidv7(),
+      trace_external_id: span.traceId,
+      external_id: span.spanId,
+      parent_external_id: span.parentSpanId ?? null,
+      kind: span.kind ?? (span.model ? 'LLM' : null),
+      name: span.name,
+      model: span.model ?? null,
+      provider: span.provider ?? null,
+      start_time: span.startTime.toISOString(),
+      end_time: span.endTime?.toISOString() ?? null,
+      status: span.status ?? (span.error ? 'ERROR' : null),
+      error: span.error ?? null,
+      user_id: span.userId ?? null,
+      session_id: span.sessionId ?? null,
+      tags: span.tags ?? null,
+      metadata: span.metadata ?? null,
+      input,
+      output,
+      input_tokens: usage.input,
+      output_tokens: usage.output,
+      cached_input_tokens: usage.cached,
+      total_tokens: usage.total,
+      usage_estimated: estimated,
+      text_truncated: inputCut || outputCut ? true : span.input != null || span.output != null ? false : null,
+      input_cost: cost.input,
+      output_cost: cost.output,
+      cached_input_cost: cost.cached,
+      total_cost: cost.total,
+      cost_provided: costSent ? true : cost.total !== null ? false : null,
+    };
+  }
+
+  return {
+    /**
+     * Stores a batch of spans and updates their traces. Without `partial`, one bad span rejects
+     * the batch (BAD_USER_INPUT listing every problem) and nothing is written.
+     */
+    async ingest(projectId: string, spans: readonly SpanInput[], options: { partial: boolean }): Promise<IngestResult> {
+      if (spans.length > maxSpansPerBatch) {
+        throw appError('BAD_USER_INPUT', `At most ${maxSpansPerBatch} spans can be sent at once; got ${spans.length}.`, {
+          extensions: { path: ['input', 'spans'] },
+        });
+      }
+      const { valid, problems } = checkBatch(spans, limits, deps.clock.now());
+      const rejectedIndexes = new Set(problems.map((p) => p.index));
+      if (problems.length > 0 && !options.partial) {
+        const first = problems[0];
+        throw appError('BAD_USER_INPUT', `${rejectedIndexes.size} of ${spans.length} spans are invalid, so none were stored (first: spans[${first.index}].${first.field} ${first.message}).`, {
+          extensions: { path: ['input', 'spans', first.index, first.field], invalidSpans: problems.slice(0, MAX_LISTED_PROBLEMS) },
+        });
+      }
+      const result = { acceptedCount: spans.length - rejectedIndexes.size, rejectedCount: rejectedIndexes.size, problems, traceCount: 0 };
+      if (valid.length === 0) return result;
+
+      const price = await costs.pricer(projectId);
+      const rows = valid.map(({ span }) => toRow(span, price));
+      const traces = new Map<string, TraceRow>();
+      for (const row of rows) {
+        const seen = traces.get(row.trace_external_id);
+        if (!seen || row.start_time! < seen.start_time) traces.set(row.trace_external_id, { id: seen?.id ?? uuidv7(), external_id: row.trace_external_id, start_time: row.start_time! });
+      }
+      await deps.db.prisma.$transaction(async (tx) => {
+        const ids = await upsertTraces(tx, projectId, [...traces.values()]);
+        await upsertSpans(tx, projectId, rows);
+        await refreshTraces(tx, [...ids.values()]);
+      });
+      result.traceCount = traces.size;
+      return result;
+    },
+  };
+}
+
+function cut(text: string | null | undefined, max: number): [string | null, boolean] {
+  if (text == null) return [null, false];
+  return text.length > max ? [text.slice(0, max), true] : [text, false];
+}
+
+export type TraceService = ReturnType<typeof createTraceService>;

@@ -1,0 +1,121 @@
+// OTLP/HTTP trace ingest at POST /v1/traces (JSON encoding, optionally gzip), with the same API
+// keys and the same ingest path as the ingestSpans mutation.
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import type { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { isAppError } from '../errors';
+import { authenticateHeader } from '../modules/auth/authenticate';
+import { can, visibleProjects, type Principal } from '../modules/auth/permissions';
+import { otlpToSpans } from '../modules/traces/otlp';
+import type { Services } from '../services';
+
+const gunzipAsync = promisify(gunzip);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface OtlpOptions {
+  services: Services;
+  /** Largest body, after decompression. @default 10 MiB */
+  maxBodyBytes?: number;
+  /** Spans in one request. @default 1000 */
+  maxSpans?: number;
+  /** @default '/v1/traces' */
+  path?: string;
+}
+
+class OtlpError extends Error {
+  constructor(
+    public readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The project a request writes to: the key's own, else the header or resource attribute, else the only one. */
+function pickProject(principal: Principal, header: string | null, hint: string | null): string {
+  const named = header ?? hint;
+  let projectId = principal.keyProjectId;
+  if (!projectId && named) {
+    projectId = UUID.test(named) ? named : decodeProjectGlobalId(named);
+    if (!projectId) throw new OtlpError(400, 'x-evalgraph-project must be a project id.');
+  }
+  if (!projectId) {
+    const visible = visibleProjects(principal);
+    if (visible !== 'all' && visible.length === 1) projectId = visible[0];
+    else throw new OtlpError(400, 'Say which project to write to: send the x-evalgraph-project header or the evalgraph.project.id resource attribute, or use a key bound to a project.');
+  }
+  if (named && principal.keyProjectId && named !== principal.keyProjectId && decodeProjectGlobalId(named) !== principal.keyProjectId) {
+    throw new OtlpError(403, 'This key is bound to another project.');
+  }
+  if (!can(principal, projectId, 'write')) throw new OtlpError(403, 'Your role does not allow writing traces to this project.');
+  return projectId;
+}
+
+function decodeProjectGlobalId(value: string): string | null {
+  try {
+    const { typename, id } = decodeGlobalID(value);
+    return typename === 'Project' && UUID.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 1000, path = '/v1/traces' }: OtlpOptions): Plugin {
+  return {
+    async onRequest({ request, url, fetchAPI, endResponse }) {
+      if (url.pathname !== path) return;
+      const reply = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+        endResponse(new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } }));
+      // OTLP errors are google.rpc.Status messages: { code, message }.
+      const fail = (status: number, message: string, headers?: Record<string, string>) => reply(status, { code: status === 401 ? 16 : status === 403 ? 7 : 3, message }, headers);
+      try {
+        if (request.method !== 'POST') return fail(405, 'Use POST.', { allow: 'POST' });
+        const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+        if (type === 'application/x-protobuf') {
+          return fail(415, 'OTLP protobuf is not supported yet: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json (or your exporter\'s JSON option).');
+        }
+        if (type !== 'application/json') return fail(415, 'Send OTLP JSON with Content-Type: application/json.');
+        const principal = await authenticateHeader(services.auth, request.headers.get('authorization'));
+        if (!principal) return fail(401, 'Authentication required: send "Authorization: Bearer <api key>".', { 'www-authenticate': 'Bearer' });
+
+        let bytes = Buffer.from(await request.arrayBuffer());
+        const encoding = (request.headers.get('content-encoding') ?? 'identity').toLowerCase();
+        if (encoding === 'gzip') {
+          bytes = await gunzipAsync(bytes, { maxOutputLength: maxBodyBytes }).catch(() => {
+            throw new OtlpError(400, `The gzip body is corrupt or inflates past ${maxBodyBytes} bytes.`);
+          });
+        } else if (encoding !== 'identity') return fail(415, `Content-Encoding ${encoding} is not supported (use gzip or none).`);
+
+        let body: unknown;
+        try {
+          body = JSON.parse(bytes.toString('utf8'));
+        } catch {
+          return fail(400, 'The body is not valid JSON.');
+        }
+        let mapped: ReturnType<typeof otlpToSpans>;
+        try {
+          mapped = otlpToSpans(body, { maxSpans });
+        } catch (error) {
+          return fail(400, (error as Error).message);
+        }
+        const projectId = pickProject(principal, request.headers.get('x-evalgraph-project'), mapped.projectHint);
+        const result = await services.traces.ingest(projectId, mapped.spans, { partial: true });
+        const problems = [
+          ...mapped.rejected.map((r) => r.message),
+          ...result.problems.map((p) => `span ${mapped.spans[p.index]?.spanId ?? p.index}: ${p.field} ${p.message}`),
+        ];
+        const rejected = mapped.rejected.length + result.rejectedCount;
+        return reply(200, rejected ? { partialSuccess: { rejectedSpans: rejected, errorMessage: problems.slice(0, 20).join('; ') } } : {});
+      } catch (error) {
+        if (error instanceof OtlpError) return fail(error.status, error.message);
+        if (isAppError(error)) {
+          const status = (error as GraphQLError).extensions.http as { status?: number } | undefined;
+          return fail(status?.status ?? 400, error.message);
+        }
+        throw error;
+      }
+    },
+  };
+}
