@@ -2,6 +2,7 @@
 // fails when a new root field appears without being added to this file.
 import { getSchema } from '../src/schema';
 import { createTestApp, globalId, type TestApp } from './support/app';
+import { ingest, span } from './support/spans';
 
 let app: TestApp;
 let mine: string;
@@ -59,6 +60,74 @@ describe('tenant isolation for every query root', () => {
     expect(res.body.data.viewer.id).toBe(globalId('User', me.userId));
     const members = await app.gql('query($id: ID!) { project(id: $id) { members { edges { node { user { id } } } } } }', { id: globalId('Project', mine) }, { key: me.key });
     expect(members.body.data.project.members.edges.map((e: any) => e.node.user.id)).toEqual([globalId('User', me.userId)]);
+  });
+
+  describe('traces and costs', () => {
+    let theirTrace: string;
+    let theirSpan: string;
+    beforeAll(async () => {
+      for (const [projectId, key] of [[mine, me.key], [theirs, them.key]]) {
+        const res = await ingest(app, projectId, [span({ traceId: 'same-id', spanId: 'root', name: projectId === mine ? 'mine' : 'theirs', model: 'gpt-4o', inputTokens: 1000, outputTokens: 0 })], { key });
+        expect(res.body.errors).toBeUndefined();
+      }
+      const prisma = app.server.deps.db.prisma;
+      const trace = await prisma.trace.findFirstOrThrow({ where: { projectId: theirs } });
+      theirTrace = globalId('Trace', trace.id);
+      theirSpan = globalId('Span', (await prisma.span.findFirstOrThrow({ where: { traceId: trace.id } })).id);
+    });
+
+    it('ingestSpans: cannot write to another project', async () => {
+      const res = await ingest(app, theirs, [span({ traceId: 'x', spanId: 'y', name: 'intruder' })], { key: me.key });
+      expect(res.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      expect(await app.server.deps.db.prisma.trace.count({ where: { projectId: theirs, externalId: 'x' } })).toBe(0);
+    });
+
+    it('traces: another project is refused; mine shows only mine', async () => {
+      root('traces');
+      const q = 'query($p: ID!) { traces(projectId: $p) { totalCount edges { node { name } } } }';
+      const denied = await app.gql(q, { p: globalId('Project', theirs) }, { key: me.key });
+      expect(denied.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      const ok = await app.gql(q, { p: globalId('Project', mine) }, { key: me.key });
+      expect(ok.body.data.traces).toEqual({ totalCount: 1, edges: [{ node: { name: 'mine' } }] });
+    });
+
+    it('trace / span / node: another project\'s are refused', async () => {
+      root('trace');
+      root('span');
+      for (const [q, id] of [
+        ['query($id: ID!) { trace(id: $id) { name } }', theirTrace],
+        ['query($id: ID!) { span(id: $id) { name } }', theirSpan],
+        ['query($id: ID!) { node(id: $id) { id } }', theirTrace],
+      ]) {
+        const res = await app.gql(q, { id }, { key: me.key });
+        expect([q, res.body.data]).toEqual([q, Object.fromEntries(Object.keys(res.body.data ?? {}).map((k) => [k, null]))]);
+        expect(res.body.data).not.toBeUndefined();
+        expect(res.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      }
+    });
+
+    it('modelPrices: another project\'s prices are refused', async () => {
+      root('modelPrices');
+      const set = await app.gql('mutation($p: ID!) { upsertModelPrice(input: { projectId: $p, modelName: "secret-model", inputPrice: "1", outputPrice: "2" }) { modelPrice { modelName } } }', { p: globalId('Project', theirs) }, { key: them.key });
+      expect(set.body.errors).toBeUndefined();
+      const q = 'query($p: ID) { modelPrices(first: 100, filter: { projectId: $p, builtIn: false }) { totalCount edges { node { modelName } } } }';
+      const denied = await app.gql(q, { p: globalId('Project', theirs) }, { key: me.key });
+      expect(denied.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      const mineOnly = await app.gql(q, { p: globalId('Project', mine) }, { key: me.key });
+      expect(mineOnly.body.data.modelPrices.totalCount).toBe(0);
+      const overwrite = await app.gql('mutation($p: ID!) { upsertModelPrice(input: { projectId: $p, modelName: "secret-model", inputPrice: "0", outputPrice: "0" }) { modelPrice { id } } }', { p: globalId('Project', theirs) }, { key: me.key });
+      expect(overwrite.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    });
+
+    it('costSummary: another project is refused; without a project, only mine are summed', async () => {
+      root('costSummary');
+      const range = 'from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z"';
+      const denied = await app.gql(`query($p: ID!) { costSummary(projectId: $p, ${range}) { cost } }`, { p: globalId('Project', theirs) }, { key: me.key });
+      expect(denied.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      const all = await app.gql(`{ costSummary(${range}, groupBy: [PROJECT]) { keys { projectId } cost calls } }`, {}, { key: me.key });
+      // gpt-4o: 1000 input tokens × $2.50 per 1M
+      expect(all.body.data.costSummary).toEqual([{ keys: { projectId: globalId('Project', mine) }, cost: '0.0025', calls: 1 }]);
+    });
   });
 
   it('covers every query root field of the schema', () => {

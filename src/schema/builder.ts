@@ -39,6 +39,8 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ErrorsPlugin, ComplexityPlugin, DataloaderPlugin, ValidationPlugin],
   scopeAuth: {
     authorizeOnSubscribe: true,
+    // A refused object answers null as a whole, not as an object whose every field is null.
+    runScopesOnType: true,
     authScopes: (ctx) => ({
       authenticated: ctx.principal !== null,
       instanceAdmin: isInstanceAdmin(ctx.principal),
