@@ -38,8 +38,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     },
     plugins: [
       useRequestId(),
-      useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
+      useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),
       useErrorMasking(log),
       useReadiness({

@@ -1,5 +1,6 @@
 // OTLP/HTTP trace ingest at POST /v1/traces (JSON encoding, optionally gzip), with the same API
-// keys and the same ingest path as the ingestSpans mutation.
+// keys and the same ingest path as the ingestSpans mutation. It bounds its own body (exporters
+// stream it chunked), so it must come before useRequestLimits.
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { decodeGlobalID } from '@pothos/plugin-relay';
@@ -62,6 +63,25 @@ function decodeProjectGlobalId(value: string): string | null {
   }
 }
 
+/**
+ * The body, refusing more than `max` bytes while reading: OpenTelemetry exporters send chunked
+ * bodies without a Content-Length, so the length cannot be checked up front.
+ */
+async function readBounded(request: Request, max: number): Promise<Buffer> {
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  if (declared > max) throw new OtlpError(413, `The request body is larger than ${max} bytes.`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > max) throw new OtlpError(413, `The request body is larger than ${max} bytes.`);
+      chunks.push(chunk);
+    }
+  }
+  return Buffer.concat(chunks);
+}
+
 export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 1000, path = '/v1/traces' }: OtlpOptions): Plugin {
   return {
     async onRequest({ request, url, fetchAPI, endResponse }) {
@@ -80,7 +100,7 @@ export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 
         const principal = await authenticateHeader(services.auth, request.headers.get('authorization'));
         if (!principal) return fail(401, 'Authentication required: send "Authorization: Bearer <api key>".', { 'www-authenticate': 'Bearer' });
 
-        let bytes = Buffer.from(await request.arrayBuffer());
+        let bytes = await readBounded(request, maxBodyBytes);
         const encoding = (request.headers.get('content-encoding') ?? 'identity').toLowerCase();
         if (encoding === 'gzip') {
           bytes = await gunzipAsync(bytes, { maxOutputLength: maxBodyBytes }).catch(() => {

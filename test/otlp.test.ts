@@ -1,0 +1,145 @@
+// OTLP/HTTP ingest at /v1/traces, driven by the real OpenTelemetry JS exporter.
+import { ROOT_CONTEXT, SpanStatusCode, trace as otelTrace } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { createTestApp, globalId, type TestApp } from './support/app';
+
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await createTestApp();
+});
+afterAll(() => app.close());
+
+/** Records spans made by `build` with the SDK, then sends them with the OTLP exporter. */
+async function exportSpans(headers: Record<string, string>, build: (tracer: ReturnType<BasicTracerProvider['getTracer']>) => void, resource: Record<string, string> = {}) {
+  const memory = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'otlp-test', ...resource }),
+    spanProcessors: [new SimpleSpanProcessor(memory)],
+  });
+  build(provider.getTracer('evalgraph-test'));
+  await provider.forceFlush();
+  const spans: ReadableSpan[] = memory.getFinishedSpans();
+  const exporter = new OTLPTraceExporter({ url: `${app.url}/v1/traces`, headers });
+  const result = await new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
+  await exporter.shutdown();
+  await provider.shutdown();
+  return { result, traceId: spans[0]?.spanContext().traceId };
+}
+
+describe('OTLP /v1/traces', () => {
+  it('round-trips GenAI and OpenInference spans from the OpenTelemetry exporter', async () => {
+    const { result, traceId } = await exportSpans(
+      { Authorization: `Bearer ${app.adminKey}`, 'x-evalgraph-project': globalId('Project', app.projectId) },
+      (tracer) => {
+        const root = tracer.startSpan('support agent', { attributes: { 'openinference.span.kind': 'AGENT', 'user.id': 'end-user-7', 'session.id': 'chat-1', 'tag.tags': ['otel'] } });
+        const ctx = otelTrace.setSpan(ROOT_CONTEXT, root);
+        const chat = tracer.startSpan('chat gpt-4o-mini', {
+          attributes: {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.system': 'openai',
+            'gen_ai.request.model': 'gpt-4o-mini-2024-07-18',
+            'gen_ai.usage.input_tokens': 1000,
+            'gen_ai.usage.output_tokens': 200,
+          },
+        }, ctx);
+        chat.end();
+        const retrieve = tracer.startSpan('search', { attributes: { 'openinference.span.kind': 'RETRIEVER', 'input.value': 'refund policy' } }, ctx);
+        retrieve.setStatus({ code: SpanStatusCode.ERROR, message: 'index offline' });
+        retrieve.end();
+        root.end();
+      },
+    );
+    expect([result.code, result.error?.message]).toEqual([ExportResultCode.SUCCESS, undefined]);
+
+    const row = await app.server.deps.db.prisma.trace.findUniqueOrThrow({ where: { projectId_externalId: { projectId: app.projectId, externalId: traceId! } } });
+    const res = await app.gql(`query($id: ID!) { trace(id: $id) { name userId sessionId tags status spanCount totalCost
+      rootSpans { name kind children { name kind model provider inputTokens outputTokens totalCost status error input } } } }`, { id: globalId('Trace', row.id) });
+    expect(res.body.errors).toBeUndefined();
+    const t = res.body.data.trace;
+    expect(t).toMatchObject({ name: 'support agent', userId: 'end-user-7', sessionId: 'chat-1', tags: ['otel'], status: 'ERROR', spanCount: 3 });
+    // gpt-4o-mini: 1000 × $0.15 + 200 × $0.60 per 1M = 0.00027
+    expect(t.totalCost).toBe('0.00027');
+    expect(t.rootSpans).toHaveLength(1);
+    expect(t.rootSpans[0].kind).toBe('AGENT');
+    const children = Object.fromEntries(t.rootSpans[0].children.map((c: any) => [c.name, c]));
+    expect(children['chat gpt-4o-mini']).toMatchObject({ kind: 'LLM', model: 'gpt-4o-mini-2024-07-18', provider: 'openai', inputTokens: 1000, outputTokens: 200, totalCost: '0.00027' });
+    expect(children.search).toMatchObject({ kind: 'RETRIEVER', status: 'ERROR', error: 'index offline', input: 'refund policy', totalCost: null });
+  });
+
+  it('takes the project from the resource attribute, and refuses a bad key without storing anything', async () => {
+    const other = await app.seedProject('otel project');
+    const ok = await exportSpans({ Authorization: `Bearer ${app.adminKey}` }, (tracer) => tracer.startSpan('via resource').end(), { 'evalgraph.project.id': other });
+    expect(ok.result.code).toBe(ExportResultCode.SUCCESS);
+    expect(await app.server.deps.db.prisma.trace.count({ where: { projectId: other, externalId: ok.traceId } })).toBe(1);
+
+    const bad = await exportSpans({ Authorization: 'Bearer evg_not-a-real-key-000000000000000000000' }, (tracer) => tracer.startSpan('intruder').end(), { 'evalgraph.project.id': other });
+    expect(bad.result.code).toBe(ExportResultCode.FAILED);
+    expect(await app.server.deps.db.prisma.trace.count({ where: { externalId: bad.traceId } })).toBe(0);
+  });
+
+  describe('raw requests', () => {
+    const post = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${app.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${app.adminKey}`, 'x-evalgraph-project': app.projectId, ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    const otlpSpan = (spanId: string, attributes: unknown[] = []) => ({
+      traceId: '5b8efff798038103d269b633813fc60c', spanId, name: `raw ${spanId}`, startTimeUnixNano: '1740830400000000000', endTimeUnixNano: '1740830401000000000', attributes,
+    });
+
+    it('reports spans it could not map as a partial success and stores the rest', async () => {
+      const res = await post({ resourceSpans: [{ scopeSpans: [{ spans: [
+        otlpSpan('eee19b7ec3c1b174'),
+        otlpSpan('eee19b7ec3c1b175', [{ key: 'gen_ai.usage.input_tokens', value: { stringValue: 'many' } }]),
+      ] }] }] });
+      expect(res.status).toBe(200);
+      const body = await res.json();
+      expect(body.partialSuccess.rejectedSpans).toBe(1);
+      expect(body.partialSuccess.errorMessage).toMatch(/gen_ai\.usage\.input_tokens/);
+      expect(await app.server.deps.db.prisma.span.count({ where: { externalId: { in: ['eee19b7ec3c1b174', 'eee19b7ec3c1b175'] } } })).toBe(1);
+    });
+
+    it('answers malformed requests with OTLP status errors', async () => {
+      const notJson = await post('{nope');
+      expect([notJson.status, (await notJson.json()).message]).toEqual([400, 'The body is not valid JSON.']);
+      const noSpans = await post({ hello: 'world' });
+      expect(noSpans.status).toBe(400);
+      const protobuf = await post('x', { 'content-type': 'application/x-protobuf' });
+      expect(protobuf.status).toBe(415);
+      const get = await fetch(`${app.url}/v1/traces`);
+      expect(get.status).toBe(405);
+      const unauthenticated = await post({ resourceSpans: [] }, { authorization: '' });
+      expect(unauthenticated.status).toBe(401);
+      const viewer = await app.seedUser({ role: 'VIEWER' });
+      const forbidden = await post({ resourceSpans: [] }, { authorization: `Bearer ${viewer.key}` });
+      expect(forbidden.status).toBe(403);
+      // The instance admin sees every project: it must say which.
+      const ambiguous = await post({ resourceSpans: [] }, { 'x-evalgraph-project': '' });
+      expect(ambiguous.status).toBe(400);
+    });
+
+    it('accepts gzip bodies and bounds what they inflate to', async () => {
+      const { gzipSync } = await import('node:zlib');
+      const body = gzipSync(JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [otlpSpan('aaa19b7ec3c1b176')] }] }] }));
+      const res = await fetch(`${app.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Bearer ${app.adminKey}`, 'x-evalgraph-project': app.projectId },
+        body,
+      });
+      expect(res.status).toBe(200);
+      expect(await app.server.deps.db.prisma.span.count({ where: { externalId: 'aaa19b7ec3c1b176' } })).toBe(1);
+      const bomb = gzipSync(Buffer.alloc(20 * 1024 * 1024, 32));
+      const refused = await fetch(`${app.url}/v1/traces`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization: `Bearer ${app.adminKey}`, 'x-evalgraph-project': app.projectId },
+        body: bomb,
+      });
+      expect(refused.status).toBe(400);
+    });
+  });
+});
