@@ -787,5 +787,5 @@ function report({ opts, pgVersion, summaries, ratioRows }) {
 
 module.exports = main;
 // For ad-hoc profiling scripts: the same batches and baseline rows as the benchmark.
-Object.assign(main, { makeBatch, toRows, MUTATION });
+Object.assign(main, { makeBatch, toRows, unnestTarget, copyTarget, MUTATION });
 if (require.main === module) main().then((code) => process.exit(code), (e) => (console.error(e.message || e), process.exit(1)));

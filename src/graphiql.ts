@@ -26,6 +26,36 @@ query Projects {
   }
 }
 
+query RecentTraces($projectId: ID!) {
+  traces(projectId: $projectId, first: 10) {
+    totalCount
+    edges {
+      node {
+        id
+        name
+        startTime
+        latencyMs
+        status
+        totalTokens
+        totalCost
+        rootSpans { name kind model latencyMs children { name kind model totalCost } }
+      }
+    }
+  }
+}
+
+query SpendByModel($projectId: ID!) {
+  costSummary(projectId: $projectId, from: "2026-01-01T00:00:00Z", to: "2027-01-01T00:00:00Z", groupBy: [MODEL, DAY]) {
+    keys { model day }
+    inputTokens
+    outputTokens
+    cost
+    calls
+    errorRate
+    p95LatencyMs
+  }
+}
+
 mutation CreateApiKey($projectId: ID) {
   createApiKey(input: { projectId: $projectId, name: "from GraphiQL" }) {
     key

@@ -141,5 +141,26 @@ describe('OTLP /v1/traces', () => {
       });
       expect(refused.status).toBe(400);
     });
+
+    it('bounds a chunked body (no Content-Length) while reading it', async () => {
+      const { request } = await import('node:http');
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${app.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${app.adminKey}` } });
+        req.on('response', (res) => resolve(res.statusCode!));
+        // The server may close the connection once it has answered; that is the point.
+        req.on('error', (error) => (req.writableEnded ? undefined : reject(error)));
+        const chunk = Buffer.alloc(1024 * 1024, 32);
+        let sent = 0;
+        const pump = () => {
+          while (sent < 11) {
+            sent += 1;
+            if (!req.write(chunk)) return void req.once('drain', pump);
+          }
+          req.end();
+        };
+        pump();
+      });
+      expect(status).toBe(413);
+    });
   });
 });

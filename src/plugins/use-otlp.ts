@@ -72,12 +72,17 @@ async function readBounded(request: Request, max: number): Promise<Buffer> {
   if (declared > max) throw new OtlpError(413, `The request body is larger than ${max} bytes.`);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  if (request.body) {
-    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.byteLength;
-      if (size > max) throw new OtlpError(413, `The request body is larger than ${max} bytes.`);
-      chunks.push(chunk);
+  const reader = request.body?.getReader();
+  while (reader) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      // Not awaited: the answer must not wait for the rest of an oversized upload.
+      reader.cancel().catch(() => {});
+      throw new OtlpError(413, `The request body is larger than ${max} bytes.`);
     }
+    chunks.push(value);
   }
   return Buffer.concat(chunks);
 }
