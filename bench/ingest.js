@@ -52,7 +52,14 @@ function settings() {
     concurrency,
     batchSize,
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+    analyze: analyzeMode(process.env.BENCH_INGEST_ANALYZE || 'auto'),
+    nodeEnv: process.env.BENCH_NODE_ENV || 'production', // as the Docker image runs it
   };
+}
+
+function analyzeMode(v) {
+  if (!['auto', 'always', 'never'].includes(v)) throw new Error(`BENCH_INGEST_ANALYZE: expected auto, always or never, got "${v}"`);
+  return v;
 }
 
 // ───────────────────────────── span generator ─────────────────────────────
@@ -577,14 +584,22 @@ async function main() {
     const admin = new pg.Client({ connectionString: opts.pgUrl });
     await admin.connect();
     let pgVersion;
+    let autovacuum;
     try {
       pgVersion = (await admin.query('SHOW server_version')).rows[0].server_version;
+      autovacuum = (await admin.query('SHOW autovacuum')).rows[0].autovacuum;
       await admin.query(`CREATE DATABASE "${dbName}"`);
       dbCreated = true;
     } finally {
       await admin.end();
     }
-    log(`database ${dbName} (Postgres ${pgVersion}); starting ours…`);
+    // The statements our ingest reads with are planned from table statistics. A server without
+    // autovacuum never gathers them for the fresh tables: stand in for it, outside the timed runs.
+    const analyze = opts.analyze === 'always' || (opts.analyze === 'auto' && autovacuum !== 'on');
+    const statistics = analyze
+      ? `ANALYZE traces, spans before each round${opts.analyze === 'auto' ? ' (autovacuum is off)' : ''}`
+      : `no ANALYZE by the benchmark (autovacuum ${autovacuum})`;
+    log(`database ${dbName} (Postgres ${pgVersion}, ${statistics}); starting ours…`);
 
     const port = await freePort();
     const env = {
@@ -594,6 +609,7 @@ async function main() {
       DATABASE_URL: dbUrl,
       EVALGRAPH_DATA_DIR: dataDir,
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'warn',
+      NODE_ENV: opts.nodeEnv,
       EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com', // zod's email() refuses a dotless domain (bench@local)
       EVALGRAPH_INIT_PROJECT: 'bench',
       EVALGRAPH_INIT_API_KEY: apiKey,
@@ -656,12 +672,17 @@ async function main() {
     const results = new Map(opts.concurrency.map((c) => [c, new Map(targets.map((t) => [t.name, []]))]));
     const maxRounds = opts.runs + opts.extraRounds;
     for (let round = 1; round <= maxRounds; round++) {
-      let any = false;
+      const due = opts.concurrency.some((c) => [...results.get(c).values()].some((runs) => runs.filter((r) => r.valid).length < opts.runs));
+      if (!due) break;
+      if (analyze) {
+        const t = performance.now();
+        await pool.query('ANALYZE traces, spans');
+        log(`analyze  traces, spans in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed)`);
+      }
       for (const c of opts.concurrency) {
         for (const t of targets) {
           const runs = results.get(c).get(t.name);
           if (runs.filter((r) => r.valid).length >= opts.runs) continue;
-          any = true;
           alive();
           const r = await drive(t, drivenBy(c, opts.duration));
           const run = { round, ...r, valid: !r.failure && r.spans > 0 };
@@ -674,7 +695,6 @@ async function main() {
           );
         }
       }
-      if (!any) break;
     }
     alive();
 
@@ -701,11 +721,13 @@ async function main() {
     );
     const stopped = await cleanup();
 
-    process.stdout.write(report({ opts, pgVersion, summaries, ratioRows }));
+    process.stdout.write(report({ opts, pgVersion, statistics, summaries, ratioRows }));
     const file = harness.writeResults('ingest', {
       mutation: MUTATION,
       ours: 'tsx src/cli.ts serve',
       database: `postgres ${pgVersion}`,
+      autovacuum,
+      statistics,
       redis: Boolean(process.env.BENCH_REDIS_URL),
       settings: { ...opts, pgUrl: undefined, spansPerTrace: SPANS_PER_TRACE },
       firstBatchCheck: checked,
@@ -750,7 +772,7 @@ function fmt(n, digits) {
   return n == null ? 'n/a' : n.toFixed(digits);
 }
 
-function report({ opts, pgVersion, summaries, ratioRows }) {
+function report({ opts, pgVersion, statistics, summaries, ratioRows }) {
   const x = (n) => (n == null ? 'n/a' : `${n.toFixed(2)}x`);
   const goal = ratioRows
     .filter((r) => r.target === 'ours' && r.baseline === 'unnest')
@@ -760,6 +782,7 @@ function report({ opts, pgVersion, summaries, ratioRows }) {
     `ingest: ingestSpans (ours) vs pg unnest vs pg COPY into the same Postgres ${pgVersion} tables`,
     `batches of ${opts.batchSize} spans (${opts.batchSize / SPANS_PER_TRACE} traces x ${SPANS_PER_TRACE}), one transaction each; ` +
       `${opts.runs} runs x ${opts.duration} s per target and concurrency, interleaved; medians of valid runs`,
+    `ours with NODE_ENV=${opts.nodeEnv}; ${statistics}`,
     '',
     harness.table([
       ['clients', 'target', 'runs', 'spans/s', 'batch p50 ms', 'batch p99 ms'],

@@ -151,6 +151,11 @@ describe('costSummary', () => {
     ]);
   });
 
+  it('bounds filter lists', async () => {
+    const res = await app.gql(SUMMARY, { p: globalId('Project', summaryProject), g: [], f: { userIds: Array.from({ length: 101 }, (_, i) => `u${i}`) } });
+    expect(res.body.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+  });
+
   it('refuses an empty time range', async () => {
     const res = await app.gql(`query($p: ID!) { costSummary(projectId: $p, from: "2025-07-02T00:00:00Z", to: "2025-07-01T00:00:00Z") { cost } }`, { p: globalId('Project', summaryProject) });
     expect(res.body.errors![0].extensions!.code).toBe('BAD_USER_INPUT');

@@ -219,13 +219,16 @@ const CostRowRef = builder.objectRef<CostRow>('CostSummaryRow').implement({
   }),
 });
 
+/** Values in one filter list. */
+const MAX_FILTER_VALUES = 100;
+
 const CostFilterRef = builder.inputType('CostFilter', {
   fields: (t) => ({
-    models: t.stringList(),
-    userIds: t.stringList({ description: 'End user ids.' }),
-    sessionIds: t.stringList(),
+    models: t.stringList({ validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES) }),
+    userIds: t.stringList({ description: 'End user ids.', validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES) }),
+    sessionIds: t.stringList({ validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES) }),
     spanKinds: t.field({ type: [SpanKindEnum] }),
-    tags: t.stringList({ description: 'Calls carrying every one of these tags.' }),
+    tags: t.stringList({ description: 'Calls carrying every one of these tags.', validate: z.array(z.string().max(200)).max(MAX_FILTER_VALUES) }),
   }),
 });
 

@@ -1,4 +1,5 @@
 // traces, trace and span queries, and the ingestSpans mutation.
+import { z } from 'zod';
 import { Prisma } from '../../generated/prisma/client';
 import { forbidden } from '../../errors';
 import { can } from '../auth/permissions';
@@ -13,10 +14,10 @@ const TraceFilter = builder.inputType('TraceFilter', {
     to: t.field({ type: 'DateTime', description: 'Traces that started before this time.' }),
     userId: t.string({ description: 'End user id.' }),
     sessionId: t.string(),
-    tags: t.stringList({ description: 'Traces carrying every one of these tags.' }),
+    tags: t.stringList({ description: 'Traces carrying every one of these tags.', validate: z.array(z.string().max(200)).max(50) }),
     status: t.field({ type: SpanStatusEnum }),
     model: t.string({ description: 'Traces with at least one span of this model (exact name).' }),
-    name: t.string({ description: 'Traces whose name contains this text (case-insensitive).' }),
+    name: t.string({ description: 'Traces whose name contains this text (case-insensitive).', validate: z.string().max(1000) }),
     minCost: t.field({ type: 'Decimal', description: 'Traces that cost at least this much (USD). Needs the costs right.' }),
     minLatencyMs: t.int(),
   }),
