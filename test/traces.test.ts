@@ -163,6 +163,25 @@ describe('ingestSpans', () => {
     expect(Number(row.totalCost)).toBeGreaterThan(0);
   });
 
+  it('totals a trace the same whether its spans come in one batch or several', async () => {
+    const spansOf = (traceId: string) => [
+      span({ traceId, spanId: 'r', name: 'root', startTime: '2025-05-01T00:00:01.000Z', endTime: '2025-05-01T00:00:09.000Z', metadata: { v: 1 }, tags: ['beta', 'Alpha'] }),
+      span({ traceId, spanId: 'a', parentSpanId: 'r', name: 'first child', startTime: '2025-05-01T00:00:00.500Z', userId: 'later-user', sessionId: 's', model: 'gpt-4o', inputTokens: 123, outputTokens: 45, cachedInputTokens: 20, tags: ['zeta'] }),
+      span({ traceId, spanId: 'b', parentSpanId: 'r', name: 'second', startTime: '2025-05-01T00:00:02.000Z', endTime: '2025-05-01T00:00:12.000Z', status: 'ERROR', model: 'claude-3-5-haiku', inputTokens: 7, outputTokens: 9 }),
+      span({ traceId, spanId: 'c', parentSpanId: 'b', name: 'third', startTime: '2025-05-01T00:00:03.000Z', status: 'OK', userId: 'user-c', inputCost: '0.1' }),
+    ];
+    const fields = `name userId sessionId tags metadata startTime endTime latencyMs status spanCount errorCount inputTokens outputTokens cachedInputTokens totalTokens inputCost outputCost totalCost`;
+    const read = async (externalId: string) => (await app.gql(`query($id: ID!) { trace(id: $id) { ${fields} } }`, { id: await traceIdOf(externalId) })).body.data.trace;
+
+    await ingest(app, project, spansOf('t-one-batch'));
+    const split = spansOf('t-split');
+    await ingest(app, project, split.slice(2));
+    await ingest(app, project, split.slice(0, 2));
+    const oneBatch = await read('t-one-batch');
+    expect(await read('t-split')).toEqual(oneBatch);
+    expect(oneBatch).toMatchObject({ name: 'root', userId: 'later-user', tags: ['Alpha', 'beta', 'zeta'], metadata: { v: 1 }, latencyMs: 11500, status: 'ERROR', spanCount: 4, errorCount: 1 });
+  });
+
   it('keeps a cost the client sent instead of pricing it', async () => {
     await ingest(app, project, [span({ traceId: 't-own', spanId: 'c', name: 'c', model: 'gpt-4o', inputTokens: 10, outputTokens: 10, inputCost: '0.5', outputCost: '0.25' })]);
     const row = await app.server.deps.db.prisma.span.findFirstOrThrow({ where: { projectId: project, externalId: 'c', trace: { externalId: 't-own' } } });

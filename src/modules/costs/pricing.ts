@@ -75,6 +75,13 @@ function matchRank(price: Price, raw: string, family: string, patterns: PatternC
 
 type PatternCache = (pattern: string) => RegExp | null;
 
+/** The prices of each tier that could apply to `model`, at any date (to look up dates in a smaller list). */
+export function candidatePrices(model: string, tiers: readonly (readonly Price[])[], patterns: PatternCache): Price[][] {
+  const raw = model.trim().toLowerCase();
+  const family = normaliseModelName(model);
+  return tiers.map((prices) => prices.filter((price) => matchRank(price, raw, family, patterns) > 0));
+}
+
 /** Compiles each pattern once; a pattern that no longer compiles matches nothing. */
 export function createPatternCache(): PatternCache {
   const cache = new Map<string, RegExp | null>();

@@ -2,7 +2,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../deps';
 import { builtinPrices } from './builtin-prices';
-import { computeCost, createPatternCache, findPrice, type Cost, type Price, type Usage } from './pricing';
+import { candidatePrices, computeCost, createPatternCache, findPrice, type Cost, type Price, type Usage } from './pricing';
 import * as repo from './repo';
 
 /** A project's prices are re-read at most this often (other processes' changes show within it). */
@@ -33,8 +33,12 @@ export function createCostService(deps: Deps) {
     /** A pricer for one project: model + usage + time → cost, or null when no price is known. */
     async pricer(projectId: string) {
       const tiers = [await pricesOf(projectId), builtinPrices()];
+      // A batch has few distinct models: match names once per model, then only compare dates.
+      const candidates = new Map<string, Price[][]>();
       return (model: string, usage: Usage, at: Date): Cost | null => {
-        const price = findPrice(model, at, tiers, patterns);
+        let narrowed = candidates.get(model);
+        if (!narrowed) candidates.set(model, (narrowed = candidatePrices(model, tiers, patterns)));
+        const price = findPrice(model, at, narrowed, patterns);
         return price ? computeCost(usage, price) : null;
       };
     },

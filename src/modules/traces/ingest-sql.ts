@@ -1,13 +1,15 @@
-// Bulk writes of one ingest batch: three statements in one transaction, whatever the batch size.
-// Rows travel as one JSON parameter each (jsonb_to_recordset), which both Postgres and PGlite
-// read quickly and which keeps the SQL independent of the batch size.
-import type { PrismaClient } from '../../generated/prisma/client';
-
-type Tx = Pick<PrismaClient, '$queryRawUnsafe' | '$executeRawUnsafe'>;
+// Bulk writes of one ingest batch, in one transaction whatever the batch size: one statement for
+// the traces, one for the spans of new traces; and, only for traces that already existed, one
+// span upsert and one recount. Rows travel as one JSON parameter (json_to_recordset), which both
+// Postgres and PGlite read quickly and which keeps the SQL independent of the batch size.
+import type { Sql } from '../../storage/db';
+import type { TraceTotals } from './trace-totals';
 
 /** One span row, ready to write: null means "not sent" (an update keeps the stored value). */
 export interface SpanRow {
   id: string;
+  /** Set once the trace row is known. */
+  trace_id?: string;
   trace_external_id: string;
   external_id: string;
   parent_external_id: string | null;
@@ -38,46 +40,44 @@ export interface SpanRow {
   cost_provided: boolean | null;
 }
 
-export interface TraceRow {
+export interface TraceRow extends TraceTotals {
   id: string;
   external_id: string;
-  start_time: string;
 }
 
-const SPAN_COLUMNS = `id uuid, trace_external_id text, external_id text, parent_external_id text, kind text, name text,
+const SPAN_COLUMNS = `id uuid, trace_id uuid, external_id text, parent_external_id text, kind text, name text,
   model text, provider text, start_time timestamptz, end_time timestamptz, status text, error text, user_id text,
   session_id text, tags text[], metadata jsonb, input text, output text, input_tokens int, output_tokens int,
   cached_input_tokens int, total_tokens int, usage_estimated boolean, text_truncated boolean, input_cost numeric,
   output_cost numeric, cached_input_cost numeric, total_cost numeric, cost_provided boolean`;
 
-/** Creates the traces that do not exist yet and returns every trace id of the batch (locked). */
-export async function upsertTraces(tx: Tx, projectId: string, traces: TraceRow[]): Promise<Map<string, string>> {
-  const rows = await tx.$queryRawUnsafe<{ id: string; external_id: string }[]>(
-    `INSERT INTO traces (id, project_id, external_id, start_time, updated_at)
-     SELECT r.id, $1::uuid, r.external_id, r.start_time, now()
-     FROM jsonb_to_recordset($2::jsonb) AS r(id uuid, external_id text, start_time timestamptz)
-     ORDER BY r.external_id
-     ON CONFLICT (project_id, external_id) DO UPDATE SET updated_at = now()
-     RETURNING id::text, external_id`,
-    projectId,
-    JSON.stringify(traces),
-  );
-  return new Map(rows.map((row) => [row.external_id, row.id]));
-}
+const TRACE_COLUMNS = `id uuid, external_id text, name text, user_id text, session_id text, tags text[], metadata jsonb,
+  start_time timestamptz, end_time timestamptz, latency_ms int, status text, span_count int, error_count int,
+  input_tokens bigint, output_tokens bigint, cached_input_tokens bigint, total_tokens bigint, input_cost numeric,
+  output_cost numeric, total_cost numeric`;
 
 /**
- * Inserts new spans and merges sent fields into existing ones, in one statement: the UPDATE
- * sees the table as it was before the INSERT of the same statement, so it touches old rows only
- * (a data-modifying WITH runs to completion even though nothing reads it).
+ * Creates the traces that do not exist yet, with their totals, and locks those that do (their
+ * totals are recounted after their spans are written). Returns every trace's id and whether it
+ * existed before (xmax is set on a row the ON CONFLICT branch updated).
  */
-export async function upsertSpans(tx: Tx, projectId: string, spans: SpanRow[]): Promise<void> {
-  await tx.$executeRawUnsafe(
-    `WITH r AS (
-       SELECT r.*, t.id AS trace_id FROM jsonb_to_recordset($2::jsonb) AS r(${SPAN_COLUMNS})
-       JOIN traces t ON t.project_id = $1::uuid AND t.external_id = r.trace_external_id
-     ),
-     inserted AS (
-       INSERT INTO spans (id, project_id, trace_id, external_id, parent_external_id, kind, name, model, provider,
+export async function upsertTraces(sql: Sql, projectId: string, traces: TraceRow[]) {
+  return sql<{ id: string; external_id: string; existed: boolean }>(
+    `INSERT INTO traces (id, project_id, external_id, name, user_id, session_id, tags, metadata, start_time, end_time,
+       latency_ms, status, span_count, error_count, input_tokens, output_tokens, cached_input_tokens, total_tokens,
+       input_cost, output_cost, total_cost, updated_at)
+     SELECT r.id, $1::uuid, r.external_id, r.name, r.user_id, r.session_id, r.tags, r.metadata, r.start_time, r.end_time,
+       r.latency_ms, r.status::"SpanStatus", r.span_count, r.error_count, r.input_tokens, r.output_tokens,
+       r.cached_input_tokens, r.total_tokens, r.input_cost, r.output_cost, r.total_cost, now()
+     FROM json_to_recordset($2::json) AS r(${TRACE_COLUMNS})
+     ORDER BY r.external_id
+     ON CONFLICT (project_id, external_id) DO UPDATE SET updated_at = now()
+     RETURNING id::text, external_id, (xmax <> 0) AS existed`,
+    [projectId, JSON.stringify(traces)],
+  );
+}
+
+const INSERT_SPANS = `INSERT INTO spans (id, project_id, trace_id, external_id, parent_external_id, kind, name, model, provider,
          start_time, end_time, latency_ms, status, error, user_id, session_id, tags, metadata, input, output,
          input_tokens, output_tokens, cached_input_tokens, total_tokens, usage_estimated, text_truncated,
          input_cost, output_cost, cached_input_cost, total_cost, cost_provided, updated_at)
@@ -88,9 +88,22 @@ export async function upsertSpans(tx: Tx, projectId: string, spans: SpanRow[]): 
          COALESCE(r.input_tokens, 0), COALESCE(r.output_tokens, 0), COALESCE(r.cached_input_tokens, 0),
          COALESCE(r.total_tokens, 0), COALESCE(r.usage_estimated, false), COALESCE(r.text_truncated, false),
          r.input_cost, r.output_cost, r.cached_input_cost, r.total_cost, COALESCE(r.cost_provided, false), now()
-       FROM r
-       ON CONFLICT (trace_id, external_id) DO NOTHING
-     )
+       FROM r`;
+
+/** Spans of traces this transaction created: nothing to merge with. */
+export async function insertSpans(sql: Sql, projectId: string, spans: SpanRow[]): Promise<void> {
+  await sql(`WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})) ${INSERT_SPANS}`, [projectId, JSON.stringify(spans)]);
+}
+
+/**
+ * Inserts new spans and merges sent fields into existing ones, in one statement: the UPDATE
+ * sees the table as it was before the INSERT of the same statement, so it touches old rows only
+ * (a data-modifying WITH runs to completion even though nothing reads it).
+ */
+export async function upsertSpans(sql: Sql, projectId: string, spans: SpanRow[]): Promise<void> {
+  await sql(
+    `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})),
+     inserted AS (${INSERT_SPANS} ON CONFLICT (trace_id, external_id) DO NOTHING)
      UPDATE spans s SET
        parent_external_id = COALESCE(r.parent_external_id, s.parent_external_id),
        kind = COALESCE(r.kind::"SpanKind", s.kind),
@@ -125,8 +138,7 @@ export async function upsertSpans(tx: Tx, projectId: string, spans: SpanRow[]): 
        updated_at = now()
      FROM r
      WHERE s.trace_id = r.trace_id AND s.external_id = r.external_id`,
-    projectId,
-    JSON.stringify(spans),
+    [projectId, JSON.stringify(spans)],
   );
 }
 
@@ -134,8 +146,8 @@ export async function upsertSpans(tx: Tx, projectId: string, spans: SpanRow[]): 
  * Recomputes the totals of the given traces from all their spans: time range, counts, status,
  * tokens and cost, the root span's name, the first end user and session seen, the union of tags.
  */
-export async function refreshTraces(tx: Tx, traceIds: string[]): Promise<void> {
-  await tx.$executeRawUnsafe(
+export async function refreshTraces(sql: Sql, traceIds: string[]): Promise<void> {
+  await sql(
     `UPDATE traces t SET
        name = COALESCE(a.root_name, a.first_name, t.name),
        start_time = a.start_time,
@@ -146,7 +158,7 @@ export async function refreshTraces(tx: Tx, traceIds: string[]): Promise<void> {
        status = (CASE WHEN a.error_count > 0 THEN 'ERROR' WHEN a.ok_count > 0 THEN 'OK' ELSE 'UNSET' END)::"SpanStatus",
        user_id = COALESCE(a.user_id, t.user_id),
        session_id = COALESCE(a.session_id, t.session_id),
-       tags = COALESCE((SELECT array_agg(DISTINCT tag ORDER BY tag) FROM spans s2, unnest(s2.tags) AS tag WHERE s2.trace_id = t.id), '{}'),
+       tags = COALESCE((SELECT array_agg(DISTINCT tag ORDER BY tag) FROM (SELECT unnest(s2.tags) COLLATE "C" AS tag FROM spans s2 WHERE s2.trace_id = t.id) x), '{}'),
        metadata = COALESCE(a.root_metadata, t.metadata),
        input_tokens = a.input_tokens,
        output_tokens = a.output_tokens,
@@ -156,8 +168,8 @@ export async function refreshTraces(tx: Tx, traceIds: string[]): Promise<void> {
        output_cost = a.output_cost,
        total_cost = a.total_cost,
        updated_at = now()
-     FROM (
-       SELECT s.trace_id,
+     FROM unnest($1::uuid[]) AS ids(id) CROSS JOIN LATERAL (
+       SELECT ids.id AS trace_id,
          min(s.start_time) AS start_time,
          max(COALESCE(s.end_time, s.start_time)) AS end_time,
          count(*)::int AS span_count,
@@ -175,10 +187,9 @@ export async function refreshTraces(tx: Tx, traceIds: string[]): Promise<void> {
          COALESCE(sum(s.input_cost), 0) AS input_cost,
          COALESCE(sum(s.output_cost), 0) AS output_cost,
          COALESCE(sum(s.total_cost), 0) AS total_cost
-       FROM spans s WHERE s.trace_id = ANY($1::uuid[])
-       GROUP BY s.trace_id
+       FROM spans s WHERE s.trace_id = ids.id
      ) a
-     WHERE t.id = a.trace_id`,
-    traceIds,
+     WHERE t.id = a.trace_id AND a.span_count > 0`,
+    [traceIds],
   );
 }

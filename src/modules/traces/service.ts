@@ -5,7 +5,8 @@ import type { Deps } from '../../deps';
 import { appError } from '../../errors';
 import type { CostService } from '../costs/service';
 import { countTokens } from '../costs/tokens';
-import { refreshTraces, upsertSpans, upsertTraces, type SpanRow, type TraceRow } from './ingest-sql';
+import { insertSpans, refreshTraces, upsertSpans, upsertTraces, type SpanRow, type TraceRow } from './ingest-sql';
+import { traceTotals } from './trace-totals';
 import { checkBatch, type SpanInput, type SpanLimits, type SpanProblem } from './span-input';
 
 export interface IngestResult {
@@ -110,17 +111,29 @@ export function createTraceService(deps: Deps, costs: CostService) {
 
       const price = await costs.pricer(projectId);
       const rows = valid.map(({ span }) => toRow(span, price));
-      const traces = new Map<string, TraceRow>();
+      const spansByTrace = new Map<string, SpanRow[]>();
       for (const row of rows) {
-        const seen = traces.get(row.trace_external_id);
-        if (!seen || row.start_time! < seen.start_time) traces.set(row.trace_external_id, { id: seen?.id ?? uuidv7(), external_id: row.trace_external_id, start_time: row.start_time! });
+        const list = spansByTrace.get(row.trace_external_id);
+        if (list) list.push(row);
+        else spansByTrace.set(row.trace_external_id, [row]);
       }
-      await deps.db.prisma.$transaction(async (tx) => {
-        const ids = await upsertTraces(tx, projectId, [...traces.values()]);
-        await upsertSpans(tx, projectId, rows);
-        await refreshTraces(tx, [...ids.values()]);
+      // Totals are computed here for traces this batch creates (all their spans are at hand), and
+      // recounted in SQL for traces that already had spans.
+      const traces: TraceRow[] = [...spansByTrace].map(([externalId, spans]) => ({ id: uuidv7(), external_id: externalId, ...traceTotals(spans) }));
+      await deps.db.transaction(async (sql) => {
+        const stored = await upsertTraces(sql, projectId, traces);
+        const idOf = new Map(stored.map((t) => [t.external_id, t.id]));
+        const existed = stored.filter((t) => t.existed);
+        const existedIds = new Set(existed.map((t) => t.external_id));
+        for (const row of rows) row.trace_id = idOf.get(row.trace_external_id);
+        const fresh = rows.filter((row) => !existedIds.has(row.trace_external_id));
+        if (fresh.length > 0) await insertSpans(sql, projectId, fresh);
+        if (existed.length > 0) {
+          await upsertSpans(sql, projectId, rows.filter((row) => existedIds.has(row.trace_external_id)));
+          await refreshTraces(sql, existed.map((t) => t.id));
+        }
       });
-      result.traceCount = traces.size;
+      result.traceCount = spansByTrace.size;
       return result;
     },
   };
