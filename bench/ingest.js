@@ -15,7 +15,6 @@ const { freePort, startServer, getOk, describeExit, sleep } = require('./lib/ser
 const root = path.resolve(__dirname, '..');
 const MUTATION = 'mutation($input: IngestSpansInput!) { ingestSpans(input: $input) { acceptedCount rejectedCount } }';
 const SPANS_PER_TRACE = 10;
-const TARGETS = ['ours', 'unnest', 'copy'];
 
 // uuid v7 like the server (time-ordered ids keep the primary key index append-only);
 // the product's `uuid` is CommonJS up to v11, else fall back to v4.
@@ -447,12 +446,12 @@ async function drive(target, { concurrency, seconds, batchSize, baseMs }) {
       }
     }),
   );
-  const seconds_ = (last - started) / 1000;
+  const elapsed = (last - started) / 1000;
   return {
-    spansPerSec: spans > 0 ? spans / seconds_ : 0,
+    spansPerSec: spans > 0 ? spans / elapsed : 0,
     spans,
     batches: latencies.length,
-    seconds: seconds_,
+    seconds: elapsed,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     failure,
@@ -557,7 +556,8 @@ async function main() {
           const exit = await s.stop();
           out.server = { exit: describeExit(exit), killed: Boolean(s.killed) };
         }
-        if (pool) await pool.end().catch(() => {});
+        // A batch still in flight (Ctrl-C) holds a client; DROP … WITH (FORCE) ends it anyway.
+        if (pool) await Promise.race([pool.end().catch(() => {}), sleep(5_000)]);
         if (dbCreated) {
           const admin = new pg.Client({ connectionString: opts.pgUrl });
           try {
@@ -576,7 +576,11 @@ async function main() {
       })();
     return cleaned;
   };
-  const onSignal = () => cleanup().finally(() => process.exit(130));
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true; // runs failing as the server stops are not worth a line
+    cleanup().finally(() => process.exit(130));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
@@ -629,6 +633,8 @@ async function main() {
     log(`ours ready in ${(server.startMs / 1000).toFixed(1)} s on port ${port}`);
 
     pool = new pg.Pool({ connectionString: dbUrl, max: Math.max(...opts.concurrency) * 2 });
+    // Dropping the database at the end terminates idle pool connections: not an error here.
+    pool.on('error', () => {});
     let projectId = null;
     for (let i = 0; i < 25 && !projectId; i++) {
       const r = await pool.query(`SELECT id::text FROM projects WHERE name = 'bench'`);
@@ -688,6 +694,7 @@ async function main() {
           const run = { round, ...r, valid: !r.failure && r.spans > 0 };
           if (!run.valid) run.reason = r.failure || 'no batch completed';
           runs.push(run);
+          if (interrupted) return 130;
           log(
             `round ${round}  x${String(c).padEnd(2)} ${t.name.padEnd(6)} ${fmt(r.spansPerSec, 0).padStart(7)} spans/s  ` +
               `batch p50 ${fmt(r.p50, 1)} ms  p99 ${fmt(r.p99, 1)} ms  (${r.batches} batches)  ` +

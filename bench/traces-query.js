@@ -7,11 +7,14 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const harness = require('./lib/harness');
+const { groupCpuMs } = require('./lib/proc-cpu');
 const { freePort, startServer, getOk, describeExit } = require('./lib/servers');
 
 const root = path.resolve(__dirname, '..');
 const TRACES = 20;
 const SPANS = 10;
+// As deployed (the Dockerfile sets it): graphql-js and Pothos skip their development checks.
+const NODE_ENV = process.env.BENCH_NODE_ENV || 'production';
 const MODELS = ['gpt-4o-2024-08-06', 'gpt-4o-mini', 'claude-3-5-sonnet-20241022'];
 
 const QUERY_OURS = `query($p: ID!) { traces(projectId: $p, first: ${TRACES}) { edges { node { id externalId name startTime totalCost spans(first: ${SPANS}) { edges { node { id externalId name model inputTokens outputTokens totalCost } } } } } } }`;
@@ -98,7 +101,7 @@ function graphqlRequest(port, query, variables, headers = {}) {
 }
 
 async function startOurs(port, apiKey, dbUrl) {
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl, LOG_LEVEL: 'warn' };
+  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl, LOG_LEVEL: 'warn', NODE_ENV };
   Object.assign(env, {
     EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com',
     EVALGRAPH_INIT_PROJECT: 'bench',
@@ -126,7 +129,7 @@ function startPostgraphile(port, dbUrl, node, request) {
     command: node.bin,
     args: [path.join(__dirname, 'baselines', 'postgraphile.mjs')],
     cwd: __dirname,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl, GRAPHILE_ENV: 'production' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl, NODE_ENV, GRAPHILE_ENV: 'production' },
     timeoutMs: 60_000,
     ready: () => harness.probe(request, expectTraces('allTraces', 'spansByTraceId')).then(() => true),
   });
@@ -138,7 +141,7 @@ function startSql(port, dbUrl, request) {
     command: process.execPath,
     args: [path.join(__dirname, 'baselines', 'traces-sql.js')],
     cwd: __dirname,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl, NODE_ENV },
     timeoutMs: 20_000,
     ready: () => harness.probe(request, expectTraces('traces', 'spans')).then(() => true),
   });
@@ -333,20 +336,45 @@ async function main() {
         (check.identicalToOurs.length ? `; ${check.identicalToOurs.join(', ')} byte-identical to ours` : ''),
     );
 
-    const summaries = await harness.interleave(targets, opts);
+    // Warm up here rather than in interleave(), so that the CPU counted below is the measured runs'.
+    if (opts.warmup > 0) {
+      for (const t of targets) {
+        await harness.measure(t.request, { ...opts, duration: opts.warmup });
+        log(`warm-up  ${t.name.padEnd(8)} ${opts.warmup} s`);
+      }
+    }
+    // Each server works only during its own runs, so its CPU over the whole interleave is theirs.
+    const cpuBefore = targets.map((t) => groupCpuMs(t.server.child.pid));
+    const summaries = await harness.interleave(targets, { ...opts, warmup: 0 });
+    const cpu = targets.map((t, i) => {
+      const after = groupCpuMs(t.server.child.pid);
+      const requests = summaries[i].runs.reduce((n, r) => n + (r.total || 0) + 2, 0); // + the 2 probes per run
+      return { name: t.name, ms: after == null || cpuBefore[i] == null ? null : after - cpuBefore[i], requests };
+    });
+    for (const c of cpu) c.perRequest = c.ms == null || !c.requests ? null : c.ms / c.requests;
     const ratioRows = harness.ratios(summaries);
     const stopped = await cleanUp();
 
     const title = `traces-query: ${TRACES} newest traces × first ${SPANS} spans with costs (Postgres, ${cfg.traces} traces × ${cfg.spansPerTrace} spans seeded)`;
     process.stdout.write(harness.report({ title, opts, summaries, ratioRows }));
+    const ratio = harness.ratio;
     const vs = ratioRows.find((r) => r.target === 'ours' && r.baseline === 'postgraphile');
     const x = (n) => (n == null ? 'n/a' : `${n.toFixed(2)}x`);
     const met = vs && vs.rps != null && vs.p99 != null && vs.rps >= 1 && vs.p99 <= 1.2;
+    const cpuOf = (name) => cpu.find((c) => c.name === name).perRequest;
+    const ms = (n) => (n == null ? 'n/a' : n.toFixed(2));
     process.stdout.write(
       [
+        'server CPU per request (ms, user + system of the server processes; Postgres not included)',
+        harness.table([
+          ['target', 'cpu ms/req', 'ours / it'],
+          ...cpu.map((c) => [c.name, ms(c.perRequest), c.name === 'ours' ? '' : x(ratio(cpuOf('ours'), c.perRequest))]),
+        ]),
+        '',
         `goal ours / postgraphile: req/s ≥ 1.00x (${x(vs && vs.rps)}), p99 ≤ 1.20x (${x(vs && vs.p99)}): ${met ? 'met' : 'NOT met'}`,
         `response bytes: ${Object.entries(check.bytes).map(([k, v]) => `${k} ${v}`).join(', ')}`,
         'ours authenticates the API key and checks the project role on every request; postgraphile and sql run without auth.',
+        `NODE_ENV=${NODE_ENV} for all three; Postgres pool of 10 connections each.`,
         '',
       ].join('\n'),
     );
@@ -359,6 +387,7 @@ async function main() {
       settings: opts,
       summaries,
       ratios: ratioRows,
+      cpu,
       goal: { rps: vs && vs.rps, p99: vs && vs.p99, met },
       stopped,
     });

@@ -1,4 +1,6 @@
 // The Yoga instance: schema, context, plugins, health and metrics. Used by api.ts and by tests.
+import { useEngine } from '@envelop/core';
+import { execute, parse, specifiedRules, subscribe, validate } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Context } from './context';
 import type { Deps } from './deps';
@@ -37,6 +39,9 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       return { deps, services, principal, requestId, log: log.child({ requestId }) };
     },
     plugins: [
+      // graphql-js's executor: Yoga's default one deep-copies every variable before coercing it,
+      // which costs about 10 ms on a 1,000-span ingest batch; we use no @defer/@stream.
+      useEngine({ parse, validate, execute, subscribe, specifiedRules }),
       useRequestId(),
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),

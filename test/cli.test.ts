@@ -6,6 +6,9 @@ import path from 'node:path';
 import { createTestDatabase, runCli, type TestDatabase } from './support/databases';
 import { startServeProcess } from './support/process';
 
+// Every step starts a child process (the CLI or the server) on a fresh database: minutes on a busy machine.
+jest.setTimeout(240_000);
+
 let env: Record<string, string>;
 let database: TestDatabase | null = null;
 let dataDir: string;

@@ -7,6 +7,9 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { createTestDatabase, runCli } from './support/databases';
 
+// Every step starts a child process (the CLI or the server) on a fresh database: minutes on a busy machine.
+jest.setTimeout(240_000);
+
 async function target(): Promise<{ env: Record<string, string>; sql(statement: string): Promise<void>; cleanup(): Promise<void> }> {
   if (process.env.DATABASE_URL) {
     const db = await createTestDatabase();

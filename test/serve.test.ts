@@ -6,6 +6,9 @@ import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from './support/databases';
 import { startServeProcess } from './support/process';
 
+// Every step starts a child process (the CLI or the server) on a fresh database: minutes on a busy machine.
+jest.setTimeout(240_000);
+
 async function storage(): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-serve-'));
   const db: TestDatabase | null = process.env.DATABASE_URL ? await createTestDatabase() : null;

@@ -1,10 +1,10 @@
-import Decimal from 'decimal.js';
+import { fromUnits, toUnits } from '../../lib/money';
 import { BUILTIN_PRICES, builtinPrices } from './builtin-prices';
 import { computeCost, findPrice, normaliseModelName } from './pricing';
 
 const NOW = new Date('2025-11-01T00:00:00Z');
 const FAR_FUTURE = new Date('2100-01-01T00:00:00Z');
-const usd = (v: Decimal.Value | null) => (v === null ? null : new Decimal(v).toFixed());
+const usd = (v: string | null) => (v === null ? null : fromUnits(toUnits(v)));
 const familyOf = (model: string, at: Date = NOW) => findPrice(model, at, [builtinPrices()])?.modelName ?? null;
 
 function isValidDate(s: string): boolean {
@@ -38,8 +38,8 @@ describe('built-in prices', () => {
         expect(value).toMatch(/^\d+(\.\d+)?$/);
       }
       // A cache read is always cheaper than an uncached input token.
-      if (p.cachedInput !== null) expect(new Decimal(p.cachedInput).lessThan(p.input)).toBe(true);
-      expect(new Decimal(p.input).greaterThan(0)).toBe(true);
+      if (p.cachedInput !== null) expect(toUnits(p.cachedInput) < toUnits(p.input)).toBe(true);
+      expect(toUnits(p.input) > 0n).toBe(true);
       expect([p.modelName, isValidDate(p.startDate), isValidDate(p.sourceDate)]).toEqual([p.modelName, true, true]);
       expect(p.sourceDate >= p.startDate).toBe(true);
     }

@@ -1,6 +1,6 @@
 // Which price applies to a model call, and what the call cost. Pure: the price lists come in as
-// arguments. Money is Decimal throughout (prices are USD per 1M tokens).
-import Decimal from 'decimal.js';
+// arguments. Money is exact (integer units, src/lib/money.ts); prices are USD per 1M tokens.
+import { costOfTokens, fromUnits, toUnits } from '../../lib/money';
 
 export interface Price {
   /** Null for a built-in price. */
@@ -10,9 +10,10 @@ export interface Price {
   /** A regular expression over the normalised (or the raw lower-cased) model name. */
   matchPattern: string | null;
   startDate: Date;
-  inputPrice: Decimal.Value;
-  outputPrice: Decimal.Value;
-  cachedInputPrice: Decimal.Value | null;
+  /** Decimal strings. */
+  inputPrice: string;
+  outputPrice: string;
+  cachedInputPrice: string | null;
 }
 
 export interface Usage {
@@ -21,11 +22,12 @@ export interface Usage {
   cachedInputTokens: number;
 }
 
+/** USD as decimal strings. */
 export interface Cost {
-  inputCost: Decimal;
-  outputCost: Decimal;
-  cachedInputCost: Decimal;
-  totalCost: Decimal;
+  inputCost: string;
+  outputCost: string;
+  cachedInputCost: string;
+  totalCost: string;
 }
 
 // Hosting prefixes that come before the model's own name ("us.anthropic.claude-…" on Bedrock).
@@ -75,11 +77,31 @@ function matchRank(price: Price, raw: string, family: string, patterns: PatternC
 
 type PatternCache = (pattern: string) => RegExp | null;
 
-/** The prices of each tier that could apply to `model`, at any date (to look up dates in a smaller list). */
+/**
+ * The prices of each tier that could apply to `model` at some date, newest first (on the same
+ * start date, the closer name match first). Computed once per model; `priceAt` then only
+ * compares dates.
+ */
 export function candidatePrices(model: string, tiers: readonly (readonly Price[])[], patterns: PatternCache): Price[][] {
   const raw = model.trim().toLowerCase();
   const family = normaliseModelName(model);
-  return tiers.map((prices) => prices.filter((price) => matchRank(price, raw, family, patterns) > 0));
+  return tiers.map((prices) =>
+    prices
+      .map((price) => ({ price, rank: matchRank(price, raw, family, patterns) }))
+      .filter((c) => c.rank > 0)
+      .sort((a, b) => b.price.startDate.getTime() - a.price.startDate.getTime() || b.rank - a.rank)
+      .map((c) => c.price),
+  );
+}
+
+/** The first tier's newest price that has started by `at` (see candidatePrices). */
+export function priceAt(candidates: readonly (readonly Price[])[], at: Date): Price | null {
+  const time = at.getTime();
+  for (const prices of candidates) {
+    const price = prices.find((p) => p.startDate.getTime() <= time);
+    if (price) return price;
+  }
+  return null;
 }
 
 /** Compiles each pattern once; a pattern that no longer compiles matches nothing. */
@@ -109,43 +131,36 @@ export function findPrice(
   tiers: readonly (readonly Price[])[],
   patterns: PatternCache = createPatternCache(),
 ): Price | null {
-  const raw = model.trim().toLowerCase();
-  const family = normaliseModelName(model);
-  for (const prices of tiers) {
-    let best: Price | null = null;
-    let bestRank = 0;
-    for (const price of prices) {
-      if (price.startDate.getTime() > at.getTime()) continue;
-      const rank = matchRank(price, raw, family, patterns);
-      if (rank === 0) continue;
-      const newer = best === null || price.startDate.getTime() > best.startDate.getTime();
-      const sameDateBetter = best !== null && price.startDate.getTime() === best.startDate.getTime() && rank > bestRank;
-      if (newer || sameDateBetter) {
-        best = price;
-        bestRank = rank;
-      }
-    }
-    if (best) return best;
-  }
-  return null;
+  return priceAt(candidatePrices(model, tiers, patterns), at);
 }
 
-const PER_MILLION = new Decimal(1_000_000);
+// Prices parsed once per price object (price lists live for a while; a batch prices many spans).
+const parsed = new WeakMap<Price, { input: bigint; output: bigint; cached: bigint }>();
+
+function unitsOf(price: Price) {
+  let units = parsed.get(price);
+  if (!units) {
+    const input = toUnits(price.inputPrice);
+    units = { input, output: toUnits(price.outputPrice), cached: price.cachedInputPrice === null ? input : toUnits(price.cachedInputPrice) };
+    parsed.set(price, units);
+  }
+  return units;
+}
 
 /**
  * Cost of a call. Cached input tokens are part of the input tokens (OpenAI and OTel count them
- * so) and are billed at the cached price when there is one.
+ * so) and are billed at the cached price when there is one; inputCost includes them.
  */
 export function computeCost(usage: Usage, price: Price): Cost {
+  const units = unitsOf(price);
   const cached = Math.min(usage.cachedInputTokens, usage.inputTokens);
-  const cachedPrice = price.cachedInputPrice ?? price.inputPrice;
-  const inputCost = new Decimal(usage.inputTokens - cached).mul(price.inputPrice).div(PER_MILLION);
-  const cachedInputCost = new Decimal(cached).mul(cachedPrice).div(PER_MILLION);
-  const outputCost = new Decimal(usage.outputTokens).mul(price.outputPrice).div(PER_MILLION);
+  const cachedInputCost = costOfTokens(cached, units.cached);
+  const inputCost = costOfTokens(usage.inputTokens - cached, units.input) + cachedInputCost;
+  const outputCost = costOfTokens(usage.outputTokens, units.output);
   return {
-    inputCost: inputCost.add(cachedInputCost),
-    cachedInputCost,
-    outputCost,
-    totalCost: inputCost.add(cachedInputCost).add(outputCost),
+    inputCost: fromUnits(inputCost),
+    cachedInputCost: fromUnits(cachedInputCost),
+    outputCost: fromUnits(outputCost),
+    totalCost: fromUnits(inputCost + outputCost),
   };
 }

@@ -1,6 +1,6 @@
 // Database access for project prices and cost aggregation.
-import Decimal from 'decimal.js';
 import { Prisma, type PrismaClient } from '../../generated/prisma/client';
+import { fromUnits, toUnits } from '../../lib/money';
 import type { SpanKind } from '../../generated/prisma/enums';
 
 export type CostGroupBy = 'MODEL' | 'USER' | 'PROJECT' | 'DAY' | 'HOUR' | 'SPAN_KIND';
@@ -87,7 +87,7 @@ export async function summariseCosts(prisma: PrismaClient, query: CostQuery): Pr
       outputTokens: BigInt(row.output_tokens as bigint),
       cachedInputTokens: BigInt(row.cached_input_tokens as bigint),
       totalTokens: BigInt(row.total_tokens as bigint),
-      cost: new Decimal(row.cost as string).toFixed(),
+      cost: fromUnits(toUnits(row.cost as string)),
       calls: Number(row.calls),
       errors: Number(row.errors),
       p50LatencyMs: row.p50 == null ? null : Number(row.p50),

@@ -2,7 +2,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../deps';
 import { builtinPrices } from './builtin-prices';
-import { candidatePrices, computeCost, createPatternCache, findPrice, type Cost, type Price, type Usage } from './pricing';
+import { candidatePrices, computeCost, createPatternCache, findPrice, priceAt, type Cost, type Price, type Usage } from './pricing';
 import * as repo from './repo';
 
 /** A project's prices are re-read at most this often (other processes' changes show within it). */
@@ -38,7 +38,7 @@ export function createCostService(deps: Deps) {
       return (model: string, usage: Usage, at: Date): Cost | null => {
         let narrowed = candidates.get(model);
         if (!narrowed) candidates.set(model, (narrowed = candidatePrices(model, tiers, patterns)));
-        const price = findPrice(model, at, narrowed, patterns);
+        const price = priceAt(narrowed, at);
         return price ? computeCost(usage, price) : null;
       };
     },

@@ -1,8 +1,8 @@
 // Ingest: validate a whole batch, price it, then write it in one short transaction.
-import Decimal from 'decimal.js';
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import { appError } from '../../errors';
+import { fromUnits, toUnits } from '../../lib/money';
 import type { CostService } from '../costs/service';
 import { countTokens } from '../costs/tokens';
 import { insertSpans, refreshTraces, upsertSpans, upsertTraces, type SpanRow, type TraceRow } from './ingest-sql';
@@ -46,11 +46,11 @@ export function createTraceService(deps: Deps, costs: CostService) {
     const costSent = [span.inputCost, span.outputCost, span.cachedInputCost, span.totalCost].some((v) => v != null);
     let cost = { input: span.inputCost ?? null, output: span.outputCost ?? null, cached: span.cachedInputCost ?? null, total: span.totalCost ?? null };
     if (costSent) {
-      if (cost.total === null) cost.total = new Decimal(cost.input ?? 0).add(cost.output ?? 0).toFixed();
+      if (cost.total === null) cost.total = fromUnits(toUnits(cost.input ?? '0') + toUnits(cost.output ?? '0'));
     } else if (span.model && (usageSent || estimated)) {
       const priced = price(span.model, { inputTokens: usage.input ?? 0, outputTokens: usage.output ?? 0, cachedInputTokens: usage.cached ?? 0 }, span.startTime);
       if (priced) {
-        cost = { input: priced.inputCost.toFixed(), output: priced.outputCost.toFixed(), cached: priced.cachedInputCost.toFixed(), total: priced.totalCost.toFixed() };
+        cost = { input: priced.inputCost, output: priced.outputCost, cached: priced.cachedInputCost, total: priced.totalCost };
       }
     }
 

@@ -1,7 +1,7 @@
 // The totals of a trace from its spans, for traces created by one batch (all their spans are in
 // hand). Must agree with refreshTraces in ingest-sql.ts, which recomputes them in SQL for traces
 // that already existed; a test ingests the same spans both ways and compares.
-import Decimal from 'decimal.js';
+import { fromUnits, toUnits } from '../../lib/money';
 import type { SpanRow } from './ingest-sql';
 
 export interface TraceTotals {
@@ -31,7 +31,7 @@ export function traceTotals(spans: readonly SpanRow[]): TraceTotals {
   const roots = byStart.filter((s) => s.parent_external_id === null);
   const first = <K extends keyof SpanRow>(key: K) => byStart.find((s) => s[key] !== null)?.[key] ?? null;
   const sum = (key: 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'total_tokens') => spans.reduce((n, s) => n + (s[key] ?? 0), 0);
-  const money = (key: 'input_cost' | 'output_cost' | 'total_cost') => spans.reduce((d, s) => (s[key] === null ? d : d.add(s[key]!)), new Decimal(0)).toFixed();
+  const money = (key: 'input_cost' | 'output_cost' | 'total_cost') => fromUnits(spans.reduce((sum, s) => (s[key] === null ? sum : sum + toUnits(s[key]!)), 0n));
   const start = byStart[0].start_time!;
   const end = spans.reduce((max, s) => {
     const t = s.end_time ?? s.start_time!;
