@@ -3,23 +3,26 @@
 // a decimal library on the ingest path, where every span is priced.
 
 const SCALE = 18;
-const UNIT = 10n ** BigInt(SCALE);
 const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
 
 /** "12.5" → 12.5 × 10^18. Throws on anything but a plain decimal with at most 18 decimals. */
 export function toUnits(value: string): bigint {
   const match = DECIMAL.exec(value);
   if (!match || (match[3]?.length ?? 0) > SCALE) throw new Error(`not a decimal amount: ${value}`);
-  const units = BigInt(match[2]) * UNIT + BigInt((match[3] ?? '').padEnd(SCALE, '0'));
+  // One BigInt from the digits with the point removed, padded to the scale.
+  const units = BigInt(match[2] + (match[3] ?? '').padEnd(SCALE, '0'));
   return match[1] ? -units : units;
 }
 
 /** 12.5 × 10^18 → "12.5": no exponent, no trailing zeros. */
 export function fromUnits(units: bigint): string {
+  if (units === 0n) return '0';
   const negative = units < 0n;
-  const abs = negative ? -units : units;
-  const whole = abs / UNIT;
-  const fraction = (abs % UNIT).toString().padStart(SCALE, '0').replace(/0+$/, '');
+  const digits = (negative ? -units : units).toString().padStart(SCALE + 1, '0');
+  const whole = digits.slice(0, -SCALE);
+  let end = digits.length;
+  while (end > whole.length && digits.charCodeAt(end - 1) === 48) end -= 1;
+  const fraction = digits.slice(whole.length, end);
   return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
 

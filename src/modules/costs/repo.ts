@@ -101,8 +101,23 @@ export class TooManyGroupsError extends Error {
   }
 }
 
-export function projectPrices(prisma: PrismaClient, projectId: string) {
-  return prisma.modelPrice.findMany({ where: { projectId }, orderBy: [{ modelName: 'asc' }, { startDate: 'desc' }] });
+type PriceRecord = Awaited<ReturnType<PrismaClient['modelPrice']['findFirstOrThrow']>>;
+
+/** A stored price with its amounts as decimal strings (what pricing and the API use). */
+function toPriceRow(row: PriceRecord) {
+  return {
+    ...row,
+    inputPrice: row.inputPrice.toString(),
+    outputPrice: row.outputPrice.toString(),
+    cachedInputPrice: row.cachedInputPrice?.toString() ?? null,
+  };
+}
+
+export type PriceRow = ReturnType<typeof toPriceRow>;
+
+export async function projectPrices(prisma: PrismaClient, projectId: string): Promise<PriceRow[]> {
+  const rows = await prisma.modelPrice.findMany({ where: { projectId }, orderBy: [{ modelName: 'asc' }, { startDate: 'desc' }] });
+  return rows.map(toPriceRow);
 }
 
 export interface PriceInput {
@@ -117,7 +132,7 @@ export interface PriceInput {
 }
 
 /** One price per project, model name and start date: sending it again replaces it. */
-export function upsertPrice(prisma: PrismaClient, input: PriceInput) {
+export async function upsertPrice(prisma: PrismaClient, input: PriceInput): Promise<PriceRow> {
   const data = {
     matchPattern: input.matchPattern,
     provider: input.provider,
@@ -125,11 +140,12 @@ export function upsertPrice(prisma: PrismaClient, input: PriceInput) {
     outputPrice: new Prisma.Decimal(input.outputPrice),
     cachedInputPrice: input.cachedInputPrice === null ? null : new Prisma.Decimal(input.cachedInputPrice),
   };
-  return prisma.modelPrice.upsert({
+  const row = await prisma.modelPrice.upsert({
     where: { projectId_modelName_startDate: { projectId: input.projectId, modelName: input.modelName, startDate: input.startDate } },
     create: { ...data, projectId: input.projectId, modelName: input.modelName, startDate: input.startDate },
     update: data,
   });
+  return toPriceRow(row);
 }
 
 export function deletePrice(prisma: PrismaClient, projectId: string, id: string) {

@@ -69,14 +69,7 @@ builder.queryFields((t) => ({
         const f = args.filter ?? {};
         const projectId = f.projectId?.id ?? null;
         if (projectId && !can(ctx.principal, projectId, 'view')) throw forbidden();
-        const own: PriceRow[] = projectId
-          ? (await ctx.deps.db.prisma.modelPrice.findMany({ where: { projectId }, orderBy: [{ modelName: 'asc' }, { startDate: 'desc' }] })).map((r) => ({
-              ...r,
-              inputPrice: r.inputPrice.toString(),
-              outputPrice: r.outputPrice.toString(),
-              cachedInputPrice: r.cachedInputPrice?.toString() ?? null,
-            }))
-          : [];
+        const own: PriceRow[] = projectId ? await ctx.services.costs.listProjectPrices(projectId) : [];
         const needle = f.model?.toLowerCase();
         const rows = [...own, ...builtinRows()].filter(
           (p) =>
@@ -144,7 +137,7 @@ builder.relayMutationField(
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
     resolve: async (_root, { input }, ctx) => {
       const p = parseInput(priceInputSchema, input);
-      const row = await ctx.services.costs.upsertPrice({
+      const row: PriceRow = await ctx.services.costs.upsertPrice({
         projectId: input.projectId.id,
         modelName: p.modelName,
         matchPattern: p.matchPattern ?? null,
@@ -154,14 +147,7 @@ builder.relayMutationField(
         outputPrice: p.outputPrice,
         cachedInputPrice: p.cachedInputPrice ?? null,
       });
-      return {
-        modelPrice: {
-          ...row,
-          inputPrice: row.inputPrice.toString(),
-          outputPrice: row.outputPrice.toString(),
-          cachedInputPrice: row.cachedInputPrice?.toString() ?? null,
-        },
-      };
+      return { modelPrice: row };
     },
   },
   { outputFields: (t) => ({ modelPrice: t.field({ type: ModelPriceRef, resolve: (r) => r.modelPrice }) }) },

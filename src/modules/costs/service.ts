@@ -2,7 +2,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../deps';
 import { builtinPrices } from './builtin-prices';
-import { candidatePrices, computeCost, createPatternCache, findPrice, priceAt, type Cost, type Price, type Usage } from './pricing';
+import { candidatePrices, computeCost, createPatternCache, priceAt, type Cost, type Price, type Usage } from './pricing';
 import * as repo from './repo';
 
 /** A project's prices are re-read at most this often (other processes' changes show within it). */
@@ -16,15 +16,7 @@ export function createCostService(deps: Deps) {
   async function pricesOf(projectId: string): Promise<Price[]> {
     const cached = projectPriceCache.get(projectId);
     if (cached) return cached;
-    const prices: Price[] = (await repo.projectPrices(prisma, projectId)).map((row) => ({
-      projectId: row.projectId,
-      modelName: row.modelName,
-      matchPattern: row.matchPattern,
-      startDate: row.startDate,
-      inputPrice: row.inputPrice.toString(),
-      outputPrice: row.outputPrice.toString(),
-      cachedInputPrice: row.cachedInputPrice?.toString() ?? null,
-    }));
+    const prices = await repo.projectPrices(prisma, projectId);
     projectPriceCache.set(projectId, prices);
     return prices;
   }
@@ -43,13 +35,8 @@ export function createCostService(deps: Deps) {
       };
     },
 
-    /** The price that applies to `model` at `at` for a project (project prices over built-in ones). */
-    async priceFor(projectId: string | null, model: string, at: Date): Promise<Price | null> {
-      const tiers = projectId ? [await pricesOf(projectId), builtinPrices()] : [builtinPrices()];
-      return findPrice(model, at, tiers, patterns);
-    },
-
-    projectPrices: pricesOf,
+    /** A project's own prices, as stored (uncached: for listing). */
+    listProjectPrices: (projectId: string) => repo.projectPrices(prisma, projectId),
 
     async upsertPrice(input: repo.PriceInput) {
       const row = await repo.upsertPrice(prisma, input);
