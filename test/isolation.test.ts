@@ -104,6 +104,10 @@ describe('tenant isolation for every query root', () => {
         expect(res.body.data).not.toBeUndefined();
         expect(res.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
       }
+      const myTrace = globalId('Trace', (await app.server.deps.db.prisma.trace.findFirstOrThrow({ where: { projectId: mine } })).id);
+      const many = await app.gql('query($ids: [ID!]!) { nodes(ids: $ids) { ... on Trace { name } } }', { ids: [myTrace, theirTrace, theirSpan] }, { key: me.key });
+      expect(many.body.data.nodes).toEqual([{ name: 'mine' }, null, null]);
+      expect(many.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN', 'FORBIDDEN']);
     });
 
     it('modelPrices: another project\'s prices are refused', async () => {

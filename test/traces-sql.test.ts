@@ -55,7 +55,7 @@ describe('statements per query', () => {
     expect(fifty.statements.length).toBe(five.statements.length);
     expect(fifty.statements.length).toBeLessThanOrEqual(3);
     // Spans are read with a limit per trace (first: 10), never every span of every trace.
-    expect(fifty.statements.join('\n')).toMatch(/LATERAL[\s\S]*"spans"[\s\S]*LIMIT/i);
+    expect(fifty.statements.join('\n')).toMatch(/LATERAL[\s\S]*FROM spans[\s\S]*LIMIT/i);
   });
 
   it('span trees: statements grow with depth, not with the number of traces', async () => {

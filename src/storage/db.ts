@@ -27,6 +27,8 @@ export interface Db {
    * per-query work would dominate (ingest). Rolls back when `fn` throws.
    */
   transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /** One statement on a plain driver connection (hot read paths that build their own SQL). */
+  query: Sql;
   /** A cheap round trip; rejects when the database cannot answer. */
   ping(timeoutMs?: number): Promise<void>;
   migrations(): Promise<MigrationEngine>;
@@ -48,6 +50,7 @@ function createPostgresDb(url: string, poolSize = 10): Db {
     kind: 'postgres',
     prisma,
     onQuery,
+    query: timed(notify, async (text, params) => (await pool.query(text, params)).rows),
     async transaction(fn) {
       const client = await pool.connect();
       let broken: Error | undefined;
@@ -84,6 +87,7 @@ async function createPgliteDb(options: { dataDir?: string; loadDataDir?: Blob })
     kind: 'pglite',
     prisma,
     onQuery,
+    query: timed(notify, async (text, params) => (await lite.query(text, params)).rows as never),
     transaction: (fn) => lite.transaction((tx) => fn(timed(notify, async (text, params) => (await tx.query(text, params)).rows as never))),
     ping: (timeoutMs = 2_000) => withTimeout(lite.query('select 1').then(() => undefined), timeoutMs, 'database'),
     migrations: () => createMigrationEngine(adapter),

@@ -1,11 +1,12 @@
 // traces, trace and span queries, and the ingestSpans mutation.
 import { z } from 'zod';
-import { Prisma } from '../../generated/prisma/client';
-import { forbidden } from '../../errors';
+import { badInput, forbidden } from '../../errors';
 import { can } from '../auth/permissions';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
-import { SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
+import { countTraces, listTraces } from './read-sql';
+import { decodeCursor, loadersOf, readable, SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
+import { selectedFields } from './selection';
 
 const TraceFilter = builder.inputType('TraceFilter', {
   description: 'All given conditions must hold.',
@@ -34,66 +35,72 @@ const TraceOrder = builder.inputType('TraceOrder', {
   }),
 });
 
-type Filter = typeof TraceFilter.$inferInput;
-
-function traceWhere(projectId: string, filter: Filter | null | undefined): Prisma.TraceWhereInput {
-  const f = filter ?? {};
-  const where: Prisma.TraceWhereInput = { projectId };
-  if (f.from || f.to) where.startTime = { ...(f.from ? { gte: f.from } : {}), ...(f.to ? { lt: f.to } : {}) };
-  if (f.userId != null) where.userId = f.userId;
-  if (f.sessionId != null) where.sessionId = f.sessionId;
-  if (f.tags?.length) where.tags = { hasEvery: f.tags };
-  if (f.status) where.status = f.status;
-  if (f.model != null) where.spans = { some: { model: f.model } };
-  if (f.name != null) where.name = { contains: f.name, mode: 'insensitive' };
-  if (f.minCost != null) where.totalCost = { gte: new Prisma.Decimal(f.minCost) };
-  if (f.minLatencyMs != null) where.latencyMs = { gte: f.minLatencyMs };
-  return where;
-}
-
 builder.queryFields((t) => ({
-  traces: t.prismaConnection(
+  traces: t.connection(
     {
-      type: 'Trace',
-      cursor: 'id',
-      description: 'Traces of a project, newest first unless ordered otherwise.',
+      type: TraceRef,
+      description: 'Traces of a project, newest first unless ordered otherwise (forward pagination: first/after).',
       args: {
         projectId: t.arg.globalID({ required: true, for: ProjectRef }),
         filter: t.arg({ type: TraceFilter }),
         orderBy: t.arg({ type: TraceOrder }),
       },
       authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
-      totalCount: (_root, args, ctx) => ctx.deps.db.prisma.trace.count({ where: traceWhere(args.projectId.id, args.filter) }),
-      resolve: (query, _root, args, ctx) => {
+      resolve: async (_root, args, ctx, info) => {
+        const projectId = args.projectId.id;
         // Ordering or filtering by cost reveals costs: it needs the same right as reading them.
         const byCost = args.filter?.minCost != null || args.orderBy?.field === 'totalCost';
-        if (byCost && !can(ctx.principal, args.projectId.id, 'costs')) throw forbidden('Filtering or ordering by cost needs the BILLING or ADMIN role.');
-        const field = args.orderBy?.field ?? 'startTime';
-        const direction = args.orderBy?.direction ?? 'desc';
-        return ctx.deps.db.prisma.trace.findMany({
-          ...query,
-          where: traceWhere(args.projectId.id, args.filter),
-          orderBy: [field === 'latencyMs' ? { latencyMs: { sort: direction, nulls: 'last' } } : { [field]: direction }, { id: direction }],
+        if (byCost && !can(ctx.principal, projectId, 'costs')) throw forbidden('Filtering or ordering by cost needs the BILLING or ADMIN role.');
+        if (args.last != null || args.before != null) throw badInput('traces pages forward only: use first and after.', ['last']);
+        const after = args.after ? decodeCursor(args.after) : null;
+        if (args.after && !after) throw badInput('`after` is not a cursor of this list.', ['after']);
+        const limit = Math.min(Math.max(args.first ?? 20, 0), 100);
+        const filter = args.filter ?? {};
+        const fields = selectedFields(info);
+        const rows = await listTraces(ctx.deps.db.query, {
+          projectId,
+          filter,
+          order: args.orderBy?.field ?? 'startTime',
+          direction: args.orderBy?.direction ?? 'desc',
+          after: after as [unknown, string] | null,
+          limit,
+          fields: fields.get('Trace'),
         });
+        const page = rows.slice(0, limit);
+        const cursorOf = (row: (typeof rows)[number]) => Buffer.from(JSON.stringify([row.sortKey, row.id])).toString('base64url');
+        const wantsCount = fields.get('TraceConnection')?.has('totalCount');
+        return {
+          edges: page.map((node) => ({ node, cursor: cursorOf(node) })),
+          pageInfo: {
+            hasNextPage: rows.length > limit,
+            hasPreviousPage: after !== null,
+            startCursor: page.length ? cursorOf(page[0]) : null,
+            endCursor: page.length ? cursorOf(page.at(-1)!) : null,
+          },
+          totalCount: wantsCount ? await countTraces(ctx.deps.db.query, projectId, filter) : 0,
+        };
       },
     },
-    { name: 'TraceConnection' },
+    {
+      name: 'TraceConnection',
+      fields: (c) => ({ totalCount: c.int({ description: 'Traces matching the filter.', resolve: (conn) => (conn as unknown as { totalCount: number }).totalCount }) }),
+    },
     { name: 'TraceEdge' },
   ),
-  trace: t.prismaField({
-    type: 'Trace',
+  trace: t.field({
+    type: TraceRef,
     nullable: true,
     description: 'A trace by id, with its spans as a tree (rootSpans) and as a list (spans).',
     args: { id: t.arg.globalID({ required: true, for: TraceRef }) },
     authScopes: { authenticated: true },
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.trace.findUnique({ ...query, where: { id: args.id.id } }),
+    resolve: async (_root, args, ctx, info) => readable(ctx, await loadersOf(ctx).use(info).trace.load(args.id.id)) as never,
   }),
-  span: t.prismaField({
-    type: 'Span',
+  span: t.field({
+    type: SpanRef,
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: SpanRef }) },
     authScopes: { authenticated: true },
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.span.findUnique({ ...query, where: { id: args.id.id } }),
+    resolve: async (_root, args, ctx, info) => readable(ctx, await loadersOf(ctx).use(info).span.load(args.id.id)) as never,
   }),
 }));
 

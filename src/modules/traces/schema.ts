@@ -1,142 +1,229 @@
-// Trace and Span types. Both are in select mode: the SQL reads only the columns the operation
-// selected. Cost fields need the `costs` action; the rest of a trace needs `read`.
+// Trace and Span types. They are plain rows read by read-sql.ts with only the columns the
+// operation selected; lists of spans load for all traces of a page in one statement (DataLoader).
+// Cost fields need the `costs` action; the rest of a trace needs `read`.
 import { createContextCache } from '@pothos/core';
 import DataLoader from 'dataloader';
-import { SpanKind, SpanStatus } from '../../generated/prisma/enums';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../../context';
+import { badInput, forbidden } from '../../errors';
+import { SpanKind, SpanStatus } from '../../generated/prisma/enums';
 import { builder } from '../../schema/builder';
+import { can } from '../auth/permissions';
+import { ProjectRef } from '../projects/schema';
+import * as read from './read-sql';
+import { selectedFields } from './selection';
 import { buildSpanTree } from './span-tree';
 
 export const SpanKindEnum = builder.enumType(SpanKind, { name: 'SpanKind', description: 'What a span did.' });
 export const SpanStatusEnum = builder.enumType(SpanStatus, { name: 'SpanStatus', description: 'Outcome of a span (OpenTelemetry status).' });
 
-/** Spans read into one trace tree; a larger trace is cut (its flat `spans` list is complete). */
+/** Spans read into one trace tree; a larger trace is cut (its `spans` connection is complete). */
 export const MAX_TREE_SPANS = 5_000;
 
-const readScope = (row: { projectId: string }) => ({ project: { id: row.projectId, action: 'read' as const } });
-const costScope = (row: { projectId: string }) => ({ project: { id: row.projectId, action: 'costs' as const } });
+type TraceRow = read.TraceRow;
+type SpanRow = read.SpanRow;
 
-// Children of spans that were read as part of a tree, so `children` needs no query of its own.
-const treeChildren = createContextCache(() => new WeakMap<object, object[]>());
+/**
+ * Loaders of one request, reading the columns its operation selects (every column when they are
+ * used before `use(info)`, as node(id) does, which has no resolve info to give).
+ */
+export const loadersOf = createContextCache((ctx: Context) => {
+  let fields: { trace?: Set<string>; span?: Set<string> } | null = null;
+  const sql = ctx.deps.db.query;
+  const key = (k: { traceId: string; externalId: string }) => `${k.traceId}\u0000${k.externalId}`;
+  const byKey = <R, K>(rows: R[], keys: readonly K[], keyOfRow: (r: R) => string, keyOf: (k: K) => string) => {
+    const map = new Map(rows.map((r) => [keyOfRow(r), r]));
+    return keys.map((k) => map.get(keyOf(k)) ?? null);
+  };
+  const loaders = {
+    /** Call before using the loaders, so they read what the operation selects. */
+    use(info: GraphQLResolveInfo) {
+      if (!fields) {
+        const all = selectedFields(info);
+        fields = { trace: all.get('Trace') ?? new Set(), span: all.get('Span') ?? new Set() };
+      }
+      return loaders;
+    },
+    trace: new DataLoader<string, TraceRow | null>(async (ids) => byKey(await read.tracesById(sql, ids, fields?.trace), ids, (r) => r.id, (id) => id)),
+    span: new DataLoader<string, SpanRow | null>(async (ids) => byKey(await read.spansById(sql, ids, fields?.span), ids, (r) => r.id, (id) => id)),
+    spanByExternalId: new DataLoader<{ traceId: string; externalId: string }, SpanRow | null, string>(
+      async (keys) => byKey(await read.spansByExternalId(sql, keys, fields?.span), keys, key, key),
+      { cacheKeyFn: key },
+    ),
+    children: new DataLoader<{ traceId: string; externalId: string }, SpanRow[], string>(
+      async (parents) => {
+        const rows = await read.childrenOf(sql, parents, fields?.span);
+        return parents.map((p) => rows.filter((r) => r.traceId === p.traceId && r.parentExternalId === p.externalId));
+      },
+      { cacheKeyFn: key },
+    ),
+    /** The first n spans of traces; one loader per n. */
+    firstSpans: new Map<number, DataLoader<string, SpanRow[]>>(),
+    spansOf(limit: number) {
+      let loader = loaders.firstSpans.get(limit);
+      if (!loader) {
+        loader = new DataLoader<string, SpanRow[]>(async (traceIds) => {
+          const rows = await read.spansOfTraces(sql, traceIds, limit, fields?.span);
+          return traceIds.map((id) => rows.filter((r) => r.traceId === id));
+        });
+        loaders.firstSpans.set(limit, loader);
+      }
+      return loader;
+    },
+    treeChildren: new WeakMap<SpanRow, SpanRow[]>(),
+  };
+  return loaders;
+});
 
-interface SpanKey {
-  id: string;
-  traceId: string;
-  externalId: string;
+// Cost rights are asked once per request and project, not once per field.
+const costRights = createContextCache(() => new Map<string, boolean>());
+function costOf(row: { projectId: string }, value: unknown, ctx: Context): string | null {
+  const rights = costRights(ctx);
+  let allowed = rights.get(row.projectId);
+  if (allowed === undefined) rights.set(row.projectId, (allowed = can(ctx.principal, row.projectId, 'costs')));
+  if (!allowed) throw forbidden('Cost fields need the BILLING or ADMIN role.');
+  return (value as string | null) ?? null;
 }
 
-// Children of spans reached some other way (span(id), spans lists): one query per level.
-const childLoader = createContextCache(
-  (ctx: Context) =>
-    new DataLoader<SpanKey, SpanKey[], string>(
-      async (keys) => {
-        const rows = await ctx.deps.db.prisma.span.findMany({
-          where: { traceId: { in: [...new Set(keys.map((k) => k.traceId))] }, parentExternalId: { in: [...new Set(keys.map((k) => k.externalId))] } },
-          select: { id: true, projectId: true, traceId: true, externalId: true, parentExternalId: true },
-          orderBy: [{ startTime: 'asc' }, { id: 'asc' }],
-        });
-        return keys.map((k) => rows.filter((r) => r.traceId === k.traceId && r.parentExternalId === k.externalId));
-      },
-      { cacheKeyFn: (k) => k.id },
-    ),
-);
+/**
+ * A row the principal may read, else a FORBIDDEN error in its place. Checked where a trace or span
+ * enters the graph by id (trace, span, node, nodes); everything reached from it (its spans, their
+ * parents and children) belongs to the same project. A per-object type scope did the same at
+ * about a fifth of the cost of a whole traces page.
+ */
+export function readable<R extends { projectId: string }>(ctx: Context, row: R | null): R | null | Error {
+  if (row === null) return null;
+  return can(ctx.principal, row.projectId, 'read') ? row : forbidden();
+}
+const encodeCursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+export function decodeCursor(cursor: string): unknown[] | null {
+  try {
+    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString());
+    return Array.isArray(parts) && parts.length === 2 ? parts : null;
+  } catch {
+    return null;
+  }
+}
 
-export const SpanRef = builder.prismaNode('Span', {
-  id: { field: 'id' },
+export const SpanRef = builder.objectRef<SpanRow>('Span');
+export const TraceRef = builder.objectRef<TraceRow>('Trace');
+
+builder.node(SpanRef, {
+  id: { resolve: (span) => span.id },
   description: 'One step of a trace: an LLM call, a retrieval, a tool call… Its cost fields need the BILLING or ADMIN role.',
-  select: { id: true, projectId: true, traceId: true, externalId: true, parentExternalId: true },
-  authScopes: readScope,
+  loadMany: (ids, ctx) => Promise.all(ids.map(async (id) => readable(ctx, await loadersOf(ctx).span.load(id)) as SpanRow | null)),
   fields: (t) => ({
-    externalId: t.string({ description: "The client's span id.", resolve: (span) => span.externalId }),
-    parentExternalId: t.string({ nullable: true, description: "The client's id of the parent span.", resolve: (span) => span.parentExternalId }),
-    kind: t.expose('kind', { type: SpanKindEnum }),
-    name: t.exposeString('name'),
-    model: t.exposeString('model', { nullable: true }),
-    provider: t.exposeString('provider', { nullable: true }),
-    startTime: t.expose('startTime', { type: 'DateTime' }),
-    endTime: t.expose('endTime', { type: 'DateTime', nullable: true }),
-    latencyMs: t.exposeInt('latencyMs', { nullable: true }),
-    status: t.expose('status', { type: SpanStatusEnum }),
-    error: t.exposeString('error', { nullable: true }),
-    userId: t.exposeString('userId', { nullable: true, description: 'The end user of the traced application.' }),
-    sessionId: t.exposeString('sessionId', { nullable: true }),
-    tags: t.exposeStringList('tags'),
-    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
-    input: t.exposeString('input', { nullable: true }),
-    output: t.exposeString('output', { nullable: true }),
-    textTruncated: t.exposeBoolean('textTruncated', { description: 'Input or output was cut to the configured size.' }),
-    inputTokens: t.exposeInt('inputTokens'),
-    outputTokens: t.exposeInt('outputTokens'),
-    cachedInputTokens: t.exposeInt('cachedInputTokens', { description: 'Part of inputTokens read from the prompt cache.' }),
-    totalTokens: t.exposeInt('totalTokens'),
-    usageEstimated: t.exposeBoolean('usageEstimated', { description: 'The client sent no usage; tokens were counted from the text.' }),
-    inputCost: t.expose('inputCost', { type: 'Decimal', nullable: true, authScopes: costScope, description: 'USD, cached input included.' }),
-    outputCost: t.expose('outputCost', { type: 'Decimal', nullable: true, authScopes: costScope }),
-    cachedInputCost: t.expose('cachedInputCost', { type: 'Decimal', nullable: true, authScopes: costScope }),
-    totalCost: t.expose('totalCost', { type: 'Decimal', nullable: true, authScopes: costScope, description: 'USD; null when the model has no known price.' }),
-    costProvided: t.exposeBoolean('costProvided', { authScopes: costScope, nullable: true, description: 'The client sent the cost (otherwise it was priced here).' }),
-    trace: t.relation('trace'),
-    parent: t.prismaField({
-      type: 'Span',
+    externalId: t.string({ description: "The client's span id.", resolve: (s) => s.externalId }),
+    parentExternalId: t.string({ nullable: true, description: "The client's id of the parent span.", resolve: (s) => s.parentExternalId }),
+    kind: t.field({ type: SpanKindEnum, resolve: (s) => s.kind as SpanKind }),
+    name: t.string({ resolve: (s) => s.name as string }),
+    model: t.string({ nullable: true, resolve: (s) => s.model as string | null }),
+    provider: t.string({ nullable: true, resolve: (s) => s.provider as string | null }),
+    startTime: t.field({ type: 'DateTime', resolve: (s) => s.startTime }),
+    endTime: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.endTime as Date | null }),
+    latencyMs: t.int({ nullable: true, resolve: (s) => s.latencyMs as number | null }),
+    status: t.field({ type: SpanStatusEnum, resolve: (s) => s.status as SpanStatus }),
+    error: t.string({ nullable: true, resolve: (s) => s.error as string | null }),
+    userId: t.string({ nullable: true, description: 'The end user of the traced application.', resolve: (s) => s.userId as string | null }),
+    sessionId: t.string({ nullable: true, resolve: (s) => s.sessionId as string | null }),
+    tags: t.stringList({ resolve: (s) => s.tags as string[] }),
+    metadata: t.field({ type: 'JSON', nullable: true, resolve: (s) => s.metadata }),
+    input: t.string({ nullable: true, resolve: (s) => s.input as string | null }),
+    output: t.string({ nullable: true, resolve: (s) => s.output as string | null }),
+    textTruncated: t.boolean({ description: 'Input or output was cut to the configured size.', resolve: (s) => s.textTruncated as boolean }),
+    inputTokens: t.int({ resolve: (s) => s.inputTokens as number }),
+    outputTokens: t.int({ resolve: (s) => s.outputTokens as number }),
+    cachedInputTokens: t.int({ description: 'Part of inputTokens read from the prompt cache.', resolve: (s) => s.cachedInputTokens as number }),
+    totalTokens: t.int({ resolve: (s) => s.totalTokens as number }),
+    usageEstimated: t.boolean({ description: 'The client sent no usage; tokens were counted from the text.', resolve: (s) => s.usageEstimated as boolean }),
+    inputCost: t.field({ type: 'Decimal', nullable: true, description: 'USD, cached input included.', resolve: (s, _a, ctx) => costOf(s, s.inputCost, ctx) }),
+    outputCost: t.field({ type: 'Decimal', nullable: true, resolve: (s, _a, ctx) => costOf(s, s.outputCost, ctx) }),
+    cachedInputCost: t.field({ type: 'Decimal', nullable: true, resolve: (s, _a, ctx) => costOf(s, s.cachedInputCost, ctx) }),
+    totalCost: t.field({ type: 'Decimal', nullable: true, description: 'USD; null when the model has no known price.', resolve: (s, _a, ctx) => costOf(s, s.totalCost, ctx) }),
+    costProvided: t.boolean({
       nullable: true,
-      resolve: (query, span, _args, ctx) =>
-        span.parentExternalId === null
-          ? null
-          : ctx.deps.db.prisma.span.findUnique({ ...query, where: { traceId_externalId: { traceId: span.traceId, externalId: span.parentExternalId } } }),
+      description: 'The client sent the cost (otherwise it was priced here).',
+      resolve: (s, _a, ctx) => costOf(s, s.costProvided, ctx) as unknown as boolean,
+    }),
+    trace: t.field({ type: TraceRef, resolve: async (s, _a, ctx, info) => (await loadersOf(ctx).use(info).trace.load(s.traceId))! }),
+    parent: t.field({
+      type: SpanRef,
+      nullable: true,
+      resolve: (s, _a, ctx, info) =>
+        s.parentExternalId === null ? null : loadersOf(ctx).use(info).spanByExternalId.load({ traceId: s.traceId, externalId: s.parentExternalId }),
+    }),
+    children: t.field({
+      type: [SpanRef],
+      description: 'Child spans, oldest first.',
+      resolve: (s, _a, ctx, info) => {
+        const loaders = loadersOf(ctx).use(info);
+        return loaders.treeChildren.get(s) ?? loaders.children.load({ traceId: s.traceId, externalId: s.externalId });
+      },
     }),
   }),
 });
 
-builder.prismaObjectFields(SpanRef, (t) => ({
-  children: t.field({
-    type: [SpanRef],
-    description: 'Child spans, oldest first.',
-    resolve: (span, _args, ctx) => (treeChildren(ctx).get(span) as never) ?? childLoader(ctx).load(span),
-  }),
-}));
-
-export const TraceRef = builder.prismaNode('Trace', {
-  id: { field: 'id' },
+builder.node(TraceRef, {
+  id: { resolve: (trace) => trace.id },
   description: 'One request through an LLM application: its spans, time range, tokens and cost.',
-  select: { id: true, projectId: true },
-  authScopes: readScope,
+  loadMany: (ids, ctx) => Promise.all(ids.map(async (id) => readable(ctx, await loadersOf(ctx).trace.load(id)) as TraceRow | null)),
   fields: (t) => ({
-    externalId: t.exposeString('externalId', { description: "The client's trace id." }),
-    name: t.exposeString('name', { nullable: true }),
-    userId: t.exposeString('userId', { nullable: true, description: 'The end user of the traced application.' }),
-    sessionId: t.exposeString('sessionId', { nullable: true }),
-    tags: t.exposeStringList('tags'),
-    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
-    startTime: t.expose('startTime', { type: 'DateTime' }),
-    endTime: t.expose('endTime', { type: 'DateTime', nullable: true }),
-    latencyMs: t.exposeInt('latencyMs', { nullable: true }),
-    status: t.expose('status', { type: SpanStatusEnum }),
-    spanCount: t.exposeInt('spanCount'),
-    errorCount: t.exposeInt('errorCount'),
-    inputTokens: t.field({ type: 'SafeInt', select: { inputTokens: true }, resolve: (r) => Number(r.inputTokens) }),
-    outputTokens: t.field({ type: 'SafeInt', select: { outputTokens: true }, resolve: (r) => Number(r.outputTokens) }),
-    cachedInputTokens: t.field({ type: 'SafeInt', select: { cachedInputTokens: true }, resolve: (r) => Number(r.cachedInputTokens) }),
-    totalTokens: t.field({ type: 'SafeInt', select: { totalTokens: true }, resolve: (r) => Number(r.totalTokens) }),
-    inputCost: t.expose('inputCost', { type: 'Decimal', nullable: true, authScopes: costScope }),
-    outputCost: t.expose('outputCost', { type: 'Decimal', nullable: true, authScopes: costScope }),
-    totalCost: t.expose('totalCost', { type: 'Decimal', nullable: true, authScopes: costScope, description: 'USD, the sum of its spans.' }),
-    project: t.relation('project'),
-    spans: t.relatedConnection('spans', {
-      cursor: 'id',
-      totalCount: true,
-      description: 'All spans, oldest first.',
-      query: { orderBy: [{ startTime: 'asc' }, { id: 'asc' }] },
-    }),
+    externalId: t.string({ description: "The client's trace id.", resolve: (r) => r.externalId as string }),
+    name: t.string({ nullable: true, resolve: (r) => r.name as string | null }),
+    userId: t.string({ nullable: true, description: 'The end user of the traced application.', resolve: (r) => r.userId as string | null }),
+    sessionId: t.string({ nullable: true, resolve: (r) => r.sessionId as string | null }),
+    tags: t.stringList({ resolve: (r) => r.tags as string[] }),
+    metadata: t.field({ type: 'JSON', nullable: true, resolve: (r) => r.metadata }),
+    startTime: t.field({ type: 'DateTime', resolve: (r) => r.startTime as Date }),
+    endTime: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.endTime as Date | null }),
+    latencyMs: t.int({ nullable: true, resolve: (r) => r.latencyMs as number | null }),
+    status: t.field({ type: SpanStatusEnum, resolve: (r) => r.status as SpanStatus }),
+    spanCount: t.int({ resolve: (r) => r.spanCount as number }),
+    errorCount: t.int({ resolve: (r) => r.errorCount as number }),
+    inputTokens: t.field({ type: 'SafeInt', resolve: (r) => r.inputTokens as number }),
+    outputTokens: t.field({ type: 'SafeInt', resolve: (r) => r.outputTokens as number }),
+    cachedInputTokens: t.field({ type: 'SafeInt', resolve: (r) => r.cachedInputTokens as number }),
+    totalTokens: t.field({ type: 'SafeInt', resolve: (r) => r.totalTokens as number }),
+    inputCost: t.field({ type: 'Decimal', nullable: true, resolve: (r, _a, ctx) => costOf(r, r.inputCost, ctx) }),
+    outputCost: t.field({ type: 'Decimal', nullable: true, resolve: (r, _a, ctx) => costOf(r, r.outputCost, ctx) }),
+    totalCost: t.field({ type: 'Decimal', nullable: true, description: 'USD, the sum of its spans.', resolve: (r, _a, ctx) => costOf(r, r.totalCost, ctx) }),
+    project: t.field({ type: ProjectRef, resolve: async (r, _a, ctx) => (await ctx.deps.db.prisma.project.findUnique({ where: { id: r.projectId } }))! }),
+    spans: t.connection(
+      {
+        type: SpanRef,
+        description: 'All spans, oldest first (forward pagination: first/after).',
+        resolve: async (trace, args, ctx, info) => {
+          const limit = Math.min(Math.max(args.first ?? 20, 0), 100);
+          const loaders = loadersOf(ctx).use(info);
+          const after = args.after ? decodeCursor(args.after) : null;
+          if (args.after && !after) throw badInput('`after` is not a cursor of this list.', ['after']);
+          const rows = after
+            ? await read.spansOfTraces(ctx.deps.db.query, [trace.id], limit + 1, selectedFields(info).get('Span'), after as [string, string])
+            : await loaders.spansOf(limit + 1).load(trace.id);
+          const page = rows.slice(0, limit);
+          return {
+            edges: page.map((node) => ({ node, cursor: encodeCursor([(node.startTime as Date).toISOString(), node.id]) })),
+            pageInfo: {
+              hasNextPage: rows.length > limit,
+              hasPreviousPage: after !== null,
+              startCursor: page.length ? encodeCursor([(page[0].startTime as Date).toISOString(), page[0].id]) : null,
+              endCursor: page.length ? encodeCursor([(page.at(-1)!.startTime as Date).toISOString(), page.at(-1)!.id]) : null,
+            },
+            totalCount: trace.spans as number,
+          };
+        },
+      },
+      { name: 'TraceSpansConnection', fields: (c) => ({ totalCount: c.int({ resolve: (conn) => (conn as unknown as { totalCount: number }).totalCount }) }) },
+      { name: 'TraceSpansConnectionEdge' },
+    ),
     rootSpans: t.field({
       type: [SpanRef],
       description: `The spans without a parent (or whose parent never arrived), oldest first; follow \`children\` for the tree. Up to ${MAX_TREE_SPANS} spans are read.`,
-      select: (_args, _ctx, nestedSelection) => ({
-        spans: nestedSelection({ orderBy: [{ startTime: 'asc' }, { id: 'asc' }], take: MAX_TREE_SPANS }),
-      }),
-      resolve: (trace, _args, ctx) => {
-        const { roots, children } = buildSpanTree(trace.spans);
-        const cache = treeChildren(ctx);
-        for (const [span, kids] of children) cache.set(span, kids);
+      resolve: async (trace, _a, ctx, info) => {
+        const loaders = loadersOf(ctx).use(info);
+        const spans = await loaders.spansOf(MAX_TREE_SPANS).load(trace.id);
+        const { roots, children } = buildSpanTree(spans);
+        for (const [span, kids] of children) loaders.treeChildren.set(span, kids);
         return roots;
       },
     }),
