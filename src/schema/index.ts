@@ -1,5 +1,6 @@
 // Imports every module's types; builds the schema once.
-import type { GraphQLSchema } from 'graphql';
+import { isObjectType, type GraphQLSchema } from 'graphql';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from './builder';
 import { addBaseTypes } from './scalars';
 
@@ -14,6 +15,20 @@ import '../modules/costs/schema';
 let schema: GraphQLSchema | undefined;
 
 export function getSchema(): GraphQLSchema {
-  schema ??= builder.toSchema({ sortSchema: true });
+  schema ??= withSyncNodeIds(builder.toSchema({ sortSchema: true }), ['Trace', 'Span']);
   return schema;
+}
+
+/**
+ * The relay plugin's `id` resolver is async, which makes graphql-js await every object of those
+ * types: on a page of 20 traces × 10 spans that is a sixth of the request's CPU. Row types whose
+ * id is a plain column get a synchronous resolver giving the same global id.
+ */
+function withSyncNodeIds(built: GraphQLSchema, typeNames: string[]): GraphQLSchema {
+  for (const name of typeNames) {
+    const type = built.getType(name);
+    if (!isObjectType(type)) throw new Error(`${name} is not an object type`);
+    type.getFields().id.resolve = (row: { id: string }) => encodeGlobalID(name, row.id);
+  }
+  return built;
 }
