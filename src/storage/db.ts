@@ -1,5 +1,6 @@
 // The database: Postgres through @prisma/adapter-pg, or embedded PGlite (PostgreSQL in WASM)
 // through pglite-prisma-adapter. Everything above this file sees one Prisma client.
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -50,13 +51,15 @@ function createPostgresDb(url: string, poolSize = 10): Db {
     kind: 'postgres',
     prisma,
     onQuery,
-    query: timed(notify, async (text, params) => (await pool.query(text, params)).rows),
+    // Named (prepared) statements: hot paths repeat the same few texts, so each connection parses
+    // and plans them once. (Behind PgBouncer, that needs its prepared-statement support.)
+    query: timed(notify, async (text, params) => (await pool.query({ name: statementName(text), text, values: params })).rows),
     async transaction(fn) {
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
-        const result = await fn(timed(notify, async (text, params) => (await client.query(text, params)).rows));
+        const result = await fn(timed(notify, async (text, params) => (await client.query({ name: statementName(text), text, values: params })).rows));
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -126,6 +129,17 @@ function timed(notify: QueryListener, run: (text: string, params?: unknown[]) =>
       notify({ sql: text, durationMs: performance.now() - started });
     }
   }) as Sql;
+}
+
+const statementNames = new Map<string, string>();
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `q_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+    if (statementNames.size < 10_000) statementNames.set(text, name);
+  }
+  return name;
 }
 
 /** Closing twice (a failed start, then shutdown) is harmless. */
