@@ -234,6 +234,23 @@ describe('traces query', () => {
     expect(ids(await list({}, { field: 'TOTAL_COST', direction: 'DESC' }, 3))).toEqual(['list-2', 'list-1', 'list-0']);
   });
 
+  it('pages a trace\'s spans, reaches the project, and refuses forged cursors', async () => {
+    const id = await traceIdOf('t-agent');
+    const q = `query($id: ID!, $after: String) { trace(id: $id) { project { name } spans(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { externalId } } } } }`;
+    const first = await app.gql(q, { id });
+    expect(first.body.errors).toBeUndefined();
+    expect(first.body.data.trace.project.name).toBe('test project');
+    expect(first.body.data.trace.spans.totalCount).toBe(4);
+    const second = await app.gql(q, { id, after: first.body.data.trace.spans.pageInfo.endCursor });
+    const seen = [...first.body.data.trace.spans.edges, ...second.body.data.trace.spans.edges].map((e: any) => e.node.externalId);
+    expect(seen).toEqual(['root', 'llm-1', 'search', 'llm-2']);
+    expect(second.body.data.trace.spans.pageInfo.hasNextPage).toBe(false);
+    const forged = Buffer.from(JSON.stringify(['yesterday', "'; drop table spans; --"])).toString('base64url');
+    for (const res of [await app.gql(q, { id, after: forged }), await app.gql(LIST, { p: globalId('Project', project), after: forged })]) {
+      expect(res.body.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+    }
+  });
+
   it('checks the filter input', async () => {
     const res = await app.gql(LIST, { p: globalId('Project', project), filter: { minCost: 'lots' } });
     expect(res.body.errors![0].extensions!.code).toBe('BAD_USER_INPUT');

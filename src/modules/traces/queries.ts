@@ -52,7 +52,8 @@ builder.queryFields((t) => ({
         const byCost = args.filter?.minCost != null || args.orderBy?.field === 'totalCost';
         if (byCost && !can(ctx.principal, projectId, 'costs')) throw forbidden('Filtering or ordering by cost needs the BILLING or ADMIN role.');
         if (args.last != null || args.before != null) throw badInput('traces pages forward only: use first and after.', ['last']);
-        const after = args.after ? decodeCursor(args.after) : null;
+        const order = args.orderBy?.field ?? 'startTime';
+        const after = args.after ? decodeCursor(args.after, order === 'startTime' ? 'time' : order === 'latencyMs' ? 'int' : 'decimal') : null;
         if (args.after && !after) throw badInput('`after` is not a cursor of this list.', ['after']);
         const limit = Math.min(Math.max(args.first ?? 20, 0), 100);
         const filter = args.filter ?? {};
@@ -60,9 +61,9 @@ builder.queryFields((t) => ({
         const rows = await listTraces(ctx.deps.db.query, {
           projectId,
           filter,
-          order: args.orderBy?.field ?? 'startTime',
+          order,
           direction: args.orderBy?.direction ?? 'desc',
-          after: after as [unknown, string] | null,
+          after,
           limit,
           fields: fields.get('Trace'),
         });

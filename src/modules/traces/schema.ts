@@ -96,10 +96,23 @@ export function readable<R extends { projectId: string }>(ctx: Context, row: R |
   return can(ctx.principal, row.projectId, 'read') ? row : forbidden();
 }
 const encodeCursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
-export function decodeCursor(cursor: string): unknown[] | null {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const SORT_VALUE: Record<string, (v: unknown) => boolean> = {
+  time: (v) => typeof v === 'string' && !Number.isNaN(Date.parse(v)),
+  int: (v) => Number.isInteger(v),
+  decimal: (v) => typeof v === 'string' && /^\d{1,20}(\.\d{1,18})?$/.test(v),
+};
+
+/**
+ * A cursor's [sort value, id], or null when it is not one of ours for this kind of sort value
+ * (a forged cursor must be a client error, not a database error).
+ */
+export function decodeCursor(cursor: string, kind: keyof typeof SORT_VALUE): [unknown, string] | null {
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString());
-    return Array.isArray(parts) && parts.length === 2 ? parts : null;
+    if (!Array.isArray(parts) || parts.length !== 2) return null;
+    const [value, id] = parts;
+    return typeof id === 'string' && UUID.test(id) && SORT_VALUE[kind](value) ? [value, id] : null;
   } catch {
     return null;
   }
@@ -195,7 +208,7 @@ builder.node(TraceRef, {
         resolve: async (trace, args, ctx, info) => {
           const limit = Math.min(Math.max(args.first ?? 20, 0), 100);
           const loaders = loadersOf(ctx).use(info);
-          const after = args.after ? decodeCursor(args.after) : null;
+          const after = args.after ? decodeCursor(args.after, 'time') : null;
           if (args.after && !after) throw badInput('`after` is not a cursor of this list.', ['after']);
           const rows = after
             ? await read.spansOfTraces(ctx.deps.db.query, [trace.id], limit + 1, selectedFields(info).get('Span'), after as [string, string])
