@@ -3,17 +3,16 @@
 // stream it chunked), so it must come before useRequestLimits.
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { isAppError } from '../errors';
+import { isUuid, uuidOfGlobalId } from '../lib/ids';
 import { authenticateHeader } from '../modules/auth/authenticate';
 import { can, visibleProjects, type Principal } from '../modules/auth/permissions';
 import { otlpToSpans } from '../modules/traces/otlp';
 import type { Services } from '../services';
 
 const gunzipAsync = promisify(gunzip);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface OtlpOptions {
   services: Services;
@@ -39,7 +38,7 @@ function pickProject(principal: Principal, header: string | null, hint: string |
   const named = header ?? hint;
   let projectId = principal.keyProjectId;
   if (!projectId && named) {
-    projectId = UUID.test(named) ? named : decodeProjectGlobalId(named);
+    projectId = isUuid(named) ? named : uuidOfGlobalId(named, 'Project');
     if (!projectId) throw new OtlpError(400, 'x-evalgraph-project must be a project id.');
   }
   if (!projectId) {
@@ -47,20 +46,11 @@ function pickProject(principal: Principal, header: string | null, hint: string |
     if (visible !== 'all' && visible.length === 1) projectId = visible[0];
     else throw new OtlpError(400, 'Say which project to write to: send the x-evalgraph-project header or the evalgraph.project.id resource attribute, or use a key bound to a project.');
   }
-  if (named && principal.keyProjectId && named !== principal.keyProjectId && decodeProjectGlobalId(named) !== principal.keyProjectId) {
+  if (named && principal.keyProjectId && named !== principal.keyProjectId && uuidOfGlobalId(named, 'Project') !== principal.keyProjectId) {
     throw new OtlpError(403, 'This key is bound to another project.');
   }
   if (!can(principal, projectId, 'write')) throw new OtlpError(403, 'Your role does not allow writing traces to this project.');
   return projectId;
-}
-
-function decodeProjectGlobalId(value: string): string | null {
-  try {
-    const { typename, id } = decodeGlobalID(value);
-    return typename === 'Project' && UUID.test(id) ? id : null;
-  } catch {
-    return null;
-  }
 }
 
 /**

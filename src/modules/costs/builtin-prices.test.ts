@@ -63,7 +63,8 @@ describe('built-in prices', () => {
   it('returns Price objects equal to the table', () => {
     const prices = builtinPrices();
     expect(prices).toHaveLength(BUILTIN_PRICES.length);
-    expect(builtinPrices()).not.toBe(prices); // a copy each call: callers may not corrupt the cache
+    expect(Object.isFrozen(prices)).toBe(true); // callers may not corrupt the cache
+    expect(Object.isFrozen(prices[0])).toBe(true);
     expect(builtinPrices()[0]).toBe(prices[0]);
     const o3 = prices.filter((p) => p.modelName === 'o3');
     expect(o3.map((p) => [p.projectId, p.matchPattern, p.startDate.toISOString(), usd(p.inputPrice), usd(p.outputPrice), usd(p.cachedInputPrice)])).toEqual([

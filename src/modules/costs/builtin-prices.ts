@@ -185,22 +185,33 @@ export const BUILTIN_PRICES: readonly BuiltinPrice[] = Object.freeze([
   cohere('embed-multilingual-v3.0', '0.10', '0',      null,    { matchPattern: '^embed-multilingual(-v3(\\.0)?)?$' }),
 ]);
 
-function toPrice(p: BuiltinPrice): Price {
+/** A built-in price as pricing uses it, with what the price list shows besides. */
+export interface BuiltinPriceRow extends Price {
+  id: string;
+  provider: string;
+  sourceDate: Date;
+}
+
+function toPrice(p: BuiltinPrice): BuiltinPriceRow {
   return Object.freeze({
+    id: `builtin:${p.modelName}@${p.startDate}`,
     projectId: null,
+    provider: p.provider,
     modelName: p.modelName,
     matchPattern: p.matchPattern ?? null,
     startDate: new Date(`${p.startDate}T00:00:00.000Z`),
     inputPrice: p.input,
     outputPrice: p.output,
     cachedInputPrice: p.cachedInput,
+    sourceDate: new Date(`${p.sourceDate}T00:00:00.000Z`),
   });
 }
 
-let prices: readonly Price[] | undefined;
+let prices: readonly BuiltinPriceRow[] | undefined;
 
-/** The same list as pricing.ts `Price` objects (projectId null, Date startDate). */
-export function builtinPrices(): Price[] {
-  prices ??= BUILTIN_PRICES.map(toPrice);
-  return [...prices];
+/** The built-in list as pricing.ts `Price` objects (projectId null, Date startDate), built once. */
+export function builtinPrices(): readonly BuiltinPriceRow[] {
+  // Frozen, so callers cannot corrupt the shared list (the hot path takes it once per batch, uncopied).
+  prices ??= Object.freeze(BUILTIN_PRICES.map(toPrice));
+  return prices;
 }

@@ -3,12 +3,13 @@ import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import safeRegex from 'safe-regex2';
 import { z } from 'zod';
 import { appError, forbidden, notFound } from '../../errors';
+import { uuidOfGlobalId } from '../../lib/ids';
 import { parseInput } from '../../lib/validate';
 import { builder } from '../../schema/builder';
 import { can, visibleProjects } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { SpanKindEnum } from '../traces/schema';
-import { BUILTIN_PRICES } from './builtin-prices';
+import { builtinPrices } from './builtin-prices';
 import type { Price } from './pricing';
 import { TooManyGroupsError, type CostGroupBy, type CostRow } from './repo';
 
@@ -35,20 +36,6 @@ const ModelPriceRef = builder.objectRef<PriceRow>('ModelPrice').implement({
   }),
 });
 
-const builtinRows = (): PriceRow[] =>
-  BUILTIN_PRICES.map((p) => ({
-    id: `builtin:${p.modelName}@${p.startDate}`,
-    projectId: null,
-    provider: p.provider,
-    modelName: p.modelName,
-    matchPattern: p.matchPattern ?? null,
-    startDate: new Date(`${p.startDate}T00:00:00Z`),
-    inputPrice: p.input,
-    outputPrice: p.output,
-    cachedInputPrice: p.cachedInput,
-    sourceDate: new Date(`${p.sourceDate}T00:00:00Z`),
-  }));
-
 const ModelPriceFilter = builder.inputType('ModelPriceFilter', {
   fields: (t) => ({
     projectId: t.globalID({ for: ProjectRef, description: "Include this project's prices (they come first)." }),
@@ -71,7 +58,7 @@ builder.queryFields((t) => ({
         if (projectId && !can(ctx.principal, projectId, 'view')) throw forbidden();
         const own: PriceRow[] = projectId ? await ctx.services.costs.listProjectPrices(projectId) : [];
         const needle = f.model?.toLowerCase();
-        const rows = [...own, ...builtinRows()].filter(
+        const rows = [...own, ...builtinPrices()].filter(
           (p) =>
             (!needle || p.modelName.includes(needle)) &&
             (f.provider == null || p.provider === f.provider.toLowerCase()) &&
@@ -160,18 +147,13 @@ builder.relayMutationField(
     description: "Removes one of a project's prices (built-in prices cannot be removed; override them instead).",
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
     resolve: async (_root, { input }, ctx) => {
-      const id = decodePriceId(String(input.id));
+      const id = uuidOfGlobalId(String(input.id), 'ModelPrice');
       if (!id || !(await ctx.services.costs.deletePrice(input.projectId.id, id))) throw notFound('That price');
       return { deletedId: String(input.id) };
     },
   },
   { outputFields: (t) => ({ deletedId: t.id({ resolve: (r) => r.deletedId }) }) },
 );
-
-function decodePriceId(globalId: string): string | null {
-  const [type, id] = Buffer.from(globalId, 'base64').toString().split(':');
-  return type === 'ModelPrice' && /^[0-9a-f-]{36}$/.test(id ?? '') ? id : null;
-}
 
 const CostGroupByEnum = builder.enumType('CostGroupBy', {
   values: ['MODEL', 'USER', 'PROJECT', 'DAY', 'HOUR', 'SPAN_KIND'] as const,

@@ -5,7 +5,8 @@ import { can } from '../auth/permissions';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { countTraces, listTraces } from './read-sql';
-import { decodeCursor, loadersOf, readable, SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
+import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
+import { loadersOf, readable, SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
 import { selectedFields } from './selection';
 
 const TraceFilter = builder.inputType('TraceFilter', {
@@ -67,17 +68,9 @@ builder.queryFields((t) => ({
           limit,
           fields: fields.get('Trace'),
         });
-        const page = rows.slice(0, limit);
-        const cursorOf = (row: (typeof rows)[number]) => Buffer.from(JSON.stringify([row.sortKey, row.id])).toString('base64url');
         const wantsCount = fields.get('TraceConnection')?.has('totalCount');
         return {
-          edges: page.map((node) => ({ node, cursor: cursorOf(node) })),
-          pageInfo: {
-            hasNextPage: rows.length > limit,
-            hasPreviousPage: after !== null,
-            startCursor: page.length ? cursorOf(page[0]) : null,
-            endCursor: page.length ? cursorOf(page.at(-1)!) : null,
-          },
+          ...keysetPage(rows, limit, after !== null, (row) => encodeCursor(row.sortKey, row.id)),
           totalCount: wantsCount ? await countTraces(ctx.deps.db.query, projectId, filter) : 0,
         };
       },

@@ -6,6 +6,7 @@ import DataLoader from 'dataloader';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../../context';
 import { badInput, forbidden } from '../../errors';
+import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
 import { SpanKind, SpanStatus } from '../../generated/prisma/enums';
 import { builder } from '../../schema/builder';
 import { can } from '../auth/permissions';
@@ -52,8 +53,8 @@ export const loadersOf = createContextCache((ctx: Context) => {
     ),
     children: new DataLoader<{ traceId: string; externalId: string }, SpanRow[], string>(
       async (parents) => {
-        const rows = await read.childrenOf(sql, parents, fields?.span);
-        return parents.map((p) => rows.filter((r) => r.traceId === p.traceId && r.parentExternalId === p.externalId));
+        const byParent = groupBy(await read.childrenOf(sql, parents, fields?.span), (r) => key({ traceId: r.traceId, externalId: r.parentExternalId! }));
+        return parents.map((p) => byParent.get(key(p)) ?? []);
       },
       { cacheKeyFn: key },
     ),
@@ -63,17 +64,30 @@ export const loadersOf = createContextCache((ctx: Context) => {
       let loader = loaders.firstSpans.get(limit);
       if (!loader) {
         loader = new DataLoader<string, SpanRow[]>(async (traceIds) => {
-          const rows = await read.spansOfTraces(sql, traceIds, limit, fields?.span);
-          return traceIds.map((id) => rows.filter((r) => r.traceId === id));
+          const byTrace = groupBy(await read.spansOfTraces(sql, traceIds, limit, fields?.span), (r) => r.traceId);
+          return traceIds.map((id) => byTrace.get(id) ?? []);
         });
         loaders.firstSpans.set(limit, loader);
       }
       return loader;
     },
+    /** One trace's spans after a cursor (a later page: not batched). */
+    spansAfter: (traceId: string, limit: number, after: [string, string]) => read.spansOfTraces(sql, [traceId], limit, fields?.span, after),
     treeChildren: new WeakMap<SpanRow, SpanRow[]>(),
   };
   return loaders;
 });
+
+function groupBy<R>(rows: R[], keyOf: (row: R) => string): Map<string, R[]> {
+  const groups = new Map<string, R[]>();
+  for (const row of rows) {
+    const k = keyOf(row);
+    const group = groups.get(k);
+    if (group) group.push(row);
+    else groups.set(k, [row]);
+  }
+  return groups;
+}
 
 // Cost rights are asked once per request and project, not once per field.
 const costRights = createContextCache(() => new Map<string, boolean>());
@@ -95,29 +109,6 @@ export function readable<R extends { projectId: string }>(ctx: Context, row: R |
   if (row === null) return null;
   return can(ctx.principal, row.projectId, 'read') ? row : forbidden();
 }
-const encodeCursor = (parts: unknown[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const SORT_VALUE: Record<string, (v: unknown) => boolean> = {
-  time: (v) => typeof v === 'string' && !Number.isNaN(Date.parse(v)),
-  int: (v) => Number.isInteger(v),
-  decimal: (v) => typeof v === 'string' && /^\d{1,20}(\.\d{1,18})?$/.test(v),
-};
-
-/**
- * A cursor's [sort value, id], or null when it is not one of ours for this kind of sort value
- * (a forged cursor must be a client error, not a database error).
- */
-export function decodeCursor(cursor: string, kind: keyof typeof SORT_VALUE): [unknown, string] | null {
-  try {
-    const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString());
-    if (!Array.isArray(parts) || parts.length !== 2) return null;
-    const [value, id] = parts;
-    return typeof id === 'string' && UUID.test(id) && SORT_VALUE[kind](value) ? [value, id] : null;
-  } catch {
-    return null;
-  }
-}
-
 export const SpanRef = builder.objectRef<SpanRow>('Span');
 export const TraceRef = builder.objectRef<TraceRow>('Trace');
 
@@ -210,18 +201,9 @@ builder.node(TraceRef, {
           const loaders = loadersOf(ctx).use(info);
           const after = args.after ? decodeCursor(args.after, 'time') : null;
           if (args.after && !after) throw badInput('`after` is not a cursor of this list.', ['after']);
-          const rows = after
-            ? await read.spansOfTraces(ctx.deps.db.query, [trace.id], limit + 1, selectedFields(info).get('Span'), after as [string, string])
-            : await loaders.spansOf(limit + 1).load(trace.id);
-          const page = rows.slice(0, limit);
+          const rows = after ? await loaders.spansAfter(trace.id, limit + 1, after as [string, string]) : await loaders.spansOf(limit + 1).load(trace.id);
           return {
-            edges: page.map((node) => ({ node, cursor: encodeCursor([(node.startTime as Date).toISOString(), node.id]) })),
-            pageInfo: {
-              hasNextPage: rows.length > limit,
-              hasPreviousPage: after !== null,
-              startCursor: page.length ? encodeCursor([(page[0].startTime as Date).toISOString(), page[0].id]) : null,
-              endCursor: page.length ? encodeCursor([(page.at(-1)!.startTime as Date).toISOString(), page.at(-1)!.id]) : null,
-            },
+            ...keysetPage(rows, limit, after !== null, (span) => encodeCursor(span.startTime.toISOString(), span.id)),
             totalCount: trace.spans as number,
           };
         },

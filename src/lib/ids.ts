@@ -1,0 +1,16 @@
+// Id checks shared by the API edges.
+import { decodeGlobalID } from '@pothos/plugin-relay';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
+
+/** The uuid inside a Relay global id of `typename`, or null when it is not one. */
+export function uuidOfGlobalId(globalId: string, typename: string): string | null {
+  try {
+    const { typename: type, id } = decodeGlobalID(globalId);
+    return type === typename && isUuid(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
