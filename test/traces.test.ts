@@ -274,6 +274,21 @@ describe('cost fields by role', () => {
     }
   });
 
+  it('answers a repeated query the same once it runs compiled (graphql-jit from the second run)', async () => {
+    const id = await traceIdOf('t-agent');
+    const viewer = await app.seedUser({ role: 'VIEWER', projectId: project });
+    for (const [who, key] of [['admin', app.adminKey], ['viewer', viewer.key]]) {
+      const query = `${TRACE} # new text: the first run is interpreted (${who})`;
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(JSON.stringify((await app.gql(query, { id }, { key })).body));
+      expect(runs[1]).toBe(runs[0]);
+      expect(runs[2]).toBe(runs[0]);
+      const body = JSON.parse(runs[0]);
+      expect(body.data.trace.rootSpans[0].children.map((c: { externalId: string }) => c.externalId)).toEqual(['llm-1', 'search']);
+      expect(body.errors?.length ?? 0).toBe(who === 'viewer' ? 7 : 0);
+    }
+  });
+
   it('ADMIN reads costs; BILLING reads cost summaries but not traces', async () => {
     const id = await traceIdOf('t-agent');
     const admin = await app.seedUser({ role: 'ADMIN', projectId: project });

@@ -27,16 +27,31 @@ export function decodeCursor(cursor: string, kind: SortValueKind): [unknown, str
   }
 }
 
-/** A Relay connection page from `rows` read with limit + 1. */
+/** An edge whose cursor is encoded only when the operation selects it. */
+class Edge<R> {
+  constructor(
+    readonly node: R,
+    private readonly cursorOf: (row: R) => string,
+  ) {}
+  get cursor() {
+    return this.cursorOf(this.node);
+  }
+}
+
+/** A Relay connection page from `rows` read with limit + 1; cursors are encoded on demand. */
 export function keysetPage<R>(rows: R[], limit: number, afterCursor: boolean, cursorOf: (row: R) => string) {
-  const page = rows.slice(0, limit);
+  const page = rows.length > limit ? rows.slice(0, limit) : rows;
   return {
-    edges: page.map((node) => ({ node, cursor: cursorOf(node) })),
+    edges: page.map((node) => new Edge(node, cursorOf)),
     pageInfo: {
       hasNextPage: rows.length > limit,
       hasPreviousPage: afterCursor,
-      startCursor: page.length ? cursorOf(page[0]) : null,
-      endCursor: page.length ? cursorOf(page[page.length - 1]) : null,
+      get startCursor() {
+        return page.length ? cursorOf(page[0]) : null;
+      },
+      get endCursor() {
+        return page.length ? cursorOf(page[page.length - 1]) : null;
+      },
     },
   };
 }

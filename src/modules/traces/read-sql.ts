@@ -29,6 +29,7 @@ const TRACE_COLUMNS: Record<string, string> = {
 };
 
 const SPAN_COLUMNS: Record<string, string> = {
+  parentExternalId: 's.parent_external_id',
   kind: 's.kind::text',
   name: 's.name',
   model: 's.model',
@@ -57,16 +58,10 @@ const SPAN_COLUMNS: Record<string, string> = {
   costProvided: 's.cost_provided',
 };
 
-// Always read: ids, the project (authorisation) and what links spans into a tree.
+// Always read: ids, the project (authorisation) and the keys loaders group spans by. A span's
+// parent id and start time are read when the operation needs them (see loadersOf in schema.ts).
 const TRACE_KEYS = ['t.id::text AS "id"', 't.project_id::text AS "projectId"'];
-const SPAN_KEYS = [
-  's.id::text AS "id"',
-  's.project_id::text AS "projectId"',
-  's.trace_id::text AS "traceId"',
-  's.external_id AS "externalId"',
-  's.parent_external_id AS "parentExternalId"',
-  's.start_time AS "startTime"',
-];
+const SPAN_KEYS = ['s.id::text AS "id"', 's.project_id::text AS "projectId"', 's.trace_id::text AS "traceId"', 's.external_id AS "externalId"'];
 
 /** The key columns and those of `fields`; all columns when `fields` is not known. */
 function columns(keys: string[], map: Record<string, string>, fields: ReadonlySet<string> | undefined): string {
@@ -92,7 +87,9 @@ export interface SpanRow {
   projectId: string;
   traceId: string;
   externalId: string;
+  /** Read when the operation selects it or a tree field (parent, children, rootSpans). */
   parentExternalId: string | null;
+  /** Read when the operation selects it or a span cursor. */
   startTime: Date;
   [field: string]: unknown;
 }

@@ -41,7 +41,13 @@ export const loadersOf = createContextCache((ctx: Context) => {
     use(info: GraphQLResolveInfo) {
       if (!fields) {
         const all = selectedFields(info);
-        fields = { trace: all.get('Trace') ?? new Set(), span: all.get('Span') ?? new Set() };
+        const span = new Set(all.get('Span'));
+        // Tree fields link spans by their parent id; span cursors hold the start time.
+        if (all.get('Trace')?.has('rootSpans') || span.has('children') || span.has('parent')) span.add('parentExternalId');
+        if (all.get('TraceSpansConnectionEdge')?.has('cursor') || all.get('PageInfo')?.has('startCursor') || all.get('PageInfo')?.has('endCursor')) {
+          span.add('startTime');
+        }
+        fields = { trace: all.get('Trace') ?? new Set(), span };
       }
       return loaders;
     },
