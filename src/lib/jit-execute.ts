@@ -1,5 +1,5 @@
-// An `execute` for Yoga's engine that runs repeated query operations through graphql-jit (the
-// document compiled once into a JavaScript function) and everything else through graphql-js.
+// An `execute` for Yoga's engine that runs repeated queries and mutations through graphql-jit (the
+// document compiled once into a JavaScript function) and subscriptions through graphql-js.
 // graphql-jit removes graphql-js's per-field interpretation (argument coercion, field lookup,
 // promise bookkeeping), which is most of the CPU of a large list query. Answers are the same
 // either way, byte for byte (a test holds it to that).
@@ -11,14 +11,13 @@ import {
   GraphQLError,
   isAbstractType,
   isObjectType,
-  Kind,
   TypeInfo,
   visit,
   visitWithTypeInfo,
+  type ASTNode,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
-  type FieldNode,
   type GraphQLSchema,
 } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
@@ -43,7 +42,7 @@ export function createJitExecute(schema: GraphQLSchema) {
   }
 
   function execute(args: ExecutionArgs) {
-    const entry = args.schema === schema && args.rootValue === undefined && isQuery(args) ? entryOf(args.document, args.operationName ?? '') : null;
+    const entry = args.schema === schema && args.rootValue === undefined && isQueryOrMutation(args) ? entryOf(args.document, args.operationName ?? '') : null;
     if (entry && entry.compiled === undefined && ++entry.runs >= COMPILE_AFTER) {
       const compiled = reachesIsTypeOf(schema, args.document) ? null : compileQuery(schema, args.document, args.operationName ?? undefined);
       entry.compiled = compiled && isCompiledQuery(compiled) ? compiled : null;
@@ -54,12 +53,15 @@ export function createJitExecute(schema: GraphQLSchema) {
     }
     stats.compiled++;
     const result = entry.compiled.query(undefined, args.contextValue, args.variableValues ?? {});
+    // No data: the variables were refused before execution. graphql-js words that differently;
+    // its answer (nothing runs) is the one clients know.
+    if (!isPromise(result) && result.data === undefined) return jsExecute(args);
     return isPromise(result) ? result.then((r) => likeGraphqlJs(r, args.document)) : likeGraphqlJs(result, args.document);
   }
   return Object.assign(execute, { stats });
 }
 
-const isQuery = (args: ExecutionArgs) => getOperationAST(args.document, args.operationName)?.operation === 'query';
+const isQueryOrMutation = (args: ExecutionArgs) => getOperationAST(args.document, args.operationName)?.operation !== 'subscription';
 
 const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => typeof (value as Promise<T>)?.then === 'function';
 
@@ -93,28 +95,29 @@ function reachesIsTypeOf(schema: GraphQLSchema, document: DocumentNode): boolean
 function likeGraphqlJs(result: ExecutionResult, document: DocumentNode): ExecutionResult {
   if (!result.errors) return result;
   const errors = result.errors.map(
-    (e) => new GraphQLError(e.message, { nodes: fieldsAt(document, e.locations), path: e.path, originalError: e.originalError ?? undefined, extensions: e.extensions }),
+    (e) => new GraphQLError(e.message, { nodes: nodesAt(document, e.locations), path: e.path, originalError: e.originalError ?? undefined, extensions: e.extensions }),
   );
   const { data, extensions } = result;
   return extensions ? { errors, data, extensions } : { errors, data };
 }
 
-const fieldsByLocation = new WeakMap<DocumentNode, Map<string, FieldNode>>();
+const nodesByLocation = new WeakMap<DocumentNode, Map<string, ASTNode>>();
 
-function fieldsAt(document: DocumentNode, locations: readonly { line: number; column: number }[] | undefined): FieldNode[] | undefined {
+/** The document's nodes at these locations (the outermost node starting at each). */
+function nodesAt(document: DocumentNode, locations: readonly { line: number; column: number }[] | undefined): ASTNode[] | undefined {
   if (!locations?.length) return undefined;
-  let map = fieldsByLocation.get(document);
+  let map = nodesByLocation.get(document);
   if (!map) {
-    const fields = new Map<string, FieldNode>();
+    const nodes = new Map<string, ASTNode>();
     visit(document, {
-      [Kind.FIELD](node: FieldNode) {
+      enter(node) {
         if (!node.loc) return;
         const { line, column } = getLocation(node.loc.source, node.loc.start);
-        fields.set(`${line}:${column}`, node);
+        if (!nodes.has(`${line}:${column}`)) nodes.set(`${line}:${column}`, node);
       },
     });
-    fieldsByLocation.set(document, (map = fields));
+    nodesByLocation.set(document, (map = nodes));
   }
-  const nodes = locations.map((l) => map.get(`${l.line}:${l.column}`)).filter((n): n is FieldNode => n !== undefined);
-  return nodes.length ? nodes : undefined;
+  const found = locations.map((l) => map.get(`${l.line}:${l.column}`)).filter((n): n is ASTNode => n !== undefined);
+  return found.length ? found : undefined;
 }
