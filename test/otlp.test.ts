@@ -2,6 +2,8 @@
 import { ROOT_CONTEXT, SpanStatusCode, trace as otelTrace } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPTraceProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createTestApp, globalId, type TestApp } from './support/app';
@@ -13,8 +15,10 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-/** Records spans made by `build` with the SDK, then sends them with the OTLP exporter. */
-async function exportSpans(headers: Record<string, string>, build: (tracer: ReturnType<BasicTracerProvider['getTracer']>) => void, resource: Record<string, string> = {}) {
+type Build = (tracer: ReturnType<BasicTracerProvider['getTracer']>) => void;
+
+/** Spans made by `build` with the SDK. */
+async function recordSpans(build: Build, resource: Record<string, string> = {}): Promise<ReadableSpan[]> {
   const memory = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'otlp-test', ...resource }),
@@ -22,16 +26,23 @@ async function exportSpans(headers: Record<string, string>, build: (tracer: Retu
   });
   build(provider.getTracer('evalgraph-test'));
   await provider.forceFlush();
-  const spans: ReadableSpan[] = memory.getFinishedSpans();
-  const exporter = new OTLPTraceExporter({ url: `${app.url}/v1/traces`, headers });
+  const spans = memory.getFinishedSpans();
+  await provider.shutdown();
+  return spans;
+}
+
+/** Records spans made by `build` with the SDK, then sends them with the OTLP exporter (JSON unless told). */
+async function exportSpans(headers: Record<string, string>, build: Build, resource: Record<string, string> = {}, encoding: 'json' | 'protobuf' = 'json') {
+  const spans = await recordSpans(build, resource);
+  const Exporter = encoding === 'json' ? OTLPTraceExporter : OTLPTraceProtoExporter;
+  const exporter = new Exporter({ url: `${app.url}/v1/traces`, headers });
   const result = await new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
   await exporter.shutdown();
-  await provider.shutdown();
   return { result, traceId: spans[0]?.spanContext().traceId };
 }
 
 describe('OTLP /v1/traces', () => {
-  it('round-trips GenAI and OpenInference spans from the OpenTelemetry exporter', async () => {
+  it.each(['json', 'protobuf'] as const)('round-trips GenAI and OpenInference spans from the OpenTelemetry exporter (%s)', async (encoding) => {
     const { result, traceId } = await exportSpans(
       { Authorization: `Bearer ${app.adminKey}`, 'x-evalgraph-project': globalId('Project', app.projectId) },
       (tracer) => {
@@ -52,6 +63,8 @@ describe('OTLP /v1/traces', () => {
         retrieve.end();
         root.end();
       },
+      {},
+      encoding,
     );
     expect([result.code, result.error?.message]).toEqual([ExportResultCode.SUCCESS, undefined]);
 
@@ -109,8 +122,8 @@ describe('OTLP /v1/traces', () => {
       expect([notJson.status, (await notJson.json()).message]).toEqual([400, 'The body is not valid JSON.']);
       const noSpans = await post({ hello: 'world' });
       expect(noSpans.status).toBe(400);
-      const protobuf = await post('x', { 'content-type': 'application/x-protobuf' });
-      expect(protobuf.status).toBe(415);
+      const xml = await post('<spans/>', { 'content-type': 'application/xml' });
+      expect(xml.status).toBe(415);
       const get = await fetch(`${app.url}/v1/traces`);
       expect(get.status).toBe(405);
       const unauthenticated = await post({ resourceSpans: [] }, { authorization: '' });
@@ -121,6 +134,28 @@ describe('OTLP /v1/traces', () => {
       // The instance admin sees every project: it must say which.
       const ambiguous = await post({ resourceSpans: [] }, { 'x-evalgraph-project': '' });
       expect(ambiguous.status).toBe(400);
+    });
+
+    it('answers protobuf in protobuf: partial success, and a google.rpc.Status for bad bytes', async () => {
+      const spans = await recordSpans((tracer) => {
+        tracer.startSpan('proto good', { attributes: { 'gen_ai.request.model': 'gpt-4o-mini' } }).end();
+        tracer.startSpan('proto bad', { attributes: { 'gen_ai.usage.input_tokens': 'many' } }).end();
+      });
+      const headers = { 'content-type': 'application/x-protobuf', authorization: `Bearer ${app.adminKey}`, 'x-evalgraph-project': app.projectId };
+      const res = await fetch(`${app.url}/v1/traces`, { method: 'POST', headers, body: Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!) });
+      expect([res.status, res.headers.get('content-type')]).toEqual([200, 'application/x-protobuf']);
+      const answer = ProtobufTraceSerializer.deserializeResponse(new Uint8Array(await res.arrayBuffer()));
+      expect(Number(answer.partialSuccess?.rejectedSpans)).toBe(1);
+      expect(answer.partialSuccess?.errorMessage).toMatch(/gen_ai\.usage\.input_tokens/);
+      const stored = await app.server.deps.db.prisma.span.findMany({ where: { externalId: { in: spans.map((s) => s.spanContext().spanId) } } });
+      expect(stored.map((s) => s.name)).toEqual(['proto good']);
+
+      const garbage = await fetch(`${app.url}/v1/traces`, { method: 'POST', headers, body: Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]) });
+      expect([garbage.status, garbage.headers.get('content-type')]).toEqual([400, 'application/x-protobuf']);
+      // google.rpc.Status { code = 1: 3 (INVALID_ARGUMENT), message = 2 }
+      const status = Buffer.from(await garbage.arrayBuffer());
+      expect([status[0], status[1]]).toEqual([0x08, 3]);
+      expect(status.toString('utf8')).toContain('not an OTLP ExportTraceServiceRequest');
     });
 
     it('accepts gzip bodies and bounds what they inflate to', async () => {

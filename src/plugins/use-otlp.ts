@@ -1,4 +1,4 @@
-// OTLP/HTTP trace ingest at POST /v1/traces (JSON encoding, optionally gzip), with the same API
+// OTLP/HTTP trace ingest at POST /v1/traces (JSON or protobuf, optionally gzip), with the same API
 // keys and the same ingest path as the ingestSpans mutation. It bounds its own body (exporters
 // stream it chunked), so it must come before useRequestLimits.
 import { gunzip } from 'node:zlib';
@@ -10,6 +10,7 @@ import { isUuid, uuidOfGlobalId } from '../lib/ids';
 import { authenticateHeader } from '../modules/auth/authenticate';
 import { can, visibleProjects, type Principal } from '../modules/auth/permissions';
 import { otlpToSpans } from '../modules/traces/otlp';
+import { decodeOtlpProtobuf, encodeOtlpProtobuf } from '../modules/traces/otlp-proto';
 import type { Services } from '../services';
 
 const gunzipAsync = promisify(gunzip);
@@ -81,17 +82,20 @@ export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 
   return {
     async onRequest({ request, url, fetchAPI, endResponse }) {
       if (url.pathname !== path) return;
-      const reply = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-        endResponse(new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } }));
+      const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+      // Answers use the request's encoding, as OTLP/HTTP requires.
+      const protobufBody = type === 'application/x-protobuf';
+      const reply = (status: number, body: object, headers: Record<string, string> = {}) =>
+        endResponse(
+          protobufBody
+            ? new fetchAPI.Response(Buffer.from(encodeOtlpProtobuf(status, body)), { status, headers: { 'content-type': 'application/x-protobuf', ...headers } })
+            : new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } }),
+        );
       // OTLP errors are google.rpc.Status messages: { code, message }.
       const fail = (status: number, message: string, headers?: Record<string, string>) => reply(status, { code: status === 401 ? 16 : status === 403 ? 7 : 3, message }, headers);
       try {
         if (request.method !== 'POST') return fail(405, 'Use POST.', { allow: 'POST' });
-        const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-        if (type === 'application/x-protobuf') {
-          return fail(415, 'OTLP protobuf is not supported yet: set OTEL_EXPORTER_OTLP_PROTOCOL=http/json (or your exporter\'s JSON option).');
-        }
-        if (type !== 'application/json') return fail(415, 'Send OTLP JSON with Content-Type: application/json.');
+        if (type !== 'application/json' && !protobufBody) return fail(415, 'Send OTLP JSON (Content-Type: application/json) or protobuf (application/x-protobuf).');
         const principal = await authenticateHeader(services.auth, request.headers.get('authorization'));
         if (!principal) return fail(401, 'Authentication required: send "Authorization: Bearer <api key>".', { 'www-authenticate': 'Bearer' });
 
@@ -105,9 +109,9 @@ export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 
 
         let body: unknown;
         try {
-          body = JSON.parse(bytes.toString('utf8'));
+          body = protobufBody ? decodeOtlpProtobuf(bytes) : JSON.parse(bytes.toString('utf8'));
         } catch {
-          return fail(400, 'The body is not valid JSON.');
+          return fail(400, protobufBody ? 'The body is not an OTLP ExportTraceServiceRequest in protobuf.' : 'The body is not valid JSON.');
         }
         let mapped: ReturnType<typeof otlpToSpans>;
         try {
