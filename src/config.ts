@@ -41,6 +41,18 @@ const envSchema = z.object({
   EVALGRAPH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
   EVALGRAPH_MAX_SPAN_TEXT_CHARS: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   EVALGRAPH_MAX_SPAN_METADATA_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(32 * 1024),
+  EVALGRAPH_JUDGE_BASE_URL: url(['http', 'https']),
+  EVALGRAPH_JUDGE_API_KEY: z.string().min(1).optional(),
+  EVALGRAPH_JUDGE_MODEL: z.string().min(1).max(200).default('gpt-4o-mini'),
+  EVALGRAPH_EMBEDDING_MODEL: z.string().min(1).max(200).default('text-embedding-3-small'),
+  EVALGRAPH_JUDGE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
+  EVALGRAPH_JUDGE_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  EVALGRAPH_JUDGE_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  EVALGRAPH_JUDGE_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
+  EVALGRAPH_JUDGE_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  EVALGRAPH_EVAL_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  EVALGRAPH_EVAL_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  EVALGRAPH_EVAL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -93,6 +105,29 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       maxMetadataBytes: e.EVALGRAPH_MAX_SPAN_METADATA_BYTES,
       /** Spans in one ingestSpans call or OTLP request. */
       maxSpansPerBatch: 1000,
+    },
+    judge: {
+      /** An OpenAI-compatible API (OpenAI, Azure, vLLM, Ollama, LiteLLM…); LLM graders need a key. */
+      baseUrl: e.EVALGRAPH_JUDGE_BASE_URL ?? 'https://api.openai.com/v1',
+      apiKey: e.EVALGRAPH_JUDGE_API_KEY ?? null,
+      model: e.EVALGRAPH_JUDGE_MODEL,
+      embeddingModel: e.EVALGRAPH_EMBEDDING_MODEL,
+      timeoutMs: e.EVALGRAPH_JUDGE_TIMEOUT_MS,
+      /** Retries of 408/409/429/5xx and connection errors, with backoff honouring Retry-After. */
+      maxRetries: e.EVALGRAPH_JUDGE_MAX_RETRIES,
+      /** Calls in flight to the provider from one process. */
+      concurrency: e.EVALGRAPH_JUDGE_CONCURRENCY,
+      /** Consecutive failed calls (after retries) that open the circuit, and how long it stays open. */
+      breakerFailures: e.EVALGRAPH_JUDGE_BREAKER_FAILURES,
+      breakerResetMs: e.EVALGRAPH_JUDGE_BREAKER_RESET_MS,
+    },
+    evaluations: {
+      /** Items graded at once by one worker process. */
+      concurrency: e.EVALGRAPH_EVAL_CONCURRENCY,
+      /** How long a claimed item is a worker's before another may take it (a killed worker). */
+      leaseMs: e.EVALGRAPH_EVAL_LEASE_MS,
+      /** Claims of one item before it counts as errored. */
+      maxAttempts: e.EVALGRAPH_EVAL_MAX_ATTEMPTS,
     },
     dataDir,
     logLevel: e.LOG_LEVEL,

@@ -1,0 +1,129 @@
+// The judge provider: an OpenAI-compatible chat completions and embeddings API through the
+// `openai` SDK (configurable base URL and key, so OpenAI, Azure, vLLM, Ollama or LiteLLM all
+// work). The SDK times out and retries 408/409/429/5xx with backoff honouring Retry-After;
+// cockatiel adds a concurrency limit (bulkhead) and a circuit breaker around whole calls.
+import { BrokenCircuitError, bulkhead, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, wrap } from 'cockatiel';
+import OpenAI from 'openai';
+import type { Config } from '../../config';
+
+export interface ChatMessage {
+  role: 'system' | 'developer' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatRequest {
+  model?: string;
+  messages: ChatMessage[];
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  maxTokens?: number;
+  /** Completions to sample. */
+  n?: number;
+  /** Alternatives per output token with their log probabilities (0 = none). */
+  topLogprobs?: number;
+  json?: boolean;
+}
+
+export interface TokenLogprobs {
+  token: string;
+  logprob: number;
+  top: { token: string; logprob: number }[];
+}
+
+export interface ChatResult {
+  model: string;
+  choices: { text: string; logprobs: TokenLogprobs[] | null }[];
+  usage: { inputTokens: number; outputTokens: number };
+}
+
+export interface EmbedResult {
+  model: string;
+  vectors: number[][];
+  usage: { inputTokens: number };
+}
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export class JudgeUnavailableError extends Error {}
+
+export function createJudge(config: Config['judge']) {
+  const client = config.apiKey
+    ? new OpenAI({ baseURL: config.baseUrl, apiKey: config.apiKey, timeout: config.timeoutMs, maxRetries: config.maxRetries })
+    : null;
+  // Aborted calls (a canceled evaluation) say nothing about the provider's health.
+  const breaker = circuitBreaker(
+    handleWhen((error) => !(error instanceof OpenAI.APIUserAbortError) && !(error instanceof OpenAI.BadRequestError)),
+    { halfOpenAfter: config.breakerResetMs, breaker: new ConsecutiveBreaker(config.breakerFailures) },
+  );
+  const policy = wrap(bulkhead(config.concurrency, Number.MAX_SAFE_INTEGER), breaker);
+  const stateNames: Record<CircuitState, BreakerState> = {
+    [CircuitState.Closed]: 'closed',
+    [CircuitState.Open]: 'open',
+    [CircuitState.HalfOpen]: 'half-open',
+    [CircuitState.Isolated]: 'open',
+  };
+  const listeners = new Set<(state: BreakerState) => void>();
+  breaker.onStateChange((state) => listeners.forEach((l) => l(stateNames[state])));
+
+  async function call<T>(fn: (api: OpenAI) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (!client) throw new JudgeUnavailableError('No judge provider is configured: set EVALGRAPH_JUDGE_API_KEY (and EVALGRAPH_JUDGE_BASE_URL for a provider other than OpenAI).');
+    try {
+      return await policy.execute(() => fn(client), signal);
+    } catch (error) {
+      if (error instanceof BrokenCircuitError) throw new JudgeUnavailableError(`The judge provider's circuit is open after ${config.breakerFailures} failed calls in a row; retrying after ${config.breakerResetMs} ms.`);
+      throw error;
+    }
+  }
+
+  return {
+    configured: client !== null,
+    defaultModel: config.model,
+    embeddingModel: config.embeddingModel,
+    state: (): BreakerState => stateNames[breaker.state],
+    onStateChange(listener: (state: BreakerState) => void) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async chat(request: ChatRequest, signal?: AbortSignal): Promise<ChatResult> {
+      const model = request.model ?? config.model;
+      const response = await call(
+        (api) =>
+          api.chat.completions.create(
+            {
+              model,
+              messages: request.messages,
+              temperature: request.temperature,
+              top_p: request.topP,
+              seed: request.seed,
+              max_tokens: request.maxTokens,
+              n: request.n,
+              logprobs: request.topLogprobs ? true : undefined,
+              top_logprobs: request.topLogprobs || undefined,
+              response_format: request.json ? { type: 'json_object' } : undefined,
+            },
+            { signal },
+          ),
+        signal,
+      );
+      return {
+        model: response.model || model,
+        choices: response.choices.map((c) => ({
+          text: c.message?.content ?? '',
+          logprobs: c.logprobs?.content?.map((t) => ({ token: t.token, logprob: t.logprob, top: (t.top_logprobs ?? []).map((a) => ({ token: a.token, logprob: a.logprob })) })) ?? null,
+        })),
+        usage: { inputTokens: response.usage?.prompt_tokens ?? 0, outputTokens: response.usage?.completion_tokens ?? 0 },
+      };
+    },
+
+    async embed(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
+      const model = config.embeddingModel;
+      const response = await call((api) => api.embeddings.create({ model, input: texts }, { signal }), signal);
+      const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
+      return { model: response.model || model, vectors, usage: { inputTokens: response.usage?.prompt_tokens ?? 0 } };
+    },
+  };
+}
+
+export type Judge = ReturnType<typeof createJudge>;
