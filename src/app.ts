@@ -54,6 +54,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
         checks: {
           database: () => deps.db.ping().then(() => ({ kind: deps.db.kind })),
           ...(deps.redis ? { redis: () => deps.redis!.ping().then(() => undefined) } : {}),
+          // Reported, never failing readiness: an open circuit stops judging, not the API.
+          judge: async () => ({ configured: services.judge.configured, circuit: services.judge.state() }),
         },
       }),
       useMetricsEndpoint({ registry: deps.metrics }),

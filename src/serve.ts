@@ -43,7 +43,14 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       }
       print(banner.join('\n'));
     }
-    if (role !== 'api') worker = startWorker(deps, createJobs(deps, services));
+    if (role !== 'api') {
+      const started = startWorker(deps, createJobs(deps, services));
+      worker = started;
+      // In-process wake-up; other processes poll (pub/sub wake-ups come with the event stream).
+      services.evaluations.events.listen((event) => {
+        if (event.type === 'evaluation.created' || event.type === 'evaluation.started') started.wake('evaluations');
+      });
+    }
   } catch (error) {
     await deps.close();
     throw error;

@@ -9,6 +9,8 @@ export interface Job {
   idleMs: number;
   /** Does one batch; returns the number of things done. Must be idempotent and resumable. */
   run(signal: AbortSignal): Promise<number>;
+  /** Finishes or hands back work still in flight when the worker stops (jobs that run work in the background). */
+  stop?(): Promise<void>;
 }
 
 export interface Worker {
@@ -53,6 +55,7 @@ export function startWorker(deps: Deps, jobs: Job[]): Worker {
     async stop() {
       stopping.abort();
       await Promise.all(running);
+      await Promise.all(jobs.map((job) => job.stop?.()));
     },
   };
 }

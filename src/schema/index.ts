@@ -10,6 +10,8 @@ import '../modules/projects/schema';
 import '../modules/traces/schema';
 import '../modules/traces/queries';
 import '../modules/costs/schema';
+import '../modules/evaluations/schema';
+import '../modules/evaluations/mutations';
 
 let schema: GraphQLSchema | undefined;
 

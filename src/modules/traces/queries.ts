@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
 import { loadersOf, readable, SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
 import { selectedFields } from './selection';
 
-const TraceFilter = builder.inputType('TraceFilter', {
+export const TraceFilter = builder.inputType('TraceFilter', {
   description: 'All given conditions must hold.',
   fields: (t) => ({
     from: t.field({ type: 'DateTime', description: 'Traces that started at or after this time.' }),

@@ -116,7 +116,7 @@ const ORDER_SQL: Record<TraceOrderField, { asc: string; desc: string; cast: stri
   totalCost: { asc: 't.total_cost', desc: 't.total_cost', cast: 'numeric' },
 };
 
-function filterSql(projectId: string, f: TraceListFilter, params: unknown[]): string {
+export function traceFilterSql(projectId: string, f: TraceListFilter, params: unknown[]): string {
   params.push(projectId);
   const where = ['t.project_id = $1::uuid'];
   const p = (value: unknown) => `$${params.push(value)}`;
@@ -139,7 +139,7 @@ export function listTraces(
   input: { projectId: string; filter: TraceListFilter; order: TraceOrderField; direction: 'asc' | 'desc'; after: [unknown, string] | null; limit: number; fields?: ReadonlySet<string> },
 ) {
   const params: unknown[] = [];
-  const where = filterSql(input.projectId, input.filter, params);
+  const where = traceFilterSql(input.projectId, input.filter, params);
   const order = ORDER_SQL[input.order];
   const key = order[input.direction];
   const keyset = input.after
@@ -155,7 +155,7 @@ export function listTraces(
 
 export async function countTraces(sql: Sql, projectId: string, filter: TraceListFilter): Promise<number> {
   const params: unknown[] = [];
-  const rows = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM traces t WHERE ${filterSql(projectId, filter, params)}`, params);
+  const rows = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM traces t WHERE ${traceFilterSql(projectId, filter, params)}`, params);
   return rows[0].n;
 }
 

@@ -1,0 +1,196 @@
+// Mutations of datasets and evaluations. Writes need the `write` action on the project.
+import type { Context } from '../../context';
+import { badInput, forbidden } from '../../errors';
+import { can } from '../auth/permissions';
+import { builder } from '../../schema/builder';
+import { parseTestingCriteria } from '../graders/definitions';
+import { ProjectRef } from '../projects/schema';
+import { TraceFilter } from '../traces/queries';
+import { SpanKindEnum } from '../traces/schema';
+import { DatasetRef, EvaluationBatchRef, EvaluationRef } from './schema';
+import type { DataSourceInput } from './service';
+
+const ItemInput = builder.inputType('EvaluationItemInput', {
+  description: 'One item: the input, what was expected, and the output of the application under test.',
+  fields: (t) => ({
+    input: t.field({ type: 'JSON', required: true }),
+    expectedOutput: t.field({ type: 'JSON' }),
+    output: t.field({ type: 'JSON', description: 'The output to grade ({{sample.output_text}}).' }),
+    contexts: t.stringList({ description: 'Retrieved contexts in rank order, for RAG graders.' }),
+    metadata: t.field({ type: 'JSON' }),
+  }),
+});
+
+const TracesSource = builder.inputType('EvaluationTracesSource', {
+  description: "Production traffic: the spans (with an output) of a project's traces matching the filter, newest traces first.",
+  fields: (t) => ({
+    filter: t.field({ type: TraceFilter }),
+    spanKind: t.field({ type: SpanKindEnum }),
+    spanName: t.string(),
+    limit: t.int({ description: 'Items taken, at most 10,000.', defaultValue: 1000 }),
+  }),
+});
+
+const DataSource = builder.inputType('EvaluationDataSourceInput', {
+  description: 'Exactly one of: a dataset, items given inline, or spans selected from traces.',
+  fields: (t) => ({
+    datasetId: t.globalID({ for: DatasetRef }),
+    items: t.field({ type: [ItemInput] }),
+    traces: t.field({ type: TracesSource }),
+  }),
+});
+
+const EvaluationSpec = builder.inputType('EvaluationSpecInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    testingCriteria: t.field({
+      type: ['JSON'],
+      required: true,
+      description: 'Graders. OpenAI Evals grader JSON (string_check, text_similarity, score_model, label_model) is accepted as is; also regex, json_schema, g_eval, faithfulness, answer_relevancy, context_precision, context_recall.',
+    }),
+    dataSource: t.field({ type: DataSource, required: true }),
+  }),
+});
+
+function dataSourceOf(input: { datasetId?: { id: string } | null; items?: unknown[] | null; traces?: Record<string, unknown> | null }): DataSourceInput {
+  return { datasetId: input.datasetId?.id ?? null, items: (input.items as DataSourceInput['items']) ?? null, traces: (input.traces as DataSourceInput['traces']) ?? null };
+}
+
+/** The evaluation's project, when the principal may write to it. */
+async function writableEvaluation(ctx: Context, id: string) {
+  const evaluation = await ctx.deps.db.prisma.evaluation.findUnique({ where: { id }, select: { projectId: true } });
+  if (!evaluation || !can(ctx.principal, evaluation.projectId, 'read')) throw badInput('No such evaluation.', ['input', 'id']);
+  if (!can(ctx.principal, evaluation.projectId, 'write')) throw forbidden();
+  return evaluation.projectId;
+}
+
+builder.relayMutationField(
+  'createDataset',
+  {
+    inputFields: (t) => ({
+      projectId: t.globalID({ required: true, for: ProjectRef }),
+      name: t.string({ required: true }),
+      description: t.string(),
+      items: t.field({ type: [ItemInput], required: true, defaultValue: [] }),
+    }),
+  },
+  {
+    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
+    resolve: async (_root, { input }, ctx) => {
+      const name = input.name.trim();
+      if (!name || name.length > 200) throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
+      return { dataset: await ctx.services.evaluations.createDataset({ projectId: input.projectId.id, name, description: input.description, items: input.items }) };
+    },
+  },
+  { outputFields: (t) => ({ dataset: t.field({ type: DatasetRef, resolve: (r) => r.dataset }) }) },
+);
+
+builder.relayMutationField(
+  'addDatasetItems',
+  { inputFields: (t) => ({ datasetId: t.globalID({ required: true, for: DatasetRef }), items: t.field({ type: [ItemInput], required: true }) }) },
+  {
+    resolve: async (_root, { input }, ctx) => {
+      const dataset = await ctx.deps.db.prisma.dataset.findUnique({ where: { id: input.datasetId.id } });
+      if (!dataset || !can(ctx.principal, dataset.projectId, 'read')) throw badInput('No such dataset.', ['input', 'datasetId']);
+      if (!can(ctx.principal, dataset.projectId, 'write')) throw forbidden();
+      return { dataset, addedCount: await ctx.services.evaluations.addDatasetItems(dataset.id, input.items) };
+    },
+  },
+  { outputFields: (t) => ({ dataset: t.field({ type: DatasetRef, resolve: (r) => r.dataset }), addedCount: t.exposeInt('addedCount') }) },
+);
+
+builder.relayMutationField(
+  'createEvaluation',
+  {
+    inputFields: (t) => ({
+      projectId: t.globalID({ required: true, for: ProjectRef }),
+      name: t.string({ required: true }),
+      testingCriteria: t.field({ type: ['JSON'], required: true, description: 'Graders (see EvaluationSpecInput.testingCriteria).' }),
+      dataSource: t.field({ type: DataSource, required: true }),
+      batchId: t.globalID({ for: EvaluationBatchRef }),
+    }),
+  },
+  {
+    description: 'Validates and queues an evaluation; workers grade it. Returns at once, QUEUED.',
+    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
+    resolve: async (_root, { input }, ctx) => {
+      const id = await ctx.services.evaluations.createEvaluation({
+        projectId: input.projectId.id,
+        creatorId: ctx.principal!.userId,
+        name: input.name,
+        testingCriteria: input.testingCriteria,
+        dataSource: dataSourceOf(input.dataSource),
+        batchId: input.batchId?.id ?? null,
+      });
+      return { id };
+    },
+  },
+  { outputFields: (t) => ({ evaluation: t.prismaField({ type: 'Evaluation', resolve: (query, r, _a, ctx) => ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }) }) }) },
+);
+
+builder.relayMutationField(
+  'createEvaluationBatch',
+  {
+    inputFields: (t) => ({
+      projectId: t.globalID({ required: true, for: ProjectRef }),
+      name: t.string({ required: true }),
+      evaluations: t.field({ type: [EvaluationSpec], required: true }),
+    }),
+  },
+  {
+    description: 'Creates a batch and queues its evaluations. Every evaluation is validated before any is stored.',
+    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
+    resolve: async (_root, { input }, ctx) => {
+      if (input.evaluations.length === 0 || input.evaluations.length > 50) throw badInput('A batch holds 1 to 50 evaluations.', ['input', 'evaluations']);
+      input.evaluations.forEach((spec, i) => {
+        const { problems } = parseTestingCriteria(spec.testingCriteria);
+        if (problems.length) throw badInput(`evaluations[${i}].testingCriteria: ${problems[0].message}`, ['input', 'evaluations', i, 'testingCriteria', ...problems[0].path]);
+      });
+      const batch = await ctx.deps.db.prisma.evaluationBatch.create({ data: { projectId: input.projectId.id, name: input.name.trim().slice(0, 200) || 'batch' } });
+      for (const spec of input.evaluations) {
+        await ctx.services.evaluations.createEvaluation({
+          projectId: input.projectId.id,
+          creatorId: ctx.principal!.userId,
+          name: spec.name,
+          testingCriteria: spec.testingCriteria,
+          dataSource: dataSourceOf(spec.dataSource),
+          batchId: batch.id,
+        });
+      }
+      return { batch };
+    },
+  },
+  { outputFields: (t) => ({ batch: t.field({ type: EvaluationBatchRef, resolve: (r) => r.batch }) }) },
+);
+
+builder.relayMutationField(
+  'cancelEvaluation',
+  { inputFields: (t) => ({ id: t.globalID({ required: true, for: EvaluationRef }) }) },
+  {
+    description: 'Stops an evaluation: workers stop within a second; finished results are kept.',
+    resolve: async (_root, { input }, ctx) => {
+      const projectId = await writableEvaluation(ctx, input.id.id);
+      await ctx.services.evaluations.cancelEvaluation(input.id.id, projectId);
+      return { id: input.id.id };
+    },
+  },
+  { outputFields: (t) => ({ evaluation: t.prismaField({ type: 'Evaluation', resolve: (query, r, _a, ctx) => ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }) }) }) },
+);
+
+builder.relayMutationField(
+  'rerunEvaluation',
+  { inputFields: (t) => ({ id: t.globalID({ required: true, for: EvaluationRef }) }) },
+  {
+    description: 'Queues again the items that errored (and those a stop left ungraded).',
+    resolve: async (_root, { input }, ctx) => {
+      const projectId = await writableEvaluation(ctx, input.id.id);
+      return { id: input.id.id, requeuedCount: await ctx.services.evaluations.rerunEvaluation(input.id.id, projectId) };
+    },
+  },
+  {
+    outputFields: (t) => ({
+      evaluation: t.prismaField({ type: 'Evaluation', resolve: (query, r, _a, ctx) => ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }) }),
+      requeuedCount: t.exposeInt('requeuedCount'),
+    }),
+  },
+);

@@ -1,0 +1,249 @@
+// Datasets, evaluations, their items and results (OpenAI Evals vocabulary: testing criteria,
+// result counts, per-testing-criteria results). Readable with the `read` action; judge cost
+// fields need `costs`.
+import { EvaluationItemState, EvaluationStatus } from '../../generated/prisma/enums';
+import { builder } from '../../schema/builder';
+import { GRADER_TYPES } from '../graders/definitions';
+import { ProjectRef } from '../projects/schema';
+
+export const EvaluationStatusEnum = builder.enumType(EvaluationStatus, { name: 'EvaluationStatus', description: 'Where an evaluation is.' });
+export const EvaluationItemStateEnum = builder.enumType(EvaluationItemState, { name: 'EvaluationItemState' });
+export const GraderTypeEnum = builder.enumType('GraderType', { values: GRADER_TYPES, description: 'Kinds of graders (testing criteria).' });
+
+const readScope = (row: { projectId: string }) => ({ project: { id: row.projectId, action: 'read' as const } });
+const costScope = (row: { projectId: string }) => ({ project: { id: row.projectId, action: 'costs' as const } });
+
+export const DatasetRef = builder.prismaNode('Dataset', {
+  id: { field: 'id' },
+  description: 'Items to evaluate: inputs, expected outputs, recorded outputs and RAG contexts.',
+  authScopes: readScope,
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    description: t.exposeString('description', { nullable: true }),
+    project: t.relation('project'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    items: t.relatedConnection('items', { cursor: 'id', totalCount: true, query: { orderBy: { id: 'asc' } } }),
+  }),
+});
+
+builder.prismaObject('DatasetItem', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    input: t.expose('input', { type: 'JSON' }),
+    expectedOutput: t.expose('expectedOutput', { type: 'JSON', nullable: true }),
+    output: t.expose('output', { type: 'JSON', nullable: true, description: 'The output of the application under test, when recorded with the item.' }),
+    contexts: t.exposeStringList('contexts', { description: 'Retrieved contexts, in rank order (RAG graders).' }),
+    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
+  }),
+});
+
+export const EvaluationBatchRef = builder.prismaNode('EvaluationBatch', {
+  id: { field: 'id' },
+  description: 'Evaluations created together.',
+  authScopes: readScope,
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    project: t.relation('project'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    evaluations: t.relation('evaluations', { query: { orderBy: { createdAt: 'asc' } } }),
+  }),
+});
+
+const ResultCounts = builder
+  .objectRef<{ total: number; completed: number; passed: number; failed: number; errored: number }>('EvaluationResultCounts')
+  .implement({
+    description: 'Items by outcome (OpenAI Evals `result_counts`). An item passes when every grader passes, errors when a grader could not grade it.',
+    fields: (t) => ({
+      total: t.exposeInt('total'),
+      completed: t.exposeInt('completed'),
+      passed: t.exposeInt('passed'),
+      failed: t.exposeInt('failed'),
+      errored: t.exposeInt('errored'),
+    }),
+  });
+
+interface GraderSummary {
+  name: string;
+  type: string;
+  meanScore: number | null;
+  passed: number;
+  failed: number;
+  errored: number;
+}
+
+const GraderResults = builder.objectRef<GraderSummary>('TestingCriterionResult').implement({
+  description: 'One grader over the items graded so far (OpenAI Evals `per_testing_criteria_results`).',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    type: t.field({ type: GraderTypeEnum, resolve: (g) => g.type as (typeof GRADER_TYPES)[number] }),
+    meanScore: t.exposeFloat('meanScore', { nullable: true }),
+    passed: t.exposeInt('passed'),
+    failed: t.exposeInt('failed'),
+    errored: t.exposeInt('errored'),
+    passRate: t.float({ nullable: true, description: 'passed / (passed + failed); null before any is graded.', resolve: (g) => (g.passed + g.failed ? g.passed / (g.passed + g.failed) : null) }),
+  }),
+});
+
+const ResultFilter = builder.inputType('EvaluationResultFilter', {
+  fields: (t) => ({ passed: t.boolean(), grader: t.string({ description: 'Grader name.' }), errored: t.boolean() }),
+});
+
+export const EvaluationRef = builder.prismaNode('Evaluation', {
+  id: { field: 'id' },
+  description: 'A run of graders over items. Judge cost fields need the BILLING or ADMIN role.',
+  authScopes: readScope,
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    project: t.relation('project'),
+    creator: t.relation('creator', { nullable: true }),
+    batch: t.relation('batch', { nullable: true }),
+    status: t.expose('status', { type: EvaluationStatusEnum }),
+    testingCriteria: t.field({ type: 'JSON', description: 'The graders, as stored (G-Eval steps filled in once generated).', resolve: (e) => e.testingCriteria }),
+    dataSource: t.expose('dataSource', { type: 'JSON' }),
+    resultCounts: t.field({
+      type: ResultCounts,
+      select: { totalCount: true, completedCount: true, passedCount: true, failedCount: true, erroredCount: true },
+      resolve: (e) => ({ total: e.totalCount, completed: e.completedCount, passed: e.passedCount, failed: e.failedCount, errored: e.erroredCount }),
+    }),
+    percentDone: t.float({ select: { totalCount: true, completedCount: true }, resolve: (e) => (e.totalCount ? (100 * e.completedCount) / e.totalCount : 100) }),
+    perTestingCriteriaResults: t.field({
+      type: [GraderResults],
+      select: { testingCriteria: true },
+      resolve: async (e, _a, ctx) => {
+        const rows = await ctx.deps.db.query<{ grader_name: string; grader_type: string; mean: number | null; passed: number; failed: number; errored: number }>(
+          `SELECT grader_name, grader_type, avg(score) AS mean, count(*) FILTER (WHERE passed AND error IS NULL)::int AS passed,
+             count(*) FILTER (WHERE NOT passed AND error IS NULL)::int AS failed, count(*) FILTER (WHERE error IS NOT NULL)::int AS errored
+           FROM evaluation_results WHERE evaluation_id = $1::uuid GROUP BY grader_name, grader_type`,
+          [e.id],
+        );
+        const byName = new Map(rows.map((r) => [r.grader_name, r]));
+        // Every grader is listed, in the order given, graded or not.
+        return ((e.testingCriteria as { name: string; type: string }[]) ?? []).map((g) => {
+          const r = byName.get(g.name);
+          return { name: g.name, type: r?.grader_type ?? String(g.type).toUpperCase(), meanScore: r?.mean ?? null, passed: r?.passed ?? 0, failed: r?.failed ?? 0, errored: r?.errored ?? 0 };
+        });
+      },
+    }),
+    judgeInputTokens: t.field({ type: 'SafeInt', authScopes: costScope, resolve: (e) => Number(e.judgeInputTokens) }),
+    judgeOutputTokens: t.field({ type: 'SafeInt', authScopes: costScope, resolve: (e) => Number(e.judgeOutputTokens) }),
+    judgeCost: t.field({ type: 'Decimal', authScopes: costScope, description: 'USD spent on judge calls.', resolve: (e) => e.judgeCost.toFixed() }),
+    error: t.exposeString('error', { nullable: true }),
+    errorCode: t.exposeString('errorCode', { nullable: true, description: 'Why it stopped early: QUOTA_EXCEEDED, INTERNAL_SERVER_ERROR…' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    items: t.relatedConnection('items', {
+      cursor: 'id',
+      totalCount: true,
+      args: { state: t.arg({ type: EvaluationItemStateEnum }) },
+      query: (args) => ({ where: args.state ? { state: args.state } : {}, orderBy: { position: 'asc' } }),
+    }),
+    results: t.relatedConnection('results', {
+      cursor: 'id',
+      totalCount: true,
+      args: { filter: t.arg({ type: ResultFilter }) },
+      query: (args) => ({
+        where: {
+          ...(args.filter?.passed != null ? { passed: args.filter.passed } : {}),
+          ...(args.filter?.grader ? { graderName: args.filter.grader } : {}),
+          ...(args.filter?.errored != null ? { error: args.filter.errored ? { not: null } : null } : {}),
+        },
+        orderBy: { id: 'asc' },
+      }),
+    }),
+  }),
+});
+
+builder.prismaObject('EvaluationItem', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    position: t.exposeInt('position'),
+    input: t.expose('input', { type: 'JSON' }),
+    expectedOutput: t.expose('expectedOutput', { type: 'JSON', nullable: true }),
+    output: t.expose('output', { type: 'JSON', nullable: true }),
+    contexts: t.exposeStringList('contexts'),
+    metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
+    state: t.expose('state', { type: EvaluationItemStateEnum }),
+    attempts: t.exposeInt('attempts'),
+    lastError: t.exposeString('lastError', { nullable: true }),
+    results: t.relation('results'),
+  }),
+});
+
+builder.prismaObject('EvaluationResult', {
+  description: 'One grader on one item.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    item: t.relation('item'),
+    graderName: t.exposeString('graderName'),
+    graderType: t.field({ type: GraderTypeEnum, resolve: (r) => r.graderType as (typeof GRADER_TYPES)[number] }),
+    score: t.exposeFloat('score', { nullable: true }),
+    passed: t.exposeBoolean('passed', { nullable: true }),
+    reasoning: t.exposeString('reasoning', { nullable: true }),
+    inputTokens: t.exposeInt('inputTokens', { description: 'Judge tokens.' }),
+    outputTokens: t.exposeInt('outputTokens'),
+    cost: t.field({
+      type: 'Decimal',
+      select: { evaluation: { select: { projectId: true } } },
+      authScopes: (r) => costScope(r.evaluation),
+      description: 'USD spent on judge calls.',
+      resolve: (r) => r.cost.toFixed(),
+    }),
+    latencyMs: t.exposeInt('latencyMs', { nullable: true }),
+    error: t.exposeString('error', { nullable: true }),
+  }),
+});
+
+const EvaluationFilter = builder.inputType('EvaluationFilter', {
+  fields: (t) => ({ status: t.field({ type: EvaluationStatusEnum }), name: t.string({ description: 'Part of the name, any case.' }), batchId: t.globalID({ for: EvaluationBatchRef }) }),
+});
+
+builder.queryFields((t) => ({
+  evaluations: t.prismaConnection(
+    {
+      type: 'Evaluation',
+      cursor: 'id',
+      description: 'Evaluations of a project, newest first.',
+      args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }), filter: t.arg({ type: EvaluationFilter }) },
+      authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
+      totalCount: (_p, args, ctx) => ctx.deps.db.prisma.evaluation.count({ where: evaluationWhere(args.projectId.id, args.filter) }),
+      resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.evaluation.findMany({ ...query, where: evaluationWhere(args.projectId.id, args.filter), orderBy: { id: 'desc' } }),
+    },
+    { name: 'EvaluationConnection' },
+    { name: 'EvaluationEdge' },
+  ),
+  evaluation: t.prismaField({
+    type: 'Evaluation',
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: EvaluationRef }) },
+    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.evaluation.findUnique({ ...query, where: { id: args.id.id } }),
+  }),
+  datasets: t.prismaConnection(
+    {
+      type: 'Dataset',
+      cursor: 'id',
+      description: 'Datasets of a project, newest first.',
+      args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
+      authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
+      totalCount: (_p, args, ctx) => ctx.deps.db.prisma.dataset.count({ where: { projectId: args.projectId.id } }),
+      resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.dataset.findMany({ ...query, where: { projectId: args.projectId.id }, orderBy: { id: 'desc' } }),
+    },
+    { name: 'DatasetConnection' },
+    { name: 'DatasetEdge' },
+  ),
+  dataset: t.prismaField({
+    type: 'Dataset',
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: DatasetRef }) },
+    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.dataset.findUnique({ ...query, where: { id: args.id.id } }),
+  }),
+}));
+
+function evaluationWhere(projectId: string, filter: { status?: EvaluationStatus | null; name?: string | null; batchId?: { id: string } | null } | null | undefined) {
+  return {
+    projectId,
+    ...(filter?.status ? { status: filter.status } : {}),
+    ...(filter?.name ? { name: { contains: filter.name, mode: 'insensitive' as const } } : {}),
+    ...(filter?.batchId ? { batchId: filter.batchId.id } : {}),
+  };
+}

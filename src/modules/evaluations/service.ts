@@ -1,0 +1,202 @@
+// Evaluations and datasets: creation (everything validated first, then stored QUEUED in one
+// transaction with its items), cancel and rerun. Workers do the grading (runner.ts).
+import type { Deps } from '../../deps';
+import { appError, badInput } from '../../errors';
+import { parseTestingCriteria } from '../graders/definitions';
+import { schemaProblem } from '../graders/deterministic';
+import { needsJudge } from '../graders/grade';
+import type { Judge } from '../providers/judge';
+import { countUsage, type Quotas } from '../ratelimit/quotas';
+import { traceFilterSql, type TraceListFilter } from '../traces/read-sql';
+import type { EvaluationEvents } from './events';
+import { stopEvaluation } from './queue-sql';
+
+export const MAX_ITEMS = 10_000;
+const MAX_ITEM_JSON = 256 * 1024;
+const MAX_CONTEXTS = 100;
+
+export interface ItemInput {
+  /** Required; checked by checkItems (GraphQL's JSON scalar lets null through). */
+  input?: unknown;
+  expectedOutput?: unknown;
+  output?: unknown;
+  contexts?: string[] | null;
+  metadata?: unknown;
+}
+
+export interface DataSourceInput {
+  datasetId?: string | null;
+  items?: ItemInput[] | null;
+  traces?: { filter?: TraceListFilter | null; spanKind?: string | null; spanName?: string | null; limit?: number | null } | null;
+}
+
+/** Checks items' sizes; returns them normalised, or throws BAD_USER_INPUT at `path`. */
+export function checkItems(items: ItemInput[], path: (string | number)[]) {
+  if (items.length > MAX_ITEMS) throw badInput(`At most ${MAX_ITEMS} items.`, path);
+  return items.map((item, i) => {
+    if (item.input === undefined || item.input === null) throw badInput(`Item ${i} has no input.`, [...path, i, 'input']);
+    const contexts = item.contexts ?? [];
+    if (contexts.length > MAX_CONTEXTS) throw badInput(`Item ${i} has more than ${MAX_CONTEXTS} contexts.`, [...path, i, 'contexts']);
+    const row = { input: item.input, expected_output: item.expectedOutput ?? null, output: item.output ?? null, contexts, metadata: item.metadata ?? null };
+    if (JSON.stringify(row).length > MAX_ITEM_JSON) throw badInput(`Item ${i} is larger than ${MAX_ITEM_JSON} bytes of JSON.`, [...path, i]);
+    return row;
+  });
+}
+
+interface ItemRow {
+  input: unknown;
+  expected_output: unknown;
+  output: unknown;
+  contexts: string[];
+  metadata: unknown;
+  source_span_id?: string | null;
+}
+
+export function createEvaluationService(deps: Deps, services: { judge: Judge; quotas: Quotas; events: EvaluationEvents }) {
+  const { db } = deps;
+
+  async function itemsOf(projectId: string, source: DataSourceInput): Promise<{ rows: ItemRow[]; stored: object }> {
+    const given = [source.datasetId, source.items, source.traces].filter((v) => v != null).length;
+    if (given !== 1) throw badInput('Give exactly one data source: datasetId, items or traces.', ['input', 'dataSource']);
+    if (source.items) return { rows: checkItems(source.items, ['input', 'dataSource', 'items']), stored: { type: 'items', count: source.items.length } };
+    if (source.datasetId) {
+      const dataset = await db.prisma.dataset.findUnique({ where: { id: source.datasetId }, select: { projectId: true, name: true } });
+      if (!dataset || dataset.projectId !== projectId) throw badInput('No such dataset in this project.', ['input', 'dataSource', 'datasetId']);
+      const items = await db.prisma.datasetItem.findMany({ where: { datasetId: source.datasetId }, orderBy: { id: 'asc' }, take: MAX_ITEMS + 1 });
+      if (items.length > MAX_ITEMS) throw badInput(`The dataset has more than ${MAX_ITEMS} items.`, ['input', 'dataSource', 'datasetId']);
+      return {
+        rows: items.map((i) => ({ input: i.input, expected_output: i.expectedOutput, output: i.output, contexts: i.contexts, metadata: i.metadata })),
+        stored: { type: 'dataset', datasetId: source.datasetId, name: dataset.name },
+      };
+    }
+    // Production traffic: spans of the traces matching the filter, their input and output.
+    const t = source.traces!;
+    const limit = Math.min(Math.max(t.limit ?? 1_000, 1), MAX_ITEMS);
+    const params: unknown[] = [];
+    const where = traceFilterSql(projectId, t.filter ?? {}, params);
+    const spanWhere = [`s.output IS NOT NULL`];
+    if (t.spanKind) spanWhere.push(`s.kind = $${params.push(t.spanKind)}::"SpanKind"`);
+    if (t.spanName) spanWhere.push(`s.name = $${params.push(t.spanName)}`);
+    const spans = await db.query<{ id: string; input: string | null; output: string; metadata: unknown }>(
+      `SELECT s.id::text, s.input, s.output, s.metadata FROM traces t JOIN spans s ON s.trace_id = t.id
+       WHERE ${where} AND ${spanWhere.join(' AND ')} ORDER BY t.start_time DESC, s.start_time, s.id LIMIT ${limit}`,
+      params,
+    );
+    return {
+      rows: spans.map((s) => ({ input: s.input ?? '', expected_output: null, output: s.output, contexts: [], metadata: s.metadata, source_span_id: s.id })),
+      stored: { type: 'traces', filter: t.filter ?? {}, spanKind: t.spanKind ?? null, spanName: t.spanName ?? null, limit },
+    };
+  }
+
+  return {
+    events: services.events,
+
+    async createEvaluation(input: { projectId: string; creatorId: string | null; name: string; testingCriteria: unknown; dataSource: DataSourceInput; batchId?: string | null }) {
+      const name = input.name.trim();
+      if (!name || name.length > 200) throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
+      const { graders, problems } = parseTestingCriteria(input.testingCriteria);
+      for (const [i, g] of graders.entries()) {
+        const problem = g.type === 'JSON_SCHEMA' && g.schema ? schemaProblem(g.schema) : null;
+        if (problem) problems.push({ path: [i, 'schema'], message: problem });
+      }
+      if (problems.length) {
+        const first = problems[0];
+        throw appError('BAD_USER_INPUT', `testingCriteria${first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}: ${first.message}`, {
+          extensions: { path: ['input', 'testingCriteria', ...first.path], problems: problems.slice(0, 50) },
+        });
+      }
+      if (graders.some(needsJudge) && !services.judge.configured) {
+        throw badInput('These graders need a judge model, and no judge provider is configured (EVALGRAPH_JUDGE_API_KEY).', ['input', 'testingCriteria']);
+      }
+      if (input.batchId) {
+        const batch = await db.prisma.evaluationBatch.findUnique({ where: { id: input.batchId }, select: { projectId: true } });
+        if (!batch || batch.projectId !== input.projectId) throw badInput('No such batch in this project.', ['input', 'batchId']);
+      }
+      const quota = (await services.quotas.exceeded(input.creatorId, 'evaluations')) ?? (graders.some(needsJudge) ? await services.quotas.exceeded(input.creatorId, 'judge') : null);
+      if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
+      const { rows, stored } = await itemsOf(input.projectId, input.dataSource);
+      if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
+
+      const id = await db.transaction(async (sql) => {
+        const [evaluation] = await sql<{ id: string }>(
+          `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, updated_at)
+           VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, now()) RETURNING id::text`,
+          [input.projectId, input.creatorId, input.batchId ?? null, name, JSON.stringify(input.testingCriteria), JSON.stringify(stored), rows.length],
+        );
+        await sql(
+          `INSERT INTO evaluation_items (id, evaluation_id, position, input, expected_output, output, contexts, metadata, source_span_id)
+           SELECT gen_random_uuid(), $1::uuid, r.ordinality - 1, r.value->'input', r.value->'expected_output', r.value->'output',
+             ARRAY(SELECT jsonb_array_elements_text(COALESCE(r.value->'contexts', '[]'::jsonb))), r.value->'metadata', (r.value->>'source_span_id')::uuid
+           FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(value, ordinality)`,
+          [evaluation.id, JSON.stringify(rows)],
+        );
+        await countUsage(sql, deps.clock.now(), { userId: input.creatorId, projectId: input.projectId }, { evaluations: 1 });
+        return evaluation.id;
+      });
+      services.events.emit('evaluation.created', id, input.projectId);
+      return id;
+    },
+
+    async cancelEvaluation(id: string, projectId: string) {
+      const stopped = await db.transaction((sql) => stopEvaluation(sql, id, 'CANCELED', null));
+      if (!stopped) throw badInput('The evaluation has already finished.', ['input', 'id']);
+      services.events.emit('evaluation.canceled', id, projectId);
+    },
+
+    /** Re-queues the items that errored (or never ran, after a stop); their old results are removed. */
+    async rerunEvaluation(id: string, projectId: string) {
+      const requeued = await db.transaction(async (sql) => {
+        const [evaluation] = await sql<{ status: string }>(`SELECT status::text FROM evaluations WHERE id = $1::uuid FOR UPDATE`, [id]);
+        if (!evaluation || ['QUEUED', 'RUNNING'].includes(evaluation.status)) return -1;
+        const items = await sql<{ id: string; state: string }>(
+          `SELECT id::text, state::text FROM evaluation_items WHERE evaluation_id = $1::uuid AND state IN ('ERRORED', 'CANCELED') FOR UPDATE`,
+          [id],
+        );
+        if (items.length === 0) return 0;
+        const ids = items.map((i) => i.id);
+        const errored = items.filter((i) => i.state === 'ERRORED').length;
+        await sql(`DELETE FROM evaluation_results WHERE evaluation_item_id = ANY($1::uuid[])`, [ids]);
+        await sql(
+          `UPDATE evaluation_items SET state = 'PENDING', attempts = 0, last_error = NULL, completed_at = NULL, lease_token = NULL, lease_expires_at = NULL, next_attempt_at = now()
+           WHERE id = ANY($1::uuid[])`,
+          [ids],
+        );
+        await sql(
+          `UPDATE evaluations SET status = 'RUNNING', finished_at = NULL, error = NULL, error_code = NULL, cancel_requested_at = NULL,
+             completed_count = completed_count - $2, errored_count = errored_count - $2, updated_at = now() WHERE id = $1::uuid`,
+          [id, errored],
+        );
+        return items.length;
+      });
+      if (requeued < 0) throw badInput('The evaluation is still running.', ['input', 'id']);
+      if (requeued > 0) services.events.emit('evaluation.started', id, projectId);
+      return requeued;
+    },
+
+    async createDataset(input: { projectId: string; name: string; description?: string | null; items: ItemInput[] }) {
+      const rows = checkItems(input.items, ['input', 'items']);
+      const exists = await db.prisma.dataset.findUnique({ where: { projectId_name: { projectId: input.projectId, name: input.name } }, select: { id: true } });
+      if (exists) throw badInput(`A dataset named "${input.name}" exists in this project.`, ['input', 'name']);
+      return db.prisma.dataset.create({
+        data: {
+          projectId: input.projectId,
+          name: input.name,
+          description: input.description ?? null,
+          items: { create: rows.map((r) => ({ input: r.input as object, expectedOutput: (r.expected_output ?? undefined) as object, output: (r.output ?? undefined) as object, contexts: r.contexts, metadata: (r.metadata ?? undefined) as object })) },
+        },
+      });
+    },
+
+    async addDatasetItems(datasetId: string, items: ItemInput[]) {
+      const rows = checkItems(items, ['input', 'items']);
+      const count = await db.prisma.datasetItem.count({ where: { datasetId } });
+      if (count + rows.length > MAX_ITEMS) throw badInput(`A dataset holds at most ${MAX_ITEMS} items (it has ${count}).`, ['input', 'items']);
+      await db.prisma.datasetItem.createMany({
+        data: rows.map((r) => ({ datasetId, input: r.input as object, expectedOutput: (r.expected_output ?? undefined) as object, output: (r.output ?? undefined) as object, contexts: r.contexts, metadata: (r.metadata ?? undefined) as object })),
+      });
+      return rows.length;
+    },
+  };
+}
+
+export type EvaluationService = ReturnType<typeof createEvaluationService>;
