@@ -1,6 +1,6 @@
 // A fake OpenAI-compatible API on loopback for tests: /v1/chat/completions and /v1/embeddings.
-// Answers come from rules the test sets (first matching rule wins, by the text of the last
-// message); faults (429 with Retry-After, 500, hangs) are injected by rule or queued once.
+// Answers come from rules the test sets (first matching rule wins, by the text of all the
+// messages); faults (429 with Retry-After, 500, hangs) are injected by rule or queued once.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -24,7 +24,7 @@ export interface FakeLlm {
   url: string;
   /** Requests received, in order (chat and embeddings). */
   calls: { path: string; at: number; body: ChatBody & { input?: string[] } }[];
-  /** Answers chat requests whose last message contains `needle` (or matches the predicate). */
+  /** Answers chat requests whose messages contain `needle` (or match the predicate). */
   on(needle: string | ((body: ChatBody, text: string) => boolean), reply: Reply | ((body: ChatBody) => Reply)): void;
   /** The next `count` requests (any path) get this answer before the rules apply. */
   failNext(count: number, reply: Reply): void;
@@ -105,7 +105,7 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     const path = (req.url ?? '').replace(/\?.*/, '');
     fake.calls.push({ path, at: Date.now(), body });
     if (fake.delayMs) await new Promise((r) => setTimeout(r, fake.delayMs));
-    const text = body.messages?.at(-1)?.content ?? '';
+    const text = (body.messages ?? []).map((m: { content: string }) => m.content).join('\n');
     const reply: Reply | undefined = queued.shift() ?? (path.endsWith('/chat/completions') ? rules.find((r) => r.match(body, text))?.reply(body) : undefined);
     if (reply && 'hang' in reply) {
       hanging.add(res);

@@ -119,7 +119,8 @@ export function createJudge(config: Config['judge']) {
 
     async embed(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
       const model = config.embeddingModel;
-      const response = await call((api) => api.embeddings.create({ model, input: texts }, { signal }), signal);
+      // Floats, not the SDK's default base64: every OpenAI-compatible server speaks them.
+      const response = await call((api) => api.embeddings.create({ model, input: texts, encoding_format: 'float' }, { signal }), signal);
       const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
       return { model: response.model || model, vectors, usage: { inputTokens: response.usage?.prompt_tokens ?? 0 } };
     },
