@@ -31,6 +31,8 @@ export interface FakeLlm {
   /** Embedding of a text (default: a bag of its letters, so equal texts have cosine 1). */
   embed: (text: string) => number[];
   delayMs: number;
+  /** Requests held open by a `hang` answer and not yet closed by the client. */
+  hanging(): number;
   reset(): void;
   close(): Promise<void>;
 }
@@ -61,6 +63,7 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     },
     embed: letters,
     delayMs: 0,
+    hanging: () => hanging.size,
     reset() {
       rules = [];
       queued = [];

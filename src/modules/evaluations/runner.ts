@@ -24,7 +24,6 @@ interface RunningEvaluation {
 }
 
 const CANCEL_POLL_MS = 500;
-const QUOTA_CHECK_MS = 1_000;
 
 export function createEvaluationJob(deps: Deps, services: { costs: CostService; judge: Judge; quotas: Quotas; events: EvaluationEvents }): Job {
   const { concurrency, leaseMs, maxAttempts } = deps.config.evaluations;
@@ -34,7 +33,6 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
   const inFlight = new Map<string, { evaluationId: string; abort: AbortController; done: Promise<void> }>();
   let slotFreed: () => void = () => {};
   const preparing = new Map<string, Promise<RunningEvaluation>>();
-  const quotaChecked = new Map<string, { at: number; reason: string | null }>();
 
   const poll = setInterval(() => void abortStopped().catch((error) => log.warn({ err: error }, 'cancel poll failed')), CANCEL_POLL_MS);
   poll.unref();
@@ -101,14 +99,8 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     return { inputTokens, outputTokens, cost: fromUnits(units) };
   }
 
-  async function quotaReason(evaluation: RunningEvaluation): Promise<string | null> {
-    if (!evaluation.usesJudge) return null;
-    const cached = quotaChecked.get(evaluation.id);
-    if (cached && Date.now() - cached.at < QUOTA_CHECK_MS) return cached.reason;
-    const reason = await services.quotas.exceeded(evaluation.creatorId, 'judge');
-    quotaChecked.set(evaluation.id, { at: Date.now(), reason });
-    return reason;
-  }
+  // Checked before every item that calls a judge: spending stops within the items in flight.
+  const quotaReason = (evaluation: RunningEvaluation) => (evaluation.usesJudge ? services.quotas.exceeded(evaluation.creatorId, 'judge') : Promise.resolve(null));
 
   async function gradeItem(evaluation: RunningEvaluation, item: queue.ClaimedItem, signal: AbortSignal) {
     const gradingItem: GradingItem = { input: item.input, expectedOutput: item.expected_output, output: item.output, contexts: item.contexts ?? [], metadata: item.metadata };

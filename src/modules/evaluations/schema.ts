@@ -124,9 +124,9 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
         });
       },
     }),
-    judgeInputTokens: t.field({ type: 'SafeInt', authScopes: costScope, resolve: (e) => Number(e.judgeInputTokens) }),
-    judgeOutputTokens: t.field({ type: 'SafeInt', authScopes: costScope, resolve: (e) => Number(e.judgeOutputTokens) }),
-    judgeCost: t.field({ type: 'Decimal', authScopes: costScope, description: 'USD spent on judge calls.', resolve: (e) => e.judgeCost.toFixed() }),
+    judgeInputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (e) => Number(e.judgeInputTokens) }),
+    judgeOutputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (e) => Number(e.judgeOutputTokens) }),
+    judgeCost: t.field({ type: 'Decimal', nullable: true, authScopes: costScope, description: 'USD spent on judge calls.', resolve: (e) => e.judgeCost.toFixed() }),
     error: t.exposeString('error', { nullable: true }),
     errorCode: t.exposeString('errorCode', { nullable: true, description: 'Why it stopped early: QUOTA_EXCEEDED, INTERNAL_SERVER_ERROR…' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -184,6 +184,7 @@ builder.prismaObject('EvaluationResult', {
     outputTokens: t.exposeInt('outputTokens'),
     cost: t.field({
       type: 'Decimal',
+      nullable: true,
       select: { evaluation: { select: { projectId: true } } },
       authScopes: (r) => costScope(r.evaluation),
       description: 'USD spent on judge calls.',

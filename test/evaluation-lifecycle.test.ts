@@ -1,0 +1,118 @@
+// An evaluation's life through HTTP: the events it emits, cancel (within a second, results kept),
+// daily quotas at creation and while running, and who may do what.
+import { createTestApp, globalId, type TestApp } from './support/app';
+import { createEvaluation, STATE, waitFor } from './support/evaluations';
+import { startFakeLlm, type FakeLlm } from './support/fake-llm';
+import type { EvaluationEvent } from '../src/modules/evaluations/events';
+
+let app: TestApp;
+let fake: FakeLlm;
+
+beforeAll(async () => {
+  fake = await startFakeLlm();
+  // One item at a time, so that the order of grading (and of quota checks) is known.
+  app = await createTestApp({ EVALGRAPH_JUDGE_BASE_URL: fake.url, EVALGRAPH_JUDGE_API_KEY: 'sk-test', EVALGRAPH_EVAL_CONCURRENCY: '1', EVALGRAPH_JUDGE_MAX_RETRIES: '0' });
+});
+afterEach(() => fake.reset());
+afterAll(async () => {
+  await app.close();
+  await fake.close();
+});
+
+const out = '{{sample.output_text}}';
+const rate = [{ type: 'score_model', name: 'q', model: 'gpt-4o-mini', input: [{ role: 'user', content: `Rate this: ${out}` }] }];
+
+it('announces created, started, progress per item and completed, in order', async () => {
+  const events: EvaluationEvent[] = [];
+  const stop = app.server.services.evaluations.events.listen((e) => events.push(e));
+  const id = await createEvaluation(app, [{ type: 'regex', name: 'r', input: out, pattern: 'a' }], [{ input: 1, output: 'a' }, { input: 2, output: 'b' }]);
+  await waitFor(app, id);
+  stop();
+  const raw = Buffer.from(id, 'base64').toString().split(':')[1];
+  const mine = events.filter((e) => e.evaluationId === raw);
+  expect(mine.map((e) => e.type)).toEqual(['evaluation.created', 'evaluation.started', 'evaluation.progress', 'evaluation.progress', 'evaluation.completed']);
+  expect(new Set(mine.map((e) => e.projectId))).toEqual(new Set([app.projectId]));
+});
+
+it('cancels within a second: in-flight judge calls are aborted, finished results kept', async () => {
+  fake.on('Rate this: fast', { text: JSON.stringify({ score: 1 }) });
+  fake.on('Rate this: slow', { hang: true });
+  const events: string[] = [];
+  const stop = app.server.services.evaluations.events.listen((e) => events.push(e.type));
+  const id = await createEvaluation(app, rate, [{ input: 1, output: 'fast' }, { input: 2, output: 'slow' }, { input: 3, output: 'fast' }]);
+  await waitFor(app, id, ['RUNNING']);
+  for (let i = 0; i < 200 && fake.calls.length < 2; i++) await new Promise((r) => setTimeout(r, 25));
+  expect(fake.calls).toHaveLength(2);
+
+  const started = Date.now();
+  const res = await app.gql(`mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { status finishedAt } } }`, { id });
+  expect(res.body.data.cancelEvaluation.evaluation.status).toBe('CANCELED');
+  // The hanging request is closed by the worker's abort.
+  expect(JSON.stringify(fake.calls[1].body.messages)).toContain('Rate this: slow');
+  expect(fake.hanging()).toBe(1);
+  for (let i = 0; i < 60 && fake.hanging() > 0; i++) await new Promise((r) => setTimeout(r, 25));
+  // The worker saw the cancel and closed its call (polling every 500 ms).
+  expect(fake.hanging()).toBe(0);
+  expect(Date.now() - started).toBeLessThan(1_000);
+  const final = (await app.gql(STATE, { id })).body.data.evaluation;
+  expect(final.resultCounts).toEqual({ total: 3, completed: 1, passed: 1, failed: 0, errored: 0 });
+  expect(await itemStates(id)).toEqual(['DONE', 'CANCELED', 'CANCELED']);
+  await new Promise((r) => setTimeout(r, 700));
+  expect(fake.calls).toHaveLength(2);
+  stop();
+  expect(events).toContain('evaluation.canceled');
+
+  const again = await app.gql(`mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { status } } }`, { id });
+  expect(again.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+});
+
+async function itemStates(id: string): Promise<string[]> {
+  const res = await app.gql(`query($id: ID!) { evaluation(id: $id) { items(first: 100) { edges { node { position state } } } } }`, { id });
+  return res.body.data.evaluation.items.edges.map((e: any) => e.node.state);
+}
+
+describe('daily quotas', () => {
+  it('stops a running evaluation when the judge token quota runs out, with QUOTA_EXCEEDED', async () => {
+    fake.on('Rate this', { text: JSON.stringify({ score: 1 }) });
+    const user = await app.seedUser({ role: 'DEVELOPER', tier: 'FREE' });
+    // Each call costs 110 tokens: items 1–3 start under 250, item 4 finds it spent.
+    await app.server.deps.db.prisma.user.update({ where: { id: user.userId }, data: { limitOverrides: { daily: { judgeTokens: 250 } } } });
+    const id = await createEvaluation(app, rate, [1, 2, 3, 4, 5].map((i) => ({ input: i, output: 'x' })), { key: user.key });
+    const done = await waitFor(app, id);
+    expect([done.status, done.errorCode]).toEqual(['FAILED', 'QUOTA_EXCEEDED']);
+    expect(done.error).toMatch(/250 judge tokens/);
+    expect(done.resultCounts).toEqual({ total: 5, completed: 3, passed: 3, failed: 0, errored: 0 });
+    expect(fake.calls).toHaveLength(3);
+
+    // The next one is refused up front.
+    const refused = await app.gql(`mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }`, {
+      input: { projectId: globalId('Project', app.projectId), name: 'over', testingCriteria: rate, dataSource: { items: [{ input: 1, output: 'x' }] } },
+    }, { key: user.key });
+    expect([refused.status, refused.body.errors?.[0].extensions?.code]).toEqual([429, 'QUOTA_EXCEEDED']);
+    // Deterministic graders spend no judge tokens: still allowed.
+    const free = await createEvaluation(app, [{ type: 'regex', name: 'r', input: out, pattern: 'x' }], [{ input: 1, output: 'x' }], { key: user.key });
+    expect((await waitFor(app, free)).status).toBe('COMPLETED');
+  });
+
+  it('counts evaluations started per day against the tier', async () => {
+    const user = await app.seedUser({ role: 'DEVELOPER', tier: 'FREE' });
+    await app.server.deps.db.prisma.user.update({ where: { id: user.userId }, data: { limitOverrides: { daily: { evaluations: 1 } } } });
+    await createEvaluation(app, [{ type: 'regex', name: 'r', input: out, pattern: 'x' }], [{ input: 1, output: 'x' }], { key: user.key });
+    await expect(createEvaluation(app, [{ type: 'regex', name: 'r', input: out, pattern: 'x' }], [{ input: 1, output: 'x' }], { key: user.key })).rejects.toThrow(/QUOTA_EXCEEDED/);
+  });
+});
+
+describe('roles', () => {
+  it('VIEWER reads evaluations but cannot create or cancel; DEVELOPER sees judge cost as FORBIDDEN', async () => {
+    const viewer = await app.seedUser({ role: 'VIEWER' });
+    const developer = await app.seedUser({ role: 'DEVELOPER' });
+    await expect(createEvaluation(app, [{ type: 'regex', name: 'r', input: out, pattern: 'x' }], [{ input: 1, output: 'x' }], { key: viewer.key })).rejects.toThrow(/FORBIDDEN/);
+    const id = await createEvaluation(app, [{ type: 'regex', name: 'r', input: out, pattern: 'x' }], [{ input: 1, output: 'x' }], { key: developer.key });
+    await waitFor(app, id);
+    const read = await app.gql(`query($id: ID!) { evaluation(id: $id) { name resultCounts { passed } judgeCost } }`, { id }, { key: viewer.key });
+    expect(read.body.data.evaluation).toEqual({ name: 'test eval', resultCounts: { passed: 1 }, judgeCost: null });
+    expect(read.body.errors?.map((e) => [e.path?.at(-1), e.extensions?.code])).toEqual([['judgeCost', 'FORBIDDEN']]);
+    const cancel = await app.gql(`mutation($id: ID!) { rerunEvaluation(input: { id: $id }) { requeuedCount } }`, { id }, { key: viewer.key });
+    expect(cancel.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+  });
+});
