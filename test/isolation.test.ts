@@ -134,6 +134,60 @@ describe('tenant isolation for every query root', () => {
     });
   });
 
+  describe('evaluations and datasets', () => {
+    let theirEvaluation: string;
+    let theirDataset: string;
+    beforeAll(async () => {
+      for (const [projectId, key, name] of [[mine, me.key, 'mine'], [theirs, them.key, 'theirs']]) {
+        const dataset = await app.gql('mutation($input: CreateDatasetInput!) { createDataset(input: $input) { dataset { id } } }', {
+          input: { projectId: globalId('Project', projectId), name, items: [{ input: name, output: name }] },
+        }, { key });
+        const datasetId = dataset.body.data.createDataset.dataset.id;
+        const evaluation = await app.gql('mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }', {
+          input: { projectId: globalId('Project', projectId), name, testingCriteria: [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'i' }], dataSource: { datasetId } },
+        }, { key });
+        if (projectId === theirs) {
+          theirDataset = datasetId;
+          theirEvaluation = evaluation.body.data.createEvaluation.evaluation.id;
+        }
+      }
+    });
+
+    it('evaluations / datasets: another project is refused; mine lists only mine', async () => {
+      root('evaluations');
+      root('datasets');
+      for (const list of ['evaluations', 'datasets']) {
+        const q = `query($p: ID!) { ${list}(projectId: $p) { totalCount edges { node { name } } } }`;
+        const denied = await app.gql(q, { p: globalId('Project', theirs) }, { key: me.key });
+        expect([list, denied.body.errors?.[0].extensions?.code]).toEqual([list, 'FORBIDDEN']);
+        const ok = await app.gql(q, { p: globalId('Project', mine) }, { key: me.key });
+        expect(ok.body.data[list]).toEqual({ totalCount: 1, edges: [{ node: { name: 'mine' } }] });
+      }
+    });
+
+    it('evaluation / dataset / node: another project\'s are refused, and its dataset cannot be evaluated from mine', async () => {
+      root('evaluation');
+      root('dataset');
+      for (const [q, id] of [
+        ['query($id: ID!) { evaluation(id: $id) { name } }', theirEvaluation],
+        ['query($id: ID!) { dataset(id: $id) { name } }', theirDataset],
+        ['query($id: ID!) { node(id: $id) { id } }', theirEvaluation],
+      ]) {
+        const res = await app.gql(q, { id }, { key: me.key });
+        expect(Object.values(res.body.data ?? {})).toEqual([null]);
+        expect(res.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      }
+      const steal = await app.gql('mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }', {
+        input: { projectId: globalId('Project', mine), name: 'steal', testingCriteria: [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'i' }], dataSource: { datasetId: theirDataset } },
+      }, { key: me.key });
+      expect(steal.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      const cancel = await app.gql('mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { id } } }', { id: theirEvaluation }, { key: me.key });
+      expect(cancel.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      const add = await app.gql('mutation($id: ID!) { addDatasetItems(input: { datasetId: $id, items: [{ input: "x" }] }) { addedCount } }', { id: theirDataset }, { key: me.key });
+      expect(add.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    });
+  });
+
   it('covers every query root field of the schema', () => {
     const roots = Object.keys(getSchema().getQueryType()!.getFields()).sort();
     expect(roots.filter((name) => !covered.has(name))).toEqual([]);
