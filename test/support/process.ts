@@ -9,7 +9,7 @@ export interface ServeProcess {
   child: ChildProcess;
   url: string;
   output(): string;
-  /** Sends the signal and resolves with the exit code. */
+  /** Sends the signal (SIGKILL: to the whole process group) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -18,6 +18,8 @@ export async function startServeProcess(env: Record<string, string>, args: strin
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so that SIGKILL reaches the server itself and not only tsx's wrapper.
+    detached: true,
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -43,7 +45,11 @@ export async function startServeProcess(env: Record<string, string>, args: strin
     url,
     output: () => out,
     stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null) child.kill(signal);
+      // tsx passes catchable signals on to the server; SIGKILL cannot be passed on: kill the group.
+      if (child.exitCode === null) {
+        if (signal === 'SIGKILL') process.kill(-child.pid!, 'SIGKILL');
+        else child.kill(signal);
+      }
       return exited;
     },
   };
