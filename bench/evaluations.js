@@ -1,0 +1,153 @@
+'use strict';
+// Evaluation throughput: a 2,000-item evaluation with two LLM-judge graders (score_model and
+// label_model) against a fake provider answering in 50 ms, graded by our worker at the configured
+// concurrency, as items/s and as a ratio to the ideal (concurrency / 50 ms: each item's graders
+// run side by side). A baseline in the same run drives the same fake straight from this process
+// with the same concurrency (two calls per item, no database): what the machine allows.
+const crypto = require('node:crypto');
+const path = require('node:path');
+const pg = require('pg');
+const { startFakeJudge } = require('./baselines/fake-judge');
+const { freePort, startServer, getOk, describeExit, sleep } = require('./lib/servers');
+
+const root = path.resolve(__dirname, '..');
+
+function settings() {
+  const num = (name, fallback) => {
+    const raw = process.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a whole number ≥ 1, got "${raw}"`);
+    return n;
+  };
+  return {
+    items: num('BENCH_EVAL_ITEMS', 2000),
+    concurrency: num('BENCH_EVAL_CONCURRENCY', 16),
+    delayMs: num('BENCH_EVAL_DELAY_MS', 50),
+    runs: num('BENCH_RUNS', 3),
+    pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+  };
+}
+
+const withDatabase = (url, name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString();
+
+async function gql(url, key, query, variables) {
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+  const json = await res.json();
+  if (json.errors) throw new Error(JSON.stringify(json.errors).slice(0, 500));
+  return json.data;
+}
+
+const CRITERIA = [
+  { type: 'score_model', name: 'quality', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Question: {{item.input}}\nAnswer: {{sample.output_text}}\nRate the answer.' }], pass_threshold: 0.5 },
+  { type: 'label_model', name: 'tone', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Tone of: {{sample.output_text}}' }], labels: ['polite', 'rude'], passing_labels: ['polite'] },
+];
+
+/** Ours: create the evaluation, time it from creation to COMPLETED. */
+async function runOurs(url, key, projectId, opts) {
+  const items = Array.from({ length: opts.items }, (_, i) => ({ input: `question ${i}`, output: `answer ${i}`, expectedOutput: `answer ${i}` }));
+  const started = performance.now();
+  const created = await gql(url, key, 'mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }', {
+    input: { projectId, name: 'bench', testingCriteria: CRITERIA, dataSource: { items } },
+  });
+  const id = created.createEvaluation.evaluation.id;
+  for (;;) {
+    await sleep(50);
+    const { evaluation } = await gql(url, key, 'query($id: ID!) { evaluation(id: $id) { status resultCounts { completed passed errored } } }', { id });
+    if (evaluation.status === 'COMPLETED') {
+      const seconds = (performance.now() - started) / 1000;
+      if (evaluation.resultCounts.completed !== opts.items || evaluation.resultCounts.passed !== opts.items) throw new Error(`unexpected counts: ${JSON.stringify(evaluation.resultCounts)}`);
+      return opts.items / seconds;
+    }
+    if (evaluation.status !== 'RUNNING' && evaluation.status !== 'QUEUED') throw new Error(`evaluation ${evaluation.status}`);
+  }
+}
+
+/** Baseline: the same calls from this process, `concurrency` items at a time, two calls per item. */
+async function runBaseline(judgeUrl, opts) {
+  let next = 0;
+  const call = (content) =>
+    fetch(`${judgeUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }) }).then((r) => r.json());
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      while (next < opts.items) {
+        const i = next++;
+        await Promise.all([call(`Rate answer ${i}`), call(`Tone of answer ${i}; "label"`)]);
+      }
+    }),
+  );
+  return opts.items / ((performance.now() - started) / 1000);
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+module.exports = async function evaluations() {
+  const opts = settings();
+  const ideal = opts.concurrency / (opts.delayMs / 1000);
+  const judge = await startFakeJudge({ delayMs: opts.delayMs });
+  const dbName = `evalgraph_bench_eval_${crypto.randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: opts.pgUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  let server = null;
+  try {
+    const port = await freePort();
+    const key = `evg_bench_${crypto.randomBytes(24).toString('base64url')}`;
+    process.stderr.write(`database ${dbName}; starting ours (concurrency ${opts.concurrency}, fake judge ${opts.delayMs} ms)…\n`);
+    server = await startServer({
+      name: 'ours',
+      command: path.join(root, 'node_modules', '.bin', 'tsx'),
+      args: ['src/cli.ts', 'serve'],
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        NODE_ENV: process.env.BENCH_NODE_ENV || 'production',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'warn',
+        DATABASE_URL: withDatabase(opts.pgUrl, dbName),
+        EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com',
+        EVALGRAPH_INIT_PROJECT: 'bench',
+        EVALGRAPH_INIT_API_KEY: key,
+        EVALGRAPH_JUDGE_BASE_URL: judge.url,
+        EVALGRAPH_JUDGE_API_KEY: 'sk-bench',
+        EVALGRAPH_EVAL_CONCURRENCY: String(opts.concurrency),
+        // Both graders of every item in flight at once.
+        EVALGRAPH_JUDGE_CONCURRENCY: String(opts.concurrency * 2),
+      },
+      timeoutMs: 90_000,
+      ready: getOk(`http://127.0.0.1:${port}/health/ready`),
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const projectId = (await gql(url, key, '{ projects { edges { node { id } } } }')).projects.edges[0].node.id;
+    // The admin is ENTERPRISE (no daily quotas), so runs are not cut short.
+    const ours = [];
+    const base = [];
+    for (let round = 1; round <= opts.runs; round++) {
+      const o = await runOurs(url, key, projectId, opts);
+      const b = await runBaseline(judge.url, opts);
+      ours.push(o);
+      base.push(b);
+      process.stderr.write(`round ${round}  ours ${o.toFixed(1)} items/s  baseline ${b.toFixed(1)} items/s\n`);
+    }
+    const o = median(ours);
+    const b = median(base);
+    console.log(`\nevaluations: ${opts.items} items × 2 LLM-judge graders, fake provider ${opts.delayMs} ms, concurrency ${opts.concurrency} (Postgres)`);
+    console.log(`${opts.runs} runs, medians; ideal = concurrency / latency = ${ideal.toFixed(1)} items/s\n`);
+    console.log('target      items/s   / ideal');
+    console.log(`ours       ${o.toFixed(1).padStart(8)}   ${(o / ideal).toFixed(2)}x`);
+    console.log(`baseline   ${b.toFixed(1).padStart(8)}   ${(b / ideal).toFixed(2)}x   (the fake driven straight from the benchmark process)`);
+    console.log(`ours / baseline ${(o / b).toFixed(2)}x; per run: ${ours.map((x, i) => (x / base[i]).toFixed(2)).join(' ')}`);
+    console.log(`\ngoal ours / ideal ≥ 0.90x: ${o / ideal >= 0.9 ? 'met' : 'NOT met'} (${(o / ideal).toFixed(2)}x)`);
+    return 0;
+  } catch (error) {
+    if (server?.exited) process.stderr.write(`ours exited: ${describeExit(server.exited)}\n${server.tail.join('\n')}\n`);
+    throw error;
+  } finally {
+    if (server) await server.stop();
+    await judge.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+  }
+};
