@@ -13,6 +13,7 @@ export interface ClaimedItem {
   contexts: string[];
   metadata: unknown;
   attempts: number;
+  position: number;
 }
 
 /**
@@ -36,9 +37,9 @@ export async function reapExhausted(sql: Sql, maxAttempts: number): Promise<stri
   return rows.map((r) => r.evaluation_id);
 }
 
-/** Claims up to `limit` items (pending, or whose lease expired), oldest evaluation first. */
-export function claimItems(sql: Sql, token: string, leaseMs: number, limit: number) {
-  return sql<ClaimedItem>(
+/** Claims up to `limit` items (pending, or whose lease expired), oldest evaluation first, in item order. */
+export async function claimItems(sql: Sql, token: string, leaseMs: number, limit: number) {
+  const rows = await sql<ClaimedItem & { created_at: Date }>(
     `UPDATE evaluation_items i SET state = 'RUNNING', lease_token = $1::uuid, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = i.attempts + 1
      WHERE i.id IN (
        SELECT c.id FROM evaluation_items c JOIN evaluations e ON e.id = c.evaluation_id
@@ -47,9 +48,12 @@ export function claimItems(sql: Sql, token: string, leaseMs: number, limit: numb
        ORDER BY e.created_at, c.position
        LIMIT $3
        FOR UPDATE OF c SKIP LOCKED)
-     RETURNING i.id::text, i.evaluation_id::text, i.input, i.expected_output, i.output, i.contexts, i.metadata, i.attempts`,
+     RETURNING i.id::text, i.evaluation_id::text, i.input, i.expected_output, i.output, i.contexts, i.metadata, i.attempts, i.position,
+       (SELECT created_at FROM evaluations WHERE id = i.evaluation_id) AS created_at`,
     [token, leaseMs, limit],
   );
+  // RETURNING keeps no order: put the claim back in queue order.
+  return rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || a.evaluation_id.localeCompare(b.evaluation_id) || a.position - b.position);
 }
 
 /** QUEUED evaluations among `ids` become RUNNING; returns those that did. */
@@ -77,7 +81,6 @@ export interface ResultRow {
 export interface ItemOutcome {
   itemId: string;
   evaluationId: string;
-  token: string;
   state: 'DONE' | 'ERRORED';
   passed: boolean;
   lastError: string | null;
@@ -88,39 +91,49 @@ export interface ItemOutcome {
 }
 
 /**
- * Writes one graded item: marks it done (only while this claim holds it and the evaluation
- * runs), stores its results and adds it to the evaluation's counts. Returns false, writing
- * nothing, when the claim was lost (lease taken over, evaluation canceled).
+ * Writes graded items (a group commit: the items that finished while the previous write ran):
+ * marks each done, only while this claim holds it and its evaluation runs; stores the results of
+ * those and adds them to their evaluations' counts. Returns the ids written (an item whose claim
+ * was lost, to a taken-over lease or a cancel, writes nothing) and the evaluations now fully counted.
  */
-export async function writeOutcome(sql: Sql, o: ItemOutcome): Promise<boolean> {
-  const marked = await sql(
-    `UPDATE evaluation_items i SET state = $3::"EvaluationItemState", lease_token = NULL, lease_expires_at = NULL, completed_at = now(), last_error = $4
-     FROM evaluations e
-     WHERE i.id = $1::uuid AND i.lease_token = $2::uuid AND i.state = 'RUNNING' AND e.id = i.evaluation_id AND e.status = 'RUNNING'
-     RETURNING i.id`,
-    [o.itemId, o.token, o.state, o.lastError],
+export async function writeOutcomes(sql: Sql, token: string, outcomes: ItemOutcome[]): Promise<{ written: Set<string>; counted: Set<string> }> {
+  const marked = await sql<{ id: string }>(
+    `UPDATE evaluation_items i SET state = o.state::"EvaluationItemState", lease_token = NULL, lease_expires_at = NULL, completed_at = now(), last_error = o.last_error
+     FROM json_to_recordset($2::json) AS o(id uuid, state text, last_error text), evaluations e
+     WHERE i.id = o.id AND i.lease_token = $1::uuid AND i.state = 'RUNNING' AND e.id = i.evaluation_id AND e.status = 'RUNNING'
+     RETURNING i.id::text`,
+    [token, JSON.stringify(outcomes.map((o) => ({ id: o.itemId, state: o.state, last_error: o.lastError })))],
   );
-  if (marked.length === 0) return false;
+  const written = new Set(marked.map((r) => r.id));
+  const kept = outcomes.filter((o) => written.has(o.itemId));
+  if (kept.length === 0) return { written, counted: new Set() };
   await sql(
     `INSERT INTO evaluation_results (id, evaluation_id, evaluation_item_id, grader_name, grader_type, score, passed, reasoning,
        input_tokens, output_tokens, cost, latency_ms, error)
-     SELECT gen_random_uuid(), $1::uuid, $2::uuid, r.grader_name, r.grader_type, r.score, r.passed, r.reasoning,
+     SELECT gen_random_uuid(), r.evaluation_id, r.evaluation_item_id, r.grader_name, r.grader_type, r.score, r.passed, r.reasoning,
        r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.error
-     FROM json_to_recordset($3::json) AS r(grader_name text, grader_type text, score float8, passed boolean, reasoning text,
-       input_tokens int, output_tokens int, cost numeric, latency_ms int, error text)
+     FROM json_to_recordset($1::json) AS r(evaluation_id uuid, evaluation_item_id uuid, grader_name text, grader_type text, score float8,
+       passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, latency_ms int, error text)
      ON CONFLICT (evaluation_item_id, grader_name) DO NOTHING`,
-    [o.evaluationId, o.itemId, JSON.stringify(o.results)],
+    [JSON.stringify(kept.flatMap((o) => o.results.map((r) => ({ ...r, evaluation_id: o.evaluationId, evaluation_item_id: o.itemId }))))],
   );
-  const errored = o.state === 'ERRORED';
-  await sql(
-    `UPDATE evaluations SET completed_count = completed_count + 1,
-       passed_count = passed_count + $2, failed_count = failed_count + $3, errored_count = errored_count + $4,
-       judge_input_tokens = judge_input_tokens + $5, judge_output_tokens = judge_output_tokens + $6,
-       judge_cost = judge_cost + $7::numeric, updated_at = now()
-     WHERE id = $1::uuid`,
-    [o.evaluationId, !errored && o.passed ? 1 : 0, !errored && !o.passed ? 1 : 0, errored ? 1 : 0, o.judgeInputTokens, o.judgeOutputTokens, o.judgeCost],
+  // The evaluation rows are the hot ones: one statement, last, so their locks are held briefly.
+  const full = await sql<{ id: string; done: boolean }>(
+    `UPDATE evaluations e SET completed_count = e.completed_count + d.completed, passed_count = e.passed_count + d.passed,
+       failed_count = e.failed_count + d.failed, errored_count = e.errored_count + d.errored,
+       judge_input_tokens = e.judge_input_tokens + d.input_tokens, judge_output_tokens = e.judge_output_tokens + d.output_tokens,
+       judge_cost = e.judge_cost + d.cost, updated_at = now()
+     FROM (SELECT o.evaluation_id, count(*)::int AS completed, count(*) FILTER (WHERE o.state = 'DONE' AND o.passed)::int AS passed,
+             count(*) FILTER (WHERE o.state = 'DONE' AND NOT o.passed)::int AS failed, count(*) FILTER (WHERE o.state = 'ERRORED')::int AS errored,
+             sum(o.input_tokens)::bigint AS input_tokens, sum(o.output_tokens)::bigint AS output_tokens, sum(o.cost) AS cost
+           FROM json_to_recordset($1::json) AS o(evaluation_id uuid, state text, passed boolean, input_tokens int, output_tokens int, cost numeric)
+           GROUP BY o.evaluation_id) d
+     WHERE e.id = d.evaluation_id
+     RETURNING e.id::text, e.completed_count >= e.total_count AS done`,
+    [JSON.stringify(kept.map((o) => ({ evaluation_id: o.evaluationId, state: o.state, passed: o.passed, input_tokens: o.judgeInputTokens, output_tokens: o.judgeOutputTokens, cost: o.judgeCost })))],
   );
-  return true;
+  // Evaluations whose every item is now counted: worth checking for completion.
+  return { written, counted: new Set(full.filter((r) => r.done).map((r) => r.id)) };
 }
 
 /** Hands a claimed item back (a stopping worker): it is pending again, its attempt not counted. */

@@ -13,6 +13,7 @@ import type { GradingItem } from '../graders/template';
 import type { Judge } from '../providers/judge';
 import { countUsage, type Quotas } from '../ratelimit/quotas';
 import type { EvaluationEvents } from './events';
+import { createOutcomeWriter } from './outcome-writer';
 import * as queue from './queue-sql';
 
 interface RunningEvaluation {
@@ -20,7 +21,8 @@ interface RunningEvaluation {
   projectId: string;
   creatorId: string | null;
   graders: GraderSpec[];
-  usesJudge: boolean;
+  /** Its creator has a judge quota to check before each item (not the case for unlimited tiers). */
+  judgeQuota: boolean;
 }
 
 const CANCEL_POLL_MS = 500;
@@ -30,16 +32,24 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
   const { db, log } = deps;
   // One claim token per process: a restarted or second worker never writes this one's items.
   const token = randomUUID();
+  const writer = createOutcomeWriter(deps, token);
   const inFlight = new Map<string, { evaluationId: string; abort: AbortController; done: Promise<void> }>();
+  // Claimed items waiting for a slot: a freed slot starts its next item without a database trip.
+  const buffer: queue.ClaimedItem[] = [];
+  // Outcomes being written (bounded: grading waits when the database falls behind).
+  const writes = new Set<Promise<void>>();
+  // Evaluations seen canceled or failed: their waiting items are dropped, not graded.
+  const stopped = new Set<string>();
   let slotFreed: () => void = () => {};
+  let abortHooked = false;
   const preparing = new Map<string, Promise<RunningEvaluation>>();
 
   const poll = setInterval(() => void abortStopped().catch((error) => log.warn({ err: error }, 'cancel poll failed')), CANCEL_POLL_MS);
   poll.unref();
 
   async function abortStopped() {
-    const ids = [...new Set([...inFlight.values()].map((f) => f.evaluationId))];
-    const stopped = new Set(await queue.notRunning(db.query, ids));
+    const ids = [...new Set([...inFlight.values(), ...buffer.map((i) => ({ evaluationId: i.evaluation_id }))].map((f) => f.evaluationId))];
+    for (const id of await queue.notRunning(db.query, ids)) stopped.add(id);
     for (const f of inFlight.values()) if (stopped.has(f.evaluationId)) f.abort.abort();
   }
 
@@ -47,7 +57,8 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     const row = await db.prisma.evaluation.findUniqueOrThrow({ where: { id }, select: { id: true, projectId: true, creatorId: true, testingCriteria: true } });
     const { graders, problems } = parseTestingCriteria(row.testingCriteria);
     if (problems.length) throw new Error(`stored testing criteria are invalid: ${problems[0].message}`);
-    const evaluation = { id, projectId: row.projectId, creatorId: row.creatorId, graders, usesJudge: graders.some(needsJudge) };
+    const quota = row.creatorId && graders.some(needsJudge) ? await services.quotas.quota(row.creatorId) : null;
+    const evaluation = { id, projectId: row.projectId, creatorId: row.creatorId, graders, judgeQuota: quota !== null && (quota.judgeTokens !== null || quota.judgeCost !== null) };
     // G-Eval steps are generated once and stored, so every item (and worker) uses the same ones.
     if (graders.some((g) => g.type === 'G_EVAL' && !g.evaluation_steps)) await generateSteps(evaluation, row.testingCriteria);
     return evaluation;
@@ -100,7 +111,7 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
   }
 
   // Checked before every item that calls a judge: spending stops within the items in flight.
-  const quotaReason = (evaluation: RunningEvaluation) => (evaluation.usesJudge ? services.quotas.exceeded(evaluation.creatorId, 'judge') : Promise.resolve(null));
+  const quotaReason = (evaluation: RunningEvaluation) => (evaluation.judgeQuota ? services.quotas.exceeded(evaluation.creatorId, 'judge') : Promise.resolve(null));
 
   async function gradeItem(evaluation: RunningEvaluation, item: queue.ClaimedItem, signal: AbortSignal) {
     const gradingItem: GradingItem = { input: item.input, expectedOutput: item.expected_output, output: item.output, contexts: item.contexts ?? [], metadata: item.metadata };
@@ -136,7 +147,6 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     return {
       itemId: item.id,
       evaluationId: evaluation.id,
-      token,
       state: failedGrader ? ('ERRORED' as const) : ('DONE' as const),
       passed: results.every((r) => r.passed === true),
       lastError: failedGrader ? `${failedGrader.grader_name}: ${failedGrader.error}` : null,
@@ -147,7 +157,9 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     };
   }
 
-  async function processItem(item: queue.ClaimedItem, abort: AbortController) {
+  /** Grades one item; returns the write of its outcome, to run once its slot is free. */
+  async function processItem(item: queue.ClaimedItem, abort: AbortController): Promise<(() => Promise<void>) | void> {
+    if (stopped.has(item.evaluation_id)) return;
     let evaluation: RunningEvaluation;
     try {
       evaluation = await evaluationOf(item.evaluation_id);
@@ -167,23 +179,35 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
       return;
     }
     const outcome = await gradeItem(evaluation, item, abort.signal);
-    const usage = { judgeTokens: outcome.judgeInputTokens + outcome.judgeOutputTokens, judgeCost: outcome.judgeCost };
-    const written = await db.transaction(async (sql) => {
-      const ok = await queue.writeOutcome(sql, outcome);
-      if (ok && usage.judgeTokens > 0) await countUsage(sql, deps.clock.now(), { userId: evaluation.creatorId, projectId: evaluation.projectId }, usage);
-      return ok;
-    });
-    if (!written) return;
-    services.events.emit('evaluation.progress', evaluation.id, evaluation.projectId);
-    if (await queue.completeIfDone(db.query, evaluation.id)) services.events.emit('evaluation.completed', evaluation.id, evaluation.projectId);
+    // Written after the slot is freed: the next item's judge calls need not wait for the database.
+    return async () => {
+      const { written, counted } = await writer.write(outcome, { userId: evaluation.creatorId, projectId: evaluation.projectId });
+      if (!written) return;
+      services.events.emit('evaluation.progress', evaluation.id, evaluation.projectId);
+      if (counted) await complete(evaluation.id, evaluation.projectId);
+    };
+  }
+
+  async function complete(evaluationId: string, projectId?: string) {
+    if (!(await queue.completeIfDone(db.query, evaluationId))) return;
+    projectId ??= (await db.prisma.evaluation.findUnique({ where: { id: evaluationId }, select: { projectId: true } }))?.projectId;
+    if (projectId) services.events.emit('evaluation.completed', evaluationId, projectId);
   }
 
   function launch(item: queue.ClaimedItem) {
     const abort = new AbortController();
+    const failed = (error: unknown) => {
+      if (!abort.signal.aborted) log.error({ err: error, itemId: item.id }, 'grading an item failed; its lease will expire and it will be retried');
+    };
     const done = processItem(item, abort)
-      .catch((error) => {
-        if (!abort.signal.aborted) log.error({ err: error, itemId: item.id }, 'grading an item failed; its lease will expire and it will be retried');
-      })
+      .then((write) => {
+        if (!write) return;
+        const writing = write().catch(failed).finally(() => {
+          writes.delete(writing);
+          slotFreed();
+        });
+        writes.add(writing);
+      }, failed)
       .finally(() => {
         inFlight.delete(item.id);
         if (![...inFlight.values()].some((f) => f.evaluationId === item.evaluation_id)) preparing.delete(item.evaluation_id);
@@ -192,11 +216,12 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     inFlight.set(item.id, { evaluationId: item.evaluation_id, abort, done });
   }
 
-  /** Stopping: abort what is in flight and hand it back for another worker. */
+  /** Stopping: abort what is in flight and hand it back, with the waiting items, for another worker. */
   async function drain() {
-    const items = [...inFlight.keys()];
+    const items = [...inFlight.keys(), ...buffer.splice(0).map((i) => i.id)];
     for (const f of inFlight.values()) f.abort.abort();
     await Promise.all([...inFlight.values()].map((f) => f.done));
+    await Promise.all(writes);
     if (items.length) await queue.releaseItems(db.query, token, items);
     clearInterval(poll);
   }
@@ -206,26 +231,37 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     idleMs: 1_000,
     stop: drain,
     async run(signal) {
+      if (!abortHooked) {
+        signal.addEventListener('abort', () => slotFreed(), { once: true });
+        abortHooked = true;
+      }
       // Wait for a free slot (or the stop).
-      while (inFlight.size >= concurrency && !signal.aborted) {
-        await new Promise<void>((resolve) => {
-          slotFreed = resolve;
-          signal.addEventListener('abort', () => resolve(), { once: true });
-        });
-      }
+      while ((inFlight.size >= concurrency || writes.size >= 4 * concurrency) && !signal.aborted) await new Promise<void>((resolve) => (slotFreed = resolve));
       if (signal.aborted) return 0;
-      const claimed = await db.transaction(async (sql) => {
-        await queue.reapExhausted(sql, maxAttempts);
-        return queue.claimItems(sql, token, leaseMs, concurrency - inFlight.size);
-      });
-      if (claimed.length === 0) return 0;
-      const started = await queue.markStarted(db.query, [...new Set(claimed.map((c) => c.evaluation_id))]);
-      for (const id of started) {
-        const row = await db.prisma.evaluation.findUnique({ where: { id }, select: { projectId: true } });
-        if (row) services.events.emit('evaluation.started', id, row.projectId);
+      let claimedCount = 0;
+      if (buffer.length <= concurrency / 2) {
+        const { reaped, claimed } = await db.transaction(async (sql) => ({
+          reaped: await queue.reapExhausted(sql, maxAttempts),
+          claimed: await queue.claimItems(sql, token, leaseMs, 2 * concurrency - inFlight.size - buffer.length),
+        }));
+        // An evaluation whose last items were given up on completes here.
+        for (const id of reaped) await complete(id);
+        if (claimed.length) {
+          const started = await queue.markStarted(db.query, [...new Set(claimed.map((c) => c.evaluation_id))]);
+          for (const id of started) {
+            const row = await db.prisma.evaluation.findUnique({ where: { id }, select: { projectId: true } });
+            if (row) services.events.emit('evaluation.started', id, row.projectId);
+          }
+          // Claimed, so running again (a rerun after a cancel): no longer to be dropped.
+          for (const c of claimed) stopped.delete(c.evaluation_id);
+          buffer.push(...claimed);
+          claimedCount = claimed.length;
+        }
       }
-      for (const item of claimed) launch(item);
-      return claimed.length;
+      let launched = 0;
+      for (; inFlight.size < concurrency && writes.size < 4 * concurrency && buffer.length; launched++) launch(buffer.shift()!);
+      // Work started or waiting: come back at once (the next call waits for a free slot).
+      return claimedCount + launched + buffer.length;
     },
   };
 }

@@ -1,0 +1,62 @@
+// Group commit of graded items: outcomes that arrive while a write is running are written
+// together in the next transaction, so a busy evaluation's hot rows (its counts, the usage
+// counters) are locked once per group rather than once per item.
+import type { Deps } from '../../deps';
+import { fromUnits, toUnits } from '../../lib/money';
+import { countUsage } from '../ratelimit/quotas';
+import { writeOutcomes, type ItemOutcome } from './queue-sql';
+
+interface Pending {
+  outcome: ItemOutcome;
+  subjects: { userId: string | null; projectId: string };
+  resolve: (result: { written: boolean; counted: boolean }) => void;
+  reject: (error: unknown) => void;
+}
+
+export function createOutcomeWriter(deps: Deps, token: string) {
+  let pending: Pending[] = [];
+  let flushing = false;
+
+  async function writeGroup(group: Pending[]) {
+    const written = await deps.db.transaction(async (sql) => {
+      const result = await writeOutcomes(sql, token, group.map((p) => p.outcome));
+      const ids = result.written;
+      // Judge spending of the written items, per user and project.
+      const usage = new Map<string, { subjects: Pending['subjects']; tokens: number; units: bigint }>();
+      for (const p of group) {
+        if (!ids.has(p.outcome.itemId)) continue;
+        const key = `${p.subjects.userId}/${p.subjects.projectId}`;
+        const u = usage.get(key) ?? { subjects: p.subjects, tokens: 0, units: 0n };
+        u.tokens += p.outcome.judgeInputTokens + p.outcome.judgeOutputTokens;
+        u.units += toUnits(p.outcome.judgeCost);
+        usage.set(key, u);
+      }
+      for (const u of usage.values()) if (u.tokens > 0) await countUsage(sql, deps.clock.now(), u.subjects, { judgeTokens: u.tokens, judgeCost: fromUnits(u.units) });
+      return result;
+    });
+    for (const p of group) p.resolve({ written: written.written.has(p.outcome.itemId), counted: written.counted.has(p.outcome.evaluationId) });
+  }
+
+  async function flush() {
+    flushing = true;
+    try {
+      while (pending.length) {
+        const group = pending;
+        pending = [];
+        await writeGroup(group).catch((error) => group.forEach((p) => p.reject(error)));
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  return {
+    /** Resolves once the item is stored (or its claim found lost), saying whether its evaluation is now fully counted. */
+    write(outcome: ItemOutcome, subjects: Pending['subjects']): Promise<{ written: boolean; counted: boolean }> {
+      return new Promise((resolve, reject) => {
+        pending.push({ outcome, subjects, resolve, reject });
+        if (!flushing) void flush();
+      });
+    },
+  };
+}
