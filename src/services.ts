@@ -1,3 +1,4 @@
+import { Gauge } from 'prom-client';
 import type { Deps } from './deps';
 import { createAuthService } from './modules/auth/service';
 import { createCostService } from './modules/costs/service';
@@ -13,6 +14,16 @@ export function createServices(deps: Deps) {
   const auth = createAuthService(deps);
   const costs = createCostService(deps);
   const judge = createJudge(deps.config.judge);
+  const circuit = { closed: 0, 'half-open': 1, open: 2 } as const;
+  new Gauge({
+    name: 'evalgraph_judge_circuit_state',
+    help: "State of the judge provider's circuit breaker: 0 closed, 1 half-open, 2 open.",
+    labelNames: ['provider'],
+    registers: [deps.metrics],
+    collect() {
+      this.set({ provider: 'judge' }, circuit[judge.state()]);
+    },
+  });
   const quotas = createQuotas(deps);
   const events = createEvaluationEvents();
   return {

@@ -11,7 +11,7 @@ let fake: FakeLlm;
 beforeAll(async () => {
   fake = await startFakeLlm();
   // One item at a time, so that the order of grading (and of quota checks) is known.
-  app = await createTestApp({ EVALGRAPH_JUDGE_BASE_URL: fake.url, EVALGRAPH_JUDGE_API_KEY: 'sk-test', EVALGRAPH_EVAL_CONCURRENCY: '1', EVALGRAPH_JUDGE_MAX_RETRIES: '0' });
+  app = await createTestApp({ EVALGRAPH_JUDGE_BASE_URL: fake.url, EVALGRAPH_JUDGE_API_KEY: 'sk-test', EVALGRAPH_EVAL_CONCURRENCY: '1', EVALGRAPH_JUDGE_MAX_RETRIES: '0', EVALGRAPH_JUDGE_TIMEOUT_MS: '1500' });
 });
 afterEach(() => fake.reset());
 afterAll(async () => {
@@ -64,6 +64,16 @@ it('cancels within a second: in-flight judge calls are aborted, finished results
 
   const again = await app.gql(`mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { status } } }`, { id });
   expect(again.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+});
+
+it('times out a provider call that hangs: the item errors, the evaluation completes', async () => {
+  fake.on('Rate this', { hang: true });
+  const started = Date.now();
+  const done = await waitFor(app, await createEvaluation(app, rate, [{ input: 1, output: 'x' }]));
+  expect(done.resultCounts).toEqual({ total: 1, completed: 1, passed: 0, failed: 0, errored: 1 });
+  expect(done.results.edges[0].node.error).toMatch(/timed out/i);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+  expect(fake.hanging()).toBe(0);
 });
 
 async function itemStates(id: string): Promise<string[]> {

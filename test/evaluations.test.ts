@@ -3,6 +3,7 @@
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { byGrader, CREATE, createEvaluation, waitFor } from './support/evaluations';
 import { ingest, span } from './support/spans';
+import { bleu } from '../src/modules/graders/text-metrics';
 
 let app: TestApp;
 
@@ -42,11 +43,12 @@ describe('deterministic graders', () => {
       { type: 'regex', name: 'no digits', input: output, pattern: '^\\D*$' },
       { type: 'text_similarity', name: 'rouge', input: output, reference: '{{item.expected_output}}', evaluation_metric: 'rouge_1', pass_threshold: 0.5 },
       { type: 'text_similarity', name: 'fuzzy', input: output, reference: '{{item.expected_output}}', evaluation_metric: 'fuzzy_match', pass_threshold: 0.9 },
+      { type: 'json_schema', name: 'shape', input: '{{item.metadata}}', schema: { type: 'object', required: ['lang'], properties: { lang: { enum: ['en', 'fr'] } } } },
     ];
     const items = [
-      { input: { question: 'Capital of France?' }, expectedOutput: 'Paris', output: 'Paris' },
-      { input: { question: 'Capital of France?' }, expectedOutput: 'Paris', output: 'It is paris' },
-      { input: { question: 'Capital of Italy?' }, expectedOutput: 'Rome', output: 'Rome 2' },
+      { input: { question: 'Capital of France?' }, expectedOutput: 'Paris', output: 'Paris', metadata: { lang: 'en' } },
+      { input: { question: 'Capital of France?' }, expectedOutput: 'Paris', output: 'It is paris', metadata: { lang: 'fr' } },
+      { input: { question: 'Capital of Italy?' }, expectedOutput: 'Rome', output: 'Rome 2', metadata: { lang: 'it' } },
     ];
     const id = await createEvaluation(app, criteria, items);
     const done = await waitFor(app, id);
@@ -59,11 +61,45 @@ describe('deterministic graders', () => {
     expect(results['no digits'].map((r) => r.passed)).toEqual([true, true, false]);
     // rouge-1 F of "It is paris" against "Paris": P 1/3, R 1 → 0.5.
     expect(results.rouge.map((r) => r.score)).toEqual([1, 0.5, expect.closeTo(2 / 3, 12)]);
+    expect(results.shape.map((r) => r.passed)).toEqual([true, true, false]);
+    expect(results.shape[2].reasoning).toMatch(/allowed values/);
     expect(done.perTestingCriteriaResults.find((g: any) => g.name === 'exact')).toEqual({ name: 'exact', type: 'STRING_CHECK', meanScore: expect.closeTo(1 / 3, 12), passRate: expect.closeTo(1 / 3, 12), passed: 1, failed: 2, errored: 0 });
     expect(done.judgeCost).toBe('0');
 
     const failedOnly = await app.gql(`query($id: ID!) { evaluation(id: $id) { results(first: 50, filter: { passed: false, grader: "exact" }) { totalCount } } }`, { id });
     expect(failedOnly.body.data.evaluation.results.totalCount).toBe(2);
+  });
+
+  it('scores BLEU through the whole pipeline as the reference implementation does', async () => {
+    const reference = 'It is a guide to action that ensures that the military will forever heed Party commands';
+    const hypothesis = 'It is a guide to action which ensures that the military always obeys the commands of the party';
+    const id = await createEvaluation(app, [{ type: 'text_similarity', name: 'bleu', input: output, reference: '{{item.expected_output}}', evaluation_metric: 'bleu', pass_threshold: 0.3 }], [
+      { input: 'a', expectedOutput: reference, output: reference },
+      { input: 'b', expectedOutput: reference, output: hypothesis },
+    ]);
+    const done = await waitFor(app, id);
+    expect(byGrader(done).bleu.map((r) => r.score)).toEqual([expect.closeTo(1, 12), expect.closeTo(bleu([reference], hypothesis), 12)]);
+    expect(byGrader(done).bleu[1].score).toBeGreaterThan(0.3);
+  });
+
+  it('creates a batch of evaluations, validating all of them first', async () => {
+    const regex = [{ type: 'regex', name: 'r', input: output, pattern: 'a' }];
+    const bad = await app.gql(`mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id } } }`, {
+      input: { projectId: globalId('Project', app.projectId), name: 'nightly', evaluations: [{ name: 'one', testingCriteria: regex, dataSource: { items: [{ input: 1, output: 'a' }] } }, { name: 'two', testingCriteria: [{ type: 'nope' }], dataSource: { items: [{ input: 1, output: 'a' }] } }] },
+    });
+    expect(bad.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'evaluations', 1, 'testingCriteria', 0, 'type'] });
+    expect(await app.server.deps.db.prisma.evaluationBatch.count({ where: { name: 'nightly' } })).toBe(0);
+
+    const ok = await app.gql(`mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id name evaluations { id name } } } }`, {
+      input: { projectId: globalId('Project', app.projectId), name: 'nightly', evaluations: ['one', 'two'].map((name) => ({ name, testingCriteria: regex, dataSource: { items: [{ input: 1, output: name === 'one' ? 'a' : 'b' }] } })) },
+    });
+    expect(ok.body.errors).toBeUndefined();
+    const batch = ok.body.data.createEvaluationBatch.batch;
+    expect(batch.evaluations.map((e: { name: string }) => e.name)).toEqual(['one', 'two']);
+    const results = await Promise.all(batch.evaluations.map((e: { id: string }) => waitFor(app, e.id)));
+    expect(results.map((r) => r.resultCounts.passed)).toEqual([1, 0]);
+    const listed = await app.gql(`query($p: ID!, $b: ID!) { evaluations(projectId: $p, filter: { batchId: $b }) { totalCount } }`, { p: globalId('Project', app.projectId), b: batch.id });
+    expect(listed.body.data.evaluations.totalCount).toBe(2);
   });
 
   it('evaluates a dataset and spans selected from traces', async () => {

@@ -167,6 +167,7 @@ describe('provider calls', () => {
     expect(failing.resultCounts).toMatchObject({ completed: 3, errored: 3 });
     const ready = await (await fetch(`${app.url}/health/ready`)).json();
     expect(ready.checks.judge).toMatchObject({ ok: true, configured: true, circuit: 'open' });
+    expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(/^evalgraph_judge_circuit_state\{provider="judge"\} 2$/m);
 
     // While open, calls fail at once without reaching the provider.
     const before = fake.calls.length;
@@ -179,5 +180,6 @@ describe('provider calls', () => {
     const healed = await waitFor(app, await createEvaluation(app, criteria, [{ input: 'a', output: 'x' }]));
     expect(healed.resultCounts.passed).toBe(1);
     expect((await (await fetch(`${app.url}/health/ready`)).json()).checks.judge.circuit).toBe('closed');
+    expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(/^evalgraph_judge_circuit_state\{provider="judge"\} 0$/m);
   });
 });

@@ -68,10 +68,15 @@ export function createJudge(config: Config['judge']) {
 
   async function call<T>(fn: (api: OpenAI) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (!client) throw new JudgeUnavailableError('No judge provider is configured: set EVALGRAPH_JUDGE_API_KEY (and EVALGRAPH_JUDGE_BASE_URL for a provider other than OpenAI).');
+    const started = Date.now();
     try {
       return await policy.execute(() => fn(client), signal);
     } catch (error) {
       if (error instanceof BrokenCircuitError) throw new JudgeUnavailableError(`The judge provider's circuit is open after ${config.breakerFailures} failed calls in a row; retrying after ${config.breakerResetMs} ms.`);
+      // The SDK does not always tell a timeout from a dropped connection; the clock does.
+      if (error instanceof OpenAI.APIConnectionError && !signal?.aborted && Date.now() - started >= config.timeoutMs) {
+        throw new JudgeUnavailableError(`The judge provider did not answer within ${config.timeoutMs} ms (timed out${config.maxRetries ? `, after ${config.maxRetries} retries` : ''}).`);
+      }
       throw error;
     }
   }
