@@ -16,6 +16,16 @@ interface Pending {
 export function createOutcomeWriter(deps: Deps, token: string) {
   let pending: Pending[] = [];
   let flushing = false;
+  // Judge spending queued here and not yet committed, per user: quota checks add it.
+  const unwritten = new Map<string, { tokens: number; units: bigint }>();
+  const track = (p: Pending, sign: 1 | -1) => {
+    if (!p.subjects.userId) return;
+    const u = unwritten.get(p.subjects.userId) ?? { tokens: 0, units: 0n };
+    u.tokens += sign * (p.outcome.judgeInputTokens + p.outcome.judgeOutputTokens);
+    u.units += BigInt(sign) * toUnits(p.outcome.judgeCost);
+    if (u.tokens === 0 && u.units === 0n) unwritten.delete(p.subjects.userId);
+    else unwritten.set(p.subjects.userId, u);
+  };
 
   async function writeGroup(group: Pending[]) {
     const written = await deps.db.transaction(async (sql) => {
@@ -43,7 +53,9 @@ export function createOutcomeWriter(deps: Deps, token: string) {
       while (pending.length) {
         const group = pending;
         pending = [];
-        await writeGroup(group).catch((error) => group.forEach((p) => p.reject(error)));
+        await writeGroup(group)
+          .catch((error) => group.forEach((p) => p.reject(error)))
+          .finally(() => group.forEach((p) => track(p, -1)));
       }
     } finally {
       flushing = false;
@@ -51,10 +63,17 @@ export function createOutcomeWriter(deps: Deps, token: string) {
   }
 
   return {
+    /** A user's judge spending queued here and not yet committed. */
+    unwritten(userId: string) {
+      const u = unwritten.get(userId);
+      return { judgeTokens: u?.tokens ?? 0, judgeCost: fromUnits(u?.units ?? 0n) };
+    },
     /** Resolves once the item is stored (or its claim found lost), saying whether its evaluation is now fully counted. */
     write(outcome: ItemOutcome, subjects: Pending['subjects']): Promise<{ written: boolean; counted: boolean }> {
       return new Promise((resolve, reject) => {
-        pending.push({ outcome, subjects, resolve, reject });
+        const entry = { outcome, subjects, resolve, reject };
+        track(entry, 1);
+        pending.push(entry);
         if (!flushing) void flush();
       });
     },

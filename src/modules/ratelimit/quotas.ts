@@ -5,7 +5,7 @@
 import type { Deps } from '../../deps';
 import type { Tier } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
-import { toUnits } from '../../lib/money';
+import { fromUnits, toUnits } from '../../lib/money';
 
 export interface DailyQuota {
   /** null: unlimited. */
@@ -81,9 +81,11 @@ export function createQuotas(deps: Deps) {
      * Why `userId` may not spend more today ('evaluations': start one; 'judge': call judges), or
      * null when they may. Spending already under way is not cut short by this check.
      */
-    async exceeded(userId: string | null, what: 'evaluations' | 'judge'): Promise<string | null> {
+    async exceeded(userId: string | null, what: 'evaluations' | 'judge', unwritten: { judgeTokens: number; judgeCost: string } = { judgeTokens: 0, judgeCost: '0' }): Promise<string | null> {
       if (!userId) return null;
-      const [quota, used] = [await this.quota(userId), await usageToday(userId)];
+      const [quota, stored] = [await this.quota(userId), await usageToday(userId)];
+      // Spending already made but not yet committed (the caller's own pending writes) counts too.
+      const used = { ...stored, judgeTokens: stored.judgeTokens + unwritten.judgeTokens, judgeCost: fromUnits(toUnits(stored.judgeCost) + toUnits(unwritten.judgeCost)) };
       if (what === 'evaluations') {
         return quota.evaluations !== null && used.evaluations >= quota.evaluations ? `Daily quota of ${quota.evaluations} evaluations reached; it resets at 00:00 UTC.` : null;
       }
