@@ -1,9 +1,8 @@
 // Group commit of graded items: outcomes that arrive while a write is running are written
-// together in the next transaction, so a busy evaluation's hot rows (its counts, the usage
+// together by the next statement, so a busy evaluation's hot rows (its counts, the usage
 // counters) are locked once per group rather than once per item.
 import type { Deps } from '../../deps';
 import { fromUnits, toUnits } from '../../lib/money';
-import { countUsage } from '../ratelimit/quotas';
 import { writeOutcomes, type ItemOutcome } from './queue-sql';
 
 interface Pending {
@@ -28,23 +27,8 @@ export function createOutcomeWriter(deps: Deps, token: string) {
   };
 
   async function writeGroup(group: Pending[]) {
-    const written = await deps.db.transaction(async (sql) => {
-      const result = await writeOutcomes(sql, token, group.map((p) => p.outcome));
-      const ids = result.written;
-      // Judge spending of the written items, per user and project.
-      const usage = new Map<string, { subjects: Pending['subjects']; tokens: number; units: bigint }>();
-      for (const p of group) {
-        if (!ids.has(p.outcome.itemId)) continue;
-        const key = `${p.subjects.userId}/${p.subjects.projectId}`;
-        const u = usage.get(key) ?? { subjects: p.subjects, tokens: 0, units: 0n };
-        u.tokens += p.outcome.judgeInputTokens + p.outcome.judgeOutputTokens;
-        u.units += toUnits(p.outcome.judgeCost);
-        usage.set(key, u);
-      }
-      for (const u of usage.values()) if (u.tokens > 0) await countUsage(sql, deps.clock.now(), u.subjects, { judgeTokens: u.tokens, judgeCost: fromUnits(u.units) });
-      return result;
-    });
-    for (const p of group) p.resolve({ written: written.written.has(p.outcome.itemId), counted: written.counted.has(p.outcome.evaluationId) });
+    const result = await writeOutcomes(deps.db.query, token, deps.clock.now(), group.map((p) => ({ ...p.outcome, ...p.subjects })));
+    for (const p of group) p.resolve({ written: result.written.has(p.outcome.itemId), counted: result.counted.has(p.outcome.evaluationId) });
   }
 
   async function flush() {

@@ -91,49 +91,75 @@ export interface ItemOutcome {
 }
 
 /**
- * Writes graded items (a group commit: the items that finished while the previous write ran):
- * marks each done, only while this claim holds it and its evaluation runs; stores the results of
- * those and adds them to their evaluations' counts. Returns the ids written (an item whose claim
- * was lost, to a taken-over lease or a cancel, writes nothing) and the evaluations now fully counted.
+ * Writes graded items (a group commit: the items that finished while the previous write ran), in
+ * one statement, so atomically and in one round trip: marks each done, only while this claim holds
+ * it and its evaluation runs; stores the results of those, adds them to their evaluations' counts
+ * and their judge spending to the usage counters of the day. Returns the ids written (an item
+ * whose claim was lost, to a taken-over lease or a cancel, writes nothing) and the evaluations now
+ * fully counted.
  */
-export async function writeOutcomes(sql: Sql, token: string, outcomes: ItemOutcome[]): Promise<{ written: Set<string>; counted: Set<string> }> {
-  const marked = await sql<{ id: string }>(
-    `UPDATE evaluation_items i SET state = o.state::"EvaluationItemState", lease_token = NULL, lease_expires_at = NULL, completed_at = now(), last_error = o.last_error
-     FROM json_to_recordset($2::json) AS o(id uuid, state text, last_error text), evaluations e
-     WHERE i.id = o.id AND i.lease_token = $1::uuid AND i.state = 'RUNNING' AND e.id = i.evaluation_id AND e.status = 'RUNNING'
-     RETURNING i.id::text`,
-    [token, JSON.stringify(outcomes.map((o) => ({ id: o.itemId, state: o.state, last_error: o.lastError })))],
+export async function writeOutcomes(
+  sql: Sql,
+  token: string,
+  day: Date,
+  outcomes: (ItemOutcome & { userId: string | null; projectId: string })[],
+): Promise<{ written: Set<string>; counted: Set<string> }> {
+  const items = outcomes.map((o) => ({
+    id: o.itemId,
+    evaluation_id: o.evaluationId,
+    state: o.state,
+    last_error: o.lastError,
+    passed: o.passed,
+    tokens: o.judgeInputTokens + o.judgeOutputTokens,
+    input_tokens: o.judgeInputTokens,
+    output_tokens: o.judgeOutputTokens,
+    cost: o.judgeCost,
+    user_id: o.userId,
+    project_id: o.projectId,
+  }));
+  const results = outcomes.flatMap((o) => o.results.map((r) => ({ ...r, evaluation_id: o.evaluationId, evaluation_item_id: o.itemId })));
+  const [row] = await sql<{ written: string[] | null; counted: string[] | null }>(
+    `WITH o AS (
+       SELECT * FROM json_to_recordset($2::json) AS o(id uuid, evaluation_id uuid, state text, last_error text, passed boolean,
+         tokens bigint, input_tokens bigint, output_tokens bigint, cost numeric, user_id uuid, project_id uuid)),
+     marked AS (
+       UPDATE evaluation_items i SET state = o.state::"EvaluationItemState", lease_token = NULL, lease_expires_at = NULL, completed_at = now(), last_error = o.last_error
+       FROM o, evaluations e
+       WHERE i.id = o.id AND i.lease_token = $1::uuid AND i.state = 'RUNNING' AND e.id = i.evaluation_id AND e.status = 'RUNNING'
+       RETURNING i.id),
+     kept AS (SELECT o.* FROM o JOIN marked m ON m.id = o.id),
+     stored AS (
+       INSERT INTO evaluation_results (id, evaluation_id, evaluation_item_id, grader_name, grader_type, score, passed, reasoning,
+         input_tokens, output_tokens, cost, latency_ms, error)
+       SELECT gen_random_uuid(), r.evaluation_id, r.evaluation_item_id, r.grader_name, r.grader_type, r.score, r.passed, r.reasoning,
+         r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.error
+       FROM json_to_recordset($3::json) AS r(evaluation_id uuid, evaluation_item_id uuid, grader_name text, grader_type text, score float8,
+         passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, latency_ms int, error text)
+       JOIN marked m ON m.id = r.evaluation_item_id
+       ON CONFLICT (evaluation_item_id, grader_name) DO NOTHING),
+     counts AS (
+       UPDATE evaluations e SET completed_count = e.completed_count + d.completed, passed_count = e.passed_count + d.passed,
+         failed_count = e.failed_count + d.failed, errored_count = e.errored_count + d.errored,
+         judge_input_tokens = e.judge_input_tokens + d.input_tokens, judge_output_tokens = e.judge_output_tokens + d.output_tokens,
+         judge_cost = e.judge_cost + d.cost, updated_at = now()
+       FROM (SELECT evaluation_id, count(*)::int AS completed, count(*) FILTER (WHERE state = 'DONE' AND passed)::int AS passed,
+               count(*) FILTER (WHERE state = 'DONE' AND NOT passed)::int AS failed, count(*) FILTER (WHERE state = 'ERRORED')::int AS errored,
+               sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens, sum(cost) AS cost
+             FROM kept GROUP BY evaluation_id) d
+       WHERE e.id = d.evaluation_id
+       RETURNING e.id, e.completed_count >= e.total_count AS done),
+     usage AS (
+       INSERT INTO usage_counters (id, subject_type, subject_id, day, evaluations, judge_tokens, judge_cost)
+       SELECT gen_random_uuid(), s.type::"UsageSubject", s.id, $4::date, 0, sum(s.tokens), sum(s.cost)
+       FROM (SELECT 'USER' AS type, user_id AS id, tokens, cost FROM kept WHERE user_id IS NOT NULL
+             UNION ALL SELECT 'PROJECT', project_id, tokens, cost FROM kept) s
+       GROUP BY s.type, s.id HAVING sum(s.tokens) > 0
+       ON CONFLICT (subject_type, subject_id, day) DO UPDATE SET
+         judge_tokens = usage_counters.judge_tokens + EXCLUDED.judge_tokens, judge_cost = usage_counters.judge_cost + EXCLUDED.judge_cost)
+     SELECT (SELECT json_agg(id::text) FROM marked) AS written, (SELECT json_agg(id::text) FROM counts WHERE done) AS counted`,
+    [token, JSON.stringify(items), JSON.stringify(results), day.toISOString().slice(0, 10)],
   );
-  const written = new Set(marked.map((r) => r.id));
-  const kept = outcomes.filter((o) => written.has(o.itemId));
-  if (kept.length === 0) return { written, counted: new Set() };
-  await sql(
-    `INSERT INTO evaluation_results (id, evaluation_id, evaluation_item_id, grader_name, grader_type, score, passed, reasoning,
-       input_tokens, output_tokens, cost, latency_ms, error)
-     SELECT gen_random_uuid(), r.evaluation_id, r.evaluation_item_id, r.grader_name, r.grader_type, r.score, r.passed, r.reasoning,
-       r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.error
-     FROM json_to_recordset($1::json) AS r(evaluation_id uuid, evaluation_item_id uuid, grader_name text, grader_type text, score float8,
-       passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, latency_ms int, error text)
-     ON CONFLICT (evaluation_item_id, grader_name) DO NOTHING`,
-    [JSON.stringify(kept.flatMap((o) => o.results.map((r) => ({ ...r, evaluation_id: o.evaluationId, evaluation_item_id: o.itemId }))))],
-  );
-  // The evaluation rows are the hot ones: one statement, last, so their locks are held briefly.
-  const full = await sql<{ id: string; done: boolean }>(
-    `UPDATE evaluations e SET completed_count = e.completed_count + d.completed, passed_count = e.passed_count + d.passed,
-       failed_count = e.failed_count + d.failed, errored_count = e.errored_count + d.errored,
-       judge_input_tokens = e.judge_input_tokens + d.input_tokens, judge_output_tokens = e.judge_output_tokens + d.output_tokens,
-       judge_cost = e.judge_cost + d.cost, updated_at = now()
-     FROM (SELECT o.evaluation_id, count(*)::int AS completed, count(*) FILTER (WHERE o.state = 'DONE' AND o.passed)::int AS passed,
-             count(*) FILTER (WHERE o.state = 'DONE' AND NOT o.passed)::int AS failed, count(*) FILTER (WHERE o.state = 'ERRORED')::int AS errored,
-             sum(o.input_tokens)::bigint AS input_tokens, sum(o.output_tokens)::bigint AS output_tokens, sum(o.cost) AS cost
-           FROM json_to_recordset($1::json) AS o(evaluation_id uuid, state text, passed boolean, input_tokens int, output_tokens int, cost numeric)
-           GROUP BY o.evaluation_id) d
-     WHERE e.id = d.evaluation_id
-     RETURNING e.id::text, e.completed_count >= e.total_count AS done`,
-    [JSON.stringify(kept.map((o) => ({ evaluation_id: o.evaluationId, state: o.state, passed: o.passed, input_tokens: o.judgeInputTokens, output_tokens: o.judgeOutputTokens, cost: o.judgeCost })))],
-  );
-  // Evaluations whose every item is now counted: worth checking for completion.
-  return { written, counted: new Set(full.filter((r) => r.done).map((r) => r.id)) };
+  return { written: new Set(row.written ?? []), counted: new Set(row.counted ?? []) };
 }
 
 /** Hands a claimed item back (a stopping worker): it is pending again, its attempt not counted. */

@@ -26,6 +26,7 @@ interface RunningEvaluation {
 }
 
 const CANCEL_POLL_MS = 500;
+const PRICER_TTL_MS = 10_000;
 
 export function createEvaluationJob(deps: Deps, services: { costs: CostService; judge: Judge; quotas: Quotas; events: EvaluationEvents }): Job {
   const { concurrency, leaseMs, maxAttempts } = deps.config.evaluations;
@@ -96,8 +97,12 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     return pending;
   }
 
+  // A pricer matches model names once per model; kept per project for as long as its prices are cached.
+  const pricers = new Map<string, { at: number; pricer: ReturnType<CostService['pricer']> }>();
   async function price(projectId: string, usage: JudgeUsage[]) {
-    const pricer = await services.costs.pricer(projectId);
+    let cached = pricers.get(projectId);
+    if (!cached || Date.now() - cached.at > PRICER_TTL_MS) pricers.set(projectId, (cached = { at: Date.now(), pricer: services.costs.pricer(projectId) }));
+    const pricer = await cached.pricer;
     let units = 0n;
     let inputTokens = 0;
     let outputTokens = 0;
