@@ -76,6 +76,25 @@ it('times out a provider call that hangs: the item errors, the evaluation comple
   expect(fake.hanging()).toBe(0);
 });
 
+it('gives up on an item after its last lease expires: ERRORED, counted once, and the evaluation completes', async () => {
+  fake.on('Rate this', { hang: true });
+  const id = await createEvaluation(app, rate, [{ input: 1, output: 'x' }]);
+  await waitFor(app, id, ['RUNNING']);
+  for (let i = 0; i < 200 && fake.calls.length < 1; i++) await new Promise((r) => setTimeout(r, 25));
+  // As if the item's third worker had died holding it: another claim token, an expired lease.
+  const raw = Buffer.from(id, 'base64').toString().split(':')[1];
+  await app.server.deps.db.query(
+    `UPDATE evaluation_items SET attempts = 3, lease_token = gen_random_uuid(), lease_expires_at = now() - interval '1 second' WHERE evaluation_id = $1::uuid`,
+    [raw],
+  );
+  const done = await waitFor(app, id);
+  expect([done.status, done.resultCounts]).toEqual(['COMPLETED', { total: 1, completed: 1, passed: 0, failed: 0, errored: 1 }]);
+  // The worker that was grading it lost its claim: its (timed-out) result was not written.
+  expect(done.results.totalCount).toBe(0);
+  const items = await app.gql(`query($id: ID!) { evaluation(id: $id) { items(first: 5) { edges { node { state attempts lastError } } } } }`, { id });
+  expect(items.body.data.evaluation.items.edges[0].node).toEqual({ state: 'ERRORED', attempts: 3, lastError: 'the worker grading it stopped 3 times (lease expired)' });
+});
+
 async function itemStates(id: string): Promise<string[]> {
   const res = await app.gql(`query($id: ID!) { evaluation(id: $id) { items(first: 100) { edges { node { position state } } } } }`, { id });
   return res.body.data.evaluation.items.edges.map((e: any) => e.node.state);

@@ -144,6 +144,19 @@ describe('RAG metrics (RAGAS definitions)', () => {
 });
 
 describe('provider calls', () => {
+  it('keeps at most EVALGRAPH_JUDGE_CONCURRENCY calls in flight', async () => {
+    const limited = await createTestApp({ EVALGRAPH_JUDGE_BASE_URL: fake.url, EVALGRAPH_JUDGE_API_KEY: 'sk-test', EVALGRAPH_JUDGE_CONCURRENCY: '2', EVALGRAPH_EVAL_CONCURRENCY: '8' });
+    try {
+      fake.delayMs = 100;
+      fake.on('Rate this', json({ score: 1 }));
+      const done = await waitFor(limited, await createEvaluation(limited, [{ type: 'score_model', name: 'q', input: [{ role: 'user', content: `Rate this: ${out}` }] }], Array.from({ length: 8 }, (_, i) => ({ input: i, output: 'x' }))));
+      expect(done.resultCounts.passed).toBe(8);
+      expect(fake.maxOpen()).toBe(2);
+    } finally {
+      await limited.close();
+    }
+  });
+
   const criteria = [{ type: 'score_model', name: 'q', input: [{ role: 'user', content: `Rate this: ${out}` }] }];
 
   it('retries a 429 after its Retry-After, and 500s with backoff', async () => {

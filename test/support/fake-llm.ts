@@ -33,6 +33,8 @@ export interface FakeLlm {
   delayMs: number;
   /** Requests held open by a `hang` answer and not yet closed by the client. */
   hanging(): number;
+  /** Most requests open at once since the last reset. */
+  maxOpen(): number;
   reset(): void;
   close(): Promise<void>;
 }
@@ -50,6 +52,8 @@ export async function startFakeLlm(): Promise<FakeLlm> {
   let rules: Rule[] = [];
   let queued: Reply[] = [];
   const hanging = new Set<ServerResponse>();
+  let open = 0;
+  let peak = 0;
 
   const fake: FakeLlm = {
     url: '',
@@ -64,12 +68,14 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     embed: letters,
     delayMs: 0,
     hanging: () => hanging.size,
+    maxOpen: () => peak,
     reset() {
       rules = [];
       queued = [];
       fake.calls.length = 0;
       fake.embed = letters;
       fake.delayMs = 0;
+      peak = open;
     },
     async close() {
       for (const res of hanging) res.destroy();
@@ -102,6 +108,9 @@ export async function startFakeLlm(): Promise<FakeLlm> {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
+    open += 1;
+    peak = Math.max(peak, open);
+    res.once('close', () => (open -= 1));
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString() || '{}');
