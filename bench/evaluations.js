@@ -11,6 +11,8 @@ const { startFakeJudge } = require('./baselines/fake-judge');
 const { freePort, startServer, getOk, describeExit, sleep } = require('./lib/servers');
 
 const root = path.resolve(__dirname, '..');
+// How often the benchmark asks for the evaluation's status, as a client showing progress would.
+const POLL_MS = 250;
 
 function settings() {
   const num = (name, fallback) => {
@@ -43,19 +45,22 @@ const CRITERIA = [
   { type: 'label_model', name: 'tone', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Tone of: {{sample.output_text}}' }], labels: ['polite', 'rude'], passing_labels: ['polite'] },
 ];
 
-/** Ours: create the evaluation, time it from creation to COMPLETED. */
+/**
+ * Ours: create the evaluation and wait for COMPLETED. Timed by the evaluation's own createdAt and
+ * finishedAt (stored by the server), so that how often this client polls changes neither the
+ * figure nor, much, the load.
+ */
 async function runOurs(url, key, projectId, opts) {
   const items = Array.from({ length: opts.items }, (_, i) => ({ input: `question ${i}`, output: `answer ${i}`, expectedOutput: `answer ${i}` }));
-  const started = performance.now();
   const created = await gql(url, key, 'mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }', {
     input: { projectId, name: 'bench', testingCriteria: CRITERIA, dataSource: { items } },
   });
   const id = created.createEvaluation.evaluation.id;
   for (;;) {
-    await sleep(50);
-    const { evaluation } = await gql(url, key, 'query($id: ID!) { evaluation(id: $id) { status resultCounts { completed passed errored } } }', { id });
+    await sleep(POLL_MS);
+    const { evaluation } = await gql(url, key, 'query($id: ID!) { evaluation(id: $id) { status createdAt finishedAt resultCounts { completed passed errored } } }', { id });
     if (evaluation.status === 'COMPLETED') {
-      const seconds = (performance.now() - started) / 1000;
+      const seconds = (Date.parse(evaluation.finishedAt) - Date.parse(evaluation.createdAt)) / 1000;
       if (evaluation.resultCounts.completed !== opts.items || evaluation.resultCounts.passed !== opts.items) throw new Error(`unexpected counts: ${JSON.stringify(evaluation.resultCounts)}`);
       return opts.items / seconds;
     }
