@@ -11,7 +11,7 @@ let fake: FakeLlm;
 beforeAll(async () => {
   fake = await startFakeLlm();
   // One item at a time, so that the order of grading (and of quota checks) is known.
-  app = await createTestApp({ EVALGRAPH_JUDGE_BASE_URL: fake.url, EVALGRAPH_JUDGE_API_KEY: 'sk-test', EVALGRAPH_EVAL_CONCURRENCY: '1', EVALGRAPH_JUDGE_MAX_RETRIES: '0', EVALGRAPH_JUDGE_TIMEOUT_MS: '1500' });
+  app = await createTestApp({ EVALGRAPH_JUDGE_BASE_URL: fake.url, EVALGRAPH_JUDGE_API_KEY: 'sk-test', EVALGRAPH_EVAL_CONCURRENCY: '1', EVALGRAPH_JUDGE_MAX_RETRIES: '0', EVALGRAPH_JUDGE_TIMEOUT_MS: '1500', EVALGRAPH_EVAL_MAX_ATTEMPTS: '2' });
 });
 afterEach(() => fake.reset());
 afterAll(async () => {
@@ -66,14 +66,16 @@ it('cancels within a second: in-flight judge calls are aborted, finished results
   expect(again.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
 });
 
-it('times out a provider call that hangs: the item errors, the evaluation completes', async () => {
+it('times out a provider call that hangs, tries the item again later, and errors it after the last attempt', async () => {
   fake.on('Rate this', { hang: true });
-  const started = Date.now();
-  const done = await waitFor(app, await createEvaluation(app, rate, [{ input: 1, output: 'x' }]));
+  const id = await createEvaluation(app, rate, [{ input: 1, output: 'x' }]);
+  const done = await waitFor(app, id);
   expect(done.resultCounts).toEqual({ total: 1, completed: 1, passed: 0, failed: 0, errored: 1 });
-  expect(done.results.edges[0].node.error).toMatch(/timed out/i);
-  expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+  // Two attempts (EVALGRAPH_EVAL_MAX_ATTEMPTS=2), each timing out after 1.5 s.
+  expect(fake.calls).toHaveLength(2);
   expect(fake.hanging()).toBe(0);
+  const items = await app.gql(`query($id: ID!) { evaluation(id: $id) { items(first: 1) { edges { node { state attempts lastError } } } } }`, { id });
+  expect(items.body.data.evaluation.items.edges[0].node).toEqual({ state: 'ERRORED', attempts: 2, lastError: expect.stringMatching(/gave up after 2 attempts: .*did not answer within 1500 ms/) });
 });
 
 it('gives up on an item after its last lease expires: ERRORED, counted once, and the evaluation completes', async () => {

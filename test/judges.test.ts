@@ -174,24 +174,31 @@ describe('provider calls', () => {
     expect([again.resultCounts.passed, fake.calls.length]).toEqual([1, 3]);
   });
 
-  it('opens the circuit after repeated failures, shows it in /health/ready, and closes it again', async () => {
+  it('opens the circuit after repeated failures, shows it in /health/ready, retries the items later, and closes again', async () => {
     fake.failNext(9, { status: 503 });
-    const failing = await waitFor(app, await createEvaluation(app, criteria, [1, 2, 3].map((i) => ({ input: `i${i}`, output: 'x' }))));
-    expect(failing.resultCounts).toMatchObject({ completed: 3, errored: 3 });
+    const failing = await createEvaluation(app, criteria, [1, 2, 3].map((i) => ({ input: `i${i}`, output: 'x' })));
+    // Three items × three tries each: then the circuit opens.
+    for (let i = 0; i < 200 && fake.calls.length < 9; i++) await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, 100));
     const ready = await (await fetch(`${app.url}/health/ready`)).json();
     expect(ready.checks.judge).toMatchObject({ ok: true, configured: true, circuit: 'open' });
     expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(/^evalgraph_judge_circuit_state\{provider="judge"\} 2$/m);
 
-    // While open, calls fail at once without reaching the provider.
+    // While open, calls fail at once without reaching the provider; the item waits to be tried again.
     const before = fake.calls.length;
-    const blocked = await waitFor(app, await createEvaluation(app, criteria, [{ input: 'a', output: 'x' }]));
-    expect(byGrader(blocked).q[0].error).toMatch(/circuit is open/);
+    const blocked = await createEvaluation(app, criteria, [{ input: 'a', output: 'x' }]);
+    const lastError = async () => (await app.gql(`query($id: ID!) { evaluation(id: $id) { items(first: 1) { edges { node { state lastError } } } } }`, { id: blocked })).body.data.evaluation.items.edges[0].node;
+    for (let i = 0; i < 100 && !(await lastError()).lastError; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await lastError()).toEqual({ state: 'PENDING', lastError: expect.stringMatching(/will try again: .*circuit is open/) });
     expect(fake.calls.length).toBe(before);
 
-    await new Promise((r) => setTimeout(r, 1_600));
+    // The provider recovers: after the circuit's pause and the items' back-off, everything passes.
     fake.on('Rate this', json({ score: 1 }));
-    const healed = await waitFor(app, await createEvaluation(app, criteria, [{ input: 'a', output: 'x' }]));
-    expect(healed.resultCounts.passed).toBe(1);
+    const [a, b] = await Promise.all([waitFor(app, failing), waitFor(app, blocked)]);
+    expect([a.resultCounts, b.resultCounts]).toEqual([
+      { total: 3, completed: 3, passed: 3, failed: 0, errored: 0 },
+      { total: 1, completed: 1, passed: 1, failed: 0, errored: 0 },
+    ]);
     expect((await (await fetch(`${app.url}/health/ready`)).json()).checks.judge.circuit).toBe('closed');
     expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(/^evalgraph_judge_circuit_state\{provider="judge"\} 0$/m);
   });

@@ -7,8 +7,8 @@ import { writeOutcomes, type ItemOutcome } from './queue-sql';
 
 interface Pending {
   outcome: ItemOutcome;
-  subjects: { userId: string | null; projectId: string };
-  resolve: (result: { written: boolean; counted: boolean }) => void;
+  subjects: { userId: string | null; projectId: string | null };
+  resolve: (result: { written: boolean; completed: boolean }) => void;
   reject: (error: unknown) => void;
 }
 
@@ -28,7 +28,7 @@ export function createOutcomeWriter(deps: Deps, token: string) {
 
   async function writeGroup(group: Pending[]) {
     const result = await writeOutcomes(deps.db.query, token, deps.clock.now(), group.map((p) => ({ ...p.outcome, ...p.subjects })));
-    for (const p of group) p.resolve({ written: result.written.has(p.outcome.itemId), counted: result.counted.has(p.outcome.evaluationId) });
+    for (const p of group) p.resolve({ written: result.written.has(p.outcome.itemId), completed: result.completed.has(p.outcome.evaluationId) });
   }
 
   async function flush() {
@@ -52,8 +52,8 @@ export function createOutcomeWriter(deps: Deps, token: string) {
       const u = unwritten.get(userId);
       return { judgeTokens: u?.tokens ?? 0, judgeCost: fromUnits(u?.units ?? 0n) };
     },
-    /** Resolves once the item is stored (or its claim found lost), saying whether its evaluation is now fully counted. */
-    write(outcome: ItemOutcome, subjects: Pending['subjects']): Promise<{ written: boolean; counted: boolean }> {
+    /** Resolves once the item is stored (or its claim found lost), saying whether this write completed its evaluation. */
+    write(outcome: ItemOutcome, subjects: Pending['subjects']): Promise<{ written: boolean; completed: boolean }> {
       return new Promise((resolve, reject) => {
         const entry = { outcome, subjects, resolve, reject };
         track(entry, 1);

@@ -18,7 +18,7 @@ export interface ClaimedItem {
 
 /**
  * Items whose lease expired after the last allowed attempt become ERRORED (counted as completed
- * and errored). Returns the evaluations touched.
+ * and errored). Returns the evaluations that this completed.
  */
 export async function reapExhausted(sql: Sql, maxAttempts: number): Promise<string[]> {
   const rows = await sql<{ evaluation_id: string; n: number }>(
@@ -31,10 +31,18 @@ export async function reapExhausted(sql: Sql, maxAttempts: number): Promise<stri
      SELECT evaluation_id::text, count(*)::int AS n FROM dead GROUP BY evaluation_id`,
     [maxAttempts],
   );
+  const completed: string[] = [];
   for (const row of rows) {
-    await sql(`UPDATE evaluations SET completed_count = completed_count + $2, errored_count = errored_count + $2, updated_at = now() WHERE id = $1::uuid`, [row.evaluation_id, row.n]);
+    const [e] = await sql<{ done: boolean }>(
+      `UPDATE evaluations SET completed_count = completed_count + $2, errored_count = errored_count + $2, updated_at = now(),
+         status = CASE WHEN status = 'RUNNING' AND completed_count + $2 >= total_count THEN 'COMPLETED'::"EvaluationStatus" ELSE status END,
+         finished_at = CASE WHEN status = 'RUNNING' AND completed_count + $2 >= total_count THEN now() ELSE finished_at END
+       WHERE id = $1::uuid RETURNING status = 'COMPLETED' AND completed_count = total_count AS done`,
+      [row.evaluation_id, row.n],
+    );
+    if (e?.done) completed.push(row.evaluation_id);
   }
-  return rows.map((r) => r.evaluation_id);
+  return completed;
 }
 
 /** Claims up to `limit` items (pending, or whose lease expired), oldest evaluation first, in item order. */
@@ -94,16 +102,16 @@ export interface ItemOutcome {
  * Writes graded items (a group commit: the items that finished while the previous write ran), in
  * one statement, so atomically and in one round trip: marks each done, only while this claim holds
  * it and its evaluation runs; stores the results of those, adds them to their evaluations' counts
- * and their judge spending to the usage counters of the day. Returns the ids written (an item
- * whose claim was lost, to a taken-over lease or a cancel, writes nothing) and the evaluations now
- * fully counted.
+ * (completing an evaluation whose every item is counted) and the judge spending to the usage
+ * counters of the day. Returns the ids written (an item whose claim was lost, to a taken-over
+ * lease or a cancel, writes nothing) and the evaluations this write completed.
  */
 export async function writeOutcomes(
   sql: Sql,
   token: string,
   day: Date,
-  outcomes: (ItemOutcome & { userId: string | null; projectId: string })[],
-): Promise<{ written: Set<string>; counted: Set<string> }> {
+  outcomes: (ItemOutcome & { userId: string | null; projectId: string | null })[],
+): Promise<{ written: Set<string>; completed: Set<string> }> {
   const items = outcomes.map((o) => ({
     id: o.itemId,
     evaluation_id: o.evaluationId,
@@ -118,16 +126,15 @@ export async function writeOutcomes(
     project_id: o.projectId,
   }));
   const results = outcomes.flatMap((o) => o.results.map((r) => ({ ...r, evaluation_id: o.evaluationId, evaluation_item_id: o.itemId })));
-  const [row] = await sql<{ written: string[] | null; counted: string[] | null }>(
+  const [row] = await sql<{ written: string[] | null; completed: string[] | null }>(
     `WITH o AS (
-       SELECT * FROM json_to_recordset($2::json) AS o(id uuid, evaluation_id uuid, state text, last_error text, passed boolean,
+       SELECT DISTINCT ON (id) * FROM json_to_recordset($2::json) AS o(id uuid, evaluation_id uuid, state text, last_error text, passed boolean,
          tokens bigint, input_tokens bigint, output_tokens bigint, cost numeric, user_id uuid, project_id uuid)),
      marked AS (
        UPDATE evaluation_items i SET state = o.state::"EvaluationItemState", lease_token = NULL, lease_expires_at = NULL, completed_at = now(), last_error = o.last_error
        FROM o, evaluations e
        WHERE i.id = o.id AND i.lease_token = $1::uuid AND i.state = 'RUNNING' AND e.id = i.evaluation_id AND e.status = 'RUNNING'
        RETURNING i.id),
-     kept AS (SELECT o.* FROM o JOIN marked m ON m.id = o.id),
      stored AS (
        INSERT INTO evaluation_results (id, evaluation_id, evaluation_item_id, grader_name, grader_type, score, passed, reasoning,
          input_tokens, output_tokens, cost, latency_ms, error)
@@ -137,29 +144,36 @@ export async function writeOutcomes(
          passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, latency_ms int, error text)
        JOIN marked m ON m.id = r.evaluation_item_id
        ON CONFLICT (evaluation_item_id, grader_name) DO NOTHING),
+     -- Counts of the items written; judge spending of every outcome (a lost claim still spent it).
+     -- An evaluation whose every item is now counted completes in the same statement.
      counts AS (
        UPDATE evaluations e SET completed_count = e.completed_count + d.completed, passed_count = e.passed_count + d.passed,
          failed_count = e.failed_count + d.failed, errored_count = e.errored_count + d.errored,
          judge_input_tokens = e.judge_input_tokens + d.input_tokens, judge_output_tokens = e.judge_output_tokens + d.output_tokens,
-         judge_cost = e.judge_cost + d.cost, updated_at = now()
-       FROM (SELECT evaluation_id, count(*)::int AS completed, count(*) FILTER (WHERE state = 'DONE' AND passed)::int AS passed,
-               count(*) FILTER (WHERE state = 'DONE' AND NOT passed)::int AS failed, count(*) FILTER (WHERE state = 'ERRORED')::int AS errored,
-               sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens, sum(cost) AS cost
-             FROM kept GROUP BY evaluation_id) d
+         judge_cost = e.judge_cost + d.cost,
+         status = CASE WHEN e.status = 'RUNNING' AND e.completed_count + d.completed >= e.total_count THEN 'COMPLETED'::"EvaluationStatus" ELSE e.status END,
+         finished_at = CASE WHEN e.status = 'RUNNING' AND e.completed_count + d.completed >= e.total_count THEN now() ELSE e.finished_at END,
+         updated_at = now()
+       FROM (SELECT o.evaluation_id, count(m.id)::int AS completed,
+               count(m.id) FILTER (WHERE o.state = 'DONE' AND o.passed)::int AS passed,
+               count(m.id) FILTER (WHERE o.state = 'DONE' AND NOT o.passed)::int AS failed,
+               count(m.id) FILTER (WHERE o.state = 'ERRORED')::int AS errored,
+               sum(o.input_tokens)::bigint AS input_tokens, sum(o.output_tokens)::bigint AS output_tokens, sum(o.cost) AS cost
+             FROM o LEFT JOIN marked m ON m.id = o.id GROUP BY o.evaluation_id) d
        WHERE e.id = d.evaluation_id
-       RETURNING e.id, e.completed_count >= e.total_count AS done),
+       RETURNING e.id, d.completed > 0 AND e.status = 'COMPLETED' AND e.completed_count = e.total_count AS done),
      usage AS (
        INSERT INTO usage_counters (id, subject_type, subject_id, day, evaluations, judge_tokens, judge_cost)
        SELECT gen_random_uuid(), s.type::"UsageSubject", s.id, $4::date, 0, sum(s.tokens), sum(s.cost)
-       FROM (SELECT 'USER' AS type, user_id AS id, tokens, cost FROM kept WHERE user_id IS NOT NULL
-             UNION ALL SELECT 'PROJECT', project_id, tokens, cost FROM kept) s
+       FROM (SELECT 'USER' AS type, user_id AS id, tokens, cost FROM o WHERE user_id IS NOT NULL
+             UNION ALL SELECT 'PROJECT', project_id, tokens, cost FROM o WHERE project_id IS NOT NULL) s
        GROUP BY s.type, s.id HAVING sum(s.tokens) > 0
        ON CONFLICT (subject_type, subject_id, day) DO UPDATE SET
          judge_tokens = usage_counters.judge_tokens + EXCLUDED.judge_tokens, judge_cost = usage_counters.judge_cost + EXCLUDED.judge_cost)
-     SELECT (SELECT json_agg(id::text) FROM marked) AS written, (SELECT json_agg(id::text) FROM counts WHERE done) AS counted`,
+     SELECT (SELECT json_agg(id::text) FROM marked) AS written, (SELECT json_agg(id::text) FROM counts WHERE done) AS completed`,
     [token, JSON.stringify(items), JSON.stringify(results), day.toISOString().slice(0, 10)],
   );
-  return { written: new Set(row.written ?? []), counted: new Set(row.counted ?? []) };
+  return { written: new Set(row.written ?? []), completed: new Set(row.completed ?? []) };
 }
 
 /** Hands a claimed item back (a stopping worker): it is pending again, its attempt not counted. */
@@ -171,32 +185,41 @@ export function releaseItems(sql: Sql, token: string, ids: string[]) {
   );
 }
 
-/** A RUNNING evaluation with nothing left to grade becomes COMPLETED; true when this call did it. */
-export async function completeIfDone(sql: Sql, evaluationId: string): Promise<boolean> {
-  const rows = await sql(
-    `UPDATE evaluations SET status = 'COMPLETED', finished_at = now(), updated_at = now()
-     WHERE id = $1::uuid AND status = 'RUNNING'
-       AND NOT EXISTS (SELECT 1 FROM evaluation_items WHERE evaluation_id = $1::uuid AND state IN ('PENDING', 'RUNNING'))
-     RETURNING id`,
-    [evaluationId],
-  );
-  return rows.length > 0;
-}
-
 /** Stops an evaluation that has not finished: its unfinished items are canceled. */
 export async function stopEvaluation(sql: Sql, evaluationId: string, status: 'CANCELED' | 'FAILED', error: { code: string; message: string } | null): Promise<boolean> {
+  // Items first, then the evaluation: the order in which writes lock them (no deadlock).
+  await sql(
+    `UPDATE evaluation_items SET state = 'CANCELED', lease_token = NULL, lease_expires_at = NULL
+     WHERE evaluation_id = $1::uuid AND state IN ('PENDING', 'RUNNING')
+       AND EXISTS (SELECT 1 FROM evaluations WHERE id = $1::uuid AND status IN ('QUEUED', 'RUNNING'))`,
+    [evaluationId],
+  );
   const rows = await sql(
     `UPDATE evaluations SET status = $2::"EvaluationStatus", finished_at = now(), updated_at = now(),
        cancel_requested_at = CASE WHEN $2 = 'CANCELED' THEN now() ELSE cancel_requested_at END, error_code = $3, error = $4
      WHERE id = $1::uuid AND status IN ('QUEUED', 'RUNNING') RETURNING id`,
     [evaluationId, status, error?.code ?? null, error?.message ?? null],
   );
-  if (rows.length === 0) return false;
-  await sql(
-    `UPDATE evaluation_items SET state = 'CANCELED', lease_token = NULL, lease_expires_at = NULL WHERE evaluation_id = $1::uuid AND state IN ('PENDING', 'RUNNING')`,
-    [evaluationId],
+  return rows.length > 0;
+}
+
+/** Puts an item this worker holds back in the queue, to be claimed again after `delayMs` (a provider outage). */
+export function retryLater(sql: Sql, token: string, id: string, delayMs: number, reason: string) {
+  return sql(
+    `UPDATE evaluation_items SET state = 'PENDING', lease_token = NULL, lease_expires_at = NULL, next_attempt_at = now() + $3 * interval '1 millisecond',
+       last_error = $4
+     WHERE id = $2::uuid AND lease_token = $1::uuid AND state = 'RUNNING'`,
+    [token, id, delayMs, `will try again: ${reason}`.slice(0, 2_000)],
   );
-  return true;
+}
+
+/** Extends the leases of items this worker still holds (grading or waiting for a slot). */
+export function renewLeases(sql: Sql, token: string, leaseMs: number, ids: string[]) {
+  return sql(
+    `UPDATE evaluation_items SET lease_expires_at = now() + $3 * interval '1 millisecond'
+     WHERE id = ANY($2::uuid[]) AND lease_token = $1::uuid AND state = 'RUNNING'`,
+    [token, ids, leaseMs],
+  );
 }
 
 /** Those of `ids` that are no longer running (canceled, failed): their in-flight work is aborted. */

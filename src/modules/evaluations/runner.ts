@@ -10,7 +10,7 @@ import { parseTestingCriteria, type GraderSpec } from '../graders/definitions';
 import { grade, needsJudge } from '../graders/grade';
 import { gEvalSteps, type JudgeContext, type JudgeUsage } from '../graders/judges';
 import type { GradingItem } from '../graders/template';
-import type { Judge } from '../providers/judge';
+import { isTransient, type Judge } from '../providers/judge';
 import { countUsage, type Quotas } from '../ratelimit/quotas';
 import type { EvaluationEvents } from './events';
 import { createOutcomeWriter } from './outcome-writer';
@@ -24,6 +24,8 @@ interface RunningEvaluation {
   /** Its creator has a judge quota to check before each item (not the case for unlimited tiers). */
   judgeQuota: boolean;
 }
+
+class InvalidCriteriaError extends Error {}
 
 const CANCEL_POLL_MS = 500;
 const PRICER_TTL_MS = 10_000;
@@ -46,9 +48,16 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
   const preparing = new Map<string, Promise<RunningEvaluation>>();
 
   const poll = setInterval(() => void abortStopped().catch((error) => log.warn({ err: error }, 'cancel poll failed')), CANCEL_POLL_MS);
+  let renewedAt = Date.now();
   poll.unref();
 
   async function abortStopped() {
+    // Held items keep their leases while this worker lives: only a dead worker's items are taken over.
+    const held = [...inFlight.keys(), ...buffer.map((i) => i.id)];
+    if (held.length && Date.now() - renewedAt > leaseMs / 4) {
+      renewedAt = Date.now();
+      await queue.renewLeases(db.query, token, leaseMs, held);
+    }
     const ids = [...new Set([...inFlight.values(), ...buffer.map((i) => ({ evaluationId: i.evaluation_id }))].map((f) => f.evaluationId))];
     for (const id of await queue.notRunning(db.query, ids)) stopped.add(id);
     for (const f of inFlight.values()) if (stopped.has(f.evaluationId)) f.abort.abort();
@@ -57,7 +66,7 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
   async function load(id: string): Promise<RunningEvaluation> {
     const row = await db.prisma.evaluation.findUniqueOrThrow({ where: { id }, select: { id: true, projectId: true, creatorId: true, testingCriteria: true } });
     const { graders, problems } = parseTestingCriteria(row.testingCriteria);
-    if (problems.length) throw new Error(`stored testing criteria are invalid: ${problems[0].message}`);
+    if (problems.length) throw new InvalidCriteriaError(`stored testing criteria are invalid: ${problems[0].message}`);
     const quota = row.creatorId && graders.some(needsJudge) ? await services.quotas.quota(row.creatorId) : null;
     const evaluation = { id, projectId: row.projectId, creatorId: row.creatorId, graders, judgeQuota: quota !== null && (quota.judgeTokens !== null || quota.judgeCost !== null) };
     // G-Eval steps are generated once and stored, so every item (and worker) uses the same ones.
@@ -75,15 +84,27 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
       raw[i].evaluation_steps = g.evaluation_steps;
     }
     const { inputTokens, outputTokens, cost } = await price(evaluation.projectId, usage);
-    await db.transaction(async (sql) => {
+    const stored2 = await db.transaction(async (sql) => {
       // Compare-and-set: another worker may have stored its steps first; then theirs are used.
       const updated = await sql(
-        `UPDATE evaluations SET testing_criteria = $2::jsonb, judge_input_tokens = judge_input_tokens + $3, judge_output_tokens = judge_output_tokens + $4,
-           judge_cost = judge_cost + $5::numeric WHERE id = $1::uuid AND testing_criteria = $6::jsonb RETURNING id`,
-        [evaluation.id, JSON.stringify(raw), inputTokens, outputTokens, cost, JSON.stringify(stored)],
+        `UPDATE evaluations SET testing_criteria = $2::jsonb WHERE id = $1::uuid AND testing_criteria = $3::jsonb RETURNING id`,
+        [evaluation.id, JSON.stringify(raw), JSON.stringify(stored)],
       );
-      if (updated.length) await countUsage(sql, deps.clock.now(), { userId: evaluation.creatorId, projectId: evaluation.projectId }, { judgeTokens: inputTokens + outputTokens, judgeCost: cost });
+      // The judge was paid either way.
+      await sql(
+        `UPDATE evaluations SET judge_input_tokens = judge_input_tokens + $2, judge_output_tokens = judge_output_tokens + $3, judge_cost = judge_cost + $4::numeric WHERE id = $1::uuid`,
+        [evaluation.id, inputTokens, outputTokens, cost],
+      );
+      await countUsage(sql, deps.clock.now(), { userId: evaluation.creatorId, projectId: evaluation.projectId }, { judgeTokens: inputTokens + outputTokens, judgeCost: cost });
+      if (updated.length) return null;
+      const [row] = await sql<{ testing_criteria: unknown }>(`SELECT testing_criteria FROM evaluations WHERE id = $1::uuid`, [evaluation.id]);
+      return row.testing_criteria;
     });
+    if (stored2) {
+      const { graders, problems } = parseTestingCriteria(stored2);
+      if (problems.length) throw new InvalidCriteriaError(`stored testing criteria are invalid: ${problems[0].message}`);
+      evaluation.graders = graders;
+    }
   }
 
   async function evaluationOf(id: string): Promise<RunningEvaluation> {
@@ -130,7 +151,8 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
         try {
           outcome = await grade(spec, gradingItem, { judge: services.judge, signal, usage });
         } catch (e) {
-          if (signal.aborted) throw e;
+          // An outage is not the item's fault: the whole item is tried again later.
+          if (signal.aborted || isTransient(e)) throw e;
           error = e instanceof Error ? e.message : String(e);
         }
         const priced = await price(evaluation.projectId, usage);
@@ -170,6 +192,8 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     try {
       evaluation = await evaluationOf(item.evaluation_id);
     } catch (error) {
+      // Anything but stored criteria that no longer parse is worth another try (launch's failure path).
+      if (!(error instanceof InvalidCriteriaError)) throw error;
       log.error({ err: error, evaluationId: item.evaluation_id }, 'evaluation cannot run');
       if (await db.transaction((sql) => queue.stopEvaluation(sql, item.evaluation_id, 'FAILED', { code: 'INTERNAL_SERVER_ERROR', message: `It could not start: ${(error as Error).message}` }))) {
         const row = await db.prisma.evaluation.findUnique({ where: { id: item.evaluation_id }, select: { projectId: true } });
@@ -187,23 +211,32 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     const outcome = await gradeItem(evaluation, item, abort.signal);
     // Written after the slot is freed: the next item's judge calls need not wait for the database.
     return async () => {
-      const { written, counted } = await writer.write(outcome, { userId: evaluation.creatorId, projectId: evaluation.projectId });
+      const { written, completed } = await writer.write(outcome, { userId: evaluation.creatorId, projectId: evaluation.projectId });
       if (!written) return;
       services.events.emit('evaluation.progress', evaluation.id, evaluation.projectId);
-      if (counted) await complete(evaluation.id, evaluation.projectId);
+      if (completed) services.events.emit('evaluation.completed', evaluation.id, evaluation.projectId);
     };
   }
 
-  async function complete(evaluationId: string, projectId?: string) {
-    if (!(await queue.completeIfDone(db.query, evaluationId))) return;
-    projectId ??= (await db.prisma.evaluation.findUnique({ where: { id: evaluationId }, select: { projectId: true } }))?.projectId;
-    if (projectId) services.events.emit('evaluation.completed', evaluationId, projectId);
+  /** Announces an evaluation completed by giving up on its last items. */
+  async function announceCompleted(evaluationId: string) {
+    const row = await db.prisma.evaluation.findUnique({ where: { id: evaluationId }, select: { projectId: true } });
+    if (row) services.events.emit('evaluation.completed', evaluationId, row.projectId);
   }
 
   function launch(item: queue.ClaimedItem) {
     const abort = new AbortController();
+    // Grading failed on the provider's side (or a database hiccup): try the item again later,
+    // backing off; after the last attempt it counts as errored.
     const failed = (error: unknown) => {
-      if (!abort.signal.aborted) log.error({ err: error, itemId: item.id }, 'grading an item failed; its lease will expire and it will be retried');
+      if (abort.signal.aborted) return;
+      const message = error instanceof Error ? error.message : String(error);
+      log.warn({ err: error, itemId: item.id, attempts: item.attempts }, 'grading an item failed; it will be tried again');
+      const retry = item.attempts >= maxAttempts
+        ? writer.write({ itemId: item.id, evaluationId: item.evaluation_id, state: 'ERRORED', passed: false, lastError: `gave up after ${item.attempts} attempts: ${message}`, results: [], judgeInputTokens: 0, judgeOutputTokens: 0, judgeCost: '0' }, { userId: null, projectId: null }).then(() => undefined)
+        : queue.retryLater(db.query, token, item.id, Math.min(60_000, 2_000 * 2 ** (item.attempts - 1)), message).then(() => undefined);
+      const writing = retry.catch((e) => log.error({ err: e, itemId: item.id }, 'could not hand an item back; its lease will expire')).finally(() => writes.delete(writing));
+      writes.add(writing);
     };
     const done = processItem(item, abort)
       .then((write) => {
@@ -251,7 +284,7 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
           claimed: await queue.claimItems(sql, token, leaseMs, 2 * concurrency - inFlight.size - buffer.length),
         }));
         // An evaluation whose last items were given up on completes here.
-        for (const id of reaped) await complete(id);
+        for (const id of reaped) await announceCompleted(id);
         if (claimed.length) {
           const started = await queue.markStarted(db.query, [...new Set(claimed.map((c) => c.evaluation_id))]);
           for (const id of started) {
@@ -260,7 +293,9 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
           }
           // Claimed, so running again (a rerun after a cancel): no longer to be dropped.
           for (const c of claimed) stopped.delete(c.evaluation_id);
-          buffer.push(...claimed);
+          // An item this worker already holds (its lease lapsed while it was busy) is not taken twice.
+          const held = new Set([...inFlight.keys(), ...buffer.map((i) => i.id)]);
+          buffer.push(...claimed.filter((c) => !held.has(c.id)));
           claimedCount = claimed.length;
         }
       }

@@ -29,9 +29,11 @@ export function regex(spec: GraderSpecOf<'REGEX'>, item: GradingItem): Outcome {
   return { score: ok ? 1 : 0, passed: ok };
 }
 
-// Schemas compile to code once per grader; strict mode off so that schemas written for other
+// Schemas compile to code once per grader object. Each gets its own Ajv instance: a shared one
+// would register every `$id`, so one tenant's schema could clash with (or be `$ref`'d by)
+// another's, and its cache would only grow. Strict mode off: schemas written for other
 // validators (unknown keywords, formats) still compile.
-const ajv = new Ajv({ allErrors: false, strict: false, validateFormats: false, code: { regExp: safeRegExp } });
+const newAjv = () => new Ajv({ allErrors: false, strict: false, validateFormats: false, code: { regExp: safeRegExp } });
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Ajv's RegExp constructor for `pattern` keywords: refuses patterns that may backtrack badly. */
@@ -51,9 +53,9 @@ export function jsonSchema(spec: GraderSpecOf<'JSON_SCHEMA'>, item: GradingItem)
   }
   if (!spec.schema) return { score: 1, passed: true };
   let validate = compiled.get(spec.schema);
-  if (!validate) compiled.set(spec.schema, (validate = ajv.compile(spec.schema)));
+  if (!validate) compiled.set(spec.schema, (validate = newAjv().compile(spec.schema)));
   if (validate(value)) return { score: 1, passed: true };
-  return { score: 0, passed: false, reasoning: ajv.errorsText(validate.errors) };
+  return { score: 0, passed: false, reasoning: new Ajv().errorsText(validate.errors) };
 }
 
 /** Text similarity by every metric but cosine. */
@@ -74,7 +76,7 @@ export function textSimilarity(spec: GraderSpecOf<'TEXT_SIMILARITY'>, item: Grad
 /** Checks a JSON schema compiles (when an evaluation is created, not at its first item). */
 export function schemaProblem(schema: object): string | null {
   try {
-    ajv.compile(schema);
+    newAjv().compile(schema);
     return null;
   } catch (error) {
     return (error as Error).message;

@@ -47,13 +47,20 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export class JudgeUnavailableError extends Error {}
 
+const isCallersFault = (error: unknown) => error instanceof OpenAI.APIError && typeof error.status === 'number' && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+
+/** Failures worth trying again later (provider down, overloaded, timing out), as opposed to a bad request or answer. */
+export const isTransient = (error: unknown) =>
+  error instanceof JudgeUnavailableError || error instanceof OpenAI.APIConnectionError || (error instanceof OpenAI.APIError && !isCallersFault(error));
+
 export function createJudge(config: Config['judge']) {
   const client = config.apiKey
     ? new OpenAI({ baseURL: config.baseUrl, apiKey: config.apiKey, timeout: config.timeoutMs, maxRetries: config.maxRetries })
     : null;
-  // Aborted calls (a canceled evaluation) say nothing about the provider's health.
+  // Aborted calls (a canceled evaluation) and the caller's own mistakes (4xx: unknown model, bad
+  // request) say nothing about the provider's health; one tenant must not open the circuit for all.
   const breaker = circuitBreaker(
-    handleWhen((error) => !(error instanceof OpenAI.APIUserAbortError) && !(error instanceof OpenAI.BadRequestError)),
+    handleWhen((error) => !(error instanceof OpenAI.APIUserAbortError) && !isCallersFault(error)),
     { halfOpenAfter: config.breakerResetMs, breaker: new ConsecutiveBreaker(config.breakerFailures) },
   );
   const policy = wrap(bulkhead(config.concurrency, Number.MAX_SAFE_INTEGER), breaker);
