@@ -88,7 +88,13 @@ describe('deterministic graders', () => {
       input: { projectId: globalId('Project', app.projectId), name: 'nightly', evaluations: [{ name: 'one', testingCriteria: regex, dataSource: { items: [{ input: 1, output: 'a' }] } }, { name: 'two', testingCriteria: [{ type: 'nope' }], dataSource: { items: [{ input: 1, output: 'a' }] } }] },
     });
     expect(bad.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'evaluations', 1, 'testingCriteria', 0, 'type'] });
+    // A data source problem in the last one, found only when its items are loaded: still nothing stored.
+    const emptyLast = await app.gql(`mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id } } }`, {
+      input: { projectId: globalId('Project', app.projectId), name: 'nightly', evaluations: [{ name: 'one', testingCriteria: regex, dataSource: { items: [{ input: 1, output: 'a' }] } }, { name: 'two', testingCriteria: regex, dataSource: { items: [] } }] },
+    });
+    expect(emptyLast.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'evaluations', 1, 'dataSource'] });
     expect(await app.server.deps.db.prisma.evaluationBatch.count({ where: { name: 'nightly' } })).toBe(0);
+    expect(await app.server.deps.db.prisma.evaluation.count({ where: { name: 'one' } })).toBe(0);
 
     const ok = await app.gql(`mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id name evaluations { id name } } } }`, {
       input: { projectId: globalId('Project', app.projectId), name: 'nightly', evaluations: ['one', 'two'].map((name) => ({ name, testingCriteria: regex, dataSource: { items: [{ input: 1, output: name === 'one' ? 'a' : 'b' }] } })) },

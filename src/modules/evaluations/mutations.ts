@@ -3,7 +3,6 @@ import type { Context } from '../../context';
 import { badInput, forbidden } from '../../errors';
 import { can } from '../auth/permissions';
 import { builder } from '../../schema/builder';
-import { parseTestingCriteria } from '../graders/definitions';
 import { ProjectRef } from '../projects/schema';
 import { TraceFilter } from '../traces/queries';
 import { SpanKindEnum } from '../traces/schema';
@@ -142,21 +141,18 @@ builder.relayMutationField(
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
     resolve: async (_root, { input }, ctx) => {
       if (input.evaluations.length === 0 || input.evaluations.length > 50) throw badInput('A batch holds 1 to 50 evaluations.', ['input', 'evaluations']);
-      input.evaluations.forEach((spec, i) => {
-        const { problems } = parseTestingCriteria(spec.testingCriteria);
-        if (problems.length) throw badInput(`evaluations[${i}].testingCriteria: ${problems[0].message}`, ['input', 'evaluations', i, 'testingCriteria', ...problems[0].path]);
-      });
-      const batch = await ctx.deps.db.prisma.evaluationBatch.create({ data: { projectId: input.projectId.id, name: input.name.trim().slice(0, 200) || 'batch' } });
-      for (const spec of input.evaluations) {
-        await ctx.services.evaluations.createEvaluation({
+      const batchId = await ctx.services.evaluations.createEvaluationBatch({
+        projectId: input.projectId.id,
+        name: input.name.trim().slice(0, 200) || 'batch',
+        evaluations: input.evaluations.map((spec) => ({
           projectId: input.projectId.id,
           creatorId: ctx.principal!.userId,
           name: spec.name,
           testingCriteria: spec.testingCriteria,
           dataSource: dataSourceOf(spec.dataSource),
-          batchId: batch.id,
-        });
-      }
+        })),
+      });
+      const batch = await ctx.deps.db.prisma.evaluationBatch.findUniqueOrThrow({ where: { id: batchId } });
       return { batch };
     },
   },

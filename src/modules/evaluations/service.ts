@@ -10,6 +10,7 @@ import { countUsage, type Quotas } from '../ratelimit/quotas';
 import { traceFilterSql, type TraceListFilter } from '../traces/read-sql';
 import type { EvaluationEvents } from './events';
 import { stopEvaluation } from './queue-sql';
+import type { Sql } from '../../storage/db';
 
 export const MAX_ITEMS = 10_000;
 const MAX_ITEM_JSON = 256 * 1024;
@@ -52,6 +53,15 @@ interface ItemRow {
   source_span_id?: string | null;
 }
 
+export interface EvaluationInput {
+  projectId: string;
+  creatorId: string | null;
+  name: string;
+  testingCriteria: unknown;
+  dataSource: DataSourceInput;
+  batchId?: string | null;
+}
+
 export function createEvaluationService(deps: Deps, services: { judge: Judge; quotas: Quotas; events: EvaluationEvents }) {
   const { db } = deps;
 
@@ -88,53 +98,88 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
     };
   }
 
+  /** Everything checked and the items loaded; nothing stored yet. */
+  async function prepare(input: EvaluationInput) {
+    const name = input.name.trim();
+    if (!name || name.length > 200) throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
+    const { graders, problems } = parseTestingCriteria(input.testingCriteria);
+    for (const [i, g] of graders.entries()) {
+      const problem = g.type === 'JSON_SCHEMA' && g.schema ? schemaProblem(g.schema) : null;
+      if (problem) problems.push({ path: [i, 'schema'], message: problem });
+    }
+    if (problems.length) {
+      const first = problems[0];
+      throw appError('BAD_USER_INPUT', `testingCriteria${first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}: ${first.message}`, {
+        extensions: { path: ['input', 'testingCriteria', ...first.path], problems: problems.slice(0, 50) },
+      });
+    }
+    if (graders.some(needsJudge) && !services.judge.configured) {
+      throw badInput('These graders need a judge model, and no judge provider is configured (EVALGRAPH_JUDGE_API_KEY).', ['input', 'testingCriteria']);
+    }
+    if (input.batchId) {
+      const batch = await db.prisma.evaluationBatch.findUnique({ where: { id: input.batchId }, select: { projectId: true } });
+      if (!batch || batch.projectId !== input.projectId) throw badInput('No such batch in this project.', ['input', 'batchId']);
+    }
+    const quota = (await services.quotas.exceeded(input.creatorId, 'evaluations')) ?? (graders.some(needsJudge) ? await services.quotas.exceeded(input.creatorId, 'judge') : null);
+    if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
+    const { rows, stored } = await itemsOf(input.projectId, input.dataSource);
+    if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
+    return { ...input, name, rows, stored };
+  }
+
+  async function insertEvaluations(sql: Sql, prepared: Awaited<ReturnType<typeof prepare>>[], batchId: string | null): Promise<string[]> {
+    const ids: string[] = [];
+    for (const p of prepared) {
+      const [evaluation] = await sql<{ id: string }>(
+        `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, updated_at)
+         VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, now()) RETURNING id::text`,
+        [p.projectId, p.creatorId, batchId ?? p.batchId ?? null, p.name, JSON.stringify(p.testingCriteria), JSON.stringify(p.stored), p.rows.length],
+      );
+      await sql(
+        `INSERT INTO evaluation_items (id, evaluation_id, position, input, expected_output, output, contexts, metadata, source_span_id)
+         SELECT gen_random_uuid(), $1::uuid, r.ordinality - 1, r.value->'input', r.value->'expected_output', r.value->'output',
+           ARRAY(SELECT jsonb_array_elements_text(COALESCE(r.value->'contexts', '[]'::jsonb))), r.value->'metadata', (r.value->>'source_span_id')::uuid
+         FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(value, ordinality)`,
+        [evaluation.id, JSON.stringify(p.rows)],
+      );
+      await countUsage(sql, deps.clock.now(), { userId: p.creatorId, projectId: p.projectId }, { evaluations: 1 });
+      ids.push(evaluation.id);
+    }
+    return ids;
+  }
+
   return {
     events: services.events,
 
-    async createEvaluation(input: { projectId: string; creatorId: string | null; name: string; testingCriteria: unknown; dataSource: DataSourceInput; batchId?: string | null }) {
-      const name = input.name.trim();
-      if (!name || name.length > 200) throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
-      const { graders, problems } = parseTestingCriteria(input.testingCriteria);
-      for (const [i, g] of graders.entries()) {
-        const problem = g.type === 'JSON_SCHEMA' && g.schema ? schemaProblem(g.schema) : null;
-        if (problem) problems.push({ path: [i, 'schema'], message: problem });
-      }
-      if (problems.length) {
-        const first = problems[0];
-        throw appError('BAD_USER_INPUT', `testingCriteria${first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}: ${first.message}`, {
-          extensions: { path: ['input', 'testingCriteria', ...first.path], problems: problems.slice(0, 50) },
-        });
-      }
-      if (graders.some(needsJudge) && !services.judge.configured) {
-        throw badInput('These graders need a judge model, and no judge provider is configured (EVALGRAPH_JUDGE_API_KEY).', ['input', 'testingCriteria']);
-      }
-      if (input.batchId) {
-        const batch = await db.prisma.evaluationBatch.findUnique({ where: { id: input.batchId }, select: { projectId: true } });
-        if (!batch || batch.projectId !== input.projectId) throw badInput('No such batch in this project.', ['input', 'batchId']);
-      }
-      const quota = (await services.quotas.exceeded(input.creatorId, 'evaluations')) ?? (graders.some(needsJudge) ? await services.quotas.exceeded(input.creatorId, 'judge') : null);
-      if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
-      const { rows, stored } = await itemsOf(input.projectId, input.dataSource);
-      if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
-
-      const id = await db.transaction(async (sql) => {
-        const [evaluation] = await sql<{ id: string }>(
-          `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, updated_at)
-           VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, now()) RETURNING id::text`,
-          [input.projectId, input.creatorId, input.batchId ?? null, name, JSON.stringify(input.testingCriteria), JSON.stringify(stored), rows.length],
-        );
-        await sql(
-          `INSERT INTO evaluation_items (id, evaluation_id, position, input, expected_output, output, contexts, metadata, source_span_id)
-           SELECT gen_random_uuid(), $1::uuid, r.ordinality - 1, r.value->'input', r.value->'expected_output', r.value->'output',
-             ARRAY(SELECT jsonb_array_elements_text(COALESCE(r.value->'contexts', '[]'::jsonb))), r.value->'metadata', (r.value->>'source_span_id')::uuid
-           FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(value, ordinality)`,
-          [evaluation.id, JSON.stringify(rows)],
-        );
-        await countUsage(sql, deps.clock.now(), { userId: input.creatorId, projectId: input.projectId }, { evaluations: 1 });
-        return evaluation.id;
-      });
+    async createEvaluation(input: EvaluationInput) {
+      const prepared = await prepare(input);
+      const [id] = await db.transaction((sql) => insertEvaluations(sql, [prepared], null));
       services.events.emit('evaluation.created', id, input.projectId);
       return id;
+    },
+
+    /** A batch and its evaluations, all checked before any is stored, then stored in one transaction. */
+    async createEvaluationBatch(input: { projectId: string; name: string; evaluations: EvaluationInput[] }) {
+      const prepared: Awaited<ReturnType<typeof prepare>>[] = [];
+      for (const [i, evaluation] of input.evaluations.entries()) {
+        try {
+          prepared.push(await prepare(evaluation));
+        } catch (error) {
+          // Say which evaluation of the batch: its index goes in front of the input path.
+          const path = (error as { extensions?: { path?: (string | number)[] } }).extensions?.path;
+          if (path?.[0] === 'input') path.splice(1, 0, 'evaluations', i);
+          throw error;
+        }
+      }
+      const { batchId, ids } = await db.transaction(async (sql) => {
+        const [batch] = await sql<{ id: string }>(
+          `INSERT INTO evaluation_batches (id, project_id, name) VALUES (gen_random_uuid(), $1::uuid, $2) RETURNING id::text`,
+          [input.projectId, input.name],
+        );
+        return { batchId: batch.id, ids: await insertEvaluations(sql, prepared, batch.id) };
+      });
+      for (const id of ids) services.events.emit('evaluation.created', id, input.projectId);
+      return batchId;
     },
 
     async cancelEvaluation(id: string, projectId: string) {
