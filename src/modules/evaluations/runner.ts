@@ -2,6 +2,7 @@
 // writes each item's results in the transaction that marks it done. Cancellation is seen within
 // half a second (in-flight judge calls are aborted); a stopping worker hands its items back.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Deps } from '../../deps';
 import { fromUnits, toUnits } from '../../lib/money';
 import type { Job } from '../../worker';
@@ -226,6 +227,8 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
 
   function launch(item: queue.ClaimedItem) {
     const abort = new AbortController();
+    // Every judge call of the item (RAG graders make several, each retried) listens to this signal.
+    setMaxListeners(100, abort.signal);
     // Grading failed on the provider's side (or a database hiccup): try the item again later,
     // backing off; after the last attempt it counts as errored.
     const failed = (error: unknown) => {
