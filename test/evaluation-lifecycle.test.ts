@@ -137,6 +137,14 @@ describe('daily quotas', () => {
   });
 });
 
+it('lets parallel creations spend the evaluations quota exactly once', async () => {
+  const user = await app.seedUser({ role: 'DEVELOPER', tier: 'FREE' });
+  await app.server.deps.db.prisma.user.update({ where: { id: user.userId }, data: { limitOverrides: { daily: { evaluations: 2 } } } });
+  const attempts = await Promise.allSettled(Array.from({ length: 6 }, () => createEvaluation(app, [{ type: 'regex', name: 'r', input: out, pattern: 'x' }], [{ input: 1, output: 'x' }], { key: user.key })));
+  expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(2);
+  expect(attempts.filter((a) => a.status === 'rejected').every((a) => /QUOTA_EXCEEDED/.test(String((a as PromiseRejectedResult).reason)))).toBe(true);
+});
+
 describe('roles', () => {
   it('VIEWER reads evaluations but cannot create or cancel; DEVELOPER sees judge cost as FORBIDDEN', async () => {
     const viewer = await app.seedUser({ role: 'VIEWER' });

@@ -124,7 +124,8 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
     if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
     const { rows, stored } = await itemsOf(input.projectId, input.dataSource);
     if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
-    return { ...input, name, rows, stored };
+    const evaluationsPerDay = input.creatorId ? (await services.quotas.quota(input.creatorId)).evaluations : null;
+    return { ...input, name, rows, stored, evaluationsPerDay };
   }
 
   async function insertEvaluations(sql: Sql, prepared: Awaited<ReturnType<typeof prepare>>[], batchId: string | null): Promise<string[]> {
@@ -143,6 +144,17 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
         [evaluation.id, JSON.stringify(p.rows)],
       );
       await countUsage(sql, deps.clock.now(), { userId: p.creatorId, projectId: p.projectId }, { evaluations: 1 });
+      // Counted first, then checked, on the row this transaction now holds locked: parallel
+      // creations cannot all slip under the quota together.
+      if (p.creatorId && p.evaluationsPerDay !== null) {
+        const [row] = await sql<{ evaluations: number }>(
+          `SELECT evaluations FROM usage_counters WHERE subject_type = 'USER' AND subject_id = $1::uuid AND day = $2::date`,
+          [p.creatorId, deps.clock.now().toISOString().slice(0, 10)],
+        );
+        if (row && row.evaluations > p.evaluationsPerDay) {
+          throw appError('QUOTA_EXCEEDED', `Daily quota of ${p.evaluationsPerDay} evaluations reached; it resets at 00:00 UTC.`, { status: 429 });
+        }
+      }
       ids.push(evaluation.id);
     }
     return ids;
