@@ -33,15 +33,18 @@ export function startWorker(deps: Deps, jobs: Job[]): Worker {
         deps.log.error({ err: error, job: job.name }, 'job failed; retrying after its idle interval');
       }
       if (done > 0 || stopping.signal.aborted) continue;
+      let wake = () => {};
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, job.idleMs);
-        const wake = () => {
+        wake = () => {
           clearTimeout(timer);
           resolve();
         };
         wakers.set(job.name, wake);
         stopping.signal.addEventListener('abort', wake, { once: true });
       });
+      // One listener per sleep would pile up on the long-lived stop signal.
+      stopping.signal.removeEventListener('abort', wake);
       wakers.delete(job.name);
     }
   };

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Pool } from 'pg';
 import { createTestDatabase } from './support/databases';
 import { startFakeLlm } from './support/fake-llm';
 import { startServeProcess, type ServeProcess } from './support/process';
@@ -70,8 +71,18 @@ it('a worker killed with SIGKILL mid-run loses nothing; counts stay exact', asyn
     const id = created.data.createEvaluation.evaluation.id;
     const state = async () => (await gql(api!.url, key, STATE, { id })).data.evaluation;
 
-    // Kill once some items are done and others are in flight.
-    for (let i = 0; i < 400 && (await state()).resultCounts.completed < 8; i++) await new Promise((r) => setTimeout(r, 50));
+    // Kill once some items are done and others are in flight; with two workers, once both hold
+    // items (each claims with its own token), so that the one killed leaves work behind.
+    const holders = async () => {
+      if (!db) return 1;
+      const pool = new Pool({ connectionString: db.url!, max: 1 });
+      try {
+        return (await pool.query(`SELECT count(DISTINCT lease_token)::int AS n FROM evaluation_items WHERE state = 'RUNNING'`)).rows[0].n as number;
+      } finally {
+        await pool.end();
+      }
+    };
+    for (let i = 0; i < 400 && ((await state()).resultCounts.completed < 8 || (await holders()) < (db ? 2 : 1)); i++) await new Promise((r) => setTimeout(r, 50));
     const before = (await state()).resultCounts.completed;
     expect(before).toBeGreaterThanOrEqual(8);
     expect(before).toBeLessThan(ITEMS);
