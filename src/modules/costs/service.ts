@@ -7,11 +7,18 @@ import * as repo from './repo';
 
 /** A project's prices are re-read at most this often (other processes' changes show within it). */
 const PRICE_TTL_MS = 10_000;
+const MAX_MODELS_PER_PRICER = 1_000;
 
 export function createCostService(deps: Deps) {
   const { prisma } = deps.db;
   const patterns = createPatternCache();
   const projectPriceCache = new LRUCache<string, Price[]>({ max: 1_000, ttl: PRICE_TTL_MS });
+  type Pricer = (model: string, usage: Usage, at: Date) => Cost | null;
+  const pricerCache = new LRUCache<string, Pricer>({ max: 1_000, ttl: PRICE_TTL_MS });
+  const forget = (projectId: string) => {
+    projectPriceCache.delete(projectId);
+    pricerCache.delete(projectId);
+  };
 
   async function pricesOf(projectId: string): Promise<Price[]> {
     const cached = projectPriceCache.get(projectId);
@@ -22,17 +29,28 @@ export function createCostService(deps: Deps) {
   }
 
   return {
-    /** A pricer for one project: model + usage + time → cost, or null when no price is known. */
+    /**
+     * A pricer for one project: model + usage + time → cost, or null when no price is known. Kept
+     * as long as the project's prices, so repeated callers (the evaluation worker prices every
+     * judge call) match each model name once.
+     */
     async pricer(projectId: string) {
+      const cached = pricerCache.get(projectId);
+      if (cached) return cached;
       const tiers = [await pricesOf(projectId), builtinPrices()];
-      // A batch has few distinct models: match names once per model, then only compare dates.
       const candidates = new Map<string, Price[][]>();
-      return (model: string, usage: Usage, at: Date): Cost | null => {
+      const pricer = (model: string, usage: Usage, at: Date): Cost | null => {
         let narrowed = candidates.get(model);
-        if (!narrowed) candidates.set(model, (narrowed = candidatePrices(model, tiers, patterns)));
+        if (!narrowed) {
+          // Model names come from clients: bound what one project can make us remember.
+          if (candidates.size >= MAX_MODELS_PER_PRICER) candidates.clear();
+          candidates.set(model, (narrowed = candidatePrices(model, tiers, patterns)));
+        }
         const price = priceAt(narrowed, at);
         return price ? computeCost(usage, price) : null;
       };
+      pricerCache.set(projectId, pricer);
+      return pricer;
     },
 
     /** A project's own prices, as stored (uncached: for listing). */
@@ -40,13 +58,13 @@ export function createCostService(deps: Deps) {
 
     async upsertPrice(input: repo.PriceInput) {
       const row = await repo.upsertPrice(prisma, input);
-      projectPriceCache.delete(input.projectId);
+      forget(input.projectId);
       return row;
     },
 
     async deletePrice(projectId: string, id: string) {
       const { count } = await repo.deletePrice(prisma, projectId, id);
-      projectPriceCache.delete(projectId);
+      forget(projectId);
       return count > 0;
     },
 

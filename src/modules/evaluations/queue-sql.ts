@@ -2,6 +2,7 @@
 // and an item's results are written in the same transaction that marks it done and counts it, by
 // the holder of its lease only. A killed worker's lease expires and the item is claimed again;
 // no item's result is written twice and the counts stay exact.
+import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../../storage/db';
 
 export interface ClaimedItem {
@@ -64,13 +65,13 @@ export async function claimItems(sql: Sql, token: string, leaseMs: number, limit
   return rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || a.evaluation_id.localeCompare(b.evaluation_id) || a.position - b.position);
 }
 
-/** QUEUED evaluations among `ids` become RUNNING; returns those that did. */
-export async function markStarted(sql: Sql, ids: string[]): Promise<string[]> {
-  const rows = await sql<{ id: string }>(
-    `UPDATE evaluations SET status = 'RUNNING', started_at = now(), updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'QUEUED' RETURNING id::text`,
+/** QUEUED evaluations among `ids` become RUNNING; returns those that did, with their projects. */
+export function markStarted(sql: Sql, ids: string[]) {
+  return sql<{ id: string; projectId: string }>(
+    `UPDATE evaluations SET status = 'RUNNING', started_at = now(), updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'QUEUED'
+     RETURNING id::text, project_id::text AS "projectId"`,
     [ids],
   );
-  return rows.map((r) => r.id);
 }
 
 export interface ResultRow {
@@ -125,7 +126,8 @@ export async function writeOutcomes(
     user_id: o.userId,
     project_id: o.projectId,
   }));
-  const results = outcomes.flatMap((o) => o.results.map((r) => ({ ...r, evaluation_id: o.evaluationId, evaluation_item_id: o.itemId })));
+  // Time-ordered ids, as Prisma makes them: lists page by id in creation order.
+  const results = outcomes.flatMap((o) => o.results.map((r) => ({ ...r, id: uuidv7(), evaluation_id: o.evaluationId, evaluation_item_id: o.itemId })));
   const [row] = await sql<{ written: string[] | null; completed: string[] | null }>(
     `WITH o AS (
        SELECT DISTINCT ON (id) * FROM json_to_recordset($2::json) AS o(id uuid, evaluation_id uuid, state text, last_error text, passed boolean,
@@ -138,9 +140,9 @@ export async function writeOutcomes(
      stored AS (
        INSERT INTO evaluation_results (id, evaluation_id, evaluation_item_id, grader_name, grader_type, score, passed, reasoning,
          input_tokens, output_tokens, cost, latency_ms, error)
-       SELECT gen_random_uuid(), r.evaluation_id, r.evaluation_item_id, r.grader_name, r.grader_type, r.score, r.passed, r.reasoning,
+       SELECT r.id, r.evaluation_id, r.evaluation_item_id, r.grader_name, r.grader_type, r.score, r.passed, r.reasoning,
          r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.error
-       FROM json_to_recordset($3::json) AS r(evaluation_id uuid, evaluation_item_id uuid, grader_name text, grader_type text, score float8,
+       FROM json_to_recordset($3::json) AS r(id uuid, evaluation_id uuid, evaluation_item_id uuid, grader_name text, grader_type text, score float8,
          passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, latency_ms int, error text)
        JOIN marked m ON m.id = r.evaluation_item_id
        ON CONFLICT (evaluation_item_id, grader_name) DO NOTHING),

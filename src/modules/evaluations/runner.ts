@@ -29,7 +29,6 @@ interface RunningEvaluation {
 class InvalidCriteriaError extends Error {}
 
 const CANCEL_POLL_MS = 500;
-const PRICER_TTL_MS = 10_000;
 
 export function createEvaluationJob(deps: Deps, services: { costs: CostService; judge: Judge; quotas: Quotas; events: EvaluationEvents }): Job {
   const { concurrency, leaseMs, maxAttempts } = deps.config.evaluations;
@@ -119,12 +118,8 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     return pending;
   }
 
-  // A pricer matches model names once per model; kept per project for as long as its prices are cached.
-  const pricers = new Map<string, { at: number; pricer: ReturnType<CostService['pricer']> }>();
   async function price(projectId: string, usage: JudgeUsage[]) {
-    let cached = pricers.get(projectId);
-    if (!cached || Date.now() - cached.at > PRICER_TTL_MS) pricers.set(projectId, (cached = { at: Date.now(), pricer: services.costs.pricer(projectId) }));
-    const pricer = await cached.pricer;
+    const pricer = await services.costs.pricer(projectId);
     let units = 0n;
     let inputTokens = 0;
     let outputTokens = 0;
@@ -290,10 +285,7 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
         for (const id of reaped) await announceCompleted(id);
         if (claimed.length) {
           const started = await queue.markStarted(db.query, [...new Set(claimed.map((c) => c.evaluation_id))]);
-          for (const id of started) {
-            const row = await db.prisma.evaluation.findUnique({ where: { id }, select: { projectId: true } });
-            if (row) services.events.emit('evaluation.started', id, row.projectId);
-          }
+          for (const e of started) services.events.emit('evaluation.started', e.id, e.projectId);
           // Claimed, so running again (a rerun after a cancel): no longer to be dropped.
           for (const c of claimed) stopped.delete(c.evaluation_id);
           // An item this worker already holds (its lease lapsed while it was busy) is not taken twice.

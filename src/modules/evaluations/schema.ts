@@ -45,7 +45,7 @@ export const EvaluationBatchRef = builder.prismaNode('EvaluationBatch', {
     name: t.exposeString('name'),
     project: t.relation('project'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    evaluations: t.relation('evaluations', { query: { orderBy: { createdAt: 'asc' } } }),
+    evaluations: t.relation('evaluations', { query: { orderBy: { id: 'asc' } } }),
   }),
 });
 

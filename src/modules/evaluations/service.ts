@@ -1,5 +1,6 @@
 // Evaluations and datasets: creation (everything validated first, then stored QUEUED in one
 // transaction with its items), cancel and rerun. Workers do the grading (runner.ts).
+import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import { appError, badInput } from '../../errors';
 import { parseTestingCriteria } from '../graders/definitions';
@@ -133,15 +134,15 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
     for (const p of prepared) {
       const [evaluation] = await sql<{ id: string }>(
         `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, updated_at)
-         VALUES (gen_random_uuid(), $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, now()) RETURNING id::text`,
-        [p.projectId, p.creatorId, batchId ?? p.batchId ?? null, p.name, JSON.stringify(p.testingCriteria), JSON.stringify(p.stored), p.rows.length],
+         VALUES ($8::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, now()) RETURNING id::text`,
+        [p.projectId, p.creatorId, batchId ?? p.batchId ?? null, p.name, JSON.stringify(p.testingCriteria), JSON.stringify(p.stored), p.rows.length, uuidv7()],
       );
       await sql(
         `INSERT INTO evaluation_items (id, evaluation_id, position, input, expected_output, output, contexts, metadata, source_span_id)
-         SELECT gen_random_uuid(), $1::uuid, r.ordinality - 1, r.value->'input', r.value->'expected_output', r.value->'output',
+         SELECT (r.value->>'id')::uuid, $1::uuid, r.ordinality - 1, r.value->'input', r.value->'expected_output', r.value->'output',
            ARRAY(SELECT jsonb_array_elements_text(COALESCE(r.value->'contexts', '[]'::jsonb))), r.value->'metadata', (r.value->>'source_span_id')::uuid
          FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(value, ordinality)`,
-        [evaluation.id, JSON.stringify(p.rows)],
+        [evaluation.id, JSON.stringify(p.rows.map((row) => ({ ...row, id: uuidv7() })))],
       );
       await countUsage(sql, deps.clock.now(), { userId: p.creatorId, projectId: p.projectId }, { evaluations: 1 });
       // Counted first, then checked, on the row this transaction now holds locked: parallel
@@ -185,8 +186,8 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
       }
       const { batchId, ids } = await db.transaction(async (sql) => {
         const [batch] = await sql<{ id: string }>(
-          `INSERT INTO evaluation_batches (id, project_id, name) VALUES (gen_random_uuid(), $1::uuid, $2) RETURNING id::text`,
-          [input.projectId, input.name],
+          `INSERT INTO evaluation_batches (id, project_id, name) VALUES ($3::uuid, $1::uuid, $2) RETURNING id::text`,
+          [input.projectId, input.name, uuidv7()],
         );
         return { batchId: batch.id, ids: await insertEvaluations(sql, prepared, batch.id) };
       });

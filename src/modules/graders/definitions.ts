@@ -20,9 +20,6 @@ export const GRADER_TYPES = [
 ] as const;
 export type GraderType = (typeof GRADER_TYPES)[number];
 
-/** Graders that call the judge model. */
-export const LLM_GRADERS: ReadonlySet<GraderType> = new Set(['SCORE_MODEL', 'LABEL_MODEL', 'G_EVAL', 'FAITHFULNESS', 'ANSWER_RELEVANCY', 'CONTEXT_PRECISION', 'CONTEXT_RECALL']);
-
 export const MAX_GRADERS = 20;
 const MAX_TEMPLATE = 20_000;
 

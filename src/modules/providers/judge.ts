@@ -70,8 +70,6 @@ export function createJudge(config: Config['judge']) {
     [CircuitState.HalfOpen]: 'half-open',
     [CircuitState.Isolated]: 'open',
   };
-  const listeners = new Set<(state: BreakerState) => void>();
-  breaker.onStateChange((state) => listeners.forEach((l) => l(stateNames[state])));
 
   async function call<T>(fn: (api: OpenAI) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (!client) throw new JudgeUnavailableError('No judge provider is configured: set EVALGRAPH_JUDGE_API_KEY (and EVALGRAPH_JUDGE_BASE_URL for a provider other than OpenAI).');
@@ -93,10 +91,6 @@ export function createJudge(config: Config['judge']) {
     defaultModel: config.model,
     embeddingModel: config.embeddingModel,
     state: (): BreakerState => stateNames[breaker.state],
-    onStateChange(listener: (state: BreakerState) => void) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
 
     async chat(request: ChatRequest, signal?: AbortSignal): Promise<ChatResult> {
       const model = request.model ?? config.model;
