@@ -241,6 +241,7 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
         if (!write) return;
         const writing = write().catch(failed).finally(() => {
           writes.delete(writing);
+          fill();
           slotFreed();
         });
         writes.add(writing);
@@ -248,9 +249,18 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
       .finally(() => {
         inFlight.delete(item.id);
         if (![...inFlight.values()].some((f) => f.evaluationId === item.evaluation_id)) preparing.delete(item.evaluation_id);
+        // The next waiting item takes the slot at once, even while a claim is in progress.
+        fill();
         slotFreed();
       });
     inFlight.set(item.id, { evaluationId: item.evaluation_id, abort, done });
+  }
+
+  /** Starts waiting items while slots are free; returns how many it started. */
+  function fill() {
+    let launched = 0;
+    for (; inFlight.size < concurrency && writes.size < 4 * concurrency && buffer.length; launched++) launch(buffer.shift()!);
+    return launched;
   }
 
   /** Stopping: abort what is in flight and hand it back, with the waiting items, for another worker. */
@@ -294,8 +304,7 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
           claimedCount = claimed.length;
         }
       }
-      let launched = 0;
-      for (; inFlight.size < concurrency && writes.size < 4 * concurrency && buffer.length; launched++) launch(buffer.shift()!);
+      const launched = fill();
       // Work started or waiting: come back at once (the next call waits for a free slot).
       return claimedCount + launched + buffer.length;
     },
