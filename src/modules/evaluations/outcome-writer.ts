@@ -31,15 +31,26 @@ export function createOutcomeWriter(deps: Deps, token: string) {
     for (const p of group) p.resolve({ written: result.written.has(p.outcome.itemId), completed: result.completed.has(p.outcome.evaluationId) });
   }
 
+  // A group's commit and a quota read never overlap: a read sees each outcome of this process
+  // exactly once, either committed or still unwritten (never both, never neither).
+  let lock: Promise<unknown> = Promise.resolve();
+  function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = lock.then(fn, fn);
+    lock = run.catch(() => {});
+    return run;
+  }
+
   async function flush() {
     flushing = true;
     try {
       while (pending.length) {
-        const group = pending;
-        pending = [];
-        await writeGroup(group)
-          .catch((error) => group.forEach((p) => p.reject(error)))
-          .finally(() => group.forEach((p) => track(p, -1)));
+        await exclusive(async () => {
+          const group = pending;
+          pending = [];
+          await writeGroup(group)
+            .catch((error) => group.forEach((p) => p.reject(error)))
+            .finally(() => group.forEach((p) => track(p, -1)));
+        });
       }
     } finally {
       flushing = false;
@@ -47,10 +58,12 @@ export function createOutcomeWriter(deps: Deps, token: string) {
   }
 
   return {
-    /** A user's judge spending queued here and not yet committed. */
-    unwritten(userId: string) {
-      const u = unwritten.get(userId);
-      return { judgeTokens: u?.tokens ?? 0, judgeCost: fromUnits(u?.units ?? 0n) };
+    /** Runs `read` (of committed usage) with a user's judge spending queued here and not yet committed, while no group commits. */
+    withUnwritten<T>(userId: string, read: (unwritten: { judgeTokens: number; judgeCost: string }) => Promise<T>): Promise<T> {
+      return exclusive(() => {
+        const u = unwritten.get(userId);
+        return read({ judgeTokens: u?.tokens ?? 0, judgeCost: fromUnits(u?.units ?? 0n) });
+      });
     },
     /** Resolves once the item is stored (or its claim found lost), saying whether this write completed its evaluation. */
     write(outcome: ItemOutcome, subjects: Pending['subjects']): Promise<{ written: boolean; completed: boolean }> {

@@ -134,7 +134,9 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
 
   // Checked before every item that calls a judge: spending stops within the items in flight.
   const quotaReason = (evaluation: RunningEvaluation) =>
-    evaluation.judgeQuota && evaluation.creatorId ? services.quotas.exceeded(evaluation.creatorId, 'judge', writer.unwritten(evaluation.creatorId)) : Promise.resolve(null);
+    evaluation.judgeQuota && evaluation.creatorId
+      ? writer.withUnwritten(evaluation.creatorId, (unwritten) => services.quotas.exceeded(evaluation.creatorId, 'judge', unwritten))
+      : Promise.resolve(null);
 
   async function gradeItem(evaluation: RunningEvaluation, item: queue.ClaimedItem, signal: AbortSignal) {
     const gradingItem: GradingItem = { input: item.input, expectedOutput: item.expected_output, output: item.output, contexts: item.contexts ?? [], metadata: item.metadata };
