@@ -4,9 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { createApp, type App } from './app';
 import type { Deps } from './deps';
 import type { Services } from './services';
+import { attachWebSockets } from './ws';
 
 export interface ApiServer {
   app: App;
+  webSockets: ReturnType<typeof attachWebSockets>;
   server: Server;
   url: string;
   /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), then closes. */
@@ -16,6 +18,7 @@ export interface ApiServer {
 export async function startApi(deps: Deps, services: Services, options: { port: number; host: string }): Promise<ApiServer> {
   const app = createApp(deps, services);
   const server = createServer(app);
+  const webSockets = attachWebSockets(server, app, deps);
   server.headersTimeout = 30_000;
   server.requestTimeout = 120_000;
   await new Promise<void>((resolve, reject) => {
@@ -28,9 +31,11 @@ export async function startApi(deps: Deps, services: Services, options: { port: 
 
   return {
     app,
+    webSockets,
     server,
     url,
     async close() {
+      await webSockets.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), deps.config.http.shutdownTimeoutMs);

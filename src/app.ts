@@ -1,5 +1,7 @@
 // The Yoga instance: schema, context, plugins, health and metrics. Used by api.ts and by tests.
+import { randomUUID } from 'node:crypto';
 import { useEngine } from '@envelop/core';
+import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { parse, specifiedRules, subscribe, validate } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Context } from './context';
@@ -7,6 +9,7 @@ import type { Deps } from './deps';
 import { GRAPHIQL_EXAMPLES } from './graphiql';
 import { createJitExecute } from './lib/jit-execute';
 import { authenticateHeader } from './modules/auth/authenticate';
+import type { Principal } from './modules/auth/permissions';
 import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-error-codes';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
 import { useOtlp } from './plugins/use-otlp';
@@ -35,9 +38,14 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     },
     graphiql: config.http.graphiql ? { title: 'Evalgraph', defaultQuery: GRAPHIQL_EXAMPLES } : false,
     maskedErrors: { maskError: createMaskError(log) },
-    context: async ({ request }): Promise<Context> => {
-      const requestId = requestIdOf(request);
-      const principal = await authenticateHeader(services.auth, request.headers.get('authorization'));
+    context: async (initial): Promise<Context> => {
+      // A WebSocket operation: its connection's key was checked for this subscribe (ws.ts).
+      if ('wsPrincipal' in initial) {
+        const requestId = randomUUID();
+        return { deps, services, principal: initial.wsPrincipal as Principal, requestId, log: log.child({ requestId }) };
+      }
+      const requestId = requestIdOf(initial.request);
+      const principal = await authenticateHeader(services.auth, initial.request.headers.get('authorization'));
       return { deps, services, principal, requestId, log: log.child({ requestId }) };
     },
     plugins: [
@@ -46,6 +54,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // repeated queries compiled by graphql-jit.
       useEngine({ parse, validate, execute: createJitExecute(schema), subscribe, specifiedRules }),
       useRequestId(),
+      // graphql-sse's single-connection mode (PUT to reserve a stream, then GET and POST with its token).
+      useGraphQLSSE({ endpoint: '/graphql/stream' }),
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),

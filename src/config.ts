@@ -53,6 +53,11 @@ const envSchema = z.object({
   EVALGRAPH_EVAL_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
   EVALGRAPH_EVAL_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   EVALGRAPH_EVAL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  EVALGRAPH_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  EVALGRAPH_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(10_000).default(100),
+  EVALGRAPH_SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  EVALGRAPH_WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  EVALGRAPH_WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -128,6 +133,18 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       leaseMs: e.EVALGRAPH_EVAL_LEASE_MS,
       /** Claims of one item before it counts as errored. */
       maxAttempts: e.EVALGRAPH_EVAL_MAX_ATTEMPTS,
+    },
+    subscriptions: {
+      /** Least time between two progress events of one evaluation. */
+      progressIntervalMs: e.EVALGRAPH_PROGRESS_INTERVAL_MS,
+      /** Subscriptions open at once on one WebSocket (graphql-ws has no cap of its own). */
+      maxPerConnection: e.EVALGRAPH_WS_MAX_SUBSCRIPTIONS,
+      /** Subscriptions open at once per API key in one process, over every transport. */
+      maxPerKey: e.EVALGRAPH_SUBSCRIPTIONS_PER_KEY,
+      /** How long a WebSocket may stay open without connection_init. */
+      initTimeoutMs: e.EVALGRAPH_WS_INIT_TIMEOUT_MS,
+      /** Largest WebSocket message accepted. */
+      maxPayloadBytes: e.EVALGRAPH_WS_MAX_PAYLOAD_BYTES,
     },
     dataDir,
     logLevel: e.LOG_LEVEL,

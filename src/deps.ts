@@ -5,7 +5,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type Redis from 'ioredis';
 import type { Config } from './config';
 import { createDb, migrate, type Db, type DbOptions } from './storage/db';
-import { createRedis } from './storage/redis';
+import { createMemoryPubSub, createRedisPubSub, type PubSub } from './storage/pubsub';
+import { createRedis, createRedisSubscriber } from './storage/redis';
 
 export interface Deps {
   config: Config;
@@ -14,6 +15,8 @@ export interface Deps {
   /** null in embedded mode: in-process stores are used instead. */
   redis: Redis | null;
   metrics: Registry;
+  /** Events between processes (Redis channels), or within this one. */
+  pubsub: PubSub;
   clock: { now(): Date };
   close(): Promise<void>;
 }
@@ -37,6 +40,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     if (applied.length) log.info({ applied }, 'applied migrations');
   }
   const redis = config.redis ? createRedis(config.redis.url, { name: 'evalgraph' }) : null;
+  const pubsub = config.redis && redis ? createRedisPubSub(redis, createRedisSubscriber(config.redis.url), config.redis.keyPrefix, log) : createMemoryPubSub(log);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
@@ -46,8 +50,10 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     db,
     redis,
     metrics,
+    pubsub,
     clock: { now: () => new Date() },
     async close() {
+      await pubsub.close();
       redis?.disconnect();
       await db.close();
     },

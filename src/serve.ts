@@ -6,6 +6,7 @@ import type { Config } from './config';
 import { createDeps, type DepsOptions } from './deps';
 import { createJobs } from './jobs';
 import { bootstrap } from './modules/auth/bootstrap';
+import { topics } from './modules/evaluations/events';
 import { createServices } from './services';
 import { startWorker, type Worker } from './worker';
 
@@ -29,6 +30,7 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
   const services = createServices(deps);
   let api: ApiServer | null = null;
   let worker: Worker | null = null;
+  let unlistenWork = () => {};
   try {
     if (role !== 'worker') {
       const first = await bootstrap(deps, services);
@@ -46,10 +48,8 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
     if (role !== 'api') {
       const started = startWorker(deps, createJobs(deps, services));
       worker = started;
-      // In-process wake-up; other processes poll (pub/sub wake-ups come with the event stream).
-      services.evaluations.events.listen((event) => {
-        if (event.type === 'evaluation.created' || event.type === 'evaluation.started') started.wake('evaluations');
-      });
+      // Work created by any process wakes this worker (polling stays the safety net).
+      unlistenWork = deps.pubsub.listen(topics.work, () => started.wake('evaluations'));
     }
   } catch (error) {
     await deps.close();
@@ -60,6 +60,10 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
   const stop = () =>
     (stopping ??= (async () => {
       deps.log.info('shutting down: draining requests and jobs');
+      unlistenWork();
+      // Open streams end, so that their connections can close.
+      services.progress.close();
+      services.subscriptions.close();
       await Promise.all([api?.close(), worker?.stop()]);
       await deps.close();
       if (pidFile) await rm(pidFile, { force: true });

@@ -1,10 +1,13 @@
 import { Gauge } from 'prom-client';
 import type { Deps } from './deps';
+import { createAlertEvents } from './modules/alerts/events';
 import { createAuthService } from './modules/auth/service';
 import { createCostService } from './modules/costs/service';
 import { createProjectsService } from './modules/projects/service';
 import { createEvaluationEvents } from './modules/evaluations/events';
+import { createProgressHub } from './modules/evaluations/progress';
 import { createEvaluationService } from './modules/evaluations/service';
+import { createSubscriptionGuard } from './modules/subscriptions/guard';
 import { createJudge } from './modules/providers/judge';
 import { createQuotas } from './modules/ratelimit/quotas';
 import { createTraceService } from './modules/traces/service';
@@ -25,7 +28,7 @@ export function createServices(deps: Deps) {
     },
   });
   const quotas = createQuotas(deps);
-  const events = createEvaluationEvents();
+  const events = createEvaluationEvents(deps.pubsub);
   return {
     auth,
     projects: createProjectsService(deps, { onAccessChange: () => auth.forget() }),
@@ -34,6 +37,9 @@ export function createServices(deps: Deps) {
     judge,
     quotas,
     evaluations: createEvaluationService(deps, { judge, quotas, events }),
+    alerts: createAlertEvents(deps.pubsub),
+    progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),
+    subscriptions: createSubscriptionGuard(deps, { perKey: deps.config.subscriptions.maxPerKey }),
   };
 }
 

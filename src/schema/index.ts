@@ -12,6 +12,8 @@ import '../modules/traces/queries';
 import '../modules/costs/schema';
 import '../modules/evaluations/schema';
 import '../modules/evaluations/mutations';
+import '../modules/evaluations/subscriptions';
+import '../modules/alerts/schema';
 
 let schema: GraphQLSchema | undefined;
 

@@ -16,3 +16,16 @@ export function createRedis(url: string, options: { name?: string; commandTimeou
   client.on('error', () => {});
   return client;
 }
+
+/** A connection for subscriber mode: its commands wait for a reconnect instead of failing (they
+ * run off the request path), and ioredis re-subscribes its channels after one. */
+export function createRedisSubscriber(url: string, name = 'evalgraph-sub'): Redis {
+  const client = new Redis(url, {
+    connectionName: name,
+    maxRetriesPerRequest: null,
+    connectTimeout: 2_000,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+  client.on('error', () => {});
+  return client;
+}

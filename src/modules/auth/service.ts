@@ -13,6 +13,9 @@ import { createAuthRepo } from './repo';
  * and in other processes within this time. */
 const KEY_CACHE_MS = 5_000;
 
+/** Pub/sub topic of revoked keys ({ keyId }): their open subscriptions end, their sockets close. */
+export const KEY_REVOKED_TOPIC = 'auth:revoked';
+
 const createUserInput = z.object({
   email: z.email().max(320).transform((e) => e.toLowerCase()),
   name: z.string().trim().min(1).max(200).nullish(),
@@ -109,6 +112,7 @@ export function createAuthService(deps: Deps) {
     if (!key) throw notFound('API key');
     const revoked = key.revokedAt ? key : await repo.revokeKey(id, deps.clock.now());
     keys.delete(key.hash);
+    deps.pubsub.publish(KEY_REVOKED_TOPIC, { keyId: key.id });
     return revoked;
   }
 

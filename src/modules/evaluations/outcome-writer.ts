@@ -28,7 +28,17 @@ export function createOutcomeWriter(deps: Deps, token: string) {
 
   async function writeGroup(group: Pending[]) {
     const result = await writeOutcomes(deps.db.query, token, deps.clock.now(), group.map((p) => ({ ...p.outcome, ...p.subjects })));
-    for (const p of group) p.resolve({ written: result.written.has(p.outcome.itemId), completed: result.completed.has(p.outcome.evaluationId) });
+    // An evaluation completed by this group is announced once, with its last item written here.
+    const announced = new Set<string>();
+    const completes = new Set<Pending>();
+    for (const p of [...group].reverse()) {
+      const id = p.outcome.evaluationId;
+      if (result.completed.has(id) && result.written.has(p.outcome.itemId) && !announced.has(id)) {
+        announced.add(id);
+        completes.add(p);
+      }
+    }
+    for (const p of group) p.resolve({ written: result.written.has(p.outcome.itemId), completed: completes.has(p) });
   }
 
   // A group's commit and a quota read never overlap: a read sees each outcome of this process

@@ -5,6 +5,7 @@ import { EvaluationItemState, EvaluationStatus } from '../../generated/prisma/en
 import { builder } from '../../schema/builder';
 import { GRADER_TYPES } from '../graders/definitions';
 import { ProjectRef } from '../projects/schema';
+import { graderSummaries, type GraderSummary } from './summaries';
 
 export const EvaluationStatusEnum = builder.enumType(EvaluationStatus, { name: 'EvaluationStatus', description: 'Where an evaluation is.' });
 export const EvaluationItemStateEnum = builder.enumType(EvaluationItemState, { name: 'EvaluationItemState' });
@@ -49,7 +50,7 @@ export const EvaluationBatchRef = builder.prismaNode('EvaluationBatch', {
   }),
 });
 
-const ResultCounts = builder
+export const ResultCounts = builder
   .objectRef<{ total: number; completed: number; passed: number; failed: number; errored: number }>('EvaluationResultCounts')
   .implement({
     description: 'Items by outcome (OpenAI Evals `result_counts`). An item passes when every grader passes, errors when a grader could not grade it.',
@@ -62,16 +63,7 @@ const ResultCounts = builder
     }),
   });
 
-interface GraderSummary {
-  name: string;
-  type: string;
-  meanScore: number | null;
-  passed: number;
-  failed: number;
-  errored: number;
-}
-
-const GraderResults = builder.objectRef<GraderSummary>('TestingCriterionResult').implement({
+export const GraderResults = builder.objectRef<GraderSummary>('TestingCriterionResult').implement({
   description: 'One grader over the items graded so far (OpenAI Evals `per_testing_criteria_results`).',
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -109,20 +101,7 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
     perTestingCriteriaResults: t.field({
       type: [GraderResults],
       select: { testingCriteria: true },
-      resolve: async (e, _a, ctx) => {
-        const rows = await ctx.deps.db.query<{ grader_name: string; grader_type: string; mean: number | null; passed: number; failed: number; errored: number }>(
-          `SELECT grader_name, grader_type, avg(score) AS mean, count(*) FILTER (WHERE passed AND error IS NULL)::int AS passed,
-             count(*) FILTER (WHERE NOT passed AND error IS NULL)::int AS failed, count(*) FILTER (WHERE error IS NOT NULL)::int AS errored
-           FROM evaluation_results WHERE evaluation_id = $1::uuid GROUP BY grader_name, grader_type`,
-          [e.id],
-        );
-        const byName = new Map(rows.map((r) => [r.grader_name, r]));
-        // Every grader is listed, in the order given, graded or not.
-        return ((e.testingCriteria as { name: string; type: string }[]) ?? []).map((g) => {
-          const r = byName.get(g.name);
-          return { name: g.name, type: r?.grader_type ?? String(g.type).toUpperCase(), meanScore: r?.mean ?? null, passed: r?.passed ?? 0, failed: r?.failed ?? 0, errored: r?.errored ?? 0 };
-        });
-      },
+      resolve: (e, _a, ctx) => graderSummaries(ctx.deps.db.query, e.id, e.testingCriteria),
     }),
     judgeInputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (e) => Number(e.judgeInputTokens) }),
     judgeOutputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (e) => Number(e.judgeOutputTokens) }),

@@ -1,0 +1,113 @@
+// Live progress of evaluations for subscribers in this process. However many clients watch one
+// evaluation, it is read from the database at most once per interval (default 250 ms) after an
+// event, and every watcher gets that one snapshot; a watcher first gets the state as it is when
+// it joins, and its stream ends after the final state. Readers that fall behind skip to the
+// newest snapshot. Events come through pub/sub from whichever process runs the evaluation; a slow
+// poll covers a lost message.
+import type { Deps } from '../../deps';
+import { createChannel, type Channel } from '../../lib/channel';
+import { topics, type EvaluationEvent } from './events';
+import { FINAL_STATUSES, loadSnapshot, type EvaluationSnapshot } from './summaries';
+
+const SAFETY_POLL_MS = 5_000;
+
+interface Watched {
+  channels: Set<Channel<EvaluationSnapshot>>;
+  unlisten: () => void;
+  poll: NodeJS.Timeout;
+  timer: NodeJS.Timeout | null;
+  lastLoad: number;
+}
+
+const STATUS_RANK = { QUEUED: 0, RUNNING: 1, COMPLETED: 2, FAILED: 2, CANCELED: 2 } as const;
+/** Snapshots never go backwards for a watcher (a slow first read must not follow a newer one). */
+const order = (s: EvaluationSnapshot) => STATUS_RANK[s.status] * 1e9 + s.completed;
+const fingerprint = (s: EvaluationSnapshot) => `${s.status}:${s.completed}:${s.errored}:${s.judgeCost}:${s.judgeInputTokens}`;
+
+export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
+  const watched = new Map<string, Watched>();
+  const last = new WeakMap<Channel<EvaluationSnapshot>, { order: number; fingerprint: string }>();
+
+  function deliver(channel: Channel<EvaluationSnapshot>, snapshot: EvaluationSnapshot) {
+    const previous = last.get(channel);
+    if (previous && (order(snapshot) < previous.order || fingerprint(snapshot) === previous.fingerprint)) return;
+    last.set(channel, { order: order(snapshot), fingerprint: fingerprint(snapshot) });
+    channel.push(snapshot);
+    if (FINAL_STATUSES.has(snapshot.status)) channel.end();
+  }
+
+  async function refresh(id: string, entry: Watched) {
+    entry.timer = null;
+    entry.lastLoad = Date.now();
+    try {
+      const snapshot = await loadSnapshot(deps.db.query, id);
+      if (!snapshot) return;
+      for (const channel of entry.channels) deliver(channel, snapshot);
+    } catch (error) {
+      deps.log.warn({ err: error, evaluationId: id }, 'progress read failed; the next event or poll retries');
+    }
+  }
+
+  function schedule(id: string, entry: Watched) {
+    if (entry.timer || watched.get(id) !== entry) return;
+    entry.timer = setTimeout(() => void refresh(id, entry), Math.max(0, entry.lastLoad + options.intervalMs - Date.now()));
+  }
+
+  function stopWatching(id: string, entry: Watched) {
+    entry.unlisten();
+    clearInterval(entry.poll);
+    if (entry.timer) clearTimeout(entry.timer);
+    watched.delete(id);
+  }
+
+  function entryFor(id: string): Watched {
+    let entry = watched.get(id);
+    if (entry) return entry;
+    const created: Watched = {
+      channels: new Set(),
+      unlisten: deps.pubsub.listen<EvaluationEvent>(topics.evaluation(id), () => schedule(id, created)),
+      poll: setInterval(() => schedule(id, created), SAFETY_POLL_MS),
+      timer: null,
+      lastLoad: 0,
+    };
+    created.poll.unref();
+    watched.set(id, created);
+    entry = created;
+    return entry;
+  }
+
+  return {
+    /** Number of evaluations and watchers in this process (metrics, tests). */
+    stats: () => ({ evaluations: watched.size, watchers: [...watched.values()].reduce((n, e) => n + e.channels.size, 0) }),
+
+    /** The evaluation's progress: now, then after changes, ending with its final state. */
+    watch(id: string): Channel<EvaluationSnapshot> {
+      const entry = entryFor(id);
+      const channel = createChannel<EvaluationSnapshot>({
+        onClose: () => {
+          entry.channels.delete(channel);
+          if (!entry.channels.size && watched.get(id) === entry) stopWatching(id, entry);
+        },
+      });
+      entry.channels.add(channel);
+      // Listening before reading: a change during the read is delivered after it.
+      loadSnapshot(deps.db.query, id).then(
+        (snapshot) => (snapshot ? deliver(channel, snapshot) : channel.end()),
+        (error) => {
+          deps.log.warn({ err: error, evaluationId: id }, 'progress read failed');
+          schedule(id, entry);
+        },
+      );
+      return channel;
+    },
+
+    close() {
+      for (const [id, entry] of watched) {
+        for (const channel of entry.channels) channel.end();
+        stopWatching(id, entry);
+      }
+    },
+  };
+}
+
+export type ProgressHub = ReturnType<typeof createProgressHub>;

@@ -1,0 +1,98 @@
+// Live evaluations: `evaluationProgress(id)` (the state now, then coalesced changes, ending with
+// the final state) and `evaluationEvents(projectId)` (every lifecycle event of a project's
+// evaluations). Both are read-scoped like the queries, over every transport.
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { forbidden, notFound } from '../../errors';
+import { createChannel } from '../../lib/channel';
+import { builder } from '../../schema/builder';
+import { can } from '../auth/permissions';
+import { ProjectRef } from '../projects/schema';
+import { topics, type EvaluationEvent, type EvaluationEventType } from './events';
+import { EvaluationRef, EvaluationStatusEnum, GraderResults, ResultCounts } from './schema';
+import type { EvaluationSnapshot } from './summaries';
+
+const readScope = (row: { projectId: string }) => ({ project: { id: row.projectId, action: 'read' as const } });
+const costScope = (row: { projectId: string }) => ({ project: { id: row.projectId, action: 'costs' as const } });
+
+/** Seconds left at the rate seen since the start; null before any item is done or after the end. */
+export function etaSeconds(s: Pick<EvaluationSnapshot, 'status' | 'total' | 'completed' | 'startedAt' | 'at'>): number | null {
+  if (s.status !== 'RUNNING' || !s.startedAt || s.completed === 0) return null;
+  const elapsed = (s.at.getTime() - s.startedAt.getTime()) / 1000;
+  return Math.max(0, Math.round(((s.total - s.completed) * elapsed) / s.completed));
+}
+
+const EvaluationProgressRef = builder.objectRef<EvaluationSnapshot>('EvaluationProgress').implement({
+  description: 'Where an evaluation stands, as pushed by `evaluationProgress`. Judge spending needs the BILLING or ADMIN role.',
+  authScopes: readScope,
+  fields: (t) => ({
+    evaluationId: t.id({ resolve: (s) => encodeGlobalID('Evaluation', s.id) }),
+    evaluation: t.field({
+      type: EvaluationRef,
+      nullable: true,
+      description: 'The evaluation itself (read from the database per event: select only what you need).',
+      resolve: (s, _a, ctx) => ctx.deps.db.prisma.evaluation.findUnique({ where: { id: s.id } }),
+    }),
+    status: t.field({ type: EvaluationStatusEnum, resolve: (s) => s.status }),
+    resultCounts: t.field({ type: ResultCounts, resolve: (s) => ({ total: s.total, completed: s.completed, passed: s.passed, failed: s.failed, errored: s.errored }) }),
+    percentDone: t.float({ resolve: (s) => (s.total ? (100 * s.completed) / s.total : 100) }),
+    perTestingCriteriaResults: t.field({ type: [GraderResults], description: 'Running mean score and pass counts per grader.', resolve: (s) => s.graders }),
+    judgeInputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (s) => s.judgeInputTokens }),
+    judgeOutputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (s) => s.judgeOutputTokens }),
+    judgeCost: t.field({ type: 'Decimal', nullable: true, authScopes: costScope, description: 'USD spent on judge calls so far.', resolve: (s) => s.judgeCost }),
+    etaSeconds: t.int({ nullable: true, description: 'Estimated seconds to completion at the rate so far.', resolve: (s) => etaSeconds(s) }),
+    error: t.exposeString('error', { nullable: true }),
+    errorCode: t.exposeString('errorCode', { nullable: true }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    at: t.expose('at', { type: 'DateTime', description: 'When this state was read.' }),
+  }),
+});
+
+const EVENT_TYPES = ['CREATED', 'STARTED', 'PROGRESS', 'COMPLETED', 'FAILED', 'CANCELED'] as const;
+const EvaluationEventTypeEnum = builder.enumType('EvaluationEventType', { values: EVENT_TYPES });
+const toEnum = (type: EvaluationEventType) => type.slice('evaluation.'.length).toUpperCase() as (typeof EVENT_TYPES)[number];
+
+const EvaluationEventRef = builder.objectRef<EvaluationEvent>('EvaluationEvent').implement({
+  description: 'A change of one of a project\'s evaluations (progress at most every 100 ms per evaluation).',
+  authScopes: readScope,
+  fields: (t) => ({
+    type: t.field({ type: EvaluationEventTypeEnum, resolve: (e) => toEnum(e.type) }),
+    evaluationId: t.id({ resolve: (e) => encodeGlobalID('Evaluation', e.evaluationId) }),
+    evaluation: t.field({ type: EvaluationRef, nullable: true, resolve: (e, _a, ctx) => ctx.deps.db.prisma.evaluation.findUnique({ where: { id: e.evaluationId } }) }),
+    at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
+  }),
+});
+
+/** A reader that falls behind keeps lifecycle events (up to 1,000) and only the latest progress per evaluation. */
+function keepEvents(held: EvaluationEvent[], next: EvaluationEvent): EvaluationEvent[] {
+  const kept = next.type === 'evaluation.progress' ? held.filter((e) => !(e.type === 'evaluation.progress' && e.evaluationId === next.evaluationId)) : held;
+  kept.push(next);
+  return kept.length > 1_000 ? kept.slice(kept.length - 1_000) : kept;
+}
+
+builder.subscriptionFields((t) => ({
+  evaluationProgress: t.field({
+    type: EvaluationProgressRef,
+    description: 'The evaluation\'s state now, then at most every 250 ms while it changes; the stream completes after the final state.',
+    args: { id: t.arg.globalID({ required: true, for: EvaluationRef }) },
+    subscribe: async (_root, args, ctx) => {
+      const row = await ctx.deps.db.prisma.evaluation.findUnique({ where: { id: args.id.id }, select: { projectId: true } });
+      if (!row) throw notFound('Evaluation');
+      if (!can(ctx.principal, row.projectId, 'read')) throw forbidden();
+      return ctx.services.subscriptions.open(ctx, ctx.services.progress.watch(args.id.id));
+    },
+    resolve: (snapshot) => snapshot,
+  }),
+  evaluationEvents: t.field({
+    type: EvaluationEventRef,
+    description: 'Every evaluation event of a project: created, started, progress, completed, failed, canceled.',
+    args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
+    authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
+    subscribe: (_root, args, ctx) => {
+      const channel = createChannel<EvaluationEvent>({ keep: keepEvents });
+      channel.onClose(ctx.deps.pubsub.listen<EvaluationEvent>(topics.project(args.projectId.id), (event) => channel.push(event)));
+      return ctx.services.subscriptions.open(ctx, channel);
+    },
+    resolve: (event) => event,
+  }),
+}));

@@ -1,0 +1,102 @@
+// Where an evaluation stands, read in one statement: its counts, spending, times and every
+// grader's running mean and pass/fail counts (OpenAI Evals `per_testing_criteria_results`).
+// Queries and the live progress stream read it alike.
+import type { EvaluationStatus } from '../../generated/prisma/enums';
+import type { Sql } from '../../storage/db';
+
+export interface GraderSummary {
+  name: string;
+  type: string;
+  meanScore: number | null;
+  passed: number;
+  failed: number;
+  errored: number;
+}
+
+export interface EvaluationSnapshot {
+  id: string;
+  projectId: string;
+  status: EvaluationStatus;
+  total: number;
+  completed: number;
+  passed: number;
+  failed: number;
+  errored: number;
+  graders: GraderSummary[];
+  judgeInputTokens: number;
+  judgeOutputTokens: number;
+  /** USD, as a decimal string. */
+  judgeCost: string;
+  error: string | null;
+  errorCode: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** When this was read. */
+  at: Date;
+}
+
+export const FINAL_STATUSES: ReadonlySet<EvaluationStatus> = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
+
+const GRADER_SQL = `SELECT grader_name, grader_type, avg(score) AS mean, count(*) FILTER (WHERE passed AND error IS NULL)::int AS passed,
+    count(*) FILTER (WHERE NOT passed AND error IS NULL)::int AS failed, count(*) FILTER (WHERE error IS NOT NULL)::int AS errored
+  FROM evaluation_results WHERE evaluation_id = $1::uuid GROUP BY grader_name, grader_type`;
+
+interface GraderRow {
+  grader_name: string;
+  grader_type: string;
+  mean: number | null;
+  passed: number;
+  failed: number;
+  errored: number;
+}
+
+/** Every grader of the testing criteria, in the order given, graded or not. */
+function summarise(testingCriteria: unknown, rows: GraderRow[]): GraderSummary[] {
+  const byName = new Map(rows.map((r) => [r.grader_name, r]));
+  return ((testingCriteria as { name: string; type: string }[]) ?? []).map((g) => {
+    const r = byName.get(g.name);
+    return { name: g.name, type: r?.grader_type ?? String(g.type).toUpperCase(), meanScore: r?.mean == null ? null : Number(r.mean), passed: r?.passed ?? 0, failed: r?.failed ?? 0, errored: r?.errored ?? 0 };
+  });
+}
+
+export async function graderSummaries(sql: Sql, evaluationId: string, testingCriteria: unknown): Promise<GraderSummary[]> {
+  return summarise(testingCriteria, await sql<GraderRow>(GRADER_SQL, [evaluationId]));
+}
+
+/** The evaluation's state now, or null when it does not exist. */
+export async function loadSnapshot(sql: Sql, evaluationId: string): Promise<EvaluationSnapshot | null> {
+  const [row] = await sql<{
+    id: string; project_id: string; status: EvaluationStatus; total_count: number; completed_count: number; passed_count: number; failed_count: number; errored_count: number;
+    testing_criteria: unknown; judge_input_tokens: string; judge_output_tokens: string; judge_cost: string; error: string | null; error_code: string | null;
+    created_at: Date; started_at: Date | null; finished_at: Date | null; graders: GraderRow[] | null;
+  }>(
+    `SELECT e.id::text, e.project_id::text, e.status, e.total_count, e.completed_count, e.passed_count, e.failed_count, e.errored_count,
+       e.testing_criteria, e.judge_input_tokens::text, e.judge_output_tokens::text, trim_scale(e.judge_cost)::text AS judge_cost,
+       e.error, e.error_code, e.created_at, e.started_at, e.finished_at,
+       (SELECT json_agg(g) FROM (${GRADER_SQL}) g) AS graders
+     FROM evaluations e WHERE e.id = $1::uuid`,
+    [evaluationId],
+  );
+  if (!row) return null;
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    status: row.status,
+    total: row.total_count,
+    completed: row.completed_count,
+    passed: row.passed_count,
+    failed: row.failed_count,
+    errored: row.errored_count,
+    graders: summarise(row.testing_criteria, row.graders ?? []),
+    judgeInputTokens: Number(row.judge_input_tokens),
+    judgeOutputTokens: Number(row.judge_output_tokens),
+    judgeCost: row.judge_cost,
+    error: row.error,
+    errorCode: row.error_code,
+    createdAt: new Date(row.created_at),
+    startedAt: row.started_at && new Date(row.started_at),
+    finishedAt: row.finished_at && new Date(row.finished_at),
+    at: new Date(),
+  };
+}

@@ -1,0 +1,114 @@
+// GraphQL over WebSocket (graphql-ws, subprotocol `graphql-transport-ws` only) on /graphql,
+// through the same envelop plugins as HTTP (yoga.getEnveloped). The key in
+// `connectionParams.authorization` ("Bearer <key>") is checked at connection_init and again at
+// every subscribe; a revoked key's sockets are closed (4403). Limits: subscriptions per
+// connection, init timeout, message size.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ExecutionArgs } from 'graphql';
+import { GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { App } from './app';
+import type { Deps } from './deps';
+import { appError } from './errors';
+import { authenticateHeader } from './modules/auth/authenticate';
+import type { Principal } from './modules/auth/permissions';
+
+type Extra = {
+  principal?: Principal;
+};
+
+type Enveloped = ReturnType<App['getEnveloped']>;
+
+/** Who holds the connection's key now; null when it is no longer valid. */
+async function principalOf(app: App, params: Readonly<Record<string, unknown>> | undefined): Promise<Principal | null> {
+  const header = params?.authorization ?? params?.Authorization;
+  try {
+    return await authenticateHeader(app.services.auth, typeof header === 'string' ? header : null);
+  } catch {
+    return null;
+  }
+}
+
+export function attachWebSockets(server: Server, app: App, deps: Deps) {
+  const limits = deps.config.subscriptions;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
+  const socketsByKey = new Map<string, Set<WebSocket>>();
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== '/graphql') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  server.on('upgrade', onUpgrade);
+
+  const offRevoked = app.services.subscriptions.onRevoked((keyId) => {
+    for (const socket of socketsByKey.get(keyId) ?? []) socket.close(4403, 'Forbidden: the API key was revoked');
+  });
+
+  const graphqlWs = useServer<Record<string, unknown>, Extra>(
+    {
+      connectionInitWaitTimeout: limits.initTimeoutMs,
+      async onConnect(ctx) {
+        const principal = await principalOf(app, ctx.connectionParams);
+        // Subscriptions need a key: without one (or with a bad one) the socket closes 4403.
+        if (!principal) return false;
+        ctx.extra.principal = principal;
+        const sockets = socketsByKey.get(principal.keyId) ?? new Set();
+        sockets.add(ctx.extra.socket);
+        socketsByKey.set(principal.keyId, sockets);
+        ctx.extra.socket.once('close', () => {
+          sockets.delete(ctx.extra.socket);
+          if (!sockets.size && socketsByKey.get(principal.keyId) === sockets) socketsByKey.delete(principal.keyId);
+        });
+        return true;
+      },
+      async onSubscribe(ctx, _id, payload) {
+        // The reservation of this operation is counted already.
+        if (Object.keys(ctx.subscriptions).length > limits.maxPerConnection) {
+          return [appError('RATE_LIMITED', `At most ${limits.maxPerConnection} operations may run at once on one connection.`, { extensions: { limit: limits.maxPerConnection } })];
+        }
+        const principal = await principalOf(app, ctx.connectionParams);
+        if (!principal) {
+          ctx.extra.socket.close(4403, 'Forbidden: the API key is unknown or revoked');
+          return [appError('UNAUTHENTICATED', 'The API key is unknown or revoked.')];
+        }
+        const enveloped = app.getEnveloped({ wsPrincipal: principal, params: payload });
+        let document;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError('Could not parse the document.')];
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length) return errors;
+        return {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: enveloped,
+        };
+      },
+      execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
+    },
+    wss,
+  );
+
+  return {
+    /** Open sockets (tests, metrics). */
+    size: () => wss.clients.size,
+    async close() {
+      server.off('upgrade', onUpgrade);
+      offRevoked();
+      await graphqlWs.dispose();
+    },
+  };
+}
