@@ -3,7 +3,6 @@
 // other takes over its items when their leases expire. On the embedded database (one process
 // owns it), the whole server is killed and started again. Either way every item is graded once
 // in the counts, no result is stored twice, and the evaluation completes.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,23 +10,11 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import { createTestDatabase } from './support/databases';
 import { startFakeLlm } from './support/fake-llm';
-import { startServeProcess, type ServeProcess } from './support/process';
+import { startServeProcess, startWorkerProcess, type ServeProcess } from './support/process';
 
 jest.setTimeout(240_000);
 
-const ROOT = path.resolve(__dirname, '..');
 const ITEMS = 40;
-
-function startWorker(env: Record<string, string>) {
-  const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'src', 'cli.ts'), 'serve', '--role', 'worker'], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
-    stdio: 'ignore',
-    // Its own process group: SIGKILL reaches node itself, not only the tsx wrapper.
-    detached: true,
-  });
-  return { kill: () => process.kill(-child.pid!, 'SIGKILL'), stop: () => process.kill(-child.pid!, 'SIGTERM'), exited: new Promise((r) => child.once('exit', r)) };
-}
 
 async function gql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
   const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
@@ -54,11 +41,11 @@ it('a worker killed with SIGKILL mid-run loses nothing; counts stay exact', asyn
     EVALGRAPH_EVAL_CONCURRENCY: '4',
     EVALGRAPH_EVAL_LEASE_MS: '2000',
   };
-  const workers: ReturnType<typeof startWorker>[] = [];
+  const workers: ReturnType<typeof startWorkerProcess>[] = [];
   let api: ServeProcess | null = null;
   try {
     api = await startServeProcess(env, db ? ['--role', 'api'] : []);
-    if (db) workers.push(startWorker(env), startWorker(env));
+    if (db) workers.push(startWorkerProcess(env), startWorkerProcess(env));
     const project = (await gql(api.url, key, '{ projects { edges { node { id } } } }')).data.projects.edges[0].node.id;
     const created = await gql(api.url, key, `mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }`, {
       input: {

@@ -54,3 +54,15 @@ export async function startServeProcess(env: Record<string, string>, args: strin
     },
   };
 }
+
+/** `serve --role worker` in a child process (no HTTP port: nothing to wait for). */
+export function startWorkerProcess(env: Record<string, string>) {
+  const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'src', 'cli.ts'), 'serve', '--role', 'worker'], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
+    stdio: 'ignore',
+    // Its own process group: SIGKILL reaches node itself, not only the tsx wrapper.
+    detached: true,
+  });
+  return { kill: () => process.kill(-child.pid!, 'SIGKILL'), stop: () => process.kill(-child.pid!, 'SIGTERM'), exited: new Promise((r) => child.once('exit', r)) };
+}
