@@ -58,6 +58,14 @@ const envSchema = z.object({
   EVALGRAPH_SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   EVALGRAPH_WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   EVALGRAPH_WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
+  EVALGRAPH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d+(,\d+){0,19}$/, { message: 'expected up to 20 comma-separated delays in ms, the first attempt first' })
+    .default('0,5000,300000,1800000,7200000,18000000,36000000,36000000'),
+  EVALGRAPH_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  EVALGRAPH_WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(90 * 86_400_000).default(5 * 86_400_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -145,6 +153,17 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       initTimeoutMs: e.EVALGRAPH_WS_INIT_TIMEOUT_MS,
       /** Largest WebSocket message accepted. */
       maxPayloadBytes: e.EVALGRAPH_WS_MAX_PAYLOAD_BYTES,
+    },
+    webhooks: {
+      /** Hosts, addresses and CIDR ranges that webhooks may reach although private or loopback. */
+      allowedHosts: e.EVALGRAPH_WEBHOOK_ALLOWED_HOSTS ?? '',
+      timeoutMs: e.EVALGRAPH_WEBHOOK_TIMEOUT_MS,
+      /** Delay before each attempt, from the message's creation for the first (Standard Webhooks / Svix schedule). */
+      retryScheduleMs: e.EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS.split(',').map(Number),
+      /** Deliveries in flight per worker process. */
+      concurrency: e.EVALGRAPH_WEBHOOK_CONCURRENCY,
+      /** An endpoint failing every delivery for this long is disabled. */
+      disableAfterMs: e.EVALGRAPH_WEBHOOK_DISABLE_AFTER_MS,
     },
     dataDir,
     logLevel: e.LOG_LEVEL,

@@ -7,6 +7,7 @@ import { createDeps, type DepsOptions } from './deps';
 import { createJobs } from './jobs';
 import { bootstrap } from './modules/auth/bootstrap';
 import { topics } from './modules/evaluations/events';
+import { WORK_TOPIC as WEBHOOK_WORK_TOPIC } from './modules/webhooks/service';
 import { createServices } from './services';
 import { startWorker, type Worker } from './worker';
 
@@ -49,7 +50,12 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       const started = startWorker(deps, createJobs(deps, services));
       worker = started;
       // Work created by any process wakes this worker (polling stays the safety net).
-      unlistenWork = deps.pubsub.listen(topics.work, () => started.wake('evaluations'));
+      const unlisten = [
+        deps.pubsub.listen(topics.work, () => started.wake('evaluations')),
+        deps.pubsub.listen(topics.changed, () => started.wake('webhooks')),
+        deps.pubsub.listen(WEBHOOK_WORK_TOPIC, () => started.wake('webhooks')),
+      ];
+      unlistenWork = () => unlisten.forEach((fn) => fn());
     }
   } catch (error) {
     await deps.close();

@@ -8,6 +8,7 @@ import { createEvaluationEvents } from './modules/evaluations/events';
 import { createProgressHub } from './modules/evaluations/progress';
 import { createEvaluationService } from './modules/evaluations/service';
 import { createSubscriptionGuard } from './modules/subscriptions/guard';
+import { createWebhookService } from './modules/webhooks/service';
 import { createJudge } from './modules/providers/judge';
 import { createQuotas } from './modules/ratelimit/quotas';
 import { createTraceService } from './modules/traces/service';
@@ -39,6 +40,7 @@ export function createServices(deps: Deps) {
     evaluations: createEvaluationService(deps, { judge, quotas, events }),
     alerts: createAlertEvents(deps.pubsub),
     progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),
+    webhooks: createWebhookService(deps),
     subscriptions: createSubscriptionGuard(deps, { perKey: deps.config.subscriptions.maxPerKey }),
   };
 }

@@ -188,6 +188,38 @@ describe('tenant isolation for every query root', () => {
     });
   });
 
+  describe('webhooks', () => {
+    let theirEndpoint: string;
+    let theirDelivery: string;
+    beforeAll(async () => {
+      const prisma = app.server.deps.db.prisma;
+      const endpoint = await prisma.webhookEndpoint.create({ data: { projectId: theirs, url: 'https://hooks.example.com/x', events: ['webhook.test'], secrets: [], enabled: false } });
+      await prisma.webhookMessage.create({ data: { id: 'msg_isolation', projectId: theirs, eventType: 'webhook.test', payload: '{}' } });
+      const delivery = await prisma.webhookDelivery.create({ data: { messageId: 'msg_isolation', endpointId: endpoint.id } });
+      theirEndpoint = globalId('WebhookEndpoint', endpoint.id);
+      theirDelivery = globalId('WebhookDelivery', delivery.id);
+    });
+
+    it('webhookEndpoints, webhookEndpoint, webhookDeliveries and node: another project is refused', async () => {
+      root('webhookEndpoints');
+      root('webhookEndpoint');
+      root('webhookDeliveries');
+      const list = await app.gql('query($p: ID!) { webhookEndpoints(projectId: $p) { edges { node { id } } } }', { p: globalId('Project', theirs) }, { key: me.key });
+      expect([list.body.data?.webhookEndpoints ?? null, list.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+      const one = await app.gql('query($id: ID!) { webhookEndpoint(id: $id) { url } }', { id: theirEndpoint }, { key: me.key });
+      expect([one.body.data?.webhookEndpoint ?? null, one.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+      const deliveries = await app.gql('query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }', { id: theirEndpoint }, { key: me.key });
+      expect([deliveries.body.data?.webhookDeliveries ?? null, deliveries.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+      for (const id of [theirEndpoint, theirDelivery]) {
+        const node = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id }, { key: me.key });
+        expect([node.body.data?.node ?? null, node.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+      }
+      // Their owner sees both.
+      const own = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id: theirDelivery }, { key: them.key });
+      expect(own.body.data.node).toEqual({ id: theirDelivery });
+    });
+  });
+
   it('covers every query root field of the schema', () => {
     const roots = Object.keys(getSchema().getQueryType()!.getFields()).sort();
     expect(roots.filter((name) => !covered.has(name))).toEqual([]);

@@ -14,6 +14,8 @@ import '../modules/evaluations/schema';
 import '../modules/evaluations/mutations';
 import '../modules/evaluations/subscriptions';
 import '../modules/alerts/schema';
+import '../modules/webhooks/schema';
+import '../modules/webhooks/mutations';
 
 let schema: GraphQLSchema | undefined;
 

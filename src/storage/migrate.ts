@@ -163,9 +163,31 @@ class CatalogClient extends pg.Client {
   }
 }
 
+/** @prisma/adapter-pg 7.10 runs a migration script by splitting it at every ";", which breaks
+ * function bodies ($$ … $$). The whole script goes to Postgres at once instead (the simple query
+ * protocol, as the native engine sends it), which also makes each migration all or nothing. */
+class WholeScriptPg extends PrismaPg {
+  constructor(private readonly pool: pg.Pool) {
+    super(pool);
+  }
+
+  override async connect() {
+    const adapter = await super.connect();
+    adapter.executeScript = async (script: string) => {
+      try {
+        await this.pool.query(script);
+      } catch (error) {
+        // The adapter's own conversion to the error type the engine understands.
+        (adapter as unknown as { onError(error: unknown): never }).onError(error);
+      }
+    };
+    return adapter;
+  }
+}
+
 /** A migration engine on a Postgres connection string; closes its own pool. */
 export async function createPostgresMigrationEngine(connectionString: string): Promise<MigrationEngine> {
   const pool = new pg.Pool({ connectionString, max: 2, Client: CatalogClient });
-  const engine = await createMigrationEngine(new PrismaPg(pool));
+  const engine = await createMigrationEngine(new WholeScriptPg(pool));
   return { ...engine, close: async () => { await engine.close(); await pool.end(); } };
 }

@@ -22,6 +22,8 @@ export const topics = {
   project: (projectId: string) => `project:${projectId}:evaluations`,
   /** Work to do: workers of every process wake up. */
   work: 'evaluations:work',
+  /** Any change (webhook workers wake: the change wrote its outbox messages). */
+  changed: 'evaluations:changed',
 };
 
 const PROGRESS_PUBLISH_MS = 100;
@@ -35,6 +37,7 @@ export function createEvaluationEvents(pubsub: PubSub) {
     pubsub.publish(topics.evaluation(event.evaluationId), event);
     pubsub.publish(topics.project(event.projectId), event);
     if (event.type === 'evaluation.created' || event.type === 'evaluation.started') pubsub.publish(topics.work, event);
+    pubsub.publish(topics.changed, event);
   }
 
   function publishProgress(event: EvaluationEvent) {

@@ -1,0 +1,143 @@
+// Managing webhook endpoints needs the `write` action on their project. A secret is returned
+// once, by createWebhookEndpoint and rotateWebhookSecret.
+import type { Context } from '../../context';
+import { badInput, forbidden } from '../../errors';
+import { builder } from '../../schema/builder';
+import { can } from '../auth/permissions';
+import { ProjectRef } from '../projects/schema';
+import { WebhookEndpointRef } from './schema';
+
+/** The endpoint's project, when the principal may change the endpoint. */
+async function writableEndpoint(ctx: Context, id: string) {
+  const endpoint = await ctx.deps.db.prisma.webhookEndpoint.findUnique({ where: { id }, select: { projectId: true } });
+  if (!endpoint || !can(ctx.principal, endpoint.projectId, 'read')) throw badInput('No such webhook endpoint.', ['input', 'id']);
+  if (!can(ctx.principal, endpoint.projectId, 'write')) throw forbidden();
+  return endpoint.projectId;
+}
+
+const SECRET_DESCRIPTION = 'The signing secret (whsec_…, Standard Webhooks). Shown this once: store it now.';
+
+builder.relayMutationField(
+  'createWebhookEndpoint',
+  {
+    inputFields: (t) => ({
+      projectId: t.globalID({ required: true, for: ProjectRef }),
+      url: t.string({ required: true, description: 'http(s); private, loopback and link-local addresses are refused.' }),
+      events: t.stringList({ required: true, description: 'evaluation.created, evaluation.started, evaluation.progress, evaluation.completed, evaluation.failed, evaluation.canceled, batch.completed, alert.fired, alert.resolved, webhook.test.' }),
+      description: t.string(),
+      progressIntervalSeconds: t.int({ description: 'Least time between two evaluation.progress messages of one evaluation (default 5).' }),
+    }),
+  },
+  {
+    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
+    resolve: async (_root, { input }, ctx) => {
+      const { endpoint, secret } = await ctx.services.webhooks.create(input.projectId.id, { ...input, url: input.url, events: input.events });
+      return { endpoint, secret };
+    },
+  },
+  {
+    outputFields: (t) => ({
+      webhookEndpoint: t.field({ type: WebhookEndpointRef, resolve: (p) => p.endpoint }),
+      secret: t.string({ description: SECRET_DESCRIPTION, resolve: (p) => p.secret }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'updateWebhookEndpoint',
+  {
+    inputFields: (t) => ({
+      id: t.globalID({ required: true, for: WebhookEndpointRef }),
+      url: t.string(),
+      events: t.stringList(),
+      description: t.string(),
+      enabled: t.boolean({ description: 'false disables it; true enables it again and clears its failure record.' }),
+      progressIntervalSeconds: t.int(),
+    }),
+  },
+  {
+    resolve: async (_root, { input }, ctx) => {
+      await writableEndpoint(ctx, input.id.id);
+      return { endpoint: await ctx.services.webhooks.update(input.id.id, input) };
+    },
+  },
+  { outputFields: (t) => ({ webhookEndpoint: t.field({ type: WebhookEndpointRef, resolve: (p) => p.endpoint }) }) },
+);
+
+builder.relayMutationField(
+  'deleteWebhookEndpoint',
+  { inputFields: (t) => ({ id: t.globalID({ required: true, for: WebhookEndpointRef }) }) },
+  {
+    resolve: async (_root, { input }, ctx) => {
+      await writableEndpoint(ctx, input.id.id);
+      await ctx.services.webhooks.remove(input.id.id);
+      return { id: input.id };
+    },
+  },
+  { outputFields: (t) => ({ deletedId: t.id({ resolve: (p) => Buffer.from(`WebhookEndpoint:${p.id.id}`).toString('base64') }) }) },
+);
+
+builder.relayMutationField(
+  'rotateWebhookSecret',
+  { inputFields: (t) => ({ id: t.globalID({ required: true, for: WebhookEndpointRef }) }) },
+  {
+    resolve: async (_root, { input }, ctx) => {
+      await writableEndpoint(ctx, input.id.id);
+      return ctx.services.webhooks.rotateSecret(input.id.id);
+    },
+  },
+  {
+    outputFields: (t) => ({
+      webhookEndpoint: t.field({ type: WebhookEndpointRef, resolve: (p) => p.endpoint }),
+      secret: t.string({ description: `${SECRET_DESCRIPTION} The previous secret keeps signing beside it for 24 hours.`, resolve: (p) => p.secret }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'sendTestWebhook',
+  { inputFields: (t) => ({ id: t.globalID({ required: true, for: WebhookEndpointRef }) }) },
+  {
+    resolve: async (_root, { input }, ctx) => {
+      await writableEndpoint(ctx, input.id.id);
+      return { messageId: await ctx.services.webhooks.sendTest(input.id.id) };
+    },
+  },
+  { outputFields: (t) => ({ messageId: t.string({ description: 'The webhook-id of the test message.', resolve: (p) => p.messageId }) }) },
+);
+
+builder.relayMutationField(
+  'redeliverWebhookMessage',
+  {
+    inputFields: (t) => ({
+      id: t.string({ required: true, description: 'The message id (webhook-id).' }),
+      endpointId: t.globalID({ for: WebhookEndpointRef, description: 'Only to this endpoint (default: every endpoint it went to).' }),
+    }),
+  },
+  {
+    resolve: async (_root, { input }, ctx) => {
+      const message = await ctx.deps.db.prisma.webhookMessage.findUnique({ where: { id: input.id }, select: { projectId: true } });
+      if (!message || !can(ctx.principal, message.projectId, 'read')) throw badInput('No such webhook message.', ['input', 'id']);
+      if (!can(ctx.principal, message.projectId, 'write')) throw forbidden();
+      return { count: await ctx.services.webhooks.redeliverMessage(input.id, input.endpointId?.id ?? null) };
+    },
+  },
+  { outputFields: (t) => ({ redeliveries: t.int({ description: 'Deliveries queued again.', resolve: (p) => p.count }) }) },
+);
+
+builder.relayMutationField(
+  'redeliverFailed',
+  {
+    inputFields: (t) => ({
+      endpointId: t.globalID({ required: true, for: WebhookEndpointRef }),
+      since: t.field({ type: 'DateTime', required: true, description: 'Failed deliveries created at or after this time.' }),
+    }),
+  },
+  {
+    resolve: async (_root, { input }, ctx) => {
+      await writableEndpoint(ctx, input.endpointId.id);
+      return { count: await ctx.services.webhooks.redeliverFailed(input.endpointId.id, input.since) };
+    },
+  },
+  { outputFields: (t) => ({ redeliveries: t.int({ resolve: (p) => p.count }) }) },
+);

@@ -1,0 +1,76 @@
+// One HTTP delivery attempt: POST the body as stored, with the Standard Webhooks headers, through
+// the address guard, within the timeout; the answer's status, a snippet of its body and any
+// Retry-After are kept for the attempt log.
+import http from 'node:http';
+import https from 'node:https';
+import { checkTarget, guardedLookup, TargetRefusedError, type AllowList } from './ssrf';
+
+export interface AttemptResult {
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  snippet: string | null;
+  /** From a Retry-After header, in ms. */
+  retryAfterMs: number | null;
+}
+
+const SNIPPET_BYTES = 1024;
+
+export function retryAfterMs(header: string | string[] | undefined, now: number): number | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+export async function sendWebhook(target: string, headers: Record<string, string>, body: string, options: { timeoutMs: number; allow: AllowList }): Promise<AttemptResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  let url: URL;
+  try {
+    url = await checkTarget(target, options.allow);
+  } catch (error) {
+    return { statusCode: null, latencyMs: elapsed(), error: `refused: ${(error as Error).message}`, snippet: null, retryAfterMs: null };
+  }
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (result: Omit<AttemptResult, 'latencyMs'>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ ...result, latencyMs: elapsed() });
+    };
+    const request = (url.protocol === 'https:' ? https : http).request(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'Evalgraph-Webhooks/1', ...headers },
+      lookup: guardedLookup(options.allow, url.hostname),
+      agent: false,
+    });
+    const timer = setTimeout(() => {
+      request.destroy();
+      done({ statusCode: null, error: `timed out after ${options.timeoutMs} ms`, snippet: null, retryAfterMs: null });
+    }, options.timeoutMs);
+    request.on('error', (error) => {
+      const refused = error instanceof TargetRefusedError;
+      done({ statusCode: null, error: refused ? `refused: ${error.message}` : `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${error.message}`, snippet: null, retryAfterMs: null });
+    });
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const finish = () => {
+        const snippet = Buffer.concat(chunks).subarray(0, SNIPPET_BYTES).toString('utf8');
+        done({ statusCode: response.statusCode ?? null, error: null, snippet: snippet || null, retryAfterMs: retryAfterMs(response.headers['retry-after'], Date.now()) });
+        response.destroy();
+      };
+      response.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= SNIPPET_BYTES) finish();
+      });
+      response.on('end', finish);
+      response.on('error', finish);
+    });
+    request.end(body);
+  });
+}

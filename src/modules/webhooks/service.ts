@@ -1,0 +1,168 @@
+// Webhook endpoints of a project: create (the secret is shown once), update, enable/disable,
+// delete, rotate the secret (the old one keeps signing for 24 h), send a test message, redeliver,
+// and delivery statistics. Messages themselves are written by the outbox (database triggers for
+// evaluation events, `enqueue` for the others) in the transaction of the change they announce.
+import type { Deps } from '../../deps';
+import { badInput, notFound } from '../../errors';
+import type { Sql } from '../../storage/db';
+import { rotate, generateSecret, type StoredSecret } from './signature';
+import { checkTarget, parseAllowList, TargetRefusedError } from './ssrf';
+
+export const WEBHOOK_EVENTS = [
+  'evaluation.created',
+  'evaluation.started',
+  'evaluation.progress',
+  'evaluation.completed',
+  'evaluation.failed',
+  'evaluation.canceled',
+  'batch.completed',
+  'alert.fired',
+  'alert.resolved',
+  'webhook.test',
+] as const;
+
+export const WORK_TOPIC = 'webhooks:work';
+const MAX_ENDPOINTS_PER_PROJECT = 50;
+const ROTATION_OVERLAP_MS = 24 * 3600_000;
+
+export interface EndpointInput {
+  url?: string | null;
+  events?: string[] | null;
+  description?: string | null;
+  enabled?: boolean | null;
+  progressIntervalSeconds?: number | null;
+}
+
+/** Writes a message and its deliveries in the caller's transaction; null when no endpoint takes it. */
+export async function enqueueWebhook(sql: Sql, projectId: string, event: string, data: unknown, endpointIds: string[] | null = null): Promise<string | null> {
+  const [row] = await sql<{ id: string | null }>(`SELECT evalgraph_enqueue_webhook($1::uuid, $2, $3::jsonb, $4::uuid[]) AS id`, [projectId, event, JSON.stringify(data), endpointIds]);
+  return row.id;
+}
+
+export function createWebhookService(deps: Deps) {
+  const { db } = deps;
+  const allow = parseAllowList(deps.config.webhooks.allowedHosts);
+  const wake = () => deps.pubsub.publish(WORK_TOPIC, {});
+
+  async function checkUrl(url: string) {
+    if (url.length > 2_000) throw badInput('The URL is longer than 2,000 characters.', ['input', 'url']);
+    try {
+      return (await checkTarget(url, allow)).toString();
+    } catch (error) {
+      if (error instanceof TargetRefusedError) throw badInput(`The URL is refused: ${error.message}.`, ['input', 'url']);
+      throw error;
+    }
+  }
+
+  function checkFields(input: EndpointInput) {
+    if (input.events != null) {
+      if (!input.events.length) throw badInput('Give at least one event.', ['input', 'events']);
+      const unknown = input.events.find((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
+      if (unknown) throw badInput(`Unknown event "${unknown}"; known: ${WEBHOOK_EVENTS.join(', ')}.`, ['input', 'events']);
+    }
+    if (input.description != null && input.description.length > 500) throw badInput('The description is longer than 500 characters.', ['input', 'description']);
+    if (input.progressIntervalSeconds != null && (input.progressIntervalSeconds < 1 || input.progressIntervalSeconds > 3_600)) {
+      throw badInput('progressIntervalSeconds must be 1 to 3,600.', ['input', 'progressIntervalSeconds']);
+    }
+  }
+
+  async function endpoint(id: string) {
+    const found = await db.prisma.webhookEndpoint.findUnique({ where: { id } });
+    if (!found) throw notFound('Webhook endpoint');
+    return found;
+  }
+
+  return {
+    allow,
+
+    async create(projectId: string, input: EndpointInput & { url: string; events: string[] }) {
+      checkFields(input);
+      const url = await checkUrl(input.url);
+      if ((await db.prisma.webhookEndpoint.count({ where: { projectId } })) >= MAX_ENDPOINTS_PER_PROJECT) {
+        throw badInput(`A project has at most ${MAX_ENDPOINTS_PER_PROJECT} webhook endpoints.`, ['input', 'projectId']);
+      }
+      const secret = generateSecret();
+      const secrets: StoredSecret[] = [{ secret, createdAt: deps.clock.now().toISOString(), expiresAt: null }];
+      const created = await db.prisma.webhookEndpoint.create({
+        data: { projectId, url, events: [...new Set(input.events)], description: input.description ?? null, progressIntervalSeconds: input.progressIntervalSeconds ?? 5, secrets: secrets as object[] },
+      });
+      return { endpoint: created, secret };
+    },
+
+    async update(id: string, input: EndpointInput) {
+      checkFields(input);
+      const url = input.url != null ? await checkUrl(input.url) : undefined;
+      await endpoint(id);
+      return db.prisma.webhookEndpoint.update({
+        where: { id },
+        data: {
+          ...(url ? { url } : {}),
+          ...(input.events ? { events: [...new Set(input.events)] } : {}),
+          ...(input.description !== undefined ? { description: input.description } : {}),
+          ...(input.progressIntervalSeconds != null ? { progressIntervalSeconds: input.progressIntervalSeconds } : {}),
+          // Enabling starts afresh; disabling by hand says so.
+          ...(input.enabled === true ? { enabled: true, disabledReason: null, disabledAt: null, failingSince: null } : {}),
+          ...(input.enabled === false ? { enabled: false, disabledReason: 'disabled by a user', disabledAt: deps.clock.now() } : {}),
+        },
+      });
+    },
+
+    async remove(id: string) {
+      await endpoint(id);
+      await db.prisma.webhookEndpoint.delete({ where: { id } });
+    },
+
+    async rotateSecret(id: string) {
+      const found = await endpoint(id);
+      const { secrets, secret } = rotate(found.secrets as unknown as StoredSecret[], deps.clock.now(), ROTATION_OVERLAP_MS);
+      const updated = await db.prisma.webhookEndpoint.update({ where: { id }, data: { secrets: secrets as unknown as object[] } });
+      return { endpoint: updated, secret };
+    },
+
+    /** A `webhook.test` message to this endpoint only; returns the message id. */
+    async sendTest(id: string) {
+      const found = await endpoint(id);
+      if (!found.enabled) throw badInput('The endpoint is disabled: enable it first.', ['input', 'id']);
+      const messageId = await db.transaction((sql) => enqueueWebhook(sql, found.projectId, 'webhook.test', { endpointId: id, message: 'A test message from Evalgraph.' }, [id]));
+      wake();
+      return messageId!;
+    },
+
+    /** Sends a message again (same webhook-id) to its endpoints, or to one of them. */
+    async redeliverMessage(messageId: string, endpointId: string | null) {
+      const rows = await db.query<{ id: string }>(
+        `UPDATE webhook_deliveries SET status = 'PENDING', attempts = 0, next_attempt_at = now(), lease_token = NULL, lease_expires_at = NULL
+         WHERE message_id = $1 AND ($2::uuid IS NULL OR endpoint_id = $2::uuid) RETURNING id::text`,
+        [messageId, endpointId],
+      );
+      wake();
+      return rows.length;
+    },
+
+    /** Sends again every delivery to the endpoint that failed since `since`. */
+    async redeliverFailed(endpointId: string, since: Date) {
+      const rows = await db.query<{ id: string }>(
+        `UPDATE webhook_deliveries SET status = 'PENDING', attempts = 0, next_attempt_at = now(), lease_token = NULL, lease_expires_at = NULL
+         WHERE endpoint_id = $1::uuid AND status = 'FAILED' AND created_at >= $2 RETURNING id::text`,
+        [endpointId, since],
+      );
+      wake();
+      return rows.length;
+    },
+
+    async stats(endpointId: string) {
+      const [row] = await db.query<{ delivered: number; failed: number; pending: number; p95: number | null }>(
+        `SELECT count(*) FILTER (WHERE status = 'DELIVERED')::int AS delivered, count(*) FILTER (WHERE status = 'FAILED')::int AS failed,
+           count(*) FILTER (WHERE status = 'PENDING')::int AS pending,
+           (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY a.latency_ms) FROM webhook_attempts a JOIN webhook_deliveries d2 ON d2.id = a.delivery_id
+             WHERE d2.endpoint_id = $1::uuid AND a.attempted_at > now() - interval '7 days') AS p95
+         FROM webhook_deliveries WHERE endpoint_id = $1::uuid`,
+        [endpointId],
+      );
+      const done = row.delivered + row.failed;
+      return { delivered: row.delivered, failed: row.failed, pending: row.pending, successRate: done ? row.delivered / done : null, p95LatencyMs: row.p95 === null ? null : Math.round(Number(row.p95)) };
+    },
+  };
+}
+
+export type WebhookService = ReturnType<typeof createWebhookService>;

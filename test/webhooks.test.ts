@@ -1,0 +1,236 @@
+// Webhooks through HTTP with a real receiver, verified by the official `standardwebhooks` package:
+// endpoints (secret once, SSRF refusals), evaluation and batch events from the outbox, retries with
+// the same webhook-id, 410, exhaustion and redelivery, rotation, test messages, stats, roles.
+import { Webhook } from 'standardwebhooks';
+import { createTestApp, globalId, type TestApp } from './support/app';
+import { createEvaluation, waitFor } from './support/evaluations';
+import { until } from './support/live';
+import { startReceiver, type Receiver } from './support/receiver';
+
+let app: TestApp;
+let receiver: Receiver;
+
+beforeAll(async () => {
+  receiver = await startReceiver();
+  app = await createTestApp({ EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: '0,100,200', EVALGRAPH_WEBHOOK_TIMEOUT_MS: '1000' });
+});
+beforeEach(() => {
+  receiver.received.length = 0;
+  receiver.answer = () => ({ status: 200 });
+});
+afterAll(async () => {
+  await app.close();
+  await receiver.close();
+});
+
+const CREATE = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret webhookEndpoint { id url events enabled secrets { prefix expiresAt } } } }`;
+const ENDPOINT = `query($id: ID!) { webhookEndpoint(id: $id) { enabled disabledReason failingSince stats { delivered failed pending successRate p95LatencyMs } } }`;
+const DELIVERIES = `query($id: ID!, $filter: WebhookDeliveryFilter) { webhookDeliveries(endpointId: $id, first: 50, filter: $filter) { edges { node {
+  status attempts lastStatusCode message { id eventType payload } attemptLog { statusCode error latencyMs responseSnippet } } } } }`;
+const regex = [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }];
+
+async function createEndpoint(events: string[], options: { projectId?: string; url?: string; key?: string } = {}) {
+  const res = await app.gql(CREATE, { input: { projectId: globalId('Project', options.projectId ?? app.projectId), url: options.url ?? receiver.url, events } }, { key: options.key });
+  if (res.body.errors) throw new Error(JSON.stringify(res.body.errors));
+  const { secret, webhookEndpoint } = res.body.data.createWebhookEndpoint;
+  return { secret: secret as string, id: webhookEndpoint.id as string, endpoint: webhookEndpoint };
+}
+
+/** Each received message verified with `secret`; returns the payloads. */
+function verified(secret: string, received = receiver.received) {
+  return received.map((r) => new Webhook(secret).verify(r.body, r.headers as Record<string, string>) as any);
+}
+
+async function deliveries(id: string, filter?: Record<string, unknown>) {
+  const res = await app.gql(DELIVERIES, { id, filter });
+  if (res.body.errors) throw new Error(JSON.stringify(res.body.errors));
+  return res.body.data.webhookDeliveries.edges.map((e: any) => e.node);
+}
+
+async function disable(id: string) {
+  await app.gql(`mutation($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $input) { webhookEndpoint { enabled } } }`, { input: { id, enabled: false } });
+}
+
+describe('endpoints', () => {
+  it('show the secret once, at creation', async () => {
+    const { secret, id, endpoint } = await createEndpoint(['webhook.test']);
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]{40,}$/);
+    expect(endpoint).toMatchObject({ url: receiver.url, events: ['webhook.test'], enabled: true, secrets: [{ prefix: `${secret.slice(0, 10)}…`, expiresAt: null }] });
+    const read = await app.gql(`query($id: ID!) { webhookEndpoint(id: $id) { secrets { prefix } } }`, { id });
+    expect(JSON.stringify(read.body)).not.toContain(secret);
+    await disable(id);
+  });
+
+  it.each([
+    ['http://127.0.0.2:9/hook', 'loopback'],
+    ['http://10.0.0.1/hook', 'private'],
+    ['http://169.254.169.254/latest/meta-data', 'linkLocal'],
+    ['http://[::1]:9/hook', 'loopback'],
+    ['ftp://example.com/hook', 'only http and https'],
+    ['http://user:pw@127.0.0.1/hook', 'credentials'],
+  ])('refuse %s (BAD_USER_INPUT)', async (url, why) => {
+    const res = await app.gql(CREATE, { input: { projectId: globalId('Project', app.projectId), url, events: ['webhook.test'] } });
+    expect(res.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'url'] });
+    expect(res.body.errors?.[0].message).toContain(why);
+  });
+
+  it('refuse unknown events and empty lists', async () => {
+    for (const events of [['evaluation.finished'], []]) {
+      const res = await app.gql(CREATE, { input: { projectId: globalId('Project', app.projectId), url: receiver.url, events } });
+      expect(res.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'events'] });
+    }
+  });
+
+  it('are refused at connect time when the address is forbidden (no request is made)', async () => {
+    const { id } = await createEndpoint(['webhook.test']);
+    const raw = Buffer.from(id, 'base64').toString().split(':')[1];
+    // As if its name had come to resolve to a private address after it was saved.
+    await app.server.deps.db.query(`UPDATE webhook_endpoints SET url = 'http://10.255.255.1:9/hook' WHERE id = $1::uuid`, [raw]);
+    await app.gql(`mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`, { input: { id } });
+    await until(async () => (await deliveries(id))[0]?.attemptLog.length >= 1, 10_000, 'an attempt');
+    const [delivery] = await deliveries(id);
+    expect(delivery.attemptLog[0]).toMatchObject({ statusCode: null, error: 'refused: 10.255.255.1 is a private address' });
+    expect(receiver.received).toHaveLength(0);
+    await disable(id);
+  });
+});
+
+describe('delivery', () => {
+  it("signs every evaluation event of the project's evaluations (Standard Webhooks), written by the outbox", async () => {
+    const { secret, id } = await createEndpoint(['evaluation.created', 'evaluation.started', 'evaluation.progress', 'evaluation.completed']);
+    const evaluationId = await createEvaluation(app, regex, [{ input: 1, output: 'a' }, { input: 2, output: 'b' }], { name: 'hooked' });
+    await waitFor(app, evaluationId);
+    await until(() => verified(secret).some((p) => p.type === 'evaluation.completed'), 10_000, 'evaluation.completed');
+    const payloads = verified(secret);
+    const types = payloads.map((p) => p.type).sort();
+    expect(types.filter((t) => t !== 'evaluation.progress')).toEqual(['evaluation.completed', 'evaluation.created', 'evaluation.started']);
+    const completed = payloads.find((p) => p.type === 'evaluation.completed');
+    expect(completed.data).toMatchObject({ id: evaluationId, projectId: globalId('Project', app.projectId), name: 'hooked', status: 'COMPLETED', resultCounts: { total: 2, completed: 2, passed: 1, failed: 1, errored: 0 } });
+    expect(completed.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    // Headers as Standard Webhooks names them; the body is the stored payload, byte for byte.
+    const stored = await deliveries(id);
+    for (const r of receiver.received) {
+      expect(r.headers['webhook-id']).toMatch(/^msg_[0-9a-f]{32}$/);
+      expect(r.headers['content-type']).toBe('application/json');
+      expect(stored.find((d: any) => d.message.id === r.headers['webhook-id']).message.payload).toBe(r.body);
+    }
+    expect(stored.every((d: any) => d.status === 'DELIVERED' && d.attempts === 1 && d.lastStatusCode === 200)).toBe(true);
+    await disable(id);
+  });
+
+  it('retries a failing receiver: 500, 429 with Retry-After, then 200 – the same webhook-id, signed each time', async () => {
+    const { secret, id } = await createEndpoint(['webhook.test']);
+    receiver.answer = (_r, i) => (i === 0 ? { status: 500 } : i === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 });
+    const sent = await app.gql(`mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`, { input: { id } });
+    const messageId = sent.body.data.sendTestWebhook.messageId;
+    await until(() => receiver.received.length === 3, 10_000, 'three attempts');
+    expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([messageId, messageId, messageId]);
+    expect(verified(secret).map((p) => p.type)).toEqual(['webhook.test', 'webhook.test', 'webhook.test']);
+    // The 429's Retry-After (1 s) was waited for, not the 200 ms of the schedule.
+    expect(receiver.received[2].at - receiver.received[1].at).toBeGreaterThanOrEqual(900);
+    await until(async () => (await deliveries(id))[0].status === 'DELIVERED', 5_000, 'DELIVERED');
+    const [delivery] = await deliveries(id);
+    expect(delivery).toMatchObject({ status: 'DELIVERED', attempts: 3, lastStatusCode: 200 });
+    expect(delivery.attemptLog.map((a: any) => [a.statusCode, a.responseSnippet])).toEqual([[500, 'answer 500'], [429, 'answer 429'], [200, 'answer 200']]);
+    await disable(id);
+  });
+
+  it('gives up after the last attempt (FAILED), and redeliverFailed sends it again', async () => {
+    const { id } = await createEndpoint(['webhook.test']);
+    receiver.answer = () => ({ status: 503 });
+    const since = new Date(Date.now() - 1000).toISOString();
+    await app.gql(`mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`, { input: { id } });
+    await until(async () => (await deliveries(id))[0]?.status === 'FAILED', 10_000, 'FAILED');
+    expect(receiver.received).toHaveLength(3);
+    expect((await app.gql(ENDPOINT, { id })).body.data.webhookEndpoint).toMatchObject({ enabled: true, failingSince: expect.any(String), stats: { delivered: 0, failed: 1, pending: 0, successRate: 0 } });
+    receiver.answer = () => ({ status: 204 });
+    const again = await app.gql(`mutation($input: RedeliverFailedInput!) { redeliverFailed(input: $input) { redeliveries } }`, { input: { endpointId: id, since } });
+    expect(again.body.data.redeliverFailed.redeliveries).toBe(1);
+    await until(async () => (await deliveries(id))[0]?.status === 'DELIVERED', 10_000, 'DELIVERED');
+    expect((await app.gql(ENDPOINT, { id })).body.data.webhookEndpoint).toMatchObject({ failingSince: null, stats: { delivered: 1, failed: 0, successRate: 1, p95LatencyMs: expect.any(Number) } });
+    // One message, the same webhook-id every time.
+    expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    await disable(id);
+  });
+
+  it('410 Gone disables the endpoint, saying why, and nothing more is sent to it', async () => {
+    const { id } = await createEndpoint(['webhook.test', 'evaluation.created']);
+    receiver.answer = () => ({ status: 410 });
+    await app.gql(`mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`, { input: { id } });
+    await until(async () => !(await app.gql(ENDPOINT, { id })).body.data.webhookEndpoint.enabled, 10_000, 'disabled');
+    expect((await app.gql(ENDPOINT, { id })).body.data.webhookEndpoint.disabledReason).toMatch(/410 Gone/);
+    await createEvaluation(app, regex, [{ input: 1, output: 'a' }]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receiver.received).toHaveLength(1);
+  });
+
+  it('disables an endpoint whose deliveries have all failed for 5 days', async () => {
+    const { id } = await createEndpoint(['webhook.test']);
+    const raw = Buffer.from(id, 'base64').toString().split(':')[1];
+    await app.server.deps.db.query(`UPDATE webhook_endpoints SET failing_since = now() - interval '6 days' WHERE id = $1::uuid`, [raw]);
+    receiver.answer = () => ({ status: 500 });
+    await app.gql(`mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`, { input: { id } });
+    await until(async () => !(await app.gql(ENDPOINT, { id })).body.data.webhookEndpoint.enabled, 10_000, 'disabled');
+    expect((await app.gql(ENDPOINT, { id })).body.data.webhookEndpoint.disabledReason).toMatch(/^every delivery failed since \d{4}-/);
+  });
+
+  it('rotation: the next messages carry two signatures, each secret verifies them', async () => {
+    const { secret: old, id } = await createEndpoint(['webhook.test']);
+    const rotated = await app.gql(`mutation($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { secret webhookEndpoint { secrets { expiresAt } } } }`, { input: { id } });
+    const { secret: fresh, webhookEndpoint } = rotated.body.data.rotateWebhookSecret;
+    expect(fresh).not.toBe(old);
+    expect(webhookEndpoint.secrets.map((s: any) => s.expiresAt === null)).toEqual([true, false]);
+    await app.gql(`mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`, { input: { id } });
+    await until(() => receiver.received.length === 1, 10_000, 'the message');
+    expect(String(receiver.received[0].headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect(verified(old)[0].type).toBe('webhook.test');
+    expect(verified(fresh)[0].type).toBe('webhook.test');
+    await disable(id);
+  });
+
+  it('batch.completed is sent once, when the last evaluation of a batch ends', async () => {
+    const { secret, id } = await createEndpoint(['batch.completed']);
+    const res = await app.gql(`mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id evaluations { id } } } }`, {
+      input: { projectId: globalId('Project', app.projectId), name: 'nightly', evaluations: [1, 2, 3].map((n) => ({ name: `e${n}`, testingCriteria: regex, dataSource: { items: [{ input: n, output: 'a' }] } })) },
+    });
+    expect(res.body.errors).toBeUndefined();
+    const batch = res.body.data.createEvaluationBatch.batch;
+    for (const e of batch.evaluations) await waitFor(app, e.id);
+    await until(() => receiver.received.length >= 1, 10_000, 'batch.completed');
+    await new Promise((r) => setTimeout(r, 300));
+    const payloads = verified(secret);
+    expect(payloads).toHaveLength(1);
+    expect(payloads[0]).toMatchObject({ type: 'batch.completed', data: { id: batch.id, name: 'nightly', evaluations: batch.evaluations.map((e: any) => ({ id: e.id, status: 'COMPLETED' })) } });
+    await disable(id);
+  });
+});
+
+describe('roles and isolation', () => {
+  it('a VIEWER reads endpoints but cannot change them; another project sees nothing', async () => {
+    const { id } = await createEndpoint(['webhook.test']);
+    const viewer = await app.seedUser({ role: 'VIEWER' });
+    expect((await app.gql(ENDPOINT, { id }, { key: viewer.key })).body.data.webhookEndpoint.enabled).toBe(true);
+    const refused = await app.gql(`mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`, { input: { id } }, { key: viewer.key });
+    expect(refused.body.errors![0].extensions!.code).toBe('FORBIDDEN');
+    const create = await app.gql(CREATE, { input: { projectId: globalId('Project', app.projectId), url: receiver.url, events: ['webhook.test'] } }, { key: viewer.key });
+    expect(create.body.errors![0].extensions!.code).toBe('FORBIDDEN');
+
+    const other = await app.seedProject();
+    const outsider = await app.seedUser({ role: 'ADMIN', projectId: other });
+    const endpoint = await app.gql(ENDPOINT, { id }, { key: outsider.key });
+    expect([endpoint.body.data.webhookEndpoint, endpoint.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+    const list = await app.gql(`query($p: ID!) { webhookEndpoints(projectId: $p) { edges { node { id } } } }`, { p: globalId('Project', app.projectId) }, { key: outsider.key });
+    expect(list.body.errors![0].extensions!.code).toBe('FORBIDDEN');
+    const del = await app.gql(DELIVERIES, { id }, { key: outsider.key });
+    expect(del.body.errors![0].extensions!.code).toBe('FORBIDDEN');
+    const update = await app.gql(`mutation($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`, { input: { id, enabled: false } }, { key: outsider.key });
+    expect(update.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'id'] });
+    // Deliveries by node id.
+    await app.gql(`mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`, { input: { id } });
+    await until(async () => (await deliveries(id)).length > 0, 5_000, 'a delivery');
+    const deliveryId = (await app.gql(`query($id: ID!) { webhookDeliveries(endpointId: $id, first: 1) { edges { node { id } } } }`, { id })).body.data.webhookDeliveries.edges[0].node.id;
+    const node = await app.gql(`query($id: ID!) { node(id: $id) { id } }`, { id: deliveryId }, { key: outsider.key });
+    expect([node.body.data?.node ?? null, node.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+    await disable(id);
+  });
+});
