@@ -1,0 +1,93 @@
+// Webhook delivery survives a SIGKILL: with Postgres, the worker process is killed while its
+// deliveries are in flight at the receiver and another worker takes them over when their leases
+// expire; on the embedded database the whole server is killed and started again. Every message
+// arrives (at least once, with its own webhook-id) and every delivery ends DELIVERED.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Webhook } from 'standardwebhooks';
+import { createTestDatabase } from './support/databases';
+import { startServeProcess, startWorkerProcess, type ServeProcess } from './support/process';
+import { startReceiver } from './support/receiver';
+
+jest.setTimeout(180_000);
+
+const MESSAGES = 8;
+
+it('a SIGKILL with deliveries in flight loses none of them', async () => {
+  const receiver = await startReceiver();
+  // Hold the first requests open, so that the kill finds them in flight.
+  let holding = true;
+  receiver.answer = () => (holding ? { status: 200, delayMs: 30_000 } : { status: 200 });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-hooks-'));
+  const db = process.env.DATABASE_URL ? await createTestDatabase() : null;
+  const key = `evg_test_${randomBytes(24).toString('base64url')}`;
+  const env = {
+    ...(db ? { DATABASE_URL: db.url! } : { DATABASE_URL: '' }),
+    REDIS_URL: '',
+    EVALGRAPH_DATA_DIR: dir,
+    EVALGRAPH_INIT_ADMIN_EMAIL: 'admin@test.local',
+    EVALGRAPH_INIT_PROJECT: 'durable hooks',
+    EVALGRAPH_INIT_API_KEY: key,
+    EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    EVALGRAPH_WEBHOOK_TIMEOUT_MS: '1000',
+    EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: '0,200,200,200,200',
+  };
+  const workers: ReturnType<typeof startWorkerProcess>[] = [];
+  let api: ServeProcess | null = null;
+  try {
+    api = await startServeProcess(env, db ? ['--role', 'api'] : []);
+    if (db) workers.push(startWorkerProcess(env));
+    const gql = async (query: string, variables: Record<string, unknown> = {}) =>
+      (await (await fetch(`${api!.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) })).json()) as any;
+    const project = (await gql('{ projects { edges { node { id } } } }')).data.projects.edges[0].node.id;
+    const created = await gql(`mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret webhookEndpoint { id } } }`, {
+      input: { projectId: project, url: receiver.url, events: ['webhook.test'] },
+    });
+    const { secret, webhookEndpoint } = created.data.createWebhookEndpoint;
+    const sent: string[] = [];
+    for (let i = 0; i < MESSAGES; i++) sent.push((await gql(`mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`, { input: { id: webhookEndpoint.id } })).data.sendTestWebhook.messageId);
+
+    // Killed while the receiver holds its requests.
+    for (let i = 0; i < 400 && receiver.received.length < MESSAGES; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(receiver.received.length).toBe(MESSAGES);
+    if (db) {
+      workers[0].kill();
+      await workers[0].exited;
+      holding = false;
+      workers.push(startWorkerProcess(env));
+    } else {
+      await api.stop('SIGKILL');
+      holding = false;
+      api = await startServeProcess(env);
+    }
+
+    const DELIVERIES = `query($id: ID!) { webhookDeliveries(endpointId: $id, first: 100) { edges { node { status attempts message { id } } } } }`;
+    let nodes: any[] = [];
+    for (let i = 0; i < 600; i++) {
+      nodes = (await gql(DELIVERIES, { id: webhookEndpoint.id })).data.webhookDeliveries.edges.map((e: any) => e.node);
+      if (nodes.length === MESSAGES && nodes.every((n) => n.status === 'DELIVERED')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(nodes.map((n) => n.status)).toEqual(Array(MESSAGES).fill('DELIVERED'));
+    // Each was claimed again after the kill (a second attempt), and arrived again, signed.
+    expect(nodes.every((n) => n.attempts >= 2)).toBe(true);
+    const delivered = receiver.received.slice(MESSAGES);
+    expect(new Set(delivered.map((r) => r.headers['webhook-id']))).toEqual(new Set(sent));
+    for (const r of delivered) expect(new Webhook(secret).verify(r.body, r.headers as Record<string, string>)).toMatchObject({ type: 'webhook.test' });
+  } finally {
+    for (const w of workers) {
+      try {
+        w.stop();
+      } catch {
+        // already gone
+      }
+    }
+    await Promise.all(workers.map((w) => w.exited));
+    await api?.stop('SIGTERM');
+    await receiver.close();
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
