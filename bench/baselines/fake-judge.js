@@ -4,7 +4,7 @@
 // label_model prompts a label.
 const http = require('node:http');
 
-function startFakeJudge({ delayMs }) {
+function startFakeJudge({ delayMs, hold = () => Promise.resolve() }) {
   let calls = 0;
   const server = http.createServer((req, res) => {
     const chunks = [];
@@ -14,7 +14,8 @@ function startFakeJudge({ delayMs }) {
       const body = JSON.parse(Buffer.concat(chunks).toString() || '{}');
       const text = (body.messages || []).map((m) => m.content).join('\n');
       const answer = text.includes('"label"') ? { label: 'polite' } : { score: 0.9, reasoning: 'fine' };
-      setTimeout(() => {
+      // `hold` lets a benchmark keep answers back until it is ready (all clients subscribed).
+      void hold().then(() => setTimeout(() => {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(
           JSON.stringify({
@@ -26,7 +27,7 @@ function startFakeJudge({ delayMs }) {
             usage: { prompt_tokens: 120, completion_tokens: 12, total_tokens: 132 },
           }),
         );
-      }, delayMs);
+      }, delayMs));
     });
   });
   return new Promise((resolve) =>
