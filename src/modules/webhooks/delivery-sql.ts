@@ -48,35 +48,60 @@ export interface Outcome {
   disable: string | null;
 }
 
-/** Records an attempt; false when the claim was lost (another worker holds the delivery now). */
-export async function recordOutcome(sql: Sql, token: string, outcome: Outcome, disableAfterMs: number): Promise<boolean> {
-  const held = await sql(
-    `UPDATE webhook_deliveries SET status = $3::"WebhookDeliveryStatus", next_attempt_at = COALESCE($4, next_attempt_at), last_status_code = $5, last_error = $6,
-       delivered_at = CASE WHEN $3 = 'DELIVERED' THEN now() ELSE delivered_at END, lease_token = NULL, lease_expires_at = NULL
-     WHERE id = $1::uuid AND lease_token = $2::uuid RETURNING id`,
-    [outcome.deliveryId, token, outcome.status, outcome.retryAt, outcome.statusCode, outcome.error],
+/**
+ * Records a group of attempts in one statement: each delivery's new state (only under this
+ * worker's claim), its attempt, and per endpoint its failure record: a success clears it, a 410
+ * disables the endpoint, and failures that have lasted `disableAfterMs` disable it too.
+ * Returns the ids of the deliveries whose claim was still held (the others were taken over).
+ */
+export async function recordOutcomes(sql: Sql, token: string, outcomes: Outcome[], disableAfterMs: number): Promise<Set<string>> {
+  const rows = await sql<{ id: string }>(
+    `WITH o AS (
+       SELECT * FROM json_to_recordset($2::json) AS x(delivery_id uuid, endpoint_id uuid, status text, retry_at timestamptz, status_code int, latency_ms int, error text, snippet text, disable text)
+     ), held AS (
+       UPDATE webhook_deliveries d SET status = o.status::"WebhookDeliveryStatus", next_attempt_at = COALESCE(o.retry_at, d.next_attempt_at),
+         last_status_code = o.status_code, last_error = o.error, delivered_at = CASE WHEN o.status = 'DELIVERED' THEN now() ELSE d.delivered_at END,
+         lease_token = NULL, lease_expires_at = NULL
+       FROM o WHERE d.id = o.delivery_id AND d.lease_token = $1::uuid
+       RETURNING d.id, o.endpoint_id, o.status, o.disable
+     ), attempts AS (
+       INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, error, response_snippet)
+       SELECT gen_random_uuid(), o.delivery_id, now(), o.status_code, o.latency_ms, o.error, o.snippet FROM o JOIN held ON held.id = o.delivery_id
+     ), ep AS (
+       SELECT endpoint_id, bool_or(status = 'DELIVERED') AS ok, max(disable) AS gone FROM held GROUP BY endpoint_id
+     ), endpoints AS (
+       UPDATE webhook_endpoints e SET
+         failing_since = CASE WHEN ep.ok THEN NULL ELSE COALESCE(e.failing_since, now()) END,
+         enabled = e.enabled AND ep.gone IS NULL AND (ep.ok OR e.failing_since IS NULL OR e.failing_since >= now() - $3 * interval '1 millisecond'),
+         disabled_reason = CASE
+           WHEN NOT e.enabled THEN e.disabled_reason
+           WHEN ep.gone IS NOT NULL THEN ep.gone
+           WHEN NOT ep.ok AND e.failing_since < now() - $3 * interval '1 millisecond'
+             THEN 'every delivery failed since ' || to_char(e.failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+           ELSE e.disabled_reason END,
+         disabled_at = CASE
+           WHEN e.enabled AND (ep.gone IS NOT NULL OR (NOT ep.ok AND e.failing_since < now() - $3 * interval '1 millisecond')) THEN now()
+           ELSE e.disabled_at END
+       FROM ep WHERE e.id = ep.endpoint_id AND (NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL)
+     )
+     SELECT id::text FROM held`,
+    [
+      token,
+      JSON.stringify(
+        outcomes.map((o) => ({
+          delivery_id: o.deliveryId,
+          endpoint_id: o.endpointId,
+          status: o.status,
+          retry_at: o.retryAt?.toISOString() ?? null,
+          status_code: o.statusCode,
+          latency_ms: o.latencyMs,
+          error: o.error,
+          snippet: o.snippet,
+          disable: o.disable,
+        })),
+      ),
+      disableAfterMs,
+    ],
   );
-  if (!held.length) return false;
-  await sql(
-    `INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, error, response_snippet)
-     VALUES (gen_random_uuid(), $1::uuid, now(), $2, $3, $4, $5)`,
-    [outcome.deliveryId, outcome.statusCode, outcome.latencyMs, outcome.error, outcome.snippet],
-  );
-  if (outcome.status === 'DELIVERED') {
-    await sql(`UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1::uuid AND failing_since IS NOT NULL`, [outcome.endpointId]);
-  } else if (outcome.disable) {
-    await sql(`UPDATE webhook_endpoints SET enabled = false, disabled_reason = $2, disabled_at = now() WHERE id = $1::uuid AND enabled`, [outcome.endpointId, outcome.disable]);
-  } else {
-    // A run of failures that lasts too long disables the endpoint, saying why.
-    await sql(
-      `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, now()),
-         enabled = CASE WHEN failing_since < now() - $2 * interval '1 millisecond' THEN false ELSE enabled END,
-         disabled_reason = CASE WHEN enabled AND failing_since < now() - $2 * interval '1 millisecond'
-           THEN 'every delivery failed since ' || to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') ELSE disabled_reason END,
-         disabled_at = CASE WHEN enabled AND failing_since < now() - $2 * interval '1 millisecond' THEN now() ELSE disabled_at END
-       WHERE id = $1::uuid`,
-      [outcome.endpointId, disableAfterMs],
-    );
-  }
-  return true;
+  return new Set(rows.map((r) => r.id));
 }

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { Counter, Histogram } from 'prom-client';
 import type { Deps } from '../../deps';
 import type { Job } from '../../worker';
-import { claimDeliveries, recordOutcome, type ClaimedDelivery, type Outcome } from './delivery-sql';
+import { createGroupCommit } from '../../lib/group-commit';
+import { claimDeliveries, recordOutcomes, type ClaimedDelivery, type Outcome } from './delivery-sql';
 import { classify, nextAttemptDelay } from './retry';
 import { sendWebhook } from './send';
 import { signatureHeader } from './signature';
@@ -22,6 +23,11 @@ export function createWebhookJob(deps: Deps): Job {
   let abortHooked = false;
 
   const deliveries = new Counter({ name: 'evalgraph_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome.', labelNames: ['outcome'], registers: [deps.metrics] });
+  // Outcomes finishing while a write runs are recorded together by the next one.
+  const recorder = createGroupCommit(async (group: Outcome[]) => {
+    const held = await recordOutcomes(deps.db.query, token, group, disableAfterMs);
+    return group.map((o) => held.has(o.deliveryId));
+  });
   const latency = new Histogram({ name: 'evalgraph_webhook_delivery_seconds', help: 'Time from sending a webhook to its answer.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [deps.metrics] });
 
   async function attempt(delivery: ClaimedDelivery) {
@@ -46,37 +52,72 @@ export function createWebhookJob(deps: Deps): Job {
       retryAt: delay === null ? null : new Date(Date.now() + delay),
       disable: kind === 'gone' ? `the endpoint answered 410 Gone at ${now.toISOString()}` : null,
     };
-    const recorded = await deps.db.transaction((sql) => recordOutcome(sql, token, outcome, disableAfterMs));
-    const label = !recorded ? 'claim_lost' : kind === 'delivered' ? 'delivered' : kind === 'gone' ? 'gone' : outcome.status === 'FAILED' ? 'exhausted' : 'retry';
-    deliveries.inc({ outcome: label });
     latency.observe(result.latencyMs / 1000);
+    // Recorded after the slot is freed: the next delivery need not wait for the database.
+    return async () => {
+      const recorded = await recorder.add(outcome);
+      deliveries.inc({ outcome: !recorded ? 'claim_lost' : kind === 'delivered' ? 'delivered' : kind === 'gone' ? 'gone' : outcome.status === 'FAILED' ? 'exhausted' : 'retry' });
+    };
+  }
+
+  // Outcomes being recorded (bounded: sending waits when the database falls behind).
+  const writes = new Set<Promise<void>>();
+  const full = () => inFlight.size >= concurrency || writes.size >= 4 * concurrency;
+
+  // Claimed deliveries waiting for a slot: a freed slot starts the next without a database trip.
+  const buffer: ClaimedDelivery[] = [];
+
+  function launch(delivery: ClaimedDelivery) {
+    const lost = (error: unknown) => deps.log.warn({ err: error, deliveryId: delivery.id }, 'webhook attempt could not be recorded; its lease will expire');
+    const running: Promise<void> = attempt(delivery)
+      .then((record) => {
+        const writing: Promise<void> = record()
+          .catch(lost)
+          .finally(() => {
+            writes.delete(writing);
+            fill();
+            slotFreed();
+          });
+        writes.add(writing);
+      }, lost)
+      .finally(() => {
+        inFlight.delete(running);
+        fill();
+        slotFreed();
+      });
+    inFlight.add(running);
+  }
+
+  function fill() {
+    let launched = 0;
+    for (; !full() && buffer.length; launched++) launch(buffer.shift()!);
+    return launched;
   }
 
   return {
     name: 'webhooks',
     idleMs: 1_000,
     async stop() {
-      // Attempts in flight finish (each within the timeout) and are recorded.
+      // Attempts in flight finish (each within the timeout) and are recorded; waiting ones are
+      // left to their leases (never sent, so nothing is lost or sent twice by this worker).
+      buffer.length = 0;
       await Promise.all(inFlight);
+      await Promise.all(writes);
     },
     async run(signal) {
       if (!abortHooked) {
         signal.addEventListener('abort', () => slotFreed(), { once: true });
         abortHooked = true;
       }
-      while (inFlight.size >= concurrency && !signal.aborted) await new Promise<void>((resolve) => (slotFreed = resolve));
+      while (full() && !signal.aborted) await new Promise<void>((resolve) => (slotFreed = resolve));
       if (signal.aborted) return 0;
-      const claimed = await claimDeliveries(deps.db.query, token, leaseMs, concurrency - inFlight.size);
-      for (const delivery of claimed) {
-        const running: Promise<void> = attempt(delivery)
-          .catch((error) => deps.log.warn({ err: error, deliveryId: delivery.id }, 'webhook attempt could not be recorded; its lease will expire'))
-          .finally(() => {
-            inFlight.delete(running);
-            slotFreed();
-          });
-        inFlight.add(running);
+      let claimed = 0;
+      if (buffer.length <= concurrency / 2) {
+        const rows = await claimDeliveries(deps.db.query, token, leaseMs, 2 * concurrency - inFlight.size - buffer.length);
+        buffer.push(...rows);
+        claimed = rows.length;
       }
-      return claimed.length;
+      return claimed + fill() + buffer.length;
     },
   };
 }

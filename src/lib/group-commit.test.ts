@@ -1,0 +1,32 @@
+import { createGroupCommit } from './group-commit';
+
+describe('createGroupCommit', () => {
+  it('writes items added during a write together in the next one, each getting its own result', async () => {
+    const groups: number[][] = [];
+    let release: () => void = () => {};
+    const commit = createGroupCommit(async (group: number[]) => {
+      groups.push(group);
+      if (groups.length === 1) await new Promise<void>((r) => (release = r));
+      return group.map((n) => n * 10);
+    });
+    const first = commit.add(1);
+    const rest = [commit.add(2), commit.add(3), commit.add(4)];
+    release();
+    expect(await first).toBe(10);
+    expect(await Promise.all(rest)).toEqual([20, 30, 40]);
+    expect(groups).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('rejects every item of a failed group, and goes on with the next', async () => {
+    let fail = true;
+    const commit = createGroupCommit(async (group: string[]) => {
+      if (fail) {
+        fail = false;
+        throw new Error('database down');
+      }
+      return group;
+    });
+    await expect(commit.add('a')).rejects.toThrow('database down');
+    expect(await commit.add('b')).toBe('b');
+  });
+});
