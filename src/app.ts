@@ -1,7 +1,6 @@
 // The Yoga instance: schema, context, plugins, health and metrics. Used by api.ts and by tests.
 import { randomUUID } from 'node:crypto';
 import { useEngine } from '@envelop/core';
-import { useGraphQLSSE } from '@graphql-yoga/plugin-graphql-sse';
 import { parse, specifiedRules, subscribe, validate } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Context } from './context';
@@ -54,8 +53,6 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // repeated queries compiled by graphql-jit.
       useEngine({ parse, validate, execute: createJitExecute(schema), subscribe, specifiedRules }),
       useRequestId(),
-      // graphql-sse's single-connection mode (PUT to reserve a stream, then GET and POST with its token).
-      useGraphQLSSE({ endpoint: '/graphql/stream' }),
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),

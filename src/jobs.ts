@@ -6,5 +6,5 @@ import type { Job } from './worker';
 
 /** Every module's background jobs; the worker role runs them. */
 export function createJobs(deps: Deps, services: Services): Job[] {
-  return [createEvaluationJob(deps, { costs: services.costs, judge: services.judge, quotas: services.quotas, events: services.evaluations.events }), createWebhookJob(deps)];
+  return [createEvaluationJob(deps, { costs: services.costs, judge: services.judge, quotas: services.quotas, events: services.evaluations.events }), createWebhookJob(deps, services.webhooks)];
 }

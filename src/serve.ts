@@ -9,6 +9,7 @@ import { bootstrap } from './modules/auth/bootstrap';
 import { topics } from './modules/evaluations/events';
 import { WORK_TOPIC as WEBHOOK_WORK_TOPIC } from './modules/webhooks/service';
 import { createServices } from './services';
+import { throttle } from './lib/throttle';
 import { startWorker, type Worker } from './worker';
 
 export type ServeRole = 'all' | 'api' | 'worker';
@@ -50,9 +51,11 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       const started = startWorker(deps, createJobs(deps, services));
       worker = started;
       // Work created by any process wakes this worker (polling stays the safety net).
+      // Evaluation changes (progress many times a second) wake the webhook job at most every 100 ms.
+      const wakeWebhooks = throttle(() => started.wake('webhooks'), 100);
       const unlisten = [
         deps.pubsub.listen(topics.work, () => started.wake('evaluations')),
-        deps.pubsub.listen(topics.changed, () => started.wake('webhooks')),
+        deps.pubsub.listen(topics.changed, wakeWebhooks),
         deps.pubsub.listen(WEBHOOK_WORK_TOPIC, () => started.wake('webhooks')),
       ];
       unlistenWork = () => unlisten.forEach((fn) => fn());

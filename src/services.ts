@@ -38,10 +38,10 @@ export function createServices(deps: Deps) {
     judge,
     quotas,
     evaluations: createEvaluationService(deps, { judge, quotas, events }),
-    alerts: createAlertEvents(deps.pubsub),
+    alerts: createAlertEvents(deps),
     progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),
     webhooks: createWebhookService(deps),
-    subscriptions: createSubscriptionGuard(deps, { perKey: deps.config.subscriptions.maxPerKey }),
+    subscriptions: createSubscriptionGuard(deps, { perKey: deps.config.subscriptions.maxPerKey, auth }),
   };
 }
 

@@ -21,13 +21,14 @@ type Extra = {
 
 type Enveloped = ReturnType<App['getEnveloped']>;
 
-/** Who holds the connection's key now; null when it is no longer valid. */
+/** Who holds the connection's key now; null when it is missing or no longer valid (other errors throw). */
 async function principalOf(app: App, params: Readonly<Record<string, unknown>> | undefined): Promise<Principal | null> {
   const header = params?.authorization ?? params?.Authorization;
   try {
     return await authenticateHeader(app.services.auth, typeof header === 'string' ? header : null);
-  } catch {
-    return null;
+  } catch (error) {
+    if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') return null;
+    throw error;
   }
 }
 
@@ -37,12 +38,13 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
   const socketsByKey = new Map<string, Set<WebSocket>>();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // First: Node leaves an upgraded socket without an error handler, and a reset would crash us.
+    socket.on('error', () => socket.destroy());
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/graphql') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    socket.on('error', () => socket.destroy());
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   };
   server.on('upgrade', onUpgrade);
@@ -58,6 +60,8 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         const principal = await principalOf(app, ctx.connectionParams);
         // Subscriptions need a key: without one (or with a bad one) the socket closes 4403.
         if (!principal) return false;
+        // Closed while the key was being checked: nothing to track.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         ctx.extra.principal = principal;
         const sockets = socketsByKey.get(principal.keyId) ?? new Set();
         sockets.add(ctx.extra.socket);

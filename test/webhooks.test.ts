@@ -18,6 +18,8 @@ beforeEach(() => {
   receiver.received.length = 0;
   receiver.answer = () => ({ status: 200 });
 });
+// Each test's endpoints stop receiving after it, even when it failed halfway.
+afterEach(() => app.server.deps.db.query(`UPDATE webhook_endpoints SET enabled = false`));
 afterAll(async () => {
   await app.close();
   await receiver.close();
@@ -108,6 +110,7 @@ describe('delivery', () => {
     expect(completed.data).toMatchObject({ id: evaluationId, projectId: globalId('Project', app.projectId), name: 'hooked', status: 'COMPLETED', resultCounts: { total: 2, completed: 2, passed: 1, failed: 1, errored: 0 } });
     expect(completed.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     // Headers as Standard Webhooks names them; the body is the stored payload, byte for byte.
+    await until(async () => (await deliveries(id)).every((d: any) => d.status === 'DELIVERED'), 5_000, 'every delivery recorded');
     const stored = await deliveries(id);
     for (const r of receiver.received) {
       expect(r.headers['webhook-id']).toMatch(/^msg_[0-9a-f]{32}$/);
@@ -201,6 +204,21 @@ describe('delivery', () => {
     const payloads = verified(secret);
     expect(payloads).toHaveLength(1);
     expect(payloads[0]).toMatchObject({ type: 'batch.completed', data: { id: batch.id, name: 'nightly', evaluations: batch.evaluations.map((e: any) => ({ id: e.id, status: 'COMPLETED' })) } });
+    await disable(id);
+  });
+});
+
+describe('alerts', () => {
+  it('alert.fired and alert.resolved reach the endpoints subscribed to them, signed', async () => {
+    const { secret, id } = await createEndpoint(['alert.fired', 'alert.resolved']);
+    const rule = '0190c7d4-0000-7000-8000-00000000aaaa';
+    const base = { ruleId: rule, ruleName: 'p95 latency', projectId: app.projectId, value: 2300, threshold: 2000, windowSeconds: 300 };
+    await app.server.services.alerts.fire({ ...base, state: 'FIRING', at: new Date().toISOString() });
+    await app.server.services.alerts.fire({ ...base, state: 'RESOLVED', value: 900, at: new Date().toISOString() });
+    await until(() => receiver.received.length === 2, 10_000, 'two alert messages');
+    const payloads = verified(secret).sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+    expect(payloads.map((p) => [p.type, p.data.state, p.data.value])).toEqual([['alert.fired', 'FIRING', 2300], ['alert.resolved', 'RESOLVED', 900]]);
+    expect(payloads[0].data).toMatchObject({ ruleId: globalId('AlertRule', rule), ruleName: 'p95 latency', threshold: 2000, windowSeconds: 300 });
     await disable(id);
   });
 });

@@ -153,6 +153,21 @@ it("closes a revoked key's sockets (4403) and ends its SSE streams", async () =>
   sse.dispose();
 });
 
+it("ends the streams of a user who loses access to the project (checked every 30 s)", async () => {
+  const user = await app.seedUser({ role: 'VIEWER' });
+  const client = wsClient(app.url, user.key);
+  const sub = subscribeWs(client, EVENTS, vars());
+  const keyId = await keyIdOf(user.key);
+  await until(() => app.server.services.subscriptions.openCount(keyId) === 1, 5_000, 'the stream');
+  await app.server.services.subscriptions.recheck();
+  expect(app.server.services.subscriptions.openCount(keyId)).toBe(1);
+  await app.server.deps.db.prisma.membership.deleteMany({ where: { userId: user.userId } });
+  await app.server.services.subscriptions.recheck();
+  await sub.done;
+  expect(app.server.services.subscriptions.openCount(keyId)).toBe(0);
+  await client.dispose();
+});
+
 it('survives hostile upgrades: thousands of headers, bad paths, garbage', async () => {
   const send = (text: string) =>
     new Promise<string>((resolve) => {
@@ -169,6 +184,20 @@ it('survives hostile upgrades: thousands of headers, bad paths, garbage', async 
   await send(upgrade.replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 99') + '\r\n');
   await send('\x00\x01garbage\r\n\r\n');
   await Promise.all(Array.from({ length: 200 }, () => send(`${upgrade}\r\n\x88\x80\x00\x00\x00\x00`)));
+  // Upgrades to other paths whose client resets the connection at once.
+  await Promise.all(
+    Array.from({ length: 50 }, () =>
+      new Promise<void>((resolve) => {
+        const socket = net.connect(Number(new URL(app.url).port), '127.0.0.1', () => {
+          socket.write(upgrade.replace('/graphql', '/x') + '\r\n');
+          socket.resetAndDestroy();
+          resolve();
+        });
+        socket.on('error', () => resolve());
+      }),
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 200));
   expect(await alive()).toBe(true);
 });
 

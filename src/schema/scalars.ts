@@ -36,5 +36,5 @@ export function addBaseTypes(b: typeof import('./builder').builder) {
   b.addScalarType('SafeInt', SafeIntResolver);
   b.queryType({});
   b.mutationType({});
-  b.subscriptionType({ description: 'Live streams: over graphql-ws (WebSocket) or Server-Sent Events on /graphql, and graphql-sse at /graphql/stream.' });
+  b.subscriptionType({ description: 'Live streams: over graphql-ws (WebSocket) or Server-Sent Events, both on /graphql.' });
 }

@@ -2,6 +2,7 @@
 // when REDIS_URL is set, an in-process EventTarget otherwise. Messages are JSON and best effort:
 // the database stays the source of truth, so a lost message delays, never loses, anything
 // (subscribers re-read state; workers also poll).
+import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
@@ -37,7 +38,10 @@ function overTarget(target: Target, prefix: string, log: Logger, close: () => Pr
 }
 
 export function createMemoryPubSub(log: Logger): PubSub {
-  return overTarget(new EventTarget(), '', log, async () => {});
+  const target = new EventTarget();
+  // Any number of subscribers may listen to one topic.
+  setMaxListeners(0, target);
+  return overTarget(target, '', log, async () => {});
 }
 
 /**

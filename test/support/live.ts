@@ -1,5 +1,5 @@
-// Real subscription clients for tests: graphql-ws over `ws`, and graphql-sse (Yoga's distinct
-// connections on /graphql, or the single-connection mode on /graphql/stream).
+// Real subscription clients for tests: graphql-ws over `ws`, and graphql-sse's client in its
+// distinct-connections mode (Yoga's Server-Sent Events on /graphql).
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -39,10 +39,10 @@ function collect(client: Subscribable, query: string, variables: Record<string, 
 
 export const subscribeWs = (client: Client, query: string, variables: Record<string, unknown> = {}) => collect(client, query, variables);
 
-export function subscribeSse(baseUrl: string, key: string, query: string, variables: Record<string, unknown> = {}, mode: 'distinct' | 'single' = 'distinct') {
+export function subscribeSse(baseUrl: string, key: string, query: string, variables: Record<string, unknown> = {}) {
   const client = createSseClient({
-    url: mode === 'single' ? `${baseUrl}/graphql/stream` : `${baseUrl}/graphql`,
-    singleConnection: mode === 'single',
+    url: `${baseUrl}/graphql`,
+    singleConnection: false,
     headers: { authorization: `Bearer ${key}` },
     retryAttempts: 0,
   });

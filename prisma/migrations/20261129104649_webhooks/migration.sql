@@ -29,6 +29,18 @@ ALTER TABLE "webhook_progress_marks" ADD CONSTRAINT "webhook_progress_marks_eval
 -- triggers on `evaluations` call these functions. Application code enqueues other events
 -- (webhook.test, alert.fired) with evalgraph_enqueue_webhook in its own transactions.
 
+-- A time-ordered uuid (version 7: milliseconds since the epoch, then random bits), so that rows
+-- written here sort by creation like the ones Prisma writes (PostgreSQL has uuidv7() only from 18).
+CREATE FUNCTION evalgraph_uuid7() RETURNS uuid LANGUAGE sql VOLATILE AS $$
+  SELECT (lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0') || '7' || substr(r.h, 14, 3) || substr(r.h, 17, 16))::uuid
+    FROM (SELECT replace(gen_random_uuid()::text, '-', '') AS h) AS r
+$$;
+
+-- ISO 8601 in UTC with milliseconds, whatever the session's time zone.
+CREATE FUNCTION evalgraph_ts(p_at timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+
 -- A Relay global id, as the API shows it (base64 of "Type:uuid").
 CREATE FUNCTION evalgraph_gid(p_type text, p_id uuid) RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT encode(convert_to(p_type || ':' || p_id::text, 'UTF8'), 'base64')
@@ -48,13 +60,13 @@ BEGIN
   IF targets IS NULL THEN
     RETURN NULL;
   END IF;
-  msg := 'msg_' || replace(gen_random_uuid()::text, '-', '');
+  msg := 'msg_' || replace(evalgraph_uuid7()::text, '-', '');
   INSERT INTO webhook_messages (id, project_id, event_type, payload, created_at)
   VALUES (msg, p_project, p_event,
-          jsonb_build_object('type', p_event, 'timestamp', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'data', p_data)::text,
+          jsonb_build_object('type', p_event, 'timestamp', evalgraph_ts(clock_timestamp()), 'data', p_data)::text,
           clock_timestamp());
   INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at, created_at)
-  SELECT gen_random_uuid(), msg, t, clock_timestamp(), clock_timestamp() FROM unnest(targets) AS t;
+  SELECT evalgraph_uuid7(), msg, t, clock_timestamp(), clock_timestamp() FROM unnest(targets) AS t;
   RETURN msg;
 END $$;
 
@@ -70,9 +82,9 @@ CREATE FUNCTION evalgraph_evaluation_json(e evaluations) RETURNS jsonb LANGUAGE 
     'percentDone', CASE WHEN e.total_count = 0 THEN 100 ELSE round(100.0 * e.completed_count / e.total_count, 2) END,
     'error', e.error,
     'errorCode', e.error_code,
-    'createdAt', e.created_at,
-    'startedAt', e.started_at,
-    'finishedAt', e.finished_at)
+    'createdAt', evalgraph_ts(e.created_at),
+    'startedAt', evalgraph_ts(e.started_at),
+    'finishedAt', evalgraph_ts(e.finished_at))
 $$;
 
 -- batch.completed, once, when the last evaluation of a batch ends (the batch row lock orders

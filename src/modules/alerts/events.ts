@@ -1,6 +1,10 @@
-// Alert notifications on pub/sub, for `alertFired(projectId)` subscribers in every process. The
-// alert rules engine (rules, scheduler, history) calls `fire`; this is its one way out.
-import type { PubSub } from '../../storage/pubsub';
+// How alert state changes go out: `alert.fired` / `alert.resolved` webhooks (written to the
+// outbox) and `alertFired(projectId)` subscribers (pub/sub). The alert rules engine (rules,
+// scheduler, history) goes through here; it is its one way out.
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import type { Deps } from '../../deps';
+import type { Sql } from '../../storage/db';
+import { enqueueWebhook, WORK_TOPIC } from '../webhooks/service';
 
 export type AlertState = 'OK' | 'WARNING' | 'FIRING' | 'RESOLVED';
 
@@ -19,10 +23,25 @@ export interface AlertNotification {
 
 export const alertTopic = (projectId: string) => `project:${projectId}:alerts`;
 
-export function createAlertEvents(pubsub: PubSub) {
+export function createAlertEvents(deps: Deps) {
+  /** Writes the `alert.fired` / `alert.resolved` message, in the transaction that records the change. */
+  const enqueue = (sql: Sql, notification: AlertNotification, endpointIds: string[] | null = null) => {
+    const event = notification.state === 'RESOLVED' || notification.state === 'OK' ? 'alert.resolved' : 'alert.fired';
+    const data = { ...notification, ruleId: encodeGlobalID('AlertRule', notification.ruleId), projectId: encodeGlobalID('Project', notification.projectId) };
+    return enqueueWebhook(sql, notification.projectId, event, data, endpointIds);
+  };
+  /** After the commit: subscribers hear it, webhook workers wake. */
+  const announce = (notification: AlertNotification) => {
+    deps.pubsub.publish(alertTopic(notification.projectId), notification);
+    deps.pubsub.publish(WORK_TOPIC, {});
+  };
   return {
-    fire(notification: AlertNotification) {
-      pubsub.publish(alertTopic(notification.projectId), notification);
+    enqueue,
+    announce,
+    /** Both, for a change with no transaction of its own: to `endpointIds`, or to every endpoint of the project subscribed to the event. */
+    async fire(notification: AlertNotification, endpointIds: string[] | null = null) {
+      await deps.db.transaction((sql) => enqueue(sql, notification, endpointIds));
+      announce(notification);
     },
   };
 }

@@ -1,6 +1,6 @@
 // `alertFired(projectId)`: alert state changes of a project's rules, as they happen.
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { boundedQueue, createChannel } from '../../lib/channel';
+import { boundedQueue } from '../../lib/channel';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { alertTopic, type AlertNotification } from './events';
@@ -27,11 +27,7 @@ builder.subscriptionFields((t) => ({
     description: "State changes (firing, resolving) of the project's alert rules.",
     args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
     authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
-    subscribe: (_root, args, ctx) => {
-      const channel = createChannel<AlertNotification>({ keep: boundedQueue(1_000) });
-      channel.onClose(ctx.deps.pubsub.listen<AlertNotification>(alertTopic(args.projectId.id), (n) => channel.push(n)));
-      return ctx.services.subscriptions.open(ctx, channel);
-    },
+    subscribe: (_root, args, ctx) => ctx.services.subscriptions.topic<AlertNotification>(ctx, args.projectId.id, alertTopic(args.projectId.id), boundedQueue(1_000)),
     resolve: (n) => n,
   }),
 }));

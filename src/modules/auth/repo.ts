@@ -3,9 +3,10 @@ import type { Role, Tier } from '../../generated/prisma/enums';
 
 export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) {
   return {
-    findActiveKeyByHash: (hash: string) =>
+    /** An unrevoked key, by its hash or its id, with its user and memberships. */
+    findActiveKey: (where: { hash: string } | { id: string }) =>
       prisma.apiKey.findFirst({
-        where: { hash, revokedAt: null },
+        where: { ...where, revokedAt: null },
         select: {
           id: true,
           projectId: true,

@@ -34,8 +34,8 @@ export function createAuthService(deps: Deps) {
   const repo = createAuthRepo(deps.db.prisma);
   const keys = new LRUCache<string, { principal: Principal | null }>({ max: 10_000, ttl: KEY_CACHE_MS });
 
-  async function loadPrincipal(hash: string): Promise<Principal | null> {
-    const key = await repo.findActiveKeyByHash(hash);
+  async function loadPrincipal(where: { hash: string } | { id: string }): Promise<Principal | null> {
+    const key = await repo.findActiveKey(where);
     if (!key) return null;
     const now = deps.clock.now();
     if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > 60_000) {
@@ -60,10 +60,13 @@ export function createAuthService(deps: Deps) {
     const hash = hashApiKey(key);
     const cached = keys.get(hash);
     if (cached) return cached.principal;
-    const principal = await loadPrincipal(hash);
+    const principal = await loadPrincipal({ hash });
     keys.set(hash, { principal });
     return principal;
   }
+
+  // A key revoked in another process stops working here at once too.
+  deps.pubsub.listen(KEY_REVOKED_TOPIC, () => keys.clear());
 
   async function createUser(input: z.input<typeof createUserInput>) {
     const data = parseInput(createUserInput, input);
@@ -122,7 +125,11 @@ export function createAuthService(deps: Deps) {
     return repo.setTier(userId, tier);
   }
 
-  return { authenticate, createUser, createApiKey, revokeApiKey, setUserTier, repo, forget: () => keys.clear() };
+  return {
+    authenticate,
+    /** The key's principal as stored now (not cached), or null when it is revoked: open streams are rechecked with it. */
+    principalOfKey: (keyId: string) => loadPrincipal({ id: keyId }),
+    createUser, createApiKey, revokeApiKey, setUserTier, repo, forget: () => keys.clear() };
 }
 
 export type AuthService = ReturnType<typeof createAuthService>;

@@ -41,8 +41,11 @@ export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
     entry.lastLoad = Date.now();
     try {
       const snapshot = await loadSnapshot(deps.db.query, id);
-      if (!snapshot) return;
-      for (const channel of entry.channels) deliver(channel, snapshot);
+      for (const channel of entry.channels) {
+        // Deleted (with its project): the streams end.
+        if (snapshot) deliver(channel, snapshot);
+        else channel.end();
+      }
     } catch (error) {
       deps.log.warn({ err: error, evaluationId: id }, 'progress read failed; the next event or poll retries');
     }

@@ -3,7 +3,6 @@
 // evaluations). Both are read-scoped like the queries, over every transport.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { forbidden, notFound } from '../../errors';
-import { createChannel } from '../../lib/channel';
 import { builder } from '../../schema/builder';
 import { can } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
@@ -79,7 +78,7 @@ builder.subscriptionFields((t) => ({
       const row = await ctx.deps.db.prisma.evaluation.findUnique({ where: { id: args.id.id }, select: { projectId: true } });
       if (!row) throw notFound('Evaluation');
       if (!can(ctx.principal, row.projectId, 'read')) throw forbidden();
-      return ctx.services.subscriptions.open(ctx, ctx.services.progress.watch(args.id.id));
+      return ctx.services.subscriptions.open(ctx, row.projectId, ctx.services.progress.watch(args.id.id));
     },
     resolve: (snapshot) => snapshot,
   }),
@@ -88,11 +87,7 @@ builder.subscriptionFields((t) => ({
     description: 'Every evaluation event of a project: created, started, progress, completed, failed, canceled.',
     args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
     authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
-    subscribe: (_root, args, ctx) => {
-      const channel = createChannel<EvaluationEvent>({ keep: keepEvents });
-      channel.onClose(ctx.deps.pubsub.listen<EvaluationEvent>(topics.project(args.projectId.id), (event) => channel.push(event)));
-      return ctx.services.subscriptions.open(ctx, channel);
-    },
+    subscribe: (_root, args, ctx) => ctx.services.subscriptions.topic<EvaluationEvent>(ctx, args.projectId.id, topics.project(args.projectId.id), keepEvents),
     resolve: (event) => event,
   }),
 }));

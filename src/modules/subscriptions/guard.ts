@@ -1,68 +1,88 @@
 // Every subscription stream, over any transport, goes through here: it counts against its API
-// key's limit of open streams in this process, and it ends when the key is revoked: at once when
-// the revocation is announced (pub/sub, from any process), at the latest at the next check of the
-// database (a lost message must not keep a revoked key listening).
+// key's limit of open streams in this process, and it ends when the key is revoked (at once when
+// the revocation is announced through pub/sub, from any process) or when the key's user no longer
+// may read the stream's project (checked against the database every 30 s, which also catches a
+// revocation whose message was lost).
 import type { Context } from '../../context';
 import type { Deps } from '../../deps';
 import { appError, unauthenticated } from '../../errors';
-import type { Channel } from '../../lib/channel';
-import { KEY_REVOKED_TOPIC } from '../auth/service';
+import { createChannel, type Channel, type ChannelOptions } from '../../lib/channel';
+import { can } from '../auth/permissions';
+import { KEY_REVOKED_TOPIC, type AuthService } from '../auth/service';
+
 const RECHECK_MS = 30_000;
 
-export function createSubscriptionGuard(deps: Deps, options: { perKey: number }) {
-  // keyId → the ends of its open streams
-  const open = new Map<string, Set<() => void>>();
+interface Stream {
+  end: () => void;
+  /** The project whose data it carries. */
+  projectId: string;
+}
+
+export function createSubscriptionGuard(deps: Deps, options: { perKey: number; auth: AuthService }) {
+  // keyId → its open streams
+  const open = new Map<string, Set<Stream>>();
   const revokedListeners = new Set<(keyId: string) => void>();
 
   function revoked(keyId: string) {
-    for (const end of open.get(keyId) ?? []) end();
+    for (const stream of [...(open.get(keyId) ?? [])]) stream.end();
     for (const listener of revokedListeners) listener(keyId);
   }
 
+  async function recheck() {
+    for (const [keyId, streams] of [...open]) {
+      const principal = await options.auth.principalOfKey(keyId);
+      if (!principal) revoked(keyId);
+      else for (const stream of [...streams]) if (!can(principal, stream.projectId, 'read')) stream.end();
+    }
+  }
+
   const unlisten = deps.pubsub.listen<{ keyId: string }>(KEY_REVOKED_TOPIC, ({ keyId }) => revoked(keyId));
-  const recheck = setInterval(() => {
-    const ids = [...open.keys()];
-    if (!ids.length) return;
-    deps.db
-      .query<{ id: string }>(`SELECT id::text FROM api_keys WHERE id = ANY($1::uuid[]) AND revoked_at IS NOT NULL`, [ids])
-      .then((rows) => rows.forEach((r) => revoked(r.id)))
-      .catch((error) => deps.log.warn({ err: error }, 'revocation check failed'));
-  }, RECHECK_MS);
-  recheck.unref();
+  const timer = setInterval(() => void recheck().catch((error) => deps.log.warn({ err: error }, 'subscription access check failed')), RECHECK_MS);
+  timer.unref();
+
+  /** Opens a stream of `projectId`'s data for the caller: refused without a key or over the key's limit. */
+  function guard<T>(ctx: Context, projectId: string, channel: Channel<T>): Channel<T> {
+    const principal = ctx.principal;
+    if (!principal) {
+      void channel.return?.();
+      throw unauthenticated();
+    }
+    const streams = open.get(principal.keyId) ?? new Set();
+    if (streams.size >= options.perKey) {
+      void channel.return?.();
+      throw appError('RATE_LIMITED', `At most ${options.perKey} subscriptions may be open at once per API key.`, { extensions: { limit: options.perKey } });
+    }
+    const stream = { end: () => void channel.return?.(), projectId };
+    streams.add(stream);
+    open.set(principal.keyId, streams);
+    channel.onClose(() => {
+      streams.delete(stream);
+      if (!streams.size && open.get(principal.keyId) === streams) open.delete(principal.keyId);
+    });
+    return channel;
+  }
 
   return {
-    /** Opens a stream for the caller: refused without a key or over the key's limit. */
-    open<T>(ctx: Context, channel: Channel<T>): Channel<T> {
-      const principal = ctx.principal;
-      if (!principal) {
-        void channel.return?.();
-        throw unauthenticated();
-      }
-      const ends = open.get(principal.keyId) ?? new Set();
-      if (ends.size >= options.perKey) {
-        void channel.return?.();
-        throw appError('RATE_LIMITED', `At most ${options.perKey} subscriptions may be open at once per API key.`, { extensions: { limit: options.perKey } });
-      }
-      const end = () => void channel.return?.();
-      ends.add(end);
-      open.set(principal.keyId, ends);
-      channel.onClose(() => {
-        ends.delete(end);
-        if (!ends.size && open.get(principal.keyId) === ends) open.delete(principal.keyId);
-      });
-      return channel;
+    open: guard,
+    /** A stream of what is published on `topic` (a project's topic), held as `keep` says for a slow reader. */
+    topic<T>(ctx: Context, projectId: string, topic: string, keep: ChannelOptions<T>['keep']): Channel<T> {
+      const channel = createChannel<T>({ keep });
+      channel.onClose(deps.pubsub.listen<T>(topic, (payload) => channel.push(payload)));
+      return guard(ctx, projectId, channel);
     },
     /** Called for every revoked key seen (the WebSocket server closes its sockets). */
     onRevoked(listener: (keyId: string) => void) {
       revokedListeners.add(listener);
       return () => void revokedListeners.delete(listener);
     },
+    /** Runs the access check now (tests; otherwise every 30 s). */
+    recheck,
     openCount: (keyId: string) => open.get(keyId)?.size ?? 0,
     /** Ends every open stream (shutdown). */
     close() {
-      for (const ends of open.values()) for (const end of [...ends]) end();
+      for (const streams of open.values()) for (const stream of [...streams]) stream.end();
       unlisten();
-      clearInterval(recheck);
+      clearInterval(timer);
     },
   };
 }

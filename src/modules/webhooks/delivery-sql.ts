@@ -6,6 +6,8 @@ import type { StoredSecret } from './signature';
 
 export interface ClaimedDelivery {
   id: string;
+  /** This claim's token: only it records the outcome. */
+  token: string;
   attempts: number;
   message_id: string;
   payload: string;
@@ -25,9 +27,9 @@ export async function claimDeliveries(sql: Sql, token: string, leaseMs: number, 
      ), claimed AS (
        UPDATE webhook_deliveries d SET lease_token = $1::uuid, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = d.attempts + 1
          FROM picked WHERE d.id = picked.id
-       RETURNING d.id, d.attempts, d.message_id, d.endpoint_id
+       RETURNING d.id, d.lease_token, d.attempts, d.message_id, d.endpoint_id
      )
-     SELECT c.id::text, c.attempts, c.message_id, m.payload, m.event_type, c.endpoint_id::text, e.url, e.secrets
+     SELECT c.id::text, c.lease_token::text AS token, c.attempts, c.message_id, m.payload, m.event_type, c.endpoint_id::text, e.url, e.secrets
        FROM claimed c JOIN webhook_messages m ON m.id = c.message_id JOIN webhook_endpoints e ON e.id = c.endpoint_id
       ORDER BY m.created_at`,
     [token, leaseMs, limit],
@@ -36,6 +38,8 @@ export async function claimDeliveries(sql: Sql, token: string, leaseMs: number, 
 
 export interface Outcome {
   deliveryId: string;
+  /** The claim's token. */
+  token: string;
   endpointId: string;
   statusCode: number | null;
   latencyMs: number;
@@ -54,42 +58,46 @@ export interface Outcome {
  * disables the endpoint, and failures that have lasted `disableAfterMs` disable it too.
  * Returns the ids of the deliveries whose claim was still held (the others were taken over).
  */
-export async function recordOutcomes(sql: Sql, token: string, outcomes: Outcome[], disableAfterMs: number): Promise<Set<string>> {
+export async function recordOutcomes(sql: Sql, outcomes: Outcome[], disableAfterMs: number): Promise<Set<string>> {
   const rows = await sql<{ id: string }>(
     `WITH o AS (
-       SELECT * FROM json_to_recordset($2::json) AS x(delivery_id uuid, endpoint_id uuid, status text, retry_at timestamptz, status_code int, latency_ms int, error text, snippet text, disable text)
+       SELECT * FROM json_to_recordset($1::json) AS x(delivery_id uuid, token uuid, endpoint_id uuid, status text, retry_at timestamptz, status_code int, latency_ms int, error text, snippet text, disable text)
      ), held AS (
        UPDATE webhook_deliveries d SET status = o.status::"WebhookDeliveryStatus", next_attempt_at = COALESCE(o.retry_at, d.next_attempt_at),
          last_status_code = o.status_code, last_error = o.error, delivered_at = CASE WHEN o.status = 'DELIVERED' THEN now() ELSE d.delivered_at END,
          lease_token = NULL, lease_expires_at = NULL
-       FROM o WHERE d.id = o.delivery_id AND d.lease_token = $1::uuid
+       FROM o WHERE d.id = o.delivery_id AND d.lease_token = o.token
        RETURNING d.id, o.endpoint_id, o.status, o.disable
      ), attempts AS (
        INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, error, response_snippet)
-       SELECT gen_random_uuid(), o.delivery_id, now(), o.status_code, o.latency_ms, o.error, o.snippet FROM o JOIN held ON held.id = o.delivery_id
+       SELECT evalgraph_uuid7(), o.delivery_id, now(), o.status_code, o.latency_ms, o.error, o.snippet FROM o JOIN held ON held.id = o.delivery_id
      ), ep AS (
        SELECT endpoint_id, bool_or(status = 'DELIVERED') AS ok, max(disable) AS gone FROM held GROUP BY endpoint_id
+     ), locked AS (
+       -- Endpoint rows locked in id order: two workers' groups sharing endpoints cannot deadlock.
+       SELECT e.id FROM webhook_endpoints e WHERE e.id IN (SELECT endpoint_id FROM ep) ORDER BY e.id FOR UPDATE
      ), endpoints AS (
        UPDATE webhook_endpoints e SET
          failing_since = CASE WHEN ep.ok THEN NULL ELSE COALESCE(e.failing_since, now()) END,
-         enabled = e.enabled AND ep.gone IS NULL AND (ep.ok OR e.failing_since IS NULL OR e.failing_since >= now() - $3 * interval '1 millisecond'),
+         enabled = e.enabled AND ep.gone IS NULL AND (ep.ok OR e.failing_since IS NULL OR e.failing_since >= now() - $2 * interval '1 millisecond'),
          disabled_reason = CASE
            WHEN NOT e.enabled THEN e.disabled_reason
            WHEN ep.gone IS NOT NULL THEN ep.gone
-           WHEN NOT ep.ok AND e.failing_since < now() - $3 * interval '1 millisecond'
+           WHEN NOT ep.ok AND e.failing_since < now() - $2 * interval '1 millisecond'
              THEN 'every delivery failed since ' || to_char(e.failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
            ELSE e.disabled_reason END,
          disabled_at = CASE
-           WHEN e.enabled AND (ep.gone IS NOT NULL OR (NOT ep.ok AND e.failing_since < now() - $3 * interval '1 millisecond')) THEN now()
+           WHEN e.enabled AND (ep.gone IS NOT NULL OR (NOT ep.ok AND e.failing_since < now() - $2 * interval '1 millisecond')) THEN now()
            ELSE e.disabled_at END
-       FROM ep WHERE e.id = ep.endpoint_id AND (NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL)
+       FROM ep JOIN locked ON locked.id = ep.endpoint_id
+       WHERE e.id = ep.endpoint_id AND (NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL)
      )
      SELECT id::text FROM held`,
     [
-      token,
       JSON.stringify(
         outcomes.map((o) => ({
           delivery_id: o.deliveryId,
+          token: o.token,
           endpoint_id: o.endpointId,
           status: o.status,
           retry_at: o.retryAt?.toISOString() ?? null,

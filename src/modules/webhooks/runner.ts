@@ -10,14 +10,13 @@ import { claimDeliveries, recordOutcomes, type ClaimedDelivery, type Outcome } f
 import { classify, nextAttemptDelay } from './retry';
 import { sendWebhook } from './send';
 import { signatureHeader } from './signature';
-import { parseAllowList } from './ssrf';
+import type { AllowList } from './ssrf';
 
-export function createWebhookJob(deps: Deps): Job {
+export function createWebhookJob(deps: Deps, webhooks: { allow: AllowList }): Job {
   const { concurrency, timeoutMs, retryScheduleMs, disableAfterMs } = deps.config.webhooks;
-  const allow = parseAllowList(deps.config.webhooks.allowedHosts);
+  const { allow } = webhooks;
   // Longer than any attempt can take, so a live worker never loses a delivery it is sending.
   const leaseMs = 3 * timeoutMs + 5_000;
-  const token = randomUUID();
   const inFlight = new Set<Promise<void>>();
   let slotFreed: () => void = () => {};
   let abortHooked = false;
@@ -25,7 +24,7 @@ export function createWebhookJob(deps: Deps): Job {
   const deliveries = new Counter({ name: 'evalgraph_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome.', labelNames: ['outcome'], registers: [deps.metrics] });
   // Outcomes finishing while a write runs are recorded together by the next one.
   const recorder = createGroupCommit(async (group: Outcome[]) => {
-    const held = await recordOutcomes(deps.db.query, token, group, disableAfterMs);
+    const held = await recordOutcomes(deps.db.query, group, disableAfterMs);
     return group.map((o) => held.has(o.deliveryId));
   });
   const latency = new Histogram({ name: 'evalgraph_webhook_delivery_seconds', help: 'Time from sending a webhook to its answer.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [deps.metrics] });
@@ -43,6 +42,7 @@ export function createWebhookJob(deps: Deps): Job {
     const delay = kind === 'retry' ? nextAttemptDelay(delivery.attempts, retryScheduleMs, result.retryAfterMs) : null;
     const outcome: Outcome = {
       deliveryId: delivery.id,
+      token: delivery.token,
       endpointId: delivery.endpoint_id,
       statusCode: result.statusCode,
       latencyMs: result.latencyMs,
@@ -113,7 +113,8 @@ export function createWebhookJob(deps: Deps): Job {
       if (signal.aborted) return 0;
       let claimed = 0;
       if (buffer.length <= concurrency / 2) {
-        const rows = await claimDeliveries(deps.db.query, token, leaseMs, 2 * concurrency - inFlight.size - buffer.length);
+        // A token per claim: a delivery redelivered while in flight is a new claim, recorded apart.
+        const rows = await claimDeliveries(deps.db.query, randomUUID(), leaseMs, 2 * concurrency - inFlight.size - buffer.length);
         buffer.push(...rows);
         claimed = rows.length;
       }

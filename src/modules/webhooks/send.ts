@@ -29,7 +29,11 @@ export async function sendWebhook(target: string, headers: Record<string, string
   const elapsed = () => Math.round(performance.now() - started);
   let url: URL;
   try {
-    url = await checkTarget(target, options.allow);
+    // Name resolution counts against the attempt's time too.
+    url = await Promise.race([
+      checkTarget(target, options.allow),
+      new Promise<never>((_resolve, reject) => setTimeout(() => reject(new TargetRefusedError(`no address within ${options.timeoutMs} ms`)), options.timeoutMs).unref()),
+    ]);
   } catch (error) {
     return { statusCode: null, latencyMs: elapsed(), error: `refused: ${(error as Error).message}`, snippet: null, retryAfterMs: null };
   }

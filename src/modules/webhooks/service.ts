@@ -66,6 +66,17 @@ export function createWebhookService(deps: Deps) {
     }
   }
 
+  /** Deliveries matching `where` go back to the queue as new: attempted now, from the first try. */
+  async function requeue(where: string, params: unknown[]) {
+    const rows = await db.query<{ id: string }>(
+      `UPDATE webhook_deliveries SET status = 'PENDING', attempts = 0, next_attempt_at = now(), lease_token = NULL, lease_expires_at = NULL
+       WHERE ${where} RETURNING id::text`,
+      params,
+    );
+    wake();
+    return rows.length;
+  }
+
   async function endpoint(id: string) {
     const found = await db.prisma.webhookEndpoint.findUnique({ where: { id } });
     if (!found) throw notFound('Webhook endpoint');
@@ -113,10 +124,15 @@ export function createWebhookService(deps: Deps) {
     },
 
     async rotateSecret(id: string) {
-      const found = await endpoint(id);
-      const { secrets, secret } = rotate(found.secrets as unknown as StoredSecret[], deps.clock.now(), ROTATION_OVERLAP_MS);
-      const updated = await db.prisma.webhookEndpoint.update({ where: { id }, data: { secrets: secrets as unknown as object[] } });
-      return { endpoint: updated, secret };
+      await endpoint(id);
+      // The row is locked while the new list is made: two rotations at once both keep their secret.
+      const secret = await db.transaction(async (sql) => {
+        const [row] = await sql<{ secrets: StoredSecret[] }>(`SELECT secrets FROM webhook_endpoints WHERE id = $1::uuid FOR UPDATE`, [id]);
+        const rotated = rotate(row.secrets, deps.clock.now(), ROTATION_OVERLAP_MS);
+        await sql(`UPDATE webhook_endpoints SET secrets = $2::jsonb, updated_at = now() WHERE id = $1::uuid`, [id, JSON.stringify(rotated.secrets)]);
+        return rotated.secret;
+      });
+      return { endpoint: await endpoint(id), secret };
     },
 
     /** A `webhook.test` message to this endpoint only; returns the message id. */
@@ -129,26 +145,10 @@ export function createWebhookService(deps: Deps) {
     },
 
     /** Sends a message again (same webhook-id) to its endpoints, or to one of them. */
-    async redeliverMessage(messageId: string, endpointId: string | null) {
-      const rows = await db.query<{ id: string }>(
-        `UPDATE webhook_deliveries SET status = 'PENDING', attempts = 0, next_attempt_at = now(), lease_token = NULL, lease_expires_at = NULL
-         WHERE message_id = $1 AND ($2::uuid IS NULL OR endpoint_id = $2::uuid) RETURNING id::text`,
-        [messageId, endpointId],
-      );
-      wake();
-      return rows.length;
-    },
+    redeliverMessage: (messageId: string, endpointId: string | null) => requeue(`message_id = $1 AND ($2::uuid IS NULL OR endpoint_id = $2::uuid)`, [messageId, endpointId]),
 
     /** Sends again every delivery to the endpoint that failed since `since`. */
-    async redeliverFailed(endpointId: string, since: Date) {
-      const rows = await db.query<{ id: string }>(
-        `UPDATE webhook_deliveries SET status = 'PENDING', attempts = 0, next_attempt_at = now(), lease_token = NULL, lease_expires_at = NULL
-         WHERE endpoint_id = $1::uuid AND status = 'FAILED' AND created_at >= $2 RETURNING id::text`,
-        [endpointId, since],
-      );
-      wake();
-      return rows.length;
-    },
+    redeliverFailed: (endpointId: string, since: Date) => requeue(`endpoint_id = $1::uuid AND status = 'FAILED' AND created_at >= $2`, [endpointId, since]),
 
     async stats(endpointId: string) {
       const [row] = await db.query<{ delivered: number; failed: number; pending: number; p95: number | null }>(

@@ -16,6 +16,8 @@ describe('webhook target guard', () => {
     ['fe80::1', 'linkLocal'],
     ['fd00:ec2::254', 'uniqueLocal'],
     ['::ffff:127.0.0.1', 'loopback'],
+    ['::7f00:1', 'loopback'],
+    ['::a9fe:a9fe', 'linkLocal'],
   ])('refuses %s (%s)', (address, range) => {
     expect(refusal(address, none)).toBe(`${address} is a ${range} address`);
   });
