@@ -1,12 +1,13 @@
 // The Yoga instance: schema, context, plugins, health and metrics. Used by api.ts and by tests.
 import { randomUUID } from 'node:crypto';
 import { useEngine } from '@envelop/core';
-import { parse, specifiedRules, subscribe, validate } from 'graphql';
+import { parse, specifiedRules, validate } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Context } from './context';
 import type { Deps } from './deps';
 import { GRAPHIQL_EXAMPLES } from './graphiql';
 import { createJitExecute } from './lib/jit-execute';
+import { createSharedSubscribe } from './lib/shared-subscribe';
 import { authenticateHeader } from './modules/auth/authenticate';
 import type { Principal } from './modules/auth/permissions';
 import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-error-codes';
@@ -23,6 +24,7 @@ export type App = YogaServerInstance<Record<string, unknown>, Context> & { servi
 export function createApp(deps: Deps, services: Services = createServices(deps)): App {
   const { config, log } = deps;
   const schema = getSchema();
+  const execute = createJitExecute(schema);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -50,8 +52,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     plugins: [
       // graphql-js's executor (Yoga's default one deep-copies every variable before coercing it,
       // which costs about 10 ms on a 1,000-span ingest batch; we use no @defer/@stream), with
-      // repeated queries compiled by graphql-jit.
-      useEngine({ parse, validate, execute: createJitExecute(schema), subscribe, specifiedRules }),
+      // repeated queries compiled by graphql-jit; subscription events executed once per key.
+      useEngine({ parse, validate, execute, subscribe: createSharedSubscribe(execute, (ctx) => (ctx as Context).principal?.keyId ?? null), specifiedRules }),
       useRequestId(),
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),

@@ -1,0 +1,61 @@
+// A `subscribe` for Yoga's engine that executes each event once per API key and operation instead
+// of once per subscriber: the progress hub hands the same snapshot object to every watcher of an
+// evaluation, so thousands of clients watching one evaluation with the same document cost one
+// execution per key, not one each. Results are shared only between subscriptions of the same key
+// (the same principal, so the same authorization), document, operation and variables.
+import { createSourceEventStream, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+
+type Execute = (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult>;
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> => typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
+
+/** `keyOf(context)`: who the result is for (subscriptions with equal keys may share results). */
+export function createSharedSubscribe(execute: Execute, keyOf: (context: unknown) => string | null) {
+  // event payload → operation key → its result (dropped with the payload)
+  const results = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
+  const documentIds = new WeakMap<DocumentNode, number>();
+  let nextDocumentId = 0;
+
+  function operationKey(args: ExecutionArgs): string | null {
+    const who = keyOf(args.contextValue);
+    if (who === null) return null;
+    let documentId = documentIds.get(args.document);
+    if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
+    return `${who}\u0000${documentId}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+  }
+
+  return async function subscribe(args: ExecutionArgs) {
+    const source = await createSourceEventStream(args);
+    if (!isAsyncIterable(source)) return source;
+    const iterator = source[Symbol.asyncIterator]();
+    const key = operationKey(args);
+    const run = (payload: unknown) => {
+      if (key === null || typeof payload !== 'object' || payload === null) return execute({ ...args, rootValue: payload });
+      let byOperation = results.get(payload);
+      if (!byOperation) results.set(payload, (byOperation = new Map()));
+      let result = byOperation.get(key);
+      if (!result) byOperation.set(key, (result = execute({ ...args, rootValue: payload })));
+      return result;
+    };
+    // An explicit iterator, not an async generator: a client that stops must end the source at
+    // once, not when its next event comes.
+    const mapped: AsyncIterableIterator<ExecutionResult> = {
+      next: async () => {
+        const next = await iterator.next();
+        return next.done ? { done: true, value: undefined } : { done: false, value: await run(next.value) };
+      },
+      return: async () => {
+        await iterator.return?.();
+        return { done: true, value: undefined };
+      },
+      throw: async (error: unknown) => {
+        await iterator.return?.();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return mapped;
+      },
+    };
+    return mapped;
+  };
+}
