@@ -23,6 +23,19 @@ export type App = YogaServerInstance<Record<string, unknown>, Context> & { servi
 
 export function createApp(deps: Deps, services: Services = createServices(deps)): App {
   const { config, log } = deps;
+  // The request's logger is made when first used: most requests (and long-lived subscriptions) log nothing.
+  const contextOf = (principal: Principal | null, requestId: string): Context => {
+    let child: Context['log'] | undefined;
+    return {
+      deps,
+      services,
+      principal,
+      requestId,
+      get log() {
+        return (child ??= log.child({ requestId }));
+      },
+    };
+  };
   const schema = getSchema();
   const execute = createJitExecute(schema);
   const yoga = createYoga<Record<string, unknown>, Context>({
@@ -41,13 +54,9 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     maskedErrors: { maskError: createMaskError(log) },
     context: async (initial): Promise<Context> => {
       // A WebSocket operation: its connection's key was checked for this subscribe (ws.ts).
-      if ('wsPrincipal' in initial) {
-        const requestId = randomUUID();
-        return { deps, services, principal: initial.wsPrincipal as Principal, requestId, log: log.child({ requestId }) };
-      }
-      const requestId = requestIdOf(initial.request);
+      if ('wsPrincipal' in initial) return contextOf(initial.wsPrincipal as Principal, randomUUID());
       const principal = await authenticateHeader(services.auth, initial.request.headers.get('authorization'));
-      return { deps, services, principal, requestId, log: log.child({ requestId }) };
+      return contextOf(principal, requestIdOf(initial.request));
     },
     plugins: [
       // graphql-js's executor (Yoga's default one deep-copies every variable before coercing it,

@@ -4,15 +4,26 @@
 import { Webhook } from 'standardwebhooks';
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { createEvaluation, waitFor } from './support/evaluations';
+import { startFakeLlm, type FakeLlm } from './support/fake-llm';
 import { until } from './support/live';
 import { startReceiver, type Receiver } from './support/receiver';
 
 let app: TestApp;
 let receiver: Receiver;
+let fake: FakeLlm;
 
 beforeAll(async () => {
   receiver = await startReceiver();
-  app = await createTestApp({ EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: '0,100,200', EVALGRAPH_WEBHOOK_TIMEOUT_MS: '1000' });
+  fake = await startFakeLlm();
+  app = await createTestApp({
+    EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: '0,100,200',
+    EVALGRAPH_WEBHOOK_TIMEOUT_MS: '1000',
+    EVALGRAPH_JUDGE_BASE_URL: fake.url,
+    EVALGRAPH_JUDGE_API_KEY: 'sk-test',
+    EVALGRAPH_JUDGE_MAX_RETRIES: '0',
+    EVALGRAPH_EVAL_CONCURRENCY: '2',
+  });
 });
 beforeEach(() => {
   receiver.received.length = 0;
@@ -23,6 +34,7 @@ afterEach(() => app.server.deps.db.query(`UPDATE webhook_endpoints SET enabled =
 afterAll(async () => {
   await app.close();
   await receiver.close();
+  await fake.close();
 });
 
 const CREATE = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret webhookEndpoint { id url events enabled secrets { prefix expiresAt } } } }`;
@@ -205,6 +217,49 @@ describe('delivery', () => {
     expect(payloads).toHaveLength(1);
     expect(payloads[0]).toMatchObject({ type: 'batch.completed', data: { id: batch.id, name: 'nightly', evaluations: batch.evaluations.map((e: any) => ({ id: e.id, status: 'COMPLETED' })) } });
     await disable(id);
+  });
+});
+
+describe('evaluation lifecycle', () => {
+  const judged = [{ type: 'score_model', name: 'q', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Rate: {{sample.output_text}}' }], pass_threshold: 0.5 }];
+  const items = (n: number) => Array.from({ length: n }, (_, i) => ({ input: i, output: `answer ${i}` }));
+
+  it('evaluation.progress: at most once per progressIntervalSeconds per evaluation, then completed', async () => {
+    const created = await app.gql(CREATE, { input: { projectId: globalId('Project', app.projectId), url: receiver.url, events: ['evaluation.progress', 'evaluation.completed'], progressIntervalSeconds: 1 } });
+    const secret = created.body.data.createWebhookEndpoint.secret;
+    fake.delayMs = 100;
+    fake.on('Rate:', { text: JSON.stringify({ score: 1 }) });
+    // 40 items, two at a time, 100 ms each: about 2 s of progress.
+    const id = await createEvaluation(app, judged, items(40));
+    await waitFor(app, id);
+    await until(() => verified(secret).some((p) => p.type === 'evaluation.completed'), 10_000, 'completed');
+    const progress = receiver.received.map((r, i) => ({ ...verified(secret)[i], at: r.at })).filter((p) => p.type === 'evaluation.progress');
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.length).toBeLessThanOrEqual(4);
+    // Spaced by the interval (their outbox timestamps), counts growing.
+    const stamps = progress.map((p) => Date.parse(p.timestamp)).sort((a, b) => a - b);
+    for (let i = 1; i < stamps.length; i++) expect(stamps[i] - stamps[i - 1]).toBeGreaterThanOrEqual(1_000);
+    expect(progress.every((p) => p.data.status === 'RUNNING' && p.data.resultCounts.completed > 0 && p.data.resultCounts.completed < 40)).toBe(true);
+    fake.reset();
+  });
+
+  it('evaluation.canceled and evaluation.failed (a quota stop), from the engine', async () => {
+    const { secret } = await createEndpoint(['evaluation.canceled', 'evaluation.failed']);
+    fake.on('Rate:', { hang: true });
+    const canceled = await createEvaluation(app, judged, items(4));
+    await until(() => fake.hanging() > 0, 5_000, 'a judge call');
+    await app.gql(`mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { status } } }`, { id: canceled });
+    fake.reset();
+    fake.on('Rate:', { text: JSON.stringify({ score: 1 }), usage: { prompt: 100, completion: 10 } });
+    const user = await app.seedUser({ role: 'DEVELOPER', tier: 'FREE' });
+    await app.server.deps.db.prisma.user.update({ where: { id: user.userId }, data: { limitOverrides: { daily: { judgeTokens: 150 } } } });
+    const failed = await createEvaluation(app, judged, items(6), { key: user.key });
+    await waitFor(app, failed);
+    await until(() => receiver.received.length === 2, 10_000, 'two messages');
+    const byType = Object.fromEntries(verified(secret).map((p) => [p.type, p.data]));
+    expect(byType['evaluation.canceled']).toMatchObject({ id: canceled, status: 'CANCELED' });
+    expect(byType['evaluation.failed']).toMatchObject({ id: failed, status: 'FAILED', errorCode: 'QUOTA_EXCEEDED' });
+    fake.reset();
   });
 });
 
