@@ -5,12 +5,10 @@
 // run side by side). A baseline in the same run drives the same fake straight from this process
 // with the same concurrency (two calls per item, no database): what the machine allows.
 const crypto = require('node:crypto');
-const path = require('node:path');
 const pg = require('pg');
 const { startFakeJudge } = require('./baselines/fake-judge');
-const { freePort, startServer, getOk, describeExit, sleep } = require('./lib/servers');
+const { startOurs, describeExit, sleep } = require('./lib/servers');
 
-const root = path.resolve(__dirname, '..');
 // How often the benchmark asks for the evaluation's status, as a client showing progress would.
 const POLL_MS = 250;
 
@@ -97,34 +95,20 @@ module.exports = async function evaluations() {
   await admin.query(`CREATE DATABASE ${dbName}`);
   let server = null;
   try {
-    const port = await freePort();
     const key = `evg_bench_${crypto.randomBytes(24).toString('base64url')}`;
     process.stderr.write(`database ${dbName}; starting ours (concurrency ${opts.concurrency}, fake judge ${opts.delayMs} ms)…\n`);
-    server = await startServer({
-      name: 'ours',
-      command: path.join(root, 'node_modules', '.bin', 'tsx'),
-      args: ['src/cli.ts', 'serve'],
-      cwd: root,
+    let url;
+    ({ server, url } = await startOurs({
+      databaseUrl: withDatabase(opts.pgUrl, dbName),
+      key,
       env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        NODE_ENV: process.env.BENCH_NODE_ENV || 'production',
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'warn',
-        DATABASE_URL: withDatabase(opts.pgUrl, dbName),
-        EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com',
-        EVALGRAPH_INIT_PROJECT: 'bench',
-        EVALGRAPH_INIT_API_KEY: key,
         EVALGRAPH_JUDGE_BASE_URL: judge.url,
         EVALGRAPH_JUDGE_API_KEY: 'sk-bench',
         EVALGRAPH_EVAL_CONCURRENCY: String(opts.concurrency),
         // Both graders of every item in flight at once.
         EVALGRAPH_JUDGE_CONCURRENCY: String(opts.concurrency * 2),
       },
-      timeoutMs: 90_000,
-      ready: getOk(`http://127.0.0.1:${port}/health/ready`),
-    });
-    const url = `http://127.0.0.1:${port}`;
+    }));
     const projectId = (await gql(url, key, '{ projects { edges { node { id } } } }')).projects.edges[0].node.id;
     // The admin is ENTERPRISE (no daily quotas), so runs are not cut short.
     // Warm-up, not counted: a tenth of the items through both, as the other benchmarks warm up.

@@ -10,9 +10,8 @@ const pg = require('pg');
 const WebSocket = require('ws');
 const { startFakeJudge } = require('./baselines/fake-judge');
 const { liveMemory } = require('./lib/inspect');
-const { freePort, startServer, getOk, describeExit, sleep } = require('./lib/servers');
+const { freePort, startServer, startOurs, getOk, describeExit, sleep } = require('./lib/servers');
 
-const root = path.resolve(__dirname, '..');
 
 function settings() {
   const list = (name, fallback) => (process.env[name] || fallback).split(',').map(Number);
@@ -139,38 +138,19 @@ module.exports = async function subscriptions() {
   await admin.query(`CREATE DATABASE ${dbName}`);
   const servers = [];
   try {
-    const port = await freePort();
     const key = `evg_bench_${crypto.randomBytes(24).toString('base64url')}`;
-    const ours = await startServer({
-      name: 'ours',
-      command: path.join(root, 'node_modules', '.bin', 'tsx'),
+    const { server: ours, url } = await startOurs({
+      databaseUrl: withDatabase(opts.pgUrl, dbName),
+      key,
       // The inspector lets the benchmark read live memory after a full GC (lib/inspect.js).
-      args: ['--inspect=127.0.0.1:0', 'src/cli.ts', 'serve'],
-      cwd: root,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        NODE_ENV: 'production',
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'warn',
-        DATABASE_URL: withDatabase(opts.pgUrl, dbName),
-        EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com',
-        EVALGRAPH_INIT_PROJECT: 'bench',
-        EVALGRAPH_INIT_API_KEY: key,
-        EVALGRAPH_JUDGE_BASE_URL: judge.url,
-        EVALGRAPH_JUDGE_API_KEY: 'sk-bench',
-        EVALGRAPH_EVAL_CONCURRENCY: '1',
-        EVALGRAPH_SUBSCRIPTIONS_PER_KEY: '100000',
-      },
-      timeoutMs: 90_000,
-      ready: getOk(`http://127.0.0.1:${port}/health/ready`),
+      nodeArgs: ['--inspect=127.0.0.1:0'],
+      env: { EVALGRAPH_JUDGE_BASE_URL: judge.url, EVALGRAPH_JUDGE_API_KEY: 'sk-bench', EVALGRAPH_EVAL_CONCURRENCY: '1', EVALGRAPH_SUBSCRIPTIONS_PER_KEY: '100000' },
     });
     servers.push(ours);
     const basePort = await freePort();
-    const baseServer = await startServer({ name: 'ws', command: process.execPath, args: ['--inspect=127.0.0.1:0', path.join(__dirname, 'baselines', 'ws-broadcast.js')], cwd: root, env: { ...process.env, PORT: String(basePort) }, ready: getOk(`http://127.0.0.1:${basePort}/health`) });
+    const baseServer = await startServer({ name: 'ws', command: process.execPath, args: ['--inspect=127.0.0.1:0', path.join(__dirname, 'baselines', 'ws-broadcast.js')], cwd: __dirname, env: { ...process.env, PORT: String(basePort) }, ready: getOk(`http://127.0.0.1:${basePort}/health`) });
     servers.push(baseServer);
     const base = { server: baseServer, url: `http://127.0.0.1:${basePort}` };
-    const url = `http://127.0.0.1:${port}`;
     const projectId = (await gql(url, key, '{ projects { edges { node { id } } } }')).projects.edges[0].node.id;
 
     const rows = [];

@@ -7,11 +7,9 @@
 // the same concurrency (no database, no queue).
 const crypto = require('node:crypto');
 const http = require('node:http');
-const path = require('node:path');
 const pg = require('pg');
-const { freePort, startServer, getOk, describeExit, sleep } = require('./lib/servers');
+const { startOurs, describeExit, sleep } = require('./lib/servers');
 
-const root = path.resolve(__dirname, '..');
 const CONCURRENCY = 16;
 
 function settings() {
@@ -82,30 +80,13 @@ module.exports = async function webhooks() {
   let server = null;
   const db = new pg.Pool({ connectionString: withDatabase(opts.pgUrl, dbName), max: 2 });
   try {
-    const port = await freePort();
     const key = `evg_bench_${crypto.randomBytes(24).toString('base64url')}`;
-    server = await startServer({
-      name: 'ours',
-      command: path.join(root, 'node_modules', '.bin', 'tsx'),
-      args: ['src/cli.ts', 'serve'],
-      cwd: root,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: withDatabase(opts.pgUrl, dbName),
-        EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com',
-        EVALGRAPH_INIT_PROJECT: 'bench',
-        EVALGRAPH_INIT_API_KEY: key,
-        EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-        EVALGRAPH_WEBHOOK_CONCURRENCY: String(CONCURRENCY),
-      },
-      timeoutMs: 90_000,
-      ready: getOk(`http://127.0.0.1:${port}/health/ready`),
-    });
-    const url = `http://127.0.0.1:${port}`;
+    let url;
+    ({ server, url } = await startOurs({
+      databaseUrl: withDatabase(opts.pgUrl, dbName),
+      key,
+      env: { EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', EVALGRAPH_WEBHOOK_CONCURRENCY: String(CONCURRENCY) },
+    }));
     const projectId = (await gql(url, key, '{ projects { edges { node { id } } } }')).projects.edges[0].node.id;
     const created = await gql(url, key, 'mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret webhookEndpoint { id } } }', { input: { projectId, url: receiver.url, events: ['webhook.test'] } });
     const { secret, webhookEndpoint } = created.createWebhookEndpoint;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { createTestDatabase } from './support/databases';
-import { startServeProcess, startWorkerProcess, type ServeProcess } from './support/process';
+import { startServeProcess, startWorkerProcess, stopWorkers, type ServeProcess } from './support/process';
 import { startReceiver } from './support/receiver';
 
 jest.setTimeout(180_000);
@@ -77,14 +77,7 @@ it('a SIGKILL with deliveries in flight loses none of them', async () => {
     expect(new Set(delivered.map((r) => r.headers['webhook-id']))).toEqual(new Set(sent));
     for (const r of delivered) expect(new Webhook(secret).verify(r.body, r.headers as Record<string, string>)).toMatchObject({ type: 'webhook.test' });
   } finally {
-    for (const w of workers) {
-      try {
-        w.stop();
-      } catch {
-        // already gone
-      }
-    }
-    await Promise.all(workers.map((w) => w.exited));
+    await stopWorkers(workers);
     await api?.stop('SIGTERM');
     await receiver.close();
     await db?.drop();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import { createTestDatabase } from './support/databases';
 import { startFakeLlm } from './support/fake-llm';
-import { startServeProcess, startWorkerProcess, type ServeProcess } from './support/process';
+import { startServeProcess, startWorkerProcess, stopWorkers, type ServeProcess } from './support/process';
 
 jest.setTimeout(240_000);
 
@@ -94,14 +94,7 @@ it('a worker killed with SIGKILL mid-run loses nothing; counts stay exact', asyn
     expect(items.filter((e: { node: { attempts: number } }) => e.node.attempts > 1).length).toBeGreaterThan(0);
     expect(fake.calls.length).toBeGreaterThanOrEqual(ITEMS);
   } finally {
-    for (const w of workers) {
-      try {
-        w.stop();
-      } catch {
-        // already gone
-      }
-    }
-    await Promise.all(workers.map((w) => w.exited));
+    await stopWorkers(workers);
     await api?.stop('SIGTERM');
     await fake.close();
     await db?.drop();

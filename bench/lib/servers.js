@@ -118,4 +118,36 @@ function startError(server, why) {
 /** A ready() that is true once GET url answers 200. */
 const getOk = (url) => async () => (await fetch(url, { signal: AbortSignal.timeout(2_000) })).status === 200;
 
-module.exports = { freePort, startServer, getOk, describeExit, sleep };
+const ROOT = require('node:path').resolve(__dirname, '..', '..');
+
+/**
+ * Our server (`tsx src/cli.ts serve`, API and worker) on a free port against `databaseUrl`, with an
+ * admin key and project made at start; `env` adds settings, `nodeArgs` node flags.
+ * Resolves with the running server and its base URL.
+ */
+async function startOurs({ databaseUrl, key, env = {}, nodeArgs = [] }) {
+  const port = await freePort();
+  const server = await startServer({
+    name: 'ours',
+    command: require('node:path').join(ROOT, 'node_modules', '.bin', 'tsx'),
+    args: [...nodeArgs, 'src/cli.ts', 'serve'],
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: process.env.BENCH_NODE_ENV || 'production',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'warn',
+      DATABASE_URL: databaseUrl,
+      EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com',
+      EVALGRAPH_INIT_PROJECT: 'bench',
+      EVALGRAPH_INIT_API_KEY: key,
+      ...env,
+    },
+    timeoutMs: 90_000,
+    ready: getOk(`http://127.0.0.1:${port}/health/ready`),
+  });
+  return { server, url: `http://127.0.0.1:${port}` };
+}
+
+module.exports = { freePort, startServer, startOurs, getOk, describeExit, sleep };

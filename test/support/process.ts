@@ -66,3 +66,15 @@ export function startWorkerProcess(env: Record<string, string>) {
   });
   return { kill: () => process.kill(-child.pid!, 'SIGKILL'), stop: () => process.kill(-child.pid!, 'SIGTERM'), exited: new Promise((r) => child.once('exit', r)) };
 }
+
+/** Stops worker processes (those still alive) and waits for them to exit. */
+export async function stopWorkers(workers: ReturnType<typeof startWorkerProcess>[]) {
+  for (const w of workers) {
+    try {
+      w.stop();
+    } catch {
+      // already gone
+    }
+  }
+  await Promise.all(workers.map((w) => w.exited));
+}
