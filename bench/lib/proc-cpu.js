@@ -34,26 +34,4 @@ function groupCpuMs(pgid) {
   return (ticks * 1000) / clockTicks();
 }
 
-/** Resident memory (bytes) of every live process in group `pgid`, from /proc/<pid>/status VmRSS. */
-function groupRssBytes(pgid) {
-  if (process.platform !== 'linux') return null;
-  let kb = 0;
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat;
-    let status;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      status = fs.readFileSync(`/proc/${entry}/status`, 'utf8');
-    } catch {
-      continue;
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) !== pgid) continue;
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
-    if (m) kb += Number(m[1]);
-  }
-  return kb * 1024;
-}
-
-module.exports = { groupCpuMs, groupRssBytes };
+module.exports = { groupCpuMs };
