@@ -1,0 +1,180 @@
+// Query cost, Shopify/GitHub style: what an operation may cost before it runs (requested cost,
+// from the document) and what it did cost (actual cost, from the result's real list lengths).
+//   - a scalar or enum costs 0, each object 1 (a connection's edge wrappers 0: their node counts);
+//   - a connection's edges and nodes are as many as `first` or `last` asks (default 20, at most
+//     100); other lists of objects as many as they declare (`listSize`, default 10);
+//   - fields may declare their own cost (`extensions.cost`: a number, or a function of the
+//     arguments, e.g. ingestSpans by the number of spans); a mutation field costs at least 10;
+//   - introspection costs nothing (its size is bounded by the schema).
+// Fragments, inline fragments, aliases and variables count as written. Pure.
+import {
+  getNamedType,
+  getNullableType,
+  isCompositeType,
+  isListType,
+  isObjectType,
+  Kind,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+} from 'graphql';
+import { getArgumentValues } from 'graphql/execution/values';
+
+export const DEFAULT_PAGE = 20;
+export const MAX_PAGE = 100;
+export const DEFAULT_LIST_SIZE = 10;
+export const MUTATION_COST = 10;
+
+/** What a field may declare in `extensions`. */
+export interface FieldCost {
+  /** Its own cost (beyond 0 for leaves and 1 for objects), or a function of its arguments. */
+  cost?: number | ((args: Record<string, unknown>) => number);
+  /** Items a list field returns at most (its multiplier). */
+  listSize?: number;
+}
+
+type Field = GraphQLField<unknown, unknown>;
+
+interface Walk {
+  schema: GraphQLSchema;
+  fragments: Map<string, FragmentDefinitionNode>;
+  variables: Record<string, unknown>;
+}
+
+const isConnection = (type: GraphQLCompositeType) => isObjectType(type) && type.name.endsWith('Connection') && 'edges' in type.getFields();
+
+function pageSize(args: Record<string, unknown>): number {
+  const asked = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : DEFAULT_PAGE;
+  return Math.max(0, Math.min(asked, MAX_PAGE));
+}
+
+/** What the field declares for itself (and a root mutation's floor). */
+function declaredCost(field: Field, args: Record<string, unknown>): number {
+  const declared = (field.extensions as FieldCost | undefined)?.cost;
+  return typeof declared === 'function' ? declared(args) : (declared ?? 0);
+}
+
+/** Each object returned by the field costs this much before its own selection. */
+const objectCost = (field: Field, parent: GraphQLCompositeType) => (isConnection(parent) && field.name === 'edges' ? 0 : 1);
+
+/** Each field node selected, with the type it is selected on (a fragment's type condition, else `parent`). */
+function* fieldsOf(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionSetNode, seen = new Set<string>()): Generator<[FieldNode, GraphQLCompositeType]> {
+  const on = (name: string | undefined) => {
+    const type = name ? walk.schema.getType(name) : null;
+    return type && isCompositeType(type) ? type : parent;
+  };
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) yield [selection, parent];
+    else if (selection.kind === Kind.INLINE_FRAGMENT) yield* fieldsOf(walk, on(selection.typeCondition?.name.value), selection.selectionSet, seen);
+    else if (!seen.has(selection.name.value)) {
+      const fragment = walk.fragments.get(selection.name.value);
+      if (fragment) yield* fieldsOf(walk, on(fragment.typeCondition.name.value), fragment.selectionSet, new Set([...seen, selection.name.value]));
+    }
+  }
+}
+
+function fieldDef(walk: Walk, parent: GraphQLCompositeType, node: FieldNode): Field | null {
+  if (node.name.value.startsWith('__')) return null;
+  if (!('getFields' in parent)) return null; // a union: only __typename is selectable on it directly
+  return parent.getFields()[node.name.value] ?? null;
+}
+
+function argsOf(field: Field, node: FieldNode, variables: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return getArgumentValues(field, node, variables);
+  } catch {
+    return {}; // invalid arguments are refused by execution; the cost is then moot
+  }
+}
+
+/** The requested cost of a selection set on `parent`; `page` is the page size when `parent` is a connection. */
+function requested(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionSetNode, rootMutation: boolean, page: number | null): number {
+  let total = 0;
+  for (const [node, on] of fieldsOf(walk, parent, selectionSet)) {
+    const field = fieldDef(walk, on, node);
+    if (!field) continue;
+    const args = argsOf(field, node, walk.variables);
+    let cost = declaredCost(field, args);
+    const type = getNamedType(field.type);
+    if (isCompositeType(type)) {
+      const inner = node.selectionSet ? requested(walk, type, node.selectionSet, false, isConnection(type) ? pageSize(args) : null) : 0;
+      const count = isListType(getNullableType(field.type)) ? listMultiplier(field, on, page) : 1;
+      cost += count * (objectCost(field, on) + inner);
+    }
+    total += rootMutation ? Math.max(cost, MUTATION_COST) : cost;
+  }
+  return total;
+}
+
+/** How many items a list field returns at most: a connection's page for its edges and nodes, else its declared size. */
+function listMultiplier(field: Field, parent: GraphQLCompositeType, page: number | null): number {
+  if (page !== null && isConnection(parent) && (field.name === 'edges' || field.name === 'nodes')) return page;
+  return (field.extensions as FieldCost | undefined)?.listSize ?? DEFAULT_LIST_SIZE;
+}
+
+function operationOf(document: DocumentNode, operationName?: string | null): OperationDefinitionNode | null {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  return (operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : null) ?? null;
+}
+
+function walkOf(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined): Walk {
+  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
+  return { schema, fragments, variables: variables ?? {} };
+}
+
+function rootOf(schema: GraphQLSchema, operation: OperationDefinitionNode) {
+  return operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+}
+
+/** The most the operation can cost, from the document (0 when the operation is not found). */
+export function requestedCost(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null): number {
+  const operation = operationOf(document, operationName);
+  const root = operation && rootOf(schema, operation);
+  if (!operation || !root) return 0;
+  return requested(walkOf(schema, document, variables), root, operation.selectionSet, operation.operation === 'mutation', null);
+}
+
+/** What the operation cost, from the data it returned (lists at their real lengths). */
+export function actualCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined, operationName: string | null | undefined, data: unknown): number {
+  const operation = operationOf(document, operationName);
+  const root = operation && rootOf(schema, operation);
+  if (!operation || !root || !data || typeof data !== 'object') return 0;
+  return actual(walkOf(schema, document, variables), root, operation.selectionSet, data as Record<string, unknown>, operation.operation === 'mutation');
+}
+
+function actual(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionSetNode, data: Record<string, unknown>, rootMutation: boolean): number {
+  let total = 0;
+  for (const [node, on] of fieldsOf(walk, parent, selectionSet)) {
+    // A fragment on another concrete type than this value's is not part of its answer.
+    if (isObjectType(parent) && on !== parent && isObjectType(on)) continue;
+    const field = fieldDef(walk, on, node);
+    if (!field) continue;
+    const key = node.alias?.value ?? node.name.value;
+    if (!(key in data)) continue; // not reached (a fragment on another type, or an error above)
+    let cost = declaredCost(field, argsOf(field, node, walk.variables));
+    const type = getNamedType(field.type);
+    const value = data[key];
+    if (isCompositeType(type) && value !== null && typeof value === 'object') {
+      for (const item of Array.isArray(value) ? value.flat(Infinity) : [value]) {
+        if (item === null || typeof item !== 'object') continue;
+        const inner = node.selectionSet ? actual(walk, resolveType(walk.schema, type, item as Record<string, unknown>), node.selectionSet, item as Record<string, unknown>, false) : 0;
+        cost += objectCost(field, on) + inner;
+      }
+    }
+    total += rootMutation ? Math.max(cost, MUTATION_COST) : cost;
+  }
+  return total;
+}
+
+/** The concrete type of an abstract-typed value (by its __typename when selected), else the type itself. */
+function resolveType(schema: GraphQLSchema, type: GraphQLCompositeType, value: Record<string, unknown>): GraphQLCompositeType {
+  if (isObjectType(type)) return type;
+  const name = typeof value.__typename === 'string' ? value.__typename : null;
+  const concrete = name ? schema.getType(name) : null;
+  return concrete && isObjectType(concrete) ? concrete : type;
+}
