@@ -13,6 +13,7 @@ import type { Principal } from './modules/auth/permissions';
 import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-error-codes';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
 import { useOtlp } from './plugins/use-otlp';
+import { useRateLimit } from './plugins/use-rate-limit';
 import { useReadiness } from './plugins/use-readiness';
 import { requestIdOf, useRequestId } from './plugins/use-request-id';
 import { useRequestLimits } from './plugins/use-request-limits';
@@ -67,6 +68,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),
+      useRateLimit({ schema, config: config.rateLimit, store: deps.buckets, onStoreError: (error) => log.warn({ err: error }, 'rate-limit store failed; using the fallback policy') }),
       useErrorMasking(log),
       useReadiness({
         checks: {

@@ -18,6 +18,17 @@ const url = (protocols: string[]) =>
       message: `expected a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
     });
 
+const bucket = z.object({ capacity: z.number().int().min(1).max(100_000_000), restoreRate: z.number().positive().max(10_000_000) }).strict();
+const tierOverrides = z.object({ FREE: bucket.partial(), BASIC: bucket.partial(), PREMIUM: bucket.partial(), ENTERPRISE: bucket.partial() }).partial().strict();
+
+/** Cost-point buckets per tier (capacity, points restored per second); EVALGRAPH_RATE_LIMIT_TIERS overrides them. */
+export const DEFAULT_TIER_BUCKETS = {
+  FREE: { capacity: 5_000, restoreRate: 100 },
+  BASIC: { capacity: 10_000, restoreRate: 250 },
+  PREMIUM: { capacity: 25_000, restoreRate: 500 },
+  ENTERPRISE: { capacity: 100_000, restoreRate: 2_000 },
+};
+
 const envSchema = z.object({
   PORT: z.coerce.number({ message: 'expected a port number' }).int().min(0).max(65535).default(4000),
   HOST: z.string().default('127.0.0.1'),
@@ -58,6 +69,20 @@ const envSchema = z.object({
   EVALGRAPH_SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   EVALGRAPH_WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   EVALGRAPH_WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  EVALGRAPH_RATE_LIMIT: boolean(true),
+  EVALGRAPH_RATE_LIMIT_TIERS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v) return {};
+      try {
+        return tierOverrides.parse(JSON.parse(v));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected JSON such as {"FREE":{"capacity":5000,"restoreRate":100}}' });
+        return z.NEVER;
+      }
+    }),
+  EVALGRAPH_MAX_QUERY_COST: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   EVALGRAPH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: z
@@ -153,6 +178,18 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       initTimeoutMs: e.EVALGRAPH_WS_INIT_TIMEOUT_MS,
       /** Largest WebSocket message accepted. */
       maxPayloadBytes: e.EVALGRAPH_WS_MAX_PAYLOAD_BYTES,
+    },
+    rateLimit: {
+      /** Off: no cost analysis, buckets or cost extension (benchmarks compare both). */
+      enabled: e.EVALGRAPH_RATE_LIMIT,
+      tiers: {
+        FREE: { ...DEFAULT_TIER_BUCKETS.FREE, ...e.EVALGRAPH_RATE_LIMIT_TIERS.FREE },
+        BASIC: { ...DEFAULT_TIER_BUCKETS.BASIC, ...e.EVALGRAPH_RATE_LIMIT_TIERS.BASIC },
+        PREMIUM: { ...DEFAULT_TIER_BUCKETS.PREMIUM, ...e.EVALGRAPH_RATE_LIMIT_TIERS.PREMIUM },
+        ENTERPRISE: { ...DEFAULT_TIER_BUCKETS.ENTERPRISE, ...e.EVALGRAPH_RATE_LIMIT_TIERS.ENTERPRISE },
+      },
+      /** No single operation may cost more, whatever the bucket. */
+      maxQueryCost: e.EVALGRAPH_MAX_QUERY_COST,
     },
     webhooks: {
       /** Hosts, addresses and CIDR ranges that webhooks may reach although private or loopback. */

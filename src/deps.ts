@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type Redis from 'ioredis';
 import type { Config } from './config';
 import { createDb, migrate, type Db, type DbOptions } from './storage/db';
+import { createMemoryBuckets, createRedisBuckets, type BucketStore } from './modules/ratelimit/bucket';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './storage/pubsub';
 import { createRedis, createRedisSubscriber } from './storage/redis';
 
@@ -17,6 +18,8 @@ export interface Deps {
   metrics: Registry;
   /** Events between processes (Redis channels), or within this one. */
   pubsub: PubSub;
+  /** Rate-limit buckets: in Redis (shared by every instance), or in process. */
+  buckets: BucketStore;
   clock: { now(): Date };
   close(): Promise<void>;
 }
@@ -51,6 +54,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     redis,
     metrics,
     pubsub,
+    buckets: config.redis && redis ? createRedisBuckets(redis, config.redis.keyPrefix) : createMemoryBuckets(),
     clock: { now: () => new Date() },
     async close() {
       await pubsub.close();

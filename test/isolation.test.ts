@@ -188,6 +188,18 @@ describe('tenant isolation for every query root', () => {
     });
   });
 
+  it('rateLimit: only my own bucket', async () => {
+    root('rateLimit');
+    for (const user of [me, them]) {
+      await app.gql('mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }', { input: { userId: globalId('User', user.userId), capacity: 1000, restoreRate: 0.001 } });
+    }
+    const remaining = async (key: string) => (await app.gql('{ rateLimit { remaining } }', {}, { key })).body.data.rateLimit.remaining as number;
+    const [mineBefore, theirsBefore] = [await remaining(me.key), await remaining(them.key)];
+    await app.gql('{ projects(first: 100) { edges { node { name } } } }', {}, { key: me.key });
+    expect(await remaining(me.key)).toBeLessThan(mineBefore);
+    expect(await remaining(them.key)).toBe(theirsBefore);
+  });
+
   describe('webhooks', () => {
     let theirEndpoint: string;
     let theirDelivery: string;

@@ -32,7 +32,7 @@ describe('serve', () => {
       const key = /\n\s+(evg_[A-Za-z0-9_-]+)\n/.exec(first.output())?.[1];
       expect(key).toBeDefined();
       expect(first.output()).toMatch(/GraphiQL/);
-      expect(await viewer(first.url, key!)).toEqual({ data: { viewer: { email: 'admin@evalgraph.local', isAdmin: true }, projects: { edges: [{ node: { name: 'Default' } }] } } });
+      expect((await viewer(first.url, key!)).data).toEqual({ viewer: { email: 'admin@evalgraph.local', isAdmin: true }, projects: { edges: [{ node: { name: 'Default' } }] } });
       expect(await first.stop('SIGTERM')).toBe(0);
 
       const second = await startServeProcess(s.env);
@@ -51,7 +51,7 @@ describe('serve', () => {
       for (let i = 0; i < 2; i += 1) {
         const server = await startServeProcess({ ...s.env, ...init });
         expect(server.output()).not.toContain(init.EVALGRAPH_INIT_API_KEY);
-        expect(await viewer(server.url, init.EVALGRAPH_INIT_API_KEY)).toEqual({ data: { viewer: { email: 'root@corp.example', isAdmin: true }, projects: { edges: [{ node: { name: 'production' } }] } } });
+        expect((await viewer(server.url, init.EVALGRAPH_INIT_API_KEY)).data).toEqual({ viewer: { email: 'root@corp.example', isAdmin: true }, projects: { edges: [{ node: { name: 'production' } }] } });
         expect(await server.stop()).toBe(0);
       }
     } finally {

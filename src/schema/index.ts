@@ -16,6 +16,7 @@ import '../modules/evaluations/subscriptions';
 import '../modules/alerts/schema';
 import '../modules/webhooks/schema';
 import '../modules/webhooks/mutations';
+import '../modules/ratelimit/schema';
 
 let schema: GraphQLSchema | undefined;
 

@@ -205,6 +205,8 @@ const MAX_COST_ROWS = 10_000;
 builder.queryField('costSummary', (t) =>
   t.field({
     type: [CostRowRef],
+    // An aggregation over the spans of the window: 50 points, and up to 100 rows of 1.
+    extensions: { cost: 50, listSize: 100 },
     description: `Tokens, cost, calls, error rate and latency of model calls in [from, to), grouped. Without projectId, over every project whose costs you may read. At most ${MAX_COST_ROWS} groups.`,
     args: {
       projectId: t.arg.globalID({ for: ProjectRef }),

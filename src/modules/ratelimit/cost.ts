@@ -36,6 +36,8 @@ export interface FieldCost {
   cost?: number | ((args: Record<string, unknown>) => number);
   /** Items a list field returns at most (its multiplier). */
   listSize?: number;
+  /** The field and everything under it cost nothing (e.g. `rateLimit`). */
+  free?: boolean;
 }
 
 type Field = GraphQLField<unknown, unknown>;
@@ -78,10 +80,12 @@ function* fieldsOf(walk: Walk, parent: GraphQLCompositeType, selectionSet: Selec
   }
 }
 
+/** The field to count, or null for what costs nothing (introspection, free fields). */
 function fieldDef(walk: Walk, parent: GraphQLCompositeType, node: FieldNode): Field | null {
   if (node.name.value.startsWith('__')) return null;
   if (!('getFields' in parent)) return null; // a union: only __typename is selectable on it directly
-  return parent.getFields()[node.name.value] ?? null;
+  const field = parent.getFields()[node.name.value];
+  return field && !(field.extensions as FieldCost | undefined)?.free ? field : null;
 }
 
 function argsOf(field: Field, node: FieldNode, variables: Record<string, unknown>): Record<string, unknown> {

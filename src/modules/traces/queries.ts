@@ -148,6 +148,8 @@ builder.relayMutationField(
     }),
   },
   {
+    // Cost: a point per 10 spans (and at least 10, as every mutation).
+    extensions: { cost: (args: { input?: { spans?: unknown[] } }) => Math.ceil((args.input?.spans?.length ?? 0) / 10) },
     description: 'Stores spans (and creates or updates their traces). Idempotent: the same batch sent twice is stored once.',
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
     resolve: (_root, { input }, ctx) => ctx.services.traces.ingest(input.projectId.id, input.spans, { partial: input.partial ?? false }),

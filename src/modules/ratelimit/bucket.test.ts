@@ -1,0 +1,33 @@
+import { createMemoryBuckets, secondsUntil, step } from './bucket';
+
+const limits = { capacity: 100, restoreRate: 10 };
+
+describe('token bucket', () => {
+  it('starts full, takes what it holds, refuses more, refills by time, never above capacity', () => {
+    let s = step(undefined, limits, 0, 'take', 60);
+    expect([s.allowed, s.tokens]).toEqual([true, 40]);
+    s = step(s, limits, 0, 'take', 50);
+    expect([s.allowed, s.tokens]).toEqual([false, 40]);
+    s = step(s, limits, 1_500, 'take', 50);
+    expect([s.allowed, s.tokens]).toEqual([true, 5]);
+    s = step(s, limits, 60_000, 'peek', 0);
+    expect(s.tokens).toBe(100);
+    s = step({ tokens: 90, at: 0 }, limits, 0, 'refund', 30);
+    expect(s.tokens).toBe(100);
+  });
+
+  it('says how long until enough points are back', () => {
+    expect(secondsUntil(40, 50, limits)).toBe(1);
+    expect(secondsUntil(0, 100, limits)).toBe(10);
+    expect(secondsUntil(60, 50, limits)).toBe(0);
+  });
+
+  it('in process: concurrent takes never overspend', async () => {
+    let now = 0;
+    const store = createMemoryBuckets(() => now);
+    const results = await Promise.all(Array.from({ length: 200 }, () => store.take('u', limits, 7)));
+    expect(results.filter((r) => r.allowed)).toHaveLength(14);
+    now = 700;
+    expect((await store.peek('u', limits)).available).toBeCloseTo(2 + 7, 5);
+  });
+});

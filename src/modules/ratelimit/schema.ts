@@ -1,0 +1,82 @@
+// `rateLimit` (GitHub style: your bucket now, free to ask) and `setUserLimits` (instance admins:
+// a user's own bucket and daily quotas over their tier's).
+import { z } from 'zod';
+import { badInput } from '../../errors';
+import { parseInput } from '../../lib/validate';
+import { builder } from '../../schema/builder';
+import { UserRef } from '../auth/schema';
+import { secondsUntil } from './bucket';
+import { bucketLimits, type LimitOverrides } from './limits';
+
+const RateLimitRef = builder
+  .objectRef<{ limit: number; remaining: number; restoreRate: number; resetAt: Date }>('RateLimit')
+  .implement({
+    description: 'Your cost-point bucket: operations take their cost from it, and it refills at restoreRate points a second.',
+    fields: (t) => ({
+      limit: t.exposeInt('limit', { description: 'The most the bucket holds.' }),
+      cost: t.int({ description: 'What asking for this costs: nothing.', resolve: () => 0 }),
+      remaining: t.exposeInt('remaining'),
+      used: t.int({ resolve: (r) => r.limit - r.remaining }),
+      restoreRate: t.exposeFloat('restoreRate', { description: 'Points restored per second.' }),
+      resetAt: t.expose('resetAt', { type: 'DateTime', description: 'When the bucket is full again.' }),
+    }),
+  });
+
+builder.queryField('rateLimit', (t) =>
+  t.field({
+    type: RateLimitRef,
+    description: 'Your rate limit now. Free: it costs no points.',
+    extensions: { free: true },
+    authScopes: { authenticated: true },
+    resolve: async (_root, _args, ctx) => {
+      const limits = bucketLimits(ctx.deps.config.rateLimit, ctx.principal!);
+      const { available } = await ctx.deps.buckets.peek(ctx.principal!.userId, limits);
+      const remaining = Math.floor(available);
+      return { limit: limits.capacity, remaining, restoreRate: limits.restoreRate, resetAt: new Date(Date.now() + secondsUntil(remaining, limits.capacity, limits) * 1000) };
+    },
+  }),
+);
+
+const limitsInput = z.object({
+  capacity: z.number().int().min(1).max(100_000_000).nullish(),
+  restoreRate: z.number().positive().max(10_000_000).nullish(),
+  evaluationsPerDay: z.number().int().min(0).nullish(),
+  judgeTokensPerDay: z.number().int().min(0).nullish(),
+  judgeCostPerDay: z.string().regex(/^\d{1,12}(\.\d{1,10})?$/, 'a USD amount such as "25.00"').nullish(),
+});
+
+builder.relayMutationField(
+  'setUserLimits',
+  {
+    inputFields: (t) => ({
+      userId: t.globalID({ required: true, for: UserRef }),
+      capacity: t.int({ description: 'Bucket capacity in cost points (null: the tier default).' }),
+      restoreRate: t.float({ description: 'Points restored per second (null: the tier default).' }),
+      evaluationsPerDay: t.int(),
+      judgeTokensPerDay: t.int(),
+      judgeCostPerDay: t.field({ type: 'Decimal', description: 'USD.' }),
+    }),
+  },
+  {
+    description: "Sets a user's own limits over their tier's (instance admins only). A field left null uses the tier's.",
+    authScopes: { instanceAdmin: true },
+    resolve: async (_root, { input }, ctx) => {
+      const data = parseInput(limitsInput, input);
+      const user = await ctx.deps.db.prisma.user.findUnique({ where: { id: input.userId.id } });
+      if (!user) throw badInput('No such user.', ['input', 'userId']);
+      const overrides: LimitOverrides = {
+        bucket: { ...(data.capacity != null ? { capacity: data.capacity } : {}), ...(data.restoreRate != null ? { restoreRate: data.restoreRate } : {}) },
+        daily: {
+          ...(data.evaluationsPerDay != null ? { evaluations: data.evaluationsPerDay } : {}),
+          ...(data.judgeTokensPerDay != null ? { judgeTokens: data.judgeTokensPerDay } : {}),
+          ...(data.judgeCostPerDay != null ? { judgeCost: data.judgeCostPerDay } : {}),
+        },
+      };
+      const updated = await ctx.deps.db.prisma.user.update({ where: { id: user.id }, data: { limitOverrides: overrides as object } });
+      // Keys are re-read with the new limits at once.
+      ctx.services.auth.forget();
+      return { user: updated };
+    },
+  },
+  { outputFields: (t) => ({ user: t.field({ type: UserRef, resolve: (p) => p.user }) }) },
+);

@@ -1,0 +1,103 @@
+// Cost-based rate limiting per user (Shopify / GitHub style). Before execution the operation's
+// requested cost must be in the user's bucket (else 429 RATE_LIMITED with Retry-After); an
+// operation costing more than the bucket holds at most, or than the single-query maximum, is
+// refused as QUERY_TOO_COMPLEX. After execution the unused part of the requested cost is given
+// back. Every answer says what it cost in `extensions.cost` and in X-RateLimit-* headers.
+// When the bucket store (Redis) fails: reads fall back to a bucket in this process, spending
+// mutations are refused with SERVICE_UNAVAILABLE.
+import { getOperationAST, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../context';
+import { appError } from '../errors';
+import type { Config } from '../config';
+import type { Principal } from '../modules/auth/permissions';
+import { createMemoryBuckets, secondsUntil, type BucketLimits, type BucketResult, type BucketStore } from '../modules/ratelimit/bucket';
+import { actualCost, requestedCost } from '../modules/ratelimit/cost';
+import { bucketLimits } from '../modules/ratelimit/limits';
+
+export interface CostExtension {
+  requestedQueryCost: number;
+  actualQueryCost: number | null;
+  throttleStatus: { maximumAvailable: number; currentlyAvailable: number; restoreRate: number };
+}
+
+export interface RateLimitOptions {
+  schema: GraphQLSchema;
+  config: Config['rateLimit'];
+  store: BucketStore;
+  /** Called when the store fails (health and metrics read it). */
+  onStoreError?: (error: unknown) => void;
+}
+
+const status = (limits: BucketLimits, result: BucketResult) => ({ maximumAvailable: limits.capacity, currentlyAvailable: Math.floor(result.available), restoreRate: limits.restoreRate });
+
+export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
+  const { schema, config, store } = options;
+  const fallback = createMemoryBuckets();
+  // What each HTTP request cost, for its headers.
+  const costs = new WeakMap<object, { cost: CostExtension; limits: BucketLimits }>();
+
+  /** The store, or this process's buckets when it fails (and never for spending mutations). */
+  async function withStore<T>(mutation: boolean, run: (s: BucketStore) => Promise<T>): Promise<T> {
+    try {
+      return await run(store);
+    } catch (error) {
+      options.onStoreError?.(error);
+      if (mutation) throw appError('SERVICE_UNAVAILABLE', 'Rate limiting is unavailable; mutations are refused until it is back. Try again shortly.', { status: 503, headers: { 'Retry-After': '5' } });
+      return run(fallback);
+    }
+  }
+
+  return {
+    async onExecute({ args, setResultAndStopExecution }) {
+      const ctx = args.contextValue;
+      const principal: Principal | null = ctx.principal;
+      if (!config.enabled || !principal) return;
+      const operation = getOperationAST(args.document, args.operationName)?.operation;
+      if (!operation || operation === 'subscription') return;
+      const mutation = operation === 'mutation';
+      const limits = bucketLimits(config, principal);
+      const requested = requestedCost(schema, args.document, args.variableValues, args.operationName);
+      const request = (ctx as { request?: object }).request;
+      const stop = (result: ExecutionResult, cost: CostExtension) => {
+        if (request) costs.set(request, { cost, limits });
+        setResultAndStopExecution({ ...result, extensions: { ...result.extensions, cost } });
+      };
+
+      const max = Math.min(limits.capacity, config.maxQueryCost);
+      if (requested > max) {
+        const current = await withStore(mutation, (s) => s.peek(principal.userId, limits));
+        const cost = { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: status(limits, current) };
+        stop({ errors: [appError('QUERY_TOO_COMPLEX', `This operation may cost ${requested} points; at most ${max} are allowed. Ask for fewer items (first/last) or fewer fields.`, { extensions: { cost: requested, limit: max } })] }, cost);
+        return;
+      }
+      const taken = await withStore(mutation, (s) => s.take(principal.userId, limits, requested));
+      if (!taken.allowed) {
+        const retryAfter = Math.max(1, secondsUntil(taken.available, requested, limits));
+        const cost = { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: status(limits, taken) };
+        stop({ errors: [appError('RATE_LIMITED', `Throttled: this operation costs ${requested} points and ${Math.floor(taken.available)} are available (${limits.restoreRate} restored per second). Retry after ${retryAfter} s.`, { status: 429, headers: { 'Retry-After': String(retryAfter) }, extensions: { cost } })] }, cost);
+        return;
+      }
+      return {
+        async onExecuteDone({ result, setResult }) {
+          if (!('data' in result)) return; // a stream: not used (no @defer / @stream)
+          const actual = Math.min(requested, actualCost(schema, args.document, args.variableValues, args.operationName, result.data));
+          const after = requested > actual ? await withStore(false, (s) => s.refund(principal.userId, limits, requested - actual)) : taken;
+          const cost: CostExtension = { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: status(limits, after) };
+          if (request) costs.set(request, { cost, limits });
+          setResult({ ...result, extensions: { ...result.extensions, cost } });
+        },
+      };
+    },
+    onResponse({ request, response }) {
+      const spent = costs.get(request);
+      if (!spent) return;
+      const { cost, limits } = spent;
+      const remaining = cost.throttleStatus.currentlyAvailable;
+      response.headers.set('X-RateLimit-Limit', String(limits.capacity));
+      response.headers.set('X-RateLimit-Remaining', String(remaining));
+      response.headers.set('X-RateLimit-Used', String(limits.capacity - remaining));
+      response.headers.set('X-RateLimit-Reset', String(Math.ceil(Date.now() / 1000) + secondsUntil(remaining, limits.capacity, limits)));
+    },
+  };
+}

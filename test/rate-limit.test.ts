@@ -1,0 +1,111 @@
+// Cost-based rate limiting through HTTP: costs as computed by hand, refunds of the unused cost,
+// headers, 429 with Retry-After, too-complex refusals, tiers and per-user limits, and 200
+// concurrent requests that cannot overspend one bucket (in process, or in Redis with REDIS_URL).
+import { createTestApp, globalId, type TestApp } from './support/app';
+import { ingest, span } from './support/spans';
+
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await createTestApp();
+});
+afterAll(() => app.close());
+
+const SET_LIMITS = `mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }`;
+
+/** A user whose bucket barely refills, so that what a test spends is what it sees. */
+async function userWithBucket(capacity: number, restoreRate = 0.001) {
+  const user = await app.seedUser({ role: 'DEVELOPER' });
+  const res = await app.gql(SET_LIMITS, { input: { userId: globalId('User', user.userId), capacity, restoreRate } });
+  expect(res.body.errors).toBeUndefined();
+  return user;
+}
+
+describe('cost', () => {
+  it('of nested connections and fragments equals the hand-computed value; actual cost counts what came back', async () => {
+    const user = await userWithBucket(10_000);
+    const query = `query($n: Int) { viewer { email } a: projects(first: $n) { ...P } b: projects(first: 2) { totalCount edges { node { id } } } }
+      fragment P on ProjectConnection { edges { node { name members(first: 3) { edges { node { role user { email } } } } } } }`;
+    const res = await app.gql(query, { n: 5 }, { key: user.key });
+    expect(res.body.errors).toBeUndefined();
+    // viewer 1; a: 1 + 5 × (project 1 + members [1 + 3 × (membership 1 + user 1)]) = 1 + 5 × 8 = 41; b: 1 + 2 × 1 = 3
+    // actual: one project with two members (the admin and this user):
+    // viewer 1 + a (connection 1 + project 1 + members 1 + 2 × (membership 1 + user 1)) + b (1 + 1) = 1 + 7 + 2 = 10
+    expect(res.body.extensions.cost).toEqual({ requestedQueryCost: 45, actualQueryCost: 10, throttleStatus: { maximumAvailable: 10_000, currentlyAvailable: 10_000 - 10, restoreRate: 0.001 } });
+    expect(Object.fromEntries(['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-used'].map((h) => [h, res.headers.get(h)]))).toEqual({
+      'x-ratelimit-limit': '10000',
+      'x-ratelimit-remaining': '9990',
+      'x-ratelimit-used': '10',
+    });
+    expect(Number(res.headers.get('x-ratelimit-reset'))).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it('of ingestSpans grows with the number of spans; rateLimit costs nothing', async () => {
+    const user = await userWithBucket(10_000);
+    const spans = Array.from({ length: 250 }, (_, i) => span({ traceId: 'cost-t', spanId: `s${i}`, name: 'x' }));
+    const res = await ingest(app, app.projectId, spans, { key: user.key });
+    expect(res.body.errors).toBeUndefined();
+    // 25 for 250 spans (a point per 10) + the payload object 1 + up to 10 error objects (none came back)
+    expect(res.body.extensions.cost).toMatchObject({ requestedQueryCost: 36, actualQueryCost: 26 });
+    const free = await app.gql('{ rateLimit { limit cost remaining used restoreRate resetAt } }', {}, { key: user.key });
+    expect(free.body.extensions.cost.requestedQueryCost).toBe(0);
+    expect(free.body.data.rateLimit).toMatchObject({ limit: 10_000, cost: 0, restoreRate: 0.001 });
+    expect(free.body.data.rateLimit.used).toBeGreaterThanOrEqual(26);
+  });
+});
+
+describe('limits', () => {
+  it('throttles with 429, Retry-After and RATE_LIMITED (the cost extension included) once the bucket is spent', async () => {
+    const user = await userWithBucket(10, 0.5);
+    const query = '{ projects(first: 4) { edges { node { id } } } }'; // 5 requested, 2 actual
+    const statuses: number[] = [];
+    let last;
+    for (let i = 0; i < 8; i++) {
+      last = await app.gql(query, {}, { key: user.key });
+      statuses.push(last.status);
+      if (last.status === 429) break;
+    }
+    expect(statuses.at(-1)).toBe(429);
+    // Each run gave back 3 of its 5 points: 10 → 8 → 6 → 4 (then 4 < 5 refuses).
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    expect(last!.headers.get('retry-after')).toBe('2');
+    expect(last!.body.errors![0].extensions).toMatchObject({ code: 'RATE_LIMITED', cost: { requestedQueryCost: 5, actualQueryCost: null, throttleStatus: { maximumAvailable: 10, currentlyAvailable: 4 } } });
+    expect(last!.body.extensions.cost.requestedQueryCost).toBe(5);
+    expect(last!.headers.get('x-ratelimit-remaining')).toBe('4');
+  });
+
+  it('refuses an operation costing more than the bucket holds with QUERY_TOO_COMPLEX, before running it', async () => {
+    const user = await userWithBucket(50);
+    const res = await app.gql('{ projects(first: 100) { edges { node { id } } } }', {}, { key: user.key });
+    expect(res.body.data ?? null).toBeNull();
+    expect(res.body.errors![0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', cost: 101, limit: 50 });
+    expect(res.body.errors![0].message).toContain('101 points');
+    // Nothing was taken.
+    expect((await app.gql('{ rateLimit { remaining } }', {}, { key: user.key })).body.data.rateLimit.remaining).toBe(50);
+  });
+
+  it('follows the tier, and a changed tier takes effect at once', async () => {
+    const user = await app.seedUser({ role: 'VIEWER', tier: 'FREE' });
+    const before = await app.gql('{ viewer { id } }', {}, { key: user.key });
+    expect(before.headers.get('x-ratelimit-limit')).toBe('5000');
+    await app.gql(`mutation($input: SetUserTierInput!) { setUserTier(input: $input) { user { id } } }`, { input: { userId: globalId('User', user.userId), tier: 'ENTERPRISE' } });
+    const after = await app.gql('{ viewer { id } }', {}, { key: user.key });
+    expect(after.headers.get('x-ratelimit-limit')).toBe('100000');
+  });
+
+  it('setUserLimits is for instance admins only', async () => {
+    const user = await app.seedUser({ role: 'ADMIN' });
+    const res = await app.gql(SET_LIMITS, { input: { userId: globalId('User', user.userId), capacity: 1_000_000 } }, { key: user.key });
+    expect(res.body.errors![0].extensions!.code).toBe('FORBIDDEN');
+  });
+
+  it('200 concurrent requests of one key never overspend its bucket', async () => {
+    const user = await userWithBucket(100);
+    // Requested 2 and actual 2 (one project): exactly 50 fit.
+    const query = '{ projects(first: 1) { edges { node { id } } } }';
+    const results = await Promise.all(Array.from({ length: 200 }, () => app.gql(query, {}, { key: user.key })));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(50);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(150);
+    expect((await app.gql('{ rateLimit { remaining } }', {}, { key: user.key })).body.data.rateLimit.remaining).toBe(0);
+  });
+});
