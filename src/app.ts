@@ -10,6 +10,7 @@ import { createJitExecute } from './lib/jit-execute';
 import { createSharedSubscribe } from './lib/shared-subscribe';
 import { authenticateHeader } from './modules/auth/authenticate';
 import type { Principal } from './modules/auth/permissions';
+import { useAbuseLimits } from './plugins/use-abuse-limits';
 import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-error-codes';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
 import { useOtlp } from './plugins/use-otlp';
@@ -68,6 +69,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),
+      ...useAbuseLimits(config.limits),
       useRateLimit({ schema, config: config.rateLimit, store: deps.buckets, onStoreError: (error) => log.warn({ err: error }, 'rate-limit store failed; using the fallback policy') }),
       useErrorMasking(log),
       useReadiness({

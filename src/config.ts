@@ -82,6 +82,11 @@ const envSchema = z.object({
         return z.NEVER;
       }
     }),
+  EVALGRAPH_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(15),
+  EVALGRAPH_MAX_ALIASES: z.coerce.number().int().min(1).max(1_000).default(30),
+  EVALGRAPH_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
+  EVALGRAPH_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(1_000).default(50),
+  EVALGRAPH_INTROSPECTION: boolean(true),
   EVALGRAPH_MAX_QUERY_COST: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   EVALGRAPH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
@@ -178,6 +183,14 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       initTimeoutMs: e.EVALGRAPH_WS_INIT_TIMEOUT_MS,
       /** Largest WebSocket message accepted. */
       maxPayloadBytes: e.EVALGRAPH_WS_MAX_PAYLOAD_BYTES,
+    },
+    limits: {
+      maxDepth: e.EVALGRAPH_MAX_DEPTH,
+      maxAliases: e.EVALGRAPH_MAX_ALIASES,
+      maxTokens: e.EVALGRAPH_MAX_TOKENS,
+      maxDirectives: e.EVALGRAPH_MAX_DIRECTIVES,
+      /** Off: __schema and __type are refused (GraphiQL then needs a local schema). */
+      introspection: e.EVALGRAPH_INTROSPECTION,
     },
     rateLimit: {
       /** Off: no cost analysis, buckets or cost extension (benchmarks compare both). */

@@ -1,0 +1,33 @@
+// Abuse limits on every document, before it costs anything (graphql-armor): depth, aliases,
+// tokens and directives; "Did you mean …?" suggestions hidden from callers without a key (they
+// would map the schema for free; WebSocket callers always have one); introspection can be off.
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Config } from '../config';
+
+// Not graphql-armor's block-field-suggestions: it rewrites validation errors in place, and Yoga
+// caches validation results per document, so one anonymous caller would hide suggestions from
+// every caller after it. Here the answer is rewritten per request, after the caches.
+const hidden = (message: string) => message.replace(/ ?Did you mean .+\?/g, ' [Suggestion hidden]').trim();
+
+export function useAbuseLimits(limits: Config['limits']): Plugin[] {
+  return [
+    maxDepthPlugin({ n: limits.maxDepth, exposeLimits: true }) as Plugin,
+    maxAliasesPlugin({ n: limits.maxAliases, exposeLimits: true }) as Plugin,
+    maxDirectivesPlugin({ n: limits.maxDirectives, exposeLimits: true }) as Plugin,
+    maxTokensPlugin({ n: limits.maxTokens, exposeLimits: true }) as unknown as Plugin,
+    {
+      onValidate({ addValidationRule }) {
+        if (!limits.introspection) addValidationRule(NoSchemaIntrospectionCustomRule);
+      },
+      onResultProcess({ request, result, setResult }) {
+        if (request.headers.get('authorization') || Array.isArray(result) || !('errors' in result) || !result.errors?.some((e) => /Did you mean /.test(e.message))) return;
+        setResult({ ...result, errors: result.errors.map((e) => new GraphQLError(hidden(e.message), { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, extensions: e.extensions })) });
+      },
+    },
+  ];
+}
