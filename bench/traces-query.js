@@ -106,6 +106,9 @@ async function startOurs(port, apiKey, dbUrl) {
     EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com',
     EVALGRAPH_INIT_PROJECT: 'bench',
     EVALGRAPH_INIT_API_KEY: apiKey,
+    // Like for like: PostGraphile and the SQL floor have no rate limiting, and the harness wants
+    // identical bodies (the cost extension reports a moving bucket level). BENCH_RATE_LIMIT=true turns it on.
+    EVALGRAPH_RATE_LIMIT: process.env.BENCH_RATE_LIMIT || 'false',
   });
   delete env.REDIS_URL;
   if (process.env.BENCH_REDIS_URL) env.REDIS_URL = process.env.BENCH_REDIS_URL;
