@@ -100,7 +100,8 @@ function percentile(xs, p) {
 /**
  * Run each target in turn, round after round (A/B/C/A/B/C…), until each has `runs` valid runs.
  * A run counts only with no non-2xx, no errors, no body mismatches and a clean probe before it.
- * targets: [{ name, request: { url, method, headers, body }, expect?(json) => string|undefined, server? }]
+ * targets: [{ name, request: { url, method, headers, body }, expect?(json) => string|undefined, server?, varyingBody? }]
+ * (`varyingBody`: answers differ by design, e.g. a rate-limit extension; each is still probed, not compared.)
  */
 async function interleave(targets, opts, log = (line) => process.stderr.write(`${line}\n`)) {
   const results = new Map(targets.map((t) => [t.name, []]));
@@ -127,7 +128,8 @@ async function interleave(targets, opts, log = (line) => process.stderr.write(`$
       alive(t);
       const run = { round, valid: false };
       try {
-        const expectBody = await probe(t.request, t.expect);
+        const probed = await probe(t.request, t.expect);
+        const expectBody = t.varyingBody ? null : probed;
         Object.assign(run, await measure(t.request, { ...opts, expectBody }));
         run.bodiesChecked = expectBody ? 'all' : 'sampled';
         const bad = ['non2xx', 'errors', 'mismatches'].filter((k) => run[k] > 0);

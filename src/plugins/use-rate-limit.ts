@@ -12,7 +12,7 @@ import { appError } from '../errors';
 import type { Config } from '../config';
 import type { Principal } from '../modules/auth/permissions';
 import { createMemoryBuckets, secondsUntil, type BucketLimits, type BucketResult, type BucketStore } from '../modules/ratelimit/bucket';
-import { actualCost, requestedCost } from '../modules/ratelimit/cost';
+import { createCostPlans, planActualCost, rootTypeOf } from '../modules/ratelimit/cost';
 import { bucketLimits } from '../modules/ratelimit/limits';
 
 export interface CostExtension {
@@ -34,6 +34,7 @@ const status = (limits: BucketLimits, result: BucketResult) => ({ maximumAvailab
 export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
   const { schema, config, store } = options;
   const fallback = createMemoryBuckets();
+  const planOf = createCostPlans(schema);
   // What each HTTP request cost, for its headers.
   const costs = new WeakMap<object, { cost: CostExtension; limits: BucketLimits }>();
 
@@ -57,7 +58,10 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       if (!operation || operation === 'subscription') return;
       const mutation = operation === 'mutation';
       const limits = bucketLimits(config, principal);
-      const requested = requestedCost(schema, args.document, args.variableValues, args.operationName);
+      const plan = planOf(args.document, args.variableValues, args.operationName);
+      const root = rootTypeOf(schema, args.document, args.operationName);
+      if (!plan || !root) return;
+      const requested = plan.requested;
       const request = (ctx as { request?: object }).request;
       const stop = (result: ExecutionResult, cost: CostExtension) => {
         if (request) costs.set(request, { cost, limits });
@@ -81,7 +85,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       return {
         async onExecuteDone({ result, setResult }) {
           if (!('data' in result)) return; // a stream: not used (no @defer / @stream)
-          const actual = Math.min(requested, actualCost(schema, args.document, args.variableValues, args.operationName, result.data));
+          const actual = Math.min(requested, planActualCost(schema, plan, root, result.data));
           const after = requested > actual ? await withStore(false, (s) => s.refund(principal.userId, limits, requested - actual)) : taken;
           const cost: CostExtension = { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: status(limits, after) };
           if (request) costs.set(request, { cost, limits });

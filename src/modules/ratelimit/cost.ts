@@ -96,22 +96,56 @@ function argsOf(field: Field, node: FieldNode, variables: Record<string, unknown
   }
 }
 
-/** The requested cost of a selection set on `parent`; `page` is the page size when `parent` is a connection. */
-function requested(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionSetNode, rootMutation: boolean, page: number | null): number {
-  let total = 0;
+/** One selected field, its cost settled for these variables: what the walks over results need. */
+interface PlanField {
+  key: string;
+  /** The type it was selected on (a fragment's type condition, or the parent). */
+  on: GraphQLCompositeType;
+  declared: number;
+  /** Per object returned (0 for leaves and for a connection's edge wrappers). */
+  objectCost: number;
+  /** Objects it may return (the requested cost's multiplier); 0 for leaves. */
+  count: number;
+  children: PlanField[] | null;
+  childType: GraphQLCompositeType | null;
+  rootMutation: boolean;
+}
+
+export interface CostPlan {
+  requested: number;
+  fields: PlanField[];
+}
+
+function plan(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionSetNode, rootMutation: boolean, page: number | null): PlanField[] {
+  const fields: PlanField[] = [];
   for (const [node, on] of fieldsOf(walk, parent, selectionSet)) {
     const field = fieldDef(walk, on, node);
     if (!field) continue;
     const args = argsOf(field, node, walk.variables);
-    let cost = declaredCost(field, args);
     const type = getNamedType(field.type);
-    if (isCompositeType(type)) {
-      const inner = node.selectionSet ? requested(walk, type, node.selectionSet, false, isConnection(type) ? pageSize(args) : null) : 0;
-      const count = isListType(getNullableType(field.type)) ? listMultiplier(field, on, page) : 1;
-      cost += count * (objectCost(field, on) + inner);
-    }
-    total += rootMutation ? Math.max(cost, MUTATION_COST) : cost;
+    const composite = isCompositeType(type);
+    const declared = declaredCost(field, args);
+    // A leaf that costs nothing is left out: the walk over results then visits only what counts.
+    if (!composite && declared === 0 && !rootMutation) continue;
+    fields.push({
+      key: node.alias?.value ?? node.name.value,
+      on,
+      declared,
+      objectCost: composite ? objectCost(field, on) : 0,
+      count: composite ? (isListType(getNullableType(field.type)) ? listMultiplier(field, on, page) : 1) : 0,
+      children: composite && node.selectionSet ? plan(walk, type, node.selectionSet, false, isConnection(type) ? pageSize(args) : null) : composite ? [] : null,
+      childType: composite ? type : null,
+      rootMutation,
+    });
   }
+  return fields;
+}
+
+const floor = (f: PlanField, cost: number) => (f.rootMutation ? Math.max(cost, MUTATION_COST) : cost);
+
+function requested(fields: PlanField[]): number {
+  let total = 0;
+  for (const f of fields) total += floor(f, f.declared + (f.children ? f.count * (f.objectCost + requested(f.children)) : 0));
   return total;
 }
 
@@ -135,44 +169,84 @@ function rootOf(schema: GraphQLSchema, operation: OperationDefinitionNode) {
   return operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
 }
 
-/** The most the operation can cost, from the document (0 when the operation is not found). */
-export function requestedCost(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null): number {
+/** The cost plan of an operation for these variables (null when the operation is not found). */
+export function costPlan(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null): CostPlan | null {
   const operation = operationOf(document, operationName);
   const root = operation && rootOf(schema, operation);
-  if (!operation || !root) return 0;
-  return requested(walkOf(schema, document, variables), root, operation.selectionSet, operation.operation === 'mutation', null);
+  if (!operation || !root) return null;
+  const fields = plan(walkOf(schema, document, variables), root, operation.selectionSet, operation.operation === 'mutation', null);
+  return { requested: requested(fields), fields };
+}
+
+/** What the operation cost, from the data it returned (lists at their real lengths). */
+export function planActualCost(schema: GraphQLSchema, costs: CostPlan, root: GraphQLCompositeType, data: unknown): number {
+  return data && typeof data === 'object' ? actual(schema, costs.fields, root, data as Record<string, unknown>) : 0;
+}
+
+/** The most the operation can cost, from the document (0 when the operation is not found). */
+export function requestedCost(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null): number {
+  return costPlan(schema, document, variables, operationName)?.requested ?? 0;
 }
 
 /** What the operation cost, from the data it returned (lists at their real lengths). */
 export function actualCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined, operationName: string | null | undefined, data: unknown): number {
   const operation = operationOf(document, operationName);
   const root = operation && rootOf(schema, operation);
-  if (!operation || !root || !data || typeof data !== 'object') return 0;
-  return actual(walkOf(schema, document, variables), root, operation.selectionSet, data as Record<string, unknown>, operation.operation === 'mutation');
+  const costs = costPlan(schema, document, variables, operationName);
+  return root && costs ? planActualCost(schema, costs, root, data) : 0;
 }
 
-function actual(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionSetNode, data: Record<string, unknown>, rootMutation: boolean): number {
-  let total = 0;
-  for (const [node, on] of fieldsOf(walk, parent, selectionSet)) {
-    // A fragment on another concrete type than this value's is not part of its answer.
-    if (isObjectType(parent) && on !== parent && isObjectType(on)) continue;
-    const field = fieldDef(walk, on, node);
-    if (!field) continue;
-    const key = node.alias?.value ?? node.name.value;
-    if (!(key in data)) continue; // not reached (a fragment on another type, or an error above)
-    let cost = declaredCost(field, argsOf(field, node, walk.variables));
-    const type = getNamedType(field.type);
-    const value = data[key];
-    if (isCompositeType(type) && value !== null && typeof value === 'object') {
-      for (const item of Array.isArray(value) ? value.flat(Infinity) : [value]) {
-        if (item === null || typeof item !== 'object') continue;
-        const inner = node.selectionSet ? actual(walk, resolveType(walk.schema, type, item as Record<string, unknown>), node.selectionSet, item as Record<string, unknown>, false) : 0;
-        cost += objectCost(field, on) + inner;
-      }
+/**
+ * Plans kept per document and variables (a busy API repeats a few operations): the cost walk
+ * then runs once per distinct request, not per request. Large variables (ingest batches) are
+ * not worth keeping.
+ */
+export function createCostPlans(schema: GraphQLSchema) {
+  const byDocument = new WeakMap<DocumentNode, Map<string, CostPlan | null>>();
+  return (document: DocumentNode, variables: Record<string, unknown> | null | undefined, operationName: string | null | undefined): CostPlan | null => {
+    const key = JSON.stringify(variables ?? {});
+    if (key.length > 2_048) return costPlan(schema, document, variables, operationName);
+    let plans = byDocument.get(document);
+    if (!plans) byDocument.set(document, (plans = new Map()));
+    const cacheKey = `${operationName ?? ''}\u0000${key}`;
+    let found = plans.get(cacheKey);
+    if (found === undefined) {
+      found = costPlan(schema, document, variables, operationName);
+      if (plans.size >= 100) plans.delete(plans.keys().next().value!);
+      plans.set(cacheKey, found);
     }
-    total += rootMutation ? Math.max(cost, MUTATION_COST) : cost;
+    return found;
+  };
+}
+
+/** The root type of the operation. */
+export function rootTypeOf(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): GraphQLCompositeType | null {
+  const operation = operationOf(document, operationName);
+  return (operation && rootOf(schema, operation)) ?? null;
+}
+
+function actual(schema: GraphQLSchema, fields: PlanField[], parent: GraphQLCompositeType, data: Record<string, unknown>): number {
+  let total = 0;
+  for (const f of fields) {
+    // A fragment on another concrete type than this value's is not part of its answer.
+    if (isObjectType(parent) && f.on !== parent && isObjectType(f.on)) continue;
+    if (!(f.key in data)) continue; // not reached (an error above it)
+    let cost = f.declared;
+    const value = data[f.key];
+    if (f.children && value !== null && typeof value === 'object') {
+      cost += items(schema, f, value);
+    }
+    total += floor(f, cost);
   }
   return total;
+}
+
+/** The cost of the objects in a field's value: one, or a list (of lists) of them. */
+function items(schema: GraphQLSchema, f: PlanField, value: object): number {
+  if (!Array.isArray(value)) return f.objectCost + actual(schema, f.children!, resolveType(schema, f.childType!, value as Record<string, unknown>), value as Record<string, unknown>);
+  let cost = 0;
+  for (const item of value) if (item !== null && typeof item === 'object') cost += items(schema, f, item);
+  return cost;
 }
 
 /** The concrete type of an abstract-typed value (by its __typename when selected), else the type itself. */

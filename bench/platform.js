@@ -1,0 +1,90 @@
+'use strict';
+// The platform layer's own cost on the traces page query (20 traces × 10 spans with costs):
+// (a) our server with cost analysis and rate limiting on, against the same server with them off,
+// side by side on one database (the bucket is made large enough never to throttle, so what is
+// measured is the work: the cost walk before, the actual cost after, two bucket steps).
+const crypto = require('node:crypto');
+const pg = require('pg');
+const harness = require('./lib/harness');
+const { startOurs, describeExit } = require('./lib/servers');
+
+const QUERY = `query($p: ID!) { traces(projectId: $p, first: 20) { edges { node { id externalId name startTime totalCost spans(first: 10) { edges { node { id externalId name model inputTokens outputTokens totalCost } } } } } } }`;
+const withDatabase = (url, name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString();
+
+async function gql(url, key, query, variables) {
+  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+  const json = await res.json();
+  if (json.errors) throw new Error(JSON.stringify(json.errors).slice(0, 500));
+  return json.data;
+}
+
+/** 200 traces of 10 spans (an agent and nine model calls), through ingestSpans. */
+async function seed(url, key, projectId) {
+  const models = ['gpt-4o-2024-08-06', 'gpt-4o-mini', 'claude-3-5-sonnet-20241022'];
+  for (let batch = 0; batch < 2; batch++) {
+    const spans = [];
+    for (let t = batch * 100; t < (batch + 1) * 100; t++) {
+      for (let s = 0; s < 10; s++) {
+        const start = new Date(Date.UTC(2026, 10, 1, 0, 0, t, s * 10)).toISOString();
+        spans.push({
+          traceId: `trace-${t}`,
+          spanId: `span-${t}-${s}`,
+          parentSpanId: s === 0 ? null : `span-${t}-0`,
+          name: s === 0 ? 'agent' : `call ${s}`,
+          kind: s === 0 ? 'AGENT' : 'LLM',
+          startTime: start,
+          endTime: new Date(Date.parse(start) + 500).toISOString(),
+          ...(s === 0 ? {} : { model: models[s % 3], inputTokens: 100 * s, outputTokens: 20 * s }),
+        });
+      }
+    }
+    await gql(url, key, 'mutation($input: IngestSpansInput!) { ingestSpans(input: $input) { acceptedCount } }', { input: { projectId, spans } });
+  }
+}
+
+module.exports = async function platform() {
+  const opts = harness.settings();
+  const pgUrl = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const dbName = `evalgraph_bench_platform_${crypto.randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const servers = [];
+  try {
+    const key = `evg_bench_${crypto.randomBytes(24).toString('base64url')}`;
+    const databaseUrl = withDatabase(pgUrl, dbName);
+    const on = await startOurs({
+      databaseUrl,
+      key,
+      env: { EVALGRAPH_RATE_LIMIT: 'true', EVALGRAPH_RATE_LIMIT_TIERS: JSON.stringify({ ENTERPRISE: { capacity: 1e8, restoreRate: 1e7 } }) },
+    });
+    servers.push(on.server);
+    const off = await startOurs({ databaseUrl, key, env: { EVALGRAPH_RATE_LIMIT: 'false' } });
+    servers.push(off.server);
+    const projectId = (await gql(on.url, key, '{ projects { edges { node { id } } } }')).projects.edges[0].node.id;
+    await seed(on.url, key, projectId);
+
+    const request = (url) => ({ url: `${url}/graphql`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: QUERY, variables: { p: projectId } }) });
+    const expect = (json) => (json.data.traces.edges.length === 20 ? undefined : 'expected 20 traces');
+    const summaries = await harness.interleave(
+      [
+        { name: 'limits on', request: request(on.url), expect, server: on.server, varyingBody: true },
+        { name: 'limits off', request: request(off.url), expect, server: off.server },
+      ],
+      opts,
+    );
+    const ratioRows = harness.ratios(summaries);
+    console.log(harness.report({ title: 'platform (a): traces page query, cost analysis and rate limiting on vs off (Postgres, one database)', opts, summaries, ratioRows }));
+    const r = ratioRows[0].rps;
+    console.log(`goal limits on / off: req/s ≥ 0.95x: ${r != null && r >= 0.95 ? 'met' : 'NOT met'} (${r == null ? 'n/a' : `${r.toFixed(2)}x`})`);
+    console.log(`results: ${harness.writeResults('platform', { summaries, ratioRows })}`);
+    return 0;
+  } catch (error) {
+    for (const s of servers) if (s.exited) process.stderr.write(`${s.name} exited: ${describeExit(s.exited)}\n${s.tail.join('\n')}\n`);
+    throw error;
+  } finally {
+    for (const s of servers) await s.stop();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    await admin.end();
+  }
+};
