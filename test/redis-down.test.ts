@@ -1,0 +1,80 @@
+// Redis stopping mid-run, on a Redis server of this test's own (the machine's is shared): queries
+// go on with a bucket in the process, spending mutations are refused with SERVICE_UNAVAILABLE,
+// every answer comes within 500 ms, readiness names Redis, and all is back once Redis returns.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import Redis from 'ioredis';
+import { createTestApp, globalId, type TestApp } from './support/app';
+import { until } from './support/live';
+
+let app: TestApp;
+let redis: ChildProcess | null = null;
+let port = 0;
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(p));
+    });
+  });
+
+async function startRedis() {
+  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  await until(async () => probe.connect().then(() => true, () => false), 10_000, 'redis-server');
+  probe.disconnect();
+}
+
+async function stopRedis() {
+  const child = redis!;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  await startRedis();
+  app = await createTestApp({ REDIS_URL: `redis://127.0.0.1:${port}/0`, REDIS_KEY_PREFIX: 'evalgraph_redis_down:' });
+});
+afterAll(async () => {
+  await app.close();
+  if (redis && redis.exitCode === null) await stopRedis();
+});
+
+const QUERY = '{ projects(first: 5) { edges { node { name } } } }';
+const MUTATION = `mutation($input: CreateDatasetInput!) { createDataset(input: $input) { dataset { id } } }`;
+const timed = async <T>(run: () => Promise<T>) => {
+  const started = Date.now();
+  const result = await run();
+  return { result, ms: Date.now() - started };
+};
+
+it('without Redis: reads go on (process bucket), mutations get 503 SERVICE_UNAVAILABLE, within 500 ms; then back to normal', async () => {
+  let n = 0;
+  const dataset = () => ({ input: { projectId: globalId('Project', app.projectId), name: `d${++n}` } });
+  expect((await app.gql(MUTATION, dataset())).status).toBe(200);
+
+  await stopRedis();
+  const read = await timed(() => app.gql(QUERY));
+  expect(read.result.status).toBe(200);
+  expect(read.result.body.data.projects.edges).toHaveLength(1);
+  expect(read.result.body.extensions.cost.requestedQueryCost).toBe(6);
+  expect(read.ms).toBeLessThan(500);
+  const write = await timed(() => app.gql(MUTATION, dataset()));
+  expect(write.result.status).toBe(503);
+  expect(write.result.headers.get('retry-after')).toBe('5');
+  expect(write.result.body.errors![0].extensions!.code).toBe('SERVICE_UNAVAILABLE');
+  expect(write.ms).toBeLessThan(500);
+  // Nothing was written.
+  expect(await app.server.deps.db.prisma.dataset.count({ where: { name: `d${n}` } })).toBe(0);
+  const ready = await fetch(`${app.url}/health/ready`);
+  expect(ready.status).toBe(503);
+  expect((await ready.json()).checks.redis.ok).toBe(false);
+
+  await startRedis();
+  await until(async () => (await app.gql(MUTATION, dataset())).status === 200, 10_000, 'mutations to work again');
+  expect((await fetch(`${app.url}/health/ready`)).status).toBe(200);
+});
