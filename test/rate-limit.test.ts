@@ -72,6 +72,10 @@ describe('limits', () => {
     expect(last!.body.errors![0].extensions).toMatchObject({ code: 'RATE_LIMITED', cost: { requestedQueryCost: 5, actualQueryCost: null, throttleStatus: { maximumAvailable: 10, currentlyAvailable: 4 } } });
     expect(last!.body.extensions.cost.requestedQueryCost).toBe(5);
     expect(last!.headers.get('x-ratelimit-remaining')).toBe('4');
+    // Counted in the metrics, by tier and outcome.
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/evalgraph_rate_limited_operations_total\{tier="FREE",outcome="throttled"\} [1-9]/);
+    expect(metrics).toMatch(/evalgraph_cost_points_total\{tier="FREE"\} [1-9]/);
   });
 
   it('refuses an operation costing more than the bucket holds with QUERY_TOO_COMPLEX, before running it', async () => {

@@ -73,6 +73,7 @@ it('without Redis: reads go on (process bucket), mutations get 503 SERVICE_UNAVA
   const ready = await fetch(`${app.url}/health/ready`);
   expect(ready.status).toBe(503);
   expect((await ready.json()).checks.redis.ok).toBe(false);
+  expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(/evalgraph_rate_limit_store_errors_total [1-9]/);
 
   await startRedis();
   await until(async () => (await app.gql(MUTATION, dataset())).status === 200, 10_000, 'mutations to work again');

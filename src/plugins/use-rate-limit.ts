@@ -7,6 +7,7 @@
 // mutations are refused with SERVICE_UNAVAILABLE.
 import { getOperationAST, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { Counter, type Registry } from 'prom-client';
 import type { Context } from '../context';
 import { appError } from '../errors';
 import type { Config } from '../config';
@@ -25,7 +26,8 @@ export interface RateLimitOptions {
   schema: GraphQLSchema;
   config: Config['rateLimit'];
   store: BucketStore;
-  /** Called when the store fails (health and metrics read it). */
+  metrics: Registry;
+  /** Called when the store fails (besides the metric). */
   onStoreError?: (error: unknown) => void;
 }
 
@@ -35,6 +37,9 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
   const { schema, config, store } = options;
   const fallback = createMemoryBuckets();
   const planOf = createCostPlans(schema);
+  const points = new Counter({ name: 'evalgraph_cost_points_total', help: 'Cost points charged (actual cost), by tier.', labelNames: ['tier'], registers: [options.metrics] });
+  const operations = new Counter({ name: 'evalgraph_rate_limited_operations_total', help: 'Operations by rate-limit outcome (allowed, throttled, too_complex), by tier.', labelNames: ['tier', 'outcome'], registers: [options.metrics] });
+  const storeErrors = new Counter({ name: 'evalgraph_rate_limit_store_errors_total', help: 'Failed steps of the rate-limit store (Redis); the fallback policy applied.', registers: [options.metrics] });
   // What each HTTP request cost, for its headers.
   const costs = new WeakMap<object, { cost: CostExtension; limits: BucketLimits }>();
 
@@ -43,6 +48,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
     try {
       return await run(store);
     } catch (error) {
+      storeErrors.inc();
       options.onStoreError?.(error);
       if (mutation) throw appError('SERVICE_UNAVAILABLE', 'Rate limiting is unavailable; mutations are refused until it is back. Try again shortly.', { status: 503, headers: { 'Retry-After': '5' } });
       return run(fallback);
@@ -70,12 +76,14 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
 
       const max = Math.min(limits.capacity, config.maxQueryCost);
       if (requested > max) {
+        operations.inc({ tier: principal.tier, outcome: 'too_complex' });
         const current = await withStore(mutation, (s) => s.peek(principal.userId, limits));
         const cost = { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: status(limits, current) };
         stop({ errors: [appError('QUERY_TOO_COMPLEX', `This operation may cost ${requested} points; at most ${max} are allowed. Ask for fewer items (first/last) or fewer fields.`, { extensions: { cost: requested, limit: max } })] }, cost);
         return;
       }
       const taken = await withStore(mutation, (s) => s.take(principal.userId, limits, requested));
+      operations.inc({ tier: principal.tier, outcome: taken.allowed ? 'allowed' : 'throttled' });
       if (!taken.allowed) {
         const retryAfter = Math.max(1, secondsUntil(taken.available, requested, limits));
         const cost = { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: status(limits, taken) };
@@ -86,6 +94,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
         async onExecuteDone({ result, setResult }) {
           if (!('data' in result)) return; // a stream: not used (no @defer / @stream)
           const actual = Math.min(requested, planActualCost(schema, plan, root, result.data));
+          points.inc({ tier: principal.tier }, actual);
           const after = requested > actual ? await withStore(false, (s) => s.refund(principal.userId, limits, requested - actual)) : taken;
           const cost: CostExtension = { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: status(limits, after) };
           if (request) costs.set(request, { cost, limits });
