@@ -70,7 +70,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),
       ...useAbuseLimits(config.limits),
-      useRateLimit({ schema, config: config.rateLimit, store: deps.buckets, metrics: deps.metrics, onStoreError: (error) => log.warn({ err: error }, 'rate-limit store failed; using the fallback policy') }),
+      useRateLimit({ schema, config: config.rateLimit, quotas: config.quotas, requests: services.requests, store: deps.buckets, metrics: deps.metrics, onStoreError: (error) => log.warn({ err: error }, 'rate-limit store failed; using the fallback policy') }),
       useErrorMasking(log),
       useReadiness({
         checks: {

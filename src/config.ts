@@ -29,6 +29,34 @@ export const DEFAULT_TIER_BUCKETS = {
   ENTERPRISE: { capacity: 100_000, restoreRate: 2_000 },
 };
 
+const quota = z
+  .object({ requests: z.number().int().min(0).nullable(), evaluations: z.number().int().min(0).nullable(), judgeTokens: z.number().int().min(0).nullable(), judgeCost: z.string().regex(/^\d{1,12}(\.\d{1,10})?$/).nullable() })
+  .partial()
+  .strict();
+const quotaOverrides = z.object({ FREE: quota, BASIC: quota, PREMIUM: quota, ENTERPRISE: quota }).partial().strict();
+
+/** Daily quotas per tier (null: unlimited; judge cost in USD); EVALGRAPH_TIER_QUOTAS overrides them. */
+export const DEFAULT_TIER_QUOTAS = {
+  FREE: { requests: 50_000, evaluations: 20, judgeTokens: 200_000, judgeCost: '1' },
+  BASIC: { requests: 250_000, evaluations: 200, judgeTokens: 2_000_000, judgeCost: '10' },
+  PREMIUM: { requests: 1_000_000, evaluations: 2_000, judgeTokens: 20_000_000, judgeCost: '100' },
+  ENTERPRISE: { requests: null, evaluations: null, judgeTokens: null, judgeCost: null },
+} as const;
+
+const jsonOf = <T extends z.ZodType>(schema: T, example: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx): z.infer<T> | Record<string, never> => {
+      if (!v) return {};
+      try {
+        return schema.parse(JSON.parse(v));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `expected JSON such as ${example}` });
+        return z.NEVER;
+      }
+    });
+
 const envSchema = z.object({
   PORT: z.coerce.number({ message: 'expected a port number' }).int().min(0).max(65535).default(4000),
   HOST: z.string().default('127.0.0.1'),
@@ -70,18 +98,9 @@ const envSchema = z.object({
   EVALGRAPH_WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   EVALGRAPH_WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
   EVALGRAPH_RATE_LIMIT: boolean(true),
-  EVALGRAPH_RATE_LIMIT_TIERS: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (!v) return {};
-      try {
-        return tierOverrides.parse(JSON.parse(v));
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'expected JSON such as {"FREE":{"capacity":5000,"restoreRate":100}}' });
-        return z.NEVER;
-      }
-    }),
+  EVALGRAPH_RATE_LIMIT_TIERS: jsonOf(tierOverrides, '{"FREE":{"capacity":5000,"restoreRate":100}}'),
+  EVALGRAPH_TIER_QUOTAS: jsonOf(quotaOverrides, '{"FREE":{"requests":10000,"judgeCost":"0.50"}}'),
+  EVALGRAPH_QUOTA_BURST_PERCENT: z.coerce.number().int().min(0).max(1_000).default(10),
   EVALGRAPH_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(15),
   EVALGRAPH_MAX_ALIASES: z.coerce.number().int().min(1).max(1_000).default(30),
   EVALGRAPH_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
@@ -203,6 +222,16 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       },
       /** No single operation may cost more, whatever the bucket. */
       maxQueryCost: e.EVALGRAPH_MAX_QUERY_COST,
+    },
+    quotas: {
+      tiers: {
+        FREE: { ...DEFAULT_TIER_QUOTAS.FREE, ...e.EVALGRAPH_TIER_QUOTAS.FREE },
+        BASIC: { ...DEFAULT_TIER_QUOTAS.BASIC, ...e.EVALGRAPH_TIER_QUOTAS.BASIC },
+        PREMIUM: { ...DEFAULT_TIER_QUOTAS.PREMIUM, ...e.EVALGRAPH_TIER_QUOTAS.PREMIUM },
+        ENTERPRISE: { ...DEFAULT_TIER_QUOTAS.ENTERPRISE, ...e.EVALGRAPH_TIER_QUOTAS.ENTERPRISE },
+      },
+      /** A quota is enforced this much above its value (a burst allowance). */
+      burstPercent: e.EVALGRAPH_QUOTA_BURST_PERCENT,
     },
     webhooks: {
       /** Hosts, addresses and CIDR ranges that webhooks may reach although private or loopback. */

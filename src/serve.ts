@@ -74,6 +74,7 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       services.progress.close();
       services.subscriptions.close();
       await Promise.all([api?.close(), worker?.stop()]);
+      await services.requests.close();
       await deps.close();
       if (pidFile) await rm(pidFile, { force: true });
     })());

@@ -11,6 +11,7 @@ import { createSubscriptionGuard } from './modules/subscriptions/guard';
 import { createWebhookService } from './modules/webhooks/service';
 import { createJudge } from './modules/providers/judge';
 import { createQuotas } from './modules/ratelimit/quotas';
+import { createRequestCounter } from './modules/ratelimit/request-counter';
 import { createTraceService } from './modules/traces/service';
 
 /** The domain services, built once per process over the deps. Used by GraphQL and the CLI. */
@@ -37,6 +38,7 @@ export function createServices(deps: Deps) {
     traces: createTraceService(deps, costs),
     judge,
     quotas,
+    requests: createRequestCounter(deps),
     evaluations: createEvaluationService(deps, { judge, quotas, events }),
     alerts: createAlertEvents(deps),
     progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),

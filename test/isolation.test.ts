@@ -200,6 +200,16 @@ describe('tenant isolation for every query root', () => {
     expect(await remaining(them.key)).toBe(theirsBefore);
   });
 
+  it('usage and limits: my own, and no other project', async () => {
+    root('usage');
+    root('limits');
+    const res = await app.gql('query($p: ID!) { mine: usage(projectId: $p) { day } theirs: usage(projectId: $t) { day } limits { tier } }'.replace('($p: ID!)', '($p: ID!, $t: ID!)'), { p: globalId('Project', mine), t: globalId('Project', theirs) }, { key: me.key });
+    expect(res.body.data.mine.day).toMatch(/^\d{4}-/);
+    expect(res.body.data.theirs).toBeNull();
+    expect(res.body.errors?.map((e) => [e.path?.[0], e.extensions?.code])).toEqual([['theirs', 'FORBIDDEN']]);
+    expect(res.body.data.limits.tier).toBe('FREE');
+  });
+
   describe('webhooks', () => {
     let theirEndpoint: string;
     let theirDelivery: string;

@@ -112,4 +112,31 @@ describe('limits', () => {
     expect(results.filter((r) => r.status === 429)).toHaveLength(150);
     expect((await app.gql('{ rateLimit { remaining } }', {}, { key: user.key })).body.data.rateLimit.remaining).toBe(0);
   });
+
+  it('a daily request quota refuses with 429 QUOTA_EXCEEDED until midnight UTC; usage and limits show it', async () => {
+    const user = await app.seedUser({ role: 'VIEWER' });
+    await app.gql(SET_LIMITS, { input: { userId: globalId('User', user.userId), requestsPerDay: 3 } });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await app.gql('{ viewer { id } }', {}, { key: user.key })).status);
+    // 3 a day, and 10 % of 3 rounds down to no burst.
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const refused = await app.gql('{ viewer { id } }', {}, { key: user.key });
+    expect(refused.body.errors![0].extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', quota: 3 });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(86_400);
+    // usage and limits cost nothing, so they still answer.
+    const usage = await app.gql('{ usage { day requests costPoints evaluations } limits { tier capacity restoreRate burstPercent daily { requests evaluations judgeTokens judgeCost } } }', {}, { key: user.key });
+    expect(usage.body.errors).toBeUndefined();
+    expect(usage.body.data.usage).toMatchObject({ day: new Date().toISOString().slice(0, 10), requests: 3, costPoints: 3, evaluations: 0 });
+    expect(usage.body.data.limits).toEqual({ tier: 'FREE', capacity: 5000, restoreRate: 100, burstPercent: 10, daily: { requests: 3, evaluations: 20, judgeTokens: 200000, judgeCost: '1' } });
+  });
+
+  it("a project's usage needs the costs role", async () => {
+    const billing = await app.seedUser({ role: 'BILLING' });
+    const viewer = await app.seedUser({ role: 'VIEWER' });
+    const query = 'query($p: ID!) { usage(projectId: $p) { evaluations judgeCost } }';
+    const p = globalId('Project', app.projectId);
+    expect((await app.gql(query, { p }, { key: billing.key })).body.data.usage).toMatchObject({ evaluations: expect.any(Number) });
+    expect((await app.gql(query, { p }, { key: viewer.key })).body.errors![0].extensions!.code).toBe('FORBIDDEN');
+  });
 });

@@ -14,7 +14,8 @@ import type { Config } from '../config';
 import type { Principal } from '../modules/auth/permissions';
 import { createMemoryBuckets, secondsUntil, type BucketLimits, type BucketResult, type BucketStore } from '../modules/ratelimit/bucket';
 import { createCostPlans, planActualCost, rootTypeOf } from '../modules/ratelimit/cost';
-import { bucketLimits } from '../modules/ratelimit/limits';
+import { bucketLimits, requestQuota, secondsToMidnight } from '../modules/ratelimit/limits';
+import type { RequestCounter } from '../modules/ratelimit/request-counter';
 
 export interface CostExtension {
   requestedQueryCost: number;
@@ -25,6 +26,9 @@ export interface CostExtension {
 export interface RateLimitOptions {
   schema: GraphQLSchema;
   config: Config['rateLimit'];
+  quotas: Config['quotas'];
+  /** Requests per user and day (the daily request quota). */
+  requests: RequestCounter;
   store: BucketStore;
   metrics: Registry;
   /** Called when the store fails (besides the metric). */
@@ -74,6 +78,17 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
         setResultAndStopExecution({ ...result, extensions: { ...result.extensions, cost } });
       };
 
+      const daily = requestQuota(options.quotas, principal);
+      // Free operations (rateLimit, usage, limits, introspection) are neither refused nor counted.
+      if (daily && requested > 0 && (await options.requests.requestsToday(principal.userId)) >= daily.refusedAt) {
+        const retryAfter = secondsToMidnight(new Date());
+        const current = await withStore(mutation, (s) => s.peek(principal.userId, limits));
+        stop(
+          { errors: [appError('QUOTA_EXCEEDED', `Daily quota of ${daily.quota} requests reached; it resets at 00:00 UTC.`, { status: 429, headers: { 'Retry-After': String(retryAfter) }, extensions: { quota: daily.quota } })] },
+          { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: status(limits, current) },
+        );
+        return;
+      }
       const max = Math.min(limits.capacity, config.maxQueryCost);
       if (requested > max) {
         operations.inc({ tier: principal.tier, outcome: 'too_complex' });
@@ -95,6 +110,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
           if (!('data' in result)) return; // a stream: not used (no @defer / @stream)
           const actual = Math.min(requested, planActualCost(schema, plan, root, result.data));
           points.inc({ tier: principal.tier }, actual);
+          if (requested > 0) options.requests.count(principal.userId, actual);
           const after = requested > actual ? await withStore(false, (s) => s.refund(principal.userId, limits, requested - actual)) : taken;
           const cost: CostExtension = { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: status(limits, after) };
           if (request) costs.set(request, { cost, limits });

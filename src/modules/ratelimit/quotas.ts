@@ -2,6 +2,7 @@
 // day. The one place that says how much a user may still spend today; the evaluation engine asks
 // it when an evaluation is created and while it runs. Usage is counted in usage_counters, in the
 // same transactions that record the spending.
+import type { Config } from '../../config';
 import type { Deps } from '../../deps';
 import type { Tier } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
@@ -9,21 +10,16 @@ import { fromUnits, toUnits } from '../../lib/money';
 
 export interface DailyQuota {
   /** null: unlimited. */
+  requests: number | null;
   evaluations: number | null;
   judgeTokens: number | null;
   /** USD, as a decimal string. */
   judgeCost: string | null;
 }
 
-/** Tier defaults (issue 7 makes them configurable); a user's `limitOverrides.daily` wins field by field. */
-export const TIER_QUOTAS: Record<Tier, DailyQuota> = {
-  FREE: { evaluations: 20, judgeTokens: 200_000, judgeCost: '1' },
-  BASIC: { evaluations: 200, judgeTokens: 2_000_000, judgeCost: '10' },
-  PREMIUM: { evaluations: 2_000, judgeTokens: 20_000_000, judgeCost: '100' },
-  ENTERPRISE: { evaluations: null, judgeTokens: null, judgeCost: null },
-};
-
 export interface DailyUsage {
+  requests: number;
+  costPoints: number;
   evaluations: number;
   judgeTokens: number;
   judgeCost: string;
@@ -31,14 +27,11 @@ export interface DailyUsage {
 
 const dayOf = (now: Date) => now.toISOString().slice(0, 10);
 
-function quotaOf(tier: Tier, overrides: unknown): DailyQuota {
+function quotaOf(tiers: Config['quotas']['tiers'], tier: Tier, overrides: unknown): DailyQuota {
   const daily = (overrides as { daily?: Partial<DailyQuota> } | null)?.daily ?? {};
-  const base = TIER_QUOTAS[tier];
-  return {
-    evaluations: daily.evaluations !== undefined ? daily.evaluations : base.evaluations,
-    judgeTokens: daily.judgeTokens !== undefined ? daily.judgeTokens : base.judgeTokens,
-    judgeCost: daily.judgeCost !== undefined ? daily.judgeCost : base.judgeCost,
-  };
+  const base = tiers[tier];
+  const pick = <K extends keyof DailyQuota>(k: K) => (daily[k] !== undefined ? daily[k] : base[k]) as DailyQuota[K];
+  return { requests: pick('requests'), evaluations: pick('evaluations'), judgeTokens: pick('judgeTokens'), judgeCost: pick('judgeCost') };
 }
 
 /** Adds to a user's and a project's counters of today, inside the caller's transaction. */
@@ -61,21 +54,28 @@ export async function countUsage(sql: Sql, day: Date, subjects: { userId: string
 }
 
 export function createQuotas(deps: Deps) {
-  async function usageToday(userId: string): Promise<DailyUsage> {
-    const rows = await deps.db.query<{ evaluations: number; judge_tokens: string; judge_cost: string }>(
-      `SELECT evaluations, judge_tokens::text, trim_scale(judge_cost)::text AS judge_cost FROM usage_counters
-       WHERE subject_type = 'USER' AND subject_id = $1::uuid AND day = $2::date`,
-      [userId, dayOf(deps.clock.now())],
+  /** A user's (or a project's) counters of today. */
+  async function usageToday(subjectId: string, subject: 'USER' | 'PROJECT' = 'USER'): Promise<DailyUsage> {
+    const rows = await deps.db.query<{ requests: number; cost_points: string; evaluations: number; judge_tokens: string; judge_cost: string }>(
+      `SELECT requests, cost_points::text, evaluations, judge_tokens::text, trim_scale(judge_cost)::text AS judge_cost FROM usage_counters
+       WHERE subject_type = $3::"UsageSubject" AND subject_id = $1::uuid AND day = $2::date`,
+      [subjectId, dayOf(deps.clock.now()), subject],
     );
     const row = rows[0];
-    return { evaluations: row?.evaluations ?? 0, judgeTokens: Number(row?.judge_tokens ?? 0), judgeCost: row?.judge_cost ?? '0' };
+    return {
+      requests: row?.requests ?? 0,
+      costPoints: Number(row?.cost_points ?? 0),
+      evaluations: row?.evaluations ?? 0,
+      judgeTokens: Number(row?.judge_tokens ?? 0),
+      judgeCost: row?.judge_cost ?? '0',
+    };
   }
 
   return {
     usageToday,
     async quota(userId: string): Promise<DailyQuota> {
       const user = await deps.db.prisma.user.findUnique({ where: { id: userId }, select: { tier: true, limitOverrides: true } });
-      return quotaOf(user?.tier ?? 'FREE', user?.limitOverrides ?? null);
+      return quotaOf(deps.config.quotas.tiers, user?.tier ?? 'FREE', user?.limitOverrides ?? null);
     },
     /**
      * Why `userId` may not spend more today ('evaluations': start one; 'judge': call judges), or

@@ -5,6 +5,7 @@ import { badInput } from '../../errors';
 import { parseInput } from '../../lib/validate';
 import { builder } from '../../schema/builder';
 import { UserRef } from '../auth/schema';
+import { ProjectRef } from '../projects/schema';
 import { secondsUntil } from './bucket';
 import { bucketLimits, type LimitOverrides } from './limits';
 
@@ -40,6 +41,7 @@ builder.queryField('rateLimit', (t) =>
 const limitsInput = z.object({
   capacity: z.number().int().min(1).max(100_000_000).nullish(),
   restoreRate: z.number().positive().max(10_000_000).nullish(),
+  requestsPerDay: z.number().int().min(0).nullish(),
   evaluationsPerDay: z.number().int().min(0).nullish(),
   judgeTokensPerDay: z.number().int().min(0).nullish(),
   judgeCostPerDay: z.string().regex(/^\d{1,12}(\.\d{1,10})?$/, 'a USD amount such as "25.00"').nullish(),
@@ -52,6 +54,7 @@ builder.relayMutationField(
       userId: t.globalID({ required: true, for: UserRef }),
       capacity: t.int({ description: 'Bucket capacity in cost points (null: the tier default).' }),
       restoreRate: t.float({ description: 'Points restored per second (null: the tier default).' }),
+      requestsPerDay: t.int(),
       evaluationsPerDay: t.int(),
       judgeTokensPerDay: t.int(),
       judgeCostPerDay: t.field({ type: 'Decimal', description: 'USD.' }),
@@ -67,6 +70,7 @@ builder.relayMutationField(
       const overrides: LimitOverrides = {
         bucket: { ...(data.capacity != null ? { capacity: data.capacity } : {}), ...(data.restoreRate != null ? { restoreRate: data.restoreRate } : {}) },
         daily: {
+          ...(data.requestsPerDay != null ? { requests: data.requestsPerDay } : {}),
           ...(data.evaluationsPerDay != null ? { evaluations: data.evaluationsPerDay } : {}),
           ...(data.judgeTokensPerDay != null ? { judgeTokens: data.judgeTokensPerDay } : {}),
           ...(data.judgeCostPerDay != null ? { judgeCost: data.judgeCostPerDay } : {}),
@@ -79,4 +83,68 @@ builder.relayMutationField(
     },
   },
   { outputFields: (t) => ({ user: t.field({ type: UserRef, resolve: (p) => p.user }) }) },
+);
+
+const DailyQuotaRef = builder
+  .objectRef<{ requests: number | null; evaluations: number | null; judgeTokens: number | null; judgeCost: string | null }>('DailyQuota')
+  .implement({
+    description: 'What may be spent per UTC day; null: unlimited.',
+    fields: (t) => ({
+      requests: t.exposeInt('requests', { nullable: true, description: 'Enforced with the burst allowance on top.' }),
+      evaluations: t.exposeInt('evaluations', { nullable: true }),
+      judgeTokens: t.field({ type: 'SafeInt', nullable: true, resolve: (q) => q.judgeTokens }),
+      judgeCost: t.field({ type: 'Decimal', nullable: true, description: 'USD.', resolve: (q) => q.judgeCost }),
+    }),
+  });
+
+builder.queryField('limits', (t) =>
+  t.field({
+    type: builder.objectRef<{ tier: string; capacity: number; restoreRate: number; daily: { requests: number | null; evaluations: number | null; judgeTokens: number | null; judgeCost: string | null }; burstPercent: number }>('Limits').implement({
+      description: 'Your limits: your tier\'s, with your own overrides.',
+      fields: (f) => ({
+        tier: f.exposeString('tier'),
+        capacity: f.exposeInt('capacity', { description: 'Cost points the bucket holds.' }),
+        restoreRate: f.exposeFloat('restoreRate', { description: 'Points restored per second.' }),
+        daily: f.field({ type: DailyQuotaRef, resolve: (l) => l.daily }),
+        burstPercent: f.exposeInt('burstPercent', { description: 'How far above its daily quota a user may go before being refused.' }),
+      }),
+    }),
+    extensions: { free: true },
+    authScopes: { authenticated: true },
+    resolve: async (_root, _args, ctx) => {
+      const principal = ctx.principal!;
+      const bucket = bucketLimits(ctx.deps.config.rateLimit, principal);
+      return { tier: principal.tier, ...bucket, daily: await ctx.services.quotas.quota(principal.userId), burstPercent: ctx.deps.config.quotas.burstPercent };
+    },
+  }),
+);
+
+const UsageRef = builder
+  .objectRef<{ day: string; requests: number; costPoints: number; evaluations: number; judgeTokens: number; judgeCost: string }>('Usage')
+  .implement({
+    description: 'Consumption of one UTC day (requests are stored every few seconds).',
+    fields: (t) => ({
+      day: t.exposeString('day', { description: 'YYYY-MM-DD (UTC).' }),
+      requests: t.exposeInt('requests'),
+      costPoints: t.field({ type: 'SafeInt', resolve: (u) => u.costPoints }),
+      evaluations: t.exposeInt('evaluations'),
+      judgeTokens: t.field({ type: 'SafeInt', resolve: (u) => u.judgeTokens }),
+      judgeCost: t.field({ type: 'Decimal', description: 'USD.', resolve: (u) => u.judgeCost }),
+    }),
+  });
+
+builder.queryField('usage', (t) =>
+  t.field({
+    type: UsageRef,
+    nullable: true,
+    description: "Today's consumption: yours, or a project's (needs the costs role: ADMIN or BILLING).",
+    args: { projectId: t.arg.globalID({ for: ProjectRef }) },
+    extensions: { free: true },
+    authScopes: (_root, args) => (args.projectId ? { project: { id: args.projectId.id, action: 'costs' } } : { authenticated: true }),
+    resolve: async (_root, args, ctx) => {
+      if (!args.projectId) await ctx.services.requests.flush();
+      const usage = args.projectId ? await ctx.services.quotas.usageToday(args.projectId.id, 'PROJECT') : await ctx.services.quotas.usageToday(ctx.principal!.userId);
+      return { day: ctx.deps.clock.now().toISOString().slice(0, 10), ...usage };
+    },
+  }),
 );
