@@ -6,6 +6,7 @@ import type Redis from 'ioredis';
 import type { Config } from './config';
 import { createDb, migrate, type Db, type DbOptions } from './storage/db';
 import { createMemoryBuckets, createRedisBuckets, type BucketStore } from './modules/ratelimit/bucket';
+import { createKv, type Kv } from './storage/kv';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './storage/pubsub';
 import { createRedis, createRedisSubscriber } from './storage/redis';
 
@@ -20,6 +21,8 @@ export interface Deps {
   pubsub: PubSub;
   /** Rate-limit buckets: in Redis (shared by every instance), or in process. */
   buckets: BucketStore;
+  /** Shared caches (persisted queries): Redis with an LRU in front, or the LRU alone. */
+  kv: Kv;
   clock: { now(): Date };
   close(): Promise<void>;
 }
@@ -55,6 +58,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     metrics,
     pubsub,
     buckets: config.redis && redis ? createRedisBuckets(redis, config.redis.keyPrefix) : createMemoryBuckets(),
+    kv: createKv(redis, config.redis?.keyPrefix ?? ''),
     clock: { now: () => new Date() },
     async close() {
       await pubsub.close();
