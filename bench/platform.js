@@ -2,7 +2,8 @@
 // The platform layer's own cost on the traces page query (20 traces × 10 spans with costs):
 // (a) our server with cost analysis and rate limiting on, against the same server with them off,
 // side by side on one database (the bucket is made large enough never to throttle, so what is
-// measured is the work: the cost walk before, the actual cost after, two bucket steps).
+// measured is the work: the cost walk before, the actual cost after, two bucket steps);
+// (b) the same query sent by its persisted hash (APQ, POST) against its full text, on one server.
 const crypto = require('node:crypto');
 const pg = require('pg');
 const harness = require('./lib/harness');
@@ -77,7 +78,24 @@ module.exports = async function platform() {
     console.log(harness.report({ title: 'platform (a): traces page query, cost analysis and rate limiting on vs off (Postgres, one database)', opts, summaries, ratioRows }));
     const r = ratioRows[0].rps;
     console.log(`goal limits on / off: req/s ≥ 0.95x: ${r != null && r >= 0.95 ? 'met' : 'NOT met'} (${r == null ? 'n/a' : `${r.toFixed(2)}x`})`);
-    console.log(`results: ${harness.writeResults('platform', { summaries, ratioRows })}`);
+
+    // (b) Register the query's hash once, then send the hash alone.
+    const sha256Hash = crypto.createHash('sha256').update(QUERY).digest('hex');
+    const persisted = { version: 1, sha256Hash };
+    await fetch(`${off.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: QUERY, variables: { p: projectId }, extensions: { persistedQuery: persisted } }) });
+    const byHash = { ...request(off.url), body: JSON.stringify({ variables: { p: projectId }, extensions: { persistedQuery: persisted } }) };
+    const b = await harness.interleave(
+      [
+        { name: 'hash', request: byHash, expect, server: off.server },
+        { name: 'text', request: request(off.url), expect, server: off.server },
+      ],
+      opts,
+    );
+    const bRows = harness.ratios(b);
+    console.log(harness.report({ title: 'platform (b): the same query by persisted hash (APQ) vs full text (rate limiting off)', opts, summaries: b, ratioRows: bRows }));
+    const rb = bRows[0].rps;
+    console.log(`goal hash / text: req/s ≥ 1.2x: ${rb != null && rb >= 1.2 ? 'met' : 'NOT met'} (${rb == null ? 'n/a' : `${rb.toFixed(2)}x`})`);
+    console.log(`results: ${harness.writeResults('platform', { a: { summaries, ratioRows }, b: { summaries: b, ratioRows: bRows } })}`);
     return 0;
   } catch (error) {
     for (const s of servers) if (s.exited) process.stderr.write(`${s.name} exited: ${describeExit(s.exited)}\n${s.tail.join('\n')}\n`);
