@@ -144,7 +144,9 @@ module.exports = async function subscriptions() {
       key,
       // The inspector lets the benchmark read live memory after a full GC (lib/inspect.js).
       nodeArgs: ['--inspect=127.0.0.1:0'],
-      env: { EVALGRAPH_JUDGE_BASE_URL: judge.url, EVALGRAPH_JUDGE_API_KEY: 'sk-bench', EVALGRAPH_EVAL_CONCURRENCY: '1', EVALGRAPH_SUBSCRIPTIONS_PER_KEY: '100000' },
+      // Rate limiting off, like the broadcast baseline: thousands of subscribers of one key would
+      // otherwise spend its bucket (each event costs its selection).
+      env: { EVALGRAPH_JUDGE_BASE_URL: judge.url, EVALGRAPH_JUDGE_API_KEY: 'sk-bench', EVALGRAPH_EVAL_CONCURRENCY: '1', EVALGRAPH_SUBSCRIPTIONS_PER_KEY: '100000', EVALGRAPH_RATE_LIMIT: 'false' },
     });
     servers.push(ours);
     const basePort = await freePort();

@@ -2,6 +2,8 @@
 // headers, 429 with Retry-After, too-complex refusals, tiers and per-user limits, and 200
 // concurrent requests that cannot overspend one bucket (in process, or in Redis with REDIS_URL).
 import { createTestApp, globalId, type TestApp } from './support/app';
+import { createEvaluation } from './support/evaluations';
+import { subscribeWs, until, wsClient } from './support/live';
 import { ingest, span } from './support/spans';
 
 let app: TestApp;
@@ -138,5 +140,20 @@ describe('limits', () => {
     const p = globalId('Project', app.projectId);
     expect((await app.gql(query, { p }, { key: billing.key })).body.data.usage).toMatchObject({ evaluations: expect.any(Number) });
     expect((await app.gql(query, { p }, { key: viewer.key })).body.errors![0].extensions!.code).toBe('FORBIDDEN');
+  });
+
+  it('subscriptions cost their selection per event; an event the bucket cannot pay becomes RATE_LIMITED', async () => {
+    const user = await userWithBucket(3);
+    const client = wsClient(app.url, user.key);
+    // { type } on EvaluationEvent: 1 point per event; the bucket pays for 3.
+    const sub = subscribeWs(client, 'subscription($p: ID!) { evaluationEvents(projectId: $p) { type } }', { p: globalId('Project', app.projectId) });
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 2; i++) await createEvaluation(app, [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }], [{ input: i, output: 'a' }]);
+    await until(() => sub.events.length >= 6, 10_000, 'six events');
+    sub.stop();
+    // Paid: the start (the first event's cost) and two more; then withheld.
+    expect(sub.events.slice(0, 3).every((e) => e.data?.evaluationEvents?.type && !e.errors)).toBe(true);
+    expect(sub.events.slice(3).every((e) => e.errors?.[0]?.extensions?.code === 'RATE_LIMITED' && !e.data)).toBe(true);
+    await client.dispose();
   });
 });

@@ -118,6 +118,41 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
         },
       };
     },
+    // A subscription costs its selection once per event: taken when it starts and at every event.
+    // An event the bucket cannot pay is replaced by a RATE_LIMITED error; the stream goes on.
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const principal: Principal | null = args.contextValue.principal;
+      if (!config.enabled || !principal) return;
+      const plan = planOf(args.document, args.variableValues, args.operationName);
+      if (!plan) return;
+      const limits = bucketLimits(config, principal);
+      const perEvent = plan.requested;
+      const max = Math.min(limits.capacity, config.maxQueryCost);
+      const refuse = (error: ReturnType<typeof appError>) => setResultAndStopExecution({ errors: [error] });
+      if (perEvent > max) {
+        operations.inc({ tier: principal.tier, outcome: 'too_complex' });
+        return refuse(appError('QUERY_TOO_COMPLEX', `Each event of this subscription may cost ${perEvent} points; at most ${max} are allowed.`, { extensions: { cost: perEvent, limit: max } }));
+      }
+      const take = () => withStore(false, (s) => s.take(principal.userId, limits, perEvent));
+      const first = await take();
+      operations.inc({ tier: principal.tier, outcome: first.allowed ? 'allowed' : 'throttled' });
+      if (!first.allowed) return refuse(appError('RATE_LIMITED', `Throttled: each event of this subscription costs ${perEvent} points and ${Math.floor(first.available)} are available.`));
+      let paid = true; // the first event was paid when it started
+      return {
+        onSubscribeResult: () => ({
+          async onNext({ result, setResult }) {
+            const taken = paid ? first : await take();
+            paid = false;
+            if (taken.allowed) {
+              points.inc({ tier: principal.tier }, perEvent);
+              return;
+            }
+            operations.inc({ tier: principal.tier, outcome: 'throttled' });
+            setResult({ errors: [appError('RATE_LIMITED', `Event withheld: it costs ${perEvent} points and ${Math.floor(taken.available)} are available (${limits.restoreRate} restored per second).`)], extensions: result.extensions });
+          },
+        }),
+      };
+    },
     onResponse({ request, response }) {
       const spent = costs.get(request);
       if (!spent) return;
