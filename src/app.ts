@@ -69,7 +69,11 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // repeated queries compiled by graphql-jit; subscription events executed once per key.
       useEngine({ parse, validate, execute, subscribe: createSharedSubscribe(execute, (ctx) => (ctx as Context).principal?.keyId ?? null), specifiedRules }),
       useRequestId(),
-      useApq(deps.kv, { hit: () => persisted.inc({ outcome: 'hit' }), miss: () => persisted.inc({ outcome: 'miss' }) }),
+      useApq({
+        store: deps.kv,
+        mayRegister: (request) => authenticateHeader(services.auth, request.headers.get('authorization')).then((p) => p !== null, () => false),
+        metrics: { hit: () => persisted.inc({ outcome: 'hit' }), miss: () => persisted.inc({ outcome: 'miss' }) },
+      }),
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),

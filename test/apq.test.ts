@@ -61,3 +61,14 @@ it('refuses a query that does not match its hash, and malformed hashes', async (
   const unknown = await post({ persistedQuery: { version: 1, sha256Hash: sha256('{ never { sent } }') } });
   expect(unknown.errors[0]).toMatchObject({ message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } });
 });
+
+it('does not store queries sent without a valid key (anonymous callers cannot fill the store)', async () => {
+  const query = '{ __typename }';
+  const persistedQuery = { version: 1, sha256Hash: sha256(query) };
+  const send = (body: unknown, key?: string) =>
+    fetch(app.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) }, body: JSON.stringify(body) }).then((r) => r.json());
+  expect((await send({ query, extensions: { persistedQuery } })).data).toEqual({ __typename: 'Query' });
+  expect((await send({ extensions: { persistedQuery } }, app.adminKey)).errors[0].message).toBe('PersistedQueryNotFound');
+  await send({ query, extensions: { persistedQuery } }, app.adminKey);
+  expect((await send({ extensions: { persistedQuery } })).data).toEqual({ __typename: 'Query' });
+});

@@ -42,6 +42,13 @@ describe('cost', () => {
     expect(Number(res.headers.get('x-ratelimit-reset'))).toBeGreaterThan(Date.now() / 1000);
   });
 
+  it('is charged in full, with no refund, when the answer has errors (a failed field may null others that ran)', async () => {
+    const user = await userWithBucket(1_000);
+    const res = await app.gql('{ projects(first: 50) { edges { node { id } } } project(id: "bogus") { id } }', {}, { key: user.key });
+    expect(res.body.errors?.length).toBeGreaterThan(0);
+    expect(res.body.extensions.cost).toMatchObject({ requestedQueryCost: 52, actualQueryCost: 52, throttleStatus: { currentlyAvailable: 1_000 - 52 } });
+  });
+
   it('of ingestSpans grows with the number of spans; rateLimit costs nothing', async () => {
     const user = await userWithBucket(10_000);
     const spans = Array.from({ length: 250 }, (_, i) => span({ traceId: 'cost-t', spanId: `s${i}`, name: 'x' }));

@@ -12,6 +12,8 @@ import { appError, badInput } from '../errors';
 import type { Kv } from '../storage/kv';
 
 const TTL_SECONDS = 7 * 24 * 3600;
+/** Longer queries run but are not kept. */
+const MAX_STORED_CHARS = 64 * 1024;
 const SHA256 = /^[0-9a-f]{64}$/;
 
 interface PersistedQuery {
@@ -19,9 +21,16 @@ interface PersistedQuery {
   sha256Hash?: unknown;
 }
 
-export function useApq(store: Kv, metrics?: { hit(): void; miss(): void }): Plugin {
+export interface ApqOptions {
+  store: Kv;
+  /** Whether the request may store a query (a valid key): anonymous callers cannot fill the store. */
+  mayRegister(request: Request): Promise<boolean>;
+  metrics?: { hit(): void; miss(): void };
+}
+
+export function useApq({ store, mayRegister, metrics }: ApqOptions): Plugin {
   return {
-    async onParams({ params, setParams }) {
+    async onParams({ params, request, setParams }) {
       const persisted = (params.extensions as { persistedQuery?: PersistedQuery } | undefined)?.persistedQuery;
       if (!persisted) return;
       if (persisted.version !== 1) throw badInput('Unsupported persisted query version: only 1 is known.', ['extensions', 'persistedQuery', 'version']);
@@ -29,7 +38,7 @@ export function useApq(store: Kv, metrics?: { hit(): void; miss(): void }): Plug
       if (!SHA256.test(hash)) throw badInput('persistedQuery.sha256Hash must be 64 hexadecimal characters.', ['extensions', 'persistedQuery', 'sha256Hash']);
       if (params.query) {
         if (createHash('sha256').update(params.query).digest('hex') !== hash) throw badInput('The query does not match persistedQuery.sha256Hash.', ['extensions', 'persistedQuery', 'sha256Hash']);
-        await store.set(`apq:${hash}`, params.query, TTL_SECONDS);
+        if (params.query.length <= MAX_STORED_CHARS && (await mayRegister(request))) await store.set(`apq:${hash}`, params.query, TTL_SECONDS);
         return;
       }
       const query = await store.get(`apq:${hash}`);

@@ -47,16 +47,25 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
   // What each HTTP request cost, for its headers.
   const costs = new WeakMap<object, { cost: CostExtension; limits: BucketLimits }>();
 
-  /** The store, or this process's buckets when it fails (and never for spending mutations). */
-  async function withStore<T>(mutation: boolean, run: (s: BucketStore) => Promise<T>): Promise<T> {
-    try {
-      return await run(store);
-    } catch (error) {
-      storeErrors.inc();
-      options.onStoreError?.(error);
-      if (mutation) throw appError('SERVICE_UNAVAILABLE', 'Rate limiting is unavailable; mutations are refused until it is back. Try again shortly.', { status: 503, headers: { 'Retry-After': '5' } });
-      return run(fallback);
+  // After a failure the store is not asked again for a few seconds (a hung Redis would otherwise
+  // cost every request its command timeout).
+  const BACKOFF_MS = 5_000;
+  let failedAt = 0;
+
+  /** The store, or this process's buckets when it fails (and never for spending mutations); says which answered. */
+  async function withStore<T>(mutation: boolean, run: (s: BucketStore) => Promise<T>): Promise<{ value: T; used: BucketStore }> {
+    const refuse = () => appError('SERVICE_UNAVAILABLE', 'Rate limiting is unavailable; mutations are refused until it is back. Try again shortly.', { status: 503, headers: { 'Retry-After': '5' } });
+    if (Date.now() - failedAt > BACKOFF_MS) {
+      try {
+        return { value: await run(store), used: store };
+      } catch (error) {
+        failedAt = Date.now();
+        storeErrors.inc();
+        options.onStoreError?.(error);
+      }
     }
+    if (mutation) throw refuse();
+    return { value: await run(fallback), used: fallback };
   }
 
   return {
@@ -82,7 +91,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       // Free operations (rateLimit, usage, limits, introspection) are neither refused nor counted.
       if (daily && requested > 0 && (await options.requests.requestsToday(principal.userId)) >= daily.refusedAt) {
         const retryAfter = secondsToMidnight(new Date());
-        const current = await withStore(mutation, (s) => s.peek(principal.userId, limits));
+        const { value: current } = await withStore(mutation, (s) => s.peek(principal.userId, limits));
         stop(
           { errors: [appError('QUOTA_EXCEEDED', `Daily quota of ${daily.quota} requests reached; it resets at 00:00 UTC.`, { status: 429, headers: { 'Retry-After': String(retryAfter) }, extensions: { quota: daily.quota } })] },
           { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: status(limits, current) },
@@ -92,12 +101,12 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       const max = Math.min(limits.capacity, config.maxQueryCost);
       if (requested > max) {
         operations.inc({ tier: principal.tier, outcome: 'too_complex' });
-        const current = await withStore(mutation, (s) => s.peek(principal.userId, limits));
+        const { value: current } = await withStore(mutation, (s) => s.peek(principal.userId, limits));
         const cost = { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: status(limits, current) };
         stop({ errors: [appError('QUERY_TOO_COMPLEX', `This operation may cost ${requested} points; at most ${max} are allowed. Ask for fewer items (first/last) or fewer fields.`, { extensions: { cost: requested, limit: max } })] }, cost);
         return;
       }
-      const taken = await withStore(mutation, (s) => s.take(principal.userId, limits, requested));
+      const { value: taken, used } = await withStore(mutation, (s) => s.take(principal.userId, limits, requested));
       operations.inc({ tier: principal.tier, outcome: taken.allowed ? 'allowed' : 'throttled' });
       if (!taken.allowed) {
         const retryAfter = Math.max(1, secondsUntil(taken.available, requested, limits));
@@ -108,10 +117,16 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       return {
         async onExecuteDone({ result, setResult }) {
           if (!('data' in result)) return; // a stream: not used (no @defer / @stream)
-          const actual = Math.min(requested, planActualCost(schema, plan, root, result.data));
+          // An error may have nulled a root field after others ran: no refund then. Lists longer
+          // than estimated are charged beyond the request (the bucket may go below zero).
+          const actual = result.errors?.length || !result.data ? Math.max(requested, planActualCost(schema, plan, root, result.data)) : planActualCost(schema, plan, root, result.data);
           points.inc({ tier: principal.tier }, actual);
           if (requested > 0) options.requests.count(principal.userId, actual);
-          const after = requested > actual ? await withStore(false, (s) => s.refund(principal.userId, limits, requested - actual)) : taken;
+          // Settled with the store that took (a fallback's points never go to Redis).
+          const after =
+            actual < requested ? await used.refund(principal.userId, limits, requested - actual).catch(() => taken)
+            : actual > requested ? await used.charge(principal.userId, limits, actual - requested).catch(() => taken)
+            : taken;
           const cost: CostExtension = { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: status(limits, after) };
           if (request) costs.set(request, { cost, limits });
           setResult({ ...result, extensions: { ...result.extensions, cost } });
@@ -133,7 +148,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
         operations.inc({ tier: principal.tier, outcome: 'too_complex' });
         return refuse(appError('QUERY_TOO_COMPLEX', `Each event of this subscription may cost ${perEvent} points; at most ${max} are allowed.`, { extensions: { cost: perEvent, limit: max } }));
       }
-      const take = () => withStore(false, (s) => s.take(principal.userId, limits, perEvent));
+      const take = async () => (await withStore(false, (s) => s.take(principal.userId, limits, perEvent))).value;
       const first = await take();
       operations.inc({ tier: principal.tier, outcome: first.allowed ? 'allowed' : 'throttled' });
       if (!first.allowed) return refuse(appError('RATE_LIMITED', `Throttled: each event of this subscription costs ${perEvent} points and ${Math.floor(first.available)} are available.`));

@@ -64,6 +64,8 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
+    // Cost: as many items as ids asked for (ratelimit/cost.ts).
+    nodesQueryOptions: { extensions: { listSize: (args: { ids?: unknown[] }) => args.ids?.length ?? 0 } },
   },
   errors: { defaultTypes: [] },
   complexity: { defaultComplexity: 1, defaultListMultiplier: 10 },

@@ -19,10 +19,14 @@ export interface BucketResult {
 export interface BucketStore {
   /** Takes `cost` points if the bucket holds them. */
   take(key: string, limits: BucketLimits, cost: number): Promise<BucketResult>;
+  /** Takes `cost` points whatever the bucket holds (it may go below zero): work already done. */
+  charge(key: string, limits: BucketLimits, cost: number): Promise<BucketResult>;
   /** Gives back `points` (never above capacity). */
   refund(key: string, limits: BucketLimits, points: number): Promise<BucketResult>;
   peek(key: string, limits: BucketLimits): Promise<BucketResult>;
 }
+
+type Mode = 'take' | 'charge' | 'refund' | 'peek';
 
 interface State {
   tokens: number;
@@ -30,14 +34,15 @@ interface State {
 }
 
 /** The bucket at `now` after a step of `mode` for `cost` points. Pure. */
-export function step(state: State | undefined, limits: BucketLimits, now: number, mode: 'take' | 'refund' | 'peek', cost: number): State & { allowed: boolean } {
+export function step(state: State | undefined, limits: BucketLimits, now: number, mode: Mode, cost: number): State & { allowed: boolean } {
   const start = state ?? { tokens: limits.capacity, at: now };
   let tokens = Math.min(limits.capacity, start.tokens + (Math.max(0, now - start.at) * limits.restoreRate) / 1000);
   let allowed = true;
   if (mode === 'take') {
     if (tokens >= cost) tokens -= cost;
     else allowed = false;
-  } else if (mode === 'refund') tokens = Math.min(limits.capacity, tokens + cost);
+  } else if (mode === 'charge') tokens -= cost;
+  else if (mode === 'refund') tokens = Math.min(limits.capacity, tokens + cost);
   return { tokens, at: now, allowed };
 }
 
@@ -46,7 +51,7 @@ export const secondsUntil = (available: number, points: number, limits: BucketLi
 
 export function createMemoryBuckets(clock: () => number = Date.now): BucketStore {
   const buckets = new Map<string, State>();
-  const run = async (key: string, limits: BucketLimits, mode: 'take' | 'refund' | 'peek', cost: number) => {
+  const run = async (key: string, limits: BucketLimits, mode: Mode, cost: number) => {
     const next = step(buckets.get(key), limits, clock(), mode, cost);
     if (mode !== 'peek') buckets.set(key, { tokens: next.tokens, at: next.at });
     // Full buckets are forgotten (they would start full anyway).
@@ -55,6 +60,7 @@ export function createMemoryBuckets(clock: () => number = Date.now): BucketStore
   };
   return {
     take: (key, limits, cost) => run(key, limits, 'take', cost),
+    charge: (key, limits, cost) => run(key, limits, 'charge', cost),
     refund: (key, limits, points) => run(key, limits, 'refund', points),
     peek: (key, limits) => run(key, limits, 'peek', 0),
   };
@@ -76,6 +82,8 @@ tokens = math.min(capacity, tokens + math.max(0, now - at) * rate / 1000)
 local allowed = 1
 if mode == 'take' then
   if tokens >= cost then tokens = tokens - cost else allowed = 0 end
+elseif mode == 'charge' then
+  tokens = tokens - cost
 elseif mode == 'refund' then
   tokens = math.min(capacity, tokens + cost)
 end
@@ -84,7 +92,7 @@ if mode ~= 'peek' then
     redis.call('DEL', KEYS[1])
   else
     redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-    redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) / rate * 1000) + 1000)
+    redis.call('PEXPIRE', KEYS[1], math.min(math.ceil((capacity - tokens) / rate * 1000) + 1000, 2592000000))
   end
 end
 return {allowed, tostring(tokens)}
@@ -92,13 +100,14 @@ return {allowed, tostring(tokens)}
 
 export function createRedisBuckets(redis: Redis, prefix: string): BucketStore {
   redis.defineCommand('evalgraphBucket', { numberOfKeys: 1, lua: SCRIPT });
-  const run = async (key: string, limits: BucketLimits, mode: 'take' | 'refund' | 'peek', cost: number): Promise<BucketResult> => {
+  const run = async (key: string, limits: BucketLimits, mode: Mode, cost: number): Promise<BucketResult> => {
     // `any`: ioredis adds defined commands to the client at run time, untyped.
     const [allowed, tokens] = (await (redis as any).evalgraphBucket(`${prefix}bucket:${key}`, limits.capacity, limits.restoreRate, mode, cost)) as [number, string];
     return { allowed: allowed === 1, available: Number(tokens) };
   };
   return {
     take: (key, limits, cost) => run(key, limits, 'take', cost),
+    charge: (key, limits, cost) => run(key, limits, 'charge', cost),
     refund: (key, limits, points) => run(key, limits, 'refund', points),
     peek: (key, limits) => run(key, limits, 'peek', 0),
   };

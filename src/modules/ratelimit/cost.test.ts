@@ -2,13 +2,13 @@ import { buildSchema, parse, type GraphQLSchema } from 'graphql';
 import { actualCost, requestedCost } from './cost';
 
 const schema: GraphQLSchema = buildSchema(`
-  type Query { projects(first: Int, last: Int): ProjectConnection  project(id: ID!): Project  stats: Stats  node(id: ID!): Node }
+  type Query { projects(first: Int, last: Int): ProjectConnection  project(id: ID!): Project  stats: Stats  node(id: ID!): Node  nodes(ids: [ID!]!): [Node]! }
   type Mutation { ingest(spans: [String!]!): Int  rename(name: String): Project }
   interface Node { id: ID! }
   type ProjectConnection { edges: [ProjectEdge!]!  pageInfo: PageInfo!  totalCount: Int }
   type ProjectEdge { cursor: String!  node: Project! }
   type PageInfo { hasNextPage: Boolean! }
-  type Project implements Node { id: ID!  name: String  traces(first: Int): TraceConnection  tags: [String!] }
+  type Project implements Node { id: ID!  name: String  traces(first: Int): TraceConnection  tags: [String!]  owner: Span }
   type TraceConnection { edges: [TraceEdge!]!  nodes: [Trace!]! }
   type TraceEdge { node: Trace! }
   type Trace implements Node { id: ID!  name: String  spans: [Span!]! }
@@ -19,6 +19,7 @@ const schema: GraphQLSchema = buildSchema(`
 Object.assign(schema.getQueryType()!.getFields().stats, { extensions: { cost: 50 } });
 Object.assign(schema.getMutationType()!.getFields().ingest, { extensions: { cost: (args: { spans: string[] }) => Math.ceil(args.spans.length / 10) } });
 Object.assign((schema.getType('Trace') as any).getFields().spans, { extensions: { listSize: 5 } });
+Object.assign(schema.getQueryType()!.getFields().nodes, { extensions: { listSize: (args: { ids: string[] }) => args.ids.length } });
 
 const cost = (query: string, variables?: Record<string, unknown>) => requestedCost(schema, parse(query), variables);
 
@@ -48,6 +49,26 @@ describe('requested cost', () => {
     expect(cost('mutation { ingest(spans: ["x"]) }')).toBe(10);
     expect(cost('mutation { rename(name: "x") { id } }')).toBe(10);
     expect(cost('{ __schema { types { name fields { name } } } __typename }')).toBe(0);
+  });
+});
+
+describe('requested cost, the hard cases', () => {
+  it("uses a variable's own default when the variable is not sent", () => {
+    expect(cost('query($n: Int = 100) { projects(first: $n) { edges { node { id } } } }')).toBe(1 + 100);
+    expect(cost('query($n: Int = 100) { projects(first: $n) { edges { node { id } } } }', { n: 3 })).toBe(1 + 3);
+  });
+
+  it('sizes a list by its arguments when it declares so (nodes(ids))', () => {
+    expect(cost('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: Array(400).fill('x') })).toBe(400);
+  });
+
+  it('plans a fragment spread many times once (no blow-up on fragment bombs)', () => {
+    const levels = 8;
+    const fragments = Array.from({ length: levels }, (_, i) =>
+      i === levels - 1 ? `fragment F${i} on Project { name }` : `fragment F${i} on Project { ${Array.from({ length: 10 }, (_, j) => `a${j}: owner { id } ...F${i + 1} ...F${i + 1}`).join(' ')} }`,
+    ).join('\n');
+    // Each level: 10 owner objects, and the next level's fragment once (spreading it again adds nothing).
+    expect(cost(`{ project(id: "1") { ...F0 } }\n${fragments}`)).toBe(1 + 10 * (levels - 1));
   });
 });
 

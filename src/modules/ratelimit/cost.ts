@@ -23,7 +23,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { getArgumentValues } from 'graphql/execution/values';
+import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
 
 export const DEFAULT_PAGE = 20;
 export const MAX_PAGE = 100;
@@ -34,8 +34,8 @@ export const MUTATION_COST = 10;
 export interface FieldCost {
   /** Its own cost (beyond 0 for leaves and 1 for objects), or a function of its arguments. */
   cost?: number | ((args: Record<string, unknown>) => number);
-  /** Items a list field returns at most (its multiplier). */
-  listSize?: number;
+  /** Items a list field returns at most (its multiplier), or a function of its arguments. */
+  listSize?: number | ((args: Record<string, unknown>) => number);
   /** The field and everything under it cost nothing (e.g. `rateLimit`). */
   free?: boolean;
 }
@@ -46,6 +46,8 @@ interface Walk {
   schema: GraphQLSchema;
   fragments: Map<string, FragmentDefinitionNode>;
   variables: Record<string, unknown>;
+  /** Plans of selection sets already made (a fragment spread many times is planned once). */
+  plans: WeakMap<SelectionSetNode, Map<string, PlanField[]>>;
 }
 
 const isConnection = (type: GraphQLCompositeType) => isObjectType(type) && type.name.endsWith('Connection') && 'edges' in type.getFields();
@@ -74,8 +76,10 @@ function* fieldsOf(walk: Walk, parent: GraphQLCompositeType, selectionSet: Selec
     if (selection.kind === Kind.FIELD) yield [selection, parent];
     else if (selection.kind === Kind.INLINE_FRAGMENT) yield* fieldsOf(walk, on(selection.typeCondition?.name.value), selection.selectionSet, seen);
     else if (!seen.has(selection.name.value)) {
+      // Once per selection set, as graphql-js collects fields: spreading it again adds nothing.
+      seen.add(selection.name.value);
       const fragment = walk.fragments.get(selection.name.value);
-      if (fragment) yield* fieldsOf(walk, on(fragment.typeCondition.name.value), fragment.selectionSet, new Set([...seen, selection.name.value]));
+      if (fragment) yield* fieldsOf(walk, on(fragment.typeCondition.name.value), fragment.selectionSet, seen);
     }
   }
 }
@@ -117,7 +121,13 @@ export interface CostPlan {
 }
 
 function plan(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionSetNode, rootMutation: boolean, page: number | null): PlanField[] {
+  let byContext = walk.plans.get(selectionSet);
+  if (!byContext) walk.plans.set(selectionSet, (byContext = new Map()));
+  const key = `${parent.name}:${page}:${rootMutation}`;
+  const known = byContext.get(key);
+  if (known) return known;
   const fields: PlanField[] = [];
+  byContext.set(key, fields);
   for (const [node, on] of fieldsOf(walk, parent, selectionSet)) {
     const field = fieldDef(walk, on, node);
     if (!field) continue;
@@ -132,7 +142,7 @@ function plan(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionS
       on,
       declared,
       objectCost: composite ? objectCost(field, on) : 0,
-      count: composite ? (isListType(getNullableType(field.type)) ? listMultiplier(field, on, page) : 1) : 0,
+      count: composite ? (isListType(getNullableType(field.type)) ? listMultiplier(field, on, page, args) : 1) : 0,
       children: composite && node.selectionSet ? plan(walk, type, node.selectionSet, false, isConnection(type) ? pageSize(args) : null) : composite ? [] : null,
       childType: composite ? type : null,
       rootMutation,
@@ -143,16 +153,23 @@ function plan(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionS
 
 const floor = (f: PlanField, cost: number) => (f.rootMutation ? Math.max(cost, MUTATION_COST) : cost);
 
+// Shared sub-plans (fragments spread in many places) are summed once each.
+const requestedOf = new WeakMap<PlanField[], number>();
+
 function requested(fields: PlanField[]): number {
+  const known = requestedOf.get(fields);
+  if (known !== undefined) return known;
   let total = 0;
   for (const f of fields) total += floor(f, f.declared + (f.children ? f.count * (f.objectCost + requested(f.children)) : 0));
+  requestedOf.set(fields, total);
   return total;
 }
 
 /** How many items a list field returns at most: a connection's page for its edges and nodes, else its declared size. */
-function listMultiplier(field: Field, parent: GraphQLCompositeType, page: number | null): number {
+function listMultiplier(field: Field, parent: GraphQLCompositeType, page: number | null, args: Record<string, unknown>): number {
   if (page !== null && isConnection(parent) && (field.name === 'edges' || field.name === 'nodes')) return page;
-  return (field.extensions as FieldCost | undefined)?.listSize ?? DEFAULT_LIST_SIZE;
+  const declared = (field.extensions as FieldCost | undefined)?.listSize;
+  return typeof declared === 'function' ? declared(args) : (declared ?? DEFAULT_LIST_SIZE);
 }
 
 function operationOf(document: DocumentNode, operationName?: string | null): OperationDefinitionNode | null {
@@ -160,9 +177,11 @@ function operationOf(document: DocumentNode, operationName?: string | null): Ope
   return (operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : null) ?? null;
 }
 
-function walkOf(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined): Walk {
+function walkOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, raw: Record<string, unknown> | null | undefined): Walk {
   const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
-  return { schema, fragments, variables: variables ?? {} };
+  // As execution will see them: with the variables' own defaults (invalid ones are refused there).
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], raw ?? {});
+  return { schema, fragments, variables: coerced.coerced ?? raw ?? {}, plans: new WeakMap() };
 }
 
 function rootOf(schema: GraphQLSchema, operation: OperationDefinitionNode) {
@@ -174,7 +193,7 @@ export function costPlan(schema: GraphQLSchema, document: DocumentNode, variable
   const operation = operationOf(document, operationName);
   const root = operation && rootOf(schema, operation);
   if (!operation || !root) return null;
-  const fields = plan(walkOf(schema, document, variables), root, operation.selectionSet, operation.operation === 'mutation', null);
+  const fields = plan(walkOf(schema, document, operation, variables), root, operation.selectionSet, operation.operation === 'mutation', null);
   return { requested: requested(fields), fields };
 }
 

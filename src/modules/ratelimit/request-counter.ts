@@ -58,6 +58,8 @@ export function createRequestCounter(deps: Deps) {
       }
       return known.requests + (pending.get(userId)?.requests ?? 0);
     },
+    /** Counted here and not stored yet. */
+    pendingOf: (userId: string) => ({ requests: pending.get(userId)?.requests ?? 0, points: pending.get(userId)?.points ?? 0 }),
     flush,
     async close() {
       clearInterval(timer);

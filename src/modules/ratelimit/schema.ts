@@ -142,9 +142,12 @@ builder.queryField('usage', (t) =>
     extensions: { free: true },
     authScopes: (_root, args) => (args.projectId ? { project: { id: args.projectId.id, action: 'costs' } } : { authenticated: true }),
     resolve: async (_root, args, ctx) => {
-      if (!args.projectId) await ctx.services.requests.flush();
-      const usage = args.projectId ? await ctx.services.quotas.usageToday(args.projectId.id, 'PROJECT') : await ctx.services.quotas.usageToday(ctx.principal!.userId);
-      return { day: ctx.deps.clock.now().toISOString().slice(0, 10), ...usage };
+      const day = ctx.deps.clock.now().toISOString().slice(0, 10);
+      if (args.projectId) return { day, ...(await ctx.services.quotas.usageToday(args.projectId.id, 'PROJECT')) };
+      // What is stored, and what this process counted since its last write (no write here: usage is free).
+      const stored = await ctx.services.quotas.usageToday(ctx.principal!.userId);
+      const pending = ctx.services.requests.pendingOf(ctx.principal!.userId);
+      return { day, ...stored, requests: stored.requests + pending.requests, costPoints: stored.costPoints + pending.points };
     },
   }),
 );
