@@ -8,6 +8,7 @@ const crypto = require('node:crypto');
 const pg = require('pg');
 const { startFakeJudge } = require('./baselines/fake-judge');
 const { startOurs, describeExit, sleep } = require('./lib/servers');
+const { gql, withDatabase } = require('./lib/graphql');
 
 // How often the benchmark asks for the evaluation's status, as a client showing progress would.
 const POLL_MS = 250;
@@ -29,14 +30,7 @@ function settings() {
   };
 }
 
-const withDatabase = (url, name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString();
 
-async function gql(url, key, query, variables) {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
-  const json = await res.json();
-  if (json.errors) throw new Error(JSON.stringify(json.errors).slice(0, 500));
-  return json.data;
-}
 
 const CRITERIA = [
   { type: 'score_model', name: 'quality', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Question: {{item.input}}\nAnswer: {{sample.output_text}}\nRate the answer.' }], pass_threshold: 0.5 },

@@ -8,16 +8,10 @@ const crypto = require('node:crypto');
 const pg = require('pg');
 const harness = require('./lib/harness');
 const { startOurs, describeExit } = require('./lib/servers');
+const { gql, withDatabase } = require('./lib/graphql');
 
 const QUERY = `query($p: ID!) { traces(projectId: $p, first: 20) { edges { node { id externalId name startTime totalCost spans(first: 10) { edges { node { id externalId name model inputTokens outputTokens totalCost } } } } } } }`;
-const withDatabase = (url, name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString();
 
-async function gql(url, key, query, variables) {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
-  const json = await res.json();
-  if (json.errors) throw new Error(JSON.stringify(json.errors).slice(0, 500));
-  return json.data;
-}
 
 /** 200 traces of 10 spans (an agent and nine model calls), through ingestSpans. */
 async function seed(url, key, projectId) {

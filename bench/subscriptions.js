@@ -11,6 +11,7 @@ const WebSocket = require('ws');
 const { startFakeJudge } = require('./baselines/fake-judge');
 const { liveMemory } = require('./lib/inspect');
 const { freePort, startServer, startOurs, getOk, describeExit, sleep } = require('./lib/servers');
+const { gql, withDatabase } = require('./lib/graphql');
 
 
 function settings() {
@@ -24,15 +25,8 @@ function settings() {
   };
 }
 
-const withDatabase = (url, name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString();
 const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
 
-async function gql(url, key, query, variables) {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
-  const json = await res.json();
-  if (json.errors) throw new Error(JSON.stringify(json.errors).slice(0, 500));
-  return json.data;
-}
 
 /** Opens `n` sockets, a few hundred at a time; `onOpen(socket, i)` may return a promise. */
 async function connectAll(n, url, protocol, onOpen) {

@@ -9,6 +9,7 @@ const crypto = require('node:crypto');
 const http = require('node:http');
 const pg = require('pg');
 const { startOurs, describeExit, sleep } = require('./lib/servers');
+const { gql, withDatabase } = require('./lib/graphql');
 
 const CONCURRENCY = 16;
 
@@ -17,7 +18,6 @@ function settings() {
   return { messages: num('BENCH_HOOK_MESSAGES', 5000), rate: num('BENCH_HOOK_RATE', 20), paced: num('BENCH_HOOK_PACED', 100), pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres' };
 }
 
-const withDatabase = (url, name) => Object.assign(new URL(url), { pathname: `/${name}` }).toString();
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 function startReceiver() {
@@ -33,12 +33,6 @@ function startReceiver() {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}/hook`, received, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) })));
 }
 
-async function gql(url, key, query, variables) {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
-  const json = await res.json();
-  if (json.errors) throw new Error(JSON.stringify(json.errors).slice(0, 500));
-  return json.data;
-}
 
 const until = async (predicate, timeoutMs) => {
   const started = Date.now();
