@@ -42,6 +42,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   };
   const schema = getSchema();
   const execute = createJitExecute(schema);
+  // Before the context is built (APQ registration, validation hints): the cached key lookup.
+  const hasValidKey = (request: Request) => authenticateHeader(services.auth, request.headers.get('authorization')).then((p) => p !== null, () => false);
   const persisted = new Counter({ name: 'evalgraph_persisted_query_lookups_total', help: 'Persisted query lookups by hash, by outcome (hit, miss).', labelNames: ['outcome'], registers: [deps.metrics] });
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -71,13 +73,13 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       useRequestId(),
       useApq({
         store: deps.kv,
-        mayRegister: (request) => authenticateHeader(services.auth, request.headers.get('authorization')).then((p) => p !== null, () => false),
+        mayRegister: hasValidKey,
         metrics: { hit: () => persisted.inc({ outcome: 'hit' }), miss: () => persisted.inc({ outcome: 'miss' }) },
       }),
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),
-      ...useAbuseLimits(config.limits),
+      ...useAbuseLimits(config.limits, hasValidKey),
       useRateLimit({ schema, config: config.rateLimit, quotas: config.quotas, requests: services.requests, store: deps.buckets, metrics: deps.metrics, onStoreError: (error) => log.warn({ err: error }, 'rate-limit store failed; using the fallback policy') }),
       useErrorMasking(log),
       useReadiness({

@@ -35,10 +35,12 @@ describe('abuse limits', () => {
     expect(directives.body.errors![0].message).toMatch(/Directives limit of 3/);
   });
 
-  it('hide field suggestions from callers without a key, not from those with one', async () => {
+  it('hide field suggestions from callers without a valid key, not from those with one', async () => {
     const anonymous = await app.gql('{ viewr { id } }', {}, { key: null });
     expect(anonymous.body.errors![0].message).not.toContain('Did you mean');
     expect(anonymous.body.errors![0].message).toContain('[Suggestion hidden]');
+    const madeUp = await app.gql('{ viewr { id } }', {}, { key: 'evg_made_up_0000000000000000000000000000' });
+    expect(madeUp.body.errors![0].message).toContain('[Suggestion hidden]');
     const keyed = await app.gql('{ viewr { id } }');
     expect(keyed.body.errors![0].message).toContain('Did you mean "viewer"?');
   });
