@@ -8,32 +8,49 @@ const FLUSH_MS = 2_000;
 const dayOf = (now: Date) => now.toISOString().slice(0, 10);
 
 export function createRequestCounter(deps: Deps) {
+  // "day|userId" → counted and not stored yet (by the day the request came, not the day of the write)
   let pending = new Map<string, { requests: number; points: number }>();
+  // The batch being written: still counted by requestsToday until its totals come back.
+  let writing = new Map<string, { requests: number; points: number }>();
   // userId → the stored total of `day` as last read or written
   const stored = new Map<string, { day: string; requests: number }>();
+  const keyOf = (day: string, userId: string) => `${day}|${userId}`;
+
+  async function flushDay(day: string, batch: [string, { requests: number; points: number }][]) {
+    const ids = batch.map(([id]) => id);
+    const rows = await deps.db.query<{ subject_id: string; requests: number }>(
+      `INSERT INTO usage_counters (id, subject_type, subject_id, day, requests, cost_points)
+       SELECT gen_random_uuid(), 'USER', u.id, $1::date, u.requests, u.points FROM unnest($2::uuid[], $3::int[], $4::bigint[]) AS u(id, requests, points)
+       ON CONFLICT (subject_type, subject_id, day) DO UPDATE SET requests = usage_counters.requests + EXCLUDED.requests, cost_points = usage_counters.cost_points + EXCLUDED.cost_points
+       RETURNING subject_id::text, requests`,
+      [day, ids, batch.map(([, c]) => c.requests), batch.map(([, c]) => c.points)],
+    );
+    for (const row of rows) stored.set(row.subject_id, { day, requests: row.requests });
+  }
 
   async function flush() {
     if (!pending.size) return;
     const batch = pending;
     pending = new Map();
-    const day = dayOf(deps.clock.now());
-    const ids = [...batch.keys()];
-    try {
-      const rows = await deps.db.query<{ subject_id: string; requests: number }>(
-        `INSERT INTO usage_counters (id, subject_type, subject_id, day, requests, cost_points)
-         SELECT gen_random_uuid(), 'USER', u.id, $1::date, u.requests, u.points FROM unnest($2::uuid[], $3::int[], $4::bigint[]) AS u(id, requests, points)
-         ON CONFLICT (subject_type, subject_id, day) DO UPDATE SET requests = usage_counters.requests + EXCLUDED.requests, cost_points = usage_counters.cost_points + EXCLUDED.cost_points
-         RETURNING subject_id::text, requests`,
-        [day, ids, ids.map((id) => batch.get(id)!.requests), ids.map((id) => batch.get(id)!.points)],
-      );
-      for (const row of rows) stored.set(row.subject_id, { day, requests: row.requests });
-    } catch (error) {
-      // Kept for the next write rather than lost.
-      for (const [id, c] of batch) {
-        const p = pending.get(id) ?? { requests: 0, points: 0 };
-        pending.set(id, { requests: p.requests + c.requests, points: p.points + c.points });
+    writing = batch;
+    const byDay = new Map<string, [string, { requests: number; points: number }][]>();
+    for (const [key, counts] of batch) {
+      const [day, userId] = key.split('|');
+      byDay.set(day, [...(byDay.get(day) ?? []), [userId, counts]]);
+    }
+    for (const [day, entries] of byDay) {
+      try {
+        await flushDay(day, entries);
+      } catch (error) {
+        // Kept for the next write rather than lost.
+        for (const [userId, c] of entries) {
+          const p = pending.get(keyOf(day, userId)) ?? { requests: 0, points: 0 };
+          pending.set(keyOf(day, userId), { requests: p.requests + c.requests, points: p.points + c.points });
+        }
+        deps.log.warn({ err: error }, 'could not store request counts; retrying');
       }
-      deps.log.warn({ err: error }, 'could not store request counts; retrying');
+      // Now in `stored` (or back in `pending`): counted once.
+      for (const [userId] of entries) writing.delete(keyOf(day, userId));
     }
   }
 
@@ -42,10 +59,11 @@ export function createRequestCounter(deps: Deps) {
 
   return {
     count(userId: string, points: number) {
-      const p = pending.get(userId) ?? { requests: 0, points: 0 };
+      const key = keyOf(dayOf(deps.clock.now()), userId);
+      const p = pending.get(key) ?? { requests: 0, points: 0 };
       p.requests += 1;
       p.points += points;
-      pending.set(userId, p);
+      pending.set(key, p);
     },
     /** The user's requests today, as this process knows them. */
     async requestsToday(userId: string): Promise<number> {
@@ -56,10 +74,14 @@ export function createRequestCounter(deps: Deps) {
         known = { day, requests: row?.requests ?? 0 };
         stored.set(userId, known);
       }
-      return known.requests + (pending.get(userId)?.requests ?? 0);
+      const key = keyOf(day, userId);
+      return known.requests + (pending.get(key)?.requests ?? 0) + (writing.get(key)?.requests ?? 0);
     },
     /** Counted here and not stored yet. */
-    pendingOf: (userId: string) => ({ requests: pending.get(userId)?.requests ?? 0, points: pending.get(userId)?.points ?? 0 }),
+    pendingOf(userId: string) {
+      const p = pending.get(keyOf(dayOf(deps.clock.now()), userId));
+      return { requests: p?.requests ?? 0, points: p?.points ?? 0 };
+    },
     flush,
     async close() {
       clearInterval(timer);
