@@ -43,3 +43,20 @@ describe('empty variables', () => {
     expect(parseConfig({ EVALGRAPH_INIT_ADMIN_EMAIL: '', EVALGRAPH_INIT_API_KEY: '', PORT: '', DATABASE_URL: '' }).init).toBeNull();
   });
 });
+
+describe('tiers', () => {
+  it('override bucket and quota defaults per tier from JSON, field by field', () => {
+    const config = parseConfig({
+      EVALGRAPH_RATE_LIMIT_TIERS: '{"FREE":{"capacity":2000}}',
+      EVALGRAPH_TIER_QUOTAS: '{"BASIC":{"requests":null,"judgeCost":"2.50"}}',
+    });
+    expect(config.rateLimit.tiers.FREE).toEqual({ capacity: 2000, restoreRate: 100 });
+    expect(config.rateLimit.tiers.ENTERPRISE).toEqual({ capacity: 100_000, restoreRate: 2_000 });
+    expect(config.quotas.tiers.BASIC).toEqual({ requests: null, evaluations: 200, judgeTokens: 2_000_000, judgeCost: '2.50' });
+  });
+
+  it('name malformed tier JSON', () => {
+    expect(() => parseConfig({ EVALGRAPH_RATE_LIMIT_TIERS: '{"GOLD":{}}' })).toThrow(/EVALGRAPH_RATE_LIMIT_TIERS: expected JSON such as/);
+    expect(() => parseConfig({ EVALGRAPH_TIER_QUOTAS: 'not json' })).toThrow(/EVALGRAPH_TIER_QUOTAS: expected JSON such as/);
+  });
+});

@@ -43,6 +43,15 @@ export const DEFAULT_TIER_QUOTAS = {
   ENTERPRISE: { requests: null, evaluations: null, judgeTokens: null, judgeCost: null },
 } as const;
 
+type TierName = 'FREE' | 'BASIC' | 'PREMIUM' | 'ENTERPRISE';
+type DailyQuotaConfig = { requests: number | null; evaluations: number | null; judgeTokens: number | null; judgeCost: string | null };
+
+/** Each tier's defaults with the configured overrides on top. */
+function perTier<T extends object>(defaults: Record<TierName, T>, overrides: Partial<Record<TierName, Partial<T>>>): Record<TierName, T> {
+  const tiers = ['FREE', 'BASIC', 'PREMIUM', 'ENTERPRISE'] as const;
+  return Object.fromEntries(tiers.map((t) => [t, { ...defaults[t], ...overrides[t] }])) as Record<TierName, T>;
+}
+
 const jsonOf = <T extends z.ZodType>(schema: T, example: string) =>
   z
     .string()
@@ -214,22 +223,12 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
     rateLimit: {
       /** Off: no cost analysis, buckets or cost extension (benchmarks compare both). */
       enabled: e.EVALGRAPH_RATE_LIMIT,
-      tiers: {
-        FREE: { ...DEFAULT_TIER_BUCKETS.FREE, ...e.EVALGRAPH_RATE_LIMIT_TIERS.FREE },
-        BASIC: { ...DEFAULT_TIER_BUCKETS.BASIC, ...e.EVALGRAPH_RATE_LIMIT_TIERS.BASIC },
-        PREMIUM: { ...DEFAULT_TIER_BUCKETS.PREMIUM, ...e.EVALGRAPH_RATE_LIMIT_TIERS.PREMIUM },
-        ENTERPRISE: { ...DEFAULT_TIER_BUCKETS.ENTERPRISE, ...e.EVALGRAPH_RATE_LIMIT_TIERS.ENTERPRISE },
-      },
+      tiers: perTier(DEFAULT_TIER_BUCKETS, e.EVALGRAPH_RATE_LIMIT_TIERS),
       /** No single operation may cost more, whatever the bucket. */
       maxQueryCost: e.EVALGRAPH_MAX_QUERY_COST,
     },
     quotas: {
-      tiers: {
-        FREE: { ...DEFAULT_TIER_QUOTAS.FREE, ...e.EVALGRAPH_TIER_QUOTAS.FREE },
-        BASIC: { ...DEFAULT_TIER_QUOTAS.BASIC, ...e.EVALGRAPH_TIER_QUOTAS.BASIC },
-        PREMIUM: { ...DEFAULT_TIER_QUOTAS.PREMIUM, ...e.EVALGRAPH_TIER_QUOTAS.PREMIUM },
-        ENTERPRISE: { ...DEFAULT_TIER_QUOTAS.ENTERPRISE, ...e.EVALGRAPH_TIER_QUOTAS.ENTERPRISE },
-      },
+      tiers: perTier<DailyQuotaConfig>(DEFAULT_TIER_QUOTAS, e.EVALGRAPH_TIER_QUOTAS),
       /** A quota is enforced this much above its value (a burst allowance). */
       burstPercent: e.EVALGRAPH_QUOTA_BURST_PERCENT,
     },
