@@ -34,4 +34,5 @@ VOLUME /data
 EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/health/live',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node_modules/.bin/tsx", "src/cli.ts", "serve"]
+# node itself runs the server (tsx loaded in process): SIGTERM reaches its graceful shutdown directly.
+CMD ["node", "bin/evalgraph.js", "serve"]

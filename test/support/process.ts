@@ -4,6 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+// tsx loaded into node itself, not its CLI: the CLI wrapper relays signals only when the server
+// answers its check in time, and kills a server that is busy (PGlite work) instead.
+const TSX = ['--import', 'tsx'];
 
 export interface ServeProcess {
   child: ChildProcess;
@@ -14,7 +17,7 @@ export interface ServeProcess {
 }
 
 export async function startServeProcess(env: Record<string, string>, args: string[] = []): Promise<ServeProcess> {
-  const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'src', 'cli.ts'), 'serve', ...args], {
+  const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'src', 'cli.ts'), 'serve', ...args], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -45,7 +48,7 @@ export async function startServeProcess(env: Record<string, string>, args: strin
     url,
     output: () => out,
     stop: async (signal = 'SIGTERM') => {
-      // tsx passes catchable signals on to the server; SIGKILL cannot be passed on: kill the group.
+      // Signals go to node itself; SIGKILL is sent to the whole group, as a crash would take it all.
       if (child.exitCode === null) {
         if (signal === 'SIGKILL') process.kill(-child.pid!, 'SIGKILL');
         else child.kill(signal);
@@ -57,7 +60,7 @@ export async function startServeProcess(env: Record<string, string>, args: strin
 
 /** `serve --role worker` in a child process (no HTTP port: nothing to wait for). */
 export function startWorkerProcess(env: Record<string, string>) {
-  const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'src', 'cli.ts'), 'serve', '--role', 'worker'], {
+  const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'src', 'cli.ts'), 'serve', '--role', 'worker'], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
     stdio: 'ignore',
