@@ -13,7 +13,7 @@ import { appError } from '../errors';
 import type { Config } from '../config';
 import type { Principal } from '../modules/auth/permissions';
 import { createMemoryBuckets, secondsUntil, type BucketLimits, type BucketResult, type BucketStore } from '../modules/ratelimit/bucket';
-import { createCostPlans, planActualCost, rootTypeOf } from '../modules/ratelimit/cost';
+import { createCostPlans, planActualCost } from '../modules/ratelimit/cost';
 import { bucketLimits, requestQuota, secondsToMidnight } from '../modules/ratelimit/limits';
 import type { RequestCounter } from '../modules/ratelimit/request-counter';
 
@@ -78,8 +78,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       const mutation = operation === 'mutation';
       const limits = bucketLimits(config, principal);
       const plan = planOf(args.document, args.variableValues, args.operationName);
-      const root = rootTypeOf(schema, args.document, args.operationName);
-      if (!plan || !root) return;
+      if (!plan) return;
       const requested = plan.requested;
       const request = (ctx as { request?: object }).request;
       const stop = (result: ExecutionResult, cost: CostExtension) => {
@@ -119,7 +118,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
           if (!('data' in result)) return; // a stream: not used (no @defer / @stream)
           // An error may have nulled a root field after others ran: no refund then. Lists longer
           // than estimated are charged beyond the request (the bucket may go below zero).
-          const actual = result.errors?.length || !result.data ? Math.max(requested, planActualCost(schema, plan, root, result.data)) : planActualCost(schema, plan, root, result.data);
+          const actual = result.errors?.length || !result.data ? Math.max(requested, planActualCost(schema, plan, result.data)) : planActualCost(schema, plan, result.data);
           points.inc({ tier: principal.tier }, actual);
           if (requested > 0) options.requests.count(principal.userId, actual);
           // Settled with the store that took (a fallback's points never go to Redis).

@@ -75,3 +75,6 @@ export function visibleProjects(principal: Principal): string[] | 'all' {
 export function canGrantRole(grantorRole: Role, role: Role): boolean {
   return ROLE_ACTIONS[role].every((action) => ROLE_ACTIONS[grantorRole].includes(action));
 }
+
+/** The auth scope of a row of a project: the principal must be allowed `action` in its project. */
+export const projectScope = (action: Action) => (row: { projectId: string }) => ({ project: { id: row.projectId, action } });

@@ -3,6 +3,7 @@
 // fields need `costs`.
 import { EvaluationItemState, EvaluationStatus } from '../../generated/prisma/enums';
 import { builder } from '../../schema/builder';
+import { projectScope } from '../auth/permissions';
 import { GRADER_TYPES } from '../graders/definitions';
 import { ProjectRef } from '../projects/schema';
 import { graderSummaries, type GraderSummary } from './summaries';
@@ -11,8 +12,8 @@ export const EvaluationStatusEnum = builder.enumType(EvaluationStatus, { name: '
 export const EvaluationItemStateEnum = builder.enumType(EvaluationItemState, { name: 'EvaluationItemState' });
 export const GraderTypeEnum = builder.enumType('GraderType', { values: GRADER_TYPES, description: 'Kinds of graders (testing criteria).' });
 
-const readScope = (row: { projectId: string }) => ({ project: { id: row.projectId, action: 'read' as const } });
-const costScope = (row: { projectId: string }) => ({ project: { id: row.projectId, action: 'costs' as const } });
+const readScope = projectScope('read');
+const costScope = projectScope('costs');
 
 export const DatasetRef = builder.prismaNode('Dataset', {
   id: { field: 'id' },

@@ -4,14 +4,14 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { forbidden, notFound } from '../../errors';
 import { builder } from '../../schema/builder';
-import { can } from '../auth/permissions';
+import { can, projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { topics, type EvaluationEvent, type EvaluationEventType } from './events';
 import { EvaluationRef, EvaluationStatusEnum, GraderResults, ResultCounts } from './schema';
 import type { EvaluationSnapshot } from './summaries';
 
-const readScope = (row: { projectId: string }) => ({ project: { id: row.projectId, action: 'read' as const } });
-const costScope = (row: { projectId: string }) => ({ project: { id: row.projectId, action: 'costs' as const } });
+const readScope = projectScope('read');
+const costScope = projectScope('costs');
 
 /** Seconds left at the rate seen since the start; null before any item is done or after the end. */
 export function etaSeconds(s: Pick<EvaluationSnapshot, 'status' | 'total' | 'completed' | 'startedAt' | 'at'>): number | null {

@@ -118,6 +118,8 @@ interface PlanField {
 export interface CostPlan {
   requested: number;
   fields: PlanField[];
+  /** The operation's root type (actual costs are walked from it). */
+  root: GraphQLCompositeType;
 }
 
 function plan(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionSetNode, rootMutation: boolean, page: number | null): PlanField[] {
@@ -194,12 +196,12 @@ export function costPlan(schema: GraphQLSchema, document: DocumentNode, variable
   const root = operation && rootOf(schema, operation);
   if (!operation || !root) return null;
   const fields = plan(walkOf(schema, document, operation, variables), root, operation.selectionSet, operation.operation === 'mutation', null);
-  return { requested: requested(fields), fields };
+  return { requested: requested(fields), fields, root };
 }
 
 /** What the operation cost, from the data it returned (lists at their real lengths). */
-export function planActualCost(schema: GraphQLSchema, costs: CostPlan, root: GraphQLCompositeType, data: unknown): number {
-  return data && typeof data === 'object' ? actual(schema, costs.fields, root, data as Record<string, unknown>) : 0;
+export function planActualCost(schema: GraphQLSchema, costs: CostPlan, data: unknown): number {
+  return data && typeof data === 'object' ? actual(schema, costs.fields, costs.root, data as Record<string, unknown>) : 0;
 }
 
 /** The most the operation can cost, from the document (0 when the operation is not found). */
@@ -209,10 +211,8 @@ export function requestedCost(schema: GraphQLSchema, document: DocumentNode, var
 
 /** What the operation cost, from the data it returned (lists at their real lengths). */
 export function actualCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined, operationName: string | null | undefined, data: unknown): number {
-  const operation = operationOf(document, operationName);
-  const root = operation && rootOf(schema, operation);
   const costs = costPlan(schema, document, variables, operationName);
-  return root && costs ? planActualCost(schema, costs, root, data) : 0;
+  return costs ? planActualCost(schema, costs, data) : 0;
 }
 
 /**
@@ -236,12 +236,6 @@ export function createCostPlans(schema: GraphQLSchema) {
     }
     return found;
   };
-}
-
-/** The root type of the operation. */
-export function rootTypeOf(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): GraphQLCompositeType | null {
-  const operation = operationOf(document, operationName);
-  return (operation && rootOf(schema, operation)) ?? null;
 }
 
 function actual(schema: GraphQLSchema, fields: PlanField[], parent: GraphQLCompositeType, data: Record<string, unknown>): number {

@@ -2,10 +2,11 @@
 // endpoint's project; secrets are never shown after they are created.
 import { WebhookDeliveryStatus } from '../../generated/prisma/enums';
 import { builder } from '../../schema/builder';
+import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import type { StoredSecret } from './signature';
 
-const readScope = (row: { projectId: string }) => ({ project: { id: row.projectId, action: 'read' as const } });
+const readScope = projectScope('read');
 
 export const WebhookDeliveryStatusEnum = builder.enumType(WebhookDeliveryStatus, {
   name: 'WebhookDeliveryStatus',
