@@ -1,6 +1,5 @@
 // The Yoga instance: schema, context, plugins, health and metrics. Used by api.ts and by tests.
 import { randomUUID } from 'node:crypto';
-import { Counter } from 'prom-client';
 import { useEngine } from '@envelop/core';
 import { parse, specifiedRules, validate } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
@@ -15,7 +14,7 @@ import { useAbuseLimits } from './plugins/use-abuse-limits';
 import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-error-codes';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
 import { useOtlp } from './plugins/use-otlp';
-import { useApq } from './plugins/use-apq';
+import { usePersistedOperations } from './plugins/use-persisted-operations';
 import { useRateLimit } from './plugins/use-rate-limit';
 import { useReadiness } from './plugins/use-readiness';
 import { requestIdOf, useRequestId } from './plugins/use-request-id';
@@ -42,9 +41,9 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   };
   const schema = getSchema();
   const execute = createJitExecute(schema);
-  // Before the context is built (APQ registration, validation hints): the cached key lookup.
-  const hasValidKey = (request: Request) => authenticateHeader(services.auth, request.headers.get('authorization')).then((p) => p !== null, () => false);
-  const persisted = new Counter({ name: 'evalgraph_persisted_query_lookups_total', help: 'Persisted query lookups by hash, by outcome (hit, miss).', labelNames: ['outcome'], registers: [deps.metrics] });
+  // Before the context is built (persisted operations, validation hints): the cached key lookup.
+  const principalOf = (request: Request) => authenticateHeader(services.auth, request.headers.get('authorization'));
+  const hasValidKey = (request: Request) => principalOf(request).then((p) => p !== null, () => false);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -71,11 +70,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // repeated queries compiled by graphql-jit; subscription events executed once per key.
       useEngine({ parse, validate, execute, subscribe: createSharedSubscribe(execute, (ctx) => (ctx as Context).principal?.keyId ?? null), specifiedRules }),
       useRequestId(),
-      useApq({
-        store: deps.kv,
-        mayRegister: hasValidKey,
-        metrics: { hit: () => persisted.inc({ outcome: 'hit' }), miss: () => persisted.inc({ outcome: 'miss' }) },
-      }),
+      usePersistedOperations({ operations: services.operations, principalOf }),
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),

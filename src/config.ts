@@ -1,6 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/** The package's root: relative paths of shipped files resolve from here, not from the working directory. */
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+const DEFAULT_MANIFEST = 'schema/operations/generated/persisted-documents.json';
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const boolean = (fallback: boolean) =>
@@ -115,6 +119,11 @@ const envSchema = z.object({
   EVALGRAPH_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
   EVALGRAPH_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(1_000).default(50),
   EVALGRAPH_INTROSPECTION: boolean(true),
+  PERSISTED_QUERY_ONLY: boolean(false),
+  EVALGRAPH_PERSISTED_QUERY_ONLY: boolean(false),
+  EVALGRAPH_PERSISTED_OPERATIONS_FILE: z.string().optional(),
+  EVALGRAPH_RESPONSE_CACHE: boolean(true),
+  EVALGRAPH_RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(10_000),
   EVALGRAPH_MAX_QUERY_COST: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   EVALGRAPH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
@@ -226,6 +235,17 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       tiers: perTier(DEFAULT_TIER_BUCKETS, e.EVALGRAPH_RATE_LIMIT_TIERS),
       /** No single operation may cost more, whatever the bucket. */
       maxQueryCost: e.EVALGRAPH_MAX_QUERY_COST,
+    },
+    persisted: {
+      /** Non-admin keys may run only trusted documents (the manifest and registered operations). */
+      only: e.PERSISTED_QUERY_ONLY || e.EVALGRAPH_PERSISTED_QUERY_ONLY,
+      /** Codegen's manifest of trusted documents; '' for none. */
+      manifestPath: e.EVALGRAPH_PERSISTED_OPERATIONS_FILE === '' ? null : path.resolve(PROJECT_ROOT, e.EVALGRAPH_PERSISTED_OPERATIONS_FILE ?? DEFAULT_MANIFEST),
+    },
+    responseCache: {
+      enabled: e.EVALGRAPH_RESPONSE_CACHE,
+      /** For results whose types set no TTL of their own (costs 30 s, traces 10 s, evaluations 60 s and invalidated on change). */
+      defaultTtlMs: e.EVALGRAPH_RESPONSE_CACHE_TTL_MS,
     },
     quotas: {
       tiers: perTier<DailyQuotaConfig>(DEFAULT_TIER_QUOTAS, e.EVALGRAPH_TIER_QUOTAS),

@@ -10,6 +10,7 @@ import { createEvaluationService } from './modules/evaluations/service';
 import { createSubscriptionGuard } from './modules/subscriptions/guard';
 import { createWebhookService } from './modules/webhooks/service';
 import { createJudge } from './modules/providers/judge';
+import { createPersistedOperations } from './modules/persisted-queries/service';
 import { createQuotas } from './modules/ratelimit/quotas';
 import { createRequestCounter } from './modules/ratelimit/request-counter';
 import { createTraceService } from './modules/traces/service';
@@ -39,6 +40,7 @@ export function createServices(deps: Deps) {
     judge,
     quotas,
     requests: createRequestCounter(deps),
+    operations: createPersistedOperations(deps),
     evaluations: createEvaluationService(deps, { judge, quotas, events }),
     alerts: createAlertEvents(deps),
     progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),

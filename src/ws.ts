@@ -82,10 +82,19 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
           ctx.extra.socket.close(4403, 'Forbidden: the API key is unknown or revoked');
           return [appError('UNAUTHENTICATED', 'The API key is unknown or revoked.')];
         }
-        const enveloped = app.getEnveloped({ wsPrincipal: principal, params: payload });
+        // Persisted operations as over HTTP: a hash becomes its document (send `query: ""`), and
+        // with PERSISTED_QUERY_ONLY a non-admin key runs trusted documents only.
+        let params;
+        try {
+          params = await app.services.operations.admit(payload, principal);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const enveloped = app.getEnveloped({ wsPrincipal: principal, params });
         let document;
         try {
-          document = enveloped.parse(payload.query);
+          document = enveloped.parse(params.query);
         } catch (error) {
           return [error instanceof GraphQLError ? error : new GraphQLError('Could not parse the document.')];
         }
@@ -94,8 +103,8 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         return {
           schema: enveloped.schema,
           document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
+          operationName: params.operationName,
+          variableValues: params.variables,
           contextValue: await enveloped.contextFactory(),
           rootValue: enveloped,
         };

@@ -47,8 +47,8 @@ it('registers a query on a miss, then serves it by hash (GET), to any client', a
   // Costed like any other.
   expect(body.extensions.cost.requestedQueryCost).toBe(1);
   const metrics = await (await fetch(`${app.url}/metrics`)).text();
-  expect(metrics).toMatch(/evalgraph_persisted_query_lookups_total\{outcome="hit"\} 2/);
-  expect(metrics).toMatch(/evalgraph_persisted_query_lookups_total\{outcome="miss"\} 1/);
+  expect(metrics).toMatch(/evalgraph_persisted_query_lookups_total\{outcome="hit",source="apq"\} 2/);
+  expect(metrics).toMatch(/evalgraph_persisted_query_lookups_total\{outcome="miss",source="none"\} 1/);
 });
 
 it('refuses a query that does not match its hash, and malformed hashes', async () => {
