@@ -12,6 +12,7 @@ import { authenticateHeader } from './modules/auth/authenticate';
 import type { Principal } from './modules/auth/permissions';
 import { useAbuseLimits } from './plugins/use-abuse-limits';
 import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-error-codes';
+import { useHttpCaching } from './plugins/use-http-caching';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
 import { useOtlp } from './plugins/use-otlp';
 import { usePersistedOperations } from './plugins/use-persisted-operations';
@@ -19,6 +20,7 @@ import { useRateLimit } from './plugins/use-rate-limit';
 import { useReadiness } from './plugins/use-readiness';
 import { requestIdOf, useRequestId } from './plugins/use-request-id';
 import { useRequestLimits } from './plugins/use-request-limits';
+import { useResponseCache } from './plugins/use-response-cache';
 import { getSchema } from './schema';
 import { createServices, type Services } from './services';
 
@@ -34,6 +36,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       services,
       principal,
       requestId,
+      touchedProjects: new Set(),
       get log() {
         return (child ??= log.child({ requestId }));
       },
@@ -75,7 +78,11 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),
       ...useAbuseLimits(config.limits, hasValidKey),
+      // Before the rate limit: its headers then land on a 304 too.
+      useHttpCaching(),
       useRateLimit({ schema, config: config.rateLimit, quotas: config.quotas, requests: services.requests, store: deps.buckets, metrics: deps.metrics, onStoreError: (error) => log.warn({ err: error }, 'rate-limit store failed; using the fallback policy') }),
+      // After the rate limit: a hit is costed and counted like a miss.
+      useResponseCache({ config: config.responseCache, cache: services.cache }),
       useErrorMasking(log),
       useReadiness({
         checks: {

@@ -76,6 +76,7 @@ const envSchema = z.object({
   DATABASE_URL: url(['postgres', 'postgresql']),
   REDIS_URL: url(['redis', 'rediss']),
   REDIS_KEY_PREFIX: z.string().default('evalgraph:'),
+  EVALGRAPH_CACHE_REDIS_URL: url(['redis', 'rediss']),
   EVALGRAPH_DATA_DIR: z.string().default('./.evalgraph'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   EVALGRAPH_PUBLIC_URL: url(['http', 'https']),
@@ -246,6 +247,8 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       enabled: e.EVALGRAPH_RESPONSE_CACHE,
       /** For results whose types set no TTL of their own (costs 30 s, traces 10 s, evaluations 60 s and invalidated on change). */
       defaultTtlMs: e.EVALGRAPH_RESPONSE_CACHE_TTL_MS,
+      /** A Redis of its own for cached responses (one that may evict); default: REDIS_URL's. */
+      redisUrl: e.EVALGRAPH_CACHE_REDIS_URL ?? e.REDIS_URL ?? null,
     },
     quotas: {
       tiers: perTier<DailyQuotaConfig>(DEFAULT_TIER_QUOTAS, e.EVALGRAPH_TIER_QUOTAS),

@@ -7,6 +7,7 @@ import type { Config } from './config';
 import { createDb, migrate, type Db, type DbOptions } from './storage/db';
 import { createMemoryBuckets, createRedisBuckets, type BucketStore } from './modules/ratelimit/bucket';
 import { createKv, type Kv } from './storage/kv';
+import { createMemoryResponseStore, createRedisResponseStore, type ResponseStore } from './storage/response-cache';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './storage/pubsub';
 import { createRedis, createRedisSubscriber } from './storage/redis';
 
@@ -23,6 +24,8 @@ export interface Deps {
   buckets: BucketStore;
   /** Shared caches (persisted queries): Redis with an LRU in front, or the LRU alone. */
   kv: Kv;
+  /** Cached GraphQL responses: Redis (EVALGRAPH_CACHE_REDIS_URL or REDIS_URL), or in process. */
+  responseCache: ResponseStore;
   clock: { now(): Date };
   close(): Promise<void>;
 }
@@ -47,6 +50,8 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   }
   const redis = config.redis ? createRedis(config.redis.url, { name: 'evalgraph' }) : null;
   const pubsub = config.redis && redis ? createRedisPubSub(redis, createRedisSubscriber(config.redis.url), config.redis.keyPrefix, log) : createMemoryPubSub(log);
+  const cacheUrl = config.responseCache.redisUrl;
+  const cacheRedis = cacheUrl && cacheUrl !== config.redis?.url ? createRedis(cacheUrl, { name: 'evalgraph-cache' }) : redis;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
@@ -59,10 +64,14 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     pubsub,
     buckets: config.redis && redis ? createRedisBuckets(redis, config.redis.keyPrefix) : createMemoryBuckets(),
     kv: createKv(redis, config.redis?.keyPrefix ?? ''),
+    responseCache: cacheRedis
+      ? createRedisResponseStore(cacheRedis, config.redis?.keyPrefix ?? 'evalgraph:', (error) => log.warn({ err: error }, 'response cache invalidation failed; entries live until their TTL'))
+      : createMemoryResponseStore(),
     clock: { now: () => new Date() },
     async close() {
       await pubsub.close();
       redis?.disconnect();
+      if (cacheRedis !== redis) cacheRedis?.disconnect();
       await db.close();
     },
   };

@@ -73,6 +73,7 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       // Open streams end, so that their connections can close.
       services.progress.close();
       services.subscriptions.close();
+      services.cache.close();
       await Promise.all([api?.close(), worker?.stop()]);
       await services.requests.close();
       await deps.close();

@@ -11,6 +11,7 @@ import { createSubscriptionGuard } from './modules/subscriptions/guard';
 import { createWebhookService } from './modules/webhooks/service';
 import { createJudge } from './modules/providers/judge';
 import { createPersistedOperations } from './modules/persisted-queries/service';
+import { createResponseCacheService } from './modules/response-cache/service';
 import { createQuotas } from './modules/ratelimit/quotas';
 import { createRequestCounter } from './modules/ratelimit/request-counter';
 import { createTraceService } from './modules/traces/service';
@@ -41,6 +42,7 @@ export function createServices(deps: Deps) {
     quotas,
     requests: createRequestCounter(deps),
     operations: createPersistedOperations(deps),
+    cache: createResponseCacheService(deps, deps.responseCache),
     evaluations: createEvaluationService(deps, { judge, quotas, events }),
     alerts: createAlertEvents(deps),
     progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),

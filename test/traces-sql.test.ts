@@ -8,8 +8,8 @@ let small: string;
 let large: string;
 
 beforeAll(async () => {
-  // Counts SQL statements of deliberately large queries: rate limiting would refuse them.
-  app = await createTestApp({ EVALGRAPH_RATE_LIMIT: 'false' });
+  // Counts the SQL statements of each query (some deliberately large): no rate limit, no cached responses.
+  app = await createTestApp({ EVALGRAPH_RATE_LIMIT: 'false', EVALGRAPH_RESPONSE_CACHE: 'false' });
   small = await app.seedProject('five traces');
   large = await app.seedProject('fifty traces');
   for (const [projectId, count] of [[small, 5], [large, 50]] as const) {

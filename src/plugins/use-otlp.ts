@@ -121,6 +121,7 @@ export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 
         }
         const projectId = pickProject(principal, request.headers.get('x-evalgraph-project'), mapped.projectHint);
         const result = await services.traces.ingest(projectId, mapped.spans, { partial: true });
+        if (result.rejectedCount < mapped.spans.length) await services.cache.invalidateProjects([projectId]);
         const problems = [
           ...mapped.rejected.map((r) => r.message),
           ...result.problems.map((p) => `span ${mapped.spans[p.index]?.spanId ?? p.index}: ${p.field} ${p.message}`),

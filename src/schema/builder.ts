@@ -44,7 +44,10 @@ export const builder = new SchemaBuilder<{
     authScopes: (ctx) => ({
       authenticated: ctx.principal !== null,
       instanceAdmin: isInstanceAdmin(ctx.principal),
-      project: ({ id, action }) => can(ctx.principal, id, action),
+      project: ({ id, action }) => {
+        ctx.touchedProjects.add(id);
+        return can(ctx.principal, id, action);
+      },
       self: (userId) => ctx.principal?.userId === userId,
     }),
     unauthorizedError: (_parent, ctx, _info, result) =>

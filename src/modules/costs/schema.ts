@@ -8,6 +8,7 @@ import { parseInput } from '../../lib/validate';
 import { builder } from '../../schema/builder';
 import { can, visibleProjects } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
+import { ALL_PROJECTS } from '../response-cache/service';
 import { SpanKindEnum } from '../traces/schema';
 import { builtinPrices } from './builtin-prices';
 import type { Price } from './pricing';
@@ -224,6 +225,9 @@ builder.queryField('costSummary', (t) =>
       const projectIds = args.projectId
         ? [args.projectId.id]
         : (visible === 'all' ? (await ctx.deps.db.prisma.project.findMany({ select: { id: true } })).map((p) => p.id) : visible).filter((id) => can(principal, id, 'costs'));
+      // Over every project: a project created later is in it too.
+      if (!args.projectId && visible === 'all') ctx.touchedProjects.add(ALL_PROJECTS);
+      for (const id of projectIds) ctx.touchedProjects.add(id);
       try {
         return await ctx.services.costs.summarise({
           projectIds,

@@ -222,6 +222,14 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     if (row) services.events.emit('evaluation.completed', evaluationId, row.projectId);
   }
 
+  /** Announces an item errored after its last attempt (which may have completed its evaluation). */
+  async function announceGivenUp(evaluationId: string, completed: boolean) {
+    const row = await db.prisma.evaluation.findUnique({ where: { id: evaluationId }, select: { projectId: true } });
+    if (!row) return;
+    services.events.emit('evaluation.progress', evaluationId, row.projectId);
+    if (completed) services.events.emit('evaluation.completed', evaluationId, row.projectId);
+  }
+
   function launch(item: queue.ClaimedItem) {
     const abort = new AbortController();
     // Every judge call of the item (RAG graders make several, each retried) listens to this signal.
@@ -233,7 +241,7 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
       const message = error instanceof Error ? error.message : String(error);
       log.warn({ err: error, itemId: item.id, attempts: item.attempts }, 'grading an item failed; it will be tried again');
       const retry = item.attempts >= maxAttempts
-        ? writer.write({ itemId: item.id, evaluationId: item.evaluation_id, state: 'ERRORED', passed: false, lastError: `gave up after ${item.attempts} attempts: ${message}`, results: [], judgeInputTokens: 0, judgeOutputTokens: 0, judgeCost: '0' }, { userId: null, projectId: null }).then(() => undefined)
+        ? writer.write({ itemId: item.id, evaluationId: item.evaluation_id, state: 'ERRORED', passed: false, lastError: `gave up after ${item.attempts} attempts: ${message}`, results: [], judgeInputTokens: 0, judgeOutputTokens: 0, judgeCost: '0' }, { userId: null, projectId: null }).then(({ written, completed }) => (written ? announceGivenUp(item.evaluation_id, completed) : undefined))
         : queue.retryLater(db.query, token, item.id, Math.min(60_000, 2_000 * 2 ** (item.attempts - 1)), message).then(() => undefined);
       const writing = retry.catch((e) => log.error({ err: e, itemId: item.id }, 'could not hand an item back; its lease will expire')).finally(() => writes.delete(writing));
       writes.add(writing);

@@ -1,0 +1,53 @@
+// HTTP caching headers for /graphql. A successful query answered to a key gets a weak ETag of its
+// data, `Cache-Control: private, no-cache` and `Vary: Authorization` (private data: no shared
+// cache may keep it, and a client must revalidate before reuse); a request whose
+// If-None-Match matches gets 304 without a body. Everything else (mutations, errors, anonymous
+// calls) is `no-store`. Streams (SSE) are left alone.
+import { createHash } from 'node:crypto';
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../context';
+
+const etagOf = (data: unknown) => `W/"${createHash('sha1').update(JSON.stringify(data)).digest('base64url')}"`;
+
+/** If-None-Match lists entity tags, compared weakly (RFC 9110 §13.1.2). */
+function matches(header: string, etag: string): boolean {
+  const bare = etag.replace(/^W\//, '');
+  return header.split(',').some((tag) => {
+    const t = tag.trim();
+    return t === '*' || t.replace(/^W\//, '') === bare;
+  });
+}
+
+export function useHttpCaching(): Plugin<Context> {
+  const etags = new WeakMap<Request, string>();
+  return {
+    onExecute({ args }) {
+      const ctx = args.contextValue as Context & { request?: Request };
+      if (!ctx.request || !ctx.principal) return;
+      if (getOperationAST(args.document, args.operationName)?.operation !== 'query') return;
+      const request = ctx.request;
+      return {
+        onExecuteDone({ result }) {
+          if ('data' in result && result.data && !result.errors?.length) etags.set(request, etagOf(result.data));
+        },
+      };
+    },
+    onResponse({ request, response, setResponse, fetchAPI }) {
+      if (!request.url.includes('/graphql') || new URL(request.url).pathname !== '/graphql') return;
+      if (response.headers.get('content-type')?.startsWith('text/event-stream')) return;
+      const etag = etags.get(request);
+      if (!etag || response.status !== 200) {
+        response.headers.set('Cache-Control', 'no-store');
+        return;
+      }
+      const headers = { ETag: etag, 'Cache-Control': 'private, no-cache', Vary: 'Authorization' };
+      const ifNoneMatch = request.headers.get('if-none-match');
+      if (ifNoneMatch && matches(ifNoneMatch, etag)) {
+        setResponse(new fetchAPI.Response(null, { status: 304, headers }));
+        return;
+      }
+      for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+    },
+  };
+}

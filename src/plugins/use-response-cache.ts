@@ -1,0 +1,94 @@
+// Response cache for queries (@envelop/response-cache, the engine of Yoga's plugin), keyed by the
+// document, variables and a session made of the key, its role and its user's memberships: one
+// user's result is never served to another, nor to the same key after its access changed.
+// Hits are served in the execute phase, after authentication, cost analysis and rate limiting
+// (a hit costs what the query costs and counts toward the daily quota); Yoga's own plugin
+// serves them while parsing the request, before any of those.
+// TTLs: costs 30 s, traces and spans 10 s, evaluations 60 s and dropped whenever they change,
+// nothing of rate limits, usage, webhook deliveries or API keys.
+import { useResponseCache as useEnvelopResponseCache, type Cache } from '@envelop/response-cache';
+import { getOperationAST } from 'graphql';
+import type { Plugin, YogaInitialContext } from 'graphql-yoga';
+import type { Config } from '../config';
+import type { Context } from '../context';
+import type { Principal } from '../modules/auth/permissions';
+import { projectTag, type ResponseCacheService } from '../modules/response-cache/service';
+
+/** By type (any response holding one lives at most this long) and by field. */
+const TTL: Record<string, number> = {
+  CostSummaryRow: 30_000,
+  Trace: 10_000,
+  Span: 10_000,
+  Evaluation: 60_000,
+  EvaluationResult: 60_000,
+  EvaluationItem: 60_000,
+  ApiKey: 0,
+  WebhookEndpoint: 0,
+  WebhookDelivery: 0,
+  WebhookAttempt: 0,
+  'Query.rateLimit': 0,
+  'Query.usage': 0,
+  'Query.limits': 0,
+  'Query.projects': 0,
+};
+
+/** Who is asking, as far as what they may see goes. */
+function sessionOf(principal: Principal): string {
+  const roles = [...principal.memberships].sort(([a], [b]) => a.localeCompare(b)).map(([project, role]) => `${project}=${role}`);
+  return [principal.keyId, principal.isAdmin ? 'admin' : '', principal.keyProjectId ?? '', principal.keyRole ?? '', principal.tier, ...roles].join('|');
+}
+
+export interface ResponseCacheOptions {
+  config: Config['responseCache'];
+  cache: ResponseCacheService;
+}
+
+export function useResponseCache({ config, cache }: ResponseCacheOptions): Plugin<Context> {
+  const startedAt = new WeakMap<object, number>();
+  // What the response read and how long it took, handed from onTtl to the store's set, which the
+  // envelop plugin calls right after it, synchronously (set has no context of its own).
+  let pending = { projects: [] as string[], computedInMs: 0 };
+  const store: Cache = {
+    get: (id) => cache.store.get(id),
+    set(id, result, entities, ttl) {
+      const { projects, computedInMs } = pending;
+      pending = { projects: [], computedInMs: 0 };
+      const tags = new Set(projects.map(projectTag));
+      for (const { typename, id: entityId } of entities) tags.add(entityId === undefined || entityId === null ? typename : `${typename}:${entityId}`);
+      return cache.store.set(id, result, [...tags], ttl, computedInMs);
+    },
+    invalidate: (entities) => cache.store.invalidate([...entities].map(({ typename, id }) => (id === undefined || id === null ? typename : `${typename}:${id}`))),
+  };
+  return {
+    onPluginInit({ addPlugin }) {
+      if (!config.enabled) return;
+      addPlugin(
+        useEnvelopResponseCache<Context & YogaInitialContext>({
+          cache: store,
+          ttl: config.defaultTtlMs,
+          ttlPerSchemaCoordinate: TTL,
+          session: (ctx) => (ctx.principal ? sessionOf(ctx.principal) : null),
+          enabled: (ctx) => ctx.principal !== null,
+          includeExtensionMetadata: true,
+          shouldCacheResult: ({ result }) => !result.errors?.length,
+          onTtl: ({ ttl, context }) => {
+            pending = { projects: [...context.touchedProjects], computedInMs: Date.now() - (startedAt.get(context) ?? 0) };
+            return ttl;
+          },
+        }),
+      );
+    },
+    onExecute({ args }) {
+      if (!config.enabled) return;
+      const ctx = args.contextValue;
+      startedAt.set(ctx, Date.now());
+      if (getOperationAST(args.document, args.operationName)?.operation !== 'mutation') return;
+      return {
+        async onExecuteDone({ result }) {
+          // A mutation that failed part-way may have written too: drop on any data.
+          if ('data' in result && result.data && ctx.touchedProjects.size) await cache.invalidateProjects(ctx.touchedProjects);
+        },
+      };
+    },
+  };
+}
