@@ -78,11 +78,11 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),
       ...useAbuseLimits(config.limits, hasValidKey),
-      // Before the rate limit: its headers then land on a 304 too.
-      useHttpCaching(),
       useRateLimit({ schema, config: config.rateLimit, quotas: config.quotas, requests: services.requests, store: deps.buckets, metrics: deps.metrics, onStoreError: (error) => log.warn({ err: error }, 'rate-limit store failed; using the fallback policy') }),
       // After the rate limit: a hit is costed and counted like a miss.
       useResponseCache({ config: config.responseCache, cache: services.cache }),
+      // After the cache: ETags of the data as sent (without the cache's bookkeeping fields).
+      useHttpCaching(),
       useErrorMasking(log),
       useReadiness({
         checks: {

@@ -44,7 +44,9 @@ export function useHttpCaching(): Plugin<Context> {
       const headers = { ETag: etag, 'Cache-Control': 'private, no-cache', Vary: 'Authorization' };
       const ifNoneMatch = request.headers.get('if-none-match');
       if (ifNoneMatch && matches(ifNoneMatch, etag)) {
-        setResponse(new fetchAPI.Response(null, { status: 304, headers }));
+        // The rate-limit and request-id headers go along.
+        const kept = [...response.headers].filter(([name]) => name.startsWith('x-'));
+        setResponse(new fetchAPI.Response(null, { status: 304, headers: [...kept, ...Object.entries(headers)] }));
         return;
       }
       for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);

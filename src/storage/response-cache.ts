@@ -19,8 +19,8 @@ export interface ResponseStore {
   invalidate(tags: string[]): Promise<void>;
 }
 
-/** Covers the trip between an API process and Redis. */
-const RACE_MARGIN_MS = 100;
+/** Covers the trip between an API process and Redis (a response computed this soon after an invalidation is not kept). */
+const RACE_MARGIN_MS = 10;
 /** How long an invalidation is remembered (longer than any query runs). */
 const REMEMBER_MS = 60_000;
 /** Longest a response may be kept, whatever its types say. */
@@ -95,7 +95,7 @@ export function createMemoryResponseStore(maxEntries = 5_000): ResponseStore {
       return responses.get(id)?.result;
     },
     async set(id, result, tags, ttlMs, computedInMs) {
-      const since = Date.now() - computedInMs - RACE_MARGIN_MS;
+      const since = Date.now() - computedInMs; // one clock: no margin
       if (tags.some((tag) => (invalidatedAt.get(tag) ?? -Infinity) >= since)) return;
       responses.set(id, { result, tags }, { ttl: clampTtl(ttlMs) });
       for (const tag of tags) {
