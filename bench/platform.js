@@ -3,12 +3,17 @@
 // (a) our server with cost analysis and rate limiting on, against the same server with them off,
 // side by side on one database (the bucket is made large enough never to throttle, so what is
 // measured is the work: the cost walk before, the actual cost after, two bucket steps);
-// (b) the same query sent by its persisted hash (APQ, POST) against its full text, on one server.
+// (b) the same query sent by its persisted hash (APQ, POST) against its full text, on one server;
+// (c) with the response cache on: a hit (the same query and variables again) against a miss (a
+// nonce among the variables makes every request new to the cache, so each one executes and is
+// stored), on one server. (a) and (b) run with the cache off.
 const crypto = require('node:crypto');
 const pg = require('pg');
 const harness = require('./lib/harness');
 const { startOurs, describeExit } = require('./lib/servers');
 const { gql, withDatabase } = require('./lib/graphql');
+
+const BIG_BUCKET = JSON.stringify({ ENTERPRISE: { capacity: 1e8, restoreRate: 1e7 } });
 
 const QUERY = `query($p: ID!) { traces(projectId: $p, first: 20) { edges { node { id externalId name startTime totalCost spans(first: 10) { edges { node { id externalId name model inputTokens outputTokens totalCost } } } } } } }`;
 
@@ -51,11 +56,14 @@ module.exports = async function platform() {
     const on = await startOurs({
       databaseUrl,
       key,
-      env: { EVALGRAPH_RATE_LIMIT: 'true', EVALGRAPH_RATE_LIMIT_TIERS: JSON.stringify({ ENTERPRISE: { capacity: 1e8, restoreRate: 1e7 } }) },
+      env: { EVALGRAPH_RATE_LIMIT: 'true', EVALGRAPH_RESPONSE_CACHE: 'false', EVALGRAPH_RATE_LIMIT_TIERS: BIG_BUCKET },
     });
     servers.push(on.server);
-    const off = await startOurs({ databaseUrl, key, env: { EVALGRAPH_RATE_LIMIT: 'false' } });
+    const off = await startOurs({ databaseUrl, key, env: { EVALGRAPH_RATE_LIMIT: 'false', EVALGRAPH_RESPONSE_CACHE: 'false' } });
     servers.push(off.server);
+    // Defaults otherwise: rate limiting on (a bucket that never throttles) and the response cache.
+    const cached = await startOurs({ databaseUrl, key, env: { EVALGRAPH_RATE_LIMIT_TIERS: BIG_BUCKET } });
+    servers.push(cached.server);
     const projectId = (await gql(on.url, key, '{ projects { edges { node { id } } } }')).projects.edges[0].node.id;
     await seed(on.url, key, projectId);
 
@@ -89,7 +97,23 @@ module.exports = async function platform() {
     console.log(harness.report({ title: 'platform (b): the same query by persisted hash (APQ) vs full text (rate limiting off)', opts, summaries: b, ratioRows: bRows }));
     const rb = bRows[0].rps;
     console.log(`goal hash / text: req/s ≥ 1.2x: ${rb != null && rb >= 1.2 ? 'met' : 'NOT met'} (${rb == null ? 'n/a' : `${rb.toFixed(2)}x`})`);
-    console.log(`results: ${harness.writeResults('platform', { a: { summaries, ratioRows }, b: { summaries: b, ratioRows: bRows } })}`);
+
+    // (c) Hit: the same body every time. Miss: a new nonce in the variables for every request.
+    let nonce = 0;
+    const missBody = (n) => JSON.stringify({ query: QUERY, variables: { p: projectId, nonce: n } });
+    const miss = { ...request(cached.url), body: missBody('probe'), setupRequest: (req) => ({ ...req, body: missBody(++nonce) }) };
+    const c = await harness.interleave(
+      [
+        { name: 'hit', request: request(cached.url), expect, server: cached.server, varyingBody: true },
+        { name: 'miss', request: miss, expect, server: cached.server, varyingBody: true },
+      ],
+      opts,
+    );
+    const cRows = harness.ratios(c);
+    console.log(harness.report({ title: 'platform (c): response cache hit vs miss (same server, rate limiting on)', opts, summaries: c, ratioRows: cRows }));
+    const rc = cRows[0].rps;
+    console.log(`goal hit / miss: req/s ≥ 5x: ${rc != null && rc >= 5 ? 'met' : 'NOT met'} (${rc == null ? 'n/a' : `${rc.toFixed(2)}x`})`);
+    console.log(`results: ${harness.writeResults('platform', { a: { summaries, ratioRows }, b: { summaries: b, ratioRows: bRows }, c: { summaries: c, ratioRows: cRows } })}`);
     return 0;
   } catch (error) {
     for (const s of servers) if (s.exited) process.stderr.write(`${s.name} exited: ${describeExit(s.exited)}\n${s.tail.join('\n')}\n`);

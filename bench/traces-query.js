@@ -109,6 +109,8 @@ async function startOurs(port, apiKey, dbUrl) {
     // Like for like: PostGraphile and the SQL floor have no rate limiting, and the harness wants
     // identical bodies (the cost extension reports a moving bucket level). BENCH_RATE_LIMIT=true turns it on.
     EVALGRAPH_RATE_LIMIT: process.env.BENCH_RATE_LIMIT || 'false',
+    // Execution against execution: no cached responses (BENCH_RESPONSE_CACHE=true turns them on).
+    EVALGRAPH_RESPONSE_CACHE: process.env.BENCH_RESPONSE_CACHE || 'false',
   });
   delete env.REDIS_URL;
   if (process.env.BENCH_REDIS_URL) env.REDIS_URL = process.env.BENCH_REDIS_URL;

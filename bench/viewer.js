@@ -20,6 +20,8 @@ async function startOurs(port, apiKey, dataDir) {
     EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com',
     EVALGRAPH_INIT_PROJECT: 'bench',
     EVALGRAPH_INIT_API_KEY: apiKey,
+    // The query's execution is measured, not the response cache (BENCH_RESPONSE_CACHE=true turns it on).
+    EVALGRAPH_RESPONSE_CACHE: process.env.BENCH_RESPONSE_CACHE || 'false',
   });
   // Never inherit the caller's database: only an explicit BENCH_* URL points us elsewhere.
   delete env.DATABASE_URL;

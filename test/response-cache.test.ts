@@ -130,6 +130,16 @@ it('answers If-None-Match with 304 while the data is unchanged, and says the dat
   const other = await app.seedUser({ role: 'VIEWER' });
   const theirs = await fetch(url, { headers: { authorization: `Bearer ${other.key}`, accept: 'application/json', 'if-none-match': etag! } });
   expect(theirs.status).toBe(200);
+  // Changed data: a new validator, and the body again.
+  const tracesUrl = `${app.graphqlUrl}?${new URLSearchParams({ query: TRACES, variables: JSON.stringify({ p: project }) })}`;
+  const before = await fetch(tracesUrl, { headers });
+  const oldTag = before.headers.get('etag')!;
+  expect((await fetch(tracesUrl, { headers: { ...headers, 'if-none-match': oldTag } })).status).toBe(304);
+  await ingest(app, app.projectId, [span({ traceId: 'etag-change' })]);
+  const changed = await fetch(tracesUrl, { headers: { ...headers, 'if-none-match': oldTag } });
+  expect(changed.status).toBe(200);
+  expect(changed.headers.get('etag')).not.toBe(oldTag);
+  expect(JSON.stringify(await changed.json())).toContain('etag-change');
   // Mutations and errors are not to be stored by anyone.
   const mutation = await app.gql('mutation($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }', { input: { name: 'nostore' } });
   expect(mutation.headers.get('cache-control')).toBe('no-store');

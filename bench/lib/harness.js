@@ -74,6 +74,8 @@ async function measure(request, { duration, connections, expectBody }) {
     duration,
     connections,
     ...(expectBody ? { expectBody } : {}),
+    // A body per request (e.g. a nonce, so that no two are the same to a cache).
+    ...(request.setupRequest ? { requests: [{ setupRequest: request.setupRequest }] } : {}),
   });
   tracker.on('response', (client, status, bytes, ms) => {
     if (status >= 200 && status < 300) times.push(ms);
@@ -100,7 +102,7 @@ function percentile(xs, p) {
 /**
  * Run each target in turn, round after round (A/B/C/A/B/C…), until each has `runs` valid runs.
  * A run counts only with no non-2xx, no errors, no body mismatches and a clean probe before it.
- * targets: [{ name, request: { url, method, headers, body }, expect?(json) => string|undefined, server?, varyingBody? }]
+ * targets: [{ name, request: { url, method, headers, body, setupRequest? }, expect?(json) => string|undefined, server?, varyingBody? }]
  * (`varyingBody`: answers differ by design, e.g. a rate-limit extension; each is still probed, not compared.)
  */
 async function interleave(targets, opts, log = (line) => process.stderr.write(`${line}\n`)) {

@@ -10,6 +10,13 @@ import type { Context } from '../context';
 
 const etagOf = (data: unknown) => `W/"${createHash('sha1').update(JSON.stringify(data)).digest('base64url')}"`;
 
+/**
+ * A cached response carries its validator in this extension (removed before it is sent): one per
+ * cache entry, new whenever the entry is made again, so a hit costs no hashing of its data.
+ */
+export const ETAG_EXTENSION = 'etag';
+export const entryEtag = (cacheKey: string) => `W/"c${createHash('sha1').update(`${cacheKey}:${Date.now()}:${Math.random()}`).digest('base64url')}"`;
+
 /** If-None-Match lists entity tags, compared weakly (RFC 9110 §13.1.2). */
 function matches(header: string, etag: string): boolean {
   const bare = etag.replace(/^W\//, '');
@@ -23,13 +30,16 @@ export function useHttpCaching(): Plugin<Context> {
   const etags = new WeakMap<Request, string>();
   return {
     onExecute({ args }) {
-      const ctx = args.contextValue as Context & { request?: Request };
-      if (!ctx.request || !ctx.principal) return;
       if (getOperationAST(args.document, args.operationName)?.operation !== 'query') return;
-      const request = ctx.request;
+      const ctx = args.contextValue as Context & { request?: Request };
       return {
-        onExecuteDone({ result }) {
-          if ('data' in result && result.data && !result.errors?.length) etags.set(request, etagOf(result.data));
+        onExecuteDone({ result, setResult }) {
+          if (!('data' in result)) return;
+          // Over any transport: the cache's validator is not part of the answer.
+          const { [ETAG_EXTENSION]: stored, ...extensions } = result.extensions ?? {};
+          if (stored !== undefined) setResult({ ...result, extensions });
+          if (!ctx.request || !ctx.principal || !result.data || result.errors?.length) return;
+          etags.set(ctx.request, typeof stored === 'string' ? stored : etagOf(result.data));
         },
       };
     },

@@ -6,6 +6,7 @@
 // serves them while parsing the request, before any of those.
 // TTLs: costs 30 s, traces and spans 10 s, evaluations 60 s and dropped whenever they change,
 // nothing of rate limits, usage, webhook deliveries or API keys.
+import { createHash } from 'node:crypto';
 import { useResponseCache as useEnvelopResponseCache, type Cache } from '@envelop/response-cache';
 import { getOperationAST } from 'graphql';
 import type { Plugin, YogaInitialContext } from 'graphql-yoga';
@@ -13,6 +14,7 @@ import type { Config } from '../config';
 import type { Context } from '../context';
 import type { Principal } from '../modules/auth/permissions';
 import { projectTag, type ResponseCacheService } from '../modules/response-cache/service';
+import { ETAG_EXTENSION, entryEtag } from './use-http-caching';
 
 /** By type (any response holding one lives at most this long) and by field. */
 const TTL: Record<string, number> = {
@@ -55,6 +57,8 @@ export function useResponseCache({ config, cache }: ResponseCacheOptions): Plugi
       pending = { projects: [], computedInMs: 0 };
       const tags = new Set(projects.map(projectTag));
       for (const { typename, id: entityId } of entities) tags.add(entityId === undefined || entityId === null ? typename : `${typename}:${entityId}`);
+      // The entry's validator goes with it (and with this response): hits need not hash their data.
+      result.extensions = { ...result.extensions, [ETAG_EXTENSION]: entryEtag(id) };
       return cache.store.set(id, result, [...tags], ttl, computedInMs);
     },
     invalidate: (entities) => cache.store.invalidate([...entities].map(({ typename, id }) => (id === undefined || id === null ? typename : `${typename}:${id}`))),
@@ -68,6 +72,9 @@ export function useResponseCache({ config, cache }: ResponseCacheOptions): Plugi
           ttl: config.defaultTtlMs,
           ttlPerSchemaCoordinate: TTL,
           session: (ctx) => (ctx.principal ? sessionOf(ctx.principal) : null),
+          // Node's hash, in step: the default goes through WebCrypto's promise per request.
+          buildResponseCacheKey: ({ documentString, operationName, variableValues, sessionId }) =>
+            createHash('sha256').update(`${documentString}|${operationName ?? ''}|${JSON.stringify(variableValues ?? {})}|${sessionId ?? ''}`).digest('hex'),
           enabled: (ctx) => ctx.principal !== null,
           includeExtensionMetadata: true,
           shouldCacheResult: ({ result }) => !result.errors?.length,

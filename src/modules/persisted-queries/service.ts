@@ -62,6 +62,11 @@ export function createPersistedOperations(deps: Deps) {
     registers: [deps.metrics],
   });
 
+  // Hashes the database did not have, for a few seconds: unknown hashes and refused texts do not
+  // cost a query each. Registering here clears it; another process may answer "not found" for
+  // up to MISS_TTL_MS after a registration elsewhere, for a hash it was asked just before.
+  const MISS_TTL_MS = 5_000;
+  const misses = new LRUCache<string, true>({ max: 10_000, ttl: MISS_TTL_MS });
   const usableBy = (projects: (string | null)[], principal: Principal) => projects.some((p) => p === null || can(principal, p, 'view'));
 
   /** A document registered in the database that the principal may use, or null. */
@@ -70,8 +75,12 @@ export function createPersistedOperations(deps: Deps) {
     const cached = registeredCache.get(hash);
     if (cached && usableBy(cached.projects, principal)) return cached.document;
     // Not cached, or cached before another project registered it: ask the database.
+    if (misses.has(hash)) return null;
     const rows = await prisma.persistedOperation.findMany({ where: { hash }, select: { document: true, projectId: true }, take: 1_000 });
-    if (!rows.length) return null;
+    if (!rows.length) {
+      misses.set(hash, true);
+      return null;
+    }
     const entry = { document: rows[0].document, projects: rows.map((r) => r.projectId) };
     registeredCache.set(hash, entry);
     return usableBy(entry.projects, principal) ? entry.document : null;
@@ -99,15 +108,14 @@ export function createPersistedOperations(deps: Deps) {
       const open = !config.persisted.only || mayRunAnyDocument(principal);
       if (!params.query) {
         if (hash === undefined) return rest as P; // Yoga answers "Must provide query string."
-        const found = await trusted(hash, principal);
+        // The manifest (in memory), then APQ's store (an LRU in front of Redis) when allowed,
+        // then the database.
+        const fromManifest = manifest.get(hash);
+        const stored = fromManifest === undefined && open ? await deps.kv.get(`apq:${hash}`) : null;
+        const found = fromManifest !== undefined ? { document: fromManifest, source: 'manifest' } : stored !== null ? { document: stored, source: 'apq' } : await trusted(hash, principal);
         if (found) {
           lookups.inc({ outcome: 'hit', source: found.source });
           return { ...rest, query: found.document } as P;
-        }
-        const stored = open ? await deps.kv.get(`apq:${hash}`) : null;
-        if (stored !== null) {
-          lookups.inc({ outcome: 'hit', source: 'apq' });
-          return { ...rest, query: stored } as P;
         }
         lookups.inc({ outcome: 'miss', source: 'none' });
         // The message is what Apollo's link (and other APQ clients) look for.
@@ -139,6 +147,7 @@ export function createPersistedOperations(deps: Deps) {
           return raced;
         }));
         registeredCache.delete(hash);
+        misses.delete(hash);
         saved.push({ hash: `sha256:${hash}`, operationNames, clientName: row.clientName, createdAt: row.createdAt, created: !existing });
       }
       return saved;
