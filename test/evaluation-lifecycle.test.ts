@@ -135,6 +135,46 @@ describe('daily quotas', () => {
   });
 });
 
+describe('project budgets', () => {
+  const SET_BUDGET = `mutation($input: SetProjectBudgetInput!) { setProjectBudget(input: $input) { project { budget { evaluations judgeTokens judgeCost requests } } } }`;
+  const regex = [{ type: 'regex', name: 'r', input: out, pattern: 'x' }];
+
+  it('are set by the project admins and bound every member together', async () => {
+    const projectId = await app.seedProject('budgeted');
+    const alice = await app.seedUser({ role: 'DEVELOPER', projectId });
+    const bob = await app.seedUser({ role: 'DEVELOPER', projectId });
+    const input = { projectId: globalId('Project', projectId), evaluationsPerDay: 2, judgeCostPerDay: '5.50' };
+    expect((await app.gql(SET_BUDGET, { input }, { key: alice.key })).body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    const set = await app.gql(SET_BUDGET, { input });
+    expect(set.body.data.setProjectBudget.project.budget).toEqual({ evaluations: 2, judgeTokens: null, judgeCost: '5.50', requests: null });
+    await createEvaluation(app, regex, [{ input: 1, output: 'x' }], { key: alice.key, projectId });
+    await createEvaluation(app, regex, [{ input: 1, output: 'x' }], { key: bob.key, projectId });
+    // Alice's own quota (20 a day) has room; the project's has none.
+    await expect(createEvaluation(app, regex, [{ input: 1, output: 'x' }], { key: alice.key, projectId })).rejects.toThrow(/project's daily budget of 2 evaluations.*QUOTA_EXCEEDED/);
+    // Another project is not bound by it.
+    await createEvaluation(app, regex, [{ input: 1, output: 'x' }], { key: (await app.seedUser({ role: 'DEVELOPER' })).key });
+    // Costs are not a developer's to see: nor is the budget.
+    const read = await app.gql('query($id: ID!) { project(id: $id) { name budget { evaluations } } }', { id: input.projectId }, { key: alice.key });
+    expect(read.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    // Cleared again: a null field is no limit.
+    const cleared = await app.gql(SET_BUDGET, { input: { projectId: input.projectId } });
+    expect(cleared.body.data.setProjectBudget.project.budget.evaluations).toBeNull();
+    await createEvaluation(app, regex, [{ input: 1, output: 'x' }], { key: alice.key, projectId });
+  });
+
+  it('stop a running evaluation when the project runs out of judge tokens', async () => {
+    fake.on('Rate this', { text: JSON.stringify({ score: 1 }) });
+    const projectId = await app.seedProject('judge budget');
+    const user = await app.seedUser({ role: 'DEVELOPER', projectId, tier: 'ENTERPRISE' });
+    await app.gql(SET_BUDGET, { input: { projectId: globalId('Project', projectId), judgeTokensPerDay: 250 } });
+    const id = await createEvaluation(app, rate, [1, 2, 3, 4, 5].map((i) => ({ input: i, output: 'x' })), { key: user.key, projectId });
+    const done = await waitFor(app, id);
+    expect([done.status, done.errorCode]).toEqual(['FAILED', 'QUOTA_EXCEEDED']);
+    expect(done.error).toMatch(/project's daily budget of 250 judge tokens/);
+    expect(done.resultCounts.completed).toBe(3);
+  });
+});
+
 it('lets parallel creations spend the evaluations quota exactly once', async () => {
   const user = await app.seedUser({ role: 'DEVELOPER', tier: 'FREE' });
   await app.server.deps.db.prisma.user.update({ where: { id: user.userId }, data: { limitOverrides: { daily: { evaluations: 2 } } } });

@@ -17,6 +17,7 @@ import '../modules/alerts/schema';
 import '../modules/webhooks/schema';
 import '../modules/webhooks/mutations';
 import '../modules/ratelimit/schema';
+import '../modules/ratelimit/budget-schema';
 import '../modules/persisted-queries/schema';
 
 let schema: GraphQLSchema | undefined;

@@ -5,6 +5,8 @@ import type { Deps } from '../../deps';
 import { fromUnits, toUnits } from '../../lib/money';
 import { writeOutcomes, type ItemOutcome } from './queue-sql';
 
+type Spending = { judgeTokens: number; judgeCost: string };
+
 interface Pending {
   outcome: ItemOutcome;
   subjects: { userId: string | null; projectId: string | null };
@@ -15,15 +17,24 @@ interface Pending {
 export function createOutcomeWriter(deps: Deps, token: string) {
   let pending: Pending[] = [];
   let flushing = false;
-  // Judge spending queued here and not yet committed, per user: quota checks add it.
+  // Judge spending queued here and not yet committed, per user and per project: quota checks add it.
   const unwritten = new Map<string, { tokens: number; units: bigint }>();
+  const add = (key: string, tokens: number, units: bigint) => {
+    const u = unwritten.get(key) ?? { tokens: 0, units: 0n };
+    u.tokens += tokens;
+    u.units += units;
+    if (u.tokens === 0 && u.units === 0n) unwritten.delete(key);
+    else unwritten.set(key, u);
+  };
   const track = (p: Pending, sign: 1 | -1) => {
-    if (!p.subjects.userId) return;
-    const u = unwritten.get(p.subjects.userId) ?? { tokens: 0, units: 0n };
-    u.tokens += sign * (p.outcome.judgeInputTokens + p.outcome.judgeOutputTokens);
-    u.units += BigInt(sign) * toUnits(p.outcome.judgeCost);
-    if (u.tokens === 0 && u.units === 0n) unwritten.delete(p.subjects.userId);
-    else unwritten.set(p.subjects.userId, u);
+    const tokens = sign * (p.outcome.judgeInputTokens + p.outcome.judgeOutputTokens);
+    const units = BigInt(sign) * toUnits(p.outcome.judgeCost);
+    if (p.subjects.userId) add(`user:${p.subjects.userId}`, tokens, units);
+    if (p.subjects.projectId) add(`project:${p.subjects.projectId}`, tokens, units);
+  };
+  const spendingOf = (key: string) => {
+    const u = unwritten.get(key);
+    return { judgeTokens: u?.tokens ?? 0, judgeCost: fromUnits(u?.units ?? 0n) };
   };
 
   async function writeGroup(group: Pending[]) {
@@ -68,12 +79,9 @@ export function createOutcomeWriter(deps: Deps, token: string) {
   }
 
   return {
-    /** Runs `read` (of committed usage) with a user's judge spending queued here and not yet committed, while no group commits. */
-    withUnwritten<T>(userId: string, read: (unwritten: { judgeTokens: number; judgeCost: string }) => Promise<T>): Promise<T> {
-      return exclusive(() => {
-        const u = unwritten.get(userId);
-        return read({ judgeTokens: u?.tokens ?? 0, judgeCost: fromUnits(u?.units ?? 0n) });
-      });
+    /** Runs `read` (of committed usage) with the user's and the project's judge spending queued here and not yet committed, while no group commits. */
+    withUnwritten<T>(subjects: { userId: string | null; projectId: string }, read: (unwritten: { user: Spending; project: Spending }) => Promise<T>): Promise<T> {
+      return exclusive(() => read({ user: spendingOf(`user:${subjects.userId}`), project: spendingOf(`project:${subjects.projectId}`) }));
     },
     /** Resolves once the item is stored (or its claim found lost), saying whether this write completed its evaluation. */
     write(outcome: ItemOutcome, subjects: Pending['subjects']): Promise<{ written: boolean; completed: boolean }> {

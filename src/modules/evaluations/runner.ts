@@ -12,7 +12,7 @@ import { grade, needsJudge } from '../graders/grade';
 import { gEvalSteps, type JudgeContext, type JudgeUsage } from '../graders/judges';
 import type { GradingItem } from '../graders/template';
 import { isTransient, type Judge } from '../providers/judge';
-import { countUsage, type Quotas } from '../ratelimit/quotas';
+import { countUsage, limitsJudges, type Quotas } from '../ratelimit/quotas';
 import type { EvaluationEvents } from './events';
 import { createOutcomeWriter } from './outcome-writer';
 import * as queue from './queue-sql';
@@ -67,8 +67,10 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     const row = await db.prisma.evaluation.findUniqueOrThrow({ where: { id }, select: { id: true, projectId: true, creatorId: true, testingCriteria: true } });
     const { graders, problems } = parseTestingCriteria(row.testingCriteria);
     if (problems.length) throw new InvalidCriteriaError(`stored testing criteria are invalid: ${problems[0].message}`);
-    const quota = row.creatorId && graders.some(needsJudge) ? await services.quotas.quota(row.creatorId) : null;
-    const evaluation = { id, projectId: row.projectId, creatorId: row.creatorId, graders, judgeQuota: quota !== null && (quota.judgeTokens !== null || quota.judgeCost !== null) };
+    // Judge spending is checked per item only when the creator's quota or the project's budget limits it.
+    const judged = graders.some(needsJudge);
+    const judgeQuota = judged && ((row.creatorId !== null && limitsJudges(await services.quotas.quota(row.creatorId))) || limitsJudges(await services.quotas.projectBudget(row.projectId)));
+    const evaluation = { id, projectId: row.projectId, creatorId: row.creatorId, graders, judgeQuota };
     // G-Eval steps are generated once and stored, so every item (and worker) uses the same ones.
     if (graders.some((g) => g.type === 'G_EVAL' && !g.evaluation_steps)) await generateSteps(evaluation, row.testingCriteria);
     return evaluation;
@@ -134,8 +136,8 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
 
   // Checked before every item that calls a judge: spending stops within the items in flight.
   const quotaReason = (evaluation: RunningEvaluation) =>
-    evaluation.judgeQuota && evaluation.creatorId
-      ? writer.withUnwritten(evaluation.creatorId, (unwritten) => services.quotas.exceeded(evaluation.creatorId, 'judge', unwritten))
+    evaluation.judgeQuota
+      ? writer.withUnwritten({ userId: evaluation.creatorId, projectId: evaluation.projectId }, (unwritten) => services.quotas.exceeded({ userId: evaluation.creatorId, projectId: evaluation.projectId }, 'judge', unwritten))
       : Promise.resolve(null);
 
   async function gradeItem(evaluation: RunningEvaluation, item: queue.ClaimedItem, signal: AbortSignal) {

@@ -121,12 +121,14 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
       const batch = await db.prisma.evaluationBatch.findUnique({ where: { id: input.batchId }, select: { projectId: true } });
       if (!batch || batch.projectId !== input.projectId) throw badInput('No such batch in this project.', ['input', 'batchId']);
     }
-    const quota = (await services.quotas.exceeded(input.creatorId, 'evaluations')) ?? (graders.some(needsJudge) ? await services.quotas.exceeded(input.creatorId, 'judge') : null);
+    const subjects = { userId: input.creatorId, projectId: input.projectId };
+    const quota = (await services.quotas.exceeded(subjects, 'evaluations')) ?? (graders.some(needsJudge) ? await services.quotas.exceeded(subjects, 'judge') : null);
     if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
     const { rows, stored } = await itemsOf(input.projectId, input.dataSource);
     if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
     const evaluationsPerDay = input.creatorId ? (await services.quotas.quota(input.creatorId)).evaluations : null;
-    return { ...input, name, rows, stored, evaluationsPerDay };
+    const projectEvaluationsPerDay = (await services.quotas.projectBudget(input.projectId)).evaluations;
+    return { ...input, name, rows, stored, evaluationsPerDay, projectEvaluationsPerDay };
   }
 
   async function insertEvaluations(sql: Sql, prepared: Awaited<ReturnType<typeof prepare>>[], batchId: string | null): Promise<string[]> {
@@ -147,14 +149,18 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
       await countUsage(sql, deps.clock.now(), { userId: p.creatorId, projectId: p.projectId }, { evaluations: 1 });
       // Counted first, then checked, on the row this transaction now holds locked: parallel
       // creations cannot all slip under the quota together.
-      if (p.creatorId && p.evaluationsPerDay !== null) {
+      const over = async (subject: 'USER' | 'PROJECT', id: string, limit: number) => {
         const [row] = await sql<{ evaluations: number }>(
-          `SELECT evaluations FROM usage_counters WHERE subject_type = 'USER' AND subject_id = $1::uuid AND day = $2::date`,
-          [p.creatorId, deps.clock.now().toISOString().slice(0, 10)],
+          `SELECT evaluations FROM usage_counters WHERE subject_type = $3::"UsageSubject" AND subject_id = $1::uuid AND day = $2::date`,
+          [id, deps.clock.now().toISOString().slice(0, 10), subject],
         );
-        if (row && row.evaluations > p.evaluationsPerDay) {
-          throw appError('QUOTA_EXCEEDED', `Daily quota of ${p.evaluationsPerDay} evaluations reached; it resets at 00:00 UTC.`, { status: 429 });
-        }
+        return !!row && row.evaluations > limit;
+      };
+      if (p.creatorId && p.evaluationsPerDay !== null && (await over('USER', p.creatorId, p.evaluationsPerDay))) {
+        throw appError('QUOTA_EXCEEDED', `Your daily quota of ${p.evaluationsPerDay} evaluations reached; it resets at 00:00 UTC.`, { status: 429 });
+      }
+      if (p.projectEvaluationsPerDay !== null && (await over('PROJECT', p.projectId, p.projectEvaluationsPerDay))) {
+        throw appError('QUOTA_EXCEEDED', `The project's daily budget of ${p.projectEvaluationsPerDay} evaluations reached; it resets at 00:00 UTC.`, { status: 429 });
       }
       ids.push(evaluation.id);
     }

@@ -1,12 +1,12 @@
-// Daily quotas of a user's tier: evaluations started, judge tokens and judge cost (USD) per UTC
-// day. The one place that says how much a user may still spend today; the evaluation engine asks
-// it when an evaluation is created and while it runs. Usage is counted in usage_counters, in the
-// same transactions that record the spending.
+// Daily quotas of a user's tier, and daily budgets of a project (set by its admins): evaluations
+// started, judge tokens and judge cost (USD) per UTC day. The one place that says how much may
+// still be spent today; the evaluation engine asks it when an evaluation is created and while it
+// runs. Usage is counted in usage_counters, in the same transactions that record the spending.
 import type { Config } from '../../config';
 import type { Deps } from '../../deps';
 import type { Tier } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
-import { fromUnits, toUnits } from '../../lib/money';
+import { toUnits } from '../../lib/money';
 
 export interface DailyQuota {
   /** null: unlimited. */
@@ -71,29 +71,60 @@ export function createQuotas(deps: Deps) {
     };
   }
 
+  type Spending = { judgeTokens: number; judgeCost: string };
+  const NONE: Spending = { judgeTokens: 0, judgeCost: '0' };
+
+  /** Why `quota` is spent (for `what`), given the counters and what is not written yet; null when it is not. */
+  function spent(quota: DailyQuota, stored: DailyUsage, unwritten: Spending, what: 'evaluations' | 'judge', whose: 'Your' | "The project's"): string | null {
+    const limit = whose === 'Your' ? 'quota' : 'budget';
+    if (what === 'evaluations') {
+      return quota.evaluations !== null && stored.evaluations >= quota.evaluations ? `${whose} daily ${limit} of ${quota.evaluations} evaluations reached; it resets at 00:00 UTC.` : null;
+    }
+    const tokens = stored.judgeTokens + unwritten.judgeTokens;
+    const cost = toUnits(stored.judgeCost) + toUnits(unwritten.judgeCost);
+    if (quota.judgeTokens !== null && tokens >= quota.judgeTokens) return `${whose} daily ${limit} of ${quota.judgeTokens} judge tokens reached; it resets at 00:00 UTC.`;
+    if (quota.judgeCost !== null && cost >= toUnits(quota.judgeCost)) return `${whose} daily judge budget of ${quota.judgeCost} USD reached; it resets at 00:00 UTC.`;
+    return null;
+  }
+
   return {
     usageToday,
     async quota(userId: string): Promise<DailyQuota> {
       const user = await deps.db.prisma.user.findUnique({ where: { id: userId }, select: { tier: true, limitOverrides: true } });
       return quotaOf(deps.config.quotas.tiers, user?.tier ?? 'FREE', user?.limitOverrides ?? null);
     },
+    /** A project's daily budget (null fields: no limit); requests are limited per user only. */
+    async projectBudget(projectId: string): Promise<DailyQuota> {
+      const project = await deps.db.prisma.project.findUnique({ where: { id: projectId }, select: { limits: true } });
+      return { ...budgetOf(project?.limits ?? null), requests: null };
+    },
     /**
-     * Why `userId` may not spend more today ('evaluations': start one; 'judge': call judges), or
-     * null when they may. Spending already under way is not cut short by this check.
+     * Why the user or the project may not spend more today ('evaluations': start one; 'judge':
+     * call judges), or null when both may. Spending already under way is not cut short by this check.
+     * `unwritten`: spending made but not yet committed (the caller's own pending writes).
      */
-    async exceeded(userId: string | null, what: 'evaluations' | 'judge', unwritten: { judgeTokens: number; judgeCost: string } = { judgeTokens: 0, judgeCost: '0' }): Promise<string | null> {
-      if (!userId) return null;
-      const [quota, stored] = [await this.quota(userId), await usageToday(userId)];
-      // Spending already made but not yet committed (the caller's own pending writes) counts too.
-      const used = { ...stored, judgeTokens: stored.judgeTokens + unwritten.judgeTokens, judgeCost: fromUnits(toUnits(stored.judgeCost) + toUnits(unwritten.judgeCost)) };
-      if (what === 'evaluations') {
-        return quota.evaluations !== null && used.evaluations >= quota.evaluations ? `Daily quota of ${quota.evaluations} evaluations reached; it resets at 00:00 UTC.` : null;
+    async exceeded(subjects: { userId: string | null; projectId: string | null }, what: 'evaluations' | 'judge', unwritten: { user?: Spending; project?: Spending } = {}): Promise<string | null> {
+      if (subjects.userId) {
+        const reason = spent(await this.quota(subjects.userId), await usageToday(subjects.userId), unwritten.user ?? NONE, what, 'Your');
+        if (reason) return reason;
       }
-      if (quota.judgeTokens !== null && used.judgeTokens >= quota.judgeTokens) return `Daily quota of ${quota.judgeTokens} judge tokens reached; it resets at 00:00 UTC.`;
-      if (quota.judgeCost !== null && toUnits(used.judgeCost) >= toUnits(quota.judgeCost)) return `Daily judge budget of ${quota.judgeCost} USD reached; it resets at 00:00 UTC.`;
+      if (subjects.projectId) {
+        const budget = await this.projectBudget(subjects.projectId);
+        if (Object.values(budget).every((v) => v === null)) return null;
+        return spent(budget, await usageToday(subjects.projectId, 'PROJECT'), unwritten.project ?? NONE, what, "The project's");
+      }
       return null;
     },
   };
 }
+
+/** The budget stored on a project ({ daily: { evaluations, judgeTokens, judgeCost } }). */
+export function budgetOf(limits: unknown): Omit<DailyQuota, 'requests'> {
+  const daily = (limits as { daily?: Partial<DailyQuota> } | null)?.daily ?? {};
+  return { evaluations: daily.evaluations ?? null, judgeTokens: daily.judgeTokens ?? null, judgeCost: daily.judgeCost ?? null };
+}
+
+/** Whether a quota limits judge spending at all (else the engine need not check it per item). */
+export const limitsJudges = (quota: Pick<DailyQuota, 'judgeTokens' | 'judgeCost'>) => quota.judgeTokens !== null || quota.judgeCost !== null;
 
 export type Quotas = ReturnType<typeof createQuotas>;

@@ -85,7 +85,7 @@ builder.relayMutationField(
   { outputFields: (t) => ({ user: t.field({ type: UserRef, resolve: (p) => p.user }) }) },
 );
 
-const DailyQuotaRef = builder
+export const DailyQuotaRef = builder
   .objectRef<{ requests: number | null; evaluations: number | null; judgeTokens: number | null; judgeCost: string | null }>('DailyQuota')
   .implement({
     description: 'What may be spent per UTC day; null: unlimited.',
