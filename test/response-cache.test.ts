@@ -31,6 +31,9 @@ it('serves the same query to the same key from the cache, costed and limited lik
   expect(hit.body.extensions.cost.requestedQueryCost).toBe(miss.body.extensions.cost.requestedQueryCost);
   expect(hit.body.extensions.cost.throttleStatus.currentlyAvailable).toBeLessThanOrEqual(miss.body.extensions.cost.throttleStatus.currentlyAvailable);
   expect(hit.headers.get('x-ratelimit-remaining')).toBe(String(hit.body.extensions.cost.throttleStatus.currentlyAvailable));
+  const metrics = await (await fetch(`${app.url}/metrics`)).text();
+  expect(metrics).toMatch(/evalgraph_response_cache_lookups_total\{outcome="hit"\} 1\n/);
+  expect(metrics).toMatch(/evalgraph_response_cache_lookups_total\{outcome="miss"\} 1\n/);
 });
 
 it('never serves one user, key or role what was cached for another', async () => {

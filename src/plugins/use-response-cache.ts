@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { useResponseCache as useEnvelopResponseCache, type Cache } from '@envelop/response-cache';
 import { getOperationAST } from 'graphql';
 import type { Plugin, YogaInitialContext } from 'graphql-yoga';
+import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../config';
 import type { Context } from '../context';
 import type { Principal } from '../modules/auth/permissions';
@@ -43,15 +44,21 @@ function sessionOf(principal: Principal): string {
 export interface ResponseCacheOptions {
   config: Config['responseCache'];
   cache: ResponseCacheService;
+  metrics: Registry;
 }
 
-export function useResponseCache({ config, cache }: ResponseCacheOptions): Plugin<Context> {
+export function useResponseCache({ config, cache, metrics }: ResponseCacheOptions): Plugin<Context> {
+  const lookups = new Counter({ name: 'evalgraph_response_cache_lookups_total', help: 'Response cache lookups of queries, by outcome (hit, miss).', labelNames: ['outcome'], registers: [metrics] });
   const startedAt = new WeakMap<object, number>();
   // What the response read and how long it took, handed from onTtl to the store's set, which the
   // envelop plugin calls right after it, synchronously (set has no context of its own).
   let pending = { projects: [] as string[], computedInMs: 0 };
   const store: Cache = {
-    get: (id) => cache.store.get(id),
+    get: async (id) => {
+      const found = await cache.store.get(id);
+      lookups.inc({ outcome: found === undefined ? 'miss' : 'hit' });
+      return found;
+    },
     set(id, result, entities, ttl) {
       const { projects, computedInMs } = pending;
       pending = { projects: [], computedInMs: 0 };

@@ -1,24 +1,33 @@
 // Every subscription stream, over any transport, goes through here: it counts against its API
-// key's limit of open streams in this process, and it ends when the key is revoked (at once when
+// key's limit of open streams (in every process together when there is Redis, else in this one;
+// if Redis fails, this process's count still holds), and it ends when the key is revoked (at once when
 // the revocation is announced through pub/sub, from any process) or when the key's user no longer
 // may read the stream's project (checked against the database every 30 s, which also catches a
 // revocation whose message was lost).
+import { randomUUID } from 'node:crypto';
 import type { Context } from '../../context';
 import type { Deps } from '../../deps';
 import { appError, unauthenticated } from '../../errors';
 import { createChannel, type Channel, type ChannelOptions } from '../../lib/channel';
 import { can } from '../auth/permissions';
 import { KEY_REVOKED_TOPIC, type AuthService } from '../auth/service';
+import { createRedisSlots, type SubscriptionSlots } from './slots';
 
 const RECHECK_MS = 30_000;
 
 interface Stream {
+  id: string;
   end: () => void;
   /** The project whose data it carries. */
   projectId: string;
 }
 
+/** A slot's lease: renewed at every access check, so three checks may fail before it lapses. */
+const LEASE_MS = 3 * RECHECK_MS;
+
 export function createSubscriptionGuard(deps: Deps, options: { perKey: number; auth: AuthService }) {
+  const slots: SubscriptionSlots | null = deps.redis ? createRedisSlots(deps.redis, deps.config.redis?.keyPrefix ?? '', LEASE_MS) : null;
+  const slotFailed = (error: unknown) => deps.log.warn({ err: error }, 'subscription slots (Redis) failed; counting in this process only');
   // keyId → its open streams
   const open = new Map<string, Set<Stream>>();
   const revokedListeners = new Set<(keyId: string) => void>();
@@ -29,6 +38,7 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
   }
 
   async function recheck() {
+    if (slots) await slots.renew([...open].flatMap(([keyId, streams]) => [...streams].map((s) => ({ keyId, streamId: s.id })))).catch(slotFailed);
     for (const [keyId, streams] of [...open]) {
       const principal = await options.auth.principalOfKey(keyId);
       if (!principal) revoked(keyId);
@@ -41,23 +51,35 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
   timer.unref();
 
   /** Opens a stream of `projectId`'s data for the caller: refused without a key or over the key's limit. */
-  function guard<T>(ctx: Context, projectId: string, channel: Channel<T>): Channel<T> {
+  async function guard<T>(ctx: Context, projectId: string, channel: Channel<T>): Promise<Channel<T>> {
     const principal = ctx.principal;
     if (!principal) {
       void channel.return?.();
       throw unauthenticated();
     }
-    const streams = open.get(principal.keyId) ?? new Set();
-    if (streams.size >= options.perKey) {
+    const refuse = () => {
       void channel.return?.();
-      throw appError('RATE_LIMITED', `At most ${options.perKey} subscriptions may be open at once per API key.`, { extensions: { limit: options.perKey } });
-    }
-    const stream = { end: () => void channel.return?.(), projectId };
+      return appError('RATE_LIMITED', `At most ${options.perKey} subscriptions may be open at once per API key.`, { extensions: { limit: options.perKey } });
+    };
+    const keyId = principal.keyId;
+    const streams = open.get(keyId) ?? new Set();
+    if (streams.size >= options.perKey) throw refuse();
+    const stream = { id: randomUUID(), end: () => void channel.return?.(), projectId };
+    // Counted here before the (async) cluster-wide check, so this process never overshoots.
     streams.add(stream);
-    open.set(principal.keyId, streams);
-    channel.onClose(() => {
+    open.set(keyId, streams);
+    const forget = () => {
       streams.delete(stream);
-      if (!streams.size && open.get(principal.keyId) === streams) open.delete(principal.keyId);
+      if (!streams.size && open.get(keyId) === streams) open.delete(keyId);
+    };
+    const taken = slots ? await slots.take(keyId, stream.id, options.perKey).catch((error) => (slotFailed(error), null)) : null;
+    if (taken === false) {
+      forget();
+      throw refuse();
+    }
+    channel.onClose(() => {
+      forget();
+      if (taken) void slots!.release(keyId, stream.id).catch(slotFailed);
     });
     return channel;
   }
@@ -65,7 +87,7 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
   return {
     open: guard,
     /** A stream of what is published on `topic` (a project's topic), held as `keep` says for a slow reader. */
-    topic<T>(ctx: Context, projectId: string, topic: string, keep: ChannelOptions<T>['keep']): Channel<T> {
+    topic<T>(ctx: Context, projectId: string, topic: string, keep: ChannelOptions<T>['keep']): Promise<Channel<T>> {
       const channel = createChannel<T>({ keep });
       channel.onClose(deps.pubsub.listen<T>(topic, (payload) => channel.push(payload)));
       return guard(ctx, projectId, channel);
