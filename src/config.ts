@@ -215,7 +215,7 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       progressIntervalMs: e.EVALGRAPH_PROGRESS_INTERVAL_MS,
       /** Subscriptions open at once on one WebSocket (graphql-ws has no cap of its own). */
       maxPerConnection: e.EVALGRAPH_WS_MAX_SUBSCRIPTIONS,
-      /** Subscriptions open at once per API key in one process, over every transport. */
+      /** Subscriptions open at once per API key over every transport (every process together with Redis). */
       maxPerKey: e.EVALGRAPH_SUBSCRIPTIONS_PER_KEY,
       /** How long a WebSocket may stay open without connection_init. */
       initTimeoutMs: e.EVALGRAPH_WS_INIT_TIMEOUT_MS,
