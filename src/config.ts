@@ -126,6 +126,7 @@ const envSchema = z.object({
   EVALGRAPH_RESPONSE_CACHE: boolean(true),
   EVALGRAPH_RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(10_000),
   EVALGRAPH_MAX_QUERY_COST: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
+  EVALGRAPH_ALERTS_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
   EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   EVALGRAPH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: z
@@ -236,6 +237,10 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       tiers: perTier(DEFAULT_TIER_BUCKETS, e.EVALGRAPH_RATE_LIMIT_TIERS),
       /** No single operation may cost more, whatever the bucket. */
       maxQueryCost: e.EVALGRAPH_MAX_QUERY_COST,
+    },
+    alerts: {
+      /** How often a worker looks for due alert rules (each rule has its own interval). */
+      pollMs: e.EVALGRAPH_ALERTS_POLL_MS,
     },
     persisted: {
       /** Non-admin keys may run only trusted documents (the manifest and registered operations). */

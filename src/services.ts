@@ -1,6 +1,7 @@
 import { Gauge } from 'prom-client';
 import type { Deps } from './deps';
 import { createAlertEvents } from './modules/alerts/events';
+import { createAlertRules } from './modules/alerts/service';
 import { createAuthService } from './modules/auth/service';
 import { createCostService } from './modules/costs/service';
 import { createProjectsService } from './modules/projects/service';
@@ -33,6 +34,7 @@ export function createServices(deps: Deps) {
   });
   const quotas = createQuotas(deps);
   const events = createEvaluationEvents(deps.pubsub);
+  const alerts = createAlertEvents(deps);
   return {
     auth,
     projects: createProjectsService(deps, { onAccessChange: () => auth.forget() }),
@@ -44,7 +46,8 @@ export function createServices(deps: Deps) {
     operations: createPersistedOperations(deps),
     cache: createResponseCacheService(deps, deps.responseCache),
     evaluations: createEvaluationService(deps, { judge, quotas, events }),
-    alerts: createAlertEvents(deps),
+    alerts,
+    alertRules: createAlertRules(deps, { alerts }),
     progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),
     webhooks: createWebhookService(deps),
     subscriptions: createSubscriptionGuard(deps, { perKey: deps.config.subscriptions.maxPerKey, auth }),

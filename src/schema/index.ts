@@ -14,6 +14,7 @@ import '../modules/evaluations/schema';
 import '../modules/evaluations/mutations';
 import '../modules/evaluations/subscriptions';
 import '../modules/alerts/schema';
+import '../modules/alerts/rule-schema';
 import '../modules/webhooks/schema';
 import '../modules/webhooks/mutations';
 import '../modules/ratelimit/schema';

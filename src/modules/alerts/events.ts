@@ -9,14 +9,21 @@ import { enqueueWebhook, WORK_TOPIC } from '../webhooks/service';
 export type AlertState = 'OK' | 'WARNING' | 'FIRING' | 'RESOLVED';
 
 export interface AlertNotification {
+  /** Raw id of the alert event (the state change). */
+  eventId: string;
   /** Raw id of the alert rule. */
   ruleId: string;
   ruleName: string;
   projectId: string;
+  fromState: AlertState;
   state: AlertState;
   value: number | null;
   threshold: number;
   windowSeconds: number;
+  /** Samples in the window. */
+  samples?: number;
+  /** false: recorded, but held back by the rule's cooldown (never published). */
+  notified?: boolean;
   /** ISO 8601. */
   at: string;
 }
@@ -27,7 +34,8 @@ export function createAlertEvents(deps: Deps) {
   /** Writes the `alert.fired` / `alert.resolved` message, in the transaction that records the change. */
   const enqueue = (sql: Sql, notification: AlertNotification, endpointIds: string[] | null = null) => {
     const event = notification.state === 'RESOLVED' || notification.state === 'OK' ? 'alert.resolved' : 'alert.fired';
-    const data = { ...notification, ruleId: encodeGlobalID('AlertRule', notification.ruleId), projectId: encodeGlobalID('Project', notification.projectId) };
+    const { eventId, ...rest } = notification;
+    const data = { ...rest, id: encodeGlobalID('AlertEvent', eventId), ruleId: encodeGlobalID('AlertRule', notification.ruleId), projectId: encodeGlobalID('Project', notification.projectId) };
     return enqueueWebhook(sql, notification.projectId, event, data, endpointIds);
   };
   /** After the commit: subscribers hear it, webhook workers wake. */

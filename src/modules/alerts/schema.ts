@@ -1,30 +1,103 @@
-// `alertFired(projectId)`: alert state changes of a project's rules, as they happen.
-import { encodeGlobalID } from '@pothos/plugin-relay';
+// Alert events: `alertFired(projectId)` (state changes as they happen) and their history
+// (`alertEvents`, `AlertRule.events`). Reading needs the `read` action on the rule's project.
+import { encodeGlobalID, resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import type { Context } from '../../context';
+import { badInput } from '../../errors';
+import { AlertState } from '../../generated/prisma/enums';
 import { boundedQueue } from '../../lib/channel';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { alertTopic, type AlertNotification } from './events';
 
-const AlertStateEnum = builder.enumType('AlertState', { values: ['OK', 'WARNING', 'FIRING', 'RESOLVED'] as const });
+export const AlertStateEnum = builder.enumType(AlertState, { name: 'AlertState', description: 'OK → WARNING → FIRING → RESOLVED (and back to WARNING or FIRING).' });
 
-const AlertEventRef = builder.objectRef<AlertNotification>('AlertEvent').implement({
+export const AlertEventRef = builder.objectRef<AlertNotification>('AlertEvent').implement({
   description: 'An alert rule changing state.',
   authScopes: (n) => ({ project: { id: n.projectId, action: 'read' } }),
   fields: (t) => ({
+    id: t.id({ resolve: (n) => encodeGlobalID('AlertEvent', n.eventId) }),
     ruleId: t.id({ resolve: (n) => encodeGlobalID('AlertRule', n.ruleId) }),
     ruleName: t.exposeString('ruleName'),
+    fromState: t.field({ type: AlertStateEnum, resolve: (n) => n.fromState }),
     state: t.field({ type: AlertStateEnum, resolve: (n) => n.state }),
     value: t.exposeFloat('value', { nullable: true, description: 'The measured value (null when there was no data).' }),
-    threshold: t.exposeFloat('threshold'),
+    threshold: t.exposeFloat('threshold', { description: 'The threshold crossed (the warning threshold for WARNING).' }),
     windowSeconds: t.exposeInt('windowSeconds'),
+    samples: t.int({ nullable: true, description: 'Spans or evaluation results in the window.', resolve: (n) => n.samples ?? null }),
+    notified: t.boolean({ description: "false: recorded but held back by the rule's cooldown.", resolve: (n) => n.notified ?? true }),
     at: t.field({ type: 'DateTime', resolve: (n) => new Date(n.at) }),
   }),
 });
 
+interface EventRow {
+  id: string;
+  ruleId: string;
+  projectId: string;
+  fromState: AlertNotification['state'];
+  toState: AlertNotification['state'];
+  value: number | null;
+  threshold: number;
+  windowStart: Date;
+  windowEnd: Date;
+  samples: number;
+  notified: boolean;
+  createdAt: Date;
+  rule: { name: string };
+}
+
+const toNotification = (e: EventRow): AlertNotification => ({
+  eventId: e.id,
+  ruleId: e.ruleId,
+  ruleName: e.rule.name,
+  projectId: e.projectId,
+  fromState: e.fromState,
+  state: e.toState,
+  value: e.value,
+  threshold: e.threshold,
+  windowSeconds: Math.round((e.windowEnd.getTime() - e.windowStart.getTime()) / 1000),
+  samples: e.samples,
+  notified: e.notified,
+  at: e.createdAt.toISOString(),
+});
+
+/** Events matching `where`, newest first (ids are time-ordered), as a Relay connection. */
+export function eventsConnection(ctx: Context, where: { ruleId?: string; projectId?: string }, args: { first?: number | null; last?: number | null; before?: string | null; after?: string | null }) {
+  return resolveCursorConnection({ args, toCursor: (n: AlertNotification) => n.eventId, defaultSize: 20, maxSize: 100 }, async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
+    const id = { ...(after ? { lt: after } : {}), ...(before ? { gt: before } : {}) };
+    const rows = await ctx.deps.db.prisma.alertEvent.findMany({
+      where: { ...where, ...(after || before ? { id } : {}) },
+      orderBy: { id: inverted ? 'asc' : 'desc' },
+      take: limit,
+      include: { rule: { select: { name: true } } },
+    });
+    return rows.map(toNotification);
+  });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+builder.queryFields((t) => ({
+  alertEvents: t.connection({
+    type: AlertEventRef,
+    description: "State changes of a project's alert rules (projectId), or of one rule (ruleId), newest first.",
+    args: { projectId: t.arg.globalID({ for: ProjectRef }), ruleId: t.arg.globalID() },
+    authScopes: async (_root, args, ctx) => {
+      if (args.projectId) return { project: { id: args.projectId.id, action: 'read' } };
+      const rule = args.ruleId && args.ruleId.typename === 'AlertRule' && UUID.test(args.ruleId.id) ? await ctx.deps.db.prisma.alertRule.findUnique({ where: { id: args.ruleId.id }, select: { projectId: true } }) : null;
+      return rule ? { project: { id: rule.projectId, action: 'read' } } : { authenticated: true };
+    },
+    resolve: async (_root, args, ctx) => {
+      if (!args.projectId === !args.ruleId) throw badInput('Give exactly one of projectId and ruleId.', ['projectId']);
+      if (args.ruleId && (args.ruleId.typename !== 'AlertRule' || !UUID.test(args.ruleId.id))) throw badInput('ruleId is not an alert rule id.', ['ruleId']);
+      return eventsConnection(ctx, args.projectId ? { projectId: args.projectId.id } : { ruleId: args.ruleId!.id }, args);
+    },
+  }, { name: 'AlertEventConnection' }, { name: 'AlertEventEdge' }),
+}));
+
 builder.subscriptionFields((t) => ({
   alertFired: t.field({
     type: AlertEventRef,
-    description: "State changes (firing, resolving) of the project's alert rules.",
+    description: "State changes (warning, firing, resolving) of the project's alert rules, as they happen.",
     args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
     authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
     subscribe: (_root, args, ctx) => ctx.services.subscriptions.topic<AlertNotification>(ctx, args.projectId.id, alertTopic(args.projectId.id), boundedQueue(1_000)),

@@ -127,7 +127,8 @@ export async function writeOutcomes(
     project_id: o.projectId,
   }));
   // Time-ordered ids, as Prisma makes them: lists page by id in creation order.
-  const results = outcomes.flatMap((o) => o.results.map((r) => ({ ...r, id: uuidv7(), evaluation_id: o.evaluationId, evaluation_item_id: o.itemId })));
+  // Stamped with the engine's clock (alert windows over results read it).
+  const results = outcomes.flatMap((o) => o.results.map((r) => ({ ...r, id: uuidv7(), evaluation_id: o.evaluationId, evaluation_item_id: o.itemId, created_at: day.toISOString() })));
   const [row] = await sql<{ written: string[] | null; completed: string[] | null }>(
     `WITH o AS (
        SELECT DISTINCT ON (id) * FROM json_to_recordset($2::json) AS o(id uuid, evaluation_id uuid, state text, last_error text, passed boolean,
@@ -139,11 +140,11 @@ export async function writeOutcomes(
        RETURNING i.id),
      stored AS (
        INSERT INTO evaluation_results (id, evaluation_id, evaluation_item_id, grader_name, grader_type, score, passed, reasoning,
-         input_tokens, output_tokens, cost, latency_ms, error)
+         input_tokens, output_tokens, cost, latency_ms, error, created_at)
        SELECT r.id, r.evaluation_id, r.evaluation_item_id, r.grader_name, r.grader_type, r.score, r.passed, r.reasoning,
-         r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.error
+         r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.error, r.created_at
        FROM json_to_recordset($3::json) AS r(id uuid, evaluation_id uuid, evaluation_item_id uuid, grader_name text, grader_type text, score float8,
-         passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, latency_ms int, error text)
+         passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, latency_ms int, error text, created_at timestamptz)
        JOIN marked m ON m.id = r.evaluation_item_id
        ON CONFLICT (evaluation_item_id, grader_name) DO NOTHING),
      -- Counts of the items written; judge spending of every outcome (a lost claim still spent it).

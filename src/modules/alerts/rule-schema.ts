@@ -1,0 +1,282 @@
+// Alert rules: the AlertRule type, `alertRules` / `alertRule`, and createAlertRule,
+// updateAlertRule, deleteAlertRule, testAlertRule. Reading needs `read` on the project, changing
+// needs `write` (ADMIN, DEVELOPER).
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { z } from 'zod';
+import type { Context } from '../../context';
+import { appError, badInput, forbidden } from '../../errors';
+import { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator, type AlertState } from '../../generated/prisma/enums';
+import { parseInput } from '../../lib/validate';
+import { builder } from '../../schema/builder';
+import { can, projectScope } from '../auth/permissions';
+import { ProjectRef } from '../projects/schema';
+import { SpanKindEnum } from '../traces/schema';
+import { WebhookEndpointRef } from '../webhooks/schema';
+import type { AlertFilter } from './measure-sql';
+import { AGGREGATIONS, SPAN_METRICS, warningProblem } from './rules';
+import { AlertEventRef, AlertStateEnum, eventsConnection } from './schema';
+
+const MAX_RULES_PER_PROJECT = 500;
+
+const AlertMetricEnum = builder.enumType(AlertMetric, {
+  name: 'AlertMetric',
+  description: 'Over spans: COST (USD per span), TOKENS, SPAN_COUNT, ERROR_COUNT, ERROR_RATE (0–1), LATENCY_MS. Over evaluation results: EVAL_SCORE, EVAL_PASS_RATE (0–1), EVAL_FAILED_COUNT.',
+});
+const AlertAggregationEnum = builder.enumType(AlertAggregation, { name: 'AlertAggregation', description: 'COUNT for the counting metrics, AVG for the rates, any for COST, TOKENS, LATENCY_MS and EVAL_SCORE.' });
+const AlertOperatorEnum = builder.enumType(AlertOperator, { name: 'AlertOperator', description: 'GT >, GTE >=, LT <, LTE <=, EQ =, NEQ !=' });
+const AlertNoDataEnum = builder.enumType(AlertNoDataState, { name: 'AlertNoDataState', description: 'What a window without enough samples means: OK, KEEP (the state stays), FIRING.' });
+
+const AlertFilterRef = builder.objectRef<AlertFilter>('AlertFilter').implement({
+  fields: (t) => ({
+    model: t.exposeString('model', { nullable: true }),
+    spanKind: t.field({ type: SpanKindEnum, nullable: true, resolve: (f) => (f.spanKind ?? null) as never }),
+    userId: t.exposeString('userId', { nullable: true }),
+    tags: t.exposeStringList('tags', { nullable: true }),
+    evaluationName: t.exposeString('evaluationName', { nullable: true }),
+    grader: t.exposeString('grader', { nullable: true }),
+  }),
+});
+
+const AlertFilterInput = builder.inputType('AlertFilterInput', {
+  description: 'Span metrics: model, spanKind, userId (end user), tags (all of them). Evaluation metrics: evaluationName, grader.',
+  fields: (t) => ({
+    model: t.string(),
+    spanKind: t.field({ type: SpanKindEnum }),
+    userId: t.string(),
+    tags: t.stringList(),
+    evaluationName: t.string(),
+    grader: t.string(),
+  }),
+});
+
+export const AlertRuleRef = builder.prismaNode('AlertRule', {
+  id: { field: 'id' },
+  description: 'A condition on a project’s traces or evaluation results, checked every intervalSeconds over the last windowSeconds.',
+  authScopes: projectScope('read'),
+  fields: (t) => ({
+    project: t.relation('project'),
+    name: t.exposeString('name'),
+    description: t.exposeString('description', { nullable: true }),
+    metric: t.expose('metric', { type: AlertMetricEnum }),
+    aggregation: t.expose('aggregation', { type: AlertAggregationEnum }),
+    filter: t.field({ type: AlertFilterRef, select: { filter: true }, resolve: (r) => (r.filter ?? {}) as AlertFilter }),
+    operator: t.expose('operator', { type: AlertOperatorEnum }),
+    threshold: t.exposeFloat('threshold'),
+    warningThreshold: t.exposeFloat('warningThreshold', { nullable: true }),
+    windowSeconds: t.exposeInt('windowSeconds'),
+    intervalSeconds: t.exposeInt('intervalSeconds'),
+    minSamples: t.exposeInt('minSamples', { description: 'Fewer samples in the window count as no data.' }),
+    noData: t.expose('noData', { type: AlertNoDataEnum }),
+    cooldownSeconds: t.exposeInt('cooldownSeconds', { description: 'A warning or firing is not sent again within this time.' }),
+    channels: t.field({
+      type: [WebhookEndpointRef],
+      description: 'Webhook endpoints notified (none: every endpoint of the project subscribed to alert.fired / alert.resolved). alertFired subscribers always are.',
+      select: { channels: true },
+      resolve: (r, _a, ctx) => (r.channels.length ? ctx.deps.db.prisma.webhookEndpoint.findMany({ where: { id: { in: r.channels } }, orderBy: { id: 'asc' } }) : []),
+    }),
+    enabled: t.exposeBoolean('enabled'),
+    state: t.expose('state', { type: AlertStateEnum }),
+    lastValue: t.exposeFloat('lastValue', { nullable: true }),
+    lastEvaluatedAt: t.expose('lastEvaluatedAt', { type: 'DateTime', nullable: true }),
+    nextEvaluationAt: t.expose('nextEvaluationAt', { type: 'DateTime' }),
+    lastFiredAt: t.expose('lastFiredAt', { type: 'DateTime', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    events: t.connection({ type: AlertEventRef, description: 'Its state changes, newest first.', resolve: (r, args, ctx) => eventsConnection(ctx, { ruleId: r.id }, args) }, { name: 'AlertRuleEventsConnection' }, { name: 'AlertRuleEventsEdge' }),
+  }),
+});
+
+const name = z.string().trim().min(1, 'must not be empty').max(200);
+const ruleFields = {
+  name,
+  description: z.string().max(2_000).nullish(),
+  metric: z.enum(AlertMetric),
+  aggregation: z.enum(AlertAggregation),
+  filter: z
+    .object({
+      model: z.string().min(1).max(200).nullish(),
+      spanKind: z.string().nullish(),
+      userId: z.string().min(1).max(200).nullish(),
+      tags: z.array(z.string().min(1).max(200)).max(20).nullish(),
+      evaluationName: z.string().min(1).max(200).nullish(),
+      grader: z.string().min(1).max(200).nullish(),
+    })
+    .nullish(),
+  operator: z.enum(AlertOperator),
+  threshold: z.number().finite(),
+  warningThreshold: z.number().finite().nullish(),
+  windowSeconds: z.number().int().min(10).max(30 * 86_400),
+  intervalSeconds: z.number().int().min(10).max(86_400).nullish(),
+  minSamples: z.number().int().min(0).max(1_000_000).nullish(),
+  noData: z.enum(AlertNoDataState).nullish(),
+  cooldownSeconds: z.number().int().min(0).max(7 * 86_400).nullish(),
+  channels: z.array(z.string()).max(20).nullish(),
+  enabled: z.boolean().nullish(),
+};
+type RuleInput = z.infer<z.ZodObject<typeof ruleFields>>;
+
+/** Checks what the fields mean together; returns the columns to store. */
+async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
+  if (!AGGREGATIONS[r.metric].includes(r.aggregation)) throw badInput(`${r.metric} takes ${AGGREGATIONS[r.metric].join(' or ')}, not ${r.aggregation}.`, ['input', 'aggregation']);
+  const filter = Object.fromEntries(Object.entries(r.filter ?? {}).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length))) as AlertFilter;
+  const spanMetric = SPAN_METRICS.has(r.metric);
+  const wrong = Object.keys(filter).find((k) => (spanMetric ? ['evaluationName', 'grader'] : ['model', 'spanKind', 'userId', 'tags']).includes(k));
+  if (wrong) throw badInput(`filter.${wrong} does not apply to ${r.metric}.`, ['input', 'filter', wrong]);
+  const warning = warningProblem(r.operator, r.threshold, r.warningThreshold ?? null);
+  if (warning) throw badInput(`warningThreshold: ${warning}.`, ['input', 'warningThreshold']);
+  const channels = r.channels ?? [];
+  if (channels.length) {
+    const found = await ctx.deps.db.prisma.webhookEndpoint.count({ where: { id: { in: channels }, projectId } });
+    if (found !== new Set(channels).size) throw badInput('Every channel must be a webhook endpoint of the project.', ['input', 'channels']);
+  }
+  return {
+    name: r.name,
+    description: r.description ?? null,
+    metric: r.metric,
+    aggregation: r.aggregation,
+    filter: filter as object,
+    operator: r.operator,
+    threshold: r.threshold,
+    warningThreshold: r.warningThreshold ?? null,
+    windowSeconds: r.windowSeconds,
+    intervalSeconds: r.intervalSeconds ?? 30,
+    minSamples: r.minSamples ?? 1,
+    noData: r.noData ?? 'KEEP',
+    cooldownSeconds: r.cooldownSeconds ?? 300,
+    channels: [...new Set(channels)],
+    enabled: r.enabled ?? true,
+  };
+}
+
+const ruleInputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<never>, 'InputObject'>, required: boolean) => ({
+  name: t.string({ required }),
+  description: t.string(),
+  metric: t.field({ type: AlertMetricEnum, required }),
+  aggregation: t.field({ type: AlertAggregationEnum, required }),
+  filter: t.field({ type: AlertFilterInput }),
+  operator: t.field({ type: AlertOperatorEnum, required }),
+  threshold: t.float({ required }),
+  warningThreshold: t.float({ description: 'Reached first, in the operator’s direction: WARNING before FIRING.' }),
+  windowSeconds: t.int({ required, description: 'The window measured, ending now (10 s to 30 days).' }),
+  intervalSeconds: t.int({ description: 'How often it is checked (default 30 s).' }),
+  minSamples: t.int({ description: 'Default 1.' }),
+  noData: t.field({ type: AlertNoDataEnum, description: 'Default KEEP.' }),
+  cooldownSeconds: t.int({ description: 'Default 300.' }),
+  channels: t.idList({ description: 'Webhook endpoint ids of the project.' }),
+  enabled: t.boolean({ description: 'Default true.' }),
+});
+
+/** Raw ids of WebhookEndpoint global ids (anything else is refused). */
+function endpointIds(ids: readonly (string | number)[] | null | undefined): string[] | undefined {
+  if (!ids) return undefined;
+  return ids.map((id, i) => {
+    const [type, raw] = Buffer.from(String(id), 'base64').toString().split(':');
+    if (type !== 'WebhookEndpoint' || !raw) throw badInput('Not a webhook endpoint id.', ['input', 'channels', i]);
+    return raw;
+  });
+}
+
+builder.relayMutationField(
+  'createAlertRule',
+  { inputFields: (t) => ({ projectId: t.globalID({ required: true, for: ProjectRef }), ...ruleInputFields(t as never, true) }) },
+  {
+    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
+    resolve: async (_root, { input }, ctx) => {
+      const projectId = input.projectId.id;
+      const parsed = parseInput(z.object(ruleFields), { ...input, projectId: undefined, channels: endpointIds(input.channels as string[] | null) });
+      const data = await checkRule(ctx, projectId, parsed);
+      if ((await ctx.deps.db.prisma.alertRule.count({ where: { projectId } })) >= MAX_RULES_PER_PROJECT) {
+        throw appError('QUOTA_EXCEEDED', `A project may have at most ${MAX_RULES_PER_PROJECT} alert rules.`, { extensions: { quota: MAX_RULES_PER_PROJECT } });
+      }
+      return { rule: await ctx.deps.db.prisma.alertRule.create({ data: { ...data, projectId, nextEvaluationAt: ctx.deps.clock.now() } }) };
+    },
+  },
+  { outputFields: (t) => ({ alertRule: t.field({ type: AlertRuleRef, resolve: (p) => p.rule }) }) },
+);
+
+/** The rule's project when the principal may change it. */
+async function writableRule(ctx: Context, id: string) {
+  const rule = await ctx.deps.db.prisma.alertRule.findUnique({ where: { id } });
+  if (!rule || !can(ctx.principal, rule.projectId, 'read')) throw badInput('No such alert rule.', ['input', 'id']);
+  if (!can(ctx.principal, rule.projectId, 'write')) throw forbidden();
+  return rule;
+}
+
+builder.relayMutationField(
+  'updateAlertRule',
+  { inputFields: (t) => ({ id: t.globalID({ required: true, for: AlertRuleRef }), ...ruleInputFields(t as never, false) }) },
+  {
+    description: 'Changes the fields given; the rule is checked again at once. Its state and history stay.',
+    resolve: async (_root, { input }, ctx) => {
+      const rule = await writableRule(ctx, input.id.id);
+      const given = Object.fromEntries(Object.entries({ ...input, id: undefined, channels: endpointIds(input.channels as string[] | null) }).filter(([, v]) => v !== undefined && v !== null));
+      const merged = { ...rule, filter: rule.filter as AlertFilter, ...given };
+      const parsed = parseInput(z.object(ruleFields), merged);
+      const data = await checkRule(ctx, rule.projectId, parsed);
+      return { rule: await ctx.deps.db.prisma.alertRule.update({ where: { id: rule.id }, data: { ...data, nextEvaluationAt: ctx.deps.clock.now() } }) };
+    },
+  },
+  { outputFields: (t) => ({ alertRule: t.field({ type: AlertRuleRef, resolve: (p) => p.rule }) }) },
+);
+
+builder.relayMutationField(
+  'deleteAlertRule',
+  { inputFields: (t) => ({ id: t.globalID({ required: true, for: AlertRuleRef }) }) },
+  {
+    description: 'Deletes the rule and its history.',
+    resolve: async (_root, { input }, ctx) => {
+      const rule = await writableRule(ctx, input.id.id);
+      await ctx.deps.db.prisma.alertRule.delete({ where: { id: rule.id } });
+      return { id: rule.id };
+    },
+  },
+  { outputFields: (t) => ({ deletedAlertRuleId: t.id({ resolve: (p) => encodeGlobalID('AlertRule', p.id) }) }) },
+);
+
+const AlertRuleTestRef = builder
+  .objectRef<{ value: number | null; samples: number; windowStart: Date; windowEnd: Date; state: AlertState; nextState: AlertState | null }>('AlertRuleTest')
+  .implement({
+    description: 'What the rule measures now. Nothing is recorded or sent.',
+    fields: (t) => ({
+      value: t.exposeFloat('value', { nullable: true, description: 'null: no samples to aggregate.' }),
+      samples: t.exposeInt('samples'),
+      windowStart: t.expose('windowStart', { type: 'DateTime' }),
+      windowEnd: t.expose('windowEnd', { type: 'DateTime' }),
+      state: t.field({ type: AlertStateEnum, description: 'Its state now.', resolve: (r) => r.state }),
+      wouldBecome: t.field({ type: AlertStateEnum, description: 'Its state if it were evaluated now.', resolve: (r) => r.nextState ?? r.state }),
+    }),
+  });
+
+builder.relayMutationField(
+  'testAlertRule',
+  { inputFields: (t) => ({ id: t.globalID({ required: true, for: AlertRuleRef }) }) },
+  {
+    description: 'Measures the rule now and returns the value, without firing or recording anything.',
+    resolve: async (_root, { input }, ctx) => {
+      const rule = await ctx.deps.db.prisma.alertRule.findUnique({ where: { id: input.id.id }, select: { projectId: true } });
+      if (!rule || !can(ctx.principal, rule.projectId, 'read')) throw badInput('No such alert rule.', ['input', 'id']);
+      return { result: await ctx.services.alertRules.test(input.id.id) };
+    },
+  },
+  { outputFields: (t) => ({ result: t.field({ type: AlertRuleTestRef, resolve: (p) => p.result }) }) },
+);
+
+builder.queryFields((t) => ({
+  alertRules: t.prismaConnection(
+    {
+      type: 'AlertRule',
+      cursor: 'id',
+      description: "A project's alert rules, oldest first.",
+      args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
+      authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
+      resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.alertRule.findMany({ ...query, where: { projectId: args.projectId.id }, orderBy: { id: 'asc' } }),
+    },
+    { name: 'AlertRuleConnection' },
+    { name: 'AlertRuleEdge' },
+  ),
+  alertRule: t.prismaField({
+    type: 'AlertRule',
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: AlertRuleRef }) },
+    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.alertRule.findUnique({ ...query, where: { id: args.id.id } }),
+  }),
+}));

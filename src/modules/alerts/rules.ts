@@ -1,0 +1,91 @@
+// What an alert rule means, without the database: which aggregations each metric allows, how a
+// value compares with the thresholds, and how the rule's state moves
+// (OK → WARNING → FIRING → RESOLVED), with the cooldown that keeps a flapping rule quiet.
+import type { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator, AlertState } from '../../generated/prisma/enums';
+
+export const SPAN_METRICS: ReadonlySet<AlertMetric> = new Set(['COST', 'TOKENS', 'SPAN_COUNT', 'ERROR_COUNT', 'ERROR_RATE', 'LATENCY_MS']);
+const ALL: readonly AlertAggregation[] = ['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'P50', 'P95', 'P99'];
+
+/** Counting metrics count; rates average a 0/1 per sample; the others take any aggregation of their value. */
+export const AGGREGATIONS: Record<AlertMetric, readonly AlertAggregation[]> = {
+  COST: ALL,
+  TOKENS: ALL,
+  LATENCY_MS: ALL,
+  EVAL_SCORE: ALL,
+  SPAN_COUNT: ['COUNT'],
+  ERROR_COUNT: ['COUNT'],
+  EVAL_FAILED_COUNT: ['COUNT'],
+  ERROR_RATE: ['AVG'],
+  EVAL_PASS_RATE: ['AVG'],
+};
+
+export function breaches(value: number, operator: AlertOperator, threshold: number): boolean {
+  switch (operator) {
+    case 'GT':
+      return value > threshold;
+    case 'GTE':
+      return value >= threshold;
+    case 'LT':
+      return value < threshold;
+    case 'LTE':
+      return value <= threshold;
+    case 'EQ':
+      return value === threshold;
+    case 'NEQ':
+      return value !== threshold;
+  }
+}
+
+/** A warning threshold must be reached before the alert threshold, in the operator's direction. */
+export function warningProblem(operator: AlertOperator, threshold: number, warning: number | null): string | null {
+  if (warning === null) return null;
+  if (operator === 'EQ' || operator === 'NEQ') return 'a warning threshold needs an ordering operator (GT, GTE, LT, LTE)';
+  const before = operator === 'GT' || operator === 'GTE' ? warning < threshold : warning > threshold;
+  return before ? null : `with ${operator}, the warning threshold must be ${operator.startsWith('G') ? 'below' : 'above'} the alert threshold`;
+}
+
+export type Level = 'OK' | 'WARNING' | 'FIRING';
+
+export interface RuleSettings {
+  operator: AlertOperator;
+  threshold: number;
+  warningThreshold: number | null;
+  minSamples: number;
+  noData: AlertNoDataState;
+  cooldownSeconds: number;
+}
+
+/** The level a measurement puts the rule at; null: no data, and the rule keeps its state. */
+export function levelOf(rule: RuleSettings, value: number | null, samples: number): Level | null {
+  if (value === null || samples < rule.minSamples) return rule.noData === 'KEEP' ? null : rule.noData === 'FIRING' ? 'FIRING' : 'OK';
+  if (breaches(value, rule.operator, rule.threshold)) return 'FIRING';
+  if (rule.warningThreshold !== null && breaches(value, rule.operator, rule.warningThreshold)) return 'WARNING';
+  return 'OK';
+}
+
+/** The state a rule moves to from `state` at `level`; null: it stays. */
+export function nextState(state: AlertState, level: Level | null): AlertState | null {
+  if (level === null) return null;
+  if (level === 'FIRING') return state === 'FIRING' ? null : 'FIRING';
+  if (state === 'FIRING') return 'RESOLVED';
+  if (level === 'WARNING') return state === 'WARNING' ? null : 'WARNING';
+  return state === 'WARNING' ? 'OK' : null;
+}
+
+export interface NotifyMemory {
+  lastFiredAt: Date | null;
+  lastWarnedAt: Date | null;
+  /** Whether entering the current state was notified. */
+  stateNotified: boolean;
+}
+
+/**
+ * Whether a change is sent out. Going up (WARNING, FIRING) is held back when the same or a worse
+ * state was sent within the cooldown; coming down (RESOLVED, OK) is sent only when going up was.
+ */
+export function shouldNotify(to: AlertState, memory: NotifyMemory, cooldownSeconds: number, now: Date): boolean {
+  const recent = (at: Date | null) => at !== null && now.getTime() - at.getTime() < cooldownSeconds * 1000;
+  if (to === 'FIRING') return !recent(memory.lastFiredAt);
+  if (to === 'WARNING') return !recent(memory.lastFiredAt) && !recent(memory.lastWarnedAt);
+  return memory.stateNotified;
+}

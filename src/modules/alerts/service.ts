@@ -1,0 +1,128 @@
+// Alert rules: measuring a rule (one SQL statement), and evaluating the rules that are due. A
+// worker claims due rules with FOR UPDATE SKIP LOCKED and, in the same transaction, measures each,
+// records its state change (AlertEvent), writes its webhook message and moves its next evaluation
+// on: any number of workers may run this, and a rule is evaluated by one of them at a time, once
+// per interval. Subscribers hear about changes after the commit.
+import { v7 as uuidv7 } from 'uuid';
+import type { Deps } from '../../deps';
+import type { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator, AlertState } from '../../generated/prisma/enums';
+import type { Sql } from '../../storage/db';
+import type { AlertEvents, AlertNotification } from './events';
+import { measureSql, type AlertFilter } from './measure-sql';
+import { levelOf, nextState, shouldNotify, type Level } from './rules';
+
+export interface RuleRow {
+  id: string;
+  project_id: string;
+  name: string;
+  metric: AlertMetric;
+  aggregation: AlertAggregation;
+  filter: AlertFilter;
+  operator: AlertOperator;
+  threshold: number;
+  warning_threshold: number | null;
+  window_seconds: number;
+  interval_seconds: number;
+  min_samples: number;
+  no_data: AlertNoDataState;
+  cooldown_seconds: number;
+  channels: string[];
+  state: AlertState;
+  last_fired_at: Date | null;
+  last_warned_at: Date | null;
+  state_notified: boolean;
+}
+
+const RULE_COLUMNS = `id::text, project_id::text, name, metric::text, aggregation::text, filter, operator::text, threshold, warning_threshold,
+  window_seconds, interval_seconds, min_samples, no_data::text, cooldown_seconds, channels, state::text, last_fired_at, last_warned_at, state_notified`;
+
+export interface Measurement {
+  value: number | null;
+  samples: number;
+  windowStart: Date;
+  windowEnd: Date;
+  level: Level | null;
+}
+
+export function createAlertRules(deps: Deps, services: { alerts: AlertEvents }) {
+  async function measure(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
+    const windowStart = new Date(now.getTime() - rule.window_seconds * 1000);
+    const { text, values } = measureSql({ projectId: rule.project_id, metric: rule.metric, aggregation: rule.aggregation, filter: rule.filter ?? {} }, windowStart, now);
+    const [row] = await sql<{ samples: number; value: number | null }>(text, values);
+    const settings = { operator: rule.operator, threshold: rule.threshold, warningThreshold: rule.warning_threshold, minSamples: rule.min_samples, noData: rule.no_data, cooldownSeconds: rule.cooldown_seconds };
+    return { value: row.value, samples: row.samples, windowStart, windowEnd: now, level: levelOf(settings, row.value, row.samples) };
+  }
+
+  /** Measures one rule and records what follows; returns the notification to announce after commit, if any. */
+  async function evaluate(sql: Sql, rule: RuleRow, now: Date): Promise<AlertNotification | null> {
+    const m = await measure(sql, rule, now);
+    const to = nextState(rule.state, m.level);
+    const next = new Date(now.getTime() + rule.interval_seconds * 1000);
+    if (!to) {
+      await sql(`UPDATE alert_rules SET last_value = $2, last_evaluated_at = $3, next_evaluation_at = $4 WHERE id = $1::uuid`, [rule.id, m.value, now, next]);
+      return null;
+    }
+    const notified = shouldNotify(to, { lastFiredAt: rule.last_fired_at, lastWarnedAt: rule.last_warned_at, stateNotified: rule.state_notified }, rule.cooldown_seconds, now);
+    const threshold = to === 'WARNING' || (to === 'OK' && rule.warning_threshold !== null) ? (rule.warning_threshold ?? rule.threshold) : rule.threshold;
+    const eventId = uuidv7();
+    await sql(
+      `INSERT INTO alert_events (id, rule_id, project_id, from_state, to_state, value, threshold, window_start, window_end, samples, notified, created_at)
+       VALUES ($1::uuid, $2::uuid, $3::uuid, $4::"AlertState", $5::"AlertState", $6, $7, $8, $9, $10, $11, $12)`,
+      [eventId, rule.id, rule.project_id, rule.state, to, m.value, threshold, m.windowStart, m.windowEnd, m.samples, notified, now],
+    );
+    await sql(
+      `UPDATE alert_rules SET state = $2::"AlertState", state_notified = $3, last_value = $4, last_evaluated_at = $5, next_evaluation_at = $6,
+         last_fired_at = CASE WHEN $3 AND $2 = 'FIRING' THEN $5 ELSE last_fired_at END,
+         last_warned_at = CASE WHEN $3 AND $2 = 'WARNING' THEN $5 ELSE last_warned_at END
+       WHERE id = $1::uuid`,
+      [rule.id, to, notified, m.value, now, next],
+    );
+    const notification: AlertNotification = {
+      eventId,
+      ruleId: rule.id,
+      ruleName: rule.name,
+      projectId: rule.project_id,
+      fromState: rule.state,
+      state: to,
+      value: m.value,
+      threshold,
+      windowSeconds: rule.window_seconds,
+      samples: m.samples,
+      notified,
+      at: now.toISOString(),
+    };
+    if (!notified) return null;
+    await services.alerts.enqueue(sql, notification, rule.channels.length ? rule.channels : null);
+    return notification;
+  }
+
+  return {
+    /** The rule's value now, and the level it would be at, without recording anything. */
+    async test(ruleId: string): Promise<Measurement & { state: AlertState; nextState: AlertState | null }> {
+      const [rule] = await deps.db.query<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid`, [ruleId]);
+      const m = await measure(deps.db.query, rule, deps.clock.now());
+      return { ...m, state: rule.state, nextState: nextState(rule.state, m.level) };
+    },
+
+    /** Evaluates up to `limit` due rules (each in this call only); returns how many. */
+    async evaluateDue(limit = 100): Promise<number> {
+      const now = deps.clock.now();
+      const notifications: AlertNotification[] = [];
+      const count = await deps.db.transaction(async (sql) => {
+        const rules = await sql<RuleRow>(
+          `SELECT ${RULE_COLUMNS} FROM alert_rules WHERE enabled AND next_evaluation_at <= $1 ORDER BY next_evaluation_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+          [now, limit],
+        );
+        for (const rule of rules) {
+          const notification = await evaluate(sql, rule, now);
+          if (notification) notifications.push(notification);
+        }
+        return rules.length;
+      });
+      for (const n of notifications) services.alerts.announce(n);
+      return count;
+    },
+  };
+}
+
+export type AlertRules = ReturnType<typeof createAlertRules>;
