@@ -242,6 +242,35 @@ describe('tenant isolation for every query root', () => {
     });
   });
 
+  describe('alerts', () => {
+    let theirRule: string;
+    beforeAll(async () => {
+      const prisma = app.server.deps.db.prisma;
+      const rule = await prisma.alertRule.create({ data: { projectId: theirs, name: 'theirs', metric: 'COST', aggregation: 'SUM', operator: 'GT', threshold: 1, windowSeconds: 60, enabled: false } });
+      await prisma.alertEvent.create({ data: { ruleId: rule.id, projectId: theirs, fromState: 'OK', toState: 'FIRING', value: 2, threshold: 1, windowStart: new Date(), windowEnd: new Date() } });
+      theirRule = globalId('AlertRule', rule.id);
+    });
+
+    it('alertRules, alertRule, alertEvents and node: another project is refused', async () => {
+      root('alertRules');
+      root('alertRule');
+      root('alertEvents');
+      const p = globalId('Project', theirs);
+      const refused = async (query: string, variables: Record<string, unknown>, field: string) => {
+        const res = await app.gql(query, variables, { key: me.key });
+        expect([res.body.data?.[field] ?? null, res.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+      };
+      await refused('query($p: ID!) { alertRules(projectId: $p) { edges { node { id } } } }', { p }, 'alertRules');
+      await refused('query($id: ID!) { alertRule(id: $id) { name } }', { id: theirRule }, 'alertRule');
+      await refused('query($p: ID!) { alertEvents(projectId: $p) { edges { node { state } } } }', { p }, 'alertEvents');
+      await refused('query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state } } } }', { id: theirRule }, 'alertEvents');
+      await refused('query($id: ID!) { node(id: $id) { id } }', { id: theirRule }, 'node');
+      // Their owner sees them.
+      const own = await app.gql('query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state ruleName } } } }', { id: theirRule }, { key: them.key });
+      expect(own.body.data.alertEvents.edges.map((e: any) => e.node)).toEqual([{ state: 'FIRING', ruleName: 'theirs' }]);
+    });
+  });
+
   it('covers every query root field of the schema', () => {
     const roots = Object.keys(getSchema().getQueryType()!.getFields()).sort();
     expect(roots.filter((name) => !covered.has(name))).toEqual([]);

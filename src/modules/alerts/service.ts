@@ -53,15 +53,15 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents }) 
     return { value: row.value, samples: row.samples, windowStart, windowEnd: now, level: levelOf(settings, row.value, row.samples) };
   }
 
-  /** Measures one rule and records what follows; returns the notification to announce after commit, if any. */
-  async function evaluate(sql: Sql, rule: RuleRow, now: Date): Promise<AlertNotification | null> {
+  /**
+   * Measures one rule and records a state change; returns what to announce after the commit, or,
+   * when the state stays, the value to store (all such rules of a batch are moved on in one statement).
+   */
+  async function evaluate(sql: Sql, rule: RuleRow, now: Date): Promise<{ notification: AlertNotification | null } | { quiet: { id: string; value: number | null; next: string } }> {
     const m = await measure(sql, rule, now);
     const to = nextState(rule.state, m.level);
     const next = new Date(now.getTime() + rule.interval_seconds * 1000);
-    if (!to) {
-      await sql(`UPDATE alert_rules SET last_value = $2, last_evaluated_at = $3, next_evaluation_at = $4 WHERE id = $1::uuid`, [rule.id, m.value, now, next]);
-      return null;
-    }
+    if (!to) return { quiet: { id: rule.id, value: m.value, next: next.toISOString() } };
     const notified = shouldNotify(to, { lastFiredAt: rule.last_fired_at, lastWarnedAt: rule.last_warned_at, stateNotified: rule.state_notified }, rule.cooldown_seconds, now);
     const threshold = to === 'WARNING' || (to === 'OK' && rule.warning_threshold !== null) ? (rule.warning_threshold ?? rule.threshold) : rule.threshold;
     const eventId = uuidv7();
@@ -91,9 +91,9 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents }) 
       notified,
       at: now.toISOString(),
     };
-    if (!notified) return null;
+    if (!notified) return { notification: null };
     await services.alerts.enqueue(sql, notification, rule.channels.length ? rule.channels : null);
-    return notification;
+    return { notification };
   }
 
   return {
@@ -113,9 +113,18 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents }) 
           `SELECT ${RULE_COLUMNS} FROM alert_rules WHERE enabled AND next_evaluation_at <= $1 ORDER BY next_evaluation_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
           [now, limit],
         );
+        const quiet: { id: string; value: number | null; next: string }[] = [];
         for (const rule of rules) {
-          const notification = await evaluate(sql, rule, now);
-          if (notification) notifications.push(notification);
+          const outcome = await evaluate(sql, rule, now);
+          if ('quiet' in outcome) quiet.push(outcome.quiet);
+          else if (outcome.notification) notifications.push(outcome.notification);
+        }
+        if (quiet.length) {
+          await sql(
+            `UPDATE alert_rules r SET last_value = q.value, last_evaluated_at = $2, next_evaluation_at = q.next
+             FROM json_to_recordset($1::json) AS q(id uuid, value float8, next timestamptz) WHERE r.id = q.id`,
+            [JSON.stringify(quiet), now],
+          );
         }
         return rules.length;
       });
