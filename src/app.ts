@@ -15,6 +15,8 @@ import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-e
 import { useHttpCaching } from './plugins/use-http-caching';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
 import { useOtlp } from './plugins/use-otlp';
+import { usePrometheus } from './plugins/use-prometheus';
+import { useServiceLevels } from './plugins/use-service-levels';
 import { usePersistedOperations } from './plugins/use-persisted-operations';
 import { useRateLimit } from './plugins/use-rate-limit';
 import { useReadiness } from './plugins/use-readiness';
@@ -23,6 +25,9 @@ import { useRequestLimits } from './plugins/use-request-limits';
 import { useResponseCache } from './plugins/use-response-cache';
 import { getSchema } from './schema';
 import { createServices, type Services } from './services';
+
+/** Names of the operations in trusted documents (kept as metric labels). */
+const operationNames = (documents: Iterable<string>) => [...documents].flatMap((d) => [...d.matchAll(/\b(?:query|mutation|subscription)\s+(\w+)/g)].map((m) => m[1]));
 
 export type App = YogaServerInstance<Record<string, unknown>, Context> & { services: Services };
 
@@ -73,6 +78,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // repeated queries compiled by graphql-jit; subscription events executed once per key.
       useEngine({ parse, validate, execute, subscribe: createSharedSubscribe(execute, (ctx) => (ctx as Context).principal?.keyId ?? null), specifiedRules }),
       useRequestId(),
+      usePrometheus({ registry: deps.metrics, knownOperations: operationNames(services.operations.manifest.values()) }),
+      useServiceLevels({ levels: services.serviceLevels, meters: deps.meters }),
       usePersistedOperations({ operations: services.operations, principalOf }),
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),

@@ -126,6 +126,10 @@ const envSchema = z.object({
   EVALGRAPH_RESPONSE_CACHE: boolean(true),
   EVALGRAPH_RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(10_000),
   EVALGRAPH_MAX_QUERY_COST: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
+  EVALGRAPH_SLO_AVAILABILITY: z.coerce.number().gt(0).lt(1).default(0.999),
+  EVALGRAPH_SLO_QUERY_LATENCY_MS: z.coerce.number().int().min(1).max(600_000).default(500),
+  EVALGRAPH_SLO_QUERY_LATENCY_TARGET: z.coerce.number().gt(0).lt(1).default(0.95),
+  EVALGRAPH_SLO_WEBHOOK_SUCCESS: z.coerce.number().gt(0).lt(1).default(0.99),
   EVALGRAPH_ALERTS_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
   EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   EVALGRAPH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
@@ -237,6 +241,16 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       tiers: perTier(DEFAULT_TIER_BUCKETS, e.EVALGRAPH_RATE_LIMIT_TIERS),
       /** No single operation may cost more, whatever the bucket. */
       maxQueryCost: e.EVALGRAPH_MAX_QUERY_COST,
+    },
+    slo: {
+      /** Share of requests answered without a 5xx or an unexpected error. */
+      availability: e.EVALGRAPH_SLO_AVAILABILITY,
+      /** Queries faster than this count as good for the latency SLO... */
+      queryLatencyMs: e.EVALGRAPH_SLO_QUERY_LATENCY_MS,
+      /** ...and this share of them must be (0.95: p95 under queryLatencyMs). */
+      queryLatencyTarget: e.EVALGRAPH_SLO_QUERY_LATENCY_TARGET,
+      /** Share of webhook delivery attempts answered 2xx. */
+      webhookSuccess: e.EVALGRAPH_SLO_WEBHOOK_SUCCESS,
     },
     alerts: {
       /** How often a worker looks for due alert rules (each rule has its own interval). */

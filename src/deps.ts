@@ -10,6 +10,7 @@ import { createKv, type Kv } from './storage/kv';
 import { createMemoryResponseStore, createRedisResponseStore, type ResponseStore } from './storage/response-cache';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './storage/pubsub';
 import { createRedis, createRedisSubscriber } from './storage/redis';
+import { createMeters, type Meters } from './modules/observability/meters';
 
 export interface Deps {
   config: Config;
@@ -18,6 +19,8 @@ export interface Deps {
   /** null in embedded mode: in-process stores are used instead. */
   redis: Redis | null;
   metrics: Registry;
+  /** Our own metrics on that registry. */
+  meters: Meters;
   /** Events between processes (Redis channels), or within this one. */
   pubsub: PubSub;
   /** Rate-limit buckets: in Redis (shared by every instance), or in process. */
@@ -61,6 +64,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     db,
     redis,
     metrics,
+    meters: createMeters(metrics),
     pubsub,
     buckets: config.redis && redis ? createRedisBuckets(redis, config.redis.keyPrefix) : createMemoryBuckets(),
     kv: createKv(redis, config.redis?.keyPrefix ?? ''),

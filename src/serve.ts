@@ -76,6 +76,7 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       services.cache.close();
       await Promise.all([api?.close(), worker?.stop()]);
       await services.requests.close();
+      await services.closeObservability();
       await deps.close();
       if (pidFile) await rm(pidFile, { force: true });
     })());

@@ -13,6 +13,8 @@ import { createWebhookService } from './modules/webhooks/service';
 import { createJudge } from './modules/providers/judge';
 import { createPersistedOperations } from './modules/persisted-queries/service';
 import { createResponseCacheService } from './modules/response-cache/service';
+import { registerGauges } from './modules/observability/gauges';
+import { createServiceLevels } from './modules/observability/service-levels';
 import { createQuotas } from './modules/ratelimit/quotas';
 import { createRequestCounter } from './modules/ratelimit/request-counter';
 import { createTraceService } from './modules/traces/service';
@@ -21,7 +23,7 @@ import { createTraceService } from './modules/traces/service';
 export function createServices(deps: Deps) {
   const auth = createAuthService(deps);
   const costs = createCostService(deps);
-  const judge = createJudge(deps.config.judge);
+  const judge = createJudge(deps.config.judge, deps.meters.judgeRequests);
   const circuit = { closed: 0, 'half-open': 1, open: 2 } as const;
   new Gauge({
     name: 'evalgraph_judge_circuit_state',
@@ -35,6 +37,9 @@ export function createServices(deps: Deps) {
   const quotas = createQuotas(deps);
   const events = createEvaluationEvents(deps.pubsub);
   const alerts = createAlertEvents(deps);
+  const subscriptions = createSubscriptionGuard(deps, { perKey: deps.config.subscriptions.maxPerKey, auth });
+  const stopGauges = registerGauges(deps, { openSubscriptions: subscriptions.totalOpen, events });
+  const serviceLevels = createServiceLevels(deps);
   return {
     auth,
     projects: createProjectsService(deps, { onAccessChange: () => auth.forget() }),
@@ -50,7 +55,13 @@ export function createServices(deps: Deps) {
     alertRules: createAlertRules(deps, { alerts }),
     progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),
     webhooks: createWebhookService(deps),
-    subscriptions: createSubscriptionGuard(deps, { perKey: deps.config.subscriptions.maxPerKey, auth }),
+    subscriptions,
+    serviceLevels,
+    /** Stops what the services run in the background besides what serve.ts stops itself. */
+    async closeObservability() {
+      stopGauges();
+      await serviceLevels.close();
+    },
   };
 }
 

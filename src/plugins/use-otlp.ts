@@ -120,7 +120,7 @@ export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 
           return fail(400, (error as Error).message);
         }
         const projectId = pickProject(principal, request.headers.get('x-evalgraph-project'), mapped.projectHint);
-        const result = await services.traces.ingest(projectId, mapped.spans, { partial: true });
+        const result = await services.traces.ingest(projectId, mapped.spans, { partial: true, source: 'otlp' });
         if (result.rejectedCount < mapped.spans.length) await services.cache.invalidateProjects([projectId]);
         const problems = [
           ...mapped.rejected.map((r) => r.message),

@@ -20,6 +20,7 @@ import '../modules/webhooks/mutations';
 import '../modules/ratelimit/schema';
 import '../modules/ratelimit/budget-schema';
 import '../modules/persisted-queries/schema';
+import '../modules/observability/schema';
 
 let schema: GraphQLSchema | undefined;
 

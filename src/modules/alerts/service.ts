@@ -63,6 +63,7 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents }) 
     const next = new Date(now.getTime() + rule.interval_seconds * 1000);
     if (!to) return { quiet: { id: rule.id, value: m.value, next: next.toISOString() } };
     const notified = shouldNotify(to, { lastFiredAt: rule.last_fired_at, lastWarnedAt: rule.last_warned_at, stateNotified: rule.state_notified }, rule.cooldown_seconds, now);
+    deps.meters.alertStateChanges.inc({ state: to, notified: String(notified) });
     const threshold = to === 'WARNING' || (to === 'OK' && rule.warning_threshold !== null) ? (rule.warning_threshold ?? rule.threshold) : rule.threshold;
     const eventId = uuidv7();
     await sql(
@@ -128,6 +129,7 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents }) 
         }
         return rules.length;
       });
+      deps.meters.alertRulesEvaluated.inc(count);
       for (const n of notifications) services.alerts.announce(n);
       return count;
     },

@@ -130,6 +130,10 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
       outputTokens += u.outputTokens;
       const priced = pricer(u.model, { inputTokens: u.inputTokens, outputTokens: u.outputTokens, cachedInputTokens: 0 }, deps.clock.now());
       if (priced) units += toUnits(priced.totalCost);
+      const model = deps.meters.model(u.model);
+      deps.meters.judgeTokens.inc({ model, direction: 'input' }, u.inputTokens);
+      deps.meters.judgeTokens.inc({ model, direction: 'output' }, u.outputTokens);
+      if (priced) deps.meters.judgeCost.inc({ model }, Number(priced.totalCost));
     }
     return { inputTokens, outputTokens, cost: fromUnits(units) };
   }
@@ -156,6 +160,9 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
           error = e instanceof Error ? e.message : String(e);
         }
         const priced = await price(evaluation.projectId, usage);
+        const meters = deps.meters;
+        meters.graderDuration.observe({ grader_type: spec.type }, (performance.now() - started) / 1000);
+        meters.itemsScored.inc({ grader_type: spec.type, outcome: error !== null ? 'errored' : outcome?.passed ? 'passed' : 'failed' });
         return {
           grader_name: spec.name,
           grader_type: spec.type,

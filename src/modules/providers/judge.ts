@@ -53,7 +53,20 @@ const isCallersFault = (error: unknown) => error instanceof OpenAI.APIError && t
 export const isTransient = (error: unknown) =>
   error instanceof JudgeUnavailableError || error instanceof OpenAI.APIConnectionError || (error instanceof OpenAI.APIError && !isCallersFault(error));
 
-export function createJudge(config: Config['judge']) {
+/** Where judge calls are timed (evalgraph_judge_request_seconds). */
+export interface JudgeTimer {
+  observe(labels: { provider: string; call: string; outcome: string }, seconds: number): void;
+}
+
+export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
+  // The provider label is the configured host: one value per deployment.
+  const provider = (() => {
+    try {
+      return new URL(config.baseUrl).host;
+    } catch {
+      return 'unknown';
+    }
+  })();
   const client = config.apiKey
     ? new OpenAI({ baseURL: config.baseUrl, apiKey: config.apiKey, timeout: config.timeoutMs, maxRetries: config.maxRetries })
     : null;
@@ -71,12 +84,16 @@ export function createJudge(config: Config['judge']) {
     [CircuitState.Isolated]: 'open',
   };
 
-  async function call<T>(fn: (api: OpenAI) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async function call<T>(fn: (api: OpenAI) => Promise<T>, signal?: AbortSignal, kind = 'chat'): Promise<T> {
     if (!client) throw new JudgeUnavailableError('No judge provider is configured: set EVALGRAPH_JUDGE_API_KEY (and EVALGRAPH_JUDGE_BASE_URL for a provider other than OpenAI).');
     const started = Date.now();
+    const timed = (outcome: string) => timer?.observe({ provider, call: kind, outcome }, (Date.now() - started) / 1000);
     try {
-      return await policy.execute(() => fn(client), signal);
+      const result = await policy.execute(() => fn(client), signal);
+      timed('ok');
+      return result;
     } catch (error) {
+      timed(error instanceof BrokenCircuitError ? 'circuit_open' : signal?.aborted ? 'aborted' : 'error');
       if (error instanceof BrokenCircuitError) throw new JudgeUnavailableError(`The judge provider's circuit is open after ${config.breakerFailures} failed calls in a row; retrying after ${config.breakerResetMs} ms.`);
       // The SDK does not always tell a timeout from a dropped connection; the clock does.
       if (error instanceof OpenAI.APIConnectionError && !signal?.aborted && Date.now() - started >= config.timeoutMs) {
@@ -126,7 +143,7 @@ export function createJudge(config: Config['judge']) {
     async embed(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
       const model = config.embeddingModel;
       // Floats, not the SDK's default base64: every OpenAI-compatible server speaks them.
-      const response = await call((api) => api.embeddings.create({ model, input: texts, encoding_format: 'float' }, { signal }), signal);
+      const response = await call((api) => api.embeddings.create({ model, input: texts, encoding_format: 'float' }, { signal }), signal, 'embed');
       const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
       return { model: response.model || model, vectors, usage: { inputTokens: response.usage?.prompt_tokens ?? 0 } };
     },

@@ -100,6 +100,8 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
     /** Runs the access check now (tests; otherwise every 30 s). */
     recheck,
     openCount: (keyId: string) => open.get(keyId)?.size ?? 0,
+    /** Streams open in this process, over every key. */
+    totalOpen: () => [...open.values()].reduce((n, streams) => n + streams.size, 0),
     /** Ends every open stream (shutdown). */
     close() {
       for (const streams of open.values()) for (const stream of [...streams]) stream.end();

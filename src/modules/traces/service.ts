@@ -92,7 +92,7 @@ export function createTraceService(deps: Deps, costs: CostService) {
      * Stores a batch of spans and updates their traces. Without `partial`, one bad span rejects
      * the batch (BAD_USER_INPUT listing every problem) and nothing is written.
      */
-    async ingest(projectId: string, spans: readonly SpanInput[], options: { partial: boolean }): Promise<IngestResult> {
+    async ingest(projectId: string, spans: readonly SpanInput[], options: { partial: boolean; source?: 'graphql' | 'otlp' }): Promise<IngestResult> {
       if (spans.length > maxSpansPerBatch) {
         throw appError('BAD_USER_INPUT', `At most ${maxSpansPerBatch} spans can be sent at once; got ${spans.length}.`, {
           extensions: { path: ['input', 'spans'] },
@@ -133,6 +133,7 @@ export function createTraceService(deps: Deps, costs: CostService) {
           await refreshTraces(sql, existed.map((t) => t.id));
         }
       });
+      deps.meters.ingestedSpans.inc({ source: options.source ?? 'graphql' }, rows.length);
       result.traceCount = spansByTrace.size;
       return result;
     },

@@ -1,0 +1,16 @@
+/**
+ * Keeps a metric label's values bounded: the first `max` distinct values pass, later new ones
+ * become `other` (client-chosen strings such as operation or model names must not grow a
+ * metric's series without limit).
+ */
+export function boundedLabel(max: number, known: Iterable<string> = []) {
+  const seen = new Set<string>(known);
+  const limit = seen.size + max;
+  return (value: string | null | undefined): string => {
+    const v = value || 'Anonymous';
+    if (seen.has(v)) return v;
+    if (seen.size >= limit) return 'other';
+    seen.add(v);
+    return v;
+  };
+}

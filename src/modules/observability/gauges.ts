@@ -1,0 +1,43 @@
+// Gauges read when Prometheus scrapes: open subscriptions of this process, and the depth and age
+// of the work queues (the database is the queue: items ready to grade, webhook deliveries due).
+// Queue figures are read at most every 5 s, whatever the scrape rate.
+import type { Deps } from '../../deps';
+import type { EvaluationEvents } from '../evaluations/events';
+import { FINAL_EVENTS } from '../evaluations/events';
+
+const QUEUE_SQL = `
+  SELECT 'evaluation_items' AS queue, count(*)::int AS depth, COALESCE(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8 AS age
+    FROM evaluation_items WHERE state = 'PENDING' AND next_attempt_at <= now()
+  UNION ALL
+  SELECT 'webhook_deliveries', count(*)::int, COALESCE(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8
+    FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= now()`;
+
+export function registerGauges(deps: Deps, sources: { openSubscriptions: () => number; events: EvaluationEvents }) {
+  const { meters } = deps;
+  meters.gauge('evalgraph_active_subscriptions', 'Subscription streams open in this process, over every transport.', [], (g) => g.set(sources.openSubscriptions()));
+
+  let read: { at: number; rows: Promise<{ queue: string; depth: number; age: number }[]> } | null = null;
+  const queues = () => {
+    if (!read || Date.now() - read.at > 5_000) read = { at: Date.now(), rows: deps.db.query<{ queue: string; depth: number; age: number }>(QUEUE_SQL).catch(() => []) };
+    return read.rows;
+  };
+  meters.gauge('evalgraph_queue_depth', 'Work ready and waiting, by queue (evaluation_items, webhook_deliveries).', ['queue'], async (g) => {
+    for (const row of await queues()) g.set({ queue: row.queue }, row.depth);
+  });
+  meters.gauge('evalgraph_queue_oldest_age_seconds', 'How long the oldest ready work has waited, by queue.', ['queue'], async (g) => {
+    for (const row of await queues()) g.set({ queue: row.queue }, row.age);
+  });
+
+  // Evaluations that end in this process: by status, with their duration from the database.
+  return sources.events.listen((event) => {
+    if (!FINAL_EVENTS.has(event.type)) return;
+    const status = event.type.replace('evaluation.', '').toUpperCase();
+    meters.evaluationsFinished.inc({ status });
+    void deps.db.prisma.evaluation
+      .findUnique({ where: { id: event.evaluationId }, select: { startedAt: true, finishedAt: true, createdAt: true } })
+      .then((row) => {
+        if (row?.finishedAt) meters.evaluationDuration.observe({ status }, (row.finishedAt.getTime() - (row.startedAt ?? row.createdAt).getTime()) / 1000);
+      })
+      .catch(() => undefined);
+  });
+}
