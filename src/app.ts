@@ -97,6 +97,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
           ...(deps.redis ? { redis: () => deps.redis!.ping().then(() => undefined) } : {}),
           // Reported, never failing readiness: an open circuit stops judging, not the API.
           judge: async () => ({ configured: services.judge.configured, circuit: services.judge.state() }),
+          // Reported, never failing: a backlog is work for the workers, not a reason to stop serving.
+          queues: async () => Object.fromEntries((await services.queues().catch(() => [])).map((q) => [q.queue, { depth: q.depth, lagSeconds: Math.round(q.age * 10) / 10 }])),
         },
       }),
       useMetricsEndpoint({ registry: deps.metrics }),

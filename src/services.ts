@@ -13,7 +13,7 @@ import { createWebhookService } from './modules/webhooks/service';
 import { createJudge } from './modules/providers/judge';
 import { createPersistedOperations } from './modules/persisted-queries/service';
 import { createResponseCacheService } from './modules/response-cache/service';
-import { registerGauges } from './modules/observability/gauges';
+import { createQueueReader, registerGauges } from './modules/observability/gauges';
 import { createServiceLevels } from './modules/observability/service-levels';
 import { createQuotas } from './modules/ratelimit/quotas';
 import { createRequestCounter } from './modules/ratelimit/request-counter';
@@ -38,7 +38,8 @@ export function createServices(deps: Deps) {
   const events = createEvaluationEvents(deps.pubsub);
   const alerts = createAlertEvents(deps);
   const subscriptions = createSubscriptionGuard(deps, { perKey: deps.config.subscriptions.maxPerKey, auth });
-  const stopGauges = registerGauges(deps, { openSubscriptions: subscriptions.totalOpen, events });
+  const queues = createQueueReader(deps);
+  const stopGauges = registerGauges(deps, { openSubscriptions: subscriptions.totalOpen, events, queues });
   const serviceLevels = createServiceLevels(deps);
   return {
     auth,
@@ -57,6 +58,7 @@ export function createServices(deps: Deps) {
     webhooks: createWebhookService(deps),
     subscriptions,
     serviceLevels,
+    queues,
     /** Stops what the services run in the background besides what serve.ts stops itself. */
     async closeObservability() {
       stopGauges();

@@ -1,7 +1,7 @@
 // /metrics: each of our metrics moves when its event happens, label values stay bounded, and the
 // text is valid exposition format (parsed here; .ci/run also runs `promtool check metrics` on the
 // snapshot this test writes to test-results/metrics.prom). serviceStatus reads the SLO counts.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { createTestApp, globalId, type TestApp } from './support/app';
@@ -142,6 +142,12 @@ it('is valid exposition format, with help and type for every family', async () =
   for (const f of families.filter((x) => x.name.startsWith('evalgraph_') || x.name.startsWith('graphql_'))) {
     expect(f.help.length).toBeGreaterThan(0);
     expect(f.type).not.toBe('UNTYPED');
+  }
+  // The Grafana dashboard and the Prometheus rules use only metrics that exist.
+  const known = new Set(families.map((f) => f.name));
+  for (const file of ['deploy/grafana/evalgraph.json', 'deploy/prometheus/evalgraph.rules.yml']) {
+    const used = new Set([...readFileSync(path.resolve(__dirname, '..', file), 'utf8').matchAll(/\b((?:evalgraph|graphql|process|nodejs)_[a-z_]+)\b/g)].map((m) => m[1].replace(/_(bucket|count|sum)$/, '')));
+    expect({ file, unknown: [...used].filter((name) => !known.has(name)) }).toEqual({ file, unknown: [] });
   }
   // For `promtool check metrics` in .ci/run.
   const dir = path.resolve(__dirname, '..', 'test-results');

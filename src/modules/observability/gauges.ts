@@ -1,6 +1,6 @@
 // Gauges read when Prometheus scrapes: open subscriptions of this process, and the depth and age
 // of the work queues (the database is the queue: items ready to grade, webhook deliveries due).
-// Queue figures are read at most every 5 s, whatever the scrape rate.
+// Queue figures are read at most every 5 s, whatever the scrape rate (readiness shows them too).
 import type { Deps } from '../../deps';
 import type { EvaluationEvents } from '../evaluations/events';
 import { FINAL_EVENTS } from '../evaluations/events';
@@ -12,15 +12,26 @@ const QUEUE_SQL = `
   SELECT 'webhook_deliveries', count(*)::int, COALESCE(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8
     FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= now()`;
 
-export function registerGauges(deps: Deps, sources: { openSubscriptions: () => number; events: EvaluationEvents }) {
-  const { meters } = deps;
-  meters.gauge('evalgraph_active_subscriptions', 'Subscription streams open in this process, over every transport.', [], (g) => g.set(sources.openSubscriptions()));
+export interface QueueLag {
+  queue: string;
+  depth: number;
+  /** Seconds the oldest ready work has waited. */
+  age: number;
+}
 
-  let read: { at: number; rows: Promise<{ queue: string; depth: number; age: number }[]> } | null = null;
-  const queues = () => {
-    if (!read || Date.now() - read.at > 5_000) read = { at: Date.now(), rows: deps.db.query<{ queue: string; depth: number; age: number }>(QUEUE_SQL).catch(() => []) };
+/** The queues' depth and lag, read at most every 5 s (scrapes and readiness checks share it). */
+export function createQueueReader(deps: Deps) {
+  let read: { at: number; rows: Promise<QueueLag[]> } | null = null;
+  return () => {
+    if (!read || Date.now() - read.at > 5_000) read = { at: Date.now(), rows: deps.db.query<QueueLag>(QUEUE_SQL) };
     return read.rows;
   };
+}
+
+export function registerGauges(deps: Deps, sources: { openSubscriptions: () => number; events: EvaluationEvents; queues: () => Promise<QueueLag[]> }) {
+  const { meters } = deps;
+  meters.gauge('evalgraph_active_subscriptions', 'Subscription streams open in this process, over every transport.', [], (g) => g.set(sources.openSubscriptions()));
+  const queues = () => sources.queues().catch(() => [] as QueueLag[]);
   meters.gauge('evalgraph_queue_depth', 'Work ready and waiting, by queue (evaluation_items, webhook_deliveries).', ['queue'], async (g) => {
     for (const row of await queues()) g.set({ queue: row.queue }, row.depth);
   });
