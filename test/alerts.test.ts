@@ -28,7 +28,10 @@ async function createRule(input: Record<string, unknown>, projectId = project) {
 
 async function measured(input: Record<string, unknown>) {
   const id = await createRule(input);
+  // The query and the mutation measure alike.
+  const query = await app.gql(`query($id: ID!) { testAlertRule(id: $id) { value samples } }`, { id });
   const res = await app.gql(TEST_RULE, { id });
+  expect(query.body.data.testAlertRule).toEqual({ value: res.body.data?.testAlertRule.result.value, samples: res.body.data?.testAlertRule.result.samples });
   if (res.body.errors) throw new Error(JSON.stringify(res.body.errors));
   return res.body.data.testAlertRule.result as { value: number | null; samples: number };
 }

@@ -255,6 +255,7 @@ describe('tenant isolation for every query root', () => {
       root('alertRules');
       root('alertRule');
       root('alertEvents');
+      root('testAlertRule');
       const p = globalId('Project', theirs);
       const refused = async (query: string, variables: Record<string, unknown>, field: string) => {
         const res = await app.gql(query, variables, { key: me.key });
@@ -265,10 +266,20 @@ describe('tenant isolation for every query root', () => {
       await refused('query($p: ID!) { alertEvents(projectId: $p) { edges { node { state } } } }', { p }, 'alertEvents');
       await refused('query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state } } } }', { id: theirRule }, 'alertEvents');
       await refused('query($id: ID!) { node(id: $id) { id } }', { id: theirRule }, 'node');
+      // Measuring it answers as if it did not exist.
+      const tested = await app.gql('query($id: ID!) { testAlertRule(id: $id) { value } }', { id: theirRule }, { key: me.key });
+      expect(tested.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
       // Their owner sees them.
       const own = await app.gql('query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state ruleName } } } }', { id: theirRule }, { key: them.key });
       expect(own.body.data.alertEvents.edges.map((e: any) => e.node)).toEqual([{ state: 'FIRING', ruleName: 'theirs' }]);
     });
+  });
+
+  it('serviceStatus: instance admins only, not a project admin', async () => {
+    root('serviceStatus');
+    const res = await app.gql('{ serviceStatus { slos { name } } }', {}, { key: me.key });
+    expect([res.body.data?.serviceStatus ?? null, res.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+    expect((await app.gql('{ serviceStatus { slos { name } } }')).body.data.serviceStatus.slos).toHaveLength(3);
   });
 
   it('covers every query root field of the schema', () => {

@@ -18,7 +18,7 @@ let receiver: Receiver;
 beforeAll(async () => {
   fake = await startFakeLlm();
   receiver = await startReceiver();
-  app = await createTestApp({ EVALGRAPH_JUDGE_BASE_URL: fake.url, EVALGRAPH_JUDGE_API_KEY: 'sk-test', EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', EVALGRAPH_SLO_QUERY_LATENCY_MS: '1', EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: '0' });
+  app = await createTestApp({ EVALGRAPH_JUDGE_BASE_URL: fake.url, EVALGRAPH_JUDGE_API_KEY: 'sk-test', EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', EVALGRAPH_SLO_QUERY_LATENCY_MS: '1', EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: '0', EVALGRAPH_ALERTS_POLL_MS: '3600000' });
 });
 afterAll(async () => {
   await app.close();
@@ -110,9 +110,11 @@ it('ingest, evaluations, graders, judge calls, tokens and cost, subscriptions, q
 
 it('alert rules, webhook deliveries, and the SLOs from the same counts', async () => {
   await app.gql(`mutation($input: CreateAlertRuleInput!) { createAlertRule(input: $input) { alertRule { id } } }`, {
-    input: { projectId: globalId('Project', app.projectId), name: 'spans', metric: 'SPAN_COUNT', aggregation: 'COUNT', operator: 'GTE', threshold: 1, windowSeconds: 3600, minSamples: 0 },
+    input: { projectId: globalId('Project', app.projectId), name: 'spans', metric: 'SPAN_COUNT', aggregation: 'COUNT', operator: 'GTE', threshold: 0, windowSeconds: 3600, minSamples: 0 },
   });
-  await moves('evalgraph_alert_rules_evaluated_total', {}, () => app.server.services.alertRules.evaluateDue());
+  await moves('evalgraph_alert_state_changes_total', { state: 'FIRING', notified: 'true' }, async () => {
+    await moves('evalgraph_alert_rules_evaluated_total', {}, () => app.server.services.alertRules.evaluateDue());
+  });
   // Two test webhooks: one answered 200, one 500 (no retries).
   receiver.answer = (_r, i) => ({ status: i === 0 ? 200 : 500 });
   const endpoint = await app.gql(`mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`, { input: { projectId: globalId('Project', app.projectId), url: receiver.url, events: ['webhook.test'] } });

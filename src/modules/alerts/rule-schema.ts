@@ -246,17 +246,30 @@ const AlertRuleTestRef = builder
     }),
   });
 
+/** The rule measured now, when the principal may read it. */
+async function testRule(ctx: Context, id: string, path: string[]) {
+  const rule = await ctx.deps.db.prisma.alertRule.findUnique({ where: { id }, select: { projectId: true } });
+  if (!rule || !can(ctx.principal, rule.projectId, 'read')) throw badInput('No such alert rule.', path);
+  return ctx.services.alertRules.test(id);
+}
+
+const TEST_DESCRIPTION = 'Measures the rule now and returns the value, without firing or recording anything.';
+
+// Both a query (it changes nothing) and a mutation (beside the rule's other operations).
+builder.queryField('testAlertRule', (t) =>
+  t.field({
+    type: AlertRuleTestRef,
+    description: TEST_DESCRIPTION,
+    args: { id: t.arg.globalID({ required: true, for: AlertRuleRef }) },
+    authScopes: { authenticated: true },
+    resolve: (_root, args, ctx) => testRule(ctx, args.id.id, ['id']),
+  }),
+);
+
 builder.relayMutationField(
   'testAlertRule',
   { inputFields: (t) => ({ id: t.globalID({ required: true, for: AlertRuleRef }) }) },
-  {
-    description: 'Measures the rule now and returns the value, without firing or recording anything.',
-    resolve: async (_root, { input }, ctx) => {
-      const rule = await ctx.deps.db.prisma.alertRule.findUnique({ where: { id: input.id.id }, select: { projectId: true } });
-      if (!rule || !can(ctx.principal, rule.projectId, 'read')) throw badInput('No such alert rule.', ['input', 'id']);
-      return { result: await ctx.services.alertRules.test(input.id.id) };
-    },
-  },
+  { description: TEST_DESCRIPTION, resolve: async (_root, { input }, ctx) => ({ result: await testRule(ctx, input.id.id, ['input', 'id']) }) },
   { outputFields: (t) => ({ result: t.field({ type: AlertRuleTestRef, resolve: (p) => p.result }) }) },
 );
 
