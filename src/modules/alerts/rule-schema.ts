@@ -14,7 +14,7 @@ import { SpanKindEnum } from '../traces/schema';
 import { WebhookEndpointRef } from '../webhooks/schema';
 import type { AlertFilter } from './measure-sql';
 import { AGGREGATIONS, SPAN_METRICS, warningProblem } from './rules';
-import { AlertEventRef, AlertStateEnum, eventsConnection } from './schema';
+import { AlertEventConnection, AlertEventRef, AlertStateEnum, eventsConnection } from './schema';
 
 const MAX_RULES_PER_PROJECT = 500;
 
@@ -81,7 +81,7 @@ export const AlertRuleRef = builder.prismaNode('AlertRule', {
     nextEvaluationAt: t.expose('nextEvaluationAt', { type: 'DateTime' }),
     lastFiredAt: t.expose('lastFiredAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    events: t.connection({ type: AlertEventRef, description: 'Its state changes, newest first.', resolve: (r, args, ctx) => eventsConnection(ctx, { ruleId: r.id }, args) }, { name: 'AlertRuleEventsConnection' }, { name: 'AlertRuleEventsEdge' }),
+    events: t.connection({ type: AlertEventRef, description: 'Its state changes, newest first.', resolve: (r, args, ctx) => eventsConnection(ctx, { ruleId: r.id }, args) }, AlertEventConnection),
   }),
 });
 

@@ -29,6 +29,9 @@ export const AlertEventRef = builder.objectRef<AlertNotification>('AlertEvent').
   }),
 });
 
+/** One connection type for a project's and a rule's events. */
+export const AlertEventConnection = builder.connectionObject({ type: AlertEventRef, name: 'AlertEventConnection' }, { name: 'AlertEventEdge' });
+
 interface EventRow {
   id: string;
   ruleId: string;
@@ -91,7 +94,7 @@ builder.queryFields((t) => ({
       if (args.ruleId && (args.ruleId.typename !== 'AlertRule' || !UUID.test(args.ruleId.id))) throw badInput('ruleId is not an alert rule id.', ['ruleId']);
       return eventsConnection(ctx, args.projectId ? { projectId: args.projectId.id } : { ruleId: args.ruleId!.id }, args);
     },
-  }, { name: 'AlertEventConnection' }, { name: 'AlertEventEdge' }),
+  }, AlertEventConnection),
 }));
 
 builder.subscriptionFields((t) => ({
