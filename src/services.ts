@@ -37,6 +37,7 @@ export function createServices(deps: Deps) {
   const quotas = createQuotas(deps);
   const events = createEvaluationEvents(deps.pubsub);
   const alerts = createAlertEvents(deps);
+  const cache = createResponseCacheService(deps, deps.responseCache);
   const subscriptions = createSubscriptionGuard(deps, { perKey: deps.config.subscriptions.maxPerKey, auth });
   const queues = createQueueReader(deps);
   const stopGauges = registerGauges(deps, { openSubscriptions: subscriptions.totalOpen, events, queues });
@@ -50,10 +51,10 @@ export function createServices(deps: Deps) {
     quotas,
     requests: createRequestCounter(deps),
     operations: createPersistedOperations(deps),
-    cache: createResponseCacheService(deps, deps.responseCache),
+    cache,
     evaluations: createEvaluationService(deps, { judge, quotas, events }),
     alerts,
-    alertRules: createAlertRules(deps, { alerts }),
+    alertRules: createAlertRules(deps, { alerts, cache }),
     progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),
     webhooks: createWebhookService(deps),
     subscriptions,

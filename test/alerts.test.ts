@@ -255,6 +255,43 @@ describe('state changes', () => {
   });
 });
 
+describe('review cases', () => {
+  it('a stop in traffic fires a counting rule with its defaults (an empty window counts 0)', async () => {
+    const other = await app.seedProject('silent');
+    const id = await createRule({ name: 'stopped', metric: 'SPAN_COUNT', aggregation: 'COUNT', operator: 'LT', threshold: 1, windowSeconds: 60 }, globalId('Project', other));
+    setClock(T + 5_000);
+    try {
+      await app.server.services.alertRules.evaluateDue();
+      expect((await app.gql(`query($id: ID!) { alertRule(id: $id) { state minSamples } }`, { id })).body.data.alertRule).toEqual({ state: 'FIRING', minSamples: 0 });
+    } finally {
+      setClock(T);
+    }
+  });
+
+  it('a rule that cannot be measured holds up no other, and is tried again at its interval', async () => {
+    const other = await app.seedProject('broken');
+    const prisma = app.server.deps.db.prisma;
+    // Stored behind the API's back with a filter the database refuses.
+    await prisma.alertRule.create({ data: { projectId: other, name: 'broken', metric: 'SPAN_COUNT', aggregation: 'COUNT', operator: 'GTE', threshold: 0, minSamples: 0, windowSeconds: 60, filter: { spanKind: 'NOT_A_KIND' }, nextEvaluationAt: new Date(T - 1_000) } });
+    await createRule({ name: 'fine', metric: 'SPAN_COUNT', aggregation: 'COUNT', operator: 'GTE', threshold: 0, windowSeconds: 60 }, globalId('Project', other));
+    setClock(T);
+    await app.server.services.alertRules.evaluateDue();
+    const states = await prisma.alertRule.findMany({ where: { projectId: other }, select: { name: true, state: true, nextEvaluationAt: true }, orderBy: { name: 'asc' } });
+    expect(states.map((r) => [r.name, r.state])).toEqual([['broken', 'OK'], ['fine', 'FIRING']]);
+    expect(states[0].nextEvaluationAt.getTime()).toBe(T + 30_000);
+  });
+
+  it('updateAlertRule clears a warning threshold with null, and refuses a bad cursor', async () => {
+    const id = await createRule({ name: 'warned', metric: 'COST', aggregation: 'SUM', operator: 'GT', threshold: 10, warningThreshold: 5 });
+    const update = (input: Record<string, unknown>) => app.gql(`mutation($input: UpdateAlertRuleInput!) { updateAlertRule(input: $input) { alertRule { operator threshold warningThreshold description } } }`, { input: { id, ...input } });
+    expect((await update({ operator: 'LT' })).body.errors![0].extensions!.path).toEqual(['input', 'warningThreshold']);
+    const cleared = await update({ operator: 'LT', warningThreshold: null, description: 'low spend' });
+    expect(cleared.body.data.updateAlertRule.alertRule).toEqual({ operator: 'LT', threshold: 10, warningThreshold: null, description: 'low spend' });
+    const bad = await app.gql(`query($p: ID!) { alertEvents(projectId: $p, after: "nope") { edges { node { state } } } }`, { p: project });
+    expect(bad.body.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+  });
+});
+
 describe('validation', () => {
   const refused = async (input: Record<string, unknown>) => {
     const res = await app.gql(CREATE_RULE, { input: { projectId: project, name: 'bad', operator: 'GT', threshold: 1, windowSeconds: 60, metric: 'COST', aggregation: 'SUM', ...input } });

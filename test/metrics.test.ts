@@ -61,6 +61,11 @@ it('GraphQL operations: count, duration, phases and errors by operation name, re
   await moves('graphql_operation_errors_total', { operation_name: 'Broken', phase: 'validate' }, () => app.gql('query Broken { nope }'));
   await moves('evalgraph_requests_total', { tier: 'ENTERPRISE', type: 'query' }, op, 1);
   await moves('evalgraph_http_requests_total', { route: 'graphql', status_class: '4xx' }, () => app.gql('{ viewer { id } }', {}, { key: 'evg_wrong_key_000000000000000000000000' }));
+  // A malformed id is the caller's mistake: no unexpected error is counted (the availability SLO).
+  const internal = await value('evalgraph_internal_errors_total');
+  const bad = await app.gql('query { alertRule(id: "not-a-global-id") { name } }');
+  expect(bad.body.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+  expect(await value('evalgraph_internal_errors_total')).toBe(internal);
 });
 
 it('operation names chosen by clients stay bounded', async () => {

@@ -9,6 +9,7 @@ import { subscribeSse, subscribeWs, wsClient } from './support/live';
 let app: TestApp;
 let developer: string; // DEVELOPER of the test project
 let outsider: string; // DEVELOPER of another project
+let projectAdmin: string; // ADMIN of the test project, with a key of the user (not bound: no bypass)
 let evaluationId: string;
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -23,6 +24,7 @@ beforeAll(async () => {
   developer = (await app.seedUser({ role: 'DEVELOPER' })).key;
   const other = await app.seedProject('other');
   outsider = (await app.seedUser({ role: 'DEVELOPER', projectId: other })).key;
+  projectAdmin = (await app.seedUser({ role: 'ADMIN' })).key;
 });
 afterAll(() => app.close());
 
@@ -108,7 +110,7 @@ describe('registered operations', () => {
 
   it('extend the allow-list of their project only, and are still validated and costed', async () => {
     const projectId = globalId('Project', app.projectId);
-    const registered = await register({ projectId, clientName: 'dashboard@1', operations: [doc] }, developer);
+    const registered = await register({ projectId, clientName: 'dashboard@1', operations: [doc] }, projectAdmin);
     expect(registered.body.data.registerPersistedOperations.operations).toEqual([{ hash: `sha256:${sha256(doc)}`, operationNames: ['Mine'], created: true }]);
 
     const byText = await post(developer, { query: doc, variables: { projectId } });
@@ -122,24 +124,25 @@ describe('registered operations', () => {
 
     // Costed at every run: a registered document over the single-query maximum is refused.
     const costly = 'query Costly($p: ID!) { traces(projectId: $p, first: 100) { edges { node { spans(first: 100) { edges { node { id } } } } } } }';
-    expect((await register({ projectId, operations: [costly] }, developer)).body.errors).toBeUndefined();
+    expect((await register({ projectId, operations: [costly] }, projectAdmin)).body.errors).toBeUndefined();
     const refused = await post(developer, { documentId: `sha256:${sha256(costly)}`, variables: { p: projectId } });
     expect(refused.body.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
   });
 
-  it('are checked before they are stored, and need the write role', async () => {
+  it('are checked before they are stored, and need the project ADMIN role', async () => {
     const projectId = globalId('Project', app.projectId);
-    const registerAll = (operations: string[], key = developer) => register({ projectId, operations }, key);
+    const registerAll = (operations: string[], key = projectAdmin) => register({ projectId, operations }, key);
     const invalid = await registerAll(['{ viewer { email } }', 'query { nope }']);
     expect(invalid.body.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'operations', 1] });
     expect((await registerAll(['fragment F on User { id }'])).body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
     expect((await registerAll(['{ viewer {'])).body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
     // Nothing of the refused call was stored.
     expect((await post(developer, { query: '{ viewer { email } }' })).body.errors[0].extensions.code).toBe('PERSISTED_QUERY_ONLY');
-    const viewer = (await app.seedUser({ role: 'VIEWER' })).key;
-    expect((await registerAll(['{ viewer { id } }'], viewer)).body.errors[0].extensions.code).toBe('FORBIDDEN');
+    // A developer may not extend the allow-list (else PERSISTED_QUERY_ONLY would not bind them).
+    expect((await registerAll(['{ viewer { id } }'], developer)).body.errors[0].extensions.code).toBe('FORBIDDEN');
+    expect((await post(developer, { query: '{ viewer { id } }' })).body.errors[0].extensions.code).toBe('PERSISTED_QUERY_ONLY');
     // Registering for every project is for instance admins.
-    const global = await register({ operations: ['{ viewer { id } }'] }, developer);
+    const global = await register({ operations: ['{ viewer { id } }'] }, projectAdmin);
     expect(global.body.errors[0].extensions.code).toBe('FORBIDDEN');
   });
 });

@@ -26,14 +26,22 @@ export function useErrorCodes(): Plugin {
  * Yoga's maskError: errors we meant (with a code) pass; GraphQL's input coercion errors become
  * BAD_USER_INPUT; anything else is logged with the request id and masked.
  */
+/** An error the caller caused (or one of ours with its code), as opposed to an unexpected one. */
+export function isExpectedError(error: unknown): boolean {
+  if (isAppError(error)) return error.extensions.code !== 'INTERNAL_SERVER_ERROR';
+  if (!(error instanceof GraphQLError)) return false;
+  const original = error.originalError;
+  // Pothos reports malformed global ids and arguments with this class.
+  return !original || original instanceof GraphQLError || original.name === 'PothosValidationError';
+}
+
 export function createMaskError(log: Logger) {
   return (error: unknown, requestId?: string): Error => {
     if (isAppError(error)) return error;
-    if (error instanceof GraphQLError) {
+    if (error instanceof GraphQLError && isExpectedError(error)) {
       const original = error.originalError;
       if (!original || original instanceof GraphQLError) return withCode(error, 'BAD_USER_INPUT');
-      // Pothos reports malformed global ids and arguments with this class.
-      if (original.name === 'PothosValidationError') return withCode(new GraphQLError(original.message, { nodes: error.nodes, path: error.path }), 'BAD_USER_INPUT');
+      return withCode(new GraphQLError(original.message, { nodes: error.nodes, path: error.path }), 'BAD_USER_INPUT');
     }
     log.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId }, 'internal error');
     return appError('INTERNAL_SERVER_ERROR', `Internal server error${requestId ? ` (request id ${requestId})` : ''}.`, {

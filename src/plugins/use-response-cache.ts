@@ -33,6 +33,10 @@ const TTL: Record<string, number> = {
   'Query.usage': 0,
   'Query.limits': 0,
   'Query.projects': 0,
+  'Query.testAlertRule': 0,
+  // Alert rules change in workers (each evaluation): kept briefly, and dropped when they change state.
+  AlertRule: 5_000,
+  AlertEvent: 5_000,
 };
 
 /** Who is asking, as far as what they may see goes. */

@@ -4,6 +4,7 @@
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context';
+import { isExpectedError } from './use-error-codes';
 import type { Meters } from '../modules/observability/meters';
 import type { ServiceLevels } from '../modules/observability/service-levels';
 
@@ -24,7 +25,8 @@ export function useServiceLevels({ levels, meters }: { levels: ServiceLevels; me
       return {
         onExecuteDone({ result }) {
           if (!('data' in result) && !('errors' in result)) return; // a stream (no @defer / @stream here)
-          const failed = !!result.errors?.some((e) => !e.extensions?.code || e.extensions.code === 'INTERNAL_SERVER_ERROR');
+          // Classified as the error masking will (a bad global id is the caller's, not ours).
+          const failed = !!result.errors?.some((e) => !isExpectedError(e));
           if (failed) meters.internalErrors.inc();
           if (ctx.request) seen.set(ctx.request, { query: type === 'query', failed });
         },

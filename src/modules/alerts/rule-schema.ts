@@ -17,6 +17,9 @@ import { AGGREGATIONS, SPAN_METRICS, warningProblem } from './rules';
 import { AlertEventConnection, AlertEventRef, AlertStateEnum, eventsConnection } from './schema';
 
 const MAX_RULES_PER_PROJECT = 500;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Counting metrics count an empty window as 0 (a stop in traffic), not as no data. */
+const COUNTING = new Set(['SPAN_COUNT', 'ERROR_COUNT', 'EVAL_FAILED_COUNT']);
 
 const AlertMetricEnum = builder.enumType(AlertMetric, {
   name: 'AlertMetric',
@@ -139,7 +142,7 @@ async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
     warningThreshold: r.warningThreshold ?? null,
     windowSeconds: r.windowSeconds,
     intervalSeconds: r.intervalSeconds ?? 30,
-    minSamples: r.minSamples ?? 1,
+    minSamples: r.minSamples ?? (COUNTING.has(r.metric) ? 0 : 1),
     noData: r.noData ?? 'KEEP',
     cooldownSeconds: r.cooldownSeconds ?? 300,
     channels: [...new Set(channels)],
@@ -158,7 +161,7 @@ const ruleInputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaType
   warningThreshold: t.float({ description: 'Reached first, in the operator’s direction: WARNING before FIRING.' }),
   windowSeconds: t.int({ required, description: 'The window measured, ending now (10 s to 30 days).' }),
   intervalSeconds: t.int({ description: 'How often it is checked (default 30 s).' }),
-  minSamples: t.int({ description: 'Default 1.' }),
+  minSamples: t.int({ description: 'Default 1 (0 for SPAN_COUNT, ERROR_COUNT and EVAL_FAILED_COUNT, where an empty window counts as 0).' }),
   noData: t.field({ type: AlertNoDataEnum, description: 'Default KEEP.' }),
   cooldownSeconds: t.int({ description: 'Default 300.' }),
   channels: t.idList({ description: 'Webhook endpoint ids of the project.' }),
@@ -170,7 +173,7 @@ function endpointIds(ids: readonly (string | number)[] | null | undefined): stri
   if (!ids) return undefined;
   return ids.map((id, i) => {
     const [type, raw] = Buffer.from(String(id), 'base64').toString().split(':');
-    if (type !== 'WebhookEndpoint' || !raw) throw badInput('Not a webhook endpoint id.', ['input', 'channels', i]);
+    if (type !== 'WebhookEndpoint' || !UUID.test(raw ?? '')) throw badInput('Not a webhook endpoint id.', ['input', 'channels', i]);
     return raw;
   });
 }
@@ -198,6 +201,8 @@ async function writableRule(ctx: Context, id: string) {
   const rule = await ctx.deps.db.prisma.alertRule.findUnique({ where: { id } });
   if (!rule || !can(ctx.principal, rule.projectId, 'read')) throw badInput('No such alert rule.', ['input', 'id']);
   if (!can(ctx.principal, rule.projectId, 'write')) throw forbidden();
+  // The change drops the project's cached answers (the response cache reads this).
+  ctx.touchedProjects.add(rule.projectId);
   return rule;
 }
 
@@ -208,7 +213,9 @@ builder.relayMutationField(
     description: 'Changes the fields given; the rule is checked again at once. Its state and history stay.',
     resolve: async (_root, { input }, ctx) => {
       const rule = await writableRule(ctx, input.id.id);
-      const given = Object.fromEntries(Object.entries({ ...input, id: undefined, channels: endpointIds(input.channels as string[] | null) }).filter(([, v]) => v !== undefined && v !== null));
+      // Omitted fields stay; an explicit null clears a nullable one (description, warningThreshold)
+      // or restores a default (intervalSeconds, minSamples, noData, cooldownSeconds, channels).
+      const given = Object.fromEntries(Object.entries({ ...input, id: undefined, channels: input.channels === null ? null : endpointIds(input.channels as string[] | undefined) }).filter(([, v]) => v !== undefined));
       const merged = { ...rule, filter: rule.filter as AlertFilter, ...given };
       const parsed = parseInput(z.object(ruleFields), merged);
       const data = await checkRule(ctx, rule.projectId, parsed);
@@ -250,7 +257,9 @@ const AlertRuleTestRef = builder
 async function testRule(ctx: Context, id: string, path: string[]) {
   const rule = await ctx.deps.db.prisma.alertRule.findUnique({ where: { id }, select: { projectId: true } });
   if (!rule || !can(ctx.principal, rule.projectId, 'read')) throw badInput('No such alert rule.', path);
-  return ctx.services.alertRules.test(id);
+  const result = await ctx.services.alertRules.test(id);
+  if (!result) throw badInput('No such alert rule.', path); // deleted meanwhile
+  return result;
 }
 
 const TEST_DESCRIPTION = 'Measures the rule now and returns the value, without firing or recording anything.';

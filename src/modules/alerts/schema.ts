@@ -65,6 +65,9 @@ const toNotification = (e: EventRow): AlertNotification => ({
 
 /** Events matching `where`, newest first (ids are time-ordered), as a Relay connection. */
 export function eventsConnection(ctx: Context, where: { ruleId?: string; projectId?: string }, args: { first?: number | null; last?: number | null; before?: string | null; after?: string | null }) {
+  for (const [name, cursor] of [['after', args.after], ['before', args.before]] as const) {
+    if (cursor && !UUID.test(cursor)) throw badInput(`${name} is not a cursor of this list.`, [name]);
+  }
   return resolveCursorConnection({ args, toCursor: (n: AlertNotification) => n.eventId, defaultSize: 20, maxSize: 100 }, async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
     const id = { ...(after ? { lt: after } : {}), ...(before ? { gt: before } : {}) };
     const rows = await ctx.deps.db.prisma.alertEvent.findMany({

@@ -44,7 +44,7 @@ export interface Measurement {
   level: Level | null;
 }
 
-export function createAlertRules(deps: Deps, services: { alerts: AlertEvents }) {
+export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; cache?: { invalidateProjects(ids: Iterable<string>): Promise<void> } }) {
   async function measure(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
     const windowStart = new Date(now.getTime() - rule.window_seconds * 1000);
     const { text, values } = measureSql({ projectId: rule.project_id, metric: rule.metric, aggregation: rule.aggregation, filter: rule.filter ?? {} }, windowStart, now);
@@ -54,14 +54,18 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents }) 
   }
 
   /**
-   * Measures one rule and records a state change; returns what to announce after the commit, or,
-   * when the state stays, the value to store (all such rules of a batch are moved on in one statement).
+   * Records what a measurement means for a rule, against its state as it is now (read under a row
+   * lock: a slow worker cannot act on a state another has moved on). Returns what to announce
+   * after the commit, if anything.
    */
-  async function evaluate(sql: Sql, rule: RuleRow, now: Date): Promise<{ notification: AlertNotification | null } | { quiet: { id: string; value: number | null; next: string } }> {
-    const m = await measure(sql, rule, now);
+  async function record(sql: Sql, claimed: RuleRow, m: Measurement, now: Date): Promise<AlertNotification | null> {
+    const [rule] = await sql<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid FOR UPDATE`, [claimed.id]);
+    if (!rule) return null; // deleted meanwhile
     const to = nextState(rule.state, m.level);
-    const next = new Date(now.getTime() + rule.interval_seconds * 1000);
-    if (!to) return { quiet: { id: rule.id, value: m.value, next: next.toISOString() } };
+    if (!to) {
+      await sql(`UPDATE alert_rules SET last_value = $2, last_evaluated_at = $3 WHERE id = $1::uuid`, [rule.id, m.value, now]);
+      return null;
+    }
     const notified = shouldNotify(to, { lastFiredAt: rule.last_fired_at, lastWarnedAt: rule.last_warned_at, stateNotified: rule.state_notified }, rule.cooldown_seconds, now);
     deps.meters.alertStateChanges.inc({ state: to, notified: String(notified) });
     const threshold = to === 'WARNING' || (to === 'OK' && rule.warning_threshold !== null) ? (rule.warning_threshold ?? rule.threshold) : rule.threshold;
@@ -72,11 +76,11 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents }) 
       [eventId, rule.id, rule.project_id, rule.state, to, m.value, threshold, m.windowStart, m.windowEnd, m.samples, notified, now],
     );
     await sql(
-      `UPDATE alert_rules SET state = $2::"AlertState", state_notified = $3, last_value = $4, last_evaluated_at = $5, next_evaluation_at = $6,
+      `UPDATE alert_rules SET state = $2::"AlertState", state_notified = $3, last_value = $4, last_evaluated_at = $5,
          last_fired_at = CASE WHEN $3 AND $2 = 'FIRING' THEN $5 ELSE last_fired_at END,
          last_warned_at = CASE WHEN $3 AND $2 = 'WARNING' THEN $5 ELSE last_warned_at END
        WHERE id = $1::uuid`,
-      [rule.id, to, notified, m.value, now, next],
+      [rule.id, to, notified, m.value, now],
     );
     const notification: AlertNotification = {
       eventId,
@@ -92,46 +96,57 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents }) 
       notified,
       at: now.toISOString(),
     };
-    if (!notified) return { notification: null };
+    if (!notified) return null;
     await services.alerts.enqueue(sql, notification, rule.channels.length ? rule.channels : null);
-    return { notification };
+    return notification;
   }
 
   return {
-    /** The rule's value now, and the level it would be at, without recording anything. */
-    async test(ruleId: string): Promise<Measurement & { state: AlertState; nextState: AlertState | null }> {
+    /** The rule's value now, and the state it would move to, without recording anything; null when there is no such rule. */
+    async test(ruleId: string): Promise<(Measurement & { state: AlertState; nextState: AlertState | null }) | null> {
       const [rule] = await deps.db.query<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid`, [ruleId]);
+      if (!rule) return null;
       const m = await measure(deps.db.query, rule, deps.clock.now());
       return { ...m, state: rule.state, nextState: nextState(rule.state, m.level) };
     },
 
-    /** Evaluates up to `limit` due rules (each in this call only); returns how many. */
+    /**
+     * Evaluates up to `limit` due rules; returns how many were claimed. Three steps, so that no
+     * long transaction holds rules or the database: claim (one statement moves each rule's next
+     * evaluation on, so no other worker takes it), measure each (one statement each, outside any
+     * transaction; a rule whose measurement fails is logged and tried at its next interval), then
+     * record the outcomes in one short transaction.
+     */
     async evaluateDue(limit = 100): Promise<number> {
       const now = deps.clock.now();
-      const notifications: AlertNotification[] = [];
-      const count = await deps.db.transaction(async (sql) => {
-        const rules = await sql<RuleRow>(
-          `SELECT ${RULE_COLUMNS} FROM alert_rules WHERE enabled AND next_evaluation_at <= $1 ORDER BY next_evaluation_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-          [now, limit],
-        );
-        const quiet: { id: string; value: number | null; next: string }[] = [];
-        for (const rule of rules) {
-          const outcome = await evaluate(sql, rule, now);
-          if ('quiet' in outcome) quiet.push(outcome.quiet);
-          else if (outcome.notification) notifications.push(outcome.notification);
+      const claimed = await deps.db.query<RuleRow>(
+        `UPDATE alert_rules r SET next_evaluation_at = $1::timestamptz + make_interval(secs => r.interval_seconds)
+         WHERE r.id IN (SELECT id FROM alert_rules WHERE enabled AND next_evaluation_at <= $1 ORDER BY next_evaluation_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING ${RULE_COLUMNS}`,
+        [now, limit],
+      );
+      if (!claimed.length) return 0;
+      const measured: { rule: RuleRow; m: Measurement }[] = [];
+      for (const rule of claimed) {
+        try {
+          measured.push({ rule, m: await measure(deps.db.query, rule, now) });
+        } catch (error) {
+          deps.log.warn({ err: error, ruleId: rule.id }, 'alert rule could not be measured; it is tried again at its next interval');
         }
-        if (quiet.length) {
-          await sql(
-            `UPDATE alert_rules r SET last_value = q.value, last_evaluated_at = $2, next_evaluation_at = q.next
-             FROM json_to_recordset($1::json) AS q(id uuid, value float8, next timestamptz) WHERE r.id = q.id`,
-            [JSON.stringify(quiet), now],
-          );
+      }
+      const notifications = await deps.db.transaction(async (sql) => {
+        const out: AlertNotification[] = [];
+        for (const { rule, m } of measured) {
+          const notification = await record(sql, rule, m, now);
+          if (notification) out.push(notification);
         }
-        return rules.length;
+        return out;
       });
-      deps.meters.alertRulesEvaluated.inc(count);
+      deps.meters.alertRulesEvaluated.inc(measured.length);
       for (const n of notifications) services.alerts.announce(n);
-      return count;
+      // Cached answers about these rules (state, history) are stale now.
+      if (notifications.length || measured.length) await services.cache?.invalidateProjects(new Set(measured.map(({ rule }) => rule.project_id)));
+      return claimed.length;
     },
   };
 }

@@ -31,8 +31,9 @@ export function createServiceLevels(deps: Deps) {
 
   async function flush() {
     if (!pending.size) return;
-    const rows = [...pending].map(([minute, c]) => ({ minute: new Date(minute).toISOString(), ...c }));
+    const taken = pending;
     pending = new Map();
+    const rows = [...taken].map(([minute, c]) => ({ minute: new Date(minute).toISOString(), ...c }));
     await deps.db.query(
       `INSERT INTO service_minutes (minute, instance, requests, errors, queries, slow_queries)
        SELECT r.minute, $2::uuid, r.requests, r.errors, r.queries, r."slowQueries"
@@ -41,7 +42,14 @@ export function createServiceLevels(deps: Deps) {
          errors = service_minutes.errors + EXCLUDED.errors, queries = service_minutes.queries + EXCLUDED.queries,
          slow_queries = service_minutes.slow_queries + EXCLUDED.slow_queries`,
       [JSON.stringify(rows), instance],
-    );
+    ).catch((error) => {
+      // Kept for the next flush: a database blip loses no counts.
+      for (const [minute, c] of taken) {
+        const now = pending.get(minute) ?? { requests: 0, errors: 0, queries: 0, slowQueries: 0 };
+        pending.set(minute, { requests: now.requests + c.requests, errors: now.errors + c.errors, queries: now.queries + c.queries, slowQueries: now.slowQueries + c.slowQueries });
+      }
+      throw error;
+    });
     if (++flushes % 360 === 1) await deps.db.query(`DELETE FROM service_minutes WHERE minute < $1`, [new Date(deps.clock.now().getTime() - KEEP_DAYS * 86_400_000)]);
   }
 

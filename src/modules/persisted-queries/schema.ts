@@ -1,5 +1,5 @@
-// registerPersistedOperations: adds documents to a project's trusted list (needs `write` in the
-// project; without a project, for every project, instance admins only). Each document is parsed
+// registerPersistedOperations: adds documents to a project's trusted list (needs `manage`, the
+// project's ADMIN role; without a project, for every project, instance admins only). Each document is parsed
 // and validated against the schema first; it is still validated and costed at every run.
 import { Kind, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { appError, badInput, forbidden } from '../../errors';
@@ -54,7 +54,9 @@ builder.relayMutationField(
     authScopes: { authenticated: true },
     resolve: async (_root, { input }, ctx, info) => {
       const projectId = input.projectId?.id ?? null;
-      if (projectId === null ? !isInstanceAdmin(ctx.principal) : !can(ctx.principal, projectId, 'write')) throw forbidden();
+      // Extending an allow-list is a project admin's act: with PERSISTED_QUERY_ONLY, a developer's
+      // key could otherwise make any document trusted (the registration itself is trusted).
+      if (projectId === null ? !isInstanceAdmin(ctx.principal) : !can(ctx.principal, projectId, 'manage')) throw forbidden();
       if (!input.operations.length || input.operations.length > MAX_PER_CALL) throw badInput(`Send 1 to ${MAX_PER_CALL} operations.`, ['input', 'operations']);
       if ((input.clientName?.length ?? 0) > 200) throw badInput('clientName is longer than 200 characters.', ['input', 'clientName']);
       const maxTokens = ctx.deps.config.limits.maxTokens;

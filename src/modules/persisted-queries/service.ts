@@ -67,6 +67,14 @@ export function createPersistedOperations(deps: Deps) {
   // up to MISS_TTL_MS after a registration elsewhere, for a hash it was asked just before.
   const MISS_TTL_MS = 5_000;
   const misses = new LRUCache<string, true>({ max: 10_000, ttl: MISS_TTL_MS });
+  // New APQ queries per key and minute (this runs before rate limiting): beyond it they still run, unstored.
+  const APQ_PER_MINUTE = 120;
+  const stored = new LRUCache<string, { n: number }>({ max: 100_000, ttl: 60_000, ttlAutopurge: false });
+  const registrations = (keyId: string) => {
+    const entry = stored.get(keyId) ?? { n: 0 };
+    if (!stored.has(keyId)) stored.set(keyId, entry);
+    return ++entry.n <= APQ_PER_MINUTE;
+  };
   const usableBy = (projects: (string | null)[], principal: Principal) => projects.some((p) => p === null || can(principal, p, 'view'));
 
   /** A document registered in the database that the principal may use, or null. */
@@ -125,8 +133,8 @@ export function createPersistedOperations(deps: Deps) {
       const textHash = sha256Hex(params.query);
       if (hash !== undefined && textHash !== hash) throw badInput('The query does not match its hash.', params.documentId !== undefined ? ['documentId'] : ['extensions', 'persistedQuery', 'sha256Hash']);
       if (open) {
-        // APQ registration: only a valid key may fill the store.
-        if (hash !== undefined && principal && params.query.length <= MAX_STORED_CHARS) await deps.kv.set(`apq:${hash}`, params.query, APQ_TTL_SECONDS);
+        // APQ registration: only a valid key may fill the store, and at most so many new queries a minute.
+        if (hash !== undefined && principal && params.query.length <= MAX_STORED_CHARS && registrations(principal.keyId)) await deps.kv.set(`apq:${hash}`, params.query, APQ_TTL_SECONDS);
         return rest as P;
       }
       if (await trusted(textHash, principal)) return rest as P;

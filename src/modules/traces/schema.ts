@@ -113,6 +113,7 @@ function costOf(row: { projectId: string }, value: unknown, ctx: Context): strin
  */
 export function readable<R extends { projectId: string }>(ctx: Context, row: R | null): R | null | Error {
   if (row === null) return null;
+  ctx.touchedProjects.add(row.projectId);
   return can(ctx.principal, row.projectId, 'read') ? row : forbidden();
 }
 export const SpanRef = builder.objectRef<SpanRow>('Span');
