@@ -50,10 +50,19 @@ describe.each([
   });
 });
 
-it('gives every Redis tag set a TTL', async () => {
+it('Redis: an evicted generation turns a hit into a miss, never back into an old answer', async () => {
   const store = createRedisResponseStore(redis, prefix, () => {});
-  await store.set('ttl', result(6), ['Trace:ttl'], 5_000, 1);
-  const ttl = await redis.pttl(`${prefix}rc:t:Trace:ttl`);
-  expect(ttl).toBeGreaterThan(0);
-  expect(ttl).toBeLessThanOrEqual(5_000);
+  await store.set('kept', result(6), ['Trace:gen'], 5_000, 1);
+  expect(await store.get('kept')).toEqual(result(6));
+  // The cache Redis evicts the tag's generation (allkeys-lru).
+  await redis.del(`${prefix}rc:t:Trace:gen:g`);
+  expect(await store.get('kept')).toBeUndefined();
+  // Stored again, then invalidated: the invalidation holds even though the generation was new.
+  await sleep(20);
+  await store.set('again', result(7), ['Trace:gen'], 5_000, 1);
+  expect(await store.get('again')).toEqual(result(7));
+  await store.invalidate(['Trace:gen']);
+  expect(await store.get('again')).toBeUndefined();
+  // Nothing per response is kept under a tag: one generation key, one invalidation mark.
+  expect((await redis.keys(`${prefix}rc:t:Trace:gen*`)).sort()).toEqual([`${prefix}rc:t:Trace:gen:g`, `${prefix}rc:t:Trace:gen:inv`]);
 });

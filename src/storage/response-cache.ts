@@ -5,7 +5,6 @@
 //   invalidation was about (a query that read just before a write would otherwise cache the old
 //   state for its whole TTL). The store is told how long the response took to compute and
 //   compares on its own clock, so API and Redis clocks need not agree.
-// - Tag sets expire with the longest-lived response in them: nothing stays without a TTL.
 // - Redis failures are misses, and a failed invalidation is reported: the cache never fails a
 //   request. (@envelop/response-cache-redis keeps tag sets forever and scans with KEYS.)
 import type { ExecutionResult } from 'graphql';
@@ -23,54 +22,77 @@ export interface ResponseStore {
 const RACE_MARGIN_MS = 10;
 /** How long an invalidation is remembered (longer than any query runs). */
 const REMEMBER_MS = 60_000;
+const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
 /** Longest a response may be kept, whatever its types say. */
 const MAX_TTL_MS = 3_600_000;
 const clampTtl = (ttl: number) => Math.max(1, Math.min(Number.isFinite(ttl) ? ttl : MAX_TTL_MS, MAX_TTL_MS));
 
-// KEYS[1] response key; ARGV: json, ttl ms, window ms, remember ms, then tag keys.
-const SET = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+// Redis: each tag has a generation (starting from the time and a random number, then INCR on
+// every invalidation); a response
+// is stored with the generations of its tags and is a hit only while they are all unchanged. There
+// are no per-tag lists to keep (nothing grows with the number of responses), and an evicted
+// generation can only turn hits into misses, never revive a stale answer (the cache Redis may evict).
+
+// KEYS[1] response key; ARGV: json, ttl ms, window ms, generation ttl ms, then tag keys.
+const SET = `${NOW}
 local since = now - tonumber(ARGV[3])
+local gens = {}
 for i = 5, #ARGV do
   local at = redis.call('GET', ARGV[i] .. ':inv')
   if at and tonumber(at) >= since then return 0 end
+  local g = redis.call('GET', ARGV[i] .. ':g')
+  if not g then
+    g = string.format('%d%03d', now, math.random(0, 999))
+    redis.call('SET', ARGV[i] .. ':g', g, 'PX', ARGV[4])
+  end
+  gens[#gens + 1] = ARGV[i] .. '\t' .. g
 end
-local ttl = tonumber(ARGV[2])
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-for i = 5, #ARGV do
-  redis.call('SADD', ARGV[i], KEYS[1])
-  if redis.call('PTTL', ARGV[i]) < ttl then redis.call('PEXPIRE', ARGV[i], ttl) end
-end
+redis.call('HSET', KEYS[1], 'r', ARGV[1], 'g', table.concat(gens, '\t'))
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
-// ARGV: remember ms, then tag keys. Drops every response listed under them, and notes when.
-const INVALIDATE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local dropped = 0
-for i = 2, #ARGV do
-  local members = redis.call('SMEMBERS', ARGV[i])
-  for _, key in ipairs(members) do dropped = dropped + redis.call('DEL', key) end
-  redis.call('DEL', ARGV[i])
+// KEYS[1] response key. The response, if every tag is still at its stored generation.
+const GET = `
+local g = redis.call('HGET', KEYS[1], 'g')
+if not g then return false end
+local parts = {}
+for part in string.gmatch(g, '[^\t]+') do parts[#parts + 1] = part end
+for i = 1, #parts, 2 do
+  if redis.call('GET', parts[i] .. ':g') ~= parts[i + 1] then
+    redis.call('DEL', KEYS[1])
+    return false
+  end
+end
+return redis.call('HGET', KEYS[1], 'r')`;
+
+// ARGV: remember ms, generation ttl ms, then tag keys: a new generation each, and when.
+const INVALIDATE = `${NOW}
+for i = 3, #ARGV do
+  if redis.call('EXISTS', ARGV[i] .. ':g') == 1 then
+    redis.call('INCR', ARGV[i] .. ':g')
+    redis.call('PEXPIRE', ARGV[i] .. ':g', ARGV[2])
+  end
   redis.call('SET', ARGV[i] .. ':inv', now, 'PX', ARGV[1])
 end
-return dropped`;
+return 1`;
 
 export function createRedisResponseStore(redis: Redis, prefix: string, onError: (error: unknown) => void): ResponseStore {
   const responseKey = (id: string) => `${prefix}rc:r:${id}`;
   const tagKey = (tag: string) => `${prefix}rc:t:${tag}`;
+  // A generation outlives every response stored under it.
+  const generationTtl = String(2 * MAX_TTL_MS);
   return {
     async get(id) {
-      const json = await redis.get(responseKey(id)).catch(() => null);
-      return json === null ? undefined : JSON.parse(json);
+      const json = (await redis.eval(GET, 1, responseKey(id)).catch(() => null)) as string | null;
+      return json ? JSON.parse(json) : undefined;
     },
     async set(id, result, tags, ttlMs, computedInMs) {
       const window = String(Math.ceil(computedInMs) + RACE_MARGIN_MS);
-      await redis.eval(SET, 1, responseKey(id), JSON.stringify(result), String(clampTtl(ttlMs)), window, String(REMEMBER_MS), ...tags.map(tagKey)).catch(() => undefined);
+      await redis.eval(SET, 1, responseKey(id), JSON.stringify(result), String(clampTtl(ttlMs)), window, generationTtl, ...tags.map(tagKey)).catch(() => undefined);
     },
     async invalidate(tags) {
-      if (tags.length) await redis.eval(INVALIDATE, 0, String(REMEMBER_MS), ...tags.map(tagKey)).catch(onError);
+      if (tags.length) await redis.eval(INVALIDATE, 0, String(REMEMBER_MS), generationTtl, ...tags.map(tagKey)).catch(onError);
     },
   };
 }
