@@ -22,9 +22,15 @@ interface RunningEvaluation {
   projectId: string;
   creatorId: string | null;
   graders: GraderSpec[];
-  /** Its creator has a judge quota to check before each item (not the case for unlimited tiers). */
+  /** Its creator's quota or its project's budget limits judge spending (checked before each item); re-read every few seconds. */
   judgeQuota: boolean;
+  judgeQuotaAt: number;
+  /** Whether any grader calls a judge. */
+  judged: boolean;
 }
+
+/** A quota or budget set while an evaluation runs is enforced within this time. */
+const QUOTA_RECHECK_MS = 5_000;
 
 class InvalidCriteriaError extends Error {}
 
@@ -69,8 +75,7 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     if (problems.length) throw new InvalidCriteriaError(`stored testing criteria are invalid: ${problems[0].message}`);
     // Judge spending is checked per item only when the creator's quota or the project's budget limits it.
     const judged = graders.some(needsJudge);
-    const judgeQuota = judged && ((row.creatorId !== null && limitsJudges(await services.quotas.quota(row.creatorId))) || limitsJudges(await services.quotas.projectBudget(row.projectId)));
-    const evaluation = { id, projectId: row.projectId, creatorId: row.creatorId, graders, judgeQuota };
+    const evaluation = { id, projectId: row.projectId, creatorId: row.creatorId, graders, judged, judgeQuota: false, judgeQuotaAt: 0 };
     // G-Eval steps are generated once and stored, so every item (and worker) uses the same ones.
     if (graders.some((g) => g.type === 'G_EVAL' && !g.evaluation_steps)) await generateSteps(evaluation, row.testingCriteria);
     return evaluation;
@@ -139,10 +144,17 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
   }
 
   // Checked before every item that calls a judge: spending stops within the items in flight.
-  const quotaReason = (evaluation: RunningEvaluation) =>
-    evaluation.judgeQuota
-      ? writer.withUnwritten({ userId: evaluation.creatorId, projectId: evaluation.projectId }, (unwritten) => services.quotas.exceeded({ userId: evaluation.creatorId, projectId: evaluation.projectId }, 'judge', unwritten))
-      : Promise.resolve(null);
+  async function quotaReason(evaluation: RunningEvaluation): Promise<string | null> {
+    if (!evaluation.judged) return null;
+    if (Date.now() - evaluation.judgeQuotaAt > QUOTA_RECHECK_MS) {
+      evaluation.judgeQuotaAt = Date.now();
+      evaluation.judgeQuota =
+        (evaluation.creatorId !== null && limitsJudges(await services.quotas.quota(evaluation.creatorId))) || limitsJudges(await services.quotas.projectBudget(evaluation.projectId));
+    }
+    if (!evaluation.judgeQuota) return null;
+    const subjects = { userId: evaluation.creatorId, projectId: evaluation.projectId };
+    return writer.withUnwritten(subjects, (unwritten) => services.quotas.exceeded(subjects, 'judge', unwritten));
+  }
 
   async function gradeItem(evaluation: RunningEvaluation, item: queue.ClaimedItem, signal: AbortSignal) {
     const gradingItem: GradingItem = { input: item.input, expectedOutput: item.expected_output, output: item.output, contexts: item.contexts ?? [], metadata: item.metadata };
