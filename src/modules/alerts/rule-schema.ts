@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Context } from '../../context';
 import { appError, badInput, forbidden } from '../../errors';
 import { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator, type AlertState } from '../../generated/prisma/enums';
+import { uuidOfGlobalId } from '../../lib/ids';
 import { parseInput } from '../../lib/validate';
 import { builder } from '../../schema/builder';
 import { can, projectScope } from '../auth/permissions';
@@ -17,7 +18,6 @@ import { AGGREGATIONS, SPAN_METRICS, warningProblem } from './rules';
 import { AlertEventConnection, AlertEventRef, AlertStateEnum, eventsConnection } from './schema';
 
 const MAX_RULES_PER_PROJECT = 500;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Counting metrics count an empty window as 0 (a stop in traffic), not as no data. */
 const COUNTING = new Set(['SPAN_COUNT', 'ERROR_COUNT', 'EVAL_FAILED_COUNT']);
 
@@ -172,8 +172,8 @@ const ruleInputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaType
 function endpointIds(ids: readonly (string | number)[] | null | undefined): string[] | undefined {
   if (!ids) return undefined;
   return ids.map((id, i) => {
-    const [type, raw] = Buffer.from(String(id), 'base64').toString().split(':');
-    if (type !== 'WebhookEndpoint' || !UUID.test(raw ?? '')) throw badInput('Not a webhook endpoint id.', ['input', 'channels', i]);
+    const raw = uuidOfGlobalId(String(id), 'WebhookEndpoint');
+    if (!raw) throw badInput('Not a webhook endpoint id.', ['input', 'channels', i]);
     return raw;
   });
 }

@@ -5,6 +5,7 @@ import type { Context } from '../../context';
 import { badInput } from '../../errors';
 import { AlertState } from '../../generated/prisma/enums';
 import { boundedQueue } from '../../lib/channel';
+import { isUuid } from '../../lib/ids';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { alertTopic, type AlertNotification } from './events';
@@ -66,7 +67,7 @@ const toNotification = (e: EventRow): AlertNotification => ({
 /** Events matching `where`, newest first (ids are time-ordered), as a Relay connection. */
 export function eventsConnection(ctx: Context, where: { ruleId?: string; projectId?: string }, args: { first?: number | null; last?: number | null; before?: string | null; after?: string | null }) {
   for (const [name, cursor] of [['after', args.after], ['before', args.before]] as const) {
-    if (cursor && !UUID.test(cursor)) throw badInput(`${name} is not a cursor of this list.`, [name]);
+    if (cursor && !isUuid(cursor)) throw badInput(`${name} is not a cursor of this list.`, [name]);
   }
   return resolveCursorConnection({ args, toCursor: (n: AlertNotification) => n.eventId, defaultSize: 20, maxSize: 100 }, async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
     const id = { ...(after ? { lt: after } : {}), ...(before ? { gt: before } : {}) };
@@ -80,7 +81,6 @@ export function eventsConnection(ctx: Context, where: { ruleId?: string; project
   });
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 builder.queryFields((t) => ({
   alertEvents: t.connection({
@@ -89,12 +89,12 @@ builder.queryFields((t) => ({
     args: { projectId: t.arg.globalID({ for: ProjectRef }), ruleId: t.arg.globalID() },
     authScopes: async (_root, args, ctx) => {
       if (args.projectId) return { project: { id: args.projectId.id, action: 'read' } };
-      const rule = args.ruleId && args.ruleId.typename === 'AlertRule' && UUID.test(args.ruleId.id) ? await ctx.deps.db.prisma.alertRule.findUnique({ where: { id: args.ruleId.id }, select: { projectId: true } }) : null;
+      const rule = args.ruleId && args.ruleId.typename === 'AlertRule' && isUuid(args.ruleId.id) ? await ctx.deps.db.prisma.alertRule.findUnique({ where: { id: args.ruleId.id }, select: { projectId: true } }) : null;
       return rule ? { project: { id: rule.projectId, action: 'read' } } : { authenticated: true };
     },
     resolve: async (_root, args, ctx) => {
       if (!args.projectId === !args.ruleId) throw badInput('Give exactly one of projectId and ruleId.', ['projectId']);
-      if (args.ruleId && (args.ruleId.typename !== 'AlertRule' || !UUID.test(args.ruleId.id))) throw badInput('ruleId is not an alert rule id.', ['ruleId']);
+      if (args.ruleId && (args.ruleId.typename !== 'AlertRule' || !isUuid(args.ruleId.id))) throw badInput('ruleId is not an alert rule id.', ['ruleId']);
       return eventsConnection(ctx, args.projectId ? { projectId: args.projectId.id } : { ruleId: args.ruleId!.id }, args);
     },
   }, AlertEventConnection),

@@ -3,6 +3,7 @@
 // Any successful mutation drops the responses of the projects it touched (and of the entities it
 // returned); OTLP ingestion drops its project's; an evaluation's progress drops the responses
 // that contain it, and its start and end drop its project's (lists filtered by status).
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Deps } from '../../deps';
 import type { ResponseStore } from '../../storage/response-cache';
 import { topics, type EvaluationEvent } from '../evaluations/events';
@@ -11,13 +12,10 @@ export const projectTag = (projectId: string) => `ProjectData:${projectId}`;
 /** Responses over every project (an instance admin's costs without a project). */
 export const ALL_PROJECTS = '*';
 
-/** The Relay global id, as responses carry it (base64 of "Type:uuid"). */
-const globalId = (type: string, id: string) => btoa(`${type}:${id}`);
-
 export function createResponseCacheService(deps: Deps, store: ResponseStore) {
   const off = deps.config.responseCache.enabled
     ? deps.pubsub.listen<EvaluationEvent>(topics.changed, (event) => {
-        const tags = [`Evaluation:${globalId('Evaluation', event.evaluationId)}`];
+        const tags = [`Evaluation:${encodeGlobalID('Evaluation', event.evaluationId)}`];
         if (event.type !== 'evaluation.progress') tags.push(projectTag(event.projectId), projectTag(ALL_PROJECTS));
         void store.invalidate(tags);
       })
