@@ -58,13 +58,13 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
    * lock: a slow worker cannot act on a state another has moved on). Returns what to announce
    * after the commit, if anything.
    */
-  async function record(sql: Sql, claimed: RuleRow, m: Measurement, now: Date): Promise<AlertNotification | null> {
+  async function record(sql: Sql, claimed: RuleRow, m: Measurement, now: Date): Promise<{ changed: boolean; notification: AlertNotification | null }> {
     const [rule] = await sql<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid FOR UPDATE`, [claimed.id]);
-    if (!rule) return null; // deleted meanwhile
+    if (!rule) return { changed: false, notification: null }; // deleted meanwhile
     const to = nextState(rule.state, m.level);
     if (!to) {
       await sql(`UPDATE alert_rules SET last_value = $2, last_evaluated_at = $3 WHERE id = $1::uuid`, [rule.id, m.value, now]);
-      return null;
+      return { changed: false, notification: null };
     }
     const notified = shouldNotify(to, { lastFiredAt: rule.last_fired_at, lastWarnedAt: rule.last_warned_at, stateNotified: rule.state_notified }, rule.cooldown_seconds, now);
     deps.meters.alertStateChanges.inc({ state: to, notified: String(notified) });
@@ -96,9 +96,9 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
       notified,
       at: now.toISOString(),
     };
-    if (!notified) return null;
+    if (!notified) return { changed: true, notification: null };
     await services.alerts.enqueue(sql, notification, rule.channels.length ? rule.channels : null);
-    return notification;
+    return { changed: true, notification };
   }
 
   return {
@@ -134,18 +134,20 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
           deps.log.warn({ err: error, ruleId: rule.id }, 'alert rule could not be measured; it is tried again at its next interval');
         }
       }
-      const notifications = await deps.db.transaction(async (sql) => {
-        const out: AlertNotification[] = [];
+      const { notifications, changedProjects } = await deps.db.transaction(async (sql) => {
+        const out = { notifications: [] as AlertNotification[], changedProjects: new Set<string>() };
         for (const { rule, m } of measured) {
-          const notification = await record(sql, rule, m, now);
-          if (notification) out.push(notification);
+          const { changed, notification } = await record(sql, rule, m, now);
+          if (changed) out.changedProjects.add(rule.project_id);
+          if (notification) out.notifications.push(notification);
         }
         return out;
       });
       deps.meters.alertRulesEvaluated.inc(measured.length);
       for (const n of notifications) services.alerts.announce(n);
-      // Cached answers about these rules (state, history) are stale now.
-      if (notifications.length || measured.length) await services.cache?.invalidateProjects(new Set(measured.map(({ rule }) => rule.project_id)));
+      // Cached answers about rules that changed state (their state, their history) are stale now;
+      // a value that moved without a change of state shows within the rules' 5 s cache TTL.
+      if (changedProjects.size) await services.cache?.invalidateProjects(changedProjects);
       return claimed.length;
     },
   };
