@@ -146,7 +146,7 @@ export function buildProgram(): Command {
     .addOption(json)
     .action((opts) =>
       withServices(async (services, deps) => {
-        const m = await services.projects.addMember({ projectId: await findProjectId(deps, opts.project), userId: await findUserId(deps, opts.email), role: opts.role });
+        const m = await services.projects.addMember({ projectId: await findProjectId(deps, opts.project), email: opts.email, role: opts.role });
         output(opts.json, { projectId: m.projectId, userId: m.userId, role: m.role }, `${opts.email} is ${m.role} of the project`);
       }),
     );

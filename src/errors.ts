@@ -31,7 +31,17 @@ export const unauthenticated = (message = 'Authentication required: send "Author
 
 export const forbidden = (message = 'Your role does not allow this.') => appError('FORBIDDEN', message);
 
-export const notFound = (what: string) => appError('NOT_FOUND', `${what} was not found.`);
+/** Also for what exists but the caller may not see: the two answers must not differ. `path`: the input that named it. */
+export const notFound = (what: string, path: (string | number)[] = []) =>
+  appError('NOT_FOUND', `${what} was not found.`, { extensions: { path: path.length ? path : undefined } });
+
+/** The row, or NOT_FOUND: a field by id answers a missing id as it answers one the caller may not see. */
+export const found =
+  (what: string) =>
+  <T>(row: T | null): T => {
+    if (row === null) throw notFound(what);
+    return row;
+  };
 
 /** `path` names the offending input, e.g. ["input", "spans", 3, "endTime"]. */
 export const badInput = (message: string, path: (string | number)[] = []) =>

@@ -44,7 +44,7 @@ export function createServices(deps: Deps) {
   const serviceLevels = createServiceLevels(deps);
   return {
     auth,
-    projects: createProjectsService(deps, { onAccessChange: () => auth.forget() }),
+    projects: createProjectsService(deps, { onAccessChange: (userId) => auth.accessChanged(userId) }),
     costs,
     traces: createTraceService(deps, costs),
     judge,

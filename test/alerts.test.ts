@@ -304,7 +304,7 @@ describe('validation', () => {
     expect(await refused({ warningThreshold: 5 })).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'warningThreshold'] });
     expect(await refused({ windowSeconds: 5 })).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'windowSeconds'] });
     expect(await refused({ name: '  ' })).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'name'] });
-    expect(await refused({ threshold: Number.MAX_VALUE * 0 + 1, channels: [globalId('WebhookEndpoint', '0190c7d4-0000-7000-8000-000000000001')] })).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'channels'] });
+    expect(await refused({ threshold: Number.MAX_VALUE * 0 + 1, channels: [globalId('WebhookEndpoint', '0190c7d4-0000-7000-8000-000000000001')] })).toMatchObject({ code: 'NOT_FOUND', path: ['input', 'channels'] });
   });
 
   it('needs write to change a rule and read to see it', async () => {
@@ -319,7 +319,7 @@ describe('validation', () => {
     const foreign = await app.gql(`query($id: ID!) { alertRule(id: $id) { name } }`, { id }, { key: outsider.key });
     expect(foreign.body.data?.alertRule ?? null).toBeNull();
     const tested = await app.gql(TEST_RULE, { id }, { key: outsider.key });
-    expect(tested.body.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+    expect(tested.body.errors![0].extensions!.code).toBe('NOT_FOUND');
     const deleted = await app.gql(`mutation($id: ID!) { deleteAlertRule(input: { id: $id }) { deletedAlertRuleId } }`, { id });
     expect(deleted.body.data.deleteAlertRule.deletedAlertRuleId).toBe(id);
   });

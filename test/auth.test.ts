@@ -98,13 +98,13 @@ describe('API keys', () => {
   it('binds a key to one project and narrows it to a role', async () => {
     const other = await app.seedProject('other');
     const admin = await app.seedUser({ role: 'ADMIN' });
-    await app.server.services.projects.addMember({ projectId: other, userId: admin.userId, role: 'ADMIN' });
+    await app.server.services.projects.addMember({ projectId: other, email: admin.email, role: 'ADMIN' });
     const res = await app.gql(create, { input: { projectId: globalId('Project', app.projectId), role: 'VIEWER' } }, { key: admin.key });
     const bound = res.body.data.createApiKey;
     expect(bound.apiKey.role).toBe('VIEWER');
     const projects = await app.gql('{ projects { totalCount edges { node { name viewerRole } } } }', {}, { key: bound.key });
     expect(projects.body.data.projects).toEqual({ totalCount: 1, edges: [{ node: { name: 'test project', viewerRole: 'VIEWER' } }] });
     const otherProject = await app.gql('query($id: ID!) { project(id: $id) { name } }', { id: globalId('Project', other) }, { key: bound.key });
-    expect(otherProject.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(otherProject.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 });

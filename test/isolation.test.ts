@@ -1,5 +1,6 @@
 // A user never sees another project's data: every query root is checked here, and the last test
-// fails when a new root field appears without being added to this file.
+// fails when a new root field appears without being added to this file. What the caller may not
+// see answers NOT_FOUND, as what does not exist (tenant-chain.test.ts compares the two answers).
 import { getSchema } from '../src/schema';
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { ingest, span } from './support/spans';
@@ -31,7 +32,7 @@ describe('tenant isolation for every query root', () => {
     expect(ok.body.data.project.name).toBe('mine');
     const denied = await app.gql('query($id: ID!) { project(id: $id) { name } }', { id: globalId('Project', theirs) }, { key: me.key });
     expect(denied.body.data?.project ?? null).toBeNull();
-    expect(denied.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(denied.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 
   it('projects: lists only my projects', async () => {
@@ -46,12 +47,12 @@ describe('tenant isolation for every query root', () => {
     for (const id of [globalId('Project', theirs), globalId('User', them.userId), globalId('ApiKey', theirKeyId)]) {
       const res = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id }, { key: me.key });
       expect(res.body.data?.node ?? null).toBeNull();
-      expect(res.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     }
     const many = await app.gql('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: [globalId('Project', mine), globalId('Project', theirs)] }, { key: me.key });
     expect(many.body.data.nodes[0]).toEqual({ id: globalId('Project', mine) });
     expect(many.body.data.nodes[1]).toBeNull();
-    expect(many.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(many.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 
   it('viewer: is always the key owner, and teammates are visible only through a shared project', async () => {
@@ -78,7 +79,7 @@ describe('tenant isolation for every query root', () => {
 
     it('ingestSpans: cannot write to another project', async () => {
       const res = await ingest(app, theirs, [span({ traceId: 'x', spanId: 'y', name: 'intruder' })], { key: me.key });
-      expect(res.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       expect(await app.server.deps.db.prisma.trace.count({ where: { projectId: theirs, externalId: 'x' } })).toBe(0);
     });
 
@@ -86,7 +87,7 @@ describe('tenant isolation for every query root', () => {
       root('traces');
       const q = 'query($p: ID!) { traces(projectId: $p) { totalCount edges { node { name } } } }';
       const denied = await app.gql(q, { p: globalId('Project', theirs) }, { key: me.key });
-      expect(denied.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      expect(denied.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       const ok = await app.gql(q, { p: globalId('Project', mine) }, { key: me.key });
       expect(ok.body.data.traces).toEqual({ totalCount: 1, edges: [{ node: { name: 'mine' } }] });
     });
@@ -102,12 +103,12 @@ describe('tenant isolation for every query root', () => {
         const res = await app.gql(q, { id }, { key: me.key });
         expect([q, res.body.data]).toEqual([q, Object.fromEntries(Object.keys(res.body.data ?? {}).map((k) => [k, null]))]);
         expect(res.body.data).not.toBeUndefined();
-        expect(res.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+        expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       }
       const myTrace = globalId('Trace', (await app.server.deps.db.prisma.trace.findFirstOrThrow({ where: { projectId: mine } })).id);
       const many = await app.gql('query($ids: [ID!]!) { nodes(ids: $ids) { ... on Trace { name } } }', { ids: [myTrace, theirTrace, theirSpan] }, { key: me.key });
       expect(many.body.data.nodes).toEqual([{ name: 'mine' }, null, null]);
-      expect(many.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN', 'FORBIDDEN']);
+      expect(many.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND', 'NOT_FOUND']);
     });
 
     it('modelPrices: another project\'s prices are refused', async () => {
@@ -116,18 +117,18 @@ describe('tenant isolation for every query root', () => {
       expect(set.body.errors).toBeUndefined();
       const q = 'query($p: ID) { modelPrices(first: 100, filter: { projectId: $p, builtIn: false }) { totalCount edges { node { modelName } } } }';
       const denied = await app.gql(q, { p: globalId('Project', theirs) }, { key: me.key });
-      expect(denied.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      expect(denied.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       const mineOnly = await app.gql(q, { p: globalId('Project', mine) }, { key: me.key });
       expect(mineOnly.body.data.modelPrices.totalCount).toBe(0);
       const overwrite = await app.gql('mutation($p: ID!) { upsertModelPrice(input: { projectId: $p, modelName: "secret-model", inputPrice: "0", outputPrice: "0" }) { modelPrice { id } } }', { p: globalId('Project', theirs) }, { key: me.key });
-      expect(overwrite.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      expect(overwrite.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     });
 
     it('costSummary: another project is refused; without a project, only mine are summed', async () => {
       root('costSummary');
       const range = 'from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z"';
       const denied = await app.gql(`query($p: ID!) { costSummary(projectId: $p, ${range}) { cost } }`, { p: globalId('Project', theirs) }, { key: me.key });
-      expect(denied.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      expect(denied.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       const all = await app.gql(`{ costSummary(${range}, groupBy: [PROJECT]) { keys { projectId } cost calls } }`, {}, { key: me.key });
       // gpt-4o: 1000 input tokens × $2.50 per 1M
       expect(all.body.data.costSummary).toEqual([{ keys: { projectId: globalId('Project', mine) }, cost: '0.0025', calls: 1 }]);
@@ -159,7 +160,7 @@ describe('tenant isolation for every query root', () => {
       for (const list of ['evaluations', 'datasets']) {
         const q = `query($p: ID!) { ${list}(projectId: $p) { totalCount edges { node { name } } } }`;
         const denied = await app.gql(q, { p: globalId('Project', theirs) }, { key: me.key });
-        expect([list, denied.body.errors?.[0].extensions?.code]).toEqual([list, 'FORBIDDEN']);
+        expect([list, denied.body.errors?.[0].extensions?.code]).toEqual([list, 'NOT_FOUND']);
         const ok = await app.gql(q, { p: globalId('Project', mine) }, { key: me.key });
         expect(ok.body.data[list]).toEqual({ totalCount: 1, edges: [{ node: { name: 'mine' } }] });
       }
@@ -175,16 +176,16 @@ describe('tenant isolation for every query root', () => {
       ]) {
         const res = await app.gql(q, { id }, { key: me.key });
         expect(Object.values(res.body.data ?? {})).toEqual([null]);
-        expect(res.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+        expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       }
       const steal = await app.gql('mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }', {
         input: { projectId: globalId('Project', mine), name: 'steal', testingCriteria: [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'i' }], dataSource: { datasetId: theirDataset } },
       }, { key: me.key });
-      expect(steal.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(steal.body.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', path: ['input', 'dataSource', 'datasetId'] });
       const cancel = await app.gql('mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { id } } }', { id: theirEvaluation }, { key: me.key });
-      expect(cancel.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(cancel.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       const add = await app.gql('mutation($id: ID!) { addDatasetItems(input: { datasetId: $id, items: [{ input: "x" }] }) { addedCount } }', { id: theirDataset }, { key: me.key });
-      expect(add.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(add.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     });
   });
 
@@ -206,7 +207,7 @@ describe('tenant isolation for every query root', () => {
     const res = await app.gql('query($p: ID!) { mine: usage(projectId: $p) { day } theirs: usage(projectId: $t) { day } limits { tier } }'.replace('($p: ID!)', '($p: ID!, $t: ID!)'), { p: globalId('Project', mine), t: globalId('Project', theirs) }, { key: me.key });
     expect(res.body.data.mine.day).toMatch(/^\d{4}-/);
     expect(res.body.data.theirs).toBeNull();
-    expect(res.body.errors?.map((e) => [e.path?.[0], e.extensions?.code])).toEqual([['theirs', 'FORBIDDEN']]);
+    expect(res.body.errors?.map((e) => [e.path?.[0], e.extensions?.code])).toEqual([['theirs', 'NOT_FOUND']]);
     expect(res.body.data.limits.tier).toBe('FREE');
   });
 
@@ -227,14 +228,14 @@ describe('tenant isolation for every query root', () => {
       root('webhookEndpoint');
       root('webhookDeliveries');
       const list = await app.gql('query($p: ID!) { webhookEndpoints(projectId: $p) { edges { node { id } } } }', { p: globalId('Project', theirs) }, { key: me.key });
-      expect([list.body.data?.webhookEndpoints ?? null, list.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+      expect([list.body.data?.webhookEndpoints ?? null, list.body.errors?.[0].extensions?.code]).toEqual([null, 'NOT_FOUND']);
       const one = await app.gql('query($id: ID!) { webhookEndpoint(id: $id) { url } }', { id: theirEndpoint }, { key: me.key });
-      expect([one.body.data?.webhookEndpoint ?? null, one.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+      expect([one.body.data?.webhookEndpoint ?? null, one.body.errors?.[0].extensions?.code]).toEqual([null, 'NOT_FOUND']);
       const deliveries = await app.gql('query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }', { id: theirEndpoint }, { key: me.key });
-      expect([deliveries.body.data?.webhookDeliveries ?? null, deliveries.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+      expect([deliveries.body.data?.webhookDeliveries ?? null, deliveries.body.errors?.[0].extensions?.code]).toEqual([null, 'NOT_FOUND']);
       for (const id of [theirEndpoint, theirDelivery]) {
         const node = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id }, { key: me.key });
-        expect([node.body.data?.node ?? null, node.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+        expect([node.body.data?.node ?? null, node.body.errors?.[0].extensions?.code]).toEqual([null, 'NOT_FOUND']);
       }
       // Their owner sees both.
       const own = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id: theirDelivery }, { key: them.key });
@@ -259,7 +260,7 @@ describe('tenant isolation for every query root', () => {
       const p = globalId('Project', theirs);
       const refused = async (query: string, variables: Record<string, unknown>, field: string) => {
         const res = await app.gql(query, variables, { key: me.key });
-        expect([res.body.data?.[field] ?? null, res.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
+        expect([res.body.data?.[field] ?? null, res.body.errors?.[0].extensions?.code]).toEqual([null, 'NOT_FOUND']);
       };
       await refused('query($p: ID!) { alertRules(projectId: $p) { edges { node { id } } } }', { p }, 'alertRules');
       await refused('query($id: ID!) { alertRule(id: $id) { name } }', { id: theirRule }, 'alertRule');
@@ -268,7 +269,7 @@ describe('tenant isolation for every query root', () => {
       await refused('query($id: ID!) { node(id: $id) { id } }', { id: theirRule }, 'node');
       // Measuring it answers as if it did not exist.
       const tested = await app.gql('query($id: ID!) { testAlertRule(id: $id) { value } }', { id: theirRule }, { key: me.key });
-      expect(tested.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(tested.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       // Their owner sees them.
       const own = await app.gql('query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state ruleName } } } }', { id: theirRule }, { key: them.key });
       expect(own.body.data.alertEvents.edges.map((e: any) => e.node)).toEqual([{ state: 'FIRING', ruleName: 'theirs' }]);

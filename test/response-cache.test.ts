@@ -48,7 +48,7 @@ it('never serves one user, key or role what was cached for another', async () =>
   // Alice's cached traces of her project are not Bob's.
   expect(traceIds(await app.gql(TRACES, { p: project }, { key: alice.key }))).toEqual(['first']);
   const refused = await app.gql(TRACES, { p: project }, { key: bob.key });
-  expect(refused.body.errors![0].extensions!.code).toBe('FORBIDDEN');
+  expect(refused.body.errors![0].extensions!.code).toBe('NOT_FOUND');
   // The same user with a key narrowed to VIEWER: costs of the project were cached for the
   // ADMIN's key, and are refused to the narrowed one.
   const admin = await app.seedUser({ role: 'ADMIN' });
@@ -58,7 +58,7 @@ it('never serves one user, key or role what was cached for another', async () =>
   expect((await app.gql(costs, { p: project }, { key: admin.key })).body.extensions.responseCache).toEqual({ hit: true });
   expect((await app.gql(costs, { p: project }, { key: narrowed })).body.errors![0].extensions!.code).toBe('FORBIDDEN');
   // A role changed: the key's cached answers are not reused.
-  await app.server.services.projects.addMember({ projectId: app.projectId, userId: alice.userId, role: 'VIEWER' });
+  await app.server.services.projects.addMember({ projectId: app.projectId, email: alice.email, role: 'VIEWER' });
   const afterChange = await app.gql(TRACES, { p: project }, { key: alice.key });
   expect(afterChange.body.extensions.responseCache.hit).toBe(false);
 });

@@ -33,7 +33,7 @@ describe('roles are enforced in the schema', () => {
   it.each(['DEVELOPER', 'VIEWER', 'BILLING'] as const)('refuses member management to %s and allows it to ADMIN', async (role) => {
     const member = await app.seedUser({ role });
     const newcomer = await app.seedUser();
-    const input = { projectId: globalId('Project', app.projectId), userId: globalId('User', newcomer.userId), role: 'VIEWER' };
+    const input = { projectId: globalId('Project', app.projectId), email: newcomer.email, role: 'VIEWER' };
     const refused = await app.gql(addMember, { input }, { key: member.key });
     expect(refused.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
 
@@ -56,9 +56,11 @@ describe('roles are enforced in the schema', () => {
   it('answers a bad role value and a bad email with BAD_USER_INPUT naming the input', async () => {
     const badEmail = await app.gql('mutation { createUser(input: { email: "not-an-email" }) { user { id } } }');
     expect(badEmail.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'email'] });
-    const badEnum = await app.gql(addMember, { input: { projectId: globalId('Project', app.projectId), userId: globalId('User', app.projectId), role: 'OWNER' } });
+    const badEnum = await app.gql(addMember, { input: { projectId: globalId('Project', app.projectId), email: 'x@test.local', role: 'OWNER' } });
     expect(badEnum.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    const wrongType = await app.gql(addMember, { input: { projectId: globalId('User', app.projectId), userId: globalId('User', app.projectId), role: 'VIEWER' } });
+    const badMemberEmail = await app.gql(addMember, { input: { projectId: globalId('Project', app.projectId), email: 'nobody', role: 'VIEWER' } });
+    expect(badMemberEmail.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'email'] });
+    const wrongType = await app.gql(addMember, { input: { projectId: globalId('User', app.projectId), email: 'x@test.local', role: 'VIEWER' } });
     expect(wrongType.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const duplicate = await app.gql('mutation { createUser(input: { email: "admin@test.local" }) { user { id } } }');
     expect(duplicate.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'email'] });

@@ -101,12 +101,12 @@ describe('evaluationProgress', () => {
     await client.dispose();
   });
 
-  it('refuses an evaluation of another project (FORBIDDEN) and an unknown one (NOT_FOUND)', async () => {
+  it('answers an evaluation of another project as an unknown one (NOT_FOUND)', async () => {
     const other = await app.seedProject();
     const id = await createEvaluation(app, [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }], [{ input: 1, output: 'a' }], { projectId: other });
     const outsider = await app.seedUser({ role: 'VIEWER' });
     const client = wsClient(app.url, outsider.key);
-    expect(codes(await subscribeWs(client, PROGRESS, { id }).done)).toEqual(['FORBIDDEN']);
+    expect(codes(await subscribeWs(client, PROGRESS, { id }).done)).toEqual(['NOT_FOUND']);
     expect(codes(await subscribeWs(client, PROGRESS, { id: globalId('Evaluation', '0190c7d4-0000-7000-8000-000000000000') }).done)).toEqual(['NOT_FOUND']);
     await client.dispose();
   });

@@ -47,9 +47,8 @@ function pickProject(principal: Principal, header: string | null, hint: string |
     if (visible !== 'all' && visible.length === 1) projectId = visible[0];
     else throw new OtlpError(400, 'Say which project to write to: send the x-evalgraph-project header or the evalgraph.project.id resource attribute, or use a key bound to a project.');
   }
-  if (named && principal.keyProjectId && named !== principal.keyProjectId && uuidOfGlobalId(named, 'Project') !== principal.keyProjectId) {
-    throw new OtlpError(403, 'This key is bound to another project.');
-  }
+  // A project the key cannot see (another's, one it is not bound to, or none) is answered alike.
+  if (!can(principal, projectId, 'view')) throw new OtlpError(404, 'Project was not found.');
   if (!can(principal, projectId, 'write')) throw new OtlpError(403, 'Your role does not allow writing traces to this project.');
   return projectId;
 }

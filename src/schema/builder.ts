@@ -8,10 +8,11 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import type { Context } from '../context';
-import { badInput, forbidden, unauthenticated } from '../errors';
+import { badInput, found, notFound } from '../errors';
 import type PrismaTypes from '../generated/pothos-types';
 import { getDatamodel } from '../generated/pothos-types';
-import { can, isInstanceAdmin, type Action } from '../modules/auth/permissions';
+import { allows, scopeRefusal } from '../modules/auth/access';
+import { isInstanceAdmin, type Action } from '../modules/auth/permissions';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -44,14 +45,11 @@ export const builder = new SchemaBuilder<{
     authScopes: (ctx) => ({
       authenticated: ctx.principal !== null,
       instanceAdmin: isInstanceAdmin(ctx.principal),
-      project: ({ id, action }) => {
-        ctx.touchedProjects.add(id);
-        return can(ctx.principal, id, action);
-      },
+      project: ({ id, action }) => allows(ctx, id, action),
       self: (userId) => ctx.principal?.userId === userId,
     }),
-    unauthorizedError: (_parent, ctx, _info, result) =>
-      ctx.principal ? forbidden(result.message === 'Not authorized' ? undefined : result.message) : unauthenticated(),
+    // NOT_FOUND for what the caller cannot see (the same answer as for what does not exist).
+    unauthorizedError: (_parent, ctx, _info, result) => scopeRefusal(ctx, result),
   },
   prisma: {
     client: (ctx) => ctx.deps.db.prisma,
@@ -68,7 +66,15 @@ export const builder = new SchemaBuilder<{
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
     // Cost: as many items as ids asked for (ratelimit/cost.ts).
-    nodesQueryOptions: { extensions: { listSize: (args: { ids?: unknown[] }) => args.ids?.length ?? 0 } },
+    // A missing node is answered as one the caller may not see: null in its place, and NOT_FOUND.
+    // (prismaNode types are `nullable`, so a missing row loads as null rather than throwing.)
+    nodesQueryOptions: {
+      extensions: { listSize: (args: { ids?: unknown[] }) => args.ids?.length ?? 0 },
+      resolve: async (_root, args, _ctx, _info, resolveNodes) => (await resolveNodes(args.ids)).map((node, i) => node ?? notFound(args.ids[i].typename)),
+    },
+    nodeQueryOptions: {
+      resolve: async (_root, args, _ctx, _info, resolveNode) => found(args.id.typename)(await resolveNode(args.id)),
+    },
   },
   errors: { defaultTypes: [] },
   complexity: { defaultComplexity: 1, defaultListMultiplier: 10 },

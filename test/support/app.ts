@@ -66,7 +66,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const seedUser: TestApp['seedUser'] = async (options = {}) => {
     const email = `${uniqueName('user')}@test.local`.toLowerCase();
     const user = await server.services.auth.createUser({ email, tier: options.tier });
-    if (options.role) await server.services.projects.addMember({ projectId: options.projectId ?? project.id, userId: user.id, role: options.role });
+    if (options.role) await server.services.projects.addMember({ projectId: options.projectId ?? project.id, email, role: options.role });
     const { key } = await server.services.auth.createApiKey(null, { userId: user.id, role: options.keyRole, projectId: options.keyProjectId });
     return { userId: user.id, key, email };
   };

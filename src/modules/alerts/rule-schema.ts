@@ -4,12 +4,13 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import type { Context } from '../../context';
-import { appError, badInput, forbidden } from '../../errors';
+import { appError, badInput, found, notFound } from '../../errors';
 import { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator, type AlertState } from '../../generated/prisma/enums';
 import { uuidOfGlobalId } from '../../lib/ids';
 import { parseInput } from '../../lib/validate';
 import { builder } from '../../schema/builder';
-import { can, projectScope } from '../auth/permissions';
+import { authorizeRow } from '../auth/access';
+import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { SpanKindEnum } from '../traces/schema';
 import { WebhookEndpointRef } from '../webhooks/schema';
@@ -53,6 +54,8 @@ const AlertFilterInput = builder.inputType('AlertFilterInput', {
 });
 
 export const AlertRuleRef = builder.prismaNode('AlertRule', {
+  // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
+  nullable: true,
   id: { field: 'id' },
   description: 'A condition on a project’s traces or evaluation results, checked every intervalSeconds over the last windowSeconds.',
   authScopes: projectScope('read'),
@@ -129,7 +132,7 @@ async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
   const channels = r.channels ?? [];
   if (channels.length) {
     const found = await ctx.deps.db.prisma.webhookEndpoint.count({ where: { id: { in: channels }, projectId } });
-    if (found !== new Set(channels).size) throw badInput('Every channel must be a webhook endpoint of the project.', ['input', 'channels']);
+    if (found !== new Set(channels).size) throw notFound('A channel (webhook endpoint of the project)', ['input', 'channels']);
   }
   return {
     name: r.name,
@@ -198,12 +201,7 @@ builder.relayMutationField(
 
 /** The rule's project when the principal may change it. */
 async function writableRule(ctx: Context, id: string) {
-  const rule = await ctx.deps.db.prisma.alertRule.findUnique({ where: { id } });
-  if (!rule || !can(ctx.principal, rule.projectId, 'read')) throw badInput('No such alert rule.', ['input', 'id']);
-  if (!can(ctx.principal, rule.projectId, 'write')) throw forbidden();
-  // The change drops the project's cached answers (the response cache reads this).
-  ctx.touchedProjects.add(rule.projectId);
-  return rule;
+  return authorizeRow(ctx, await ctx.deps.db.prisma.alertRule.findUnique({ where: { id } }), 'write', 'Alert rule');
 }
 
 builder.relayMutationField(
@@ -254,11 +252,10 @@ const AlertRuleTestRef = builder
   });
 
 /** The rule measured now, when the principal may read it. */
-async function testRule(ctx: Context, id: string, path: string[]) {
-  const rule = await ctx.deps.db.prisma.alertRule.findUnique({ where: { id }, select: { projectId: true } });
-  if (!rule || !can(ctx.principal, rule.projectId, 'read')) throw badInput('No such alert rule.', path);
+async function testRule(ctx: Context, id: string) {
+  authorizeRow(ctx, await ctx.deps.db.prisma.alertRule.findUnique({ where: { id }, select: { projectId: true } }), 'read', 'Alert rule');
   const result = await ctx.services.alertRules.test(id);
-  if (!result) throw badInput('No such alert rule.', path); // deleted meanwhile
+  if (!result) throw notFound('Alert rule'); // deleted meanwhile
   return result;
 }
 
@@ -271,14 +268,14 @@ builder.queryField('testAlertRule', (t) =>
     description: TEST_DESCRIPTION,
     args: { id: t.arg.globalID({ required: true, for: AlertRuleRef }) },
     authScopes: { authenticated: true },
-    resolve: (_root, args, ctx) => testRule(ctx, args.id.id, ['id']),
+    resolve: (_root, args, ctx) => testRule(ctx, args.id.id),
   }),
 );
 
 builder.relayMutationField(
   'testAlertRule',
   { inputFields: (t) => ({ id: t.globalID({ required: true, for: AlertRuleRef }) }) },
-  { description: TEST_DESCRIPTION, resolve: async (_root, { input }, ctx) => ({ result: await testRule(ctx, input.id.id, ['input', 'id']) }) },
+  { description: TEST_DESCRIPTION, resolve: async (_root, { input }, ctx) => ({ result: await testRule(ctx, input.id.id) }) },
   { outputFields: (t) => ({ result: t.field({ type: AlertRuleTestRef, resolve: (p) => p.result }) }) },
 );
 
@@ -299,6 +296,6 @@ builder.queryFields((t) => ({
     type: 'AlertRule',
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: AlertRuleRef }) },
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.alertRule.findUnique({ ...query, where: { id: args.id.id } }),
+    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.alertRule.findUnique({ ...query, where: { id: args.id.id } }).then(found('AlertRule')),
   }),
 }));

@@ -7,6 +7,7 @@ import { AlertState } from '../../generated/prisma/enums';
 import { boundedQueue } from '../../lib/channel';
 import { isUuid } from '../../lib/ids';
 import { builder } from '../../schema/builder';
+import { authorizeRow } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
 import { alertTopic, type AlertNotification } from './events';
 
@@ -87,14 +88,12 @@ builder.queryFields((t) => ({
     type: AlertEventRef,
     description: "State changes of a project's alert rules (projectId), or of one rule (ruleId), newest first.",
     args: { projectId: t.arg.globalID({ for: ProjectRef }), ruleId: t.arg.globalID() },
-    authScopes: async (_root, args, ctx) => {
-      if (args.projectId) return { project: { id: args.projectId.id, action: 'read' } };
-      const rule = args.ruleId && args.ruleId.typename === 'AlertRule' && isUuid(args.ruleId.id) ? await ctx.deps.db.prisma.alertRule.findUnique({ where: { id: args.ruleId.id }, select: { projectId: true } }) : null;
-      return rule ? { project: { id: rule.projectId, action: 'read' } } : { authenticated: true };
-    },
+    authScopes: (_root, args) => (args.projectId ? { project: { id: args.projectId.id, action: 'read' } } : { authenticated: true }),
     resolve: async (_root, args, ctx) => {
       if (!args.projectId === !args.ruleId) throw badInput('Give exactly one of projectId and ruleId.', ['projectId']);
       if (args.ruleId && (args.ruleId.typename !== 'AlertRule' || !isUuid(args.ruleId.id))) throw badInput('ruleId is not an alert rule id.', ['ruleId']);
+      // The rule's project decides: a rule you cannot read is not there.
+      if (args.ruleId) authorizeRow(ctx, await ctx.deps.db.prisma.alertRule.findUnique({ where: { id: args.ruleId.id }, select: { projectId: true } }), 'read', 'AlertRule', ['ruleId']);
       return eventsConnection(ctx, args.projectId ? { projectId: args.projectId.id } : { ruleId: args.ruleId!.id }, args);
     },
   }, AlertEventConnection),

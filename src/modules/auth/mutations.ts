@@ -1,7 +1,7 @@
 import { notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
-import { can, isInstanceAdmin } from './permissions';
+import { canManageKey } from './permissions';
 import { ApiKeyRef, RoleEnum, TierEnum, UserRef } from './schema';
 
 builder.relayMutationField(
@@ -39,7 +39,7 @@ builder.relayMutationField(
   'createApiKey',
   {
     inputFields: (t) => ({
-      userId: t.globalID({ for: UserRef, description: 'Whose key; default: yours. Another user needs ADMIN of the project, or an instance admin.' }),
+      userId: t.globalID({ for: UserRef, description: "Whose key; default: yours. Only an instance admin creates keys for others." }),
       projectId: t.globalID({ for: ProjectRef, description: 'Bind the key to this project only.' }),
       role: t.field({ type: RoleEnum, description: "Narrow the key to this role; default: the user's own role." }),
       name: t.string(),
@@ -47,10 +47,9 @@ builder.relayMutationField(
   },
   {
     description: 'Creates an API key. The key is in the payload once and never again.',
-    authScopes: (_root, { input }, ctx) => {
-      if (!input.userId || input.userId.id === ctx.principal?.userId) return { authenticated: true };
-      return input.projectId ? { $any: { instanceAdmin: true, project: { id: input.projectId.id, action: 'manage' } } } : { instanceAdmin: true };
-    },
+    // Nobody mints a key for someone else but an instance admin: a project admin who wants a
+    // colleague in the project adds them, and the colleague makes their own key.
+    authScopes: (_root, { input }, ctx) => (!input.userId || input.userId.id === ctx.principal?.userId ? { authenticated: true } : { instanceAdmin: true }),
     resolve: async (_root, { input }, ctx) =>
       ctx.services.auth.createApiKey(ctx.principal, {
         userId: input.userId?.id ?? ctx.principal!.userId,
@@ -75,12 +74,8 @@ builder.relayMutationField(
     authScopes: { authenticated: true },
     resolve: async (_root, { input }, ctx) => {
       const key = await ctx.services.auth.repo.findKey(input.id.id);
-      const principal = ctx.principal!;
-      const allowed =
-        key &&
-        (key.userId === principal.userId || isInstanceAdmin(principal) || (key.projectId !== null && can(principal, key.projectId, 'manage')));
-      // Someone else's key is answered as not found, so key ids cannot be probed.
-      if (!allowed) throw notFound('API key');
+      // A key out of reach is answered as not found, so key ids cannot be probed.
+      if (!key || !canManageKey(ctx.principal, key)) throw notFound('API key');
       return { apiKey: await ctx.services.auth.revokeApiKey(key.id) };
     },
   },

@@ -1,4 +1,4 @@
-import { can, canGrantRole, effectiveRole, isInstanceAdmin, visibleProjects, type Principal } from './permissions';
+import { can, canGrantRole, canManageKey, effectiveRole, isInstanceAdmin, visibleProjects, type Principal } from './permissions';
 
 const principal = (over: Partial<Principal> = {}): Principal => ({
   userId: 'u1',
@@ -50,5 +50,18 @@ describe('permissions', () => {
     expect(canGrantRole('DEVELOPER', 'VIEWER')).toBe(true);
     expect(canGrantRole('VIEWER', 'DEVELOPER')).toBe(false);
     expect(canGrantRole('BILLING', 'VIEWER')).toBe(false);
+  });
+  it('reaches a key only within the bound project: own keys, instance admin, or the managed project', () => {
+    const p = principal();
+    expect(canManageKey(p, { userId: 'u1', projectId: null })).toBe(true);
+    expect(canManageKey(p, { userId: 'u2', projectId: 'p1' })).toBe(true);
+    expect(canManageKey(p, { userId: 'u2', projectId: 'p2' })).toBe(false);
+    expect(canManageKey(p, { userId: 'u2', projectId: null })).toBe(false);
+    const bound = principal({ keyProjectId: 'p2' });
+    expect(canManageKey(bound, { userId: 'u1', projectId: 'p1' })).toBe(false);
+    expect(canManageKey(bound, { userId: 'u1', projectId: null })).toBe(false);
+    expect(canManageKey(bound, { userId: 'u1', projectId: 'p2' })).toBe(true);
+    expect(canManageKey(principal({ isAdmin: true, memberships: new Map() }), { userId: 'u9', projectId: null })).toBe(true);
+    expect(canManageKey(null, { userId: 'u1', projectId: null })).toBe(false);
   });
 });

@@ -71,6 +71,19 @@ export function visibleProjects(principal: Principal): string[] | 'all' {
   return principal.isAdmin ? 'all' : [...principal.memberships.keys()];
 }
 
+/**
+ * Whether the principal may see and revoke an API key: keys bound to the principal's own key's
+ * project only (when bound), and of those its own, any key for an instance admin, or the keys bound
+ * to a project it manages. A key of another user that is not bound to a managed project is out of
+ * reach even for that user's project admins.
+ */
+export function canManageKey(principal: Principal | null, key: { userId: string; projectId: string | null }): boolean {
+  if (!principal) return false;
+  if (principal.keyProjectId && key.projectId !== principal.keyProjectId) return false;
+  if (key.userId === principal.userId || isInstanceAdmin(principal)) return true;
+  return key.projectId !== null && can(principal, key.projectId, 'manage');
+}
+
 /** A key may be created with a role only within its creator's reach in that project. */
 export function canGrantRole(grantorRole: Role, role: Role): boolean {
   return ROLE_ACTIONS[role].every((action) => ROLE_ACTIONS[grantorRole].includes(action));

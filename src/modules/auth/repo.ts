@@ -31,8 +31,9 @@ export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) 
       prisma.apiKey.create({ data }),
     findKey: (id: string) => prisma.apiKey.findUnique({ where: { id } }),
     revokeKey: (id: string, now: Date) => prisma.apiKey.update({ where: { id }, data: { revokedAt: now } }),
-    sharesProject: async (userId: string, otherUserId: string) =>
-      (await prisma.membership.count({ where: { userId: otherUserId, project: { memberships: { some: { userId } } } } })) > 0,
+    /** Whether the user is a member of one of these projects. */
+    isMemberOfAny: async (userId: string, projectIds: string[]) =>
+      projectIds.length > 0 && (await prisma.membership.count({ where: { userId, projectId: { in: projectIds } } })) > 0,
   };
 }
 

@@ -1,6 +1,6 @@
 import { builder } from '../../schema/builder';
 import { Role, Tier } from '../../generated/prisma/enums';
-import { isInstanceAdmin } from './permissions';
+import { canManageKey, isInstanceAdmin, visibleProjects } from './permissions';
 
 export const RoleEnum = builder.enumType(Role, {
   name: 'Role',
@@ -9,40 +9,55 @@ export const RoleEnum = builder.enumType(Role, {
 export const TierEnum = builder.enumType(Tier, { name: 'Tier', description: 'Rate-limit and quota tier of a user.' });
 
 export const UserRef = builder.prismaNode('User', {
+  // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
+  nullable: true,
   id: { field: 'id' },
   description: 'A person or service account using Evalgraph.',
-  // Visible to the user, to teammates (through a shared project) and to instance admins.
-  authScopes: (user, ctx) =>
-    user.id === ctx.principal?.userId || isInstanceAdmin(ctx.principal)
-      ? true
-      : ctx.principal
-        ? ctx.services.auth.repo.sharesProject(ctx.principal.userId, user.id)
-        : false,
+  // Visible to the user, to instance admins, and to teammates through a project the key reaches
+  // (a key bound to project B sees B's members only, whatever else its user belongs to).
+  authScopes: (user, ctx) => {
+    const principal = ctx.principal;
+    if (!principal) return false;
+    if (user.id === principal.userId || isInstanceAdmin(principal)) return true;
+    const visible = visibleProjects(principal);
+    return visible === 'all' || ctx.services.auth.repo.isMemberOfAny(user.id, visible);
+  },
   fields: (t) => ({
     email: t.exposeString('email'),
     name: t.exposeString('name', { nullable: true }),
-    isAdmin: t.exposeBoolean('isAdmin', { description: 'Instance administrator.' }),
-    tier: t.expose('tier', { type: TierEnum }),
+    // Teammates see who someone is, not their standing on the instance.
+    isAdmin: t.exposeBoolean('isAdmin', {
+      nullable: true,
+      description: 'Instance administrator. Shown to the user and to instance admins only.',
+      authScopes: (user) => ({ $any: { self: user.id, instanceAdmin: true } }),
+    }),
+    tier: t.expose('tier', {
+      type: TierEnum,
+      nullable: true,
+      description: 'Shown to the user and to instance admins only.',
+      authScopes: (user) => ({ $any: { self: user.id, instanceAdmin: true } }),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     apiKeys: t.relatedConnection('apiKeys', {
-      description: "The user's API keys (their hashes are never shown). Visible to the user and instance admins.",
+      description:
+        "The user's API keys (their hashes are never shown). Visible to the user and instance admins; a key bound to a project lists only the keys bound to the same project.",
       authScopes: (user) => ({ $any: { self: user.id, instanceAdmin: true } }),
       cursor: 'id',
       totalCount: true,
-      query: { orderBy: { createdAt: 'desc' } },
+      query: (_args, ctx) => ({
+        where: ctx.principal?.keyProjectId ? { projectId: ctx.principal.keyProjectId } : {},
+        orderBy: { createdAt: 'desc' },
+      }),
     }),
   }),
 });
 
 export const ApiKeyRef = builder.prismaNode('ApiKey', {
+  // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
+  nullable: true,
   id: { field: 'id' },
   description: 'An API key. Its secret is shown once, when it is created, and only its hash is stored.',
-  authScopes: (key, ctx) =>
-    key.userId === ctx.principal?.userId || isInstanceAdmin(ctx.principal)
-      ? true
-      : key.projectId
-        ? { project: { id: key.projectId, action: 'manage' } }
-        : false,
+  authScopes: (key, ctx) => canManageKey(ctx.principal, key),
   fields: (t) => ({
     name: t.exposeString('name', { nullable: true }),
     prefix: t.exposeString('prefix', { description: 'The first characters of the key, to tell keys apart.' }),

@@ -9,12 +9,14 @@ import { describeApiKey, generateApiKey, hashApiKey } from './api-key';
 import { canGrantRole, isInstanceAdmin, type Principal } from './permissions';
 import { createAuthRepo } from './repo';
 
-/** How long a key lookup is reused. A revoked key stops working in this process at once
- * and in other processes within this time. */
+/** How long a key lookup is reused. Revocations and access changes are announced to every process
+ * at once (pub/sub); this bounds how stale a principal can be only when an announcement is lost. */
 const KEY_CACHE_MS = 5_000;
 
 /** Pub/sub topic of revoked keys ({ keyId }): their open subscriptions end, their sockets close. */
 export const KEY_REVOKED_TOPIC = 'auth:revoked';
+/** Pub/sub topic of a user whose access changed ({ userId }): membership, role, tier or limits. */
+export const ACCESS_CHANGED_TOPIC = 'auth:access-changed';
 
 const createUserInput = z.object({
   email: z.email().max(320).transform((e) => e.toLowerCase()),
@@ -65,8 +67,15 @@ export function createAuthService(deps: Deps) {
     return principal;
   }
 
-  // A key revoked in another process stops working here at once too.
+  // A key revoked, or a user's access changed, in another process takes effect here at once too.
   deps.pubsub.listen(KEY_REVOKED_TOPIC, () => keys.clear());
+  deps.pubsub.listen(ACCESS_CHANGED_TOPIC, () => keys.clear());
+
+  /** Someone's membership, role, tier or limits changed: every process drops its cached principals. */
+  function accessChanged(userId: string) {
+    keys.clear();
+    deps.pubsub.publish(ACCESS_CHANGED_TOPIC, { userId });
+  }
 
   async function createUser(input: z.input<typeof createUserInput>) {
     const data = parseInput(createUserInput, input);
@@ -90,6 +99,8 @@ export function createAuthService(deps: Deps) {
     if (!user) throw notFound('User');
     if (data.projectId) {
       const role = user.isAdmin ? 'ADMIN' : await txRepo.membershipRole(user.id, data.projectId);
+      // For their own key, a project the user is not in does not exist as far as they can tell.
+      if (!role && actor && actor.userId === user.id) throw notFound('Project');
       if (!role) throw badInput('The user is not a member of that project.', ['input', 'projectId']);
       if (data.role && !canGrantRole(role, data.role)) {
         throw badInput(`The user's role in the project (${role}) does not include ${data.role}.`, ['input', 'role']);
@@ -121,15 +132,22 @@ export function createAuthService(deps: Deps) {
 
   async function setUserTier(userId: string, tier: Tier) {
     if (!(await repo.findUser(userId))) throw notFound('User');
-    keys.clear();
-    return repo.setTier(userId, tier);
+    const user = await repo.setTier(userId, tier);
+    accessChanged(userId);
+    return user;
   }
 
   return {
     authenticate,
     /** The key's principal as stored now (not cached), or null when it is revoked: open streams are rechecked with it. */
     principalOfKey: (keyId: string) => loadPrincipal({ id: keyId }),
-    createUser, createApiKey, revokeApiKey, setUserTier, repo, forget: () => keys.clear() };
+    createUser,
+    createApiKey,
+    revokeApiKey,
+    setUserTier,
+    accessChanged,
+    repo,
+  };
 }
 
 export type AuthService = ReturnType<typeof createAuthService>;

@@ -2,11 +2,12 @@
 import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import safeRegex from 'safe-regex2';
 import { z } from 'zod';
-import { appError, forbidden, notFound } from '../../errors';
+import { appError, notFound } from '../../errors';
 import { uuidOfGlobalId } from '../../lib/ids';
 import { parseInput } from '../../lib/validate';
 import { builder } from '../../schema/builder';
-import { can, visibleProjects } from '../auth/permissions';
+import { allows, authorize } from '../auth/access';
+import { visibleProjects } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { ALL_PROJECTS } from '../response-cache/service';
 import { SpanKindEnum } from '../traces/schema';
@@ -56,7 +57,7 @@ builder.queryFields((t) => ({
       resolve: async (_root, args, ctx) => {
         const f = args.filter ?? {};
         const projectId = f.projectId?.id ?? null;
-        if (projectId && !can(ctx.principal, projectId, 'view')) throw forbidden();
+        if (projectId) authorize(ctx, projectId, 'view');
         const own: PriceRow[] = projectId ? await ctx.services.costs.listProjectPrices(projectId) : [];
         const needle = f.model?.toLowerCase();
         const rows = [...own, ...builtinPrices()].filter(
@@ -224,10 +225,9 @@ builder.queryField('costSummary', (t) =>
       const visible = visibleProjects(principal);
       const projectIds = args.projectId
         ? [args.projectId.id]
-        : (visible === 'all' ? (await ctx.deps.db.prisma.project.findMany({ select: { id: true } })).map((p) => p.id) : visible).filter((id) => can(principal, id, 'costs'));
+        : (visible === 'all' ? (await ctx.deps.db.prisma.project.findMany({ select: { id: true } })).map((p) => p.id) : visible).filter((id) => allows(ctx, id, 'costs'));
       // Over every project: a project created later is in it too.
       if (!args.projectId && visible === 'all') ctx.touchedProjects.add(ALL_PROJECTS);
-      for (const id of projectIds) ctx.touchedProjects.add(id);
       try {
         return await ctx.services.costs.summarise({
           projectIds,

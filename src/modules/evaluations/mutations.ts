@@ -1,7 +1,7 @@
 // Mutations of datasets and evaluations. Writes need the `write` action on the project.
 import type { Context } from '../../context';
-import { badInput, forbidden } from '../../errors';
-import { can } from '../auth/permissions';
+import { badInput } from '../../errors';
+import { authorizeRow } from '../auth/access';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { TraceFilter } from '../traces/queries';
@@ -58,9 +58,7 @@ function dataSourceOf(input: { datasetId?: { id: string } | null; items?: unknow
 /** The evaluation's project, when the principal may write to it. */
 async function writableEvaluation(ctx: Context, id: string) {
   const evaluation = await ctx.deps.db.prisma.evaluation.findUnique({ where: { id }, select: { projectId: true } });
-  if (!evaluation || !can(ctx.principal, evaluation.projectId, 'read')) throw badInput('No such evaluation.', ['input', 'id']);
-  if (!can(ctx.principal, evaluation.projectId, 'write')) throw forbidden();
-  return evaluation.projectId;
+  return authorizeRow(ctx, evaluation, 'write', 'Evaluation').projectId;
 }
 
 builder.relayMutationField(
@@ -89,9 +87,7 @@ builder.relayMutationField(
   { inputFields: (t) => ({ datasetId: t.globalID({ required: true, for: DatasetRef }), items: t.field({ type: [ItemInput], required: true }) }) },
   {
     resolve: async (_root, { input }, ctx) => {
-      const dataset = await ctx.deps.db.prisma.dataset.findUnique({ where: { id: input.datasetId.id } });
-      if (!dataset || !can(ctx.principal, dataset.projectId, 'read')) throw badInput('No such dataset.', ['input', 'datasetId']);
-      if (!can(ctx.principal, dataset.projectId, 'write')) throw forbidden();
+      const dataset = authorizeRow(ctx, await ctx.deps.db.prisma.dataset.findUnique({ where: { id: input.datasetId.id } }), 'write', 'Dataset');
       return { dataset, addedCount: await ctx.services.evaluations.addDatasetItems(dataset.id, input.items) };
     },
   },

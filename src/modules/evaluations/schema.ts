@@ -2,6 +2,7 @@
 // result counts, per-testing-criteria results). Readable with the `read` action; judge cost
 // fields need `costs`.
 import { EvaluationItemState, EvaluationStatus } from '../../generated/prisma/enums';
+import { found } from '../../errors';
 import { builder } from '../../schema/builder';
 import { projectScope } from '../auth/permissions';
 import { GRADER_TYPES } from '../graders/definitions';
@@ -16,6 +17,8 @@ const readScope = projectScope('read');
 const costScope = projectScope('costs');
 
 export const DatasetRef = builder.prismaNode('Dataset', {
+  // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
+  nullable: true,
   id: { field: 'id' },
   description: 'Items to evaluate: inputs, expected outputs, recorded outputs and RAG contexts.',
   authScopes: readScope,
@@ -40,6 +43,8 @@ builder.prismaObject('DatasetItem', {
 });
 
 export const EvaluationBatchRef = builder.prismaNode('EvaluationBatch', {
+  // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
+  nullable: true,
   id: { field: 'id' },
   description: 'Evaluations created together.',
   authScopes: readScope,
@@ -82,6 +87,8 @@ const ResultFilter = builder.inputType('EvaluationResultFilter', {
 });
 
 export const EvaluationRef = builder.prismaNode('Evaluation', {
+  // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
+  nullable: true,
   id: { field: 'id' },
   description: 'A run of graders over items. Judge cost fields need the BILLING or ADMIN role.',
   authScopes: readScope,
@@ -197,7 +204,7 @@ builder.queryFields((t) => ({
     type: 'Evaluation',
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: EvaluationRef }) },
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.evaluation.findUnique({ ...query, where: { id: args.id.id } }),
+    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.evaluation.findUnique({ ...query, where: { id: args.id.id } }).then(found('Evaluation')),
   }),
   datasets: t.prismaConnection(
     {
@@ -216,7 +223,7 @@ builder.queryFields((t) => ({
     type: 'Dataset',
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: DatasetRef }) },
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.dataset.findUnique({ ...query, where: { id: args.id.id } }),
+    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.dataset.findUnique({ ...query, where: { id: args.id.id } }).then(found('Dataset')),
   }),
 }));
 

@@ -2,7 +2,7 @@
 // transaction with its items), cancel and rerun. Workers do the grading (runner.ts).
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
-import { appError, badInput } from '../../errors';
+import { appError, badInput, notFound } from '../../errors';
 import { parseTestingCriteria } from '../graders/definitions';
 import { schemaProblem } from '../graders/deterministic';
 import { needsJudge } from '../graders/grade';
@@ -72,7 +72,7 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
     if (source.items) return { rows: checkItems(source.items, ['input', 'dataSource', 'items']), stored: { type: 'items', count: source.items.length } };
     if (source.datasetId) {
       const dataset = await db.prisma.dataset.findUnique({ where: { id: source.datasetId }, select: { projectId: true, name: true } });
-      if (!dataset || dataset.projectId !== projectId) throw badInput('No such dataset in this project.', ['input', 'dataSource', 'datasetId']);
+      if (!dataset || dataset.projectId !== projectId) throw notFound('Dataset', ['input', 'dataSource', 'datasetId']);
       const items = await db.prisma.datasetItem.findMany({ where: { datasetId: source.datasetId }, orderBy: { id: 'asc' }, take: MAX_ITEMS + 1 });
       if (items.length > MAX_ITEMS) throw badInput(`The dataset has more than ${MAX_ITEMS} items.`, ['input', 'dataSource', 'datasetId']);
       return {
@@ -119,7 +119,7 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
     }
     if (input.batchId) {
       const batch = await db.prisma.evaluationBatch.findUnique({ where: { id: input.batchId }, select: { projectId: true } });
-      if (!batch || batch.projectId !== input.projectId) throw badInput('No such batch in this project.', ['input', 'batchId']);
+      if (!batch || batch.projectId !== input.projectId) throw notFound('Evaluation batch', ['input', 'batchId']);
     }
     const subjects = { userId: input.creatorId, projectId: input.projectId };
     const quota = (await services.quotas.exceeded(subjects, 'evaluations')) ?? (graders.some(needsJudge) ? await services.quotas.exceeded(subjects, 'judge') : null);

@@ -2,9 +2,9 @@
 // the final state) and `evaluationEvents(projectId)` (every lifecycle event of a project's
 // evaluations). Both are read-scoped like the queries, over every transport.
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { forbidden, notFound } from '../../errors';
 import { builder } from '../../schema/builder';
-import { can, projectScope } from '../auth/permissions';
+import { authorizeRow } from '../auth/access';
+import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { topics, type EvaluationEvent, type EvaluationEventType } from './events';
 import { EvaluationRef, EvaluationStatusEnum, GraderResults, ResultCounts } from './schema';
@@ -75,9 +75,7 @@ builder.subscriptionFields((t) => ({
     description: 'The evaluation\'s state now, then at most every 250 ms while it changes; the stream completes after the final state.',
     args: { id: t.arg.globalID({ required: true, for: EvaluationRef }) },
     subscribe: async (_root, args, ctx) => {
-      const row = await ctx.deps.db.prisma.evaluation.findUnique({ where: { id: args.id.id }, select: { projectId: true } });
-      if (!row) throw notFound('Evaluation');
-      if (!can(ctx.principal, row.projectId, 'read')) throw forbidden();
+      const row = authorizeRow(ctx, await ctx.deps.db.prisma.evaluation.findUnique({ where: { id: args.id.id }, select: { projectId: true } }), 'read', 'Evaluation');
       return ctx.services.subscriptions.open(ctx, row.projectId, ctx.services.progress.watch(args.id.id));
     },
     resolve: (snapshot) => snapshot,

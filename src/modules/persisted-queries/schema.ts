@@ -4,7 +4,8 @@
 import { Kind, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { appError, badInput, forbidden } from '../../errors';
 import { builder } from '../../schema/builder';
-import { can, isInstanceAdmin } from '../auth/permissions';
+import { authorize } from '../auth/access';
+import { isInstanceAdmin } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 
 const MAX_PER_CALL = 100;
@@ -56,7 +57,8 @@ builder.relayMutationField(
       const projectId = input.projectId?.id ?? null;
       // Extending an allow-list is a project admin's act: with PERSISTED_QUERY_ONLY, a developer's
       // key could otherwise make any document trusted (the registration itself is trusted).
-      if (projectId === null ? !isInstanceAdmin(ctx.principal) : !can(ctx.principal, projectId, 'manage')) throw forbidden();
+      if (projectId !== null) authorize(ctx, projectId, 'manage');
+      else if (!isInstanceAdmin(ctx.principal)) throw forbidden('Global persisted operations are registered by instance admins.');
       if (!input.operations.length || input.operations.length > MAX_PER_CALL) throw badInput(`Send 1 to ${MAX_PER_CALL} operations.`, ['input', 'operations']);
       if ((input.clientName?.length ?? 0) > 200) throw badInput('clientName is longer than 200 characters.', ['input', 'clientName']);
       const maxTokens = ctx.deps.config.limits.maxTokens;

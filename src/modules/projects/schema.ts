@@ -1,8 +1,11 @@
+import { found } from '../../errors';
 import { builder } from '../../schema/builder';
-import { RoleEnum, UserRef } from '../auth/schema';
+import { RoleEnum } from '../auth/schema';
 import { effectiveRole, visibleProjects } from '../auth/permissions';
 
 export const ProjectRef = builder.prismaNode('Project', {
+  // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
+  nullable: true,
   id: { field: 'id' },
   description: 'A project: the unit of data ownership. Everything else (traces, evaluations, webhooks) belongs to one.',
   authScopes: (project) => ({ project: { id: project.id, action: 'view' } }),
@@ -40,7 +43,7 @@ builder.queryFields((t) => ({
     description: 'A project you are a member of.',
     args: { id: t.arg.globalID({ required: true, for: ProjectRef }) },
     authScopes: (_root, args) => ({ project: { id: args.id.id, action: 'view' } }),
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.project.findUnique({ ...query, where: { id: args.id.id } }),
+    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.project.findUnique({ ...query, where: { id: args.id.id } }).then(found('Project')),
   }),
   projects: t.prismaConnection({
     type: 'Project',
@@ -66,7 +69,7 @@ builder.relayMutationField(
     authScopes: { instanceAdmin: true },
     resolve: async (_root, { input }, ctx) => {
       const project = await ctx.services.projects.createProject({ name: input.name, ownerId: ctx.principal!.userId });
-      ctx.services.auth.forget();
+      ctx.services.auth.accessChanged(ctx.principal!.userId);
       return { project };
     },
   },
@@ -78,15 +81,16 @@ builder.relayMutationField(
   {
     inputFields: (t) => ({
       projectId: t.globalID({ required: true, for: ProjectRef }),
-      userId: t.globalID({ required: true, for: UserRef }),
+      email: t.string({ required: true, description: 'Whom to add: members are added by email, never by user id.' }),
       role: t.field({ type: RoleEnum, required: true }),
     }),
   },
   {
-    description: "Adds a user to a project, or changes their role (project ADMIN).",
+    description:
+      'Adds the person with this email to a project, or changes their role (project ADMIN). Someone the instance does not know yet is created without keys; they get one from an instance admin, or make their own with a key they have.',
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
     resolve: async (_root, { input }, ctx) => ({
-      membership: await ctx.services.projects.addMember({ projectId: input.projectId.id, userId: input.userId.id, role: input.role }),
+      membership: await ctx.services.projects.addMember({ projectId: input.projectId.id, email: input.email, role: input.role }),
     }),
   },
   { outputFields: (t) => ({ membership: t.field({ type: MembershipRef, resolve: (p) => p.membership }) }) },

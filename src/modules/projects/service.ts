@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps';
-import { badInput, notFound } from '../../errors';
+import { notFound } from '../../errors';
 import { Role } from '../../generated/prisma/enums';
 import { parseInput } from '../../lib/validate';
 
@@ -11,12 +11,12 @@ const createProjectInput = z.object({
 
 const addMemberInput = z.object({
   projectId: z.uuid(),
-  userId: z.uuid(),
+  email: z.email().max(320).transform((e) => e.toLowerCase()),
   role: z.enum(Role),
 });
 
-/** onAccessChange: called when someone's rights change, so cached principals are reloaded. */
-export function createProjectsService(deps: Deps, hooks: { onAccessChange(): void }) {
+/** onAccessChange: called when someone's rights change, so every process reloads their principal. */
+export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId: string): void }) {
   const prisma = deps.db.prisma;
   return {
     /** Creates a project; its owner (if any) becomes its ADMIN, in the same transaction. */
@@ -32,22 +32,22 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(): voi
         },
       });
     },
-    /** Adds a member, or changes the role of one. */
+    /**
+     * Adds the person with this email to the project, or changes their role. Someone the instance
+     * does not know yet gets a user without keys, so the answer is the same whether the email was
+     * known or not: a project admin learns nothing about users outside their projects.
+     */
     async addMember(input: z.input<typeof addMemberInput>) {
       const data = parseInput(addMemberInput, input);
-      const [project, user] = await Promise.all([
-        prisma.project.findUnique({ where: { id: data.projectId }, select: { id: true } }),
-        prisma.user.findUnique({ where: { id: data.userId }, select: { id: true } }),
-      ]);
-      if (!project) throw notFound('Project');
-      if (!user) throw badInput('No user has that id.', ['input', 'userId']);
+      if (!(await prisma.project.findUnique({ where: { id: data.projectId }, select: { id: true } }))) throw notFound('Project');
+      const user = await prisma.user.upsert({ where: { email: data.email }, create: { email: data.email }, update: {}, select: { id: true } });
       const membership = await prisma.membership.upsert({
-        where: { userId_projectId: { userId: data.userId, projectId: data.projectId } },
-        create: data,
+        where: { userId_projectId: { userId: user.id, projectId: data.projectId } },
+        create: { userId: user.id, projectId: data.projectId, role: data.role },
         update: { role: data.role },
       });
-      hooks.onAccessChange();
-      deps.log.info({ projectId: data.projectId, userId: data.userId, role: data.role }, 'membership set');
+      hooks.onAccessChange(user.id);
+      deps.log.info({ projectId: data.projectId, userId: user.id, role: data.role }, 'membership set');
       return membership;
     },
   };

@@ -1,7 +1,7 @@
 // `rateLimit` (GitHub style: your bucket now, free to ask) and `setUserLimits` (instance admins:
 // a user's own bucket and daily quotas over their tier's).
 import { z } from 'zod';
-import { badInput } from '../../errors';
+import { notFound } from '../../errors';
 import { parseInput } from '../../lib/validate';
 import { builder } from '../../schema/builder';
 import { UserRef } from '../auth/schema';
@@ -66,7 +66,7 @@ builder.relayMutationField(
     resolve: async (_root, { input }, ctx) => {
       const data = parseInput(limitsInput, input);
       const user = await ctx.deps.db.prisma.user.findUnique({ where: { id: input.userId.id } });
-      if (!user) throw badInput('No such user.', ['input', 'userId']);
+      if (!user) throw notFound('User');
       const overrides: LimitOverrides = {
         bucket: { ...(data.capacity != null ? { capacity: data.capacity } : {}), ...(data.restoreRate != null ? { restoreRate: data.restoreRate } : {}) },
         daily: {
@@ -77,8 +77,8 @@ builder.relayMutationField(
         },
       };
       const updated = await ctx.deps.db.prisma.user.update({ where: { id: user.id }, data: { limitOverrides: overrides as object } });
-      // Keys are re-read with the new limits at once.
-      ctx.services.auth.forget();
+      // Keys are re-read with the new limits at once, in every process.
+      ctx.services.auth.accessChanged(user.id);
       return { user: updated };
     },
   },

@@ -2,15 +2,15 @@
 // key's limit of open streams (in every process together when there is Redis, else in this one;
 // if Redis fails, this process's count still holds), and it ends when the key is revoked (at once when
 // the revocation is announced through pub/sub, from any process) or when the key's user no longer
-// may read the stream's project (checked against the database every 30 s, which also catches a
-// revocation whose message was lost).
+// may read the stream's project (checked at once when a change of the user's access is announced,
+// and against the database every 30 s, which also catches an announcement that was lost).
 import { randomUUID } from 'node:crypto';
 import type { Context } from '../../context';
 import type { Deps } from '../../deps';
 import { appError, unauthenticated } from '../../errors';
 import { createChannel, type Channel, type ChannelOptions } from '../../lib/channel';
 import { can } from '../auth/permissions';
-import { KEY_REVOKED_TOPIC, type AuthService } from '../auth/service';
+import { ACCESS_CHANGED_TOPIC, KEY_REVOKED_TOPIC, type AuthService } from '../auth/service';
 import { createRedisSlots, type SubscriptionSlots } from './slots';
 
 const RECHECK_MS = 30_000;
@@ -20,6 +20,7 @@ interface Stream {
   end: () => void;
   /** The project whose data it carries. */
   projectId: string;
+  userId: string;
 }
 
 /** A slot's lease: renewed at every access check, so three checks may fail before it lapses. */
@@ -37,16 +38,26 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
     for (const listener of revokedListeners) listener(keyId);
   }
 
-  async function recheck() {
-    if (slots) await slots.renew([...open].flatMap(([keyId, streams]) => [...streams].map((s) => ({ keyId, streamId: s.id })))).catch(slotFailed);
-    for (const [keyId, streams] of [...open]) {
-      const principal = await options.auth.principalOfKey(keyId);
-      if (!principal) revoked(keyId);
-      else for (const stream of [...streams]) if (!can(principal, stream.projectId, 'read')) stream.end();
-    }
+  async function recheckKey(keyId: string, streams: Set<Stream>) {
+    const principal = await options.auth.principalOfKey(keyId);
+    if (!principal) revoked(keyId);
+    else for (const stream of [...streams]) if (!can(principal, stream.projectId, 'read')) stream.end();
   }
 
-  const unlisten = deps.pubsub.listen<{ keyId: string }>(KEY_REVOKED_TOPIC, ({ keyId }) => revoked(keyId));
+  async function recheck() {
+    if (slots) await slots.renew([...open].flatMap(([keyId, streams]) => [...streams].map((s) => ({ keyId, streamId: s.id })))).catch(slotFailed);
+    for (const [keyId, streams] of [...open]) await recheckKey(keyId, streams);
+  }
+
+  const accessChanged = async (userId: string) => {
+    for (const [keyId, streams] of [...open]) if ([...streams].some((s) => s.userId === userId)) await recheckKey(keyId, streams);
+  };
+  const unlisten = [
+    deps.pubsub.listen<{ keyId: string }>(KEY_REVOKED_TOPIC, ({ keyId }) => revoked(keyId)),
+    deps.pubsub.listen<{ userId: string }>(ACCESS_CHANGED_TOPIC, ({ userId }) => {
+      accessChanged(userId).catch((error) => deps.log.warn({ err: error }, 'subscription access check failed'));
+    }),
+  ];
   const timer = setInterval(() => void recheck().catch((error) => deps.log.warn({ err: error }, 'subscription access check failed')), RECHECK_MS);
   timer.unref();
 
@@ -64,7 +75,7 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
     const keyId = principal.keyId;
     const streams = open.get(keyId) ?? new Set();
     if (streams.size >= options.perKey) throw refuse();
-    const stream = { id: randomUUID(), end: () => void channel.return?.(), projectId };
+    const stream = { id: randomUUID(), end: () => void channel.return?.(), projectId, userId: principal.userId };
     // Counted here before the (async) cluster-wide check, so this process never overshoots.
     streams.add(stream);
     open.set(keyId, streams);
@@ -105,7 +116,7 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
     /** Ends every open stream (shutdown). */
     close() {
       for (const streams of open.values()) for (const stream of [...streams]) stream.end();
-      unlisten();
+      unlisten.forEach((fn) => fn());
       clearInterval(timer);
     },
   };

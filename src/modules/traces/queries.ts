@@ -1,7 +1,7 @@
 // traces, trace and span queries, and the ingestSpans mutation.
 import { z } from 'zod';
-import { badInput, forbidden } from '../../errors';
-import { can } from '../auth/permissions';
+import { badInput } from '../../errors';
+import { authorize } from '../auth/access';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { countTraces, listTraces } from './read-sql';
@@ -51,7 +51,7 @@ builder.queryFields((t) => ({
         const projectId = args.projectId.id;
         // Ordering or filtering by cost reveals costs: it needs the same right as reading them.
         const byCost = args.filter?.minCost != null || args.orderBy?.field === 'totalCost';
-        if (byCost && !can(ctx.principal, projectId, 'costs')) throw forbidden('Filtering or ordering by cost needs the BILLING or ADMIN role.');
+        if (byCost) authorize(ctx, projectId, 'costs');
         if (args.last != null || args.before != null) throw badInput('traces pages forward only: use first and after.', ['last']);
         const order = args.orderBy?.field ?? 'startTime';
         const after = args.after ? decodeCursor(args.after, order === 'startTime' ? 'time' : order === 'latencyMs' ? 'int' : 'decimal') : null;
@@ -87,14 +87,14 @@ builder.queryFields((t) => ({
     description: 'A trace by id, with its spans as a tree (rootSpans) and as a list (spans).',
     args: { id: t.arg.globalID({ required: true, for: TraceRef }) },
     authScopes: { authenticated: true },
-    resolve: async (_root, args, ctx, info) => readable(ctx, await loadersOf(ctx).use(info).trace.load(args.id.id)) as never,
+    resolve: async (_root, args, ctx, info) => readable(ctx, await loadersOf(ctx).use(info).trace.load(args.id.id), 'Trace') as never,
   }),
   span: t.field({
     type: SpanRef,
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: SpanRef }) },
     authScopes: { authenticated: true },
-    resolve: async (_root, args, ctx, info) => readable(ctx, await loadersOf(ctx).use(info).span.load(args.id.id)) as never,
+    resolve: async (_root, args, ctx, info) => readable(ctx, await loadersOf(ctx).use(info).span.load(args.id.id), 'Span') as never,
   }),
 }));
 

@@ -6,10 +6,10 @@ import DataLoader from 'dataloader';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Context } from '../../context';
 import { badInput, forbidden } from '../../errors';
+import { allows, authorizeRow } from '../auth/access';
 import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
 import { SpanKind, SpanStatus } from '../../generated/prisma/enums';
 import { builder } from '../../schema/builder';
-import { can } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import * as read from './read-sql';
 import { selectedFields } from './selection';
@@ -100,21 +100,23 @@ const costRights = createContextCache(() => new Map<string, boolean>());
 function costOf(row: { projectId: string }, value: unknown, ctx: Context): string | null {
   const rights = costRights(ctx);
   let allowed = rights.get(row.projectId);
-  if (allowed === undefined) rights.set(row.projectId, (allowed = can(ctx.principal, row.projectId, 'costs')));
+  if (allowed === undefined) rights.set(row.projectId, (allowed = allows(ctx, row.projectId, 'costs')));
   if (!allowed) throw forbidden('Cost fields need the BILLING or ADMIN role.');
   return (value as string | null) ?? null;
 }
 
 /**
- * A row the principal may read, else a FORBIDDEN error in its place. Checked where a trace or span
- * enters the graph by id (trace, span, node, nodes); everything reached from it (its spans, their
- * parents and children) belongs to the same project. A per-object type scope did the same at
- * about a fifth of the cost of a whole traces page.
+ * A row the principal may read, else a NOT_FOUND error in its place (as for a missing one).
+ * Checked where a trace or span enters the graph by id (trace, span, node, nodes); everything
+ * reached from it (its spans, their parents and children) belongs to the same project. A
+ * per-object type scope did the same at about a fifth of the cost of a whole traces page.
  */
-export function readable<R extends { projectId: string }>(ctx: Context, row: R | null): R | null | Error {
-  if (row === null) return null;
-  ctx.touchedProjects.add(row.projectId);
-  return can(ctx.principal, row.projectId, 'read') ? row : forbidden();
+export function readable<R extends { projectId: string }>(ctx: Context, row: R | null, what: string): R | Error {
+  try {
+    return authorizeRow(ctx, row, 'read', what);
+  } catch (error) {
+    return error as Error;
+  }
 }
 export const SpanRef = builder.objectRef<SpanRow>('Span');
 export const TraceRef = builder.objectRef<TraceRow>('Trace');
@@ -122,7 +124,7 @@ export const TraceRef = builder.objectRef<TraceRow>('Trace');
 builder.node(SpanRef, {
   id: { resolve: (span) => span.id },
   description: 'One step of a trace: an LLM call, a retrieval, a tool call… Its cost fields need the BILLING or ADMIN role.',
-  loadMany: (ids, ctx) => Promise.all(ids.map(async (id) => readable(ctx, await loadersOf(ctx).span.load(id)) as SpanRow | null)),
+  loadMany: (ids, ctx) => Promise.all(ids.map(async (id) => readable(ctx, await loadersOf(ctx).span.load(id), 'Span') as SpanRow | null)),
   fields: (t) => ({
     externalId: t.string({ description: "The client's span id.", resolve: (s) => s.externalId }),
     parentExternalId: t.string({ nullable: true, description: "The client's id of the parent span.", resolve: (s) => s.parentExternalId }),
@@ -177,7 +179,7 @@ builder.node(SpanRef, {
 builder.node(TraceRef, {
   id: { resolve: (trace) => trace.id },
   description: 'One request through an LLM application: its spans, time range, tokens and cost.',
-  loadMany: (ids, ctx) => Promise.all(ids.map(async (id) => readable(ctx, await loadersOf(ctx).trace.load(id)) as TraceRow | null)),
+  loadMany: (ids, ctx) => Promise.all(ids.map(async (id) => readable(ctx, await loadersOf(ctx).trace.load(id), 'Trace') as TraceRow | null)),
   fields: (t) => ({
     externalId: t.string({ description: "The client's trace id.", resolve: (r) => r.externalId as string }),
     name: t.string({ nullable: true, resolve: (r) => r.name as string | null }),

@@ -1,18 +1,16 @@
 // Managing webhook endpoints needs the `write` action on their project. A secret is returned
 // once, by createWebhookEndpoint and rotateWebhookSecret.
 import type { Context } from '../../context';
-import { badInput, forbidden } from '../../errors';
+import { notFound } from '../../errors';
 import { builder } from '../../schema/builder';
-import { can } from '../auth/permissions';
+import { authorizeRow } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
 import { WebhookEndpointRef } from './schema';
 
 /** The endpoint's project, when the principal may change the endpoint. */
 async function writableEndpoint(ctx: Context, id: string) {
   const endpoint = await ctx.deps.db.prisma.webhookEndpoint.findUnique({ where: { id }, select: { projectId: true } });
-  if (!endpoint || !can(ctx.principal, endpoint.projectId, 'read')) throw badInput('No such webhook endpoint.', ['input', 'id']);
-  if (!can(ctx.principal, endpoint.projectId, 'write')) throw forbidden();
-  return endpoint.projectId;
+  return authorizeRow(ctx, endpoint, 'write', 'Webhook endpoint').projectId;
 }
 
 const SECRET_DESCRIPTION = 'The signing secret (whsec_…, Standard Webhooks). Shown this once: store it now.';
@@ -117,9 +115,13 @@ builder.relayMutationField(
   {
     resolve: async (_root, { input }, ctx) => {
       const message = await ctx.deps.db.prisma.webhookMessage.findUnique({ where: { id: input.id }, select: { projectId: true } });
-      if (!message || !can(ctx.principal, message.projectId, 'read')) throw badInput('No such webhook message.', ['input', 'id']);
-      if (!can(ctx.principal, message.projectId, 'write')) throw forbidden();
-      return { count: await ctx.services.webhooks.redeliverMessage(input.id, input.endpointId?.id ?? null) };
+      const { projectId } = authorizeRow(ctx, message, 'write', 'Webhook message');
+      const endpointId = input.endpointId?.id ?? null;
+      // An endpoint the message never went to (another project's, or none at all) is not there for it.
+      if (endpointId && !(await ctx.deps.db.prisma.webhookDelivery.findFirst({ where: { messageId: input.id, endpointId, endpoint: { projectId } }, select: { id: true } }))) {
+        throw notFound('Webhook endpoint');
+      }
+      return { count: await ctx.services.webhooks.redeliverMessage(input.id, endpointId) };
     },
   },
   { outputFields: (t) => ({ redeliveries: t.int({ description: 'Deliveries queued again.', resolve: (p) => p.count }) }) },

@@ -1,6 +1,8 @@
 // Webhook endpoints, their deliveries and attempts. Reading needs the `read` action on the
 // endpoint's project; secrets are never shown after they are created.
 import { WebhookDeliveryStatus } from '../../generated/prisma/enums';
+import { found } from '../../errors';
+import { authorizeRow } from '../auth/access';
 import { builder } from '../../schema/builder';
 import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
@@ -35,6 +37,8 @@ const SecretInfo = builder.objectRef<StoredSecret>('WebhookSecretInfo').implemen
 });
 
 export const WebhookEndpointRef = builder.prismaNode('WebhookEndpoint', {
+  // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
+  nullable: true,
   id: { field: 'id' },
   description: 'A URL that receives signed webhooks (Standard Webhooks) for the events it subscribes to.',
   authScopes: readScope,
@@ -79,6 +83,8 @@ builder.prismaObject('WebhookAttempt', {
 });
 
 export const WebhookDeliveryRef = builder.prismaNode('WebhookDelivery', {
+  // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
+  nullable: true,
   id: { field: 'id' },
   description: 'A message to one endpoint, with every attempt.',
   select: { id: true, endpoint: { select: { projectId: true } } },
@@ -123,7 +129,7 @@ builder.queryFields((t) => ({
     type: 'WebhookEndpoint',
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: WebhookEndpointRef }) },
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.webhookEndpoint.findUnique({ ...query, where: { id: args.id.id } }),
+    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.webhookEndpoint.findUnique({ ...query, where: { id: args.id.id } }).then(found('WebhookEndpoint')),
   }),
   webhookDeliveries: t.prismaConnection(
     {
@@ -131,13 +137,11 @@ builder.queryFields((t) => ({
       cursor: 'id',
       description: 'Deliveries to an endpoint, newest first.',
       args: { endpointId: t.arg.globalID({ required: true, for: WebhookEndpointRef }), filter: t.arg({ type: DeliveryFilter }) },
-      // The endpoint's project decides; an endpoint you cannot read shows no deliveries.
-      authScopes: async (_root, args, ctx) => {
-        const endpoint = await ctx.deps.db.prisma.webhookEndpoint.findUnique({ where: { id: args.endpointId.id }, select: { projectId: true } });
-        return endpoint ? { project: { id: endpoint.projectId, action: 'read' } } : { authenticated: true };
-      },
-      resolve: (query, _root, args, ctx) =>
-        ctx.deps.db.prisma.webhookDelivery.findMany({
+      authScopes: { authenticated: true },
+      // The endpoint's project decides: an endpoint you cannot read is not there.
+      resolve: async (query, _root, args, ctx) => {
+        authorizeRow(ctx, await ctx.deps.db.prisma.webhookEndpoint.findUnique({ where: { id: args.endpointId.id }, select: { projectId: true } }), 'read', 'WebhookEndpoint');
+        return ctx.deps.db.prisma.webhookDelivery.findMany({
           ...query,
           where: {
             endpointId: args.endpointId.id,
@@ -146,7 +150,8 @@ builder.queryFields((t) => ({
             ...(args.filter?.from || args.filter?.to ? { createdAt: { ...(args.filter.from ? { gte: args.filter.from } : {}), ...(args.filter.to ? { lt: args.filter.to } : {}) } } : {}),
           },
           orderBy: { id: 'desc' },
-        }),
+        });
+      },
     },
     { name: 'WebhookDeliveryConnection' },
     { name: 'WebhookDeliveryEdge' },

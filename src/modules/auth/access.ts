@@ -1,0 +1,67 @@
+// The one access check every resolver goes through, by scope (`{ project: { id, action } }`, which
+// the builder runs here) or by hand (`authorize`, `authorizeRow`). It does two things no resolver
+// may forget: it records the project in the context (response cache tags, and what a mutation's
+// success invalidates), and it answers a project the caller cannot see as NOT_FOUND, exactly as
+// it answers one that does not exist, keeping FORBIDDEN for a caller who can see the thing but
+// lacks the right.
+import { AuthScopeFailureType, type AuthFailure, type ForbiddenResult } from '@pothos/plugin-scope-auth';
+import type { Context } from '../../context';
+import { forbidden, notFound, unauthenticated } from '../../errors';
+import { can, type Action } from './permissions';
+
+const DENIED = {
+  costs: 'Costs need the BILLING or ADMIN role.',
+  manage: 'Managing the project needs its ADMIN role.',
+  write: 'Your role does not allow changes here.',
+  read: 'Your role does not allow reading this.',
+  view: 'Your role does not allow this.',
+} satisfies Record<Action, string>;
+
+/** Whether the principal may do `action` in the project; records the project when it can see it. */
+export function allows(ctx: Pick<Context, 'principal' | 'touchedProjects'>, projectId: string, action: Action): boolean {
+  if (can(ctx.principal, projectId, 'view')) ctx.touchedProjects.add(projectId);
+  return can(ctx.principal, projectId, action);
+}
+
+/** Throws unless the principal may do `action` in the project: NOT_FOUND when it cannot see it. */
+export function authorize(ctx: Pick<Context, 'principal' | 'touchedProjects'>, projectId: string, action: Action): void {
+  if (allows(ctx, projectId, action)) return;
+  if (!ctx.principal) throw unauthenticated();
+  if (!can(ctx.principal, projectId, 'view')) throw notFound('Project');
+  throw forbidden(DENIED[action]);
+}
+
+/**
+ * A row of a project, for an `action` on it. A missing row, and one in a project the principal
+ * cannot see, are both NOT_FOUND as `what`; one in its project without the right is FORBIDDEN.
+ */
+export function authorizeRow<T extends { projectId: string }>(
+  ctx: Pick<Context, 'principal' | 'touchedProjects'>,
+  row: T | null | undefined,
+  action: Action,
+  what: string,
+  path: (string | number)[] = [],
+): T {
+  if (!ctx.principal) throw unauthenticated();
+  if (!row || !can(ctx.principal, row.projectId, 'view')) throw notFound(what, path);
+  authorize(ctx, row.projectId, action);
+  return row;
+}
+
+function projectFailures(failure: AuthFailure): { id: string }[] {
+  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) return failure.failures.flatMap(projectFailures);
+  if (failure.kind === AuthScopeFailureType.AuthScope && failure.scope === 'project') return [failure.parameter as { id: string }];
+  return [];
+}
+
+/** The error for a refused scope check (the builder's unauthorizedError). */
+export function scopeRefusal(ctx: Pick<Context, 'principal'>, result: ForbiddenResult): Error {
+  if (!ctx.principal) return unauthenticated();
+  const hidden = projectFailures(result.failure).filter(({ id }) => !can(ctx.principal, id, 'view'));
+  // An object refused by its type: not there for the caller, unless it is in a project they see
+  // (a BILLING member reading a trace), which is a missing right.
+  const typeLevel = /^Not authorized to read fields for (\w+)/.exec(result.message);
+  if (typeLevel && (hidden.length || !projectFailures(result.failure).length)) return notFound(typeLevel[1]);
+  if (hidden.length) return notFound('Project');
+  return forbidden();
+}
