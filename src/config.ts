@@ -119,8 +119,17 @@ const envSchema = z.object({
   EVALGRAPH_MAX_ALIASES: z.coerce.number().int().min(1).max(1_000).default(30),
   EVALGRAPH_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
   EVALGRAPH_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(1_000).default(50),
-  EVALGRAPH_MAX_QUERY_BYTES: z.coerce.number({ message: 'expected a number of bytes' }).int().min(1024).max(100 * 1024 * 1024).default(64 * 1024),
-  EVALGRAPH_ANONYMOUS_RATE_LIMIT: z.coerce.number({ message: 'expected requests per second (0: off)' }).min(0).max(1_000_000).default(20),
+  EVALGRAPH_MAX_QUERY_BYTES: z.coerce
+    .number({ message: 'expected a number of bytes' })
+    .int({ message: 'expected a whole number of bytes' })
+    .min(1024, { message: 'expected at least 1024 bytes' })
+    .max(100 * 1024 * 1024, { message: 'expected at most 104857600 bytes' })
+    .default(64 * 1024),
+  EVALGRAPH_ANONYMOUS_RATE_LIMIT: z.coerce
+    .number({ message: 'expected requests per second (0: off)' })
+    .min(0, { message: 'expected requests per second (0: off)' })
+    .max(1_000_000, { message: 'expected at most 1000000 requests per second' })
+    .default(20),
   EVALGRAPH_INTROSPECTION: boolean(true),
   PERSISTED_QUERY_ONLY: boolean(false),
   EVALGRAPH_PERSISTED_QUERY_ONLY: boolean(false),

@@ -113,8 +113,8 @@ describe('query size', () => {
 
   it('refuses to register a document over the limit', async () => {
     const res = await small.gql('mutation($ops: [String!]!) { registerPersistedOperations(input: { operations: $ops }) { operations { hash } } }', { ops: ['query Ok { viewer { id } }', padded(SMALL + 1, 'query Big { viewer { id } }')] });
-    expect(res.body.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'operations', 1] });
-    expect(res.body.errors[0].message).toContain(`${SMALL} bytes`);
+    expect(res.body.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'operations', 1] });
+    expect(res.body.errors![0].message).toContain(`${SMALL} bytes`);
     expect(await small.server.services.operations.count(null)).toBe(1); // only the stored one above
   });
 });
