@@ -11,12 +11,14 @@ import { createSharedSubscribe } from './lib/shared-subscribe';
 import { authenticateHeader } from './modules/auth/authenticate';
 import type { Principal } from './modules/auth/permissions';
 import { useAbuseLimits } from './plugins/use-abuse-limits';
+import { useAnonymousLimit } from './plugins/use-anonymous-limit';
 import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-error-codes';
 import { useHttpCaching } from './plugins/use-http-caching';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
 import { useOtlp } from './plugins/use-otlp';
 import { usePrometheus } from './plugins/use-prometheus';
 import { useServiceLevels } from './plugins/use-service-levels';
+import { usePageLimits } from './plugins/use-page-limits';
 import { usePersistedOperations } from './plugins/use-persisted-operations';
 import { useRateLimit } from './plugins/use-rate-limit';
 import { useReadiness } from './plugins/use-readiness';
@@ -80,11 +82,16 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       useRequestId(),
       usePrometheus({ registry: deps.metrics, knownOperations: operationNames(services.operations.manifest.values()) }),
       useServiceLevels({ levels: services.serviceLevels, meters: deps.meters }),
+      // Before anything reads a body or a key is looked up twice: callers without a valid key pay first.
+      useAnonymousLimit({ limiter: services.anonymous }),
+      // Also bounds the query text (EVALGRAPH_MAX_QUERY_BYTES) before it is hashed or parsed.
       usePersistedOperations({ operations: services.operations, principalOf }),
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),
       ...useAbuseLimits(config.limits, hasValidKey),
+      // Before the rate limit: a refused page size is neither costed nor charged.
+      usePageLimits(),
       useRateLimit({ schema, config: config.rateLimit, quotas: config.quotas, requests: services.requests, store: deps.buckets, metrics: deps.metrics, onStoreError: (error) => log.warn({ err: error }, 'rate-limit store failed; using the fallback policy') }),
       // After the rate limit: a hit is costed and counted like a miss.
       useResponseCache({ config: config.responseCache, cache: services.cache, metrics: deps.metrics }),

@@ -60,3 +60,28 @@ describe('tiers', () => {
     expect(() => parseConfig({ EVALGRAPH_TIER_QUOTAS: 'not json' })).toThrow(/EVALGRAPH_TIER_QUOTAS: expected JSON such as/);
   });
 });
+
+describe('abuse limits before a key is known', () => {
+  it('bound query texts to 64 KiB and give callers without a key 20 requests a second per address by default', () => {
+    const config = parseConfig({});
+    expect(config.limits.maxQueryBytes).toBe(64 * 1024);
+    expect(config.rateLimit.anonymous).toEqual({ capacity: 20, restoreRate: 20 });
+  });
+
+  it('read both, 0 turning the anonymous bucket off, and name each bad one', () => {
+    const config = parseConfig({ EVALGRAPH_MAX_QUERY_BYTES: '131072', EVALGRAPH_ANONYMOUS_RATE_LIMIT: '0.5' });
+    expect(config.limits.maxQueryBytes).toBe(131072);
+    expect(config.rateLimit.anonymous).toEqual({ capacity: 1, restoreRate: 0.5 });
+    expect(parseConfig({ EVALGRAPH_ANONYMOUS_RATE_LIMIT: '0' }).rateLimit.anonymous).toBeNull();
+    let error: unknown;
+    try {
+      parseConfig({ EVALGRAPH_MAX_QUERY_BYTES: '100', EVALGRAPH_ANONYMOUS_RATE_LIMIT: 'lots' });
+    } catch (e) {
+      error = e;
+    }
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/EVALGRAPH_MAX_QUERY_BYTES: expected at least 1024 bytes \(got "100"\)/);
+    expect(problems).toMatch(/EVALGRAPH_ANONYMOUS_RATE_LIMIT: expected requests per second \(0: off\) \(got "lots"\)/);
+    expect(() => parseConfig({ EVALGRAPH_ANONYMOUS_RATE_LIMIT: '-1' })).toThrow(/EVALGRAPH_ANONYMOUS_RATE_LIMIT/);
+  });
+});

@@ -119,6 +119,17 @@ const envSchema = z.object({
   EVALGRAPH_MAX_ALIASES: z.coerce.number().int().min(1).max(1_000).default(30),
   EVALGRAPH_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
   EVALGRAPH_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(1_000).default(50),
+  EVALGRAPH_MAX_QUERY_BYTES: z.coerce
+    .number({ message: 'expected a number of bytes' })
+    .int({ message: 'expected a whole number of bytes' })
+    .min(1024, { message: 'expected at least 1024 bytes' })
+    .max(100 * 1024 * 1024, { message: 'expected at most 104857600 bytes' })
+    .default(64 * 1024),
+  EVALGRAPH_ANONYMOUS_RATE_LIMIT: z.coerce
+    .number({ message: 'expected requests per second (0: off)' })
+    .min(0, { message: 'expected requests per second (0: off)' })
+    .max(1_000_000, { message: 'expected at most 1000000 requests per second' })
+    .default(20),
   EVALGRAPH_INTROSPECTION: boolean(true),
   PERSISTED_QUERY_ONLY: boolean(false),
   EVALGRAPH_PERSISTED_QUERY_ONLY: boolean(false),
@@ -232,6 +243,8 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       maxAliases: e.EVALGRAPH_MAX_ALIASES,
       maxTokens: e.EVALGRAPH_MAX_TOKENS,
       maxDirectives: e.EVALGRAPH_MAX_DIRECTIVES,
+      /** Longest query text (UTF-8 bytes) run or registered, whoever sends it: refused with 413 before parsing. */
+      maxQueryBytes: e.EVALGRAPH_MAX_QUERY_BYTES,
       /** Off: __schema and __type are refused (GraphiQL then needs a local schema). */
       introspection: e.EVALGRAPH_INTROSPECTION,
     },
@@ -241,6 +254,11 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       tiers: perTier(DEFAULT_TIER_BUCKETS, e.EVALGRAPH_RATE_LIMIT_TIERS),
       /** No single operation may cost more, whatever the bucket. */
       maxQueryCost: e.EVALGRAPH_MAX_QUERY_COST,
+      /**
+       * Requests without a valid key (none, or a bad one), per client address (the TCP peer): a
+       * bucket of a second's worth, refilled at this rate a second. null: off.
+       */
+      anonymous: e.EVALGRAPH_ANONYMOUS_RATE_LIMIT > 0 ? { capacity: Math.max(1, Math.ceil(e.EVALGRAPH_ANONYMOUS_RATE_LIMIT)), restoreRate: e.EVALGRAPH_ANONYMOUS_RATE_LIMIT } : null,
     },
     slo: {
       /** Share of requests answered without a 5xx or an unexpected error. */

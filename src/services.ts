@@ -2,6 +2,7 @@ import { Gauge } from 'prom-client';
 import type { Deps } from './deps';
 import { createAlertEvents } from './modules/alerts/events';
 import { createAlertRules } from './modules/alerts/service';
+import { authenticateHeader } from './modules/auth/authenticate';
 import { createAuthService } from './modules/auth/service';
 import { createCostService } from './modules/costs/service';
 import { createProjectsService } from './modules/projects/service';
@@ -15,6 +16,7 @@ import { createPersistedOperations } from './modules/persisted-queries/service';
 import { createResponseCacheService } from './modules/response-cache/service';
 import { createQueueReader, registerGauges } from './modules/observability/gauges';
 import { createServiceLevels } from './modules/observability/service-levels';
+import { createAnonymousLimiter } from './modules/ratelimit/anonymous';
 import { createQuotas } from './modules/ratelimit/quotas';
 import { createRequestCounter } from './modules/ratelimit/request-counter';
 import { createTraceService } from './modules/traces/service';
@@ -58,6 +60,13 @@ export function createServices(deps: Deps) {
     progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),
     webhooks: createWebhookService(deps),
     subscriptions,
+    anonymous: createAnonymousLimiter({
+      limits: deps.config.rateLimit.anonymous,
+      store: deps.buckets,
+      authenticate: (authorization) => authenticateHeader(auth, authorization),
+      metrics: deps.metrics,
+      onStoreError: (error) => deps.log.warn({ err: error }, 'anonymous rate-limit store failed; using buckets in this process'),
+    }),
     serviceLevels,
     queues,
     /** Stops what the services run in the background besides what serve.ts stops itself. */

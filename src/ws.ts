@@ -2,7 +2,9 @@
 // through the same envelop plugins as HTTP (yoga.getEnveloped). The key in
 // `connectionParams.authorization` ("Bearer <key>") is checked at connection_init and again at
 // every subscribe; a revoked key's sockets are closed (4403). Limits: subscriptions per
-// connection, init timeout, message size.
+// connection, init timeout, message size, query text size (admit answers 413's error on the
+// operation: there is no HTTP status to set), and the anonymous bucket of the client's address
+// (4429 at connection_init).
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ExecutionArgs } from 'graphql';
@@ -21,11 +23,16 @@ type Extra = {
 
 type Enveloped = ReturnType<App['getEnveloped']>;
 
+/** The "Bearer <key>" of connectionParams, or null. */
+function authorizationOf(params: Readonly<Record<string, unknown>> | undefined): string | null {
+  const header = params?.authorization ?? params?.Authorization;
+  return typeof header === 'string' ? header : null;
+}
+
 /** Who holds the connection's key now; null when it is missing or no longer valid (other errors throw). */
 async function principalOf(app: App, params: Readonly<Record<string, unknown>> | undefined): Promise<Principal | null> {
-  const header = params?.authorization ?? params?.Authorization;
   try {
-    return await authenticateHeader(app.services.auth, typeof header === 'string' ? header : null);
+    return await authenticateHeader(app.services.auth, authorizationOf(params));
   } catch (error) {
     if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') return null;
     throw error;
@@ -57,6 +64,13 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
     {
       connectionInitWaitTimeout: limits.initTimeoutMs,
       async onConnect(ctx) {
+        // The key is known only now (in connection_init), not at the upgrade.
+        const retryAfter = await app.services.anonymous.admit(ctx.extra.request.socket.remoteAddress, authorizationOf(ctx.connectionParams));
+        if (retryAfter !== null) {
+          // graphql-ws's own code for too many connection_init, with the wait in the reason.
+          ctx.extra.socket.close(4429, `Too many connections without a valid API key; retry after ${retryAfter} s`);
+          return false;
+        }
         const principal = await principalOf(app, ctx.connectionParams);
         // Subscriptions need a key: without one (or with a bad one) the socket closes 4403.
         if (!principal) return false;

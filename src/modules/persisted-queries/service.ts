@@ -6,10 +6,13 @@
 // With `PERSISTED_QUERY_ONLY`, a key that is not an admin runs only trusted documents, whatever
 // the transport: HTTP (POST, GET, batches, SSE) asks `admit` in onParams and graphql-ws in
 // onSubscribe. The bypass is the key's role, never a header.
+// Every text is bounded (EVALGRAPH_MAX_QUERY_BYTES, 413) before it is hashed or parsed: as sent,
+// as stored under a hash, and when registered.
 import { LRUCache } from 'lru-cache';
 import { Counter } from 'prom-client';
 import type { Deps } from '../../deps';
 import { appError, badInput } from '../../errors';
+import { checkQuerySize, exceedsBytes } from '../../lib/query-size';
 import { can, effectiveRole, isInstanceAdmin, type Principal } from '../auth/permissions';
 import { hashOfDocumentId, loadManifest, sha256Hex } from './manifest';
 
@@ -51,6 +54,7 @@ function requestedHash(params: OperationParams): string | undefined {
 
 export function createPersistedOperations(deps: Deps) {
   const { config } = deps;
+  const maxQueryBytes = config.limits.maxQueryBytes;
   const manifest = loadManifest(config.persisted.manifestPath);
   const prisma = deps.db.prisma;
   // hash → the document and the projects that registered it (null: every project).
@@ -111,6 +115,8 @@ export function createPersistedOperations(deps: Deps) {
      * when it is mandatory. Throws PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_ONLY or BAD_USER_INPUT.
      */
     async admit<P extends OperationParams>(params: P, principal: Principal | null): Promise<P> {
+      // Admin keys and trusted documents too: the cost of a text is paid before anyone can tell.
+      checkQuerySize(params.query, maxQueryBytes);
       const hash = requestedHash(params);
       const { documentId: _documentId, ...rest } = params;
       const open = !config.persisted.only || mayRunAnyDocument(principal);
@@ -123,6 +129,8 @@ export function createPersistedOperations(deps: Deps) {
         const found = fromManifest !== undefined ? { document: fromManifest, source: 'manifest' } : stored !== null ? { document: stored, source: 'apq' } : await trusted(hash, principal);
         if (found) {
           lookups.inc({ outcome: 'hit', source: found.source });
+          // Stored under an earlier, larger limit (or a manifest built for another server).
+          checkQuerySize(found.document, maxQueryBytes, `The persisted document sha256:${hash}`);
           return { ...rest, query: found.document } as P;
         }
         lookups.inc({ outcome: 'miss', source: 'none' });
@@ -144,6 +152,9 @@ export function createPersistedOperations(deps: Deps) {
     /** Stores validated documents for a project (null: every project); returns their hashes. */
     async register(projectId: string | null, clientName: string | null, documents: { document: string; operationNames: string[] }[]) {
       const saved = [];
+      documents.forEach(({ document }, i) => {
+        if (exceedsBytes(document, maxQueryBytes)) throw badInput(`Operation ${i} is larger than ${maxQueryBytes} bytes, the longest query this server runs.`, ['input', 'operations', i]);
+      });
       for (const { document, operationNames } of documents) {
         const hash = sha256Hex(document);
         const select = { createdAt: true, clientName: true } as const;

@@ -1,0 +1,98 @@
+// Callers without a valid API key (none, or a malformed, unknown or revoked one) share a small
+// token bucket per client address: they cost parsing, a key lookup and an answer before anyone
+// knows who they are. Keyed callers never touch it. The address is the TCP peer's
+// (X-Forwarded-For is not trusted); IPv6 counts per /64, the block one subscriber is given. With
+// Redis the buckets are shared by every API process.
+import { GraphQLError } from 'graphql';
+import ipaddr from 'ipaddr.js';
+import { LRUCache } from 'lru-cache';
+import { Counter, type Registry } from 'prom-client';
+import { hashApiKey } from '../auth/api-key';
+import { createMemoryBuckets, secondsUntil, type BucketLimits, type BucketResult, type BucketStore } from './bucket';
+
+/** The bucket's name for an address: IPv4 (mapped IPv6 too) as it is, IPv6 by its /64. */
+export function clientKey(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const ip = ipaddr.process(address);
+  if (ip.kind() === 'ipv4') return ip.toString();
+  return `${(ip as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
+}
+
+export interface AnonymousLimiterOptions {
+  /** null: no limit. */
+  limits: BucketLimits | null;
+  store: BucketStore;
+  /** The principal of an Authorization value (the cached key lookup); throws UNAUTHENTICATED for a bad one. */
+  authenticate(authorization: string): Promise<unknown>;
+  metrics: Registry;
+  onStoreError?(error: unknown): void;
+}
+
+export function createAnonymousLimiter({ limits, store, authenticate, metrics, onStoreError }: AnonymousLimiterOptions) {
+  const refused = new Counter({
+    name: 'evalgraph_anonymous_refused_total',
+    help: 'Requests and WebSocket connections without a valid API key refused because their address used its bucket (429 / 4429), by whether they sent a key.',
+    labelNames: ['key'],
+    registers: [metrics],
+  });
+  // A failed store (Redis) is not asked again for a few seconds; this process's buckets stand in.
+  const fallback = createMemoryBuckets();
+  const BACKOFF_MS = 5_000;
+  let failedAt = 0;
+  const run = async (step: (s: BucketStore) => Promise<BucketResult>): Promise<BucketResult> => {
+    if (Date.now() - failedAt > BACKOFF_MS) {
+      try {
+        return await step(store);
+      } catch (error) {
+        failedAt = Date.now();
+        onStoreError?.(error);
+      }
+    }
+    return step(fallback);
+  };
+  // Keys (hashes of the header) that worked lately. Another key from an address whose bucket is
+  // empty is refused without a lookup, so a flood of made-up keys costs no database query, while
+  // a known key sharing that address (NAT) keeps working.
+  const known = new LRUCache<string, true>({ max: 10_000, ttl: 3_600_000 });
+  const isValid = async (authorization: string) => {
+    try {
+      return (await authenticate(authorization)) !== null;
+    } catch (error) {
+      if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') return false;
+      return true; // e.g. the database is down: the request's own lookup reports it
+    }
+  };
+
+  return {
+    limits,
+    /**
+     * Whether a request (or a WebSocket connection_init) from `address` with this Authorization
+     * value may go on: null when it may, else the seconds to wait. Takes a token only when there
+     * is no valid key.
+     */
+    async admit(address: string | undefined, authorization: string | null | undefined): Promise<number | null> {
+      if (!limits || !address) return null;
+      const bucket = `anonymous:${clientKey(address)}`;
+      const wait = (available: number, key: boolean) => {
+        refused.inc({ key: key ? 'bad' : 'none' });
+        return Math.max(1, secondsUntil(available, 1, limits));
+      };
+      if (authorization) {
+        const hash = hashApiKey(authorization);
+        if (!known.has(hash)) {
+          const now = await run((s) => s.peek(bucket, limits));
+          if (now.available < 1) return wait(now.available, true);
+        }
+        if (await isValid(authorization)) {
+          known.set(hash, true);
+          return null;
+        }
+        known.delete(hash);
+      }
+      const taken = await run((s) => s.take(bucket, limits, 1));
+      return taken.allowed ? null : wait(taken.available, Boolean(authorization));
+    },
+  };
+}
+
+export type AnonymousLimiter = ReturnType<typeof createAnonymousLimiter>;

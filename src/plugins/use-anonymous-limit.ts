@@ -1,0 +1,45 @@
+// Requests without a valid API key get their address's small bucket (modules/ratelimit/anonymous.ts)
+// before anything reads their body: over it, 429 with Retry-After. Only the API's paths
+// (/graphql and OTLP's /v1/traces) count; health, readiness, metrics and the GraphiQL page (Yoga
+// serves it before user plugins) are never limited. WebSockets ask the same limiter at
+// connection_init (ws.ts).
+import type { IncomingMessage } from 'node:http';
+import type { Plugin } from 'graphql-yoga';
+import { appError } from '../errors';
+import type { AnonymousLimiter } from '../modules/ratelimit/anonymous';
+import { encodeOtlpProtobuf } from '../modules/traces/otlp-proto';
+
+export interface AnonymousLimitOptions {
+  limiter: AnonymousLimiter;
+  /** @default '/graphql' */
+  graphqlPath?: string;
+  /** Answered in OTLP's form (google.rpc.Status, RESOURCE_EXHAUSTED). @default '/v1/traces' */
+  otlpPath?: string;
+}
+
+export function useAnonymousLimit({ limiter, graphqlPath = '/graphql', otlpPath = '/v1/traces' }: AnonymousLimitOptions): Plugin {
+  return {
+    async onRequest({ request, url, serverContext, fetchAPI, endResponse }) {
+      if ((url.pathname !== graphqlPath && url.pathname !== otlpPath) || request.method === 'OPTIONS') return;
+      // Node's socket: Yoga runs on node:http here (tests calling yoga.fetch have none, and pass).
+      const address = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket?.remoteAddress;
+      const retryAfter = await limiter.admit(address, request.headers.get('authorization'));
+      if (retryAfter === null) return;
+      const rate = limiter.limits!.restoreRate;
+      const message = `Too many requests without a valid API key from your address (at most ${rate} a second). Retry after ${retryAfter} s, or send "Authorization: Bearer <api key>".`;
+      const headers = { 'retry-after': String(retryAfter) };
+      if (url.pathname === otlpPath) {
+        const status = { code: 8, message }; // RESOURCE_EXHAUSTED
+        const protobuf = (request.headers.get('content-type') ?? '').toLowerCase().startsWith('application/x-protobuf');
+        endResponse(
+          protobuf
+            ? new fetchAPI.Response(Buffer.from(encodeOtlpProtobuf(429, status)), { status: 429, headers: { ...headers, 'content-type': 'application/x-protobuf' } })
+            : new fetchAPI.Response(JSON.stringify(status), { status: 429, headers: { ...headers, 'content-type': 'application/json' } }),
+        );
+        return;
+      }
+      const error = appError('RATE_LIMITED', message, { extensions: { retryAfter } });
+      endResponse(new fetchAPI.Response(JSON.stringify({ errors: [error.toJSON()] }), { status: 429, headers: { ...headers, 'content-type': 'application/json' } }));
+    },
+  };
+}
