@@ -133,6 +133,11 @@ it('answers If-None-Match with 304 while the data is unchanged, and says the dat
   const other = await app.seedUser({ role: 'VIEWER' });
   const theirs = await fetch(url, { headers: { authorization: `Bearer ${other.key}`, accept: 'application/json', 'if-none-match': etag! } });
   expect(theirs.status).toBe(200);
+  // Nor across keys of one user: another key of the admin, with the same body, earns no 304.
+  const second = (await app.server.services.auth.createApiKey(null, { userId: (await app.server.deps.db.prisma.user.findFirstOrThrow({ where: { email: 'admin@test.local' } })).id })).key;
+  const sameUser = await fetch(url, { headers: { authorization: `Bearer ${second}`, accept: 'application/json', 'if-none-match': etag! } });
+  expect(sameUser.status).toBe(200);
+  expect(sameUser.headers.get('etag')).not.toBe(etag);
   // Changed data: a new validator, and the body again.
   const tracesUrl = `${app.graphqlUrl}?${new URLSearchParams({ query: TRACES, variables: JSON.stringify({ p: project }) })}`;
   const before = await fetch(tracesUrl, { headers });

@@ -14,7 +14,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../config';
 import type { Context } from '../context';
 import type { Principal } from '../modules/auth/permissions';
-import { projectTag, type ResponseCacheService } from '../modules/response-cache/service';
+import { ALL_PROJECTS, projectTag, type ResponseCacheService } from '../modules/response-cache/service';
 import { ETAG_EXTENSION, entryEtag } from './use-http-caching';
 
 /** By type (any response holding one lives at most this long) and by field. */
@@ -66,7 +66,9 @@ export function useResponseCache({ config, cache, metrics }: ResponseCacheOption
     set(id, result, entities, ttl) {
       const { projects, computedInMs } = pending;
       pending = { projects: [], computedInMs: 0 };
-      const tags = new Set(projects.map(projectTag));
+      // A response that read no project's data (built-in prices, say) is dropped by every
+      // project's mutations: forgetting to record a project can cost hits, never freshness.
+      const tags = new Set((projects.length ? projects : [ALL_PROJECTS]).map(projectTag));
       for (const { typename, id: entityId } of entities) tags.add(entityId === undefined || entityId === null ? typename : `${typename}:${entityId}`);
       // The entry's validator goes with it (and with this response): hits need not hash their data.
       result.extensions = { ...result.extensions, [ETAG_EXTENSION]: entryEtag(id) };
