@@ -3,22 +3,23 @@
 // and validated against the schema first; it is still validated and costed at every run.
 import { Kind, parse, specifiedRules, validate, type GraphQLSchema } from 'graphql';
 import { appError, badInput, forbidden } from '../../errors';
+import { exceedsBytes } from '../../lib/query-size';
 import { builder } from '../../schema/builder';
 import { authorize } from '../auth/access';
 import { isInstanceAdmin } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 
 const MAX_PER_CALL = 100;
-const MAX_CHARS = 64 * 1024;
 const MAX_PER_PROJECT = 10_000;
 
 /** The document's operation names, or a BAD_USER_INPUT error at its index. */
-function checkDocument(schema: GraphQLSchema, text: string, index: number, maxTokens: number): string[] {
+function checkDocument(schema: GraphQLSchema, text: string, index: number, limits: { maxTokens: number; maxQueryBytes: number }): string[] {
   const path = ['input', 'operations', index];
-  if (text.length > MAX_CHARS) throw badInput(`Operation ${index} is longer than ${MAX_CHARS} characters.`, path);
+  // The longest query this server runs (EVALGRAPH_MAX_QUERY_BYTES), stored or not: checked before parsing.
+  if (exceedsBytes(text, limits.maxQueryBytes)) throw badInput(`Operation ${index} is larger than ${limits.maxQueryBytes} bytes, the longest query this server runs.`, path);
   let document;
   try {
-    document = parse(text, { maxTokens });
+    document = parse(text, { maxTokens: limits.maxTokens });
   } catch (error) {
     throw badInput(`Operation ${index} does not parse: ${(error as Error).message}`, path);
   }
@@ -61,8 +62,7 @@ builder.relayMutationField(
       else if (!isInstanceAdmin(ctx.principal)) throw forbidden('Global persisted operations are registered by instance admins.');
       if (!input.operations.length || input.operations.length > MAX_PER_CALL) throw badInput(`Send 1 to ${MAX_PER_CALL} operations.`, ['input', 'operations']);
       if ((input.clientName?.length ?? 0) > 200) throw badInput('clientName is longer than 200 characters.', ['input', 'clientName']);
-      const maxTokens = ctx.deps.config.limits.maxTokens;
-      const documents = input.operations.map((text, i) => ({ document: text, operationNames: checkDocument(info.schema, text, i, maxTokens) }));
+      const documents = input.operations.map((text, i) => ({ document: text, operationNames: checkDocument(info.schema, text, i, ctx.deps.config.limits) }));
       const service = ctx.services.operations;
       if ((await service.count(projectId)) + documents.length > MAX_PER_PROJECT) {
         throw appError('QUOTA_EXCEEDED', `A project may hold at most ${MAX_PER_PROJECT} persisted operations.`, { extensions: { quota: MAX_PER_PROJECT } });

@@ -12,7 +12,7 @@ import { LRUCache } from 'lru-cache';
 import { Counter } from 'prom-client';
 import type { Deps } from '../../deps';
 import { appError, badInput } from '../../errors';
-import { checkQuerySize, exceedsBytes } from '../../lib/query-size';
+import { checkQuerySize } from '../../lib/query-size';
 import { can, effectiveRole, isInstanceAdmin, type Principal } from '../auth/permissions';
 import { hashOfDocumentId, loadManifest, sha256Hex } from './manifest';
 
@@ -152,9 +152,6 @@ export function createPersistedOperations(deps: Deps) {
     /** Stores validated documents for a project (null: every project); returns their hashes. */
     async register(projectId: string | null, clientName: string | null, documents: { document: string; operationNames: string[] }[]) {
       const saved = [];
-      documents.forEach(({ document }, i) => {
-        if (exceedsBytes(document, maxQueryBytes)) throw badInput(`Operation ${i} is larger than ${maxQueryBytes} bytes, the longest query this server runs.`, ['input', 'operations', i]);
-      });
       for (const { document, operationNames } of documents) {
         const hash = sha256Hex(document);
         const select = { createdAt: true, clientName: true } as const;
