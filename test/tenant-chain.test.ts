@@ -228,3 +228,32 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
     }
   });
 });
+
+describe('an instance admin naming a project that does not exist', () => {
+  const p = () => globalId('Project', randomUUID());
+  it.each([
+    ['ingestSpans', 'mutation($p: ID!) { ingestSpans(input: { projectId: $p, spans: [{ traceId: "t", spanId: "s", name: "x", startTime: "2026-01-01T00:00:00Z" }] }) { acceptedCount } }'],
+    ['createDataset', 'mutation($p: ID!) { createDataset(input: { projectId: $p, name: "x" }) { dataset { id } } }'],
+    ['upsertModelPrice', 'mutation($p: ID!) { upsertModelPrice(input: { projectId: $p, modelName: "m", inputPrice: "1", outputPrice: "1" }) { modelPrice { id } } }'],
+    ['createAlertRule', 'mutation($p: ID!) { createAlertRule(input: { projectId: $p, name: "x", metric: COST, aggregation: SUM, operator: GT, threshold: 1, windowSeconds: 60 }) { alertRule { id } } }'],
+    ['setProjectBudget', 'mutation($p: ID!) { setProjectBudget(input: { projectId: $p, evaluationsPerDay: 1 }) { project { id } } }'],
+    ['addProjectMember', 'mutation($p: ID!) { addProjectMember(input: { projectId: $p, email: "someone@test.local", role: VIEWER }) { membership { role } } }'],
+    ['registerPersistedOperations', 'mutation($p: ID!) { registerPersistedOperations(input: { projectId: $p, operations: ["{ viewer { id } }"] }) { operations { hash } } }'],
+    ['createEvaluation', 'mutation($p: ID!) { createEvaluation(input: { projectId: $p, name: "x", testingCriteria: [{ type: "regex", name: "r", input: "{{sample.output_text}}", pattern: "a" }], dataSource: { items: [{ input: "x", output: "y" }] } }) { evaluation { id } } }'],
+    ['traces', 'query($p: ID!) { traces(projectId: $p) { totalCount } }'],
+    ['modelPrices', 'query($p: ID!) { modelPrices(filter: { projectId: $p }) { totalCount } }'],
+    ['costSummary', 'query($p: ID!) { costSummary(projectId: $p, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { cost } }'],
+  ])('%s answers NOT_FOUND, not an internal error nor an empty answer', async (_what, document) => {
+    const res = await app.gql(document, { p: p() });
+    expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+  });
+
+  it('over OTLP: 404', async () => {
+    const res = await fetch(`${app.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${app.adminKey}`, 'x-evalgraph-project': randomUUID() },
+      body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 'otlp', startTimeUnixNano: '1740830400000000000', endTimeUnixNano: '1740830401000000000' }] }] }] }),
+    });
+    expect(res.status).toBe(404);
+  });
+});

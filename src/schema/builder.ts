@@ -11,7 +11,7 @@ import type { Context } from '../context';
 import { badInput, found, notFound } from '../errors';
 import type PrismaTypes from '../generated/pothos-types';
 import { getDatamodel } from '../generated/pothos-types';
-import { allows, scopeRefusal } from '../modules/auth/access';
+import { allowsProject, scopeRefusal } from '../modules/auth/access';
 import { isInstanceAdmin, type Action } from '../modules/auth/permissions';
 
 export const builder = new SchemaBuilder<{
@@ -45,7 +45,7 @@ export const builder = new SchemaBuilder<{
     authScopes: (ctx) => ({
       authenticated: ctx.principal !== null,
       instanceAdmin: isInstanceAdmin(ctx.principal),
-      project: ({ id, action }) => allows(ctx, id, action),
+      project: ({ id, action }) => allowsProject(ctx, id, action),
       self: (userId) => ctx.principal?.userId === userId,
     }),
     // NOT_FOUND for what the caller cannot see (the same answer as for what does not exist).

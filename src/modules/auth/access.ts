@@ -4,6 +4,7 @@
 // success invalidates), and it answers a project the caller cannot see as NOT_FOUND, exactly as
 // it answers one that does not exist, keeping FORBIDDEN for a caller who can see the thing but
 // lacks the right.
+import { createContextCache } from '@pothos/core';
 import { AuthScopeFailureType, type AuthFailure, type ForbiddenResult } from '@pothos/plugin-scope-auth';
 import type { Context } from '../../context';
 import { forbidden, notFound, unauthenticated } from '../../errors';
@@ -17,17 +18,39 @@ const DENIED = {
   view: 'Your role does not allow this.',
 } satisfies Record<Action, string>;
 
-/** Whether the principal may do `action` in the project; records the project when it can see it. */
+/** Whether the principal may do `action` in a project known to exist; records it when it can see it. */
 export function allows(ctx: Pick<Context, 'principal' | 'touchedProjects'>, projectId: string, action: Action): boolean {
   if (can(ctx.principal, projectId, 'view')) ctx.touchedProjects.add(projectId);
   return can(ctx.principal, projectId, action);
 }
 
+// Per request: projects looked up for an instance admin, and those found missing (scopeRefusal).
+const lookups = createContextCache((_ctx: object) => new Map<string, Promise<boolean>>());
+const missing = createContextCache((_ctx: object) => new Set<string>());
+
+/**
+ * Whether the principal may do `action` in the project, and the project exists. A membership
+ * vouches for the project; an instance admin's rights do not, so for them it is looked up (once
+ * per request), and a missing project is refused as a foreign one would be.
+ */
+export function allowsProject(ctx: Pick<Context, 'principal' | 'touchedProjects' | 'services'>, projectId: string, action: Action): boolean | Promise<boolean> {
+  if (!allows(ctx, projectId, action)) return false;
+  const principal = ctx.principal!;
+  if (!principal.isAdmin || principal.memberships.has(projectId)) return true;
+  const known = lookups(ctx);
+  let exists = known.get(projectId);
+  if (!exists) known.set(projectId, (exists = ctx.services.projects.exists(projectId)));
+  return exists.then((found) => {
+    if (!found) missing(ctx).add(projectId);
+    return found;
+  });
+}
+
 /** Throws unless the principal may do `action` in the project: NOT_FOUND when it cannot see it. */
-export function authorize(ctx: Pick<Context, 'principal' | 'touchedProjects'>, projectId: string, action: Action): void {
-  if (allows(ctx, projectId, action)) return;
+export async function authorize(ctx: Pick<Context, 'principal' | 'touchedProjects' | 'services'>, projectId: string, action: Action): Promise<void> {
+  if (await allowsProject(ctx, projectId, action)) return;
   if (!ctx.principal) throw unauthenticated();
-  if (!can(ctx.principal, projectId, 'view')) throw notFound('Project');
+  if (!can(ctx.principal, projectId, 'view') || missing(ctx).has(projectId)) throw notFound('Project');
   throw forbidden(DENIED[action]);
 }
 
@@ -44,7 +67,8 @@ export function authorizeRow<T extends { projectId: string }>(
 ): T {
   if (!ctx.principal) throw unauthenticated();
   if (!row || !can(ctx.principal, row.projectId, 'view')) throw notFound(what, path);
-  authorize(ctx, row.projectId, action);
+  // The row exists, so its project does.
+  if (!allows(ctx, row.projectId, action)) throw forbidden(DENIED[action]);
   return row;
 }
 
@@ -57,7 +81,7 @@ function projectFailures(failure: AuthFailure): { id: string }[] {
 /** The error for a refused scope check (the builder's unauthorizedError). */
 export function scopeRefusal(ctx: Pick<Context, 'principal'>, result: ForbiddenResult): Error {
   if (!ctx.principal) return unauthenticated();
-  const hidden = projectFailures(result.failure).filter(({ id }) => !can(ctx.principal, id, 'view'));
+  const hidden = projectFailures(result.failure).filter(({ id }) => !can(ctx.principal, id, 'view') || missing(ctx).has(id));
   // An object refused by its type: not there for the caller, unless it is in a project they see
   // (a BILLING member reading a trace), which is a missing right.
   const typeLevel = /^Not authorized to read fields for (\w+)/.exec(result.message);

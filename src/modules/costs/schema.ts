@@ -57,7 +57,7 @@ builder.queryFields((t) => ({
       resolve: async (_root, args, ctx) => {
         const f = args.filter ?? {};
         const projectId = f.projectId?.id ?? null;
-        if (projectId) authorize(ctx, projectId, 'view');
+        if (projectId) await authorize(ctx, projectId, 'view');
         const own: PriceRow[] = projectId ? await ctx.services.costs.listProjectPrices(projectId) : [];
         const needle = f.model?.toLowerCase();
         const rows = [...own, ...builtinPrices()].filter(

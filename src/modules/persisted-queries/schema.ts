@@ -58,7 +58,7 @@ builder.relayMutationField(
       const projectId = input.projectId?.id ?? null;
       // Extending an allow-list is a project admin's act: with PERSISTED_QUERY_ONLY, a developer's
       // key could otherwise make any document trusted (the registration itself is trusted).
-      if (projectId !== null) authorize(ctx, projectId, 'manage');
+      if (projectId !== null) await authorize(ctx, projectId, 'manage');
       else if (!isInstanceAdmin(ctx.principal)) throw forbidden('Global persisted operations are registered by instance admins.');
       if (!input.operations.length || input.operations.length > MAX_PER_CALL) throw badInput(`Send 1 to ${MAX_PER_CALL} operations.`, ['input', 'operations']);
       if ((input.clientName?.length ?? 0) > 200) throw badInput('clientName is longer than 200 characters.', ['input', 'clientName']);

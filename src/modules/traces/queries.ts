@@ -51,7 +51,7 @@ builder.queryFields((t) => ({
         const projectId = args.projectId.id;
         // Ordering or filtering by cost reveals costs: it needs the same right as reading them.
         const byCost = args.filter?.minCost != null || args.orderBy?.field === 'totalCost';
-        if (byCost) authorize(ctx, projectId, 'costs');
+        if (byCost) await authorize(ctx, projectId, 'costs');
         if (args.last != null || args.before != null) throw badInput('traces pages forward only: use first and after.', ['last']);
         const order = args.orderBy?.field ?? 'startTime';
         const after = args.after ? decodeCursor(args.after, order === 'startTime' ? 'time' : order === 'latencyMs' ? 'int' : 'decimal') : null;
