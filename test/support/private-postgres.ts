@@ -2,6 +2,7 @@
 // kill it: the machine's shared server is never touched. initdb and postgres refuse to run as
 // root, so under root they run as the `postgres` OS user, in a directory that user owns.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -53,7 +54,15 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
   }
   const port = await freePort();
   let server: ChildProcess | null = null;
-  let out = '';
+  // A file, not pipes: the server's children hold its output open after it exits, which would keep jest waiting.
+  const logFile = path.join(dir, 'postgres.log');
+  const out = () => {
+    try {
+      return readFileSync(logFile, 'utf8');
+    } catch {
+      return '';
+    }
+  };
   const url = (database = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${database}`;
   const postmasterPid = async () => Number((await readFile(path.join(data, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]) || null;
   const accepts = async () => {
@@ -73,9 +82,9 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
 
   async function startOnce(): Promise<boolean> {
     const [postgres, args] = command('postgres', ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=50']);
-    const child = spawn(postgres, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
+    const fd = openSync(logFile, 'a');
+    const child = spawn(postgres, args, { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
     server = child;
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
@@ -83,7 +92,7 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
       if (await accepts()) return true;
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`postgres did not start:\n${out}`);
+    throw new Error(`postgres did not start:\n${out()}`);
   }
 
   return {
@@ -95,7 +104,7 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
         if (await startOnce()) return;
         await new Promise((r) => setTimeout(r, 250));
       }
-      throw new Error(`postgres would not start again:\n${out}`);
+      throw new Error(`postgres would not start again:\n${out()}`);
     },
     async crash() {
       const pid = await postmasterPid();
@@ -124,6 +133,6 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
       }
       await rm(dir, { recursive: true, force: true });
     },
-    log: () => out,
+    log: out,
   };
 }
