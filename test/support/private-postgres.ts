@@ -122,7 +122,9 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
         } catch {
           // gone already
         }
-        await Promise.race([exited(server), new Promise((r) => setTimeout(r, 5_000))]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited(server), new Promise((r) => (timer = setTimeout(r, 5_000)))]);
+        clearTimeout(timer);
         if (server.exitCode === null) {
           try {
             process.kill(pid, 'SIGKILL');
