@@ -24,8 +24,8 @@ import { requestIdOf, useRequestId } from './plugins/use-request-id';
 import { useRequestLimits } from './plugins/use-request-limits';
 import { useResponseCache } from './plugins/use-response-cache';
 import { getSchema } from './schema';
-import { isDatabaseUnavailable } from './storage/db-unavailable';
 import { createServices, type Services } from './services';
+import { isDatabaseUnavailable } from './storage/db-unavailable';
 
 /** Names of the operations in trusted documents (kept as metric labels). */
 const operationNames = (documents: Iterable<string>) => [...documents].flatMap((d) => [...d.matchAll(/\b(?:query|mutation|subscription)\s+(\w+)/g)].map((m) => m[1]));

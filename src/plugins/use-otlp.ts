@@ -6,14 +6,14 @@ import { promisify } from 'node:util';
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { isAppError } from '../errors';
-import { isDatabaseUnavailable } from '../storage/db-unavailable';
-import { DATABASE_UNAVAILABLE_MESSAGE } from './use-error-codes';
 import { isUuid, uuidOfGlobalId } from '../lib/ids';
 import { authenticateHeader } from '../modules/auth/authenticate';
 import { can, visibleProjects, type Principal } from '../modules/auth/permissions';
 import { otlpToSpans } from '../modules/traces/otlp';
 import { decodeOtlpProtobuf, encodeOtlpProtobuf } from '../modules/traces/otlp-proto';
 import type { Services } from '../services';
+import { isDatabaseUnavailable } from '../storage/db-unavailable';
+import { DATABASE_UNAVAILABLE_MESSAGE } from './use-error-codes';
 
 const gunzipAsync = promisify(gunzip);
 

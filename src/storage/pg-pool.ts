@@ -2,8 +2,10 @@
 // ("read ECONNRESET", "Connection terminated unexpectedly") as an 'error' event on its client,
 // and an 'error' event nobody listens to ends the process; pg-pool listens only while a client
 // is idle, so a client checked out (a transaction, Prisma's, the migration engine's) had none.
-// And while the database is unreachable, connecting is refused at once (a short circuit) instead
-// of each request waiting for the connect timeout, so that requests get their 503 quickly.
+// And while the database is unreachable, connecting is refused at once (cockatiel's circuit
+// breaker, as for the judge) instead of each request waiting for the connect timeout, so that
+// requests get their 503 quickly.
+import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 import pg from 'pg';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from './db-unavailable';
 
@@ -34,61 +36,36 @@ export interface PgPoolOptions extends AvailabilityEvents {
 
 /** A pg.Pool whose every client has an error listener, and which fails fast while the database is down. */
 export function createPgPool(config: pg.PoolConfig, options: PgPoolOptions = {}) {
-  const probeMs = options.probeMs ?? 1_000;
+  // Opened by one failed connection (only the database being unreachable counts); while open,
+  // connecting fails at once; after `probeMs` one attempt goes through (others wait for it).
+  const breaker = circuitBreaker(handleWhen(isDatabaseUnavailable), { halfOpenAfter: options.probeMs ?? 1_000, breaker: new ConsecutiveBreaker(1) });
   let downSince = 0;
-  let lastError: Error | null = null;
-  let nextProbe = 0;
-  let probing = false;
-
-  /** Go ahead (`probe`: this attempt finds out whether the database is back), or the error to fail with at once. */
-  function admit(): { probe: boolean } | DatabaseUnavailableError {
-    if (!downSince) return { probe: false };
-    if (!probing && Date.now() >= nextProbe) {
-      probing = true;
-      return { probe: true };
-    }
-    // No `cause`: one error object shared by every refused request would have its stack rewritten by each.
-    return new DatabaseUnavailableError(`The database is unreachable (since ${new Date(downSince).toISOString()}): ${lastError?.message}`);
-  }
-
-  function settle(probe: boolean, error: Error | null) {
-    if (probe) probing = false;
-    if (error && isDatabaseUnavailable(error)) {
-      lastError = error;
-      nextProbe = Date.now() + probeMs;
-      if (!downSince) {
-        downSince = Date.now();
-        options.onDown?.(error);
-      }
-    } else if (!error && downSince) {
-      const downMs = Date.now() - downSince;
-      downSince = 0;
-      options.onUp?.(downMs);
-    }
-  }
+  breaker.onBreak((reason) => {
+    // A failed probe opens it again: the same outage.
+    if (downSince) return;
+    downSince = Date.now();
+    options.onDown?.('error' in reason ? reason.error : new Error('the database circuit was opened'));
+  });
+  breaker.onReset(() => {
+    if (!downSince) return;
+    const downMs = Date.now() - downSince;
+    downSince = 0;
+    options.onUp?.(downMs);
+  });
+  const unreachable = () => {
+    const last = breaker.lastFailure;
+    const reason = last && 'error' in last ? last.error.message : 'unknown';
+    return new DatabaseUnavailableError(`The database is unreachable (since ${new Date(downSince || Date.now()).toISOString()}): ${reason}`);
+  };
 
   class GuardedClient extends pg.Client {
     // `any`: pg.Client.connect has a promise and a callback overload (two callback types); both are kept.
     override connect(callback?: any): any {
-      const admitted = admit();
-      if (admitted instanceof Error) {
-        if (!callback) return Promise.reject(admitted);
-        process.nextTick(callback, admitted);
-        return;
-      }
-      if (!callback) {
-        return super.connect().then(
-          (client) => (settle(admitted.probe, null), client),
-          (error: Error) => {
-            settle(admitted.probe, error);
-            throw error;
-          },
-        );
-      }
-      super.connect((error: Error | null) => {
-        settle(admitted.probe, error ?? null);
-        callback(error);
+      const connected = breaker.execute(() => super.connect()).catch((error: unknown) => {
+        throw error instanceof BrokenCircuitError ? unreachable() : error;
       });
+      if (!callback) return connected;
+      connected.then(() => callback(null), callback);
     }
   }
 
