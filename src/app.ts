@@ -27,6 +27,7 @@ import { useRequestLimits } from './plugins/use-request-limits';
 import { useResponseCache } from './plugins/use-response-cache';
 import { getSchema } from './schema';
 import { createServices, type Services } from './services';
+import { isDatabaseUnavailable } from './storage/db-unavailable';
 
 /** Names of the operations in trusted documents (kept as metric labels). */
 const operationNames = (documents: Iterable<string>) => [...documents].flatMap((d) => [...d.matchAll(/\b(?:query|mutation|subscription)\s+(\w+)/g)].map((m) => m[1]));
@@ -64,7 +65,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       debug: (...args) => log.debug(args.map(String).join(' ')),
       info: (...args) => log.info(args.map(String).join(' ')),
       warn: (...args) => log.warn(args.map(String).join(' ')),
-      error: (...args) => log.error(args.map(String).join(' ')),
+      // Yoga logs each error it masks; the database being unreachable is logged once per outage instead (deps.ts).
+      error: (...args) => (args.some(isDatabaseUnavailable) ? log.debug(args.map(String).join(' ')) : log.error(args.map(String).join(' '))),
     },
     graphiql: config.http.graphiql ? { title: 'Evalgraph', defaultQuery: GRAPHIQL_EXAMPLES } : false,
     maskedErrors: { maskError: createMaskError(log) },

@@ -46,6 +46,11 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
       (config.database.kind === 'postgres'
         ? { kind: 'postgres', url: config.database.url }
         : { kind: 'pglite', dataDir: config.database.dataDir }),
+    // Once per outage; requests meanwhile get 503 SERVICE_UNAVAILABLE and are not logged one by one.
+    {
+      onDown: (error) => log.error({ err: error }, 'database unreachable: answering 503 until it is back'),
+      onUp: (downMs) => log.warn({ downMs }, 'database reachable again'),
+    },
   );
   if (config.database.migrateOnStart) {
     const applied = await migrate(db);

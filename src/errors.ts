@@ -47,6 +47,10 @@ export const found =
 export const badInput = (message: string, path: (string | number)[] = []) =>
   appError('BAD_USER_INPUT', message, { extensions: { path: path.length ? path : undefined } });
 
+/** A dependency (the database) cannot be reached: try again after `retryAfterSeconds`. */
+export const serviceUnavailable = (message: string, retryAfterSeconds = 5) =>
+  appError('SERVICE_UNAVAILABLE', message, { status: 503, headers: { 'Retry-After': String(retryAfterSeconds) } });
+
 export function isAppError(error: unknown): error is GraphQLError {
   return error instanceof GraphQLError && typeof error.extensions?.code === 'string';
 }

@@ -1,7 +1,13 @@
 // The background worker: runs each registered job in its own loop until stopped. A job claims
 // work from the database (the database is the queue) and returns how much it did; a job that
-// found work runs again at once, one that found none sleeps until its interval or a wake-up.
+// found work runs again at once, one that found none sleeps until its interval or a wake-up, and
+// one that failed backs off.
 import type { Deps } from './deps';
+import { backoffDelay } from './lib/backoff';
+
+// After a job fails: 0.5 s, 1 s, 2 s … up to 8 s, so that the worker resumes soon after the
+// database returns without retrying in a tight loop while it is away.
+const FAILURE_BACKOFF = { baseMs: 500, capMs: 8_000 };
 
 export interface Job {
   name: string;
@@ -24,28 +30,44 @@ export function startWorker(deps: Deps, jobs: Job[]): Worker {
   const stopping = new AbortController();
   const wakers = new Map<string, () => void>();
 
+  /** Sleeps `ms`, or until the job is woken (when `wakeable`) or the worker stops. */
+  const rest = async (job: Job, ms: number, wakeable: boolean) => {
+    let wake = () => {};
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (wakeable) wakers.set(job.name, wake);
+      stopping.signal.addEventListener('abort', wake, { once: true });
+    });
+    // One listener per sleep would pile up on the long-lived stop signal.
+    stopping.signal.removeEventListener('abort', wake);
+    if (wakeable) wakers.delete(job.name);
+  };
+
   const loop = async (job: Job) => {
+    // Failures in a row (an outage of the database, say), and when the last was logged.
+    let failures = 0;
+    let loggedAt = 0;
     while (!stopping.signal.aborted) {
       let done = 0;
       try {
         done = await job.run(stopping.signal);
+        if (failures) deps.log.info({ job: job.name, failures }, 'job runs again');
+        failures = 0;
       } catch (error) {
-        deps.log.error({ err: error, job: job.name }, 'job failed; retrying after its idle interval');
+        failures += 1;
+        // Once when failing starts, then once a minute while it lasts: not once per retry.
+        if (failures === 1 || Date.now() - loggedAt >= 60_000) {
+          deps.log.error({ err: error, job: job.name, failures }, 'job failed; retrying with backoff');
+          loggedAt = Date.now();
+        }
       }
       if (done > 0 || stopping.signal.aborted) continue;
-      let wake = () => {};
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, job.idleMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        wakers.set(job.name, wake);
-        stopping.signal.addEventListener('abort', wake, { once: true });
-      });
-      // One listener per sleep would pile up on the long-lived stop signal.
-      stopping.signal.removeEventListener('abort', wake);
-      wakers.delete(job.name);
+      // A failing job waits out its backoff: wake-ups (pub/sub, many a second) would make it spin.
+      await rest(job, failures ? backoffDelay(failures, FAILURE_BACKOFF) : job.idleMs, failures === 0);
     }
   };
 

@@ -3,7 +3,10 @@ import { handleStreamOrSingleExecutionResult } from '@envelop/core';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context';
 import type { Logger } from 'pino';
-import { appError, isAppError } from '../errors';
+import { appError, isAppError, serviceUnavailable } from '../errors';
+import { isDatabaseUnavailable } from '../storage/db-unavailable';
+
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The database cannot be reached right now; try again shortly.';
 
 const withCode = (error: GraphQLError, code: string) =>
   new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: { ...error.extensions, code } });
@@ -22,10 +25,6 @@ export function useErrorCodes(): Plugin {
   };
 }
 
-/**
- * Yoga's maskError: errors we meant (with a code) pass; GraphQL's input coercion errors become
- * BAD_USER_INPUT; anything else is logged with the request id and masked.
- */
 /** An error the caller caused (or one of ours with its code), as opposed to an unexpected one. */
 export function isExpectedError(error: unknown): boolean {
   if (isAppError(error)) return error.extensions.code !== 'INTERNAL_SERVER_ERROR';
@@ -35,9 +34,20 @@ export function isExpectedError(error: unknown): boolean {
   return !original || original instanceof GraphQLError || original.name === 'PothosValidationError';
 }
 
+/**
+ * Yoga's maskError: errors we meant (with a code) pass; the database being unreachable becomes
+ * SERVICE_UNAVAILABLE (503, Retry-After); GraphQL's input coercion errors become BAD_USER_INPUT;
+ * anything else is logged with the request id and masked.
+ */
 export function createMaskError(log: Logger) {
   return (error: unknown, requestId?: string): Error => {
     if (isAppError(error)) return error;
+    // Not a bug: the outage itself is logged once by the database layer, not per request.
+    if (isDatabaseUnavailable(error)) {
+      log.debug({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId }, 'database unavailable');
+      const unavailable = serviceUnavailable(DATABASE_UNAVAILABLE_MESSAGE);
+      return error instanceof GraphQLError ? new GraphQLError(unavailable.message, { nodes: error.nodes, path: error.path, extensions: unavailable.extensions }) : unavailable;
+    }
     if (error instanceof GraphQLError && isExpectedError(error)) {
       const original = error.originalError;
       if (!original || original instanceof GraphQLError) return withCode(error, 'BAD_USER_INPUT');

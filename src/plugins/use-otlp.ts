@@ -12,6 +12,8 @@ import { can, visibleProjects, type Principal } from '../modules/auth/permission
 import { otlpToSpans } from '../modules/traces/otlp';
 import { decodeOtlpProtobuf, encodeOtlpProtobuf } from '../modules/traces/otlp-proto';
 import type { Services } from '../services';
+import { isDatabaseUnavailable } from '../storage/db-unavailable';
+import { DATABASE_UNAVAILABLE_MESSAGE } from './use-error-codes';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -90,8 +92,8 @@ export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 
             ? new fetchAPI.Response(Buffer.from(encodeOtlpProtobuf(status, body)), { status, headers: { 'content-type': 'application/x-protobuf', ...headers } })
             : new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } }),
         );
-      // OTLP errors are google.rpc.Status messages: { code, message }.
-      const fail = (status: number, message: string, headers?: Record<string, string>) => reply(status, { code: status === 401 ? 16 : status === 403 ? 7 : 3, message }, headers);
+      // OTLP errors are google.rpc.Status messages: { code, message }. Exporters retry a 503 after its Retry-After.
+      const fail = (status: number, message: string, headers?: Record<string, string>) => reply(status, { code: status === 401 ? 16 : status === 403 ? 7 : status === 503 ? 14 : 3, message }, headers);
       try {
         if (request.method !== 'POST') return fail(405, 'Use POST.', { allow: 'POST' });
         if (type !== 'application/json' && !protobufBody) return fail(415, 'Send OTLP JSON (Content-Type: application/json) or protobuf (application/x-protobuf).');
@@ -132,9 +134,10 @@ export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 
       } catch (error) {
         if (error instanceof OtlpError) return fail(error.status, error.message);
         if (isAppError(error)) {
-          const status = (error as GraphQLError).extensions.http as { status?: number } | undefined;
-          return fail(status?.status ?? 400, error.message);
+          const http = (error as GraphQLError).extensions.http as { status?: number; headers?: Record<string, string> } | undefined;
+          return fail(http?.status ?? 400, error.message, http?.headers);
         }
+        if (isDatabaseUnavailable(error)) return fail(503, DATABASE_UNAVAILABLE_MESSAGE, { 'retry-after': '5' });
         throw error;
       }
     },

@@ -5,10 +5,10 @@ import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client';
 import { createMigrationEngine, createPostgresMigrationEngine, type MigrationEngine } from './migrate';
+import { createPgPool, type AvailabilityEvents } from './pg-pool';
 
 export type DbOptions =
   | { kind: 'postgres'; url: string; poolSize?: number }
@@ -36,16 +36,16 @@ export interface Db {
   close(): Promise<void>;
 }
 
-export async function createDb(options: DbOptions): Promise<Db> {
-  return options.kind === 'postgres' ? createPostgresDb(options.url, options.poolSize) : createPgliteDb(options);
+/** `events`: when Postgres becomes unreachable and reachable again (not reported for PGlite). */
+export async function createDb(options: DbOptions, events: AvailabilityEvents = {}): Promise<Db> {
+  return options.kind === 'postgres' ? createPostgresDb(options.url, options.poolSize, events) : createPgliteDb(options);
 }
 
-function createPostgresDb(url: string, poolSize = 10): Db {
+function createPostgresDb(url: string, poolSize = 10, events: AvailabilityEvents = {}): Db {
   // JIT compilation costs more than it saves on our short statements (over a second, on a fresh
-  // table without statistics, for a 1,000-span batch).
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5_000, options: '-c jit=off' });
-  // An idle client's error (server restart) must not crash the process; the pool replaces it.
-  pool.on('error', () => {});
+  // table without statistics, for a 1,000-span batch). A request must get its answer (a 503 when
+  // the database is unreachable) within 5 s, connecting included.
+  const { pool } = createPgPool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 3_000, options: '-c jit=off' }, events);
   const { prisma, onQuery, notify } = createClient(new PrismaPg(pool));
   return {
     kind: 'postgres',

@@ -8,6 +8,7 @@ import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapte
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { handleClientErrors } from './pg-pool';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const SCHEMA_PATH = path.join(ROOT, 'prisma', 'schema.prisma');
@@ -187,7 +188,7 @@ class WholeScriptPg extends PrismaPg {
 
 /** A migration engine on a Postgres connection string; closes its own pool. */
 export async function createPostgresMigrationEngine(connectionString: string): Promise<MigrationEngine> {
-  const pool = new pg.Pool({ connectionString, max: 2, Client: CatalogClient });
+  const pool = handleClientErrors(new pg.Pool({ connectionString, max: 2, Client: CatalogClient }));
   const engine = await createMigrationEngine(new WholeScriptPg(pool));
   return { ...engine, close: async () => { await engine.close(); await pool.end(); } };
 }

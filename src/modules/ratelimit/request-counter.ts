@@ -28,6 +28,9 @@ export function createRequestCounter(deps: Deps) {
     for (const row of rows) stored.set(row.subject_id, { day, requests: row.requests });
   }
 
+  // Failing to write (the database is away) is logged when it starts and when it ends, not every 2 s.
+  let failing = false;
+
   async function flush() {
     if (!pending.size) return;
     const batch = pending;
@@ -41,13 +44,16 @@ export function createRequestCounter(deps: Deps) {
     for (const [day, entries] of byDay) {
       try {
         await flushDay(day, entries);
+        if (failing) deps.log.info('request counts stored again');
+        failing = false;
       } catch (error) {
         // Kept for the next write rather than lost.
         for (const [userId, c] of entries) {
           const p = pending.get(keyOf(day, userId)) ?? { requests: 0, points: 0 };
           pending.set(keyOf(day, userId), { requests: p.requests + c.requests, points: p.points + c.points });
         }
-        deps.log.warn({ err: error }, 'could not store request counts; retrying');
+        if (!failing) deps.log.warn({ err: error }, 'could not store request counts; retrying');
+        failing = true;
       }
       // Now in `stored` (or back in `pending`): counted once.
       for (const [userId] of entries) writing.delete(keyOf(day, userId));

@@ -1,0 +1,49 @@
+// Telling "the database is down or unreachable" (a 503: try again shortly) from every other
+// database error (a bug or bad data: a 500). The same failure arrives in many wrappings: the
+// driver's socket error, pg's own connection errors, Postgres' SQLSTATE, Prisma's error codes and
+// its driver-adapter errors (whose `cause` is a plain object), GraphQL's originalError.
+
+/** Raised without a round trip while the database is known to be unreachable. */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}
+
+// Node socket errors.
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EAI_AGAIN']);
+// Prisma: can't reach the server (P1001), timed out reaching it (P1002), server closed the
+// connection (P1017), timed out waiting for a pooled connection (P2024), too many connections (P2037).
+const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'P2037']);
+// Postgres: shutting down by administrator (57P01) or crash (57P02), starting up or in recovery
+// (57P03), too many connections (53300); class 08 is connection exceptions.
+const SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+// Kinds of @prisma/driver-adapter-utils errors (DriverAdapterError.cause.kind).
+const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+// pg and pg-pool raise these without a code.
+const MESSAGES = [
+  /Connection terminated/i, // unexpectedly, or due to connection timeout
+  /timeout exceeded when trying to connect/i,
+  /Client has encountered a connection error and is not queryable/i,
+  /Can't reach database server/i,
+  /Server has closed the connection/i,
+];
+
+const isCode = (code: unknown) => typeof code === 'string' && (SOCKET_CODES.has(code) || PRISMA_CODES.has(code) || SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code));
+
+/** Whether `error` (or anything it wraps) says the database cannot be reached right now. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [error];
+  while (queue.length && seen.size < 20) {
+    const e = queue.shift();
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    if (e instanceof DatabaseUnavailableError) return true;
+    const o = e as { code?: unknown; kind?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; originalError?: unknown; meta?: { driverAdapterError?: unknown }; errors?: unknown };
+    if (isCode(o.code) || isCode(o.originalCode)) return true;
+    if (typeof o.kind === 'string' && ADAPTER_KINDS.has(o.kind)) return true;
+    if (typeof o.message === 'string' && MESSAGES.some((m) => m.test(o.message as string))) return true;
+    // AggregateError (a connect that tried IPv4 and IPv6) holds each attempt's error.
+    queue.push(o.cause, o.originalError, o.meta?.driverAdapterError, ...(Array.isArray(o.errors) ? o.errors : []));
+  }
+  return false;
+}
