@@ -54,6 +54,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   const execute = createJitExecute(schema);
   // Before the context is built (persisted operations, validation hints): the cached key lookup.
   const principalOf = (request: Request) => authenticateHeader(services.auth, request.headers.get('authorization'));
+  // Requests that run a document trusted for some projects only, as the principal confined to them.
+  const confined = new WeakMap<Request, Principal>();
   const hasValidKey = (request: Request) => principalOf(request).then((p) => p !== null, () => false);
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -73,7 +75,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     context: async (initial): Promise<Context> => {
       // A WebSocket operation: its connection's key was checked for this subscribe (ws.ts).
       if ('wsPrincipal' in initial) return contextOf(initial.wsPrincipal as Principal, randomUUID());
-      const principal = await authenticateHeader(services.auth, initial.request.headers.get('authorization'));
+      const principal = confined.get(initial.request) ?? (await authenticateHeader(services.auth, initial.request.headers.get('authorization')));
       return contextOf(principal, requestIdOf(initial.request));
     },
     plugins: [
@@ -87,7 +89,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // Before anything reads a body or a key is looked up twice: callers without a valid key pay first.
       useAnonymousLimit({ limiter: services.anonymous }),
       // Also bounds the query text (EVALGRAPH_MAX_QUERY_BYTES) before it is hashed or parsed.
-      usePersistedOperations({ operations: services.operations, principalOf }),
+      usePersistedOperations({ operations: services.operations, principalOf, onConfined: (request, principal) => confined.set(request, principal) }),
       useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),

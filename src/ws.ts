@@ -98,14 +98,16 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         }
         // Persisted operations as over HTTP: a hash becomes its document (send `query: ""`), and
         // with PERSISTED_QUERY_ONLY a non-admin key runs trusted documents only.
-        let params;
+        let admitted;
         try {
-          params = await app.services.operations.admit(payload, principal);
+          admitted = await app.services.operations.admit(payload, principal);
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
-        const enveloped = app.getEnveloped({ wsPrincipal: principal, params });
+        const { params } = admitted;
+        // The principal as admitted: confined to the projects of the document's registration.
+        const enveloped = app.getEnveloped({ wsPrincipal: admitted.principal, params });
         let document;
         try {
           document = enveloped.parse(params.query);

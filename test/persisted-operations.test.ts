@@ -129,6 +129,34 @@ describe('registered operations', () => {
     expect(refused.body.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
   });
 
+  it("run only in the projects that registered them: another project's allow-list is not widened", async () => {
+    // A user who is DEVELOPER of the test project and ADMIN of their own project B.
+    const b = await app.seedProject('B of a developer');
+    const both = await app.seedUser({ role: 'DEVELOPER' });
+    await app.server.services.projects.addMember({ projectId: b, email: both.email, role: 'ADMIN' });
+    const evil = 'query Evil($p: ID!) { traces(projectId: $p) { totalCount } }';
+    const write = 'mutation Write($p: ID!) { createDataset(input: { projectId: $p, name: "through B" }) { dataset { id } } }';
+    const home = globalId('Project', app.projectId);
+    expect((await post(both.key, { query: evil, variables: { p: home } })).body.errors[0].extensions.code).toBe('PERSISTED_QUERY_ONLY');
+    expect((await register({ projectId: globalId('Project', b), operations: [evil, write] }, both.key)).body.errors).toBeUndefined();
+    for (const body of [
+      { query: evil, variables: { p: home } },
+      { documentId: `sha256:${sha256(evil)}`, variables: { p: home } },
+      { query: write, variables: { p: home } },
+    ]) {
+      const res = await post(both.key, body);
+      expect(res.body.errors?.map((e: any) => e.extensions.code)).toEqual(['NOT_FOUND']);
+    }
+    expect(await app.server.deps.db.prisma.dataset.count({ where: { name: 'through B' } })).toBe(0);
+    // Over graphql-ws too.
+    const client = wsClient(app.url, both.key);
+    const overWs = await subscribeWs(client, evil, { p: home }).done.catch((errors) => errors);
+    expect(JSON.stringify(overWs)).toContain('NOT_FOUND');
+    await client.dispose();
+    // In B itself the document runs.
+    expect((await post(both.key, { query: evil, variables: { p: globalId('Project', b) } })).body.data.traces.totalCount).toBe(0);
+  });
+
   it('are checked before they are stored, and need the project ADMIN role', async () => {
     const projectId = globalId('Project', app.projectId);
     const registerAll = (operations: string[], key = projectAdmin) => register({ projectId, operations }, key);

@@ -10,9 +10,11 @@ export interface PersistedOperationsOptions {
   operations: PersistedOperations;
   /** The request's principal (the cached key lookup); a bad key throws 401. */
   principalOf(request: Request): Promise<Principal | null>;
+  /** Told when the request must run as a narrower principal (a document trusted for some projects only). */
+  onConfined(request: Request, principal: Principal): void;
 }
 
-export function usePersistedOperations({ operations, principalOf }: PersistedOperationsOptions): Plugin {
+export function usePersistedOperations({ operations, principalOf, onConfined }: PersistedOperationsOptions): Plugin {
   return {
     async onParams({ params, request, setParams }) {
       const withId = params as typeof params & Pick<OperationParams, 'documentId'>;
@@ -21,7 +23,10 @@ export function usePersistedOperations({ operations, principalOf }: PersistedOpe
         const fromUrl = new URL(request.url).searchParams.get('documentId');
         if (fromUrl !== null) withId.documentId = fromUrl;
       }
-      setParams(await operations.admit(withId, await principalOf(request)));
+      const principal = await principalOf(request);
+      const admitted = await operations.admit(withId, principal);
+      if (admitted.principal && admitted.principal !== principal) onConfined(request, admitted.principal);
+      setParams(admitted.params);
     },
   };
 }

@@ -60,6 +60,15 @@ export function effectiveRole(principal: Principal, projectId: string): Role | n
   return narrower ? principal.keyRole : role;
 }
 
+/**
+ * The principal confined to some of its projects: a document trusted because those projects
+ * registered it runs in them only (with PERSISTED_QUERY_ONLY, another project's allow-list must
+ * not be widened by the caller's membership in this one).
+ */
+export function confinedTo(principal: Principal, projectIds: readonly string[]): Principal {
+  return { ...principal, isAdmin: false, memberships: new Map([...principal.memberships].filter(([id]) => projectIds.includes(id))) };
+}
+
 /** Instance administration (users, tiers, projects) needs an unbound, unnarrowed admin key. */
 export function isInstanceAdmin(principal: Principal | null): boolean {
   return !!principal?.isAdmin && principal.keyProjectId === null && (principal.keyRole === null || principal.keyRole === 'ADMIN');

@@ -13,7 +13,7 @@ import { Counter } from 'prom-client';
 import type { Deps } from '../../deps';
 import { appError, badInput } from '../../errors';
 import { checkQuerySize } from '../../lib/query-size';
-import { can, effectiveRole, isInstanceAdmin, type Principal } from '../auth/permissions';
+import { can, confinedTo, effectiveRole, isInstanceAdmin, type Principal } from '../auth/permissions';
 import { hashOfDocumentId, loadManifest, sha256Hex } from './manifest';
 
 const APQ_TTL_SECONDS = 7 * 24 * 3600;
@@ -79,73 +79,89 @@ export function createPersistedOperations(deps: Deps) {
     if (!stored.has(keyId)) stored.set(keyId, entry);
     return ++entry.n <= APQ_PER_MINUTE;
   };
-  const usableBy = (projects: (string | null)[], principal: Principal) => projects.some((p) => p === null || can(principal, p, 'view'));
+  /** The registering projects the principal may use the document for; null: every project (a global registration). */
+  const usableIn = (projects: (string | null)[], principal: Principal): string[] | null =>
+    projects.includes(null) ? null : (projects as string[]).filter((p) => can(principal, p, 'view'));
 
-  /** A document registered in the database that the principal may use, or null. */
-  async function registered(hash: string, principal: Principal | null): Promise<string | null> {
+  /** A document registered in the database that the principal may use, with where it may run; or null. */
+  async function registered(hash: string, principal: Principal | null): Promise<{ document: string; projects: string[] | null } | null> {
     if (!principal) return null;
-    const cached = registeredCache.get(hash);
-    if (cached && usableBy(cached.projects, principal)) return cached.document;
+    let entry = registeredCache.get(hash);
     // Not cached, or cached before another project registered it: ask the database.
-    if (misses.has(hash)) return null;
-    const rows = await prisma.persistedOperation.findMany({ where: { hash }, select: { document: true, projectId: true }, take: 1_000 });
-    if (!rows.length) {
-      misses.set(hash, true);
-      return null;
+    if (!entry || usableIn(entry.projects, principal)?.length === 0) {
+      if (misses.has(hash)) return null;
+      const rows = await prisma.persistedOperation.findMany({ where: { hash }, select: { document: true, projectId: true }, take: 1_000 });
+      if (!rows.length) {
+        misses.set(hash, true);
+        return null;
+      }
+      entry = { document: rows[0].document, projects: rows.map((r) => r.projectId) };
+      registeredCache.set(hash, entry);
     }
-    const entry = { document: rows[0].document, projects: rows.map((r) => r.projectId) };
-    registeredCache.set(hash, entry);
-    return usableBy(entry.projects, principal) ? entry.document : null;
+    const projects = usableIn(entry.projects, principal);
+    return projects?.length === 0 ? null : { document: entry.document, projects };
   }
 
-  /** A trusted document by hash, and where it came from. */
-  async function trusted(hash: string, principal: Principal | null): Promise<{ document: string; source: 'manifest' | 'registered' } | null> {
+  /** A trusted document by hash, where it came from, and the projects it may run in (null: any). */
+  async function trusted(hash: string, principal: Principal | null): Promise<{ document: string; source: 'manifest' | 'registered'; projects: string[] | null } | null> {
     const fromManifest = manifest.get(hash);
-    if (fromManifest !== undefined) return { document: fromManifest, source: 'manifest' };
+    if (fromManifest !== undefined) return { document: fromManifest, source: 'manifest', projects: null };
     const fromDb = await registered(hash, principal);
-    return fromDb === null ? null : { document: fromDb, source: 'registered' };
+    return fromDb === null ? null : { ...fromDb, source: 'registered' };
   }
+
+  /** The principal to run a trusted document with: confined to the projects that registered it. */
+  const runAs = (principal: Principal | null, projects: string[] | null) => (principal && projects ? confinedTo(principal, projects) : principal);
 
   return {
     /** Trusted documents shipped with the server (tests, the example client). */
     manifest: manifest as ReadonlyMap<string, string>,
 
     /**
-     * The params to run: a hash replaced by its document, a text checked against the allow-list
-     * when it is mandatory. Throws PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_ONLY or BAD_USER_INPUT.
+     * The params to run (a hash replaced by its document, a text checked against the allow-list
+     * when it is mandatory) and the principal to run them as: confined to the registering projects
+     * when only a project's registration makes the document trusted. Throws
+     * PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_ONLY or BAD_USER_INPUT.
      */
-    async admit<P extends OperationParams>(params: P, principal: Principal | null): Promise<P> {
+    async admit<P extends OperationParams>(params: P, principal: Principal | null): Promise<{ params: P; principal: Principal | null }> {
       // Admin keys and trusted documents too: the cost of a text is paid before anyone can tell.
       checkQuerySize(params.query, maxQueryBytes);
       const hash = requestedHash(params);
       const { documentId: _documentId, ...rest } = params;
       const open = !config.persisted.only || mayRunAnyDocument(principal);
       if (!params.query) {
-        if (hash === undefined) return rest as P; // Yoga answers "Must provide query string."
+        if (hash === undefined) return { params: rest as P, principal }; // Yoga answers "Must provide query string."
         // The manifest (in memory), then APQ's store (an LRU in front of Redis) when allowed,
         // then the database.
         const fromManifest = manifest.get(hash);
         const stored = fromManifest === undefined && open ? await deps.kv.get(`apq:${hash}`) : null;
-        const found = fromManifest !== undefined ? { document: fromManifest, source: 'manifest' } : stored !== null ? { document: stored, source: 'apq' } : await trusted(hash, principal);
+        const found =
+          fromManifest !== undefined
+            ? { document: fromManifest, source: 'manifest', projects: null }
+            : stored !== null
+              ? { document: stored, source: 'apq', projects: null }
+              : await trusted(hash, principal);
         if (found) {
           lookups.inc({ outcome: 'hit', source: found.source });
           // Stored under an earlier, larger limit (or a manifest built for another server).
           checkQuerySize(found.document, maxQueryBytes, `The persisted document sha256:${hash}`);
-          return { ...rest, query: found.document } as P;
+          // Confinement matters only where the allow-list does; an open key runs anything anyway.
+          return { params: { ...rest, query: found.document } as P, principal: open ? principal : runAs(principal, found.projects) };
         }
         lookups.inc({ outcome: 'miss', source: 'none' });
         // The message is what Apollo's link (and other APQ clients) look for.
         throw appError('PERSISTED_QUERY_NOT_FOUND', 'PersistedQueryNotFound', { extensions: { hash: `sha256:${hash}` } });
       }
-      if (typeof params.query !== 'string') return rest as P; // Yoga refuses it with its own message
+      if (typeof params.query !== 'string') return { params: rest as P, principal }; // Yoga refuses it with its own message
       const textHash = sha256Hex(params.query);
       if (hash !== undefined && textHash !== hash) throw badInput('The query does not match its hash.', params.documentId !== undefined ? ['documentId'] : ['extensions', 'persistedQuery', 'sha256Hash']);
       if (open) {
         // APQ registration: only a valid key may fill the store, and at most so many new queries a minute.
         if (hash !== undefined && principal && params.query.length <= MAX_STORED_CHARS && registrations(principal.keyId)) await deps.kv.set(`apq:${hash}`, params.query, APQ_TTL_SECONDS);
-        return rest as P;
+        return { params: rest as P, principal };
       }
-      if (await trusted(textHash, principal)) return rest as P;
+      const found = await trusted(textHash, principal);
+      if (found) return { params: rest as P, principal: runAs(principal, found.projects) };
       throw appError('PERSISTED_QUERY_ONLY', 'This server runs only persisted operations for your key: send the hash of a trusted document (documentId or extensions.persistedQuery), or register the operation with registerPersistedOperations.', { status: 403 });
     },
 
