@@ -257,3 +257,23 @@ describe('an instance admin naming a project that does not exist', () => {
     expect(res.status).toBe(404);
   });
 });
+
+describe('an id that is not a uuid inside a well-formed global id', () => {
+  const junk = (type: string) => Buffer.from(`${type}:not-a-uuid`).toString('base64');
+  it.each([
+    ['node', 'query($id: ID!) { node(id: $id) { id } }', 'Evaluation'],
+    ['nodes', 'query($id: ID!) { nodes(ids: [$id]) { id } }', 'Trace'],
+    ['evaluation', 'query($id: ID!) { evaluation(id: $id) { name } }', 'Evaluation'],
+    ['trace', 'query($id: ID!) { trace(id: $id) { name } }', 'Trace'],
+    ['project', 'query($id: ID!) { project(id: $id) { name } }', 'Project'],
+    ['alertEvents', 'query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state } } } }', 'AlertRule'],
+    ['revokeApiKey', 'mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }', 'ApiKey'],
+    ['cancelEvaluation', 'mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { id } } }', 'Evaluation'],
+    ['createDataset', 'mutation($id: ID!) { createDataset(input: { projectId: $id, name: "x" }) { dataset { id } } }', 'Project'],
+  ])('%s answers NOT_FOUND, as a missing id, for any caller', async (_what, document, type) => {
+    for (const key of [mallory.key, app.adminKey]) {
+      const res = await app.gql(document, { id: junk(type) }, { key });
+      expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+    }
+  });
+});

@@ -3,6 +3,9 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A uuid no row has: what an id that is not a uuid is looked up as. */
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
 
 /** The uuid inside a Relay global id of `typename`, or null when it is not one. */

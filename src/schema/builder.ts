@@ -4,11 +4,12 @@ import ComplexityPlugin from '@pothos/plugin-complexity';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
-import RelayPlugin from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import type { Context } from '../context';
 import { badInput, found, notFound } from '../errors';
+import { isUuid, NIL_UUID } from '../lib/ids';
 import type PrismaTypes from '../generated/pothos-types';
 import { getDatamodel } from '../generated/pothos-types';
 import { allowsProject, scopeRefusal } from '../modules/auth/access';
@@ -61,6 +62,12 @@ export const builder = new SchemaBuilder<{
     onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
   },
   relay: {
+    // Every row id is a uuid: another id inside a well-formed global id names nothing, and is
+    // looked up as the nil uuid so that it answers NOT_FOUND like any missing id (not a database error).
+    decodeGlobalID: (globalID) => {
+      const { typename, id } = decodeGlobalID(globalID);
+      return { typename, id: isUuid(id) ? id : NIL_UUID };
+    },
     clientMutationId: 'omit',
     cursorType: 'String',
     edgesFieldOptions: { nullable: false },
