@@ -84,6 +84,17 @@ describe('API keys', () => {
     expect((await app.gql('{ viewer { id } }', {}, { key: created.body.data.createApiKey.key })).status).toBe(200);
   });
 
+  it('a key narrowed to a role revokes only keys narrowed within it', async () => {
+    const user = await app.seedUser({ role: 'ADMIN' });
+    const viewerKey = (await app.gql(create, { input: { role: 'VIEWER' } }, { key: user.key })).body.data.createApiKey;
+    const fullKeyId = globalId('ApiKey', (await app.server.deps.db.prisma.apiKey.findFirstOrThrow({ where: { userId: user.userId, role: null } })).id);
+    const res = await app.gql('mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }', { id: fullKeyId }, { key: viewerKey.key });
+    expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    expect((await app.gql('{ viewer { id } }', {}, { key: user.key })).status).toBe(200);
+    const self = await app.gql('mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } } }', { id: viewerKey.apiKey.id }, { key: viewerKey.key });
+    expect(self.body.data.revokeApiKey.apiKey.revokedAt).not.toBeNull();
+  });
+
   it('never creates a key with more rights than its creator', async () => {
     const viewer = await app.seedUser({ role: 'VIEWER' });
     const res = await app.gql(create, { input: { projectId: globalId('Project', app.projectId), role: 'ADMIN' } }, { key: viewer.key });

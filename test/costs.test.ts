@@ -65,6 +65,10 @@ describe('model prices', () => {
     expect(notRegex.body.errors![0].extensions!.path).toEqual(['input', 'matchPattern']);
     const money = await upsert({ modelName: 'x', inputPrice: 'free', outputPrice: '1' });
     expect(money.body.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+    const negative = await upsert({ modelName: 'x', inputPrice: '-999999', outputPrice: '1' });
+    expect(negative.body.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'inputPrice'] });
+    const negativeCached = await upsert({ modelName: 'x', inputPrice: '1', outputPrice: '1', cachedInputPrice: '-1' });
+    expect(negativeCached.body.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'cachedInputPrice'] });
   });
 
   it('lists built-in and project prices with totalCount, filtered', async () => {

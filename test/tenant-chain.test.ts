@@ -16,7 +16,7 @@ let mallory: { userId: string; key: string; email: string };
 
 const CREATE_KEY = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id project { id } } } }';
 const REVOKE_KEY = 'mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id revokedAt } } }';
-const ADD_MEMBER = 'mutation($input: AddProjectMemberInput!) { addProjectMember(input: $input) { membership { role user { id email isAdmin tier } } } }';
+const ADD_MEMBER = 'mutation($input: AddProjectMemberInput!) { addProjectMember(input: $input) { membership { role user { email name createdAt isAdmin tier } } } }';
 
 beforeAll(async () => {
   app = await createTestApp();
@@ -47,8 +47,8 @@ describe('a project admin cannot take over another project’s user', () => {
     const stranger = `nobody-${randomUUID()}@test.local`;
     const unknown = await app.gql(ADD_MEMBER, { input: { projectId: globalId('Project', projectB), email: stranger, role: 'VIEWER' } }, { key: mallory.key });
     for (const [res, email] of [[known, victim.email], [unknown, stranger]] as const) {
-      expect(res.body.data.addProjectMember.membership).toMatchObject({ role: 'VIEWER', user: { email, isAdmin: null, tier: null } });
-      expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN', 'FORBIDDEN']);
+      expect(res.body.data.addProjectMember.membership).toEqual({ role: 'VIEWER', user: { email, name: null, createdAt: null, isAdmin: null, tier: null } });
+      expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN']);
     }
     // The stranger exists now, without keys: only an instance admin can give them one.
     const created = await app.server.deps.db.prisma.user.findUniqueOrThrow({ where: { email: stranger }, include: { apiKeys: true } });
@@ -239,6 +239,7 @@ describe('an instance admin naming a project that does not exist', () => {
     ['setProjectBudget', 'mutation($p: ID!) { setProjectBudget(input: { projectId: $p, evaluationsPerDay: 1 }) { project { id } } }'],
     ['addProjectMember', 'mutation($p: ID!) { addProjectMember(input: { projectId: $p, email: "someone@test.local", role: VIEWER }) { membership { role } } }'],
     ['registerPersistedOperations', 'mutation($p: ID!) { registerPersistedOperations(input: { projectId: $p, operations: ["{ viewer { id } }"] }) { operations { hash } } }'],
+    ['createApiKey', 'mutation($p: ID!) { createApiKey(input: { projectId: $p }) { key } }'],
     ['createEvaluation', 'mutation($p: ID!) { createEvaluation(input: { projectId: $p, name: "x", testingCriteria: [{ type: "regex", name: "r", input: "{{sample.output_text}}", pattern: "a" }], dataSource: { items: [{ input: "x", output: "y" }] } }) { evaluation { id } } }'],
     ['traces', 'query($p: ID!) { traces(projectId: $p) { totalCount } }'],
     ['modelPrices', 'query($p: ID!) { modelPrices(filter: { projectId: $p }) { totalCount } }'],

@@ -122,7 +122,7 @@ export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 
         }
         const projectId = pickProject(principal, request.headers.get('x-evalgraph-project'), mapped.projectHint);
         // An instance admin's rights do not vouch for the project as a membership does.
-        if (principal.isAdmin && !principal.memberships.has(projectId) && !(await services.projects.exists(projectId))) throw new OtlpError(404, 'Project was not found.');
+        if (principal.isAdmin && !principal.memberships.has(projectId) && !(await services.auth.repo.projectExists(projectId))) throw new OtlpError(404, 'Project was not found.');
         const result = await services.traces.ingest(projectId, mapped.spans, { partial: true, source: 'otlp' });
         if (result.rejectedCount < mapped.spans.length) await services.cache.invalidateProjects([projectId]);
         const problems = [

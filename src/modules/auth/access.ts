@@ -39,7 +39,7 @@ export function allowsProject(ctx: Pick<Context, 'principal' | 'touchedProjects'
   if (!principal.isAdmin || principal.memberships.has(projectId)) return true;
   const known = lookups(ctx);
   let exists = known.get(projectId);
-  if (!exists) known.set(projectId, (exists = ctx.services.projects.exists(projectId)));
+  if (!exists) known.set(projectId, (exists = ctx.services.auth.repo.projectExists(projectId)));
   return exists.then((found) => {
     if (!found) missing(ctx).add(projectId);
     return found;

@@ -53,15 +53,18 @@ describe('permissions', () => {
   });
   it('reaches a key only within the bound project: own keys, instance admin, or the managed project', () => {
     const p = principal();
-    expect(canManageKey(p, { userId: 'u1', projectId: null })).toBe(true);
-    expect(canManageKey(p, { userId: 'u2', projectId: 'p1' })).toBe(true);
-    expect(canManageKey(p, { userId: 'u2', projectId: 'p2' })).toBe(false);
-    expect(canManageKey(p, { userId: 'u2', projectId: null })).toBe(false);
+    const key = (userId: string, projectId: string | null, role: 'ADMIN' | 'VIEWER' | null = null) => ({ userId, projectId, role });
+    expect(canManageKey(p, key('u1', null))).toBe(true);
+    expect(canManageKey(p, key('u2', 'p1'))).toBe(true);
+    expect(canManageKey(p, key('u2', 'p2'))).toBe(false);
+    expect(canManageKey(p, key('u2', null))).toBe(false);
     const bound = principal({ keyProjectId: 'p2' });
-    expect(canManageKey(bound, { userId: 'u1', projectId: 'p1' })).toBe(false);
-    expect(canManageKey(bound, { userId: 'u1', projectId: null })).toBe(false);
-    expect(canManageKey(bound, { userId: 'u1', projectId: 'p2' })).toBe(true);
-    expect(canManageKey(principal({ isAdmin: true, memberships: new Map() }), { userId: 'u9', projectId: null })).toBe(true);
-    expect(canManageKey(null, { userId: 'u1', projectId: null })).toBe(false);
+    expect(canManageKey(bound, key('u1', 'p1'))).toBe(false);
+    expect(canManageKey(bound, key('u1', null))).toBe(false);
+    expect(canManageKey(bound, key('u1', 'p2'))).toBe(true);
+    const narrow = principal({ keyRole: 'VIEWER' });
+    expect([canManageKey(narrow, key('u1', null)), canManageKey(narrow, key('u1', null, 'ADMIN')), canManageKey(narrow, key('u1', null, 'VIEWER'))]).toEqual([false, false, true]);
+    expect(canManageKey(principal({ isAdmin: true, memberships: new Map() }), key('u9', null))).toBe(true);
+    expect(canManageKey(null, key('u1', null))).toBe(false);
   });
 });

@@ -86,9 +86,12 @@ export function visibleProjects(principal: Principal): string[] | 'all' {
  * to a project it manages. A key of another user that is not bound to a managed project is out of
  * reach even for that user's project admins.
  */
-export function canManageKey(principal: Principal | null, key: { userId: string; projectId: string | null }): boolean {
+export function canManageKey(principal: Principal | null, key: { userId: string; projectId: string | null; role: Role | null }): boolean {
   if (!principal) return false;
   if (principal.keyProjectId && key.projectId !== principal.keyProjectId) return false;
+  // A key narrowed to a role reaches only keys narrowed within it: a leaked VIEWER key cannot
+  // revoke its user's full keys.
+  if (principal.keyRole && (key.role === null || !canGrantRole(principal.keyRole, key.role))) return false;
   if (key.userId === principal.userId || isInstanceAdmin(principal)) return true;
   return key.projectId !== null && can(principal, key.projectId, 'manage');
 }

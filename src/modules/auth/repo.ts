@@ -29,6 +29,8 @@ export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) 
       (await prisma.membership.findUnique({ where: { userId_projectId: { userId, projectId } }, select: { role: true } }))?.role ?? null,
     createKey: (data: { hash: string; prefix: string; name?: string | null; userId: string; projectId?: string | null; role?: Role | null }) =>
       prisma.apiKey.create({ data }),
+    /** Whether the project exists: an instance admin's rights do not vouch for it as a membership does. */
+    projectExists: async (id: string) => (await prisma.project.count({ where: { id } })) > 0,
     findKey: (id: string) => prisma.apiKey.findUnique({ where: { id } }),
     revokeKey: (id: string, now: Date) => prisma.apiKey.update({ where: { id }, data: { revokedAt: now } }),
     /** Whether the user is a member of one of these projects. */

@@ -24,8 +24,13 @@ export const UserRef = builder.prismaNode('User', {
   },
   fields: (t) => ({
     email: t.exposeString('email'),
-    name: t.exposeString('name', { nullable: true }),
-    // Teammates see who someone is, not their standing on the instance.
+    // Teammates see an email, nothing more: adding someone by email must not tell a project admin
+    // whether the instance knew them (their name, when they joined) or what they are on it.
+    name: t.exposeString('name', {
+      nullable: true,
+      description: 'Shown to the user and to instance admins only.',
+      authScopes: (user) => ({ $any: { self: user.id, instanceAdmin: true } }),
+    }),
     isAdmin: t.exposeBoolean('isAdmin', {
       nullable: true,
       description: 'Instance administrator. Shown to the user and to instance admins only.',
@@ -37,7 +42,12 @@ export const UserRef = builder.prismaNode('User', {
       description: 'Shown to the user and to instance admins only.',
       authScopes: (user) => ({ $any: { self: user.id, instanceAdmin: true } }),
     }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdAt: t.expose('createdAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Shown to the user and to instance admins only.',
+      authScopes: (user) => ({ $any: { self: user.id, instanceAdmin: true } }),
+    }),
     apiKeys: t.relatedConnection('apiKeys', {
       description:
         "The user's API keys (their hashes are never shown). Visible to the user and instance admins; a key bound to a project lists only the keys bound to the same project.",

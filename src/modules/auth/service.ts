@@ -98,7 +98,8 @@ export function createAuthService(deps: Deps) {
     const user = await txRepo.findUser(data.userId);
     if (!user) throw notFound('User');
     if (data.projectId) {
-      const role = user.isAdmin ? 'ADMIN' : await txRepo.membershipRole(user.id, data.projectId);
+      // An instance admin is ADMIN of every project that exists; a membership vouches for its project.
+      const role = user.isAdmin ? ((await txRepo.projectExists(data.projectId)) ? 'ADMIN' : null) : await txRepo.membershipRole(user.id, data.projectId);
       // For their own key, a project the user is not in does not exist as far as they can tell.
       if (!role && actor && actor.userId === user.id) throw notFound('Project');
       if (!role) throw badInput('The user is not a member of that project.', ['input', 'projectId']);

@@ -88,9 +88,10 @@ const priceInputSchema = z
       .refine((p) => p == null || compiles(p), { message: 'is not a valid regular expression' })
       .refine((p) => p == null || safeRegex(p), { message: 'may backtrack catastrophically; simplify it' }),
     provider: z.string().trim().max(100).nullish(),
-    inputPrice: z.string(),
-    outputPrice: z.string(),
-    cachedInputPrice: z.string().nullish(),
+    // A negative price would pay the project for its calls (and shrink its judge spend below its quota).
+    inputPrice: z.string().refine((v) => Number(v) >= 0, { message: 'must not be negative' }),
+    outputPrice: z.string().refine((v) => Number(v) >= 0, { message: 'must not be negative' }),
+    cachedInputPrice: z.string().refine((v) => Number(v) >= 0, { message: 'must not be negative' }).nullish(),
     startDate: z.date().nullish(),
   })
   .refine((p) => [p.inputPrice, p.outputPrice, p.cachedInputPrice].every((v) => v == null || Number(v) < 1_000_000), {

@@ -32,9 +32,6 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
         },
       });
     },
-    /** Whether the project exists (instance admins' rights do not vouch for it as a membership does). */
-    exists: async (id: string) => (await prisma.project.count({ where: { id } })) > 0,
-
     /**
      * Adds the person with this email to the project, or changes their role. Someone the instance
      * does not know yet gets a user without keys, so the answer is the same whether the email was
