@@ -27,7 +27,7 @@ import { useRequestLimits } from './plugins/use-request-limits';
 import { useResponseCache } from './plugins/use-response-cache';
 import { getSchema } from './schema';
 import { createServices, type Services } from './services';
-import { isDatabaseUnavailable } from './storage/db-unavailable';
+import { isDatabaseUnavailable } from './storage/db-errors';
 
 /** Names of the operations in trusted documents (kept as metric labels). */
 const operationNames = (documents: Iterable<string>) => [...documents].flatMap((d) => [...d.matchAll(/\b(?:query|mutation|subscription)\s+(\w+)/g)].map((m) => m[1]));
@@ -90,7 +90,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       useAnonymousLimit({ limiter: services.anonymous }),
       // Also bounds the query text (EVALGRAPH_MAX_QUERY_BYTES) before it is hashed or parsed.
       usePersistedOperations({ operations: services.operations, principalOf, onConfined: (request, principal) => confined.set(request, principal) }),
-      useOtlp({ services, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
+      useOtlp({ services, log, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),
       ...useAbuseLimits(config.limits, hasValidKey),

@@ -117,6 +117,26 @@ describe('OTLP /v1/traces', () => {
       expect(await app.server.deps.db.prisma.span.count({ where: { externalId: { in: ['eee19b7ec3c1b174', 'eee19b7ec3c1b175'] } } })).toBe(1);
     });
 
+    it('refuses values the database cannot store with 400 or a rejected span, never a 500 with a stack', async () => {
+      const otlpSpan = (i: number, over: Record<string, unknown> = {}) => ({
+        traceId: '5b8efff798038103d269b633813fc60c',
+        spanId: `eee19b7ec3c1b1${String(i).padStart(2, '0')}`,
+        name: 'costly',
+        startTimeUnixNano: '1740830400000000000',
+        endTimeUnixNano: '1740830401000000000',
+        attributes: [{ key: 'llm.cost.total', value: { doubleValue: 999999999 } }],
+        ...over,
+      });
+      // Each span's cost is allowed; their trace's total is beyond what a cost column holds.
+      const overflow = await post({ resourceSpans: [{ scopeSpans: [{ spans: Array.from({ length: 12 }, (_, i) => otlpSpan(i)) }] }] });
+      const overflowText = await overflow.text();
+      expect(overflow.status).toBe(400);
+      expect(overflowText).not.toMatch(/node_modules|at \w+ \(/);
+      const nul = await post({ resourceSpans: [{ scopeSpans: [{ spans: [otlpSpan(50, { name: 'a\u0000b', attributes: [] })] }] }] });
+      expect(nul.status).toBe(200);
+      expect((await nul.json()).partialSuccess).toMatchObject({ rejectedSpans: 1, errorMessage: expect.stringContaining('U+0000') });
+    });
+
     it('answers malformed requests with OTLP status errors', async () => {
       const notJson = await post('{nope');
       expect([notJson.status, (await notJson.json()).message]).toEqual([400, 'The body is not valid JSON.']);

@@ -4,7 +4,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context';
 import type { Logger } from 'pino';
 import { appError, isAppError, serviceUnavailable } from '../errors';
-import { isDatabaseUnavailable } from '../storage/db-unavailable';
+import { isDatabaseUnavailable, isRejectedData, REJECTED_DATA_MESSAGE } from '../storage/db-errors';
 
 export const DATABASE_UNAVAILABLE_MESSAGE = 'The database cannot be reached right now; try again shortly.';
 
@@ -47,6 +47,11 @@ export function createMaskError(log: Logger) {
       log.debug({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId }, 'database unavailable');
       const unavailable = serviceUnavailable(DATABASE_UNAVAILABLE_MESSAGE);
       return error instanceof GraphQLError ? new GraphQLError(unavailable.message, { nodes: error.nodes, path: error.path, extensions: unavailable.extensions }) : unavailable;
+    }
+    // A value the database refused (U+0000 in a text, a total out of range): the caller's to fix.
+    if (isRejectedData(error)) {
+      const refused = appError('BAD_USER_INPUT', REJECTED_DATA_MESSAGE);
+      return error instanceof GraphQLError ? new GraphQLError(refused.message, { nodes: error.nodes, path: error.path, extensions: refused.extensions }) : refused;
     }
     if (error instanceof GraphQLError && isExpectedError(error)) {
       const original = error.originalError;

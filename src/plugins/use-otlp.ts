@@ -5,6 +5,7 @@ import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { Logger } from 'pino';
 import { isAppError } from '../errors';
 import { isUuid, uuidOfGlobalId } from '../lib/ids';
 import { authenticateHeader } from '../modules/auth/authenticate';
@@ -12,13 +13,16 @@ import { can, visibleProjects, type Principal } from '../modules/auth/permission
 import { otlpToSpans } from '../modules/traces/otlp';
 import { decodeOtlpProtobuf, encodeOtlpProtobuf } from '../modules/traces/otlp-proto';
 import type { Services } from '../services';
-import { isDatabaseUnavailable } from '../storage/db-unavailable';
+import { isDatabaseUnavailable, isRejectedData, REJECTED_DATA_MESSAGE } from '../storage/db-errors';
+import { requestIdOf } from './use-request-id';
 import { DATABASE_UNAVAILABLE_MESSAGE } from './use-error-codes';
 
 const gunzipAsync = promisify(gunzip);
 
 export interface OtlpOptions {
   services: Services;
+  /** Where unexpected errors are logged (they are answered masked). */
+  log: Pick<Logger, 'error'>;
   /** Largest body, after decompression. @default 10 MiB */
   maxBodyBytes?: number;
   /** Spans in one request. @default 1000 */
@@ -79,7 +83,7 @@ async function readBounded(request: Request, max: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 1000, path = '/v1/traces' }: OtlpOptions): Plugin {
+export function useOtlp({ services, log, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 1000, path = '/v1/traces' }: OtlpOptions): Plugin {
   return {
     async onRequest({ request, url, fetchAPI, endResponse }) {
       if (url.pathname !== path) return;
@@ -138,7 +142,11 @@ export function useOtlp({ services, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 
           return fail(http?.status ?? 400, error.message, http?.headers);
         }
         if (isDatabaseUnavailable(error)) return fail(503, DATABASE_UNAVAILABLE_MESSAGE, { 'retry-after': '5' });
-        throw error;
+        if (isRejectedData(error)) return fail(400, REJECTED_DATA_MESSAGE);
+        // Anything else is our bug: logged with the request id, never sent (Yoga's fallback would send the stack).
+        const requestId = requestIdOf(request);
+        log.error({ err: error, requestId }, 'internal error in OTLP ingest');
+        return fail(500, `Internal server error (request id ${requestId}).`);
       }
     },
   };

@@ -1,7 +1,7 @@
 // The pool against a port where nothing listens: connecting fails, the circuit opens, requests
 // meanwhile fail at once without trying, and one probe a second finds out whether it is back.
 import net from 'node:net';
-import { DatabaseUnavailableError } from './db-unavailable';
+import { DatabaseUnavailableError } from './db-errors';
 import { createPgPool } from './pg-pool';
 
 const closedPort = () =>

@@ -7,7 +7,7 @@
 // requests get their 503 quickly.
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 import pg from 'pg';
-import { DatabaseUnavailableError, isDatabaseUnavailable } from './db-unavailable';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from './db-errors';
 
 const ignore = () => {};
 

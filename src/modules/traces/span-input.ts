@@ -59,6 +59,9 @@ const MAX_COST = 1e9;
 const MIN_TIME = Date.UTC(1990, 0, 1);
 const MAX_FUTURE_MS = 24 * 3600_000;
 const DECIMAL = /^\d{1,10}(\.\d{1,12})?$/;
+// Postgres text and jsonb cannot hold U+0000.
+const NUL = '\u0000';
+const NUL_MESSAGE = 'must not contain the character U+0000';
 
 /** Problems of one span (empty when it is valid). `now` bounds start times from the future. */
 export function checkSpan(span: SpanInput, index: number, limits: SpanLimits, now: Date): SpanProblem[] {
@@ -71,6 +74,7 @@ export function checkSpan(span: SpanInput, index: number, limits: SpanLimits, no
     } else if (typeof value !== 'string') bad(field, 'must be a string');
     else if (required && value.trim() === '') bad(field, 'must not be empty');
     else if (value.length > max) bad(field, `is longer than ${max} characters`);
+    else if (value.includes(NUL)) bad(field, NUL_MESSAGE);
   };
   text('traceId', MAX_ID, true);
   text('spanId', MAX_ID, true);
@@ -118,10 +122,13 @@ export function checkSpan(span: SpanInput, index: number, limits: SpanLimits, no
       // circular or not serialisable: reported below as too large to store
     }
     if (size > limits.maxMetadataBytes) bad('metadata', `is larger than ${limits.maxMetadataBytes} bytes of JSON`);
+    else if (JSON.stringify(span.metadata).includes('\\u0000')) bad('metadata', NUL_MESSAGE);
   }
   for (const field of ['input', 'output'] as const) {
     if (span[field] != null && typeof span[field] !== 'string') bad(field, 'must be a string');
+    else if (span[field]?.includes(NUL)) bad(field, NUL_MESSAGE);
   }
+  if (span.tags?.some((tag) => typeof tag === 'string' && tag.includes(NUL))) bad('tags', NUL_MESSAGE);
   return problems;
 }
 

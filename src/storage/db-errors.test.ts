@@ -2,7 +2,7 @@ import { PrismaClientKnownRequestError } from '@prisma/client/runtime/client';
 import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import { GraphQLError } from 'graphql';
 import pg from 'pg';
-import { DatabaseUnavailableError, isDatabaseUnavailable } from './db-unavailable';
+import { DatabaseUnavailableError, isDatabaseUnavailable, isRejectedData } from './db-errors';
 
 // Errors as the driver, Postgres and Prisma raise them (Prisma passes the driver's own errors
 // without a code, "Connection terminated unexpectedly" say, through unwrapped).
@@ -56,4 +56,19 @@ describe('isDatabaseUnavailable', () => {
     (a as { cause?: unknown }).cause = b;
     expect(isDatabaseUnavailable(a)).toBe(false);
   });
+});
+
+describe('isRejectedData', () => {
+  const pgError = (code: string) => Object.assign(new Error('data exception'), { code });
+  it.each([
+    ['numeric out of range (22003)', pgError('22003')],
+    ['U+0000 in text (22P05)', pgError('22P05')],
+    ['wrapped by GraphQL', new GraphQLError('x', { originalError: pgError('22021') })],
+    ['a driver adapter error', new DriverAdapterError({ kind: 'postgres', code: '22003', severity: 'ERROR', message: 'numeric field overflow', detail: undefined, column: undefined, hint: undefined, originalCode: '22003', originalMessage: 'numeric field overflow' })],
+  ])('is true for %s', (_what, error) => expect(isRejectedData(error)).toBe(true));
+  it.each([
+    ['a unique violation (23505)', pgError('23505')],
+    ['a connection failure', pgError('57P01')],
+    ['a plain error', new Error('boom')],
+  ])('is false for %s', (_what, error) => expect(isRejectedData(error)).toBe(false));
 });

@@ -29,21 +29,44 @@ const MESSAGES = [
 
 const isCode = (code: unknown) => typeof code === 'string' && (SOCKET_CODES.has(code) || PRISMA_CODES.has(code) || SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code));
 
-/** Whether `error` (or anything it wraps) says the database cannot be reached right now. */
-export function isDatabaseUnavailable(error: unknown): boolean {
+type Wrapped = { code?: unknown; kind?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; originalError?: unknown; meta?: { driverAdapterError?: unknown }; errors?: unknown };
+
+/** Whether `error`, or anything it wraps, matches. */
+function anyLayer(error: unknown, matches: (layer: Wrapped) => boolean): boolean {
   const seen = new Set<unknown>();
   const queue: unknown[] = [error];
   while (queue.length && seen.size < 20) {
     const e = queue.shift();
     if (!e || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
-    if (e instanceof DatabaseUnavailableError) return true;
-    const o = e as { code?: unknown; kind?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; originalError?: unknown; meta?: { driverAdapterError?: unknown }; errors?: unknown };
-    if (isCode(o.code) || isCode(o.originalCode)) return true;
-    if (typeof o.kind === 'string' && ADAPTER_KINDS.has(o.kind)) return true;
-    if (typeof o.message === 'string' && MESSAGES.some((m) => m.test(o.message as string))) return true;
+    const o = e as Wrapped;
+    if (matches(o)) return true;
     // AggregateError (a connect that tried IPv4 and IPv6) holds each attempt's error.
     queue.push(o.cause, o.originalError, o.meta?.driverAdapterError, ...(Array.isArray(o.errors) ? o.errors : []));
   }
   return false;
 }
+
+/** Whether `error` (or anything it wraps) says the database cannot be reached right now. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return anyLayer(
+    error,
+    (o) =>
+      o instanceof DatabaseUnavailableError ||
+      isCode(o.code) ||
+      isCode(o.originalCode) ||
+      (typeof o.kind === 'string' && ADAPTER_KINDS.has(o.kind)) ||
+      (typeof o.message === 'string' && MESSAGES.some((m) => m.test(o.message as string))),
+  );
+}
+
+// Postgres class 22 (data exception: a number out of range, a character it cannot store such as
+// U+0000, a string too long); Prisma's value too long (P2000) and out of range (P2020).
+const isDataCode = (code: unknown) => typeof code === 'string' && (/^22[0-9A-Z]{3}$/.test(code) || code === 'P2000' || code === 'P2020');
+
+/** Whether the database refused a value the caller sent (a client's mistake, not our bug). */
+export function isRejectedData(error: unknown): boolean {
+  return anyLayer(error, (o) => isDataCode(o.code) || isDataCode(o.originalCode));
+}
+
+export const REJECTED_DATA_MESSAGE = 'A value cannot be stored: a number is out of range, or a text holds a character the database refuses (such as U+0000).';
