@@ -43,10 +43,7 @@ export function createWebhookJob(deps: Deps, webhooks: { allow: AllowList }): Jo
     const result = await sendWebhook(delivery.url, headers, delivery.payload, { timeoutMs, allow, signal: stopping.signal });
     // Cut short by our own stop: handed back to be sent again, not recorded as the receiver's failure.
     if (result.aborted) {
-      return async () => {
-        await releaseDeliveries(deps.db.query, [{ id: delivery.id, token: delivery.token }]);
-        deliveries.inc({ outcome: 'handed_back' });
-      };
+      return () => releaseDeliveries(deps.db.query, [{ id: delivery.id, token: delivery.token }]);
     }
     const kind = classify(result.statusCode);
     const delay = kind === 'retry' ? nextAttemptDelay(delivery.attempts, retryScheduleMs, result.retryAfterMs) : null;
