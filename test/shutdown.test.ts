@@ -3,14 +3,16 @@
 // (the state that used to hang: the aborted waiters kept the limit's queue stuck, so the stop
 // waited for calls that would never run), a running evaluation with a judge call hanging and
 // another sleeping out a 429's Retry-After, a webhook delivery to a receiver that never answers,
-// SSE and WebSocket subscriptions to its progress, and an HTTP request in flight. SIGTERM ends it
-// with exit code 0 within EVALGRAPH_SHUTDOWN_TIMEOUT_MS; the request in flight is answered, the
-// WebSocket is closed with 1001. A restarted server (judge and receiver answering now) resumes at
-// once what was handed back: every item graded once, the delivery sent with no attempt charged to
-// the shutdown.
+// SSE and WebSocket subscriptions to its progress, a WebSocket peer that never answers the close
+// handshake, and an HTTP request in flight. SIGTERM ends it with exit code 0 within
+// EVALGRAPH_SHUTDOWN_TIMEOUT_MS; the request in flight is answered, the WebSocket is closed with
+// 1001. A restarted server (judge and receiver answering now) resumes at once what was handed
+// back: every item graded once, the delivery sent with no attempt charged to the shutdown.
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, uniqueName } from './support/databases';
@@ -33,6 +35,20 @@ const DELIVERIES = `query($id: ID!) { webhookDeliveries(endpointId: $id, first: 
 
 const criteria = (prompt: string) => [{ type: 'score_model', name: 'q', model: 'gpt-4o-mini', input: [{ role: 'user', content: `${prompt}: {{sample.output_text}}` }] }];
 const items = (n: number) => Array.from({ length: n }, (_, i) => ({ input: i, output: `answer ${i}` }));
+
+/** A WebSocket peer that completes the handshake and then answers nothing, not even the close. */
+async function silentWebSocket(url: string) {
+  const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(
+    `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n',
+  );
+  const [head] = await once(socket, 'data');
+  expect(String(head)).toMatch(/^HTTP\/1\.1 101/);
+  const closed = once(socket, 'close').then(() => true);
+  return { closed, destroy: () => socket.destroy() };
+}
 
 /** A GraphQL request whose body is only half sent: in flight at the server until the rest comes. */
 function halfSentRequest(url: string, key: string) {
@@ -120,6 +136,8 @@ it('SIGTERM ends a server holding everything open within the shutdown timeout; a
     disposers.push(() => overSse.dispose());
     await until(() => overWs.events.length > 0 && overSse.events.length > 0, 15_000, 'both subscriptions to be live');
     expect(overWs.events[0].data.evaluationProgress.status).toBe('RUNNING');
+    const silent = await silentWebSocket(server.url);
+    disposers.push(silent.destroy);
     const inFlight = halfSentRequest(server.url, key);
     await new Promise((r) => setTimeout(r, 200));
 
@@ -137,7 +155,8 @@ it('SIGTERM ends a server holding everything open within the shutdown timeout; a
     expect(await inFlight.answered).toMatchObject({ status: 200, body: { data: { viewer: { email: 'admin@test.local' } } } });
     await until(() => wsCloseCode !== null, 5_000, 'the WebSocket close');
     expect(wsCloseCode).toBe(1001);
-    // The SSE stream ended with the server.
+    // The peer that never answered the close was cut, and the SSE stream ended with the server.
+    expect(await silent.closed).toBe(true);
     await expect(Promise.race([overSse.done.then(() => 'ended', () => 'ended'), new Promise((r) => setTimeout(() => r('open'), 5_000))])).resolves.toBe('ended');
 
     // Restarted, with the judge and the receiver answering: the running evaluation resumes at once.
