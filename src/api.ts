@@ -3,16 +3,22 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type App } from './app';
 import type { Deps } from './deps';
+import { settledBy } from './lib/deadline';
 import type { Services } from './services';
 import { attachWebSockets } from './ws';
+
+const connectionCount = (server: Server) => new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count ?? 0)));
 
 export interface ApiServer {
   app: App;
   webSockets: ReturnType<typeof attachWebSockets>;
   server: Server;
   url: string;
-  /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), then closes. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting and closes WebSockets (1001); in-flight requests may finish until `drainBy`
+   * (epoch ms; default: the shutdown timeout from now), then every connection left is cut.
+   */
+  close(drainBy?: number): Promise<void>;
 }
 
 export async function startApi(deps: Deps, services: Services, options: { port: number; host: string }): Promise<ApiServer> {
@@ -34,13 +40,23 @@ export async function startApi(deps: Deps, services: Services, options: { port: 
     webSockets,
     server,
     url,
-    async close() {
-      await webSockets.close();
+    async close(drainBy = Date.now() + deps.config.http.shutdownTimeoutMs) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A keep-alive connection is idle between requests: it is closed as soon as its response is
+      // sent, not after the keep-alive timeout.
       server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), deps.config.http.shutdownTimeoutMs);
-      await closed;
-      clearTimeout(timer);
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      try {
+        const drained = await settledBy([closed, webSockets.close(drainBy)], drainBy);
+        if (!drained) {
+          deps.log.warn({ connections: await connectionCount(server), webSockets: webSockets.size() }, 'requests still open at the drain deadline; closing their connections');
+          server.closeAllConnections();
+          webSockets.destroy();
+        }
+        await closed;
+      } finally {
+        clearInterval(idle);
+      }
       await app.dispose();
     },
   };

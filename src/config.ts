@@ -210,7 +210,7 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       model: e.EVALGRAPH_JUDGE_MODEL,
       embeddingModel: e.EVALGRAPH_EMBEDDING_MODEL,
       timeoutMs: e.EVALGRAPH_JUDGE_TIMEOUT_MS,
-      /** Retries of 408/409/429/5xx and connection errors, with backoff honouring Retry-After. */
+      /** Retries of 408/409/429/5xx and connection errors, with backoff honouring Retry-After (up to 60 s). */
       maxRetries: e.EVALGRAPH_JUDGE_MAX_RETRIES,
       /** Calls in flight to the provider from one process. */
       concurrency: e.EVALGRAPH_JUDGE_CONCURRENCY,

@@ -9,6 +9,7 @@ import { bootstrap } from './modules/auth/bootstrap';
 import { topics } from './modules/evaluations/events';
 import { WORK_TOPIC as WEBHOOK_WORK_TOPIC } from './modules/webhooks/service';
 import { createServices } from './services';
+import { settledBy } from './lib/deadline';
 import { throttle } from './lib/throttle';
 import { startWorker, type Worker } from './worker';
 
@@ -66,19 +67,53 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
   }
 
   let stopping: Promise<void> | null = null;
+  /**
+   * Stops within EVALGRAPH_SHUTDOWN_TIMEOUT_MS, whatever is still open. Judge calls are aborted at
+   * once; requests and webhook deliveries in flight may finish until the drain deadline (a little
+   * before the end, which is kept for handing work back and closing); then they are cut or aborted,
+   * the work this process held is handed back, and connections close. A step still running at the
+   * deadline is left behind and logged. Resolves once the work held was handed back (a restarted
+   * server resumes it at once); rejects when it could not be (its leases expire instead).
+   */
   const stop = () =>
     (stopping ??= (async () => {
-      deps.log.info('shutting down: draining requests and jobs');
+      const timeoutMs = config.http.shutdownTimeoutMs;
+      const deadline = Date.now() + timeoutMs;
+      const drainBy = deadline - Math.min(2_000, timeoutMs / 4);
+      deps.log.info({ timeoutMs }, 'shutting down: draining requests and jobs');
+      const steps = new Map<string, 'running' | 'done' | 'failed'>();
+      const step = (name: string, fn: () => Promise<unknown> | undefined) => {
+        steps.set(name, 'running');
+        const running = Promise.resolve().then(fn);
+        running.then(
+          () => steps.set(name, 'done'),
+          (error) => {
+            steps.set(name, 'failed');
+            deps.log.error({ err: error, step: name }, 'shutdown step failed');
+          },
+        );
+        return running;
+      };
       unlistenWork();
-      // Open streams end, so that their connections can close.
+      // Open streams end (and new ones end at once), so that their connections can close.
       services.progress.close();
       services.subscriptions.close();
       services.cache.close();
-      await Promise.all([api?.close(), worker?.stop()]);
-      await services.requests.close();
-      await services.closeObservability();
-      await deps.close();
+      const handedBack = step('worker', () => worker?.stop(drainBy));
+      const drained = step('api', () => api?.close(drainBy));
+      const closing = (async () => {
+        await Promise.allSettled([handedBack, drained]);
+        await step('request counts', () => services.requests.close()).catch(() => {});
+        await step('observability', () => services.closeObservability()).catch(() => {});
+        await step('database and redis', () => deps.close()).catch(() => {});
+      })();
+      if (!(await settledBy([closing], deadline))) {
+        const open = [...steps].filter(([, state]) => state === 'running').map(([name]) => name);
+        deps.log.warn({ open, timeoutMs }, 'shutdown timeout reached; leaving the open steps behind');
+        deps.log.debug({ resources: process.getActiveResourcesInfo() }, 'still keeping the process alive');
+      }
       if (pidFile) await rm(pidFile, { force: true });
+      if (steps.get('worker') !== 'done') throw new Error(`the work this process held was not handed back in time (${steps.get('worker')}); its leases expire instead`);
     })());
   return { deps, services, api, worker, stop };
 }

@@ -4,6 +4,7 @@
 // one that failed backs off.
 import type { Deps } from './deps';
 import { backoffDelay } from './lib/backoff';
+import { settledBy } from './lib/deadline';
 
 // After a job fails: 0.5 s, 1 s, 2 s … up to 8 s, so that the worker resumes soon after the
 // database returns without retrying in a tight loop while it is away.
@@ -15,15 +16,19 @@ export interface Job {
   idleMs: number;
   /** Does one batch; returns the number of things done. Must be idempotent and resumable. */
   run(signal: AbortSignal): Promise<number>;
-  /** Finishes or hands back work still in flight when the worker stops (jobs that run work in the background). */
-  stop?(): Promise<void>;
+  /**
+   * Finishes or hands back work still in flight when the worker stops (jobs that run work in the
+   * background). Work may run until `drainBy` (epoch ms); then it is aborted or left behind, and
+   * what it held is handed back.
+   */
+  stop?(drainBy: number): Promise<void>;
 }
 
 export interface Worker {
   /** Wakes a job early (pub/sub notifications call this). */
   wake(name?: string): void;
-  /** Finishes the batches in progress, then stops. */
-  stop(): Promise<void>;
+  /** Ends the job loops and has the jobs hand back their work; work may run until `drainBy` (epoch ms). */
+  stop(drainBy?: number): Promise<void>;
 }
 
 export function startWorker(deps: Deps, jobs: Job[]): Worker {
@@ -77,10 +82,11 @@ export function startWorker(deps: Deps, jobs: Job[]): Worker {
     wake(name) {
       for (const [jobName, wake] of wakers) if (!name || name === jobName) wake();
     },
-    async stop() {
+    async stop(drainBy = Infinity) {
       stopping.abort();
-      await Promise.all(running);
-      await Promise.all(jobs.map((job) => job.stop?.()));
+      // A batch stuck past the deadline (a database that does not answer) is left behind.
+      if (!(await settledBy(running, drainBy))) deps.log.warn({ jobs: jobs.map((j) => j.name) }, 'a job batch was still running at the drain deadline; left behind');
+      await Promise.all(jobs.map((job) => job.stop?.(drainBy)));
     },
   };
 }

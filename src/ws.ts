@@ -14,6 +14,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from './app';
 import type { Deps } from './deps';
 import { appError } from './errors';
+import { settledBy } from './lib/deadline';
 import { authenticateHeader } from './modules/auth/authenticate';
 import type { Principal } from './modules/auth/permissions';
 
@@ -43,15 +44,25 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
   const limits = deps.config.subscriptions;
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
   const socketsByKey = new Map<string, Set<WebSocket>>();
+  // Every upgraded socket until it closes: the HTTP server no longer counts them as its
+  // connections (closeAllConnections leaves them open), yet server.close() waits for them.
+  const upgraded = new Set<Duplex>();
+  let closing = false;
+
+  /** Answers and closes at once: the server's sockets are half-open, so end() alone waits for the peer. */
+  const refuse = (socket: Duplex, status: string) => {
+    socket.once('finish', () => socket.destroy());
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // First: Node leaves an upgraded socket without an error handler, and a reset would crash us.
     socket.on('error', () => socket.destroy());
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    if (closing) return refuse(socket, '503 Service Unavailable');
     const path = (request.url ?? '').split('?')[0];
-    if (path !== '/graphql') {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
+    if (path !== '/graphql') return refuse(socket, '404 Not Found');
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   };
   server.on('upgrade', onUpgrade);
@@ -131,13 +142,27 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
     wss,
   );
 
+  const cut = () => {
+    for (const socket of wss.clients) socket.terminate();
+    for (const socket of upgraded) socket.destroy();
+  };
+
   return {
     /** Open sockets (tests, metrics). */
     size: () => wss.clients.size,
-    async close() {
-      server.off('upgrade', onUpgrade);
+    /**
+     * Refuses new sockets and closes the open ones with 1001 (Going Away); those that have not
+     * finished closing by `by` (epoch ms: a peer that does not answer the close) are cut then.
+     */
+    async close(by = Infinity) {
+      closing = true;
       offRevoked();
-      await graphqlWs.dispose();
+      const disposed = Promise.resolve(graphqlWs.dispose());
+      if (await settledBy([disposed], by)) return;
+      cut();
+      await disposed;
     },
+    /** Cuts every upgraded socket at once (the shutdown deadline has come). */
+    destroy: cut,
   };
 }

@@ -32,10 +32,12 @@ export async function startReceiver(): Promise<Receiver> {
       const request = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
       const index = receiver.received.push(request) - 1;
       const answer = receiver.answer(request, index);
-      setTimeout(() => {
+      const timer = setTimeout(() => {
         res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
         res.end(`answer ${answer.status}`);
       }, answer.delayMs ?? 0);
+      // A sender that gave up (timed out, or stopped) gets no answer: nothing is left waiting here.
+      res.once('close', () => clearTimeout(timer));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

@@ -27,6 +27,7 @@ const fingerprint = (s: EvaluationSnapshot) => `${s.status}:${s.completed}:${s.e
 export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
   const watched = new Map<string, Watched>();
   const last = new WeakMap<Channel<EvaluationSnapshot>, { order: number; fingerprint: string }>();
+  let closed = false;
 
   function deliver(channel: Channel<EvaluationSnapshot>, snapshot: EvaluationSnapshot) {
     const previous = last.get(channel);
@@ -85,6 +86,12 @@ export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
 
     /** The evaluation's progress: now, then after changes, ending with its final state. */
     watch(id: string): Channel<EvaluationSnapshot> {
+      // Shutting down: nothing is watched any more (the stream ends at once).
+      if (closed) {
+        const ended = createChannel<EvaluationSnapshot>();
+        ended.end();
+        return ended;
+      }
       const entry = entryFor(id);
       const channel = createChannel<EvaluationSnapshot>({
         onClose: () => {
@@ -105,6 +112,7 @@ export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
     },
 
     close() {
+      closed = true;
       for (const [id, entry] of watched) {
         for (const channel of entry.channels) channel.end();
         stopWatching(id, entry);

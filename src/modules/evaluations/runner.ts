@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Deps } from '../../deps';
+import { settledBy } from '../../lib/deadline';
 import { fromUnits, toUnits } from '../../lib/money';
 import type { Job } from '../../worker';
 import type { CostService } from '../costs/service';
@@ -52,6 +53,11 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
   let slotFreed: () => void = () => {};
   let abortHooked = false;
   const preparing = new Map<string, Promise<RunningEvaluation>>();
+  // Aborted when the worker stops: judge calls made for an evaluation rather than an item (G-Eval steps).
+  const stopping = new AbortController();
+  setMaxListeners(100, stopping.signal);
+  // Items whose outcome is being written: still held (under lease) until the write lands.
+  const writing = new Set<string>();
 
   const poll = setInterval(() => void abortStopped().catch((error) => log.warn({ err: error }, 'cancel poll failed')), CANCEL_POLL_MS);
   let renewedAt = Date.now();
@@ -83,7 +89,7 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
 
   async function generateSteps(evaluation: RunningEvaluation, stored: unknown) {
     const usage: JudgeUsage[] = [];
-    const ctx: JudgeContext = { judge: services.judge, usage };
+    const ctx: JudgeContext = { judge: services.judge, signal: stopping.signal, usage };
     const raw = structuredClone(stored) as Record<string, unknown>[];
     for (const [i, g] of evaluation.graders.entries()) {
       if (g.type !== 'G_EVAL' || g.evaluation_steps) continue;
@@ -270,12 +276,14 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     const done = processItem(item, abort)
       .then((write) => {
         if (!write) return;
-        const writing = write().catch(failed).finally(() => {
-          writes.delete(writing);
+        writing.add(item.id);
+        const written = write().catch(failed).finally(() => {
+          writes.delete(written);
+          writing.delete(item.id);
           fill();
           slotFreed();
         });
-        writes.add(writing);
+        writes.add(written);
       }, failed)
       .finally(() => {
         inFlight.delete(item.id);
@@ -294,14 +302,21 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     return launched;
   }
 
-  /** Stopping: abort what is in flight and hand it back, with the waiting items, for another worker. */
-  async function drain() {
+  /**
+   * Stopping: abort what is in flight and hand it back, with the waiting items, for another worker.
+   * Aborted judge calls end at once; anything still running at `drainBy` is left behind, and its
+   * item is handed back all the same (a late outcome of it is refused: the lease is gone).
+   */
+  async function drain(drainBy: number) {
+    clearInterval(poll);
+    stopping.abort();
     const items = [...inFlight.keys(), ...buffer.splice(0).map((i) => i.id)];
     for (const f of inFlight.values()) f.abort.abort();
-    await Promise.all([...inFlight.values()].map((f) => f.done));
-    await Promise.all(writes);
-    if (items.length) await queue.releaseItems(db.query, token, items);
-    clearInterval(poll);
+    const settled = await settledBy([...[...inFlight.values()].map((f) => f.done), ...writes], drainBy);
+    // Outcomes whose write did not land (or did not settle) are handed back with the rest; a written item is no longer ours to release.
+    const held = [...new Set([...items, ...inFlight.keys(), ...writing])];
+    if (!settled) log.warn({ items: inFlight.size, writes: writes.size }, 'evaluation items still grading or being written at the drain deadline; handing them back');
+    if (held.length) await queue.releaseItems(db.query, token, held);
   }
 
   return {

@@ -1,10 +1,14 @@
 // The judge provider: an OpenAI-compatible chat completions and embeddings API through the
 // `openai` SDK (configurable base URL and key, so OpenAI, Azure, vLLM, Ollama or LiteLLM all
-// work). The SDK times out and retries 408/409/429/5xx with backoff honouring Retry-After;
-// cockatiel adds a concurrency limit (bulkhead) and a circuit breaker around whole calls.
-import { BrokenCircuitError, bulkhead, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, wrap } from 'cockatiel';
+// work). The SDK times each attempt out; we retry 408/409/429/5xx and dropped connections with
+// backoff honouring Retry-After, and limit concurrency, ourselves, so that every wait of a call
+// ends when its signal aborts (the SDK's own retry sleeps do not listen to it, and honour any
+// Retry-After in full). A cockatiel circuit breaker wraps whole calls.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import OpenAI from 'openai';
 import type { Config } from '../../config';
+import { createLimiter } from '../../lib/limiter';
 
 export interface ChatMessage {
   role: 'system' | 'developer' | 'user' | 'assistant';
@@ -53,6 +57,34 @@ const isCallersFault = (error: unknown) => error instanceof OpenAI.APIError && t
 export const isTransient = (error: unknown) =>
   error instanceof JudgeUnavailableError || error instanceof OpenAI.APIConnectionError || (error instanceof OpenAI.APIError && !isCallersFault(error));
 
+/** The longest Retry-After a call waits for; a provider asking for more is retried after this. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+function retryAfterMs(headers: Headers | undefined): number | null {
+  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+  if (Number.isFinite(ms)) return ms;
+  const value = headers?.get('retry-after');
+  if (!value) return null;
+  const seconds = Number.parseFloat(value);
+  if (Number.isFinite(seconds)) return seconds * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : at - Date.now();
+}
+
+/** How long to wait before retry `retry` (0 for the first) of a failed attempt, as the SDK would; null: not worth retrying. */
+export function retryDelayMs(error: unknown, retry: number): number | null {
+  if (error instanceof OpenAI.APIUserAbortError) return null;
+  if (!(error instanceof OpenAI.APIConnectionError)) {
+    if (!(error instanceof OpenAI.APIError) || typeof error.status !== 'number') return null;
+    const told = error.headers?.get('x-should-retry');
+    if (told === 'false') return null;
+    if (told !== 'true' && ![408, 409, 429].includes(error.status) && error.status < 500) return null;
+    const asked = retryAfterMs(error.headers);
+    if (asked !== null && asked >= 0) return Math.min(asked, MAX_RETRY_AFTER_MS);
+  }
+  return Math.min(500 * 2 ** retry, 8_000) * (1 - Math.random() * 0.25);
+}
+
 /** Where judge calls are timed (evalgraph_judge_request_seconds). */
 export interface JudgeTimer {
   observe(labels: { provider: string; call: string; outcome: string }, seconds: number): void;
@@ -67,16 +99,15 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
       return 'unknown';
     }
   })();
-  const client = config.apiKey
-    ? new OpenAI({ baseURL: config.baseUrl, apiKey: config.apiKey, timeout: config.timeoutMs, maxRetries: config.maxRetries })
-    : null;
+  // One attempt per SDK call: the retries are ours (below).
+  const client = config.apiKey ? new OpenAI({ baseURL: config.baseUrl, apiKey: config.apiKey, timeout: config.timeoutMs, maxRetries: 0 }) : null;
   // Aborted calls (a canceled evaluation) and the caller's own mistakes (4xx: unknown model, bad
   // request) say nothing about the provider's health; one tenant must not open the circuit for all.
   const breaker = circuitBreaker(
     handleWhen((error) => !(error instanceof OpenAI.APIUserAbortError) && !isCallersFault(error)),
     { halfOpenAfter: config.breakerResetMs, breaker: new ConsecutiveBreaker(config.breakerFailures) },
   );
-  const policy = wrap(bulkhead(config.concurrency, Number.MAX_SAFE_INTEGER), breaker);
+  const limiter = createLimiter(config.concurrency);
   const stateNames: Record<CircuitState, BreakerState> = {
     [CircuitState.Closed]: 'closed',
     [CircuitState.Open]: 'open',
@@ -88,12 +119,30 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
     if (!client) throw new JudgeUnavailableError('No judge provider is configured: set EVALGRAPH_JUDGE_API_KEY (and EVALGRAPH_JUDGE_BASE_URL for a provider other than OpenAI).');
     const started = Date.now();
     const timed = (outcome: string) => timer?.observe({ provider, call: kind, outcome }, (Date.now() - started) / 1000);
+    // Attempts with their waits in between, inside the breaker: a call counts once however often it was tried.
+    const attempts = async () => {
+      for (let retry = 0; ; retry++) {
+        try {
+          return await fn(client);
+        } catch (error) {
+          const delay = retry < config.maxRetries && !signal?.aborted ? retryDelayMs(error, retry) : null;
+          if (delay === null) throw error;
+          // An abort during the wait is the caller's, not the provider's failure (the breaker ignores it).
+          await sleep(delay, undefined, { signal }).catch(() => {
+            throw new OpenAI.APIUserAbortError();
+          });
+        }
+      }
+    };
+    const running = limiter.run(() => breaker.execute(attempts), signal);
     try {
-      const result = await policy.execute(() => fn(client), signal);
+      // Whatever a library still waits for, an aborted call returns at once (the rest settles on its own).
+      const result = await (signal ? untilAborted(running, signal) : running);
       timed('ok');
       return result;
     } catch (error) {
       timed(error instanceof BrokenCircuitError ? 'circuit_open' : signal?.aborted ? 'aborted' : 'error');
+      if (signal?.aborted) throw error instanceof OpenAI.APIUserAbortError ? error : new OpenAI.APIUserAbortError();
       if (error instanceof BrokenCircuitError) throw new JudgeUnavailableError(`The judge provider's circuit is open after ${config.breakerFailures} failed calls in a row; retrying after ${config.breakerResetMs} ms.`);
       // The SDK does not always tell a timeout from a dropped connection; the clock does.
       if (error instanceof OpenAI.APIConnectionError && !signal?.aborted && Date.now() - started >= config.timeoutMs) {
@@ -148,6 +197,19 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
       return { model: response.model || model, vectors, usage: { inputTokens: response.usage?.prompt_tokens ?? 0 } };
     },
   };
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(new OpenAI.APIUserAbortError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new OpenAI.APIUserAbortError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 export type Judge = ReturnType<typeof createJudge>;

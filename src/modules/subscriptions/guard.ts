@@ -32,6 +32,7 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
   // keyId → its open streams
   const open = new Map<string, Set<Stream>>();
   const revokedListeners = new Set<(keyId: string) => void>();
+  let closed = false;
 
   function revoked(keyId: string) {
     for (const stream of [...(open.get(keyId) ?? [])]) stream.end();
@@ -72,6 +73,11 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
       void channel.return?.();
       return appError('RATE_LIMITED', `At most ${options.perKey} subscriptions may be open at once per API key.`, { extensions: { limit: options.perKey } });
     };
+    // Shutting down: a stream opened now (a client reconnecting at once) would hold the server open; it ends at once.
+    if (closed) {
+      channel.end();
+      return channel;
+    }
     const keyId = principal.keyId;
     const streams = open.get(keyId) ?? new Set();
     if (streams.size >= options.perKey) throw refuse();
@@ -115,6 +121,7 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
     totalOpen: () => [...open.values()].reduce((n, streams) => n + streams.size, 0),
     /** Ends every open stream (shutdown). */
     close() {
+      closed = true;
       for (const streams of open.values()) for (const stream of [...streams]) stream.end();
       unlisten.forEach((fn) => fn());
       clearInterval(timer);

@@ -113,3 +113,18 @@ export async function recordOutcomes(sql: Sql, outcomes: Outcome[], disableAfter
   );
   return new Set(rows.map((r) => r.id));
 }
+
+/**
+ * Hands claimed deliveries back (a stopping worker, before or while sending them): due again at
+ * once for any worker, the attempt neither counted nor logged, since it says nothing about the
+ * receiver. Only under each delivery's own claim.
+ */
+export async function releaseDeliveries(sql: Sql, claims: { id: string; token: string }[]): Promise<void> {
+  if (!claims.length) return;
+  await sql(
+    `UPDATE webhook_deliveries d SET lease_token = NULL, lease_expires_at = NULL, attempts = greatest(d.attempts - 1, 0)
+     FROM json_to_recordset($1::json) AS c(id uuid, token uuid)
+     WHERE d.id = c.id AND d.lease_token = c.token AND d.status = 'PENDING'`,
+    [JSON.stringify(claims)],
+  );
+}

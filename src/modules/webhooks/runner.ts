@@ -6,7 +6,8 @@ import { Counter, Histogram } from 'prom-client';
 import type { Deps } from '../../deps';
 import type { Job } from '../../worker';
 import { createGroupCommit } from '../../lib/group-commit';
-import { claimDeliveries, recordOutcomes, type ClaimedDelivery, type Outcome } from './delivery-sql';
+import { settledBy } from '../../lib/deadline';
+import { claimDeliveries, recordOutcomes, releaseDeliveries, type ClaimedDelivery, type Outcome } from './delivery-sql';
 import { classify, nextAttemptDelay } from './retry';
 import { sendWebhook } from './send';
 import { signatureHeader } from './signature';
@@ -20,6 +21,8 @@ export function createWebhookJob(deps: Deps, webhooks: { allow: AllowList }): Jo
   const inFlight = new Set<Promise<void>>();
   let slotFreed: () => void = () => {};
   let abortHooked = false;
+  // Aborts the attempts still in flight at the drain deadline of a stop.
+  const stopping = new AbortController();
 
   const deliveries = new Counter({ name: 'evalgraph_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome.', labelNames: ['outcome'], registers: [deps.metrics] });
   // Outcomes finishing while a write runs are recorded together by the next one.
@@ -37,7 +40,11 @@ export function createWebhookJob(deps: Deps, webhooks: { allow: AllowList }): Jo
       'webhook-timestamp': String(timestamp),
       'webhook-signature': signatureHeader(delivery.secrets, delivery.message_id, timestamp, delivery.payload, now),
     };
-    const result = await sendWebhook(delivery.url, headers, delivery.payload, { timeoutMs, allow });
+    const result = await sendWebhook(delivery.url, headers, delivery.payload, { timeoutMs, allow, signal: stopping.signal });
+    // Cut short by our own stop: handed back to be sent again, not recorded as the receiver's failure.
+    if (result.aborted) {
+      return () => releaseDeliveries(deps.db.query, [{ id: delivery.id, token: delivery.token }]);
+    }
     const kind = classify(result.statusCode);
     const delay = kind === 'retry' ? nextAttemptDelay(delivery.attempts, retryScheduleMs, result.retryAfterMs) : null;
     const outcome: Outcome = {
@@ -97,12 +104,19 @@ export function createWebhookJob(deps: Deps, webhooks: { allow: AllowList }): Jo
   return {
     name: 'webhooks',
     idleMs: 1_000,
-    async stop() {
-      // Attempts in flight finish (each within the timeout) and are recorded; waiting ones are
-      // left to their leases (never sent, so nothing is lost or sent twice by this worker).
-      buffer.length = 0;
+    async stop(drainBy) {
+      // Claimed and never sent: handed back at once, so a successor need not wait for their leases.
+      const unsent = buffer.splice(0).map((d) => ({ id: d.id, token: d.token }));
+      const handedBack = releaseDeliveries(deps.db.query, unsent);
+      handedBack.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+      // Attempts in flight may finish (and are recorded) until the drain deadline; then they are
+      // aborted and handed back.
+      if (!(await settledBy(inFlight, drainBy))) {
+        deps.log.warn({ deliveries: inFlight.size }, 'webhook deliveries still in flight at the drain deadline; handing them back');
+        stopping.abort();
+      }
       await Promise.all(inFlight);
-      await Promise.all(writes);
+      await Promise.all([handedBack, ...writes]);
     },
     async run(signal) {
       if (!abortHooked) {

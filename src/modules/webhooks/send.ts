@@ -12,6 +12,8 @@ export interface AttemptResult {
   snippet: string | null;
   /** From a Retry-After header, in ms. */
   retryAfterMs: number | null;
+  /** Cut short by our own `signal` (shutdown): says nothing about the receiver. */
+  aborted?: boolean;
 }
 
 const SNIPPET_BYTES = 1024;
@@ -24,18 +26,34 @@ export function retryAfterMs(header: string | string[] | undefined, now: number)
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
-export async function sendWebhook(target: string, headers: Record<string, string>, body: string, options: { timeoutMs: number; allow: AllowList }): Promise<AttemptResult> {
+export async function sendWebhook(
+  target: string,
+  headers: Record<string, string>,
+  body: string,
+  options: { timeoutMs: number; allow: AllowList; signal?: AbortSignal },
+): Promise<AttemptResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
+  const { signal } = options;
+  const aborted = (): AttemptResult => ({ statusCode: null, latencyMs: elapsed(), error: 'aborted: the worker is stopping', snippet: null, retryAfterMs: null, aborted: true });
+  if (signal?.aborted) return aborted();
   let url: URL;
+  let onAbort = () => {};
   try {
     // Name resolution counts against the attempt's time too.
     url = await Promise.race([
       checkTarget(target, options.allow),
       new Promise<never>((_resolve, reject) => setTimeout(() => reject(new TargetRefusedError(`no address within ${options.timeoutMs} ms`)), options.timeoutMs).unref()),
+      new Promise<never>((_resolve, reject) => {
+        onAbort = () => reject(signal!.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      }),
     ]);
   } catch (error) {
+    if (signal?.aborted) return aborted();
     return { statusCode: null, latencyMs: elapsed(), error: `refused: ${(error as Error).message}`, snippet: null, retryAfterMs: null };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
   return new Promise((resolve) => {
     let settled = false;
@@ -43,7 +61,13 @@ export async function sendWebhook(target: string, headers: Record<string, string
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
       resolve({ ...result, latencyMs: elapsed() });
+    };
+    const stop = () => {
+      request.destroy();
+      const { latencyMs: _latencyMs, ...result } = aborted();
+      done(result);
     };
     const request = (url.protocol === 'https:' ? https : http).request(url, {
       method: 'POST',
@@ -75,6 +99,7 @@ export async function sendWebhook(target: string, headers: Record<string, string
       response.on('end', finish);
       response.on('error', finish);
     });
+    signal?.addEventListener('abort', stop, { once: true });
     request.end(body);
   });
 }

@@ -1,0 +1,77 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import type { Config } from '../../config';
+import { createJudge, retryDelayMs } from './judge';
+
+const answered = (status: number, headers: Record<string, string> = {}) => new OpenAI.APIError(status, { message: 'x' }, 'x', new Headers(headers));
+
+describe('retryDelayMs', () => {
+  it('waits as long as the provider asks, at most a minute', () => {
+    expect(retryDelayMs(answered(429, { 'retry-after': '2' }), 0)).toBe(2_000);
+    expect(retryDelayMs(answered(503, { 'retry-after-ms': '250', 'retry-after': '9' }), 0)).toBe(250);
+    expect(retryDelayMs(answered(429, { 'retry-after': new Date(Date.now() + 3_000).toUTCString() }), 0)).toBeGreaterThan(1_000);
+    expect(retryDelayMs(answered(429, { 'retry-after': '3600' }), 0)).toBe(60_000);
+  });
+
+  it('backs off exponentially (with jitter) when not told, up to 8 s', () => {
+    const first = retryDelayMs(answered(500), 0)!;
+    expect(first).toBeGreaterThanOrEqual(375);
+    expect(first).toBeLessThanOrEqual(500);
+    expect(retryDelayMs(new OpenAI.APIConnectionError({ message: 'reset' }), 10)).toBeLessThanOrEqual(8_000);
+    expect(retryDelayMs(new OpenAI.APIConnectionTimeoutError(), 1)).toBeGreaterThanOrEqual(750);
+  });
+
+  it('does not retry the caller’s mistakes, aborts, or what the provider says not to', () => {
+    expect(retryDelayMs(answered(400), 0)).toBeNull();
+    expect(retryDelayMs(answered(404), 0)).toBeNull();
+    expect(retryDelayMs(answered(500, { 'x-should-retry': 'false' }), 0)).toBeNull();
+    expect(retryDelayMs(answered(400, { 'x-should-retry': 'true' }), 0)).not.toBeNull();
+    expect(retryDelayMs(new OpenAI.APIUserAbortError(), 0)).toBeNull();
+    expect(retryDelayMs(new Error('bug'), 0)).toBeNull();
+  });
+});
+
+describe('createJudge', () => {
+  let server: Server;
+  let url: string;
+  let requests = 0;
+  beforeAll(async () => {
+    // A provider that always asks to come back in a minute.
+    server = createServer((req, res) => {
+      requests += 1;
+      req.resume();
+      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' }).end(JSON.stringify({ error: { message: 'slow down' } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const config = (concurrency: number): Config['judge'] => ({
+    baseUrl: url,
+    apiKey: 'sk-test',
+    model: 'm',
+    embeddingModel: 'e',
+    timeoutMs: 5_000,
+    maxRetries: 3,
+    concurrency,
+    breakerFailures: 5,
+    breakerResetMs: 30_000,
+  });
+
+  it('ends a call sleeping out a Retry-After, and the calls queued behind it, as soon as they are aborted', async () => {
+    const judge = createJudge(config(1));
+    const controllers = [new AbortController(), new AbortController(), new AbortController()];
+    const calls = controllers.map((c) => judge.chat({ messages: [{ role: 'user', content: 'hi' }] }, c.signal).then(() => 'answered', (e) => e));
+    while (requests < 1) await new Promise((r) => setTimeout(r, 10));
+    const started = Date.now();
+    for (const c of controllers) c.abort();
+    const outcomes = await Promise.all(calls);
+    expect(Date.now() - started).toBeLessThan(500);
+    for (const outcome of outcomes) expect(outcome).toBeInstanceOf(OpenAI.APIUserAbortError);
+    // Aborts say nothing about the provider's health.
+    expect(judge.state()).toBe('closed');
+    expect(requests).toBe(1);
+  });
+});
