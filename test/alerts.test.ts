@@ -307,6 +307,35 @@ describe('validation', () => {
     expect(await refused({ threshold: Number.MAX_VALUE * 0 + 1, channels: [globalId('WebhookEndpoint', '0190c7d4-0000-7000-8000-000000000001')] })).toMatchObject({ code: 'NOT_FOUND', path: ['input', 'channels'] });
   });
 
+  it('keeps money from roles without the costs right: COST rules are set by BILLING or ADMIN, their values shown to them only', async () => {
+    setClock(T);
+    const developer = await app.seedUser({ role: 'DEVELOPER' });
+    const viewer = await app.seedUser({ role: 'VIEWER' });
+    const input = { projectId: project, name: 'spend', metric: 'COST', aggregation: 'SUM', operator: 'GT', threshold: 0.1, windowSeconds: 300 };
+    const refused = await app.gql(CREATE_RULE, { input }, { key: developer.key });
+    expect(refused.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    const id = await createRule({ name: 'spend', metric: 'COST', aggregation: 'SUM' });
+    const tested = await app.gql(TEST_RULE, { id });
+    expect(tested.body.data.testAlertRule.result.value).toBeCloseTo(1);
+    for (const key of [developer.key, viewer.key]) {
+      const hidden = await app.gql(TEST_RULE, { id }, { key });
+      expect(hidden.body.data?.testAlertRule?.result?.value ?? null).toBeNull();
+      expect(hidden.body.errors?.map((e) => e.extensions?.code)).toContain('FORBIDDEN');
+      const read = await app.gql('query($id: ID!) { alertRule(id: $id) { name lastValue } }', { id }, { key });
+      expect(read.body.data.alertRule).toEqual({ name: 'spend', lastValue: null });
+    }
+    // A rule on tokens shows its value to every reader.
+    const tokens = await createRule({ name: 'tokens', metric: 'TOKENS', aggregation: 'SUM' });
+    expect((await app.gql(TEST_RULE, { id: tokens }, { key: viewer.key })).body.data.testAlertRule.result.value).toBe(1000);
+    // Choosing the traces of an evaluation by their cost asks a yes/no question about costs.
+    const evaluation = await app.gql(
+      'mutation($p: ID!) { createEvaluation(input: { projectId: $p, name: "by cost", testingCriteria: [{ type: "regex", name: "r", input: "{{sample.output_text}}", pattern: "a" }], dataSource: { traces: { filter: { minCost: "1" } } } }) { evaluation { id } } }',
+      { p: project },
+      { key: developer.key },
+    );
+    expect(evaluation.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+  });
+
   it('needs write to change a rule and read to see it', async () => {
     const viewer = await app.seedUser({ role: 'VIEWER' });
     const outsider = await app.seedUser({ role: 'DEVELOPER', projectId: await app.seedProject('elsewhere') });

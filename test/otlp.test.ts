@@ -154,6 +154,11 @@ describe('OTLP /v1/traces', () => {
       // The instance admin sees every project: it must say which.
       const ambiguous = await post({ resourceSpans: [] }, { 'x-evalgraph-project': '' });
       expect(ambiguous.status).toBe(400);
+      // So must a key that is not bound, even when its user has one project today: another
+      // project's admin adding them must not change where their spans go.
+      const member = await app.seedUser({ role: 'DEVELOPER' });
+      const unnamed = await post({ resourceSpans: [] }, { authorization: `Bearer ${member.key}`, 'x-evalgraph-project': '' });
+      expect([unnamed.status, (await unnamed.json()).message]).toEqual([400, expect.stringContaining('x-evalgraph-project')]);
     });
 
     it('answers protobuf in protobuf: partial success, and a google.rpc.Status for bad bytes', async () => {

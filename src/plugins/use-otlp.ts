@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { isAppError } from '../errors';
 import { isUuid, uuidOfGlobalId } from '../lib/ids';
 import { authenticateHeader } from '../modules/auth/authenticate';
-import { can, visibleProjects, type Principal } from '../modules/auth/permissions';
+import { can, type Principal } from '../modules/auth/permissions';
 import { otlpToSpans } from '../modules/traces/otlp';
 import { decodeOtlpProtobuf, encodeOtlpProtobuf } from '../modules/traces/otlp-proto';
 import type { Services } from '../services';
@@ -40,7 +40,11 @@ class OtlpError extends Error {
   }
 }
 
-/** The project a request writes to: the key's own, else the header or resource attribute, else the only one. */
+/**
+ * The project a request writes to: the key's own, else the header or resource attribute. Never
+ * guessed from the user's memberships: another project's admin adding the user would change
+ * where (or whether) their spans go.
+ */
 function pickProject(principal: Principal, header: string | null, hint: string | null): string {
   const named = header ?? hint;
   let projectId = principal.keyProjectId;
@@ -48,11 +52,7 @@ function pickProject(principal: Principal, header: string | null, hint: string |
     projectId = isUuid(named) ? named : uuidOfGlobalId(named, 'Project');
     if (!projectId) throw new OtlpError(400, 'x-evalgraph-project must be a project id.');
   }
-  if (!projectId) {
-    const visible = visibleProjects(principal);
-    if (visible !== 'all' && visible.length === 1) projectId = visible[0];
-    else throw new OtlpError(400, 'Say which project to write to: send the x-evalgraph-project header or the evalgraph.project.id resource attribute, or use a key bound to a project.');
-  }
+  if (!projectId) throw new OtlpError(400, 'Say which project to write to: send the x-evalgraph-project header or the evalgraph.project.id resource attribute, or use a key bound to a project.');
   // A project the key cannot see (another's, one it is not bound to, or none) is answered alike.
   if (!can(principal, projectId, 'view')) throw new OtlpError(404, 'Project was not found.');
   if (!can(principal, projectId, 'write')) throw new OtlpError(403, 'Your role does not allow writing traces to this project.');

@@ -3,6 +3,7 @@
 // scheduler, history) goes through here; it is its one way out.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Deps } from '../../deps';
+import type { AlertMetric } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
 import { enqueueWebhook, WORK_TOPIC } from '../webhooks/service';
 
@@ -14,6 +15,7 @@ export interface AlertNotification {
   /** Raw id of the alert rule. */
   ruleId: string;
   ruleName: string;
+  metric: AlertMetric;
   projectId: string;
   fromState: AlertState;
   state: AlertState;

@@ -9,14 +9,14 @@ import { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator, type Al
 import { uuidOfGlobalId } from '../../lib/ids';
 import { parseInput } from '../../lib/validate';
 import { builder } from '../../schema/builder';
-import { authorizeRow } from '../auth/access';
+import { authorize, authorizeRow } from '../auth/access';
 import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { SpanKindEnum } from '../traces/schema';
 import { WebhookEndpointRef } from '../webhooks/schema';
 import type { AlertFilter } from './measure-sql';
-import { AGGREGATIONS, SPAN_METRICS, warningProblem } from './rules';
-import { AlertEventConnection, AlertEventRef, AlertStateEnum, eventsConnection } from './schema';
+import { AGGREGATIONS, COST_METRICS, SPAN_METRICS, warningProblem } from './rules';
+import { AlertEventConnection, AlertEventRef, AlertStateEnum, eventsConnection, measured } from './schema';
 
 const MAX_RULES_PER_PROJECT = 500;
 /** Counting metrics count an empty window as 0 (a stop in traffic), not as no data. */
@@ -82,7 +82,12 @@ export const AlertRuleRef = builder.prismaNode('AlertRule', {
     }),
     enabled: t.exposeBoolean('enabled'),
     state: t.expose('state', { type: AlertStateEnum }),
-    lastValue: t.exposeFloat('lastValue', { nullable: true }),
+    lastValue: t.float({
+      nullable: true,
+      description: 'The value last measured. A COST value needs the BILLING or ADMIN role.',
+      select: { lastValue: true, metric: true, projectId: true },
+      resolve: (r, _args, ctx) => measured(ctx, { projectId: r.projectId, metric: r.metric, value: r.lastValue }),
+    }),
     lastEvaluatedAt: t.expose('lastEvaluatedAt', { type: 'DateTime', nullable: true }),
     nextEvaluationAt: t.expose('nextEvaluationAt', { type: 'DateTime' }),
     lastFiredAt: t.expose('lastFiredAt', { type: 'DateTime', nullable: true }),
@@ -122,6 +127,8 @@ type RuleInput = z.infer<z.ZodObject<typeof ruleFields>>;
 
 /** Checks what the fields mean together; returns the columns to store. */
 async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
+  // Alerting on money measures it: the rule's values would tell its author the project's costs.
+  if (COST_METRICS.has(r.metric)) await authorize(ctx, projectId, 'costs');
   if (!AGGREGATIONS[r.metric].includes(r.aggregation)) throw badInput(`${r.metric} takes ${AGGREGATIONS[r.metric].join(' or ')}, not ${r.aggregation}.`, ['input', 'aggregation']);
   const filter = Object.fromEntries(Object.entries(r.filter ?? {}).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length))) as AlertFilter;
   const spanMetric = SPAN_METRICS.has(r.metric);
@@ -238,11 +245,11 @@ builder.relayMutationField(
 );
 
 const AlertRuleTestRef = builder
-  .objectRef<{ value: number | null; samples: number; windowStart: Date; windowEnd: Date; state: AlertState; nextState: AlertState | null }>('AlertRuleTest')
+  .objectRef<{ value: number | null; metric: AlertMetric; projectId: string; samples: number; windowStart: Date; windowEnd: Date; state: AlertState; nextState: AlertState | null }>('AlertRuleTest')
   .implement({
     description: 'What the rule measures now. Nothing is recorded or sent.',
     fields: (t) => ({
-      value: t.exposeFloat('value', { nullable: true, description: 'null: no samples to aggregate.' }),
+      value: t.float({ nullable: true, description: 'null: no samples to aggregate. A COST value needs the BILLING or ADMIN role.', resolve: (r, _args, ctx) => measured(ctx, r) }),
       samples: t.exposeInt('samples'),
       windowStart: t.expose('windowStart', { type: 'DateTime' }),
       windowEnd: t.expose('windowEnd', { type: 'DateTime' }),

@@ -3,6 +3,9 @@
 // (OK → WARNING → FIRING → RESOLVED), with the cooldown that keeps a flapping rule quiet.
 import type { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator, AlertState } from '../../generated/prisma/enums';
 
+/** Metrics whose values are money: measuring, reading or setting them needs the costs right. */
+export const COST_METRICS: ReadonlySet<AlertMetric> = new Set(['COST']);
+
 export const SPAN_METRICS: ReadonlySet<AlertMetric> = new Set(['COST', 'TOKENS', 'SPAN_COUNT', 'ERROR_COUNT', 'ERROR_RATE', 'LATENCY_MS']);
 const ALL: readonly AlertAggregation[] = ['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'P50', 'P95', 'P99'];
 

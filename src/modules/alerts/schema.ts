@@ -2,16 +2,23 @@
 // (`alertEvents`, `AlertRule.events`). Reading needs the `read` action on the rule's project.
 import { encodeGlobalID, resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import type { Context } from '../../context';
-import { badInput } from '../../errors';
-import { AlertState } from '../../generated/prisma/enums';
+import { badInput, forbidden } from '../../errors';
+import { AlertState, type AlertMetric } from '../../generated/prisma/enums';
 import { boundedQueue } from '../../lib/channel';
 import { isUuid } from '../../lib/ids';
 import { builder } from '../../schema/builder';
-import { authorizeRow } from '../auth/access';
+import { allows, authorizeRow } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
 import { alertTopic, type AlertNotification } from './events';
+import { COST_METRICS } from './rules';
 
 export const AlertStateEnum = builder.enumType(AlertState, { name: 'AlertState', description: 'OK → WARNING → FIRING → RESOLVED (and back to WARNING or FIRING).' });
+
+/** A measured value; FORBIDDEN (null in its place) when it is money and the caller may not read costs. */
+export function measured(ctx: Context, m: { projectId: string; metric: AlertMetric; value: number | null }): number | null {
+  if (COST_METRICS.has(m.metric) && !allows(ctx, m.projectId, 'costs')) throw forbidden('Cost values need the BILLING or ADMIN role.');
+  return m.value;
+}
 
 export const AlertEventRef = builder.objectRef<AlertNotification>('AlertEvent').implement({
   description: 'An alert rule changing state.',
@@ -22,7 +29,11 @@ export const AlertEventRef = builder.objectRef<AlertNotification>('AlertEvent').
     ruleName: t.exposeString('ruleName'),
     fromState: t.field({ type: AlertStateEnum, resolve: (n) => n.fromState }),
     state: t.field({ type: AlertStateEnum, resolve: (n) => n.state }),
-    value: t.exposeFloat('value', { nullable: true, description: 'The measured value (null when there was no data).' }),
+    value: t.float({
+      nullable: true,
+      description: 'The measured value (null when there was no data). A COST value needs the BILLING or ADMIN role.',
+      resolve: (n, _args, ctx) => measured(ctx, n),
+    }),
     threshold: t.exposeFloat('threshold', { description: 'The threshold crossed (the warning threshold for WARNING).' }),
     windowSeconds: t.exposeInt('windowSeconds'),
     samples: t.int({ nullable: true, description: 'Spans or evaluation results in the window.', resolve: (n) => n.samples ?? null }),
@@ -47,13 +58,14 @@ interface EventRow {
   samples: number;
   notified: boolean;
   createdAt: Date;
-  rule: { name: string };
+  rule: { name: string; metric: AlertMetric };
 }
 
 const toNotification = (e: EventRow): AlertNotification => ({
   eventId: e.id,
   ruleId: e.ruleId,
   ruleName: e.rule.name,
+  metric: e.rule.metric,
   projectId: e.projectId,
   fromState: e.fromState,
   state: e.toState,
@@ -76,7 +88,7 @@ export function eventsConnection(ctx: Context, where: { ruleId?: string; project
       where: { ...where, ...(after || before ? { id } : {}) },
       orderBy: { id: inverted ? 'asc' : 'desc' },
       take: limit,
-      include: { rule: { select: { name: true } } },
+      include: { rule: { select: { name: true, metric: true } } },
     });
     return rows.map(toNotification);
   });

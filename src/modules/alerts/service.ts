@@ -86,6 +86,7 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
       eventId,
       ruleId: rule.id,
       ruleName: rule.name,
+      metric: rule.metric,
       projectId: rule.project_id,
       fromState: rule.state,
       state: to,
@@ -103,11 +104,11 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
 
   return {
     /** The rule's value now, and the state it would move to, without recording anything; null when there is no such rule. */
-    async test(ruleId: string): Promise<(Measurement & { state: AlertState; nextState: AlertState | null }) | null> {
+    async test(ruleId: string): Promise<(Measurement & { metric: AlertMetric; projectId: string; state: AlertState; nextState: AlertState | null }) | null> {
       const [rule] = await deps.db.query<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid`, [ruleId]);
       if (!rule) return null;
       const m = await measure(deps.db.query, rule, deps.clock.now());
-      return { ...m, state: rule.state, nextState: nextState(rule.state, m.level) };
+      return { ...m, metric: rule.metric, projectId: rule.project_id, state: rule.state, nextState: nextState(rule.state, m.level) };
     },
 
     /**

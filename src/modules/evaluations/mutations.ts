@@ -4,7 +4,7 @@ import { badInput } from '../../errors';
 import { authorizeRow } from '../auth/access';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
-import { TraceFilter } from '../traces/queries';
+import { authorizeCostFilter, TraceFilter } from '../traces/queries';
 import { SpanKindEnum } from '../traces/schema';
 import { DatasetRef, EvaluationBatchRef, EvaluationRef } from './schema';
 import type { DataSourceInput } from './service';
@@ -51,7 +51,13 @@ const EvaluationSpec = builder.inputType('EvaluationSpecInput', {
   }),
 });
 
-function dataSourceOf(input: { datasetId?: { id: string } | null; items?: unknown[] | null; traces?: Record<string, unknown> | null }): DataSourceInput {
+async function dataSourceOf(
+  ctx: Context,
+  projectId: string,
+  input: { datasetId?: { id: string } | null; items?: unknown[] | null; traces?: { filter?: { minCost?: unknown } | null } | null },
+): Promise<DataSourceInput> {
+  // Spans chosen by their traces' cost: as in the traces query, that needs the costs right.
+  await authorizeCostFilter(ctx, projectId, input.traces?.filter);
   return { datasetId: input.datasetId?.id ?? null, items: (input.items as DataSourceInput['items']) ?? null, traces: (input.traces as DataSourceInput['traces']) ?? null };
 }
 
@@ -114,7 +120,7 @@ builder.relayMutationField(
         creatorId: ctx.principal!.userId,
         name: input.name,
         testingCriteria: input.testingCriteria,
-        dataSource: dataSourceOf(input.dataSource),
+        dataSource: await dataSourceOf(ctx, input.projectId.id, input.dataSource),
         batchId: input.batchId?.id ?? null,
       });
       return { id };
@@ -140,13 +146,15 @@ builder.relayMutationField(
       const batchId = await ctx.services.evaluations.createEvaluationBatch({
         projectId: input.projectId.id,
         name: input.name.trim().slice(0, 200) || 'batch',
-        evaluations: input.evaluations.map((spec) => ({
-          projectId: input.projectId.id,
-          creatorId: ctx.principal!.userId,
-          name: spec.name,
-          testingCriteria: spec.testingCriteria,
-          dataSource: dataSourceOf(spec.dataSource),
-        })),
+        evaluations: await Promise.all(
+          input.evaluations.map(async (spec) => ({
+            projectId: input.projectId.id,
+            creatorId: ctx.principal!.userId,
+            name: spec.name,
+            testingCriteria: spec.testingCriteria,
+            dataSource: await dataSourceOf(ctx, input.projectId.id, spec.dataSource),
+          })),
+        ),
       });
       const batch = await ctx.deps.db.prisma.evaluationBatch.findUniqueOrThrow({ where: { id: batchId } });
       return { batch };

@@ -1,5 +1,6 @@
 // traces, trace and span queries, and the ingestSpans mutation.
 import { z } from 'zod';
+import type { Context } from '../../context';
 import { badInput } from '../../errors';
 import { authorize } from '../auth/access';
 import { builder } from '../../schema/builder';
@@ -8,6 +9,14 @@ import { countTraces, listTraces } from './read-sql';
 import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
 import { loadersOf, readable, SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
 import { selectedFields } from './selection';
+
+/**
+ * Filtering or ordering traces by cost reveals costs (a yes/no question per threshold): it needs
+ * the same right as reading them, wherever traces are selected (lists, evaluation data sources).
+ */
+export async function authorizeCostFilter(ctx: Context, projectId: string, filter: { minCost?: unknown } | null | undefined, orderedByCost = false) {
+  if (filter?.minCost != null || orderedByCost) await authorize(ctx, projectId, 'costs');
+}
 
 export const TraceFilter = builder.inputType('TraceFilter', {
   description: 'All given conditions must hold.',
@@ -49,9 +58,7 @@ builder.queryFields((t) => ({
       authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
       resolve: async (_root, args, ctx, info) => {
         const projectId = args.projectId.id;
-        // Ordering or filtering by cost reveals costs: it needs the same right as reading them.
-        const byCost = args.filter?.minCost != null || args.orderBy?.field === 'totalCost';
-        if (byCost) await authorize(ctx, projectId, 'costs');
+        await authorizeCostFilter(ctx, projectId, args.filter, args.orderBy?.field === 'totalCost');
         if (args.last != null || args.before != null) throw badInput('traces pages forward only: use first and after.', ['last']);
         const order = args.orderBy?.field ?? 'startTime';
         const after = args.after ? decodeCursor(args.after, order === 'startTime' ? 'time' : order === 'latencyMs' ? 'int' : 'decimal') : null;
