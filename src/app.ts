@@ -50,6 +50,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       },
     };
   };
+  const maskError = createMaskError(log);
   const schema = getSchema();
   const execute = createJitExecute(schema);
   // Before the context is built (persisted operations, validation hints): the cached key lookup.
@@ -71,7 +72,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       error: (...args) => (args.some(isDatabaseUnavailable) ? log.debug(args.map(String).join(' ')) : log.error(args.map(String).join(' '))),
     },
     graphiql: config.http.graphiql ? { title: 'Evalgraph', defaultQuery: GRAPHIQL_EXAMPLES } : false,
-    maskedErrors: { maskError: createMaskError(log) },
+    // Yoga's net for errors outside execution (its second argument is a message, not a request id).
+    maskedErrors: { maskError: (error) => maskError(error) },
     context: async (initial): Promise<Context> => {
       // A WebSocket operation: its connection's key was checked for this subscribe (ws.ts).
       if ('wsPrincipal' in initial) return contextOf(initial.wsPrincipal as Principal, randomUUID());

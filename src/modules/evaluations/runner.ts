@@ -59,7 +59,19 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
   // Items whose outcome is being written: still held (under lease) until the write lands.
   const writing = new Set<string>();
 
-  const poll = setInterval(() => void abortStopped().catch((error) => log.warn({ err: error }, 'cancel poll failed')), CANCEL_POLL_MS);
+  // Every 500 ms: a failing poll (the database away) is logged when it starts failing, not each time.
+  let pollFailing = false;
+  const poll = setInterval(
+    () =>
+      void abortStopped().then(
+        () => (pollFailing = false),
+        (error) => {
+          if (!pollFailing) log.warn({ err: error }, 'cancel poll failed; retrying quietly until it works again');
+          pollFailing = true;
+        },
+      ),
+    CANCEL_POLL_MS,
+  );
   let renewedAt = Date.now();
   poll.unref();
 
