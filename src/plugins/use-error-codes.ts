@@ -50,6 +50,8 @@ export function createMaskError(log: Logger) {
     }
     // A value the database refused (U+0000 in a text, a total out of range): the caller's to fix.
     if (isRejectedData(error)) {
+      // Logged too: a data exception can also be our own SQL's (a sum out of range), not the caller's.
+      log.warn({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId }, 'the database refused a value');
       const refused = appError('BAD_USER_INPUT', REJECTED_DATA_MESSAGE);
       return error instanceof GraphQLError ? new GraphQLError(refused.message, { nodes: error.nodes, path: error.path, extensions: refused.extensions }) : refused;
     }

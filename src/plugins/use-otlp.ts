@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import { isAppError } from '../errors';
 import { isUuid, uuidOfGlobalId } from '../lib/ids';
 import { authenticateHeader } from '../modules/auth/authenticate';
-import { can, type Principal } from '../modules/auth/permissions';
+import { authorize } from '../modules/auth/access';
+import type { Principal } from '../modules/auth/permissions';
 import { otlpToSpans } from '../modules/traces/otlp';
 import { decodeOtlpProtobuf, encodeOtlpProtobuf } from '../modules/traces/otlp-proto';
 import type { Services } from '../services';
@@ -22,7 +23,7 @@ const gunzipAsync = promisify(gunzip);
 export interface OtlpOptions {
   services: Services;
   /** Where unexpected errors are logged (they are answered masked). */
-  log: Pick<Logger, 'error'>;
+  log: Pick<Logger, 'error' | 'warn'>;
   /** Largest body, after decompression. @default 10 MiB */
   maxBodyBytes?: number;
   /** Spans in one request. @default 1000 */
@@ -47,17 +48,18 @@ class OtlpError extends Error {
  */
 function pickProject(principal: Principal, header: string | null, hint: string | null): string {
   const named = header ?? hint;
-  let projectId = principal.keyProjectId;
-  if (!projectId && named) {
-    projectId = isUuid(named) ? named : uuidOfGlobalId(named, 'Project');
+  if (named) {
+    const projectId = isUuid(named) ? named : uuidOfGlobalId(named, 'Project');
     if (!projectId) throw new OtlpError(400, 'x-evalgraph-project must be a project id.');
+    // Another project than the key's own is one it cannot see (authorize answers it 404).
+    return projectId;
   }
-  if (!projectId) throw new OtlpError(400, 'Say which project to write to: send the x-evalgraph-project header or the evalgraph.project.id resource attribute, or use a key bound to a project.');
-  // A project the key cannot see (another's, one it is not bound to, or none) is answered alike.
-  if (!can(principal, projectId, 'view')) throw new OtlpError(404, 'Project was not found.');
-  if (!can(principal, projectId, 'write')) throw new OtlpError(403, 'Your role does not allow writing traces to this project.');
-  return projectId;
+  if (principal.keyProjectId) return principal.keyProjectId;
+  throw new OtlpError(400, 'Say which project to write to: send the x-evalgraph-project header or the evalgraph.project.id resource attribute, or use a key bound to a project.');
 }
+
+// The status of an error of ours with a code but no status of its own.
+const STATUS_OF: Record<string, number> = { NOT_FOUND: 404, FORBIDDEN: 403, UNAUTHENTICATED: 401 };
 
 /**
  * The body, refusing more than `max` bytes while reading: OpenTelemetry exporters send chunked
@@ -125,8 +127,8 @@ export function useOtlp({ services, log, maxBodyBytes = 10 * 1024 * 1024, maxSpa
           return fail(400, (error as Error).message);
         }
         const projectId = pickProject(principal, request.headers.get('x-evalgraph-project'), mapped.projectHint);
-        // An instance admin's rights do not vouch for the project as a membership does.
-        if (principal.isAdmin && !principal.memberships.has(projectId) && !(await services.auth.repo.projectExists(projectId))) throw new OtlpError(404, 'Project was not found.');
+        // The one access check, as over GraphQL: NOT_FOUND (404) for a project the key cannot see or that does not exist.
+        await authorize({ principal, touchedProjects: new Set(), services }, projectId, 'write');
         const result = await services.traces.ingest(projectId, mapped.spans, { partial: true, source: 'otlp' });
         if (result.rejectedCount < mapped.spans.length) await services.cache.invalidateProjects([projectId]);
         const problems = [
@@ -139,10 +141,13 @@ export function useOtlp({ services, log, maxBodyBytes = 10 * 1024 * 1024, maxSpa
         if (error instanceof OtlpError) return fail(error.status, error.message);
         if (isAppError(error)) {
           const http = (error as GraphQLError).extensions.http as { status?: number; headers?: Record<string, string> } | undefined;
-          return fail(http?.status ?? 400, error.message, http?.headers);
+          return fail(http?.status ?? STATUS_OF[String(error.extensions.code)] ?? 400, error.message, http?.headers);
         }
         if (isDatabaseUnavailable(error)) return fail(503, DATABASE_UNAVAILABLE_MESSAGE, { 'retry-after': '5' });
-        if (isRejectedData(error)) return fail(400, REJECTED_DATA_MESSAGE);
+        if (isRejectedData(error)) {
+          log.warn({ err: error, requestId: requestIdOf(request) }, 'the database refused a value');
+          return fail(400, REJECTED_DATA_MESSAGE);
+        }
         // Anything else is our bug: logged with the request id, never sent (Yoga's fallback would send the stack).
         const requestId = requestIdOf(request);
         log.error({ err: error, requestId }, 'internal error in OTLP ingest');

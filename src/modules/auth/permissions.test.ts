@@ -64,6 +64,7 @@ describe('permissions', () => {
     expect(canManageKey(bound, key('u1', 'p2'))).toBe(true);
     const narrow = principal({ keyRole: 'VIEWER' });
     expect([canManageKey(narrow, key('u1', null)), canManageKey(narrow, key('u1', null, 'ADMIN')), canManageKey(narrow, key('u1', null, 'VIEWER'))]).toEqual([false, false, true]);
+    expect(canManageKey(principal({ keyRole: 'ADMIN' }), key('u1', null))).toBe(true);
     expect(canManageKey(principal({ isAdmin: true, memberships: new Map() }), key('u9', null))).toBe(true);
     expect(canManageKey(null, key('u1', null))).toBe(false);
   });

@@ -91,7 +91,8 @@ export function canManageKey(principal: Principal | null, key: { userId: string;
   if (principal.keyProjectId && key.projectId !== principal.keyProjectId) return false;
   // A key narrowed to a role reaches only keys narrowed within it: a leaked VIEWER key cannot
   // revoke its user's full keys.
-  if (principal.keyRole && (key.role === null || !canGrantRole(principal.keyRole, key.role))) return false;
+  // (An ADMIN-role key narrows nothing.)
+  if (principal.keyRole && principal.keyRole !== 'ADMIN' && (key.role === null || !canGrantRole(principal.keyRole, key.role))) return false;
   if (key.userId === principal.userId || isInstanceAdmin(principal)) return true;
   return key.projectId !== null && can(principal, key.projectId, 'manage');
 }

@@ -1,5 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type { Prisma, PrismaClient } from '../../generated/prisma/client';
 import type { Role, Tier } from '../../generated/prisma/enums';
+
+/**
+ * User ids are random (v4), not time-ordered like other rows: a teammate sees a user's id, and a
+ * v7 id would tell when the user joined the instance (whether a project admin's invitation by
+ * email found someone already there).
+ */
+export const newUserId = () => randomUUID();
 
 export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) {
   return {
@@ -23,7 +31,7 @@ export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) 
       }),
     findUserByEmail: (email: string) => prisma.user.findUnique({ where: { email } }),
     findUser: (id: string) => prisma.user.findUnique({ where: { id } }),
-    createUser: (data: { email: string; name?: string | null; isAdmin?: boolean; tier?: Tier }) => prisma.user.create({ data }),
+    createUser: (data: { email: string; name?: string | null; isAdmin?: boolean; tier?: Tier }) => prisma.user.create({ data: { id: newUserId(), ...data } }),
     setTier: (userId: string, tier: Tier) => prisma.user.update({ where: { id: userId }, data: { tier } }),
     membershipRole: async (userId: string, projectId: string): Promise<Role | null> =>
       (await prisma.membership.findUnique({ where: { userId_projectId: { userId, projectId } }, select: { role: true } }))?.role ?? null,

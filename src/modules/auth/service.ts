@@ -34,7 +34,9 @@ const createKeyInput = z.object({
 
 export function createAuthService(deps: Deps) {
   const repo = createAuthRepo(deps.db.prisma);
-  const keys = new LRUCache<string, { principal: Principal | null }>({ max: 10_000, ttl: KEY_CACHE_MS });
+  const keys = new LRUCache<string, { principal: Principal }>({ max: 10_000, ttl: KEY_CACHE_MS });
+  // Unknown and revoked keys apart: a flood of made-up keys must not push valid ones out.
+  const unknownKeys = new LRUCache<string, true>({ max: 10_000, ttl: KEY_CACHE_MS });
 
   async function loadPrincipal(where: { hash: string } | { id: string }): Promise<Principal | null> {
     const key = await repo.findActiveKey(where);
@@ -62,8 +64,10 @@ export function createAuthService(deps: Deps) {
     const hash = hashApiKey(key);
     const cached = keys.get(hash);
     if (cached) return cached.principal;
+    if (unknownKeys.has(hash)) return null;
     const principal = await loadPrincipal({ hash });
-    keys.set(hash, { principal });
+    if (principal) keys.set(hash, { principal });
+    else unknownKeys.set(hash, true);
     return principal;
   }
 
@@ -97,11 +101,15 @@ export function createAuthService(deps: Deps) {
     const txRepo = tx ? createAuthRepo(tx) : repo;
     const user = await txRepo.findUser(data.userId);
     if (!user) throw notFound('User');
+    // A key bound to a project sees no other: naming one is naming nothing (before any lookup
+    // that could tell the user's other projects from projects that do not exist).
+    if (actor && !isInstanceAdmin(actor) && actor.keyProjectId && data.projectId && actor.keyProjectId !== data.projectId) throw notFound('Project');
     if (data.projectId) {
       // An instance admin is ADMIN of every project that exists; a membership vouches for its project.
-      const role = user.isAdmin ? ((await txRepo.projectExists(data.projectId)) ? 'ADMIN' : null) : await txRepo.membershipRole(user.id, data.projectId);
+      const exists = await txRepo.projectExists(data.projectId);
+      const role = !exists ? null : user.isAdmin ? 'ADMIN' : await txRepo.membershipRole(user.id, data.projectId);
       // For their own key, a project the user is not in does not exist as far as they can tell.
-      if (!role && actor && actor.userId === user.id) throw notFound('Project');
+      if (!exists || (!role && actor && actor.userId === user.id)) throw notFound('Project');
       if (!role) throw badInput('The user is not a member of that project.', ['input', 'projectId']);
       if (data.role && !canGrantRole(role, data.role)) {
         throw badInput(`The user's role in the project (${role}) does not include ${data.role}.`, ['input', 'role']);

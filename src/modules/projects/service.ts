@@ -3,6 +3,7 @@ import type { Deps } from '../../deps';
 import { notFound } from '../../errors';
 import { Role } from '../../generated/prisma/enums';
 import { parseInput } from '../../lib/validate';
+import { newUserId } from '../auth/repo';
 
 const createProjectInput = z.object({
   name: z.string().trim().min(1).max(100),
@@ -40,7 +41,7 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
     async addMember(input: z.input<typeof addMemberInput>) {
       const data = parseInput(addMemberInput, input);
       if (!(await prisma.project.findUnique({ where: { id: data.projectId }, select: { id: true } }))) throw notFound('Project');
-      const user = await prisma.user.upsert({ where: { email: data.email }, create: { email: data.email }, update: {}, select: { id: true } });
+      const user = await prisma.user.upsert({ where: { email: data.email }, create: { id: newUserId(), email: data.email }, update: {}, select: { id: true } });
       const membership = await prisma.membership.upsert({
         where: { userId_projectId: { userId: user.id, projectId: data.projectId } },
         create: { userId: user.id, projectId: data.projectId, role: data.role },

@@ -8,7 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
 import OpenAI from 'openai';
 import type { Config } from '../../config';
+import { backoffDelay } from '../../lib/backoff';
 import { createLimiter } from '../../lib/limiter';
+import { parseRetryAfter } from '../../lib/retry-after';
 
 export interface ChatMessage {
   role: 'system' | 'developer' | 'user' | 'assistant';
@@ -60,15 +62,10 @@ export const isTransient = (error: unknown) =>
 /** The longest Retry-After a call waits for; a provider asking for more is retried after this. */
 const MAX_RETRY_AFTER_MS = 60_000;
 
+/** OpenAI's own retry-after-ms, else the standard Retry-After. */
 function retryAfterMs(headers: Headers | undefined): number | null {
   const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
-  if (Number.isFinite(ms)) return ms;
-  const value = headers?.get('retry-after');
-  if (!value) return null;
-  const seconds = Number.parseFloat(value);
-  if (Number.isFinite(seconds)) return seconds * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : at - Date.now();
+  return Number.isFinite(ms) ? ms : parseRetryAfter(headers?.get('retry-after'));
 }
 
 /** How long to wait before retry `retry` (0 for the first) of a failed attempt, as the SDK would; null: not worth retrying. */
@@ -82,7 +79,7 @@ export function retryDelayMs(error: unknown, retry: number): number | null {
     const asked = retryAfterMs(error.headers);
     if (asked !== null && asked >= 0) return Math.min(asked, MAX_RETRY_AFTER_MS);
   }
-  return Math.min(500 * 2 ** retry, 8_000) * (1 - Math.random() * 0.25);
+  return backoffDelay(retry + 1, { baseMs: 500, capMs: 8_000 });
 }
 
 /** Where judge calls are timed (evalgraph_judge_request_seconds). */

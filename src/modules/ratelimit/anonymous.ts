@@ -1,13 +1,13 @@
 // Callers without a valid API key (none, or a malformed, unknown or revoked one) share a small
 // token bucket per client address: they cost parsing, a key lookup and an answer before anyone
-// knows who they are. Keyed callers never touch it. The address is the TCP peer's
+// knows who they are. Valid keys never touch it: a key is always checked (one indexed lookup,
+// cached), so a flood of made-up keys from a shared address (NAT, a load balancer) cannot shut
+// out a valid key that this process has not seen yet. The address is the TCP peer's
 // (X-Forwarded-For is not trusted); IPv6 counts per /64, the block one subscriber is given. With
 // Redis the buckets are shared by every API process.
 import { GraphQLError } from 'graphql';
 import ipaddr from 'ipaddr.js';
-import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
-import { hashApiKey } from '../auth/api-key';
 import { createMemoryBuckets, secondsUntil, type BucketLimits, type BucketResult, type BucketStore } from './bucket';
 
 /** The bucket's name for an address: IPv4 (mapped IPv6 too) as it is, IPv6 by its /64. */
@@ -50,10 +50,6 @@ export function createAnonymousLimiter({ limits, store, authenticate, metrics, o
     }
     return step(fallback);
   };
-  // Keys (hashes of the header) that worked lately. Another key from an address whose bucket is
-  // empty is refused without a lookup, so a flood of made-up keys costs no database query, while
-  // a known key sharing that address (NAT) keeps working.
-  const known = new LRUCache<string, true>({ max: 10_000, ttl: 3_600_000 });
   const isValid = async (authorization: string) => {
     try {
       return (await authenticate(authorization)) !== null;
@@ -77,18 +73,7 @@ export function createAnonymousLimiter({ limits, store, authenticate, metrics, o
         refused.inc({ key: key ? 'bad' : 'none' });
         return Math.max(1, secondsUntil(available, 1, limits));
       };
-      if (authorization) {
-        const hash = hashApiKey(authorization);
-        if (!known.has(hash)) {
-          const now = await run((s) => s.peek(bucket, limits));
-          if (now.available < 1) return wait(now.available, true);
-        }
-        if (await isValid(authorization)) {
-          known.set(hash, true);
-          return null;
-        }
-        known.delete(hash);
-      }
+      if (authorization && (await isValid(authorization))) return null;
       const taken = await run((s) => s.take(bucket, limits, 1));
       return taken.allowed ? null : wait(taken.available, Boolean(authorization));
     },

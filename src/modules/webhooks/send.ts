@@ -3,6 +3,7 @@
 // Retry-After are kept for the attempt log.
 import http from 'node:http';
 import https from 'node:https';
+import { parseRetryAfter } from '../../lib/retry-after';
 import { checkTarget, guardedLookup, TargetRefusedError, type AllowList } from './ssrf';
 
 export interface AttemptResult {
@@ -18,13 +19,6 @@ export interface AttemptResult {
 
 const SNIPPET_BYTES = 1024;
 
-export function retryAfterMs(header: string | string[] | undefined, now: number): number | null {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value) return null;
-  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
 
 export async function sendWebhook(
   target: string,
@@ -88,7 +82,7 @@ export async function sendWebhook(
       let size = 0;
       const finish = () => {
         const snippet = Buffer.concat(chunks).subarray(0, SNIPPET_BYTES).toString('utf8');
-        done({ statusCode: response.statusCode ?? null, error: null, snippet: snippet || null, retryAfterMs: retryAfterMs(response.headers['retry-after'], Date.now()) });
+        done({ statusCode: response.statusCode ?? null, error: null, snippet: snippet || null, retryAfterMs: parseRetryAfter(response.headers['retry-after']) });
         response.destroy();
       };
       response.on('data', (chunk: Buffer) => {
