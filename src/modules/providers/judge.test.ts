@@ -16,8 +16,9 @@ describe('retryDelayMs', () => {
 
   it('backs off exponentially (with jitter) when not told, up to 8 s', () => {
     const first = retryDelayMs(answered(500), 0)!;
-    expect(first).toBeGreaterThanOrEqual(375);
-    expect(first).toBeLessThanOrEqual(500);
+    // 500 ms, jittered by ±10 % (lib/backoff).
+    expect(first).toBeGreaterThanOrEqual(450);
+    expect(first).toBeLessThanOrEqual(550);
     expect(retryDelayMs(new OpenAI.APIConnectionError({ message: 'reset' }), 10)).toBeLessThanOrEqual(8_000);
     expect(retryDelayMs(new OpenAI.APIConnectionTimeoutError(), 1)).toBeGreaterThanOrEqual(750);
   });
