@@ -15,12 +15,14 @@ describe('retryDelayMs', () => {
   });
 
   it('backs off exponentially (with jitter) when not told, up to 8 s', () => {
-    const first = retryDelayMs(answered(500), 0)!;
-    // 500 ms, jittered by ±10 % (lib/backoff).
-    expect(first).toBeGreaterThanOrEqual(450);
-    expect(first).toBeLessThanOrEqual(550);
-    expect(retryDelayMs(new OpenAI.APIConnectionError({ message: 'reset' }), 10)).toBeLessThanOrEqual(8_000);
-    expect(retryDelayMs(new OpenAI.APIConnectionTimeoutError(), 1)).toBeGreaterThanOrEqual(750);
+    // 500 ms doubling to at most 8 s, each jittered by ±10 % (lib/backoff): checked over many draws.
+    for (let i = 0; i < 200; i++) {
+      const first = retryDelayMs(answered(500), 0)!;
+      expect([first >= 450, first <= 550]).toEqual([true, true]);
+      const late = retryDelayMs(new OpenAI.APIConnectionError({ message: 'reset' }), 10)!;
+      expect([late >= 7_200, late <= 8_800]).toEqual([true, true]);
+      expect(retryDelayMs(new OpenAI.APIConnectionTimeoutError(), 1)).toBeGreaterThanOrEqual(900);
+    }
   });
 
   it('does not retry the caller’s mistakes, aborts, or what the provider says not to', () => {
