@@ -1,7 +1,7 @@
 // The Yoga instance: schema, context, plugins, health and metrics. Used by api.ts and by tests.
 import { randomUUID } from 'node:crypto';
 import { useEngine } from '@envelop/core';
-import { parse, specifiedRules, validate } from 'graphql';
+import { parse, validate } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Context } from './context';
 import type { Deps } from './deps';
@@ -84,7 +84,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // graphql-js's executor (Yoga's default one deep-copies every variable before coercing it,
       // which costs about 10 ms on a 1,000-span ingest batch; we use no @defer/@stream), with
       // repeated queries compiled by graphql-jit; subscription events executed once per key.
-      useEngine({ parse, validate, execute, subscribe: createSharedSubscribe(execute, (ctx) => (ctx as Context).principal?.keyId ?? null), specifiedRules }),
+      // (No specifiedRules here: Yoga's own engine adds them, and a second list runs every rule twice.)
+      useEngine({ parse, validate, execute, subscribe: createSharedSubscribe(execute, (ctx) => (ctx as Context).principal?.keyId ?? null) }),
       useRequestId(),
       usePrometheus({ registry: deps.metrics, knownOperations: operationNames(services.operations.manifest.values()) }),
       useServiceLevels({ levels: services.serviceLevels, meters: deps.meters }),

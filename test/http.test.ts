@@ -63,6 +63,9 @@ describe('GraphQL over HTTP', () => {
     expect(syntax.body.errors?.[0].extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
     const invalid = await app.gql('{ viewer { nope } }');
     expect(invalid.body.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    // Each rule runs once: one mistake, one error.
+    const typo = await app.gql('{ viewr { id } }');
+    expect(typo.body.errors?.map((e) => e.message)).toEqual(['Cannot query field "viewr" on type "Query". Did you mean "viewer"?']);
     const badVariable = await app.gql('query($id: ID!) { project(id: $id) { name } }', { id: 42.5 });
     expect(badVariable.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const badGlobalId = await app.gql('query($id: ID!) { project(id: $id) { name } }', { id: 'not a global id' });
