@@ -2,6 +2,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startApi, type ApiServer } from './api';
+import { startBanner } from './banner';
 import type { Config } from './config';
 import { createDeps, type DepsOptions } from './deps';
 import { createJobs } from './jobs';
@@ -40,13 +41,7 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       api = await startApi(deps, services, { port: config.http.port, host: config.http.host });
       const base = config.http.publicUrl ?? api.url;
       // One write, so that whoever reads the banner gets all of it at once.
-      const banner = [`Evalgraph API on ${base}/graphql (open it in a browser for GraphiQL)`];
-      if (first.created.length) banner.push(`First start: created ${first.created.join(', ')}.`);
-      if (first.generatedKey) {
-        banner.push(`Admin API key for ${first.adminEmail} (shown once; store it now):\n\n    ${first.generatedKey}\n`);
-        banner.push('Send it as the header  Authorization: Bearer <key>');
-      }
-      print(banner.join('\n'));
+      print(startBanner({ base, ...first, now: deps.clock.now() }));
     }
     if (role !== 'api') {
       const started = startWorker(deps, createJobs(deps, services));

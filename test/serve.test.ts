@@ -1,5 +1,6 @@
 // `evalgraph serve` as a user starts it: the first start on an empty database prints the admin key
 // once; EVALGRAPH_INIT_* create the operator's admin, project and key; SIGTERM drains and exits 0.
+import { execSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,8 +22,9 @@ async function storage(): Promise<{ env: Record<string, string>; cleanup(): Prom
   };
 }
 
-const viewer = async (url: string, key: string) =>
-  (await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: '{ viewer { email isAdmin } projects { edges { node { name } } } }' }) })).json();
+const gqlAt = async (url: string, key: string, query: string, variables: Record<string, unknown> = {}) =>
+  (await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) })).json();
+const viewer = (url: string, key: string) => gqlAt(url, key, '{ viewer { email isAdmin } projects { edges { node { name } } } }');
 
 describe('serve', () => {
   it('prints a generated admin key once, on the first start only, and survives restarts', async () => {
@@ -33,6 +35,16 @@ describe('serve', () => {
       expect(key).toBeDefined();
       expect(first.output()).toMatch(/GraphiQL/);
       expect((await viewer(first.url, key!)).data).toEqual({ viewer: { email: 'admin@evalgraph.local', isAdmin: true }, projects: { edges: [{ node: { name: 'Default' } }] } });
+      // The banner's first minute: GraphiQL's URL, the default project's id, and a curl that ingests one span into it.
+      expect(first.output()).toContain(`GraphiQL: ${first.url}/graphql`);
+      const project = /Default project id: (\S+)/.exec(first.output())?.[1];
+      const ids = await gqlAt(first.url, key!, '{ projects { edges { node { id } } } }');
+      expect(project).toBe(ids.data.projects.edges[0].node.id);
+      const curl = /Send one span to it over OTLP:\n\n([\s\S]+?)\n\n/.exec(first.output())?.[1];
+      expect(curl).toMatch(/^\s+curl /);
+      expect(execSync(curl!, { shell: '/bin/bash', encoding: 'utf8' })).toBe('{}');
+      const traces = await gqlAt(first.url, key!, 'query($p: ID!) { traces(projectId: $p) { edges { node { name spans { edges { node { kind model inputTokens outputTokens } } } } } } }', { p: project });
+      expect(traces.data.traces.edges).toEqual([{ node: { name: 'hello evalgraph', spans: { edges: [{ node: { kind: 'LLM', model: 'gpt-4o-mini', inputTokens: 12, outputTokens: 34 } }] } } }]);
       expect(await first.stop('SIGTERM')).toBe(0);
 
       const second = await startServeProcess(s.env);
