@@ -141,6 +141,8 @@ describe('delivery', () => {
     await until(() => receiver.received.length === 3, 10_000, 'three attempts');
     expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual([messageId, messageId, messageId]);
     expect(verified(secret).map((p) => p.type)).toEqual(['webhook.test', 'webhook.test', 'webhook.test']);
+    // Global ids, as everywhere else in the API.
+    expect(verified(secret)[0].data).toMatchObject({ endpointId: id, projectId: globalId('Project', app.projectId) });
     // The 429's Retry-After (1 s) was waited for, not the 200 ms of the schedule.
     expect(receiver.received[2].at - receiver.received[1].at).toBeGreaterThanOrEqual(900);
     await until(async () => (await deliveries(id))[0].status === 'DELIVERED', 5_000, 'DELIVERED');

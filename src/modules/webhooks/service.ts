@@ -2,6 +2,7 @@
 // delete, rotate the secret (the old one keeps signing for 24 h), send a test message, redeliver,
 // and delivery statistics. Messages themselves are written by the outbox (database triggers for
 // evaluation events, `enqueue` for the others) in the transaction of the change they announce.
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Deps } from '../../deps';
 import { badInput, notFound } from '../../errors';
 import type { Sql } from '../../storage/db';
@@ -139,7 +140,14 @@ export function createWebhookService(deps: Deps) {
     async sendTest(id: string) {
       const found = await endpoint(id);
       if (!found.enabled) throw badInput('The endpoint is disabled: enable it first.', ['input', 'id']);
-      const messageId = await db.transaction((sql) => enqueueWebhook(sql, found.projectId, 'webhook.test', { endpointId: id, message: 'A test message from Evalgraph.' }, [id]));
+      const messageId = await db.transaction((sql) => enqueueWebhook(
+          sql,
+          found.projectId,
+          'webhook.test',
+          // Global ids, as in every other event and in the API.
+          { endpointId: encodeGlobalID('WebhookEndpoint', id), projectId: encodeGlobalID('Project', found.projectId), message: 'A test message from Evalgraph.' },
+          [id],
+        ));
       wake();
       return messageId!;
     },
