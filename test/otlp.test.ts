@@ -117,6 +117,19 @@ describe('OTLP /v1/traces', () => {
       expect(await app.server.deps.db.prisma.span.count({ where: { externalId: { in: ['eee19b7ec3c1b174', 'eee19b7ec3c1b175'] } } })).toBe(1);
     });
 
+    it('makes a span with a model and tokens but no operation name an LLM span, as ingestSpans does', async () => {
+      const res = await post({
+        resourceSpans: [{ scopeSpans: [{ spans: [{
+          traceId: '6c8efff798038103d269b633813fc60c', spanId: 'fff19b7ec3c1b101', name: 'bare model call',
+          startTimeUnixNano: '1740830400000000000', endTimeUnixNano: '1740830401000000000',
+          attributes: [{ key: 'gen_ai.request.model', value: { stringValue: 'gpt-4o-mini' } }, { key: 'gen_ai.usage.input_tokens', value: { intValue: 5 } }],
+        }] }] }],
+      });
+      expect(res.status).toBe(200);
+      const stored = await app.server.deps.db.prisma.span.findFirstOrThrow({ where: { externalId: 'fff19b7ec3c1b101' } });
+      expect([stored.kind, stored.model]).toEqual(['LLM', 'gpt-4o-mini']);
+    });
+
     it('refuses values the database cannot store with 400 or a rejected span, never a 500 with a stack', async () => {
       const otlpSpan = (i: number, over: Record<string, unknown> = {}) => ({
         traceId: '5b8efff798038103d269b633813fc60c',

@@ -170,6 +170,9 @@ describe('otlpToSpans', () => {
     expect(spans[2]).toMatchObject({ kind: 'EMBEDDING', model: 'e5' });
     expect(spans[3].kind).toBe('GENERIC');
     expect(spans[3].metadata).toMatchObject({ attributes: { 'openinference.span.kind': 'wizard' } });
+    // Neither says: left to ingest, which makes a span with a model an LLM call on every transport.
+    const bare = { ...tool, spanId: 'dddddddddddddddd', attributes: [str('gen_ai.request.model', 'gpt-4o-mini')] };
+    expect(otlpToSpans(request([bare]), LIMITS).spans[0].kind).toBeNull();
   });
 
   it('accepts base64 ids and treats an all-zero parent as a root', () => {

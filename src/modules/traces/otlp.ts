@@ -174,8 +174,12 @@ function mapSpan(raw: unknown, resource: Attrs): SpanInput | string {
   };
 }
 
-/** OpenInference span kind first (unknown → GENERIC), then the GenAI operation name. */
-function spanKind(attrs: Attrs, used: Set<string>): SpanKind {
+/**
+ * OpenInference span kind first (unknown → GENERIC), then the GenAI operation name; null when
+ * neither says, so that ingest's one rule decides (a span with a model is an LLM call), whatever
+ * the transport.
+ */
+function spanKind(attrs: Attrs, used: Set<string>): SpanKind | null {
   const openInference = text(first(attrs, 'openinference.span.kind')?.value);
   if (openInference !== null) {
     const kind = OPENINFERENCE_KINDS.find((known) => known === openInference.trim().toUpperCase());
@@ -185,7 +189,8 @@ function spanKind(attrs: Attrs, used: Set<string>): SpanKind {
   }
   // gen_ai.operation.name says more than the kind (chat vs text_completion), so it stays in metadata.
   const operation = text(first(attrs, 'gen_ai.operation.name')?.value)?.trim().toLowerCase();
-  return operation !== undefined && Object.hasOwn(GENAI_OPERATION_KINDS, operation) ? GENAI_OPERATION_KINDS[operation] : 'GENERIC';
+  if (operation === undefined) return null;
+  return Object.hasOwn(GENAI_OPERATION_KINDS, operation) ? GENAI_OPERATION_KINDS[operation] : 'GENERIC';
 }
 
 function spanStatus(status: unknown): SpanStatus {
