@@ -190,6 +190,33 @@ describe('state changes', () => {
     }
   });
 
+  it('disabling a FIRING rule resolves it at once, with the reason, and sends alert.resolved', async () => {
+    const other = await app.seedProject('disabled while firing');
+    const projectId = globalId('Project', other);
+    const endpoint = await app.gql(`mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`, { input: { projectId, url: receiver.url, events: ['webhook.test'] } });
+    const endpointId = endpoint.body.data.createWebhookEndpoint.webhookEndpoint.id;
+    const id = await createRule({ name: 'busy', metric: 'SPAN_COUNT', aggregation: 'COUNT', operator: 'GT', threshold: 1, windowSeconds: 60, minSamples: 0, channels: [endpointId] }, projectId);
+    receiver.received.length = 0;
+    try {
+      await ingest(app, other, [1, 2, 3].map((i) => ({ traceId: 'busy', spanId: `busy-${i}`, name: 'call', startTime: new Date(T + 1_000 + i).toISOString() })));
+      setClock(T + 10_000);
+      await app.server.services.alertRules.evaluateDue();
+      expect((await app.gql(EVENTS, { id })).body.data.alertRule.state).toBe('FIRING');
+      const disabled = await app.gql(`mutation($id: ID!) { updateAlertRule(input: { id: $id, enabled: false }) { alertRule { state enabled } } }`, { id });
+      expect(disabled.body.data.updateAlertRule.alertRule).toEqual({ state: 'RESOLVED', enabled: false });
+      const history = await app.gql(`query($id: ID!) { alertEvents(ruleId: $id) { edges { node { fromState state reason } } } }`, { id });
+      expect(history.body.data.alertEvents.edges[0].node).toEqual({ fromState: 'FIRING', state: 'RESOLVED', reason: 'The rule was disabled.' });
+      await until(() => receiver.received.length === 2, 10_000, 'fired and resolved');
+      const payloads = receiver.received.map((r) => JSON.parse(r.body)).sort((a, b) => Date.parse(a.timestamp) - Date.parse(b.timestamp));
+      expect(payloads.map((p) => [p.type, p.data.state, p.data.reason ?? null])).toEqual([['alert.fired', 'FIRING', null], ['alert.resolved', 'RESOLVED', 'The rule was disabled.']]);
+      // Disabling it again changes nothing.
+      await app.gql(`mutation($id: ID!) { updateAlertRule(input: { id: $id, enabled: false }) { alertRule { state } } }`, { id });
+      expect((await app.gql(`query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state } } } }`, { id })).body.data.alertEvents.edges).toHaveLength(2);
+    } finally {
+      setClock(T);
+    }
+  });
+
   it('cooldown holds back a repeated firing and its resolution; history keeps them', async () => {
     const other = await app.seedProject('flapping');
     const projectId = globalId('Project', other);

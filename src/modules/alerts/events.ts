@@ -26,6 +26,8 @@ export interface AlertNotification {
   samples?: number;
   /** false: recorded, but held back by the rule's cooldown (never published). */
   notified?: boolean;
+  /** Why the state changed when no measurement moved it (the rule was disabled). */
+  reason?: string | null;
   /** ISO 8601. */
   at: string;
 }

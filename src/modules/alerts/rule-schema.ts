@@ -224,7 +224,12 @@ builder.relayMutationField(
       const merged = { ...rule, filter: rule.filter as AlertFilter, ...given };
       const parsed = parseInput(z.object(ruleFields), merged);
       const data = await checkRule(ctx, rule.projectId, parsed);
-      return { rule: await ctx.deps.db.prisma.alertRule.update({ where: { id: rule.id }, data: { ...data, nextEvaluationAt: ctx.deps.clock.now() } }) };
+      const updated = await ctx.deps.db.prisma.alertRule.update({ where: { id: rule.id }, data: { ...data, nextEvaluationAt: ctx.deps.clock.now() } });
+      // Disabled while warning or firing: resolved now, or it would stay firing for good.
+      if (!updated.enabled && (await ctx.services.alertRules.resolveDisabled(rule.id))) {
+        return { rule: await ctx.deps.db.prisma.alertRule.findUniqueOrThrow({ where: { id: rule.id } }) };
+      }
+      return { rule: updated };
     },
   },
   { outputFields: (t) => ({ alertRule: t.field({ type: AlertRuleRef, resolve: (p) => p.rule }) }) },

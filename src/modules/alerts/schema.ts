@@ -38,6 +38,7 @@ export const AlertEventRef = builder.objectRef<AlertNotification>('AlertEvent').
     windowSeconds: t.exposeInt('windowSeconds'),
     samples: t.int({ nullable: true, description: 'Spans or evaluation results in the window.', resolve: (n) => n.samples ?? null }),
     notified: t.boolean({ description: "false: recorded but held back by the rule's cooldown.", resolve: (n) => n.notified ?? true }),
+    reason: t.string({ nullable: true, description: 'Why the state changed when no measurement moved it (the rule was disabled); null otherwise.', resolve: (n) => n.reason ?? null }),
     at: t.field({ type: 'DateTime', resolve: (n) => new Date(n.at) }),
   }),
 });
@@ -57,6 +58,7 @@ interface EventRow {
   windowEnd: Date;
   samples: number;
   notified: boolean;
+  reason: string | null;
   createdAt: Date;
   rule: { name: string; metric: AlertMetric };
 }
@@ -74,6 +76,7 @@ const toNotification = (e: EventRow): AlertNotification => ({
   windowSeconds: Math.round((e.windowEnd.getTime() - e.windowStart.getTime()) / 1000),
   samples: e.samples,
   notified: e.notified,
+  reason: e.reason,
   at: e.createdAt.toISOString(),
 });
 

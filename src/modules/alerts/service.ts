@@ -66,14 +66,19 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
       await sql(`UPDATE alert_rules SET last_value = $2, last_evaluated_at = $3 WHERE id = $1::uuid`, [rule.id, m.value, now]);
       return { changed: false, notification: null };
     }
+    return moveTo(sql, rule, to, m, now, null);
+  }
+
+  /** Moves a locked rule to `to`: the event, the rule's state, and the message to send (after the commit) if any. */
+  async function moveTo(sql: Sql, rule: RuleRow, to: AlertState, m: Measurement, now: Date, reason: string | null): Promise<{ changed: true; notification: AlertNotification | null }> {
     const notified = shouldNotify(to, { lastFiredAt: rule.last_fired_at, lastWarnedAt: rule.last_warned_at, stateNotified: rule.state_notified }, rule.cooldown_seconds, now);
     deps.meters.alertStateChanges.inc({ state: to, notified: String(notified) });
     const threshold = to === 'WARNING' || (to === 'OK' && rule.warning_threshold !== null) ? (rule.warning_threshold ?? rule.threshold) : rule.threshold;
     const eventId = uuidv7();
     await sql(
-      `INSERT INTO alert_events (id, rule_id, project_id, from_state, to_state, value, threshold, window_start, window_end, samples, notified, created_at)
-       VALUES ($1::uuid, $2::uuid, $3::uuid, $4::"AlertState", $5::"AlertState", $6, $7, $8, $9, $10, $11, $12)`,
-      [eventId, rule.id, rule.project_id, rule.state, to, m.value, threshold, m.windowStart, m.windowEnd, m.samples, notified, now],
+      `INSERT INTO alert_events (id, rule_id, project_id, from_state, to_state, value, threshold, window_start, window_end, samples, notified, reason, created_at)
+       VALUES ($1::uuid, $2::uuid, $3::uuid, $4::"AlertState", $5::"AlertState", $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [eventId, rule.id, rule.project_id, rule.state, to, m.value, threshold, m.windowStart, m.windowEnd, m.samples, notified, reason, now],
     );
     await sql(
       `UPDATE alert_rules SET state = $2::"AlertState", state_notified = $3, last_value = $4, last_evaluated_at = $5,
@@ -95,6 +100,7 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
       windowSeconds: rule.window_seconds,
       samples: m.samples,
       notified,
+      reason,
       at: now.toISOString(),
     };
     if (!notified) return { changed: true, notification: null };
@@ -109,6 +115,24 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
       if (!rule) return null;
       const m = await measure(deps.db.query, rule, deps.clock.now());
       return { ...m, metric: rule.metric, projectId: rule.project_id, state: rule.state, nextState: nextState(rule.state, m.level) };
+    },
+
+    /**
+     * A rule disabled while WARNING or FIRING is resolved at once (with the reason, and
+     * `alert.resolved` sent as for a measured resolution): a disabled rule is never measured again,
+     * so it would otherwise stay firing for good.
+     */
+    async resolveDisabled(ruleId: string): Promise<boolean> {
+      const now = deps.clock.now();
+      const notification = await deps.db.transaction(async (sql) => {
+        const [rule] = await sql<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid FOR UPDATE`, [ruleId]);
+        if (!rule || (rule.state !== 'WARNING' && rule.state !== 'FIRING')) return undefined;
+        const window = { windowStart: new Date(now.getTime() - rule.window_seconds * 1000), windowEnd: now };
+        return (await moveTo(sql, rule, 'RESOLVED', { value: null, samples: 0, level: null, ...window }, now, 'The rule was disabled.')).notification;
+      });
+      if (notification === undefined) return false;
+      if (notification) services.alerts.announce(notification);
+      return true;
     },
 
     /**

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "alert_events" ADD COLUMN     "reason" TEXT;
