@@ -20,12 +20,34 @@ const settle = () => new Promise((r) => setTimeout(r, 30));
 
 const TRACES = 'query($p: ID!) { traces(projectId: $p, first: 10) { edges { node { externalId } } } }';
 const traceIds = (res: { body: any }) => res.body.data.traces.edges.map((e: any) => e.node.externalId).sort();
+/** HIT or MISS, from the response header (the body carries none of the cache's bookkeeping). */
+const cacheOf = (res: { headers: Headers; body: any }) => {
+  expect(res.body.extensions?.responseCache).toBeUndefined();
+  return res.headers.get('x-cache');
+};
+/** The TTLs the cache was asked to keep entries for while `run` ran. */
+async function storedTtls(run: () => Promise<unknown>): Promise<number[]> {
+  const store = app.server.services.cache.store;
+  const original = store.set;
+  const ttls: number[] = [];
+  store.set = (id, result, tags, ttl, computedInMs) => {
+    ttls.push(ttl);
+    return original.call(store, id, result, tags, ttl, computedInMs);
+  };
+  try {
+    await run();
+  } finally {
+    store.set = original;
+  }
+  return ttls;
+}
 
 it('serves the same query to the same key from the cache, costed and limited like a miss', async () => {
-  const miss = await app.gql(TRACES, { p: project });
-  expect(miss.body.extensions.responseCache).toMatchObject({ hit: false, didCache: true, ttl: 10_000 });
+  let miss!: Awaited<ReturnType<typeof app.gql>>;
+  expect(await storedTtls(async () => (miss = await app.gql(TRACES, { p: project })))).toEqual([10_000]);
+  expect(cacheOf(miss)).toBe('MISS');
   const hit = await app.gql(TRACES, { p: project });
-  expect(hit.body.extensions.responseCache).toEqual({ hit: true });
+  expect(cacheOf(hit)).toBe('HIT');
   expect(hit.body.data).toEqual(miss.body.data);
   // The cost is what the query costs, and the bucket is the bucket now, not when it was cached.
   expect(hit.body.extensions.cost.requestedQueryCost).toBe(miss.body.extensions.cost.requestedQueryCost);
@@ -55,36 +77,39 @@ it('never serves one user, key or role what was cached for another', async () =>
   const narrowed = (await app.server.services.auth.createApiKey(null, { userId: admin.userId, role: 'VIEWER' })).key;
   const costs = 'query($p: ID!) { costSummary(projectId: $p, from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z") { calls } }';
   expect((await app.gql(costs, { p: project }, { key: admin.key })).body.data.costSummary).toEqual([{ calls: 1 }]);
-  expect((await app.gql(costs, { p: project }, { key: admin.key })).body.extensions.responseCache).toEqual({ hit: true });
+  expect(cacheOf(await app.gql(costs, { p: project }, { key: admin.key }))).toBe('HIT');
   expect((await app.gql(costs, { p: project }, { key: narrowed })).body.errors![0].extensions!.code).toBe('FORBIDDEN');
   // A role changed: the key's cached answers are not reused.
   await app.server.services.projects.addMember({ projectId: app.projectId, email: alice.email, role: 'VIEWER' });
   const afterChange = await app.gql(TRACES, { p: project }, { key: alice.key });
-  expect(afterChange.body.extensions.responseCache.hit).toBe(false);
+  expect(cacheOf(afterChange)).toBe('MISS');
 });
 
 it('keeps costs 30 s, traces 10 s, and never rate limits or usage', async () => {
-  const costs = await app.gql('query($p: ID!) { costSummary(projectId: $p, from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", groupBy: [MODEL]) { keys { model } cost } }', { p: project });
-  expect(costs.body.extensions.responseCache).toMatchObject({ didCache: true, ttl: 30_000 });
-  const mixed = await app.gql('query($p: ID!) { costSummary(projectId: $p, from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z") { calls } traces(projectId: $p) { edges { node { id } } } }', { p: project });
-  expect(mixed.body.extensions.responseCache.ttl).toBe(10_000);
+  const costs = await storedTtls(() => app.gql('query($p: ID!) { costSummary(projectId: $p, from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", groupBy: [MODEL]) { keys { model } cost } }', { p: project }));
+  expect(costs).toEqual([30_000]);
+  const mixed = await storedTtls(() => app.gql('query($p: ID!) { costSummary(projectId: $p, from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z") { calls } traces(projectId: $p) { edges { node { id } } } }', { p: project }));
+  expect(mixed).toEqual([10_000]);
   for (const query of ['{ rateLimit { remaining } }', '{ usage { requests } }']) {
-    await app.gql(query);
-    expect((await app.gql(query)).body.extensions.responseCache).toMatchObject({ hit: false, didCache: false });
+    const ttls = await storedTtls(async () => {
+      await app.gql(query);
+      expect(cacheOf(await app.gql(query))).toBe('MISS');
+    });
+    expect([query, ttls]).toEqual([query, []]);
   }
 });
 
 it('drops a project’s cached responses after a mutation and after OTLP ingest', async () => {
   await settle();
   const before = await app.gql(TRACES, { p: project });
-  expect((await app.gql(TRACES, { p: project })).body.extensions.responseCache.hit).toBe(true);
+  expect(cacheOf(await app.gql(TRACES, { p: project }))).toBe('HIT');
   await ingest(app, app.projectId, [span({ traceId: 'second' })]);
   await settle();
   const after = await app.gql(TRACES, { p: project });
-  expect(after.body.extensions.responseCache.hit).toBe(false);
+  expect(cacheOf(after)).toBe('MISS');
   expect(traceIds(after)).toEqual([...traceIds(before), 'second'].sort());
 
-  expect((await app.gql(TRACES, { p: project })).body.extensions.responseCache.hit).toBe(true);
+  expect(cacheOf(await app.gql(TRACES, { p: project }))).toBe('HIT');
   const otlp = await fetch(`${app.url}/v1/traces`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${app.adminKey}`, 'x-evalgraph-project': project },
@@ -93,7 +118,7 @@ it('drops a project’s cached responses after a mutation and after OTLP ingest'
   expect(otlp.status).toBe(200);
   await settle();
   const afterOtlp = await app.gql(TRACES, { p: project });
-  expect(afterOtlp.body.extensions.responseCache.hit).toBe(false);
+  expect(cacheOf(afterOtlp)).toBe('MISS');
   expect(traceIds(afterOtlp)).toContain('0af7651916cd43dd8448eb211c80319c');
 });
 
@@ -107,7 +132,7 @@ it('drops an evaluation’s cached responses when it changes, from any process, 
   await settle();
   const query = 'query($id: ID!) { evaluation(id: $id) { name } }';
   await app.gql(query, { id });
-  expect((await app.gql(query, { id })).body.extensions.responseCache.hit).toBe(true);
+  expect(cacheOf(await app.gql(query, { id }))).toBe('HIT');
   // A change made outside GraphQL, announced as the engine does.
   const uuid = Buffer.from(id, 'base64').toString().split(':')[1];
   await app.server.deps.db.prisma.evaluation.update({ where: { id: uuid }, data: { name: 'renamed' } });

@@ -2,7 +2,8 @@
 // data, `Cache-Control: private, no-cache` and `Vary: Authorization` (private data: no shared
 // cache may keep it, and a client must revalidate before reuse); a request whose
 // If-None-Match matches gets 304 without a body. Everything else (mutations, errors, anonymous
-// calls) is `no-store`. Streams (SSE) are left alone.
+// calls) is `no-store`. Streams (SSE) are left alone. Whether the response cache answered goes in
+// `X-Cache: HIT` / `X-Cache: MISS`, never in the body.
 import { createHash } from 'node:crypto';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -26,8 +27,12 @@ function matches(header: string, etag: string): boolean {
   });
 }
 
+/** The response cache's bookkeeping on a result (envelop's includeExtensionMetadata), taken out before it is sent. */
+const CACHE_EXTENSION = 'responseCache';
+
 export function useHttpCaching(): Plugin<Context> {
   const etags = new WeakMap<Request, string>();
+  const cacheStatus = new WeakMap<Request, 'HIT' | 'MISS'>();
   return {
     onExecute({ args }) {
       if (getOperationAST(args.document, args.operationName)?.operation !== 'query') return;
@@ -35,9 +40,10 @@ export function useHttpCaching(): Plugin<Context> {
       return {
         onExecuteDone({ result, setResult }) {
           if (!('data' in result)) return;
-          // Over any transport: the cache's validator is not part of the answer.
-          const { [ETAG_EXTENSION]: stored, ...extensions } = result.extensions ?? {};
-          if (stored !== undefined) setResult({ ...result, extensions });
+          // Over any transport: the cache's validator and bookkeeping are not part of the answer.
+          const { [ETAG_EXTENSION]: stored, [CACHE_EXTENSION]: cached, ...extensions } = result.extensions ?? {};
+          if (stored !== undefined || cached !== undefined) setResult({ ...result, extensions: Object.keys(extensions).length ? extensions : undefined });
+          if (ctx.request && cached !== undefined) cacheStatus.set(ctx.request, (cached as { hit?: boolean }).hit ? 'HIT' : 'MISS');
           if (!ctx.request || !ctx.principal || !result.data || result.errors?.length) return;
           etags.set(ctx.request, typeof stored === 'string' ? stored : etagOf(result.data));
         },
@@ -46,6 +52,8 @@ export function useHttpCaching(): Plugin<Context> {
     onResponse({ request, response, setResponse, fetchAPI }) {
       if (!request.url.includes('/graphql') || new URL(request.url).pathname !== '/graphql') return;
       if (response.headers.get('content-type')?.startsWith('text/event-stream')) return;
+      const status = cacheStatus.get(request);
+      if (status) response.headers.set('X-Cache', status);
       const etag = etags.get(request);
       if (!etag || response.status !== 200) {
         response.headers.set('Cache-Control', 'no-store');
@@ -54,7 +62,7 @@ export function useHttpCaching(): Plugin<Context> {
       const headers = { ETag: etag, 'Cache-Control': 'private, no-cache', Vary: 'Authorization' };
       const ifNoneMatch = request.headers.get('if-none-match');
       if (ifNoneMatch && matches(ifNoneMatch, etag)) {
-        // The rate-limit and request-id headers go along.
+        // The rate-limit, request-id and X-Cache headers go along.
         const kept = [...response.headers].filter(([name]) => name.startsWith('x-'));
         setResponse(new fetchAPI.Response(null, { status: 304, headers: [...kept, ...Object.entries(headers)] }));
         return;
