@@ -24,23 +24,19 @@ export function allows(ctx: Pick<Context, 'principal' | 'touchedProjects'>, proj
   return can(ctx.principal, projectId, action);
 }
 
-// Per request: projects looked up for an instance admin, and those found missing (scopeRefusal).
-const lookups = createContextCache((_ctx: object) => new Map<string, Promise<boolean>>());
+// Per request: projects an instance admin named that do not exist (scopeRefusal answers them NOT_FOUND).
 const missing = createContextCache((_ctx: object) => new Set<string>());
 
 /**
  * Whether the principal may do `action` in the project, and the project exists. A membership
- * vouches for the project; an instance admin's rights do not, so for them it is looked up (once
- * per request), and a missing project is refused as a foreign one would be.
+ * vouches for the project; an instance admin's rights do not, so for them it is looked up (a yes is
+ * cached by the auth service), and a missing project is refused as a foreign one would be.
  */
 export function allowsProject(ctx: Pick<Context, 'principal' | 'touchedProjects' | 'services'>, projectId: string, action: Action): boolean | Promise<boolean> {
   if (!allows(ctx, projectId, action)) return false;
   const principal = ctx.principal!;
   if (!principal.isAdmin || principal.memberships.has(projectId)) return true;
-  const known = lookups(ctx);
-  let exists = known.get(projectId);
-  if (!exists) known.set(projectId, (exists = ctx.services.auth.repo.projectExists(projectId)));
-  return exists.then((found) => {
+  return ctx.services.auth.projectExists(projectId).then((found) => {
     if (!found) missing(ctx).add(projectId);
     return found;
   });

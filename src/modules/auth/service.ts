@@ -146,8 +146,20 @@ export function createAuthService(deps: Deps) {
     return user;
   }
 
+  // Projects seen to exist, for instance admins' requests (no membership vouches for them). Nothing
+  // deletes a project yet, so a yes holds; a no is asked again (the project may be created). Project
+  // deletion must drop its id here.
+  const existingProjects = new LRUCache<string, true>({ max: 10_000 });
+  async function projectExists(id: string): Promise<boolean> {
+    if (existingProjects.has(id)) return true;
+    const found = await repo.projectExists(id);
+    if (found) existingProjects.set(id, true);
+    return found;
+  }
+
   return {
     authenticate,
+    projectExists,
     /** The key's principal as stored now (not cached), or null when it is revoked: open streams are rechecked with it. */
     principalOfKey: (keyId: string) => loadPrincipal({ id: keyId }),
     createUser,
