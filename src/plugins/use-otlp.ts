@@ -6,7 +6,6 @@ import { promisify } from 'node:util';
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { isAppError } from '../errors';
 import { isUuid, uuidOfGlobalId } from '../lib/ids';
 import { authenticateHeader } from '../modules/auth/authenticate';
 import { authorize } from '../modules/auth/access';
@@ -14,16 +13,15 @@ import type { Principal } from '../modules/auth/permissions';
 import { otlpToSpans } from '../modules/traces/otlp';
 import { decodeOtlpProtobuf, encodeOtlpProtobuf } from '../modules/traces/otlp-proto';
 import type { Services } from '../services';
-import { isDatabaseUnavailable, isRejectedData, REJECTED_DATA_MESSAGE } from '../storage/db-errors';
 import { requestIdOf } from './use-request-id';
-import { DATABASE_UNAVAILABLE_MESSAGE } from './use-error-codes';
+import { createMaskError } from './use-error-codes';
 
 const gunzipAsync = promisify(gunzip);
 
 export interface OtlpOptions {
   services: Services;
   /** Where unexpected errors are logged (they are answered masked). */
-  log: Pick<Logger, 'error' | 'warn'>;
+  log: Logger;
   /** Largest body, after decompression. @default 10 MiB */
   maxBodyBytes?: number;
   /** Spans in one request. @default 1000 */
@@ -59,7 +57,7 @@ function pickProject(principal: Principal, header: string | null, hint: string |
 }
 
 // The status of an error of ours with a code but no status of its own.
-const STATUS_OF: Record<string, number> = { NOT_FOUND: 404, FORBIDDEN: 403, UNAUTHENTICATED: 401 };
+const STATUS_OF: Record<string, number> = { NOT_FOUND: 404, FORBIDDEN: 403, UNAUTHENTICATED: 401, INTERNAL_SERVER_ERROR: 500 };
 
 /**
  * The body, refusing more than `max` bytes while reading: OpenTelemetry exporters send chunked
@@ -86,6 +84,7 @@ async function readBounded(request: Request, max: number): Promise<Buffer> {
 }
 
 export function useOtlp({ services, log, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 1000, path = '/v1/traces' }: OtlpOptions): Plugin {
+  const mask = createMaskError(log);
   return {
     async onRequest({ request, url, fetchAPI, endResponse }) {
       if (url.pathname !== path) return;
@@ -139,19 +138,11 @@ export function useOtlp({ services, log, maxBodyBytes = 10 * 1024 * 1024, maxSpa
         return reply(200, rejected ? { partialSuccess: { rejectedSpans: rejected, errorMessage: problems.slice(0, 20).join('; ') } } : {});
       } catch (error) {
         if (error instanceof OtlpError) return fail(error.status, error.message);
-        if (isAppError(error)) {
-          const http = (error as GraphQLError).extensions.http as { status?: number; headers?: Record<string, string> } | undefined;
-          return fail(http?.status ?? STATUS_OF[String(error.extensions.code)] ?? 400, error.message, http?.headers);
-        }
-        if (isDatabaseUnavailable(error)) return fail(503, DATABASE_UNAVAILABLE_MESSAGE, { 'retry-after': '5' });
-        if (isRejectedData(error)) {
-          log.warn({ err: error, requestId: requestIdOf(request) }, 'the database refused a value');
-          return fail(400, REJECTED_DATA_MESSAGE);
-        }
-        // Anything else is our bug: logged with the request id, never sent (Yoga's fallback would send the stack).
-        const requestId = requestIdOf(request);
-        log.error({ err: error, requestId }, 'internal error in OTLP ingest');
-        return fail(500, `Internal server error (request id ${requestId}).`);
+        // As over GraphQL: coded errors pass, the database down is 503, a refused value 400, and
+        // anything else is logged with the request id and masked (Yoga's fallback would send the stack).
+        const masked = mask(error, requestIdOf(request)) as GraphQLError;
+        const http = masked.extensions.http as { status?: number; headers?: Record<string, string> } | undefined;
+        return fail(http?.status ?? STATUS_OF[String(masked.extensions.code)] ?? 400, masked.message, http?.headers);
       }
     },
   };
