@@ -12,7 +12,7 @@ import type { Context } from '../context';
 import { appError } from '../errors';
 import type { Config } from '../config';
 import type { Principal } from '../modules/auth/permissions';
-import { createMemoryBuckets, secondsUntil, type BucketLimits, type BucketResult, type BucketStore } from '../modules/ratelimit/bucket';
+import { secondsUntil, withFallback, type BucketLimits, type BucketResult, type BucketStore } from '../modules/ratelimit/bucket';
 import { createCostPlans, planActualCost } from '../modules/ratelimit/cost';
 import { bucketLimits, requestQuota, secondsToMidnight } from '../modules/ratelimit/limits';
 import type { RequestCounter } from '../modules/ratelimit/request-counter';
@@ -39,7 +39,6 @@ const status = (limits: BucketLimits, result: BucketResult) => ({ maximumAvailab
 
 export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
   const { schema, config, store } = options;
-  const fallback = createMemoryBuckets();
   const planOf = createCostPlans(schema);
   const points = new Counter({ name: 'evalgraph_cost_points_total', help: 'Cost points charged (actual cost), by tier.', labelNames: ['tier'], registers: [options.metrics] });
   const operations = new Counter({ name: 'evalgraph_rate_limited_operations_total', help: 'Operations by rate-limit outcome (allowed, throttled, too_complex), by tier.', labelNames: ['tier', 'outcome'], registers: [options.metrics] });
@@ -47,26 +46,16 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
   // What each HTTP request cost, for its headers.
   const costs = new WeakMap<object, { cost: CostExtension; limits: BucketLimits }>();
 
-  // After a failure the store is not asked again for a few seconds (a hung Redis would otherwise
-  // cost every request its command timeout).
-  const BACKOFF_MS = 5_000;
-  let failedAt = 0;
-
+  const buckets = withFallback(store, (error) => {
+    storeErrors.inc();
+    options.onStoreError?.(error);
+  });
+  const refuse = () => appError('SERVICE_UNAVAILABLE', 'Rate limiting is unavailable; mutations are refused until it is back. Try again shortly.', { status: 503, headers: { 'Retry-After': '5' } });
   /** The store, or this process's buckets when it fails (and never for spending mutations); says which answered. */
-  async function withStore<T>(mutation: boolean, run: (s: BucketStore) => Promise<T>): Promise<{ value: T; used: BucketStore }> {
-    const refuse = () => appError('SERVICE_UNAVAILABLE', 'Rate limiting is unavailable; mutations are refused until it is back. Try again shortly.', { status: 503, headers: { 'Retry-After': '5' } });
-    if (Date.now() - failedAt > BACKOFF_MS) {
-      try {
-        return { value: await run(store), used: store };
-      } catch (error) {
-        failedAt = Date.now();
-        storeErrors.inc();
-        options.onStoreError?.(error);
-      }
-    }
-    if (mutation) throw refuse();
-    return { value: await run(fallback), used: fallback };
-  }
+  const withStore = <T>(mutation: boolean, run: (s: BucketStore) => Promise<T>) =>
+    buckets(run, () => {
+      if (mutation) throw refuse();
+    });
 
   return {
     async onExecute({ args, setResultAndStopExecution }) {

@@ -8,7 +8,7 @@
 import { GraphQLError } from 'graphql';
 import ipaddr from 'ipaddr.js';
 import { Counter, type Registry } from 'prom-client';
-import { createMemoryBuckets, secondsUntil, type BucketLimits, type BucketResult, type BucketStore } from './bucket';
+import { secondsUntil, withFallback, type BucketLimits, type BucketResult, type BucketStore } from './bucket';
 
 /** The bucket's name for an address: IPv4 (mapped IPv6 too) as it is, IPv6 by its /64. */
 export function clientKey(address: string): string {
@@ -35,21 +35,9 @@ export function createAnonymousLimiter({ limits, store, authenticate, metrics, o
     labelNames: ['key'],
     registers: [metrics],
   });
-  // A failed store (Redis) is not asked again for a few seconds; this process's buckets stand in.
-  const fallback = createMemoryBuckets();
-  const BACKOFF_MS = 5_000;
-  let failedAt = 0;
-  const run = async (step: (s: BucketStore) => Promise<BucketResult>): Promise<BucketResult> => {
-    if (Date.now() - failedAt > BACKOFF_MS) {
-      try {
-        return await step(store);
-      } catch (error) {
-        failedAt = Date.now();
-        onStoreError?.(error);
-      }
-    }
-    return step(fallback);
-  };
+  // A failed store (Redis): this process's buckets stand in.
+  const buckets = withFallback(store, onStoreError);
+  const run = async (step: (s: BucketStore) => Promise<BucketResult>) => (await buckets(step)).value;
   const isValid = async (authorization: string) => {
     try {
       return (await authenticate(authorization)) !== null;

@@ -98,6 +98,29 @@ end
 return {allowed, tostring(tokens)}
 `;
 
+/**
+ * Runs bucket steps on `store`, or on this process's buckets when it fails: after a failure the
+ * store is not asked again for a few seconds (a hung Redis would otherwise cost every request its
+ * command timeout). `beforeFallback` may refuse instead (throw); the answer says which store took.
+ */
+export function withFallback(store: BucketStore, onError?: (error: unknown) => void) {
+  const fallback = createMemoryBuckets();
+  const BACKOFF_MS = 5_000;
+  let failedAt = 0;
+  return async <T>(run: (s: BucketStore) => Promise<T>, beforeFallback?: () => void): Promise<{ value: T; used: BucketStore }> => {
+    if (Date.now() - failedAt > BACKOFF_MS) {
+      try {
+        return { value: await run(store), used: store };
+      } catch (error) {
+        failedAt = Date.now();
+        onError?.(error);
+      }
+    }
+    beforeFallback?.();
+    return { value: await run(fallback), used: fallback };
+  };
+}
+
 export function createRedisBuckets(redis: Redis, prefix: string): BucketStore {
   redis.defineCommand('evalgraphBucket', { numberOfKeys: 1, lua: SCRIPT });
   const run = async (key: string, limits: BucketLimits, mode: Mode, cost: number): Promise<BucketResult> => {
