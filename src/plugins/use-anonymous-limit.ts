@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import { appError } from '../errors';
 import type { AnonymousLimiter } from '../modules/ratelimit/anonymous';
-import { encodeOtlpProtobuf } from '../modules/traces/otlp-proto';
+import { otlpError } from './use-otlp';
 
 export interface AnonymousLimitOptions {
   limiter: AnonymousLimiter;
@@ -28,16 +28,7 @@ export function useAnonymousLimit({ limiter, graphqlPath = '/graphql', otlpPath 
       const rate = limiter.limits!.restoreRate;
       const message = `Too many requests without a valid API key from your address (at most ${rate} a second). Retry after ${retryAfter} s, or send "Authorization: Bearer <api key>".`;
       const headers = { 'retry-after': String(retryAfter) };
-      if (url.pathname === otlpPath) {
-        const status = { code: 8, message }; // RESOURCE_EXHAUSTED
-        const protobuf = (request.headers.get('content-type') ?? '').toLowerCase().startsWith('application/x-protobuf');
-        endResponse(
-          protobuf
-            ? new fetchAPI.Response(Buffer.from(encodeOtlpProtobuf(429, status)), { status: 429, headers: { ...headers, 'content-type': 'application/x-protobuf' } })
-            : new fetchAPI.Response(JSON.stringify(status), { status: 429, headers: { ...headers, 'content-type': 'application/json' } }),
-        );
-        return;
-      }
+      if (url.pathname === otlpPath) return endResponse(otlpError(fetchAPI, request, 429, message, headers));
       const error = appError('RATE_LIMITED', message, { extensions: { retryAfter } });
       endResponse(new fetchAPI.Response(JSON.stringify({ errors: [error.toJSON()] }), { status: 429, headers: { ...headers, 'content-type': 'application/json' } }));
     },

@@ -83,22 +83,31 @@ async function readBounded(request: Request, max: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+const contentType = (request: Request) => (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+
+/** An OTLP/HTTP answer, in the request's encoding (protobuf or JSON) as the protocol requires. */
+export function otlpResponse(fetchAPI: { Response: typeof Response }, request: Request, status: number, body: object, headers: Record<string, string> = {}): Response {
+  return contentType(request) === 'application/x-protobuf'
+    ? new fetchAPI.Response(Buffer.from(encodeOtlpProtobuf(status, body)), { status, headers: { 'content-type': 'application/x-protobuf', ...headers } })
+    : new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+}
+
+// google.rpc.Code of an HTTP status (INVALID_ARGUMENT for the rest). Exporters retry 429 and 503 after their Retry-After.
+const RPC_CODE: Record<number, number> = { 401: 16, 403: 7, 429: 8, 503: 14 };
+
+/** An OTLP error: a google.rpc.Status { code, message }. */
+export const otlpError = (fetchAPI: { Response: typeof Response }, request: Request, status: number, message: string, headers?: Record<string, string>) =>
+  otlpResponse(fetchAPI, request, status, { code: RPC_CODE[status] ?? 3, message }, headers);
+
 export function useOtlp({ services, log, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 1000, path = '/v1/traces' }: OtlpOptions): Plugin {
   const mask = createMaskError(log);
   return {
     async onRequest({ request, url, fetchAPI, endResponse }) {
       if (url.pathname !== path) return;
-      const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-      // Answers use the request's encoding, as OTLP/HTTP requires.
+      const type = contentType(request);
       const protobufBody = type === 'application/x-protobuf';
-      const reply = (status: number, body: object, headers: Record<string, string> = {}) =>
-        endResponse(
-          protobufBody
-            ? new fetchAPI.Response(Buffer.from(encodeOtlpProtobuf(status, body)), { status, headers: { 'content-type': 'application/x-protobuf', ...headers } })
-            : new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } }),
-        );
-      // OTLP errors are google.rpc.Status messages: { code, message }. Exporters retry a 503 after its Retry-After.
-      const fail = (status: number, message: string, headers?: Record<string, string>) => reply(status, { code: status === 401 ? 16 : status === 403 ? 7 : status === 503 ? 14 : 3, message }, headers);
+      const reply = (status: number, body: object, headers: Record<string, string> = {}) => endResponse(otlpResponse(fetchAPI, request, status, body, headers));
+      const fail = (status: number, message: string, headers?: Record<string, string>) => endResponse(otlpError(fetchAPI, request, status, message, headers));
       try {
         if (request.method !== 'POST') return fail(405, 'Use POST.', { allow: 'POST' });
         if (type !== 'application/json' && !protobufBody) return fail(415, 'Send OTLP JSON (Content-Type: application/json) or protobuf (application/x-protobuf).');
