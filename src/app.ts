@@ -53,8 +53,14 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   const maskError = createMaskError(log);
   const schema = getSchema();
   const execute = createJitExecute(schema);
-  // Before the context is built (persisted operations, validation hints): the cached key lookup.
-  const principalOf = (request: Request) => authenticateHeader(services.auth, request.headers.get('authorization'));
+  // The key's principal, looked up once per request by whoever asks first (persisted operations and
+  // validation hints, before the context is built; then the context).
+  const principals = new WeakMap<Request, Promise<Principal | null>>();
+  const principalOf = (request: Request) => {
+    let principal = principals.get(request);
+    if (!principal) principals.set(request, (principal = authenticateHeader(services.auth, request.headers.get('authorization'))));
+    return principal;
+  };
   // Requests that run a document trusted for some projects only, as the principal confined to them.
   const confined = new WeakMap<Request, Principal>();
   const hasValidKey = (request: Request) => principalOf(request).then((p) => p !== null, () => false);
@@ -77,7 +83,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     context: async (initial): Promise<Context> => {
       // A WebSocket operation: its connection's key was checked for this subscribe (ws.ts).
       if ('wsPrincipal' in initial) return contextOf(initial.wsPrincipal as Principal, randomUUID());
-      const principal = confined.get(initial.request) ?? (await authenticateHeader(services.auth, initial.request.headers.get('authorization')));
+      const principal = confined.get(initial.request) ?? (await principalOf(initial.request));
       return contextOf(principal, requestIdOf(initial.request));
     },
     plugins: [
