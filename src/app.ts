@@ -2,10 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { useEngine } from '@envelop/core';
 import { parse, validate } from 'graphql';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Context } from './context';
 import type { Deps } from './deps';
-import { GRAPHIQL_EXAMPLES } from './graphiql';
+import { EXAMPLES_DOCUMENT, exampleVariables } from './graphiql/examples';
+import { renderGraphiQLPage } from './graphiql/page';
 import { createJitExecute } from './lib/jit-execute';
 import { createSharedSubscribe } from './lib/shared-subscribe';
 import { authenticateHeader } from './modules/auth/authenticate';
@@ -13,6 +15,7 @@ import type { Principal } from './modules/auth/permissions';
 import { useAbuseLimits } from './plugins/use-abuse-limits';
 import { useAnonymousLimit } from './plugins/use-anonymous-limit';
 import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-error-codes';
+import { useGraphiQLAssets } from './plugins/use-graphiql-assets';
 import { useHttpCaching } from './plugins/use-http-caching';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
 import { useOtlp } from './plugins/use-otlp';
@@ -77,7 +80,15 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // Yoga logs each error it masks; the database being unreachable is logged once per outage instead (deps.ts).
       error: (...args) => (args.some(isDatabaseUnavailable) ? log.debug(args.map(String).join(' ')) : log.error(args.map(String).join(' '))),
     },
-    graphiql: config.http.graphiql ? { title: 'Evalgraph', defaultQuery: GRAPHIQL_EXAMPLES } : false,
+    graphiql: config.http.graphiql
+      ? async () => {
+          const projectId = await services.projects.firstProjectId().catch(() => null);
+          const variables = exampleVariables(projectId && encodeGlobalID('Project', projectId), deps.clock.now());
+          // `variables` becomes GraphiQL's initialVariables (Yoga passes options through as props).
+          return { title: 'Evalgraph', defaultQuery: EXAMPLES_DOCUMENT, variables, defaultEditorToolsVisibility: 'variables' as const };
+        }
+      : false,
+    renderGraphiQL: renderGraphiQLPage,
     // Yoga's net for errors outside execution (its second argument is a message, not a request id).
     maskedErrors: { maskError: (error) => maskError(error) },
     context: async (initial): Promise<Context> => {
@@ -93,6 +104,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // (No specifiedRules here: Yoga's own engine adds them, and a second list runs every rule twice.)
       useEngine({ parse, validate, execute, subscribe: createSharedSubscribe(execute, (ctx) => (ctx as Context).principal?.keyId ?? null) }),
       useRequestId(),
+      ...(config.http.graphiql ? [useGraphiQLAssets()] : []),
       usePrometheus({ registry: deps.metrics, knownOperations: operationNames(services.operations.manifest.values()) }),
       useServiceLevels({ levels: services.serviceLevels, meters: deps.meters }),
       // Before anything reads a body or a key is looked up twice: callers without a valid key pay first.

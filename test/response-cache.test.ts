@@ -126,6 +126,9 @@ it('drops an evaluation’s cached responses when it changes, from any process, 
   const created = await app.gql('mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }', {
     input: { projectId: project, name: 'cached', testingCriteria: [{ type: 'string_check', name: 'eq', operation: 'eq', input: '{{sample.output_text}}', reference: 'b' }], dataSource: { items: [{ input: 'a', output: 'b' }] } },
   });
+  // A mutation's answer carries none of the cache's bookkeeping (the entities it invalidated) either.
+  expect(created.body.extensions).not.toHaveProperty('responseCache');
+  expect(created.body.extensions.cost).toBeDefined();
   const id = created.body.data.createEvaluation.evaluation.id;
   // Wait for the evaluation to end (its events drop cached answers too).
   await until(async () => (await app.server.deps.db.prisma.evaluation.count({ where: { status: 'COMPLETED', name: 'cached' } })) === 1, 10_000, 'evaluation');

@@ -35,16 +35,18 @@ export function useHttpCaching(): Plugin<Context> {
   const cacheStatus = new WeakMap<Request, 'HIT' | 'MISS'>();
   return {
     onExecute({ args }) {
-      if (getOperationAST(args.document, args.operationName)?.operation !== 'query') return;
+      const query = getOperationAST(args.document, args.operationName)?.operation === 'query';
       const ctx = args.contextValue as Context & { request?: Request };
       return {
         onExecuteDone({ result, setResult }) {
           if (!('data' in result)) return;
-          // Over any transport: the cache's validator and bookkeeping are not part of the answer.
+          // Over any transport, for every operation (a mutation carries the entities it invalidated):
+          // the cache's validator and bookkeeping are not part of the answer.
           const { [ETAG_EXTENSION]: stored, [CACHE_EXTENSION]: cached, ...extensions } = result.extensions ?? {};
           if (stored !== undefined || cached !== undefined) setResult({ ...result, extensions: Object.keys(extensions).length ? extensions : undefined });
-          if (ctx.request && cached !== undefined) cacheStatus.set(ctx.request, (cached as { hit?: boolean }).hit ? 'HIT' : 'MISS');
-          if (!ctx.request || !ctx.principal || !result.data || result.errors?.length) return;
+          if (!query || !ctx.request) return;
+          if (cached !== undefined) cacheStatus.set(ctx.request, (cached as { hit?: boolean }).hit ? 'HIT' : 'MISS');
+          if (!ctx.principal || !result.data || result.errors?.length) return;
           etags.set(ctx.request, typeof stored === 'string' ? stored : etagOf(result.data));
         },
       };

@@ -19,7 +19,13 @@ const addMemberInput = z.object({
 /** onAccessChange: called when someone's rights change, so every process reloads their principal. */
 export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId: string): void }) {
   const prisma = deps.db.prisma;
+  let first: string | undefined;
   return {
+    /** The instance's first project (the default one the first start made): GraphiQL's examples use it. Kept once found. */
+    async firstProjectId(): Promise<string | null> {
+      first ??= (await prisma.project.findFirst({ orderBy: { createdAt: 'asc' }, select: { id: true } }))?.id;
+      return first ?? null;
+    },
     /** Creates a project; its owner (if any) becomes its ADMIN, in the same transaction. */
     async createProject(input: z.input<typeof createProjectInput>) {
       const data = parseInput(createProjectInput, input);
