@@ -82,6 +82,18 @@ describe('deterministic graders', () => {
     expect(byGrader(done).bleu[1].score).toBeGreaterThan(0.3);
   });
 
+  it('passes a short exact match with BLEU (sacreBLEU sentence_bleu: exp smoothing, effective order)', async () => {
+    const id = await createEvaluation(app, [{ type: 'text_similarity', name: 'bleu', input: output, reference: '{{item.expected_output}}', evaluation_metric: 'bleu', pass_threshold: 0.6 }], [
+      { input: 'a', expectedOutput: 'answer 16', output: 'answer 16' },
+      // Unigrams 1/2, bigrams smoothed to 1/(2*1): sqrt(1/4).
+      { input: 'b', expectedOutput: 'answer 16', output: 'answer 17' },
+      // sacreBLEU's test/test_sentence_bleu.py (issue #98): 8.493 on its 0-100 scale.
+      { input: 'c', expectedOutput: 'producţia de zahăr brut se exprimă în zahăr alb;', output: 'Producția de zahăr primă va fi exprimată în ceea ce privește zahărul alb;' },
+    ]);
+    const done = await waitFor(app, id);
+    expect(byGrader(done).bleu.map((r) => [r.score, r.passed])).toEqual([[1, true], [0.5, false], [expect.closeTo(0.08493, 5), false]]);
+  });
+
   it('creates a batch of evaluations, validating all of them first', async () => {
     const regex = [{ type: 'regex', name: 'r', input: output, pattern: 'a' }];
     const bad = await app.gql(`mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id } } }`, {
