@@ -65,7 +65,8 @@ async function replaceEditorText(page: Page, tab: 'Variables' | 'Headers', text:
   await page.keyboard.press('Control+A');
   // Typed over a selection, a bracket would surround it instead of replacing it.
   await page.keyboard.press('Delete');
-  // As one insertion: typed key by key, the editor would close each bracket and quote itself.
+  // As one insertion, on one line: typed key by key, or over several lines, the editor would close
+  // brackets and indent by itself.
   await page.keyboard.insertText(text);
 }
 
@@ -85,28 +86,34 @@ async function variablesOf(page: Page): Promise<Record<string, unknown>> {
 describe('GraphiQL in a browser', () => {
   it('loads from our origin alone, runs query Viewer with a key from the Headers tab, and streams evaluation progress', async () => {
     const { page, foreign, refused, csp } = await openGraphiQL();
-    expect(csp).toContain("default-src 'none'");
-    expect(csp).toContain("script-src 'self'");
+    try {
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("script-src 'self'");
 
-    await replaceEditorText(page, 'Headers', JSON.stringify({ Authorization: `Bearer ${app.adminKey}` }));
-    await run(page, 'Viewer');
-    await resultPane(page).getByText('"admin@test.local"').waitFor({ timeout: 30_000 });
-    await page.screenshot({ path: path.join(SHOTS, 'graphiql-viewer.png') });
+      await replaceEditorText(page, 'Headers', JSON.stringify({ Authorization: `Bearer ${app.adminKey}` }));
+      await run(page, 'Viewer');
+      await resultPane(page).getByText('"admin@test.local"').waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: path.join(SHOTS, 'graphiql-viewer.png') });
 
-    // The evaluation example: create it, then watch evaluationProgress with its id.
-    await run(page, 'CreateEvaluation');
-    await resultPane(page).getByText('"createEvaluation"').waitFor({ timeout: 30_000 });
-    // The pane wraps long lines; an id has no spaces.
-    const created = /"id":"([^"]+)"/.exec((await resultPane(page).innerText()).replace(/\s+/g, ''))?.[1];
-    expect(created).toBeDefined();
-    await replaceEditorText(page, 'Variables', JSON.stringify({ ...(await variablesOf(page)), evaluationId: created }, null, 2));
-    await run(page, 'EvaluationProgress');
-    await resultPane(page).getByText('"evaluationProgress"').waitFor({ timeout: 30_000 });
-    await resultPane(page).getByText('"status": "COMPLETED"').waitFor({ timeout: 30_000 });
-    const progress = await resultPane(page).innerText();
-    expect(progress).toMatch(/"total":\s*2/);
-    expect(progress).toMatch(/"passed":\s*1/);
-    await page.screenshot({ path: path.join(SHOTS, 'graphiql-evaluation-progress.png') });
+      // The evaluation example: create it, then watch evaluationProgress with its id.
+      await run(page, 'CreateEvaluation');
+      await resultPane(page).getByText('"createEvaluation"').waitFor({ timeout: 30_000 });
+      // The pane wraps long lines; an id has no spaces.
+      const created = /"id":"([^"]+)"/.exec((await resultPane(page).innerText()).replace(/\s+/g, ''))?.[1];
+      expect(created).toBeDefined();
+      await replaceEditorText(page, 'Variables', JSON.stringify({ ...(await variablesOf(page)), evaluationId: created }));
+      await run(page, 'EvaluationProgress');
+      await resultPane(page).getByText('"evaluationProgress"').waitFor({ timeout: 30_000 });
+      await resultPane(page).getByText('"status": "COMPLETED"').waitFor({ timeout: 30_000 });
+      const progress = await resultPane(page).innerText();
+      expect(progress).toMatch(/"total":\s*2/);
+      expect(progress).toMatch(/"passed":\s*1/);
+      await page.screenshot({ path: path.join(SHOTS, 'graphiql-evaluation-progress.png') });
+    } catch (error) {
+      // What the page showed when it went wrong, for whoever reads the CI log.
+      await page.screenshot({ path: path.join(SHOTS, 'graphiql-failure.png') });
+      throw error;
+    }
 
     expect(foreign).toEqual([]);
     expect(refused).toEqual([]);
