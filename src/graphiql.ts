@@ -38,6 +38,7 @@ query RecentTraces($projectId: ID!) {
         status
         totalTokens
         totalCost
+        unpricedSpanCount
         rootSpans { name kind model latencyMs children { name kind model totalCost } }
       }
     }
@@ -51,6 +52,7 @@ query SpendByModel($projectId: ID!) {
     outputTokens
     cost
     calls
+    unpricedCalls
     errorRate
     p95LatencyMs
   }
