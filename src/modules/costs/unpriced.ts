@@ -7,7 +7,8 @@
 // a total is null only when nothing in it was priced and something needed a price.
 //
 // The TypeScript and SQL forms must agree: trace totals are computed with the first for new
-// traces and with the second for traces that already existed (test/traces.test.ts compares them).
+// traces and with the second for traces that already existed (test/unpriced-spend.test.ts and
+// test/traces.test.ts compare them).
 
 /** Span kinds that are model calls even when the span names no model. */
 export const MODEL_CALL_KINDS = ['LLM', 'EMBEDDING'] as const;
