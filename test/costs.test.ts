@@ -129,7 +129,7 @@ describe('costSummary', () => {
   it('groups by model and day', async () => {
     const rows = await summary(['MODEL', 'DAY']);
     expect(rows.map((r: any) => [r.keys.model, r.keys.day, r.cost, r.calls, r.errorRate])).toEqual([
-      ['claude-3-5-haiku-20241022', '2025-07-02', '0.8', 1, 0],
+      ['claude-3-5-haiku', '2025-07-02', '0.8', 1, 0], // the normalised name of claude-3-5-haiku-20241022
       ['gpt-4o-mini', '2025-07-01', '0.75', 2, 0.5],
     ]);
     expect(rows[0].keys.userId).toBeNull();

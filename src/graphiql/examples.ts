@@ -55,6 +55,7 @@ query RecentTraces($projectId: ID!) {
         status
         totalTokens
         totalCost
+        unpricedSpanCount
         rootSpans { name kind model latencyMs totalCost children { name kind model totalTokens totalCost } }
       }
     }
@@ -69,6 +70,7 @@ query SpendByModel($projectId: ID!, $from: DateTime!, $to: DateTime!) {
     inputTokens
     outputTokens
     cost
+    unpricedCalls
     errorRate
     p95LatencyMs
   }

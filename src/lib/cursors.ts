@@ -5,7 +5,8 @@ import { isUuid } from './ids';
 const SORT_VALUE = {
   time: (v: unknown) => typeof v === 'string' && !Number.isNaN(Date.parse(v)),
   int: (v: unknown) => Number.isInteger(v),
-  decimal: (v: unknown) => typeof v === 'string' && /^\d{1,20}(\.\d{1,18})?$/.test(v),
+  // -1 stands for a null cost, sorted last in descending order.
+  decimal: (v: unknown) => typeof v === 'string' && /^-?\d{1,20}(\.\d{1,18})?$/.test(v),
 };
 
 export type SortValueKind = keyof typeof SORT_VALUE;

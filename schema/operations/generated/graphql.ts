@@ -92,8 +92,10 @@ export type TraceFilter = {
   /** Traces that cost at least this much (USD). Needs the costs right. */
   minCost?: string | null | undefined;
   minLatencyMs?: number | null | undefined;
-  /** Traces with at least one span of this model (exact name). */
+  /** Traces with at least one span of this model, compared normalised (Span.normalizedModel): gpt-4o finds gpt-4o-2024-08-06 and azure/gpt-4o, not gpt-4o-mini. */
   model?: string | null | undefined;
+  /** Traces with at least one span whose model is exactly this name, as sent (Span.model). */
+  modelExact?: string | null | undefined;
   /** Traces whose name contains this text (case-insensitive). */
   name?: string | null | undefined;
   sessionId?: string | null | undefined;
@@ -114,7 +116,7 @@ export type CostSummaryQueryVariables = Exact<{
 }>;
 
 
-export type CostSummaryQuery = { costSummary: Array<{ calls: number, inputTokens: number, outputTokens: number, cost: string, keys: { model: string | null, day: string | null, userId: string | null } }> };
+export type CostSummaryQuery = { costSummary: Array<{ calls: number, inputTokens: number, outputTokens: number, cost: string | null, unpricedCalls: number, keys: { model: string | null, day: string | null, userId: string | null } }> };
 
 export type RateLimitQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -157,23 +159,23 @@ export type TracesQueryVariables = Exact<{
 }>;
 
 
-export type TracesQuery = { traces: { edges: Array<{ node: { id: string, externalId: string, name: string | null, userId: string | null, startTime: string, latencyMs: number | null, status: SpanStatus, totalTokens: number, totalCost: string | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type TracesQuery = { traces: { edges: Array<{ node: { id: string, externalId: string, name: string | null, userId: string | null, startTime: string, latencyMs: number | null, status: SpanStatus, totalTokens: number, totalCost: string | null, unpricedSpanCount: number } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type TraceQueryVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type TraceQuery = { trace: { id: string, name: string | null, startTime: string, endTime: string | null, totalTokens: number, totalCost: string | null, rootSpans: Array<{ id: string, name: string, kind: SpanKind, model: string | null, latencyMs: number | null, status: SpanStatus, inputTokens: number, outputTokens: number, totalCost: string | null, children: Array<{ id: string, name: string, kind: SpanKind, model: string | null, latencyMs: number | null, status: SpanStatus, inputTokens: number, outputTokens: number, totalCost: string | null }> }> } | null };
+export type TraceQuery = { trace: { id: string, name: string | null, startTime: string, endTime: string | null, totalTokens: number, totalCost: string | null, unpricedSpanCount: number, rootSpans: Array<{ id: string, name: string, kind: SpanKind, model: string | null, latencyMs: number | null, status: SpanStatus, inputTokens: number, outputTokens: number, totalCost: string | null, children: Array<{ id: string, name: string, kind: SpanKind, model: string | null, latencyMs: number | null, status: SpanStatus, inputTokens: number, outputTokens: number, totalCost: string | null }> }> } | null };
 
 export type SpanFieldsFragment = { id: string, name: string, kind: SpanKind, model: string | null, latencyMs: number | null, status: SpanStatus, inputTokens: number, outputTokens: number, totalCost: string | null };
 
 export const SpanFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"SpanFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Span"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"model"}},{"kind":"Field","name":{"kind":"Name","value":"latencyMs"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"inputTokens"}},{"kind":"Field","name":{"kind":"Name","value":"outputTokens"}},{"kind":"Field","name":{"kind":"Name","value":"totalCost"}}]}}]} as unknown as DocumentNode<SpanFieldsFragment, unknown>;
-export const CostSummaryDocument = {"__meta__":{"hash":"sha256:ad459b726947f547aab9553d01d892ef08039fd69572b7237e57008ffa69cce2"}} as unknown as DocumentNode<CostSummaryQuery, CostSummaryQueryVariables>;
+export const CostSummaryDocument = {"__meta__":{"hash":"sha256:06acaf3ffb863190c7b8b5d88bac1dcb4c97c9a198fc7847698dd1f3f2e72cfa"}} as unknown as DocumentNode<CostSummaryQuery, CostSummaryQueryVariables>;
 export const RateLimitDocument = {"__meta__":{"hash":"sha256:aefd0359ed136b2543421b08776e6fd245d225cd7166af88a50003308ae1a506"}} as unknown as DocumentNode<RateLimitQuery, RateLimitQueryVariables>;
 export const CreateEvaluationDocument = {"__meta__":{"hash":"sha256:1b0e921eac3440c1b431274788b45c2013921f254b5eb68da5e6af4840c6d048"}} as unknown as DocumentNode<CreateEvaluationMutation, CreateEvaluationMutationVariables>;
 export const EvaluationProgressDocument = {"__meta__":{"hash":"sha256:c68d39f8e050c41cd582513c87e56aac0346d48f693014b6464b2584a231b530"}} as unknown as DocumentNode<EvaluationProgressSubscription, EvaluationProgressSubscriptionVariables>;
 export const EvaluationDocument = {"__meta__":{"hash":"sha256:55ece956b08e28244b82d71acb6011988d4bc4f7fec60c0a7af829133a47e766"}} as unknown as DocumentNode<EvaluationQuery, EvaluationQueryVariables>;
 export const RegisterPersistedOperationsDocument = {"__meta__":{"hash":"sha256:2be298cfbc178cf5c4138026a5bfde452b6e2fb062bd3d10c1c4928c02e1bb8f"}} as unknown as DocumentNode<RegisterPersistedOperationsMutation, RegisterPersistedOperationsMutationVariables>;
-export const TracesDocument = {"__meta__":{"hash":"sha256:0293a6b59e6abd76f944f44bd07870e3074de9d3d4941e1078e771f4a85a7eb7"}} as unknown as DocumentNode<TracesQuery, TracesQueryVariables>;
-export const TraceDocument = {"__meta__":{"hash":"sha256:3178f9b6b7542b9f43db099620adcd006ac93ec8e8ee2ded02a99845ef5e8db6"}} as unknown as DocumentNode<TraceQuery, TraceQueryVariables>;
+export const TracesDocument = {"__meta__":{"hash":"sha256:7f17835d6d3bc875d08cde5adc8825e9f3ef1433a72f2455ba2765af396b9ac2"}} as unknown as DocumentNode<TracesQuery, TracesQueryVariables>;
+export const TraceDocument = {"__meta__":{"hash":"sha256:325464f5965d22042acb810386969e2db5084458328f39a47f69e4243b76bf5d"}} as unknown as DocumentNode<TraceQuery, TraceQueryVariables>;

@@ -1,9 +1,11 @@
 // One SQL statement per rule: the number of samples in the window and the aggregated value, over
 // spans (by start time) or evaluation results (by when they were graded) of the rule's project.
 import type { AlertAggregation, AlertMetric } from '../../generated/prisma/enums';
+import { normaliseModelName } from '../../lib/model-name';
 import { SPAN_METRICS } from './rules';
 
 export interface AlertFilter {
+  /** Stored as given; compared normalised (src/lib/model-name.ts). */
   model?: string;
   spanKind?: string;
   userId?: string;
@@ -12,7 +14,11 @@ export interface AlertFilter {
   grader?: string;
 }
 
-/** Per sample: the value, and whether every row counts as a sample (counts and rates) or only those with a value. */
+/**
+ * Per sample: the value, and whether every row counts as a sample (counts and rates) or only those
+ * with a value. A span that could not be priced has a null cost: it is no COST sample, so a window
+ * of only unpriced spend has no data rather than a cost of 0.
+ */
 const VALUE: Record<AlertMetric, { v: string; everyRow: boolean }> = {
   COST: { v: 's.total_cost::float8', everyRow: false },
   TOKENS: { v: 's.total_tokens::float8', everyRow: false },
@@ -44,7 +50,7 @@ export function measureSql(rule: { projectId: string; metric: AlertMetric; aggre
   let source: string;
   if (SPAN_METRICS.has(rule.metric)) {
     const where = ['s.project_id = $1::uuid', 's.start_time >= $2::timestamptz', 's.start_time < $3::timestamptz'];
-    if (f.model !== undefined) where.push(`s.model = ${param(f.model)}`);
+    if (f.model !== undefined) where.push(`s.normalized_model = ${param(normaliseModelName(f.model))}`);
     if (f.spanKind !== undefined) where.push(`s.kind = ${param(f.spanKind)}::"SpanKind"`);
     if (f.userId !== undefined) where.push(`s.user_id = ${param(f.userId)}`);
     if (f.tags?.length) where.push(`s.tags @> ${param(f.tags)}::text[]`);

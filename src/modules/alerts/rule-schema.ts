@@ -24,7 +24,7 @@ const COUNTING = new Set(['SPAN_COUNT', 'ERROR_COUNT', 'EVAL_FAILED_COUNT']);
 
 const AlertMetricEnum = builder.enumType(AlertMetric, {
   name: 'AlertMetric',
-  description: 'Over spans: COST (USD per span), TOKENS, SPAN_COUNT, ERROR_COUNT, ERROR_RATE (0–1), LATENCY_MS. Over evaluation results: EVAL_SCORE, EVAL_PASS_RATE (0–1), EVAL_FAILED_COUNT.',
+  description: 'Over spans: COST (USD per priced span; spans that could not be priced are not samples), TOKENS, SPAN_COUNT, ERROR_COUNT, ERROR_RATE (0–1), LATENCY_MS. Over evaluation results: EVAL_SCORE, EVAL_PASS_RATE (0–1), EVAL_FAILED_COUNT.',
 });
 const AlertAggregationEnum = builder.enumType(AlertAggregation, { name: 'AlertAggregation', description: 'COUNT for the counting metrics, AVG for the rates, any for COST, TOKENS, LATENCY_MS and EVAL_SCORE.' });
 const AlertOperatorEnum = builder.enumType(AlertOperator, { name: 'AlertOperator', description: 'GT >, GTE >=, LT <, LTE <=, EQ =, NEQ !=' });
@@ -44,7 +44,7 @@ const AlertFilterRef = builder.objectRef<AlertFilter>('AlertFilter').implement({
 const AlertFilterInput = builder.inputType('AlertFilterInput', {
   description: 'Span metrics: model, spanKind, userId (end user), tags (all of them). Evaluation metrics: evaluationName, grader.',
   fields: (t) => ({
-    model: t.string(),
+    model: t.string({ description: 'Compared normalised (Span.normalizedModel): gpt-4o matches gpt-4o-2024-08-06 and azure/gpt-4o.' }),
     spanKind: t.field({ type: SpanKindEnum }),
     userId: t.string(),
     tags: t.stringList(),

@@ -1,6 +1,7 @@
 import { fromUnits, toUnits } from '../../lib/money';
 import { BUILTIN_PRICES, builtinPrices } from './builtin-prices';
-import { computeCost, findPrice, normaliseModelName } from './pricing';
+import { normaliseModelName } from '../../lib/model-name';
+import { computeCost, findPrice } from './pricing';
 
 const NOW = new Date('2025-11-01T00:00:00Z');
 const FAR_FUTURE = new Date('2100-01-01T00:00:00Z');

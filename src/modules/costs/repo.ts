@@ -1,11 +1,14 @@
 // Database access for project prices and cost aggregation.
 import { Prisma, type PrismaClient } from '../../generated/prisma/client';
+import { normaliseModelName } from '../../lib/model-name';
 import { fromUnits, toUnits } from '../../lib/money';
 import type { SpanKind } from '../../generated/prisma/enums';
+import { needsPriceSql } from './unpriced';
 
 export type CostGroupBy = 'MODEL' | 'USER' | 'PROJECT' | 'DAY' | 'HOUR' | 'SPAN_KIND';
 
 export interface CostFilter {
+  /** Compared normalised (src/lib/model-name.ts), as MODEL groups are. */
   models?: string[] | null;
   userIds?: string[] | null;
   sessionIds?: string[] | null;
@@ -29,15 +32,18 @@ export interface CostRow {
   outputTokens: bigint;
   cachedInputTokens: bigint;
   totalTokens: bigint;
-  cost: string;
+  /** USD of the priced calls; null when none of the row's calls could be priced. */
+  cost: string | null;
   calls: number;
+  /** Calls that needed a price and have none (costs/unpriced.ts); not in `cost`. */
+  unpricedCalls: number;
   errors: number;
   p50LatencyMs: number | null;
   p95LatencyMs: number | null;
 }
 
 const KEY_SQL: Record<CostGroupBy, string> = {
-  MODEL: 's.model',
+  MODEL: 's.normalized_model',
   USER: 's.user_id',
   PROJECT: 's.project_id::text',
   DAY: `to_char(s.start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
@@ -46,8 +52,10 @@ const KEY_SQL: Record<CostGroupBy, string> = {
 };
 
 /**
- * Token and cost totals of model calls (spans with a model or a cost), grouped by the given keys.
- * The one place that aggregates spend: costSummary, daily totals and budgets read it.
+ * Token and cost totals of model calls (spans with a cost, or that needed one: see
+ * costs/unpriced.ts), grouped by the given keys. The one place that aggregates spend:
+ * costSummary, daily totals and budgets read it. Every call counted is priced or unpriced, so the
+ * sum of the costs is null exactly when no call of the row was priced.
  */
 export async function summariseCosts(prisma: PrismaClient, query: CostQuery): Promise<CostRow[]> {
   const groupBy = [...new Set(query.groupBy)];
@@ -57,10 +65,10 @@ export async function summariseCosts(prisma: PrismaClient, query: CostQuery): Pr
     's.project_id = ANY($1::uuid[])',
     's.start_time >= $2',
     's.start_time < $3',
-    '(s.model IS NOT NULL OR s.total_cost IS NOT NULL)',
+    `(s.total_cost IS NOT NULL OR ${needsPriceSql('s')})`,
   ];
   const f = query.filter ?? {};
-  if (f.models?.length) where.push(`s.model = ANY(${param(f.models)}::text[])`);
+  if (f.models?.length) where.push(`s.normalized_model = ANY(${param(f.models.map(normaliseModelName))}::text[])`);
   if (f.userIds?.length) where.push(`s.user_id = ANY(${param(f.userIds)}::text[])`);
   if (f.sessionIds?.length) where.push(`s.session_id = ANY(${param(f.sessionIds)}::text[])`);
   if (f.spanKinds?.length) where.push(`s.kind::text = ANY(${param(f.spanKinds)}::text[])`);
@@ -70,7 +78,8 @@ export async function summariseCosts(prisma: PrismaClient, query: CostQuery): Pr
   const sql = `SELECT ${[...keys, ''].join(', ')}
       sum(s.input_tokens)::bigint AS input_tokens, sum(s.output_tokens)::bigint AS output_tokens,
       sum(s.cached_input_tokens)::bigint AS cached_input_tokens, sum(s.total_tokens)::bigint AS total_tokens,
-      COALESCE(sum(s.total_cost), 0)::text AS cost, count(*)::int AS calls,
+      sum(s.total_cost)::text AS cost, count(*)::int AS calls,
+      count(*) FILTER (WHERE s.total_cost IS NULL)::int AS unpriced_calls,
       count(*) FILTER (WHERE s.status = 'ERROR')::int AS errors,
       percentile_cont(0.5) WITHIN GROUP (ORDER BY s.latency_ms)::float8 AS p50,
       percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_ms)::float8 AS p95
@@ -87,8 +96,9 @@ export async function summariseCosts(prisma: PrismaClient, query: CostQuery): Pr
       outputTokens: BigInt(row.output_tokens as bigint),
       cachedInputTokens: BigInt(row.cached_input_tokens as bigint),
       totalTokens: BigInt(row.total_tokens as bigint),
-      cost: fromUnits(toUnits(row.cost as string)),
+      cost: row.cost === null ? null : fromUnits(toUnits(row.cost as string)),
       calls: Number(row.calls),
+      unpricedCalls: Number(row.unpriced_calls),
       errors: Number(row.errors),
       p50LatencyMs: row.p50 == null ? null : Number(row.p50),
       p95LatencyMs: row.p95 == null ? null : Number(row.p95),

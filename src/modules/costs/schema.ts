@@ -166,7 +166,7 @@ const CostGroupByEnum = builder.enumType('CostGroupBy', {
 const CostKeysRef = builder.objectRef<CostRow['keys']>('CostSummaryKeys').implement({
   description: 'The group of a row: only the keys grouped by are set.',
   fields: (t) => ({
-    model: t.string({ nullable: true, resolve: (k) => k.MODEL ?? null }),
+    model: t.string({ nullable: true, description: 'The normalised model name (Span.normalizedModel): gpt-4o-mini, openai/gpt-4o-mini and GPT-4o-Mini are one row.', resolve: (k) => k.MODEL ?? null }),
     userId: t.string({ nullable: true, description: 'End user id.', resolve: (k) => k.USER ?? null }),
     projectId: t.globalID({ nullable: true, resolve: (k) => (k.PROJECT ? { type: 'Project', id: k.PROJECT } : null) }),
     day: t.string({ nullable: true, description: 'YYYY-MM-DD (UTC).', resolve: (k) => k.DAY ?? null }),
@@ -182,8 +182,16 @@ const CostRowRef = builder.objectRef<CostRow>('CostSummaryRow').implement({
     outputTokens: t.field({ type: 'SafeInt', resolve: (r) => Number(r.outputTokens) }),
     cachedInputTokens: t.field({ type: 'SafeInt', resolve: (r) => Number(r.cachedInputTokens) }),
     totalTokens: t.field({ type: 'SafeInt', resolve: (r) => Number(r.totalTokens) }),
-    cost: t.field({ type: 'Decimal', description: 'USD.', resolve: (r) => r.cost }),
-    calls: t.exposeInt('calls', { description: 'Model calls (spans with a model or a cost).' }),
+    cost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      description: 'USD of the priced calls (see unpricedCalls); null when none of the calls could be priced.',
+      resolve: (r) => r.cost,
+    }),
+    calls: t.exposeInt('calls', { description: 'Model calls: spans with a cost, or with a model, or LLM/EMBEDDING spans with tokens.' }),
+    unpricedCalls: t.exposeInt('unpricedCalls', {
+      description: 'Calls that could not be priced (no known price for the model, or usage without the input/output split), left out of cost.',
+    }),
     errorRate: t.float({ description: 'Share of calls that failed, 0 to 1.', resolve: (r) => (r.calls ? r.errors / r.calls : 0) }),
     p50LatencyMs: t.float({ nullable: true, resolve: (r) => r.p50LatencyMs }),
     p95LatencyMs: t.float({ nullable: true, resolve: (r) => r.p95LatencyMs }),
@@ -195,7 +203,7 @@ const MAX_FILTER_VALUES = 100;
 
 const CostFilterRef = builder.inputType('CostFilter', {
   fields: (t) => ({
-    models: t.stringList({ validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES) }),
+    models: t.stringList({ description: 'Compared normalised, like the MODEL group: gpt-4o finds gpt-4o-2024-08-06 and azure/gpt-4o.', validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES) }),
     userIds: t.stringList({ description: 'End user ids.', validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES) }),
     sessionIds: t.stringList({ validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES) }),
     spanKinds: t.field({ type: [SpanKindEnum] }),

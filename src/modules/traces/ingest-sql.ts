@@ -3,6 +3,7 @@
 // span upsert and one recount. Rows travel as one JSON parameter (json_to_recordset), which both
 // Postgres and PGlite read quickly and which keeps the SQL independent of the batch size.
 import type { Sql } from '../../storage/db';
+import { isUnpricedSql } from '../costs/unpriced';
 import type { TraceTotals } from './trace-totals';
 
 /** One span row, ready to write: null means "not sent" (an update keeps the stored value). */
@@ -15,7 +16,10 @@ export interface SpanRow {
   parent_external_id: string | null;
   kind: string | null;
   name: string | null;
+  /** As sent. */
   model: string | null;
+  /** normaliseModelName(model) (src/lib/model-name.ts). */
+  normalized_model: string | null;
   provider: string | null;
   start_time: string | null;
   end_time: string | null;
@@ -46,7 +50,7 @@ export interface TraceRow extends TraceTotals {
 }
 
 const SPAN_COLUMNS = `id uuid, trace_id uuid, external_id text, parent_external_id text, kind text, name text,
-  model text, provider text, start_time timestamptz, end_time timestamptz, status text, error text, user_id text,
+  model text, normalized_model text, provider text, start_time timestamptz, end_time timestamptz, status text, error text, user_id text,
   session_id text, tags text[], metadata jsonb, input text, output text, input_tokens int, output_tokens int,
   cached_input_tokens int, total_tokens int, usage_estimated boolean, text_truncated boolean, input_cost numeric,
   output_cost numeric, cached_input_cost numeric, total_cost numeric, cost_provided boolean`;
@@ -54,7 +58,7 @@ const SPAN_COLUMNS = `id uuid, trace_id uuid, external_id text, parent_external_
 const TRACE_COLUMNS = `id uuid, external_id text, name text, user_id text, session_id text, tags text[], metadata jsonb,
   start_time timestamptz, end_time timestamptz, latency_ms int, status text, span_count int, error_count int,
   input_tokens bigint, output_tokens bigint, cached_input_tokens bigint, total_tokens bigint, input_cost numeric,
-  output_cost numeric, total_cost numeric`;
+  output_cost numeric, total_cost numeric, unpriced_span_count int`;
 
 /**
  * Creates the traces that do not exist yet, with their totals, and locks those that do (their
@@ -65,10 +69,10 @@ export async function upsertTraces(sql: Sql, projectId: string, traces: TraceRow
   return sql<{ id: string; external_id: string; existed: boolean }>(
     `INSERT INTO traces (id, project_id, external_id, name, user_id, session_id, tags, metadata, start_time, end_time,
        latency_ms, status, span_count, error_count, input_tokens, output_tokens, cached_input_tokens, total_tokens,
-       input_cost, output_cost, total_cost, updated_at)
+       input_cost, output_cost, total_cost, unpriced_span_count, updated_at)
      SELECT r.id, $1::uuid, r.external_id, r.name, r.user_id, r.session_id, r.tags, r.metadata, r.start_time, r.end_time,
        r.latency_ms, r.status::"SpanStatus", r.span_count, r.error_count, r.input_tokens, r.output_tokens,
-       r.cached_input_tokens, r.total_tokens, r.input_cost, r.output_cost, r.total_cost, now()
+       r.cached_input_tokens, r.total_tokens, r.input_cost, r.output_cost, r.total_cost, r.unpriced_span_count, now()
      FROM json_to_recordset($2::json) AS r(${TRACE_COLUMNS})
      ORDER BY r.external_id
      ON CONFLICT (project_id, external_id) DO UPDATE SET updated_at = now()
@@ -77,12 +81,12 @@ export async function upsertTraces(sql: Sql, projectId: string, traces: TraceRow
   );
 }
 
-const INSERT_SPANS = `INSERT INTO spans (id, project_id, trace_id, external_id, parent_external_id, kind, name, model, provider,
+const INSERT_SPANS = `INSERT INTO spans (id, project_id, trace_id, external_id, parent_external_id, kind, name, model, normalized_model, provider,
          start_time, end_time, latency_ms, status, error, user_id, session_id, tags, metadata, input, output,
          input_tokens, output_tokens, cached_input_tokens, total_tokens, usage_estimated, text_truncated,
          input_cost, output_cost, cached_input_cost, total_cost, cost_provided, updated_at)
        SELECT r.id, $1::uuid, r.trace_id, r.external_id, r.parent_external_id, COALESCE(r.kind, 'GENERIC')::"SpanKind",
-         r.name, r.model, r.provider, r.start_time, r.end_time,
+         r.name, r.model, r.normalized_model, r.provider, r.start_time, r.end_time,
          (extract(epoch FROM r.end_time - r.start_time) * 1000)::int, COALESCE(r.status, 'UNSET')::"SpanStatus",
          r.error, r.user_id, r.session_id, COALESCE(r.tags, '{}'), r.metadata, r.input, r.output,
          COALESCE(r.input_tokens, 0), COALESCE(r.output_tokens, 0), COALESCE(r.cached_input_tokens, 0),
@@ -109,6 +113,7 @@ export async function upsertSpans(sql: Sql, projectId: string, spans: SpanRow[])
        kind = COALESCE(r.kind::"SpanKind", s.kind),
        name = COALESCE(r.name, s.name),
        model = COALESCE(r.model, s.model),
+       normalized_model = COALESCE(r.normalized_model, s.normalized_model),
        provider = COALESCE(r.provider, s.provider),
        start_time = COALESCE(r.start_time, s.start_time),
        end_time = COALESCE(r.end_time, s.end_time),
@@ -164,9 +169,11 @@ export async function refreshTraces(sql: Sql, traceIds: string[]): Promise<void>
        output_tokens = a.output_tokens,
        cached_input_tokens = a.cached_input_tokens,
        total_tokens = a.total_tokens,
-       input_cost = a.input_cost,
-       output_cost = a.output_cost,
-       total_cost = a.total_cost,
+       -- Sums of the priced spans; null when none was priced and some needed a price (costs/unpriced.ts).
+       input_cost = CASE WHEN a.input_priced = 0 AND a.unpriced > 0 THEN NULL ELSE COALESCE(a.input_cost, 0) END,
+       output_cost = CASE WHEN a.output_priced = 0 AND a.unpriced > 0 THEN NULL ELSE COALESCE(a.output_cost, 0) END,
+       total_cost = CASE WHEN a.total_priced = 0 AND a.unpriced > 0 THEN NULL ELSE COALESCE(a.total_cost, 0) END,
+       unpriced_span_count = a.unpriced,
        updated_at = now()
      FROM unnest($1::uuid[]) AS ids(id) CROSS JOIN LATERAL (
        SELECT ids.id AS trace_id,
@@ -184,9 +191,13 @@ export async function refreshTraces(sql: Sql, traceIds: string[]): Promise<void>
          sum(s.output_tokens) AS output_tokens,
          sum(s.cached_input_tokens) AS cached_input_tokens,
          sum(s.total_tokens) AS total_tokens,
-         COALESCE(sum(s.input_cost), 0) AS input_cost,
-         COALESCE(sum(s.output_cost), 0) AS output_cost,
-         COALESCE(sum(s.total_cost), 0) AS total_cost
+         sum(s.input_cost) AS input_cost,
+         sum(s.output_cost) AS output_cost,
+         sum(s.total_cost) AS total_cost,
+         count(s.input_cost)::int AS input_priced,
+         count(s.output_cost)::int AS output_priced,
+         count(s.total_cost)::int AS total_priced,
+         count(*) FILTER (WHERE ${isUnpricedSql('s')})::int AS unpriced
        FROM spans s WHERE s.trace_id = ids.id
      ) a
      WHERE t.id = a.trace_id AND a.span_count > 0`,

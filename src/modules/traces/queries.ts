@@ -27,7 +27,11 @@ export const TraceFilter = builder.inputType('TraceFilter', {
     sessionId: t.string(),
     tags: t.stringList({ description: 'Traces carrying every one of these tags.', validate: z.array(z.string().max(200)).max(50) }),
     status: t.field({ type: SpanStatusEnum }),
-    model: t.string({ description: 'Traces with at least one span of this model (exact name).' }),
+    model: t.string({
+      description: 'Traces with at least one span of this model, compared normalised (Span.normalizedModel): gpt-4o finds gpt-4o-2024-08-06 and azure/gpt-4o, not gpt-4o-mini.',
+      validate: z.string().max(256),
+    }),
+    modelExact: t.string({ description: 'Traces with at least one span whose model is exactly this name, as sent (Span.model).', validate: z.string().max(256) }),
     name: t.string({ description: 'Traces whose name contains this text (case-insensitive).', validate: z.string().max(1000) }),
     minCost: t.field({ type: 'Decimal', description: 'Traces that cost at least this much (USD). Needs the costs right.' }),
     minLatencyMs: t.int(),

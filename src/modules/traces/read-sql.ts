@@ -3,6 +3,7 @@
 // per list, whatever the number of traces.
 import type { Sql } from '../../storage/db';
 import type { SpanStatus } from '../../generated/prisma/enums';
+import { normaliseModelName } from '../../lib/model-name';
 
 // GraphQL field → SQL expression. Fields not listed here read no column of their own.
 const TRACE_COLUMNS: Record<string, string> = {
@@ -25,6 +26,7 @@ const TRACE_COLUMNS: Record<string, string> = {
   inputCost: 'trim_scale(t.input_cost)::text',
   outputCost: 'trim_scale(t.output_cost)::text',
   totalCost: 'trim_scale(t.total_cost)::text',
+  unpricedSpanCount: 't.unpriced_span_count',
   spans: 't.span_count',
 };
 
@@ -33,6 +35,7 @@ const SPAN_COLUMNS: Record<string, string> = {
   kind: 's.kind::text',
   name: 's.name',
   model: 's.model',
+  normalizedModel: 's.normalized_model',
   provider: 's.provider',
   startTime: 's.start_time',
   endTime: 's.end_time',
@@ -101,7 +104,10 @@ export interface TraceListFilter {
   sessionId?: string | null;
   tags?: string[] | null;
   status?: SpanStatus | null;
+  /** Compared normalised (src/lib/model-name.ts): gpt-4o finds gpt-4o-2024-08-06 and azure/gpt-4o. */
   model?: string | null;
+  /** The model name exactly as sent. */
+  modelExact?: string | null;
   name?: string | null;
   minCost?: string | null;
   minLatencyMs?: number | null;
@@ -109,11 +115,12 @@ export interface TraceListFilter {
 
 export type TraceOrderField = 'startTime' | 'latencyMs' | 'totalCost';
 
-// Sort keys: latency is nullable, so nulls sort last in either direction.
+// Sort keys: latency and cost are nullable, so nulls sort last in either direction (a cost is
+// below 1e10: Decimal(20, 10)).
 const ORDER_SQL: Record<TraceOrderField, { asc: string; desc: string; cast: string }> = {
   startTime: { asc: 't.start_time', desc: 't.start_time', cast: 'timestamptz' },
   latencyMs: { asc: 'COALESCE(t.latency_ms, 2147483647)', desc: 'COALESCE(t.latency_ms, -1)', cast: 'int' },
-  totalCost: { asc: 't.total_cost', desc: 't.total_cost', cast: 'numeric' },
+  totalCost: { asc: 'COALESCE(t.total_cost, 10000000000)', desc: 'COALESCE(t.total_cost, -1)', cast: 'numeric' },
 };
 
 export function traceFilterSql(projectId: string, f: TraceListFilter, params: unknown[]): string {
@@ -126,7 +133,8 @@ export function traceFilterSql(projectId: string, f: TraceListFilter, params: un
   if (f.sessionId != null) where.push(`t.session_id = ${p(f.sessionId)}`);
   if (f.tags?.length) where.push(`t.tags @> ${p(f.tags)}::text[]`);
   if (f.status) where.push(`t.status = ${p(f.status)}::"SpanStatus"`);
-  if (f.model != null) where.push(`EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.id AND s.model = ${p(f.model)})`);
+  if (f.model != null) where.push(`EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.id AND s.normalized_model = ${p(normaliseModelName(f.model))})`);
+  if (f.modelExact != null) where.push(`EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.id AND s.model = ${p(f.modelExact)})`);
   if (f.name != null) where.push(`t.name ILIKE ${p(`%${f.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);
   if (f.minCost != null) where.push(`t.total_cost >= ${p(f.minCost)}::numeric`);
   if (f.minLatencyMs != null) where.push(`t.latency_ms >= ${p(f.minLatencyMs)}`);

@@ -130,7 +130,12 @@ builder.node(SpanRef, {
     parentExternalId: t.string({ nullable: true, description: "The client's id of the parent span.", resolve: (s) => s.parentExternalId }),
     kind: t.field({ type: SpanKindEnum, resolve: (s) => s.kind as SpanKind }),
     name: t.string({ resolve: (s) => s.name as string }),
-    model: t.string({ nullable: true, resolve: (s) => s.model as string | null }),
+    model: t.string({ nullable: true, description: 'The model name as sent.', resolve: (s) => s.model as string | null }),
+    normalizedModel: t.string({
+      nullable: true,
+      description: 'The model name that grouping and filtering use: lower case, without provider prefix or date/version suffix (azure/gpt-4o-2024-08-06 → gpt-4o).',
+      resolve: (s) => s.normalizedModel as string | null,
+    }),
     provider: t.string({ nullable: true, resolve: (s) => s.provider as string | null }),
     startTime: t.field({ type: 'DateTime', resolve: (s) => s.startTime }),
     endTime: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.endTime as Date | null }),
@@ -152,7 +157,12 @@ builder.node(SpanRef, {
     inputCost: t.field({ type: 'Decimal', nullable: true, description: 'USD, cached input included.', resolve: (s, _a, ctx) => costOf(s, s.inputCost, ctx) }),
     outputCost: t.field({ type: 'Decimal', nullable: true, resolve: (s, _a, ctx) => costOf(s, s.outputCost, ctx) }),
     cachedInputCost: t.field({ type: 'Decimal', nullable: true, resolve: (s, _a, ctx) => costOf(s, s.cachedInputCost, ctx) }),
-    totalCost: t.field({ type: 'Decimal', nullable: true, description: 'USD; null when the model has no known price.', resolve: (s, _a, ctx) => costOf(s, s.totalCost, ctx) }),
+    totalCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      description: 'USD; null when it could not be priced (no known price for the model, or usage without the input/output split) or there was nothing to price.',
+      resolve: (s, _a, ctx) => costOf(s, s.totalCost, ctx),
+    }),
     costProvided: t.boolean({
       nullable: true,
       description: 'The client sent the cost (otherwise it was priced here).',
@@ -199,7 +209,17 @@ builder.node(TraceRef, {
     totalTokens: t.field({ type: 'SafeInt', resolve: (r) => r.totalTokens as number }),
     inputCost: t.field({ type: 'Decimal', nullable: true, resolve: (r, _a, ctx) => costOf(r, r.inputCost, ctx) }),
     outputCost: t.field({ type: 'Decimal', nullable: true, resolve: (r, _a, ctx) => costOf(r, r.outputCost, ctx) }),
-    totalCost: t.field({ type: 'Decimal', nullable: true, description: 'USD, the sum of its spans.', resolve: (r, _a, ctx) => costOf(r, r.totalCost, ctx) }),
+    totalCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      description: 'USD, the sum of its priced spans (see unpricedSpanCount); null when none could be priced and some needed a price.',
+      resolve: (r, _a, ctx) => costOf(r, r.totalCost, ctx),
+    }),
+    unpricedSpanCount: t.int({
+      description:
+        'Spans that needed a price but could not be priced, left out of the cost totals: spans with a model, or LLM/EMBEDDING spans with tokens, whose model has no known price or whose usage has no input/output split. TOOL, CHAIN, AGENT… spans without a model have nothing to price and are not counted.',
+      resolve: (r) => r.unpricedSpanCount as number,
+    }),
     project: t.field({ type: ProjectRef, resolve: async (r, _a, ctx) => (await ctx.deps.db.prisma.project.findUnique({ where: { id: r.projectId } }))! }),
     spans: t.connection(
       {

@@ -2,6 +2,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import { appError } from '../../errors';
+import { normaliseModelName } from '../../lib/model-name';
 import { fromUnits, toUnits } from '../../lib/money';
 import type { CostService } from '../costs/service';
 import { countTokens } from '../costs/tokens';
@@ -47,7 +48,9 @@ export function createTraceService(deps: Deps, costs: CostService) {
     let cost = { input: span.inputCost ?? null, output: span.outputCost ?? null, cached: span.cachedInputCost ?? null, total: span.totalCost ?? null };
     if (costSent) {
       if (cost.total === null) cost.total = fromUnits(toUnits(cost.input ?? '0') + toUnits(cost.output ?? '0'));
-    } else if (span.model && (usageSent || estimated)) {
+    } else if (span.model && (usage.input !== null || usage.output !== null)) {
+      // Only usage split into input and output can be priced: a span with only totalTokens stays
+      // unpriced (null), not 0.
       const priced = price(span.model, { inputTokens: usage.input ?? 0, outputTokens: usage.output ?? 0, cachedInputTokens: usage.cached ?? 0 }, span.startTime);
       if (priced) {
         cost = { input: priced.inputCost, output: priced.outputCost, cached: priced.cachedInputCost, total: priced.totalCost };
@@ -62,6 +65,7 @@ export function createTraceService(deps: Deps, costs: CostService) {
       kind: span.kind ?? (span.model ? 'LLM' : null),
       name: span.name,
       model: span.model ?? null,
+      normalized_model: span.model == null ? null : normaliseModelName(span.model),
       provider: span.provider ?? null,
       start_time: span.startTime.toISOString(),
       end_time: span.endTime?.toISOString() ?? null,

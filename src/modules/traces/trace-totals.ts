@@ -2,6 +2,7 @@
 // hand). Must agree with refreshTraces in ingest-sql.ts, which recomputes them in SQL for traces
 // that already existed; a test ingests the same spans both ways and compares.
 import { fromUnits, toUnits } from '../../lib/money';
+import { isUnpriced } from '../costs/unpriced';
 import type { SpanRow } from './ingest-sql';
 
 export interface TraceTotals {
@@ -20,9 +21,11 @@ export interface TraceTotals {
   output_tokens: number;
   cached_input_tokens: number;
   total_tokens: number;
-  input_cost: string;
-  output_cost: string;
-  total_cost: string;
+  /** Sums of the priced spans; null when none was priced and some needed a price (costs/unpriced.ts). */
+  input_cost: string | null;
+  output_cost: string | null;
+  total_cost: string | null;
+  unpriced_span_count: number;
 }
 
 /** `spans` are one trace's rows; start times are ISO strings, so they sort as text. */
@@ -31,7 +34,12 @@ export function traceTotals(spans: readonly SpanRow[]): TraceTotals {
   const roots = byStart.filter((s) => s.parent_external_id === null);
   const first = <K extends keyof SpanRow>(key: K) => byStart.find((s) => s[key] !== null)?.[key] ?? null;
   const sum = (key: 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'total_tokens') => spans.reduce((n, s) => n + (s[key] ?? 0), 0);
-  const money = (key: 'input_cost' | 'output_cost' | 'total_cost') => fromUnits(spans.reduce((sum, s) => (s[key] === null ? sum : sum + toUnits(s[key]!)), 0n));
+  const unpriced = spans.filter(isUnpriced).length;
+  const money = (key: 'input_cost' | 'output_cost' | 'total_cost') => {
+    const priced = spans.filter((s) => s[key] !== null);
+    if (priced.length === 0 && unpriced > 0) return null;
+    return fromUnits(priced.reduce((sum, s) => sum + toUnits(s[key]!), 0n));
+  };
   const start = byStart[0].start_time!;
   const end = spans.reduce((max, s) => {
     const t = s.end_time ?? s.start_time!;
@@ -57,5 +65,6 @@ export function traceTotals(spans: readonly SpanRow[]): TraceTotals {
     input_cost: money('input_cost'),
     output_cost: money('output_cost'),
     total_cost: money('total_cost'),
+    unpriced_span_count: unpriced,
   };
 }
