@@ -1,4 +1,5 @@
 // The Pothos builder: plugins, scalars and auth scopes. It defines no types (modules do).
+import { DEFAULT_PAGE, MAX_PAGE } from '../lib/pages';
 import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
@@ -57,8 +58,8 @@ export const builder = new SchemaBuilder<{
     dmmf: getDatamodel(),
     exposeDescriptions: true,
     filterConnectionTotalCount: true,
-    defaultConnectionSize: 20,
-    maxConnectionSize: 100,
+    defaultConnectionSize: DEFAULT_PAGE,
+    maxConnectionSize: MAX_PAGE,
     onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
   },
   relay: {

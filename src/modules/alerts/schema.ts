@@ -1,5 +1,6 @@
 // Alert events: `alertFired(projectId)` (state changes as they happen) and their history
 // (`alertEvents`, `AlertRule.events`). Reading needs the `read` action on the rule's project.
+import { DEFAULT_PAGE, MAX_PAGE } from '../../lib/pages';
 import { encodeGlobalID, resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import type { Context } from '../../context';
 import { badInput, forbidden } from '../../errors';
@@ -85,7 +86,7 @@ export function eventsConnection(ctx: Context, where: { ruleId?: string; project
   for (const [name, cursor] of [['after', args.after], ['before', args.before]] as const) {
     if (cursor && !isUuid(cursor)) throw badInput(`${name} is not a cursor of this list.`, [name]);
   }
-  return resolveCursorConnection({ args, toCursor: (n: AlertNotification) => n.eventId, defaultSize: 20, maxSize: 100 }, async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
+  return resolveCursorConnection({ args, toCursor: (n: AlertNotification) => n.eventId, defaultSize: DEFAULT_PAGE, maxSize: MAX_PAGE }, async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
     const id = { ...(after ? { lt: after } : {}), ...(before ? { gt: before } : {}) };
     const rows = await ctx.deps.db.prisma.alertEvent.findMany({
       where: { ...where, ...(after || before ? { id } : {}) },

@@ -24,9 +24,8 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
+import { pageSize } from '../../lib/pages';
 
-export const DEFAULT_PAGE = 20;
-export const MAX_PAGE = 100;
 export const DEFAULT_LIST_SIZE = 10;
 export const MUTATION_COST = 10;
 
@@ -51,11 +50,6 @@ interface Walk {
 }
 
 const isConnection = (type: GraphQLCompositeType) => isObjectType(type) && type.name.endsWith('Connection') && 'edges' in type.getFields();
-
-function pageSize(args: Record<string, unknown>): number {
-  const asked = typeof args.first === 'number' ? args.first : typeof args.last === 'number' ? args.last : DEFAULT_PAGE;
-  return Math.max(0, Math.min(asked, MAX_PAGE));
-}
 
 /** What the field declares for itself (and a root mutation's floor). */
 function declaredCost(field: Field, args: Record<string, unknown>): number {

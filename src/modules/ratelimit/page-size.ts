@@ -14,7 +14,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
-import { MAX_PAGE } from './cost';
+import { MAX_PAGE } from '../../lib/pages';
 
 const PAGE_ARGS = ['first', 'last'] as const;
 

@@ -2,6 +2,7 @@
 // started, judge tokens and judge cost (USD) per UTC day. The one place that says how much may
 // still be spent today; the evaluation engine asks it when an evaluation is created and while it
 // runs. Usage is counted in usage_counters, in the same transactions that record the spending.
+import { utcDay } from '../../lib/days';
 import type { Config } from '../../config';
 import type { Deps } from '../../deps';
 import type { Tier } from '../../generated/prisma/enums';
@@ -25,7 +26,6 @@ export interface DailyUsage {
   judgeCost: string;
 }
 
-const dayOf = (now: Date) => now.toISOString().slice(0, 10);
 
 function quotaOf(tiers: Config['quotas']['tiers'], tier: Tier, overrides: unknown): DailyQuota {
   const daily = (overrides as { daily?: Partial<DailyQuota> } | null)?.daily ?? {};
@@ -48,7 +48,7 @@ export async function countUsage(sql: Sql, day: Date, subjects: { userId: string
          evaluations = usage_counters.evaluations + EXCLUDED.evaluations,
          judge_tokens = usage_counters.judge_tokens + EXCLUDED.judge_tokens,
          judge_cost = usage_counters.judge_cost + EXCLUDED.judge_cost`,
-      [type, id, dayOf(day), add.evaluations ?? 0, add.judgeTokens ?? 0, add.judgeCost ?? '0'],
+      [type, id, utcDay(day), add.evaluations ?? 0, add.judgeTokens ?? 0, add.judgeCost ?? '0'],
     );
   }
 }
@@ -59,7 +59,7 @@ export function createQuotas(deps: Deps) {
     const rows = await deps.db.query<{ requests: number; cost_points: string; evaluations: number; judge_tokens: string; judge_cost: string }>(
       `SELECT requests, cost_points::text, evaluations, judge_tokens::text, trim_scale(judge_cost)::text AS judge_cost FROM usage_counters
        WHERE subject_type = $3::"UsageSubject" AND subject_id = $1::uuid AND day = $2::date`,
-      [subjectId, dayOf(deps.clock.now()), subject],
+      [subjectId, utcDay(deps.clock.now()), subject],
     );
     const row = rows[0];
     return {

@@ -2,10 +2,10 @@
 // every couple of seconds in one statement (a write per request would cost more than most
 // requests); what a process knows of a user's day is the stored total as of its last write plus
 // what it has counted since, so a daily request quota holds across processes within one flush.
+import { utcDay } from '../../lib/days';
 import type { Deps } from '../../deps';
 
 const FLUSH_MS = 2_000;
-const dayOf = (now: Date) => now.toISOString().slice(0, 10);
 
 export function createRequestCounter(deps: Deps) {
   // "day|userId" → counted and not stored yet (by the day the request came, not the day of the write)
@@ -65,7 +65,7 @@ export function createRequestCounter(deps: Deps) {
 
   return {
     count(userId: string, points: number) {
-      const key = keyOf(dayOf(deps.clock.now()), userId);
+      const key = keyOf(utcDay(deps.clock.now()), userId);
       const p = pending.get(key) ?? { requests: 0, points: 0 };
       p.requests += 1;
       p.points += points;
@@ -73,7 +73,7 @@ export function createRequestCounter(deps: Deps) {
     },
     /** The user's requests today, as this process knows them. */
     async requestsToday(userId: string): Promise<number> {
-      const day = dayOf(deps.clock.now());
+      const day = utcDay(deps.clock.now());
       let known = stored.get(userId);
       if (!known || known.day !== day) {
         const [row] = await deps.db.query<{ requests: number }>(`SELECT requests FROM usage_counters WHERE subject_type = 'USER' AND subject_id = $1::uuid AND day = $2::date`, [userId, day]);
@@ -85,7 +85,7 @@ export function createRequestCounter(deps: Deps) {
     },
     /** Counted here and not stored yet. */
     pendingOf(userId: string) {
-      const p = pending.get(keyOf(dayOf(deps.clock.now()), userId));
+      const p = pending.get(keyOf(utcDay(deps.clock.now()), userId));
       return { requests: p?.requests ?? 0, points: p?.points ?? 0 };
     },
     flush,

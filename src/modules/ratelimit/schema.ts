@@ -1,5 +1,6 @@
 // `rateLimit` (GitHub style: your bucket now, free to ask) and `setUserLimits` (instance admins:
 // a user's own bucket and daily quotas over their tier's).
+import { utcDay } from '../../lib/days';
 import { z } from 'zod';
 import { notFound } from '../../errors';
 import { parseInput } from '../../lib/validate';
@@ -142,7 +143,7 @@ builder.queryField('usage', (t) =>
     extensions: { free: true },
     authScopes: (_root, args) => (args.projectId ? { project: { id: args.projectId.id, action: 'costs' } } : { authenticated: true }),
     resolve: async (_root, args, ctx) => {
-      const day = ctx.deps.clock.now().toISOString().slice(0, 10);
+      const day = utcDay(ctx.deps.clock.now());
       if (args.projectId) return { day, ...(await ctx.services.quotas.usageToday(args.projectId.id, 'PROJECT')) };
       // What is stored, and what this process counted since its last write (no write here: usage is free).
       const stored = await ctx.services.quotas.usageToday(ctx.principal!.userId);

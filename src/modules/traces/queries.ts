@@ -7,6 +7,7 @@ import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { countTraces, listTraces } from './read-sql';
 import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
+import { pageSize } from '../../lib/pages';
 import { loadersOf, readable, SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
 import { selectedFields } from './selection';
 
@@ -67,7 +68,7 @@ builder.queryFields((t) => ({
         const order = args.orderBy?.field ?? 'startTime';
         const after = args.after ? decodeCursor(args.after, order === 'startTime' ? 'time' : order === 'latencyMs' ? 'int' : 'decimal') : null;
         if (args.after && !after) throw badInput('`after` is not a cursor of this list.', ['after']);
-        const limit = Math.min(Math.max(args.first ?? 20, 0), 100);
+        const limit = pageSize(args);
         const filter = args.filter ?? {};
         const fields = selectedFields(info);
         const rows = await listTraces(ctx.deps.db.query, {

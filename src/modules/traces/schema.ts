@@ -8,6 +8,7 @@ import type { Context } from '../../context';
 import { badInput, forbidden } from '../../errors';
 import { allows, authorizeRow } from '../auth/access';
 import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
+import { pageSize } from '../../lib/pages';
 import { SpanKind, SpanStatus } from '../../generated/prisma/enums';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
@@ -226,7 +227,7 @@ builder.node(TraceRef, {
         type: SpanRef,
         description: 'All spans, oldest first (forward pagination: first/after).',
         resolve: async (trace, args, ctx, info) => {
-          const limit = Math.min(Math.max(args.first ?? 20, 0), 100);
+          const limit = pageSize(args);
           const loaders = loadersOf(ctx).use(info);
           const after = args.after ? decodeCursor(args.after, 'time') : null;
           if (args.after && !after) throw badInput('`after` is not a cursor of this list.', ['after']);
