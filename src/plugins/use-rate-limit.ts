@@ -78,7 +78,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       const daily = requestQuota(options.quotas, principal);
       // Free operations (rateLimit, usage, limits, introspection) are neither refused nor counted.
       if (daily && requested > 0 && (await options.requests.requestsToday(principal.userId)) >= daily.refusedAt) {
-        const retryAfter = secondsToMidnight(new Date());
+        const retryAfter = secondsToMidnight(ctx.deps.clock.now());
         const { value: current } = await withStore(mutation, (s) => s.peek(principal.userId, limits));
         stop(
           { errors: [appError('QUOTA_EXCEEDED', `Daily quota of ${daily.quota} requests reached; it resets at 00:00 UTC.`, { status: 429, headers: { 'Retry-After': String(retryAfter) }, extensions: { quota: daily.quota } })] },

@@ -34,7 +34,7 @@ builder.queryField('rateLimit', (t) =>
       const limits = bucketLimits(ctx.deps.config.rateLimit, ctx.principal!);
       const { available } = await ctx.deps.buckets.peek(ctx.principal!.userId, limits);
       const remaining = Math.floor(available);
-      return { limit: limits.capacity, remaining, restoreRate: limits.restoreRate, resetAt: new Date(Date.now() + secondsUntil(remaining, limits.capacity, limits) * 1000) };
+      return { limit: limits.capacity, remaining, restoreRate: limits.restoreRate, resetAt: new Date(ctx.deps.clock.now().getTime() + secondsUntil(remaining, limits.capacity, limits) * 1000) };
     },
   }),
 );

@@ -55,7 +55,7 @@ export const WebhookEndpointRef = builder.prismaNode('WebhookEndpoint', {
     secrets: t.field({
       type: [SecretInfo],
       select: { secrets: true },
-      resolve: (e) => (e.secrets as unknown as StoredSecret[]).filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > Date.now()),
+      resolve: (e, _args, ctx) => (e.secrets as unknown as StoredSecret[]).filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > ctx.deps.clock.now().getTime()),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     stats: t.field({ type: EndpointStats, resolve: (e, _a, ctx) => ctx.services.webhooks.stats(e.id) }),
