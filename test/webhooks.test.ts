@@ -18,7 +18,6 @@ beforeAll(async () => {
   app = await createTestApp({
     EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
     EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: '0,100,200',
-    EVALGRAPH_WEBHOOK_TIMEOUT_MS: '1000',
     EVALGRAPH_JUDGE_BASE_URL: fake.url,
     EVALGRAPH_JUDGE_API_KEY: 'sk-test',
     EVALGRAPH_JUDGE_MAX_RETRIES: '0',
@@ -237,7 +236,9 @@ describe('evaluation lifecycle', () => {
     await until(() => verified(secret).some((p) => p.type === 'evaluation.completed'), 10_000, 'completed');
     const progress = receiver.received.map((r, i) => ({ ...verified(secret)[i], at: r.at })).filter((p) => p.type === 'evaluation.progress');
     expect(progress.length).toBeGreaterThanOrEqual(1);
-    expect(progress.length).toBeLessThanOrEqual(4);
+    // At most one per interval of the run as it went (on a busy machine the run takes longer).
+    const run = (await app.gql('query($id: ID!) { evaluation(id: $id) { startedAt finishedAt } }', { id })).body.data.evaluation;
+    expect(progress.length).toBeLessThanOrEqual(Math.ceil((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1_000) + 1);
     // Spaced by the interval (their outbox timestamps), counts growing.
     const stamps = progress.map((p) => Date.parse(p.timestamp)).sort((a, b) => a - b);
     // (The interval is kept between the marks; a message's timestamp is taken a few ms after its
@@ -251,7 +252,7 @@ describe('evaluation lifecycle', () => {
     const { secret } = await createEndpoint(['evaluation.canceled', 'evaluation.failed']);
     fake.on('Rate:', { hang: true });
     const canceled = await createEvaluation(app, judged, items(4));
-    await until(() => fake.hanging() > 0, 5_000, 'a judge call');
+    await until(() => fake.hanging() > 0, 30_000, 'a judge call');
     await app.gql(`mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { status } } }`, { id: canceled });
     fake.reset();
     fake.on('Rate:', { text: JSON.stringify({ score: 1 }), usage: { prompt: 100, completion: 10 } });
