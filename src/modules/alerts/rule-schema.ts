@@ -49,6 +49,8 @@ const AlertFilterInput = builder.inputType('AlertFilterInput', {
 });
 
 export const AlertRuleRef = builder.prismaNode('AlertRule', {
+  // Workers change rules at each check: kept briefly (and dropped when one changes state).
+  extensions: { cacheTtlMs: 5_000 },
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
   nullable: true,
   id: { field: 'id' },
@@ -274,6 +276,8 @@ builder.queryField('testAlertRule', (t) =>
   t.field({
     type: AlertRuleTestRef,
     description: TEST_DESCRIPTION,
+    // Never cached: it measures the rule now.
+    extensions: { cacheTtlMs: 0 },
     args: { id: t.arg.globalID({ required: true, for: AlertRuleRef }) },
     authScopes: { authenticated: true },
     resolve: (_root, args, ctx) => testRule(ctx, args.id.id),

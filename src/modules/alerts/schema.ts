@@ -21,6 +21,8 @@ export function measured(ctx: Context, m: { projectId: string; metric: AlertMetr
 }
 
 export const AlertEventRef = builder.objectRef<AlertNotification>('AlertEvent').implement({
+  // Workers add events at each check: kept briefly (and dropped when a rule changes state).
+  extensions: { cacheTtlMs: 5_000 },
   description: 'An alert rule changing state.',
   authScopes: (n) => ({ project: { id: n.projectId, action: 'read' } }),
   fields: (t) => ({
