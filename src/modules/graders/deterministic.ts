@@ -1,5 +1,6 @@
 // Graders that need no model: string checks, regular expressions, JSON validity and schemas, and
-// text similarity (except cosine, which needs embeddings). Pure, apart from caching compiled schemas.
+// text similarity (except cosine, for which its record asks the judge for embeddings), with their
+// records. Pure, apart from caching compiled schemas.
 import Ajv, { type ValidateFunction } from 'ajv';
 import safeRegex from 'safe-regex2';
 import { z } from 'zod';
