@@ -119,7 +119,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       usePageLimits(),
       useRateLimit({ schema, config: config.rateLimit, quotas: config.quotas, requests: services.requests, store: deps.buckets, metrics: deps.metrics, onStoreError: (error) => log.warn({ err: error }, 'rate-limit store failed; using the fallback policy') }),
       // After the rate limit: a hit is costed and counted like a miss.
-      useResponseCache({ config: config.responseCache, cache: services.cache, metrics: deps.metrics }),
+      useResponseCache({ schema, config: config.responseCache, cache: services.cache, metrics: deps.metrics }),
       // After the cache: ETags of the data as sent (without the cache's bookkeeping fields).
       useHttpCaching(),
       useErrorMasking(log),

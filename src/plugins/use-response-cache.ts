@@ -4,40 +4,18 @@
 // Hits are served in the execute phase, after authentication, cost analysis and rate limiting
 // (a hit costs what the query costs and counts toward the daily quota); Yoga's own plugin
 // serves them while parsing the request, before any of those.
-// TTLs: costs 30 s, traces and spans 10 s, evaluations 60 s and dropped whenever they change,
-// nothing of rate limits, usage, webhook deliveries or API keys.
+// TTLs are declared with their types and root fields (response-cache/ttl.ts) and read from the schema.
 import { createHash } from 'node:crypto';
 import { useResponseCache as useEnvelopResponseCache, type Cache } from '@envelop/response-cache';
-import { getOperationAST } from 'graphql';
+import { getOperationAST, type GraphQLSchema } from 'graphql';
 import type { Plugin, YogaInitialContext } from 'graphql-yoga';
 import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../config';
 import type { Context } from '../context';
 import type { Principal } from '../modules/auth/permissions';
 import { ALL_PROJECTS, projectTag, type ResponseCacheService } from '../modules/response-cache/service';
+import { cacheTtls } from '../modules/response-cache/ttl';
 import { ETAG_EXTENSION, entryEtag } from './use-http-caching';
-
-/** By type (any response holding one lives at most this long) and by field. */
-const TTL: Record<string, number> = {
-  CostSummaryRow: 30_000,
-  Trace: 10_000,
-  Span: 10_000,
-  Evaluation: 60_000,
-  EvaluationResult: 60_000,
-  EvaluationItem: 60_000,
-  ApiKey: 0,
-  WebhookEndpoint: 0,
-  WebhookDelivery: 0,
-  WebhookAttempt: 0,
-  'Query.rateLimit': 0,
-  'Query.usage': 0,
-  'Query.limits': 0,
-  'Query.projects': 0,
-  'Query.testAlertRule': 0,
-  // Alert rules change in workers (each evaluation): kept briefly, and dropped when they change state.
-  AlertRule: 5_000,
-  AlertEvent: 5_000,
-};
 
 /** Who is asking, as far as what they may see goes. */
 function sessionOf(principal: Principal): string {
@@ -46,12 +24,14 @@ function sessionOf(principal: Principal): string {
 }
 
 export interface ResponseCacheOptions {
+  /** Read for the TTLs its types and fields declare. */
+  schema: GraphQLSchema;
   config: Config['responseCache'];
   cache: ResponseCacheService;
   metrics: Registry;
 }
 
-export function useResponseCache({ config, cache, metrics }: ResponseCacheOptions): Plugin<Context> {
+export function useResponseCache({ schema, config, cache, metrics }: ResponseCacheOptions): Plugin<Context> {
   const lookups = new Counter({ name: 'evalgraph_response_cache_lookups_total', help: 'Response cache lookups of queries, by outcome (hit, miss).', labelNames: ['outcome'], registers: [metrics] });
   const startedAt = new WeakMap<object, number>();
   // What the response read and how long it took, handed from onTtl to the store's set, which the
@@ -83,7 +63,7 @@ export function useResponseCache({ config, cache, metrics }: ResponseCacheOption
         useEnvelopResponseCache<Context & YogaInitialContext>({
           cache: store,
           ttl: config.defaultTtlMs,
-          ttlPerSchemaCoordinate: TTL,
+          ttlPerSchemaCoordinate: cacheTtls(schema),
           session: (ctx) => (ctx.principal ? sessionOf(ctx.principal) : null),
           // Node's hash, in step: the default goes through WebCrypto's promise per request.
           buildResponseCacheKey: ({ documentString, operationName, variableValues, sessionId }) =>

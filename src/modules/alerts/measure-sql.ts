@@ -2,7 +2,7 @@
 // spans (by start time) or evaluation results (by when they were graded) of the rule's project.
 import type { AlertAggregation, AlertMetric } from '../../generated/prisma/enums';
 import { normaliseModelName } from '../../lib/model-name';
-import { SPAN_METRICS } from './rules';
+import { METRICS } from './metrics';
 
 export interface AlertFilter {
   /** Stored as given; compared normalised (src/lib/model-name.ts). */
@@ -13,23 +13,6 @@ export interface AlertFilter {
   evaluationName?: string;
   grader?: string;
 }
-
-/**
- * Per sample: the value, and whether every row counts as a sample (counts and rates) or only those
- * with a value. A span that could not be priced has a null cost: it is no COST sample, so a window
- * of only unpriced spend has no data rather than a cost of 0.
- */
-const VALUE: Record<AlertMetric, { v: string; everyRow: boolean }> = {
-  COST: { v: 's.total_cost::float8', everyRow: false },
-  TOKENS: { v: 's.total_tokens::float8', everyRow: false },
-  LATENCY_MS: { v: 's.latency_ms::float8', everyRow: false },
-  SPAN_COUNT: { v: '1', everyRow: true },
-  ERROR_COUNT: { v: "CASE WHEN s.status = 'ERROR' THEN 1 END", everyRow: true },
-  ERROR_RATE: { v: "CASE WHEN s.status = 'ERROR' THEN 1.0 ELSE 0.0 END", everyRow: true },
-  EVAL_SCORE: { v: 'r.score', everyRow: false },
-  EVAL_PASS_RATE: { v: 'CASE WHEN r.passed THEN 1.0 WHEN NOT r.passed THEN 0.0 END', everyRow: false },
-  EVAL_FAILED_COUNT: { v: 'CASE WHEN r.passed = false THEN 1 END', everyRow: true },
-};
 
 const AGGREGATE: Record<AlertAggregation, string> = {
   COUNT: 'count(v)',
@@ -46,9 +29,9 @@ export function measureSql(rule: { projectId: string; metric: AlertMetric; aggre
   const values: unknown[] = [rule.projectId, from.toISOString(), to.toISOString()];
   const param = (value: unknown) => `$${values.push(value)}`;
   const f = rule.filter;
-  const { v, everyRow } = VALUE[rule.metric];
+  const { value: v, source: rows, counting } = METRICS[rule.metric];
   let source: string;
-  if (SPAN_METRICS.has(rule.metric)) {
+  if (rows === 'spans') {
     const where = ['s.project_id = $1::uuid', 's.start_time >= $2::timestamptz', 's.start_time < $3::timestamptz'];
     if (f.model !== undefined) where.push(`s.normalized_model = ${param(normaliseModelName(f.model))}`);
     if (f.spanKind !== undefined) where.push(`s.kind = ${param(f.spanKind)}::"SpanKind"`);
@@ -61,6 +44,7 @@ export function measureSql(rule: { projectId: string; metric: AlertMetric; aggre
     if (f.grader !== undefined) where.push(`r.grader_name = ${param(f.grader)}`);
     source = `SELECT ${v} AS v FROM evaluation_results r JOIN evaluations e ON e.id = r.evaluation_id WHERE ${where.join(' AND ')}`;
   }
-  const samples = everyRow ? 'count(*)' : 'count(v)';
+  // A counting metric's every row is a sample (its value is NULL on the rows it does not count).
+  const samples = counting ? 'count(*)' : 'count(v)';
   return { text: `SELECT ${samples}::int AS samples, (${AGGREGATE[rule.aggregation]})::float8 AS value FROM (${source}) x`, values };
 }

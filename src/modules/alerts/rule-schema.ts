@@ -15,18 +15,13 @@ import { ProjectRef } from '../projects/schema';
 import { SpanKindEnum } from '../traces/schema';
 import { WebhookEndpointRef } from '../webhooks/schema';
 import type { AlertFilter } from './measure-sql';
-import { AGGREGATIONS, COST_METRICS, SPAN_METRICS, warningProblem } from './rules';
+import { defaultMinSamples, descriptions, METRICS, SOURCES } from './metrics';
+import { warningProblem } from './rules';
 import { AlertEventConnection, AlertEventRef, AlertStateEnum, eventsConnection, measured } from './schema';
 
 const MAX_RULES_PER_PROJECT = 500;
-/** Counting metrics count an empty window as 0 (a stop in traffic), not as no data. */
-const COUNTING = new Set(['SPAN_COUNT', 'ERROR_COUNT', 'EVAL_FAILED_COUNT']);
-
-const AlertMetricEnum = builder.enumType(AlertMetric, {
-  name: 'AlertMetric',
-  description: 'Over spans: COST (USD per priced span; spans that could not be priced are not samples), TOKENS, SPAN_COUNT, ERROR_COUNT, ERROR_RATE (0–1), LATENCY_MS. Over evaluation results: EVAL_SCORE, EVAL_PASS_RATE (0–1), EVAL_FAILED_COUNT.',
-});
-const AlertAggregationEnum = builder.enumType(AlertAggregation, { name: 'AlertAggregation', description: 'COUNT for the counting metrics, AVG for the rates, any for COST, TOKENS, LATENCY_MS and EVAL_SCORE.' });
+const AlertMetricEnum = builder.enumType(AlertMetric, { name: 'AlertMetric', description: descriptions.metric });
+const AlertAggregationEnum = builder.enumType(AlertAggregation, { name: 'AlertAggregation', description: descriptions.aggregation });
 const AlertOperatorEnum = builder.enumType(AlertOperator, { name: 'AlertOperator', description: 'GT >, GTE >=, LT <, LTE <=, EQ =, NEQ !=' });
 const AlertNoDataEnum = builder.enumType(AlertNoDataState, { name: 'AlertNoDataState', description: 'What a window without enough samples means: OK, KEEP (the state stays), FIRING.' });
 
@@ -54,6 +49,8 @@ const AlertFilterInput = builder.inputType('AlertFilterInput', {
 });
 
 export const AlertRuleRef = builder.prismaNode('AlertRule', {
+  // Workers change rules at each check: kept briefly (and dropped when one changes state).
+  extensions: { cacheTtlMs: 5_000 },
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
   nullable: true,
   id: { field: 'id' },
@@ -128,11 +125,12 @@ type RuleInput = z.infer<z.ZodObject<typeof ruleFields>>;
 /** Checks what the fields mean together; returns the columns to store. */
 async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
   // Alerting on money measures it: the rule's values would tell its author the project's costs.
-  if (COST_METRICS.has(r.metric)) await authorize(ctx, projectId, 'costs');
-  if (!AGGREGATIONS[r.metric].includes(r.aggregation)) throw badInput(`${r.metric} takes ${AGGREGATIONS[r.metric].join(' or ')}, not ${r.aggregation}.`, ['input', 'aggregation']);
+  const metric = METRICS[r.metric];
+  if (metric.costs) await authorize(ctx, projectId, 'costs');
+  if (!metric.aggregations.includes(r.aggregation)) throw badInput(`${r.metric} takes ${metric.aggregations.join(' or ')}, not ${r.aggregation}.`, ['input', 'aggregation']);
   const filter = Object.fromEntries(Object.entries(r.filter ?? {}).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length))) as AlertFilter;
-  const spanMetric = SPAN_METRICS.has(r.metric);
-  const wrong = Object.keys(filter).find((k) => (spanMetric ? ['evaluationName', 'grader'] : ['model', 'spanKind', 'userId', 'tags']).includes(k));
+  const allowed: readonly string[] = SOURCES[metric.source].filters;
+  const wrong = Object.keys(filter).find((k) => !allowed.includes(k));
   if (wrong) throw badInput(`filter.${wrong} does not apply to ${r.metric}.`, ['input', 'filter', wrong]);
   const warning = warningProblem(r.operator, r.threshold, r.warningThreshold ?? null);
   if (warning) throw badInput(`warningThreshold: ${warning}.`, ['input', 'warningThreshold']);
@@ -152,7 +150,7 @@ async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
     warningThreshold: r.warningThreshold ?? null,
     windowSeconds: r.windowSeconds,
     intervalSeconds: r.intervalSeconds ?? 30,
-    minSamples: r.minSamples ?? (COUNTING.has(r.metric) ? 0 : 1),
+    minSamples: r.minSamples ?? defaultMinSamples(r.metric),
     noData: r.noData ?? 'KEEP',
     cooldownSeconds: r.cooldownSeconds ?? 300,
     channels: [...new Set(channels)],
@@ -171,7 +169,7 @@ const ruleInputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaType
   warningThreshold: t.float({ description: 'Reached first, in the operator’s direction: WARNING before FIRING.' }),
   windowSeconds: t.int({ required, description: 'The window measured, ending now (10 s to 30 days).' }),
   intervalSeconds: t.int({ description: 'How often it is checked (default 30 s).' }),
-  minSamples: t.int({ description: 'Default 1 (0 for SPAN_COUNT, ERROR_COUNT and EVAL_FAILED_COUNT, where an empty window counts as 0).' }),
+  minSamples: t.int({ description: descriptions.minSamples }),
   noData: t.field({ type: AlertNoDataEnum, description: 'Default KEEP.' }),
   cooldownSeconds: t.int({ description: 'Default 300.' }),
   channels: t.idList({ description: 'Webhook endpoint ids of the project.' }),
@@ -278,6 +276,8 @@ builder.queryField('testAlertRule', (t) =>
   t.field({
     type: AlertRuleTestRef,
     description: TEST_DESCRIPTION,
+    // Never cached: it measures the rule now.
+    extensions: { cacheTtlMs: 0 },
     args: { id: t.arg.globalID({ required: true, for: AlertRuleRef }) },
     authScopes: { authenticated: true },
     resolve: (_root, args, ctx) => testRule(ctx, args.id.id),

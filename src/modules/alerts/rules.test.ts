@@ -1,4 +1,5 @@
-import { AGGREGATIONS, breaches, levelOf, nextState, shouldNotify, warningProblem, type RuleSettings } from './rules';
+import { METRICS } from './metrics';
+import { breaches, levelOf, nextState, shouldNotify, warningProblem, type RuleSettings } from './rules';
 
 const rule = (over: Partial<RuleSettings> = {}): RuleSettings => ({ operator: 'GT', threshold: 10, warningThreshold: 5, minSamples: 1, noData: 'KEEP', cooldownSeconds: 300, ...over });
 
@@ -45,5 +46,5 @@ test('warning thresholds come before the alert threshold', () => {
   expect(warningProblem('GT', 10, 15)).toMatch(/below/);
   expect(warningProblem('LTE', 0.5, 0.8)).toBeNull();
   expect(warningProblem('EQ', 1, 2)).toMatch(/ordering/);
-  expect(AGGREGATIONS.ERROR_RATE).toEqual(['AVG']);
+  expect(METRICS.ERROR_RATE.aggregations).toEqual(['AVG']);
 });

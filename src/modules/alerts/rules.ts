@@ -1,26 +1,7 @@
-// What an alert rule means, without the database: which aggregations each metric allows, how a
-// value compares with the thresholds, and how the rule's state moves
+// What an alert rule means, without the database: how a value compares with the thresholds, and
+// how the rule's state moves
 // (OK → WARNING → FIRING → RESOLVED), with the cooldown that keeps a flapping rule quiet.
-import type { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator, AlertState } from '../../generated/prisma/enums';
-
-/** Metrics whose values are money: measuring, reading or setting them needs the costs right. */
-export const COST_METRICS: ReadonlySet<AlertMetric> = new Set(['COST']);
-
-export const SPAN_METRICS: ReadonlySet<AlertMetric> = new Set(['COST', 'TOKENS', 'SPAN_COUNT', 'ERROR_COUNT', 'ERROR_RATE', 'LATENCY_MS']);
-const ALL: readonly AlertAggregation[] = ['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'P50', 'P95', 'P99'];
-
-/** Counting metrics count; rates average a 0/1 per sample; the others take any aggregation of their value. */
-export const AGGREGATIONS: Record<AlertMetric, readonly AlertAggregation[]> = {
-  COST: ALL,
-  TOKENS: ALL,
-  LATENCY_MS: ALL,
-  EVAL_SCORE: ALL,
-  SPAN_COUNT: ['COUNT'],
-  ERROR_COUNT: ['COUNT'],
-  EVAL_FAILED_COUNT: ['COUNT'],
-  ERROR_RATE: ['AVG'],
-  EVAL_PASS_RATE: ['AVG'],
-};
+import type { AlertNoDataState, AlertOperator, AlertState } from '../../generated/prisma/enums';
 
 export function breaches(value: number, operator: AlertOperator, threshold: number): boolean {
   switch (operator) {

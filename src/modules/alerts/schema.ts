@@ -11,17 +11,19 @@ import { builder } from '../../schema/builder';
 import { allows, authorizeRow } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
 import { alertTopic, type AlertNotification } from './events';
-import { COST_METRICS } from './rules';
+import { METRICS } from './metrics';
 
 export const AlertStateEnum = builder.enumType(AlertState, { name: 'AlertState', description: 'OK → WARNING → FIRING → RESOLVED (and back to WARNING or FIRING).' });
 
 /** A measured value; FORBIDDEN (null in its place) when it is money and the caller may not read costs. */
 export function measured(ctx: Context, m: { projectId: string; metric: AlertMetric; value: number | null }): number | null {
-  if (COST_METRICS.has(m.metric) && !allows(ctx, m.projectId, 'costs')) throw forbidden('Cost values need the BILLING or ADMIN role.');
+  if (METRICS[m.metric].costs && !allows(ctx, m.projectId, 'costs')) throw forbidden('Cost values need the BILLING or ADMIN role.');
   return m.value;
 }
 
 export const AlertEventRef = builder.objectRef<AlertNotification>('AlertEvent').implement({
+  // Workers add events at each check: kept briefly (and dropped when a rule changes state).
+  extensions: { cacheTtlMs: 5_000 },
   description: 'An alert rule changing state.',
   authScopes: (n) => ({ project: { id: n.projectId, action: 'read' } }),
   fields: (t) => ({

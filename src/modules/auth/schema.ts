@@ -63,6 +63,8 @@ export const UserRef = builder.prismaNode('User', {
 });
 
 export const ApiKeyRef = builder.prismaNode('ApiKey', {
+  // Never cached: a key's state (revoked, last used) is shown as it is now.
+  extensions: { cacheTtlMs: 0 },
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
   nullable: true,
   id: { field: 'id' },

@@ -9,8 +9,8 @@ import { fromUnits, toUnits } from '../../lib/money';
 import type { Job } from '../../worker';
 import type { CostService } from '../costs/service';
 import { parseTestingCriteria, type GraderSpec } from '../graders/definitions';
-import { grade, needsJudge } from '../graders/grade';
-import { gEvalSteps, type JudgeContext, type JudgeUsage } from '../graders/judges';
+import { grade, needsJudge, needsPreparation, prepare } from '../graders/grade';
+import type { JudgeContext, JudgeUsage } from '../graders/judges';
 import type { GradingItem } from '../graders/template';
 import { isTransient, type Judge } from '../providers/judge';
 import { countUsage, limitsJudges, type Quotas } from '../ratelimit/quotas';
@@ -94,19 +94,20 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     // Judge spending is checked per item only when the creator's quota or the project's budget limits it.
     const judged = graders.some(needsJudge);
     const evaluation = { id, projectId: row.projectId, creatorId: row.creatorId, graders, judged, judgeQuota: false, judgeQuotaAt: 0 };
-    // G-Eval steps are generated once and stored, so every item (and worker) uses the same ones.
-    if (graders.some((g) => g.type === 'G_EVAL' && !g.evaluation_steps)) await generateSteps(evaluation, row.testingCriteria);
+    // Preparations (G-Eval steps) are made once and stored, so every item (and worker) uses the same ones.
+    if (graders.some(needsPreparation)) await prepareGraders(evaluation, row.testingCriteria);
     return evaluation;
   }
 
-  async function generateSteps(evaluation: RunningEvaluation, stored: unknown) {
+  async function prepareGraders(evaluation: RunningEvaluation, stored: unknown) {
     const usage: JudgeUsage[] = [];
     const ctx: JudgeContext = { judge: services.judge, signal: stopping.signal, usage };
     const raw = structuredClone(stored) as Record<string, unknown>[];
     for (const [i, g] of evaluation.graders.entries()) {
-      if (g.type !== 'G_EVAL' || g.evaluation_steps) continue;
-      g.evaluation_steps = await gEvalSteps(g.criteria, g.model, ctx);
-      raw[i].evaluation_steps = g.evaluation_steps;
+      if (!needsPreparation(g)) continue;
+      const fields = await prepare(g, ctx);
+      Object.assign(g, fields);
+      Object.assign(raw[i], fields);
     }
     const { inputTokens, outputTokens, cost } = await price(evaluation.projectId, usage);
     const stored2 = await db.transaction(async (sql) => {

@@ -87,6 +87,8 @@ const ResultFilter = builder.inputType('EvaluationResultFilter', {
 });
 
 export const EvaluationRef = builder.prismaNode('Evaluation', {
+  // Dropped from the cache whenever it changes (its events), so kept a minute.
+  extensions: { cacheTtlMs: 60_000 },
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
   nullable: true,
   id: { field: 'id' },
@@ -142,6 +144,8 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
 });
 
 builder.prismaObject('EvaluationItem', {
+  // Dropped with its evaluation's responses when it changes.
+  extensions: { cacheTtlMs: 60_000 },
   fields: (t) => ({
     id: t.exposeID('id'),
     position: t.exposeInt('position'),
@@ -158,6 +162,8 @@ builder.prismaObject('EvaluationItem', {
 });
 
 builder.prismaObject('EvaluationResult', {
+  // Dropped with its evaluation's responses when it changes.
+  extensions: { cacheTtlMs: 60_000 },
   description: 'One grader on one item.',
   fields: (t) => ({
     id: t.exposeID('id'),

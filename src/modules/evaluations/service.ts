@@ -3,8 +3,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import { appError, badInput, notFound } from '../../errors';
-import { parseTestingCriteria } from '../graders/definitions';
-import { schemaProblem } from '../graders/deterministic';
+import { creationProblems, parseTestingCriteria } from '../graders/definitions';
 import { needsJudge } from '../graders/grade';
 import type { Judge } from '../providers/judge';
 import { countUsage, type Quotas } from '../ratelimit/quotas';
@@ -104,10 +103,7 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
     const name = input.name.trim();
     if (!name || name.length > 200) throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
     const { graders, problems } = parseTestingCriteria(input.testingCriteria);
-    for (const [i, g] of graders.entries()) {
-      const problem = g.type === 'JSON_SCHEMA' && g.schema ? schemaProblem(g.schema) : null;
-      if (problem) problems.push({ path: [i, 'schema'], message: problem });
-    }
+    problems.push(...creationProblems(graders));
     if (problems.length) {
       const first = problems[0];
       throw appError('BAD_USER_INPUT', `testingCriteria${first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}: ${first.message}`, {

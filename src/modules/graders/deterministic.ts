@@ -1,18 +1,45 @@
 // Graders that need no model: string checks, regular expressions, JSON validity and schemas, and
-// text similarity (except cosine, which needs embeddings). Pure, apart from caching compiled schemas.
+// text similarity (except cosine, for which its record asks the judge for embeddings), with their
+// records. Pure, apart from caching compiled schemas.
 import Ajv, { type ValidateFunction } from 'ajv';
 import safeRegex from 'safe-regex2';
-import type { GraderSpecOf } from './definitions';
+import { z } from 'zod';
+import { defineGrader, MAX_TEMPLATE, name, template, threshold, type Outcome, type SpecOf } from './grader';
 import { render, type GradingItem } from './template';
-import { bleu, fuzzyRatio, rougeL, rougeN } from './text-metrics';
+import { bleu, cosine, fuzzyRatio, rougeL, rougeN } from './text-metrics';
 
-export interface Outcome {
-  score: number;
-  passed: boolean;
-  reasoning?: string;
-}
+const stringCheckSchema = z.object({ name, input: template, reference: template, operation: z.enum(['eq', 'ne', 'like', 'ilike']) }).strict();
 
-export function stringCheck(spec: GraderSpecOf<'STRING_CHECK'>, item: GradingItem): Outcome {
+const regexSchema = z
+  .object({ name, input: template, pattern: z.string().min(1).max(1_000), flags: z.string().regex(/^[imsu]*$/, 'flags may be i, m, s and u').optional() })
+  .strict()
+  .superRefine((g, ctx) => {
+    try {
+      new RegExp(g.pattern, g.flags);
+    } catch (error) {
+      return void ctx.addIssue({ code: 'custom', path: ['pattern'], message: (error as Error).message });
+    }
+    // Outputs are long and untrusted: a pattern that backtracks badly would stall a worker.
+    if (!safeRegex(g.pattern)) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'may backtrack catastrophically; simplify it' });
+  });
+
+const jsonSchemaSchema = z
+  .object({ name, input: template, schema: z.record(z.string(), z.unknown()).optional() })
+  .strict()
+  .refine((g) => g.schema === undefined || JSON.stringify(g.schema).length <= MAX_TEMPLATE, { path: ['schema'], message: `must be at most ${MAX_TEMPLATE} characters of JSON` });
+
+const SIMILARITY_METRICS = ['exact', 'fuzzy_match', 'bleu', 'rouge_1', 'rouge_2', 'rouge_3', 'rouge_4', 'rouge_5', 'rouge_l', 'cosine'] as const;
+const textSimilaritySchema = z
+  .object({
+    name,
+    input: template,
+    reference: template,
+    evaluation_metric: z.enum(SIMILARITY_METRICS, { message: `expected one of ${SIMILARITY_METRICS.join(', ')} (gleu and meteor are not supported)` }),
+    pass_threshold: threshold,
+  })
+  .strict();
+
+export function stringCheck(spec: SpecOf<'STRING_CHECK', typeof stringCheckSchema>, item: GradingItem): Outcome {
   const input = render(spec.input, item);
   const reference = render(spec.reference, item);
   const ok = {
@@ -24,7 +51,7 @@ export function stringCheck(spec: GraderSpecOf<'STRING_CHECK'>, item: GradingIte
   return { score: ok ? 1 : 0, passed: ok };
 }
 
-export function regex(spec: GraderSpecOf<'REGEX'>, item: GradingItem): Outcome {
+export function regex(spec: SpecOf<'REGEX', typeof regexSchema>, item: GradingItem): Outcome {
   const ok = new RegExp(spec.pattern, spec.flags).test(render(spec.input, item));
   return { score: ok ? 1 : 0, passed: ok };
 }
@@ -43,7 +70,7 @@ function safeRegExp(pattern: string, flags: string) {
 }
 safeRegExp.code = 'new RegExp';
 
-export function jsonSchema(spec: GraderSpecOf<'JSON_SCHEMA'>, item: GradingItem): Outcome {
+export function jsonSchema(spec: SpecOf<'JSON_SCHEMA', typeof jsonSchemaSchema>, item: GradingItem): Outcome {
   const text = render(spec.input, item);
   let value: unknown;
   try {
@@ -59,7 +86,7 @@ export function jsonSchema(spec: GraderSpecOf<'JSON_SCHEMA'>, item: GradingItem)
 }
 
 /** Text similarity by every metric but cosine. */
-export function textSimilarity(spec: GraderSpecOf<'TEXT_SIMILARITY'>, item: GradingItem): Outcome {
+export function textSimilarity(spec: SpecOf<'TEXT_SIMILARITY', typeof textSimilaritySchema>, item: GradingItem): Outcome {
   const input = render(spec.input, item);
   const reference = render(spec.reference, item);
   const metric = spec.evaluation_metric;
@@ -82,3 +109,34 @@ export function schemaProblem(schema: object): string | null {
     return (error as Error).message;
   }
 }
+
+export const STRING_CHECK = defineGrader({ type: 'STRING_CHECK', schema: stringCheckSchema, grade: stringCheck, needsJudge: () => false });
+
+export const REGEX = defineGrader({ type: 'REGEX', schema: regexSchema, grade: regex, needsJudge: () => false });
+
+export const JSON_SCHEMA = defineGrader({
+  type: 'JSON_SCHEMA',
+  // A JSON_SCHEMA grader without a schema only checks the output is JSON.
+  aliases: ['json_valid'],
+  schema: jsonSchemaSchema,
+  grade: jsonSchema,
+  needsJudge: () => false,
+  check: (g) => {
+    const problem = g.schema ? schemaProblem(g.schema) : null;
+    return problem ? { path: ['schema'], message: problem } : null;
+  },
+});
+
+export const TEXT_SIMILARITY = defineGrader({
+  type: 'TEXT_SIMILARITY',
+  schema: textSimilaritySchema,
+  async grade(spec, item, ctx) {
+    if (spec.evaluation_metric !== 'cosine') return textSimilarity(spec, item);
+    const embedded = await ctx.judge.embed([render(spec.input, item), render(spec.reference, item)], ctx.signal);
+    ctx.usage.push({ model: embedded.model, inputTokens: embedded.usage.inputTokens, outputTokens: 0 });
+    const score = cosine(embedded.vectors[0], embedded.vectors[1]);
+    return { score, passed: score >= spec.pass_threshold };
+  },
+  // Cosine similarity compares the provider's embeddings.
+  needsJudge: (spec) => spec.evaluation_metric === 'cosine',
+});

@@ -1,10 +1,36 @@
 // LLM-judge graders: score_model, label_model and G-Eval. Each call's token usage is recorded in
 // the meter, which the engine prices with the model price table.
+import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ChatResult, Judge } from '../providers/judge';
-import type { GraderSpecOf } from './definitions';
-import type { Outcome } from './deterministic';
 import { formPrompt, normalise, sampledScore, stepsPrompt, weightedScore } from './g-eval';
+import { defineGrader, messages as messageList, model, name, samplingParams, template, threshold, type Outcome, type SpecOf } from './grader';
 import { render, type GradingItem } from './template';
+
+const scoreModelSchema = z
+  .object({ name, model, input: messageList, range: z.tuple([z.number(), z.number()]).default([0, 1]), pass_threshold: z.number().optional(), sampling_params: samplingParams })
+  .strict()
+  .refine((g) => g.range[0] < g.range[1], { path: ['range'], message: 'must be [low, high] with low < high' })
+  .refine((g) => g.pass_threshold === undefined || (g.pass_threshold >= g.range[0] && g.pass_threshold <= g.range[1]), { path: ['pass_threshold'], message: 'must lie within range' });
+
+const labelModelSchema = z
+  .object({ name, model, input: messageList, labels: z.array(z.string().min(1).max(100)).min(2).max(50), passing_labels: z.array(z.string()).min(1), sampling_params: samplingParams })
+  .strict()
+  .refine((g) => g.passing_labels.every((l) => g.labels.includes(l)), { path: ['passing_labels'], message: 'each passing label must be one of labels' });
+
+const gEvalSchema = z
+  .object({
+    name,
+    model,
+    criteria: z.string().min(1).max(5_000),
+    evaluation_steps: z.array(z.string().min(1).max(1_000)).min(1).max(20).optional(),
+    input: template.default('{{item.input}}'),
+    output: template.default('{{sample.output_text}}'),
+    score_range: z.tuple([z.number().int(), z.number().int()]).default([1, 5]),
+    pass_threshold: threshold.default(0.5),
+    samples: z.number().int().min(1).max(20).default(5),
+  })
+  .strict()
+  .refine((g) => g.score_range[0] < g.score_range[1] && g.score_range[1] - g.score_range[0] <= 10, { path: ['score_range'], message: 'must be [low, high], low < high, at most 10 apart' });
 
 export interface JudgeUsage {
   model: string;
@@ -52,7 +78,7 @@ const sampling = (p: { temperature?: number; top_p?: number; seed?: number; max_
   maxTokens: p?.max_completions_tokens,
 });
 
-export async function scoreModel(spec: GraderSpecOf<'SCORE_MODEL'>, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
+export async function scoreModel(spec: SpecOf<'SCORE_MODEL', typeof scoreModelSchema>, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
   const [low, high] = spec.range;
   const messages = renderMessages(spec.input, item);
   messages.push({ role: 'system', content: `Answer with JSON: {"score": <number from ${low} to ${high}>, "reasoning": "<one or two sentences>"}` });
@@ -65,7 +91,7 @@ export async function scoreModel(spec: GraderSpecOf<'SCORE_MODEL'>, item: Gradin
   return { score, passed: score >= threshold, reasoning: typeof answer.reasoning === 'string' ? answer.reasoning : undefined };
 }
 
-export async function labelModel(spec: GraderSpecOf<'LABEL_MODEL'>, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
+export async function labelModel(spec: SpecOf<'LABEL_MODEL', typeof labelModelSchema>, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
   const messages = renderMessages(spec.input, item);
   messages.push({ role: 'system', content: `Answer with JSON: {"label": <one of ${JSON.stringify(spec.labels)}>, "reasoning": "<one or two sentences>"}` });
   const result = await chat(ctx, { model: spec.model, messages, json: true, ...sampling(spec.sampling_params) });
@@ -84,7 +110,7 @@ export async function gEvalSteps(criteria: string, model: string | undefined, ct
   return steps.slice(0, 20) as string[];
 }
 
-export async function gEval(spec: GraderSpecOf<'G_EVAL'>, steps: string[], item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
+export async function gEval(spec: SpecOf<'G_EVAL', typeof gEvalSchema>, steps: string[], item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
   const range = spec.score_range;
   const messages = formPrompt({ criteria: spec.criteria, steps, input: render(spec.input, item), output: render(spec.output, item), range });
   // One token carries the score; its alternatives' log probabilities weight it.
@@ -108,3 +134,23 @@ export async function gEval(spec: GraderSpecOf<'G_EVAL'>, steps: string[], item:
   const score = normalise(raw, range);
   return { score, passed: score >= spec.pass_threshold, reasoning: `${raw.toFixed(3)} on ${range[0]}–${range[1]}, ${how}` };
 }
+
+export const SCORE_MODEL = defineGrader({ type: 'SCORE_MODEL', schema: scoreModelSchema, grade: scoreModel, needsJudge: () => true });
+
+export const LABEL_MODEL = defineGrader({ type: 'LABEL_MODEL', schema: labelModelSchema, grade: labelModel, needsJudge: () => true });
+
+export const G_EVAL = defineGrader({
+  type: 'G_EVAL',
+  aliases: ['geval'],
+  schema: gEvalSchema,
+  grade(spec, item, ctx) {
+    if (!spec.evaluation_steps) throw new JudgeAnswerError('G-Eval steps were not generated');
+    return gEval(spec, spec.evaluation_steps, item, ctx);
+  },
+  needsJudge: () => true,
+  // The steps are generated once per evaluation and stored, so every item is graded by the same.
+  prepare: {
+    needed: (spec) => !spec.evaluation_steps,
+    run: async (spec, ctx) => ({ evaluation_steps: await gEvalSteps(spec.criteria, spec.model, ctx) }),
+  },
+});

@@ -2,13 +2,16 @@
 // relevancy, context precision@K and context recall. The question is the item's input (its
 // `question` field when it is an object), the answer its output, the reference its expected
 // output, the contexts its retrieved chunks, in rank order.
-import type { GraderSpecOf } from './definitions';
-import type { Outcome } from './deterministic';
+import { z } from 'zod';
+import { defineGrader, model, name, threshold, type Outcome, type SpecOf } from './grader';
 import { chat, JudgeAnswerError, parseJsonAnswer, type JudgeContext } from './judges';
 import { asText, type GradingItem } from './template';
 import { cosine } from './text-metrics';
 
-type RagSpec = GraderSpecOf<'FAITHFULNESS' | 'ANSWER_RELEVANCY' | 'CONTEXT_PRECISION' | 'CONTEXT_RECALL'>;
+const ragSchema = z.object({ name, model, pass_threshold: threshold.default(0.5) }).strict();
+const answerRelevancySchema = ragSchema.extend({ questions: z.number().int().min(1).max(10).default(3) });
+
+type RagSpec = SpecOf<string, typeof ragSchema>;
 
 function parts(item: GradingItem) {
   const input = item.input as Record<string, unknown> | null;
@@ -32,7 +35,7 @@ const flag = (value: unknown) => value === 1 || value === true || value === '1' 
 const outcome = (spec: RagSpec, score: number, reasoning: string): Outcome => ({ score, passed: score >= spec.pass_threshold, reasoning });
 
 /** Claims of the answer supported by the contexts / claims of the answer. */
-export async function faithfulness(spec: GraderSpecOf<'FAITHFULNESS'>, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
+export async function faithfulness(spec: RagSpec, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
   const { question, answer, contexts } = parts(item);
   if (contexts.length === 0) throw new JudgeAnswerError('faithfulness needs the item\'s contexts');
   const claims = list(
@@ -57,7 +60,7 @@ export async function faithfulness(spec: GraderSpecOf<'FAITHFULNESS'>, item: Gra
 }
 
 /** Mean cosine similarity between the question and questions generated back from the answer (0 for a noncommittal answer). */
-export async function answerRelevancy(spec: GraderSpecOf<'ANSWER_RELEVANCY'>, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
+export async function answerRelevancy(spec: SpecOf<'ANSWER_RELEVANCY', typeof answerRelevancySchema>, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
   const { question, answer } = parts(item);
   const answerJson = await ask(
     ctx,
@@ -76,7 +79,7 @@ export async function answerRelevancy(spec: GraderSpecOf<'ANSWER_RELEVANCY'>, it
 }
 
 /** Average precision@k over the ranks of the contexts useful for reaching the reference answer. */
-export async function contextPrecision(spec: GraderSpecOf<'CONTEXT_PRECISION'>, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
+export async function contextPrecision(spec: RagSpec, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
   const { question, reference, contexts } = parts(item);
   if (contexts.length === 0) throw new JudgeAnswerError('context precision needs the item\'s contexts');
   const verdicts = list(
@@ -108,7 +111,7 @@ export function averagePrecision(verdicts: readonly number[]): number {
 }
 
 /** Sentences of the reference answer attributable to the contexts / sentences of the reference. */
-export async function contextRecall(spec: GraderSpecOf<'CONTEXT_RECALL'>, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
+export async function contextRecall(spec: RagSpec, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
   const { question, reference, contexts } = parts(item);
   if (!reference) throw new JudgeAnswerError('context recall needs the item\'s expected output');
   const classified = list(
@@ -126,3 +129,9 @@ export async function contextRecall(spec: GraderSpecOf<'CONTEXT_RECALL'>, item: 
   const attributed = classified.filter((c) => flag((c as Record<string, unknown>)?.attributed)).length;
   return outcome(spec, attributed / classified.length, `${attributed} of ${classified.length} reference statements found in the contexts`);
 }
+
+// Every RAG metric asks the judge.
+export const FAITHFULNESS = defineGrader({ type: 'FAITHFULNESS', schema: ragSchema, grade: faithfulness, needsJudge: () => true });
+export const ANSWER_RELEVANCY = defineGrader({ type: 'ANSWER_RELEVANCY', schema: answerRelevancySchema, grade: answerRelevancy, needsJudge: () => true });
+export const CONTEXT_PRECISION = defineGrader({ type: 'CONTEXT_PRECISION', schema: ragSchema, grade: contextPrecision, needsJudge: () => true });
+export const CONTEXT_RECALL = defineGrader({ type: 'CONTEXT_RECALL', schema: ragSchema, grade: contextRecall, needsJudge: () => true });

@@ -49,6 +49,8 @@ builder.queryFields((t) => ({
     type: 'Project',
     cursor: 'id',
     description: 'The projects you can see, oldest first.',
+    // Never cached: a new project or membership changes the list, and drops no cached response.
+    extensions: { cacheTtlMs: 0 },
     authScopes: { authenticated: true },
     totalCount: (_parent, _args, ctx) => {
       const visible = visibleProjects(ctx.principal!);

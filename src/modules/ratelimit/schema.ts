@@ -28,7 +28,8 @@ builder.queryField('rateLimit', (t) =>
   t.field({
     type: RateLimitRef,
     description: 'Your rate limit now. Free: it costs no points.',
-    extensions: { free: true },
+    // Never cached: the bucket moves with every request.
+    extensions: { free: true, cacheTtlMs: 0 },
     authScopes: { authenticated: true },
     resolve: async (_root, _args, ctx) => {
       const limits = bucketLimits(ctx.deps.config.rateLimit, ctx.principal!);
@@ -110,7 +111,8 @@ builder.queryField('limits', (t) =>
         burstPercent: f.exposeInt('burstPercent', { description: 'How far above its daily quota a user may go before being refused.' }),
       }),
     }),
-    extensions: { free: true },
+    // Never cached: read as they are now (an override changes them at once).
+    extensions: { free: true, cacheTtlMs: 0 },
     authScopes: { authenticated: true },
     resolve: async (_root, _args, ctx) => {
       const principal = ctx.principal!;
@@ -140,7 +142,8 @@ builder.queryField('usage', (t) =>
     nullable: true,
     description: "Today's consumption: yours, or a project's (needs the costs role: ADMIN or BILLING).",
     args: { projectId: t.arg.globalID({ for: ProjectRef }) },
-    extensions: { free: true },
+    // Never cached: requests are counted as they come.
+    extensions: { free: true, cacheTtlMs: 0 },
     authScopes: (_root, args) => (args.projectId ? { project: { id: args.projectId.id, action: 'costs' } } : { authenticated: true }),
     resolve: async (_root, args, ctx) => {
       const day = utcDay(ctx.deps.clock.now());

@@ -123,6 +123,8 @@ export const SpanRef = builder.objectRef<SpanRow>('Span');
 export const TraceRef = builder.objectRef<TraceRow>('Trace');
 
 builder.node(SpanRef, {
+  // Spans arrive at any time (ingest also drops its project's cached responses): kept 10 s at most.
+  extensions: { cacheTtlMs: 10_000 },
   id: { resolve: (span) => span.id },
   description: 'One step of a trace: an LLM call, a retrieval, a tool call… Its cost fields need the BILLING or ADMIN role.',
   loadMany: (ids, ctx) => Promise.all(ids.map(async (id) => readable(ctx, await loadersOf(ctx).span.load(id), 'Span') as SpanRow | null)),
@@ -188,6 +190,8 @@ builder.node(SpanRef, {
 });
 
 builder.node(TraceRef, {
+  // A trace grows as its spans arrive: kept 10 s at most, like its spans.
+  extensions: { cacheTtlMs: 10_000 },
   id: { resolve: (trace) => trace.id },
   description: 'One request through an LLM application: its spans, time range, tokens and cost.',
   loadMany: (ids, ctx) => Promise.all(ids.map(async (id) => readable(ctx, await loadersOf(ctx).trace.load(id), 'Trace') as TraceRow | null)),

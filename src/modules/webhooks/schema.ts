@@ -37,6 +37,8 @@ const SecretInfo = builder.objectRef<StoredSecret>('WebhookSecretInfo').implemen
 });
 
 export const WebhookEndpointRef = builder.prismaNode('WebhookEndpoint', {
+  // Never cached: workers change it (disabling a failing endpoint) outside any mutation.
+  extensions: { cacheTtlMs: 0 },
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
   nullable: true,
   id: { field: 'id' },
@@ -73,6 +75,8 @@ builder.prismaObject('WebhookMessage', {
 });
 
 builder.prismaObject('WebhookAttempt', {
+  // Never cached: deliveries are attempted by workers, outside any mutation.
+  extensions: { cacheTtlMs: 0 },
   fields: (t) => ({
     attemptedAt: t.expose('attemptedAt', { type: 'DateTime' }),
     statusCode: t.exposeInt('statusCode', { nullable: true }),
@@ -83,6 +87,8 @@ builder.prismaObject('WebhookAttempt', {
 });
 
 export const WebhookDeliveryRef = builder.prismaNode('WebhookDelivery', {
+  // Never cached: deliveries are attempted by workers, outside any mutation.
+  extensions: { cacheTtlMs: 0 },
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
   nullable: true,
   id: { field: 'id' },
