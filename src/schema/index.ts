@@ -15,6 +15,7 @@ import '../modules/evaluations/mutations';
 import '../modules/evaluations/subscriptions';
 import '../modules/alerts/schema';
 import '../modules/alerts/rule-schema';
+import '../modules/alerts/rule-mutations';
 import '../modules/webhooks/schema';
 import '../modules/webhooks/mutations';
 import '../modules/ratelimit/schema';
