@@ -1,0 +1,144 @@
+// The environment variables the server reads: their zod types, bounds, defaults and messages,
+// and the per-tier defaults that EVALGRAPH_RATE_LIMIT_TIERS and EVALGRAPH_TIER_QUOTAS override.
+// Apart from config.ts, which turns the parsed variables into the nested Config the code uses.
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const boolean = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'expected true or false' })
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || protocols.some((p) => v.startsWith(`${p}://`)), {
+      message: `expected a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+    });
+
+const bucket = z.object({ capacity: z.number().int().min(1).max(100_000_000), restoreRate: z.number().positive().max(10_000_000) }).strict();
+const tierOverrides = z.object({ FREE: bucket.partial(), BASIC: bucket.partial(), PREMIUM: bucket.partial(), ENTERPRISE: bucket.partial() }).partial().strict();
+
+/** Cost-point buckets per tier (capacity, points restored per second); EVALGRAPH_RATE_LIMIT_TIERS overrides them. */
+export const DEFAULT_TIER_BUCKETS = {
+  FREE: { capacity: 5_000, restoreRate: 100 },
+  BASIC: { capacity: 10_000, restoreRate: 250 },
+  PREMIUM: { capacity: 25_000, restoreRate: 500 },
+  ENTERPRISE: { capacity: 100_000, restoreRate: 2_000 },
+};
+
+const quota = z
+  .object({ requests: z.number().int().min(0).nullable(), evaluations: z.number().int().min(0).nullable(), judgeTokens: z.number().int().min(0).nullable(), judgeCost: z.string().regex(/^\d{1,12}(\.\d{1,10})?$/).nullable() })
+  .partial()
+  .strict();
+const quotaOverrides = z.object({ FREE: quota, BASIC: quota, PREMIUM: quota, ENTERPRISE: quota }).partial().strict();
+
+/** Daily quotas per tier (null: unlimited; judge cost in USD); EVALGRAPH_TIER_QUOTAS overrides them. */
+export const DEFAULT_TIER_QUOTAS = {
+  FREE: { requests: 50_000, evaluations: 20, judgeTokens: 200_000, judgeCost: '1' },
+  BASIC: { requests: 250_000, evaluations: 200, judgeTokens: 2_000_000, judgeCost: '10' },
+  PREMIUM: { requests: 1_000_000, evaluations: 2_000, judgeTokens: 20_000_000, judgeCost: '100' },
+  ENTERPRISE: { requests: null, evaluations: null, judgeTokens: null, judgeCost: null },
+} as const;
+
+const jsonOf = <T extends z.ZodType>(schema: T, example: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx): z.infer<T> | Record<string, never> => {
+      if (!v) return {};
+      try {
+        return schema.parse(JSON.parse(v));
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `expected JSON such as ${example}` });
+        return z.NEVER;
+      }
+    });
+
+export const envSchema = z.object({
+  PORT: z.coerce.number({ message: 'expected a port number' }).int().min(0).max(65535).default(4000),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: url(['postgres', 'postgresql']),
+  REDIS_URL: url(['redis', 'rediss']),
+  REDIS_KEY_PREFIX: z.string().default('evalgraph:'),
+  EVALGRAPH_CACHE_REDIS_URL: url(['redis', 'rediss']),
+  EVALGRAPH_DATA_DIR: z.string().default('./.evalgraph'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  EVALGRAPH_PUBLIC_URL: url(['http', 'https']),
+  EVALGRAPH_GRAPHIQL: boolean(true),
+  EVALGRAPH_MIGRATE_ON_START: boolean(true),
+  EVALGRAPH_INIT_ADMIN_EMAIL: z.email({ message: 'expected an email address' }).optional(),
+  EVALGRAPH_INIT_PROJECT: z.string().trim().min(1).max(100).optional(),
+  EVALGRAPH_INIT_API_KEY: z
+    .string()
+    .min(32, { message: 'expected at least 32 characters' })
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, { message: 'expected printable ASCII without spaces' })
+    .optional(),
+  EVALGRAPH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  EVALGRAPH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  EVALGRAPH_MAX_SPAN_TEXT_CHARS: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
+  EVALGRAPH_MAX_SPAN_METADATA_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(32 * 1024),
+  EVALGRAPH_JUDGE_BASE_URL: url(['http', 'https']),
+  EVALGRAPH_JUDGE_API_KEY: z.string().min(1).optional(),
+  EVALGRAPH_JUDGE_MODEL: z.string().min(1).max(200).default('gpt-4o-mini'),
+  EVALGRAPH_EMBEDDING_MODEL: z.string().min(1).max(200).default('text-embedding-3-small'),
+  EVALGRAPH_JUDGE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
+  EVALGRAPH_JUDGE_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  EVALGRAPH_JUDGE_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  EVALGRAPH_JUDGE_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1_000).default(5),
+  EVALGRAPH_JUDGE_BREAKER_RESET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  EVALGRAPH_EVAL_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  EVALGRAPH_EVAL_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  EVALGRAPH_EVAL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  EVALGRAPH_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
+  EVALGRAPH_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(10_000).default(100),
+  EVALGRAPH_SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  EVALGRAPH_WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  EVALGRAPH_WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  EVALGRAPH_RATE_LIMIT: boolean(true),
+  EVALGRAPH_RATE_LIMIT_TIERS: jsonOf(tierOverrides, '{"FREE":{"capacity":5000,"restoreRate":100}}'),
+  EVALGRAPH_TIER_QUOTAS: jsonOf(quotaOverrides, '{"FREE":{"requests":10000,"judgeCost":"0.50"}}'),
+  EVALGRAPH_QUOTA_BURST_PERCENT: z.coerce.number().int().min(0).max(1_000).default(10),
+  EVALGRAPH_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(15),
+  EVALGRAPH_MAX_ALIASES: z.coerce.number().int().min(1).max(1_000).default(30),
+  EVALGRAPH_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
+  EVALGRAPH_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(1_000).default(50),
+  EVALGRAPH_MAX_QUERY_BYTES: z.coerce
+    .number({ message: 'expected a number of bytes' })
+    .int({ message: 'expected a whole number of bytes' })
+    .min(1024, { message: 'expected at least 1024 bytes' })
+    .max(100 * 1024 * 1024, { message: 'expected at most 104857600 bytes' })
+    .default(64 * 1024),
+  EVALGRAPH_ANONYMOUS_RATE_LIMIT: z.coerce
+    .number({ message: 'expected requests per second (0: off)' })
+    .min(0, { message: 'expected requests per second (0: off)' })
+    .max(1_000_000, { message: 'expected at most 1000000 requests per second' })
+    .default(20),
+  EVALGRAPH_INTROSPECTION: boolean(true),
+  PERSISTED_QUERY_ONLY: boolean(false),
+  EVALGRAPH_PERSISTED_QUERY_ONLY: boolean(false),
+  EVALGRAPH_PERSISTED_OPERATIONS_FILE: z.string().optional(),
+  EVALGRAPH_RESPONSE_CACHE: boolean(true),
+  EVALGRAPH_RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(10_000),
+  EVALGRAPH_MAX_QUERY_COST: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
+  EVALGRAPH_SLO_AVAILABILITY: z.coerce.number().gt(0).lt(1).default(0.999),
+  EVALGRAPH_SLO_QUERY_LATENCY_MS: z.coerce.number().int().min(1).max(600_000).default(500),
+  EVALGRAPH_SLO_QUERY_LATENCY_TARGET: z.coerce.number().gt(0).lt(1).default(0.95),
+  EVALGRAPH_SLO_WEBHOOK_SUCCESS: z.coerce.number().gt(0).lt(1).default(0.99),
+  EVALGRAPH_ALERTS_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
+  EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
+  EVALGRAPH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d+(,\d+){0,19}$/, { message: 'expected up to 20 comma-separated delays in ms, the first attempt first' })
+    .default('0,5000,300000,1800000,7200000,18000000,36000000,36000000'),
+  EVALGRAPH_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  EVALGRAPH_WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(90 * 86_400_000).default(5 * 86_400_000),
+});
+
+export type Env = z.input<typeof envSchema>;
