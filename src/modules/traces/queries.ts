@@ -8,7 +8,8 @@ import { ProjectRef } from '../projects/schema';
 import { countTraces, listTraces } from './read-sql';
 import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
 import { pageSize } from '../../lib/pages';
-import { loadersOf, readable, SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
+import { loadersOf } from './loaders';
+import { readable, SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
 import { selectedFields } from './selection';
 
 /**

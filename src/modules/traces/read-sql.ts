@@ -62,7 +62,7 @@ const SPAN_COLUMNS: Record<string, string> = {
 };
 
 // Always read: ids, the project (authorisation) and the keys loaders group spans by. A span's
-// parent id and start time are read when the operation needs them (see loadersOf in schema.ts).
+// parent id and start time are read when the operation needs them (see loadersOf in loaders.ts).
 const TRACE_KEYS = ['t.id::text AS "id"', 't.project_id::text AS "projectId"'];
 const SPAN_KEYS = ['s.id::text AS "id"', 's.project_id::text AS "projectId"', 's.trace_id::text AS "traceId"', 's.external_id AS "externalId"'];
 
