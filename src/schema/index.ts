@@ -10,6 +10,7 @@ import '../modules/projects/schema';
 import '../modules/traces/schema';
 import '../modules/traces/queries';
 import '../modules/costs/schema';
+import '../modules/costs/price-schema';
 import '../modules/evaluations/schema';
 import '../modules/evaluations/mutations';
 import '../modules/evaluations/subscriptions';
