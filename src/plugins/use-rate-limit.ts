@@ -13,7 +13,8 @@ import { appError } from '../errors';
 import type { Config } from '../config';
 import type { Principal } from '../modules/auth/permissions';
 import { secondsUntil, withFallback, type BucketLimits, type BucketResult, type BucketStore } from '../modules/ratelimit/bucket';
-import { createCostPlans, planActualCost } from '../modules/ratelimit/cost';
+import { planActualCost } from '../modules/ratelimit/actual-cost';
+import { createCostPlans } from '../modules/ratelimit/cost';
 import { bucketLimits, requestQuota, secondsToMidnight } from '../modules/ratelimit/limits';
 import type { RequestCounter } from '../modules/ratelimit/request-counter';
 

@@ -73,7 +73,7 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
-    // Cost: as many items as ids asked for (ratelimit/cost.ts).
+    // Cost: as many items as ids asked for (ratelimit/field-cost.ts).
     // A missing node is answered as one the caller may not see: null in its place, and NOT_FOUND.
     // (prismaNode types are `nullable`, so a missing row loads as null rather than throwing.)
     nodesQueryOptions: {

@@ -1,5 +1,6 @@
 import { buildSchema, parse, type GraphQLSchema } from 'graphql';
-import { actualCost, requestedCost } from './cost';
+import { actualCost } from './actual-cost';
+import { requestedCost } from './cost';
 
 const schema: GraphQLSchema = buildSchema(`
   type Query { projects(first: Int, last: Int): ProjectConnection  project(id: ID!): Project  stats: Stats  node(id: ID!): Node  nodes(ids: [ID!]!): [Node]! }

@@ -1,45 +1,24 @@
 // Query cost, Shopify/GitHub style: what an operation may cost before it runs (requested cost,
-// from the document) and what it did cost (actual cost, from the result's real list lengths).
-//   - a scalar or enum costs 0, each object 1 (a connection's edge wrappers 0: their node counts);
-//   - a connection's edges and nodes are as many as `first` or `last` asks (default 20, at most
-//     100); other lists of objects as many as they declare (`listSize`, default 10);
-//   - fields may declare their own cost (`extensions.cost`: a number, or a function of the
-//     arguments, e.g. ingestSpans by the number of spans); a mutation field costs at least 10;
-//   - introspection costs nothing (its size is bounded by the schema).
+// from the document: here) and what it did cost (actual cost, from the result's real list
+// lengths: actual-cost.ts, walking the plan made here). What each field costs is in field-cost.ts.
 // Fragments, inline fragments, aliases and variables count as written. Pure.
 import {
   getNamedType,
   getNullableType,
   isCompositeType,
   isListType,
-  isObjectType,
   Kind,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLCompositeType,
-  type GraphQLField,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
 import { pageSize } from '../../lib/pages';
-
-export const DEFAULT_LIST_SIZE = 10;
-export const MUTATION_COST = 10;
-
-/** What a field may declare in `extensions`. */
-export interface FieldCost {
-  /** Its own cost (beyond 0 for leaves and 1 for objects), or a function of its arguments. */
-  cost?: number | ((args: Record<string, unknown>) => number);
-  /** Items a list field returns at most (its multiplier), or a function of its arguments. */
-  listSize?: number | ((args: Record<string, unknown>) => number);
-  /** The field and everything under it cost nothing (e.g. `rateLimit`). */
-  free?: boolean;
-}
-
-type Field = GraphQLField<unknown, unknown>;
+import { declaredCost, type Field, type FieldCost, floor, isConnection, listMultiplier, objectCost } from './field-cost';
 
 interface Walk {
   schema: GraphQLSchema;
@@ -48,17 +27,6 @@ interface Walk {
   /** Plans of selection sets already made (a fragment spread many times is planned once). */
   plans: WeakMap<SelectionSetNode, Map<string, PlanField[]>>;
 }
-
-const isConnection = (type: GraphQLCompositeType) => isObjectType(type) && type.name.endsWith('Connection') && 'edges' in type.getFields();
-
-/** What the field declares for itself (and a root mutation's floor). */
-function declaredCost(field: Field, args: Record<string, unknown>): number {
-  const declared = (field.extensions as FieldCost | undefined)?.cost;
-  return typeof declared === 'function' ? declared(args) : (declared ?? 0);
-}
-
-/** Each object returned by the field costs this much before its own selection. */
-const objectCost = (field: Field, parent: GraphQLCompositeType) => (isConnection(parent) && field.name === 'edges' ? 0 : 1);
 
 /** Each field node selected, with the type it is selected on (a fragment's type condition, else `parent`). */
 function* fieldsOf(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionSetNode, seen = new Set<string>()): Generator<[FieldNode, GraphQLCompositeType]> {
@@ -95,7 +63,7 @@ function argsOf(field: Field, node: FieldNode, variables: Record<string, unknown
 }
 
 /** One selected field, its cost settled for these variables: what the walks over results need. */
-interface PlanField {
+export interface PlanField {
   key: string;
   /** The type it was selected on (a fragment's type condition, or the parent). */
   on: GraphQLCompositeType;
@@ -147,8 +115,6 @@ function plan(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionS
   return fields;
 }
 
-const floor = (f: PlanField, cost: number) => (f.rootMutation ? Math.max(cost, MUTATION_COST) : cost);
-
 // Shared sub-plans (fragments spread in many places) are summed once each.
 const requestedOf = new WeakMap<PlanField[], number>();
 
@@ -159,13 +125,6 @@ function requested(fields: PlanField[]): number {
   for (const f of fields) total += floor(f, f.declared + (f.children ? f.count * (f.objectCost + requested(f.children)) : 0));
   requestedOf.set(fields, total);
   return total;
-}
-
-/** How many items a list field returns at most: a connection's page for its edges and nodes, else its declared size. */
-function listMultiplier(field: Field, parent: GraphQLCompositeType, page: number | null, args: Record<string, unknown>): number {
-  if (page !== null && isConnection(parent) && (field.name === 'edges' || field.name === 'nodes')) return page;
-  const declared = (field.extensions as FieldCost | undefined)?.listSize;
-  return typeof declared === 'function' ? declared(args) : (declared ?? DEFAULT_LIST_SIZE);
 }
 
 function operationOf(document: DocumentNode, operationName?: string | null): OperationDefinitionNode | null {
@@ -193,20 +152,9 @@ export function costPlan(schema: GraphQLSchema, document: DocumentNode, variable
   return { requested: requested(fields), fields, root };
 }
 
-/** What the operation cost, from the data it returned (lists at their real lengths). */
-export function planActualCost(schema: GraphQLSchema, costs: CostPlan, data: unknown): number {
-  return data && typeof data === 'object' ? actual(schema, costs.fields, costs.root, data as Record<string, unknown>) : 0;
-}
-
 /** The most the operation can cost, from the document (0 when the operation is not found). */
 export function requestedCost(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null): number {
   return costPlan(schema, document, variables, operationName)?.requested ?? 0;
-}
-
-/** What the operation cost, from the data it returned (lists at their real lengths). */
-export function actualCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined, operationName: string | null | undefined, data: unknown): number {
-  const costs = costPlan(schema, document, variables, operationName);
-  return costs ? planActualCost(schema, costs, data) : 0;
 }
 
 /**
@@ -230,36 +178,4 @@ export function createCostPlans(schema: GraphQLSchema) {
     }
     return found;
   };
-}
-
-function actual(schema: GraphQLSchema, fields: PlanField[], parent: GraphQLCompositeType, data: Record<string, unknown>): number {
-  let total = 0;
-  for (const f of fields) {
-    // A fragment on another concrete type than this value's is not part of its answer.
-    if (isObjectType(parent) && f.on !== parent && isObjectType(f.on)) continue;
-    if (!(f.key in data)) continue; // not reached (an error above it)
-    let cost = f.declared;
-    const value = data[f.key];
-    if (f.children && value !== null && typeof value === 'object') {
-      cost += items(schema, f, value);
-    }
-    total += floor(f, cost);
-  }
-  return total;
-}
-
-/** The cost of the objects in a field's value: one, or a list (of lists) of them. */
-function items(schema: GraphQLSchema, f: PlanField, value: object): number {
-  if (!Array.isArray(value)) return f.objectCost + actual(schema, f.children!, resolveType(schema, f.childType!, value as Record<string, unknown>), value as Record<string, unknown>);
-  let cost = 0;
-  for (const item of value) if (item !== null && typeof item === 'object') cost += items(schema, f, item);
-  return cost;
-}
-
-/** The concrete type of an abstract-typed value (by its __typename when selected), else the type itself. */
-function resolveType(schema: GraphQLSchema, type: GraphQLCompositeType, value: Record<string, unknown>): GraphQLCompositeType {
-  if (isObjectType(type)) return type;
-  const name = typeof value.__typename === 'string' ? value.__typename : null;
-  const concrete = name ? schema.getType(name) : null;
-  return concrete && isObjectType(concrete) ? concrete : type;
 }
