@@ -334,14 +334,15 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
         const claimed = await services.events.transaction(async (sql, emit) => {
           // Items given up on count as errored (an evaluation whose last items they were completes here).
           const reaped = await queue.reapExhausted(sql, maxAttempts);
-          await announceEvaluations(sql, emit, reaped.map((r) => ({ type: r.completed ? 'evaluation.completed' : 'evaluation.progress', id: r.id })));
-          return queue.claimItems(sql, token, leaseMs, 2 * concurrency - inFlight.size - buffer.length);
+          const items = await queue.claimItems(sql, token, leaseMs, 2 * concurrency - inFlight.size - buffer.length);
+          const started = items.length ? await queue.markStarted(sql, [...new Set(items.map((c) => c.evaluation_id))]) : [];
+          await announceEvaluations(sql, emit, [
+            ...reaped.map((r) => ({ type: r.completed ? ('evaluation.completed' as const) : ('evaluation.progress' as const), id: r.id })),
+            ...started.map((e) => ({ type: 'evaluation.started' as const, id: e.id })),
+          ]);
+          return items;
         });
         if (claimed.length) {
-          await services.events.transaction(async (sql, emit) => {
-            const started = await queue.markStarted(sql, [...new Set(claimed.map((c) => c.evaluation_id))]);
-            await announceEvaluations(sql, emit, started.map((e) => ({ type: 'evaluation.started', id: e.id })));
-          });
           // Claimed, so running again (a rerun after a cancel): no longer to be dropped.
           for (const c of claimed) stopped.delete(c.evaluation_id);
           // An item this worker already holds (its lease lapsed while it was busy) is not taken twice.
