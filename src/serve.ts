@@ -10,7 +10,6 @@ import { bootstrap } from './modules/auth/bootstrap';
 import { topics } from './modules/events/catalogue';
 import { createServices } from './services';
 import { settledBy } from './lib/deadline';
-import { throttle } from './lib/throttle';
 import { startWorker, type Worker } from './worker';
 
 export type ServeRole = 'all' | 'api' | 'worker';
@@ -45,11 +44,11 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
     if (role !== 'api') {
       const started = startWorker(deps, createJobs(deps, services));
       worker = started;
-      // Work created by any process wakes this worker (polling stays the safety net). Outbox
-      // writes (each change that has webhooks) wake the webhook job at most every 100 ms.
+      // Work created by any process wakes this worker (polling stays the safety net): new items,
+      // and outbox rows (written only when an endpoint is to receive them).
       const unlisten = [
         deps.pubsub.listen(topics.evaluationWork, () => started.wake('evaluations')),
-        deps.pubsub.listen(topics.webhookWork, throttle(() => started.wake('webhooks'), 100)),
+        deps.pubsub.listen(topics.webhookWork, () => started.wake('webhooks')),
       ];
       unlistenWork = () => unlisten.forEach((fn) => fn());
     }
