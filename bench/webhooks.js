@@ -89,9 +89,18 @@ module.exports = async function webhooks() {
     const endpointId = Buffer.from(webhookEndpoint.id, 'base64').toString().split(':')[1];
     const rawProject = Buffer.from(projectId, 'base64').toString().split(':')[1];
 
-    // (1) Throughput: the outbox filled in one statement, then drained by the worker.
-    const data = JSON.stringify({ message: 'x'.repeat(400) });
-    await db.query(`SELECT evalgraph_enqueue_webhook($1::uuid, 'webhook.test', $2::jsonb, ARRAY[$3::uuid]) FROM generate_series(1, $4)`, [rawProject, data, endpointId, opts.messages]);
+    // (1) Throughput: the outbox filled in one statement (rows as the event emitter writes them),
+    // then drained by the worker.
+    const body = JSON.stringify({ type: 'webhook.test', timestamp: new Date().toISOString(), data: { message: 'x'.repeat(400) } });
+    await db.query(
+      `WITH m AS (
+         INSERT INTO webhook_messages (id, project_id, event_type, payload, created_at)
+         SELECT 'msg_' || replace(evalgraph_uuid7()::text, '-', ''), $1::uuid, 'webhook.test', $2::jsonb::text, clock_timestamp() FROM generate_series(1, $4)
+         RETURNING id)
+       INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at, created_at)
+       SELECT evalgraph_uuid7(), id, $3::uuid, clock_timestamp(), clock_timestamp() FROM m`,
+      [rawProject, body, endpointId, opts.messages],
+    );
     const enqueuedAt = Date.now();
     await until(() => receiver.received.length >= opts.messages, 300_000);
     const oursRate = opts.messages / ((receiver.received[opts.messages - 1].at - enqueuedAt) / 1000);

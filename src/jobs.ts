@@ -7,7 +7,7 @@ import type { Job } from './worker';
 /** Every module's background jobs; the worker role runs them. */
 export function createJobs(deps: Deps, services: Services): Job[] {
   return [
-    createEvaluationJob(deps, { costs: services.costs, judge: services.judge, quotas: services.quotas, events: services.evaluations.events }),
+    createEvaluationJob(deps, { costs: services.costs, judge: services.judge, quotas: services.quotas, events: services.events }),
     createWebhookJob(deps, services.webhooks),
     // Due alert rules, 100 per transaction; a full batch runs the next at once.
     { name: 'alerts', idleMs: deps.config.alerts.pollMs, run: () => services.alertRules.evaluateDue(100) },

@@ -7,11 +7,9 @@ import type { Config } from './config';
 import { createDeps, type DepsOptions } from './deps';
 import { createJobs } from './jobs';
 import { bootstrap } from './modules/auth/bootstrap';
-import { topics } from './modules/evaluations/events';
-import { WORK_TOPIC as WEBHOOK_WORK_TOPIC } from './modules/webhooks/service';
+import { topics } from './modules/events/catalogue';
 import { createServices } from './services';
 import { settledBy } from './lib/deadline';
-import { throttle } from './lib/throttle';
 import { startWorker, type Worker } from './worker';
 
 export type ServeRole = 'all' | 'api' | 'worker';
@@ -46,13 +44,11 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
     if (role !== 'api') {
       const started = startWorker(deps, createJobs(deps, services));
       worker = started;
-      // Work created by any process wakes this worker (polling stays the safety net).
-      // Evaluation changes (progress many times a second) wake the webhook job at most every 100 ms.
-      const wakeWebhooks = throttle(() => started.wake('webhooks'), 100);
+      // Work created by any process wakes this worker (polling stays the safety net): new items,
+      // and outbox rows (written only when an endpoint is to receive them).
       const unlisten = [
-        deps.pubsub.listen(topics.work, () => started.wake('evaluations')),
-        deps.pubsub.listen(topics.changed, wakeWebhooks),
-        deps.pubsub.listen(WEBHOOK_WORK_TOPIC, () => started.wake('webhooks')),
+        deps.pubsub.listen(topics.evaluationWork, () => started.wake('evaluations')),
+        deps.pubsub.listen(topics.webhookWork, () => started.wake('webhooks')),
       ];
       unlistenWork = () => unlisten.forEach((fn) => fn());
     }

@@ -1,12 +1,11 @@
 import { Gauge } from 'prom-client';
 import type { Deps } from './deps';
-import { createAlertEvents } from './modules/alerts/events';
 import { createAlertRules } from './modules/alerts/service';
 import { authenticateHeader } from './modules/auth/authenticate';
 import { createAuthService } from './modules/auth/service';
 import { createCostService } from './modules/costs/service';
 import { createProjectsService } from './modules/projects/service';
-import { createEvaluationEvents } from './modules/evaluations/events';
+import { createEvents } from './modules/events/emitter';
 import { createProgressHub } from './modules/evaluations/progress';
 import { createEvaluationService } from './modules/evaluations/service';
 import { createSubscriptionGuard } from './modules/subscriptions/guard';
@@ -37,8 +36,7 @@ export function createServices(deps: Deps) {
     },
   });
   const quotas = createQuotas(deps);
-  const events = createEvaluationEvents(deps.pubsub);
-  const alerts = createAlertEvents(deps);
+  const events = createEvents(deps);
   const cache = createResponseCacheService(deps, deps.responseCache);
   const subscriptions = createSubscriptionGuard(deps, { perKey: deps.config.subscriptions.maxPerKey, auth });
   const queues = createQueueReader(deps);
@@ -54,11 +52,12 @@ export function createServices(deps: Deps) {
     requests: createRequestCounter(deps),
     operations: createPersistedOperations(deps),
     cache,
+    /** Every event goes out through here (events/catalogue.ts lists them). */
+    events,
     evaluations: createEvaluationService(deps, { judge, quotas, events }),
-    alerts,
-    alertRules: createAlertRules(deps, { alerts, cache }),
+    alertRules: createAlertRules(deps, { events, cache }),
     progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),
-    webhooks: createWebhookService(deps),
+    webhooks: createWebhookService(deps, { events }),
     subscriptions,
     anonymous: createAnonymousLimiter({
       limits: deps.config.rateLimit.anonymous,

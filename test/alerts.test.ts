@@ -271,7 +271,7 @@ describe('state changes', () => {
     const projectId = globalId('Project', other);
     await ingest(app, other, [{ traceId: 'r', spanId: 'r', name: 'r', startTime: new Date(T - 1_000).toISOString() }]);
     const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => createRule({ name: `race ${i}`, metric: 'SPAN_COUNT', aggregation: 'COUNT', operator: 'GTE', threshold: 1, windowSeconds: 60 }, projectId)));
-    const workers = [app.server.services.alertRules, createAlertRules(app.server.deps, { alerts: app.server.services.alerts }), createAlertRules(app.server.deps, { alerts: app.server.services.alerts })];
+    const workers = [app.server.services.alertRules, createAlertRules(app.server.deps, { events: app.server.services.events }), createAlertRules(app.server.deps, { events: app.server.services.events })];
     setClock(T);
     const done = await Promise.all(workers.map((w) => w.evaluateDue(4)).concat(workers.map((w) => w.evaluateDue(4))));
     expect(done.reduce((a, b) => a + b, 0)).toBe(10);

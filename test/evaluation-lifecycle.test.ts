@@ -3,7 +3,7 @@
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { createEvaluation, STATE, waitFor } from './support/evaluations';
 import { startFakeLlm, type FakeLlm } from './support/fake-llm';
-import type { EvaluationEvent } from '../src/modules/evaluations/events';
+import type { EventMessage } from '../src/modules/events/catalogue';
 
 let app: TestApp;
 let fake: FakeLlm;
@@ -23,13 +23,13 @@ const out = '{{sample.output_text}}';
 const rate = [{ type: 'score_model', name: 'q', model: 'gpt-4o-mini', input: [{ role: 'user', content: `Rate this: ${out}` }] }];
 
 it('announces created, started, progress per item and completed, in order', async () => {
-  const events: EvaluationEvent[] = [];
-  const stop = app.server.services.evaluations.events.listen((e) => events.push(e));
+  const events: EventMessage[] = [];
+  const stop = app.server.services.events.listen((e) => events.push(e));
   const id = await createEvaluation(app, [{ type: 'regex', name: 'r', input: out, pattern: 'a' }], [{ input: 1, output: 'a' }, { input: 2, output: 'b' }]);
   await waitFor(app, id);
   stop();
   const raw = Buffer.from(id, 'base64').toString().split(':')[1];
-  const mine = events.filter((e) => e.evaluationId === raw);
+  const mine = events.filter((e) => e.subjectId === raw);
   expect(mine.map((e) => e.type)).toEqual(['evaluation.created', 'evaluation.started', 'evaluation.progress', 'evaluation.progress', 'evaluation.completed']);
   expect(new Set(mine.map((e) => e.projectId))).toEqual(new Set([app.projectId]));
 });
@@ -38,7 +38,7 @@ it('cancels within a second: in-flight judge calls are aborted, finished results
   fake.on('Rate this: fast', { text: JSON.stringify({ score: 1 }) });
   fake.on('Rate this: slow', { hang: true });
   const events: string[] = [];
-  const stop = app.server.services.evaluations.events.listen((e) => events.push(e.type));
+  const stop = app.server.services.events.listen((e) => events.push(e.type));
   const id = await createEvaluation(app, rate, [{ input: 1, output: 'fast' }, { input: 2, output: 'slow' }, { input: 3, output: 'fast' }]);
   await waitFor(app, id, ['RUNNING']);
   for (let i = 0; i < 200 && fake.calls.length < 2; i++) await new Promise((r) => setTimeout(r, 25));

@@ -1,6 +1,7 @@
 // Response cache through HTTP: hits for the same key and query, never across users, keys or
 // roles; dropped by mutations, OTLP ingest and evaluation events; TTL per type; ETag and 304.
 import { createTestApp, globalId, type TestApp } from './support/app';
+import { announceEvaluations } from '../src/modules/evaluations/announce';
 import { until } from './support/live';
 import { ingest, span } from './support/spans';
 
@@ -138,8 +139,10 @@ it('drops an evaluation’s cached responses when it changes, from any process, 
   expect(cacheOf(await app.gql(query, { id }))).toBe('HIT');
   // A change made outside GraphQL, announced as the engine does.
   const uuid = Buffer.from(id, 'base64').toString().split(':')[1];
-  await app.server.deps.db.prisma.evaluation.update({ where: { id: uuid }, data: { name: 'renamed' } });
-  app.server.services.evaluations.events.emit('evaluation.progress', uuid, app.projectId);
+  await app.server.services.events.transaction(async (sql, emit) => {
+    await sql(`UPDATE evaluations SET name = 'renamed' WHERE id = $1::uuid`, [uuid]);
+    await announceEvaluations(sql, emit, [{ type: 'evaluation.progress', id: uuid }]);
+  });
   const fresh = await app.gql(query, { id });
   expect(fresh.body.data.evaluation.name).toBe('renamed');
 });

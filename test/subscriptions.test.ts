@@ -1,6 +1,7 @@
 // Live progress through real clients: graphql-ws over WebSocket and Server-Sent Events; late
 // joins, project event streams, alerts, auth and roles.
 import { createTestApp, globalId, type TestApp } from './support/app';
+import { emitAlert } from '../src/modules/alerts/events';
 import { createEvaluation, waitFor } from './support/evaluations';
 import { startFakeLlm, type FakeLlm } from './support/fake-llm';
 import { subscribeSse, subscribeWs, until, wsClient } from './support/live';
@@ -159,7 +160,7 @@ describe('alertFired', () => {
     const theirs = subscribeWs(client, query, { p: globalId('Project', other) });
     await until(() => app.server.services.subscriptions.openCount(adminKeyId()) >= 2, 5_000, 'two subscriptions');
     const at = new Date().toISOString();
-    await app.server.services.alerts.fire({ eventId: '0190c7d4-0000-7000-8000-0000000000e1', ruleId: '0190c7d4-0000-7000-8000-000000000001', ruleName: 'cost', metric: 'COST', projectId: app.projectId, fromState: 'OK', state: 'FIRING', value: 12.5, threshold: 10, windowSeconds: 300, at });
+    await app.server.services.events.transaction(async (_sql, emit) => emitAlert(emit, { eventId: '0190c7d4-0000-7000-8000-0000000000e1', ruleId: '0190c7d4-0000-7000-8000-000000000001', ruleName: 'cost', metric: 'COST', projectId: app.projectId, fromState: 'OK', state: 'FIRING', value: 12.5, threshold: 10, windowSeconds: 300, at }));
     await until(() => mine.events.length === 1, 5_000, 'the alert');
     expect(mine.events[0].data.alertFired).toEqual({ ruleId: globalId('AlertRule', '0190c7d4-0000-7000-8000-000000000001'), ruleName: 'cost', state: 'FIRING', value: 12.5, threshold: 10, windowSeconds: 300, at });
     await new Promise((r) => setTimeout(r, 200));

@@ -3,6 +3,7 @@
 // the same webhook-id, 410, exhaustion and redelivery, rotation, test messages, stats, roles.
 import { Webhook } from 'standardwebhooks';
 import { createTestApp, globalId, type TestApp } from './support/app';
+import { emitAlert } from '../src/modules/alerts/events';
 import { createEvaluation, waitFor } from './support/evaluations';
 import { startFakeLlm, type FakeLlm } from './support/fake-llm';
 import { until } from './support/live';
@@ -273,8 +274,8 @@ describe('alerts', () => {
     const { secret, id } = await createEndpoint(['alert.fired', 'alert.resolved']);
     const rule = '0190c7d4-0000-7000-8000-00000000aaaa';
     const base = { ruleId: rule, ruleName: 'p95 latency', metric: 'LATENCY_MS' as const, projectId: app.projectId, value: 2300, threshold: 2000, windowSeconds: 300 };
-    await app.server.services.alerts.fire({ ...base, eventId: '0190c7d4-0000-7000-8000-0000000000e1', fromState: 'OK', state: 'FIRING', at: new Date().toISOString() });
-    await app.server.services.alerts.fire({ ...base, eventId: '0190c7d4-0000-7000-8000-0000000000e2', fromState: 'FIRING', state: 'RESOLVED', value: 900, at: new Date().toISOString() });
+    await app.server.services.events.transaction(async (_sql, emit) => emitAlert(emit, { ...base, eventId: '0190c7d4-0000-7000-8000-0000000000e1', fromState: 'OK', state: 'FIRING', at: new Date().toISOString() }));
+    await app.server.services.events.transaction(async (_sql, emit) => emitAlert(emit, { ...base, eventId: '0190c7d4-0000-7000-8000-0000000000e2', fromState: 'FIRING', state: 'RESOLVED', value: 900, at: new Date().toISOString() }));
     await until(() => receiver.received.length === 2, 10_000, 'two alert messages');
     const payloads = verified(secret).sort((a, b) => a.timestamp.localeCompare(b.timestamp));
     expect(payloads.map((p) => [p.type, p.data.state, p.data.value])).toEqual([['alert.fired', 'FIRING', 2300], ['alert.resolved', 'RESOLVED', 900]]);

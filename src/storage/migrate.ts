@@ -187,8 +187,8 @@ class WholeScriptPg extends PrismaPg {
 }
 
 /** A migration engine on a Postgres connection string; closes its own pool. */
-export async function createPostgresMigrationEngine(connectionString: string): Promise<MigrationEngine> {
+export async function createPostgresMigrationEngine(connectionString: string, options: { migrationsDir?: string } = {}): Promise<MigrationEngine> {
   const pool = handleClientErrors(new pg.Pool({ connectionString, max: 2, Client: CatalogClient }));
-  const engine = await createMigrationEngine(new WholeScriptPg(pool));
+  const engine = await createMigrationEngine(new WholeScriptPg(pool), options);
   return { ...engine, close: async () => { await engine.close(); await pool.end(); } };
 }

@@ -1,7 +1,7 @@
 // Test databases: one migrated template per run; each test file gets a fresh copy of it.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -33,6 +33,17 @@ export function runCli(args: string[], env: Record<string, string>): { status: n
   const result = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'src', 'cli.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Applies the committed migrations up to and including `name` (support/migrate-to.ts): a database as an older release left it. */
+export function migrateTo(name: string, env: Record<string, string>): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(__dirname, 'migrate-to.ts'), name], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
     encoding: 'utf8',
     timeout: 120_000,
   });
@@ -95,4 +106,38 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   if (!dump) throw new Error('No test template: run the tests through jest (globalSetup creates it).');
   const blob = new Blob([await readFile(dump)]);
   return { options: { kind: 'pglite', loadDataDir: blob }, url: null, drop: async () => {} };
+}
+
+/** An empty database for a CLI or server child process: its env, and a connection of this process to it (closed before a child opens the embedded one). */
+export interface MigrationTarget {
+  env: Record<string, string>;
+  connect(): Promise<{ sql: <R = any>(text: string, params?: unknown[]) => Promise<R[]>; close(): Promise<void> }>;
+  cleanup(): Promise<void>;
+}
+
+export async function createMigrationTarget(): Promise<MigrationTarget> {
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const name = uniqueName('evalgraph_migrate');
+    await admin(url, (c) => c.query(`CREATE DATABASE ${name}`));
+    const dbUrl = withDatabase(url, name);
+    return {
+      env: { DATABASE_URL: dbUrl },
+      async connect() {
+        const client = new pg.Client({ connectionString: dbUrl });
+        await client.connect();
+        return { sql: async (text, params) => (await client.query(text, params)).rows, close: () => client.end() };
+      },
+      cleanup: () => admin(url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    };
+  }
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-migrate-'));
+  return {
+    env: { DATABASE_URL: '', EVALGRAPH_DATA_DIR: dir },
+    async connect() {
+      const lite = await PGlite.create({ dataDir: path.join(dir, 'pgdata') });
+      return { sql: async (text, params) => (await lite.query(text, params)).rows as never, close: () => lite.close() };
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 }

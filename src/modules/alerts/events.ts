@@ -1,11 +1,10 @@
-// How alert state changes go out: `alert.fired` / `alert.resolved` webhooks (written to the
-// outbox) and `alertFired(projectId)` subscribers (pub/sub). The alert rules engine (rules,
-// scheduler, history) goes through here; it is its one way out.
-import { encodeGlobalID } from '@pothos/plugin-relay';
-import type { Deps } from '../../deps';
+// What an alert state change announces: `alert.fired` or `alert.resolved` (events/catalogue.ts
+// builds the payload), to the rule's channels or to every endpoint subscribed, and to `alertFired`
+// subscribers. The alert rules engine emits it in the transaction that records the change.
+import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { AlertMetric } from '../../generated/prisma/enums';
-import type { Sql } from '../../storage/db';
-import { enqueueWebhook, WORK_TOPIC } from '../webhooks/service';
+import type { EventMessage } from '../events/catalogue';
+import type { Emit } from '../events/emitter';
 
 export type AlertState = 'OK' | 'WARNING' | 'FIRING' | 'RESOLVED';
 
@@ -32,30 +31,14 @@ export interface AlertNotification {
   at: string;
 }
 
-export const alertTopic = (projectId: string) => `project:${projectId}:alerts`;
-
-export function createAlertEvents(deps: Deps) {
-  /** Writes the `alert.fired` / `alert.resolved` message, in the transaction that records the change. */
-  const enqueue = (sql: Sql, notification: AlertNotification, endpointIds: string[] | null = null) => {
-    const event = notification.state === 'RESOLVED' || notification.state === 'OK' ? 'alert.resolved' : 'alert.fired';
-    const { eventId, ...rest } = notification;
-    const data = { ...rest, id: encodeGlobalID('AlertEvent', eventId), ruleId: encodeGlobalID('AlertRule', notification.ruleId), projectId: encodeGlobalID('Project', notification.projectId) };
-    return enqueueWebhook(sql, notification.projectId, event, data, endpointIds);
-  };
-  /** After the commit: subscribers hear it, webhook workers wake. */
-  const announce = (notification: AlertNotification) => {
-    deps.pubsub.publish(alertTopic(notification.projectId), notification);
-    deps.pubsub.publish(WORK_TOPIC, {});
-  };
-  return {
-    enqueue,
-    announce,
-    /** Both, for a change with no transaction of its own: to `endpointIds`, or to every endpoint of the project subscribed to the event. */
-    async fire(notification: AlertNotification, endpointIds: string[] | null = null) {
-      await deps.db.transaction((sql) => enqueue(sql, notification, endpointIds));
-      announce(notification);
-    },
-  };
+/** Emits the change: to `endpointIds`, or to every endpoint of the project subscribed to the event. */
+export function emitAlert(emit: Emit, notification: AlertNotification, endpointIds: string[] | null = null) {
+  const type = notification.state === 'RESOLVED' || notification.state === 'OK' ? 'alert.resolved' : 'alert.fired';
+  return emit(type, notification, { endpoints: endpointIds });
 }
 
-export type AlertEvents = ReturnType<typeof createAlertEvents>;
+/** The notification an `alertFired` subscriber's message carries (its payload has the API's global ids). */
+export function notificationOf(message: EventMessage<'alert.fired' | 'alert.resolved'>): AlertNotification {
+  const { id: _id, ruleId, projectId: _projectId, ...rest } = message.data;
+  return { ...rest, eventId: message.subjectId, ruleId: decodeGlobalID(ruleId).id, projectId: message.projectId };
+}

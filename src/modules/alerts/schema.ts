@@ -10,7 +10,8 @@ import { isUuid } from '../../lib/ids';
 import { builder } from '../../schema/builder';
 import { allows, authorizeRow } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
-import { alertTopic, type AlertNotification } from './events';
+import { topics, type EventMessage } from '../events/catalogue';
+import { notificationOf, type AlertNotification } from './events';
 import { METRICS } from './metrics';
 
 export const AlertStateEnum = builder.enumType(AlertState, { name: 'AlertState', description: 'OK → WARNING → FIRING → RESOLVED (and back to WARNING or FIRING).' });
@@ -123,7 +124,7 @@ builder.subscriptionFields((t) => ({
     description: "State changes (warning, firing, resolving) of the project's alert rules, as they happen.",
     args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
     authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
-    subscribe: (_root, args, ctx) => ctx.services.subscriptions.topic<AlertNotification>(ctx, args.projectId.id, alertTopic(args.projectId.id), boundedQueue(1_000)),
-    resolve: (n) => n,
+    subscribe: (_root, args, ctx) => ctx.services.subscriptions.topic<EventMessage<'alert.fired' | 'alert.resolved'>>(ctx, args.projectId.id, topics.projectAlerts(args.projectId.id), boundedQueue(1_000)),
+    resolve: notificationOf,
   }),
 }));

@@ -1,13 +1,14 @@
 // Alert rules: measuring a rule (one SQL statement), and evaluating the rules that are due. A
 // worker claims due rules with FOR UPDATE SKIP LOCKED and, in the same transaction, measures each,
-// records its state change (AlertEvent), writes its webhook message and moves its next evaluation
-// on: any number of workers may run this, and a rule is evaluated by one of them at a time, once
-// per interval. Subscribers hear about changes after the commit.
+// records its state change (AlertEvent), emits its event (the webhook message is written with it)
+// and moves its next evaluation on: any number of workers may run this, and a rule is evaluated
+// by one of them at a time, once per interval. Subscribers hear about changes after the commit.
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import type { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator, AlertState } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
-import type { AlertEvents, AlertNotification } from './events';
+import type { Emit, Events } from '../events/emitter';
+import { emitAlert, type AlertNotification } from './events';
 import { measureSql, type AlertFilter } from './measure-sql';
 import { levelOf, nextState, shouldNotify, type Level } from './rules';
 
@@ -44,7 +45,7 @@ export interface Measurement {
   level: Level | null;
 }
 
-export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; cache?: { invalidateProjects(ids: Iterable<string>): Promise<void> } }) {
+export function createAlertRules(deps: Deps, services: { events: Events; cache?: { invalidateProjects(ids: Iterable<string>): Promise<void> } }) {
   async function measure(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
     const windowStart = new Date(now.getTime() - rule.window_seconds * 1000);
     const { text, values } = measureSql({ projectId: rule.project_id, metric: rule.metric, aggregation: rule.aggregation, filter: rule.filter ?? {} }, windowStart, now);
@@ -55,22 +56,22 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
 
   /**
    * Records what a measurement means for a rule, against its state as it is now (read under a row
-   * lock: a slow worker cannot act on a state another has moved on). Returns what to announce
-   * after the commit, if anything.
+   * lock: a slow worker cannot act on a state another has moved on). Returns whether it changed.
    */
-  async function record(sql: Sql, claimed: RuleRow, m: Measurement, now: Date): Promise<{ changed: boolean; notification: AlertNotification | null }> {
+  async function record(sql: Sql, emit: Emit, claimed: RuleRow, m: Measurement, now: Date): Promise<boolean> {
     const [rule] = await sql<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid FOR UPDATE`, [claimed.id]);
-    if (!rule) return { changed: false, notification: null }; // deleted meanwhile
+    if (!rule) return false; // deleted meanwhile
     const to = nextState(rule.state, m.level);
     if (!to) {
       await sql(`UPDATE alert_rules SET last_value = $2, last_evaluated_at = $3 WHERE id = $1::uuid`, [rule.id, m.value, now]);
-      return { changed: false, notification: null };
+      return false;
     }
-    return moveTo(sql, rule, to, m, now, null);
+    await moveTo(sql, emit, rule, to, m, now, null);
+    return true;
   }
 
-  /** Moves a locked rule to `to`: the event, the rule's state, and the message to send (after the commit) if any. */
-  async function moveTo(sql: Sql, rule: RuleRow, to: AlertState, m: Measurement, now: Date, reason: string | null): Promise<{ changed: true; notification: AlertNotification | null }> {
+  /** Moves a locked rule to `to`: the event, the rule's state, and its notification unless the cooldown holds it back. */
+  async function moveTo(sql: Sql, emit: Emit, rule: RuleRow, to: AlertState, m: Measurement, now: Date, reason: string | null): Promise<void> {
     const notified = shouldNotify(to, { lastFiredAt: rule.last_fired_at, lastWarnedAt: rule.last_warned_at, stateNotified: rule.state_notified }, rule.cooldown_seconds, now);
     deps.meters.alertStateChanges.inc({ state: to, notified: String(notified) });
     const threshold = to === 'WARNING' || (to === 'OK' && rule.warning_threshold !== null) ? (rule.warning_threshold ?? rule.threshold) : rule.threshold;
@@ -103,9 +104,7 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
       reason,
       at: now.toISOString(),
     };
-    if (!notified) return { changed: true, notification: null };
-    await services.alerts.enqueue(sql, notification, rule.channels.length ? rule.channels : null);
-    return { changed: true, notification };
+    if (notified) emitAlert(emit, notification, rule.channels.length ? rule.channels : null);
   }
 
   return {
@@ -124,15 +123,13 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
      */
     async resolveDisabled(ruleId: string): Promise<boolean> {
       const now = deps.clock.now();
-      const notification = await deps.db.transaction(async (sql) => {
+      return services.events.transaction(async (sql, emit) => {
         const [rule] = await sql<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid FOR UPDATE`, [ruleId]);
-        if (!rule || (rule.state !== 'WARNING' && rule.state !== 'FIRING')) return undefined;
+        if (!rule || (rule.state !== 'WARNING' && rule.state !== 'FIRING')) return false;
         const window = { windowStart: new Date(now.getTime() - rule.window_seconds * 1000), windowEnd: now };
-        return (await moveTo(sql, rule, 'RESOLVED', { value: null, samples: 0, level: null, ...window }, now, 'The rule was disabled.')).notification;
+        await moveTo(sql, emit, rule, 'RESOLVED', { value: null, samples: 0, level: null, ...window }, now, 'The rule was disabled.');
+        return true;
       });
-      if (notification === undefined) return false;
-      if (notification) services.alerts.announce(notification);
-      return true;
     },
 
     /**
@@ -159,17 +156,12 @@ export function createAlertRules(deps: Deps, services: { alerts: AlertEvents; ca
           deps.log.warn({ err: error, ruleId: rule.id }, 'alert rule could not be measured; it is tried again at its next interval');
         }
       }
-      const { notifications, changedProjects } = await deps.db.transaction(async (sql) => {
-        const out = { notifications: [] as AlertNotification[], changedProjects: new Set<string>() };
-        for (const { rule, m } of measured) {
-          const { changed, notification } = await record(sql, rule, m, now);
-          if (changed) out.changedProjects.add(rule.project_id);
-          if (notification) out.notifications.push(notification);
-        }
-        return out;
+      const changedProjects = await services.events.transaction(async (sql, emit) => {
+        const changed = new Set<string>();
+        for (const { rule, m } of measured) if (await record(sql, emit, rule, m, now)) changed.add(rule.project_id);
+        return changed;
       });
       deps.meters.alertRulesEvaluated.inc(measured.length);
-      for (const n of notifications) services.alerts.announce(n);
       // Cached answers about rules that changed state (their state, their history) are stale now;
       // a value that moved without a change of state shows within the rules' 5 s cache TTL.
       if (changedProjects.size) await services.cache?.invalidateProjects(changedProjects);

@@ -169,8 +169,8 @@ builder.relayMutationField(
   {
     description: 'Stops an evaluation: workers stop within a second; finished results are kept.',
     resolve: async (_root, { input }, ctx) => {
-      const projectId = await writableEvaluation(ctx, input.id.id);
-      await ctx.services.evaluations.cancelEvaluation(input.id.id, projectId);
+      await writableEvaluation(ctx, input.id.id);
+      await ctx.services.evaluations.cancelEvaluation(input.id.id);
       return { id: input.id.id };
     },
   },
@@ -183,8 +183,8 @@ builder.relayMutationField(
   {
     description: 'Queues again the items that errored (and those a stop left ungraded).',
     resolve: async (_root, { input }, ctx) => {
-      const projectId = await writableEvaluation(ctx, input.id.id);
-      return { id: input.id.id, requeuedCount: await ctx.services.evaluations.rerunEvaluation(input.id.id, projectId) };
+      await writableEvaluation(ctx, input.id.id);
+      return { id: input.id.id, requeuedCount: await ctx.services.evaluations.rerunEvaluation(input.id.id) };
     },
   },
   {

@@ -3,6 +3,8 @@
 // counters) are locked once per group rather than once per item.
 import type { Deps } from '../../deps';
 import { fromUnits, toUnits } from '../../lib/money';
+import type { Events } from '../events/emitter';
+import { announceEvaluations } from './announce';
 import { writeOutcomes, type ItemOutcome } from './queue-sql';
 
 type Spending = { judgeTokens: number; judgeCost: string };
@@ -14,7 +16,7 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-export function createOutcomeWriter(deps: Deps, token: string) {
+export function createOutcomeWriter(deps: Deps, token: string, events: Events) {
   let pending: Pending[] = [];
   let flushing = false;
   // Judge spending queued here and not yet committed, per user and per project: quota checks add it.
@@ -38,17 +40,26 @@ export function createOutcomeWriter(deps: Deps, token: string) {
   };
 
   async function writeGroup(group: Pending[]) {
-    const result = await writeOutcomes(deps.db.query, token, deps.clock.now(), group.map((p) => ({ ...p.outcome, ...p.subjects })));
-    // An evaluation completed by this group is announced once, with its last item written here.
-    const announced = new Set<string>();
-    const completes = new Set<Pending>();
-    for (const p of [...group].reverse()) {
-      const id = p.outcome.evaluationId;
-      if (result.completed.has(id) && result.written.has(p.outcome.itemId) && !announced.has(id)) {
-        announced.add(id);
-        completes.add(p);
+    const { result, completes } = await events.transaction(async (sql, emit) => {
+      const result = await writeOutcomes(sql, token, deps.clock.now(), group.map((p) => ({ ...p.outcome, ...p.subjects })));
+      // An evaluation completed by this group is announced once, with its last item written here.
+      const announced = new Set<string>();
+      const completes = new Set<Pending>();
+      for (const p of [...group].reverse()) {
+        const id = p.outcome.evaluationId;
+        if (result.completed.has(id) && result.written.has(p.outcome.itemId) && !announced.has(id)) {
+          announced.add(id);
+          completes.add(p);
+        }
       }
-    }
+      // Progress for each item written, in the transaction that wrote it.
+      const changes = group.filter((p) => result.written.has(p.outcome.itemId)).flatMap((p) => [
+        { type: 'evaluation.progress' as const, id: p.outcome.evaluationId },
+        ...(completes.has(p) ? [{ type: 'evaluation.completed' as const, id: p.outcome.evaluationId }] : []),
+      ]);
+      await announceEvaluations(sql, emit, changes);
+      return { result, completes };
+    });
     for (const p of group) p.resolve({ written: result.written.has(p.outcome.itemId), completed: completes.has(p) });
   }
 

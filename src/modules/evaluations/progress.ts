@@ -3,10 +3,10 @@
 // event, and every watcher gets that one snapshot; a watcher first gets the state as it is when
 // it joins, and its stream ends after the final state. Readers that fall behind skip to the
 // newest snapshot. Events come through pub/sub from whichever process runs the evaluation; a slow
-// poll covers a lost message.
+// poll covers a lost message. (How often progress goes out: PROGRESS in events/catalogue.ts.)
 import type { Deps } from '../../deps';
 import { createChannel, type Channel } from '../../lib/channel';
-import { topics, type EvaluationEvent } from './events';
+import { topics } from '../events/catalogue';
 import { FINAL_STATUSES, loadSnapshot, type EvaluationSnapshot } from './summaries';
 
 const SAFETY_POLL_MS = 5_000;
@@ -69,7 +69,7 @@ export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
     if (entry) return entry;
     const created: Watched = {
       channels: new Set(),
-      unlisten: deps.pubsub.listen<EvaluationEvent>(topics.evaluation(id), () => schedule(id, created)),
+      unlisten: deps.pubsub.listen(topics.evaluation(id), () => schedule(id, created)),
       poll: setInterval(() => schedule(id, created), SAFETY_POLL_MS),
       timer: null,
       lastLoad: 0,

@@ -19,9 +19,9 @@ export interface ClaimedItem {
 
 /**
  * Items whose lease expired after the last allowed attempt become ERRORED (counted as completed
- * and errored). Returns the evaluations that this completed.
+ * and errored). Returns the evaluations counted, and whether this completed each.
  */
-export async function reapExhausted(sql: Sql, maxAttempts: number): Promise<string[]> {
+export async function reapExhausted(sql: Sql, maxAttempts: number): Promise<{ id: string; completed: boolean }[]> {
   const rows = await sql<{ evaluation_id: string; n: number }>(
     `WITH dead AS (
        UPDATE evaluation_items SET state = 'ERRORED', lease_token = NULL, lease_expires_at = NULL, completed_at = now(),
@@ -32,7 +32,7 @@ export async function reapExhausted(sql: Sql, maxAttempts: number): Promise<stri
      SELECT evaluation_id::text, count(*)::int AS n FROM dead GROUP BY evaluation_id`,
     [maxAttempts],
   );
-  const completed: string[] = [];
+  const counted: { id: string; completed: boolean }[] = [];
   for (const row of rows) {
     const [e] = await sql<{ done: boolean }>(
       `UPDATE evaluations SET completed_count = completed_count + $2, errored_count = errored_count + $2, updated_at = now(),
@@ -41,9 +41,9 @@ export async function reapExhausted(sql: Sql, maxAttempts: number): Promise<stri
        WHERE id = $1::uuid RETURNING status = 'COMPLETED' AND completed_count = total_count AS done`,
       [row.evaluation_id, row.n],
     );
-    if (e?.done) completed.push(row.evaluation_id);
+    if (e) counted.push({ id: row.evaluation_id, completed: e.done });
   }
-  return completed;
+  return counted;
 }
 
 /** Claims up to `limit` items (pending, or whose lease expired), oldest evaluation first, in item order. */

@@ -14,7 +14,8 @@ import type { JudgeContext, JudgeUsage } from '../graders/judges';
 import type { GradingItem } from '../graders/template';
 import { isTransient, type Judge } from '../providers/judge';
 import { countUsage, limitsJudges, type Quotas } from '../ratelimit/quotas';
-import type { EvaluationEvents } from './events';
+import type { Events } from '../events/emitter';
+import { announceEvaluations } from './announce';
 import { createOutcomeWriter } from './outcome-writer';
 import * as queue from './queue-sql';
 
@@ -37,12 +38,12 @@ class InvalidCriteriaError extends Error {}
 
 const CANCEL_POLL_MS = 500;
 
-export function createEvaluationJob(deps: Deps, services: { costs: CostService; judge: Judge; quotas: Quotas; events: EvaluationEvents }): Job {
+export function createEvaluationJob(deps: Deps, services: { costs: CostService; judge: Judge; quotas: Quotas; events: Events }): Job {
   const { concurrency, leaseMs, maxAttempts } = deps.config.evaluations;
   const { db, log } = deps;
   // One claim token per process: a restarted or second worker never writes this one's items.
   const token = randomUUID();
-  const writer = createOutcomeWriter(deps, token);
+  const writer = createOutcomeWriter(deps, token, services.events);
   const inFlight = new Map<string, { evaluationId: string; abort: AbortController; done: Promise<void> }>();
   // Claimed items waiting for a slot: a freed slot starts its next item without a database trip.
   const buffer: queue.ClaimedItem[] = [];
@@ -233,41 +234,26 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
       // Anything but stored criteria that no longer parse is worth another try (launch's failure path).
       if (!(error instanceof InvalidCriteriaError)) throw error;
       log.error({ err: error, evaluationId: item.evaluation_id }, 'evaluation cannot run');
-      if (await db.transaction((sql) => queue.stopEvaluation(sql, item.evaluation_id, 'FAILED', { code: 'INTERNAL_SERVER_ERROR', message: `It could not start: ${(error as Error).message}` }))) {
-        const row = await db.prisma.evaluation.findUnique({ where: { id: item.evaluation_id }, select: { projectId: true } });
-        if (row) services.events.emit('evaluation.failed', item.evaluation_id, row.projectId);
-      }
+      await fail(item.evaluation_id, { code: 'INTERNAL_SERVER_ERROR', message: `It could not start: ${(error as Error).message}` });
       return;
     }
     const reason = await quotaReason(evaluation);
     if (reason) {
-      if (await db.transaction((sql) => queue.stopEvaluation(sql, evaluation.id, 'FAILED', { code: 'QUOTA_EXCEEDED', message: reason }))) {
-        services.events.emit('evaluation.failed', evaluation.id, evaluation.projectId);
-      }
+      await fail(evaluation.id, { code: 'QUOTA_EXCEEDED', message: reason });
       return;
     }
     const outcome = await gradeItem(evaluation, item, abort.signal);
     // Written after the slot is freed: the next item's judge calls need not wait for the database.
     return async () => {
-      const { written, completed } = await writer.write(outcome, { userId: evaluation.creatorId, projectId: evaluation.projectId });
-      if (!written) return;
-      services.events.emit('evaluation.progress', evaluation.id, evaluation.projectId);
-      if (completed) services.events.emit('evaluation.completed', evaluation.id, evaluation.projectId);
+      await writer.write(outcome, { userId: evaluation.creatorId, projectId: evaluation.projectId });
     };
   }
 
-  /** Announces an evaluation completed by giving up on its last items. */
-  async function announceCompleted(evaluationId: string) {
-    const row = await db.prisma.evaluation.findUnique({ where: { id: evaluationId }, select: { projectId: true } });
-    if (row) services.events.emit('evaluation.completed', evaluationId, row.projectId);
-  }
-
-  /** Announces an item errored after its last attempt (which may have completed its evaluation). */
-  async function announceGivenUp(evaluationId: string, completed: boolean) {
-    const row = await db.prisma.evaluation.findUnique({ where: { id: evaluationId }, select: { projectId: true } });
-    if (!row) return;
-    services.events.emit('evaluation.progress', evaluationId, row.projectId);
-    if (completed) services.events.emit('evaluation.completed', evaluationId, row.projectId);
+  /** Stops an evaluation that cannot go on, announcing it. */
+  function fail(evaluationId: string, error: { code: string; message: string }) {
+    return services.events.transaction(async (sql, emit) => {
+      if (await queue.stopEvaluation(sql, evaluationId, 'FAILED', error)) await announceEvaluations(sql, emit, [{ type: 'evaluation.failed', id: evaluationId }]);
+    });
   }
 
   function launch(item: queue.ClaimedItem) {
@@ -281,7 +267,7 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
       const message = error instanceof Error ? error.message : String(error);
       log.warn({ err: error, itemId: item.id, attempts: item.attempts }, 'grading an item failed; it will be tried again');
       const retry = item.attempts >= maxAttempts
-        ? writer.write({ itemId: item.id, evaluationId: item.evaluation_id, state: 'ERRORED', passed: false, lastError: `gave up after ${item.attempts} attempts: ${message}`, results: [], judgeInputTokens: 0, judgeOutputTokens: 0, judgeCost: '0' }, { userId: null, projectId: null }).then(({ written, completed }) => (written ? announceGivenUp(item.evaluation_id, completed) : undefined))
+        ? writer.write({ itemId: item.id, evaluationId: item.evaluation_id, state: 'ERRORED', passed: false, lastError: `gave up after ${item.attempts} attempts: ${message}`, results: [], judgeInputTokens: 0, judgeOutputTokens: 0, judgeCost: '0' }, { userId: null, projectId: null }).then(() => undefined)
         : queue.retryLater(db.query, token, item.id, Math.min(60_000, 2_000 * 2 ** (item.attempts - 1)), message).then(() => undefined);
       const writing = retry.catch((e) => log.error({ err: e, itemId: item.id }, 'could not hand an item back; its lease will expire')).finally(() => writes.delete(writing));
       writes.add(writing);
@@ -346,15 +332,18 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
       if (signal.aborted) return 0;
       let claimedCount = 0;
       if (buffer.length <= concurrency / 2) {
-        const { reaped, claimed } = await db.transaction(async (sql) => ({
-          reaped: await queue.reapExhausted(sql, maxAttempts),
-          claimed: await queue.claimItems(sql, token, leaseMs, 2 * concurrency - inFlight.size - buffer.length),
-        }));
-        // An evaluation whose last items were given up on completes here.
-        for (const id of reaped) await announceCompleted(id);
+        const claimed = await services.events.transaction(async (sql, emit) => {
+          // Items given up on count as errored (an evaluation whose last items they were completes here).
+          const reaped = await queue.reapExhausted(sql, maxAttempts);
+          const items = await queue.claimItems(sql, token, leaseMs, 2 * concurrency - inFlight.size - buffer.length);
+          const started = items.length ? await queue.markStarted(sql, [...new Set(items.map((c) => c.evaluation_id))]) : [];
+          await announceEvaluations(sql, emit, [
+            ...reaped.map((r) => ({ type: r.completed ? ('evaluation.completed' as const) : ('evaluation.progress' as const), id: r.id })),
+            ...started.map((e) => ({ type: 'evaluation.started' as const, id: e.id })),
+          ]);
+          return items;
+        });
         if (claimed.length) {
-          const started = await queue.markStarted(db.query, [...new Set(claimed.map((c) => c.evaluation_id))]);
-          for (const e of started) services.events.emit('evaluation.started', e.id, e.projectId);
           // Claimed, so running again (a rerun after a cancel): no longer to be dropped.
           for (const c of claimed) stopped.delete(c.evaluation_id);
           // An item this worker already holds (its lease lapsed while it was busy) is not taken twice.

@@ -7,7 +7,7 @@ import { builder } from '../../schema/builder';
 import { projectScope } from '../auth/permissions';
 import { GRADER_TYPES } from '../graders/definitions';
 import { ProjectRef } from '../projects/schema';
-import { graderSummaries, type GraderSummary } from './summaries';
+import { graderSummaries, passRate, percentDone, type GraderSummary } from './summaries';
 
 export const EvaluationStatusEnum = builder.enumType(EvaluationStatus, { name: 'EvaluationStatus', description: 'Where an evaluation is.' });
 export const EvaluationItemStateEnum = builder.enumType(EvaluationItemState, { name: 'EvaluationItemState' });
@@ -78,7 +78,7 @@ export const GraderResults = builder.objectRef<GraderSummary>('TestingCriterionR
     passed: t.exposeInt('passed'),
     failed: t.exposeInt('failed'),
     errored: t.exposeInt('errored'),
-    passRate: t.float({ nullable: true, description: 'passed / (passed + failed); null before any is graded.', resolve: (g) => (g.passed + g.failed ? g.passed / (g.passed + g.failed) : null) }),
+    passRate: t.float({ nullable: true, description: 'passed / (passed + failed); null before any is graded.', resolve: passRate }),
   }),
 });
 
@@ -107,7 +107,7 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
       select: { totalCount: true, completedCount: true, passedCount: true, failedCount: true, erroredCount: true },
       resolve: (e) => ({ total: e.totalCount, completed: e.completedCount, passed: e.passedCount, failed: e.failedCount, errored: e.erroredCount }),
     }),
-    percentDone: t.float({ select: { totalCount: true, completedCount: true }, resolve: (e) => (e.totalCount ? (100 * e.completedCount) / e.totalCount : 100) }),
+    percentDone: t.float({ select: { totalCount: true, completedCount: true }, resolve: (e) => percentDone(e.totalCount, e.completedCount) }),
     perTestingCriteriaResults: t.field({
       type: [GraderResults],
       select: { testingCriteria: true },

@@ -8,7 +8,8 @@ import { needsJudge } from '../graders/grade';
 import type { Judge } from '../providers/judge';
 import { countUsage, type Quotas } from '../ratelimit/quotas';
 import { traceFilterSql, type TraceListFilter } from '../traces/read-sql';
-import type { EvaluationEvents } from './events';
+import type { Emit, Events } from '../events/emitter';
+import { announceEvaluations } from './announce';
 import { stopEvaluation } from './queue-sql';
 import type { Sql } from '../../storage/db';
 
@@ -62,7 +63,7 @@ export interface EvaluationInput {
   batchId?: string | null;
 }
 
-export function createEvaluationService(deps: Deps, services: { judge: Judge; quotas: Quotas; events: EvaluationEvents }) {
+export function createEvaluationService(deps: Deps, services: { judge: Judge; quotas: Quotas; events: Events }) {
   const { db } = deps;
 
   async function itemsOf(projectId: string, source: DataSourceInput): Promise<{ rows: ItemRow[]; stored: object }> {
@@ -163,13 +164,17 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
     return ids;
   }
 
-  return {
-    events: services.events,
+  /** Stores the evaluations and announces them, in one transaction. */
+  async function store(sql: Sql, emit: Emit, prepared: Awaited<ReturnType<typeof prepare>>[], batchId: string | null) {
+    const ids = await insertEvaluations(sql, prepared, batchId);
+    await announceEvaluations(sql, emit, ids.map((id) => ({ type: 'evaluation.created' as const, id })));
+    return ids;
+  }
 
+  return {
     async createEvaluation(input: EvaluationInput) {
       const prepared = await prepare(input);
-      const [id] = await db.transaction((sql) => insertEvaluations(sql, [prepared], null));
-      services.events.emit('evaluation.created', id, input.projectId);
+      const [id] = await services.events.transaction((sql, emit) => store(sql, emit, [prepared], null));
       return id;
     },
 
@@ -186,26 +191,28 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
           throw error;
         }
       }
-      const { batchId, ids } = await db.transaction(async (sql) => {
+      return services.events.transaction(async (sql, emit) => {
         const [batch] = await sql<{ id: string }>(
           `INSERT INTO evaluation_batches (id, project_id, name) VALUES ($3::uuid, $1::uuid, $2) RETURNING id::text`,
           [input.projectId, input.name, uuidv7()],
         );
-        return { batchId: batch.id, ids: await insertEvaluations(sql, prepared, batch.id) };
+        await store(sql, emit, prepared, batch.id);
+        return batch.id;
       });
-      for (const id of ids) services.events.emit('evaluation.created', id, input.projectId);
-      return batchId;
     },
 
-    async cancelEvaluation(id: string, projectId: string) {
-      const stopped = await db.transaction((sql) => stopEvaluation(sql, id, 'CANCELED', null));
+    async cancelEvaluation(id: string) {
+      const stopped = await services.events.transaction(async (sql, emit) => {
+        const done = await stopEvaluation(sql, id, 'CANCELED', null);
+        if (done) await announceEvaluations(sql, emit, [{ type: 'evaluation.canceled', id }]);
+        return done;
+      });
       if (!stopped) throw badInput('The evaluation has already finished.', ['input', 'id']);
-      services.events.emit('evaluation.canceled', id, projectId);
     },
 
     /** Re-queues the items that errored (or never ran, after a stop); their old results are removed. */
-    async rerunEvaluation(id: string, projectId: string) {
-      const requeued = await db.transaction(async (sql) => {
+    async rerunEvaluation(id: string) {
+      const requeued = await services.events.transaction(async (sql, emit) => {
         const [evaluation] = await sql<{ status: string }>(`SELECT status::text FROM evaluations WHERE id = $1::uuid FOR UPDATE`, [id]);
         if (!evaluation || ['QUEUED', 'RUNNING'].includes(evaluation.status)) return -1;
         const items = await sql<{ id: string; state: string }>(
@@ -226,10 +233,10 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
              completed_count = completed_count - $2, errored_count = errored_count - $2, updated_at = now() WHERE id = $1::uuid`,
           [id, errored],
         );
+        await announceEvaluations(sql, emit, [{ type: 'evaluation.started', id }]);
         return items.length;
       });
       if (requeued < 0) throw badInput('The evaluation is still running.', ['input', 'id']);
-      if (requeued > 0) services.events.emit('evaluation.started', id, projectId);
       return requeued;
     },
 

@@ -6,9 +6,11 @@ import { builder } from '../../schema/builder';
 import { authorizeRow } from '../auth/access';
 import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
-import { topics, type EvaluationEvent, type EvaluationEventType } from './events';
+import { CATALOGUE, EVALUATION_EVENTS, PROGRESS, topics, type EvaluationEventName, type EventMessage } from '../events/catalogue';
 import { EvaluationRef, EvaluationStatusEnum, GraderResults, ResultCounts } from './schema';
-import type { EvaluationSnapshot } from './summaries';
+import { percentDone, type EvaluationSnapshot } from './summaries';
+
+type EvaluationEvent = EventMessage<EvaluationEventName>;
 
 const readScope = projectScope('read');
 const costScope = projectScope('costs');
@@ -33,7 +35,7 @@ const EvaluationProgressRef = builder.objectRef<EvaluationSnapshot>('EvaluationP
     }),
     status: t.field({ type: EvaluationStatusEnum, resolve: (s) => s.status }),
     resultCounts: t.field({ type: ResultCounts, resolve: (s) => ({ total: s.total, completed: s.completed, passed: s.passed, failed: s.failed, errored: s.errored }) }),
-    percentDone: t.float({ resolve: (s) => (s.total ? (100 * s.completed) / s.total : 100) }),
+    percentDone: t.float({ resolve: (s) => percentDone(s.total, s.completed) }),
     perTestingCriteriaResults: t.field({ type: [GraderResults], description: 'Running mean score and pass counts per grader.', resolve: (s) => s.graders }),
     judgeInputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (s) => s.judgeInputTokens }),
     judgeOutputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (s) => s.judgeOutputTokens }),
@@ -47,24 +49,26 @@ const EvaluationProgressRef = builder.objectRef<EvaluationSnapshot>('EvaluationP
   }),
 });
 
-const EVENT_TYPES = ['CREATED', 'STARTED', 'PROGRESS', 'COMPLETED', 'FAILED', 'CANCELED'] as const;
-const EvaluationEventTypeEnum = builder.enumType('EvaluationEventType', { values: EVENT_TYPES });
-const toEnum = (type: EvaluationEventType) => type.slice('evaluation.'.length).toUpperCase() as (typeof EVENT_TYPES)[number];
+/** The catalogue's evaluation events, as enum values: evaluation.created is CREATED. */
+export const toEnum = (type: EvaluationEventName) => type.slice('evaluation.'.length).toUpperCase();
+const EvaluationEventTypeEnum = builder.enumType('EvaluationEventType', {
+  values: Object.fromEntries(EVALUATION_EVENTS.map((name) => [toEnum(name), { description: `${name}: ${CATALOGUE[name].description}` }])),
+});
 
 const EvaluationEventRef = builder.objectRef<EvaluationEvent>('EvaluationEvent').implement({
-  description: 'A change of one of a project\'s evaluations (progress at most every 100 ms per evaluation).',
+  description: `A change of one of a project's evaluations (progress at most every ${PROGRESS.publishMs} ms per evaluation).`,
   authScopes: readScope,
   fields: (t) => ({
     type: t.field({ type: EvaluationEventTypeEnum, resolve: (e) => toEnum(e.type) }),
-    evaluationId: t.id({ resolve: (e) => encodeGlobalID('Evaluation', e.evaluationId) }),
-    evaluation: t.field({ type: EvaluationRef, nullable: true, resolve: (e, _a, ctx) => ctx.deps.db.prisma.evaluation.findUnique({ where: { id: e.evaluationId } }) }),
+    evaluationId: t.id({ resolve: (e) => encodeGlobalID('Evaluation', e.subjectId) }),
+    evaluation: t.field({ type: EvaluationRef, nullable: true, resolve: (e, _a, ctx) => ctx.deps.db.prisma.evaluation.findUnique({ where: { id: e.subjectId } }) }),
     at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
   }),
 });
 
 /** A reader that falls behind keeps lifecycle events (up to 1,000) and only the latest progress per evaluation. */
 function keepEvents(held: EvaluationEvent[], next: EvaluationEvent): EvaluationEvent[] {
-  const kept = next.type === 'evaluation.progress' ? held.filter((e) => !(e.type === 'evaluation.progress' && e.evaluationId === next.evaluationId)) : held;
+  const kept = next.type === 'evaluation.progress' ? held.filter((e) => !(e.type === 'evaluation.progress' && e.subjectId === next.subjectId)) : held;
   kept.push(next);
   return kept.length > 1_000 ? kept.slice(kept.length - 1_000) : kept;
 }
@@ -85,7 +89,7 @@ builder.subscriptionFields((t) => ({
     description: 'Every evaluation event of a project: created, started, progress, completed, failed, canceled.',
     args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
     authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
-    subscribe: (_root, args, ctx) => ctx.services.subscriptions.topic<EvaluationEvent>(ctx, args.projectId.id, topics.project(args.projectId.id), keepEvents),
+    subscribe: (_root, args, ctx) => ctx.services.subscriptions.topic<EvaluationEvent>(ctx, args.projectId.id, topics.projectEvaluations(args.projectId.id), keepEvents),
     resolve: (event) => event,
   }),
 }));

@@ -38,9 +38,17 @@ export interface EvaluationSnapshot {
 
 export const FINAL_STATUSES: ReadonlySet<EvaluationStatus> = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
 
-const GRADER_SQL = `SELECT grader_name, grader_type, avg(score) AS mean, count(*) FILTER (WHERE passed AND error IS NULL)::int AS passed,
+/** As `Evaluation.percentDone` (and webhooks) show it: 100 for an evaluation without items. */
+export const percentDone = (total: number, completed: number) => (total ? (100 * completed) / total : 100);
+
+/** passed / (passed + failed); null before any is graded. */
+export const passRate = (g: Pick<GraderSummary, 'passed' | 'failed'>) => (g.passed + g.failed ? g.passed / (g.passed + g.failed) : null);
+
+/** Per grader of the evaluation `evaluationId` (a parameter or a column): its results summed up. */
+const graderSql = (evaluationId: string) => `SELECT grader_name, grader_type, avg(score) AS mean, count(*) FILTER (WHERE passed AND error IS NULL)::int AS passed,
     count(*) FILTER (WHERE NOT passed AND error IS NULL)::int AS failed, count(*) FILTER (WHERE error IS NOT NULL)::int AS errored
-  FROM evaluation_results WHERE evaluation_id = $1::uuid GROUP BY grader_name, grader_type`;
+  FROM evaluation_results WHERE evaluation_id = ${evaluationId} GROUP BY grader_name, grader_type`;
+const GRADER_SQL = graderSql('$1::uuid');
 
 interface GraderRow {
   grader_name: string;
@@ -54,7 +62,9 @@ interface GraderRow {
 /** Every grader of the testing criteria, in the order given, graded or not. */
 function summarise(testingCriteria: unknown, rows: GraderRow[]): GraderSummary[] {
   const byName = new Map(rows.map((r) => [r.grader_name, r]));
-  return ((testingCriteria as { name: string; type: string }[]) ?? []).map((g) => {
+  // Not an array (never, once validated): no graders, rather than an error that would undo the
+  // change whose event reads this.
+  return (Array.isArray(testingCriteria) ? (testingCriteria as { name: string; type: string }[]) : []).map((g) => {
     const r = byName.get(g.name);
     return { name: g.name, type: r?.grader_type ?? String(g.type).toUpperCase(), meanScore: r?.mean == null ? null : Number(r.mean), passed: r?.passed ?? 0, failed: r?.failed ?? 0, errored: r?.errored ?? 0 };
   });
@@ -99,4 +109,64 @@ export async function loadSnapshot(sql: Sql, evaluationId: string): Promise<Eval
     finishedAt: row.finished_at && new Date(row.finished_at),
     at: new Date(),
   };
+}
+
+/** An evaluation as its events show it (events/catalogue.ts): its graders only once it has ended. */
+export interface EvaluationState {
+  id: string;
+  projectId: string;
+  batchId: string | null;
+  name: string;
+  status: EvaluationStatus;
+  total: number;
+  completed: number;
+  passed: number;
+  failed: number;
+  errored: number;
+  error: string | null;
+  errorCode: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** null while it runs: progress is written with each group of results, holding the evaluation's row, and should not aggregate all its results. */
+  graders: GraderSummary[] | null;
+}
+
+/** The evaluations as they are now (in the caller's transaction: as it changed them), by id. */
+export async function loadEvaluationStates(sql: Sql, ids: string[]): Promise<Map<string, EvaluationState>> {
+  const rows = await sql<{
+    id: string; project_id: string; batch_id: string | null; name: string; status: EvaluationStatus; total_count: number; completed_count: number;
+    passed_count: number; failed_count: number; errored_count: number; error: string | null; error_code: string | null;
+    created_at: Date; started_at: Date | null; finished_at: Date | null; testing_criteria: unknown; graders: GraderRow[] | null; ended: boolean;
+  }>(
+    `SELECT e.id::text, e.project_id::text, e.batch_id::text, e.name, e.status, e.total_count, e.completed_count, e.passed_count, e.failed_count,
+       e.errored_count, e.error, e.error_code, e.created_at, e.started_at, e.finished_at, e.status IN ('COMPLETED', 'FAILED', 'CANCELED') AS ended,
+       CASE WHEN e.status IN ('COMPLETED', 'FAILED', 'CANCELED') THEN e.testing_criteria END AS testing_criteria,
+       CASE WHEN e.status IN ('COMPLETED', 'FAILED', 'CANCELED') THEN (SELECT json_agg(g) FROM (${graderSql('e.id')}) g) END AS graders
+     FROM evaluations e WHERE e.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        projectId: r.project_id,
+        batchId: r.batch_id,
+        name: r.name,
+        status: r.status,
+        total: r.total_count,
+        completed: r.completed_count,
+        passed: r.passed_count,
+        failed: r.failed_count,
+        errored: r.errored_count,
+        error: r.error,
+        errorCode: r.error_code,
+        createdAt: new Date(r.created_at),
+        startedAt: r.started_at && new Date(r.started_at),
+        finishedAt: r.finished_at && new Date(r.finished_at),
+        graders: r.ended ? summarise(r.testing_criteria, r.graders ?? []) : null,
+      },
+    ]),
+  );
 }

@@ -2,8 +2,8 @@
 // of the work queues (the database is the queue: items ready to grade, webhook deliveries due).
 // Queue figures are read at most every 5 s, whatever the scrape rate (readiness shows them too).
 import type { Deps } from '../../deps';
-import type { EvaluationEvents } from '../evaluations/events';
-import { FINAL_EVENTS } from '../evaluations/events';
+import { FINAL_EVENTS, type EvaluationData } from '../events/catalogue';
+import type { Events } from '../events/emitter';
 
 const QUEUE_SQL = `
   SELECT 'evaluation_items' AS queue, count(*)::int AS depth, COALESCE(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8 AS age
@@ -28,7 +28,7 @@ export function createQueueReader(deps: Deps) {
   };
 }
 
-export function registerGauges(deps: Deps, sources: { openSubscriptions: () => number; events: EvaluationEvents; queues: () => Promise<QueueLag[]> }) {
+export function registerGauges(deps: Deps, sources: { openSubscriptions: () => number; events: Events; queues: () => Promise<QueueLag[]> }) {
   const { meters } = deps;
   meters.gauge('evalgraph_active_subscriptions', 'Subscription streams open in this process, over every transport.', [], (g) => g.set(sources.openSubscriptions()));
   const queues = () => sources.queues().catch(() => [] as QueueLag[]);
@@ -39,16 +39,11 @@ export function registerGauges(deps: Deps, sources: { openSubscriptions: () => n
     for (const row of await queues()) g.set({ queue: row.queue }, row.age);
   });
 
-  // Evaluations that end in this process: by status, with their duration from the database.
+  // Evaluations that end in this process: by status, with their duration (from the event's payload).
   return sources.events.listen((event) => {
     if (!FINAL_EVENTS.has(event.type)) return;
-    const status = event.type.replace('evaluation.', '').toUpperCase();
-    meters.evaluationsFinished.inc({ status });
-    void deps.db.prisma.evaluation
-      .findUnique({ where: { id: event.evaluationId }, select: { startedAt: true, finishedAt: true, createdAt: true } })
-      .then((row) => {
-        if (row?.finishedAt) meters.evaluationDuration.observe({ status }, (row.finishedAt.getTime() - (row.startedAt ?? row.createdAt).getTime()) / 1000);
-      })
-      .catch(() => undefined);
+    const e = event.data as EvaluationData;
+    meters.evaluationsFinished.inc({ status: e.status });
+    if (e.finishedAt) meters.evaluationDuration.observe({ status: e.status }, (Date.parse(e.finishedAt) - Date.parse(e.startedAt ?? e.createdAt!)) / 1000);
   });
 }

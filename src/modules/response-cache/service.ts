@@ -6,7 +6,7 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Deps } from '../../deps';
 import type { ResponseStore } from '../../storage/response-cache';
-import { topics, type EvaluationEvent } from '../evaluations/events';
+import { topics, type EventMessage } from '../events/catalogue';
 
 export const projectTag = (projectId: string) => `ProjectData:${projectId}`;
 /** Responses over every project (an instance admin's costs without a project). */
@@ -14,8 +14,8 @@ export const ALL_PROJECTS = '*';
 
 export function createResponseCacheService(deps: Deps, store: ResponseStore) {
   const off = deps.config.responseCache.enabled
-    ? deps.pubsub.listen<EvaluationEvent>(topics.changed, (event) => {
-        const tags = [`Evaluation:${encodeGlobalID('Evaluation', event.evaluationId)}`];
+    ? deps.pubsub.listen<EventMessage>(topics.evaluationsChanged, (event) => {
+        const tags = [`Evaluation:${encodeGlobalID('Evaluation', event.subjectId)}`];
         if (event.type !== 'evaluation.progress') tags.push(projectTag(event.projectId), projectTag(ALL_PROJECTS));
         void store.invalidate(tags);
       })

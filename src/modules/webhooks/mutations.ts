@@ -4,6 +4,7 @@ import type { Context } from '../../context';
 import { notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { authorizeRow } from '../auth/access';
+import { PROGRESS, WEBHOOK_EVENTS } from '../events/catalogue';
 import { ProjectRef } from '../projects/schema';
 import { WebhookEndpointRef } from './schema';
 
@@ -13,6 +14,9 @@ async function writableEndpoint(ctx: Context, id: string) {
   return authorizeRow(ctx, endpoint, 'write', 'Webhook endpoint').projectId;
 }
 
+/** The events an endpoint may subscribe to, from the catalogue. */
+const EVENTS_DESCRIPTION = `${WEBHOOK_EVENTS.join(', ')}.`;
+
 const SECRET_DESCRIPTION = 'The signing secret (whsec_…, Standard Webhooks). Shown this once: store it now.';
 
 builder.relayMutationField(
@@ -21,9 +25,9 @@ builder.relayMutationField(
     inputFields: (t) => ({
       projectId: t.globalID({ required: true, for: ProjectRef }),
       url: t.string({ required: true, description: 'http(s); private, loopback and link-local addresses are refused.' }),
-      events: t.stringList({ required: true, description: 'evaluation.created, evaluation.started, evaluation.progress, evaluation.completed, evaluation.failed, evaluation.canceled, batch.completed, alert.fired, alert.resolved, webhook.test.' }),
+      events: t.stringList({ required: true, description: EVENTS_DESCRIPTION }),
       description: t.string(),
-      progressIntervalSeconds: t.int({ description: 'Least time between two evaluation.progress messages of one evaluation (default 5).' }),
+      progressIntervalSeconds: t.int({ description: `Least time between two evaluation.progress messages of one evaluation (default ${PROGRESS.webhookIntervalSeconds}).` }),
     }),
   },
   {
@@ -47,7 +51,7 @@ builder.relayMutationField(
     inputFields: (t) => ({
       id: t.globalID({ required: true, for: WebhookEndpointRef }),
       url: t.string(),
-      events: t.stringList(),
+      events: t.stringList({ description: EVENTS_DESCRIPTION }),
       description: t.string(),
       enabled: t.boolean({ description: 'false disables it; true enables it again and clears its failure record.' }),
       progressIntervalSeconds: t.int(),

@@ -1,28 +1,14 @@
 // Webhook endpoints of a project: create (the secret is shown once), update, enable/disable,
 // delete, rotate the secret (the old one keeps signing for 24 h), send a test message, redeliver,
-// and delivery statistics. Messages themselves are written by the outbox (database triggers for
-// evaluation events, `enqueue` for the others) in the transaction of the change they announce.
-import { encodeGlobalID } from '@pothos/plugin-relay';
+// and delivery statistics. Messages themselves are written to the outbox by the event emitter
+// (events/emitter.ts) in the transaction of the change they announce.
 import type { Deps } from '../../deps';
 import { badInput, notFound } from '../../errors';
-import type { Sql } from '../../storage/db';
+import { PROGRESS, topics, WEBHOOK_EVENTS } from '../events/catalogue';
+import type { Events } from '../events/emitter';
 import { rotate, generateSecret, type StoredSecret } from './signature';
 import { checkTarget, parseAllowList, TargetRefusedError } from './ssrf';
 
-export const WEBHOOK_EVENTS = [
-  'evaluation.created',
-  'evaluation.started',
-  'evaluation.progress',
-  'evaluation.completed',
-  'evaluation.failed',
-  'evaluation.canceled',
-  'batch.completed',
-  'alert.fired',
-  'alert.resolved',
-  'webhook.test',
-] as const;
-
-export const WORK_TOPIC = 'webhooks:work';
 const MAX_ENDPOINTS_PER_PROJECT = 50;
 const ROTATION_OVERLAP_MS = 24 * 3600_000;
 
@@ -34,16 +20,10 @@ export interface EndpointInput {
   progressIntervalSeconds?: number | null;
 }
 
-/** Writes a message and its deliveries in the caller's transaction; null when no endpoint takes it. */
-export async function enqueueWebhook(sql: Sql, projectId: string, event: string, data: unknown, endpointIds: string[] | null = null): Promise<string | null> {
-  const [row] = await sql<{ id: string | null }>(`SELECT evalgraph_enqueue_webhook($1::uuid, $2, $3::jsonb, $4::uuid[]) AS id`, [projectId, event, JSON.stringify(data), endpointIds]);
-  return row.id;
-}
-
-export function createWebhookService(deps: Deps) {
+export function createWebhookService(deps: Deps, services: { events: Events }) {
   const { db } = deps;
   const allow = parseAllowList(deps.config.webhooks.allowedHosts);
-  const wake = () => deps.pubsub.publish(WORK_TOPIC, {});
+  const wake = () => deps.pubsub.publish(topics.webhookWork, {});
 
   async function checkUrl(url: string) {
     if (url.length > 2_000) throw badInput('The URL is longer than 2,000 characters.', ['input', 'url']);
@@ -58,7 +38,7 @@ export function createWebhookService(deps: Deps) {
   function checkFields(input: EndpointInput) {
     if (input.events != null) {
       if (!input.events.length) throw badInput('Give at least one event.', ['input', 'events']);
-      const unknown = input.events.find((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
+      const unknown = input.events.find((e) => !(WEBHOOK_EVENTS as string[]).includes(e));
       if (unknown) throw badInput(`Unknown event "${unknown}"; known: ${WEBHOOK_EVENTS.join(', ')}.`, ['input', 'events']);
     }
     if (input.description != null && input.description.length > 500) throw badInput('The description is longer than 500 characters.', ['input', 'description']);
@@ -96,7 +76,7 @@ export function createWebhookService(deps: Deps) {
       const secret = generateSecret();
       const secrets: StoredSecret[] = [{ secret, createdAt: deps.clock.now().toISOString(), expiresAt: null }];
       const created = await db.prisma.webhookEndpoint.create({
-        data: { projectId, url, events: [...new Set(input.events)], description: input.description ?? null, progressIntervalSeconds: input.progressIntervalSeconds ?? 5, secrets: secrets as object[] },
+        data: { projectId, url, events: [...new Set(input.events)], description: input.description ?? null, progressIntervalSeconds: input.progressIntervalSeconds ?? PROGRESS.webhookIntervalSeconds, secrets: secrets as object[] },
       });
       return { endpoint: created, secret };
     },
@@ -140,16 +120,10 @@ export function createWebhookService(deps: Deps) {
     async sendTest(id: string) {
       const found = await endpoint(id);
       if (!found.enabled) throw badInput('The endpoint is disabled: enable it first.', ['input', 'id']);
-      const messageId = await db.transaction((sql) => enqueueWebhook(
-          sql,
-          found.projectId,
-          'webhook.test',
-          // Global ids, as in every other event and in the API.
-          { endpointId: encodeGlobalID('WebhookEndpoint', id), projectId: encodeGlobalID('Project', found.projectId), message: 'A test message from Evalgraph.' },
-          [id],
-        ));
-      wake();
-      return messageId!;
+      const sent = await services.events.transaction(async (_sql, emit) => emit('webhook.test', { endpointId: id, projectId: found.projectId }, { endpoints: [id] }));
+      // Disabled (or deleted) meanwhile.
+      if (!sent.written) throw badInput('The endpoint is disabled: enable it first.', ['input', 'id']);
+      return sent.messageId;
     },
 
     /** Sends a message again (same webhook-id) to its endpoints, or to one of them. */

@@ -1,0 +1,155 @@
+// The one way events go out. `transaction(fn)` runs `fn` in one database transaction with an
+// `emit` that builds each event's message with its catalogue entry; before the commit, one
+// statement writes the webhook outbox rows of them all; after it, listeners in this process hear
+// them, pub/sub carries them to the subscriptions of every process, and webhook workers wake. A
+// change that rolls back announces nothing; one that commits has its webhooks in the outbox (the
+// workers deliver them at least once), while pub/sub stays best effort (subscribers re-read state).
+import { v7 as uuidv7 } from 'uuid';
+import type { Deps } from '../../deps';
+import type { Sql } from '../../storage/db';
+import { CATALOGUE, PROGRESS, topics, webhookBody, type EventMessage, type EventName, type SubjectOf } from './catalogue';
+import { writeOutbox, type OutboxRow } from './outbox-sql';
+
+export interface Emitted {
+  /** The `webhook-id` of its outbox message. */
+  messageId: string;
+  /** Set at the commit: whether any endpoint is to receive it. */
+  written: boolean;
+}
+
+export interface EmitOptions {
+  /** Send the webhook to these endpoints (that are enabled) rather than to those subscribed to the event. */
+  endpoints?: string[] | null;
+}
+
+export type Emit = <E extends EventName>(type: E, subject: SubjectOf<E>, options?: EmitOptions) => Emitted;
+
+interface Pending {
+  message: EventMessage;
+  topics: string[];
+  endpoints: string[] | null;
+  emitted: Emitted;
+}
+
+export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
+  const listeners = new Set<(message: EventMessage) => void>();
+  // Throttled events, per subject: when one was last published, and the latest waiting.
+  const throttled = new Map<string, { at: number; timer: NodeJS.Timeout | null; latest: Pending | null }>();
+
+  function publish(p: Pending) {
+    for (const topic of p.topics) deps.pubsub.publish(topic, p.message);
+  }
+
+  function publishThrottled(p: Pending) {
+    // Subjects that ended in another process (a cancel in an API process) leave idle entries here.
+    if (throttled.size > 1_000) for (const [id, e] of throttled) if (!e.timer && Date.now() - e.at > PROGRESS.publishMs) throttled.delete(id);
+    const entry = throttled.get(p.message.subjectId) ?? { at: 0, timer: null, latest: null };
+    throttled.set(p.message.subjectId, entry);
+    entry.latest = p;
+    if (entry.timer) return; // the trailing publish carries the latest
+    const wait = entry.at + PROGRESS.publishMs - Date.now();
+    if (wait <= 0) {
+      entry.at = Date.now();
+      return publish(p);
+    }
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      entry.at = Date.now();
+      if (entry.latest) publish(entry.latest);
+    }, wait);
+    entry.timer.unref();
+  }
+
+  /** After the commit, in the order emitted. */
+  function announce(pending: Pending[]) {
+    for (const p of pending) {
+      for (const listener of listeners) {
+        try {
+          listener(p.message);
+        } catch (error) {
+          // A failing listener must not stop the others, nor the change that was committed.
+          deps.log.error({ err: error, event: p.message.type }, 'event listener failed');
+        }
+      }
+      const spec = CATALOGUE[p.message.type];
+      if (!p.topics.length) continue;
+      if (spec.throttled) {
+        publishThrottled(p);
+        continue;
+      }
+      if (spec.final) {
+        // Nothing throttled goes out after the end.
+        const entry = throttled.get(p.message.subjectId);
+        if (entry?.timer) clearTimeout(entry.timer);
+        throttled.delete(p.message.subjectId);
+      }
+      publish(p);
+    }
+    if (pending.some((p) => p.emitted.written)) deps.pubsub.publish(topics.webhookWork, {});
+  }
+
+  /** The outbox rows of what is to go to webhooks; a throttled event whose subject ended in the same transaction is not sent. */
+  function outboxRows(pending: Pending[]): OutboxRow[] {
+    const ended = new Set(pending.filter((p) => CATALOGUE[p.message.type].final).map((p) => p.message.subjectId));
+    const rows = new Map<string, OutboxRow>();
+    for (const p of pending) {
+      const spec = CATALOGUE[p.message.type];
+      if (!spec.webhooks) continue;
+      const { type, subjectId, projectId } = p.message;
+      if (spec.throttled && ended.has(subjectId)) continue;
+      const row = {
+        id: p.emitted.messageId,
+        projectId,
+        eventType: type,
+        body: JSON.stringify(webhookBody(p.message)),
+        at: new Date(p.message.at),
+        endpoints: p.endpoints,
+        progressOf: spec.throttled ? subjectId : null,
+      };
+      // Of throttled events of one subject, only the latest of the transaction.
+      rows.set(spec.throttled ? `${type}:${subjectId}` : row.id, row);
+    }
+    return [...rows.values()];
+  }
+
+  return {
+    /**
+     * Runs `fn` in one transaction; what it emits is written to the outbox before the commit and
+     * announced after it. Emit the event where the state changes, with the state as changed.
+     */
+    async transaction<T>(fn: (sql: Sql, emit: Emit) => Promise<T>): Promise<T> {
+      const pending: Pending[] = [];
+      let open = true;
+      const emit: Emit = (type, subject, options = {}) => {
+        if (!open) throw new Error(`${type} emitted after its transaction ended`);
+        const spec = CATALOGUE[type] as unknown as { ids(s: unknown): { projectId: string; subjectId: string }; data(s: unknown): EventMessage['data']; topics(s: unknown): string[] };
+        // The outbox's own clock (as receivers always had it), not deps.clock, which tests move:
+        // two changes at one business instant are still stamped in the order they were written.
+        const message = { type, at: new Date().toISOString(), ...spec.ids(subject), data: spec.data(subject) } as EventMessage;
+        const emitted = { messageId: `msg_${uuidv7().replace(/-/g, '')}`, written: false };
+        pending.push({ message, topics: spec.topics(subject), endpoints: options.endpoints ?? null, emitted });
+        return emitted;
+      };
+      const result = await deps.db.transaction(async (sql) => {
+        try {
+          const value = await fn(sql, emit);
+          const written = await writeOutbox(sql, outboxRows(pending));
+          for (const p of pending) p.emitted.written = written.has(p.emitted.messageId);
+          return value;
+        } finally {
+          open = false;
+        }
+      });
+      announce(pending);
+      return result;
+    },
+
+    /** Hears every event emitted in this process, after its commit; returns the unsubscribe function. */
+    listen(listener: (message: EventMessage) => void) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+  };
+}
+
+export type Events = ReturnType<typeof createEvents>;

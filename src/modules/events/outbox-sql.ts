@@ -1,0 +1,58 @@
+// The webhook outbox: a message per event and a delivery per endpoint to receive it, written in
+// the transaction of the change the event announces, so that what commits is delivered (webhook
+// workers read these rows) and what rolls back never is.
+import type { Sql } from '../../storage/db';
+
+export interface OutboxRow {
+  /** The `webhook-id`: msg_ and 32 hex digits. */
+  id: string;
+  projectId: string;
+  eventType: string;
+  /** The body as JSON text. */
+  body: string;
+  /** When it was written (also its `timestamp`). */
+  at: Date;
+  /** The endpoints to receive it; null: every enabled endpoint of the project subscribed to `eventType`. */
+  endpoints: string[] | null;
+  /** An evaluation whose progress this is: sent to an endpoint at most once per its progressIntervalSeconds. */
+  progressOf: string | null;
+}
+
+/**
+ * Writes the messages that some enabled endpoint is to receive, and their deliveries, in one
+ * statement; returns the ids written. The stored payload is the body as jsonb prints it (keys
+ * ordered, ", " and ": "): the exact bytes receivers have always been sent and verify.
+ * Progress to an endpoint is marked sent in the same statement; the marks of one evaluation are
+ * only written by the transaction holding its row, which the change announced holds.
+ */
+export async function writeOutbox(sql: Sql, rows: OutboxRow[]): Promise<Set<string>> {
+  if (!rows.length) return new Set();
+  const written = await sql<{ id: string }>(
+    `WITH m AS (
+       SELECT * FROM json_to_recordset($1::json) AS m(id text, project_id uuid, event_type text, body text, at timestamptz, endpoints uuid[], progress_of uuid)),
+     targets AS (
+       SELECT m.id AS message_id, e.id AS endpoint_id, m.progress_of, m.at
+         FROM m JOIN webhook_endpoints e ON e.project_id = m.project_id AND e.enabled
+              AND CASE WHEN m.endpoints IS NULL THEN m.event_type = ANY(e.events) ELSE e.id = ANY(m.endpoints) END
+         LEFT JOIN webhook_progress_marks k ON k.endpoint_id = e.id AND k.evaluation_id = m.progress_of
+        WHERE m.progress_of IS NULL OR k.notified_at IS NULL OR k.notified_at <= m.at - make_interval(secs => e.progress_interval_seconds)),
+     marked AS (
+       INSERT INTO webhook_progress_marks (endpoint_id, evaluation_id, notified_at)
+       SELECT endpoint_id, progress_of, at FROM targets WHERE progress_of IS NOT NULL
+       ON CONFLICT (endpoint_id, evaluation_id) DO UPDATE SET notified_at = EXCLUDED.notified_at),
+     messages AS (
+       INSERT INTO webhook_messages (id, project_id, event_type, payload, created_at)
+       SELECT m.id, m.project_id, m.event_type, m.body::jsonb::text, m.at FROM m WHERE m.id IN (SELECT message_id FROM targets)
+       RETURNING id),
+     deliveries AS (
+       INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at, created_at)
+       SELECT evalgraph_uuid7(), message_id, endpoint_id, clock_timestamp(), clock_timestamp() FROM targets)
+     SELECT id FROM messages`,
+    [
+      JSON.stringify(
+        rows.map((r) => ({ id: r.id, project_id: r.projectId, event_type: r.eventType, body: r.body, at: r.at.toISOString(), endpoints: r.endpoints, progress_of: r.progressOf })),
+      ),
+    ],
+  );
+  return new Set(written.map((r) => r.id));
+}
