@@ -19,7 +19,7 @@ import { startReceiver } from './support/receiver';
 jest.setTimeout(240_000);
 
 /** The last migration of the release with the triggers. */
-const BEFORE = '20261205180630_evaluation_webhook_summary';
+const BEFORE = '20261205180823_unpriced_costs_and_normalized_model';
 
 type Sql = <R = any>(text: string, params?: unknown[]) => Promise<R[]>;
 interface Message {
