@@ -5,14 +5,11 @@ import { startApi, type ApiServer } from './api';
 import { startBanner } from './banner';
 import type { Config } from './config';
 import { createDeps, type DepsOptions } from './deps';
-import { createJobs } from './jobs';
 import { bootstrap } from './modules/auth/bootstrap';
-import { topics } from './modules/evaluations/events';
-import { WORK_TOPIC as WEBHOOK_WORK_TOPIC } from './modules/webhooks/service';
 import { createServices } from './services';
 import { settledBy } from './lib/deadline';
-import { throttle } from './lib/throttle';
-import { startWorker, type Worker } from './worker';
+import { createJobs } from './worker/jobs';
+import { startWorkerPool, type WorkerPool } from './worker/pool';
 
 export type ServeRole = 'all' | 'api' | 'worker';
 
@@ -33,8 +30,7 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
   }
   const services = createServices(deps);
   let api: ApiServer | null = null;
-  let worker: Worker | null = null;
-  let unlistenWork = () => {};
+  let worker: WorkerPool | null = null;
   try {
     if (role !== 'worker') {
       const first = await bootstrap(deps, services);
@@ -43,19 +39,8 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       // One write, so that whoever reads the banner gets all of it at once.
       print(startBanner({ base, ...first, now: deps.clock.now() }));
     }
-    if (role !== 'api') {
-      const started = startWorker(deps, createJobs(deps, services));
-      worker = started;
-      // Work created by any process wakes this worker (polling stays the safety net).
-      // Evaluation changes (progress many times a second) wake the webhook job at most every 100 ms.
-      const wakeWebhooks = throttle(() => started.wake('webhooks'), 100);
-      const unlisten = [
-        deps.pubsub.listen(topics.work, () => started.wake('evaluations')),
-        deps.pubsub.listen(topics.changed, wakeWebhooks),
-        deps.pubsub.listen(WEBHOOK_WORK_TOPIC, () => started.wake('webhooks')),
-      ];
-      unlistenWork = () => unlisten.forEach((fn) => fn());
-    }
+    // Work created by any process wakes the jobs over pub/sub (polling stays the safety net).
+    if (role !== 'api') worker = startWorkerPool(deps, createJobs(deps, services));
   } catch (error) {
     await deps.close();
     throw error;
@@ -89,7 +74,6 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
         );
         return running;
       };
-      unlistenWork();
       // Open streams end (and new ones end at once), so that their connections can close.
       services.progress.close();
       services.subscriptions.close();
