@@ -20,8 +20,6 @@ const FAILURE_BACKOFF = { baseMs: 500, capMs: 8_000 };
 const ABORT_GRACE_MS = 250;
 
 export interface WorkerPool {
-  /** Wakes a job early (its pub/sub topics call this). */
-  wake(name?: string): void;
   /** Ends the claim loops and hands back the work held; work may run until `drainBy` (epoch ms). */
   stop(drainBy?: number): Promise<void>;
 }
@@ -33,9 +31,6 @@ export function startWorkerPool(deps: Pick<Deps, 'log' | 'pubsub'>, jobs: AnyJob
   const lanes = jobs.map((job) => startLane(deps, job));
   deps.log.info({ jobs: jobs.map((j) => j.name) }, 'worker started');
   return {
-    wake(name) {
-      for (const lane of lanes) if (!name || lane.name === name) lane.wake();
-    },
     async stop(drainBy = Infinity) {
       await Promise.all(lanes.map((lane) => lane.stop(drainBy)));
     },
@@ -269,5 +264,5 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     await Promise.all([handedBack, release([...held.values()])]);
   }
 
-  return { name: job.name, wake, stop };
+  return { stop };
 }
