@@ -117,26 +117,31 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     return launched;
   }
 
-  /** Waits for a free slot, claims more when the buffer runs low, fills the slots: how much there is to do. */
+  // Whether the last claim got all it asked for: then the queue may hold more, and the buffer is
+  // topped up before it runs dry, so that a freed slot never waits for a claim's round trip.
+  let deep = false;
+  const room = () => maxHeld - running.size - buffer.length;
+  const claimNow = () => buffer.length <= job.concurrency / 2 && room() > 0 && (!full() || deep);
+
+  /** Waits until the buffer runs low, claims, fills the slots: how much there is to do. */
   async function step(): Promise<number> {
-    while (full() && !stopping.signal.aborted) await new Promise<void>((resolve) => (slotFreed = resolve));
+    while (!claimNow() && !stopping.signal.aborted) await new Promise<void>((resolve) => (slotFreed = resolve));
     if (stopping.signal.aborted) return 0;
-    let claimed = 0;
-    const room = maxHeld - running.size - buffer.length;
-    if (buffer.length <= job.concurrency / 2 && room > 0) {
-      const works = await job.claim(room);
-      claimed = works.length;
-      for (const work of works) {
-        // Held already: its lease lapsed while this process was busy with it.
-        if (held.has(job.key(work))) continue;
-        const abort = new AbortController();
-        // Every call the unit makes (a grader makes several, each retried) listens to its signal.
-        setMaxListeners(100, abort.signal);
-        const h = { work, abort };
-        held.set(job.key(work), h);
-        buffer.push(h);
-      }
+    const limit = room();
+    deep = false;
+    const works = await job.claim(limit);
+    deep = works.length >= limit;
+    for (const work of works) {
+      // Held already: its lease lapsed while this process was busy with it.
+      if (held.has(job.key(work))) continue;
+      const abort = new AbortController();
+      // Every call the unit makes (a grader makes several, each retried) listens to its signal.
+      setMaxListeners(100, abort.signal);
+      const h = { work, abort };
+      held.set(job.key(work), h);
+      buffer.push(h);
     }
+    const claimed = works.length;
     return claimed + fill() + buffer.length;
   }
 
