@@ -5,12 +5,11 @@ import { startApi, type ApiServer } from './api';
 import { startBanner } from './banner';
 import type { Config } from './config';
 import { createDeps, type DepsOptions } from './deps';
-import { createJobs } from './jobs';
 import { bootstrap } from './modules/auth/bootstrap';
-import { topics } from './modules/events/catalogue';
 import { createServices } from './services';
 import { settledBy } from './lib/deadline';
-import { startWorker, type Worker } from './worker';
+import { createJobs } from './worker/jobs';
+import { startWorkerPool, type WorkerPool } from './worker/pool';
 
 export type ServeRole = 'all' | 'api' | 'worker';
 
@@ -31,8 +30,7 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
   }
   const services = createServices(deps);
   let api: ApiServer | null = null;
-  let worker: Worker | null = null;
-  let unlistenWork = () => {};
+  let worker: WorkerPool | null = null;
   try {
     if (role !== 'worker') {
       const first = await bootstrap(deps, services);
@@ -41,17 +39,8 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       // One write, so that whoever reads the banner gets all of it at once.
       print(startBanner({ base, ...first, now: deps.clock.now() }));
     }
-    if (role !== 'api') {
-      const started = startWorker(deps, createJobs(deps, services));
-      worker = started;
-      // Work created by any process wakes this worker (polling stays the safety net): new items,
-      // and outbox rows (written only when an endpoint is to receive them).
-      const unlisten = [
-        deps.pubsub.listen(topics.evaluationWork, () => started.wake('evaluations')),
-        deps.pubsub.listen(topics.webhookWork, () => started.wake('webhooks')),
-      ];
-      unlistenWork = () => unlisten.forEach((fn) => fn());
-    }
+    // Work created by any process wakes the jobs over pub/sub (polling stays the safety net).
+    if (role !== 'api') worker = startWorkerPool(deps, createJobs(deps, services));
   } catch (error) {
     await deps.close();
     throw error;
@@ -85,7 +74,6 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
         );
         return running;
       };
-      unlistenWork();
       // Open streams end (and new ones end at once), so that their connections can close.
       services.progress.close();
       services.subscriptions.close();

@@ -30,3 +30,24 @@ describe('createGroupCommit', () => {
     expect(await commit.add('b')).toBe('b');
   });
 });
+
+describe('between', () => {
+  it('runs a read between two writes, given the items added and not yet written', async () => {
+    const written: number[] = [];
+    let release: () => void = () => {};
+    const commit = createGroupCommit(async (group: number[]) => {
+      if (!written.length) await new Promise<void>((r) => (release = r));
+      written.push(...group);
+      return group;
+    });
+    const first = commit.add(1);
+    const second = commit.add(2);
+    // Asked while 1 is being written: it waits for that write, then sees 1 written and 2 waiting.
+    const seen = commit.between(async (unwritten) => ({ written: [...written], unwritten: [...unwritten] }));
+    const third = commit.add(3);
+    release();
+    expect(await seen).toEqual({ written: [1], unwritten: [2, 3] });
+    await Promise.all([first, second, third]);
+    expect(written).toEqual([1, 2, 3]);
+  });
+});

@@ -37,6 +37,16 @@ export interface RuleRow {
 const RULE_COLUMNS = `id::text, project_id::text, name, metric::text, aggregation::text, filter, operator::text, threshold, warning_threshold,
   window_seconds, interval_seconds, min_samples, no_data::text, cooldown_seconds, channels, state::text, last_fired_at, last_warned_at, state_notified`;
 
+/** A rule claimed to be measured, with the time of the claim (its measurement's end). */
+export interface DueRule {
+  rule: RuleRow;
+  now: Date;
+}
+
+export interface MeasuredRule extends DueRule {
+  m: Measurement;
+}
+
 export interface Measurement {
   value: number | null;
   samples: number;
@@ -46,6 +56,10 @@ export interface Measurement {
 }
 
 export function createAlertRules(deps: Deps, services: { events: Events; cache?: { invalidateProjects(ids: Iterable<string>): Promise<void> } }) {
+  /** A rule whose measurement failed is tried again at its next interval. */
+  const unmeasured = (due: DueRule, error: unknown) =>
+    deps.log.warn({ err: error, ruleId: due.rule.id }, 'alert rule could not be measured; it is tried again at its next interval');
+
   async function measure(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
     const windowStart = new Date(now.getTime() - rule.window_seconds * 1000);
     const { text, values } = measureSql({ projectId: rule.project_id, metric: rule.metric, aggregation: rule.aggregation, filter: rule.filter ?? {} }, windowStart, now);
@@ -107,7 +121,52 @@ export function createAlertRules(deps: Deps, services: { events: Events; cache?:
     if (notified) emitAlert(emit, notification, rule.channels.length ? rule.channels : null);
   }
 
+  // The steps of evaluating due rules, run by the worker pool (job.ts) and by `evaluateDue`.
+  const steps = {
+    /**
+     * Claims up to `limit` due rules: one statement moves each one's next evaluation on, so that no
+     * other worker takes it. Each comes with the time it was claimed at, which it is measured at.
+     */
+    async claimDue(limit: number): Promise<DueRule[]> {
+      const now = deps.clock.now();
+      const claimed = await deps.db.query<RuleRow>(
+        `UPDATE alert_rules r SET next_evaluation_at = $1::timestamptz + make_interval(secs => r.interval_seconds)
+         WHERE r.id IN (SELECT id FROM alert_rules WHERE enabled AND next_evaluation_at <= $1 ORDER BY next_evaluation_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING ${RULE_COLUMNS}`,
+        [now, limit],
+      );
+      return claimed.map((rule) => ({ rule, now }));
+    },
+
+    /** Measures a claimed rule: one statement, outside any transaction. */
+    measureDue: async ({ rule, now }: DueRule): Promise<MeasuredRule> => ({ rule, now, m: await measure(deps.db.query, rule, now) }),
+
+    /** Records what measurements mean, in one short transaction with their events. */
+    async recordMeasured(measured: MeasuredRule[]): Promise<void> {
+      const changedProjects = await services.events.transaction(async (sql, emit) => {
+        const changed = new Set<string>();
+        for (const { rule, m, now } of measured) if (await record(sql, emit, rule, m, now)) changed.add(rule.project_id);
+        return changed;
+      });
+      deps.meters.alertRulesEvaluated.inc(measured.length);
+      // Cached answers about rules that changed state (their state, their history) are stale now;
+      // a value that moved without a change of state shows within the rules' 5 s cache TTL.
+      if (changedProjects.size) await services.cache?.invalidateProjects(changedProjects);
+    },
+
+    /** Hands back claimed rules not measured (a stopping worker): due again, unless changed since the claim. */
+    async releaseDue(due: DueRule[]): Promise<void> {
+      await deps.db.query(
+        `UPDATE alert_rules r SET next_evaluation_at = c.claimed_at
+         FROM json_to_recordset($1::json) AS c(id uuid, claimed_at timestamptz)
+         WHERE r.id = c.id AND r.next_evaluation_at = c.claimed_at + make_interval(secs => r.interval_seconds)`,
+        [JSON.stringify(due.map((d) => ({ id: d.rule.id, claimed_at: d.now.toISOString() })))],
+      );
+    },
+  };
+
   return {
+    unmeasured,
     /** The rule's value now, and the state it would move to, without recording anything; null when there is no such rule. */
     async test(ruleId: string): Promise<(Measurement & { metric: AlertMetric; projectId: string; state: AlertState; nextState: AlertState | null }) | null> {
       const [rule] = await deps.db.query<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid`, [ruleId]);
@@ -132,39 +191,26 @@ export function createAlertRules(deps: Deps, services: { events: Events; cache?:
       });
     },
 
+    ...steps,
+
     /**
-     * Evaluates up to `limit` due rules; returns how many were claimed. Three steps, so that no
-     * long transaction holds rules or the database: claim (one statement moves each rule's next
-     * evaluation on, so no other worker takes it), measure each (one statement each, outside any
-     * transaction; a rule whose measurement fails is logged and tried at its next interval), then
-     * record the outcomes in one short transaction.
+     * Evaluates up to `limit` due rules at once; returns how many were claimed. Three steps, so
+     * that no long transaction holds rules or the database: claim, measure each (a rule whose
+     * measurement fails is logged and tried at its next interval), then record the outcomes in one
+     * short transaction. The worker runs the same steps on the pool (job.ts).
      */
     async evaluateDue(limit = 100): Promise<number> {
-      const now = deps.clock.now();
-      const claimed = await deps.db.query<RuleRow>(
-        `UPDATE alert_rules r SET next_evaluation_at = $1::timestamptz + make_interval(secs => r.interval_seconds)
-         WHERE r.id IN (SELECT id FROM alert_rules WHERE enabled AND next_evaluation_at <= $1 ORDER BY next_evaluation_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-         RETURNING ${RULE_COLUMNS}`,
-        [now, limit],
-      );
+      const claimed = await steps.claimDue(limit);
       if (!claimed.length) return 0;
-      const measured: { rule: RuleRow; m: Measurement }[] = [];
-      for (const rule of claimed) {
+      const measured: MeasuredRule[] = [];
+      for (const due of claimed) {
         try {
-          measured.push({ rule, m: await measure(deps.db.query, rule, now) });
+          measured.push(await steps.measureDue(due));
         } catch (error) {
-          deps.log.warn({ err: error, ruleId: rule.id }, 'alert rule could not be measured; it is tried again at its next interval');
+          unmeasured(due, error);
         }
       }
-      const changedProjects = await services.events.transaction(async (sql, emit) => {
-        const changed = new Set<string>();
-        for (const { rule, m } of measured) if (await record(sql, emit, rule, m, now)) changed.add(rule.project_id);
-        return changed;
-      });
-      deps.meters.alertRulesEvaluated.inc(measured.length);
-      // Cached answers about rules that changed state (their state, their history) are stale now;
-      // a value that moved without a change of state shows within the rules' 5 s cache TTL.
-      if (changedProjects.size) await services.cache?.invalidateProjects(changedProjects);
+      await steps.recordMeasured(measured);
       return claimed.length;
     },
   };

@@ -39,7 +39,8 @@ export interface JudgeUsage {
 }
 
 export interface JudgeContext {
-  judge: Judge;
+  /** Only the calls graders make: a fake with these two is enough to grade. */
+  judge: Pick<Judge, 'chat' | 'embed'>;
   signal?: AbortSignal;
   /** Every call's usage, appended as calls complete. */
   usage: JudgeUsage[];

@@ -1,0 +1,16 @@
+// Every background job, each defined in its module's job file. The worker role runs them on the
+// pool (pool.ts); adding a job is its file and a line here.
+import type { Deps } from '../deps';
+import { createAlertJob } from '../modules/alerts/job';
+import { createEvaluationJob } from '../modules/evaluations/runner';
+import { createWebhookJob } from '../modules/webhooks/runner';
+import type { Services } from '../services';
+import type { AnyJob } from './pool';
+
+export function createJobs(deps: Deps, services: Services): AnyJob[] {
+  return [
+    createEvaluationJob(deps, { costs: services.costs, judge: services.judge, quotas: services.quotas, events: services.events }),
+    createWebhookJob(deps, services.webhooks),
+    createAlertJob(deps, services.alertRules),
+  ];
+}
