@@ -18,7 +18,13 @@ const config: CodegenConfig = {
       config: {
         useTypeImports: true,
         enumsAsTypes: true,
-        scalars: { DateTime: 'string', Decimal: 'string', SafeInt: 'number', JSON: 'unknown', BigInt: 'string' },
+        scalars: {
+          DateTime: 'string',
+          Decimal: 'string',
+          SafeInt: 'number',
+          JSON: 'unknown',
+          BigInt: 'string',
+        },
       },
     },
   },

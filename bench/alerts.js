@@ -26,7 +26,15 @@ const METRICS = [
   ['ERROR_COUNT', "CASE WHEN s.status = 'ERROR' THEN 1 END", true, ['COUNT']],
   ['ERROR_RATE', "CASE WHEN s.status = 'ERROR' THEN 1.0 ELSE 0.0 END", true, ['AVG']],
 ];
-const AGG = { COUNT: 'count(v)', SUM: 'sum(v)', AVG: 'avg(v)', MAX: 'max(v)', P50: 'percentile_cont(0.5) WITHIN GROUP (ORDER BY v)', P95: 'percentile_cont(0.95) WITHIN GROUP (ORDER BY v)', P99: 'percentile_cont(0.99) WITHIN GROUP (ORDER BY v)' };
+const AGG = {
+  COUNT: 'count(v)',
+  SUM: 'sum(v)',
+  AVG: 'avg(v)',
+  MAX: 'max(v)',
+  P50: 'percentile_cont(0.5) WITHIN GROUP (ORDER BY v)',
+  P95: 'percentile_cont(0.95) WITHIN GROUP (ORDER BY v)',
+  P99: 'percentile_cont(0.99) WITHIN GROUP (ORDER BY v)',
+};
 const FILTERS = [{}, { model: 'model-1' }, { tags: ['prod'] }, { userId: 'user-7' }];
 
 /** The rules, with the hand-written query for each. */
@@ -43,13 +51,24 @@ function rules(projectIds) {
     if (filter.tags) where.push(`s.tags @> ARRAY['${filter.tags[0]}']`);
     if (filter.userId) where.push(`s.user_id = '${filter.userId}'`);
     const sql = `SELECT ${everyRow ? 'count(*)' : 'count(v)'}::int AS samples, (${AGG[aggregation]})::float8 AS value FROM (SELECT ${v} AS v FROM spans s WHERE ${where.join(' AND ')}) x`;
-    out.push({ projectId, metric, aggregation, filter, sql, values, threshold: metric === 'ERROR_RATE' ? 0.04 : 1e9 * (i % 2) });
+    out.push({
+      projectId,
+      metric,
+      aggregation,
+      filter,
+      sql,
+      values,
+      threshold: metric === 'ERROR_RATE' ? 0.04 : 1e9 * (i % 2),
+    });
   }
   return out;
 }
 
 async function seed(client, projectIds) {
-  await client.query(`INSERT INTO projects (id, name, updated_at) SELECT unnest($1::uuid[]), 'bench', now()`, [projectIds]);
+  await client.query(
+    `INSERT INTO projects (id, name, updated_at) SELECT unnest($1::uuid[]), 'bench', now()`,
+    [projectIds],
+  );
   const traces = SPANS / 10;
   const t0 = Date.now();
   await client.query(
@@ -78,7 +97,18 @@ async function insertRules(client, list) {
     `INSERT INTO alert_rules (id, project_id, name, metric, aggregation, filter, operator, threshold, window_seconds, updated_at)
      SELECT gen_random_uuid(), r.project_id, 'rule ' || r.n, r.metric::"AlertMetric", r.aggregation::"AlertAggregation", r.filter, 'GT', r.threshold, ${WINDOW_S}, now()
      FROM json_to_recordset($1::json) AS r(n int, project_id uuid, metric text, aggregation text, filter jsonb, threshold float8)`,
-    [JSON.stringify(list.map((r, n) => ({ n, project_id: r.projectId, metric: r.metric, aggregation: r.aggregation, filter: r.filter, threshold: r.threshold })))],
+    [
+      JSON.stringify(
+        list.map((r, n) => ({
+          n,
+          project_id: r.projectId,
+          metric: r.metric,
+          aggregation: r.aggregation,
+          filter: r.filter,
+          threshold: r.threshold,
+        })),
+      ),
+    ],
   );
 }
 
@@ -91,7 +121,15 @@ async function baseline(client, list) {
 }
 
 function ours(databaseUrl) {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join('bench', 'lib', 'alerts-ours.ts')], { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: '' }, encoding: 'utf8' });
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', path.join('bench', 'lib', 'alerts-ours.ts')],
+    {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: databaseUrl, REDIS_URL: '' },
+      encoding: 'utf8',
+    },
+  );
   return JSON.parse(out);
 }
 
@@ -113,7 +151,9 @@ module.exports = async function alerts() {
     await client.connect();
     const projectIds = Array.from({ length: PROJECTS }, () => crypto.randomUUID());
     const seedMs = await seed(client, projectIds);
-    process.stderr.write(`seeded ${SPANS.toLocaleString('en')} spans in ${(seedMs / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `seeded ${SPANS.toLocaleString('en')} spans in ${(seedMs / 1000).toFixed(1)} s\n`,
+    );
     const list = rules(projectIds);
     await insertRules(client, list);
     // Warm the caches alike for both.
@@ -122,19 +162,30 @@ module.exports = async function alerts() {
     for (let round = 1; round <= RUNS; round++) {
       times.baseline.push(await baseline(client, list));
       await client.query(`DELETE FROM alert_events`);
-      await client.query(`UPDATE alert_rules SET next_evaluation_at = now() - interval '1 second', state = 'OK', state_notified = false, last_fired_at = NULL, last_warned_at = NULL`);
+      await client.query(
+        `UPDATE alert_rules SET next_evaluation_at = now() - interval '1 second', state = 'OK', state_notified = false, last_fired_at = NULL, last_warned_at = NULL`,
+      );
       const run = ours(databaseUrl);
-      if (run.evaluated !== RULES) throw new Error(`ours evaluated ${run.evaluated} rules, expected ${RULES}`);
+      if (run.evaluated !== RULES)
+        throw new Error(`ours evaluated ${run.evaluated} rules, expected ${RULES}`);
       times.ours.push(run.ms);
-      process.stderr.write(`round ${round}  baseline ${times.baseline.at(-1).toFixed(0)} ms  ours ${run.ms.toFixed(0)} ms\n`);
+      process.stderr.write(
+        `round ${round}  baseline ${times.baseline.at(-1).toFixed(0)} ms  ours ${run.ms.toFixed(0)} ms\n`,
+      );
     }
     const fired = (await client.query(`SELECT count(*)::int AS n FROM alert_events`)).rows[0].n;
     const b = median(times.baseline);
     const o = median(times.ours);
-    console.log(`\nalerts: ${RULES.toLocaleString('en')} rules over ${SPANS.toLocaleString('en')} spans (${PROJECTS} projects, ${WINDOW_S / 60}-minute windows), ${RUNS} rounds, medians`);
+    console.log(
+      `\nalerts: ${RULES.toLocaleString('en')} rules over ${SPANS.toLocaleString('en')} spans (${PROJECTS} projects, ${WINDOW_S / 60}-minute windows), ${RUNS} rounds, medians`,
+    );
     console.log(`baseline (one hand-written SQL query per rule through pg): ${b.toFixed(0)} ms`);
-    console.log(`ours (scheduler: claim, measure, record ${fired} state changes): ${o.toFixed(0)} ms`);
-    console.log(`ours / baseline time: ${(o / b).toFixed(2)}x (per round ${times.ours.map((t, i) => (t / times.baseline[i]).toFixed(2)).join(' ')})`);
+    console.log(
+      `ours (scheduler: claim, measure, record ${fired} state changes): ${o.toFixed(0)} ms`,
+    );
+    console.log(
+      `ours / baseline time: ${(o / b).toFixed(2)}x (per round ${times.ours.map((t, i) => (t / times.baseline[i]).toFixed(2)).join(' ')})`,
+    );
     return 0;
   } finally {
     await client.end().catch(() => {});

@@ -18,7 +18,8 @@ function settings() {
     const raw = process.env[name];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: expected a whole number ≥ 1, got "${raw}"`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`${name}: expected a whole number ≥ 1, got "${raw}"`);
     return n;
   };
   return {
@@ -30,11 +31,27 @@ function settings() {
   };
 }
 
-
-
 const CRITERIA = [
-  { type: 'score_model', name: 'quality', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Question: {{item.input}}\nAnswer: {{sample.output_text}}\nRate the answer.' }], pass_threshold: 0.5 },
-  { type: 'label_model', name: 'tone', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Tone of: {{sample.output_text}}' }], labels: ['polite', 'rude'], passing_labels: ['polite'] },
+  {
+    type: 'score_model',
+    name: 'quality',
+    model: 'gpt-4o-mini',
+    input: [
+      {
+        role: 'user',
+        content: 'Question: {{item.input}}\nAnswer: {{sample.output_text}}\nRate the answer.',
+      },
+    ],
+    pass_threshold: 0.5,
+  },
+  {
+    type: 'label_model',
+    name: 'tone',
+    model: 'gpt-4o-mini',
+    input: [{ role: 'user', content: 'Tone of: {{sample.output_text}}' }],
+    labels: ['polite', 'rude'],
+    passing_labels: ['polite'],
+  },
 ];
 
 /**
@@ -43,20 +60,42 @@ const CRITERIA = [
  * figure nor, much, the load.
  */
 async function runOurs(url, key, projectId, opts) {
-  const items = Array.from({ length: opts.items }, (_, i) => ({ input: `question ${i}`, output: `answer ${i}`, expectedOutput: `answer ${i}` }));
-  const created = await gql(url, key, 'mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }', {
-    input: { projectId, name: 'bench', testingCriteria: CRITERIA, dataSource: { items } },
-  });
+  const items = Array.from({ length: opts.items }, (_, i) => ({
+    input: `question ${i}`,
+    output: `answer ${i}`,
+    expectedOutput: `answer ${i}`,
+  }));
+  const created = await gql(
+    url,
+    key,
+    'mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }',
+    {
+      input: { projectId, name: 'bench', testingCriteria: CRITERIA, dataSource: { items } },
+    },
+  );
   const id = created.createEvaluation.evaluation.id;
   for (;;) {
     await sleep(POLL_MS);
-    const { evaluation } = await gql(url, key, 'query($id: ID!) { evaluation(id: $id) { status createdAt startedAt finishedAt resultCounts { completed passed errored } } }', { id });
+    const { evaluation } = await gql(
+      url,
+      key,
+      'query($id: ID!) { evaluation(id: $id) { status createdAt startedAt finishedAt resultCounts { completed passed errored } } }',
+      { id },
+    );
     if (evaluation.status === 'COMPLETED') {
       const seconds = (Date.parse(evaluation.finishedAt) - Date.parse(evaluation.createdAt)) / 1000;
-      if (evaluation.resultCounts.completed !== opts.items || evaluation.resultCounts.passed !== opts.items) throw new Error(`unexpected counts: ${JSON.stringify(evaluation.resultCounts)}`);
-      return { rate: opts.items / seconds, startMs: Date.parse(evaluation.startedAt) - Date.parse(evaluation.createdAt) };
+      if (
+        evaluation.resultCounts.completed !== opts.items ||
+        evaluation.resultCounts.passed !== opts.items
+      )
+        throw new Error(`unexpected counts: ${JSON.stringify(evaluation.resultCounts)}`);
+      return {
+        rate: opts.items / seconds,
+        startMs: Date.parse(evaluation.startedAt) - Date.parse(evaluation.createdAt),
+      };
     }
-    if (evaluation.status !== 'RUNNING' && evaluation.status !== 'QUEUED') throw new Error(`evaluation ${evaluation.status}`);
+    if (evaluation.status !== 'RUNNING' && evaluation.status !== 'QUEUED')
+      throw new Error(`evaluation ${evaluation.status}`);
   }
 }
 
@@ -64,7 +103,11 @@ async function runOurs(url, key, projectId, opts) {
 async function runBaseline(judgeUrl, opts) {
   let next = 0;
   const call = (content) =>
-    fetch(`${judgeUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }) }).then((r) => r.json());
+    fetch(`${judgeUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }),
+    }).then((r) => r.json());
   const started = performance.now();
   await Promise.all(
     Array.from({ length: opts.concurrency }, async () => {
@@ -90,7 +133,9 @@ module.exports = async function evaluations() {
   let server = null;
   try {
     const key = `evg_bench_${crypto.randomBytes(24).toString('base64url')}`;
-    process.stderr.write(`database ${dbName}; starting ours (concurrency ${opts.concurrency}, fake judge ${opts.delayMs} ms)…\n`);
+    process.stderr.write(
+      `database ${dbName}; starting ours (concurrency ${opts.concurrency}, fake judge ${opts.delayMs} ms)…\n`,
+    );
     let url;
     ({ server, url } = await startOurs({
       databaseUrl: withDatabase(opts.pgUrl, dbName),
@@ -103,7 +148,8 @@ module.exports = async function evaluations() {
         EVALGRAPH_JUDGE_CONCURRENCY: String(opts.concurrency * 2),
       },
     }));
-    const projectId = (await gql(url, key, '{ projects { edges { node { id } } } }')).projects.edges[0].node.id;
+    const projectId = (await gql(url, key, '{ projects { edges { node { id } } } }')).projects
+      .edges[0].node.id;
     // The admin is ENTERPRISE (no daily quotas), so runs are not cut short.
     // Warm-up, not counted: a tenth of the items through both, as the other benchmarks warm up.
     const warm = { ...opts, items: Math.max(1, Math.round(opts.items / 10)) };
@@ -116,20 +162,35 @@ module.exports = async function evaluations() {
       const b = await runBaseline(judge.url, opts);
       ours.push(o);
       base.push(b);
-      process.stderr.write(`round ${round}  ours ${o.toFixed(1)} items/s (created → started ${startMs} ms)  baseline ${b.toFixed(1)} items/s\n`);
+      process.stderr.write(
+        `round ${round}  ours ${o.toFixed(1)} items/s (created → started ${startMs} ms)  baseline ${b.toFixed(1)} items/s\n`,
+      );
     }
     const o = median(ours);
     const b = median(base);
-    console.log(`\nevaluations: ${opts.items} items × 2 LLM-judge graders, fake provider ${opts.delayMs} ms, concurrency ${opts.concurrency} (Postgres)`);
-    console.log(`${opts.runs} runs, medians; ideal = concurrency / latency = ${ideal.toFixed(1)} items/s\n`);
+    console.log(
+      `\nevaluations: ${opts.items} items × 2 LLM-judge graders, fake provider ${opts.delayMs} ms, concurrency ${opts.concurrency} (Postgres)`,
+    );
+    console.log(
+      `${opts.runs} runs, medians; ideal = concurrency / latency = ${ideal.toFixed(1)} items/s\n`,
+    );
     console.log('target      items/s   / ideal');
     console.log(`ours       ${o.toFixed(1).padStart(8)}   ${(o / ideal).toFixed(2)}x`);
-    console.log(`baseline   ${b.toFixed(1).padStart(8)}   ${(b / ideal).toFixed(2)}x   (the fake driven straight from the benchmark process)`);
-    console.log(`ours / baseline ${(o / b).toFixed(2)}x; per run: ${ours.map((x, i) => (x / base[i]).toFixed(2)).join(' ')}`);
-    console.log(`\ngoal ours / ideal ≥ 0.90x: ${o / ideal >= 0.9 ? 'met' : 'NOT met'} (${(o / ideal).toFixed(2)}x)`);
+    console.log(
+      `baseline   ${b.toFixed(1).padStart(8)}   ${(b / ideal).toFixed(2)}x   (the fake driven straight from the benchmark process)`,
+    );
+    console.log(
+      `ours / baseline ${(o / b).toFixed(2)}x; per run: ${ours.map((x, i) => (x / base[i]).toFixed(2)).join(' ')}`,
+    );
+    console.log(
+      `\ngoal ours / ideal ≥ 0.90x: ${o / ideal >= 0.9 ? 'met' : 'NOT met'} (${(o / ideal).toFixed(2)}x)`,
+    );
     return 0;
   } catch (error) {
-    if (server?.exited) process.stderr.write(`ours exited: ${describeExit(server.exited)}\n${server.tail.join('\n')}\n`);
+    if (server?.exited)
+      process.stderr.write(
+        `ours exited: ${describeExit(server.exited)}\n${server.tail.join('\n')}\n`,
+      );
     throw error;
   } finally {
     if (server) await server.stop();

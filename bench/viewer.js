@@ -12,10 +12,18 @@ const root = path.resolve(__dirname, '..');
 const QUERY = '{ viewer { id } }';
 
 const expectViewer = (json) =>
-  json.data.viewer && typeof json.data.viewer.id === 'string' ? undefined : 'data.viewer.id is not a string';
+  json.data.viewer && typeof json.data.viewer.id === 'string'
+    ? undefined
+    : 'data.viewer.id is not a string';
 
 async function startOurs(port, apiKey, dataDir) {
-  const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', EVALGRAPH_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  const env = {
+    ...process.env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    EVALGRAPH_DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+  };
   Object.assign(env, {
     EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com',
     EVALGRAPH_INIT_PROJECT: 'bench',
@@ -89,7 +97,9 @@ async function main() {
   try {
     const [pOurs, pYoga, pApollo] = [await freePort(), await freePort(), await freePort()];
     const log = (line) => process.stderr.write(`${line}\n`);
-    log(`starting ours${process.env.BENCH_OURS_CMD ? ` (BENCH_OURS_CMD: ${process.env.BENCH_OURS_CMD})` : ''}, yoga and apollo…`);
+    log(
+      `starting ours${process.env.BENCH_OURS_CMD ? ` (BENCH_OURS_CMD: ${process.env.BENCH_OURS_CMD})` : ''}, yoga and apollo…`,
+    );
     // Start one at a time: a PGlite migration competing with other starts only slows everything.
     servers.push(await startOurs(pOurs, apiKey, dataDir));
     servers.push(await startBaseline('yoga', pYoga));
@@ -99,7 +109,12 @@ async function main() {
     const targets = [
       { name: 'ours', request: request(pOurs, apiKey), expect: expectViewer, server: servers[0] },
       { name: 'yoga', request: request(pYoga, apiKey), expect: expectViewer, server: servers[1] },
-      { name: 'apollo', request: request(pApollo, apiKey), expect: expectViewer, server: servers[2] },
+      {
+        name: 'apollo',
+        request: request(pApollo, apiKey),
+        expect: expectViewer,
+        server: servers[2],
+      },
     ];
     const summaries = await harness.interleave(targets, opts);
     const ratioRows = harness.ratios(summaries);
@@ -118,7 +133,9 @@ async function main() {
       stopped,
     });
     process.stdout.write(`results: ${path.relative(root, file)}\n`);
-    for (const s of stopped) if (s.killed) process.stderr.write(`warning: ${s.name} ignored SIGTERM for 10 s and was killed\n`);
+    for (const s of stopped)
+      if (s.killed)
+        process.stderr.write(`warning: ${s.name} ignored SIGTERM for 10 s and was killed\n`);
     return summaries.every((s) => s.valid > 0) ? 0 : 1;
   } finally {
     await stopAll();
@@ -128,4 +145,8 @@ async function main() {
 }
 
 module.exports = main;
-if (require.main === module) main().then((code) => process.exit(code), (e) => (console.error(e.message || e), process.exit(1)));
+if (require.main === module)
+  main().then(
+    (code) => process.exit(code),
+    (e) => (console.error(e.message || e), process.exit(1)),
+  );

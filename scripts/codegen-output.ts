@@ -5,8 +5,13 @@ import { generate } from '@graphql-codegen/cli';
 import config from '../codegen';
 
 async function main() {
-  const outputs = (await generate({ ...config, silent: true, verbose: false }, false)) as { filename: string; content: string }[];
-  process.stdout.write(JSON.stringify(outputs.map(({ filename, content }) => ({ filename, content }))));
+  const outputs = (await generate({ ...config, silent: true, verbose: false }, false)) as {
+    filename: string;
+    content: string;
+  }[];
+  process.stdout.write(
+    JSON.stringify(outputs.map(({ filename, content }) => ({ filename, content }))),
+  );
 }
 
 main().catch((error) => {

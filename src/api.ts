@@ -7,7 +7,8 @@ import { settledBy } from './lib/deadline';
 import type { Services } from './services';
 import { attachWebSockets } from './ws';
 
-const connectionCount = (server: Server) => new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count ?? 0)));
+const connectionCount = (server: Server) =>
+  new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count ?? 0)));
 
 export interface ApiServer {
   app: App;
@@ -21,7 +22,11 @@ export interface ApiServer {
   close(drainBy?: number): Promise<void>;
 }
 
-export async function startApi(deps: Deps, services: Services, options: { port: number; host: string }): Promise<ApiServer> {
+export async function startApi(
+  deps: Deps,
+  services: Services,
+  options: { port: number; host: string },
+): Promise<ApiServer> {
   const app = createApp(deps, services);
   const server = createServer(app);
   const webSockets = attachWebSockets(server, app, deps);
@@ -49,7 +54,10 @@ export async function startApi(deps: Deps, services: Services, options: { port: 
       try {
         const drained = await settledBy([closed, webSockets.close(drainBy)], drainBy);
         if (!drained) {
-          deps.log.warn({ connections: await connectionCount(server), webSockets: webSockets.size() }, 'requests still open at the drain deadline; closing their connections');
+          deps.log.warn(
+            { connections: await connectionCount(server), webSockets: webSockets.size() },
+            'requests still open at the drain deadline; closing their connections',
+          );
           server.closeAllConnections();
           webSockets.destroy();
         }

@@ -33,7 +33,10 @@ import { createServices, type Services } from './services';
 import { isDatabaseUnavailable } from './storage/db-errors';
 
 /** Names of the operations in trusted documents (kept as metric labels). */
-const operationNames = (documents: Iterable<string>) => [...documents].flatMap((d) => [...d.matchAll(/\b(?:query|mutation|subscription)\s+(\w+)/g)].map((m) => m[1]));
+const operationNames = (documents: Iterable<string>) =>
+  [...documents].flatMap((d) =>
+    [...d.matchAll(/\b(?:query|mutation|subscription)\s+(\w+)/g)].map((m) => m[1]),
+  );
 
 export type App = YogaServerInstance<Record<string, unknown>, Context> & { services: Services };
 
@@ -61,12 +64,20 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   const principals = new WeakMap<Request, Promise<Principal | null>>();
   const principalOf = (request: Request) => {
     let principal = principals.get(request);
-    if (!principal) principals.set(request, (principal = authenticateHeader(services.auth, request.headers.get('authorization'))));
+    if (!principal)
+      principals.set(
+        request,
+        (principal = authenticateHeader(services.auth, request.headers.get('authorization'))),
+      );
     return principal;
   };
   // Requests that run a document trusted for some projects only, as the principal confined to them.
   const confined = new WeakMap<Request, Principal>();
-  const hasValidKey = (request: Request) => principalOf(request).then((p) => p !== null, () => false);
+  const hasValidKey = (request: Request) =>
+    principalOf(request).then(
+      (p) => p !== null,
+      () => false,
+    );
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -78,14 +89,25 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       info: (...args) => log.info(args.map(String).join(' ')),
       warn: (...args) => log.warn(args.map(String).join(' ')),
       // Yoga logs each error it masks; the database being unreachable is logged once per outage instead (deps.ts).
-      error: (...args) => (args.some(isDatabaseUnavailable) ? log.debug(args.map(String).join(' ')) : log.error(args.map(String).join(' '))),
+      error: (...args) =>
+        args.some(isDatabaseUnavailable)
+          ? log.debug(args.map(String).join(' '))
+          : log.error(args.map(String).join(' ')),
     },
     graphiql: config.http.graphiql
       ? async () => {
           const projectId = await services.projects.firstProjectId().catch(() => null);
-          const variables = exampleVariables(projectId && encodeGlobalID('Project', projectId), deps.clock.now());
+          const variables = exampleVariables(
+            projectId && encodeGlobalID('Project', projectId),
+            deps.clock.now(),
+          );
           // `variables` becomes GraphiQL's initialVariables (Yoga passes options through as props).
-          return { title: 'Evalgraph', defaultQuery: EXAMPLES_DOCUMENT, variables, defaultEditorToolsVisibility: 'variables' as const };
+          return {
+            title: 'Evalgraph',
+            defaultQuery: EXAMPLES_DOCUMENT,
+            variables,
+            defaultEditorToolsVisibility: 'variables' as const,
+          };
         }
       : false,
     renderGraphiQL: renderGraphiQLPage,
@@ -93,7 +115,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     maskedErrors: { maskError: (error) => maskError(error) },
     context: async (initial): Promise<Context> => {
       // A WebSocket operation: its connection's key was checked for this subscribe (ws.ts).
-      if ('wsPrincipal' in initial) return contextOf(initial.wsPrincipal as Principal, randomUUID());
+      if ('wsPrincipal' in initial)
+        return contextOf(initial.wsPrincipal as Principal, randomUUID());
       const principal = confined.get(initial.request) ?? (await principalOf(initial.request));
       return contextOf(principal, requestIdOf(initial.request));
     },
@@ -102,24 +125,58 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // which costs about 10 ms on a 1,000-span ingest batch; we use no @defer/@stream), with
       // repeated queries compiled by graphql-jit; subscription events executed once per key.
       // (No specifiedRules here: Yoga's own engine adds them, and a second list runs every rule twice.)
-      useEngine({ parse, validate, execute, subscribe: createSharedSubscribe(execute, (ctx) => (ctx as Context).principal?.keyId ?? null) }),
+      useEngine({
+        parse,
+        validate,
+        execute,
+        subscribe: createSharedSubscribe(
+          execute,
+          (ctx) => (ctx as Context).principal?.keyId ?? null,
+        ),
+      }),
       useRequestId(),
       ...(config.http.graphiql ? [useGraphiQLAssets()] : []),
-      usePrometheus({ registry: deps.metrics, knownOperations: operationNames(services.operations.manifest.values()) }),
+      usePrometheus({
+        registry: deps.metrics,
+        knownOperations: operationNames(services.operations.manifest.values()),
+      }),
       useServiceLevels({ levels: services.serviceLevels, meters: deps.meters }),
       // Before anything reads a body or a key is looked up twice: callers without a valid key pay first.
       useAnonymousLimit({ limiter: services.anonymous }),
       // Also bounds the query text (EVALGRAPH_MAX_QUERY_BYTES) before it is hashed or parsed.
-      usePersistedOperations({ operations: services.operations, principalOf, onConfined: (request, principal) => confined.set(request, principal) }),
-      useOtlp({ services, log, maxBodyBytes: config.http.maxBodyBytes, maxSpans: config.traces.maxSpansPerBatch }),
+      usePersistedOperations({
+        operations: services.operations,
+        principalOf,
+        onConfined: (request, principal) => confined.set(request, principal),
+      }),
+      useOtlp({
+        services,
+        log,
+        maxBodyBytes: config.http.maxBodyBytes,
+        maxSpans: config.traces.maxSpansPerBatch,
+      }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),
       ...useAbuseLimits(config.limits, hasValidKey),
       // Before the rate limit: a refused page size is neither costed nor charged.
       usePageLimits(),
-      useRateLimit({ schema, config: config.rateLimit, quotas: config.quotas, requests: services.requests, store: deps.buckets, metrics: deps.metrics, onStoreError: (error) => log.warn({ err: error }, 'rate-limit store failed; using the fallback policy') }),
+      useRateLimit({
+        schema,
+        config: config.rateLimit,
+        quotas: config.quotas,
+        requests: services.requests,
+        store: deps.buckets,
+        metrics: deps.metrics,
+        onStoreError: (error) =>
+          log.warn({ err: error }, 'rate-limit store failed; using the fallback policy'),
+      }),
       // After the rate limit: a hit is costed and counted like a miss.
-      useResponseCache({ schema, config: config.responseCache, cache: services.cache, metrics: deps.metrics }),
+      useResponseCache({
+        schema,
+        config: config.responseCache,
+        cache: services.cache,
+        metrics: deps.metrics,
+      }),
       // After the cache: ETags of the data as sent (without the cache's bookkeeping fields).
       useHttpCaching(),
       useErrorMasking(log),
@@ -128,9 +185,18 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
           database: () => deps.db.ping().then(() => ({ kind: deps.db.kind })),
           ...(deps.redis ? { redis: () => deps.redis!.ping().then(() => undefined) } : {}),
           // Reported, never failing readiness: an open circuit stops judging, not the API.
-          judge: async () => ({ configured: services.judge.configured, circuit: services.judge.state() }),
+          judge: async () => ({
+            configured: services.judge.configured,
+            circuit: services.judge.state(),
+          }),
           // Reported, never failing: a backlog is work for the workers, not a reason to stop serving.
-          queues: async () => Object.fromEntries((await services.queues().catch(() => [])).map((q) => [q.queue, { depth: q.depth, lagSeconds: Math.round(q.age * 10) / 10 }])),
+          queues: async () =>
+            Object.fromEntries(
+              (await services.queues().catch(() => [])).map((q) => [
+                q.queue,
+                { depth: q.depth, lagSeconds: Math.round(q.age * 10) / 10 },
+              ]),
+            ),
         },
       }),
       useMetricsEndpoint({ registry: deps.metrics }),

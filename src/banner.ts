@@ -16,17 +16,30 @@ export interface BannerInput {
   now: Date;
 }
 
-export function startBanner({ base, created, adminEmail, generatedKey, projectId, now }: BannerInput): string {
+export function startBanner({
+  base,
+  created,
+  adminEmail,
+  generatedKey,
+  projectId,
+  now,
+}: BannerInput): string {
   const lines = [`Evalgraph API on ${base}/graphql (open it in a browser for GraphiQL)`];
   if (created.length) lines.push(`First start: created ${created.join(', ')}.`);
   if (generatedKey) {
-    lines.push(`Admin API key for ${adminEmail} (shown once; store it now):\n\n    ${generatedKey}\n`);
+    lines.push(
+      `Admin API key for ${adminEmail} (shown once; store it now):\n\n    ${generatedKey}\n`,
+    );
     lines.push('Send it as the header  Authorization: Bearer <key>');
-    lines.push(`GraphiQL: ${base}/graphql  (Headers tab: { "Authorization": "Bearer <key>" }, then run query Viewer)`);
+    lines.push(
+      `GraphiQL: ${base}/graphql  (Headers tab: { "Authorization": "Bearer <key>" }, then run query Viewer)`,
+    );
     if (projectId) {
       const project = encodeGlobalID('Project', projectId);
       lines.push(`Default project id: ${project}`);
-      lines.push(`Send one span to it over OTLP:\n\n${otlpCurl(base, generatedKey, project, now)}\n`);
+      lines.push(
+        `Send one span to it over OTLP:\n\n${otlpCurl(base, generatedKey, project, now)}\n`,
+      );
     }
   }
   return lines.join('\n');
@@ -49,7 +62,13 @@ function otlpCurl(base: string, key: string, project: string, now: Date): string
     ],
   };
   const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] });
-  return [`    curl -sS ${base}/v1/traces \\`, `      -H 'Authorization: Bearer ${key}' \\`, `      -H 'x-evalgraph-project: ${project}' \\`, `      -H 'content-type: application/json' \\`, `      -d '${body}'`].join('\n');
+  return [
+    `    curl -sS ${base}/v1/traces \\`,
+    `      -H 'Authorization: Bearer ${key}' \\`,
+    `      -H 'x-evalgraph-project: ${project}' \\`,
+    `      -H 'content-type: application/json' \\`,
+    `      -d '${body}'`,
+  ].join('\n');
 }
 
 const randomHex = (bytes: number) => randomBytes(bytes).toString('hex');

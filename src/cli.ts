@@ -17,7 +17,9 @@ const quiet = () => pino({ level: 'warn' });
 /** PGlite has a single owner: refuse to open the embedded database under a running server. */
 async function assertEmbeddedFree(config: Config) {
   if (config.database.kind !== 'pglite') return;
-  const pid = Number(await readFile(path.join(config.dataDir, 'serve.pid'), 'utf8').catch(() => ''));
+  const pid = Number(
+    await readFile(path.join(config.dataDir, 'serve.pid'), 'utf8').catch(() => ''),
+  );
   if (!pid || pid === process.pid) return;
   try {
     process.kill(pid, 0);
@@ -60,30 +62,52 @@ async function findProjectId(deps: Deps, ref: string): Promise<string> {
   } catch {
     // not a global id
   }
-  const byId = /^[0-9a-f-]{36}$/i.test(id) ? await deps.db.prisma.project.findUnique({ where: { id } }) : null;
-  const project = byId ?? (await deps.db.prisma.project.findFirst({ where: { name: ref }, orderBy: { createdAt: 'asc' } }));
+  const byId = /^[0-9a-f-]{36}$/i.test(id)
+    ? await deps.db.prisma.project.findUnique({ where: { id } })
+    : null;
+  const project =
+    byId ??
+    (await deps.db.prisma.project.findFirst({
+      where: { name: ref },
+      orderBy: { createdAt: 'asc' },
+    }));
   if (!project) throw new Error(`No project has the id or name "${ref}".`);
   return project.id;
 }
 
 export function buildProgram(): Command {
-  const program = new Command('evalgraph').description('Evalgraph: observe, cost and evaluate LLM applications over GraphQL.');
+  const program = new Command('evalgraph').description(
+    'Evalgraph: observe, cost and evaluate LLM applications over GraphQL.',
+  );
   const json = new Option('--json', 'machine-readable output');
 
   program
     .command('migrate')
-    .description('apply pending database migrations (Postgres from DATABASE_URL, or the embedded database)')
-    .option('--check', 'apply nothing; report pending migrations and drift from prisma/schema.prisma (exit 1 when either)')
+    .description(
+      'apply pending database migrations (Postgres from DATABASE_URL, or the embedded database)',
+    )
+    .option(
+      '--check',
+      'apply nothing; report pending migrations and drift from prisma/schema.prisma (exit 1 when either)',
+    )
     .addOption(json)
     .action(async (opts) => {
       const config = parseConfig(process.env);
       await assertEmbeddedFree(config);
-      const db = await createDb(config.database.kind === 'postgres' ? { kind: 'postgres', url: config.database.url } : { kind: 'pglite', dataDir: config.database.dataDir });
+      const db = await createDb(
+        config.database.kind === 'postgres'
+          ? { kind: 'postgres', url: config.database.url }
+          : { kind: 'pglite', dataDir: config.database.dataDir },
+      );
       const engine = await db.migrations();
       try {
         if (!opts.check) {
           const applied = await engine.apply();
-          output(opts.json, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date');
+          output(
+            opts.json,
+            { applied },
+            applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date',
+          );
           return;
         }
         const pending = await engine.pending();
@@ -91,7 +115,11 @@ export function buildProgram(): Command {
         output(
           opts.json,
           { pending, drift },
-          pending.length ? `pending migrations: ${pending.join(', ')}` : drift ? `the database differs from schema.prisma:\n${drift}` : 'no pending migrations, no drift',
+          pending.length
+            ? `pending migrations: ${pending.join(', ')}`
+            : drift
+              ? `the database differs from schema.prisma:\n${drift}`
+              : 'no pending migrations, no drift',
         );
         if (pending.length || drift) process.exitCode = 1;
       } finally {
@@ -103,7 +131,9 @@ export function buildProgram(): Command {
   program
     .command('serve')
     .description('start the API and the background worker (default), or one of them')
-    .addOption(new Option('--role <role>', 'what to run').choices(['all', 'api', 'worker']).default('all'))
+    .addOption(
+      new Option('--role <role>', 'what to run').choices(['all', 'api', 'worker']).default('all'),
+    )
     .action(async (opts: { role: ServeRole }) => {
       const config = parseConfig(process.env);
       const server = await serve(config, opts.role);
@@ -120,8 +150,17 @@ export function buildProgram(): Command {
     .addOption(json)
     .action((opts) =>
       withServices(async (services) => {
-        const user = await services.auth.createUser({ email: opts.email, name: opts.name, isAdmin: !!opts.admin, tier: opts.tier });
-        output(opts.json, { id: user.id, email: user.email, isAdmin: user.isAdmin, tier: user.tier }, `created user ${user.email} (${user.id})`);
+        const user = await services.auth.createUser({
+          email: opts.email,
+          name: opts.name,
+          isAdmin: !!opts.admin,
+          tier: opts.tier,
+        });
+        output(
+          opts.json,
+          { id: user.id, email: user.email, isAdmin: user.isAdmin, tier: user.tier },
+          `created user ${user.email} (${user.id})`,
+        );
       }),
     );
 
@@ -135,7 +174,11 @@ export function buildProgram(): Command {
       withServices(async (services, deps) => {
         const ownerId = opts.owner ? await findUserId(deps, opts.owner) : null;
         const project = await services.projects.createProject({ name: opts.name, ownerId });
-        output(opts.json, { id: project.id, name: project.name }, `created project ${project.name} (${project.id})`);
+        output(
+          opts.json,
+          { id: project.id, name: project.name },
+          `created project ${project.name} (${project.id})`,
+        );
       }),
     );
   projects
@@ -146,8 +189,16 @@ export function buildProgram(): Command {
     .addOption(json)
     .action((opts) =>
       withServices(async (services, deps) => {
-        const m = await services.projects.addMember({ projectId: await findProjectId(deps, opts.project), email: opts.email, role: opts.role });
-        output(opts.json, { projectId: m.projectId, userId: m.userId, role: m.role }, `${opts.email} is ${m.role} of the project`);
+        const m = await services.projects.addMember({
+          projectId: await findProjectId(deps, opts.project),
+          email: opts.email,
+          role: opts.role,
+        });
+        output(
+          opts.json,
+          { projectId: m.projectId, userId: m.userId, role: m.role },
+          `${opts.email} is ${m.role} of the project`,
+        );
       }),
     );
 
@@ -156,16 +207,30 @@ export function buildProgram(): Command {
     .command('create')
     .requiredOption('--email <email>', 'the user the key acts for')
     .option('--project <id or name>', 'bind the key to this project')
-    .addOption(new Option('--role <role>', "narrow the key to this role").choices(Object.values(Role)))
+    .addOption(
+      new Option('--role <role>', 'narrow the key to this role').choices(Object.values(Role)),
+    )
     .option('--name <name>')
     .addOption(json)
     .action((opts) =>
       withServices(async (services, deps) => {
         const projectId = opts.project ? await findProjectId(deps, opts.project) : null;
-        const { apiKey, key } = await services.auth.createApiKey(null, { userId: await findUserId(deps, opts.email), projectId, role: opts.role, name: opts.name });
+        const { apiKey, key } = await services.auth.createApiKey(null, {
+          userId: await findUserId(deps, opts.email),
+          projectId,
+          role: opts.role,
+          name: opts.name,
+        });
         output(
           opts.json,
-          { key, id: apiKey.id, prefix: apiKey.prefix, userId: apiKey.userId, projectId: apiKey.projectId, role: apiKey.role },
+          {
+            key,
+            id: apiKey.id,
+            prefix: apiKey.prefix,
+            userId: apiKey.userId,
+            projectId: apiKey.projectId,
+            role: apiKey.role,
+          },
           `${key}\n(shown once: store it now. id ${apiKey.id}, prefix ${apiKey.prefix})`,
         );
       }),
@@ -180,9 +245,16 @@ export function buildProgram(): Command {
         const where = opts.id ? { id: opts.id } : opts.prefix ? { prefix: opts.prefix } : null;
         if (!where) throw new Error('Give --id or --prefix.');
         const found = await deps.db.prisma.apiKey.findMany({ where, take: 2 });
-        if (found.length !== 1) throw new Error(found.length ? 'That prefix matches several keys: use --id.' : 'No key matches.');
+        if (found.length !== 1)
+          throw new Error(
+            found.length ? 'That prefix matches several keys: use --id.' : 'No key matches.',
+          );
         const key = await services.auth.revokeApiKey(found[0].id);
-        output(opts.json, { id: key.id, prefix: key.prefix, revokedAt: key.revokedAt }, `revoked key ${key.prefix}… (${key.id})`);
+        output(
+          opts.json,
+          { id: key.id, prefix: key.prefix, revokedAt: key.revokedAt },
+          `revoked key ${key.prefix}… (${key.id})`,
+        );
       }),
     );
 
@@ -195,7 +267,11 @@ export function buildProgram(): Command {
     .action((opts) =>
       withServices(async (services, deps) => {
         const user = await services.auth.setUserTier(await findUserId(deps, opts.email), opts.tier);
-        output(opts.json, { id: user.id, email: user.email, tier: user.tier }, `${user.email} is now on the ${user.tier} tier`);
+        output(
+          opts.json,
+          { id: user.id, email: user.email, tier: user.tier },
+          `${user.email} is now on the ${user.tier} tier`,
+        );
       }),
     );
   return program;
@@ -211,7 +287,9 @@ export async function main(argv = process.argv): Promise<void> {
       console.error(error.message);
       process.exit(2);
     }
-    console.error(`evalgraph: ${isAppError(error) || error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      `evalgraph: ${isAppError(error) || error instanceof Error ? error.message : String(error)}`,
+    );
     process.exit(1);
   }
 }

@@ -20,8 +20,21 @@ const url = (protocols: string[]) =>
       message: `expected a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
     });
 
-const bucket = z.object({ capacity: z.number().int().min(1).max(100_000_000), restoreRate: z.number().positive().max(10_000_000) }).strict();
-const tierOverrides = z.object({ FREE: bucket.partial(), BASIC: bucket.partial(), PREMIUM: bucket.partial(), ENTERPRISE: bucket.partial() }).partial().strict();
+const bucket = z
+  .object({
+    capacity: z.number().int().min(1).max(100_000_000),
+    restoreRate: z.number().positive().max(10_000_000),
+  })
+  .strict();
+const tierOverrides = z
+  .object({
+    FREE: bucket.partial(),
+    BASIC: bucket.partial(),
+    PREMIUM: bucket.partial(),
+    ENTERPRISE: bucket.partial(),
+  })
+  .partial()
+  .strict();
 
 /** Cost-point buckets per tier (capacity, points restored per second); EVALGRAPH_RATE_LIMIT_TIERS overrides them. */
 export const DEFAULT_TIER_BUCKETS = {
@@ -32,10 +45,21 @@ export const DEFAULT_TIER_BUCKETS = {
 };
 
 const quota = z
-  .object({ requests: z.number().int().min(0).nullable(), evaluations: z.number().int().min(0).nullable(), judgeTokens: z.number().int().min(0).nullable(), judgeCost: z.string().regex(/^\d{1,12}(\.\d{1,10})?$/).nullable() })
+  .object({
+    requests: z.number().int().min(0).nullable(),
+    evaluations: z.number().int().min(0).nullable(),
+    judgeTokens: z.number().int().min(0).nullable(),
+    judgeCost: z
+      .string()
+      .regex(/^\d{1,12}(\.\d{1,10})?$/)
+      .nullable(),
+  })
   .partial()
   .strict();
-const quotaOverrides = z.object({ FREE: quota, BASIC: quota, PREMIUM: quota, ENTERPRISE: quota }).partial().strict();
+const quotaOverrides = z
+  .object({ FREE: quota, BASIC: quota, PREMIUM: quota, ENTERPRISE: quota })
+  .partial()
+  .strict();
 
 /** Daily quotas per tier (null: unlimited; judge cost in USD); EVALGRAPH_TIER_QUOTAS overrides them. */
 export const DEFAULT_TIER_QUOTAS = {
@@ -60,14 +84,21 @@ const jsonOf = <T extends z.ZodType>(schema: T, example: string) =>
     });
 
 export const envSchema = z.object({
-  PORT: z.coerce.number({ message: 'expected a port number' }).int().min(0).max(65535).default(4000),
+  PORT: z.coerce
+    .number({ message: 'expected a port number' })
+    .int()
+    .min(0)
+    .max(65535)
+    .default(4000),
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: url(['postgres', 'postgresql']),
   REDIS_URL: url(['redis', 'rediss']),
   REDIS_KEY_PREFIX: z.string().default('evalgraph:'),
   EVALGRAPH_CACHE_REDIS_URL: url(['redis', 'rediss']),
   EVALGRAPH_DATA_DIR: z.string().default('./.evalgraph'),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  LOG_LEVEL: z
+    .enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` })
+    .default('info'),
   EVALGRAPH_PUBLIC_URL: url(['http', 'https']),
   EVALGRAPH_GRAPHIQL: boolean(true),
   EVALGRAPH_MIGRATE_ON_START: boolean(true),
@@ -80,9 +111,19 @@ export const envSchema = z.object({
     .regex(/^[\x21-\x7e]+$/, { message: 'expected printable ASCII without spaces' })
     .optional(),
   EVALGRAPH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
-  EVALGRAPH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024),
+  EVALGRAPH_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(10 * 1024 * 1024),
   EVALGRAPH_MAX_SPAN_TEXT_CHARS: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
-  EVALGRAPH_MAX_SPAN_METADATA_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(32 * 1024),
+  EVALGRAPH_MAX_SPAN_METADATA_BYTES: z.coerce
+    .number()
+    .int()
+    .min(256)
+    .max(1024 * 1024)
+    .default(32 * 1024),
   EVALGRAPH_JUDGE_BASE_URL: url(['http', 'https']),
   EVALGRAPH_JUDGE_API_KEY: z.string().min(1).optional(),
   EVALGRAPH_JUDGE_MODEL: z.string().min(1).max(200).default('gpt-4o-mini'),
@@ -99,7 +140,12 @@ export const envSchema = z.object({
   EVALGRAPH_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(10_000).default(100),
   EVALGRAPH_SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   EVALGRAPH_WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
-  EVALGRAPH_WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
+  EVALGRAPH_WS_MAX_PAYLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(100 * 1024 * 1024)
+    .default(1024 * 1024),
   EVALGRAPH_RATE_LIMIT: boolean(true),
   EVALGRAPH_RATE_LIMIT_TIERS: jsonOf(tierOverrides, '{"FREE":{"capacity":5000,"restoreRate":100}}'),
   EVALGRAPH_TIER_QUOTAS: jsonOf(quotaOverrides, '{"FREE":{"requests":10000,"judgeCost":"0.50"}}'),
@@ -135,10 +181,17 @@ export const envSchema = z.object({
   EVALGRAPH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: z
     .string()
-    .regex(/^\d+(,\d+){0,19}$/, { message: 'expected up to 20 comma-separated delays in ms, the first attempt first' })
+    .regex(/^\d+(,\d+){0,19}$/, {
+      message: 'expected up to 20 comma-separated delays in ms, the first attempt first',
+    })
     .default('0,5000,300000,1800000,7200000,18000000,36000000,36000000'),
   EVALGRAPH_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
-  EVALGRAPH_WEBHOOK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(90 * 86_400_000).default(5 * 86_400_000),
+  EVALGRAPH_WEBHOOK_DISABLE_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(90 * 86_400_000)
+    .default(5 * 86_400_000),
 });
 
 export type Env = z.input<typeof envSchema>;

@@ -5,13 +5,21 @@ describe('parseConfig', () => {
   it('defaults to the embedded database and in-process stores on port 4000', () => {
     const config = parseConfig({});
     expect(config.http).toMatchObject({ port: 4000, host: '127.0.0.1', graphiql: true });
-    expect(config.database).toEqual({ kind: 'pglite', dataDir: path.resolve('.evalgraph', 'pgdata'), migrateOnStart: true });
+    expect(config.database).toEqual({
+      kind: 'pglite',
+      dataDir: path.resolve('.evalgraph', 'pgdata'),
+      migrateOnStart: true,
+    });
     expect(config.redis).toBeNull();
     expect(config.init).toBeNull();
   });
 
   it('uses Postgres and Redis when their URLs are set', () => {
-    const config = parseConfig({ DATABASE_URL: 'postgresql://u@h/db', REDIS_URL: 'redis://h:6379/1', EVALGRAPH_DATA_DIR: '/tmp/x' });
+    const config = parseConfig({
+      DATABASE_URL: 'postgresql://u@h/db',
+      REDIS_URL: 'redis://h:6379/1',
+      EVALGRAPH_DATA_DIR: '/tmp/x',
+    });
     expect(config.database).toMatchObject({ kind: 'postgres', url: 'postgresql://u@h/db' });
     expect(config.redis).toEqual({ url: 'redis://h:6379/1', keyPrefix: 'evalgraph:' });
     expect(config.dataDir).toBe('/tmp/x');
@@ -27,20 +35,33 @@ describe('parseConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
     expect(problems).toMatch(/PORT: expected a port number \(got "x"\)/);
-    expect(problems).toMatch(/DATABASE_URL: expected a URL starting with postgres:\/\/ or postgresql:\/\//);
+    expect(problems).toMatch(
+      /DATABASE_URL: expected a URL starting with postgres:\/\/ or postgresql:\/\//,
+    );
     expect(problems).toMatch(/EVALGRAPH_INIT_API_KEY: expected at least 32 characters/);
     expect(problems).not.toMatch(/short/); // values of secret variables are never echoed
   });
 
   it('requires the admin email when other init variables are set', () => {
-    expect(() => parseConfig({ EVALGRAPH_INIT_PROJECT: 'p' })).toThrow(/EVALGRAPH_INIT_ADMIN_EMAIL: required/);
-    expect(parseConfig({ EVALGRAPH_INIT_ADMIN_EMAIL: 'a@b.example', EVALGRAPH_INIT_PROJECT: 'p' }).init).toEqual({ adminEmail: 'a@b.example', project: 'p', apiKey: null });
+    expect(() => parseConfig({ EVALGRAPH_INIT_PROJECT: 'p' })).toThrow(
+      /EVALGRAPH_INIT_ADMIN_EMAIL: required/,
+    );
+    expect(
+      parseConfig({ EVALGRAPH_INIT_ADMIN_EMAIL: 'a@b.example', EVALGRAPH_INIT_PROJECT: 'p' }).init,
+    ).toEqual({ adminEmail: 'a@b.example', project: 'p', apiKey: null });
   });
 });
 
 describe('empty variables', () => {
   it('count as unset', () => {
-    expect(parseConfig({ EVALGRAPH_INIT_ADMIN_EMAIL: '', EVALGRAPH_INIT_API_KEY: '', PORT: '', DATABASE_URL: '' }).init).toBeNull();
+    expect(
+      parseConfig({
+        EVALGRAPH_INIT_ADMIN_EMAIL: '',
+        EVALGRAPH_INIT_API_KEY: '',
+        PORT: '',
+        DATABASE_URL: '',
+      }).init,
+    ).toBeNull();
   });
 });
 
@@ -52,12 +73,21 @@ describe('tiers', () => {
     });
     expect(config.rateLimit.tiers.FREE).toEqual({ capacity: 2000, restoreRate: 100 });
     expect(config.rateLimit.tiers.ENTERPRISE).toEqual({ capacity: 100_000, restoreRate: 2_000 });
-    expect(config.quotas.tiers.BASIC).toEqual({ requests: null, evaluations: 200, judgeTokens: 2_000_000, judgeCost: '2.50' });
+    expect(config.quotas.tiers.BASIC).toEqual({
+      requests: null,
+      evaluations: 200,
+      judgeTokens: 2_000_000,
+      judgeCost: '2.50',
+    });
   });
 
   it('name malformed tier JSON', () => {
-    expect(() => parseConfig({ EVALGRAPH_RATE_LIMIT_TIERS: '{"GOLD":{}}' })).toThrow(/EVALGRAPH_RATE_LIMIT_TIERS: expected JSON such as/);
-    expect(() => parseConfig({ EVALGRAPH_TIER_QUOTAS: 'not json' })).toThrow(/EVALGRAPH_TIER_QUOTAS: expected JSON such as/);
+    expect(() => parseConfig({ EVALGRAPH_RATE_LIMIT_TIERS: '{"GOLD":{}}' })).toThrow(
+      /EVALGRAPH_RATE_LIMIT_TIERS: expected JSON such as/,
+    );
+    expect(() => parseConfig({ EVALGRAPH_TIER_QUOTAS: 'not json' })).toThrow(
+      /EVALGRAPH_TIER_QUOTAS: expected JSON such as/,
+    );
   });
 });
 
@@ -69,7 +99,10 @@ describe('abuse limits before a key is known', () => {
   });
 
   it('read both, 0 turning the anonymous bucket off, and name each bad one', () => {
-    const config = parseConfig({ EVALGRAPH_MAX_QUERY_BYTES: '131072', EVALGRAPH_ANONYMOUS_RATE_LIMIT: '0.5' });
+    const config = parseConfig({
+      EVALGRAPH_MAX_QUERY_BYTES: '131072',
+      EVALGRAPH_ANONYMOUS_RATE_LIMIT: '0.5',
+    });
     expect(config.limits.maxQueryBytes).toBe(131072);
     expect(config.rateLimit.anonymous).toEqual({ capacity: 1, restoreRate: 0.5 });
     expect(parseConfig({ EVALGRAPH_ANONYMOUS_RATE_LIMIT: '0' }).rateLimit.anonymous).toBeNull();
@@ -80,8 +113,14 @@ describe('abuse limits before a key is known', () => {
       error = e;
     }
     const problems = (error as ConfigError).problems.join('\n');
-    expect(problems).toMatch(/EVALGRAPH_MAX_QUERY_BYTES: expected at least 1024 bytes \(got "100"\)/);
-    expect(problems).toMatch(/EVALGRAPH_ANONYMOUS_RATE_LIMIT: expected requests per second \(0: off\) \(got "lots"\)/);
-    expect(() => parseConfig({ EVALGRAPH_ANONYMOUS_RATE_LIMIT: '-1' })).toThrow(/EVALGRAPH_ANONYMOUS_RATE_LIMIT/);
+    expect(problems).toMatch(
+      /EVALGRAPH_MAX_QUERY_BYTES: expected at least 1024 bytes \(got "100"\)/,
+    );
+    expect(problems).toMatch(
+      /EVALGRAPH_ANONYMOUS_RATE_LIMIT: expected requests per second \(0: off\) \(got "lots"\)/,
+    );
+    expect(() => parseConfig({ EVALGRAPH_ANONYMOUS_RATE_LIMIT: '-1' })).toThrow(
+      /EVALGRAPH_ANONYMOUS_RATE_LIMIT/,
+    );
   });
 });

@@ -8,12 +8,23 @@ const PROJECT_ROOT = path.resolve(__dirname, '..');
 const DEFAULT_MANIFEST = 'schema/operations/generated/persisted-documents.json';
 
 type TierName = 'FREE' | 'BASIC' | 'PREMIUM' | 'ENTERPRISE';
-type DailyQuotaConfig = { requests: number | null; evaluations: number | null; judgeTokens: number | null; judgeCost: string | null };
+type DailyQuotaConfig = {
+  requests: number | null;
+  evaluations: number | null;
+  judgeTokens: number | null;
+  judgeCost: string | null;
+};
 
 /** Each tier's defaults with the configured overrides on top. */
-function perTier<T extends object>(defaults: Record<TierName, T>, overrides: Partial<Record<TierName, Partial<T>>>): Record<TierName, T> {
+function perTier<T extends object>(
+  defaults: Record<TierName, T>,
+  overrides: Partial<Record<TierName, Partial<T>>>,
+): Record<TierName, T> {
   const tiers = ['FREE', 'BASIC', 'PREMIUM', 'ENTERPRISE'] as const;
-  return Object.fromEntries(tiers.map((t) => [t, { ...defaults[t], ...overrides[t] }])) as Record<TierName, T>;
+  return Object.fromEntries(tiers.map((t) => [t, { ...defaults[t], ...overrides[t] }])) as Record<
+    TierName,
+    T
+  >;
 }
 
 export class ConfigError extends Error {
@@ -39,10 +50,16 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
     );
   }
   const e = parsed.data;
-  const init = { adminEmail: e.EVALGRAPH_INIT_ADMIN_EMAIL, project: e.EVALGRAPH_INIT_PROJECT, apiKey: e.EVALGRAPH_INIT_API_KEY };
+  const init = {
+    adminEmail: e.EVALGRAPH_INIT_ADMIN_EMAIL,
+    project: e.EVALGRAPH_INIT_PROJECT,
+    apiKey: e.EVALGRAPH_INIT_API_KEY,
+  };
   const initCount = Object.values(init).filter(Boolean).length;
   if (initCount > 0 && !init.adminEmail) {
-    throw new ConfigError(['EVALGRAPH_INIT_ADMIN_EMAIL: required when EVALGRAPH_INIT_PROJECT or EVALGRAPH_INIT_API_KEY is set']);
+    throw new ConfigError([
+      'EVALGRAPH_INIT_ADMIN_EMAIL: required when EVALGRAPH_INIT_PROJECT or EVALGRAPH_INIT_API_KEY is set',
+    ]);
   }
   const dataDir = path.resolve(e.EVALGRAPH_DATA_DIR);
   return {
@@ -55,8 +72,16 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       shutdownTimeoutMs: e.EVALGRAPH_SHUTDOWN_TIMEOUT_MS,
     },
     database: e.DATABASE_URL
-      ? { kind: 'postgres' as const, url: e.DATABASE_URL, migrateOnStart: e.EVALGRAPH_MIGRATE_ON_START }
-      : { kind: 'pglite' as const, dataDir: path.join(dataDir, 'pgdata'), migrateOnStart: e.EVALGRAPH_MIGRATE_ON_START },
+      ? {
+          kind: 'postgres' as const,
+          url: e.DATABASE_URL,
+          migrateOnStart: e.EVALGRAPH_MIGRATE_ON_START,
+        }
+      : {
+          kind: 'pglite' as const,
+          dataDir: path.join(dataDir, 'pgdata'),
+          migrateOnStart: e.EVALGRAPH_MIGRATE_ON_START,
+        },
     redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : null,
     traces: {
       /** Longest span input/output text kept, in characters; longer text is cut and flagged. */
@@ -120,7 +145,13 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
        * Requests without a valid key (none, or a bad one), per client address (the TCP peer): a
        * bucket of a second's worth, refilled at this rate a second. null: off.
        */
-      anonymous: e.EVALGRAPH_ANONYMOUS_RATE_LIMIT > 0 ? { capacity: Math.max(1, Math.ceil(e.EVALGRAPH_ANONYMOUS_RATE_LIMIT)), restoreRate: e.EVALGRAPH_ANONYMOUS_RATE_LIMIT } : null,
+      anonymous:
+        e.EVALGRAPH_ANONYMOUS_RATE_LIMIT > 0
+          ? {
+              capacity: Math.max(1, Math.ceil(e.EVALGRAPH_ANONYMOUS_RATE_LIMIT)),
+              restoreRate: e.EVALGRAPH_ANONYMOUS_RATE_LIMIT,
+            }
+          : null,
     },
     slo: {
       /** Share of requests answered without a 5xx or an unexpected error. */
@@ -140,7 +171,10 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       /** Non-admin keys may run only trusted documents (the manifest and registered operations). */
       only: e.PERSISTED_QUERY_ONLY || e.EVALGRAPH_PERSISTED_QUERY_ONLY,
       /** Codegen's manifest of trusted documents; '' for none. */
-      manifestPath: e.EVALGRAPH_PERSISTED_OPERATIONS_FILE === '' ? null : path.resolve(PROJECT_ROOT, e.EVALGRAPH_PERSISTED_OPERATIONS_FILE ?? DEFAULT_MANIFEST),
+      manifestPath:
+        e.EVALGRAPH_PERSISTED_OPERATIONS_FILE === ''
+          ? null
+          : path.resolve(PROJECT_ROOT, e.EVALGRAPH_PERSISTED_OPERATIONS_FILE ?? DEFAULT_MANIFEST),
     },
     responseCache: {
       enabled: e.EVALGRAPH_RESPONSE_CACHE,
@@ -167,7 +201,9 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
     },
     dataDir,
     logLevel: e.LOG_LEVEL,
-    init: init.adminEmail ? { adminEmail: init.adminEmail, project: init.project ?? null, apiKey: init.apiKey ?? null } : null,
+    init: init.adminEmail
+      ? { adminEmail: init.adminEmail, project: init.project ?? null, apiKey: init.apiKey ?? null }
+      : null,
   };
 }
 

@@ -5,9 +5,17 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type Redis from 'ioredis';
 import type { Config } from './config';
 import { createDb, migrate, type Db, type DbOptions } from './storage/db';
-import { createMemoryBuckets, createRedisBuckets, type BucketStore } from './modules/ratelimit/bucket';
+import {
+  createMemoryBuckets,
+  createRedisBuckets,
+  type BucketStore,
+} from './modules/ratelimit/bucket';
 import { createKv, type Kv } from './storage/kv';
-import { createMemoryResponseStore, createRedisResponseStore, type ResponseStore } from './storage/response-cache';
+import {
+  createMemoryResponseStore,
+  createRedisResponseStore,
+  type ResponseStore,
+} from './storage/response-cache';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './storage/pubsub';
 import { createRedis, createRedisSubscriber } from './storage/redis';
 import { createMeters, type Meters } from './modules/observability/meters';
@@ -48,7 +56,8 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
         : { kind: 'pglite', dataDir: config.database.dataDir }),
     // Once per outage; requests meanwhile get 503 SERVICE_UNAVAILABLE and are not logged one by one.
     {
-      onDown: (error) => log.error({ err: error }, 'database unreachable: answering 503 until it is back'),
+      onDown: (error) =>
+        log.error({ err: error }, 'database unreachable: answering 503 until it is back'),
       onUp: (downMs) => log.warn({ downMs }, 'database reachable again'),
     },
   );
@@ -57,9 +66,20 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     if (applied.length) log.info({ applied }, 'applied migrations');
   }
   const redis = config.redis ? createRedis(config.redis.url, { name: 'evalgraph' }) : null;
-  const pubsub = config.redis && redis ? createRedisPubSub(redis, createRedisSubscriber(config.redis.url), config.redis.keyPrefix, log) : createMemoryPubSub(log);
+  const pubsub =
+    config.redis && redis
+      ? createRedisPubSub(
+          redis,
+          createRedisSubscriber(config.redis.url),
+          config.redis.keyPrefix,
+          log,
+        )
+      : createMemoryPubSub(log);
   const cacheUrl = config.responseCache.redisUrl;
-  const cacheRedis = cacheUrl && cacheUrl !== config.redis?.url ? createRedis(cacheUrl, { name: 'evalgraph-cache' }) : redis;
+  const cacheRedis =
+    cacheUrl && cacheUrl !== config.redis?.url
+      ? createRedis(cacheUrl, { name: 'evalgraph-cache' })
+      : redis;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
@@ -71,10 +91,18 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     metrics,
     meters: createMeters(metrics),
     pubsub,
-    buckets: config.redis && redis ? createRedisBuckets(redis, config.redis.keyPrefix) : createMemoryBuckets(),
+    buckets:
+      config.redis && redis
+        ? createRedisBuckets(redis, config.redis.keyPrefix)
+        : createMemoryBuckets(),
     kv: createKv(redis, config.redis?.keyPrefix ?? ''),
     responseCache: cacheRedis
-      ? createRedisResponseStore(cacheRedis, config.redis?.keyPrefix ?? 'evalgraph:', (error) => log.warn({ err: error }, 'response cache invalidation failed; entries live until their TTL'))
+      ? createRedisResponseStore(cacheRedis, config.redis?.keyPrefix ?? 'evalgraph:', (error) =>
+          log.warn(
+            { err: error },
+            'response cache invalidation failed; entries live until their TTL',
+          ),
+        )
       : createMemoryResponseStore(),
     clock: { now: () => new Date() },
     async close() {

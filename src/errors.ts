@@ -21,19 +21,28 @@ interface ErrorOptions {
   extensions?: Record<string, unknown>;
 }
 
-export function appError(code: ErrorCode, message: string, options: ErrorOptions = {}): GraphQLError {
+export function appError(
+  code: ErrorCode,
+  message: string,
+  options: ErrorOptions = {},
+): GraphQLError {
   const http = options.status ? { http: { status: options.status, headers: options.headers } } : {};
   return new GraphQLError(message, { extensions: { code, ...options.extensions, ...http } });
 }
 
-export const unauthenticated = (message = 'Authentication required: send "Authorization: Bearer <api key>".') =>
+export const unauthenticated = (
+  message = 'Authentication required: send "Authorization: Bearer <api key>".',
+) =>
   appError('UNAUTHENTICATED', message, { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } });
 
-export const forbidden = (message = 'Your role does not allow this.') => appError('FORBIDDEN', message);
+export const forbidden = (message = 'Your role does not allow this.') =>
+  appError('FORBIDDEN', message);
 
 /** Also for what exists but the caller may not see: the two answers must not differ. `path`: the input that named it. */
 export const notFound = (what: string, path: (string | number)[] = []) =>
-  appError('NOT_FOUND', `${what} was not found.`, { extensions: { path: path.length ? path : undefined } });
+  appError('NOT_FOUND', `${what} was not found.`, {
+    extensions: { path: path.length ? path : undefined },
+  });
 
 /** The row, or NOT_FOUND: a field by id answers a missing id as it answers one the caller may not see. */
 export const found =
@@ -49,7 +58,10 @@ export const badInput = (message: string, path: (string | number)[] = []) =>
 
 /** A dependency (the database) cannot be reached: try again after `retryAfterSeconds`. */
 export const serviceUnavailable = (message: string, retryAfterSeconds = 5) =>
-  appError('SERVICE_UNAVAILABLE', message, { status: 503, headers: { 'Retry-After': String(retryAfterSeconds) } });
+  appError('SERVICE_UNAVAILABLE', message, {
+    status: 503,
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
 
 export function isAppError(error: unknown): error is GraphQLError {
   return error instanceof GraphQLError && typeof error.extensions?.code === 'string';

@@ -20,7 +20,9 @@ export interface ServeOptions extends DepsOptions {
 export async function serve(config: Config, role: ServeRole, options: ServeOptions = {}) {
   const print = options.print ?? console.log;
   if (config.database.kind === 'pglite' && role !== 'all') {
-    throw new Error('The embedded database has one owner: run `serve` (API and worker together), or set DATABASE_URL to run roles apart.');
+    throw new Error(
+      'The embedded database has one owner: run `serve` (API and worker together), or set DATABASE_URL to run roles apart.',
+    );
   }
   const deps = await createDeps(config, options);
   const pidFile = config.database.kind === 'pglite' ? path.join(config.dataDir, 'serve.pid') : null;
@@ -88,17 +90,29 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       })();
       if (!(await settledBy([closing], deadline))) {
         const open = [...steps].filter(([, state]) => state === 'running').map(([name]) => name);
-        deps.log.warn({ open, timeoutMs }, 'shutdown timeout reached; leaving the open steps behind');
-        deps.log.debug({ resources: process.getActiveResourcesInfo() }, 'still keeping the process alive');
+        deps.log.warn(
+          { open, timeoutMs },
+          'shutdown timeout reached; leaving the open steps behind',
+        );
+        deps.log.debug(
+          { resources: process.getActiveResourcesInfo() },
+          'still keeping the process alive',
+        );
       }
       if (pidFile) await rm(pidFile, { force: true });
-      if (steps.get('worker') !== 'done') throw new Error(`the work this process held was not handed back in time (${steps.get('worker')}); its leases expire instead`);
+      if (steps.get('worker') !== 'done')
+        throw new Error(
+          `the work this process held was not handed back in time (${steps.get('worker')}); its leases expire instead`,
+        );
     })());
   return { deps, services, api, worker, stop };
 }
 
 /** Stops on SIGTERM/SIGINT; a second signal exits at once. */
-export function stopOnSignals(stop: () => Promise<void>, log: { info(msg: string): void; error(obj: unknown, msg: string): void }) {
+export function stopOnSignals(
+  stop: () => Promise<void>,
+  log: { info(msg: string): void; error(obj: unknown, msg: string): void },
+) {
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) process.exit(1);

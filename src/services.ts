@@ -38,13 +38,22 @@ export function createServices(deps: Deps) {
   const quotas = createQuotas(deps);
   const events = createEvents(deps);
   const cache = createResponseCacheService(deps, deps.responseCache);
-  const subscriptions = createSubscriptionGuard(deps, { perKey: deps.config.subscriptions.maxPerKey, auth });
+  const subscriptions = createSubscriptionGuard(deps, {
+    perKey: deps.config.subscriptions.maxPerKey,
+    auth,
+  });
   const queues = createQueueReader(deps);
-  const stopGauges = registerGauges(deps, { openSubscriptions: subscriptions.totalOpen, events, queues });
+  const stopGauges = registerGauges(deps, {
+    openSubscriptions: subscriptions.totalOpen,
+    events,
+    queues,
+  });
   const serviceLevels = createServiceLevels(deps);
   return {
     auth,
-    projects: createProjectsService(deps, { onAccessChange: (userId) => auth.accessChanged(userId) }),
+    projects: createProjectsService(deps, {
+      onAccessChange: (userId) => auth.accessChanged(userId),
+    }),
     costs,
     traces: createTraceService(deps, costs),
     judge,
@@ -64,7 +73,11 @@ export function createServices(deps: Deps) {
       store: deps.buckets,
       authenticate: (authorization) => authenticateHeader(auth, authorization),
       metrics: deps.metrics,
-      onStoreError: (error) => deps.log.warn({ err: error }, 'anonymous rate-limit store failed; using buckets in this process'),
+      onStoreError: (error) =>
+        deps.log.warn(
+          { err: error },
+          'anonymous rate-limit store failed; using buckets in this process',
+        ),
     }),
     serviceLevels,
     queues,

@@ -7,7 +7,7 @@
 // (4429 at connection_init).
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ExecutionArgs } from 'graphql';
+import type { DocumentNode, ExecutionArgs } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -31,7 +31,10 @@ function authorizationOf(params: Readonly<Record<string, unknown>> | undefined):
 }
 
 /** Who holds the connection's key now; null when it is missing or no longer valid (other errors throw). */
-async function principalOf(app: App, params: Readonly<Record<string, unknown>> | undefined): Promise<Principal | null> {
+async function principalOf(
+  app: App,
+  params: Readonly<Record<string, unknown>> | undefined,
+): Promise<Principal | null> {
   try {
     return await authenticateHeader(app.services.auth, authorizationOf(params));
   } catch (error) {
@@ -68,7 +71,8 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
   server.on('upgrade', onUpgrade);
 
   const offRevoked = app.services.subscriptions.onRevoked((keyId) => {
-    for (const socket of socketsByKey.get(keyId) ?? []) socket.close(4403, 'Forbidden: the API key was revoked');
+    for (const socket of socketsByKey.get(keyId) ?? [])
+      socket.close(4403, 'Forbidden: the API key was revoked');
   });
 
   const graphqlWs = useServer<Record<string, unknown>, Extra>(
@@ -76,10 +80,16 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
       connectionInitWaitTimeout: limits.initTimeoutMs,
       async onConnect(ctx) {
         // The key is known only now (in connection_init), not at the upgrade.
-        const retryAfter = await app.services.anonymous.admit(ctx.extra.request.socket.remoteAddress, authorizationOf(ctx.connectionParams));
+        const retryAfter = await app.services.anonymous.admit(
+          ctx.extra.request.socket.remoteAddress,
+          authorizationOf(ctx.connectionParams),
+        );
         if (retryAfter !== null) {
           // graphql-ws's own code for too many connection_init, with the wait in the reason.
-          ctx.extra.socket.close(4429, `Too many connections without a valid API key; retry after ${retryAfter} s`);
+          ctx.extra.socket.close(
+            4429,
+            `Too many connections without a valid API key; retry after ${retryAfter} s`,
+          );
           return false;
         }
         const principal = await principalOf(app, ctx.connectionParams);
@@ -93,14 +103,21 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         socketsByKey.set(principal.keyId, sockets);
         ctx.extra.socket.once('close', () => {
           sockets.delete(ctx.extra.socket);
-          if (!sockets.size && socketsByKey.get(principal.keyId) === sockets) socketsByKey.delete(principal.keyId);
+          if (!sockets.size && socketsByKey.get(principal.keyId) === sockets)
+            socketsByKey.delete(principal.keyId);
         });
         return true;
       },
       async onSubscribe(ctx, _id, payload) {
         // The reservation of this operation is counted already.
         if (Object.keys(ctx.subscriptions).length > limits.maxPerConnection) {
-          return [appError('RATE_LIMITED', `At most ${limits.maxPerConnection} operations may run at once on one connection.`, { extensions: { limit: limits.maxPerConnection } })];
+          return [
+            appError(
+              'RATE_LIMITED',
+              `At most ${limits.maxPerConnection} operations may run at once on one connection.`,
+              { extensions: { limit: limits.maxPerConnection } },
+            ),
+          ];
         }
         const principal = await principalOf(app, ctx.connectionParams);
         if (!principal) {
@@ -109,7 +126,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         }
         // Persisted operations as over HTTP: a hash becomes its document (send `query: ""`), and
         // with PERSISTED_QUERY_ONLY a non-admin key runs trusted documents only.
-        let admitted;
+        let admitted: Awaited<ReturnType<typeof app.services.operations.admit>>;
         try {
           admitted = await app.services.operations.admit(payload, principal);
         } catch (error) {
@@ -119,11 +136,15 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         const { params } = admitted;
         // The principal as admitted: confined to the projects of the document's registration.
         const enveloped = app.getEnveloped({ wsPrincipal: admitted.principal, params });
-        let document;
+        let document: DocumentNode;
         try {
           document = enveloped.parse(params.query);
         } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError('Could not parse the document.')];
+          return [
+            error instanceof GraphQLError
+              ? error
+              : new GraphQLError('Could not parse the document.'),
+          ];
         }
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length) return errors;

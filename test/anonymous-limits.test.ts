@@ -22,7 +22,11 @@ interface Answer {
 }
 
 /** An HTTP request from a given local address (fetch cannot choose one). */
-function request(from: string, path: string, options: { method?: string; key?: string | null; body?: unknown; accept?: string } = {}): Promise<Answer> {
+function request(
+  from: string,
+  path: string,
+  options: { method?: string; key?: string | null; body?: unknown; accept?: string } = {},
+): Promise<Answer> {
   const body = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -33,7 +37,9 @@ function request(from: string, path: string, options: { method?: string; key?: s
         agent: false,
         headers: {
           accept: options.accept ?? 'application/json',
-          ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
+          ...(body
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+            : {}),
           ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
         },
       },
@@ -49,7 +55,8 @@ function request(from: string, path: string, options: { method?: string; key?: s
   });
 }
 
-const gql = (from: string, key: string | null = null, query = '{ __typename }') => request(from, '/graphql', { key, body: { query } });
+const gql = (from: string, key: string | null = null, query = '{ __typename }') =>
+  request(from, '/graphql', { key, body: { query } });
 const madeUpKey = () => `evg_made_up_${randomBytes(16).toString('hex')}`;
 
 /** Sends requests until one is refused (429); returns it and the statuses before it. */
@@ -86,9 +93,11 @@ it('refuses an anonymous flood with 429 and Retry-After once its bucket is empty
   expect(burst.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(7);
 
   // The keyed client at that address, another address, and the non-GraphQL endpoints go on.
-  for (let i = 0; i < 5; i++) expect((await gql(flooder, app.adminKey, '{ viewer { id } }')).status).toBe(200);
+  for (let i = 0; i < 5; i++)
+    expect((await gql(flooder, app.adminKey, '{ viewer { id } }')).status).toBe(200);
   expect((await gql('127.0.0.3')).status).toBe(200);
-  for (const path of ['/health/live', '/health/ready', '/metrics']) expect((await request(flooder, path)).status).toBe(200);
+  for (const path of ['/health/live', '/health/ready', '/metrics'])
+    expect((await request(flooder, path)).status).toBe(200);
   const graphiql = await request(flooder, '/graphql', { accept: 'text/html' });
   expect(graphiql.status).toBe(200);
   expect(graphiql.headers['content-type']).toMatch(/text\/html/);
@@ -120,7 +129,11 @@ it('closes graphql-ws connections without a valid key from an emptied address wi
   const flooder = '127.0.0.6';
   const connect = (payload: Record<string, unknown>) =>
     new Promise<{ code: number; reason: string }>((resolve, reject) => {
-      const socket = new WebSocket(`${app.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { localAddress: flooder });
+      const socket = new WebSocket(
+        `${app.url.replace('http', 'ws')}/graphql`,
+        'graphql-transport-ws',
+        { localAddress: flooder },
+      );
       socket.on('error', reject);
       socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload })));
       socket.on('message', (data) => {
@@ -141,7 +154,9 @@ it('closes graphql-ws connections without a valid key from an emptied address wi
 
 it('limits OTLP requests without a valid key too, in OTLP form', async () => {
   const flooder = '127.0.0.7';
-  const { refused } = await floodUntilRefused(() => request(flooder, '/v1/traces', { body: { resourceSpans: [] } }));
+  const { refused } = await floodUntilRefused(() =>
+    request(flooder, '/v1/traces', { body: { resourceSpans: [] } }),
+  );
   expect(refused.headers['retry-after']).toBeDefined();
   expect(JSON.parse(refused.body)).toMatchObject({ code: 8 });
 });

@@ -15,12 +15,20 @@ describe('authentication', () => {
   });
 
   it('refuses an unknown key and a malformed header with 401', async () => {
-    const unknown = await app.gql('{ viewer { id } }', {}, { key: 'evg_this-key-does-not-exist-at-all' });
+    const unknown = await app.gql(
+      '{ viewer { id } }',
+      {},
+      { key: 'evg_this-key-does-not-exist-at-all' },
+    );
     expect(unknown.status).toBe(401);
     expect(unknown.body.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     expect(unknown.body.data).toBeUndefined();
 
-    const malformed = await app.gql('{ viewer { id } }', {}, { key: null, headers: { authorization: 'Basic abc' } });
+    const malformed = await app.gql(
+      '{ viewer { id } }',
+      {},
+      { key: null, headers: { authorization: 'Basic abc' } },
+    );
     expect(malformed.status).toBe(401);
     expect(malformed.body.errors?.[0].message).toMatch(/Malformed Authorization/);
   });
@@ -33,7 +41,11 @@ describe('authentication', () => {
 
   it('answers viewer with the key owner', async () => {
     const res = await app.gql('{ viewer { email isAdmin tier } }');
-    expect(res.body.data.viewer).toEqual({ email: 'admin@test.local', isAdmin: true, tier: 'ENTERPRISE' });
+    expect(res.body.data.viewer).toEqual({
+      email: 'admin@test.local',
+      isAdmin: true,
+      tier: 'ENTERPRISE',
+    });
   });
 });
 
@@ -49,15 +61,25 @@ describe('API keys', () => {
     expect(key.startsWith(apiKey.prefix)).toBe(true);
     expect(apiKey.lastUsedAt).toBeNull();
 
-    const stored = await app.server.deps.db.prisma.apiKey.findFirstOrThrow({ where: { prefix: apiKey.prefix } });
+    const stored = await app.server.deps.db.prisma.apiKey.findFirstOrThrow({
+      where: { prefix: apiKey.prefix },
+    });
     expect(stored.hash).not.toContain(key.slice(4));
     expect(JSON.stringify(stored)).not.toContain(key);
 
-    const viewer = await app.gql('{ viewer { email apiKeys { edges { node { prefix lastUsedAt } } } } }', {}, { key });
+    const viewer = await app.gql(
+      '{ viewer { email apiKeys { edges { node { prefix lastUsedAt } } } } }',
+      {},
+      { key },
+    );
     expect(viewer.body.data.viewer.email).toBe(user.email);
-    const used = viewer.body.data.viewer.apiKeys.edges.find((e: any) => e.node.prefix === apiKey.prefix);
+    const used = viewer.body.data.viewer.apiKeys.edges.find(
+      (e: any) => e.node.prefix === apiKey.prefix,
+    );
     // last use is written after the key is read, so it shows on a later read
-    const again = await app.server.deps.db.prisma.apiKey.findFirstOrThrow({ where: { prefix: apiKey.prefix } });
+    const again = await app.server.deps.db.prisma.apiKey.findFirstOrThrow({
+      where: { prefix: apiKey.prefix },
+    });
     expect(used).toBeDefined();
     expect(again.lastUsedAt).not.toBeNull();
   });
@@ -68,7 +90,11 @@ describe('API keys', () => {
     const { key, apiKey } = created.body.data.createApiKey;
     expect((await app.gql('{ viewer { id } }', {}, { key })).status).toBe(200);
 
-    const revoked = await app.gql('mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } } }', { id: apiKey.id }, { key: user.key });
+    const revoked = await app.gql(
+      'mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } } }',
+      { id: apiKey.id },
+      { key: user.key },
+    );
     expect(revoked.body.data.revokeApiKey.apiKey.revokedAt).not.toBeNull();
     const after = await app.gql('{ viewer { id } }', {}, { key });
     expect(after.status).toBe(401);
@@ -79,25 +105,51 @@ describe('API keys', () => {
     const owner = await app.seedUser({ role: 'DEVELOPER' });
     const other = await app.seedUser({ role: 'DEVELOPER' });
     const created = await app.gql(create, { input: {} }, { key: owner.key });
-    const res = await app.gql('mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }', { id: created.body.data.createApiKey.apiKey.id }, { key: other.key });
+    const res = await app.gql(
+      'mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }',
+      { id: created.body.data.createApiKey.apiKey.id },
+      { key: other.key },
+    );
     expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
-    expect((await app.gql('{ viewer { id } }', {}, { key: created.body.data.createApiKey.key })).status).toBe(200);
+    expect(
+      (await app.gql('{ viewer { id } }', {}, { key: created.body.data.createApiKey.key })).status,
+    ).toBe(200);
   });
 
   it('a key narrowed to a role revokes only keys narrowed within it', async () => {
     const user = await app.seedUser({ role: 'ADMIN' });
-    const viewerKey = (await app.gql(create, { input: { role: 'VIEWER' } }, { key: user.key })).body.data.createApiKey;
-    const fullKeyId = globalId('ApiKey', (await app.server.deps.db.prisma.apiKey.findFirstOrThrow({ where: { userId: user.userId, role: null } })).id);
-    const res = await app.gql('mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }', { id: fullKeyId }, { key: viewerKey.key });
+    const viewerKey = (await app.gql(create, { input: { role: 'VIEWER' } }, { key: user.key })).body
+      .data.createApiKey;
+    const fullKeyId = globalId(
+      'ApiKey',
+      (
+        await app.server.deps.db.prisma.apiKey.findFirstOrThrow({
+          where: { userId: user.userId, role: null },
+        })
+      ).id,
+    );
+    const res = await app.gql(
+      'mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }',
+      { id: fullKeyId },
+      { key: viewerKey.key },
+    );
     expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     expect((await app.gql('{ viewer { id } }', {}, { key: user.key })).status).toBe(200);
-    const self = await app.gql('mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } } }', { id: viewerKey.apiKey.id }, { key: viewerKey.key });
+    const self = await app.gql(
+      'mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } } }',
+      { id: viewerKey.apiKey.id },
+      { key: viewerKey.key },
+    );
     expect(self.body.data.revokeApiKey.apiKey.revokedAt).not.toBeNull();
   });
 
   it('never creates a key with more rights than its creator', async () => {
     const viewer = await app.seedUser({ role: 'VIEWER' });
-    const res = await app.gql(create, { input: { projectId: globalId('Project', app.projectId), role: 'ADMIN' } }, { key: viewer.key });
+    const res = await app.gql(
+      create,
+      { input: { projectId: globalId('Project', app.projectId), role: 'ADMIN' } },
+      { key: viewer.key },
+    );
     expect(res.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(res.body.errors?.[0].extensions?.path).toEqual(['input', 'role']);
 
@@ -109,13 +161,32 @@ describe('API keys', () => {
   it('binds a key to one project and narrows it to a role', async () => {
     const other = await app.seedProject('other');
     const admin = await app.seedUser({ role: 'ADMIN' });
-    await app.server.services.projects.addMember({ projectId: other, email: admin.email, role: 'ADMIN' });
-    const res = await app.gql(create, { input: { projectId: globalId('Project', app.projectId), role: 'VIEWER' } }, { key: admin.key });
+    await app.server.services.projects.addMember({
+      projectId: other,
+      email: admin.email,
+      role: 'ADMIN',
+    });
+    const res = await app.gql(
+      create,
+      { input: { projectId: globalId('Project', app.projectId), role: 'VIEWER' } },
+      { key: admin.key },
+    );
     const bound = res.body.data.createApiKey;
     expect(bound.apiKey.role).toBe('VIEWER');
-    const projects = await app.gql('{ projects { totalCount edges { node { name viewerRole } } } }', {}, { key: bound.key });
-    expect(projects.body.data.projects).toEqual({ totalCount: 1, edges: [{ node: { name: 'test project', viewerRole: 'VIEWER' } }] });
-    const otherProject = await app.gql('query($id: ID!) { project(id: $id) { name } }', { id: globalId('Project', other) }, { key: bound.key });
+    const projects = await app.gql(
+      '{ projects { totalCount edges { node { name viewerRole } } } }',
+      {},
+      { key: bound.key },
+    );
+    expect(projects.body.data.projects).toEqual({
+      totalCount: 1,
+      edges: [{ node: { name: 'test project', viewerRole: 'VIEWER' } }],
+    });
+    const otherProject = await app.gql(
+      'query($id: ID!) { project(id: $id) { name } }',
+      { id: globalId('Project', other) },
+      { key: bound.key },
+    );
     expect(otherProject.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 });

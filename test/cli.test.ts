@@ -16,7 +16,9 @@ let dataDir: string;
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-cli-'));
   if (process.env.DATABASE_URL) database = await createTestDatabase();
-  env = database ? { DATABASE_URL: database.url!, EVALGRAPH_DATA_DIR: dataDir } : { DATABASE_URL: '', EVALGRAPH_DATA_DIR: dataDir };
+  env = database
+    ? { DATABASE_URL: database.url!, EVALGRAPH_DATA_DIR: dataDir }
+    : { DATABASE_URL: '', EVALGRAPH_DATA_DIR: dataDir };
 });
 afterAll(async () => {
   await database?.drop();
@@ -30,7 +32,11 @@ const json = (args: string[]) => {
 };
 
 async function query(url: string, key: string, q: string) {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: q }) });
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query: q }),
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -38,14 +44,43 @@ describe('evalgraph CLI', () => {
   it('creates users, projects, members and keys, and the key works against the server', async () => {
     const user = json(['users', 'create', '--email', 'Ops@Example.com', '--name', 'Ops']);
     expect(user).toMatchObject({ email: 'ops@example.com', isAdmin: false, tier: 'FREE' });
-    const project = json(['projects', 'create', '--name', 'cli project', '--owner', 'ops@example.com']);
+    const project = json([
+      'projects',
+      'create',
+      '--name',
+      'cli project',
+      '--owner',
+      'ops@example.com',
+    ]);
     expect(project.name).toBe('cli project');
     json(['users', 'create', '--email', 'viewer@example.com']);
-    expect(json(['projects', 'add-member', '--project', 'cli project', '--email', 'viewer@example.com', '--role', 'VIEWER']).role).toBe('VIEWER');
-    const key = json(['keys', 'create', '--email', 'ops@example.com', '--project', 'cli project', '--role', 'DEVELOPER']);
+    expect(
+      json([
+        'projects',
+        'add-member',
+        '--project',
+        'cli project',
+        '--email',
+        'viewer@example.com',
+        '--role',
+        'VIEWER',
+      ]).role,
+    ).toBe('VIEWER');
+    const key = json([
+      'keys',
+      'create',
+      '--email',
+      'ops@example.com',
+      '--project',
+      'cli project',
+      '--role',
+      'DEVELOPER',
+    ]);
     expect(key.key).toMatch(/^evg_/);
     expect(key.role).toBe('DEVELOPER');
-    expect(json(['tiers', 'set', '--email', 'ops@example.com', '--tier', 'PREMIUM']).tier).toBe('PREMIUM');
+    expect(json(['tiers', 'set', '--email', 'ops@example.com', '--tier', 'PREMIUM']).tier).toBe(
+      'PREMIUM',
+    );
 
     const bad = runCli(['keys', 'create', '--email', 'nobody@example.com', '--json'], env);
     expect(bad.status).toBe(1);
@@ -53,8 +88,15 @@ describe('evalgraph CLI', () => {
 
     const server = await startServeProcess(env);
     try {
-      const res = await query(server.url, key.key, '{ viewer { email tier } projects { edges { node { name viewerRole } } } }');
-      expect(res.body.data).toEqual({ viewer: { email: 'ops@example.com', tier: 'PREMIUM' }, projects: { edges: [{ node: { name: 'cli project', viewerRole: 'DEVELOPER' } }] } });
+      const res = await query(
+        server.url,
+        key.key,
+        '{ viewer { email tier } projects { edges { node { name viewerRole } } } }',
+      );
+      expect(res.body.data).toEqual({
+        viewer: { email: 'ops@example.com', tier: 'PREMIUM' },
+        projects: { edges: [{ node: { name: 'cli project', viewerRole: 'DEVELOPER' } }] },
+      });
       if (!database) {
         // The embedded database has one owner: the CLI says so instead of opening it twice.
         const refused = runCli(['keys', 'revoke', '--prefix', key.prefix], env);

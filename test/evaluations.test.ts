@@ -15,21 +15,64 @@ afterAll(() => app.close());
 const output = '{{sample.output_text}}';
 
 describe('createEvaluation', () => {
-  const create = (testingCriteria: unknown, dataSource: unknown = { items: [{ input: 'q', output: 'a' }] }) =>
-    app.gql(CREATE, { input: { projectId: globalId('Project', app.projectId), name: 'bad', testingCriteria, dataSource } });
+  const create = (
+    testingCriteria: unknown,
+    dataSource: unknown = { items: [{ input: 'q', output: 'a' }] },
+  ) =>
+    app.gql(CREATE, {
+      input: {
+        projectId: globalId('Project', app.projectId),
+        name: 'bad',
+        testingCriteria,
+        dataSource,
+      },
+    });
 
   it('refuses bad testing criteria and data sources with BAD_USER_INPUT and the path', async () => {
     const cases: [unknown, unknown, (string | number)[]][] = [
       [[{ type: 'no_such_grader', name: 'x' }], undefined, ['input', 'testingCriteria', 0, 'type']],
-      [[{ type: 'text_similarity', name: 'x', input: output, reference: 'r', evaluation_metric: 'bleu', pass_threshold: 1.5 }], undefined, ['input', 'testingCriteria', 0, 'pass_threshold']],
-      [[{ type: 'json_schema', name: 'x', input: output, schema: { type: 'not-a-type' } }], undefined, ['input', 'testingCriteria', 0, 'schema']],
-      [[{ type: 'string_check', name: 'x', input: output, reference: 'a', operation: 'eq' }], { items: [] }, ['input', 'dataSource']],
-      [[{ type: 'string_check', name: 'x', input: output, reference: 'a', operation: 'eq' }], { items: [{ input: 'ok', contexts: Array.from({ length: 101 }, () => 'c') }] }, ['input', 'dataSource', 'items', 0, 'contexts']],
-      [[{ type: 'string_check', name: 'x', input: output, reference: 'a', operation: 'eq' }], {}, ['input', 'dataSource']],
+      [
+        [
+          {
+            type: 'text_similarity',
+            name: 'x',
+            input: output,
+            reference: 'r',
+            evaluation_metric: 'bleu',
+            pass_threshold: 1.5,
+          },
+        ],
+        undefined,
+        ['input', 'testingCriteria', 0, 'pass_threshold'],
+      ],
+      [
+        [{ type: 'json_schema', name: 'x', input: output, schema: { type: 'not-a-type' } }],
+        undefined,
+        ['input', 'testingCriteria', 0, 'schema'],
+      ],
+      [
+        [{ type: 'string_check', name: 'x', input: output, reference: 'a', operation: 'eq' }],
+        { items: [] },
+        ['input', 'dataSource'],
+      ],
+      [
+        [{ type: 'string_check', name: 'x', input: output, reference: 'a', operation: 'eq' }],
+        { items: [{ input: 'ok', contexts: Array.from({ length: 101 }, () => 'c') }] },
+        ['input', 'dataSource', 'items', 0, 'contexts'],
+      ],
+      [
+        [{ type: 'string_check', name: 'x', input: output, reference: 'a', operation: 'eq' }],
+        {},
+        ['input', 'dataSource'],
+      ],
     ];
     for (const [criteria, source, path] of cases) {
       const res = await create(criteria, source);
-      expect([path, res.body.errors?.[0].extensions?.code, res.body.errors?.[0].extensions?.path]).toEqual([path, 'BAD_USER_INPUT', path]);
+      expect([
+        path,
+        res.body.errors?.[0].extensions?.code,
+        res.body.errors?.[0].extensions?.path,
+      ]).toEqual([path, 'BAD_USER_INPUT', path]);
     }
     expect(await app.server.deps.db.prisma.evaluation.count({ where: { name: 'bad' } })).toBe(0);
   });
@@ -38,17 +81,67 @@ describe('createEvaluation', () => {
 describe('deterministic graders', () => {
   it('grades every item with every grader and counts exactly', async () => {
     const criteria = [
-      { type: 'string_check', name: 'exact', input: output, reference: '{{item.expected_output}}', operation: 'eq' },
-      { type: 'string_check', name: 'mentions', input: output, reference: 'Paris', operation: 'ilike' },
+      {
+        type: 'string_check',
+        name: 'exact',
+        input: output,
+        reference: '{{item.expected_output}}',
+        operation: 'eq',
+      },
+      {
+        type: 'string_check',
+        name: 'mentions',
+        input: output,
+        reference: 'Paris',
+        operation: 'ilike',
+      },
       { type: 'regex', name: 'no digits', input: output, pattern: '^\\D*$' },
-      { type: 'text_similarity', name: 'rouge', input: output, reference: '{{item.expected_output}}', evaluation_metric: 'rouge_1', pass_threshold: 0.5 },
-      { type: 'text_similarity', name: 'fuzzy', input: output, reference: '{{item.expected_output}}', evaluation_metric: 'fuzzy_match', pass_threshold: 0.9 },
-      { type: 'json_schema', name: 'shape', input: '{{item.metadata}}', schema: { type: 'object', required: ['lang'], properties: { lang: { enum: ['en', 'fr'] } } } },
+      {
+        type: 'text_similarity',
+        name: 'rouge',
+        input: output,
+        reference: '{{item.expected_output}}',
+        evaluation_metric: 'rouge_1',
+        pass_threshold: 0.5,
+      },
+      {
+        type: 'text_similarity',
+        name: 'fuzzy',
+        input: output,
+        reference: '{{item.expected_output}}',
+        evaluation_metric: 'fuzzy_match',
+        pass_threshold: 0.9,
+      },
+      {
+        type: 'json_schema',
+        name: 'shape',
+        input: '{{item.metadata}}',
+        schema: {
+          type: 'object',
+          required: ['lang'],
+          properties: { lang: { enum: ['en', 'fr'] } },
+        },
+      },
     ];
     const items = [
-      { input: { question: 'Capital of France?' }, expectedOutput: 'Paris', output: 'Paris', metadata: { lang: 'en' } },
-      { input: { question: 'Capital of France?' }, expectedOutput: 'Paris', output: 'It is paris', metadata: { lang: 'fr' } },
-      { input: { question: 'Capital of Italy?' }, expectedOutput: 'Rome', output: 'Rome 2', metadata: { lang: 'it' } },
+      {
+        input: { question: 'Capital of France?' },
+        expectedOutput: 'Paris',
+        output: 'Paris',
+        metadata: { lang: 'en' },
+      },
+      {
+        input: { question: 'Capital of France?' },
+        expectedOutput: 'Paris',
+        output: 'It is paris',
+        metadata: { lang: 'fr' },
+      },
+      {
+        input: { question: 'Capital of Italy?' },
+        expectedOutput: 'Rome',
+        output: 'Rome 2',
+        metadata: { lang: 'it' },
+      },
     ];
     const id = await createEvaluation(app, criteria, items);
     const done = await waitFor(app, id);
@@ -63,84 +156,241 @@ describe('deterministic graders', () => {
     expect(results.rouge.map((r) => r.score)).toEqual([1, 0.5, expect.closeTo(2 / 3, 12)]);
     expect(results.shape.map((r) => r.passed)).toEqual([true, true, false]);
     expect(results.shape[2].reasoning).toMatch(/allowed values/);
-    expect(done.perTestingCriteriaResults.find((g: any) => g.name === 'exact')).toEqual({ name: 'exact', type: 'STRING_CHECK', meanScore: expect.closeTo(1 / 3, 12), passRate: expect.closeTo(1 / 3, 12), passed: 1, failed: 2, errored: 0 });
+    expect(done.perTestingCriteriaResults.find((g: any) => g.name === 'exact')).toEqual({
+      name: 'exact',
+      type: 'STRING_CHECK',
+      meanScore: expect.closeTo(1 / 3, 12),
+      passRate: expect.closeTo(1 / 3, 12),
+      passed: 1,
+      failed: 2,
+      errored: 0,
+    });
     expect(done.judgeCost).toBe('0');
 
-    const failedOnly = await app.gql(`query($id: ID!) { evaluation(id: $id) { results(first: 50, filter: { passed: false, grader: "exact" }) { totalCount } } }`, { id });
+    const failedOnly = await app.gql(
+      `query($id: ID!) { evaluation(id: $id) { results(first: 50, filter: { passed: false, grader: "exact" }) { totalCount } } }`,
+      { id },
+    );
     expect(failedOnly.body.data.evaluation.results.totalCount).toBe(2);
   });
 
   it('scores BLEU through the whole pipeline as the reference implementation does', async () => {
-    const reference = 'It is a guide to action that ensures that the military will forever heed Party commands';
-    const hypothesis = 'It is a guide to action which ensures that the military always obeys the commands of the party';
-    const id = await createEvaluation(app, [{ type: 'text_similarity', name: 'bleu', input: output, reference: '{{item.expected_output}}', evaluation_metric: 'bleu', pass_threshold: 0.3 }], [
-      { input: 'a', expectedOutput: reference, output: reference },
-      { input: 'b', expectedOutput: reference, output: hypothesis },
-    ]);
+    const reference =
+      'It is a guide to action that ensures that the military will forever heed Party commands';
+    const hypothesis =
+      'It is a guide to action which ensures that the military always obeys the commands of the party';
+    const id = await createEvaluation(
+      app,
+      [
+        {
+          type: 'text_similarity',
+          name: 'bleu',
+          input: output,
+          reference: '{{item.expected_output}}',
+          evaluation_metric: 'bleu',
+          pass_threshold: 0.3,
+        },
+      ],
+      [
+        { input: 'a', expectedOutput: reference, output: reference },
+        { input: 'b', expectedOutput: reference, output: hypothesis },
+      ],
+    );
     const done = await waitFor(app, id);
-    expect(byGrader(done).bleu.map((r) => r.score)).toEqual([expect.closeTo(1, 12), expect.closeTo(bleu([reference], hypothesis), 12)]);
+    expect(byGrader(done).bleu.map((r) => r.score)).toEqual([
+      expect.closeTo(1, 12),
+      expect.closeTo(bleu([reference], hypothesis), 12),
+    ]);
     expect(byGrader(done).bleu[1].score).toBeGreaterThan(0.3);
   });
 
   it('passes a short exact match with BLEU (sacreBLEU sentence_bleu: exp smoothing, effective order)', async () => {
-    const id = await createEvaluation(app, [{ type: 'text_similarity', name: 'bleu', input: output, reference: '{{item.expected_output}}', evaluation_metric: 'bleu', pass_threshold: 0.6 }], [
-      { input: 'a', expectedOutput: 'answer 16', output: 'answer 16' },
-      // Unigrams 1/2, bigrams smoothed to 1/(2*1): sqrt(1/4).
-      { input: 'b', expectedOutput: 'answer 16', output: 'answer 17' },
-      // sacreBLEU's test/test_sentence_bleu.py (issue #98): 8.493 on its 0-100 scale.
-      { input: 'c', expectedOutput: 'producţia de zahăr brut se exprimă în zahăr alb;', output: 'Producția de zahăr primă va fi exprimată în ceea ce privește zahărul alb;' },
-    ]);
+    const id = await createEvaluation(
+      app,
+      [
+        {
+          type: 'text_similarity',
+          name: 'bleu',
+          input: output,
+          reference: '{{item.expected_output}}',
+          evaluation_metric: 'bleu',
+          pass_threshold: 0.6,
+        },
+      ],
+      [
+        { input: 'a', expectedOutput: 'answer 16', output: 'answer 16' },
+        // Unigrams 1/2, bigrams smoothed to 1/(2*1): sqrt(1/4).
+        { input: 'b', expectedOutput: 'answer 16', output: 'answer 17' },
+        // sacreBLEU's test/test_sentence_bleu.py (issue #98): 8.493 on its 0-100 scale.
+        {
+          input: 'c',
+          expectedOutput: 'producţia de zahăr brut se exprimă în zahăr alb;',
+          output: 'Producția de zahăr primă va fi exprimată în ceea ce privește zahărul alb;',
+        },
+      ],
+    );
     const done = await waitFor(app, id);
-    expect(byGrader(done).bleu.map((r) => [r.score, r.passed])).toEqual([[1, true], [0.5, false], [expect.closeTo(0.08493, 5), false]]);
+    expect(byGrader(done).bleu.map((r) => [r.score, r.passed])).toEqual([
+      [1, true],
+      [0.5, false],
+      [expect.closeTo(0.08493, 5), false],
+    ]);
   });
 
   it('creates a batch of evaluations, validating all of them first', async () => {
     const regex = [{ type: 'regex', name: 'r', input: output, pattern: 'a' }];
-    const bad = await app.gql(`mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id } } }`, {
-      input: { projectId: globalId('Project', app.projectId), name: 'nightly', evaluations: [{ name: 'one', testingCriteria: regex, dataSource: { items: [{ input: 1, output: 'a' }] } }, { name: 'two', testingCriteria: [{ type: 'nope' }], dataSource: { items: [{ input: 1, output: 'a' }] } }] },
+    const bad = await app.gql(
+      `mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id } } }`,
+      {
+        input: {
+          projectId: globalId('Project', app.projectId),
+          name: 'nightly',
+          evaluations: [
+            {
+              name: 'one',
+              testingCriteria: regex,
+              dataSource: { items: [{ input: 1, output: 'a' }] },
+            },
+            {
+              name: 'two',
+              testingCriteria: [{ type: 'nope' }],
+              dataSource: { items: [{ input: 1, output: 'a' }] },
+            },
+          ],
+        },
+      },
+    );
+    expect(bad.body.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      path: ['input', 'evaluations', 1, 'testingCriteria', 0, 'type'],
     });
-    expect(bad.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'evaluations', 1, 'testingCriteria', 0, 'type'] });
     // A data source problem in the last one, found only when its items are loaded: still nothing stored.
-    const emptyLast = await app.gql(`mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id } } }`, {
-      input: { projectId: globalId('Project', app.projectId), name: 'nightly', evaluations: [{ name: 'one', testingCriteria: regex, dataSource: { items: [{ input: 1, output: 'a' }] } }, { name: 'two', testingCriteria: regex, dataSource: { items: [] } }] },
+    const emptyLast = await app.gql(
+      `mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id } } }`,
+      {
+        input: {
+          projectId: globalId('Project', app.projectId),
+          name: 'nightly',
+          evaluations: [
+            {
+              name: 'one',
+              testingCriteria: regex,
+              dataSource: { items: [{ input: 1, output: 'a' }] },
+            },
+            { name: 'two', testingCriteria: regex, dataSource: { items: [] } },
+          ],
+        },
+      },
+    );
+    expect(emptyLast.body.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      path: ['input', 'evaluations', 1, 'dataSource'],
     });
-    expect(emptyLast.body.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'evaluations', 1, 'dataSource'] });
-    expect(await app.server.deps.db.prisma.evaluationBatch.count({ where: { name: 'nightly' } })).toBe(0);
+    expect(
+      await app.server.deps.db.prisma.evaluationBatch.count({ where: { name: 'nightly' } }),
+    ).toBe(0);
     expect(await app.server.deps.db.prisma.evaluation.count({ where: { name: 'one' } })).toBe(0);
 
-    const ok = await app.gql(`mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id name evaluations { id name } } } }`, {
-      input: { projectId: globalId('Project', app.projectId), name: 'nightly', evaluations: ['one', 'two'].map((name) => ({ name, testingCriteria: regex, dataSource: { items: [{ input: 1, output: name === 'one' ? 'a' : 'b' }] } })) },
-    });
+    const ok = await app.gql(
+      `mutation($input: CreateEvaluationBatchInput!) { createEvaluationBatch(input: $input) { batch { id name evaluations { id name } } } }`,
+      {
+        input: {
+          projectId: globalId('Project', app.projectId),
+          name: 'nightly',
+          evaluations: ['one', 'two'].map((name) => ({
+            name,
+            testingCriteria: regex,
+            dataSource: { items: [{ input: 1, output: name === 'one' ? 'a' : 'b' }] },
+          })),
+        },
+      },
+    );
     expect(ok.body.errors).toBeUndefined();
     const batch = ok.body.data.createEvaluationBatch.batch;
     expect(batch.evaluations.map((e: { name: string }) => e.name)).toEqual(['one', 'two']);
-    const results = await Promise.all(batch.evaluations.map((e: { id: string }) => waitFor(app, e.id)));
+    const results = await Promise.all(
+      batch.evaluations.map((e: { id: string }) => waitFor(app, e.id)),
+    );
     expect(results.map((r) => r.resultCounts.passed)).toEqual([1, 0]);
-    const listed = await app.gql(`query($p: ID!, $b: ID!) { evaluations(projectId: $p, filter: { batchId: $b }) { totalCount } }`, { p: globalId('Project', app.projectId), b: batch.id });
+    const listed = await app.gql(
+      `query($p: ID!, $b: ID!) { evaluations(projectId: $p, filter: { batchId: $b }) { totalCount } }`,
+      { p: globalId('Project', app.projectId), b: batch.id },
+    );
     expect(listed.body.data.evaluations.totalCount).toBe(2);
   });
 
   it('evaluates a dataset and spans selected from traces', async () => {
     const dataset = await app.gql(
       `mutation($input: CreateDatasetInput!) { createDataset(input: $input) { dataset { id name items { totalCount } } } }`,
-      { input: { projectId: globalId('Project', app.projectId), name: 'capitals', items: [{ input: 'France', expectedOutput: 'Paris', output: 'Paris' }] } },
+      {
+        input: {
+          projectId: globalId('Project', app.projectId),
+          name: 'capitals',
+          items: [{ input: 'France', expectedOutput: 'Paris', output: 'Paris' }],
+        },
+      },
     );
     expect(dataset.body.errors).toBeUndefined();
     const datasetId = dataset.body.data.createDataset.dataset.id;
-    const added = await app.gql(`mutation($input: AddDatasetItemsInput!) { addDatasetItems(input: $input) { addedCount dataset { items { totalCount } } } }`, {
-      input: { datasetId, items: [{ input: 'Italy', expectedOutput: 'Rome', output: 'Milan' }] },
+    const added = await app.gql(
+      `mutation($input: AddDatasetItemsInput!) { addDatasetItems(input: $input) { addedCount dataset { items { totalCount } } } }`,
+      {
+        input: { datasetId, items: [{ input: 'Italy', expectedOutput: 'Rome', output: 'Milan' }] },
+      },
+    );
+    expect(added.body.data.addDatasetItems).toEqual({
+      addedCount: 1,
+      dataset: { items: { totalCount: 2 } },
     });
-    expect(added.body.data.addDatasetItems).toEqual({ addedCount: 1, dataset: { items: { totalCount: 2 } } });
-    const criteria = [{ type: 'string_check', name: 'exact', input: output, reference: '{{item.expected_output}}', operation: 'eq' }];
-    const fromDataset = await app.gql(CREATE, { input: { projectId: globalId('Project', app.projectId), name: 'from dataset', testingCriteria: criteria, dataSource: { datasetId } } });
+    const criteria = [
+      {
+        type: 'string_check',
+        name: 'exact',
+        input: output,
+        reference: '{{item.expected_output}}',
+        operation: 'eq',
+      },
+    ];
+    const fromDataset = await app.gql(CREATE, {
+      input: {
+        projectId: globalId('Project', app.projectId),
+        name: 'from dataset',
+        testingCriteria: criteria,
+        dataSource: { datasetId },
+      },
+    });
     expect(fromDataset.body.errors).toBeUndefined();
     const done = await waitFor(app, fromDataset.body.data.createEvaluation.evaluation.id);
     expect(done.resultCounts).toMatchObject({ total: 2, passed: 1, failed: 1 });
 
     await ingest(app, app.projectId, [
-      span({ traceId: 'prod-1', spanId: 'llm', name: 'answer', model: 'gpt-4o-mini', input: 'hi', output: 'Hello! How can I help?', userId: 'u-eval' }),
-      span({ traceId: 'prod-2', spanId: 'llm', name: 'answer', model: 'gpt-4o-mini', input: 'bye', output: 'Goodbye 42', userId: 'u-eval' }),
-      span({ traceId: 'prod-3', spanId: 'llm', name: 'answer', model: 'gpt-4o-mini', input: 'x', output: 'other user', userId: 'u-other' }),
+      span({
+        traceId: 'prod-1',
+        spanId: 'llm',
+        name: 'answer',
+        model: 'gpt-4o-mini',
+        input: 'hi',
+        output: 'Hello! How can I help?',
+        userId: 'u-eval',
+      }),
+      span({
+        traceId: 'prod-2',
+        spanId: 'llm',
+        name: 'answer',
+        model: 'gpt-4o-mini',
+        input: 'bye',
+        output: 'Goodbye 42',
+        userId: 'u-eval',
+      }),
+      span({
+        traceId: 'prod-3',
+        spanId: 'llm',
+        name: 'answer',
+        model: 'gpt-4o-mini',
+        input: 'x',
+        output: 'other user',
+        userId: 'u-other',
+      }),
     ]);
     const fromTraces = await app.gql(CREATE, {
       input: {

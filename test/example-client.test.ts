@@ -15,11 +15,21 @@ afterAll(() => app.close());
 
 it('runs an evaluation and prints its live progress to 100 %', async () => {
   const developer = await app.seedUser({ role: 'DEVELOPER' });
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/run-evaluation.ts'], {
-    cwd: path.resolve(__dirname, '..'),
-    env: { ...process.env, NODE_OPTIONS: '', EVALGRAPH_URL: app.url, EVALGRAPH_API_KEY: developer.key, EVALGRAPH_PROJECT_ID: globalId('Project', app.projectId) },
-    timeout: 60_000,
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'examples/run-evaluation.ts'],
+    {
+      cwd: path.resolve(__dirname, '..'),
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        EVALGRAPH_URL: app.url,
+        EVALGRAPH_API_KEY: developer.key,
+        EVALGRAPH_PROJECT_ID: globalId('Project', app.projectId),
+      },
+      timeout: 60_000,
+    },
+  );
   const lines = stdout.trim().split('\n');
   expect(lines[0]).toMatch(/^evaluation \S+ (QUEUED|RUNNING|COMPLETED)$/);
   const bars = lines.filter((l) => l.startsWith('['));
@@ -30,7 +40,11 @@ it('runs an evaluation and prints its live progress to 100 %', async () => {
 
 it('a non-admin key could not have run the same operations as text', async () => {
   const developer = await app.seedUser({ role: 'DEVELOPER' });
-  const res = await app.gql('mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }', { input: {} }, { key: developer.key });
+  const res = await app.gql(
+    'mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }',
+    { input: {} },
+    { key: developer.key },
+  );
   expect(res.status).toBe(403);
   expect(res.body.errors![0].extensions!.code).toBe('PERSISTED_QUERY_ONLY');
 });

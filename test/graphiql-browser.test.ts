@@ -17,13 +17,24 @@ let app: TestApp;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium) or set CHROMIUM_PATH`,
+    );
   mkdirSync(SHOTS, { recursive: true });
   app = await createTestApp();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // Every host name but loopback fails to resolve, and Chromium's own background traffic is off.
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
+    ],
   });
 });
 
@@ -49,7 +60,9 @@ async function openGraphiQL(): Promise<Session & { csp: string | null }> {
   context.on('request', (request) => {
     if (!request.url().startsWith(`${origin}/`)) foreign.push(request.url());
   });
-  await context.route('**/*', (route) => (route.request().url().startsWith(`${origin}/`) ? route.continue() : route.abort()));
+  await context.route('**/*', (route) =>
+    route.request().url().startsWith(`${origin}/`) ? route.continue() : route.abort(),
+  );
   const page = await context.newPage();
   page.on('console', (message) => {
     if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
@@ -90,7 +103,11 @@ describe('GraphiQL in a browser', () => {
       expect(csp).toContain("default-src 'none'");
       expect(csp).toContain("script-src 'self'");
 
-      await replaceEditorText(page, 'Headers', JSON.stringify({ Authorization: `Bearer ${app.adminKey}` }));
+      await replaceEditorText(
+        page,
+        'Headers',
+        JSON.stringify({ Authorization: `Bearer ${app.adminKey}` }),
+      );
       await run(page, 'Viewer');
       await resultPane(page).getByText('"admin@test.local"').waitFor({ timeout: 30_000 });
       await page.screenshot({ path: path.join(SHOTS, 'graphiql-viewer.png') });
@@ -99,9 +116,15 @@ describe('GraphiQL in a browser', () => {
       await run(page, 'CreateEvaluation');
       await resultPane(page).getByText('"createEvaluation"').waitFor({ timeout: 30_000 });
       // The pane wraps long lines; an id has no spaces.
-      const created = /"id":"([^"]+)"/.exec((await resultPane(page).innerText()).replace(/\s+/g, ''))?.[1];
+      const created = /"id":"([^"]+)"/.exec(
+        (await resultPane(page).innerText()).replace(/\s+/g, ''),
+      )?.[1];
       expect(created).toBeDefined();
-      await replaceEditorText(page, 'Variables', JSON.stringify({ ...(await variablesOf(page)), evaluationId: created }));
+      await replaceEditorText(
+        page,
+        'Variables',
+        JSON.stringify({ ...(await variablesOf(page)), evaluationId: created }),
+      );
       await run(page, 'EvaluationProgress');
       await resultPane(page).getByText('"evaluationProgress"').waitFor({ timeout: 30_000 });
       await resultPane(page).getByText('"status": "COMPLETED"').waitFor({ timeout: 30_000 });

@@ -20,7 +20,9 @@ afterAll(async () => {
 async function graphiqlOptions() {
   const page = await fetch(`${app.url}/graphql`, { headers: { accept: 'text/html' } });
   expect(page.status).toBe(200);
-  const json = /<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(await page.text())?.[1];
+  const json = /<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(
+    await page.text(),
+  )?.[1];
   return JSON.parse(json!) as { defaultQuery: string; variables: string };
 }
 
@@ -52,8 +54,10 @@ it('runs every example operation with the variables GraphiQL shows', async () =>
     const res = await app.gql(text, variables);
     expect({ name, errors: res.body.errors }).toEqual({ name, errors: undefined });
     answers[name] = res.body.data;
-    if (name === 'CreateEvaluation') variables.evaluationId = res.body.data.createEvaluation.evaluation.id;
-    if (name === 'CreateWebhookEndpoint') variables.webhookEndpointId = res.body.data.createWebhookEndpoint.webhookEndpoint.id;
+    if (name === 'CreateEvaluation')
+      variables.evaluationId = res.body.data.createEvaluation.evaluation.id;
+    if (name === 'CreateWebhookEndpoint')
+      variables.webhookEndpointId = res.body.data.createWebhookEndpoint.webhookEndpoint.id;
   }
 
   expect(answers.Viewer.viewer.email).toBe('admin@test.local');
@@ -62,8 +66,18 @@ it('runs every example operation with the variables GraphiQL shows', async () =>
   expect(trace.rootSpans[0].children[0]).toMatchObject({ model: 'gpt-4o-mini', totalTokens: 160 });
   expect(Number(trace.totalCost)).toBeGreaterThan(0);
   // Today's spend, whatever today is.
-  expect(answers.SpendByModel.costSummary).toEqual([expect.objectContaining({ keys: expect.objectContaining({ model: 'gpt-4o-mini' }), calls: 1, inputTokens: 120, outputTokens: 40 })]);
-  expect(answers.EvaluationProgress.evaluationProgress).toMatchObject({ status: 'COMPLETED', resultCounts: { total: 2, passed: 1, failed: 1 } });
+  expect(answers.SpendByModel.costSummary).toEqual([
+    expect.objectContaining({
+      keys: expect.objectContaining({ model: 'gpt-4o-mini' }),
+      calls: 1,
+      inputTokens: 120,
+      outputTokens: 40,
+    }),
+  ]);
+  expect(answers.EvaluationProgress.evaluationProgress).toMatchObject({
+    status: 'COMPLETED',
+    resultCounts: { total: 2, passed: 1, failed: 1 },
+  });
   expect(answers.CreateAlertRule.createAlertRule.alertRule.state).toBe('OK');
   expect(answers.SendTestWebhook.sendTestWebhook.messageId).toEqual(expect.any(String));
   expect(answers.WebhookDeliveries.webhookDeliveries.edges).toHaveLength(1);
@@ -75,7 +89,9 @@ it('runs every example operation with the variables GraphiQL shows', async () =>
 it('serves GraphiQL from our origin with a strict Content-Security-Policy', async () => {
   const page = await fetch(`${app.url}/graphql`, { headers: { accept: 'text/html' } });
   const html = await page.text();
-  expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+  expect(page.headers.get('content-security-policy')).toMatch(
+    /default-src 'none'; script-src 'self'/,
+  );
   expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
   expect(html).not.toMatch(/<script>(?!\s*<\/script>)/);
   const script = /<script src="([^"]+)"/.exec(html)![1];

@@ -13,10 +13,17 @@ describe('health', () => {
     expect(ready.status).toBe(200);
     const body = await ready.json();
     expect(body.status).toBe('ready');
-    expect(body.checks.database).toMatchObject({ ok: true, kind: process.env.DATABASE_URL ? 'postgres' : 'pglite' });
+    expect(body.checks.database).toMatchObject({
+      ok: true,
+      kind: process.env.DATABASE_URL ? 'postgres' : 'pglite',
+    });
     if (process.env.REDIS_URL) expect(body.checks.redis.ok).toBe(true);
     expect(body.checks.judge).toMatchObject({ ok: true, circuit: 'closed' });
-    expect(body.checks.queues).toMatchObject({ ok: true, evaluation_items: { depth: 0, lagSeconds: 0 }, webhook_deliveries: { depth: 0, lagSeconds: 0 } });
+    expect(body.checks.queues).toMatchObject({
+      ok: true,
+      evaluation_items: { depth: 0, lagSeconds: 0 },
+      webhook_deliveries: { depth: 0, lagSeconds: 0 },
+    });
   });
 
   it('is not ready (503, naming the part) when the database is down, and stays live', async () => {

@@ -15,7 +15,11 @@ describe('GraphQL over HTTP', () => {
       ['application/graphql-response+json', 'application/graphql-response+json'],
       ['application/json', 'application/json'],
     ]) {
-      const res = await fetch(app.graphqlUrl, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json', accept }, body: JSON.stringify({ query: '{ viewer { email } }' }) });
+      const res = await fetch(app.graphqlUrl, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json', accept },
+        body: JSON.stringify({ query: '{ viewer { email } }' }),
+      });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain(type);
       expect((await res.json()).data.viewer.email).toBe('admin@test.local');
@@ -29,7 +33,10 @@ describe('GraphQL over HTTP', () => {
     expect((await ok.json()).data.viewer.email).toBe('admin@test.local');
 
     const mutation = new URL(app.graphqlUrl);
-    mutation.searchParams.set('query', 'mutation { createProject(input: { name: "via GET" }) { project { id } } }');
+    mutation.searchParams.set(
+      'query',
+      'mutation { createProject(input: { name: "via GET" }) { project { id } } }',
+    );
     const refused = await fetch(mutation, { headers: { ...auth(), accept: 'application/json' } });
     expect(refused.status).toBe(405);
     expect(refused.headers.get('allow')).toContain('POST');
@@ -37,7 +44,13 @@ describe('GraphQL over HTTP', () => {
   });
 
   it('refuses a cross-site simple POST (text/plain) without a preflight header', async () => {
-    const res = await fetch(app.graphqlUrl, { method: 'POST', headers: { ...auth(), 'content-type': 'text/plain' }, body: JSON.stringify({ query: 'mutation { createProject(input: { name: "csrf" }) { project { id } } }' }) });
+    const res = await fetch(app.graphqlUrl, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'text/plain' },
+      body: JSON.stringify({
+        query: 'mutation { createProject(input: { name: "csrf" }) { project { id } } }',
+      }),
+    });
     expect(res.status).toBe(403);
     expect(await app.server.deps.db.prisma.project.count({ where: { name: 'csrf' } })).toBe(0);
   });
@@ -46,18 +59,30 @@ describe('GraphQL over HTTP', () => {
     const form = new FormData();
     form.set('operations', JSON.stringify({ query: '{ viewer { id } }' }));
     form.set('map', '{}');
-    const res = await fetch(app.graphqlUrl, { method: 'POST', headers: { ...auth(), 'x-graphql-csrf': '1' }, body: form });
+    const res = await fetch(app.graphqlUrl, {
+      method: 'POST',
+      headers: { ...auth(), 'x-graphql-csrf': '1' },
+      body: form,
+    });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
   });
 
   it('refuses a body over the configured limit with 413', async () => {
-    const res = await fetch(app.graphqlUrl, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ viewer { id } } # ${'x'.repeat(5000)}` }) });
+    const res = await fetch(app.graphqlUrl, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ viewer { id } } # ${'x'.repeat(5000)}` }),
+    });
     expect(res.status).toBe(413);
   });
 
   it('answers malformed JSON with 400 and syntax and validation errors with their codes', async () => {
-    const badJson = await fetch(app.graphqlUrl, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: '{"query": ' });
+    const badJson = await fetch(app.graphqlUrl, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: '{"query": ',
+    });
     expect(badJson.status).toBe(400);
     const syntax = await app.gql('{ viewer { id }');
     expect(syntax.body.errors?.[0].extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
@@ -65,15 +90,25 @@ describe('GraphQL over HTTP', () => {
     expect(invalid.body.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     // Each rule runs once: one mistake, one error.
     const typo = await app.gql('{ viewr { id } }');
-    expect(typo.body.errors?.map((e) => e.message)).toEqual(['Cannot query field "viewr" on type "Query". Did you mean "viewer"?']);
-    const badVariable = await app.gql('query($id: ID!) { project(id: $id) { name } }', { id: 42.5 });
+    expect(typo.body.errors?.map((e) => e.message)).toEqual([
+      'Cannot query field "viewr" on type "Query". Did you mean "viewer"?',
+    ]);
+    const badVariable = await app.gql('query($id: ID!) { project(id: $id) { name } }', {
+      id: 42.5,
+    });
     expect(badVariable.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    const badGlobalId = await app.gql('query($id: ID!) { project(id: $id) { name } }', { id: 'not a global id' });
+    const badGlobalId = await app.gql('query($id: ID!) { project(id: $id) { name } }', {
+      id: 'not a global id',
+    });
     expect(badGlobalId.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('echoes a request id, and serves GraphiQL to a browser with example operations', async () => {
-    const res = await fetch(app.graphqlUrl, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json', 'x-request-id': 'req-123' }, body: JSON.stringify({ query: '{ viewer { id } }' }) });
+    const res = await fetch(app.graphqlUrl, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json', 'x-request-id': 'req-123' },
+      body: JSON.stringify({ query: '{ viewer { id } }' }),
+    });
     expect(res.headers.get('x-request-id')).toBe('req-123');
     const page = await fetch(app.graphqlUrl, { headers: { accept: 'text/html' } });
     expect(page.headers.get('content-type')).toContain('text/html');

@@ -18,7 +18,9 @@ beforeAll(async () => {
   theirs = await app.seedProject('theirs');
   me = await app.seedUser({ role: 'ADMIN', projectId: mine });
   them = await app.seedUser({ role: 'ADMIN', projectId: theirs });
-  theirKeyId = (await app.server.deps.db.prisma.apiKey.findFirstOrThrow({ where: { userId: them.userId } })).id;
+  theirKeyId = (
+    await app.server.deps.db.prisma.apiKey.findFirstOrThrow({ where: { userId: them.userId } })
+  ).id;
 });
 afterAll(() => app.close());
 
@@ -28,28 +30,52 @@ const root = (name: string) => covered.add(name);
 describe('tenant isolation for every query root', () => {
   it('project(id): another project is refused', async () => {
     root('project');
-    const ok = await app.gql('query($id: ID!) { project(id: $id) { name } }', { id: globalId('Project', mine) }, { key: me.key });
+    const ok = await app.gql(
+      'query($id: ID!) { project(id: $id) { name } }',
+      { id: globalId('Project', mine) },
+      { key: me.key },
+    );
     expect(ok.body.data.project.name).toBe('mine');
-    const denied = await app.gql('query($id: ID!) { project(id: $id) { name } }', { id: globalId('Project', theirs) }, { key: me.key });
+    const denied = await app.gql(
+      'query($id: ID!) { project(id: $id) { name } }',
+      { id: globalId('Project', theirs) },
+      { key: me.key },
+    );
     expect(denied.body.data?.project ?? null).toBeNull();
     expect(denied.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 
   it('projects: lists only my projects', async () => {
     root('projects');
-    const res = await app.gql('{ projects(first: 100) { totalCount edges { node { name } } } }', {}, { key: me.key });
+    const res = await app.gql(
+      '{ projects(first: 100) { totalCount edges { node { name } } } }',
+      {},
+      { key: me.key },
+    );
     expect(res.body.data.projects).toEqual({ totalCount: 1, edges: [{ node: { name: 'mine' } }] });
   });
 
   it('node / nodes: another project, user or key is refused by its type', async () => {
     root('node');
     root('nodes');
-    for (const id of [globalId('Project', theirs), globalId('User', them.userId), globalId('ApiKey', theirKeyId)]) {
-      const res = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id }, { key: me.key });
+    for (const id of [
+      globalId('Project', theirs),
+      globalId('User', them.userId),
+      globalId('ApiKey', theirKeyId),
+    ]) {
+      const res = await app.gql(
+        'query($id: ID!) { node(id: $id) { id } }',
+        { id },
+        { key: me.key },
+      );
       expect(res.body.data?.node ?? null).toBeNull();
       expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     }
-    const many = await app.gql('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: [globalId('Project', mine), globalId('Project', theirs)] }, { key: me.key });
+    const many = await app.gql(
+      'query($ids: [ID!]!) { nodes(ids: $ids) { id } }',
+      { ids: [globalId('Project', mine), globalId('Project', theirs)] },
+      { key: me.key },
+    );
     expect(many.body.data.nodes[0]).toEqual({ id: globalId('Project', mine) });
     expect(many.body.data.nodes[1]).toBeNull();
     expect(many.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
@@ -57,30 +83,65 @@ describe('tenant isolation for every query root', () => {
 
   it('viewer: is always the key owner, and teammates are visible only through a shared project', async () => {
     root('viewer');
-    const res = await app.gql('{ viewer { id } }', { }, { key: me.key });
+    const res = await app.gql('{ viewer { id } }', {}, { key: me.key });
     expect(res.body.data.viewer.id).toBe(globalId('User', me.userId));
-    const members = await app.gql('query($id: ID!) { project(id: $id) { members { edges { node { user { id } } } } } }', { id: globalId('Project', mine) }, { key: me.key });
-    expect(members.body.data.project.members.edges.map((e: any) => e.node.user.id)).toEqual([globalId('User', me.userId)]);
+    const members = await app.gql(
+      'query($id: ID!) { project(id: $id) { members { edges { node { user { id } } } } } }',
+      { id: globalId('Project', mine) },
+      { key: me.key },
+    );
+    expect(members.body.data.project.members.edges.map((e: any) => e.node.user.id)).toEqual([
+      globalId('User', me.userId),
+    ]);
   });
 
   describe('traces and costs', () => {
     let theirTrace: string;
     let theirSpan: string;
     beforeAll(async () => {
-      for (const [projectId, key] of [[mine, me.key], [theirs, them.key]]) {
-        const res = await ingest(app, projectId, [span({ traceId: 'same-id', spanId: 'root', name: projectId === mine ? 'mine' : 'theirs', model: 'gpt-4o', inputTokens: 1000, outputTokens: 0 })], { key });
+      for (const [projectId, key] of [
+        [mine, me.key],
+        [theirs, them.key],
+      ]) {
+        const res = await ingest(
+          app,
+          projectId,
+          [
+            span({
+              traceId: 'same-id',
+              spanId: 'root',
+              name: projectId === mine ? 'mine' : 'theirs',
+              model: 'gpt-4o',
+              inputTokens: 1000,
+              outputTokens: 0,
+            }),
+          ],
+          { key },
+        );
         expect(res.body.errors).toBeUndefined();
       }
       const prisma = app.server.deps.db.prisma;
       const trace = await prisma.trace.findFirstOrThrow({ where: { projectId: theirs } });
       theirTrace = globalId('Trace', trace.id);
-      theirSpan = globalId('Span', (await prisma.span.findFirstOrThrow({ where: { traceId: trace.id } })).id);
+      theirSpan = globalId(
+        'Span',
+        (await prisma.span.findFirstOrThrow({ where: { traceId: trace.id } })).id,
+      );
     });
 
     it('ingestSpans: cannot write to another project', async () => {
-      const res = await ingest(app, theirs, [span({ traceId: 'x', spanId: 'y', name: 'intruder' })], { key: me.key });
+      const res = await ingest(
+        app,
+        theirs,
+        [span({ traceId: 'x', spanId: 'y', name: 'intruder' })],
+        { key: me.key },
+      );
       expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
-      expect(await app.server.deps.db.prisma.trace.count({ where: { projectId: theirs, externalId: 'x' } })).toBe(0);
+      expect(
+        await app.server.deps.db.prisma.trace.count({
+          where: { projectId: theirs, externalId: 'x' },
+        }),
+      ).toBe(0);
     });
 
     it('traces: another project is refused; mine shows only mine', async () => {
@@ -92,7 +153,7 @@ describe('tenant isolation for every query root', () => {
       expect(ok.body.data.traces).toEqual({ totalCount: 1, edges: [{ node: { name: 'mine' } }] });
     });
 
-    it('trace / span / node: another project\'s are refused', async () => {
+    it("trace / span / node: another project's are refused", async () => {
       root('trace');
       root('span');
       for (const [q, id] of [
@@ -101,37 +162,66 @@ describe('tenant isolation for every query root', () => {
         ['query($id: ID!) { node(id: $id) { id } }', theirTrace],
       ]) {
         const res = await app.gql(q, { id }, { key: me.key });
-        expect([q, res.body.data]).toEqual([q, Object.fromEntries(Object.keys(res.body.data ?? {}).map((k) => [k, null]))]);
+        expect([q, res.body.data]).toEqual([
+          q,
+          Object.fromEntries(Object.keys(res.body.data ?? {}).map((k) => [k, null])),
+        ]);
         expect(res.body.data).not.toBeUndefined();
         expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       }
-      const myTrace = globalId('Trace', (await app.server.deps.db.prisma.trace.findFirstOrThrow({ where: { projectId: mine } })).id);
-      const many = await app.gql('query($ids: [ID!]!) { nodes(ids: $ids) { ... on Trace { name } } }', { ids: [myTrace, theirTrace, theirSpan] }, { key: me.key });
+      const myTrace = globalId(
+        'Trace',
+        (await app.server.deps.db.prisma.trace.findFirstOrThrow({ where: { projectId: mine } })).id,
+      );
+      const many = await app.gql(
+        'query($ids: [ID!]!) { nodes(ids: $ids) { ... on Trace { name } } }',
+        { ids: [myTrace, theirTrace, theirSpan] },
+        { key: me.key },
+      );
       expect(many.body.data.nodes).toEqual([{ name: 'mine' }, null, null]);
       expect(many.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND', 'NOT_FOUND']);
     });
 
-    it('modelPrices: another project\'s prices are refused', async () => {
+    it("modelPrices: another project's prices are refused", async () => {
       root('modelPrices');
-      const set = await app.gql('mutation($p: ID!) { upsertModelPrice(input: { projectId: $p, modelName: "secret-model", inputPrice: "1", outputPrice: "2" }) { modelPrice { modelName } } }', { p: globalId('Project', theirs) }, { key: them.key });
+      const set = await app.gql(
+        'mutation($p: ID!) { upsertModelPrice(input: { projectId: $p, modelName: "secret-model", inputPrice: "1", outputPrice: "2" }) { modelPrice { modelName } } }',
+        { p: globalId('Project', theirs) },
+        { key: them.key },
+      );
       expect(set.body.errors).toBeUndefined();
-      const q = 'query($p: ID) { modelPrices(first: 100, filter: { projectId: $p, builtIn: false }) { totalCount edges { node { modelName } } } }';
+      const q =
+        'query($p: ID) { modelPrices(first: 100, filter: { projectId: $p, builtIn: false }) { totalCount edges { node { modelName } } } }';
       const denied = await app.gql(q, { p: globalId('Project', theirs) }, { key: me.key });
       expect(denied.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       const mineOnly = await app.gql(q, { p: globalId('Project', mine) }, { key: me.key });
       expect(mineOnly.body.data.modelPrices.totalCount).toBe(0);
-      const overwrite = await app.gql('mutation($p: ID!) { upsertModelPrice(input: { projectId: $p, modelName: "secret-model", inputPrice: "0", outputPrice: "0" }) { modelPrice { id } } }', { p: globalId('Project', theirs) }, { key: me.key });
+      const overwrite = await app.gql(
+        'mutation($p: ID!) { upsertModelPrice(input: { projectId: $p, modelName: "secret-model", inputPrice: "0", outputPrice: "0" }) { modelPrice { id } } }',
+        { p: globalId('Project', theirs) },
+        { key: me.key },
+      );
       expect(overwrite.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     });
 
     it('costSummary: another project is refused; without a project, only mine are summed', async () => {
       root('costSummary');
       const range = 'from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z"';
-      const denied = await app.gql(`query($p: ID!) { costSummary(projectId: $p, ${range}) { cost } }`, { p: globalId('Project', theirs) }, { key: me.key });
+      const denied = await app.gql(
+        `query($p: ID!) { costSummary(projectId: $p, ${range}) { cost } }`,
+        { p: globalId('Project', theirs) },
+        { key: me.key },
+      );
       expect(denied.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
-      const all = await app.gql(`{ costSummary(${range}, groupBy: [PROJECT]) { keys { projectId } cost calls } }`, {}, { key: me.key });
+      const all = await app.gql(
+        `{ costSummary(${range}, groupBy: [PROJECT]) { keys { projectId } cost calls } }`,
+        {},
+        { key: me.key },
+      );
       // gpt-4o: 1000 input tokens × $2.50 per 1M
-      expect(all.body.data.costSummary).toEqual([{ keys: { projectId: globalId('Project', mine) }, cost: '0.0025', calls: 1 }]);
+      expect(all.body.data.costSummary).toEqual([
+        { keys: { projectId: globalId('Project', mine) }, cost: '0.0025', calls: 1 },
+      ]);
     });
   });
 
@@ -139,14 +229,36 @@ describe('tenant isolation for every query root', () => {
     let theirEvaluation: string;
     let theirDataset: string;
     beforeAll(async () => {
-      for (const [projectId, key, name] of [[mine, me.key, 'mine'], [theirs, them.key, 'theirs']]) {
-        const dataset = await app.gql('mutation($input: CreateDatasetInput!) { createDataset(input: $input) { dataset { id } } }', {
-          input: { projectId: globalId('Project', projectId), name, items: [{ input: name, output: name }] },
-        }, { key });
+      for (const [projectId, key, name] of [
+        [mine, me.key, 'mine'],
+        [theirs, them.key, 'theirs'],
+      ]) {
+        const dataset = await app.gql(
+          'mutation($input: CreateDatasetInput!) { createDataset(input: $input) { dataset { id } } }',
+          {
+            input: {
+              projectId: globalId('Project', projectId),
+              name,
+              items: [{ input: name, output: name }],
+            },
+          },
+          { key },
+        );
         const datasetId = dataset.body.data.createDataset.dataset.id;
-        const evaluation = await app.gql('mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }', {
-          input: { projectId: globalId('Project', projectId), name, testingCriteria: [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'i' }], dataSource: { datasetId } },
-        }, { key });
+        const evaluation = await app.gql(
+          'mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }',
+          {
+            input: {
+              projectId: globalId('Project', projectId),
+              name,
+              testingCriteria: [
+                { type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'i' },
+              ],
+              dataSource: { datasetId },
+            },
+          },
+          { key },
+        );
         if (projectId === theirs) {
           theirDataset = datasetId;
           theirEvaluation = evaluation.body.data.createEvaluation.evaluation.id;
@@ -166,7 +278,7 @@ describe('tenant isolation for every query root', () => {
       }
     });
 
-    it('evaluation / dataset / node: another project\'s are refused, and its dataset cannot be evaluated from mine', async () => {
+    it("evaluation / dataset / node: another project's are refused, and its dataset cannot be evaluated from mine", async () => {
       root('evaluation');
       root('dataset');
       for (const [q, id] of [
@@ -178,13 +290,35 @@ describe('tenant isolation for every query root', () => {
         expect(Object.values(res.body.data ?? {})).toEqual([null]);
         expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       }
-      const steal = await app.gql('mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }', {
-        input: { projectId: globalId('Project', mine), name: 'steal', testingCriteria: [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'i' }], dataSource: { datasetId: theirDataset } },
-      }, { key: me.key });
-      expect(steal.body.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', path: ['input', 'dataSource', 'datasetId'] });
-      const cancel = await app.gql('mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { id } } }', { id: theirEvaluation }, { key: me.key });
+      const steal = await app.gql(
+        'mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }',
+        {
+          input: {
+            projectId: globalId('Project', mine),
+            name: 'steal',
+            testingCriteria: [
+              { type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'i' },
+            ],
+            dataSource: { datasetId: theirDataset },
+          },
+        },
+        { key: me.key },
+      );
+      expect(steal.body.errors?.[0].extensions).toMatchObject({
+        code: 'NOT_FOUND',
+        path: ['input', 'dataSource', 'datasetId'],
+      });
+      const cancel = await app.gql(
+        'mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { id } } }',
+        { id: theirEvaluation },
+        { key: me.key },
+      );
       expect(cancel.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
-      const add = await app.gql('mutation($id: ID!) { addDatasetItems(input: { datasetId: $id, items: [{ input: "x" }] }) { addedCount } }', { id: theirDataset }, { key: me.key });
+      const add = await app.gql(
+        'mutation($id: ID!) { addDatasetItems(input: { datasetId: $id, items: [{ input: "x" }] }) { addedCount } }',
+        { id: theirDataset },
+        { key: me.key },
+      );
       expect(add.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     });
   });
@@ -192,9 +326,14 @@ describe('tenant isolation for every query root', () => {
   it('rateLimit: only my own bucket', async () => {
     root('rateLimit');
     for (const user of [me, them]) {
-      await app.gql('mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }', { input: { userId: globalId('User', user.userId), capacity: 1000, restoreRate: 0.001 } });
+      await app.gql(
+        'mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }',
+        { input: { userId: globalId('User', user.userId), capacity: 1000, restoreRate: 0.001 } },
+      );
     }
-    const remaining = async (key: string) => (await app.gql('{ rateLimit { remaining } }', {}, { key })).body.data.rateLimit.remaining as number;
+    const remaining = async (key: string) =>
+      (await app.gql('{ rateLimit { remaining } }', {}, { key })).body.data.rateLimit
+        .remaining as number;
     const [mineBefore, theirsBefore] = [await remaining(me.key), await remaining(them.key)];
     await app.gql('{ projects(first: 100) { edges { node { name } } } }', {}, { key: me.key });
     expect(await remaining(me.key)).toBeLessThan(mineBefore);
@@ -204,10 +343,19 @@ describe('tenant isolation for every query root', () => {
   it('usage and limits: my own, and no other project', async () => {
     root('usage');
     root('limits');
-    const res = await app.gql('query($p: ID!) { mine: usage(projectId: $p) { day } theirs: usage(projectId: $t) { day } limits { tier } }'.replace('($p: ID!)', '($p: ID!, $t: ID!)'), { p: globalId('Project', mine), t: globalId('Project', theirs) }, { key: me.key });
+    const res = await app.gql(
+      'query($p: ID!) { mine: usage(projectId: $p) { day } theirs: usage(projectId: $t) { day } limits { tier } }'.replace(
+        '($p: ID!)',
+        '($p: ID!, $t: ID!)',
+      ),
+      { p: globalId('Project', mine), t: globalId('Project', theirs) },
+      { key: me.key },
+    );
     expect(res.body.data.mine.day).toMatch(/^\d{4}-/);
     expect(res.body.data.theirs).toBeNull();
-    expect(res.body.errors?.map((e) => [e.path?.[0], e.extensions?.code])).toEqual([['theirs', 'NOT_FOUND']]);
+    expect(res.body.errors?.map((e) => [e.path?.[0], e.extensions?.code])).toEqual([
+      ['theirs', 'NOT_FOUND'],
+    ]);
     expect(res.body.data.limits.tier).toBe('FREE');
   });
 
@@ -216,9 +364,21 @@ describe('tenant isolation for every query root', () => {
     let theirDelivery: string;
     beforeAll(async () => {
       const prisma = app.server.deps.db.prisma;
-      const endpoint = await prisma.webhookEndpoint.create({ data: { projectId: theirs, url: 'https://hooks.example.com/x', events: ['webhook.test'], secrets: [], enabled: false } });
-      await prisma.webhookMessage.create({ data: { id: 'msg_isolation', projectId: theirs, eventType: 'webhook.test', payload: '{}' } });
-      const delivery = await prisma.webhookDelivery.create({ data: { messageId: 'msg_isolation', endpointId: endpoint.id } });
+      const endpoint = await prisma.webhookEndpoint.create({
+        data: {
+          projectId: theirs,
+          url: 'https://hooks.example.com/x',
+          events: ['webhook.test'],
+          secrets: [],
+          enabled: false,
+        },
+      });
+      await prisma.webhookMessage.create({
+        data: { id: 'msg_isolation', projectId: theirs, eventType: 'webhook.test', payload: '{}' },
+      });
+      const delivery = await prisma.webhookDelivery.create({
+        data: { messageId: 'msg_isolation', endpointId: endpoint.id },
+      });
       theirEndpoint = globalId('WebhookEndpoint', endpoint.id);
       theirDelivery = globalId('WebhookDelivery', delivery.id);
     });
@@ -227,18 +387,50 @@ describe('tenant isolation for every query root', () => {
       root('webhookEndpoints');
       root('webhookEndpoint');
       root('webhookDeliveries');
-      const list = await app.gql('query($p: ID!) { webhookEndpoints(projectId: $p) { edges { node { id } } } }', { p: globalId('Project', theirs) }, { key: me.key });
-      expect([list.body.data?.webhookEndpoints ?? null, list.body.errors?.[0].extensions?.code]).toEqual([null, 'NOT_FOUND']);
-      const one = await app.gql('query($id: ID!) { webhookEndpoint(id: $id) { url } }', { id: theirEndpoint }, { key: me.key });
-      expect([one.body.data?.webhookEndpoint ?? null, one.body.errors?.[0].extensions?.code]).toEqual([null, 'NOT_FOUND']);
-      const deliveries = await app.gql('query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }', { id: theirEndpoint }, { key: me.key });
-      expect([deliveries.body.data?.webhookDeliveries ?? null, deliveries.body.errors?.[0].extensions?.code]).toEqual([null, 'NOT_FOUND']);
+      const list = await app.gql(
+        'query($p: ID!) { webhookEndpoints(projectId: $p) { edges { node { id } } } }',
+        { p: globalId('Project', theirs) },
+        { key: me.key },
+      );
+      expect([
+        list.body.data?.webhookEndpoints ?? null,
+        list.body.errors?.[0].extensions?.code,
+      ]).toEqual([null, 'NOT_FOUND']);
+      const one = await app.gql(
+        'query($id: ID!) { webhookEndpoint(id: $id) { url } }',
+        { id: theirEndpoint },
+        { key: me.key },
+      );
+      expect([
+        one.body.data?.webhookEndpoint ?? null,
+        one.body.errors?.[0].extensions?.code,
+      ]).toEqual([null, 'NOT_FOUND']);
+      const deliveries = await app.gql(
+        'query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }',
+        { id: theirEndpoint },
+        { key: me.key },
+      );
+      expect([
+        deliveries.body.data?.webhookDeliveries ?? null,
+        deliveries.body.errors?.[0].extensions?.code,
+      ]).toEqual([null, 'NOT_FOUND']);
       for (const id of [theirEndpoint, theirDelivery]) {
-        const node = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id }, { key: me.key });
-        expect([node.body.data?.node ?? null, node.body.errors?.[0].extensions?.code]).toEqual([null, 'NOT_FOUND']);
+        const node = await app.gql(
+          'query($id: ID!) { node(id: $id) { id } }',
+          { id },
+          { key: me.key },
+        );
+        expect([node.body.data?.node ?? null, node.body.errors?.[0].extensions?.code]).toEqual([
+          null,
+          'NOT_FOUND',
+        ]);
       }
       // Their owner sees both.
-      const own = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id: theirDelivery }, { key: them.key });
+      const own = await app.gql(
+        'query($id: ID!) { node(id: $id) { id } }',
+        { id: theirDelivery },
+        { key: them.key },
+      );
       expect(own.body.data.node).toEqual({ id: theirDelivery });
     });
   });
@@ -247,8 +439,30 @@ describe('tenant isolation for every query root', () => {
     let theirRule: string;
     beforeAll(async () => {
       const prisma = app.server.deps.db.prisma;
-      const rule = await prisma.alertRule.create({ data: { projectId: theirs, name: 'theirs', metric: 'COST', aggregation: 'SUM', operator: 'GT', threshold: 1, windowSeconds: 60, enabled: false } });
-      await prisma.alertEvent.create({ data: { ruleId: rule.id, projectId: theirs, fromState: 'OK', toState: 'FIRING', value: 2, threshold: 1, windowStart: new Date(), windowEnd: new Date() } });
+      const rule = await prisma.alertRule.create({
+        data: {
+          projectId: theirs,
+          name: 'theirs',
+          metric: 'COST',
+          aggregation: 'SUM',
+          operator: 'GT',
+          threshold: 1,
+          windowSeconds: 60,
+          enabled: false,
+        },
+      });
+      await prisma.alertEvent.create({
+        data: {
+          ruleId: rule.id,
+          projectId: theirs,
+          fromState: 'OK',
+          toState: 'FIRING',
+          value: 2,
+          threshold: 1,
+          windowStart: new Date(),
+          windowEnd: new Date(),
+        },
+      });
       theirRule = globalId('AlertRule', rule.id);
     });
 
@@ -260,27 +474,61 @@ describe('tenant isolation for every query root', () => {
       const p = globalId('Project', theirs);
       const refused = async (query: string, variables: Record<string, unknown>, field: string) => {
         const res = await app.gql(query, variables, { key: me.key });
-        expect([res.body.data?.[field] ?? null, res.body.errors?.[0].extensions?.code]).toEqual([null, 'NOT_FOUND']);
+        expect([res.body.data?.[field] ?? null, res.body.errors?.[0].extensions?.code]).toEqual([
+          null,
+          'NOT_FOUND',
+        ]);
       };
-      await refused('query($p: ID!) { alertRules(projectId: $p) { edges { node { id } } } }', { p }, 'alertRules');
-      await refused('query($id: ID!) { alertRule(id: $id) { name } }', { id: theirRule }, 'alertRule');
-      await refused('query($p: ID!) { alertEvents(projectId: $p) { edges { node { state } } } }', { p }, 'alertEvents');
-      await refused('query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state } } } }', { id: theirRule }, 'alertEvents');
+      await refused(
+        'query($p: ID!) { alertRules(projectId: $p) { edges { node { id } } } }',
+        { p },
+        'alertRules',
+      );
+      await refused(
+        'query($id: ID!) { alertRule(id: $id) { name } }',
+        { id: theirRule },
+        'alertRule',
+      );
+      await refused(
+        'query($p: ID!) { alertEvents(projectId: $p) { edges { node { state } } } }',
+        { p },
+        'alertEvents',
+      );
+      await refused(
+        'query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state } } } }',
+        { id: theirRule },
+        'alertEvents',
+      );
       await refused('query($id: ID!) { node(id: $id) { id } }', { id: theirRule }, 'node');
       // Measuring it answers as if it did not exist.
-      const tested = await app.gql('query($id: ID!) { testAlertRule(id: $id) { value } }', { id: theirRule }, { key: me.key });
+      const tested = await app.gql(
+        'query($id: ID!) { testAlertRule(id: $id) { value } }',
+        { id: theirRule },
+        { key: me.key },
+      );
       expect(tested.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       // Their owner sees them.
-      const own = await app.gql('query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state ruleName } } } }', { id: theirRule }, { key: them.key });
-      expect(own.body.data.alertEvents.edges.map((e: any) => e.node)).toEqual([{ state: 'FIRING', ruleName: 'theirs' }]);
+      const own = await app.gql(
+        'query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state ruleName } } } }',
+        { id: theirRule },
+        { key: them.key },
+      );
+      expect(own.body.data.alertEvents.edges.map((e: any) => e.node)).toEqual([
+        { state: 'FIRING', ruleName: 'theirs' },
+      ]);
     });
   });
 
   it('serviceStatus: instance admins only, not a project admin', async () => {
     root('serviceStatus');
     const res = await app.gql('{ serviceStatus { slos { name } } }', {}, { key: me.key });
-    expect([res.body.data?.serviceStatus ?? null, res.body.errors?.[0].extensions?.code]).toEqual([null, 'FORBIDDEN']);
-    expect((await app.gql('{ serviceStatus { slos { name } } }')).body.data.serviceStatus.slos).toHaveLength(3);
+    expect([res.body.data?.serviceStatus ?? null, res.body.errors?.[0].extensions?.code]).toEqual([
+      null,
+      'FORBIDDEN',
+    ]);
+    expect(
+      (await app.gql('{ serviceStatus { slos { name } } }')).body.data.serviceStatus.slos,
+    ).toHaveLength(3);
   });
 
   it('covers every query root field of the schema', () => {

@@ -39,38 +39,95 @@ describe('score_model and label_model', () => {
     const id = await createEvaluation(
       app,
       [
-        { type: 'score_model', name: 'quality', model: 'gpt-4o-mini', input: [{ role: 'user', content: `Rate this: ${out}` }], range: [0, 1], pass_threshold: 0.5 },
-        { type: 'label_model', name: 'tone', model: 'gpt-4o-mini', input: [{ role: 'user', content: { type: 'input_text', text: `Tone of: ${out}` } }], labels: ['polite', 'rude'], passing_labels: ['polite'] },
+        {
+          type: 'score_model',
+          name: 'quality',
+          model: 'gpt-4o-mini',
+          input: [{ role: 'user', content: `Rate this: ${out}` }],
+          range: [0, 1],
+          pass_threshold: 0.5,
+        },
+        {
+          type: 'label_model',
+          name: 'tone',
+          model: 'gpt-4o-mini',
+          input: [{ role: 'user', content: { type: 'input_text', text: `Tone of: ${out}` } }],
+          labels: ['polite', 'rude'],
+          passing_labels: ['polite'],
+        },
       ],
-      [{ input: 'q1', output: 'good' }, { input: 'q2', output: 'bad' }],
+      [
+        { input: 'q1', output: 'good' },
+        { input: 'q2', output: 'bad' },
+      ],
     );
     const done = await waitFor(app, id);
     expect(done.resultCounts).toEqual({ total: 2, completed: 2, passed: 1, failed: 1, errored: 0 });
     const r = byGrader(done);
-    expect(r.quality.map((x) => [x.score, x.passed, x.reasoning])).toEqual([[0.9, true, 'accurate'], [0.2, false, 'wrong']]);
-    expect(r.tone.map((x) => [x.score, x.passed, x.reasoning])).toEqual([[1, true, 'polite'], [0, false, 'rude: insults the user']]);
+    expect(r.quality.map((x) => [x.score, x.passed, x.reasoning])).toEqual([
+      [0.9, true, 'accurate'],
+      [0.2, false, 'wrong'],
+    ]);
+    expect(r.tone.map((x) => [x.score, x.passed, x.reasoning])).toEqual([
+      [1, true, 'polite'],
+      [0, false, 'rude: insults the user'],
+    ]);
     expect([done.judgeInputTokens, done.judgeOutputTokens]).toEqual([400, 40]);
     expect(Number(done.judgeCost)).toBeCloseTo(4 * CALL_COST, 12);
     expect(Number(r.quality[0].cost)).toBeCloseTo(CALL_COST, 12);
     // The judge was asked for JSON with the configured model.
-    expect(fake.calls.every((c) => c.body.model === 'gpt-4o-mini' && c.body.response_format?.type === 'json_object')).toBe(true);
+    expect(
+      fake.calls.every(
+        (c) => c.body.model === 'gpt-4o-mini' && c.body.response_format?.type === 'json_object',
+      ),
+    ).toBe(true);
   });
 
   it('errors an item whose judge answer cannot be read, and rerunEvaluation grades it again', async () => {
     fake.on('Tone of: odd', json({ label: 'sarcastic' }));
     fake.on('Tone of:', json({ label: 'polite' }));
-    const criteria = [{ type: 'label_model', name: 'tone', input: [{ role: 'user', content: `Tone of: ${out}` }], labels: ['polite', 'rude'], passing_labels: ['polite'] }];
-    const id = await createEvaluation(app, criteria, [{ input: 'a', output: 'fine' }, { input: 'b', output: 'odd' }, { input: 'c', output: 'nice' }]);
+    const criteria = [
+      {
+        type: 'label_model',
+        name: 'tone',
+        input: [{ role: 'user', content: `Tone of: ${out}` }],
+        labels: ['polite', 'rude'],
+        passing_labels: ['polite'],
+      },
+    ];
+    const id = await createEvaluation(app, criteria, [
+      { input: 'a', output: 'fine' },
+      { input: 'b', output: 'odd' },
+      { input: 'c', output: 'nice' },
+    ]);
     const first = await waitFor(app, id);
-    expect(first.resultCounts).toEqual({ total: 3, completed: 3, passed: 2, failed: 0, errored: 1 });
+    expect(first.resultCounts).toEqual({
+      total: 3,
+      completed: 3,
+      passed: 2,
+      failed: 0,
+      errored: 1,
+    });
     expect(byGrader(first).tone[1].error).toMatch(/sarcastic/);
 
     fake.reset();
     fake.on('Tone of:', json({ label: 'rude' }));
-    const rerun = await app.gql(`mutation($id: ID!) { rerunEvaluation(input: { id: $id }) { requeuedCount evaluation { status } } }`, { id });
-    expect(rerun.body.data.rerunEvaluation).toEqual({ requeuedCount: 1, evaluation: { status: 'RUNNING' } });
+    const rerun = await app.gql(
+      `mutation($id: ID!) { rerunEvaluation(input: { id: $id }) { requeuedCount evaluation { status } } }`,
+      { id },
+    );
+    expect(rerun.body.data.rerunEvaluation).toEqual({
+      requeuedCount: 1,
+      evaluation: { status: 'RUNNING' },
+    });
     const second = await waitFor(app, id);
-    expect(second.resultCounts).toEqual({ total: 3, completed: 3, passed: 2, failed: 1, errored: 0 });
+    expect(second.resultCounts).toEqual({
+      total: 3,
+      completed: 3,
+      passed: 2,
+      failed: 1,
+      errored: 0,
+    });
     expect(second.results.totalCount).toBe(3);
     expect(fake.calls).toHaveLength(1);
   });
@@ -81,40 +138,110 @@ describe('G-Eval', () => {
 
   it('generates its steps once, stores them, and weights the score tokens by probability', async () => {
     fake.on(STEPS, json({ steps: ['Read the response.', 'Check it follows logically.'] }));
-    fake.on('Evaluation form', { text: '4', logprobs: [{ token: '4', top: { '4': 0.6, '5': 0.3, '3': 0.1 } }] });
-    const id = await createEvaluation(app, [{ type: 'g_eval', name: 'coherence', criteria: 'Coherence: the response is well structured.', score_range: [1, 5], pass_threshold: 0.75 }], [
-      { input: 'a', output: 'x' },
-      { input: 'b', output: 'y' },
-      { input: 'c', output: 'z' },
-    ]);
+    fake.on('Evaluation form', {
+      text: '4',
+      logprobs: [{ token: '4', top: { '4': 0.6, '5': 0.3, '3': 0.1 } }],
+    });
+    const id = await createEvaluation(
+      app,
+      [
+        {
+          type: 'g_eval',
+          name: 'coherence',
+          criteria: 'Coherence: the response is well structured.',
+          score_range: [1, 5],
+          pass_threshold: 0.75,
+        },
+      ],
+      [
+        { input: 'a', output: 'x' },
+        { input: 'b', output: 'y' },
+        { input: 'c', output: 'z' },
+      ],
+    );
     const done = await waitFor(app, id);
     expect(done.resultCounts).toEqual({ total: 3, completed: 3, passed: 3, failed: 0, errored: 0 });
     // Σ p·s = 4·0.6 + 5·0.3 + 3·0.1 = 4.2 on 1–5 → (4.2 − 1) / 4 = 0.8
-    expect(byGrader(done).coherence.map((r) => r.score)).toEqual([expect.closeTo(0.8, 12), expect.closeTo(0.8, 12), expect.closeTo(0.8, 12)]);
-    expect(fake.calls.filter((c) => JSON.stringify(c.body.messages).includes(STEPS))).toHaveLength(1);
-    expect(done.testingCriteria[0].evaluation_steps).toEqual(['Read the response.', 'Check it follows logically.']);
-    const form = fake.calls.find((c) => JSON.stringify(c.body.messages).includes('Evaluation form'))!.body;
+    expect(byGrader(done).coherence.map((r) => r.score)).toEqual([
+      expect.closeTo(0.8, 12),
+      expect.closeTo(0.8, 12),
+      expect.closeTo(0.8, 12),
+    ]);
+    expect(fake.calls.filter((c) => JSON.stringify(c.body.messages).includes(STEPS))).toHaveLength(
+      1,
+    );
+    expect(done.testingCriteria[0].evaluation_steps).toEqual([
+      'Read the response.',
+      'Check it follows logically.',
+    ]);
+    const form = fake.calls.find((c) =>
+      JSON.stringify(c.body.messages).includes('Evaluation form'),
+    )!.body;
     expect([form.logprobs, form.top_logprobs]).toEqual([true, 20]);
     expect(JSON.stringify(form.messages)).toContain('Check it follows logically.');
   });
 
   it('takes the mean of n samples when the provider gives no log probabilities', async () => {
-    fake.on('Evaluation form', (body) => ({ text: ['4', '5', '3', '4', '4'].slice(0, body.n ?? 1) }));
-    const id = await createEvaluation(app, [{ type: 'g_eval', name: 'fluency', criteria: 'Fluency', evaluation_steps: ['Read it.'], samples: 5 }], [{ input: 'a', output: 'x' }]);
+    fake.on('Evaluation form', (body) => ({
+      text: ['4', '5', '3', '4', '4'].slice(0, body.n ?? 1),
+    }));
+    const id = await createEvaluation(
+      app,
+      [
+        {
+          type: 'g_eval',
+          name: 'fluency',
+          criteria: 'Fluency',
+          evaluation_steps: ['Read it.'],
+          samples: 5,
+        },
+      ],
+      [{ input: 'a', output: 'x' }],
+    );
     const done = await waitFor(app, id);
     // mean 4 on 1–5 → 0.75
-    expect(byGrader(done).fluency[0]).toMatchObject({ score: 0.75, passed: true, reasoning: expect.stringMatching(/mean of 5 sampled scores/) });
+    expect(byGrader(done).fluency[0]).toMatchObject({
+      score: 0.75,
+      passed: true,
+      reasoning: expect.stringMatching(/mean of 5 sampled scores/),
+    });
     expect(fake.calls.map((c) => c.body.n ?? 1)).toEqual([1, 5]);
   });
 });
 
 describe('RAG metrics (RAGAS definitions)', () => {
   it('computes faithfulness, answer relevancy, context precision and context recall', async () => {
-    fake.on('List every factual claim', json({ claims: ['Paris is the capital of France.', 'Paris has 20 million inhabitants.'] }));
-    fake.on('directly inferred', json({ verdicts: [{ claim: 'a', verdict: 1 }, { claim: 'b', verdict: 0 }] }));
-    fake.on('different questions this answer responds to', json({ questions: ['What is the capital of France?', 'Which city is the French capital?'], noncommittal: 0 }));
+    fake.on(
+      'List every factual claim',
+      json({ claims: ['Paris is the capital of France.', 'Paris has 20 million inhabitants.'] }),
+    );
+    fake.on(
+      'directly inferred',
+      json({
+        verdicts: [
+          { claim: 'a', verdict: 1 },
+          { claim: 'b', verdict: 0 },
+        ],
+      }),
+    );
+    fake.on(
+      'different questions this answer responds to',
+      json({
+        questions: ['What is the capital of France?', 'Which city is the French capital?'],
+        noncommittal: 0,
+      }),
+    );
     fake.on('useful in arriving at the reference answer', json({ verdicts: [1, 0, 1] }));
-    fake.on('Split the reference answer into statements', json({ classifications: [{ statement: 'a', attributed: 1 }, { statement: 'b', attributed: 0 }, { statement: 'c', attributed: 1 }] }));
+    fake.on(
+      'Split the reference answer into statements',
+      json({
+        classifications: [
+          { statement: 'a', attributed: 1 },
+          { statement: 'b', attributed: 0 },
+          { statement: 'c', attributed: 1 },
+        ],
+      }),
+    );
     const id = await createEvaluation(
       app,
       [
@@ -122,9 +249,23 @@ describe('RAG metrics (RAGAS definitions)', () => {
         { type: 'answer_relevancy', name: 'relevancy', questions: 2, pass_threshold: 0.1 },
         { type: 'context_precision', name: 'precision' },
         { type: 'context_recall', name: 'recall' },
-        { type: 'text_similarity', name: 'cosine', input: out, reference: '{{item.expected_output}}', evaluation_metric: 'cosine', pass_threshold: 0.99 },
+        {
+          type: 'text_similarity',
+          name: 'cosine',
+          input: out,
+          reference: '{{item.expected_output}}',
+          evaluation_metric: 'cosine',
+          pass_threshold: 0.99,
+        },
       ],
-      [{ input: { question: 'What is the capital of France?' }, output: 'Paris is the capital of France, with 20 million inhabitants.', expectedOutput: 'Paris is the capital of France.', contexts: ['Paris is the capital of France.', 'Lyon is a city.', 'France is in Europe.'] }],
+      [
+        {
+          input: { question: 'What is the capital of France?' },
+          output: 'Paris is the capital of France, with 20 million inhabitants.',
+          expectedOutput: 'Paris is the capital of France.',
+          contexts: ['Paris is the capital of France.', 'Lyon is a city.', 'France is in Europe.'],
+        },
+      ],
     );
     const done = await waitFor(app, id);
     const r = byGrader(done);
@@ -132,24 +273,52 @@ describe('RAG metrics (RAGAS definitions)', () => {
     expect(r.precision[0].score).toBeCloseTo((1 + 2 / 3) / 2, 12);
     expect(r.recall[0].score).toBeCloseTo(2 / 3, 12);
     // The fake embeds a text as its letter counts: the score is their mean cosine, computed here the same way.
-    const cos = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i], 0) / Math.sqrt(a.reduce((s, x) => s + x * x, 0) * b.reduce((s, x) => s + x * x, 0));
+    const cos = (a: number[], b: number[]) =>
+      a.reduce((s, x, i) => s + x * b[i], 0) /
+      Math.sqrt(a.reduce((s, x) => s + x * x, 0) * b.reduce((s, x) => s + x * x, 0));
     const q = fake.embed('What is the capital of France?');
-    const expected = (cos(q, fake.embed('What is the capital of France?')) + cos(q, fake.embed('Which city is the French capital?'))) / 2;
+    const expected =
+      (cos(q, fake.embed('What is the capital of France?')) +
+        cos(q, fake.embed('Which city is the French capital?'))) /
+      2;
     expect(r.relevancy[0].score).toBeCloseTo(expected, 12);
     expect(r.cosine[0].passed).toBe(false);
     const embeddings = fake.calls.filter((c) => c.path.endsWith('/embeddings'));
-    const shapes = embeddings.map((c) => `${c.body.input?.length} ${(c.body as { encoding_format?: string }).encoding_format}`).sort();
+    const shapes = embeddings
+      .map(
+        (c) =>
+          `${c.body.input?.length} ${(c.body as { encoding_format?: string }).encoding_format}`,
+      )
+      .sort();
     expect(shapes).toEqual(['2 float', '3 float']);
   });
 });
 
 describe('provider calls', () => {
   it('keeps at most EVALGRAPH_JUDGE_CONCURRENCY calls in flight', async () => {
-    const limited = await createTestApp({ EVALGRAPH_JUDGE_BASE_URL: fake.url, EVALGRAPH_JUDGE_API_KEY: 'sk-test', EVALGRAPH_JUDGE_CONCURRENCY: '2', EVALGRAPH_EVAL_CONCURRENCY: '8' });
+    const limited = await createTestApp({
+      EVALGRAPH_JUDGE_BASE_URL: fake.url,
+      EVALGRAPH_JUDGE_API_KEY: 'sk-test',
+      EVALGRAPH_JUDGE_CONCURRENCY: '2',
+      EVALGRAPH_EVAL_CONCURRENCY: '8',
+    });
     try {
       fake.delayMs = 100;
       fake.on('Rate this', json({ score: 1 }));
-      const done = await waitFor(limited, await createEvaluation(limited, [{ type: 'score_model', name: 'q', input: [{ role: 'user', content: `Rate this: ${out}` }] }], Array.from({ length: 8 }, (_, i) => ({ input: i, output: 'x' }))));
+      const done = await waitFor(
+        limited,
+        await createEvaluation(
+          limited,
+          [
+            {
+              type: 'score_model',
+              name: 'q',
+              input: [{ role: 'user', content: `Rate this: ${out}` }],
+            },
+          ],
+          Array.from({ length: 8 }, (_, i) => ({ input: i, output: 'x' })),
+        ),
+      );
       expect(done.resultCounts.passed).toBe(8);
       expect(fake.maxOpen()).toBe(2);
     } finally {
@@ -157,7 +326,9 @@ describe('provider calls', () => {
     }
   });
 
-  const criteria = [{ type: 'score_model', name: 'q', input: [{ role: 'user', content: `Rate this: ${out}` }] }];
+  const criteria = [
+    { type: 'score_model', name: 'q', input: [{ role: 'user', content: `Rate this: ${out}` }] },
+  ];
 
   it('retries a 429 after its Retry-After, and 500s with backoff', async () => {
     fake.on('Rate this', json({ score: 1 }));
@@ -170,26 +341,46 @@ describe('provider calls', () => {
 
     fake.calls.length = 0;
     fake.failNext(2, { status: 500 });
-    const again = await waitFor(app, await createEvaluation(app, criteria, [{ input: 'a', output: 'x' }]));
+    const again = await waitFor(
+      app,
+      await createEvaluation(app, criteria, [{ input: 'a', output: 'x' }]),
+    );
     expect([again.resultCounts.passed, fake.calls.length]).toEqual([1, 3]);
   });
 
   it('opens the circuit after repeated failures, shows it in /health/ready, retries the items later, and closes again', async () => {
     fake.failNext(9, { status: 503 });
-    const failing = await createEvaluation(app, criteria, [1, 2, 3].map((i) => ({ input: `i${i}`, output: 'x' })));
+    const failing = await createEvaluation(
+      app,
+      criteria,
+      [1, 2, 3].map((i) => ({ input: `i${i}`, output: 'x' })),
+    );
     // Three items × three tries each: then the circuit opens.
-    for (let i = 0; i < 200 && fake.calls.length < 9; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && fake.calls.length < 9; i++)
+      await new Promise((r) => setTimeout(r, 25));
     await new Promise((r) => setTimeout(r, 100));
     const ready = await (await fetch(`${app.url}/health/ready`)).json();
     expect(ready.checks.judge).toMatchObject({ ok: true, configured: true, circuit: 'open' });
-    expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(/^evalgraph_judge_circuit_state\{provider="judge"\} 2$/m);
+    expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(
+      /^evalgraph_judge_circuit_state\{provider="judge"\} 2$/m,
+    );
 
     // While open, calls fail at once without reaching the provider; the item waits to be tried again.
     const before = fake.calls.length;
     const blocked = await createEvaluation(app, criteria, [{ input: 'a', output: 'x' }]);
-    const lastError = async () => (await app.gql(`query($id: ID!) { evaluation(id: $id) { items(first: 1) { edges { node { state lastError } } } } }`, { id: blocked })).body.data.evaluation.items.edges[0].node;
-    for (let i = 0; i < 100 && !(await lastError()).lastError; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(await lastError()).toEqual({ state: 'PENDING', lastError: expect.stringMatching(/will try again: .*circuit is open/) });
+    const lastError = async () =>
+      (
+        await app.gql(
+          `query($id: ID!) { evaluation(id: $id) { items(first: 1) { edges { node { state lastError } } } } }`,
+          { id: blocked },
+        )
+      ).body.data.evaluation.items.edges[0].node;
+    for (let i = 0; i < 100 && !(await lastError()).lastError; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(await lastError()).toEqual({
+      state: 'PENDING',
+      lastError: expect.stringMatching(/will try again: .*circuit is open/),
+    });
     expect(fake.calls.length).toBe(before);
 
     // The provider recovers: after the circuit's pause and the items' back-off, everything passes.
@@ -199,7 +390,11 @@ describe('provider calls', () => {
       { total: 3, completed: 3, passed: 3, failed: 0, errored: 0 },
       { total: 1, completed: 1, passed: 1, failed: 0, errored: 0 },
     ]);
-    expect((await (await fetch(`${app.url}/health/ready`)).json()).checks.judge.circuit).toBe('closed');
-    expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(/^evalgraph_judge_circuit_state\{provider="judge"\} 0$/m);
+    expect((await (await fetch(`${app.url}/health/ready`)).json()).checks.judge.circuit).toBe(
+      'closed',
+    );
+    expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(
+      /^evalgraph_judge_circuit_state\{provider="judge"\} 0$/m,
+    );
   });
 });

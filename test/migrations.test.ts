@@ -23,7 +23,9 @@ describe('migrations', () => {
       await db.close();
       const drifted = runCli(['migrate', '--check', '--json'], t.env);
       expect(drifted.status).toBe(1);
-      expect(JSON.parse(drifted.stdout).drift).toMatch(/ALTER TABLE "users" ADD COLUMN\s+"name" TEXT/);
+      expect(JSON.parse(drifted.stdout).drift).toMatch(
+        /ALTER TABLE "users" ADD COLUMN\s+"name" TEXT/,
+      );
     } finally {
       await t.cleanup();
     }
@@ -38,9 +40,16 @@ describe('migrations', () => {
       const dir = path.join(__dirname, '..', 'prisma', 'migrations');
       const expected = readdirSync(dir, { withFileTypes: true })
         .filter((e) => e.isDirectory())
-        .map((e) => ({ name: e.name, checksum: createHash('sha256').update(readFileSync(path.join(dir, e.name, 'migration.sql'))).digest('hex') }));
+        .map((e) => ({
+          name: e.name,
+          checksum: createHash('sha256')
+            .update(readFileSync(path.join(dir, e.name, 'migration.sql')))
+            .digest('hex'),
+        }));
       const db = await t.connect();
-      const rows = await db.sql('SELECT migration_name AS name, checksum FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY migration_name');
+      const rows = await db.sql(
+        'SELECT migration_name AS name, checksum FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY migration_name',
+      );
       await db.close();
       expect(rows).toEqual(expected);
     } finally {

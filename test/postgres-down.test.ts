@@ -58,7 +58,11 @@ interface Answer {
   body: { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] } | null;
 }
 
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const started = Date.now();
   const res = await fetch(url, {
     method: 'POST',
@@ -73,7 +77,12 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
   } catch {
     // not JSON (asserted on by the caller)
   }
-  return { status: res.status, ms: Date.now() - started, retryAfter: res.headers.get('retry-after'), body: parsed };
+  return {
+    status: res.status,
+    ms: Date.now() - started,
+    retryAfter: res.headers.get('retry-after'),
+    body: parsed,
+  };
 }
 
 /** CPU time (user and system) the process has used, from /proc (clock ticks of 10 ms). */
@@ -85,17 +94,25 @@ function cpuMs(pid: number): number {
 /** The same evalgraph process, still running (its output says why when it is not). */
 function expectAlive() {
   const code = server!.child.exitCode;
-  if (code !== null) throw new Error(`evalgraph exited with code ${code}:\n${server!.output().slice(-4_000)}`);
+  if (code !== null)
+    throw new Error(`evalgraph exited with code ${code}:\n${server!.output().slice(-4_000)}`);
 }
 
-const gql = (query: string, variables: Record<string, unknown> = {}) => post(`${server!.url}/graphql`, { query, variables });
+const gql = (query: string, variables: Record<string, unknown> = {}) =>
+  post(`${server!.url}/graphql`, { query, variables });
 
 /** An answer of the outage: 503, SERVICE_UNAVAILABLE, Retry-After, within 5 s. */
 function expectUnavailable(answer: Answer, what: string) {
   const summary = `${what}: ${answer.status} in ${answer.ms} ms, ${JSON.stringify(answer.body)}`;
   expect({ summary, status: answer.status }).toEqual({ summary, status: 503 });
-  expect({ summary, code: answer.body?.errors?.[0]?.extensions?.code }).toEqual({ summary, code: 'SERVICE_UNAVAILABLE' });
-  expect({ summary, retryAfter: Number(answer.retryAfter) > 0 }).toEqual({ summary, retryAfter: true });
+  expect({ summary, code: answer.body?.errors?.[0]?.extensions?.code }).toEqual({
+    summary,
+    code: 'SERVICE_UNAVAILABLE',
+  });
+  expect({ summary, retryAfter: Number(answer.retryAfter) > 0 }).toEqual({
+    summary,
+    retryAfter: true,
+  });
   expect({ summary, fast: answer.ms < 5_000 }).toEqual({ summary, fast: true });
 }
 
@@ -118,10 +135,27 @@ it('survives kill -9 of Postgres during ingest: 503s within 5 s, back within 10 
       }
       batch += 1;
       const traceId = `pgdown-${batch}`;
-      const spans = Array.from({ length: 5 }, (_, i) => ({ traceId, spanId: `${traceId}-s${i}`, name: `step ${i}`, startTime: new Date().toISOString(), endTime: new Date().toISOString(), model: 'gpt-4o-mini', inputTokens: 10, outputTokens: 5 }));
-      const answer = await gql(INGEST, { input: { projectId, spans, partial: false } }).catch((error: Error): Answer => ({ status: 0, ms: 0, retryAfter: null, body: { errors: [{ message: error.message }] } }));
+      const spans = Array.from({ length: 5 }, (_, i) => ({
+        traceId,
+        spanId: `${traceId}-s${i}`,
+        name: `step ${i}`,
+        startTime: new Date().toISOString(),
+        endTime: new Date().toISOString(),
+        model: 'gpt-4o-mini',
+        inputTokens: 10,
+        outputTokens: 5,
+      }));
+      const answer = await gql(INGEST, { input: { projectId, spans, partial: false } }).catch(
+        (error: Error): Answer => ({
+          status: 0,
+          ms: 0,
+          retryAfter: null,
+          body: { errors: [{ message: error.message }] },
+        }),
+      );
       answers.push({ at: Date.now(), answer });
-      if (answer.status === 200 && answer.body?.data?.ingestSpans?.acceptedCount === spans.length) for (const s of spans) acknowledged.add(s.spanId);
+      if (answer.status === 200 && answer.body?.data?.ingestSpans?.acceptedCount === spans.length)
+        for (const s of spans) acknowledged.add(s.spanId);
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
@@ -137,11 +171,43 @@ it('survives kill -9 of Postgres during ingest: 503s within 5 s, back within 10 
 
   expectAlive();
   expectUnavailable(await gql('{ projects(first: 5) { edges { node { name } } } }'), 'a query');
-  expectUnavailable(await gql(INGEST, { input: { projectId, spans: [{ traceId: 'x', spanId: 'x', name: 'x', startTime: new Date().toISOString() }] } }), 'an ingest');
-  const otlp = await post(`${server!.url}/v1/traces`, {
-    resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', name: 'otlp', startTimeUnixNano: String(Date.now() * 1e6), endTimeUnixNano: String(Date.now() * 1e6) }] }] }],
-  }, { 'x-evalgraph-project': projectId });
-  expect({ status: otlp.status, retryAfter: Number(otlp.retryAfter) > 0, fast: otlp.ms < 5_000 }).toEqual({ status: 503, retryAfter: true, fast: true });
+  expectUnavailable(
+    await gql(INGEST, {
+      input: {
+        projectId,
+        spans: [{ traceId: 'x', spanId: 'x', name: 'x', startTime: new Date().toISOString() }],
+      },
+    }),
+    'an ingest',
+  );
+  const otlp = await post(
+    `${server!.url}/v1/traces`,
+    {
+      resourceSpans: [
+        {
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: '5b8efff798038103d269b633813fc60c',
+                  spanId: 'eee19b7ec3c1b174',
+                  name: 'otlp',
+                  startTimeUnixNano: String(Date.now() * 1e6),
+                  endTimeUnixNano: String(Date.now() * 1e6),
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+    { 'x-evalgraph-project': projectId },
+  );
+  expect({
+    status: otlp.status,
+    retryAfter: Number(otlp.retryAfter) > 0,
+    fast: otlp.ms < 5_000,
+  }).toEqual({ status: 503, retryAfter: true, fast: true });
   const ready = await fetch(`${server!.url}/health/ready`, { signal: AbortSignal.timeout(5_000) });
   expect(ready.status).toBe(503);
   expect((await ready.json()).checks.database.ok).toBe(false);
@@ -153,7 +219,8 @@ it('survives kill -9 of Postgres during ingest: 503s within 5 s, back within 10 
   expect(during.length).toBeGreaterThan(3);
   for (const { answer } of during) expectUnavailable(answer, 'an ingest during the outage');
   // Every answer after the crash that was not a success (requests in flight then included) was a 503 too.
-  for (const { answer } of answers.filter((a) => a.at >= crashedAt && a.answer.status !== 200)) expectUnavailable(answer, 'an ingest at the crash');
+  for (const { answer } of answers.filter((a) => a.at >= crashedAt && a.answer.status !== 200))
+    expectUnavailable(answer, 'an ingest at the crash');
 
   // Without requests, the process idles while the database is away: its loops back off, none spins.
   paused = true;
@@ -168,11 +235,23 @@ it('survives kill -9 of Postgres during ingest: 503s within 5 s, back within 10 
 
   await postgres!.start();
   const backAt = Date.now();
-  await until(async () => (await gql('{ projects(first: 5) { edges { node { name } } } }')).status === 200, 10_000, 'queries to be served again');
-  await until(() => answers.some((a) => a.at > backAt && a.answer.status === 200), 10_000 - (Date.now() - backAt), 'ingest to succeed again');
+  await until(
+    async () => (await gql('{ projects(first: 5) { edges { node { name } } } }')).status === 200,
+    10_000,
+    'queries to be served again',
+  );
+  await until(
+    () => answers.some((a) => a.at > backAt && a.answer.status === 200),
+    10_000 - (Date.now() - backAt),
+    'ingest to succeed again',
+  );
   expect((await fetch(`${server!.url}/health/ready`)).status).toBe(200);
   const acknowledgedAtReturn = acknowledged.size;
-  await until(() => acknowledged.size >= acknowledgedAtReturn + 50, 60_000, 'ingest after the return');
+  await until(
+    () => acknowledged.size >= acknowledgedAtReturn + 50,
+    60_000,
+    'ingest after the return',
+  );
   ingesting = false;
   await ingestLoop;
   expect(acknowledgedBeforeCrash).toBeGreaterThan(0);
@@ -180,7 +259,10 @@ it('survives kill -9 of Postgres during ingest: 503s within 5 s, back within 10 
   // The same process all along.
   expectAlive();
   // The worker loops logged the outage once each, not once per retry.
-  const jobFailures = server!.output().split('\n').filter((line) => /job failed/.test(line)).length;
+  const jobFailures = server!
+    .output()
+    .split('\n')
+    .filter((line) => /job failed/.test(line)).length;
   expect(jobFailures).toBeLessThanOrEqual(3);
 
   const check = new pg.Client({ connectionString: postgres!.url('evalgraph') });

@@ -20,10 +20,27 @@ const freePort = () =>
   });
 
 async function startRedis() {
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  const probe = new Redis({
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => {});
-  await until(async () => probe.connect().then(() => true, () => false), 10_000, 'redis-server');
+  await until(
+    async () =>
+      probe.connect().then(
+        () => true,
+        () => false,
+      ),
+    10_000,
+    'redis-server',
+  );
   probe.disconnect();
 }
 
@@ -37,7 +54,10 @@ async function stopRedis() {
 beforeAll(async () => {
   port = await freePort();
   await startRedis();
-  app = await createTestApp({ REDIS_URL: `redis://127.0.0.1:${port}/0`, REDIS_KEY_PREFIX: 'evalgraph_redis_down:' });
+  app = await createTestApp({
+    REDIS_URL: `redis://127.0.0.1:${port}/0`,
+    REDIS_KEY_PREFIX: 'evalgraph_redis_down:',
+  });
 });
 afterAll(async () => {
   await app.close();
@@ -54,7 +74,9 @@ const timed = async <T>(run: () => Promise<T>) => {
 
 it('without Redis: reads go on (process bucket), mutations get 503 SERVICE_UNAVAILABLE, within 500 ms; then back to normal', async () => {
   let n = 0;
-  const dataset = () => ({ input: { projectId: globalId('Project', app.projectId), name: `d${++n}` } });
+  const dataset = () => ({
+    input: { projectId: globalId('Project', app.projectId), name: `d${++n}` },
+  });
   expect((await app.gql(MUTATION, dataset())).status).toBe(200);
 
   await stopRedis();
@@ -73,9 +95,15 @@ it('without Redis: reads go on (process bucket), mutations get 503 SERVICE_UNAVA
   const ready = await fetch(`${app.url}/health/ready`);
   expect(ready.status).toBe(503);
   expect((await ready.json()).checks.redis.ok).toBe(false);
-  expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(/evalgraph_rate_limit_store_errors_total [1-9]/);
+  expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(
+    /evalgraph_rate_limit_store_errors_total [1-9]/,
+  );
 
   await startRedis();
-  await until(async () => (await app.gql(MUTATION, dataset())).status === 200, 10_000, 'mutations to work again');
+  await until(
+    async () => (await app.gql(MUTATION, dataset())).status === 200,
+    10_000,
+    'mutations to work again',
+  );
   expect((await fetch(`${app.url}/health/ready`)).status).toBe(200);
 });

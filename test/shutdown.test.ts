@@ -34,8 +34,16 @@ const STATE = `query($id: ID!) { evaluation(id: $id) { status errorCode resultCo
 const PROGRESS = `subscription($id: ID!) { evaluationProgress(id: $id) { status resultCounts { completed } } }`;
 const DELIVERIES = `query($id: ID!) { webhookDeliveries(endpointId: $id, first: 10) { edges { node { status attempts message { eventType } attemptLog { statusCode error } } } } }`;
 
-const criteria = (prompt: string) => [{ type: 'score_model', name: 'q', model: 'gpt-4o-mini', input: [{ role: 'user', content: `${prompt}: {{sample.output_text}}` }] }];
-const items = (n: number) => Array.from({ length: n }, (_, i) => ({ input: i, output: `answer ${i}` }));
+const criteria = (prompt: string) => [
+  {
+    type: 'score_model',
+    name: 'q',
+    model: 'gpt-4o-mini',
+    input: [{ role: 'user', content: `${prompt}: {{sample.output_text}}` }],
+  },
+];
+const items = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ input: i, output: `answer ${i}` }));
 
 /** A WebSocket peer that completes the handshake and then answers nothing, not even the close. */
 async function silentWebSocket(url: string) {
@@ -54,7 +62,15 @@ async function silentWebSocket(url: string) {
 /** A GraphQL request whose body is only half sent: in flight at the server until the rest comes. */
 function halfSentRequest(url: string, key: string) {
   const body = JSON.stringify({ query: '{ viewer { email } }' });
-  const request = http.request(`${url}/graphql`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${key}` } });
+  const request = http.request(`${url}/graphql`, {
+    method: 'POST',
+    agent: false,
+    headers: {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      authorization: `Bearer ${key}`,
+    },
+  });
   const answered = new Promise<{ status: number; body: any }>((resolve, reject) => {
     request.on('response', (res) => {
       let text = '';
@@ -77,7 +93,9 @@ it('SIGTERM ends a server holding everything open within the shutdown timeout; a
   const db = process.env.DATABASE_URL ? await createTestDatabase() : null;
   const key = `evg_test_${randomBytes(24).toString('base64url')}`;
   const env = {
-    ...(db ? { DATABASE_URL: db.url!, REDIS_KEY_PREFIX: `${uniqueName('evalgraph_shutdown')}:` } : { DATABASE_URL: '', REDIS_URL: '' }),
+    ...(db
+      ? { DATABASE_URL: db.url!, REDIS_KEY_PREFIX: `${uniqueName('evalgraph_shutdown')}:` }
+      : { DATABASE_URL: '', REDIS_URL: '' }),
     EVALGRAPH_DATA_DIR: dir,
     EVALGRAPH_INIT_ADMIN_EMAIL: 'admin@test.local',
     EVALGRAPH_INIT_PROJECT: 'budgeted',
@@ -98,35 +116,80 @@ it('SIGTERM ends a server holding everything open within the shutdown timeout; a
   try {
     server = await startServeProcess(env);
     const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-      const res = await fetch(`${server!.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+      const res = await fetch(`${server!.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify({ query, variables }),
+      });
       const body = (await res.json()) as { data?: any; errors?: unknown[] };
       if (body.errors) throw new Error(JSON.stringify(body.errors));
       return body.data;
     };
     const state = async (id: string) => (await gql(STATE, { id })).evaluation;
-    const budgeted = (await gql('{ projects { edges { node { id } } } }')).projects.edges[0].node.id;
-    const other = (await gql(`mutation { createProject(input: { name: "running" }) { project { id } } }`)).createProject.project.id;
-    const endpoint = (await gql(`mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`, { input: { projectId: budgeted, url: receiver.url, events: ['evaluation.failed'] } }))
-      .createWebhookEndpoint.webhookEndpoint.id;
+    const budgeted = (await gql('{ projects { edges { node { id } } } }')).projects.edges[0].node
+      .id;
+    const other = (
+      await gql(`mutation { createProject(input: { name: "running" }) { project { id } } }`)
+    ).createProject.project.id;
+    const endpoint = (
+      await gql(
+        `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
+        { input: { projectId: budgeted, url: receiver.url, events: ['evaluation.failed'] } },
+      )
+    ).createWebhookEndpoint.webhookEndpoint.id;
     // The first item's judge tokens (110) spend the project's day.
-    await gql(`mutation($input: SetProjectBudgetInput!) { setProjectBudget(input: $input) { project { id } } }`, { input: { projectId: budgeted, judgeTokensPerDay: 50 } });
+    await gql(
+      `mutation($input: SetProjectBudgetInput!) { setProjectBudget(input: $input) { project { id } } }`,
+      { input: { projectId: budgeted, judgeTokensPerDay: 50 } },
+    );
 
     // The budgeted evaluation: its first judge call answers, the next hangs, six wait for a slot;
     // the next item finds the budget spent and the evaluation fails, which aborts them all.
     let budgetedCalls = 0;
-    fake.on('Grade budgeted', () => (++budgetedCalls === 1 ? { text: JSON.stringify({ score: 1 }) } : { hang: true }));
+    fake.on('Grade budgeted', () =>
+      ++budgetedCalls === 1 ? { text: JSON.stringify({ score: 1 }) } : { hang: true },
+    );
     // The running one: its first call is told to come back in a minute, the others hang.
     let runningCalls = 0;
-    fake.on('Grade running', () => (++runningCalls === 1 ? { status: 429, headers: { 'retry-after': '60' } } : { hang: true }));
+    fake.on('Grade running', () =>
+      ++runningCalls === 1 ? { status: 429, headers: { 'retry-after': '60' } } : { hang: true },
+    );
     const create = async (projectId: string, prompt: string, n: number) =>
-      (await gql(`mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }`, { input: { projectId, name: prompt, testingCriteria: criteria(prompt), dataSource: { items: items(n) } } })).createEvaluation.evaluation.id as string;
+      (
+        await gql(
+          `mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }`,
+          {
+            input: {
+              projectId,
+              name: prompt,
+              testingCriteria: criteria(prompt),
+              dataSource: { items: items(n) },
+            },
+          },
+        )
+      ).createEvaluation.evaluation.id as string;
     const stopped = await create(budgeted, 'Grade budgeted', BUDGETED_ITEMS);
     const running = await create(other, 'Grade running', RUNNING_ITEMS);
 
-    await until(async () => (await state(stopped)).status === 'FAILED', 30_000, 'the budget to stop the first evaluation');
-    expect(await state(stopped)).toMatchObject({ errorCode: 'QUOTA_EXCEEDED', resultCounts: { completed: 1, passed: 1 } });
-    await until(() => runningCalls >= 2, 30_000, 'judge calls of the running evaluation to be in flight');
-    await until(() => receiver.received.length >= 1, 30_000, 'the evaluation.failed webhook to be in flight');
+    await until(
+      async () => (await state(stopped)).status === 'FAILED',
+      30_000,
+      'the budget to stop the first evaluation',
+    );
+    expect(await state(stopped)).toMatchObject({
+      errorCode: 'QUOTA_EXCEEDED',
+      resultCounts: { completed: 1, passed: 1 },
+    });
+    await until(
+      () => runningCalls >= 2,
+      30_000,
+      'judge calls of the running evaluation to be in flight',
+    );
+    await until(
+      () => receiver.received.length >= 1,
+      30_000,
+      'the evaluation.failed webhook to be in flight',
+    );
 
     // Live progress of the running evaluation, over both transports.
     let wsCloseCode: number | null = null;
@@ -135,7 +198,11 @@ it('SIGTERM ends a server holding everything open within the shutdown timeout; a
     const overWs = subscribeWs(ws, PROGRESS, { id: running });
     const overSse = subscribeSse(server.url, key, PROGRESS, { id: running });
     disposers.push(() => overSse.dispose());
-    await until(() => overWs.events.length > 0 && overSse.events.length > 0, 15_000, 'both subscriptions to be live');
+    await until(
+      () => overWs.events.length > 0 && overSse.events.length > 0,
+      15_000,
+      'both subscriptions to be live',
+    );
     expect(overWs.events[0].data.evaluationProgress.status).toBe('RUNNING');
     const silent = await silentWebSocket(server.url);
     disposers.push(silent.destroy);
@@ -148,16 +215,33 @@ it('SIGTERM ends a server holding everything open within the shutdown timeout; a
     inFlight.finish();
     // The server keeps its own deadline and logs when it is reached; the test only guards against a
     // hang (generously: a slow machine must not fail it), and reads the server's own account below.
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), HANG_GUARD_MS))]);
+    const code = await Promise.race([
+      exited,
+      new Promise((r) => setTimeout(() => r('still running'), HANG_GUARD_MS)),
+    ]);
     // (A group already gone has nothing left to kill.)
     if (code === 'still running') await server.stop('SIGKILL').catch(() => null);
-    expect({ code, output: server.output() }).toEqual({ code: 0, output: expect.not.stringMatching(/shutdown (timeout reached|step failed)/) });
-    expect(await inFlight.answered).toMatchObject({ status: 200, body: { data: { viewer: { email: 'admin@test.local' } } } });
+    expect({ code, output: server.output() }).toEqual({
+      code: 0,
+      output: expect.not.stringMatching(/shutdown (timeout reached|step failed)/),
+    });
+    expect(await inFlight.answered).toMatchObject({
+      status: 200,
+      body: { data: { viewer: { email: 'admin@test.local' } } },
+    });
     await until(() => wsCloseCode !== null, 5_000, 'the WebSocket close');
     expect(wsCloseCode).toBe(1001);
     // The peer that never answered the close was cut, and the SSE stream ended with the server.
     expect(await silent.closed).toBe(true);
-    await expect(Promise.race([overSse.done.then(() => 'ended', () => 'ended'), new Promise((r) => setTimeout(() => r('open'), 5_000))])).resolves.toBe('ended');
+    await expect(
+      Promise.race([
+        overSse.done.then(
+          () => 'ended',
+          () => 'ended',
+        ),
+        new Promise((r) => setTimeout(() => r('open'), 5_000)),
+      ]),
+    ).resolves.toBe('ended');
 
     // Restarted, with the judge and the receiver answering: the running evaluation resumes at once.
     fake.reset();
@@ -169,23 +253,51 @@ it('SIGTERM ends a server holding everything open within the shutdown timeout; a
       await new Promise((r) => setTimeout(r, 100));
       final = await state(running);
     }
-    expect(final).toMatchObject({ status: 'COMPLETED', resultCounts: { total: RUNNING_ITEMS, completed: RUNNING_ITEMS, passed: RUNNING_ITEMS, failed: 0, errored: 0 }, results: { totalCount: RUNNING_ITEMS } });
+    expect(final).toMatchObject({
+      status: 'COMPLETED',
+      resultCounts: {
+        total: RUNNING_ITEMS,
+        completed: RUNNING_ITEMS,
+        passed: RUNNING_ITEMS,
+        failed: 0,
+        errored: 0,
+      },
+      results: { totalCount: RUNNING_ITEMS },
+    });
     // Handed back, not given up: the attempt cut short by the shutdown was not counted.
-    expect(final.items.edges.map((e: any) => e.node)).toEqual(Array(RUNNING_ITEMS).fill({ state: 'DONE', attempts: 1 }));
-    expect(fake.calls.filter((c) => c.path.endsWith('/chat/completions'))).toHaveLength(RUNNING_ITEMS);
+    expect(final.items.edges.map((e: any) => e.node)).toEqual(
+      Array(RUNNING_ITEMS).fill({ state: 'DONE', attempts: 1 }),
+    );
+    expect(fake.calls.filter((c) => c.path.endsWith('/chat/completions'))).toHaveLength(
+      RUNNING_ITEMS,
+    );
     // The budget-stopped evaluation stays as it was.
     const after = await state(stopped);
-    expect(after).toMatchObject({ status: 'FAILED', errorCode: 'QUOTA_EXCEEDED', resultCounts: { total: BUDGETED_ITEMS, completed: 1, passed: 1, failed: 0, errored: 0 }, results: { totalCount: 1 } });
+    expect(after).toMatchObject({
+      status: 'FAILED',
+      errorCode: 'QUOTA_EXCEEDED',
+      resultCounts: { total: BUDGETED_ITEMS, completed: 1, passed: 1, failed: 0, errored: 0 },
+      results: { totalCount: 1 },
+    });
     expect(after.items.edges.filter((e: any) => e.node.state === 'RUNNING')).toEqual([]);
 
     // The webhook delivery was handed back too: sent again at once, its one logged attempt the answered one.
     let deliveries: any[] = [];
     for (let i = 0; i < 200; i++) {
-      deliveries = (await gql(DELIVERIES, { id: endpoint })).webhookDeliveries.edges.map((e: any) => e.node);
+      deliveries = (await gql(DELIVERIES, { id: endpoint })).webhookDeliveries.edges.map(
+        (e: any) => e.node,
+      );
       if (deliveries.length && deliveries.every((d) => d.status === 'DELIVERED')) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(deliveries).toEqual([{ status: 'DELIVERED', attempts: 1, message: { eventType: 'evaluation.failed' }, attemptLog: [{ statusCode: 200, error: null }] }]);
+    expect(deliveries).toEqual([
+      {
+        status: 'DELIVERED',
+        attempts: 1,
+        message: { eventType: 'evaluation.failed' },
+        attemptLog: [{ statusCode: 200, error: null }],
+      },
+    ]);
     expect(receiver.received).toHaveLength(2);
     expect(await server.stop('SIGTERM')).toBe(0);
   } finally {

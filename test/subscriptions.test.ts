@@ -11,7 +11,12 @@ let fake: FakeLlm;
 
 beforeAll(async () => {
   fake = await startFakeLlm();
-  app = await createTestApp({ EVALGRAPH_JUDGE_BASE_URL: fake.url, EVALGRAPH_JUDGE_API_KEY: 'sk-test', EVALGRAPH_EVAL_CONCURRENCY: '2', EVALGRAPH_PROGRESS_INTERVAL_MS: '100' });
+  app = await createTestApp({
+    EVALGRAPH_JUDGE_BASE_URL: fake.url,
+    EVALGRAPH_JUDGE_API_KEY: 'sk-test',
+    EVALGRAPH_EVAL_CONCURRENCY: '2',
+    EVALGRAPH_PROGRESS_INTERVAL_MS: '100',
+  });
 });
 afterEach(() => fake.reset());
 afterAll(async () => {
@@ -32,13 +37,25 @@ function codes(events: any[]): string[] {
   return events[0].errors.map((e: any) => e.extensions.code);
 }
 
-const judged = [{ type: 'score_model', name: 'q', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Rate: {{sample.output_text}}' }], pass_threshold: 0.5 }];
-const items = (n: number) => Array.from({ length: n }, (_, i) => ({ input: i, output: `answer ${i}` }));
+const judged = [
+  {
+    type: 'score_model',
+    name: 'q',
+    model: 'gpt-4o-mini',
+    input: [{ role: 'user', content: 'Rate: {{sample.output_text}}' }],
+    pass_threshold: 0.5,
+  },
+];
+const items = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ input: i, output: `answer ${i}` }));
 
 /** An evaluation that takes about n × 25 ms (two at a time, 50 ms per judge call). */
 async function slowEvaluation(n: number, key?: string) {
   fake.delayMs = 50;
-  fake.on('Rate:', { text: JSON.stringify({ score: 0.8 }), usage: { prompt: 100, completion: 10 } });
+  fake.on('Rate:', {
+    text: JSON.stringify({ score: 0.8 }),
+    usage: { prompt: 100, completion: 10 },
+  });
   return createEvaluation(app, judged, items(n), { key });
 }
 
@@ -51,8 +68,15 @@ function expectFullRun(events: any[], id: string, total: number) {
   const completed = progress.map((p) => p.resultCounts.completed);
   expect([...completed].sort((a, b) => a - b)).toEqual(completed);
   const last = progress.at(-1);
-  expect(last).toMatchObject({ status: 'COMPLETED', percentDone: 100, etaSeconds: null, resultCounts: { total, completed: total, passed: total, failed: 0, errored: 0 } });
-  expect(last.perTestingCriteriaResults).toEqual([{ name: 'q', meanScore: expect.closeTo(0.8, 9), passed: total, failed: 0 }]);
+  expect(last).toMatchObject({
+    status: 'COMPLETED',
+    percentDone: 100,
+    etaSeconds: null,
+    resultCounts: { total, completed: total, passed: total, failed: 0, errored: 0 },
+  });
+  expect(last.perTestingCriteriaResults).toEqual([
+    { name: 'q', meanScore: expect.closeTo(0.8, 9), passed: total, failed: 0 },
+  ]);
   expect(progress.filter((p) => p.status === 'COMPLETED')).toHaveLength(1);
   // Judge spending is priced as it goes (the admin may see costs).
   expect(Number(last.judgeCost)).toBeGreaterThan(0);
@@ -68,7 +92,14 @@ describe('evaluationProgress', () => {
     const progress = expectFullRun(events, id, 24);
     expect(progress[0].resultCounts.completed).toBeLessThan(24);
     // While running, an ETA is given once items are done.
-    expect(progress.some((p) => p.status === 'RUNNING' && p.resultCounts.completed > 0 && typeof p.etaSeconds === 'number')).toBe(true);
+    expect(
+      progress.some(
+        (p) =>
+          p.status === 'RUNNING' &&
+          p.resultCounts.completed > 0 &&
+          typeof p.etaSeconds === 'number',
+      ),
+    ).toBe(true);
     await client.dispose();
   });
 
@@ -80,12 +111,31 @@ describe('evaluationProgress', () => {
   });
 
   it('a client joining after the end gets the final state at once, and the stream completes', async () => {
-    const id = await createEvaluation(app, [{ type: 'string_check', name: 's', input: '{{sample.output_text}}', reference: 'x', operation: 'eq' }], [{ input: 1, output: 'x' }, { input: 2, output: 'y' }]);
+    const id = await createEvaluation(
+      app,
+      [
+        {
+          type: 'string_check',
+          name: 's',
+          input: '{{sample.output_text}}',
+          reference: 'x',
+          operation: 'eq',
+        },
+      ],
+      [
+        { input: 1, output: 'x' },
+        { input: 2, output: 'y' },
+      ],
+    );
     await waitFor(app, id);
     const client = wsClient(app.url, app.adminKey);
     const events = await subscribeWs(client, PROGRESS, { id }).done;
     expect(events.map((e) => e.data.evaluationProgress)).toEqual([
-      expect.objectContaining({ status: 'COMPLETED', percentDone: 100, resultCounts: { total: 2, completed: 2, passed: 1, failed: 1, errored: 0 } }),
+      expect.objectContaining({
+        status: 'COMPLETED',
+        percentDone: 100,
+        resultCounts: { total: 2, completed: 2, passed: 1, failed: 1, errored: 0 },
+      }),
     ]);
     await client.dispose();
   });
@@ -97,29 +147,51 @@ describe('evaluationProgress', () => {
     await until(() => app.server.services.progress.stats().watchers >= 20, 5_000, '20 watchers');
     expect(app.server.services.progress.stats().evaluations).toBe(1);
     const all = await Promise.all(subs.map((s) => s.done));
-    for (const events of all) expect(events.at(-1).data.evaluationProgress.status).toBe('COMPLETED');
-    await until(() => app.server.services.progress.stats().watchers === 0, 5_000, 'watchers to leave');
+    for (const events of all)
+      expect(events.at(-1).data.evaluationProgress.status).toBe('COMPLETED');
+    await until(
+      () => app.server.services.progress.stats().watchers === 0,
+      5_000,
+      'watchers to leave',
+    );
     await client.dispose();
   });
 
   it('answers an evaluation of another project as an unknown one (NOT_FOUND)', async () => {
     const other = await app.seedProject();
-    const id = await createEvaluation(app, [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }], [{ input: 1, output: 'a' }], { projectId: other });
+    const id = await createEvaluation(
+      app,
+      [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }],
+      [{ input: 1, output: 'a' }],
+      { projectId: other },
+    );
     const outsider = await app.seedUser({ role: 'VIEWER' });
     const client = wsClient(app.url, outsider.key);
     expect(codes(await subscribeWs(client, PROGRESS, { id }).done)).toEqual(['NOT_FOUND']);
-    expect(codes(await subscribeWs(client, PROGRESS, { id: globalId('Evaluation', '0190c7d4-0000-7000-8000-000000000000') }).done)).toEqual(['NOT_FOUND']);
+    expect(
+      codes(
+        await subscribeWs(client, PROGRESS, {
+          id: globalId('Evaluation', '0190c7d4-0000-7000-8000-000000000000'),
+        }).done,
+      ),
+    ).toEqual(['NOT_FOUND']);
     await client.dispose();
   });
 
   it('gives a VIEWER progress without judge cost (null with FORBIDDEN on that field)', async () => {
     const viewer = await app.seedUser({ role: 'VIEWER' });
-    const id = await createEvaluation(app, [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }], [{ input: 1, output: 'a' }]);
+    const id = await createEvaluation(
+      app,
+      [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }],
+      [{ input: 1, output: 'a' }],
+    );
     await waitFor(app, id);
     const client = wsClient(app.url, viewer.key);
     const [event] = await subscribeWs(client, PROGRESS, { id }).done;
     expect(event.data.evaluationProgress).toMatchObject({ status: 'COMPLETED', judgeCost: null });
-    expect(event.errors.map((e: any) => [e.path.at(-1), e.extensions.code])).toEqual([['judgeCost', 'FORBIDDEN']]);
+    expect(event.errors.map((e: any) => [e.path.at(-1), e.extensions.code])).toEqual([
+      ['judgeCost', 'FORBIDDEN'],
+    ]);
     await client.dispose();
   });
 });
@@ -127,16 +199,45 @@ describe('evaluationProgress', () => {
 describe('evaluationEvents', () => {
   it("streams a project's evaluation lifecycle in order, and nothing of other projects", async () => {
     const client = wsClient(app.url, app.adminKey);
-    const sub = subscribeWs(client, `subscription($p: ID!) { evaluationEvents(projectId: $p) { type evaluationId evaluation { name } } }`, { p: globalId('Project', app.projectId) });
-    await until(() => app.server.services.subscriptions.openCount(adminKeyId()) > 0, 5_000, 'the subscription');
+    const sub = subscribeWs(
+      client,
+      `subscription($p: ID!) { evaluationEvents(projectId: $p) { type evaluationId evaluation { name } } }`,
+      { p: globalId('Project', app.projectId) },
+    );
+    await until(
+      () => app.server.services.subscriptions.openCount(adminKeyId()) > 0,
+      5_000,
+      'the subscription',
+    );
     const other = await app.seedProject();
-    await createEvaluation(app, [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }], [{ input: 1, output: 'a' }], { projectId: other });
-    const id = await createEvaluation(app, [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }], [{ input: 1, output: 'a' }, { input: 2, output: 'b' }], { name: 'watched' });
-    await until(() => sub.events.some((e) => e.data.evaluationEvents.type === 'COMPLETED'), 10_000, 'COMPLETED');
+    await createEvaluation(
+      app,
+      [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }],
+      [{ input: 1, output: 'a' }],
+      { projectId: other },
+    );
+    const id = await createEvaluation(
+      app,
+      [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }],
+      [
+        { input: 1, output: 'a' },
+        { input: 2, output: 'b' },
+      ],
+      { name: 'watched' },
+    );
+    await until(
+      () => sub.events.some((e) => e.data.evaluationEvents.type === 'COMPLETED'),
+      10_000,
+      'COMPLETED',
+    );
     sub.stop();
     const types = sub.events.map((e) => e.data.evaluationEvents);
     expect(new Set(types.map((t) => t.evaluationId))).toEqual(new Set([id]));
-    expect(types[0]).toEqual({ type: 'CREATED', evaluationId: id, evaluation: { name: 'watched' } });
+    expect(types[0]).toEqual({
+      type: 'CREATED',
+      evaluationId: id,
+      evaluation: { name: 'watched' },
+    });
     const order = types.map((t) => t.type).filter((t, i, all) => t !== all[i - 1]);
     expect(order).toEqual(['CREATED', 'STARTED', 'PROGRESS', 'COMPLETED']);
     expect(types.filter((t) => t.type === 'COMPLETED')).toHaveLength(1);
@@ -146,7 +247,15 @@ describe('evaluationEvents', () => {
   it('is refused to a BILLING member (no read) with FORBIDDEN', async () => {
     const billing = await app.seedUser({ role: 'BILLING' });
     const client = wsClient(app.url, billing.key);
-    expect(codes(await subscribeWs(client, `subscription($p: ID!) { evaluationEvents(projectId: $p) { type } }`, { p: globalId('Project', app.projectId) }).done)).toEqual(['FORBIDDEN']);
+    expect(
+      codes(
+        await subscribeWs(
+          client,
+          `subscription($p: ID!) { evaluationEvents(projectId: $p) { type } }`,
+          { p: globalId('Project', app.projectId) },
+        ).done,
+      ),
+    ).toEqual(['FORBIDDEN']);
     await client.dispose();
   });
 });
@@ -158,11 +267,37 @@ describe('alertFired', () => {
     const query = `subscription($p: ID!) { alertFired(projectId: $p) { ruleId ruleName state value threshold windowSeconds at } }`;
     const mine = subscribeWs(client, query, { p: globalId('Project', app.projectId) });
     const theirs = subscribeWs(client, query, { p: globalId('Project', other) });
-    await until(() => app.server.services.subscriptions.openCount(adminKeyId()) >= 2, 5_000, 'two subscriptions');
+    await until(
+      () => app.server.services.subscriptions.openCount(adminKeyId()) >= 2,
+      5_000,
+      'two subscriptions',
+    );
     const at = new Date().toISOString();
-    await app.server.services.events.transaction(async (_sql, emit) => emitAlert(emit, { eventId: '0190c7d4-0000-7000-8000-0000000000e1', ruleId: '0190c7d4-0000-7000-8000-000000000001', ruleName: 'cost', metric: 'COST', projectId: app.projectId, fromState: 'OK', state: 'FIRING', value: 12.5, threshold: 10, windowSeconds: 300, at }));
+    await app.server.services.events.transaction(async (_sql, emit) =>
+      emitAlert(emit, {
+        eventId: '0190c7d4-0000-7000-8000-0000000000e1',
+        ruleId: '0190c7d4-0000-7000-8000-000000000001',
+        ruleName: 'cost',
+        metric: 'COST',
+        projectId: app.projectId,
+        fromState: 'OK',
+        state: 'FIRING',
+        value: 12.5,
+        threshold: 10,
+        windowSeconds: 300,
+        at,
+      }),
+    );
     await until(() => mine.events.length === 1, 5_000, 'the alert');
-    expect(mine.events[0].data.alertFired).toEqual({ ruleId: globalId('AlertRule', '0190c7d4-0000-7000-8000-000000000001'), ruleName: 'cost', state: 'FIRING', value: 12.5, threshold: 10, windowSeconds: 300, at });
+    expect(mine.events[0].data.alertFired).toEqual({
+      ruleId: globalId('AlertRule', '0190c7d4-0000-7000-8000-000000000001'),
+      ruleName: 'cost',
+      state: 'FIRING',
+      value: 12.5,
+      threshold: 10,
+      windowSeconds: 300,
+      at,
+    });
     await new Promise((r) => setTimeout(r, 200));
     expect(theirs.events).toEqual([]);
     await client.dispose();
@@ -175,6 +310,8 @@ function adminKeyId(): string {
   return keyIdCache;
 }
 beforeAll(async () => {
-  const key = await app.server.deps.db.prisma.apiKey.findFirstOrThrow({ where: { user: { email: 'admin@test.local' } } });
+  const key = await app.server.deps.db.prisma.apiKey.findFirstOrThrow({
+    where: { user: { email: 'admin@test.local' } },
+  });
   keyIdCache = key.id;
 });

@@ -14,9 +14,12 @@ let victimKeyA: { id: string; key: string };
 /** The ADMIN of project B, and nothing else. */
 let mallory: { userId: string; key: string; email: string };
 
-const CREATE_KEY = 'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id project { id } } } }';
-const REVOKE_KEY = 'mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id revokedAt } } }';
-const ADD_MEMBER = 'mutation($input: AddProjectMemberInput!) { addProjectMember(input: $input) { membership { role user { email name createdAt isAdmin tier } } } }';
+const CREATE_KEY =
+  'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { key apiKey { id project { id } } } }';
+const REVOKE_KEY =
+  'mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id revokedAt } } }';
+const ADD_MEMBER =
+  'mutation($input: AddProjectMemberInput!) { addProjectMember(input: $input) { membership { role user { email name createdAt isAdmin tier } } } }';
 
 beforeAll(async () => {
   app = await createTestApp();
@@ -24,34 +27,74 @@ beforeAll(async () => {
   projectB = await app.seedProject('B');
   victim = await app.seedUser({ role: 'DEVELOPER', projectId: projectA });
   mallory = await app.seedUser({ role: 'ADMIN', projectId: projectB });
-  const bound = await app.gql(CREATE_KEY, { input: { projectId: globalId('Project', projectA), name: 'A only' } }, { key: victim.key });
-  victimKeyA = { id: bound.body.data.createApiKey.apiKey.id, key: bound.body.data.createApiKey.key };
+  const bound = await app.gql(
+    CREATE_KEY,
+    { input: { projectId: globalId('Project', projectA), name: 'A only' } },
+    { key: victim.key },
+  );
+  victimKeyA = {
+    id: bound.body.data.createApiKey.apiKey.id,
+    key: bound.body.data.createApiKey.key,
+  };
 });
 afterAll(() => app.close());
 
-const codeOf = (res: { body: { errors?: { extensions?: Record<string, any> }[] } }) => res.body.errors?.[0]?.extensions?.code;
+const codeOf = (res: { body: { errors?: { extensions?: Record<string, any> }[] } }) =>
+  res.body.errors?.[0]?.extensions?.code;
 
 describe('a project admin cannot take over another project’s user', () => {
   it('adds members by email only: a user id is not accepted', async () => {
     const byId = await app.gql(
       'mutation($input: AddProjectMemberInput!) { addProjectMember(input: $input) { membership { role } } }',
-      { input: { projectId: globalId('Project', projectB), userId: globalId('User', victim.userId), role: 'VIEWER' } },
+      {
+        input: {
+          projectId: globalId('Project', projectB),
+          userId: globalId('User', victim.userId),
+          role: 'VIEWER',
+        },
+      },
       { key: mallory.key },
     );
     expect(byId.body.errors?.length).toBeGreaterThan(0);
-    expect(await app.server.deps.db.prisma.membership.count({ where: { userId: victim.userId, projectId: projectB } })).toBe(0);
+    expect(
+      await app.server.deps.db.prisma.membership.count({
+        where: { userId: victim.userId, projectId: projectB },
+      }),
+    ).toBe(0);
   });
 
   it('adding by email answers alike for known and unknown people, and shows no instance standing', async () => {
-    const known = await app.gql(ADD_MEMBER, { input: { projectId: globalId('Project', projectB), email: victim.email, role: 'VIEWER' } }, { key: mallory.key });
+    const known = await app.gql(
+      ADD_MEMBER,
+      { input: { projectId: globalId('Project', projectB), email: victim.email, role: 'VIEWER' } },
+      { key: mallory.key },
+    );
     const stranger = `nobody-${randomUUID()}@test.local`;
-    const unknown = await app.gql(ADD_MEMBER, { input: { projectId: globalId('Project', projectB), email: stranger, role: 'VIEWER' } }, { key: mallory.key });
-    for (const [res, email] of [[known, victim.email], [unknown, stranger]] as const) {
-      expect(res.body.data.addProjectMember.membership).toEqual({ role: 'VIEWER', user: { email, name: null, createdAt: null, isAdmin: null, tier: null } });
-      expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN', 'FORBIDDEN']);
+    const unknown = await app.gql(
+      ADD_MEMBER,
+      { input: { projectId: globalId('Project', projectB), email: stranger, role: 'VIEWER' } },
+      { key: mallory.key },
+    );
+    for (const [res, email] of [
+      [known, victim.email],
+      [unknown, stranger],
+    ] as const) {
+      expect(res.body.data.addProjectMember.membership).toEqual({
+        role: 'VIEWER',
+        user: { email, name: null, createdAt: null, isAdmin: null, tier: null },
+      });
+      expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual([
+        'FORBIDDEN',
+        'FORBIDDEN',
+        'FORBIDDEN',
+        'FORBIDDEN',
+      ]);
     }
     // The stranger exists now, without keys: only an instance admin can give them one.
-    const created = await app.server.deps.db.prisma.user.findUniqueOrThrow({ where: { email: stranger }, include: { apiKeys: true } });
+    const created = await app.server.deps.db.prisma.user.findUniqueOrThrow({
+      where: { email: stranger },
+      include: { apiKeys: true },
+    });
     expect(created.apiKeys).toEqual([]);
     // Nor does a teammate's id tell when they joined the instance: user ids are random (v4), not time-ordered.
     expect([created.id[14], victim.userId[14]]).toEqual(['4', '4']);
@@ -65,36 +108,71 @@ describe('a project admin cannot take over another project’s user', () => {
     ];
     for (const input of attempts) {
       const res = await app.gql(CREATE_KEY, { input }, { key: mallory.key });
-      expect([input, codeOf(res), res.body.data?.createApiKey ?? null]).toEqual([input, 'FORBIDDEN', null]);
+      expect([input, codeOf(res), res.body.data?.createApiKey ?? null]).toEqual([
+        input,
+        'FORBIDDEN',
+        null,
+      ]);
     }
-    expect(await app.server.deps.db.prisma.apiKey.count({ where: { userId: victim.userId } })).toBe(2);
+    expect(await app.server.deps.db.prisma.apiKey.count({ where: { userId: victim.userId } })).toBe(
+      2,
+    );
   });
 
   it("cannot see or revoke the user's keys of another project, nor learn about strangers by id", async () => {
     const revoke = await app.gql(REVOKE_KEY, { id: victimKeyA.id }, { key: mallory.key });
-    const missing = await app.gql(REVOKE_KEY, { id: globalId('ApiKey', randomUUID()) }, { key: mallory.key });
+    const missing = await app.gql(
+      REVOKE_KEY,
+      { id: globalId('ApiKey', randomUUID()) },
+      { key: mallory.key },
+    );
     expect(codeOf(revoke)).toBe('NOT_FOUND');
-    expect([revoke.body.data, revoke.body.errors]).toEqual([missing.body.data, missing.body.errors]);
+    expect([revoke.body.data, revoke.body.errors]).toEqual([
+      missing.body.data,
+      missing.body.errors,
+    ]);
     expect((await app.gql('{ viewer { id } }', {}, { key: victimKeyA.key })).status).toBe(200);
 
     const stranger = await app.seedUser({ role: 'VIEWER', projectId: projectA });
     for (const id of [victimKeyA.id, globalId('User', stranger.userId)]) {
       const [type] = Buffer.from(id, 'base64').toString().split(':');
-      const foreign = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id }, { key: mallory.key });
-      const absent = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id: globalId(type, randomUUID()) }, { key: mallory.key });
+      const foreign = await app.gql(
+        'query($id: ID!) { node(id: $id) { id } }',
+        { id },
+        { key: mallory.key },
+      );
+      const absent = await app.gql(
+        'query($id: ID!) { node(id: $id) { id } }',
+        { id: globalId(type, randomUUID()) },
+        { key: mallory.key },
+      );
       expect([type, codeOf(foreign)]).toEqual([type, 'NOT_FOUND']);
-      expect([foreign.body.data, foreign.body.errors]).toEqual([absent.body.data, absent.body.errors]);
+      expect([foreign.body.data, foreign.body.errors]).toEqual([
+        absent.body.data,
+        absent.body.errors,
+      ]);
     }
   });
 
   it('a key bound to a project lists, creates and revokes only keys bound to that project', async () => {
     // The victim, now a member of B, makes a key bound to B: that key acts in B only.
-    const made = await app.gql(CREATE_KEY, { input: { projectId: globalId('Project', projectB), name: 'B only' } }, { key: victim.key });
+    const made = await app.gql(
+      CREATE_KEY,
+      { input: { projectId: globalId('Project', projectB), name: 'B only' } },
+      { key: victim.key },
+    );
     expect(made.body.errors).toBeUndefined();
     const keyB = made.body.data.createApiKey.key;
 
-    const listed = await app.gql('{ viewer { apiKeys { totalCount edges { node { name project { id } } } } } }', {}, { key: keyB });
-    expect(listed.body.data.viewer.apiKeys).toEqual({ totalCount: 1, edges: [{ node: { name: 'B only', project: { id: globalId('Project', projectB) } } }] });
+    const listed = await app.gql(
+      '{ viewer { apiKeys { totalCount edges { node { name project { id } } } } } }',
+      {},
+      { key: keyB },
+    );
+    expect(listed.body.data.viewer.apiKeys).toEqual({
+      totalCount: 1,
+      edges: [{ node: { name: 'B only', project: { id: globalId('Project', projectB) } } }],
+    });
 
     const revokeA = await app.gql(REVOKE_KEY, { id: victimKeyA.id }, { key: keyB });
     expect(codeOf(revokeA)).toBe('NOT_FOUND');
@@ -102,15 +180,31 @@ describe('a project admin cannot take over another project’s user', () => {
 
     // Unbound: refused. Bound to A, where the user is a member: not there for this key, as a project that does not exist.
     expect(codeOf(await app.gql(CREATE_KEY, { input: {} }, { key: keyB }))).toBe('FORBIDDEN');
-    const toA = await app.gql(CREATE_KEY, { input: { projectId: globalId('Project', projectA) } }, { key: keyB });
-    const toNowhere = await app.gql(CREATE_KEY, { input: { projectId: globalId('Project', randomUUID()) } }, { key: keyB });
+    const toA = await app.gql(
+      CREATE_KEY,
+      { input: { projectId: globalId('Project', projectA) } },
+      { key: keyB },
+    );
+    const toNowhere = await app.gql(
+      CREATE_KEY,
+      { input: { projectId: globalId('Project', randomUUID()) } },
+      { key: keyB },
+    );
     expect(codeOf(toA)).toBe('NOT_FOUND');
     expect(toA.body.errors).toEqual(toNowhere.body.errors);
-    const node = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id: victimKeyA.id }, { key: keyB });
+    const node = await app.gql(
+      'query($id: ID!) { node(id: $id) { id } }',
+      { id: victimKeyA.id },
+      { key: keyB },
+    );
     expect(codeOf(node)).toBe('NOT_FOUND');
     // Teammates are those of B only: A's members are strangers to this key.
     const strangerOfB = await app.seedUser({ role: 'VIEWER', projectId: projectA });
-    const teammate = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id: globalId('User', strangerOfB.userId) }, { key: keyB });
+    const teammate = await app.gql(
+      'query($id: ID!) { node(id: $id) { id } }',
+      { id: globalId('User', strangerOfB.userId) },
+      { key: keyB },
+    );
     expect(codeOf(teammate)).toBe('NOT_FOUND');
   });
 });
@@ -123,16 +217,68 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
     const prisma = app.server.deps.db.prisma;
     const dataset = await prisma.dataset.create({ data: { projectId: projectA, name: 'a' } });
     const evaluation = await prisma.evaluation.create({
-      data: { projectId: projectA, name: 'a', testingCriteria: [], dataSource: {}, status: 'COMPLETED' },
+      data: {
+        projectId: projectA,
+        name: 'a',
+        testingCriteria: [],
+        dataSource: {},
+        status: 'COMPLETED',
+      },
     });
-    const endpoint = await prisma.webhookEndpoint.create({ data: { projectId: projectA, url: 'https://hooks.example.com/a', events: ['webhook.test'], secrets: [], enabled: false } });
-    const ownEndpoint = await prisma.webhookEndpoint.create({ data: { projectId: projectB, url: 'https://hooks.example.com/b', events: ['webhook.test'], secrets: [], enabled: false } });
-    await prisma.webhookMessage.create({ data: { id: 'msg_chain_a', projectId: projectA, eventType: 'webhook.test', payload: '{}' } });
-    await prisma.webhookDelivery.create({ data: { messageId: 'msg_chain_a', endpointId: endpoint.id } });
-    await prisma.webhookMessage.create({ data: { id: 'msg_chain_b', projectId: projectB, eventType: 'webhook.test', payload: '{}' } });
-    await prisma.webhookDelivery.create({ data: { messageId: 'msg_chain_b', endpointId: ownEndpoint.id } });
-    const rule = await prisma.alertRule.create({ data: { projectId: projectA, name: 'a', metric: 'COST', aggregation: 'SUM', operator: 'GT', threshold: 1, windowSeconds: 60, enabled: false } });
-    const ownRule = await prisma.alertRule.create({ data: { projectId: projectB, name: 'b', metric: 'COST', aggregation: 'SUM', operator: 'GT', threshold: 1, windowSeconds: 60, enabled: false } });
+    const endpoint = await prisma.webhookEndpoint.create({
+      data: {
+        projectId: projectA,
+        url: 'https://hooks.example.com/a',
+        events: ['webhook.test'],
+        secrets: [],
+        enabled: false,
+      },
+    });
+    const ownEndpoint = await prisma.webhookEndpoint.create({
+      data: {
+        projectId: projectB,
+        url: 'https://hooks.example.com/b',
+        events: ['webhook.test'],
+        secrets: [],
+        enabled: false,
+      },
+    });
+    await prisma.webhookMessage.create({
+      data: { id: 'msg_chain_a', projectId: projectA, eventType: 'webhook.test', payload: '{}' },
+    });
+    await prisma.webhookDelivery.create({
+      data: { messageId: 'msg_chain_a', endpointId: endpoint.id },
+    });
+    await prisma.webhookMessage.create({
+      data: { id: 'msg_chain_b', projectId: projectB, eventType: 'webhook.test', payload: '{}' },
+    });
+    await prisma.webhookDelivery.create({
+      data: { messageId: 'msg_chain_b', endpointId: ownEndpoint.id },
+    });
+    const rule = await prisma.alertRule.create({
+      data: {
+        projectId: projectA,
+        name: 'a',
+        metric: 'COST',
+        aggregation: 'SUM',
+        operator: 'GT',
+        threshold: 1,
+        windowSeconds: 60,
+        enabled: false,
+      },
+    });
+    const ownRule = await prisma.alertRule.create({
+      data: {
+        projectId: projectB,
+        name: 'b',
+        metric: 'COST',
+        aggregation: 'SUM',
+        operator: 'GT',
+        threshold: 1,
+        windowSeconds: 60,
+        enabled: false,
+      },
+    });
     Object.assign(ids, {
       project: globalId('Project', projectA),
       ownProject: globalId('Project', projectB),
@@ -148,44 +294,234 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
   const criteria = [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'x' }];
   // [what, document, variables with the foreign id, variables with a missing id]
   const cases: [string, string, () => Record<string, unknown>, () => Record<string, unknown>][] = [
-    ['project', 'query($id: ID!) { project(id: $id) { name } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['traces', 'query($id: ID!) { traces(projectId: $id) { totalCount } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['evaluation', 'query($id: ID!) { evaluation(id: $id) { name } }', () => ({ id: ids.evaluation }), () => ({ id: missing('Evaluation') })],
-    ['dataset', 'query($id: ID!) { dataset(id: $id) { name } }', () => ({ id: ids.dataset }), () => ({ id: missing('Dataset') })],
-    ['webhookEndpoint', 'query($id: ID!) { webhookEndpoint(id: $id) { url } }', () => ({ id: ids.endpoint }), () => ({ id: missing('WebhookEndpoint') })],
-    ['webhookDeliveries', 'query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }', () => ({ id: ids.endpoint }), () => ({ id: missing('WebhookEndpoint') })],
-    ['alertRule', 'query($id: ID!) { alertRule(id: $id) { name } }', () => ({ id: ids.rule }), () => ({ id: missing('AlertRule') })],
-    ['testAlertRule', 'query($id: ID!) { testAlertRule(id: $id) { value } }', () => ({ id: ids.rule }), () => ({ id: missing('AlertRule') })],
-    ['nodes', 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', () => ({ ids: [ids.evaluation] }), () => ({ ids: [missing('Evaluation')] })],
-    ['modelPrices', 'query($id: ID!) { modelPrices(filter: { projectId: $id }) { totalCount } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['costSummary', 'query($id: ID!) { costSummary(projectId: $id, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { cost } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['usage', 'query($id: ID!) { usage(projectId: $id) { day } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['addDatasetItems', 'mutation($id: ID!) { addDatasetItems(input: { datasetId: $id, items: [{ input: "x" }] }) { addedCount } }', () => ({ id: ids.dataset }), () => ({ id: missing('Dataset') })],
-    ['addProjectMember', 'mutation($id: ID!) { addProjectMember(input: { projectId: $id, email: "x@test.local", role: ADMIN }) { membership { role } } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['cancelEvaluation', 'mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { id } } }', () => ({ id: ids.evaluation }), () => ({ id: missing('Evaluation') })],
-    ['rerunEvaluation', 'mutation($id: ID!) { rerunEvaluation(input: { id: $id }) { evaluation { id } } }', () => ({ id: ids.evaluation }), () => ({ id: missing('Evaluation') })],
-    ['createApiKey', 'mutation($id: ID!) { createApiKey(input: { projectId: $id }) { key } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['createDataset', 'mutation($id: ID!) { createDataset(input: { projectId: $id, name: "x" }) { dataset { id } } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['createEvaluation (project)', 'mutation($id: ID!, $c: [JSON!]!) { createEvaluation(input: { projectId: $id, name: "x", testingCriteria: $c, dataSource: { items: [{ input: "x", output: "y" }] } }) { evaluation { id } } }', () => ({ id: ids.project, c: criteria }), () => ({ id: missing('Project'), c: criteria })],
-    ['createEvaluation (dataset)', 'mutation($p: ID!, $id: ID!, $c: [JSON!]!) { createEvaluation(input: { projectId: $p, name: "x", testingCriteria: $c, dataSource: { datasetId: $id } }) { evaluation { id } } }', () => ({ p: ids.ownProject, id: ids.dataset, c: criteria }), () => ({ p: ids.ownProject, id: missing('Dataset'), c: criteria })],
-    ['createWebhookEndpoint', 'mutation($id: ID!) { createWebhookEndpoint(input: { projectId: $id, url: "https://hooks.example.com/x", events: ["webhook.test"] }) { secret } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['updateWebhookEndpoint', 'mutation($id: ID!) { updateWebhookEndpoint(input: { id: $id, enabled: false }) { webhookEndpoint { id } } }', () => ({ id: ids.endpoint }), () => ({ id: missing('WebhookEndpoint') })],
-    ['deleteWebhookEndpoint', 'mutation($id: ID!) { deleteWebhookEndpoint(input: { id: $id }) { deletedId } }', () => ({ id: ids.endpoint }), () => ({ id: missing('WebhookEndpoint') })],
-    ['rotateWebhookSecret', 'mutation($id: ID!) { rotateWebhookSecret(input: { id: $id }) { secret } }', () => ({ id: ids.endpoint }), () => ({ id: missing('WebhookEndpoint') })],
-    ['sendTestWebhook', 'mutation($id: ID!) { sendTestWebhook(input: { id: $id }) { messageId } }', () => ({ id: ids.endpoint }), () => ({ id: missing('WebhookEndpoint') })],
-    ['redeliverFailed', 'mutation($id: ID!) { redeliverFailed(input: { endpointId: $id, since: "2026-01-01T00:00:00Z" }) { redeliveries } }', () => ({ id: ids.endpoint }), () => ({ id: missing('WebhookEndpoint') })],
-    ['redeliverWebhookMessage (message)', 'mutation($id: String!) { redeliverWebhookMessage(input: { id: $id }) { redeliveries } }', () => ({ id: 'msg_chain_a' }), () => ({ id: 'msg_chain_missing' })],
-    ['redeliverWebhookMessage (endpoint)', 'mutation($id: ID!) { redeliverWebhookMessage(input: { id: "msg_chain_b", endpointId: $id }) { redeliveries } }', () => ({ id: ids.endpoint }), () => ({ id: missing('WebhookEndpoint') })],
-    ['createAlertRule (project)', 'mutation($id: ID!) { createAlertRule(input: { projectId: $id, name: "x", metric: COST, aggregation: SUM, operator: GT, threshold: 1, windowSeconds: 60 }) { alertRule { id } } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['createAlertRule (channel)', 'mutation($p: ID!, $id: ID!) { createAlertRule(input: { projectId: $p, name: "x", metric: COST, aggregation: SUM, operator: GT, threshold: 1, windowSeconds: 60, channels: [$id] }) { alertRule { id } } }', () => ({ p: ids.ownProject, id: ids.endpoint }), () => ({ p: ids.ownProject, id: missing('WebhookEndpoint') })],
-    ['updateAlertRule (rule)', 'mutation($id: ID!) { updateAlertRule(input: { id: $id, threshold: 2 }) { alertRule { id } } }', () => ({ id: ids.rule }), () => ({ id: missing('AlertRule') })],
-    ['updateAlertRule (channel)', 'mutation($r: ID!, $id: ID!) { updateAlertRule(input: { id: $r, channels: [$id] }) { alertRule { id } } }', () => ({ r: ids.ownRule, id: ids.endpoint }), () => ({ r: ids.ownRule, id: missing('WebhookEndpoint') })],
-    ['deleteAlertRule', 'mutation($id: ID!) { deleteAlertRule(input: { id: $id }) { deletedAlertRuleId } }', () => ({ id: ids.rule }), () => ({ id: missing('AlertRule') })],
-    ['testAlertRule (mutation)', 'mutation($id: ID!) { testAlertRule(input: { id: $id }) { result { value } } }', () => ({ id: ids.rule }), () => ({ id: missing('AlertRule') })],
-    ['ingestSpans', 'mutation($id: ID!) { ingestSpans(input: { projectId: $id, spans: [{ traceId: "t", spanId: "s", name: "x", startTime: "2026-01-01T00:00:00Z" }] }) { acceptedCount } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['upsertModelPrice', 'mutation($id: ID!) { upsertModelPrice(input: { projectId: $id, modelName: "m", inputPrice: "1", outputPrice: "1" }) { modelPrice { id } } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['setProjectBudget', 'mutation($id: ID!) { setProjectBudget(input: { projectId: $id, evaluationsPerDay: 1 }) { project { id } } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['registerPersistedOperations', 'mutation($id: ID!) { registerPersistedOperations(input: { projectId: $id, operations: ["{ viewer { id } }"] }) { operations { hash } } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
+    [
+      'project',
+      'query($id: ID!) { project(id: $id) { name } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'traces',
+      'query($id: ID!) { traces(projectId: $id) { totalCount } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'evaluation',
+      'query($id: ID!) { evaluation(id: $id) { name } }',
+      () => ({ id: ids.evaluation }),
+      () => ({ id: missing('Evaluation') }),
+    ],
+    [
+      'dataset',
+      'query($id: ID!) { dataset(id: $id) { name } }',
+      () => ({ id: ids.dataset }),
+      () => ({ id: missing('Dataset') }),
+    ],
+    [
+      'webhookEndpoint',
+      'query($id: ID!) { webhookEndpoint(id: $id) { url } }',
+      () => ({ id: ids.endpoint }),
+      () => ({ id: missing('WebhookEndpoint') }),
+    ],
+    [
+      'webhookDeliveries',
+      'query($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }',
+      () => ({ id: ids.endpoint }),
+      () => ({ id: missing('WebhookEndpoint') }),
+    ],
+    [
+      'alertRule',
+      'query($id: ID!) { alertRule(id: $id) { name } }',
+      () => ({ id: ids.rule }),
+      () => ({ id: missing('AlertRule') }),
+    ],
+    [
+      'testAlertRule',
+      'query($id: ID!) { testAlertRule(id: $id) { value } }',
+      () => ({ id: ids.rule }),
+      () => ({ id: missing('AlertRule') }),
+    ],
+    [
+      'nodes',
+      'query($ids: [ID!]!) { nodes(ids: $ids) { id } }',
+      () => ({ ids: [ids.evaluation] }),
+      () => ({ ids: [missing('Evaluation')] }),
+    ],
+    [
+      'modelPrices',
+      'query($id: ID!) { modelPrices(filter: { projectId: $id }) { totalCount } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'costSummary',
+      'query($id: ID!) { costSummary(projectId: $id, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { cost } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'usage',
+      'query($id: ID!) { usage(projectId: $id) { day } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'addDatasetItems',
+      'mutation($id: ID!) { addDatasetItems(input: { datasetId: $id, items: [{ input: "x" }] }) { addedCount } }',
+      () => ({ id: ids.dataset }),
+      () => ({ id: missing('Dataset') }),
+    ],
+    [
+      'addProjectMember',
+      'mutation($id: ID!) { addProjectMember(input: { projectId: $id, email: "x@test.local", role: ADMIN }) { membership { role } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'cancelEvaluation',
+      'mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { id } } }',
+      () => ({ id: ids.evaluation }),
+      () => ({ id: missing('Evaluation') }),
+    ],
+    [
+      'rerunEvaluation',
+      'mutation($id: ID!) { rerunEvaluation(input: { id: $id }) { evaluation { id } } }',
+      () => ({ id: ids.evaluation }),
+      () => ({ id: missing('Evaluation') }),
+    ],
+    [
+      'createApiKey',
+      'mutation($id: ID!) { createApiKey(input: { projectId: $id }) { key } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'createDataset',
+      'mutation($id: ID!) { createDataset(input: { projectId: $id, name: "x" }) { dataset { id } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'createEvaluation (project)',
+      'mutation($id: ID!, $c: [JSON!]!) { createEvaluation(input: { projectId: $id, name: "x", testingCriteria: $c, dataSource: { items: [{ input: "x", output: "y" }] } }) { evaluation { id } } }',
+      () => ({ id: ids.project, c: criteria }),
+      () => ({ id: missing('Project'), c: criteria }),
+    ],
+    [
+      'createEvaluation (dataset)',
+      'mutation($p: ID!, $id: ID!, $c: [JSON!]!) { createEvaluation(input: { projectId: $p, name: "x", testingCriteria: $c, dataSource: { datasetId: $id } }) { evaluation { id } } }',
+      () => ({ p: ids.ownProject, id: ids.dataset, c: criteria }),
+      () => ({ p: ids.ownProject, id: missing('Dataset'), c: criteria }),
+    ],
+    [
+      'createWebhookEndpoint',
+      'mutation($id: ID!) { createWebhookEndpoint(input: { projectId: $id, url: "https://hooks.example.com/x", events: ["webhook.test"] }) { secret } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'updateWebhookEndpoint',
+      'mutation($id: ID!) { updateWebhookEndpoint(input: { id: $id, enabled: false }) { webhookEndpoint { id } } }',
+      () => ({ id: ids.endpoint }),
+      () => ({ id: missing('WebhookEndpoint') }),
+    ],
+    [
+      'deleteWebhookEndpoint',
+      'mutation($id: ID!) { deleteWebhookEndpoint(input: { id: $id }) { deletedId } }',
+      () => ({ id: ids.endpoint }),
+      () => ({ id: missing('WebhookEndpoint') }),
+    ],
+    [
+      'rotateWebhookSecret',
+      'mutation($id: ID!) { rotateWebhookSecret(input: { id: $id }) { secret } }',
+      () => ({ id: ids.endpoint }),
+      () => ({ id: missing('WebhookEndpoint') }),
+    ],
+    [
+      'sendTestWebhook',
+      'mutation($id: ID!) { sendTestWebhook(input: { id: $id }) { messageId } }',
+      () => ({ id: ids.endpoint }),
+      () => ({ id: missing('WebhookEndpoint') }),
+    ],
+    [
+      'redeliverFailed',
+      'mutation($id: ID!) { redeliverFailed(input: { endpointId: $id, since: "2026-01-01T00:00:00Z" }) { redeliveries } }',
+      () => ({ id: ids.endpoint }),
+      () => ({ id: missing('WebhookEndpoint') }),
+    ],
+    [
+      'redeliverWebhookMessage (message)',
+      'mutation($id: String!) { redeliverWebhookMessage(input: { id: $id }) { redeliveries } }',
+      () => ({ id: 'msg_chain_a' }),
+      () => ({ id: 'msg_chain_missing' }),
+    ],
+    [
+      'redeliverWebhookMessage (endpoint)',
+      'mutation($id: ID!) { redeliverWebhookMessage(input: { id: "msg_chain_b", endpointId: $id }) { redeliveries } }',
+      () => ({ id: ids.endpoint }),
+      () => ({ id: missing('WebhookEndpoint') }),
+    ],
+    [
+      'createAlertRule (project)',
+      'mutation($id: ID!) { createAlertRule(input: { projectId: $id, name: "x", metric: COST, aggregation: SUM, operator: GT, threshold: 1, windowSeconds: 60 }) { alertRule { id } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'createAlertRule (channel)',
+      'mutation($p: ID!, $id: ID!) { createAlertRule(input: { projectId: $p, name: "x", metric: COST, aggregation: SUM, operator: GT, threshold: 1, windowSeconds: 60, channels: [$id] }) { alertRule { id } } }',
+      () => ({ p: ids.ownProject, id: ids.endpoint }),
+      () => ({ p: ids.ownProject, id: missing('WebhookEndpoint') }),
+    ],
+    [
+      'updateAlertRule (rule)',
+      'mutation($id: ID!) { updateAlertRule(input: { id: $id, threshold: 2 }) { alertRule { id } } }',
+      () => ({ id: ids.rule }),
+      () => ({ id: missing('AlertRule') }),
+    ],
+    [
+      'updateAlertRule (channel)',
+      'mutation($r: ID!, $id: ID!) { updateAlertRule(input: { id: $r, channels: [$id] }) { alertRule { id } } }',
+      () => ({ r: ids.ownRule, id: ids.endpoint }),
+      () => ({ r: ids.ownRule, id: missing('WebhookEndpoint') }),
+    ],
+    [
+      'deleteAlertRule',
+      'mutation($id: ID!) { deleteAlertRule(input: { id: $id }) { deletedAlertRuleId } }',
+      () => ({ id: ids.rule }),
+      () => ({ id: missing('AlertRule') }),
+    ],
+    [
+      'testAlertRule (mutation)',
+      'mutation($id: ID!) { testAlertRule(input: { id: $id }) { result { value } } }',
+      () => ({ id: ids.rule }),
+      () => ({ id: missing('AlertRule') }),
+    ],
+    [
+      'ingestSpans',
+      'mutation($id: ID!) { ingestSpans(input: { projectId: $id, spans: [{ traceId: "t", spanId: "s", name: "x", startTime: "2026-01-01T00:00:00Z" }] }) { acceptedCount } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'upsertModelPrice',
+      'mutation($id: ID!) { upsertModelPrice(input: { projectId: $id, modelName: "m", inputPrice: "1", outputPrice: "1" }) { modelPrice { id } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'setProjectBudget',
+      'mutation($id: ID!) { setProjectBudget(input: { projectId: $id, evaluationsPerDay: 1 }) { project { id } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'registerPersistedOperations',
+      'mutation($id: ID!) { registerPersistedOperations(input: { projectId: $id, operations: ["{ viewer { id } }"] }) { operations { hash } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
   ];
 
   it.each(cases)('%s', async (_what, document, foreignVars, missingVars) => {
@@ -194,7 +530,9 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
     expect(codeOf(foreign)).toBe('NOT_FOUND');
     expect(foreign.status).toBe(absent.status);
     expect(foreign.body.data ?? null).toEqual(absent.body.data ?? null);
-    expect(foreign.body.errors?.map((e) => [e.message, e.path, e.extensions?.code, e.extensions?.path])).toEqual(
+    expect(
+      foreign.body.errors?.map((e) => [e.message, e.path, e.extensions?.code, e.extensions?.path]),
+    ).toEqual(
       absent.body.errors?.map((e) => [e.message, e.path, e.extensions?.code, e.extensions?.path]),
     );
   });
@@ -205,49 +543,102 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
     expect(await prisma.datasetItem.count({ where: { dataset: { projectId: projectA } } })).toBe(0);
     expect(await prisma.evaluation.count({ where: { projectId: projectA } })).toBe(1);
     expect(await prisma.webhookEndpoint.count({ where: { projectId: projectA } })).toBe(1);
-    expect(await prisma.alertRule.findFirstOrThrow({ where: { projectId: projectA } })).toMatchObject({ threshold: 1 });
+    expect(
+      await prisma.alertRule.findFirstOrThrow({ where: { projectId: projectA } }),
+    ).toMatchObject({ threshold: 1 });
     expect(await prisma.trace.count({ where: { projectId: projectA } })).toBe(0);
     expect(await prisma.modelPrice.count({ where: { projectId: projectA } })).toBe(0);
-    expect(await prisma.webhookDelivery.count({ where: { messageId: 'msg_chain_b', attempts: { gt: 0 } } })).toBe(0);
+    expect(
+      await prisma.webhookDelivery.count({
+        where: { messageId: 'msg_chain_b', attempts: { gt: 0 } },
+      }),
+    ).toBe(0);
   });
 
   it.each([
-    ['evaluationProgress', 'subscription($id: ID!) { evaluationProgress(id: $id) { status } }', () => ({ id: ids.evaluation }), () => ({ id: missing('Evaluation') })],
-    ['evaluationEvents', 'subscription($id: ID!) { evaluationEvents(projectId: $id) { type } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-    ['alertFired', 'subscription($id: ID!) { alertFired(projectId: $id) { state } }', () => ({ id: ids.project }), () => ({ id: missing('Project') })],
-  ] as const)('subscription %s over WebSocket', async (_what, document, foreignVars, missingVars) => {
-    const client = wsClient(app.url, mallory.key);
-    try {
-      const outcome = async (variables: Record<string, unknown>) =>
-        // A refused subscribe answers one result with errors, then completes (or errors the stream).
-        subscribeWs(client, document, variables).done.then(
-          (events: { errors?: { message: string; extensions?: { code?: string } }[] }[]) => events.flatMap((e) => e.errors ?? []).map((e) => [e.message, e.extensions?.code]),
-          (errors: { message: string; extensions?: { code?: string } }[]) => errors.map((e) => [e.message, e.extensions?.code]),
-        );
-      const foreign = await outcome(foreignVars());
-      expect(foreign).toEqual([[expect.any(String), 'NOT_FOUND']]);
-      expect(foreign).toEqual(await outcome(missingVars()));
-    } finally {
-      await client.dispose();
-    }
-  });
+    [
+      'evaluationProgress',
+      'subscription($id: ID!) { evaluationProgress(id: $id) { status } }',
+      () => ({ id: ids.evaluation }),
+      () => ({ id: missing('Evaluation') }),
+    ],
+    [
+      'evaluationEvents',
+      'subscription($id: ID!) { evaluationEvents(projectId: $id) { type } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'alertFired',
+      'subscription($id: ID!) { alertFired(projectId: $id) { state } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+  ] as const)(
+    'subscription %s over WebSocket',
+    async (_what, document, foreignVars, missingVars) => {
+      const client = wsClient(app.url, mallory.key);
+      try {
+        const outcome = async (variables: Record<string, unknown>) =>
+          // A refused subscribe answers one result with errors, then completes (or errors the stream).
+          subscribeWs(client, document, variables).done.then(
+            (events: { errors?: { message: string; extensions?: { code?: string } }[] }[]) =>
+              events.flatMap((e) => e.errors ?? []).map((e) => [e.message, e.extensions?.code]),
+            (errors: { message: string; extensions?: { code?: string } }[]) =>
+              errors.map((e) => [e.message, e.extensions?.code]),
+          );
+        const foreign = await outcome(foreignVars());
+        expect(foreign).toEqual([[expect.any(String), 'NOT_FOUND']]);
+        expect(foreign).toEqual(await outcome(missingVars()));
+      } finally {
+        await client.dispose();
+      }
+    },
+  );
 });
 
 describe('an instance admin naming a project that does not exist', () => {
   const p = () => globalId('Project', randomUUID());
   it.each([
-    ['ingestSpans', 'mutation($p: ID!) { ingestSpans(input: { projectId: $p, spans: [{ traceId: "t", spanId: "s", name: "x", startTime: "2026-01-01T00:00:00Z" }] }) { acceptedCount } }'],
-    ['createDataset', 'mutation($p: ID!) { createDataset(input: { projectId: $p, name: "x" }) { dataset { id } } }'],
-    ['upsertModelPrice', 'mutation($p: ID!) { upsertModelPrice(input: { projectId: $p, modelName: "m", inputPrice: "1", outputPrice: "1" }) { modelPrice { id } } }'],
-    ['createAlertRule', 'mutation($p: ID!) { createAlertRule(input: { projectId: $p, name: "x", metric: COST, aggregation: SUM, operator: GT, threshold: 1, windowSeconds: 60 }) { alertRule { id } } }'],
-    ['setProjectBudget', 'mutation($p: ID!) { setProjectBudget(input: { projectId: $p, evaluationsPerDay: 1 }) { project { id } } }'],
-    ['addProjectMember', 'mutation($p: ID!) { addProjectMember(input: { projectId: $p, email: "someone@test.local", role: VIEWER }) { membership { role } } }'],
-    ['registerPersistedOperations', 'mutation($p: ID!) { registerPersistedOperations(input: { projectId: $p, operations: ["{ viewer { id } }"] }) { operations { hash } } }'],
+    [
+      'ingestSpans',
+      'mutation($p: ID!) { ingestSpans(input: { projectId: $p, spans: [{ traceId: "t", spanId: "s", name: "x", startTime: "2026-01-01T00:00:00Z" }] }) { acceptedCount } }',
+    ],
+    [
+      'createDataset',
+      'mutation($p: ID!) { createDataset(input: { projectId: $p, name: "x" }) { dataset { id } } }',
+    ],
+    [
+      'upsertModelPrice',
+      'mutation($p: ID!) { upsertModelPrice(input: { projectId: $p, modelName: "m", inputPrice: "1", outputPrice: "1" }) { modelPrice { id } } }',
+    ],
+    [
+      'createAlertRule',
+      'mutation($p: ID!) { createAlertRule(input: { projectId: $p, name: "x", metric: COST, aggregation: SUM, operator: GT, threshold: 1, windowSeconds: 60 }) { alertRule { id } } }',
+    ],
+    [
+      'setProjectBudget',
+      'mutation($p: ID!) { setProjectBudget(input: { projectId: $p, evaluationsPerDay: 1 }) { project { id } } }',
+    ],
+    [
+      'addProjectMember',
+      'mutation($p: ID!) { addProjectMember(input: { projectId: $p, email: "someone@test.local", role: VIEWER }) { membership { role } } }',
+    ],
+    [
+      'registerPersistedOperations',
+      'mutation($p: ID!) { registerPersistedOperations(input: { projectId: $p, operations: ["{ viewer { id } }"] }) { operations { hash } } }',
+    ],
     ['createApiKey', 'mutation($p: ID!) { createApiKey(input: { projectId: $p }) { key } }'],
-    ['createEvaluation', 'mutation($p: ID!) { createEvaluation(input: { projectId: $p, name: "x", testingCriteria: [{ type: "regex", name: "r", input: "{{sample.output_text}}", pattern: "a" }], dataSource: { items: [{ input: "x", output: "y" }] } }) { evaluation { id } } }'],
+    [
+      'createEvaluation',
+      'mutation($p: ID!) { createEvaluation(input: { projectId: $p, name: "x", testingCriteria: [{ type: "regex", name: "r", input: "{{sample.output_text}}", pattern: "a" }], dataSource: { items: [{ input: "x", output: "y" }] } }) { evaluation { id } } }',
+    ],
     ['traces', 'query($p: ID!) { traces(projectId: $p) { totalCount } }'],
     ['modelPrices', 'query($p: ID!) { modelPrices(filter: { projectId: $p }) { totalCount } }'],
-    ['costSummary', 'query($p: ID!) { costSummary(projectId: $p, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { cost } }'],
+    [
+      'costSummary',
+      'query($p: ID!) { costSummary(projectId: $p, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { cost } }',
+    ],
   ])('%s answers NOT_FOUND, not an internal error nor an empty answer', async (_what, document) => {
     const res = await app.gql(document, { p: p() });
     expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
@@ -256,8 +647,30 @@ describe('an instance admin naming a project that does not exist', () => {
   it('over OTLP: 404', async () => {
     const res = await fetch(`${app.url}/v1/traces`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${app.adminKey}`, 'x-evalgraph-project': randomUUID() },
-      body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', name: 'otlp', startTimeUnixNano: '1740830400000000000', endTimeUnixNano: '1740830401000000000' }] }] }] }),
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${app.adminKey}`,
+        'x-evalgraph-project': randomUUID(),
+      },
+      body: JSON.stringify({
+        resourceSpans: [
+          {
+            scopeSpans: [
+              {
+                spans: [
+                  {
+                    traceId: '0af7651916cd43dd8448eb211c80319c',
+                    spanId: 'b7ad6b7169203331',
+                    name: 'otlp',
+                    startTimeUnixNano: '1740830400000000000',
+                    endTimeUnixNano: '1740830401000000000',
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
     });
     expect(res.status).toBe(404);
   });
@@ -271,10 +684,26 @@ describe('an id that is not a uuid inside a well-formed global id', () => {
     ['evaluation', 'query($id: ID!) { evaluation(id: $id) { name } }', 'Evaluation'],
     ['trace', 'query($id: ID!) { trace(id: $id) { name } }', 'Trace'],
     ['project', 'query($id: ID!) { project(id: $id) { name } }', 'Project'],
-    ['alertEvents', 'query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state } } } }', 'AlertRule'],
-    ['revokeApiKey', 'mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }', 'ApiKey'],
-    ['cancelEvaluation', 'mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { id } } }', 'Evaluation'],
-    ['createDataset', 'mutation($id: ID!) { createDataset(input: { projectId: $id, name: "x" }) { dataset { id } } }', 'Project'],
+    [
+      'alertEvents',
+      'query($id: ID!) { alertEvents(ruleId: $id) { edges { node { state } } } }',
+      'AlertRule',
+    ],
+    [
+      'revokeApiKey',
+      'mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }',
+      'ApiKey',
+    ],
+    [
+      'cancelEvaluation',
+      'mutation($id: ID!) { cancelEvaluation(input: { id: $id }) { evaluation { id } } }',
+      'Evaluation',
+    ],
+    [
+      'createDataset',
+      'mutation($id: ID!) { createDataset(input: { projectId: $id, name: "x" }) { dataset { id } } }',
+      'Project',
+    ],
   ])('%s answers NOT_FOUND, as a missing id, for any caller', async (_what, document, type) => {
     for (const key of [mallory.key, app.adminKey]) {
       const res = await app.gql(document, { id: junk(type) }, { key });

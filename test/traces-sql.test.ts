@@ -9,15 +9,49 @@ let large: string;
 
 beforeAll(async () => {
   // Counts the SQL statements of each query (some deliberately large): no rate limit, no cached responses.
-  app = await createTestApp({ EVALGRAPH_RATE_LIMIT: 'false', EVALGRAPH_RESPONSE_CACHE: 'false', EVALGRAPH_ALERTS_POLL_MS: '3600000' });
+  app = await createTestApp({
+    EVALGRAPH_RATE_LIMIT: 'false',
+    EVALGRAPH_RESPONSE_CACHE: 'false',
+    EVALGRAPH_ALERTS_POLL_MS: '3600000',
+  });
   small = await app.seedProject('five traces');
   large = await app.seedProject('fifty traces');
-  for (const [projectId, count] of [[small, 5], [large, 50]] as const) {
+  for (const [projectId, count] of [
+    [small, 5],
+    [large, 50],
+  ] as const) {
     const spans = [];
     for (let t = 0; t < count; t++) {
-      spans.push(span({ traceId: `t${t}`, spanId: 'root', name: 'agent', kind: 'AGENT', input: 'question', output: 'answer' }));
-      spans.push(span({ traceId: `t${t}`, spanId: 'llm', parentSpanId: 'root', name: 'call', model: 'gpt-4o', inputTokens: 10, outputTokens: 5 }));
-      spans.push(span({ traceId: `t${t}`, spanId: 'tool', parentSpanId: 'llm', name: 'lookup', kind: 'TOOL' }));
+      spans.push(
+        span({
+          traceId: `t${t}`,
+          spanId: 'root',
+          name: 'agent',
+          kind: 'AGENT',
+          input: 'question',
+          output: 'answer',
+        }),
+      );
+      spans.push(
+        span({
+          traceId: `t${t}`,
+          spanId: 'llm',
+          parentSpanId: 'root',
+          name: 'call',
+          model: 'gpt-4o',
+          inputTokens: 10,
+          outputTokens: 5,
+        }),
+      );
+      spans.push(
+        span({
+          traceId: `t${t}`,
+          spanId: 'tool',
+          parentSpanId: 'llm',
+          name: 'lookup',
+          kind: 'TOOL',
+        }),
+      );
     }
     const res = await ingest(app, projectId, spans);
     expect(res.body.errors).toBeUndefined();
@@ -25,13 +59,16 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const BACKGROUND = /\b(service_minutes|alert_rules|usage_counters|evaluation_items|webhook_deliveries|evaluations)\b/;
+const BACKGROUND =
+  /\b(service_minutes|alert_rules|usage_counters|evaluation_items|webhook_deliveries|evaluations)\b/;
 
 async function statementsOf(query: string, projectId: string) {
   await app.gql(query, { p: globalId('Project', projectId) }); // warm caches (key lookup, prices)
   const statements: string[] = [];
   // The process's background loops (job polls, counter flushes) may query meanwhile: not the request's.
-  const stop = app.server.deps.db.onQuery(({ sql }) => void (BACKGROUND.test(sql) || statements.push(sql)));
+  const stop = app.server.deps.db.onQuery(
+    ({ sql }) => void (BACKGROUND.test(sql) || statements.push(sql)),
+  );
   const res = await app.gql(query, { p: globalId('Project', projectId) });
   stop();
   expect(res.body.errors).toBeUndefined();
@@ -66,7 +103,20 @@ describe('statements per query', () => {
     const five = await statementsOf(TREE, small);
     const fifty = await statementsOf(TREE, large);
     const tree = fifty.data.traces.edges[0].node.rootSpans;
-    expect(tree).toEqual([{ name: 'agent', totalCost: null, children: [{ name: 'call', model: 'gpt-4o', totalCost: '0.000075', children: [{ name: 'lookup', kind: 'TOOL' }] }] }]);
+    expect(tree).toEqual([
+      {
+        name: 'agent',
+        totalCost: null,
+        children: [
+          {
+            name: 'call',
+            model: 'gpt-4o',
+            totalCost: '0.000075',
+            children: [{ name: 'lookup', kind: 'TOOL' }],
+          },
+        ],
+      },
+    ]);
     expect(fifty.statements.length).toBe(five.statements.length);
     expect(fifty.statements.length).toBeLessThanOrEqual(5);
   });
@@ -76,8 +126,13 @@ describe('columns per query', () => {
   it('reads span text only when it is selected', async () => {
     const without = await statementsOf(NESTED, small);
     expect(without.statements.join('\n')).not.toMatch(/"input"|"output"|"metadata"/);
-    const withText = await statementsOf(`query($p: ID!) { traces(projectId: $p, first: 1) { edges { node { spans { edges { node { input output } } } } } } }`, small);
+    const withText = await statementsOf(
+      `query($p: ID!) { traces(projectId: $p, first: 1) { edges { node { spans { edges { node { input output } } } } } } }`,
+      small,
+    );
     expect(withText.statements.join('\n')).toMatch(/"input"/);
-    expect(withText.data.traces.edges[0].node.spans.edges.map((e: any) => e.node.input)).toContain('question');
+    expect(withText.data.traces.edges[0].node.spans.edges.map((e: any) => e.node.input)).toContain(
+      'question',
+    );
   });
 });

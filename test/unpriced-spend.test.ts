@@ -10,17 +10,62 @@ const T = Date.parse('2026-11-20T12:00:00.000Z');
 const at = (secondsBefore: number) => new Date(T - secondsBefore * 1000).toISOString();
 
 beforeAll(async () => {
-  app = await createTestApp({ EVALGRAPH_ALERTS_POLL_MS: '3600000', EVALGRAPH_RESPONSE_CACHE: 'false' });
+  app = await createTestApp({
+    EVALGRAPH_ALERTS_POLL_MS: '3600000',
+    EVALGRAPH_RESPONSE_CACHE: 'false',
+  });
   app.server.deps.clock.now = () => new Date(T);
   project = await app.seedProject('unpriced');
   // gpt-4o-mini: $0.15 in, $0.60 out per 1M tokens.
   const res = await ingest(app, project, [
-    span({ traceId: 'unknown', spanId: 'call', model: 'my-local-llama', inputTokens: 10, outputTokens: 10, startTime: at(250) }),
-    span({ traceId: 'total-only', spanId: 'call', model: 'gpt-4o-mini', totalTokens: 1000, startTime: at(240) }),
-    span({ traceId: 'mixed', spanId: 'root', kind: 'CHAIN', name: 'chain with its children\'s tokens', totalTokens: 1_000_010, startTime: at(230) }),
-    span({ traceId: 'mixed', spanId: 'priced', parentSpanId: 'root', model: 'gpt-4o-mini', inputTokens: 1_000_000, outputTokens: 0, startTime: at(230) }),
-    span({ traceId: 'mixed', spanId: 'unpriced', parentSpanId: 'root', model: 'my-local-llama', inputTokens: 5, outputTokens: 5, startTime: at(229) }),
-    span({ traceId: 'mixed', spanId: 'tool', parentSpanId: 'root', kind: 'TOOL', startTime: at(228) }),
+    span({
+      traceId: 'unknown',
+      spanId: 'call',
+      model: 'my-local-llama',
+      inputTokens: 10,
+      outputTokens: 10,
+      startTime: at(250),
+    }),
+    span({
+      traceId: 'total-only',
+      spanId: 'call',
+      model: 'gpt-4o-mini',
+      totalTokens: 1000,
+      startTime: at(240),
+    }),
+    span({
+      traceId: 'mixed',
+      spanId: 'root',
+      kind: 'CHAIN',
+      name: "chain with its children's tokens",
+      totalTokens: 1_000_010,
+      startTime: at(230),
+    }),
+    span({
+      traceId: 'mixed',
+      spanId: 'priced',
+      parentSpanId: 'root',
+      model: 'gpt-4o-mini',
+      inputTokens: 1_000_000,
+      outputTokens: 0,
+      startTime: at(230),
+    }),
+    span({
+      traceId: 'mixed',
+      spanId: 'unpriced',
+      parentSpanId: 'root',
+      model: 'my-local-llama',
+      inputTokens: 5,
+      outputTokens: 5,
+      startTime: at(229),
+    }),
+    span({
+      traceId: 'mixed',
+      spanId: 'tool',
+      parentSpanId: 'root',
+      kind: 'TOOL',
+      startTime: at(228),
+    }),
     span({ traceId: 'tools', spanId: 'tool', kind: 'TOOL', startTime: at(220) }),
   ]);
   expect(res.body.errors).toBeUndefined();
@@ -33,15 +78,29 @@ const TRACES = `query($p: ID!) { traces(projectId: $p, first: 100) { edges { nod
 async function traces() {
   const res = await app.gql(TRACES, { p: globalId('Project', project) });
   expect(res.body.errors).toBeUndefined();
-  return Object.fromEntries(res.body.data.traces.edges.map((e: any) => [e.node.externalId, e.node]));
+  return Object.fromEntries(
+    res.body.data.traces.edges.map((e: any) => [e.node.externalId, e.node]),
+  );
 }
-const spanOf = (trace: any, id: string) => trace.spans.edges.find((e: any) => e.node.externalId === id).node;
+const spanOf = (trace: any, id: string) =>
+  trace.spans.edges.find((e: any) => e.node.externalId === id).node;
 
 describe('spans and traces', () => {
   it('a span of a model without a price has null costs; its trace counts it and has a null total', async () => {
     const t = (await traces()).unknown;
-    expect(spanOf(t, 'call')).toEqual({ externalId: 'call', inputCost: null, outputCost: null, cachedInputCost: null, totalCost: null });
-    expect(t).toMatchObject({ inputCost: null, outputCost: null, totalCost: null, unpricedSpanCount: 1 });
+    expect(spanOf(t, 'call')).toEqual({
+      externalId: 'call',
+      inputCost: null,
+      outputCost: null,
+      cachedInputCost: null,
+      totalCost: null,
+    });
+    expect(t).toMatchObject({
+      inputCost: null,
+      outputCost: null,
+      totalCost: null,
+      unpricedSpanCount: 1,
+    });
   });
 
   it('a span with only totalTokens is unpriced, not priced at 0', async () => {
@@ -52,7 +111,12 @@ describe('spans and traces', () => {
 
   it('a mixed trace sums its priced spans and counts the unpriced one; chain and tool spans have nothing to price', async () => {
     const t = (await traces()).mixed;
-    expect(t).toMatchObject({ inputCost: '0.15', outputCost: '0', totalCost: '0.15', unpricedSpanCount: 1 });
+    expect(t).toMatchObject({
+      inputCost: '0.15',
+      outputCost: '0',
+      totalCost: '0.15',
+      unpricedSpanCount: 1,
+    });
     expect(spanOf(t, 'root').totalCost).toBeNull();
     expect(spanOf(t, 'tool').totalCost).toBeNull();
   });
@@ -63,14 +127,38 @@ describe('spans and traces', () => {
 
   it('counts the same when the spans arrive in several batches (totals recounted in SQL)', async () => {
     const spans = [
-      span({ traceId: 'split', spanId: 'unpriced', model: 'my-local-llama', inputTokens: 5, outputTokens: 5, startTime: at(210) }),
-      span({ traceId: 'split', spanId: 'total-only', model: 'gpt-4o-mini', totalTokens: 50, startTime: at(209) }),
-      span({ traceId: 'split', spanId: 'priced', model: 'gpt-4o-mini', inputTokens: 1_000_000, outputTokens: 0, startTime: at(208) }),
+      span({
+        traceId: 'split',
+        spanId: 'unpriced',
+        model: 'my-local-llama',
+        inputTokens: 5,
+        outputTokens: 5,
+        startTime: at(210),
+      }),
+      span({
+        traceId: 'split',
+        spanId: 'total-only',
+        model: 'gpt-4o-mini',
+        totalTokens: 50,
+        startTime: at(209),
+      }),
+      span({
+        traceId: 'split',
+        spanId: 'priced',
+        model: 'gpt-4o-mini',
+        inputTokens: 1_000_000,
+        outputTokens: 0,
+        startTime: at(208),
+      }),
     ];
     await ingest(app, project, spans.slice(0, 2));
     expect((await traces()).split).toMatchObject({ totalCost: null, unpricedSpanCount: 2 });
     await ingest(app, project, spans.slice(2));
-    expect((await traces()).split).toMatchObject({ totalCost: '0.15', inputCost: '0.15', unpricedSpanCount: 2 });
+    expect((await traces()).split).toMatchObject({
+      totalCost: '0.15',
+      inputCost: '0.15',
+      unpricedSpanCount: 2,
+    });
   });
 
   it('orders unpriced traces last by cost, in both directions, and pages across them', async () => {
@@ -80,12 +168,22 @@ describe('spans and traces', () => {
       const seen: { externalId: string; totalCost: string | null }[] = [];
       let after: string | null = null;
       do {
-        const res: { body: any } = await app.gql(LIST, { p: globalId('Project', project), d: direction, a: after });
+        const res: { body: any } = await app.gql(LIST, {
+          p: globalId('Project', project),
+          d: direction,
+          a: after,
+        });
         expect(res.body.errors).toBeUndefined();
         seen.push(...res.body.data.traces.edges.map((e: any) => e.node));
-        after = res.body.data.traces.pageInfo.hasNextPage ? res.body.data.traces.pageInfo.endCursor : null;
+        after = res.body.data.traces.pageInfo.hasNextPage
+          ? res.body.data.traces.pageInfo.endCursor
+          : null;
       } while (after);
-      expect(seen.map((t) => t.totalCost)).toEqual(direction === 'DESC' ? ['0.15', '0.15', '0', null, null] : ['0', '0.15', '0.15', null, null]);
+      expect(seen.map((t) => t.totalCost)).toEqual(
+        direction === 'DESC'
+          ? ['0.15', '0.15', '0', null, null]
+          : ['0', '0.15', '0.15', null, null],
+      );
     }
   });
 });
@@ -101,7 +199,9 @@ describe('costSummary', () => {
 
   // The window ends 215 s before T: the spans of beforeAll only.
   it('adds only the priced calls and counts the others', async () => {
-    expect(await summary([])).toEqual([{ keys: { model: null, spanKind: null }, cost: '0.15', calls: 4, unpricedCalls: 3 }]);
+    expect(await summary([])).toEqual([
+      { keys: { model: null, spanKind: null }, cost: '0.15', calls: 4, unpricedCalls: 3 },
+    ]);
   });
 
   it('a row where nothing could be priced has a null cost', async () => {
@@ -115,13 +215,35 @@ describe('costSummary', () => {
 describe('COST alerts', () => {
   it('a window of only unpriced spend has no COST samples: no value, not 0', async () => {
     const alertProject = await app.seedProject('unpriced alerts');
-    const res = await ingest(app, alertProject, [span({ traceId: 'a', spanId: 'total-only', model: 'gpt-4o-mini', totalTokens: 1000, startTime: at(60) })]);
+    const res = await ingest(app, alertProject, [
+      span({
+        traceId: 'a',
+        spanId: 'total-only',
+        model: 'gpt-4o-mini',
+        totalTokens: 1000,
+        startTime: at(60),
+      }),
+    ]);
     expect(res.body.errors).toBeUndefined();
-    const rule = await app.gql(`mutation($input: CreateAlertRuleInput!) { createAlertRule(input: $input) { alertRule { id } } }`, {
-      input: { projectId: globalId('Project', alertProject), name: 'spend', metric: 'COST', aggregation: 'SUM', operator: 'LT', threshold: 1, windowSeconds: 300 },
-    });
+    const rule = await app.gql(
+      `mutation($input: CreateAlertRuleInput!) { createAlertRule(input: $input) { alertRule { id } } }`,
+      {
+        input: {
+          projectId: globalId('Project', alertProject),
+          name: 'spend',
+          metric: 'COST',
+          aggregation: 'SUM',
+          operator: 'LT',
+          threshold: 1,
+          windowSeconds: 300,
+        },
+      },
+    );
     expect(rule.body.errors).toBeUndefined();
-    const tested = await app.gql(`query($id: ID!) { testAlertRule(id: $id) { value samples wouldBecome } }`, { id: rule.body.data.createAlertRule.alertRule.id });
+    const tested = await app.gql(
+      `query($id: ID!) { testAlertRule(id: $id) { value samples wouldBecome } }`,
+      { id: rule.body.data.createAlertRule.alertRule.id },
+    );
     expect(tested.body.errors).toBeUndefined();
     expect(tested.body.data.testAlertRule).toEqual({ value: null, samples: 0, wouldBecome: 'OK' });
   });

@@ -8,7 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { createTestDatabase } from './support/databases';
-import { startServeProcess, startWorkerProcess, stopWorkers, type ServeProcess } from './support/process';
+import {
+  startServeProcess,
+  startWorkerProcess,
+  stopWorkers,
+  type ServeProcess,
+} from './support/process';
 import { startReceiver } from './support/receiver';
 
 jest.setTimeout(180_000);
@@ -40,20 +45,39 @@ it('a SIGKILL with deliveries in flight loses none of them', async () => {
     api = await startServeProcess(env, db ? ['--role', 'api'] : []);
     if (db) workers.push(startWorkerProcess(env));
     const gql = async (query: string, variables: Record<string, unknown> = {}) =>
-      (await (await fetch(`${api!.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) })).json()) as any;
-    const project = (await gql('{ projects { edges { node { id } } } }')).data.projects.edges[0].node.id;
-    const created = await gql(`mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret webhookEndpoint { id } } }`, {
-      input: { projectId: project, url: receiver.url, events: ['webhook.test'] },
-    });
+      (await (
+        await fetch(`${api!.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ query, variables }),
+        })
+      ).json()) as any;
+    const project = (await gql('{ projects { edges { node { id } } } }')).data.projects.edges[0]
+      .node.id;
+    const created = await gql(
+      `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret webhookEndpoint { id } } }`,
+      {
+        input: { projectId: project, url: receiver.url, events: ['webhook.test'] },
+      },
+    );
     const { secret, webhookEndpoint } = created.data.createWebhookEndpoint;
     const sent: string[] = [];
-    for (let i = 0; i < MESSAGES; i++) sent.push((await gql(`mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`, { input: { id: webhookEndpoint.id } })).data.sendTestWebhook.messageId);
+    for (let i = 0; i < MESSAGES; i++)
+      sent.push(
+        (
+          await gql(
+            `mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`,
+            { input: { id: webhookEndpoint.id } },
+          )
+        ).data.sendTestWebhook.messageId,
+      );
 
     // Killed while the receiver holds its requests.
     // (Each attempt times out after 1 s and is tried again: on a busy machine a retry may arrive
     // before the last message's first attempt, so messages are counted, not requests.)
     const arrived = () => new Set(receiver.received.map((r) => r.headers['webhook-id'])).size;
-    for (let i = 0; i < 400 && arrived() < MESSAGES; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 400 && arrived() < MESSAGES; i++)
+      await new Promise((r) => setTimeout(r, 25));
     expect(arrived()).toBe(MESSAGES);
     const beforeKill = receiver.received.length;
     if (db) {
@@ -70,7 +94,9 @@ it('a SIGKILL with deliveries in flight loses none of them', async () => {
     const DELIVERIES = `query($id: ID!) { webhookDeliveries(endpointId: $id, first: 100) { edges { node { status attempts message { id } } } } }`;
     let nodes: any[] = [];
     for (let i = 0; i < 600; i++) {
-      nodes = (await gql(DELIVERIES, { id: webhookEndpoint.id })).data.webhookDeliveries.edges.map((e: any) => e.node);
+      nodes = (await gql(DELIVERIES, { id: webhookEndpoint.id })).data.webhookDeliveries.edges.map(
+        (e: any) => e.node,
+      );
       if (nodes.length === MESSAGES && nodes.every((n) => n.status === 'DELIVERED')) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -79,7 +105,10 @@ it('a SIGKILL with deliveries in flight loses none of them', async () => {
     expect(nodes.every((n) => n.attempts >= 2)).toBe(true);
     const delivered = receiver.received.slice(beforeKill);
     expect(new Set(delivered.map((r) => r.headers['webhook-id']))).toEqual(new Set(sent));
-    for (const r of delivered) expect(new Webhook(secret).verify(r.body, r.headers as Record<string, string>)).toMatchObject({ type: 'webhook.test' });
+    for (const r of delivered)
+      expect(new Webhook(secret).verify(r.body, r.headers as Record<string, string>)).toMatchObject(
+        { type: 'webhook.test' },
+      );
   } finally {
     await stopWorkers(workers);
     await api?.stop('SIGTERM');

@@ -28,19 +28,28 @@ interface Message {
   payload: string;
 }
 
-const messages = (sql: Sql) => sql<Message>(`SELECT id, event_type, payload FROM webhook_messages ORDER BY created_at, id`);
-const withoutTimestamp = (payload: string) => payload.replace(/"timestamp": "[^"]*"/, '"timestamp": ""');
+const messages = (sql: Sql) =>
+  sql<Message>(`SELECT id, event_type, payload FROM webhook_messages ORDER BY created_at, id`);
+const withoutTimestamp = (payload: string) =>
+  payload.replace(/"timestamp": "[^"]*"/, '"timestamp": ""');
 
 /** What the emitter stores for `changes` now, in a transaction rolled back after (progress marks and a batch's completion undone first, as before the trigger ran). */
-async function emitted(sql: Sql, changes: EvaluationChange[], batchId: string | null = null): Promise<Message[]> {
+async function emitted(
+  sql: Sql,
+  changes: EvaluationChange[],
+  batchId: string | null = null,
+): Promise<Message[]> {
   const known = new Set((await messages(sql)).map((m) => m.id));
   await sql('BEGIN');
   try {
     await sql('DELETE FROM webhook_progress_marks');
-    if (batchId) await sql('UPDATE evaluation_batches SET completed_at = NULL WHERE id = $1::uuid', [batchId]);
+    if (batchId)
+      await sql('UPDATE evaluation_batches SET completed_at = NULL WHERE id = $1::uuid', [batchId]);
     const db = { transaction: (fn: (s: Sql) => Promise<unknown>) => fn(sql) } as unknown as Db;
     const log = pino({ level: 'silent' });
-    await createEvents({ db, pubsub: createMemoryPubSub(log), log }).transaction((s, emit) => announceEvaluations(s, emit, changes));
+    await createEvents({ db, pubsub: createMemoryPubSub(log), log }).transaction((s, emit) =>
+      announceEvaluations(s, emit, changes),
+    );
     return (await messages(sql)).filter((m) => !known.has(m.id));
   } finally {
     await sql('ROLLBACK');
@@ -55,62 +64,137 @@ it('stores the bytes the triggers stored, drops them, and delivers what they lef
     expect(migrateTo(BEFORE, t.env).status).toBe(0);
     const db = await t.connect();
     const sql = db.sql;
-    const [project, endpoint, batch, x, y] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const [project, endpoint, batch, x, y] = [
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+      randomUUID(),
+    ];
     const secret = generateSecret();
-    await sql(`INSERT INTO projects (id, name, updated_at) VALUES ($1::uuid, 'upgrade', now())`, [project]);
+    await sql(`INSERT INTO projects (id, name, updated_at) VALUES ($1::uuid, 'upgrade', now())`, [
+      project,
+    ]);
     await sql(
       `INSERT INTO webhook_endpoints (id, project_id, url, events, secrets, progress_interval_seconds, updated_at) VALUES ($1::uuid, $2::uuid, $3, $4, $5::jsonb, 1, now())`,
-      [endpoint, project, receiver.url, WEBHOOK_EVENTS, JSON.stringify([{ secret, createdAt: new Date().toISOString(), expiresAt: null }])],
+      [
+        endpoint,
+        project,
+        receiver.url,
+        WEBHOOK_EVENTS,
+        JSON.stringify([{ secret, createdAt: new Date().toISOString(), expiresAt: null }]),
+      ],
     );
-    await sql(`INSERT INTO evaluation_batches (id, project_id, name) VALUES ($1::uuid, $2::uuid, 'nightly "batch"')`, [batch, project]);
+    await sql(
+      `INSERT INTO evaluation_batches (id, project_id, name) VALUES ($1::uuid, $2::uuid, 'nightly "batch"')`,
+      [batch, project],
+    );
     const criteria = JSON.stringify([
-      { type: 'string_check', name: 'exact', input: '{{sample.output_text}}', reference: '{{item.expected_output}}', operation: 'eq' },
-      { type: 'score_model', name: 'judge ü', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Rate' }] },
+      {
+        type: 'string_check',
+        name: 'exact',
+        input: '{{sample.output_text}}',
+        reference: '{{item.expected_output}}',
+        operation: 'eq',
+      },
+      {
+        type: 'score_model',
+        name: 'judge ü',
+        model: 'gpt-4o-mini',
+        input: [{ role: 'user', content: 'Rate' }],
+      },
     ]);
 
     /** Runs a change with the triggers on; the messages they wrote must be what the emitter writes for `changes`. */
-    const step = async (change: () => Promise<unknown>, changes: EvaluationChange[], batchId: string | null = null) => {
+    const step = async (
+      change: () => Promise<unknown>,
+      changes: EvaluationChange[],
+      batchId: string | null = null,
+    ) => {
       const known = new Set((await messages(sql)).map((m) => m.id));
       await change();
       const triggered = (await messages(sql)).filter((m) => !known.has(m.id));
       const ours = await emitted(sql, changes, batchId);
-      expect(ours.map((m) => [m.event_type, withoutTimestamp(m.payload)])).toEqual(triggered.map((m) => [m.event_type, withoutTimestamp(m.payload)]));
+      expect(ours.map((m) => [m.event_type, withoutTimestamp(m.payload)])).toEqual(
+        triggered.map((m) => [m.event_type, withoutTimestamp(m.payload)]),
+      );
       return triggered;
     };
-    const result = (item: string, grader: string, type: string, score: number | null, passed: boolean | null, error: string | null) =>
+    const result = (
+      item: string,
+      grader: string,
+      type: string,
+      score: number | null,
+      passed: boolean | null,
+      error: string | null,
+    ) =>
       sql(
         `INSERT INTO evaluation_results (id, evaluation_id, evaluation_item_id, grader_name, grader_type, score, passed, error) VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8)`,
         [randomUUID(), x, item, grader, type, score, passed, error],
       );
 
     const created = await step(
-      () => sql(`INSERT INTO evaluations (id, project_id, batch_id, name, testing_criteria, data_source, total_count, updated_at) VALUES ($1::uuid, $2::uuid, $3::uuid, 'nightly ü "1"', $4::jsonb, '{}', 3, now())`, [x, project, batch, criteria]),
+      () =>
+        sql(
+          `INSERT INTO evaluations (id, project_id, batch_id, name, testing_criteria, data_source, total_count, updated_at) VALUES ($1::uuid, $2::uuid, $3::uuid, 'nightly ü "1"', $4::jsonb, '{}', 3, now())`,
+          [x, project, batch, criteria],
+        ),
       [{ type: 'evaluation.created', id: x }],
     );
     expect(created.map((m) => m.event_type)).toEqual(['evaluation.created']);
-    await step(() => sql(`UPDATE evaluations SET status = 'RUNNING', started_at = now() WHERE id = $1::uuid`, [x]), [{ type: 'evaluation.started', id: x }]);
+    await step(
+      () =>
+        sql(`UPDATE evaluations SET status = 'RUNNING', started_at = now() WHERE id = $1::uuid`, [
+          x,
+        ]),
+      [{ type: 'evaluation.started', id: x }],
+    );
     const items = [randomUUID(), randomUUID(), randomUUID()];
-    for (const [i, item] of items.entries()) await sql(`INSERT INTO evaluation_items (id, evaluation_id, position, input) VALUES ($1::uuid, $2::uuid, $3, '1')`, [item, x, i]);
+    for (const [i, item] of items.entries())
+      await sql(
+        `INSERT INTO evaluation_items (id, evaluation_id, position, input) VALUES ($1::uuid, $2::uuid, $3, '1')`,
+        [item, x, i],
+      );
     await result(items[0], 'exact', 'STRING_CHECK', 1, true, null);
     await result(items[0], 'judge ü', 'SCORE_MODEL', null, null, 'no JSON');
     // A third done: percentDone is 33.333333333333336, as a double prints.
-    const progress = await step(() => sql(`UPDATE evaluations SET completed_count = 1, errored_count = 1 WHERE id = $1::uuid`, [x]), [{ type: 'evaluation.progress', id: x }]);
+    const progress = await step(
+      () =>
+        sql(`UPDATE evaluations SET completed_count = 1, errored_count = 1 WHERE id = $1::uuid`, [
+          x,
+        ]),
+      [{ type: 'evaluation.progress', id: x }],
+    );
     expect(progress.map((m) => m.event_type)).toEqual(['evaluation.progress']);
     await result(items[1], 'exact', 'STRING_CHECK', 0, false, null);
     await result(items[2], 'exact', 'STRING_CHECK', 0.25, false, null);
     const ended = await step(
-      () => sql(`UPDATE evaluations SET completed_count = 3, failed_count = 2, errored_count = 1, status = 'COMPLETED', finished_at = now() WHERE id = $1::uuid`, [x]),
+      () =>
+        sql(
+          `UPDATE evaluations SET completed_count = 3, failed_count = 2, errored_count = 1, status = 'COMPLETED', finished_at = now() WHERE id = $1::uuid`,
+          [x],
+        ),
       [{ type: 'evaluation.completed', id: x }],
       batch,
     );
     expect(ended.map((m) => m.event_type)).toEqual(['evaluation.completed', 'batch.completed']);
     // No items, no batch, never started: percentDone 100, null ids and times, graders without results.
-    await step(() => sql(`INSERT INTO evaluations (id, project_id, name, testing_criteria, data_source, updated_at) VALUES ($1::uuid, $2::uuid, 'empty', $3::jsonb, '{}', now())`, [y, project, criteria]), [
-      { type: 'evaluation.created', id: y },
-    ]);
-    await step(() => sql(`UPDATE evaluations SET status = 'FAILED', finished_at = now(), error_code = 'QUOTA_EXCEEDED', error = $2 WHERE id = $1::uuid`, [y, 'over "quota"\n\tü']), [
-      { type: 'evaluation.failed', id: y },
-    ]);
+    await step(
+      () =>
+        sql(
+          `INSERT INTO evaluations (id, project_id, name, testing_criteria, data_source, updated_at) VALUES ($1::uuid, $2::uuid, 'empty', $3::jsonb, '{}', now())`,
+          [y, project, criteria],
+        ),
+      [{ type: 'evaluation.created', id: y }],
+    );
+    await step(
+      () =>
+        sql(
+          `UPDATE evaluations SET status = 'FAILED', finished_at = now(), error_code = 'QUOTA_EXCEEDED', error = $2 WHERE id = $1::uuid`,
+          [y, 'over "quota"\n\tü'],
+        ),
+      [{ type: 'evaluation.failed', id: y }],
+    );
     const pending = await messages(sql);
     expect(pending).toHaveLength(7);
     await db.close();
@@ -123,14 +207,20 @@ it('stores the bytes the triggers stored, drops them, and delivers what they lef
     expect(await after.sql(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal`)).toEqual([]);
     await after.close();
 
-    server = await startServeProcess({ ...t.env, REDIS_URL: '', EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
+    server = await startServeProcess({
+      ...t.env,
+      REDIS_URL: '',
+      EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    });
     await until(() => receiver.received.length >= pending.length, 30_000, 'the pending messages');
     const byId = new Map(receiver.received.map((r) => [r.headers['webhook-id'], r]));
     expect([...byId.keys()].sort()).toEqual(pending.map((m) => m.id).sort());
     for (const m of pending) {
       const r = byId.get(m.id)!;
       expect(r.body).toBe(m.payload);
-      expect(new Webhook(secret).verify(r.body, r.headers as Record<string, string>)).toMatchObject({ type: m.event_type });
+      expect(new Webhook(secret).verify(r.body, r.headers as Record<string, string>)).toMatchObject(
+        { type: m.event_type },
+      );
     }
   } finally {
     await server?.stop('SIGTERM');

@@ -10,14 +10,28 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import { createTestDatabase } from './support/databases';
 import { startFakeLlm } from './support/fake-llm';
-import { startServeProcess, startWorkerProcess, stopWorkers, type ServeProcess } from './support/process';
+import {
+  startServeProcess,
+  startWorkerProcess,
+  stopWorkers,
+  type ServeProcess,
+} from './support/process';
 
 jest.setTimeout(240_000);
 
 const ITEMS = 40;
 
-async function gql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query, variables }) });
+async function gql(
+  url: string,
+  key: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+) {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
   return (await res.json()) as { data?: any; errors?: unknown[] };
 }
 
@@ -46,15 +60,30 @@ it('a worker killed with SIGKILL mid-run loses nothing; counts stay exact', asyn
   try {
     api = await startServeProcess(env, db ? ['--role', 'api'] : []);
     if (db) workers.push(startWorkerProcess(env), startWorkerProcess(env));
-    const project = (await gql(api.url, key, '{ projects { edges { node { id } } } }')).data.projects.edges[0].node.id;
-    const created = await gql(api.url, key, `mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }`, {
-      input: {
-        projectId: project,
-        name: 'durable',
-        testingCriteria: [{ type: 'score_model', name: 'q', model: 'gpt-4o-mini', input: [{ role: 'user', content: 'Rate this: {{sample.output_text}}' }] }],
-        dataSource: { items: Array.from({ length: ITEMS }, (_, i) => ({ input: i, output: `answer ${i}` })) },
+    const project = (await gql(api.url, key, '{ projects { edges { node { id } } } }')).data
+      .projects.edges[0].node.id;
+    const created = await gql(
+      api.url,
+      key,
+      `mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }`,
+      {
+        input: {
+          projectId: project,
+          name: 'durable',
+          testingCriteria: [
+            {
+              type: 'score_model',
+              name: 'q',
+              model: 'gpt-4o-mini',
+              input: [{ role: 'user', content: 'Rate this: {{sample.output_text}}' }],
+            },
+          ],
+          dataSource: {
+            items: Array.from({ length: ITEMS }, (_, i) => ({ input: i, output: `answer ${i}` })),
+          },
+        },
       },
-    });
+    );
     const id = created.data.createEvaluation.evaluation.id;
     const state = async () => (await gql(api!.url, key, STATE, { id })).data.evaluation;
 
@@ -64,12 +93,21 @@ it('a worker killed with SIGKILL mid-run loses nothing; counts stay exact', asyn
       if (!db) return 1;
       const pool = new Pool({ connectionString: db.url!, max: 1 });
       try {
-        return (await pool.query(`SELECT count(DISTINCT lease_token)::int AS n FROM evaluation_items WHERE state = 'RUNNING'`)).rows[0].n as number;
+        return (
+          await pool.query(
+            `SELECT count(DISTINCT lease_token)::int AS n FROM evaluation_items WHERE state = 'RUNNING'`,
+          )
+        ).rows[0].n as number;
       } finally {
         await pool.end();
       }
     };
-    for (let i = 0; i < 400 && ((await state()).resultCounts.completed < 8 || (await holders()) < (db ? 2 : 1)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (
+      let i = 0;
+      i < 400 && ((await state()).resultCounts.completed < 8 || (await holders()) < (db ? 2 : 1));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50));
     const before = (await state()).resultCounts.completed;
     expect(before).toBeGreaterThanOrEqual(8);
     expect(before).toBeLessThan(ITEMS);
@@ -87,11 +125,26 @@ it('a worker killed with SIGKILL mid-run loses nothing; counts stay exact', asyn
       final = await state();
     }
     expect(final.status).toBe('COMPLETED');
-    expect(final.resultCounts).toEqual({ total: ITEMS, completed: ITEMS, passed: ITEMS, failed: 0, errored: 0 });
+    expect(final.resultCounts).toEqual({
+      total: ITEMS,
+      completed: ITEMS,
+      passed: ITEMS,
+      failed: 0,
+      errored: 0,
+    });
     expect(final.results.totalCount).toBe(ITEMS);
     // The items the killed worker held were claimed again once their leases expired: counted once.
-    const items = (await gql(api.url, key, `query($id: ID!) { evaluation(id: $id) { items(first: 100) { edges { node { attempts } } } } }`, { id })).data.evaluation.items.edges;
-    expect(items.filter((e: { node: { attempts: number } }) => e.node.attempts > 1).length).toBeGreaterThan(0);
+    const items = (
+      await gql(
+        api.url,
+        key,
+        `query($id: ID!) { evaluation(id: $id) { items(first: 100) { edges { node { attempts } } } } }`,
+        { id },
+      )
+    ).data.evaluation.items.edges;
+    expect(
+      items.filter((e: { node: { attempts: number } }) => e.node.attempts > 1).length,
+    ).toBeGreaterThan(0);
     expect(fake.calls.length).toBeGreaterThanOrEqual(ITEMS);
   } finally {
     await stopWorkers(workers);

@@ -27,7 +27,9 @@ function raw(protocol: string | string[] = 'graphql-transport-ws') {
   const messages: any[] = [];
   socket.on('message', (data) => messages.push(JSON.parse(String(data))));
   socket.on('error', () => {});
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
   const opened = new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
@@ -38,8 +40,14 @@ function raw(protocol: string | string[] = 'graphql-transport-ws') {
 async function initialised(key: string) {
   const conn = raw();
   await conn.opened;
-  conn.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }));
-  await until(() => conn.messages.some((m) => m.type === 'connection_ack'), 5_000, 'connection_ack');
+  conn.socket.send(
+    JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }),
+  );
+  await until(
+    () => conn.messages.some((m) => m.type === 'connection_ack'),
+    5_000,
+    'connection_ack',
+  );
   return conn;
 }
 
@@ -59,7 +67,9 @@ it('offers only the graphql-transport-ws subprotocol', async () => {
   const handshake = (protocols: string) =>
     new Promise<{ head: string; closeCode: number | null }>((resolve) => {
       const socket = net.connect(Number(new URL(app.url).port), '127.0.0.1', () =>
-        socket.write(`GET /graphql HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ${protocols}\r\n\r\n`),
+        socket.write(
+          `GET /graphql HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: ${protocols}\r\n\r\n`,
+        ),
       );
       let data = Buffer.alloc(0);
       const done = () => {
@@ -68,7 +78,10 @@ it('offers only the graphql-transport-ws subprotocol', async () => {
         const head = data.subarray(0, end).toString();
         const frame = data.subarray(end + 4);
         // A server close frame: 0x88, payload length, then the code (big-endian).
-        resolve({ head, closeCode: frame[0] === 0x88 && frame.length >= 4 ? frame.readUInt16BE(2) : null });
+        resolve({
+          head,
+          closeCode: frame[0] === 0x88 && frame.length >= 4 ? frame.readUInt16BE(2) : null,
+        });
       };
       socket.on('data', (d) => {
         data = Buffer.concat([data, d]);
@@ -95,7 +108,13 @@ it('closes a connection that sends no connection_init within the timeout (4408)'
 
 it('closes a connection that sends a message over the size limit (1009)', async () => {
   const conn = await initialised(app.adminKey);
-  conn.socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `subscription { __typename } # ${'x'.repeat(10_000)}` } }));
+  conn.socket.send(
+    JSON.stringify({
+      id: '1',
+      type: 'subscribe',
+      payload: { query: `subscription { __typename } # ${'x'.repeat(10_000)}` },
+    }),
+  );
   expect((await conn.closed).code).toBe(1009);
   expect(await alive()).toBe(true);
 });
@@ -103,14 +122,31 @@ it('closes a connection that sends a message over the size limit (1009)', async 
 it('caps operations per connection (RATE_LIMITED) and survives a subscribe flood', async () => {
   const user = await app.seedUser({ role: 'VIEWER' });
   const conn = await initialised(user.key);
-  for (let i = 0; i < 2_000; i++) conn.socket.send(JSON.stringify({ id: String(i), type: 'subscribe', payload: { query: EVENTS, variables: vars() } }));
-  await until(() => conn.messages.filter((m) => m.type === 'error').length === 1_997, 20_000, '1,997 refusals');
+  for (let i = 0; i < 2_000; i++)
+    conn.socket.send(
+      JSON.stringify({
+        id: String(i),
+        type: 'subscribe',
+        payload: { query: EVENTS, variables: vars() },
+      }),
+    );
+  await until(
+    () => conn.messages.filter((m) => m.type === 'error').length === 1_997,
+    20_000,
+    '1,997 refusals',
+  );
   const refused = conn.messages.filter((m) => m.type === 'error');
-  expect(new Set(refused.map((m) => m.payload[0].extensions.code))).toEqual(new Set(['RATE_LIMITED']));
+  expect(new Set(refused.map((m) => m.payload[0].extensions.code))).toEqual(
+    new Set(['RATE_LIMITED']),
+  );
   expect(conn.socket.readyState).toBe(WebSocket.OPEN);
   expect(app.server.services.subscriptions.openCount(await keyIdOf(user.key))).toBe(3);
   conn.socket.close();
-  await until(async () => app.server.services.subscriptions.openCount(await keyIdOf(user.key)) === 0, 5_000, 'streams to end');
+  await until(
+    async () => app.server.services.subscriptions.openCount(await keyIdOf(user.key)) === 0,
+    5_000,
+    'streams to end',
+  );
   expect(await alive()).toBe(true);
 });
 
@@ -118,10 +154,19 @@ it('caps open streams per key across connections and transports (RATE_LIMITED)',
   const user = await app.seedUser({ role: 'VIEWER' });
   const a = wsClient(app.url, user.key);
   const b = wsClient(app.url, user.key);
-  const subs = [subscribeWs(a, EVENTS, vars()), subscribeWs(a, EVENTS, vars()), subscribeWs(b, EVENTS, vars()), subscribeWs(b, EVENTS, vars())];
+  const subs = [
+    subscribeWs(a, EVENTS, vars()),
+    subscribeWs(a, EVENTS, vars()),
+    subscribeWs(b, EVENTS, vars()),
+    subscribeWs(b, EVENTS, vars()),
+  ];
   const sse = subscribeSse(app.url, user.key, EVENTS, vars());
   const keyId = await keyIdOf(user.key);
-  await until(() => app.server.services.subscriptions.openCount(keyId) === 5, 5_000, 'five streams');
+  await until(
+    () => app.server.services.subscriptions.openCount(keyId) === 5,
+    5_000,
+    'five streams',
+  );
   const sixth = await subscribeWs(b, EVENTS, vars()).done;
   expect(sixth[0].errors.map((e: any) => e.extensions.code)).toEqual(['RATE_LIMITED']);
   subs.forEach((s) => s.stop());
@@ -138,7 +183,10 @@ it("closes a revoked key's sockets (4403) and ends its SSE streams", async () =>
   const sse = subscribeSse(app.url, user.key, EVENTS, vars());
   const keyId = await keyIdOf(user.key);
   await until(() => app.server.services.subscriptions.openCount(keyId) === 2, 5_000, 'two streams');
-  const revoked = await app.gql(`mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { revokedAt } } }`, { input: { id: globalId('ApiKey', keyId) } });
+  const revoked = await app.gql(
+    `mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { revokedAt } } }`,
+    { input: { id: globalId('ApiKey', keyId) } },
+  );
   expect(revoked.body.errors).toBeUndefined();
   await until(() => closedWith !== null, 5_000, 'the socket to close');
   expect(closedWith).toBe(4403);
@@ -148,12 +196,14 @@ it("closes a revoked key's sockets (4403) and ends its SSE streams", async () =>
   // A new connection with the key is refused.
   const again = raw();
   await again.opened;
-  again.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${user.key}` } }));
+  again.socket.send(
+    JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${user.key}` } }),
+  );
   expect((await again.closed).code).toBe(4403);
   sse.dispose();
 });
 
-it("ends the streams of a user who loses access to the project (checked every 30 s)", async () => {
+it('ends the streams of a user who loses access to the project (checked every 30 s)', async () => {
   const user = await app.seedUser({ role: 'VIEWER' });
   const client = wsClient(app.url, user.key);
   const sub = subscribeWs(client, EVENTS, vars());
@@ -171,30 +221,37 @@ it("ends the streams of a user who loses access to the project (checked every 30
 it('survives hostile upgrades: thousands of headers, bad paths, garbage', async () => {
   const send = (text: string) =>
     new Promise<string>((resolve) => {
-      const socket = net.connect(Number(new URL(app.url).port), '127.0.0.1', () => socket.end(text));
+      const socket = net.connect(Number(new URL(app.url).port), '127.0.0.1', () =>
+        socket.end(text),
+      );
       let out = '';
       socket.on('data', (d) => (out += d));
       socket.on('close', () => resolve(out));
       socket.on('error', () => resolve(out));
     });
-  const upgrade = 'GET /graphql HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n';
+  const upgrade =
+    'GET /graphql HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n';
   const manyHeaders = Array.from({ length: 5_000 }, (_, i) => `X-H${i}: v`).join('\r\n');
   expect(await send(`${upgrade}${manyHeaders}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431/);
-  expect(await send(upgrade.replace('/graphql', '/elsewhere') + '\r\n')).toMatch(/^HTTP\/1\.1 404/);
-  await send(upgrade.replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 99') + '\r\n');
+  expect(await send(`${upgrade.replace('/graphql', '/elsewhere')}\r\n`)).toMatch(/^HTTP\/1\.1 404/);
+  await send(`${upgrade.replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 99')}\r\n`);
   await send('\x00\x01garbage\r\n\r\n');
-  await Promise.all(Array.from({ length: 200 }, () => send(`${upgrade}\r\n\x88\x80\x00\x00\x00\x00`)));
+  await Promise.all(
+    Array.from({ length: 200 }, () => send(`${upgrade}\r\n\x88\x80\x00\x00\x00\x00`)),
+  );
   // Upgrades to other paths whose client resets the connection at once.
   await Promise.all(
-    Array.from({ length: 50 }, () =>
-      new Promise<void>((resolve) => {
-        const socket = net.connect(Number(new URL(app.url).port), '127.0.0.1', () => {
-          socket.write(upgrade.replace('/graphql', '/x') + '\r\n');
-          socket.resetAndDestroy();
-          resolve();
-        });
-        socket.on('error', () => resolve());
-      }),
+    Array.from(
+      { length: 50 },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = net.connect(Number(new URL(app.url).port), '127.0.0.1', () => {
+            socket.write(`${upgrade.replace('/graphql', '/x')}\r\n`);
+            socket.resetAndDestroy();
+            resolve();
+          });
+          socket.on('error', () => resolve());
+        }),
     ),
   );
   await new Promise((r) => setTimeout(r, 200));

@@ -10,5 +10,7 @@ const server = new ApolloServer({
 
 const port = Number(process.env.PORT || 4002);
 const host = process.env.HOST || '127.0.0.1';
-startStandaloneServer(server, { listen: { port, host } }).then(({ url }) => console.log(`apollo baseline on ${url}`));
+startStandaloneServer(server, { listen: { port, host } }).then(({ url }) =>
+  console.log(`apollo baseline on ${url}`),
+);
 process.on('SIGTERM', () => process.exit(0));

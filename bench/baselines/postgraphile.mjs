@@ -12,9 +12,13 @@ import { pgSmartTags } from 'postgraphile/utils';
 
 // Only the tables the traces query reads; the rest of our schema (users, api_keys…) stays hidden.
 const EXPOSED = new Set(['traces', 'spans', 'projects']);
-const OnlyTraceTables = pgSmartTags([{ kind: 'class', match: (cls) => !EXPOSED.has(cls.relname), tags: { behavior: '-*' } }], null, {
-  name: 'BenchOnlyTraceTables',
-});
+const OnlyTraceTables = pgSmartTags(
+  [{ kind: 'class', match: (cls) => !EXPOSED.has(cls.relname), tags: { behavior: '-*' } }],
+  null,
+  {
+    name: 'BenchOnlyTraceTables',
+  },
+);
 
 const preset = {
   extends: [PostGraphileAmberPreset],
@@ -43,7 +47,9 @@ const server = createServer();
 await serv.addTo(server);
 const port = Number(process.env.PORT || 4003);
 const host = process.env.HOST || '127.0.0.1';
-server.listen(port, host, () => console.log(`postgraphile baseline (node ${process.version}) on http://${host}:${port}/graphql`));
+server.listen(port, host, () =>
+  console.log(`postgraphile baseline (node ${process.version}) on http://${host}:${port}/graphql`),
+);
 process.on('SIGTERM', () => {
   server.close();
   Promise.resolve(pgl.release()).finally(() => process.exit(0));

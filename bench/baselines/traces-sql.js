@@ -10,7 +10,10 @@ const pg = require('pg');
 const TRACES = 20;
 const SPANS = 10;
 
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.PG_POOL_SIZE || 10) });
+const pool = new pg.Pool({
+  connectionString: process.env.DATABASE_URL,
+  max: Number(process.env.PG_POOL_SIZE || 10),
+});
 pool.on('error', () => {});
 
 // trim_scale: costs print like ours (Decimal.js toFixed(): "0.0019375", not numeric(20,10)'s "0.0019375000").
@@ -44,9 +47,19 @@ function toBody(rows) {
       startTime: t.start_time.toISOString(),
       totalCost: t.total_cost,
       spans: {
-        edges: t.spans.map(([id, externalId, name, model, inputTokens, outputTokens, totalCost]) => ({
-          node: { id: globalId('Span', id), externalId, name, model, inputTokens, outputTokens, totalCost },
-        })),
+        edges: t.spans.map(
+          ([id, externalId, name, model, inputTokens, outputTokens, totalCost]) => ({
+            node: {
+              id: globalId('Span', id),
+              externalId,
+              name,
+              model,
+              inputTokens,
+              outputTokens,
+              totalCost,
+            },
+          }),
+        ),
       },
     },
   }));
@@ -54,30 +67,39 @@ function toBody(rows) {
 }
 
 function send(res, status, body) {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
 const server = http.createServer((req, res) => {
-  if (req.method !== 'POST' || req.url !== '/graphql') return send(res, 404, '{"errors":[{"message":"POST /graphql only"}]}');
+  if (req.method !== 'POST' || req.url !== '/graphql')
+    return send(res, 404, '{"errors":[{"message":"POST /graphql only"}]}');
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', async () => {
     try {
       const { variables } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      const [type, projectId] = Buffer.from(String(variables && variables.p), 'base64').toString('utf8').split(':');
-      if (type !== 'Project' || !projectId) return send(res, 200, '{"errors":[{"message":"variables.p: expected a Project id"}]}');
+      const [type, projectId] = Buffer.from(String(variables?.p), 'base64')
+        .toString('utf8')
+        .split(':');
+      if (type !== 'Project' || !projectId)
+        return send(res, 200, '{"errors":[{"message":"variables.p: expected a Project id"}]}');
       const { rows } = await pool.query({ ...STATEMENT, values: [projectId] });
       send(res, 200, toBody(rows));
     } catch (e) {
-      send(res, 500, JSON.stringify({ errors: [{ message: String(e && e.message) }] }));
+      send(res, 500, JSON.stringify({ errors: [{ message: String(e?.message) }] }));
     }
   });
 });
 
 const port = Number(process.env.PORT || 4004);
 const host = process.env.HOST || '127.0.0.1';
-server.listen(port, host, () => console.log(`traces-sql baseline on http://${host}:${port}/graphql`));
+server.listen(port, host, () =>
+  console.log(`traces-sql baseline on http://${host}:${port}/graphql`),
+);
 process.on('SIGTERM', () => {
   server.close();
   pool.end().finally(() => process.exit(0));

@@ -10,7 +10,9 @@ const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      const text = Buffer.concat(chunks).toString().replace('"__AT__"', JSON.stringify(new Date().toISOString()));
+      const text = Buffer.concat(chunks)
+        .toString()
+        .replace('"__AT__"', JSON.stringify(new Date().toISOString()));
       for (const client of wss.clients) if (client.readyState === 1) client.send(text);
       res.end(String(wss.clients.size));
     });

@@ -14,5 +14,7 @@ const yoga = createYoga({
 
 const port = Number(process.env.PORT || 4001);
 const host = process.env.HOST || '127.0.0.1';
-http.createServer(yoga).listen(port, host, () => console.log(`yoga baseline on http://${host}:${port}/graphql`));
+http
+  .createServer(yoga)
+  .listen(port, host, () => console.log(`yoga baseline on http://${host}:${port}/graphql`));
 process.on('SIGTERM', () => process.exit(0));

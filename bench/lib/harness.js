@@ -45,16 +45,18 @@ async function probe(request, expect) {
       signal: AbortSignal.timeout(5_000),
     });
     const text = await res.text();
-    if (res.status < 200 || res.status > 299) throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
+    if (res.status < 200 || res.status > 299)
+      throw new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
     let json;
     try {
       json = JSON.parse(text);
     } catch {
       throw new Error(`not JSON: ${text.slice(0, 300)}`);
     }
-    if ('errors' in json) throw new Error(`errors in body: ${JSON.stringify(json.errors).slice(0, 300)}`);
+    if ('errors' in json)
+      throw new Error(`errors in body: ${JSON.stringify(json.errors).slice(0, 300)}`);
     if (!json.data) throw new Error(`no data in body: ${text.slice(0, 300)}`);
-    const wrong = expect && expect(json);
+    const wrong = expect?.(json);
     if (wrong) throw new Error(`unexpected body (${wrong}): ${text.slice(0, 300)}`);
     return text;
   };
@@ -108,7 +110,7 @@ function percentile(xs, p) {
 async function interleave(targets, opts, log = (line) => process.stderr.write(`${line}\n`)) {
   const results = new Map(targets.map((t) => [t.name, []]));
   const alive = (t) => {
-    if (t.server && t.server.exited) throw new Error(`${t.name} exited during the benchmark`);
+    if (t.server?.exited) throw new Error(`${t.name} exited during the benchmark`);
   };
 
   if (opts.warmup > 0) {
@@ -124,7 +126,9 @@ async function interleave(targets, opts, log = (line) => process.stderr.write(`$
 
   const maxRounds = opts.runs + opts.extraRounds;
   for (let round = 1; round <= maxRounds; round++) {
-    const due = targets.filter((t) => results.get(t.name).filter((r) => r.valid).length < opts.runs);
+    const due = targets.filter(
+      (t) => results.get(t.name).filter((r) => r.valid).length < opts.runs,
+    );
     if (!due.length) break;
     for (const t of due) {
       alive(t);
@@ -145,7 +149,9 @@ async function interleave(targets, opts, log = (line) => process.stderr.write(`$
       results.get(t.name).push(run);
       log(
         `round ${round}  ${t.name.padEnd(8)} ` +
-          (run.rps == null ? '' : `${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.p50, 2)} ms  p99 ${fmt(run.p99, 2)} ms  `) +
+          (run.rps == null
+            ? ''
+            : `${fmt(run.rps, 0).padStart(7)} req/s  p50 ${fmt(run.p50, 2)} ms  p99 ${fmt(run.p99, 2)} ms  `) +
           (run.valid ? 'ok' : `DISCARDED (${run.reason})`),
       );
     }
@@ -192,7 +198,13 @@ function fmt(n, digits) {
 function table(rows) {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
   return rows
-    .map((r) => r.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  '))
+    .map((r) =>
+      r
+        .map((cell, c) =>
+          c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]),
+        )
+        .join('  '),
+    )
     .join('\n');
 }
 
@@ -205,7 +217,13 @@ function report({ title, opts, summaries, ratioRows }) {
     '',
     table([
       ['target', 'runs', 'req/s', 'p50 ms', 'p99 ms'],
-      ...summaries.map((s) => [s.name, `${s.valid}/${s.runs.length}`, fmt(s.rps, 0), fmt(s.p50, 2), fmt(s.p99, 2)]),
+      ...summaries.map((s) => [
+        s.name,
+        `${s.valid}/${s.runs.length}`,
+        fmt(s.rps, 0),
+        fmt(s.p50, 2),
+        fmt(s.p99, 2),
+      ]),
     ]),
     '',
     'ratios (req/s: higher is better; latency: lower is better)',
@@ -230,9 +248,29 @@ function writeResults(name, data) {
   fs.mkdirSync(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const file = path.join(dir, `${name}-${stamp}.json`);
-  const machine = { node: process.version, platform: process.platform, cpus: os.cpus().length, loadavg: os.loadavg() };
-  fs.writeFileSync(file, `${JSON.stringify({ name, finishedAt: new Date().toISOString(), machine, ...data }, null, 2)}\n`);
+  const machine = {
+    node: process.version,
+    platform: process.platform,
+    cpus: os.cpus().length,
+    loadavg: os.loadavg(),
+  };
+  fs.writeFileSync(
+    file,
+    `${JSON.stringify({ name, finishedAt: new Date().toISOString(), machine, ...data }, null, 2)}\n`,
+  );
   return file;
 }
 
-module.exports = { settings, median, ratio, probe, measure, interleave, summarize, ratios, report, table, writeResults };
+module.exports = {
+  settings,
+  median,
+  ratio,
+  probe,
+  measure,
+  interleave,
+  summarize,
+  ratios,
+  report,
+  table,
+  writeResults,
+};

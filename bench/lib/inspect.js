@@ -5,8 +5,14 @@
 const WebSocket = require('ws');
 
 async function liveMemory(outputLines) {
-  const url = [...outputLines].reverse().map((l) => /Debugger listening on (ws:\/\/\S+)/.exec(l)).find(Boolean)?.[1];
-  if (!url) throw new Error('no inspector URL in the server output (was it started with --inspect=127.0.0.1:0?)');
+  const url = [...outputLines]
+    .reverse()
+    .map((l) => /Debugger listening on (ws:\/\/\S+)/.exec(l))
+    .find(Boolean)?.[1];
+  if (!url)
+    throw new Error(
+      'no inspector URL in the server output (was it started with --inspect=127.0.0.1:0?)',
+    );
   const socket = new WebSocket(url);
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);
@@ -29,7 +35,10 @@ async function liveMemory(outputLines) {
   try {
     await call('HeapProfiler.collectGarbage');
     await call('HeapProfiler.collectGarbage');
-    const { result } = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
+    const { result } = await call('Runtime.evaluate', {
+      expression: 'JSON.stringify(process.memoryUsage())',
+      returnByValue: true,
+    });
     const usage = JSON.parse(result.value);
     return usage.heapUsed + usage.external;
   } finally {

@@ -8,7 +8,7 @@ let ticksPerSecond;
 function clockTicks() {
   if (ticksPerSecond === undefined) {
     const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-    const n = Number(r.stdout && r.stdout.trim());
+    const n = Number(r.stdout?.trim());
     ticksPerSecond = r.status === 0 && n > 0 ? n : 100;
   }
   return ticksPerSecond;

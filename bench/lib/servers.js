@@ -23,9 +23,24 @@ function freePort() {
  * Spawn a server and resolve once `ready()` returns true.
  * `ready` is polled rather than read from the log so it works for any command.
  */
-async function startServer({ name, command, args = [], shell = false, cwd, env, ready, timeoutMs = 60_000 }) {
+async function startServer({
+  name,
+  command,
+  args = [],
+  shell = false,
+  cwd,
+  env,
+  ready,
+  timeoutMs = 60_000,
+}) {
   // Own process group: lets stop() kill a whole tree (tsx, npm, sh -c) if SIGTERM is ignored.
-  const child = spawn(command, args, { cwd, env, shell, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd,
+    env,
+    shell,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const tail = [];
   const keep = (chunk) => {
     for (const line of String(chunk).split('\n')) {
@@ -59,7 +74,8 @@ async function startServer({ name, command, args = [], shell = false, cwd, env, 
 
   const started = Date.now();
   while (true) {
-    if (server.exited) throw startError(server, `exited during start (${describeExit(server.exited)})`);
+    if (server.exited)
+      throw startError(server, `exited during start (${describeExit(server.exited)})`);
     if (Date.now() - started > timeoutMs) {
       await server.stop(2_000);
       throw startError(server, `not ready after ${timeoutMs / 1000} s`);
@@ -111,12 +127,15 @@ function describeExit(e) {
 }
 
 function startError(server, why) {
-  const log = server.tail.length ? `\n--- last output of ${server.name} ---\n${server.tail.join('\n')}` : '';
+  const log = server.tail.length
+    ? `\n--- last output of ${server.name} ---\n${server.tail.join('\n')}`
+    : '';
   return new Error(`${server.name} ${why}${log}`);
 }
 
 /** A ready() that is true once GET url answers 200. */
-const getOk = (url) => async () => (await fetch(url, { signal: AbortSignal.timeout(2_000) })).status === 200;
+const getOk = (url) => async () =>
+  (await fetch(url, { signal: AbortSignal.timeout(2_000) })).status === 200;
 
 const ROOT = require('node:path').resolve(__dirname, '..', '..');
 

@@ -39,8 +39,11 @@ export interface GraphiQLAssets {
 
 const JS = 'text/javascript; charset=utf-8';
 // Monaco asks for a worker by label; each is served as a file of ours instead of a blob: URL.
-const WORKERS: Record<string, string> = { editorWorkerService: 'editor.worker.js', json: 'json.worker.js', graphql: 'graphql.worker.js' };
-
+const WORKERS: Record<string, string> = {
+  editorWorkerService: 'editor.worker.js',
+  json: 'json.worker.js',
+  graphql: 'graphql.worker.js',
+};
 
 let loaded: Promise<GraphiQLAssets> | undefined;
 
@@ -51,7 +54,11 @@ export function graphiqlAssets(): Promise<GraphiQLAssets> {
 
 async function load(): Promise<GraphiQLAssets> {
   const bundle = await import('@graphql-yoga/render-graphiql/graphiql');
-  const version = createHash('sha256').update(bundle.js).update(bundle.css).digest('hex').slice(0, 16);
+  const version = createHash('sha256')
+    .update(bundle.js)
+    .update(bundle.css)
+    .digest('hex')
+    .slice(0, 16);
   const [, faviconType, faviconBase64] = /^data:([^;]+);base64,(.*)$/s.exec(bundle.favicon) ?? [];
   const workerUrl = (name: string) => `${ASSET_PATH}${name}?v=${version}`;
   const script = [
@@ -67,19 +74,26 @@ async function load(): Promise<GraphiQLAssets> {
     ['json.worker.js', { body: Buffer.from(bundle.jsonWorker), type: JS }],
     ['graphql.worker.js', { body: Buffer.from(bundle.graphqlWorker), type: JS }],
   ]);
-  if (faviconBase64) assets.set('favicon.ico', { body: Buffer.from(faviconBase64, 'base64'), type: faviconType! });
+  if (faviconBase64)
+    assets.set('favicon.ico', { body: Buffer.from(faviconBase64, 'base64'), type: faviconType! });
   return { version, get: (name) => assets.get(name) };
 }
 
 /** The bytes to send, gzipped once and kept when the client takes gzip (the script is 5 MB, 1.3 MB gzipped). */
-export function encoded(asset: Asset, acceptEncoding: string | null): Promise<{ body: Buffer; gzip: boolean }> {
-  if (!/\bgzip\b/.test(acceptEncoding ?? '')) return Promise.resolve({ body: asset.body, gzip: false });
+export function encoded(
+  asset: Asset,
+  acceptEncoding: string | null,
+): Promise<{ body: Buffer; gzip: boolean }> {
+  if (!/\bgzip\b/.test(acceptEncoding ?? ''))
+    return Promise.resolve({ body: asset.body, gzip: false });
   asset.gzipped ??= gzipAsync(asset.body);
   return asset.gzipped.then((body) => ({ body, gzip: true }));
 }
 
 /** The page: markup only; everything it runs or draws is fetched from ASSET_PATH. */
-export async function renderGraphiQLPage(options: Record<string, unknown> & { title?: string }): Promise<string> {
+export async function renderGraphiQLPage(
+  options: Record<string, unknown> & { title?: string },
+): Promise<string> {
   const { version } = await graphiqlAssets();
   const asset = (name: string) => `${ASSET_PATH}${name}?v=${version}`;
   // In a <script type="application/json"> block, only "<" could end it early.

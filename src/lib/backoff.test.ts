@@ -5,7 +5,9 @@ describe('backoffDelay', () => {
   const exact = () => 0.5;
 
   it('doubles from the base after each failure, up to the cap', () => {
-    expect([1, 2, 3, 4, 5, 6, 100].map((n) => backoffDelay(n, options, exact))).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000, 10_000]);
+    expect([1, 2, 3, 4, 5, 6, 100].map((n) => backoffDelay(n, options, exact))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 10_000, 10_000, 10_000,
+    ]);
   });
 
   it('jitters by ±10 %', () => {

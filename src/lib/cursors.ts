@@ -11,7 +11,8 @@ const SORT_VALUE = {
 
 export type SortValueKind = keyof typeof SORT_VALUE;
 
-export const encodeCursor = (value: unknown, id: string) => Buffer.from(JSON.stringify([value, id])).toString('base64url');
+export const encodeCursor = (value: unknown, id: string) =>
+  Buffer.from(JSON.stringify([value, id])).toString('base64url');
 
 /**
  * A cursor's [sort value, id], or null when it is not one of ours for this kind of sort value
@@ -40,7 +41,12 @@ class Edge<R> {
 }
 
 /** A Relay connection page from `rows` read with limit + 1; cursors are encoded on demand. */
-export function keysetPage<R>(rows: R[], limit: number, afterCursor: boolean, cursorOf: (row: R) => string) {
+export function keysetPage<R>(
+  rows: R[],
+  limit: number,
+  afterCursor: boolean,
+  cursorOf: (row: R) => string,
+) {
   const page = rows.length > limit ? rows.slice(0, limit) : rows;
   return {
     edges: page.map((node) => new Edge(node, cursorOf)),

@@ -2,7 +2,12 @@ import { settledBy } from './deadline';
 
 describe('settledBy', () => {
   it('says whether everything settled (rejections included) before the deadline', async () => {
-    expect(await settledBy([Promise.resolve(1), Promise.reject(new Error('no')), undefined], Date.now() + 1_000)).toBe(true);
+    expect(
+      await settledBy(
+        [Promise.resolve(1), Promise.reject(new Error('no')), undefined],
+        Date.now() + 1_000,
+      ),
+    ).toBe(true);
     const never = new Promise(() => {});
     const started = Date.now();
     expect(await settledBy([Promise.resolve(), never], Date.now() + 50)).toBe(false);

@@ -43,7 +43,10 @@ describe('between', () => {
     const first = commit.add(1);
     const second = commit.add(2);
     // Asked while 1 is being written: it waits for that write, then sees 1 written and 2 waiting.
-    const seen = commit.between(async (unwritten) => ({ written: [...written], unwritten: [...unwritten] }));
+    const seen = commit.between(async (unwritten) => ({
+      written: [...written],
+      unwritten: [...unwritten],
+    }));
     const third = commit.add(3);
     release();
     expect(await seen).toEqual({ written: [1], unwritten: [2, 3] });

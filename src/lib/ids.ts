@@ -6,7 +6,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A uuid no row has: what an id that is not a uuid is looked up as. */
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
-export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
+export const isUuid = (value: unknown): value is string =>
+  typeof value === 'string' && UUID.test(value);
 
 /** The uuid inside a Relay global id of `typename`, or null when it is not one. */
 export function uuidOfGlobalId(globalId: string, typename: string): string | null {

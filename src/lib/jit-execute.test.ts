@@ -1,4 +1,10 @@
-import { buildSchema, execute as jsExecute, GraphQLObjectType, parse, type GraphQLSchema } from 'graphql';
+import {
+  buildSchema,
+  execute as jsExecute,
+  type GraphQLObjectType,
+  parse,
+  type GraphQLSchema,
+} from 'graphql';
 import { createJitExecute } from './jit-execute';
 
 function schema(): GraphQLSchema {
@@ -16,9 +22,11 @@ function schema(): GraphQLSchema {
   };
   s.getMutationType()!.getFields().touch.resolve = () => 1;
   const item = s.getType('Item') as GraphQLObjectType;
-  item.getFields().label.resolve = (row: { id: string }, { upper }) => (upper ? `ITEM ${row.id}` : `item ${row.id}`);
+  item.getFields().label.resolve = (row: { id: string }, { upper }) =>
+    upper ? `ITEM ${row.id}` : `item ${row.id}`;
   // A type scope in the way Pothos' scope-auth puts one: isTypeOf reading the context.
-  (s.getType('Secret') as GraphQLObjectType).isTypeOf = (_v, ctx: { allowed?: boolean }) => ctx.allowed === true;
+  (s.getType('Secret') as GraphQLObjectType).isTypeOf = (_v, ctx: { allowed?: boolean }) =>
+    ctx.allowed === true;
   return s;
 }
 
@@ -26,7 +34,9 @@ describe('createJitExecute', () => {
   it('compiles a query from its second run and answers exactly as graphql-js does', async () => {
     const s = schema();
     const execute = createJitExecute(s);
-    const document = parse('query($n: Int!, $u: Boolean) { items(n: $n) { id label(upper: $u) } fail }');
+    const document = parse(
+      'query($n: Int!, $u: Boolean) { items(n: $n) { id label(upper: $u) } fail }',
+    );
     const args = { schema: s, document, variableValues: { n: 3, u: true }, contextValue: {} };
     const expected = JSON.stringify(await jsExecute(args));
     const answers = [];
@@ -39,7 +49,12 @@ describe('createJitExecute', () => {
   it('reports a bad variable as graphql-js does', async () => {
     const s = schema();
     const execute = createJitExecute(s);
-    const args = { schema: s, document: parse('query($n: Int!) { items(n: $n) { id } }'), variableValues: { n: 'x' }, contextValue: {} };
+    const args = {
+      schema: s,
+      document: parse('query($n: Int!) { items(n: $n) { id } }'),
+      variableValues: { n: 'x' },
+      contextValue: {},
+    };
     const expected = JSON.stringify(await jsExecute(args));
     expect(JSON.parse(expected).errors[0].locations).toEqual([{ line: 1, column: 7 }]);
     for (let i = 0; i < 3; i++) expect(JSON.stringify(await execute(args))).toBe(expected);
@@ -51,10 +66,20 @@ describe('createJitExecute', () => {
     const secret = parse('{ secret { value } }');
     for (let i = 0; i < 3; i++) {
       const res = await execute({ schema: s, document: secret, contextValue: { allowed: false } });
-      expect(res).toMatchObject({ data: { secret: null }, errors: [expect.objectContaining({ message: expect.stringContaining('Expected value of type "Secret"') })] });
+      expect(res).toMatchObject({
+        data: { secret: null },
+        errors: [
+          expect.objectContaining({
+            message: expect.stringContaining('Expected value of type "Secret"'),
+          }),
+        ],
+      });
     }
     const mutation = parse('mutation { touch }');
-    for (let i = 0; i < 3; i++) expect(await execute({ schema: s, document: mutation, contextValue: {} })).toEqual({ data: { touch: 1 } });
+    for (let i = 0; i < 3; i++)
+      expect(await execute({ schema: s, document: mutation, contextValue: {} })).toEqual({
+        data: { touch: 1 },
+      });
     expect(execute.stats).toEqual({ interpreted: 4, compiled: 2 });
   });
 });

@@ -42,9 +42,14 @@ export function createJitExecute(schema: GraphQLSchema) {
   }
 
   function execute(args: ExecutionArgs) {
-    const entry = args.schema === schema && args.rootValue === undefined && isQueryOrMutation(args) ? entryOf(args.document, args.operationName ?? '') : null;
+    const entry =
+      args.schema === schema && args.rootValue === undefined && isQueryOrMutation(args)
+        ? entryOf(args.document, args.operationName ?? '')
+        : null;
     if (entry && entry.compiled === undefined && ++entry.runs >= COMPILE_AFTER) {
-      const compiled = reachesIsTypeOf(schema, args.document) ? null : compileQuery(schema, args.document, args.operationName ?? undefined);
+      const compiled = reachesIsTypeOf(schema, args.document)
+        ? null
+        : compileQuery(schema, args.document, args.operationName ?? undefined);
       entry.compiled = compiled && isCompiledQuery(compiled) ? compiled : null;
     }
     if (!entry?.compiled) {
@@ -56,14 +61,18 @@ export function createJitExecute(schema: GraphQLSchema) {
     // No data: the variables were refused before execution. graphql-js words that differently;
     // its answer (nothing runs) is the one clients know.
     if (!isPromise(result) && result.data === undefined) return jsExecute(args);
-    return isPromise(result) ? result.then((r) => likeGraphqlJs(r, args.document)) : likeGraphqlJs(result, args.document);
+    return isPromise(result)
+      ? result.then((r) => likeGraphqlJs(r, args.document))
+      : likeGraphqlJs(result, args.document);
   }
   return Object.assign(execute, { stats });
 }
 
-const isQueryOrMutation = (args: ExecutionArgs) => getOperationAST(args.document, args.operationName)?.operation !== 'subscription';
+const isQueryOrMutation = (args: ExecutionArgs) =>
+  getOperationAST(args.document, args.operationName)?.operation !== 'subscription';
 
-const isPromise = <T>(value: T | Promise<T>): value is Promise<T> => typeof (value as Promise<T>)?.then === 'function';
+const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
+  typeof (value as Promise<T>)?.then === 'function';
 
 /**
  * Whether the document reaches an object type with `isTypeOf`. Pothos' scope-auth checks type-level
@@ -80,7 +89,8 @@ function reachesIsTypeOf(schema: GraphQLSchema, document: DocumentNode): boolean
         const type = getNamedType(typeInfo.getType());
         if (!type) return;
         if (isObjectType(type) && type.isTypeOf) found = true;
-        else if (isAbstractType(type) && schema.getPossibleTypes(type).some((t) => t.isTypeOf)) found = true;
+        else if (isAbstractType(type) && schema.getPossibleTypes(type).some((t) => t.isTypeOf))
+          found = true;
       },
     }),
   );
@@ -95,7 +105,13 @@ function reachesIsTypeOf(schema: GraphQLSchema, document: DocumentNode): boolean
 function likeGraphqlJs(result: ExecutionResult, document: DocumentNode): ExecutionResult {
   if (!result.errors) return result;
   const errors = result.errors.map(
-    (e) => new GraphQLError(e.message, { nodes: nodesAt(document, e.locations), path: e.path, originalError: e.originalError ?? undefined, extensions: e.extensions }),
+    (e) =>
+      new GraphQLError(e.message, {
+        nodes: nodesAt(document, e.locations),
+        path: e.path,
+        originalError: e.originalError ?? undefined,
+        extensions: e.extensions,
+      }),
   );
   const { data, extensions } = result;
   return extensions ? { errors, data, extensions } : { errors, data };
@@ -104,7 +120,10 @@ function likeGraphqlJs(result: ExecutionResult, document: DocumentNode): Executi
 const nodesByLocation = new WeakMap<DocumentNode, Map<string, ASTNode>>();
 
 /** The document's nodes at these locations (the outermost node starting at each). */
-function nodesAt(document: DocumentNode, locations: readonly { line: number; column: number }[] | undefined): ASTNode[] | undefined {
+function nodesAt(
+  document: DocumentNode,
+  locations: readonly { line: number; column: number }[] | undefined,
+): ASTNode[] | undefined {
   if (!locations?.length) return undefined;
   let map = nodesByLocation.get(document);
   if (!map) {
@@ -118,6 +137,8 @@ function nodesAt(document: DocumentNode, locations: readonly { line: number; col
     });
     nodesByLocation.set(document, (map = nodes));
   }
-  const found = locations.map((l) => map.get(`${l.line}:${l.column}`)).filter((n): n is ASTNode => n !== undefined);
+  const found = locations
+    .map((l) => map.get(`${l.line}:${l.column}`))
+    .filter((n): n is ASTNode => n !== undefined);
   return found.length ? found : undefined;
 }

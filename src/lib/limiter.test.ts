@@ -1,7 +1,10 @@
 import { createLimiter } from './limiter';
 
 /** A call that runs until its signal aborts. */
-const hang = (signal: AbortSignal) => () => new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+const hang = (signal: AbortSignal) => () =>
+  new Promise<never>((_resolve, reject) =>
+    signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+  );
 
 describe('createLimiter', () => {
   it('runs at most `capacity` calls at once, the others in order as slots free', async () => {
@@ -12,10 +15,12 @@ describe('createLimiter', () => {
       const promise = new Promise<void>((r) => (resolve = r));
       return { promise, resolve };
     });
-    const runs = gates.map((gate, i) => limiter.run(async () => {
-      order.push(i);
-      await gate.promise;
-    }));
+    const runs = gates.map((gate, i) =>
+      limiter.run(async () => {
+        order.push(i);
+        await gate.promise;
+      }),
+    );
     await new Promise((r) => setImmediate(r));
     expect([order, limiter.stats()]).toEqual([[0, 1], { active: 2, waiting: 3 }]);
     gates[1].resolve();
@@ -30,7 +35,12 @@ describe('createLimiter', () => {
     // cockatiel's bulkhead left 4 of these 8 pending forever (a refused waiter passed its slot to no one).
     const limiter = createLimiter(2);
     const controllers = Array.from({ length: 8 }, () => new AbortController());
-    const settled = controllers.map((c) => limiter.run(hang(c.signal), c.signal).then(() => 'ok', () => 'rejected'));
+    const settled = controllers.map((c) =>
+      limiter.run(hang(c.signal), c.signal).then(
+        () => 'ok',
+        () => 'rejected',
+      ),
+    );
     await new Promise((r) => setImmediate(r));
     for (const c of controllers) c.abort();
     expect(await Promise.all(settled)).toEqual(Array(8).fill('rejected'));

@@ -5,7 +5,8 @@
 // that they agree): a change here needs a migration that recomputes the column.
 
 // Hosting prefixes that come before the model's own name ("us.anthropic.claude-…" on Bedrock).
-const VENDOR_DOT_PREFIX = /^((us|eu|apac|us-gov|global)\.)?(anthropic|meta|cohere|mistral|amazon|ai21|google|openai)\./;
+const VENDOR_DOT_PREFIX =
+  /^((us|eu|apac|us-gov|global)\.)?(anthropic|meta|cohere|mistral|amazon|ai21|google|openai)\./;
 const VERSION_SUFFIXES = [
   /-v\d+(:\d+)?$/, // Bedrock: -v2:0
   /-\d{4}-\d{2}-\d{2}$/, // gpt-4o-2024-08-06
@@ -41,4 +42,3 @@ export function normaliseModelName(model: string): string {
   }
   return name;
 }
-

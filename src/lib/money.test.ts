@@ -1,9 +1,12 @@
 import { costOfTokens, fromUnits, toUnits } from './money';
 
 describe('money', () => {
-  it.each(['0', '12.5', '0.000000000001', '-3.25', '123456789.123456789012345678'])('round-trips %s', (value) => {
-    expect(fromUnits(toUnits(value))).toBe(value);
-  });
+  it.each(['0', '12.5', '0.000000000001', '-3.25', '123456789.123456789012345678'])(
+    'round-trips %s',
+    (value) => {
+      expect(fromUnits(toUnits(value))).toBe(value);
+    },
+  );
 
   it('writes amounts without exponents or trailing zeros', () => {
     expect(fromUnits(toUnits('1.2500'))).toBe('1.25');
@@ -18,6 +21,7 @@ describe('money', () => {
   });
 
   it('refuses what is not a plain decimal', () => {
-    for (const bad of ['1e-7', 'abc', '', '1.0000000000000000001']) expect(() => toUnits(bad)).toThrow();
+    for (const bad of ['1e-7', 'abc', '', '1.0000000000000000001'])
+      expect(() => toUnits(bad)).toThrow();
   });
 });

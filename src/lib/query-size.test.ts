@@ -24,7 +24,12 @@ describe('checkQuerySize', () => {
       error = e;
     }
     expect(error.message).toMatch(/larger than 100 bytes/);
-    expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', limit: 100, path: ['query'], http: { status: 413 } });
+    expect(error.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      limit: 100,
+      path: ['query'],
+      http: { status: 413 },
+    });
   });
 
   it('leaves what is not a string to the server to refuse', () => {

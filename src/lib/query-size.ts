@@ -12,7 +12,10 @@ export function exceedsBytes(text: string, max: number): boolean {
 
 /** 413 with BAD_USER_INPUT (as for a body over EVALGRAPH_MAX_BODY_BYTES), and the limit. */
 export const queryTooLarge = (max: number, what = 'The query text') =>
-  appError('BAD_USER_INPUT', `${what} is larger than ${max} bytes, the limit of this server.`, { status: 413, extensions: { path: ['query'], limit: max } });
+  appError('BAD_USER_INPUT', `${what} is larger than ${max} bytes, the limit of this server.`, {
+    status: 413,
+    extensions: { path: ['query'], limit: max },
+  });
 
 /** Throws queryTooLarge when `query` is a string longer than `max` UTF-8 bytes (other values are Yoga's to refuse). */
 export function checkQuerySize(query: unknown, max: number, what?: string): void {

@@ -9,7 +9,13 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(['7', '9'], now)).toBe(7_000);
   });
   it('is null when absent or unreadable, and never negative', () => {
-    expect([parseRetryAfter(undefined, now), parseRetryAfter(null, now), parseRetryAfter('', now), parseRetryAfter('soon', now), parseRetryAfter('-3', now)]).toEqual([null, null, null, null, null]);
+    expect([
+      parseRetryAfter(undefined, now),
+      parseRetryAfter(null, now),
+      parseRetryAfter('', now),
+      parseRetryAfter('soon', now),
+      parseRetryAfter('-3', now),
+    ]).toEqual([null, null, null, null, null]);
     expect(parseRetryAfter('Sat, 05 Dec 2026 11:00:00 GMT', now)).toBe(0);
   });
 });

@@ -2,7 +2,10 @@
  * A Retry-After header in ms from `now`: delay-seconds (whole or, as some providers send,
  * fractional) or an HTTP date; null when absent or unreadable. Never negative.
  */
-export function parseRetryAfter(value: string | string[] | null | undefined, now = Date.now()): number | null {
+export function parseRetryAfter(
+  value: string | string[] | null | undefined,
+  now = Date.now(),
+): number | null {
   const text = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!text) return null;
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;

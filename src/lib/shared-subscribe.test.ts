@@ -5,17 +5,27 @@ import { createSharedSubscribe } from './shared-subscribe';
 function setup() {
   const channels: ReturnType<typeof createChannel<{ n: string }>>[] = [];
   let resolved = 0;
-  const Event = new GraphQLObjectType({ name: 'Event', fields: { n: { type: GraphQLString, resolve: (e: { n: string }) => (resolved++, e.n) } } });
+  const Event = new GraphQLObjectType({
+    name: 'Event',
+    fields: { n: { type: GraphQLString, resolve: (e: { n: string }) => (resolved++, e.n) } },
+  });
   const schema = new GraphQLSchema({
     query: new GraphQLObjectType({ name: 'Query', fields: { x: { type: GraphQLString } } }),
     subscription: new GraphQLObjectType({
       name: 'Subscription',
-      fields: { events: { type: Event, subscribe: () => channels[channels.push(createChannel<{ n: string }>()) - 1], resolve: (e) => e } },
+      fields: {
+        events: {
+          type: Event,
+          subscribe: () => channels[channels.push(createChannel<{ n: string }>()) - 1],
+          resolve: (e) => e,
+        },
+      },
     }),
   });
   const subscribe = createSharedSubscribe(execute, (ctx) => (ctx as { key: string }).key);
   const document = parse('subscription { events { n } }');
-  const open = (key: string) => subscribe({ schema, document, contextValue: { key } }) as Promise<AsyncIterableIterator<any>>;
+  const open = (key: string) =>
+    subscribe({ schema, document, contextValue: { key } }) as Promise<AsyncIterableIterator<any>>;
   return { channels, open, resolved: () => resolved };
 }
 
@@ -26,7 +36,11 @@ describe('createSharedSubscribe', () => {
     const event = { n: 'one' };
     for (const ch of channels) ch.push(event);
     const results = await Promise.all([a.next(), b.next(), c.next()]);
-    expect(results.map((r) => r.value)).toEqual([{ data: { events: { n: 'one' } } }, { data: { events: { n: 'one' } } }, { data: { events: { n: 'one' } } }]);
+    expect(results.map((r) => r.value)).toEqual([
+      { data: { events: { n: 'one' } } },
+      { data: { events: { n: 'one' } } },
+      { data: { events: { n: 'one' } } },
+    ]);
     expect(resolved()).toBe(2);
   });
 

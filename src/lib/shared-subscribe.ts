@@ -3,14 +3,23 @@
 // evaluation, so thousands of clients watching one evaluation with the same document cost one
 // execution per key, not one each. Results are shared only between subscriptions of the same key
 // (the same principal, so the same authorization), document, operation and variables.
-import { createSourceEventStream, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import {
+  createSourceEventStream,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
 
 type Execute = (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult>;
 
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> => typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
 
 /** `keyOf(context)`: who the result is for (subscriptions with equal keys may share results). */
-export function createSharedSubscribe(execute: Execute, keyOf: (context: unknown) => string | null) {
+export function createSharedSubscribe(
+  execute: Execute,
+  keyOf: (context: unknown) => string | null,
+) {
   // event payload → operation key → its result (dropped with the payload)
   const results = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
   const documentIds = new WeakMap<DocumentNode, number>();
@@ -30,7 +39,8 @@ export function createSharedSubscribe(execute: Execute, keyOf: (context: unknown
     const iterator = source[Symbol.asyncIterator]();
     const key = operationKey(args);
     const run = (payload: unknown) => {
-      if (key === null || typeof payload !== 'object' || payload === null) return execute({ ...args, rootValue: payload });
+      if (key === null || typeof payload !== 'object' || payload === null)
+        return execute({ ...args, rootValue: payload });
       let byOperation = results.get(payload);
       if (!byOperation) results.set(payload, (byOperation = new Map()));
       let result = byOperation.get(key);
@@ -42,7 +52,9 @@ export function createSharedSubscribe(execute: Execute, keyOf: (context: unknown
     const mapped: AsyncIterableIterator<ExecutionResult> = {
       next: async () => {
         const next = await iterator.next();
-        return next.done ? { done: true, value: undefined } : { done: false, value: await run(next.value) };
+        return next.done
+          ? { done: true, value: undefined }
+          : { done: false, value: await run(next.value) };
       },
       return: async () => {
         await iterator.return?.();

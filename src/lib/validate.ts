@@ -2,7 +2,11 @@ import type { z } from 'zod';
 import { badInput } from '../errors';
 
 /** Parses service input; the first problem becomes a BAD_USER_INPUT error naming its path. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, basePath: (string | number)[] = ['input']): z.output<S> {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  basePath: (string | number)[] = ['input'],
+): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

@@ -12,10 +12,14 @@ import type { Config } from '../config';
 // Not graphql-armor's block-field-suggestions: it rewrites validation errors in place, and Yoga
 // caches validation results per document, so one anonymous caller would hide suggestions from
 // every caller after it. Here the answer is rewritten per request, after the caches.
-const hidden = (message: string) => message.replace(/ ?Did you mean .+\?/g, ' [Suggestion hidden]').trim();
+const hidden = (message: string) =>
+  message.replace(/ ?Did you mean .+\?/g, ' [Suggestion hidden]').trim();
 
 /** `hasValidKey(request)`: whether the request carries a valid API key (only such callers see suggestions). */
-export function useAbuseLimits(limits: Config['limits'], hasValidKey: (request: Request) => Promise<boolean>): Plugin[] {
+export function useAbuseLimits(
+  limits: Config['limits'],
+  hasValidKey: (request: Request) => Promise<boolean>,
+): Plugin[] {
   return [
     maxDepthPlugin({ n: limits.maxDepth, exposeLimits: true }) as Plugin,
     maxAliasesPlugin({ n: limits.maxAliases, exposeLimits: true }) as Plugin,
@@ -26,10 +30,27 @@ export function useAbuseLimits(limits: Config['limits'], hasValidKey: (request: 
         if (!limits.introspection) addValidationRule(NoSchemaIntrospectionCustomRule);
       },
       async onResultProcess({ request, result, setResult }) {
-        if (Array.isArray(result) || !('errors' in result) || !result.errors?.some((e) => /Did you mean /.test(e.message))) return;
+        if (
+          Array.isArray(result) ||
+          !('errors' in result) ||
+          !result.errors?.some((e) => /Did you mean /.test(e.message))
+        )
+          return;
         // Validation runs before the key is checked: a made-up key must not see them either.
         if (await hasValidKey(request)) return;
-        setResult({ ...result, errors: result.errors.map((e) => new GraphQLError(hidden(e.message), { nodes: e.nodes, source: e.source, positions: e.positions, path: e.path, extensions: e.extensions })) });
+        setResult({
+          ...result,
+          errors: result.errors.map(
+            (e) =>
+              new GraphQLError(hidden(e.message), {
+                nodes: e.nodes,
+                source: e.source,
+                positions: e.positions,
+                path: e.path,
+                extensions: e.extensions,
+              }),
+          ),
+        });
       },
     },
   ];

@@ -17,20 +17,35 @@ export interface AnonymousLimitOptions {
   otlpPath?: string;
 }
 
-export function useAnonymousLimit({ limiter, graphqlPath = '/graphql', otlpPath = '/v1/traces' }: AnonymousLimitOptions): Plugin {
+export function useAnonymousLimit({
+  limiter,
+  graphqlPath = '/graphql',
+  otlpPath = '/v1/traces',
+}: AnonymousLimitOptions): Plugin {
   return {
     async onRequest({ request, url, serverContext, fetchAPI, endResponse }) {
-      if ((url.pathname !== graphqlPath && url.pathname !== otlpPath) || request.method === 'OPTIONS') return;
+      if (
+        (url.pathname !== graphqlPath && url.pathname !== otlpPath) ||
+        request.method === 'OPTIONS'
+      )
+        return;
       // Node's socket: Yoga runs on node:http here (tests calling yoga.fetch have none, and pass).
-      const address = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket?.remoteAddress;
+      const address = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket
+        ?.remoteAddress;
       const retryAfter = await limiter.admit(address, request.headers.get('authorization'));
       if (retryAfter === null) return;
       const rate = limiter.limits!.restoreRate;
       const message = `Too many requests without a valid API key from your address (at most ${rate} a second). Retry after ${retryAfter} s, or send "Authorization: Bearer <api key>".`;
       const headers = { 'retry-after': String(retryAfter) };
-      if (url.pathname === otlpPath) return endResponse(otlpError(fetchAPI, request, 429, message, headers));
+      if (url.pathname === otlpPath)
+        return endResponse(otlpError(fetchAPI, request, 429, message, headers));
       const error = appError('RATE_LIMITED', message, { extensions: { retryAfter } });
-      endResponse(new fetchAPI.Response(JSON.stringify({ errors: [error.toJSON()] }), { status: 429, headers: { ...headers, 'content-type': 'application/json' } }));
+      endResponse(
+        new fetchAPI.Response(JSON.stringify({ errors: [error.toJSON()] }), {
+          status: 429,
+          headers: { ...headers, 'content-type': 'application/json' },
+        }),
+      );
     },
   };
 }

@@ -6,22 +6,36 @@ import type { Logger } from 'pino';
 import { appError, isAppError, serviceUnavailable } from '../errors';
 import { isDatabaseUnavailable, isRejectedData, REJECTED_DATA_MESSAGE } from '../storage/db-errors';
 
-export const DATABASE_UNAVAILABLE_MESSAGE = 'The database cannot be reached right now; try again shortly.';
+export const DATABASE_UNAVAILABLE_MESSAGE =
+  'The database cannot be reached right now; try again shortly.';
 
 const withCode = (error: GraphQLError, code: string) =>
-  new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions: { ...error.extensions, code } });
+  new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, code },
+  });
 
 /** GraphQL's own parse and validation errors get the codes clients know from Apollo. */
 export function useErrorCodes(): Plugin {
   return {
-    onParse: () => ({ result, replaceParseResult }) => {
-      if (result instanceof GraphQLError && !result.extensions.code) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
-    },
-    onValidate: () => ({ result, setResult }) => {
-      if (result.length && result.some((e) => !e.extensions.code)) {
-        setResult(result.map((e) => (e.extensions.code ? e : withCode(e, 'GRAPHQL_VALIDATION_FAILED'))));
-      }
-    },
+    onParse:
+      () =>
+      ({ result, replaceParseResult }) => {
+        if (result instanceof GraphQLError && !result.extensions.code)
+          replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+      },
+    onValidate:
+      () =>
+      ({ result, setResult }) => {
+        if (result.length && result.some((e) => !e.extensions.code)) {
+          setResult(
+            result.map((e) => (e.extensions.code ? e : withCode(e, 'GRAPHQL_VALIDATION_FAILED'))),
+          );
+        }
+      },
   };
 }
 
@@ -44,26 +58,54 @@ export function createMaskError(log: Logger) {
     if (isAppError(error)) return error;
     // Not a bug: the outage itself is logged once by the database layer, not per request.
     if (isDatabaseUnavailable(error)) {
-      log.debug({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId }, 'database unavailable');
+      log.debug(
+        { err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId },
+        'database unavailable',
+      );
       const unavailable = serviceUnavailable(DATABASE_UNAVAILABLE_MESSAGE);
-      return error instanceof GraphQLError ? new GraphQLError(unavailable.message, { nodes: error.nodes, path: error.path, extensions: unavailable.extensions }) : unavailable;
+      return error instanceof GraphQLError
+        ? new GraphQLError(unavailable.message, {
+            nodes: error.nodes,
+            path: error.path,
+            extensions: unavailable.extensions,
+          })
+        : unavailable;
     }
     // A value the database refused (U+0000 in a text, a total out of range): the caller's to fix.
     if (isRejectedData(error)) {
       // Logged too: a data exception can also be our own SQL's (a sum out of range), not the caller's.
-      log.warn({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId }, 'the database refused a value');
+      log.warn(
+        { err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId },
+        'the database refused a value',
+      );
       const refused = appError('BAD_USER_INPUT', REJECTED_DATA_MESSAGE);
-      return error instanceof GraphQLError ? new GraphQLError(refused.message, { nodes: error.nodes, path: error.path, extensions: refused.extensions }) : refused;
+      return error instanceof GraphQLError
+        ? new GraphQLError(refused.message, {
+            nodes: error.nodes,
+            path: error.path,
+            extensions: refused.extensions,
+          })
+        : refused;
     }
     if (error instanceof GraphQLError && isExpectedError(error)) {
       const original = error.originalError;
       if (!original || original instanceof GraphQLError) return withCode(error, 'BAD_USER_INPUT');
-      return withCode(new GraphQLError(original.message, { nodes: error.nodes, path: error.path }), 'BAD_USER_INPUT');
+      return withCode(
+        new GraphQLError(original.message, { nodes: error.nodes, path: error.path }),
+        'BAD_USER_INPUT',
+      );
     }
-    log.error({ err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId }, 'internal error');
-    return appError('INTERNAL_SERVER_ERROR', `Internal server error${requestId ? ` (request id ${requestId})` : ''}.`, {
-      extensions: requestId ? { requestId } : {},
-    });
+    log.error(
+      { err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId },
+      'internal error',
+    );
+    return appError(
+      'INTERNAL_SERVER_ERROR',
+      `Internal server error${requestId ? ` (request id ${requestId})` : ''}.`,
+      {
+        extensions: requestId ? { requestId } : {},
+      },
+    );
   };
 }
 
@@ -76,7 +118,10 @@ export function useErrorMasking(log: Logger): Plugin<Context> {
       onExecuteDone: (payload) =>
         handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
           if (!result.errors?.length) return;
-          setResult({ ...result, errors: result.errors.map((e) => mask(e, args.contextValue.requestId) as GraphQLError) });
+          setResult({
+            ...result,
+            errors: result.errors.map((e) => mask(e, args.contextValue.requestId) as GraphQLError),
+          });
         }),
     }),
   };

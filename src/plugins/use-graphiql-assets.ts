@@ -8,7 +8,11 @@ import { ASSET_PATH, GRAPHIQL_CSP, encoded, graphiqlAssets } from '../graphiql/p
 export function useGraphiQLAssets(): Plugin {
   return {
     async onRequest({ request, url, fetchAPI, endResponse }) {
-      if (!url.pathname.startsWith(ASSET_PATH) || (request.method !== 'GET' && request.method !== 'HEAD')) return;
+      if (
+        !url.pathname.startsWith(ASSET_PATH) ||
+        (request.method !== 'GET' && request.method !== 'HEAD')
+      )
+        return;
       const assets = await graphiqlAssets();
       const asset = assets.get(url.pathname.slice(ASSET_PATH.length));
       if (!asset) return endResponse(new fetchAPI.Response('not found', { status: 404 }));
@@ -18,13 +22,25 @@ export function useGraphiQLAssets(): Plugin {
         'x-content-type-options': 'nosniff',
         vary: 'accept-encoding',
         // The page asks for the assets by version, so a versioned answer never changes.
-        'cache-control': url.searchParams.get('v') === assets.version ? 'public, max-age=31536000, immutable' : 'no-cache',
+        'cache-control':
+          url.searchParams.get('v') === assets.version
+            ? 'public, max-age=31536000, immutable'
+            : 'no-cache',
       };
       if (gzip) headers['content-encoding'] = 'gzip';
-      endResponse(new fetchAPI.Response(request.method === 'HEAD' ? null : (body as Uint8Array<ArrayBuffer>), { headers }));
+      endResponse(
+        new fetchAPI.Response(
+          request.method === 'HEAD' ? null : (body as Uint8Array<ArrayBuffer>),
+          { headers },
+        ),
+      );
     },
     onResponse({ request, response }) {
-      if (request.method !== 'GET' || !response.headers.get('content-type')?.startsWith('text/html')) return;
+      if (
+        request.method !== 'GET' ||
+        !response.headers.get('content-type')?.startsWith('text/html')
+      )
+        return;
       response.headers.set('content-security-policy', GRAPHIQL_CSP);
       response.headers.set('x-content-type-options', 'nosniff');
       response.headers.set('referrer-policy', 'no-referrer');

@@ -9,14 +9,16 @@ import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context';
 
-const etagOf = (data: unknown) => `W/"${createHash('sha1').update(JSON.stringify(data)).digest('base64url')}"`;
+const etagOf = (data: unknown) =>
+  `W/"${createHash('sha1').update(JSON.stringify(data)).digest('base64url')}"`;
 
 /**
  * A cached response carries its validator in this extension (removed before it is sent): one per
  * cache entry, new whenever the entry is made again, so a hit costs no hashing of its data.
  */
 export const ETAG_EXTENSION = 'etag';
-export const entryEtag = (cacheKey: string) => `W/"c${createHash('sha1').update(`${cacheKey}:${Date.now()}:${Math.random()}`).digest('base64url')}"`;
+export const entryEtag = (cacheKey: string) =>
+  `W/"c${createHash('sha1').update(`${cacheKey}:${Date.now()}:${Math.random()}`).digest('base64url')}"`;
 
 /** If-None-Match lists entity tags, compared weakly (RFC 9110 §13.1.2). */
 function matches(header: string, etag: string): boolean {
@@ -42,10 +44,19 @@ export function useHttpCaching(): Plugin<Context> {
           if (!('data' in result)) return;
           // Over any transport, for every operation (a mutation carries the entities it invalidated):
           // the cache's validator and bookkeeping are not part of the answer.
-          const { [ETAG_EXTENSION]: stored, [CACHE_EXTENSION]: cached, ...extensions } = result.extensions ?? {};
-          if (stored !== undefined || cached !== undefined) setResult({ ...result, extensions: Object.keys(extensions).length ? extensions : undefined });
+          const {
+            [ETAG_EXTENSION]: stored,
+            [CACHE_EXTENSION]: cached,
+            ...extensions
+          } = result.extensions ?? {};
+          if (stored !== undefined || cached !== undefined)
+            setResult({
+              ...result,
+              extensions: Object.keys(extensions).length ? extensions : undefined,
+            });
           if (!query || !ctx.request) return;
-          if (cached !== undefined) cacheStatus.set(ctx.request, (cached as { hit?: boolean }).hit ? 'HIT' : 'MISS');
+          if (cached !== undefined)
+            cacheStatus.set(ctx.request, (cached as { hit?: boolean }).hit ? 'HIT' : 'MISS');
           if (!ctx.principal || !result.data || result.errors?.length) return;
           etags.set(ctx.request, typeof stored === 'string' ? stored : etagOf(result.data));
         },
@@ -66,7 +77,12 @@ export function useHttpCaching(): Plugin<Context> {
       if (ifNoneMatch && matches(ifNoneMatch, etag)) {
         // The rate-limit, request-id and X-Cache headers go along.
         const kept = [...response.headers].filter(([name]) => name.startsWith('x-'));
-        setResponse(new fetchAPI.Response(null, { status: 304, headers: [...kept, ...Object.entries(headers)] }));
+        setResponse(
+          new fetchAPI.Response(null, {
+            status: 304,
+            headers: [...kept, ...Object.entries(headers)],
+          }),
+        );
         return;
       }
       for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);

@@ -53,11 +53,19 @@ function pickProject(principal: Principal, header: string | null, hint: string |
     return projectId;
   }
   if (principal.keyProjectId) return principal.keyProjectId;
-  throw new OtlpError(400, 'Say which project to write to: send the x-evalgraph-project header or the evalgraph.project.id resource attribute, or use a key bound to a project.');
+  throw new OtlpError(
+    400,
+    'Say which project to write to: send the x-evalgraph-project header or the evalgraph.project.id resource attribute, or use a key bound to a project.',
+  );
 }
 
 // The status of an error of ours with a code but no status of its own.
-const STATUS_OF: Record<string, number> = { NOT_FOUND: 404, FORBIDDEN: 403, UNAUTHENTICATED: 401, INTERNAL_SERVER_ERROR: 500 };
+const STATUS_OF: Record<string, number> = {
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  UNAUTHENTICATED: 401,
+  INTERNAL_SERVER_ERROR: 500,
+};
 
 /**
  * The body, refusing more than `max` bytes while reading: OpenTelemetry exporters send chunked
@@ -83,50 +91,95 @@ async function readBounded(request: Request, max: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const contentType = (request: Request) => (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+const contentType = (request: Request) =>
+  (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
 
 /** An OTLP/HTTP answer, in the request's encoding (protobuf or JSON) as the protocol requires. */
-export function otlpResponse(fetchAPI: { Response: typeof Response }, request: Request, status: number, body: object, headers: Record<string, string> = {}): Response {
+export function otlpResponse(
+  fetchAPI: { Response: typeof Response },
+  request: Request,
+  status: number,
+  body: object,
+  headers: Record<string, string> = {},
+): Response {
   return contentType(request) === 'application/x-protobuf'
-    ? new fetchAPI.Response(Buffer.from(encodeOtlpProtobuf(status, body)), { status, headers: { 'content-type': 'application/x-protobuf', ...headers } })
-    : new fetchAPI.Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+    ? new fetchAPI.Response(Buffer.from(encodeOtlpProtobuf(status, body)), {
+        status,
+        headers: { 'content-type': 'application/x-protobuf', ...headers },
+      })
+    : new fetchAPI.Response(JSON.stringify(body), {
+        status,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
 }
 
 // google.rpc.Code of an HTTP status (INVALID_ARGUMENT for the rest). Exporters retry 429 and 503 after their Retry-After.
 const RPC_CODE: Record<number, number> = { 401: 16, 403: 7, 429: 8, 503: 14 };
 
 /** An OTLP error: a google.rpc.Status { code, message }. */
-export const otlpError = (fetchAPI: { Response: typeof Response }, request: Request, status: number, message: string, headers?: Record<string, string>) =>
-  otlpResponse(fetchAPI, request, status, { code: RPC_CODE[status] ?? 3, message }, headers);
+export const otlpError = (
+  fetchAPI: { Response: typeof Response },
+  request: Request,
+  status: number,
+  message: string,
+  headers?: Record<string, string>,
+) => otlpResponse(fetchAPI, request, status, { code: RPC_CODE[status] ?? 3, message }, headers);
 
-export function useOtlp({ services, log, maxBodyBytes = 10 * 1024 * 1024, maxSpans = 1000, path = '/v1/traces' }: OtlpOptions): Plugin {
+export function useOtlp({
+  services,
+  log,
+  maxBodyBytes = 10 * 1024 * 1024,
+  maxSpans = 1000,
+  path = '/v1/traces',
+}: OtlpOptions): Plugin {
   const mask = createMaskError(log);
   return {
     async onRequest({ request, url, fetchAPI, endResponse }) {
       if (url.pathname !== path) return;
       const type = contentType(request);
       const protobufBody = type === 'application/x-protobuf';
-      const reply = (status: number, body: object, headers: Record<string, string> = {}) => endResponse(otlpResponse(fetchAPI, request, status, body, headers));
-      const fail = (status: number, message: string, headers?: Record<string, string>) => endResponse(otlpError(fetchAPI, request, status, message, headers));
+      const reply = (status: number, body: object, headers: Record<string, string> = {}) =>
+        endResponse(otlpResponse(fetchAPI, request, status, body, headers));
+      const fail = (status: number, message: string, headers?: Record<string, string>) =>
+        endResponse(otlpError(fetchAPI, request, status, message, headers));
       try {
         if (request.method !== 'POST') return fail(405, 'Use POST.', { allow: 'POST' });
-        if (type !== 'application/json' && !protobufBody) return fail(415, 'Send OTLP JSON (Content-Type: application/json) or protobuf (application/x-protobuf).');
-        const principal = await authenticateHeader(services.auth, request.headers.get('authorization'));
-        if (!principal) return fail(401, 'Authentication required: send "Authorization: Bearer <api key>".', { 'www-authenticate': 'Bearer' });
+        if (type !== 'application/json' && !protobufBody)
+          return fail(
+            415,
+            'Send OTLP JSON (Content-Type: application/json) or protobuf (application/x-protobuf).',
+          );
+        const principal = await authenticateHeader(
+          services.auth,
+          request.headers.get('authorization'),
+        );
+        if (!principal)
+          return fail(401, 'Authentication required: send "Authorization: Bearer <api key>".', {
+            'www-authenticate': 'Bearer',
+          });
 
         let bytes = await readBounded(request, maxBodyBytes);
         const encoding = (request.headers.get('content-encoding') ?? 'identity').toLowerCase();
         if (encoding === 'gzip') {
           bytes = await gunzipAsync(bytes, { maxOutputLength: maxBodyBytes }).catch(() => {
-            throw new OtlpError(400, `The gzip body is corrupt or inflates past ${maxBodyBytes} bytes.`);
+            throw new OtlpError(
+              400,
+              `The gzip body is corrupt or inflates past ${maxBodyBytes} bytes.`,
+            );
           });
-        } else if (encoding !== 'identity') return fail(415, `Content-Encoding ${encoding} is not supported (use gzip or none).`);
+        } else if (encoding !== 'identity')
+          return fail(415, `Content-Encoding ${encoding} is not supported (use gzip or none).`);
 
         let body: unknown;
         try {
           body = protobufBody ? decodeOtlpProtobuf(bytes) : JSON.parse(bytes.toString('utf8'));
         } catch {
-          return fail(400, protobufBody ? 'The body is not an OTLP ExportTraceServiceRequest in protobuf.' : 'The body is not valid JSON.');
+          return fail(
+            400,
+            protobufBody
+              ? 'The body is not an OTLP ExportTraceServiceRequest in protobuf.'
+              : 'The body is not valid JSON.',
+          );
         }
         let mapped: ReturnType<typeof otlpToSpans>;
         try {
@@ -134,24 +187,50 @@ export function useOtlp({ services, log, maxBodyBytes = 10 * 1024 * 1024, maxSpa
         } catch (error) {
           return fail(400, (error as Error).message);
         }
-        const projectId = pickProject(principal, request.headers.get('x-evalgraph-project'), mapped.projectHint);
+        const projectId = pickProject(
+          principal,
+          request.headers.get('x-evalgraph-project'),
+          mapped.projectHint,
+        );
         // The one access check, as over GraphQL: NOT_FOUND (404) for a project the key cannot see or that does not exist.
         await authorize({ principal, touchedProjects: new Set(), services }, projectId, 'write');
-        const result = await services.traces.ingest(projectId, mapped.spans, { partial: true, source: 'otlp' });
-        if (result.rejectedCount < mapped.spans.length) await services.cache.invalidateProjects([projectId]);
+        const result = await services.traces.ingest(projectId, mapped.spans, {
+          partial: true,
+          source: 'otlp',
+        });
+        if (result.rejectedCount < mapped.spans.length)
+          await services.cache.invalidateProjects([projectId]);
         const problems = [
           ...mapped.rejected.map((r) => r.message),
-          ...result.problems.map((p) => `span ${mapped.spans[p.index]?.spanId ?? p.index}: ${p.field} ${p.message}`),
+          ...result.problems.map(
+            (p) => `span ${mapped.spans[p.index]?.spanId ?? p.index}: ${p.field} ${p.message}`,
+          ),
         ];
         const rejected = mapped.rejected.length + result.rejectedCount;
-        return reply(200, rejected ? { partialSuccess: { rejectedSpans: rejected, errorMessage: problems.slice(0, 20).join('; ') } } : {});
+        return reply(
+          200,
+          rejected
+            ? {
+                partialSuccess: {
+                  rejectedSpans: rejected,
+                  errorMessage: problems.slice(0, 20).join('; '),
+                },
+              }
+            : {},
+        );
       } catch (error) {
         if (error instanceof OtlpError) return fail(error.status, error.message);
         // As over GraphQL: coded errors pass, the database down is 503, a refused value 400, and
         // anything else is logged with the request id and masked (Yoga's fallback would send the stack).
         const masked = mask(error, requestIdOf(request)) as GraphQLError;
-        const http = masked.extensions.http as { status?: number; headers?: Record<string, string> } | undefined;
-        return fail(http?.status ?? STATUS_OF[String(masked.extensions.code)] ?? 400, masked.message, http?.headers);
+        const http = masked.extensions.http as
+          | { status?: number; headers?: Record<string, string> }
+          | undefined;
+        return fail(
+          http?.status ?? STATUS_OF[String(masked.extensions.code)] ?? 400,
+          masked.message,
+          http?.headers,
+        );
       }
     },
   };

@@ -24,8 +24,15 @@ function hasPageArguments(document: DocumentNode): boolean {
 }
 
 export function usePageLimits(): Plugin {
-  const check = (args: { schema: Parameters<typeof pageSizeError>[0]; document: DocumentNode; variableValues?: Record<string, unknown> | null; operationName?: string | null }) =>
-    hasPageArguments(args.document) ? pageSizeError(args.schema, args.document, args.variableValues, args.operationName) : null;
+  const check = (args: {
+    schema: Parameters<typeof pageSizeError>[0];
+    document: DocumentNode;
+    variableValues?: Record<string, unknown> | null;
+    operationName?: string | null;
+  }) =>
+    hasPageArguments(args.document)
+      ? pageSizeError(args.schema, args.document, args.variableValues, args.operationName)
+      : null;
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const error = check(args);

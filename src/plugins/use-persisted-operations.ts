@@ -14,7 +14,11 @@ export interface PersistedOperationsOptions {
   onConfined(request: Request, principal: Principal): void;
 }
 
-export function usePersistedOperations({ operations, principalOf, onConfined }: PersistedOperationsOptions): Plugin {
+export function usePersistedOperations({
+  operations,
+  principalOf,
+  onConfined,
+}: PersistedOperationsOptions): Plugin {
   return {
     async onParams({ params, request, setParams }) {
       const withId = params as typeof params & Pick<OperationParams, 'documentId'>;
@@ -25,7 +29,8 @@ export function usePersistedOperations({ operations, principalOf, onConfined }: 
       }
       const principal = await principalOf(request);
       const admitted = await operations.admit(withId, principal);
-      if (admitted.principal && admitted.principal !== principal) onConfined(request, admitted.principal);
+      if (admitted.principal && admitted.principal !== principal)
+        onConfined(request, admitted.principal);
       setParams(admitted.params);
     },
   };

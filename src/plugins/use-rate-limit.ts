@@ -12,7 +12,13 @@ import type { Context } from '../context';
 import { appError } from '../errors';
 import type { Config } from '../config';
 import type { Principal } from '../modules/auth/permissions';
-import { secondsUntil, withFallback, type BucketLimits, type BucketResult, type BucketStore } from '../modules/ratelimit/bucket';
+import {
+  secondsUntil,
+  withFallback,
+  type BucketLimits,
+  type BucketResult,
+  type BucketStore,
+} from '../modules/ratelimit/bucket';
 import { planActualCost } from '../modules/ratelimit/actual-cost';
 import { createCostPlans } from '../modules/ratelimit/cost';
 import { bucketLimits, requestQuota, secondsToMidnight } from '../modules/ratelimit/limits';
@@ -36,14 +42,32 @@ export interface RateLimitOptions {
   onStoreError?: (error: unknown) => void;
 }
 
-const status = (limits: BucketLimits, result: BucketResult) => ({ maximumAvailable: limits.capacity, currentlyAvailable: Math.floor(result.available), restoreRate: limits.restoreRate });
+const status = (limits: BucketLimits, result: BucketResult) => ({
+  maximumAvailable: limits.capacity,
+  currentlyAvailable: Math.floor(result.available),
+  restoreRate: limits.restoreRate,
+});
 
 export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
   const { schema, config, store } = options;
   const planOf = createCostPlans(schema);
-  const points = new Counter({ name: 'evalgraph_cost_points_total', help: 'Cost points charged (actual cost), by tier.', labelNames: ['tier'], registers: [options.metrics] });
-  const operations = new Counter({ name: 'evalgraph_rate_limited_operations_total', help: 'Operations by rate-limit outcome (allowed, throttled, too_complex), by tier.', labelNames: ['tier', 'outcome'], registers: [options.metrics] });
-  const storeErrors = new Counter({ name: 'evalgraph_rate_limit_store_errors_total', help: 'Failed steps of the rate-limit store (Redis); the fallback policy applied.', registers: [options.metrics] });
+  const points = new Counter({
+    name: 'evalgraph_cost_points_total',
+    help: 'Cost points charged (actual cost), by tier.',
+    labelNames: ['tier'],
+    registers: [options.metrics],
+  });
+  const operations = new Counter({
+    name: 'evalgraph_rate_limited_operations_total',
+    help: 'Operations by rate-limit outcome (allowed, throttled, too_complex), by tier.',
+    labelNames: ['tier', 'outcome'],
+    registers: [options.metrics],
+  });
+  const storeErrors = new Counter({
+    name: 'evalgraph_rate_limit_store_errors_total',
+    help: 'Failed steps of the rate-limit store (Redis); the fallback policy applied.',
+    registers: [options.metrics],
+  });
   // What each HTTP request cost, for its headers.
   const costs = new WeakMap<object, { cost: CostExtension; limits: BucketLimits }>();
 
@@ -51,7 +75,12 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
     storeErrors.inc();
     options.onStoreError?.(error);
   });
-  const refuse = () => appError('SERVICE_UNAVAILABLE', 'Rate limiting is unavailable; mutations are refused until it is back. Try again shortly.', { status: 503, headers: { 'Retry-After': '5' } });
+  const refuse = () =>
+    appError(
+      'SERVICE_UNAVAILABLE',
+      'Rate limiting is unavailable; mutations are refused until it is back. Try again shortly.',
+      { status: 503, headers: { 'Retry-After': '5' } },
+    );
   /** The store, or this process's buckets when it fails (and never for spending mutations); says which answered. */
   const withStore = <T>(mutation: boolean, run: (s: BucketStore) => Promise<T>) =>
     buckets(run, () => {
@@ -78,29 +107,89 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
 
       const daily = requestQuota(options.quotas, principal);
       // Free operations (rateLimit, usage, limits, introspection) are neither refused nor counted.
-      if (daily && requested > 0 && (await options.requests.requestsToday(principal.userId)) >= daily.refusedAt) {
+      if (
+        daily &&
+        requested > 0 &&
+        (await options.requests.requestsToday(principal.userId)) >= daily.refusedAt
+      ) {
         const retryAfter = secondsToMidnight(ctx.deps.clock.now());
-        const { value: current } = await withStore(mutation, (s) => s.peek(principal.userId, limits));
+        const { value: current } = await withStore(mutation, (s) =>
+          s.peek(principal.userId, limits),
+        );
         stop(
-          { errors: [appError('QUOTA_EXCEEDED', `Daily quota of ${daily.quota} requests reached; it resets at 00:00 UTC.`, { status: 429, headers: { 'Retry-After': String(retryAfter) }, extensions: { quota: daily.quota } })] },
-          { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: status(limits, current) },
+          {
+            errors: [
+              appError(
+                'QUOTA_EXCEEDED',
+                `Daily quota of ${daily.quota} requests reached; it resets at 00:00 UTC.`,
+                {
+                  status: 429,
+                  headers: { 'Retry-After': String(retryAfter) },
+                  extensions: { quota: daily.quota },
+                },
+              ),
+            ],
+          },
+          {
+            requestedQueryCost: requested,
+            actualQueryCost: null,
+            throttleStatus: status(limits, current),
+          },
         );
         return;
       }
       const max = Math.min(limits.capacity, config.maxQueryCost);
       if (requested > max) {
         operations.inc({ tier: principal.tier, outcome: 'too_complex' });
-        const { value: current } = await withStore(mutation, (s) => s.peek(principal.userId, limits));
-        const cost = { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: status(limits, current) };
-        stop({ errors: [appError('QUERY_TOO_COMPLEX', `This operation may cost ${requested} points; at most ${max} are allowed. Ask for fewer items (first/last) or fewer fields.`, { extensions: { cost: requested, limit: max } })] }, cost);
+        const { value: current } = await withStore(mutation, (s) =>
+          s.peek(principal.userId, limits),
+        );
+        const cost = {
+          requestedQueryCost: requested,
+          actualQueryCost: null,
+          throttleStatus: status(limits, current),
+        };
+        stop(
+          {
+            errors: [
+              appError(
+                'QUERY_TOO_COMPLEX',
+                `This operation may cost ${requested} points; at most ${max} are allowed. Ask for fewer items (first/last) or fewer fields.`,
+                { extensions: { cost: requested, limit: max } },
+              ),
+            ],
+          },
+          cost,
+        );
         return;
       }
-      const { value: taken, used } = await withStore(mutation, (s) => s.take(principal.userId, limits, requested));
+      const { value: taken, used } = await withStore(mutation, (s) =>
+        s.take(principal.userId, limits, requested),
+      );
       operations.inc({ tier: principal.tier, outcome: taken.allowed ? 'allowed' : 'throttled' });
       if (!taken.allowed) {
         const retryAfter = Math.max(1, secondsUntil(taken.available, requested, limits));
-        const cost = { requestedQueryCost: requested, actualQueryCost: null, throttleStatus: status(limits, taken) };
-        stop({ errors: [appError('RATE_LIMITED', `Throttled: this operation costs ${requested} points and ${Math.floor(taken.available)} are available (${limits.restoreRate} restored per second). Retry after ${retryAfter} s.`, { status: 429, headers: { 'Retry-After': String(retryAfter) }, extensions: { cost } })] }, cost);
+        const cost = {
+          requestedQueryCost: requested,
+          actualQueryCost: null,
+          throttleStatus: status(limits, taken),
+        };
+        stop(
+          {
+            errors: [
+              appError(
+                'RATE_LIMITED',
+                `Throttled: this operation costs ${requested} points and ${Math.floor(taken.available)} are available (${limits.restoreRate} restored per second). Retry after ${retryAfter} s.`,
+                {
+                  status: 429,
+                  headers: { 'Retry-After': String(retryAfter) },
+                  extensions: { cost },
+                },
+              ),
+            ],
+          },
+          cost,
+        );
         return;
       }
       return {
@@ -108,15 +197,24 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
           if (!('data' in result)) return; // a stream: not used (no @defer / @stream)
           // An error may have nulled a root field after others ran: no refund then. Lists longer
           // than estimated are charged beyond the request (the bucket may go below zero).
-          const actual = result.errors?.length || !result.data ? Math.max(requested, planActualCost(schema, plan, result.data)) : planActualCost(schema, plan, result.data);
+          const actual =
+            result.errors?.length || !result.data
+              ? Math.max(requested, planActualCost(schema, plan, result.data))
+              : planActualCost(schema, plan, result.data);
           points.inc({ tier: principal.tier }, actual);
           if (requested > 0) options.requests.count(principal.userId, actual);
           // Settled with the store that took (a fallback's points never go to Redis).
           const after =
-            actual < requested ? await used.refund(principal.userId, limits, requested - actual).catch(() => taken)
-            : actual > requested ? await used.charge(principal.userId, limits, actual - requested).catch(() => taken)
-            : taken;
-          const cost: CostExtension = { requestedQueryCost: requested, actualQueryCost: actual, throttleStatus: status(limits, after) };
+            actual < requested
+              ? await used.refund(principal.userId, limits, requested - actual).catch(() => taken)
+              : actual > requested
+                ? await used.charge(principal.userId, limits, actual - requested).catch(() => taken)
+                : taken;
+          const cost: CostExtension = {
+            requestedQueryCost: requested,
+            actualQueryCost: actual,
+            throttleStatus: status(limits, after),
+          };
           if (request) costs.set(request, { cost, limits });
           setResult({ ...result, extensions: { ...result.extensions, cost } });
         },
@@ -132,15 +230,29 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       const limits = bucketLimits(config, principal);
       const perEvent = plan.requested;
       const max = Math.min(limits.capacity, config.maxQueryCost);
-      const refuse = (error: ReturnType<typeof appError>) => setResultAndStopExecution({ errors: [error] });
+      const refuse = (error: ReturnType<typeof appError>) =>
+        setResultAndStopExecution({ errors: [error] });
       if (perEvent > max) {
         operations.inc({ tier: principal.tier, outcome: 'too_complex' });
-        return refuse(appError('QUERY_TOO_COMPLEX', `Each event of this subscription may cost ${perEvent} points; at most ${max} are allowed.`, { extensions: { cost: perEvent, limit: max } }));
+        return refuse(
+          appError(
+            'QUERY_TOO_COMPLEX',
+            `Each event of this subscription may cost ${perEvent} points; at most ${max} are allowed.`,
+            { extensions: { cost: perEvent, limit: max } },
+          ),
+        );
       }
-      const take = async () => (await withStore(false, (s) => s.take(principal.userId, limits, perEvent))).value;
+      const take = async () =>
+        (await withStore(false, (s) => s.take(principal.userId, limits, perEvent))).value;
       const first = await take();
       operations.inc({ tier: principal.tier, outcome: first.allowed ? 'allowed' : 'throttled' });
-      if (!first.allowed) return refuse(appError('RATE_LIMITED', `Throttled: each event of this subscription costs ${perEvent} points and ${Math.floor(first.available)} are available.`));
+      if (!first.allowed)
+        return refuse(
+          appError(
+            'RATE_LIMITED',
+            `Throttled: each event of this subscription costs ${perEvent} points and ${Math.floor(first.available)} are available.`,
+          ),
+        );
       let paid = true; // the first event was paid when it started
       return {
         onSubscribeResult: () => ({
@@ -152,7 +264,15 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
               return;
             }
             operations.inc({ tier: principal.tier, outcome: 'throttled' });
-            setResult({ errors: [appError('RATE_LIMITED', `Event withheld: it costs ${perEvent} points and ${Math.floor(taken.available)} are available (${limits.restoreRate} restored per second).`)], extensions: result.extensions });
+            setResult({
+              errors: [
+                appError(
+                  'RATE_LIMITED',
+                  `Event withheld: it costs ${perEvent} points and ${Math.floor(taken.available)} are available (${limits.restoreRate} restored per second).`,
+                ),
+              ],
+              extensions: result.extensions,
+            });
           },
         }),
       };
@@ -165,7 +285,10 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       response.headers.set('X-RateLimit-Limit', String(limits.capacity));
       response.headers.set('X-RateLimit-Remaining', String(remaining));
       response.headers.set('X-RateLimit-Used', String(limits.capacity - remaining));
-      response.headers.set('X-RateLimit-Reset', String(Math.ceil(Date.now() / 1000) + secondsUntil(remaining, limits.capacity, limits)));
+      response.headers.set(
+        'X-RateLimit-Reset',
+        String(Math.ceil(Date.now() / 1000) + secondsUntil(remaining, limits.capacity, limits)),
+      );
     },
   };
 }

@@ -19,18 +19,30 @@ export function useReadiness({ checks, endpoint = '/health/ready' }: ReadinessOp
           const started = performance.now();
           try {
             const details = await check();
-            return [name, { ok: true, latencyMs: Math.round(performance.now() - started), ...details }] as const;
+            return [
+              name,
+              { ok: true, latencyMs: Math.round(performance.now() - started), ...details },
+            ] as const;
           } catch (error) {
-            return [name, { ok: false, error: error instanceof Error ? error.message : String(error) }] as const;
+            return [
+              name,
+              { ok: false, error: error instanceof Error ? error.message : String(error) },
+            ] as const;
           }
         }),
       );
       const ok = results.every(([, r]) => r.ok);
       endResponse(
-        new fetchAPI.Response(JSON.stringify({ status: ok ? 'ready' : 'unavailable', checks: Object.fromEntries(results) }), {
-          status: ok ? 200 : 503,
-          headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-        }),
+        new fetchAPI.Response(
+          JSON.stringify({
+            status: ok ? 'ready' : 'unavailable',
+            checks: Object.fromEntries(results),
+          }),
+          {
+            status: ok ? 200 : 503,
+            headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+          },
+        ),
       );
     },
   };

@@ -13,14 +13,27 @@ import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../config';
 import type { Context } from '../context';
 import type { Principal } from '../modules/auth/permissions';
-import { ALL_PROJECTS, projectTag, type ResponseCacheService } from '../modules/response-cache/service';
+import {
+  ALL_PROJECTS,
+  projectTag,
+  type ResponseCacheService,
+} from '../modules/response-cache/service';
 import { cacheTtls } from '../modules/response-cache/ttl';
 import { ETAG_EXTENSION, entryEtag } from './use-http-caching';
 
 /** Who is asking, as far as what they may see goes. */
 function sessionOf(principal: Principal): string {
-  const roles = [...principal.memberships].sort(([a], [b]) => a.localeCompare(b)).map(([project, role]) => `${project}=${role}`);
-  return [principal.keyId, principal.isAdmin ? 'admin' : '', principal.keyProjectId ?? '', principal.keyRole ?? '', principal.tier, ...roles].join('|');
+  const roles = [...principal.memberships]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([project, role]) => `${project}=${role}`);
+  return [
+    principal.keyId,
+    principal.isAdmin ? 'admin' : '',
+    principal.keyProjectId ?? '',
+    principal.keyRole ?? '',
+    principal.tier,
+    ...roles,
+  ].join('|');
 }
 
 export interface ResponseCacheOptions {
@@ -31,8 +44,18 @@ export interface ResponseCacheOptions {
   metrics: Registry;
 }
 
-export function useResponseCache({ schema, config, cache, metrics }: ResponseCacheOptions): Plugin<Context> {
-  const lookups = new Counter({ name: 'evalgraph_response_cache_lookups_total', help: 'Response cache lookups of queries, by outcome (hit, miss).', labelNames: ['outcome'], registers: [metrics] });
+export function useResponseCache({
+  schema,
+  config,
+  cache,
+  metrics,
+}: ResponseCacheOptions): Plugin<Context> {
+  const lookups = new Counter({
+    name: 'evalgraph_response_cache_lookups_total',
+    help: 'Response cache lookups of queries, by outcome (hit, miss).',
+    labelNames: ['outcome'],
+    registers: [metrics],
+  });
   const startedAt = new WeakMap<object, number>();
   // What the response read and how long it took, handed from onTtl to the store's set, which the
   // envelop plugin calls right after it, synchronously (set has no context of its own).
@@ -49,12 +72,20 @@ export function useResponseCache({ schema, config, cache, metrics }: ResponseCac
       // A response that read no project's data (built-in prices, say) is dropped by every
       // project's mutations: forgetting to record a project can cost hits, never freshness.
       const tags = new Set((projects.length ? projects : [ALL_PROJECTS]).map(projectTag));
-      for (const { typename, id: entityId } of entities) tags.add(entityId === undefined || entityId === null ? typename : `${typename}:${entityId}`);
+      for (const { typename, id: entityId } of entities)
+        tags.add(
+          entityId === undefined || entityId === null ? typename : `${typename}:${entityId}`,
+        );
       // The entry's validator goes with it (and with this response): hits need not hash their data.
       result.extensions = { ...result.extensions, [ETAG_EXTENSION]: entryEtag(id) };
       return cache.store.set(id, result, [...tags], ttl, computedInMs);
     },
-    invalidate: (entities) => cache.store.invalidate([...entities].map(({ typename, id }) => (id === undefined || id === null ? typename : `${typename}:${id}`))),
+    invalidate: (entities) =>
+      cache.store.invalidate(
+        [...entities].map(({ typename, id }) =>
+          id === undefined || id === null ? typename : `${typename}:${id}`,
+        ),
+      ),
   };
   return {
     onPluginInit({ addPlugin }) {
@@ -67,12 +98,19 @@ export function useResponseCache({ schema, config, cache, metrics }: ResponseCac
           session: (ctx) => (ctx.principal ? sessionOf(ctx.principal) : null),
           // Node's hash, in step: the default goes through WebCrypto's promise per request.
           buildResponseCacheKey: ({ documentString, operationName, variableValues, sessionId }) =>
-            createHash('sha256').update(`${documentString}|${operationName ?? ''}|${JSON.stringify(variableValues ?? {})}|${sessionId ?? ''}`).digest('hex'),
+            createHash('sha256')
+              .update(
+                `${documentString}|${operationName ?? ''}|${JSON.stringify(variableValues ?? {})}|${sessionId ?? ''}`,
+              )
+              .digest('hex'),
           enabled: (ctx) => ctx.principal !== null,
           includeExtensionMetadata: true,
           shouldCacheResult: ({ result }) => !result.errors?.length,
           onTtl: ({ ttl, context }) => {
-            pending = { projects: [...context.touchedProjects], computedInMs: Date.now() - (startedAt.get(context) ?? 0) };
+            pending = {
+              projects: [...context.touchedProjects],
+              computedInMs: Date.now() - (startedAt.get(context) ?? 0),
+            };
             return ttl;
           },
         }),
@@ -86,7 +124,8 @@ export function useResponseCache({ schema, config, cache, metrics }: ResponseCac
       return {
         async onExecuteDone({ result }) {
           // A mutation that failed part-way may have written too: drop on any data.
-          if ('data' in result && result.data && ctx.touchedProjects.size) await cache.invalidateProjects(ctx.touchedProjects);
+          if ('data' in result && result.data && ctx.touchedProjects.size)
+            await cache.invalidateProjects(ctx.touchedProjects);
         },
       };
     },

@@ -10,10 +10,17 @@ import type { ServiceLevels } from '../modules/observability/service-levels';
 
 const ROUTES: Record<string, string> = { '/graphql': 'graphql', '/v1/traces': 'otlp' };
 
-export function useServiceLevels({ levels, meters }: { levels: ServiceLevels; meters: Meters }): Plugin<Context> {
+export function useServiceLevels({
+  levels,
+  meters,
+}: {
+  levels: ServiceLevels;
+  meters: Meters;
+}): Plugin<Context> {
   const started = new WeakMap<Request, number>();
   const seen = new WeakMap<Request, { query: boolean; failed: boolean }>();
-  const count = (ctx: Context, type: string) => meters.requests.inc({ tier: ctx.principal?.tier ?? 'ANONYMOUS', type });
+  const count = (ctx: Context, type: string) =>
+    meters.requests.inc({ tier: ctx.principal?.tier ?? 'ANONYMOUS', type });
   return {
     onRequest({ request }) {
       started.set(request, performance.now());
@@ -42,7 +49,10 @@ export function useServiceLevels({ levels, meters }: { levels: ServiceLevels; me
       const op = seen.get(request);
       const streaming = response.headers.get('content-type')?.startsWith('text/event-stream');
       const ms = performance.now() - (started.get(request) ?? performance.now());
-      levels.record(response.status >= 500 || !!op?.failed, op?.query && !streaming ? { ms } : null);
+      levels.record(
+        response.status >= 500 || !!op?.failed,
+        op?.query && !streaming ? { ms } : null,
+      );
     },
   };
 }

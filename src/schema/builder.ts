@@ -39,7 +39,15 @@ export const builder = new SchemaBuilder<{
 }>({
   // Fields are non-null unless they say otherwise (a field that can be refused must say nullable).
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ErrorsPlugin, ComplexityPlugin, DataloaderPlugin, ValidationPlugin],
+  plugins: [
+    ScopeAuthPlugin,
+    PrismaPlugin,
+    RelayPlugin,
+    ErrorsPlugin,
+    ComplexityPlugin,
+    DataloaderPlugin,
+    ValidationPlugin,
+  ],
   scopeAuth: {
     authorizeOnSubscribe: true,
     // A refused object answers null as a whole, not as an object whose every field is null.
@@ -78,10 +86,12 @@ export const builder = new SchemaBuilder<{
     // (prismaNode types are `nullable`, so a missing row loads as null rather than throwing.)
     nodesQueryOptions: {
       extensions: { listSize: (args: { ids?: unknown[] }) => args.ids?.length ?? 0 },
-      resolve: async (_root, args, _ctx, _info, resolveNodes) => (await resolveNodes(args.ids)).map((node, i) => node ?? notFound(args.ids[i].typename)),
+      resolve: async (_root, args, _ctx, _info, resolveNodes) =>
+        (await resolveNodes(args.ids)).map((node, i) => node ?? notFound(args.ids[i].typename)),
     },
     nodeQueryOptions: {
-      resolve: async (_root, args, _ctx, _info, resolveNode) => found(args.id.typename)(await resolveNode(args.id)),
+      resolve: async (_root, args, _ctx, _info, resolveNode) =>
+        found(args.id.typename)(await resolveNode(args.id)),
     },
   },
   errors: { defaultTypes: [] },
@@ -89,8 +99,14 @@ export const builder = new SchemaBuilder<{
   validation: {
     validationError: (result) => {
       const issue = result.issues[0];
-      const path = (issue?.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)) as (string | number)[];
-      return badInput(`${path.length ? `${path.join('.')}: ` : ''}${issue?.message ?? 'invalid input'}`, path);
+      const path = (issue?.path ?? []).map((p) => (typeof p === 'object' ? p.key : p)) as (
+        | string
+        | number
+      )[];
+      return badInput(
+        `${path.length ? `${path.join('.')}: ` : ''}${issue?.message ?? 'invalid input'}`,
+        path,
+      );
     },
   },
 });

@@ -9,7 +9,18 @@ export class DatabaseUnavailableError extends Error {
 }
 
 // Node socket errors.
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EAI_AGAIN']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EAI_AGAIN',
+]);
 // Prisma: can't reach the server (P1001), timed out reaching it (P1002), server closed the
 // connection (P1017), timed out waiting for a pooled connection (P2024), too many connections (P2037).
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'P2037']);
@@ -17,7 +28,12 @@ const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1017', 'P2024', 'P2037']);
 // (57P03), too many connections (53300); class 08 is connection exceptions.
 const SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 // Kinds of @prisma/driver-adapter-utils errors (DriverAdapterError.cause.kind).
-const ADAPTER_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+const ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+]);
 // pg and pg-pool raise these without a code.
 const MESSAGES = [
   /Connection terminated/i, // unexpectedly, or due to connection timeout
@@ -27,9 +43,23 @@ const MESSAGES = [
   /Server has closed the connection/i,
 ];
 
-const isCode = (code: unknown) => typeof code === 'string' && (SOCKET_CODES.has(code) || PRISMA_CODES.has(code) || SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code));
+const isCode = (code: unknown) =>
+  typeof code === 'string' &&
+  (SOCKET_CODES.has(code) ||
+    PRISMA_CODES.has(code) ||
+    SQLSTATES.has(code) ||
+    /^08[0-9A-Z]{3}$/.test(code));
 
-type Wrapped = { code?: unknown; kind?: unknown; originalCode?: unknown; message?: unknown; cause?: unknown; originalError?: unknown; meta?: { driverAdapterError?: unknown }; errors?: unknown };
+type Wrapped = {
+  code?: unknown;
+  kind?: unknown;
+  originalCode?: unknown;
+  message?: unknown;
+  cause?: unknown;
+  originalError?: unknown;
+  meta?: { driverAdapterError?: unknown };
+  errors?: unknown;
+};
 
 /** Whether `error`, or anything it wraps, matches. */
 function anyLayer(error: unknown, matches: (layer: Wrapped) => boolean): boolean {
@@ -42,7 +72,12 @@ function anyLayer(error: unknown, matches: (layer: Wrapped) => boolean): boolean
     const o = e as Wrapped;
     if (matches(o)) return true;
     // AggregateError (a connect that tried IPv4 and IPv6) holds each attempt's error.
-    queue.push(o.cause, o.originalError, o.meta?.driverAdapterError, ...(Array.isArray(o.errors) ? o.errors : []));
+    queue.push(
+      o.cause,
+      o.originalError,
+      o.meta?.driverAdapterError,
+      ...(Array.isArray(o.errors) ? o.errors : []),
+    );
   }
   return false;
 }
@@ -62,11 +97,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 
 // Postgres class 22 (data exception: a number out of range, a character it cannot store such as
 // U+0000, a string too long); Prisma's value too long (P2000) and out of range (P2020).
-const isDataCode = (code: unknown) => typeof code === 'string' && (/^22[0-9A-Z]{3}$/.test(code) || code === 'P2000' || code === 'P2020');
+const isDataCode = (code: unknown) =>
+  typeof code === 'string' &&
+  (/^22[0-9A-Z]{3}$/.test(code) || code === 'P2000' || code === 'P2020');
 
 /** Whether the database refused a value the caller sent (a client's mistake, not our bug). */
 export function isRejectedData(error: unknown): boolean {
   return anyLayer(error, (o) => isDataCode(o.code) || isDataCode(o.originalCode));
 }
 
-export const REJECTED_DATA_MESSAGE = 'A value cannot be stored: a number is out of range, or a text holds a character the database refuses (such as U+0000).';
+export const REJECTED_DATA_MESSAGE =
+  'A value cannot be stored: a number is out of range, or a text holds a character the database refuses (such as U+0000).';

@@ -4,10 +4,17 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import type {
+  SqlDriverAdapterFactory,
+  SqlMigrationAwareDriverAdapterFactory,
+} from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client';
-import { createMigrationEngine, createPostgresMigrationEngine, type MigrationEngine } from './migrate';
+import {
+  createMigrationEngine,
+  createPostgresMigrationEngine,
+  type MigrationEngine,
+} from './migrate';
 import { createPgPool, type AvailabilityEvents } from './pg-pool';
 
 export type DbOptions =
@@ -38,14 +45,19 @@ export interface Db {
 
 /** `events`: when Postgres becomes unreachable and reachable again (not reported for PGlite). */
 export async function createDb(options: DbOptions, events: AvailabilityEvents = {}): Promise<Db> {
-  return options.kind === 'postgres' ? createPostgresDb(options.url, options.poolSize, events) : createPgliteDb(options);
+  return options.kind === 'postgres'
+    ? createPostgresDb(options.url, options.poolSize, events)
+    : createPgliteDb(options);
 }
 
 function createPostgresDb(url: string, poolSize = 10, events: AvailabilityEvents = {}): Db {
   // JIT compilation costs more than it saves on our short statements (over a second, on a fresh
   // table without statistics, for a 1,000-span batch). A request must get its answer (a 503 when
   // the database is unreachable) within 5 s, connecting included.
-  const { pool } = createPgPool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 3_000, options: '-c jit=off' }, events);
+  const { pool } = createPgPool(
+    { connectionString: url, max: poolSize, connectionTimeoutMillis: 3_000, options: '-c jit=off' },
+    events,
+  );
   const { prisma, onQuery, notify } = createClient(new PrismaPg(pool));
   return {
     kind: 'postgres',
@@ -53,13 +65,23 @@ function createPostgresDb(url: string, poolSize = 10, events: AvailabilityEvents
     onQuery,
     // Named (prepared) statements: hot paths repeat the same few texts, so each connection parses
     // and plans them once. (Behind PgBouncer, that needs its prepared-statement support.)
-    query: timed(notify, async (text, params) => (await pool.query({ name: statementName(text), text, values: params })).rows),
+    query: timed(
+      notify,
+      async (text, params) =>
+        (await pool.query({ name: statementName(text), text, values: params })).rows,
+    ),
     async transaction(fn) {
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
-        const result = await fn(timed(notify, async (text, params) => (await client.query({ name: statementName(text), text, values: params })).rows));
+        const result = await fn(
+          timed(
+            notify,
+            async (text, params) =>
+              (await client.query({ name: statementName(text), text, values: params })).rows,
+          ),
+        );
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -72,7 +94,12 @@ function createPostgresDb(url: string, poolSize = 10, events: AvailabilityEvents
         client.release(broken);
       }
     },
-    ping: (timeoutMs = 2_000) => withTimeout(pool.query('select 1').then(() => undefined), timeoutMs, 'database'),
+    ping: (timeoutMs = 2_000) =>
+      withTimeout(
+        pool.query('select 1').then(() => undefined),
+        timeoutMs,
+        'database',
+      ),
     migrations: () => createPostgresMigrationEngine(url),
     close: once(async () => {
       await prisma.$disconnect();
@@ -91,8 +118,16 @@ async function createPgliteDb(options: { dataDir?: string; loadDataDir?: Blob })
     prisma,
     onQuery,
     query: timed(notify, async (text, params) => (await lite.query(text, params)).rows as never),
-    transaction: (fn) => lite.transaction((tx) => fn(timed(notify, async (text, params) => (await tx.query(text, params)).rows as never))),
-    ping: (timeoutMs = 2_000) => withTimeout(lite.query('select 1').then(() => undefined), timeoutMs, 'database'),
+    transaction: (fn) =>
+      lite.transaction((tx) =>
+        fn(timed(notify, async (text, params) => (await tx.query(text, params)).rows as never)),
+      ),
+    ping: (timeoutMs = 2_000) =>
+      withTimeout(
+        lite.query('select 1').then(() => undefined),
+        timeoutMs,
+        'database',
+      ),
     migrations: () => createMigrationEngine(adapter),
     close: once(async () => {
       await prisma.$disconnect();
@@ -120,7 +155,10 @@ function createClient(adapter: SqlDriverAdapterFactory) {
 }
 
 // Statements run outside Prisma are reported to the same listeners.
-function timed(notify: QueryListener, run: (text: string, params?: unknown[]) => Promise<unknown[]>): Sql {
+function timed(
+  notify: QueryListener,
+  run: (text: string, params?: unknown[]) => Promise<unknown[]>,
+): Sql {
   return (async (text: string, params?: unknown[]) => {
     const started = performance.now();
     try {

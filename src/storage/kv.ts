@@ -8,9 +8,17 @@ export interface Kv {
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
 }
 
-export function createKv(redis: Redis | null, prefix: string, options: { maxEntries?: number; maxBytes?: number } = {}): Kv {
+export function createKv(
+  redis: Redis | null,
+  prefix: string,
+  options: { maxEntries?: number; maxBytes?: number } = {},
+): Kv {
   // Bounded by count and by size (keys and values as UTF-16 code units, near enough).
-  const local = new LRUCache<string, string>({ max: options.maxEntries ?? 10_000, maxSize: options.maxBytes ?? 64 * 1024 * 1024, sizeCalculation: (value, key) => value.length + key.length });
+  const local = new LRUCache<string, string>({
+    max: options.maxEntries ?? 10_000,
+    maxSize: options.maxBytes ?? 64 * 1024 * 1024,
+    sizeCalculation: (value, key) => value.length + key.length,
+  });
   return {
     async get(key) {
       const hit = local.get(key);

@@ -4,7 +4,10 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bindMigrationAwareSqlAdapterFactory, type SqlMigrationAwareDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import {
+  bindMigrationAwareSqlAdapterFactory,
+  type SqlMigrationAwareDriverAdapterFactory,
+} from '@prisma/driver-adapter-utils';
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
@@ -25,7 +28,9 @@ function loadEngineModule(): Promise<EngineModule> {
     const bindingsPath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
     const bindings = await import(pathToFileURL(bindingsPath).href);
     const bytes = await readFile(bindingsPath.replace(/\.js$/, '.wasm'));
-    const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': bindings });
+    const { instance } = await WebAssembly.instantiate(bytes, {
+      './schema_engine_bg.js': bindings,
+    });
     bindings.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return bindings as EngineModule;
@@ -47,13 +52,19 @@ export interface MigrationEngine {
 
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationList> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const migrationDirectories = await Promise.all(
     names.map(async (name) => ({
       path: name,
       migrationFile: {
         path: 'migration.sql',
-        content: { tag: 'ok' as const, value: await readFile(path.join(dir, name, 'migration.sql'), 'utf8') },
+        content: {
+          tag: 'ok' as const,
+          value: await readFile(path.join(dir, name, 'migration.sql'), 'utf8'),
+        },
       },
     })),
   );
@@ -76,7 +87,11 @@ export async function createMigrationEngine(
   const files = [{ path: schemaPath, content: schema }];
   const { SchemaEngine } = await loadEngineModule();
   const factory = bindMigrationAwareSqlAdapterFactory(adapterFactory);
-  const engine: SchemaEngine = await SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, () => {}, factory);
+  const engine: SchemaEngine = await SchemaEngine.new(
+    { datamodels: [[schemaPath, schema]] },
+    () => {},
+    factory,
+  );
 
   // The engine reports adapter errors as "External error id#N"; the real error is in the registry.
   const explain = async <T>(run: () => Promise<T>): Promise<T> => {
@@ -94,15 +109,24 @@ export async function createMigrationEngine(
   return {
     async apply() {
       const migrationsList = await readMigrations(migrationsDir);
-      const out = await explain(() => engine.applyMigrations({ migrationsList, filters: NO_FILTER }));
+      const out = await explain(() =>
+        engine.applyMigrations({ migrationsList, filters: NO_FILTER }),
+      );
       return out.appliedMigrationNames;
     },
     async pending() {
       const migrationsList = await readMigrations(migrationsDir);
-      const out = await explain(() => engine.diagnoseMigrationHistory({ migrationsList, optInToShadowDatabase: false, filters: NO_FILTER }));
+      const out = await explain(() =>
+        engine.diagnoseMigrationHistory({
+          migrationsList,
+          optInToShadowDatabase: false,
+          filters: NO_FILTER,
+        }),
+      );
       const history = out.history;
       if (!history) return [];
-      if (history.diagnostic === 'databaseIsBehind' || history.diagnostic === 'historiesDiverge') return history.unappliedMigrationNames;
+      if (history.diagnostic === 'databaseIsBehind' || history.diagnostic === 'historiesDiverge')
+        return history.unappliedMigrationNames;
       return [];
     },
     async diffMigrationsToSchema() {
@@ -143,7 +167,9 @@ export async function createMigrationEngine(
 /** The engine prints a comment for an empty diff; only SQL statements count. */
 function emptyIfNoop(sql: string | null): string {
   const text = (sql ?? '').trim();
-  const statements = text.split('\n').filter((line) => line.trim() && !line.trim().startsWith('--'));
+  const statements = text
+    .split('\n')
+    .filter((line) => line.trim() && !line.trim().startsWith('--'));
   return statements.length === 0 ? '' : `${text}\n`;
 }
 
@@ -152,15 +178,21 @@ function emptyIfNoop(sql: string | null): string {
 const CHAR_OID = 18;
 const TEXT_OID = 25;
 class CatalogClient extends pg.Client {
-  // `any`: pg.Client.query has a dozen overloads; this forwards them all unchanged.
+  // biome-ignore lint/suspicious/noExplicitAny: pg.Client.query has a dozen overloads; this forwards them all unchanged.
   override query(...args: any[]): any {
     const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
-    const result = (super.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args).then((res) => {
-      for (const field of res?.fields ?? []) if (field.dataTypeID === CHAR_OID) field.dataTypeID = TEXT_OID;
-      return res;
-    });
+    const result = (super.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args).then(
+      (res) => {
+        for (const field of res?.fields ?? [])
+          if (field.dataTypeID === CHAR_OID) field.dataTypeID = TEXT_OID;
+        return res;
+      },
+    );
     if (!callback) return result;
-    result.then((res) => callback(null, res), (error) => callback(error));
+    result.then(
+      (res) => callback(null, res),
+      (error) => callback(error),
+    );
   }
 }
 
@@ -187,8 +219,17 @@ class WholeScriptPg extends PrismaPg {
 }
 
 /** A migration engine on a Postgres connection string; closes its own pool. */
-export async function createPostgresMigrationEngine(connectionString: string, options: { migrationsDir?: string } = {}): Promise<MigrationEngine> {
+export async function createPostgresMigrationEngine(
+  connectionString: string,
+  options: { migrationsDir?: string } = {},
+): Promise<MigrationEngine> {
   const pool = handleClientErrors(new pg.Pool({ connectionString, max: 2, Client: CatalogClient }));
   const engine = await createMigrationEngine(new WholeScriptPg(pool), options);
-  return { ...engine, close: async () => { await engine.close(); await pool.end(); } };
+  return {
+    ...engine,
+    close: async () => {
+      await engine.close();
+      await pool.end();
+    },
+  };
 }

@@ -16,7 +16,13 @@ describe('createPgPool', () => {
   it('fails fast while the database is down, probing once per interval, and reports the outage once', async () => {
     const onDown = jest.fn();
     const onUp = jest.fn();
-    const { pool, isDown } = createPgPool({ connectionString: `postgresql://postgres@127.0.0.1:${await closedPort()}/postgres`, connectionTimeoutMillis: 2_000 }, { probeMs: 300, onDown, onUp });
+    const { pool, isDown } = createPgPool(
+      {
+        connectionString: `postgresql://postgres@127.0.0.1:${await closedPort()}/postgres`,
+        connectionTimeoutMillis: 2_000,
+      },
+      { probeMs: 300, onDown, onUp },
+    );
     try {
       const first = await pool.query('select 1').catch((e: Error) => e);
       expect((first as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
@@ -24,14 +30,30 @@ describe('createPgPool', () => {
       expect(onDown).toHaveBeenCalledTimes(1);
 
       // Within the probe interval: refused without a connection attempt.
-      const refused = await Promise.all([pool.query('select 1'), pool.connect()].map((p) => p.then(() => null, (e: Error) => e)));
+      const refused = await Promise.all(
+        [pool.query('select 1'), pool.connect()].map((p) =>
+          p.then(
+            () => null,
+            (e: Error) => e,
+          ),
+        ),
+      );
       for (const error of refused) expect(error).toBeInstanceOf(DatabaseUnavailableError);
 
       // After it: one attempt goes through (and fails again); the others are still refused.
       await new Promise((r) => setTimeout(r, 350));
-      const next = await Promise.all([pool.query('select 1'), pool.query('select 1')].map((p) => p.then(() => null, (e: Error) => e)));
+      const next = await Promise.all(
+        [pool.query('select 1'), pool.query('select 1')].map((p) =>
+          p.then(
+            () => null,
+            (e: Error) => e,
+          ),
+        ),
+      );
       expect(next.filter((e) => e instanceof DatabaseUnavailableError)).toHaveLength(1);
-      expect(next.filter((e) => (e as NodeJS.ErrnoException | null)?.code === 'ECONNREFUSED')).toHaveLength(1);
+      expect(
+        next.filter((e) => (e as NodeJS.ErrnoException | null)?.code === 'ECONNREFUSED'),
+      ).toHaveLength(1);
       expect(onDown).toHaveBeenCalledTimes(1);
       expect(onUp).not.toHaveBeenCalled();
     } finally {

@@ -38,13 +38,18 @@ export interface PgPoolOptions extends AvailabilityEvents {
 export function createPgPool(config: pg.PoolConfig, options: PgPoolOptions = {}) {
   // Opened by one failed connection (only the database being unreachable counts); while open,
   // connecting fails at once; after `probeMs` one attempt goes through (others wait for it).
-  const breaker = circuitBreaker(handleWhen(isDatabaseUnavailable), { halfOpenAfter: options.probeMs ?? 1_000, breaker: new ConsecutiveBreaker(1) });
+  const breaker = circuitBreaker(handleWhen(isDatabaseUnavailable), {
+    halfOpenAfter: options.probeMs ?? 1_000,
+    breaker: new ConsecutiveBreaker(1),
+  });
   let downSince = 0;
   breaker.onBreak((reason) => {
     // A failed probe opens it again: the same outage.
     if (downSince) return;
     downSince = Date.now();
-    options.onDown?.('error' in reason ? reason.error : new Error('the database circuit was opened'));
+    options.onDown?.(
+      'error' in reason ? reason.error : new Error('the database circuit was opened'),
+    );
   });
   breaker.onReset(() => {
     if (!downSince) return;
@@ -55,15 +60,19 @@ export function createPgPool(config: pg.PoolConfig, options: PgPoolOptions = {})
   const unreachable = () => {
     const last = breaker.lastFailure;
     const reason = last && 'error' in last ? last.error.message : 'unknown';
-    return new DatabaseUnavailableError(`The database is unreachable (since ${new Date(downSince || Date.now()).toISOString()}): ${reason}`);
+    return new DatabaseUnavailableError(
+      `The database is unreachable (since ${new Date(downSince || Date.now()).toISOString()}): ${reason}`,
+    );
   };
 
   class GuardedClient extends pg.Client {
-    // `any`: pg.Client.connect has a promise and a callback overload (two callback types); both are kept.
+    // biome-ignore lint/suspicious/noExplicitAny: pg.Client.connect has a promise and a callback overload (two callback types); both are kept.
     override connect(callback?: any): any {
-      const connected = breaker.execute(() => super.connect()).catch((error: unknown) => {
-        throw error instanceof BrokenCircuitError ? unreachable() : error;
-      });
+      const connected = breaker
+        .execute(() => super.connect())
+        .catch((error: unknown) => {
+          throw error instanceof BrokenCircuitError ? unreachable() : error;
+        });
       if (!callback) return connected;
       connected.then(() => callback(null), callback);
     }

@@ -16,7 +16,12 @@ export interface PubSub {
 
 type Target = Pick<EventTarget, 'addEventListener' | 'removeEventListener' | 'dispatchEvent'>;
 
-function overTarget(target: Target, prefix: string, log: Logger, close: () => Promise<void>): PubSub {
+function overTarget(
+  target: Target,
+  prefix: string,
+  log: Logger,
+  close: () => Promise<void>,
+): PubSub {
   return {
     publish(topic, payload) {
       target.dispatchEvent(new CustomEvent(prefix + topic, { detail: payload }));
@@ -49,7 +54,12 @@ export function createMemoryPubSub(log: Logger): PubSub {
  * never queued); `subscriber` is a connection of its own in subscriber mode, which ioredis
  * re-subscribes after a reconnect.
  */
-export function createRedisPubSub(publisher: Redis, subscriber: Redis, prefix: string, log: Logger): PubSub {
+export function createRedisPubSub(
+  publisher: Redis,
+  subscriber: Redis,
+  prefix: string,
+  log: Logger,
+): PubSub {
   const target = createRedisEventTarget({
     publishClient: {
       publish: (channel: string, message: string) =>
@@ -60,9 +70,20 @@ export function createRedisPubSub(publisher: Redis, subscriber: Redis, prefix: s
     } as unknown as Redis, // only publish() is used by the event target
     // Its (un)subscribe commands wait for a reconnect; at shutdown they are dropped, not thrown.
     subscribeClient: {
-      on: (event: string, fn: (channel: string, message: string) => void) => subscriber.on(event, fn),
-      subscribe: (channel: string) => subscriber.subscribe(channel).catch((error: unknown) => log.debug({ err: error, channel }, 'pub/sub subscribe dropped')),
-      unsubscribe: (channel: string) => subscriber.unsubscribe(channel).catch((error: unknown) => log.debug({ err: error, channel }, 'pub/sub unsubscribe dropped')),
+      on: (event: string, fn: (channel: string, message: string) => void) =>
+        subscriber.on(event, fn),
+      subscribe: (channel: string) =>
+        subscriber
+          .subscribe(channel)
+          .catch((error: unknown) =>
+            log.debug({ err: error, channel }, 'pub/sub subscribe dropped'),
+          ),
+      unsubscribe: (channel: string) =>
+        subscriber
+          .unsubscribe(channel)
+          .catch((error: unknown) =>
+            log.debug({ err: error, channel }, 'pub/sub unsubscribe dropped'),
+          ),
     } as unknown as Redis, // only on(), subscribe() and unsubscribe() are used by the event target
   });
   return overTarget(target, `${prefix}pubsub:`, log, async () => {

@@ -2,7 +2,10 @@ import Redis from 'ioredis';
 
 /** A Redis client that fails fast when Redis is down instead of queueing commands for ~73 s
  * (ioredis' defaults), so a request path that uses it answers at once with its fallback. */
-export function createRedis(url: string, options: { name?: string; commandTimeoutMs?: number } = {}): Redis {
+export function createRedis(
+  url: string,
+  options: { name?: string; commandTimeoutMs?: number } = {},
+): Redis {
   const client = new Redis(url, {
     connectionName: options.name ?? 'evalgraph',
     maxRetriesPerRequest: 1,

@@ -1,9 +1,16 @@
 // Both response stores: tags drop their responses, a response that raced an invalidation of one
 // of its tags is not kept, and entries expire. Redis runs on this machine (REDIS_URL or the default).
 import Redis from 'ioredis';
-import { createMemoryResponseStore, createRedisResponseStore, type ResponseStore } from './response-cache';
+import {
+  createMemoryResponseStore,
+  createRedisResponseStore,
+  type ResponseStore,
+} from './response-cache';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0', { lazyConnect: true, maxRetriesPerRequest: 1 });
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0', {
+  lazyConnect: true,
+  maxRetriesPerRequest: 1,
+});
 const prefix = `evalgraph_test_rc_${process.pid}_${Date.now()}:`;
 
 afterAll(async () => {
@@ -17,7 +24,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.each([
   ['memory', () => createMemoryResponseStore()],
-  ['redis', () => createRedisResponseStore(redis, prefix, (error) => { throw error; })],
+  [
+    'redis',
+    () =>
+      createRedisResponseStore(redis, prefix, (error) => {
+        throw error;
+      }),
+  ],
 ] as [string, () => ResponseStore][])('%s store', (_name, make) => {
   it('drops the responses of an invalidated tag, and only those', async () => {
     const store = make();
@@ -64,5 +77,8 @@ it('Redis: an evicted generation turns a hit into a miss, never back into an old
   await store.invalidate(['Trace:gen']);
   expect(await store.get('again')).toBeUndefined();
   // Nothing per response is kept under a tag: one generation key, one invalidation mark.
-  expect((await redis.keys(`${prefix}rc:t:Trace:gen*`)).sort()).toEqual([`${prefix}rc:t:Trace:gen:g`, `${prefix}rc:t:Trace:gen:inv`]);
+  expect((await redis.keys(`${prefix}rc:t:Trace:gen*`)).sort()).toEqual([
+    `${prefix}rc:t:Trace:gen:g`,
+    `${prefix}rc:t:Trace:gen:inv`,
+  ]);
 });

@@ -14,7 +14,13 @@ import { LRUCache } from 'lru-cache';
 export interface ResponseStore {
   get(id: string): Promise<ExecutionResult | undefined>;
   /** Keeps `result` for `ttlMs` under `tags`, unless a tag was invalidated in the last `computedInMs` (+ a margin). */
-  set(id: string, result: ExecutionResult, tags: string[], ttlMs: number, computedInMs: number): Promise<void>;
+  set(
+    id: string,
+    result: ExecutionResult,
+    tags: string[],
+    ttlMs: number,
+    computedInMs: number,
+  ): Promise<void>;
   invalidate(tags: string[]): Promise<void>;
 }
 
@@ -26,7 +32,8 @@ const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + ma
 
 /** Longest a response may be kept, whatever its types say. */
 const MAX_TTL_MS = 3_600_000;
-const clampTtl = (ttl: number) => Math.max(1, Math.min(Number.isFinite(ttl) ? ttl : MAX_TTL_MS, MAX_TTL_MS));
+const clampTtl = (ttl: number) =>
+  Math.max(1, Math.min(Number.isFinite(ttl) ? ttl : MAX_TTL_MS, MAX_TTL_MS));
 
 // Redis: each tag has a generation (starting from the time and a random number, then INCR on
 // every invalidation); a response
@@ -77,7 +84,11 @@ for i = 3, #ARGV do
 end
 return 1`;
 
-export function createRedisResponseStore(redis: Redis, prefix: string, onError: (error: unknown) => void): ResponseStore {
+export function createRedisResponseStore(
+  redis: Redis,
+  prefix: string,
+  onError: (error: unknown) => void,
+): ResponseStore {
   const responseKey = (id: string) => `${prefix}rc:r:${id}`;
   const tagKey = (tag: string) => `${prefix}rc:t:${tag}`;
   // A generation outlives every response stored under it.
@@ -89,10 +100,24 @@ export function createRedisResponseStore(redis: Redis, prefix: string, onError: 
     },
     async set(id, result, tags, ttlMs, computedInMs) {
       const window = String(Math.ceil(computedInMs) + RACE_MARGIN_MS);
-      await redis.eval(SET, 1, responseKey(id), JSON.stringify(result), String(clampTtl(ttlMs)), window, generationTtl, ...tags.map(tagKey)).catch(() => undefined);
+      await redis
+        .eval(
+          SET,
+          1,
+          responseKey(id),
+          JSON.stringify(result),
+          String(clampTtl(ttlMs)),
+          window,
+          generationTtl,
+          ...tags.map(tagKey),
+        )
+        .catch(() => undefined);
     },
     async invalidate(tags) {
-      if (tags.length) await redis.eval(INVALIDATE, 0, String(REMEMBER_MS), generationTtl, ...tags.map(tagKey)).catch(onError);
+      if (tags.length)
+        await redis
+          .eval(INVALIDATE, 0, String(REMEMBER_MS), generationTtl, ...tags.map(tagKey))
+          .catch(onError);
     },
   };
 }

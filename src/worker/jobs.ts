@@ -9,7 +9,12 @@ import type { AnyJob } from './pool';
 
 export function createJobs(deps: Deps, services: Services): AnyJob[] {
   return [
-    createEvaluationJob(deps, { costs: services.costs, judge: services.judge, quotas: services.quotas, events: services.events }),
+    createEvaluationJob(deps, {
+      costs: services.costs,
+      judge: services.judge,
+      quotas: services.quotas,
+      events: services.events,
+    }),
     createWebhookJob(deps, services.webhooks),
     createAlertJob(deps, services.alertRules),
   ];

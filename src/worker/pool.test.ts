@@ -22,7 +22,16 @@ function gate() {
 
 function fakeJob(units: number, over: Partial<Job<Unit, number>> = {}) {
   const queue = Array.from({ length: units }, (_, i) => ({ id: i }));
-  const seen = { claims: [] as number[], runs: [] as number[], running: 0, most: 0, recorded: [] as number[], released: [] as number[], failed: [] as number[], signals: new Map<number, AbortSignal>() };
+  const seen = {
+    claims: [] as number[],
+    runs: [] as number[],
+    running: 0,
+    most: 0,
+    recorded: [] as number[],
+    released: [] as number[],
+    failed: [] as number[],
+    signals: new Map<number, AbortSignal>(),
+  };
   const gates = new Map<number, ReturnType<typeof gate>>();
   const gateOf = (id: number) => gates.get(id) ?? (gates.set(id, gate()), gates.get(id)!);
   const job: Job<Unit, number> = {
@@ -41,7 +50,12 @@ function fakeJob(units: number, over: Partial<Job<Unit, number>> = {}) {
       seen.running += 1;
       seen.most = Math.max(seen.most, seen.running);
       try {
-        await Promise.race([gateOf(unit.id).opened, new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))))]);
+        await Promise.race([
+          gateOf(unit.id).opened,
+          new Promise((_resolve, reject) =>
+            signal.addEventListener('abort', () => reject(new Error('aborted'))),
+          ),
+        ]);
         return unit.id * 10;
       } finally {
         seen.running -= 1;
@@ -126,7 +140,10 @@ it('at the drain deadline aborts what still runs (onStop finish) and hands it ba
 
 it('a unit that fails is given to `failed` and not handed back; a failed claim backs off, logged once', async () => {
   const lines: string[] = [];
-  const logged = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line).msg) });
+  const logged = pino(
+    { level: 'info' },
+    { write: (line: string) => lines.push(JSON.parse(line).msg) },
+  );
   let claimFailures = 2;
   const { job, seen } = fakeJob(1, {
     idleMs: 10,
@@ -173,7 +190,11 @@ it('renews the leases of what it holds, and runs the job timers over it', async 
     every: [{ name: 'cancel check', ms: 10, run: async (held) => held.abort((u) => u.id === 1) }],
   });
   pool = startWorkerPool({ log, pubsub: createMemoryPubSub(log) }, [job]);
-  await until(() => renewed.some((ids) => ids.length === 1 && ids[0] === 0) || renewed.some((ids) => ids.join() === '0,1'));
+  await until(
+    () =>
+      renewed.some((ids) => ids.length === 1 && ids[0] === 0) ||
+      renewed.some((ids) => ids.join() === '0,1'),
+  );
   // Aborted by the job's own timer (a cancel): not failed, not handed back.
   await until(() => seen.signals.get(1)?.aborted === true);
   await pool.stop();

@@ -24,7 +24,7 @@ export interface WorkerPool {
   stop(drainBy?: number): Promise<void>;
 }
 
-// any: each job has its own types of work and outcome; the pool hands them back to that job only.
+// biome-ignore lint/suspicious/noExplicitAny: each job has its own types of work and outcome; the pool hands them back to that job only.
 export type AnyJob = Job<any, any>;
 
 export function startWorkerPool(deps: Pick<Deps, 'log' | 'pubsub'>, jobs: AnyJob[]): WorkerPool {
@@ -85,7 +85,10 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
       handled.then(
         () => forget(h),
         (e) => {
-          log.error({ err: e, job: job.name, work: job.key(h.work) }, 'could not record or hand back work; its lease will expire');
+          log.error(
+            { err: e, job: job.name, work: job.key(h.work) },
+            'could not record or hand back work; its lease will expire',
+          );
           forget(h);
         },
       ),
@@ -99,7 +102,12 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
         (outcome) => {
           if (outcome === null) return forget(h);
           const recorded = Promise.resolve().then(() => job.record(outcome));
-          track(recorded.then(() => forget(h), (error) => failed(h, error)));
+          track(
+            recorded.then(
+              () => forget(h),
+              (error) => failed(h, error),
+            ),
+          );
         },
         (error) => failed(h, error),
       )
@@ -125,7 +133,8 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
 
   /** Waits until the buffer runs low, claims, fills the slots: how much there is to do. */
   async function step(): Promise<number> {
-    while (!claimNow() && !stopping.signal.aborted) await new Promise<void>((resolve) => (slotFreed = resolve));
+    while (!claimNow() && !stopping.signal.aborted)
+      await new Promise<void>((resolve) => (slotFreed = resolve));
     if (stopping.signal.aborted) return 0;
     const limit = room();
     deep = false;
@@ -212,7 +221,11 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
   const timers = [...(job.every ?? [])];
   if (job.lease) {
     const { ms, renew } = job.lease;
-    timers.push({ name: 'lease renewal', ms: ms / 4, run: () => (held.size ? renew(works()) : Promise.resolve()) });
+    timers.push({
+      name: 'lease renewal',
+      ms: ms / 4,
+      run: () => (held.size ? renew(works()) : Promise.resolve()),
+    });
   }
   const intervals = timers.map((timer) => {
     // One run at a time (a database that does not answer must not pile them up); a failing timer
@@ -227,7 +240,11 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
         .then(
           () => (failing = false),
           (error) => {
-            if (!failing) log.warn({ err: error, job: job.name, timer: timer.name }, 'timer failed; retrying quietly until it works again');
+            if (!failing)
+              log.warn(
+                { err: error, job: job.name, timer: timer.name },
+                'timer failed; retrying quietly until it works again',
+              );
             failing = true;
           },
         )
@@ -237,11 +254,14 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     return interval;
   });
 
-  const unlisten = (job.wakeOn ?? []).map(({ topic, throttleMs }) => deps.pubsub.listen(topic, throttleMs ? throttle(wake, throttleMs) : wake));
+  const unlisten = (job.wakeOn ?? []).map(({ topic, throttleMs }) =>
+    deps.pubsub.listen(topic, throttleMs ? throttle(wake, throttleMs) : wake),
+  );
   const looping = loop();
 
   /** Hands back claimed units (only under their claims), if any. */
-  const release = (units: Held<W>[]) => (units.length && job.release ? job.release(units.map((h) => h.work)) : Promise.resolve());
+  const release = (units: Held<W>[]) =>
+    units.length && job.release ? job.release(units.map((h) => h.work)) : Promise.resolve();
 
   /**
    * Stopping: the loop ends (a claim in progress may finish until `drainBy`), units never started
@@ -254,7 +274,8 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     intervals.forEach((interval) => clearInterval(interval));
     stopping.abort();
     // A claim stuck past the deadline (a database that does not answer) is left behind.
-    if (!(await settledBy([looping], drainBy))) log.warn({ job: job.name }, 'a claim was still running at the drain deadline; left behind');
+    if (!(await settledBy([looping], drainBy)))
+      log.warn({ job: job.name }, 'a claim was still running at the drain deadline; left behind');
     const unstarted = buffer.splice(0);
     unstarted.forEach(forget);
     const handedBack = release(unstarted);
@@ -262,7 +283,10 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     job.stopping?.();
     if (job.onStop === 'abort') for (const h of held.values()) h.abort.abort();
     if (!(await settledBy([...running, ...recording], drainBy))) {
-      log.warn({ job: job.name, running: running.size, recording: recording.size }, 'work still running or being recorded at the drain deadline; handing it back');
+      log.warn(
+        { job: job.name, running: running.size, recording: recording.size },
+        'work still running or being recorded at the drain deadline; handing it back',
+      );
       for (const h of held.values()) h.abort.abort();
       await settledBy(running, Date.now() + ABORT_GRACE_MS);
     }

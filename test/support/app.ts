@@ -11,7 +11,11 @@ import { createTestDatabase, uniqueName } from './databases';
 export interface GqlResponse<T = any> {
   status: number;
   headers: Headers;
-  body: { data?: T; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[]; extensions?: any };
+  body: {
+    data?: T;
+    errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+    extensions?: any;
+  };
 }
 
 export interface TestApp {
@@ -22,9 +26,19 @@ export interface TestApp {
   projectId: string;
   server: Awaited<ReturnType<typeof serve>>;
   /** POST a GraphQL operation as the holder of `key` (default: the admin). */
-  gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { key?: string | null; headers?: Record<string, string> }): Promise<GqlResponse<T>>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { key?: string | null; headers?: Record<string, string> },
+  ): Promise<GqlResponse<T>>;
   /** Creates a user with a key and (optionally) a role in a project, through the services. */
-  seedUser(options?: { role?: Role; projectId?: string; tier?: Tier; keyRole?: Role; keyProjectId?: string }): Promise<{ userId: string; key: string; email: string }>;
+  seedUser(options?: {
+    role?: Role;
+    projectId?: string;
+    tier?: Tier;
+    keyRole?: Role;
+    keyProjectId?: string;
+  }): Promise<{ userId: string; key: string; email: string }>;
   seedProject(name?: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -43,10 +57,16 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     EVALGRAPH_INIT_API_KEY: adminKey,
     EVALGRAPH_SHUTDOWN_TIMEOUT_MS: '2000',
     ...(database.url ? { DATABASE_URL: database.url } : {}),
-    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL, REDIS_KEY_PREFIX: redisPrefix } : {}),
+    ...(process.env.REDIS_URL
+      ? { REDIS_URL: process.env.REDIS_URL, REDIS_KEY_PREFIX: redisPrefix }
+      : {}),
     ...env,
   });
-  const server = await serve(config, 'all', { db: database.options, log: pino({ level: 'silent' }), print: () => {} });
+  const server = await serve(config, 'all', {
+    db: database.options,
+    log: pino({ level: 'silent' }),
+    print: () => {},
+  });
   const url = server.api!.url;
   const prisma = server.deps.db.prisma;
   const project = await prisma.project.findFirstOrThrow({ where: { name: 'test project' } });
@@ -55,19 +75,34 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     const key = options.key === undefined ? adminKey : options.key;
     const response = await fetch(`${url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(key ? { authorization: `Bearer ${key}` } : {}), ...options.headers },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...options.headers,
+      },
       body: JSON.stringify({ query, variables }),
     });
     return { status: response.status, headers: response.headers, body: await response.json() };
   };
 
   let seq = 0;
-  const seedProject = async (name = `project ${++seq}`) => (await server.services.projects.createProject({ name })).id;
+  const seedProject = async (name = `project ${++seq}`) =>
+    (await server.services.projects.createProject({ name })).id;
   const seedUser: TestApp['seedUser'] = async (options = {}) => {
     const email = `${uniqueName('user')}@test.local`.toLowerCase();
     const user = await server.services.auth.createUser({ email, tier: options.tier });
-    if (options.role) await server.services.projects.addMember({ projectId: options.projectId ?? project.id, email, role: options.role });
-    const { key } = await server.services.auth.createApiKey(null, { userId: user.id, role: options.keyRole, projectId: options.keyProjectId });
+    if (options.role)
+      await server.services.projects.addMember({
+        projectId: options.projectId ?? project.id,
+        email,
+        role: options.role,
+      });
+    const { key } = await server.services.auth.createApiKey(null, {
+      userId: user.id,
+      role: options.keyRole,
+      projectId: options.keyProjectId,
+    });
     return { userId: user.id, key, email };
   };
 
@@ -101,4 +136,5 @@ async function deleteKeys(url: string, prefix: string) {
 }
 
 /** The Relay global id of a row. */
-export const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
+export const globalId = (type: string, id: string) =>
+  Buffer.from(`${type}:${id}`).toString('base64');

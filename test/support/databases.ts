@@ -10,7 +10,8 @@ import type { DbOptions } from '../../src/storage/db';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-export const uniqueName = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+export const uniqueName = (prefix: string) =>
+  `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
 
 export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
@@ -29,30 +30,47 @@ async function admin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Pro
 }
 
 /** Runs the real `evalgraph` CLI in a child process (so the migration engine lives there). */
-export function runCli(args: string[], env: Record<string, string>): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'src', 'cli.ts'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(
+    path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+    [path.join(ROOT, 'src', 'cli.ts'), ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Applies the committed migrations up to and including `name` (support/migrate-to.ts): a database as an older release left it. */
-export function migrateTo(name: string, env: Record<string, string>): { status: number; stdout: string; stderr: string } {
-  const result = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(__dirname, 'migrate-to.ts'), name], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', ...env },
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
+export function migrateTo(
+  name: string,
+  env: Record<string, string>,
+): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(
+    path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+    [path.join(__dirname, 'migrate-to.ts'), name],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', ...env },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
 
 function mustRun(args: string[], env: Record<string, string>) {
   const result = runCli(args, env);
-  if (result.status !== 0) throw new Error(`evalgraph ${args.join(' ')} failed (${result.status}):\n${result.stderr}${result.stdout}`);
+  if (result.status !== 0)
+    throw new Error(
+      `evalgraph ${args.join(' ')} failed (${result.status}):\n${result.stderr}${result.stdout}`,
+    );
   return result;
 }
 
@@ -99,11 +117,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     return {
       options: { kind: 'postgres', url: dbUrl, poolSize: 5 },
       url: dbUrl,
-      drop: () => admin(url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+      drop: () =>
+        admin(url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
+          () => undefined,
+        ),
     };
   }
   const dump = process.env.EVALGRAPH_TEST_TEMPLATE_DUMP;
-  if (!dump) throw new Error('No test template: run the tests through jest (globalSetup creates it).');
+  if (!dump)
+    throw new Error('No test template: run the tests through jest (globalSetup creates it).');
   const blob = new Blob([await readFile(dump)]);
   return { options: { kind: 'pglite', loadDataDir: blob }, url: null, drop: async () => {} };
 }
@@ -111,7 +133,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** An empty database for a CLI or server child process: its env, and a connection of this process to it (closed before a child opens the embedded one). */
 export interface MigrationTarget {
   env: Record<string, string>;
-  connect(): Promise<{ sql: <R = any>(text: string, params?: unknown[]) => Promise<R[]>; close(): Promise<void> }>;
+  connect(): Promise<{
+    sql: <R = any>(text: string, params?: unknown[]) => Promise<R[]>;
+    close(): Promise<void>;
+  }>;
   cleanup(): Promise<void>;
 }
 
@@ -126,9 +151,15 @@ export async function createMigrationTarget(): Promise<MigrationTarget> {
       async connect() {
         const client = new pg.Client({ connectionString: dbUrl });
         await client.connect();
-        return { sql: async (text, params) => (await client.query(text, params)).rows, close: () => client.end() };
+        return {
+          sql: async (text, params) => (await client.query(text, params)).rows,
+          close: () => client.end(),
+        };
       },
-      cleanup: () => admin(url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+      cleanup: () =>
+        admin(url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
+          () => undefined,
+        ),
     };
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-migrate-'));
@@ -136,7 +167,10 @@ export async function createMigrationTarget(): Promise<MigrationTarget> {
     env: { DATABASE_URL: '', EVALGRAPH_DATA_DIR: dir },
     async connect() {
       const lite = await PGlite.create({ dataDir: path.join(dir, 'pgdata') });
-      return { sql: async (text, params) => (await lite.query(text, params)).rows as never, close: () => lite.close() };
+      return {
+        sql: async (text, params) => (await lite.query(text, params)).rows as never,
+        close: () => lite.close(),
+      };
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };

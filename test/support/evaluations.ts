@@ -17,8 +17,24 @@ export interface ItemJson {
   contexts?: string[];
 }
 
-export async function createEvaluation(app: TestApp, testingCriteria: unknown[], items: ItemJson[], options: { key?: string; projectId?: string; name?: string } = {}) {
-  const res = await app.gql(CREATE, { input: { projectId: globalId('Project', options.projectId ?? app.projectId), name: options.name ?? 'test eval', testingCriteria, dataSource: { items } } }, { key: options.key });
+export async function createEvaluation(
+  app: TestApp,
+  testingCriteria: unknown[],
+  items: ItemJson[],
+  options: { key?: string; projectId?: string; name?: string } = {},
+) {
+  const res = await app.gql(
+    CREATE,
+    {
+      input: {
+        projectId: globalId('Project', options.projectId ?? app.projectId),
+        name: options.name ?? 'test eval',
+        testingCriteria,
+        dataSource: { items },
+      },
+    },
+    { key: options.key },
+  );
   if (res.body.errors) throw new Error(`createEvaluation: ${JSON.stringify(res.body.errors)}`);
   return res.body.data.createEvaluation.evaluation.id as string;
 }
@@ -26,22 +42,34 @@ export async function createEvaluation(app: TestApp, testingCriteria: unknown[],
 const FINAL = ['COMPLETED', 'FAILED', 'CANCELED'];
 
 /** Polls until the evaluation is in one of `statuses` (default: any final one). */
-export async function waitFor(app: TestApp, id: string, statuses: string[] = FINAL, timeoutMs = 20_000) {
+export async function waitFor(
+  app: TestApp,
+  id: string,
+  statuses: string[] = FINAL,
+  timeoutMs = 20_000,
+) {
   const started = Date.now();
   for (;;) {
     const res = await app.gql(STATE, { id });
     if (res.body.errors) throw new Error(JSON.stringify(res.body.errors));
     const evaluation = res.body.data.evaluation;
     if (statuses.includes(evaluation.status)) return evaluation;
-    if (Date.now() - started > timeoutMs) throw new Error(`evaluation still ${evaluation.status} after ${timeoutMs} ms: ${JSON.stringify(evaluation.resultCounts)}`);
+    if (Date.now() - started > timeoutMs)
+      throw new Error(
+        `evaluation still ${evaluation.status} after ${timeoutMs} ms: ${JSON.stringify(evaluation.resultCounts)}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 /** Results by grader name, in item order. */
-export function byGrader(evaluation: { results: { edges: { node: { graderName: string; item: { position: number } } }[] } }) {
+export function byGrader(evaluation: {
+  results: { edges: { node: { graderName: string; item: { position: number } } }[] };
+}) {
   const out: Record<string, any[]> = {};
-  const nodes = evaluation.results.edges.map((e) => e.node).sort((a, b) => a.item.position - b.item.position);
+  const nodes = evaluation.results.edges
+    .map((e) => e.node)
+    .sort((a, b) => a.item.position - b.item.position);
   for (const n of nodes) (out[n.graderName] ??= []).push(n);
   return out;
 }

@@ -14,7 +14,11 @@ export interface ChatBody {
 }
 
 export type Reply =
-  | { text: string | string[]; logprobs?: { token: string; top: Record<string, number> }[]; usage?: { prompt: number; completion: number } }
+  | {
+      text: string | string[];
+      logprobs?: { token: string; top: Record<string, number> }[];
+      usage?: { prompt: number; completion: number };
+    }
   | { status: number; headers?: Record<string, string>; body?: unknown }
   | { hang: true };
 
@@ -25,7 +29,10 @@ export interface FakeLlm {
   /** Requests received, in order (chat and embeddings). */
   calls: { path: string; at: number; body: ChatBody & { input?: string[] } }[];
   /** Answers chat requests whose messages contain `needle` (or match the predicate). */
-  on(needle: string | ((body: ChatBody, text: string) => boolean), reply: Reply | ((body: ChatBody) => Reply)): void;
+  on(
+    needle: string | ((body: ChatBody, text: string) => boolean),
+    reply: Reply | ((body: ChatBody) => Reply),
+  ): void;
   /** The next `count` requests (any path) get this answer before the rules apply. */
   failNext(count: number, reply: Reply): void;
   /** Embedding of a text (default: a bag of its letters, so equal texts have cosine 1). */
@@ -59,7 +66,8 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     url: '',
     calls: [],
     on(needle, reply) {
-      const match = typeof needle === 'string' ? (_b: ChatBody, text: string) => text.includes(needle) : needle;
+      const match =
+        typeof needle === 'string' ? (_b: ChatBody, text: string) => text.includes(needle) : needle;
       rules.push({ match, reply: typeof reply === 'function' ? reply : () => reply });
     },
     failNext(count, reply) {
@@ -83,13 +91,20 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     },
   };
 
-  const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
   };
 
   function chatResponse(body: ChatBody, reply: Extract<Reply, { text: unknown }>) {
-    const texts = Array.isArray(reply.text) ? reply.text : Array.from({ length: body.n ?? 1 }, () => reply.text as string);
+    const texts = Array.isArray(reply.text)
+      ? reply.text
+      : Array.from({ length: body.n ?? 1 }, () => reply.text as string);
     return {
       id: 'chatcmpl-fake',
       object: 'chat.completion',
@@ -99,11 +114,27 @@ export async function startFakeLlm(): Promise<FakeLlm> {
         index,
         finish_reason: 'stop',
         message: { role: 'assistant', content: text },
-        logprobs: reply.logprobs && body.logprobs
-          ? { content: reply.logprobs.map((t) => ({ token: t.token, logprob: Math.log(t.top[t.token] ?? 1), bytes: null, top_logprobs: Object.entries(t.top).map(([token, p]) => ({ token, logprob: Math.log(p), bytes: null })) })) }
-          : null,
+        logprobs:
+          reply.logprobs && body.logprobs
+            ? {
+                content: reply.logprobs.map((t) => ({
+                  token: t.token,
+                  logprob: Math.log(t.top[t.token] ?? 1),
+                  bytes: null,
+                  top_logprobs: Object.entries(t.top).map(([token, p]) => ({
+                    token,
+                    logprob: Math.log(p),
+                    bytes: null,
+                  })),
+                })),
+              }
+            : null,
       })),
-      usage: { prompt_tokens: reply.usage?.prompt ?? 100, completion_tokens: reply.usage?.completion ?? 10, total_tokens: (reply.usage?.prompt ?? 100) + (reply.usage?.completion ?? 10) },
+      usage: {
+        prompt_tokens: reply.usage?.prompt ?? 100,
+        completion_tokens: reply.usage?.completion ?? 10,
+        total_tokens: (reply.usage?.prompt ?? 100) + (reply.usage?.completion ?? 10),
+      },
     };
   }
 
@@ -118,25 +149,49 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     fake.calls.push({ path, at: Date.now(), body });
     if (fake.delayMs) await new Promise((r) => setTimeout(r, fake.delayMs));
     const text = (body.messages ?? []).map((m: { content: string }) => m.content).join('\n');
-    const reply: Reply | undefined = queued.shift() ?? (path.endsWith('/chat/completions') ? rules.find((r) => r.match(body, text))?.reply(body) : undefined);
+    const reply: Reply | undefined =
+      queued.shift() ??
+      (path.endsWith('/chat/completions')
+        ? rules.find((r) => r.match(body, text))?.reply(body)
+        : undefined);
     if (reply && 'hang' in reply) {
       hanging.add(res);
       res.on('close', () => hanging.delete(res));
       return;
     }
-    if (reply && 'status' in reply) return send(res, reply.status, reply.body ?? { error: { message: `fake error ${reply.status}`, type: 'fake' } }, reply.headers);
+    if (reply && 'status' in reply)
+      return send(
+        res,
+        reply.status,
+        reply.body ?? { error: { message: `fake error ${reply.status}`, type: 'fake' } },
+        reply.headers,
+      );
     if (path.endsWith('/embeddings')) {
       const inputs: string[] = Array.isArray(body.input) ? body.input : [body.input];
-      return send(res, 200, { object: 'list', model: body.model, data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: fake.embed(t) })), usage: { prompt_tokens: inputs.length * 5, total_tokens: inputs.length * 5 } });
+      return send(res, 200, {
+        object: 'list',
+        model: body.model,
+        data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: fake.embed(t) })),
+        usage: { prompt_tokens: inputs.length * 5, total_tokens: inputs.length * 5 },
+      });
     }
     if (path.endsWith('/chat/completions')) {
-      if (!reply) return send(res, 400, { error: { message: `no fake rule for: ${text.slice(0, 200)}`, type: 'invalid_request_error' } });
+      if (!reply)
+        return send(res, 400, {
+          error: {
+            message: `no fake rule for: ${text.slice(0, 200)}`,
+            type: 'invalid_request_error',
+          },
+        });
       return send(res, 200, chatResponse(body, reply));
     }
     send(res, 404, { error: { message: 'not found' } });
   }
 
-  const server = createServer((req, res) => void handle(req, res).catch((error) => send(res, 500, { error: { message: String(error) } })));
+  const server = createServer(
+    (req, res) =>
+      void handle(req, res).catch((error) => send(res, 500, { error: { message: String(error) } })),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
   return fake;

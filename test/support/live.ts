@@ -10,36 +10,67 @@ export interface Collected<T = any> {
   done: Promise<T[]>;
 }
 
-export function wsClient(url: string, key: string | null, options: { onClose?: (code: number, reason: string) => void } = {}): Client {
+export function wsClient(
+  url: string,
+  key: string | null,
+  options: { onClose?: (code: number, reason: string) => void } = {},
+): Client {
   return createWsClient({
-    url: url.replace(/^http/, 'ws') + '/graphql',
+    url: `${url.replace(/^http/, 'ws')}/graphql`,
     webSocketImpl: WebSocket,
     connectionParams: key ? { authorization: `Bearer ${key}` } : {},
     retryAttempts: 0,
     lazy: true,
-    on: { closed: (event) => options.onClose?.((event as { code: number }).code, String((event as { reason: string }).reason)) },
+    on: {
+      closed: (event) =>
+        options.onClose?.(
+          (event as { code: number }).code,
+          String((event as { reason: string }).reason),
+        ),
+    },
   });
 }
 
-type Subscribable = { subscribe(payload: { query: string; variables?: Record<string, unknown> }, sink: { next(v: any): void; error(e: unknown): void; complete(): void }): () => void };
+type Subscribable = {
+  subscribe(
+    payload: { query: string; variables?: Record<string, unknown> },
+    sink: { next(v: any): void; error(e: unknown): void; complete(): void },
+  ): () => void;
+};
 
-function collect(client: Subscribable, query: string, variables: Record<string, unknown>): Collected & { stop: () => void } {
+function collect(
+  client: Subscribable,
+  query: string,
+  variables: Record<string, unknown>,
+): Collected & { stop: () => void } {
   const events: any[] = [];
   let stop = () => {};
   const done = new Promise<any[]>((resolve, reject) => {
-    stop = client.subscribe({ query, variables }, {
-      next: (value) => events.push(value),
-      error: (error) => reject(error),
-      complete: () => resolve(events),
-    });
+    stop = client.subscribe(
+      { query, variables },
+      {
+        next: (value) => events.push(value),
+        error: (error) => reject(error),
+        complete: () => resolve(events),
+      },
+    );
   });
   done.catch(() => {});
   return { events, done, stop };
 }
 
-export const subscribeWs = (client: Client, query: string, variables: Record<string, unknown> = {}) => collect(client, query, variables);
+export const subscribeWs = (
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+) => collect(client, query, variables);
 
-export function subscribeSse(baseUrl: string, key: string, query: string, variables: Record<string, unknown> = {}) {
+export function subscribeSse(
+  baseUrl: string,
+  key: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+) {
   const client = createSseClient({
     url: `${baseUrl}/graphql`,
     singleConnection: false,
@@ -51,7 +82,11 @@ export function subscribeSse(baseUrl: string, key: string, query: string, variab
 }
 
 /** Waits until `predicate` holds, polling every 20 ms. */
-export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition') {
+export async function until(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+) {
   const started = Date.now();
   while (!(await predicate())) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);

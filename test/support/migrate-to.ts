@@ -7,18 +7,30 @@ import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { createMigrationEngine, createPostgresMigrationEngine, MIGRATIONS_DIR } from '../../src/storage/migrate';
+import {
+  createMigrationEngine,
+  createPostgresMigrationEngine,
+  MIGRATIONS_DIR,
+} from '../../src/storage/migrate';
 
 async function main() {
   const last = process.argv[2];
-  const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   if (!names.includes(last)) throw new Error(`no migration ${last}`);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-migrations-'));
   await cp(path.join(MIGRATIONS_DIR, 'migration_lock.toml'), path.join(dir, 'migration_lock.toml'));
-  for (const name of names.filter((n) => n <= last)) await cp(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
+  for (const name of names.filter((n) => n <= last))
+    await cp(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
   const url = process.env.DATABASE_URL;
-  const lite = url ? null : await PGlite.create({ dataDir: path.join(process.env.EVALGRAPH_DATA_DIR!, 'pgdata') });
-  const engine = url ? await createPostgresMigrationEngine(url, { migrationsDir: dir }) : await createMigrationEngine(new PrismaPGlite(lite!), { migrationsDir: dir });
+  const lite = url
+    ? null
+    : await PGlite.create({ dataDir: path.join(process.env.EVALGRAPH_DATA_DIR!, 'pgdata') });
+  const engine = url
+    ? await createPostgresMigrationEngine(url, { migrationsDir: dir })
+    : await createMigrationEngine(new PrismaPGlite(lite!), { migrationsDir: dir });
   try {
     console.log(JSON.stringify({ applied: await engine.apply() }));
   } finally {

@@ -13,14 +13,18 @@ const BIN = process.env.EVALGRAPH_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
 export const freePort = () =>
   new Promise<number>((resolve, reject) => {
-    const srv = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
+    const srv = net
+      .createServer()
+      .once('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as net.AddressInfo;
+        srv.close(() => resolve(port));
+      });
   });
 
 function osUser(name: string): { uid: number; gid: number } {
-  const id = (flag: string) => Number(spawnSync('id', [flag, name], { encoding: 'utf8' }).stdout.trim());
+  const id = (flag: string) =>
+    Number(spawnSync('id', [flag, name], { encoding: 'utf8' }).stdout.trim());
   return { uid: id('-u'), gid: id('-g') };
 }
 
@@ -45,12 +49,27 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
     const { uid, gid } = osUser('postgres');
     await chown(dir, uid, gid);
   }
-  const command = (bin: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(BIN, bin), ...args]] : [path.join(BIN, bin), args]);
-  const [initdb, initArgs] = command('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+  const command = (bin: string, args: string[]): [string, string[]] =>
+    asRoot
+      ? ['runuser', ['-u', 'postgres', '--', path.join(BIN, bin), ...args]]
+      : [path.join(BIN, bin), args];
+  const [initdb, initArgs] = command('initdb', [
+    '-D',
+    data,
+    '-A',
+    'trust',
+    '-U',
+    'postgres',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
   const init = spawnSync(initdb, initArgs, { encoding: 'utf8', timeout: 120_000 });
   if (init.status !== 0) {
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed (${init.status}): ${init.stderr}${init.stdout}${init.error ?? ''}`);
+    throw new Error(
+      `initdb failed (${init.status}): ${init.stderr}${init.stdout}${init.error ?? ''}`,
+    );
   }
   const port = await freePort();
   let server: ChildProcess | null = null;
@@ -64,7 +83,10 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
     }
   };
   const url = (database = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${database}`;
-  const postmasterPid = async () => Number((await readFile(path.join(data, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]) || null;
+  const postmasterPid = async () =>
+    Number(
+      (await readFile(path.join(data, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0],
+    ) || null;
   const accepts = async () => {
     const client = new pg.Client({ connectionString: url(), connectionTimeoutMillis: 1_000 });
     client.on('error', () => {});
@@ -78,10 +100,24 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
       await client.end().catch(() => {});
     }
   };
-  const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r())));
+  const exited = (child: ChildProcess) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((r) => child.once('exit', () => r()));
 
   async function startOnce(): Promise<boolean> {
-    const [postgres, args] = command('postgres', ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=50']);
+    const [postgres, args] = command('postgres', [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      dir,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'max_connections=50',
+    ]);
     const fd = openSync(logFile, 'a');
     const child = spawn(postgres, args, { stdio: ['ignore', fd, fd] });
     closeSync(fd);

@@ -16,18 +16,34 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServeProcess(env: Record<string, string>, args: string[] = []): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'src', 'cli.ts'), 'serve', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so that SIGKILL reaches the server itself and not only tsx's wrapper.
-    detached: true,
-  });
+export async function startServeProcess(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<ServeProcess> {
+  const child = spawn(
+    process.execPath,
+    [...TSX, path.join(ROOT, 'src', 'cli.ts'), 'serve', ...args],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so that SIGKILL reaches the server itself and not only tsx's wrapper.
+      detached: true,
+    },
+  );
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 60_000);
     const check = () => {
@@ -60,14 +76,22 @@ export async function startServeProcess(env: Record<string, string>, args: strin
 
 /** `serve --role worker` in a child process (no HTTP port: nothing to wait for). */
 export function startWorkerProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, [...TSX, path.join(ROOT, 'src', 'cli.ts'), 'serve', '--role', 'worker'], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
-    stdio: 'ignore',
-    // Its own process group: SIGKILL reaches node itself, not only the tsx wrapper.
-    detached: true,
-  });
-  return { kill: () => process.kill(-child.pid!, 'SIGKILL'), stop: () => process.kill(-child.pid!, 'SIGTERM'), exited: new Promise((r) => child.once('exit', r)) };
+  const child = spawn(
+    process.execPath,
+    [...TSX, path.join(ROOT, 'src', 'cli.ts'), 'serve', '--role', 'worker'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
+      stdio: 'ignore',
+      // Its own process group: SIGKILL reaches node itself, not only the tsx wrapper.
+      detached: true,
+    },
+  );
+  return {
+    kill: () => process.kill(-child.pid!, 'SIGKILL'),
+    stop: () => process.kill(-child.pid!, 'SIGTERM'),
+    exited: new Promise((r) => child.once('exit', r)),
+  };
 }
 
 /** Stops worker processes (those still alive) and waits for them to exit. */

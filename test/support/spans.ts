@@ -23,6 +23,21 @@ export const INGEST = `mutation($input: IngestSpansInput!) {
 }`;
 
 /** Sends spans to a project (raw id) and returns the response. */
-export function ingest(app: TestApp, projectId: string, spans: unknown[], options: { partial?: boolean; key?: string } = {}) {
-  return app.gql(INGEST, { input: { projectId: globalId('Project', projectId), spans, partial: options.partial ?? false } }, { key: options.key });
+export function ingest(
+  app: TestApp,
+  projectId: string,
+  spans: unknown[],
+  options: { partial?: boolean; key?: string } = {},
+) {
+  return app.gql(
+    INGEST,
+    {
+      input: {
+        projectId: globalId('Project', projectId),
+        spans,
+        partial: options.partial ?? false,
+      },
+    },
+    { key: options.key },
+  );
 }

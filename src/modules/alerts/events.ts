@@ -32,13 +32,27 @@ export interface AlertNotification {
 }
 
 /** Emits the change: to `endpointIds`, or to every endpoint of the project subscribed to the event. */
-export function emitAlert(emit: Emit, notification: AlertNotification, endpointIds: string[] | null = null) {
-  const type = notification.state === 'RESOLVED' || notification.state === 'OK' ? 'alert.resolved' : 'alert.fired';
+export function emitAlert(
+  emit: Emit,
+  notification: AlertNotification,
+  endpointIds: string[] | null = null,
+) {
+  const type =
+    notification.state === 'RESOLVED' || notification.state === 'OK'
+      ? 'alert.resolved'
+      : 'alert.fired';
   return emit(type, notification, { endpoints: endpointIds });
 }
 
 /** The notification an `alertFired` subscriber's message carries (its payload has the API's global ids). */
-export function notificationOf(message: EventMessage<'alert.fired' | 'alert.resolved'>): AlertNotification {
+export function notificationOf(
+  message: EventMessage<'alert.fired' | 'alert.resolved'>,
+): AlertNotification {
   const { id: _id, ruleId, projectId: _projectId, ...rest } = message.data;
-  return { ...rest, eventId: message.subjectId, ruleId: decodeGlobalID(ruleId).id, projectId: message.projectId };
+  return {
+    ...rest,
+    eventId: message.subjectId,
+    ruleId: decodeGlobalID(ruleId).id,
+    projectId: message.projectId,
+  };
 }

@@ -25,26 +25,47 @@ const AGGREGATE: Record<AlertAggregation, string> = {
   P99: 'percentile_cont(0.99) WITHIN GROUP (ORDER BY v)',
 };
 
-export function measureSql(rule: { projectId: string; metric: AlertMetric; aggregation: AlertAggregation; filter: AlertFilter }, from: Date, to: Date): { text: string; values: unknown[] } {
+export function measureSql(
+  rule: {
+    projectId: string;
+    metric: AlertMetric;
+    aggregation: AlertAggregation;
+    filter: AlertFilter;
+  },
+  from: Date,
+  to: Date,
+): { text: string; values: unknown[] } {
   const values: unknown[] = [rule.projectId, from.toISOString(), to.toISOString()];
   const param = (value: unknown) => `$${values.push(value)}`;
   const f = rule.filter;
   const { value: v, source: rows, counting } = METRICS[rule.metric];
   let source: string;
   if (rows === 'spans') {
-    const where = ['s.project_id = $1::uuid', 's.start_time >= $2::timestamptz', 's.start_time < $3::timestamptz'];
-    if (f.model !== undefined) where.push(`s.normalized_model = ${param(normaliseModelName(f.model))}`);
+    const where = [
+      's.project_id = $1::uuid',
+      's.start_time >= $2::timestamptz',
+      's.start_time < $3::timestamptz',
+    ];
+    if (f.model !== undefined)
+      where.push(`s.normalized_model = ${param(normaliseModelName(f.model))}`);
     if (f.spanKind !== undefined) where.push(`s.kind = ${param(f.spanKind)}::"SpanKind"`);
     if (f.userId !== undefined) where.push(`s.user_id = ${param(f.userId)}`);
     if (f.tags?.length) where.push(`s.tags @> ${param(f.tags)}::text[]`);
     source = `SELECT ${v} AS v FROM spans s WHERE ${where.join(' AND ')}`;
   } else {
-    const where = ['e.project_id = $1::uuid', 'r.created_at >= $2::timestamptz', 'r.created_at < $3::timestamptz'];
+    const where = [
+      'e.project_id = $1::uuid',
+      'r.created_at >= $2::timestamptz',
+      'r.created_at < $3::timestamptz',
+    ];
     if (f.evaluationName !== undefined) where.push(`e.name = ${param(f.evaluationName)}`);
     if (f.grader !== undefined) where.push(`r.grader_name = ${param(f.grader)}`);
     source = `SELECT ${v} AS v FROM evaluation_results r JOIN evaluations e ON e.id = r.evaluation_id WHERE ${where.join(' AND ')}`;
   }
   // A counting metric's every row is a sample (its value is NULL on the rows it does not count).
   const samples = counting ? 'count(*)' : 'count(v)';
-  return { text: `SELECT ${samples}::int AS samples, (${AGGREGATE[rule.aggregation]})::float8 AS value FROM (${source}) x`, values };
+  return {
+    text: `SELECT ${samples}::int AS samples, (${AGGREGATE[rule.aggregation]})::float8 AS value FROM (${source}) x`,
+    values,
+  };
 }

@@ -30,9 +30,12 @@ test('every AlertFilterInput field applies to exactly one source of samples', ()
 });
 
 test('the descriptions name every metric (minSamples the counting ones), and the schema shows them', () => {
-  const names = (text: string) => Object.keys(METRICS).filter((name) => new RegExp(`\\b${name}\\b`).test(text));
+  const names = (text: string) =>
+    Object.keys(METRICS).filter((name) => new RegExp(`\\b${name}\\b`).test(text));
   expect(names(descriptions.metric)).toEqual(Object.keys(METRICS));
-  expect(names(descriptions.minSamples)).toEqual(Object.keys(METRICS).filter((name) => METRICS[name as keyof typeof METRICS].counting));
+  expect(names(descriptions.minSamples)).toEqual(
+    Object.keys(METRICS).filter((name) => METRICS[name as keyof typeof METRICS].counting),
+  );
   expect(schema.getType('AlertMetric')?.description).toBe(descriptions.metric);
   expect(schema.getType('AlertAggregation')?.description).toBe(descriptions.aggregation);
   const input = schema.getType('CreateAlertRuleInput');

@@ -32,21 +32,80 @@ export interface MetricDefinition {
 
 // In the order the AlertMetric description names them.
 export const METRICS: Record<AlertMetric, MetricDefinition> = {
-  COST: { source: 'spans', value: 's.total_cost::float8', aggregations: ANY, counting: false, costs: true, unit: 'USD per priced span; spans that could not be priced are not samples' },
-  TOKENS: { source: 'spans', value: 's.total_tokens::float8', aggregations: ANY, counting: false, costs: false },
-  SPAN_COUNT: { source: 'spans', value: '1', aggregations: ['COUNT'], counting: true, costs: false },
-  ERROR_COUNT: { source: 'spans', value: "CASE WHEN s.status = 'ERROR' THEN 1 END", aggregations: ['COUNT'], counting: true, costs: false },
-  ERROR_RATE: { source: 'spans', value: "CASE WHEN s.status = 'ERROR' THEN 1.0 ELSE 0.0 END", aggregations: ['AVG'], counting: false, costs: false, unit: '0–1' },
-  LATENCY_MS: { source: 'spans', value: 's.latency_ms::float8', aggregations: ANY, counting: false, costs: false },
-  EVAL_SCORE: { source: 'evaluationResults', value: 'r.score', aggregations: ANY, counting: false, costs: false },
-  EVAL_PASS_RATE: { source: 'evaluationResults', value: 'CASE WHEN r.passed THEN 1.0 WHEN NOT r.passed THEN 0.0 END', aggregations: ['AVG'], counting: false, costs: false, unit: '0–1' },
-  EVAL_FAILED_COUNT: { source: 'evaluationResults', value: 'CASE WHEN r.passed = false THEN 1 END', aggregations: ['COUNT'], counting: true, costs: false },
+  COST: {
+    source: 'spans',
+    value: 's.total_cost::float8',
+    aggregations: ANY,
+    counting: false,
+    costs: true,
+    unit: 'USD per priced span; spans that could not be priced are not samples',
+  },
+  TOKENS: {
+    source: 'spans',
+    value: 's.total_tokens::float8',
+    aggregations: ANY,
+    counting: false,
+    costs: false,
+  },
+  SPAN_COUNT: {
+    source: 'spans',
+    value: '1',
+    aggregations: ['COUNT'],
+    counting: true,
+    costs: false,
+  },
+  ERROR_COUNT: {
+    source: 'spans',
+    value: "CASE WHEN s.status = 'ERROR' THEN 1 END",
+    aggregations: ['COUNT'],
+    counting: true,
+    costs: false,
+  },
+  ERROR_RATE: {
+    source: 'spans',
+    value: "CASE WHEN s.status = 'ERROR' THEN 1.0 ELSE 0.0 END",
+    aggregations: ['AVG'],
+    counting: false,
+    costs: false,
+    unit: '0–1',
+  },
+  LATENCY_MS: {
+    source: 'spans',
+    value: 's.latency_ms::float8',
+    aggregations: ANY,
+    counting: false,
+    costs: false,
+  },
+  EVAL_SCORE: {
+    source: 'evaluationResults',
+    value: 'r.score',
+    aggregations: ANY,
+    counting: false,
+    costs: false,
+  },
+  EVAL_PASS_RATE: {
+    source: 'evaluationResults',
+    value: 'CASE WHEN r.passed THEN 1.0 WHEN NOT r.passed THEN 0.0 END',
+    aggregations: ['AVG'],
+    counting: false,
+    costs: false,
+    unit: '0–1',
+  },
+  EVAL_FAILED_COUNT: {
+    source: 'evaluationResults',
+    value: 'CASE WHEN r.passed = false THEN 1 END',
+    aggregations: ['COUNT'],
+    counting: true,
+    costs: false,
+  },
 };
 
 const entries = Object.entries(METRICS) as [AlertMetric, MetricDefinition][];
-const namesWhere = (keep: (m: MetricDefinition) => boolean) => entries.filter(([, m]) => keep(m)).map(([name]) => name);
+const namesWhere = (keep: (m: MetricDefinition) => boolean) =>
+  entries.filter(([, m]) => keep(m)).map(([name]) => name);
 /** "A, B and C". */
-const listed = (names: string[]) => (names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names.join(''));
+const listed = (names: string[]) =>
+  names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names.join('');
 
 /** The default minSamples of a metric's rules. */
 export const defaultMinSamples = (metric: AlertMetric) => (METRICS[metric].counting ? 0 : 1);
@@ -54,7 +113,9 @@ export const defaultMinSamples = (metric: AlertMetric) => (METRICS[metric].count
 export const descriptions = {
   metric: Object.entries(SOURCES)
     .map(([source, { label }]) => {
-      const names = entries.filter(([, m]) => m.source === source).map(([name, m]) => (m.unit ? `${name} (${m.unit})` : name));
+      const names = entries
+        .filter(([, m]) => m.source === source)
+        .map(([name, m]) => (m.unit ? `${name} (${m.unit})` : name));
       return `Over ${label}: ${names.join(', ')}.`;
     })
     .join(' '),

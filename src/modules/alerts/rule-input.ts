@@ -5,20 +5,34 @@
 import { z } from 'zod';
 import type { Context } from '../../context';
 import { badInput, notFound } from '../../errors';
-import { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator } from '../../generated/prisma/enums';
+import {
+  AlertAggregation,
+  AlertMetric,
+  AlertNoDataState,
+  AlertOperator,
+} from '../../generated/prisma/enums';
 import { uuidOfGlobalId } from '../../lib/ids';
 import { builder } from '../../schema/builder';
 import { authorize } from '../auth/access';
 import { SpanKindEnum } from '../traces/schema';
 import type { AlertFilter } from './measure-sql';
 import { defaultMinSamples, descriptions, METRICS, SOURCES } from './metrics';
-import { AlertAggregationEnum, AlertMetricEnum, AlertNoDataEnum, AlertOperatorEnum } from './rule-schema';
+import {
+  AlertAggregationEnum,
+  AlertMetricEnum,
+  AlertNoDataEnum,
+  AlertOperatorEnum,
+} from './rule-schema';
 import { warningProblem } from './rules';
 
 const AlertFilterInput = builder.inputType('AlertFilterInput', {
-  description: 'Span metrics: model, spanKind, userId (end user), tags (all of them). Evaluation metrics: evaluationName, grader.',
+  description:
+    'Span metrics: model, spanKind, userId (end user), tags (all of them). Evaluation metrics: evaluationName, grader.',
   fields: (t) => ({
-    model: t.string({ description: 'Compared normalised (Span.normalizedModel): gpt-4o matches gpt-4o-2024-08-06 and azure/gpt-4o.' }),
+    model: t.string({
+      description:
+        'Compared normalised (Span.normalizedModel): gpt-4o matches gpt-4o-2024-08-06 and azure/gpt-4o.',
+    }),
     spanKind: t.field({ type: SpanKindEnum }),
     userId: t.string(),
     tags: t.stringList(),
@@ -46,11 +60,20 @@ export const ruleFields = {
   operator: z.enum(AlertOperator),
   threshold: z.number().finite(),
   warningThreshold: z.number().finite().nullish(),
-  windowSeconds: z.number().int().min(10).max(30 * 86_400),
+  windowSeconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(30 * 86_400),
   intervalSeconds: z.number().int().min(10).max(86_400).nullish(),
   minSamples: z.number().int().min(0).max(1_000_000).nullish(),
   noData: z.enum(AlertNoDataState).nullish(),
-  cooldownSeconds: z.number().int().min(0).max(7 * 86_400).nullish(),
+  cooldownSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .nullish(),
   channels: z.array(z.string()).max(20).nullish(),
   enabled: z.boolean().nullish(),
 };
@@ -61,17 +84,29 @@ export async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
   // Alerting on money measures it: the rule's values would tell its author the project's costs.
   const metric = METRICS[r.metric];
   if (metric.costs) await authorize(ctx, projectId, 'costs');
-  if (!metric.aggregations.includes(r.aggregation)) throw badInput(`${r.metric} takes ${metric.aggregations.join(' or ')}, not ${r.aggregation}.`, ['input', 'aggregation']);
-  const filter = Object.fromEntries(Object.entries(r.filter ?? {}).filter(([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length))) as AlertFilter;
+  if (!metric.aggregations.includes(r.aggregation))
+    throw badInput(`${r.metric} takes ${metric.aggregations.join(' or ')}, not ${r.aggregation}.`, [
+      'input',
+      'aggregation',
+    ]);
+  const filter = Object.fromEntries(
+    Object.entries(r.filter ?? {}).filter(
+      ([, v]) => v !== null && v !== undefined && !(Array.isArray(v) && !v.length),
+    ),
+  ) as AlertFilter;
   const allowed: readonly string[] = SOURCES[metric.source].filters;
   const wrong = Object.keys(filter).find((k) => !allowed.includes(k));
-  if (wrong) throw badInput(`filter.${wrong} does not apply to ${r.metric}.`, ['input', 'filter', wrong]);
+  if (wrong)
+    throw badInput(`filter.${wrong} does not apply to ${r.metric}.`, ['input', 'filter', wrong]);
   const warning = warningProblem(r.operator, r.threshold, r.warningThreshold ?? null);
   if (warning) throw badInput(`warningThreshold: ${warning}.`, ['input', 'warningThreshold']);
   const channels = r.channels ?? [];
   if (channels.length) {
-    const found = await ctx.deps.db.prisma.webhookEndpoint.count({ where: { id: { in: channels }, projectId } });
-    if (found !== new Set(channels).size) throw notFound('A channel (webhook endpoint of the project)', ['input', 'channels']);
+    const found = await ctx.deps.db.prisma.webhookEndpoint.count({
+      where: { id: { in: channels }, projectId },
+    });
+    if (found !== new Set(channels).size)
+      throw notFound('A channel (webhook endpoint of the project)', ['input', 'channels']);
   }
   return {
     name: r.name,
@@ -92,7 +127,13 @@ export async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
   };
 }
 
-export const ruleInputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<never>, 'InputObject'>, required: boolean) => ({
+export const ruleInputFields = (
+  t: PothosSchemaTypes.InputFieldBuilder<
+    PothosSchemaTypes.ExtendDefaultTypes<never>,
+    'InputObject'
+  >,
+  required: boolean,
+) => ({
   name: t.string({ required }),
   description: t.string(),
   metric: t.field({ type: AlertMetricEnum, required }),
@@ -100,8 +141,13 @@ export const ruleInputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSch
   filter: t.field({ type: AlertFilterInput }),
   operator: t.field({ type: AlertOperatorEnum, required }),
   threshold: t.float({ required }),
-  warningThreshold: t.float({ description: 'Reached first, in the operator’s direction: WARNING before FIRING.' }),
-  windowSeconds: t.int({ required, description: 'The window measured, ending now (10 s to 30 days).' }),
+  warningThreshold: t.float({
+    description: 'Reached first, in the operator’s direction: WARNING before FIRING.',
+  }),
+  windowSeconds: t.int({
+    required,
+    description: 'The window measured, ending now (10 s to 30 days).',
+  }),
   intervalSeconds: t.int({ description: 'How often it is checked (default 30 s).' }),
   minSamples: t.int({ description: descriptions.minSamples }),
   noData: t.field({ type: AlertNoDataEnum, description: 'Default KEEP.' }),
@@ -111,7 +157,9 @@ export const ruleInputFields = (t: PothosSchemaTypes.InputFieldBuilder<PothosSch
 });
 
 /** Raw ids of WebhookEndpoint global ids (anything else is refused). */
-export function endpointIds(ids: readonly (string | number)[] | null | undefined): string[] | undefined {
+export function endpointIds(
+  ids: readonly (string | number)[] | null | undefined,
+): string[] | undefined {
   if (!ids) return undefined;
   return ids.map((id, i) => {
     const raw = uuidOfGlobalId(String(id), 'WebhookEndpoint');

@@ -16,17 +16,37 @@ const MAX_RULES_PER_PROJECT = 500;
 
 builder.relayMutationField(
   'createAlertRule',
-  { inputFields: (t) => ({ projectId: t.globalID({ required: true, for: ProjectRef }), ...ruleInputFields(t as never, true) }) },
+  {
+    inputFields: (t) => ({
+      projectId: t.globalID({ required: true, for: ProjectRef }),
+      ...ruleInputFields(t as never, true),
+    }),
+  },
   {
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
     resolve: async (_root, { input }, ctx) => {
       const projectId = input.projectId.id;
-      const parsed = parseInput(z.object(ruleFields), { ...input, projectId: undefined, channels: endpointIds(input.channels as string[] | null) });
+      const parsed = parseInput(z.object(ruleFields), {
+        ...input,
+        projectId: undefined,
+        channels: endpointIds(input.channels as string[] | null),
+      });
       const data = await checkRule(ctx, projectId, parsed);
-      if ((await ctx.deps.db.prisma.alertRule.count({ where: { projectId } })) >= MAX_RULES_PER_PROJECT) {
-        throw appError('QUOTA_EXCEEDED', `A project may have at most ${MAX_RULES_PER_PROJECT} alert rules.`, { extensions: { quota: MAX_RULES_PER_PROJECT } });
+      if (
+        (await ctx.deps.db.prisma.alertRule.count({ where: { projectId } })) >=
+        MAX_RULES_PER_PROJECT
+      ) {
+        throw appError(
+          'QUOTA_EXCEEDED',
+          `A project may have at most ${MAX_RULES_PER_PROJECT} alert rules.`,
+          { extensions: { quota: MAX_RULES_PER_PROJECT } },
+        );
       }
-      return { rule: await ctx.deps.db.prisma.alertRule.create({ data: { ...data, projectId, nextEvaluationAt: ctx.deps.clock.now() } }) };
+      return {
+        rule: await ctx.deps.db.prisma.alertRule.create({
+          data: { ...data, projectId, nextEvaluationAt: ctx.deps.clock.now() },
+        }),
+      };
     },
   },
   { outputFields: (t) => ({ alertRule: t.field({ type: AlertRuleRef, resolve: (p) => p.rule }) }) },
@@ -34,26 +54,49 @@ builder.relayMutationField(
 
 /** The rule's project when the principal may change it. */
 async function writableRule(ctx: Context, id: string) {
-  return authorizeRow(ctx, await ctx.deps.db.prisma.alertRule.findUnique({ where: { id } }), 'write', 'Alert rule');
+  return authorizeRow(
+    ctx,
+    await ctx.deps.db.prisma.alertRule.findUnique({ where: { id } }),
+    'write',
+    'Alert rule',
+  );
 }
 
 builder.relayMutationField(
   'updateAlertRule',
-  { inputFields: (t) => ({ id: t.globalID({ required: true, for: AlertRuleRef }), ...ruleInputFields(t as never, false) }) },
   {
-    description: 'Changes the fields given; the rule is checked again at once. Its state and history stay.',
+    inputFields: (t) => ({
+      id: t.globalID({ required: true, for: AlertRuleRef }),
+      ...ruleInputFields(t as never, false),
+    }),
+  },
+  {
+    description:
+      'Changes the fields given; the rule is checked again at once. Its state and history stay.',
     resolve: async (_root, { input }, ctx) => {
       const rule = await writableRule(ctx, input.id.id);
       // Omitted fields stay; an explicit null clears a nullable one (description, warningThreshold)
       // or restores a default (intervalSeconds, minSamples, noData, cooldownSeconds, channels).
-      const given = Object.fromEntries(Object.entries({ ...input, id: undefined, channels: input.channels === null ? null : endpointIds(input.channels as string[] | undefined) }).filter(([, v]) => v !== undefined));
+      const given = Object.fromEntries(
+        Object.entries({
+          ...input,
+          id: undefined,
+          channels:
+            input.channels === null ? null : endpointIds(input.channels as string[] | undefined),
+        }).filter(([, v]) => v !== undefined),
+      );
       const merged = { ...rule, filter: rule.filter as AlertFilter, ...given };
       const parsed = parseInput(z.object(ruleFields), merged);
       const data = await checkRule(ctx, rule.projectId, parsed);
-      const updated = await ctx.deps.db.prisma.alertRule.update({ where: { id: rule.id }, data: { ...data, nextEvaluationAt: ctx.deps.clock.now() } });
+      const updated = await ctx.deps.db.prisma.alertRule.update({
+        where: { id: rule.id },
+        data: { ...data, nextEvaluationAt: ctx.deps.clock.now() },
+      });
       // Disabled while warning or firing: resolved now, or it would stay firing for good.
       if (!updated.enabled && (await ctx.services.alertRules.resolveDisabled(rule.id))) {
-        return { rule: await ctx.deps.db.prisma.alertRule.findUniqueOrThrow({ where: { id: rule.id } }) };
+        return {
+          rule: await ctx.deps.db.prisma.alertRule.findUniqueOrThrow({ where: { id: rule.id } }),
+        };
       }
       return { rule: updated };
     },
@@ -72,5 +115,9 @@ builder.relayMutationField(
       return { id: rule.id };
     },
   },
-  { outputFields: (t) => ({ deletedAlertRuleId: t.id({ resolve: (p) => encodeGlobalID('AlertRule', p.id) }) }) },
+  {
+    outputFields: (t) => ({
+      deletedAlertRuleId: t.id({ resolve: (p) => encodeGlobalID('AlertRule', p.id) }),
+    }),
+  },
 );

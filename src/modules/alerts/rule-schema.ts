@@ -3,7 +3,13 @@
 // is in rule-input.ts, the mutations that change rules in rule-mutations.ts.
 import type { Context } from '../../context';
 import { found, notFound } from '../../errors';
-import { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator, type AlertState } from '../../generated/prisma/enums';
+import {
+  AlertAggregation,
+  AlertMetric,
+  AlertNoDataState,
+  AlertOperator,
+  type AlertState,
+} from '../../generated/prisma/enums';
 import { builder } from '../../schema/builder';
 import { authorizeRow } from '../auth/access';
 import { projectScope } from '../auth/permissions';
@@ -12,17 +18,39 @@ import { SpanKindEnum } from '../traces/schema';
 import { WebhookEndpointRef } from '../webhooks/schema';
 import type { AlertFilter } from './measure-sql';
 import { descriptions } from './metrics';
-import { AlertEventConnection, AlertEventRef, AlertStateEnum, eventsConnection, measured } from './schema';
+import {
+  AlertEventConnection,
+  AlertEventRef,
+  AlertStateEnum,
+  eventsConnection,
+  measured,
+} from './schema';
 
-export const AlertMetricEnum = builder.enumType(AlertMetric, { name: 'AlertMetric', description: descriptions.metric });
-export const AlertAggregationEnum = builder.enumType(AlertAggregation, { name: 'AlertAggregation', description: descriptions.aggregation });
-export const AlertOperatorEnum = builder.enumType(AlertOperator, { name: 'AlertOperator', description: 'GT >, GTE >=, LT <, LTE <=, EQ =, NEQ !=' });
-export const AlertNoDataEnum = builder.enumType(AlertNoDataState, { name: 'AlertNoDataState', description: 'What a window without enough samples means: OK, KEEP (the state stays), FIRING.' });
+export const AlertMetricEnum = builder.enumType(AlertMetric, {
+  name: 'AlertMetric',
+  description: descriptions.metric,
+});
+export const AlertAggregationEnum = builder.enumType(AlertAggregation, {
+  name: 'AlertAggregation',
+  description: descriptions.aggregation,
+});
+export const AlertOperatorEnum = builder.enumType(AlertOperator, {
+  name: 'AlertOperator',
+  description: 'GT >, GTE >=, LT <, LTE <=, EQ =, NEQ !=',
+});
+export const AlertNoDataEnum = builder.enumType(AlertNoDataState, {
+  name: 'AlertNoDataState',
+  description: 'What a window without enough samples means: OK, KEEP (the state stays), FIRING.',
+});
 
 const AlertFilterRef = builder.objectRef<AlertFilter>('AlertFilter').implement({
   fields: (t) => ({
     model: t.exposeString('model', { nullable: true }),
-    spanKind: t.field({ type: SpanKindEnum, nullable: true, resolve: (f) => (f.spanKind ?? null) as never }),
+    spanKind: t.field({
+      type: SpanKindEnum,
+      nullable: true,
+      resolve: (f) => (f.spanKind ?? null) as never,
+    }),
     userId: t.exposeString('userId', { nullable: true }),
     tags: t.exposeStringList('tags', { nullable: true }),
     evaluationName: t.exposeString('evaluationName', { nullable: true }),
@@ -36,7 +64,8 @@ export const AlertRuleRef = builder.prismaNode('AlertRule', {
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
   nullable: true,
   id: { field: 'id' },
-  description: 'A condition on a project’s traces or evaluation results, checked every intervalSeconds over the last windowSeconds.',
+  description:
+    'A condition on a project’s traces or evaluation results, checked every intervalSeconds over the last windowSeconds.',
   authScopes: projectScope('read'),
   fields: (t) => ({
     project: t.relation('project'),
@@ -44,20 +73,35 @@ export const AlertRuleRef = builder.prismaNode('AlertRule', {
     description: t.exposeString('description', { nullable: true }),
     metric: t.expose('metric', { type: AlertMetricEnum }),
     aggregation: t.expose('aggregation', { type: AlertAggregationEnum }),
-    filter: t.field({ type: AlertFilterRef, select: { filter: true }, resolve: (r) => (r.filter ?? {}) as AlertFilter }),
+    filter: t.field({
+      type: AlertFilterRef,
+      select: { filter: true },
+      resolve: (r) => (r.filter ?? {}) as AlertFilter,
+    }),
     operator: t.expose('operator', { type: AlertOperatorEnum }),
     threshold: t.exposeFloat('threshold'),
     warningThreshold: t.exposeFloat('warningThreshold', { nullable: true }),
     windowSeconds: t.exposeInt('windowSeconds'),
     intervalSeconds: t.exposeInt('intervalSeconds'),
-    minSamples: t.exposeInt('minSamples', { description: 'Fewer samples in the window count as no data.' }),
+    minSamples: t.exposeInt('minSamples', {
+      description: 'Fewer samples in the window count as no data.',
+    }),
     noData: t.expose('noData', { type: AlertNoDataEnum }),
-    cooldownSeconds: t.exposeInt('cooldownSeconds', { description: 'A warning or firing is not sent again within this time.' }),
+    cooldownSeconds: t.exposeInt('cooldownSeconds', {
+      description: 'A warning or firing is not sent again within this time.',
+    }),
     channels: t.field({
       type: [WebhookEndpointRef],
-      description: 'Webhook endpoints notified (none: every endpoint of the project subscribed to alert.fired / alert.resolved). alertFired subscribers always are.',
+      description:
+        'Webhook endpoints notified (none: every endpoint of the project subscribed to alert.fired / alert.resolved). alertFired subscribers always are.',
       select: { channels: true },
-      resolve: (r, _a, ctx) => (r.channels.length ? ctx.deps.db.prisma.webhookEndpoint.findMany({ where: { id: { in: r.channels } }, orderBy: { id: 'asc' } }) : []),
+      resolve: (r, _a, ctx) =>
+        r.channels.length
+          ? ctx.deps.db.prisma.webhookEndpoint.findMany({
+              where: { id: { in: r.channels } },
+              orderBy: { id: 'asc' },
+            })
+          : [],
     }),
     enabled: t.exposeBoolean('enabled'),
     state: t.expose('state', { type: AlertStateEnum }),
@@ -65,39 +109,74 @@ export const AlertRuleRef = builder.prismaNode('AlertRule', {
       nullable: true,
       description: 'The value last measured. A COST value needs the BILLING or ADMIN role.',
       select: { lastValue: true, metric: true, projectId: true },
-      resolve: (r, _args, ctx) => measured(ctx, { projectId: r.projectId, metric: r.metric, value: r.lastValue }),
+      resolve: (r, _args, ctx) =>
+        measured(ctx, { projectId: r.projectId, metric: r.metric, value: r.lastValue }),
     }),
     lastEvaluatedAt: t.expose('lastEvaluatedAt', { type: 'DateTime', nullable: true }),
     nextEvaluationAt: t.expose('nextEvaluationAt', { type: 'DateTime' }),
     lastFiredAt: t.expose('lastFiredAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    events: t.connection({ type: AlertEventRef, description: 'Its state changes, newest first.', resolve: (r, args, ctx) => eventsConnection(ctx, { ruleId: r.id }, args) }, AlertEventConnection),
+    events: t.connection(
+      {
+        type: AlertEventRef,
+        description: 'Its state changes, newest first.',
+        resolve: (r, args, ctx) => eventsConnection(ctx, { ruleId: r.id }, args),
+      },
+      AlertEventConnection,
+    ),
   }),
 });
 
 const AlertRuleTestRef = builder
-  .objectRef<{ value: number | null; metric: AlertMetric; projectId: string; samples: number; windowStart: Date; windowEnd: Date; state: AlertState; nextState: AlertState | null }>('AlertRuleTest')
+  .objectRef<{
+    value: number | null;
+    metric: AlertMetric;
+    projectId: string;
+    samples: number;
+    windowStart: Date;
+    windowEnd: Date;
+    state: AlertState;
+    nextState: AlertState | null;
+  }>('AlertRuleTest')
   .implement({
     description: 'What the rule measures now. Nothing is recorded or sent.',
     fields: (t) => ({
-      value: t.float({ nullable: true, description: 'null: no samples to aggregate. A COST value needs the BILLING or ADMIN role.', resolve: (r, _args, ctx) => measured(ctx, r) }),
+      value: t.float({
+        nullable: true,
+        description: 'null: no samples to aggregate. A COST value needs the BILLING or ADMIN role.',
+        resolve: (r, _args, ctx) => measured(ctx, r),
+      }),
       samples: t.exposeInt('samples'),
       windowStart: t.expose('windowStart', { type: 'DateTime' }),
       windowEnd: t.expose('windowEnd', { type: 'DateTime' }),
-      state: t.field({ type: AlertStateEnum, description: 'Its state now.', resolve: (r) => r.state }),
-      wouldBecome: t.field({ type: AlertStateEnum, description: 'Its state if it were evaluated now.', resolve: (r) => r.nextState ?? r.state }),
+      state: t.field({
+        type: AlertStateEnum,
+        description: 'Its state now.',
+        resolve: (r) => r.state,
+      }),
+      wouldBecome: t.field({
+        type: AlertStateEnum,
+        description: 'Its state if it were evaluated now.',
+        resolve: (r) => r.nextState ?? r.state,
+      }),
     }),
   });
 
 /** The rule measured now, when the principal may read it. */
 async function testRule(ctx: Context, id: string) {
-  authorizeRow(ctx, await ctx.deps.db.prisma.alertRule.findUnique({ where: { id }, select: { projectId: true } }), 'read', 'Alert rule');
+  authorizeRow(
+    ctx,
+    await ctx.deps.db.prisma.alertRule.findUnique({ where: { id }, select: { projectId: true } }),
+    'read',
+    'Alert rule',
+  );
   const result = await ctx.services.alertRules.test(id);
   if (!result) throw notFound('Alert rule'); // deleted meanwhile
   return result;
 }
 
-const TEST_DESCRIPTION = 'Measures the rule now and returns the value, without firing or recording anything.';
+const TEST_DESCRIPTION =
+  'Measures the rule now and returns the value, without firing or recording anything.';
 
 // Both a query (it changes nothing) and a mutation (beside the rule's other operations).
 builder.queryField('testAlertRule', (t) =>
@@ -115,8 +194,15 @@ builder.queryField('testAlertRule', (t) =>
 builder.relayMutationField(
   'testAlertRule',
   { inputFields: (t) => ({ id: t.globalID({ required: true, for: AlertRuleRef }) }) },
-  { description: TEST_DESCRIPTION, resolve: async (_root, { input }, ctx) => ({ result: await testRule(ctx, input.id.id) }) },
-  { outputFields: (t) => ({ result: t.field({ type: AlertRuleTestRef, resolve: (p) => p.result }) }) },
+  {
+    description: TEST_DESCRIPTION,
+    resolve: async (_root, { input }, ctx) => ({ result: await testRule(ctx, input.id.id) }),
+  },
+  {
+    outputFields: (t) => ({
+      result: t.field({ type: AlertRuleTestRef, resolve: (p) => p.result }),
+    }),
+  },
 );
 
 builder.queryFields((t) => ({
@@ -127,7 +213,12 @@ builder.queryFields((t) => ({
       description: "A project's alert rules, oldest first.",
       args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
       authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
-      resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.alertRule.findMany({ ...query, where: { projectId: args.projectId.id }, orderBy: { id: 'asc' } }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.deps.db.prisma.alertRule.findMany({
+          ...query,
+          where: { projectId: args.projectId.id },
+          orderBy: { id: 'asc' },
+        }),
     },
     { name: 'AlertRuleConnection' },
     { name: 'AlertRuleEdge' },
@@ -136,6 +227,9 @@ builder.queryFields((t) => ({
     type: 'AlertRule',
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: AlertRuleRef }) },
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.alertRule.findUnique({ ...query, where: { id: args.id.id } }).then(found('AlertRule')),
+    resolve: (query, _root, args, ctx) =>
+      ctx.deps.db.prisma.alertRule
+        .findUnique({ ...query, where: { id: args.id.id } })
+        .then(found('AlertRule')),
   }),
 }));

@@ -1,10 +1,33 @@
 import { METRICS } from './metrics';
-import { breaches, levelOf, nextState, shouldNotify, warningProblem, type RuleSettings } from './rules';
+import {
+  breaches,
+  levelOf,
+  nextState,
+  shouldNotify,
+  warningProblem,
+  type RuleSettings,
+} from './rules';
 
-const rule = (over: Partial<RuleSettings> = {}): RuleSettings => ({ operator: 'GT', threshold: 10, warningThreshold: 5, minSamples: 1, noData: 'KEEP', cooldownSeconds: 300, ...over });
+const rule = (over: Partial<RuleSettings> = {}): RuleSettings => ({
+  operator: 'GT',
+  threshold: 10,
+  warningThreshold: 5,
+  minSamples: 1,
+  noData: 'KEEP',
+  cooldownSeconds: 300,
+  ...over,
+});
 
 test('operators', () => {
-  expect([breaches(11, 'GT', 10), breaches(10, 'GT', 10), breaches(10, 'GTE', 10), breaches(9, 'LT', 10), breaches(10, 'LTE', 10), breaches(10, 'EQ', 10), breaches(10, 'NEQ', 10)]).toEqual([true, false, true, true, true, true, false]);
+  expect([
+    breaches(11, 'GT', 10),
+    breaches(10, 'GT', 10),
+    breaches(10, 'GTE', 10),
+    breaches(9, 'LT', 10),
+    breaches(10, 'LTE', 10),
+    breaches(10, 'EQ', 10),
+    breaches(10, 'NEQ', 10),
+  ]).toEqual([true, false, true, true, true, true, false]);
 });
 
 test('levels: alert threshold, warning threshold, too few samples and no data', () => {
@@ -14,7 +37,9 @@ test('levels: alert threshold, warning threshold, too few samples and no data', 
   expect(levelOf(rule({ minSamples: 5 }), 100, 4)).toBeNull();
   expect(levelOf(rule({ noData: 'OK' }), null, 0)).toBe('OK');
   expect(levelOf(rule({ noData: 'FIRING' }), null, 0)).toBe('FIRING');
-  expect(levelOf(rule({ operator: 'LT', threshold: 0.5, warningThreshold: 0.8 }), 0.7, 10)).toBe('WARNING');
+  expect(levelOf(rule({ operator: 'LT', threshold: 0.5, warningThreshold: 0.8 }), 0.7, 10)).toBe(
+    'WARNING',
+  );
 });
 
 test('state moves OK → WARNING → FIRING → RESOLVED, and back to OK from a warning', () => {
@@ -33,12 +58,54 @@ test('state moves OK → WARNING → FIRING → RESOLVED, and back to OK from a 
 test('cooldown holds back repeated warnings and firings, never a worse state', () => {
   const now = new Date('2026-01-01T00:10:00Z');
   const ago = (s: number) => new Date(now.getTime() - s * 1000);
-  expect(shouldNotify('FIRING', { lastFiredAt: ago(100), lastWarnedAt: null, stateNotified: false }, 300, now)).toBe(false);
-  expect(shouldNotify('FIRING', { lastFiredAt: ago(301), lastWarnedAt: null, stateNotified: false }, 300, now)).toBe(true);
-  expect(shouldNotify('FIRING', { lastFiredAt: null, lastWarnedAt: ago(10), stateNotified: true }, 300, now)).toBe(true);
-  expect(shouldNotify('WARNING', { lastFiredAt: ago(10), lastWarnedAt: null, stateNotified: false }, 300, now)).toBe(false);
-  expect(shouldNotify('RESOLVED', { lastFiredAt: ago(10), lastWarnedAt: null, stateNotified: false }, 300, now)).toBe(false);
-  expect(shouldNotify('RESOLVED', { lastFiredAt: ago(10), lastWarnedAt: null, stateNotified: true }, 300, now)).toBe(true);
+  expect(
+    shouldNotify(
+      'FIRING',
+      { lastFiredAt: ago(100), lastWarnedAt: null, stateNotified: false },
+      300,
+      now,
+    ),
+  ).toBe(false);
+  expect(
+    shouldNotify(
+      'FIRING',
+      { lastFiredAt: ago(301), lastWarnedAt: null, stateNotified: false },
+      300,
+      now,
+    ),
+  ).toBe(true);
+  expect(
+    shouldNotify(
+      'FIRING',
+      { lastFiredAt: null, lastWarnedAt: ago(10), stateNotified: true },
+      300,
+      now,
+    ),
+  ).toBe(true);
+  expect(
+    shouldNotify(
+      'WARNING',
+      { lastFiredAt: ago(10), lastWarnedAt: null, stateNotified: false },
+      300,
+      now,
+    ),
+  ).toBe(false);
+  expect(
+    shouldNotify(
+      'RESOLVED',
+      { lastFiredAt: ago(10), lastWarnedAt: null, stateNotified: false },
+      300,
+      now,
+    ),
+  ).toBe(false);
+  expect(
+    shouldNotify(
+      'RESOLVED',
+      { lastFiredAt: ago(10), lastWarnedAt: null, stateNotified: true },
+      300,
+      now,
+    ),
+  ).toBe(true);
 });
 
 test('warning thresholds come before the alert threshold', () => {

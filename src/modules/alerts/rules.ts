@@ -21,11 +21,19 @@ export function breaches(value: number, operator: AlertOperator, threshold: numb
 }
 
 /** A warning threshold must be reached before the alert threshold, in the operator's direction. */
-export function warningProblem(operator: AlertOperator, threshold: number, warning: number | null): string | null {
+export function warningProblem(
+  operator: AlertOperator,
+  threshold: number,
+  warning: number | null,
+): string | null {
   if (warning === null) return null;
-  if (operator === 'EQ' || operator === 'NEQ') return 'a warning threshold needs an ordering operator (GT, GTE, LT, LTE)';
-  const before = operator === 'GT' || operator === 'GTE' ? warning < threshold : warning > threshold;
-  return before ? null : `with ${operator}, the warning threshold must be ${operator.startsWith('G') ? 'below' : 'above'} the alert threshold`;
+  if (operator === 'EQ' || operator === 'NEQ')
+    return 'a warning threshold needs an ordering operator (GT, GTE, LT, LTE)';
+  const before =
+    operator === 'GT' || operator === 'GTE' ? warning < threshold : warning > threshold;
+  return before
+    ? null
+    : `with ${operator}, the warning threshold must be ${operator.startsWith('G') ? 'below' : 'above'} the alert threshold`;
 }
 
 export type Level = 'OK' | 'WARNING' | 'FIRING';
@@ -41,9 +49,11 @@ export interface RuleSettings {
 
 /** The level a measurement puts the rule at; null: no data, and the rule keeps its state. */
 export function levelOf(rule: RuleSettings, value: number | null, samples: number): Level | null {
-  if (value === null || samples < rule.minSamples) return rule.noData === 'KEEP' ? null : rule.noData === 'FIRING' ? 'FIRING' : 'OK';
+  if (value === null || samples < rule.minSamples)
+    return rule.noData === 'KEEP' ? null : rule.noData === 'FIRING' ? 'FIRING' : 'OK';
   if (breaches(value, rule.operator, rule.threshold)) return 'FIRING';
-  if (rule.warningThreshold !== null && breaches(value, rule.operator, rule.warningThreshold)) return 'WARNING';
+  if (rule.warningThreshold !== null && breaches(value, rule.operator, rule.warningThreshold))
+    return 'WARNING';
   return 'OK';
 }
 
@@ -67,8 +77,14 @@ export interface NotifyMemory {
  * Whether a change is sent out. Going up (WARNING, FIRING) is held back when the same or a worse
  * state was sent within the cooldown; coming down (RESOLVED, OK) is sent only when going up was.
  */
-export function shouldNotify(to: AlertState, memory: NotifyMemory, cooldownSeconds: number, now: Date): boolean {
-  const recent = (at: Date | null) => at !== null && now.getTime() - at.getTime() < cooldownSeconds * 1000;
+export function shouldNotify(
+  to: AlertState,
+  memory: NotifyMemory,
+  cooldownSeconds: number,
+  now: Date,
+): boolean {
+  const recent = (at: Date | null) =>
+    at !== null && now.getTime() - at.getTime() < cooldownSeconds * 1000;
   if (to === 'FIRING') return !recent(memory.lastFiredAt);
   if (to === 'WARNING') return !recent(memory.lastFiredAt) && !recent(memory.lastWarnedAt);
   return memory.stateNotified;

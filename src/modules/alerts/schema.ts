@@ -1,7 +1,11 @@
 // Alert events: `alertFired(projectId)` (state changes as they happen) and their history
 // (`alertEvents`, `AlertRule.events`). Reading needs the `read` action on the rule's project.
 import { DEFAULT_PAGE, MAX_PAGE } from '../../lib/pages';
-import { encodeGlobalID, resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import {
+  encodeGlobalID,
+  resolveCursorConnection,
+  type ResolveCursorConnectionArgs,
+} from '@pothos/plugin-relay';
 import type { Context } from '../../context';
 import { badInput, forbidden } from '../../errors';
 import { AlertState, type AlertMetric } from '../../generated/prisma/enums';
@@ -14,11 +18,18 @@ import { topics, type EventMessage } from '../events/catalogue';
 import { notificationOf, type AlertNotification } from './events';
 import { METRICS } from './metrics';
 
-export const AlertStateEnum = builder.enumType(AlertState, { name: 'AlertState', description: 'OK → WARNING → FIRING → RESOLVED (and back to WARNING or FIRING).' });
+export const AlertStateEnum = builder.enumType(AlertState, {
+  name: 'AlertState',
+  description: 'OK → WARNING → FIRING → RESOLVED (and back to WARNING or FIRING).',
+});
 
 /** A measured value; FORBIDDEN (null in its place) when it is money and the caller may not read costs. */
-export function measured(ctx: Context, m: { projectId: string; metric: AlertMetric; value: number | null }): number | null {
-  if (METRICS[m.metric].costs && !allows(ctx, m.projectId, 'costs')) throw forbidden('Cost values need the BILLING or ADMIN role.');
+export function measured(
+  ctx: Context,
+  m: { projectId: string; metric: AlertMetric; value: number | null },
+): number | null {
+  if (METRICS[m.metric].costs && !allows(ctx, m.projectId, 'costs'))
+    throw forbidden('Cost values need the BILLING or ADMIN role.');
   return m.value;
 }
 
@@ -35,20 +46,38 @@ export const AlertEventRef = builder.objectRef<AlertNotification>('AlertEvent').
     state: t.field({ type: AlertStateEnum, resolve: (n) => n.state }),
     value: t.float({
       nullable: true,
-      description: 'The measured value (null when there was no data). A COST value needs the BILLING or ADMIN role.',
+      description:
+        'The measured value (null when there was no data). A COST value needs the BILLING or ADMIN role.',
       resolve: (n, _args, ctx) => measured(ctx, n),
     }),
-    threshold: t.exposeFloat('threshold', { description: 'The threshold crossed (the warning threshold for WARNING).' }),
+    threshold: t.exposeFloat('threshold', {
+      description: 'The threshold crossed (the warning threshold for WARNING).',
+    }),
     windowSeconds: t.exposeInt('windowSeconds'),
-    samples: t.int({ nullable: true, description: 'Spans or evaluation results in the window.', resolve: (n) => n.samples ?? null }),
-    notified: t.boolean({ description: "false: recorded but held back by the rule's cooldown.", resolve: (n) => n.notified ?? true }),
-    reason: t.string({ nullable: true, description: 'Why the state changed when no measurement moved it (the rule was disabled); null otherwise.', resolve: (n) => n.reason ?? null }),
+    samples: t.int({
+      nullable: true,
+      description: 'Spans or evaluation results in the window.',
+      resolve: (n) => n.samples ?? null,
+    }),
+    notified: t.boolean({
+      description: "false: recorded but held back by the rule's cooldown.",
+      resolve: (n) => n.notified ?? true,
+    }),
+    reason: t.string({
+      nullable: true,
+      description:
+        'Why the state changed when no measurement moved it (the rule was disabled); null otherwise.',
+      resolve: (n) => n.reason ?? null,
+    }),
     at: t.field({ type: 'DateTime', resolve: (n) => new Date(n.at) }),
   }),
 });
 
 /** One connection type for a project's and a rule's events. */
-export const AlertEventConnection = builder.connectionObject({ type: AlertEventRef, name: 'AlertEventConnection' }, { name: 'AlertEventEdge' });
+export const AlertEventConnection = builder.connectionObject(
+  { type: AlertEventRef, name: 'AlertEventConnection' },
+  { name: 'AlertEventEdge' },
+);
 
 interface EventRow {
   id: string;
@@ -85,46 +114,95 @@ const toNotification = (e: EventRow): AlertNotification => ({
 });
 
 /** Events matching `where`, newest first (ids are time-ordered), as a Relay connection. */
-export function eventsConnection(ctx: Context, where: { ruleId?: string; projectId?: string }, args: { first?: number | null; last?: number | null; before?: string | null; after?: string | null }) {
-  for (const [name, cursor] of [['after', args.after], ['before', args.before]] as const) {
+export function eventsConnection(
+  ctx: Context,
+  where: { ruleId?: string; projectId?: string },
+  args: {
+    first?: number | null;
+    last?: number | null;
+    before?: string | null;
+    after?: string | null;
+  },
+) {
+  for (const [name, cursor] of [
+    ['after', args.after],
+    ['before', args.before],
+  ] as const) {
     if (cursor && !isUuid(cursor)) throw badInput(`${name} is not a cursor of this list.`, [name]);
   }
-  return resolveCursorConnection({ args, toCursor: (n: AlertNotification) => n.eventId, defaultSize: DEFAULT_PAGE, maxSize: MAX_PAGE }, async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
-    const id = { ...(after ? { lt: after } : {}), ...(before ? { gt: before } : {}) };
-    const rows = await ctx.deps.db.prisma.alertEvent.findMany({
-      where: { ...where, ...(after || before ? { id } : {}) },
-      orderBy: { id: inverted ? 'asc' : 'desc' },
-      take: limit,
-      include: { rule: { select: { name: true, metric: true } } },
-    });
-    return rows.map(toNotification);
-  });
+  return resolveCursorConnection(
+    {
+      args,
+      toCursor: (n: AlertNotification) => n.eventId,
+      defaultSize: DEFAULT_PAGE,
+      maxSize: MAX_PAGE,
+    },
+    async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
+      const id = { ...(after ? { lt: after } : {}), ...(before ? { gt: before } : {}) };
+      const rows = await ctx.deps.db.prisma.alertEvent.findMany({
+        where: { ...where, ...(after || before ? { id } : {}) },
+        orderBy: { id: inverted ? 'asc' : 'desc' },
+        take: limit,
+        include: { rule: { select: { name: true, metric: true } } },
+      });
+      return rows.map(toNotification);
+    },
+  );
 }
 
-
 builder.queryFields((t) => ({
-  alertEvents: t.connection({
-    type: AlertEventRef,
-    description: "State changes of a project's alert rules (projectId), or of one rule (ruleId), newest first.",
-    args: { projectId: t.arg.globalID({ for: ProjectRef }), ruleId: t.arg.globalID() },
-    authScopes: (_root, args) => (args.projectId ? { project: { id: args.projectId.id, action: 'read' } } : { authenticated: true }),
-    resolve: async (_root, args, ctx) => {
-      if (!args.projectId === !args.ruleId) throw badInput('Give exactly one of projectId and ruleId.', ['projectId']);
-      if (args.ruleId && (args.ruleId.typename !== 'AlertRule' || !isUuid(args.ruleId.id))) throw badInput('ruleId is not an alert rule id.', ['ruleId']);
-      // The rule's project decides: a rule you cannot read is not there.
-      if (args.ruleId) authorizeRow(ctx, await ctx.deps.db.prisma.alertRule.findUnique({ where: { id: args.ruleId.id }, select: { projectId: true } }), 'read', 'AlertRule', ['ruleId']);
-      return eventsConnection(ctx, args.projectId ? { projectId: args.projectId.id } : { ruleId: args.ruleId!.id }, args);
+  alertEvents: t.connection(
+    {
+      type: AlertEventRef,
+      description:
+        "State changes of a project's alert rules (projectId), or of one rule (ruleId), newest first.",
+      args: { projectId: t.arg.globalID({ for: ProjectRef }), ruleId: t.arg.globalID() },
+      authScopes: (_root, args) =>
+        args.projectId
+          ? { project: { id: args.projectId.id, action: 'read' } }
+          : { authenticated: true },
+      resolve: async (_root, args, ctx) => {
+        if (!args.projectId === !args.ruleId)
+          throw badInput('Give exactly one of projectId and ruleId.', ['projectId']);
+        if (args.ruleId && (args.ruleId.typename !== 'AlertRule' || !isUuid(args.ruleId.id)))
+          throw badInput('ruleId is not an alert rule id.', ['ruleId']);
+        // The rule's project decides: a rule you cannot read is not there.
+        if (args.ruleId)
+          authorizeRow(
+            ctx,
+            await ctx.deps.db.prisma.alertRule.findUnique({
+              where: { id: args.ruleId.id },
+              select: { projectId: true },
+            }),
+            'read',
+            'AlertRule',
+            ['ruleId'],
+          );
+        return eventsConnection(
+          ctx,
+          args.projectId ? { projectId: args.projectId.id } : { ruleId: args.ruleId!.id },
+          args,
+        );
+      },
     },
-  }, AlertEventConnection),
+    AlertEventConnection,
+  ),
 }));
 
 builder.subscriptionFields((t) => ({
   alertFired: t.field({
     type: AlertEventRef,
-    description: "State changes (warning, firing, resolving) of the project's alert rules, as they happen.",
+    description:
+      "State changes (warning, firing, resolving) of the project's alert rules, as they happen.",
     args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
     authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
-    subscribe: (_root, args, ctx) => ctx.services.subscriptions.topic<EventMessage<'alert.fired' | 'alert.resolved'>>(ctx, args.projectId.id, topics.projectAlerts(args.projectId.id), boundedQueue(1_000)),
+    subscribe: (_root, args, ctx) =>
+      ctx.services.subscriptions.topic<EventMessage<'alert.fired' | 'alert.resolved'>>(
+        ctx,
+        args.projectId.id,
+        topics.projectAlerts(args.projectId.id),
+        boundedQueue(1_000),
+      ),
     resolve: notificationOf,
   }),
 }));

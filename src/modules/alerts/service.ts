@@ -5,7 +5,13 @@
 // by one of them at a time, once per interval. Subscribers hear about changes after the commit.
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
-import type { AlertAggregation, AlertMetric, AlertNoDataState, AlertOperator, AlertState } from '../../generated/prisma/enums';
+import type {
+  AlertAggregation,
+  AlertMetric,
+  AlertNoDataState,
+  AlertOperator,
+  AlertState,
+} from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
 import type { Emit, Events } from '../events/emitter';
 import { emitAlert, type AlertNotification } from './events';
@@ -55,29 +61,72 @@ export interface Measurement {
   level: Level | null;
 }
 
-export function createAlertRules(deps: Deps, services: { events: Events; cache?: { invalidateProjects(ids: Iterable<string>): Promise<void> } }) {
+export function createAlertRules(
+  deps: Deps,
+  services: {
+    events: Events;
+    cache?: { invalidateProjects(ids: Iterable<string>): Promise<void> };
+  },
+) {
   /** A rule whose measurement failed is tried again at its next interval. */
   const unmeasured = (due: DueRule, error: unknown) =>
-    deps.log.warn({ err: error, ruleId: due.rule.id }, 'alert rule could not be measured; it is tried again at its next interval');
+    deps.log.warn(
+      { err: error, ruleId: due.rule.id },
+      'alert rule could not be measured; it is tried again at its next interval',
+    );
 
   async function measure(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
     const windowStart = new Date(now.getTime() - rule.window_seconds * 1000);
-    const { text, values } = measureSql({ projectId: rule.project_id, metric: rule.metric, aggregation: rule.aggregation, filter: rule.filter ?? {} }, windowStart, now);
+    const { text, values } = measureSql(
+      {
+        projectId: rule.project_id,
+        metric: rule.metric,
+        aggregation: rule.aggregation,
+        filter: rule.filter ?? {},
+      },
+      windowStart,
+      now,
+    );
     const [row] = await sql<{ samples: number; value: number | null }>(text, values);
-    const settings = { operator: rule.operator, threshold: rule.threshold, warningThreshold: rule.warning_threshold, minSamples: rule.min_samples, noData: rule.no_data, cooldownSeconds: rule.cooldown_seconds };
-    return { value: row.value, samples: row.samples, windowStart, windowEnd: now, level: levelOf(settings, row.value, row.samples) };
+    const settings = {
+      operator: rule.operator,
+      threshold: rule.threshold,
+      warningThreshold: rule.warning_threshold,
+      minSamples: rule.min_samples,
+      noData: rule.no_data,
+      cooldownSeconds: rule.cooldown_seconds,
+    };
+    return {
+      value: row.value,
+      samples: row.samples,
+      windowStart,
+      windowEnd: now,
+      level: levelOf(settings, row.value, row.samples),
+    };
   }
 
   /**
    * Records what a measurement means for a rule, against its state as it is now (read under a row
    * lock: a slow worker cannot act on a state another has moved on). Returns whether it changed.
    */
-  async function record(sql: Sql, emit: Emit, claimed: RuleRow, m: Measurement, now: Date): Promise<boolean> {
-    const [rule] = await sql<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid FOR UPDATE`, [claimed.id]);
+  async function record(
+    sql: Sql,
+    emit: Emit,
+    claimed: RuleRow,
+    m: Measurement,
+    now: Date,
+  ): Promise<boolean> {
+    const [rule] = await sql<RuleRow>(
+      `SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid FOR UPDATE`,
+      [claimed.id],
+    );
     if (!rule) return false; // deleted meanwhile
     const to = nextState(rule.state, m.level);
     if (!to) {
-      await sql(`UPDATE alert_rules SET last_value = $2, last_evaluated_at = $3 WHERE id = $1::uuid`, [rule.id, m.value, now]);
+      await sql(
+        `UPDATE alert_rules SET last_value = $2, last_evaluated_at = $3 WHERE id = $1::uuid`,
+        [rule.id, m.value, now],
+      );
       return false;
     }
     await moveTo(sql, emit, rule, to, m, now, null);
@@ -85,15 +134,49 @@ export function createAlertRules(deps: Deps, services: { events: Events; cache?:
   }
 
   /** Moves a locked rule to `to`: the event, the rule's state, and its notification unless the cooldown holds it back. */
-  async function moveTo(sql: Sql, emit: Emit, rule: RuleRow, to: AlertState, m: Measurement, now: Date, reason: string | null): Promise<void> {
-    const notified = shouldNotify(to, { lastFiredAt: rule.last_fired_at, lastWarnedAt: rule.last_warned_at, stateNotified: rule.state_notified }, rule.cooldown_seconds, now);
+  async function moveTo(
+    sql: Sql,
+    emit: Emit,
+    rule: RuleRow,
+    to: AlertState,
+    m: Measurement,
+    now: Date,
+    reason: string | null,
+  ): Promise<void> {
+    const notified = shouldNotify(
+      to,
+      {
+        lastFiredAt: rule.last_fired_at,
+        lastWarnedAt: rule.last_warned_at,
+        stateNotified: rule.state_notified,
+      },
+      rule.cooldown_seconds,
+      now,
+    );
     deps.meters.alertStateChanges.inc({ state: to, notified: String(notified) });
-    const threshold = to === 'WARNING' || (to === 'OK' && rule.warning_threshold !== null) ? (rule.warning_threshold ?? rule.threshold) : rule.threshold;
+    const threshold =
+      to === 'WARNING' || (to === 'OK' && rule.warning_threshold !== null)
+        ? (rule.warning_threshold ?? rule.threshold)
+        : rule.threshold;
     const eventId = uuidv7();
     await sql(
       `INSERT INTO alert_events (id, rule_id, project_id, from_state, to_state, value, threshold, window_start, window_end, samples, notified, reason, created_at)
        VALUES ($1::uuid, $2::uuid, $3::uuid, $4::"AlertState", $5::"AlertState", $6, $7, $8, $9, $10, $11, $12, $13)`,
-      [eventId, rule.id, rule.project_id, rule.state, to, m.value, threshold, m.windowStart, m.windowEnd, m.samples, notified, reason, now],
+      [
+        eventId,
+        rule.id,
+        rule.project_id,
+        rule.state,
+        to,
+        m.value,
+        threshold,
+        m.windowStart,
+        m.windowEnd,
+        m.samples,
+        notified,
+        reason,
+        now,
+      ],
     );
     await sql(
       `UPDATE alert_rules SET state = $2::"AlertState", state_notified = $3, last_value = $4, last_evaluated_at = $5,
@@ -139,13 +222,18 @@ export function createAlertRules(deps: Deps, services: { events: Events; cache?:
     },
 
     /** Measures a claimed rule: one statement, outside any transaction. */
-    measureDue: async ({ rule, now }: DueRule): Promise<MeasuredRule> => ({ rule, now, m: await measure(deps.db.query, rule, now) }),
+    measureDue: async ({ rule, now }: DueRule): Promise<MeasuredRule> => ({
+      rule,
+      now,
+      m: await measure(deps.db.query, rule, now),
+    }),
 
     /** Records what measurements mean, in one short transaction with their events. */
     async recordMeasured(measured: MeasuredRule[]): Promise<void> {
       const changedProjects = await services.events.transaction(async (sql, emit) => {
         const changed = new Set<string>();
-        for (const { rule, m, now } of measured) if (await record(sql, emit, rule, m, now)) changed.add(rule.project_id);
+        for (const { rule, m, now } of measured)
+          if (await record(sql, emit, rule, m, now)) changed.add(rule.project_id);
         return changed;
       });
       deps.meters.alertRulesEvaluated.inc(measured.length);
@@ -168,11 +256,28 @@ export function createAlertRules(deps: Deps, services: { events: Events; cache?:
   return {
     unmeasured,
     /** The rule's value now, and the state it would move to, without recording anything; null when there is no such rule. */
-    async test(ruleId: string): Promise<(Measurement & { metric: AlertMetric; projectId: string; state: AlertState; nextState: AlertState | null }) | null> {
-      const [rule] = await deps.db.query<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid`, [ruleId]);
+    async test(ruleId: string): Promise<
+      | (Measurement & {
+          metric: AlertMetric;
+          projectId: string;
+          state: AlertState;
+          nextState: AlertState | null;
+        })
+      | null
+    > {
+      const [rule] = await deps.db.query<RuleRow>(
+        `SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid`,
+        [ruleId],
+      );
       if (!rule) return null;
       const m = await measure(deps.db.query, rule, deps.clock.now());
-      return { ...m, metric: rule.metric, projectId: rule.project_id, state: rule.state, nextState: nextState(rule.state, m.level) };
+      return {
+        ...m,
+        metric: rule.metric,
+        projectId: rule.project_id,
+        state: rule.state,
+        nextState: nextState(rule.state, m.level),
+      };
     },
 
     /**
@@ -183,10 +288,24 @@ export function createAlertRules(deps: Deps, services: { events: Events; cache?:
     async resolveDisabled(ruleId: string): Promise<boolean> {
       const now = deps.clock.now();
       return services.events.transaction(async (sql, emit) => {
-        const [rule] = await sql<RuleRow>(`SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid FOR UPDATE`, [ruleId]);
+        const [rule] = await sql<RuleRow>(
+          `SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid FOR UPDATE`,
+          [ruleId],
+        );
         if (!rule || (rule.state !== 'WARNING' && rule.state !== 'FIRING')) return false;
-        const window = { windowStart: new Date(now.getTime() - rule.window_seconds * 1000), windowEnd: now };
-        await moveTo(sql, emit, rule, 'RESOLVED', { value: null, samples: 0, level: null, ...window }, now, 'The rule was disabled.');
+        const window = {
+          windowStart: new Date(now.getTime() - rule.window_seconds * 1000),
+          windowEnd: now,
+        };
+        await moveTo(
+          sql,
+          emit,
+          rule,
+          'RESOLVED',
+          { value: null, samples: 0, level: null, ...window },
+          now,
+          'The rule was disabled.',
+        );
         return true;
       });
     },

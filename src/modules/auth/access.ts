@@ -5,7 +5,11 @@
 // it answers one that does not exist, keeping FORBIDDEN for a caller who can see the thing but
 // lacks the right.
 import { createContextCache } from '@pothos/core';
-import { AuthScopeFailureType, type AuthFailure, type ForbiddenResult } from '@pothos/plugin-scope-auth';
+import {
+  AuthScopeFailureType,
+  type AuthFailure,
+  type ForbiddenResult,
+} from '@pothos/plugin-scope-auth';
 import type { Context } from '../../context';
 import { forbidden, notFound, unauthenticated } from '../../errors';
 import { can, type Action } from './permissions';
@@ -19,7 +23,11 @@ const DENIED = {
 } satisfies Record<Action, string>;
 
 /** Whether the principal may do `action` in a project known to exist; records it when it can see it. */
-export function allows(ctx: Pick<Context, 'principal' | 'touchedProjects'>, projectId: string, action: Action): boolean {
+export function allows(
+  ctx: Pick<Context, 'principal' | 'touchedProjects'>,
+  projectId: string,
+  action: Action,
+): boolean {
   if (can(ctx.principal, projectId, 'view')) ctx.touchedProjects.add(projectId);
   return can(ctx.principal, projectId, action);
 }
@@ -32,7 +40,11 @@ const missing = createContextCache((_ctx: object) => new Set<string>());
  * vouches for the project; an instance admin's rights do not, so for them it is looked up (a yes is
  * cached by the auth service), and a missing project is refused as a foreign one would be.
  */
-export function allowsProject(ctx: Pick<Context, 'principal' | 'touchedProjects' | 'services'>, projectId: string, action: Action): boolean | Promise<boolean> {
+export function allowsProject(
+  ctx: Pick<Context, 'principal' | 'touchedProjects' | 'services'>,
+  projectId: string,
+  action: Action,
+): boolean | Promise<boolean> {
   if (!allows(ctx, projectId, action)) return false;
   const principal = ctx.principal!;
   if (!principal.isAdmin || principal.memberships.has(projectId)) return true;
@@ -43,10 +55,15 @@ export function allowsProject(ctx: Pick<Context, 'principal' | 'touchedProjects'
 }
 
 /** Throws unless the principal may do `action` in the project: NOT_FOUND when it cannot see it. */
-export async function authorize(ctx: Pick<Context, 'principal' | 'touchedProjects' | 'services'>, projectId: string, action: Action): Promise<void> {
+export async function authorize(
+  ctx: Pick<Context, 'principal' | 'touchedProjects' | 'services'>,
+  projectId: string,
+  action: Action,
+): Promise<void> {
   if (await allowsProject(ctx, projectId, action)) return;
   if (!ctx.principal) throw unauthenticated();
-  if (!can(ctx.principal, projectId, 'view') || missing(ctx).has(projectId)) throw notFound('Project');
+  if (!can(ctx.principal, projectId, 'view') || missing(ctx).has(projectId))
+    throw notFound('Project');
   throw forbidden(DENIED[action]);
 }
 
@@ -69,19 +86,27 @@ export function authorizeRow<T extends { projectId: string }>(
 }
 
 function projectFailures(failure: AuthFailure): { id: string }[] {
-  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) return failure.failures.flatMap(projectFailures);
-  if (failure.kind === AuthScopeFailureType.AuthScope && failure.scope === 'project') return [failure.parameter as { id: string }];
+  if (
+    failure.kind === AuthScopeFailureType.AnyAuthScopes ||
+    failure.kind === AuthScopeFailureType.AllAuthScopes
+  )
+    return failure.failures.flatMap(projectFailures);
+  if (failure.kind === AuthScopeFailureType.AuthScope && failure.scope === 'project')
+    return [failure.parameter as { id: string }];
   return [];
 }
 
 /** The error for a refused scope check (the builder's unauthorizedError). */
 export function scopeRefusal(ctx: Pick<Context, 'principal'>, result: ForbiddenResult): Error {
   if (!ctx.principal) return unauthenticated();
-  const hidden = projectFailures(result.failure).filter(({ id }) => !can(ctx.principal, id, 'view') || missing(ctx).has(id));
+  const hidden = projectFailures(result.failure).filter(
+    ({ id }) => !can(ctx.principal, id, 'view') || missing(ctx).has(id),
+  );
   // An object refused by its type: not there for the caller, unless it is in a project they see
   // (a BILLING member reading a trace), which is a missing right.
   const typeLevel = /^Not authorized to read fields for (\w+)/.exec(result.message);
-  if (typeLevel && (hidden.length || !projectFailures(result.failure).length)) return notFound(typeLevel[1]);
+  if (typeLevel && (hidden.length || !projectFailures(result.failure).length))
+    return notFound(typeLevel[1]);
   if (hidden.length) return notFound('Project');
   return forbidden();
 }

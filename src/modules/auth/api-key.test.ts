@@ -12,7 +12,9 @@ describe('api keys', () => {
   });
 
   it('hashes a known vector like sha256', () => {
-    expect(hashApiKey('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(hashApiKey('abc')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
     expect(describeApiKey('operator-chosen-key-0123456789-abcdefghij').prefix).toBe('operator');
   });
 

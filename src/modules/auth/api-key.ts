@@ -18,7 +18,11 @@ export function generateApiKey(): NewApiKey {
 
 /** Hash and prefix of a given key (also an operator-chosen EVALGRAPH_INIT_API_KEY). */
 export function describeApiKey(key: string): NewApiKey {
-  return { key, hash: hashApiKey(key), prefix: key.slice(0, key.startsWith(KEY_PREFIX) ? VISIBLE : 8) };
+  return {
+    key,
+    hash: hashApiKey(key),
+    prefix: key.slice(0, key.startsWith(KEY_PREFIX) ? VISIBLE : 8),
+  };
 }
 
 export function hashApiKey(key: string): string {

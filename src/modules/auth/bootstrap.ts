@@ -22,12 +22,15 @@ export async function bootstrap(deps: Deps, services: Services): Promise<Bootstr
   return prisma.$transaction(
     async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(735100)`;
-      if (!init && (await tx.user.count()) > 0) return { generatedKey: null, adminEmail: null, projectId: null, created };
+      if (!init && (await tx.user.count()) > 0)
+        return { generatedKey: null, adminEmail: null, projectId: null, created };
 
       const email = init?.adminEmail.toLowerCase() ?? DEFAULT_ADMIN;
       let admin = await tx.user.findUnique({ where: { email } });
       if (!admin) {
-        admin = await tx.user.create({ data: { email, name: 'Administrator', isAdmin: true, tier: 'ENTERPRISE' } });
+        admin = await tx.user.create({
+          data: { email, name: 'Administrator', isAdmin: true, tier: 'ENTERPRISE' },
+        });
         created.push(`admin user ${email}`);
       } else if (!admin.isAdmin) {
         admin = await tx.user.update({ where: { id: admin.id }, data: { isAdmin: true } });
@@ -36,7 +39,10 @@ export async function bootstrap(deps: Deps, services: Services): Promise<Bootstr
       const projectName = init ? init.project : 'Default';
       let projectId: string | null = null;
       if (projectName) {
-        let project = await tx.project.findFirst({ where: { name: projectName }, orderBy: { createdAt: 'asc' } });
+        let project = await tx.project.findFirst({
+          where: { name: projectName },
+          orderBy: { createdAt: 'asc' },
+        });
         if (!project) {
           project = await tx.project.create({ data: { name: projectName } });
           created.push(`project ${projectName}`);
@@ -52,11 +58,23 @@ export async function bootstrap(deps: Deps, services: Services): Promise<Bootstr
       let generatedKey: string | null = null;
       if (init?.apiKey) {
         if (!(await tx.apiKey.findUnique({ where: { hash: hashApiKey(init.apiKey) } }))) {
-          await services.auth.createApiKey(null, { userId: admin.id, name: 'EVALGRAPH_INIT_API_KEY' }, init.apiKey, tx);
+          await services.auth.createApiKey(
+            null,
+            { userId: admin.id, name: 'EVALGRAPH_INIT_API_KEY' },
+            init.apiKey,
+            tx,
+          );
           created.push('API key from EVALGRAPH_INIT_API_KEY');
         }
       } else if (!init) {
-        generatedKey = (await services.auth.createApiKey(null, { userId: admin.id, name: 'first admin key' }, undefined, tx)).key;
+        generatedKey = (
+          await services.auth.createApiKey(
+            null,
+            { userId: admin.id, name: 'first admin key' },
+            undefined,
+            tx,
+          )
+        ).key;
         created.push('admin API key');
       }
       return { generatedKey, adminEmail: email, projectId, created };

@@ -15,10 +15,15 @@ builder.relayMutationField(
     }),
   },
   {
-    description: 'Creates a user (instance admins only). Give them a project with addProjectMember and a key with createApiKey.',
+    description:
+      'Creates a user (instance admins only). Give them a project with addProjectMember and a key with createApiKey.',
     authScopes: { instanceAdmin: true },
     resolve: async (_root, { input }, ctx) => ({
-      user: await ctx.services.auth.createUser({ ...input, isAdmin: input.isAdmin ?? undefined, tier: input.tier ?? undefined }),
+      user: await ctx.services.auth.createUser({
+        ...input,
+        isAdmin: input.isAdmin ?? undefined,
+        tier: input.tier ?? undefined,
+      }),
     }),
   },
   { outputFields: (t) => ({ user: t.field({ type: UserRef, resolve: (p) => p.user }) }) },
@@ -26,11 +31,18 @@ builder.relayMutationField(
 
 builder.relayMutationField(
   'setUserTier',
-  { inputFields: (t) => ({ userId: t.globalID({ required: true, for: UserRef }), tier: t.field({ type: TierEnum, required: true }) }) },
+  {
+    inputFields: (t) => ({
+      userId: t.globalID({ required: true, for: UserRef }),
+      tier: t.field({ type: TierEnum, required: true }),
+    }),
+  },
   {
     description: "Sets a user's rate-limit and quota tier (instance admins only).",
     authScopes: { instanceAdmin: true },
-    resolve: async (_root, { input }, ctx) => ({ user: await ctx.services.auth.setUserTier(input.userId.id, input.tier) }),
+    resolve: async (_root, { input }, ctx) => ({
+      user: await ctx.services.auth.setUserTier(input.userId.id, input.tier),
+    }),
   },
   { outputFields: (t) => ({ user: t.field({ type: UserRef, resolve: (p) => p.user }) }) },
 );
@@ -39,9 +51,15 @@ builder.relayMutationField(
   'createApiKey',
   {
     inputFields: (t) => ({
-      userId: t.globalID({ for: UserRef, description: "Whose key; default: yours. Only an instance admin creates keys for others." }),
+      userId: t.globalID({
+        for: UserRef,
+        description: 'Whose key; default: yours. Only an instance admin creates keys for others.',
+      }),
       projectId: t.globalID({ for: ProjectRef, description: 'Bind the key to this project only.' }),
-      role: t.field({ type: RoleEnum, description: "Narrow the key to this role; default: the user's own role." }),
+      role: t.field({
+        type: RoleEnum,
+        description: "Narrow the key to this role; default: the user's own role.",
+      }),
       name: t.string(),
     }),
   },
@@ -49,7 +67,10 @@ builder.relayMutationField(
     description: 'Creates an API key. The key is in the payload once and never again.',
     // Nobody mints a key for someone else but an instance admin: a project admin who wants a
     // colleague in the project adds them, and the colleague makes their own key.
-    authScopes: (_root, { input }, ctx) => (!input.userId || input.userId.id === ctx.principal?.userId ? { authenticated: true } : { instanceAdmin: true }),
+    authScopes: (_root, { input }, ctx) =>
+      !input.userId || input.userId.id === ctx.principal?.userId
+        ? { authenticated: true }
+        : { instanceAdmin: true },
     resolve: async (_root, { input }, ctx) =>
       ctx.services.auth.createApiKey(ctx.principal, {
         userId: input.userId?.id ?? ctx.principal!.userId,
@@ -61,7 +82,10 @@ builder.relayMutationField(
   {
     outputFields: (t) => ({
       apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }),
-      key: t.string({ description: 'The secret key. Store it now: it is never shown again.', resolve: (p) => p.key }),
+      key: t.string({
+        description: 'The secret key. Store it now: it is never shown again.',
+        resolve: (p) => p.key,
+      }),
     }),
   },
 );
@@ -70,7 +94,8 @@ builder.relayMutationField(
   'revokeApiKey',
   { inputFields: (t) => ({ id: t.globalID({ required: true, for: ApiKeyRef }) }) },
   {
-    description: 'Revokes a key: it stops working at once on this server and within seconds on every other.',
+    description:
+      'Revokes a key: it stops working at once on this server and within seconds on every other.',
     authScopes: { authenticated: true },
     resolve: async (_root, { input }, ctx) => {
       const key = await ctx.services.auth.repo.findKey(input.id.id);

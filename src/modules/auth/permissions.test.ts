@@ -1,4 +1,12 @@
-import { can, canGrantRole, canManageKey, effectiveRole, isInstanceAdmin, visibleProjects, type Principal } from './permissions';
+import {
+  can,
+  canGrantRole,
+  canManageKey,
+  effectiveRole,
+  isInstanceAdmin,
+  visibleProjects,
+  type Principal,
+} from './permissions';
 
 const principal = (over: Partial<Principal> = {}): Principal => ({
   userId: 'u1',
@@ -19,9 +27,19 @@ const principal = (over: Partial<Principal> = {}): Principal => ({
 describe('permissions', () => {
   it('gives each role its actions, and nothing in projects without membership', () => {
     const p = principal();
-    expect(['view', 'read', 'write', 'costs', 'manage'].every((a) => can(p, 'p1', a as never))).toBe(true);
-    expect([can(p, 'p2', 'read'), can(p, 'p2', 'write'), can(p, 'p2', 'costs')]).toEqual([true, false, false]);
-    expect([can(p, 'p3', 'view'), can(p, 'p3', 'read'), can(p, 'p3', 'costs')]).toEqual([true, false, true]);
+    expect(
+      ['view', 'read', 'write', 'costs', 'manage'].every((a) => can(p, 'p1', a as never)),
+    ).toBe(true);
+    expect([can(p, 'p2', 'read'), can(p, 'p2', 'write'), can(p, 'p2', 'costs')]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    expect([can(p, 'p3', 'view'), can(p, 'p3', 'read'), can(p, 'p3', 'costs')]).toEqual([
+      true,
+      false,
+      true,
+    ]);
     expect(can(p, 'p4', 'view')).toBe(false);
     expect(can(null, 'p1', 'view')).toBe(false);
   });
@@ -31,7 +49,11 @@ describe('permissions', () => {
     expect(can(bound, 'p1', 'view')).toBe(false);
     expect(visibleProjects(bound)).toEqual(['p2']);
     const billingKey = principal({ keyRole: 'BILLING' });
-    expect([can(billingKey, 'p1', 'costs'), can(billingKey, 'p1', 'read'), can(billingKey, 'p2', 'costs')]).toEqual([true, false, false]);
+    expect([
+      can(billingKey, 'p1', 'costs'),
+      can(billingKey, 'p1', 'read'),
+      can(billingKey, 'p2', 'costs'),
+    ]).toEqual([true, false, false]);
     expect(effectiveRole(billingKey, 'p1')).toBe('BILLING');
     expect(effectiveRole(principal({ keyRole: 'ADMIN' }), 'p2')).toBe('VIEWER');
   });
@@ -53,7 +75,11 @@ describe('permissions', () => {
   });
   it('reaches a key only within the bound project: own keys, instance admin, or the managed project', () => {
     const p = principal();
-    const key = (userId: string, projectId: string | null, role: 'ADMIN' | 'VIEWER' | null = null) => ({ userId, projectId, role });
+    const key = (
+      userId: string,
+      projectId: string | null,
+      role: 'ADMIN' | 'VIEWER' | null = null,
+    ) => ({ userId, projectId, role });
     expect(canManageKey(p, key('u1', null))).toBe(true);
     expect(canManageKey(p, key('u2', 'p1'))).toBe(true);
     expect(canManageKey(p, key('u2', 'p2'))).toBe(false);
@@ -63,9 +89,15 @@ describe('permissions', () => {
     expect(canManageKey(bound, key('u1', null))).toBe(false);
     expect(canManageKey(bound, key('u1', 'p2'))).toBe(true);
     const narrow = principal({ keyRole: 'VIEWER' });
-    expect([canManageKey(narrow, key('u1', null)), canManageKey(narrow, key('u1', null, 'ADMIN')), canManageKey(narrow, key('u1', null, 'VIEWER'))]).toEqual([false, false, true]);
+    expect([
+      canManageKey(narrow, key('u1', null)),
+      canManageKey(narrow, key('u1', null, 'ADMIN')),
+      canManageKey(narrow, key('u1', null, 'VIEWER')),
+    ]).toEqual([false, false, true]);
     expect(canManageKey(principal({ keyRole: 'ADMIN' }), key('u1', null))).toBe(true);
-    expect(canManageKey(principal({ isAdmin: true, memberships: new Map() }), key('u9', null))).toBe(true);
+    expect(
+      canManageKey(principal({ isAdmin: true, memberships: new Map() }), key('u9', null)),
+    ).toBe(true);
     expect(canManageKey(null, key('u1', null))).toBe(false);
   });
 });

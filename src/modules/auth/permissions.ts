@@ -66,17 +66,26 @@ export function effectiveRole(principal: Principal, projectId: string): Role | n
  * not be widened by the caller's membership in this one).
  */
 export function confinedTo(principal: Principal, projectIds: readonly string[]): Principal {
-  return { ...principal, isAdmin: false, memberships: new Map([...principal.memberships].filter(([id]) => projectIds.includes(id))) };
+  return {
+    ...principal,
+    isAdmin: false,
+    memberships: new Map([...principal.memberships].filter(([id]) => projectIds.includes(id))),
+  };
 }
 
 /** Instance administration (users, tiers, projects) needs an unbound, unnarrowed admin key. */
 export function isInstanceAdmin(principal: Principal | null): boolean {
-  return !!principal?.isAdmin && principal.keyProjectId === null && (principal.keyRole === null || principal.keyRole === 'ADMIN');
+  return (
+    !!principal?.isAdmin &&
+    principal.keyProjectId === null &&
+    (principal.keyRole === null || principal.keyRole === 'ADMIN')
+  );
 }
 
 /** Project ids the principal can see; 'all' for an instance admin with an unbound key. */
 export function visibleProjects(principal: Principal): string[] | 'all' {
-  if (principal.keyProjectId) return baseRole(principal, principal.keyProjectId) ? [principal.keyProjectId] : [];
+  if (principal.keyProjectId)
+    return baseRole(principal, principal.keyProjectId) ? [principal.keyProjectId] : [];
   return principal.isAdmin ? 'all' : [...principal.memberships.keys()];
 }
 
@@ -86,13 +95,21 @@ export function visibleProjects(principal: Principal): string[] | 'all' {
  * to a project it manages. A key of another user that is not bound to a managed project is out of
  * reach even for that user's project admins.
  */
-export function canManageKey(principal: Principal | null, key: { userId: string; projectId: string | null; role: Role | null }): boolean {
+export function canManageKey(
+  principal: Principal | null,
+  key: { userId: string; projectId: string | null; role: Role | null },
+): boolean {
   if (!principal) return false;
   if (principal.keyProjectId && key.projectId !== principal.keyProjectId) return false;
   // A key narrowed to a role reaches only keys narrowed within it: a leaked VIEWER key cannot
   // revoke its user's full keys.
   // (An ADMIN-role key narrows nothing.)
-  if (principal.keyRole && principal.keyRole !== 'ADMIN' && (key.role === null || !canGrantRole(principal.keyRole, key.role))) return false;
+  if (
+    principal.keyRole &&
+    principal.keyRole !== 'ADMIN' &&
+    (key.role === null || !canGrantRole(principal.keyRole, key.role))
+  )
+    return false;
   if (key.userId === principal.userId || isInstanceAdmin(principal)) return true;
   return key.projectId !== null && can(principal, key.projectId, 'manage');
 }
@@ -103,4 +120,6 @@ export function canGrantRole(grantorRole: Role, role: Role): boolean {
 }
 
 /** The auth scope of a row of a project: the principal must be allowed `action` in its project. */
-export const projectScope = (action: Action) => (row: { projectId: string }) => ({ project: { id: row.projectId, action } });
+export const projectScope = (action: Action) => (row: { projectId: string }) => ({
+  project: { id: row.projectId, action },
+});

@@ -26,24 +26,42 @@ export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) 
     /** Writes last-used at most once a minute per key, whatever the request rate. */
     touchKey: (id: string, now: Date) =>
       prisma.apiKey.updateMany({
-        where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - 60_000) } }] },
+        where: {
+          id,
+          OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - 60_000) } }],
+        },
         data: { lastUsedAt: now },
       }),
     findUserByEmail: (email: string) => prisma.user.findUnique({ where: { email } }),
     findUser: (id: string) => prisma.user.findUnique({ where: { id } }),
-    createUser: (data: { email: string; name?: string | null; isAdmin?: boolean; tier?: Tier }) => prisma.user.create({ data: { id: newUserId(), ...data } }),
-    setTier: (userId: string, tier: Tier) => prisma.user.update({ where: { id: userId }, data: { tier } }),
+    createUser: (data: { email: string; name?: string | null; isAdmin?: boolean; tier?: Tier }) =>
+      prisma.user.create({ data: { id: newUserId(), ...data } }),
+    setTier: (userId: string, tier: Tier) =>
+      prisma.user.update({ where: { id: userId }, data: { tier } }),
     membershipRole: async (userId: string, projectId: string): Promise<Role | null> =>
-      (await prisma.membership.findUnique({ where: { userId_projectId: { userId, projectId } }, select: { role: true } }))?.role ?? null,
-    createKey: (data: { hash: string; prefix: string; name?: string | null; userId: string; projectId?: string | null; role?: Role | null }) =>
-      prisma.apiKey.create({ data }),
+      (
+        await prisma.membership.findUnique({
+          where: { userId_projectId: { userId, projectId } },
+          select: { role: true },
+        })
+      )?.role ?? null,
+    createKey: (data: {
+      hash: string;
+      prefix: string;
+      name?: string | null;
+      userId: string;
+      projectId?: string | null;
+      role?: Role | null;
+    }) => prisma.apiKey.create({ data }),
     /** Whether the project exists: an instance admin's rights do not vouch for it as a membership does. */
     projectExists: async (id: string) => (await prisma.project.count({ where: { id } })) > 0,
     findKey: (id: string) => prisma.apiKey.findUnique({ where: { id } }),
-    revokeKey: (id: string, now: Date) => prisma.apiKey.update({ where: { id }, data: { revokedAt: now } }),
+    revokeKey: (id: string, now: Date) =>
+      prisma.apiKey.update({ where: { id }, data: { revokedAt: now } }),
     /** Whether the user is a member of one of these projects. */
     isMemberOfAny: async (userId: string, projectIds: string[]) =>
-      projectIds.length > 0 && (await prisma.membership.count({ where: { userId, projectId: { in: projectIds } } })) > 0,
+      projectIds.length > 0 &&
+      (await prisma.membership.count({ where: { userId, projectId: { in: projectIds } } })) > 0,
   };
 }
 

@@ -4,9 +4,13 @@ import { canManageKey, isInstanceAdmin, visibleProjects } from './permissions';
 
 export const RoleEnum = builder.enumType(Role, {
   name: 'Role',
-  description: 'A role in a project. ADMIN: everything. DEVELOPER: write traces, evaluations, alert rules, webhooks; no costs. VIEWER: read, no costs. BILLING: costs, usage and limits only.',
+  description:
+    'A role in a project. ADMIN: everything. DEVELOPER: write traces, evaluations, alert rules, webhooks; no costs. VIEWER: read, no costs. BILLING: costs, usage and limits only.',
 });
-export const TierEnum = builder.enumType(Tier, { name: 'Tier', description: 'Rate-limit and quota tier of a user.' });
+export const TierEnum = builder.enumType(Tier, {
+  name: 'Tier',
+  description: 'Rate-limit and quota tier of a user.',
+});
 
 export const UserRef = builder.prismaNode('User', {
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
@@ -68,16 +72,30 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
   nullable: true,
   id: { field: 'id' },
-  description: 'An API key. Its secret is shown once, when it is created, and only its hash is stored.',
+  description:
+    'An API key. Its secret is shown once, when it is created, and only its hash is stored.',
   authScopes: (key, ctx) => canManageKey(ctx.principal, key),
   fields: (t) => ({
     name: t.exposeString('name', { nullable: true }),
-    prefix: t.exposeString('prefix', { description: 'The first characters of the key, to tell keys apart.' }),
-    role: t.expose('role', { type: RoleEnum, nullable: true, description: 'The role the key is narrowed to; null: the user\'s own role.' }),
-    project: t.relation('project', { nullable: true, description: 'The only project the key reaches; null: every project of its user.' }),
+    prefix: t.exposeString('prefix', {
+      description: 'The first characters of the key, to tell keys apart.',
+    }),
+    role: t.expose('role', {
+      type: RoleEnum,
+      nullable: true,
+      description: "The role the key is narrowed to; null: the user's own role.",
+    }),
+    project: t.relation('project', {
+      nullable: true,
+      description: 'The only project the key reaches; null: every project of its user.',
+    }),
     user: t.relation('user'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'Updated at most once a minute.' }),
+    lastUsedAt: t.expose('lastUsedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Updated at most once a minute.',
+    }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
   }),
 });
@@ -91,6 +109,9 @@ builder.queryField('viewer', (t) =>
     resolve: (query, _root, _args, ctx) =>
       Object.keys(query).length === 0 && ctx.principal!.user
         ? ctx.principal!.user
-        : ctx.deps.db.prisma.user.findUniqueOrThrow({ ...query, where: { id: ctx.principal!.userId } }),
+        : ctx.deps.db.prisma.user.findUniqueOrThrow({
+            ...query,
+            where: { id: ctx.principal!.userId },
+          }),
   }),
 );

@@ -19,7 +19,10 @@ export const KEY_REVOKED_TOPIC = 'auth:revoked';
 export const ACCESS_CHANGED_TOPIC = 'auth:access-changed';
 
 const createUserInput = z.object({
-  email: z.email().max(320).transform((e) => e.toLowerCase()),
+  email: z
+    .email()
+    .max(320)
+    .transform((e) => e.toLowerCase()),
   name: z.string().trim().min(1).max(200).nullish(),
   isAdmin: z.boolean().default(false),
   tier: z.enum(Tier).default('FREE'),
@@ -38,12 +41,16 @@ export function createAuthService(deps: Deps) {
   // Unknown and revoked keys apart: a flood of made-up keys must not push valid ones out.
   const unknownKeys = new LRUCache<string, true>({ max: 10_000, ttl: KEY_CACHE_MS });
 
-  async function loadPrincipal(where: { hash: string } | { id: string }): Promise<Principal | null> {
+  async function loadPrincipal(
+    where: { hash: string } | { id: string },
+  ): Promise<Principal | null> {
     const key = await repo.findActiveKey(where);
     if (!key) return null;
     const now = deps.clock.now();
     if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > 60_000) {
-      repo.touchKey(key.id, now).catch((error) => deps.log.warn({ err: error }, 'could not record key use'));
+      repo
+        .touchKey(key.id, now)
+        .catch((error) => deps.log.warn({ err: error }, 'could not record key use'));
     }
     const { memberships, ...user } = key.user;
     return {
@@ -83,7 +90,8 @@ export function createAuthService(deps: Deps) {
 
   async function createUser(input: z.input<typeof createUserInput>) {
     const data = parseInput(createUserInput, input);
-    if (await repo.findUserByEmail(data.email)) throw badInput(`A user with email ${data.email} exists already.`, ['input', 'email']);
+    if (await repo.findUserByEmail(data.email))
+      throw badInput(`A user with email ${data.email} exists already.`, ['input', 'email']);
     return repo.createUser(data);
   }
 
@@ -103,16 +111,31 @@ export function createAuthService(deps: Deps) {
     if (!user) throw notFound('User');
     // A key bound to a project sees no other: naming one is naming nothing (before any lookup
     // that could tell the user's other projects from projects that do not exist).
-    if (actor && !isInstanceAdmin(actor) && actor.keyProjectId && data.projectId && actor.keyProjectId !== data.projectId) throw notFound('Project');
+    if (
+      actor &&
+      !isInstanceAdmin(actor) &&
+      actor.keyProjectId &&
+      data.projectId &&
+      actor.keyProjectId !== data.projectId
+    )
+      throw notFound('Project');
     if (data.projectId) {
       // An instance admin is ADMIN of every project that exists; a membership vouches for its project.
       const exists = await txRepo.projectExists(data.projectId);
-      const role = !exists ? null : user.isAdmin ? 'ADMIN' : await txRepo.membershipRole(user.id, data.projectId);
+      const role = !exists
+        ? null
+        : user.isAdmin
+          ? 'ADMIN'
+          : await txRepo.membershipRole(user.id, data.projectId);
       // For their own key, a project the user is not in does not exist as far as they can tell.
       if (!exists || (!role && actor && actor.userId === user.id)) throw notFound('Project');
-      if (!role) throw badInput('The user is not a member of that project.', ['input', 'projectId']);
+      if (!role)
+        throw badInput('The user is not a member of that project.', ['input', 'projectId']);
       if (data.role && !canGrantRole(role, data.role)) {
-        throw badInput(`The user's role in the project (${role}) does not include ${data.role}.`, ['input', 'role']);
+        throw badInput(`The user's role in the project (${role}) does not include ${data.role}.`, [
+          'input',
+          'role',
+        ]);
       }
     }
     if (actor && !isInstanceAdmin(actor)) {

@@ -6,7 +6,8 @@ import { computeCost, findPrice } from './pricing';
 const NOW = new Date('2025-11-01T00:00:00Z');
 const FAR_FUTURE = new Date('2100-01-01T00:00:00Z');
 const usd = (v: string | null) => (v === null ? null : fromUnits(toUnits(v)));
-const familyOf = (model: string, at: Date = NOW) => findPrice(model, at, [builtinPrices()])?.modelName ?? null;
+const familyOf = (model: string, at: Date = NOW) =>
+  findPrice(model, at, [builtinPrices()])?.modelName ?? null;
 
 function isValidDate(s: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
@@ -20,19 +21,34 @@ describe('built-in prices', () => {
   it('covers at least 40 model families from all six providers', () => {
     expect(families.length).toBeGreaterThanOrEqual(40);
     const providers = new Set(BUILTIN_PRICES.map((p) => p.provider));
-    expect([...providers].sort()).toEqual(['anthropic', 'cohere', 'google', 'meta', 'mistral', 'openai']);
+    expect([...providers].sort()).toEqual([
+      'anthropic',
+      'cohere',
+      'google',
+      'meta',
+      'mistral',
+      'openai',
+    ]);
     for (const provider of providers) {
-      expect(BUILTIN_PRICES.filter((p) => p.provider === provider).length).toBeGreaterThanOrEqual(5);
+      expect(BUILTIN_PRICES.filter((p) => p.provider === provider).length).toBeGreaterThanOrEqual(
+        5,
+      );
     }
   });
 
   it('has well-formed names, patterns, prices and dates', () => {
     expect(isValidDate('2025-02-30')).toBe(false);
     for (const p of BUILTIN_PRICES) {
-      expect({ model: p.modelName, normalised: normaliseModelName(p.modelName) }).toEqual({ model: p.modelName, normalised: p.modelName });
+      expect({ model: p.modelName, normalised: normaliseModelName(p.modelName) }).toEqual({
+        model: p.modelName,
+        normalised: p.modelName,
+      });
       if (p.matchPattern !== undefined) {
         expect(() => new RegExp(p.matchPattern!, 'i')).not.toThrow();
-        expect({ model: p.modelName, selfMatch: new RegExp(p.matchPattern, 'i').test(p.modelName) }).toEqual({ model: p.modelName, selfMatch: true });
+        expect({
+          model: p.modelName,
+          selfMatch: new RegExp(p.matchPattern, 'i').test(p.modelName),
+        }).toEqual({ model: p.modelName, selfMatch: true });
       }
       for (const value of [p.input, p.output, p.cachedInput ?? '0']) {
         expect(typeof value).toBe('string');
@@ -41,7 +57,11 @@ describe('built-in prices', () => {
       // A cache read is always cheaper than an uncached input token.
       if (p.cachedInput !== null) expect(toUnits(p.cachedInput) < toUnits(p.input)).toBe(true);
       expect(toUnits(p.input) > 0n).toBe(true);
-      expect([p.modelName, isValidDate(p.startDate), isValidDate(p.sourceDate)]).toEqual([p.modelName, true, true]);
+      expect([p.modelName, isValidDate(p.startDate), isValidDate(p.sourceDate)]).toEqual([
+        p.modelName,
+        true,
+        true,
+      ]);
       expect(p.sourceDate >= p.startDate).toBe(true);
     }
   });
@@ -56,7 +76,10 @@ describe('built-in prices', () => {
     for (const p of BUILTIN_PRICES) {
       if (p.matchPattern === undefined) continue;
       const re = new RegExp(p.matchPattern, 'i');
-      expect({ pattern: p.matchPattern, matches: families.filter((f) => f !== p.modelName && re.test(f)) }).toEqual({ pattern: p.matchPattern, matches: [] });
+      expect({
+        pattern: p.matchPattern,
+        matches: families.filter((f) => f !== p.modelName && re.test(f)),
+      }).toEqual({ pattern: p.matchPattern, matches: [] });
     }
     for (const family of families) expect(familyOf(family, FAR_FUTURE)).toBe(family);
   });
@@ -68,7 +91,16 @@ describe('built-in prices', () => {
     expect(Object.isFrozen(prices[0])).toBe(true);
     expect(builtinPrices()[0]).toBe(prices[0]);
     const o3 = prices.filter((p) => p.modelName === 'o3');
-    expect(o3.map((p) => [p.projectId, p.matchPattern, p.startDate.toISOString(), usd(p.inputPrice), usd(p.outputPrice), usd(p.cachedInputPrice)])).toEqual([
+    expect(
+      o3.map((p) => [
+        p.projectId,
+        p.matchPattern,
+        p.startDate.toISOString(),
+        usd(p.inputPrice),
+        usd(p.outputPrice),
+        usd(p.cachedInputPrice),
+      ]),
+    ).toEqual([
       [null, null, '1970-01-01T00:00:00.000Z', '10', '40', '2.5'],
       [null, null, '2025-06-10T00:00:00.000Z', '2', '8', '0.5'],
     ]);
@@ -153,7 +185,10 @@ describe('built-in prices', () => {
     expect(usd(current.outputCost)).toBe('5');
     expect(usd(current.totalCost)).toBe('7.25');
     // Before 2024-08-06: no cached price, so all 1M input at $5/M = $5.00; 500k × $15/M = $7.50.
-    const old = computeCost(usage, findPrice('gpt-4o', new Date('2024-07-01T00:00:00Z'), [builtinPrices()])!);
+    const old = computeCost(
+      usage,
+      findPrice('gpt-4o', new Date('2024-07-01T00:00:00Z'), [builtinPrices()])!,
+    );
     expect(usd(old.cachedInputCost)).toBe('1');
     expect(usd(old.inputCost)).toBe('5');
     expect(usd(old.outputCost)).toBe('7.5');

@@ -33,7 +33,8 @@ export interface Cost {
 
 // How well a price matches a name: an exact raw name beats a family name beats a pattern.
 function matchRank(price: Price, raw: string, family: string, patterns: PatternCache): number {
-  if (price.matchPattern === null) return price.modelName === raw ? 3 : price.modelName === family ? 2 : 0;
+  if (price.matchPattern === null)
+    return price.modelName === raw ? 3 : price.modelName === family ? 2 : 0;
   const re = patterns(price.matchPattern);
   return re && (re.test(family) || re.test(raw)) ? 1 : 0;
 }
@@ -45,7 +46,11 @@ type PatternCache = (pattern: string) => RegExp | null;
  * start date, the closer name match first). Computed once per model; `priceAt` then only
  * compares dates.
  */
-export function candidatePrices(model: string, tiers: readonly (readonly Price[])[], patterns: PatternCache): Price[][] {
+export function candidatePrices(
+  model: string,
+  tiers: readonly (readonly Price[])[],
+  patterns: PatternCache,
+): Price[][] {
   const raw = model.trim().toLowerCase();
   const family = normaliseModelName(model);
   return tiers.map((prices) =>
@@ -104,7 +109,11 @@ function unitsOf(price: Price) {
   let units = parsed.get(price);
   if (!units) {
     const input = toUnits(price.inputPrice);
-    units = { input, output: toUnits(price.outputPrice), cached: price.cachedInputPrice === null ? input : toUnits(price.cachedInputPrice) };
+    units = {
+      input,
+      output: toUnits(price.outputPrice),
+      cached: price.cachedInputPrice === null ? input : toUnits(price.cachedInputPrice),
+    };
     parsed.set(price, units);
   }
   return units;

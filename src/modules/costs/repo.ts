@@ -68,7 +68,8 @@ export async function summariseCosts(prisma: PrismaClient, query: CostQuery): Pr
     `(s.total_cost IS NOT NULL OR ${needsPriceSql('s')})`,
   ];
   const f = query.filter ?? {};
-  if (f.models?.length) where.push(`s.normalized_model = ANY(${param(f.models.map(normaliseModelName))}::text[])`);
+  if (f.models?.length)
+    where.push(`s.normalized_model = ANY(${param(f.models.map(normaliseModelName))}::text[])`);
   if (f.userIds?.length) where.push(`s.user_id = ANY(${param(f.userIds)}::text[])`);
   if (f.sessionIds?.length) where.push(`s.session_id = ANY(${param(f.sessionIds)}::text[])`);
   if (f.spanKinds?.length) where.push(`s.kind::text = ANY(${param(f.spanKinds)}::text[])`);
@@ -126,7 +127,10 @@ function toPriceRow(row: PriceRecord) {
 export type PriceRow = ReturnType<typeof toPriceRow>;
 
 export async function projectPrices(prisma: PrismaClient, projectId: string): Promise<PriceRow[]> {
-  const rows = await prisma.modelPrice.findMany({ where: { projectId }, orderBy: [{ modelName: 'asc' }, { startDate: 'desc' }] });
+  const rows = await prisma.modelPrice.findMany({
+    where: { projectId },
+    orderBy: [{ modelName: 'asc' }, { startDate: 'desc' }],
+  });
   return rows.map(toPriceRow);
 }
 
@@ -148,11 +152,23 @@ export async function upsertPrice(prisma: PrismaClient, input: PriceInput): Prom
     provider: input.provider,
     inputPrice: new Prisma.Decimal(input.inputPrice),
     outputPrice: new Prisma.Decimal(input.outputPrice),
-    cachedInputPrice: input.cachedInputPrice === null ? null : new Prisma.Decimal(input.cachedInputPrice),
+    cachedInputPrice:
+      input.cachedInputPrice === null ? null : new Prisma.Decimal(input.cachedInputPrice),
   };
   const row = await prisma.modelPrice.upsert({
-    where: { projectId_modelName_startDate: { projectId: input.projectId, modelName: input.modelName, startDate: input.startDate } },
-    create: { ...data, projectId: input.projectId, modelName: input.modelName, startDate: input.startDate },
+    where: {
+      projectId_modelName_startDate: {
+        projectId: input.projectId,
+        modelName: input.modelName,
+        startDate: input.startDate,
+      },
+    },
+    create: {
+      ...data,
+      projectId: input.projectId,
+      modelName: input.modelName,
+      startDate: input.startDate,
+    },
     update: data,
   });
   return toPriceRow(row);

@@ -18,12 +18,32 @@ const CostGroupByEnum = builder.enumType('CostGroupBy', {
 const CostKeysRef = builder.objectRef<CostRow['keys']>('CostSummaryKeys').implement({
   description: 'The group of a row: only the keys grouped by are set.',
   fields: (t) => ({
-    model: t.string({ nullable: true, description: 'The normalised model name (Span.normalizedModel): gpt-4o-mini, openai/gpt-4o-mini and GPT-4o-Mini are one row.', resolve: (k) => k.MODEL ?? null }),
-    userId: t.string({ nullable: true, description: 'End user id.', resolve: (k) => k.USER ?? null }),
-    projectId: t.globalID({ nullable: true, resolve: (k) => (k.PROJECT ? { type: 'Project', id: k.PROJECT } : null) }),
-    day: t.string({ nullable: true, description: 'YYYY-MM-DD (UTC).', resolve: (k) => k.DAY ?? null }),
+    model: t.string({
+      nullable: true,
+      description:
+        'The normalised model name (Span.normalizedModel): gpt-4o-mini, openai/gpt-4o-mini and GPT-4o-Mini are one row.',
+      resolve: (k) => k.MODEL ?? null,
+    }),
+    userId: t.string({
+      nullable: true,
+      description: 'End user id.',
+      resolve: (k) => k.USER ?? null,
+    }),
+    projectId: t.globalID({
+      nullable: true,
+      resolve: (k) => (k.PROJECT ? { type: 'Project', id: k.PROJECT } : null),
+    }),
+    day: t.string({
+      nullable: true,
+      description: 'YYYY-MM-DD (UTC).',
+      resolve: (k) => k.DAY ?? null,
+    }),
     hour: t.field({ type: 'DateTime', nullable: true, resolve: (k) => k.HOUR ?? null }),
-    spanKind: t.field({ type: SpanKindEnum, nullable: true, resolve: (k) => (k.SPAN_KIND as never) ?? null }),
+    spanKind: t.field({
+      type: SpanKindEnum,
+      nullable: true,
+      resolve: (k) => (k.SPAN_KIND as never) ?? null,
+    }),
   }),
 });
 
@@ -39,14 +59,22 @@ const CostRowRef = builder.objectRef<CostRow>('CostSummaryRow').implement({
     cost: t.field({
       type: 'Decimal',
       nullable: true,
-      description: 'USD of the priced calls (see unpricedCalls); null when none of the calls could be priced.',
+      description:
+        'USD of the priced calls (see unpricedCalls); null when none of the calls could be priced.',
       resolve: (r) => r.cost,
     }),
-    calls: t.exposeInt('calls', { description: 'Model calls: spans with a cost, or with a model, or LLM/EMBEDDING spans with tokens.' }),
-    unpricedCalls: t.exposeInt('unpricedCalls', {
-      description: 'Calls that could not be priced (no known price for the model, or usage without the input/output split), left out of cost.',
+    calls: t.exposeInt('calls', {
+      description:
+        'Model calls: spans with a cost, or with a model, or LLM/EMBEDDING spans with tokens.',
     }),
-    errorRate: t.float({ description: 'Share of calls that failed, 0 to 1.', resolve: (r) => (r.calls ? r.errors / r.calls : 0) }),
+    unpricedCalls: t.exposeInt('unpricedCalls', {
+      description:
+        'Calls that could not be priced (no known price for the model, or usage without the input/output split), left out of cost.',
+    }),
+    errorRate: t.float({
+      description: 'Share of calls that failed, 0 to 1.',
+      resolve: (r) => (r.calls ? r.errors / r.calls : 0),
+    }),
     p50LatencyMs: t.float({ nullable: true, resolve: (r) => r.p50LatencyMs }),
     p95LatencyMs: t.float({ nullable: true, resolve: (r) => r.p95LatencyMs }),
   }),
@@ -57,11 +85,21 @@ const MAX_FILTER_VALUES = 100;
 
 const CostFilterRef = builder.inputType('CostFilter', {
   fields: (t) => ({
-    models: t.stringList({ description: 'Compared normalised, like the MODEL group: gpt-4o finds gpt-4o-2024-08-06 and azure/gpt-4o.', validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES) }),
-    userIds: t.stringList({ description: 'End user ids.', validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES) }),
+    models: t.stringList({
+      description:
+        'Compared normalised, like the MODEL group: gpt-4o finds gpt-4o-2024-08-06 and azure/gpt-4o.',
+      validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES),
+    }),
+    userIds: t.stringList({
+      description: 'End user ids.',
+      validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES),
+    }),
     sessionIds: t.stringList({ validate: z.array(z.string().max(256)).max(MAX_FILTER_VALUES) }),
     spanKinds: t.field({ type: [SpanKindEnum] }),
-    tags: t.stringList({ description: 'Calls carrying every one of these tags.', validate: z.array(z.string().max(200)).max(MAX_FILTER_VALUES) }),
+    tags: t.stringList({
+      description: 'Calls carrying every one of these tags.',
+      validate: z.array(z.string().max(200)).max(MAX_FILTER_VALUES),
+    }),
   }),
 });
 
@@ -81,14 +119,23 @@ builder.queryField('costSummary', (t) =>
       filter: t.arg({ type: CostFilterRef }),
     },
     complexity: 50,
-    authScopes: (_root, args) => (args.projectId ? { project: { id: args.projectId.id, action: 'costs' } } : { authenticated: true }),
+    authScopes: (_root, args) =>
+      args.projectId
+        ? { project: { id: args.projectId.id, action: 'costs' } }
+        : { authenticated: true },
     resolve: async (_root, args, ctx) => {
-      if (args.to.getTime() <= args.from.getTime()) throw appError('BAD_USER_INPUT', '`to` must be after `from`.', { extensions: { path: ['to'] } });
+      if (args.to.getTime() <= args.from.getTime())
+        throw appError('BAD_USER_INPUT', '`to` must be after `from`.', {
+          extensions: { path: ['to'] },
+        });
       const principal = ctx.principal!;
       const visible = visibleProjects(principal);
       const projectIds = args.projectId
         ? [args.projectId.id]
-        : (visible === 'all' ? (await ctx.deps.db.prisma.project.findMany({ select: { id: true } })).map((p) => p.id) : visible).filter((id) => allows(ctx, id, 'costs'));
+        : (visible === 'all'
+            ? (await ctx.deps.db.prisma.project.findMany({ select: { id: true } })).map((p) => p.id)
+            : visible
+          ).filter((id) => allows(ctx, id, 'costs'));
       // Over every project: a project created later is in it too.
       if (!args.projectId && visible === 'all') ctx.touchedProjects.add(ALL_PROJECTS);
       try {
@@ -101,7 +148,11 @@ builder.queryField('costSummary', (t) =>
           maxRows: MAX_COST_ROWS,
         });
       } catch (error) {
-        if (error instanceof TooManyGroupsError) throw appError('BAD_USER_INPUT', `More than ${error.limit} groups: narrow the time range or group by fewer keys.`);
+        if (error instanceof TooManyGroupsError)
+          throw appError(
+            'BAD_USER_INPUT',
+            `More than ${error.limit} groups: narrow the time range or group by fewer keys.`,
+          );
         throw error;
       }
     },

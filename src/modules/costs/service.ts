@@ -2,7 +2,15 @@
 import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../deps';
 import { builtinPrices } from './builtin-prices';
-import { candidatePrices, computeCost, createPatternCache, priceAt, type Cost, type Price, type Usage } from './pricing';
+import {
+  candidatePrices,
+  computeCost,
+  createPatternCache,
+  priceAt,
+  type Cost,
+  type Price,
+  type Usage,
+} from './pricing';
 import * as repo from './repo';
 
 /** A project's prices are re-read at most this often (other processes' changes show within it). */
@@ -75,7 +83,11 @@ export function createCostService(deps: Deps) {
      * queries and budgets read.
      */
     dailyTotals(input: { projectIds: string[]; from: Date; to: Date; by: 'USER' | 'PROJECT' }) {
-      return repo.summariseCosts(prisma, { ...input, groupBy: ['DAY', input.by], maxRows: 100_000 });
+      return repo.summariseCosts(prisma, {
+        ...input,
+        groupBy: ['DAY', input.by],
+        maxRows: 100_000,
+      });
     },
   };
 }

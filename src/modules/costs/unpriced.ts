@@ -24,7 +24,8 @@ export interface PricedSpan {
 
 export function needsPrice(span: PricedSpan): boolean {
   if (span.model !== null) return true;
-  const tokens = (span.input_tokens ?? 0) > 0 || (span.output_tokens ?? 0) > 0 || (span.total_tokens ?? 0) > 0;
+  const tokens =
+    (span.input_tokens ?? 0) > 0 || (span.output_tokens ?? 0) > 0 || (span.total_tokens ?? 0) > 0;
   return tokens && (MODEL_CALL_KINDS as readonly string[]).includes(span.kind ?? '');
 }
 

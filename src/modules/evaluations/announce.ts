@@ -13,7 +13,11 @@ export interface EvaluationChange {
 }
 
 /** Emits `changes` (in their order) with the evaluations as they are now in this transaction. */
-export async function announceEvaluations(sql: Sql, emit: Emit, changes: EvaluationChange[]): Promise<void> {
+export async function announceEvaluations(
+  sql: Sql,
+  emit: Emit,
+  changes: EvaluationChange[],
+): Promise<void> {
   if (!changes.length) return;
   const states = await loadEvaluationStates(sql, [...new Set(changes.map((c) => c.id))]);
   const batches = new Set<string>();
@@ -33,7 +37,10 @@ export async function announceEvaluations(sql: Sql, emit: Emit, changes: Evaluat
  */
 async function completeBatches(sql: Sql, ids: string[]): Promise<BatchState[]> {
   if (!ids.length) return [];
-  await sql(`SELECT id FROM evaluation_batches WHERE id = ANY($1::uuid[]) AND completed_at IS NULL ORDER BY id FOR UPDATE`, [ids]);
+  await sql(
+    `SELECT id FROM evaluation_batches WHERE id = ANY($1::uuid[]) AND completed_at IS NULL ORDER BY id FOR UPDATE`,
+    [ids],
+  );
   return sql<BatchState>(
     `UPDATE evaluation_batches b SET completed_at = clock_timestamp()
       WHERE b.id = ANY($1::uuid[]) AND b.completed_at IS NULL

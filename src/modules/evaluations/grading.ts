@@ -43,7 +43,11 @@ export function priceUsage(deps: Pick<GradingDeps, 'pricer' | 'clock'>, usage: J
   for (const u of usage) {
     inputTokens += u.inputTokens;
     outputTokens += u.outputTokens;
-    const cost = deps.pricer(u.model, { inputTokens: u.inputTokens, outputTokens: u.outputTokens, cachedInputTokens: 0 }, deps.clock.now());
+    const cost = deps.pricer(
+      u.model,
+      { inputTokens: u.inputTokens, outputTokens: u.outputTokens, cachedInputTokens: 0 },
+      deps.clock.now(),
+    );
     if (cost) units += toUnits(cost.totalCost);
     priced.push({ ...u, cost: cost?.totalCost ?? null });
   }
@@ -87,7 +91,12 @@ export async function gradeItem(
         latency_ms: Math.round(performance.now() - started),
         error,
       };
-      deps.observe?.({ type: spec.type, seconds: (performance.now() - started) / 1000, outcome: error !== null ? 'errored' : outcome?.passed ? 'passed' : 'failed', usage: priced.priced });
+      deps.observe?.({
+        type: spec.type,
+        seconds: (performance.now() - started) / 1000,
+        outcome: error !== null ? 'errored' : outcome?.passed ? 'passed' : 'failed',
+        usage: priced.priced,
+      });
       return { row, units: priced.units };
     }),
   );

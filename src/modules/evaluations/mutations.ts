@@ -10,7 +10,8 @@ import { DatasetRef, EvaluationBatchRef, EvaluationRef } from './schema';
 import type { DataSourceInput } from './service';
 
 const ItemInput = builder.inputType('EvaluationItemInput', {
-  description: 'One item: the input, what was expected, and the output of the application under test.',
+  description:
+    'One item: the input, what was expected, and the output of the application under test.',
   fields: (t) => ({
     input: t.field({ type: 'JSON', required: true }),
     expectedOutput: t.field({ type: 'JSON' }),
@@ -21,7 +22,8 @@ const ItemInput = builder.inputType('EvaluationItemInput', {
 });
 
 const TracesSource = builder.inputType('EvaluationTracesSource', {
-  description: "Production traffic: the spans (with an output) of a project's traces matching the filter, newest traces first.",
+  description:
+    "Production traffic: the spans (with an output) of a project's traces matching the filter, newest traces first.",
   fields: (t) => ({
     filter: t.field({ type: TraceFilter }),
     spanKind: t.field({ type: SpanKindEnum }),
@@ -45,7 +47,8 @@ const EvaluationSpec = builder.inputType('EvaluationSpecInput', {
     testingCriteria: t.field({
       type: ['JSON'],
       required: true,
-      description: 'Graders. OpenAI Evals grader JSON (string_check, text_similarity, score_model, label_model) is accepted as is; also regex, json_schema, g_eval, faithfulness, answer_relevancy, context_precision, context_recall.',
+      description:
+        'Graders. OpenAI Evals grader JSON (string_check, text_similarity, score_model, label_model) is accepted as is; also regex, json_schema, g_eval, faithfulness, answer_relevancy, context_precision, context_recall.',
     }),
     dataSource: t.field({ type: DataSource, required: true }),
   }),
@@ -54,16 +57,27 @@ const EvaluationSpec = builder.inputType('EvaluationSpecInput', {
 async function dataSourceOf(
   ctx: Context,
   projectId: string,
-  input: { datasetId?: { id: string } | null; items?: unknown[] | null; traces?: { filter?: { minCost?: unknown } | null } | null },
+  input: {
+    datasetId?: { id: string } | null;
+    items?: unknown[] | null;
+    traces?: { filter?: { minCost?: unknown } | null } | null;
+  },
 ): Promise<DataSourceInput> {
   // Spans chosen by their traces' cost: as in the traces query, that needs the costs right.
   await authorizeCostFilter(ctx, projectId, input.traces?.filter);
-  return { datasetId: input.datasetId?.id ?? null, items: (input.items as DataSourceInput['items']) ?? null, traces: (input.traces as DataSourceInput['traces']) ?? null };
+  return {
+    datasetId: input.datasetId?.id ?? null,
+    items: (input.items as DataSourceInput['items']) ?? null,
+    traces: (input.traces as DataSourceInput['traces']) ?? null,
+  };
 }
 
 /** The evaluation's project, when the principal may write to it. */
 async function writableEvaluation(ctx: Context, id: string) {
-  const evaluation = await ctx.deps.db.prisma.evaluation.findUnique({ where: { id }, select: { projectId: true } });
+  const evaluation = await ctx.deps.db.prisma.evaluation.findUnique({
+    where: { id },
+    select: { projectId: true },
+  });
   return authorizeRow(ctx, evaluation, 'write', 'Evaluation').projectId;
 }
 
@@ -81,8 +95,16 @@ builder.relayMutationField(
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
     resolve: async (_root, { input }, ctx) => {
       const name = input.name.trim();
-      if (!name || name.length > 200) throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
-      return { dataset: await ctx.services.evaluations.createDataset({ projectId: input.projectId.id, name, description: input.description, items: input.items }) };
+      if (!name || name.length > 200)
+        throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
+      return {
+        dataset: await ctx.services.evaluations.createDataset({
+          projectId: input.projectId.id,
+          name,
+          description: input.description,
+          items: input.items,
+        }),
+      };
     },
   },
   { outputFields: (t) => ({ dataset: t.field({ type: DatasetRef, resolve: (r) => r.dataset }) }) },
@@ -90,14 +112,32 @@ builder.relayMutationField(
 
 builder.relayMutationField(
   'addDatasetItems',
-  { inputFields: (t) => ({ datasetId: t.globalID({ required: true, for: DatasetRef }), items: t.field({ type: [ItemInput], required: true }) }) },
+  {
+    inputFields: (t) => ({
+      datasetId: t.globalID({ required: true, for: DatasetRef }),
+      items: t.field({ type: [ItemInput], required: true }),
+    }),
+  },
   {
     resolve: async (_root, { input }, ctx) => {
-      const dataset = authorizeRow(ctx, await ctx.deps.db.prisma.dataset.findUnique({ where: { id: input.datasetId.id } }), 'write', 'Dataset');
-      return { dataset, addedCount: await ctx.services.evaluations.addDatasetItems(dataset.id, input.items) };
+      const dataset = authorizeRow(
+        ctx,
+        await ctx.deps.db.prisma.dataset.findUnique({ where: { id: input.datasetId.id } }),
+        'write',
+        'Dataset',
+      );
+      return {
+        dataset,
+        addedCount: await ctx.services.evaluations.addDatasetItems(dataset.id, input.items),
+      };
     },
   },
-  { outputFields: (t) => ({ dataset: t.field({ type: DatasetRef, resolve: (r) => r.dataset }), addedCount: t.exposeInt('addedCount') }) },
+  {
+    outputFields: (t) => ({
+      dataset: t.field({ type: DatasetRef, resolve: (r) => r.dataset }),
+      addedCount: t.exposeInt('addedCount'),
+    }),
+  },
 );
 
 builder.relayMutationField(
@@ -106,7 +146,11 @@ builder.relayMutationField(
     inputFields: (t) => ({
       projectId: t.globalID({ required: true, for: ProjectRef }),
       name: t.string({ required: true }),
-      testingCriteria: t.field({ type: ['JSON'], required: true, description: 'Graders (see EvaluationSpecInput.testingCriteria).' }),
+      testingCriteria: t.field({
+        type: ['JSON'],
+        required: true,
+        description: 'Graders (see EvaluationSpecInput.testingCriteria).',
+      }),
       dataSource: t.field({ type: DataSource, required: true }),
       batchId: t.globalID({ for: EvaluationBatchRef }),
     }),
@@ -126,7 +170,15 @@ builder.relayMutationField(
       return { id };
     },
   },
-  { outputFields: (t) => ({ evaluation: t.prismaField({ type: 'Evaluation', resolve: (query, r, _a, ctx) => ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }) }) }) },
+  {
+    outputFields: (t) => ({
+      evaluation: t.prismaField({
+        type: 'Evaluation',
+        resolve: (query, r, _a, ctx) =>
+          ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }),
+      }),
+    }),
+  },
 );
 
 builder.relayMutationField(
@@ -139,10 +191,12 @@ builder.relayMutationField(
     }),
   },
   {
-    description: 'Creates a batch and queues its evaluations. Every evaluation is validated before any is stored.',
+    description:
+      'Creates a batch and queues its evaluations. Every evaluation is validated before any is stored.',
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
     resolve: async (_root, { input }, ctx) => {
-      if (input.evaluations.length === 0 || input.evaluations.length > 50) throw badInput('A batch holds 1 to 50 evaluations.', ['input', 'evaluations']);
+      if (input.evaluations.length === 0 || input.evaluations.length > 50)
+        throw badInput('A batch holds 1 to 50 evaluations.', ['input', 'evaluations']);
       const batchId = await ctx.services.evaluations.createEvaluationBatch({
         projectId: input.projectId.id,
         name: input.name.trim().slice(0, 200) || 'batch',
@@ -156,11 +210,17 @@ builder.relayMutationField(
           })),
         ),
       });
-      const batch = await ctx.deps.db.prisma.evaluationBatch.findUniqueOrThrow({ where: { id: batchId } });
+      const batch = await ctx.deps.db.prisma.evaluationBatch.findUniqueOrThrow({
+        where: { id: batchId },
+      });
       return { batch };
     },
   },
-  { outputFields: (t) => ({ batch: t.field({ type: EvaluationBatchRef, resolve: (r) => r.batch }) }) },
+  {
+    outputFields: (t) => ({
+      batch: t.field({ type: EvaluationBatchRef, resolve: (r) => r.batch }),
+    }),
+  },
 );
 
 builder.relayMutationField(
@@ -174,7 +234,15 @@ builder.relayMutationField(
       return { id: input.id.id };
     },
   },
-  { outputFields: (t) => ({ evaluation: t.prismaField({ type: 'Evaluation', resolve: (query, r, _a, ctx) => ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }) }) }) },
+  {
+    outputFields: (t) => ({
+      evaluation: t.prismaField({
+        type: 'Evaluation',
+        resolve: (query, r, _a, ctx) =>
+          ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }),
+      }),
+    }),
+  },
 );
 
 builder.relayMutationField(
@@ -184,12 +252,19 @@ builder.relayMutationField(
     description: 'Queues again the items that errored (and those a stop left ungraded).',
     resolve: async (_root, { input }, ctx) => {
       await writableEvaluation(ctx, input.id.id);
-      return { id: input.id.id, requeuedCount: await ctx.services.evaluations.rerunEvaluation(input.id.id) };
+      return {
+        id: input.id.id,
+        requeuedCount: await ctx.services.evaluations.rerunEvaluation(input.id.id),
+      };
     },
   },
   {
     outputFields: (t) => ({
-      evaluation: t.prismaField({ type: 'Evaluation', resolve: (query, r, _a, ctx) => ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }) }),
+      evaluation: t.prismaField({
+        type: 'Evaluation',
+        resolve: (query, r, _a, ctx) =>
+          ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }),
+      }),
       requeuedCount: t.exposeInt('requeuedCount'),
     }),
   },

@@ -20,29 +20,49 @@ interface Pending {
 export function createOutcomeWriter(deps: Deps, token: string, events: Events) {
   const commit = createGroupCommit((group: Pending[]) =>
     events.transaction(async (sql, emit) => {
-      const result = await writeOutcomes(sql, token, deps.clock.now(), group.map((p) => ({ ...p.outcome, ...p.subjects })));
+      const result = await writeOutcomes(
+        sql,
+        token,
+        deps.clock.now(),
+        group.map((p) => ({ ...p.outcome, ...p.subjects })),
+      );
       // An evaluation completed by this group is announced once, with its last item written here.
       const announced = new Set<string>();
       const completes = new Set<Pending>();
       for (const p of [...group].reverse()) {
         const id = p.outcome.evaluationId;
-        if (result.completed.has(id) && result.written.has(p.outcome.itemId) && !announced.has(id)) {
+        if (
+          result.completed.has(id) &&
+          result.written.has(p.outcome.itemId) &&
+          !announced.has(id)
+        ) {
           announced.add(id);
           completes.add(p);
         }
       }
       // Progress for each item written, in the transaction that wrote it.
-      const changes = group.filter((p) => result.written.has(p.outcome.itemId)).flatMap((p) => [
-        { type: 'evaluation.progress' as const, id: p.outcome.evaluationId },
-        ...(completes.has(p) ? [{ type: 'evaluation.completed' as const, id: p.outcome.evaluationId }] : []),
-      ]);
+      const changes = group
+        .filter((p) => result.written.has(p.outcome.itemId))
+        .flatMap((p) => [
+          { type: 'evaluation.progress' as const, id: p.outcome.evaluationId },
+          ...(completes.has(p)
+            ? [{ type: 'evaluation.completed' as const, id: p.outcome.evaluationId }]
+            : []),
+        ]);
       await announceEvaluations(sql, emit, changes);
-      return group.map((p) => ({ written: result.written.has(p.outcome.itemId), completed: completes.has(p) }));
+      return group.map((p) => ({
+        written: result.written.has(p.outcome.itemId),
+        completed: completes.has(p),
+      }));
     }),
   );
 
   /** The judge spending of the unwritten outcomes of one subject. */
-  function spendingOf(unwritten: readonly Pending[], of: (s: Subjects) => string | null, id: string | null): Spending {
+  function spendingOf(
+    unwritten: readonly Pending[],
+    of: (s: Subjects) => string | null,
+    id: string | null,
+  ): Spending {
     let tokens = 0;
     let units = 0n;
     for (const p of unwritten) {
@@ -55,13 +75,22 @@ export function createOutcomeWriter(deps: Deps, token: string, events: Events) {
 
   return {
     /** Runs `read` (of committed usage) with the user's and the project's judge spending queued here and not yet committed, while no group commits. */
-    withUnwritten<T>(subjects: { userId: string | null; projectId: string }, read: (unwritten: { user: Spending; project: Spending }) => Promise<T>): Promise<T> {
+    withUnwritten<T>(
+      subjects: { userId: string | null; projectId: string },
+      read: (unwritten: { user: Spending; project: Spending }) => Promise<T>,
+    ): Promise<T> {
       return commit.between((unwritten) =>
-        read({ user: spendingOf(unwritten, (s) => s.userId, subjects.userId), project: spendingOf(unwritten, (s) => s.projectId, subjects.projectId) }),
+        read({
+          user: spendingOf(unwritten, (s) => s.userId, subjects.userId),
+          project: spendingOf(unwritten, (s) => s.projectId, subjects.projectId),
+        }),
       );
     },
     /** Resolves once the item is stored (or its claim found lost), saying whether this write completed its evaluation. */
-    write(outcome: ItemOutcome, subjects: Subjects): Promise<{ written: boolean; completed: boolean }> {
+    write(
+      outcome: ItemOutcome,
+      subjects: Subjects,
+    ): Promise<{ written: boolean; completed: boolean }> {
       return commit.add({ outcome, subjects });
     },
   };

@@ -22,7 +22,8 @@ interface Watched {
 const STATUS_RANK = { QUEUED: 0, RUNNING: 1, COMPLETED: 2, FAILED: 2, CANCELED: 2 } as const;
 /** Snapshots never go backwards for a watcher (a slow first read must not follow a newer one). */
 const order = (s: EvaluationSnapshot) => STATUS_RANK[s.status] * 1e9 + s.completed;
-const fingerprint = (s: EvaluationSnapshot) => `${s.status}:${s.completed}:${s.errored}:${s.judgeCost}:${s.judgeInputTokens}`;
+const fingerprint = (s: EvaluationSnapshot) =>
+  `${s.status}:${s.completed}:${s.errored}:${s.judgeCost}:${s.judgeInputTokens}`;
 
 export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
   const watched = new Map<string, Watched>();
@@ -31,7 +32,11 @@ export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
 
   function deliver(channel: Channel<EvaluationSnapshot>, snapshot: EvaluationSnapshot) {
     const previous = last.get(channel);
-    if (previous && (order(snapshot) < previous.order || fingerprint(snapshot) === previous.fingerprint)) return;
+    if (
+      previous &&
+      (order(snapshot) < previous.order || fingerprint(snapshot) === previous.fingerprint)
+    )
+      return;
     last.set(channel, { order: order(snapshot), fingerprint: fingerprint(snapshot) });
     channel.push(snapshot);
     if (FINAL_STATUSES.has(snapshot.status)) channel.end();
@@ -48,13 +53,19 @@ export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
         else channel.end();
       }
     } catch (error) {
-      deps.log.warn({ err: error, evaluationId: id }, 'progress read failed; the next event or poll retries');
+      deps.log.warn(
+        { err: error, evaluationId: id },
+        'progress read failed; the next event or poll retries',
+      );
     }
   }
 
   function schedule(id: string, entry: Watched) {
     if (entry.timer || watched.get(id) !== entry) return;
-    entry.timer = setTimeout(() => void refresh(id, entry), Math.max(0, entry.lastLoad + options.intervalMs - Date.now()));
+    entry.timer = setTimeout(
+      () => void refresh(id, entry),
+      Math.max(0, entry.lastLoad + options.intervalMs - Date.now()),
+    );
   }
 
   function stopWatching(id: string, entry: Watched) {
@@ -82,7 +93,10 @@ export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
 
   return {
     /** Number of evaluations and watchers in this process (metrics, tests). */
-    stats: () => ({ evaluations: watched.size, watchers: [...watched.values()].reduce((n, e) => n + e.channels.size, 0) }),
+    stats: () => ({
+      evaluations: watched.size,
+      watchers: [...watched.values()].reduce((n, e) => n + e.channels.size, 0),
+    }),
 
     /** The evaluation's progress: now, then after changes, ending with its final state. */
     watch(id: string): Channel<EvaluationSnapshot> {

@@ -21,7 +21,10 @@ export interface ClaimedItem {
  * Items whose lease expired after the last allowed attempt become ERRORED (counted as completed
  * and errored). Returns the evaluations counted, and whether this completed each.
  */
-export async function reapExhausted(sql: Sql, maxAttempts: number): Promise<{ id: string; completed: boolean }[]> {
+export async function reapExhausted(
+  sql: Sql,
+  maxAttempts: number,
+): Promise<{ id: string; completed: boolean }[]> {
   const rows = await sql<{ evaluation_id: string; n: number }>(
     `WITH dead AS (
        UPDATE evaluation_items SET state = 'ERRORED', lease_token = NULL, lease_expires_at = NULL, completed_at = now(),
@@ -62,7 +65,12 @@ export async function claimItems(sql: Sql, token: string, leaseMs: number, limit
     [token, leaseMs, limit],
   );
   // RETURNING keeps no order: put the claim back in queue order.
-  return rows.sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || a.evaluation_id.localeCompare(b.evaluation_id) || a.position - b.position);
+  return rows.sort(
+    (a, b) =>
+      a.created_at.getTime() - b.created_at.getTime() ||
+      a.evaluation_id.localeCompare(b.evaluation_id) ||
+      a.position - b.position,
+  );
 }
 
 /** QUEUED evaluations among `ids` become RUNNING; returns those that did, with their projects. */
@@ -128,7 +136,15 @@ export async function writeOutcomes(
   }));
   // Time-ordered ids, as Prisma makes them: lists page by id in creation order.
   // Stamped with the engine's clock (alert windows over results read it).
-  const results = outcomes.flatMap((o) => o.results.map((r) => ({ ...r, id: uuidv7(), evaluation_id: o.evaluationId, evaluation_item_id: o.itemId, created_at: day.toISOString() })));
+  const results = outcomes.flatMap((o) =>
+    o.results.map((r) => ({
+      ...r,
+      id: uuidv7(),
+      evaluation_id: o.evaluationId,
+      evaluation_item_id: o.itemId,
+      created_at: day.toISOString(),
+    })),
+  );
   const [row] = await sql<{ written: string[] | null; completed: string[] | null }>(
     `WITH o AS (
        SELECT DISTINCT ON (id) * FROM json_to_recordset($2::json) AS o(id uuid, evaluation_id uuid, state text, last_error text, passed boolean,
@@ -189,7 +205,12 @@ export function releaseItems(sql: Sql, token: string, ids: string[]) {
 }
 
 /** Stops an evaluation that has not finished: its unfinished items are canceled. */
-export async function stopEvaluation(sql: Sql, evaluationId: string, status: 'CANCELED' | 'FAILED', error: { code: string; message: string } | null): Promise<boolean> {
+export async function stopEvaluation(
+  sql: Sql,
+  evaluationId: string,
+  status: 'CANCELED' | 'FAILED',
+  error: { code: string; message: string } | null,
+): Promise<boolean> {
   // Items first, then the evaluation: the order in which writes lock them (no deadlock).
   await sql(
     `UPDATE evaluation_items SET state = 'CANCELED', lease_token = NULL, lease_expires_at = NULL
@@ -228,6 +249,9 @@ export function renewLeases(sql: Sql, token: string, leaseMs: number, ids: strin
 /** Those of `ids` that are no longer running (canceled, failed): their in-flight work is aborted. */
 export async function notRunning(sql: Sql, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const rows = await sql<{ id: string }>(`SELECT id::text FROM evaluations WHERE id = ANY($1::uuid[]) AND status NOT IN ('QUEUED', 'RUNNING')`, [ids]);
+  const rows = await sql<{ id: string }>(
+    `SELECT id::text FROM evaluations WHERE id = ANY($1::uuid[]) AND status NOT IN ('QUEUED', 'RUNNING')`,
+    [ids],
+  );
   return rows.map((r) => r.id);
 }

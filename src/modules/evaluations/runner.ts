@@ -44,7 +44,10 @@ interface Graded {
   evaluation: RunningEvaluation;
 }
 
-export function createEvaluationJob(deps: Deps, services: { costs: CostService; judge: Judge; quotas: Quotas; events: Events }): Job<queue.ClaimedItem, Graded> {
+export function createEvaluationJob(
+  deps: Deps,
+  services: { costs: CostService; judge: Judge; quotas: Quotas; events: Events },
+): Job<queue.ClaimedItem, Graded> {
   const { concurrency, leaseMs, maxAttempts } = deps.config.evaluations;
   const { db, log } = deps;
   // One claim token per process: a restarted or second worker never writes this one's items.
@@ -67,12 +70,24 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
   }
 
   async function load(id: string): Promise<RunningEvaluation> {
-    const row = await db.prisma.evaluation.findUniqueOrThrow({ where: { id }, select: { id: true, projectId: true, creatorId: true, testingCriteria: true } });
+    const row = await db.prisma.evaluation.findUniqueOrThrow({
+      where: { id },
+      select: { id: true, projectId: true, creatorId: true, testingCriteria: true },
+    });
     const { graders, problems } = parseTestingCriteria(row.testingCriteria);
-    if (problems.length) throw new InvalidCriteriaError(`stored testing criteria are invalid: ${problems[0].message}`);
+    if (problems.length)
+      throw new InvalidCriteriaError(`stored testing criteria are invalid: ${problems[0].message}`);
     // Judge spending is checked per item only when the creator's quota or the project's budget limits it.
     const judged = graders.some(needsJudge);
-    const evaluation = { id, projectId: row.projectId, creatorId: row.creatorId, graders, judged, judgeQuota: false, judgeQuotaAt: 0 };
+    const evaluation = {
+      id,
+      projectId: row.projectId,
+      creatorId: row.creatorId,
+      graders,
+      judged,
+      judgeQuota: false,
+      judgeQuotaAt: 0,
+    };
     // Preparations (G-Eval steps) are made once and stored, so every item (and worker) uses the same ones.
     if (graders.some(needsPreparation)) await prepareGraders(evaluation, row.testingCriteria);
     return evaluation;
@@ -100,14 +115,25 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
         `UPDATE evaluations SET judge_input_tokens = judge_input_tokens + $2, judge_output_tokens = judge_output_tokens + $3, judge_cost = judge_cost + $4::numeric WHERE id = $1::uuid`,
         [evaluation.id, inputTokens, outputTokens, cost],
       );
-      await countUsage(sql, deps.clock.now(), { userId: evaluation.creatorId, projectId: evaluation.projectId }, { judgeTokens: inputTokens + outputTokens, judgeCost: cost });
+      await countUsage(
+        sql,
+        deps.clock.now(),
+        { userId: evaluation.creatorId, projectId: evaluation.projectId },
+        { judgeTokens: inputTokens + outputTokens, judgeCost: cost },
+      );
       if (updated.length) return null;
-      const [row] = await sql<{ testing_criteria: unknown }>(`SELECT testing_criteria FROM evaluations WHERE id = $1::uuid`, [evaluation.id]);
+      const [row] = await sql<{ testing_criteria: unknown }>(
+        `SELECT testing_criteria FROM evaluations WHERE id = $1::uuid`,
+        [evaluation.id],
+      );
       return row.testing_criteria;
     });
     if (stored2) {
       const { graders, problems } = parseTestingCriteria(stored2);
-      if (problems.length) throw new InvalidCriteriaError(`stored testing criteria are invalid: ${problems[0].message}`);
+      if (problems.length)
+        throw new InvalidCriteriaError(
+          `stored testing criteria are invalid: ${problems[0].message}`,
+        );
       evaluation.graders = graders;
     }
   }
@@ -124,7 +150,10 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
   }
 
   async function price(projectId: string, usage: JudgeUsage[]) {
-    const priced = priceUsage({ pricer: await services.costs.pricer(projectId), clock: deps.clock }, usage);
+    const priced = priceUsage(
+      { pricer: await services.costs.pricer(projectId), clock: deps.clock },
+      usage,
+    );
     meterUsage(priced.priced);
     return priced;
   }
@@ -150,11 +179,15 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     if (Date.now() - evaluation.judgeQuotaAt > QUOTA_RECHECK_MS) {
       evaluation.judgeQuotaAt = Date.now();
       evaluation.judgeQuota =
-        (evaluation.creatorId !== null && limitsJudges(await services.quotas.quota(evaluation.creatorId))) || limitsJudges(await services.quotas.projectBudget(evaluation.projectId));
+        (evaluation.creatorId !== null &&
+          limitsJudges(await services.quotas.quota(evaluation.creatorId))) ||
+        limitsJudges(await services.quotas.projectBudget(evaluation.projectId));
     }
     if (!evaluation.judgeQuota) return null;
     const subjects = { userId: evaluation.creatorId, projectId: evaluation.projectId };
-    return writer.withUnwritten(subjects, (unwritten) => services.quotas.exceeded(subjects, 'judge', unwritten));
+    return writer.withUnwritten(subjects, (unwritten) =>
+      services.quotas.exceeded(subjects, 'judge', unwritten),
+    );
   }
 
   /** Grades one item; resolves with its outcome to write, or null when there is none. */
@@ -167,7 +200,10 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
       // Anything but stored criteria that no longer parse is worth another try (the job's failure path).
       if (!(error instanceof InvalidCriteriaError)) throw error;
       log.error({ err: error, evaluationId: item.evaluation_id }, 'evaluation cannot run');
-      await fail(item.evaluation_id, { code: 'INTERNAL_SERVER_ERROR', message: `It could not start: ${(error as Error).message}` });
+      await fail(item.evaluation_id, {
+        code: 'INTERNAL_SERVER_ERROR',
+        message: `It could not start: ${(error as Error).message}`,
+      });
       return null;
     }
     const reason = await quotaReason(evaluation);
@@ -175,8 +211,19 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
       await fail(evaluation.id, { code: 'QUOTA_EXCEEDED', message: reason });
       return null;
     }
-    const gradingDeps = { judge: services.judge, pricer: await services.costs.pricer(evaluation.projectId), clock: deps.clock, observe: meterGrader };
-    const gradingItem = { input: item.input, expectedOutput: item.expected_output, output: item.output, contexts: item.contexts ?? [], metadata: item.metadata };
+    const gradingDeps = {
+      judge: services.judge,
+      pricer: await services.costs.pricer(evaluation.projectId),
+      clock: deps.clock,
+      observe: meterGrader,
+    };
+    const gradingItem = {
+      input: item.input,
+      expectedOutput: item.expected_output,
+      output: item.output,
+      contexts: item.contexts ?? [],
+      metadata: item.metadata,
+    };
     const graded = await gradeItem(gradingDeps, evaluation.graders, gradingItem, signal);
     return { outcome: { itemId: item.id, evaluationId: evaluation.id, ...graded }, evaluation };
   }
@@ -184,7 +231,8 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
   /** Stops an evaluation that cannot go on, announcing it. */
   function fail(evaluationId: string, error: { code: string; message: string }) {
     return services.events.transaction(async (sql, emit) => {
-      if (await queue.stopEvaluation(sql, evaluationId, 'FAILED', error)) await announceEvaluations(sql, emit, [{ type: 'evaluation.failed', id: evaluationId }]);
+      if (await queue.stopEvaluation(sql, evaluationId, 'FAILED', error))
+        await announceEvaluations(sql, emit, [{ type: 'evaluation.failed', id: evaluationId }]);
     });
   }
 
@@ -195,7 +243,16 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     // Items created or started by any process.
     wakeOn: [{ topic: topics.evaluationWork }],
     key: (item) => item.id,
-    lease: { ms: leaseMs, renew: (items) => queue.renewLeases(db.query, token, leaseMs, items.map((i) => i.id)) },
+    lease: {
+      ms: leaseMs,
+      renew: (items) =>
+        queue.renewLeases(
+          db.query,
+          token,
+          leaseMs,
+          items.map((i) => i.id),
+        ),
+    },
     every: [{ name: 'cancel poll', ms: CANCEL_POLL_MS, run: abortStopped }],
     onStop: 'abort',
     stopping: () => stopping.abort(),
@@ -206,9 +263,16 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
       const claimed = await services.events.transaction(async (sql, emit) => {
         const reaped = await queue.reapExhausted(sql, maxAttempts);
         const items = await queue.claimItems(sql, token, leaseMs, limit);
-        const started = items.length ? await queue.markStarted(sql, [...new Set(items.map((c) => c.evaluation_id))]) : [];
+        const started = items.length
+          ? await queue.markStarted(sql, [...new Set(items.map((c) => c.evaluation_id))])
+          : [];
         await announceEvaluations(sql, emit, [
-          ...reaped.map((r) => ({ type: r.completed ? ('evaluation.completed' as const) : ('evaluation.progress' as const), id: r.id })),
+          ...reaped.map((r) => ({
+            type: r.completed
+              ? ('evaluation.completed' as const)
+              : ('evaluation.progress' as const),
+            id: r.id,
+          })),
           ...started.map((e) => ({ type: 'evaluation.started' as const, id: e.id })),
         ]);
         return items;
@@ -234,21 +298,46 @@ export function createEvaluationJob(deps: Deps, services: { costs: CostService; 
     },
 
     // Its progress (and the evaluation's completion) is emitted in the transaction that writes it.
-    record: ({ outcome, evaluation }) => writer.write(outcome, { userId: evaluation.creatorId, projectId: evaluation.projectId }),
+    record: ({ outcome, evaluation }) =>
+      writer.write(outcome, { userId: evaluation.creatorId, projectId: evaluation.projectId }),
 
     // Grading failed on the provider's side (or a database hiccup): try the item again later,
     // backing off; after the last attempt it counts as errored.
     async failed(item, error) {
       const message = error instanceof Error ? error.message : String(error);
-      log.warn({ err: error, itemId: item.id, attempts: item.attempts }, 'grading an item failed; it will be tried again');
+      log.warn(
+        { err: error, itemId: item.id, attempts: item.attempts },
+        'grading an item failed; it will be tried again',
+      );
       if (item.attempts < maxAttempts) {
-        await queue.retryLater(db.query, token, item.id, Math.min(60_000, 2_000 * 2 ** (item.attempts - 1)), message);
+        await queue.retryLater(
+          db.query,
+          token,
+          item.id,
+          Math.min(60_000, 2_000 * 2 ** (item.attempts - 1)),
+          message,
+        );
         return;
       }
-      const gaveUp: queue.ItemOutcome = { itemId: item.id, evaluationId: item.evaluation_id, state: 'ERRORED', passed: false, lastError: `gave up after ${item.attempts} attempts: ${message}`, results: [], judgeInputTokens: 0, judgeOutputTokens: 0, judgeCost: '0' };
+      const gaveUp: queue.ItemOutcome = {
+        itemId: item.id,
+        evaluationId: item.evaluation_id,
+        state: 'ERRORED',
+        passed: false,
+        lastError: `gave up after ${item.attempts} attempts: ${message}`,
+        results: [],
+        judgeInputTokens: 0,
+        judgeOutputTokens: 0,
+        judgeCost: '0',
+      };
       await writer.write(gaveUp, { userId: null, projectId: null });
     },
 
-    release: (items) => queue.releaseItems(db.query, token, items.map((i) => i.id)),
+    release: (items) =>
+      queue.releaseItems(
+        db.query,
+        token,
+        items.map((i) => i.id),
+      ),
   };
 }

@@ -9,9 +9,17 @@ import { GRADER_TYPES } from '../graders/definitions';
 import { ProjectRef } from '../projects/schema';
 import { graderSummaries, passRate, percentDone, type GraderSummary } from './summaries';
 
-export const EvaluationStatusEnum = builder.enumType(EvaluationStatus, { name: 'EvaluationStatus', description: 'Where an evaluation is.' });
-export const EvaluationItemStateEnum = builder.enumType(EvaluationItemState, { name: 'EvaluationItemState' });
-export const GraderTypeEnum = builder.enumType('GraderType', { values: GRADER_TYPES, description: 'Kinds of graders (testing criteria).' });
+export const EvaluationStatusEnum = builder.enumType(EvaluationStatus, {
+  name: 'EvaluationStatus',
+  description: 'Where an evaluation is.',
+});
+export const EvaluationItemStateEnum = builder.enumType(EvaluationItemState, {
+  name: 'EvaluationItemState',
+});
+export const GraderTypeEnum = builder.enumType('GraderType', {
+  values: GRADER_TYPES,
+  description: 'Kinds of graders (testing criteria).',
+});
 
 const readScope = projectScope('read');
 const costScope = projectScope('costs');
@@ -27,7 +35,11 @@ export const DatasetRef = builder.prismaNode('Dataset', {
     description: t.exposeString('description', { nullable: true }),
     project: t.relation('project'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    items: t.relatedConnection('items', { cursor: 'id', totalCount: true, query: { orderBy: { id: 'asc' } } }),
+    items: t.relatedConnection('items', {
+      cursor: 'id',
+      totalCount: true,
+      query: { orderBy: { id: 'asc' } },
+    }),
   }),
 });
 
@@ -36,8 +48,14 @@ builder.prismaObject('DatasetItem', {
     id: t.exposeID('id'),
     input: t.expose('input', { type: 'JSON' }),
     expectedOutput: t.expose('expectedOutput', { type: 'JSON', nullable: true }),
-    output: t.expose('output', { type: 'JSON', nullable: true, description: 'The output of the application under test, when recorded with the item.' }),
-    contexts: t.exposeStringList('contexts', { description: 'Retrieved contexts, in rank order (RAG graders).' }),
+    output: t.expose('output', {
+      type: 'JSON',
+      nullable: true,
+      description: 'The output of the application under test, when recorded with the item.',
+    }),
+    contexts: t.exposeStringList('contexts', {
+      description: 'Retrieved contexts, in rank order (RAG graders).',
+    }),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
   }),
 });
@@ -57,9 +75,12 @@ export const EvaluationBatchRef = builder.prismaNode('EvaluationBatch', {
 });
 
 export const ResultCounts = builder
-  .objectRef<{ total: number; completed: number; passed: number; failed: number; errored: number }>('EvaluationResultCounts')
+  .objectRef<{ total: number; completed: number; passed: number; failed: number; errored: number }>(
+    'EvaluationResultCounts',
+  )
   .implement({
-    description: 'Items by outcome (OpenAI Evals `result_counts`). An item passes when every grader passes, errors when a grader could not grade it.',
+    description:
+      'Items by outcome (OpenAI Evals `result_counts`). An item passes when every grader passes, errors when a grader could not grade it.',
     fields: (t) => ({
       total: t.exposeInt('total'),
       completed: t.exposeInt('completed'),
@@ -70,20 +91,32 @@ export const ResultCounts = builder
   });
 
 export const GraderResults = builder.objectRef<GraderSummary>('TestingCriterionResult').implement({
-  description: 'One grader over the items graded so far (OpenAI Evals `per_testing_criteria_results`).',
+  description:
+    'One grader over the items graded so far (OpenAI Evals `per_testing_criteria_results`).',
   fields: (t) => ({
     name: t.exposeString('name'),
-    type: t.field({ type: GraderTypeEnum, resolve: (g) => g.type as (typeof GRADER_TYPES)[number] }),
+    type: t.field({
+      type: GraderTypeEnum,
+      resolve: (g) => g.type as (typeof GRADER_TYPES)[number],
+    }),
     meanScore: t.exposeFloat('meanScore', { nullable: true }),
     passed: t.exposeInt('passed'),
     failed: t.exposeInt('failed'),
     errored: t.exposeInt('errored'),
-    passRate: t.float({ nullable: true, description: 'passed / (passed + failed); null before any is graded.', resolve: passRate }),
+    passRate: t.float({
+      nullable: true,
+      description: 'passed / (passed + failed); null before any is graded.',
+      resolve: passRate,
+    }),
   }),
 });
 
 const ResultFilter = builder.inputType('EvaluationResultFilter', {
-  fields: (t) => ({ passed: t.boolean(), grader: t.string({ description: 'Grader name.' }), errored: t.boolean() }),
+  fields: (t) => ({
+    passed: t.boolean(),
+    grader: t.string({ description: 'Grader name.' }),
+    errored: t.boolean(),
+  }),
 });
 
 export const EvaluationRef = builder.prismaNode('Evaluation', {
@@ -100,24 +133,62 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
     creator: t.relation('creator', { nullable: true }),
     batch: t.relation('batch', { nullable: true }),
     status: t.expose('status', { type: EvaluationStatusEnum }),
-    testingCriteria: t.field({ type: 'JSON', description: 'The graders, as stored (G-Eval steps filled in once generated).', resolve: (e) => e.testingCriteria }),
+    testingCriteria: t.field({
+      type: 'JSON',
+      description: 'The graders, as stored (G-Eval steps filled in once generated).',
+      resolve: (e) => e.testingCriteria,
+    }),
     dataSource: t.expose('dataSource', { type: 'JSON' }),
     resultCounts: t.field({
       type: ResultCounts,
-      select: { totalCount: true, completedCount: true, passedCount: true, failedCount: true, erroredCount: true },
-      resolve: (e) => ({ total: e.totalCount, completed: e.completedCount, passed: e.passedCount, failed: e.failedCount, errored: e.erroredCount }),
+      select: {
+        totalCount: true,
+        completedCount: true,
+        passedCount: true,
+        failedCount: true,
+        erroredCount: true,
+      },
+      resolve: (e) => ({
+        total: e.totalCount,
+        completed: e.completedCount,
+        passed: e.passedCount,
+        failed: e.failedCount,
+        errored: e.erroredCount,
+      }),
     }),
-    percentDone: t.float({ select: { totalCount: true, completedCount: true }, resolve: (e) => percentDone(e.totalCount, e.completedCount) }),
+    percentDone: t.float({
+      select: { totalCount: true, completedCount: true },
+      resolve: (e) => percentDone(e.totalCount, e.completedCount),
+    }),
     perTestingCriteriaResults: t.field({
       type: [GraderResults],
       select: { testingCriteria: true },
       resolve: (e, _a, ctx) => graderSummaries(ctx.deps.db.query, e.id, e.testingCriteria),
     }),
-    judgeInputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (e) => Number(e.judgeInputTokens) }),
-    judgeOutputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (e) => Number(e.judgeOutputTokens) }),
-    judgeCost: t.field({ type: 'Decimal', nullable: true, authScopes: costScope, description: 'USD spent on judge calls.', resolve: (e) => e.judgeCost.toFixed() }),
+    judgeInputTokens: t.field({
+      type: 'SafeInt',
+      nullable: true,
+      authScopes: costScope,
+      resolve: (e) => Number(e.judgeInputTokens),
+    }),
+    judgeOutputTokens: t.field({
+      type: 'SafeInt',
+      nullable: true,
+      authScopes: costScope,
+      resolve: (e) => Number(e.judgeOutputTokens),
+    }),
+    judgeCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      authScopes: costScope,
+      description: 'USD spent on judge calls.',
+      resolve: (e) => e.judgeCost.toFixed(),
+    }),
     error: t.exposeString('error', { nullable: true }),
-    errorCode: t.exposeString('errorCode', { nullable: true, description: 'Why it stopped early: QUOTA_EXCEEDED, INTERNAL_SERVER_ERROR…' }),
+    errorCode: t.exposeString('errorCode', {
+      nullable: true,
+      description: 'Why it stopped early: QUOTA_EXCEEDED, INTERNAL_SERVER_ERROR…',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
@@ -125,7 +196,10 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
       cursor: 'id',
       totalCount: true,
       args: { state: t.arg({ type: EvaluationItemStateEnum }) },
-      query: (args) => ({ where: args.state ? { state: args.state } : {}, orderBy: { position: 'asc' } }),
+      query: (args) => ({
+        where: args.state ? { state: args.state } : {},
+        orderBy: { position: 'asc' },
+      }),
     }),
     results: t.relatedConnection('results', {
       cursor: 'id',
@@ -135,7 +209,9 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
         where: {
           ...(args.filter?.passed != null ? { passed: args.filter.passed } : {}),
           ...(args.filter?.grader ? { graderName: args.filter.grader } : {}),
-          ...(args.filter?.errored != null ? { error: args.filter.errored ? { not: null } : null } : {}),
+          ...(args.filter?.errored != null
+            ? { error: args.filter.errored ? { not: null } : null }
+            : {}),
         },
         orderBy: { id: 'asc' },
       }),
@@ -169,7 +245,10 @@ builder.prismaObject('EvaluationResult', {
     id: t.exposeID('id'),
     item: t.relation('item'),
     graderName: t.exposeString('graderName'),
-    graderType: t.field({ type: GraderTypeEnum, resolve: (r) => r.graderType as (typeof GRADER_TYPES)[number] }),
+    graderType: t.field({
+      type: GraderTypeEnum,
+      resolve: (r) => r.graderType as (typeof GRADER_TYPES)[number],
+    }),
     score: t.exposeFloat('score', { nullable: true }),
     passed: t.exposeBoolean('passed', { nullable: true }),
     reasoning: t.exposeString('reasoning', { nullable: true }),
@@ -189,7 +268,11 @@ builder.prismaObject('EvaluationResult', {
 });
 
 const EvaluationFilter = builder.inputType('EvaluationFilter', {
-  fields: (t) => ({ status: t.field({ type: EvaluationStatusEnum }), name: t.string({ description: 'Part of the name, any case.' }), batchId: t.globalID({ for: EvaluationBatchRef }) }),
+  fields: (t) => ({
+    status: t.field({ type: EvaluationStatusEnum }),
+    name: t.string({ description: 'Part of the name, any case.' }),
+    batchId: t.globalID({ for: EvaluationBatchRef }),
+  }),
 });
 
 builder.queryFields((t) => ({
@@ -198,10 +281,21 @@ builder.queryFields((t) => ({
       type: 'Evaluation',
       cursor: 'id',
       description: 'Evaluations of a project, newest first.',
-      args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }), filter: t.arg({ type: EvaluationFilter }) },
+      args: {
+        projectId: t.arg.globalID({ required: true, for: ProjectRef }),
+        filter: t.arg({ type: EvaluationFilter }),
+      },
       authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
-      totalCount: (_p, args, ctx) => ctx.deps.db.prisma.evaluation.count({ where: evaluationWhere(args.projectId.id, args.filter) }),
-      resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.evaluation.findMany({ ...query, where: evaluationWhere(args.projectId.id, args.filter), orderBy: { id: 'desc' } }),
+      totalCount: (_p, args, ctx) =>
+        ctx.deps.db.prisma.evaluation.count({
+          where: evaluationWhere(args.projectId.id, args.filter),
+        }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.deps.db.prisma.evaluation.findMany({
+          ...query,
+          where: evaluationWhere(args.projectId.id, args.filter),
+          orderBy: { id: 'desc' },
+        }),
     },
     { name: 'EvaluationConnection' },
     { name: 'EvaluationEdge' },
@@ -210,7 +304,10 @@ builder.queryFields((t) => ({
     type: 'Evaluation',
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: EvaluationRef }) },
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.evaluation.findUnique({ ...query, where: { id: args.id.id } }).then(found('Evaluation')),
+    resolve: (query, _root, args, ctx) =>
+      ctx.deps.db.prisma.evaluation
+        .findUnique({ ...query, where: { id: args.id.id } })
+        .then(found('Evaluation')),
   }),
   datasets: t.prismaConnection(
     {
@@ -219,8 +316,14 @@ builder.queryFields((t) => ({
       description: 'Datasets of a project, newest first.',
       args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
       authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
-      totalCount: (_p, args, ctx) => ctx.deps.db.prisma.dataset.count({ where: { projectId: args.projectId.id } }),
-      resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.dataset.findMany({ ...query, where: { projectId: args.projectId.id }, orderBy: { id: 'desc' } }),
+      totalCount: (_p, args, ctx) =>
+        ctx.deps.db.prisma.dataset.count({ where: { projectId: args.projectId.id } }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.deps.db.prisma.dataset.findMany({
+          ...query,
+          where: { projectId: args.projectId.id },
+          orderBy: { id: 'desc' },
+        }),
     },
     { name: 'DatasetConnection' },
     { name: 'DatasetEdge' },
@@ -229,11 +332,20 @@ builder.queryFields((t) => ({
     type: 'Dataset',
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: DatasetRef }) },
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.dataset.findUnique({ ...query, where: { id: args.id.id } }).then(found('Dataset')),
+    resolve: (query, _root, args, ctx) =>
+      ctx.deps.db.prisma.dataset
+        .findUnique({ ...query, where: { id: args.id.id } })
+        .then(found('Dataset')),
   }),
 }));
 
-function evaluationWhere(projectId: string, filter: { status?: EvaluationStatus | null; name?: string | null; batchId?: { id: string } | null } | null | undefined) {
+function evaluationWhere(
+  projectId: string,
+  filter:
+    | { status?: EvaluationStatus | null; name?: string | null; batchId?: { id: string } | null }
+    | null
+    | undefined,
+) {
   return {
     projectId,
     ...(filter?.status ? { status: filter.status } : {}),

@@ -29,18 +29,32 @@ export interface ItemInput {
 export interface DataSourceInput {
   datasetId?: string | null;
   items?: ItemInput[] | null;
-  traces?: { filter?: TraceListFilter | null; spanKind?: string | null; spanName?: string | null; limit?: number | null } | null;
+  traces?: {
+    filter?: TraceListFilter | null;
+    spanKind?: string | null;
+    spanName?: string | null;
+    limit?: number | null;
+  } | null;
 }
 
 /** Checks items' sizes; returns them normalised, or throws BAD_USER_INPUT at `path`. */
 export function checkItems(items: ItemInput[], path: (string | number)[]) {
   if (items.length > MAX_ITEMS) throw badInput(`At most ${MAX_ITEMS} items.`, path);
   return items.map((item, i) => {
-    if (item.input === undefined || item.input === null) throw badInput(`Item ${i} has no input.`, [...path, i, 'input']);
+    if (item.input === undefined || item.input === null)
+      throw badInput(`Item ${i} has no input.`, [...path, i, 'input']);
     const contexts = item.contexts ?? [];
-    if (contexts.length > MAX_CONTEXTS) throw badInput(`Item ${i} has more than ${MAX_CONTEXTS} contexts.`, [...path, i, 'contexts']);
-    const row = { input: item.input, expected_output: item.expectedOutput ?? null, output: item.output ?? null, contexts, metadata: item.metadata ?? null };
-    if (JSON.stringify(row).length > MAX_ITEM_JSON) throw badInput(`Item ${i} is larger than ${MAX_ITEM_JSON} bytes of JSON.`, [...path, i]);
+    if (contexts.length > MAX_CONTEXTS)
+      throw badInput(`Item ${i} has more than ${MAX_CONTEXTS} contexts.`, [...path, i, 'contexts']);
+    const row = {
+      input: item.input,
+      expected_output: item.expectedOutput ?? null,
+      output: item.output ?? null,
+      contexts,
+      metadata: item.metadata ?? null,
+    };
+    if (JSON.stringify(row).length > MAX_ITEM_JSON)
+      throw badInput(`Item ${i} is larger than ${MAX_ITEM_JSON} bytes of JSON.`, [...path, i]);
     return row;
   });
 }
@@ -63,20 +77,53 @@ export interface EvaluationInput {
   batchId?: string | null;
 }
 
-export function createEvaluationService(deps: Deps, services: { judge: Judge; quotas: Quotas; events: Events }) {
+export function createEvaluationService(
+  deps: Deps,
+  services: { judge: Judge; quotas: Quotas; events: Events },
+) {
   const { db } = deps;
 
-  async function itemsOf(projectId: string, source: DataSourceInput): Promise<{ rows: ItemRow[]; stored: object }> {
+  async function itemsOf(
+    projectId: string,
+    source: DataSourceInput,
+  ): Promise<{ rows: ItemRow[]; stored: object }> {
     const given = [source.datasetId, source.items, source.traces].filter((v) => v != null).length;
-    if (given !== 1) throw badInput('Give exactly one data source: datasetId, items or traces.', ['input', 'dataSource']);
-    if (source.items) return { rows: checkItems(source.items, ['input', 'dataSource', 'items']), stored: { type: 'items', count: source.items.length } };
-    if (source.datasetId) {
-      const dataset = await db.prisma.dataset.findUnique({ where: { id: source.datasetId }, select: { projectId: true, name: true } });
-      if (!dataset || dataset.projectId !== projectId) throw notFound('Dataset', ['input', 'dataSource', 'datasetId']);
-      const items = await db.prisma.datasetItem.findMany({ where: { datasetId: source.datasetId }, orderBy: { id: 'asc' }, take: MAX_ITEMS + 1 });
-      if (items.length > MAX_ITEMS) throw badInput(`The dataset has more than ${MAX_ITEMS} items.`, ['input', 'dataSource', 'datasetId']);
+    if (given !== 1)
+      throw badInput('Give exactly one data source: datasetId, items or traces.', [
+        'input',
+        'dataSource',
+      ]);
+    if (source.items)
       return {
-        rows: items.map((i) => ({ input: i.input, expected_output: i.expectedOutput, output: i.output, contexts: i.contexts, metadata: i.metadata })),
+        rows: checkItems(source.items, ['input', 'dataSource', 'items']),
+        stored: { type: 'items', count: source.items.length },
+      };
+    if (source.datasetId) {
+      const dataset = await db.prisma.dataset.findUnique({
+        where: { id: source.datasetId },
+        select: { projectId: true, name: true },
+      });
+      if (!dataset || dataset.projectId !== projectId)
+        throw notFound('Dataset', ['input', 'dataSource', 'datasetId']);
+      const items = await db.prisma.datasetItem.findMany({
+        where: { datasetId: source.datasetId },
+        orderBy: { id: 'asc' },
+        take: MAX_ITEMS + 1,
+      });
+      if (items.length > MAX_ITEMS)
+        throw badInput(`The dataset has more than ${MAX_ITEMS} items.`, [
+          'input',
+          'dataSource',
+          'datasetId',
+        ]);
+      return {
+        rows: items.map((i) => ({
+          input: i.input,
+          expected_output: i.expectedOutput,
+          output: i.output,
+          contexts: i.contexts,
+          metadata: i.metadata,
+        })),
         stored: { type: 'dataset', datasetId: source.datasetId, name: dataset.name },
       };
     }
@@ -88,53 +135,104 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
     const spanWhere = [`s.output IS NOT NULL`];
     if (t.spanKind) spanWhere.push(`s.kind = $${params.push(t.spanKind)}::"SpanKind"`);
     if (t.spanName) spanWhere.push(`s.name = $${params.push(t.spanName)}`);
-    const spans = await db.query<{ id: string; input: string | null; output: string; metadata: unknown }>(
+    const spans = await db.query<{
+      id: string;
+      input: string | null;
+      output: string;
+      metadata: unknown;
+    }>(
       `SELECT s.id::text, s.input, s.output, s.metadata FROM traces t JOIN spans s ON s.trace_id = t.id
        WHERE ${where} AND ${spanWhere.join(' AND ')} ORDER BY t.start_time DESC, s.start_time, s.id LIMIT ${limit}`,
       params,
     );
     return {
-      rows: spans.map((s) => ({ input: s.input ?? '', expected_output: null, output: s.output, contexts: [], metadata: s.metadata, source_span_id: s.id })),
-      stored: { type: 'traces', filter: t.filter ?? {}, spanKind: t.spanKind ?? null, spanName: t.spanName ?? null, limit },
+      rows: spans.map((s) => ({
+        input: s.input ?? '',
+        expected_output: null,
+        output: s.output,
+        contexts: [],
+        metadata: s.metadata,
+        source_span_id: s.id,
+      })),
+      stored: {
+        type: 'traces',
+        filter: t.filter ?? {},
+        spanKind: t.spanKind ?? null,
+        spanName: t.spanName ?? null,
+        limit,
+      },
     };
   }
 
   /** Everything checked and the items loaded; nothing stored yet. */
   async function prepare(input: EvaluationInput) {
     const name = input.name.trim();
-    if (!name || name.length > 200) throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
+    if (!name || name.length > 200)
+      throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
     const { graders, problems } = parseTestingCriteria(input.testingCriteria);
     problems.push(...creationProblems(graders));
     if (problems.length) {
       const first = problems[0];
-      throw appError('BAD_USER_INPUT', `testingCriteria${first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}: ${first.message}`, {
-        extensions: { path: ['input', 'testingCriteria', ...first.path], problems: problems.slice(0, 50) },
-      });
+      throw appError(
+        'BAD_USER_INPUT',
+        `testingCriteria${first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}: ${first.message}`,
+        {
+          extensions: {
+            path: ['input', 'testingCriteria', ...first.path],
+            problems: problems.slice(0, 50),
+          },
+        },
+      );
     }
     if (graders.some(needsJudge) && !services.judge.configured) {
-      throw badInput('These graders need a judge model, and no judge provider is configured (EVALGRAPH_JUDGE_API_KEY).', ['input', 'testingCriteria']);
+      throw badInput(
+        'These graders need a judge model, and no judge provider is configured (EVALGRAPH_JUDGE_API_KEY).',
+        ['input', 'testingCriteria'],
+      );
     }
     if (input.batchId) {
-      const batch = await db.prisma.evaluationBatch.findUnique({ where: { id: input.batchId }, select: { projectId: true } });
-      if (!batch || batch.projectId !== input.projectId) throw notFound('Evaluation batch', ['input', 'batchId']);
+      const batch = await db.prisma.evaluationBatch.findUnique({
+        where: { id: input.batchId },
+        select: { projectId: true },
+      });
+      if (!batch || batch.projectId !== input.projectId)
+        throw notFound('Evaluation batch', ['input', 'batchId']);
     }
     const subjects = { userId: input.creatorId, projectId: input.projectId };
-    const quota = (await services.quotas.exceeded(subjects, 'evaluations')) ?? (graders.some(needsJudge) ? await services.quotas.exceeded(subjects, 'judge') : null);
+    const quota =
+      (await services.quotas.exceeded(subjects, 'evaluations')) ??
+      (graders.some(needsJudge) ? await services.quotas.exceeded(subjects, 'judge') : null);
     if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
     const { rows, stored } = await itemsOf(input.projectId, input.dataSource);
     if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
-    const evaluationsPerDay = input.creatorId ? (await services.quotas.quota(input.creatorId)).evaluations : null;
-    const projectEvaluationsPerDay = (await services.quotas.projectBudget(input.projectId)).evaluations;
+    const evaluationsPerDay = input.creatorId
+      ? (await services.quotas.quota(input.creatorId)).evaluations
+      : null;
+    const projectEvaluationsPerDay = (await services.quotas.projectBudget(input.projectId))
+      .evaluations;
     return { ...input, name, rows, stored, evaluationsPerDay, projectEvaluationsPerDay };
   }
 
-  async function insertEvaluations(sql: Sql, prepared: Awaited<ReturnType<typeof prepare>>[], batchId: string | null): Promise<string[]> {
+  async function insertEvaluations(
+    sql: Sql,
+    prepared: Awaited<ReturnType<typeof prepare>>[],
+    batchId: string | null,
+  ): Promise<string[]> {
     const ids: string[] = [];
     for (const p of prepared) {
       const [evaluation] = await sql<{ id: string }>(
         `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, updated_at)
          VALUES ($8::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, now()) RETURNING id::text`,
-        [p.projectId, p.creatorId, batchId ?? p.batchId ?? null, p.name, JSON.stringify(p.testingCriteria), JSON.stringify(p.stored), p.rows.length, uuidv7()],
+        [
+          p.projectId,
+          p.creatorId,
+          batchId ?? p.batchId ?? null,
+          p.name,
+          JSON.stringify(p.testingCriteria),
+          JSON.stringify(p.stored),
+          p.rows.length,
+          uuidv7(),
+        ],
       );
       await sql(
         `INSERT INTO evaluation_items (id, evaluation_id, position, input, expected_output, output, contexts, metadata, source_span_id)
@@ -143,7 +241,12 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
          FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(value, ordinality)`,
         [evaluation.id, JSON.stringify(p.rows.map((row) => ({ ...row, id: uuidv7() })))],
       );
-      await countUsage(sql, deps.clock.now(), { userId: p.creatorId, projectId: p.projectId }, { evaluations: 1 });
+      await countUsage(
+        sql,
+        deps.clock.now(),
+        { userId: p.creatorId, projectId: p.projectId },
+        { evaluations: 1 },
+      );
       // Counted first, then checked, on the row this transaction now holds locked: parallel
       // creations cannot all slip under the quota together.
       const over = async (subject: 'USER' | 'PROJECT', id: string, limit: number) => {
@@ -153,11 +256,26 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
         );
         return !!row && row.evaluations > limit;
       };
-      if (p.creatorId && p.evaluationsPerDay !== null && (await over('USER', p.creatorId, p.evaluationsPerDay))) {
-        throw appError('QUOTA_EXCEEDED', `Your daily quota of ${p.evaluationsPerDay} evaluations reached; it resets at 00:00 UTC.`, { status: 429 });
+      if (
+        p.creatorId &&
+        p.evaluationsPerDay !== null &&
+        (await over('USER', p.creatorId, p.evaluationsPerDay))
+      ) {
+        throw appError(
+          'QUOTA_EXCEEDED',
+          `Your daily quota of ${p.evaluationsPerDay} evaluations reached; it resets at 00:00 UTC.`,
+          { status: 429 },
+        );
       }
-      if (p.projectEvaluationsPerDay !== null && (await over('PROJECT', p.projectId, p.projectEvaluationsPerDay))) {
-        throw appError('QUOTA_EXCEEDED', `The project's daily budget of ${p.projectEvaluationsPerDay} evaluations reached; it resets at 00:00 UTC.`, { status: 429 });
+      if (
+        p.projectEvaluationsPerDay !== null &&
+        (await over('PROJECT', p.projectId, p.projectEvaluationsPerDay))
+      ) {
+        throw appError(
+          'QUOTA_EXCEEDED',
+          `The project's daily budget of ${p.projectEvaluationsPerDay} evaluations reached; it resets at 00:00 UTC.`,
+          { status: 429 },
+        );
       }
       ids.push(evaluation.id);
     }
@@ -165,21 +283,36 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
   }
 
   /** Stores the evaluations and announces them, in one transaction. */
-  async function store(sql: Sql, emit: Emit, prepared: Awaited<ReturnType<typeof prepare>>[], batchId: string | null) {
+  async function store(
+    sql: Sql,
+    emit: Emit,
+    prepared: Awaited<ReturnType<typeof prepare>>[],
+    batchId: string | null,
+  ) {
     const ids = await insertEvaluations(sql, prepared, batchId);
-    await announceEvaluations(sql, emit, ids.map((id) => ({ type: 'evaluation.created' as const, id })));
+    await announceEvaluations(
+      sql,
+      emit,
+      ids.map((id) => ({ type: 'evaluation.created' as const, id })),
+    );
     return ids;
   }
 
   return {
     async createEvaluation(input: EvaluationInput) {
       const prepared = await prepare(input);
-      const [id] = await services.events.transaction((sql, emit) => store(sql, emit, [prepared], null));
+      const [id] = await services.events.transaction((sql, emit) =>
+        store(sql, emit, [prepared], null),
+      );
       return id;
     },
 
     /** A batch and its evaluations, all checked before any is stored, then stored in one transaction. */
-    async createEvaluationBatch(input: { projectId: string; name: string; evaluations: EvaluationInput[] }) {
+    async createEvaluationBatch(input: {
+      projectId: string;
+      name: string;
+      evaluations: EvaluationInput[];
+    }) {
       const prepared: Awaited<ReturnType<typeof prepare>>[] = [];
       for (const [i, evaluation] of input.evaluations.entries()) {
         try {
@@ -213,7 +346,10 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
     /** Re-queues the items that errored (or never ran, after a stop); their old results are removed. */
     async rerunEvaluation(id: string) {
       const requeued = await services.events.transaction(async (sql, emit) => {
-        const [evaluation] = await sql<{ status: string }>(`SELECT status::text FROM evaluations WHERE id = $1::uuid FOR UPDATE`, [id]);
+        const [evaluation] = await sql<{ status: string }>(
+          `SELECT status::text FROM evaluations WHERE id = $1::uuid FOR UPDATE`,
+          [id],
+        );
         if (!evaluation || ['QUEUED', 'RUNNING'].includes(evaluation.status)) return -1;
         const items = await sql<{ id: string; state: string }>(
           `SELECT id::text, state::text FROM evaluation_items WHERE evaluation_id = $1::uuid AND state IN ('ERRORED', 'CANCELED') FOR UPDATE`,
@@ -222,7 +358,9 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
         if (items.length === 0) return 0;
         const ids = items.map((i) => i.id);
         const errored = items.filter((i) => i.state === 'ERRORED').length;
-        await sql(`DELETE FROM evaluation_results WHERE evaluation_item_id = ANY($1::uuid[])`, [ids]);
+        await sql(`DELETE FROM evaluation_results WHERE evaluation_item_id = ANY($1::uuid[])`, [
+          ids,
+        ]);
         await sql(
           `UPDATE evaluation_items SET state = 'PENDING', attempts = 0, last_error = NULL, completed_at = NULL, lease_token = NULL, lease_expires_at = NULL, next_attempt_at = now()
            WHERE id = ANY($1::uuid[])`,
@@ -240,16 +378,36 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
       return requeued;
     },
 
-    async createDataset(input: { projectId: string; name: string; description?: string | null; items: ItemInput[] }) {
+    async createDataset(input: {
+      projectId: string;
+      name: string;
+      description?: string | null;
+      items: ItemInput[];
+    }) {
       const rows = checkItems(input.items, ['input', 'items']);
-      const exists = await db.prisma.dataset.findUnique({ where: { projectId_name: { projectId: input.projectId, name: input.name } }, select: { id: true } });
-      if (exists) throw badInput(`A dataset named "${input.name}" exists in this project.`, ['input', 'name']);
+      const exists = await db.prisma.dataset.findUnique({
+        where: { projectId_name: { projectId: input.projectId, name: input.name } },
+        select: { id: true },
+      });
+      if (exists)
+        throw badInput(`A dataset named "${input.name}" exists in this project.`, [
+          'input',
+          'name',
+        ]);
       return db.prisma.dataset.create({
         data: {
           projectId: input.projectId,
           name: input.name,
           description: input.description ?? null,
-          items: { create: rows.map((r) => ({ input: r.input as object, expectedOutput: (r.expected_output ?? undefined) as object, output: (r.output ?? undefined) as object, contexts: r.contexts, metadata: (r.metadata ?? undefined) as object })) },
+          items: {
+            create: rows.map((r) => ({
+              input: r.input as object,
+              expectedOutput: (r.expected_output ?? undefined) as object,
+              output: (r.output ?? undefined) as object,
+              contexts: r.contexts,
+              metadata: (r.metadata ?? undefined) as object,
+            })),
+          },
         },
       });
     },
@@ -257,9 +415,20 @@ export function createEvaluationService(deps: Deps, services: { judge: Judge; qu
     async addDatasetItems(datasetId: string, items: ItemInput[]) {
       const rows = checkItems(items, ['input', 'items']);
       const count = await db.prisma.datasetItem.count({ where: { datasetId } });
-      if (count + rows.length > MAX_ITEMS) throw badInput(`A dataset holds at most ${MAX_ITEMS} items (it has ${count}).`, ['input', 'items']);
+      if (count + rows.length > MAX_ITEMS)
+        throw badInput(`A dataset holds at most ${MAX_ITEMS} items (it has ${count}).`, [
+          'input',
+          'items',
+        ]);
       await db.prisma.datasetItem.createMany({
-        data: rows.map((r) => ({ datasetId, input: r.input as object, expectedOutput: (r.expected_output ?? undefined) as object, output: (r.output ?? undefined) as object, contexts: r.contexts, metadata: (r.metadata ?? undefined) as object })),
+        data: rows.map((r) => ({
+          datasetId,
+          input: r.input as object,
+          expectedOutput: (r.expected_output ?? undefined) as object,
+          output: (r.output ?? undefined) as object,
+          contexts: r.contexts,
+          metadata: (r.metadata ?? undefined) as object,
+        })),
       });
       return rows.length;
     },

@@ -6,7 +6,14 @@ import { builder } from '../../schema/builder';
 import { authorizeRow } from '../auth/access';
 import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
-import { CATALOGUE, EVALUATION_EVENTS, PROGRESS, topics, type EvaluationEventName, type EventMessage } from '../events/catalogue';
+import {
+  CATALOGUE,
+  EVALUATION_EVENTS,
+  PROGRESS,
+  topics,
+  type EvaluationEventName,
+  type EventMessage,
+} from '../events/catalogue';
 import { EvaluationRef, EvaluationStatusEnum, GraderResults, ResultCounts } from './schema';
 import { percentDone, type EvaluationSnapshot } from './summaries';
 
@@ -16,43 +23,87 @@ const readScope = projectScope('read');
 const costScope = projectScope('costs');
 
 /** Seconds left at the rate seen since the start; null before any item is done or after the end. */
-export function etaSeconds(s: Pick<EvaluationSnapshot, 'status' | 'total' | 'completed' | 'startedAt' | 'at'>): number | null {
+export function etaSeconds(
+  s: Pick<EvaluationSnapshot, 'status' | 'total' | 'completed' | 'startedAt' | 'at'>,
+): number | null {
   if (s.status !== 'RUNNING' || !s.startedAt || s.completed === 0) return null;
   const elapsed = (s.at.getTime() - s.startedAt.getTime()) / 1000;
   return Math.max(0, Math.round(((s.total - s.completed) * elapsed) / s.completed));
 }
 
-const EvaluationProgressRef = builder.objectRef<EvaluationSnapshot>('EvaluationProgress').implement({
-  description: 'Where an evaluation stands, as pushed by `evaluationProgress`. Judge spending needs the BILLING or ADMIN role.',
-  authScopes: readScope,
-  fields: (t) => ({
-    evaluationId: t.id({ resolve: (s) => encodeGlobalID('Evaluation', s.id) }),
-    evaluation: t.field({
-      type: EvaluationRef,
-      nullable: true,
-      description: 'The evaluation itself (read from the database per event: select only what you need).',
-      resolve: (s, _a, ctx) => ctx.deps.db.prisma.evaluation.findUnique({ where: { id: s.id } }),
+const EvaluationProgressRef = builder
+  .objectRef<EvaluationSnapshot>('EvaluationProgress')
+  .implement({
+    description:
+      'Where an evaluation stands, as pushed by `evaluationProgress`. Judge spending needs the BILLING or ADMIN role.',
+    authScopes: readScope,
+    fields: (t) => ({
+      evaluationId: t.id({ resolve: (s) => encodeGlobalID('Evaluation', s.id) }),
+      evaluation: t.field({
+        type: EvaluationRef,
+        nullable: true,
+        description:
+          'The evaluation itself (read from the database per event: select only what you need).',
+        resolve: (s, _a, ctx) => ctx.deps.db.prisma.evaluation.findUnique({ where: { id: s.id } }),
+      }),
+      status: t.field({ type: EvaluationStatusEnum, resolve: (s) => s.status }),
+      resultCounts: t.field({
+        type: ResultCounts,
+        resolve: (s) => ({
+          total: s.total,
+          completed: s.completed,
+          passed: s.passed,
+          failed: s.failed,
+          errored: s.errored,
+        }),
+      }),
+      percentDone: t.float({ resolve: (s) => percentDone(s.total, s.completed) }),
+      perTestingCriteriaResults: t.field({
+        type: [GraderResults],
+        description: 'Running mean score and pass counts per grader.',
+        resolve: (s) => s.graders,
+      }),
+      judgeInputTokens: t.field({
+        type: 'SafeInt',
+        nullable: true,
+        authScopes: costScope,
+        resolve: (s) => s.judgeInputTokens,
+      }),
+      judgeOutputTokens: t.field({
+        type: 'SafeInt',
+        nullable: true,
+        authScopes: costScope,
+        resolve: (s) => s.judgeOutputTokens,
+      }),
+      judgeCost: t.field({
+        type: 'Decimal',
+        nullable: true,
+        authScopes: costScope,
+        description: 'USD spent on judge calls so far.',
+        resolve: (s) => s.judgeCost,
+      }),
+      etaSeconds: t.int({
+        nullable: true,
+        description: 'Estimated seconds to completion at the rate so far.',
+        resolve: (s) => etaSeconds(s),
+      }),
+      error: t.exposeString('error', { nullable: true }),
+      errorCode: t.exposeString('errorCode', { nullable: true }),
+      startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+      finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+      at: t.expose('at', { type: 'DateTime', description: 'When this state was read.' }),
     }),
-    status: t.field({ type: EvaluationStatusEnum, resolve: (s) => s.status }),
-    resultCounts: t.field({ type: ResultCounts, resolve: (s) => ({ total: s.total, completed: s.completed, passed: s.passed, failed: s.failed, errored: s.errored }) }),
-    percentDone: t.float({ resolve: (s) => percentDone(s.total, s.completed) }),
-    perTestingCriteriaResults: t.field({ type: [GraderResults], description: 'Running mean score and pass counts per grader.', resolve: (s) => s.graders }),
-    judgeInputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (s) => s.judgeInputTokens }),
-    judgeOutputTokens: t.field({ type: 'SafeInt', nullable: true, authScopes: costScope, resolve: (s) => s.judgeOutputTokens }),
-    judgeCost: t.field({ type: 'Decimal', nullable: true, authScopes: costScope, description: 'USD spent on judge calls so far.', resolve: (s) => s.judgeCost }),
-    etaSeconds: t.int({ nullable: true, description: 'Estimated seconds to completion at the rate so far.', resolve: (s) => etaSeconds(s) }),
-    error: t.exposeString('error', { nullable: true }),
-    errorCode: t.exposeString('errorCode', { nullable: true }),
-    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
-    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
-    at: t.expose('at', { type: 'DateTime', description: 'When this state was read.' }),
-  }),
-});
+  });
 
 /** The catalogue's evaluation events, as enum values: evaluation.created is CREATED. */
 export const toEnum = (type: EvaluationEventName) => type.slice('evaluation.'.length).toUpperCase();
 const EvaluationEventTypeEnum = builder.enumType('EvaluationEventType', {
-  values: Object.fromEntries(EVALUATION_EVENTS.map((name) => [toEnum(name), { description: `${name}: ${CATALOGUE[name].description}` }])),
+  values: Object.fromEntries(
+    EVALUATION_EVENTS.map((name) => [
+      toEnum(name),
+      { description: `${name}: ${CATALOGUE[name].description}` },
+    ]),
+  ),
 });
 
 const EvaluationEventRef = builder.objectRef<EvaluationEvent>('EvaluationEvent').implement({
@@ -61,14 +112,22 @@ const EvaluationEventRef = builder.objectRef<EvaluationEvent>('EvaluationEvent')
   fields: (t) => ({
     type: t.field({ type: EvaluationEventTypeEnum, resolve: (e) => toEnum(e.type) }),
     evaluationId: t.id({ resolve: (e) => encodeGlobalID('Evaluation', e.subjectId) }),
-    evaluation: t.field({ type: EvaluationRef, nullable: true, resolve: (e, _a, ctx) => ctx.deps.db.prisma.evaluation.findUnique({ where: { id: e.subjectId } }) }),
+    evaluation: t.field({
+      type: EvaluationRef,
+      nullable: true,
+      resolve: (e, _a, ctx) =>
+        ctx.deps.db.prisma.evaluation.findUnique({ where: { id: e.subjectId } }),
+    }),
     at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
   }),
 });
 
 /** A reader that falls behind keeps lifecycle events (up to 1,000) and only the latest progress per evaluation. */
 function keepEvents(held: EvaluationEvent[], next: EvaluationEvent): EvaluationEvent[] {
-  const kept = next.type === 'evaluation.progress' ? held.filter((e) => !(e.type === 'evaluation.progress' && e.subjectId === next.subjectId)) : held;
+  const kept =
+    next.type === 'evaluation.progress'
+      ? held.filter((e) => !(e.type === 'evaluation.progress' && e.subjectId === next.subjectId))
+      : held;
   kept.push(next);
   return kept.length > 1_000 ? kept.slice(kept.length - 1_000) : kept;
 }
@@ -76,20 +135,40 @@ function keepEvents(held: EvaluationEvent[], next: EvaluationEvent): EvaluationE
 builder.subscriptionFields((t) => ({
   evaluationProgress: t.field({
     type: EvaluationProgressRef,
-    description: 'The evaluation\'s state now, then at most every 250 ms while it changes; the stream completes after the final state.',
+    description:
+      "The evaluation's state now, then at most every 250 ms while it changes; the stream completes after the final state.",
     args: { id: t.arg.globalID({ required: true, for: EvaluationRef }) },
     subscribe: async (_root, args, ctx) => {
-      const row = authorizeRow(ctx, await ctx.deps.db.prisma.evaluation.findUnique({ where: { id: args.id.id }, select: { projectId: true } }), 'read', 'Evaluation');
-      return ctx.services.subscriptions.open(ctx, row.projectId, ctx.services.progress.watch(args.id.id));
+      const row = authorizeRow(
+        ctx,
+        await ctx.deps.db.prisma.evaluation.findUnique({
+          where: { id: args.id.id },
+          select: { projectId: true },
+        }),
+        'read',
+        'Evaluation',
+      );
+      return ctx.services.subscriptions.open(
+        ctx,
+        row.projectId,
+        ctx.services.progress.watch(args.id.id),
+      );
     },
     resolve: (snapshot) => snapshot,
   }),
   evaluationEvents: t.field({
     type: EvaluationEventRef,
-    description: 'Every evaluation event of a project: created, started, progress, completed, failed, canceled.',
+    description:
+      'Every evaluation event of a project: created, started, progress, completed, failed, canceled.',
     args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
     authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
-    subscribe: (_root, args, ctx) => ctx.services.subscriptions.topic<EvaluationEvent>(ctx, args.projectId.id, topics.projectEvaluations(args.projectId.id), keepEvents),
+    subscribe: (_root, args, ctx) =>
+      ctx.services.subscriptions.topic<EvaluationEvent>(
+        ctx,
+        args.projectId.id,
+        topics.projectEvaluations(args.projectId.id),
+        keepEvents,
+      ),
     resolve: (event) => event,
   }),
 }));

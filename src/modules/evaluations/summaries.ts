@@ -36,16 +36,24 @@ export interface EvaluationSnapshot {
   at: Date;
 }
 
-export const FINAL_STATUSES: ReadonlySet<EvaluationStatus> = new Set(['COMPLETED', 'FAILED', 'CANCELED']);
+export const FINAL_STATUSES: ReadonlySet<EvaluationStatus> = new Set([
+  'COMPLETED',
+  'FAILED',
+  'CANCELED',
+]);
 
 /** As `Evaluation.percentDone` (and webhooks) show it: 100 for an evaluation without items. */
-export const percentDone = (total: number, completed: number) => (total ? (100 * completed) / total : 100);
+export const percentDone = (total: number, completed: number) =>
+  total ? (100 * completed) / total : 100;
 
 /** passed / (passed + failed); null before any is graded. */
-export const passRate = (g: Pick<GraderSummary, 'passed' | 'failed'>) => (g.passed + g.failed ? g.passed / (g.passed + g.failed) : null);
+export const passRate = (g: Pick<GraderSummary, 'passed' | 'failed'>) =>
+  g.passed + g.failed ? g.passed / (g.passed + g.failed) : null;
 
 /** Per grader of the evaluation `evaluationId` (a parameter or a column): its results summed up. */
-const graderSql = (evaluationId: string) => `SELECT grader_name, grader_type, avg(score) AS mean, count(*) FILTER (WHERE passed AND error IS NULL)::int AS passed,
+const graderSql = (
+  evaluationId: string,
+) => `SELECT grader_name, grader_type, avg(score) AS mean, count(*) FILTER (WHERE passed AND error IS NULL)::int AS passed,
     count(*) FILTER (WHERE NOT passed AND error IS NULL)::int AS failed, count(*) FILTER (WHERE error IS NOT NULL)::int AS errored
   FROM evaluation_results WHERE evaluation_id = ${evaluationId} GROUP BY grader_name, grader_type`;
 const GRADER_SQL = graderSql('$1::uuid');
@@ -64,22 +72,53 @@ function summarise(testingCriteria: unknown, rows: GraderRow[]): GraderSummary[]
   const byName = new Map(rows.map((r) => [r.grader_name, r]));
   // Not an array (never, once validated): no graders, rather than an error that would undo the
   // change whose event reads this.
-  return (Array.isArray(testingCriteria) ? (testingCriteria as { name: string; type: string }[]) : []).map((g) => {
+  return (
+    Array.isArray(testingCriteria) ? (testingCriteria as { name: string; type: string }[]) : []
+  ).map((g) => {
     const r = byName.get(g.name);
-    return { name: g.name, type: r?.grader_type ?? String(g.type).toUpperCase(), meanScore: r?.mean == null ? null : Number(r.mean), passed: r?.passed ?? 0, failed: r?.failed ?? 0, errored: r?.errored ?? 0 };
+    return {
+      name: g.name,
+      type: r?.grader_type ?? String(g.type).toUpperCase(),
+      meanScore: r?.mean == null ? null : Number(r.mean),
+      passed: r?.passed ?? 0,
+      failed: r?.failed ?? 0,
+      errored: r?.errored ?? 0,
+    };
   });
 }
 
-export async function graderSummaries(sql: Sql, evaluationId: string, testingCriteria: unknown): Promise<GraderSummary[]> {
+export async function graderSummaries(
+  sql: Sql,
+  evaluationId: string,
+  testingCriteria: unknown,
+): Promise<GraderSummary[]> {
   return summarise(testingCriteria, await sql<GraderRow>(GRADER_SQL, [evaluationId]));
 }
 
 /** The evaluation's state now, or null when it does not exist. */
-export async function loadSnapshot(sql: Sql, evaluationId: string): Promise<EvaluationSnapshot | null> {
+export async function loadSnapshot(
+  sql: Sql,
+  evaluationId: string,
+): Promise<EvaluationSnapshot | null> {
   const [row] = await sql<{
-    id: string; project_id: string; status: EvaluationStatus; total_count: number; completed_count: number; passed_count: number; failed_count: number; errored_count: number;
-    testing_criteria: unknown; judge_input_tokens: string; judge_output_tokens: string; judge_cost: string; error: string | null; error_code: string | null;
-    created_at: Date; started_at: Date | null; finished_at: Date | null; graders: GraderRow[] | null;
+    id: string;
+    project_id: string;
+    status: EvaluationStatus;
+    total_count: number;
+    completed_count: number;
+    passed_count: number;
+    failed_count: number;
+    errored_count: number;
+    testing_criteria: unknown;
+    judge_input_tokens: string;
+    judge_output_tokens: string;
+    judge_cost: string;
+    error: string | null;
+    error_code: string | null;
+    created_at: Date;
+    started_at: Date | null;
+    finished_at: Date | null;
+    graders: GraderRow[] | null;
   }>(
     `SELECT e.id::text, e.project_id::text, e.status, e.total_count, e.completed_count, e.passed_count, e.failed_count, e.errored_count,
        e.testing_criteria, e.judge_input_tokens::text, e.judge_output_tokens::text, trim_scale(e.judge_cost)::text AS judge_cost,
@@ -133,11 +172,29 @@ export interface EvaluationState {
 }
 
 /** The evaluations as they are now (in the caller's transaction: as it changed them), by id. */
-export async function loadEvaluationStates(sql: Sql, ids: string[]): Promise<Map<string, EvaluationState>> {
+export async function loadEvaluationStates(
+  sql: Sql,
+  ids: string[],
+): Promise<Map<string, EvaluationState>> {
   const rows = await sql<{
-    id: string; project_id: string; batch_id: string | null; name: string; status: EvaluationStatus; total_count: number; completed_count: number;
-    passed_count: number; failed_count: number; errored_count: number; error: string | null; error_code: string | null;
-    created_at: Date; started_at: Date | null; finished_at: Date | null; testing_criteria: unknown; graders: GraderRow[] | null; ended: boolean;
+    id: string;
+    project_id: string;
+    batch_id: string | null;
+    name: string;
+    status: EvaluationStatus;
+    total_count: number;
+    completed_count: number;
+    passed_count: number;
+    failed_count: number;
+    errored_count: number;
+    error: string | null;
+    error_code: string | null;
+    created_at: Date;
+    started_at: Date | null;
+    finished_at: Date | null;
+    testing_criteria: unknown;
+    graders: GraderRow[] | null;
+    ended: boolean;
   }>(
     `SELECT e.id::text, e.project_id::text, e.batch_id::text, e.name, e.status, e.total_count, e.completed_count, e.passed_count, e.failed_count,
        e.errored_count, e.error, e.error_code, e.created_at, e.started_at, e.finished_at, e.status IN ('COMPLETED', 'FAILED', 'CANCELED') AS ended,

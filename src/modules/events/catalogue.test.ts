@@ -44,9 +44,21 @@ describe('evaluation payloads', () => {
       { name: 'exact', type: 'STRING_CHECK', meanScore: 0.5, passed: 1, failed: 1, errored: 0 },
       { name: 'judge', type: 'SCORE_MODEL', meanScore: null, passed: 0, failed: 0, errored: 2 },
     ];
-    const ended = { ...running, status: 'CANCELED' as const, total: 0, completed: 0, batchId: running.id, finishedAt: new Date('2026-12-01T10:00:02Z'), graders };
+    const ended = {
+      ...running,
+      status: 'CANCELED' as const,
+      total: 0,
+      completed: 0,
+      batchId: running.id,
+      finishedAt: new Date('2026-12-01T10:00:02Z'),
+      graders,
+    };
     const data = CATALOGUE['evaluation.canceled'].data(ended);
-    expect(data).toMatchObject({ percentDone: 100, batchId: encodeGlobalID('EvaluationBatch', running.id), finishedAt: '2026-12-01T10:00:02.000Z' });
+    expect(data).toMatchObject({
+      percentDone: 100,
+      batchId: encodeGlobalID('EvaluationBatch', running.id),
+      finishedAt: '2026-12-01T10:00:02.000Z',
+    });
     expect(data.perTestingCriteriaResults).toEqual([
       { ...graders[0], passRate: 0.5 },
       { ...graders[1], passRate: null },
@@ -55,17 +67,63 @@ describe('evaluation payloads', () => {
 });
 
 it('alert and test payloads use global ids; the body is type, timestamp and data', () => {
-  const n = { eventId: running.id, ruleId: running.projectId, ruleName: 'p95', metric: 'LATENCY_MS' as const, projectId: running.projectId, fromState: 'OK' as const, state: 'FIRING' as const, value: 2.5, threshold: 2, windowSeconds: 60, at: '2026-12-01T10:00:00.000Z' };
+  const n = {
+    eventId: running.id,
+    ruleId: running.projectId,
+    ruleName: 'p95',
+    metric: 'LATENCY_MS' as const,
+    projectId: running.projectId,
+    fromState: 'OK' as const,
+    state: 'FIRING' as const,
+    value: 2.5,
+    threshold: 2,
+    windowSeconds: 60,
+    at: '2026-12-01T10:00:00.000Z',
+  };
   const data = CATALOGUE['alert.fired'].data(n);
-  expect(data).toEqual({ ...n, eventId: undefined, id: encodeGlobalID('AlertEvent', n.eventId), ruleId: encodeGlobalID('AlertRule', n.ruleId), projectId: encodeGlobalID('Project', n.projectId) });
+  expect(data).toEqual({
+    ...n,
+    eventId: undefined,
+    id: encodeGlobalID('AlertEvent', n.eventId),
+    ruleId: encodeGlobalID('AlertRule', n.ruleId),
+    projectId: encodeGlobalID('Project', n.projectId),
+  });
   expect(data).not.toHaveProperty('eventId');
   const test = { endpointId: running.id, projectId: running.projectId };
-  const message = { type: 'webhook.test' as const, at: n.at, ...CATALOGUE['webhook.test'].ids(test), data: CATALOGUE['webhook.test'].data(test) };
-  expect(webhookBody(message)).toEqual({ type: 'webhook.test', timestamp: n.at, data: { endpointId: encodeGlobalID('WebhookEndpoint', running.id), projectId: encodeGlobalID('Project', running.projectId), message: 'A test message from Evalgraph.' } });
+  const message = {
+    type: 'webhook.test' as const,
+    at: n.at,
+    ...CATALOGUE['webhook.test'].ids(test),
+    data: CATALOGUE['webhook.test'].data(test),
+  };
+  expect(webhookBody(message)).toEqual({
+    type: 'webhook.test',
+    timestamp: n.at,
+    data: {
+      endpointId: encodeGlobalID('WebhookEndpoint', running.id),
+      projectId: encodeGlobalID('Project', running.projectId),
+      message: 'A test message from Evalgraph.',
+    },
+  });
 });
 
 it('names what webhooks take and what ends a subject', () => {
-  expect(WEBHOOK_EVENTS).toEqual(['evaluation.created', 'evaluation.started', 'evaluation.progress', 'evaluation.completed', 'evaluation.failed', 'evaluation.canceled', 'batch.completed', 'alert.fired', 'alert.resolved', 'webhook.test']);
-  expect([...FINAL_EVENTS]).toEqual(['evaluation.completed', 'evaluation.failed', 'evaluation.canceled']);
+  expect(WEBHOOK_EVENTS).toEqual([
+    'evaluation.created',
+    'evaluation.started',
+    'evaluation.progress',
+    'evaluation.completed',
+    'evaluation.failed',
+    'evaluation.canceled',
+    'batch.completed',
+    'alert.fired',
+    'alert.resolved',
+    'webhook.test',
+  ]);
+  expect([...FINAL_EVENTS]).toEqual([
+    'evaluation.completed',
+    'evaluation.failed',
+    'evaluation.canceled',
+  ]);
   expect(CATALOGUE['evaluation.progress'].throttled).toBe(true);
 });

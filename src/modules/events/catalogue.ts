@@ -11,7 +11,12 @@
 // subscriber) gets it.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { AlertNotification } from '../alerts/events';
-import { FINAL_STATUSES, passRate, percentDone, type EvaluationState } from '../evaluations/summaries';
+import {
+  FINAL_STATUSES,
+  passRate,
+  percentDone,
+  type EvaluationState,
+} from '../evaluations/summaries';
 
 /** pub/sub topics, and who listens to them. */
 export const topics = {
@@ -71,7 +76,13 @@ function evaluationData(e: EvaluationState) {
     batchId: e.batchId === null ? null : encodeGlobalID('EvaluationBatch', e.batchId),
     name: e.name,
     status: e.status,
-    resultCounts: { total: e.total, completed: e.completed, passed: e.passed, failed: e.failed, errored: e.errored },
+    resultCounts: {
+      total: e.total,
+      completed: e.completed,
+      passed: e.passed,
+      failed: e.failed,
+      errored: e.errored,
+    },
     percentDone: percentDone(e.total, e.completed),
     error: e.error,
     errorCode: e.errorCode,
@@ -79,19 +90,29 @@ function evaluationData(e: EvaluationState) {
     startedAt: iso(e.startedAt),
     finishedAt: iso(e.finishedAt),
     // Once it has ended: `perTestingCriteriaResults` as `Evaluation` shows it.
-    ...(FINAL_STATUSES.has(e.status) && e.graders ? { perTestingCriteriaResults: e.graders.map((g) => ({ ...g, passRate: passRate(g) })) } : {}),
+    ...(FINAL_STATUSES.has(e.status) && e.graders
+      ? { perTestingCriteriaResults: e.graders.map((g) => ({ ...g, passRate: passRate(g) })) }
+      : {}),
   };
 }
 
 export type EvaluationData = ReturnType<typeof evaluationData>;
 
-const evaluation = (description: string, options: { work?: boolean; throttled?: boolean; final?: boolean } = {}) =>
+const evaluation = (
+  description: string,
+  options: { work?: boolean; throttled?: boolean; final?: boolean } = {},
+) =>
   define({
     description,
     ids: (e: EvaluationState) => ({ projectId: e.projectId, subjectId: e.id }),
     data: evaluationData,
     webhooks: true,
-    topics: (e) => [topics.evaluation(e.id), topics.projectEvaluations(e.projectId), ...(options.work ? [topics.evaluationWork] : []), topics.evaluationsChanged],
+    topics: (e) => [
+      topics.evaluation(e.id),
+      topics.projectEvaluations(e.projectId),
+      ...(options.work ? [topics.evaluationWork] : []),
+      topics.evaluationsChanged,
+    ],
     throttled: options.throttled,
     final: options.final,
   });
@@ -127,10 +148,17 @@ const alert = (description: string) =>
 
 export const CATALOGUE = {
   'evaluation.created': evaluation('An evaluation was created (QUEUED).', { work: true }),
-  'evaluation.started': evaluation('An evaluation started running (again, after rerunEvaluation).', { work: true }),
-  'evaluation.progress': evaluation('Items of a running evaluation were graded (throttled).', { throttled: true }),
+  'evaluation.started': evaluation(
+    'An evaluation started running (again, after rerunEvaluation).',
+    { work: true },
+  ),
+  'evaluation.progress': evaluation('Items of a running evaluation were graded (throttled).', {
+    throttled: true,
+  }),
   'evaluation.completed': evaluation('Every item of an evaluation was graded.', { final: true }),
-  'evaluation.failed': evaluation('An evaluation stopped on an error (errorCode says which).', { final: true }),
+  'evaluation.failed': evaluation('An evaluation stopped on an error (errorCode says which).', {
+    final: true,
+  }),
   'evaluation.canceled': evaluation('An evaluation was canceled.', { final: true }),
   'batch.completed': define({
     description: 'The last evaluation of a batch ended.',
@@ -139,7 +167,11 @@ export const CATALOGUE = {
       id: encodeGlobalID('EvaluationBatch', b.id),
       projectId: encodeGlobalID('Project', b.projectId),
       name: b.name,
-      evaluations: b.evaluations.map((e) => ({ id: encodeGlobalID('Evaluation', e.id), name: e.name, status: e.status })),
+      evaluations: b.evaluations.map((e) => ({
+        id: encodeGlobalID('Evaluation', e.id),
+        name: e.name,
+        status: e.status,
+      })),
     }),
     webhooks: true,
     topics: () => [],
@@ -149,7 +181,11 @@ export const CATALOGUE = {
   'webhook.test': define({
     description: 'A test message, to one endpoint (sendTestWebhook).',
     ids: (t: TestSubject) => ({ projectId: t.projectId, subjectId: t.endpointId }),
-    data: (t) => ({ endpointId: encodeGlobalID('WebhookEndpoint', t.endpointId), projectId: encodeGlobalID('Project', t.projectId), message: 'A test message from Evalgraph.' }),
+    data: (t) => ({
+      endpointId: encodeGlobalID('WebhookEndpoint', t.endpointId),
+      projectId: encodeGlobalID('Project', t.projectId),
+      message: 'A test message from Evalgraph.',
+    }),
     webhooks: true,
     topics: () => [],
   }),
@@ -164,8 +200,12 @@ export const EVENT_NAMES = Object.keys(CATALOGUE) as EventName[];
 export const WEBHOOK_EVENTS = EVENT_NAMES.filter((name) => CATALOGUE[name].webhooks);
 
 export type EvaluationEventName = Extract<EventName, `evaluation.${string}`>;
-export const EVALUATION_EVENTS = EVENT_NAMES.filter((name): name is EvaluationEventName => name.startsWith('evaluation.'));
-export const FINAL_EVENTS: ReadonlySet<EventName> = new Set(EVENT_NAMES.filter((name) => CATALOGUE[name].final));
+export const EVALUATION_EVENTS = EVENT_NAMES.filter((name): name is EvaluationEventName =>
+  name.startsWith('evaluation.'),
+);
+export const FINAL_EVENTS: ReadonlySet<EventName> = new Set(
+  EVENT_NAMES.filter((name) => CATALOGUE[name].final),
+);
 
 /** An event as listeners and pub/sub subscribers get it. */
 export interface EventMessage<E extends EventName = EventName> {
@@ -180,4 +220,8 @@ export interface EventMessage<E extends EventName = EventName> {
 }
 
 /** The webhook body, as signed and sent. */
-export const webhookBody = (message: EventMessage) => ({ type: message.type, timestamp: message.at, data: message.data });
+export const webhookBody = (message: EventMessage) => ({
+  type: message.type,
+  timestamp: message.at,
+  data: message.data,
+});

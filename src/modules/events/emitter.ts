@@ -7,7 +7,15 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import type { Sql } from '../../storage/db';
-import { CATALOGUE, PROGRESS, topics, webhookBody, type EventMessage, type EventName, type SubjectOf } from './catalogue';
+import {
+  CATALOGUE,
+  PROGRESS,
+  topics,
+  webhookBody,
+  type EventMessage,
+  type EventName,
+  type SubjectOf,
+} from './catalogue';
 import { writeOutbox, type OutboxRow } from './outbox-sql';
 
 export interface Emitted {
@@ -22,7 +30,11 @@ export interface EmitOptions {
   endpoints?: string[] | null;
 }
 
-export type Emit = <E extends EventName>(type: E, subject: SubjectOf<E>, options?: EmitOptions) => Emitted;
+export type Emit = <E extends EventName>(
+  type: E,
+  subject: SubjectOf<E>,
+  options?: EmitOptions,
+) => Emitted;
 
 interface Pending {
   message: EventMessage;
@@ -34,7 +46,10 @@ interface Pending {
 export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
   const listeners = new Set<(message: EventMessage) => void>();
   // Throttled events, per subject: when one was last published, and the latest waiting.
-  const throttled = new Map<string, { at: number; timer: NodeJS.Timeout | null; latest: Pending | null }>();
+  const throttled = new Map<
+    string,
+    { at: number; timer: NodeJS.Timeout | null; latest: Pending | null }
+  >();
 
   function publish(p: Pending) {
     for (const topic of p.topics) deps.pubsub.publish(topic, p.message);
@@ -42,7 +57,9 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
 
   function publishThrottled(p: Pending) {
     // Subjects that ended in another process (a cancel in an API process) leave idle entries here.
-    if (throttled.size > 1_000) for (const [id, e] of throttled) if (!e.timer && Date.now() - e.at > PROGRESS.publishMs) throttled.delete(id);
+    if (throttled.size > 1_000)
+      for (const [id, e] of throttled)
+        if (!e.timer && Date.now() - e.at > PROGRESS.publishMs) throttled.delete(id);
     const entry = throttled.get(p.message.subjectId) ?? { at: 0, timer: null, latest: null };
     throttled.set(p.message.subjectId, entry);
     entry.latest = p;
@@ -90,7 +107,9 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
 
   /** The outbox rows of what is to go to webhooks; a throttled event whose subject ended in the same transaction is not sent. */
   function outboxRows(pending: Pending[]): OutboxRow[] {
-    const ended = new Set(pending.filter((p) => CATALOGUE[p.message.type].final).map((p) => p.message.subjectId));
+    const ended = new Set(
+      pending.filter((p) => CATALOGUE[p.message.type].final).map((p) => p.message.subjectId),
+    );
     const rows = new Map<string, OutboxRow>();
     for (const p of pending) {
       const spec = CATALOGUE[p.message.type];
@@ -122,12 +141,26 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
       let open = true;
       const emit: Emit = (type, subject, options = {}) => {
         if (!open) throw new Error(`${type} emitted after its transaction ended`);
-        const spec = CATALOGUE[type] as unknown as { ids(s: unknown): { projectId: string; subjectId: string }; data(s: unknown): EventMessage['data']; topics(s: unknown): string[] };
+        const spec = CATALOGUE[type] as unknown as {
+          ids(s: unknown): { projectId: string; subjectId: string };
+          data(s: unknown): EventMessage['data'];
+          topics(s: unknown): string[];
+        };
         // The outbox's own clock (as receivers always had it), not deps.clock, which tests move:
         // two changes at one business instant are still stamped in the order they were written.
-        const message = { type, at: new Date().toISOString(), ...spec.ids(subject), data: spec.data(subject) } as EventMessage;
+        const message = {
+          type,
+          at: new Date().toISOString(),
+          ...spec.ids(subject),
+          data: spec.data(subject),
+        } as EventMessage;
         const emitted = { messageId: `msg_${uuidv7().replace(/-/g, '')}`, written: false };
-        pending.push({ message, topics: spec.topics(subject), endpoints: options.endpoints ?? null, emitted });
+        pending.push({
+          message,
+          topics: spec.topics(subject),
+          endpoints: options.endpoints ?? null,
+          emitted,
+        });
         return emitted;
       };
       const result = await deps.db.transaction(async (sql) => {

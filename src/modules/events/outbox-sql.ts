@@ -50,7 +50,15 @@ export async function writeOutbox(sql: Sql, rows: OutboxRow[]): Promise<Set<stri
      SELECT id FROM messages`,
     [
       JSON.stringify(
-        rows.map((r) => ({ id: r.id, project_id: r.projectId, event_type: r.eventType, body: r.body, at: r.at.toISOString(), endpoints: r.endpoints, progress_of: r.progressOf })),
+        rows.map((r) => ({
+          id: r.id,
+          project_id: r.projectId,
+          event_type: r.eventType,
+          body: r.body,
+          at: r.at.toISOString(),
+          endpoints: r.endpoints,
+          progress_of: r.progressOf,
+        })),
       ),
     ],
   );

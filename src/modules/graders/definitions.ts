@@ -10,32 +10,52 @@ export { GRADER_TYPES, type GraderSpec, type GraderSpecOf, type GraderType } fro
 export const MAX_GRADERS = 20;
 
 // Our type names in lowercase, and each grader's aliases (OpenAI's names, shorthands).
-const TYPE_NAMES = new Map<string, (typeof GRADERS)[number]>(GRADERS.flatMap((g) => [g.type.toLowerCase(), ...(g.aliases ?? [])].map((n) => [n, g] as const)));
+const TYPE_NAMES = new Map<string, (typeof GRADERS)[number]>(
+  GRADERS.flatMap((g) => [g.type.toLowerCase(), ...(g.aliases ?? [])].map((n) => [n, g] as const)),
+);
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Validates testing criteria; returns the graders or every problem with its path. */
-export function parseTestingCriteria(raw: unknown): { graders: GraderSpec[]; problems: CriteriaProblem[] } {
+export function parseTestingCriteria(raw: unknown): {
+  graders: GraderSpec[];
+  problems: CriteriaProblem[];
+} {
   const problems: CriteriaProblem[] = [];
-  if (!Array.isArray(raw) || raw.length === 0) return { graders: [], problems: [{ path: [], message: 'must be a non-empty list of graders' }] };
-  if (raw.length > MAX_GRADERS) return { graders: [], problems: [{ path: [], message: `at most ${MAX_GRADERS} graders` }] };
+  if (!Array.isArray(raw) || raw.length === 0)
+    return {
+      graders: [],
+      problems: [{ path: [], message: 'must be a non-empty list of graders' }],
+    };
+  if (raw.length > MAX_GRADERS)
+    return { graders: [], problems: [{ path: [], message: `at most ${MAX_GRADERS} graders` }] };
   const graders: GraderSpec[] = [];
   raw.forEach((entry, index) => {
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return void problems.push({ path: [index], message: 'must be an object' });
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      return void problems.push({ path: [index], message: 'must be an object' });
     const fields = Object.fromEntries(Object.entries(entry).map(([k, v]) => [snake(k), v]));
     const grader = TYPE_NAMES.get(String(fields.type ?? '').toLowerCase());
-    if (!grader) return void problems.push({ path: [index, 'type'], message: `unknown grader type "${String(fields.type)}"; expected one of ${GRADER_TYPES.join(', ')}` });
+    if (!grader)
+      return void problems.push({
+        path: [index, 'type'],
+        message: `unknown grader type "${String(fields.type)}"; expected one of ${GRADER_TYPES.join(', ')}`,
+      });
     delete fields.type;
     const parsed = grader.schema.safeParse(fields);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push({ path: [index, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: issue.message });
+      for (const issue of parsed.error.issues)
+        problems.push({
+          path: [index, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
+          message: issue.message,
+        });
       return;
     }
     graders.push({ type: grader.type as GraderType, ...(parsed.data as object) } as GraderSpec);
   });
   const seen = new Set<string>();
   graders.forEach((g, i) => {
-    if (seen.has(g.name)) problems.push({ path: [i, 'name'], message: `grader name "${g.name}" is used twice` });
+    if (seen.has(g.name))
+      problems.push({ path: [i, 'name'], message: `grader name "${g.name}" is used twice` });
     seen.add(g.name);
   });
   return { graders: problems.length ? [] : graders, problems };

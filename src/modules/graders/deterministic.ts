@@ -4,42 +4,93 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import safeRegex from 'safe-regex2';
 import { z } from 'zod';
-import { defineGrader, MAX_TEMPLATE, name, template, threshold, type Outcome, type SpecOf } from './grader';
+import {
+  defineGrader,
+  MAX_TEMPLATE,
+  name,
+  template,
+  threshold,
+  type Outcome,
+  type SpecOf,
+} from './grader';
 import { render, type GradingItem } from './template';
 import { bleu, cosine, fuzzyRatio, rougeL, rougeN } from './text-metrics';
 
-const stringCheckSchema = z.object({ name, input: template, reference: template, operation: z.enum(['eq', 'ne', 'like', 'ilike']) }).strict();
+const stringCheckSchema = z
+  .object({
+    name,
+    input: template,
+    reference: template,
+    operation: z.enum(['eq', 'ne', 'like', 'ilike']),
+  })
+  .strict();
 
 const regexSchema = z
-  .object({ name, input: template, pattern: z.string().min(1).max(1_000), flags: z.string().regex(/^[imsu]*$/, 'flags may be i, m, s and u').optional() })
+  .object({
+    name,
+    input: template,
+    pattern: z.string().min(1).max(1_000),
+    flags: z
+      .string()
+      .regex(/^[imsu]*$/, 'flags may be i, m, s and u')
+      .optional(),
+  })
   .strict()
   .superRefine((g, ctx) => {
     try {
       new RegExp(g.pattern, g.flags);
     } catch (error) {
-      return void ctx.addIssue({ code: 'custom', path: ['pattern'], message: (error as Error).message });
+      return void ctx.addIssue({
+        code: 'custom',
+        path: ['pattern'],
+        message: (error as Error).message,
+      });
     }
     // Outputs are long and untrusted: a pattern that backtracks badly would stall a worker.
-    if (!safeRegex(g.pattern)) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'may backtrack catastrophically; simplify it' });
+    if (!safeRegex(g.pattern))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['pattern'],
+        message: 'may backtrack catastrophically; simplify it',
+      });
   });
 
 const jsonSchemaSchema = z
   .object({ name, input: template, schema: z.record(z.string(), z.unknown()).optional() })
   .strict()
-  .refine((g) => g.schema === undefined || JSON.stringify(g.schema).length <= MAX_TEMPLATE, { path: ['schema'], message: `must be at most ${MAX_TEMPLATE} characters of JSON` });
+  .refine((g) => g.schema === undefined || JSON.stringify(g.schema).length <= MAX_TEMPLATE, {
+    path: ['schema'],
+    message: `must be at most ${MAX_TEMPLATE} characters of JSON`,
+  });
 
-const SIMILARITY_METRICS = ['exact', 'fuzzy_match', 'bleu', 'rouge_1', 'rouge_2', 'rouge_3', 'rouge_4', 'rouge_5', 'rouge_l', 'cosine'] as const;
+const SIMILARITY_METRICS = [
+  'exact',
+  'fuzzy_match',
+  'bleu',
+  'rouge_1',
+  'rouge_2',
+  'rouge_3',
+  'rouge_4',
+  'rouge_5',
+  'rouge_l',
+  'cosine',
+] as const;
 const textSimilaritySchema = z
   .object({
     name,
     input: template,
     reference: template,
-    evaluation_metric: z.enum(SIMILARITY_METRICS, { message: `expected one of ${SIMILARITY_METRICS.join(', ')} (gleu and meteor are not supported)` }),
+    evaluation_metric: z.enum(SIMILARITY_METRICS, {
+      message: `expected one of ${SIMILARITY_METRICS.join(', ')} (gleu and meteor are not supported)`,
+    }),
     pass_threshold: threshold,
   })
   .strict();
 
-export function stringCheck(spec: SpecOf<'STRING_CHECK', typeof stringCheckSchema>, item: GradingItem): Outcome {
+export function stringCheck(
+  spec: SpecOf<'STRING_CHECK', typeof stringCheckSchema>,
+  item: GradingItem,
+): Outcome {
   const input = render(spec.input, item);
   const reference = render(spec.reference, item);
   const ok = {
@@ -60,17 +111,27 @@ export function regex(spec: SpecOf<'REGEX', typeof regexSchema>, item: GradingIt
 // would register every `$id`, so one tenant's schema could clash with (or be `$ref`'d by)
 // another's, and its cache would only grow. Strict mode off: schemas written for other
 // validators (unknown keywords, formats) still compile.
-const newAjv = () => new Ajv({ allErrors: false, strict: false, validateFormats: false, code: { regExp: safeRegExp } });
+const newAjv = () =>
+  new Ajv({
+    allErrors: false,
+    strict: false,
+    validateFormats: false,
+    code: { regExp: safeRegExp },
+  });
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Ajv's RegExp constructor for `pattern` keywords: refuses patterns that may backtrack badly. */
 function safeRegExp(pattern: string, flags: string) {
-  if (!safeRegex(pattern)) throw new Error(`schema pattern may backtrack catastrophically: ${pattern}`);
+  if (!safeRegex(pattern))
+    throw new Error(`schema pattern may backtrack catastrophically: ${pattern}`);
   return new RegExp(pattern, flags);
 }
 safeRegExp.code = 'new RegExp';
 
-export function jsonSchema(spec: SpecOf<'JSON_SCHEMA', typeof jsonSchemaSchema>, item: GradingItem): Outcome {
+export function jsonSchema(
+  spec: SpecOf<'JSON_SCHEMA', typeof jsonSchemaSchema>,
+  item: GradingItem,
+): Outcome {
   const text = render(spec.input, item);
   let value: unknown;
   try {
@@ -86,7 +147,10 @@ export function jsonSchema(spec: SpecOf<'JSON_SCHEMA', typeof jsonSchemaSchema>,
 }
 
 /** Text similarity by every metric but cosine. */
-export function textSimilarity(spec: SpecOf<'TEXT_SIMILARITY', typeof textSimilaritySchema>, item: GradingItem): Outcome {
+export function textSimilarity(
+  spec: SpecOf<'TEXT_SIMILARITY', typeof textSimilaritySchema>,
+  item: GradingItem,
+): Outcome {
   const input = render(spec.input, item);
   const reference = render(spec.reference, item);
   const metric = spec.evaluation_metric;
@@ -95,7 +159,8 @@ export function textSimilarity(spec: SpecOf<'TEXT_SIMILARITY', typeof textSimila
   else if (metric === 'fuzzy_match') score = fuzzyRatio(input, reference);
   else if (metric === 'bleu') score = bleu([reference], input);
   else if (metric === 'rouge_l') score = rougeL(reference, input).fmeasure;
-  else if (metric.startsWith('rouge_')) score = rougeN(reference, input, Number(metric.slice(6))).fmeasure;
+  else if (metric.startsWith('rouge_'))
+    score = rougeN(reference, input, Number(metric.slice(6))).fmeasure;
   else throw new Error(`${metric} needs embeddings`);
   return { score, passed: score >= spec.pass_threshold };
 }
@@ -110,9 +175,19 @@ export function schemaProblem(schema: object): string | null {
   }
 }
 
-export const STRING_CHECK = defineGrader({ type: 'STRING_CHECK', schema: stringCheckSchema, grade: stringCheck, needsJudge: () => false });
+export const STRING_CHECK = defineGrader({
+  type: 'STRING_CHECK',
+  schema: stringCheckSchema,
+  grade: stringCheck,
+  needsJudge: () => false,
+});
 
-export const REGEX = defineGrader({ type: 'REGEX', schema: regexSchema, grade: regex, needsJudge: () => false });
+export const REGEX = defineGrader({
+  type: 'REGEX',
+  schema: regexSchema,
+  grade: regex,
+  needsJudge: () => false,
+});
 
 export const JSON_SCHEMA = defineGrader({
   type: 'JSON_SCHEMA',
@@ -132,8 +207,15 @@ export const TEXT_SIMILARITY = defineGrader({
   schema: textSimilaritySchema,
   async grade(spec, item, ctx) {
     if (spec.evaluation_metric !== 'cosine') return textSimilarity(spec, item);
-    const embedded = await ctx.judge.embed([render(spec.input, item), render(spec.reference, item)], ctx.signal);
-    ctx.usage.push({ model: embedded.model, inputTokens: embedded.usage.inputTokens, outputTokens: 0 });
+    const embedded = await ctx.judge.embed(
+      [render(spec.input, item), render(spec.reference, item)],
+      ctx.signal,
+    );
+    ctx.usage.push({
+      model: embedded.model,
+      inputTokens: embedded.usage.inputTokens,
+      outputTokens: 0,
+    });
     const score = cosine(embedded.vectors[0], embedded.vectors[1]);
     return { score, passed: score >= spec.pass_threshold };
   },

@@ -4,14 +4,38 @@ import { averagePrecision } from './rag';
 describe('G-Eval scoring', () => {
   it('weights the score tokens by their probabilities, merging " 4" and "4"', () => {
     const lp = (p: number) => Math.log(p);
-    const score = weightedScore([{ token: '4', logprob: lp(0.5), top: [{ token: '4', logprob: lp(0.5) }, { token: '3', logprob: lp(0.2) }, { token: ' 4', logprob: lp(0.1) }, { token: 'five', logprob: lp(0.1) }, { token: '9', logprob: lp(0.1) }] }], [1, 5]);
+    const score = weightedScore(
+      [
+        {
+          token: '4',
+          logprob: lp(0.5),
+          top: [
+            { token: '4', logprob: lp(0.5) },
+            { token: '3', logprob: lp(0.2) },
+            { token: ' 4', logprob: lp(0.1) },
+            { token: 'five', logprob: lp(0.1) },
+            { token: '9', logprob: lp(0.1) },
+          ],
+        },
+      ],
+      [1, 5],
+    );
     // (4·0.6 + 3·0.2) / 0.8: "five" and 9 (out of range) are not scores.
     expect(score).toBeCloseTo((4 * 0.6 + 3 * 0.2) / 0.8, 12);
   });
 
   it('skips leading tokens that are not scores and gives null without any', () => {
     const lp = Math.log(1);
-    expect(weightedScore([{ token: 'Score', logprob: lp, top: [] }, { token: ':', logprob: lp, top: [] }, { token: '2', logprob: lp, top: [] }], [1, 5])).toBe(2);
+    expect(
+      weightedScore(
+        [
+          { token: 'Score', logprob: lp, top: [] },
+          { token: ':', logprob: lp, top: [] },
+          { token: '2', logprob: lp, top: [] },
+        ],
+        [1, 5],
+      ),
+    ).toBe(2);
     expect(weightedScore([{ token: 'Great', logprob: lp, top: [] }], [1, 5])).toBeNull();
     expect(weightedScore(null, [1, 5])).toBeNull();
   });

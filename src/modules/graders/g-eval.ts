@@ -14,10 +14,19 @@ export function stepsPrompt(criteria: string): ChatMessage[] {
   ];
 }
 
-export function formPrompt(args: { criteria: string; steps: string[]; input: string; output: string; range: [number, number] }): ChatMessage[] {
+export function formPrompt(args: {
+  criteria: string;
+  steps: string[];
+  input: string;
+  output: string;
+  range: [number, number];
+}): ChatMessage[] {
   const [low, high] = args.range;
   return [
-    { role: 'system', content: `You are an evaluator. You grade a response on one criterion with an integer score from ${low} to ${high}.` },
+    {
+      role: 'system',
+      content: `You are an evaluator. You grade a response on one criterion with an integer score from ${low} to ${high}.`,
+    },
     {
       role: 'user',
       content: [
@@ -42,7 +51,10 @@ const scoreOf = (token: string, [low, high]: [number, number]): number | null =>
  * Σ p(s)·s over the score's alternatives at the first token that is a score, with p renormalised
  * over the tokens that are scores. Null when no token is one.
  */
-export function weightedScore(logprobs: readonly TokenLogprobs[] | null, range: [number, number]): number | null {
+export function weightedScore(
+  logprobs: readonly TokenLogprobs[] | null,
+  range: [number, number],
+): number | null {
   if (!logprobs) return null;
   const at = logprobs.find((t) => scoreOf(t.token, range) !== null);
   if (!at) return null;
@@ -70,4 +82,5 @@ export function sampledScore(text: string, range: [number, number]): number | nu
 }
 
 /** A raw score mapped onto [0, 1]. */
-export const normalise = (score: number, [low, high]: [number, number]) => (score - low) / (high - low);
+export const normalise = (score: number, [low, high]: [number, number]) =>
+  (score - low) / (high - low);

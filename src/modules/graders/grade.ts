@@ -5,7 +5,11 @@ import type { JudgeContext } from './judges';
 import { graderOf, type GraderSpec } from './registry';
 import type { GradingItem } from './template';
 
-export async function grade(spec: GraderSpec, item: GradingItem, ctx: JudgeContext): Promise<Outcome> {
+export async function grade(
+  spec: GraderSpec,
+  item: GradingItem,
+  ctx: JudgeContext,
+): Promise<Outcome> {
   return graderOf(spec.type).grade(spec, item, ctx);
 }
 
@@ -13,10 +17,14 @@ export async function grade(spec: GraderSpec, item: GradingItem, ctx: JudgeConte
 export const needsJudge = (spec: GraderSpec) => graderOf(spec.type).needsJudge(spec);
 
 /** Whether the grader has work to do once per evaluation, before its first item. */
-export const needsPreparation = (spec: GraderSpec) => graderOf(spec.type).prepare?.needed(spec) ?? false;
+export const needsPreparation = (spec: GraderSpec) =>
+  graderOf(spec.type).prepare?.needed(spec) ?? false;
 
 /** Does that work: the fields to store in the grader's criteria JSON (and to set on `spec`). */
-export async function prepare(spec: GraderSpec, ctx: JudgeContext): Promise<Record<string, unknown>> {
+export async function prepare(
+  spec: GraderSpec,
+  ctx: JudgeContext,
+): Promise<Record<string, unknown>> {
   const fields = await graderOf(spec.type).prepare?.run(spec, ctx);
   return (fields ?? {}) as Record<string, unknown>;
 }

@@ -51,7 +51,9 @@ export interface Grader<T extends string = string, S extends z.ZodType = z.ZodTy
 }
 
 /** A grader record, typed by its schema. */
-export const defineGrader = <T extends string, S extends z.ZodType>(grader: Grader<T, S>): Grader<T, S> => grader;
+export const defineGrader = <T extends string, S extends z.ZodType>(
+  grader: Grader<T, S>,
+): Grader<T, S> => grader;
 
 export const MAX_TEMPLATE = 20_000;
 
@@ -62,19 +64,39 @@ export const template = z
   .max(MAX_TEMPLATE)
   .superRefine((t, ctx) => {
     const bad = unknownPlaceholders(t);
-    if (bad.length) ctx.addIssue({ code: 'custom', message: `unknown placeholder {{${bad[0]}}}: use {{item.…}} or {{sample.output_text}}` });
+    if (bad.length)
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown placeholder {{${bad[0]}}}: use {{item.…}} or {{sample.output_text}}`,
+      });
   });
 export const name = z.string().trim().min(1).max(100);
 export const threshold = z.number().min(0).max(1);
 export const model = z.string().min(1).max(200).optional();
 
 // OpenAI's message content is a string or an input_text/output_text part.
-const content = z.union([template, z.object({ type: z.enum(['input_text', 'output_text']), text: template }).transform((p) => p.text)]);
+const content = z.union([
+  template,
+  z
+    .object({ type: z.enum(['input_text', 'output_text']), text: template })
+    .transform((p) => p.text),
+]);
 export const messages = z
-  .array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant']), content, type: z.literal('message').optional() }))
+  .array(
+    z.object({
+      role: z.enum(['system', 'developer', 'user', 'assistant']),
+      content,
+      type: z.literal('message').optional(),
+    }),
+  )
   .min(1)
   .max(20);
 export const samplingParams = z
-  .object({ temperature: z.number().min(0).max(2).optional(), top_p: z.number().min(0).max(1).optional(), seed: z.number().int().optional(), max_completions_tokens: z.number().int().min(1).max(16_384).optional() })
+  .object({
+    temperature: z.number().min(0).max(2).optional(),
+    top_p: z.number().min(0).max(1).optional(),
+    seed: z.number().int().optional(),
+    max_completions_tokens: z.number().int().min(1).max(16_384).optional(),
+  })
   .strict()
   .optional();

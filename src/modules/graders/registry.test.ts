@@ -8,7 +8,12 @@ import { GRADERS } from './registry';
 test('every GraderType value has a grader record, and every record a GraderType value', () => {
   const type = getSchema().getType('GraderType');
   if (!isEnumType(type)) throw new Error('GraderType is not an enum');
-  expect(type.getValues().map((v) => v.name).sort()).toEqual(GRADERS.map((g) => g.type).sort());
+  expect(
+    type
+      .getValues()
+      .map((v) => v.name)
+      .sort(),
+  ).toEqual(GRADERS.map((g) => g.type).sort());
 });
 
 test('each type name and alias names one grader, and parsing knows every one', () => {
@@ -23,9 +28,29 @@ test('each type name and alias names one grader, and parsing knows every one', (
 
 test('the judge and preparation steps are read from the records', () => {
   const { graders, problems } = parseTestingCriteria([
-    { type: 'string_check', name: 'a', input: '{{sample.output_text}}', reference: 'x', operation: 'eq' },
-    { type: 'text_similarity', name: 'b', input: '{{sample.output_text}}', reference: 'x', evaluation_metric: 'bleu', pass_threshold: 0.5 },
-    { type: 'text_similarity', name: 'c', input: '{{sample.output_text}}', reference: 'x', evaluation_metric: 'cosine', pass_threshold: 0.5 },
+    {
+      type: 'string_check',
+      name: 'a',
+      input: '{{sample.output_text}}',
+      reference: 'x',
+      operation: 'eq',
+    },
+    {
+      type: 'text_similarity',
+      name: 'b',
+      input: '{{sample.output_text}}',
+      reference: 'x',
+      evaluation_metric: 'bleu',
+      pass_threshold: 0.5,
+    },
+    {
+      type: 'text_similarity',
+      name: 'c',
+      input: '{{sample.output_text}}',
+      reference: 'x',
+      evaluation_metric: 'cosine',
+      pass_threshold: 0.5,
+    },
     { type: 'g_eval', name: 'd', criteria: 'Coherence' },
     { type: 'g_eval', name: 'e', criteria: 'Coherence', evaluation_steps: ['Read it.'] },
     { type: 'faithfulness', name: 'f' },

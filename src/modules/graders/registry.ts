@@ -7,13 +7,29 @@ import type { Grader, SpecOf } from './grader';
 import { G_EVAL, LABEL_MODEL, SCORE_MODEL } from './judges';
 import { ANSWER_RELEVANCY, CONTEXT_PRECISION, CONTEXT_RECALL, FAITHFULNESS } from './rag';
 
-export const GRADERS = [STRING_CHECK, REGEX, JSON_SCHEMA, TEXT_SIMILARITY, SCORE_MODEL, LABEL_MODEL, G_EVAL, FAITHFULNESS, ANSWER_RELEVANCY, CONTEXT_PRECISION, CONTEXT_RECALL] as const;
+export const GRADERS = [
+  STRING_CHECK,
+  REGEX,
+  JSON_SCHEMA,
+  TEXT_SIMILARITY,
+  SCORE_MODEL,
+  LABEL_MODEL,
+  G_EVAL,
+  FAITHFULNESS,
+  ANSWER_RELEVANCY,
+  CONTEXT_PRECISION,
+  CONTEXT_RECALL,
+] as const;
 
 export type GraderType = (typeof GRADERS)[number]['type'];
 export const GRADER_TYPES = GRADERS.map((g) => g.type) as readonly GraderType[];
 
 /** A grader's fields after parsing, with its type (a union over every grader). */
-export type GraderSpec = (typeof GRADERS)[number] extends infer G ? (G extends Grader<infer T, infer S> ? SpecOf<T, S> : never) : never;
+export type GraderSpec = (typeof GRADERS)[number] extends infer G
+  ? G extends Grader<infer T, infer S>
+    ? SpecOf<T, S>
+    : never
+  : never;
 export type GraderSpecOf<T extends GraderType> = Extract<GraderSpec, { type: T }>;
 
 const BY_TYPE = new Map<string, Grader>(GRADERS.map((g) => [g.type, g]));

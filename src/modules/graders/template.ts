@@ -36,13 +36,16 @@ function lookup(root: Record<string, unknown>, path: string): unknown {
   let value: unknown = root[head];
   for (const [i, key] of rest.entries()) {
     // Items moved from OpenAI Evals name their fields directly (`item.question`); ours keep them in `input`.
-    if (i === 0 && head === 'item' && isObject(value) && !(key in value) && isObject(value.input)) value = value.input;
-    value = isObject(value) || Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
+    if (i === 0 && head === 'item' && isObject(value) && !(key in value) && isObject(value.input))
+      value = value.input;
+    value =
+      isObject(value) || Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
   }
   return value;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The template with its placeholders filled in from `item`. */
 export function render(template: string, item: GradingItem): string {
@@ -53,6 +56,7 @@ export function render(template: string, item: GradingItem): string {
 /** Placeholders that name nothing a template can read (checked when an evaluation is created). */
 export function unknownPlaceholders(template: string): string[] {
   const bad: string[] = [];
-  for (const [, path] of template.matchAll(PLACEHOLDER)) if (!/^(item|sample)(\.|$)/.test(path)) bad.push(path);
+  for (const [, path] of template.matchAll(PLACEHOLDER))
+    if (!/^(item|sample)(\.|$)/.test(path)) bad.push(path);
   return bad;
 }

@@ -1,4 +1,14 @@
-import { bleu, bleuFromStats, bleuStats, bleuTokens, cosine, fuzzyRatio, rougeL, rougeN, type BleuStats } from './text-metrics';
+import {
+  bleu,
+  bleuFromStats,
+  bleuStats,
+  bleuTokens,
+  cosine,
+  fuzzyRatio,
+  rougeL,
+  rougeN,
+  type BleuStats,
+} from './text-metrics';
 
 // BLEU follows sacreBLEU's sentence_bleu defaults. Vectors from sacreBLEU's own test suite
 // (https://github.com/mjpost/sacrebleu), scores there on 0-100, here on 0-1:
@@ -16,13 +26,29 @@ const readmeRefs = [
   ['The dog bit the man.', 'It was not unexpected.', 'The man bit him first.'],
   ['The dog had bit the man.', 'No one was surprised.', 'The man had bitten the dog.'],
 ];
-const readmeHyps = ['The dog bit the man.', "It wasn't surprising.", 'The man had just bitten him.'];
+const readmeHyps = [
+  'The dog bit the man.',
+  "It wasn't surprising.",
+  'The man had just bitten him.',
+];
 
 /** sacreBLEU's corpus BLEU: the sentences' statistics summed, then scored once. */
 function corpusBleu(hyps: readonly string[], refStreams: readonly (readonly string[])[]): number {
-  const stats = hyps.map((hyp, i) => bleuStats(refStreams.map((stream) => stream[i]), hyp));
+  const stats = hyps.map((hyp, i) =>
+    bleuStats(
+      refStreams.map((stream) => stream[i]),
+      hyp,
+    ),
+  );
   const add = (a: number[], b: number[]) => a.map((x, k) => x + b[k]);
-  return bleuFromStats(stats.reduce((a: BleuStats, b) => ({ hypLength: a.hypLength + b.hypLength, refLength: a.refLength + b.refLength, matches: add(a.matches, b.matches), totals: add(a.totals, b.totals) })));
+  return bleuFromStats(
+    stats.reduce((a: BleuStats, b) => ({
+      hypLength: a.hypLength + b.hypLength,
+      refLength: a.refLength + b.refLength,
+      matches: add(a.matches, b.matches),
+      totals: add(a.totals, b.totals),
+    })),
+  );
 }
 
 describe('bleu (sacreBLEU sentence_bleu)', () => {
@@ -34,8 +60,12 @@ describe('bleu (sacreBLEU sentence_bleu)', () => {
   it('matches sacreBLEU on its corpus, statistics and scoring vectors', () => {
     expect(corpusBleu(readmeHyps, readmeRefs)).toBeCloseTo(0.48530827, 9);
     expect(corpusBleu(['', '', ''], readmeRefs)).toBe(0);
-    expect(bleuStats(['I am a symbol string sequence a a'], 'am I am a character sequence')).toEqual({ hypLength: 6, refLength: 8, matches: [4, 2, 1, 0], totals: [6, 5, 4, 3] });
-    expect(bleuFromStats({ hypLength: 11, refLength: 11, matches: [9, 7, 5, 3], totals: [10, 8, 6, 4] })).toBeCloseTo(0.8375922397, 9);
+    expect(
+      bleuStats(['I am a symbol string sequence a a'], 'am I am a character sequence'),
+    ).toEqual({ hypLength: 6, refLength: 8, matches: [4, 2, 1, 0], totals: [6, 5, 4, 3] });
+    expect(
+      bleuFromStats({ hypLength: 11, refLength: 11, matches: [9, 7, 5, 3], totals: [10, 8, 6, 4] }),
+    ).toBeCloseTo(0.8375922397, 9);
   });
 
   it('leaves out the orders a short hypothesis cannot have (effective order)', () => {
@@ -48,18 +78,65 @@ describe('bleu (sacreBLEU sentence_bleu)', () => {
     // The statistics vector above: p4 has no match, the first such order, so p4 = 1 / (2 * 3).
     const p = [4 / 6, 2 / 5, 1 / 4, 1 / (2 * 3)];
     const expected = Math.exp(1 - 8 / 6) * Math.exp(p.reduce((s, x) => s + Math.log(x), 0) / 4);
-    expect(bleu(['I am a symbol string sequence a a'], 'am I am a character sequence')).toBeCloseTo(expected, 12);
+    expect(bleu(['I am a symbol string sequence a a'], 'am I am a character sequence')).toBeCloseTo(
+      expected,
+      12,
+    );
     // Two orders without matches: 1 / (2 * 2) for bigrams, 1 / (4 * 1) for trigrams.
-    expect(bleu(['a test'], 'a little test')).toBeCloseTo(Math.cbrt((2 / 3) * (1 / 4) * (1 / 4)), 12);
+    expect(bleu(['a test'], 'a little test')).toBeCloseTo(
+      Math.cbrt((2 / 3) * (1 / 4) * (1 / 4)),
+      12,
+    );
   });
 
   it('tokenizes as mteval-v13a', () => {
     expect(bleuTokens("It wasn't surprising.")).toEqual(['It', "wasn't", 'surprising', '.']);
     // Periods and commas split off unless between digits; a dash after a digit split off.
-    expect(bleuTokens('Pi is 3.14, not 3,2. Done,ok .5 5.')).toEqual(['Pi', 'is', '3.14', ',', 'not', '3,2', '.', 'Done', ',', 'ok', '.', '5', '5', '.']);
-    expect(bleuTokens('pages 10-12 and well-known e-mail (see: x/y) $5!')).toEqual(['pages', '10', '-', '12', 'and', 'well-known', 'e-mail', '(', 'see', ':', 'x', '/', 'y', ')', '$', '5', '!']);
+    expect(bleuTokens('Pi is 3.14, not 3,2. Done,ok .5 5.')).toEqual([
+      'Pi',
+      'is',
+      '3.14',
+      ',',
+      'not',
+      '3,2',
+      '.',
+      'Done',
+      ',',
+      'ok',
+      '.',
+      '5',
+      '5',
+      '.',
+    ]);
+    expect(bleuTokens('pages 10-12 and well-known e-mail (see: x/y) $5!')).toEqual([
+      'pages',
+      '10',
+      '-',
+      '12',
+      'and',
+      'well-known',
+      'e-mail',
+      '(',
+      'see',
+      ':',
+      'x',
+      '/',
+      'y',
+      ')',
+      '$',
+      '5',
+      '!',
+    ]);
     // <skipped> dropped, line-end hyphens joined, the four entities decoded (in that order).
-    expect(bleuTokens('a<skipped>b hyphen-\nated &quot;q&quot; &amp;lt; &gt;')).toEqual(['ab', 'hyphenated', '"', 'q', '"', '<', '>']);
+    expect(bleuTokens('a<skipped>b hyphen-\nated &quot;q&quot; &amp;lt; &gt;')).toEqual([
+      'ab',
+      'hyphenated',
+      '"',
+      'q',
+      '"',
+      '<',
+      '>',
+    ]);
     expect(bleuTokens('  \u3000 ')).toEqual([]);
   });
 
@@ -74,14 +151,18 @@ describe('bleu (sacreBLEU sentence_bleu)', () => {
 // (https://www.nltk.org/api/nltk.translate.bleu_score.html): 0.5045666840058485, and NLTK's
 // test_modified_precision (unigram 17/18, bigram 10/17 for hypothesis1). sacreBLEU agrees here:
 // every order has matches (no smoothing) and there is no punctuation to tokenize.
-const hypothesis1 = 'It is a guide to action which ensures that the military always obeys the commands of the party';
-const reference1 = 'It is a guide to action that ensures that the military will forever heed Party commands';
-const reference2 = 'It is the guiding principle which guarantees the military forces always being under the command of the Party';
-const reference3 = 'It is the practical guide for the army always to heed the directions of the party';
+const hypothesis1 =
+  'It is a guide to action which ensures that the military always obeys the commands of the party';
+const reference1 =
+  'It is a guide to action that ensures that the military will forever heed Party commands';
+const reference2 =
+  'It is the guiding principle which guarantees the military forces always being under the command of the Party';
+const reference3 =
+  'It is the practical guide for the army always to heed the directions of the party';
 const refs = [reference1, reference2, reference3];
 
 describe('bleu (Papineni et al.)', () => {
-  it('matches the paper\'s example with three references', () => {
+  it("matches the paper's example with three references", () => {
     expect(bleu(refs, hypothesis1)).toBeCloseTo(0.5045666840058485, 12);
   });
 
@@ -91,7 +172,13 @@ describe('bleu (Papineni et al.)', () => {
   });
 
   it('clips repeated words (the paper\'s "the the the …" example: 2/7)', () => {
-    expect(bleu(['the cat is on the mat', 'there is a cat on the mat'], 'the the the the the the the', 1)).toBeCloseTo(2 / 7, 12);
+    expect(
+      bleu(
+        ['the cat is on the mat', 'there is a cat on the mat'],
+        'the the the the the the the',
+        1,
+      ),
+    ).toBeCloseTo(2 / 7, 12);
   });
 
   it('penalises short hypotheses and scores an empty one 0', () => {
@@ -108,20 +195,36 @@ describe('bleu (Papineni et al.)', () => {
 // brown dog jumps on the log.": rouge1 P 6/8, R 6/9; rougeL P 5/8, R 5/9.
 describe('rouge', () => {
   it('matches rouge-score on its test vectors', () => {
-    expect(rougeN('testing one two', 'testing', 1)).toEqual({ precision: 1, recall: 1 / 3, fmeasure: 0.5 });
+    expect(rougeN('testing one two', 'testing', 1)).toEqual({
+      precision: 1,
+      recall: 1 / 3,
+      fmeasure: 0.5,
+    });
     const r2 = rougeN('testing one two', 'testing one', 2);
     expect([r2.precision, r2.recall, r2.fmeasure]).toEqual([1, 0.5, expect.closeTo(2 / 3, 12)]);
     const rl = rougeL('testing one two', 'testing two');
-    expect([rl.precision, rl.recall, rl.fmeasure]).toEqual([1, expect.closeTo(2 / 3, 12), expect.closeTo(0.8, 12)]);
+    expect([rl.precision, rl.recall, rl.fmeasure]).toEqual([
+      1,
+      expect.closeTo(2 / 3, 12),
+      expect.closeTo(0.8, 12),
+    ]);
   });
 
   it('matches rouge-score on the quick brown fox', () => {
     const target = 'The quick brown fox jumps over the lazy dog';
     const prediction = 'The quick brown dog jumps on the log.';
     const r1 = rougeN(target, prediction, 1);
-    expect([r1.precision, r1.recall, r1.fmeasure]).toEqual([0.75, expect.closeTo(6 / 9, 12), expect.closeTo(12 / 17, 12)]);
+    expect([r1.precision, r1.recall, r1.fmeasure]).toEqual([
+      0.75,
+      expect.closeTo(6 / 9, 12),
+      expect.closeTo(12 / 17, 12),
+    ]);
     const rl = rougeL(target, prediction);
-    expect([rl.precision, rl.recall, rl.fmeasure]).toEqual([0.625, expect.closeTo(5 / 9, 12), expect.closeTo(10 / 17, 12)]);
+    expect([rl.precision, rl.recall, rl.fmeasure]).toEqual([
+      0.625,
+      expect.closeTo(5 / 9, 12),
+      expect.closeTo(10 / 17, 12),
+    ]);
   });
 
   it('is 0 when nothing overlaps or a side is empty', () => {

@@ -11,7 +11,8 @@ import { distance } from 'fastest-levenshtein';
 
 // Python's str.isspace() set: sacreBLEU strips and splits with Python's notion of whitespace,
 // which differs from JS's \s (it has \x1c-\x1f and \x85, and not \ufeff).
-const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_SPACE =
+  '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const pySpaces = new RegExp(`[${PY_SPACE}]+`, 'u');
 const pySpace = new RegExp(`^[${PY_SPACE}]$`, 'u');
 
@@ -49,7 +50,12 @@ export function bleuTokens(text: string): string[] {
 }
 
 /** rouge-score's tokens: lowercased, runs of [a-z0-9]. */
-export const rougeTokens = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').split(' ').filter(Boolean);
+export const rougeTokens = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, ' ')
+    .split(' ')
+    .filter(Boolean);
 
 function ngramCounts(tokens: readonly string[], n: number): Map<string, number> {
   const counts = new Map<string, number>();
@@ -76,7 +82,9 @@ export function bleuStats(references: readonly string[], hypothesis: string, max
   for (let n = 1; n <= maxN; n++) {
     // Each n-gram counts at most as often as it appears in any one reference (clipping).
     const maxRef = new Map<string, number>();
-    for (const ref of refs) for (const [gram, c] of ngramCounts(ref, n)) maxRef.set(gram, Math.max(maxRef.get(gram) ?? 0, c));
+    for (const ref of refs)
+      for (const [gram, c] of ngramCounts(ref, n))
+        maxRef.set(gram, Math.max(maxRef.get(gram) ?? 0, c));
     let matched = 0;
     let total = 0;
     for (const [gram, c] of ngramCounts(hyp, n)) {
@@ -88,7 +96,16 @@ export function bleuStats(references: readonly string[], hypothesis: string, max
   }
   const c = hyp.length;
   // Closest reference length; on a tie, the shorter one.
-  const refLength = refs.map((ref) => ref.length).reduce((best, len) => (Math.abs(len - c) < Math.abs(best - c) || (Math.abs(len - c) === Math.abs(best - c) && len < best) ? len : best), Infinity);
+  const refLength = refs
+    .map((ref) => ref.length)
+    .reduce(
+      (best, len) =>
+        Math.abs(len - c) < Math.abs(best - c) ||
+        (Math.abs(len - c) === Math.abs(best - c) && len < best)
+          ? len
+          : best,
+      Infinity,
+    );
   return { hypLength: c, refLength: refs.length ? refLength : 0, matches, totals };
 }
 
@@ -109,7 +126,8 @@ export function bleuFromStats({ hypLength, refLength, matches, totals }: BleuSta
 }
 
 /** Sentence BLEU of `hypothesis` against one or more references, in [0, 1]. */
-export const bleu = (references: readonly string[], hypothesis: string, maxN = 4) => bleuFromStats(bleuStats(references, hypothesis, maxN));
+export const bleu = (references: readonly string[], hypothesis: string, maxN = 4) =>
+  bleuFromStats(bleuStats(references, hypothesis, maxN));
 
 export interface Prf {
   precision: number;
@@ -120,7 +138,11 @@ export interface Prf {
 const prf = (overlap: number, predicted: number, target: number): Prf => {
   const precision = predicted ? overlap / predicted : 0;
   const recall = target ? overlap / target : 0;
-  return { precision, recall, fmeasure: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 };
+  return {
+    precision,
+    recall,
+    fmeasure: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
+  };
 };
 
 /** ROUGE-N of `prediction` against `target`. */
@@ -144,7 +166,8 @@ function lcsLength(a: readonly string[], b: readonly string[]): number {
   let previous = new Array<number>(b.length + 1).fill(0);
   for (let i = 1; i <= a.length; i++) {
     const row = new Array<number>(b.length + 1).fill(0);
-    for (let j = 1; j <= b.length; j++) row[j] = a[i - 1] === b[j - 1] ? previous[j - 1] + 1 : Math.max(previous[j], row[j - 1]);
+    for (let j = 1; j <= b.length; j++)
+      row[j] = a[i - 1] === b[j - 1] ? previous[j - 1] + 1 : Math.max(previous[j], row[j - 1]);
     previous = row;
   }
   return previous[b.length];
@@ -158,7 +181,8 @@ export function fuzzyRatio(a: string, b: string): number {
 
 /** Cosine similarity of two vectors of the same length. */
 export function cosine(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length || a.length === 0) throw new Error(`vectors of different or zero length (${a.length}, ${b.length})`);
+  if (a.length !== b.length || a.length === 0)
+    throw new Error(`vectors of different or zero length (${a.length}, ${b.length})`);
   let dot = 0;
   let na = 0;
   let nb = 0;

@@ -23,27 +23,50 @@ export interface QueueLag {
 export function createQueueReader(deps: Deps) {
   let read: { at: number; rows: Promise<QueueLag[]> } | null = null;
   return () => {
-    if (!read || Date.now() - read.at > 5_000) read = { at: Date.now(), rows: deps.db.query<QueueLag>(QUEUE_SQL) };
+    if (!read || Date.now() - read.at > 5_000)
+      read = { at: Date.now(), rows: deps.db.query<QueueLag>(QUEUE_SQL) };
     return read.rows;
   };
 }
 
-export function registerGauges(deps: Deps, sources: { openSubscriptions: () => number; events: Events; queues: () => Promise<QueueLag[]> }) {
+export function registerGauges(
+  deps: Deps,
+  sources: { openSubscriptions: () => number; events: Events; queues: () => Promise<QueueLag[]> },
+) {
   const { meters } = deps;
-  meters.gauge('evalgraph_active_subscriptions', 'Subscription streams open in this process, over every transport.', [], (g) => g.set(sources.openSubscriptions()));
+  meters.gauge(
+    'evalgraph_active_subscriptions',
+    'Subscription streams open in this process, over every transport.',
+    [],
+    (g) => g.set(sources.openSubscriptions()),
+  );
   const queues = () => sources.queues().catch(() => [] as QueueLag[]);
-  meters.gauge('evalgraph_queue_depth', 'Work ready and waiting, by queue (evaluation_items, webhook_deliveries).', ['queue'], async (g) => {
-    for (const row of await queues()) g.set({ queue: row.queue }, row.depth);
-  });
-  meters.gauge('evalgraph_queue_oldest_age_seconds', 'How long the oldest ready work has waited, by queue.', ['queue'], async (g) => {
-    for (const row of await queues()) g.set({ queue: row.queue }, row.age);
-  });
+  meters.gauge(
+    'evalgraph_queue_depth',
+    'Work ready and waiting, by queue (evaluation_items, webhook_deliveries).',
+    ['queue'],
+    async (g) => {
+      for (const row of await queues()) g.set({ queue: row.queue }, row.depth);
+    },
+  );
+  meters.gauge(
+    'evalgraph_queue_oldest_age_seconds',
+    'How long the oldest ready work has waited, by queue.',
+    ['queue'],
+    async (g) => {
+      for (const row of await queues()) g.set({ queue: row.queue }, row.age);
+    },
+  );
 
   // Evaluations that end in this process: by status, with their duration (from the event's payload).
   return sources.events.listen((event) => {
     if (!FINAL_EVENTS.has(event.type)) return;
     const e = event.data as EvaluationData;
     meters.evaluationsFinished.inc({ status: e.status });
-    if (e.finishedAt) meters.evaluationDuration.observe({ status: e.status }, (Date.parse(e.finishedAt) - Date.parse(e.startedAt ?? e.createdAt!)) / 1000);
+    if (e.finishedAt)
+      meters.evaluationDuration.observe(
+        { status: e.status },
+        (Date.parse(e.finishedAt) - Date.parse(e.startedAt ?? e.createdAt!)) / 1000,
+      );
   });
 }

@@ -8,22 +8,101 @@ export function createMeters(registry: Registry) {
   const registers = [registry];
   return {
     model: boundedLabel(50),
-    requests: new Counter({ name: 'evalgraph_requests_total', help: 'GraphQL operations by tier of the caller and operation type.', labelNames: ['tier', 'type'], registers }),
-    httpRequests: new Counter({ name: 'evalgraph_http_requests_total', help: 'HTTP requests answered, by route and status class; the availability SLO is 1 - (5xx + internal errors) / all.', labelNames: ['route', 'status_class'], registers }),
-    internalErrors: new Counter({ name: 'evalgraph_internal_errors_total', help: 'Operations answered with an unexpected (masked) error.', registers }),
-    ingestedSpans: new Counter({ name: 'evalgraph_ingested_spans_total', help: 'Spans stored, by source (graphql, otlp).', labelNames: ['source'], registers }),
-    evaluationsFinished: new Counter({ name: 'evalgraph_evaluations_finished_total', help: 'Evaluations that ended, by status.', labelNames: ['status'], registers }),
-    evaluationDuration: new Histogram({ name: 'evalgraph_evaluation_duration_seconds', help: 'From start to end of an evaluation, by final status.', labelNames: ['status'], buckets: [1, 5, 15, 60, 300, 900, 3600, 14400], registers }),
-    itemsScored: new Counter({ name: 'evalgraph_grader_results_total', help: 'Grader results recorded, by grader type and outcome (passed, failed, errored).', labelNames: ['grader_type', 'outcome'], registers }),
-    graderDuration: new Histogram({ name: 'evalgraph_grader_duration_seconds', help: 'Time to grade one item with one grader, by grader type.', labelNames: ['grader_type'], buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60], registers }),
-    judgeRequests: new Histogram({ name: 'evalgraph_judge_request_seconds', help: 'Judge provider calls, by provider, call (chat, embed) and outcome.', labelNames: ['provider', 'call', 'outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers }),
-    judgeTokens: new Counter({ name: 'evalgraph_judge_tokens_total', help: 'Judge tokens by model and direction (input, output).', labelNames: ['model', 'direction'], registers }),
-    judgeCost: new Counter({ name: 'evalgraph_judge_cost_usd_total', help: 'Judge cost in USD by model (priced from the model price table).', labelNames: ['model'], registers }),
-    alertRulesEvaluated: new Counter({ name: 'evalgraph_alert_rules_evaluated_total', help: 'Alert rule evaluations.', registers }),
-    alertStateChanges: new Counter({ name: 'evalgraph_alert_state_changes_total', help: 'Alert rule state changes, by new state and whether it was notified (false: held back by cooldown).', labelNames: ['state', 'notified'], registers }),
+    requests: new Counter({
+      name: 'evalgraph_requests_total',
+      help: 'GraphQL operations by tier of the caller and operation type.',
+      labelNames: ['tier', 'type'],
+      registers,
+    }),
+    httpRequests: new Counter({
+      name: 'evalgraph_http_requests_total',
+      help: 'HTTP requests answered, by route and status class; the availability SLO is 1 - (5xx + internal errors) / all.',
+      labelNames: ['route', 'status_class'],
+      registers,
+    }),
+    internalErrors: new Counter({
+      name: 'evalgraph_internal_errors_total',
+      help: 'Operations answered with an unexpected (masked) error.',
+      registers,
+    }),
+    ingestedSpans: new Counter({
+      name: 'evalgraph_ingested_spans_total',
+      help: 'Spans stored, by source (graphql, otlp).',
+      labelNames: ['source'],
+      registers,
+    }),
+    evaluationsFinished: new Counter({
+      name: 'evalgraph_evaluations_finished_total',
+      help: 'Evaluations that ended, by status.',
+      labelNames: ['status'],
+      registers,
+    }),
+    evaluationDuration: new Histogram({
+      name: 'evalgraph_evaluation_duration_seconds',
+      help: 'From start to end of an evaluation, by final status.',
+      labelNames: ['status'],
+      buckets: [1, 5, 15, 60, 300, 900, 3600, 14400],
+      registers,
+    }),
+    itemsScored: new Counter({
+      name: 'evalgraph_grader_results_total',
+      help: 'Grader results recorded, by grader type and outcome (passed, failed, errored).',
+      labelNames: ['grader_type', 'outcome'],
+      registers,
+    }),
+    graderDuration: new Histogram({
+      name: 'evalgraph_grader_duration_seconds',
+      help: 'Time to grade one item with one grader, by grader type.',
+      labelNames: ['grader_type'],
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    judgeRequests: new Histogram({
+      name: 'evalgraph_judge_request_seconds',
+      help: 'Judge provider calls, by provider, call (chat, embed) and outcome.',
+      labelNames: ['provider', 'call', 'outcome'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    judgeTokens: new Counter({
+      name: 'evalgraph_judge_tokens_total',
+      help: 'Judge tokens by model and direction (input, output).',
+      labelNames: ['model', 'direction'],
+      registers,
+    }),
+    judgeCost: new Counter({
+      name: 'evalgraph_judge_cost_usd_total',
+      help: 'Judge cost in USD by model (priced from the model price table).',
+      labelNames: ['model'],
+      registers,
+    }),
+    alertRulesEvaluated: new Counter({
+      name: 'evalgraph_alert_rules_evaluated_total',
+      help: 'Alert rule evaluations.',
+      registers,
+    }),
+    alertStateChanges: new Counter({
+      name: 'evalgraph_alert_state_changes_total',
+      help: 'Alert rule state changes, by new state and whether it was notified (false: held back by cooldown).',
+      labelNames: ['state', 'notified'],
+      registers,
+    }),
     /** Set by collect callbacks (subscriptions, queues): see observeGauges. */
-    gauge: (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void | Promise<void>) =>
-      new Gauge({ name, help, labelNames, registers, collect() { return collect(this); } }),
+    gauge: (
+      name: string,
+      help: string,
+      labelNames: string[],
+      collect: (g: Gauge) => void | Promise<void>,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          return collect(this);
+        },
+      }),
   };
 }
 

@@ -8,9 +8,19 @@ const SloWindowRef = builder.objectRef<SloWindow>('SloWindow').implement({
     window: t.exposeString('window', { description: '1h or 24h, ending now.' }),
     good: t.exposeInt('good'),
     total: t.exposeInt('total'),
-    value: t.exposeFloat('value', { nullable: true, description: 'good / total (null without events).' }),
-    errorBudgetRemaining: t.exposeFloat('errorBudgetRemaining', { nullable: true, description: 'Share of the error budget left in the window; negative when overspent.' }),
-    burnRate: t.exposeFloat('burnRate', { nullable: true, description: 'How many times faster than the objective allows the budget is being spent (1: exactly on budget).' }),
+    value: t.exposeFloat('value', {
+      nullable: true,
+      description: 'good / total (null without events).',
+    }),
+    errorBudgetRemaining: t.exposeFloat('errorBudgetRemaining', {
+      nullable: true,
+      description: 'Share of the error budget left in the window; negative when overspent.',
+    }),
+    burnRate: t.exposeFloat('burnRate', {
+      nullable: true,
+      description:
+        'How many times faster than the objective allows the budget is being spent (1: exactly on budget).',
+    }),
   }),
 });
 
@@ -18,24 +28,32 @@ const SloRef = builder.objectRef<SloStatus>('ServiceLevelObjective').implement({
   fields: (t) => ({
     name: t.exposeString('name'),
     description: t.exposeString('description'),
-    objective: t.exposeFloat('objective', { description: 'The share of good events aimed for (0.999 = 99.9 %).' }),
+    objective: t.exposeFloat('objective', {
+      description: 'The share of good events aimed for (0.999 = 99.9 %).',
+    }),
     windows: t.field({ type: [SloWindowRef], resolve: (s) => s.windows }),
   }),
 });
 
-const ServiceStatusRef = builder.objectRef<{ at: Date; slos: SloStatus[] }>('ServiceStatus').implement({
-  fields: (t) => ({
-    at: t.expose('at', { type: 'DateTime' }),
-    slos: t.field({ type: [SloRef], resolve: (s) => s.slos }),
-  }),
-});
+const ServiceStatusRef = builder
+  .objectRef<{ at: Date; slos: SloStatus[] }>('ServiceStatus')
+  .implement({
+    fields: (t) => ({
+      at: t.expose('at', { type: 'DateTime' }),
+      slos: t.field({ type: [SloRef], resolve: (s) => s.slos }),
+    }),
+  });
 
 builder.queryField('serviceStatus', (t) =>
   t.field({
     type: ServiceStatusRef,
-    description: 'Service level objectives (availability, query latency, webhook success) over the last hour and day: value, error budget left and burn rate. Instance admins only.',
+    description:
+      'Service level objectives (availability, query latency, webhook success) over the last hour and day: value, error budget left and burn rate. Instance admins only.',
     authScopes: { instanceAdmin: true },
     extensions: { free: true },
-    resolve: async (_root, _args, ctx) => ({ at: ctx.deps.clock.now(), slos: await ctx.services.serviceLevels.status() }),
+    resolve: async (_root, _args, ctx) => ({
+      at: ctx.deps.clock.now(),
+      slos: await ctx.services.serviceLevels.status(),
+    }),
   }),
 );

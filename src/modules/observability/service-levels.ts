@@ -33,32 +33,54 @@ export function createServiceLevels(deps: Deps) {
     if (!pending.size) return;
     const taken = pending;
     pending = new Map();
-    const rows = [...taken].map(([minute, c]) => ({ minute: new Date(minute).toISOString(), ...c }));
-    await deps.db.query(
-      `INSERT INTO service_minutes (minute, instance, requests, errors, queries, slow_queries)
+    const rows = [...taken].map(([minute, c]) => ({
+      minute: new Date(minute).toISOString(),
+      ...c,
+    }));
+    await deps.db
+      .query(
+        `INSERT INTO service_minutes (minute, instance, requests, errors, queries, slow_queries)
        SELECT r.minute, $2::uuid, r.requests, r.errors, r.queries, r."slowQueries"
        FROM json_to_recordset($1::json) AS r(minute timestamptz, requests int, errors int, queries int, "slowQueries" int)
        ON CONFLICT (minute, instance) DO UPDATE SET requests = service_minutes.requests + EXCLUDED.requests,
          errors = service_minutes.errors + EXCLUDED.errors, queries = service_minutes.queries + EXCLUDED.queries,
          slow_queries = service_minutes.slow_queries + EXCLUDED.slow_queries`,
-      [JSON.stringify(rows), instance],
-    ).catch((error) => {
-      // Kept for the next flush: a database blip loses no counts.
-      for (const [minute, c] of taken) {
-        const now = pending.get(minute) ?? { requests: 0, errors: 0, queries: 0, slowQueries: 0 };
-        pending.set(minute, { requests: now.requests + c.requests, errors: now.errors + c.errors, queries: now.queries + c.queries, slowQueries: now.slowQueries + c.slowQueries });
-      }
-      throw error;
-    });
-    if (++flushes % 360 === 1) await deps.db.query(`DELETE FROM service_minutes WHERE minute < $1`, [new Date(deps.clock.now().getTime() - KEEP_DAYS * 86_400_000)]);
+        [JSON.stringify(rows), instance],
+      )
+      .catch((error) => {
+        // Kept for the next flush: a database blip loses no counts.
+        for (const [minute, c] of taken) {
+          const now = pending.get(minute) ?? { requests: 0, errors: 0, queries: 0, slowQueries: 0 };
+          pending.set(minute, {
+            requests: now.requests + c.requests,
+            errors: now.errors + c.errors,
+            queries: now.queries + c.queries,
+            slowQueries: now.slowQueries + c.slowQueries,
+          });
+        }
+        throw error;
+      });
+    if (++flushes % 360 === 1)
+      await deps.db.query(`DELETE FROM service_minutes WHERE minute < $1`, [
+        new Date(deps.clock.now().getTime() - KEEP_DAYS * 86_400_000),
+      ]);
   }
 
-  const timer = setInterval(() => void flush().catch((error) => deps.log.warn({ err: error }, 'could not store SLO counts')), FLUSH_MS);
+  const timer = setInterval(
+    () =>
+      void flush().catch((error) => deps.log.warn({ err: error }, 'could not store SLO counts')),
+    FLUSH_MS,
+  );
   timer.unref();
 
   async function totals(sinceMs: number) {
     const since = new Date(deps.clock.now().getTime() - sinceMs);
-    const [requests] = await deps.db.query<{ requests: number; errors: number; queries: number; slow: number }>(
+    const [requests] = await deps.db.query<{
+      requests: number;
+      errors: number;
+      queries: number;
+      slow: number;
+    }>(
       `SELECT COALESCE(sum(requests), 0)::int AS requests, COALESCE(sum(errors), 0)::int AS errors, COALESCE(sum(queries), 0)::int AS queries, COALESCE(sum(slow_queries), 0)::int AS slow
        FROM service_minutes WHERE minute >= date_trunc('minute', $1::timestamptz)`,
       [since],
@@ -88,26 +110,37 @@ export function createServiceLevels(deps: Deps) {
     /** Every SLO over the last hour and day, from every process's counts (this one's flushed first). */
     async status(): Promise<SloStatus[]> {
       await flush();
-      const windows = [['1h', 3_600_000], ['24h', 86_400_000]] as const;
-      const measured = await Promise.all(windows.map(async ([name, ms]) => ({ name, t: await totals(ms) })));
+      const windows = [
+        ['1h', 3_600_000],
+        ['24h', 86_400_000],
+      ] as const;
+      const measured = await Promise.all(
+        windows.map(async ([name, ms]) => ({ name, t: await totals(ms) })),
+      );
       return [
         {
           name: 'availability',
           description: 'Requests answered without a 5xx or an unexpected error.',
           objective: slo.availability,
-          windows: measured.map(({ name, t }) => sloWindow(name, slo.availability, t.requests - t.errors, t.requests)),
+          windows: measured.map(({ name, t }) =>
+            sloWindow(name, slo.availability, t.requests - t.errors, t.requests),
+          ),
         },
         {
           name: 'query_latency',
           description: `Queries answered within ${slo.queryLatencyMs} ms (p${Math.round(slo.queryLatencyTarget * 100)} < ${slo.queryLatencyMs} ms).`,
           objective: slo.queryLatencyTarget,
-          windows: measured.map(({ name, t }) => sloWindow(name, slo.queryLatencyTarget, t.queries - t.slow, t.queries)),
+          windows: measured.map(({ name, t }) =>
+            sloWindow(name, slo.queryLatencyTarget, t.queries - t.slow, t.queries),
+          ),
         },
         {
           name: 'webhook_success',
           description: 'Webhook delivery attempts answered 2xx.',
           objective: slo.webhookSuccess,
-          windows: measured.map(({ name, t }) => sloWindow(name, slo.webhookSuccess, t.webhooks.good, t.webhooks.total)),
+          windows: measured.map(({ name, t }) =>
+            sloWindow(name, slo.webhookSuccess, t.webhooks.good, t.webhooks.total),
+          ),
         },
       ];
     },

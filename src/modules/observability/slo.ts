@@ -12,8 +12,14 @@ export interface SloWindow {
   burnRate: number | null;
 }
 
-export function sloWindow(window: string, objective: number, good: number, total: number): SloWindow {
-  if (total <= 0) return { window, good, total, value: null, errorBudgetRemaining: null, burnRate: null };
+export function sloWindow(
+  window: string,
+  objective: number,
+  good: number,
+  total: number,
+): SloWindow {
+  if (total <= 0)
+    return { window, good, total, value: null, errorBudgetRemaining: null, burnRate: null };
   const value = good / total;
   const allowed = 1 - objective;
   const burnRate = allowed > 0 ? (1 - value) / allowed : value < 1 ? Infinity : 0;

@@ -20,12 +20,15 @@ export function parseManifest(json: string, source = 'manifest'): Map<string, st
   } catch {
     throw new Error(`${source}: not JSON`);
   }
-  if (!entries || typeof entries !== 'object' || Array.isArray(entries)) throw new Error(`${source}: expected an object of hash → document`);
+  if (!entries || typeof entries !== 'object' || Array.isArray(entries))
+    throw new Error(`${source}: expected an object of hash → document`);
   const documents = new Map<string, string>();
   for (const [key, document] of Object.entries(entries)) {
     const hash = hashOfDocumentId(key);
-    if (!hash || typeof document !== 'string') throw new Error(`${source}: ${JSON.stringify(key)} is not a sha256 hash of a document`);
-    if (sha256Hex(document) !== hash) throw new Error(`${source}: the document under ${key} does not hash to it`);
+    if (!hash || typeof document !== 'string')
+      throw new Error(`${source}: ${JSON.stringify(key)} is not a sha256 hash of a document`);
+    if (sha256Hex(document) !== hash)
+      throw new Error(`${source}: the document under ${key} does not hash to it`);
     documents.set(hash, document);
   }
   return documents;

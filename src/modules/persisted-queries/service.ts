@@ -13,7 +13,13 @@ import { Counter } from 'prom-client';
 import type { Deps } from '../../deps';
 import { appError, badInput } from '../../errors';
 import { checkQuerySize } from '../../lib/query-size';
-import { can, confinedTo, effectiveRole, isInstanceAdmin, type Principal } from '../auth/permissions';
+import {
+  can,
+  confinedTo,
+  effectiveRole,
+  isInstanceAdmin,
+  type Principal,
+} from '../auth/permissions';
 import { hashOfDocumentId, loadManifest, sha256Hex } from './manifest';
 
 const APQ_TTL_SECONDS = 7 * 24 * 3600;
@@ -34,21 +40,36 @@ export interface OperationParams {
 export function mayRunAnyDocument(principal: Principal | null): boolean {
   if (!principal) return false;
   if (isInstanceAdmin(principal)) return true;
-  return principal.keyProjectId !== null && effectiveRole(principal, principal.keyProjectId) === 'ADMIN';
+  return (
+    principal.keyProjectId !== null && effectiveRole(principal, principal.keyProjectId) === 'ADMIN'
+  );
 }
 
 /** The hash a request names, from `documentId` or `extensions.persistedQuery`; undefined when it names none. */
 function requestedHash(params: OperationParams): string | undefined {
   if (params.documentId !== undefined && params.documentId !== null) {
     const hash = hashOfDocumentId(params.documentId);
-    if (!hash) throw badInput('documentId must be "sha256:" and 64 hexadecimal characters.', ['documentId']);
+    if (!hash)
+      throw badInput('documentId must be "sha256:" and 64 hexadecimal characters.', ['documentId']);
     return hash;
   }
-  const persisted = params.extensions?.persistedQuery as { version?: unknown; sha256Hash?: unknown } | undefined;
+  const persisted = params.extensions?.persistedQuery as
+    | { version?: unknown; sha256Hash?: unknown }
+    | undefined;
   if (!persisted) return undefined;
-  if (persisted.version !== 1) throw badInput('Unsupported persisted query version: only 1 is known.', ['extensions', 'persistedQuery', 'version']);
+  if (persisted.version !== 1)
+    throw badInput('Unsupported persisted query version: only 1 is known.', [
+      'extensions',
+      'persistedQuery',
+      'version',
+    ]);
   const hash = typeof persisted.sha256Hash === 'string' ? persisted.sha256Hash.toLowerCase() : '';
-  if (!/^[0-9a-f]{64}$/.test(hash)) throw badInput('persistedQuery.sha256Hash must be 64 hexadecimal characters.', ['extensions', 'persistedQuery', 'sha256Hash']);
+  if (!/^[0-9a-f]{64}$/.test(hash))
+    throw badInput('persistedQuery.sha256Hash must be 64 hexadecimal characters.', [
+      'extensions',
+      'persistedQuery',
+      'sha256Hash',
+    ]);
   return hash;
 }
 
@@ -58,7 +79,9 @@ export function createPersistedOperations(deps: Deps) {
   const manifest = loadManifest(config.persisted.manifestPath);
   const prisma = deps.db.prisma;
   // hash → the document and the projects that registered it (null: every project).
-  const registeredCache = new LRUCache<string, { document: string; projects: (string | null)[] }>({ max: 10_000 });
+  const registeredCache = new LRUCache<string, { document: string; projects: (string | null)[] }>({
+    max: 10_000,
+  });
   const lookups = new Counter({
     name: 'evalgraph_persisted_query_lookups_total',
     help: 'Persisted operation lookups by hash: outcome (hit, miss) and where the document was found (manifest, registered, apq, none).',
@@ -73,7 +96,11 @@ export function createPersistedOperations(deps: Deps) {
   const misses = new LRUCache<string, true>({ max: 10_000, ttl: MISS_TTL_MS });
   // New APQ queries per key and minute (this runs before rate limiting): beyond it they still run, unstored.
   const APQ_PER_MINUTE = 120;
-  const stored = new LRUCache<string, { n: number }>({ max: 100_000, ttl: 60_000, ttlAutopurge: false });
+  const stored = new LRUCache<string, { n: number }>({
+    max: 100_000,
+    ttl: 60_000,
+    ttlAutopurge: false,
+  });
   const registrations = (keyId: string) => {
     const entry = stored.get(keyId) ?? { n: 0 };
     if (!stored.has(keyId)) stored.set(keyId, entry);
@@ -81,16 +108,25 @@ export function createPersistedOperations(deps: Deps) {
   };
   /** The registering projects the principal may use the document for; null: every project (a global registration). */
   const usableIn = (projects: (string | null)[], principal: Principal): string[] | null =>
-    projects.includes(null) ? null : (projects as string[]).filter((p) => can(principal, p, 'view'));
+    projects.includes(null)
+      ? null
+      : (projects as string[]).filter((p) => can(principal, p, 'view'));
 
   /** A document registered in the database that the principal may use, with where it may run; or null. */
-  async function registered(hash: string, principal: Principal | null): Promise<{ document: string; projects: string[] | null } | null> {
+  async function registered(
+    hash: string,
+    principal: Principal | null,
+  ): Promise<{ document: string; projects: string[] | null } | null> {
     if (!principal) return null;
     let entry = registeredCache.get(hash);
     // Not cached, or cached before another project registered it: ask the database.
     if (!entry || usableIn(entry.projects, principal)?.length === 0) {
       if (misses.has(hash)) return null;
-      const rows = await prisma.persistedOperation.findMany({ where: { hash }, select: { document: true, projectId: true }, take: 1_000 });
+      const rows = await prisma.persistedOperation.findMany({
+        where: { hash },
+        select: { document: true, projectId: true },
+        take: 1_000,
+      });
       if (!rows.length) {
         misses.set(hash, true);
         return null;
@@ -103,15 +139,24 @@ export function createPersistedOperations(deps: Deps) {
   }
 
   /** A trusted document by hash, where it came from, and the projects it may run in (null: any). */
-  async function trusted(hash: string, principal: Principal | null): Promise<{ document: string; source: 'manifest' | 'registered'; projects: string[] | null } | null> {
+  async function trusted(
+    hash: string,
+    principal: Principal | null,
+  ): Promise<{
+    document: string;
+    source: 'manifest' | 'registered';
+    projects: string[] | null;
+  } | null> {
     const fromManifest = manifest.get(hash);
-    if (fromManifest !== undefined) return { document: fromManifest, source: 'manifest', projects: null };
+    if (fromManifest !== undefined)
+      return { document: fromManifest, source: 'manifest', projects: null };
     const fromDb = await registered(hash, principal);
     return fromDb === null ? null : { ...fromDb, source: 'registered' };
   }
 
   /** The principal to run a trusted document with: confined to the projects that registered it. */
-  const runAs = (principal: Principal | null, projects: string[] | null) => (principal && projects ? confinedTo(principal, projects) : principal);
+  const runAs = (principal: Principal | null, projects: string[] | null) =>
+    principal && projects ? confinedTo(principal, projects) : principal;
 
   return {
     /** Trusted documents shipped with the server (tests, the example client). */
@@ -123,7 +168,10 @@ export function createPersistedOperations(deps: Deps) {
      * when only a project's registration makes the document trusted. Throws
      * PERSISTED_QUERY_NOT_FOUND, PERSISTED_QUERY_ONLY or BAD_USER_INPUT.
      */
-    async admit<P extends OperationParams>(params: P, principal: Principal | null): Promise<{ params: P; principal: Principal | null }> {
+    async admit<P extends OperationParams>(
+      params: P,
+      principal: Principal | null,
+    ): Promise<{ params: P; principal: Principal | null }> {
       // Admin keys and trusted documents too: the cost of a text is paid before anyone can tell.
       checkQuerySize(params.query, maxQueryBytes);
       const hash = requestedHash(params);
@@ -146,41 +194,85 @@ export function createPersistedOperations(deps: Deps) {
           // Stored under an earlier, larger limit (or a manifest built for another server).
           checkQuerySize(found.document, maxQueryBytes, `The persisted document sha256:${hash}`);
           // Confinement matters only where the allow-list does; an open key runs anything anyway.
-          return { params: { ...rest, query: found.document } as P, principal: open ? principal : runAs(principal, found.projects) };
+          return {
+            params: { ...rest, query: found.document } as P,
+            principal: open ? principal : runAs(principal, found.projects),
+          };
         }
         lookups.inc({ outcome: 'miss', source: 'none' });
         // The message is what Apollo's link (and other APQ clients) look for.
-        throw appError('PERSISTED_QUERY_NOT_FOUND', 'PersistedQueryNotFound', { extensions: { hash: `sha256:${hash}` } });
+        throw appError('PERSISTED_QUERY_NOT_FOUND', 'PersistedQueryNotFound', {
+          extensions: { hash: `sha256:${hash}` },
+        });
       }
       if (typeof params.query !== 'string') return { params: rest as P, principal }; // Yoga refuses it with its own message
       const textHash = sha256Hex(params.query);
-      if (hash !== undefined && textHash !== hash) throw badInput('The query does not match its hash.', params.documentId !== undefined ? ['documentId'] : ['extensions', 'persistedQuery', 'sha256Hash']);
+      if (hash !== undefined && textHash !== hash)
+        throw badInput(
+          'The query does not match its hash.',
+          params.documentId !== undefined
+            ? ['documentId']
+            : ['extensions', 'persistedQuery', 'sha256Hash'],
+        );
       if (open) {
         // APQ registration: only a valid key may fill the store, and at most so many new queries a minute.
-        if (hash !== undefined && principal && params.query.length <= MAX_STORED_CHARS && registrations(principal.keyId)) await deps.kv.set(`apq:${hash}`, params.query, APQ_TTL_SECONDS);
+        if (
+          hash !== undefined &&
+          principal &&
+          params.query.length <= MAX_STORED_CHARS &&
+          registrations(principal.keyId)
+        )
+          await deps.kv.set(`apq:${hash}`, params.query, APQ_TTL_SECONDS);
         return { params: rest as P, principal };
       }
       const found = await trusted(textHash, principal);
       if (found) return { params: rest as P, principal: runAs(principal, found.projects) };
-      throw appError('PERSISTED_QUERY_ONLY', 'This server runs only persisted operations for your key: send the hash of a trusted document (documentId or extensions.persistedQuery), or register the operation with registerPersistedOperations.', { status: 403 });
+      throw appError(
+        'PERSISTED_QUERY_ONLY',
+        'This server runs only persisted operations for your key: send the hash of a trusted document (documentId or extensions.persistedQuery), or register the operation with registerPersistedOperations.',
+        { status: 403 },
+      );
     },
 
     /** Stores validated documents for a project (null: every project); returns their hashes. */
-    async register(projectId: string | null, clientName: string | null, documents: { document: string; operationNames: string[] }[]) {
+    async register(
+      projectId: string | null,
+      clientName: string | null,
+      documents: { document: string; operationNames: string[] }[],
+    ) {
       const saved = [];
       for (const { document, operationNames } of documents) {
         const hash = sha256Hex(document);
         const select = { createdAt: true, clientName: true } as const;
-        const existing = await prisma.persistedOperation.findFirst({ where: { hash, projectId }, select });
+        const existing = await prisma.persistedOperation.findFirst({
+          where: { hash, projectId },
+          select,
+        });
         // A concurrent registration of the same document wins the unique index: read its row.
-        const row = existing ?? (await prisma.persistedOperation.create({ data: { hash, document, projectId, clientName }, select }).catch(async (error: { code?: string }) => {
-          const raced = error.code === 'P2002' ? await prisma.persistedOperation.findFirst({ where: { hash, projectId }, select }) : null;
-          if (!raced) throw error;
-          return raced;
-        }));
+        const row =
+          existing ??
+          (await prisma.persistedOperation
+            .create({ data: { hash, document, projectId, clientName }, select })
+            .catch(async (error: { code?: string }) => {
+              const raced =
+                error.code === 'P2002'
+                  ? await prisma.persistedOperation.findFirst({
+                      where: { hash, projectId },
+                      select,
+                    })
+                  : null;
+              if (!raced) throw error;
+              return raced;
+            }));
         registeredCache.delete(hash);
         misses.delete(hash);
-        saved.push({ hash: `sha256:${hash}`, operationNames, clientName: row.clientName, createdAt: row.createdAt, created: !existing });
+        saved.push({
+          hash: `sha256:${hash}`,
+          operationNames,
+          clientName: row.clientName,
+          createdAt: row.createdAt,
+          created: !existing,
+        });
       }
       return saved;
     },

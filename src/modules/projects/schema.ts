@@ -7,7 +7,8 @@ export const ProjectRef = builder.prismaNode('Project', {
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
   nullable: true,
   id: { field: 'id' },
-  description: 'A project: the unit of data ownership. Everything else (traces, evaluations, webhooks) belongs to one.',
+  description:
+    'A project: the unit of data ownership. Everything else (traces, evaluations, webhooks) belongs to one.',
   authScopes: (project) => ({ project: { id: project.id, action: 'view' } }),
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -43,24 +44,37 @@ builder.queryFields((t) => ({
     description: 'A project you are a member of.',
     args: { id: t.arg.globalID({ required: true, for: ProjectRef }) },
     authScopes: (_root, args) => ({ project: { id: args.id.id, action: 'view' } }),
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.project.findUnique({ ...query, where: { id: args.id.id } }).then(found('Project')),
+    resolve: (query, _root, args, ctx) =>
+      ctx.deps.db.prisma.project
+        .findUnique({ ...query, where: { id: args.id.id } })
+        .then(found('Project')),
   }),
-  projects: t.prismaConnection({
-    type: 'Project',
-    cursor: 'id',
-    description: 'The projects you can see, oldest first.',
-    // Never cached: a new project or membership changes the list, and drops no cached response.
-    extensions: { cacheTtlMs: 0 },
-    authScopes: { authenticated: true },
-    totalCount: (_parent, _args, ctx) => {
-      const visible = visibleProjects(ctx.principal!);
-      return ctx.deps.db.prisma.project.count({ where: visible === 'all' ? {} : { id: { in: visible } } });
+  projects: t.prismaConnection(
+    {
+      type: 'Project',
+      cursor: 'id',
+      description: 'The projects you can see, oldest first.',
+      // Never cached: a new project or membership changes the list, and drops no cached response.
+      extensions: { cacheTtlMs: 0 },
+      authScopes: { authenticated: true },
+      totalCount: (_parent, _args, ctx) => {
+        const visible = visibleProjects(ctx.principal!);
+        return ctx.deps.db.prisma.project.count({
+          where: visible === 'all' ? {} : { id: { in: visible } },
+        });
+      },
+      resolve: (query, _root, _args, ctx) => {
+        const visible = visibleProjects(ctx.principal!);
+        return ctx.deps.db.prisma.project.findMany({
+          ...query,
+          where: visible === 'all' ? {} : { id: { in: visible } },
+          orderBy: { id: 'asc' },
+        });
+      },
     },
-    resolve: (query, _root, _args, ctx) => {
-      const visible = visibleProjects(ctx.principal!);
-      return ctx.deps.db.prisma.project.findMany({ ...query, where: visible === 'all' ? {} : { id: { in: visible } }, orderBy: { id: 'asc' } });
-    },
-  }, { name: 'ProjectConnection' }, { name: 'ProjectEdge' }),
+    { name: 'ProjectConnection' },
+    { name: 'ProjectEdge' },
+  ),
 }));
 
 builder.relayMutationField(
@@ -70,7 +84,10 @@ builder.relayMutationField(
     description: 'Creates a project (instance admins only); you become its ADMIN.',
     authScopes: { instanceAdmin: true },
     resolve: async (_root, { input }, ctx) => {
-      const project = await ctx.services.projects.createProject({ name: input.name, ownerId: ctx.principal!.userId });
+      const project = await ctx.services.projects.createProject({
+        name: input.name,
+        ownerId: ctx.principal!.userId,
+      });
       ctx.services.auth.accessChanged(ctx.principal!.userId);
       return { project };
     },
@@ -83,7 +100,10 @@ builder.relayMutationField(
   {
     inputFields: (t) => ({
       projectId: t.globalID({ required: true, for: ProjectRef }),
-      email: t.string({ required: true, description: 'Whom to add: members are added by email, never by user id.' }),
+      email: t.string({
+        required: true,
+        description: 'Whom to add: members are added by email, never by user id.',
+      }),
       role: t.field({ type: RoleEnum, required: true }),
     }),
   },
@@ -92,8 +112,16 @@ builder.relayMutationField(
       'Adds the person with this email to a project, or changes their role (project ADMIN). Someone the instance does not know yet is created without keys; they get one from an instance admin, or make their own with a key they have.',
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
     resolve: async (_root, { input }, ctx) => ({
-      membership: await ctx.services.projects.addMember({ projectId: input.projectId.id, email: input.email, role: input.role }),
+      membership: await ctx.services.projects.addMember({
+        projectId: input.projectId.id,
+        email: input.email,
+        role: input.role,
+      }),
     }),
   },
-  { outputFields: (t) => ({ membership: t.field({ type: MembershipRef, resolve: (p) => p.membership }) }) },
+  {
+    outputFields: (t) => ({
+      membership: t.field({ type: MembershipRef, resolve: (p) => p.membership }),
+    }),
+  },
 );

@@ -12,7 +12,10 @@ const createProjectInput = z.object({
 
 const addMemberInput = z.object({
   projectId: z.uuid(),
-  email: z.email().max(320).transform((e) => e.toLowerCase()),
+  email: z
+    .email()
+    .max(320)
+    .transform((e) => e.toLowerCase()),
   role: z.enum(Role),
 });
 
@@ -23,19 +26,26 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
   return {
     /** The instance's first project (the default one the first start made): GraphiQL's examples use it. Kept once found. */
     async firstProjectId(): Promise<string | null> {
-      first ??= (await prisma.project.findFirst({ orderBy: { createdAt: 'asc' }, select: { id: true } }))?.id;
+      first ??= (
+        await prisma.project.findFirst({ orderBy: { createdAt: 'asc' }, select: { id: true } })
+      )?.id;
       return first ?? null;
     },
     /** Creates a project; its owner (if any) becomes its ADMIN, in the same transaction. */
     async createProject(input: z.input<typeof createProjectInput>) {
       const data = parseInput(createProjectInput, input);
-      if (data.ownerId && !(await prisma.user.findUnique({ where: { id: data.ownerId }, select: { id: true } }))) {
+      if (
+        data.ownerId &&
+        !(await prisma.user.findUnique({ where: { id: data.ownerId }, select: { id: true } }))
+      ) {
         throw notFound('User');
       }
       return prisma.project.create({
         data: {
           name: data.name,
-          memberships: data.ownerId ? { create: { userId: data.ownerId, role: 'ADMIN' } } : undefined,
+          memberships: data.ownerId
+            ? { create: { userId: data.ownerId, role: 'ADMIN' } }
+            : undefined,
         },
       });
     },
@@ -46,15 +56,26 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
      */
     async addMember(input: z.input<typeof addMemberInput>) {
       const data = parseInput(addMemberInput, input);
-      if (!(await prisma.project.findUnique({ where: { id: data.projectId }, select: { id: true } }))) throw notFound('Project');
-      const user = await prisma.user.upsert({ where: { email: data.email }, create: { id: newUserId(), email: data.email }, update: {}, select: { id: true } });
+      if (
+        !(await prisma.project.findUnique({ where: { id: data.projectId }, select: { id: true } }))
+      )
+        throw notFound('Project');
+      const user = await prisma.user.upsert({
+        where: { email: data.email },
+        create: { id: newUserId(), email: data.email },
+        update: {},
+        select: { id: true },
+      });
       const membership = await prisma.membership.upsert({
         where: { userId_projectId: { userId: user.id, projectId: data.projectId } },
         create: { userId: user.id, projectId: data.projectId, role: data.role },
         update: { role: data.role },
       });
       hooks.onAccessChange(user.id);
-      deps.log.info({ projectId: data.projectId, userId: user.id, role: data.role }, 'membership set');
+      deps.log.info(
+        { projectId: data.projectId, userId: user.id, role: data.role },
+        'membership set',
+      );
       return membership;
     },
   };

@@ -4,13 +4,18 @@ import OpenAI from 'openai';
 import type { Config } from '../../config';
 import { createJudge, retryDelayMs } from './judge';
 
-const answered = (status: number, headers: Record<string, string> = {}) => new OpenAI.APIError(status, { message: 'x' }, 'x', new Headers(headers));
+const answered = (status: number, headers: Record<string, string> = {}) =>
+  new OpenAI.APIError(status, { message: 'x' }, 'x', new Headers(headers));
 
 describe('retryDelayMs', () => {
   it('waits as long as the provider asks, at most a minute', () => {
     expect(retryDelayMs(answered(429, { 'retry-after': '2' }), 0)).toBe(2_000);
-    expect(retryDelayMs(answered(503, { 'retry-after-ms': '250', 'retry-after': '9' }), 0)).toBe(250);
-    expect(retryDelayMs(answered(429, { 'retry-after': new Date(Date.now() + 3_000).toUTCString() }), 0)).toBeGreaterThan(1_000);
+    expect(retryDelayMs(answered(503, { 'retry-after-ms': '250', 'retry-after': '9' }), 0)).toBe(
+      250,
+    );
+    expect(
+      retryDelayMs(answered(429, { 'retry-after': new Date(Date.now() + 3_000).toUTCString() }), 0),
+    ).toBeGreaterThan(1_000);
     expect(retryDelayMs(answered(429, { 'retry-after': '3600' }), 0)).toBe(60_000);
   });
 
@@ -44,7 +49,9 @@ describe('createJudge', () => {
     server = createServer((req, res) => {
       requests += 1;
       req.resume();
-      res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' }).end(JSON.stringify({ error: { message: 'slow down' } }));
+      res
+        .writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' })
+        .end(JSON.stringify({ error: { message: 'slow down' } }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
@@ -66,7 +73,12 @@ describe('createJudge', () => {
   it('ends a call sleeping out a Retry-After, and the calls queued behind it, as soon as they are aborted', async () => {
     const judge = createJudge(config(1));
     const controllers = [new AbortController(), new AbortController(), new AbortController()];
-    const calls = controllers.map((c) => judge.chat({ messages: [{ role: 'user', content: 'hi' }] }, c.signal).then(() => 'answered', (e) => e));
+    const calls = controllers.map((c) =>
+      judge.chat({ messages: [{ role: 'user', content: 'hi' }] }, c.signal).then(
+        () => 'answered',
+        (e) => e,
+      ),
+    );
     while (requests < 1) await new Promise((r) => setTimeout(r, 10));
     const started = Date.now();
     for (const c of controllers) c.abort();

@@ -5,7 +5,13 @@
 // ends when its signal aborts (the SDK's own retry sleeps do not listen to it, and honour any
 // Retry-After in full). A cockatiel circuit breaker wraps whole calls.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+} from 'cockatiel';
 import OpenAI from 'openai';
 import type { Config } from '../../config';
 import { backoffDelay } from '../../lib/backoff';
@@ -53,11 +59,19 @@ export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export class JudgeUnavailableError extends Error {}
 
-const isCallersFault = (error: unknown) => error instanceof OpenAI.APIError && typeof error.status === 'number' && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
+const isCallersFault = (error: unknown) =>
+  error instanceof OpenAI.APIError &&
+  typeof error.status === 'number' &&
+  error.status >= 400 &&
+  error.status < 500 &&
+  error.status !== 408 &&
+  error.status !== 429;
 
 /** Failures worth trying again later (provider down, overloaded, timing out), as opposed to a bad request or answer. */
 export const isTransient = (error: unknown) =>
-  error instanceof JudgeUnavailableError || error instanceof OpenAI.APIConnectionError || (error instanceof OpenAI.APIError && !isCallersFault(error));
+  error instanceof JudgeUnavailableError ||
+  error instanceof OpenAI.APIConnectionError ||
+  (error instanceof OpenAI.APIError && !isCallersFault(error));
 
 /** The longest Retry-After a call waits for; a provider asking for more is retried after this. */
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -75,7 +89,8 @@ export function retryDelayMs(error: unknown, retry: number): number | null {
     if (!(error instanceof OpenAI.APIError) || typeof error.status !== 'number') return null;
     const told = error.headers?.get('x-should-retry');
     if (told === 'false') return null;
-    if (told !== 'true' && ![408, 409, 429].includes(error.status) && error.status < 500) return null;
+    if (told !== 'true' && ![408, 409, 429].includes(error.status) && error.status < 500)
+      return null;
     const asked = retryAfterMs(error.headers);
     if (asked !== null && asked >= 0) return Math.min(asked, MAX_RETRY_AFTER_MS);
   }
@@ -97,12 +112,22 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
     }
   })();
   // One attempt per SDK call: the retries are ours (below).
-  const client = config.apiKey ? new OpenAI({ baseURL: config.baseUrl, apiKey: config.apiKey, timeout: config.timeoutMs, maxRetries: 0 }) : null;
+  const client = config.apiKey
+    ? new OpenAI({
+        baseURL: config.baseUrl,
+        apiKey: config.apiKey,
+        timeout: config.timeoutMs,
+        maxRetries: 0,
+      })
+    : null;
   // Aborted calls (a canceled evaluation) and the caller's own mistakes (4xx: unknown model, bad
   // request) say nothing about the provider's health; one tenant must not open the circuit for all.
   const breaker = circuitBreaker(
     handleWhen((error) => !(error instanceof OpenAI.APIUserAbortError) && !isCallersFault(error)),
-    { halfOpenAfter: config.breakerResetMs, breaker: new ConsecutiveBreaker(config.breakerFailures) },
+    {
+      halfOpenAfter: config.breakerResetMs,
+      breaker: new ConsecutiveBreaker(config.breakerFailures),
+    },
   );
   const limiter = createLimiter(config.concurrency);
   const stateNames: Record<CircuitState, BreakerState> = {
@@ -112,17 +137,26 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
     [CircuitState.Isolated]: 'open',
   };
 
-  async function call<T>(fn: (api: OpenAI) => Promise<T>, signal?: AbortSignal, kind = 'chat'): Promise<T> {
-    if (!client) throw new JudgeUnavailableError('No judge provider is configured: set EVALGRAPH_JUDGE_API_KEY (and EVALGRAPH_JUDGE_BASE_URL for a provider other than OpenAI).');
+  async function call<T>(
+    fn: (api: OpenAI) => Promise<T>,
+    signal?: AbortSignal,
+    kind = 'chat',
+  ): Promise<T> {
+    if (!client)
+      throw new JudgeUnavailableError(
+        'No judge provider is configured: set EVALGRAPH_JUDGE_API_KEY (and EVALGRAPH_JUDGE_BASE_URL for a provider other than OpenAI).',
+      );
     const started = Date.now();
-    const timed = (outcome: string) => timer?.observe({ provider, call: kind, outcome }, (Date.now() - started) / 1000);
+    const timed = (outcome: string) =>
+      timer?.observe({ provider, call: kind, outcome }, (Date.now() - started) / 1000);
     // Attempts with their waits in between, inside the breaker: a call counts once however often it was tried.
     const attempts = async () => {
       for (let retry = 0; ; retry++) {
         try {
           return await fn(client);
         } catch (error) {
-          const delay = retry < config.maxRetries && !signal?.aborted ? retryDelayMs(error, retry) : null;
+          const delay =
+            retry < config.maxRetries && !signal?.aborted ? retryDelayMs(error, retry) : null;
           if (delay === null) throw error;
           // An abort during the wait is the caller's, not the provider's failure (the breaker ignores it).
           await sleep(delay, undefined, { signal }).catch(() => {
@@ -138,12 +172,28 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
       timed('ok');
       return result;
     } catch (error) {
-      timed(error instanceof BrokenCircuitError ? 'circuit_open' : signal?.aborted ? 'aborted' : 'error');
-      if (signal?.aborted) throw error instanceof OpenAI.APIUserAbortError ? error : new OpenAI.APIUserAbortError();
-      if (error instanceof BrokenCircuitError) throw new JudgeUnavailableError(`The judge provider's circuit is open after ${config.breakerFailures} failed calls in a row; retrying after ${config.breakerResetMs} ms.`);
+      timed(
+        error instanceof BrokenCircuitError
+          ? 'circuit_open'
+          : signal?.aborted
+            ? 'aborted'
+            : 'error',
+      );
+      if (signal?.aborted)
+        throw error instanceof OpenAI.APIUserAbortError ? error : new OpenAI.APIUserAbortError();
+      if (error instanceof BrokenCircuitError)
+        throw new JudgeUnavailableError(
+          `The judge provider's circuit is open after ${config.breakerFailures} failed calls in a row; retrying after ${config.breakerResetMs} ms.`,
+        );
       // The SDK does not always tell a timeout from a dropped connection; the clock does.
-      if (error instanceof OpenAI.APIConnectionError && !signal?.aborted && Date.now() - started >= config.timeoutMs) {
-        throw new JudgeUnavailableError(`The judge provider did not answer within ${config.timeoutMs} ms (timed out${config.maxRetries ? `, after ${config.maxRetries} retries` : ''}).`);
+      if (
+        error instanceof OpenAI.APIConnectionError &&
+        !signal?.aborted &&
+        Date.now() - started >= config.timeoutMs
+      ) {
+        throw new JudgeUnavailableError(
+          `The judge provider did not answer within ${config.timeoutMs} ms (timed out${config.maxRetries ? `, after ${config.maxRetries} retries` : ''}).`,
+        );
       }
       throw error;
     }
@@ -180,18 +230,35 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
         model: response.model || model,
         choices: response.choices.map((c) => ({
           text: c.message?.content ?? '',
-          logprobs: c.logprobs?.content?.map((t) => ({ token: t.token, logprob: t.logprob, top: (t.top_logprobs ?? []).map((a) => ({ token: a.token, logprob: a.logprob })) })) ?? null,
+          logprobs:
+            c.logprobs?.content?.map((t) => ({
+              token: t.token,
+              logprob: t.logprob,
+              top: (t.top_logprobs ?? []).map((a) => ({ token: a.token, logprob: a.logprob })),
+            })) ?? null,
         })),
-        usage: { inputTokens: response.usage?.prompt_tokens ?? 0, outputTokens: response.usage?.completion_tokens ?? 0 },
+        usage: {
+          inputTokens: response.usage?.prompt_tokens ?? 0,
+          outputTokens: response.usage?.completion_tokens ?? 0,
+        },
       };
     },
 
     async embed(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
       const model = config.embeddingModel;
       // Floats, not the SDK's default base64: every OpenAI-compatible server speaks them.
-      const response = await call((api) => api.embeddings.create({ model, input: texts, encoding_format: 'float' }, { signal }), signal, 'embed');
+      const response = await call(
+        (api) =>
+          api.embeddings.create({ model, input: texts, encoding_format: 'float' }, { signal }),
+        signal,
+        'embed',
+      );
       const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
-      return { model: response.model || model, vectors, usage: { inputTokens: response.usage?.prompt_tokens ?? 0 } };
+      return {
+        model: response.model || model,
+        vectors,
+        usage: { inputTokens: response.usage?.prompt_tokens ?? 0 },
+      };
     },
   };
 }

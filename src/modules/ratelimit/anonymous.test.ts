@@ -4,9 +4,12 @@ import { clientKey, createAnonymousLimiter } from './anonymous';
 import { createMemoryBuckets, type BucketStore } from './bucket';
 
 const GOOD = 'Bearer evg_good_key_0000000000000000';
-const unauthenticated = () => new GraphQLError('bad key', { extensions: { code: 'UNAUTHENTICATED' } });
+const unauthenticated = () =>
+  new GraphQLError('bad key', { extensions: { code: 'UNAUTHENTICATED' } });
 
-function setup(options: { store?: BucketStore; limits?: { capacity: number; restoreRate: number } | null } = {}) {
+function setup(
+  options: { store?: BucketStore; limits?: { capacity: number; restoreRate: number } | null } = {},
+) {
   let now = 0;
   const lookups: string[] = [];
   const limiter = createAnonymousLimiter({
@@ -55,7 +58,8 @@ describe('anonymous limiter', () => {
   it('counts bad keys against the address, checking every key (so that a valid one is never refused)', async () => {
     const { limiter, lookups } = setup();
     const results = [];
-    for (let i = 0; i < 6; i++) results.push(await limiter.admit('203.0.113.7', `Bearer evg_made_up_${i}_000000000000000`));
+    for (let i = 0; i < 6; i++)
+      results.push(await limiter.admit('203.0.113.7', `Bearer evg_made_up_${i}_000000000000000`));
     expect(results).toEqual([null, null, null, 1, 1, 1]);
     expect(lookups).toHaveLength(6);
     expect(await limiter.admit('203.0.113.7', GOOD)).toBeNull();

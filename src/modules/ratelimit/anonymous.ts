@@ -8,14 +8,23 @@
 import { GraphQLError } from 'graphql';
 import ipaddr from 'ipaddr.js';
 import { Counter, type Registry } from 'prom-client';
-import { secondsUntil, withFallback, type BucketLimits, type BucketResult, type BucketStore } from './bucket';
+import {
+  secondsUntil,
+  withFallback,
+  type BucketLimits,
+  type BucketResult,
+  type BucketStore,
+} from './bucket';
 
 /** The bucket's name for an address: IPv4 (mapped IPv6 too) as it is, IPv6 by its /64. */
 export function clientKey(address: string): string {
   if (!ipaddr.isValid(address)) return address;
   const ip = ipaddr.process(address);
   if (ip.kind() === 'ipv4') return ip.toString();
-  return `${(ip as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`;
+  return `${(ip as ipaddr.IPv6).parts
+    .slice(0, 4)
+    .map((p) => p.toString(16))
+    .join(':')}::/64`;
 }
 
 export interface AnonymousLimiterOptions {
@@ -28,7 +37,13 @@ export interface AnonymousLimiterOptions {
   onStoreError?(error: unknown): void;
 }
 
-export function createAnonymousLimiter({ limits, store, authenticate, metrics, onStoreError }: AnonymousLimiterOptions) {
+export function createAnonymousLimiter({
+  limits,
+  store,
+  authenticate,
+  metrics,
+  onStoreError,
+}: AnonymousLimiterOptions) {
   const refused = new Counter({
     name: 'evalgraph_anonymous_refused_total',
     help: 'Requests and WebSocket connections without a valid API key refused because their address used its bucket (429 / 4429), by whether they sent a key.',
@@ -37,12 +52,14 @@ export function createAnonymousLimiter({ limits, store, authenticate, metrics, o
   });
   // A failed store (Redis): this process's buckets stand in.
   const buckets = withFallback(store, onStoreError);
-  const run = async (step: (s: BucketStore) => Promise<BucketResult>) => (await buckets(step)).value;
+  const run = async (step: (s: BucketStore) => Promise<BucketResult>) =>
+    (await buckets(step)).value;
   const isValid = async (authorization: string) => {
     try {
       return (await authenticate(authorization)) !== null;
     } catch (error) {
-      if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') return false;
+      if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED')
+        return false;
       return true; // e.g. the database is down: the request's own lookup reports it
     }
   };
@@ -54,7 +71,10 @@ export function createAnonymousLimiter({ limits, store, authenticate, metrics, o
      * value may go on: null when it may, else the seconds to wait. Takes a token only when there
      * is no valid key.
      */
-    async admit(address: string | undefined, authorization: string | null | undefined): Promise<number | null> {
+    async admit(
+      address: string | undefined,
+      authorization: string | null | undefined,
+    ): Promise<number | null> {
       if (!limits || !address) return null;
       const bucket = `anonymous:${clientKey(address)}`;
       const wait = (available: number, key: boolean) => {

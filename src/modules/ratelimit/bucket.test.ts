@@ -25,7 +25,9 @@ describe('token bucket', () => {
   it('in process: concurrent takes never overspend', async () => {
     let now = 0;
     const store = createMemoryBuckets(() => now);
-    const results = await Promise.all(Array.from({ length: 200 }, () => store.take('u', limits, 7)));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, () => store.take('u', limits, 7)),
+    );
     expect(results.filter((r) => r.allowed)).toHaveLength(14);
     now = 700;
     expect((await store.peek('u', limits)).available).toBeCloseTo(2 + 7, 5);

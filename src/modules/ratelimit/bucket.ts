@@ -34,9 +34,18 @@ interface State {
 }
 
 /** The bucket at `now` after a step of `mode` for `cost` points. Pure. */
-export function step(state: State | undefined, limits: BucketLimits, now: number, mode: Mode, cost: number): State & { allowed: boolean } {
+export function step(
+  state: State | undefined,
+  limits: BucketLimits,
+  now: number,
+  mode: Mode,
+  cost: number,
+): State & { allowed: boolean } {
   const start = state ?? { tokens: limits.capacity, at: now };
-  let tokens = Math.min(limits.capacity, start.tokens + (Math.max(0, now - start.at) * limits.restoreRate) / 1000);
+  let tokens = Math.min(
+    limits.capacity,
+    start.tokens + (Math.max(0, now - start.at) * limits.restoreRate) / 1000,
+  );
   let allowed = true;
   if (mode === 'take') {
     if (tokens >= cost) tokens -= cost;
@@ -47,7 +56,8 @@ export function step(state: State | undefined, limits: BucketLimits, now: number
 }
 
 /** Seconds until the bucket holds `points` (0 when it does). */
-export const secondsUntil = (available: number, points: number, limits: BucketLimits) => (available >= points ? 0 : Math.ceil((points - available) / limits.restoreRate));
+export const secondsUntil = (available: number, points: number, limits: BucketLimits) =>
+  available >= points ? 0 : Math.ceil((points - available) / limits.restoreRate);
 
 export function createMemoryBuckets(clock: () => number = Date.now): BucketStore {
   const buckets = new Map<string, State>();
@@ -107,7 +117,10 @@ export function withFallback(store: BucketStore, onError?: (error: unknown) => v
   const fallback = createMemoryBuckets();
   const BACKOFF_MS = 5_000;
   let failedAt = 0;
-  return async <T>(run: (s: BucketStore) => Promise<T>, beforeFallback?: () => void): Promise<{ value: T; used: BucketStore }> => {
+  return async <T>(
+    run: (s: BucketStore) => Promise<T>,
+    beforeFallback?: () => void,
+  ): Promise<{ value: T; used: BucketStore }> => {
     if (Date.now() - failedAt > BACKOFF_MS) {
       try {
         return { value: await run(store), used: store };
@@ -123,9 +136,20 @@ export function withFallback(store: BucketStore, onError?: (error: unknown) => v
 
 export function createRedisBuckets(redis: Redis, prefix: string): BucketStore {
   redis.defineCommand('evalgraphBucket', { numberOfKeys: 1, lua: SCRIPT });
-  const run = async (key: string, limits: BucketLimits, mode: Mode, cost: number): Promise<BucketResult> => {
-    // `any`: ioredis adds defined commands to the client at run time, untyped.
-    const [allowed, tokens] = (await (redis as any).evalgraphBucket(`${prefix}bucket:${key}`, limits.capacity, limits.restoreRate, mode, cost)) as [number, string];
+  const run = async (
+    key: string,
+    limits: BucketLimits,
+    mode: Mode,
+    cost: number,
+  ): Promise<BucketResult> => {
+    // biome-ignore lint/suspicious/noExplicitAny: ioredis adds defined commands to the client at run time, untyped.
+    const [allowed, tokens] = (await (redis as any).evalgraphBucket(
+      `${prefix}bucket:${key}`,
+      limits.capacity,
+      limits.restoreRate,
+      mode,
+      cost,
+    )) as [number, string];
     return { allowed: allowed === 1, available: Number(tokens) };
   };
   return {

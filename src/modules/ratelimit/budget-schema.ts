@@ -10,13 +10,17 @@ import { DailyQuotaRef } from './schema';
 const budgetInput = z.object({
   evaluationsPerDay: z.number().int().min(0).max(10_000_000).nullish(),
   judgeTokensPerDay: z.number().int().min(0).max(1e15).nullish(),
-  judgeCostPerDay: z.string().regex(/^\d{1,12}(\.\d{1,10})?$/, 'a USD amount such as "25.00"').nullish(),
+  judgeCostPerDay: z
+    .string()
+    .regex(/^\d{1,12}(\.\d{1,10})?$/, 'a USD amount such as "25.00"')
+    .nullish(),
 });
 
 builder.objectField(ProjectRef, 'budget', (t) =>
   t.field({
     type: DailyQuotaRef,
-    description: 'What the whole project may spend per UTC day (null fields: no limit; requests are limited per user).',
+    description:
+      'What the whole project may spend per UTC day (null fields: no limit; requests are limited per user).',
     authScopes: (project) => ({ project: { id: project.id, action: 'costs' } }),
     resolve: (project, _args, ctx) => ctx.services.quotas.projectBudget(project.id),
   }),
@@ -33,18 +37,25 @@ builder.relayMutationField(
     }),
   },
   {
-    description: "Sets the project's daily budget (its admins). Every field is set: one left null removes that limit.",
+    description:
+      "Sets the project's daily budget (its admins). Every field is set: one left null removes that limit.",
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
     resolve: async (_root, { input }, ctx) => {
       const data = parseInput(budgetInput, input);
-      const project = await ctx.deps.db.prisma.project.findUniqueOrThrow({ where: { id: input.projectId.id }, select: { limits: true } });
+      const project = await ctx.deps.db.prisma.project.findUniqueOrThrow({
+        where: { id: input.projectId.id },
+        select: { limits: true },
+      });
       const daily = {
         ...(data.evaluationsPerDay != null ? { evaluations: data.evaluationsPerDay } : {}),
         ...(data.judgeTokensPerDay != null ? { judgeTokens: data.judgeTokensPerDay } : {}),
         ...(data.judgeCostPerDay != null ? { judgeCost: data.judgeCostPerDay } : {}),
       };
       const limits = { ...((project.limits as object | null) ?? {}), daily };
-      const updated = await ctx.deps.db.prisma.project.update({ where: { id: input.projectId.id }, data: { limits } });
+      const updated = await ctx.deps.db.prisma.project.update({
+        where: { id: input.projectId.id },
+        data: { limits },
+      });
       return { project: updated };
     },
   },

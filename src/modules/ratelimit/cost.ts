@@ -18,7 +18,15 @@ import {
 } from 'graphql';
 import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
 import { pageSize } from '../../lib/pages';
-import { declaredCost, type Field, type FieldCost, floor, isConnection, listMultiplier, objectCost } from './field-cost';
+import {
+  declaredCost,
+  type Field,
+  type FieldCost,
+  floor,
+  isConnection,
+  listMultiplier,
+  objectCost,
+} from './field-cost';
 
 interface Walk {
   schema: GraphQLSchema;
@@ -29,32 +37,43 @@ interface Walk {
 }
 
 /** Each field node selected, with the type it is selected on (a fragment's type condition, else `parent`). */
-function* fieldsOf(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionSetNode, seen = new Set<string>()): Generator<[FieldNode, GraphQLCompositeType]> {
+function* fieldsOf(
+  walk: Walk,
+  parent: GraphQLCompositeType,
+  selectionSet: SelectionSetNode,
+  seen = new Set<string>(),
+): Generator<[FieldNode, GraphQLCompositeType]> {
   const on = (name: string | undefined) => {
     const type = name ? walk.schema.getType(name) : null;
     return type && isCompositeType(type) ? type : parent;
   };
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.FIELD) yield [selection, parent];
-    else if (selection.kind === Kind.INLINE_FRAGMENT) yield* fieldsOf(walk, on(selection.typeCondition?.name.value), selection.selectionSet, seen);
+    else if (selection.kind === Kind.INLINE_FRAGMENT)
+      yield* fieldsOf(walk, on(selection.typeCondition?.name.value), selection.selectionSet, seen);
     else if (!seen.has(selection.name.value)) {
       // Once per selection set, as graphql-js collects fields: spreading it again adds nothing.
       seen.add(selection.name.value);
       const fragment = walk.fragments.get(selection.name.value);
-      if (fragment) yield* fieldsOf(walk, on(fragment.typeCondition.name.value), fragment.selectionSet, seen);
+      if (fragment)
+        yield* fieldsOf(walk, on(fragment.typeCondition.name.value), fragment.selectionSet, seen);
     }
   }
 }
 
 /** The field to count, or null for what costs nothing (introspection, free fields). */
-function fieldDef(walk: Walk, parent: GraphQLCompositeType, node: FieldNode): Field | null {
+function fieldDef(_walk: Walk, parent: GraphQLCompositeType, node: FieldNode): Field | null {
   if (node.name.value.startsWith('__')) return null;
   if (!('getFields' in parent)) return null; // a union: only __typename is selectable on it directly
   const field = parent.getFields()[node.name.value];
   return field && !(field.extensions as FieldCost | undefined)?.free ? field : null;
 }
 
-function argsOf(field: Field, node: FieldNode, variables: Record<string, unknown>): Record<string, unknown> {
+function argsOf(
+  field: Field,
+  node: FieldNode,
+  variables: Record<string, unknown>,
+): Record<string, unknown> {
   try {
     return getArgumentValues(field, node, variables);
   } catch {
@@ -84,7 +103,13 @@ export interface CostPlan {
   root: GraphQLCompositeType;
 }
 
-function plan(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionSetNode, rootMutation: boolean, page: number | null): PlanField[] {
+function plan(
+  walk: Walk,
+  parent: GraphQLCompositeType,
+  selectionSet: SelectionSetNode,
+  rootMutation: boolean,
+  page: number | null,
+): PlanField[] {
   let byContext = walk.plans.get(selectionSet);
   if (!byContext) walk.plans.set(selectionSet, (byContext = new Map()));
   const key = `${parent.name}:${page}:${rootMutation}`;
@@ -106,8 +131,17 @@ function plan(walk: Walk, parent: GraphQLCompositeType, selectionSet: SelectionS
       on,
       declared,
       objectCost: composite ? objectCost(field, on) : 0,
-      count: composite ? (isListType(getNullableType(field.type)) ? listMultiplier(field, on, page, args) : 1) : 0,
-      children: composite && node.selectionSet ? plan(walk, type, node.selectionSet, false, isConnection(type) ? pageSize(args) : null) : composite ? [] : null,
+      count: composite
+        ? isListType(getNullableType(field.type))
+          ? listMultiplier(field, on, page, args)
+          : 1
+        : 0,
+      children:
+        composite && node.selectionSet
+          ? plan(walk, type, node.selectionSet, false, isConnection(type) ? pageSize(args) : null)
+          : composite
+            ? []
+            : null,
       childType: composite ? type : null,
       rootMutation,
     });
@@ -122,38 +156,82 @@ function requested(fields: PlanField[]): number {
   const known = requestedOf.get(fields);
   if (known !== undefined) return known;
   let total = 0;
-  for (const f of fields) total += floor(f, f.declared + (f.children ? f.count * (f.objectCost + requested(f.children)) : 0));
+  for (const f of fields)
+    total += floor(
+      f,
+      f.declared + (f.children ? f.count * (f.objectCost + requested(f.children)) : 0),
+    );
   requestedOf.set(fields, total);
   return total;
 }
 
-function operationOf(document: DocumentNode, operationName?: string | null): OperationDefinitionNode | null {
-  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  return (operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : null) ?? null;
+function operationOf(
+  document: DocumentNode,
+  operationName?: string | null,
+): OperationDefinitionNode | null {
+  const operations = document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
+  return (
+    (operationName
+      ? operations.find((o) => o.name?.value === operationName)
+      : operations.length === 1
+        ? operations[0]
+        : null) ?? null
+  );
 }
 
-function walkOf(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, raw: Record<string, unknown> | null | undefined): Walk {
-  const fragments = new Map(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
+function walkOf(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  raw: Record<string, unknown> | null | undefined,
+): Walk {
+  const fragments = new Map(
+    document.definitions
+      .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+      .map((f) => [f.name.value, f]),
+  );
   // As execution will see them: with the variables' own defaults (invalid ones are refused there).
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], raw ?? {});
   return { schema, fragments, variables: coerced.coerced ?? raw ?? {}, plans: new WeakMap() };
 }
 
 function rootOf(schema: GraphQLSchema, operation: OperationDefinitionNode) {
-  return operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
+  return operation.operation === 'query'
+    ? schema.getQueryType()
+    : operation.operation === 'mutation'
+      ? schema.getMutationType()
+      : schema.getSubscriptionType();
 }
 
 /** The cost plan of an operation for these variables (null when the operation is not found). */
-export function costPlan(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null): CostPlan | null {
+export function costPlan(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables?: Record<string, unknown> | null,
+  operationName?: string | null,
+): CostPlan | null {
   const operation = operationOf(document, operationName);
   const root = operation && rootOf(schema, operation);
   if (!operation || !root) return null;
-  const fields = plan(walkOf(schema, document, operation, variables), root, operation.selectionSet, operation.operation === 'mutation', null);
+  const fields = plan(
+    walkOf(schema, document, operation, variables),
+    root,
+    operation.selectionSet,
+    operation.operation === 'mutation',
+    null,
+  );
   return { requested: requested(fields), fields, root };
 }
 
 /** The most the operation can cost, from the document (0 when the operation is not found). */
-export function requestedCost(schema: GraphQLSchema, document: DocumentNode, variables?: Record<string, unknown> | null, operationName?: string | null): number {
+export function requestedCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables?: Record<string, unknown> | null,
+  operationName?: string | null,
+): number {
   return costPlan(schema, document, variables, operationName)?.requested ?? 0;
 }
 
@@ -164,7 +242,11 @@ export function requestedCost(schema: GraphQLSchema, document: DocumentNode, var
  */
 export function createCostPlans(schema: GraphQLSchema) {
   const byDocument = new WeakMap<DocumentNode, Map<string, CostPlan | null>>();
-  return (document: DocumentNode, variables: Record<string, unknown> | null | undefined, operationName: string | null | undefined): CostPlan | null => {
+  return (
+    document: DocumentNode,
+    variables: Record<string, unknown> | null | undefined,
+    operationName: string | null | undefined,
+  ): CostPlan | null => {
     const key = JSON.stringify(variables ?? {});
     if (key.length > 2_048) return costPlan(schema, document, variables, operationName);
     let plans = byDocument.get(document);

@@ -24,7 +24,8 @@ export interface FieldCost {
 
 export type Field = GraphQLField<unknown, unknown>;
 
-export const isConnection = (type: GraphQLCompositeType) => isObjectType(type) && type.name.endsWith('Connection') && 'edges' in type.getFields();
+export const isConnection = (type: GraphQLCompositeType) =>
+  isObjectType(type) && type.name.endsWith('Connection') && 'edges' in type.getFields();
 
 /** What the field declares for itself (and a root mutation's floor). */
 export function declaredCost(field: Field, args: Record<string, unknown>): number {
@@ -33,13 +34,21 @@ export function declaredCost(field: Field, args: Record<string, unknown>): numbe
 }
 
 /** Each object returned by the field costs this much before its own selection. */
-export const objectCost = (field: Field, parent: GraphQLCompositeType) => (isConnection(parent) && field.name === 'edges' ? 0 : 1);
+export const objectCost = (field: Field, parent: GraphQLCompositeType) =>
+  isConnection(parent) && field.name === 'edges' ? 0 : 1;
 
-export const floor = (f: { rootMutation: boolean }, cost: number) => (f.rootMutation ? Math.max(cost, MUTATION_COST) : cost);
+export const floor = (f: { rootMutation: boolean }, cost: number) =>
+  f.rootMutation ? Math.max(cost, MUTATION_COST) : cost;
 
 /** How many items a list field returns at most: a connection's page for its edges and nodes, else its declared size. */
-export function listMultiplier(field: Field, parent: GraphQLCompositeType, page: number | null, args: Record<string, unknown>): number {
-  if (page !== null && isConnection(parent) && (field.name === 'edges' || field.name === 'nodes')) return page;
+export function listMultiplier(
+  field: Field,
+  parent: GraphQLCompositeType,
+  page: number | null,
+  args: Record<string, unknown>,
+): number {
+  if (page !== null && isConnection(parent) && (field.name === 'edges' || field.name === 'nodes'))
+    return page;
   const declared = (field.extensions as FieldCost | undefined)?.listSize;
   return typeof declared === 'function' ? declared(args) : (declared ?? DEFAULT_LIST_SIZE);
 }

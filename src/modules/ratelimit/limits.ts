@@ -14,11 +14,21 @@ export function bucketLimits(config: Config['rateLimit'], principal: Principal):
 }
 
 /** The user's requests per day (null: unlimited), and the count at which they are refused (with the burst allowance). */
-export function requestQuota(config: Config['quotas'], principal: Principal): { quota: number; refusedAt: number } | null {
-  const own = (principal.user?.limitOverrides as LimitOverrides | null | undefined)?.daily?.requests;
+export function requestQuota(
+  config: Config['quotas'],
+  principal: Principal,
+): { quota: number; refusedAt: number } | null {
+  const own = (principal.user?.limitOverrides as LimitOverrides | null | undefined)?.daily
+    ?.requests;
   const quota = own !== undefined ? (own as number | null) : config.tiers[principal.tier].requests;
-  return quota === null ? null : { quota, refusedAt: quota + Math.floor((quota * config.burstPercent) / 100) };
+  return quota === null
+    ? null
+    : { quota, refusedAt: quota + Math.floor((quota * config.burstPercent) / 100) };
 }
 
 /** Seconds until the next UTC midnight, when daily quotas start again. */
-export const secondsToMidnight = (now: Date) => Math.ceil((Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime()) / 1000);
+export const secondsToMidnight = (now: Date) =>
+  Math.ceil(
+    (Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime()) /
+      1000,
+  );

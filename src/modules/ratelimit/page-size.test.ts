@@ -10,7 +10,8 @@ const schema = buildSchema(`
   type MemberConnection { totalCount: Int! }
 `);
 
-const check = (query: string, variables?: Record<string, unknown>, operationName?: string) => pageSizeError(schema, parse(query), variables, operationName);
+const check = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
+  pageSizeError(schema, parse(query), variables, operationName);
 
 describe('pageSizeError', () => {
   it('accepts 1 to 100, and no first/last at all', () => {
@@ -25,25 +26,50 @@ describe('pageSizeError', () => {
     expect(error.message).toBe('projects: first must be between 1 and 100 (it was 99999999).');
     expect(error.extensions).toMatchObject({ code: 'BAD_USER_INPUT', path: ['first'], limit: 100 });
     expect(error.locations).toEqual([{ line: 1, column: 12 }]);
-    expect(check('{ projects(first: 0) { edges { node { id } } } }')!.message).toMatch(/first must be between 1 and 100 \(it was 0\)/);
-    expect(check('{ projects(last: 101) { edges { node { id } } } }')!.message).toMatch(/last must be between 1 and 100 \(it was 101\)/);
-    expect(check('{ projects(first: -5) { edges { node { id } } } }')!.extensions.path).toEqual(['first']);
+    expect(check('{ projects(first: 0) { edges { node { id } } } }')!.message).toMatch(
+      /first must be between 1 and 100 \(it was 0\)/,
+    );
+    expect(check('{ projects(last: 101) { edges { node { id } } } }')!.message).toMatch(
+      /last must be between 1 and 100 \(it was 101\)/,
+    );
+    expect(check('{ projects(first: -5) { edges { node { id } } } }')!.extensions.path).toEqual([
+      'first',
+    ]);
   });
 
   it('reads variables, nested connections, fragments and inline fragments on interfaces', () => {
-    expect(check('query($n: Int) { projects(first: $n) { edges { node { id } } } }', { n: 101 })!.message).toMatch(/it was 101/);
-    expect(check('query($n: Int) { projects(first: $n) { edges { node { id } } } }', { n: 100 })).toBeNull();
-    expect(check('query($n: Int = 500) { projects(first: $n) { edges { node { id } } } }')!.message).toMatch(/it was 500/);
-    expect(check('{ projects(first: 5) { edges { node { members(first: 1000) { totalCount } } } } }')!.message).toBe('members: first must be between 1 and 100 (it was 1000).');
-    expect(check('{ projects(first: 5) { edges { node { ...P } } } } fragment P on Project { members(last: 0) { totalCount } }')!.message).toMatch(/members: last/);
-    expect(check('{ node(id: "x") { ... on Project { members(first: 101) { totalCount } } } }')!.message).toMatch(/members: first/);
+    expect(
+      check('query($n: Int) { projects(first: $n) { edges { node { id } } } }', { n: 101 })!
+        .message,
+    ).toMatch(/it was 101/);
+    expect(
+      check('query($n: Int) { projects(first: $n) { edges { node { id } } } }', { n: 100 }),
+    ).toBeNull();
+    expect(
+      check('query($n: Int = 500) { projects(first: $n) { edges { node { id } } } }')!.message,
+    ).toMatch(/it was 500/);
+    expect(
+      check('{ projects(first: 5) { edges { node { members(first: 1000) { totalCount } } } } }')!
+        .message,
+    ).toBe('members: first must be between 1 and 100 (it was 1000).');
+    expect(
+      check(
+        '{ projects(first: 5) { edges { node { ...P } } } } fragment P on Project { members(last: 0) { totalCount } }',
+      )!.message,
+    ).toMatch(/members: last/);
+    expect(
+      check('{ node(id: "x") { ... on Project { members(first: 101) { totalCount } } } }')!.message,
+    ).toMatch(/members: first/);
   });
 
   it('looks only at the operation that runs, and leaves bad variables to execution', () => {
-    const doc = 'query A { projects(first: 5) { edges { node { id } } } } query B { projects(first: 500) { edges { node { id } } } }';
+    const doc =
+      'query A { projects(first: 5) { edges { node { id } } } } query B { projects(first: 500) { edges { node { id } } } }';
     expect(check(doc, {}, 'A')).toBeNull();
     expect(check(doc, {}, 'B')).not.toBeNull();
-    expect(check('query($n: Int) { projects(first: $n) { edges { node { id } } } }', { n: 'many' })).toBeNull();
+    expect(
+      check('query($n: Int) { projects(first: $n) { edges { node { id } } } }', { n: 'many' }),
+    ).toBeNull();
     // A `first` that is not a page size (not an Int) is not ours to judge.
     expect(check('{ list(first: "0") }')).toBeNull();
   });

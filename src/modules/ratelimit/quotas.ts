@@ -26,16 +26,26 @@ export interface DailyUsage {
   judgeCost: string;
 }
 
-
 function quotaOf(tiers: Config['quotas']['tiers'], tier: Tier, overrides: unknown): DailyQuota {
   const daily = (overrides as { daily?: Partial<DailyQuota> } | null)?.daily ?? {};
   const base = tiers[tier];
-  const pick = <K extends keyof DailyQuota>(k: K) => (daily[k] !== undefined ? daily[k] : base[k]) as DailyQuota[K];
-  return { requests: pick('requests'), evaluations: pick('evaluations'), judgeTokens: pick('judgeTokens'), judgeCost: pick('judgeCost') };
+  const pick = <K extends keyof DailyQuota>(k: K) =>
+    (daily[k] !== undefined ? daily[k] : base[k]) as DailyQuota[K];
+  return {
+    requests: pick('requests'),
+    evaluations: pick('evaluations'),
+    judgeTokens: pick('judgeTokens'),
+    judgeCost: pick('judgeCost'),
+  };
 }
 
 /** Adds to a user's and a project's counters of today, inside the caller's transaction. */
-export async function countUsage(sql: Sql, day: Date, subjects: { userId: string | null; projectId: string }, add: { evaluations?: number; judgeTokens?: number; judgeCost?: string }) {
+export async function countUsage(
+  sql: Sql,
+  day: Date,
+  subjects: { userId: string | null; projectId: string },
+  add: { evaluations?: number; judgeTokens?: number; judgeCost?: string },
+) {
   const rows = [
     ...(subjects.userId ? [['USER', subjects.userId]] : []),
     ['PROJECT', subjects.projectId],
@@ -55,8 +65,17 @@ export async function countUsage(sql: Sql, day: Date, subjects: { userId: string
 
 export function createQuotas(deps: Deps) {
   /** A user's (or a project's) counters of today. */
-  async function usageToday(subjectId: string, subject: 'USER' | 'PROJECT' = 'USER'): Promise<DailyUsage> {
-    const rows = await deps.db.query<{ requests: number; cost_points: string; evaluations: number; judge_tokens: string; judge_cost: string }>(
+  async function usageToday(
+    subjectId: string,
+    subject: 'USER' | 'PROJECT' = 'USER',
+  ): Promise<DailyUsage> {
+    const rows = await deps.db.query<{
+      requests: number;
+      cost_points: string;
+      evaluations: number;
+      judge_tokens: string;
+      judge_cost: string;
+    }>(
       `SELECT requests, cost_points::text, evaluations, judge_tokens::text, trim_scale(judge_cost)::text AS judge_cost FROM usage_counters
        WHERE subject_type = $3::"UsageSubject" AND subject_id = $1::uuid AND day = $2::date`,
       [subjectId, utcDay(deps.clock.now()), subject],
@@ -75,27 +94,43 @@ export function createQuotas(deps: Deps) {
   const NONE: Spending = { judgeTokens: 0, judgeCost: '0' };
 
   /** Why `quota` is spent (for `what`), given the counters and what is not written yet; null when it is not. */
-  function spent(quota: DailyQuota, stored: DailyUsage, unwritten: Spending, what: 'evaluations' | 'judge', whose: 'Your' | "The project's"): string | null {
+  function spent(
+    quota: DailyQuota,
+    stored: DailyUsage,
+    unwritten: Spending,
+    what: 'evaluations' | 'judge',
+    whose: 'Your' | "The project's",
+  ): string | null {
     const limit = whose === 'Your' ? 'quota' : 'budget';
     if (what === 'evaluations') {
-      return quota.evaluations !== null && stored.evaluations >= quota.evaluations ? `${whose} daily ${limit} of ${quota.evaluations} evaluations reached; it resets at 00:00 UTC.` : null;
+      return quota.evaluations !== null && stored.evaluations >= quota.evaluations
+        ? `${whose} daily ${limit} of ${quota.evaluations} evaluations reached; it resets at 00:00 UTC.`
+        : null;
     }
     const tokens = stored.judgeTokens + unwritten.judgeTokens;
     const cost = toUnits(stored.judgeCost) + toUnits(unwritten.judgeCost);
-    if (quota.judgeTokens !== null && tokens >= quota.judgeTokens) return `${whose} daily ${limit} of ${quota.judgeTokens} judge tokens reached; it resets at 00:00 UTC.`;
-    if (quota.judgeCost !== null && cost >= toUnits(quota.judgeCost)) return `${whose} daily judge budget of ${quota.judgeCost} USD reached; it resets at 00:00 UTC.`;
+    if (quota.judgeTokens !== null && tokens >= quota.judgeTokens)
+      return `${whose} daily ${limit} of ${quota.judgeTokens} judge tokens reached; it resets at 00:00 UTC.`;
+    if (quota.judgeCost !== null && cost >= toUnits(quota.judgeCost))
+      return `${whose} daily judge budget of ${quota.judgeCost} USD reached; it resets at 00:00 UTC.`;
     return null;
   }
 
   return {
     usageToday,
     async quota(userId: string): Promise<DailyQuota> {
-      const user = await deps.db.prisma.user.findUnique({ where: { id: userId }, select: { tier: true, limitOverrides: true } });
+      const user = await deps.db.prisma.user.findUnique({
+        where: { id: userId },
+        select: { tier: true, limitOverrides: true },
+      });
       return quotaOf(deps.config.quotas.tiers, user?.tier ?? 'FREE', user?.limitOverrides ?? null);
     },
     /** A project's daily budget (null fields: no limit); requests are limited per user only. */
     async projectBudget(projectId: string): Promise<DailyQuota> {
-      const project = await deps.db.prisma.project.findUnique({ where: { id: projectId }, select: { limits: true } });
+      const project = await deps.db.prisma.project.findUnique({
+        where: { id: projectId },
+        select: { limits: true },
+      });
       return { ...budgetOf(project?.limits ?? null), requests: null };
     },
     /**
@@ -103,15 +138,31 @@ export function createQuotas(deps: Deps) {
      * call judges), or null when both may. Spending already under way is not cut short by this check.
      * `unwritten`: spending made but not yet committed (the caller's own pending writes).
      */
-    async exceeded(subjects: { userId: string | null; projectId: string | null }, what: 'evaluations' | 'judge', unwritten: { user?: Spending; project?: Spending } = {}): Promise<string | null> {
+    async exceeded(
+      subjects: { userId: string | null; projectId: string | null },
+      what: 'evaluations' | 'judge',
+      unwritten: { user?: Spending; project?: Spending } = {},
+    ): Promise<string | null> {
       if (subjects.userId) {
-        const reason = spent(await this.quota(subjects.userId), await usageToday(subjects.userId), unwritten.user ?? NONE, what, 'Your');
+        const reason = spent(
+          await this.quota(subjects.userId),
+          await usageToday(subjects.userId),
+          unwritten.user ?? NONE,
+          what,
+          'Your',
+        );
         if (reason) return reason;
       }
       if (subjects.projectId) {
         const budget = await this.projectBudget(subjects.projectId);
         if (Object.values(budget).every((v) => v === null)) return null;
-        return spent(budget, await usageToday(subjects.projectId, 'PROJECT'), unwritten.project ?? NONE, what, "The project's");
+        return spent(
+          budget,
+          await usageToday(subjects.projectId, 'PROJECT'),
+          unwritten.project ?? NONE,
+          what,
+          "The project's",
+        );
       }
       return null;
     },
@@ -121,10 +172,15 @@ export function createQuotas(deps: Deps) {
 /** The budget stored on a project ({ daily: { evaluations, judgeTokens, judgeCost } }). */
 export function budgetOf(limits: unknown): Omit<DailyQuota, 'requests'> {
   const daily = (limits as { daily?: Partial<DailyQuota> } | null)?.daily ?? {};
-  return { evaluations: daily.evaluations ?? null, judgeTokens: daily.judgeTokens ?? null, judgeCost: daily.judgeCost ?? null };
+  return {
+    evaluations: daily.evaluations ?? null,
+    judgeTokens: daily.judgeTokens ?? null,
+    judgeCost: daily.judgeCost ?? null,
+  };
 }
 
 /** Whether a quota limits judge spending at all (else the engine need not check it per item). */
-export const limitsJudges = (quota: Pick<DailyQuota, 'judgeTokens' | 'judgeCost'>) => quota.judgeTokens !== null || quota.judgeCost !== null;
+export const limitsJudges = (quota: Pick<DailyQuota, 'judgeTokens' | 'judgeCost'>) =>
+  quota.judgeTokens !== null || quota.judgeCost !== null;
 
 export type Quotas = ReturnType<typeof createQuotas>;

@@ -50,7 +50,10 @@ export function createRequestCounter(deps: Deps) {
         // Kept for the next write rather than lost.
         for (const [userId, c] of entries) {
           const p = pending.get(keyOf(day, userId)) ?? { requests: 0, points: 0 };
-          pending.set(keyOf(day, userId), { requests: p.requests + c.requests, points: p.points + c.points });
+          pending.set(keyOf(day, userId), {
+            requests: p.requests + c.requests,
+            points: p.points + c.points,
+          });
         }
         if (!failing) deps.log.warn({ err: error }, 'could not store request counts; retrying');
         failing = true;
@@ -76,7 +79,10 @@ export function createRequestCounter(deps: Deps) {
       const day = utcDay(deps.clock.now());
       let known = stored.get(userId);
       if (!known || known.day !== day) {
-        const [row] = await deps.db.query<{ requests: number }>(`SELECT requests FROM usage_counters WHERE subject_type = 'USER' AND subject_id = $1::uuid AND day = $2::date`, [userId, day]);
+        const [row] = await deps.db.query<{ requests: number }>(
+          `SELECT requests FROM usage_counters WHERE subject_type = 'USER' AND subject_id = $1::uuid AND day = $2::date`,
+          [userId, day],
+        );
         known = { day, requests: row?.requests ?? 0 };
         stored.set(userId, known);
       }

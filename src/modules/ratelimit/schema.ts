@@ -13,14 +13,18 @@ import { bucketLimits, type LimitOverrides } from './limits';
 const RateLimitRef = builder
   .objectRef<{ limit: number; remaining: number; restoreRate: number; resetAt: Date }>('RateLimit')
   .implement({
-    description: 'Your cost-point bucket: operations take their cost from it, and it refills at restoreRate points a second.',
+    description:
+      'Your cost-point bucket: operations take their cost from it, and it refills at restoreRate points a second.',
     fields: (t) => ({
       limit: t.exposeInt('limit', { description: 'The most the bucket holds.' }),
       cost: t.int({ description: 'What asking for this costs: nothing.', resolve: () => 0 }),
       remaining: t.exposeInt('remaining'),
       used: t.int({ resolve: (r) => r.limit - r.remaining }),
       restoreRate: t.exposeFloat('restoreRate', { description: 'Points restored per second.' }),
-      resetAt: t.expose('resetAt', { type: 'DateTime', description: 'When the bucket is full again.' }),
+      resetAt: t.expose('resetAt', {
+        type: 'DateTime',
+        description: 'When the bucket is full again.',
+      }),
     }),
   });
 
@@ -35,7 +39,14 @@ builder.queryField('rateLimit', (t) =>
       const limits = bucketLimits(ctx.deps.config.rateLimit, ctx.principal!);
       const { available } = await ctx.deps.buckets.peek(ctx.principal!.userId, limits);
       const remaining = Math.floor(available);
-      return { limit: limits.capacity, remaining, restoreRate: limits.restoreRate, resetAt: new Date(ctx.deps.clock.now().getTime() + secondsUntil(remaining, limits.capacity, limits) * 1000) };
+      return {
+        limit: limits.capacity,
+        remaining,
+        restoreRate: limits.restoreRate,
+        resetAt: new Date(
+          ctx.deps.clock.now().getTime() + secondsUntil(remaining, limits.capacity, limits) * 1000,
+        ),
+      };
     },
   }),
 );
@@ -46,7 +57,10 @@ const limitsInput = z.object({
   requestsPerDay: z.number().int().min(0).nullish(),
   evaluationsPerDay: z.number().int().min(0).nullish(),
   judgeTokensPerDay: z.number().int().min(0).nullish(),
-  judgeCostPerDay: z.string().regex(/^\d{1,12}(\.\d{1,10})?$/, 'a USD amount such as "25.00"').nullish(),
+  judgeCostPerDay: z
+    .string()
+    .regex(/^\d{1,12}(\.\d{1,10})?$/, 'a USD amount such as "25.00"')
+    .nullish(),
 });
 
 builder.relayMutationField(
@@ -63,14 +77,18 @@ builder.relayMutationField(
     }),
   },
   {
-    description: "Sets a user's own limits over their tier's (instance admins only). A field left null uses the tier's.",
+    description:
+      "Sets a user's own limits over their tier's (instance admins only). A field left null uses the tier's.",
     authScopes: { instanceAdmin: true },
     resolve: async (_root, { input }, ctx) => {
       const data = parseInput(limitsInput, input);
       const user = await ctx.deps.db.prisma.user.findUnique({ where: { id: input.userId.id } });
       if (!user) throw notFound('User');
       const overrides: LimitOverrides = {
-        bucket: { ...(data.capacity != null ? { capacity: data.capacity } : {}), ...(data.restoreRate != null ? { restoreRate: data.restoreRate } : {}) },
+        bucket: {
+          ...(data.capacity != null ? { capacity: data.capacity } : {}),
+          ...(data.restoreRate != null ? { restoreRate: data.restoreRate } : {}),
+        },
         daily: {
           ...(data.requestsPerDay != null ? { requests: data.requestsPerDay } : {}),
           ...(data.evaluationsPerDay != null ? { evaluations: data.evaluationsPerDay } : {}),
@@ -78,7 +96,10 @@ builder.relayMutationField(
           ...(data.judgeCostPerDay != null ? { judgeCost: data.judgeCostPerDay } : {}),
         },
       };
-      const updated = await ctx.deps.db.prisma.user.update({ where: { id: user.id }, data: { limitOverrides: overrides as object } });
+      const updated = await ctx.deps.db.prisma.user.update({
+        where: { id: user.id },
+        data: { limitOverrides: overrides as object },
+      });
       // Keys are re-read with the new limits at once, in every process.
       ctx.services.auth.accessChanged(user.id);
       return { user: updated };
@@ -88,42 +109,82 @@ builder.relayMutationField(
 );
 
 export const DailyQuotaRef = builder
-  .objectRef<{ requests: number | null; evaluations: number | null; judgeTokens: number | null; judgeCost: string | null }>('DailyQuota')
+  .objectRef<{
+    requests: number | null;
+    evaluations: number | null;
+    judgeTokens: number | null;
+    judgeCost: string | null;
+  }>('DailyQuota')
   .implement({
     description: 'What may be spent per UTC day; null: unlimited.',
     fields: (t) => ({
-      requests: t.exposeInt('requests', { nullable: true, description: 'Enforced with the burst allowance on top.' }),
+      requests: t.exposeInt('requests', {
+        nullable: true,
+        description: 'Enforced with the burst allowance on top.',
+      }),
       evaluations: t.exposeInt('evaluations', { nullable: true }),
       judgeTokens: t.field({ type: 'SafeInt', nullable: true, resolve: (q) => q.judgeTokens }),
-      judgeCost: t.field({ type: 'Decimal', nullable: true, description: 'USD.', resolve: (q) => q.judgeCost }),
+      judgeCost: t.field({
+        type: 'Decimal',
+        nullable: true,
+        description: 'USD.',
+        resolve: (q) => q.judgeCost,
+      }),
     }),
   });
 
 builder.queryField('limits', (t) =>
   t.field({
-    type: builder.objectRef<{ tier: string; capacity: number; restoreRate: number; daily: { requests: number | null; evaluations: number | null; judgeTokens: number | null; judgeCost: string | null }; burstPercent: number }>('Limits').implement({
-      description: 'Your limits: your tier\'s, with your own overrides.',
-      fields: (f) => ({
-        tier: f.exposeString('tier'),
-        capacity: f.exposeInt('capacity', { description: 'Cost points the bucket holds.' }),
-        restoreRate: f.exposeFloat('restoreRate', { description: 'Points restored per second.' }),
-        daily: f.field({ type: DailyQuotaRef, resolve: (l) => l.daily }),
-        burstPercent: f.exposeInt('burstPercent', { description: 'How far above its daily quota a user may go before being refused.' }),
+    type: builder
+      .objectRef<{
+        tier: string;
+        capacity: number;
+        restoreRate: number;
+        daily: {
+          requests: number | null;
+          evaluations: number | null;
+          judgeTokens: number | null;
+          judgeCost: string | null;
+        };
+        burstPercent: number;
+      }>('Limits')
+      .implement({
+        description: "Your limits: your tier's, with your own overrides.",
+        fields: (f) => ({
+          tier: f.exposeString('tier'),
+          capacity: f.exposeInt('capacity', { description: 'Cost points the bucket holds.' }),
+          restoreRate: f.exposeFloat('restoreRate', { description: 'Points restored per second.' }),
+          daily: f.field({ type: DailyQuotaRef, resolve: (l) => l.daily }),
+          burstPercent: f.exposeInt('burstPercent', {
+            description: 'How far above its daily quota a user may go before being refused.',
+          }),
+        }),
       }),
-    }),
     // Never cached: read as they are now (an override changes them at once).
     extensions: { free: true, cacheTtlMs: 0 },
     authScopes: { authenticated: true },
     resolve: async (_root, _args, ctx) => {
       const principal = ctx.principal!;
       const bucket = bucketLimits(ctx.deps.config.rateLimit, principal);
-      return { tier: principal.tier, ...bucket, daily: await ctx.services.quotas.quota(principal.userId), burstPercent: ctx.deps.config.quotas.burstPercent };
+      return {
+        tier: principal.tier,
+        ...bucket,
+        daily: await ctx.services.quotas.quota(principal.userId),
+        burstPercent: ctx.deps.config.quotas.burstPercent,
+      };
     },
   }),
 );
 
 const UsageRef = builder
-  .objectRef<{ day: string; requests: number; costPoints: number; evaluations: number; judgeTokens: number; judgeCost: string }>('Usage')
+  .objectRef<{
+    day: string;
+    requests: number;
+    costPoints: number;
+    evaluations: number;
+    judgeTokens: number;
+    judgeCost: string;
+  }>('Usage')
   .implement({
     description: 'Consumption of one UTC day (requests are stored every few seconds).',
     fields: (t) => ({
@@ -140,18 +201,28 @@ builder.queryField('usage', (t) =>
   t.field({
     type: UsageRef,
     nullable: true,
-    description: "Today's consumption: yours, or a project's (needs the costs role: ADMIN or BILLING).",
+    description:
+      "Today's consumption: yours, or a project's (needs the costs role: ADMIN or BILLING).",
     args: { projectId: t.arg.globalID({ for: ProjectRef }) },
     // Never cached: requests are counted as they come.
     extensions: { free: true, cacheTtlMs: 0 },
-    authScopes: (_root, args) => (args.projectId ? { project: { id: args.projectId.id, action: 'costs' } } : { authenticated: true }),
+    authScopes: (_root, args) =>
+      args.projectId
+        ? { project: { id: args.projectId.id, action: 'costs' } }
+        : { authenticated: true },
     resolve: async (_root, args, ctx) => {
       const day = utcDay(ctx.deps.clock.now());
-      if (args.projectId) return { day, ...(await ctx.services.quotas.usageToday(args.projectId.id, 'PROJECT')) };
+      if (args.projectId)
+        return { day, ...(await ctx.services.quotas.usageToday(args.projectId.id, 'PROJECT')) };
       // What is stored, and what this process counted since its last write (no write here: usage is free).
       const stored = await ctx.services.quotas.usageToday(ctx.principal!.userId);
       const pending = ctx.services.requests.pendingOf(ctx.principal!.userId);
-      return { day, ...stored, requests: stored.requests + pending.requests, costPoints: stored.costPoints + pending.points };
+      return {
+        day,
+        ...stored,
+        requests: stored.requests + pending.requests,
+        costPoints: stored.costPoints + pending.points,
+      };
     },
   }),
 );

@@ -16,7 +16,8 @@ export function createResponseCacheService(deps: Deps, store: ResponseStore) {
   const off = deps.config.responseCache.enabled
     ? deps.pubsub.listen<EventMessage>(topics.evaluationsChanged, (event) => {
         const tags = [`Evaluation:${encodeGlobalID('Evaluation', event.subjectId)}`];
-        if (event.type !== 'evaluation.progress') tags.push(projectTag(event.projectId), projectTag(ALL_PROJECTS));
+        if (event.type !== 'evaluation.progress')
+          tags.push(projectTag(event.projectId), projectTag(ALL_PROJECTS));
         void store.invalidate(tags);
       })
     : () => {};

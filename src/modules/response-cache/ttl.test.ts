@@ -32,11 +32,22 @@ test('every TTL is declared as cacheTtlMs, a whole number of milliseconds', () =
   const declared: [string, string, unknown][] = [];
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type)) continue;
-    const holders = [[type.name, type.extensions] as const, ...Object.values(type.getFields()).map((f) => [`${type.name}.${f.name}`, f.extensions] as const)];
+    const holders = [
+      [type.name, type.extensions] as const,
+      ...Object.values(type.getFields()).map(
+        (f) => [`${type.name}.${f.name}`, f.extensions] as const,
+      ),
+    ];
     for (const [coordinate, extensions] of holders) {
-      for (const [key, value] of Object.entries(extensions ?? {})) if (/ttl/i.test(key)) declared.push([coordinate, key, value]);
+      for (const [key, value] of Object.entries(extensions ?? {}))
+        if (/ttl/i.test(key)) declared.push([coordinate, key, value]);
     }
   }
   expect(declared.length).toBeGreaterThan(0);
-  for (const [coordinate, key, value] of declared) expect([coordinate, key, Number.isInteger(value) && (value as number) >= 0]).toEqual([coordinate, 'cacheTtlMs', true]);
+  for (const [coordinate, key, value] of declared)
+    expect([coordinate, key, Number.isInteger(value) && (value as number) >= 0]).toEqual([
+      coordinate,
+      'cacheTtlMs',
+      true,
+    ]);
 });

@@ -26,9 +26,18 @@ interface Stream {
 /** A slot's lease: renewed at every access check, so three checks may fail before it lapses. */
 const LEASE_MS = 3 * RECHECK_MS;
 
-export function createSubscriptionGuard(deps: Deps, options: { perKey: number; auth: AuthService }) {
-  const slots: SubscriptionSlots | null = deps.redis ? createRedisSlots(deps.redis, deps.config.redis?.keyPrefix ?? '', LEASE_MS) : null;
-  const slotFailed = (error: unknown) => deps.log.warn({ err: error }, 'subscription slots (Redis) failed; counting in this process only');
+export function createSubscriptionGuard(
+  deps: Deps,
+  options: { perKey: number; auth: AuthService },
+) {
+  const slots: SubscriptionSlots | null = deps.redis
+    ? createRedisSlots(deps.redis, deps.config.redis?.keyPrefix ?? '', LEASE_MS)
+    : null;
+  const slotFailed = (error: unknown) =>
+    deps.log.warn(
+      { err: error },
+      'subscription slots (Redis) failed; counting in this process only',
+    );
   // keyId → its open streams
   const open = new Map<string, Set<Stream>>();
   const revokedListeners = new Set<(keyId: string) => void>();
@@ -42,28 +51,50 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
   async function recheckKey(keyId: string, streams: Set<Stream>) {
     const principal = await options.auth.principalOfKey(keyId);
     if (!principal) revoked(keyId);
-    else for (const stream of [...streams]) if (!can(principal, stream.projectId, 'read')) stream.end();
+    else
+      for (const stream of [...streams])
+        if (!can(principal, stream.projectId, 'read')) stream.end();
   }
 
   async function recheck() {
-    if (slots) await slots.renew([...open].flatMap(([keyId, streams]) => [...streams].map((s) => ({ keyId, streamId: s.id })))).catch(slotFailed);
+    if (slots)
+      await slots
+        .renew(
+          [...open].flatMap(([keyId, streams]) =>
+            [...streams].map((s) => ({ keyId, streamId: s.id })),
+          ),
+        )
+        .catch(slotFailed);
     for (const [keyId, streams] of [...open]) await recheckKey(keyId, streams);
   }
 
   const accessChanged = async (userId: string) => {
-    for (const [keyId, streams] of [...open]) if ([...streams].some((s) => s.userId === userId)) await recheckKey(keyId, streams);
+    for (const [keyId, streams] of [...open])
+      if ([...streams].some((s) => s.userId === userId)) await recheckKey(keyId, streams);
   };
   const unlisten = [
     deps.pubsub.listen<{ keyId: string }>(KEY_REVOKED_TOPIC, ({ keyId }) => revoked(keyId)),
     deps.pubsub.listen<{ userId: string }>(ACCESS_CHANGED_TOPIC, ({ userId }) => {
-      accessChanged(userId).catch((error) => deps.log.warn({ err: error }, 'subscription access check failed'));
+      accessChanged(userId).catch((error) =>
+        deps.log.warn({ err: error }, 'subscription access check failed'),
+      );
     }),
   ];
-  const timer = setInterval(() => void recheck().catch((error) => deps.log.warn({ err: error }, 'subscription access check failed')), RECHECK_MS);
+  const timer = setInterval(
+    () =>
+      void recheck().catch((error) =>
+        deps.log.warn({ err: error }, 'subscription access check failed'),
+      ),
+    RECHECK_MS,
+  );
   timer.unref();
 
   /** Opens a stream of `projectId`'s data for the caller: refused without a key or over the key's limit. */
-  async function guard<T>(ctx: Context, projectId: string, channel: Channel<T>): Promise<Channel<T>> {
+  async function guard<T>(
+    ctx: Context,
+    projectId: string,
+    channel: Channel<T>,
+  ): Promise<Channel<T>> {
     const principal = ctx.principal;
     if (!principal) {
       void channel.return?.();
@@ -71,7 +102,11 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
     }
     const refuse = () => {
       void channel.return?.();
-      return appError('RATE_LIMITED', `At most ${options.perKey} subscriptions may be open at once per API key.`, { extensions: { limit: options.perKey } });
+      return appError(
+        'RATE_LIMITED',
+        `At most ${options.perKey} subscriptions may be open at once per API key.`,
+        { extensions: { limit: options.perKey } },
+      );
     };
     // Shutting down: a stream opened now (a client reconnecting at once) would hold the server open; it ends at once.
     if (closed) {
@@ -81,7 +116,12 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
     const keyId = principal.keyId;
     const streams = open.get(keyId) ?? new Set();
     if (streams.size >= options.perKey) throw refuse();
-    const stream = { id: randomUUID(), end: () => void channel.return?.(), projectId, userId: principal.userId };
+    const stream = {
+      id: randomUUID(),
+      end: () => void channel.return?.(),
+      projectId,
+      userId: principal.userId,
+    };
     // Counted here before the (async) cluster-wide check, so this process never overshoots.
     streams.add(stream);
     open.set(keyId, streams);
@@ -89,7 +129,12 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
       streams.delete(stream);
       if (!streams.size && open.get(keyId) === streams) open.delete(keyId);
     };
-    const taken = slots ? await slots.take(keyId, stream.id, options.perKey).catch((error) => (slotFailed(error), null)) : null;
+    const taken = slots
+      ? await slots.take(keyId, stream.id, options.perKey).catch((error) => {
+          slotFailed(error);
+          return null;
+        })
+      : null;
     if (taken === false) {
       forget();
       throw refuse();
@@ -104,7 +149,12 @@ export function createSubscriptionGuard(deps: Deps, options: { perKey: number; a
   return {
     open: guard,
     /** A stream of what is published on `topic` (a project's topic), held as `keep` says for a slow reader. */
-    topic<T>(ctx: Context, projectId: string, topic: string, keep: ChannelOptions<T>['keep']): Promise<Channel<T>> {
+    topic<T>(
+      ctx: Context,
+      projectId: string,
+      topic: string,
+      keep: ChannelOptions<T>['keep'],
+    ): Promise<Channel<T>> {
       const channel = createChannel<T>({ keep });
       channel.onClose(deps.pubsub.listen<T>(topic, (payload) => channel.push(payload)));
       return guard(ctx, projectId, channel);

@@ -3,7 +3,9 @@
 import Redis from 'ioredis';
 import { createRedisSlots } from './slots';
 
-const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0', { maxRetriesPerRequest: 1 });
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0', {
+  maxRetriesPerRequest: 1,
+});
 const prefix = `evalgraph_test_slots_${process.pid}_${Date.now()}:`;
 
 afterAll(async () => {

@@ -32,15 +32,22 @@ export function createRedisSlots(redis: Redis, prefix: string, leaseMs: number):
   const setOf = (keyId: string) => `${prefix}subs:${keyId}`;
   return {
     async take(keyId, streamId, limit) {
-      return (await redis.eval(TAKE, 1, setOf(keyId), String(leaseMs), String(limit), streamId)) === 1;
+      return (
+        (await redis.eval(TAKE, 1, setOf(keyId), String(leaseMs), String(limit), streamId)) === 1
+      );
     },
     async release(keyId, streamId) {
       await redis.zrem(setOf(keyId), streamId);
     },
     async renew(streams) {
       const byKey = new Map<string, string[]>();
-      for (const { keyId, streamId } of streams) byKey.set(keyId, [...(byKey.get(keyId) ?? []), streamId]);
-      await Promise.all([...byKey].map(([keyId, ids]) => redis.eval(RENEW, 1, setOf(keyId), String(leaseMs), ...ids)));
+      for (const { keyId, streamId } of streams)
+        byKey.set(keyId, [...(byKey.get(keyId) ?? []), streamId]);
+      await Promise.all(
+        [...byKey].map(([keyId, ids]) =>
+          redis.eval(RENEW, 1, setOf(keyId), String(leaseMs), ...ids),
+        ),
+      );
     },
   };
 }

@@ -96,7 +96,10 @@ const INSERT_SPANS = `INSERT INTO spans (id, project_id, trace_id, external_id, 
 
 /** Spans of traces this transaction created: nothing to merge with. */
 export async function insertSpans(sql: Sql, projectId: string, spans: SpanRow[]): Promise<void> {
-  await sql(`WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})) ${INSERT_SPANS}`, [projectId, JSON.stringify(spans)]);
+  await sql(
+    `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})) ${INSERT_SPANS}`,
+    [projectId, JSON.stringify(spans)],
+  );
 }
 
 /**

@@ -11,7 +11,17 @@ export type JsonObject = Record<string, unknown>;
 /** Attribute values longer than this (as text or JSON) are left out of metadata. */
 const MAX_METADATA_VALUE = 4_096;
 
-const OPENINFERENCE_KINDS: readonly SpanKind[] = ['LLM', 'CHAIN', 'RETRIEVER', 'TOOL', 'AGENT', 'EMBEDDING', 'RERANKER', 'GUARDRAIL', 'EVALUATOR'];
+const OPENINFERENCE_KINDS: readonly SpanKind[] = [
+  'LLM',
+  'CHAIN',
+  'RETRIEVER',
+  'TOOL',
+  'AGENT',
+  'EMBEDDING',
+  'RERANKER',
+  'GUARDRAIL',
+  'EVALUATOR',
+];
 const GENAI_OPERATION_KINDS: Readonly<Record<string, SpanKind>> = {
   chat: 'LLM',
   text_completion: 'LLM',
@@ -24,11 +34,28 @@ const GENAI_OPERATION_KINDS: Readonly<Record<string, SpanKind>> = {
 
 /** Candidate attributes per field, best first. */
 export const KEYS = {
-  model: ['gen_ai.request.model', 'gen_ai.response.model', 'llm.model_name', 'embedding.model_name'],
+  model: [
+    'gen_ai.request.model',
+    'gen_ai.response.model',
+    'llm.model_name',
+    'embedding.model_name',
+  ],
   provider: ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system'],
-  inputTokens: ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens', 'llm.token_count.prompt'],
-  outputTokens: ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens', 'llm.token_count.completion'],
-  cachedInputTokens: ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens', 'llm.token_count.prompt_details.cache_read'],
+  inputTokens: [
+    'gen_ai.usage.input_tokens',
+    'gen_ai.usage.prompt_tokens',
+    'llm.token_count.prompt',
+  ],
+  outputTokens: [
+    'gen_ai.usage.output_tokens',
+    'gen_ai.usage.completion_tokens',
+    'llm.token_count.completion',
+  ],
+  cachedInputTokens: [
+    'gen_ai.usage.cache_read.input_tokens',
+    'gen_ai.usage.cache_read_input_tokens',
+    'llm.token_count.prompt_details.cache_read',
+  ],
   totalTokens: ['llm.token_count.total', 'gen_ai.usage.total_tokens'],
   totalCost: ['llm.cost.total', 'gen_ai.usage.cost'],
   inputCost: ['llm.cost.prompt'],
@@ -41,7 +68,10 @@ export const KEYS = {
 } as const;
 
 /** The first of `keys` whose value is not empty (absent, null, '' or []). */
-export function first(attrs: Attrs, ...keys: readonly string[]): { key: string; value: unknown } | undefined {
+export function first(
+  attrs: Attrs,
+  ...keys: readonly string[]
+): { key: string; value: unknown } | undefined {
   for (const key of keys) {
     const value = attrs.get(key);
     if (!isEmpty(value)) return { key, value };
@@ -65,11 +95,18 @@ export function spanKind(attrs: Attrs, used: Set<string>): SpanKind | null {
   // gen_ai.operation.name says more than the kind (chat vs text_completion), so it stays in metadata.
   const operation = text(first(attrs, 'gen_ai.operation.name')?.value)?.trim().toLowerCase();
   if (operation === undefined) return null;
-  return Object.hasOwn(GENAI_OPERATION_KINDS, operation) ? GENAI_OPERATION_KINDS[operation] : 'GENERIC';
+  return Object.hasOwn(GENAI_OPERATION_KINDS, operation)
+    ? GENAI_OPERATION_KINDS[operation]
+    : 'GENERIC';
 }
 
 /** The span's own metadata, plus the service name and every attribute not mapped to a field. */
-export function buildMetadata(own: JsonObject, resource: Attrs, attrs: Attrs, used: ReadonlySet<string>): JsonObject | undefined {
+export function buildMetadata(
+  own: JsonObject,
+  resource: Attrs,
+  attrs: Attrs,
+  used: ReadonlySet<string>,
+): JsonObject | undefined {
   const metadata: JsonObject = { ...own };
   const service = text(first(resource, 'service.name')?.value);
   if (service !== null) metadata.resource = { 'service.name': service };
@@ -87,7 +124,8 @@ export function buildMetadata(own: JsonObject, resource: Attrs, attrs: Attrs, us
 export function decodeAttributes(list: unknown): Map<string, unknown> {
   const attrs = new Map<string, unknown>();
   for (const entry of asArray(list)) {
-    if (isObject(entry) && typeof entry.key === 'string' && !attrs.has(entry.key)) attrs.set(entry.key, decodeValue(entry.value));
+    if (isObject(entry) && typeof entry.key === 'string' && !attrs.has(entry.key))
+      attrs.set(entry.key, decodeValue(entry.value));
   }
   return attrs;
 }
@@ -99,13 +137,16 @@ function decodeValue(value: unknown): unknown {
   if (typeof value.boolValue === 'boolean') return value.boolValue;
   if (value.intValue !== undefined) {
     const int = value.intValue;
-    if (typeof int === 'string' && /^-?\d+$/.test(int.trim())) return Number.isSafeInteger(Number(int)) ? Number(int) : int.trim();
+    if (typeof int === 'string' && /^-?\d+$/.test(int.trim()))
+      return Number.isSafeInteger(Number(int)) ? Number(int) : int.trim();
     return int; // not an integer: kept as sent, so that a token count reading it is rejected
   }
   // Doubles may come as "NaN" or "Infinity" strings in proto3 JSON.
-  if (value.doubleValue !== undefined) return typeof value.doubleValue === 'string' ? Number(value.doubleValue) : value.doubleValue;
+  if (value.doubleValue !== undefined)
+    return typeof value.doubleValue === 'string' ? Number(value.doubleValue) : value.doubleValue;
   if (isObject(value.arrayValue)) return asArray(value.arrayValue.values).map(decodeValue);
-  if (isObject(value.kvlistValue)) return Object.fromEntries(decodeAttributes(value.kvlistValue.values));
+  if (isObject(value.kvlistValue))
+    return Object.fromEntries(decodeAttributes(value.kvlistValue.values));
   if (typeof value.bytesValue === 'string') return value.bytesValue; // base64, as sent
   return null;
 }
@@ -115,7 +156,8 @@ function decodeValue(value: unknown): unknown {
 /** A short scalar as text: strings as they are, numbers and booleans written out. */
 export function text(value: unknown): string | null {
   if (typeof value === 'string') return value.trim() === '' ? null : value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   return null;
 }
 
@@ -126,13 +168,23 @@ export function content(value: unknown): string | null {
 }
 
 export function tokenCount(value: unknown): number | null {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d+$/.test(value.trim())
+        ? Number(value.trim())
+        : NaN;
   return Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
 /** A numeric cost as a decimal string without exponent, e.g. 0.00012 → "0.00012". */
 export function decimal(value: unknown): string | null {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && value.trim() !== ''
+        ? Number(value)
+        : NaN;
   if (!Number.isFinite(n)) return null;
   const fixed = n.toFixed(12);
   return fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
@@ -168,7 +220,12 @@ export function asArray(value: unknown): unknown[] {
 }
 
 function isEmpty(value: unknown): boolean {
-  return value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0);
+  return (
+    value === undefined ||
+    value === null ||
+    value === '' ||
+    (Array.isArray(value) && value.length === 0)
+  );
 }
 
 function textLength(value: unknown): number {

@@ -63,12 +63,19 @@ message Status2 { int32 code = 1; string message = 2; }
 `;
 
 let root: protobuf.Root | undefined;
-const type = (name: string) => (root ??= protobuf.parse(SCHEMA, { keepCase: false }).root).lookupType(`otlp.${name}`);
+const type = (name: string) =>
+  (root ??= protobuf.parse(SCHEMA, { keepCase: false }).root).lookupType(`otlp.${name}`);
 
 /** The request as OTLP JSON would carry it. Throws on bytes that are not such a message. */
 export function decodeOtlpProtobuf(bytes: Uint8Array): unknown {
   const request = type('ExportTraceServiceRequest');
-  return request.toObject(request.decode(bytes), { longs: String, bytes: String, enums: Number, defaults: false, arrays: true });
+  return request.toObject(request.decode(bytes), {
+    longs: String,
+    bytes: String,
+    enums: Number,
+    defaults: false,
+    arrays: true,
+  });
 }
 
 /**

@@ -11,7 +11,11 @@ const dbl = (key: string, value: number) => ({ key, value: { doubleValue: value 
 
 /** One resource with one scope holding `spans`. */
 function request(spans: unknown[], resource: unknown[] = [str('service.name', 'checkout')]) {
-  return { resourceSpans: [{ resource: { attributes: resource }, scopeSpans: [{ scope: { name: 'test' }, spans }] }] };
+  return {
+    resourceSpans: [
+      { resource: { attributes: resource }, scopeSpans: [{ scope: { name: 'test' }, spans }] },
+    ],
+  };
 }
 
 const genAiChat = {
@@ -34,7 +38,10 @@ const genAiChat = {
     str('gen_ai.conversation.id', 'conv-9'),
     str('enduser.id', 'user-7'),
     { key: 'gen_ai.request.temperature', value: { doubleValue: 0.2 } },
-    { key: 'gen_ai.response.finish_reasons', value: { arrayValue: { values: [{ stringValue: 'stop' }] } } },
+    {
+      key: 'gen_ai.response.finish_reasons',
+      value: { arrayValue: { values: [{ stringValue: 'stop' }] } },
+    },
   ],
 };
 
@@ -57,7 +64,10 @@ const openInferenceLlm = {
     dbl('llm.cost.prompt', 1e-7),
     str('input.value', '{"question":"hi"}'),
     str('output.value', 'hello'),
-    { key: 'tag.tags', value: { arrayValue: { values: [{ stringValue: 'prod' }, { stringValue: 'beta' }] } } },
+    {
+      key: 'tag.tags',
+      value: { arrayValue: { values: [{ stringValue: 'prod' }, { stringValue: 'beta' }] } },
+    },
     str('metadata', '{"experiment":"e1","n":2}'),
     str('session.id', 'sess-1'),
     str('user.id', 'u-1'),
@@ -113,7 +123,10 @@ describe('otlpToSpans', () => {
       name: 'retrieve',
       startTimeUnixNano: '1717171717500000000',
       endTimeUnixNano: '1717171717600000000',
-      attributes: [str('openinference.span.kind', 'RETRIEVER'), str('input.value', 'what is otlp?')],
+      attributes: [
+        str('openinference.span.kind', 'RETRIEVER'),
+        str('input.value', 'what is otlp?'),
+      ],
     };
     const { spans, rejected } = otlpToSpans(request([openInferenceLlm, retriever]), LIMITS);
     expect(rejected).toEqual([]);
@@ -148,7 +161,12 @@ describe('otlpToSpans', () => {
       },
     });
     expect(llm.error).toBeUndefined();
-    expect(child).toMatchObject({ kind: 'RETRIEVER', parentSpanId: llm.spanId, input: 'what is otlp?', status: 'UNSET' });
+    expect(child).toMatchObject({
+      kind: 'RETRIEVER',
+      parentSpanId: llm.spanId,
+      input: 'what is otlp?',
+      status: 'UNSET',
+    });
     expect(child.endTime!.getTime() - child.startTime.getTime()).toBe(100);
   });
 
@@ -158,20 +176,43 @@ describe('otlpToSpans', () => {
       status: { code: 'STATUS_CODE_ERROR' },
       events: [
         { name: 'log', attributes: [str('exception.message', 'not this one')] },
-        { name: 'exception', timeUnixNano: '1717171718000000000', attributes: [str('exception.type', 'Timeout'), str('exception.message', 'timed out')] },
+        {
+          name: 'exception',
+          timeUnixNano: '1717171718000000000',
+          attributes: [str('exception.type', 'Timeout'), str('exception.message', 'timed out')],
+        },
       ],
     };
-    const tool = { ...genAiChat, spanId: 'aaaaaaaaaaaaaaaa', status: undefined, attributes: [str('gen_ai.operation.name', 'execute_tool')] };
-    const embed = { ...tool, spanId: 'bbbbbbbbbbbbbbbb', attributes: [str('gen_ai.operation.name', 'embeddings'), str('embedding.model_name', 'e5')] };
-    const odd = { ...tool, spanId: 'cccccccccccccccc', attributes: [str('openinference.span.kind', 'wizard'), str('gen_ai.operation.name', 'chat')] };
+    const tool = {
+      ...genAiChat,
+      spanId: 'aaaaaaaaaaaaaaaa',
+      status: undefined,
+      attributes: [str('gen_ai.operation.name', 'execute_tool')],
+    };
+    const embed = {
+      ...tool,
+      spanId: 'bbbbbbbbbbbbbbbb',
+      attributes: [str('gen_ai.operation.name', 'embeddings'), str('embedding.model_name', 'e5')],
+    };
+    const odd = {
+      ...tool,
+      spanId: 'cccccccccccccccc',
+      attributes: [str('openinference.span.kind', 'wizard'), str('gen_ai.operation.name', 'chat')],
+    };
     const { spans } = otlpToSpans(request([failing, tool, embed, odd]), LIMITS);
     expect(spans[0]).toMatchObject({ status: 'ERROR', error: 'timed out' });
     expect(spans[1]).toMatchObject({ kind: 'TOOL', status: 'UNSET' });
     expect(spans[2]).toMatchObject({ kind: 'EMBEDDING', model: 'e5' });
     expect(spans[3].kind).toBe('GENERIC');
-    expect(spans[3].metadata).toMatchObject({ attributes: { 'openinference.span.kind': 'wizard' } });
+    expect(spans[3].metadata).toMatchObject({
+      attributes: { 'openinference.span.kind': 'wizard' },
+    });
     // Neither says: left to ingest, which makes a span with a model an LLM call on every transport.
-    const bare = { ...tool, spanId: 'dddddddddddddddd', attributes: [str('gen_ai.request.model', 'gpt-4o-mini')] };
+    const bare = {
+      ...tool,
+      spanId: 'dddddddddddddddd',
+      attributes: [str('gen_ai.request.model', 'gpt-4o-mini')],
+    };
     expect(otlpToSpans(request([bare]), LIMITS).spans[0].kind).toBeNull();
   });
 
@@ -189,12 +230,26 @@ describe('otlpToSpans', () => {
   it('rejects malformed spans by their index across the request while the others map', () => {
     const body = {
       resourceSpans: [
-        request([genAiChat, { ...genAiChat, spanId: 'aaaaaaaaaaaaaaaa', name: '' }]).resourceSpans[0],
+        request([genAiChat, { ...genAiChat, spanId: 'aaaaaaaaaaaaaaaa', name: '' }])
+          .resourceSpans[0],
         request([
           'not a span',
-          { ...genAiChat, spanId: 'bbbbbbbbbbbbbbbb', startTimeUnixNano: undefined, traceId: undefined },
-          { ...genAiChat, spanId: 'cccccccccccccccc', attributes: [int('gen_ai.usage.input_tokens', '-3')] },
-          { ...genAiChat, spanId: 'dddddddddddddddd', attributes: [int('llm.token_count.total', '12.5')] },
+          {
+            ...genAiChat,
+            spanId: 'bbbbbbbbbbbbbbbb',
+            startTimeUnixNano: undefined,
+            traceId: undefined,
+          },
+          {
+            ...genAiChat,
+            spanId: 'cccccccccccccccc',
+            attributes: [int('gen_ai.usage.input_tokens', '-3')],
+          },
+          {
+            ...genAiChat,
+            spanId: 'dddddddddddddddd',
+            attributes: [int('llm.token_count.total', '12.5')],
+          },
           { ...openInferenceLlm, spanId: 'xyz' },
           openInferenceLlm,
         ]).resourceSpans[0],
@@ -222,7 +277,11 @@ describe('otlpToSpans', () => {
     };
     expect(otlpToSpans(body, LIMITS).projectHint).toBe('proj_1');
     expect(otlpToSpans(request([genAiChat]), LIMITS).projectHint).toBeNull();
-    expect(otlpToSpans({ resourceSpans: [] }, LIMITS)).toEqual({ spans: [], rejected: [], projectHint: null });
+    expect(otlpToSpans({ resourceSpans: [] }, LIMITS)).toEqual({
+      spans: [],
+      rejected: [],
+      projectHint: null,
+    });
   });
 
   it('throws when the request holds more spans than allowed', () => {

@@ -37,7 +37,14 @@ const NANOS_PER_MS = 1_000_000n;
 /** Largest time a JS Date holds, in milliseconds. */
 const MAX_DATE_MS = 8.64e15;
 
-const STATUS_CODES: Readonly<Record<string, SpanStatus>> = { '0': 'UNSET', '1': 'OK', '2': 'ERROR', UNSET: 'UNSET', OK: 'OK', ERROR: 'ERROR' };
+const STATUS_CODES: Readonly<Record<string, SpanStatus>> = {
+  '0': 'UNSET',
+  '1': 'OK',
+  '2': 'ERROR',
+  UNSET: 'UNSET',
+  OK: 'OK',
+  ERROR: 'ERROR',
+};
 
 /**
  * Maps an OTLP JSON export request. Throws only when the body is not an object with a
@@ -49,14 +56,20 @@ export function otlpToSpans(body: unknown, options: { maxSpans: number }): OtlpM
     throw new Error('OTLP request body must be a JSON object with a resourceSpans array');
   }
   const groups = body.resourceSpans.filter(isObject).map((resourceSpans) => {
-    const resource = decodeAttributes(isObject(resourceSpans.resource) ? resourceSpans.resource.attributes : undefined);
+    const resource = decodeAttributes(
+      isObject(resourceSpans.resource) ? resourceSpans.resource.attributes : undefined,
+    );
     // instrumentationLibrarySpans: the name of scopeSpans before OTLP 0.15.
-    const scopes = asArray(resourceSpans.scopeSpans ?? resourceSpans.instrumentationLibrarySpans).filter(isObject);
+    const scopes = asArray(
+      resourceSpans.scopeSpans ?? resourceSpans.instrumentationLibrarySpans,
+    ).filter(isObject);
     return { resource, spans: scopes.flatMap((scope) => asArray(scope.spans)) };
   });
   const total = groups.reduce((sum, group) => sum + group.spans.length, 0);
   if (total > options.maxSpans) {
-    throw new Error(`OTLP request has ${total} spans; at most ${options.maxSpans} are accepted per request`);
+    throw new Error(
+      `OTLP request has ${total} spans; at most ${options.maxSpans} are accepted per request`,
+    );
   }
 
   const result: OtlpMapResult = { spans: [], rejected: [], projectHint: null };
@@ -92,7 +105,10 @@ function mapSpan(raw: unknown, resource: Attrs): SpanInput | string {
     const found = first(attrs, ...keys);
     if (!found) return null;
     const value = tokenCount(found.value);
-    if (value === null) problems.push(`attribute ${found.key} must be a non-negative whole number, got ${JSON.stringify(found.value)}`);
+    if (value === null)
+      problems.push(
+        `attribute ${found.key} must be a non-negative whole number, got ${JSON.stringify(found.value)}`,
+      );
     else used.add(found.key);
     return value;
   };
@@ -111,7 +127,13 @@ function mapSpan(raw: unknown, resource: Attrs): SpanInput | string {
     cachedInputTokens: count(KEYS.cachedInputTokens),
     totalTokens: count(KEYS.totalTokens),
   };
-  if (problems.length > 0 || traceId === null || spanId === null || name === null || startTime === null) {
+  if (
+    problems.length > 0 ||
+    traceId === null ||
+    spanId === null ||
+    name === null ||
+    startTime === null
+  ) {
     return problems.join('; ');
   }
 
@@ -151,7 +173,10 @@ function mapSpan(raw: unknown, resource: Attrs): SpanInput | string {
 
 function spanStatus(status: unknown): SpanStatus {
   if (!isObject(status) || status.code === undefined || status.code === null) return 'UNSET';
-  const code = String(status.code).trim().toUpperCase().replace(/^STATUS_CODE_/, '');
+  const code = String(status.code)
+    .trim()
+    .toUpperCase()
+    .replace(/^STATUS_CODE_/, '');
   return Object.hasOwn(STATUS_CODES, code) ? STATUS_CODES[code] : 'UNSET';
 }
 
@@ -173,11 +198,20 @@ function statusMessage(raw: JsonObject): string | null {
  * A trace or span id as lowercase hex. OTLP JSON sends hex; base64 of the right length (the
  * protobuf-JSON default some exporters use) is accepted too. Empty or all zeros means absent.
  */
-function otlpId(value: unknown, bytes: number, field: string, problems: string[], required: boolean): string | null {
+function otlpId(
+  value: unknown,
+  bytes: number,
+  field: string,
+  problems: string[],
+  required: boolean,
+): string | null {
   let hex: string | null = null;
   if (typeof value === 'string' && value !== '') {
     if (new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(value)) hex = value.toLowerCase();
-    else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === bytes) {
+    else if (
+      /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) &&
+      Buffer.from(value, 'base64').length === bytes
+    ) {
       hex = Buffer.from(value, 'base64').toString('hex');
     } else {
       problems.push(`${field} must be ${bytes * 2} hex characters`);
@@ -193,14 +227,27 @@ function otlpId(value: unknown, bytes: number, field: string, problems: string[]
 }
 
 /** Unix nanoseconds (decimal string or number) → Date at millisecond precision; null when absent or 0. */
-function nanosToDate(value: unknown, field: string, problems: string[], required: boolean): Date | null {
-  if (value === undefined || value === null || value === '' || value === 0 || /^0+$/.test(String(value))) {
+function nanosToDate(
+  value: unknown,
+  field: string,
+  problems: string[],
+  required: boolean,
+): Date | null {
+  if (
+    value === undefined ||
+    value === null ||
+    value === '' ||
+    value === 0 ||
+    /^0+$/.test(String(value))
+  ) {
     if (required) problems.push(`${field} is required`);
     return null;
   }
   let ms: number;
-  if (typeof value === 'string' && /^\d+$/.test(value.trim())) ms = Number(BigInt(value.trim()) / NANOS_PER_MS);
-  else if (typeof value === 'number' && Number.isFinite(value) && value >= 0) ms = Math.floor(value / 1e6);
+  if (typeof value === 'string' && /^\d+$/.test(value.trim()))
+    ms = Number(BigInt(value.trim()) / NANOS_PER_MS);
+  else if (typeof value === 'number' && Number.isFinite(value) && value >= 0)
+    ms = Math.floor(value / 1e6);
   else {
     problems.push(`${field} must be a non-negative integer of nanoseconds`);
     return null;
@@ -216,5 +263,7 @@ function nanosToDate(value: unknown, field: string, problems: string[], required
 
 /** The fields that hold a value (neither null nor undefined). */
 function present<T extends object>(fields: T): Partial<T> {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined && value !== null)) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(fields).filter(([, value]) => value !== undefined && value !== null),
+  ) as Partial<T>;
 }

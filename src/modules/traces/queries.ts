@@ -16,7 +16,12 @@ import { selectedFields } from './selection';
  * Filtering or ordering traces by cost reveals costs (a yes/no question per threshold): it needs
  * the same right as reading them, wherever traces are selected (lists, evaluation data sources).
  */
-export async function authorizeCostFilter(ctx: Context, projectId: string, filter: { minCost?: unknown } | null | undefined, orderedByCost = false) {
+export async function authorizeCostFilter(
+  ctx: Context,
+  projectId: string,
+  filter: { minCost?: unknown } | null | undefined,
+  orderedByCost = false,
+) {
   if (filter?.minCost != null || orderedByCost) await authorize(ctx, projectId, 'costs');
 }
 
@@ -27,23 +32,43 @@ export const TraceFilter = builder.inputType('TraceFilter', {
     to: t.field({ type: 'DateTime', description: 'Traces that started before this time.' }),
     userId: t.string({ description: 'End user id.' }),
     sessionId: t.string(),
-    tags: t.stringList({ description: 'Traces carrying every one of these tags.', validate: z.array(z.string().max(200)).max(50) }),
+    tags: t.stringList({
+      description: 'Traces carrying every one of these tags.',
+      validate: z.array(z.string().max(200)).max(50),
+    }),
     status: t.field({ type: SpanStatusEnum }),
     model: t.string({
-      description: 'Traces with at least one span of this model, compared normalised (Span.normalizedModel): gpt-4o finds gpt-4o-2024-08-06 and azure/gpt-4o, not gpt-4o-mini.',
+      description:
+        'Traces with at least one span of this model, compared normalised (Span.normalizedModel): gpt-4o finds gpt-4o-2024-08-06 and azure/gpt-4o, not gpt-4o-mini.',
       validate: z.string().max(256),
     }),
-    modelExact: t.string({ description: 'Traces with at least one span whose model is exactly this name, as sent (Span.model).', validate: z.string().max(256) }),
-    name: t.string({ description: 'Traces whose name contains this text (case-insensitive).', validate: z.string().max(1000) }),
-    minCost: t.field({ type: 'Decimal', description: 'Traces that cost at least this much (USD). Needs the costs right.' }),
+    modelExact: t.string({
+      description:
+        'Traces with at least one span whose model is exactly this name, as sent (Span.model).',
+      validate: z.string().max(256),
+    }),
+    name: t.string({
+      description: 'Traces whose name contains this text (case-insensitive).',
+      validate: z.string().max(1000),
+    }),
+    minCost: t.field({
+      type: 'Decimal',
+      description: 'Traces that cost at least this much (USD). Needs the costs right.',
+    }),
     minLatencyMs: t.int(),
   }),
 });
 
 const TraceOrderField = builder.enumType('TraceOrderField', {
-  values: { START_TIME: { value: 'startTime' }, LATENCY: { value: 'latencyMs' }, TOTAL_COST: { value: 'totalCost' } } as const,
+  values: {
+    START_TIME: { value: 'startTime' },
+    LATENCY: { value: 'latencyMs' },
+    TOTAL_COST: { value: 'totalCost' },
+  } as const,
 });
-const OrderDirection = builder.enumType('OrderDirection', { values: { ASC: { value: 'asc' }, DESC: { value: 'desc' } } as const });
+const OrderDirection = builder.enumType('OrderDirection', {
+  values: { ASC: { value: 'asc' }, DESC: { value: 'desc' } } as const,
+});
 const TraceOrder = builder.inputType('TraceOrder', {
   fields: (t) => ({
     field: t.field({ type: TraceOrderField, required: true }),
@@ -55,7 +80,8 @@ builder.queryFields((t) => ({
   traces: t.connection(
     {
       type: TraceRef,
-      description: 'Traces of a project, newest first unless ordered otherwise (forward pagination: first/after).',
+      description:
+        'Traces of a project, newest first unless ordered otherwise (forward pagination: first/after).',
       args: {
         projectId: t.arg.globalID({ required: true, for: ProjectRef }),
         filter: t.arg({ type: TraceFilter }),
@@ -65,10 +91,17 @@ builder.queryFields((t) => ({
       resolve: async (_root, args, ctx, info) => {
         const projectId = args.projectId.id;
         await authorizeCostFilter(ctx, projectId, args.filter, args.orderBy?.field === 'totalCost');
-        if (args.last != null || args.before != null) throw badInput('traces pages forward only: use first and after.', ['last']);
+        if (args.last != null || args.before != null)
+          throw badInput('traces pages forward only: use first and after.', ['last']);
         const order = args.orderBy?.field ?? 'startTime';
-        const after = args.after ? decodeCursor(args.after, order === 'startTime' ? 'time' : order === 'latencyMs' ? 'int' : 'decimal') : null;
-        if (args.after && !after) throw badInput('`after` is not a cursor of this list.', ['after']);
+        const after = args.after
+          ? decodeCursor(
+              args.after,
+              order === 'startTime' ? 'time' : order === 'latencyMs' ? 'int' : 'decimal',
+            )
+          : null;
+        if (args.after && !after)
+          throw badInput('`after` is not a cursor of this list.', ['after']);
         const limit = pageSize(args);
         const filter = args.filter ?? {};
         const fields = selectedFields(info);
@@ -90,7 +123,12 @@ builder.queryFields((t) => ({
     },
     {
       name: 'TraceConnection',
-      fields: (c) => ({ totalCount: c.int({ description: 'Traces matching the filter.', resolve: (conn) => (conn as unknown as { totalCount: number }).totalCount }) }),
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'Traces matching the filter.',
+          resolve: (conn) => (conn as unknown as { totalCount: number }).totalCount,
+        }),
+      }),
     },
     { name: 'TraceEdge' },
   ),
@@ -100,39 +138,59 @@ builder.queryFields((t) => ({
     description: 'A trace by id, with its spans as a tree (rootSpans) and as a list (spans).',
     args: { id: t.arg.globalID({ required: true, for: TraceRef }) },
     authScopes: { authenticated: true },
-    resolve: async (_root, args, ctx, info) => readable(ctx, await loadersOf(ctx).use(info).trace.load(args.id.id), 'Trace') as never,
+    resolve: async (_root, args, ctx, info) =>
+      readable(ctx, await loadersOf(ctx).use(info).trace.load(args.id.id), 'Trace') as never,
   }),
   span: t.field({
     type: SpanRef,
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: SpanRef }) },
     authScopes: { authenticated: true },
-    resolve: async (_root, args, ctx, info) => readable(ctx, await loadersOf(ctx).use(info).span.load(args.id.id), 'Span') as never,
+    resolve: async (_root, args, ctx, info) =>
+      readable(ctx, await loadersOf(ctx).use(info).span.load(args.id.id), 'Span') as never,
   }),
 }));
 
 const SpanInputRef = builder.inputType('SpanInput', {
-  description: 'One span. Ids are yours: sending a span again updates it (fields you leave out keep their value).',
+  description:
+    'One span. Ids are yours: sending a span again updates it (fields you leave out keep their value).',
   fields: (t) => ({
-    traceId: t.string({ required: true, description: 'Your trace id; the trace is created with its first span.' }),
+    traceId: t.string({
+      required: true,
+      description: 'Your trace id; the trace is created with its first span.',
+    }),
     spanId: t.string({ required: true, description: 'Your span id, unique within the trace.' }),
     parentSpanId: t.string(),
-    kind: t.field({ type: SpanKindEnum, description: 'Defaults to LLM when a model is given, else GENERIC.' }),
+    kind: t.field({
+      type: SpanKindEnum,
+      description: 'Defaults to LLM when a model is given, else GENERIC.',
+    }),
     name: t.string({ required: true }),
     startTime: t.field({ type: 'DateTime', required: true }),
     endTime: t.field({ type: 'DateTime' }),
-    status: t.field({ type: SpanStatusEnum, description: 'Defaults to ERROR when error is given, else UNSET.' }),
+    status: t.field({
+      type: SpanStatusEnum,
+      description: 'Defaults to ERROR when error is given, else UNSET.',
+    }),
     error: t.string(),
-    model: t.string({ description: 'Model name as the provider reports it, e.g. gpt-4o-2024-08-06.' }),
+    model: t.string({
+      description: 'Model name as the provider reports it, e.g. gpt-4o-2024-08-06.',
+    }),
     provider: t.string(),
     inputTokens: t.int({ description: 'Prompt tokens, cached ones included.' }),
     outputTokens: t.int(),
     cachedInputTokens: t.int(),
     totalTokens: t.int({ description: 'Defaults to input + output.' }),
-    inputCost: t.field({ type: 'Decimal', description: 'USD. Send a cost to override pricing from the price table.' }),
+    inputCost: t.field({
+      type: 'Decimal',
+      description: 'USD. Send a cost to override pricing from the price table.',
+    }),
     outputCost: t.field({ type: 'Decimal' }),
     cachedInputCost: t.field({ type: 'Decimal' }),
-    totalCost: t.field({ type: 'Decimal', description: 'Defaults to input + output cost when those are sent.' }),
+    totalCost: t.field({
+      type: 'Decimal',
+      description: 'Defaults to input + output cost when those are sent.',
+    }),
     userId: t.string({ description: 'The end user of your application.' }),
     sessionId: t.string(),
     tags: t.stringList(),
@@ -142,14 +200,16 @@ const SpanInputRef = builder.inputType('SpanInput', {
   }),
 });
 
-const SpanErrorRef = builder.objectRef<{ index: number; field: string; message: string }>('SpanError').implement({
-  description: 'Why one span of a batch was refused.',
-  fields: (t) => ({
-    index: t.exposeInt('index', { description: 'Position of the span in input.spans.' }),
-    field: t.exposeString('field'),
-    message: t.exposeString('message'),
-  }),
-});
+const SpanErrorRef = builder
+  .objectRef<{ index: number; field: string; message: string }>('SpanError')
+  .implement({
+    description: 'Why one span of a batch was refused.',
+    fields: (t) => ({
+      index: t.exposeInt('index', { description: 'Position of the span in input.spans.' }),
+      field: t.exposeString('field'),
+      message: t.exposeString('message'),
+    }),
+  });
 
 builder.relayMutationField(
   'ingestSpans',
@@ -157,22 +217,39 @@ builder.relayMutationField(
     inputFields: (t) => ({
       projectId: t.globalID({ required: true, for: ProjectRef }),
       spans: t.field({ type: [SpanInputRef], required: true, description: 'Up to 1,000 spans.' }),
-      partial: t.boolean({ defaultValue: false, description: 'Store the valid spans and report the invalid ones, instead of refusing the whole batch.' }),
+      partial: t.boolean({
+        defaultValue: false,
+        description:
+          'Store the valid spans and report the invalid ones, instead of refusing the whole batch.',
+      }),
     }),
   },
   {
     // Cost: a point per 10 spans (and at least 10, as every mutation).
-    extensions: { cost: (args: { input?: { spans?: unknown[] } }) => Math.ceil((args.input?.spans?.length ?? 0) / 10) },
-    description: 'Stores spans (and creates or updates their traces). Idempotent: the same batch sent twice is stored once.',
+    extensions: {
+      cost: (args: { input?: { spans?: unknown[] } }) =>
+        Math.ceil((args.input?.spans?.length ?? 0) / 10),
+    },
+    description:
+      'Stores spans (and creates or updates their traces). Idempotent: the same batch sent twice is stored once.',
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
-    resolve: (_root, { input }, ctx) => ctx.services.traces.ingest(input.projectId.id, input.spans, { partial: input.partial ?? false }),
+    resolve: (_root, { input }, ctx) =>
+      ctx.services.traces.ingest(input.projectId.id, input.spans, {
+        partial: input.partial ?? false,
+      }),
   },
   {
     outputFields: (t) => ({
-      acceptedCount: t.exposeInt('acceptedCount', { description: 'Spans stored (repeats within the batch count once each).' }),
+      acceptedCount: t.exposeInt('acceptedCount', {
+        description: 'Spans stored (repeats within the batch count once each).',
+      }),
       rejectedCount: t.exposeInt('rejectedCount'),
       traceCount: t.exposeInt('traceCount', { description: 'Traces created or updated.' }),
-      errors: t.field({ type: [SpanErrorRef], description: 'Problems of the rejected spans (partial mode).', resolve: (r) => r.problems }),
+      errors: t.field({
+        type: [SpanErrorRef],
+        description: 'Problems of the rejected spans (partial mode).',
+        resolve: (r) => r.problems,
+      }),
     }),
   },
 );

@@ -64,10 +64,19 @@ const SPAN_COLUMNS: Record<string, string> = {
 // Always read: ids, the project (authorisation) and the keys loaders group spans by. A span's
 // parent id and start time are read when the operation needs them (see loadersOf in loaders.ts).
 const TRACE_KEYS = ['t.id::text AS "id"', 't.project_id::text AS "projectId"'];
-const SPAN_KEYS = ['s.id::text AS "id"', 's.project_id::text AS "projectId"', 's.trace_id::text AS "traceId"', 's.external_id AS "externalId"'];
+const SPAN_KEYS = [
+  's.id::text AS "id"',
+  's.project_id::text AS "projectId"',
+  's.trace_id::text AS "traceId"',
+  's.external_id AS "externalId"',
+];
 
 /** The key columns and those of `fields`; all columns when `fields` is not known. */
-function columns(keys: string[], map: Record<string, string>, fields: ReadonlySet<string> | undefined): string {
+function columns(
+  keys: string[],
+  map: Record<string, string>,
+  fields: ReadonlySet<string> | undefined,
+): string {
   const list = [...keys];
   for (const field of fields ?? Object.keys(map)) {
     const sql = map[field];
@@ -76,8 +85,10 @@ function columns(keys: string[], map: Record<string, string>, fields: ReadonlySe
   return list.join(', ');
 }
 
-export const traceColumns = (fields?: ReadonlySet<string>) => columns(TRACE_KEYS, TRACE_COLUMNS, fields);
-export const spanColumns = (fields?: ReadonlySet<string>) => columns(SPAN_KEYS, SPAN_COLUMNS, fields);
+export const traceColumns = (fields?: ReadonlySet<string>) =>
+  columns(TRACE_KEYS, TRACE_COLUMNS, fields);
+export const spanColumns = (fields?: ReadonlySet<string>) =>
+  columns(SPAN_KEYS, SPAN_COLUMNS, fields);
 
 export interface TraceRow {
   id: string;
@@ -119,8 +130,16 @@ export type TraceOrderField = 'startTime' | 'latencyMs' | 'totalCost';
 // below 1e10: Decimal(20, 10)).
 const ORDER_SQL: Record<TraceOrderField, { asc: string; desc: string; cast: string }> = {
   startTime: { asc: 't.start_time', desc: 't.start_time', cast: 'timestamptz' },
-  latencyMs: { asc: 'COALESCE(t.latency_ms, 2147483647)', desc: 'COALESCE(t.latency_ms, -1)', cast: 'int' },
-  totalCost: { asc: 'COALESCE(t.total_cost, 10000000000)', desc: 'COALESCE(t.total_cost, -1)', cast: 'numeric' },
+  latencyMs: {
+    asc: 'COALESCE(t.latency_ms, 2147483647)',
+    desc: 'COALESCE(t.latency_ms, -1)',
+    cast: 'int',
+  },
+  totalCost: {
+    asc: 'COALESCE(t.total_cost, 10000000000)',
+    desc: 'COALESCE(t.total_cost, -1)',
+    cast: 'numeric',
+  },
 };
 
 export function traceFilterSql(projectId: string, f: TraceListFilter, params: unknown[]): string {
@@ -133,9 +152,16 @@ export function traceFilterSql(projectId: string, f: TraceListFilter, params: un
   if (f.sessionId != null) where.push(`t.session_id = ${p(f.sessionId)}`);
   if (f.tags?.length) where.push(`t.tags @> ${p(f.tags)}::text[]`);
   if (f.status) where.push(`t.status = ${p(f.status)}::"SpanStatus"`);
-  if (f.model != null) where.push(`EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.id AND s.normalized_model = ${p(normaliseModelName(f.model))})`);
-  if (f.modelExact != null) where.push(`EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.id AND s.model = ${p(f.modelExact)})`);
-  if (f.name != null) where.push(`t.name ILIKE ${p(`%${f.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);
+  if (f.model != null)
+    where.push(
+      `EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.id AND s.normalized_model = ${p(normaliseModelName(f.model))})`,
+    );
+  if (f.modelExact != null)
+    where.push(
+      `EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.id AND s.model = ${p(f.modelExact)})`,
+    );
+  if (f.name != null)
+    where.push(`t.name ILIKE ${p(`%${f.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);
   if (f.minCost != null) where.push(`t.total_cost >= ${p(f.minCost)}::numeric`);
   if (f.minLatencyMs != null) where.push(`t.latency_ms >= ${p(f.minLatencyMs)}`);
   return where.join(' AND ');
@@ -144,7 +170,15 @@ export function traceFilterSql(projectId: string, f: TraceListFilter, params: un
 /** A page of a project's traces after `cursor` ([sort value, id]); one more row than `limit` tells if there is a next page. */
 export function listTraces(
   sql: Sql,
-  input: { projectId: string; filter: TraceListFilter; order: TraceOrderField; direction: 'asc' | 'desc'; after: [unknown, string] | null; limit: number; fields?: ReadonlySet<string> },
+  input: {
+    projectId: string;
+    filter: TraceListFilter;
+    order: TraceOrderField;
+    direction: 'asc' | 'desc';
+    after: [unknown, string] | null;
+    limit: number;
+    fields?: ReadonlySet<string>;
+  },
 ) {
   const params: unknown[] = [];
   const where = traceFilterSql(input.projectId, input.filter, params);
@@ -161,9 +195,16 @@ export function listTraces(
   );
 }
 
-export async function countTraces(sql: Sql, projectId: string, filter: TraceListFilter): Promise<number> {
+export async function countTraces(
+  sql: Sql,
+  projectId: string,
+  filter: TraceListFilter,
+): Promise<number> {
   const params: unknown[] = [];
-  const rows = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM traces t WHERE ${traceFilterSql(projectId, filter, params)}`, params);
+  const rows = await sql<{ n: number }>(
+    `SELECT count(*)::int AS n FROM traces t WHERE ${traceFilterSql(projectId, filter, params)}`,
+    params,
+  );
   return rows[0].n;
 }
 
@@ -174,9 +215,17 @@ export const spansById = (sql: Sql, ids: readonly string[], fields?: ReadonlySet
   sql<SpanRow>(`SELECT ${spanColumns(fields)} FROM spans s WHERE s.id = ANY($1::uuid[])`, [ids]);
 
 /** The first `limit` spans of each trace (oldest first), optionally after a (startTime, id) cursor. */
-export function spansOfTraces(sql: Sql, traceIds: readonly string[], limit: number, fields?: ReadonlySet<string>, after?: [string, string] | null) {
+export function spansOfTraces(
+  sql: Sql,
+  traceIds: readonly string[],
+  limit: number,
+  fields?: ReadonlySet<string>,
+  after?: [string, string] | null,
+) {
   const params: unknown[] = [traceIds, limit];
-  const keyset = after ? ` AND (s.start_time, s.id) > ($${params.push(after[0])}::timestamptz, $${params.push(after[1])}::uuid)` : '';
+  const keyset = after
+    ? ` AND (s.start_time, s.id) > ($${params.push(after[0])}::timestamptz, $${params.push(after[1])}::uuid)`
+    : '';
   return sql<SpanRow>(
     `SELECT ${spanColumns(fields)} FROM unnest($1::uuid[]) AS ids(id)
      CROSS JOIN LATERAL (SELECT * FROM spans s WHERE s.trace_id = ids.id${keyset} ORDER BY s.start_time, s.id LIMIT $2) s
@@ -186,7 +235,11 @@ export function spansOfTraces(sql: Sql, traceIds: readonly string[], limit: numb
 }
 
 /** Spans whose parent is one of (traceId, externalId). */
-export function childrenOf(sql: Sql, parents: readonly { traceId: string; externalId: string }[], fields?: ReadonlySet<string>) {
+export function childrenOf(
+  sql: Sql,
+  parents: readonly { traceId: string; externalId: string }[],
+  fields?: ReadonlySet<string>,
+) {
   return sql<SpanRow>(
     `SELECT ${spanColumns(fields)} FROM unnest($1::uuid[], $2::text[]) AS p(trace_id, external_id)
      JOIN spans s ON s.trace_id = p.trace_id AND s.parent_external_id = p.external_id
@@ -196,7 +249,11 @@ export function childrenOf(sql: Sql, parents: readonly { traceId: string; extern
 }
 
 /** Spans by (traceId, externalId). */
-export function spansByExternalId(sql: Sql, keys: readonly { traceId: string; externalId: string }[], fields?: ReadonlySet<string>) {
+export function spansByExternalId(
+  sql: Sql,
+  keys: readonly { traceId: string; externalId: string }[],
+  fields?: ReadonlySet<string>,
+) {
   return sql<SpanRow>(
     `SELECT ${spanColumns(fields)} FROM unnest($1::uuid[], $2::text[]) AS k(trace_id, external_id)
      JOIN spans s ON s.trace_id = k.trace_id AND s.external_id = k.external_id`,

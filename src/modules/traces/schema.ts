@@ -14,8 +14,14 @@ import { loadersOf } from './loaders';
 import type { SpanRow, TraceRow } from './read-sql';
 import { buildSpanTree } from './span-tree';
 
-export const SpanKindEnum = builder.enumType(SpanKind, { name: 'SpanKind', description: 'What a span did.' });
-export const SpanStatusEnum = builder.enumType(SpanStatus, { name: 'SpanStatus', description: 'Outcome of a span (OpenTelemetry status).' });
+export const SpanKindEnum = builder.enumType(SpanKind, {
+  name: 'SpanKind',
+  description: 'What a span did.',
+});
+export const SpanStatusEnum = builder.enumType(SpanStatus, {
+  name: 'SpanStatus',
+  description: 'Outcome of a span (OpenTelemetry status).',
+});
 
 /** Spans read into one trace tree; a larger trace is cut (its `spans` connection is complete). */
 export const MAX_TREE_SPANS = 5_000;
@@ -25,7 +31,8 @@ const costRights = createContextCache(() => new Map<string, boolean>());
 function costOf(row: { projectId: string }, value: unknown, ctx: Context): string | null {
   const rights = costRights(ctx);
   let allowed = rights.get(row.projectId);
-  if (allowed === undefined) rights.set(row.projectId, (allowed = allows(ctx, row.projectId, 'costs')));
+  if (allowed === undefined)
+    rights.set(row.projectId, (allowed = allows(ctx, row.projectId, 'costs')));
   if (!allowed) throw forbidden('Cost fields need the BILLING or ADMIN role.');
   return (value as string | null) ?? null;
 }
@@ -36,7 +43,11 @@ function costOf(row: { projectId: string }, value: unknown, ctx: Context): strin
  * reached from it (its spans, their parents and children) belongs to the same project. A
  * per-object type scope did the same at about a fifth of the cost of a whole traces page.
  */
-export function readable<R extends { projectId: string }>(ctx: Context, row: R | null, what: string): R | Error {
+export function readable<R extends { projectId: string }>(
+  ctx: Context,
+  row: R | null,
+  what: string,
+): R | Error {
   try {
     return authorizeRow(ctx, row, 'read', what);
   } catch (error) {
@@ -50,44 +61,90 @@ builder.node(SpanRef, {
   // Spans arrive at any time (ingest also drops its project's cached responses): kept 10 s at most.
   extensions: { cacheTtlMs: 10_000 },
   id: { resolve: (span) => span.id },
-  description: 'One step of a trace: an LLM call, a retrieval, a tool call… Its cost fields need the BILLING or ADMIN role.',
-  loadMany: (ids, ctx) => Promise.all(ids.map(async (id) => readable(ctx, await loadersOf(ctx).span.load(id), 'Span') as SpanRow | null)),
+  description:
+    'One step of a trace: an LLM call, a retrieval, a tool call… Its cost fields need the BILLING or ADMIN role.',
+  loadMany: (ids, ctx) =>
+    Promise.all(
+      ids.map(
+        async (id) => readable(ctx, await loadersOf(ctx).span.load(id), 'Span') as SpanRow | null,
+      ),
+    ),
   fields: (t) => ({
     externalId: t.string({ description: "The client's span id.", resolve: (s) => s.externalId }),
-    parentExternalId: t.string({ nullable: true, description: "The client's id of the parent span.", resolve: (s) => s.parentExternalId }),
+    parentExternalId: t.string({
+      nullable: true,
+      description: "The client's id of the parent span.",
+      resolve: (s) => s.parentExternalId,
+    }),
     kind: t.field({ type: SpanKindEnum, resolve: (s) => s.kind as SpanKind }),
     name: t.string({ resolve: (s) => s.name as string }),
-    model: t.string({ nullable: true, description: 'The model name as sent.', resolve: (s) => s.model as string | null }),
+    model: t.string({
+      nullable: true,
+      description: 'The model name as sent.',
+      resolve: (s) => s.model as string | null,
+    }),
     normalizedModel: t.string({
       nullable: true,
-      description: 'The model name that grouping and filtering use: lower case, without provider prefix or date/version suffix (azure/gpt-4o-2024-08-06 → gpt-4o).',
+      description:
+        'The model name that grouping and filtering use: lower case, without provider prefix or date/version suffix (azure/gpt-4o-2024-08-06 → gpt-4o).',
       resolve: (s) => s.normalizedModel as string | null,
     }),
     provider: t.string({ nullable: true, resolve: (s) => s.provider as string | null }),
     startTime: t.field({ type: 'DateTime', resolve: (s) => s.startTime }),
-    endTime: t.field({ type: 'DateTime', nullable: true, resolve: (s) => s.endTime as Date | null }),
+    endTime: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (s) => s.endTime as Date | null,
+    }),
     latencyMs: t.int({ nullable: true, resolve: (s) => s.latencyMs as number | null }),
     status: t.field({ type: SpanStatusEnum, resolve: (s) => s.status as SpanStatus }),
     error: t.string({ nullable: true, resolve: (s) => s.error as string | null }),
-    userId: t.string({ nullable: true, description: 'The end user of the traced application.', resolve: (s) => s.userId as string | null }),
+    userId: t.string({
+      nullable: true,
+      description: 'The end user of the traced application.',
+      resolve: (s) => s.userId as string | null,
+    }),
     sessionId: t.string({ nullable: true, resolve: (s) => s.sessionId as string | null }),
     tags: t.stringList({ resolve: (s) => s.tags as string[] }),
     metadata: t.field({ type: 'JSON', nullable: true, resolve: (s) => s.metadata }),
     input: t.string({ nullable: true, resolve: (s) => s.input as string | null }),
     output: t.string({ nullable: true, resolve: (s) => s.output as string | null }),
-    textTruncated: t.boolean({ description: 'Input or output was cut to the configured size.', resolve: (s) => s.textTruncated as boolean }),
+    textTruncated: t.boolean({
+      description: 'Input or output was cut to the configured size.',
+      resolve: (s) => s.textTruncated as boolean,
+    }),
     inputTokens: t.int({ resolve: (s) => s.inputTokens as number }),
     outputTokens: t.int({ resolve: (s) => s.outputTokens as number }),
-    cachedInputTokens: t.int({ description: 'Part of inputTokens read from the prompt cache.', resolve: (s) => s.cachedInputTokens as number }),
+    cachedInputTokens: t.int({
+      description: 'Part of inputTokens read from the prompt cache.',
+      resolve: (s) => s.cachedInputTokens as number,
+    }),
     totalTokens: t.int({ resolve: (s) => s.totalTokens as number }),
-    usageEstimated: t.boolean({ description: 'The client sent no usage; tokens were counted from the text.', resolve: (s) => s.usageEstimated as boolean }),
-    inputCost: t.field({ type: 'Decimal', nullable: true, description: 'USD, cached input included.', resolve: (s, _a, ctx) => costOf(s, s.inputCost, ctx) }),
-    outputCost: t.field({ type: 'Decimal', nullable: true, resolve: (s, _a, ctx) => costOf(s, s.outputCost, ctx) }),
-    cachedInputCost: t.field({ type: 'Decimal', nullable: true, resolve: (s, _a, ctx) => costOf(s, s.cachedInputCost, ctx) }),
+    usageEstimated: t.boolean({
+      description: 'The client sent no usage; tokens were counted from the text.',
+      resolve: (s) => s.usageEstimated as boolean,
+    }),
+    inputCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      description: 'USD, cached input included.',
+      resolve: (s, _a, ctx) => costOf(s, s.inputCost, ctx),
+    }),
+    outputCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      resolve: (s, _a, ctx) => costOf(s, s.outputCost, ctx),
+    }),
+    cachedInputCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      resolve: (s, _a, ctx) => costOf(s, s.cachedInputCost, ctx),
+    }),
     totalCost: t.field({
       type: 'Decimal',
       nullable: true,
-      description: 'USD; null when it could not be priced (no known price for the model, or usage without the input/output split) or there was nothing to price.',
+      description:
+        'USD; null when it could not be priced (no known price for the model, or usage without the input/output split) or there was nothing to price.',
       resolve: (s, _a, ctx) => costOf(s, s.totalCost, ctx),
     }),
     costProvided: t.boolean({
@@ -95,19 +152,29 @@ builder.node(SpanRef, {
       description: 'The client sent the cost (otherwise it was priced here).',
       resolve: (s, _a, ctx) => costOf(s, s.costProvided, ctx) as unknown as boolean,
     }),
-    trace: t.field({ type: TraceRef, resolve: async (s, _a, ctx, info) => (await loadersOf(ctx).use(info).trace.load(s.traceId))! }),
+    trace: t.field({
+      type: TraceRef,
+      resolve: async (s, _a, ctx, info) => (await loadersOf(ctx).use(info).trace.load(s.traceId))!,
+    }),
     parent: t.field({
       type: SpanRef,
       nullable: true,
       resolve: (s, _a, ctx, info) =>
-        s.parentExternalId === null ? null : loadersOf(ctx).use(info).spanByExternalId.load({ traceId: s.traceId, externalId: s.parentExternalId }),
+        s.parentExternalId === null
+          ? null
+          : loadersOf(ctx)
+              .use(info)
+              .spanByExternalId.load({ traceId: s.traceId, externalId: s.parentExternalId }),
     }),
     children: t.field({
       type: [SpanRef],
       description: 'Child spans, oldest first.',
       resolve: (s, _a, ctx, info) => {
         const loaders = loadersOf(ctx).use(info);
-        return loaders.treeChildren.get(s) ?? loaders.children.load({ traceId: s.traceId, externalId: s.externalId });
+        return (
+          loaders.treeChildren.get(s) ??
+          loaders.children.load({ traceId: s.traceId, externalId: s.externalId })
+        );
       },
     }),
   }),
@@ -118,16 +185,33 @@ builder.node(TraceRef, {
   extensions: { cacheTtlMs: 10_000 },
   id: { resolve: (trace) => trace.id },
   description: 'One request through an LLM application: its spans, time range, tokens and cost.',
-  loadMany: (ids, ctx) => Promise.all(ids.map(async (id) => readable(ctx, await loadersOf(ctx).trace.load(id), 'Trace') as TraceRow | null)),
+  loadMany: (ids, ctx) =>
+    Promise.all(
+      ids.map(
+        async (id) =>
+          readable(ctx, await loadersOf(ctx).trace.load(id), 'Trace') as TraceRow | null,
+      ),
+    ),
   fields: (t) => ({
-    externalId: t.string({ description: "The client's trace id.", resolve: (r) => r.externalId as string }),
+    externalId: t.string({
+      description: "The client's trace id.",
+      resolve: (r) => r.externalId as string,
+    }),
     name: t.string({ nullable: true, resolve: (r) => r.name as string | null }),
-    userId: t.string({ nullable: true, description: 'The end user of the traced application.', resolve: (r) => r.userId as string | null }),
+    userId: t.string({
+      nullable: true,
+      description: 'The end user of the traced application.',
+      resolve: (r) => r.userId as string | null,
+    }),
     sessionId: t.string({ nullable: true, resolve: (r) => r.sessionId as string | null }),
     tags: t.stringList({ resolve: (r) => r.tags as string[] }),
     metadata: t.field({ type: 'JSON', nullable: true, resolve: (r) => r.metadata }),
     startTime: t.field({ type: 'DateTime', resolve: (r) => r.startTime as Date }),
-    endTime: t.field({ type: 'DateTime', nullable: true, resolve: (r) => r.endTime as Date | null }),
+    endTime: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (r) => r.endTime as Date | null,
+    }),
     latencyMs: t.int({ nullable: true, resolve: (r) => r.latencyMs as number | null }),
     status: t.field({ type: SpanStatusEnum, resolve: (r) => r.status as SpanStatus }),
     spanCount: t.int({ resolve: (r) => r.spanCount as number }),
@@ -136,12 +220,21 @@ builder.node(TraceRef, {
     outputTokens: t.field({ type: 'SafeInt', resolve: (r) => r.outputTokens as number }),
     cachedInputTokens: t.field({ type: 'SafeInt', resolve: (r) => r.cachedInputTokens as number }),
     totalTokens: t.field({ type: 'SafeInt', resolve: (r) => r.totalTokens as number }),
-    inputCost: t.field({ type: 'Decimal', nullable: true, resolve: (r, _a, ctx) => costOf(r, r.inputCost, ctx) }),
-    outputCost: t.field({ type: 'Decimal', nullable: true, resolve: (r, _a, ctx) => costOf(r, r.outputCost, ctx) }),
+    inputCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      resolve: (r, _a, ctx) => costOf(r, r.inputCost, ctx),
+    }),
+    outputCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      resolve: (r, _a, ctx) => costOf(r, r.outputCost, ctx),
+    }),
     totalCost: t.field({
       type: 'Decimal',
       nullable: true,
-      description: 'USD, the sum of its priced spans (see unpricedSpanCount); null when none could be priced and some needed a price.',
+      description:
+        'USD, the sum of its priced spans (see unpricedSpanCount); null when none could be priced and some needed a price.',
       resolve: (r, _a, ctx) => costOf(r, r.totalCost, ctx),
     }),
     unpricedSpanCount: t.int({
@@ -149,7 +242,11 @@ builder.node(TraceRef, {
         'Spans that needed a price but could not be priced, left out of the cost totals: spans with a model, or LLM/EMBEDDING spans with tokens, whose model has no known price or whose usage has no input/output split. TOOL, CHAIN, AGENT… spans without a model have nothing to price and are not counted.',
       resolve: (r) => r.unpricedSpanCount as number,
     }),
-    project: t.field({ type: ProjectRef, resolve: async (r, _a, ctx) => (await ctx.deps.db.prisma.project.findUnique({ where: { id: r.projectId } }))! }),
+    project: t.field({
+      type: ProjectRef,
+      resolve: async (r, _a, ctx) =>
+        (await ctx.deps.db.prisma.project.findUnique({ where: { id: r.projectId } }))!,
+    }),
     spans: t.connection(
       {
         type: SpanRef,
@@ -158,15 +255,27 @@ builder.node(TraceRef, {
           const limit = pageSize(args);
           const loaders = loadersOf(ctx).use(info);
           const after = args.after ? decodeCursor(args.after, 'time') : null;
-          if (args.after && !after) throw badInput('`after` is not a cursor of this list.', ['after']);
-          const rows = after ? await loaders.spansAfter(trace.id, limit + 1, after as [string, string]) : await loaders.spansOf(limit + 1).load(trace.id);
+          if (args.after && !after)
+            throw badInput('`after` is not a cursor of this list.', ['after']);
+          const rows = after
+            ? await loaders.spansAfter(trace.id, limit + 1, after as [string, string])
+            : await loaders.spansOf(limit + 1).load(trace.id);
           return {
-            ...keysetPage(rows, limit, after !== null, (span) => encodeCursor(span.startTime.toISOString(), span.id)),
+            ...keysetPage(rows, limit, after !== null, (span) =>
+              encodeCursor(span.startTime.toISOString(), span.id),
+            ),
             totalCount: trace.spans as number,
           };
         },
       },
-      { name: 'TraceSpansConnection', fields: (c) => ({ totalCount: c.int({ resolve: (conn) => (conn as unknown as { totalCount: number }).totalCount }) }) },
+      {
+        name: 'TraceSpansConnection',
+        fields: (c) => ({
+          totalCount: c.int({
+            resolve: (conn) => (conn as unknown as { totalCount: number }).totalCount,
+          }),
+        }),
+      },
       { name: 'TraceSpansConnectionEdge' },
     ),
     rootSpans: t.field({

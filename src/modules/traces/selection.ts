@@ -1,6 +1,13 @@
 // Which fields of each type an operation selects, anywhere in it (fragments and aliases included),
 // so that trace and span reads fetch only those columns. Computed once per operation.
-import { Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLResolveInfo } from 'graphql';
+import {
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type GraphQLResolveInfo,
+} from 'graphql';
 
 const cache = new WeakMap<object, Map<string, Set<string>>>();
 
@@ -10,7 +17,10 @@ export function selectedFields(info: GraphQLResolveInfo): Map<string, Set<string
   if (cached) return cached;
   const byType = new Map<string, Set<string>>();
   const typeInfo = new TypeInfo(info.schema);
-  const document: DocumentNode = { kind: Kind.DOCUMENT, definitions: [info.operation, ...Object.values(info.fragments)] };
+  const document: DocumentNode = {
+    kind: Kind.DOCUMENT,
+    definitions: [info.operation, ...Object.values(info.fragments)],
+  };
   visit(
     document,
     visitWithTypeInfo(typeInfo, {

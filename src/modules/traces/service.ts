@@ -6,7 +6,14 @@ import { normaliseModelName } from '../../lib/model-name';
 import { fromUnits, toUnits } from '../../lib/money';
 import type { CostService } from '../costs/service';
 import { countTokens } from '../costs/tokens';
-import { insertSpans, refreshTraces, upsertSpans, upsertTraces, type SpanRow, type TraceRow } from './ingest-sql';
+import {
+  insertSpans,
+  refreshTraces,
+  upsertSpans,
+  upsertTraces,
+  type SpanRow,
+  type TraceRow,
+} from './ingest-sql';
 import { traceTotals } from './trace-totals';
 import { checkBatch, type SpanInput, type SpanLimits, type SpanProblem } from './span-input';
 
@@ -39,21 +46,48 @@ export function createTraceService(deps: Deps, costs: CostService) {
     if (!usageSent && span.model && (span.input || span.output)) {
       const inputTokens = countTokens(span.input ?? '');
       const outputTokens = countTokens(span.output ?? '');
-      usage = { input: inputTokens, output: outputTokens, cached: 0, total: inputTokens + outputTokens };
+      usage = {
+        input: inputTokens,
+        output: outputTokens,
+        cached: 0,
+        total: inputTokens + outputTokens,
+      };
       estimated = true;
     }
-    if (usage.total === null && (usage.input !== null || usage.output !== null)) usage.total = (usage.input ?? 0) + (usage.output ?? 0);
+    if (usage.total === null && (usage.input !== null || usage.output !== null))
+      usage.total = (usage.input ?? 0) + (usage.output ?? 0);
 
-    const costSent = [span.inputCost, span.outputCost, span.cachedInputCost, span.totalCost].some((v) => v != null);
-    let cost = { input: span.inputCost ?? null, output: span.outputCost ?? null, cached: span.cachedInputCost ?? null, total: span.totalCost ?? null };
+    const costSent = [span.inputCost, span.outputCost, span.cachedInputCost, span.totalCost].some(
+      (v) => v != null,
+    );
+    let cost = {
+      input: span.inputCost ?? null,
+      output: span.outputCost ?? null,
+      cached: span.cachedInputCost ?? null,
+      total: span.totalCost ?? null,
+    };
     if (costSent) {
-      if (cost.total === null) cost.total = fromUnits(toUnits(cost.input ?? '0') + toUnits(cost.output ?? '0'));
+      if (cost.total === null)
+        cost.total = fromUnits(toUnits(cost.input ?? '0') + toUnits(cost.output ?? '0'));
     } else if (span.model && (usage.input !== null || usage.output !== null)) {
       // Only usage split into input and output can be priced: a span with only totalTokens stays
       // unpriced (null), not 0.
-      const priced = price(span.model, { inputTokens: usage.input ?? 0, outputTokens: usage.output ?? 0, cachedInputTokens: usage.cached ?? 0 }, span.startTime);
+      const priced = price(
+        span.model,
+        {
+          inputTokens: usage.input ?? 0,
+          outputTokens: usage.output ?? 0,
+          cachedInputTokens: usage.cached ?? 0,
+        },
+        span.startTime,
+      );
       if (priced) {
-        cost = { input: priced.inputCost, output: priced.outputCost, cached: priced.cachedInputCost, total: priced.totalCost };
+        cost = {
+          input: priced.inputCost,
+          output: priced.outputCost,
+          cached: priced.cachedInputCost,
+          total: priced.totalCost,
+        };
       }
     }
 
@@ -82,7 +116,8 @@ export function createTraceService(deps: Deps, costs: CostService) {
       cached_input_tokens: usage.cached,
       total_tokens: usage.total,
       usage_estimated: estimated,
-      text_truncated: inputCut || outputCut ? true : span.input != null || span.output != null ? false : null,
+      text_truncated:
+        inputCut || outputCut ? true : span.input != null || span.output != null ? false : null,
       input_cost: cost.input,
       output_cost: cost.output,
       cached_input_cost: cost.cached,
@@ -96,21 +131,41 @@ export function createTraceService(deps: Deps, costs: CostService) {
      * Stores a batch of spans and updates their traces. Without `partial`, one bad span rejects
      * the batch (BAD_USER_INPUT listing every problem) and nothing is written.
      */
-    async ingest(projectId: string, spans: readonly SpanInput[], options: { partial: boolean; source?: 'graphql' | 'otlp' }): Promise<IngestResult> {
+    async ingest(
+      projectId: string,
+      spans: readonly SpanInput[],
+      options: { partial: boolean; source?: 'graphql' | 'otlp' },
+    ): Promise<IngestResult> {
       if (spans.length > maxSpansPerBatch) {
-        throw appError('BAD_USER_INPUT', `At most ${maxSpansPerBatch} spans can be sent at once; got ${spans.length}.`, {
-          extensions: { path: ['input', 'spans'] },
-        });
+        throw appError(
+          'BAD_USER_INPUT',
+          `At most ${maxSpansPerBatch} spans can be sent at once; got ${spans.length}.`,
+          {
+            extensions: { path: ['input', 'spans'] },
+          },
+        );
       }
       const { valid, problems } = checkBatch(spans, limits, deps.clock.now());
       const rejectedIndexes = new Set(problems.map((p) => p.index));
       if (problems.length > 0 && !options.partial) {
         const first = problems[0];
-        throw appError('BAD_USER_INPUT', `${rejectedIndexes.size} of ${spans.length} spans are invalid, so none were stored (first: spans[${first.index}].${first.field} ${first.message}).`, {
-          extensions: { path: ['input', 'spans', first.index, first.field], invalidSpans: problems.slice(0, MAX_LISTED_PROBLEMS) },
-        });
+        throw appError(
+          'BAD_USER_INPUT',
+          `${rejectedIndexes.size} of ${spans.length} spans are invalid, so none were stored (first: spans[${first.index}].${first.field} ${first.message}).`,
+          {
+            extensions: {
+              path: ['input', 'spans', first.index, first.field],
+              invalidSpans: problems.slice(0, MAX_LISTED_PROBLEMS),
+            },
+          },
+        );
       }
-      const result = { acceptedCount: spans.length - rejectedIndexes.size, rejectedCount: rejectedIndexes.size, problems, traceCount: 0 };
+      const result = {
+        acceptedCount: spans.length - rejectedIndexes.size,
+        rejectedCount: rejectedIndexes.size,
+        problems,
+        traceCount: 0,
+      };
       if (valid.length === 0) return result;
 
       const price = await costs.pricer(projectId);
@@ -123,7 +178,11 @@ export function createTraceService(deps: Deps, costs: CostService) {
       }
       // Totals are computed here for traces this batch creates (all their spans are at hand), and
       // recounted in SQL for traces that already had spans.
-      const traces: TraceRow[] = [...spansByTrace].map(([externalId, spans]) => ({ id: uuidv7(), external_id: externalId, ...traceTotals(spans) }));
+      const traces: TraceRow[] = [...spansByTrace].map(([externalId, spans]) => ({
+        id: uuidv7(),
+        external_id: externalId,
+        ...traceTotals(spans),
+      }));
       await deps.db.transaction(async (sql) => {
         const stored = await upsertTraces(sql, projectId, traces);
         const idOf = new Map(stored.map((t) => [t.external_id, t.id]));
@@ -133,8 +192,15 @@ export function createTraceService(deps: Deps, costs: CostService) {
         const fresh = rows.filter((row) => !existedIds.has(row.trace_external_id));
         if (fresh.length > 0) await insertSpans(sql, projectId, fresh);
         if (existed.length > 0) {
-          await upsertSpans(sql, projectId, rows.filter((row) => existedIds.has(row.trace_external_id)));
-          await refreshTraces(sql, existed.map((t) => t.id));
+          await upsertSpans(
+            sql,
+            projectId,
+            rows.filter((row) => existedIds.has(row.trace_external_id)),
+          );
+          await refreshTraces(
+            sql,
+            existed.map((t) => t.id),
+          );
         }
       });
       deps.meters.ingestedSpans.inc({ source: options.source ?? 'graphql' }, rows.length);

@@ -2,7 +2,12 @@ import { checkBatch, checkSpan, mergeSpan, type SpanInput } from './span-input';
 
 const limits = { maxTextChars: 100, maxMetadataBytes: 64 };
 const now = new Date('2025-03-01T12:00:00Z');
-const ok: SpanInput = { traceId: 't', spanId: 's', name: 'n', startTime: new Date('2025-03-01T11:00:00Z') };
+const ok: SpanInput = {
+  traceId: 't',
+  spanId: 's',
+  name: 'n',
+  startTime: new Date('2025-03-01T11:00:00Z'),
+};
 
 describe('checkSpan', () => {
   it('accepts a minimal span', () => {
@@ -42,12 +47,18 @@ describe('checkBatch', () => {
     );
     expect(problems.map((p) => p.index)).toEqual([1]);
     expect(valid).toHaveLength(1);
-    expect(valid[0].span).toMatchObject({ name: 'second', model: 'gpt-4o', endTime: new Date('2025-03-01T11:30:00Z') });
+    expect(valid[0].span).toMatchObject({
+      name: 'second',
+      model: 'gpt-4o',
+      endTime: new Date('2025-03-01T11:30:00Z'),
+    });
   });
 });
 
 describe('mergeSpan', () => {
   it('keeps earlier values where the later span sends nothing', () => {
-    expect(mergeSpan({ ...ok, userId: 'u' }, { ...ok, userId: undefined, sessionId: 'x' })).toMatchObject({ userId: 'u', sessionId: 'x' });
+    expect(
+      mergeSpan({ ...ok, userId: 'u' }, { ...ok, userId: undefined, sessionId: 'x' }),
+    ).toMatchObject({ userId: 'u', sessionId: 'x' });
   });
 });

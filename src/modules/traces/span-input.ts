@@ -64,7 +64,12 @@ const NUL = '\u0000';
 const NUL_MESSAGE = 'must not contain the character U+0000';
 
 /** Problems of one span (empty when it is valid). `now` bounds start times from the future. */
-export function checkSpan(span: SpanInput, index: number, limits: SpanLimits, now: Date): SpanProblem[] {
+export function checkSpan(
+  span: SpanInput,
+  index: number,
+  limits: SpanLimits,
+  now: Date,
+): SpanProblem[] {
   const problems: SpanProblem[] = [];
   const bad = (field: string, message: string) => problems.push({ index, field, message });
   const text = (field: keyof SpanInput, max: number, required = false) => {
@@ -85,32 +90,47 @@ export function checkSpan(span: SpanInput, index: number, limits: SpanLimits, no
   text('userId', MAX_ATTR);
   text('sessionId', MAX_ATTR);
   text('error', MAX_ERROR);
-  if (span.parentSpanId != null && span.parentSpanId === span.spanId) bad('parentSpanId', 'must not be the span itself');
+  if (span.parentSpanId != null && span.parentSpanId === span.spanId)
+    bad('parentSpanId', 'must not be the span itself');
 
   const start = span.startTime instanceof Date ? span.startTime.getTime() : NaN;
   if (Number.isNaN(start)) bad('startTime', 'is required and must be a date');
-  else if (start < MIN_TIME || start > now.getTime() + MAX_FUTURE_MS) bad('startTime', 'is out of range');
+  else if (start < MIN_TIME || start > now.getTime() + MAX_FUTURE_MS)
+    bad('startTime', 'is out of range');
   if (span.endTime != null) {
     const end = span.endTime instanceof Date ? span.endTime.getTime() : NaN;
     if (Number.isNaN(end)) bad('endTime', 'must be a date');
     else if (!Number.isNaN(start) && end < start) bad('endTime', 'must not be before startTime');
   }
 
-  for (const field of ['inputTokens', 'outputTokens', 'cachedInputTokens', 'totalTokens'] as const) {
+  for (const field of [
+    'inputTokens',
+    'outputTokens',
+    'cachedInputTokens',
+    'totalTokens',
+  ] as const) {
     const value = span[field];
-    if (value != null && (!Number.isInteger(value) || value < 0 || value > MAX_TOKENS)) bad(field, `must be a whole number from 0 to ${MAX_TOKENS}`);
+    if (value != null && (!Number.isInteger(value) || value < 0 || value > MAX_TOKENS))
+      bad(field, `must be a whole number from 0 to ${MAX_TOKENS}`);
   }
-  if (span.cachedInputTokens != null && span.inputTokens != null && span.cachedInputTokens > span.inputTokens) {
+  if (
+    span.cachedInputTokens != null &&
+    span.inputTokens != null &&
+    span.cachedInputTokens > span.inputTokens
+  ) {
     bad('cachedInputTokens', 'must not exceed inputTokens');
   }
   for (const field of ['inputCost', 'outputCost', 'cachedInputCost', 'totalCost'] as const) {
     const value = span[field];
-    if (value != null && (!DECIMAL.test(value) || Number(value) >= MAX_COST)) bad(field, `must be a non-negative decimal below ${MAX_COST} USD`);
+    if (value != null && (!DECIMAL.test(value) || Number(value) >= MAX_COST))
+      bad(field, `must be a non-negative decimal below ${MAX_COST} USD`);
   }
 
   if (span.tags != null) {
     if (span.tags.length > MAX_TAGS) bad('tags', `has more than ${MAX_TAGS} tags`);
-    else if (span.tags.some((tag) => typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG)) {
+    else if (
+      span.tags.some((tag) => typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG)
+    ) {
       bad('tags', `each tag must be 1 to ${MAX_TAG} characters`);
     }
   }
@@ -121,14 +141,16 @@ export function checkSpan(span: SpanInput, index: number, limits: SpanLimits, no
     } catch {
       // circular or not serialisable: reported below as too large to store
     }
-    if (size > limits.maxMetadataBytes) bad('metadata', `is larger than ${limits.maxMetadataBytes} bytes of JSON`);
+    if (size > limits.maxMetadataBytes)
+      bad('metadata', `is larger than ${limits.maxMetadataBytes} bytes of JSON`);
     else if (JSON.stringify(span.metadata).includes('\\u0000')) bad('metadata', NUL_MESSAGE);
   }
   for (const field of ['input', 'output'] as const) {
     if (span[field] != null && typeof span[field] !== 'string') bad(field, 'must be a string');
     else if (span[field]?.includes(NUL)) bad(field, NUL_MESSAGE);
   }
-  if (span.tags?.some((tag) => typeof tag === 'string' && tag.includes(NUL))) bad('tags', NUL_MESSAGE);
+  if (span.tags?.some((tag) => typeof tag === 'string' && tag.includes(NUL)))
+    bad('tags', NUL_MESSAGE);
   return problems;
 }
 
@@ -156,6 +178,7 @@ export function checkBatch(spans: readonly SpanInput[], limits: SpanLimits, now:
 /** `later` over `earlier`, field by field; absent (undefined or null) fields keep their value. */
 export function mergeSpan(earlier: SpanInput, later: SpanInput): SpanInput {
   const merged: Record<string, unknown> = { ...earlier };
-  for (const [key, value] of Object.entries(later)) if (value !== undefined && value !== null) merged[key] = value;
+  for (const [key, value] of Object.entries(later))
+    if (value !== undefined && value !== null) merged[key] = value;
   return merged as unknown as SpanInput;
 }

@@ -1,6 +1,9 @@
 import { buildSpanTree } from './span-tree';
 
-const span = (externalId: string, parentExternalId: string | null = null) => ({ externalId, parentExternalId });
+const span = (externalId: string, parentExternalId: string | null = null) => ({
+  externalId,
+  parentExternalId,
+});
 
 describe('buildSpanTree', () => {
   it('nests children under parents in the given order', () => {

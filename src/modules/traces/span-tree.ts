@@ -16,7 +16,8 @@ export function buildSpanTree<S extends TreeSpan>(spans: readonly S[]) {
   const roots: S[] = [];
   for (const span of spans) {
     const parent = span.parentExternalId === null ? undefined : byId.get(span.parentExternalId);
-    if (parent && parent !== span && !isAncestor(span, parent, byId)) children.get(parent)!.push(span);
+    if (parent && parent !== span && !isAncestor(span, parent, byId))
+      children.get(parent)!.push(span);
     else roots.push(span);
   }
   return { roots, children };
@@ -25,7 +26,11 @@ export function buildSpanTree<S extends TreeSpan>(spans: readonly S[]) {
 // True when `span` is above `candidate` in the parent chain (linking them would close a cycle).
 function isAncestor<S extends TreeSpan>(span: S, candidate: S, byId: Map<string, S>): boolean {
   const seen = new Set<S>();
-  for (let node: S | undefined = candidate; node; node = node.parentExternalId === null ? undefined : byId.get(node.parentExternalId)) {
+  for (
+    let node: S | undefined = candidate;
+    node;
+    node = node.parentExternalId === null ? undefined : byId.get(node.parentExternalId)
+  ) {
     if (node === span) return true;
     if (seen.has(node)) return false;
     seen.add(node);

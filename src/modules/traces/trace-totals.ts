@@ -30,10 +30,14 @@ export interface TraceTotals {
 
 /** `spans` are one trace's rows; start times are ISO strings, so they sort as text. */
 export function traceTotals(spans: readonly SpanRow[]): TraceTotals {
-  const byStart = [...spans].sort((a, b) => (a.start_time! < b.start_time! ? -1 : a.start_time! > b.start_time! ? 1 : 0));
+  const byStart = [...spans].sort((a, b) =>
+    a.start_time! < b.start_time! ? -1 : a.start_time! > b.start_time! ? 1 : 0,
+  );
   const roots = byStart.filter((s) => s.parent_external_id === null);
-  const first = <K extends keyof SpanRow>(key: K) => byStart.find((s) => s[key] !== null)?.[key] ?? null;
-  const sum = (key: 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'total_tokens') => spans.reduce((n, s) => n + (s[key] ?? 0), 0);
+  const first = <K extends keyof SpanRow>(key: K) =>
+    byStart.find((s) => s[key] !== null)?.[key] ?? null;
+  const sum = (key: 'input_tokens' | 'output_tokens' | 'cached_input_tokens' | 'total_tokens') =>
+    spans.reduce((n, s) => n + (s[key] ?? 0), 0);
   const unpriced = spans.filter(isUnpriced).length;
   const money = (key: 'input_cost' | 'output_cost' | 'total_cost') => {
     const priced = spans.filter((s) => s[key] !== null);
@@ -43,6 +47,7 @@ export function traceTotals(spans: readonly SpanRow[]): TraceTotals {
   const start = byStart[0].start_time!;
   const end = spans.reduce((max, s) => {
     const t = s.end_time ?? s.start_time!;
+    // biome-ignore lint/complexity/useMathMinMax: ISO strings, compared as text (Math.max would give NaN)
     return t > max ? t : max;
   }, start);
   const errors = spans.filter((s) => s.status === 'ERROR').length;

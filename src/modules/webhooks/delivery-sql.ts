@@ -17,7 +17,12 @@ export interface ClaimedDelivery {
   secrets: StoredSecret[];
 }
 
-export async function claimDeliveries(sql: Sql, token: string, leaseMs: number, limit: number): Promise<ClaimedDelivery[]> {
+export async function claimDeliveries(
+  sql: Sql,
+  token: string,
+  leaseMs: number,
+  limit: number,
+): Promise<ClaimedDelivery[]> {
   if (limit <= 0) return [];
   return sql<ClaimedDelivery>(
     `WITH picked AS (
@@ -58,7 +63,11 @@ export interface Outcome {
  * disables the endpoint, and failures that have lasted `disableAfterMs` disable it too.
  * Returns the ids of the deliveries whose claim was still held (the others were taken over).
  */
-export async function recordOutcomes(sql: Sql, outcomes: Outcome[], disableAfterMs: number): Promise<Set<string>> {
+export async function recordOutcomes(
+  sql: Sql,
+  outcomes: Outcome[],
+  disableAfterMs: number,
+): Promise<Set<string>> {
   const rows = await sql<{ id: string }>(
     `WITH o AS (
        SELECT * FROM json_to_recordset($1::json) AS x(delivery_id uuid, token uuid, endpoint_id uuid, status text, retry_at timestamptz, status_code int, latency_ms int, error text, snippet text, disable text)
@@ -119,7 +128,10 @@ export async function recordOutcomes(sql: Sql, outcomes: Outcome[], disableAfter
  * once for any worker, the attempt neither counted nor logged, since it says nothing about the
  * receiver. Only under each delivery's own claim.
  */
-export async function releaseDeliveries(sql: Sql, claims: { id: string; token: string }[]): Promise<void> {
+export async function releaseDeliveries(
+  sql: Sql,
+  claims: { id: string; token: string }[],
+): Promise<void> {
   if (!claims.length) return;
   await sql(
     `UPDATE webhook_deliveries d SET lease_token = NULL, lease_expires_at = NULL, attempts = greatest(d.attempts - 1, 0)

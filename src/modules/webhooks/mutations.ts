@@ -10,30 +10,43 @@ import { WebhookEndpointRef } from './schema';
 
 /** The endpoint's project, when the principal may change the endpoint. */
 async function writableEndpoint(ctx: Context, id: string) {
-  const endpoint = await ctx.deps.db.prisma.webhookEndpoint.findUnique({ where: { id }, select: { projectId: true } });
+  const endpoint = await ctx.deps.db.prisma.webhookEndpoint.findUnique({
+    where: { id },
+    select: { projectId: true },
+  });
   return authorizeRow(ctx, endpoint, 'write', 'Webhook endpoint').projectId;
 }
 
 /** The events an endpoint may subscribe to, from the catalogue. */
 const EVENTS_DESCRIPTION = `${WEBHOOK_EVENTS.join(', ')}.`;
 
-const SECRET_DESCRIPTION = 'The signing secret (whsec_…, Standard Webhooks). Shown this once: store it now.';
+const SECRET_DESCRIPTION =
+  'The signing secret (whsec_…, Standard Webhooks). Shown this once: store it now.';
 
 builder.relayMutationField(
   'createWebhookEndpoint',
   {
     inputFields: (t) => ({
       projectId: t.globalID({ required: true, for: ProjectRef }),
-      url: t.string({ required: true, description: 'http(s); private, loopback and link-local addresses are refused.' }),
+      url: t.string({
+        required: true,
+        description: 'http(s); private, loopback and link-local addresses are refused.',
+      }),
       events: t.stringList({ required: true, description: EVENTS_DESCRIPTION }),
       description: t.string(),
-      progressIntervalSeconds: t.int({ description: `Least time between two evaluation.progress messages of one evaluation (default ${PROGRESS.webhookIntervalSeconds}).` }),
+      progressIntervalSeconds: t.int({
+        description: `Least time between two evaluation.progress messages of one evaluation (default ${PROGRESS.webhookIntervalSeconds}).`,
+      }),
     }),
   },
   {
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
     resolve: async (_root, { input }, ctx) => {
-      const { endpoint, secret } = await ctx.services.webhooks.create(input.projectId.id, { ...input, url: input.url, events: input.events });
+      const { endpoint, secret } = await ctx.services.webhooks.create(input.projectId.id, {
+        ...input,
+        url: input.url,
+        events: input.events,
+      });
       return { endpoint, secret };
     },
   },
@@ -53,7 +66,9 @@ builder.relayMutationField(
       url: t.string(),
       events: t.stringList({ description: EVENTS_DESCRIPTION }),
       description: t.string(),
-      enabled: t.boolean({ description: 'false disables it; true enables it again and clears its failure record.' }),
+      enabled: t.boolean({
+        description: 'false disables it; true enables it again and clears its failure record.',
+      }),
       progressIntervalSeconds: t.int(),
     }),
   },
@@ -63,7 +78,11 @@ builder.relayMutationField(
       return { endpoint: await ctx.services.webhooks.update(input.id.id, input) };
     },
   },
-  { outputFields: (t) => ({ webhookEndpoint: t.field({ type: WebhookEndpointRef, resolve: (p) => p.endpoint }) }) },
+  {
+    outputFields: (t) => ({
+      webhookEndpoint: t.field({ type: WebhookEndpointRef, resolve: (p) => p.endpoint }),
+    }),
+  },
 );
 
 builder.relayMutationField(
@@ -76,7 +95,13 @@ builder.relayMutationField(
       return { id: input.id };
     },
   },
-  { outputFields: (t) => ({ deletedId: t.id({ resolve: (p) => Buffer.from(`WebhookEndpoint:${p.id.id}`).toString('base64') }) }) },
+  {
+    outputFields: (t) => ({
+      deletedId: t.id({
+        resolve: (p) => Buffer.from(`WebhookEndpoint:${p.id.id}`).toString('base64'),
+      }),
+    }),
+  },
 );
 
 builder.relayMutationField(
@@ -91,7 +116,10 @@ builder.relayMutationField(
   {
     outputFields: (t) => ({
       webhookEndpoint: t.field({ type: WebhookEndpointRef, resolve: (p) => p.endpoint }),
-      secret: t.string({ description: `${SECRET_DESCRIPTION} The previous secret keeps signing beside it for 24 hours.`, resolve: (p) => p.secret }),
+      secret: t.string({
+        description: `${SECRET_DESCRIPTION} The previous secret keeps signing beside it for 24 hours.`,
+        resolve: (p) => p.secret,
+      }),
     }),
   },
 );
@@ -105,7 +133,14 @@ builder.relayMutationField(
       return { messageId: await ctx.services.webhooks.sendTest(input.id.id) };
     },
   },
-  { outputFields: (t) => ({ messageId: t.string({ description: 'The webhook-id of the test message.', resolve: (p) => p.messageId }) }) },
+  {
+    outputFields: (t) => ({
+      messageId: t.string({
+        description: 'The webhook-id of the test message.',
+        resolve: (p) => p.messageId,
+      }),
+    }),
+  },
 );
 
 builder.relayMutationField(
@@ -113,22 +148,38 @@ builder.relayMutationField(
   {
     inputFields: (t) => ({
       id: t.string({ required: true, description: 'The message id (webhook-id).' }),
-      endpointId: t.globalID({ for: WebhookEndpointRef, description: 'Only to this endpoint (default: every endpoint it went to).' }),
+      endpointId: t.globalID({
+        for: WebhookEndpointRef,
+        description: 'Only to this endpoint (default: every endpoint it went to).',
+      }),
     }),
   },
   {
     resolve: async (_root, { input }, ctx) => {
-      const message = await ctx.deps.db.prisma.webhookMessage.findUnique({ where: { id: input.id }, select: { projectId: true } });
+      const message = await ctx.deps.db.prisma.webhookMessage.findUnique({
+        where: { id: input.id },
+        select: { projectId: true },
+      });
       const { projectId } = authorizeRow(ctx, message, 'write', 'Webhook message');
       const endpointId = input.endpointId?.id ?? null;
       // An endpoint the message never went to (another project's, or none at all) is not there for it.
-      if (endpointId && !(await ctx.deps.db.prisma.webhookDelivery.findFirst({ where: { messageId: input.id, endpointId, endpoint: { projectId } }, select: { id: true } }))) {
+      if (
+        endpointId &&
+        !(await ctx.deps.db.prisma.webhookDelivery.findFirst({
+          where: { messageId: input.id, endpointId, endpoint: { projectId } },
+          select: { id: true },
+        }))
+      ) {
         throw notFound('Webhook endpoint');
       }
       return { count: await ctx.services.webhooks.redeliverMessage(input.id, endpointId) };
     },
   },
-  { outputFields: (t) => ({ redeliveries: t.int({ description: 'Deliveries queued again.', resolve: (p) => p.count }) }) },
+  {
+    outputFields: (t) => ({
+      redeliveries: t.int({ description: 'Deliveries queued again.', resolve: (p) => p.count }),
+    }),
+  },
 );
 
 builder.relayMutationField(
@@ -136,13 +187,19 @@ builder.relayMutationField(
   {
     inputFields: (t) => ({
       endpointId: t.globalID({ required: true, for: WebhookEndpointRef }),
-      since: t.field({ type: 'DateTime', required: true, description: 'Failed deliveries created at or after this time.' }),
+      since: t.field({
+        type: 'DateTime',
+        required: true,
+        description: 'Failed deliveries created at or after this time.',
+      }),
     }),
   },
   {
     resolve: async (_root, { input }, ctx) => {
       await writableEndpoint(ctx, input.endpointId.id);
-      return { count: await ctx.services.webhooks.redeliverFailed(input.endpointId.id, input.since) };
+      return {
+        count: await ctx.services.webhooks.redeliverFailed(input.endpointId.id, input.since),
+      };
     },
   },
   { outputFields: (t) => ({ redeliveries: t.int({ resolve: (p) => p.count }) }) },

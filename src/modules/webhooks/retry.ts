@@ -4,7 +4,12 @@
 const MAX_RETRY_AFTER_MS = 24 * 3600_000;
 
 /** `attempts` made so far (the one that just failed included); null when none is left. */
-export function nextAttemptDelay(attempts: number, scheduleMs: number[], retryAfterMs: number | null, random: () => number = Math.random): number | null {
+export function nextAttemptDelay(
+  attempts: number,
+  scheduleMs: number[],
+  retryAfterMs: number | null,
+  random: () => number = Math.random,
+): number | null {
   if (attempts >= scheduleMs.length) return null;
   const base = scheduleMs[attempts];
   const jittered = Math.round(base * (0.9 + 0.2 * random()));

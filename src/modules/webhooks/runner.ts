@@ -8,25 +8,44 @@ import type { Deps } from '../../deps';
 import { createGroupCommit } from '../../lib/group-commit';
 import type { Job } from '../../worker/job';
 import { topics } from '../events/catalogue';
-import { claimDeliveries, recordOutcomes, releaseDeliveries, type ClaimedDelivery, type Outcome } from './delivery-sql';
+import {
+  claimDeliveries,
+  recordOutcomes,
+  releaseDeliveries,
+  type ClaimedDelivery,
+  type Outcome,
+} from './delivery-sql';
 import { classify, nextAttemptDelay } from './retry';
 import { sendWebhook } from './send';
 import { signatureHeader } from './signature';
 import type { AllowList } from './ssrf';
 
-export function createWebhookJob(deps: Deps, webhooks: { allow: AllowList }): Job<ClaimedDelivery, Outcome> {
+export function createWebhookJob(
+  deps: Deps,
+  webhooks: { allow: AllowList },
+): Job<ClaimedDelivery, Outcome> {
   const { concurrency, timeoutMs, retryScheduleMs, disableAfterMs } = deps.config.webhooks;
   const { allow } = webhooks;
   // Longer than any attempt can take, so a live worker never loses a delivery it is sending.
   const leaseMs = 3 * timeoutMs + 5_000;
 
-  const deliveries = new Counter({ name: 'evalgraph_webhook_deliveries_total', help: 'Webhook delivery attempts by outcome.', labelNames: ['outcome'], registers: [deps.metrics] });
+  const deliveries = new Counter({
+    name: 'evalgraph_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome.',
+    labelNames: ['outcome'],
+    registers: [deps.metrics],
+  });
   // Outcomes finishing while a write runs are recorded together by the next one.
   const recorder = createGroupCommit(async (group: Outcome[]) => {
     const held = await recordOutcomes(deps.db.query, group, disableAfterMs);
     return group.map((o) => held.has(o.deliveryId));
   });
-  const latency = new Histogram({ name: 'evalgraph_webhook_delivery_seconds', help: 'Time from sending a webhook to its answer.', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [deps.metrics] });
+  const latency = new Histogram({
+    name: 'evalgraph_webhook_delivery_seconds',
+    help: 'Time from sending a webhook to its answer.',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [deps.metrics],
+  });
 
   async function attempt(delivery: ClaimedDelivery, signal: AbortSignal): Promise<Outcome> {
     const now = deps.clock.now();
@@ -34,13 +53,26 @@ export function createWebhookJob(deps: Deps, webhooks: { allow: AllowList }): Jo
     const headers = {
       'webhook-id': delivery.message_id,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signatureHeader(delivery.secrets, delivery.message_id, timestamp, delivery.payload, now),
+      'webhook-signature': signatureHeader(
+        delivery.secrets,
+        delivery.message_id,
+        timestamp,
+        delivery.payload,
+        now,
+      ),
     };
-    const result = await sendWebhook(delivery.url, headers, delivery.payload, { timeoutMs, allow, signal });
+    const result = await sendWebhook(delivery.url, headers, delivery.payload, {
+      timeoutMs,
+      allow,
+      signal,
+    });
     // Cut short by our own stop: handed back to be sent again, not recorded as the receiver's failure.
     if (result.aborted) throw new Error(result.error ?? 'aborted');
     const kind = classify(result.statusCode);
-    const delay = kind === 'retry' ? nextAttemptDelay(delivery.attempts, retryScheduleMs, result.retryAfterMs) : null;
+    const delay =
+      kind === 'retry'
+        ? nextAttemptDelay(delivery.attempts, retryScheduleMs, result.retryAfterMs)
+        : null;
     latency.observe(result.latencyMs / 1000);
     return {
       deliveryId: delivery.id,
@@ -68,11 +100,26 @@ export function createWebhookJob(deps: Deps, webhooks: { allow: AllowList }): Jo
     run: attempt,
     async record(outcome) {
       const recorded = await recorder.add(outcome);
-      const sent = outcome.status === 'DELIVERED' ? 'delivered' : outcome.disable ? 'gone' : outcome.status === 'FAILED' ? 'exhausted' : 'retry';
+      const sent =
+        outcome.status === 'DELIVERED'
+          ? 'delivered'
+          : outcome.disable
+            ? 'gone'
+            : outcome.status === 'FAILED'
+              ? 'exhausted'
+              : 'retry';
       deliveries.inc({ outcome: recorded ? sent : 'claim_lost' });
     },
-    failed: (delivery, error) => void deps.log.warn({ err: error, deliveryId: delivery.id }, 'webhook attempt could not be recorded; its lease will expire'),
-    release: (claimed) => releaseDeliveries(deps.db.query, claimed.map((d) => ({ id: d.id, token: d.token }))),
+    failed: (delivery, error) =>
+      void deps.log.warn(
+        { err: error, deliveryId: delivery.id },
+        'webhook attempt could not be recorded; its lease will expire',
+      ),
+    release: (claimed) =>
+      releaseDeliveries(
+        deps.db.query,
+        claimed.map((d) => ({ id: d.id, token: d.token })),
+      ),
     // A receiver may be handling a request in flight: it may finish until the drain deadline.
     onStop: 'finish',
   };

@@ -12,18 +12,31 @@ const readScope = projectScope('read');
 
 export const WebhookDeliveryStatusEnum = builder.enumType(WebhookDeliveryStatus, {
   name: 'WebhookDeliveryStatus',
-  description: 'PENDING: to be (re)tried; DELIVERED: answered 2xx; FAILED: every attempt failed, or the endpoint answered 410 Gone.',
+  description:
+    'PENDING: to be (re)tried; DELIVERED: answered 2xx; FAILED: every attempt failed, or the endpoint answered 410 Gone.',
 });
 
 const EndpointStats = builder
-  .objectRef<{ delivered: number; failed: number; pending: number; successRate: number | null; p95LatencyMs: number | null }>('WebhookEndpointStats')
+  .objectRef<{
+    delivered: number;
+    failed: number;
+    pending: number;
+    successRate: number | null;
+    p95LatencyMs: number | null;
+  }>('WebhookEndpointStats')
   .implement({
     fields: (t) => ({
       delivered: t.exposeInt('delivered'),
       failed: t.exposeInt('failed'),
       pending: t.exposeInt('pending'),
-      successRate: t.exposeFloat('successRate', { nullable: true, description: 'delivered / (delivered + failed).' }),
-      p95LatencyMs: t.exposeInt('p95LatencyMs', { nullable: true, description: 'Of the attempts of the last 7 days.' }),
+      successRate: t.exposeFloat('successRate', {
+        nullable: true,
+        description: 'delivered / (delivered + failed).',
+      }),
+      p95LatencyMs: t.exposeInt('p95LatencyMs', {
+        nullable: true,
+        description: 'Of the attempts of the last 7 days.',
+      }),
     }),
   });
 
@@ -32,7 +45,12 @@ const SecretInfo = builder.objectRef<StoredSecret>('WebhookSecretInfo').implemen
   fields: (t) => ({
     prefix: t.string({ resolve: (s) => `${s.secret.slice(0, 10)}…` }),
     createdAt: t.field({ type: 'DateTime', resolve: (s) => new Date(s.createdAt) }),
-    expiresAt: t.field({ type: 'DateTime', nullable: true, description: 'Set on a rotated-out secret: it signs beside the new one until then.', resolve: (s) => (s.expiresAt ? new Date(s.expiresAt) : null) }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'Set on a rotated-out secret: it signs beside the new one until then.',
+      resolve: (s) => (s.expiresAt ? new Date(s.expiresAt) : null),
+    }),
   }),
 });
 
@@ -42,7 +60,8 @@ export const WebhookEndpointRef = builder.prismaNode('WebhookEndpoint', {
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
   nullable: true,
   id: { field: 'id' },
-  description: 'A URL that receives signed webhooks (Standard Webhooks) for the events it subscribes to.',
+  description:
+    'A URL that receives signed webhooks (Standard Webhooks) for the events it subscribes to.',
   authScopes: readScope,
   fields: (t) => ({
     project: t.relation('project'),
@@ -52,20 +71,33 @@ export const WebhookEndpointRef = builder.prismaNode('WebhookEndpoint', {
     enabled: t.exposeBoolean('enabled'),
     disabledReason: t.exposeString('disabledReason', { nullable: true }),
     disabledAt: t.expose('disabledAt', { type: 'DateTime', nullable: true }),
-    failingSince: t.expose('failingSince', { type: 'DateTime', nullable: true, description: 'Start of the current run of failed deliveries.' }),
-    progressIntervalSeconds: t.exposeInt('progressIntervalSeconds', { description: 'Least time between two evaluation.progress messages of one evaluation.' }),
+    failingSince: t.expose('failingSince', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'Start of the current run of failed deliveries.',
+    }),
+    progressIntervalSeconds: t.exposeInt('progressIntervalSeconds', {
+      description: 'Least time between two evaluation.progress messages of one evaluation.',
+    }),
     secrets: t.field({
       type: [SecretInfo],
       select: { secrets: true },
-      resolve: (e, _args, ctx) => (e.secrets as unknown as StoredSecret[]).filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > ctx.deps.clock.now().getTime()),
+      resolve: (e, _args, ctx) =>
+        (e.secrets as unknown as StoredSecret[]).filter(
+          (s) => !s.expiresAt || Date.parse(s.expiresAt) > ctx.deps.clock.now().getTime(),
+        ),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    stats: t.field({ type: EndpointStats, resolve: (e, _a, ctx) => ctx.services.webhooks.stats(e.id) }),
+    stats: t.field({
+      type: EndpointStats,
+      resolve: (e, _a, ctx) => ctx.services.webhooks.stats(e.id),
+    }),
   }),
 });
 
 builder.prismaObject('WebhookMessage', {
-  description: 'One event, as sent: `id` is the webhook-id header, `payload` the exact body signed.',
+  description:
+    'One event, as sent: `id` is the webhook-id header, `payload` the exact body signed.',
   fields: (t) => ({
     id: t.exposeString('id'),
     eventType: t.exposeString('eventType'),
@@ -82,7 +114,10 @@ builder.prismaObject('WebhookAttempt', {
     statusCode: t.exposeInt('statusCode', { nullable: true }),
     latencyMs: t.exposeInt('latencyMs'),
     error: t.exposeString('error', { nullable: true }),
-    responseSnippet: t.exposeString('responseSnippet', { nullable: true, description: 'The first KiB of the answer.' }),
+    responseSnippet: t.exposeString('responseSnippet', {
+      nullable: true,
+      description: 'The first KiB of the answer.',
+    }),
   }),
 });
 
@@ -100,7 +135,12 @@ export const WebhookDeliveryRef = builder.prismaNode('WebhookDelivery', {
     endpoint: t.relation('endpoint'),
     status: t.expose('status', { type: WebhookDeliveryStatusEnum }),
     attempts: t.exposeInt('attempts'),
-    nextAttemptAt: t.field({ type: 'DateTime', nullable: true, select: { status: true, nextAttemptAt: true }, resolve: (d) => (d.status === 'PENDING' ? d.nextAttemptAt : null) }),
+    nextAttemptAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      select: { status: true, nextAttemptAt: true },
+      resolve: (d) => (d.status === 'PENDING' ? d.nextAttemptAt : null),
+    }),
     deliveredAt: t.expose('deliveredAt', { type: 'DateTime', nullable: true }),
     lastStatusCode: t.exposeInt('lastStatusCode', { nullable: true }),
     lastError: t.exposeString('lastError', { nullable: true }),
@@ -126,7 +166,12 @@ builder.queryFields((t) => ({
       description: "A project's webhook endpoints, oldest first.",
       args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
       authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
-      resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.webhookEndpoint.findMany({ ...query, where: { projectId: args.projectId.id }, orderBy: { id: 'asc' } }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.deps.db.prisma.webhookEndpoint.findMany({
+          ...query,
+          where: { projectId: args.projectId.id },
+          orderBy: { id: 'asc' },
+        }),
     },
     { name: 'WebhookEndpointConnection' },
     { name: 'WebhookEndpointEdge' },
@@ -135,25 +180,46 @@ builder.queryFields((t) => ({
     type: 'WebhookEndpoint',
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: WebhookEndpointRef }) },
-    resolve: (query, _root, args, ctx) => ctx.deps.db.prisma.webhookEndpoint.findUnique({ ...query, where: { id: args.id.id } }).then(found('WebhookEndpoint')),
+    resolve: (query, _root, args, ctx) =>
+      ctx.deps.db.prisma.webhookEndpoint
+        .findUnique({ ...query, where: { id: args.id.id } })
+        .then(found('WebhookEndpoint')),
   }),
   webhookDeliveries: t.prismaConnection(
     {
       type: 'WebhookDelivery',
       cursor: 'id',
       description: 'Deliveries to an endpoint, newest first.',
-      args: { endpointId: t.arg.globalID({ required: true, for: WebhookEndpointRef }), filter: t.arg({ type: DeliveryFilter }) },
+      args: {
+        endpointId: t.arg.globalID({ required: true, for: WebhookEndpointRef }),
+        filter: t.arg({ type: DeliveryFilter }),
+      },
       authScopes: { authenticated: true },
       // The endpoint's project decides: an endpoint you cannot read is not there.
       resolve: async (query, _root, args, ctx) => {
-        authorizeRow(ctx, await ctx.deps.db.prisma.webhookEndpoint.findUnique({ where: { id: args.endpointId.id }, select: { projectId: true } }), 'read', 'WebhookEndpoint');
+        authorizeRow(
+          ctx,
+          await ctx.deps.db.prisma.webhookEndpoint.findUnique({
+            where: { id: args.endpointId.id },
+            select: { projectId: true },
+          }),
+          'read',
+          'WebhookEndpoint',
+        );
         return ctx.deps.db.prisma.webhookDelivery.findMany({
           ...query,
           where: {
             endpointId: args.endpointId.id,
             ...(args.filter?.status ? { status: args.filter.status } : {}),
             ...(args.filter?.eventType ? { message: { eventType: args.filter.eventType } } : {}),
-            ...(args.filter?.from || args.filter?.to ? { createdAt: { ...(args.filter.from ? { gte: args.filter.from } : {}), ...(args.filter.to ? { lt: args.filter.to } : {}) } } : {}),
+            ...(args.filter?.from || args.filter?.to
+              ? {
+                  createdAt: {
+                    ...(args.filter.from ? { gte: args.filter.from } : {}),
+                    ...(args.filter.to ? { lt: args.filter.to } : {}),
+                  },
+                }
+              : {}),
           },
           orderBy: { id: 'desc' },
         });

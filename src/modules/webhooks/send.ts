@@ -19,7 +19,6 @@ export interface AttemptResult {
 
 const SNIPPET_BYTES = 1024;
 
-
 export async function sendWebhook(
   target: string,
   headers: Record<string, string>,
@@ -29,7 +28,14 @@ export async function sendWebhook(
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const { signal } = options;
-  const aborted = (): AttemptResult => ({ statusCode: null, latencyMs: elapsed(), error: 'aborted: the worker is stopping', snippet: null, retryAfterMs: null, aborted: true });
+  const aborted = (): AttemptResult => ({
+    statusCode: null,
+    latencyMs: elapsed(),
+    error: 'aborted: the worker is stopping',
+    snippet: null,
+    retryAfterMs: null,
+    aborted: true,
+  });
   if (signal?.aborted) return aborted();
   let url: URL;
   let onAbort = () => {};
@@ -37,7 +43,12 @@ export async function sendWebhook(
     // Name resolution counts against the attempt's time too.
     url = await Promise.race([
       checkTarget(target, options.allow),
-      new Promise<never>((_resolve, reject) => setTimeout(() => reject(new TargetRefusedError(`no address within ${options.timeoutMs} ms`)), options.timeoutMs).unref()),
+      new Promise<never>((_resolve, reject) =>
+        setTimeout(
+          () => reject(new TargetRefusedError(`no address within ${options.timeoutMs} ms`)),
+          options.timeoutMs,
+        ).unref(),
+      ),
       new Promise<never>((_resolve, reject) => {
         onAbort = () => reject(signal!.reason);
         signal?.addEventListener('abort', onAbort, { once: true });
@@ -45,7 +56,13 @@ export async function sendWebhook(
     ]);
   } catch (error) {
     if (signal?.aborted) return aborted();
-    return { statusCode: null, latencyMs: elapsed(), error: `refused: ${(error as Error).message}`, snippet: null, retryAfterMs: null };
+    return {
+      statusCode: null,
+      latencyMs: elapsed(),
+      error: `refused: ${(error as Error).message}`,
+      snippet: null,
+      retryAfterMs: null,
+    };
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
@@ -65,24 +82,46 @@ export async function sendWebhook(
     };
     const request = (url.protocol === 'https:' ? https : http).request(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'user-agent': 'Evalgraph-Webhooks/1', ...headers },
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        'user-agent': 'Evalgraph-Webhooks/1',
+        ...headers,
+      },
       lookup: guardedLookup(options.allow, url.hostname),
       agent: false,
     });
     const timer = setTimeout(() => {
       request.destroy();
-      done({ statusCode: null, error: `timed out after ${options.timeoutMs} ms`, snippet: null, retryAfterMs: null });
+      done({
+        statusCode: null,
+        error: `timed out after ${options.timeoutMs} ms`,
+        snippet: null,
+        retryAfterMs: null,
+      });
     }, options.timeoutMs);
     request.on('error', (error) => {
       const refused = error instanceof TargetRefusedError;
-      done({ statusCode: null, error: refused ? `refused: ${error.message}` : `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${error.message}`, snippet: null, retryAfterMs: null });
+      done({
+        statusCode: null,
+        error: refused
+          ? `refused: ${error.message}`
+          : `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${error.message}`,
+        snippet: null,
+        retryAfterMs: null,
+      });
     });
     request.on('response', (response) => {
       const chunks: Buffer[] = [];
       let size = 0;
       const finish = () => {
         const snippet = Buffer.concat(chunks).subarray(0, SNIPPET_BYTES).toString('utf8');
-        done({ statusCode: response.statusCode ?? null, error: null, snippet: snippet || null, retryAfterMs: parseRetryAfter(response.headers['retry-after']) });
+        done({
+          statusCode: response.statusCode ?? null,
+          error: null,
+          snippet: snippet || null,
+          retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+        });
         response.destroy();
       };
       response.on('data', (chunk: Buffer) => {

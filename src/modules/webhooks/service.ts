@@ -26,11 +26,13 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
   const wake = () => deps.pubsub.publish(topics.webhookWork, {});
 
   async function checkUrl(url: string) {
-    if (url.length > 2_000) throw badInput('The URL is longer than 2,000 characters.', ['input', 'url']);
+    if (url.length > 2_000)
+      throw badInput('The URL is longer than 2,000 characters.', ['input', 'url']);
     try {
       return (await checkTarget(url, allow)).toString();
     } catch (error) {
-      if (error instanceof TargetRefusedError) throw badInput(`The URL is refused: ${error.message}.`, ['input', 'url']);
+      if (error instanceof TargetRefusedError)
+        throw badInput(`The URL is refused: ${error.message}.`, ['input', 'url']);
       throw error;
     }
   }
@@ -39,11 +41,22 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
     if (input.events != null) {
       if (!input.events.length) throw badInput('Give at least one event.', ['input', 'events']);
       const unknown = input.events.find((e) => !(WEBHOOK_EVENTS as string[]).includes(e));
-      if (unknown) throw badInput(`Unknown event "${unknown}"; known: ${WEBHOOK_EVENTS.join(', ')}.`, ['input', 'events']);
+      if (unknown)
+        throw badInput(`Unknown event "${unknown}"; known: ${WEBHOOK_EVENTS.join(', ')}.`, [
+          'input',
+          'events',
+        ]);
     }
-    if (input.description != null && input.description.length > 500) throw badInput('The description is longer than 500 characters.', ['input', 'description']);
-    if (input.progressIntervalSeconds != null && (input.progressIntervalSeconds < 1 || input.progressIntervalSeconds > 3_600)) {
-      throw badInput('progressIntervalSeconds must be 1 to 3,600.', ['input', 'progressIntervalSeconds']);
+    if (input.description != null && input.description.length > 500)
+      throw badInput('The description is longer than 500 characters.', ['input', 'description']);
+    if (
+      input.progressIntervalSeconds != null &&
+      (input.progressIntervalSeconds < 1 || input.progressIntervalSeconds > 3_600)
+    ) {
+      throw badInput('progressIntervalSeconds must be 1 to 3,600.', [
+        'input',
+        'progressIntervalSeconds',
+      ]);
     }
   }
 
@@ -70,13 +83,28 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
     async create(projectId: string, input: EndpointInput & { url: string; events: string[] }) {
       checkFields(input);
       const url = await checkUrl(input.url);
-      if ((await db.prisma.webhookEndpoint.count({ where: { projectId } })) >= MAX_ENDPOINTS_PER_PROJECT) {
-        throw badInput(`A project has at most ${MAX_ENDPOINTS_PER_PROJECT} webhook endpoints.`, ['input', 'projectId']);
+      if (
+        (await db.prisma.webhookEndpoint.count({ where: { projectId } })) >=
+        MAX_ENDPOINTS_PER_PROJECT
+      ) {
+        throw badInput(`A project has at most ${MAX_ENDPOINTS_PER_PROJECT} webhook endpoints.`, [
+          'input',
+          'projectId',
+        ]);
       }
       const secret = generateSecret();
-      const secrets: StoredSecret[] = [{ secret, createdAt: deps.clock.now().toISOString(), expiresAt: null }];
+      const secrets: StoredSecret[] = [
+        { secret, createdAt: deps.clock.now().toISOString(), expiresAt: null },
+      ];
       const created = await db.prisma.webhookEndpoint.create({
-        data: { projectId, url, events: [...new Set(input.events)], description: input.description ?? null, progressIntervalSeconds: input.progressIntervalSeconds ?? PROGRESS.webhookIntervalSeconds, secrets: secrets as object[] },
+        data: {
+          projectId,
+          url,
+          events: [...new Set(input.events)],
+          description: input.description ?? null,
+          progressIntervalSeconds: input.progressIntervalSeconds ?? PROGRESS.webhookIntervalSeconds,
+          secrets: secrets as object[],
+        },
       });
       return { endpoint: created, secret };
     },
@@ -91,10 +119,16 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
           ...(url ? { url } : {}),
           ...(input.events ? { events: [...new Set(input.events)] } : {}),
           ...(input.description !== undefined ? { description: input.description } : {}),
-          ...(input.progressIntervalSeconds != null ? { progressIntervalSeconds: input.progressIntervalSeconds } : {}),
+          ...(input.progressIntervalSeconds != null
+            ? { progressIntervalSeconds: input.progressIntervalSeconds }
+            : {}),
           // Enabling starts afresh; disabling by hand says so.
-          ...(input.enabled === true ? { enabled: true, disabledReason: null, disabledAt: null, failingSince: null } : {}),
-          ...(input.enabled === false ? { enabled: false, disabledReason: 'disabled by a user', disabledAt: deps.clock.now() } : {}),
+          ...(input.enabled === true
+            ? { enabled: true, disabledReason: null, disabledAt: null, failingSince: null }
+            : {}),
+          ...(input.enabled === false
+            ? { enabled: false, disabledReason: 'disabled by a user', disabledAt: deps.clock.now() }
+            : {}),
         },
       });
     },
@@ -108,9 +142,15 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
       await endpoint(id);
       // The row is locked while the new list is made: two rotations at once both keep their secret.
       const secret = await db.transaction(async (sql) => {
-        const [row] = await sql<{ secrets: StoredSecret[] }>(`SELECT secrets FROM webhook_endpoints WHERE id = $1::uuid FOR UPDATE`, [id]);
+        const [row] = await sql<{ secrets: StoredSecret[] }>(
+          `SELECT secrets FROM webhook_endpoints WHERE id = $1::uuid FOR UPDATE`,
+          [id],
+        );
         const rotated = rotate(row.secrets, deps.clock.now(), ROTATION_OVERLAP_MS);
-        await sql(`UPDATE webhook_endpoints SET secrets = $2::jsonb, updated_at = now() WHERE id = $1::uuid`, [id, JSON.stringify(rotated.secrets)]);
+        await sql(
+          `UPDATE webhook_endpoints SET secrets = $2::jsonb, updated_at = now() WHERE id = $1::uuid`,
+          [id, JSON.stringify(rotated.secrets)],
+        );
         return rotated.secret;
       });
       return { endpoint: await endpoint(id), secret };
@@ -119,21 +159,38 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
     /** A `webhook.test` message to this endpoint only; returns the message id. */
     async sendTest(id: string) {
       const found = await endpoint(id);
-      if (!found.enabled) throw badInput('The endpoint is disabled: enable it first.', ['input', 'id']);
-      const sent = await services.events.transaction(async (_sql, emit) => emit('webhook.test', { endpointId: id, projectId: found.projectId }, { endpoints: [id] }));
+      if (!found.enabled)
+        throw badInput('The endpoint is disabled: enable it first.', ['input', 'id']);
+      const sent = await services.events.transaction(async (_sql, emit) =>
+        emit('webhook.test', { endpointId: id, projectId: found.projectId }, { endpoints: [id] }),
+      );
       // Disabled (or deleted) meanwhile.
-      if (!sent.written) throw badInput('The endpoint is disabled: enable it first.', ['input', 'id']);
+      if (!sent.written)
+        throw badInput('The endpoint is disabled: enable it first.', ['input', 'id']);
       return sent.messageId;
     },
 
     /** Sends a message again (same webhook-id) to its endpoints, or to one of them. */
-    redeliverMessage: (messageId: string, endpointId: string | null) => requeue(`message_id = $1 AND ($2::uuid IS NULL OR endpoint_id = $2::uuid)`, [messageId, endpointId]),
+    redeliverMessage: (messageId: string, endpointId: string | null) =>
+      requeue(`message_id = $1 AND ($2::uuid IS NULL OR endpoint_id = $2::uuid)`, [
+        messageId,
+        endpointId,
+      ]),
 
     /** Sends again every delivery to the endpoint that failed since `since`. */
-    redeliverFailed: (endpointId: string, since: Date) => requeue(`endpoint_id = $1::uuid AND status = 'FAILED' AND created_at >= $2`, [endpointId, since]),
+    redeliverFailed: (endpointId: string, since: Date) =>
+      requeue(`endpoint_id = $1::uuid AND status = 'FAILED' AND created_at >= $2`, [
+        endpointId,
+        since,
+      ]),
 
     async stats(endpointId: string) {
-      const [row] = await db.query<{ delivered: number; failed: number; pending: number; p95: number | null }>(
+      const [row] = await db.query<{
+        delivered: number;
+        failed: number;
+        pending: number;
+        p95: number | null;
+      }>(
         `SELECT count(*) FILTER (WHERE status = 'DELIVERED')::int AS delivered, count(*) FILTER (WHERE status = 'FAILED')::int AS failed,
            count(*) FILTER (WHERE status = 'PENDING')::int AS pending,
            (SELECT percentile_cont(0.95) WITHIN GROUP (ORDER BY a.latency_ms) FROM webhook_attempts a JOIN webhook_deliveries d2 ON d2.id = a.delivery_id
@@ -142,7 +199,13 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
         [endpointId],
       );
       const done = row.delivered + row.failed;
-      return { delivered: row.delivered, failed: row.failed, pending: row.pending, successRate: done ? row.delivered / done : null, p95LatencyMs: row.p95 === null ? null : Math.round(Number(row.p95)) };
+      return {
+        delivered: row.delivered,
+        failed: row.failed,
+        pending: row.pending,
+        successRate: done ? row.delivered / done : null,
+        p95LatencyMs: row.p95 === null ? null : Math.round(Number(row.p95)),
+      };
     },
   };
 }

@@ -7,8 +7,15 @@ describe('Standard Webhooks signatures', () => {
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     const body = '{"type":"webhook.test","data":{"n":1}}';
     const ts = Math.floor(Date.now() / 1000);
-    const headers = { 'webhook-id': 'msg_1', 'webhook-timestamp': String(ts), 'webhook-signature': sign(secret, 'msg_1', ts, body) };
-    expect(new Webhook(secret).verify(body, headers)).toEqual({ type: 'webhook.test', data: { n: 1 } });
+    const headers = {
+      'webhook-id': 'msg_1',
+      'webhook-timestamp': String(ts),
+      'webhook-signature': sign(secret, 'msg_1', ts, body),
+    };
+    expect(new Webhook(secret).verify(body, headers)).toEqual({
+      type: 'webhook.test',
+      data: { n: 1 },
+    });
     // A body changed by one byte (re-serialised, say) no longer verifies.
     expect(() => new Webhook(secret).verify(body.replace('1', '2'), headers)).toThrow();
   });
@@ -18,7 +25,9 @@ describe('Standard Webhooks signatures', () => {
     // signatures"), also reproduced with: printf 'msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.{"test": 2432232314}' |
     //   openssl dgst -sha256 -hmac "$(printf 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' | base64 -d)" -binary | base64
     const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-    expect(sign(secret, 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}')).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+    expect(sign(secret, 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}')).toBe(
+      'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    );
   });
 
   it('rotation: the old secret keeps signing beside the new one until it expires', () => {
@@ -31,7 +40,14 @@ describe('Standard Webhooks signatures', () => {
     const header = signatureHeader(secrets, 'msg_2', ts, body, t0);
     expect(header.split(' ')).toHaveLength(2);
     // Receivers holding either secret accept the message.
-    for (const s of [secret, first.secret]) expect(new Webhook(s).verify(body, { 'webhook-id': 'msg_2', 'webhook-timestamp': String(ts), 'webhook-signature': header })).toEqual({});
+    for (const s of [secret, first.secret])
+      expect(
+        new Webhook(s).verify(body, {
+          'webhook-id': 'msg_2',
+          'webhook-timestamp': String(ts),
+          'webhook-signature': header,
+        }),
+      ).toEqual({});
     const later = new Date(t0.getTime() + 25 * 3600_000);
     expect(activeSecrets(secrets, later).map((s) => s.secret)).toEqual([secret]);
     expect(signatureHeader(secrets, 'msg_2', ts, body, later).split(' ')).toHaveLength(1);

@@ -17,21 +17,35 @@ export function generateSecret(): string {
 }
 
 export function sign(secret: string, id: string, timestampSeconds: number, body: string): string {
-  const key = Buffer.from(secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret, 'base64');
+  const key = Buffer.from(
+    secret.startsWith(PREFIX) ? secret.slice(PREFIX.length) : secret,
+    'base64',
+  );
   return `v1,${createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64')}`;
 }
 
 /** The `webhook-signature` header: one signature per secret still valid at `now`. */
-export function signatureHeader(secrets: StoredSecret[], id: string, timestampSeconds: number, body: string, now: Date): string {
+export function signatureHeader(
+  secrets: StoredSecret[],
+  id: string,
+  timestampSeconds: number,
+  body: string,
+  now: Date,
+): string {
   return activeSecrets(secrets, now)
     .map((s) => sign(s.secret, id, timestampSeconds, body))
     .join(' ');
 }
 
-export const activeSecrets = (secrets: StoredSecret[], now: Date) => secrets.filter((s) => s.expiresAt === null || Date.parse(s.expiresAt) > now.getTime());
+export const activeSecrets = (secrets: StoredSecret[], now: Date) =>
+  secrets.filter((s) => s.expiresAt === null || Date.parse(s.expiresAt) > now.getTime());
 
 /** Rotation: a new current secret; the others keep signing for `overlapMs` (already expiring ones keep their expiry). */
-export function rotate(secrets: StoredSecret[], now: Date, overlapMs: number): { secrets: StoredSecret[]; secret: string } {
+export function rotate(
+  secrets: StoredSecret[],
+  now: Date,
+  overlapMs: number,
+): { secrets: StoredSecret[]; secret: string } {
   const secret = generateSecret();
   const until = new Date(now.getTime() + overlapMs).toISOString();
   const kept = activeSecrets(secrets, now).map((s) => ({ ...s, expiresAt: s.expiresAt ?? until }));

@@ -35,17 +35,27 @@ describe('webhook target guard', () => {
   it('checks URLs: scheme, credentials, literal addresses and names that resolve to forbidden ones', async () => {
     await expect(checkTarget('ftp://example.com/x', none)).rejects.toThrow('only http and https');
     await expect(checkTarget('https://user:pw@example.com/', none)).rejects.toThrow('credentials');
-    await expect(checkTarget('http://169.254.169.254/latest/meta-data', none)).rejects.toThrow('linkLocal');
+    await expect(checkTarget('http://169.254.169.254/latest/meta-data', none)).rejects.toThrow(
+      'linkLocal',
+    );
     await expect(checkTarget('http://[::1]:8080/', none)).rejects.toThrow('loopback');
     await expect(checkTarget('http://localhost:8080/', none)).rejects.toThrow('loopback');
     await expect(checkTarget('not a url', none)).rejects.toThrow('not a valid URL');
-    await expect(checkTarget('http://127.0.0.1:9/hook', parseAllowList('127.0.0.1'))).resolves.toBeInstanceOf(URL);
+    await expect(
+      checkTarget('http://127.0.0.1:9/hook', parseAllowList('127.0.0.1')),
+    ).resolves.toBeInstanceOf(URL);
   });
 
   it('refuses at connection time the addresses a name resolves to (the lookup given to http.request)', async () => {
     const lookup = (allow: ReturnType<typeof parseAllowList>, host: string) =>
-      new Promise<string>((resolve, reject) => guardedLookup(allow, host)(host, {}, (error, address) => (error ? reject(error) : resolve(String(address)))));
-    await expect(lookup(none, 'localhost')).rejects.toThrow('localhost: 127.0.0.1 is a loopback address');
+      new Promise<string>((resolve, reject) =>
+        guardedLookup(allow, host)(host, {}, (error, address) =>
+          error ? reject(error) : resolve(String(address)),
+        ),
+      );
+    await expect(lookup(none, 'localhost')).rejects.toThrow(
+      'localhost: 127.0.0.1 is a loopback address',
+    );
     await expect(lookup(parseAllowList('127.0.0.1'), 'localhost')).resolves.toBe('127.0.0.1');
     await expect(lookup(parseAllowList('localhost'), 'localhost')).resolves.toBe('127.0.0.1');
   });

@@ -16,9 +16,13 @@ export interface AllowList {
 
 export function parseAllowList(raw: string | undefined): AllowList {
   const allow: AllowList = { hosts: new Set(), ranges: [] };
-  for (const entry of (raw ?? '').split(',').map((e) => e.trim().toLowerCase()).filter(Boolean)) {
+  for (const entry of (raw ?? '')
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter(Boolean)) {
     if (entry.includes('/')) allow.ranges.push(ipaddr.parseCIDR(entry));
-    else if (ipaddr.isValid(entry)) allow.ranges.push([ipaddr.parse(entry), ipaddr.parse(entry).kind() === 'ipv4' ? 32 : 128]);
+    else if (ipaddr.isValid(entry))
+      allow.ranges.push([ipaddr.parse(entry), ipaddr.parse(entry).kind() === 'ipv4' ? 32 : 128]);
     else allow.hosts.add(entry);
   }
   return allow;
@@ -30,10 +34,15 @@ export function refusal(address: string, allow: AllowList): string | null {
   if (ip.kind() === 'ipv6') {
     const v6 = ip as ipaddr.IPv6;
     // ::ffff:a.b.c.d (mapped) and the deprecated ::a.b.c.d (compatible) carry an IPv4 address.
-    const compatible = v6.parts.slice(0, 6).every((p) => p === 0) && (v6.parts[6] !== 0 || v6.parts[7] > 1);
-    if (v6.isIPv4MappedAddress() || compatible) ip = ipaddr.IPv4.parse(`${v6.parts[6] >> 8}.${v6.parts[6] & 255}.${v6.parts[7] >> 8}.${v6.parts[7] & 255}`);
+    const compatible =
+      v6.parts.slice(0, 6).every((p) => p === 0) && (v6.parts[6] !== 0 || v6.parts[7] > 1);
+    if (v6.isIPv4MappedAddress() || compatible)
+      ip = ipaddr.IPv4.parse(
+        `${v6.parts[6] >> 8}.${v6.parts[6] & 255}.${v6.parts[7] >> 8}.${v6.parts[7] & 255}`,
+      );
   }
-  if (allow.ranges.some(([range, bits]) => range.kind() === ip.kind() && ip.match(range, bits))) return null;
+  if (allow.ranges.some(([range, bits]) => range.kind() === ip.kind() && ip.match(range, bits)))
+    return null;
   const range = ip.range();
   return range === 'unicast' ? null : `${address} is a ${range} address`;
 }
@@ -48,13 +57,20 @@ export async function checkTarget(raw: string, allow: AllowList): Promise<URL> {
   } catch {
     throw new TargetRefusedError('not a valid URL');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TargetRefusedError('only http and https URLs are allowed');
-  if (url.username || url.password) throw new TargetRefusedError('credentials in the URL are not allowed');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new TargetRefusedError('only http and https URLs are allowed');
+  if (url.username || url.password)
+    throw new TargetRefusedError('credentials in the URL are not allowed');
   const host = hostOf(url);
   if (allow.hosts.has(host)) return url;
-  const addresses = ipaddr.isValid(host) ? [host] : await dns.promises.lookup(host, { all: true }).then((r) => r.map((a) => a.address), () => {
-    throw new TargetRefusedError(`${host} does not resolve`);
-  });
+  const addresses = ipaddr.isValid(host)
+    ? [host]
+    : await dns.promises.lookup(host, { all: true }).then(
+        (r) => r.map((a) => a.address),
+        () => {
+          throw new TargetRefusedError(`${host} does not resolve`);
+        },
+      );
   for (const address of addresses) {
     const why = refusal(address, allow);
     if (why) throw new TargetRefusedError(host === address ? why : `${host}: ${why}`);
@@ -68,9 +84,12 @@ export function guardedLookup(allow: AllowList, hostname: string): LookupFunctio
   return (host, options, callback) => {
     dns.lookup(host, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, '', 4);
-      const bad = allowedHost ? null : addresses.map((a) => refusal(a.address, allow)).find(Boolean);
+      const bad = allowedHost
+        ? null
+        : addresses.map((a) => refusal(a.address, allow)).find(Boolean);
       if (bad) return callback(new TargetRefusedError(`${host}: ${bad}`), '', 4);
-      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
+      if ((options as { all?: boolean }).all)
+        return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
     });
   };
