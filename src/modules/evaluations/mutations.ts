@@ -7,7 +7,7 @@ import { ProjectRef } from '../projects/schema';
 import { authorizeCostFilter, TraceFilter } from '../traces/queries';
 import { SpanKindEnum } from '../traces/schema';
 import { DatasetRef, EvaluationBatchRef, EvaluationRef } from './schema';
-import type { DataSourceInput } from './service';
+import type { DataSourceInput } from './data-source';
 
 const ItemInput = builder.inputType('EvaluationItemInput', {
   description:

@@ -1,5 +1,5 @@
-// Evaluations and datasets: creation (everything validated first, then stored QUEUED in one
-// transaction with its items), cancel and rerun. Workers do the grading (runner.ts).
+// Evaluations: creation (everything validated first, then stored QUEUED in one transaction with
+// its items), cancel and rerun. Workers do the grading (runner.ts); datasets are in datasets.ts.
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import { appError, badInput, notFound } from '../../errors';
@@ -10,63 +10,10 @@ import { countUsage, type Quotas } from '../ratelimit/quotas';
 import { traceFilterSql, type TraceListFilter } from '../traces/read-sql';
 import type { Emit, Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
+import { createDatasets, type ItemInput } from './datasets';
+import { itemsOf, type DataSourceInput, type ItemRow } from './data-source';
 import { stopEvaluation } from './queue-sql';
 import type { Sql } from '../../storage/db';
-
-export const MAX_ITEMS = 10_000;
-const MAX_ITEM_JSON = 256 * 1024;
-const MAX_CONTEXTS = 100;
-
-export interface ItemInput {
-  /** Required; checked by checkItems (GraphQL's JSON scalar lets null through). */
-  input?: unknown;
-  expectedOutput?: unknown;
-  output?: unknown;
-  contexts?: string[] | null;
-  metadata?: unknown;
-}
-
-export interface DataSourceInput {
-  datasetId?: string | null;
-  items?: ItemInput[] | null;
-  traces?: {
-    filter?: TraceListFilter | null;
-    spanKind?: string | null;
-    spanName?: string | null;
-    limit?: number | null;
-  } | null;
-}
-
-/** Checks items' sizes; returns them normalised, or throws BAD_USER_INPUT at `path`. */
-export function checkItems(items: ItemInput[], path: (string | number)[]) {
-  if (items.length > MAX_ITEMS) throw badInput(`At most ${MAX_ITEMS} items.`, path);
-  return items.map((item, i) => {
-    if (item.input === undefined || item.input === null)
-      throw badInput(`Item ${i} has no input.`, [...path, i, 'input']);
-    const contexts = item.contexts ?? [];
-    if (contexts.length > MAX_CONTEXTS)
-      throw badInput(`Item ${i} has more than ${MAX_CONTEXTS} contexts.`, [...path, i, 'contexts']);
-    const row = {
-      input: item.input,
-      expected_output: item.expectedOutput ?? null,
-      output: item.output ?? null,
-      contexts,
-      metadata: item.metadata ?? null,
-    };
-    if (JSON.stringify(row).length > MAX_ITEM_JSON)
-      throw badInput(`Item ${i} is larger than ${MAX_ITEM_JSON} bytes of JSON.`, [...path, i]);
-    return row;
-  });
-}
-
-interface ItemRow {
-  input: unknown;
-  expected_output: unknown;
-  output: unknown;
-  contexts: string[];
-  metadata: unknown;
-  source_span_id?: string | null;
-}
 
 export interface EvaluationInput {
   projectId: string;
@@ -82,87 +29,6 @@ export function createEvaluationService(
   services: { judge: Judge; quotas: Quotas; events: Events },
 ) {
   const { db } = deps;
-
-  async function itemsOf(
-    projectId: string,
-    source: DataSourceInput,
-  ): Promise<{ rows: ItemRow[]; stored: object }> {
-    const given = [source.datasetId, source.items, source.traces].filter((v) => v != null).length;
-    if (given !== 1)
-      throw badInput('Give exactly one data source: datasetId, items or traces.', [
-        'input',
-        'dataSource',
-      ]);
-    if (source.items)
-      return {
-        rows: checkItems(source.items, ['input', 'dataSource', 'items']),
-        stored: { type: 'items', count: source.items.length },
-      };
-    if (source.datasetId) {
-      const dataset = await db.prisma.dataset.findUnique({
-        where: { id: source.datasetId },
-        select: { projectId: true, name: true },
-      });
-      if (!dataset || dataset.projectId !== projectId)
-        throw notFound('Dataset', ['input', 'dataSource', 'datasetId']);
-      const items = await db.prisma.datasetItem.findMany({
-        where: { datasetId: source.datasetId },
-        orderBy: { id: 'asc' },
-        take: MAX_ITEMS + 1,
-      });
-      if (items.length > MAX_ITEMS)
-        throw badInput(`The dataset has more than ${MAX_ITEMS} items.`, [
-          'input',
-          'dataSource',
-          'datasetId',
-        ]);
-      return {
-        rows: items.map((i) => ({
-          input: i.input,
-          expected_output: i.expectedOutput,
-          output: i.output,
-          contexts: i.contexts,
-          metadata: i.metadata,
-        })),
-        stored: { type: 'dataset', datasetId: source.datasetId, name: dataset.name },
-      };
-    }
-    // Production traffic: spans of the traces matching the filter, their input and output.
-    const t = source.traces!;
-    const limit = Math.min(Math.max(t.limit ?? 1_000, 1), MAX_ITEMS);
-    const params: unknown[] = [];
-    const where = traceFilterSql(projectId, t.filter ?? {}, params);
-    const spanWhere = [`s.output IS NOT NULL`];
-    if (t.spanKind) spanWhere.push(`s.kind = $${params.push(t.spanKind)}::"SpanKind"`);
-    if (t.spanName) spanWhere.push(`s.name = $${params.push(t.spanName)}`);
-    const spans = await db.query<{
-      id: string;
-      input: string | null;
-      output: string;
-      metadata: unknown;
-    }>(
-      `SELECT s.id::text, s.input, s.output, s.metadata FROM traces t JOIN spans s ON s.trace_id = t.id
-       WHERE ${where} AND ${spanWhere.join(' AND ')} ORDER BY t.start_time DESC, s.start_time, s.id LIMIT ${limit}`,
-      params,
-    );
-    return {
-      rows: spans.map((s) => ({
-        input: s.input ?? '',
-        expected_output: null,
-        output: s.output,
-        contexts: [],
-        metadata: s.metadata,
-        source_span_id: s.id,
-      })),
-      stored: {
-        type: 'traces',
-        filter: t.filter ?? {},
-        spanKind: t.spanKind ?? null,
-        spanName: t.spanName ?? null,
-        limit,
-      },
-    };
-  }
 
   /** Everything checked and the items loaded; nothing stored yet. */
   async function prepare(input: EvaluationInput) {
@@ -203,7 +69,7 @@ export function createEvaluationService(
       (await services.quotas.exceeded(subjects, 'evaluations')) ??
       (graders.some(needsJudge) ? await services.quotas.exceeded(subjects, 'judge') : null);
     if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
-    const { rows, stored } = await itemsOf(input.projectId, input.dataSource);
+    const { rows, stored } = await itemsOf(db, input.projectId, input.dataSource);
     if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
     const evaluationsPerDay = input.creatorId
       ? (await services.quotas.quota(input.creatorId)).evaluations
@@ -378,60 +244,8 @@ export function createEvaluationService(
       return requeued;
     },
 
-    async createDataset(input: {
-      projectId: string;
-      name: string;
-      description?: string | null;
-      items: ItemInput[];
-    }) {
-      const rows = checkItems(input.items, ['input', 'items']);
-      const exists = await db.prisma.dataset.findUnique({
-        where: { projectId_name: { projectId: input.projectId, name: input.name } },
-        select: { id: true },
-      });
-      if (exists)
-        throw badInput(`A dataset named "${input.name}" exists in this project.`, [
-          'input',
-          'name',
-        ]);
-      return db.prisma.dataset.create({
-        data: {
-          projectId: input.projectId,
-          name: input.name,
-          description: input.description ?? null,
-          items: {
-            create: rows.map((r) => ({
-              input: r.input as object,
-              expectedOutput: (r.expected_output ?? undefined) as object,
-              output: (r.output ?? undefined) as object,
-              contexts: r.contexts,
-              metadata: (r.metadata ?? undefined) as object,
-            })),
-          },
-        },
-      });
-    },
-
-    async addDatasetItems(datasetId: string, items: ItemInput[]) {
-      const rows = checkItems(items, ['input', 'items']);
-      const count = await db.prisma.datasetItem.count({ where: { datasetId } });
-      if (count + rows.length > MAX_ITEMS)
-        throw badInput(`A dataset holds at most ${MAX_ITEMS} items (it has ${count}).`, [
-          'input',
-          'items',
-        ]);
-      await db.prisma.datasetItem.createMany({
-        data: rows.map((r) => ({
-          datasetId,
-          input: r.input as object,
-          expectedOutput: (r.expected_output ?? undefined) as object,
-          output: (r.output ?? undefined) as object,
-          contexts: r.contexts,
-          metadata: (r.metadata ?? undefined) as object,
-        })),
-      });
-      return rows.length;
-    },
+    // Datasets (datasets.ts): createDataset, addDatasetItems.
+    ...createDatasets(deps),
   };
 }
 
