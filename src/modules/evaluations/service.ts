@@ -7,11 +7,10 @@ import { creationProblems, parseTestingCriteria } from '../graders/definitions';
 import { needsJudge } from '../graders/grade';
 import type { Judge } from '../providers/judge';
 import { countUsage, type Quotas } from '../ratelimit/quotas';
-import { traceFilterSql, type TraceListFilter } from '../traces/read-sql';
 import type { Emit, Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
-import { createDatasets, type ItemInput } from './datasets';
-import { itemsOf, type DataSourceInput, type ItemRow } from './data-source';
+import { createDatasets } from './datasets';
+import { itemsOf, type DataSourceInput } from './data-source';
 import { stopEvaluation } from './queue-sql';
 import type { Sql } from '../../storage/db';
 
