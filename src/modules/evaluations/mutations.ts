@@ -6,7 +6,8 @@ import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { authorizeCostFilter, TraceFilter } from '../traces/queries';
 import { SpanKindEnum } from '../traces/schema';
-import { DatasetRef, EvaluationBatchRef, EvaluationRef } from './schema';
+import { DatasetRef } from './dataset-schema';
+import { EvaluationBatchRef, EvaluationRef } from './schema';
 import type { DataSourceInput } from './data-source';
 
 const ItemInput = builder.inputType('EvaluationItemInput', {
