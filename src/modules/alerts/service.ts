@@ -5,61 +5,21 @@
 // by one of them at a time, once per interval. Subscribers hear about changes after the commit.
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
-import type {
-  AlertAggregation,
-  AlertMetric,
-  AlertNoDataState,
-  AlertOperator,
-  AlertState,
-} from '../../generated/prisma/enums';
+import type { AlertMetric, AlertState } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
 import type { Emit, Events } from '../events/emitter';
 import { emitAlert, type AlertNotification } from './events';
-import { measureSql, type AlertFilter } from './measure-sql';
-import { levelOf, nextState, shouldNotify, type Level } from './rules';
+import {
+  measureRule,
+  RULE_COLUMNS,
+  type DueRule,
+  type MeasuredRule,
+  type Measurement,
+  type RuleRow,
+} from './measure';
+import { nextState, shouldNotify } from './rules';
 
-export interface RuleRow {
-  id: string;
-  project_id: string;
-  name: string;
-  metric: AlertMetric;
-  aggregation: AlertAggregation;
-  filter: AlertFilter;
-  operator: AlertOperator;
-  threshold: number;
-  warning_threshold: number | null;
-  window_seconds: number;
-  interval_seconds: number;
-  min_samples: number;
-  no_data: AlertNoDataState;
-  cooldown_seconds: number;
-  channels: string[];
-  state: AlertState;
-  last_fired_at: Date | null;
-  last_warned_at: Date | null;
-  state_notified: boolean;
-}
-
-const RULE_COLUMNS = `id::text, project_id::text, name, metric::text, aggregation::text, filter, operator::text, threshold, warning_threshold,
-  window_seconds, interval_seconds, min_samples, no_data::text, cooldown_seconds, channels, state::text, last_fired_at, last_warned_at, state_notified`;
-
-/** A rule claimed to be measured, with the time of the claim (its measurement's end). */
-export interface DueRule {
-  rule: RuleRow;
-  now: Date;
-}
-
-export interface MeasuredRule extends DueRule {
-  m: Measurement;
-}
-
-export interface Measurement {
-  value: number | null;
-  samples: number;
-  windowStart: Date;
-  windowEnd: Date;
-  level: Level | null;
-}
+export type { DueRule, MeasuredRule, RuleRow } from './measure';
 
 export function createAlertRules(
   deps: Deps,
@@ -74,36 +34,6 @@ export function createAlertRules(
       { err: error, ruleId: due.rule.id },
       'alert rule could not be measured; it is tried again at its next interval',
     );
-
-  async function measure(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
-    const windowStart = new Date(now.getTime() - rule.window_seconds * 1000);
-    const { text, values } = measureSql(
-      {
-        projectId: rule.project_id,
-        metric: rule.metric,
-        aggregation: rule.aggregation,
-        filter: rule.filter ?? {},
-      },
-      windowStart,
-      now,
-    );
-    const [row] = await sql<{ samples: number; value: number | null }>(text, values);
-    const settings = {
-      operator: rule.operator,
-      threshold: rule.threshold,
-      warningThreshold: rule.warning_threshold,
-      minSamples: rule.min_samples,
-      noData: rule.no_data,
-      cooldownSeconds: rule.cooldown_seconds,
-    };
-    return {
-      value: row.value,
-      samples: row.samples,
-      windowStart,
-      windowEnd: now,
-      level: levelOf(settings, row.value, row.samples),
-    };
-  }
 
   /**
    * Records what a measurement means for a rule, against its state as it is now (read under a row
@@ -225,7 +155,7 @@ export function createAlertRules(
     measureDue: async ({ rule, now }: DueRule): Promise<MeasuredRule> => ({
       rule,
       now,
-      m: await measure(deps.db.query, rule, now),
+      m: await measureRule(deps.db.query, rule, now),
     }),
 
     /** Records what measurements mean, in one short transaction with their events. */
@@ -270,7 +200,7 @@ export function createAlertRules(
         [ruleId],
       );
       if (!rule) return null;
-      const m = await measure(deps.db.query, rule, deps.clock.now());
+      const m = await measureRule(deps.db.query, rule, deps.clock.now());
       return {
         ...m,
         metric: rule.metric,
