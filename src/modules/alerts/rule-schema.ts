@@ -11,7 +11,7 @@ import {
   type AlertState,
 } from '../../generated/prisma/enums';
 import { builder } from '../../schema/builder';
-import { authorizeRow } from '../auth/access';
+import { authorizeId } from '../auth/access';
 import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { SpanKindEnum } from '../traces/schema';
@@ -164,12 +164,7 @@ const AlertRuleTestRef = builder
 
 /** The rule measured now, when the principal may read it. */
 async function testRule(ctx: Context, id: string) {
-  authorizeRow(
-    ctx,
-    await ctx.deps.db.prisma.alertRule.findUnique({ where: { id }, select: { projectId: true } }),
-    'read',
-    'Alert rule',
-  );
+  await authorizeId(ctx, 'AlertRule', id, 'read');
   const result = await ctx.services.alertRules.test(id);
   if (!result) throw notFound('Alert rule'); // deleted meanwhile
   return result;

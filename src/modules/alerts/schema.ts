@@ -12,7 +12,7 @@ import { AlertState, type AlertMetric } from '../../generated/prisma/enums';
 import { boundedQueue } from '../../lib/channel';
 import { isUuid } from '../../lib/ids';
 import { builder } from '../../schema/builder';
-import { allows, authorizeRow } from '../auth/access';
+import { allows, authorizeId } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
 import { topics, type EventMessage } from '../events/catalogue';
 import { notificationOf, type AlertNotification } from './events';
@@ -167,17 +167,7 @@ builder.queryFields((t) => ({
         if (args.ruleId && (args.ruleId.typename !== 'AlertRule' || !isUuid(args.ruleId.id)))
           throw badInput('ruleId is not an alert rule id.', ['ruleId']);
         // The rule's project decides: a rule you cannot read is not there.
-        if (args.ruleId)
-          authorizeRow(
-            ctx,
-            await ctx.deps.db.prisma.alertRule.findUnique({
-              where: { id: args.ruleId.id },
-              select: { projectId: true },
-            }),
-            'read',
-            'AlertRule',
-            ['ruleId'],
-          );
+        if (args.ruleId) await authorizeId(ctx, 'AlertRule', args.ruleId.id, 'read', ['ruleId']);
         return eventsConnection(
           ctx,
           args.projectId ? { projectId: args.projectId.id } : { ruleId: args.ruleId!.id },

@@ -1,5 +1,5 @@
 // The one access check every resolver goes through, by scope (`{ project: { id, action } }`, which
-// the builder runs here) or by hand (`authorize`, `authorizeRow`). It does two things no resolver
+// the builder runs here) or by hand (`authorize`, `authorizeRow`, `authorizeId`). It does two things no resolver
 // may forget: it records the project in the context (response cache tags, and what a mutation's
 // success invalidates), and it answers a project the caller cannot see as NOT_FOUND, exactly as
 // it answers one that does not exist, keeping FORBIDDEN for a caller who can see the thing but
@@ -12,6 +12,7 @@ import {
 } from '@pothos/plugin-scope-auth';
 import type { Context } from '../../context';
 import { forbidden, notFound, unauthenticated } from '../../errors';
+import { ownerOf, type Owned } from './owner-sql';
 import { can, type Action } from './permissions';
 
 const DENIED = {
@@ -83,6 +84,22 @@ export function authorizeRow<T extends { projectId: string }>(
   // The row exists, so its project does.
   if (!allows(ctx, row.projectId, action)) throw forbidden(DENIED[action]);
   return row;
+}
+
+/**
+ * The project of the `type` row with this id, when the principal may do `action` on it; else
+ * NOT_FOUND (missing, or in a project it cannot see) or FORBIDDEN, as `authorizeRow`.
+ */
+export async function authorizeId(
+  ctx: Pick<Context, 'principal' | 'touchedProjects' | 'deps'>,
+  type: Owned,
+  id: string,
+  action: Action,
+  path: (string | number)[] = [],
+): Promise<string> {
+  if (!ctx.principal) throw unauthenticated();
+  const projectId = await ownerOf(ctx.deps.db.query, type, id);
+  return authorizeRow(ctx, projectId === null ? null : { projectId }, action, type, path).projectId;
 }
 
 function projectFailures(failure: AuthFailure): { id: string }[] {

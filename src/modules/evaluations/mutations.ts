@@ -1,7 +1,7 @@
 // Mutations of datasets and evaluations. Writes need the `write` action on the project.
 import type { Context } from '../../context';
 import { badInput } from '../../errors';
-import { authorizeRow } from '../auth/access';
+import { authorizeId, authorizeRow } from '../auth/access';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { authorizeCostFilter, TraceFilter } from '../traces/queries';
@@ -75,11 +75,7 @@ async function dataSourceOf(
 
 /** The evaluation's project, when the principal may write to it. */
 async function writableEvaluation(ctx: Context, id: string) {
-  const evaluation = await ctx.deps.db.prisma.evaluation.findUnique({
-    where: { id },
-    select: { projectId: true },
-  });
-  return authorizeRow(ctx, evaluation, 'write', 'Evaluation').projectId;
+  return authorizeId(ctx, 'Evaluation', id, 'write');
 }
 
 builder.relayMutationField(

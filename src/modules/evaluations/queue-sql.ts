@@ -4,6 +4,7 @@
 // no item's result is written twice and the counts stay exact.
 import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../../storage/db';
+import { addJudgeSpendingFrom } from '../ratelimit/usage-sql';
 
 export interface ClaimedItem {
   id: string;
@@ -181,14 +182,7 @@ export async function writeOutcomes(
              FROM o LEFT JOIN marked m ON m.id = o.id GROUP BY o.evaluation_id) d
        WHERE e.id = d.evaluation_id
        RETURNING e.id, d.completed > 0 AND e.status = 'COMPLETED' AND e.completed_count = e.total_count AS done),
-     usage AS (
-       INSERT INTO usage_counters (id, subject_type, subject_id, day, evaluations, judge_tokens, judge_cost)
-       SELECT gen_random_uuid(), s.type::"UsageSubject", s.id, $4::date, 0, sum(s.tokens), sum(s.cost)
-       FROM (SELECT 'USER' AS type, user_id AS id, tokens, cost FROM o WHERE user_id IS NOT NULL
-             UNION ALL SELECT 'PROJECT', project_id, tokens, cost FROM o WHERE project_id IS NOT NULL) s
-       GROUP BY s.type, s.id HAVING sum(s.tokens) > 0
-       ON CONFLICT (subject_type, subject_id, day) DO UPDATE SET
-         judge_tokens = usage_counters.judge_tokens + EXCLUDED.judge_tokens, judge_cost = usage_counters.judge_cost + EXCLUDED.judge_cost)
+     usage AS (${addJudgeSpendingFrom('o', '$4')})
      SELECT (SELECT json_agg(id::text) FROM marked) AS written, (SELECT json_agg(id::text) FROM counts WHERE done) AS completed`,
     [token, JSON.stringify(items), JSON.stringify(results), day.toISOString().slice(0, 10)],
   );

@@ -3,40 +3,23 @@
 // seen within half a second (in-flight judge calls are aborted); a stopping worker hands its items
 // back.
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import type { Deps } from '../../deps';
 import type { HeldWork, Job } from '../../worker/job';
 import type { CostService } from '../costs/service';
-import { parseTestingCriteria, type GraderSpec } from '../graders/definitions';
-import { needsJudge, needsPreparation, prepare } from '../graders/grade';
-import type { JudgeContext, JudgeUsage } from '../graders/judges';
 import type { Judge } from '../providers/judge';
-import { countUsage, limitsJudges, type Quotas } from '../ratelimit/quotas';
+import { limitsJudges, type Quotas } from '../ratelimit/quotas';
 import { topics } from '../events/catalogue';
 import type { Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
-import { gradeItem, priceUsage, type GraderRun, type PricedUsage } from './grading';
+import { gradeItem } from './grading';
 import { createOutcomeWriter } from './outcome-writer';
+import { createPreparation, InvalidCriteriaError, type RunningEvaluation } from './preparation';
 import * as queue from './queue-sql';
 
-interface RunningEvaluation {
-  id: string;
-  projectId: string;
-  creatorId: string | null;
-  graders: GraderSpec[];
-  /** Its creator's quota or its project's budget limits judge spending (checked before each item); re-read every few seconds. */
-  judgeQuota: boolean;
-  judgeQuotaAt: number;
-  /** Whether any grader calls a judge. */
-  judged: boolean;
-}
+const CANCEL_POLL_MS = 500;
 
 /** A quota or budget set while an evaluation runs is enforced within this time. */
 const QUOTA_RECHECK_MS = 5_000;
-
-class InvalidCriteriaError extends Error {}
-
-const CANCEL_POLL_MS = 500;
 
 /** An item graded: its outcome, to write under the claim. */
 interface Graded {
@@ -55,122 +38,15 @@ export function createEvaluationJob(
   const writer = createOutcomeWriter(deps, token, services.events);
   // Evaluations seen canceled or failed: their waiting items are dropped, not graded.
   const stopped = new Set<string>();
-  const preparing = new Map<string, Promise<RunningEvaluation>>();
+  const preparation = createPreparation(deps, services);
   // Items being graded, per evaluation: its prepared state is kept while any is.
   const grading = new Map<string, number>();
-  // Aborted when the worker stops: judge calls made for an evaluation rather than an item (G-Eval steps).
-  const stopping = new AbortController();
-  setMaxListeners(100, stopping.signal);
 
   /** Every 500 ms: items of evaluations no longer running are aborted (a cancel, a failure). */
   async function abortStopped(held: HeldWork<queue.ClaimedItem>) {
     const ids = [...new Set(held.works.map((i) => i.evaluation_id))];
     for (const id of await queue.notRunning(db.query, ids)) stopped.add(id);
     held.abort((item) => stopped.has(item.evaluation_id));
-  }
-
-  async function load(id: string): Promise<RunningEvaluation> {
-    const row = await db.prisma.evaluation.findUniqueOrThrow({
-      where: { id },
-      select: { id: true, projectId: true, creatorId: true, testingCriteria: true },
-    });
-    const { graders, problems } = parseTestingCriteria(row.testingCriteria);
-    if (problems.length)
-      throw new InvalidCriteriaError(`stored testing criteria are invalid: ${problems[0].message}`);
-    // Judge spending is checked per item only when the creator's quota or the project's budget limits it.
-    const judged = graders.some(needsJudge);
-    const evaluation = {
-      id,
-      projectId: row.projectId,
-      creatorId: row.creatorId,
-      graders,
-      judged,
-      judgeQuota: false,
-      judgeQuotaAt: 0,
-    };
-    // Preparations (G-Eval steps) are made once and stored, so every item (and worker) uses the same ones.
-    if (graders.some(needsPreparation)) await prepareGraders(evaluation, row.testingCriteria);
-    return evaluation;
-  }
-
-  async function prepareGraders(evaluation: RunningEvaluation, stored: unknown) {
-    const usage: JudgeUsage[] = [];
-    const ctx: JudgeContext = { judge: services.judge, signal: stopping.signal, usage };
-    const raw = structuredClone(stored) as Record<string, unknown>[];
-    for (const [i, g] of evaluation.graders.entries()) {
-      if (!needsPreparation(g)) continue;
-      const fields = await prepare(g, ctx);
-      Object.assign(g, fields);
-      Object.assign(raw[i], fields);
-    }
-    const { inputTokens, outputTokens, cost } = await price(evaluation.projectId, usage);
-    const stored2 = await db.transaction(async (sql) => {
-      // Compare-and-set: another worker may have stored its steps first; then theirs are used.
-      const updated = await sql(
-        `UPDATE evaluations SET testing_criteria = $2::jsonb WHERE id = $1::uuid AND testing_criteria = $3::jsonb RETURNING id`,
-        [evaluation.id, JSON.stringify(raw), JSON.stringify(stored)],
-      );
-      // The judge was paid either way.
-      await sql(
-        `UPDATE evaluations SET judge_input_tokens = judge_input_tokens + $2, judge_output_tokens = judge_output_tokens + $3, judge_cost = judge_cost + $4::numeric WHERE id = $1::uuid`,
-        [evaluation.id, inputTokens, outputTokens, cost],
-      );
-      await countUsage(
-        sql,
-        deps.clock.now(),
-        { userId: evaluation.creatorId, projectId: evaluation.projectId },
-        { judgeTokens: inputTokens + outputTokens, judgeCost: cost },
-      );
-      if (updated.length) return null;
-      const [row] = await sql<{ testing_criteria: unknown }>(
-        `SELECT testing_criteria FROM evaluations WHERE id = $1::uuid`,
-        [evaluation.id],
-      );
-      return row.testing_criteria;
-    });
-    if (stored2) {
-      const { graders, problems } = parseTestingCriteria(stored2);
-      if (problems.length)
-        throw new InvalidCriteriaError(
-          `stored testing criteria are invalid: ${problems[0].message}`,
-        );
-      evaluation.graders = graders;
-    }
-  }
-
-  async function evaluationOf(id: string): Promise<RunningEvaluation> {
-    let pending = preparing.get(id);
-    if (!pending) {
-      pending = load(id);
-      preparing.set(id, pending);
-      // Kept while its items are in flight; forgotten after, so a changed evaluation is re-read.
-      pending.catch(() => preparing.delete(id));
-    }
-    return pending;
-  }
-
-  async function price(projectId: string, usage: JudgeUsage[]) {
-    const priced = priceUsage(
-      { pricer: await services.costs.pricer(projectId), clock: deps.clock },
-      usage,
-    );
-    meterUsage(priced.priced);
-    return priced;
-  }
-
-  function meterUsage(usage: PricedUsage[]) {
-    for (const u of usage) {
-      const model = deps.meters.model(u.model);
-      deps.meters.judgeTokens.inc({ model, direction: 'input' }, u.inputTokens);
-      deps.meters.judgeTokens.inc({ model, direction: 'output' }, u.outputTokens);
-      if (u.cost !== null) deps.meters.judgeCost.inc({ model }, Number(u.cost));
-    }
-  }
-
-  function meterGrader(run: GraderRun) {
-    meterUsage(run.usage);
-    deps.meters.graderDuration.observe({ grader_type: run.type }, run.seconds);
-    deps.meters.itemsScored.inc({ grader_type: run.type, outcome: run.outcome });
   }
 
   // Checked before every item that calls a judge: spending stops within the items in flight.
@@ -195,7 +71,7 @@ export function createEvaluationJob(
     if (stopped.has(item.evaluation_id)) return null;
     let evaluation: RunningEvaluation;
     try {
-      evaluation = await evaluationOf(item.evaluation_id);
+      evaluation = await preparation.evaluationOf(item.evaluation_id);
     } catch (error) {
       // Anything but stored criteria that no longer parse is worth another try (the job's failure path).
       if (!(error instanceof InvalidCriteriaError)) throw error;
@@ -215,7 +91,7 @@ export function createEvaluationJob(
       judge: services.judge,
       pricer: await services.costs.pricer(evaluation.projectId),
       clock: deps.clock,
-      observe: meterGrader,
+      observe: preparation.meterGrader,
     };
     const gradingItem = {
       input: item.input,
@@ -255,7 +131,7 @@ export function createEvaluationJob(
     },
     every: [{ name: 'cancel poll', ms: CANCEL_POLL_MS, run: abortStopped }],
     onStop: 'abort',
-    stopping: () => stopping.abort(),
+    stopping: preparation.stop,
 
     async claim(limit) {
       // One transaction: items given up on count as errored (an evaluation whose last items they
@@ -292,7 +168,7 @@ export function createEvaluationJob(
         if (left) grading.set(item.evaluation_id, left);
         else {
           grading.delete(item.evaluation_id);
-          preparing.delete(item.evaluation_id);
+          preparation.forget(item.evaluation_id);
         }
       }
     },

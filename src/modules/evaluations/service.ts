@@ -6,7 +6,8 @@ import { appError, badInput, notFound } from '../../errors';
 import { creationProblems, parseTestingCriteria } from '../graders/definitions';
 import { needsJudge } from '../graders/grade';
 import type { Judge } from '../providers/judge';
-import { countUsage, type Quotas } from '../ratelimit/quotas';
+import type { Quotas } from '../ratelimit/quotas';
+import { addUsage } from '../ratelimit/usage-sql';
 import type { Emit, Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
 import { createDatasets } from './datasets';
@@ -106,25 +107,18 @@ export function createEvaluationService(
          FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(value, ordinality)`,
         [evaluation.id, JSON.stringify(p.rows.map((row) => ({ ...row, id: uuidv7() })))],
       );
-      await countUsage(
+      // Counted first, then checked, on the rows this transaction now holds locked: parallel
+      // creations cannot all slip under the quota together.
+      const counted = await addUsage(
         sql,
         deps.clock.now(),
         { userId: p.creatorId, projectId: p.projectId },
         { evaluations: 1 },
       );
-      // Counted first, then checked, on the row this transaction now holds locked: parallel
-      // creations cannot all slip under the quota together.
-      const over = async (subject: 'USER' | 'PROJECT', id: string, limit: number) => {
-        const [row] = await sql<{ evaluations: number }>(
-          `SELECT evaluations FROM usage_counters WHERE subject_type = $3::"UsageSubject" AND subject_id = $1::uuid AND day = $2::date`,
-          [id, deps.clock.now().toISOString().slice(0, 10), subject],
-        );
-        return !!row && row.evaluations > limit;
-      };
       if (
         p.creatorId &&
         p.evaluationsPerDay !== null &&
-        (await over('USER', p.creatorId, p.evaluationsPerDay))
+        (counted.user ?? 0) > p.evaluationsPerDay
       ) {
         throw appError(
           'QUOTA_EXCEEDED',
@@ -132,10 +126,7 @@ export function createEvaluationService(
           { status: 429 },
         );
       }
-      if (
-        p.projectEvaluationsPerDay !== null &&
-        (await over('PROJECT', p.projectId, p.projectEvaluationsPerDay))
-      ) {
+      if (p.projectEvaluationsPerDay !== null && counted.project > p.projectEvaluationsPerDay) {
         throw appError(
           'QUOTA_EXCEEDED',
           `The project's daily budget of ${p.projectEvaluationsPerDay} evaluations reached; it resets at 00:00 UTC.`,

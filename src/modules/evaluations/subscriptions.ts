@@ -3,7 +3,7 @@
 // evaluations). Both are read-scoped like the queries, over every transport.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../schema/builder';
-import { authorizeRow } from '../auth/access';
+import { authorizeId } from '../auth/access';
 import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import {
@@ -139,18 +139,10 @@ builder.subscriptionFields((t) => ({
       "The evaluation's state now, then at most every 250 ms while it changes; the stream completes after the final state.",
     args: { id: t.arg.globalID({ required: true, for: EvaluationRef }) },
     subscribe: async (_root, args, ctx) => {
-      const row = authorizeRow(
-        ctx,
-        await ctx.deps.db.prisma.evaluation.findUnique({
-          where: { id: args.id.id },
-          select: { projectId: true },
-        }),
-        'read',
-        'Evaluation',
-      );
+      const projectId = await authorizeId(ctx, 'Evaluation', args.id.id, 'read');
       return ctx.services.subscriptions.open(
         ctx,
-        row.projectId,
+        projectId,
         ctx.services.progress.watch(args.id.id),
       );
     },

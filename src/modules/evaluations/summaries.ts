@@ -13,16 +13,18 @@ export interface GraderSummary {
   errored: number;
 }
 
-export interface EvaluationSnapshot {
+/** An evaluation as queries, the live progress stream and its events show it. */
+export interface EvaluationState {
   id: string;
   projectId: string;
+  batchId: string | null;
+  name: string;
   status: EvaluationStatus;
   total: number;
   completed: number;
   passed: number;
   failed: number;
   errored: number;
-  graders: GraderSummary[];
   judgeInputTokens: number;
   judgeOutputTokens: number;
   /** USD, as a decimal string. */
@@ -32,7 +34,13 @@ export interface EvaluationSnapshot {
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
-  /** When this was read. */
+  /** null when not asked for: events carry them only once it has ended (see loadEvaluationStates). */
+  graders: GraderSummary[] | null;
+}
+
+/** Its state with every grader's summary, and when it was read. */
+export interface EvaluationSnapshot extends EvaluationState {
+  graders: GraderSummary[];
   at: Date;
 }
 
@@ -95,86 +103,26 @@ export async function graderSummaries(
   return summarise(testingCriteria, await sql<GraderRow>(GRADER_SQL, [evaluationId]));
 }
 
-/** The evaluation's state now, or null when it does not exist. */
+/** The evaluation's state now, with its graders, or null when it does not exist. */
 export async function loadSnapshot(
   sql: Sql,
   evaluationId: string,
 ): Promise<EvaluationSnapshot | null> {
-  const [row] = await sql<{
-    id: string;
-    project_id: string;
-    status: EvaluationStatus;
-    total_count: number;
-    completed_count: number;
-    passed_count: number;
-    failed_count: number;
-    errored_count: number;
-    testing_criteria: unknown;
-    judge_input_tokens: string;
-    judge_output_tokens: string;
-    judge_cost: string;
-    error: string | null;
-    error_code: string | null;
-    created_at: Date;
-    started_at: Date | null;
-    finished_at: Date | null;
-    graders: GraderRow[] | null;
-  }>(
-    `SELECT e.id::text, e.project_id::text, e.status, e.total_count, e.completed_count, e.passed_count, e.failed_count, e.errored_count,
-       e.testing_criteria, e.judge_input_tokens::text, e.judge_output_tokens::text, trim_scale(e.judge_cost)::text AS judge_cost,
-       e.error, e.error_code, e.created_at, e.started_at, e.finished_at,
-       (SELECT json_agg(g) FROM (${GRADER_SQL}) g) AS graders
-     FROM evaluations e WHERE e.id = $1::uuid`,
-    [evaluationId],
-  );
-  if (!row) return null;
-  return {
-    id: row.id,
-    projectId: row.project_id,
-    status: row.status,
-    total: row.total_count,
-    completed: row.completed_count,
-    passed: row.passed_count,
-    failed: row.failed_count,
-    errored: row.errored_count,
-    graders: summarise(row.testing_criteria, row.graders ?? []),
-    judgeInputTokens: Number(row.judge_input_tokens),
-    judgeOutputTokens: Number(row.judge_output_tokens),
-    judgeCost: row.judge_cost,
-    error: row.error,
-    errorCode: row.error_code,
-    createdAt: new Date(row.created_at),
-    startedAt: row.started_at && new Date(row.started_at),
-    finishedAt: row.finished_at && new Date(row.finished_at),
-    at: new Date(),
-  };
+  const state = (await loadStates(sql, [evaluationId], true)).get(evaluationId);
+  return state ? { ...state, graders: state.graders ?? [], at: new Date() } : null;
 }
 
-/** An evaluation as its events show it (events/catalogue.ts): its graders only once it has ended. */
-export interface EvaluationState {
-  id: string;
-  projectId: string;
-  batchId: string | null;
-  name: string;
-  status: EvaluationStatus;
-  total: number;
-  completed: number;
-  passed: number;
-  failed: number;
-  errored: number;
-  error: string | null;
-  errorCode: string | null;
-  createdAt: Date;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  /** null while it runs: progress is written with each group of results, holding the evaluation's row, and should not aggregate all its results. */
-  graders: GraderSummary[] | null;
-}
+/**
+ * The evaluations as they are now (in the caller's transaction: as it changed them), by id, with
+ * their graders only once they have ended: progress is written with each group of results,
+ * holding the evaluation's row, and should not aggregate all its results.
+ */
+export const loadEvaluationStates = (sql: Sql, ids: string[]) => loadStates(sql, ids, false);
 
-/** The evaluations as they are now (in the caller's transaction: as it changed them), by id. */
-export async function loadEvaluationStates(
+async function loadStates(
   sql: Sql,
   ids: string[],
+  graders: boolean,
 ): Promise<Map<string, EvaluationState>> {
   const rows = await sql<{
     id: string;
@@ -187,6 +135,9 @@ export async function loadEvaluationStates(
     passed_count: number;
     failed_count: number;
     errored_count: number;
+    judge_input_tokens: string;
+    judge_output_tokens: string;
+    judge_cost: string;
     error: string | null;
     error_code: string | null;
     created_at: Date;
@@ -194,14 +145,16 @@ export async function loadEvaluationStates(
     finished_at: Date | null;
     testing_criteria: unknown;
     graders: GraderRow[] | null;
-    ended: boolean;
+    summarised: boolean;
   }>(
     `SELECT e.id::text, e.project_id::text, e.batch_id::text, e.name, e.status, e.total_count, e.completed_count, e.passed_count, e.failed_count,
-       e.errored_count, e.error, e.error_code, e.created_at, e.started_at, e.finished_at, e.status IN ('COMPLETED', 'FAILED', 'CANCELED') AS ended,
-       CASE WHEN e.status IN ('COMPLETED', 'FAILED', 'CANCELED') THEN e.testing_criteria END AS testing_criteria,
-       CASE WHEN e.status IN ('COMPLETED', 'FAILED', 'CANCELED') THEN (SELECT json_agg(g) FROM (${graderSql('e.id')}) g) END AS graders
-     FROM evaluations e WHERE e.id = ANY($1::uuid[])`,
-    [ids],
+       e.errored_count, e.judge_input_tokens::text, e.judge_output_tokens::text, trim_scale(e.judge_cost)::text AS judge_cost,
+       e.error, e.error_code, e.created_at, e.started_at, e.finished_at, s.summarised,
+       CASE WHEN s.summarised THEN e.testing_criteria END AS testing_criteria,
+       CASE WHEN s.summarised THEN (SELECT json_agg(g) FROM (${graderSql('e.id')}) g) END AS graders
+     FROM evaluations e, LATERAL (SELECT $2::boolean OR e.status IN ('COMPLETED', 'FAILED', 'CANCELED') AS summarised) s
+     WHERE e.id = ANY($1::uuid[])`,
+    [ids, graders],
   );
   return new Map(
     rows.map((r) => [
@@ -217,12 +170,15 @@ export async function loadEvaluationStates(
         passed: r.passed_count,
         failed: r.failed_count,
         errored: r.errored_count,
+        judgeInputTokens: Number(r.judge_input_tokens),
+        judgeOutputTokens: Number(r.judge_output_tokens),
+        judgeCost: r.judge_cost,
         error: r.error,
         errorCode: r.error_code,
         createdAt: new Date(r.created_at),
         startedAt: r.started_at && new Date(r.started_at),
         finishedAt: r.finished_at && new Date(r.finished_at),
-        graders: r.ended ? summarise(r.testing_criteria, r.graders ?? []) : null,
+        graders: r.summarised ? summarise(r.testing_criteria, r.graders ?? []) : null,
       },
     ]),
   );

@@ -1,13 +1,14 @@
 // Daily quotas of a user's tier, and daily budgets of a project (set by its admins): evaluations
 // started, judge tokens and judge cost (USD) per UTC day. The one place that says how much may
 // still be spent today; the evaluation engine asks it when an evaluation is created and while it
-// runs. Usage is counted in usage_counters, in the same transactions that record the spending.
+// runs. Usage is counted in usage_counters (usage-sql.ts), in the same transactions that record
+// the spending.
 import { utcDay } from '../../lib/days';
 import type { Config } from '../../config';
 import type { Deps } from '../../deps';
 import type { Tier } from '../../generated/prisma/enums';
-import type { Sql } from '../../storage/db';
 import { toUnits } from '../../lib/money';
+import { readUsage } from './usage-sql';
 
 export interface DailyQuota {
   /** null: unlimited. */
@@ -39,48 +40,13 @@ function quotaOf(tiers: Config['quotas']['tiers'], tier: Tier, overrides: unknow
   };
 }
 
-/** Adds to a user's and a project's counters of today, inside the caller's transaction. */
-export async function countUsage(
-  sql: Sql,
-  day: Date,
-  subjects: { userId: string | null; projectId: string },
-  add: { evaluations?: number; judgeTokens?: number; judgeCost?: string },
-) {
-  const rows = [
-    ...(subjects.userId ? [['USER', subjects.userId]] : []),
-    ['PROJECT', subjects.projectId],
-  ];
-  for (const [type, id] of rows) {
-    await sql(
-      `INSERT INTO usage_counters (id, subject_type, subject_id, day, evaluations, judge_tokens, judge_cost)
-       VALUES (gen_random_uuid(), $1::"UsageSubject", $2::uuid, $3::date, $4, $5, $6::numeric)
-       ON CONFLICT (subject_type, subject_id, day) DO UPDATE SET
-         evaluations = usage_counters.evaluations + EXCLUDED.evaluations,
-         judge_tokens = usage_counters.judge_tokens + EXCLUDED.judge_tokens,
-         judge_cost = usage_counters.judge_cost + EXCLUDED.judge_cost`,
-      [type, id, utcDay(day), add.evaluations ?? 0, add.judgeTokens ?? 0, add.judgeCost ?? '0'],
-    );
-  }
-}
-
 export function createQuotas(deps: Deps) {
   /** A user's (or a project's) counters of today. */
   async function usageToday(
     subjectId: string,
     subject: 'USER' | 'PROJECT' = 'USER',
   ): Promise<DailyUsage> {
-    const rows = await deps.db.query<{
-      requests: number;
-      cost_points: string;
-      evaluations: number;
-      judge_tokens: string;
-      judge_cost: string;
-    }>(
-      `SELECT requests, cost_points::text, evaluations, judge_tokens::text, trim_scale(judge_cost)::text AS judge_cost FROM usage_counters
-       WHERE subject_type = $3::"UsageSubject" AND subject_id = $1::uuid AND day = $2::date`,
-      [subjectId, utcDay(deps.clock.now()), subject],
-    );
-    const row = rows[0];
+    const row = await readUsage(deps.db.query, subject, subjectId, utcDay(deps.clock.now()));
     return {
       requests: row?.requests ?? 0,
       costPoints: Number(row?.cost_points ?? 0),

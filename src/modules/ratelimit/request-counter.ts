@@ -4,6 +4,7 @@
 // what it has counted since, so a daily request quota holds across processes within one flush.
 import { utcDay } from '../../lib/days';
 import type { Deps } from '../../deps';
+import { addRequests, readUsage } from './usage-sql';
 
 const FLUSH_MS = 2_000;
 
@@ -17,13 +18,10 @@ export function createRequestCounter(deps: Deps) {
   const keyOf = (day: string, userId: string) => `${day}|${userId}`;
 
   async function flushDay(day: string, batch: [string, { requests: number; points: number }][]) {
-    const ids = batch.map(([id]) => id);
-    const rows = await deps.db.query<{ subject_id: string; requests: number }>(
-      `INSERT INTO usage_counters (id, subject_type, subject_id, day, requests, cost_points)
-       SELECT gen_random_uuid(), 'USER', u.id, $1::date, u.requests, u.points FROM unnest($2::uuid[], $3::int[], $4::bigint[]) AS u(id, requests, points)
-       ON CONFLICT (subject_type, subject_id, day) DO UPDATE SET requests = usage_counters.requests + EXCLUDED.requests, cost_points = usage_counters.cost_points + EXCLUDED.cost_points
-       RETURNING subject_id::text, requests`,
-      [day, ids, batch.map(([, c]) => c.requests), batch.map(([, c]) => c.points)],
+    const rows = await addRequests(
+      deps.db.query,
+      day,
+      batch.map(([id, c]) => ({ id, ...c })),
     );
     for (const row of rows) stored.set(row.subject_id, { day, requests: row.requests });
   }
@@ -79,10 +77,7 @@ export function createRequestCounter(deps: Deps) {
       const day = utcDay(deps.clock.now());
       let known = stored.get(userId);
       if (!known || known.day !== day) {
-        const [row] = await deps.db.query<{ requests: number }>(
-          `SELECT requests FROM usage_counters WHERE subject_type = 'USER' AND subject_id = $1::uuid AND day = $2::date`,
-          [userId, day],
-        );
+        const row = await readUsage(deps.db.query, 'USER', userId, day);
         known = { day, requests: row?.requests ?? 0 };
         stored.set(userId, known);
       }

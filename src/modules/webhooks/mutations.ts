@@ -3,18 +3,14 @@
 import type { Context } from '../../context';
 import { notFound } from '../../errors';
 import { builder } from '../../schema/builder';
-import { authorizeRow } from '../auth/access';
+import { authorizeId } from '../auth/access';
 import { PROGRESS, WEBHOOK_EVENTS } from '../events/catalogue';
 import { ProjectRef } from '../projects/schema';
 import { WebhookEndpointRef } from './schema';
 
 /** The endpoint's project, when the principal may change the endpoint. */
 async function writableEndpoint(ctx: Context, id: string) {
-  const endpoint = await ctx.deps.db.prisma.webhookEndpoint.findUnique({
-    where: { id },
-    select: { projectId: true },
-  });
-  return authorizeRow(ctx, endpoint, 'write', 'Webhook endpoint').projectId;
+  return authorizeId(ctx, 'WebhookEndpoint', id, 'write');
 }
 
 /** The events an endpoint may subscribe to, from the catalogue. */
@@ -156,11 +152,7 @@ builder.relayMutationField(
   },
   {
     resolve: async (_root, { input }, ctx) => {
-      const message = await ctx.deps.db.prisma.webhookMessage.findUnique({
-        where: { id: input.id },
-        select: { projectId: true },
-      });
-      const { projectId } = authorizeRow(ctx, message, 'write', 'Webhook message');
+      const projectId = await authorizeId(ctx, 'WebhookMessage', input.id, 'write');
       const endpointId = input.endpointId?.id ?? null;
       // An endpoint the message never went to (another project's, or none at all) is not there for it.
       if (

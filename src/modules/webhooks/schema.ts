@@ -2,7 +2,7 @@
 // endpoint's project; secrets are never shown after they are created.
 import { WebhookDeliveryStatus } from '../../generated/prisma/enums';
 import { found } from '../../errors';
-import { authorizeRow } from '../auth/access';
+import { authorizeId } from '../auth/access';
 import { builder } from '../../schema/builder';
 import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
@@ -197,15 +197,7 @@ builder.queryFields((t) => ({
       authScopes: { authenticated: true },
       // The endpoint's project decides: an endpoint you cannot read is not there.
       resolve: async (query, _root, args, ctx) => {
-        authorizeRow(
-          ctx,
-          await ctx.deps.db.prisma.webhookEndpoint.findUnique({
-            where: { id: args.endpointId.id },
-            select: { projectId: true },
-          }),
-          'read',
-          'WebhookEndpoint',
-        );
+        await authorizeId(ctx, 'WebhookEndpoint', args.endpointId.id, 'read');
         return ctx.deps.db.prisma.webhookDelivery.findMany({
           ...query,
           where: {

@@ -1,0 +1,138 @@
+// An evaluation as the worker runs it: its graders parsed from the stored testing criteria, their
+// preparations (G-Eval steps) made once and stored so every item and every worker uses the same
+// ones, and the metering of judge spending. Kept per process while any of its items is graded.
+import { setMaxListeners } from 'node:events';
+import type { Deps } from '../../deps';
+import type { CostService } from '../costs/service';
+import { parseTestingCriteria, type GraderSpec } from '../graders/definitions';
+import { needsJudge, needsPreparation, prepare } from '../graders/grade';
+import type { JudgeContext, JudgeUsage } from '../graders/judges';
+import type { Judge } from '../providers/judge';
+import { addUsage } from '../ratelimit/usage-sql';
+import { priceUsage, type GraderRun, type PricedUsage } from './grading';
+
+export interface RunningEvaluation {
+  id: string;
+  projectId: string;
+  creatorId: string | null;
+  graders: GraderSpec[];
+  /** Its creator's quota or its project's budget limits judge spending (checked before each item); re-read every few seconds. */
+  judgeQuota: boolean;
+  judgeQuotaAt: number;
+  /** Whether any grader calls a judge. */
+  judged: boolean;
+}
+
+/** The stored testing criteria no longer parse: the evaluation cannot run (not worth a retry). */
+export class InvalidCriteriaError extends Error {}
+
+function parsed(stored: unknown): GraderSpec[] {
+  const { graders, problems } = parseTestingCriteria(stored);
+  if (problems.length)
+    throw new InvalidCriteriaError(`stored testing criteria are invalid: ${problems[0].message}`);
+  return graders;
+}
+
+export function createPreparation(deps: Deps, services: { costs: CostService; judge: Judge }) {
+  const { db } = deps;
+  const preparing = new Map<string, Promise<RunningEvaluation>>();
+  // Aborted when the worker stops: judge calls made for an evaluation rather than an item (G-Eval steps).
+  const stopping = new AbortController();
+  setMaxListeners(100, stopping.signal);
+
+  async function load(id: string): Promise<RunningEvaluation> {
+    const row = await db.prisma.evaluation.findUniqueOrThrow({
+      where: { id },
+      select: { id: true, projectId: true, creatorId: true, testingCriteria: true },
+    });
+    const graders = parsed(row.testingCriteria);
+    const evaluation = {
+      id,
+      projectId: row.projectId,
+      creatorId: row.creatorId,
+      graders,
+      judged: graders.some(needsJudge),
+      judgeQuota: false,
+      judgeQuotaAt: 0,
+    };
+    if (graders.some(needsPreparation)) await prepareGraders(evaluation, row.testingCriteria);
+    return evaluation;
+  }
+
+  async function prepareGraders(evaluation: RunningEvaluation, stored: unknown) {
+    const usage: JudgeUsage[] = [];
+    const ctx: JudgeContext = { judge: services.judge, signal: stopping.signal, usage };
+    const raw = structuredClone(stored) as Record<string, unknown>[];
+    for (const [i, g] of evaluation.graders.entries()) {
+      if (!needsPreparation(g)) continue;
+      const fields = await prepare(g, ctx);
+      Object.assign(g, fields);
+      Object.assign(raw[i], fields);
+    }
+    const { inputTokens, outputTokens, cost } = await price(evaluation.projectId, usage);
+    const theirs = await db.transaction(async (sql) => {
+      // Compare-and-set: another worker may have stored its steps first; then theirs are used.
+      const updated = await sql(
+        `UPDATE evaluations SET testing_criteria = $2::jsonb WHERE id = $1::uuid AND testing_criteria = $3::jsonb RETURNING id`,
+        [evaluation.id, JSON.stringify(raw), JSON.stringify(stored)],
+      );
+      // The judge was paid either way.
+      await sql(
+        `UPDATE evaluations SET judge_input_tokens = judge_input_tokens + $2, judge_output_tokens = judge_output_tokens + $3, judge_cost = judge_cost + $4::numeric WHERE id = $1::uuid`,
+        [evaluation.id, inputTokens, outputTokens, cost],
+      );
+      await addUsage(
+        sql,
+        deps.clock.now(),
+        { userId: evaluation.creatorId, projectId: evaluation.projectId },
+        { judgeTokens: inputTokens + outputTokens, judgeCost: cost },
+      );
+      if (updated.length) return null;
+      const [row] = await sql<{ testing_criteria: unknown }>(
+        `SELECT testing_criteria FROM evaluations WHERE id = $1::uuid`,
+        [evaluation.id],
+      );
+      return row.testing_criteria;
+    });
+    if (theirs) evaluation.graders = parsed(theirs);
+  }
+
+  async function price(projectId: string, usage: JudgeUsage[]) {
+    const priced = priceUsage(
+      { pricer: await services.costs.pricer(projectId), clock: deps.clock },
+      usage,
+    );
+    meterUsage(priced.priced);
+    return priced;
+  }
+
+  function meterUsage(usage: PricedUsage[]) {
+    for (const u of usage) {
+      const model = deps.meters.model(u.model);
+      deps.meters.judgeTokens.inc({ model, direction: 'input' }, u.inputTokens);
+      deps.meters.judgeTokens.inc({ model, direction: 'output' }, u.outputTokens);
+      if (u.cost !== null) deps.meters.judgeCost.inc({ model }, Number(u.cost));
+    }
+  }
+
+  return {
+    /** The evaluation, loaded and prepared once while any of its items is in flight. */
+    evaluationOf(id: string): Promise<RunningEvaluation> {
+      let pending = preparing.get(id);
+      if (!pending) {
+        pending = load(id);
+        preparing.set(id, pending);
+        pending.catch(() => preparing.delete(id));
+      }
+      return pending;
+    },
+    /** None of its items is in flight: a changed evaluation is read again next time. */
+    forget: (id: string) => preparing.delete(id),
+    meterGrader(run: GraderRun) {
+      meterUsage(run.usage);
+      deps.meters.graderDuration.observe({ grader_type: run.type }, run.seconds);
+      deps.meters.itemsScored.inc({ grader_type: run.type, outcome: run.outcome });
+    },
+    stop: () => stopping.abort(),
+  };
+}

@@ -1,0 +1,98 @@
+// usage_counters: what each user and project spent per UTC day. Every statement over the table is
+// here; callers pass the transaction (`sql`) their spending is recorded in, so a counter never
+// moves without the change it counts.
+import { utcDay } from '../../lib/days';
+import type { Sql } from '../../storage/db';
+
+export type UsageSubject = 'USER' | 'PROJECT';
+
+export interface UsageRow {
+  requests: number;
+  cost_points: string;
+  evaluations: number;
+  judge_tokens: string;
+  judge_cost: string;
+}
+
+const UPSERT = `INSERT INTO usage_counters (id, subject_type, subject_id, day, requests, cost_points, evaluations, judge_tokens, judge_cost)`;
+const ADD = `ON CONFLICT (subject_type, subject_id, day) DO UPDATE SET
+  requests = usage_counters.requests + EXCLUDED.requests,
+  cost_points = usage_counters.cost_points + EXCLUDED.cost_points,
+  evaluations = usage_counters.evaluations + EXCLUDED.evaluations,
+  judge_tokens = usage_counters.judge_tokens + EXCLUDED.judge_tokens,
+  judge_cost = usage_counters.judge_cost + EXCLUDED.judge_cost`;
+
+/**
+ * Adds evaluations and judge spending to a user's (when there is one) and a project's counters of
+ * `day`; answers the project's and user's evaluations after the addition (their rows stay locked
+ * until the caller commits, so parallel creations cannot all slip under a quota).
+ */
+export async function addUsage(
+  sql: Sql,
+  day: Date,
+  subjects: { userId: string | null; projectId: string },
+  add: { evaluations?: number; judgeTokens?: number; judgeCost?: string },
+): Promise<{ user: number | null; project: number }> {
+  const rows = await sql<{ subject_type: UsageSubject; evaluations: number }>(
+    `${UPSERT}
+     SELECT gen_random_uuid(), s.type::"UsageSubject", s.id, $3::date, 0, 0, $4, $5, $6::numeric
+     FROM (VALUES ('USER', $1::uuid), ('PROJECT', $2::uuid)) AS s(type, id) WHERE s.id IS NOT NULL
+     ${ADD}
+     RETURNING subject_type, evaluations`,
+    [
+      subjects.userId,
+      subjects.projectId,
+      utcDay(day),
+      add.evaluations ?? 0,
+      add.judgeTokens ?? 0,
+      add.judgeCost ?? '0',
+    ],
+  );
+  const of = (type: UsageSubject) => rows.find((r) => r.subject_type === type)?.evaluations;
+  return { user: of('USER') ?? null, project: of('PROJECT') ?? 0 };
+}
+
+/** Adds requests and cost points of many users for one day; answers each user's stored total. */
+export function addRequests(
+  sql: Sql,
+  day: string,
+  users: { id: string; requests: number; points: number }[],
+) {
+  return sql<{ subject_id: string; requests: number }>(
+    `${UPSERT}
+     SELECT gen_random_uuid(), 'USER', u.id, $1::date, u.requests, u.points, 0, 0, 0
+     FROM unnest($2::uuid[], $3::int[], $4::bigint[]) AS u(id, requests, points)
+     ${ADD}
+     RETURNING subject_id::text, requests`,
+    [day, users.map((u) => u.id), users.map((u) => u.requests), users.map((u) => u.points)],
+  );
+}
+
+/**
+ * The statement, for a CTE of the outcome write, that adds judge spending per user and project:
+ * `source` is a relation with (user_id, project_id, tokens, cost) and `dayParam` the day's
+ * placeholder. Kept here so the counters' upsert is written once.
+ */
+export function addJudgeSpendingFrom(source: string, dayParam: string) {
+  return `${UPSERT}
+     SELECT gen_random_uuid(), s.type::"UsageSubject", s.id, ${dayParam}::date, 0, 0, 0, sum(s.tokens), sum(s.cost)
+     FROM (SELECT 'USER' AS type, user_id AS id, tokens, cost FROM ${source} WHERE user_id IS NOT NULL
+           UNION ALL SELECT 'PROJECT', project_id, tokens, cost FROM ${source} WHERE project_id IS NOT NULL) s
+     GROUP BY s.type, s.id HAVING sum(s.tokens) > 0
+     ${ADD}`;
+}
+
+/** A user's or a project's counters of `day` (undefined: nothing counted yet). */
+export async function readUsage(
+  sql: Sql,
+  subject: UsageSubject,
+  subjectId: string,
+  day: string,
+): Promise<UsageRow | undefined> {
+  const [row] = await sql<UsageRow>(
+    `SELECT requests, cost_points::text, evaluations, judge_tokens::text, trim_scale(judge_cost)::text AS judge_cost
+     FROM usage_counters WHERE subject_type = $1::"UsageSubject" AND subject_id = $2::uuid AND day = $3::date`,
+    [subject, subjectId, day],
+  );
+  return row;
+}
