@@ -8,6 +8,7 @@ import type { Context } from './context';
 import type { Deps } from './deps';
 import { EXAMPLES_DOCUMENT, exampleVariables } from './graphiql/examples';
 import { renderGraphiQLPage } from './graphiql/page';
+import { corsFor, useVaryOrigin } from './lib/cors';
 import { createJitExecute } from './lib/jit-execute';
 import { createSharedSubscribe } from './lib/shared-subscribe';
 import { authenticateHeader } from './modules/auth/authenticate';
@@ -111,6 +112,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
         }
       : false,
     renderGraphiQL: renderGraphiQLPage,
+    cors: corsFor(config.http.corsOrigins),
     // Yoga's net for errors outside execution (its second argument is a message, not a request id).
     maskedErrors: { maskError: (error) => maskError(error) },
     context: async (initial): Promise<Context> => {
@@ -135,6 +137,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
         ),
       }),
       useRequestId(),
+      useVaryOrigin(config.http.corsOrigins),
       ...(config.http.graphiql ? [useGraphiQLAssets()] : []),
       usePrometheus({
         registry: deps.metrics,

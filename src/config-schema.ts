@@ -101,6 +101,19 @@ export const envSchema = z.object({
     .default('info'),
   EVALGRAPH_PUBLIC_URL: url(['http', 'https']),
   EVALGRAPH_GRAPHIQL: boolean(true),
+  EVALGRAPH_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), {
+      message:
+        'expected origins like https://app.example.com (scheme, host, port; no path), comma-separated, or *',
+    }),
   EVALGRAPH_MIGRATE_ON_START: boolean(true),
   EVALGRAPH_INIT_ADMIN_EMAIL: z.email({ message: 'expected an email address' }).optional(),
   EVALGRAPH_INIT_PROJECT: z.string().trim().min(1).max(100).optional(),

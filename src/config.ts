@@ -68,6 +68,7 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       host: e.HOST,
       publicUrl: e.EVALGRAPH_PUBLIC_URL ?? null,
       graphiql: e.EVALGRAPH_GRAPHIQL,
+      corsOrigins: e.EVALGRAPH_CORS_ORIGINS,
       maxBodyBytes: e.EVALGRAPH_MAX_BODY_BYTES,
       shutdownTimeoutMs: e.EVALGRAPH_SHUTDOWN_TIMEOUT_MS,
     },
