@@ -22,6 +22,7 @@ import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
 import { useOtlp } from './plugins/use-otlp';
 import { usePrometheus } from './plugins/use-prometheus';
 import { useServiceLevels } from './plugins/use-service-levels';
+import { useKeyRoleFields } from './plugins/use-key-role-fields';
 import { usePageLimits } from './plugins/use-page-limits';
 import { usePersistedOperations } from './plugins/use-persisted-operations';
 import { useRateLimit } from './plugins/use-rate-limit';
@@ -162,6 +163,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       useErrorCodes(),
       ...useAbuseLimits(config.limits, hasValidKey),
       // Before the rate limit: a refused page size is neither costed nor charged.
+      useKeyRoleFields(),
       usePageLimits(),
       useRateLimit({
         schema,

@@ -72,6 +72,18 @@ describe('permissions', () => {
     expect(canGrantRole('DEVELOPER', 'VIEWER')).toBe(true);
     expect(canGrantRole('VIEWER', 'DEVELOPER')).toBe(false);
     expect(canGrantRole('BILLING', 'VIEWER')).toBe(false);
+    // Feedback is a writer's right: a reader cannot mint a key that writes.
+    expect(canGrantRole('DEVELOPER', 'FEEDBACK')).toBe(true);
+    expect(canGrantRole('VIEWER', 'FEEDBACK')).toBe(false);
+    expect(canGrantRole('BILLING', 'FEEDBACK')).toBe(false);
+  });
+
+  it('lets a FEEDBACK key send feedback and not even see its project', () => {
+    const key = principal({ keyRole: 'FEEDBACK', keyProjectId: 'p1' });
+    expect(can(key, 'p1', 'feedback')).toBe(true);
+    expect(can(key, 'p1', 'view')).toBe(false);
+    expect(can(key, 'p1', 'read')).toBe(false);
+    expect(can(key, 'p2', 'feedback')).toBe(false);
   });
   it('reaches a key only within the bound project: own keys, instance admin, or the managed project', () => {
     const p = principal();

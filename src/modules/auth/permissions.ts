@@ -13,13 +13,22 @@ export type Action =
   /** read costs, usage and limits */
   | 'costs'
   /** manage members and keys of the project */
-  | 'manage';
+  | 'manage'
+  /** create end-user feedback (scores with source FEEDBACK) */
+  | 'feedback';
 
 export const ROLE_ACTIONS: Record<Role, readonly Action[]> = {
-  ADMIN: ['view', 'read', 'write', 'costs', 'manage'],
-  DEVELOPER: ['view', 'read', 'write'],
+  ADMIN: ['view', 'read', 'write', 'costs', 'manage', 'feedback'],
+  DEVELOPER: ['view', 'read', 'write', 'feedback'],
   VIEWER: ['view', 'read'],
   BILLING: ['view', 'costs'],
+  // Not even 'view': every other field answers as for a project it cannot see.
+  FEEDBACK: ['feedback'],
+};
+
+/** Key roles confined to some root mutation fields (plugins/use-key-role-fields.ts); others: none. */
+export const KEY_ROLE_FIELDS: Partial<Record<Role, ReadonlySet<string>>> = {
+  FEEDBACK: new Set(['createScore', 'createScores']),
 };
 
 export interface Principal {

@@ -5,7 +5,7 @@ import { canManageKey, isInstanceAdmin, visibleProjects } from './permissions';
 export const RoleEnum = builder.enumType(Role, {
   name: 'Role',
   description:
-    'A role in a project. ADMIN: everything. DEVELOPER: write traces, evaluations, alert rules, webhooks; no costs. VIEWER: read, no costs. BILLING: costs, usage and limits only.',
+    'A role in a project. ADMIN: everything. DEVELOPER: write traces, evaluations, alert rules, webhooks; no costs. VIEWER: read, no costs. BILLING: costs, usage and limits only. FEEDBACK (keys only, bound to a project): creates scores with source FEEDBACK and nothing else, so it can ship inside a web app.',
 });
 export const TierEnum = builder.enumType(Tier, {
   name: 'Tier',

@@ -119,6 +119,12 @@ export function createAuthService(deps: Deps) {
       actor.keyProjectId !== data.projectId
     )
       throw notFound('Project');
+    // It ships inside a web app: it must reach one project and nothing else.
+    if (data.role === 'FEEDBACK' && !data.projectId)
+      throw badInput('A FEEDBACK key must be bound to a project (projectId).', [
+        'input',
+        'projectId',
+      ]);
     if (data.projectId) {
       // An instance admin is ADMIN of every project that exists; a membership vouches for its project.
       const exists = await txRepo.projectExists(data.projectId);

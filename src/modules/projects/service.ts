@@ -16,7 +16,10 @@ const addMemberInput = z.object({
     .email()
     .max(320)
     .transform((e) => e.toLowerCase()),
-  role: z.enum(Role),
+  // FEEDBACK narrows keys; a member with it could do nothing but send feedback.
+  role: z.enum(Role).refine((r) => r !== 'FEEDBACK', {
+    message: 'FEEDBACK is a role for keys (createApiKey), not for members.',
+  }),
 });
 
 /** onAccessChange: called when someone's rights change, so every process reloads their principal. */
