@@ -3,6 +3,8 @@
 // a score is checked where it enters the graph (the project of a list, node by id); what is
 // reached from it belongs to the same project.
 import { encodeGlobalID } from '@pothos/plugin-relay';
+import type DataLoader from 'dataloader';
+import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
 import type { Context } from '../../context';
 import { badInput, notFound } from '../../errors';
@@ -41,6 +43,20 @@ const ScoreTargetEnum = builder.enumType('ScoreTarget', {
 export const ScoreRef = builder.objectRef<ScoreRow>('Score');
 
 const gid = (type: string, id: string | null) => (id === null ? null : encodeGlobalID(type, id));
+
+/**
+ * A row by id through a request's loader. A subscription keeps one context for all its events:
+ * there the row is forgotten once read, so each event reads it fresh and nothing piles up.
+ */
+async function loadFresh<R>(
+  loader: DataLoader<string, R>,
+  id: string,
+  info: GraphQLResolveInfo,
+): Promise<R> {
+  const row = await loader.load(id);
+  if (info.operation.operation === 'subscription') loader.clear(id);
+  return row;
+}
 
 builder.node(ScoreRef, {
   // Written by mutations (which drop their project's cached responses) and, later, by workers.
@@ -82,13 +98,13 @@ builder.node(ScoreRef, {
       nullable: true,
       description: 'The trace scored, or the trace of the span scored.',
       resolve: (s, _a, ctx, info) =>
-        s.traceId === null ? null : loadersOf(ctx).use(info).trace.load(s.traceId),
+        s.traceId === null ? null : loadFresh(loadersOf(ctx).use(info).trace, s.traceId, info),
     }),
     span: t.field({
       type: SpanRef,
       nullable: true,
       resolve: (s, _a, ctx, info) =>
-        s.spanId === null ? null : loadersOf(ctx).use(info).span.load(s.spanId),
+        s.spanId === null ? null : loadFresh(loadersOf(ctx).use(info).span, s.spanId, info),
     }),
     sessionId: t.string({ nullable: true, resolve: (s) => s.sessionId }),
     evaluationItem: t.prismaField({
