@@ -1,11 +1,17 @@
 // A FEEDBACK key ships inside a web app, where anyone can read it: it is bound to one project and
 // runs createScore / createScores with source FEEDBACK there, and nothing else.
 import { createTestApp, globalId, type TestApp } from './support/app';
+import { ingest, span } from './support/spans';
 
 let app: TestApp;
 let feedbackKey: string;
+let traceId: string;
 beforeAll(async () => {
   app = await createTestApp();
+  await ingest(app, app.projectId, [
+    span({ traceId: 'chat-1', spanId: 'root', input: 'my secret prompt', output: 'an answer' }),
+  ]);
+  traceId = (await app.server.deps.db.prisma.trace.findFirstOrThrow()).id;
   const dev = await app.seedUser({ role: 'DEVELOPER' });
   const created = await app.gql(
     `mutation($p: ID!) { createApiKey(input: { projectId: $p, role: FEEDBACK, name: "web" }) { key apiKey { role } } }`,
@@ -64,5 +70,96 @@ describe('FEEDBACK keys', () => {
       body: JSON.stringify({ resourceSpans: [] }),
     });
     expect(otlp.status).toBeGreaterThanOrEqual(400);
+  });
+
+  const CREATE = `mutation($input: CreateScoreInput!) {
+    createScore(input: $input) { score { id name value source userId } } }`;
+  const feedback = (over: Record<string, unknown> = {}) => ({
+    projectId: globalId('Project', app.projectId),
+    traceId: globalId('Trace', traceId),
+    name: 'thumbs',
+    dataType: 'BOOLEAN',
+    value: 1,
+    source: 'FEEDBACK',
+    userId: 'end-user-7',
+    ...over,
+  });
+
+  it('creates FEEDBACK scores on its project, rate-limited like any key', async () => {
+    const res = await app.gql(CREATE, { input: feedback() }, { key: feedbackKey });
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data.createScore.score).toMatchObject({
+      name: 'thumbs',
+      value: 1,
+      source: 'FEEDBACK',
+      userId: 'end-user-7',
+    });
+    expect(res.headers.get('x-ratelimit-remaining')).not.toBeNull();
+    expect(res.body.extensions.cost.actualQueryCost).toBeGreaterThan(0);
+  });
+
+  it('gets back the score, not the trace it is about', async () => {
+    const res = await app.gql(
+      `mutation($input: CreateScoreInput!) {
+        createScore(input: $input) { score { name trace { name spans(first: 5) { edges { node { input } } } } } } }`,
+      { input: feedback() },
+      { key: feedbackKey },
+    );
+    expect(res.body.data.createScore.score).toEqual({ name: 'thumbs', trace: null });
+    // It cannot see the project: its trace is not there for it.
+    expect(codes(res.body)).toEqual(['NOT_FOUND']);
+    expect(JSON.stringify(res.body)).not.toContain('secret prompt');
+  });
+
+  it('creates no score of another source, nor overwrites one through its client id', async () => {
+    const api = await app.gql(CREATE, { input: feedback({ source: 'API' }) }, { key: feedbackKey });
+    expect(codes(api.body)).toEqual(['FORBIDDEN']);
+    const batch = await app.gql(
+      `mutation($input: CreateScoresInput!) { createScores(input: $input) { acceptedCount } }`,
+      {
+        input: {
+          projectId: globalId('Project', app.projectId),
+          scores: [
+            { ...feedback(), projectId: undefined },
+            { ...feedback({ source: 'ANNOTATION' }), projectId: undefined },
+          ],
+        },
+      },
+      { key: feedbackKey },
+    );
+    expect(codes(batch.body)).toEqual(['FORBIDDEN']);
+
+    // The team's own score with a client id: feedback with the same id is refused, not stored over it.
+    const own = await app.gql(CREATE, {
+      input: feedback({
+        source: 'API',
+        clientId: 'review-1',
+        name: 'quality',
+        dataType: 'NUMERIC',
+        value: 0.2,
+      }),
+    });
+    expect(own.body.errors).toBeUndefined();
+    const overwrite = await app.gql(
+      CREATE,
+      { input: feedback({ clientId: 'review-1', name: 'quality', dataType: 'NUMERIC', value: 1 }) },
+      { key: feedbackKey },
+    );
+    expect(codes(overwrite.body)).toEqual(['BAD_USER_INPUT']);
+    expect(overwrite.body.errors![0].extensions!.path).toEqual(['input', 'clientId']);
+    const stored = await app.server.deps.db.prisma.score.findFirstOrThrow({
+      where: { clientId: 'review-1' },
+    });
+    expect([stored.source, stored.value]).toEqual(['API', 0.2]);
+  });
+
+  it('reaches no other project', async () => {
+    const other = await app.seedProject();
+    const res = await app.gql(
+      CREATE,
+      { input: feedback({ projectId: globalId('Project', other) }) },
+      { key: feedbackKey },
+    );
+    expect(codes(res.body)).toEqual(['NOT_FOUND']);
   });
 });

@@ -21,7 +21,7 @@ const DENIED = {
   write: 'Your role does not allow changes here.',
   read: 'Your role does not allow reading this.',
   view: 'Your role does not allow this.',
-  feedback: 'Your role does not allow feedback here.',
+  feedback: 'Your role does not allow creating scores here.',
 } satisfies Record<Action, string>;
 
 /** Whether the principal may do `action` in a project known to exist; records it when it can see it. */

@@ -1,12 +1,13 @@
 // createScore, createScores and deleteScore: the `write` action on the project (DEVELOPER and
-// ADMIN). Scores are checked against their name's config; what they are about must be in the
+// ADMIN); FEEDBACK keys create scores with source FEEDBACK only. Scores are checked against their name's config; what they are about must be in the
 // project (NOT_FOUND otherwise, as for a missing one).
 import type { InputFieldBuilder } from '@pothos/core';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { Context } from '../../context';
 import { isUuid, NIL_UUID } from '../../lib/ids';
 import { builder } from '../../schema/builder';
-import { authorizeRow } from '../auth/access';
+import { forbidden } from '../../errors';
+import { allows, authorizeRow } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
 import { SpanRef, TraceRef } from '../traces/schema';
 import { MAX_SCORES_PER_BATCH, type Author } from './service';
@@ -84,6 +85,19 @@ const authorOf = (ctx: Context): Author => ({
   apiKeyId: ctx.principal?.keyId ?? null,
 });
 
+/**
+ * Creating scores takes the `feedback` right (FEEDBACK keys, DEVELOPER, ADMIN); any source but
+ * FEEDBACK takes `write` as well, so a key shipped in a web app sends end-user feedback only.
+ */
+function onlyFeedbackUnlessWriter(
+  ctx: Context,
+  projectId: string,
+  scores: readonly { source?: string | null }[],
+) {
+  if (scores.every((s) => s.source === 'FEEDBACK') || allows(ctx, projectId, 'write')) return;
+  throw forbidden('This key creates scores with source FEEDBACK only.');
+}
+
 const ScoreInputRef = builder.inputType('ScoreInput', {
   description:
     'One score: what it is about (exactly one of traceId, spanId, sessionId and evaluationItemId), its name and its value.',
@@ -101,8 +115,9 @@ builder.relayMutationField(
   {
     description:
       'Adds a score (or, with a clientId already used in the project, updates that score).',
-    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
+    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'feedback' } }),
     resolve: async (_root, { input }, ctx) => {
+      onlyFeedbackUnlessWriter(ctx, input.projectId.id, [input]);
       const { projectId, ...score } = input;
       const result = await ctx.services.scores.create(projectId.id, [toInput(score)], {
         partial: false,
@@ -155,13 +170,15 @@ builder.relayMutationField(
     },
     description:
       'Adds scores in one write. Idempotent with clientIds: the same batch sent twice is stored once.',
-    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
-    resolve: (_root, { input }, ctx) =>
-      ctx.services.scores.create(input.projectId.id, input.scores.map(toInput), {
+    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'feedback' } }),
+    resolve: (_root, { input }, ctx) => {
+      onlyFeedbackUnlessWriter(ctx, input.projectId.id, input.scores);
+      return ctx.services.scores.create(input.projectId.id, input.scores.map(toInput), {
         partial: input.partial ?? false,
         author: authorOf(ctx),
         path: ['input', 'scores'],
-      }),
+      });
+    },
   },
   {
     outputFields: (t) => ({

@@ -2,6 +2,7 @@
 // online rules), deletion, and the look-ups that validation needs (targets, configs). Reads for
 // the API are in read-sql.ts and summary-sql.ts.
 import type { ScoreDataType, ScoreSource } from '../../generated/prisma/enums';
+import { badInput } from '../../errors';
 import type { Sql } from '../../storage/db';
 import type { Emit } from '../events/emitter';
 import type { ScoreCategory, ScoreConfigRow } from './input';
@@ -86,6 +87,8 @@ const UPSERT = `INSERT INTO scores AS sc (${WRITE_COLUMNS.map((c) => c[1]).join(
   ${WRITE_COLUMNS.filter((c) => !['id', 'project_id', 'client_id'].includes(c[1]))
     .map((c) => `${c[1]} = EXCLUDED.${c[1]}`)
     .join(', ')}, updated_at = now()
+  -- A score keeps its source: feedback never overwrites an evaluation's score, nor the reverse.
+  WHERE sc.source = EXCLUDED.source
   RETURNING ${SCORE_COLUMNS}, (sc.xmax = 0) AS "created"`;
 
 const clientKey = (s: { projectId: string; clientId: string | null }) =>
@@ -114,9 +117,12 @@ export async function writeScores(sql: Sql, emit: Emit, rows: ScoreWrite[]): Pro
     if (score.clientId === null) byId.set(score.id, score);
     else byClientId.set(clientKey(score), score);
   }
-  return rows.map((row) =>
-    row.clientId === null ? byId.get(row.id)! : byClientId.get(clientKey(row))!,
-  );
+  return rows.map((row) => {
+    const score = row.clientId === null ? byId.get(row.id) : byClientId.get(clientKey(row));
+    // Only when a score of another source took the client id since the check (clientIdSources).
+    if (!score) throw badInput(`clientId ${row.clientId} is the id of a score of another source.`);
+    return score;
+  });
 }
 
 /** Deletes a score of the project; false when there is none. */
@@ -126,6 +132,20 @@ export async function deleteScore(sql: Sql, projectId: string, id: string): Prom
     [id, projectId],
   );
   return rows.length > 0;
+}
+
+/** The sources of the project's scores with these client ids, by client id. */
+export async function clientIdSources(
+  sql: Sql,
+  projectId: string,
+  clientIds: string[],
+): Promise<Map<string, ScoreSource>> {
+  if (!clientIds.length) return new Map();
+  const rows = await sql<{ client_id: string; source: ScoreSource }>(
+    `SELECT client_id, source::text FROM scores WHERE project_id = $1::uuid AND client_id = ANY($2::text[])`,
+    [projectId, clientIds],
+  );
+  return new Map(rows.map((r) => [r.client_id, r.source]));
 }
 
 /** The project's score whose client id this is, if any (what a resent score would update). */

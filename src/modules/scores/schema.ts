@@ -58,6 +58,14 @@ async function loadFresh<R>(
   return row;
 }
 
+/**
+ * What a score links to needs the read right: a FEEDBACK key gets back the score it created, not
+ * the trace or span it is about.
+ */
+const readsItsProject = (s: ScoreRow) => ({
+  project: { id: s.projectId, action: 'read' as const },
+});
+
 builder.node(ScoreRef, {
   // Written by mutations (which drop their project's cached responses) and, later, by workers.
   extensions: { cacheTtlMs: 10_000 },
@@ -79,6 +87,7 @@ builder.node(ScoreRef, {
     }),
     project: t.field({
       type: ProjectRef,
+      authScopes: readsItsProject,
       resolve: async (s, _a, ctx) =>
         (await ctx.deps.db.prisma.project.findUnique({ where: { id: s.projectId } }))!,
     }),
@@ -97,12 +106,14 @@ builder.node(ScoreRef, {
       type: TraceRef,
       nullable: true,
       description: 'The trace scored, or the trace of the span scored.',
+      authScopes: readsItsProject,
       resolve: (s, _a, ctx, info) =>
         s.traceId === null ? null : loadFresh(loadersOf(ctx).use(info).trace, s.traceId, info),
     }),
     span: t.field({
       type: SpanRef,
       nullable: true,
+      authScopes: readsItsProject,
       resolve: (s, _a, ctx, info) =>
         s.spanId === null ? null : loadFresh(loadersOf(ctx).use(info).span, s.spanId, info),
     }),
@@ -110,6 +121,7 @@ builder.node(ScoreRef, {
     evaluationItem: t.prismaField({
       type: 'EvaluationItem',
       nullable: true,
+      authScopes: readsItsProject,
       resolve: (query, s, _a, ctx) =>
         s.evaluationItemId === null
           ? null

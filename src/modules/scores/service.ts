@@ -7,6 +7,7 @@ import { appError, notFound } from '../../errors';
 import type { Events } from '../events/emitter';
 import { checkScore, type CheckedScore, type ScoreInput, type ScoreProblem } from './input';
 import {
+  clientIdSources,
   configsByName,
   deleteScore,
   findTargets,
@@ -72,6 +73,28 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
     return { problems, spanTraces: found.spanTraces };
   }
 
+  /** Problems of scores whose client id names a score of another source (a score keeps its source). */
+  async function sourceChanges(projectId: string, checked: [number, CheckedScore][]) {
+    const taken = await clientIdSources(
+      deps.db.query,
+      projectId,
+      checked.flatMap(([, s]) => (s.clientId === null ? [] : [s.clientId])),
+    );
+    return checked.flatMap(([index, s]): ScoreProblem[] => {
+      const source = s.clientId === null ? undefined : taken.get(s.clientId);
+      return source === undefined || source === s.source
+        ? []
+        : [
+            {
+              index,
+              field: 'clientId',
+              message: `is the id of a ${source} score; a score keeps its source`,
+              code: 'BAD_USER_INPUT',
+            },
+          ];
+    });
+  }
+
   return {
     /**
      * Checks and stores scores of a project. `path` is where the inputs are in the operation
@@ -102,7 +125,7 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
         if (result.score) checked.push([index, result.score]);
       });
       const targets = await missingTargets(projectId, checked);
-      problems.push(...targets.problems);
+      problems.push(...targets.problems, ...(await sourceChanges(projectId, checked)));
       problems.sort((a, b) => a.index - b.index);
       const rejected = new Set(problems.map((p) => p.index));
       if (problems.length && !options.partial) throw batchError(problems, inputs.length, options);
