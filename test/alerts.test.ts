@@ -128,6 +128,35 @@ beforeAll(async () => {
   ]);
   expect(res.body.data.ingestSpans.acceptedCount).toBe(6);
 
+  // Scores: helpfulness 1, 2, 4, 5 (API) and 3 (FEEDBACK) in the window, 100 before it; another name.
+  const given = [
+    [1, 'API', 250],
+    [2, 'API', 200],
+    [4, 'API', 150],
+    [5, 'API', 100],
+    [3, 'FEEDBACK', 50],
+    [100, 'API', 400],
+  ] as const;
+  const scores = await app.gql(
+    `mutation($input: CreateScoresInput!) { createScores(input: $input) { acceptedCount } }`,
+    {
+      input: {
+        projectId: project,
+        scores: [
+          ...given.map(([value, source, secondsBefore]) => ({
+            sessionId: 'sess',
+            name: 'helpfulness',
+            value,
+            source,
+            timestamp: at(secondsBefore),
+          })),
+          { sessionId: 'sess', name: 'other', value: 50, timestamp: at(10) },
+        ],
+      },
+    },
+  );
+  expect(scores.body.data.createScores.acceptedCount).toBe(7);
+
   // Evaluation results graded 100 s before T: scores 0.2, 0.4, 0.6, 0.9 (quality, passing from 0.5)
   // and 1, 0, 1, 0 (exact); in another evaluation one failing result.
   const scoreOf = (body: { messages: { content: string }[] }) =>
@@ -232,6 +261,16 @@ describe('each metric and aggregation, against hand-computed values', () => {
     ['EVAL_PASS_RATE', 'AVG', { grader: 'quality' }, 0.5],
     ['EVAL_FAILED_COUNT', 'COUNT', { evaluationName: 'nightly' }, 4],
     ['EVAL_FAILED_COUNT', 'COUNT', { evaluationName: 'nightly', grader: 'exact' }, 2],
+    // Scores named helpfulness in the window: 1, 2, 3, 4, 5 (3 from feedback).
+    ['SCORE', 'COUNT', { scoreName: 'helpfulness' }, 5],
+    ['SCORE', 'AVG', { scoreName: 'helpfulness' }, 3],
+    ['SCORE', 'MIN', { scoreName: 'helpfulness' }, 1],
+    ['SCORE', 'MAX', { scoreName: 'helpfulness' }, 5],
+    ['SCORE', 'P50', { scoreName: 'helpfulness' }, 3],
+    ['SCORE', 'P95', { scoreName: 'helpfulness' }, 4.8],
+    ['SCORE', 'AVG', { scoreName: 'helpfulness', scoreSource: 'API' }, 3],
+    ['SCORE', 'COUNT', { scoreName: 'helpfulness', scoreSource: 'FEEDBACK' }, 1],
+    ['SCORE', 'MAX', { scoreName: 'other' }, 50],
   ];
   it.each(cases)('%s %s %j = %d', async (metric, aggregation, filter, expected) => {
     const { value } = await measured({ metric, aggregation, filter });
@@ -248,6 +287,56 @@ describe('each metric and aggregation, against hand-computed values', () => {
       expect(
         await measured({ metric: 'SPAN_COUNT', aggregation: 'COUNT', minSamples: 0 }),
       ).toMatchObject({ value: 0, samples: 0 });
+    } finally {
+      setClock(T);
+    }
+  });
+});
+
+describe('a SCORE rule', () => {
+  it('fires when the mean of a score falls below its threshold, and resolves when feedback recovers', async () => {
+    const other = await app.seedProject('score alerts');
+    const projectId = globalId('Project', other);
+    const id = await createRule(
+      {
+        name: 'helpfulness dropped',
+        metric: 'SCORE',
+        aggregation: 'AVG',
+        filter: { scoreName: 'helpfulness', scoreSource: 'FEEDBACK' },
+        operator: 'LT',
+        threshold: 0.5,
+        windowSeconds: 60,
+        intervalSeconds: 30,
+      },
+      projectId,
+    );
+    const feedback = (values: number[], atMs: number) =>
+      app.gql(
+        `mutation($input: CreateScoresInput!) { createScores(input: $input) { acceptedCount } }`,
+        {
+          input: {
+            projectId,
+            scores: values.map((value) => ({
+              sessionId: 's',
+              name: 'helpfulness',
+              value,
+              source: 'FEEDBACK',
+              timestamp: new Date(atMs).toISOString(),
+            })),
+          },
+        },
+      );
+    const state = async (ms: number) => {
+      setClock(ms);
+      await app.server.services.alertRules.evaluateDue();
+      return (await app.gql(`query($id: ID!) { alertRule(id: $id) { state lastValue } }`, { id }))
+        .body.data.alertRule;
+    };
+    try {
+      await feedback([0, 0, 1], T + 1_000);
+      expect(await state(T + 10_000)).toEqual({ state: 'FIRING', lastValue: 1 / 3 });
+      await feedback([1, 1, 1, 1], T + 50_000);
+      expect(await state(T + 80_000)).toEqual({ state: 'RESOLVED', lastValue: 1 });
     } finally {
       setClock(T);
     }
@@ -718,6 +807,17 @@ describe('validation', () => {
     expect(
       await refused({ metric: 'EVAL_SCORE', aggregation: 'AVG', filter: { model: 'x' } }),
     ).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'filter', 'model'] });
+    // A SCORE rule names its score; score filters apply to it alone.
+    expect(await refused({ metric: 'SCORE', aggregation: 'AVG' })).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      path: ['input', 'filter', 'scoreName'],
+    });
+    expect(
+      await refused({ metric: 'SCORE', aggregation: 'SUM', filter: { scoreName: 'helpfulness' } }),
+    ).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'aggregation'] });
+    expect(
+      await refused({ metric: 'SPAN_COUNT', aggregation: 'COUNT', filter: { scoreName: 'x' } }),
+    ).toMatchObject({ code: 'BAD_USER_INPUT', path: ['input', 'filter', 'scoreName'] });
     expect(await refused({ warningThreshold: 5 })).toMatchObject({
       code: 'BAD_USER_INPUT',
       path: ['input', 'warningThreshold'],

@@ -1,5 +1,6 @@
 // One SQL statement per rule: the number of samples in the window and the aggregated value, over
-// spans (by start time) or evaluation results (by when they were graded) of the rule's project.
+// spans (by start time), evaluation results (by when they were graded) or scores (by when they
+// were given) of the rule's project.
 import type { AlertAggregation, AlertMetric } from '../../generated/prisma/enums';
 import { normaliseModelName } from '../../lib/model-name';
 import { METRICS } from './metrics';
@@ -12,6 +13,8 @@ export interface AlertFilter {
   tags?: string[];
   evaluationName?: string;
   grader?: string;
+  scoreName?: string;
+  scoreSource?: string;
 }
 
 const AGGREGATE: Record<AlertAggregation, string> = {
@@ -52,6 +55,16 @@ export function measureSql(
     if (f.userId !== undefined) where.push(`s.user_id = ${param(f.userId)}`);
     if (f.tags?.length) where.push(`s.tags @> ${param(f.tags)}::text[]`);
     source = `SELECT ${v} AS v FROM spans s WHERE ${where.join(' AND ')}`;
+  } else if (rows === 'scores') {
+    const where = [
+      'sc.project_id = $1::uuid',
+      'sc.scored_at >= $2::timestamptz',
+      'sc.scored_at < $3::timestamptz',
+    ];
+    if (f.scoreName !== undefined) where.push(`sc.name = ${param(f.scoreName)}`);
+    if (f.scoreSource !== undefined)
+      where.push(`sc.source = ${param(f.scoreSource)}::"ScoreSource"`);
+    source = `SELECT ${v} AS v FROM scores sc WHERE ${where.join(' AND ')}`;
   } else {
     const where = [
       'e.project_id = $1::uuid',

@@ -11,11 +11,12 @@ const ANY: readonly AlertAggregation[] = ['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', '
 export const SOURCES = {
   spans: { label: 'spans', filters: ['model', 'spanKind', 'userId', 'tags'] },
   evaluationResults: { label: 'evaluation results', filters: ['evaluationName', 'grader'] },
+  scores: { label: 'scores', filters: ['scoreName', 'scoreSource'] },
 } as const satisfies Record<string, { label: string; filters: readonly (keyof AlertFilter)[] }>;
 
 export interface MetricDefinition {
   source: keyof typeof SOURCES;
-  /** Its value per row, in SQL over `s` (a span) or `r` (a result) and `e` (its evaluation); NULL when the row has none. */
+  /** Its value per row, in SQL over `s` (a span), `r` (a result) and `e` (its evaluation), or `sc` (a score); NULL when the row has none. */
   value: string;
   /** Counting metrics take COUNT; rates average a 0/1 per sample; the others take any aggregation of their value. */
   aggregations: readonly AlertAggregation[];
@@ -28,6 +29,8 @@ export interface MetricDefinition {
   costs: boolean;
   /** What its value is, when its name does not say (shown after it in the AlertMetric description). */
   unit?: string;
+  /** Filters its rules must set (a mean over every score name would mean nothing). */
+  requires?: readonly (keyof AlertFilter)[];
 }
 
 // In the order the AlertMetric description names them.
@@ -97,6 +100,15 @@ export const METRICS: Record<AlertMetric, MetricDefinition> = {
     aggregations: ['COUNT'],
     counting: true,
     costs: false,
+  },
+  SCORE: {
+    source: 'scores',
+    value: 'sc.value',
+    aggregations: ['COUNT', 'AVG', 'MIN', 'MAX', 'P50', 'P95', 'P99'],
+    counting: false,
+    costs: false,
+    unit: 'the value of scores named by filter.scoreName, by when they were given',
+    requires: ['scoreName'],
   },
 };
 

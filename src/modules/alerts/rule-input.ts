@@ -14,6 +14,7 @@ import {
 import { uuidOfGlobalId } from '../../lib/ids';
 import { builder } from '../../schema/builder';
 import { authorize } from '../auth/access';
+import { ScoreSourceEnum } from '../scores/schema';
 import { SpanKindEnum } from '../traces/schema';
 import type { AlertFilter } from './measure-sql';
 import { defaultMinSamples, descriptions, METRICS, SOURCES } from './metrics';
@@ -27,7 +28,7 @@ import { warningProblem } from './rules';
 
 const AlertFilterInput = builder.inputType('AlertFilterInput', {
   description:
-    'Span metrics: model, spanKind, userId (end user), tags (all of them). Evaluation metrics: evaluationName, grader.',
+    'Span metrics: model, spanKind, userId (end user), tags (all of them). Evaluation metrics: evaluationName, grader. SCORE: scoreName (required), scoreSource.',
   fields: (t) => ({
     model: t.string({
       description:
@@ -38,6 +39,8 @@ const AlertFilterInput = builder.inputType('AlertFilterInput', {
     tags: t.stringList(),
     evaluationName: t.string(),
     grader: t.string(),
+    scoreName: t.string(),
+    scoreSource: t.field({ type: ScoreSourceEnum }),
   }),
 });
 
@@ -55,6 +58,8 @@ export const ruleFields = {
       tags: z.array(z.string().min(1).max(200)).max(20).nullish(),
       evaluationName: z.string().min(1).max(200).nullish(),
       grader: z.string().min(1).max(200).nullish(),
+      scoreName: z.string().min(1).max(200).nullish(),
+      scoreSource: z.string().nullish(),
     })
     .nullish(),
   operator: z.enum(AlertOperator),
@@ -98,6 +103,8 @@ export async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
   const wrong = Object.keys(filter).find((k) => !allowed.includes(k));
   if (wrong)
     throw badInput(`filter.${wrong} does not apply to ${r.metric}.`, ['input', 'filter', wrong]);
+  const missing = metric.requires?.find((k) => filter[k] === undefined);
+  if (missing) throw badInput(`${r.metric} needs filter.${missing}.`, ['input', 'filter', missing]);
   const warning = warningProblem(r.operator, r.threshold, r.warningThreshold ?? null);
   if (warning) throw badInput(`warningThreshold: ${warning}.`, ['input', 'warningThreshold']);
   const channels = r.channels ?? [];
