@@ -403,5 +403,59 @@ describe('deterministic graders', () => {
     expect(fromTraces.body.errors).toBeUndefined();
     const prod = await waitFor(app, fromTraces.body.data.createEvaluation.evaluation.id);
     expect(prod.resultCounts).toEqual({ total: 2, completed: 2, passed: 1, failed: 1, errored: 0 });
+
+    // Each item names its span and trace, and its result scores that span.
+    const items = await app.gql(
+      `query($id: ID!) { evaluation(id: $id) { items(first: 10) { edges { node {
+        span { name input scores(first: 10) { edges { node { name value source graderName target trace { id } evaluation { id } } } } }
+        trace { id } } } } } }`,
+      { id: fromTraces.body.data.createEvaluation.evaluation.id },
+    );
+    expect(items.body.errors).toBeUndefined();
+    const nodes = items.body.data.evaluation.items.edges.map(
+      (e: { node: Record<string, any> }) => e.node,
+    );
+    expect(
+      nodes
+        .map((n: Record<string, any>) => [
+          n.span.input,
+          n.span.scores.edges.map((e: any) => e.node),
+        ])
+        .sort(),
+    ).toEqual([
+      [
+        'bye',
+        [
+          {
+            name: 'no digits',
+            value: 0,
+            source: 'EVALUATION',
+            graderName: 'no digits',
+            target: 'SPAN',
+            trace: { id: nodes.find((n: any) => n.span.input === 'bye').trace.id },
+            evaluation: { id: fromTraces.body.data.createEvaluation.evaluation.id },
+          },
+        ],
+      ],
+      [
+        'hi',
+        [
+          {
+            name: 'no digits',
+            value: 1,
+            source: 'EVALUATION',
+            graderName: 'no digits',
+            target: 'SPAN',
+            trace: { id: nodes.find((n: any) => n.span.input === 'hi').trace.id },
+            evaluation: { id: fromTraces.body.data.createEvaluation.evaluation.id },
+          },
+        ],
+      ],
+    ]);
+    expect(new Set(nodes.map((n: any) => n.trace.id)).size).toBe(2);
+    // Items of a dataset score nothing.
+    expect(await app.server.deps.db.prisma.score.count({ where: { source: 'EVALUATION' } })).toBe(
+      2,
+    );
   });
 });

@@ -6,8 +6,10 @@ import type { Deps } from '../../deps';
 import { createGroupCommit } from '../../lib/group-commit';
 import { fromUnits, toUnits } from '../../lib/money';
 import type { Events } from '../events/emitter';
+import { writeScores } from '../scores/repo';
 import { announceEvaluations } from './announce';
 import { writeOutcomes, type ItemOutcome } from './queue-sql';
+import { spanScores } from './span-scores';
 
 type Spending = { judgeTokens: number; judgeCost: string };
 type Subjects = { userId: string | null; projectId: string | null };
@@ -40,6 +42,16 @@ export function createOutcomeWriter(deps: Deps, token: string, events: Events) {
           completes.add(p);
         }
       }
+      // Results of items taken from spans score those spans, written with the item (exactly once).
+      await writeScores(
+        sql,
+        emit,
+        group.flatMap((p) =>
+          result.written.has(p.outcome.itemId) && p.subjects.projectId
+            ? spanScores(p.outcome, p.subjects.projectId, deps.clock.now())
+            : [],
+        ),
+      );
       // Progress for each item written, in the transaction that wrote it.
       const changes = group
         .filter((p) => result.written.has(p.outcome.itemId))

@@ -16,6 +16,9 @@ export interface ClaimedItem {
   metadata: unknown;
   attempts: number;
   position: number;
+  /** The span it was taken from (the traces data source) and its trace: its results score them. */
+  source_span_id: string | null;
+  source_trace_id: string | null;
 }
 
 /**
@@ -62,6 +65,7 @@ export async function claimItems(sql: Sql, token: string, leaseMs: number, limit
        LIMIT $3
        FOR UPDATE OF c SKIP LOCKED)
      RETURNING i.id::text, i.evaluation_id::text, i.input, i.expected_output, i.output, i.contexts, i.metadata, i.attempts, i.position,
+       i.source_span_id::text, (SELECT trace_id::text FROM spans WHERE id = i.source_span_id) AS source_trace_id,
        (SELECT created_at FROM evaluations WHERE id = i.evaluation_id) AS created_at`,
     [token, leaseMs, limit],
   );
@@ -99,6 +103,8 @@ export interface ResultRow {
 export interface ItemOutcome {
   itemId: string;
   evaluationId: string;
+  /** The span (and its trace) the item was taken from, which its results score. */
+  source?: { spanId: string; traceId: string } | null;
   state: 'DONE' | 'ERRORED';
   passed: boolean;
   lastError: string | null;

@@ -101,7 +101,14 @@ export function createEvaluationJob(
       metadata: item.metadata,
     };
     const graded = await gradeItem(gradingDeps, evaluation.graders, gradingItem, signal);
-    return { outcome: { itemId: item.id, evaluationId: evaluation.id, ...graded }, evaluation };
+    const source =
+      item.source_span_id && item.source_trace_id
+        ? { spanId: item.source_span_id, traceId: item.source_trace_id }
+        : null;
+    return {
+      outcome: { itemId: item.id, evaluationId: evaluation.id, source, ...graded },
+      evaluation,
+    };
   }
 
   /** Stops an evaluation that cannot go on, announcing it. */

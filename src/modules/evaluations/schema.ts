@@ -7,6 +7,8 @@ import { builder } from '../../schema/builder';
 import { projectScope } from '../auth/permissions';
 import { GRADER_TYPES } from '../graders/definitions';
 import { ProjectRef } from '../projects/schema';
+import { loadersOf } from '../traces/loaders';
+import { SpanRef, TraceRef } from '../traces/schema';
 import { graderSummaries, passRate, percentDone, type GraderSummary } from './summaries';
 
 export const EvaluationStatusEnum = builder.enumType(EvaluationStatus, {
@@ -198,6 +200,27 @@ builder.prismaObject('EvaluationItem', {
     attempts: t.exposeInt('attempts'),
     lastError: t.exposeString('lastError', { nullable: true }),
     results: t.relation('results'),
+    span: t.field({
+      type: SpanRef,
+      nullable: true,
+      description:
+        'The span the item was taken from (the traces data source); its results score it (Span.scores).',
+      select: { sourceSpanId: true },
+      resolve: (i, _a, ctx, info) =>
+        i.sourceSpanId ? loadersOf(ctx).use(info).span.load(i.sourceSpanId) : null,
+    }),
+    trace: t.field({
+      type: TraceRef,
+      nullable: true,
+      description: 'The trace of that span.',
+      select: { sourceSpanId: true },
+      resolve: async (i, _a, ctx, info) => {
+        if (!i.sourceSpanId) return null;
+        const loaders = loadersOf(ctx).use(info);
+        const span = await loaders.span.load(i.sourceSpanId);
+        return span ? loaders.trace.load(span.traceId) : null;
+      },
+    }),
   }),
 });
 
