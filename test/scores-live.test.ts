@@ -123,6 +123,17 @@ describe('score.created webhooks', () => {
   const CREATE_ENDPOINT = `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret webhookEndpoint { id events } } }`;
 
   it('go to endpoints that list the event, not to one created without a list', async () => {
+    const messages = async () =>
+      (
+        await app.server.deps.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM webhook_messages WHERE event_type = 'score.created'`,
+        )
+      )[0].n;
+    // With no endpoint that lists it, a score writes no webhook message at all.
+    await app.gql(CREATE_ENDPOINT, { input: { projectId: p, url: `${receiver.url}?first` } });
+    await createScores(app.projectId, [{ traceId: trace, name: 'unheard', value: 1 }]);
+    expect(await messages()).toBe(0);
+
     const optedIn = await app.gql(CREATE_ENDPOINT, {
       input: { projectId: p, url: receiver.url, events: ['score.created'] },
     });

@@ -19,6 +19,7 @@ import '../modules/alerts/schema';
 import '../modules/alerts/rule-schema';
 import '../modules/alerts/rule-mutations';
 import '../modules/scores/schema';
+import '../modules/scores/queries';
 import '../modules/scores/summary-schema';
 import '../modules/scores/config-schema';
 import '../modules/scores/mutations';

@@ -3,6 +3,7 @@
 // bad score refuses the batch (its first problem is the error, every problem is listed).
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
+import type { ScoreSource } from '../../generated/prisma/enums';
 import { appError, notFound } from '../../errors';
 import type { Events } from '../events/emitter';
 import { checkScore, type CheckedScore, type ScoreInput, type ScoreProblem } from './input';
@@ -12,6 +13,7 @@ import {
   deleteScore,
   findTargets,
   writeScores,
+  type Targets,
   type ScoreRow,
   type ScoreWrite,
 } from './repo';
@@ -42,19 +44,7 @@ const TARGET_NAMES = {
 
 export function createScoreService(deps: Deps, services: { events: Events }) {
   /** Problems of targets that are not in the project (missing and foreign alike: NOT_FOUND). */
-  async function missingTargets(projectId: string, checked: [number, CheckedScore][]) {
-    const ids = {
-      trace: new Set<string>(),
-      span: new Set<string>(),
-      evaluationItem: new Set<string>(),
-    };
-    for (const [, s] of checked)
-      if (s.target.kind !== 'session') ids[s.target.kind].add(s.target.id);
-    const found = await findTargets(deps.db.query, projectId, {
-      traces: [...ids.trace],
-      spans: [...ids.span],
-      evaluationItems: [...ids.evaluationItem],
-    });
+  function missingTargets(found: Targets, checked: [number, CheckedScore][]): ScoreProblem[] {
     const problems: ScoreProblem[] = [];
     for (const [index, { target }] of checked) {
       const there =
@@ -70,16 +60,11 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
           code: 'NOT_FOUND',
         });
     }
-    return { problems, spanTraces: found.spanTraces };
+    return problems;
   }
 
   /** Problems of scores whose client id names a score of another source (a score keeps its source). */
-  async function sourceChanges(projectId: string, checked: [number, CheckedScore][]) {
-    const taken = await clientIdSources(
-      deps.db.query,
-      projectId,
-      checked.flatMap(([, s]) => (s.clientId === null ? [] : [s.clientId])),
-    );
+  function sourceChanges(taken: Map<string, ScoreSource>, checked: [number, CheckedScore][]) {
     return checked.flatMap(([index, s]): ScoreProblem[] => {
       const source = s.clientId === null ? undefined : taken.get(s.clientId);
       return source === undefined || source === s.source
@@ -112,11 +97,30 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
           { extensions: { path: options.path } },
         );
       const now = deps.clock.now();
-      const configs = await configsByName(
-        deps.db.query,
-        projectId,
-        inputs.map((s) => s.name).filter((name) => typeof name === 'string'),
-      );
+      // The configs of the batch's names and its targets, looked up together.
+      const ids = { traces: new Set<string>(), spans: new Set<string>(), items: new Set<string>() };
+      for (const s of inputs) {
+        if (s.traceId) ids.traces.add(s.traceId);
+        if (s.spanId) ids.spans.add(s.spanId);
+        if (s.evaluationItemId) ids.items.add(s.evaluationItemId);
+      }
+      const [configs, targets, taken] = await Promise.all([
+        configsByName(
+          deps.db.query,
+          projectId,
+          inputs.map((s) => s.name).filter((name) => typeof name === 'string'),
+        ),
+        findTargets(deps.db.query, projectId, {
+          traces: [...ids.traces],
+          spans: [...ids.spans],
+          evaluationItems: [...ids.items],
+        }),
+        clientIdSources(
+          deps.db.query,
+          projectId,
+          inputs.flatMap((s) => (typeof s.clientId === 'string' ? [s.clientId] : [])),
+        ),
+      ]);
       const problems: ScoreProblem[] = [];
       const checked: [number, CheckedScore][] = [];
       inputs.forEach((input, index) => {
@@ -124,8 +128,7 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
         problems.push(...result.problems);
         if (result.score) checked.push([index, result.score]);
       });
-      const targets = await missingTargets(projectId, checked);
-      problems.push(...targets.problems, ...(await sourceChanges(projectId, checked)));
+      problems.push(...missingTargets(targets, checked), ...sourceChanges(taken, checked));
       problems.sort((a, b) => a.index - b.index);
       const rejected = new Set(problems.map((p) => p.index));
       if (problems.length && !options.partial) throw batchError(problems, inputs.length, options);
