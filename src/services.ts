@@ -18,6 +18,7 @@ import { createServiceLevels } from './modules/observability/service-levels';
 import { createAnonymousLimiter } from './modules/ratelimit/anonymous';
 import { createQuotas } from './modules/ratelimit/quotas';
 import { createRequestCounter } from './modules/ratelimit/request-counter';
+import { createScoreService } from './modules/scores/service';
 import { createTraceService } from './modules/traces/service';
 
 /** The domain services, built once per process over the deps. Used by GraphQL and the CLI. */
@@ -56,6 +57,7 @@ export function createServices(deps: Deps) {
     }),
     costs,
     traces: createTraceService(deps, costs),
+    scores: createScoreService(deps, { events }),
     judge,
     quotas,
     requests: createRequestCounter(deps),

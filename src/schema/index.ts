@@ -18,6 +18,11 @@ import '../modules/evaluations/subscriptions';
 import '../modules/alerts/schema';
 import '../modules/alerts/rule-schema';
 import '../modules/alerts/rule-mutations';
+import '../modules/scores/schema';
+import '../modules/scores/summary-schema';
+import '../modules/scores/config-schema';
+import '../modules/scores/mutations';
+import '../modules/scores/subscriptions';
 import '../modules/webhooks/schema';
 import '../modules/webhooks/mutations';
 import '../modules/ratelimit/schema';
@@ -28,7 +33,7 @@ import '../modules/observability/schema';
 let schema: GraphQLSchema | undefined;
 
 export function getSchema(): GraphQLSchema {
-  schema ??= withSyncNodeIds(builder.toSchema({ sortSchema: true }), ['Trace', 'Span']);
+  schema ??= withSyncNodeIds(builder.toSchema({ sortSchema: true }), ['Trace', 'Span', 'Score']);
   return schema;
 }
 

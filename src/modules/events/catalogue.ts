@@ -11,6 +11,8 @@
 // subscriber) gets it.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { AlertNotification } from '../alerts/events';
+import { scoreData } from '../scores/events';
+import type { ScoreRow } from '../scores/repo';
 import {
   FINAL_STATUSES,
   passRate,
@@ -30,6 +32,8 @@ export const topics = {
   evaluationsChanged: 'evaluations:changed',
   /** A project's alert state changes: `alertFired`. */
   projectAlerts: (projectId: string) => `project:${projectId}:alerts`,
+  /** A project's new scores: `scoreCreated`. */
+  projectScores: (projectId: string) => `project:${projectId}:scores`,
   /** Outbox rows were written (or requeued): the webhook workers of every process wake up. */
   webhookWork: 'webhooks:work',
 };
@@ -57,6 +61,11 @@ interface EventSpec<S, D> {
   data(subject: S): D;
   /** Written to the webhook outbox. */
   webhooks: boolean;
+  /**
+   * Sent only to endpoints that name it (it can be frequent): an endpoint created without an
+   * events list does not get it (DEFAULT_WEBHOOK_EVENTS).
+   */
+  optIn?: boolean;
   /** Published after the commit on these topics (none: not published). */
   topics(subject: S): string[];
   /** Sent no more often than PROGRESS says. */
@@ -178,6 +187,15 @@ export const CATALOGUE = {
   }),
   'alert.fired': alert('An alert rule went to WARNING or FIRING.'),
   'alert.resolved': alert('An alert rule resolved (or went back to OK).'),
+  'score.created': define({
+    description:
+      'A score was created (resending a score with its clientId updates it and announces nothing). Opt-in: only to endpoints that list it.',
+    ids: (s: ScoreRow) => ({ projectId: s.projectId, subjectId: s.id }),
+    data: scoreData,
+    webhooks: true,
+    optIn: true,
+    topics: (s) => [topics.projectScores(s.projectId)],
+  }),
   'webhook.test': define({
     description: 'A test message, to one endpoint (sendTestWebhook).',
     ids: (t: TestSubject) => ({ projectId: t.projectId, subjectId: t.endpointId }),
@@ -198,6 +216,10 @@ export type DataOf<E extends EventName> = ReturnType<(typeof CATALOGUE)[E]['data
 export const EVENT_NAMES = Object.keys(CATALOGUE) as EventName[];
 /** What a webhook endpoint may subscribe to. */
 export const WEBHOOK_EVENTS = EVENT_NAMES.filter((name) => CATALOGUE[name].webhooks);
+/** What an endpoint created without an events list subscribes to: every webhook event but the opt-in ones. */
+export const DEFAULT_WEBHOOK_EVENTS = WEBHOOK_EVENTS.filter(
+  (name) => !(CATALOGUE[name] as { optIn?: boolean }).optIn,
+);
 
 export type EvaluationEventName = Extract<EventName, `evaluation.${string}`>;
 export const EVALUATION_EVENTS = EVENT_NAMES.filter((name): name is EvaluationEventName =>

@@ -148,15 +148,23 @@ export function createSubscriptionGuard(
 
   return {
     open: guard,
-    /** A stream of what is published on `topic` (a project's topic), held as `keep` says for a slow reader. */
+    /**
+     * A stream of what is published on `topic` (a project's topic), held as `keep` says for a
+     * slow reader; only what `accept` accepts, when given (the subscription's own filter).
+     */
     topic<T>(
       ctx: Context,
       projectId: string,
       topic: string,
       keep: ChannelOptions<T>['keep'],
+      accept?: (payload: T) => boolean,
     ): Promise<Channel<T>> {
       const channel = createChannel<T>({ keep });
-      channel.onClose(deps.pubsub.listen<T>(topic, (payload) => channel.push(payload)));
+      channel.onClose(
+        deps.pubsub.listen<T>(topic, (payload) => {
+          if (!accept || accept(payload)) channel.push(payload);
+        }),
+      );
       return guard(ctx, projectId, channel);
     },
     /** Called for every revoked key seen (the WebSocket server closes its sockets). */

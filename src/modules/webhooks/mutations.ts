@@ -4,7 +4,7 @@ import type { Context } from '../../context';
 import { notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { authorizeId } from '../auth/access';
-import { PROGRESS, WEBHOOK_EVENTS } from '../events/catalogue';
+import { DEFAULT_WEBHOOK_EVENTS, PROGRESS, WEBHOOK_EVENTS } from '../events/catalogue';
 import { ProjectRef } from '../projects/schema';
 import { WebhookEndpointRef } from './schema';
 
@@ -28,7 +28,9 @@ builder.relayMutationField(
         required: true,
         description: 'http(s); private, loopback and link-local addresses are refused.',
       }),
-      events: t.stringList({ required: true, description: EVENTS_DESCRIPTION }),
+      events: t.stringList({
+        description: `${EVENTS_DESCRIPTION} Without it: every event but the opt-in ones (${WEBHOOK_EVENTS.filter((e) => !DEFAULT_WEBHOOK_EVENTS.includes(e)).join(', ')}), which go only to endpoints that list them.`,
+      }),
       description: t.string(),
       progressIntervalSeconds: t.int({
         description: `Least time between two evaluation.progress messages of one evaluation (default ${PROGRESS.webhookIntervalSeconds}).`,
@@ -41,7 +43,7 @@ builder.relayMutationField(
       const { endpoint, secret } = await ctx.services.webhooks.create(input.projectId.id, {
         ...input,
         url: input.url,
-        events: input.events,
+        events: input.events ?? DEFAULT_WEBHOOK_EVENTS,
       });
       return { endpoint, secret };
     },

@@ -1,0 +1,196 @@
+// The scores table: the one write of scores (writeScores, for every writer: the API, evaluations,
+// online rules), deletion, and the look-ups that validation needs (targets, configs). Reads for
+// the API are in read-sql.ts and summary-sql.ts.
+import type { ScoreDataType, ScoreSource } from '../../generated/prisma/enums';
+import type { Sql } from '../../storage/db';
+import type { Emit } from '../events/emitter';
+import type { ScoreCategory, ScoreConfigRow } from './input';
+
+/** A stored score, as the API and events see it (raw ids). */
+export interface ScoreRow {
+  id: string;
+  projectId: string;
+  clientId: string | null;
+  /** Set for trace scores and span scores (a span's trace). */
+  traceId: string | null;
+  spanId: string | null;
+  sessionId: string | null;
+  evaluationItemId: string | null;
+  name: string;
+  dataType: ScoreDataType;
+  value: number | null;
+  stringValue: string | null;
+  comment: string | null;
+  source: ScoreSource;
+  authorUserId: string | null;
+  authorApiKeyId: string | null;
+  /** The end user who gave it. */
+  userId: string | null;
+  evaluationId: string | null;
+  evaluationRuleId: string | null;
+  graderName: string | null;
+  timestamp: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * A score ready to store: validated (input.ts checkScore, against its name's config), its
+ * target known to be in its project (findTargets), a span score with its trace. `id` is a fresh
+ * uuid (uuidv7) used when the score is new; a row whose (projectId, clientId) exists updates it.
+ */
+export type ScoreWrite = Omit<ScoreRow, 'createdAt' | 'updatedAt'>;
+
+/** Every column, as ScoreRow names it. */
+export const SCORE_COLUMNS = `sc.id::text AS "id", sc.project_id::text AS "projectId", sc.client_id AS "clientId",
+  sc.trace_id::text AS "traceId", sc.span_id::text AS "spanId", sc.session_id AS "sessionId",
+  sc.evaluation_item_id::text AS "evaluationItemId", sc.name, sc.data_type::text AS "dataType", sc.value,
+  sc.string_value AS "stringValue", sc.comment, sc.source::text AS "source", sc.author_user_id::text AS "authorUserId",
+  sc.author_api_key_id::text AS "authorApiKeyId", sc.user_id AS "userId", sc.evaluation_id::text AS "evaluationId",
+  sc.evaluation_rule_id::text AS "evaluationRuleId", sc.grader_name AS "graderName", sc.scored_at AS "timestamp",
+  sc.created_at AS "createdAt", sc.updated_at AS "updatedAt"`;
+
+// One array per column: unnest reads them as rows, one statement for the whole batch.
+const WRITE_COLUMNS: [keyof ScoreWrite, string, string][] = [
+  ['id', 'id', 'uuid'],
+  ['projectId', 'project_id', 'uuid'],
+  ['clientId', 'client_id', 'text'],
+  ['traceId', 'trace_id', 'uuid'],
+  ['spanId', 'span_id', 'uuid'],
+  ['sessionId', 'session_id', 'text'],
+  ['evaluationItemId', 'evaluation_item_id', 'uuid'],
+  ['name', 'name', 'text'],
+  ['dataType', 'data_type', 'text'],
+  ['value', 'value', 'float8'],
+  ['stringValue', 'string_value', 'text'],
+  ['comment', 'comment', 'text'],
+  ['source', 'source', 'text'],
+  ['authorUserId', 'author_user_id', 'uuid'],
+  ['authorApiKeyId', 'author_api_key_id', 'uuid'],
+  ['userId', 'user_id', 'text'],
+  ['evaluationId', 'evaluation_id', 'uuid'],
+  ['evaluationRuleId', 'evaluation_rule_id', 'uuid'],
+  ['graderName', 'grader_name', 'text'],
+  ['timestamp', 'scored_at', 'timestamptz'],
+];
+
+const CAST: Record<string, string> = {
+  data_type: '::"ScoreDataType"',
+  source: '::"ScoreSource"',
+};
+
+const UPSERT = `INSERT INTO scores AS sc (${WRITE_COLUMNS.map((c) => c[1]).join(', ')}, created_at, updated_at)
+  SELECT ${WRITE_COLUMNS.map((c) => `r.${c[1]}${CAST[c[1]] ?? ''}`).join(', ')}, now(), now()
+  FROM unnest(${WRITE_COLUMNS.map((c, i) => `$${i + 1}::${c[2]}[]`).join(', ')}) AS r(${WRITE_COLUMNS.map((c) => c[1]).join(', ')})
+  ON CONFLICT (project_id, client_id) DO UPDATE SET
+  ${WRITE_COLUMNS.filter((c) => !['id', 'project_id', 'client_id'].includes(c[1]))
+    .map((c) => `${c[1]} = EXCLUDED.${c[1]}`)
+    .join(', ')}, updated_at = now()
+  RETURNING ${SCORE_COLUMNS}, (sc.xmax = 0) AS "created"`;
+
+const clientKey = (s: { projectId: string; clientId: string | null }) =>
+  `${s.projectId}\u0000${s.clientId}`;
+
+/**
+ * Stores scores in one statement (new ones inserted, those whose client id exists in their
+ * project updated) and emits `score.created` for each new one. Call it inside
+ * `events.transaction((sql, emit) => writeScores(sql, emit, rows))`; the rows must be checked
+ * first (ScoreWrite says how). A client id repeated in `rows` is written once, the last one
+ * winning. Returns the stored scores in the order of `rows`.
+ */
+export async function writeScores(sql: Sql, emit: Emit, rows: ScoreWrite[]): Promise<ScoreRow[]> {
+  if (!rows.length) return [];
+  const last = new Map<string, ScoreWrite>();
+  for (const row of rows) if (row.clientId !== null) last.set(clientKey(row), row);
+  const unique = rows.filter((row) => row.clientId === null || last.get(clientKey(row)) === row);
+  const params = WRITE_COLUMNS.map(([key]) =>
+    unique.map((row) => (key === 'timestamp' ? row.timestamp.toISOString() : row[key])),
+  );
+  const stored = await sql<ScoreRow & { created: boolean }>(UPSERT, params);
+  const byId = new Map<string, ScoreRow>();
+  const byClientId = new Map<string, ScoreRow>();
+  for (const { created, ...score } of stored) {
+    if (created) emit('score.created', score);
+    if (score.clientId === null) byId.set(score.id, score);
+    else byClientId.set(clientKey(score), score);
+  }
+  return rows.map((row) =>
+    row.clientId === null ? byId.get(row.id)! : byClientId.get(clientKey(row))!,
+  );
+}
+
+/** Deletes a score of the project; false when there is none. */
+export async function deleteScore(sql: Sql, projectId: string, id: string): Promise<boolean> {
+  const rows = await sql(
+    `DELETE FROM scores WHERE id = $1::uuid AND project_id = $2::uuid RETURNING id`,
+    [id, projectId],
+  );
+  return rows.length > 0;
+}
+
+/** The project's score whose client id this is, if any (what a resent score would update). */
+export const scoreOfClientId = async (sql: Sql, projectId: string, clientId: string) =>
+  (
+    await sql<ScoreRow>(
+      `SELECT ${SCORE_COLUMNS} FROM scores sc WHERE sc.project_id = $1::uuid AND sc.client_id = $2`,
+      [projectId, clientId],
+    )
+  )[0] ?? null;
+
+export interface TargetIds {
+  traces: string[];
+  spans: string[];
+  evaluationItems: string[];
+}
+
+/**
+ * Which of these ids name a trace, span or evaluation item of the project (any other id, another
+ * project's included, is simply absent), and each span's trace.
+ */
+export async function findTargets(sql: Sql, projectId: string, ids: TargetIds) {
+  // One after another: a transaction's connection runs one statement at a time anyway.
+  const traces = ids.traces.length
+    ? await sql<{ id: string }>(
+        `SELECT id::text FROM traces WHERE project_id = $1::uuid AND id = ANY($2::uuid[])`,
+        [projectId, ids.traces],
+      )
+    : [];
+  const spans = ids.spans.length
+    ? await sql<{ id: string; traceId: string }>(
+        `SELECT id::text, trace_id::text AS "traceId" FROM spans WHERE project_id = $1::uuid AND id = ANY($2::uuid[])`,
+        [projectId, ids.spans],
+      )
+    : [];
+  const items = ids.evaluationItems.length
+    ? await sql<{ id: string }>(
+        `SELECT i.id::text FROM evaluation_items i JOIN evaluations e ON e.id = i.evaluation_id
+            WHERE e.project_id = $1::uuid AND i.id = ANY($2::uuid[])`,
+        [projectId, ids.evaluationItems],
+      )
+    : [];
+  return {
+    traces: new Set(traces.map((t) => t.id)),
+    spanTraces: new Map(spans.map((s) => [s.id, s.traceId])),
+    evaluationItems: new Set(items.map((i) => i.id)),
+  };
+}
+
+const CONFIG_COLUMNS = `id::text, project_id::text AS "projectId", name, data_type::text AS "dataType",
+  min_value AS "minValue", max_value AS "maxValue", categories, description, archived,
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** The project's configs of these score names, by name. */
+export async function configsByName(
+  sql: Sql,
+  projectId: string,
+  names: string[],
+): Promise<Map<string, ScoreConfigRow>> {
+  if (!names.length) return new Map();
+  const rows = await sql<ScoreConfigRow>(
+    `SELECT ${CONFIG_COLUMNS} FROM score_configs WHERE project_id = $1::uuid AND name = ANY($2::text[])`,
+    [projectId, [...new Set(names)]],
+  );
+  return new Map(rows.map((row) => [row.name, row]));
+}
+
+export type { ScoreCategory };

@@ -1,0 +1,183 @@
+// Scores from the API: check a batch against its names' configs, find its targets in the
+// project, then write it and announce the new scores in one transaction. Without `partial`, one
+// bad score refuses the batch (its first problem is the error, every problem is listed).
+import { v7 as uuidv7 } from 'uuid';
+import type { Deps } from '../../deps';
+import { appError, notFound } from '../../errors';
+import type { Events } from '../events/emitter';
+import { checkScore, type CheckedScore, type ScoreInput, type ScoreProblem } from './input';
+import {
+  configsByName,
+  deleteScore,
+  findTargets,
+  writeScores,
+  type ScoreRow,
+  type ScoreWrite,
+} from './repo';
+
+export const MAX_SCORES_PER_BATCH = 1_000;
+/** Problems listed in an error's extensions; the count is always complete. */
+const MAX_LISTED_PROBLEMS = 100;
+
+/** Who writes: the principal's user and key. */
+export interface Author {
+  userId: string | null;
+  apiKeyId: string | null;
+}
+
+export interface CreateResult {
+  /** The stored scores of the accepted inputs, in input order. */
+  scores: ScoreRow[];
+  acceptedCount: number;
+  rejectedCount: number;
+  problems: ScoreProblem[];
+}
+
+const TARGET_NAMES = {
+  trace: 'Trace',
+  span: 'Span',
+  evaluationItem: 'Evaluation item',
+} as const;
+
+export function createScoreService(deps: Deps, services: { events: Events }) {
+  /** Problems of targets that are not in the project (missing and foreign alike: NOT_FOUND). */
+  async function missingTargets(projectId: string, checked: [number, CheckedScore][]) {
+    const ids = {
+      trace: new Set<string>(),
+      span: new Set<string>(),
+      evaluationItem: new Set<string>(),
+    };
+    for (const [, s] of checked)
+      if (s.target.kind !== 'session') ids[s.target.kind].add(s.target.id);
+    const found = await findTargets(deps.db.query, projectId, {
+      traces: [...ids.trace],
+      spans: [...ids.span],
+      evaluationItems: [...ids.evaluationItem],
+    });
+    const problems: ScoreProblem[] = [];
+    for (const [index, { target }] of checked) {
+      const there =
+        target.kind === 'session' ||
+        (target.kind === 'trace' && found.traces.has(target.id)) ||
+        (target.kind === 'span' && found.spanTraces.has(target.id)) ||
+        (target.kind === 'evaluationItem' && found.evaluationItems.has(target.id));
+      if (!there)
+        problems.push({
+          index,
+          field: `${target.kind}Id`,
+          message: `${TARGET_NAMES[target.kind as keyof typeof TARGET_NAMES]} was not found.`,
+          code: 'NOT_FOUND',
+        });
+    }
+    return { problems, spanTraces: found.spanTraces };
+  }
+
+  return {
+    /**
+     * Checks and stores scores of a project. `path` is where the inputs are in the operation
+     * (["input", "scores"] for a batch, ["input"] for one score): errors name the field under it.
+     */
+    async create(
+      projectId: string,
+      inputs: readonly ScoreInput[],
+      options: { partial: boolean; author: Author; path: (string | number)[]; single?: boolean },
+    ): Promise<CreateResult> {
+      if (inputs.length > MAX_SCORES_PER_BATCH)
+        throw appError(
+          'BAD_USER_INPUT',
+          `At most ${MAX_SCORES_PER_BATCH} scores can be sent at once; got ${inputs.length}.`,
+          { extensions: { path: options.path } },
+        );
+      const now = deps.clock.now();
+      const configs = await configsByName(
+        deps.db.query,
+        projectId,
+        inputs.map((s) => s.name).filter((name) => typeof name === 'string'),
+      );
+      const problems: ScoreProblem[] = [];
+      const checked: [number, CheckedScore][] = [];
+      inputs.forEach((input, index) => {
+        const result = checkScore(input, index, configs.get(input.name), now);
+        problems.push(...result.problems);
+        if (result.score) checked.push([index, result.score]);
+      });
+      const targets = await missingTargets(projectId, checked);
+      problems.push(...targets.problems);
+      problems.sort((a, b) => a.index - b.index);
+      const rejected = new Set(problems.map((p) => p.index));
+      if (problems.length && !options.partial) throw batchError(problems, inputs.length, options);
+
+      const rows: ScoreWrite[] = checked
+        .filter(([index]) => !rejected.has(index))
+        .map(([, s]) => ({
+          id: uuidv7(),
+          projectId,
+          clientId: s.clientId,
+          traceId:
+            s.target.kind === 'trace'
+              ? s.target.id
+              : s.target.kind === 'span'
+                ? targets.spanTraces.get(s.target.id)!
+                : null,
+          spanId: s.target.kind === 'span' ? s.target.id : null,
+          sessionId: s.target.kind === 'session' ? s.target.id : null,
+          evaluationItemId: s.target.kind === 'evaluationItem' ? s.target.id : null,
+          name: s.name,
+          dataType: s.dataType,
+          value: s.value,
+          stringValue: s.stringValue,
+          comment: s.comment,
+          source: s.source,
+          authorUserId: options.author.userId,
+          authorApiKeyId: options.author.apiKeyId,
+          userId: s.userId,
+          evaluationId: null,
+          evaluationRuleId: null,
+          graderName: null,
+          timestamp: s.timestamp,
+        }));
+      const scores = rows.length
+        ? await services.events.transaction((sql, emit) => writeScores(sql, emit, rows))
+        : [];
+      return {
+        scores,
+        acceptedCount: inputs.length - rejected.size,
+        rejectedCount: rejected.size,
+        problems,
+      };
+    },
+
+    /** Deletes a score of the project (NOT_FOUND when it has none by this id). */
+    async remove(projectId: string, id: string): Promise<void> {
+      if (!(await deleteScore(deps.db.query, projectId, id))) throw notFound('Score');
+    },
+  };
+}
+
+/** The error refusing a whole batch: its first problem, with the input's path, and the list. */
+function batchError(
+  problems: ScoreProblem[],
+  total: number,
+  options: { path: (string | number)[]; single?: boolean },
+) {
+  const first = problems[0];
+  const path = options.single
+    ? [...options.path, first.field]
+    : [...options.path, first.index, first.field];
+  if (options.single)
+    return appError(
+      first.code,
+      first.code === 'NOT_FOUND' ? first.message : `${first.field} ${first.message}.`,
+      {
+        extensions: { path },
+      },
+    );
+  const rejected = new Set(problems.map((p) => p.index)).size;
+  return appError(
+    first.code,
+    `${rejected} of ${total} scores are invalid, so none were stored (first: scores[${first.index}].${first.field} ${first.code === 'NOT_FOUND' ? 'was not found' : first.message}).`,
+    { extensions: { path, invalidScores: problems.slice(0, MAX_LISTED_PROBLEMS) } },
+  );
+}
+
+export type ScoreService = ReturnType<typeof createScoreService>;
