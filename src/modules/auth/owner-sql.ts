@@ -13,6 +13,7 @@ const OWNER = {
   WebhookEndpoint: 'SELECT project_id FROM webhook_endpoints WHERE id = $1::uuid',
   WebhookMessage: 'SELECT project_id FROM webhook_messages WHERE id = $1::uuid',
   AlertRule: 'SELECT project_id FROM alert_rules WHERE id = $1::uuid',
+  EvaluationRule: 'SELECT project_id FROM evaluation_rules WHERE id = $1::uuid',
 } as const;
 
 export type Owned = keyof typeof OWNER;
