@@ -11,7 +11,7 @@ import type { Deps } from '../../deps';
 import { topics } from '../events/catalogue';
 import type { IngestListener } from '../traces/service';
 import { type CompiledRule, compileRule, matchTrace, ruleFilterSchema } from './filter';
-import { pushDue, type QueuedTask, queueTasks } from './task-sql';
+import { type QueuedTask, queueIngested } from './task-sql';
 
 /** A change announced over pub/sub is seen at once; a lost announcement, after this. */
 const CACHE_MS = 5_000;
@@ -125,8 +125,8 @@ export function createRuleCache(deps: Deps) {
               });
             }
           }
-          if (existed.length) await pushDue(sql, existed);
-          if (queued.size) await queueTasks(sql, [...queued.values()]);
+          if (existed.length || queued.size)
+            await queueIngested(sql, existed, [...queued.values()]);
           sampled = queued.size;
         },
         committed() {

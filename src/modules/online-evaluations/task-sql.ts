@@ -19,32 +19,31 @@ export interface QueuedTask {
 const QUEUED_COLUMNS = `id uuid, rule_id uuid, project_id uuid, trace_id uuid, span_external_id text, delay_seconds int`;
 
 /**
- * Later batches of these (existing) traces push their pending tasks' due time to now + delay, so
- * that a trace is judged once its last batch is in. Tasks taken or done are left as they are.
+ * One ingest batch's part, in one statement: its traces that existed before have their pending
+ * tasks' due time pushed to now + delay (a trace is judged once its last batch is in), and the
+ * targets sampled in it are queued, due after their rule's delay, each once (the caller dedupes).
+ * A target queued before is not queued again: pending, it was just pushed; taken or done, it stays
+ * as it is.
  */
-export async function pushDue(sql: Sql, traceIds: string[]): Promise<void> {
+export async function queueIngested(
+  sql: Sql,
+  existedTraceIds: string[],
+  tasks: QueuedTask[],
+): Promise<void> {
   await sql(
-    `UPDATE online_evaluation_tasks SET due_at = greatest(due_at, now() + delay_seconds * interval '1 second'), last_seen_at = now()
-     WHERE trace_id = ANY($1::uuid[]) AND state = 'PENDING'`,
-    [traceIds],
-  );
-}
-
-/**
- * Queues sampled targets (each once: the caller dedupes), due after their rule's delay; a target
- * already queued only has its due time pushed while pending, and one taken or done stays as it is.
- */
-export async function queueTasks(sql: Sql, tasks: QueuedTask[]): Promise<void> {
-  await sql(
-    `INSERT INTO online_evaluation_tasks AS t (id, rule_id, project_id, trace_id, span_external_id, delay_seconds, due_at, last_seen_at)
+    `WITH pushed AS (
+       UPDATE online_evaluation_tasks SET due_at = greatest(due_at, now() + delay_seconds * interval '1 second'), last_seen_at = now()
+       WHERE trace_id = ANY($1::uuid[]) AND state = 'PENDING'
+       RETURNING rule_id, trace_id, span_external_id)
+     INSERT INTO online_evaluation_tasks (id, rule_id, project_id, trace_id, span_external_id, delay_seconds, due_at, last_seen_at)
      SELECT r.id, r.rule_id, r.project_id, r.trace_id, r.span_external_id, r.delay_seconds,
        now() + r.delay_seconds * interval '1 second', now()
-     FROM json_to_recordset($1::json) AS r(${QUEUED_COLUMNS})
+     FROM json_to_recordset($2::json) AS r(${QUEUED_COLUMNS})
+     WHERE NOT EXISTS (SELECT 1 FROM pushed p
+                       WHERE p.rule_id = r.rule_id AND p.trace_id = r.trace_id AND p.span_external_id = r.span_external_id)
      ORDER BY r.rule_id, r.trace_id, r.span_external_id
-     ON CONFLICT (rule_id, trace_id, span_external_id) DO UPDATE
-       SET due_at = greatest(t.due_at, EXCLUDED.due_at), last_seen_at = EXCLUDED.last_seen_at
-       WHERE t.state = 'PENDING'`,
-    [JSON.stringify(tasks)],
+     ON CONFLICT (rule_id, trace_id, span_external_id) DO NOTHING`,
+    [existedTraceIds, JSON.stringify(tasks)],
   );
 }
 
