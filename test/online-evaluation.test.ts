@@ -359,6 +359,35 @@ it('maps span fields to grader variables, with RAG contexts from the retrievers'
   ]);
 });
 
+it('generates G-Eval steps once per rule and stores them with it', async () => {
+  const project = await app.seedProject();
+  const STEPS = 'Write 3 to 5 concise evaluation steps';
+  fake.on(STEPS, json({ steps: ['Read it.', 'Judge it.'] }));
+  fake.on('Evaluation form', { text: '5', logprobs: [{ token: '5', top: { '5': 1 } }] });
+  const id = await createRule(app, project, {
+    delaySeconds: 0,
+    testingCriteria: [
+      { type: 'g_eval', name: 'coherence', criteria: 'Coherent.', score_range: [1, 5] },
+    ],
+  });
+  await ingest(
+    app,
+    project,
+    ['g1', 'g2', 'g3'].map((t) => span({ traceId: t, spanId: 'root', name: 'agent', output: 'x' })),
+  );
+  await waitForRule(app, id, settled(3));
+  expect((await ruleState(app, id)).stats).toMatchObject({ evaluated: 3, errored: 0 });
+  expect(fake.calls.filter((c) => JSON.stringify(c.body.messages).includes(STEPS))).toHaveLength(1);
+  const rule = await app.gql(`query($id: ID!) { evaluationRule(id: $id) { testingCriteria } }`, {
+    id,
+  });
+  expect(rule.body.data.evaluationRule.testingCriteria[0].evaluation_steps).toEqual([
+    'Read it.',
+    'Judge it.',
+  ]);
+  expect((await onlineScores(app, project)).map((s) => s.value)).toEqual([1, 1, 1]);
+});
+
 it('refuses bad rules with the path of the problem', async () => {
   const input = { projectId: globalId('Project', app.projectId), name: 'bad' };
   const cases: [Record<string, unknown>, (string | number)[]][] = [
