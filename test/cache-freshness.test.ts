@@ -68,6 +68,18 @@ beforeAll(async () => {
       v,
     )
   ).upsertModelPrice.modelPrice.id;
+  v.score = (
+    await run(
+      'mutation($p: ID!, $trace: ID!) { createScore(input: { projectId: $p, traceId: $trace, name: "q", value: 1 }) { score { id } } }',
+      v,
+    )
+  ).createScore.score.id;
+  v.scoreConfig = (
+    await run(
+      'mutation($p: ID!) { createScoreConfig(input: { projectId: $p, name: "q", dataType: NUMERIC }) { scoreConfig { id } } }',
+      v,
+    )
+  ).createScoreConfig.scoreConfig.id;
   await quiet();
 });
 afterAll(async () => {
@@ -101,7 +113,10 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
     'query($p: ID!) { traces(projectId: $p, first: 10) { totalCount edges { node { externalId spanCount } } } }',
     v,
   ],
-  trace: () => ['query($trace: ID!) { trace(id: $trace) { name spanCount } }', v],
+  trace: () => [
+    'query($trace: ID!) { trace(id: $trace) { name spanCount scores { totalCount } } }',
+    v,
+  ],
   span: () => ['query($span: ID!) { span(id: $span) { name } }', v],
   evaluations: () => [
     'query($p: ID!) { evaluations(projectId: $p) { totalCount edges { node { status } } } }',
@@ -142,6 +157,15 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
     'query($evaluation: ID!, $dataset: ID!) { nodes(ids: [$evaluation, $dataset]) { id } }',
     v,
   ],
+  scores: () => [
+    'query($p: ID!) { scores(projectId: $p) { totalCount edges { node { value } } } }',
+    v,
+  ],
+  scoreSummary: () => [
+    `query($p: ID!) { scoreSummary(projectId: $p, from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", groupBy: [NAME]) { count mean } }`,
+    v,
+  ],
+  scoreConfigs: () => ['query($p: ID!) { scoreConfigs(projectId: $p) { totalCount } }', v],
   viewer: () => ['{ viewer { email } }', {}],
   usage: () => ['query($p: ID!) { usage(projectId: $p) { requests } }', v],
   limits: () => ['{ limits { tier } }', {}],
@@ -196,6 +220,18 @@ const MUTATIONS: Record<string, [string, Vars]> = {
       ),
     }),
   ),
+  createScore: M(
+    'mutation($p: ID!, $trace: ID!) { createScore(input: { projectId: $p, traceId: $trace, name: "q", value: 2 }) { score { id } } }',
+  ),
+  createScores: M(
+    'mutation($p: ID!, $span: ID!) { createScores(input: { projectId: $p, scores: [{ spanId: $span, name: "q", value: 3 }] }) { acceptedCount } }',
+  ),
+  createScoreConfig: M(
+    'mutation($p: ID!) { createScoreConfig(input: { projectId: $p, name: "q2", dataType: BOOLEAN }) { scoreConfig { id } } }',
+  ),
+  updateScoreConfig: M(
+    'mutation($scoreConfig: ID!) { updateScoreConfig(input: { id: $scoreConfig, description: "changed" }) { scoreConfig { id } } }',
+  ),
   createAlertRule: M(
     'mutation($p: ID!) { createAlertRule(input: { projectId: $p, name: "r2", metric: COST, aggregation: SUM, operator: GT, threshold: 5, windowSeconds: 60 }) { alertRule { id } } }',
   ),
@@ -237,6 +273,7 @@ const MUTATIONS: Record<string, [string, Vars]> = {
   deleteModelPrice: M(
     'mutation($p: ID!, $price: ID!) { deleteModelPrice(input: { projectId: $p, id: $price }) { deletedId } }',
   ),
+  deleteScore: M('mutation($score: ID!) { deleteScore(input: { id: $score }) { deletedScoreId } }'),
   deleteAlertRule: M(
     'mutation($rule: ID!) { deleteAlertRule(input: { id: $rule }) { deletedAlertRuleId } }',
   ),

@@ -3,6 +3,7 @@
 // change they announce (a change rolled back writes and announces nothing).
 import {
   CATALOGUE,
+  DEFAULT_WEBHOOK_EVENTS,
   EVALUATION_EVENTS,
   WEBHOOK_EVENTS,
   type EventMessage,
@@ -55,10 +56,24 @@ it('webhook endpoints take exactly the webhook events of the catalogue, listed w
   expect(WEBHOOK_EVENTS).toEqual(Object.keys(CATALOGUE));
   for (const input of ['CreateWebhookEndpointInput', 'UpdateWebhookEndpointInput']) {
     const fields = (await app.gql(TYPE, { name: input })).body.data.__type.inputFields;
-    expect(fields.find((f: { name: string }) => f.name === 'events').description).toBe(
-      `${WEBHOOK_EVENTS.join(', ')}.`,
-    );
+    const description = fields.find((f: { name: string }) => f.name === 'events').description;
+    expect(description.startsWith(`${WEBHOOK_EVENTS.join(', ')}.`)).toBe(true);
   }
+  // Without a list, an endpoint gets every event but the opt-in ones, which the text names.
+  const optIn = WEBHOOK_EVENTS.filter((name) => !DEFAULT_WEBHOOK_EVENTS.includes(name));
+  expect(optIn).toEqual(['score.created']);
+  const createInput = (await app.gql(TYPE, { name: 'CreateWebhookEndpointInput' })).body.data
+    .__type;
+  expect(
+    createInput.inputFields.find((f: { name: string }) => f.name === 'events').description,
+  ).toContain(`opt-in ones (${optIn.join(', ')})`);
+  const unlisted = await app.gql(
+    `mutation($p: ID!) { createWebhookEndpoint(input: { projectId: $p, url: "http://127.0.0.1:9/hook" }) { webhookEndpoint { events } } }`,
+    { p: globalId('Project', app.projectId) },
+  );
+  expect(unlisted.body.data.createWebhookEndpoint.webhookEndpoint.events).toEqual(
+    DEFAULT_WEBHOOK_EVENTS,
+  );
   expect(
     (await create(WEBHOOK_EVENTS)).body.data.createWebhookEndpoint.webhookEndpoint.events,
   ).toEqual(WEBHOOK_EVENTS);

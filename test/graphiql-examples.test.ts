@@ -74,6 +74,22 @@ it('runs every example operation with the variables GraphiQL shows', async () =>
       outputTokens: 40,
     }),
   ]);
+  expect(answers.CreateScore.createScore.score).toMatchObject({
+    name: 'helpful',
+    value: 1,
+    stringValue: 'True',
+    source: 'FEEDBACK',
+  });
+  expect(answers.ScoreSummary.scoreSummary).toEqual([
+    {
+      keys: { name: 'helpful', source: 'FEEDBACK' },
+      count: 1,
+      mean: 1,
+      p50: 1,
+      p95: 1,
+      categoryCounts: [{ category: 'True', count: 1 }],
+    },
+  ]);
   expect(answers.EvaluationProgress.evaluationProgress).toMatchObject({
     status: 'COMPLETED',
     resultCounts: { total: 2, passed: 1, failed: 1 },

@@ -559,6 +559,30 @@ describe('tenant isolation for every query root', () => {
     });
   });
 
+  it('scores, scoreSummary and scoreConfigs: another project is refused (scores-isolation.test.ts checks every input)', async () => {
+    root('scores');
+    root('scoreSummary');
+    root('scoreConfigs');
+    const p = globalId('Project', theirs);
+    for (const [field, query] of [
+      ['scores', 'query($p: ID!) { scores(projectId: $p) { totalCount } }'],
+      [
+        'scoreSummary',
+        'query($p: ID!) { scoreSummary(projectId: $p, from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { count } }',
+      ],
+      ['scoreConfigs', 'query($p: ID!) { scoreConfigs(projectId: $p) { totalCount } }'],
+    ]) {
+      const res = await app.gql(query, { p }, { key: me.key });
+      expect([
+        field,
+        res.body.data?.[field] ?? null,
+        res.body.errors?.[0].extensions?.code,
+      ]).toEqual([field, null, 'NOT_FOUND']);
+      const own = await app.gql(query, { p }, { key: them.key });
+      expect([field, own.body.errors]).toEqual([field, undefined]);
+    }
+  });
+
   it('serviceStatus: instance admins only, not a project admin', async () => {
     root('serviceStatus');
     const res = await app.gql('{ serviceStatus { slos { name } } }', {}, { key: me.key });

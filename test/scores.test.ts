@@ -658,3 +658,53 @@ describe('roles', () => {
     expect(deleted.body.errors).toBeUndefined();
   });
 });
+
+describe('cached answers', () => {
+  it('Trace.scores, scores and scoreSummary show every score write at once', async () => {
+    const queries = {
+      trace: [
+        `query($id: ID!) { trace(id: $id) { scores(first: 100) { edges { node { name value } } } } }`,
+        { id: ids.t2 },
+      ],
+      scores: [LIST, { p, filter: { name: 'cached' } }],
+      summary: [
+        `query($p: ID!) { scoreSummary(projectId: $p, from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", filter: { name: "cached" }) { count mean } }`,
+        { p },
+      ],
+    } as const;
+    /** Each answer, after checking that asking twice with no write between is a cache hit. */
+    const read = async () => {
+      const out: Record<string, unknown> = {};
+      for (const [name, [query, variables]] of Object.entries(queries)) {
+        const first = await app.gql(query, variables);
+        expect(first.body.errors).toBeUndefined();
+        const second = await app.gql(query, variables);
+        expect([name, second.headers.get('x-cache')]).toEqual([name, 'HIT']);
+        out[name] = second.body.data;
+      }
+      return out;
+    };
+    const seen = (out: Record<string, any>) => ({
+      trace: out.trace.trace.scores.edges
+        .filter((e: any) => e.node.name === 'cached')
+        .map((e: any) => e.node.value),
+      scores: out.scores.scores.edges.map((e: any) => e.node.value),
+      summary: out.summary.scoreSummary.map((r: any) => [r.count, r.mean]),
+    });
+    expect(seen(await read())).toEqual({ trace: [], scores: [], summary: [] });
+
+    const made = await create({ traceId: ids.t2, name: 'cached', value: 2 });
+    expect(seen(await read())).toEqual({ trace: [2], scores: [2], summary: [[1, 2]] });
+
+    const more = await createMany([{ traceId: ids.t2, name: 'cached', value: 4 }]);
+    expect(more.body.errors).toBeUndefined();
+    expect(seen(await read())).toEqual({ trace: [4, 2], scores: [4, 2], summary: [[2, 3]] });
+
+    const deleted = await app.gql(
+      `mutation($id: ID!) { deleteScore(input: { id: $id }) { deletedScoreId } }`,
+      { id: made.body.data.createScore.score.id },
+    );
+    expect(deleted.body.errors).toBeUndefined();
+    expect(seen(await read())).toEqual({ trace: [4], scores: [4], summary: [[1, 4]] });
+  });
+});

@@ -32,7 +32,8 @@ mutation IngestSpans($projectId: ID!, $traceId: String!, $startTime: DateTime!, 
   ingestSpans(input: {
     projectId: $projectId
     spans: [
-      { traceId: $traceId, spanId: "root", name: "answer question", kind: CHAIN, startTime: $startTime, endTime: $endTime }
+      { traceId: $traceId, spanId: "root", name: "answer question", kind: CHAIN, startTime: $startTime, endTime: $endTime,
+        userId: "user-42", sessionId: "session-42" }
       { traceId: $traceId, spanId: "llm", parentSpanId: "root", name: "chat", kind: LLM, model: "gpt-4o-mini",
         inputTokens: 120, outputTokens: 40, input: "What is 2+2?", output: "4", startTime: $startTime, endTime: $endTime }
     ]
@@ -73,6 +74,33 @@ query SpendByModel($projectId: ID!, $from: DateTime!, $to: DateTime!) {
     unpricedCalls
     errorRate
     p95LatencyMs
+  }
+}
+
+# Scores: judge a trace, a span (their ids are in RecentTraces), a session or an evaluation item.
+# Here an end user's thumbs-up for the session above; a score config of the name, if any, checks it.
+mutation CreateScore($projectId: ID!) {
+  createScore(input: {
+    projectId: $projectId
+    sessionId: "session-42"
+    name: "helpful"
+    dataType: BOOLEAN
+    value: 1
+    source: FEEDBACK
+    userId: "user-42"
+  }) {
+    score { id name value stringValue source timestamp }
+  }
+}
+
+query ScoreSummary($projectId: ID!, $from: DateTime!, $to: DateTime!) {
+  scoreSummary(projectId: $projectId, from: $from, to: $to, groupBy: [NAME, SOURCE]) {
+    keys { name source }
+    count
+    mean
+    p50
+    p95
+    categoryCounts { category count }
   }
 }
 

@@ -21,6 +21,7 @@ import '../modules/alerts/rule-mutations';
 import '../modules/online-evaluations/schema';
 import '../modules/online-evaluations/mutations';
 import '../modules/scores/schema';
+import '../modules/scores/queries';
 import '../modules/scores/summary-schema';
 import '../modules/scores/config-schema';
 import '../modules/scores/mutations';

@@ -9,6 +9,11 @@ import type { Logger } from 'pino';
 
 export interface PubSub {
   publish(topic: string, payload: unknown): void;
+  /**
+   * Whether anyone, in any process, listens to `topic` now (Redis: PUBSUB NUMSUB). Lets a
+   * publisher of large, frequent messages skip building and sending them for nobody.
+   */
+  listened(topic: string): Promise<boolean>;
   /** Calls `listener` with each payload published on `topic`; returns the unsubscribe function. */
   listen<T = unknown>(topic: string, listener: (payload: T) => void): () => void;
   close(): Promise<void>;
@@ -21,11 +26,13 @@ function overTarget(
   prefix: string,
   log: Logger,
   close: () => Promise<void>,
+  listened: PubSub['listened'],
 ): PubSub {
   return {
     publish(topic, payload) {
       target.dispatchEvent(new CustomEvent(prefix + topic, { detail: payload }));
     },
+    listened,
     listen(topic, listener) {
       const callback = (event: Event) => {
         try {
@@ -46,7 +53,30 @@ export function createMemoryPubSub(log: Logger): PubSub {
   const target = new EventTarget();
   // Any number of subscribers may listen to one topic.
   setMaxListeners(0, target);
-  return overTarget(target, '', log, async () => {});
+  const counts = new Map<string, number>();
+  const pubsub = overTarget(
+    target,
+    '',
+    log,
+    async () => {},
+    async (topic) => !!counts.get(topic),
+  );
+  return {
+    ...pubsub,
+    listen(topic, listener) {
+      counts.set(topic, (counts.get(topic) ?? 0) + 1);
+      const off = pubsub.listen(topic, listener);
+      let on = true;
+      return () => {
+        if (!on) return;
+        on = false;
+        off();
+        const left = (counts.get(topic) ?? 1) - 1;
+        if (left) counts.set(topic, left);
+        else counts.delete(topic);
+      };
+    },
+  };
 }
 
 /**
@@ -86,7 +116,19 @@ export function createRedisPubSub(
           ),
     } as unknown as Redis, // only on(), subscribe() and unsubscribe() are used by the event target
   });
-  return overTarget(target, `${prefix}pubsub:`, log, async () => {
-    subscriber.disconnect();
-  });
+  return overTarget(
+    target,
+    `${prefix}pubsub:`,
+    log,
+    async () => {
+      subscriber.disconnect();
+    },
+    async (topic) => {
+      // Unknown (Redis unavailable): publish anyway, as a publish that fails is only logged.
+      const reply = (await publisher
+        .pubsub('NUMSUB', `${prefix}pubsub:${topic}`)
+        .catch(() => null)) as [string, number] | null;
+      return reply === null || Number(reply[1]) > 0;
+    },
+  );
 }

@@ -1,6 +1,14 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { EvaluationState } from '../evaluations/summaries';
-import { CATALOGUE, FINAL_EVENTS, WEBHOOK_EVENTS, webhookBody } from './catalogue';
+import { scoreOf } from '../scores/events';
+import type { ScoreRow } from '../scores/repo';
+import {
+  CATALOGUE,
+  DEFAULT_WEBHOOK_EVENTS,
+  FINAL_EVENTS,
+  WEBHOOK_EVENTS,
+  webhookBody,
+} from './catalogue';
 
 const running: EvaluationState = {
   id: '0190c7d4-0000-7000-8000-000000000001',
@@ -121,6 +129,7 @@ it('names what webhooks take and what ends a subject', () => {
     'batch.completed',
     'alert.fired',
     'alert.resolved',
+    'score.created',
     'webhook.test',
   ]);
   expect([...FINAL_EVENTS]).toEqual([
@@ -129,4 +138,60 @@ it('names what webhooks take and what ends a subject', () => {
     'evaluation.canceled',
   ]);
   expect(CATALOGUE['evaluation.progress'].throttled).toBe(true);
+});
+
+describe('score payloads', () => {
+  const at = new Date('2026-12-01T10:00:00.250Z');
+  const score: ScoreRow = {
+    id: '0190c7d4-0000-7000-8000-000000000010',
+    projectId: '0190c7d4-0000-7000-8000-000000000002',
+    clientId: 'mine-1',
+    traceId: '0190c7d4-0000-7000-8000-000000000011',
+    spanId: '0190c7d4-0000-7000-8000-000000000012',
+    sessionId: null,
+    evaluationItemId: null,
+    name: 'helpful',
+    dataType: 'BOOLEAN',
+    value: 1,
+    stringValue: 'True',
+    comment: null,
+    source: 'FEEDBACK',
+    authorUserId: '0190c7d4-0000-7000-8000-000000000013',
+    authorApiKeyId: null,
+    userId: 'end-user',
+    evaluationId: null,
+    evaluationRuleId: null,
+    graderName: null,
+    timestamp: at,
+    createdAt: at,
+    updatedAt: at,
+  };
+
+  it('speak the API, and subscribers read the score back from them', () => {
+    const data = CATALOGUE['score.created'].data(score);
+    expect(data).toMatchObject({
+      id: encodeGlobalID('Score', score.id),
+      projectId: encodeGlobalID('Project', score.projectId),
+      traceId: encodeGlobalID('Trace', score.traceId!),
+      spanId: encodeGlobalID('Span', score.spanId!),
+      authorUserId: encodeGlobalID('User', score.authorUserId!),
+      authorApiKeyId: null,
+      timestamp: '2026-12-01T10:00:00.250Z',
+    });
+    const message = {
+      type: 'score.created' as const,
+      at: at.toISOString(),
+      projectId: score.projectId,
+      subjectId: score.id,
+      data,
+    };
+    expect(scoreOf(message)).toEqual(score);
+    expect(CATALOGUE['score.created'].topics(score)).toEqual([`project:${score.projectId}:scores`]);
+  });
+
+  it('go only to endpoints that list them', () => {
+    expect(WEBHOOK_EVENTS).toContain('score.created');
+    expect(DEFAULT_WEBHOOK_EVENTS).not.toContain('score.created');
+    expect(DEFAULT_WEBHOOK_EVENTS).toEqual(WEBHOOK_EVENTS.filter((e) => e !== 'score.created'));
+  });
 });

@@ -32,7 +32,7 @@ export const topics = {
   evaluationsChanged: 'evaluations:changed',
   /** A project's alert state changes: `alertFired`. */
   projectAlerts: (projectId: string) => `project:${projectId}:alerts`,
-  /** A project's new scores: `scoreCreated`. */
+  /** A project's new scores, a list per transaction (`together`): `scoreCreated`. */
   projectScores: (projectId: string) => `project:${projectId}:scores`,
   /** A project's online evaluation rules changed: every process drops its cached rules of it. */
   evaluationRulesChanged: 'evaluation-rules:changed',
@@ -72,6 +72,12 @@ interface EventSpec<S, D> {
   optIn?: boolean;
   /** Published after the commit on these topics (none: not published). */
   topics(subject: S): string[];
+  /**
+   * Frequent and emitted many at a time: the events of one transaction go out on each topic as
+   * one message, the list of them, and only while someone listens (in-process listeners still hear
+   * each one). The payload is built when first read: the subject must not change once emitted.
+   */
+  together?: boolean;
   /** Sent no more often than PROGRESS says. */
   throttled?: boolean;
   /** The last event of its subject: a throttled one still waiting is dropped. */
@@ -198,6 +204,7 @@ export const CATALOGUE = {
     data: scoreData,
     webhooks: true,
     optIn: true,
+    together: true,
     topics: (s) => [topics.projectScores(s.projectId)],
   }),
   'webhook.test': define({

@@ -16,7 +16,7 @@ import {
   type EventName,
   type SubjectOf,
 } from './catalogue';
-import { writeOutbox, type OutboxRow } from './outbox-sql';
+import { optedIn, optInKey, writeOutbox, type OutboxRow } from './outbox-sql';
 
 export interface Emitted {
   /** The `webhook-id` of its outbox message. */
@@ -79,6 +79,7 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
 
   /** After the commit, in the order emitted. */
   function announce(pending: Pending[]) {
+    const together = new Map<string, EventMessage[]>();
     for (const p of pending) {
       for (const listener of listeners) {
         try {
@@ -88,8 +89,18 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
           deps.log.error({ err: error, event: p.message.type }, 'event listener failed');
         }
       }
-      const spec = CATALOGUE[p.message.type];
+      const spec = CATALOGUE[p.message.type] as (typeof CATALOGUE)[EventName] & {
+        together?: boolean;
+      };
       if (!p.topics.length) continue;
+      if (spec.together) {
+        for (const topic of p.topics) {
+          const list = together.get(topic);
+          if (list) list.push(p.message);
+          else together.set(topic, [p.message]);
+        }
+        continue;
+      }
       if (spec.throttled) {
         publishThrottled(p);
         continue;
@@ -102,6 +113,11 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
       }
       publish(p);
     }
+    // Published only while someone listens (usually nobody): a thousand scores make a large message.
+    for (const [topic, messages] of together)
+      void deps.pubsub.listened(topic).then((yes) => {
+        if (yes) deps.pubsub.publish(topic, messages);
+      });
     if (pending.some((p) => p.emitted.written)) deps.pubsub.publish(topics.webhookWork, {});
   }
 
@@ -131,6 +147,23 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
     return [...rows.values()];
   }
 
+  /** The events, less those of opt-in events that no endpoint of their project lists. */
+  async function withRecipients(sql: Sql, pending: Pending[]): Promise<Pending[]> {
+    const optIn = pending.filter(
+      (p) => p.endpoints === null && (CATALOGUE[p.message.type] as { optIn?: boolean }).optIn,
+    );
+    if (!optIn.length) return pending;
+    const wanted = await optedIn(
+      sql,
+      [...new Set(optIn.map((p) => p.message.projectId))],
+      [...new Set(optIn.map((p) => p.message.type))],
+    );
+    const dropped = new Set(
+      optIn.filter((p) => !wanted.has(optInKey(p.message.projectId, p.message.type))),
+    );
+    return dropped.size ? pending.filter((p) => !dropped.has(p)) : pending;
+  }
+
   return {
     /**
      * Runs `fn` in one transaction; what it emits is written to the outbox before the commit and
@@ -145,6 +178,7 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
           ids(s: unknown): { projectId: string; subjectId: string };
           data(s: unknown): EventMessage['data'];
           topics(s: unknown): string[];
+          together?: boolean;
         };
         // The outbox's own clock (as receivers always had it), not deps.clock, which tests move:
         // two changes at one business instant are still stamped in the order they were written.
@@ -152,9 +186,29 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
           type,
           at: new Date().toISOString(),
           ...spec.ids(subject),
-          data: spec.data(subject),
+          data: spec.together ? undefined : spec.data(subject),
         } as EventMessage;
-        const emitted = { messageId: `msg_${uuidv7().replace(/-/g, '')}`, written: false };
+        // Events emitted many at a time build their payload when it is first read (most go to no
+        // endpoint and no subscriber); their subjects are fresh rows that nothing changes later.
+        if (spec.together) {
+          let data: EventMessage['data'] | undefined;
+          Object.defineProperty(message, 'data', {
+            enumerable: true,
+            get: () => {
+              data ??= spec.data(subject);
+              return data;
+            },
+          });
+        }
+        // Its webhook-id is made when first asked for: most frequent events go to no endpoint.
+        let messageId: string | undefined;
+        const emitted: Emitted = {
+          get messageId() {
+            messageId ??= `msg_${uuidv7().replace(/-/g, '')}`;
+            return messageId;
+          },
+          written: false,
+        };
         pending.push({
           message,
           topics: spec.topics(subject),
@@ -166,7 +220,7 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
       const result = await deps.db.transaction(async (sql) => {
         try {
           const value = await fn(sql, emit);
-          const written = await writeOutbox(sql, outboxRows(pending));
+          const written = await writeOutbox(sql, outboxRows(await withRecipients(sql, pending)));
           for (const p of pending) p.emitted.written = written.has(p.emitted.messageId);
           return value;
         } finally {

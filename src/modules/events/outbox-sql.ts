@@ -64,3 +64,24 @@ export async function writeOutbox(sql: Sql, rows: OutboxRow[]): Promise<Set<stri
   );
   return new Set(written.map((r) => r.id));
 }
+
+/**
+ * Of these projects and event types, the pairs that some enabled endpoint lists: opt-in events
+ * (catalogue `optIn`) are written to the outbox only for them, so that a batch of frequent events
+ * nobody asked for costs one small query instead of a statement carrying all their bodies.
+ */
+export async function optedIn(
+  sql: Sql,
+  projectIds: string[],
+  eventTypes: string[],
+): Promise<Set<string>> {
+  const rows = await sql<{ projectId: string; eventType: string }>(
+    `SELECT DISTINCT e.project_id::text AS "projectId", t AS "eventType"
+       FROM webhook_endpoints e CROSS JOIN LATERAL unnest(e.events) AS t
+      WHERE e.enabled AND e.project_id = ANY($1::uuid[]) AND t = ANY($2::text[])`,
+    [projectIds, eventTypes],
+  );
+  return new Set(rows.map((r) => optInKey(r.projectId, r.eventType)));
+}
+
+export const optInKey = (projectId: string, eventType: string) => `${projectId}\u0000${eventType}`;

@@ -11,6 +11,8 @@ test('the cache policy the schema declares', () => {
     CostSummaryRow: 30_000,
     Trace: 10_000,
     Span: 10_000,
+    Score: 10_000,
+    ScoreSummaryRow: 30_000,
     Evaluation: 60_000,
     EvaluationResult: 60_000,
     EvaluationItem: 60_000,

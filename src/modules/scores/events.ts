@@ -1,18 +1,19 @@
 // What `score.created` carries (events/catalogue.ts): the score in the API's terms (global ids,
 // ISO times), the same for webhook receivers and for `scoreCreated` subscribers, who get it
 // back as a row (scoreOf) without reading the database once per score.
-import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { ScoreDataType, ScoreSource } from '../../generated/prisma/enums';
 import type { EventMessage } from '../events/catalogue';
 import type { ScoreRow } from './repo';
 
-const gid = (type: string, id: string | null) => (id === null ? null : encodeGlobalID(type, id));
+// btoa is exact for these ASCII ids and several times faster than Buffer (many scores at a time).
+const gid = (type: string, id: string | null) => (id === null ? null : btoa(`${type}:${id}`));
 const raw = (id: string | null) => (id === null ? null : decodeGlobalID(id).id);
 
 export function scoreData(s: ScoreRow) {
   return {
-    id: encodeGlobalID('Score', s.id),
-    projectId: encodeGlobalID('Project', s.projectId),
+    id: gid('Score', s.id) as string,
+    projectId: gid('Project', s.projectId) as string,
     clientId: s.clientId,
     traceId: gid('Trace', s.traceId),
     spanId: gid('Span', s.spanId),

@@ -11,6 +11,7 @@ import {
   deleteScore,
   findTargets,
   writeScores,
+  type Targets,
   type ScoreRow,
   type ScoreWrite,
 } from './repo';
@@ -41,19 +42,7 @@ const TARGET_NAMES = {
 
 export function createScoreService(deps: Deps, services: { events: Events }) {
   /** Problems of targets that are not in the project (missing and foreign alike: NOT_FOUND). */
-  async function missingTargets(projectId: string, checked: [number, CheckedScore][]) {
-    const ids = {
-      trace: new Set<string>(),
-      span: new Set<string>(),
-      evaluationItem: new Set<string>(),
-    };
-    for (const [, s] of checked)
-      if (s.target.kind !== 'session') ids[s.target.kind].add(s.target.id);
-    const found = await findTargets(deps.db.query, projectId, {
-      traces: [...ids.trace],
-      spans: [...ids.span],
-      evaluationItems: [...ids.evaluationItem],
-    });
+  function missingTargets(found: Targets, checked: [number, CheckedScore][]): ScoreProblem[] {
     const problems: ScoreProblem[] = [];
     for (const [index, { target }] of checked) {
       const there =
@@ -69,7 +58,7 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
           code: 'NOT_FOUND',
         });
     }
-    return { problems, spanTraces: found.spanTraces };
+    return problems;
   }
 
   return {
@@ -89,11 +78,25 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
           { extensions: { path: options.path } },
         );
       const now = deps.clock.now();
-      const configs = await configsByName(
-        deps.db.query,
-        projectId,
-        inputs.map((s) => s.name).filter((name) => typeof name === 'string'),
-      );
+      // The configs of the batch's names and its targets, looked up together.
+      const ids = { traces: new Set<string>(), spans: new Set<string>(), items: new Set<string>() };
+      for (const s of inputs) {
+        if (s.traceId) ids.traces.add(s.traceId);
+        if (s.spanId) ids.spans.add(s.spanId);
+        if (s.evaluationItemId) ids.items.add(s.evaluationItemId);
+      }
+      const [configs, targets] = await Promise.all([
+        configsByName(
+          deps.db.query,
+          projectId,
+          inputs.map((s) => s.name).filter((name) => typeof name === 'string'),
+        ),
+        findTargets(deps.db.query, projectId, {
+          traces: [...ids.traces],
+          spans: [...ids.spans],
+          evaluationItems: [...ids.items],
+        }),
+      ]);
       const problems: ScoreProblem[] = [];
       const checked: [number, CheckedScore][] = [];
       inputs.forEach((input, index) => {
@@ -101,8 +104,7 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
         problems.push(...result.problems);
         if (result.score) checked.push([index, result.score]);
       });
-      const targets = await missingTargets(projectId, checked);
-      problems.push(...targets.problems);
+      problems.push(...missingTargets(targets, checked));
       problems.sort((a, b) => a.index - b.index);
       const rejected = new Set(problems.map((p) => p.index));
       if (problems.length && !options.partial) throw batchError(problems, inputs.length, options);

@@ -30,13 +30,17 @@ builder.subscriptionField('scoreCreated', (t) =>
     subscribe: (_root, args, ctx) => {
       const name = args.filter?.name ?? null;
       const source = args.filter?.source ?? null;
-      return ctx.services.subscriptions.topic<ScoreCreated>(
+      // The topic carries each transaction's new scores as one list.
+      return ctx.services.subscriptions.topic<ScoreCreated, ScoreCreated[]>(
         ctx,
         args.projectId.id,
         topics.projectScores(args.projectId.id),
         boundedQueue(1_000),
-        ({ data }) =>
-          (name === null || data.name === name) && (source === null || data.source === source),
+        (messages) =>
+          messages.filter(
+            ({ data }) =>
+              (name === null || data.name === name) && (source === null || data.source === source),
+          ),
       );
     },
     resolve: (message) => scoreOf(message),

@@ -3,7 +3,8 @@
 import { appError } from '../../errors';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
-import { listFilter, ScoreFilter, ScoreSourceEnum } from './schema';
+import { listFilter, ScoreFilter } from './queries';
+import { ScoreSourceEnum } from './schema';
 import {
   MAX_CATEGORIES_PER_GROUP,
   summariseScores,

@@ -150,19 +150,21 @@ export function createSubscriptionGuard(
     open: guard,
     /**
      * A stream of what is published on `topic` (a project's topic), held as `keep` says for a
-     * slow reader; only what `accept` accepts, when given (the subscription's own filter).
+     * slow reader. `unpack` says what of each payload the stream carries (default: the payload):
+     * the values of a list published at once, those the subscription's filter takes.
      */
-    topic<T>(
+    topic<T, P = T>(
       ctx: Context,
       projectId: string,
       topic: string,
       keep: ChannelOptions<T>['keep'],
-      accept?: (payload: T) => boolean,
+      unpack?: (payload: P) => T[],
     ): Promise<Channel<T>> {
       const channel = createChannel<T>({ keep });
       channel.onClose(
-        deps.pubsub.listen<T>(topic, (payload) => {
-          if (!accept || accept(payload)) channel.push(payload);
+        deps.pubsub.listen<P>(topic, (payload) => {
+          if (!unpack) return channel.push(payload as unknown as T);
+          for (const value of unpack(payload)) channel.push(value);
         }),
       );
       return guard(ctx, projectId, channel);
