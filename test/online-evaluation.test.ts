@@ -388,6 +388,38 @@ it('generates G-Eval steps once per rule and stores them with it', async () => {
   expect((await onlineScores(app, project)).map((s) => s.value)).toEqual([1, 1, 1]);
 });
 
+it("stores each score as its name's config says, and errors a target whose score it refuses", async () => {
+  const project = await app.seedProject();
+  const config = (input: Record<string, unknown>) =>
+    app.gql(
+      `mutation($input: CreateScoreConfigInput!) { createScoreConfig(input: $input) { scoreConfig { id } } }`,
+      { input: { projectId: globalId('Project', project), ...input } },
+    );
+  expect((await config({ name: 'has_ok', dataType: 'BOOLEAN' })).body.errors).toBeUndefined();
+  expect(
+    (await config({ name: 'capped', dataType: 'NUMERIC', maxValue: 0.5 })).body.errors,
+  ).toBeUndefined();
+  const ok = await createRule(app, project, {
+    delaySeconds: 0,
+    testingCriteria: [contains('has_ok', 'ok')],
+  });
+  const capped = await createRule(app, project, {
+    delaySeconds: 0,
+    testingCriteria: [contains('capped', 'ok')],
+  });
+  await ingest(app, project, [span({ traceId: 'c', spanId: 'root', name: 'agent', output: 'ok' })]);
+  await waitForRule(app, ok, settled(1));
+  const refused = await waitForRule(app, capped, settled(1));
+  expect(refused.stats).toMatchObject({ evaluated: 0, errored: 1 });
+  const res = await app.gql(
+    `query($p: ID!) { scores(projectId: $p, filter: { source: ONLINE_EVALUATION }) { edges { node { name dataType value stringValue } } } }`,
+    { p: globalId('Project', project) },
+  );
+  expect(res.body.data.scores.edges.map((e: { node: unknown }) => e.node)).toEqual([
+    { name: 'has_ok', dataType: 'BOOLEAN', value: 1, stringValue: 'True' },
+  ]);
+});
+
 it('refuses bad rules with the path of the problem', async () => {
   const input = { projectId: globalId('Project', app.projectId), name: 'bad' };
   const cases: [Record<string, unknown>, (string | number)[]][] = [

@@ -6,7 +6,6 @@
 // once, by whoever still holds the claim. When a quota or budget is spent the rule pauses: its due
 // tasks are skipped until the quota allows again, which is checked every few seconds.
 import { randomUUID } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import type { Job } from '../../worker/job';
 import type { CostService } from '../costs/service';
@@ -16,8 +15,7 @@ import { topics } from '../events/catalogue';
 import type { Events } from '../events/emitter';
 import type { Judge } from '../providers/judge';
 import { limitsJudges, type Quotas } from '../ratelimit/quotas';
-import type { ScoreWrite } from '../scores/repo';
-import { createTaskWriter, type Judged } from './outcome-writer';
+import { createTaskWriter, type Judged, type ScoreDraft } from './outcome-writer';
 import { loadTarget } from './target-sql';
 import * as tasks from './task-sql';
 import { gradingItemOf } from './variables';
@@ -112,30 +110,22 @@ export function createOnlineEvaluationJob(
     );
     const spanId = rule.target === 'SPAN' ? target.subject.id : null;
     const at = deps.clock.now();
-    const scores: ScoreWrite[] = graded.results
+    const scores: ScoreDraft[] = graded.results
       .filter((r) => r.error === null && r.score !== null)
       .map((r) => ({
-        id: uuidv7(),
-        projectId: rule.projectId,
-        // One score per rule, target and grader, whoever writes it and however often.
-        clientId: `rule:${rule.id}:${spanId ?? task.trace_id}:${r.grader_name}`,
+        input: {
+          // One score per rule, target and grader, whoever writes it and however often.
+          clientId: `rule:${rule.id}:${spanId ?? task.trace_id}:${r.grader_name}`,
+          ...(spanId ? { spanId } : { traceId: task.trace_id }),
+          name: r.grader_name,
+          value: r.score,
+          comment: r.reasoning,
+          source: 'ONLINE_EVALUATION',
+          timestamp: at,
+        },
         traceId: task.trace_id,
-        spanId,
-        sessionId: null,
-        evaluationItemId: null,
-        name: r.grader_name,
-        dataType: 'NUMERIC',
-        value: r.score,
-        stringValue: null,
-        comment: r.reasoning,
-        source: 'ONLINE_EVALUATION',
-        authorUserId: null,
-        authorApiKeyId: null,
-        userId: null,
-        evaluationId: null,
-        evaluationRuleId: rule.id,
+        ruleId: rule.id,
         graderName: r.grader_name,
-        timestamp: at,
       }));
     return {
       outcome: {
