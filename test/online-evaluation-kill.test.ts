@@ -105,6 +105,7 @@ it('a worker killed with SIGKILL mid-stream loses no sampled trace and records n
 
     // Kill once some traces are judged and others are being judged; with two workers, once both
     // hold tasks (each claims with its own token), so that the one killed leaves work behind.
+    // Worker processes take a while to start on a busy machine: up to a minute is waited.
     const holders = async () =>
       pool
         ? ((
@@ -113,7 +114,7 @@ it('a worker killed with SIGKILL mid-stream loses no sampled trace and records n
             )
           ).rows[0].n as number)
         : 1;
-    for (let i = 0; i < 400 && (fake.calls.length < 12 || (await holders()) < (db ? 2 : 1)); i++)
+    for (let i = 0; i < 2_400 && (fake.calls.length < 12 || (await holders()) < (db ? 2 : 1)); i++)
       await new Promise((r) => setTimeout(r, 25));
     expect(fake.calls.length).toBeGreaterThanOrEqual(12);
     expect(fake.calls.length).toBeLessThan(TRACES);
@@ -147,7 +148,8 @@ it('a worker killed with SIGKILL mid-stream loses no sampled trace and records n
     ).data.scores;
     expect(scores.totalCount).toBe(TRACES);
     expect(new Set(scores.edges.map((e: any) => e.node.trace.externalId)).size).toBe(TRACES);
-    // Judged again: only what the killed process held (its buffer: twice its concurrency).
+    // Judged again: only what the killed process had judged and not yet committed, at most what
+    // its pool holds (claimed: twice its concurrency; being recorded: four times).
     const calls = new Map<string, number>();
     for (const c of fake.calls) {
       const trace = /answer #(\d+)#/.exec(JSON.stringify(c.body.messages))![1];
@@ -155,7 +157,7 @@ it('a worker killed with SIGKILL mid-stream loses no sampled trace and records n
     }
     expect(calls.size).toBe(TRACES);
     const again = [...calls.values()].filter((n) => n > 1).length;
-    expect(again).toBeLessThanOrEqual(8);
+    expect(again).toBeLessThanOrEqual(6 * 4);
     expect(Math.max(...calls.values())).toBeLessThanOrEqual(2);
     if (pool) {
       // Those judged twice are the tasks whose lease was taken over.

@@ -155,6 +155,11 @@ export function createOnlineEvaluationJob(
     }
   }
 
+  async function reap() {
+    const reaped = await tasks.reapExhausted(db.query, maxAttempts);
+    if (reaped) deps.meters.onlineEvaluations.inc({ outcome: 'errored' }, reaped);
+  }
+
   return {
     name: 'online-evaluations',
     concurrency,
@@ -173,17 +178,16 @@ export function createOnlineEvaluationJob(
           held.map((t) => t.id),
         ),
     },
-    every: [{ name: 'resume paused rules', ms: QUOTA_RECHECK_MS, run: resumeAllowed }],
+    every: [
+      { name: 'resume paused rules', ms: QUOTA_RECHECK_MS, run: resumeAllowed },
+      // Tasks whose workers died on every attempt count as errored.
+      { name: 'reap exhausted tasks', ms: leaseMs, run: reap },
+    ],
     onStop: 'abort',
     stopping: rules.stop,
 
-    async claim(limit) {
-      return db.transaction(async (sql) => {
-        const reaped = await tasks.reapExhausted(sql, maxAttempts);
-        if (reaped) deps.meters.onlineEvaluations.inc({ outcome: 'errored' }, reaped);
-        return tasks.claimTasks(sql, token, leaseMs, limit);
-      });
-    },
+    // One statement: an idle worker polls often (tasks come due as delays pass).
+    claim: (limit) => tasks.claimTasks(db.query, token, leaseMs, limit, maxAttempts),
 
     run: judge,
 

@@ -106,21 +106,31 @@ export async function reapExhausted(sql: Sql, maxAttempts: number): Promise<numb
   return rows.length;
 }
 
-/** Claims up to `limit` due tasks of enabled rules (or whose lease expired), the longest due first. */
-export function claimTasks(sql: Sql, token: string, leaseMs: number, limit: number) {
+/**
+ * Claims up to `limit` due tasks of enabled rules, or whose lease expired before their last
+ * attempt (those after it are the reaper's), the longest due first. One statement.
+ */
+export function claimTasks(
+  sql: Sql,
+  token: string,
+  leaseMs: number,
+  limit: number,
+  maxAttempts: number,
+) {
   return sql<ClaimedTask>(
     `UPDATE online_evaluation_tasks t SET state = 'RUNNING', lease_token = $1::uuid,
        lease_expires_at = now() + $2 * interval '1 millisecond', attempts = t.attempts + 1
      FROM evaluation_rules r
      WHERE r.id = t.rule_id AND t.id IN (
        SELECT c.id FROM online_evaluation_tasks c JOIN evaluation_rules cr ON cr.id = c.rule_id
-       WHERE cr.enabled AND ((c.state = 'PENDING' AND c.due_at <= now()) OR (c.state = 'RUNNING' AND c.lease_expires_at < now()))
+       WHERE cr.enabled AND ((c.state = 'PENDING' AND c.due_at <= now())
+         OR (c.state = 'RUNNING' AND c.lease_expires_at < now() AND c.attempts < $4))
        ORDER BY c.due_at
        LIMIT $3
        FOR UPDATE OF c SKIP LOCKED)
      RETURNING t.id::text, t.rule_id::text, t.project_id::text, t.trace_id::text, t.span_external_id, t.attempts, t.backfill,
        r.updated_at::text AS rule_version`,
-    [token, leaseMs, limit],
+    [token, leaseMs, limit, maxAttempts],
   );
 }
 
