@@ -2,6 +2,8 @@
 // ingestSpans throughput: our full server taking batches of 1,000 spans over GraphQL, against
 // the same rows written straight into Postgres with pg (INSERT … SELECT FROM unnest, and COPY),
 // all three into the same tables of one fresh database, so indexes and constraints are identical.
+// With BENCH_INGEST_RULES=N, a fourth target sends the same batches to a second project of the
+// same server that has N enabled online evaluation rules: `rules / ours` is what matching costs.
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -11,6 +13,8 @@ const pg = require('pg');
 const copyFrom = require('pg-copy-streams').from;
 const harness = require('./lib/harness');
 const { freePort, startServer, getOk, describeExit, sleep } = require('./lib/servers');
+const { gql } = require('./lib/graphql');
+const { CREATE_RULE, ruleInput } = require('./lib/rules');
 
 const root = path.resolve(__dirname, '..');
 const MUTATION =
@@ -62,6 +66,11 @@ function settings() {
     batchSize,
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
     analyze: analyzeMode(process.env.BENCH_INGEST_ANALYZE || 'auto'),
+    // Online evaluation rules of the `rules` target's project (0: no such target).
+    rules: num('BENCH_INGEST_RULES', 0),
+    ruleRate: num('BENCH_INGEST_RULE_RATE', 0.1),
+    // Their tasks come due after the run: this measures ingest with matching, not judging.
+    ruleDelay: num('BENCH_INGEST_RULE_DELAY', 3600),
     nodeEnv: process.env.BENCH_NODE_ENV || 'production', // as the Docker image runs it
   };
 }
@@ -125,18 +134,21 @@ const TEXTS = (() => {
 const MODELS = [
   {
     model: 'gpt-4o-2024-08-06',
+    normalized: 'gpt-4o',
     provider: 'openai',
     name: 'openai.chat.completions',
     price: ['2.50', '10.00', '1.25'],
   },
   {
     model: 'gpt-4o-mini',
+    normalized: 'gpt-4o-mini',
     provider: 'openai',
     name: 'openai.chat.completions',
     price: ['0.15', '0.60', '0.075'],
   },
   {
     model: 'claude-3-5-sonnet-20241022',
+    normalized: 'claude-3-5-sonnet',
     provider: 'anthropic',
     name: 'anthropic.messages',
     price: ['3.00', '15.00', '0.30'],
@@ -256,6 +268,8 @@ function toRows(spans, now) {
       kind: s.kind ?? (s.model ? 'LLM' : 'GENERIC'),
       name: s.name,
       model: s.model ?? null,
+      // What src/lib/model-name.ts makes of these names (the server stores it for filters).
+      normalized_model: m ? m.normalized : null,
       provider: s.provider ?? null,
       start_time: s.startTime,
       end_time: s.endTime ?? null,
@@ -357,6 +371,7 @@ const SPAN_COLUMNS = [
   ['kind', '"SpanKind"'],
   ['name', 'text'],
   ['model', 'text'],
+  ['normalized_model', 'text'],
   ['provider', 'text'],
   ['start_time', 'timestamptz'],
   ['end_time', 'timestamptz'],
@@ -647,7 +662,12 @@ async function main() {
   const opts = settings();
   const log = (line) => process.stderr.write(`${line}\n`);
   const runId = crypto.randomBytes(6).toString('hex'); // 12 hex
-  const prefixes = { ours: `${runId}a1`, unnest: `${runId}b2`, copy: `${runId}c3` };
+  const prefixes = {
+    ours: `${runId}a1`,
+    unnest: `${runId}b2`,
+    copy: `${runId}c3`,
+    rules: `${runId}d4`,
+  };
   const dbName = `evalgraph_bench_ingest_${runId}`;
   const dbUrl = withDatabase(opts.pgUrl, dbName);
   const apiKey = crypto.randomBytes(32).toString('base64url');
@@ -757,11 +777,25 @@ async function main() {
     }
     if (!projectId) throw new Error('project "bench" was not created by the server');
     const projectGid = Buffer.from(`Project:${projectId}`).toString('base64');
+    const withRules = opts.rules > 0 ? await rulesProject(port, apiKey, opts) : null;
+    if (withRules)
+      log(
+        `rules    project "bench-rules" with ${opts.rules} enabled online evaluation rules (rate ${opts.ruleRate}, delay ${opts.ruleDelay} s)`,
+      );
 
     const targets = [
-      { name: 'ours', send: oursTarget({ port, apiKey, projectGid }) },
-      { name: 'unnest', send: unnestTarget({ pool, projectId }) },
-      { name: 'copy', send: copyTarget({ pool, projectId }) },
+      { name: 'ours', send: oursTarget({ port, apiKey, projectGid }), projectId },
+      ...(withRules
+        ? [
+            {
+              name: 'rules',
+              send: oursTarget({ port, apiKey, projectGid: withRules.gid }),
+              projectId: withRules.id,
+            },
+          ]
+        : []),
+      { name: 'unnest', send: unnestTarget({ pool, projectId }), projectId },
+      { name: 'copy', send: copyTarget({ pool, projectId }), projectId },
     ].map((t) => ({ ...t, prefix: prefixes[t.name], nextSeq: 0, written: 0 }));
     const alive = () => {
       if (oursServer.exited)
@@ -839,7 +873,7 @@ async function main() {
 
     const stored = {};
     for (const t of targets) {
-      stored[t.name] = { reported: t.written, ...(await countStored(pool, projectId, t.prefix)) };
+      stored[t.name] = { reported: t.written, ...(await countStored(pool, t.projectId, t.prefix)) };
       const s = stored[t.name];
       if (s.spans !== t.written || s.span_count !== t.written) {
         throw new Error(
@@ -850,6 +884,15 @@ async function main() {
     log(
       `stored   ${targets.map((t) => `${t.name} ${stored[t.name].spans} spans`).join(', ')}: all accounted for`,
     );
+    const queued = withRules
+      ? (
+          await pool.query(
+            'SELECT count(*)::int AS n FROM online_evaluation_tasks WHERE project_id = $1',
+            [withRules.id],
+          )
+        ).rows[0].n
+      : null;
+    if (withRules) log(`rules    ${queued} traces and spans sampled and queued by the rules`);
 
     const summaries = opts.concurrency.map((c) => ({
       concurrency: c,
@@ -860,6 +903,7 @@ async function main() {
         ['ours', 'unnest'],
         ['ours', 'copy'],
         ['unnest', 'copy'],
+        ...(withRules ? [['rules', 'ours']] : []),
       ].map(([a, b]) =>
         ratioRow(
           concurrency,
@@ -881,6 +925,7 @@ async function main() {
       settings: { ...opts, pgUrl: undefined, spansPerTrace: SPANS_PER_TRACE },
       firstBatchCheck: checked,
       stored,
+      rules: withRules ? { count: opts.rules, queued } : null,
       summaries,
       ratios: ratioRows,
       stopped,
@@ -893,6 +938,23 @@ async function main() {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
+}
+
+/** A second project with `opts.rules` enabled online evaluation rules; its id and global id. */
+async function rulesProject(port, apiKey, opts) {
+  const url = `http://127.0.0.1:${port}`;
+  const created = await gql(
+    url,
+    apiKey,
+    'mutation { createProject(input: { name: "bench-rules" }) { project { id } } }',
+  );
+  const gid = created.createProject.project.id;
+  for (let i = 0; i < opts.rules; i++)
+    await gql(url, apiKey, CREATE_RULE, {
+      input: ruleInput(gid, i, { rate: opts.ruleRate, delaySeconds: opts.ruleDelay }),
+    });
+  const id = Buffer.from(gid, 'base64').toString().split(':')[1];
+  return { id, gid };
 }
 
 function summarize(name, runs) {
@@ -970,6 +1032,17 @@ function report({ opts, pgVersion, statistics, summaries, ratioRows }) {
     ]),
     '',
     `target ours / unnest >= 0.60x: ${goal.join(', ')}`,
+    ...(opts.rules > 0
+      ? [
+          `target rules / ours >= 0.90x (${opts.rules} rules): ${ratioRows
+            .filter((r) => r.target === 'rules')
+            .map(
+              (r) =>
+                `x${r.concurrency} ${r.spansPerSec != null && r.spansPerSec >= 0.9 ? 'met' : 'NOT met'} (${x(r.spansPerSec)})`,
+            )
+            .join(', ')}`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

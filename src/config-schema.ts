@@ -149,6 +149,8 @@ export const envSchema = z.object({
   EVALGRAPH_EVAL_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
   EVALGRAPH_EVAL_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   EVALGRAPH_EVAL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(3),
+  EVALGRAPH_ONLINE_EVAL_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(8),
+  EVALGRAPH_ONLINE_EVAL_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   EVALGRAPH_PROGRESS_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   EVALGRAPH_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(10_000).default(100),
   EVALGRAPH_SUBSCRIPTIONS_PER_KEY: z.coerce.number().int().min(1).max(1_000_000).default(1_000),

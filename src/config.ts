@@ -114,6 +114,12 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       /** Claims of one item before it counts as errored. */
       maxAttempts: e.EVALGRAPH_EVAL_MAX_ATTEMPTS,
     },
+    onlineEvaluations: {
+      /** Sampled traces and spans judged at once by one worker process (leases and attempts: evaluations'). */
+      concurrency: e.EVALGRAPH_ONLINE_EVAL_CONCURRENCY,
+      /** How often an idle worker looks for tasks that came due (their rules' delays end). */
+      pollMs: e.EVALGRAPH_ONLINE_EVAL_POLL_MS,
+    },
     subscriptions: {
       /** Least time between two progress events of one evaluation. */
       progressIntervalMs: e.EVALGRAPH_PROGRESS_INTERVAL_MS,

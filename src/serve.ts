@@ -85,6 +85,7 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       const closing = (async () => {
         await Promise.allSettled([handedBack, drained]);
         await step('request counts', () => services.requests.close()).catch(() => {});
+        await step('rule match counts', () => services.evaluationRules.close()).catch(() => {});
         await step('observability', () => services.closeObservability()).catch(() => {});
         await step('database and redis', () => deps.close()).catch(() => {});
       })();

@@ -18,6 +18,7 @@ import { createServiceLevels } from './modules/observability/service-levels';
 import { createAnonymousLimiter } from './modules/ratelimit/anonymous';
 import { createQuotas } from './modules/ratelimit/quotas';
 import { createRequestCounter } from './modules/ratelimit/request-counter';
+import { createEvaluationRules } from './modules/online-evaluations/service';
 import { createScoreService } from './modules/scores/service';
 import { createTraceService } from './modules/traces/service';
 
@@ -50,13 +51,14 @@ export function createServices(deps: Deps) {
     queues,
   });
   const serviceLevels = createServiceLevels(deps);
+  const evaluationRules = createEvaluationRules(deps);
   return {
     auth,
     projects: createProjectsService(deps, {
       onAccessChange: (userId) => auth.accessChanged(userId),
     }),
     costs,
-    traces: createTraceService(deps, costs),
+    traces: createTraceService(deps, costs, evaluationRules.ingestListener),
     scores: createScoreService(deps, { events }),
     judge,
     quotas,
@@ -67,6 +69,8 @@ export function createServices(deps: Deps) {
     events,
     evaluations: createEvaluationService(deps, { judge, quotas, events }),
     alertRules: createAlertRules(deps, { events, cache }),
+    /** Online evaluation rules; ingest matches batches against them. */
+    evaluationRules,
     progress: createProgressHub(deps, { intervalMs: deps.config.subscriptions.progressIntervalMs }),
     webhooks: createWebhookService(deps, { events }),
     subscriptions,

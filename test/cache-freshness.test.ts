@@ -51,6 +51,12 @@ beforeAll(async () => {
       v,
     )
   ).createAlertRule.alertRule.id;
+  v.evaluationRule = (
+    await run(
+      'mutation($p: ID!, $c: [JSON!]!) { createEvaluationRule(input: { projectId: $p, name: "o", testingCriteria: $c, delaySeconds: 3600 }) { evaluationRule { id } } }',
+      { ...v, c: criteria },
+    )
+  ).createEvaluationRule.evaluationRule.id;
   v.endpoint = (
     await run(
       'mutation($p: ID!, $url: String!) { createWebhookEndpoint(input: { projectId: $p, url: $url, events: ["webhook.test"] }) { webhookEndpoint { id } } }',
@@ -140,6 +146,14 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
     v,
   ],
   testAlertRule: () => ['query($rule: ID!) { testAlertRule(id: $rule) { value } }', v],
+  evaluationRules: () => [
+    'query($p: ID!) { evaluationRules(projectId: $p) { edges { node { name samplingRate } } } }',
+    v,
+  ],
+  evaluationRule: () => [
+    'query($evaluationRule: ID!) { evaluationRule(id: $evaluationRule) { name enabled stats { sampled } } }',
+    v,
+  ],
   webhookEndpoints: () => ['query($p: ID!) { webhookEndpoints(projectId: $p) { totalCount } }', v],
   webhookEndpoint: () => [
     'query($endpoint: ID!) { webhookEndpoint(id: $endpoint) { url enabled } }',
@@ -241,6 +255,16 @@ const MUTATIONS: Record<string, [string, Vars]> = {
   testAlertRule: M(
     'mutation($rule: ID!) { testAlertRule(input: { id: $rule }) { result { value } } }',
   ),
+  createEvaluationRule: M(
+    'mutation($p: ID!, $c: [JSON!]!) { createEvaluationRule(input: { projectId: $p, name: "o2", testingCriteria: $c }) { evaluationRule { id } } }',
+    () => ({ ...v, c: criteria }),
+  ),
+  updateEvaluationRule: M(
+    'mutation($evaluationRule: ID!) { updateEvaluationRule(input: { id: $evaluationRule, samplingRate: 0.5 }) { evaluationRule { id } } }',
+  ),
+  backfillEvaluationRule: M(
+    'mutation($evaluationRule: ID!) { backfillEvaluationRule(input: { id: $evaluationRule, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z" }) { queuedCount } }',
+  ),
   updateWebhookEndpoint: M(
     'mutation($endpoint: ID!) { updateWebhookEndpoint(input: { id: $endpoint, description: "changed" }) { webhookEndpoint { id } } }',
   ),
@@ -274,6 +298,9 @@ const MUTATIONS: Record<string, [string, Vars]> = {
     'mutation($p: ID!, $price: ID!) { deleteModelPrice(input: { projectId: $p, id: $price }) { deletedId } }',
   ),
   deleteScore: M('mutation($score: ID!) { deleteScore(input: { id: $score }) { deletedScoreId } }'),
+  deleteEvaluationRule: M(
+    'mutation($evaluationRule: ID!) { deleteEvaluationRule(input: { id: $evaluationRule }) { deletedEvaluationRuleId } }',
+  ),
   deleteAlertRule: M(
     'mutation($rule: ID!) { deleteAlertRule(input: { id: $rule }) { deletedAlertRuleId } }',
   ),

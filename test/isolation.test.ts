@@ -519,6 +519,46 @@ describe('tenant isolation for every query root', () => {
     });
   });
 
+  describe('online evaluation rules', () => {
+    it('evaluationRules, evaluationRule and node: another project is refused', async () => {
+      root('evaluationRules');
+      root('evaluationRule');
+      const rule = await app.server.deps.db.prisma.evaluationRule.create({
+        data: {
+          projectId: theirs,
+          name: 'theirs',
+          target: 'TRACE',
+          samplingRate: 1,
+          testingCriteria: [
+            { type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'x' },
+          ],
+        },
+      });
+      const id = globalId('EvaluationRule', rule.id);
+      for (const [query, variables, field] of [
+        [
+          'query($p: ID!) { evaluationRules(projectId: $p) { edges { node { id } } } }',
+          { p: globalId('Project', theirs) },
+          'evaluationRules',
+        ],
+        ['query($id: ID!) { evaluationRule(id: $id) { name } }', { id }, 'evaluationRule'],
+        ['query($id: ID!) { node(id: $id) { id } }', { id }, 'node'],
+      ] as const) {
+        const res = await app.gql(query, variables, { key: me.key });
+        expect([res.body.data?.[field] ?? null, res.body.errors?.[0].extensions?.code]).toEqual([
+          null,
+          'NOT_FOUND',
+        ]);
+      }
+      const own = await app.gql(
+        'query($id: ID!) { evaluationRule(id: $id) { name } }',
+        { id },
+        { key: them.key },
+      );
+      expect(own.body.data.evaluationRule).toEqual({ name: 'theirs' });
+    });
+  });
+
   it('scores, scoreSummary and scoreConfigs: another project is refused (scores-isolation.test.ts checks every input)', async () => {
     root('scores');
     root('scoreSummary');

@@ -232,11 +232,12 @@ it('ingest, evaluations, graders, judge calls, tokens and cost, subscriptions, q
   const depth = families.find((f) => f.name === 'evalgraph_queue_depth')!;
   expect(depth.metrics.map((m) => m.labels!.queue).sort()).toEqual([
     'evaluation_items',
+    'online_evaluation_tasks',
     'webhook_deliveries',
   ]);
   expect(
     families.find((f) => f.name === 'evalgraph_queue_oldest_age_seconds')!.metrics,
-  ).toHaveLength(2);
+  ).toHaveLength(3);
   expect(families.find((f) => f.name === 'evalgraph_judge_circuit_state')!.metrics[0].value).toBe(
     '0',
   );

@@ -202,7 +202,8 @@ it('stores the bytes the triggers stored, drops them, and delivers what they lef
     // The upgrade.
     const upgraded = runCli(['migrate', '--json'], t.env);
     expect(upgraded.status).toBe(0);
-    expect(JSON.parse(upgraded.stdout).applied).toEqual(['20261205183200_events_from_typescript']);
+    // The events migration first (later ones, such as scores, follow it).
+    expect(JSON.parse(upgraded.stdout).applied[0]).toBe('20261205183200_events_from_typescript');
     const after = await t.connect();
     expect(await after.sql(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal`)).toEqual([]);
     await after.close();

@@ -18,6 +18,8 @@ import '../modules/evaluations/subscriptions';
 import '../modules/alerts/schema';
 import '../modules/alerts/rule-schema';
 import '../modules/alerts/rule-mutations';
+import '../modules/online-evaluations/schema';
+import '../modules/online-evaluations/mutations';
 import '../modules/scores/schema';
 import '../modules/scores/queries';
 import '../modules/scores/summary-schema';

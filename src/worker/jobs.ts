@@ -3,6 +3,7 @@
 import type { Deps } from '../deps';
 import { createAlertJob } from '../modules/alerts/job';
 import { createEvaluationJob } from '../modules/evaluations/runner';
+import { createOnlineEvaluationJob } from '../modules/online-evaluations/job';
 import { createWebhookJob } from '../modules/webhooks/runner';
 import type { Services } from '../services';
 import type { AnyJob } from './pool';
@@ -10,6 +11,12 @@ import type { AnyJob } from './pool';
 export function createJobs(deps: Deps, services: Services): AnyJob[] {
   return [
     createEvaluationJob(deps, {
+      costs: services.costs,
+      judge: services.judge,
+      quotas: services.quotas,
+      events: services.events,
+    }),
+    createOnlineEvaluationJob(deps, {
       costs: services.costs,
       judge: services.judge,
       quotas: services.quotas,

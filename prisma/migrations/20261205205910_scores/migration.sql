@@ -99,10 +99,3 @@ ALTER TABLE "scores" ADD CONSTRAINT "scores_author_api_key_id_fkey" FOREIGN KEY 
 
 -- AddForeignKey
 ALTER TABLE "score_configs" ADD CONSTRAINT "score_configs_project_id_fkey" FOREIGN KEY ("project_id") REFERENCES "projects"("id") ON DELETE CASCADE ON UPDATE CASCADE;
-
--- A score is about exactly one thing: a trace (no span), a span (with its trace), a session or an
--- evaluation item. Checked by the API first (with the input's path); this keeps every writer to it.
-ALTER TABLE "scores" ADD CONSTRAINT "scores_one_target" CHECK (
-    (span_id IS NULL OR trace_id IS NOT NULL)
-    AND (trace_id IS NOT NULL)::int + (session_id IS NOT NULL)::int + (evaluation_item_id IS NOT NULL)::int = 1
-);

@@ -11,15 +11,20 @@ const OWNER = {
   Trace: 'SELECT project_id FROM traces WHERE id = $1::uuid',
   Span: 'SELECT project_id FROM spans WHERE id = $1::uuid',
   WebhookEndpoint: 'SELECT project_id FROM webhook_endpoints WHERE id = $1::uuid',
-  WebhookMessage: 'SELECT project_id FROM webhook_messages WHERE id = $1::uuid',
+  // Its ids are the `webhook-id` header values (msg_…), not uuids.
+  WebhookMessage: 'SELECT project_id FROM webhook_messages WHERE id = $1',
   AlertRule: 'SELECT project_id FROM alert_rules WHERE id = $1::uuid',
+  EvaluationRule: 'SELECT project_id FROM evaluation_rules WHERE id = $1::uuid',
 } as const;
 
 export type Owned = keyof typeof OWNER;
 
+/** Kinds whose ids are not uuids. */
+const TEXT_IDS = new Set<Owned>(['WebhookMessage']);
+
 /** The row's project, or null when there is no such row (an id that is not a uuid included). */
 export async function ownerOf(sql: Sql, type: Owned, id: string): Promise<string | null> {
-  if (!isUuid(id)) return null;
+  if (!TEXT_IDS.has(type) && !isUuid(id)) return null;
   const [row] = await sql<{ project_id: string }>(OWNER[type], [id]);
   return row?.project_id ?? null;
 }

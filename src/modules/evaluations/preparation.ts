@@ -3,6 +3,7 @@
 // ones, and the metering of judge spending. Kept per process while any of its items is graded.
 import { setMaxListeners } from 'node:events';
 import type { Deps } from '../../deps';
+import type { Meters } from '../observability/meters';
 import type { CostService } from '../costs/service';
 import { parseTestingCriteria, type GraderSpec } from '../graders/definitions';
 import { needsJudge, needsPreparation, prepare } from '../graders/grade';
@@ -33,6 +34,43 @@ function parsed(stored: unknown): GraderSpec[] {
   return graders;
 }
 
+/** Judge tokens and cost, by model (the meters of every judge call, items' and preparations'). */
+export function meterJudgeUsage(meters: Meters, usage: PricedUsage[]) {
+  for (const u of usage) {
+    const model = meters.model(u.model);
+    meters.judgeTokens.inc({ model, direction: 'input' }, u.inputTokens);
+    meters.judgeTokens.inc({ model, direction: 'output' }, u.outputTokens);
+    if (u.cost !== null) meters.judgeCost.inc({ model }, Number(u.cost));
+  }
+}
+
+/** One grader's run on one item: its duration and outcome, and its judge usage. */
+export function meterGraderRun(meters: Meters, run: GraderRun) {
+  meterJudgeUsage(meters, run.usage);
+  meters.graderDuration.observe({ grader_type: run.type }, run.seconds);
+  meters.itemsScored.inc({ grader_type: run.type, outcome: run.outcome });
+}
+
+/**
+ * Runs the preparations the graders still need (G-Eval steps), setting their fields on each
+ * grader and in a copy of the stored criteria. Returns that copy and the judge usage it took.
+ */
+export async function prepareCriteria(
+  graders: GraderSpec[],
+  stored: unknown,
+  ctx: Omit<JudgeContext, 'usage'>,
+): Promise<{ raw: Record<string, unknown>[]; usage: JudgeUsage[] }> {
+  const usage: JudgeUsage[] = [];
+  const raw = structuredClone(stored) as Record<string, unknown>[];
+  for (const [i, g] of graders.entries()) {
+    if (!needsPreparation(g)) continue;
+    const fields = await prepare(g, { ...ctx, usage });
+    Object.assign(g, fields);
+    Object.assign(raw[i], fields);
+  }
+  return { raw, usage };
+}
+
 export function createPreparation(deps: Deps, services: { costs: CostService; judge: Judge }) {
   const { db } = deps;
   const preparing = new Map<string, Promise<RunningEvaluation>>();
@@ -60,15 +98,10 @@ export function createPreparation(deps: Deps, services: { costs: CostService; ju
   }
 
   async function prepareGraders(evaluation: RunningEvaluation, stored: unknown) {
-    const usage: JudgeUsage[] = [];
-    const ctx: JudgeContext = { judge: services.judge, signal: stopping.signal, usage };
-    const raw = structuredClone(stored) as Record<string, unknown>[];
-    for (const [i, g] of evaluation.graders.entries()) {
-      if (!needsPreparation(g)) continue;
-      const fields = await prepare(g, ctx);
-      Object.assign(g, fields);
-      Object.assign(raw[i], fields);
-    }
+    const { raw, usage } = await prepareCriteria(evaluation.graders, stored, {
+      judge: services.judge,
+      signal: stopping.signal,
+    });
     const { inputTokens, outputTokens, cost } = await price(evaluation.projectId, usage);
     const theirs = await db.transaction(async (sql) => {
       // Compare-and-set: another worker may have stored its steps first; then theirs are used.
@@ -102,17 +135,8 @@ export function createPreparation(deps: Deps, services: { costs: CostService; ju
       { pricer: await services.costs.pricer(projectId), clock: deps.clock },
       usage,
     );
-    meterUsage(priced.priced);
+    meterJudgeUsage(deps.meters, priced.priced);
     return priced;
-  }
-
-  function meterUsage(usage: PricedUsage[]) {
-    for (const u of usage) {
-      const model = deps.meters.model(u.model);
-      deps.meters.judgeTokens.inc({ model, direction: 'input' }, u.inputTokens);
-      deps.meters.judgeTokens.inc({ model, direction: 'output' }, u.outputTokens);
-      if (u.cost !== null) deps.meters.judgeCost.inc({ model }, Number(u.cost));
-    }
   }
 
   return {
@@ -128,11 +152,7 @@ export function createPreparation(deps: Deps, services: { costs: CostService; ju
     },
     /** None of its items is in flight: a changed evaluation is read again next time. */
     forget: (id: string) => preparing.delete(id),
-    meterGrader(run: GraderRun) {
-      meterUsage(run.usage);
-      deps.meters.graderDuration.observe({ grader_type: run.type }, run.seconds);
-      deps.meters.itemsScored.inc({ grader_type: run.type, outcome: run.outcome });
-    },
+    meterGrader: (run: GraderRun) => meterGraderRun(deps.meters, run),
     stop: () => stopping.abort(),
   };
 }

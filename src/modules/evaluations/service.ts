@@ -3,8 +3,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import { appError, badInput, notFound } from '../../errors';
-import { creationProblems, parseTestingCriteria } from '../graders/definitions';
 import { needsJudge } from '../graders/grade';
+import { checkTestingCriteria } from '../graders/validate';
 import type { Judge } from '../providers/judge';
 import type { Quotas } from '../ratelimit/quotas';
 import { addUsage } from '../ratelimit/usage-sql';
@@ -35,27 +35,10 @@ export function createEvaluationService(
     const name = input.name.trim();
     if (!name || name.length > 200)
       throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
-    const { graders, problems } = parseTestingCriteria(input.testingCriteria);
-    problems.push(...creationProblems(graders));
-    if (problems.length) {
-      const first = problems[0];
-      throw appError(
-        'BAD_USER_INPUT',
-        `testingCriteria${first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}: ${first.message}`,
-        {
-          extensions: {
-            path: ['input', 'testingCriteria', ...first.path],
-            problems: problems.slice(0, 50),
-          },
-        },
-      );
-    }
-    if (graders.some(needsJudge) && !services.judge.configured) {
-      throw badInput(
-        'These graders need a judge model, and no judge provider is configured (EVALGRAPH_JUDGE_API_KEY).',
-        ['input', 'testingCriteria'],
-      );
-    }
+    const graders = checkTestingCriteria(input.testingCriteria, {
+      judgeConfigured: services.judge.configured,
+      path: ['input', 'testingCriteria'],
+    });
     if (input.batchId) {
       const batch = await db.prisma.evaluationBatch.findUnique({
         where: { id: input.batchId },

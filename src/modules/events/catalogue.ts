@@ -34,6 +34,10 @@ export const topics = {
   projectAlerts: (projectId: string) => `project:${projectId}:alerts`,
   /** A project's new scores, a list per transaction (`together`): `scoreCreated`. */
   projectScores: (projectId: string) => `project:${projectId}:scores`,
+  /** A project's online evaluation rules changed: every process drops its cached rules of it. */
+  evaluationRulesChanged: 'evaluation-rules:changed',
+  /** Sampled traces queued due at once (a backfill): the online evaluation workers wake up. */
+  onlineEvaluationWork: 'online-evaluations:work',
   /** Outbox rows were written (or requeued): the webhook workers of every process wake up. */
   webhookWork: 'webhooks:work',
 };

@@ -1,5 +1,6 @@
 // Gauges read when Prometheus scrapes: open subscriptions of this process, and the depth and age
-// of the work queues (the database is the queue: items ready to grade, webhook deliveries due).
+// of the work queues (the database is the queue: items ready to grade, webhook deliveries due,
+// sampled traces whose rule's delay has passed).
 // Queue figures are read at most every 5 s, whatever the scrape rate (readiness shows them too).
 import type { Deps } from '../../deps';
 import { FINAL_EVENTS, type EvaluationData } from '../events/catalogue';
@@ -10,7 +11,10 @@ const QUEUE_SQL = `
     FROM evaluation_items WHERE state = 'PENDING' AND next_attempt_at <= now()
   UNION ALL
   SELECT 'webhook_deliveries', count(*)::int, COALESCE(extract(epoch FROM now() - min(next_attempt_at)), 0)::float8
-    FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= now()`;
+    FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= now()
+  UNION ALL
+  SELECT 'online_evaluation_tasks', count(*)::int, COALESCE(extract(epoch FROM now() - min(due_at)), 0)::float8
+    FROM online_evaluation_tasks WHERE state = 'PENDING' AND due_at <= now()`;
 
 export interface QueueLag {
   queue: string;
@@ -43,7 +47,7 @@ export function registerGauges(
   const queues = () => sources.queues().catch(() => [] as QueueLag[]);
   meters.gauge(
     'evalgraph_queue_depth',
-    'Work ready and waiting, by queue (evaluation_items, webhook_deliveries).',
+    'Work ready and waiting, by queue (evaluation_items, webhook_deliveries, online_evaluation_tasks).',
     ['queue'],
     async (g) => {
       for (const row of await queues()) g.set({ queue: row.queue }, row.depth);

@@ -76,6 +76,24 @@ export function createMeters(registry: Registry) {
       labelNames: ['model'],
       registers,
     }),
+    onlineEvaluationTargets: new Counter({
+      name: 'evalgraph_online_evaluation_targets_total',
+      help: 'Traces and spans matched by enabled online evaluation rules at ingest, and those sampled (queued to be judged).',
+      labelNames: ['stage'],
+      registers,
+    }),
+    onlineEvaluations: new Counter({
+      name: 'evalgraph_online_evaluations_total',
+      help: 'Sampled traces and spans of online evaluation rules done with, by outcome (evaluated, errored, skipped_budget).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    onlineEvaluationLag: new Histogram({
+      name: 'evalgraph_online_evaluation_lag_seconds',
+      help: "From the last ingested batch of a sampled trace to its scores (the rule's delay included); backfills not counted.",
+      buckets: [0.5, 1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 300, 900, 3600],
+      registers,
+    }),
     alertRulesEvaluated: new Counter({
       name: 'evalgraph_alert_rules_evaluated_total',
       help: 'Alert rule evaluations.',

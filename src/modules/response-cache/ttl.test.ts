@@ -27,6 +27,9 @@ test('the cache policy the schema declares', () => {
     'Query.testAlertRule': 0,
     AlertRule: 5_000,
     AlertEvent: 5_000,
+    // Workers change a rule's pause and its stats as they judge.
+    EvaluationRule: 5_000,
+    EvaluationRuleStats: 1_000,
   });
 });
 

@@ -60,13 +60,24 @@ const TRACE_COLUMNS = `id uuid, external_id text, name text, user_id text, sessi
   input_tokens bigint, output_tokens bigint, cached_input_tokens bigint, total_tokens bigint, input_cost numeric,
   output_cost numeric, total_cost numeric, unpriced_span_count int`;
 
+export interface StoredTrace {
+  id: string;
+  external_id: string;
+  existed: boolean;
+  /** As stored before this batch (an existing trace) or from it (a new one). */
+  user_id: string | null;
+  session_id: string | null;
+  tags: string[] | null;
+}
+
 /**
  * Creates the traces that do not exist yet, with their totals, and locks those that do (their
  * totals are recounted after their spans are written). Returns every trace's id and whether it
- * existed before (xmax is set on a row the ON CONFLICT branch updated).
+ * existed before (xmax is set on a row the ON CONFLICT branch updated), with its end user,
+ * session and tags so far.
  */
 export async function upsertTraces(sql: Sql, projectId: string, traces: TraceRow[]) {
-  return sql<{ id: string; external_id: string; existed: boolean }>(
+  return sql<StoredTrace>(
     `INSERT INTO traces (id, project_id, external_id, name, user_id, session_id, tags, metadata, start_time, end_time,
        latency_ms, status, span_count, error_count, input_tokens, output_tokens, cached_input_tokens, total_tokens,
        input_cost, output_cost, total_cost, unpriced_span_count, updated_at)
@@ -76,7 +87,7 @@ export async function upsertTraces(sql: Sql, projectId: string, traces: TraceRow
      FROM json_to_recordset($2::json) AS r(${TRACE_COLUMNS})
      ORDER BY r.external_id
      ON CONFLICT (project_id, external_id) DO UPDATE SET updated_at = now()
-     RETURNING id::text, external_id, (xmax <> 0) AS existed`,
+     RETURNING id::text, external_id, (xmax <> 0) AS existed, user_id, session_id, tags`,
     [projectId, JSON.stringify(traces)],
   );
 }

@@ -6,12 +6,14 @@ import { normaliseModelName } from '../../lib/model-name';
 import { fromUnits, toUnits } from '../../lib/money';
 import type { CostService } from '../costs/service';
 import { countTokens } from '../costs/tokens';
+import type { Sql } from '../../storage/db';
 import {
   insertSpans,
   refreshTraces,
   upsertSpans,
   upsertTraces,
   type SpanRow,
+  type StoredTrace,
   type TraceRow,
 } from './ingest-sql';
 import { traceTotals } from './trace-totals';
@@ -27,7 +29,24 @@ export interface IngestResult {
 /** Problems listed in an error's extensions; the count is always complete. */
 const MAX_LISTED_PROBLEMS = 100;
 
-export function createTraceService(deps: Deps, costs: CostService) {
+/** A trace of a batch as stored, with the batch's spans of it. */
+export interface IngestedTrace extends StoredTrace {
+  spans: SpanRow[];
+}
+
+/**
+ * Work that goes with each batch, in its transaction (online evaluation rules queue the traces
+ * they sample). `prepare` runs before the transaction and answers null when there is none.
+ */
+export interface IngestListener {
+  prepare(projectId: string): Promise<{
+    write(sql: Sql, traces: IngestedTrace[]): Promise<void>;
+    /** After the commit. */
+    committed(): void;
+  } | null>;
+}
+
+export function createTraceService(deps: Deps, costs: CostService, listener?: IngestListener) {
   const limits: SpanLimits = deps.config.traces;
   const { maxSpansPerBatch } = deps.config.traces;
 
@@ -183,6 +202,7 @@ export function createTraceService(deps: Deps, costs: CostService) {
         external_id: externalId,
         ...traceTotals(spans),
       }));
+      const step = (await listener?.prepare(projectId)) ?? null;
       await deps.db.transaction(async (sql) => {
         const stored = await upsertTraces(sql, projectId, traces);
         const idOf = new Map(stored.map((t) => [t.external_id, t.id]));
@@ -202,7 +222,12 @@ export function createTraceService(deps: Deps, costs: CostService) {
             existed.map((t) => t.id),
           );
         }
+        await step?.write(
+          sql,
+          stored.map((t) => ({ ...t, spans: spansByTrace.get(t.external_id)! })),
+        );
       });
+      step?.committed();
       deps.meters.ingestedSpans.inc({ source: options.source ?? 'graphql' }, rows.length);
       result.traceCount = spansByTrace.size;
       return result;
