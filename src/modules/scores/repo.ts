@@ -96,7 +96,9 @@ const clientKey = (s: { projectId: string; clientId: string | null }) =>
  * project updated) and emits `score.created` for each new one. Call it inside
  * `events.transaction((sql, emit) => writeScores(sql, emit, rows))`; the rows must be checked
  * first (ScoreWrite says how). A client id repeated in `rows` is written once, the last one
- * winning. Returns the stored scores in the order of `rows`.
+ * winning. Returns the stored scores in the order of `rows`. A writer outside a GraphQL mutation
+ * (whose success drops its project's cached responses) drops them itself after the commit:
+ * `services.cache.invalidateProjects([projectId])`.
  */
 export async function writeScores(sql: Sql, emit: Emit, rows: ScoreWrite[]): Promise<ScoreRow[]> {
   if (!rows.length) return [];
