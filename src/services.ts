@@ -39,7 +39,7 @@ export function createServices(deps: Deps) {
   });
   const quotas = createQuotas(deps);
   const events = createEvents(deps);
-  const cache = createResponseCacheService(deps, deps.responseCache);
+  const cache = createResponseCacheService(deps, deps.responseCache, events);
   const subscriptions = createSubscriptionGuard(deps, {
     perKey: deps.config.subscriptions.maxPerKey,
     auth,

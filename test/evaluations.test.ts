@@ -392,6 +392,18 @@ describe('deterministic graders', () => {
         userId: 'u-other',
       }),
     ]);
+    // Cached before the evaluation: its span scores must drop the cached answer.
+    const TRACE_SCORES = `query($p: ID!) { traces(projectId: $p, filter: { userId: "u-eval" }) {
+      edges { node { scores(first: 10) { totalCount } } } } }`;
+    const totals = async () => {
+      const res = await app.gql(TRACE_SCORES, { p: globalId('Project', app.projectId) });
+      return {
+        cache: res.headers.get('x-cache'),
+        totals: res.body.data.traces.edges.map((e: any) => e.node.scores.totalCount),
+      };
+    };
+    await totals();
+    expect(await totals()).toEqual({ cache: 'HIT', totals: [0, 0] });
     const fromTraces = await app.gql(CREATE, {
       input: {
         projectId: globalId('Project', app.projectId),
@@ -453,6 +465,7 @@ describe('deterministic graders', () => {
       ],
     ]);
     expect(new Set(nodes.map((n: any) => n.trace.id)).size).toBe(2);
+    expect((await totals()).totals).toEqual([1, 1]);
     // Items of a dataset score nothing.
     expect(await app.server.deps.db.prisma.score.count({ where: { source: 'EVALUATION' } })).toBe(
       2,
