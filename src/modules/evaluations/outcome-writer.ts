@@ -4,14 +4,13 @@
 // Each group's progress and completion events are emitted in its transaction.
 import type { Deps } from '../../deps';
 import { createGroupCommit } from '../../lib/group-commit';
-import { fromUnits, toUnits } from '../../lib/money';
 import type { Events } from '../events/emitter';
+import { type Spending, unwrittenOf } from '../ratelimit/unwritten';
 import { writeScores } from '../scores/repo';
 import { announceEvaluations } from './announce';
 import { writeOutcomes, type ItemOutcome } from './queue-sql';
 import { spanScores } from './span-scores';
 
-type Spending = { judgeTokens: number; judgeCost: string };
 type Subjects = { userId: string | null; projectId: string | null };
 
 interface Pending {
@@ -69,22 +68,6 @@ export function createOutcomeWriter(deps: Deps, token: string, events: Events) {
     }),
   );
 
-  /** The judge spending of the unwritten outcomes of one subject. */
-  function spendingOf(
-    unwritten: readonly Pending[],
-    of: (s: Subjects) => string | null,
-    id: string | null,
-  ): Spending {
-    let tokens = 0;
-    let units = 0n;
-    for (const p of unwritten) {
-      if (id === null || of(p.subjects) !== id) continue;
-      tokens += p.outcome.judgeInputTokens + p.outcome.judgeOutputTokens;
-      units += toUnits(p.outcome.judgeCost);
-    }
-    return { judgeTokens: tokens, judgeCost: fromUnits(units) };
-  }
-
   return {
     /** Runs `read` (of committed usage) with the user's and the project's judge spending queued here and not yet committed, while no group commits. */
     withUnwritten<T>(
@@ -92,10 +75,12 @@ export function createOutcomeWriter(deps: Deps, token: string, events: Events) {
       read: (unwritten: { user: Spending; project: Spending }) => Promise<T>,
     ): Promise<T> {
       return commit.between((unwritten) =>
-        read({
-          user: spendingOf(unwritten, (s) => s.userId, subjects.userId),
-          project: spendingOf(unwritten, (s) => s.projectId, subjects.projectId),
-        }),
+        read(
+          unwrittenOf(
+            unwritten.map((p) => ({ ...p.outcome, ...p.subjects })),
+            subjects,
+          ),
+        ),
       );
     },
     /** Resolves once the item is stored (or its claim found lost), saying whether this write completed its evaluation. */

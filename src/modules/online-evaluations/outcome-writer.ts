@@ -8,8 +8,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import type { Sql } from '../../storage/db';
 import { createGroupCommit } from '../../lib/group-commit';
-import { fromUnits, toUnits } from '../../lib/money';
 import type { Events } from '../events/emitter';
+import { type Spending, unwrittenOf } from '../ratelimit/unwritten';
 import { checkScore, type ScoreConfigRow, type ScoreInput } from '../scores/input';
 import { configsByName, type ScoreWrite, writeScores } from '../scores/repo';
 import { addSpending, markDone, type TaskOutcome } from './task-sql';
@@ -30,8 +30,6 @@ export interface Judged {
   /** Queued by backfill (its lag is not traffic's). */
   backfill: boolean;
 }
-
-type Spending = { judgeTokens: number; judgeCost: string };
 
 const METER_OUTCOME = { DONE: 'evaluated', ERRORED: 'errored', SKIPPED: 'skipped_budget' } as const;
 
@@ -100,22 +98,6 @@ export function createTaskWriter(deps: Deps, token: string, events: Events) {
     }),
   );
 
-  /** The judge spending of unwritten outcomes whose subject is `id`. */
-  function spendingOf(
-    unwritten: readonly Judged[],
-    of: (o: TaskOutcome) => string | null,
-    id: string | null,
-  ): Spending {
-    let tokens = 0;
-    let units = 0n;
-    for (const { outcome } of unwritten) {
-      if (id === null || of(outcome) !== id) continue;
-      tokens += outcome.judgeInputTokens + outcome.judgeOutputTokens;
-      units += toUnits(outcome.judgeCost);
-    }
-    return { judgeTokens: tokens, judgeCost: fromUnits(units) };
-  }
-
   return {
     /** Runs `read` (of committed usage) with the spending judged here and not yet committed. */
     withUnwritten<T>(
@@ -123,10 +105,12 @@ export function createTaskWriter(deps: Deps, token: string, events: Events) {
       read: (unwritten: { user: Spending; project: Spending }) => Promise<T>,
     ): Promise<T> {
       return commit.between((unwritten) =>
-        read({
-          user: spendingOf(unwritten, (o) => o.userId, subjects.userId),
-          project: spendingOf(unwritten, (o) => o.projectId, subjects.projectId),
-        }),
+        read(
+          unwrittenOf(
+            unwritten.map((j) => j.outcome),
+            subjects,
+          ),
+        ),
       );
     },
 
