@@ -3,6 +3,7 @@
 import { isUuid } from '../../lib/ids';
 import type { Sql } from '../../storage/db';
 
+// Every id is a uuid but a webhook message's, which is its `webhook-id` (msg_ and 32 hex digits).
 const OWNER = {
   Dataset: 'SELECT project_id FROM datasets WHERE id = $1::uuid',
   Evaluation: 'SELECT project_id FROM evaluations WHERE id = $1::uuid',
@@ -11,15 +12,15 @@ const OWNER = {
   Trace: 'SELECT project_id FROM traces WHERE id = $1::uuid',
   Span: 'SELECT project_id FROM spans WHERE id = $1::uuid',
   WebhookEndpoint: 'SELECT project_id FROM webhook_endpoints WHERE id = $1::uuid',
-  WebhookMessage: 'SELECT project_id FROM webhook_messages WHERE id = $1::uuid',
+  WebhookMessage: 'SELECT project_id FROM webhook_messages WHERE id = $1',
   AlertRule: 'SELECT project_id FROM alert_rules WHERE id = $1::uuid',
 } as const;
 
 export type Owned = keyof typeof OWNER;
 
-/** The row's project, or null when there is no such row (an id that is not a uuid included). */
+/** The row's project, or null when there is no such row (an id of the wrong form included). */
 export async function ownerOf(sql: Sql, type: Owned, id: string): Promise<string | null> {
-  if (!isUuid(id)) return null;
+  if (type === 'WebhookMessage' ? id.includes('\u0000') : !isUuid(id)) return null;
   const [row] = await sql<{ project_id: string }>(OWNER[type], [id]);
   return row?.project_id ?? null;
 }
