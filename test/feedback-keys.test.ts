@@ -98,6 +98,33 @@ describe('FEEDBACK keys', () => {
     expect(res.body.extensions.cost.actualQueryCost).toBeGreaterThan(0);
   });
 
+  it("drops the project's cached answers with each score it writes, as any writer's scores do", async () => {
+    const p = globalId('Project', app.projectId);
+    const READS = [
+      `query($p: ID!) { scores(projectId: $p, filter: { name: "fresh" }) { totalCount } }`,
+      `query($p: ID!) { scoreSummary(projectId: $p, from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", filter: { name: "fresh" }) { count } }`,
+    ];
+    const read = async () => {
+      const out = [];
+      for (const query of READS) {
+        const res = await app.gql(query, { p });
+        expect(res.body.errors).toBeUndefined();
+        out.push(res.body.data);
+      }
+      return out;
+    };
+    await read();
+    // Cached now.
+    expect(
+      (await Promise.all(READS.map((q) => app.gql(q, { p })))).map((r) => r.headers.get('x-cache')),
+    ).toEqual(['HIT', 'HIT']);
+    expect(await read()).toEqual([{ scores: { totalCount: 0 } }, { scoreSummary: [] }]);
+
+    const res = await app.gql(CREATE, { input: feedback({ name: 'fresh' }) }, { key: feedbackKey });
+    expect(res.body.errors).toBeUndefined();
+    expect(await read()).toEqual([{ scores: { totalCount: 1 } }, { scoreSummary: [{ count: 1 }] }]);
+  });
+
   it('gets back the score, not the trace it is about', async () => {
     const res = await app.gql(
       `mutation($input: CreateScoreInput!) {

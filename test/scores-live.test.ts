@@ -101,6 +101,51 @@ describe('scoreCreated', () => {
     await client.dispose();
   });
 
+  it("shows each event's trace and span with their scores as they are then, not as at the first event", async () => {
+    const prisma = app.server.deps.db.prisma;
+    const spanId = globalId(
+      'Span',
+      (await prisma.span.findFirstOrThrow({ where: { trace: { externalId: 'live' } } })).id,
+    );
+    // Streams of the test before may still be closing.
+    await until(() => app.server.services.subscriptions.openCount(adminKeyId) === 0, 5_000, 'none');
+    const client = wsClient(app.url, app.adminKey);
+    const stream = subscribeWs(
+      client,
+      `subscription($p: ID!) { scoreCreated(projectId: $p, filter: { name: "fresh" }) {
+        value trace { scores(first: 50) { totalCount edges { node { value } } } }
+        span { scores(first: 50) { totalCount } } } }`,
+      { p },
+    );
+    await until(
+      () => app.server.services.subscriptions.openCount(adminKeyId) >= 1,
+      5_000,
+      'the subscription',
+    );
+    const before = await app.gql(
+      `query($id: ID!) { trace(id: $id) { scores(first: 1) { totalCount } } }`,
+      { id: trace },
+    );
+    const n: number = before.body.data.trace.scores.totalCount;
+    for (const value of [1, 2, 3]) {
+      await createScores(app.projectId, [{ spanId, name: 'fresh', value }]);
+      await until(() => stream.events.length === value, 5_000, `event ${value}`);
+    }
+    expect(stream.events.every((e) => !e.errors)).toBe(true);
+    expect(
+      stream.events.map((e) => {
+        const s = e.data.scoreCreated;
+        return [s.value, s.trace.scores.totalCount, s.trace.scores.edges[0].node.value];
+      }),
+    ).toEqual([
+      [1, n + 1, 1],
+      [2, n + 2, 2],
+      [3, n + 3, 3],
+    ]);
+    expect(stream.events.map((e) => e.data.scoreCreated.span.scores.totalCount)).toEqual([1, 2, 3]);
+    await client.dispose();
+  });
+
   it('refuses a reader of another project (NOT_FOUND) and a BILLING member (FORBIDDEN)', async () => {
     const other = await app.seedProject();
     const outsider = await app.seedUser({ role: 'ADMIN', projectId: other });

@@ -292,6 +292,33 @@ describe('delivery', () => {
     await disable(id);
   });
 
+  it('redeliverWebhookMessage sends a message again by its webhook-id (msg_…, not a uuid)', async () => {
+    const { id } = await createEndpoint(['webhook.test']);
+    const sent = await app.gql(
+      `mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }`,
+      { input: { id } },
+    );
+    const messageId: string = sent.body.data.sendTestWebhook.messageId;
+    expect(messageId).toMatch(/^msg_[0-9a-f]{32}$/);
+    await until(async () => (await deliveries(id))[0]?.status === 'DELIVERED', 10_000, 'sent');
+    const again = await app.gql(
+      `mutation($input: RedeliverWebhookMessageInput!) { redeliverWebhookMessage(input: $input) { redeliveries } }`,
+      { input: { id: messageId, endpointId: id } },
+    );
+    expect(again.body).toMatchObject({ data: { redeliverWebhookMessage: { redeliveries: 1 } } });
+    await until(() => receiver.received.length === 2, 10_000, 'sent again');
+    expect(new Set(receiver.received.map((r) => r.headers['webhook-id']))).toEqual(
+      new Set([messageId]),
+    );
+    // A message id that names nothing is not found, as one of another project would be.
+    const missing = await app.gql(
+      `mutation($input: RedeliverWebhookMessageInput!) { redeliverWebhookMessage(input: $input) { redeliveries } }`,
+      { input: { id: 'msg_00000000000000000000000000000000' } },
+    );
+    expect(missing.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
+    await disable(id);
+  });
+
   it('410 Gone disables the endpoint, saying why, and nothing more is sent to it', async () => {
     const { id } = await createEndpoint(['webhook.test', 'evaluation.created']);
     receiver.answer = () => ({ status: 410 });

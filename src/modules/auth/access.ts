@@ -24,14 +24,19 @@ const DENIED = {
   feedback: 'Your role does not allow creating scores here.',
 } satisfies Record<Action, string>;
 
-/** Whether the principal may do `action` in a project known to exist; records it when it can see it. */
+/**
+ * Whether the principal may do `action` in a project known to exist; records it when it can see
+ * it or do `action` there (a FEEDBACK key sees nothing, yet its scores must drop the project's
+ * cached answers).
+ */
 export function allows(
   ctx: Pick<Context, 'principal' | 'touchedProjects'>,
   projectId: string,
   action: Action,
 ): boolean {
-  if (can(ctx.principal, projectId, 'view')) ctx.touchedProjects.add(projectId);
-  return can(ctx.principal, projectId, action);
+  const allowed = can(ctx.principal, projectId, action);
+  if (allowed || can(ctx.principal, projectId, 'view')) ctx.touchedProjects.add(projectId);
+  return allowed;
 }
 
 // Per request: projects an instance admin named that do not exist (scopeRefusal answers them NOT_FOUND).

@@ -1,6 +1,7 @@
 // Reads of scores: `scores(projectId, filter)`, `Trace.scores` and `Span.scores` (newest first,
 // keyset pages). A list is checked where it enters the graph: the project of `scores` (its scope),
 // the trace or span it hangs from (checked when they were reached).
+import type { GraphQLResolveInfo } from 'graphql';
 import { z } from 'zod';
 import type { Context } from '../../context';
 import { badInput, notFound } from '../../errors';
@@ -13,6 +14,7 @@ import { MAX_ID, MAX_NAME } from './input';
 import { scoreLoadersOf } from './loaders';
 import {
   countScores,
+  countScoresOf,
   listScores,
   scoresOf,
   type ScoreListFilter,
@@ -48,7 +50,12 @@ function afterOf(args: { after?: string | null; last?: number | null; before?: s
   return after;
 }
 
-/** The scores of a trace or span (which the caller may read: it was reached through its checks). */
+/**
+ * The scores of a trace or span (which the caller may read: it was reached through its checks).
+ * A subscription keeps one context for all its events: there each event reads them fresh, rather
+ * than through the request's loaders, which would answer every later event from the first one's
+ * page and keep the page of every trace it ever showed.
+ */
 async function ownerScores(
   ctx: Context,
   owner: ScoreOwner,
@@ -59,15 +66,22 @@ async function ownerScores(
     last?: number | null;
     before?: string | null;
   },
+  info: GraphQLResolveInfo,
 ): Promise<ScorePage> {
   const after = afterOf(args);
   const limit = pageSize(args);
+  const sql = ctx.deps.db.query;
+  if (after || info.operation.operation === 'subscription') {
+    const rows = await scoresOf(sql, owner, [id], limit + 1, after);
+    return {
+      ...keysetPage(rows, limit, after !== null, cursorOf),
+      count: async () => (await countScoresOf(sql, owner, [id]))[0]?.n ?? 0,
+    };
+  }
   const loaders = scoreLoadersOf(ctx);
-  const rows = after
-    ? await scoresOf(ctx.deps.db.query, owner, [id], limit + 1, after)
-    : await loaders.firstOf(owner, limit + 1).load(id);
+  const rows = await loaders.firstOf(owner, limit + 1).load(id);
   return {
-    ...keysetPage(rows, limit, after !== null, cursorOf),
+    ...keysetPage(rows, limit, false, cursorOf),
     count: () => loaders.countOf(owner).load(id),
   };
 }
@@ -77,7 +91,7 @@ builder.objectFields(TraceRef, (t) => ({
     {
       type: ScoreRef,
       description: "The trace's scores and its spans' scores, newest first (first/after).",
-      resolve: (trace, args, ctx) => ownerScores(ctx, 'trace_id', trace.id, args),
+      resolve: (trace, args, ctx, info) => ownerScores(ctx, 'trace_id', trace.id, args, info),
     },
     ScoreConnectionRef,
   ),
@@ -88,7 +102,7 @@ builder.objectFields(SpanRef, (t) => ({
     {
       type: ScoreRef,
       description: "The span's scores, newest first (first/after).",
-      resolve: (span, args, ctx) => ownerScores(ctx, 'span_id', span.id, args),
+      resolve: (span, args, ctx, info) => ownerScores(ctx, 'span_id', span.id, args, info),
     },
     ScoreConnectionRef,
   ),
