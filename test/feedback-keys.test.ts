@@ -190,3 +190,56 @@ describe('FEEDBACK keys', () => {
     expect(codes(res.body)).toEqual(['NOT_FOUND']);
   });
 });
+
+describe("a FEEDBACK key's rate limit", () => {
+  // Anyone who loads the web app can take the key and spend what it may spend: that must not be
+  // its owner's bucket or daily quota, which their other keys (ingestion, CI) live on.
+  it("is its project's feedback allowance, not its owner's bucket and daily requests", async () => {
+    const projectId = await app.seedProject();
+    const owner = await app.seedUser({ role: 'DEVELOPER', projectId });
+    const made = await app.gql(
+      `mutation($p: ID!) { createApiKey(input: { projectId: $p, role: FEEDBACK }) { key } }`,
+      { p: globalId('Project', projectId) },
+      { key: owner.key },
+    );
+    const key: string = made.body.data.createApiKey.key;
+    const SET_LIMITS = `mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }`;
+    const limit = async (input: Record<string, unknown>) => {
+      const res = await app.gql(SET_LIMITS, {
+        input: { userId: globalId('User', owner.userId), ...input },
+      });
+      expect(res.body.errors).toBeUndefined();
+    };
+    const send = () =>
+      app.gql(
+        `mutation($input: CreateScoreInput!) { createScore(input: $input) { score { id } } }`,
+        {
+          input: {
+            projectId: globalId('Project', projectId),
+            sessionId: 'visitor-1',
+            name: 'thumbs',
+            value: 1,
+            source: 'FEEDBACK',
+          },
+        },
+        { key },
+      );
+    const ownRequest = async () => {
+      const res = await app.gql('{ viewer { email } }', {}, { key: owner.key });
+      return res.body.errors?.map((e) => e.extensions?.code) ?? res.body.data.viewer.email;
+    };
+
+    // The daily quota: the key's requests run out, the owner's do not.
+    await limit({ requestsPerDay: 3, capacity: 10_000 });
+    for (let i = 0; i < 3; i++) expect((await send()).body.errors).toBeUndefined();
+    expect(codes((await send()).body)).toEqual(['QUOTA_EXCEEDED']);
+    expect(await ownRequest()).toBe(owner.email);
+
+    // The bucket: emptied through the key, the owner's stays full.
+    await limit({ requestsPerDay: 1_000, capacity: 40, restoreRate: 0.001 });
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(codes((await send()).body)[0] ?? 'OK');
+    expect(answers).toContain('RATE_LIMITED');
+    expect(await ownRequest()).toBe(owner.email);
+  });
+});

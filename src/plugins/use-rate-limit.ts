@@ -1,4 +1,5 @@
-// Cost-based rate limiting per user (Shopify / GitHub style). Before execution the operation's
+// Cost-based rate limiting per user (Shopify / GitHub style; a FEEDBACK key spends its project's
+// feedback allowance instead: limits.ts rateSubject). Before execution the operation's
 // requested cost must be in the user's bucket (else 429 RATE_LIMITED with Retry-After); an
 // operation costing more than the bucket holds at most, or than the single-query maximum, is
 // refused as QUERY_TOO_COMPLEX. After execution the unused part of the requested cost is given
@@ -21,7 +22,12 @@ import {
 } from '../modules/ratelimit/bucket';
 import { planActualCost } from '../modules/ratelimit/actual-cost';
 import { createCostPlans } from '../modules/ratelimit/cost';
-import { bucketLimits, requestQuota, secondsToMidnight } from '../modules/ratelimit/limits';
+import {
+  bucketLimits,
+  rateSubject,
+  requestQuota,
+  secondsToMidnight,
+} from '../modules/ratelimit/limits';
 import type { RequestCounter } from '../modules/ratelimit/request-counter';
 
 export interface CostExtension {
@@ -96,6 +102,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       if (!operation || operation === 'subscription') return;
       const mutation = operation === 'mutation';
       const limits = bucketLimits(config, principal);
+      const subject = rateSubject(principal);
       const plan = planOf(args.document, args.variableValues, args.operationName);
       if (!plan) return;
       const requested = plan.requested;
@@ -110,12 +117,10 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       if (
         daily &&
         requested > 0 &&
-        (await options.requests.requestsToday(principal.userId)) >= daily.refusedAt
+        (await options.requests.requestsToday(subject)) >= daily.refusedAt
       ) {
         const retryAfter = secondsToMidnight(ctx.deps.clock.now());
-        const { value: current } = await withStore(mutation, (s) =>
-          s.peek(principal.userId, limits),
-        );
+        const { value: current } = await withStore(mutation, (s) => s.peek(subject.bucket, limits));
         stop(
           {
             errors: [
@@ -141,9 +146,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       const max = Math.min(limits.capacity, config.maxQueryCost);
       if (requested > max) {
         operations.inc({ tier: principal.tier, outcome: 'too_complex' });
-        const { value: current } = await withStore(mutation, (s) =>
-          s.peek(principal.userId, limits),
-        );
+        const { value: current } = await withStore(mutation, (s) => s.peek(subject.bucket, limits));
         const cost = {
           requestedQueryCost: requested,
           actualQueryCost: null,
@@ -164,7 +167,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
         return;
       }
       const { value: taken, used } = await withStore(mutation, (s) =>
-        s.take(principal.userId, limits, requested),
+        s.take(subject.bucket, limits, requested),
       );
       operations.inc({ tier: principal.tier, outcome: taken.allowed ? 'allowed' : 'throttled' });
       if (!taken.allowed) {
@@ -202,13 +205,13 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
               ? Math.max(requested, planActualCost(schema, plan, result.data))
               : planActualCost(schema, plan, result.data);
           points.inc({ tier: principal.tier }, actual);
-          if (requested > 0) options.requests.count(principal.userId, actual);
+          if (requested > 0) options.requests.count(subject, actual);
           // Settled with the store that took (a fallback's points never go to Redis).
           const after =
             actual < requested
-              ? await used.refund(principal.userId, limits, requested - actual).catch(() => taken)
+              ? await used.refund(subject.bucket, limits, requested - actual).catch(() => taken)
               : actual > requested
-                ? await used.charge(principal.userId, limits, actual - requested).catch(() => taken)
+                ? await used.charge(subject.bucket, limits, actual - requested).catch(() => taken)
                 : taken;
           const cost: CostExtension = {
             requestedQueryCost: requested,
@@ -228,6 +231,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       const plan = planOf(args.document, args.variableValues, args.operationName);
       if (!plan) return;
       const limits = bucketLimits(config, principal);
+      const { bucket } = rateSubject(principal);
       const perEvent = plan.requested;
       const max = Math.min(limits.capacity, config.maxQueryCost);
       const refuse = (error: ReturnType<typeof appError>) =>
@@ -243,7 +247,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
         );
       }
       const take = async () =>
-        (await withStore(false, (s) => s.take(principal.userId, limits, perEvent))).value;
+        (await withStore(false, (s) => s.take(bucket, limits, perEvent))).value;
       const first = await take();
       operations.inc({ tier: principal.tier, outcome: first.allowed ? 'allowed' : 'throttled' });
       if (!first.allowed)

@@ -8,6 +8,28 @@ export interface LimitOverrides {
   daily?: Record<string, unknown>;
 }
 
+/**
+ * Whose allowance a request spends: its user's (bucket and daily requests), but for a FEEDBACK
+ * key, its project's feedback. Such a key ships in a web app, where anyone can take it: spending
+ * it must not lock its owner's other keys out, and more of them add nothing. `bucket` is the key
+ * of the bucket store; `type` and `id` are the daily count's (usage_counters).
+ */
+export interface RateSubject {
+  type: 'USER' | 'PROJECT';
+  id: string;
+  bucket: string;
+}
+
+export function rateSubject(principal: Principal): RateSubject {
+  if (principal.keyRole === 'FEEDBACK' && principal.keyProjectId)
+    return {
+      type: 'PROJECT',
+      id: principal.keyProjectId,
+      bucket: `feedback:${principal.keyProjectId}`,
+    };
+  return { type: 'USER', id: principal.userId, bucket: principal.userId };
+}
+
 export function bucketLimits(config: Config['rateLimit'], principal: Principal): BucketLimits {
   const own = (principal.user?.limitOverrides as LimitOverrides | null | undefined)?.bucket ?? {};
   return { ...config.tiers[principal.tier], ...own };

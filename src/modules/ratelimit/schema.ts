@@ -189,7 +189,9 @@ const UsageRef = builder
     description: 'Consumption of one UTC day (requests are stored every few seconds).',
     fields: (t) => ({
       day: t.exposeString('day', { description: 'YYYY-MM-DD (UTC).' }),
-      requests: t.exposeInt('requests'),
+      requests: t.exposeInt('requests', {
+        description: "A user's requests; a project's are those of its FEEDBACK keys.",
+      }),
       costPoints: t.field({ type: 'SafeInt', resolve: (u) => u.costPoints }),
       evaluations: t.exposeInt('evaluations'),
       judgeTokens: t.field({ type: 'SafeInt', resolve: (u) => u.judgeTokens }),
@@ -216,7 +218,7 @@ builder.queryField('usage', (t) =>
         return { day, ...(await ctx.services.quotas.usageToday(args.projectId.id, 'PROJECT')) };
       // What is stored, and what this process counted since its last write (no write here: usage is free).
       const stored = await ctx.services.quotas.usageToday(ctx.principal!.userId);
-      const pending = ctx.services.requests.pendingOf(ctx.principal!.userId);
+      const pending = ctx.services.requests.pendingOf({ type: 'USER', id: ctx.principal!.userId });
       return {
         day,
         ...stored,

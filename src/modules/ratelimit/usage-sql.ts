@@ -52,19 +52,29 @@ export async function addUsage(
   return { user: of('USER') ?? null, project: of('PROJECT') ?? 0 };
 }
 
-/** Adds requests and cost points of many users for one day; answers each user's stored total. */
+/**
+ * Adds requests and cost points of many users (or projects: their FEEDBACK keys') for one day;
+ * answers each one's stored total.
+ */
 export function addRequests(
   sql: Sql,
   day: string,
-  users: { id: string; requests: number; points: number }[],
+  subject: UsageSubject,
+  counts: { id: string; requests: number; points: number }[],
 ) {
   return sql<{ subject_id: string; requests: number }>(
     `${UPSERT}
-     SELECT gen_random_uuid(), 'USER', u.id, $1::date, u.requests, u.points, 0, 0, 0
+     SELECT gen_random_uuid(), $5::"UsageSubject", u.id, $1::date, u.requests, u.points, 0, 0, 0
      FROM unnest($2::uuid[], $3::int[], $4::bigint[]) AS u(id, requests, points)
      ${ADD}
      RETURNING subject_id::text, requests`,
-    [day, users.map((u) => u.id), users.map((u) => u.requests), users.map((u) => u.points)],
+    [
+      day,
+      counts.map((u) => u.id),
+      counts.map((u) => u.requests),
+      counts.map((u) => u.points),
+      subject,
+    ],
   );
 }
 
