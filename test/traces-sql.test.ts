@@ -60,7 +60,7 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 const BACKGROUND =
-  /\b(service_minutes|alert_rules|usage_counters|evaluation_items|webhook_deliveries|evaluations)\b/;
+  /\b(service_minutes|alert_rules|usage_counters|evaluation_items|webhook_deliveries|evaluations|evaluation_rules|online_evaluation_tasks)\b/;
 
 async function statementsOf(query: string, projectId: string) {
   await app.gql(query, { p: globalId('Project', projectId) }); // warm caches (key lookup, prices)
