@@ -460,6 +460,50 @@ describe('createScores', () => {
     expect(single.body.data.createScore.score).toMatchObject({ id: a.id, value: 9 });
   });
 
+  it("refuses a client id of another source's score: the batch without partial, the one with it", async () => {
+    const own = await create({ clientId: 'team-1', traceId: ids.t1, name: 'kept', value: 0.5 });
+    expect(own.body.errors).toBeUndefined();
+    const feedbackOver = (partial: boolean) =>
+      createMany(
+        [
+          { clientId: 'fresh-1', traceId: ids.t1, name: 'kept', value: 1, source: 'FEEDBACK' },
+          { clientId: 'team-1', traceId: ids.t1, name: 'kept', value: 1, source: 'FEEDBACK' },
+        ],
+        { partial },
+      );
+    const whole = await feedbackOver(false);
+    expect(errorOf(whole)).toEqual({
+      code: 'BAD_USER_INPUT',
+      path: ['input', 'scores', 1, 'clientId'],
+    });
+    // Rolled back: the first score of the batch was not stored either.
+    expect((await list({ name: 'kept' })).edges.map((e: any) => e.node.value)).toEqual([0.5]);
+
+    const partial = await feedbackOver(true);
+    expect(partial.body.errors).toBeUndefined();
+    expect(partial.body.data.createScores).toMatchObject({
+      acceptedCount: 1,
+      rejectedCount: 1,
+      errors: [{ index: 1, field: 'clientId', code: 'BAD_USER_INPUT' }],
+    });
+    const kept = await list({ name: 'kept' });
+    // The team's score is untouched; the fresh feedback is stored.
+    expect(kept.edges.map((e: any) => [e.node.clientId, e.node.value]).sort()).toEqual([
+      ['fresh-1', 1],
+      ['team-1', 0.5],
+    ]);
+  });
+
+  it("keeps the client ids of Evalgraph's own scores (evalgraph:…) from clients", async () => {
+    const res = await create({
+      clientId: 'evalgraph:rule:x',
+      traceId: ids.t1,
+      name: 'own',
+      value: 1,
+    });
+    expect(errorOf(res)).toEqual({ code: 'BAD_USER_INPUT', path: ['input', 'clientId'] });
+  });
+
   it('keeps client ids per project: the same id elsewhere is another score', async () => {
     const other = await app.seedProject();
     await ingest(app, other, [span({ traceId: 'x', spanId: 's' })]);

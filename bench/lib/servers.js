@@ -149,7 +149,13 @@ async function startOurs({ databaseUrl, key, env = {}, nodeArgs = [] }) {
   const server = await startServer({
     name: 'ours',
     command: require('node:path').join(ROOT, 'node_modules', '.bin', 'tsx'),
-    args: [...nodeArgs, 'src/cli.ts', 'serve'],
+    // BENCH_OURS_NODE_ARGS adds node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
+    args: [
+      ...nodeArgs,
+      ...(process.env.BENCH_OURS_NODE_ARGS || '').split(' ').filter(Boolean),
+      'src/cli.ts',
+      'serve',
+    ],
     cwd: ROOT,
     env: {
       ...process.env,

@@ -43,6 +43,14 @@ interface Pending {
   emitted: Emitted;
 }
 
+// One ISO text per millisecond: a transaction emitting a thousand events formats its time once.
+let lastStamp = { ms: 0, iso: '' };
+function stamp(): string {
+  const ms = Date.now();
+  if (ms !== lastStamp.ms) lastStamp = { ms, iso: new Date(ms).toISOString() };
+  return lastStamp.iso;
+}
+
 export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
   const listeners = new Set<(message: EventMessage) => void>();
   // Throttled events, per subject: when one was last published, and the latest waiting.
@@ -184,7 +192,7 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
         // two changes at one business instant are still stamped in the order they were written.
         const message = {
           type,
-          at: new Date().toISOString(),
+          at: stamp(),
           ...spec.ids(subject),
           data: spec.together ? undefined : spec.data(subject),
         } as EventMessage;
@@ -221,7 +229,9 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
         try {
           const value = await fn(sql, emit);
           const written = await writeOutbox(sql, outboxRows(await withRecipients(sql, pending)));
-          for (const p of pending) p.emitted.written = written.has(p.emitted.messageId);
+          // Asking for a message id makes one: only when some were written.
+          if (written.size)
+            for (const p of pending) p.emitted.written = written.has(p.emitted.messageId);
           return value;
         } finally {
           open = false;

@@ -15,6 +15,7 @@ import { topics } from '../events/catalogue';
 import type { Events } from '../events/emitter';
 import type { Judge } from '../providers/judge';
 import { limitsJudges, type Quotas } from '../ratelimit/quotas';
+import { OWN_CLIENT_ID } from '../scores/input';
 import { createTaskWriter, type Judged, type ScoreDraft } from './outcome-writer';
 import { loadTarget } from './target-sql';
 import * as tasks from './task-sql';
@@ -115,7 +116,7 @@ export function createOnlineEvaluationJob(
       .map((r) => ({
         input: {
           // One score per rule, target and grader, whoever writes it and however often.
-          clientId: `rule:${rule.id}:${spanId ?? task.trace_id}:${r.grader_name}`,
+          clientId: `${OWN_CLIENT_ID}rule:${rule.id}:${spanId ?? task.trace_id}:${r.grader_name}`,
           ...(spanId ? { spanId } : { traceId: task.trace_id }),
           name: r.grader_name,
           value: r.score,

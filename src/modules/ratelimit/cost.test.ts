@@ -82,6 +82,18 @@ describe('requested cost, the hard cases', () => {
     ).toBe(400);
   });
 
+  it('counts variables as sent (not coerced twice); a length that is not a count counts nothing', () => {
+    // A single ID where a list is expected: execution reads it as one; here it is a text's length
+    // (an over-count, never an under-count that matters: at most the one item).
+    expect(cost('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: 'abc' })).toBe(3);
+    // Hostile shapes (execution refuses them) must not make the cost NaN, negative or infinite.
+    for (const ids of [{ length: 'x' }, { length: -5 }, { length: 1e400 }, null])
+      expect(cost('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids })).toBe(0);
+    expect(
+      cost('mutation($s: [String!]!) { ingest(spans: $s) }', { s: { length: Number.NaN } }),
+    ).toBe(10);
+  });
+
   it('plans a fragment spread many times once (no blow-up on fragment bombs)', () => {
     const levels = 8;
     const fragments = Array.from({ length: levels }, (_, i) =>

@@ -15,8 +15,9 @@ import {
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  valueFromASTUntyped,
 } from 'graphql';
-import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
+import { getArgumentValues } from 'graphql/execution/values';
 import { pageSize } from '../../lib/pages';
 import {
   declaredCost,
@@ -192,9 +193,27 @@ function walkOf(
       .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
       .map((f) => [f.name.value, f]),
   );
-  // As execution will see them: with the variables' own defaults (invalid ones are refused there).
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], raw ?? {});
-  return { schema, fragments, variables: coerced.coerced ?? raw ?? {}, plans: new WeakMap() };
+  return { schema, fragments, variables: withDefaults(operation, raw), plans: new WeakMap() };
+}
+
+/**
+ * The variables as sent, with their declared defaults. Costs read numbers (`first`) and list
+ * lengths (a batch's items), which coercion leaves as they are; coercing a 1,000-item batch here
+ * as well as in execution doubled its cost. A value that coercion would refuse is refused by
+ * execution; a single item where a list is expected counts as none, and every mutation costs at
+ * least its floor.
+ */
+function withDefaults(
+  operation: OperationDefinitionNode,
+  raw: Record<string, unknown> | null | undefined,
+): Record<string, unknown> {
+  const variables = { ...raw };
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    if (variables[name] === undefined && definition.defaultValue)
+      variables[name] = valueFromASTUntyped(definition.defaultValue);
+  }
+  return variables;
 }
 
 function rootOf(schema: GraphQLSchema, operation: OperationDefinitionNode) {
@@ -247,8 +266,8 @@ export function createCostPlans(schema: GraphQLSchema) {
     variables: Record<string, unknown> | null | undefined,
     operationName: string | null | undefined,
   ): CostPlan | null => {
-    const key = JSON.stringify(variables ?? {});
-    if (key.length > 2_048) return costPlan(schema, document, variables, operationName);
+    const key = smallKey(variables);
+    if (key === null) return costPlan(schema, document, variables, operationName);
     let plans = byDocument.get(document);
     if (!plans) byDocument.set(document, (plans = new Map()));
     const cacheKey = `${operationName ?? ''}\u0000${key}`;
@@ -260,4 +279,19 @@ export function createCostPlans(schema: GraphQLSchema) {
     }
     return found;
   };
+}
+
+/** The variables as a cache key, or null when they are large (a batch: not stringified at all). */
+function smallKey(variables: Record<string, unknown> | null | undefined): string | null {
+  let budget = 256; // values, counted as the walk meets them
+  const small = (value: unknown): boolean => {
+    if (--budget < 0) return false;
+    if (typeof value === 'string') return value.length <= 1_024;
+    if (Array.isArray(value)) return value.every(small);
+    if (value && typeof value === 'object') return Object.values(value).every(small);
+    return true;
+  };
+  if (!small(variables ?? {})) return null;
+  const key = JSON.stringify(variables ?? {});
+  return key.length > 2_048 ? null : key;
 }

@@ -30,7 +30,20 @@ export const isConnection = (type: GraphQLCompositeType) =>
 /** What the field declares for itself (and a root mutation's floor). */
 export function declaredCost(field: Field, args: Record<string, unknown>): number {
   const declared = (field.extensions as FieldCost | undefined)?.cost;
-  return typeof declared === 'function' ? declared(args) : (declared ?? 0);
+  return typeof declared === 'function' ? counted(declared, args) : (declared ?? 0);
+}
+
+/** A declared function's count; arguments reach it as sent (cost.ts), so it may read anything. */
+function counted(
+  declared: (args: Record<string, unknown>) => number,
+  args: Record<string, unknown>,
+) {
+  try {
+    const n = declared(args);
+    return Number.isFinite(n) && n > 0 ? n : 0;
+  } catch {
+    return 0; // arguments execution refuses
+  }
 }
 
 /** Each object returned by the field costs this much before its own selection. */
@@ -50,5 +63,5 @@ export function listMultiplier(
   if (page !== null && isConnection(parent) && (field.name === 'edges' || field.name === 'nodes'))
     return page;
   const declared = (field.extensions as FieldCost | undefined)?.listSize;
-  return typeof declared === 'function' ? declared(args) : (declared ?? DEFAULT_LIST_SIZE);
+  return typeof declared === 'function' ? counted(declared, args) : (declared ?? DEFAULT_LIST_SIZE);
 }

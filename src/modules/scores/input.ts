@@ -73,6 +73,8 @@ export const MAX_DESCRIPTION = 1_000;
 export const MAX_CATEGORIES = 100;
 /** Sources clients may give; EVALUATION and ONLINE_EVALUATION are written by Evalgraph only. */
 export const CLIENT_SOURCES: readonly ScoreSource[] = ['API', 'FEEDBACK', 'ANNOTATION'];
+/** Client ids of Evalgraph's own scores begin with it; clients may not use it (nor take theirs). */
+export const OWN_CLIENT_ID = 'evalgraph:';
 /** BOOLEAN scores store these as stringValue (value 1 and 0); any case is accepted. */
 export const TRUE = 'True';
 export const FALSE = 'False';
@@ -127,6 +129,8 @@ export function checkScore(
   text('comment', MAX_COMMENT);
   text('stringValue', MAX_STRING_VALUE);
   if (input.clientId != null && input.clientId.trim() === '') bad('clientId', 'must not be empty');
+  if (!options.internal && input.clientId?.startsWith(OWN_CLIENT_ID))
+    bad('clientId', `must not begin with "${OWN_CLIENT_ID}" (Evalgraph's own scores use it)`);
   if (input.sessionId != null && input.sessionId.trim() === '')
     bad('sessionId', 'must not be empty');
 

@@ -2,7 +2,6 @@
 // online rules), deletion, and the look-ups that validation needs (targets, configs). Reads for
 // the API are in read-sql.ts and summary-sql.ts.
 import type { ScoreDataType, ScoreSource } from '../../generated/prisma/enums';
-import { badInput } from '../../errors';
 import type { Sql } from '../../storage/db';
 import type { Emit } from '../events/emitter';
 import type { ScoreCategory, ScoreConfigRow } from './input';
@@ -96,11 +95,14 @@ const clientKey = (s: { projectId: string; clientId: string | null }) =>
  * project updated) and emits `score.created` for each new one. Call it inside
  * `events.transaction((sql, emit) => writeScores(sql, emit, rows))`; the rows must be checked
  * first (ScoreWrite says how). A client id repeated in `rows` is written once, the last one
- * winning. Returns the stored scores in the order of `rows`. A writer outside a GraphQL mutation
- * (whose success drops its project's cached responses) drops them itself after the commit:
- * `services.cache.invalidateProjects([projectId])`.
+ * winning. Returns the stored scores in the order of `rows`, null for a row whose client id is
+ * that of a score of another source (a score keeps its source: that row is not written).
  */
-export async function writeScores(sql: Sql, emit: Emit, rows: ScoreWrite[]): Promise<ScoreRow[]> {
+export async function writeScores(
+  sql: Sql,
+  emit: Emit,
+  rows: ScoreWrite[],
+): Promise<(ScoreRow | null)[]> {
   if (!rows.length) return [];
   const last = new Map<string, ScoreWrite>();
   for (const row of rows) if (row.clientId !== null) last.set(clientKey(row), row);
@@ -128,15 +130,15 @@ export async function writeScores(sql: Sql, emit: Emit, rows: ScoreWrite[]): Pro
   const scores = new Map<ScoreWrite, ScoreRow>();
   for (const row of unique) {
     const decided = written.get(keyOf(row));
-    // Only when a score of another source took the client id since the check (clientIdSources).
-    if (!decided)
-      throw badInput(`clientId ${row.clientId} is the id of a score of another source.`);
+    if (!decided) continue; // its client id is another source's
     const { id, createdAt, updatedAt, created } = decided;
     const score = { ...row, id, createdAt: new Date(createdAt), updatedAt: new Date(updatedAt) };
     scores.set(row, score);
     if (created) emit('score.created', score);
   }
-  return rows.map((row) => scores.get(row.clientId === null ? row : last.get(clientKey(row))!)!);
+  return rows.map(
+    (row) => scores.get(row.clientId === null ? row : last.get(clientKey(row))!) ?? null,
+  );
 }
 
 /** Deletes a score of the project; false when there is none. */
@@ -146,20 +148,6 @@ export async function deleteScore(sql: Sql, projectId: string, id: string): Prom
     [id, projectId],
   );
   return rows.length > 0;
-}
-
-/** The sources of the project's scores with these client ids, by client id. */
-export async function clientIdSources(
-  sql: Sql,
-  projectId: string,
-  clientIds: string[],
-): Promise<Map<string, ScoreSource>> {
-  if (!clientIds.length) return new Map();
-  const rows = await sql<{ client_id: string; source: ScoreSource }>(
-    `SELECT client_id, source::text FROM scores WHERE project_id = $1::uuid AND client_id = ANY($2::text[])`,
-    [projectId, clientIds],
-  );
-  return new Map(rows.map((r) => [r.client_id, r.source]));
 }
 
 export interface TargetIds {

@@ -3,12 +3,10 @@
 // bad score refuses the batch (its first problem is the error, every problem is listed).
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
-import type { ScoreSource } from '../../generated/prisma/enums';
 import { appError, notFound } from '../../errors';
 import type { Events } from '../events/emitter';
 import { checkScore, type CheckedScore, type ScoreInput, type ScoreProblem } from './input';
 import {
-  clientIdSources,
   configsByName,
   deleteScore,
   findTargets,
@@ -63,23 +61,6 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
     return problems;
   }
 
-  /** Problems of scores whose client id names a score of another source (a score keeps its source). */
-  function sourceChanges(taken: Map<string, ScoreSource>, checked: [number, CheckedScore][]) {
-    return checked.flatMap(([index, s]): ScoreProblem[] => {
-      const source = s.clientId === null ? undefined : taken.get(s.clientId);
-      return source === undefined || source === s.source
-        ? []
-        : [
-            {
-              index,
-              field: 'clientId',
-              message: `is the id of a ${source} score; a score keeps its source`,
-              code: 'BAD_USER_INPUT',
-            },
-          ];
-    });
-  }
-
   return {
     /**
      * Checks and stores scores of a project. `path` is where the inputs are in the operation
@@ -104,7 +85,7 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
         if (s.spanId) ids.spans.add(s.spanId);
         if (s.evaluationItemId) ids.items.add(s.evaluationItemId);
       }
-      const [configs, targets, taken] = await Promise.all([
+      const [configs, targets] = await Promise.all([
         configsByName(
           deps.db.query,
           projectId,
@@ -115,11 +96,6 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
           spans: [...ids.spans],
           evaluationItems: [...ids.items],
         }),
-        clientIdSources(
-          deps.db.query,
-          projectId,
-          inputs.flatMap((s) => (typeof s.clientId === 'string' ? [s.clientId] : [])),
-        ),
       ]);
       const problems: ScoreProblem[] = [];
       const checked: [number, CheckedScore][] = [];
@@ -128,45 +104,56 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
         problems.push(...result.problems);
         if (result.score) checked.push([index, result.score]);
       });
-      problems.push(...missingTargets(targets, checked), ...sourceChanges(taken, checked));
+      problems.push(...missingTargets(targets, checked));
       problems.sort((a, b) => a.index - b.index);
       const rejected = new Set(problems.map((p) => p.index));
       if (problems.length && !options.partial) throw batchError(problems, inputs.length, options);
 
-      const rows: ScoreWrite[] = checked
-        .filter(([index]) => !rejected.has(index))
-        .map(([, s]) => ({
-          id: uuidv7(),
-          projectId,
-          clientId: s.clientId,
-          traceId:
-            s.target.kind === 'trace'
-              ? s.target.id
-              : s.target.kind === 'span'
-                ? targets.spanTraces.get(s.target.id)!
-                : null,
-          spanId: s.target.kind === 'span' ? s.target.id : null,
-          sessionId: s.target.kind === 'session' ? s.target.id : null,
-          evaluationItemId: s.target.kind === 'evaluationItem' ? s.target.id : null,
-          name: s.name,
-          dataType: s.dataType,
-          value: s.value,
-          stringValue: s.stringValue,
-          comment: s.comment,
-          source: s.source,
-          authorUserId: options.author.userId,
-          authorApiKeyId: options.author.apiKeyId,
-          userId: s.userId,
-          evaluationId: null,
-          evaluationRuleId: null,
-          graderName: null,
-          timestamp: s.timestamp,
-        }));
-      const scores = rows.length
-        ? await services.events.transaction((sql, emit) => writeScores(sql, emit, rows))
-        : [];
+      const accepted = checked.filter(([index]) => !rejected.has(index));
+      const rows: ScoreWrite[] = accepted.map(([, s]) => ({
+        id: uuidv7(),
+        projectId,
+        clientId: s.clientId,
+        traceId:
+          s.target.kind === 'trace'
+            ? s.target.id
+            : s.target.kind === 'span'
+              ? targets.spanTraces.get(s.target.id)!
+              : null,
+        spanId: s.target.kind === 'span' ? s.target.id : null,
+        sessionId: s.target.kind === 'session' ? s.target.id : null,
+        evaluationItemId: s.target.kind === 'evaluationItem' ? s.target.id : null,
+        name: s.name,
+        dataType: s.dataType,
+        value: s.value,
+        stringValue: s.stringValue,
+        comment: s.comment,
+        source: s.source,
+        authorUserId: options.author.userId,
+        authorApiKeyId: options.author.apiKeyId,
+        userId: s.userId,
+        evaluationId: null,
+        evaluationRuleId: null,
+        graderName: null,
+        timestamp: s.timestamp,
+      }));
+      // A client id taken by a score of another source is found by the write itself (its
+      // guard): without `partial` that refuses the batch, rolling the write back.
+      const written = rows.length
+        ? await services.events.transaction(async (sql, emit) => {
+            const stored = await writeScores(sql, emit, rows);
+            const taken = sourceTaken(stored, accepted);
+            if (taken.length && !options.partial) throw batchError(taken, inputs.length, options);
+            return { stored, taken };
+          })
+        : { stored: [], taken: [] };
+      if (written.taken.length) {
+        problems.push(...written.taken);
+        problems.sort((a, b) => a.index - b.index);
+        for (const p of written.taken) rejected.add(p.index);
+      }
       return {
-        scores,
+        scores: written.stored.filter((s) => s !== null),
         acceptedCount: inputs.length - rejected.size,
         rejectedCount: rejected.size,
         problems,
@@ -178,6 +165,22 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
       if (!(await deleteScore(deps.db.query, projectId, id))) throw notFound('Score');
     },
   };
+}
+
+/** Problems of the scores the write refused: their client id is that of a score of another source. */
+function sourceTaken(stored: (ScoreRow | null)[], accepted: [number, CheckedScore][]) {
+  return stored.flatMap((score, i): ScoreProblem[] =>
+    score
+      ? []
+      : [
+          {
+            index: accepted[i][0],
+            field: 'clientId',
+            message: 'is the id of a score of another source; a score keeps its source',
+            code: 'BAD_USER_INPUT',
+          },
+        ],
+  );
 }
 
 /** The error refusing a whole batch: its first problem, with the input's path, and the list. */
