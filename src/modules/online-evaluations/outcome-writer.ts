@@ -1,15 +1,14 @@
-// Judged tasks are written through a group commit (lib/group-commit.ts): those that finish while
-// a write runs are written together by the next one. One transaction per group checks each score
-// against its name's config (as every writer of scores does; a score refused errors its task),
-// marks each task done under this worker's claim, writes the scores of those it still held, and
-// adds every outcome's judge spending to its task and to the usage counters; a task another
-// worker took over writes no score. Meters are told after the commit.
+// Judged tasks are written through a group commit (ratelimit/unwritten.ts createSpendingWriter):
+// those that finish while a write runs are written together by the next one. One transaction per
+// group checks each score against its name's config (as every writer of scores does; a score
+// refused errors its task), marks each task done under this worker's claim, writes the scores of
+// those it still held, and adds every outcome's judge spending to its task and to the usage
+// counters; a task another worker took over writes no score. Meters are told after the commit.
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import type { Sql } from '../../storage/db';
-import { createGroupCommit } from '../../lib/group-commit';
 import type { Events } from '../events/emitter';
-import { type Spending, unwrittenOf } from '../ratelimit/unwritten';
+import { createSpendingWriter } from '../ratelimit/unwritten';
 import { checkScore, type ScoreConfigRow, type ScoreInput } from '../scores/input';
 import { configsByName, type ScoreWrite, writeScores } from '../scores/repo';
 import { addSpending, markDone, type TaskOutcome } from './task-sql';
@@ -80,8 +79,9 @@ export function createTaskWriter(deps: Deps, token: string, events: Events) {
     });
   }
 
-  const commit = createGroupCommit((group: Judged[]) =>
-    events.transaction(async (sql, emit) => {
+  const writer = createSpendingWriter(events, {
+    spending: (j: Judged) => j.outcome,
+    async write(sql, emit, group) {
       const judged = await checked(sql, group);
       const outcomes = judged.map((j) => j.outcome);
       const marked = await markDone(sql, token, outcomes);
@@ -95,28 +95,16 @@ export function createTaskWriter(deps: Deps, token: string, events: Events) {
         lag: marked.get(j.outcome.taskId) ?? null,
         state: j.outcome.state,
       }));
-    }),
-  );
+    },
+  });
 
   return {
     /** Runs `read` (of committed usage) with the spending judged here and not yet committed. */
-    withUnwritten<T>(
-      subjects: { userId: string | null; projectId: string },
-      read: (unwritten: { user: Spending; project: Spending }) => Promise<T>,
-    ): Promise<T> {
-      return commit.between((unwritten) =>
-        read(
-          unwrittenOf(
-            unwritten.map((j) => j.outcome),
-            subjects,
-          ),
-        ),
-      );
-    },
+    withUnwritten: writer.withUnwritten,
 
     /** Resolves once written: whether the task was still this worker's to write. */
     async write(judged: Judged): Promise<boolean> {
-      const { lag, state } = await commit.add(judged);
+      const { lag, state } = await writer.write(judged);
       if (lag === null) return false;
       deps.meters.onlineEvaluations.inc({ outcome: METER_OUTCOME[state] });
       if (state === 'DONE' && !judged.backfill) deps.meters.onlineEvaluationLag.observe(lag);
