@@ -5,6 +5,7 @@
 import type { Deps } from '../../deps';
 import type { Events } from '../events/emitter';
 import { createSpendingWriter } from '../ratelimit/unwritten';
+import { checkDrafts } from '../scores/internal';
 import { writeScores } from '../scores/repo';
 import { announceEvaluations } from './announce';
 import { writeOutcomes, type ItemOutcome } from './queue-sql';
@@ -41,15 +42,26 @@ export function createOutcomeWriter(deps: Deps, token: string, events: Events) {
           completes.add(p);
         }
       }
-      // Results of items taken from spans score those spans, written with the item (exactly once).
+      // Results of items taken from spans score those spans, written with the item (exactly once),
+      // each checked against its name's config as every score Evalgraph gives is. A score its
+      // config refuses is skipped and its item keeps its result: the result is the evaluation's
+      // (counted, shown, graded against the criteria the evaluation was created with), the span
+      // score only a copy of it, so a config the evaluation never asked about does not fail it.
+      const drafts = group.flatMap((p) =>
+        result.written.has(p.outcome.itemId) && p.subjects.projectId
+          ? spanScores(p.outcome, p.subjects.projectId, deps.clock.now())
+          : [],
+      );
+      const checked = await checkDrafts(sql, drafts, deps.clock.now());
+      const refused = checked.flatMap((c, i) =>
+        c.refused === null ? [] : [{ evaluationId: drafts[i].evaluationId, refused: c.refused }],
+      );
+      if (refused.length)
+        deps.log.warn({ refused: refused.slice(0, 10) }, 'span scores refused by their configs');
       await writeScores(
         sql,
         emit,
-        group.flatMap((p) =>
-          result.written.has(p.outcome.itemId) && p.subjects.projectId
-            ? spanScores(p.outcome, p.subjects.projectId, deps.clock.now())
-            : [],
-        ),
+        checked.flatMap((c) => (c.row ? [c.row] : [])),
       );
       // Progress for each item written, in the transaction that wrote it.
       const changes = group

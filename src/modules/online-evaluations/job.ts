@@ -15,7 +15,8 @@ import { topics } from '../events/catalogue';
 import type { Events } from '../events/emitter';
 import type { Judge } from '../providers/judge';
 import { limitsJudges, type Quotas } from '../ratelimit/quotas';
-import { createTaskWriter, type Judged, type ScoreDraft } from './outcome-writer';
+import type { ScoreDraft } from '../scores/internal';
+import { createTaskWriter, type Judged } from './outcome-writer';
 import { loadTarget } from './target-sql';
 import * as tasks from './task-sql';
 import { gradingItemOf } from './variables';
@@ -123,8 +124,10 @@ export function createOnlineEvaluationJob(
           source: 'ONLINE_EVALUATION',
           timestamp: at,
         },
+        projectId: rule.projectId,
         traceId: task.trace_id,
-        ruleId: rule.id,
+        evaluationId: null,
+        evaluationRuleId: rule.id,
         graderName: r.grader_name,
       }));
     return {

@@ -1,26 +1,16 @@
 // Judged tasks are written through a group commit (ratelimit/unwritten.ts createSpendingWriter):
 // those that finish while a write runs are written together by the next one. One transaction per
-// group checks each score against its name's config (as every writer of scores does; a score
-// refused errors its task), marks each task done under this worker's claim, writes the scores of
-// those it still held, and adds every outcome's judge spending to its task and to the usage
-// counters; a task another worker took over writes no score. Meters are told after the commit.
-import { v7 as uuidv7 } from 'uuid';
+// group checks each score against its name's config (scores/internal.ts; a score refused errors
+// its task), marks each task done under this worker's claim, writes the scores of those it still
+// held, and adds every outcome's judge spending to its task and to the usage counters; a task
+// another worker took over writes no score. Meters are told after the commit.
 import type { Deps } from '../../deps';
 import type { Sql } from '../../storage/db';
 import type { Events } from '../events/emitter';
 import { createSpendingWriter } from '../ratelimit/unwritten';
-import { checkScore, type ScoreConfigRow, type ScoreInput } from '../scores/input';
-import { configsByName, type ScoreWrite, writeScores } from '../scores/repo';
+import { checkDrafts, type ScoreDraft } from '../scores/internal';
+import { writeScores } from '../scores/repo';
 import { addSpending, markDone, type TaskOutcome } from './task-sql';
-
-/** A grader's result as a score, before it is checked against its name's config. */
-export interface ScoreDraft {
-  /** One target: the trace (traceId) or the span (spanId). */
-  input: ScoreInput;
-  traceId: string;
-  ruleId: string;
-  graderName: string;
-}
 
 export interface Judged {
   outcome: TaskOutcome;
@@ -35,39 +25,16 @@ const METER_OUTCOME = { DONE: 'evaluated', ERRORED: 'errored', SKIPPED: 'skipped
 export function createTaskWriter(deps: Deps, token: string, events: Events) {
   /** The group's scores checked against their configs; a task with a score refused errors. */
   async function checked(sql: Sql, group: Judged[]) {
-    const now = deps.clock.now();
-    const names = new Map<string, string[]>();
-    for (const j of group)
-      for (const d of j.scores)
-        names.set(j.outcome.projectId, [...(names.get(j.outcome.projectId) ?? []), d.input.name]);
-    const configs = new Map<string, Map<string, ScoreConfigRow>>();
-    for (const [projectId, of] of names)
-      configs.set(projectId, await configsByName(sql, projectId, of));
+    const drafts = await checkDrafts(
+      sql,
+      group.flatMap((j) => j.scores),
+      deps.clock.now(),
+    );
+    let at = 0;
     return group.map((j) => {
-      const rows: ScoreWrite[] = [];
-      const refused: string[] = [];
-      for (const d of j.scores) {
-        const config = configs.get(j.outcome.projectId)?.get(d.input.name);
-        const { problems, score } = checkScore(d.input, 0, config, now, { internal: true });
-        if (!score) {
-          refused.push(`${d.input.name} ${problems[0].field} ${problems[0].message}`);
-          continue;
-        }
-        rows.push({
-          ...score,
-          id: uuidv7(),
-          projectId: j.outcome.projectId,
-          traceId: d.traceId,
-          spanId: score.target.kind === 'span' ? score.target.id : null,
-          sessionId: null,
-          evaluationItemId: null,
-          authorUserId: null,
-          authorApiKeyId: null,
-          evaluationId: null,
-          evaluationRuleId: d.ruleId,
-          graderName: d.graderName,
-        });
-      }
+      const mine = drafts.slice(at, (at += j.scores.length));
+      const rows = mine.flatMap((d) => (d.row ? [d.row] : []));
+      const refused = mine.flatMap((d) => (d.refused === null ? [] : [d.refused]));
       const outcome: TaskOutcome = refused.length
         ? {
             ...j.outcome,
