@@ -477,4 +477,65 @@ describe('deterministic graders', () => {
       2,
     );
   });
+
+  it("scores spans as each name's config says, skipping a score it refuses without failing the item", async () => {
+    const project = await app.seedProject();
+    const config = (input: Record<string, unknown>) =>
+      app.gql(
+        `mutation($input: CreateScoreConfigInput!) { createScoreConfig(input: $input) { scoreConfig { id } } }`,
+        { input: { projectId: globalId('Project', project), ...input } },
+      );
+    expect((await config({ name: 'has text', dataType: 'BOOLEAN' })).body.errors).toBeUndefined();
+    expect(
+      (await config({ name: 'no digits', dataType: 'NUMERIC', maxValue: 0.5 })).body.errors,
+    ).toBeUndefined();
+    await ingest(app, project, [
+      span({ traceId: 'cfg-1', spanId: 'llm', name: 'answer', model: 'gpt-4o-mini', output: 'Hi' }),
+      span({
+        traceId: 'cfg-2',
+        spanId: 'llm',
+        name: 'answer',
+        model: 'gpt-4o-mini',
+        output: 'B 42',
+      }),
+    ]);
+    const created = await app.gql(CREATE, {
+      input: {
+        projectId: globalId('Project', project),
+        name: 'configured',
+        testingCriteria: [
+          { type: 'regex', name: 'has text', input: output, pattern: '.' },
+          { type: 'regex', name: 'no digits', input: output, pattern: '^\\D*$' },
+        ],
+        dataSource: { traces: { filter: {}, spanKind: 'LLM' } },
+      },
+    });
+    expect(created.body.errors).toBeUndefined();
+    const done = await waitFor(app, created.body.data.createEvaluation.evaluation.id);
+    // Every result stands: 'no digits' passed on "Hi" though its config refuses a score of 1.
+    expect(done.status).toBe('COMPLETED');
+    expect(done.resultCounts).toEqual({ total: 2, completed: 2, passed: 1, failed: 1, errored: 0 });
+    expect(
+      Object.fromEntries(
+        Object.entries(byGrader(done)).map(([name, rows]) => [
+          name,
+          rows.map((r) => r.score).sort(),
+        ]),
+      ),
+    ).toEqual({ 'has text': [1, 1], 'no digits': [0, 1] });
+    const res = await app.gql(
+      `query($p: ID!) { scores(projectId: $p, filter: { source: EVALUATION }) { edges { node { name dataType value stringValue } } } }`,
+      { p: globalId('Project', project) },
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(
+      res.body.data.scores.edges
+        .map((e: { node: { name: string; value: number } }) => e.node)
+        .sort((a: any, b: any) => a.name.localeCompare(b.name) || a.value - b.value),
+    ).toEqual([
+      { name: 'has text', dataType: 'BOOLEAN', value: 1, stringValue: 'True' },
+      { name: 'has text', dataType: 'BOOLEAN', value: 1, stringValue: 'True' },
+      { name: 'no digits', dataType: 'NUMERIC', value: 0, stringValue: null },
+    ]);
+  });
 });

@@ -1,11 +1,11 @@
-// Graded items are written through a group commit (lib/group-commit.ts): outcomes that arrive
-// while a write is running are written together by the next statement, so a busy evaluation's
-// hot rows (its counts, the usage counters) are locked once per group rather than once per item.
-// Each group's progress and completion events are emitted in its transaction.
+// Graded items are written through a group commit (ratelimit/unwritten.ts createSpendingWriter):
+// outcomes that arrive while a write is running are written together by the next statement, so a
+// busy evaluation's hot rows (its counts, the usage counters) are locked once per group rather
+// than once per item. Each group's progress and completion events are emitted in its transaction.
 import type { Deps } from '../../deps';
-import { createGroupCommit } from '../../lib/group-commit';
 import type { Events } from '../events/emitter';
-import { type Spending, unwrittenOf } from '../ratelimit/unwritten';
+import { createSpendingWriter } from '../ratelimit/unwritten';
+import { checkDrafts } from '../scores/internal';
 import { writeScores } from '../scores/repo';
 import { announceEvaluations } from './announce';
 import { writeOutcomes, type ItemOutcome } from './queue-sql';
@@ -19,8 +19,9 @@ interface Pending {
 }
 
 export function createOutcomeWriter(deps: Deps, token: string, events: Events) {
-  const commit = createGroupCommit((group: Pending[]) =>
-    events.transaction(async (sql, emit) => {
+  const writer = createSpendingWriter(events, {
+    spending: (p: Pending) => ({ ...p.outcome, ...p.subjects }),
+    async write(sql, emit, group) {
       const result = await writeOutcomes(
         sql,
         token,
@@ -41,15 +42,26 @@ export function createOutcomeWriter(deps: Deps, token: string, events: Events) {
           completes.add(p);
         }
       }
-      // Results of items taken from spans score those spans, written with the item (exactly once).
+      // Results of items taken from spans score those spans, written with the item (exactly once),
+      // each checked against its name's config as every score Evalgraph gives is. A score its
+      // config refuses is skipped and its item keeps its result: the result is the evaluation's
+      // (counted, shown, graded against the criteria the evaluation was created with), the span
+      // score only a copy of it, so a config the evaluation never asked about does not fail it.
+      const drafts = group.flatMap((p) =>
+        result.written.has(p.outcome.itemId) && p.subjects.projectId
+          ? spanScores(p.outcome, p.subjects.projectId, deps.clock.now())
+          : [],
+      );
+      const checked = await checkDrafts(sql, drafts, deps.clock.now());
+      const refused = checked.flatMap((c, i) =>
+        c.refused === null ? [] : [{ evaluationId: drafts[i].evaluationId, refused: c.refused }],
+      );
+      if (refused.length)
+        deps.log.warn({ refused: refused.slice(0, 10) }, 'span scores refused by their configs');
       await writeScores(
         sql,
         emit,
-        group.flatMap((p) =>
-          result.written.has(p.outcome.itemId) && p.subjects.projectId
-            ? spanScores(p.outcome, p.subjects.projectId, deps.clock.now())
-            : [],
-        ),
+        checked.flatMap((c) => (c.row ? [c.row] : [])),
       );
       // Progress for each item written, in the transaction that wrote it.
       const changes = group
@@ -65,30 +77,18 @@ export function createOutcomeWriter(deps: Deps, token: string, events: Events) {
         written: result.written.has(p.outcome.itemId),
         completed: completes.has(p),
       }));
-    }),
-  );
+    },
+  });
 
   return {
     /** Runs `read` (of committed usage) with the user's and the project's judge spending queued here and not yet committed, while no group commits. */
-    withUnwritten<T>(
-      subjects: { userId: string | null; projectId: string },
-      read: (unwritten: { user: Spending; project: Spending }) => Promise<T>,
-    ): Promise<T> {
-      return commit.between((unwritten) =>
-        read(
-          unwrittenOf(
-            unwritten.map((p) => ({ ...p.outcome, ...p.subjects })),
-            subjects,
-          ),
-        ),
-      );
-    },
+    withUnwritten: writer.withUnwritten,
     /** Resolves once the item is stored (or its claim found lost), saying whether this write completed its evaluation. */
     write(
       outcome: ItemOutcome,
       subjects: Subjects,
     ): Promise<{ written: boolean; completed: boolean }> {
-      return commit.add({ outcome, subjects });
+      return writer.write({ outcome, subjects });
     },
   };
 }

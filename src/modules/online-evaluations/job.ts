@@ -15,8 +15,9 @@ import { topics } from '../events/catalogue';
 import type { Events } from '../events/emitter';
 import type { Judge } from '../providers/judge';
 import { limitsJudges, type Quotas } from '../ratelimit/quotas';
-import { OWN_CLIENT_ID } from '../scores/input';
-import { createTaskWriter, type Judged, type ScoreDraft } from './outcome-writer';
+import { MAX_COMMENT, OWN_CLIENT_ID } from '../scores/input';
+import type { ScoreDraft } from '../scores/internal';
+import { createTaskWriter, type Judged } from './outcome-writer';
 import { loadTarget } from './target-sql';
 import * as tasks from './task-sql';
 import { gradingItemOf } from './variables';
@@ -120,12 +121,14 @@ export function createOnlineEvaluationJob(
           ...(spanId ? { spanId } : { traceId: task.trace_id }),
           name: r.grader_name,
           value: r.score,
-          comment: r.reasoning,
+          comment: r.reasoning?.slice(0, MAX_COMMENT) ?? null,
           source: 'ONLINE_EVALUATION',
           timestamp: at,
         },
+        projectId: rule.projectId,
         traceId: task.trace_id,
-        ruleId: rule.id,
+        evaluationId: null,
+        evaluationRuleId: rule.id,
         graderName: r.grader_name,
       }));
     return {
