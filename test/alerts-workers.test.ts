@@ -2,18 +2,8 @@
 // worker processes polling every 50 ms race for the same due rules, and every rule fires exactly
 // once (one AlertEvent, one alertFired event). On the embedded database one process owns it, so
 // there a single serve process (API and worker together) runs the same check.
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { createTestDatabase, uniqueName } from './support/databases';
 import { subscribeWs, until, wsClient } from './support/live';
-import {
-  startServeProcess,
-  startWorkerProcess,
-  stopWorkers,
-  type ServeProcess,
-} from './support/process';
+import { createDeployment } from './support/process';
 
 jest.setTimeout(120_000);
 
@@ -25,38 +15,16 @@ it(
     ? 'two worker processes racing for due rules fire each exactly once'
     : 'the serve process fires each due rule exactly once',
   async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-alerts-'));
-    const db = multi ? await createTestDatabase() : null;
-    const key = `evg_test_${randomBytes(24).toString('base64url')}`;
-    const env = {
-      ...(db
-        ? {
-            DATABASE_URL: db.url!,
-            REDIS_URL: process.env.REDIS_URL!,
-            REDIS_KEY_PREFIX: `${uniqueName('evalgraph_alerts')}:`,
-          }
-        : { DATABASE_URL: '', REDIS_URL: '' }),
-      EVALGRAPH_DATA_DIR: dir,
-      EVALGRAPH_INIT_ADMIN_EMAIL: 'admin@test.local',
-      EVALGRAPH_INIT_PROJECT: 'alerts',
-      EVALGRAPH_INIT_API_KEY: key,
-      EVALGRAPH_ALERTS_POLL_MS: '50',
-    };
-    let api: ServeProcess | null = null;
-    const workers: ReturnType<typeof startWorkerProcess>[] = [];
+    const deployment = await createDeployment({
+      project: 'alerts',
+      shared: multi,
+      env: { EVALGRAPH_ALERTS_POLL_MS: '50' },
+    });
+    const { gql } = deployment;
     try {
-      api = await startServeProcess(env, multi ? ['--role', 'api'] : []);
-      const gql = async (query: string, variables: Record<string, unknown> = {}) =>
-        (await (
-          await fetch(`${api!.url}/graphql`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-            body: JSON.stringify({ query, variables }),
-          })
-        ).json()) as any;
-      const project = (await gql('{ projects { edges { node { id } } } }')).data.projects.edges[0]
-        .node.id;
-      const client = wsClient(api.url, key);
+      const api = await deployment.startApi();
+      const project = await deployment.projectId();
+      const client = wsClient(api.url, deployment.key);
       const fired = subscribeWs(
         client,
         'subscription($p: ID!) { alertFired(projectId: $p) { ruleId state } }',
@@ -85,7 +53,7 @@ it(
         );
         ids.push(res.data.createAlertRule.alertRule.id);
       }
-      if (multi) workers.push(startWorkerProcess(env), startWorkerProcess(env));
+      deployment.startWorkers(2);
       await new Promise((r) => setTimeout(r, multi ? 1_500 : 0)); // workers up and polling
       await Promise.all(
         ids.map((id) =>
@@ -117,10 +85,7 @@ it(
       fired.stop();
       await client.dispose();
     } finally {
-      await stopWorkers(workers);
-      await api?.stop('SIGTERM');
-      await db?.drop();
-      await rm(dir, { recursive: true, force: true });
+      await deployment.close();
     }
   },
 );

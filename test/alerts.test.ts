@@ -3,7 +3,7 @@
 // cooldown, no data, no double firing, validation.
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { createEvaluation, waitFor } from './support/evaluations';
-import { startFakeLlm, type FakeLlm } from './support/fake-llm';
+import { judgeEnv, startFakeLlm, type FakeLlm } from './support/fake-llm';
 import { subscribeWs, until, wsClient } from './support/live';
 import { startReceiver, type Receiver } from './support/receiver';
 import { ingest } from './support/spans';
@@ -56,8 +56,7 @@ beforeAll(async () => {
   // The worker's own loop stays out of the way: tests evaluate due rules themselves.
   app = await createTestApp({
     EVALGRAPH_ALERTS_POLL_MS: '3600000',
-    EVALGRAPH_JUDGE_BASE_URL: fake.url,
-    EVALGRAPH_JUDGE_API_KEY: 'sk-test',
+    ...judgeEnv(fake),
     EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
   });
   project = globalId('Project', app.projectId);

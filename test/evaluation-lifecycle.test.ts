@@ -1,30 +1,23 @@
 // An evaluation's life through HTTP: the events it emits, cancel (within a second, results kept),
 // daily quotas at creation and while running, and who may do what.
-import { createTestApp, globalId, type TestApp } from './support/app';
+import { globalId, type TestApp } from './support/app';
 import { createEvaluation, STATE, waitFor } from './support/evaluations';
-import { startFakeLlm, type FakeLlm } from './support/fake-llm';
+import type { FakeLlm } from './support/fake-llm';
+import { judgeTestApp } from './support/judge-app';
 import type { EventMessage } from '../src/modules/events/catalogue';
 
 let app: TestApp;
 let fake: FakeLlm;
-
-beforeAll(async () => {
-  fake = await startFakeLlm();
-  // One item at a time, so that the order of grading (and of quota checks) is known.
-  app = await createTestApp({
-    EVALGRAPH_JUDGE_BASE_URL: fake.url,
-    EVALGRAPH_JUDGE_API_KEY: 'sk-test',
+judgeTestApp(
+  {
+    // One item at a time, so that the order of grading (and of quota checks) is known.
     EVALGRAPH_EVAL_CONCURRENCY: '1',
     EVALGRAPH_JUDGE_MAX_RETRIES: '0',
     EVALGRAPH_JUDGE_TIMEOUT_MS: '1500',
     EVALGRAPH_EVAL_MAX_ATTEMPTS: '2',
-  });
-});
-afterEach(() => fake.reset());
-afterAll(async () => {
-  await app.close();
-  await fake.close();
-});
+  },
+  (s) => ({ app, fake } = s),
+);
 
 const out = '{{sample.output_text}}';
 const rate = [

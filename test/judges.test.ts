@@ -3,27 +3,20 @@
 // retries and circuit breaker.
 import { createTestApp, type TestApp } from './support/app';
 import { byGrader, createEvaluation, waitFor } from './support/evaluations';
-import { startFakeLlm, type FakeLlm } from './support/fake-llm';
+import { judgeEnv, type FakeLlm } from './support/fake-llm';
+import { judgeTestApp } from './support/judge-app';
 
 let app: TestApp;
 let fake: FakeLlm;
-
-beforeAll(async () => {
-  fake = await startFakeLlm();
-  app = await createTestApp({
-    EVALGRAPH_JUDGE_BASE_URL: fake.url,
-    EVALGRAPH_JUDGE_API_KEY: 'sk-test',
+judgeTestApp(
+  {
     EVALGRAPH_JUDGE_MAX_RETRIES: '2',
     EVALGRAPH_JUDGE_TIMEOUT_MS: '5000',
     EVALGRAPH_JUDGE_BREAKER_FAILURES: '3',
     EVALGRAPH_JUDGE_BREAKER_RESET_MS: '1500',
-  });
-});
-afterEach(() => fake.reset());
-afterAll(async () => {
-  await app.close();
-  await fake.close();
-});
+  },
+  (s) => ({ app, fake } = s),
+);
 
 const json = (value: unknown) => ({ text: JSON.stringify(value) });
 const out = '{{sample.output_text}}';
@@ -297,8 +290,7 @@ describe('RAG metrics (RAGAS definitions)', () => {
 describe('provider calls', () => {
   it('keeps at most EVALGRAPH_JUDGE_CONCURRENCY calls in flight', async () => {
     const limited = await createTestApp({
-      EVALGRAPH_JUDGE_BASE_URL: fake.url,
-      EVALGRAPH_JUDGE_API_KEY: 'sk-test',
+      ...judgeEnv(fake),
       EVALGRAPH_JUDGE_CONCURRENCY: '2',
       EVALGRAPH_EVAL_CONCURRENCY: '8',
     });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { createEvaluation, waitFor } from './support/evaluations';
-import { startFakeLlm, type FakeLlm } from './support/fake-llm';
+import { judgeEnv, startFakeLlm, type FakeLlm } from './support/fake-llm';
 import { subscribeWs, until, wsClient } from './support/live';
 import { startReceiver, type Receiver } from './support/receiver';
 import { ingest, span } from './support/spans';
@@ -19,8 +19,7 @@ beforeAll(async () => {
   fake = await startFakeLlm();
   receiver = await startReceiver();
   app = await createTestApp({
-    EVALGRAPH_JUDGE_BASE_URL: fake.url,
-    EVALGRAPH_JUDGE_API_KEY: 'sk-test',
+    ...judgeEnv(fake),
     EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
     EVALGRAPH_SLO_QUERY_LATENCY_MS: '1',
     EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: '0',

@@ -2,14 +2,9 @@
 // client on each API instance (graphql-ws on A, SSE on B) watches an evaluation created through B
 // and graded by the worker, and sees it from start to end. On the embedded database one process
 // owns it, so there the same clients watch one `serve` process (API and worker together).
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { createTestDatabase, uniqueName } from './support/databases';
-import { startFakeLlm } from './support/fake-llm';
+import { judgeEnv, startFakeLlm } from './support/fake-llm';
 import { subscribeSse, subscribeWs, wsClient } from './support/live';
-import { startServeProcess, startWorkerProcess, type ServeProcess } from './support/process';
+import { createDeployment } from './support/process';
 
 jest.setTimeout(180_000);
 
@@ -24,42 +19,18 @@ it(
     const fake = await startFakeLlm();
     fake.delayMs = 40;
     fake.on('Rate this', { text: JSON.stringify({ score: 1 }) });
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-multi-'));
-    const db = multi ? await createTestDatabase() : null;
-    const key = `evg_test_${randomBytes(24).toString('base64url')}`;
-    const env = {
-      ...(db
-        ? {
-            DATABASE_URL: db.url!,
-            REDIS_URL: process.env.REDIS_URL!,
-            REDIS_KEY_PREFIX: `${uniqueName('evalgraph_multi')}:`,
-          }
-        : { DATABASE_URL: '', REDIS_URL: '' }),
-      EVALGRAPH_DATA_DIR: dir,
-      EVALGRAPH_INIT_ADMIN_EMAIL: 'admin@test.local',
-      EVALGRAPH_INIT_PROJECT: 'multi',
-      EVALGRAPH_INIT_API_KEY: key,
-      EVALGRAPH_JUDGE_BASE_URL: fake.url,
-      EVALGRAPH_JUDGE_API_KEY: 'sk-test',
-      EVALGRAPH_EVAL_CONCURRENCY: '2',
-    };
-    const apis: ServeProcess[] = [];
-    const worker = multi ? startWorkerProcess(env) : null;
+    const deployment = await createDeployment({
+      project: 'multi',
+      shared: multi,
+      env: { ...judgeEnv(fake), EVALGRAPH_EVAL_CONCURRENCY: '2' },
+    });
+    const { key } = deployment;
     try {
-      // The first start migrates and bootstraps; the second API instance starts after it.
-      apis.push(await startServeProcess(env, multi ? ['--role', 'api'] : []));
-      apis.push(multi ? await startServeProcess(env, ['--role', 'api']) : apis[0]);
-      const [a, b] = apis;
-      const gql = async (url: string, query: string, variables: Record<string, unknown> = {}) =>
-        (await (
-          await fetch(`${url}/graphql`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-            body: JSON.stringify({ query, variables }),
-          })
-        ).json()) as any;
-      const project = (await gql(b.url, '{ projects { edges { node { id } } } }')).data.projects
-        .edges[0].node.id;
+      // The first start migrates and bootstraps; the worker and the second API start after it.
+      const a = await deployment.startApi();
+      deployment.startWorkers(1);
+      const b = multi ? await deployment.startApi() : a;
+      const project = await deployment.projectId(b.url);
       const events = wsClient(a.url, key);
       const lifecycle = subscribeWs(
         events,
@@ -68,8 +39,7 @@ it(
       );
       await new Promise((r) => setTimeout(r, 300));
 
-      const created = await gql(
-        b.url,
+      const created = await deployment.gql(
         `mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id } } }`,
         {
           input: {
@@ -88,6 +58,7 @@ it(
             },
           },
         },
+        b.url,
       );
       const id = created.data.createEvaluation.evaluation.id;
       const onA = subscribeWs(wsClient(a.url, key), PROGRESS, { id });
@@ -117,12 +88,8 @@ it(
       lifecycle.stop();
       await events.dispose();
     } finally {
-      worker?.stop();
-      await worker?.exited;
-      for (const api of new Set(apis)) await api.stop('SIGTERM');
+      await deployment.close();
       await fake.close();
-      await db?.drop();
-      await rm(dir, { recursive: true, force: true });
     }
   },
 );

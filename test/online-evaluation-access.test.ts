@@ -2,20 +2,27 @@
 // them, BILLING sees none; judge spending needs the costs right. A rule of another project
 // answers NOT_FOUND to every mutation, as a missing one does, and another project's traffic is
 // never judged by it.
-import { createTestApp, globalId, type TestApp } from './support/app';
-import { contains, createRule, ruleState, settled, waitForRule } from './support/online';
+import { globalId, type TestApp } from './support/app';
+import {
+  contains,
+  createRule,
+  onlineTestApp,
+  ruleState,
+  settled,
+  waitForRule,
+} from './support/online';
 import { ingest, span } from './support/spans';
 
 let app: TestApp;
 let mine: string;
 let theirs: string;
 
+// Its rules grade without a judge: the fake LLM goes unasked.
+onlineTestApp({}, (s) => ({ app } = s));
 beforeAll(async () => {
-  app = await createTestApp({ EVALGRAPH_ONLINE_EVAL_POLL_MS: '100' });
   mine = await app.seedProject('mine');
   theirs = await app.seedProject('theirs');
 });
-afterAll(() => app.close());
 
 const judge = [contains('ok', 'ok')];
 const at = (s: number) => new Date(Date.UTC(2025, 2, 1, 12, 0, s)).toISOString();

@@ -2,12 +2,13 @@
 // targets are skipped) and it resumes by itself once the budget allows; disabling cancels what
 // waits; backfillEvaluationRule judges stored traces with the same sampling and dedup as ingest
 // (and queues again what a budget skipped or a disable canceled).
-import { createTestApp, globalId, type TestApp } from './support/app';
-import { startFakeLlm, type FakeLlm } from './support/fake-llm';
+import { globalId, type TestApp } from './support/app';
+import type { FakeLlm } from './support/fake-llm';
 import {
   contains,
   createRule,
   onlineScores,
+  onlineTestApp,
   ruleState,
   settled,
   waitForRule,
@@ -16,22 +17,8 @@ import { ingest, span } from './support/spans';
 
 let app: TestApp;
 let fake: FakeLlm;
-
-beforeAll(async () => {
-  fake = await startFakeLlm();
-  app = await createTestApp({
-    EVALGRAPH_JUDGE_BASE_URL: fake.url,
-    EVALGRAPH_JUDGE_API_KEY: 'sk-test',
-    // One task at a time: the budget check before each sees every judgement before it.
-    EVALGRAPH_ONLINE_EVAL_CONCURRENCY: '1',
-    EVALGRAPH_ONLINE_EVAL_POLL_MS: '100',
-  });
-});
-afterEach(() => fake.reset());
-afterAll(async () => {
-  await app.close();
-  await fake.close();
-});
+// One task at a time: the budget check before each sees every judgement before it.
+onlineTestApp({ EVALGRAPH_ONLINE_EVAL_CONCURRENCY: '1' }, (s) => ({ app, fake } = s));
 
 const at = (s: number) => new Date(Date.UTC(2025, 2, 1, 12, 0, s)).toISOString();
 const quality = {

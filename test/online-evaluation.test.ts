@@ -3,12 +3,13 @@
 // written as ONLINE_EVALUATION scores. A fake OpenAI-compatible judge answers on loopback.
 import { createOnlineEvaluationJob } from '../src/modules/online-evaluations/job';
 import { startWorkerPool } from '../src/worker/pool';
-import { createTestApp, globalId, type TestApp } from './support/app';
-import { startFakeLlm, type FakeLlm } from './support/fake-llm';
+import { globalId, type TestApp } from './support/app';
+import type { FakeLlm } from './support/fake-llm';
 import {
   contains,
   createRule,
   onlineScores,
+  onlineTestApp,
   RULE,
   ruleState,
   settled,
@@ -18,21 +19,7 @@ import { ingest, span } from './support/spans';
 
 let app: TestApp;
 let fake: FakeLlm;
-
-beforeAll(async () => {
-  fake = await startFakeLlm();
-  app = await createTestApp({
-    EVALGRAPH_JUDGE_BASE_URL: fake.url,
-    EVALGRAPH_JUDGE_API_KEY: 'sk-test',
-    EVALGRAPH_JUDGE_MAX_RETRIES: '1',
-    EVALGRAPH_ONLINE_EVAL_POLL_MS: '100',
-  });
-});
-afterEach(() => fake.reset());
-afterAll(async () => {
-  await app.close();
-  await fake.close();
-});
+onlineTestApp({ EVALGRAPH_JUDGE_MAX_RETRIES: '1' }, (s) => ({ app, fake } = s));
 
 const json = (value: unknown) => ({ text: JSON.stringify(value) });
 // gpt-4o-mini at $0.15 / $0.60 per 1M tokens; the fake reports 100 prompt and 10 completion tokens a call.

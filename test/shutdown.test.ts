@@ -10,15 +10,11 @@
 // back: every item graded once, the delivery sent with no attempt charged to the shutdown.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { createTestDatabase, uniqueName } from './support/databases';
-import { startFakeLlm } from './support/fake-llm';
+import { judgeEnv, startFakeLlm } from './support/fake-llm';
 import { subscribeSse, subscribeWs, until, wsClient } from './support/live';
-import { startServeProcess, type ServeProcess } from './support/process';
+import { createDeployment, startServeProcess, type ServeProcess } from './support/process';
 import { startReceiver } from './support/receiver';
 
 jest.setTimeout(240_000);
@@ -89,45 +85,33 @@ it('SIGTERM ends a server holding everything open within the shutdown timeout; a
   const receiver = await startReceiver();
   let answering = false;
   receiver.answer = () => (answering ? { status: 200 } : { status: 200, delayMs: 600_000 });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-shutdown-'));
-  const db = process.env.DATABASE_URL ? await createTestDatabase() : null;
-  const key = `evg_test_${randomBytes(24).toString('base64url')}`;
-  const env = {
-    ...(db
-      ? { DATABASE_URL: db.url!, REDIS_KEY_PREFIX: `${uniqueName('evalgraph_shutdown')}:` }
-      : { DATABASE_URL: '', REDIS_URL: '' }),
-    EVALGRAPH_DATA_DIR: dir,
-    EVALGRAPH_INIT_ADMIN_EMAIL: 'admin@test.local',
-    EVALGRAPH_INIT_PROJECT: 'budgeted',
-    EVALGRAPH_INIT_API_KEY: key,
-    EVALGRAPH_JUDGE_BASE_URL: fake.url,
-    EVALGRAPH_JUDGE_API_KEY: 'sk-test',
-    // Eight items in flight, two judge calls at a time: the others wait for a slot.
-    EVALGRAPH_JUDGE_CONCURRENCY: '2',
-    EVALGRAPH_EVAL_CONCURRENCY: '8',
-    EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-    // Longer than the shutdown: the delivery is in flight when it comes. Leases (60 s for items,
-    // 3 × 60 + 5 s for deliveries) outlast the test, so only a hand-back lets the restart resume.
-    EVALGRAPH_WEBHOOK_TIMEOUT_MS: '60000',
-    EVALGRAPH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_MS),
-  };
+  const deployment = await createDeployment({
+    project: 'budgeted',
+    env: {
+      ...judgeEnv(fake),
+      // Eight items in flight, two judge calls at a time: the others wait for a slot.
+      EVALGRAPH_JUDGE_CONCURRENCY: '2',
+      EVALGRAPH_EVAL_CONCURRENCY: '8',
+      EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      // Longer than the shutdown: the delivery is in flight when it comes. Leases (60 s for items,
+      // 3 × 60 + 5 s for deliveries) outlast the test, so only a hand-back lets the restart resume.
+      EVALGRAPH_WEBHOOK_TIMEOUT_MS: '60000',
+      EVALGRAPH_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_MS),
+    },
+  });
+  const { env, key } = deployment;
+  // One `serve` process (API and worker) on either database: the one whose SIGTERM is watched.
   let server: ServeProcess | null = null;
   const disposers: (() => unknown)[] = [];
   try {
     server = await startServeProcess(env);
     const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-      const res = await fetch(`${server!.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await res.json()) as { data?: any; errors?: unknown[] };
+      const body = await deployment.gql(query, variables, server!.url);
       if (body.errors) throw new Error(JSON.stringify(body.errors));
       return body.data;
     };
     const state = async (id: string) => (await gql(STATE, { id })).evaluation;
-    const budgeted = (await gql('{ projects { edges { node { id } } } }')).projects.edges[0].node
-      .id;
+    const budgeted = await deployment.projectId(server.url);
     const other = (
       await gql(`mutation { createProject(input: { name: "running" }) { project { id } } }`)
     ).createProject.project.id;
@@ -303,9 +287,8 @@ it('SIGTERM ends a server holding everything open within the shutdown timeout; a
   } finally {
     for (const dispose of disposers) await dispose();
     await server?.stop('SIGKILL').catch(() => null);
+    await deployment.close();
     await fake.close();
     await receiver.close();
-    await db?.drop();
-    await rm(dir, { recursive: true, force: true });
   }
 });

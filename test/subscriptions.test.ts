@@ -1,28 +1,18 @@
 // Live progress through real clients: graphql-ws over WebSocket and Server-Sent Events; late
 // joins, project event streams, alerts, auth and roles.
-import { createTestApp, globalId, type TestApp } from './support/app';
+import { globalId, type TestApp } from './support/app';
 import { emitAlert } from '../src/modules/alerts/events';
 import { createEvaluation, waitFor } from './support/evaluations';
-import { startFakeLlm, type FakeLlm } from './support/fake-llm';
+import type { FakeLlm } from './support/fake-llm';
+import { judgeTestApp } from './support/judge-app';
 import { subscribeSse, subscribeWs, until, wsClient } from './support/live';
 
 let app: TestApp;
 let fake: FakeLlm;
-
-beforeAll(async () => {
-  fake = await startFakeLlm();
-  app = await createTestApp({
-    EVALGRAPH_JUDGE_BASE_URL: fake.url,
-    EVALGRAPH_JUDGE_API_KEY: 'sk-test',
-    EVALGRAPH_EVAL_CONCURRENCY: '2',
-    EVALGRAPH_PROGRESS_INTERVAL_MS: '100',
-  });
-});
-afterEach(() => fake.reset());
-afterAll(async () => {
-  await app.close();
-  await fake.close();
-});
+judgeTestApp(
+  { EVALGRAPH_EVAL_CONCURRENCY: '2', EVALGRAPH_PROGRESS_INTERVAL_MS: '100' },
+  (s) => ({ app, fake } = s),
+);
 
 export const PROGRESS = `subscription($id: ID!) { evaluationProgress(id: $id) {
   evaluationId status percentDone etaSeconds judgeCost

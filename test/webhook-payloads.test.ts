@@ -4,7 +4,7 @@
 import { Webhook } from 'standardwebhooks';
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { createEvaluation, waitFor } from './support/evaluations';
-import { startFakeLlm, type FakeLlm } from './support/fake-llm';
+import { judgeEnv, startFakeLlm, type FakeLlm } from './support/fake-llm';
 import { until } from './support/live';
 import { startReceiver, type Receiver } from './support/receiver';
 
@@ -17,8 +17,7 @@ beforeAll(async () => {
   fake = await startFakeLlm();
   app = await createTestApp({
     EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-    EVALGRAPH_JUDGE_BASE_URL: fake.url,
-    EVALGRAPH_JUDGE_API_KEY: 'sk-test',
+    ...judgeEnv(fake),
     EVALGRAPH_JUDGE_MAX_RETRIES: '0',
     EVALGRAPH_EVAL_CONCURRENCY: '2',
   });

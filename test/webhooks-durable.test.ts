@@ -2,18 +2,8 @@
 // deliveries are in flight at the receiver and another worker takes them over when their leases
 // expire; on the embedded database the whole server is killed and started again. Every message
 // arrives (at least once, with its own webhook-id) and every delivery ends DELIVERED.
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
-import { createTestDatabase } from './support/databases';
-import {
-  startServeProcess,
-  startWorkerProcess,
-  stopWorkers,
-  type ServeProcess,
-} from './support/process';
+import { createDeployment } from './support/process';
 import { startReceiver } from './support/receiver';
 
 jest.setTimeout(180_000);
@@ -25,35 +15,20 @@ it('a SIGKILL with deliveries in flight loses none of them', async () => {
   // Hold the first requests open, so that the kill finds them in flight.
   let holding = true;
   receiver.answer = () => (holding ? { status: 200, delayMs: 30_000 } : { status: 200 });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-hooks-'));
-  const db = process.env.DATABASE_URL ? await createTestDatabase() : null;
-  const key = `evg_test_${randomBytes(24).toString('base64url')}`;
-  const env = {
-    ...(db ? { DATABASE_URL: db.url! } : { DATABASE_URL: '' }),
-    REDIS_URL: '',
-    EVALGRAPH_DATA_DIR: dir,
-    EVALGRAPH_INIT_ADMIN_EMAIL: 'admin@test.local',
-    EVALGRAPH_INIT_PROJECT: 'durable hooks',
-    EVALGRAPH_INIT_API_KEY: key,
-    EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-    EVALGRAPH_WEBHOOK_TIMEOUT_MS: '1000',
-    EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: '0,200,200,200,200',
-  };
-  const workers: ReturnType<typeof startWorkerProcess>[] = [];
-  let api: ServeProcess | null = null;
+  const deployment = await createDeployment({
+    project: 'durable hooks',
+    env: {
+      REDIS_URL: '',
+      EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      EVALGRAPH_WEBHOOK_TIMEOUT_MS: '1000',
+      EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: '0,200,200,200,200',
+    },
+  });
+  const { gql } = deployment;
   try {
-    api = await startServeProcess(env, db ? ['--role', 'api'] : []);
-    if (db) workers.push(startWorkerProcess(env));
-    const gql = async (query: string, variables: Record<string, unknown> = {}) =>
-      (await (
-        await fetch(`${api!.url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-          body: JSON.stringify({ query, variables }),
-        })
-      ).json()) as any;
-    const project = (await gql('{ projects { edges { node { id } } } }')).data.projects.edges[0]
-      .node.id;
+    await deployment.startApi();
+    deployment.startWorkers(1);
+    const project = await deployment.projectId();
     const created = await gql(
       `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret webhookEndpoint { id } } }`,
       {
@@ -80,16 +55,9 @@ it('a SIGKILL with deliveries in flight loses none of them', async () => {
       await new Promise((r) => setTimeout(r, 25));
     expect(arrived()).toBe(MESSAGES);
     const beforeKill = receiver.received.length;
-    if (db) {
-      workers[0].kill();
-      await workers[0].exited;
-      holding = false;
-      workers.push(startWorkerProcess(env));
-    } else {
-      await api.stop('SIGKILL');
-      holding = false;
-      api = await startServeProcess(env);
-    }
+    await deployment.crash(() => (holding = false));
+    // Shared: the only worker was killed, another takes over.
+    deployment.startWorkers(1);
 
     const DELIVERIES = `query($id: ID!) { webhookDeliveries(endpointId: $id, first: 100) { edges { node { status attempts message { id } } } } }`;
     let nodes: any[] = [];
@@ -110,10 +78,7 @@ it('a SIGKILL with deliveries in flight loses none of them', async () => {
         { type: 'webhook.test' },
       );
   } finally {
-    await stopWorkers(workers);
-    await api?.stop('SIGTERM');
+    await deployment.close();
     await receiver.close();
-    await db?.drop();
-    await rm(dir, { recursive: true, force: true });
   }
 });

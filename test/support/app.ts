@@ -1,12 +1,12 @@
 // A real Evalgraph server for one test file: its own database copy and Redis key prefix,
 // listening on a free port, driven through HTTP like any client.
 import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
 import pino from 'pino';
 import { parseConfig } from '../../src/config';
 import type { Role, Tier } from '../../src/generated/prisma/enums';
 import { serve } from '../../src/serve';
 import { createTestDatabase, uniqueName } from './databases';
+import { deleteKeys } from './redis';
 
 export interface GqlResponse<T = any> {
   status: number;
@@ -121,18 +121,6 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
       if (process.env.REDIS_URL) await deleteKeys(process.env.REDIS_URL, redisPrefix);
     },
   };
-}
-
-async function deleteKeys(url: string, prefix: string) {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
 }
 
 /** The Relay global id of a row. */

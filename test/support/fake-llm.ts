@@ -46,6 +46,12 @@ export interface FakeLlm {
   close(): Promise<void>;
 }
 
+/** The env that makes a server judge with this fake. */
+export const judgeEnv = (fake: FakeLlm) => ({
+  EVALGRAPH_JUDGE_BASE_URL: fake.url,
+  EVALGRAPH_JUDGE_API_KEY: 'sk-test',
+});
+
 const letters = (text: string) => {
   const v = new Array<number>(26).fill(0);
   for (const c of text.toLowerCase()) {

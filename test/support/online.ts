@@ -1,6 +1,16 @@
-// Helpers for online evaluation tests: create a rule, read its stats, wait until they say so, and
-// read the scores rules wrote.
+// Helpers for online evaluation tests: the app they run against, create a rule, read its stats,
+// wait until they say so, and read the scores rules wrote.
 import { globalId, type TestApp } from './app';
+import { judgeTestApp } from './judge-app';
+
+/** Due targets are looked for every 100 ms (default 500), so that tests wait less for judgements. */
+export const ONLINE_POLL_ENV = { EVALGRAPH_ONLINE_EVAL_POLL_MS: '100' };
+
+/** The test file's app, judging with a fake LLM (see judgeTestApp) and polling for due targets often. */
+export const onlineTestApp = (
+  env: Record<string, string>,
+  started: Parameters<typeof judgeTestApp>[1],
+) => judgeTestApp({ ...ONLINE_POLL_ENV, ...env }, started);
 
 export const CREATE_RULE = `mutation($input: CreateEvaluationRuleInput!) {
   createEvaluationRule(input: $input) { evaluationRule { id status } } }`;
