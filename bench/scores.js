@@ -57,15 +57,15 @@ async function runOurs(url, key, projectId, opts, prefix) {
   return (opts.batches * opts.batchSize) / ((performance.now() - started) / 1000);
 }
 
-/** The same rows, as our server stores them, in one unnest insert per batch. */
-async function runBaseline(client, projectId, opts, prefix) {
+/** The same rows, as our server stores them (the writing key and its user included), in one unnest insert per batch. */
+async function runBaseline(client, projectId, author, opts, prefix) {
   const started = performance.now();
   for (let b = 0; b < opts.batches; b++) {
     const rows = makeBatch(prefix, b, opts.batchSize, Date.now());
     const col = (f) => rows.map(f);
     await client.query(
-      `INSERT INTO scores (id, project_id, client_id, session_id, name, data_type, value, comment, source, user_id, scored_at, created_at, updated_at)
-       SELECT r.id, $1::uuid, r.client_id, r.session_id, r.name, r.data_type::"ScoreDataType", r.value, r.comment, r.source::"ScoreSource", r.user_id, r.scored_at, now(), now()
+      `INSERT INTO scores (id, project_id, client_id, session_id, name, data_type, value, comment, source, user_id, scored_at, author_user_id, author_api_key_id, created_at, updated_at)
+       SELECT r.id, $1::uuid, r.client_id, r.session_id, r.name, r.data_type::"ScoreDataType", r.value, r.comment, r.source::"ScoreSource", r.user_id, r.scored_at, $12::uuid, $13::uuid, now(), now()
        FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])
          AS r(id, client_id, session_id, name, data_type, value, comment, source, user_id, scored_at)
        ON CONFLICT (project_id, client_id) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
@@ -81,6 +81,8 @@ async function runBaseline(client, projectId, opts, prefix) {
         col((r) => r.source),
         col((r) => r.userId),
         col((r) => r.timestamp),
+        author.userId,
+        author.keyId,
       ],
     );
   }
@@ -104,17 +106,22 @@ module.exports = async function scores() {
     let url;
     ({ server, url } = await startOurs({ databaseUrl: withDatabase(opts.pgUrl, dbName), key }));
     await direct.connect();
+    const author = (
+      await direct.query(
+        `SELECT id::text AS "keyId", user_id::text AS "userId" FROM api_keys LIMIT 1`,
+      )
+    ).rows[0];
     const projectId = (await gql(url, key, '{ projects { edges { node { id } } } }')).projects
       .edges[0].node.id;
     // Warm-up, not counted.
     const warm = { ...opts, batches: 2 };
     await runOurs(url, key, projectId, warm, 'warm-ours');
-    await runBaseline(direct, rawId(projectId), warm, 'warm-base');
+    await runBaseline(direct, rawId(projectId), author, warm, 'warm-base');
     const ours = [];
     const base = [];
     for (let round = 1; round <= opts.runs; round++) {
       const o = await runOurs(url, key, projectId, opts, `ours-${round}`);
-      const b = await runBaseline(direct, rawId(projectId), opts, `base-${round}`);
+      const b = await runBaseline(direct, rawId(projectId), author, opts, `base-${round}`);
       ours.push(o);
       base.push(b);
       process.stderr.write(
