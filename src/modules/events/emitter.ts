@@ -190,24 +190,26 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
         };
         // The outbox's own clock (as receivers always had it), not deps.clock, which tests move:
         // two changes at one business instant are still stamped in the order they were written.
-        const message = {
-          type,
-          at: stamp(),
-          ...spec.ids(subject),
-          data: spec.together ? undefined : spec.data(subject),
-        } as EventMessage;
+        const { projectId, subjectId } = spec.ids(subject);
+        const at = stamp();
         // Events emitted many at a time build their payload when it is first read (most go to no
         // endpoint and no subscriber); their subjects are fresh rows that nothing changes later.
-        if (spec.together) {
-          let data: EventMessage['data'] | undefined;
-          Object.defineProperty(message, 'data', {
-            enumerable: true,
-            get: () => {
-              data ??= spec.data(subject);
-              return data;
-            },
-          });
-        }
+        // (A getter in the literal: it stays enumerable, so the payload is in the JSON.)
+        let data: EventMessage['data'] | undefined;
+        const message = (
+          spec.together
+            ? {
+                type,
+                at,
+                projectId,
+                subjectId,
+                get data() {
+                  data ??= spec.data(subject);
+                  return data;
+                },
+              }
+            : { type, at, projectId, subjectId, data: spec.data(subject) }
+        ) as EventMessage;
         // Its webhook-id is made when first asked for: most frequent events go to no endpoint.
         let messageId: string | undefined;
         const emitted: Emitted = {
