@@ -98,6 +98,26 @@ describe('FEEDBACK keys', () => {
     expect(res.body.extensions.cost.actualQueryCost).toBeGreaterThan(0);
   });
 
+  it('names the trace by the id the web app has for it (its external id), no read needed', async () => {
+    const res = await app.gql(
+      CREATE,
+      { input: feedback({ traceId: undefined, traceExternalId: 'chat-1', name: 'by-own-id' }) },
+      { key: feedbackKey },
+    );
+    expect(res.body.errors).toBeUndefined();
+    const stored = await app.server.deps.db.prisma.score.findFirstOrThrow({
+      where: { name: 'by-own-id' },
+    });
+    expect([stored.traceId, stored.source]).toEqual([traceId, 'FEEDBACK']);
+    // A trace id it does not have answers as a missing one: it learns nothing of others.
+    const missing = await app.gql(
+      CREATE,
+      { input: feedback({ traceId: undefined, traceExternalId: 'chat-2' }) },
+      { key: feedbackKey },
+    );
+    expect(codes(missing.body)).toEqual(['NOT_FOUND']);
+  });
+
   it("drops the project's cached answers with each score it writes, as any writer's scores do", async () => {
     const p = globalId('Project', app.projectId);
     const READS = [

@@ -164,6 +164,67 @@ describe('createScore', () => {
     });
   });
 
+  it('finds a trace and a span by the ids the application gave them (what a web app knows)', async () => {
+    const onTrace = await create({ traceExternalId: 't1', name: 'by-external', value: 1 });
+    expect(onTrace.body.errors).toBeUndefined();
+    expect(onTrace.body.data.createScore.score).toMatchObject({
+      target: 'TRACE',
+      trace: { externalId: 't1' },
+      span: null,
+    });
+    const onSpan = await create({
+      traceExternalId: 't1',
+      spanExternalId: 'llm',
+      name: 'by-external',
+      value: 2,
+    });
+    expect(onSpan.body.errors).toBeUndefined();
+    expect(onSpan.body.data.createScore.score).toMatchObject({
+      target: 'SPAN',
+      trace: { externalId: 't1' },
+      span: { externalId: 'llm' },
+    });
+
+    // Missing, and a span of another trace: NOT_FOUND at the field that names it.
+    expect(errorOf(await create({ traceExternalId: 'nope', name: 'x', value: 1 }))).toEqual({
+      code: 'NOT_FOUND',
+      path: ['input', 'traceExternalId'],
+    });
+    expect(
+      errorOf(await create({ traceExternalId: 't2', spanExternalId: 'llm', name: 'x', value: 1 })),
+    ).toEqual({ code: 'NOT_FOUND', path: ['input', 'spanExternalId'] });
+    // A span id alone names nothing; with another target it is one too many.
+    expect(errorOf(await create({ spanExternalId: 'llm', name: 'x', value: 1 }))).toEqual({
+      code: 'BAD_USER_INPUT',
+      path: ['input', 'traceId'],
+    });
+    expect(
+      errorOf(await create({ traceId: ids.t1, traceExternalId: 't1', name: 'x', value: 1 })),
+    ).toEqual({ code: 'BAD_USER_INPUT', path: ['input', 'traceExternalId'] });
+
+    // Another project's trace of the same external id is not this project's.
+    const other = await app.seedProject();
+    await ingest(app, other, [span({ traceId: 'only-there', spanId: 's' })]);
+    expect(errorOf(await create({ traceExternalId: 'only-there', name: 'x', value: 1 }))).toEqual({
+      code: 'NOT_FOUND',
+      path: ['input', 'traceExternalId'],
+    });
+
+    // In a batch, each by its own ids, errors at their index.
+    const batch = await createMany(
+      [
+        { traceExternalId: 't2', name: 'by-external-batch', value: 1 },
+        { traceExternalId: 't1', spanExternalId: 'root', name: 'by-external-batch', value: 2 },
+        { traceExternalId: 't1', spanExternalId: 'missing', name: 'by-external-batch', value: 3 },
+      ],
+      { partial: true },
+    );
+    expect(batch.body.data.createScores).toMatchObject({
+      acceptedCount: 2,
+      errors: [{ index: 2, field: 'spanExternalId', code: 'NOT_FOUND' }],
+    });
+  });
+
   it.each([
     ['an empty name', { name: '  ', value: 1 }, 'name'],
     ['a name over 200 characters', { name: 'n'.repeat(201), value: 1 }, 'name'],

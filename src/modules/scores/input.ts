@@ -11,6 +11,9 @@ export interface ScoreInput {
   spanId?: string | null;
   sessionId?: string | null;
   evaluationItemId?: string | null;
+  /** The trace by the id the client gave it (Trace.externalId), with a span of it (Span.externalId). */
+  traceExternalId?: string | null;
+  spanExternalId?: string | null;
   name: string;
   dataType?: ScoreDataType | null;
   value?: number | null;
@@ -41,12 +44,13 @@ export interface ScoreConfigRow {
   updatedAt: Date;
 }
 
-export type TargetKind = 'trace' | 'span' | 'session' | 'evaluationItem';
+export type TargetKind = 'trace' | 'span' | 'session' | 'evaluationItem' | 'externalTrace';
 
 /** A score that passed every check but its target's existence. */
 export interface CheckedScore {
   clientId: string | null;
-  target: { kind: TargetKind; id: string };
+  /** externalTrace: `id` is the trace's external id, `span` a span's in it (a span score). */
+  target: { kind: TargetKind; id: string; span?: string | null };
   name: string;
   dataType: ScoreDataType;
   value: number | null;
@@ -83,7 +87,7 @@ const MIN_TIME = Date.UTC(1990, 0, 1);
 const MAX_FUTURE_MS = 24 * 3600_000;
 // Postgres text cannot hold U+0000.
 const NUL = '\u0000';
-const TARGETS = ['traceId', 'spanId', 'sessionId', 'evaluationItemId'] as const;
+const TARGETS = ['traceId', 'spanId', 'sessionId', 'evaluationItemId', 'traceExternalId'] as const;
 const TEXTS: [keyof ScoreInput, number, boolean][] = [
   ['name', MAX_NAME, true],
   ['clientId', MAX_ID, false],
@@ -91,12 +95,15 @@ const TEXTS: [keyof ScoreInput, number, boolean][] = [
   ['userId', MAX_ID, false],
   ['comment', MAX_COMMENT, false],
   ['stringValue', MAX_STRING_VALUE, false],
+  ['traceExternalId', MAX_ID, false],
+  ['spanExternalId', MAX_ID, false],
 ];
 const KIND_OF: Record<(typeof TARGETS)[number], TargetKind> = {
   traceId: 'trace',
   spanId: 'span',
   sessionId: 'session',
   evaluationItemId: 'evaluationItem',
+  traceExternalId: 'externalTrace',
 };
 
 /** The problem with a text, or null: required texts must not be blank. */
@@ -147,8 +154,10 @@ export function checkScore(
   if (field === null || second !== null)
     bad(
       second ?? 'traceId',
-      'give exactly one of traceId, spanId, sessionId and evaluationItemId (what the score is about)',
+      'give exactly one of traceId, spanId, sessionId, evaluationItemId and traceExternalId (what the score is about)',
     );
+  if (given(input.spanExternalId) && field !== 'traceExternalId')
+    bad('spanExternalId', 'is the id of a span in the trace of traceExternalId: give that too');
 
   const source = input.source ?? 'API';
   if (!options.internal && !CLIENT_SOURCES.includes(source))
@@ -182,7 +191,14 @@ export function checkScore(
     problems,
     score: {
       clientId: input.clientId ?? null,
-      target: { kind: KIND_OF[field], id: input[field] as string },
+      target:
+        field === 'traceExternalId'
+          ? {
+              kind: 'externalTrace',
+              id: input[field] as string,
+              span: input.spanExternalId ?? null,
+            }
+          : { kind: KIND_OF[field], id: input[field] as string },
       name: input.name,
       dataType,
       value: settled.value,

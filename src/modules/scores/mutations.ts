@@ -30,6 +30,14 @@ const scoreFields = (t: InputFieldBuilder<Types, 'InputObject'>) => ({
   }),
   sessionId: t.string({ description: 'An end-user session (Trace.sessionId).' }),
   evaluationItemId: t.id({ description: 'An evaluation item of the project (EvaluationItem.id).' }),
+  traceExternalId: t.string({
+    description:
+      'A trace of the project by the id your application gave it (Trace.externalId: the trace id your SDK or OTLP exporter sent). What a web app knows of its traces, so end-user feedback needs no read access.',
+  }),
+  spanExternalId: t.string({
+    description:
+      'With traceExternalId: a span of that trace by the id your application gave it (Span.externalId).',
+  }),
   name: t.string({
     required: true,
     description: 'Up to 200 characters. A score config of this name, if any, validates the score.',
@@ -80,6 +88,8 @@ const toInput = (s: ScoreArgs): ScoreInput => ({
   spanId: s.spanId?.id ?? null,
   sessionId: s.sessionId,
   evaluationItemId: itemId(s.evaluationItemId),
+  traceExternalId: s.traceExternalId,
+  spanExternalId: s.spanExternalId,
   name: s.name,
   dataType: s.dataType,
   value: s.value,
@@ -110,7 +120,7 @@ function onlyFeedbackUnlessWriter(
 
 const ScoreInputRef = builder.inputType('ScoreInput', {
   description:
-    'One score: what it is about (exactly one of traceId, spanId, sessionId and evaluationItemId), its name and its value.',
+    'One score: what it is about (exactly one of traceId, spanId, sessionId, evaluationItemId and traceExternalId, with spanExternalId for a span of it), its name and its value.',
   fields: scoreFields,
 });
 

@@ -178,7 +178,13 @@ export interface TargetIds {
   traces: string[];
   spans: string[];
   evaluationItems: string[];
+  /** Traces by the ids their clients gave them, and spans by theirs within such a trace. */
+  externalTraces: string[];
+  externalSpans: { trace: string; span: string }[];
 }
+
+/** The key of a span by its trace's and its own external ids. */
+export const externalSpanKey = (trace: string, span: string) => `${trace}\u0000${span}`;
 
 /**
  * Which of these ids name a trace, span or evaluation item of the project (any other id, another
@@ -207,10 +213,33 @@ export async function findTargets(sql: Sql, projectId: string, ids: TargetIds) {
         [projectId, ids.evaluationItems],
       )
     : [];
+  const externalTraces = ids.externalTraces.length
+    ? await sql<{ id: string; externalId: string }>(
+        `SELECT id::text, external_id AS "externalId" FROM traces
+          WHERE project_id = $1::uuid AND external_id = ANY($2::text[])`,
+        [projectId, ids.externalTraces],
+      )
+    : [];
+  const externalSpans = ids.externalSpans.length
+    ? await sql<{ id: string; traceId: string; trace: string; span: string }>(
+        `SELECT s.id::text, s.trace_id::text AS "traceId", t.external_id AS "trace", s.external_id AS "span"
+           FROM unnest($2::text[], $3::text[]) AS k(trace, span)
+           JOIN traces t ON t.project_id = $1::uuid AND t.external_id = k.trace
+           JOIN spans s ON s.trace_id = t.id AND s.external_id = k.span`,
+        [projectId, ids.externalSpans.map((k) => k.trace), ids.externalSpans.map((k) => k.span)],
+      )
+    : [];
   return {
     traces: new Set(traces.map((t) => t.id)),
     spanTraces: new Map(spans.map((s) => [s.id, s.traceId])),
     evaluationItems: new Set(items.map((i) => i.id)),
+    externalTraces: new Map(externalTraces.map((t) => [t.externalId, t.id])),
+    externalSpans: new Map(
+      externalSpans.map((s) => [
+        externalSpanKey(s.trace, s.span),
+        { id: s.id, traceId: s.traceId },
+      ]),
+    ),
   };
 }
 

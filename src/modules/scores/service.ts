@@ -9,6 +9,7 @@ import { checkScore, type CheckedScore, type ScoreInput, type ScoreProblem } fro
 import {
   configsByName,
   deleteScore,
+  externalSpanKey,
   findTargets,
   writeScores,
   type Targets,
@@ -45,6 +46,16 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
   function missingTargets(found: Targets, checked: [number, CheckedScore][]): ScoreProblem[] {
     const problems: ScoreProblem[] = [];
     for (const [index, { target }] of checked) {
+      if (target.kind === 'externalTrace') {
+        if (placeOf(found, target)) continue;
+        problems.push({
+          index,
+          field: target.span ? 'spanExternalId' : 'traceExternalId',
+          message: `${target.span ? 'Span' : 'Trace'} was not found.`,
+          code: 'NOT_FOUND',
+        });
+        continue;
+      }
       const there =
         target.kind === 'session' ||
         (target.kind === 'trace' && found.traces.has(target.id)) ||
@@ -80,10 +91,18 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
       const now = deps.clock.now();
       // The configs of the batch's names and its targets, looked up together.
       const ids = { traces: new Set<string>(), spans: new Set<string>(), items: new Set<string>() };
+      const external = { traces: new Set<string>(), spans: new Map<string, [string, string]>() };
       for (const s of inputs) {
         if (s.traceId) ids.traces.add(s.traceId);
         if (s.spanId) ids.spans.add(s.spanId);
         if (s.evaluationItemId) ids.items.add(s.evaluationItemId);
+        if (typeof s.traceExternalId !== 'string') continue;
+        if (typeof s.spanExternalId === 'string')
+          external.spans.set(externalSpanKey(s.traceExternalId, s.spanExternalId), [
+            s.traceExternalId,
+            s.spanExternalId,
+          ]);
+        else external.traces.add(s.traceExternalId);
       }
       const [configs, targets] = await Promise.all([
         configsByName(
@@ -95,6 +114,8 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
           traces: [...ids.traces],
           spans: [...ids.spans],
           evaluationItems: [...ids.items],
+          externalTraces: [...external.traces],
+          externalSpans: [...external.spans.values()].map(([trace, span]) => ({ trace, span })),
         }),
       ]);
       const problems: ScoreProblem[] = [];
@@ -114,13 +135,7 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
         id: uuidv7(),
         projectId,
         clientId: s.clientId,
-        traceId:
-          s.target.kind === 'trace'
-            ? s.target.id
-            : s.target.kind === 'span'
-              ? targets.spanTraces.get(s.target.id)!
-              : null,
-        spanId: s.target.kind === 'span' ? s.target.id : null,
+        ...placeOf(targets, s.target)!,
         sessionId: s.target.kind === 'session' ? s.target.id : null,
         evaluationItemId: s.target.kind === 'evaluationItem' ? s.target.id : null,
         name: s.name,
@@ -165,6 +180,31 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
       if (!(await deleteScore(deps.db.query, projectId, id))) throw notFound('Score');
     },
   };
+}
+
+/** The trace and span a score is on (null for a target that is missing from `found`). */
+function placeOf(
+  found: Targets,
+  target: CheckedScore['target'],
+): { traceId: string | null; spanId: string | null } | null {
+  switch (target.kind) {
+    case 'trace':
+      return { traceId: target.id, spanId: null };
+    case 'span': {
+      const traceId = found.spanTraces.get(target.id);
+      return traceId ? { traceId, spanId: target.id } : null;
+    }
+    case 'externalTrace': {
+      if (!target.span) {
+        const traceId = found.externalTraces.get(target.id);
+        return traceId ? { traceId, spanId: null } : null;
+      }
+      const span = found.externalSpans.get(externalSpanKey(target.id, target.span));
+      return span ? { traceId: span.traceId, spanId: span.id } : null;
+    }
+    default:
+      return { traceId: null, spanId: null };
+  }
 }
 
 /** Problems of the scores the write refused: their client id is that of a score of another source. */
