@@ -362,6 +362,25 @@ describe('deterministic graders', () => {
     expect(fromDataset.body.errors).toBeUndefined();
     const done = await waitFor(app, fromDataset.body.data.createEvaluation.evaluation.id);
     expect(done.resultCounts).toMatchObject({ total: 2, passed: 1, failed: 1 });
+    // Each item knows the dataset item it was made from (runs are compared by it).
+    const linked = await app.gql(
+      `query($id: ID!) { evaluation(id: $id) { items(first: 10) { edges { node { datasetItemId input } } } }
+        dataset: node(id: $d) { ... on Dataset { items(first: 10) { edges { node { id input } } } } } }`.replace(
+        'query($id: ID!)',
+        'query($id: ID!, $d: ID!)',
+      ),
+      { id: fromDataset.body.data.createEvaluation.evaluation.id, d: datasetId },
+    );
+    expect(linked.body.errors).toBeUndefined();
+    const datasetItems = new Map(
+      linked.body.data.dataset.items.edges.map((e: any) => [e.node.input, e.node.id]),
+    );
+    expect(
+      linked.body.data.evaluation.items.edges.map((e: any) => [e.node.input, e.node.datasetItemId]),
+    ).toEqual([
+      ['France', datasetItems.get('France')],
+      ['Italy', datasetItems.get('Italy')],
+    ]);
 
     await ingest(app, app.projectId, [
       span({

@@ -23,6 +23,7 @@ export interface ItemRow {
   contexts: string[];
   metadata: unknown;
   source_span_id?: string | null;
+  dataset_item_id?: string | null;
 }
 
 /** The items an evaluation runs on, from its one data source, and what is stored of the source. */
@@ -67,6 +68,7 @@ export async function itemsOf(
         output: i.output,
         contexts: i.contexts,
         metadata: i.metadata,
+        dataset_item_id: i.id,
       })),
       stored: { type: 'dataset', datasetId: source.datasetId, name: dataset.name },
     };

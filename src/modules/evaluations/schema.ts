@@ -200,6 +200,11 @@ builder.prismaObject('EvaluationItem', {
     attempts: t.exposeInt('attempts'),
     lastError: t.exposeString('lastError', { nullable: true }),
     results: t.relation('results'),
+    datasetItemId: t.exposeID('datasetItemId', {
+      nullable: true,
+      description:
+        'The dataset item it was made from (DatasetItem.id), for a run on a dataset: runs are compared item by item by it.',
+    }),
     span: t.field({
       type: SpanRef,
       nullable: true,

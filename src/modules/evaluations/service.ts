@@ -84,9 +84,10 @@ export function createEvaluationService(
         ],
       );
       await sql(
-        `INSERT INTO evaluation_items (id, evaluation_id, position, input, expected_output, output, contexts, metadata, source_span_id)
+        `INSERT INTO evaluation_items (id, evaluation_id, position, input, expected_output, output, contexts, metadata, source_span_id, dataset_item_id)
          SELECT (r.value->>'id')::uuid, $1::uuid, r.ordinality - 1, r.value->'input', r.value->'expected_output', r.value->'output',
-           ARRAY(SELECT jsonb_array_elements_text(COALESCE(r.value->'contexts', '[]'::jsonb))), r.value->'metadata', (r.value->>'source_span_id')::uuid
+           ARRAY(SELECT jsonb_array_elements_text(COALESCE(r.value->'contexts', '[]'::jsonb))), r.value->'metadata', (r.value->>'source_span_id')::uuid,
+           (r.value->>'dataset_item_id')::uuid
          FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(value, ordinality)`,
         [evaluation.id, JSON.stringify(p.rows.map((row) => ({ ...row, id: uuidv7() })))],
       );
