@@ -33,12 +33,14 @@ beforeAll(async () => {
   });
   v.trace = globalId('Trace', trace.id);
   v.span = globalId('Span', trace.spans[0].id);
-  v.dataset = (
+  const dataset = (
     await run(
-      'mutation($p: ID!) { createDataset(input: { projectId: $p, name: "d", items: [{ input: "q", output: "a" }] }) { dataset { id } } }',
+      'mutation($p: ID!) { createDataset(input: { projectId: $p, name: "d", items: [{ input: "q", output: "a" }] }) { dataset { id items { edges { node { id } } } } } }',
       v,
     )
-  ).createDataset.dataset.id;
+  ).createDataset.dataset;
+  v.dataset = dataset.id;
+  v.datasetItem = dataset.items.edges[0].node.id;
   v.evaluation = (
     await run(
       'mutation($p: ID!, $c: [JSON!]!) { createEvaluation(input: { projectId: $p, name: "e", testingCriteria: $c, dataSource: { items: [{ input: "q", output: "a" }] } }) { evaluation { id } } }',
@@ -202,6 +204,12 @@ const MUTATIONS: Record<string, [string, Vars]> = {
   ),
   addDatasetItems: M(
     'mutation($dataset: ID!) { addDatasetItems(input: { datasetId: $dataset, items: [{ input: "x" }] }) { addedCount } }',
+  ),
+  updateDatasetItem: M(
+    'mutation($datasetItem: ID!) { updateDatasetItem(input: { id: $datasetItem, expectedOutput: "changed" }) { datasetItem { id } } }',
+  ),
+  archiveDatasetItem: M(
+    'mutation($datasetItem: ID!) { archiveDatasetItem(input: { id: $datasetItem }) { datasetItem { id } } }',
   ),
   createEvaluation: M(
     'mutation($p: ID!, $c: [JSON!]!) { createEvaluation(input: { projectId: $p, name: "e2", testingCriteria: $c, dataSource: { items: [{ input: "q", output: "b" }] } }) { evaluation { id } } }',

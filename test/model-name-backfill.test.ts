@@ -2,57 +2,14 @@
 // with an SQL copy of normaliseModelName: applied to a database holding spans written before it,
 // it must give what the TypeScript gives, for every built-in model in many spellings, and null
 // the costs that were 0 only because they could not be computed.
-// The migration files run as scripts, in order, as the migration engine runs them (in-process,
-// the WebAssembly engine keeps jest's worker alive for ~10 s after it is freed).
-import { readFile, readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
 import { normaliseModelName } from '../src/lib/model-name';
 import { BUILTIN_PRICES } from '../src/modules/costs/builtin-prices';
-import { MIGRATIONS_DIR } from '../src/storage/migrate';
-import { uniqueName, withDatabase } from './support/databases';
+import { emptyDatabase, migrateBefore, migrationScript } from './support/migration-scripts';
 
 // Runs every migration on an empty database: seconds on PGlite, more on a busy machine.
 jest.setTimeout(120_000);
 
 const MIGRATION = '20261205180823_unpriced_costs_and_normalized_model';
-
-interface Target {
-  sql<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
-  /** Runs a whole script (several statements). */
-  script(text: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** An empty database: Postgres when DATABASE_URL is set, else in-memory PGlite. */
-async function emptyDatabase(): Promise<Target> {
-  const url = process.env.DATABASE_URL;
-  if (url) {
-    const name = uniqueName('evalgraph_backfill');
-    const admin = new pg.Client({ connectionString: withDatabase(url, 'postgres') });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    const dbUrl = withDatabase(url, name);
-    const client = new pg.Client({ connectionString: dbUrl });
-    await client.connect();
-    return {
-      sql: async (text, params) => (await client.query(text, params)).rows,
-      script: async (text) => void (await client.query(text)),
-      async close() {
-        await client.end();
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await admin.end();
-      },
-    };
-  }
-  const lite = new PGlite();
-  return {
-    sql: async <R>(text: string, params?: unknown[]) => (await lite.query<R>(text, params)).rows,
-    script: async (text) => void (await lite.exec(text)),
-    close: () => lite.close(),
-  };
-}
 
 /** Every built-in model as clients spell it: cased, prefixed, dated, pinned, routed. */
 function spellings(): string[] {
@@ -83,20 +40,11 @@ function spellings(): string[] {
   ];
 }
 
-const migration = (name: string) =>
-  readFile(path.join(MIGRATIONS_DIR, name, 'migration.sql'), 'utf8');
-
 it('backfills normalized_model as normaliseModelName does, and unpriced costs as null', async () => {
   // The migrations before this one, then rows as the code before it wrote them.
-  const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true }))
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort();
-  expect(names).toContain(MIGRATION);
-
   const db = await emptyDatabase();
   try {
-    for (const name of names.filter((n) => n < MIGRATION)) await db.script(await migration(name));
+    await migrateBefore(db, MIGRATION);
     const [project] = await db.sql<{ id: string }>(
       `INSERT INTO projects (id, name, updated_at) VALUES (gen_random_uuid(), 'p', now()) RETURNING id::text`,
     );
@@ -169,7 +117,7 @@ it('backfills normalized_model as normaliseModelName does, and unpriced costs as
       provided: true,
     });
 
-    await db.script(await migration(MIGRATION));
+    await db.script(await migrationScript(MIGRATION));
 
     const rows = await db.sql<{ model: string; normalized_model: string }>(
       `SELECT model, normalized_model FROM spans WHERE trace_id = $1::uuid`,

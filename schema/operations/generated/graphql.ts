@@ -25,6 +25,8 @@ export type CreateEvaluationInput = {
 /** Exactly one of: a dataset, items given inline, or spans selected from traces. */
 export type EvaluationDataSourceInput = {
   datasetId?: string | number | null | undefined;
+  /** With datasetId: run on the items as they were at this version (one of Dataset.versions; another time names the version then). Default: the latest. */
+  datasetVersion?: string | null | undefined;
   items?: Array<EvaluationItemInput> | null | undefined;
   traces?: EvaluationTracesSource | null | undefined;
 };

@@ -5,6 +5,8 @@ import type { Sql } from '../../storage/db';
 
 const OWNER = {
   Dataset: 'SELECT project_id FROM datasets WHERE id = $1::uuid',
+  DatasetItem:
+    'SELECT d.project_id FROM dataset_items i JOIN datasets d ON d.id = i.dataset_id WHERE i.id = $1::uuid',
   Evaluation: 'SELECT project_id FROM evaluations WHERE id = $1::uuid',
   EvaluationItem:
     'SELECT e.project_id FROM evaluation_items i JOIN evaluations e ON e.id = i.evaluation_id WHERE i.id = $1::uuid',

@@ -3,10 +3,13 @@
 import type { Deps } from '../../deps';
 import { badInput, notFound } from '../../errors';
 import { traceFilterSql, type TraceListFilter } from '../traces/read-sql';
+import { itemsAsOf, versionAt } from './dataset-sql';
 import { checkItems, type ItemInput, MAX_ITEMS } from './datasets';
 
 export interface DataSourceInput {
   datasetId?: string | null;
+  /** With datasetId: the items as they were at this version (any time: the version then). */
+  datasetVersion?: Date | null;
   items?: ItemInput[] | null;
   traces?: {
     filter?: TraceListFilter | null;
@@ -31,48 +34,25 @@ export async function itemsOf(
   db: Deps['db'],
   projectId: string,
   source: DataSourceInput,
-): Promise<{ rows: ItemRow[]; stored: object }> {
+): Promise<{ rows: ItemRow[]; stored: object; dataset?: { id: string; version: Date } }> {
   const given = [source.datasetId, source.items, source.traces].filter((v) => v != null).length;
   if (given !== 1)
     throw badInput('Give exactly one data source: datasetId, items or traces.', [
       'input',
       'dataSource',
     ]);
+  if (source.datasetVersion && !source.datasetId)
+    throw badInput('datasetVersion names a version of the dataset given by datasetId.', [
+      'input',
+      'dataSource',
+      'datasetVersion',
+    ]);
   if (source.items)
     return {
       rows: checkItems(source.items, ['input', 'dataSource', 'items']),
       stored: { type: 'items', count: source.items.length },
     };
-  if (source.datasetId) {
-    const dataset = await db.prisma.dataset.findUnique({
-      where: { id: source.datasetId },
-      select: { projectId: true, name: true },
-    });
-    if (!dataset || dataset.projectId !== projectId)
-      throw notFound('Dataset', ['input', 'dataSource', 'datasetId']);
-    const items = await db.prisma.datasetItem.findMany({
-      where: { datasetId: source.datasetId },
-      orderBy: { id: 'asc' },
-      take: MAX_ITEMS + 1,
-    });
-    if (items.length > MAX_ITEMS)
-      throw badInput(`The dataset has more than ${MAX_ITEMS} items.`, [
-        'input',
-        'dataSource',
-        'datasetId',
-      ]);
-    return {
-      rows: items.map((i) => ({
-        input: i.input,
-        expected_output: i.expectedOutput,
-        output: i.output,
-        contexts: i.contexts,
-        metadata: i.metadata,
-        dataset_item_id: i.id,
-      })),
-      stored: { type: 'dataset', datasetId: source.datasetId, name: dataset.name },
-    };
-  }
+  if (source.datasetId) return datasetItems(db, projectId, source.datasetId, source.datasetVersion);
   // Production traffic: spans of the traces matching the filter, their input and output.
   const t = source.traces!;
   const limit = Math.min(Math.max(t.limit ?? 1_000, 1), MAX_ITEMS);
@@ -107,5 +87,57 @@ export async function itemsOf(
       spanName: t.spanName ?? null,
       limit,
     },
+  };
+}
+
+/** A dataset's items as of a version (null: its latest), and that version. */
+async function datasetItems(
+  db: Deps['db'],
+  projectId: string,
+  datasetId: string,
+  at: Date | null | undefined,
+) {
+  const dataset = await db.prisma.dataset.findUnique({
+    where: { id: datasetId },
+    select: { projectId: true, name: true, version: true },
+  });
+  if (!dataset || dataset.projectId !== projectId)
+    throw notFound('Dataset', ['input', 'dataSource', 'datasetId']);
+  // The version read: a named one is the dataset's version at that time, so the run records one
+  // of Dataset.versions; read by its range, the items are the same whatever commits meanwhile.
+  const version = at ? await versionAt(db.query, datasetId, at) : dataset.version;
+  if (!version)
+    throw badInput('The dataset has no version at or before that time.', [
+      'input',
+      'dataSource',
+      'datasetVersion',
+    ]);
+  const items = await db.prisma.datasetItemVersion.findMany({
+    where: { datasetId, ...itemsAsOf(version) },
+    orderBy: { datasetItemId: 'asc' },
+    take: MAX_ITEMS + 1,
+  });
+  if (items.length > MAX_ITEMS)
+    throw badInput(`The dataset has more than ${MAX_ITEMS} items.`, [
+      'input',
+      'dataSource',
+      'datasetId',
+    ]);
+  return {
+    rows: items.map((i) => ({
+      input: i.input,
+      expected_output: i.expectedOutput,
+      output: i.output,
+      contexts: i.contexts,
+      metadata: i.metadata,
+      dataset_item_id: i.datasetItemId,
+    })),
+    stored: {
+      type: 'dataset',
+      datasetId,
+      name: dataset.name,
+      datasetVersion: version.toISOString(),
+    },
+    dataset: { id: datasetId, version },
   };
 }

@@ -1,11 +1,24 @@
-// Datasets: named sets of items a project evaluates again and again, and the checks every item
-// passes (sizes, an input) whether it goes into a dataset or straight into an evaluation.
+// Datasets: named sets of items a project evaluates again and again, kept through versions
+// (dataset-sql.ts), and the checks every item passes (sizes, an input) whether it goes into a
+// dataset or straight into an evaluation.
+import { isDeepStrictEqual } from 'node:util';
+import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
-import { badInput } from '../../errors';
+import { badInput, notFound } from '../../errors';
+import {
+  currentItem,
+  insertItems,
+  liveItemCount,
+  lockDataset,
+  lockItemDataset,
+  nextVersion,
+  recordVersion,
+  replaceItem,
+} from './dataset-sql';
 
 export const MAX_ITEMS = 10_000;
 const MAX_ITEM_JSON = 256 * 1024;
-const MAX_CONTEXTS = 100;
+export const MAX_CONTEXTS = 100;
 
 export interface ItemInput {
   /** Required; checked by checkItems (GraphQL's JSON scalar lets null through). */
@@ -16,41 +29,83 @@ export interface ItemInput {
   metadata?: unknown;
 }
 
+/** Checks one item's sizes; returns it normalised, or throws BAD_USER_INPUT at `path`. */
+function checkItem(item: ItemInput, path: (string | number)[], what: string) {
+  if (item.input === undefined || item.input === null)
+    throw badInput(`${what} has no input.`, [...path, 'input']);
+  const contexts = item.contexts ?? [];
+  if (contexts.length > MAX_CONTEXTS)
+    throw badInput(`${what} has more than ${MAX_CONTEXTS} contexts.`, [...path, 'contexts']);
+  const row = {
+    input: item.input,
+    expected_output: item.expectedOutput ?? null,
+    output: item.output ?? null,
+    contexts,
+    metadata: item.metadata ?? null,
+  };
+  if (JSON.stringify(row).length > MAX_ITEM_JSON)
+    throw badInput(`${what} is larger than ${MAX_ITEM_JSON} bytes of JSON.`, path);
+  return row;
+}
+
 /** Checks items' sizes; returns them normalised, or throws BAD_USER_INPUT at `path`. */
 export function checkItems(items: ItemInput[], path: (string | number)[]) {
   if (items.length > MAX_ITEMS) throw badInput(`At most ${MAX_ITEMS} items.`, path);
-  return items.map((item, i) => {
-    if (item.input === undefined || item.input === null)
-      throw badInput(`Item ${i} has no input.`, [...path, i, 'input']);
-    const contexts = item.contexts ?? [];
-    if (contexts.length > MAX_CONTEXTS)
-      throw badInput(`Item ${i} has more than ${MAX_CONTEXTS} contexts.`, [...path, i, 'contexts']);
-    const row = {
-      input: item.input,
-      expected_output: item.expectedOutput ?? null,
-      output: item.output ?? null,
-      contexts,
-      metadata: item.metadata ?? null,
-    };
-    if (JSON.stringify(row).length > MAX_ITEM_JSON)
-      throw badInput(`Item ${i} is larger than ${MAX_ITEM_JSON} bytes of JSON.`, [...path, i]);
-    return row;
-  });
+  return items.map((item, i) => checkItem(item, [...path, i], `Item ${i}`));
 }
 
-type CheckedItem = ReturnType<typeof checkItems>[number];
+export type CheckedItem = ReturnType<typeof checkItems>[number];
 
-/** A checked item as Prisma stores it (JSON columns take undefined for SQL NULL). */
-const itemData = (r: CheckedItem) => ({
-  input: r.input as object,
-  expectedOutput: (r.expected_output ?? undefined) as object,
-  output: (r.output ?? undefined) as object,
-  contexts: r.contexts,
-  metadata: (r.metadata ?? undefined) as object,
-});
+/** What updateDatasetItem changes: a field left out stays, null clears it (input cannot be cleared). */
+export type ItemChanges = ItemInput;
 
-export function createDatasets(deps: Pick<Deps, 'db'>) {
+export function createDatasets(deps: Pick<Deps, 'db' | 'clock'>) {
   const { db } = deps;
+
+  /** Adds checked items to a dataset as one new version; `path` names the items in the input. */
+  async function addItems(
+    datasetId: string,
+    rows: (CheckedItem & { sourceSpanId?: string | null })[],
+    path: (string | number)[],
+  ) {
+    return db.transaction(async (sql) => {
+      if (!(await lockDataset(sql, datasetId))) throw notFound('Dataset', ['input', 'datasetId']);
+      const count = await liveItemCount(sql, datasetId);
+      if (count + rows.length > MAX_ITEMS)
+        throw badInput(`A dataset holds at most ${MAX_ITEMS} items (it has ${count}).`, path);
+      if (rows.length === 0) return 0;
+      const version = await nextVersion(sql, datasetId, deps.clock.now(), { added: rows.length });
+      await insertItems(
+        sql,
+        datasetId,
+        version,
+        rows.map((r) => ({ ...r, id: uuidv7() })),
+      );
+      return rows.length;
+    });
+  }
+
+  /**
+   * Replaces the item's current state by `change` of it, as a new version of its dataset; nothing
+   * (no new version) when that changes nothing. NOT_FOUND when there is no such item.
+   */
+  async function changeItem(
+    id: string,
+    change: (current: CheckedItem & { archived: boolean }) => CheckedItem & { archived: boolean },
+    counts: { updated?: number; archived?: number },
+  ) {
+    return db.transaction(async (sql) => {
+      const datasetId = await lockItemDataset(sql, id);
+      const current = datasetId && (await currentItem(sql, id));
+      if (!datasetId || !current) throw notFound('DatasetItem', ['input', 'id']);
+      const next = change(current);
+      if (isDeepStrictEqual(next, current)) return datasetId;
+      const version = await nextVersion(sql, datasetId, deps.clock.now(), counts);
+      await replaceItem(sql, datasetId, version, { ...next, id });
+      return datasetId;
+    });
+  }
+
   return {
     async createDataset(input: {
       projectId: string;
@@ -59,37 +114,73 @@ export function createDatasets(deps: Pick<Deps, 'db'>) {
       items: ItemInput[];
     }) {
       const rows = checkItems(input.items, ['input', 'items']);
-      const exists = await db.prisma.dataset.findUnique({
-        where: { projectId_name: { projectId: input.projectId, name: input.name } },
-        select: { id: true },
+      const id = await db.transaction(async (sql) => {
+        const now = deps.clock.now();
+        const [dataset] = await sql<{ id: string }>(
+          `INSERT INTO datasets (id, project_id, name, description, created_at, updated_at, version)
+           VALUES ($1::uuid, $2::uuid, $3, $4, $5::timestamptz, now(), $5::timestamptz)
+           ON CONFLICT (project_id, name) DO NOTHING RETURNING id::text`,
+          [uuidv7(), input.projectId, input.name, input.description ?? null, now],
+        );
+        if (!dataset)
+          throw badInput(`A dataset named "${input.name}" exists in this project.`, [
+            'input',
+            'name',
+          ]);
+        // Its first version: created, with its items (if any).
+        await recordVersion(sql, dataset.id, now, { added: rows.length });
+        await insertItems(
+          sql,
+          dataset.id,
+          now,
+          rows.map((r) => ({ ...r, id: uuidv7() })),
+        );
+        return dataset.id;
       });
-      if (exists)
-        throw badInput(`A dataset named "${input.name}" exists in this project.`, [
-          'input',
-          'name',
-        ]);
-      return db.prisma.dataset.create({
-        data: {
-          projectId: input.projectId,
-          name: input.name,
-          description: input.description ?? null,
-          items: { create: rows.map(itemData) },
-        },
-      });
+      return db.prisma.dataset.findUniqueOrThrow({ where: { id } });
     },
 
-    async addDatasetItems(datasetId: string, items: ItemInput[]) {
-      const rows = checkItems(items, ['input', 'items']);
-      const count = await db.prisma.datasetItem.count({ where: { datasetId } });
-      if (count + rows.length > MAX_ITEMS)
-        throw badInput(`A dataset holds at most ${MAX_ITEMS} items (it has ${count}).`, [
-          'input',
-          'items',
-        ]);
-      await db.prisma.datasetItem.createMany({
-        data: rows.map((r) => ({ datasetId, ...itemData(r) })),
-      });
-      return rows.length;
+    /** Adds items as one new version (`sourceSpanId`: the span an item was copied from); returns how many. */
+    addDatasetItems(
+      datasetId: string,
+      items: (ItemInput & { sourceSpanId?: string | null })[],
+      path: (string | number)[] = ['input', 'items'],
+    ) {
+      const rows = checkItems(items, path).map((row, i) => ({
+        ...row,
+        sourceSpanId: items[i].sourceSpanId ?? null,
+      }));
+      return addItems(datasetId, rows, path);
+    },
+
+    /** Edits an item (see ItemChanges); returns its dataset's id. */
+    updateDatasetItem(id: string, changes: ItemChanges) {
+      return changeItem(
+        id,
+        (current) => ({
+          ...checkItem(
+            {
+              input: changes.input === undefined ? current.input : changes.input,
+              expectedOutput:
+                changes.expectedOutput === undefined
+                  ? current.expected_output
+                  : changes.expectedOutput,
+              output: changes.output === undefined ? current.output : changes.output,
+              contexts: changes.contexts === undefined ? current.contexts : changes.contexts,
+              metadata: changes.metadata === undefined ? current.metadata : changes.metadata,
+            },
+            ['input'],
+            'The item',
+          ),
+          archived: current.archived,
+        }),
+        { updated: 1 },
+      );
+    },
+
+    /** Archives an item: left out of new runs and of the dataset's items from now on. */
+    archiveDatasetItem(id: string) {
+      return changeItem(id, (current) => ({ ...current, archived: true }), { archived: 1 });
     },
   };
 }

@@ -1,7 +1,7 @@
-// Mutations of datasets and evaluations. Writes need the `write` action on the project.
+// Mutations of evaluations (datasets': dataset-mutations.ts). Writes need the `write` action on the project.
 import type { Context } from '../../context';
 import { badInput } from '../../errors';
-import { authorizeId, authorizeRow } from '../auth/access';
+import { authorizeId } from '../auth/access';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { authorizeCostFilter, TraceFilter } from '../traces/queries';
@@ -10,7 +10,7 @@ import { DatasetRef } from './dataset-schema';
 import { EvaluationBatchRef, EvaluationRef } from './schema';
 import type { DataSourceInput } from './data-source';
 
-const ItemInput = builder.inputType('EvaluationItemInput', {
+export const ItemInput = builder.inputType('EvaluationItemInput', {
   description:
     'One item: the input, what was expected, and the output of the application under test.',
   fields: (t) => ({
@@ -37,6 +37,11 @@ const DataSource = builder.inputType('EvaluationDataSourceInput', {
   description: 'Exactly one of: a dataset, items given inline, or spans selected from traces.',
   fields: (t) => ({
     datasetId: t.globalID({ for: DatasetRef }),
+    datasetVersion: t.field({
+      type: 'DateTime',
+      description:
+        'With datasetId: run on the items as they were at this version (one of Dataset.versions; another time names the version then). Default: the latest.',
+    }),
     items: t.field({ type: [ItemInput] }),
     traces: t.field({ type: TracesSource }),
   }),
@@ -60,6 +65,7 @@ async function dataSourceOf(
   projectId: string,
   input: {
     datasetId?: { id: string } | null;
+    datasetVersion?: Date | null;
     items?: unknown[] | null;
     traces?: { filter?: { minCost?: unknown } | null } | null;
   },
@@ -68,6 +74,7 @@ async function dataSourceOf(
   await authorizeCostFilter(ctx, projectId, input.traces?.filter);
   return {
     datasetId: input.datasetId?.id ?? null,
+    datasetVersion: input.datasetVersion ?? null,
     items: (input.items as DataSourceInput['items']) ?? null,
     traces: (input.traces as DataSourceInput['traces']) ?? null,
   };
@@ -77,65 +84,6 @@ async function dataSourceOf(
 async function writableEvaluation(ctx: Context, id: string) {
   return authorizeId(ctx, 'Evaluation', id, 'write');
 }
-
-builder.relayMutationField(
-  'createDataset',
-  {
-    inputFields: (t) => ({
-      projectId: t.globalID({ required: true, for: ProjectRef }),
-      name: t.string({ required: true }),
-      description: t.string(),
-      items: t.field({ type: [ItemInput], required: true, defaultValue: [] }),
-    }),
-  },
-  {
-    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
-    resolve: async (_root, { input }, ctx) => {
-      const name = input.name.trim();
-      if (!name || name.length > 200)
-        throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
-      return {
-        dataset: await ctx.services.evaluations.createDataset({
-          projectId: input.projectId.id,
-          name,
-          description: input.description,
-          items: input.items,
-        }),
-      };
-    },
-  },
-  { outputFields: (t) => ({ dataset: t.field({ type: DatasetRef, resolve: (r) => r.dataset }) }) },
-);
-
-builder.relayMutationField(
-  'addDatasetItems',
-  {
-    inputFields: (t) => ({
-      datasetId: t.globalID({ required: true, for: DatasetRef }),
-      items: t.field({ type: [ItemInput], required: true }),
-    }),
-  },
-  {
-    resolve: async (_root, { input }, ctx) => {
-      const dataset = authorizeRow(
-        ctx,
-        await ctx.deps.db.prisma.dataset.findUnique({ where: { id: input.datasetId.id } }),
-        'write',
-        'Dataset',
-      );
-      return {
-        dataset,
-        addedCount: await ctx.services.evaluations.addDatasetItems(dataset.id, input.items),
-      };
-    },
-  },
-  {
-    outputFields: (t) => ({
-      dataset: t.field({ type: DatasetRef, resolve: (r) => r.dataset }),
-      addedCount: t.exposeInt('addedCount'),
-    }),
-  },
-);
 
 builder.relayMutationField(
   'createEvaluation',

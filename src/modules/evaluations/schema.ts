@@ -105,6 +105,16 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
       resolve: (e) => e.testingCriteria,
     }),
     dataSource: t.expose('dataSource', { type: 'JSON' }),
+    dataset: t.relation('dataset', {
+      nullable: true,
+      description: 'The dataset it ran on (a dataset data source).',
+    }),
+    datasetVersion: t.expose('datasetVersion', {
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'The version of the dataset it ran on (one of Dataset.versions): create an evaluation with dataSource { datasetId, datasetVersion } to run on the same items again.',
+    }),
     resultCounts: t.field({
       type: ResultCounts,
       select: {

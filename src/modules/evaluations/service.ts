@@ -52,14 +52,14 @@ export function createEvaluationService(
       (await services.quotas.exceeded(subjects, 'evaluations')) ??
       (graders.some(needsJudge) ? await services.quotas.exceeded(subjects, 'judge') : null);
     if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
-    const { rows, stored } = await itemsOf(db, input.projectId, input.dataSource);
+    const { rows, stored, dataset } = await itemsOf(db, input.projectId, input.dataSource);
     if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
     const evaluationsPerDay = input.creatorId
       ? (await services.quotas.quota(input.creatorId)).evaluations
       : null;
     const projectEvaluationsPerDay = (await services.quotas.projectBudget(input.projectId))
       .evaluations;
-    return { ...input, name, rows, stored, evaluationsPerDay, projectEvaluationsPerDay };
+    return { ...input, name, rows, stored, dataset, evaluationsPerDay, projectEvaluationsPerDay };
   }
 
   async function insertEvaluations(
@@ -70,8 +70,8 @@ export function createEvaluationService(
     const ids: string[] = [];
     for (const p of prepared) {
       const [evaluation] = await sql<{ id: string }>(
-        `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, updated_at)
-         VALUES ($8::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, now()) RETURNING id::text`,
+        `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, dataset_id, dataset_version, updated_at)
+         VALUES ($8::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, $9::uuid, $10::timestamptz, now()) RETURNING id::text`,
         [
           p.projectId,
           p.creatorId,
@@ -81,6 +81,8 @@ export function createEvaluationService(
           JSON.stringify(p.stored),
           p.rows.length,
           uuidv7(),
+          p.dataset?.id ?? null,
+          p.dataset?.version ?? null,
         ],
       );
       await sql(
@@ -218,7 +220,7 @@ export function createEvaluationService(
       return requeued;
     },
 
-    // Datasets (datasets.ts): createDataset, addDatasetItems.
+    // Datasets (datasets.ts): createDataset, addDatasetItems, updateDatasetItem, archiveDatasetItem.
     ...createDatasets(deps),
   };
 }
