@@ -205,6 +205,9 @@ const MUTATIONS: Record<string, [string, Vars]> = {
   addDatasetItems: M(
     'mutation($dataset: ID!) { addDatasetItems(input: { datasetId: $dataset, items: [{ input: "x" }] }) { addedCount } }',
   ),
+  addDatasetItemsFromSpans: M(
+    'mutation($dataset: ID!, $span: ID!) { addDatasetItemsFromSpans(input: { datasetId: $dataset, spanIds: [$span], outputAs: EXPECTED_OUTPUT }) { addedCount } }',
+  ),
   updateDatasetItem: M(
     'mutation($datasetItem: ID!) { updateDatasetItem(input: { id: $datasetItem, expectedOutput: "changed" }) { datasetItem { id } } }',
   ),

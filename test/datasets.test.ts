@@ -1,9 +1,10 @@
 // Datasets that keep their items, through HTTP: items edited and archived under stable ids, every
 // change a version that reads back exactly, runs that record the version they used (and run on an
-// old one), the runs of a dataset, and who may do what.
+// old one), items copied from spans, the runs of a dataset, and who may do what.
 import { randomUUID } from 'node:crypto';
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { CREATE, waitFor } from './support/evaluations';
+import { ingest, span } from './support/spans';
 
 let app: TestApp;
 
@@ -62,6 +63,8 @@ const UPDATE = `mutation($input: UpdateDatasetItemInput!) { updateDatasetItem(in
 const ARCHIVE = `mutation($id: ID!) { archiveDatasetItem(input: { id: $id }) {
   datasetItem { ${ITEM} } dataset { version } } }`;
 const ADD = `mutation($input: AddDatasetItemsInput!) { addDatasetItems(input: $input) { addedCount dataset { version } } }`;
+const FROM_SPANS = `mutation($input: AddDatasetItemsFromSpansInput!) { addDatasetItemsFromSpans(input: $input) {
+  addedCount dataset { version items(first: 100) { edges { node { ${ITEM} sourceSpanId sourceSpan { id name } } } } } } }`;
 
 const later = (a: string, b: string) => Date.parse(a) > Date.parse(b);
 
@@ -325,11 +328,159 @@ describe('runs on a dataset', () => {
   });
 });
 
+describe('items from spans', () => {
+  const at = (s: number) => new Date(Date.UTC(2026, 0, 5, 12, 0, s)).toISOString();
+  let spanIds: Record<string, string>;
+
+  beforeAll(async () => {
+    const sent = await ingest(app, app.projectId, [
+      span({ traceId: 'rag-1', spanId: 'root', name: 'agent', startTime: at(0), userId: 'u-ds' }),
+      span({
+        traceId: 'rag-1',
+        spanId: 'ret-1',
+        parentSpanId: 'root',
+        kind: 'RETRIEVER',
+        name: 'search',
+        startTime: at(1),
+        output: JSON.stringify([{ page_content: 'doc one' }, 'doc two']),
+      }),
+      span({
+        traceId: 'rag-1',
+        spanId: 'ret-2',
+        parentSpanId: 'root',
+        kind: 'RETRIEVER',
+        name: 'search',
+        startTime: at(2),
+        output: 'doc three',
+      }),
+      span({
+        traceId: 'rag-1',
+        spanId: 'llm',
+        parentSpanId: 'root',
+        kind: 'LLM',
+        name: 'answer',
+        startTime: at(3),
+        input: 'why?',
+        output: 'because',
+        metadata: { route: 'faq' },
+      }),
+      span({
+        traceId: 'plain-2',
+        spanId: 'llm',
+        kind: 'LLM',
+        name: 'answer',
+        startTime: at(10),
+        input: 'hi',
+        output: 'hello',
+        userId: 'u-ds',
+      }),
+    ]);
+    expect(sent.body.data.ingestSpans.rejectedCount).toBe(0);
+    const data = await ok(
+      `query($p: ID!) { traces(projectId: $p, filter: { userId: "u-ds" }) { edges { node { externalId
+        spans(first: 10) { edges { node { id externalId } } } } } } }`,
+      { p: globalId('Project', app.projectId) },
+    );
+    spanIds = {};
+    for (const trace of nodes(data.traces))
+      for (const s of nodes(trace.spans)) spanIds[`${trace.externalId}/${s.externalId}`] = s.id;
+  });
+
+  it("copies input, output as the expected output, the trace's retrieved contexts and a link back", async () => {
+    const { id } = await createDataset('from spans', []);
+    const data = (
+      await ok(FROM_SPANS, {
+        input: {
+          datasetId: id,
+          spanIds: [spanIds['rag-1/llm'], spanIds['plain-2/llm']],
+          outputAs: 'EXPECTED_OUTPUT',
+        },
+      })
+    ).addDatasetItemsFromSpans;
+    expect(data.addedCount).toBe(2);
+    expect(
+      nodes(data.dataset.items).map((i: any) => ({
+        input: i.input,
+        expectedOutput: i.expectedOutput,
+        output: i.output,
+        contexts: i.contexts,
+        metadata: i.metadata,
+        sourceSpanId: i.sourceSpanId,
+        sourceSpan: i.sourceSpan,
+      })),
+    ).toEqual([
+      {
+        input: 'why?',
+        expectedOutput: 'because',
+        output: null,
+        contexts: ['doc one', 'doc two', 'doc three'],
+        metadata: { route: 'faq' },
+        sourceSpanId: spanIds['rag-1/llm'],
+        sourceSpan: { id: spanIds['rag-1/llm'], name: 'answer' },
+      },
+      {
+        input: 'hi',
+        expectedOutput: 'hello',
+        output: null,
+        contexts: [],
+        metadata: null,
+        sourceSpanId: spanIds['plain-2/llm'],
+        sourceSpan: { id: spanIds['plain-2/llm'], name: 'answer' },
+      },
+    ]);
+  });
+
+  it('keeps the output in the metadata under the key given, and selects spans by a filter', async () => {
+    const { id, version } = await createDataset('from spans as metadata', []);
+    const data = (
+      await ok(FROM_SPANS, {
+        input: {
+          datasetId: id,
+          filter: { filter: { userId: 'u-ds' }, spanName: 'answer' },
+          outputAs: 'METADATA',
+          metadataKey: 'reference',
+        },
+      })
+    ).addDatasetItemsFromSpans;
+    expect(data.addedCount).toBe(2);
+    expect(later(data.dataset.version, version)).toBe(true);
+    // Newest traces first, as the traces data source selects them.
+    expect(
+      nodes(data.dataset.items).map((i: any) => [
+        i.input,
+        i.expectedOutput,
+        i.metadata,
+        i.contexts.length,
+        i.sourceSpanId,
+      ]),
+    ).toEqual([
+      ['hi', null, { reference: 'hello' }, 0, spanIds['plain-2/llm']],
+      ['why?', null, { route: 'faq', reference: 'because' }, 3, spanIds['rag-1/llm']],
+    ]);
+  });
+
+  it('wants exactly one of spanIds and filter, and adds nothing when a span is not found', async () => {
+    const { id, version } = await createDataset('from spans refused', []);
+    const add = (input: Record<string, unknown>) =>
+      refusal(FROM_SPANS, { input: { datasetId: id, outputAs: 'EXPECTED_OUTPUT', ...input } });
+    expect(await add({})).toEqual({ code: 'BAD_USER_INPUT', path: ['input'] });
+    expect(
+      await add({ spanIds: [spanIds['rag-1/llm']], filter: { filter: { userId: 'u-ds' } } }),
+    ).toEqual({ code: 'BAD_USER_INPUT', path: ['input'] });
+    expect(await add({ spanIds: [spanIds['rag-1/llm'], globalId('Span', randomUUID())] })).toEqual({
+      code: 'NOT_FOUND',
+      path: ['input', 'spanIds', 1],
+    });
+    expect(await itemsOf(id)).toEqual({ version, items: [] });
+  });
+});
+
 describe('isolation and roles', () => {
   let mine: { id: string; version: string; items: any[] };
   let theirs: string;
   let stranger: string;
   let viewer: string;
+  let spanOfMine: string;
 
   beforeAll(async () => {
     mine = await createDataset('guarded', [{ input: 'secret', expectedOutput: 'kept' }]);
@@ -343,9 +494,18 @@ describe('isolation and roles', () => {
         stranger,
       )
     ).createDataset.dataset.id;
+    await ingest(app, app.projectId, [
+      span({ traceId: 'guarded', spanId: 's', name: 'answer', input: 'i', output: 'o' }),
+    ]);
+    const spans = await ok(
+      `query($p: ID!) { traces(projectId: $p, filter: { name: "answer" }) { edges { node { externalId spans(first: 1) { edges { node { id } } } } } } }`,
+      { p: globalId('Project', app.projectId) },
+    );
+    spanOfMine = nodes(nodes(spans.traces).find((t: any) => t.externalId === 'guarded').spans)[0]
+      .id;
   });
 
-  it("answers another project's items and datasets NOT_FOUND, as missing ones", async () => {
+  it("answers another project's items, datasets and spans NOT_FOUND, as missing ones", async () => {
     const item = mine.items[0].id;
     for (const id of [item, randomUUID(), 'not-a-uuid']) {
       expect(await refusal(UPDATE, { input: { id, input: 'stolen' } }, stranger)).toEqual({
@@ -362,6 +522,13 @@ describe('isolation and roles', () => {
         await refusal(ADD, { input: { datasetId, items: [{ input: 'x' }] } }, stranger),
       ).toEqual({ code: 'NOT_FOUND', path: ['input', 'datasetId'] });
       expect(
+        await refusal(
+          FROM_SPANS,
+          { input: { datasetId, spanIds: [spanOfMine], outputAs: 'METADATA' } },
+          stranger,
+        ),
+      ).toEqual({ code: 'NOT_FOUND', path: ['input', 'datasetId'] });
+      expect(
         (
           await refusal(
             `query($id: ID!, $v: DateTime) { dataset(id: $id) { versions { totalCount } runs { totalCount } items(version: $v) { totalCount } } }`,
@@ -371,6 +538,15 @@ describe('isolation and roles', () => {
         ).code,
       ).toBe('NOT_FOUND');
     }
+    // Their own dataset, my span: NOT_FOUND at the span.
+    for (const spanId of [spanOfMine, globalId('Span', randomUUID())])
+      expect(
+        await refusal(
+          FROM_SPANS,
+          { input: { datasetId: theirs, spanIds: [spanId], outputAs: 'EXPECTED_OUTPUT' } },
+          stranger,
+        ),
+      ).toEqual({ code: 'NOT_FOUND', path: ['input', 'spanIds', 0] });
     // Their project, my dataset at a version: NOT_FOUND at the dataset.
     const theirProject = (
       await ok('query($id: ID!) { dataset(id: $id) { project { id } } }', { id: theirs }, stranger)
@@ -401,6 +577,10 @@ describe('isolation and roles', () => {
       [UPDATE, { input: { id: item, input: 'changed' } }],
       [ARCHIVE, { id: item }],
       [ADD, { input: { datasetId: mine.id, items: [{ input: 'x' }] } }],
+      [
+        FROM_SPANS,
+        { input: { datasetId: mine.id, spanIds: [spanOfMine], outputAs: 'EXPECTED_OUTPUT' } },
+      ],
     ] as const)
       expect((await refusal(query, variables, viewer)).code).toBe('FORBIDDEN');
     const read = await ok(DATASET, { id: mine.id, version: mine.version }, viewer);

@@ -1,13 +1,19 @@
-// Mutations of datasets: create one, add items, edit and archive items. Each change of items is a
-// new version of the dataset (dataset-sql.ts). Writes need the `write` action on the dataset's
-// project; a dataset or item of a project the caller cannot see answers NOT_FOUND, as a missing one.
+// Mutations of datasets: create one, add items (given, or copied from spans), edit and archive
+// items. Each change of items is a new version of the dataset (dataset-sql.ts). Writes need the
+// `write` action on the dataset's project; a dataset, item or span of a project the caller cannot
+// see answers NOT_FOUND, as a missing one.
+import { z } from 'zod';
 import type { Context } from '../../context';
 import { badInput } from '../../errors';
 import { authorizeId, authorizeRow } from '../auth/access';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
+import { authorizeCostFilter } from '../traces/queries';
+import { SpanRef } from '../traces/schema';
 import { DatasetRef } from './dataset-schema';
-import { ItemInput } from './mutations';
+import type { DataSourceInput } from './data-source';
+import { spansAsItems } from './dataset-spans';
+import { ItemInput, TracesSource } from './mutations';
 
 /** The dataset, when the principal may change it. */
 async function writableDataset(ctx: Context, id: string) {
@@ -91,6 +97,65 @@ builder.relayMutationField(
       return {
         datasetId: dataset.id,
         addedCount: await ctx.services.evaluations.addDatasetItems(dataset.id, input.items),
+      };
+    },
+  },
+  {
+    outputFields: (t) => ({
+      dataset: changedDataset(t),
+      addedCount: t.exposeInt('addedCount'),
+    }),
+  },
+);
+
+const OutputAs = builder.enumType('DatasetItemOutputAs', {
+  description: "Where a span's output goes in the item copied from it.",
+  values: {
+    EXPECTED_OUTPUT: { description: 'The expected output ({{item.expected_output}}).' },
+    METADATA: { description: 'The metadata, under metadataKey ({{item.metadata.<key>}}).' },
+  } as const,
+});
+
+builder.relayMutationField(
+  'addDatasetItemsFromSpans',
+  {
+    inputFields: (t) => ({
+      datasetId: t.globalID({ required: true, for: DatasetRef }),
+      spanIds: t.globalIDList({
+        for: SpanRef,
+        description: 'The spans to copy, at most 10,000 (or give filter).',
+      }),
+      filter: t.field({
+        type: TracesSource,
+        description: 'The spans to copy, chosen as the traces data source of an evaluation does.',
+      }),
+      outputAs: t.field({ type: OutputAs, required: true }),
+      metadataKey: t.string({
+        defaultValue: 'output',
+        description: "With METADATA: the metadata key the span's output is kept under.",
+        validate: z.string().min(1).max(200),
+      }),
+    }),
+  },
+  {
+    description:
+      "Copies spans into the dataset as new items (one new version): each span's input, its output (as the expected output or in the metadata, as outputAs says), the outputs of its trace's RETRIEVER spans as contexts (at most 100), and a link back to the span (DatasetItem.sourceSpan).",
+    resolve: async (_root, { input }, ctx) => {
+      const dataset = await writableDataset(ctx, input.datasetId.id);
+      // Spans chosen by their traces' cost: as in the traces query, that needs the costs right.
+      await authorizeCostFilter(ctx, dataset.projectId, input.filter?.filter);
+      const items = await spansAsItems(ctx.deps.db, dataset.projectId, {
+        spanIds: input.spanIds?.map((s) => s.id) ?? null,
+        filter: input.filter as DataSourceInput['traces'],
+        outputAs: input.outputAs,
+        metadataKey: input.metadataKey ?? 'output',
+      });
+      return {
+        datasetId: dataset.id,
+        addedCount: await ctx.services.evaluations.addDatasetItems(dataset.id, items, [
+          'input',
+          input.spanIds ? 'spanIds' : 'filter',
+        ]),
       };
     },
   },

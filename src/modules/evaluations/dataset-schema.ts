@@ -1,9 +1,12 @@
 // Datasets, their versions and their items as the API shows them (readable with the `read`
 // action), and the `datasets` / `dataset` queries. Their mutations are in dataset-mutations.ts.
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { found } from '../../errors';
 import { builder } from '../../schema/builder';
 import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
+import { loadersOf } from '../traces/loaders';
+import { SpanRef } from '../traces/schema';
 import { itemsAsOf } from './dataset-sql';
 
 const readScope = projectScope('read');
@@ -102,6 +105,20 @@ builder.prismaObject('DatasetItemVersion', {
     version: t.expose('validFrom', {
       type: 'DateTime',
       description: 'The version of the dataset that gave the item this content.',
+    }),
+    sourceSpanId: t.id({
+      nullable: true,
+      description: 'The id of the span it was copied from (addDatasetItemsFromSpans).',
+      select: { item: { select: { sourceSpanId: true } } },
+      resolve: (i) => (i.item.sourceSpanId ? encodeGlobalID('Span', i.item.sourceSpanId) : null),
+    }),
+    sourceSpan: t.field({
+      type: SpanRef,
+      nullable: true,
+      description: 'The span it was copied from, while that span is kept.',
+      select: { item: { select: { sourceSpanId: true } } },
+      resolve: (i, _a, ctx, info) =>
+        i.item.sourceSpanId ? loadersOf(ctx).use(info).span.load(i.item.sourceSpanId) : null,
     }),
   }),
 });

@@ -22,7 +22,7 @@ export const ItemInput = builder.inputType('EvaluationItemInput', {
   }),
 });
 
-const TracesSource = builder.inputType('EvaluationTracesSource', {
+export const TracesSource = builder.inputType('EvaluationTracesSource', {
   description:
     "Production traffic: the spans (with an output) of a project's traces matching the filter, newest traces first.",
   fields: (t) => ({

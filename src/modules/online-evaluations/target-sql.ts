@@ -5,7 +5,7 @@ import type { Sql } from '../../storage/db';
 import type { LoadedSpan } from './variables';
 
 /** Retrievers read per trace at most (their outputs become contexts, in the order they started). */
-const MAX_RETRIEVERS = 50;
+export const MAX_RETRIEVERS = 50;
 
 export interface Target {
   /** The span judged (a TRACE rule's: the trace's root span). */
