@@ -207,7 +207,9 @@ function withDefaults(
   operation: OperationDefinitionNode,
   raw: Record<string, unknown> | null | undefined,
 ): Record<string, unknown> {
-  const variables = { ...raw };
+  // Without a prototype: a variable named `constructor` or `__proto__` is one the request sent
+  // or none (its default), never Object's.
+  const variables: Record<string, unknown> = Object.assign(Object.create(null), raw);
   for (const definition of operation.variableDefinitions ?? []) {
     const name = definition.variable.name.value;
     if (variables[name] === undefined && definition.defaultValue)
