@@ -108,6 +108,16 @@ describe('cost', () => {
     for (const name of ['n', 'constructor', '__proto__', 'toString'])
       expect(await requested(name)).toBe(101);
   });
+
+  it("one caller's variables do not change what another's cost (values JSON cannot tell apart)", async () => {
+    const query = 'query($n: Int) { projects(first: $n) { edges { node { id } } } }';
+    const other = await userWithBucket(10_000);
+    // 1e400 is Infinity once parsed, which JSON writes as null: the same text as the null below.
+    const refused = await fetch(app.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${other.key}` },
+      body: `{"query": ${JSON.stringify(query)}, "variables": {"n": 1e400}}`,
+    });
     expect((await refused.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
     const user = await userWithBucket(10_000);
     const res = await app.gql(query, { n: null }, { key: user.key });
