@@ -590,6 +590,24 @@ describe('createScores', () => {
     expect((await list({ name: 'per-project' })).edges.map((e: any) => e.node.value)).toEqual([1]);
   });
 
+  it('stores half of a character (a text cut inside an emoji) as U+FFFD, failing nothing', async () => {
+    const cut = 'great 😀'.slice(0, -1); // ends with a lone high surrogate
+    const res = await createMany(
+      [
+        { traceId: ids.t1, name: 'cut', value: 1, comment: cut },
+        { traceId: ids.t1, name: 'cut', value: 2, comment: 'whole' },
+      ],
+      { partial: true },
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data.createScores).toMatchObject({ acceptedCount: 2, rejectedCount: 0 });
+    const stored = await app.server.deps.db.prisma.score.findMany({
+      where: { name: 'cut' },
+      orderBy: { value: 'asc' },
+    });
+    expect(stored.map((s) => s.comment)).toEqual(['great \ufffd', 'whole']);
+  });
+
   it('takes at most 1,000 scores', async () => {
     const res = await createMany(
       Array.from({ length: 1_001 }, () => ({ traceId: ids.t1, name: 'many', value: 1 })),
