@@ -174,6 +174,18 @@ describe('deterministic graders', () => {
     expect(failedOnly.body.data.evaluation.results.totalCount).toBe(2);
   });
 
+  it('keeps a result quoting half of a character (as U+FFFD) with its item', async () => {
+    // A JSON error quotes the text around its fault cut by UTF-16 units: here half an emoji.
+    const id = await createEvaluation(
+      app,
+      [{ type: 'json_schema', name: 'json', input: output }],
+      [{ input: 'q', output: '😀😀😀😀😀😀' }],
+    );
+    const done = await waitFor(app, id);
+    expect(done.resultCounts).toEqual({ total: 1, completed: 1, passed: 0, failed: 1, errored: 0 });
+    expect(byGrader(done).json[0].reasoning).toMatch(/^not valid JSON: .*\ufffd/);
+  });
+
   it('scores BLEU through the whole pipeline as the reference implementation does', async () => {
     const reference =
       'It is a guide to action that ensures that the military will forever heed Party commands';

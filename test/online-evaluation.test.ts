@@ -407,6 +407,35 @@ it("stores each score as its name's config says, and errors a target whose score
   ]);
 });
 
+it('writes what quotes half of a character as U+FFFD, where it failed the whole group', async () => {
+  // A JSON error quotes the text around its fault cut by UTF-16 units: here half an emoji.
+  const project = await app.seedProject();
+  const json = await createRule(app, project, {
+    delaySeconds: 0,
+    testingCriteria: [{ type: 'json_schema', name: 'json', input: '{{sample.output_text}}' }],
+  });
+  await ingest(app, project, [
+    span({ traceId: 'cut', spanId: 'root', name: 'agent', output: '😀😀😀😀😀😀' }),
+  ]);
+  expect((await waitForRule(app, json, settled(1))).stats).toMatchObject({
+    evaluated: 1,
+    errored: 0,
+  });
+  expect(await onlineScores(app, project)).toEqual([
+    expect.objectContaining({ name: 'json', value: 0, comment: expect.stringMatching(/\ufffd/) }),
+  ]);
+
+  // A judge's unreadable answer, quoted in the task's error cut inside an emoji: the task
+  // errors once, judged once (not a failed write, judged again and again).
+  fake.on('Rate this: cut', { text: `${'x'.repeat(199)}😀 and no JSON` });
+  const judged = await createRule(app, project, { delaySeconds: 0, testingCriteria: [quality] });
+  await ingest(app, project, [
+    span({ traceId: 'cut-2', spanId: 'root', name: 'agent', output: 'cut' }),
+  ]);
+  expect((await waitForRule(app, judged, settled(1))).stats).toMatchObject({ errored: 1 });
+  expect(fake.calls).toHaveLength(1);
+});
+
 it('refuses bad rules with the path of the problem', async () => {
   const input = { projectId: globalId('Project', app.projectId), name: 'bad' };
   const cases: [Record<string, unknown>, (string | number)[]][] = [

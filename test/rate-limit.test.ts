@@ -92,6 +92,39 @@ describe('cost', () => {
     expect(free.body.data.rateLimit).toMatchObject({ limit: 10_000, cost: 0, restoreRate: 0.001 });
     expect(free.body.data.rateLimit.used).toBeGreaterThanOrEqual(26);
   });
+
+  it("counts a variable's default whatever its name (constructor, __proto__: names Object has)", async () => {
+    const user = await userWithBucket(10_000);
+    const requested = async (name: string) => {
+      const res = await app.gql(
+        `query($${name}: Int = 100) { projects(first: $${name}) { edges { node { id } } } }`,
+        {},
+        { key: user.key },
+      );
+      expect(res.body.errors).toBeUndefined();
+      return res.body.extensions.cost.requestedQueryCost;
+    };
+    // The connection 1 + 100 projects.
+    for (const name of ['n', 'constructor', '__proto__', 'toString'])
+      expect(await requested(name)).toBe(101);
+  });
+
+  it("one caller's variables do not change what another's cost (values JSON cannot tell apart)", async () => {
+    const query = 'query($n: Int) { projects(first: $n) { edges { node { id } } } }';
+    const other = await userWithBucket(10_000);
+    // 1e400 is Infinity once parsed, which JSON writes as null: the same text as the null below.
+    const refused = await fetch(app.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${other.key}` },
+      body: `{"query": ${JSON.stringify(query)}, "variables": {"n": 1e400}}`,
+    });
+    expect((await refused.json()).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    const user = await userWithBucket(10_000);
+    const res = await app.gql(query, { n: null }, { key: user.key });
+    expect(res.body.errors).toBeUndefined();
+    // The connection 1 + the default page of 20.
+    expect(res.body.extensions.cost.requestedQueryCost).toBe(21);
+  });
 });
 
 describe('limits', () => {

@@ -222,4 +222,33 @@ describe('score.created webhooks', () => {
       source: 'API',
     });
   });
+
+  it('carry half of a character (a text cut inside an emoji) as U+FFFD, failing nothing', async () => {
+    const project = await app.seedProject();
+    await ingest(app, project, [span({ traceId: 'cut', spanId: 'root', name: 'root' })]);
+    const cutTrace = await app.server.deps.db.prisma.trace.findFirstOrThrow({
+      where: { projectId: project },
+    });
+    const endpoint = await app.gql(CREATE_ENDPOINT, {
+      input: {
+        projectId: globalId('Project', project),
+        url: `${receiver.url}?cut`,
+        events: ['score.created'],
+      },
+    });
+    expect(endpoint.body.errors).toBeUndefined();
+    await createScores(project, [
+      {
+        traceId: globalId('Trace', cutTrace.id),
+        name: 'cut',
+        value: 1,
+        comment: 'great 😀'.slice(0, -1),
+      },
+    ]);
+    const [message] = await app.server.deps.db.query<{ payload: string }>(
+      `SELECT payload::text FROM webhook_messages WHERE project_id = $1::uuid`,
+      [project],
+    );
+    expect(JSON.parse(message.payload).data.comment).toBe('great \ufffd');
+  });
 });

@@ -590,6 +590,44 @@ describe('createScores', () => {
     expect((await list({ name: 'per-project' })).edges.map((e: any) => e.node.value)).toEqual([1]);
   });
 
+  it('stores half of a character (a text cut inside an emoji) as U+FFFD, failing nothing', async () => {
+    const cut = 'great 😀'.slice(0, -1); // ends with a lone high surrogate
+    const res = await createMany(
+      [
+        { traceId: ids.t1, name: 'cut', value: 1, comment: cut },
+        { traceId: ids.t1, name: 'cut', value: 2, comment: 'whole' },
+      ],
+      { partial: true },
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data.createScores).toMatchObject({ acceptedCount: 2, rejectedCount: 0 });
+    const stored = await app.server.deps.db.prisma.score.findMany({
+      where: { name: 'cut' },
+      orderBy: { value: 'asc' },
+    });
+    expect(stored.map((s) => s.comment)).toEqual(['great \ufffd', 'whole']);
+  });
+
+  it('refuses a client id holding half of a character: stored as U+FFFD, it could not be matched', async () => {
+    const res = await createMany(
+      [
+        { clientId: 'whole', traceId: ids.t1, name: 'cut-id', value: 1 },
+        { clientId: 'cut 😀'.slice(0, -1), traceId: ids.t1, name: 'cut-id', value: 2 },
+      ],
+      { partial: true },
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data.createScores).toMatchObject({
+      acceptedCount: 1,
+      rejectedCount: 1,
+      errors: [{ index: 1, field: 'clientId', code: 'BAD_USER_INPUT' }],
+    });
+    // What is reported refused is not stored.
+    expect((await list({ name: 'cut-id' })).edges.map((e: any) => e.node.clientId)).toEqual([
+      'whole',
+    ]);
+  });
+
   it('takes at most 1,000 scores', async () => {
     const res = await createMany(
       Array.from({ length: 1_001 }, () => ({ traceId: ids.t1, name: 'many', value: 1 })),

@@ -4,6 +4,7 @@
 // no item's result is written twice and the counts stay exact.
 import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../../storage/db';
+import { jsonParam } from '../../storage/json-param';
 import { addJudgeSpendingFrom } from '../ratelimit/usage-sql';
 
 export interface ClaimedItem {
@@ -190,7 +191,7 @@ export async function writeOutcomes(
        RETURNING e.id, d.completed > 0 AND e.status = 'COMPLETED' AND e.completed_count = e.total_count AS done),
      usage AS (${addJudgeSpendingFrom('o', '$4')})
      SELECT (SELECT json_agg(id::text) FROM marked) AS written, (SELECT json_agg(id::text) FROM counts WHERE done) AS completed`,
-    [token, JSON.stringify(items), JSON.stringify(results), day.toISOString().slice(0, 10)],
+    [token, jsonParam(items), jsonParam(results), day.toISOString().slice(0, 10)],
   );
   return { written: new Set(row.written ?? []), completed: new Set(row.completed ?? []) };
 }

@@ -7,6 +7,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import type { Sql } from '../../storage/db';
+import { jsonParam } from '../../storage/json-param';
 import {
   CATALOGUE,
   PROGRESS,
@@ -144,7 +145,7 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
         id: p.emitted.messageId,
         projectId,
         eventType: type,
-        body: JSON.stringify(webhookBody(p.message)),
+        body: jsonParam(webhookBody(p.message)),
         at: new Date(p.message.at),
         endpoints: p.endpoints,
         progressOf: spec.throttled ? subjectId : null,

@@ -4,6 +4,7 @@
 // name it; the claim token is what makes its outcome written once however many workers race.
 // Every statement over the table is here.
 import type { Sql } from '../../storage/db';
+import { jsonParam } from '../../storage/json-param';
 import { addJudgeSpendingFrom } from '../ratelimit/usage-sql';
 
 export interface QueuedTask {
@@ -165,9 +166,7 @@ export async function markDone(
      RETURNING t.id::text, extract(epoch FROM now() - t.last_seen_at)::float8 AS lag`,
     [
       token,
-      JSON.stringify(
-        outcomes.map((o) => ({ id: o.taskId, state: o.state, last_error: o.lastError })),
-      ),
+      jsonParam(outcomes.map((o) => ({ id: o.taskId, state: o.state, last_error: o.lastError }))),
     ],
   );
   return new Map(rows.map((r) => [r.id, r.lag]));

@@ -207,7 +207,9 @@ function withDefaults(
   operation: OperationDefinitionNode,
   raw: Record<string, unknown> | null | undefined,
 ): Record<string, unknown> {
-  const variables = { ...raw };
+  // Without a prototype: a variable named `constructor` or `__proto__` is one the request sent
+  // or none (its default), never Object's.
+  const variables: Record<string, unknown> = Object.assign(Object.create(null), raw);
   for (const definition of operation.variableDefinitions ?? []) {
     const name = definition.variable.name.value;
     if (variables[name] === undefined && definition.defaultValue)
@@ -287,6 +289,8 @@ function smallKey(variables: Record<string, unknown> | null | undefined): string
   const small = (value: unknown): boolean => {
     if (--budget < 0) return false;
     if (typeof value === 'string') return value.length <= 1_024;
+    // JSON writes Infinity (a parsed 1e400) as null: such variables would share null's plan.
+    if (typeof value === 'number') return Number.isFinite(value);
     if (Array.isArray(value)) return value.every(small);
     if (value && typeof value === 'object') return Object.values(value).every(small);
     return true;

@@ -87,6 +87,9 @@ const MIN_TIME = Date.UTC(1990, 0, 1);
 const MAX_FUTURE_MS = 24 * 3600_000;
 // Postgres text cannot hold U+0000.
 const NUL = '\u0000';
+// Half of a UTF-16 pair: stored as U+FFFD (storage/json-param.ts), so a client id holding one
+// would not be the id the write finds again.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const TARGETS = ['traceId', 'spanId', 'sessionId', 'evaluationItemId', 'traceExternalId'] as const;
 const TEXTS: [keyof ScoreInput, number, boolean][] = [
   ['name', MAX_NAME, true],
@@ -141,6 +144,8 @@ export function checkScore(
   if (input.clientId != null && input.clientId.trim() === '') bad('clientId', 'must not be empty');
   if (!options.internal && input.clientId?.startsWith(OWN_CLIENT_ID))
     bad('clientId', `must not begin with "${OWN_CLIENT_ID}" (Evalgraph's own scores use it)`);
+  if (input.clientId != null && LONE_SURROGATE.test(input.clientId))
+    bad('clientId', 'must not hold half of a character (a lone UTF-16 surrogate)');
   if (input.sessionId != null && input.sessionId.trim() === '')
     bad('sessionId', 'must not be empty');
 

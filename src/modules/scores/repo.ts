@@ -3,6 +3,7 @@
 // the API are in read-sql.ts and summary-sql.ts.
 import type { ScoreDataType, ScoreSource } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
+import { jsonParam } from '../../storage/json-param';
 import type { Emit } from '../events/emitter';
 import type { ScoreCategory, ScoreConfigRow } from './input';
 
@@ -133,7 +134,7 @@ export async function writeScores(
   const last = new Map<string, ScoreWrite>();
   for (const row of rows) if (row.clientId !== null) last.set(clientKey(row), row);
   const unique = rows.filter((row) => row.clientId === null || last.get(clientKey(row)) === row);
-  const batch = JSON.stringify(unique.map(valuesOf));
+  const batch = jsonParam(unique.map(valuesOf));
   // The statement returns what it decided (the id kept, the times); the rest is what was sent.
   const stored = await sql<{
     id: string;
