@@ -14,6 +14,7 @@ import '../modules/costs/price-schema';
 import '../modules/evaluations/dataset-schema';
 import '../modules/evaluations/schema';
 import '../modules/evaluations/mutations';
+import '../modules/evaluations/compare-schema';
 import '../modules/evaluations/subscriptions';
 import '../modules/alerts/schema';
 import '../modules/alerts/rule-schema';
