@@ -28,32 +28,54 @@ function quantile(sorted: Float64Array, p: number): number {
 /** Draws between two yields to the event loop. */
 const CHUNK = 1 << 20;
 
+export interface BootstrapOptions {
+  seed: number;
+  resamples: number;
+  level: number;
+}
+
 /**
- * The central `level` interval of the mean of `differences`: `resamples` times, draw as many
- * differences with replacement (index ⌊u·n⌋ from one mulberry32 stream seeded with `seed`) and
- * take their mean (summed in draw order); then the quantiles (1 − level)/2 and (1 + level)/2 of
- * those means. Null without differences.
+ * For each list of differences, the central `level` interval of its mean: `resamples` times,
+ * draw as many differences with replacement (index ⌊u·n⌋, u from one mulberry32 stream seeded
+ * with `seed`) and take their mean (summed in draw order); then the quantiles (1 − level)/2 and
+ * (1 + level)/2 of those means. Null for an empty list. Each list's interval is what it would get
+ * alone; lists of the same length draw the same indices, so they share one stream (paired across
+ * graders, and the generator runs once for all of them).
  */
-export async function bootstrapInterval(
-  differences: readonly number[],
-  options: { seed: number; resamples: number; level: number },
-): Promise<{ lower: number; upper: number } | null> {
-  const n = differences.length;
-  if (n === 0) return null;
-  const random = mulberry32(options.seed);
-  const means = new Float64Array(options.resamples);
-  let drawn = 0;
-  for (let b = 0; b < options.resamples; b++) {
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += differences[Math.floor(random() * n)];
-    means[b] = sum / n;
-    drawn += n;
-    if (drawn >= CHUNK) {
-      drawn = 0;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-  }
-  means.sort();
+export async function bootstrapIntervals(
+  lists: readonly (readonly number[])[],
+  options: BootstrapOptions,
+): Promise<({ lower: number; upper: number } | null)[]> {
+  const byLength = new Map<number, number[]>();
+  lists.forEach((list, i) => {
+    if (list.length) byLength.set(list.length, [...(byLength.get(list.length) ?? []), i]);
+  });
+  const out: ({ lower: number; upper: number } | null)[] = lists.map(() => null);
   const tail = (1 - options.level) / 2;
-  return { lower: quantile(means, tail), upper: quantile(means, 1 - tail) };
+  for (const [n, members] of byLength) {
+    const random = mulberry32(options.seed);
+    const values = members.map((i) => Float64Array.from(lists[i]));
+    const means = members.map(() => new Float64Array(options.resamples));
+    const drawn = new Int32Array(n);
+    let sinceYield = 0;
+    for (let b = 0; b < options.resamples; b++) {
+      for (let i = 0; i < n; i++) drawn[i] = Math.floor(random() * n);
+      for (let m = 0; m < members.length; m++) {
+        const v = values[m];
+        let sum = 0;
+        for (let i = 0; i < n; i++) sum += v[drawn[i]];
+        means[m][b] = sum / n;
+      }
+      sinceYield += n * (members.length + 1);
+      if (sinceYield >= CHUNK) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    members.forEach((i, m) => {
+      const sorted = means[m].sort();
+      out[i] = { lower: quantile(sorted, tail), upper: quantile(sorted, 1 - tail) };
+    });
+  }
+  return out;
 }

@@ -1,11 +1,11 @@
 // compareEvaluations: a candidate run against a base run on the same dataset (any versions), item
 // by item (matched by dataset item). Both are checked first (readable by the caller, one project,
-// one dataset); the summary is read once, when first asked for, and the bootstrap interval of a
-// grader only when that field is.
+// one dataset); the summary is read once, when first asked for, and the graders' bootstrap
+// intervals (all at once: they share their draws) only when one is.
 import type { Context } from '../../context';
 import { badInput } from '../../errors';
 import { authorizeRow } from '../auth/access';
-import { bootstrapInterval } from './bootstrap';
+import { bootstrapIntervals } from './bootstrap';
 import {
   type ComparedEvaluationRow,
   type GraderComparisonRow,
@@ -108,30 +108,38 @@ export async function compareEvaluations(
     latency: async () => (await latencies()).get(row.id) ?? null,
   });
 
-  // Graders by name: the base's in its order, then the candidate's own; a grader with results but
-  // in neither list (never, as written) last.
-  const names = [
-    ...new Set([...graderNames(base.testingCriteria), ...graderNames(candidate.testingCriteria)]),
-  ];
   const summary = once(async () => {
     const row = await summariseComparison(sql, baseId, candidateId);
+    // Graders by name: the base's in its order, then the candidate's own; a grader with results
+    // but in neither list (never, as written) last.
+    const names = new Set([
+      ...graderNames(base.testingCriteria),
+      ...graderNames(candidate.testingCriteria),
+      ...row.graders.map((g) => g.grader),
+    ]);
     const byName = new Map(row.graders.map((g) => [g.grader, g]));
-    for (const g of row.graders) if (!names.includes(g.grader)) names.push(g.grader);
+    const graders = [...names].map((name) => byName.get(name) ?? ungraded(name));
+    const settings = { seed: options.seed, resamples: options.resamples, level: LEVEL };
+    // Every grader's interval, when the first is asked for: they share their draws.
+    const intervals = once(() =>
+      bootstrapIntervals(
+        graders.map((g) => g.differences ?? []),
+        settings,
+      ),
+    );
     return {
       matched: row.matched,
       onlyInBase: row.only_in_base,
       onlyInCandidate: row.only_in_candidate,
-      graders: names.map((name): GraderComparison => {
-        const { differences, ...g } = byName.get(name) ?? ungraded(name);
-        return {
+      graders: graders.map(
+        ({ differences: _, ...g }, i): GraderComparison => ({
           ...g,
-          interval: once(async () => {
-            const settings = { seed: options.seed, resamples: options.resamples, level: LEVEL };
-            const bounds = await bootstrapInterval(differences ?? [], settings);
+          interval: async () => {
+            const bounds = (await intervals())[i];
             return bounds && { ...bounds, ...settings };
-          }),
-        };
-      }),
+          },
+        }),
+      ),
     };
   });
 
