@@ -24,7 +24,7 @@ const gradedSql = (evaluationId: string) =>
  * (where both have a pass), the mean of the paired differences, the change counts, and the paired
  * differences ordered by dataset item (what the bootstrap resamples). A result with no graded
  * partner in the other run is counted only in its own. Then items: matched, and in one run only.
- * One statement; the bench runs this same text by hand.
+ * One statement; bench/compare.js runs this same text by hand.
  */
 export const COMPARISON_SUMMARY_SQL = `WITH b AS (${gradedSql('$1::uuid')}), c AS (${gradedSql('$2::uuid')}),
   p AS (
@@ -104,18 +104,18 @@ export interface ComparedEvaluationRow {
   finishedAt: Date | null;
 }
 
+/** The evaluations among $1 (uuid[]) that exist. */
+export const COMPARED_EVALUATIONS_SQL = `SELECT id::text, project_id::text AS "projectId", data_source->>'datasetId' AS "datasetId",
+    testing_criteria AS "testingCriteria", judge_input_tokens::text AS "judgeInputTokens", judge_output_tokens::text AS "judgeOutputTokens",
+    trim_scale(judge_cost)::text AS "judgeCost", started_at AS "startedAt", finished_at AS "finishedAt"
+  FROM evaluations WHERE id = ANY($1::uuid[])`;
+
 /** The evaluations among `ids` that exist, by id. */
 export async function loadComparedEvaluations(
   sql: Sql,
   ids: string[],
 ): Promise<Map<string, ComparedEvaluationRow>> {
-  const rows = await sql<ComparedEvaluationRow>(
-    `SELECT id::text, project_id::text AS "projectId", data_source->>'datasetId' AS "datasetId", testing_criteria AS "testingCriteria",
-       judge_input_tokens::text AS "judgeInputTokens", judge_output_tokens::text AS "judgeOutputTokens",
-       trim_scale(judge_cost)::text AS "judgeCost", started_at AS "startedAt", finished_at AS "finishedAt"
-     FROM evaluations WHERE id = ANY($1::uuid[])`,
-    [ids],
-  );
+  const rows = await sql<ComparedEvaluationRow>(COMPARED_EVALUATIONS_SQL, [ids]);
   return new Map(rows.map((r) => [r.id, r]));
 }
 
@@ -128,19 +128,17 @@ export interface ItemLatencyRow {
 }
 
 /**
- * Per run, the grading latency of its items: an item's graders run side by side, so an item's
- * latency is its slowest grader's. Runs without any recorded latency have no row.
+ * Per run of $1 (uuid[]), the grading latency of its items: an item's graders run side by side,
+ * so an item's latency is its slowest grader's. Runs without any recorded latency have no row.
  */
-export function itemLatencies(sql: Sql, ids: string[]) {
-  return sql<ItemLatencyRow>(
-    `SELECT evaluation_id::text, count(*)::int AS items, avg(ms)::float8 AS mean,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95
-     FROM (SELECT evaluation_id, max(latency_ms) AS ms FROM evaluation_results
-           WHERE evaluation_id = ANY($1::uuid[]) AND latency_ms IS NOT NULL GROUP BY evaluation_id, evaluation_item_id) x
-     GROUP BY evaluation_id`,
-    [ids],
-  );
-}
+export const ITEM_LATENCY_SQL = `SELECT evaluation_id::text, count(*)::int AS items, avg(ms)::float8 AS mean,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95
+  FROM (SELECT evaluation_id, max(latency_ms) AS ms FROM evaluation_results
+        WHERE evaluation_id = ANY($1::uuid[]) AND latency_ms IS NOT NULL GROUP BY evaluation_id, evaluation_item_id) x
+  GROUP BY evaluation_id`;
+
+export const itemLatencies = (sql: Sql, ids: string[]) =>
+  sql<ItemLatencyRow>(ITEM_LATENCY_SQL, [ids]);
 
 export type Change = 'IMPROVED' | 'REGRESSED' | 'UNCHANGED';
 const CHANGE_VALUE: Record<Change, number> = { IMPROVED: 1, REGRESSED: -1, UNCHANGED: 0 };
