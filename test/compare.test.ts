@@ -237,6 +237,12 @@ describe('compareEvaluations', () => {
     }
   });
 
+  it('costs more with more resamples (1 per 100)', async () => {
+    const cost = async (resamples: number) =>
+      (await compare({ resamples })).body.extensions.cost.requestedQueryCost as number;
+    expect((await cost(10_000)) - (await cost(1_000))).toBe(90);
+  });
+
   it('refuses a resample count out of bounds', async () => {
     for (const resamples of [99, 10_001]) {
       const res = await compare({ resamples });

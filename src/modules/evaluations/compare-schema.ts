@@ -319,8 +319,12 @@ const EvaluationComparisonRef = builder
 builder.queryField('compareEvaluations', (t) =>
   t.field({
     type: EvaluationComparisonRef,
-    // Aggregations over both runs' results, and the bootstrap: priced as scoreSummary.
-    extensions: { cost: 50 },
+    // Aggregations over both runs' results, priced as scoreSummary, and the bootstrap, whose work
+    // grows with its resamples: 1 more per 100.
+    extensions: {
+      cost: (args: { resamples?: unknown }) =>
+        50 + Math.ceil((Number(args.resamples) || DEFAULT_RESAMPLES) / 100),
+    },
     complexity: 50,
     description:
       'Compares a candidate evaluation with a base evaluation run on the same dataset (any versions), item by item. Both must be readable, in one project, on one dataset.',
