@@ -47,6 +47,12 @@ beforeAll(async () => {
       { ...v, c: criteria },
     )
   ).createEvaluation.evaluation.id;
+  v.datasetEvaluation = (
+    await run(
+      'mutation($p: ID!, $c: [JSON!]!, $d: ID!) { createEvaluation(input: { projectId: $p, name: "on d", testingCriteria: $c, dataSource: { datasetId: $d } }) { evaluation { id } } }',
+      { ...v, c: criteria, d: v.dataset },
+    )
+  ).createEvaluation.evaluation.id;
   v.rule = (
     await run(
       'mutation($p: ID!) { createAlertRule(input: { projectId: $p, name: "r", metric: COST, aggregation: SUM, operator: GT, threshold: 1, windowSeconds: 60 }) { alertRule { id } } }',
@@ -132,6 +138,10 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
   ],
   evaluation: () => ['query($evaluation: ID!) { evaluation(id: $evaluation) { name status } }', v],
   datasets: () => ['query($p: ID!) { datasets(projectId: $p) { totalCount } }', v],
+  compareEvaluations: () => [
+    'query($e: ID!) { compareEvaluations(baseId: $e, candidateId: $e) { matchedItems graders { name pairs } } }',
+    { e: v.datasetEvaluation },
+  ],
   dataset: () => ['query($dataset: ID!) { dataset(id: $dataset) { name } }', v],
   modelPrices: () => [
     'query($p: ID!) { modelPrices(first: 100, filter: { projectId: $p, builtIn: false }) { totalCount } }',

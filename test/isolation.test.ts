@@ -228,6 +228,7 @@ describe('tenant isolation for every query root', () => {
   describe('evaluations and datasets', () => {
     let theirEvaluation: string;
     let theirDataset: string;
+    let myEvaluation: string;
     beforeAll(async () => {
       for (const [projectId, key, name] of [
         [mine, me.key, 'mine'],
@@ -262,7 +263,7 @@ describe('tenant isolation for every query root', () => {
         if (projectId === theirs) {
           theirDataset = datasetId;
           theirEvaluation = evaluation.body.data.createEvaluation.evaluation.id;
-        }
+        } else myEvaluation = evaluation.body.data.createEvaluation.evaluation.id;
       }
     });
 
@@ -320,6 +321,26 @@ describe('tenant isolation for every query root', () => {
         { key: me.key },
       );
       expect(add.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    });
+
+    it("compareEvaluations: another project's runs are refused, as either side", async () => {
+      root('compareEvaluations');
+      const q =
+        'query($b: ID!, $c: ID!) { compareEvaluations(baseId: $b, candidateId: $c) { matchedItems } }';
+      for (const [b, c, path] of [
+        [theirEvaluation, theirEvaluation, 'baseId'],
+        [myEvaluation, theirEvaluation, 'candidateId'],
+        [theirEvaluation, myEvaluation, 'baseId'],
+      ]) {
+        const res = await app.gql(q, { b, c }, { key: me.key });
+        expect([
+          res.body.data?.compareEvaluations ?? null,
+          res.body.errors?.[0].extensions,
+        ]).toEqual([null, { code: 'NOT_FOUND', path: [path] }]);
+      }
+      const own = await app.gql(q, { b: theirEvaluation, c: theirEvaluation }, { key: them.key });
+      expect(own.body.errors).toBeUndefined();
+      expect(own.body.data.compareEvaluations.matchedItems).toBe(1);
     });
   });
 

@@ -15,6 +15,7 @@ import '../modules/evaluations/dataset-schema';
 import '../modules/evaluations/schema';
 import '../modules/evaluations/mutations';
 import '../modules/evaluations/dataset-mutations';
+import '../modules/evaluations/compare-schema';
 import '../modules/evaluations/subscriptions';
 import '../modules/alerts/schema';
 import '../modules/alerts/rule-schema';

@@ -1,4 +1,4 @@
-// Helpers for evaluation tests: create one over inline items and wait for it to finish.
+// Helpers for evaluation tests: create one over inline items (or a dataset) and wait for it to finish.
 import { globalId, type TestApp } from './app';
 
 export const CREATE = `mutation($input: CreateEvaluationInput!) { createEvaluation(input: $input) { evaluation { id status } } }`;
@@ -20,7 +20,8 @@ export interface ItemJson {
 export async function createEvaluation(
   app: TestApp,
   testingCriteria: unknown[],
-  items: ItemJson[],
+  /** Inline items, or a dataset (its global id) to run on. */
+  items: ItemJson[] | { datasetId: string },
   options: { key?: string; projectId?: string; name?: string } = {},
 ) {
   const res = await app.gql(
@@ -30,7 +31,7 @@ export async function createEvaluation(
         projectId: globalId('Project', options.projectId ?? app.projectId),
         name: options.name ?? 'test eval',
         testingCriteria,
-        dataSource: { items },
+        dataSource: Array.isArray(items) ? { items } : items,
       },
     },
     { key: options.key },

@@ -16,6 +16,8 @@ test('the cache policy the schema declares', () => {
     Evaluation: 60_000,
     EvaluationResult: 60_000,
     EvaluationItem: 60_000,
+    // Results of a run being graded change it without an event that reaches it.
+    EvaluationComparison: 5_000,
     ApiKey: 0,
     WebhookEndpoint: 0,
     WebhookDelivery: 0,
