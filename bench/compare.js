@@ -65,10 +65,15 @@ async function seed(client, projectId, n) {
     `INSERT INTO datasets (id, project_id, name, updated_at) VALUES ($1, $2, 'bench', now())`,
     [datasetId, projectId],
   );
+  // Items (their ids) and their one version's content, as a dataset created with them has.
   await client.query(
-    `INSERT INTO dataset_items (id, dataset_id, input, expected_output)
-     SELECT md5('d' || g)::uuid, $1, jsonb_build_object('q', 'question ' || g), to_jsonb('answer ' || g)
-     FROM generate_series(0, $2 - 1) g`,
+    `INSERT INTO dataset_items (id, dataset_id) SELECT md5('d' || g)::uuid, $1 FROM generate_series(0, $2 - 1) g`,
+    [datasetId, n],
+  );
+  await client.query(
+    `INSERT INTO dataset_item_versions (dataset_item_id, valid_from, dataset_id, input, expected_output)
+     SELECT md5('d' || g)::uuid, d.version, $1, jsonb_build_object('q', 'question ' || g), to_jsonb('answer ' || g)
+     FROM generate_series(0, $2 - 1) g, datasets d WHERE d.id = $1`,
     [datasetId, n],
   );
   for (const run of runs) {
@@ -102,7 +107,9 @@ async function seed(client, projectId, n) {
       [run.id, run.tag, n, run.k, GRADERS.map((g) => g[0]), GRADERS.map((g) => g[1])],
     );
   }
-  await client.query('ANALYZE dataset_items, evaluations, evaluation_items, evaluation_results');
+  await client.query(
+    'ANALYZE dataset_items, dataset_item_versions, evaluations, evaluation_items, evaluation_results',
+  );
   return { ids: runs.map((r) => r.id), ms: performance.now() - started };
 }
 

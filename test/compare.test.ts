@@ -122,7 +122,7 @@ beforeAll(async () => {
   base = await createEvaluation(app, criteria(0.5), { datasetId }, { name: 'base' });
   expect((await waitFor(app, base)).status).toBe('COMPLETED');
 
-  // Between the runs the outputs change (as an edit of the items would), d5 goes, d6 comes.
+  // Between the runs the outputs change (the items edited), d5 is archived, d6 comes.
   const added = await app.gql(
     `mutation($input: AddDatasetItemsInput!) { addDatasetItems(input: $input) { addedCount } }`,
     {
@@ -138,13 +138,18 @@ beforeAll(async () => {
     { id: datasetId },
   );
   for (const { node } of listed.body.data.dataset.items.edges) ids[node.input.q] = node.id;
-  const sql = app.server.deps.db.query;
-  for (const label of ['d1', 'd2', 'd3', 'd4'])
-    await sql(`UPDATE dataset_items SET output = $2::jsonb WHERE id = $1::uuid`, [
-      ids[label],
-      JSON.stringify(OUTPUTS[label][1]),
-    ]);
-  await sql(`DELETE FROM dataset_items WHERE id = $1::uuid`, [ids.d5]);
+  for (const label of ['d1', 'd2', 'd3', 'd4']) {
+    const edited = await app.gql(
+      `mutation($input: UpdateDatasetItemInput!) { updateDatasetItem(input: $input) { datasetItem { id } } }`,
+      { input: { id: ids[label], output: OUTPUTS[label][1] } },
+    );
+    expect(edited.body.errors).toBeUndefined();
+  }
+  const archived = await app.gql(
+    `mutation($input: ArchiveDatasetItemInput!) { archiveDatasetItem(input: $input) { datasetItem { id } } }`,
+    { input: { id: ids.d5 } },
+  );
+  expect(archived.body.errors).toBeUndefined();
   candidate = await createEvaluation(app, criteria(0.9), { datasetId }, { name: 'candidate' });
   expect((await waitFor(app, candidate)).status).toBe('COMPLETED');
   order = ['d1', 'd2', 'd3', 'd4'].sort((x, y) => (ids[x] < ids[y] ? -1 : 1));
