@@ -22,10 +22,12 @@ export type CreateEvaluationInput = {
   testingCriteria: Array<unknown>;
 };
 
-/** Exactly one of: a dataset, items given inline, or spans selected from traces. */
+/** Exactly one of: a dataset, items given inline, or spans selected from traces; and, for a dataset or items, where the outputs to grade come from. */
 export type EvaluationDataSourceInput = {
   datasetId?: string | number | null | undefined;
   items?: Array<EvaluationItemInput> | null | undefined;
+  /** STORED (default): the items' own outputs. SUPPLIED: the items wait for outputs sent with submitEvaluationOutputs (their own are not used). */
+  outputs?: EvaluationOutputs | null | undefined;
   traces?: EvaluationTracesSource | null | undefined;
 };
 
@@ -39,6 +41,11 @@ export type EvaluationItemInput = {
   /** The output to grade ({{sample.output_text}}). */
   output?: unknown;
 };
+
+/** Where the outputs it grades ({{sample.output_text}}) come from. */
+export type EvaluationOutputs =
+  | 'STORED'
+  | 'SUPPLIED';
 
 /** Where an evaluation is. */
 export type EvaluationStatus =

@@ -4,7 +4,7 @@ import type { Deps } from '../../deps';
 import { badInput } from '../../errors';
 
 export const MAX_ITEMS = 10_000;
-const MAX_ITEM_JSON = 256 * 1024;
+export const MAX_ITEM_JSON = 256 * 1024;
 const MAX_CONTEXTS = 100;
 
 export interface ItemInput {

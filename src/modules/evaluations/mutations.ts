@@ -7,8 +7,10 @@ import { ProjectRef } from '../projects/schema';
 import { authorizeCostFilter, TraceFilter } from '../traces/queries';
 import { SpanKindEnum } from '../traces/schema';
 import { DatasetRef } from './dataset-schema';
-import { EvaluationBatchRef, EvaluationRef } from './schema';
+import { EvaluationBatchRef, EvaluationOutputsEnum, EvaluationRef } from './schema';
 import type { DataSourceInput } from './data-source';
+import type { OutputsInput } from './outputs';
+import { MAX_OUTPUTS_PER_CALL } from './supplied';
 
 const ItemInput = builder.inputType('EvaluationItemInput', {
   description:
@@ -34,11 +36,17 @@ const TracesSource = builder.inputType('EvaluationTracesSource', {
 });
 
 const DataSource = builder.inputType('EvaluationDataSourceInput', {
-  description: 'Exactly one of: a dataset, items given inline, or spans selected from traces.',
+  description:
+    'Exactly one of: a dataset, items given inline, or spans selected from traces; and, for a dataset or items, where the outputs to grade come from.',
   fields: (t) => ({
     datasetId: t.globalID({ for: DatasetRef }),
     items: t.field({ type: [ItemInput] }),
     traces: t.field({ type: TracesSource }),
+    outputs: t.field({
+      type: EvaluationOutputsEnum,
+      description:
+        "STORED (default): the items' own outputs. SUPPLIED: the items wait for outputs sent with submitEvaluationOutputs (their own are not used).",
+    }),
   }),
 });
 
@@ -62,14 +70,16 @@ async function dataSourceOf(
     datasetId?: { id: string } | null;
     items?: unknown[] | null;
     traces?: { filter?: { minCost?: unknown } | null } | null;
+    outputs?: OutputsInput['outputs'];
   },
-): Promise<DataSourceInput> {
+): Promise<DataSourceInput & OutputsInput> {
   // Spans chosen by their traces' cost: as in the traces query, that needs the costs right.
   await authorizeCostFilter(ctx, projectId, input.traces?.filter);
   return {
     datasetId: input.datasetId?.id ?? null,
     items: (input.items as DataSourceInput['items']) ?? null,
     traces: (input.traces as DataSourceInput['traces']) ?? null,
+    outputs: input.outputs ?? null,
   };
 }
 
@@ -263,6 +273,99 @@ builder.relayMutationField(
           ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }),
       }),
       requeuedCount: t.exposeInt('requeuedCount'),
+    }),
+  },
+);
+
+const SuppliedOutput = builder.inputType('EvaluationOutputInput', {
+  description: "One item's output, from the caller's own run of the application under test.",
+  fields: (t) => ({
+    itemId: t.id({
+      required: true,
+      description:
+        'The EvaluationItem id, or (for a run on a dataset) the id of the DatasetItem it was made from.',
+    }),
+    output: t.field({
+      type: 'JSON',
+      required: true,
+      description: 'The output to grade ({{sample.output_text}}).',
+    }),
+    traceId: t.string({
+      description:
+        "Your application's own id of the trace that produced it (Trace.externalId), kept with the item.",
+    }),
+  }),
+});
+
+builder.relayMutationField(
+  'submitEvaluationOutputs',
+  {
+    inputFields: (t) => ({
+      evaluationId: t.globalID({ required: true, for: EvaluationRef }),
+      outputs: t.field({
+        type: [SuppliedOutput],
+        required: true,
+        description: `Up to ${MAX_OUTPUTS_PER_CALL.toLocaleString('en')} outputs.`,
+      }),
+    }),
+  },
+  {
+    // Cost: a point per 10 outputs (and at least 10, as every mutation).
+    extensions: {
+      cost: (args: { input?: { outputs?: unknown[] } }) =>
+        Math.ceil((args.input?.outputs?.length ?? 0) / 10),
+    },
+    description:
+      'Gives waiting items of an evaluation created with outputs: SUPPLIED their outputs; they are graded as they arrive, all or none of the batch.',
+    resolve: async (_root, { input }, ctx) => {
+      await writableEvaluation(ctx, input.evaluationId.id);
+      return {
+        id: input.evaluationId.id,
+        acceptedCount: await ctx.services.evaluations.submitEvaluationOutputs(
+          input.evaluationId.id,
+          input.outputs.map((o) => ({
+            itemId: String(o.itemId),
+            output: o.output,
+            traceId: o.traceId,
+          })),
+        ),
+      };
+    },
+  },
+  {
+    outputFields: (t) => ({
+      evaluation: t.prismaField({
+        type: 'Evaluation',
+        resolve: (query, r, _a, ctx) =>
+          ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }),
+      }),
+      acceptedCount: t.exposeInt('acceptedCount'),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'closeEvaluation',
+  { inputFields: (t) => ({ id: t.globalID({ required: true, for: EvaluationRef }) }) },
+  {
+    description:
+      'No more outputs will be submitted: the items still waiting for theirs are skipped, and the evaluation completes once those already given are graded.',
+    resolve: async (_root, { input }, ctx) => {
+      await writableEvaluation(ctx, input.id.id);
+      return {
+        id: input.id.id,
+        skippedCount: await ctx.services.evaluations.closeEvaluation(input.id.id),
+      };
+    },
+  },
+  {
+    outputFields: (t) => ({
+      evaluation: t.prismaField({
+        type: 'Evaluation',
+        resolve: (query, r, _a, ctx) =>
+          ctx.deps.db.prisma.evaluation.findUniqueOrThrow({ ...query, where: { id: r.id } }),
+      }),
+      skippedCount: t.exposeInt('skippedCount'),
     }),
   },
 );

@@ -43,9 +43,9 @@ export async function reapExhausted(
   for (const row of rows) {
     const [e] = await sql<{ done: boolean }>(
       `UPDATE evaluations SET completed_count = completed_count + $2, errored_count = errored_count + $2, updated_at = now(),
-         status = CASE WHEN status = 'RUNNING' AND completed_count + $2 >= total_count THEN 'COMPLETED'::"EvaluationStatus" ELSE status END,
-         finished_at = CASE WHEN status = 'RUNNING' AND completed_count + $2 >= total_count THEN now() ELSE finished_at END
-       WHERE id = $1::uuid RETURNING status = 'COMPLETED' AND completed_count = total_count AS done`,
+         status = CASE WHEN status = 'RUNNING' AND completed_count + skipped_count + $2 >= total_count THEN 'COMPLETED'::"EvaluationStatus" ELSE status END,
+         finished_at = CASE WHEN status = 'RUNNING' AND completed_count + skipped_count + $2 >= total_count THEN now() ELSE finished_at END
+       WHERE id = $1::uuid RETURNING status = 'COMPLETED' AND completed_count + skipped_count = total_count AS done`,
       [row.evaluation_id, row.n],
     );
     if (e) counted.push({ id: row.evaluation_id, completed: e.done });
@@ -171,14 +171,14 @@ export async function writeOutcomes(
        JOIN marked m ON m.id = r.evaluation_item_id
        ON CONFLICT (evaluation_item_id, grader_name) DO NOTHING),
      -- Counts of the items written; judge spending of every outcome (a lost claim still spent it).
-     -- An evaluation whose every item is now counted completes in the same statement.
+     -- An evaluation whose every item is now counted (or skipped) completes in the same statement.
      counts AS (
        UPDATE evaluations e SET completed_count = e.completed_count + d.completed, passed_count = e.passed_count + d.passed,
          failed_count = e.failed_count + d.failed, errored_count = e.errored_count + d.errored,
          judge_input_tokens = e.judge_input_tokens + d.input_tokens, judge_output_tokens = e.judge_output_tokens + d.output_tokens,
          judge_cost = e.judge_cost + d.cost,
-         status = CASE WHEN e.status = 'RUNNING' AND e.completed_count + d.completed >= e.total_count THEN 'COMPLETED'::"EvaluationStatus" ELSE e.status END,
-         finished_at = CASE WHEN e.status = 'RUNNING' AND e.completed_count + d.completed >= e.total_count THEN now() ELSE e.finished_at END,
+         status = CASE WHEN e.status = 'RUNNING' AND e.completed_count + e.skipped_count + d.completed >= e.total_count THEN 'COMPLETED'::"EvaluationStatus" ELSE e.status END,
+         finished_at = CASE WHEN e.status = 'RUNNING' AND e.completed_count + e.skipped_count + d.completed >= e.total_count THEN now() ELSE e.finished_at END,
          updated_at = now()
        FROM (SELECT o.evaluation_id, count(m.id)::int AS completed,
                count(m.id) FILTER (WHERE o.state = 'DONE' AND o.passed)::int AS passed,
@@ -187,7 +187,7 @@ export async function writeOutcomes(
                sum(o.input_tokens)::bigint AS input_tokens, sum(o.output_tokens)::bigint AS output_tokens, sum(o.cost) AS cost
              FROM o LEFT JOIN marked m ON m.id = o.id GROUP BY o.evaluation_id) d
        WHERE e.id = d.evaluation_id
-       RETURNING e.id, d.completed > 0 AND e.status = 'COMPLETED' AND e.completed_count = e.total_count AS done),
+       RETURNING e.id, d.completed > 0 AND e.status = 'COMPLETED' AND e.completed_count + e.skipped_count = e.total_count AS done),
      usage AS (${addJudgeSpendingFrom('o', '$4')})
      SELECT (SELECT json_agg(id::text) FROM marked) AS written, (SELECT json_agg(id::text) FROM counts WHERE done) AS completed`,
     [token, JSON.stringify(items), JSON.stringify(results), day.toISOString().slice(0, 10)],
@@ -214,7 +214,7 @@ export async function stopEvaluation(
   // Items first, then the evaluation: the order in which writes lock them (no deadlock).
   await sql(
     `UPDATE evaluation_items SET state = 'CANCELED', lease_token = NULL, lease_expires_at = NULL
-     WHERE evaluation_id = $1::uuid AND state IN ('PENDING', 'RUNNING')
+     WHERE evaluation_id = $1::uuid AND state IN ('PENDING', 'RUNNING', 'AWAITING_OUTPUT')
        AND EXISTS (SELECT 1 FROM evaluations WHERE id = $1::uuid AND status IN ('QUEUED', 'RUNNING'))`,
     [evaluationId],
   );

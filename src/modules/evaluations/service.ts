@@ -12,7 +12,9 @@ import type { Emit, Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
 import { createDatasets } from './datasets';
 import { itemsOf, type DataSourceInput } from './data-source';
+import { planOutputs, type OutputsInput } from './outputs';
 import { stopEvaluation } from './queue-sql';
+import { createSupplied } from './supplied';
 import type { Sql } from '../../storage/db';
 
 export interface EvaluationInput {
@@ -20,7 +22,7 @@ export interface EvaluationInput {
   creatorId: string | null;
   name: string;
   testingCriteria: unknown;
-  dataSource: DataSourceInput;
+  dataSource: DataSourceInput & OutputsInput;
   batchId?: string | null;
 }
 
@@ -52,14 +54,28 @@ export function createEvaluationService(
       (await services.quotas.exceeded(subjects, 'evaluations')) ??
       (graders.some(needsJudge) ? await services.quotas.exceeded(subjects, 'judge') : null);
     if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
-    const { rows, stored } = await itemsOf(db, input.projectId, input.dataSource);
+    const items = await itemsOf(db, input.projectId, input.dataSource);
+    const { outputs, itemState, rows, stored } = planOutputs(
+      input.dataSource,
+      items.rows,
+      items.stored,
+    );
     if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
     const evaluationsPerDay = input.creatorId
       ? (await services.quotas.quota(input.creatorId)).evaluations
       : null;
     const projectEvaluationsPerDay = (await services.quotas.projectBudget(input.projectId))
       .evaluations;
-    return { ...input, name, rows, stored, evaluationsPerDay, projectEvaluationsPerDay };
+    return {
+      ...input,
+      name,
+      rows,
+      stored,
+      outputs,
+      itemState,
+      evaluationsPerDay,
+      projectEvaluationsPerDay,
+    };
   }
 
   async function insertEvaluations(
@@ -70,8 +86,8 @@ export function createEvaluationService(
     const ids: string[] = [];
     for (const p of prepared) {
       const [evaluation] = await sql<{ id: string }>(
-        `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, updated_at)
-         VALUES ($8::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, now()) RETURNING id::text`,
+        `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, outputs, updated_at)
+         VALUES ($8::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, $9::"EvaluationOutputs", now()) RETURNING id::text`,
         [
           p.projectId,
           p.creatorId,
@@ -81,15 +97,20 @@ export function createEvaluationService(
           JSON.stringify(p.stored),
           p.rows.length,
           uuidv7(),
+          p.outputs,
         ],
       );
       await sql(
-        `INSERT INTO evaluation_items (id, evaluation_id, position, input, expected_output, output, contexts, metadata, source_span_id, dataset_item_id)
+        `INSERT INTO evaluation_items (id, evaluation_id, position, input, expected_output, output, contexts, metadata, source_span_id, dataset_item_id, state)
          SELECT (r.value->>'id')::uuid, $1::uuid, r.ordinality - 1, r.value->'input', r.value->'expected_output', r.value->'output',
            ARRAY(SELECT jsonb_array_elements_text(COALESCE(r.value->'contexts', '[]'::jsonb))), r.value->'metadata', (r.value->>'source_span_id')::uuid,
-           (r.value->>'dataset_item_id')::uuid
+           (r.value->>'dataset_item_id')::uuid, $3::"EvaluationItemState"
          FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(value, ordinality)`,
-        [evaluation.id, JSON.stringify(p.rows.map((row) => ({ ...row, id: uuidv7() })))],
+        [
+          evaluation.id,
+          JSON.stringify(p.rows.map((row) => ({ ...row, id: uuidv7() }))),
+          p.itemState,
+        ],
       );
       // Counted first, then checked, on the rows this transaction now holds locked: parallel
       // creations cannot all slip under the quota together.
@@ -201,9 +222,11 @@ export function createEvaluationService(
         await sql(`DELETE FROM evaluation_results WHERE evaluation_item_id = ANY($1::uuid[])`, [
           ids,
         ]);
+        // An item still without its supplied output waits for it again.
         await sql(
-          `UPDATE evaluation_items SET state = 'PENDING', attempts = 0, last_error = NULL, completed_at = NULL, lease_token = NULL, lease_expires_at = NULL, next_attempt_at = now()
-           WHERE id = ANY($1::uuid[])`,
+          `UPDATE evaluation_items i SET attempts = 0, last_error = NULL, completed_at = NULL, lease_token = NULL, lease_expires_at = NULL, next_attempt_at = now(),
+             state = CASE WHEN e.outputs = 'SUPPLIED' AND i.output IS NULL THEN 'AWAITING_OUTPUT' ELSE 'PENDING' END::"EvaluationItemState"
+           FROM evaluations e WHERE e.id = i.evaluation_id AND i.id = ANY($1::uuid[])`,
           [ids],
         );
         await sql(
@@ -220,6 +243,8 @@ export function createEvaluationService(
 
     // Datasets (datasets.ts): createDataset, addDatasetItems.
     ...createDatasets(deps),
+    // Supplied outputs (supplied.ts): submitEvaluationOutputs, closeEvaluation.
+    ...createSupplied(deps, services.events),
   };
 }
 
