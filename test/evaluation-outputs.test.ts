@@ -203,6 +203,19 @@ it('refuses what names no waiting item of this evaluation, all or nothing', asyn
     },
   });
   expect(errorOf(fromSpans)).toEqual(['BAD_USER_INPUT', ['input', 'dataSource', 'outputs']]);
+  // Generated outputs need a model provider; this server has none.
+  const generating = await app.gql(CREATE, {
+    input: {
+      projectId: globalId('Project', app.projectId),
+      name: 'generated',
+      testingCriteria: exact,
+      dataSource: {
+        items: items(1),
+        completions: { model: 'gpt-4o-mini', inputMessages: [{ role: 'user', content: 'hi' }] },
+      },
+    },
+  });
+  expect(errorOf(generating)).toEqual(['BAD_USER_INPUT', ['input', 'dataSource', 'completions']]);
 });
 
 it('closes: waiting items are skipped, the run completes once the given ones are graded', async () => {

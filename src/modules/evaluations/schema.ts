@@ -170,6 +170,26 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
       description: 'USD spent on judge calls.',
       resolve: (e) => e.judgeCost.toFixed(),
     }),
+    generationInputTokens: t.field({
+      type: 'SafeInt',
+      nullable: true,
+      authScopes: costScope,
+      description: 'Tokens of the model generating its outputs (GENERATED), apart from judging.',
+      resolve: (e) => Number(e.generationInputTokens),
+    }),
+    generationOutputTokens: t.field({
+      type: 'SafeInt',
+      nullable: true,
+      authScopes: costScope,
+      resolve: (e) => Number(e.generationOutputTokens),
+    }),
+    generationCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      authScopes: costScope,
+      description: 'USD spent generating its outputs.',
+      resolve: (e) => e.generationCost.toFixed(),
+    }),
     error: t.exposeString('error', { nullable: true }),
     errorCode: t.exposeString('errorCode', {
       nullable: true,
@@ -216,7 +236,21 @@ builder.prismaObject('EvaluationItem', {
     output: t.expose('output', {
       type: 'JSON',
       nullable: true,
-      description: 'The output graded: stored with the item, or supplied by the caller.',
+      description: 'The output graded: stored with the item, supplied by the caller, or generated.',
+    }),
+    generationLatencyMs: t.exposeInt('generationLatencyMs', {
+      nullable: true,
+      description: 'How long generating its output took (GENERATED), retries included.',
+    }),
+    generationInputTokens: t.exposeInt('generationInputTokens', { nullable: true }),
+    generationOutputTokens: t.exposeInt('generationOutputTokens', { nullable: true }),
+    generationCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      select: { generationCost: true, evaluation: { select: { projectId: true } } },
+      authScopes: (i) => costScope(i.evaluation),
+      description: 'USD spent generating its output.',
+      resolve: (i) => i.generationCost?.toFixed() ?? null,
     }),
     outputTraceId: t.exposeString('outputTraceId', {
       nullable: true,

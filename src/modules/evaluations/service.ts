@@ -12,7 +12,7 @@ import type { Emit, Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
 import { createDatasets } from './datasets';
 import { itemsOf, type DataSourceInput } from './data-source';
-import { planOutputs, type OutputsInput } from './outputs';
+import { outputsAsked, planOutputs, type OutputsInput } from './outputs';
 import { stopEvaluation } from './queue-sql';
 import { createSupplied } from './supplied';
 import type { Sql } from '../../storage/db';
@@ -41,6 +41,12 @@ export function createEvaluationService(
       judgeConfigured: services.judge.configured,
       path: ['input', 'testingCriteria'],
     });
+    const asked = outputsAsked(input.dataSource);
+    if (asked.completions && !services.judge.configured)
+      throw badInput(
+        'Generating outputs needs a model provider, and none is configured (EVALGRAPH_JUDGE_API_KEY).',
+        ['input', 'dataSource', 'completions'],
+      );
     if (input.batchId) {
       const batch = await db.prisma.evaluationBatch.findUnique({
         where: { id: input.batchId },
@@ -52,14 +58,12 @@ export function createEvaluationService(
     const subjects = { userId: input.creatorId, projectId: input.projectId };
     const quota =
       (await services.quotas.exceeded(subjects, 'evaluations')) ??
-      (graders.some(needsJudge) ? await services.quotas.exceeded(subjects, 'judge') : null);
+      (graders.some(needsJudge) || asked.completions
+        ? await services.quotas.exceeded(subjects, 'judge')
+        : null);
     if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
     const items = await itemsOf(db, input.projectId, input.dataSource);
-    const { outputs, itemState, rows, stored } = planOutputs(
-      input.dataSource,
-      items.rows,
-      items.stored,
-    );
+    const { outputs, itemState, rows, stored } = planOutputs(asked, items.rows, items.stored);
     if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
     const evaluationsPerDay = input.creatorId
       ? (await services.quotas.quota(input.creatorId)).evaluations
