@@ -49,15 +49,21 @@ export const completionsSchema = z
 
 export type Completions = z.output<typeof completionsSchema>;
 
-/** The completions asked for, checked; BAD_USER_INPUT at the offending field under `path`. */
-export function checkCompletions(raw: unknown, path: (string | number)[]): Completions {
+type Path = (string | number)[];
+
+/**
+ * The completions asked for, checked; BAD_USER_INPUT at the offending field under `path` (or
+ * where `path` maps it, for completions given in another shape: OpenAI's).
+ */
+export function checkCompletions(raw: unknown, path: Path | ((field: Path) => Path)): Completions {
   const parsed = completionsSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  throw badInput(`completions.${issue.path.join('.')}: ${issue.message}`, [
-    ...path,
-    ...(issue.path as (string | number)[]),
-  ]);
+  const field = issue.path as Path;
+  throw badInput(
+    `completions.${field.join('.')}: ${issue.message}`,
+    typeof path === 'function' ? path(field) : [...path, ...field],
+  );
 }
 
 /** One item's generated output, with what its call spent. */

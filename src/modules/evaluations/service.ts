@@ -12,6 +12,7 @@ import type { Emit, Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
 import { createDatasets } from './datasets';
 import { itemsOf, type DataSourceInput } from './data-source';
+import { checkImport, type OpenAIImportInput, translateOpenAIEval } from './openai-import';
 import { outputsAsked, planOutputs, type OutputsInput } from './outputs';
 import { stopEvaluation } from './queue-sql';
 import { createSupplied } from './supplied';
@@ -31,6 +32,7 @@ export function createEvaluationService(
   services: { judge: Judge; quotas: Quotas; events: Events },
 ) {
   const { db } = deps;
+  const datasets = createDatasets(deps);
 
   /** Everything checked and the items loaded; nothing stored yet. */
   async function prepare(input: EvaluationInput) {
@@ -163,14 +165,16 @@ export function createEvaluationService(
     return ids;
   }
 
+  async function createEvaluation(input: EvaluationInput) {
+    const prepared = await prepare(input);
+    const [id] = await services.events.transaction((sql, emit) =>
+      store(sql, emit, [prepared], null),
+    );
+    return id;
+  }
+
   return {
-    async createEvaluation(input: EvaluationInput) {
-      const prepared = await prepare(input);
-      const [id] = await services.events.transaction((sql, emit) =>
-        store(sql, emit, [prepared], null),
-      );
-      return id;
-    },
+    createEvaluation,
 
     /** A batch and its evaluations, all checked before any is stored, then stored in one transaction. */
     async createEvaluationBatch(input: {
@@ -245,8 +249,47 @@ export function createEvaluationService(
       return requeued;
     },
 
+    /**
+     * An OpenAI Evals eval and run (openai-import.ts), as a dataset and an evaluation on it; all
+     * checked before the dataset is made, which goes again if the evaluation is refused.
+     */
+    async importOpenAIEval(
+      input: OpenAIImportInput & { projectId: string; creatorId: string | null },
+    ) {
+      const translated = translateOpenAIEval(input);
+      checkImport(translated, { judgeConfigured: services.judge.configured });
+      const taken = await db.prisma.dataset.findUnique({
+        where: { projectId_name: { projectId: input.projectId, name: translated.datasetName } },
+        select: { id: true },
+      });
+      if (taken)
+        throw badInput(
+          `This run was imported already: the dataset "${translated.datasetName}" exists.`,
+          ['input', 'run', 'id'],
+        );
+      const dataset = await datasets.createDataset({
+        projectId: input.projectId,
+        name: translated.datasetName,
+        description: 'Imported from OpenAI Evals.',
+        items: translated.items,
+      });
+      try {
+        const evaluationId = await createEvaluation({
+          projectId: input.projectId,
+          creatorId: input.creatorId,
+          name: translated.evaluationName,
+          testingCriteria: translated.testingCriteria,
+          dataSource: { datasetId: dataset.id, completions: translated.completions },
+        });
+        return { datasetId: dataset.id, evaluationId };
+      } catch (error) {
+        await db.prisma.dataset.delete({ where: { id: dataset.id } });
+        throw error;
+      }
+    },
+
     // Datasets (datasets.ts): createDataset, addDatasetItems.
-    ...createDatasets(deps),
+    ...datasets,
     // Supplied outputs (supplied.ts): submitEvaluationOutputs, closeEvaluation.
     ...createSupplied(deps, services.events),
   };
