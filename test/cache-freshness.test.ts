@@ -255,6 +255,41 @@ const MUTATIONS: Record<string, [string, Vars]> = {
       ),
     }),
   ),
+  // An evaluation waiting for one supplied output (made without events, as above).
+  submitEvaluationOutputs: M(
+    'mutation($id: ID!, $item: ID!) { submitEvaluationOutputs(input: { evaluationId: $id, outputs: [{ itemId: $item, output: "a" }] }) { acceptedCount } }',
+    async () => {
+      const e = await waitingEvaluation();
+      return { id: globalId('Evaluation', e.id), item: e.items[0].id };
+    },
+  ),
+  closeEvaluation: M(
+    'mutation($id: ID!) { closeEvaluation(input: { id: $id }) { skippedCount } }',
+    async () => ({ id: globalId('Evaluation', (await waitingEvaluation()).id) }),
+  ),
+  importOpenAIEval: M(
+    'mutation($p: ID!, $eval: JSON!, $run: JSON!) { importOpenAIEval(input: { projectId: $p, eval: $eval, run: $run }) { evaluation { id } } }',
+    () => ({
+      ...v,
+      eval: {
+        object: 'eval',
+        name: 'imported',
+        data_source_config: { type: 'custom' },
+        testing_criteria: criteria,
+      },
+      run: {
+        object: 'eval.run',
+        id: 'evalrun_fresh',
+        data_source: {
+          type: 'jsonl',
+          source: {
+            type: 'file_content',
+            content: [{ item: { q: 1 }, sample: { output_text: 'a' } }],
+          },
+        },
+      },
+    }),
+  ),
   createScore: M(
     'mutation($p: ID!, $trace: ID!) { createScore(input: { projectId: $p, traceId: $trace, name: "q", value: 2 }) { score { id } } }',
   ),
@@ -329,6 +364,21 @@ const MUTATIONS: Record<string, [string, Vars]> = {
     'mutation($endpoint: ID!) { deleteWebhookEndpoint(input: { id: $endpoint }) { deletedId } }',
   ),
 };
+/** An evaluation with one item waiting for its supplied output, stored without announcing it. */
+const waitingEvaluation = () =>
+  app.server.deps.db.prisma.evaluation.create({
+    data: {
+      projectId: app.projectId,
+      name: 'waiting',
+      testingCriteria: criteria,
+      dataSource: {},
+      outputs: 'SUPPLIED',
+      totalCount: 1,
+      items: { create: [{ position: 0, input: 'q', state: 'AWAITING_OUTPUT' }] },
+    },
+    include: { items: true },
+  });
+
 /** Mutations of users, keys and instance-wide things: no cached answer holds what they change
  * (keys are never cached; a user's tier, limits and memberships are part of the cache key). */
 const NOT_PROJECT_DATA = [

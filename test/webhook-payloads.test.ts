@@ -34,7 +34,7 @@ afterAll(async () => {
   await fake.close();
 });
 
-const SUMMARY = `query($id: ID!) { evaluation(id: $id) { status percentDone resultCounts { total completed passed failed errored }
+const SUMMARY = `query($id: ID!) { evaluation(id: $id) { status percentDone resultCounts { total completed passed failed errored skipped }
   perTestingCriteriaResults { name type meanScore passed failed errored passRate } } }`;
 
 async function subscribe(events: string[]) {
@@ -101,7 +101,14 @@ it('evaluation.completed carries the result counts and the per-grader summary, a
     perTestingCriteriaResults: api.perTestingCriteriaResults,
   });
   // The same answer, and the right one.
-  expect(data.resultCounts).toEqual({ total: 4, completed: 4, passed: 1, failed: 3, errored: 0 });
+  expect(data.resultCounts).toEqual({
+    total: 4,
+    completed: 4,
+    passed: 1,
+    failed: 3,
+    errored: 0,
+    skipped: 0,
+  });
   expect(data.perTestingCriteriaResults).toEqual([
     {
       name: 'exact',
@@ -141,7 +148,14 @@ it('a grader with no scored results has a null mean score and pass rate, not 0',
   const api = await answer(id);
   expect(data.resultCounts).toEqual(api.resultCounts);
   expect(data.perTestingCriteriaResults).toEqual(api.perTestingCriteriaResults);
-  expect(data.resultCounts).toEqual({ total: 3, completed: 3, passed: 0, failed: 0, errored: 3 });
+  expect(data.resultCounts).toEqual({
+    total: 3,
+    completed: 3,
+    passed: 0,
+    failed: 0,
+    errored: 3,
+    skipped: 0,
+  });
   expect(data.perTestingCriteriaResults).toEqual([
     {
       name: 'has a',
@@ -184,6 +198,7 @@ it('progress shows percentDone as the API does; evaluation.canceled carries the 
     passed: 1,
     failed: 0,
     errored: 0,
+    skipped: 0,
   });
   expect(progress.data.percentDone).toBe(100 / 3);
   await until(() => fake.hanging() > 0, 5_000, 'a judge call held');

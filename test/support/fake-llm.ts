@@ -11,6 +11,10 @@ export interface ChatBody {
   logprobs?: boolean;
   top_logprobs?: number;
   response_format?: { type: string };
+  temperature?: number;
+  top_p?: number;
+  seed?: number;
+  max_tokens?: number;
 }
 
 export type Reply =

@@ -211,32 +211,32 @@ const ComparedRunRef = builder.objectRef<ComparedRun>('ComparedRun').implement({
       description: 'USD spent on judge calls.',
       resolve: (r) => r.judgeCost,
     }),
-    // Runs do not generate their outputs yet (the completions data source): nothing is recorded.
+    // Only a run whose outputs were generated (the completions data source) has these.
     generationInputTokens: t.field({
       type: 'SafeInt',
       nullable: true,
       authScopes: costScope,
       description: 'Tokens of output generation; null when the run did not generate its outputs.',
-      resolve: () => null,
+      resolve: (r) => (r.outputs === 'GENERATED' ? Number(r.generationInputTokens) : null),
     }),
     generationOutputTokens: t.field({
       type: 'SafeInt',
       nullable: true,
       authScopes: costScope,
-      resolve: () => null,
+      resolve: (r) => (r.outputs === 'GENERATED' ? Number(r.generationOutputTokens) : null),
     }),
     generationCost: t.field({
       type: 'Decimal',
       nullable: true,
       authScopes: costScope,
       description: 'USD spent generating outputs; null when the run did not generate them.',
-      resolve: () => null,
+      resolve: (r) => (r.outputs === 'GENERATED' ? r.generationCost : null),
     }),
     generationLatency: t.field({
       type: LatencyRef,
       nullable: true,
       description: 'Per item, generating its output; null when the run did not generate them.',
-      resolve: () => null,
+      resolve: (r) => r.generationLatency(),
     }),
     gradingLatency: t.field({
       type: LatencyRef,

@@ -102,12 +102,19 @@ export interface ComparedEvaluationRow {
   judgeCost: string;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** STORED, SUPPLIED or GENERATED: only a GENERATED run has generation figures. */
+  outputs: string;
+  generationInputTokens: string;
+  generationOutputTokens: string;
+  generationCost: string;
 }
 
 /** The evaluations among $1 (uuid[]) that exist. */
 export const COMPARED_EVALUATIONS_SQL = `SELECT id::text, project_id::text AS "projectId", data_source->>'datasetId' AS "datasetId",
     testing_criteria AS "testingCriteria", judge_input_tokens::text AS "judgeInputTokens", judge_output_tokens::text AS "judgeOutputTokens",
-    trim_scale(judge_cost)::text AS "judgeCost", started_at AS "startedAt", finished_at AS "finishedAt"
+    trim_scale(judge_cost)::text AS "judgeCost", started_at AS "startedAt", finished_at AS "finishedAt",
+    outputs::text AS "outputs", generation_input_tokens::text AS "generationInputTokens",
+    generation_output_tokens::text AS "generationOutputTokens", trim_scale(generation_cost)::text AS "generationCost"
   FROM evaluations WHERE id = ANY($1::uuid[])`;
 
 /** The evaluations among `ids` that exist, by id. */
@@ -139,6 +146,16 @@ export const ITEM_LATENCY_SQL = `SELECT evaluation_id::text, count(*)::int AS it
 
 export const itemLatencies = (sql: Sql, ids: string[]) =>
   sql<ItemLatencyRow>(ITEM_LATENCY_SQL, [ids]);
+
+/** Per run of $1 (uuid[]), the latency of generating its items' outputs (runs that generated them). */
+export const GENERATION_LATENCY_SQL = `SELECT evaluation_id::text, count(*)::int AS items, avg(generation_latency_ms)::float8 AS mean,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY generation_latency_ms) AS p50,
+    percentile_cont(0.95) WITHIN GROUP (ORDER BY generation_latency_ms) AS p95
+  FROM evaluation_items WHERE evaluation_id = ANY($1::uuid[]) AND generation_latency_ms IS NOT NULL
+  GROUP BY evaluation_id`;
+
+export const generationLatencies = (sql: Sql, ids: string[]) =>
+  sql<ItemLatencyRow>(GENERATION_LATENCY_SQL, [ids]);
 
 export type Change = 'IMPROVED' | 'REGRESSED' | 'UNCHANGED';
 const CHANGE_VALUE: Record<Change, number> = { IMPROVED: 1, REGRESSED: -1, UNCHANGED: 0 };

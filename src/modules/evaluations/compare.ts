@@ -10,6 +10,7 @@ import {
   type ComparedEvaluationRow,
   type GraderComparisonRow,
   type ItemLatencyRow,
+  generationLatencies,
   itemLatencies,
   loadComparedEvaluations,
   summariseComparison,
@@ -38,6 +39,8 @@ export interface GraderComparison extends Omit<GraderComparisonRow, 'differences
 export interface ComparedRun extends ComparedEvaluationRow {
   /** Grading latency of its items, or null when none was recorded. */
   latency(): Promise<ItemLatencyRow | null>;
+  /** Latency of generating its items' outputs, or null when it did not generate them. */
+  generationLatency(): Promise<ItemLatencyRow | null>;
 }
 
 export interface EvaluationComparison {
@@ -103,9 +106,16 @@ export async function compareEvaluations(
     async () =>
       new Map((await itemLatencies(sql, [baseId, candidateId])).map((r) => [r.evaluation_id, r])),
   );
+  const generation = once(
+    async () =>
+      new Map(
+        (await generationLatencies(sql, [baseId, candidateId])).map((r) => [r.evaluation_id, r]),
+      ),
+  );
   const run = (row: ComparedEvaluationRow): ComparedRun => ({
     ...row,
     latency: async () => (await latencies()).get(row.id) ?? null,
+    generationLatency: async () => (await generation()).get(row.id) ?? null,
   });
 
   const summary = once(async () => {

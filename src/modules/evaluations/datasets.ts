@@ -17,7 +17,7 @@ import {
 } from './dataset-sql';
 
 export const MAX_ITEMS = 10_000;
-const MAX_ITEM_JSON = 256 * 1024;
+export const MAX_ITEM_JSON = 256 * 1024;
 export const MAX_CONTEXTS = 100;
 
 export interface ItemInput {

@@ -3,6 +3,7 @@
 // busy evaluation's hot rows (its counts, the usage counters) are locked once per group rather
 // than once per item. Each group's progress and completion events are emitted in its transaction.
 import type { Deps } from '../../deps';
+import { fromUnits, toUnits } from '../../lib/money';
 import type { Events } from '../events/emitter';
 import { createSpendingWriter } from '../ratelimit/unwritten';
 import { checkDrafts } from '../scores/internal';
@@ -18,9 +19,20 @@ interface Pending {
   subjects: Subjects;
 }
 
+/** What an outcome spent on models, as quotas count it: judging and generating its output. */
+function spentBy({ outcome: o, subjects }: Pending) {
+  if (!o.generated) return { ...o, ...subjects };
+  return {
+    ...subjects,
+    judgeInputTokens: o.judgeInputTokens + o.generated.inputTokens,
+    judgeOutputTokens: o.judgeOutputTokens + o.generated.outputTokens,
+    judgeCost: fromUnits(toUnits(o.judgeCost) + toUnits(o.generated.cost)),
+  };
+}
+
 export function createOutcomeWriter(deps: Deps, token: string, events: Events) {
   const writer = createSpendingWriter(events, {
-    spending: (p: Pending) => ({ ...p.outcome, ...p.subjects }),
+    spending: spentBy,
     async write(sql, emit, group) {
       const result = await writeOutcomes(
         sql,

@@ -10,6 +10,7 @@ import { needsJudge, needsPreparation, prepare } from '../graders/grade';
 import type { JudgeContext, JudgeUsage } from '../graders/judges';
 import type { Judge } from '../providers/judge';
 import { addUsage } from '../ratelimit/usage-sql';
+import { completionsSchema, type Completions } from './generation';
 import { priceUsage, type GraderRun, type PricedUsage } from './grading';
 
 export interface RunningEvaluation {
@@ -22,10 +23,24 @@ export interface RunningEvaluation {
   judgeQuotaAt: number;
   /** Whether any grader calls a judge. */
   judged: boolean;
+  /** How each item's output is generated (a GENERATED evaluation), else null. */
+  generation: Completions | null;
 }
 
 /** The stored testing criteria no longer parse: the evaluation cannot run (not worth a retry). */
 export class InvalidCriteriaError extends Error {}
+
+/** The completions stored with a GENERATED evaluation's data source (null for the others). */
+function generationOf(dataSource: unknown): Completions | null {
+  const stored = (dataSource as { completions?: unknown } | null)?.completions;
+  if (stored == null) return null;
+  const parsed = completionsSchema.safeParse(stored);
+  if (!parsed.success)
+    throw new InvalidCriteriaError(
+      `stored completions are invalid: ${parsed.error.issues[0].message}`,
+    );
+  return parsed.data;
+}
 
 function parsed(stored: unknown): GraderSpec[] {
   const { graders, problems } = parseTestingCriteria(stored);
@@ -81,7 +96,14 @@ export function createPreparation(deps: Deps, services: { costs: CostService; ju
   async function load(id: string): Promise<RunningEvaluation> {
     const row = await db.prisma.evaluation.findUniqueOrThrow({
       where: { id },
-      select: { id: true, projectId: true, creatorId: true, testingCriteria: true },
+      select: {
+        id: true,
+        projectId: true,
+        creatorId: true,
+        testingCriteria: true,
+        dataSource: true,
+        outputs: true,
+      },
     });
     const graders = parsed(row.testingCriteria);
     const evaluation = {
@@ -90,6 +112,7 @@ export function createPreparation(deps: Deps, services: { costs: CostService; ju
       creatorId: row.creatorId,
       graders,
       judged: graders.some(needsJudge),
+      generation: row.outputs === 'GENERATED' ? generationOf(row.dataSource) : null,
       judgeQuota: false,
       judgeQuotaAt: 0,
     };

@@ -6,6 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../../storage/db';
 import { jsonParam } from '../../storage/json-param';
 import { addJudgeSpendingFrom } from '../ratelimit/usage-sql';
+import type { Generated } from './generation';
 
 export interface ClaimedItem {
   id: string;
@@ -44,9 +45,9 @@ export async function reapExhausted(
   for (const row of rows) {
     const [e] = await sql<{ done: boolean }>(
       `UPDATE evaluations SET completed_count = completed_count + $2, errored_count = errored_count + $2, updated_at = now(),
-         status = CASE WHEN status = 'RUNNING' AND completed_count + $2 >= total_count THEN 'COMPLETED'::"EvaluationStatus" ELSE status END,
-         finished_at = CASE WHEN status = 'RUNNING' AND completed_count + $2 >= total_count THEN now() ELSE finished_at END
-       WHERE id = $1::uuid RETURNING status = 'COMPLETED' AND completed_count = total_count AS done`,
+         status = CASE WHEN status = 'RUNNING' AND completed_count + skipped_count + $2 >= total_count THEN 'COMPLETED'::"EvaluationStatus" ELSE status END,
+         finished_at = CASE WHEN status = 'RUNNING' AND completed_count + skipped_count + $2 >= total_count THEN now() ELSE finished_at END
+       WHERE id = $1::uuid RETURNING status = 'COMPLETED' AND completed_count + skipped_count = total_count AS done`,
       [row.evaluation_id, row.n],
     );
     if (e) counted.push({ id: row.evaluation_id, completed: e.done });
@@ -113,6 +114,8 @@ export interface ItemOutcome {
   judgeInputTokens: number;
   judgeOutputTokens: number;
   judgeCost: string;
+  /** The output generated for it (a GENERATED evaluation), stored with it. */
+  generated?: Generated | null;
 }
 
 /**
@@ -120,7 +123,8 @@ export interface ItemOutcome {
  * one statement, so atomically and in one round trip: marks each done, only while this claim holds
  * it and its evaluation runs; stores the results of those, adds them to their evaluations' counts
  * (completing an evaluation whose every item is counted) and the judge spending to the usage
- * counters of the day. Returns the ids written (an item whose claim was lost, to a taken-over
+ * counters of the day (with generation spending, which quotas count as judge spending). Returns
+ * the ids written (an item whose claim was lost, to a taken-over
  * lease or a cancel, writes nothing) and the evaluations this write completed.
  */
 export async function writeOutcomes(
@@ -135,10 +139,20 @@ export async function writeOutcomes(
     state: o.state,
     last_error: o.lastError,
     passed: o.passed,
-    tokens: o.judgeInputTokens + o.judgeOutputTokens,
     input_tokens: o.judgeInputTokens,
     output_tokens: o.judgeOutputTokens,
     cost: o.judgeCost,
+    // Generated output (left out, so NULL, when there is none) and what generating it spent.
+    output: o.generated ? o.generated.output : undefined,
+    generation_input_tokens: o.generated?.inputTokens,
+    generation_output_tokens: o.generated?.outputTokens,
+    generation_cost: o.generated?.cost,
+    generation_latency_ms: o.generated?.latencyMs,
+    // Quotas count every model token and dollar: judging and generating.
+    tokens:
+      o.judgeInputTokens +
+      o.judgeOutputTokens +
+      (o.generated ? o.generated.inputTokens + o.generated.outputTokens : 0),
     user_id: o.userId,
     project_id: o.projectId,
   }));
@@ -156,9 +170,13 @@ export async function writeOutcomes(
   const [row] = await sql<{ written: string[] | null; completed: string[] | null }>(
     `WITH o AS (
        SELECT DISTINCT ON (id) * FROM json_to_recordset($2::json) AS o(id uuid, evaluation_id uuid, state text, last_error text, passed boolean,
-         tokens bigint, input_tokens bigint, output_tokens bigint, cost numeric, user_id uuid, project_id uuid)),
+         tokens bigint, input_tokens bigint, output_tokens bigint, cost numeric, output jsonb, generation_input_tokens int,
+         generation_output_tokens int, generation_cost numeric, generation_latency_ms int, user_id uuid, project_id uuid)),
      marked AS (
-       UPDATE evaluation_items i SET state = o.state::"EvaluationItemState", lease_token = NULL, lease_expires_at = NULL, completed_at = now(), last_error = o.last_error
+       UPDATE evaluation_items i SET state = o.state::"EvaluationItemState", lease_token = NULL, lease_expires_at = NULL, completed_at = now(), last_error = o.last_error,
+         output = coalesce(o.output, i.output), generation_input_tokens = coalesce(o.generation_input_tokens, i.generation_input_tokens),
+         generation_output_tokens = coalesce(o.generation_output_tokens, i.generation_output_tokens),
+         generation_cost = coalesce(o.generation_cost, i.generation_cost), generation_latency_ms = coalesce(o.generation_latency_ms, i.generation_latency_ms)
        FROM o, evaluations e
        WHERE i.id = o.id AND i.lease_token = $1::uuid AND i.state = 'RUNNING' AND e.id = i.evaluation_id AND e.status = 'RUNNING'
        RETURNING i.id),
@@ -171,25 +189,30 @@ export async function writeOutcomes(
          passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, latency_ms int, error text, created_at timestamptz)
        JOIN marked m ON m.id = r.evaluation_item_id
        ON CONFLICT (evaluation_item_id, grader_name) DO NOTHING),
-     -- Counts of the items written; judge spending of every outcome (a lost claim still spent it).
-     -- An evaluation whose every item is now counted completes in the same statement.
+     -- Counts of the items written; judge and generation spending of every outcome (a lost claim still spent it).
+     -- An evaluation whose every item is now counted (or skipped) completes in the same statement.
      counts AS (
        UPDATE evaluations e SET completed_count = e.completed_count + d.completed, passed_count = e.passed_count + d.passed,
          failed_count = e.failed_count + d.failed, errored_count = e.errored_count + d.errored,
          judge_input_tokens = e.judge_input_tokens + d.input_tokens, judge_output_tokens = e.judge_output_tokens + d.output_tokens,
-         judge_cost = e.judge_cost + d.cost,
-         status = CASE WHEN e.status = 'RUNNING' AND e.completed_count + d.completed >= e.total_count THEN 'COMPLETED'::"EvaluationStatus" ELSE e.status END,
-         finished_at = CASE WHEN e.status = 'RUNNING' AND e.completed_count + d.completed >= e.total_count THEN now() ELSE e.finished_at END,
+         judge_cost = e.judge_cost + d.cost, generation_input_tokens = e.generation_input_tokens + d.generation_input_tokens,
+         generation_output_tokens = e.generation_output_tokens + d.generation_output_tokens, generation_cost = e.generation_cost + d.generation_cost,
+         status = CASE WHEN e.status = 'RUNNING' AND e.completed_count + e.skipped_count + d.completed >= e.total_count THEN 'COMPLETED'::"EvaluationStatus" ELSE e.status END,
+         finished_at = CASE WHEN e.status = 'RUNNING' AND e.completed_count + e.skipped_count + d.completed >= e.total_count THEN now() ELSE e.finished_at END,
          updated_at = now()
        FROM (SELECT o.evaluation_id, count(m.id)::int AS completed,
                count(m.id) FILTER (WHERE o.state = 'DONE' AND o.passed)::int AS passed,
                count(m.id) FILTER (WHERE o.state = 'DONE' AND NOT o.passed)::int AS failed,
                count(m.id) FILTER (WHERE o.state = 'ERRORED')::int AS errored,
-               sum(o.input_tokens)::bigint AS input_tokens, sum(o.output_tokens)::bigint AS output_tokens, sum(o.cost) AS cost
+               sum(o.input_tokens)::bigint AS input_tokens, sum(o.output_tokens)::bigint AS output_tokens, sum(o.cost) AS cost,
+               coalesce(sum(o.generation_input_tokens), 0)::bigint AS generation_input_tokens,
+               coalesce(sum(o.generation_output_tokens), 0)::bigint AS generation_output_tokens,
+               coalesce(sum(o.generation_cost), 0) AS generation_cost
              FROM o LEFT JOIN marked m ON m.id = o.id GROUP BY o.evaluation_id) d
        WHERE e.id = d.evaluation_id
-       RETURNING e.id, d.completed > 0 AND e.status = 'COMPLETED' AND e.completed_count = e.total_count AS done),
-     usage AS (${addJudgeSpendingFrom('o', '$4')})
+       RETURNING e.id, d.completed > 0 AND e.status = 'COMPLETED' AND e.completed_count + e.skipped_count = e.total_count AS done),
+     spent AS (SELECT user_id, project_id, tokens, cost + coalesce(generation_cost, 0) AS cost FROM o),
+     usage AS (${addJudgeSpendingFrom('spent', '$4')})
      SELECT (SELECT json_agg(id::text) FROM marked) AS written, (SELECT json_agg(id::text) FROM counts WHERE done) AS completed`,
     [token, jsonParam(items), jsonParam(results), day.toISOString().slice(0, 10)],
   );
@@ -215,7 +238,7 @@ export async function stopEvaluation(
   // Items first, then the evaluation: the order in which writes lock them (no deadlock).
   await sql(
     `UPDATE evaluation_items SET state = 'CANCELED', lease_token = NULL, lease_expires_at = NULL
-     WHERE evaluation_id = $1::uuid AND state IN ('PENDING', 'RUNNING')
+     WHERE evaluation_id = $1::uuid AND state IN ('PENDING', 'RUNNING', 'AWAITING_OUTPUT')
        AND EXISTS (SELECT 1 FROM evaluations WHERE id = $1::uuid AND status IN ('QUEUED', 'RUNNING'))`,
     [evaluationId],
   );

@@ -6,11 +6,12 @@ import { randomUUID } from 'node:crypto';
 import type { Deps } from '../../deps';
 import type { HeldWork, Job } from '../../worker/job';
 import type { CostService } from '../costs/service';
-import type { Judge } from '../providers/judge';
+import { isTransient, type Judge } from '../providers/judge';
 import { limitsJudges, type Quotas } from '../ratelimit/quotas';
 import { topics } from '../events/catalogue';
 import type { Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
+import { generateOutput, type Generated } from './generation';
 import { gradeItem } from './grading';
 import { createOutcomeWriter } from './outcome-writer';
 import { createPreparation, InvalidCriteriaError, type RunningEvaluation } from './preparation';
@@ -26,6 +27,19 @@ interface Graded {
   outcome: queue.ItemOutcome;
   evaluation: RunningEvaluation;
 }
+
+/** An item that errored without any grader's result. */
+const erroredOutcome = (item: queue.ClaimedItem, lastError: string): queue.ItemOutcome => ({
+  itemId: item.id,
+  evaluationId: item.evaluation_id,
+  state: 'ERRORED',
+  passed: false,
+  lastError,
+  results: [],
+  judgeInputTokens: 0,
+  judgeOutputTokens: 0,
+  judgeCost: '0',
+});
 
 export function createEvaluationJob(
   deps: Deps,
@@ -49,9 +63,10 @@ export function createEvaluationJob(
     held.abort((item) => stopped.has(item.evaluation_id));
   }
 
-  // Checked before every item that calls a judge: spending stops within the items in flight.
+  // Checked before every item that calls a model (to judge or to generate its output): spending
+  // stops within the items in flight.
   async function quotaReason(evaluation: RunningEvaluation): Promise<string | null> {
-    if (!evaluation.judged) return null;
+    if (!evaluation.judged && !evaluation.generation) return null;
     if (Date.now() - evaluation.judgeQuotaAt > QUOTA_RECHECK_MS) {
       evaluation.judgeQuotaAt = Date.now();
       evaluation.judgeQuota =
@@ -100,13 +115,26 @@ export function createEvaluationJob(
       contexts: item.contexts ?? [],
       metadata: item.metadata,
     };
+    let generated: Generated | null = null;
+    if (evaluation.generation) {
+      try {
+        generated = await generateOutput(gradingDeps, evaluation.generation, gradingItem, signal);
+      } catch (error) {
+        // An outage is not the item's fault: it is tried again later. A refusal (an unknown
+        // model, a bad request) errors the item, with nothing to grade.
+        if (signal.aborted || isTransient(error)) throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        return { outcome: erroredOutcome(item, `generation: ${message}`), evaluation };
+      }
+      gradingItem.output = generated.output;
+    }
     const graded = await gradeItem(gradingDeps, evaluation.graders, gradingItem, signal);
     const source =
       item.source_span_id && item.source_trace_id
         ? { spanId: item.source_span_id, traceId: item.source_trace_id }
         : null;
     return {
-      outcome: { itemId: item.id, evaluationId: evaluation.id, source, ...graded },
+      outcome: { itemId: item.id, evaluationId: evaluation.id, source, ...graded, generated },
       evaluation,
     };
   }
@@ -202,17 +230,7 @@ export function createEvaluationJob(
         );
         return;
       }
-      const gaveUp: queue.ItemOutcome = {
-        itemId: item.id,
-        evaluationId: item.evaluation_id,
-        state: 'ERRORED',
-        passed: false,
-        lastError: `gave up after ${item.attempts} attempts: ${message}`,
-        results: [],
-        judgeInputTokens: 0,
-        judgeOutputTokens: 0,
-        judgeCost: '0',
-      };
+      const gaveUp = erroredOutcome(item, `gave up after ${item.attempts} attempts: ${message}`);
       await writer.write(gaveUp, { userId: null, projectId: null });
     },
 

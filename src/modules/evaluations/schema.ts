@@ -1,7 +1,11 @@
 // Evaluations, their items and results (datasets: dataset-schema.ts) (OpenAI Evals vocabulary: testing criteria,
 // result counts, per-testing-criteria results). Readable with the `read` action; judge cost
 // fields need `costs`.
-import { EvaluationItemState, EvaluationStatus } from '../../generated/prisma/enums';
+import {
+  EvaluationItemState,
+  EvaluationOutputs,
+  EvaluationStatus,
+} from '../../generated/prisma/enums';
 import { found } from '../../errors';
 import { builder } from '../../schema/builder';
 import { projectScope } from '../auth/permissions';
@@ -17,6 +21,10 @@ export const EvaluationStatusEnum = builder.enumType(EvaluationStatus, {
 });
 export const EvaluationItemStateEnum = builder.enumType(EvaluationItemState, {
   name: 'EvaluationItemState',
+});
+export const EvaluationOutputsEnum = builder.enumType(EvaluationOutputs, {
+  name: 'EvaluationOutputs',
+  description: 'Where the outputs it grades ({{sample.output_text}}) come from.',
 });
 export const GraderTypeEnum = builder.enumType('GraderType', {
   values: GRADER_TYPES,
@@ -41,9 +49,14 @@ export const EvaluationBatchRef = builder.prismaNode('EvaluationBatch', {
 });
 
 export const ResultCounts = builder
-  .objectRef<{ total: number; completed: number; passed: number; failed: number; errored: number }>(
-    'EvaluationResultCounts',
-  )
+  .objectRef<{
+    total: number;
+    completed: number;
+    passed: number;
+    failed: number;
+    errored: number;
+    skipped: number;
+  }>('EvaluationResultCounts')
   .implement({
     description:
       'Items by outcome (OpenAI Evals `result_counts`). An item passes when every grader passes, errors when a grader could not grade it.',
@@ -53,6 +66,10 @@ export const ResultCounts = builder
       passed: t.exposeInt('passed'),
       failed: t.exposeInt('failed'),
       errored: t.exposeInt('errored'),
+      skipped: t.exposeInt('skipped', {
+        description:
+          'Never graded: the evaluation was closed (closeEvaluation) before their outputs arrived.',
+      }),
     }),
   });
 
@@ -115,6 +132,7 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
       description:
         'The version of the dataset it ran on (one of Dataset.versions): create an evaluation with dataSource { datasetId, datasetVersion } to run on the same items again.',
     }),
+    outputs: t.expose('outputs', { type: EvaluationOutputsEnum }),
     resultCounts: t.field({
       type: ResultCounts,
       select: {
@@ -123,6 +141,7 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
         passedCount: true,
         failedCount: true,
         erroredCount: true,
+        skippedCount: true,
       },
       resolve: (e) => ({
         total: e.totalCount,
@@ -130,11 +149,12 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
         passed: e.passedCount,
         failed: e.failedCount,
         errored: e.erroredCount,
+        skipped: e.skippedCount,
       }),
     }),
     percentDone: t.float({
-      select: { totalCount: true, completedCount: true },
-      resolve: (e) => percentDone(e.totalCount, e.completedCount),
+      select: { totalCount: true, completedCount: true, skippedCount: true },
+      resolve: (e) => percentDone(e.totalCount, e.completedCount, e.skippedCount),
     }),
     perTestingCriteriaResults: t.field({
       type: [GraderResults],
@@ -159,6 +179,26 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
       authScopes: costScope,
       description: 'USD spent on judge calls.',
       resolve: (e) => e.judgeCost.toFixed(),
+    }),
+    generationInputTokens: t.field({
+      type: 'SafeInt',
+      nullable: true,
+      authScopes: costScope,
+      description: 'Tokens of the model generating its outputs (GENERATED), apart from judging.',
+      resolve: (e) => Number(e.generationInputTokens),
+    }),
+    generationOutputTokens: t.field({
+      type: 'SafeInt',
+      nullable: true,
+      authScopes: costScope,
+      resolve: (e) => Number(e.generationOutputTokens),
+    }),
+    generationCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      authScopes: costScope,
+      description: 'USD spent generating its outputs.',
+      resolve: (e) => e.generationCost.toFixed(),
     }),
     error: t.exposeString('error', { nullable: true }),
     errorCode: t.exposeString('errorCode', {
@@ -203,7 +243,30 @@ builder.prismaObject('EvaluationItem', {
     position: t.exposeInt('position'),
     input: t.expose('input', { type: 'JSON' }),
     expectedOutput: t.expose('expectedOutput', { type: 'JSON', nullable: true }),
-    output: t.expose('output', { type: 'JSON', nullable: true }),
+    output: t.expose('output', {
+      type: 'JSON',
+      nullable: true,
+      description: 'The output graded: stored with the item, supplied by the caller, or generated.',
+    }),
+    generationLatencyMs: t.exposeInt('generationLatencyMs', {
+      nullable: true,
+      description: 'How long generating its output took (GENERATED), retries included.',
+    }),
+    generationInputTokens: t.exposeInt('generationInputTokens', { nullable: true }),
+    generationOutputTokens: t.exposeInt('generationOutputTokens', { nullable: true }),
+    generationCost: t.field({
+      type: 'Decimal',
+      nullable: true,
+      select: { generationCost: true, evaluation: { select: { projectId: true } } },
+      authScopes: (i) => costScope(i.evaluation),
+      description: 'USD spent generating its output.',
+      resolve: (i) => i.generationCost?.toFixed() ?? null,
+    }),
+    outputTraceId: t.exposeString('outputTraceId', {
+      nullable: true,
+      description:
+        "The application's own id of the trace that produced a supplied output (Trace.externalId), as submitEvaluationOutputs was given it.",
+    }),
     contexts: t.exposeStringList('contexts'),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true }),
     state: t.expose('state', { type: EvaluationItemStateEnum }),

@@ -12,7 +12,10 @@ import type { Emit, Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
 import { createDatasets } from './datasets';
 import { itemsOf, type DataSourceInput } from './data-source';
+import { checkImport, type OpenAIImportInput, translateOpenAIEval } from './openai-import';
+import { outputsAsked, planOutputs, type OutputsInput } from './outputs';
 import { stopEvaluation } from './queue-sql';
+import { createSupplied } from './supplied';
 import type { Sql } from '../../storage/db';
 
 export interface EvaluationInput {
@@ -20,7 +23,7 @@ export interface EvaluationInput {
   creatorId: string | null;
   name: string;
   testingCriteria: unknown;
-  dataSource: DataSourceInput;
+  dataSource: DataSourceInput & OutputsInput;
   batchId?: string | null;
 }
 
@@ -29,6 +32,7 @@ export function createEvaluationService(
   services: { judge: Judge; quotas: Quotas; events: Events },
 ) {
   const { db } = deps;
+  const datasets = createDatasets(deps);
 
   /** Everything checked and the items loaded; nothing stored yet. */
   async function prepare(input: EvaluationInput) {
@@ -39,6 +43,12 @@ export function createEvaluationService(
       judgeConfigured: services.judge.configured,
       path: ['input', 'testingCriteria'],
     });
+    const asked = outputsAsked(input.dataSource);
+    if (asked.completions && !services.judge.configured)
+      throw badInput(
+        'Generating outputs needs a model provider, and none is configured (EVALGRAPH_JUDGE_API_KEY).',
+        ['input', 'dataSource', 'completions'],
+      );
     if (input.batchId) {
       const batch = await db.prisma.evaluationBatch.findUnique({
         where: { id: input.batchId },
@@ -50,16 +60,30 @@ export function createEvaluationService(
     const subjects = { userId: input.creatorId, projectId: input.projectId };
     const quota =
       (await services.quotas.exceeded(subjects, 'evaluations')) ??
-      (graders.some(needsJudge) ? await services.quotas.exceeded(subjects, 'judge') : null);
+      (graders.some(needsJudge) || asked.completions
+        ? await services.quotas.exceeded(subjects, 'judge')
+        : null);
     if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
-    const { rows, stored, dataset } = await itemsOf(db, input.projectId, input.dataSource);
+    const items = await itemsOf(db, input.projectId, input.dataSource);
+    const { outputs, itemState, rows, stored } = planOutputs(asked, items.rows, items.stored);
+    const dataset = items.dataset;
     if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
     const evaluationsPerDay = input.creatorId
       ? (await services.quotas.quota(input.creatorId)).evaluations
       : null;
     const projectEvaluationsPerDay = (await services.quotas.projectBudget(input.projectId))
       .evaluations;
-    return { ...input, name, rows, stored, dataset, evaluationsPerDay, projectEvaluationsPerDay };
+    return {
+      ...input,
+      name,
+      rows,
+      stored,
+      dataset,
+      outputs,
+      itemState,
+      evaluationsPerDay,
+      projectEvaluationsPerDay,
+    };
   }
 
   async function insertEvaluations(
@@ -70,8 +94,8 @@ export function createEvaluationService(
     const ids: string[] = [];
     for (const p of prepared) {
       const [evaluation] = await sql<{ id: string }>(
-        `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, dataset_id, dataset_version, updated_at)
-         VALUES ($8::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, $9::uuid, $10::timestamptz, now()) RETURNING id::text`,
+        `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, dataset_id, dataset_version, outputs, updated_at)
+         VALUES ($8::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, $9::uuid, $10::timestamptz, $11::"EvaluationOutputs", now()) RETURNING id::text`,
         [
           p.projectId,
           p.creatorId,
@@ -83,15 +107,20 @@ export function createEvaluationService(
           uuidv7(),
           p.dataset?.id ?? null,
           p.dataset?.version ?? null,
+          p.outputs,
         ],
       );
       await sql(
-        `INSERT INTO evaluation_items (id, evaluation_id, position, input, expected_output, output, contexts, metadata, source_span_id, dataset_item_id)
+        `INSERT INTO evaluation_items (id, evaluation_id, position, input, expected_output, output, contexts, metadata, source_span_id, dataset_item_id, state)
          SELECT (r.value->>'id')::uuid, $1::uuid, r.ordinality - 1, r.value->'input', r.value->'expected_output', r.value->'output',
            ARRAY(SELECT jsonb_array_elements_text(COALESCE(r.value->'contexts', '[]'::jsonb))), r.value->'metadata', (r.value->>'source_span_id')::uuid,
-           (r.value->>'dataset_item_id')::uuid
+           (r.value->>'dataset_item_id')::uuid, $3::"EvaluationItemState"
          FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(value, ordinality)`,
-        [evaluation.id, JSON.stringify(p.rows.map((row) => ({ ...row, id: uuidv7() })))],
+        [
+          evaluation.id,
+          JSON.stringify(p.rows.map((row) => ({ ...row, id: uuidv7() }))),
+          p.itemState,
+        ],
       );
       // Counted first, then checked, on the rows this transaction now holds locked: parallel
       // creations cannot all slip under the quota together.
@@ -140,14 +169,16 @@ export function createEvaluationService(
     return ids;
   }
 
+  async function createEvaluation(input: EvaluationInput) {
+    const prepared = await prepare(input);
+    const [id] = await services.events.transaction((sql, emit) =>
+      store(sql, emit, [prepared], null),
+    );
+    return id;
+  }
+
   return {
-    async createEvaluation(input: EvaluationInput) {
-      const prepared = await prepare(input);
-      const [id] = await services.events.transaction((sql, emit) =>
-        store(sql, emit, [prepared], null),
-      );
-      return id;
-    },
+    createEvaluation,
 
     /** A batch and its evaluations, all checked before any is stored, then stored in one transaction. */
     async createEvaluationBatch(input: {
@@ -203,9 +234,11 @@ export function createEvaluationService(
         await sql(`DELETE FROM evaluation_results WHERE evaluation_item_id = ANY($1::uuid[])`, [
           ids,
         ]);
+        // An item still without its supplied output waits for it again.
         await sql(
-          `UPDATE evaluation_items SET state = 'PENDING', attempts = 0, last_error = NULL, completed_at = NULL, lease_token = NULL, lease_expires_at = NULL, next_attempt_at = now()
-           WHERE id = ANY($1::uuid[])`,
+          `UPDATE evaluation_items i SET attempts = 0, last_error = NULL, completed_at = NULL, lease_token = NULL, lease_expires_at = NULL, next_attempt_at = now(),
+             state = CASE WHEN e.outputs = 'SUPPLIED' AND i.output IS NULL THEN 'AWAITING_OUTPUT' ELSE 'PENDING' END::"EvaluationItemState"
+           FROM evaluations e WHERE e.id = i.evaluation_id AND i.id = ANY($1::uuid[])`,
           [ids],
         );
         await sql(
@@ -220,8 +253,49 @@ export function createEvaluationService(
       return requeued;
     },
 
+    /**
+     * An OpenAI Evals eval and run (openai-import.ts), as a dataset and an evaluation on it; all
+     * checked before the dataset is made, which goes again if the evaluation is refused.
+     */
+    async importOpenAIEval(
+      input: OpenAIImportInput & { projectId: string; creatorId: string | null },
+    ) {
+      const translated = translateOpenAIEval(input);
+      checkImport(translated, { judgeConfigured: services.judge.configured });
+      const taken = await db.prisma.dataset.findUnique({
+        where: { projectId_name: { projectId: input.projectId, name: translated.datasetName } },
+        select: { id: true },
+      });
+      if (taken)
+        throw badInput(
+          `This run was imported already: the dataset "${translated.datasetName}" exists.`,
+          ['input', 'run', 'id'],
+        );
+      const dataset = await datasets.createDataset({
+        projectId: input.projectId,
+        name: translated.datasetName,
+        description: 'Imported from OpenAI Evals.',
+        items: translated.items,
+      });
+      try {
+        const evaluationId = await createEvaluation({
+          projectId: input.projectId,
+          creatorId: input.creatorId,
+          name: translated.evaluationName,
+          testingCriteria: translated.testingCriteria,
+          dataSource: { datasetId: dataset.id, completions: translated.completions },
+        });
+        return { datasetId: dataset.id, evaluationId };
+      } catch (error) {
+        await db.prisma.dataset.delete({ where: { id: dataset.id } });
+        throw error;
+      }
+    },
+
     // Datasets (datasets.ts): createDataset, addDatasetItems, updateDatasetItem, archiveDatasetItem.
-    ...createDatasets(deps),
+    ...datasets,
+    // Supplied outputs (supplied.ts): submitEvaluationOutputs, closeEvaluation.
+    ...createSupplied(deps, services.events),
   };
 }
 

@@ -55,9 +55,10 @@ const EvaluationProgressRef = builder
           passed: s.passed,
           failed: s.failed,
           errored: s.errored,
+          skipped: s.skipped,
         }),
       }),
-      percentDone: t.float({ resolve: (s) => percentDone(s.total, s.completed) }),
+      percentDone: t.float({ resolve: (s) => percentDone(s.total, s.completed, s.skipped) }),
       perTestingCriteriaResults: t.field({
         type: [GraderResults],
         description: 'Running mean score and pass counts per grader.',

@@ -25,6 +25,8 @@ export interface EvaluationState {
   passed: number;
   failed: number;
   errored: number;
+  /** Never graded: the evaluation was closed before their outputs arrived. */
+  skipped: number;
   judgeInputTokens: number;
   judgeOutputTokens: number;
   /** USD, as a decimal string. */
@@ -50,9 +52,12 @@ export const FINAL_STATUSES: ReadonlySet<EvaluationStatus> = new Set([
   'CANCELED',
 ]);
 
-/** As `Evaluation.percentDone` (and webhooks) show it: 100 for an evaluation without items. */
-export const percentDone = (total: number, completed: number) =>
-  total ? (100 * completed) / total : 100;
+/**
+ * As `Evaluation.percentDone` (and webhooks) show it: items graded or skipped (closed without their
+ * outputs) of all; 100 for an evaluation without items.
+ */
+export const percentDone = (total: number, completed: number, skipped: number) =>
+  total ? (100 * (completed + skipped)) / total : 100;
 
 /** passed / (passed + failed); null before any is graded. */
 export const passRate = (g: Pick<GraderSummary, 'passed' | 'failed'>) =>
@@ -135,6 +140,7 @@ async function loadStates(
     passed_count: number;
     failed_count: number;
     errored_count: number;
+    skipped_count: number;
     judge_input_tokens: string;
     judge_output_tokens: string;
     judge_cost: string;
@@ -148,7 +154,7 @@ async function loadStates(
     summarised: boolean;
   }>(
     `SELECT e.id::text, e.project_id::text, e.batch_id::text, e.name, e.status, e.total_count, e.completed_count, e.passed_count, e.failed_count,
-       e.errored_count, e.judge_input_tokens::text, e.judge_output_tokens::text, trim_scale(e.judge_cost)::text AS judge_cost,
+       e.errored_count, e.skipped_count, e.judge_input_tokens::text, e.judge_output_tokens::text, trim_scale(e.judge_cost)::text AS judge_cost,
        e.error, e.error_code, e.created_at, e.started_at, e.finished_at, s.summarised,
        CASE WHEN s.summarised THEN e.testing_criteria END AS testing_criteria,
        CASE WHEN s.summarised THEN (SELECT json_agg(g) FROM (${graderSql('e.id')}) g) END AS graders
@@ -170,6 +176,7 @@ async function loadStates(
         passed: r.passed_count,
         failed: r.failed_count,
         errored: r.errored_count,
+        skipped: r.skipped_count,
         judgeInputTokens: Number(r.judge_input_tokens),
         judgeOutputTokens: Number(r.judge_output_tokens),
         judgeCost: r.judge_cost,

@@ -165,6 +165,15 @@ export function textSimilarity(
   return { score, passed: score >= spec.pass_threshold };
 }
 
+/**
+ * A validator of `schema` by the rules json_schema grades with (for OpenAI Evals item schemas):
+ * it answers why a value does not match, or null. Throws when the schema does not compile.
+ */
+export function schemaValidator(schema: object): (value: unknown) => string | null {
+  const validate = newAjv().compile(schema);
+  return (value) => (validate(value) ? null : new Ajv().errorsText(validate.errors));
+}
+
 /** Checks a JSON schema compiles (when an evaluation is created, not at its first item). */
 export function schemaProblem(schema: object): string | null {
   try {

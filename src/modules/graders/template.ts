@@ -53,10 +53,16 @@ export function render(template: string, item: GradingItem): string {
   return template.replace(PLACEHOLDER, (_m, path: string) => asText(lookup(root, path)));
 }
 
-/** Placeholders that name nothing a template can read (checked when an evaluation is created). */
-export function unknownPlaceholders(template: string): string[] {
+/**
+ * Placeholders that name nothing a template can read (checked when an evaluation is created):
+ * outside the namespaces `readable` (the messages that generate an output read the item only).
+ */
+export function unknownPlaceholders(
+  template: string,
+  readable: readonly string[] = ['item', 'sample'],
+): string[] {
   const bad: string[] = [];
   for (const [, path] of template.matchAll(PLACEHOLDER))
-    if (!/^(item|sample)(\.|$)/.test(path)) bad.push(path);
+    if (!readable.includes(path.split('.')[0])) bad.push(path);
   return bad;
 }
