@@ -150,6 +150,31 @@ it('generates each output from the rendered messages and sampling params, grades
     2 * cost(20, 2) + 2 * cost(100, 10),
     12,
   );
+
+  // Against a run of the recorded outputs: only the generated run has generation figures.
+  const stored = await create({ datasetId: dataset.body.data.createDataset.dataset.id });
+  await waitFor(app, stored.body.data.createEvaluation.evaluation.id);
+  const compared = await app.gql(
+    `query($base: ID!, $candidate: ID!) { compareEvaluations(baseId: $base, candidateId: $candidate) {
+      baseRun { ...run } candidateRun { ...run } } }
+    fragment run on ComparedRun { generationInputTokens generationOutputTokens generationCost generationLatency { items } }`,
+    { base: stored.body.data.createEvaluation.evaluation.id, candidate: id },
+  );
+  expect(compared.body.errors).toBeUndefined();
+  expect(compared.body.data.compareEvaluations).toEqual({
+    baseRun: {
+      generationInputTokens: null,
+      generationOutputTokens: null,
+      generationCost: null,
+      generationLatency: null,
+    },
+    candidateRun: {
+      generationInputTokens: 40,
+      generationOutputTokens: 4,
+      generationCost: e.generationCost,
+      generationLatency: { items: 2 },
+    },
+  });
 });
 
 it("reads the item's fields as OpenAI items name them, and errors an item whose generation is refused", async () => {
