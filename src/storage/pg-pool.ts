@@ -66,7 +66,7 @@ function cut(client: pg.Client, error: Error) {
  * answers within `timeoutMs`. An error from the server (too many connections, starting up) is an
  * answer too: that server is not hung, and its slow statements are left alone.
  */
-async function answers(config: pg.PoolConfig, timeoutMs: number): Promise<void> {
+export async function answers(config: pg.PoolConfig, timeoutMs: number): Promise<void> {
   const client = new pg.Client({ ...config, connectionTimeoutMillis: timeoutMs });
   client.on('error', ignore);
   const timer = setTimeout(
