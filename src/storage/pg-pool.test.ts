@@ -31,13 +31,15 @@ async function fakeServer(onData: (socket: net.Socket) => void) {
   };
 }
 
-/** A Postgres ErrorResponse: FATAL 53300, as a server with every connection slot taken sends. */
-function tooManyClients(): Buffer {
-  const fields = Buffer.from('SFATAL\0VFATAL\0C53300\0Msorry, too many clients already\0\0');
+/** A message of the Postgres protocol: its type, its length, its body. */
+function message(type: string, body: string): Buffer {
   const length = Buffer.alloc(4);
-  length.writeInt32BE(fields.length + 4);
-  return Buffer.concat([Buffer.from('E'), length, fields]);
+  length.writeInt32BE(Buffer.byteLength(body) + 4);
+  return Buffer.concat([Buffer.from(type), length, Buffer.from(body)]);
 }
+/** An ErrorResponse: FATAL 53300, as a server with every connection slot taken sends. */
+const tooManyClients = () =>
+  message('E', 'SFATAL\0VFATAL\0C53300\0Msorry, too many clients already\0\0');
 
 describe('answers (the check of a database that may have stopped answering)', () => {
   it('rejects when the server accepts the connection but never answers', async () => {
@@ -54,6 +56,34 @@ describe('answers (the check of a database that may have stopped answering)', ()
     await expect(answers({ connectionString: url }, 2_000)).rejects.toMatchObject({
       code: 'ECONNREFUSED',
     });
+  });
+
+  it('resolves when a slow server keeps talking for longer than the silence it allows', async () => {
+    const server = await fakeServer(async (socket) => {
+      for (let i = 0; i < 6; i += 1) {
+        await new Promise((r) => setTimeout(r, 150));
+        socket.write(message('S', `slow\0${i}\0`)); // ParameterStatus
+      }
+      socket.end(tooManyClients());
+    });
+    try {
+      await expect(answers({ connectionString: server.url }, 400)).resolves.toBeUndefined();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('does not take this process being busy for the server being silent', async () => {
+    const server = await fakeServer((socket) => socket.end(tooManyClients()));
+    try {
+      const answered = answers({ connectionString: server.url }, 200);
+      // Busy past the silence allowed, before the question has even gone out.
+      const until = performance.now() + 600;
+      while (performance.now() < until);
+      await expect(answered).resolves.toBeUndefined();
+    } finally {
+      await server.close();
+    }
   });
 
   it('resolves when the server answers, with an error as well (it is not hung)', async () => {

@@ -13,8 +13,9 @@
 // closed (their statements reject, as a 503) and the circuit opens, so that its probe finds the
 // database when it is back. A slow statement on a database that answers is left to finish.
 // The check, not a per-statement time limit, because only the database can tell a slow statement
-// from an unanswered one; on a fresh connection, because a pooled one may be the stuck one, and
-// within the connect timeout, the pool's own measure of a database that answers.
+// from an unanswered one; on a fresh connection, because a pooled one may be the stuck one; and
+// failed only by silence as long as the connect timeout (the pool's own measure of a database
+// that answers), as a loaded server is slow but not silent.
 // TCP keepalive is on as well: it finds a connection whose peer is gone (a host that vanished, a
 // NAT that forgot it) even while nothing is sent, and keeps idle connections known to firewalls,
 // but only after the kernel's probes (Linux's defaults: 9, 75 s apart, after the idle time given
@@ -51,7 +52,7 @@ export interface PgPoolOptions extends AvailabilityEvents {
   probeMs?: number;
   /**
    * A statement unanswered this long makes the pool check whether the database answers at all
-   * (a fresh connection and `SELECT 1`, within the connect timeout). @default 3000
+   * (a fresh connection and `SELECT 1`; silent for the connect timeout: no). @default 3000
    */
   probeAfterMs?: number;
 }
@@ -62,24 +63,45 @@ function cut(client: pg.Client, error: Error) {
 }
 
 /**
- * Connects afresh, past the pool and its circuit, and runs `SELECT 1`; rejects unless the server
- * answers within `timeoutMs`. An error from the server (too many connections, starting up) is an
- * answer too: that server is not hung, and its slow statements are left alone.
+ * Connects afresh, past the pool and its circuit, and runs `SELECT 1`; rejects if the server sends
+ * nothing for `silenceMs` meanwhile. Anything it sends is an answer: a loaded server that is slow
+ * to let us in is not a hung one, and an error (too many connections, starting up) is an answer
+ * too. Silence is judged after the event loop's pending I/O (setImmediate), and counted from our
+ * last word as well, so that this process being busy for that long (a long synchronous task, a GC
+ * pause) does not pass for the server's silence while its answer, or our question, waits.
  */
-export async function answers(config: pg.PoolConfig, timeoutMs: number): Promise<void> {
-  const client = new pg.Client({ ...config, connectionTimeoutMillis: timeoutMs });
+export async function answers(config: pg.PoolConfig, silenceMs: number): Promise<void> {
+  // Without pg's own connect timeout: the silence below is the one limit.
+  const client = new pg.Client({ ...config, connectionTimeoutMillis: 0 });
   client.on('error', ignore);
-  const timer = setTimeout(
-    () =>
-      cut(client, new Error(`no answer to SELECT 1 on a new connection within ${timeoutMs} ms`)),
-    timeoutMs,
-  );
+  // Since the server last sent something, or we did (startup goes out on connecting): its turn to speak.
+  let heard = performance.now();
+  const hear = () => {
+    heard = performance.now();
+  };
+  for (const event of ['connect', 'sslconnect', 'message']) client.connection.on(event, hear);
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  const listen = (ms: number) => {
+    timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (done) return;
+          const silentMs = performance.now() - heard;
+          if (silentMs < silenceMs) return listen(silenceMs - silentMs);
+          cut(client, new Error(`no answer from a new connection for ${silenceMs} ms`));
+        }),
+      ms,
+    );
+  };
+  listen(silenceMs);
   try {
     await client.connect();
     await client.query('SELECT 1');
   } catch (error) {
     if (!(error instanceof pg.DatabaseError)) throw error;
   } finally {
+    done = true;
     clearTimeout(timer);
     void client.end().catch(ignore);
   }
@@ -112,10 +134,10 @@ export function createPgPool(config: pg.PoolConfig, options: PgPoolOptions = {})
   // Every connected client, idle or checked out: what the watchdog closes.
   const clients = new Set<pg.Client>();
   const probeAfterMs = options.probeAfterMs ?? 3_000;
-  const checkTimeoutMs = config.connectionTimeoutMillis || 3_000;
+  const checkSilenceMs = config.connectionTimeoutMillis || 3_000;
   const watchdog = createWatchdog({
     probeAfterMs,
-    check: () => answers(config, checkTimeoutMs),
+    check: () => answers(config, checkSilenceMs),
     onUnanswered(error) {
       const unanswered = new DatabaseUnavailableError(
         `The database did not answer: a statement waited ${probeAfterMs} ms, then a check failed (${error.message})`,
