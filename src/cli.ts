@@ -9,7 +9,7 @@ import { createDeps, type Deps } from './deps';
 import { isAppError } from './errors';
 import { Role, Tier } from './generated/prisma/enums';
 import { createServices, type Services } from './services';
-import { createDb } from './storage/db';
+import { createDb, dbOptionsOf } from './storage/db';
 import { serve, stopOnSignals, type ServeRole } from './serve';
 
 const quiet = () => pino({ level: 'warn' });
@@ -94,11 +94,7 @@ export function buildProgram(): Command {
     .action(async (opts) => {
       const config = parseConfig(process.env);
       await assertEmbeddedFree(config);
-      const db = await createDb(
-        config.database.kind === 'postgres'
-          ? { kind: 'postgres', url: config.database.url }
-          : { kind: 'pglite', dataDir: config.database.dataDir },
-      );
+      const db = await createDb(dbOptionsOf(config.database));
       const engine = await db.migrations();
       try {
         if (!opts.check) {

@@ -115,6 +115,7 @@ export const envSchema = z.object({
         'expected origins like https://app.example.com (scheme, host, port; no path), comma-separated, or *',
     }),
   EVALGRAPH_MIGRATE_ON_START: boolean(true),
+  EVALGRAPH_DB_PROBE_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(3_000),
   EVALGRAPH_INIT_ADMIN_EMAIL: z.email({ message: 'expected an email address' }).optional(),
   EVALGRAPH_INIT_PROJECT: z.string().trim().min(1).max(100).optional(),
   EVALGRAPH_INIT_API_KEY: z

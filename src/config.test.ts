@@ -20,9 +20,24 @@ describe('parseConfig', () => {
       REDIS_URL: 'redis://h:6379/1',
       EVALGRAPH_DATA_DIR: '/tmp/x',
     });
-    expect(config.database).toMatchObject({ kind: 'postgres', url: 'postgresql://u@h/db' });
+    expect(config.database).toMatchObject({
+      kind: 'postgres',
+      url: 'postgresql://u@h/db',
+      probeAfterMs: 3_000,
+    });
     expect(config.redis).toEqual({ url: 'redis://h:6379/1', keyPrefix: 'evalgraph:' });
     expect(config.dataDir).toBe('/tmp/x');
+  });
+
+  it('takes the time after which an unanswered statement makes Postgres be checked', () => {
+    const config = parseConfig({
+      DATABASE_URL: 'postgresql://u@h/db',
+      EVALGRAPH_DB_PROBE_AFTER_MS: '500',
+    });
+    expect(config.database).toMatchObject({ probeAfterMs: 500 });
+    expect(() => parseConfig({ EVALGRAPH_DB_PROBE_AFTER_MS: '0' })).toThrow(
+      /EVALGRAPH_DB_PROBE_AFTER_MS/,
+    );
   });
 
   it('names every bad variable in one error', () => {

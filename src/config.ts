@@ -77,6 +77,12 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
           kind: 'postgres' as const,
           url: e.DATABASE_URL,
           migrateOnStart: e.EVALGRAPH_MIGRATE_ON_START,
+          /**
+           * A statement unanswered this long makes the process check whether Postgres answers at
+           * all (a new connection, `SELECT 1`); if it does not, statements in flight fail (503)
+           * rather than wait for ever. A slow statement on a Postgres that answers is left to run.
+           */
+          probeAfterMs: e.EVALGRAPH_DB_PROBE_AFTER_MS,
         }
       : {
           kind: 'pglite' as const,

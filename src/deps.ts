@@ -4,7 +4,7 @@ import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type Redis from 'ioredis';
 import type { Config } from './config';
-import { createDb, migrate, type Db, type DbOptions } from './storage/db';
+import { createDb, dbOptionsOf, migrate, type Db, type DbOptions } from './storage/db';
 import {
   createMemoryBuckets,
   createRedisBuckets,
@@ -50,10 +50,7 @@ export interface DepsOptions {
 export async function createDeps(config: Config, options: DepsOptions = {}): Promise<Deps> {
   const log = options.log ?? pino({ level: config.logLevel, base: { service: 'evalgraph' } });
   const db = await createDb(
-    options.db ??
-      (config.database.kind === 'postgres'
-        ? { kind: 'postgres', url: config.database.url }
-        : { kind: 'pglite', dataDir: config.database.dataDir }),
+    options.db ?? dbOptionsOf(config.database),
     // Once per outage; requests meanwhile get 503 SERVICE_UNAVAILABLE and are not logged one by one.
     {
       onDown: (error) =>

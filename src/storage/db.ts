@@ -9,6 +9,7 @@ import type {
   SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { DatabaseConfig } from '../config';
 import { PrismaClient } from '../generated/prisma/client';
 import {
   createMigrationEngine,
@@ -18,7 +19,8 @@ import {
 import { createPgPool, type AvailabilityEvents } from './pg-pool';
 
 export type DbOptions =
-  | { kind: 'postgres'; url: string; poolSize?: number }
+  /** probeAfterMs: see PgPoolOptions (pg-pool.ts). */
+  | { kind: 'postgres'; url: string; poolSize?: number; probeAfterMs?: number }
   /** dataDir: a directory, or omitted for in-memory; loadDataDir: a tarball from `dumpDataDir` to start from. */
   | { kind: 'pglite'; dataDir?: string; loadDataDir?: Blob };
 
@@ -43,20 +45,29 @@ export interface Db {
   close(): Promise<void>;
 }
 
-/** `events`: when Postgres becomes unreachable and reachable again (not reported for PGlite). */
-export async function createDb(options: DbOptions, events: AvailabilityEvents = {}): Promise<Db> {
-  return options.kind === 'postgres'
-    ? createPostgresDb(options.url, options.poolSize, events)
-    : createPgliteDb(options);
+/** The database the configuration names (the server's and the CLI's). */
+export function dbOptionsOf(database: DatabaseConfig): DbOptions {
+  return database.kind === 'postgres'
+    ? { kind: 'postgres', url: database.url, probeAfterMs: database.probeAfterMs }
+    : { kind: 'pglite', dataDir: database.dataDir };
 }
 
-function createPostgresDb(url: string, poolSize = 10, events: AvailabilityEvents = {}): Db {
+/** `events`: when Postgres becomes unreachable and reachable again (not reported for PGlite). */
+export async function createDb(options: DbOptions, events: AvailabilityEvents = {}): Promise<Db> {
+  return options.kind === 'postgres' ? createPostgresDb(options, events) : createPgliteDb(options);
+}
+
+function createPostgresDb(
+  { url, poolSize = 10, probeAfterMs }: Extract<DbOptions, { kind: 'postgres' }>,
+  events: AvailabilityEvents,
+): Db {
   // JIT compilation costs more than it saves on our short statements (over a second, on a fresh
   // table without statistics, for a 1,000-span batch). A request must get its answer (a 503 when
-  // the database is unreachable) within 5 s, connecting included.
+  // the database is unreachable) within 5 s, connecting included; one that stops answering is
+  // given up on within `probeAfterMs` and that timeout.
   const { pool } = createPgPool(
     { connectionString: url, max: poolSize, connectionTimeoutMillis: 3_000, options: '-c jit=off' },
-    events,
+    { ...events, probeAfterMs },
   );
   const { prisma, onQuery, notify } = createClient(new PrismaPg(pool));
   return {

@@ -1,9 +1,9 @@
 // A Postgres server of a test's own (initdb into a temp directory, a free port), for tests that
-// kill it: the machine's shared server is never touched. initdb and postgres refuse to run as
+// kill or freeze it: the machine's shared server is never touched. initdb and postgres refuse to run as
 // root, so under root they run as the `postgres` OS user, in a directory that user owns.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,28 @@ function osUser(name: string): { uid: number; gid: number } {
   return { uid: id('-u'), gid: id('-g') };
 }
 
+/** The processes whose parent is `pid` (from /proc: Linux). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // After the command in parentheses (which may hold spaces): the state, then the parent's pid.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === pid) children.push(Number(entry));
+  }
+  return children;
+}
+
+/** A process that has exited meanwhile (a backend whose client left) needs no signal. */
+function signal(pid: number, name: NodeJS.Signals) {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone already
+  }
+}
+
 export interface PrivatePostgres {
   port: number;
   /** A URL of `database` on this server. */
@@ -36,6 +58,14 @@ export interface PrivatePostgres {
   start(): Promise<void>;
   /** `kill -9` of the postmaster: a crash, not a shutdown. Resolves once the port refuses. */
   crash(): Promise<void>;
+  /**
+   * SIGSTOP of every process of this server (the postmaster first, so that it forks no more, then
+   * its children): a server that answers nothing and closes nothing, as a hung host, a hung disk or
+   * a network partition look to a client. The kernel still accepts TCP connections to its port.
+   */
+  freeze(): Promise<void>;
+  /** SIGCONT of the processes `freeze` stopped. */
+  thaw(): Promise<void>;
   /** Stops it (if running) and removes its directory. */
   destroy(): Promise<void>;
   log(): string;
@@ -100,6 +130,17 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
       await client.end().catch(() => {});
     }
   };
+  // The postmaster, then its children, while frozen.
+  let frozen: number[] = [];
+  async function thaw() {
+    if (!frozen.length) return;
+    // Children first: the postmaster then finds them as they were.
+    for (const pid of frozen.slice(1)) signal(pid, 'SIGCONT');
+    signal(frozen[0], 'SIGCONT');
+    // runuser (under root) stops itself when its child stops, as a shell's job would.
+    if (server?.pid) signal(server.pid, 'SIGCONT');
+    frozen = [];
+  }
   const exited = (child: ChildProcess) =>
     child.exitCode !== null || child.signalCode !== null
       ? Promise.resolve()
@@ -150,7 +191,17 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
       // Its backends notice the postmaster's death and end; the port refuses at once.
       while (await accepts()) await new Promise((r) => setTimeout(r, 20));
     },
+    async freeze() {
+      const pid = await postmasterPid();
+      if (!pid) throw new Error('postgres is not running');
+      process.kill(pid, 'SIGSTOP');
+      frozen = [pid, ...(await childrenOf(pid))];
+      for (const child of frozen.slice(1)) signal(child, 'SIGSTOP');
+    },
+    thaw,
     async destroy() {
+      // A stopped server would hold its signals (and this test) until continued.
+      await thaw();
       const pid = await postmasterPid();
       if (pid && server && server.exitCode === null) {
         try {
