@@ -6,6 +6,7 @@
 // side by side on two connections. The statements' text comes from our module
 // (bench/lib/compare-sql.ts), so the baseline is our SQL exactly. Rounds alternate the three;
 // figures are medians of the time to the answer.
+const { envCount, median } = require('./lib/settings');
 const crypto = require('node:crypto');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
@@ -17,18 +18,10 @@ const { gql, withDatabase } = require('./lib/graphql');
 const ROOT = path.resolve(__dirname, '..');
 
 function settings() {
-  const num = (name, fallback) => {
-    const raw = process.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`${name}: expected a whole number ≥ 1, got "${raw}"`);
-    return n;
-  };
   return {
-    items: num('BENCH_COMPARE_ITEMS', 10_000),
-    resamples: num('BENCH_COMPARE_RESAMPLES', 1_000),
-    runs: num('BENCH_RUNS', 5),
+    items: envCount('BENCH_COMPARE_ITEMS', 10_000),
+    resamples: envCount('BENCH_COMPARE_RESAMPLES', 1_000),
+    runs: envCount('BENCH_RUNS', 5),
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   };
 }
@@ -160,8 +153,6 @@ function check(comparison, summary) {
   )
     throw new Error(`ours and the SQL disagree: ${JSON.stringify({ got, want })}`);
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 module.exports = async function compare() {
   const opts = settings();

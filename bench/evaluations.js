@@ -6,6 +6,7 @@
 // provider (the `completions` data source), so an item takes two rounds of calls and its ideal is
 // concurrency / 100 ms. A baseline in the same run drives the same fake straight from this process
 // with the same concurrency and the same calls per item (no database): what the machine allows.
+const { envCount, median } = require('./lib/settings');
 const crypto = require('node:crypto');
 const pg = require('pg');
 const { startFakeJudge } = require('./baselines/fake-judge');
@@ -16,19 +17,11 @@ const { gql, withDatabase } = require('./lib/graphql');
 const POLL_MS = 250;
 
 function settings() {
-  const num = (name, fallback) => {
-    const raw = process.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`${name}: expected a whole number ≥ 1, got "${raw}"`);
-    return n;
-  };
   return {
-    items: num('BENCH_EVAL_ITEMS', 2000),
-    concurrency: num('BENCH_EVAL_CONCURRENCY', 16),
-    delayMs: num('BENCH_EVAL_DELAY_MS', 50),
-    runs: num('BENCH_RUNS', 3),
+    items: envCount('BENCH_EVAL_ITEMS', 2000),
+    concurrency: envCount('BENCH_EVAL_CONCURRENCY', 16),
+    delayMs: envCount('BENCH_EVAL_DELAY_MS', 50),
+    runs: envCount('BENCH_RUNS', 3),
     cases: (process.env.BENCH_EVAL_CASES || 'judged,generating').split(',').map((c) => {
       if (!CASES[c.trim()])
         throw new Error(`BENCH_EVAL_CASES: unknown case "${c}" (${Object.keys(CASES).join(', ')})`);
@@ -148,8 +141,6 @@ async function runBaseline(judgeUrl, opts, benchCase) {
   );
   return opts.items / ((performance.now() - started) / 1000);
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /** One case: a warm-up, then rounds of ours and the baseline; prints its table. */
 async function measure(url, key, projectId, judge, opts, benchCase) {

@@ -4,6 +4,7 @@
 // all three into the same tables of one fresh database, so indexes and constraints are identical.
 // With BENCH_INGEST_RULES=N, a fourth target sends the same batches to a second project of the
 // same server that has N enabled online evaluation rules: `rules / ours` is what matching costs.
+const { envNumber } = require('./lib/settings');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -32,13 +33,6 @@ const uuidv7 = (() => {
 })();
 
 function settings() {
-  const num = (name, fallback) => {
-    const raw = process.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got "${raw}"`);
-    return n;
-  };
   const raw = process.env.BENCH_INGEST_CONCURRENCY || '1,4';
   const concurrency = raw.split(',').map((s) => Number(s.trim()));
   if (!concurrency.length || concurrency.some((c) => !Number.isInteger(c) || c < 1)) {
@@ -46,7 +40,7 @@ function settings() {
       `BENCH_INGEST_CONCURRENCY: expected whole numbers >= 1 separated by commas, got "${raw}"`,
     );
   }
-  const batchSize = num('BENCH_INGEST_BATCH', 1000);
+  const batchSize = envNumber('BENCH_INGEST_BATCH', 1000);
   if (
     !Number.isInteger(batchSize) ||
     batchSize < SPANS_PER_TRACE ||
@@ -58,19 +52,19 @@ function settings() {
     );
   }
   return {
-    duration: num('BENCH_DURATION', 5), // seconds per measured run
-    runs: num('BENCH_RUNS', 3), // valid runs wanted per target and concurrency
-    warmup: num('BENCH_WARMUP', 2), // seconds per target before round 1, not counted
-    extraRounds: num('BENCH_EXTRA_ROUNDS', 2),
+    duration: envNumber('BENCH_DURATION', 5), // seconds per measured run
+    runs: envNumber('BENCH_RUNS', 3), // valid runs wanted per target and concurrency
+    warmup: envNumber('BENCH_WARMUP', 2), // seconds per target before round 1, not counted
+    extraRounds: envNumber('BENCH_EXTRA_ROUNDS', 2),
     concurrency,
     batchSize,
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
     analyze: analyzeMode(process.env.BENCH_INGEST_ANALYZE || 'auto'),
     // Online evaluation rules of the `rules` target's project (0: no such target).
-    rules: num('BENCH_INGEST_RULES', 0),
-    ruleRate: num('BENCH_INGEST_RULE_RATE', 0.1),
+    rules: envNumber('BENCH_INGEST_RULES', 0),
+    ruleRate: envNumber('BENCH_INGEST_RULE_RATE', 0.1),
     // Their tasks come due after the run: this measures ingest with matching, not judging.
-    ruleDelay: num('BENCH_INGEST_RULE_DELAY', 3600),
+    ruleDelay: envNumber('BENCH_INGEST_RULE_DELAY', 3600),
     nodeEnv: process.env.BENCH_NODE_ENV || 'production', // as the Docker image runs it
   };
 }

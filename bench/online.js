@@ -6,6 +6,7 @@
 // batch to its scores (p50/p95/p99, as the server stored it per task); ingest's batch latency with
 // rules against without, side by side under the same load; and, once everything is judged, the
 // project without rules alone (what the judging cost the machine meanwhile).
+const { envNumber } = require('./lib/settings');
 const crypto = require('node:crypto');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
@@ -23,27 +24,19 @@ const TICK_MS = 100;
 const SPANS_PER_TRACE = 10;
 
 function settings() {
-  const num = (name, fallback, min = 0) => {
-    const raw = process.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min)
-      throw new Error(`${name}: expected a number ≥ ${min}, got "${raw}"`);
-    return n;
-  };
-  const spansPerSec = num('BENCH_ONLINE_SPANS_PER_SEC', 200, 20);
+  const spansPerSec = envNumber('BENCH_ONLINE_SPANS_PER_SEC', 200, { min: 20 });
   if (spansPerSec % 20)
     throw new Error(
       'BENCH_ONLINE_SPANS_PER_SEC: expected a multiple of 20 (traces of 10 spans, 10 batches a second)',
     );
   return {
     spansPerSec,
-    seconds: num('BENCH_ONLINE_SECONDS', 60, 1),
-    judgeMs: num('BENCH_ONLINE_JUDGE_MS', 50),
-    delaySeconds: num('BENCH_ONLINE_DELAY_SECONDS', 5),
-    warmup: num('BENCH_WARMUP', 5),
-    quietSeconds: num('BENCH_ONLINE_QUIET_SECONDS', 30),
-    drainSeconds: num('BENCH_ONLINE_DRAIN_SECONDS', 120, 1),
+    seconds: envNumber('BENCH_ONLINE_SECONDS', 60, { min: 1 }),
+    judgeMs: envNumber('BENCH_ONLINE_JUDGE_MS', 50),
+    delaySeconds: envNumber('BENCH_ONLINE_DELAY_SECONDS', 5),
+    warmup: envNumber('BENCH_WARMUP', 5),
+    quietSeconds: envNumber('BENCH_ONLINE_QUIET_SECONDS', 30),
+    drainSeconds: envNumber('BENCH_ONLINE_DRAIN_SECONDS', 120, { min: 1 }),
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   };
 }

@@ -3,6 +3,7 @@
 // plugin) taking batches of 1,000 scores over GraphQL, against the same rows written straight into
 // the same table of the same database with one `INSERT … SELECT FROM unnest(…)` per batch through
 // pg. Rounds alternate ours and the baseline; figures are medians of scores per second.
+const { envCount, median } = require('./lib/settings');
 const crypto = require('node:crypto');
 const { performance } = require('node:perf_hooks');
 const pg = require('pg');
@@ -14,18 +15,10 @@ const MUTATION = `mutation($input: CreateScoresInput!) {
 const NAMES = ['helpfulness', 'correctness', 'toxicity', 'latency-feel'];
 
 function settings() {
-  const num = (name, fallback) => {
-    const raw = process.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1)
-      throw new Error(`${name}: expected a whole number ≥ 1, got "${raw}"`);
-    return n;
-  };
   return {
-    batches: num('BENCH_SCORES_BATCHES', 20),
-    batchSize: Math.min(1000, num('BENCH_SCORES_BATCH', 1000)),
-    runs: num('BENCH_RUNS', 3),
+    batches: envCount('BENCH_SCORES_BATCHES', 20),
+    batchSize: Math.min(1000, envCount('BENCH_SCORES_BATCH', 1000)),
+    runs: envCount('BENCH_RUNS', 3),
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   };
 }
@@ -89,7 +82,6 @@ async function runBaseline(client, projectId, author, opts, prefix) {
   return (opts.batches * opts.batchSize) / ((performance.now() - started) / 1000);
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const rawId = (globalId) => Buffer.from(globalId, 'base64').toString().split(':')[1];
 
 module.exports = async function scores() {

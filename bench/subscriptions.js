@@ -4,6 +4,7 @@
 // pushes (the event's `at`) to its receipt by each client; memory is the server's live memory
 // (V8 heap in use plus external, after a full GC) with N subscribers less without, per subscriber. Baseline in the same run: a plain `ws` server
 // broadcasting the same JSON text to the same number of clients at the same pace.
+const { envCount } = require('./lib/settings');
 const crypto = require('node:crypto');
 const path = require('node:path');
 const pg = require('pg');
@@ -15,10 +16,9 @@ const { gql, withDatabase } = require('./lib/graphql');
 
 function settings() {
   const list = (name, fallback) => (process.env[name] || fallback).split(',').map(Number);
-  const num = (name, fallback) => Number(process.env[name] || fallback);
   return {
     clients: list('BENCH_SUB_CLIENTS', '1000,5000'),
-    events: num('BENCH_SUB_EVENTS', 20),
+    events: envCount('BENCH_SUB_EVENTS', 20),
     intervalMs: 250,
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   };

@@ -2,6 +2,7 @@
 // A project's 20 newest traces with the first 10 spans of each, costs included: the list behind
 // a traces page. Ours against PostGraphile 5 (same tables and data, no auth) and against a floor
 // (one hand-written SQL statement over `pg` on node:http), all on one fresh Postgres database.
+const { envNumber } = require('./lib/settings');
 const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -23,17 +24,9 @@ const QUERY_OURS = `query($p: ID!) { traces(projectId: $p, first: ${TRACES}) { e
 const QUERY_PGL = `query($p: UUID!) { allTraces(first: ${TRACES}, condition: { projectId: $p }, orderBy: [START_TIME_DESC, ROW_ID_DESC]) { edges { node { id externalId name startTime totalCost spansByTraceId(first: ${SPANS}, orderBy: [START_TIME_ASC, ROW_ID_ASC]) { edges { node { id externalId name model inputTokens outputTokens totalCost } } } } } } }`;
 
 function config() {
-  const num = (name, fallback, min = 1) => {
-    const raw = process.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min)
-      throw new Error(`${name}: expected an integer ≥ ${min}, got "${raw}"`);
-    return n;
-  };
   return {
-    traces: num('BENCH_TQ_TRACES', 200, TRACES),
-    spansPerTrace: num('BENCH_TQ_SPANS', 10, SPANS),
+    traces: envNumber('BENCH_TQ_TRACES', 200, { min: TRACES, whole: true }),
+    spansPerTrace: envNumber('BENCH_TQ_SPANS', 10, { min: SPANS, whole: true }),
     adminUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   };
 }

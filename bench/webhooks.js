@@ -5,6 +5,7 @@
 // message's creation in the outbox (its `timestamp`) to its receipt, p50/p99. Baseline in the
 // same run: the same bodies signed and POSTed straight from this process to the same receiver at
 // the same concurrency (no database, no queue).
+const { envCount } = require('./lib/settings');
 const crypto = require('node:crypto');
 const http = require('node:http');
 const pg = require('pg');
@@ -14,11 +15,10 @@ const { gql, withDatabase } = require('./lib/graphql');
 const CONCURRENCY = 16;
 
 function settings() {
-  const num = (name, fallback) => Number(process.env[name] || fallback);
   return {
-    messages: num('BENCH_HOOK_MESSAGES', 5000),
-    rate: num('BENCH_HOOK_RATE', 20),
-    paced: num('BENCH_HOOK_PACED', 100),
+    messages: envCount('BENCH_HOOK_MESSAGES', 5000),
+    rate: envCount('BENCH_HOOK_RATE', 20),
+    paced: envCount('BENCH_HOOK_PACED', 100),
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   };
 }

@@ -10,7 +10,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { until } from './support/live';
 import { createPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
-import { startServeProcess, type ServeProcess } from './support/process';
+import type { ServeProcess } from './support/process';
+import { serveOnPrivatePostgres, type PrivateDeployment } from './support/serve-private';
 import { INGEST } from './support/spans';
 
 jest.setTimeout(240_000);
@@ -18,37 +19,18 @@ jest.setTimeout(240_000);
 const KEY = 'postgres-down-test-key-0123456789-abcdefghijk';
 let postgres: PrivatePostgres | null = null;
 let server: ServeProcess | null = null;
-let dataDir = '';
+let deployment: PrivateDeployment | null = null;
 // Stopped in afterAll too, so that a failed assertion does not leave the loop running.
 let ingesting = false;
 
 beforeAll(async () => {
-  postgres = await createPrivatePostgres();
-  await postgres.start();
-  const admin = new pg.Client({ connectionString: postgres.url() });
-  await admin.connect();
-  await admin.query('CREATE DATABASE evalgraph');
-  await admin.end();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-pgdown-'));
-  server = await startServeProcess({
-    DATABASE_URL: postgres.url('evalgraph'),
-    EVALGRAPH_MIGRATE_ON_START: 'true',
-    EVALGRAPH_DATA_DIR: dataDir,
-    EVALGRAPH_INIT_ADMIN_EMAIL: 'ops@pgdown.example',
-    EVALGRAPH_INIT_PROJECT: 'pgdown',
-    EVALGRAPH_INIT_API_KEY: KEY,
-    REDIS_KEY_PREFIX: `evalgraph_pgdown_${process.pid}:`,
-  });
+  deployment = await serveOnPrivatePostgres('pgdown', KEY);
+  ({ postgres, server } = deployment);
 });
 
 afterAll(async () => {
   ingesting = false;
-  try {
-    if (server?.child.exitCode === null) await server.stop('SIGKILL');
-  } finally {
-    await postgres?.destroy();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  }
+  await deployment?.close();
 });
 
 interface Answer {
@@ -92,11 +74,7 @@ function cpuMs(pid: number): number {
 }
 
 /** The same evalgraph process, still running (its output says why when it is not). */
-function expectAlive() {
-  const code = server!.child.exitCode;
-  if (code !== null)
-    throw new Error(`evalgraph exited with code ${code}:\n${server!.output().slice(-4_000)}`);
-}
+const expectAlive = () => deployment!.expectAlive();
 
 const gql = (query: string, variables: Record<string, unknown> = {}) =>
   post(`${server!.url}/graphql`, { query, variables });

@@ -13,7 +13,8 @@ import { isDatabaseUnavailable } from '../src/storage/db-errors';
 import { createDb, type Db } from '../src/storage/db';
 import { until } from './support/live';
 import { createPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
-import { startServeProcess, type ServeProcess } from './support/process';
+import type { ServeProcess } from './support/process';
+import { serveOnPrivatePostgres, type PrivateDeployment } from './support/serve-private';
 
 jest.setTimeout(240_000);
 
@@ -25,45 +26,22 @@ const PROJECTS = '{ projects(first: 5) { edges { node { name } } } }';
 
 let postgres: PrivatePostgres | null = null;
 let server: ServeProcess | null = null;
-let dataDir = '';
+let deployment: PrivateDeployment | null = null;
 
 beforeAll(async () => {
-  postgres = await createPrivatePostgres();
-  await postgres.start();
-  const admin = new pg.Client({ connectionString: postgres.url() });
-  await admin.connect();
-  await admin.query('CREATE DATABASE evalgraph');
-  await admin.end();
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-pgfrozen-'));
-  server = await startServeProcess({
-    DATABASE_URL: postgres.url('evalgraph'),
-    EVALGRAPH_MIGRATE_ON_START: 'true',
-    EVALGRAPH_DATA_DIR: dataDir,
-    EVALGRAPH_INIT_ADMIN_EMAIL: 'ops@pgfrozen.example',
-    EVALGRAPH_INIT_PROJECT: 'pgfrozen',
-    EVALGRAPH_INIT_API_KEY: KEY,
-    REDIS_KEY_PREFIX: `evalgraph_pgfrozen_${process.pid}:`,
-  });
+  deployment = await serveOnPrivatePostgres('pgfrozen', KEY);
+  ({ postgres, server } = deployment);
 });
 
 // A failed assertion must not leave the server stopped for the tests after it.
 afterEach(() => postgres?.thaw());
 
 afterAll(async () => {
-  try {
-    if (server?.child.exitCode === null) await server.stop('SIGKILL');
-  } finally {
-    await postgres?.destroy();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  }
+  await deployment?.close();
 });
 
 /** The same evalgraph process, still running (its output says why when it is not). */
-function expectAlive() {
-  const code = server!.child.exitCode;
-  if (code !== null)
-    throw new Error(`evalgraph exited with code ${code}:\n${server!.output().slice(-4_000)}`);
-}
+const expectAlive = () => deployment!.expectAlive();
 
 /** A GraphQL answer, or 'no answer' when there was none within ANSWER_WITHIN_MS. */
 async function gql(query: string) {

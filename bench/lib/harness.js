@@ -5,21 +5,15 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const autocannon = require('autocannon');
+const { envNumber } = require('./settings');
 
 function settings() {
-  const num = (name, fallback) => {
-    const raw = process.env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got "${raw}"`);
-    return n;
-  };
   return {
-    duration: num('BENCH_DURATION', 5), // seconds per measured run
-    connections: num('BENCH_CONNECTIONS', 10),
-    runs: num('BENCH_RUNS', 3), // valid runs wanted per target
-    warmup: num('BENCH_WARMUP', 2), // seconds per target before round 1, not counted
-    extraRounds: num('BENCH_EXTRA_ROUNDS', 2), // rounds allowed to replace discarded runs
+    duration: envNumber('BENCH_DURATION', 5), // seconds per measured run
+    connections: envNumber('BENCH_CONNECTIONS', 10),
+    runs: envNumber('BENCH_RUNS', 3), // valid runs wanted per target
+    warmup: envNumber('BENCH_WARMUP', 2), // seconds per target before round 1, not counted
+    extraRounds: envNumber('BENCH_EXTRA_ROUNDS', 2), // rounds allowed to replace discarded runs
   };
 }
 
