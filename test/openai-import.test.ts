@@ -159,7 +159,7 @@ it('imports a completions run: its items become a dataset, its model generates, 
   const res = await importEval({ eval: getEval, run: getRun });
   expect(res.body.errors).toBeUndefined();
   const { dataset, evaluation } = res.body.data.importOpenAIEval;
-  expect(dataset.name).toBe('External Data Eval (evalrun_67abd54d60ec8190832b46859da808f7)');
+  expect(dataset.name).toBe('External Data Eval (eval_67abd54d9b0081909a86353f6fb9317a)');
   expect(dataset.items.edges.map((e: any) => e.node)).toEqual(
     headlines.map(([input, ground_truth]) => ({ input: { input, ground_truth }, output: null })),
   );
@@ -232,6 +232,65 @@ it('imports a jsonl run: the samples are the outputs graded, no model is called'
   const done = await waitFor(app, evaluation.id);
   expect(done.resultCounts).toEqual({ total: 2, completed: 2, passed: 1, failed: 1, errored: 0 });
   expect(fake.calls).toHaveLength(0);
+});
+
+const COMPARE = `query($base: ID!, $candidate: ID!) {
+  compareEvaluations(baseId: $base, candidateId: $candidate) {
+    dataset { id } matchedItems onlyInBase onlyInCandidate
+    items(first: 10) { edges { node { input baseOutput candidateOutput } } } } }`;
+
+it("imports every run of an eval into the eval's dataset, items of the same content once: its runs compare", async () => {
+  const ev = { ...evalObject, id: 'eval_two_runs', name: 'Two runs' };
+  const line = (label: string) => ({ item: { label }, sample: { output_text: label } });
+  const runOf = (id: string, labels: string[]) => ({
+    ...jsonlRun({ type: 'file_content', content: labels.map(line) }, id),
+    eval_id: ev.id,
+  });
+  const first = await importEval({ eval: ev, run: runOf('evalrun_a', ['a', 'b', 'c']) });
+  // The same item listed again (its keys in another order) is the same item.
+  const second = await importEval({
+    eval: ev,
+    run: runOf('evalrun_b', ['b', 'c', 'd']),
+    items: [...['b', 'c', 'd'].map(line), { sample: { output_text: 'c' }, item: { label: 'c' } }],
+  });
+  expect([first.body.errors, second.body.errors]).toEqual([undefined, undefined]);
+  const [a, b] = [first, second].map((r) => r.body.data.importOpenAIEval);
+  expect(a.dataset.id).toBe(b.dataset.id);
+  expect(b.dataset.name).toBe('Two runs (eval_two_runs)');
+  expect(b.dataset.items.edges.map((e: any) => e.node.input.label).sort()).toEqual([
+    'a',
+    'b',
+    'c',
+    'd',
+  ]);
+  // Each run runs on its own items only.
+  const [doneA, doneB] = [await waitFor(app, a.evaluation.id), await waitFor(app, b.evaluation.id)];
+  expect([doneA.resultCounts.total, doneB.resultCounts.total]).toEqual([3, 3]);
+  expect(b.evaluation.dataSource.importedFrom).toEqual({ openAIRunId: 'evalrun_b' });
+
+  const compared = await app.gql(COMPARE, { base: a.evaluation.id, candidate: b.evaluation.id });
+  expect(compared.body.errors).toBeUndefined();
+  const c = compared.body.data.compareEvaluations;
+  expect([c.dataset.id, c.matchedItems, c.onlyInBase, c.onlyInCandidate]).toEqual([
+    a.dataset.id,
+    2,
+    1,
+    1,
+  ]);
+  expect(c.items.edges.map((e: any) => e.node.input.label).sort()).toEqual(['b', 'c']);
+
+  // An item of the same input but another sample is another item: its output is graded.
+  const third = await importEval({
+    eval: ev,
+    run: runOf('evalrun_c', ['a']),
+    items: [{ item: { label: 'a' }, sample: { output_text: 'not a' } }],
+  });
+  expect(third.body.data.importOpenAIEval.dataset.items.edges).toHaveLength(5);
+  // A run is imported once, whatever its items.
+  expect(errorOf(await importEval({ eval: ev, run: runOf('evalrun_a', ['e']) }))).toEqual([
+    'BAD_USER_INPUT',
+    ['input', 'run', 'id'],
+  ]);
 });
 
 it("takes a file_id run's lines as items, JSONL text or a list", async () => {
@@ -365,27 +424,43 @@ it('refuses what it cannot import, at the path of the JSON given, and leaves not
   ]);
 });
 
-it('takes the dataset back when the evaluation is refused (a quota)', async () => {
+it('writes no dataset and no items when the evaluation is refused (a quota)', async () => {
   const user = await app.seedUser({ role: 'DEVELOPER' });
   await app.server.deps.db.prisma.user.update({
     where: { id: user.userId },
     data: { limitOverrides: { daily: { evaluations: 0 } } },
   });
-  const run = jsonlRun({ type: 'file_content', content: lines }, 'evalrun_over_quota');
-  const res = await importEval({ eval: evalObject, run }, user.key);
+  // An eval not imported yet: its dataset is not made.
+  const newEval = { ...evalObject, id: 'eval_over_quota' };
+  const first = {
+    ...jsonlRun({ type: 'file_content', content: lines }, 'evalrun_of_new_eval'),
+    eval_id: newEval.id,
+  };
+  const res = await importEval({ eval: newEval, run: first }, user.key);
   expect(res.body.errors?.[0].extensions?.code).toBe('QUOTA_EXCEEDED');
   const made = await app.server.deps.db.prisma.dataset.count({
-    where: { name: { contains: 'evalrun_over_quota' } },
+    where: { name: { contains: 'eval_over_quota' } },
   });
   expect(made).toBe(0);
+  // An eval imported before: its dataset gets no new items.
+  const earlier = jsonlRun({ type: 'file_content', content: lines }, 'evalrun_before_quota');
+  expect((await importEval({ eval: evalObject, run: earlier })).body.errors).toBeUndefined();
+  const versions = () => app.server.deps.db.prisma.datasetVersion.count();
+  const before = await versions();
+  const newLines = [{ item: { label: 'mixed' }, sample: { output_text: 'mixed' } }];
+  const run = jsonlRun({ type: 'file_content', content: newLines }, 'evalrun_over_quota');
+  const refused = await importEval({ eval: evalObject, run }, user.key);
+  expect(refused.body.errors?.[0].extensions?.code).toBe('QUOTA_EXCEEDED');
+  expect(await versions()).toBe(before);
 });
 
 it('needs the write action on the project', async () => {
   const viewer = await app.seedUser({ role: 'VIEWER' });
-  const run = jsonlRun({ type: 'file_content', content: lines }, 'evalrun_viewer');
-  expect(errorOf(await importEval({ eval: evalObject, run }, viewer.key))[0]).toBe('FORBIDDEN');
+  const viewerEval = { ...evalObject, id: 'eval_viewer' };
+  const run = { ...jsonlRun({ type: 'file_content', content: lines }), eval_id: viewerEval.id };
+  expect(errorOf(await importEval({ eval: viewerEval, run }, viewer.key))[0]).toBe('FORBIDDEN');
   const made = await app.server.deps.db.prisma.dataset.count({
-    where: { name: { contains: 'evalrun_viewer' } },
+    where: { name: { contains: 'eval_viewer' } },
   });
   expect(made).toBe(0);
 });

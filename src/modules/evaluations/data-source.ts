@@ -10,6 +10,8 @@ export interface DataSourceInput {
   datasetId?: string | null;
   /** With datasetId: the items as they were at this version (any time: the version then). */
   datasetVersion?: Date | null;
+  /** With datasetId: only these of its items (not in the API: importOpenAIEval's run's items). */
+  datasetItemIds?: string[] | null;
   items?: ItemInput[] | null;
   traces?: {
     filter?: TraceListFilter | null;
@@ -52,7 +54,14 @@ export async function itemsOf(
       rows: checkItems(source.items, ['input', 'dataSource', 'items']),
       stored: { type: 'items', count: source.items.length },
     };
-  if (source.datasetId) return datasetItems(db, projectId, source.datasetId, source.datasetVersion);
+  if (source.datasetId)
+    return datasetItems(
+      db,
+      projectId,
+      source.datasetId,
+      source.datasetVersion,
+      source.datasetItemIds ?? null,
+    );
   // Production traffic: spans of the traces matching the filter, their input and output.
   const t = source.traces!;
   const limit = Math.min(Math.max(t.limit ?? 1_000, 1), MAX_ITEMS);
@@ -90,12 +99,13 @@ export async function itemsOf(
   };
 }
 
-/** A dataset's items as of a version (null: its latest), and that version. */
+/** A dataset's items as of a version (null: its latest), those of `only` if given, and that version. */
 async function datasetItems(
   db: Deps['db'],
   projectId: string,
   datasetId: string,
   at: Date | null | undefined,
+  only: string[] | null,
 ) {
   const dataset = await db.prisma.dataset.findUnique({
     where: { id: datasetId },
@@ -113,7 +123,7 @@ async function datasetItems(
       'datasetVersion',
     ]);
   const items = await db.prisma.datasetItemVersion.findMany({
-    where: { datasetId, ...itemsAsOf(version) },
+    where: { datasetId, ...itemsAsOf(version), ...(only ? { datasetItemId: { in: only } } : {}) },
     orderBy: { datasetItemId: 'asc' },
     take: MAX_ITEMS + 1,
   });
@@ -137,6 +147,7 @@ async function datasetItems(
       datasetId,
       name: dataset.name,
       datasetVersion: version.toISOString(),
+      ...(only ? { datasetItemIds: [...new Set(only)] } : {}),
     },
     dataset: { id: datasetId, version },
   };

@@ -64,6 +64,15 @@ export async function liveItemCount(sql: Sql, datasetId: string): Promise<number
   return row?.item_count ?? 0;
 }
 
+/** The content of the dataset's live (current, not archived) items, by item id. */
+export async function liveItemContents(sql: Sql, datasetId: string) {
+  return sql<{ id: string; input: unknown; expected_output: unknown; output: unknown }>(
+    `SELECT dataset_item_id::text AS id, input, expected_output, output FROM dataset_item_versions
+     WHERE dataset_id = $1::uuid AND valid_to IS NULL AND NOT archived`,
+    [datasetId],
+  );
+}
+
 /** A state of an item to write: its content, and whether it is archived. */
 export interface ItemState extends CheckedItem {
   id: string;

@@ -5,9 +5,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
 import { badInput, notFound } from '../../errors';
+import type { Sql } from '../../storage/db';
 import {
   currentItem,
   insertItems,
+  liveItemContents,
   liveItemCount,
   lockDataset,
   lockItemDataset,
@@ -56,11 +58,40 @@ export function checkItems(items: ItemInput[], path: (string | number)[]) {
 
 export type CheckedItem = ReturnType<typeof checkItems>[number];
 
+/** JSON with every object's keys sorted: equal for equal values, as jsonb compares them. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 /** What updateDatasetItem changes: a field left out stays, null clears it (input cannot be cleared). */
 export type ItemChanges = ItemInput;
 
 export function createDatasets(deps: Pick<Deps, 'db' | 'clock'>) {
   const { db } = deps;
+
+  /**
+   * Adds checked items to a locked dataset as one new version (none when there are none); their
+   * ids. `path` names the items in the input.
+   */
+  async function insertNew(
+    sql: Sql,
+    datasetId: string,
+    rows: (CheckedItem & { sourceSpanId?: string | null })[],
+    path: (string | number)[],
+  ) {
+    const count = await liveItemCount(sql, datasetId);
+    if (count + rows.length > MAX_ITEMS)
+      throw badInput(`A dataset holds at most ${MAX_ITEMS} items (it has ${count}).`, path);
+    if (rows.length === 0) return [];
+    const version = await nextVersion(sql, datasetId, deps.clock.now(), { added: rows.length });
+    const items = rows.map((r) => ({ ...r, id: uuidv7() }));
+    await insertItems(sql, datasetId, version, items);
+    return items.map((i) => i.id);
+  }
 
   /** Adds checked items to a dataset as one new version; `path` names the items in the input. */
   async function addItems(
@@ -70,18 +101,7 @@ export function createDatasets(deps: Pick<Deps, 'db' | 'clock'>) {
   ) {
     return db.transaction(async (sql) => {
       if (!(await lockDataset(sql, datasetId))) throw notFound('Dataset', ['input', 'datasetId']);
-      const count = await liveItemCount(sql, datasetId);
-      if (count + rows.length > MAX_ITEMS)
-        throw badInput(`A dataset holds at most ${MAX_ITEMS} items (it has ${count}).`, path);
-      if (rows.length === 0) return 0;
-      const version = await nextVersion(sql, datasetId, deps.clock.now(), { added: rows.length });
-      await insertItems(
-        sql,
-        datasetId,
-        version,
-        rows.map((r) => ({ ...r, id: uuidv7() })),
-      );
-      return rows.length;
+      return (await insertNew(sql, datasetId, rows, path)).length;
     });
   }
 
@@ -151,6 +171,27 @@ export function createDatasets(deps: Pick<Deps, 'db' | 'clock'>) {
         sourceSpanId: items[i].sourceSpanId ?? null,
       }));
       return addItems(datasetId, rows, path);
+    },
+
+    /**
+     * The id of an item of the dataset for each item given: a live item of the same content
+     * (input, expected output and output, as JSON) when there is one, else a new item, the new
+     * ones added as one new version. Items given twice get one id.
+     */
+    async itemIdsFor(datasetId: string, items: ItemInput[], path: (string | number)[]) {
+      const rows = checkItems(items, path);
+      const key = (r: { input: unknown; expected_output: unknown; output: unknown }) =>
+        canonicalJson([r.input, r.expected_output, r.output]);
+      return db.transaction(async (sql) => {
+        if (!(await lockDataset(sql, datasetId))) throw notFound('Dataset', ['input', 'datasetId']);
+        const live = await liveItemContents(sql, datasetId);
+        const ids = new Map(live.map((item) => [key(item), item.id]));
+        const missing = new Map<string, CheckedItem>();
+        for (const row of rows) if (!ids.has(key(row))) missing.set(key(row), row);
+        const added = await insertNew(sql, datasetId, [...missing.values()], path);
+        [...missing.keys()].forEach((k, i) => ids.set(k, added[i]));
+        return rows.map((row) => ids.get(key(row))!);
+      });
     },
 
     /** Edits an item (see ItemChanges); returns its dataset's id. */

@@ -388,7 +388,7 @@ builder.relayMutationField(
       },
     },
     description:
-      "Creates a dataset of the run's items and an evaluation of them with the eval's testing criteria, from OpenAI Evals JSON as that API returned it.",
+      "Adds the run's items to the eval's dataset (made by its first import; an item of the same content is reused) and creates an evaluation of them with the eval's testing criteria, from OpenAI Evals JSON as that API returned it. A run is imported once.",
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
     resolve: async (_root, { input }, ctx) =>
       ctx.services.evaluations.importOpenAIEval({

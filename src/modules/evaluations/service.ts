@@ -25,6 +25,8 @@ export interface EvaluationInput {
   testingCriteria: unknown;
   dataSource: DataSourceInput & OutputsInput;
   batchId?: string | null;
+  /** Where it was imported from, recorded in its stored dataSource (importOpenAIEval: the run). */
+  importedFrom?: { openAIRunId: string | null };
 }
 
 export function createEvaluationService(
@@ -65,7 +67,11 @@ export function createEvaluationService(
         : null);
     if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
     const items = await itemsOf(db, input.projectId, input.dataSource);
-    const { outputs, itemState, rows, stored } = planOutputs(asked, items.rows, items.stored);
+    const planned = planOutputs(asked, items.rows, items.stored);
+    const { outputs, itemState, rows } = planned;
+    const stored = input.importedFrom
+      ? { ...planned.stored, importedFrom: input.importedFrom }
+      : planned.stored;
     const dataset = items.dataset;
     if (rows.length === 0) throw badInput('The data source has no items.', ['input', 'dataSource']);
     const evaluationsPerDay = input.creatorId
@@ -254,40 +260,57 @@ export function createEvaluationService(
     },
 
     /**
-     * An OpenAI Evals eval and run (openai-import.ts), as a dataset and an evaluation on it; all
-     * checked before the dataset is made, which goes again if the evaluation is refused.
+     * An OpenAI Evals eval and run (openai-import.ts) as an evaluation on the eval's dataset (made
+     * by its first import), of the run's items: an item of the same content already there is
+     * reused, the others added, so the eval's runs share items and compare. All checked before the
+     * dataset is written; a dataset this import made goes again if the evaluation is refused.
      */
     async importOpenAIEval(
       input: OpenAIImportInput & { projectId: string; creatorId: string | null },
     ) {
       const translated = translateOpenAIEval(input);
       checkImport(translated, { judgeConfigured: services.judge.configured });
-      const taken = await db.prisma.dataset.findUnique({
-        where: { projectId_name: { projectId: input.projectId, name: translated.datasetName } },
-        select: { id: true },
-      });
-      if (taken)
-        throw badInput(
-          `This run was imported already: the dataset "${translated.datasetName}" exists.`,
-          ['input', 'run', 'id'],
+      if (translated.runId) {
+        const [imported] = await db.query(
+          `SELECT 1 FROM evaluations WHERE project_id = $1::uuid AND data_source->'importedFrom'->>'openAIRunId' = $2`,
+          [input.projectId, translated.runId],
         );
-      const dataset = await datasets.createDataset({
+        if (imported)
+          throw badInput(`The run ${translated.runId} was imported already.`, [
+            'input',
+            'run',
+            'id',
+          ]);
+      }
+      const evaluation = (dataSource: EvaluationInput['dataSource']): EvaluationInput => ({
         projectId: input.projectId,
-        name: translated.datasetName,
-        description: 'Imported from OpenAI Evals.',
-        items: translated.items,
+        creatorId: input.creatorId,
+        name: translated.evaluationName,
+        testingCriteria: translated.testingCriteria,
+        dataSource: { ...dataSource, completions: translated.completions },
+        importedFrom: { openAIRunId: translated.runId },
       });
-      try {
-        const evaluationId = await createEvaluation({
+      // What the evaluation would refuse (a quota above all), refused before the dataset is written.
+      await prepare(evaluation({ items: translated.items }));
+      const existing = await db.prisma.dataset.findUnique({
+        where: { projectId_name: { projectId: input.projectId, name: translated.datasetName } },
+      });
+      const dataset =
+        existing ??
+        (await datasets.createDataset({
           projectId: input.projectId,
-          creatorId: input.creatorId,
-          name: translated.evaluationName,
-          testingCriteria: translated.testingCriteria,
-          dataSource: { datasetId: dataset.id, completions: translated.completions },
-        });
+          name: translated.datasetName,
+          description: 'Imported from OpenAI Evals.',
+          items: [],
+        }));
+      try {
+        const ids = await datasets.itemIdsFor(dataset.id, translated.items, translated.itemsPath);
+        const evaluationId = await createEvaluation(
+          evaluation({ datasetId: dataset.id, datasetItemIds: ids }),
+        );
         return { datasetId: dataset.id, evaluationId };
       } catch (error) {
-        await db.prisma.dataset.delete({ where: { id: dataset.id } });
+        if (!existing) await db.prisma.dataset.delete({ where: { id: dataset.id } });
         throw error;
       }
     },
