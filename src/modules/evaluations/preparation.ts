@@ -3,6 +3,7 @@
 // ones, and the metering of judge spending. Kept per process while any of its items is graded.
 import { setMaxListeners } from 'node:events';
 import type { Deps } from '../../deps';
+import type { Sql } from '../../storage/db';
 import type { Meters } from '../observability/meters';
 import type { CostService } from '../costs/service';
 import { parseTestingCriteria, type GraderSpec } from '../graders/definitions';
@@ -86,6 +87,55 @@ export async function prepareCriteria(
   return { raw, usage };
 }
 
+/**
+ * Prepares an evaluation's or a rule's graders (`prepareCriteria`), prices and meters the judge
+ * calls it took, and stores the prepared criteria compare-and-set in the owner's row: another
+ * worker may have stored its own first; then theirs are returned (to be parsed and used) and
+ * ours dropped. The judge was paid either way: the spending goes to `usage_counters` (and to
+ * `spent`, the owner's own record of it) in the same transaction.
+ */
+export async function prepareStored(
+  deps: Deps,
+  services: { costs: CostService; judge: Judge },
+  work: {
+    table: 'evaluations' | 'evaluation_rules';
+    owner: { id: string; projectId: string; creatorId: string | null };
+    graders: GraderSpec[];
+    stored: unknown;
+    signal: AbortSignal;
+    spent?: (sql: Sql, priced: ReturnType<typeof priceUsage>) => Promise<unknown>;
+  },
+): Promise<unknown | null> {
+  const { owner } = work;
+  const { raw, usage } = await prepareCriteria(work.graders, work.stored, {
+    judge: services.judge,
+    signal: work.signal,
+  });
+  const pricer = await services.costs.pricer(owner.projectId);
+  const priced = priceUsage({ pricer, clock: deps.clock }, usage);
+  meterJudgeUsage(deps.meters, priced.priced);
+  return deps.db.transaction(async (sql) => {
+    // A rule's updated_at stays: the rule has not changed for its users.
+    const updated = await sql(
+      `UPDATE ${work.table} SET testing_criteria = $2::jsonb WHERE id = $1::uuid AND testing_criteria = $3::jsonb RETURNING id`,
+      [owner.id, JSON.stringify(raw), JSON.stringify(work.stored)],
+    );
+    await work.spent?.(sql, priced);
+    await addUsage(
+      sql,
+      deps.clock.now(),
+      { userId: owner.creatorId, projectId: owner.projectId },
+      { judgeTokens: priced.inputTokens + priced.outputTokens, judgeCost: priced.cost },
+    );
+    if (updated.length) return null;
+    const [row] = await sql<{ testing_criteria: unknown }>(
+      `SELECT testing_criteria FROM ${work.table} WHERE id = $1::uuid`,
+      [owner.id],
+    );
+    return row?.testing_criteria ?? null;
+  });
+}
+
 export function createPreparation(deps: Deps, services: { costs: CostService; judge: Judge }) {
   const { db } = deps;
   const preparing = new Map<string, Promise<RunningEvaluation>>();
@@ -121,45 +171,20 @@ export function createPreparation(deps: Deps, services: { costs: CostService; ju
   }
 
   async function prepareGraders(evaluation: RunningEvaluation, stored: unknown) {
-    const { raw, usage } = await prepareCriteria(evaluation.graders, stored, {
-      judge: services.judge,
+    const theirs = await prepareStored(deps, services, {
+      table: 'evaluations',
+      owner: evaluation,
+      graders: evaluation.graders,
+      stored,
       signal: stopping.signal,
-    });
-    const { inputTokens, outputTokens, cost } = await price(evaluation.projectId, usage);
-    const theirs = await db.transaction(async (sql) => {
-      // Compare-and-set: another worker may have stored its steps first; then theirs are used.
-      const updated = await sql(
-        `UPDATE evaluations SET testing_criteria = $2::jsonb WHERE id = $1::uuid AND testing_criteria = $3::jsonb RETURNING id`,
-        [evaluation.id, JSON.stringify(raw), JSON.stringify(stored)],
-      );
-      // The judge was paid either way.
-      await sql(
-        `UPDATE evaluations SET judge_input_tokens = judge_input_tokens + $2, judge_output_tokens = judge_output_tokens + $3, judge_cost = judge_cost + $4::numeric WHERE id = $1::uuid`,
-        [evaluation.id, inputTokens, outputTokens, cost],
-      );
-      await addUsage(
-        sql,
-        deps.clock.now(),
-        { userId: evaluation.creatorId, projectId: evaluation.projectId },
-        { judgeTokens: inputTokens + outputTokens, judgeCost: cost },
-      );
-      if (updated.length) return null;
-      const [row] = await sql<{ testing_criteria: unknown }>(
-        `SELECT testing_criteria FROM evaluations WHERE id = $1::uuid`,
-        [evaluation.id],
-      );
-      return row.testing_criteria;
+      // The evaluation's own judge spending includes its preparations.
+      spent: (sql, { inputTokens, outputTokens, cost }) =>
+        sql(
+          `UPDATE evaluations SET judge_input_tokens = judge_input_tokens + $2, judge_output_tokens = judge_output_tokens + $3, judge_cost = judge_cost + $4::numeric WHERE id = $1::uuid`,
+          [evaluation.id, inputTokens, outputTokens, cost],
+        ),
     });
     if (theirs) evaluation.graders = parsed(theirs);
-  }
-
-  async function price(projectId: string, usage: JudgeUsage[]) {
-    const priced = priceUsage(
-      { pricer: await services.costs.pricer(projectId), clock: deps.clock },
-      usage,
-    );
-    meterJudgeUsage(deps.meters, priced.priced);
-    return priced;
   }
 
   return {

@@ -7,10 +7,8 @@ import type { Deps } from '../../deps';
 import type { CostService } from '../costs/service';
 import { type GraderSpec, parseTestingCriteria } from '../graders/definitions';
 import { needsJudge, needsPreparation } from '../graders/grade';
-import { priceUsage } from '../evaluations/grading';
-import { meterJudgeUsage, prepareCriteria } from '../evaluations/preparation';
+import { prepareStored } from '../evaluations/preparation';
 import type { Judge } from '../providers/judge';
-import { addUsage } from '../ratelimit/usage-sql';
 import { DEFAULT_VARIABLES, type Variables, variablesSchema } from './variables';
 
 export interface RunningRule {
@@ -84,35 +82,12 @@ export function createWorkerRules(deps: Deps, services: { costs: CostService; ju
   }
 
   async function prepareGraders(rule: RunningRule, stored: unknown) {
-    const { raw, usage } = await prepareCriteria(rule.graders, stored, {
-      judge: services.judge,
+    const theirs = await prepareStored(deps, services, {
+      table: 'evaluation_rules',
+      owner: rule,
+      graders: rule.graders,
+      stored,
       signal: stopping.signal,
-    });
-    const priced = priceUsage(
-      { pricer: await services.costs.pricer(rule.projectId), clock: deps.clock },
-      usage,
-    );
-    meterJudgeUsage(deps.meters, priced.priced);
-    const theirs = await db.transaction(async (sql) => {
-      // Compare-and-set: another worker may have stored its steps first; then theirs are used.
-      // updated_at stays: the rule has not changed for its users.
-      const updated = await sql(
-        `UPDATE evaluation_rules SET testing_criteria = $2::jsonb WHERE id = $1::uuid AND testing_criteria = $3::jsonb RETURNING id`,
-        [rule.id, JSON.stringify(raw), JSON.stringify(stored)],
-      );
-      // The judge was paid either way.
-      await addUsage(
-        sql,
-        deps.clock.now(),
-        { userId: rule.creatorId, projectId: rule.projectId },
-        { judgeTokens: priced.inputTokens + priced.outputTokens, judgeCost: priced.cost },
-      );
-      if (updated.length) return null;
-      const [row] = await sql<{ testing_criteria: unknown }>(
-        `SELECT testing_criteria FROM evaluation_rules WHERE id = $1::uuid`,
-        [rule.id],
-      );
-      return row?.testing_criteria ?? null;
     });
     if (theirs) rule.graders = gradersOf(theirs);
   }
