@@ -178,6 +178,17 @@ describe('items edited and archived, every change a version', () => {
     expect([...nodes(first), ...nodes(second)].map((i: any) => i.input)).toEqual(['a2', 'b', 'c']);
     expect([first.pageInfo.hasNextPage, second.pageInfo.hasNextPage]).toEqual([true, false]);
   });
+
+  it('keeps half of a character (a text cut inside an emoji) as U+FFFD, on create and on edit', async () => {
+    const cut = 'smile \ud83d';
+    const replaced = 'smile \ufffd';
+    const { id, items } = await createDataset('cut text', [
+      { input: { q: cut }, metadata: { k: cut } },
+    ]);
+    expect(items[0]).toMatchObject({ input: { q: replaced }, metadata: { k: replaced } });
+    await ok(UPDATE, { input: { id: items[0].id, expectedOutput: cut } });
+    expect((await itemsOf(id)).items[0]).toMatchObject({ expectedOutput: replaced });
+  });
 });
 
 describe('runs on a dataset', () => {

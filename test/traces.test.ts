@@ -383,6 +383,41 @@ describe('ingestSpans', () => {
     });
   });
 
+  it('stores half of a character (a text cut inside an emoji) as U+FFFD instead of failing the batch', async () => {
+    const cut = 'smile \ud83d';
+    const res = await ingest(app, project, [
+      span({
+        traceId: 't-cut',
+        spanId: 'cut',
+        name: cut,
+        input: cut,
+        output: cut,
+        metadata: { note: `${cut} end` },
+        userId: cut,
+        tags: [cut],
+      }),
+    ]);
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data.ingestSpans).toMatchObject({ acceptedCount: 1, rejectedCount: 0 });
+    const read = await app.gql(
+      `query($id: ID!) { trace(id: $id) { name userId tags spans(first: 1) { edges { node { name input output metadata } } } } }`,
+      { id: await traceIdOf('t-cut') },
+    );
+    expect(read.body.errors).toBeUndefined();
+    const replaced = 'smile \ufffd';
+    expect(read.body.data.trace).toMatchObject({
+      name: replaced,
+      userId: replaced,
+      tags: [replaced],
+    });
+    expect(read.body.data.trace.spans.edges[0].node).toEqual({
+      name: replaced,
+      input: replaced,
+      output: replaced,
+      metadata: { note: `${replaced} end` },
+    });
+  });
+
   it('keeps a cost the client sent instead of pricing it', async () => {
     await ingest(app, project, [
       span({

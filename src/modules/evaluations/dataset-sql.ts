@@ -9,6 +9,7 @@
 // it came from. dataset_versions lists the versions with their counts.
 import type { Sql } from '../../storage/db';
 import type { CheckedItem } from './datasets';
+import { jsonParam } from '../../storage/json-param';
 
 /** Counted on a version: what the change did. */
 export interface VersionCounts {
@@ -87,7 +88,7 @@ async function insertStates(sql: Sql, datasetId: string, version: Date, states: 
        NULLIF(r->'expected_output', 'null'::jsonb), NULLIF(r->'output', 'null'::jsonb),
        ARRAY(SELECT jsonb_array_elements_text(COALESCE(r->'contexts', '[]'::jsonb))), NULLIF(r->'metadata', 'null'::jsonb)
      FROM jsonb_array_elements($3::jsonb) AS r`,
-    [datasetId, version, JSON.stringify(states)],
+    [datasetId, version, jsonParam(states)],
   );
 }
 

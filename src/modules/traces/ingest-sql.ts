@@ -5,6 +5,7 @@
 import type { Sql } from '../../storage/db';
 import { isUnpricedSql } from '../costs/unpriced';
 import type { TraceTotals } from './trace-totals';
+import { jsonParam } from '../../storage/json-param';
 
 /** One span row, ready to write: null means "not sent" (an update keeps the stored value). */
 export interface SpanRow {
@@ -88,7 +89,7 @@ export async function upsertTraces(sql: Sql, projectId: string, traces: TraceRow
      ORDER BY r.external_id
      ON CONFLICT (project_id, external_id) DO UPDATE SET updated_at = now()
      RETURNING id::text, external_id, (xmax <> 0) AS existed, user_id, session_id, tags`,
-    [projectId, JSON.stringify(traces)],
+    [projectId, jsonParam(traces)],
   );
 }
 
@@ -109,7 +110,7 @@ const INSERT_SPANS = `INSERT INTO spans (id, project_id, trace_id, external_id, 
 export async function insertSpans(sql: Sql, projectId: string, spans: SpanRow[]): Promise<void> {
   await sql(
     `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})) ${INSERT_SPANS}`,
-    [projectId, JSON.stringify(spans)],
+    [projectId, jsonParam(spans)],
   );
 }
 
@@ -157,7 +158,7 @@ export async function upsertSpans(sql: Sql, projectId: string, spans: SpanRow[])
        updated_at = now()
      FROM r
      WHERE s.trace_id = r.trace_id AND s.external_id = r.external_id`,
-    [projectId, JSON.stringify(spans)],
+    [projectId, jsonParam(spans)],
   );
 }
 
