@@ -13,10 +13,12 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from './app';
 import type { Deps } from './deps';
-import { appError } from './errors';
+import { appError, serviceUnavailable } from './errors';
 import { settledBy } from './lib/deadline';
 import { authenticateHeader } from './modules/auth/authenticate';
 import type { Principal } from './modules/auth/permissions';
+import { DATABASE_UNAVAILABLE_MESSAGE } from './plugins/use-error-codes';
+import { isDatabaseUnavailable } from './storage/db-errors';
 
 type Extra = {
   principal?: Principal;
@@ -41,6 +43,13 @@ async function principalOf(
     if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') return null;
     throw error;
   }
+}
+
+/** A fault (the database or Redis away), which a retry may clear, as its coded error; else null. */
+function unavailable(error: unknown): GraphQLError | null {
+  if (error instanceof GraphQLError && error.extensions.code === 'SERVICE_UNAVAILABLE')
+    return error;
+  return isDatabaseUnavailable(error) ? serviceUnavailable(DATABASE_UNAVAILABLE_MESSAGE) : null;
 }
 
 export function attachWebSockets(server: Server, app: App, deps: Deps) {
@@ -92,7 +101,16 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
           );
           return false;
         }
-        const principal = await principalOf(app, ctx.connectionParams);
+        let principal: Principal | null;
+        try {
+          principal = await principalOf(app, ctx.connectionParams);
+        } catch (error) {
+          // The key cannot be checked now (the database is away): 1013 Try Again Later, which
+          // clients retry; a throw would close 4500, which graphql-ws's client takes as fatal.
+          if (!unavailable(error)) throw error;
+          ctx.extra.socket.close(1013, 'Try again later: the service is unavailable');
+          return false;
+        }
         // Subscriptions need a key: without one (or with a bad one) the socket closes 4403.
         if (!principal) return false;
         // Closed while the key was being checked: nothing to track.
@@ -119,7 +137,15 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
             ),
           ];
         }
-        const principal = await principalOf(app, ctx.connectionParams);
+        let principal: Principal | null;
+        try {
+          principal = await principalOf(app, ctx.connectionParams);
+        } catch (error) {
+          // The operation fails with its code (SERVICE_UNAVAILABLE); the connection stays.
+          const fault = unavailable(error);
+          if (fault) return [fault];
+          throw error;
+        }
         if (!principal) {
           ctx.extra.socket.close(4403, 'Forbidden: the API key is unknown or revoked');
           return [appError('UNAUTHENTICATED', 'The API key is unknown or revoked.')];

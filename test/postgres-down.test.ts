@@ -12,6 +12,7 @@ import { until } from './support/live';
 import { createPrivatePostgres, type PrivatePostgres } from './support/private-postgres';
 import type { ServeProcess } from './support/process';
 import { serveOnPrivatePostgres, type PrivateDeployment } from './support/serve-private';
+import { initialisedSocket, rawSocket } from './support/raw-ws';
 import { INGEST } from './support/spans';
 
 jest.setTimeout(240_000);
@@ -141,6 +142,10 @@ it('survives kill -9 of Postgres during ingest: 503s within 5 s, back within 10 
   await until(() => acknowledged.size >= 50, 60_000, 'ingest before the crash');
   const acknowledgedBeforeCrash = acknowledged.size;
 
+  // A graphql-ws connection made before the crash, to subscribe on during the outage.
+  const wsUrl = `${server!.url.replace('http', 'ws')}/graphql`;
+  const socket = await initialisedSocket(wsUrl, KEY);
+
   await postgres!.crash();
   const crashedAt = Date.now();
   // Past the moment of the crash (requests in flight then may still have succeeded).
@@ -199,6 +204,34 @@ it('survives kill -9 of Postgres during ingest: 503s within 5 s, back within 10 
   // Every answer after the crash that was not a success (requests in flight then included) was a 503 too.
   for (const { answer } of answers.filter((a) => a.at >= crashedAt && a.answer.status !== 200))
     expectUnavailable(answer, 'an ingest at the crash');
+
+  // Over graphql-ws, once the key must be looked up again (its cache lasts 5 s): a subscribe gets
+  // its coded error and the connection stays; a new connection closes 1013 (Try Again Later),
+  // which clients retry, never 4500, which graphql-ws's client takes as fatal.
+  await new Promise((r) => setTimeout(r, Math.max(0, crashedAt + 6_000 - Date.now())));
+  socket.socket.send(
+    JSON.stringify({
+      id: 'during',
+      type: 'subscribe',
+      payload: {
+        query: 'subscription($p: ID!) { evaluationEvents(projectId: $p) { type } }',
+        variables: { p: projectId },
+      },
+    }),
+  );
+  await until(() => socket.messages.some((m) => m.id === 'during'), 10_000, 'an answer over ws');
+  expect(socket.messages.find((m) => m.id === 'during')).toMatchObject({
+    type: 'error',
+    payload: [{ extensions: { code: 'SERVICE_UNAVAILABLE' } }],
+  });
+  expect(socket.socket.readyState).toBe(socket.socket.OPEN);
+  const late = rawSocket(wsUrl);
+  await late.opened;
+  late.socket.send(
+    JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${KEY}` } }),
+  );
+  expect((await late.closed).code).toBe(1013);
+  socket.socket.close(1000);
 
   // Without requests, the process idles while the database is away: its loops back off, none spins.
   paused = true;

@@ -4,6 +4,7 @@ import net from 'node:net';
 import WebSocket from 'ws';
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { subscribeSse, subscribeWs, until, wsClient } from './support/live';
+import { initialisedSocket, rawSocket } from './support/raw-ws';
 
 let app: TestApp;
 
@@ -21,35 +22,8 @@ const EVENTS = `subscription($p: ID!) { evaluationEvents(projectId: $p) { type }
 const vars = () => ({ p: globalId('Project', app.projectId) });
 const wsUrl = () => `${app.url.replace('http', 'ws')}/graphql`;
 
-/** A raw socket speaking graphql-transport-ws; resolves with the close code. */
-function raw(protocol: string | string[] = 'graphql-transport-ws') {
-  const socket = new WebSocket(wsUrl(), protocol);
-  const messages: any[] = [];
-  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
-  socket.on('error', () => {});
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
-  );
-  const opened = new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-  });
-  return { socket, messages, closed, opened };
-}
-
-async function initialised(key: string) {
-  const conn = raw();
-  await conn.opened;
-  conn.socket.send(
-    JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }),
-  );
-  await until(
-    () => conn.messages.some((m) => m.type === 'connection_ack'),
-    5_000,
-    'connection_ack',
-  );
-  return conn;
-}
+const raw = (protocol?: string | string[]) => rawSocket(wsUrl(), protocol);
+const initialised = (key: string) => initialisedSocket(wsUrl(), key);
 
 const alive = async () => (await fetch(`${app.url}/health/live`)).status === 200;
 
