@@ -1,7 +1,7 @@
 // LLM-judge graders through HTTP against a fake OpenAI-compatible server on loopback: score and
 // label models, G-Eval (log-probability and sampling paths), RAG metrics, judge cost, provider
 // retries and circuit breaker.
-import { createTestApp, type TestApp } from './support/app';
+import { createTestApp, globalId, type TestApp } from './support/app';
 import { byGrader, createEvaluation, waitFor } from './support/evaluations';
 import { judgeEnv, type FakeLlm } from './support/fake-llm';
 import { judgeTestApp } from './support/judge-app';
@@ -74,6 +74,33 @@ describe('score_model and label_model', () => {
         (c) => c.body.model === 'gpt-4o-mini' && c.body.response_format?.type === 'json_object',
       ),
     ).toBe(true);
+  });
+
+  it("prices judge calls from the instance's table, not a project's own prices (which its admins set)", async () => {
+    const projectId = await app.seedProject();
+    const free = await app.gql(
+      'mutation($p: ID!) { upsertModelPrice(input: { projectId: $p, modelName: "gpt-4o-mini", inputPrice: "0", outputPrice: "0" }) { modelPrice { id } } }',
+      { p: globalId('Project', projectId) },
+    );
+    expect(free.body.errors).toBeUndefined();
+    fake.on('Rate cheaply: x', json({ score: 1 }));
+    const id = await createEvaluation(
+      app,
+      [
+        {
+          type: 'score_model',
+          name: 'quality',
+          model: 'gpt-4o-mini',
+          input: [{ role: 'user', content: `Rate cheaply: ${out}` }],
+          range: [0, 1],
+        },
+      ],
+      [{ input: 'q', output: 'x' }],
+      { projectId },
+    );
+    const done = await waitFor(app, id);
+    expect(done.resultCounts.completed).toBe(1);
+    expect(Number(done.judgeCost)).toBeCloseTo(CALL_COST, 12);
   });
 
   it('errors an item whose judge answer cannot be read, and rerunEvaluation grades it again', async () => {

@@ -16,6 +16,8 @@ import * as repo from './repo';
 /** A project's prices are re-read at most this often (other processes' changes show within it). */
 const PRICE_TTL_MS = 10_000;
 const MAX_MODELS_PER_PRICER = 1_000;
+/** The pricer cache's key of the judge pricer (project ids are UUIDs). */
+const JUDGE_PRICER = 'judge';
 
 export function createCostService(deps: Deps) {
   const { prisma } = deps.db;
@@ -27,6 +29,21 @@ export function createCostService(deps: Deps) {
     projectPriceCache.delete(projectId);
     pricerCache.delete(projectId);
   };
+
+  /** Prices from the first of `tiers` that knows the model (a project's own, then the built-in). */
+  function pricerOf(tiers: (readonly Price[])[]): Pricer {
+    const candidates = new Map<string, Price[][]>();
+    return (model: string, usage: Usage, at: Date): Cost | null => {
+      let narrowed = candidates.get(model);
+      if (!narrowed) {
+        // Model names come from clients: bound what one project can make us remember.
+        if (candidates.size >= MAX_MODELS_PER_PRICER) candidates.clear();
+        candidates.set(model, (narrowed = candidatePrices(model, tiers, patterns)));
+      }
+      const price = priceAt(narrowed, at);
+      return price ? computeCost(usage, price) : null;
+    };
+  }
 
   async function pricesOf(projectId: string): Promise<Price[]> {
     const cached = projectPriceCache.get(projectId);
@@ -45,19 +62,21 @@ export function createCostService(deps: Deps) {
     async pricer(projectId: string) {
       const cached = pricerCache.get(projectId);
       if (cached) return cached;
-      const tiers = [await pricesOf(projectId), builtinPrices()];
-      const candidates = new Map<string, Price[][]>();
-      const pricer = (model: string, usage: Usage, at: Date): Cost | null => {
-        let narrowed = candidates.get(model);
-        if (!narrowed) {
-          // Model names come from clients: bound what one project can make us remember.
-          if (candidates.size >= MAX_MODELS_PER_PRICER) candidates.clear();
-          candidates.set(model, (narrowed = candidatePrices(model, tiers, patterns)));
-        }
-        const price = priceAt(narrowed, at);
-        return price ? computeCost(usage, price) : null;
-      };
+      const pricer = pricerOf([await pricesOf(projectId), builtinPrices()]);
       pricerCache.set(projectId, pricer);
+      return pricer;
+    },
+
+    /**
+     * The pricer of judge calls (and generated outputs): the instance's table alone. Quotas and
+     * budgets an instance admin sets bound judge spending; a project's own prices, which its
+     * admins may set to anything, would let them price their judge calls at nothing.
+     */
+    judgePricer() {
+      const cached = pricerCache.get(JUDGE_PRICER);
+      if (cached) return cached;
+      const pricer = pricerOf([builtinPrices()]);
+      pricerCache.set(JUDGE_PRICER, pricer);
       return pricer;
     },
 

@@ -111,7 +111,7 @@ export async function prepareStored(
     judge: services.judge,
     signal: work.signal,
   });
-  const pricer = await services.costs.pricer(owner.projectId);
+  const pricer = services.costs.judgePricer();
   const priced = priceUsage({ pricer, clock: deps.clock }, usage);
   meterJudgeUsage(deps.meters, priced.priced);
   return deps.db.transaction(async (sql) => {

@@ -104,7 +104,7 @@ export function createEvaluationJob(
     }
     const gradingDeps = {
       judge: services.judge,
-      pricer: await services.costs.pricer(evaluation.projectId),
+      pricer: services.costs.judgePricer(),
       clock: deps.clock,
       observe: preparation.meterGrader,
     };

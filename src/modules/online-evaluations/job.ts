@@ -102,7 +102,7 @@ export function createOnlineEvaluationJob(
     const graded = await gradeItem(
       {
         judge: services.judge,
-        pricer: await services.costs.pricer(rule.projectId),
+        pricer: services.costs.judgePricer(),
         clock: deps.clock,
         observe: (run) => meterGraderRun(deps.meters, run),
       },
