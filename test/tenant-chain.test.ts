@@ -711,3 +711,169 @@ describe('an id that is not a uuid inside a well-formed global id', () => {
     }
   });
 });
+
+describe("datasets' items, supplied outputs and comparisons: another project's ids answer as missing ones", () => {
+  const criteria = [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'x' }];
+  const missingUuid = () => randomUUID();
+  const ids: Record<string, string> = {};
+  const CREATE_SUPPLIED = `mutation($p: ID!, $c: [JSON!]!, $source: JSON) { createEvaluation(input: {
+    projectId: $p, name: "supplied", testingCriteria: $c, dataSource: $source }) { evaluation { id items(first: 5) { edges { node { id } } } } } }`;
+
+  /** Creates through the API with `key`; the evaluation's id and its first item's id. */
+  async function supplied(projectId: string, key: string | undefined, dataSource: unknown) {
+    const res = await app.gql(
+      CREATE_SUPPLIED.replace('$source: JSON', '$source: EvaluationDataSourceInput!'),
+      { p: globalId('Project', projectId), c: criteria, source: dataSource },
+      { key },
+    );
+    expect(res.body.errors).toBeUndefined();
+    const evaluation = res.body.data.createEvaluation.evaluation;
+    return { id: evaluation.id as string, itemId: evaluation.items.edges[0].node.id as string };
+  }
+
+  let counts: Record<string, number>;
+  const countsOfA = async () => {
+    const prisma = app.server.deps.db.prisma;
+    return {
+      items: await prisma.datasetItemVersion.count({ where: { dataset: { projectId: projectA } } }),
+      versions: await prisma.datasetVersion.count({ where: { dataset: { projectId: projectA } } }),
+      evaluations: await prisma.evaluation.count({ where: { projectId: projectA } }),
+      waiting: await prisma.evaluationItem.count({
+        where: { evaluation: { projectId: projectA }, state: 'AWAITING_OUTPUT' },
+      }),
+    };
+  };
+
+  beforeAll(async () => {
+    // Project A, as its own admin would make it: a dataset with an item, a span, a supplied run.
+    const dataset = await app.gql(
+      'mutation($p: ID!) { createDataset(input: { projectId: $p, name: "chain items", items: [{ input: "a" }] }) { dataset { id items(first: 1) { edges { node { id } } } } } }',
+      { p: globalId('Project', projectA) },
+    );
+    expect(dataset.body.errors).toBeUndefined();
+    ids.dataset = dataset.body.data.createDataset.dataset.id;
+    ids.item = dataset.body.data.createDataset.dataset.items.edges[0].node.id;
+    const ingested = await app.gql(
+      'mutation($p: ID!) { ingestSpans(input: { projectId: $p, spans: [{ traceId: "chain", spanId: "chain-s", name: "x", startTime: "2026-01-01T00:00:00Z" }] }) { acceptedCount } }',
+      { p: globalId('Project', projectA) },
+    );
+    expect(ingested.body.errors).toBeUndefined();
+    const span = await app.server.deps.db.prisma.span.findFirstOrThrow({
+      where: { projectId: projectA, externalId: 'chain-s' },
+    });
+    ids.span = globalId('Span', span.id);
+    const onDataset = await supplied(projectA, undefined, {
+      datasetId: ids.dataset,
+      outputs: 'SUPPLIED',
+    });
+    ids.evaluation = onDataset.id;
+    ids.evaluationItem = onDataset.itemId;
+    // Mallory's own: a dataset, and runs waiting for outputs.
+    const own = await app.gql(
+      'mutation($p: ID!) { createDataset(input: { projectId: $p, name: "mine", items: [{ input: "b" }] }) { dataset { id } } }',
+      { p: globalId('Project', projectB) },
+      { key: mallory.key },
+    );
+    ids.ownDataset = own.body.data.createDataset.dataset.id;
+    ids.ownEvaluation = (
+      await supplied(projectB, mallory.key, { items: [{ input: 'b' }], outputs: 'SUPPLIED' })
+    ).id;
+    counts = await countsOfA();
+  });
+
+  const cases: [string, string, () => Record<string, unknown>, () => Record<string, unknown>][] = [
+    [
+      'updateDatasetItem',
+      'mutation($id: ID!) { updateDatasetItem(input: { id: $id, input: "taken" }) { datasetItem { id } } }',
+      () => ({ id: ids.item }),
+      () => ({ id: missingUuid() }),
+    ],
+    [
+      'archiveDatasetItem',
+      'mutation($id: ID!) { archiveDatasetItem(input: { id: $id }) { datasetItem { id } } }',
+      () => ({ id: ids.item }),
+      () => ({ id: missingUuid() }),
+    ],
+    [
+      'addDatasetItemsFromSpans (dataset)',
+      'mutation($id: ID!) { addDatasetItemsFromSpans(input: { datasetId: $id, filter: {}, outputAs: EXPECTED_OUTPUT }) { addedCount } }',
+      () => ({ id: ids.dataset }),
+      () => ({ id: globalId('Dataset', missingUuid()) }),
+    ],
+    [
+      'addDatasetItemsFromSpans (span)',
+      'mutation($d: ID!, $id: ID!) { addDatasetItemsFromSpans(input: { datasetId: $d, spanIds: [$id], outputAs: EXPECTED_OUTPUT }) { addedCount } }',
+      () => ({ d: ids.ownDataset, id: ids.span }),
+      () => ({ d: ids.ownDataset, id: globalId('Span', missingUuid()) }),
+    ],
+    [
+      'dataset items as of a version',
+      'query($id: ID!) { dataset(id: $id) { items(first: 5, version: "2030-01-01T00:00:00Z") { totalCount } } }',
+      () => ({ id: ids.dataset }),
+      () => ({ id: globalId('Dataset', missingUuid()) }),
+    ],
+    [
+      'submitEvaluationOutputs (evaluation)',
+      'mutation($id: ID!, $item: ID!) { submitEvaluationOutputs(input: { evaluationId: $id, outputs: [{ itemId: $item, output: "x" }] }) { acceptedCount } }',
+      () => ({ id: ids.evaluation, item: ids.evaluationItem }),
+      () => ({ id: globalId('Evaluation', missingUuid()), item: ids.evaluationItem }),
+    ],
+    [
+      'submitEvaluationOutputs (evaluation item)',
+      'mutation($id: ID!, $item: ID!) { submitEvaluationOutputs(input: { evaluationId: $id, outputs: [{ itemId: $item, output: "x" }] }) { acceptedCount } }',
+      () => ({ id: ids.ownEvaluation, item: ids.evaluationItem }),
+      () => ({ id: ids.ownEvaluation, item: missingUuid() }),
+    ],
+    [
+      'submitEvaluationOutputs (dataset item)',
+      'mutation($id: ID!, $item: ID!) { submitEvaluationOutputs(input: { evaluationId: $id, outputs: [{ itemId: $item, output: "x" }] }) { acceptedCount } }',
+      () => ({ id: ids.ownEvaluation, item: ids.item }),
+      () => ({ id: ids.ownEvaluation, item: missingUuid() }),
+    ],
+    [
+      'closeEvaluation',
+      'mutation($id: ID!) { closeEvaluation(input: { id: $id }) { skippedCount } }',
+      () => ({ id: ids.evaluation }),
+      () => ({ id: globalId('Evaluation', missingUuid()) }),
+    ],
+    [
+      'compareEvaluations (base)',
+      'query($b: ID!, $c: ID!) { compareEvaluations(baseId: $b, candidateId: $c) { matchedItems } }',
+      () => ({ b: ids.evaluation, c: ids.ownEvaluation }),
+      () => ({ b: globalId('Evaluation', missingUuid()), c: ids.ownEvaluation }),
+    ],
+    [
+      'compareEvaluations (candidate)',
+      'query($b: ID!, $c: ID!) { compareEvaluations(baseId: $b, candidateId: $c) { matchedItems } }',
+      () => ({ b: ids.ownEvaluation, c: ids.evaluation }),
+      () => ({ b: ids.ownEvaluation, c: globalId('Evaluation', missingUuid()) }),
+    ],
+    [
+      'createEvaluation on a dataset version',
+      'mutation($p: ID!, $id: ID!, $c: [JSON!]!) { createEvaluation(input: { projectId: $p, name: "x", testingCriteria: $c, dataSource: { datasetId: $id, datasetVersion: "2030-01-01T00:00:00Z" } }) { evaluation { id } } }',
+      () => ({ p: globalId('Project', projectB), id: ids.dataset, c: criteria }),
+      () => ({
+        p: globalId('Project', projectB),
+        id: globalId('Dataset', missingUuid()),
+        c: criteria,
+      }),
+    ],
+  ];
+
+  it.each(cases)('%s', async (_what, document, foreignVars, missingVars) => {
+    const foreign = await app.gql(document, foreignVars(), { key: mallory.key });
+    const absent = await app.gql(document, missingVars(), { key: mallory.key });
+    expect(codeOf(foreign)).toBe('NOT_FOUND');
+    expect(foreign.status).toBe(absent.status);
+    expect(foreign.body.data ?? null).toEqual(absent.body.data ?? null);
+    expect(
+      foreign.body.errors?.map((e) => [e.message, e.path, e.extensions?.code, e.extensions?.path]),
+    ).toEqual(
+      absent.body.errors?.map((e) => [e.message, e.path, e.extensions?.code, e.extensions?.path]),
+    );
+  });
+
+  it('changed nothing in the other project on the way', async () => {
+    expect(await countsOfA()).toEqual(counts);
+  });
+});
