@@ -40,7 +40,10 @@ const items = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ input: i, expectedOutput: 'a', output: `a${i}` }));
 
 it('stops judge spending of every project once the instance’s daily judge budget is spent', async () => {
-  fake.on('Rate this:', { text: JSON.stringify({ score: 1 }), usage: { prompt: 100, completion: 10 } });
+  fake.on('Rate this:', {
+    text: JSON.stringify({ score: 1 }),
+    usage: { prompt: 100, completion: 10 },
+  });
   const id = await createEvaluation(app, [rated], items(5));
   const stopped = await waitFor(app, id);
   expect([stopped.status, stopped.errorCode]).toEqual(['FAILED', 'INSTANCE_LIMIT_EXCEEDED']);

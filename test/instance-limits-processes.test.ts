@@ -19,7 +19,10 @@ const post = (url: string, key: string) =>
     body: JSON.stringify({ query: QUERY }),
   });
 const inFlight = async (url: string) =>
-  metricValue(await (await fetch(`${url}/metrics`)).text(), 'evalgraph_instance_requests_in_flight');
+  metricValue(
+    await (await fetch(`${url}/metrics`)).text(),
+    'evalgraph_instance_requests_in_flight',
+  );
 
 it(
   multi
@@ -111,7 +114,9 @@ it(
         20_000,
         "the dead process's slots freed",
       );
-      const more = multi ? [hold(survivor), hold(survivor)] : [hold(survivor), hold(survivor), hold(survivor)];
+      const more = multi
+        ? [hold(survivor), hold(survivor)]
+        : [hold(survivor), hold(survivor), hold(survivor)];
       await until(async () => (await inFlight(survivor)) === 3, 20_000, '3 requests in flight');
       expect((await post(survivor, key)).status).toBe(503);
       for (const h of more) expect((await h.release()).status).toBe(200);

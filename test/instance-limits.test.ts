@@ -10,7 +10,8 @@ jest.setTimeout(60_000);
 
 const QUERY = '{ __typename }';
 const metrics = async (app: TestApp) => (await fetch(`${app.url}/metrics`)).text();
-const ready = async (app: TestApp) => (await (await fetch(`${app.url}/health/ready`)).json()) as any;
+const ready = async (app: TestApp) =>
+  (await (await fetch(`${app.url}/health/ready`)).json()) as any;
 const inFlight = async (app: TestApp) =>
   metricValue(await metrics(app), 'evalgraph_instance_requests_in_flight');
 
@@ -113,10 +114,17 @@ describe('requests in flight', () => {
     // Probes are answered meanwhile, and show the requests held.
     expect((await ready(app)).checks.instanceLimits.concurrent).toEqual({ limit: 2, inFlight: 2 });
     expect(
-      metricValue(await metrics(app), 'evalgraph_instance_limit_refused_total', 'limit="concurrent"'),
+      metricValue(
+        await metrics(app),
+        'evalgraph_instance_limit_refused_total',
+        'limit="concurrent"',
+      ),
     ).toBe(1);
 
-    expect(await a.release()).toMatchObject({ status: 200, body: { data: { __typename: 'Query' } } });
+    expect(await a.release()).toMatchObject({
+      status: 200,
+      body: { data: { __typename: 'Query' } },
+    });
     await until(async () => (await inFlight(app)) === 1, 10_000, 'one request in flight');
     expect((await app.gql(QUERY)).status).toBe(200);
     expect((await b.release()).status).toBe(200);

@@ -24,7 +24,15 @@ export function useInstanceLimits({
 }: InstanceLimitOptions): Plugin {
   const admitted = new WeakMap<Request, Admission>();
   return {
-    async onRequest({ request, url, serverContext, fetchAPI, endResponse, requestHandler, setRequestHandler }) {
+    async onRequest({
+      request,
+      url,
+      serverContext,
+      fetchAPI,
+      endResponse,
+      requestHandler,
+      setRequestHandler,
+    }) {
       if (
         !limits.limitsRequests ||
         (url.pathname !== graphqlPath && url.pathname !== otlpPath) ||
@@ -36,7 +44,10 @@ export function useInstanceLimits({
         // Given back by whichever comes first: the handler's response (a stream's included), the
         // response of a later plugin that answers early, or the connection closing.
         admitted.set(request, admission);
-        (serverContext as { res?: ServerResponse } | undefined)?.res?.once('close', admission.release);
+        (serverContext as { res?: ServerResponse } | undefined)?.res?.once(
+          'close',
+          admission.release,
+        );
         setRequestHandler(async (req, context) => {
           try {
             return await requestHandler(req, context);

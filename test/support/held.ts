@@ -26,7 +26,10 @@ export function holdRequest(baseUrl: string, key: string, query = '{ __typename 
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }),
+        resolve({
+          status: res.statusCode ?? 0,
+          body: JSON.parse(Buffer.concat(chunks).toString()),
+        }),
       );
     });
     req.on('error', reject);
@@ -45,8 +48,6 @@ export function holdRequest(baseUrl: string, key: string, query = '{ __typename 
 
 /** A metric's value in a Prometheus text exposition (null: absent). */
 export function metricValue(text: string, name: string, labels = ''): number | null {
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
   return line ? Number(line.split(' ').at(-1)) : null;
 }

@@ -15,7 +15,10 @@ export interface Admission {
   release(): void;
 }
 
-export function createInstanceLimits(deps: Deps, quotas: { instanceJudgeCostToday(): Promise<string> }) {
+export function createInstanceLimits(
+  deps: Deps,
+  quotas: { instanceJudgeCostToday(): Promise<string> },
+) {
   const { config, log, meters } = deps;
   const limits = config.instanceLimits;
   const leaseMs = limits.leaseSeconds * 1000;
@@ -140,9 +143,7 @@ export function createInstanceLimits(deps: Deps, quotas: { instanceJudgeCostToda
       let release = () => {};
       if (limits.concurrent !== null) {
         const id = `${randomUUID()}`;
-        const { value: taken, used } = await run((s) =>
-          s.acquire(id, limits.concurrent!, leaseMs),
-        );
+        const { value: taken, used } = await run((s) => s.acquire(id, limits.concurrent!, leaseMs));
         if (!taken)
           return refuse(
             'concurrent',
