@@ -22,6 +22,7 @@ import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
 import { useOtlp } from './plugins/use-otlp';
 import { usePrometheus } from './plugins/use-prometheus';
 import { useServiceLevels } from './plugins/use-service-levels';
+import { useInstanceLimits } from './plugins/use-instance-limits';
 import { useKeyRoleFields } from './plugins/use-key-role-fields';
 import { usePageLimits } from './plugins/use-page-limits';
 import { usePersistedOperations } from './plugins/use-persisted-operations';
@@ -147,6 +148,9 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       useServiceLevels({ levels: services.serviceLevels, meters: deps.meters }),
       // Before anything reads a body or a key is looked up twice: callers without a valid key pay first.
       useAnonymousLimit({ limiter: services.anonymous }),
+      // Every user together: requests in flight and per hour (EVALGRAPH_GLOBAL_LIMITS). After the
+      // anonymous bucket, so a flood without a key is stopped per address before it spends these.
+      useInstanceLimits({ limits: services.instanceLimits }),
       // Also bounds the query text (EVALGRAPH_MAX_QUERY_BYTES) before it is hashed or parsed.
       usePersistedOperations({
         operations: services.operations,
@@ -194,6 +198,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
             configured: services.judge.configured,
             circuit: services.judge.state(),
           }),
+          // Reported, never failing: where each limit of the whole instance stands (null: unread).
+          instanceLimits: () => services.instanceLimits.details(),
           // Reported, never failing: a backlog is work for the workers, not a reason to stop serving.
           queues: async () =>
             Object.fromEntries(

@@ -69,6 +69,18 @@ export const DEFAULT_TIER_QUOTAS = {
   ENTERPRISE: { requests: null, evaluations: null, judgeTokens: null, judgeCost: null },
 } as const;
 
+/** Limits for the whole instance, every user together (EVALGRAPH_GLOBAL_LIMITS); each key optional. */
+const globalLimits = z
+  .object({
+    concurrent: z.number().int().min(1).max(1_000_000),
+    requestsPerHour: z.number().int().min(1).max(1_000_000_000),
+    judgeCostPerDayUsd: z.number().min(0).max(1_000_000_000),
+    /** How long a request's concurrency slot lives without its process renewing it (a crash). */
+    leaseSeconds: z.number().int().min(1).max(3_600),
+  })
+  .partial()
+  .strict();
+
 const jsonOf = <T extends z.ZodType>(schema: T, example: string) =>
   z
     .string()
@@ -165,6 +177,10 @@ export const envSchema = z.object({
   EVALGRAPH_RATE_LIMIT: boolean(true),
   EVALGRAPH_RATE_LIMIT_TIERS: jsonOf(tierOverrides, '{"FREE":{"capacity":5000,"restoreRate":100}}'),
   EVALGRAPH_TIER_QUOTAS: jsonOf(quotaOverrides, '{"FREE":{"requests":10000,"judgeCost":"0.50"}}'),
+  EVALGRAPH_GLOBAL_LIMITS: jsonOf(
+    globalLimits,
+    '{"concurrent":100,"requestsPerHour":1000,"judgeCostPerDayUsd":100}',
+  ),
   EVALGRAPH_QUOTA_BURST_PERCENT: z.coerce.number().int().min(0).max(1_000).default(10),
   EVALGRAPH_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(15),
   EVALGRAPH_MAX_ALIASES: z.coerce.number().int().min(1).max(1_000).default(30),

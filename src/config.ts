@@ -196,6 +196,20 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       /** A Redis of its own for cached responses (one that may evict); default: REDIS_URL's. */
       redisUrl: e.EVALGRAPH_CACHE_REDIS_URL ?? e.REDIS_URL ?? null,
     },
+    /** Limits for the whole instance (EVALGRAPH_GLOBAL_LIMITS; null: none). */
+    instanceLimits: {
+      /** Requests in flight at once (HTTP /graphql and /v1/traces; a subscription once it streams is not). */
+      concurrent: e.EVALGRAPH_GLOBAL_LIMITS.concurrent ?? null,
+      /** Requests per clock hour (UTC), graphql-ws operations included. */
+      requestsPerHour: e.EVALGRAPH_GLOBAL_LIMITS.requestsPerHour ?? null,
+      /** Judge spending (USD) of every project per UTC day, as a decimal string. */
+      judgeCostPerDayUsd:
+        e.EVALGRAPH_GLOBAL_LIMITS.judgeCostPerDayUsd === undefined
+          ? null
+          : e.EVALGRAPH_GLOBAL_LIMITS.judgeCostPerDayUsd.toFixed(10).replace(/\.?0+$/, ''),
+      /** A slot not renewed this long (its process died) is free again. */
+      leaseSeconds: e.EVALGRAPH_GLOBAL_LIMITS.leaseSeconds ?? 30,
+    },
     quotas: {
       tiers: perTier<DailyQuotaConfig>(DEFAULT_TIER_QUOTAS, e.EVALGRAPH_TIER_QUOTAS),
       /** A quota is enforced this much above its value (a burst allowance). */

@@ -10,6 +10,11 @@ import {
   createRedisBuckets,
   type BucketStore,
 } from './modules/ratelimit/bucket';
+import {
+  createMemoryInstanceStore,
+  createRedisInstanceStore,
+  type InstanceStore,
+} from './modules/ratelimit/instance-store';
 import { createKv, type Kv } from './storage/kv';
 import {
   createMemoryResponseStore,
@@ -33,6 +38,8 @@ export interface Deps {
   pubsub: PubSub;
   /** Rate-limit buckets: in Redis (shared by every instance), or in process. */
   buckets: BucketStore;
+  /** Counts of the instance's limits (requests in flight, per hour): in Redis, or in process. */
+  instanceStore: InstanceStore;
   /** Shared caches (persisted queries): Redis with an LRU in front, or the LRU alone. */
   kv: Kv;
   /** Cached GraphQL responses: Redis (EVALGRAPH_CACHE_REDIS_URL or REDIS_URL), or in process. */
@@ -92,6 +99,10 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
       config.redis && redis
         ? createRedisBuckets(redis, config.redis.keyPrefix)
         : createMemoryBuckets(),
+    instanceStore:
+      config.redis && redis
+        ? createRedisInstanceStore(redis, config.redis.keyPrefix)
+        : createMemoryInstanceStore(),
     kv: createKv(redis, config.redis?.keyPrefix ?? ''),
     responseCache: cacheRedis
       ? createRedisResponseStore(cacheRedis, config.redis?.keyPrefix ?? 'evalgraph:', (error) =>

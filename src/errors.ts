@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'QUERY_TOO_COMPLEX'
   | 'QUOTA_EXCEEDED'
+  | 'INSTANCE_LIMIT_EXCEEDED'
   | 'PERSISTED_QUERY_NOT_FOUND'
   | 'PERSISTED_QUERY_ONLY'
   | 'SERVICE_UNAVAILABLE'
@@ -61,6 +62,24 @@ export const serviceUnavailable = (message: string, retryAfterSeconds = 5) =>
   appError('SERVICE_UNAVAILABLE', message, {
     status: 503,
     headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
+
+/** Which limit of the whole instance (EVALGRAPH_GLOBAL_LIMITS) refused. */
+export type InstanceLimit = 'concurrent' | 'requestsPerHour' | 'judgeCostPerDayUsd';
+
+/**
+ * A limit shared by every user of the instance is reached: 503 for requests in flight (a moment's
+ * wait), 429 for the hour's requests and the day's judge spending.
+ */
+export const instanceLimitExceeded = (
+  limit: InstanceLimit,
+  message: string,
+  retryAfterSeconds: number,
+) =>
+  appError('INSTANCE_LIMIT_EXCEEDED', message, {
+    status: limit === 'concurrent' ? 503 : 429,
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+    extensions: { limit, retryAfter: retryAfterSeconds },
   });
 
 export function isAppError(error: unknown): error is GraphQLError {

@@ -16,6 +16,7 @@ import { createResponseCacheService } from './modules/response-cache/service';
 import { createQueueReader, registerGauges } from './modules/observability/gauges';
 import { createServiceLevels } from './modules/observability/service-levels';
 import { createAnonymousLimiter } from './modules/ratelimit/anonymous';
+import { createInstanceLimits } from './modules/ratelimit/instance';
 import { createQuotas } from './modules/ratelimit/quotas';
 import { createRequestCounter } from './modules/ratelimit/request-counter';
 import { createEvaluationRules } from './modules/online-evaluations/service';
@@ -52,6 +53,7 @@ export function createServices(deps: Deps) {
   });
   const serviceLevels = createServiceLevels(deps);
   const evaluationRules = createEvaluationRules(deps);
+  const instanceLimits = createInstanceLimits(deps, quotas);
   return {
     auth,
     projects: createProjectsService(deps, {
@@ -86,10 +88,13 @@ export function createServices(deps: Deps) {
         ),
     }),
     serviceLevels,
+    /** Limits of the whole instance (EVALGRAPH_GLOBAL_LIMITS): requests in flight and per hour. */
+    instanceLimits,
     queues,
     /** Stops what the services run in the background besides what serve.ts stops itself. */
     async closeObservability() {
       stopGauges();
+      instanceLimits.close();
       await serviceLevels.close();
     },
   };

@@ -150,6 +150,12 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
           ctx.extra.socket.close(4403, 'Forbidden: the API key is unknown or revoked');
           return [appError('UNAUTHENTICATED', 'The API key is unknown or revoked.')];
         }
+        // Each operation counts in the instance's hour (it holds no slot in flight while it streams).
+        const overHour = await app.services.instanceLimits.countOperation();
+        if (overHour) {
+          const { http: _status, ...extensions } = overHour.extensions;
+          return [new GraphQLError(overHour.message, { extensions })];
+        }
         // Persisted operations as over HTTP: a hash becomes its document (send `query: ""`), and
         // with PERSISTED_QUERY_ONLY a non-admin key runs trusted documents only.
         let admitted: Awaited<ReturnType<typeof app.services.operations.admit>>;

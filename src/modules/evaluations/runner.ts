@@ -65,7 +65,9 @@ export function createEvaluationJob(
 
   // Checked before every item that calls a model (to judge or to generate its output): spending
   // stops within the items in flight.
-  async function quotaReason(evaluation: RunningEvaluation): Promise<string | null> {
+  async function quotaReason(
+    evaluation: RunningEvaluation,
+  ): Promise<{ code: 'QUOTA_EXCEEDED' | 'INSTANCE_LIMIT_EXCEEDED'; message: string } | null> {
     if (!evaluation.judged && !evaluation.generation) return null;
     if (Date.now() - evaluation.judgeQuotaAt > QUOTA_RECHECK_MS) {
       evaluation.judgeQuotaAt = Date.now();
@@ -74,11 +76,19 @@ export function createEvaluationJob(
           limitsJudges(await services.quotas.quota(evaluation.creatorId))) ||
         limitsJudges(await services.quotas.projectBudget(evaluation.projectId));
     }
-    if (!evaluation.judgeQuota) return null;
+    const instance = services.quotas.instanceLimitsJudges;
+    if (!evaluation.judgeQuota && !instance) return null;
     const subjects = { userId: evaluation.creatorId, projectId: evaluation.projectId };
-    return writer.withUnwritten(subjects, (unwritten) =>
-      services.quotas.exceeded(subjects, 'judge', unwritten),
-    );
+    return writer.withUnwritten(subjects, async (unwritten) => {
+      const quota = evaluation.judgeQuota
+        ? await services.quotas.exceeded(subjects, 'judge', unwritten)
+        : null;
+      if (quota) return { code: 'QUOTA_EXCEEDED' as const, message: quota };
+      const spent = instance
+        ? await services.quotas.instanceExceeded(unwritten.instance.judgeCost)
+        : null;
+      return spent ? { code: 'INSTANCE_LIMIT_EXCEEDED' as const, message: spent } : null;
+    });
   }
 
   /** Grades one item; resolves with its outcome to write, or null when there is none. */
@@ -97,9 +107,9 @@ export function createEvaluationJob(
       });
       return null;
     }
-    const reason = await quotaReason(evaluation);
-    if (reason) {
-      await fail(evaluation.id, { code: 'QUOTA_EXCEEDED', message: reason });
+    const refused = await quotaReason(evaluation);
+    if (refused) {
+      await fail(evaluation.id, refused);
       return null;
     }
     const gradingDeps = {

@@ -203,7 +203,8 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
     error: t.exposeString('error', { nullable: true }),
     errorCode: t.exposeString('errorCode', {
       nullable: true,
-      description: 'Why it stopped early: QUOTA_EXCEEDED, INTERNAL_SERVER_ERROR…',
+      description:
+        'Why it stopped early: QUOTA_EXCEEDED, INSTANCE_LIMIT_EXCEEDED (the instance’s daily judge budget), INTERNAL_SERVER_ERROR…',
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),

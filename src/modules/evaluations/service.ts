@@ -66,6 +66,10 @@ export function createEvaluationService(
         ? await services.quotas.exceeded(subjects, 'judge')
         : null);
     if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
+    if (graders.some(needsJudge) || asked.completions) {
+      const instance = await services.quotas.instanceExceeded();
+      if (instance) throw services.quotas.instanceRefusal(instance);
+    }
     const items = await itemsOf(db, input.projectId, input.dataSource);
     const planned = planOutputs(asked, items.rows, items.stored);
     const { outputs, itemState, rows } = planned;

@@ -105,6 +105,12 @@ export function createMeters(registry: Registry) {
       labelNames: ['state', 'notified'],
       registers,
     }),
+    instanceLimitRefused: new Counter({
+      name: 'evalgraph_instance_limit_refused_total',
+      help: 'Requests, operations and judge spending refused by a limit of the whole instance (EVALGRAPH_GLOBAL_LIMITS), by limit (concurrent, requestsPerHour, judgeCostPerDayUsd).',
+      labelNames: ['limit'],
+      registers,
+    }),
     /** Set by collect callbacks (subscriptions, queues): see observeGauges. */
     gauge: (
       name: string,

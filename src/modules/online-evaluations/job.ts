@@ -48,11 +48,18 @@ export function createOnlineEvaluationJob(
         (rule.creatorId !== null && limitsJudges(await services.quotas.quota(rule.creatorId))) ||
         limitsJudges(await services.quotas.projectBudget(rule.projectId));
     }
-    if (!rule.judgeQuota) return null;
+    const instance = services.quotas.instanceLimitsJudges;
+    if (!rule.judgeQuota && !instance) return null;
     const subjects = { userId: rule.creatorId, projectId: rule.projectId };
-    return writer.withUnwritten(subjects, (unwritten) =>
-      services.quotas.exceeded(subjects, 'judge', unwritten),
-    );
+    return writer.withUnwritten(subjects, async (unwritten) => {
+      const quota = rule.judgeQuota
+        ? await services.quotas.exceeded(subjects, 'judge', unwritten)
+        : null;
+      return (
+        quota ??
+        (instance ? await services.quotas.instanceExceeded(unwritten.instance.judgeCost) : null)
+      );
+    });
   }
 
   /** An outcome without judge spending. */
@@ -153,6 +160,7 @@ export function createOnlineEvaluationJob(
       const subjects = { userId: rule.creator_id, projectId: rule.project_id };
       if (
         (await services.quotas.exceeded(subjects, 'judge')) === null &&
+        (await services.quotas.instanceExceeded('0', false)) === null &&
         (await rules.resume(rule.id))
       )
         log.info({ ruleId: rule.id }, 'online evaluation rule resumed');

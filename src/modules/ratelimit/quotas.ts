@@ -8,7 +8,9 @@ import type { Config } from '../../config';
 import type { Deps } from '../../deps';
 import type { Tier } from '../../generated/prisma/enums';
 import { toUnits } from '../../lib/money';
-import { readUsage } from './usage-sql';
+import { instanceLimitExceeded } from '../../errors';
+import { secondsToMidnight } from './limits';
+import { readInstanceJudgeCost, readUsage } from './usage-sql';
 
 export interface DailyQuota {
   /** null: unlimited. */
@@ -82,8 +84,31 @@ export function createQuotas(deps: Deps) {
     return null;
   }
 
+  /** Judge spending of every project today (USD). */
+  const instanceJudgeCostToday = () =>
+    readInstanceJudgeCost(deps.db.query, utcDay(deps.clock.now()));
+  const instanceLimit = deps.config.instanceLimits.judgeCostPerDayUsd;
+
   return {
     usageToday,
+    instanceJudgeCostToday,
+    /** Whether the instance limits judge spending per day (else no check is needed). */
+    instanceLimitsJudges: instanceLimit !== null,
+    /**
+     * Why no judge may spend more today on this instance (EVALGRAPH_GLOBAL_LIMITS
+     * judgeCostPerDayUsd, every project together), or null. `unwritten`: judge cost spent and not
+     * yet committed (USD). `counted`: a refusal to count in the metric (not a check for resuming).
+     */
+    async instanceExceeded(unwritten = '0', counted = true): Promise<string | null> {
+      if (instanceLimit === null) return null;
+      const spent = toUnits(await instanceJudgeCostToday()) + toUnits(unwritten);
+      if (spent < toUnits(instanceLimit)) return null;
+      if (counted) deps.meters.instanceLimitRefused.inc({ limit: 'judgeCostPerDayUsd' });
+      return `This instance's daily judge budget of ${instanceLimit} USD (for all projects together) is spent; it resets at 00:00 UTC.`;
+    },
+    /** The error for a judge spending refused by instanceExceeded's reason (429 until midnight UTC). */
+    instanceRefusal: (reason: string) =>
+      instanceLimitExceeded('judgeCostPerDayUsd', reason, secondsToMidnight(deps.clock.now())),
     async quota(userId: string): Promise<DailyQuota> {
       const user = await deps.db.prisma.user.findUnique({
         where: { id: userId },

@@ -31,14 +31,17 @@ function sum(
   return { judgeTokens: tokens, judgeCost: fromUnits(units) };
 }
 
-/** The user's and the project's share of `spent`. */
+export type UnwrittenShares = { user: Spending; project: Spending; instance: Spending };
+
+/** The user's and the project's share of `spent`, and all of it (the instance's). */
 function unwrittenOf(
   spent: readonly UnwrittenSpending[],
   subjects: { userId: string | null; projectId: string },
-): { user: Spending; project: Spending } {
+): UnwrittenShares {
   return {
     user: sum(spent, (s) => subjects.userId !== null && s.userId === subjects.userId),
     project: sum(spent, (s) => s.projectId === subjects.projectId),
+    instance: sum(spent, () => true),
   };
 }
 
@@ -64,7 +67,7 @@ export function createSpendingWriter<T, R>(
      */
     withUnwritten<X>(
       subjects: { userId: string | null; projectId: string },
-      read: (unwritten: { user: Spending; project: Spending }) => Promise<X>,
+      read: (unwritten: UnwrittenShares) => Promise<X>,
     ): Promise<X> {
       return commit.between((unwritten) =>
         read(unwrittenOf(unwritten.map(how.spending), subjects)),

@@ -106,3 +106,17 @@ export async function readUsage(
   );
   return row;
 }
+
+/**
+ * Judge spending of every project on `day` (USD, a decimal string): the instance's daily judge
+ * cost. Every judge spending is added to its project's row (a user's row too when there is one),
+ * so the project rows alone sum it once.
+ */
+export async function readInstanceJudgeCost(sql: Sql, day: string): Promise<string> {
+  const [row] = await sql<{ cost: string }>(
+    `SELECT COALESCE(trim_scale(sum(judge_cost)), 0)::text AS cost
+     FROM usage_counters WHERE subject_type = 'PROJECT' AND day = $1::date`,
+    [day],
+  );
+  return row?.cost ?? '0';
+}
