@@ -131,13 +131,17 @@ it('a rule that fires then resolves notifies Slack, PagerDuty and email, each in
   await fireThenResolve(raw, () =>
     // The firing is delivered before the resolution is recorded: their order is fixed.
     until(
-      () => slack.received.length === 1 && pagerDuty.received.length === 1 && smtp.received.length === 1,
+      () =>
+        slack.received.length === 1 &&
+        pagerDuty.received.length === 1 &&
+        smtp.received.length === 1,
       15_000,
       'the firing on three channels',
     ),
   );
   await until(
-    () => slack.received.length === 2 && pagerDuty.received.length === 2 && smtp.received.length === 2,
+    () =>
+      slack.received.length === 2 && pagerDuty.received.length === 2 && smtp.received.length === 2,
     15_000,
     'the resolution on three channels',
   );

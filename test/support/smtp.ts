@@ -44,7 +44,8 @@ function headersOf(head: string): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const line of head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
     const colon = line.indexOf(':');
-    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    if (colon > 0)
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   return headers;
 }
@@ -57,7 +58,10 @@ function decodePart(part: string): { type: string; body: string } {
   if (encoding === 'quoted-printable') body = unquote(body);
   else if (encoding === 'base64') body = Buffer.from(body, 'base64').toString('utf8');
   // SMTP carries CRLF line ends; the text as written has LF.
-  return { type: (headers['content-type'] ?? '').split(';')[0].trim(), body: body.replace(/\r\n/g, '\n') };
+  return {
+    type: (headers['content-type'] ?? '').split(';')[0].trim(),
+    body: body.replace(/\r\n/g, '\n'),
+  };
 }
 
 /** The message's headers and its text/plain and text/html parts (one level of multipart). */

@@ -112,8 +112,9 @@ builder.relayMutationField(
     resolve: async (_root, { input }, ctx) => {
       const projectId = input.projectId.id;
       const c = parseInput(channelInput, { ...input, projectId: undefined });
+      // A URL given is checked as a webhook's (PagerDuty's own default needs no check).
       let url = c.url ?? (c.type === 'PAGERDUTY' ? PAGERDUTY_EVENTS_URL : null);
-      if (url !== null) {
+      if (c.url != null) {
         try {
           url = (
             await checkTarget(url, parseAllowList(ctx.deps.config.webhooks.allowedHosts))

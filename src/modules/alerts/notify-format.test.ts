@@ -54,7 +54,11 @@ it('maps severities, a WARNING state at most a warning', () => {
   expect(pagerDutySeverity({ ...data, severity: 'INFO', state: 'WARNING' })).toBe('info');
   expect(pagerDutySeverity({ ...data, severity: undefined })).toBe('error');
   const resolve = pagerDutyEvent(context({ state: 'RESOLVED' }, 'alert.resolved'), 'key');
-  expect(resolve).toEqual({ routing_key: 'key', event_action: 'resolve', dedup_key: dedupKey(data) });
+  expect(resolve).toEqual({
+    routing_key: 'key',
+    event_action: 'resolve',
+    dedup_key: dedupKey(data),
+  });
 });
 
 it('escapes Slack mrkdwn and HTML, and shows the group', () => {
