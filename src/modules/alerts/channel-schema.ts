@@ -117,7 +117,7 @@ builder.relayMutationField(
       if (c.url != null) {
         try {
           url = (
-            await checkTarget(url, parseAllowList(ctx.deps.config.webhooks.allowedHosts))
+            await checkTarget(c.url, parseAllowList(ctx.deps.config.webhooks.allowedHosts))
           ).toString();
         } catch (error) {
           if (error instanceof TargetRefusedError)
