@@ -224,6 +224,8 @@ export const envSchema = z.object({
     .min(1_000)
     .max(90 * 86_400_000)
     .default(5 * 86_400_000),
+  EVALGRAPH_SMTP_URL: url(['smtp', 'smtps']),
+  EVALGRAPH_SMTP_FROM: z.string().trim().min(3).max(300).optional(),
 });
 
 export type Env = z.input<typeof envSchema>;

@@ -226,6 +226,13 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       /** An endpoint failing every delivery for this long is disabled. */
       disableAfterMs: e.EVALGRAPH_WEBHOOK_DISABLE_AFTER_MS,
     },
+    /** Mail of EMAIL alert channels (nodemailer); null: EMAIL channels cannot be created or sent. */
+    smtp: e.EVALGRAPH_SMTP_URL
+      ? {
+          url: e.EVALGRAPH_SMTP_URL,
+          from: e.EVALGRAPH_SMTP_FROM ?? 'Evalgraph <evalgraph@localhost>',
+        }
+      : null,
     dataDir,
     logLevel: e.LOG_LEVEL,
     init: init.adminEmail

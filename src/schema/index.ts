@@ -18,6 +18,7 @@ import '../modules/evaluations/dataset-mutations';
 import '../modules/evaluations/compare-schema';
 import '../modules/evaluations/subscriptions';
 import '../modules/alerts/schema';
+import '../modules/alerts/channel-schema';
 import '../modules/alerts/rule-schema';
 import '../modules/alerts/rule-mutations';
 import '../modules/online-evaluations/schema';

@@ -2,7 +2,7 @@
 // builds the payload), to the rule's channels or to every endpoint subscribed, and to `alertFired`
 // subscribers. The alert rules engine emits it in the transaction that records the change.
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import type { AlertMetric } from '../../generated/prisma/enums';
+import type { AlertMetric, AlertSeverity } from '../../generated/prisma/enums';
 import type { EventMessage } from '../events/catalogue';
 import type { Emit } from '../events/emitter';
 
@@ -15,6 +15,8 @@ export interface AlertNotification {
   ruleId: string;
   ruleName: string;
   metric: AlertMetric;
+  /** The rule's severity (absent from events recorded before rules had one). */
+  severity?: AlertSeverity;
   projectId: string;
   fromState: AlertState;
   state: AlertState;
@@ -31,17 +33,21 @@ export interface AlertNotification {
   at: string;
 }
 
-/** Emits the change: to `endpointIds`, or to every endpoint of the project subscribed to the event. */
+/**
+ * Emits the change: to `endpointIds`, or to every endpoint of the project subscribed to the event;
+ * and to the alert channels `channelIds` (Slack, PagerDuty, email) of the rule.
+ */
 export function emitAlert(
   emit: Emit,
   notification: AlertNotification,
   endpointIds: string[] | null = null,
+  channelIds: string[] = [],
 ) {
   const type =
     notification.state === 'RESOLVED' || notification.state === 'OK'
       ? 'alert.resolved'
       : 'alert.fired';
-  return emit(type, notification, { endpoints: endpointIds });
+  return emit(type, notification, { endpoints: endpointIds, channels: channelIds });
 }
 
 /** The notification an `alertFired` subscriber's message carries (its payload has the API's global ids). */

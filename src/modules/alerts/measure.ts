@@ -5,6 +5,7 @@ import type {
   AlertMetric,
   AlertNoDataState,
   AlertOperator,
+  AlertSeverity,
   AlertState,
 } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
@@ -27,6 +28,8 @@ export interface RuleRow {
   no_data: AlertNoDataState;
   cooldown_seconds: number;
   channels: string[];
+  channel_ids: string[];
+  severity: AlertSeverity;
   state: AlertState;
   last_fired_at: Date | null;
   last_warned_at: Date | null;
@@ -34,7 +37,7 @@ export interface RuleRow {
 }
 
 export const RULE_COLUMNS = `id::text, project_id::text, name, metric::text, aggregation::text, filter, operator::text, threshold, warning_threshold,
-  window_seconds, interval_seconds, min_samples, no_data::text, cooldown_seconds, channels, state::text, last_fired_at, last_warned_at, state_notified`;
+  window_seconds, interval_seconds, min_samples, no_data::text, cooldown_seconds, channels, channel_ids, severity::text, state::text, last_fired_at, last_warned_at, state_notified`;
 
 /** A rule claimed to be measured, with the time of the claim (its measurement's end). */
 export interface DueRule {

@@ -10,6 +10,7 @@ import {
   AlertMetric,
   AlertNoDataState,
   AlertOperator,
+  AlertSeverity,
 } from '../../generated/prisma/enums';
 import { uuidOfGlobalId } from '../../lib/ids';
 import { builder } from '../../schema/builder';
@@ -23,6 +24,7 @@ import {
   AlertMetricEnum,
   AlertNoDataEnum,
   AlertOperatorEnum,
+  AlertSeverityEnum,
 } from './rule-schema';
 import { warningProblem } from './rules';
 
@@ -80,6 +82,8 @@ export const ruleFields = {
     .max(7 * 86_400)
     .nullish(),
   channels: z.array(z.string()).max(20).nullish(),
+  channelIds: z.array(z.string()).max(20).nullish(),
+  severity: z.enum(AlertSeverity).nullish(),
   enabled: z.boolean().nullish(),
 };
 type RuleInput = z.infer<z.ZodObject<typeof ruleFields>>;
@@ -115,6 +119,15 @@ export async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
     if (found !== new Set(channels).size)
       throw notFound('A channel (webhook endpoint of the project)', ['input', 'channels']);
   }
+  // Alert channels of this project only: another project's channel is as missing as none.
+  const channelIds = [...new Set(r.channelIds ?? [])];
+  if (channelIds.length) {
+    const found = await ctx.deps.db.prisma.alertChannel.count({
+      where: { id: { in: channelIds }, projectId },
+    });
+    if (found !== channelIds.length)
+      throw notFound('An alert channel of the project', ['input', 'channelIds']);
+  }
   return {
     name: r.name,
     description: r.description ?? null,
@@ -130,6 +143,8 @@ export async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
     noData: r.noData ?? 'KEEP',
     cooldownSeconds: r.cooldownSeconds ?? 300,
     channels: [...new Set(channels)],
+    channelIds,
+    severity: r.severity ?? 'ERROR',
     enabled: r.enabled ?? true,
   };
 }
@@ -160,8 +175,24 @@ export const ruleInputFields = (
   noData: t.field({ type: AlertNoDataEnum, description: 'Default KEEP.' }),
   cooldownSeconds: t.int({ description: 'Default 300.' }),
   channels: t.idList({ description: 'Webhook endpoint ids of the project.' }),
+  channelIds: t.idList({
+    description: 'Alert channel ids of the project (Slack, PagerDuty, email) to notify too.',
+  }),
+  severity: t.field({ type: AlertSeverityEnum, description: 'Default ERROR.' }),
   enabled: t.boolean({ description: 'Default true.' }),
 });
+
+/** Raw ids of AlertChannel global ids (anything else is refused). */
+export function alertChannelIds(
+  ids: readonly (string | number)[] | null | undefined,
+): string[] | undefined {
+  if (!ids) return undefined;
+  return ids.map((id, i) => {
+    const raw = uuidOfGlobalId(String(id), 'AlertChannel');
+    if (!raw) throw badInput('Not an alert channel id.', ['input', 'channelIds', i]);
+    return raw;
+  });
+}
 
 /** Raw ids of WebhookEndpoint global ids (anything else is refused). */
 export function endpointIds(

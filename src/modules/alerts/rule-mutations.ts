@@ -9,7 +9,7 @@ import { builder } from '../../schema/builder';
 import { authorizeRow } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
 import type { AlertFilter } from './measure-sql';
-import { checkRule, endpointIds, ruleFields, ruleInputFields } from './rule-input';
+import { alertChannelIds, checkRule, endpointIds, ruleFields, ruleInputFields } from './rule-input';
 import { AlertRuleRef } from './rule-schema';
 
 const MAX_RULES_PER_PROJECT = 500;
@@ -30,6 +30,7 @@ builder.relayMutationField(
         ...input,
         projectId: undefined,
         channels: endpointIds(input.channels as string[] | null),
+        channelIds: alertChannelIds(input.channelIds as string[] | null),
       });
       const data = await checkRule(ctx, projectId, parsed);
       if (
@@ -76,13 +77,18 @@ builder.relayMutationField(
     resolve: async (_root, { input }, ctx) => {
       const rule = await writableRule(ctx, input.id.id);
       // Omitted fields stay; an explicit null clears a nullable one (description, warningThreshold)
-      // or restores a default (intervalSeconds, minSamples, noData, cooldownSeconds, channels).
+      // or restores a default (intervalSeconds, minSamples, noData, cooldownSeconds, channels,
+      // channelIds, severity).
       const given = Object.fromEntries(
         Object.entries({
           ...input,
           id: undefined,
           channels:
             input.channels === null ? null : endpointIds(input.channels as string[] | undefined),
+          channelIds:
+            input.channelIds === null
+              ? null
+              : alertChannelIds(input.channelIds as string[] | undefined),
         }).filter(([, v]) => v !== undefined),
       );
       const merged = { ...rule, filter: rule.filter as AlertFilter, ...given };

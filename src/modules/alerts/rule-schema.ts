@@ -8,6 +8,7 @@ import {
   AlertMetric,
   AlertNoDataState,
   AlertOperator,
+  AlertSeverity,
   type AlertState,
 } from '../../generated/prisma/enums';
 import { builder } from '../../schema/builder';
@@ -16,6 +17,7 @@ import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { SpanKindEnum } from '../traces/schema';
 import { WebhookEndpointRef } from '../webhooks/schema';
+import { AlertChannelRef } from './channel-schema';
 import type { AlertFilter } from './measure-sql';
 import { descriptions } from './metrics';
 import {
@@ -37,6 +39,11 @@ export const AlertAggregationEnum = builder.enumType(AlertAggregation, {
 export const AlertOperatorEnum = builder.enumType(AlertOperator, {
   name: 'AlertOperator',
   description: 'GT >, GTE >=, LT <, LTE <=, EQ =, NEQ !=',
+});
+export const AlertSeverityEnum = builder.enumType(AlertSeverity, {
+  name: 'AlertSeverity',
+  description:
+    'How urgent a firing is: PagerDuty’s severity (critical, error, warning, info), shown in Slack and email too.',
 });
 export const AlertNoDataEnum = builder.enumType(AlertNoDataState, {
   name: 'AlertNoDataState',
@@ -103,6 +110,19 @@ export const AlertRuleRef = builder.prismaNode('AlertRule', {
             })
           : [],
     }),
+    alertChannels: t.field({
+      type: [AlertChannelRef],
+      description: 'Alert channels notified (Slack, PagerDuty, email): its channelIds.',
+      select: { channelIds: true, projectId: true },
+      resolve: (r, _a, ctx) =>
+        r.channelIds.length
+          ? ctx.deps.db.prisma.alertChannel.findMany({
+              where: { id: { in: r.channelIds }, projectId: r.projectId },
+              orderBy: { id: 'asc' },
+            })
+          : [],
+    }),
+    severity: t.expose('severity', { type: AlertSeverityEnum }),
     enabled: t.exposeBoolean('enabled'),
     state: t.expose('state', { type: AlertStateEnum }),
     lastValue: t.float({

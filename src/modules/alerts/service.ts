@@ -120,6 +120,7 @@ export function createAlertRules(
       ruleId: rule.id,
       ruleName: rule.name,
       metric: rule.metric,
+      severity: rule.severity,
       projectId: rule.project_id,
       fromState: rule.state,
       state: to,
@@ -131,7 +132,13 @@ export function createAlertRules(
       reason,
       at: now.toISOString(),
     };
-    if (notified) emitAlert(emit, notification, rule.channels.length ? rule.channels : null);
+    if (notified)
+      emitAlert(
+        emit,
+        notification,
+        rule.channels.length ? rule.channels : null,
+        rule.channel_ids ?? [],
+      );
   }
 
   // The steps of evaluating due rules, run by the worker pool (job.ts) and by `evaluateDue`.

@@ -16,6 +16,7 @@ const OWNER = {
   // Its ids are the `webhook-id` header values (msg_…), not uuids.
   WebhookMessage: 'SELECT project_id FROM webhook_messages WHERE id = $1',
   AlertRule: 'SELECT project_id FROM alert_rules WHERE id = $1::uuid',
+  AlertChannel: 'SELECT project_id FROM alert_channels WHERE id = $1::uuid',
   EvaluationRule: 'SELECT project_id FROM evaluation_rules WHERE id = $1::uuid',
 } as const;
 

@@ -29,6 +29,8 @@ export interface Emitted {
 export interface EmitOptions {
   /** Send the webhook to these endpoints (that are enabled) rather than to those subscribed to the event. */
   endpoints?: string[] | null;
+  /** Alert channels of the event's project to receive it too (a delivery each, formatted for its type). */
+  channels?: string[] | null;
 }
 
 export type Emit = <E extends EventName>(
@@ -41,6 +43,7 @@ interface Pending {
   message: EventMessage;
   topics: string[];
   endpoints: string[] | null;
+  channels: string[] | null;
   emitted: Emitted;
 }
 
@@ -148,6 +151,7 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
         body: jsonParam(webhookBody(p.message)),
         at: new Date(p.message.at),
         endpoints: p.endpoints,
+        channels: p.channels,
         progressOf: spec.throttled ? subjectId : null,
       };
       // Of throttled events of one subject, only the latest of the transaction.
@@ -224,6 +228,7 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
           message,
           topics: spec.topics(subject),
           endpoints: options.endpoints ?? null,
+          channels: options.channels?.length ? options.channels : null,
           emitted,
         });
         return emitted;

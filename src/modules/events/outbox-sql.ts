@@ -1,4 +1,4 @@
-// The webhook outbox: a message per event and a delivery per endpoint to receive it, written in
+// The webhook outbox: a message per event and a delivery per endpoint (or alert channel) to receive it, written in
 // the transaction of the change the event announces, so that what commits is delivered (webhook
 // workers read these rows) and what rolls back never is.
 import type { Sql } from '../../storage/db';
@@ -14,6 +14,8 @@ export interface OutboxRow {
   at: Date;
   /** The endpoints to receive it; null: every enabled endpoint of the project subscribed to `eventType`. */
   endpoints: string[] | null;
+  /** Alert channels of the project to receive it too (alert rules name them); null: none. */
+  channels?: string[] | null;
   /** An evaluation whose progress this is: sent to an endpoint at most once per its progressIntervalSeconds. */
   progressOf: string | null;
 }
@@ -29,13 +31,17 @@ export async function writeOutbox(sql: Sql, rows: OutboxRow[]): Promise<Set<stri
   if (!rows.length) return new Set();
   const written = await sql<{ id: string }>(
     `WITH m AS (
-       SELECT * FROM json_to_recordset($1::json) AS m(id text, project_id uuid, event_type text, body text, at timestamptz, endpoints uuid[], progress_of uuid)),
+       SELECT * FROM json_to_recordset($1::json) AS m(id text, project_id uuid, event_type text, body text, at timestamptz, endpoints uuid[], channels uuid[], progress_of uuid)),
      targets AS (
-       SELECT m.id AS message_id, e.id AS endpoint_id, m.progress_of, m.at
+       SELECT m.id AS message_id, e.id AS endpoint_id, NULL::uuid AS channel_id, m.progress_of, m.at
          FROM m JOIN webhook_endpoints e ON e.project_id = m.project_id AND e.enabled
               AND CASE WHEN m.endpoints IS NULL THEN m.event_type = ANY(e.events) ELSE e.id = ANY(m.endpoints) END
          LEFT JOIN webhook_progress_marks k ON k.endpoint_id = e.id AND k.evaluation_id = m.progress_of
-        WHERE m.progress_of IS NULL OR k.notified_at IS NULL OR k.notified_at <= m.at - make_interval(secs => e.progress_interval_seconds)),
+        WHERE m.progress_of IS NULL OR k.notified_at IS NULL OR k.notified_at <= m.at - make_interval(secs => e.progress_interval_seconds)
+       UNION ALL
+       -- Alert channels named by the event, of its own project only.
+       SELECT m.id, NULL, c.id, NULL, m.at
+         FROM m JOIN alert_channels c ON c.project_id = m.project_id AND c.id = ANY(m.channels)),
      marked AS (
        INSERT INTO webhook_progress_marks (endpoint_id, evaluation_id, notified_at)
        SELECT endpoint_id, progress_of, at FROM targets WHERE progress_of IS NOT NULL
@@ -45,8 +51,8 @@ export async function writeOutbox(sql: Sql, rows: OutboxRow[]): Promise<Set<stri
        SELECT m.id, m.project_id, m.event_type, m.body::jsonb::text, m.at FROM m WHERE m.id IN (SELECT message_id FROM targets)
        RETURNING id),
      deliveries AS (
-       INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at, created_at)
-       SELECT evalgraph_uuid7(), message_id, endpoint_id, clock_timestamp(), clock_timestamp() FROM targets)
+       INSERT INTO webhook_deliveries (id, message_id, endpoint_id, channel_id, next_attempt_at, created_at)
+       SELECT evalgraph_uuid7(), message_id, endpoint_id, channel_id, clock_timestamp(), clock_timestamp() FROM targets)
      SELECT id FROM messages`,
     [
       JSON.stringify(
@@ -57,6 +63,7 @@ export async function writeOutbox(sql: Sql, rows: OutboxRow[]): Promise<Set<stri
           body: r.body,
           at: r.at.toISOString(),
           endpoints: r.endpoints,
+          channels: r.channels ?? null,
           progress_of: r.progressOf,
         })),
       ),

@@ -12,9 +12,16 @@ export interface ClaimedDelivery {
   message_id: string;
   payload: string;
   event_type: string;
-  endpoint_id: string;
-  url: string;
-  secrets: StoredSecret[];
+  /** A webhook endpoint's delivery: its id, URL and secrets. */
+  endpoint_id: string | null;
+  url: string | null;
+  secrets: StoredSecret[] | null;
+  /** An alert channel's delivery (then endpoint_id is null): what to format it for and where. */
+  channel_id: string | null;
+  channel_type: 'SLACK' | 'PAGERDUTY' | 'EMAIL' | null;
+  routing_key: string | null;
+  addresses: string[] | null;
+  project_name: string;
 }
 
 export async function claimDeliveries(
@@ -26,16 +33,20 @@ export async function claimDeliveries(
   if (limit <= 0) return [];
   return sql<ClaimedDelivery>(
     `WITH picked AS (
-       SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-        WHERE d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now()) AND e.enabled
+       SELECT d.id FROM webhook_deliveries d LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id
+        WHERE d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
+          AND (e.enabled OR d.channel_id IS NOT NULL)
         ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED
      ), claimed AS (
        UPDATE webhook_deliveries d SET lease_token = $1::uuid, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = d.attempts + 1
          FROM picked WHERE d.id = picked.id
-       RETURNING d.id, d.lease_token, d.attempts, d.message_id, d.endpoint_id
+       RETURNING d.id, d.lease_token, d.attempts, d.message_id, d.endpoint_id, d.channel_id
      )
-     SELECT c.id::text, c.lease_token::text AS token, c.attempts, c.message_id, m.payload, m.event_type, c.endpoint_id::text, e.url, e.secrets
-       FROM claimed c JOIN webhook_messages m ON m.id = c.message_id JOIN webhook_endpoints e ON e.id = c.endpoint_id
+     SELECT c.id::text, c.lease_token::text AS token, c.attempts, c.message_id, m.payload, m.event_type,
+            c.endpoint_id::text, COALESCE(e.url, ch.url) AS url, e.secrets,
+            c.channel_id::text, ch.type::text AS channel_type, ch.routing_key, ch.addresses, p.name AS project_name
+       FROM claimed c JOIN webhook_messages m ON m.id = c.message_id JOIN projects p ON p.id = m.project_id
+       LEFT JOIN webhook_endpoints e ON e.id = c.endpoint_id LEFT JOIN alert_channels ch ON ch.id = c.channel_id
       ORDER BY m.created_at`,
     [token, leaseMs, limit],
   );
@@ -45,7 +56,8 @@ export interface Outcome {
   deliveryId: string;
   /** The claim's token. */
   token: string;
-  endpointId: string;
+  /** null: an alert channel's delivery (no endpoint failure record). */
+  endpointId: string | null;
   statusCode: number | null;
   latencyMs: number;
   error: string | null;

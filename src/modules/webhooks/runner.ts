@@ -15,6 +15,7 @@ import {
   type ClaimedDelivery,
   type Outcome,
 } from './delivery-sql';
+import { createChannelSender, type ChannelResult } from './channel-send';
 import { classify, nextAttemptDelay } from './retry';
 import { sendWebhook } from './send';
 import { signatureHeader } from './signature';
@@ -28,6 +29,8 @@ export function createWebhookJob(
   const { allow } = webhooks;
   // Longer than any attempt can take, so a live worker never loses a delivery it is sending.
   const leaseMs = 3 * timeoutMs + 5_000;
+  // Alert channels' deliveries (Slack, PagerDuty, email): the same queue, formatted per type.
+  const sendToChannel = createChannelSender(deps, allow);
 
   const deliveries = new Counter({
     name: 'evalgraph_webhook_deliveries_total',
@@ -47,28 +50,35 @@ export function createWebhookJob(
     registers: [deps.metrics],
   });
 
-  async function attempt(delivery: ClaimedDelivery, signal: AbortSignal): Promise<Outcome> {
-    const now = deps.clock.now();
+  /** A webhook endpoint's delivery: the stored body, signed (Standard Webhooks). */
+  function sendSigned(delivery: ClaimedDelivery, signal: AbortSignal, now: Date) {
     const timestamp = Math.floor(now.getTime() / 1000);
     const headers = {
       'webhook-id': delivery.message_id,
       'webhook-timestamp': String(timestamp),
       'webhook-signature': signatureHeader(
-        delivery.secrets,
+        delivery.secrets ?? [],
         delivery.message_id,
         timestamp,
         delivery.payload,
         now,
       ),
     };
-    const result = await sendWebhook(delivery.url, headers, delivery.payload, {
+    return sendWebhook(delivery.url ?? '', headers, delivery.payload, {
       timeoutMs,
       allow,
       signal,
     });
+  }
+
+  async function attempt(delivery: ClaimedDelivery, signal: AbortSignal): Promise<Outcome> {
+    const now = deps.clock.now();
+    const result: ChannelResult = delivery.channel_id
+      ? await sendToChannel(delivery, signal)
+      : await sendSigned(delivery, signal, now);
     // Cut short by our own stop: handed back to be sent again, not recorded as the receiver's failure.
     if (result.aborted) throw new Error(result.error ?? 'aborted');
-    const kind = classify(result.statusCode);
+    const kind = result.delivered ? 'delivered' : classify(result.statusCode);
     const delay =
       kind === 'retry'
         ? nextAttemptDelay(delivery.attempts, retryScheduleMs, result.retryAfterMs)
@@ -84,7 +94,10 @@ export function createWebhookJob(
       snippet: result.snippet,
       status: kind === 'delivered' ? 'DELIVERED' : delay === null ? 'FAILED' : 'PENDING',
       retryAt: delay === null ? null : new Date(Date.now() + delay),
-      disable: kind === 'gone' ? `the endpoint answered 410 Gone at ${now.toISOString()}` : null,
+      disable:
+        kind === 'gone' && delivery.endpoint_id
+          ? `the endpoint answered 410 Gone at ${now.toISOString()}`
+          : null,
     };
   }
 

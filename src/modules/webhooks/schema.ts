@@ -127,12 +127,24 @@ export const WebhookDeliveryRef = builder.prismaNode('WebhookDelivery', {
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
   nullable: true,
   id: { field: 'id' },
-  description: 'A message to one endpoint, with every attempt.',
-  select: { id: true, endpoint: { select: { projectId: true } } },
-  authScopes: (d) => readScope(d.endpoint),
+  description: 'A message to one endpoint (or one alert channel), with every attempt.',
+  select: {
+    id: true,
+    endpoint: { select: { projectId: true } },
+    channel: { select: { projectId: true } },
+  },
+  // Exactly one of the two is set (a check constraint says so).
+  authScopes: (d) => readScope((d.endpoint ?? d.channel)!),
   fields: (t) => ({
     message: t.relation('message'),
-    endpoint: t.relation('endpoint'),
+    endpoint: t.relation('endpoint', {
+      nullable: true,
+      description: 'null for a delivery to an alert channel.',
+    }),
+    channel: t.relation('channel', {
+      nullable: true,
+      description: 'The alert channel (Slack, PagerDuty, email) of a delivery to one.',
+    }),
     status: t.expose('status', { type: WebhookDeliveryStatusEnum }),
     attempts: t.exposeInt('attempts'),
     nextAttemptAt: t.field({
