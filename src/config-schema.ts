@@ -83,6 +83,20 @@ const jsonOf = <T extends z.ZodType>(schema: T, example: string) =>
       }
     });
 
+// USD per 1M tokens as a JSON number: plain decimals only (no exponent), at most 12 decimals.
+const pricePer1M = z
+  .number()
+  .min(0)
+  .max(999_999)
+  .refine((n) => /^\d+(\.\d{1,12})?$/.test(String(n)), { message: 'at most 12 decimals' });
+const defaultModelPrice = z
+  .object({
+    inputPer1M: pricePer1M,
+    outputPer1M: pricePer1M,
+    cachedInputPer1M: pricePer1M.optional(),
+  })
+  .strict();
+
 export const envSchema = z.object({
   PORT: z.coerce
     .number({ message: 'expected a port number' })
@@ -165,6 +179,10 @@ export const envSchema = z.object({
   EVALGRAPH_RATE_LIMIT: boolean(true),
   EVALGRAPH_RATE_LIMIT_TIERS: jsonOf(tierOverrides, '{"FREE":{"capacity":5000,"restoreRate":100}}'),
   EVALGRAPH_TIER_QUOTAS: jsonOf(quotaOverrides, '{"FREE":{"requests":10000,"judgeCost":"0.50"}}'),
+  EVALGRAPH_DEFAULT_MODEL_PRICE: jsonOf(
+    defaultModelPrice,
+    '{"inputPer1M":1.0,"outputPer1M":2.0} (USD per 1M tokens; cachedInputPer1M optional)',
+  ),
   EVALGRAPH_QUOTA_BURST_PERCENT: z.coerce.number().int().min(0).max(1_000).default(10),
   EVALGRAPH_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(15),
   EVALGRAPH_MAX_ALIASES: z.coerce.number().int().min(1).max(1_000).default(30),

@@ -13,6 +13,9 @@ import {
 } from './pricing';
 import * as repo from './repo';
 
+/** Where a computed cost's price came from (a cost the client sent is PROVIDED: traces/service.ts). */
+export type PricedCost = Cost & { source: 'TABLE' | 'DEFAULT' };
+
 /** A project's prices are re-read at most this often (other processes' changes show within it). */
 const PRICE_TTL_MS = 10_000;
 const MAX_MODELS_PER_PRICER = 1_000;
@@ -20,8 +23,17 @@ const MAX_MODELS_PER_PRICER = 1_000;
 export function createCostService(deps: Deps) {
   const { prisma } = deps.db;
   const patterns = createPatternCache();
+  // EVALGRAPH_DEFAULT_MODEL_PRICE, for models no price of the table matches.
+  const configured = deps.config.costs.defaultModelPrice;
+  const defaultPrice: Price | null = configured && {
+    projectId: null,
+    modelName: '*',
+    matchPattern: null,
+    startDate: new Date(0),
+    ...configured,
+  };
   const projectPriceCache = new LRUCache<string, Price[]>({ max: 1_000, ttl: PRICE_TTL_MS });
-  type Pricer = (model: string, usage: Usage, at: Date) => Cost | null;
+  type Pricer = (model: string, usage: Usage, at: Date) => PricedCost | null;
   const pricerCache = new LRUCache<string, Pricer>({ max: 1_000, ttl: PRICE_TTL_MS });
   const forget = (projectId: string) => {
     projectPriceCache.delete(projectId);
@@ -38,7 +50,9 @@ export function createCostService(deps: Deps) {
 
   return {
     /**
-     * A pricer for one project: model + usage + time → cost, or null when no price is known. Kept
+     * A pricer for one project: model + usage + time → cost, or null when no price is known (the
+     * table's, else the default price when one is configured: spans, judge and generation calls
+     * alike). Prices apply when a call is priced; a later price change does not reprice it. Kept
      * as long as the project's prices, so repeated callers (the evaluation worker prices every
      * judge call) match each model name once.
      */
@@ -47,7 +61,7 @@ export function createCostService(deps: Deps) {
       if (cached) return cached;
       const tiers = [await pricesOf(projectId), builtinPrices()];
       const candidates = new Map<string, Price[][]>();
-      const pricer = (model: string, usage: Usage, at: Date): Cost | null => {
+      const pricer = (model: string, usage: Usage, at: Date): PricedCost | null => {
         let narrowed = candidates.get(model);
         if (!narrowed) {
           // Model names come from clients: bound what one project can make us remember.
@@ -55,7 +69,8 @@ export function createCostService(deps: Deps) {
           candidates.set(model, (narrowed = candidatePrices(model, tiers, patterns)));
         }
         const price = priceAt(narrowed, at);
-        return price ? computeCost(usage, price) : null;
+        if (price) return { ...computeCost(usage, price), source: 'TABLE' };
+        return defaultPrice && { ...computeCost(usage, defaultPrice), source: 'DEFAULT' };
       };
       pricerCache.set(projectId, pricer);
       return pricer;
