@@ -152,7 +152,8 @@ describe('default model price', () => {
     ).toEqual({ inputPrice: '1', outputPrice: '2.5', cachedInputPrice: null });
     expect(
       parseConfig({
-        EVALGRAPH_DEFAULT_MODEL_PRICE: '{"inputPer1M":0.15,"outputPer1M":0.6,"cachedInputPer1M":0.075}',
+        EVALGRAPH_DEFAULT_MODEL_PRICE:
+          '{"inputPer1M":0.15,"outputPer1M":0.6,"cachedInputPer1M":0.075}',
       }).costs.defaultModelPrice,
     ).toEqual({ inputPrice: '0.15', outputPrice: '0.6', cachedInputPrice: '0.075' });
   });

@@ -2,6 +2,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../deps';
 import { builtinPrices } from './builtin-prices';
+import { computeForecast, periodOf, type ForecastHorizon } from './forecast';
+import { readForecastSeries } from './forecast-sql';
 import {
   candidatePrices,
   computeCost,
@@ -92,6 +94,18 @@ export function createCostService(deps: Deps) {
     },
 
     summarise: (query: repo.CostQuery) => repo.summariseCosts(prisma, query),
+
+    /** Spend to the end of the UTC day or month, as of the business clock (costs/forecast.ts). */
+    async forecast(input: { projectId: string; userId: string | null; horizon: ForecastHorizon }) {
+      const now = deps.clock.now();
+      const series = await readForecastSeries(deps.db.query, {
+        projectId: input.projectId,
+        userId: input.userId,
+        now,
+        periodStart: periodOf(input.horizon, now).start,
+      });
+      return computeForecast({ horizon: input.horizon, now, ...series });
+    },
 
     /**
      * Daily token and cost totals per end user or per project, in UTC days: what usage

@@ -160,7 +160,7 @@ builder.node(SpanRef, {
       type: PriceSourceEnum,
       nullable: true,
       description:
-        'PROVIDED (sent by the client), TABLE (the model price table: the project\'s prices, then the built-in ones) or DEFAULT (EVALGRAPH_DEFAULT_MODEL_PRICE, for a model the table does not know); null when the span has no cost. Set when the span is priced, at ingest.',
+        "PROVIDED (sent by the client), TABLE (the model price table: the project's prices, then the built-in ones) or DEFAULT (EVALGRAPH_DEFAULT_MODEL_PRICE, for a model the table does not know); null when the span has no cost. Set when the span is priced, at ingest.",
       resolve: (s, _a, ctx) => costOf(s, s.priceSource, ctx) as PriceSource | null,
     }),
     trace: t.field({
