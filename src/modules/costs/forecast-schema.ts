@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
-import { FORECAST_LEVEL, HISTORY_HOURS, MIN_HISTORY_HOURS, type Forecast } from './forecast';
+import { FORECAST_LEVEL, HISTORY_HOURS, type Forecast } from './forecast';
 
 const HorizonEnum = builder.enumType('CostForecastHorizon', {
   values: {
@@ -15,7 +15,7 @@ const HorizonEnum = builder.enumType('CostForecastHorizon', {
 const MethodEnum = builder.enumType('CostForecastMethod', {
   values: {
     HOURLY_MEAN: {
-      description: `The mean hourly spend over the last ${HISTORY_HOURS} whole hours back from now (fewer when the project, or the end user, was first seen later; hours without calls count as 0) × the hours remaining, added to the spend so far. The interval is a ${FORECAST_LEVEL * 100} % prediction interval for the remaining hours' sum: ± t(0.95, n−1) · s · √(H + H²/n), n hours of history with standard deviation s, H hours remaining (normal hours, Student's t for the estimated spread), its lower end never below the spend so far. It assumes hours alike: spend with a daily cycle or a trend is projected at its weekly average.`,
+      description: `The mean hourly spend over the ${HISTORY_HOURS} hours back from now (or back to the hour of the first span of the project, or of the end user, when later: that hour counted whole; hours without calls count as 0) × the hours remaining, added to the spend so far. The interval is a ${FORECAST_LEVEL * 100} % prediction interval for the remaining hours' sum: ± t(0.95, n−1) · s · √(H + H²/n), n hours of history with standard deviation s, H hours remaining (normal hours, Student's t for the estimated spread), its lower end never below the spend so far. It assumes hours alike: spend with a daily cycle or a trend is projected at its weekly average.`,
     },
   } as const,
 });
@@ -24,7 +24,8 @@ const ReasonEnum = builder.enumType('CostForecastReason', {
   description: 'Why a forecast has no projection.',
   values: {
     TOO_LITTLE_HISTORY: {
-      description: `Under ${MIN_HISTORY_HOURS} whole hours since the project's (or end user's) first span.`,
+      description:
+        "The project's (or end user's) first span is under an hour old, or there is none.",
     },
     UNPRICED: {
       description:

@@ -14,8 +14,9 @@ describe('periods and history', () => {
       end: new Date('2027-01-01T00:00:00Z'),
     });
     expect(historyHours(now, null)).toBe(0);
-    expect(historyHours(now, hoursAgo(2.5))).toBe(2);
-    expect(historyHours(now, hoursAgo(0.99))).toBe(0);
+    expect(historyHours(now, hoursAgo(2.5))).toBe(3);
+    expect(historyHours(now, hoursAgo(0.99))).toBe(1);
+    expect(historyHours(now, hoursAgo(-1))).toBe(0);
     expect(historyHours(now, hoursAgo(1000))).toBe(168);
   });
 
@@ -28,15 +29,16 @@ describe('periods and history', () => {
 
 describe('computeForecast', () => {
   it('projects spent + mean hourly spend × hours remaining, with a t interval', () => {
-    // 4 hours of history: 0.4, 0, 0.2, 0 (hours 0..3 back) → mean 0.15, s² = (0.0625 + 0.0225 + 0.0025 + 0.0225) / 3.
+    // 4 hours of history (the first span 3.2 hours ago): 0.4, 0, 0.2, 0 → mean 0.15,
+    // s² = (0.0625 + 0.0225 + 0.0025 + 0.0225) / 3.
     const f = computeForecast({
       horizon: 'DAY',
       now,
-      firstSeen: hoursAgo(4.2),
+      firstSeen: hoursAgo(3.2),
       hours: [
         { h: 0, cost: '0.4', calls: 2, unpriced: 0 },
         { h: 2, cost: '0.2', calls: 1, unpriced: 1 },
-        { h: 4, cost: '9', calls: 1, unpriced: 0 }, // the partial first hour: not history
+        { h: 4, cost: '9', calls: 1, unpriced: 0 }, // before the first sighting (a user's first trace)
       ],
       spent: '1',
     });
@@ -61,7 +63,7 @@ describe('computeForecast', () => {
     const one = computeForecast({
       horizon: 'MONTH',
       now,
-      firstSeen: hoursAgo(1.5),
+      firstSeen: hoursAgo(0.5),
       hours: [{ h: 0, cost: '1', calls: 1, unpriced: 0 }],
       spent: '1',
     });

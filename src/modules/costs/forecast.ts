@@ -1,9 +1,10 @@
 // Spend to the end of the UTC day or month, projected from the recent hourly rate. Pure: the
 // hourly series comes in (forecast-sql.ts reads it in one statement).
 //
-// Method (HOURLY_MEAN): the history is the whole hours back from now over the last 168 (7 days),
-// or fewer when the subject (project or end user) was first seen later; hours without calls
-// count as 0. Its mean hourly spend is the rate, and
+// Method (HOURLY_MEAN): the history is hours back from now over the last 168 (7 days), or back to
+// the hour of the subject's (project's or end user's) first span when that is later, counted
+// whole (so the first span's spend is in the rate); hours without calls count as 0. A first span
+// under an hour old gives no forecast. Its mean hourly spend is the rate, and
 //   projected = spent so far + rate × hours remaining,
 // with a 90 % prediction interval for the sum of the remaining hours:
 //   ± t(0.95, n − 1) · s · √(H + H²/n)
@@ -24,7 +25,7 @@ export type ForecastHorizon = 'DAY' | 'MONTH';
 export const FORECAST_LEVEL = 0.9;
 /** Hours of history at most (7 days). */
 export const HISTORY_HOURS = 168;
-/** Fewer whole hours of history give no forecast (a spread needs two). */
+/** Fewer hours of history (a first span under an hour old) give no forecast: a spread needs two. */
 export const MIN_HISTORY_HOURS = 2;
 
 const HOUR_MS = 3_600_000;
@@ -86,13 +87,10 @@ export function periodOf(horizon: ForecastHorizon, now: Date): { start: Date; en
   return { start: new Date(Date.UTC(y, m, d)), end: new Date(Date.UTC(y, m, d + 1)) };
 }
 
-/** Whole hours of history: back from now to the first sighting, at most HISTORY_HOURS. */
+/** Hours of history: back from now to the hour of the first sighting, at most HISTORY_HOURS. */
 export function historyHours(now: Date, firstSeen: Date | null): number {
-  if (!firstSeen) return 0;
-  return Math.max(
-    0,
-    Math.min(HISTORY_HOURS, Math.floor((now.getTime() - firstSeen.getTime()) / HOUR_MS)),
-  );
+  if (!firstSeen || firstSeen > now) return 0;
+  return Math.min(HISTORY_HOURS, Math.floor((now.getTime() - firstSeen.getTime()) / HOUR_MS) + 1);
 }
 
 /** One hour of the series: hour `h` covers [now − (h + 1) hours, now − h hours). */
