@@ -95,6 +95,20 @@ const jsonOf = <T extends z.ZodType>(schema: T, example: string) =>
       }
     });
 
+// USD per 1M tokens as a JSON number: plain decimals only (no exponent), at most 12 decimals.
+const pricePer1M = z
+  .number()
+  .min(0)
+  .max(999_999)
+  .refine((n) => /^\d+(\.\d{1,12})?$/.test(String(n)), { message: 'at most 12 decimals' });
+const defaultModelPrice = z
+  .object({
+    inputPer1M: pricePer1M,
+    outputPer1M: pricePer1M,
+    cachedInputPer1M: pricePer1M.optional(),
+  })
+  .strict();
+
 export const envSchema = z.object({
   PORT: z.coerce
     .number({ message: 'expected a port number' })
@@ -180,6 +194,10 @@ export const envSchema = z.object({
   EVALGRAPH_GLOBAL_LIMITS: jsonOf(
     globalLimits,
     '{"concurrent":100,"requestsPerHour":1000,"judgeCostPerDayUsd":100}',
+  ),
+  EVALGRAPH_DEFAULT_MODEL_PRICE: jsonOf(
+    defaultModelPrice,
+    '{"inputPer1M":1.0,"outputPer1M":2.0} (USD per 1M tokens; cachedInputPer1M optional)',
   ),
   EVALGRAPH_QUOTA_BURST_PERCENT: z.coerce.number().int().min(0).max(1_000).default(10),
   EVALGRAPH_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(15),

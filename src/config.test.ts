@@ -139,3 +139,36 @@ describe('abuse limits before a key is known', () => {
     );
   });
 });
+
+describe('default model price', () => {
+  it('is off unless set: unknown models stay unpriced', () => {
+    expect(parseConfig({}).costs.defaultModelPrice).toBeNull();
+  });
+
+  it('reads USD per 1M tokens from JSON as decimal strings', () => {
+    expect(
+      parseConfig({ EVALGRAPH_DEFAULT_MODEL_PRICE: '{"inputPer1M":1.0,"outputPer1M":2.5}' }).costs
+        .defaultModelPrice,
+    ).toEqual({ inputPrice: '1', outputPrice: '2.5', cachedInputPrice: null });
+    expect(
+      parseConfig({
+        EVALGRAPH_DEFAULT_MODEL_PRICE:
+          '{"inputPer1M":0.15,"outputPer1M":0.6,"cachedInputPer1M":0.075}',
+      }).costs.defaultModelPrice,
+    ).toEqual({ inputPrice: '0.15', outputPrice: '0.6', cachedInputPrice: '0.075' });
+  });
+
+  it('refuses anything else at start, naming the variable', () => {
+    for (const bad of [
+      '1.0,2.0',
+      '{"inputPer1M":1}',
+      '{"inputPer1M":-1,"outputPer1M":2}',
+      '{"inputPer1M":"1","outputPer1M":2}',
+      '{"inputPer1M":1,"outputPer1M":2,"other":3}',
+      '{"inputPer1M":1e-20,"outputPer1M":2}',
+    ])
+      expect(() => parseConfig({ EVALGRAPH_DEFAULT_MODEL_PRICE: bad })).toThrow(
+        /EVALGRAPH_DEFAULT_MODEL_PRICE: expected JSON such as/,
+      );
+  });
+});

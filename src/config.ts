@@ -210,6 +210,23 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       /** A slot not renewed this long (its process died) is free again. */
       leaseSeconds: e.EVALGRAPH_GLOBAL_LIMITS.leaseSeconds ?? 30,
     },
+    costs: {
+      /**
+       * USD per 1M tokens for models the price table does not know (decimal strings); null: such
+       * calls stay unpriced. Calls priced by it are marked (priceSource DEFAULT).
+       */
+      defaultModelPrice:
+        'inputPer1M' in e.EVALGRAPH_DEFAULT_MODEL_PRICE
+          ? {
+              inputPrice: String(e.EVALGRAPH_DEFAULT_MODEL_PRICE.inputPer1M),
+              outputPrice: String(e.EVALGRAPH_DEFAULT_MODEL_PRICE.outputPer1M),
+              cachedInputPrice:
+                e.EVALGRAPH_DEFAULT_MODEL_PRICE.cachedInputPer1M === undefined
+                  ? null
+                  : String(e.EVALGRAPH_DEFAULT_MODEL_PRICE.cachedInputPer1M),
+            }
+          : null,
+    },
     quotas: {
       tiers: perTier<DailyQuotaConfig>(DEFAULT_TIER_QUOTAS, e.EVALGRAPH_TIER_QUOTAS),
       /** A quota is enforced this much above its value (a burst allowance). */

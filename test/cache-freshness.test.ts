@@ -148,6 +148,10 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
     v,
   ],
   costSummary: () => [`query($p: ID!) { costSummary(projectId: $p, ${FROM_TO}) { calls } }`, v],
+  costForecast: () => [
+    'query($p: ID!) { costForecast(projectId: $p, horizon: DAY) { spentSoFar historyHours } }',
+    v,
+  ],
   alertRules: () => [
     'query($p: ID!) { alertRules(projectId: $p) { totalCount edges { node { threshold } } } }',
     v,

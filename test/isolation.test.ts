@@ -223,6 +223,15 @@ describe('tenant isolation for every query root', () => {
         { keys: { projectId: globalId('Project', mine) }, cost: '0.0025', calls: 1 },
       ]);
     });
+
+    it('costForecast: another project is refused', async () => {
+      root('costForecast');
+      const Q = 'query($p: ID!) { costForecast(projectId: $p, horizon: MONTH) { spentSoFar } }';
+      const denied = await app.gql(Q, { p: globalId('Project', theirs) }, { key: me.key });
+      expect(denied.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+      const own = await app.gql(Q, { p: globalId('Project', mine) }, { key: me.key });
+      expect(own.body.errors).toBeUndefined();
+    });
   });
 
   describe('evaluations and datasets', () => {

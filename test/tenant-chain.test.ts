@@ -361,6 +361,12 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
       () => ({ id: missing('Project') }),
     ],
     [
+      'costForecast',
+      'query($id: ID!) { costForecast(projectId: $id, horizon: MONTH) { spentSoFar } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
       'usage',
       'query($id: ID!) { usage(projectId: $id) { day } }',
       () => ({ id: ids.project }),
@@ -639,6 +645,7 @@ describe('an instance admin naming a project that does not exist', () => {
       'costSummary',
       'query($p: ID!) { costSummary(projectId: $p, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { cost } }',
     ],
+    ['costForecast', 'query($p: ID!) { costForecast(projectId: $p, horizon: DAY) { spentSoFar } }'],
   ])('%s answers NOT_FOUND, not an internal error nor an empty answer', async (_what, document) => {
     const res = await app.gql(document, { p: p() });
     expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);

@@ -11,6 +11,7 @@ import '../modules/traces/schema';
 import '../modules/traces/queries';
 import '../modules/costs/schema';
 import '../modules/costs/price-schema';
+import '../modules/costs/forecast-schema';
 import '../modules/evaluations/dataset-schema';
 import '../modules/evaluations/schema';
 import '../modules/evaluations/mutations';

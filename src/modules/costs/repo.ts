@@ -37,6 +37,8 @@ export interface CostRow {
   calls: number;
   /** Calls that needed a price and have none (costs/unpriced.ts); not in `cost`. */
   unpricedCalls: number;
+  /** Calls priced by the default model price (EVALGRAPH_DEFAULT_MODEL_PRICE); in `cost`. */
+  defaultPricedCalls: number;
   errors: number;
   p50LatencyMs: number | null;
   p95LatencyMs: number | null;
@@ -81,6 +83,7 @@ export async function summariseCosts(prisma: PrismaClient, query: CostQuery): Pr
       sum(s.cached_input_tokens)::bigint AS cached_input_tokens, sum(s.total_tokens)::bigint AS total_tokens,
       sum(s.total_cost)::text AS cost, count(*)::int AS calls,
       count(*) FILTER (WHERE s.total_cost IS NULL)::int AS unpriced_calls,
+      count(*) FILTER (WHERE s.price_source = 'DEFAULT')::int AS default_priced_calls,
       count(*) FILTER (WHERE s.status = 'ERROR')::int AS errors,
       percentile_cont(0.5) WITHIN GROUP (ORDER BY s.latency_ms)::float8 AS p50,
       percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_ms)::float8 AS p95
@@ -100,6 +103,7 @@ export async function summariseCosts(prisma: PrismaClient, query: CostQuery): Pr
       cost: row.cost === null ? null : fromUnits(toUnits(row.cost as string)),
       calls: Number(row.calls),
       unpricedCalls: Number(row.unpriced_calls),
+      defaultPricedCalls: Number(row.default_priced_calls),
       errors: Number(row.errors),
       p50LatencyMs: row.p50 == null ? null : Number(row.p50),
       p95LatencyMs: row.p95 == null ? null : Number(row.p95),

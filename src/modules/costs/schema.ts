@@ -71,6 +71,10 @@ const CostRowRef = builder.objectRef<CostRow>('CostSummaryRow').implement({
       description:
         'Calls that could not be priced (no known price for the model, or usage without the input/output split), left out of cost.',
     }),
+    defaultPricedCalls: t.exposeInt('defaultPricedCalls', {
+      description:
+        'Calls of models the price table does not know, priced by EVALGRAPH_DEFAULT_MODEL_PRICE (Span.priceSource DEFAULT): in cost, and neither unpriced nor priced by the table. 0 while no default price is set.',
+    }),
     errorRate: t.float({
       description: 'Share of calls that failed, 0 to 1.',
       resolve: (r) => (r.calls ? r.errors / r.calls : 0),

@@ -43,6 +43,8 @@ export interface SpanRow {
   cached_input_cost: string | null;
   total_cost: string | null;
   cost_provided: boolean | null;
+  /** Set with the cost (null: none), so an update keeps the stored cost and its source together. */
+  price_source: 'PROVIDED' | 'TABLE' | 'DEFAULT' | null;
 }
 
 export interface TraceRow extends TraceTotals {
@@ -54,7 +56,7 @@ const SPAN_COLUMNS = `id uuid, trace_id uuid, external_id text, parent_external_
   model text, normalized_model text, provider text, start_time timestamptz, end_time timestamptz, status text, error text, user_id text,
   session_id text, tags text[], metadata jsonb, input text, output text, input_tokens int, output_tokens int,
   cached_input_tokens int, total_tokens int, usage_estimated boolean, text_truncated boolean, input_cost numeric,
-  output_cost numeric, cached_input_cost numeric, total_cost numeric, cost_provided boolean`;
+  output_cost numeric, cached_input_cost numeric, total_cost numeric, cost_provided boolean, price_source text`;
 
 const TRACE_COLUMNS = `id uuid, external_id text, name text, user_id text, session_id text, tags text[], metadata jsonb,
   start_time timestamptz, end_time timestamptz, latency_ms int, status text, span_count int, error_count int,
@@ -96,14 +98,15 @@ export async function upsertTraces(sql: Sql, projectId: string, traces: TraceRow
 const INSERT_SPANS = `INSERT INTO spans (id, project_id, trace_id, external_id, parent_external_id, kind, name, model, normalized_model, provider,
          start_time, end_time, latency_ms, status, error, user_id, session_id, tags, metadata, input, output,
          input_tokens, output_tokens, cached_input_tokens, total_tokens, usage_estimated, text_truncated,
-         input_cost, output_cost, cached_input_cost, total_cost, cost_provided, updated_at)
+         input_cost, output_cost, cached_input_cost, total_cost, cost_provided, price_source, updated_at)
        SELECT r.id, $1::uuid, r.trace_id, r.external_id, r.parent_external_id, COALESCE(r.kind, 'GENERIC')::"SpanKind",
          r.name, r.model, r.normalized_model, r.provider, r.start_time, r.end_time,
          (extract(epoch FROM r.end_time - r.start_time) * 1000)::int, COALESCE(r.status, 'UNSET')::"SpanStatus",
          r.error, r.user_id, r.session_id, COALESCE(r.tags, '{}'), r.metadata, r.input, r.output,
          COALESCE(r.input_tokens, 0), COALESCE(r.output_tokens, 0), COALESCE(r.cached_input_tokens, 0),
          COALESCE(r.total_tokens, 0), COALESCE(r.usage_estimated, false), COALESCE(r.text_truncated, false),
-         r.input_cost, r.output_cost, r.cached_input_cost, r.total_cost, COALESCE(r.cost_provided, false), now()
+         r.input_cost, r.output_cost, r.cached_input_cost, r.total_cost, COALESCE(r.cost_provided, false),
+         r.price_source::"PriceSource", now()
        FROM r`;
 
 /** Spans of traces this transaction created: nothing to merge with. */
@@ -155,6 +158,7 @@ export async function upsertSpans(sql: Sql, projectId: string, spans: SpanRow[])
        cached_input_cost = COALESCE(r.cached_input_cost, s.cached_input_cost),
        total_cost = COALESCE(r.total_cost, s.total_cost),
        cost_provided = COALESCE(r.cost_provided, s.cost_provided),
+       price_source = CASE WHEN r.total_cost IS NULL THEN s.price_source ELSE r.price_source::"PriceSource" END,
        updated_at = now()
      FROM r
      WHERE s.trace_id = r.trace_id AND s.external_id = r.external_id`,

@@ -59,6 +59,7 @@ const SPAN_COLUMNS: Record<string, string> = {
   cachedInputCost: 'trim_scale(s.cached_input_cost)::text',
   totalCost: 'trim_scale(s.total_cost)::text',
   costProvided: 's.cost_provided',
+  priceSource: 's.price_source::text',
 };
 
 // Always read: ids, the project (authorisation) and the keys loaders group spans by. A span's

@@ -7,7 +7,7 @@ import { badInput, forbidden } from '../../errors';
 import { allows, authorizeRow } from '../auth/access';
 import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
 import { pageSize } from '../../lib/pages';
-import { SpanKind, SpanStatus } from '../../generated/prisma/enums';
+import { PriceSource, SpanKind, SpanStatus } from '../../generated/prisma/enums';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { loadersOf } from './loaders';
@@ -21,6 +21,10 @@ export const SpanKindEnum = builder.enumType(SpanKind, {
 export const SpanStatusEnum = builder.enumType(SpanStatus, {
   name: 'SpanStatus',
   description: 'Outcome of a span (OpenTelemetry status).',
+});
+export const PriceSourceEnum = builder.enumType(PriceSource, {
+  name: 'PriceSource',
+  description: 'Where a cost came from.',
 });
 
 /** Spans read into one trace tree; a larger trace is cut (its `spans` connection is complete). */
@@ -151,6 +155,13 @@ builder.node(SpanRef, {
       nullable: true,
       description: 'The client sent the cost (otherwise it was priced here).',
       resolve: (s, _a, ctx) => costOf(s, s.costProvided, ctx) as unknown as boolean,
+    }),
+    priceSource: t.field({
+      type: PriceSourceEnum,
+      nullable: true,
+      description:
+        "PROVIDED (sent by the client), TABLE (the model price table: the project's prices, then the built-in ones) or DEFAULT (EVALGRAPH_DEFAULT_MODEL_PRICE, for a model the table does not know); null when the span has no cost. Set when the span is priced, at ingest.",
+      resolve: (s, _a, ctx) => costOf(s, s.priceSource, ctx) as PriceSource | null,
     }),
     trace: t.field({
       type: TraceRef,

@@ -85,6 +85,7 @@ export function createTraceService(deps: Deps, costs: CostService, listener?: In
       cached: span.cachedInputCost ?? null,
       total: span.totalCost ?? null,
     };
+    let priceSource: SpanRow['price_source'] = costSent ? 'PROVIDED' : null;
     if (costSent) {
       if (cost.total === null)
         cost.total = fromUnits(toUnits(cost.input ?? '0') + toUnits(cost.output ?? '0'));
@@ -107,6 +108,7 @@ export function createTraceService(deps: Deps, costs: CostService, listener?: In
           cached: priced.cachedInputCost,
           total: priced.totalCost,
         };
+        priceSource = priced.source;
       }
     }
 
@@ -142,6 +144,7 @@ export function createTraceService(deps: Deps, costs: CostService, listener?: In
       cached_input_cost: cost.cached,
       total_cost: cost.total,
       cost_provided: costSent ? true : cost.total !== null ? false : null,
+      price_source: priceSource,
     };
   }
 
