@@ -1,12 +1,14 @@
 // What an alert rule's input means: the GraphQL input fields shared by createAlertRule and
 // updateAlertRule, their zod bounds, and checkRule (the fields together: aggregations and filters
-// the metric allows, the costs right, the warning threshold, the channels). Separate from the
+// the metric allows, the costs right, the thresholds or the ANOMALY settings, groupBy, the
+// channels). Separate from the
 // mutations so that they read as what they do with a checked rule.
 import { z } from 'zod';
 import type { Context } from '../../context';
 import { badInput, notFound } from '../../errors';
 import {
   AlertAggregation,
+  AlertGroupBy,
   AlertMetric,
   AlertNoDataState,
   AlertOperator,
@@ -25,6 +27,10 @@ import {
   AlertOperatorEnum,
 } from './rule-schema';
 import { warningProblem } from './rules';
+import { AlertGroupByEnum } from './schema';
+
+/** The longest history an ANOMALY rule reads: (anomalyPeriods + 1) windows. */
+const MAX_ANOMALY_LOOKBACK_SECONDS = 366 * 86_400;
 
 const AlertFilterInput = builder.inputType('AlertFilterInput', {
   description:
@@ -63,7 +69,7 @@ export const ruleFields = {
     })
     .nullish(),
   operator: z.enum(AlertOperator),
-  threshold: z.number().finite(),
+  threshold: z.number().finite().nullish(),
   warningThreshold: z.number().finite().nullish(),
   windowSeconds: z
     .number()
@@ -81,6 +87,9 @@ export const ruleFields = {
     .nullish(),
   channels: z.array(z.string()).max(20).nullish(),
   enabled: z.boolean().nullish(),
+  groupBy: z.enum(AlertGroupBy).nullish(),
+  anomalyK: z.number().finite().gt(0, 'must be above 0').max(1_000).nullish(),
+  anomalyPeriods: z.number().int().min(3).max(100).nullish(),
 };
 type RuleInput = z.infer<z.ZodObject<typeof ruleFields>>;
 
@@ -105,7 +114,24 @@ export async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
     throw badInput(`filter.${wrong} does not apply to ${r.metric}.`, ['input', 'filter', wrong]);
   const missing = metric.requires?.find((k) => filter[k] === undefined);
   if (missing) throw badInput(`${r.metric} needs filter.${missing}.`, ['input', 'filter', missing]);
-  const warning = warningProblem(r.operator, r.threshold, r.warningThreshold ?? null);
+  const anomaly = r.operator === 'ANOMALY';
+  const threshold = r.threshold ?? null;
+  if (anomaly && threshold !== null)
+    throw badInput('ANOMALY takes no threshold: its bounds come from the history.', [
+      'input',
+      'threshold',
+    ]);
+  if (!anomaly && threshold === null)
+    throw badInput(`${r.operator} needs a threshold.`, ['input', 'threshold']);
+  const anomalyPeriods = r.anomalyPeriods ?? 7;
+  if (anomaly && (anomalyPeriods + 1) * r.windowSeconds > MAX_ANOMALY_LOOKBACK_SECONDS)
+    throw badInput(
+      `(anomalyPeriods + 1) × windowSeconds may be at most ${MAX_ANOMALY_LOOKBACK_SECONDS} s (366 days) of history.`,
+      ['input', 'anomalyPeriods'],
+    );
+  if (r.groupBy && metric.source !== 'spans')
+    throw badInput(`groupBy applies to span metrics, not ${r.metric}.`, ['input', 'groupBy']);
+  const warning = warningProblem(r.operator, threshold ?? 0, r.warningThreshold ?? null);
   if (warning) throw badInput(`warningThreshold: ${warning}.`, ['input', 'warningThreshold']);
   const channels = r.channels ?? [];
   if (channels.length) {
@@ -122,7 +148,7 @@ export async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
     aggregation: r.aggregation,
     filter: filter as object,
     operator: r.operator,
-    threshold: r.threshold,
+    threshold,
     warningThreshold: r.warningThreshold ?? null,
     windowSeconds: r.windowSeconds,
     intervalSeconds: r.intervalSeconds ?? 30,
@@ -131,6 +157,9 @@ export async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
     cooldownSeconds: r.cooldownSeconds ?? 300,
     channels: [...new Set(channels)],
     enabled: r.enabled ?? true,
+    groupBy: r.groupBy ?? null,
+    anomalyK: r.anomalyK ?? 3,
+    anomalyPeriods,
   };
 }
 
@@ -147,7 +176,7 @@ export const ruleInputFields = (
   aggregation: t.field({ type: AlertAggregationEnum, required }),
   filter: t.field({ type: AlertFilterInput }),
   operator: t.field({ type: AlertOperatorEnum, required }),
-  threshold: t.float({ required }),
+  threshold: t.float({ description: 'Required, except for ANOMALY (which takes none).' }),
   warningThreshold: t.float({
     description: 'Reached first, in the operator’s direction: WARNING before FIRING.',
   }),
@@ -161,6 +190,15 @@ export const ruleInputFields = (
   cooldownSeconds: t.int({ description: 'Default 300.' }),
   channels: t.idList({ description: 'Webhook endpoint ids of the project.' }),
   enabled: t.boolean({ description: 'Default true.' }),
+  groupBy: t.field({
+    type: AlertGroupByEnum,
+    description:
+      'One state per user, model or span kind (span metrics; at most 1,000 groups, the highest values kept). null: one state for the rule.',
+  }),
+  anomalyK: t.float({ description: 'ANOMALY: MADs from the median allowed (above 0; default 3).' }),
+  anomalyPeriods: t.int({
+    description: 'ANOMALY: previous windows the baseline is taken from (3 to 100; default 7).',
+  }),
 });
 
 /** Raw ids of WebhookEndpoint global ids (anything else is refused). */
