@@ -185,6 +185,7 @@ interface Tested {
   historyPeriods: number | null;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: shared by two object types; the builder's schema type is the app's own
 const measuredFields = (t: PothosSchemaTypes.ObjectFieldBuilder<any, Tested>) => ({
   value: t.float({
     nullable: true,

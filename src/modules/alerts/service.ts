@@ -5,7 +5,7 @@
 // by one of them at a time, once per interval. Subscribers hear about changes after the commit.
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
-import type { AlertMetric, AlertState } from '../../generated/prisma/enums';
+import type { AlertState } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
 import type { Emit, Events } from '../events/emitter';
 import { boundNear } from './anomaly';
