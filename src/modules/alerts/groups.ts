@@ -36,6 +36,12 @@ export async function recordGroups(
   now: Date,
   move: Move,
 ): Promise<boolean> {
+  // Before the check (so that a resolution shows until the next one): nothing left to remember: OK or resolved, and its last notification older than the cooldown.
+  await sql(
+    `DELETE FROM alert_rule_groups WHERE rule_id = $1::uuid AND state IN ('OK', 'RESOLVED')
+       AND coalesce(greatest(last_fired_at, last_warned_at), '-infinity') <= $2::timestamptz - make_interval(secs => $3)`,
+    [rule.id, now, rule.cooldown_seconds],
+  );
   const stored = await sql<Subject>(
     `SELECT ${SUBJECT_COLUMNS} FROM alert_rule_groups WHERE rule_id = $1::uuid ORDER BY value FOR UPDATE`,
     [rule.id],
@@ -80,12 +86,6 @@ export async function recordGroups(
        FROM json_to_recordset($3::json) AS c(g text, v float8) WHERE r.rule_id = $1::uuid AND r.value = c.g`,
       [rule.id, now, JSON.stringify(unchanged)],
     );
-  // Nothing left to remember: OK or resolved, and its last notification older than the cooldown.
-  await sql(
-    `DELETE FROM alert_rule_groups WHERE rule_id = $1::uuid AND state IN ('OK', 'RESOLVED')
-       AND coalesce(greatest(last_fired_at, last_warned_at), '-infinity') <= $2::timestamptz - make_interval(secs => $3)`,
-    [rule.id, now, rule.cooldown_seconds],
-  );
   await settle(sql, rule.id, now, m.truncatedGroups ?? 0);
   return changed;
 }

@@ -155,7 +155,7 @@ export function groupedSql(
       `, ${group} AS g, (ceil(extract(epoch FROM ($3::timestamptz - ${time})) / ${w}) - 1)::int AS p`,
     rule.groupBy ? [`${group} IS NOT NULL`] : [],
   );
-  const zero = zeroWhenEmpty(rule.aggregation) ? '0' : 'NULL';
+  const zero = zeroWhenEmpty(rule.aggregation) ? '0::float8' : 'NULL::float8';
   const a = `a AS (SELECT g, p, ${samplesOf(rule.metric)}::int AS samples, (${AGGREGATE[rule.aggregation]})::float8 AS value FROM (${source}) x GROUP BY g, p)`;
   // An ungrouped rule has its one row even when nothing was measured.
   const gs = rule.groupBy
