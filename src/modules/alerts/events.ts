@@ -2,7 +2,8 @@
 // builds the payload), to the rule's channels or to every endpoint subscribed, and to `alertFired`
 // subscribers. The alert rules engine emits it in the transaction that records the change.
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import type { AlertMetric, AlertSeverity } from '../../generated/prisma/enums';
+import type { AlertGroupBy, AlertMetric, AlertSeverity } from '../../generated/prisma/enums';
+import type { Baseline } from './anomaly';
 import type { EventMessage } from '../events/catalogue';
 import type { Emit } from '../events/emitter';
 
@@ -21,8 +22,13 @@ export interface AlertNotification {
   fromState: AlertState;
   state: AlertState;
   value: number | null;
-  threshold: number;
+  /** The threshold crossed; for ANOMALY the baseline's bound on the value's side (null without a baseline). */
+  threshold: number | null;
   windowSeconds: number;
+  /** The group of a grouped rule whose state changed; null for an ungrouped rule. */
+  group?: { by: AlertGroupBy; value: string } | null;
+  /** ANOMALY: what the value was compared with (null: too little history); null for other rules. */
+  baseline?: Baseline | null;
   /** Samples in the window. */
   samples?: number;
   /** false: recorded, but held back by the rule's cooldown (never published). */

@@ -1,7 +1,9 @@
 // An alert rule as the worker reads it, and measuring it: one aggregation over its window of
-// spans or evaluation results (the SQL is built in measure-sql.ts).
+// spans or evaluation results (the SQL is built in measure-sql.ts), per group for a grouped rule,
+// with its baseline for an ANOMALY rule.
 import type {
   AlertAggregation,
+  AlertGroupBy,
   AlertMetric,
   AlertNoDataState,
   AlertOperator,
@@ -9,7 +11,8 @@ import type {
   AlertState,
 } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
-import { measureSql, type AlertFilter } from './measure-sql';
+import { baselineOf, type Baseline } from './anomaly';
+import { groupedSql, MAX_GROUPS, measureSql, type AlertFilter, type GroupRow } from './measure-sql';
 import { levelOf, type Level } from './rules';
 
 export interface RuleRow {
@@ -20,7 +23,7 @@ export interface RuleRow {
   aggregation: AlertAggregation;
   filter: AlertFilter;
   operator: AlertOperator;
-  threshold: number;
+  threshold: number | null;
   warning_threshold: number | null;
   window_seconds: number;
   interval_seconds: number;
@@ -34,10 +37,14 @@ export interface RuleRow {
   last_fired_at: Date | null;
   last_warned_at: Date | null;
   state_notified: boolean;
+  group_by: AlertGroupBy | null;
+  anomaly_k: number;
+  anomaly_periods: number;
 }
 
 export const RULE_COLUMNS = `id::text, project_id::text, name, metric::text, aggregation::text, filter, operator::text, threshold, warning_threshold,
-  window_seconds, interval_seconds, min_samples, no_data::text, cooldown_seconds, channels, channel_ids, severity::text, state::text, last_fired_at, last_warned_at, state_notified`;
+  window_seconds, interval_seconds, min_samples, no_data::text, cooldown_seconds, channels, channel_ids, severity::text, state::text, last_fired_at, last_warned_at, state_notified,
+  group_by::text, anomaly_k, anomaly_periods`;
 
 /** A rule claimed to be measured, with the time of the claim (its measurement's end). */
 export interface DueRule {
@@ -49,41 +56,110 @@ export interface MeasuredRule extends DueRule {
   m: Measurement;
 }
 
-export interface Measurement {
+/** What one window measured: the whole rule's, or one group's. */
+export interface Measured {
   value: number | null;
   samples: number;
-  windowStart: Date;
-  windowEnd: Date;
+  /** ANOMALY: what the value was compared with; null when there are fewer than anomalyPeriods periods of history. */
+  baseline: Baseline | null;
+  /** ANOMALY: periods of history with a value (the baseline needs anomalyPeriods of them). */
+  historyPeriods: number | null;
   level: Level | null;
 }
+
+export interface GroupMeasured extends Measured {
+  /** The user id, normalised model name or span kind. */
+  group: string;
+}
+
+export interface Measurement extends Measured {
+  windowStart: Date;
+  windowEnd: Date;
+  /** A grouped rule's groups (the top-level value and level are then null). */
+  groups?: GroupMeasured[];
+  /** Groups left out beyond MAX_GROUPS (those with the lowest values). */
+  truncatedGroups?: number;
+}
+
+/** What a value (and baseline) means for the rule. */
+export function judge(
+  rule: RuleRow,
+  value: number | null,
+  samples: number,
+  baseline: Baseline | null,
+): Level | null {
+  return levelOf(
+    {
+      operator: rule.operator,
+      threshold: rule.threshold,
+      warningThreshold: rule.warning_threshold,
+      minSamples: rule.min_samples,
+      noData: rule.no_data,
+      cooldownSeconds: rule.cooldown_seconds,
+    },
+    value,
+    samples,
+    baseline,
+  );
+}
+
+const measuredOf = (rule: RuleRow, row: GroupRow): Measured => {
+  const anomaly = rule.operator === 'ANOMALY';
+  const baseline = anomaly
+    ? baselineOf(row.median, row.mad, row.n ?? 0, rule.anomaly_k, rule.anomaly_periods)
+    : null;
+  return {
+    value: row.value,
+    samples: row.samples,
+    baseline,
+    historyPeriods: anomaly ? (row.n ?? 0) : null,
+    level: judge(rule, row.value, row.samples, baseline),
+  };
+};
 
 /** A rule's value over its window ending at `now`: one statement. */
 export async function measureRule(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
   const windowStart = new Date(now.getTime() - rule.window_seconds * 1000);
-  const { text, values } = measureSql(
+  const spec = {
+    projectId: rule.project_id,
+    metric: rule.metric,
+    aggregation: rule.aggregation,
+    filter: rule.filter ?? {},
+  };
+  if (!rule.group_by && rule.operator !== 'ANOMALY') {
+    const { text, values } = measureSql(spec, windowStart, now);
+    const [row] = await sql<{ samples: number; value: number | null }>(text, values);
+    return {
+      value: row.value,
+      samples: row.samples,
+      baseline: null,
+      historyPeriods: null,
+      windowStart,
+      windowEnd: now,
+      level: judge(rule, row.value, row.samples, null),
+    };
+  }
+  const { text, values } = groupedSql(
     {
-      projectId: rule.project_id,
-      metric: rule.metric,
-      aggregation: rule.aggregation,
-      filter: rule.filter ?? {},
+      ...spec,
+      groupBy: rule.group_by,
+      periods: rule.operator === 'ANOMALY' ? rule.anomaly_periods : 0,
+      windowSeconds: rule.window_seconds,
     },
-    windowStart,
     now,
   );
-  const [row] = await sql<{ samples: number; value: number | null }>(text, values);
-  const settings = {
-    operator: rule.operator,
-    threshold: rule.threshold,
-    warningThreshold: rule.warning_threshold,
-    minSamples: rule.min_samples,
-    noData: rule.no_data,
-    cooldownSeconds: rule.cooldown_seconds,
-  };
+  const rows = await sql<GroupRow>(text, values);
+  if (!rule.group_by) return { ...measuredOf(rule, rows[0]), windowStart, windowEnd: now };
+  const kept = rows.slice(0, MAX_GROUPS);
   return {
-    value: row.value,
-    samples: row.samples,
+    value: null,
+    samples: kept.reduce((n, r) => n + r.samples, 0),
+    baseline: null,
+    historyPeriods: null,
+    level: null,
     windowStart,
     windowEnd: now,
-    level: levelOf(settings, row.value, row.samples),
+    groups: kept.map((row) => ({ group: row.g, ...measuredOf(rule, row) })),
+    truncatedGroups: Math.max(0, (rows[0]?.total ?? 0) - MAX_GROUPS),
   };
 }

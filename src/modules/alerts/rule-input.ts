@@ -1,12 +1,14 @@
 // What an alert rule's input means: the GraphQL input fields shared by createAlertRule and
 // updateAlertRule, their zod bounds, and checkRule (the fields together: aggregations and filters
-// the metric allows, the costs right, the warning threshold, the channels). Separate from the
+// the metric allows, the costs right, the thresholds or the ANOMALY settings, groupBy, the
+// channels). Separate from the
 // mutations so that they read as what they do with a checked rule.
 import { z } from 'zod';
 import type { Context } from '../../context';
 import { badInput, notFound } from '../../errors';
 import {
   AlertAggregation,
+  AlertGroupBy,
   AlertMetric,
   AlertNoDataState,
   AlertOperator,
@@ -27,6 +29,10 @@ import {
   AlertSeverityEnum,
 } from './rule-schema';
 import { warningProblem } from './rules';
+import { AlertGroupByEnum } from './schema';
+
+/** The longest history an ANOMALY rule reads: (anomalyPeriods + 1) windows. */
+const MAX_ANOMALY_LOOKBACK_SECONDS = 366 * 86_400;
 
 const AlertFilterInput = builder.inputType('AlertFilterInput', {
   description:
@@ -65,7 +71,7 @@ export const ruleFields = {
     })
     .nullish(),
   operator: z.enum(AlertOperator),
-  threshold: z.number().finite(),
+  threshold: z.number().finite().nullish(),
   warningThreshold: z.number().finite().nullish(),
   windowSeconds: z
     .number()
@@ -85,6 +91,9 @@ export const ruleFields = {
   channelIds: z.array(z.string()).max(20).nullish(),
   severity: z.enum(AlertSeverity).nullish(),
   enabled: z.boolean().nullish(),
+  groupBy: z.enum(AlertGroupBy).nullish(),
+  anomalyK: z.number().finite().gt(0, 'must be above 0').max(1_000).nullish(),
+  anomalyPeriods: z.number().int().min(3).max(100).nullish(),
 };
 type RuleInput = z.infer<z.ZodObject<typeof ruleFields>>;
 
@@ -109,7 +118,24 @@ export async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
     throw badInput(`filter.${wrong} does not apply to ${r.metric}.`, ['input', 'filter', wrong]);
   const missing = metric.requires?.find((k) => filter[k] === undefined);
   if (missing) throw badInput(`${r.metric} needs filter.${missing}.`, ['input', 'filter', missing]);
-  const warning = warningProblem(r.operator, r.threshold, r.warningThreshold ?? null);
+  const anomaly = r.operator === 'ANOMALY';
+  const threshold = r.threshold ?? null;
+  if (anomaly && threshold !== null)
+    throw badInput('ANOMALY takes no threshold: its bounds come from the history.', [
+      'input',
+      'threshold',
+    ]);
+  if (!anomaly && threshold === null)
+    throw badInput(`${r.operator} needs a threshold.`, ['input', 'threshold']);
+  const anomalyPeriods = r.anomalyPeriods ?? 7;
+  if (anomaly && (anomalyPeriods + 1) * r.windowSeconds > MAX_ANOMALY_LOOKBACK_SECONDS)
+    throw badInput(
+      `(anomalyPeriods + 1) × windowSeconds may be at most ${MAX_ANOMALY_LOOKBACK_SECONDS} s (366 days) of history.`,
+      ['input', 'anomalyPeriods'],
+    );
+  if (r.groupBy && metric.source !== 'spans')
+    throw badInput(`groupBy applies to span metrics, not ${r.metric}.`, ['input', 'groupBy']);
+  const warning = warningProblem(r.operator, threshold ?? 0, r.warningThreshold ?? null);
   if (warning) throw badInput(`warningThreshold: ${warning}.`, ['input', 'warningThreshold']);
   const channels = r.channels ?? [];
   if (channels.length) {
@@ -135,7 +161,7 @@ export async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
     aggregation: r.aggregation,
     filter: filter as object,
     operator: r.operator,
-    threshold: r.threshold,
+    threshold,
     warningThreshold: r.warningThreshold ?? null,
     windowSeconds: r.windowSeconds,
     intervalSeconds: r.intervalSeconds ?? 30,
@@ -146,6 +172,9 @@ export async function checkRule(ctx: Context, projectId: string, r: RuleInput) {
     channelIds,
     severity: r.severity ?? 'ERROR',
     enabled: r.enabled ?? true,
+    groupBy: r.groupBy ?? null,
+    anomalyK: r.anomalyK ?? 3,
+    anomalyPeriods,
   };
 }
 
@@ -162,7 +191,7 @@ export const ruleInputFields = (
   aggregation: t.field({ type: AlertAggregationEnum, required }),
   filter: t.field({ type: AlertFilterInput }),
   operator: t.field({ type: AlertOperatorEnum, required }),
-  threshold: t.float({ required }),
+  threshold: t.float({ description: 'Required, except for ANOMALY (which takes none).' }),
   warningThreshold: t.float({
     description: 'Reached first, in the operator’s direction: WARNING before FIRING.',
   }),
@@ -180,6 +209,15 @@ export const ruleInputFields = (
   }),
   severity: t.field({ type: AlertSeverityEnum, description: 'Default ERROR.' }),
   enabled: t.boolean({ description: 'Default true.' }),
+  groupBy: t.field({
+    type: AlertGroupByEnum,
+    description:
+      'One state per user, model or span kind (span metrics; at most 1,000 groups, the highest values kept). null: one state for the rule.',
+  }),
+  anomalyK: t.float({ description: 'ANOMALY: MADs from the median allowed (above 0; default 3).' }),
+  anomalyPeriods: t.int({
+    description: 'ANOMALY: previous windows the baseline is taken from (3 to 100; default 7).',
+  }),
 });
 
 /** Raw ids of AlertChannel global ids (anything else is refused). */

@@ -92,11 +92,23 @@ builder.relayMutationField(
         }).filter(([, v]) => v !== undefined),
       );
       const merged = { ...rule, filter: rule.filter as AlertFilter, ...given };
+      // Turned into ANOMALY: the threshold it had goes (ANOMALY takes none).
+      if (merged.operator === 'ANOMALY' && input.threshold === undefined) merged.threshold = null;
       const parsed = parseInput(z.object(ruleFields), merged);
       const data = await checkRule(ctx, rule.projectId, parsed);
-      const updated = await ctx.deps.db.prisma.alertRule.update({
+      // Regrouped: the old groups' states mean nothing now; what was firing is resolved (and said so).
+      const regrouped = data.groupBy !== rule.groupBy;
+      if (regrouped)
+        await ctx.services.alertRules.resolveDisabled(rule.id, 'The rule’s groupBy changed.');
+      const prisma = ctx.deps.db.prisma;
+      if (regrouped) await prisma.alertRuleGroup.deleteMany({ where: { ruleId: rule.id } });
+      const updated = await prisma.alertRule.update({
         where: { id: rule.id },
-        data: { ...data, nextEvaluationAt: ctx.deps.clock.now() },
+        data: {
+          ...data,
+          ...(regrouped ? { truncatedGroups: null } : {}),
+          nextEvaluationAt: ctx.deps.clock.now(),
+        },
       });
       // Disabled while warning or firing: resolved now, or it would stay firing for good.
       if (!updated.enabled && (await ctx.services.alertRules.resolveDisabled(rule.id))) {

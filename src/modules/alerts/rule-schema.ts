@@ -5,6 +5,7 @@ import type { Context } from '../../context';
 import { found, notFound } from '../../errors';
 import {
   AlertAggregation,
+  type AlertGroupBy,
   AlertMetric,
   AlertNoDataState,
   AlertOperator,
@@ -18,12 +19,17 @@ import { ProjectRef } from '../projects/schema';
 import { SpanKindEnum } from '../traces/schema';
 import { WebhookEndpointRef } from '../webhooks/schema';
 import { AlertChannelRef } from './channel-schema';
-import type { AlertFilter } from './measure-sql';
+import { MAX_GROUPS, type AlertFilter } from './measure-sql';
 import { descriptions } from './metrics';
+import type { Baseline } from './anomaly';
 import {
+  AlertBaselineRef,
   AlertEventConnection,
   AlertEventRef,
+  AlertGroupByEnum,
+  AlertGroupRef,
   AlertStateEnum,
+  baselineFor,
   eventsConnection,
   measured,
 } from './schema';
@@ -38,7 +44,8 @@ export const AlertAggregationEnum = builder.enumType(AlertAggregation, {
 });
 export const AlertOperatorEnum = builder.enumType(AlertOperator, {
   name: 'AlertOperator',
-  description: 'GT >, GTE >=, LT <, LTE <=, EQ =, NEQ !=',
+  description:
+    'GT >, GTE >=, LT <, LTE <=, EQ =, NEQ != the threshold; ANOMALY: outside median ± anomalyK·MAD of the same window over the previous anomalyPeriods periods (no threshold).',
 });
 export const AlertSeverityEnum = builder.enumType(AlertSeverity, {
   name: 'AlertSeverity',
@@ -86,8 +93,30 @@ export const AlertRuleRef = builder.prismaNode('AlertRule', {
       resolve: (r) => (r.filter ?? {}) as AlertFilter,
     }),
     operator: t.expose('operator', { type: AlertOperatorEnum }),
-    threshold: t.exposeFloat('threshold'),
+    threshold: t.exposeFloat('threshold', { nullable: true, description: 'null for ANOMALY.' }),
     warningThreshold: t.exposeFloat('warningThreshold', { nullable: true }),
+    groupBy: t.expose('groupBy', {
+      type: AlertGroupByEnum,
+      nullable: true,
+      description: 'null: one state for the rule; else one state per group (groups).',
+    }),
+    anomalyK: t.exposeFloat('anomalyK', {
+      description: 'ANOMALY: MADs from the median the value may be.',
+    }),
+    anomalyPeriods: t.exposeInt('anomalyPeriods', {
+      description:
+        'ANOMALY: previous windows (each windowSeconds long) the baseline is taken from.',
+    }),
+    truncatedGroups: t.exposeInt('truncatedGroups', {
+      nullable: true,
+      description: `Grouped rules: groups the last check left out beyond the ${MAX_GROUPS.toLocaleString('en')} with the highest values (0: none). null when ungrouped or not checked yet.`,
+    }),
+    groups: t.relatedConnection('groups', {
+      cursor: 'id',
+      description:
+        'A grouped rule’s groups that are not OK, or were notified within the cooldown (any other group is OK), by group value.',
+      query: { orderBy: { value: 'asc' } },
+    }),
     windowSeconds: t.exposeInt('windowSeconds'),
     intervalSeconds: t.exposeInt('intervalSeconds'),
     minSamples: t.exposeInt('minSamples', {
@@ -147,26 +176,98 @@ export const AlertRuleRef = builder.prismaNode('AlertRule', {
   }),
 });
 
+builder.prismaObject('AlertRuleGroup', {
+  description: 'The state of one group of a grouped rule.',
+  fields: (t) => ({
+    group: t.field({
+      type: AlertGroupRef,
+      select: { value: true, rule: { select: { groupBy: true } } },
+      resolve: (g) => ({ by: g.rule.groupBy!, value: g.value }),
+    }),
+    state: t.expose('state', { type: AlertStateEnum }),
+    lastValue: t.float({
+      nullable: true,
+      description: 'The value last measured. A COST value needs the BILLING or ADMIN role.',
+      select: { lastValue: true, rule: { select: { metric: true, projectId: true } } },
+      resolve: (g, _args, ctx) => measured(ctx, { ...g.rule, value: g.lastValue }),
+    }),
+    lastEvaluatedAt: t.expose('lastEvaluatedAt', { type: 'DateTime', nullable: true }),
+    lastFiredAt: t.expose('lastFiredAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+interface Tested {
+  value: number | null;
+  metric: AlertMetric;
+  projectId: string;
+  samples: number;
+  baseline: Baseline | null;
+  historyPeriods: number | null;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: shared by two object types; the builder's schema type is the app's own
+const measuredFields = (t: PothosSchemaTypes.ObjectFieldBuilder<any, Tested>) => ({
+  value: t.float({
+    nullable: true,
+    description:
+      'null: no samples to aggregate (or a grouped rule: see groups). A COST value needs the BILLING or ADMIN role.',
+    resolve: (r: Tested, _args: unknown, ctx: Context) => measured(ctx, r),
+  }),
+  samples: t.exposeInt('samples'),
+  baseline: t.field({
+    type: AlertBaselineRef,
+    nullable: true,
+    description:
+      'ANOMALY: what the value is compared with; null for other rules and when historyPeriods < anomalyPeriods (it does not fire then).',
+    resolve: (r: Tested, _args: unknown, ctx: Context) => baselineFor(ctx, r),
+  }),
+  historyPeriods: t.int({
+    nullable: true,
+    description: 'ANOMALY: previous periods with a value found; null for other rules.',
+    resolve: (r: Tested) => r.historyPeriods,
+  }),
+});
+
+const AlertRuleTestGroupRef = builder
+  .objectRef<Tested & { group: { by: AlertGroupBy; value: string }; wouldBecome: AlertState }>(
+    'AlertRuleTestGroup',
+  )
+  .implement({
+    fields: (t) => ({
+      group: t.field({ type: AlertGroupRef, resolve: (g) => g.group }),
+      ...measuredFields(t as never),
+      wouldBecome: t.field({
+        type: AlertStateEnum,
+        description: 'Its state if it were evaluated now.',
+        resolve: (g) => g.wouldBecome,
+      }),
+    }),
+  });
+
 const AlertRuleTestRef = builder
-  .objectRef<{
-    value: number | null;
-    metric: AlertMetric;
-    projectId: string;
-    samples: number;
-    windowStart: Date;
-    windowEnd: Date;
-    state: AlertState;
-    nextState: AlertState | null;
-  }>('AlertRuleTest')
+  .objectRef<
+    Tested & {
+      windowStart: Date;
+      windowEnd: Date;
+      state: AlertState;
+      nextState: AlertState | null;
+      groups: (Tested & { group: { by: AlertGroupBy; value: string }; wouldBecome: AlertState })[];
+      truncatedGroups: number | null;
+    }
+  >('AlertRuleTest')
   .implement({
     description: 'What the rule measures now. Nothing is recorded or sent.',
     fields: (t) => ({
-      value: t.float({
-        nullable: true,
-        description: 'null: no samples to aggregate. A COST value needs the BILLING or ADMIN role.',
-        resolve: (r, _args, ctx) => measured(ctx, r),
+      ...measuredFields(t as never),
+      groups: t.field({
+        type: [AlertRuleTestGroupRef],
+        description: `A grouped rule’s groups measured now (at most ${MAX_GROUPS.toLocaleString('en')}, the highest values first); empty when ungrouped.`,
+        resolve: (r) => r.groups,
       }),
-      samples: t.exposeInt('samples'),
+      truncatedGroups: t.exposeInt('truncatedGroups', {
+        nullable: true,
+        description: 'Groups left out; null when ungrouped.',
+      }),
       windowStart: t.expose('windowStart', { type: 'DateTime' }),
       windowEnd: t.expose('windowEnd', { type: 'DateTime' }),
       state: t.field({

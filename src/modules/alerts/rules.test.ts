@@ -115,3 +115,14 @@ test('warning thresholds come before the alert threshold', () => {
   expect(warningProblem('EQ', 1, 2)).toMatch(/ordering/);
   expect(METRICS.ERROR_RATE.aggregations).toEqual(['AVG']);
 });
+
+test('ANOMALY levels: outside the baseline fires, inside is OK, without a baseline the state stays', () => {
+  const anomaly = rule({ operator: 'ANOMALY', threshold: null, warningThreshold: null });
+  const baseline = { median: 10, mad: 1, lower: 7, upper: 13, periods: 7 };
+  expect(levelOf(anomaly, 14, 5, baseline)).toBe('FIRING');
+  expect(levelOf(anomaly, 6, 5, baseline)).toBe('FIRING');
+  expect(levelOf(anomaly, 12, 5, baseline)).toBe('OK');
+  expect(levelOf(anomaly, 100, 5, null)).toBeNull();
+  expect(levelOf({ ...anomaly, noData: 'OK' }, null, 0, baseline)).toBe('OK');
+  expect(warningProblem('ANOMALY', 0, 3)).toMatch(/no warning/);
+});

@@ -2,9 +2,13 @@
 // how the rule's state moves
 // (OK → WARNING → FIRING → RESOLVED), with the cooldown that keeps a flapping rule quiet.
 import type { AlertNoDataState, AlertOperator, AlertState } from '../../generated/prisma/enums';
+import { outside, type Baseline } from './anomaly';
 
+/** Whether a value breaches a comparing operator's threshold (ANOMALY compares with a baseline instead). */
 export function breaches(value: number, operator: AlertOperator, threshold: number): boolean {
   switch (operator) {
+    case 'ANOMALY':
+      return false;
     case 'GT':
       return value > threshold;
     case 'GTE':
@@ -27,6 +31,7 @@ export function warningProblem(
   warning: number | null,
 ): string | null {
   if (warning === null) return null;
+  if (operator === 'ANOMALY') return 'ANOMALY takes no warning threshold';
   if (operator === 'EQ' || operator === 'NEQ')
     return 'a warning threshold needs an ordering operator (GT, GTE, LT, LTE)';
   const before =
@@ -40,17 +45,31 @@ export type Level = 'OK' | 'WARNING' | 'FIRING';
 
 export interface RuleSettings {
   operator: AlertOperator;
-  threshold: number;
+  /** null for ANOMALY. */
+  threshold: number | null;
   warningThreshold: number | null;
   minSamples: number;
   noData: AlertNoDataState;
   cooldownSeconds: number;
 }
 
-/** The level a measurement puts the rule at; null: no data, and the rule keeps its state. */
-export function levelOf(rule: RuleSettings, value: number | null, samples: number): Level | null {
+/**
+ * The level a measurement puts the rule at; null: no data, and the rule keeps its state. An
+ * ANOMALY rule without a baseline (too little history) keeps its state too: it cannot tell.
+ */
+export function levelOf(
+  rule: RuleSettings,
+  value: number | null,
+  samples: number,
+  baseline: Baseline | null = null,
+): Level | null {
   if (value === null || samples < rule.minSamples)
     return rule.noData === 'KEEP' ? null : rule.noData === 'FIRING' ? 'FIRING' : 'OK';
+  if (rule.operator === 'ANOMALY') {
+    if (!baseline) return null;
+    return outside(value, baseline) ? 'FIRING' : 'OK';
+  }
+  if (rule.threshold === null) return null;
   if (breaches(value, rule.operator, rule.threshold)) return 'FIRING';
   if (rule.warningThreshold !== null && breaches(value, rule.operator, rule.warningThreshold))
     return 'WARNING';

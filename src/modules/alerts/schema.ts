@@ -8,13 +8,14 @@ import {
 } from '@pothos/plugin-relay';
 import type { Context } from '../../context';
 import { badInput, forbidden } from '../../errors';
-import { AlertState, type AlertMetric } from '../../generated/prisma/enums';
+import { AlertGroupBy, AlertState, type AlertMetric } from '../../generated/prisma/enums';
 import { boundedQueue } from '../../lib/channel';
 import { isUuid } from '../../lib/ids';
 import { builder } from '../../schema/builder';
 import { allows, authorizeId } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
 import { topics, type EventMessage } from '../events/catalogue';
+import type { Baseline } from './anomaly';
 import { notificationOf, type AlertNotification } from './events';
 import { METRICS } from './metrics';
 
@@ -31,6 +32,45 @@ export function measured(
   if (METRICS[m.metric].costs && !allows(ctx, m.projectId, 'costs'))
     throw forbidden('Cost values need the BILLING or ADMIN role.');
   return m.value;
+}
+
+export const AlertGroupByEnum = builder.enumType(AlertGroupBy, {
+  name: 'AlertGroupBy',
+  description:
+    'What a grouped rule keeps one state per: USER (the end user id), MODEL (normalised, as Span.normalizedModel), SPAN_KIND. Span metrics only.',
+});
+
+export const AlertGroupRef = builder
+  .objectRef<{ by: AlertGroupBy; value: string }>('AlertGroup')
+  .implement({
+    description: 'The group of a grouped rule: a user, a model or a span kind.',
+    fields: (t) => ({
+      by: t.field({ type: AlertGroupByEnum, resolve: (g) => g.by }),
+      value: t.exposeString('value'),
+    }),
+  });
+
+/** The baseline of an ANOMALY rule, money-guarded like the value it is compared with. */
+export const AlertBaselineRef = builder.objectRef<Baseline>('AlertBaseline').implement({
+  description:
+    'What an ANOMALY rule compared the value with: the median and MAD (median absolute deviation, unscaled) of the same window over the previous periods, and the bounds median ± anomalyK·MAD (± a relative 1e-9 when the history is flat: any change is then an anomaly).',
+  fields: (t) => ({
+    median: t.exposeFloat('median'),
+    mad: t.exposeFloat('mad'),
+    lower: t.exposeFloat('lower'),
+    upper: t.exposeFloat('upper'),
+    periods: t.exposeInt('periods', { description: 'Periods of history it was taken from.' }),
+  }),
+});
+
+/** An ANOMALY baseline when the caller may read the metric's values (FORBIDDEN as for the value). */
+export function baselineFor(
+  ctx: Context,
+  m: { projectId: string; metric: AlertMetric; baseline?: Baseline | null },
+): Baseline | null {
+  if (!m.baseline) return null;
+  measured(ctx, { ...m, value: null });
+  return m.baseline;
 }
 
 export const AlertEventRef = builder.objectRef<AlertNotification>('AlertEvent').implement({
@@ -51,9 +91,24 @@ export const AlertEventRef = builder.objectRef<AlertNotification>('AlertEvent').
       resolve: (n, _args, ctx) => measured(ctx, n),
     }),
     threshold: t.exposeFloat('threshold', {
-      description: 'The threshold crossed (the warning threshold for WARNING).',
+      nullable: true,
+      description:
+        'The threshold crossed (the warning threshold for WARNING); for ANOMALY the baseline bound on the value’s side (null without a baseline).',
     }),
     windowSeconds: t.exposeInt('windowSeconds'),
+    group: t.field({
+      type: AlertGroupRef,
+      nullable: true,
+      description: 'The group whose state changed, for a grouped rule; null otherwise.',
+      resolve: (n) => n.group ?? null,
+    }),
+    baseline: t.field({
+      type: AlertBaselineRef,
+      nullable: true,
+      description:
+        'ANOMALY: what the value was compared with; null for other rules, and when there were fewer than anomalyPeriods periods of history.',
+      resolve: (n, _args, ctx) => baselineFor(ctx, n),
+    }),
     samples: t.int({
       nullable: true,
       description: 'Spans or evaluation results in the window.',
@@ -86,7 +141,10 @@ interface EventRow {
   fromState: AlertNotification['state'];
   toState: AlertNotification['state'];
   value: number | null;
-  threshold: number;
+  threshold: number | null;
+  groupBy: AlertGroupBy | null;
+  groupValue: string | null;
+  baseline: unknown;
   windowStart: Date;
   windowEnd: Date;
   samples: number;
@@ -106,6 +164,8 @@ const toNotification = (e: EventRow): AlertNotification => ({
   state: e.toState,
   value: e.value,
   threshold: e.threshold,
+  group: e.groupBy && e.groupValue !== null ? { by: e.groupBy, value: e.groupValue } : null,
+  baseline: (e.baseline ?? null) as Baseline | null,
   windowSeconds: Math.round((e.windowEnd.getTime() - e.windowStart.getTime()) / 1000),
   samples: e.samples,
   notified: e.notified,

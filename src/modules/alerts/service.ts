@@ -5,15 +5,18 @@
 // by one of them at a time, once per interval. Subscribers hear about changes after the commit.
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
-import type { AlertMetric, AlertState } from '../../generated/prisma/enums';
+import type { AlertState } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
 import type { Emit, Events } from '../events/emitter';
+import { boundNear } from './anomaly';
 import { emitAlert, type AlertNotification } from './events';
+import { recordGroups, resolveGroups, ruleSubject, type Subject } from './groups';
 import {
   measureRule,
   RULE_COLUMNS,
   type DueRule,
   type MeasuredRule,
+  type Measured,
   type Measurement,
   type RuleRow,
 } from './measure';
@@ -51,6 +54,12 @@ export function createAlertRules(
       [claimed.id],
     );
     if (!rule) return false; // deleted meanwhile
+    // Grouped while claimed and still: a change of groupBy since the claim waits for the next check.
+    if (rule.group_by !== claimed.group_by) return false;
+    if (rule.group_by)
+      return recordGroups(sql, rule, m, now, (to, g, subject) =>
+        moveTo(sql, emit, rule, to, { ...m, ...g }, now, null, subject),
+      );
     const to = nextState(rule.state, m.level);
     if (!to) {
       await sql(
@@ -63,40 +72,50 @@ export function createAlertRules(
     return true;
   }
 
-  /** Moves a locked rule to `to`: the event, the rule's state, and its notification unless the cooldown holds it back. */
+  /**
+   * Moves a locked rule, or one group of it (`subject`), to `to`: the event, the state, and its
+   * notification unless the cooldown holds it back.
+   */
   async function moveTo(
     sql: Sql,
     emit: Emit,
     rule: RuleRow,
     to: AlertState,
-    m: Measurement,
+    m: Measured & { windowStart: Date; windowEnd: Date },
     now: Date,
     reason: string | null,
+    subject: Subject = ruleSubject(rule),
   ): Promise<void> {
     const notified = shouldNotify(
       to,
       {
-        lastFiredAt: rule.last_fired_at,
-        lastWarnedAt: rule.last_warned_at,
-        stateNotified: rule.state_notified,
+        lastFiredAt: subject.last_fired_at,
+        lastWarnedAt: subject.last_warned_at,
+        stateNotified: subject.state_notified,
       },
       rule.cooldown_seconds,
       now,
     );
     deps.meters.alertStateChanges.inc({ state: to, notified: String(notified) });
     const threshold =
-      to === 'WARNING' || (to === 'OK' && rule.warning_threshold !== null)
-        ? (rule.warning_threshold ?? rule.threshold)
-        : rule.threshold;
+      rule.operator === 'ANOMALY'
+        ? m.baseline && m.value !== null
+          ? boundNear(m.value, m.baseline)
+          : null
+        : to === 'WARNING' || (to === 'OK' && rule.warning_threshold !== null)
+          ? (rule.warning_threshold ?? rule.threshold)
+          : rule.threshold;
+    const baseline = rule.operator === 'ANOMALY' ? (m.baseline ?? null) : null;
+    const group = subject.group === null ? null : { by: rule.group_by!, value: subject.group };
     const eventId = uuidv7();
     await sql(
-      `INSERT INTO alert_events (id, rule_id, project_id, from_state, to_state, value, threshold, window_start, window_end, samples, notified, reason, created_at)
-       VALUES ($1::uuid, $2::uuid, $3::uuid, $4::"AlertState", $5::"AlertState", $6, $7, $8, $9, $10, $11, $12, $13)`,
+      `INSERT INTO alert_events (id, rule_id, project_id, from_state, to_state, value, threshold, window_start, window_end, samples, notified, reason, created_at, group_by, group_value, baseline)
+       VALUES ($1::uuid, $2::uuid, $3::uuid, $4::"AlertState", $5::"AlertState", $6, $7, $8, $9, $10, $11, $12, $13, $14::"AlertGroupBy", $15, $16::jsonb)`,
       [
         eventId,
         rule.id,
         rule.project_id,
-        rule.state,
+        subject.state,
         to,
         m.value,
         threshold,
@@ -106,15 +125,30 @@ export function createAlertRules(
         notified,
         reason,
         now,
+        group?.by ?? null,
+        group?.value ?? null,
+        baseline === null ? null : JSON.stringify(baseline),
       ],
     );
-    await sql(
-      `UPDATE alert_rules SET state = $2::"AlertState", state_notified = $3, last_value = $4, last_evaluated_at = $5,
+    if (group)
+      await sql(
+        `INSERT INTO alert_rule_groups (id, rule_id, value, state, state_notified, last_value, last_evaluated_at, last_fired_at, last_warned_at)
+         VALUES ($1::uuid, $2::uuid, $3, $4::"AlertState", $5, $6, $7,
+           CASE WHEN $5 AND $4 = 'FIRING' THEN $7::timestamptz END, CASE WHEN $5 AND $4 = 'WARNING' THEN $7::timestamptz END)
+         ON CONFLICT (rule_id, value) DO UPDATE SET state = excluded.state, state_notified = excluded.state_notified,
+           last_value = excluded.last_value, last_evaluated_at = excluded.last_evaluated_at,
+           last_fired_at = coalesce(excluded.last_fired_at, alert_rule_groups.last_fired_at),
+           last_warned_at = coalesce(excluded.last_warned_at, alert_rule_groups.last_warned_at)`,
+        [uuidv7(), rule.id, group.value, to, notified, m.value, now],
+      );
+    else
+      await sql(
+        `UPDATE alert_rules SET state = $2::"AlertState", state_notified = $3, last_value = $4, last_evaluated_at = $5,
          last_fired_at = CASE WHEN $3 AND $2 = 'FIRING' THEN $5 ELSE last_fired_at END,
          last_warned_at = CASE WHEN $3 AND $2 = 'WARNING' THEN $5 ELSE last_warned_at END
        WHERE id = $1::uuid`,
-      [rule.id, to, notified, m.value, now],
-    );
+        [rule.id, to, notified, m.value, now],
+      );
     const notification: AlertNotification = {
       eventId,
       ruleId: rule.id,
@@ -122,11 +156,13 @@ export function createAlertRules(
       metric: rule.metric,
       severity: rule.severity,
       projectId: rule.project_id,
-      fromState: rule.state,
+      fromState: subject.state,
       state: to,
       value: m.value,
       threshold,
       windowSeconds: rule.window_seconds,
+      group,
+      baseline,
       samples: m.samples,
       notified,
       reason,
@@ -192,37 +228,48 @@ export function createAlertRules(
 
   return {
     unmeasured,
-    /** The rule's value now, and the state it would move to, without recording anything; null when there is no such rule. */
-    async test(ruleId: string): Promise<
-      | (Measurement & {
-          metric: AlertMetric;
-          projectId: string;
-          state: AlertState;
-          nextState: AlertState | null;
-        })
-      | null
-    > {
+    /** The rule's value now (each group's for a grouped rule), and the state it would move to, without recording anything; null when there is no such rule. */
+    async test(ruleId: string) {
       const [rule] = await deps.db.query<RuleRow>(
         `SELECT ${RULE_COLUMNS} FROM alert_rules WHERE id = $1::uuid`,
         [ruleId],
       );
       if (!rule) return null;
       const m = await measureRule(deps.db.query, rule, deps.clock.now());
+      const states = new Map(
+        (
+          await deps.db.query<{ value: string; state: AlertState }>(
+            `SELECT value, state::text AS state FROM alert_rule_groups WHERE rule_id = $1::uuid`,
+            [ruleId],
+          )
+        ).map((g) => [g.value, g.state]),
+      );
+      const common = { metric: rule.metric, projectId: rule.project_id };
       return {
         ...m,
-        metric: rule.metric,
-        projectId: rule.project_id,
+        ...common,
         state: rule.state,
-        nextState: nextState(rule.state, m.level),
+        nextState: rule.group_by ? null : nextState(rule.state, m.level),
+        truncatedGroups: rule.group_by ? (m.truncatedGroups ?? 0) : null,
+        groups: (m.groups ?? []).map((g) => {
+          const state = states.get(g.group) ?? 'OK';
+          return {
+            ...g,
+            ...common,
+            group: { by: rule.group_by!, value: g.group },
+            wouldBecome: nextState(state, g.level) ?? state,
+          };
+        }),
       };
     },
 
     /**
      * A rule disabled while WARNING or FIRING is resolved at once (with the reason, and
      * `alert.resolved` sent as for a measured resolution): a disabled rule is never measured again,
-     * so it would otherwise stay firing for good.
+     * so it would otherwise stay firing for good. A grouped rule resolves each group. The same
+     * happens to a rule whose groupBy changes (its groups mean nothing any more).
      */
-    async resolveDisabled(ruleId: string): Promise<boolean> {
+    async resolveDisabled(ruleId: string, reason = 'The rule was disabled.'): Promise<boolean> {
       const now = deps.clock.now();
       return services.events.transaction(async (sql, emit) => {
         const [rule] = await sql<RuleRow>(
@@ -234,15 +281,12 @@ export function createAlertRules(
           windowStart: new Date(now.getTime() - rule.window_seconds * 1000),
           windowEnd: now,
         };
-        await moveTo(
-          sql,
-          emit,
-          rule,
-          'RESOLVED',
-          { value: null, samples: 0, level: null, ...window },
-          now,
-          'The rule was disabled.',
-        );
+        const m = { value: null, samples: 0, level: null, baseline: null, historyPeriods: null };
+        if (rule.group_by)
+          return resolveGroups(sql, rule, (subject) =>
+            moveTo(sql, emit, rule, 'RESOLVED', { ...m, ...window }, now, reason, subject),
+          );
+        await moveTo(sql, emit, rule, 'RESOLVED', { ...m, ...window }, now, reason);
         return true;
       });
     },
