@@ -3,11 +3,12 @@
 // seen within half a second (in-flight judge calls are aborted); a stopping worker hands its items
 // back.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Deps } from '../../deps';
 import type { HeldWork, Job } from '../../worker/job';
 import type { CostService } from '../costs/service';
 import { isTransient, type Judge } from '../providers/judge';
-import { limitsJudges, type Quotas } from '../ratelimit/quotas';
+import { limitsJudges, minuteLimitsJudges, type Quotas, type Refusal } from '../ratelimit/quotas';
 import { topics } from '../events/catalogue';
 import type { Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
@@ -65,21 +66,26 @@ export function createEvaluationJob(
 
   // Checked before every item that calls a model (to judge or to generate its output): spending
   // stops within the items in flight.
-  async function quotaReason(evaluation: RunningEvaluation): Promise<string | null> {
+  async function quotaReason(evaluation: RunningEvaluation): Promise<Refusal | null> {
     if (!evaluation.judged && !evaluation.generation) return null;
     if (Date.now() - evaluation.judgeQuotaAt > QUOTA_RECHECK_MS) {
       evaluation.judgeQuotaAt = Date.now();
       evaluation.judgeQuota =
         (evaluation.creatorId !== null &&
-          limitsJudges(await services.quotas.quota(evaluation.creatorId))) ||
+          (limitsJudges(await services.quotas.quota(evaluation.creatorId)) ||
+            minuteLimitsJudges(await services.quotas.minuteQuota(evaluation.creatorId)))) ||
         limitsJudges(await services.quotas.projectBudget(evaluation.projectId));
     }
     if (!evaluation.judgeQuota) return null;
     const subjects = { userId: evaluation.creatorId, projectId: evaluation.projectId };
     return writer.withUnwritten(subjects, (unwritten) =>
-      services.quotas.exceeded(subjects, 'judge', unwritten),
+      services.quotas.refusal(subjects, 'judge', unwritten),
     );
   }
+
+  /** Waits `ms`, or less when `signal` aborts. */
+  const sleep = (ms: number, signal: AbortSignal) =>
+    sleepFor(ms, undefined, { signal }).catch(() => undefined);
 
   /** Grades one item; resolves with its outcome to write, or null when there is none. */
   async function processItem(item: queue.ClaimedItem, signal: AbortSignal): Promise<Graded | null> {
@@ -97,9 +103,15 @@ export function createEvaluationJob(
       });
       return null;
     }
-    const reason = await quotaReason(evaluation);
+    let reason = await quotaReason(evaluation);
+    // A minute window paces the item (the lease is renewed meanwhile); a daily quota ends the evaluation.
+    while (reason?.retryAfter && !signal.aborted) {
+      await sleep(reason.retryAfter * 1000, signal);
+      reason = await quotaReason(evaluation);
+    }
+    if (signal.aborted) return null;
     if (reason) {
-      await fail(evaluation.id, { code: 'QUOTA_EXCEEDED', message: reason });
+      await fail(evaluation.id, { code: 'QUOTA_EXCEEDED', message: reason.message });
       return null;
     }
     const gradingDeps = {
