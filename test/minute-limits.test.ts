@@ -49,11 +49,11 @@ describe('per-minute quotas', () => {
     }
     const refused = await create(user.key);
     expect(refused.status).toBe(429);
-    expect(refused.body.errors[0].extensions).toMatchObject({
+    expect(refused.body.errors![0].extensions).toMatchObject({
       code: 'QUOTA_EXCEEDED',
       retryAfter: 40,
     });
-    expect(refused.body.errors[0].message).toMatch(
+    expect(refused.body.errors![0].message).toMatch(
       /per-minute quota of 1 evaluations \(bursts of 2\)/,
     );
     expect(refused.headers.get('retry-after')).toBe('40');
@@ -100,8 +100,8 @@ describe('per-role ceilings', () => {
     for (let i = 0; i < 4; i++) results.push(await app.gql(VIEWER_Q, {}, { key: user.key }));
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 429]);
     const refused = results[3];
-    expect(refused.body.errors[0].extensions.code).toBe('RATE_LIMITED');
-    expect(refused.body.errors[0].message).toMatch(/VIEWER keys may make 1 requests a minute/);
+    expect(refused.body.errors![0].extensions?.code).toBe('RATE_LIMITED');
+    expect(refused.body.errors![0].message).toMatch(/VIEWER keys may make 1 requests a minute/);
     expect(refused.body.extensions.cost.throttleStatus).toMatchObject({
       limitedBy: 'ROLE',
       maximumAvailable: 3,

@@ -109,7 +109,7 @@ export function createEvaluationJob(
       await sleep(reason.retryAfter * 1000, signal);
       reason = await quotaReason(evaluation);
     }
-    if (signal.aborted) return null;
+    if (reason?.retryAfter) return null; // aborted while waiting: nothing to write
     if (reason) {
       await fail(evaluation.id, { code: 'QUOTA_EXCEEDED', message: reason.message });
       return null;
