@@ -81,6 +81,91 @@ const globalLimits = z
   .partial()
   .strict();
 
+const window = z
+  .object({
+    perMinute: z.number().int().min(0).nullable(),
+    burst: z.number().int().min(0).nullable(),
+  })
+  .partial()
+  .strict();
+const costWindow = z
+  .object({
+    perMinute: z
+      .string()
+      .regex(/^\d{1,12}(\.\d{1,10})?$/)
+      .nullable(),
+    burst: z
+      .string()
+      .regex(/^\d{1,12}(\.\d{1,10})?$/)
+      .nullable(),
+  })
+  .partial()
+  .strict();
+const minuteQuota = z
+  .object({ evaluations: window, judgeTokens: window, judgeCost: costWindow })
+  .partial()
+  .strict();
+const minuteOverrides = z
+  .object({ FREE: minuteQuota, BASIC: minuteQuota, PREMIUM: minuteQuota, ENTERPRISE: minuteQuota })
+  .partial()
+  .strict();
+
+const OFF = { perMinute: null, burst: null };
+/**
+ * Per-minute quotas per tier (UTC minute windows): `perMinute` is the rate a tier is sized for,
+ * `burst` the most one minute may reach before it is refused (null: unlimited; judge cost in USD);
+ * EVALGRAPH_TIER_MINUTE_QUOTAS overrides them, per tier and per field.
+ */
+export const DEFAULT_TIER_MINUTE_QUOTAS = {
+  FREE: {
+    evaluations: { perMinute: 5, burst: 10 },
+    judgeTokens: { perMinute: 20_000, burst: 40_000 },
+    judgeCost: { perMinute: '0.10', burst: '0.20' },
+  },
+  BASIC: {
+    evaluations: { perMinute: 20, burst: 40 },
+    judgeTokens: { perMinute: 200_000, burst: 400_000 },
+    judgeCost: { perMinute: '1', burst: '2' },
+  },
+  PREMIUM: {
+    evaluations: { perMinute: 100, burst: 200 },
+    judgeTokens: { perMinute: 2_000_000, burst: 4_000_000 },
+    judgeCost: { perMinute: '10', burst: '20' },
+  },
+  ENTERPRISE: { evaluations: OFF, judgeTokens: OFF, judgeCost: OFF },
+};
+
+const roleCeiling = z
+  .object({
+    perMinute: z.number().int().min(1).max(100_000_000),
+    burst: z.number().int().min(1).max(100_000_000),
+  })
+  .partial()
+  .strict();
+const roleOverrides = z
+  .object({
+    ADMIN: roleCeiling,
+    DEVELOPER: roleCeiling,
+    VIEWER: roleCeiling,
+    BILLING: roleCeiling,
+    FEEDBACK: roleCeiling,
+  })
+  .partial()
+  .strict();
+
+/**
+ * Requests per minute and burst per key role, on top of the user's tier bucket (a key without a
+ * role counts as ADMIN); EVALGRAPH_RATE_LIMIT_ROLES overrides them. FEEDBACK keys ship in web
+ * apps and share their project's allowance: VIEWER's.
+ */
+export const DEFAULT_ROLE_LIMITS = {
+  ADMIN: { perMinute: 100_000, burst: 120_000 },
+  DEVELOPER: { perMinute: 10_000, burst: 12_000 },
+  VIEWER: { perMinute: 1_000, burst: 1_200 },
+  BILLING: { perMinute: 1_000, burst: 1_200 },
+  FEEDBACK: { perMinute: 1_000, burst: 1_200 },
+};
+
 const jsonOf = <T extends z.ZodType>(schema: T, example: string) =>
   z
     .string()
@@ -199,6 +284,11 @@ export const envSchema = z.object({
     defaultModelPrice,
     '{"inputPer1M":1.0,"outputPer1M":2.0} (USD per 1M tokens; cachedInputPer1M optional)',
   ),
+  EVALGRAPH_TIER_MINUTE_QUOTAS: jsonOf(
+    minuteOverrides,
+    '{"FREE":{"evaluations":{"perMinute":5,"burst":10},"judgeCost":{"perMinute":"0.10","burst":"0.20"}}}',
+  ),
+  EVALGRAPH_RATE_LIMIT_ROLES: jsonOf(roleOverrides, '{"VIEWER":{"perMinute":1000,"burst":1200}}'),
   EVALGRAPH_QUOTA_BURST_PERCENT: z.coerce.number().int().min(0).max(1_000).default(10),
   EVALGRAPH_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(15),
   EVALGRAPH_MAX_ALIASES: z.coerce.number().int().min(1).max(1_000).default(30),

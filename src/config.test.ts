@@ -106,6 +106,51 @@ describe('tiers', () => {
   });
 });
 
+describe('per-role and per-minute limits', () => {
+  it('default each role and tier, and merge overrides per role and per field', () => {
+    const config = parseConfig({
+      EVALGRAPH_RATE_LIMIT_ROLES: '{"VIEWER":{"perMinute":600},"FEEDBACK":{"burst":50000}}',
+      EVALGRAPH_TIER_MINUTE_QUOTAS: '{"BASIC":{"judgeCost":{"burst":"5"}}}',
+    });
+    expect(config.rateLimit.roles).toEqual({
+      ADMIN: { perMinute: 100_000, burst: 120_000 },
+      DEVELOPER: { perMinute: 10_000, burst: 12_000 },
+      VIEWER: { perMinute: 600, burst: 1_200 },
+      BILLING: { perMinute: 1_000, burst: 1_200 },
+      FEEDBACK: { perMinute: 1_000, burst: 50_000 },
+    });
+    expect(config.quotas.minuteTiers.BASIC).toEqual({
+      evaluations: { perMinute: 20, burst: 40 },
+      judgeTokens: { perMinute: 200_000, burst: 400_000 },
+      judgeCost: { perMinute: '1', burst: '5' },
+    });
+    expect(config.quotas.minuteTiers.ENTERPRISE.evaluations).toEqual({
+      perMinute: null,
+      burst: null,
+    });
+  });
+
+  it('name the variable when its JSON is malformed or a burst is below its rate', () => {
+    expect(() => parseConfig({ EVALGRAPH_RATE_LIMIT_ROLES: '{"OWNER":{"perMinute":5}}' })).toThrow(
+      /EVALGRAPH_RATE_LIMIT_ROLES: expected JSON such as/,
+    );
+    expect(() =>
+      parseConfig({ EVALGRAPH_RATE_LIMIT_ROLES: '{"VIEWER":{"perMinute":"fast"}}' }),
+    ).toThrow(/EVALGRAPH_RATE_LIMIT_ROLES: expected JSON such as/);
+    expect(() =>
+      parseConfig({ EVALGRAPH_RATE_LIMIT_ROLES: '{"VIEWER":{"perMinute":5000}}' }),
+    ).toThrow(/EVALGRAPH_RATE_LIMIT_ROLES: burst must be at least perMinute \(VIEWER\)/);
+    expect(() =>
+      parseConfig({ EVALGRAPH_TIER_MINUTE_QUOTAS: '{"FREE":{"evaluations":5}}' }),
+    ).toThrow(/EVALGRAPH_TIER_MINUTE_QUOTAS: expected JSON such as/);
+    expect(() =>
+      parseConfig({ EVALGRAPH_TIER_MINUTE_QUOTAS: '{"FREE":{"evaluations":{"perMinute":50}}}' }),
+    ).toThrow(
+      /EVALGRAPH_TIER_MINUTE_QUOTAS: burst must be at least perMinute \(FREE.evaluations\)/,
+    );
+  });
+});
+
 describe('abuse limits before a key is known', () => {
   it('bound query texts to 64 KiB and give callers without a key 20 requests a second per address by default', () => {
     const config = parseConfig({});

@@ -1,7 +1,13 @@
 // The Config object: parseConfig maps the parsed environment (config-schema.ts) onto nested,
 // typed settings, with the derived ones (paths, per-tier tables, what is off).
 import path from 'node:path';
-import { DEFAULT_TIER_BUCKETS, DEFAULT_TIER_QUOTAS, envSchema } from './config-schema';
+import {
+  DEFAULT_ROLE_LIMITS,
+  DEFAULT_TIER_BUCKETS,
+  DEFAULT_TIER_MINUTE_QUOTAS,
+  DEFAULT_TIER_QUOTAS,
+  envSchema,
+} from './config-schema';
 
 /** The package's root: relative paths of shipped files resolve from here, not from the working directory. */
 const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -14,6 +20,31 @@ type DailyQuotaConfig = {
   judgeTokens: number | null;
   judgeCost: string | null;
 };
+
+type MinuteWindowConfig<T> = { perMinute: T | null; burst: T | null };
+export type MinuteQuotaConfig = {
+  evaluations: MinuteWindowConfig<number>;
+  judgeTokens: MinuteWindowConfig<number>;
+  judgeCost: MinuteWindowConfig<string>;
+};
+type RoleName = keyof typeof DEFAULT_ROLE_LIMITS;
+export type RoleLimitConfig = { perMinute: number; burst: number };
+
+/** Each tier's per-minute quotas with the configured overrides on top, field by field. */
+function minuteTiers(
+  overrides: Partial<Record<TierName, Partial<Record<keyof MinuteQuotaConfig, object>>>>,
+): Record<TierName, MinuteQuotaConfig> {
+  const tiers = ['FREE', 'BASIC', 'PREMIUM', 'ENTERPRISE'] as const;
+  const fields = ['evaluations', 'judgeTokens', 'judgeCost'] as const;
+  return Object.fromEntries(
+    tiers.map((t) => [
+      t,
+      Object.fromEntries(
+        fields.map((f) => [f, { ...DEFAULT_TIER_MINUTE_QUOTAS[t][f], ...overrides[t]?.[f] }]),
+      ),
+    ]),
+  ) as Record<TierName, MinuteQuotaConfig>;
+}
 
 /** Each tier's defaults with the configured overrides on top. */
 function perTier<T extends object>(
@@ -61,6 +92,32 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       'EVALGRAPH_INIT_ADMIN_EMAIL: required when EVALGRAPH_INIT_PROJECT or EVALGRAPH_INIT_API_KEY is set',
     ]);
   }
+  const roles = Object.fromEntries(
+    Object.entries(DEFAULT_ROLE_LIMITS).map(([role, limits]) => [
+      role,
+      { ...limits, ...e.EVALGRAPH_RATE_LIMIT_ROLES[role as RoleName] },
+    ]),
+  ) as Record<RoleName, RoleLimitConfig>;
+  const tooSmall = Object.entries(roles)
+    .filter(([, l]) => l.burst < l.perMinute)
+    .map(([role]) => role);
+  if (tooSmall.length)
+    throw new ConfigError([
+      `EVALGRAPH_RATE_LIMIT_ROLES: burst must be at least perMinute (${tooSmall.join(', ')})`,
+    ]);
+  const minute = minuteTiers(e.EVALGRAPH_TIER_MINUTE_QUOTAS);
+  const below = Object.entries(minute).flatMap(([tier, q]) =>
+    Object.entries(q)
+      .filter(
+        ([, w]) =>
+          w.perMinute !== null && w.burst !== null && Number(w.burst) < Number(w.perMinute),
+      )
+      .map(([field]) => `${tier}.${field}`),
+  );
+  if (below.length)
+    throw new ConfigError([
+      `EVALGRAPH_TIER_MINUTE_QUOTAS: burst must be at least perMinute (${below.join(', ')})`,
+    ]);
   const dataDir = path.resolve(e.EVALGRAPH_DATA_DIR);
   return {
     http: {
@@ -152,6 +209,12 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       /** Off: no cost analysis, buckets or cost extension (benchmarks compare both). */
       enabled: e.EVALGRAPH_RATE_LIMIT,
       tiers: perTier(DEFAULT_TIER_BUCKETS, e.EVALGRAPH_RATE_LIMIT_TIERS),
+      /**
+       * Each key role's ceiling in requests (operations that cost points): a bucket of `burst`
+       * requests refilled at `perMinute`, per user and role (a FEEDBACK key's: per project), on
+       * top of the tier's bucket. A key without a role counts as ADMIN.
+       */
+      roles,
       /** No single operation may cost more, whatever the bucket. */
       maxQueryCost: e.EVALGRAPH_MAX_QUERY_COST,
       /**
@@ -229,6 +292,8 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
     },
     quotas: {
       tiers: perTier<DailyQuotaConfig>(DEFAULT_TIER_QUOTAS, e.EVALGRAPH_TIER_QUOTAS),
+      /** Per UTC minute, besides the day: refused once a minute's use reaches `burst`. */
+      minuteTiers: minute,
       /** A quota is enforced this much above its value (a burst allowance). */
       burstPercent: e.EVALGRAPH_QUOTA_BURST_PERCENT,
     },

@@ -42,6 +42,7 @@ describe('cost', () => {
         maximumAvailable: 10_000,
         currentlyAvailable: 10_000 - 10,
         restoreRate: 0.001,
+        limitedBy: 'TIER',
       },
     });
     expect(

@@ -4,6 +4,9 @@
 // operation costing more than the bucket holds at most, or than the single-query maximum, is
 // refused as QUERY_TOO_COMPLEX. After execution the unused part of the requested cost is given
 // back. Every answer says what it cost in `extensions.cost` and in X-RateLimit-* headers.
+// Besides the tier's bucket of points, each key role has a bucket of requests (limits.ts
+// roleBucket): both are taken in one store step (one Redis script), the request is refused when
+// either is empty, and the answer reports the one that binds (`throttleStatus.limitedBy`).
 // When the bucket store (Redis) fails: reads fall back to a bucket in this process, spending
 // mutations are refused with SERVICE_UNAVAILABLE.
 import { getOperationAST, type ExecutionResult, type GraphQLSchema } from 'graphql';
@@ -17,7 +20,7 @@ import {
   secondsUntil,
   withFallback,
   type BucketLimits,
-  type BucketResult,
+  type BucketsResult,
   type BucketStore,
 } from '../modules/ratelimit/bucket';
 import { planActualCost } from '../modules/ratelimit/actual-cost';
@@ -26,6 +29,7 @@ import {
   bucketLimits,
   rateSubject,
   requestQuota,
+  roleBucket,
   secondsToMidnight,
 } from '../modules/ratelimit/limits';
 import type { RequestCounter } from '../modules/ratelimit/request-counter';
@@ -33,8 +37,16 @@ import type { RequestCounter } from '../modules/ratelimit/request-counter';
 export interface CostExtension {
   requestedQueryCost: number;
   actualQueryCost: number | null;
-  throttleStatus: { maximumAvailable: number; currentlyAvailable: number; restoreRate: number };
+  throttleStatus: {
+    maximumAvailable: number;
+    currentlyAvailable: number;
+    restoreRate: number;
+    /** Which bucket binds: the tier's (cost points) or the key role's (requests); its numbers are these. */
+    limitedBy: LimitedBy;
+  };
 }
+
+export type LimitedBy = 'TIER' | 'ROLE';
 
 export interface RateLimitOptions {
   schema: GraphQLSchema;
@@ -48,10 +60,32 @@ export interface RateLimitOptions {
   onStoreError?: (error: unknown) => void;
 }
 
-const status = (limits: BucketLimits, result: BucketResult) => ({
-  maximumAvailable: limits.capacity,
-  currentlyAvailable: Math.floor(result.available),
-  restoreRate: limits.restoreRate,
+/** One bucket of a request's step: the tier's (its cost in points) or the role's (one request). */
+interface Side {
+  by: LimitedBy;
+  key: string;
+  limits: BucketLimits;
+  cost: number;
+}
+
+/**
+ * The bucket that binds after a step: one that refused (the longer wait when both did), else the
+ * one with fewer requests like this one left.
+ */
+function binding(sides: Side[], result: BucketsResult): { side: Side; available: number } {
+  const each = sides.map((side, i) => ({ side, available: result.available[i] }));
+  const score = ({ side, available }: (typeof each)[number]) =>
+    result.allowed
+      ? -available / Math.max(side.cost, 1)
+      : secondsUntil(available, side.cost, side.limits);
+  return each.reduce((a, b) => (score(b) > score(a) ? b : a));
+}
+
+const status = ({ side, available }: { side: Side; available: number }) => ({
+  maximumAvailable: side.limits.capacity,
+  currentlyAvailable: Math.floor(available),
+  restoreRate: side.limits.restoreRate,
+  limitedBy: side.by,
 });
 
 export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
@@ -106,9 +140,17 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       const plan = planOf(args.document, args.variableValues, args.operationName);
       if (!plan) return;
       const requested = plan.requested;
+      const role = roleBucket(config, principal);
+      // Free operations take nothing from either bucket.
+      const sides: Side[] = [
+        { by: 'TIER', key: subject.bucket, limits, cost: requested },
+        { by: 'ROLE', key: role.key, limits: role.limits, cost: requested > 0 ? 1 : 0 },
+      ];
+      const peek = async () =>
+        binding(sides, (await withStore(mutation, (s) => s.peekAll(sides))).value);
       const request = (ctx as { request?: object }).request;
-      const stop = (result: ExecutionResult, cost: CostExtension) => {
-        if (request) costs.set(request, { cost, limits });
+      const stop = (result: ExecutionResult, cost: CostExtension, bound: BucketLimits) => {
+        if (request) costs.set(request, { cost, limits: bound });
         setResultAndStopExecution({ ...result, extensions: { ...result.extensions, cost } });
       };
 
@@ -120,7 +162,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
         (await options.requests.requestsToday(subject)) >= daily.refusedAt
       ) {
         const retryAfter = secondsToMidnight(ctx.deps.clock.now());
-        const { value: current } = await withStore(mutation, (s) => s.peek(subject.bucket, limits));
+        const current = await peek();
         stop(
           {
             errors: [
@@ -138,19 +180,20 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
           {
             requestedQueryCost: requested,
             actualQueryCost: null,
-            throttleStatus: status(limits, current),
+            throttleStatus: status(current),
           },
+          current.side.limits,
         );
         return;
       }
       const max = Math.min(limits.capacity, config.maxQueryCost);
       if (requested > max) {
         operations.inc({ tier: principal.tier, outcome: 'too_complex' });
-        const { value: current } = await withStore(mutation, (s) => s.peek(subject.bucket, limits));
+        const current = await peek();
         const cost = {
           requestedQueryCost: requested,
           actualQueryCost: null,
-          throttleStatus: status(limits, current),
+          throttleStatus: status(current),
         };
         stop(
           {
@@ -163,35 +206,39 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
             ],
           },
           cost,
+          current.side.limits,
         );
         return;
       }
-      const { value: taken, used } = await withStore(mutation, (s) =>
-        s.take(subject.bucket, limits, requested),
-      );
+      const { value: taken, used } = await withStore(mutation, (s) => s.takeAll(sides));
       operations.inc({ tier: principal.tier, outcome: taken.allowed ? 'allowed' : 'throttled' });
       if (!taken.allowed) {
-        const retryAfter = Math.max(1, secondsUntil(taken.available, requested, limits));
+        const bound = binding(sides, taken);
+        const retryAfter = Math.max(
+          1,
+          secondsUntil(bound.available, bound.side.cost, bound.side.limits),
+        );
         const cost = {
           requestedQueryCost: requested,
           actualQueryCost: null,
-          throttleStatus: status(limits, taken),
+          throttleStatus: status(bound),
         };
+        const why =
+          bound.side.by === 'TIER'
+            ? `this operation costs ${requested} points and ${Math.floor(bound.available)} are available (${limits.restoreRate} restored per second)`
+            : `${role.role} keys may make ${config.roles[role.role].perMinute} requests a minute (bursts of ${bound.side.limits.capacity}) and none are left`;
         stop(
           {
             errors: [
-              appError(
-                'RATE_LIMITED',
-                `Throttled: this operation costs ${requested} points and ${Math.floor(taken.available)} are available (${limits.restoreRate} restored per second). Retry after ${retryAfter} s.`,
-                {
-                  status: 429,
-                  headers: { 'Retry-After': String(retryAfter) },
-                  extensions: { cost },
-                },
-              ),
+              appError('RATE_LIMITED', `Throttled: ${why}. Retry after ${retryAfter} s.`, {
+                status: 429,
+                headers: { 'Retry-After': String(retryAfter) },
+                extensions: { cost },
+              }),
             ],
           },
           cost,
+          bound.side.limits,
         );
         return;
       }
@@ -206,19 +253,25 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
               : planActualCost(schema, plan, result.data);
           points.inc({ tier: principal.tier }, actual);
           if (requested > 0) options.requests.count(subject, actual);
-          // Settled with the store that took (a fallback's points never go to Redis).
+          // Settled with the store that took (a fallback's points never go to Redis); only the
+          // tier's bucket is in points, the role's counted the request.
+          const tier = { allowed: true, available: taken.available[0] };
           const after =
             actual < requested
-              ? await used.refund(subject.bucket, limits, requested - actual).catch(() => taken)
+              ? await used.refund(subject.bucket, limits, requested - actual).catch(() => tier)
               : actual > requested
-                ? await used.charge(subject.bucket, limits, actual - requested).catch(() => taken)
-                : taken;
+                ? await used.charge(subject.bucket, limits, actual - requested).catch(() => tier)
+                : tier;
+          const bound = binding(sides, {
+            allowed: true,
+            available: [after.available, taken.available[1]],
+          });
           const cost: CostExtension = {
             requestedQueryCost: requested,
             actualQueryCost: actual,
-            throttleStatus: status(limits, after),
+            throttleStatus: status(bound),
           };
-          if (request) costs.set(request, { cost, limits });
+          if (request) costs.set(request, { cost, limits: bound.side.limits });
           setResult({ ...result, extensions: { ...result.extensions, cost } });
         },
       };
@@ -248,13 +301,25 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       }
       const take = async () =>
         (await withStore(false, (s) => s.take(bucket, limits, perEvent))).value;
-      const first = await take();
+      // Starting is a request for the key role's bucket too; events spend the tier's points only.
+      const role = roleBucket(config, principal);
+      const started = (
+        await withStore(false, (s) =>
+          s.takeAll([
+            { key: bucket, limits, cost: perEvent },
+            { key: role.key, limits: role.limits, cost: 1 },
+          ]),
+        )
+      ).value;
+      const first = { allowed: started.allowed, available: started.available[0] };
       operations.inc({ tier: principal.tier, outcome: first.allowed ? 'allowed' : 'throttled' });
       if (!first.allowed)
         return refuse(
           appError(
             'RATE_LIMITED',
-            `Throttled: each event of this subscription costs ${perEvent} points and ${Math.floor(first.available)} are available.`,
+            first.available >= perEvent
+              ? `Throttled: ${role.role} keys may make ${config.roles[role.role].perMinute} requests a minute (bursts of ${role.limits.capacity}) and none are left.`
+              : `Throttled: each event of this subscription costs ${perEvent} points and ${Math.floor(first.available)} are available.`,
           ),
         );
       let paid = true; // the first event was paid when it started

@@ -3,11 +3,12 @@
 // seen within half a second (in-flight judge calls are aborted); a stopping worker hands its items
 // back.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Deps } from '../../deps';
 import type { HeldWork, Job } from '../../worker/job';
 import type { CostService } from '../costs/service';
 import { isTransient, type Judge } from '../providers/judge';
-import { limitsJudges, type Quotas } from '../ratelimit/quotas';
+import { limitsJudges, minuteLimitsJudges, type Quotas, type Refusal } from '../ratelimit/quotas';
 import { topics } from '../events/catalogue';
 import type { Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
@@ -67,13 +68,14 @@ export function createEvaluationJob(
   // stops within the items in flight.
   async function quotaReason(
     evaluation: RunningEvaluation,
-  ): Promise<{ code: 'QUOTA_EXCEEDED' | 'INSTANCE_LIMIT_EXCEEDED'; message: string } | null> {
+  ): Promise<(Refusal & { code: 'QUOTA_EXCEEDED' | 'INSTANCE_LIMIT_EXCEEDED' }) | null> {
     if (!evaluation.judged && !evaluation.generation) return null;
     if (Date.now() - evaluation.judgeQuotaAt > QUOTA_RECHECK_MS) {
       evaluation.judgeQuotaAt = Date.now();
       evaluation.judgeQuota =
         (evaluation.creatorId !== null &&
-          limitsJudges(await services.quotas.quota(evaluation.creatorId))) ||
+          (limitsJudges(await services.quotas.quota(evaluation.creatorId)) ||
+            minuteLimitsJudges(await services.quotas.minuteQuota(evaluation.creatorId)))) ||
         limitsJudges(await services.quotas.projectBudget(evaluation.projectId));
     }
     const instance = services.quotas.instanceLimitsJudges;
@@ -81,15 +83,21 @@ export function createEvaluationJob(
     const subjects = { userId: evaluation.creatorId, projectId: evaluation.projectId };
     return writer.withUnwritten(subjects, async (unwritten) => {
       const quota = evaluation.judgeQuota
-        ? await services.quotas.exceeded(subjects, 'judge', unwritten)
+        ? await services.quotas.refusal(subjects, 'judge', unwritten)
         : null;
-      if (quota) return { code: 'QUOTA_EXCEEDED' as const, message: quota };
+      if (quota) return { ...quota, code: 'QUOTA_EXCEEDED' as const };
       const spent = instance
         ? await services.quotas.instanceExceeded(unwritten.instance.judgeCost)
         : null;
-      return spent ? { code: 'INSTANCE_LIMIT_EXCEEDED' as const, message: spent } : null;
+      return spent
+        ? { code: 'INSTANCE_LIMIT_EXCEEDED' as const, message: spent, retryAfter: null }
+        : null;
     });
   }
+
+  /** Waits `ms`, or less when `signal` aborts. */
+  const sleep = (ms: number, signal: AbortSignal) =>
+    sleepFor(ms, undefined, { signal }).catch(() => undefined);
 
   /** Grades one item; resolves with its outcome to write, or null when there is none. */
   async function processItem(item: queue.ClaimedItem, signal: AbortSignal): Promise<Graded | null> {
@@ -107,9 +115,15 @@ export function createEvaluationJob(
       });
       return null;
     }
-    const refused = await quotaReason(evaluation);
-    if (refused) {
-      await fail(evaluation.id, refused);
+    let reason = await quotaReason(evaluation);
+    // A minute window paces the item (the lease is renewed meanwhile); a daily quota ends the evaluation.
+    while (reason?.retryAfter && !signal.aborted) {
+      await sleep(reason.retryAfter * 1000, signal);
+      reason = await quotaReason(evaluation);
+    }
+    if (reason?.retryAfter) return null; // aborted while waiting: nothing to write
+    if (reason) {
+      await fail(evaluation.id, { code: reason.code, message: reason.message });
       return null;
     }
     const gradingDeps = {

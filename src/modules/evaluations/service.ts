@@ -6,7 +6,8 @@ import { appError, badInput, notFound } from '../../errors';
 import { needsJudge } from '../graders/grade';
 import { checkTestingCriteria } from '../graders/validate';
 import type { Judge } from '../providers/judge';
-import type { Quotas } from '../ratelimit/quotas';
+import { secondsToNextMinute, type Quotas } from '../ratelimit/quotas';
+import { utcMinute } from '../../lib/days';
 import { addUsage } from '../ratelimit/usage-sql';
 import type { Emit, Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
@@ -27,6 +28,16 @@ export interface EvaluationInput {
   batchId?: string | null;
   /** Where it was imported from, recorded in its stored dataSource (importOpenAIEval: the run). */
   importedFrom?: { openAIRunId: string | null };
+}
+
+/** QUOTA_EXCEEDED (429); for a minute window with Retry-After and `extensions.retryAfter` (seconds). */
+function quotaError(message: string, retryAfter: number | null) {
+  return appError('QUOTA_EXCEEDED', message, {
+    status: 429,
+    ...(retryAfter !== null
+      ? { headers: { 'Retry-After': String(retryAfter) }, extensions: { retryAfter } }
+      : {}),
+  });
 }
 
 export function createEvaluationService(
@@ -61,11 +72,11 @@ export function createEvaluationService(
     }
     const subjects = { userId: input.creatorId, projectId: input.projectId };
     const quota =
-      (await services.quotas.exceeded(subjects, 'evaluations')) ??
+      (await services.quotas.refusal(subjects, 'evaluations')) ??
       (graders.some(needsJudge) || asked.completions
-        ? await services.quotas.exceeded(subjects, 'judge')
+        ? await services.quotas.refusal(subjects, 'judge')
         : null);
-    if (quota) throw appError('QUOTA_EXCEEDED', quota, { status: 429 });
+    if (quota) throw quotaError(quota.message, quota.retryAfter);
     if (graders.some(needsJudge) || asked.completions) {
       const instance = await services.quotas.instanceExceeded();
       if (instance) throw services.quotas.instanceRefusal(instance);
@@ -83,6 +94,9 @@ export function createEvaluationService(
       : null;
     const projectEvaluationsPerDay = (await services.quotas.projectBudget(input.projectId))
       .evaluations;
+    const evaluationsPerMinute = input.creatorId
+      ? (await services.quotas.minuteQuota(input.creatorId)).evaluations
+      : null;
     return {
       ...input,
       name,
@@ -93,6 +107,7 @@ export function createEvaluationService(
       itemState,
       evaluationsPerDay,
       projectEvaluationsPerDay,
+      evaluationsPerMinute,
     };
   }
 
@@ -149,6 +164,14 @@ export function createEvaluationService(
           'QUOTA_EXCEEDED',
           `Your daily quota of ${p.evaluationsPerDay} evaluations reached; it resets at 00:00 UTC.`,
           { status: 429 },
+        );
+      }
+      const minute = p.evaluationsPerMinute;
+      if (minute?.burst != null && (counted.userThisMinute ?? 0) > minute.burst) {
+        const now = deps.clock.now();
+        throw quotaError(
+          `Your per-minute quota of ${minute.perMinute} evaluations (bursts of ${minute.burst}) reached; it frees at ${new Date(utcMinute(now).getTime() + 60_000).toISOString()}.`,
+          secondsToNextMinute(now),
         );
       }
       if (p.projectEvaluationsPerDay !== null && counted.project > p.projectEvaluationsPerDay) {

@@ -14,7 +14,7 @@ import { meterGraderRun } from '../evaluations/preparation';
 import { topics } from '../events/catalogue';
 import type { Events } from '../events/emitter';
 import type { Judge } from '../providers/judge';
-import { limitsJudges, type Quotas } from '../ratelimit/quotas';
+import { limitsJudges, minuteLimitsJudges, type Quotas } from '../ratelimit/quotas';
 import { MAX_COMMENT, OWN_CLIENT_ID } from '../scores/input';
 import type { ScoreDraft } from '../scores/internal';
 import { createTaskWriter, type Judged } from './outcome-writer';
@@ -45,7 +45,9 @@ export function createOnlineEvaluationJob(
     if (Date.now() - rule.judgeQuotaAt > QUOTA_RECHECK_MS) {
       rule.judgeQuotaAt = Date.now();
       rule.judgeQuota =
-        (rule.creatorId !== null && limitsJudges(await services.quotas.quota(rule.creatorId))) ||
+        (rule.creatorId !== null &&
+          (limitsJudges(await services.quotas.quota(rule.creatorId)) ||
+            minuteLimitsJudges(await services.quotas.minuteQuota(rule.creatorId)))) ||
         limitsJudges(await services.quotas.projectBudget(rule.projectId));
     }
     const instance = services.quotas.instanceLimitsJudges;

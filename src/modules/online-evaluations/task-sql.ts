@@ -5,7 +5,8 @@
 // Every statement over the table is here.
 import type { Sql } from '../../storage/db';
 import { jsonParam } from '../../storage/json-param';
-import { addJudgeSpendingFrom } from '../ratelimit/usage-sql';
+import { addJudgeSpendingFrom, addJudgeSpendingPerMinuteFrom } from '../ratelimit/usage-sql';
+import { utcMinute } from '../../lib/days';
 
 export interface QueuedTask {
   id: string;
@@ -196,9 +197,10 @@ export async function addSpending(sql: Sql, day: Date, outcomes: TaskOutcome[]):
      tasks AS (
        UPDATE online_evaluation_tasks t SET judge_input_tokens = t.judge_input_tokens + o.input_tokens,
          judge_output_tokens = t.judge_output_tokens + o.output_tokens, judge_cost = t.judge_cost + o.cost
-       FROM o WHERE t.id = o.id)
-     ${addJudgeSpendingFrom('o', '$2')}`,
-    [JSON.stringify(spent), day.toISOString().slice(0, 10)],
+       FROM o WHERE t.id = o.id),
+     usage AS (${addJudgeSpendingFrom('o', '$2')})
+     ${addJudgeSpendingPerMinuteFrom('o', '$3')}`,
+    [JSON.stringify(spent), day.toISOString().slice(0, 10), utcMinute(day).toISOString()],
   );
 }
 

@@ -78,6 +78,8 @@ describe('anonymous limiter', () => {
       charge: () => Promise.reject(new Error('down')),
       refund: () => Promise.reject(new Error('down')),
       peek: () => Promise.reject(new Error('down')),
+      takeAll: () => Promise.reject(new Error('down')),
+      peekAll: () => Promise.reject(new Error('down')),
     };
     const { limiter } = setup({ store: failing });
     const results = [];

@@ -32,4 +32,18 @@ describe('token bucket', () => {
     now = 700;
     expect((await store.peek('u', limits)).available).toBeCloseTo(2 + 7, 5);
   });
+
+  it('in process: a take from several buckets is allowed only when each holds its cost', async () => {
+    const store = createMemoryBuckets(() => 0);
+    const small = { capacity: 2, restoreRate: 1 };
+    const both = [
+      { key: 'tier', limits, cost: 10 },
+      { key: 'role', limits: small, cost: 1 },
+    ];
+    expect(await store.takeAll(both)).toEqual({ allowed: true, available: [90, 1] });
+    expect(await store.takeAll(both)).toEqual({ allowed: true, available: [80, 0] });
+    // The role's bucket is empty: nothing is taken from the tier's either.
+    expect(await store.takeAll(both)).toEqual({ allowed: false, available: [80, 0] });
+    expect(await store.peekAll(both)).toEqual({ allowed: true, available: [80, 0] });
+  });
 });

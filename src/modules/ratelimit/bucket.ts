@@ -24,6 +24,21 @@ export interface BucketStore {
   /** Gives back `points` (never above capacity). */
   refund(key: string, limits: BucketLimits, points: number): Promise<BucketResult>;
   peek(key: string, limits: BucketLimits): Promise<BucketResult>;
+  /** Takes each step's cost from its bucket if every one holds it (one atomic step). */
+  takeAll(steps: BucketStep[]): Promise<BucketsResult>;
+  peekAll(steps: BucketStep[]): Promise<BucketsResult>;
+}
+
+export interface BucketStep {
+  key: string;
+  limits: BucketLimits;
+  cost: number;
+}
+
+export interface BucketsResult {
+  allowed: boolean;
+  /** Each bucket's points after the step, in the order of the steps. */
+  available: number[];
 }
 
 type Mode = 'take' | 'charge' | 'refund' | 'peek';
@@ -61,51 +76,82 @@ export const secondsUntil = (available: number, points: number, limits: BucketLi
 
 export function createMemoryBuckets(clock: () => number = Date.now): BucketStore {
   const buckets = new Map<string, State>();
-  const run = async (key: string, limits: BucketLimits, mode: Mode, cost: number) => {
-    const next = step(buckets.get(key), limits, clock(), mode, cost);
-    if (mode !== 'peek') buckets.set(key, { tokens: next.tokens, at: next.at });
-    // Full buckets are forgotten (they would start full anyway).
-    if (next.tokens >= limits.capacity) buckets.delete(key);
-    return { allowed: next.allowed, available: next.tokens };
+  // Every bucket of a step moves together: a take from several is allowed only when each holds its cost.
+  const run = async (steps: BucketStep[], mode: Mode): Promise<BucketsResult> => {
+    const now = clock();
+    const peeked = steps.map((s) => step(buckets.get(s.key), s.limits, now, mode, s.cost));
+    const allowed = peeked.every((p) => p.allowed);
+    const next =
+      mode === 'take' && !allowed
+        ? steps.map((s) => step(buckets.get(s.key), s.limits, now, 'peek', 0))
+        : peeked;
+    steps.forEach((s, i) => {
+      if (mode !== 'peek') buckets.set(s.key, { tokens: next[i].tokens, at: next[i].at });
+      // Full buckets are forgotten (they would start full anyway).
+      if (next[i].tokens >= s.limits.capacity) buckets.delete(s.key);
+    });
+    return { allowed, available: next.map((n) => n.tokens) };
+  };
+  return storeOf(run);
+}
+
+/** The store's single-bucket steps, over its many-bucket one. */
+function storeOf(run: (steps: BucketStep[], mode: Mode) => Promise<BucketsResult>): BucketStore {
+  const one = async (key: string, limits: BucketLimits, mode: Mode, cost: number) => {
+    const r = await run([{ key, limits, cost }], mode);
+    return { allowed: r.allowed, available: r.available[0] };
   };
   return {
-    take: (key, limits, cost) => run(key, limits, 'take', cost),
-    charge: (key, limits, cost) => run(key, limits, 'charge', cost),
-    refund: (key, limits, points) => run(key, limits, 'refund', points),
-    peek: (key, limits) => run(key, limits, 'peek', 0),
+    take: (key, limits, cost) => one(key, limits, 'take', cost),
+    charge: (key, limits, cost) => one(key, limits, 'charge', cost),
+    refund: (key, limits, points) => one(key, limits, 'refund', points),
+    peek: (key, limits) => one(key, limits, 'peek', 0),
+    takeAll: (steps) => run(steps, 'take'),
+    peekAll: (steps) => run(steps, 'peek'),
   };
 }
 
-// The same step as `step`, in Redis: one round trip, no read-modify-write race between instances.
+// The same step as `step`, in Redis, over one or more buckets (ARGV: mode, then capacity, rate
+// and cost per key): one round trip, no read-modify-write race between instances. A take is
+// allowed only when every bucket holds its cost, and then taken from each.
 const SCRIPT = `
-local capacity = tonumber(ARGV[1])
-local rate = tonumber(ARGV[2])
-local mode = ARGV[3]
-local cost = tonumber(ARGV[4])
+local mode = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1])
-local at = tonumber(state[2])
-if tokens == nil then tokens = capacity; at = now end
-tokens = math.min(capacity, tokens + math.max(0, now - at) * rate / 1000)
+local n = #KEYS
+local caps, rates, costs, tokens = {}, {}, {}, {}
 local allowed = 1
-if mode == 'take' then
-  if tokens >= cost then tokens = tokens - cost else allowed = 0 end
-elseif mode == 'charge' then
-  tokens = tokens - cost
-elseif mode == 'refund' then
-  tokens = math.min(capacity, tokens + cost)
+for i = 1, n do
+  caps[i] = tonumber(ARGV[i * 3 - 1])
+  rates[i] = tonumber(ARGV[i * 3])
+  costs[i] = tonumber(ARGV[i * 3 + 1])
+  local state = redis.call('HMGET', KEYS[i], 'tokens', 'at')
+  local tk = tonumber(state[1])
+  local at = tonumber(state[2])
+  if tk == nil then tk = caps[i]; at = now end
+  tokens[i] = math.min(caps[i], tk + math.max(0, now - at) * rates[i] / 1000)
+  if mode == 'take' and tokens[i] < costs[i] then allowed = 0 end
 end
-if mode ~= 'peek' then
-  if tokens >= capacity then
-    redis.call('DEL', KEYS[1])
-  else
-    redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
-    redis.call('PEXPIRE', KEYS[1], math.min(math.ceil((capacity - tokens) / rate * 1000) + 1000, 2592000000))
+local out = {allowed}
+for i = 1, n do
+  if mode == 'take' then
+    if allowed == 1 then tokens[i] = tokens[i] - costs[i] end
+  elseif mode == 'charge' then
+    tokens[i] = tokens[i] - costs[i]
+  elseif mode == 'refund' then
+    tokens[i] = math.min(caps[i], tokens[i] + costs[i])
   end
+  if mode ~= 'peek' then
+    if tokens[i] >= caps[i] then
+      redis.call('DEL', KEYS[i])
+    else
+      redis.call('HSET', KEYS[i], 'tokens', tostring(tokens[i]), 'at', tostring(now))
+      redis.call('PEXPIRE', KEYS[i], math.min(math.ceil((caps[i] - tokens[i]) / rates[i] * 1000) + 1000, 2592000000))
+    end
+  end
+  out[i + 1] = tostring(tokens[i])
 end
-return {allowed, tostring(tokens)}
+return out
 `;
 
 /**
@@ -135,27 +181,16 @@ export function withFallback(store: BucketStore, onError?: (error: unknown) => v
 }
 
 export function createRedisBuckets(redis: Redis, prefix: string): BucketStore {
-  redis.defineCommand('evalgraphBucket', { numberOfKeys: 1, lua: SCRIPT });
-  const run = async (
-    key: string,
-    limits: BucketLimits,
-    mode: Mode,
-    cost: number,
-  ): Promise<BucketResult> => {
+  // Without numberOfKeys: the count of buckets is the first argument of each call.
+  redis.defineCommand('evalgraphBuckets', { lua: SCRIPT });
+  return storeOf(async (steps, mode) => {
     // biome-ignore lint/suspicious/noExplicitAny: ioredis adds defined commands to the client at run time, untyped.
-    const [allowed, tokens] = (await (redis as any).evalgraphBucket(
-      `${prefix}bucket:${key}`,
-      limits.capacity,
-      limits.restoreRate,
+    const [allowed, ...tokens] = (await (redis as any).evalgraphBuckets(
+      steps.length,
+      ...steps.map((s) => `${prefix}bucket:${s.key}`),
       mode,
-      cost,
-    )) as [number, string];
-    return { allowed: allowed === 1, available: Number(tokens) };
-  };
-  return {
-    take: (key, limits, cost) => run(key, limits, 'take', cost),
-    charge: (key, limits, cost) => run(key, limits, 'charge', cost),
-    refund: (key, limits, points) => run(key, limits, 'refund', points),
-    peek: (key, limits) => run(key, limits, 'peek', 0),
-  };
+      ...steps.flatMap((s) => [s.limits.capacity, s.limits.restoreRate, s.cost]),
+    )) as [number, ...string[]];
+    return { allowed: allowed === 1, available: tokens.map(Number) };
+  });
 }

@@ -35,6 +35,24 @@ export function bucketLimits(config: Config['rateLimit'], principal: Principal):
   return { ...config.tiers[principal.tier], ...own };
 }
 
+/**
+ * The key role's ceiling: a bucket of requests (each operation that costs points takes one),
+ * per rate subject and role, so that more keys of one role add nothing. A key without a role
+ * counts as ADMIN.
+ */
+export function roleBucket(
+  config: Config['rateLimit'],
+  principal: Principal,
+): { role: keyof Config['rateLimit']['roles']; key: string; limits: BucketLimits } {
+  const role = principal.keyRole ?? 'ADMIN';
+  const { perMinute, burst } = config.roles[role];
+  return {
+    role,
+    key: `role:${role}:${rateSubject(principal).bucket}`,
+    limits: { capacity: burst, restoreRate: perMinute / 60 },
+  };
+}
+
 /** The user's requests per day (null: unlimited), and the count at which they are refused (with the burst allowance). */
 export function requestQuota(
   config: Config['quotas'],

@@ -2,15 +2,18 @@
 // started, judge tokens and judge cost (USD) per UTC day. The one place that says how much may
 // still be spent today; the evaluation engine asks it when an evaluation is created and while it
 // runs. Usage is counted in usage_counters (usage-sql.ts), in the same transactions that record
-// the spending.
-import { utcDay } from '../../lib/days';
+// the spending. Each tier also has per-minute quotas of the same three (UTC minute windows,
+// refused once a minute's use reaches its burst), counted in usage_minutes by the same statements:
+// Postgres, like the daily counters, so every API and worker process sees one count and a
+// counter moves in the transaction of the spending it counts.
+import { utcDay, utcMinute } from '../../lib/days';
 import type { Config } from '../../config';
 import type { Deps } from '../../deps';
 import type { Tier } from '../../generated/prisma/enums';
 import { toUnits } from '../../lib/money';
 import { instanceLimitExceeded } from '../../errors';
 import { secondsToMidnight } from './limits';
-import { readInstanceJudgeCost, readUsage } from './usage-sql';
+import { readInstanceJudgeCost, readMinute, readUsage } from './usage-sql';
 
 export interface DailyQuota {
   /** null: unlimited. */
@@ -28,6 +31,29 @@ export interface DailyUsage {
   judgeTokens: number;
   judgeCost: string;
 }
+
+/** Per-minute quotas of a tier: `perMinute` the rate it is sized for, `burst` the most one minute may reach (null: unlimited). */
+export type MinuteQuota = Config['quotas']['minuteTiers'][Tier];
+
+export interface MinuteUsage {
+  /** The minute's start and end (when it frees). */
+  startsAt: Date;
+  resetsAt: Date;
+  evaluations: number;
+  judgeTokens: number;
+  judgeCost: string;
+}
+
+/** Why a quota refuses, and (for a minute window) in how many seconds it frees. */
+export interface Refusal {
+  message: string;
+  /** Seconds; null for a daily quota (it frees at 00:00 UTC). */
+  retryAfter: number | null;
+}
+
+/** Seconds until the minute of `now` ends (at least 1). */
+export const secondsToNextMinute = (now: Date) =>
+  Math.max(1, Math.ceil((utcMinute(now).getTime() + 60_000 - now.getTime()) / 1000));
 
 function quotaOf(tiers: Config['quotas']['tiers'], tier: Tier, overrides: unknown): DailyQuota {
   const daily = (overrides as { daily?: Partial<DailyQuota> } | null)?.daily ?? {};
@@ -56,6 +82,55 @@ export function createQuotas(deps: Deps) {
       judgeTokens: Number(row?.judge_tokens ?? 0),
       judgeCost: row?.judge_cost ?? '0',
     };
+  }
+
+  /** A user's (or a project's) counters of the current UTC minute. */
+  async function usageThisMinute(
+    subjectId: string,
+    subject: 'USER' | 'PROJECT' = 'USER',
+  ): Promise<MinuteUsage> {
+    const startsAt = utcMinute(deps.clock.now());
+    const row = await readMinute(deps.db.query, subject, subjectId, startsAt);
+    return {
+      startsAt,
+      resetsAt: new Date(startsAt.getTime() + 60_000),
+      evaluations: row?.evaluations ?? 0,
+      judgeTokens: Number(row?.judge_tokens ?? 0),
+      judgeCost: row?.judge_cost ?? '0',
+    };
+  }
+
+  /** Why the minute's quota is spent (for `what`), or null when it is not. */
+  function minuteSpent(
+    quota: MinuteQuota,
+    used: MinuteUsage,
+    unwritten: Spending,
+    what: 'evaluations' | 'judge',
+  ): Refusal | null {
+    const retryAfter = secondsToNextMinute(deps.clock.now());
+    const refuse = (what: string, w: { perMinute: unknown; burst: unknown }) => ({
+      message: `Your per-minute quota of ${w.perMinute} ${what} (bursts of ${w.burst}) reached; it frees at ${used.resetsAt.toISOString()}.`,
+      retryAfter,
+    });
+    if (what === 'evaluations') {
+      const w = quota.evaluations;
+      return w.burst !== null && used.evaluations >= w.burst ? refuse('evaluations', w) : null;
+    }
+    const tokens = used.judgeTokens + unwritten.judgeTokens;
+    const cost = toUnits(used.judgeCost) + toUnits(unwritten.judgeCost);
+    if (quota.judgeTokens.burst !== null && tokens >= quota.judgeTokens.burst)
+      return refuse('judge tokens', quota.judgeTokens);
+    if (quota.judgeCost.burst !== null && cost >= toUnits(quota.judgeCost.burst))
+      return refuse('USD of judge cost', quota.judgeCost);
+    return null;
+  }
+
+  async function tierOf(userId: string) {
+    const user = await deps.db.prisma.user.findUnique({
+      where: { id: userId },
+      select: { tier: true, limitOverrides: true },
+    });
+    return { tier: user?.tier ?? 'FREE', overrides: user?.limitOverrides ?? null };
   }
 
   type Spending = { judgeTokens: number; judgeCost: string };
@@ -109,12 +184,14 @@ export function createQuotas(deps: Deps) {
     /** The error for a judge spending refused by instanceExceeded's reason (429 until midnight UTC). */
     instanceRefusal: (reason: string) =>
       instanceLimitExceeded('judgeCostPerDayUsd', reason, secondsToMidnight(deps.clock.now())),
+    usageThisMinute,
     async quota(userId: string): Promise<DailyQuota> {
-      const user = await deps.db.prisma.user.findUnique({
-        where: { id: userId },
-        select: { tier: true, limitOverrides: true },
-      });
-      return quotaOf(deps.config.quotas.tiers, user?.tier ?? 'FREE', user?.limitOverrides ?? null);
+      const { tier, overrides } = await tierOf(userId);
+      return quotaOf(deps.config.quotas.tiers, tier, overrides);
+    },
+    /** A user's per-minute quotas (their tier's). */
+    async minuteQuota(userId: string): Promise<MinuteQuota> {
+      return deps.config.quotas.minuteTiers[(await tierOf(userId)).tier];
     },
     /** A project's daily budget (null fields: no limit); requests are limited per user only. */
     async projectBudget(projectId: string): Promise<DailyQuota> {
@@ -134,6 +211,15 @@ export function createQuotas(deps: Deps) {
       what: 'evaluations' | 'judge',
       unwritten: { user?: Spending; project?: Spending } = {},
     ): Promise<string | null> {
+      return (await this.refusal(subjects, what, unwritten))?.message ?? null;
+    },
+    /** As `exceeded`, with when a minute window frees (`retryAfter`). */
+    async refusal(
+      subjects: { userId: string | null; projectId: string | null },
+      what: 'evaluations' | 'judge',
+      unwritten: { user?: Spending; project?: Spending } = {},
+    ): Promise<Refusal | null> {
+      const daily = (message: string | null) => (message ? { message, retryAfter: null } : null);
       if (subjects.userId) {
         const reason = spent(
           await this.quota(subjects.userId),
@@ -142,17 +228,26 @@ export function createQuotas(deps: Deps) {
           what,
           'Your',
         );
-        if (reason) return reason;
+        if (reason) return daily(reason);
+        const minute = minuteSpent(
+          await this.minuteQuota(subjects.userId),
+          await usageThisMinute(subjects.userId),
+          unwritten.user ?? NONE,
+          what,
+        );
+        if (minute) return minute;
       }
       if (subjects.projectId) {
         const budget = await this.projectBudget(subjects.projectId);
         if (Object.values(budget).every((v) => v === null)) return null;
-        return spent(
-          budget,
-          await usageToday(subjects.projectId, 'PROJECT'),
-          unwritten.project ?? NONE,
-          what,
-          "The project's",
+        return daily(
+          spent(
+            budget,
+            await usageToday(subjects.projectId, 'PROJECT'),
+            unwritten.project ?? NONE,
+            what,
+            "The project's",
+          ),
         );
       }
       return null;
@@ -169,6 +264,10 @@ export function budgetOf(limits: unknown): Omit<DailyQuota, 'requests'> {
     judgeCost: daily.judgeCost ?? null,
   };
 }
+
+/** Whether a tier's minute quotas limit judge spending at all. */
+export const minuteLimitsJudges = (quota: MinuteQuota) =>
+  quota.judgeTokens.burst !== null || quota.judgeCost.burst !== null;
 
 /** Whether a quota limits judge spending at all (else the engine need not check it per item). */
 export const limitsJudges = (quota: Pick<DailyQuota, 'judgeTokens' | 'judgeCost'>) =>

@@ -9,6 +9,7 @@ import { UserRef } from '../auth/schema';
 import { ProjectRef } from '../projects/schema';
 import { secondsUntil } from './bucket';
 import { bucketLimits, type LimitOverrides } from './limits';
+import { MinuteWindowRef, minuteWindow, type MinuteWindowShape } from './minute-schema';
 
 const RateLimitRef = builder
   .objectRef<{ limit: number; remaining: number; restoreRate: number; resetAt: Date }>('RateLimit')
@@ -147,6 +148,7 @@ builder.queryField('limits', (t) =>
           judgeCost: string | null;
         };
         burstPercent: number;
+        perMinute: MinuteWindowShape;
       }>('Limits')
       .implement({
         description: "Your limits: your tier's, with your own overrides.",
@@ -157,6 +159,11 @@ builder.queryField('limits', (t) =>
           daily: f.field({ type: DailyQuotaRef, resolve: (l) => l.daily }),
           burstPercent: f.exposeInt('burstPercent', {
             description: 'How far above its daily quota a user may go before being refused.',
+          }),
+          perMinute: f.field({
+            type: MinuteWindowRef,
+            description: "Your tier's per-minute quotas, with this minute's use.",
+            resolve: (l) => l.perMinute,
           }),
         }),
       }),
@@ -171,6 +178,10 @@ builder.queryField('limits', (t) =>
         ...bucket,
         daily: await ctx.services.quotas.quota(principal.userId),
         burstPercent: ctx.deps.config.quotas.burstPercent,
+        perMinute: minuteWindow(
+          await ctx.services.quotas.minuteQuota(principal.userId),
+          await ctx.services.quotas.usageThisMinute(principal.userId),
+        ),
       };
     },
   }),
@@ -184,6 +195,7 @@ const UsageRef = builder
     evaluations: number;
     judgeTokens: number;
     judgeCost: string;
+    minute: MinuteWindowShape;
   }>('Usage')
   .implement({
     description: 'Consumption of one UTC day (requests are stored every few seconds).',
@@ -196,6 +208,12 @@ const UsageRef = builder
       evaluations: t.exposeInt('evaluations'),
       judgeTokens: t.field({ type: 'SafeInt', resolve: (u) => u.judgeTokens }),
       judgeCost: t.field({ type: 'Decimal', description: 'USD.', resolve: (u) => u.judgeCost }),
+      minute: t.field({
+        type: MinuteWindowRef,
+        description:
+          "The current UTC minute's use, with the per-minute quotas (a user's tier's; a project has none).",
+        resolve: (u) => u.minute,
+      }),
     }),
   });
 
@@ -215,7 +233,14 @@ builder.queryField('usage', (t) =>
     resolve: async (_root, args, ctx) => {
       const day = utcDay(ctx.deps.clock.now());
       if (args.projectId)
-        return { day, ...(await ctx.services.quotas.usageToday(args.projectId.id, 'PROJECT')) };
+        return {
+          day,
+          ...(await ctx.services.quotas.usageToday(args.projectId.id, 'PROJECT')),
+          minute: minuteWindow(
+            null,
+            await ctx.services.quotas.usageThisMinute(args.projectId.id, 'PROJECT'),
+          ),
+        };
       // What is stored, and what this process counted since its last write (no write here: usage is free).
       const stored = await ctx.services.quotas.usageToday(ctx.principal!.userId);
       const pending = ctx.services.requests.pendingOf({ type: 'USER', id: ctx.principal!.userId });
@@ -224,6 +249,10 @@ builder.queryField('usage', (t) =>
         ...stored,
         requests: stored.requests + pending.requests,
         costPoints: stored.costPoints + pending.points,
+        minute: minuteWindow(
+          await ctx.services.quotas.minuteQuota(ctx.principal!.userId),
+          await ctx.services.quotas.usageThisMinute(ctx.principal!.userId),
+        ),
       };
     },
   }),

@@ -1,7 +1,8 @@
-// usage_counters: what each user and project spent per UTC day. Every statement over the table is
-// here; callers pass the transaction (`sql`) their spending is recorded in, so a counter never
+// usage_counters: what each user and project spent per UTC day; usage_minutes: what each spent in
+// its latest UTC minute (one row per subject, started afresh by the first write of a new minute,
+// so the table never grows). Every statement over these tables is here; callers pass the transaction (`sql`) their spending is recorded in, so a counter never
 // moves without the change it counts.
-import { utcDay } from '../../lib/days';
+import { utcDay, utcMinute } from '../../lib/days';
 import type { Sql } from '../../storage/db';
 
 export type UsageSubject = 'USER' | 'PROJECT';
@@ -22,6 +23,17 @@ const ADD = `ON CONFLICT (subject_type, subject_id, day) DO UPDATE SET
   judge_tokens = usage_counters.judge_tokens + EXCLUDED.judge_tokens,
   judge_cost = usage_counters.judge_cost + EXCLUDED.judge_cost`;
 
+const MINUTE_UPSERT = `INSERT INTO usage_minutes (subject_type, subject_id, minute, evaluations, judge_tokens, judge_cost)`;
+// A write of a newer minute starts the row afresh; one of an older minute (late) leaves it as it is.
+const MINUTE_ADD = `ON CONFLICT (subject_type, subject_id) DO UPDATE SET
+  evaluations = CASE WHEN EXCLUDED.minute = usage_minutes.minute THEN usage_minutes.evaluations + EXCLUDED.evaluations
+    WHEN EXCLUDED.minute > usage_minutes.minute THEN EXCLUDED.evaluations ELSE usage_minutes.evaluations END,
+  judge_tokens = CASE WHEN EXCLUDED.minute = usage_minutes.minute THEN usage_minutes.judge_tokens + EXCLUDED.judge_tokens
+    WHEN EXCLUDED.minute > usage_minutes.minute THEN EXCLUDED.judge_tokens ELSE usage_minutes.judge_tokens END,
+  judge_cost = CASE WHEN EXCLUDED.minute = usage_minutes.minute THEN usage_minutes.judge_cost + EXCLUDED.judge_cost
+    WHEN EXCLUDED.minute > usage_minutes.minute THEN EXCLUDED.judge_cost ELSE usage_minutes.judge_cost END,
+  minute = greatest(usage_minutes.minute, EXCLUDED.minute)`;
+
 /**
  * Adds evaluations and judge spending to a user's (when there is one) and a project's counters of
  * `day`; answers the project's and user's evaluations after the addition (their rows stay locked
@@ -32,13 +44,19 @@ export async function addUsage(
   day: Date,
   subjects: { userId: string | null; projectId: string },
   add: { evaluations?: number; judgeTokens?: number; judgeCost?: string },
-): Promise<{ user: number | null; project: number }> {
-  const rows = await sql<{ subject_type: UsageSubject; evaluations: number }>(
-    `${UPSERT}
-     SELECT gen_random_uuid(), s.type::"UsageSubject", s.id, $3::date, 0, 0, $4, $5, $6::numeric
-     FROM (VALUES ('USER', $1::uuid), ('PROJECT', $2::uuid)) AS s(type, id) WHERE s.id IS NOT NULL
-     ${ADD}
-     RETURNING subject_type, evaluations`,
+): Promise<{ user: number | null; project: number; userThisMinute: number | null }> {
+  const rows = await sql<{ subject_type: UsageSubject; evaluations: number; minute: boolean }>(
+    `WITH s(type, id) AS (SELECT * FROM (VALUES ('USER', $1::uuid), ('PROJECT', $2::uuid)) v WHERE v.column2 IS NOT NULL),
+     daily AS (${UPSERT}
+       SELECT gen_random_uuid(), s.type::"UsageSubject", s.id, $3::date, 0, 0, $4, $5, $6::numeric FROM s
+       ${ADD}
+       RETURNING subject_type, evaluations),
+     minute AS (${MINUTE_UPSERT}
+       SELECT s.type::"UsageSubject", s.id, $7::timestamptz, $4, $5, $6::numeric FROM s
+       ${MINUTE_ADD}
+       RETURNING subject_type, evaluations)
+     SELECT subject_type, evaluations, false AS minute FROM daily
+     UNION ALL SELECT subject_type, evaluations, true FROM minute`,
     [
       subjects.userId,
       subjects.projectId,
@@ -46,10 +64,16 @@ export async function addUsage(
       add.evaluations ?? 0,
       add.judgeTokens ?? 0,
       add.judgeCost ?? '0',
+      utcMinute(day).toISOString(),
     ],
   );
-  const of = (type: UsageSubject) => rows.find((r) => r.subject_type === type)?.evaluations;
-  return { user: of('USER') ?? null, project: of('PROJECT') ?? 0 };
+  const of = (type: UsageSubject, minute: boolean) =>
+    rows.find((r) => r.subject_type === type && r.minute === minute)?.evaluations;
+  return {
+    user: of('USER', false) ?? null,
+    project: of('PROJECT', false) ?? 0,
+    userThisMinute: of('USER', true) ?? null,
+  };
 }
 
 /**
@@ -90,6 +114,41 @@ export function addJudgeSpendingFrom(source: string, dayParam: string) {
            UNION ALL SELECT 'PROJECT', project_id, tokens, cost FROM ${source} WHERE project_id IS NOT NULL) s
      GROUP BY s.type, s.id HAVING sum(s.tokens) > 0
      ${ADD}`;
+}
+
+/**
+ * The same for usage_minutes, as a second CTE beside `addJudgeSpendingFrom`'s: `minuteParam` is
+ * the placeholder of the minute's start (timestamptz).
+ */
+export function addJudgeSpendingPerMinuteFrom(source: string, minuteParam: string) {
+  return `${MINUTE_UPSERT}
+     SELECT s.type::"UsageSubject", s.id, ${minuteParam}::timestamptz, 0, sum(s.tokens), sum(s.cost)
+     FROM (SELECT 'USER' AS type, user_id AS id, tokens, cost FROM ${source} WHERE user_id IS NOT NULL
+           UNION ALL SELECT 'PROJECT', project_id, tokens, cost FROM ${source} WHERE project_id IS NOT NULL) s
+     GROUP BY s.type, s.id HAVING sum(s.tokens) > 0
+     ${MINUTE_ADD}`;
+}
+
+export interface MinuteRow {
+  minute: Date;
+  evaluations: number;
+  judge_tokens: string;
+  judge_cost: string;
+}
+
+/** A user's or a project's counters of the minute starting at `minute` (undefined: nothing counted in it). */
+export async function readMinute(
+  sql: Sql,
+  subject: UsageSubject,
+  subjectId: string,
+  minute: Date,
+): Promise<MinuteRow | undefined> {
+  const [row] = await sql<MinuteRow>(
+    `SELECT minute, evaluations, judge_tokens::text, trim_scale(judge_cost)::text AS judge_cost
+     FROM usage_minutes WHERE subject_type = $1::"UsageSubject" AND subject_id = $2::uuid AND minute = $3::timestamptz`,
+    [subject, subjectId, minute.toISOString()],
+  );
+  return row;
 }
 
 /** A user's or a project's counters of `day` (undefined: nothing counted yet). */
