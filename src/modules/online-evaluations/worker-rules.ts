@@ -9,7 +9,7 @@ import { type GraderSpec, parseTestingCriteria } from '../graders/definitions';
 import { needsJudge, needsPreparation } from '../graders/grade';
 import { priceUsage } from '../evaluations/grading';
 import { meterJudgeUsage, prepareCriteria } from '../evaluations/preparation';
-import type { Judge } from '../providers/judge';
+import type { Judge } from '../providers/router';
 import { addUsage } from '../ratelimit/usage-sql';
 import { DEFAULT_VARIABLES, type Variables, variablesSchema } from './variables';
 
