@@ -9,11 +9,9 @@ export const MAX_JUDGE_PROVIDERS = 20;
 
 const providerSchema = z
   .object({
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, {
-        message: 'expected 1 to 40 letters, digits, "_", "-" or ".", starting with a letter or digit',
-      }),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/, {
+      message: 'expected 1 to 40 letters, digits, "_", "-" or ".", starting with a letter or digit',
+    }),
     baseUrl: z
       .string()
       .refine((v) => /^https?:\/\/[^\s/]+/.test(v), { message: 'expected an http(s) URL' }),

@@ -29,6 +29,9 @@ export async function prepare(
   spec: GraderSpec,
   ctx: JudgeContext,
 ): Promise<Record<string, unknown>> {
-  const fields = await graderOf(spec.type).prepare?.run(spec, { ...ctx, provider: providerOf(spec) });
+  const fields = await graderOf(spec.type).prepare?.run(spec, {
+    ...ctx,
+    provider: providerOf(spec),
+  });
   return (fields ?? {}) as Record<string, unknown>;
 }

@@ -116,13 +116,13 @@ export function createJudge(config: JudgeProviderConfig, timer?: JudgeTimer) {
   // sent a placeholder: the SDK insists on one.
   const client =
     config.apiKey !== null
-    ? new OpenAI({
-        baseURL: config.baseUrl,
-        apiKey: config.apiKey || 'none',
-        timeout: config.timeoutMs,
-        maxRetries: 0,
-      })
-    : null;
+      ? new OpenAI({
+          baseURL: config.baseUrl,
+          apiKey: config.apiKey || 'none',
+          timeout: config.timeoutMs,
+          maxRetries: 0,
+        })
+      : null;
   // Aborted calls (a canceled evaluation) and the caller's own mistakes (4xx: unknown model, bad
   // request) say nothing about the provider's health; one tenant must not open the circuit for all.
   const breaker = circuitBreaker(
@@ -207,7 +207,10 @@ export function createJudge(config: JudgeProviderConfig, timer?: JudgeTimer) {
     configured: client !== null,
     state: (): BreakerState => stateNames[breaker.state],
 
-    async chat(request: ChatRequest & { model: string }, signal?: AbortSignal): Promise<ChatResult> {
+    async chat(
+      request: ChatRequest & { model: string },
+      signal?: AbortSignal,
+    ): Promise<ChatResult> {
       const model = request.model;
       const response = await call(
         (api) =>
