@@ -386,7 +386,7 @@ describe('provider calls', () => {
       'closed',
     );
     expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(
-      /^evalgraph_judge_circuit_state\{provider="judge"\} 0$/m,
+      /^evalgraph_judge_circuit_state\{provider="default"\} 0$/m,
     );
   });
 });
