@@ -194,9 +194,13 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
           database: () => deps.db.ping().then(() => ({ kind: deps.db.kind })),
           ...(deps.redis ? { redis: () => deps.redis!.ping().then(() => undefined) } : {}),
           // Reported, never failing readiness: an open circuit stops judging, not the API.
+          // `circuit` is the best of the providers' (open: none would take a call).
           judge: async () => ({
             configured: services.judge.configured,
             circuit: services.judge.state(),
+            providers: Object.fromEntries(
+              services.judge.providers().map(({ name, ...p }) => [name, p]),
+            ),
           }),
           // Reported, never failing: where each limit of the whole instance stands (null: unread).
           instanceLimits: () => services.instanceLimits.details(),

@@ -249,6 +249,8 @@ export const envSchema = z.object({
     .min(256)
     .max(1024 * 1024)
     .default(32 * 1024),
+  /** JSON, read by config-judges.ts (its problems name each field). */
+  EVALGRAPH_JUDGE_PROVIDERS: z.string().optional(),
   EVALGRAPH_JUDGE_BASE_URL: url(['http', 'https']),
   EVALGRAPH_JUDGE_API_KEY: z.string().min(1).optional(),
   EVALGRAPH_JUDGE_MODEL: z.string().min(1).max(200).default('gpt-4o-mini'),

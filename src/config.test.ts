@@ -217,3 +217,114 @@ describe('default model price', () => {
       );
   });
 });
+
+describe('judge providers', () => {
+  const p = (name: string, over: Record<string, unknown> = {}) => ({
+    name,
+    baseUrl: 'http://127.0.0.1:8000/v1',
+    models: ['*'],
+    ...over,
+  });
+  const problems = (env: Record<string, string>) => {
+    try {
+      parseConfig(env);
+    } catch (error) {
+      return (error as ConfigError).problems;
+    }
+    return [];
+  };
+  const providers = (list: unknown) => ({ EVALGRAPH_JUDGE_PROVIDERS: JSON.stringify(list) });
+
+  it('makes the single-provider variables one provider named default, serving every model', () => {
+    const config = parseConfig({
+      EVALGRAPH_JUDGE_BASE_URL: 'http://127.0.0.1:9/v1',
+      EVALGRAPH_JUDGE_API_KEY: 'sk-x',
+      EVALGRAPH_JUDGE_CONCURRENCY: '3',
+    });
+    expect(config.judge.providers).toEqual([
+      expect.objectContaining({
+        name: 'default',
+        baseUrl: 'http://127.0.0.1:9/v1',
+        apiKey: 'sk-x',
+        models: ['*'],
+        fallback: null,
+        concurrency: 3,
+      }),
+    ]);
+    expect(parseConfig({}).judge.providers[0]).toMatchObject({ name: 'default', apiKey: null });
+  });
+
+  it('reads EVALGRAPH_JUDGE_PROVIDERS, the tuning variables as defaults of each', () => {
+    const config = parseConfig({
+      ...providers([
+        p('openai', { apiKey: 'sk-o', models: ['gpt-4o'], fallback: 'local', concurrency: 8 }),
+        p('local', { maxRetries: 0 }),
+      ]),
+      EVALGRAPH_JUDGE_BREAKER_FAILURES: '7',
+    });
+    expect(config.judge.providers).toEqual([
+      expect.objectContaining({
+        name: 'openai',
+        apiKey: 'sk-o',
+        fallback: 'local',
+        concurrency: 8,
+        breakerFailures: 7,
+        maxRetries: 3,
+      }),
+      expect.objectContaining({
+        name: 'local',
+        apiKey: '',
+        fallback: null,
+        concurrency: 16,
+        breakerFailures: 7,
+        maxRetries: 0,
+      }),
+    ]);
+  });
+
+  it('refuses duplicate names, unknown fallbacks, fallback cycles, bad fields and both ways at once', () => {
+    expect(problems(providers([p('a'), p('a')]))).toEqual([
+      'EVALGRAPH_JUDGE_PROVIDERS[1].name: "a" is the name of provider 0',
+    ]);
+    expect(problems(providers([p('a', { fallback: 'zed' })]))).toEqual([
+      'EVALGRAPH_JUDGE_PROVIDERS[0].fallback: no provider is named "zed"',
+    ]);
+    expect(
+      problems(
+        providers([
+          p('a', { fallback: 'b' }),
+          p('b', { fallback: 'c' }),
+          p('c', { fallback: 'b' }),
+        ]),
+      ),
+    ).toEqual([
+      'EVALGRAPH_JUDGE_PROVIDERS[1].fallback: the fallbacks go round in a cycle (b → c → b)',
+      'EVALGRAPH_JUDGE_PROVIDERS[2].fallback: the fallbacks go round in a cycle (c → b → c)',
+    ]);
+    expect(problems(providers([p('a', { fallback: 'a' })]))).toEqual([
+      'EVALGRAPH_JUDGE_PROVIDERS[0].fallback: the fallbacks go round in a cycle (a → a)',
+    ]);
+    const bad = problems(
+      providers([
+        p('ok'),
+        { name: 'b c', baseUrl: 'x', models: [], colour: 1, apiKey: 'sk-hidden' },
+      ]),
+    );
+    expect(bad.map((m) => m.split(':')[0]).sort()).toEqual([
+      'EVALGRAPH_JUDGE_PROVIDERS[1]',
+      'EVALGRAPH_JUDGE_PROVIDERS[1].baseUrl',
+      'EVALGRAPH_JUDGE_PROVIDERS[1].models',
+      'EVALGRAPH_JUDGE_PROVIDERS[1].name',
+    ]);
+    expect(bad.join('\n')).not.toContain('sk-hidden');
+    expect(problems({ EVALGRAPH_JUDGE_PROVIDERS: 'not json' })[0]).toMatch(
+      /^EVALGRAPH_JUDGE_PROVIDERS: expected a JSON list/,
+    );
+    expect(problems(providers([]))[0]).toMatch(/^EVALGRAPH_JUDGE_PROVIDERS:/);
+    expect(
+      problems({ ...providers([p('a')]), EVALGRAPH_JUDGE_BASE_URL: 'http://127.0.0.1:1/v1' }),
+    ).toEqual([
+      'EVALGRAPH_JUDGE_PROVIDERS: set either it or EVALGRAPH_JUDGE_BASE_URL/EVALGRAPH_JUDGE_API_KEY, not both (give the single provider an entry of its own)',
+    ]);
+  });
+});

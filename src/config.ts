@@ -1,6 +1,7 @@
 // The Config object: parseConfig maps the parsed environment (config-schema.ts) onto nested,
 // typed settings, with the derived ones (paths, per-tier tables, what is off).
 import path from 'node:path';
+import { judgeProviders } from './config-judges';
 import {
   DEFAULT_ROLE_LIMITS,
   DEFAULT_TIER_BUCKETS,
@@ -118,6 +119,8 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
     throw new ConfigError([
       `EVALGRAPH_TIER_MINUTE_QUOTAS: burst must be at least perMinute (${below.join(', ')})`,
     ]);
+  const judges = judgeProviders(e);
+  if (judges.providers === null) throw new ConfigError(judges.problems);
   const dataDir = path.resolve(e.EVALGRAPH_DATA_DIR);
   return {
     http: {
@@ -155,19 +158,16 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       maxSpansPerBatch: 1000,
     },
     judge: {
-      /** An OpenAI-compatible API (OpenAI, Azure, vLLM, Ollama, LiteLLM…); LLM graders need a key. */
-      baseUrl: e.EVALGRAPH_JUDGE_BASE_URL ?? 'https://api.openai.com/v1',
-      apiKey: e.EVALGRAPH_JUDGE_API_KEY ?? null,
+      /** The model of graders that name none, and the embedding model (every provider's). */
       model: e.EVALGRAPH_JUDGE_MODEL,
       embeddingModel: e.EVALGRAPH_EMBEDDING_MODEL,
-      timeoutMs: e.EVALGRAPH_JUDGE_TIMEOUT_MS,
-      /** Retries of 408/409/429/5xx and connection errors, with backoff honouring Retry-After (up to 60 s). */
-      maxRetries: e.EVALGRAPH_JUDGE_MAX_RETRIES,
-      /** Calls in flight to the provider from one process. */
-      concurrency: e.EVALGRAPH_JUDGE_CONCURRENCY,
-      /** Consecutive failed calls (after retries) that open the circuit, and how long it stays open. */
-      breakerFailures: e.EVALGRAPH_JUDGE_BREAKER_FAILURES,
-      breakerResetMs: e.EVALGRAPH_JUDGE_BREAKER_RESET_MS,
+      /**
+       * OpenAI-compatible APIs (OpenAI, Azure, vLLM, Ollama, LiteLLM…), each with its timeout,
+       * retries (408/409/429/5xx and connection errors, backoff honouring Retry-After up to 60 s),
+       * calls in flight per process, and circuit (failed calls in a row that open it, and how long
+       * it stays open). One named `default` when EVALGRAPH_JUDGE_PROVIDERS is unset.
+       */
+      providers: judges.providers,
     },
     evaluations: {
       /** Items graded at once by one worker process. */

@@ -10,7 +10,7 @@ import { createProgressHub } from './modules/evaluations/progress';
 import { createEvaluationService } from './modules/evaluations/service';
 import { createSubscriptionGuard } from './modules/subscriptions/guard';
 import { createWebhookService } from './modules/webhooks/service';
-import { createJudge } from './modules/providers/judge';
+import { createJudges } from './modules/providers/router';
 import { createPersistedOperations } from './modules/persisted-queries/service';
 import { createResponseCacheService } from './modules/response-cache/service';
 import { createQueueReader, registerGauges } from './modules/observability/gauges';
@@ -27,15 +27,15 @@ import { createTraceService } from './modules/traces/service';
 export function createServices(deps: Deps) {
   const auth = createAuthService(deps);
   const costs = createCostService(deps);
-  const judge = createJudge(deps.config.judge, deps.meters.judgeRequests);
+  const judge = createJudges(deps.config.judge, deps.meters.judgeRequests);
   const circuit = { closed: 0, 'half-open': 1, open: 2 } as const;
   new Gauge({
     name: 'evalgraph_judge_circuit_state',
-    help: "State of the judge provider's circuit breaker: 0 closed, 1 half-open, 2 open.",
+    help: "State of each judge provider's circuit breaker: 0 closed, 1 half-open, 2 open.",
     labelNames: ['provider'],
     registers: [deps.metrics],
     collect() {
-      this.set({ provider: 'judge' }, circuit[judge.state()]);
+      for (const p of judge.providers()) this.set({ provider: p.name }, circuit[p.circuit]);
     },
   });
   const quotas = createQuotas(deps);

@@ -381,7 +381,7 @@ describe('provider calls', () => {
     const ready = await (await fetch(`${app.url}/health/ready`)).json();
     expect(ready.checks.judge).toMatchObject({ ok: true, configured: true, circuit: 'open' });
     expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(
-      /^evalgraph_judge_circuit_state\{provider="judge"\} 2$/m,
+      /^evalgraph_judge_circuit_state\{provider="default"\} 2$/m,
     );
 
     // While open, calls fail at once without reaching the provider; the item waits to be tried again.
@@ -413,7 +413,7 @@ describe('provider calls', () => {
       'closed',
     );
     expect(await (await fetch(`${app.url}/metrics`)).text()).toMatch(
-      /^evalgraph_judge_circuit_state\{provider="judge"\} 0$/m,
+      /^evalgraph_judge_circuit_state\{provider="default"\} 0$/m,
     );
   });
 });

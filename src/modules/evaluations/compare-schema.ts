@@ -96,6 +96,10 @@ const ComparedGradeRef = builder.objectRef<ComparedGradeJson>('ComparedGrade').i
     reasoning: t.exposeString('reasoning', { nullable: true }),
     error: t.exposeString('error', { nullable: true }),
     latencyMs: t.exposeInt('latency_ms', { nullable: true }),
+    provider: t.exposeString('provider', {
+      nullable: true,
+      description: 'The judge provider that answered; null for graders that call no judge.',
+    }),
   }),
 });
 

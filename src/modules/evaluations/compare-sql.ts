@@ -196,6 +196,8 @@ export interface ComparedGradeJson {
   reasoning: string | null;
   error: string | null;
   latency_ms: number | null;
+  /** The judge provider that answered; null for graders that call none. */
+  provider: string | null;
 }
 
 export interface ComparisonItemRow {
@@ -218,7 +220,7 @@ export interface ComparisonItemRow {
 
 const gradeJson = (r: string) =>
   `CASE WHEN ${r}.id IS NOT NULL THEN json_build_object('score', ${r}.score, 'passed', ${r}.passed, 'reasoning', ${r}.reasoning,
-     'error', ${r}.error, 'latency_ms', ${r}.latency_ms) END`;
+     'error', ${r}.error, 'latency_ms', ${r}.latency_ms, 'provider', ${r}.provider) END`;
 
 /** A page of matched items in dataset item order, after the dataset item `after`; `limit` rows. */
 export function listComparisonItems(

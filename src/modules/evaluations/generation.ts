@@ -8,6 +8,7 @@ import { badInput } from '../../errors';
 import { MAX_TEMPLATE } from '../graders/grader';
 import { chat, type JudgeContext, type JudgeUsage } from '../graders/judges';
 import { render, unknownPlaceholders, type GradingItem } from '../graders/template';
+import type { JudgeRouting } from '../providers/router';
 import { priceUsage, type GradingDeps } from './grading';
 
 /** A template over the item alone: the sample does not exist before it is generated. */
@@ -63,6 +64,22 @@ export function checkCompletions(raw: unknown, path: Path | ((field: Path) => Pa
   throw badInput(
     `completions.${field.join('.')}: ${issue.message}`,
     typeof path === 'function' ? path(field) : [...path, ...field],
+  );
+}
+
+/**
+ * The completions' model must be served by a configured provider (the same routing as a judge
+ * grader's model); BAD_USER_INPUT at `model` otherwise.
+ */
+export function checkCompletionsRoute(
+  completions: Completions,
+  judges: JudgeRouting,
+  path: Path | ((field: Path) => Path),
+) {
+  if (!judges.configured || judges.route(completions.model) !== null) return;
+  throw badInput(
+    `completions.model: no judge provider serves the model "${completions.model}"`,
+    typeof path === 'function' ? path(['model']) : [...path, 'model'],
   );
 }
 

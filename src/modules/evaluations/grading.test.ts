@@ -34,6 +34,7 @@ function fakeJudge(answer: (request: ChatRequest) => string | Error) {
       if (text instanceof Error) throw text;
       return {
         model: request.model ?? 'judge-model',
+        provider: 'fake',
         choices: [{ text, logprobs: null }],
         usage: { inputTokens: 100, outputTokens: 20 },
       };
@@ -96,6 +97,7 @@ it('grades an item with every grader, pricing each judge call at the time of the
       output_tokens: 20,
       cost: '0.14',
       error: null,
+      provider: 'fake',
     },
     {
       grader_name: 'exact',
@@ -107,6 +109,7 @@ it('grades an item with every grader, pricing each judge call at the time of the
       output_tokens: 0,
       cost: '0',
       error: null,
+      provider: null,
     },
   ]);
   expect(asked).toEqual([NOW]);

@@ -34,6 +34,12 @@ export interface GraderRun {
   usage: PricedUsage[];
 }
 
+/** { grader: provider } of the graders a judge answered; null when none did (online task outcomes). */
+export function judgedBy(results: ResultRow[]): Record<string, string> | null {
+  const judged = results.flatMap((r) => (r.provider ? [[r.grader_name, r.provider]] : []));
+  return judged.length ? Object.fromEntries(judged) : null;
+}
+
 /** Sums judge usage, priced: tokens, and cost in USD (unknown prices count as nothing). */
 export function priceUsage(deps: Pick<GradingDeps, 'pricer' | 'clock'>, usage: JudgeUsage[]) {
   let units = 0n;
@@ -90,6 +96,7 @@ export async function gradeItem(
         cost: priced.cost,
         latency_ms: Math.round(performance.now() - started),
         error,
+        provider: usage.findLast((u) => u.provider !== undefined)?.provider ?? null,
       };
       deps.observe?.({
         type: spec.type,

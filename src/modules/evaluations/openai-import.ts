@@ -10,7 +10,8 @@ import { badInput } from '../../errors';
 import { schemaValidator } from '../graders/deterministic';
 import { checkTestingCriteria } from '../graders/validate';
 import { checkItems, type ItemInput } from './datasets';
-import { checkCompletions } from './generation';
+import type { JudgeRouting } from '../providers/router';
+import { checkCompletions, checkCompletionsRoute } from './generation';
 
 type Path = (string | number)[];
 type Json = Record<string, unknown>;
@@ -265,11 +266,16 @@ function openAIPath([field, index, key]: Path): Path {
  * Everything an import would refuse, refused before its dataset is made, at the paths of the JSON
  * given: the items, the graders, the completions.
  */
-export function checkImport(translated: TranslatedImport, options: { judgeConfigured: boolean }) {
+export function checkImport(translated: TranslatedImport, options: { judges: JudgeRouting }) {
   checkItems(translated.items, translated.itemsPath);
   checkTestingCriteria(translated.testingCriteria, {
-    judgeConfigured: options.judgeConfigured,
+    judges: options.judges,
     path: ['input', 'eval', 'testing_criteria'],
   });
-  if (translated.completions) checkCompletions(translated.completions, openAIPath);
+  if (translated.completions)
+    checkCompletionsRoute(
+      checkCompletions(translated.completions, openAIPath),
+      options.judges,
+      openAIPath,
+    );
 }

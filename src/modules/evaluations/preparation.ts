@@ -9,7 +9,7 @@ import type { CostService } from '../costs/service';
 import { parseTestingCriteria, type GraderSpec } from '../graders/definitions';
 import { needsJudge, needsPreparation, prepare } from '../graders/grade';
 import type { JudgeContext, JudgeUsage } from '../graders/judges';
-import type { Judge } from '../providers/judge';
+import type { Judge } from '../providers/router';
 import { addUsage } from '../ratelimit/usage-sql';
 import { completionsSchema, type Completions } from './generation';
 import { priceUsage, type GraderRun, type PricedUsage } from './grading';
@@ -50,13 +50,15 @@ function parsed(stored: unknown): GraderSpec[] {
   return graders;
 }
 
-/** Judge tokens and cost, by model (the meters of every judge call, items' and preparations'). */
+/** Judge tokens and cost, by model and provider (the meters of every judge call, items' and preparations'). */
 export function meterJudgeUsage(meters: Meters, usage: PricedUsage[]) {
   for (const u of usage) {
     const model = meters.model(u.model);
-    meters.judgeTokens.inc({ model, direction: 'input' }, u.inputTokens);
-    meters.judgeTokens.inc({ model, direction: 'output' }, u.outputTokens);
-    if (u.cost !== null) meters.judgeCost.inc({ model }, Number(u.cost));
+    // Provider names come from the configuration: a bounded label.
+    const provider = u.provider ?? '';
+    meters.judgeTokens.inc({ model, provider, direction: 'input' }, u.inputTokens);
+    meters.judgeTokens.inc({ model, provider, direction: 'output' }, u.outputTokens);
+    if (u.cost !== null) meters.judgeCost.inc({ model, provider }, Number(u.cost));
   }
 }
 

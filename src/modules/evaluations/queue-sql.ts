@@ -101,6 +101,8 @@ export interface ResultRow {
   cost: string;
   latency_ms: number;
   error: string | null;
+  /** The judge provider that answered (the last call's, when a fallback took over midway); null: no judge call. */
+  provider: string | null;
 }
 
 export interface ItemOutcome {
@@ -183,11 +185,11 @@ export async function writeOutcomes(
        RETURNING i.id),
      stored AS (
        INSERT INTO evaluation_results (id, evaluation_id, evaluation_item_id, grader_name, grader_type, score, passed, reasoning,
-         input_tokens, output_tokens, cost, latency_ms, error, created_at)
+         input_tokens, output_tokens, cost, latency_ms, error, provider, created_at)
        SELECT r.id, r.evaluation_id, r.evaluation_item_id, r.grader_name, r.grader_type, r.score, r.passed, r.reasoning,
-         r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.error, r.created_at
+         r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.error, r.provider, r.created_at
        FROM json_to_recordset($3::json) AS r(id uuid, evaluation_id uuid, evaluation_item_id uuid, grader_name text, grader_type text, score float8,
-         passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, latency_ms int, error text, created_at timestamptz)
+         passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, latency_ms int, error text, provider text, created_at timestamptz)
        JOIN marked m ON m.id = r.evaluation_item_id
        ON CONFLICT (evaluation_item_id, grader_name) DO NOTHING),
      -- Counts of the items written; judge and generation spending of every outcome (a lost claim still spent it).

@@ -330,6 +330,11 @@ builder.prismaObject('EvaluationResult', {
     }),
     latencyMs: t.exposeInt('latencyMs', { nullable: true }),
     error: t.exposeString('error', { nullable: true }),
+    provider: t.exposeString('provider', {
+      nullable: true,
+      description:
+        "The judge provider that answered (EVALGRAPH_JUDGE_PROVIDERS' name; a fallback's when it took over); null for graders that call no judge.",
+    }),
   }),
 });
 

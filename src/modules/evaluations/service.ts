@@ -5,7 +5,8 @@ import type { Deps } from '../../deps';
 import { appError, badInput, notFound } from '../../errors';
 import { needsJudge } from '../graders/grade';
 import { checkTestingCriteria } from '../graders/validate';
-import type { Judge } from '../providers/judge';
+import type { Judge } from '../providers/router';
+import { checkCompletionsRoute } from './generation';
 import { secondsToNextMinute, type Quotas } from '../ratelimit/quotas';
 import { utcMinute } from '../../lib/days';
 import { addUsage } from '../ratelimit/usage-sql';
@@ -53,7 +54,7 @@ export function createEvaluationService(
     if (!name || name.length > 200)
       throw badInput('The name must be 1 to 200 characters.', ['input', 'name']);
     const graders = checkTestingCriteria(input.testingCriteria, {
-      judgeConfigured: services.judge.configured,
+      judges: services.judge,
       path: ['input', 'testingCriteria'],
     });
     const asked = outputsAsked(input.dataSource);
@@ -62,6 +63,12 @@ export function createEvaluationService(
         'Generating outputs needs a model provider, and none is configured (EVALGRAPH_JUDGE_API_KEY).',
         ['input', 'dataSource', 'completions'],
       );
+    if (asked.completions)
+      checkCompletionsRoute(asked.completions, services.judge, [
+        'input',
+        'dataSource',
+        'completions',
+      ]);
     if (input.batchId) {
       const batch = await db.prisma.evaluationBatch.findUnique({
         where: { id: input.batchId },
@@ -296,7 +303,7 @@ export function createEvaluationService(
       input: OpenAIImportInput & { projectId: string; creatorId: string | null },
     ) {
       const translated = translateOpenAIEval(input);
-      checkImport(translated, { judgeConfigured: services.judge.configured });
+      checkImport(translated, { judges: services.judge });
       if (translated.runId) {
         const [imported] = await db.query(
           `SELECT 1 FROM evaluations WHERE project_id = $1::uuid AND data_source->'importedFrom'->>'openAIRunId' = $2`,

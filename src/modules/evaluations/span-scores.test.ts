@@ -14,6 +14,7 @@ const result = (over: Partial<ResultRow>): ResultRow => ({
   cost: '0',
   latency_ms: 1,
   error: null,
+  provider: 'default',
   ...over,
 });
 const outcome = (results: ResultRow[], source: ItemOutcome['source']): ItemOutcome => ({

@@ -8,6 +8,7 @@ import {
   defineGrader,
   MAX_TEMPLATE,
   name,
+  provider,
   template,
   threshold,
   type Outcome,
@@ -84,6 +85,8 @@ const textSimilaritySchema = z
       message: `expected one of ${SIMILARITY_METRICS.join(', ')} (gleu and meteor are not supported)`,
     }),
     pass_threshold: threshold,
+    /** The provider of the embeddings (cosine only). */
+    provider,
   })
   .strict();
 
@@ -219,9 +222,11 @@ export const TEXT_SIMILARITY = defineGrader({
     const embedded = await ctx.judge.embed(
       [render(spec.input, item), render(spec.reference, item)],
       ctx.signal,
+      ctx.provider,
     );
     ctx.usage.push({
       model: embedded.model,
+      provider: embedded.provider,
       inputTokens: embedded.usage.inputTokens,
       outputTokens: 0,
     });

@@ -10,8 +10,12 @@ export async function grade(
   item: GradingItem,
   ctx: JudgeContext,
 ): Promise<Outcome> {
-  return graderOf(spec.type).grade(spec, item, ctx);
+  return graderOf(spec.type).grade(spec, item, { ...ctx, provider: providerOf(spec) });
 }
+
+/** The judge provider a grader names, if it names one. */
+export const providerOf = (spec: GraderSpec): string | undefined =>
+  'provider' in spec ? spec.provider : undefined;
 
 /** Graders that need the judge provider (to refuse them at creation when none is configured). */
 export const needsJudge = (spec: GraderSpec) => graderOf(spec.type).needsJudge(spec);
@@ -25,6 +29,9 @@ export async function prepare(
   spec: GraderSpec,
   ctx: JudgeContext,
 ): Promise<Record<string, unknown>> {
-  const fields = await graderOf(spec.type).prepare?.run(spec, ctx);
+  const fields = await graderOf(spec.type).prepare?.run(spec, {
+    ...ctx,
+    provider: providerOf(spec),
+  });
   return (fields ?? {}) as Record<string, unknown>;
 }

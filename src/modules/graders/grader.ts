@@ -73,6 +73,8 @@ export const template = z
 export const name = z.string().trim().min(1).max(100);
 export const threshold = z.number().min(0).max(1);
 export const model = z.string().min(1).max(200).optional();
+/** The judge provider to ask, by its configured name (checked at creation); else the model picks. */
+export const provider = z.string().min(1).max(100).optional();
 
 // OpenAI's message content is a string or an input_text/output_text part.
 const content = z.union([

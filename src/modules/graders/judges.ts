@@ -1,13 +1,15 @@
 // LLM-judge graders: score_model, label_model and G-Eval. Each call's token usage is recorded in
 // the meter, which the engine prices with the model price table.
 import { z } from 'zod';
-import type { ChatMessage, ChatRequest, ChatResult, Judge } from '../providers/judge';
+import type { ChatMessage, ChatRequest, ChatResult } from '../providers/judge';
+import type { Judge } from '../providers/router';
 import { formPrompt, normalise, sampledScore, stepsPrompt, weightedScore } from './g-eval';
 import {
   defineGrader,
   messages as messageList,
   model,
   name,
+  provider,
   samplingParams,
   template,
   threshold,
@@ -20,6 +22,7 @@ const scoreModelSchema = z
   .object({
     name,
     model,
+    provider,
     input: messageList,
     range: z.tuple([z.number(), z.number()]).default([0, 1]),
     pass_threshold: z.number().optional(),
@@ -41,6 +44,7 @@ const labelModelSchema = z
   .object({
     name,
     model,
+    provider,
     input: messageList,
     labels: z.array(z.string().min(1).max(100)).min(2).max(50),
     passing_labels: z.array(z.string()).min(1),
@@ -56,6 +60,7 @@ const gEvalSchema = z
   .object({
     name,
     model,
+    provider,
     criteria: z.string().min(1).max(5_000),
     evaluation_steps: z.array(z.string().min(1).max(1_000)).min(1).max(20).optional(),
     input: template.default('{{item.input}}'),
@@ -72,6 +77,8 @@ const gEvalSchema = z
 
 export interface JudgeUsage {
   model: string;
+  /** The provider that answered (a fallback's name when it took over). */
+  provider?: string;
   inputTokens: number;
   outputTokens: number;
 }
@@ -80,6 +87,8 @@ export interface JudgeContext {
   /** Only the calls graders make: a fake with these two is enough to grade. */
   judge: Pick<Judge, 'chat' | 'embed'>;
   signal?: AbortSignal;
+  /** The provider the grader names (its `provider` field); else its model picks one. */
+  provider?: string;
   /** Every call's usage, appended as calls complete. */
   usage: JudgeUsage[];
 }
@@ -88,8 +97,8 @@ export interface JudgeContext {
 export class JudgeAnswerError extends Error {}
 
 export async function chat(ctx: JudgeContext, request: ChatRequest): Promise<ChatResult> {
-  const result = await ctx.judge.chat(request, ctx.signal);
-  ctx.usage.push({ model: result.model, ...result.usage });
+  const result = await ctx.judge.chat({ provider: ctx.provider, ...request }, ctx.signal);
+  ctx.usage.push({ model: result.model, provider: result.provider, ...result.usage });
   return result;
 }
 

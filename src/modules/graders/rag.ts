@@ -3,12 +3,22 @@
 // `question` field when it is an object), the answer its output, the reference its expected
 // output, the contexts its retrieved chunks, in rank order.
 import { z } from 'zod';
-import { defineGrader, model, name, threshold, type Outcome, type SpecOf } from './grader';
+import {
+  defineGrader,
+  model,
+  name,
+  provider,
+  threshold,
+  type Outcome,
+  type SpecOf,
+} from './grader';
 import { chat, JudgeAnswerError, parseJsonAnswer, type JudgeContext } from './judges';
 import { asText, type GradingItem } from './template';
 import { cosine } from './text-metrics';
 
-const ragSchema = z.object({ name, model, pass_threshold: threshold.default(0.5) }).strict();
+const ragSchema = z
+  .object({ name, model, provider, pass_threshold: threshold.default(0.5) })
+  .strict();
 const answerRelevancySchema = ragSchema.extend({
   questions: z.number().int().min(1).max(10).default(3),
 });

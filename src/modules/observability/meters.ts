@@ -59,21 +59,21 @@ export function createMeters(registry: Registry) {
     }),
     judgeRequests: new Histogram({
       name: 'evalgraph_judge_request_seconds',
-      help: 'Judge provider calls, by provider, call (chat, embed) and outcome.',
+      help: 'Judge provider calls, by provider (its configured name), call (chat, embed) and outcome.',
       labelNames: ['provider', 'call', 'outcome'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
     judgeTokens: new Counter({
       name: 'evalgraph_judge_tokens_total',
-      help: 'Judge tokens by model and direction (input, output).',
-      labelNames: ['model', 'direction'],
+      help: 'Judge tokens by model, provider and direction (input, output).',
+      labelNames: ['model', 'provider', 'direction'],
       registers,
     }),
     judgeCost: new Counter({
       name: 'evalgraph_judge_cost_usd_total',
-      help: 'Judge cost in USD by model (priced from the model price table).',
-      labelNames: ['model'],
+      help: 'Judge cost in USD by model and provider (priced from the model price table).',
+      labelNames: ['model', 'provider'],
       registers,
     }),
     onlineEvaluationTargets: new Counter({

@@ -7,6 +7,7 @@ import { parseInput } from '../../lib/validate';
 import { builder } from '../../schema/builder';
 import { checkTestingCriteria } from '../graders/validate';
 import { SpanKindEnum, SpanStatusEnum } from '../traces/schema';
+import type { JudgeRouting } from '../providers/router';
 import { type RuleFilter, ruleFilterSchema, storedFilter } from './filter';
 import { EvaluationRuleContextsEnum, EvaluationRuleTargetEnum } from './schema';
 import { type Variables, variablesSchema } from './variables';
@@ -97,10 +98,10 @@ export interface RuleData {
 }
 
 /** The rule as it will be stored, or BAD_USER_INPUT naming the first problem's input path. */
-export function checkRule(input: unknown, judgeConfigured: boolean): RuleData {
+export function checkRule(input: unknown, judges: JudgeRouting): RuleData {
   const parsed = parseInput(ruleSchema, input);
   checkTestingCriteria(parsed.testingCriteria, {
-    judgeConfigured,
+    judges,
     path: ['input', 'testingCriteria'],
   });
   return {

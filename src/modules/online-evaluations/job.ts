@@ -9,11 +9,11 @@ import { randomUUID } from 'node:crypto';
 import type { Deps } from '../../deps';
 import type { Job } from '../../worker/job';
 import type { CostService } from '../costs/service';
-import { gradeItem } from '../evaluations/grading';
+import { gradeItem, judgedBy } from '../evaluations/grading';
 import { meterGraderRun } from '../evaluations/preparation';
 import { topics } from '../events/catalogue';
 import type { Events } from '../events/emitter';
-import type { Judge } from '../providers/judge';
+import type { Judge } from '../providers/router';
 import { limitsJudges, minuteLimitsJudges, type Quotas } from '../ratelimit/quotas';
 import { MAX_COMMENT, OWN_CLIENT_ID } from '../scores/input';
 import type { ScoreDraft } from '../scores/internal';
@@ -148,6 +148,7 @@ export function createOnlineEvaluationJob(
         judgeInputTokens: graded.judgeInputTokens,
         judgeOutputTokens: graded.judgeOutputTokens,
         judgeCost: graded.judgeCost,
+        judgedBy: judgedBy(graded.results),
         userId: rule.creatorId,
         projectId: rule.projectId,
       },

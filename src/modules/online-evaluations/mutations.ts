@@ -29,7 +29,7 @@ builder.relayMutationField(
       'Starts judging live traffic: traces (or spans) ingested from now on that match the filter are sampled and judged once each.',
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
     resolve: async (_root, { input }, ctx) => {
-      const data = checkRule({ ...input, projectId: undefined }, ctx.services.judge.configured);
+      const data = checkRule({ ...input, projectId: undefined }, ctx.services.judge);
       return {
         rule: await ctx.services.evaluationRules.create(
           input.projectId.id,
@@ -74,7 +74,7 @@ builder.relayMutationField(
         ...given,
       };
       if (merged.delaySeconds === null) merged.delaySeconds = 30;
-      const data = checkRule(merged, ctx.services.judge.configured);
+      const data = checkRule(merged, ctx.services.judge);
       return { rule: await ctx.services.evaluationRules.update(rule, data) };
     },
   },

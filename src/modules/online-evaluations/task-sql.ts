@@ -144,6 +144,8 @@ export interface TaskOutcome {
   judgeInputTokens: number;
   judgeOutputTokens: number;
   judgeCost: string;
+  /** The judge provider that answered each grader ({ grader name: provider }); null: none. */
+  judgedBy?: Record<string, string> | null;
   /** Whose quota and budget the spending counts against. */
   userId: string | null;
   projectId: string;
@@ -161,13 +163,20 @@ export async function markDone(
 ): Promise<Map<string, number>> {
   const rows = await sql<{ id: string; lag: number }>(
     `UPDATE online_evaluation_tasks t SET state = o.state::"OnlineEvaluationTaskState", lease_token = NULL, lease_expires_at = NULL,
-       done_at = now(), last_error = o.last_error
-     FROM json_to_recordset($2::json) AS o(id uuid, state text, last_error text)
+       done_at = now(), last_error = o.last_error, judged_by = o.judged_by
+     FROM json_to_recordset($2::json) AS o(id uuid, state text, last_error text, judged_by jsonb)
      WHERE t.id = o.id AND t.lease_token = $1::uuid AND t.state = 'RUNNING'
      RETURNING t.id::text, extract(epoch FROM now() - t.last_seen_at)::float8 AS lag`,
     [
       token,
-      jsonParam(outcomes.map((o) => ({ id: o.taskId, state: o.state, last_error: o.lastError }))),
+      jsonParam(
+        outcomes.map((o) => ({
+          id: o.taskId,
+          state: o.state,
+          last_error: o.lastError,
+          judged_by: o.judgedBy ?? null,
+        })),
+      ),
     ],
   );
   return new Map(rows.map((r) => [r.id, r.lag]));

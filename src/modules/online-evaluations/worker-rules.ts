@@ -8,7 +8,7 @@ import type { CostService } from '../costs/service';
 import { type GraderSpec, parseTestingCriteria } from '../graders/definitions';
 import { needsJudge, needsPreparation } from '../graders/grade';
 import { prepareStored } from '../evaluations/preparation';
-import type { Judge } from '../providers/judge';
+import type { Judge } from '../providers/router';
 import { DEFAULT_VARIABLES, type Variables, variablesSchema } from './variables';
 
 export interface RunningRule {

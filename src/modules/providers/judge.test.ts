@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
-import type { Config } from '../../config';
+import type { JudgeProviderConfig } from '../../config-judges';
 import { createJudge, retryDelayMs } from './judge';
 
 const answered = (status: number, headers: Record<string, string> = {}) =>
@@ -58,11 +58,12 @@ describe('createJudge', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const config = (concurrency: number): Config['judge'] => ({
+  const config = (concurrency: number): JudgeProviderConfig => ({
+    name: 'default',
     baseUrl: url,
     apiKey: 'sk-test',
-    model: 'm',
-    embeddingModel: 'e',
+    models: ['*'],
+    fallback: null,
     timeoutMs: 5_000,
     maxRetries: 3,
     concurrency,
@@ -74,7 +75,7 @@ describe('createJudge', () => {
     const judge = createJudge(config(1));
     const controllers = [new AbortController(), new AbortController(), new AbortController()];
     const calls = controllers.map((c) =>
-      judge.chat({ messages: [{ role: 'user', content: 'hi' }] }, c.signal).then(
+      judge.chat({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }, c.signal).then(
         () => 'answered',
         (e) => e,
       ),

@@ -13,7 +13,7 @@ import {
   handleWhen,
 } from 'cockatiel';
 import OpenAI from 'openai';
-import type { Config } from '../../config';
+import type { JudgeProviderConfig } from '../../config-judges';
 import { backoffDelay } from '../../lib/backoff';
 import { createLimiter } from '../../lib/limiter';
 import { parseRetryAfter } from '../../lib/retry-after';
@@ -24,7 +24,10 @@ export interface ChatMessage {
 }
 
 export interface ChatRequest {
+  /** Default: EVALGRAPH_JUDGE_MODEL. It also picks the provider (router.ts), unless `provider` names one. */
   model?: string;
+  /** The configured provider to ask, by name (a grader's `provider` field). */
+  provider?: string;
   messages: ChatMessage[];
   temperature?: number;
   topP?: number;
@@ -45,12 +48,15 @@ export interface TokenLogprobs {
 
 export interface ChatResult {
   model: string;
+  /** The provider that answered (router.ts: a fallback's name when it took over). */
+  provider?: string;
   choices: { text: string; logprobs: TokenLogprobs[] | null }[];
   usage: { inputTokens: number; outputTokens: number };
 }
 
 export interface EmbedResult {
   model: string;
+  provider?: string;
   vectors: number[][];
   usage: { inputTokens: number };
 }
@@ -102,24 +108,21 @@ export interface JudgeTimer {
   observe(labels: { provider: string; call: string; outcome: string }, seconds: number): void;
 }
 
-export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
-  // The provider label is the configured host: one value per deployment.
-  const provider = (() => {
-    try {
-      return new URL(config.baseUrl).host;
-    } catch {
-      return 'unknown';
-    }
-  })();
-  // One attempt per SDK call: the retries are ours (below).
-  const client = config.apiKey
-    ? new OpenAI({
-        baseURL: config.baseUrl,
-        apiKey: config.apiKey,
-        timeout: config.timeoutMs,
-        maxRetries: 0,
-      })
-    : null;
+/** One provider's client, with its own breaker, retries and concurrency; router.ts picks among them. */
+export function createJudge(config: JudgeProviderConfig, timer?: JudgeTimer) {
+  // The provider label is its configured name: as many values as providers configured.
+  const provider = config.name;
+  // One attempt per SDK call: the retries are ours (below). A provider that needs no key ('') is
+  // sent a placeholder: the SDK insists on one.
+  const client =
+    config.apiKey !== null
+      ? new OpenAI({
+          baseURL: config.baseUrl,
+          apiKey: config.apiKey || 'none',
+          timeout: config.timeoutMs,
+          maxRetries: 0,
+        })
+      : null;
   // Aborted calls (a canceled evaluation) and the caller's own mistakes (4xx: unknown model, bad
   // request) say nothing about the provider's health; one tenant must not open the circuit for all.
   const breaker = circuitBreaker(
@@ -183,7 +186,7 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
         throw error instanceof OpenAI.APIUserAbortError ? error : new OpenAI.APIUserAbortError();
       if (error instanceof BrokenCircuitError)
         throw new JudgeUnavailableError(
-          `The judge provider's circuit is open after ${config.breakerFailures} failed calls in a row; retrying after ${config.breakerResetMs} ms.`,
+          `The judge provider ${provider}'s circuit is open after ${config.breakerFailures} failed calls in a row; retrying after ${config.breakerResetMs} ms.`,
         );
       // The SDK does not always tell a timeout from a dropped connection; the clock does.
       if (
@@ -192,7 +195,7 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
         Date.now() - started >= config.timeoutMs
       ) {
         throw new JudgeUnavailableError(
-          `The judge provider did not answer within ${config.timeoutMs} ms (timed out${config.maxRetries ? `, after ${config.maxRetries} retries` : ''}).`,
+          `The judge provider ${provider} did not answer within ${config.timeoutMs} ms (timed out${config.maxRetries ? `, after ${config.maxRetries} retries` : ''}).`,
         );
       }
       throw error;
@@ -200,13 +203,15 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
   }
 
   return {
+    name: provider,
     configured: client !== null,
-    defaultModel: config.model,
-    embeddingModel: config.embeddingModel,
     state: (): BreakerState => stateNames[breaker.state],
 
-    async chat(request: ChatRequest, signal?: AbortSignal): Promise<ChatResult> {
-      const model = request.model ?? config.model;
+    async chat(
+      request: ChatRequest & { model: string },
+      signal?: AbortSignal,
+    ): Promise<ChatResult> {
+      const model = request.model;
       const response = await call(
         (api) =>
           api.chat.completions.create(
@@ -228,6 +233,7 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
       );
       return {
         model: response.model || model,
+        provider,
         choices: response.choices.map((c) => ({
           text: c.message?.content ?? '',
           logprobs:
@@ -244,8 +250,7 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
       };
     },
 
-    async embed(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
-      const model = config.embeddingModel;
+    async embed(texts: string[], model: string, signal?: AbortSignal): Promise<EmbedResult> {
       // Floats, not the SDK's default base64: every OpenAI-compatible server speaks them.
       const response = await call(
         (api) =>
@@ -256,6 +261,7 @@ export function createJudge(config: Config['judge'], timer?: JudgeTimer) {
       const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
       return {
         model: response.model || model,
+        provider,
         vectors,
         usage: { inputTokens: response.usage?.prompt_tokens ?? 0 },
       };
@@ -276,4 +282,4 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-export type Judge = ReturnType<typeof createJudge>;
+export type ProviderJudge = ReturnType<typeof createJudge>;
