@@ -30,15 +30,33 @@ function authorizationOf(params: Readonly<Record<string, unknown>> | undefined):
   return typeof header === 'string' ? header : null;
 }
 
-/** Who holds the connection's key now; null when it is missing or no longer valid (other errors throw). */
+/** The client's address of the connection (lib/client-address.ts), as HTTP requests find it. */
+function addressOf(app: App, request: IncomingMessage): string | undefined {
+  const forwarded = request.headers['x-forwarded-for'];
+  return app.services.clientAddress(
+    request.socket.remoteAddress,
+    Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+  );
+}
+
+/**
+ * Who holds the connection's key now; null when it is missing or no longer valid, or not allowed
+ * from the connection's address (other errors throw).
+ */
 async function principalOf(
   app: App,
   params: Readonly<Record<string, unknown>> | undefined,
+  request: IncomingMessage,
 ): Promise<Principal | null> {
   try {
-    return await authenticateHeader(app.services.auth, authorizationOf(params));
+    return await authenticateHeader(
+      app.services.auth,
+      authorizationOf(params),
+      addressOf(app, request),
+    );
   } catch (error) {
-    if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') return null;
+    const code = error instanceof GraphQLError ? error.extensions.code : undefined;
+    if (code === 'UNAUTHENTICATED' || code === 'FORBIDDEN') return null;
     throw error;
   }
 }
@@ -81,7 +99,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
       async onConnect(ctx) {
         // The key is known only now (in connection_init), not at the upgrade.
         const retryAfter = await app.services.anonymous.admit(
-          ctx.extra.request.socket.remoteAddress,
+          addressOf(app, ctx.extra.request),
           authorizationOf(ctx.connectionParams),
         );
         if (retryAfter !== null) {
@@ -92,8 +110,9 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
           );
           return false;
         }
-        const principal = await principalOf(app, ctx.connectionParams);
-        // Subscriptions need a key: without one (or with a bad one) the socket closes 4403.
+        const principal = await principalOf(app, ctx.connectionParams, ctx.extra.request);
+        // Subscriptions need a key: without one (or with a bad one, or one not allowed from this
+        // address) the socket closes 4403.
         if (!principal) return false;
         // Closed while the key was being checked: nothing to track.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
@@ -119,9 +138,9 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
             ),
           ];
         }
-        const principal = await principalOf(app, ctx.connectionParams);
+        const principal = await principalOf(app, ctx.connectionParams, ctx.extra.request);
         if (!principal) {
-          ctx.extra.socket.close(4403, 'Forbidden: the API key is unknown or revoked');
+          ctx.extra.socket.close(4403, 'Forbidden: the API key is unknown, revoked or not allowed');
           return [appError('UNAUTHENTICATED', 'The API key is unknown or revoked.')];
         }
         // Persisted operations as over HTTP: a hash becomes its document (send `query: ""`), and
