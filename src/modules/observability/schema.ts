@@ -54,7 +54,8 @@ builder.queryField('serviceStatus', (t) =>
     description:
       'Service level objectives (availability, error rate, query latency p95 and p99, webhook success) over the last 1 h, 6 h and day: value, error budget left and burn rate. Instance admins only.',
     authScopes: { instanceAdmin: true },
-    extensions: { free: true },
+    // Never from the response cache: the counts of the last seconds are the point.
+    extensions: { free: true, cacheTtlMs: 0 },
     resolve: async (_root, _args, ctx) => ({
       at: ctx.deps.clock.now(),
       slos: await ctx.services.serviceLevels.status(),
