@@ -387,6 +387,8 @@ const NOT_PROJECT_DATA = [
   'setUserLimits',
   'createProject',
   'createApiKey',
+  'rotateApiKey',
+  'updateApiKey',
   'revokeApiKey',
 ];
 
