@@ -14,12 +14,13 @@ const UPDATE = `mutation($input: UpdateApiKeyInput!) {
 let app: TestApp;
 let proxied: TestApp;
 beforeAll(async () => {
-  [app, proxied] = await Promise.all([
-    createTestApp(),
-    createTestApp({ EVALGRAPH_TRUSTED_PROXIES: '127.0.0.1/32' }),
-  ]);
+  app = await createTestApp();
+  proxied = await createTestApp({ EVALGRAPH_TRUSTED_PROXIES: '127.0.0.1/32' });
 });
-afterAll(() => Promise.all([app.close(), proxied.close()]));
+afterAll(async () => {
+  await app?.close();
+  await proxied?.close();
+});
 
 const viewer = (on: TestApp, key: string, headers: Record<string, string> = {}) =>
   on.gql('{ viewer { id } }', {}, { key, headers });
