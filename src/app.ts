@@ -1,5 +1,6 @@
 // The Yoga instance: schema, context, plugins, health and metrics. Used by api.ts and by tests.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { useEngine } from '@envelop/core';
 import { parse, validate } from 'graphql';
 import { encodeGlobalID } from '@pothos/plugin-relay';
@@ -65,12 +66,19 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
   // The key's principal, looked up once per request by whoever asks first (persisted operations and
   // validation hints, before the context is built; then the context).
   const principals = new WeakMap<Request, Promise<Principal | null>>();
+  // The client's address of each request, found once when it arrives (lib/client-address.ts).
+  const addresses = new WeakMap<Request, string | undefined>();
+  const addressOf = (request: Request) => addresses.get(request);
   const principalOf = (request: Request) => {
     let principal = principals.get(request);
     if (!principal)
       principals.set(
         request,
-        (principal = authenticateHeader(services.auth, request.headers.get('authorization'))),
+        (principal = authenticateHeader(
+          services.auth,
+          request.headers.get('authorization'),
+          addressOf(request),
+        )),
       );
     return principal;
   };
@@ -139,6 +147,19 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
         ),
       }),
       useRequestId(),
+      {
+        // Node's socket: Yoga runs on node:http here (yoga.fetch in tests has none).
+        onRequest({ request, serverContext }) {
+          const req = (serverContext as { req?: IncomingMessage } | undefined)?.req;
+          addresses.set(
+            request,
+            services.clientAddress(
+              req?.socket?.remoteAddress,
+              request.headers.get('x-forwarded-for'),
+            ),
+          );
+        },
+      },
       useVaryOrigin(config.http.corsOrigins),
       ...(config.http.graphiql ? [useGraphiQLAssets()] : []),
       usePrometheus({
@@ -147,7 +168,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       }),
       useServiceLevels({ levels: services.serviceLevels, meters: deps.meters }),
       // Before anything reads a body or a key is looked up twice: callers without a valid key pay first.
-      useAnonymousLimit({ limiter: services.anonymous }),
+      useAnonymousLimit({ limiter: services.anonymous, addressOf }),
       // Every user together: requests in flight and per hour (EVALGRAPH_GLOBAL_LIMITS). After the
       // anonymous bucket, so a flood without a key is stopped per address before it spends these.
       useInstanceLimits({ limits: services.instanceLimits }),
@@ -159,6 +180,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       }),
       useOtlp({
         services,
+        addressOf,
         log,
         maxBodyBytes: config.http.maxBodyBytes,
         maxSpans: config.traces.maxSpansPerBatch,

@@ -2,6 +2,7 @@
 // and the per-tier defaults that EVALGRAPH_RATE_LIMIT_TIERS and EVALGRAPH_TIER_QUOTAS override.
 // Apart from config.ts, which turns the parsed variables into the nested Config the code uses.
 import { z } from 'zod';
+import { parseCidr } from './lib/client-address';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -225,6 +226,24 @@ export const envSchema = z.object({
       message:
         'expected origins like https://app.example.com (scheme, host, port; no path), comma-separated, or *',
     }),
+  EVALGRAPH_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((v, ctx) =>
+      v
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean)
+        .map((c) => {
+          const cidr = parseCidr(c);
+          if (!cidr)
+            ctx.addIssue({
+              code: 'custom',
+              message: `expected IPv4/IPv6 CIDRs or addresses, comma-separated; "${c}" is neither`,
+            });
+          return cidr ?? c;
+        }),
+    ),
   EVALGRAPH_MIGRATE_ON_START: boolean(true),
   EVALGRAPH_DB_PROBE_AFTER_MS: z.coerce.number().int().min(100).max(3_600_000).default(3_000),
   EVALGRAPH_INIT_ADMIN_EMAIL: z.email({ message: 'expected an email address' }).optional(),
@@ -315,8 +334,9 @@ export const envSchema = z.object({
   EVALGRAPH_RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(86_400_000).default(10_000),
   EVALGRAPH_MAX_QUERY_COST: z.coerce.number().int().min(1).max(10_000_000).default(50_000),
   EVALGRAPH_SLO_AVAILABILITY: z.coerce.number().gt(0).lt(1).default(0.999),
-  EVALGRAPH_SLO_QUERY_LATENCY_MS: z.coerce.number().int().min(1).max(600_000).default(500),
-  EVALGRAPH_SLO_QUERY_LATENCY_TARGET: z.coerce.number().gt(0).lt(1).default(0.95),
+  EVALGRAPH_SLO_ERROR_RATE: z.coerce.number().gt(0).lt(1).default(0.001),
+  EVALGRAPH_SLO_QUERY_P95_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
+  EVALGRAPH_SLO_QUERY_P99_MS: z.coerce.number().int().min(1).max(600_000).default(5_000),
   EVALGRAPH_SLO_WEBHOOK_SUCCESS: z.coerce.number().gt(0).lt(1).default(0.99),
   EVALGRAPH_ALERTS_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
   EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),

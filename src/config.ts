@@ -129,6 +129,8 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       publicUrl: e.EVALGRAPH_PUBLIC_URL ?? null,
       graphiql: e.EVALGRAPH_GRAPHIQL,
       corsOrigins: e.EVALGRAPH_CORS_ORIGINS,
+      /** Peers whose X-Forwarded-For is believed (lib/client-address.ts); empty: none. */
+      trustedProxies: e.EVALGRAPH_TRUSTED_PROXIES,
       maxBodyBytes: e.EVALGRAPH_MAX_BODY_BYTES,
       shutdownTimeoutMs: e.EVALGRAPH_SHUTDOWN_TIMEOUT_MS,
     },
@@ -230,12 +232,14 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
           : null,
     },
     slo: {
-      /** Share of requests answered without a 5xx or an unexpected error. */
+      /** Share of requests answered without a 5xx. */
       availability: e.EVALGRAPH_SLO_AVAILABILITY,
-      /** Queries faster than this count as good for the latency SLO... */
-      queryLatencyMs: e.EVALGRAPH_SLO_QUERY_LATENCY_MS,
-      /** ...and this share of them must be (0.95: p95 under queryLatencyMs). */
-      queryLatencyTarget: e.EVALGRAPH_SLO_QUERY_LATENCY_TARGET,
+      /** Largest share of requests answered with a 5xx or an unexpected error. */
+      errorRate: e.EVALGRAPH_SLO_ERROR_RATE,
+      /** 95 % of queries must be answered within this... */
+      queryP95Ms: e.EVALGRAPH_SLO_QUERY_P95_MS,
+      /** ...and 99 % within this. */
+      queryP99Ms: e.EVALGRAPH_SLO_QUERY_P99_MS,
       /** Share of webhook delivery attempts answered 2xx. */
       webhookSuccess: e.EVALGRAPH_SLO_WEBHOOK_SUCCESS,
     },

@@ -1,6 +1,7 @@
 import { Gauge } from 'prom-client';
 import type { Deps } from './deps';
 import { createAlertRules } from './modules/alerts/service';
+import { createClientAddress } from './lib/client-address';
 import { authenticateHeader } from './modules/auth/authenticate';
 import { createAuthService } from './modules/auth/service';
 import { createCostService } from './modules/costs/service';
@@ -79,7 +80,7 @@ export function createServices(deps: Deps) {
     anonymous: createAnonymousLimiter({
       limits: deps.config.rateLimit.anonymous,
       store: deps.buckets,
-      authenticate: (authorization) => authenticateHeader(auth, authorization),
+      authenticate: (authorization, address) => authenticateHeader(auth, authorization, address),
       metrics: deps.metrics,
       onStoreError: (error) =>
         deps.log.warn(
@@ -91,6 +92,8 @@ export function createServices(deps: Deps) {
     /** Limits of the whole instance (EVALGRAPH_GLOBAL_LIMITS): requests in flight and per hour. */
     instanceLimits,
     queues,
+    /** The client's address of a request: (TCP peer, X-Forwarded-For) → address. */
+    clientAddress: createClientAddress(deps.config.http.trustedProxies),
     /** Stops what the services run in the background besides what serve.ts stops itself. */
     async closeObservability() {
       stopGauges();

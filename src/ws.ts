@@ -32,15 +32,33 @@ function authorizationOf(params: Readonly<Record<string, unknown>> | undefined):
   return typeof header === 'string' ? header : null;
 }
 
-/** Who holds the connection's key now; null when it is missing or no longer valid (other errors throw). */
+/** The client's address of the connection (lib/client-address.ts), as HTTP requests find it. */
+function addressOf(app: App, request: IncomingMessage): string | undefined {
+  const forwarded = request.headers['x-forwarded-for'];
+  return app.services.clientAddress(
+    request.socket.remoteAddress,
+    Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+  );
+}
+
+/**
+ * Who holds the connection's key now; null when it is missing or no longer valid, or not allowed
+ * from the connection's address (other errors throw).
+ */
 async function principalOf(
   app: App,
   params: Readonly<Record<string, unknown>> | undefined,
+  request: IncomingMessage,
 ): Promise<Principal | null> {
   try {
-    return await authenticateHeader(app.services.auth, authorizationOf(params));
+    return await authenticateHeader(
+      app.services.auth,
+      authorizationOf(params),
+      addressOf(app, request),
+    );
   } catch (error) {
-    if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED') return null;
+    const code = error instanceof GraphQLError ? error.extensions.code : undefined;
+    if (code === 'UNAUTHENTICATED' || code === 'FORBIDDEN') return null;
     throw error;
   }
 }
@@ -90,7 +108,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
       async onConnect(ctx) {
         // The key is known only now (in connection_init), not at the upgrade.
         const retryAfter = await app.services.anonymous.admit(
-          ctx.extra.request.socket.remoteAddress,
+          addressOf(app, ctx.extra.request),
           authorizationOf(ctx.connectionParams),
         );
         if (retryAfter !== null) {
@@ -103,7 +121,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         }
         let principal: Principal | null;
         try {
-          principal = await principalOf(app, ctx.connectionParams);
+          principal = await principalOf(app, ctx.connectionParams, ctx.extra.request);
         } catch (error) {
           // The key cannot be checked now (the database is away): 1013 Try Again Later, which
           // clients retry; a throw would close 4500, which graphql-ws's client takes as fatal.
@@ -111,7 +129,8 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
           ctx.extra.socket.close(1013, 'Try again later: the service is unavailable');
           return false;
         }
-        // Subscriptions need a key: without one (or with a bad one) the socket closes 4403.
+        // Subscriptions need a key: without one (or with a bad one, or one not allowed from this
+        // address) the socket closes 4403.
         if (!principal) return false;
         // Closed while the key was being checked: nothing to track.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
@@ -139,7 +158,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         }
         let principal: Principal | null;
         try {
-          principal = await principalOf(app, ctx.connectionParams);
+          principal = await principalOf(app, ctx.connectionParams, ctx.extra.request);
         } catch (error) {
           // The operation fails with its code (SERVICE_UNAVAILABLE); the connection stays.
           const fault = unavailable(error);
@@ -147,7 +166,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
           throw error;
         }
         if (!principal) {
-          ctx.extra.socket.close(4403, 'Forbidden: the API key is unknown or revoked');
+          ctx.extra.socket.close(4403, 'Forbidden: the API key is unknown, revoked or not allowed');
           return [appError('UNAUTHENTICATED', 'The API key is unknown or revoked.')];
         }
         // Each operation counts in the instance's hour (it holds no slot in flight while it streams).

@@ -391,6 +391,8 @@ const NOT_PROJECT_DATA = [
   'setUserLimits',
   'createProject',
   'createApiKey',
+  'rotateApiKey',
+  'updateApiKey',
   'revokeApiKey',
 ];
 

@@ -622,7 +622,7 @@ describe('tenant isolation for every query root', () => {
     ]);
     expect(
       (await app.gql('{ serviceStatus { slos { name } } }')).body.data.serviceStatus.slos,
-    ).toHaveLength(3);
+    ).toHaveLength(5);
   });
 
   it('covers every query root field of the schema', () => {

@@ -21,7 +21,7 @@ beforeAll(async () => {
   app = await createTestApp({
     ...judgeEnv(fake),
     EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-    EVALGRAPH_SLO_QUERY_LATENCY_MS: '1',
+    EVALGRAPH_SLO_QUERY_P95_MS: '1',
     EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS: '0',
     EVALGRAPH_ALERTS_POLL_MS: '3600000',
   });
@@ -300,8 +300,8 @@ it('alert rules, webhook deliveries, and the SLOs from the same counts', async (
   expect(hour('availability').value).toBe(1);
   expect(hour('availability').burnRate).toBe(0);
   // Every query is "slow" at a 1 ms threshold: the budget is overspent twenty times over.
-  expect(hour('query_latency').value).toBeLessThan(0.5);
-  expect(hour('query_latency').burnRate).toBeGreaterThan(10);
+  expect(hour('query_latency_p95').value).toBeLessThan(0.5);
+  expect(hour('query_latency_p95').burnRate).toBeGreaterThan(10);
   expect(hour('webhook_success')).toMatchObject({
     good: 1,
     total: 2,

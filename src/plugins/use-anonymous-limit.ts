@@ -3,7 +3,6 @@
 // (/graphql and OTLP's /v1/traces) count; health, readiness, metrics and the GraphiQL page (Yoga
 // serves it before user plugins) are never limited. WebSockets ask the same limiter at
 // connection_init (ws.ts).
-import type { IncomingMessage } from 'node:http';
 import type { Plugin } from 'graphql-yoga';
 import { appError } from '../errors';
 import type { AnonymousLimiter } from '../modules/ratelimit/anonymous';
@@ -11,6 +10,8 @@ import { otlpError } from './use-otlp';
 
 export interface AnonymousLimitOptions {
   limiter: AnonymousLimiter;
+  /** The client's address of a request (lib/client-address.ts). */
+  addressOf(request: Request): string | undefined;
   /** @default '/graphql' */
   graphqlPath?: string;
   /** Answered in OTLP's form (google.rpc.Status, RESOURCE_EXHAUSTED). @default '/v1/traces' */
@@ -19,20 +20,22 @@ export interface AnonymousLimitOptions {
 
 export function useAnonymousLimit({
   limiter,
+  addressOf,
   graphqlPath = '/graphql',
   otlpPath = '/v1/traces',
 }: AnonymousLimitOptions): Plugin {
   return {
-    async onRequest({ request, url, serverContext, fetchAPI, endResponse }) {
+    async onRequest({ request, url, fetchAPI, endResponse }) {
       if (
         (url.pathname !== graphqlPath && url.pathname !== otlpPath) ||
         request.method === 'OPTIONS'
       )
         return;
-      // Node's socket: Yoga runs on node:http here (tests calling yoga.fetch have none, and pass).
-      const address = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket
-        ?.remoteAddress;
-      const retryAfter = await limiter.admit(address, request.headers.get('authorization'));
+      // Tests calling yoga.fetch have no socket, hence no address, and pass.
+      const retryAfter = await limiter.admit(
+        addressOf(request),
+        request.headers.get('authorization'),
+      );
       if (retryAfter === null) return;
       const rate = limiter.limits!.restoreRate;
       const message = `Too many requests without a valid API key from your address (at most ${rate} a second). Retry after ${retryAfter} s, or send "Authorization: Bearer <api key>".`;

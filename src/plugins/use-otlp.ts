@@ -20,6 +20,8 @@ const gunzipAsync = promisify(gunzip);
 
 export interface OtlpOptions {
   services: Services;
+  /** The client's address of a request (lib/client-address.ts), for keys' allowlists. */
+  addressOf(request: Request): string | undefined;
   /** Where unexpected errors are logged (they are answered masked). */
   log: Logger;
   /** Largest body, after decompression. @default 10 MiB */
@@ -127,6 +129,7 @@ export const otlpError = (
 
 export function useOtlp({
   services,
+  addressOf,
   log,
   maxBodyBytes = 10 * 1024 * 1024,
   maxSpans = 1000,
@@ -152,6 +155,7 @@ export function useOtlp({
         const principal = await authenticateHeader(
           services.auth,
           request.headers.get('authorization'),
+          addressOf(request),
         );
         if (!principal)
           return fail(401, 'Authentication required: send "Authorization: Bearer <api key>".', {

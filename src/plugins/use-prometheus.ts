@@ -11,7 +11,8 @@ import type { Plugin } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
 import { boundedLabel } from '../lib/bounded-label';
 
-const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// 2 and 5 s: the query latency SLOs' thresholds, read by deploy/prometheus/evalgraph.rules.yml.
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10];
 
 export function usePrometheus({
   registry,

@@ -50,7 +50,7 @@ export function useServiceLevels({
       const streaming = response.headers.get('content-type')?.startsWith('text/event-stream');
       const ms = performance.now() - (started.get(request) ?? performance.now());
       levels.record(
-        response.status >= 500 || !!op?.failed,
+        { unavailable: response.status >= 500, failed: !!op?.failed },
         op?.query && !streaming ? { ms } : null,
       );
     },

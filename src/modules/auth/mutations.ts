@@ -1,8 +1,12 @@
+import type { Context } from '../../context';
 import { notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { canManageKey } from './permissions';
 import { ApiKeyRef, RoleEnum, TierEnum, UserRef } from './schema';
+import { MAX_ALLOWED_CIDRS, MAX_ROTATION_OVERLAP_SECONDS } from './service';
+
+const ALLOWED_CIDRS_DESCRIPTION = `Addresses the key may be used from: IPv4/IPv6 CIDRs or single addresses, at most ${MAX_ALLOWED_CIDRS}. From any other, every request with the key is refused (FORBIDDEN). Null or empty: any address.`;
 
 builder.relayMutationField(
   'createUser',
@@ -61,6 +65,9 @@ builder.relayMutationField(
         description: "Narrow the key to this role; default: the user's own role.",
       }),
       name: t.string(),
+      allowedCidrs: t.stringList({
+        description: ALLOWED_CIDRS_DESCRIPTION,
+      }),
     }),
   },
   {
@@ -77,6 +84,7 @@ builder.relayMutationField(
         projectId: input.projectId?.id,
         role: input.role,
         name: input.name,
+        allowedCidrs: input.allowedCidrs,
       }),
   },
   {
@@ -90,6 +98,69 @@ builder.relayMutationField(
   },
 );
 
+/** The key, if the caller may manage it (as for revokeApiKey); else NOT_FOUND, so key ids cannot be probed. */
+async function manageableKey(ctx: Context, id: string) {
+  const key = await ctx.services.auth.repo.findKey(id);
+  if (!key || !canManageKey(ctx.principal, key)) throw notFound('API key');
+  return key;
+}
+
+builder.relayMutationField(
+  'rotateApiKey',
+  {
+    inputFields: (t) => ({
+      id: t.globalID({ required: true, for: ApiKeyRef }),
+      overlapSeconds: t.int({
+        description: `How long the old secret keeps working, in seconds (default 0: it stops at once; at most ${MAX_ROTATION_OVERLAP_SECONDS}, a week).`,
+      }),
+    }),
+  },
+  {
+    description:
+      'Gives a key a new secret, in the payload once and never again. The key keeps its id, user, project, role and allowlist; the old secret is refused once the overlap ends, by every server.',
+    authScopes: { authenticated: true },
+    resolve: async (_root, { input }, ctx) => {
+      const key = await manageableKey(ctx, input.id.id);
+      return ctx.services.auth.rotateApiKey(key.id, { overlapSeconds: input.overlapSeconds });
+    },
+  },
+  {
+    outputFields: (t) => ({
+      apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }),
+      key: t.string({
+        description: 'The new secret key. Store it now: it is never shown again.',
+        resolve: (p) => p.key,
+      }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'updateApiKey',
+  {
+    inputFields: (t) => ({
+      id: t.globalID({ required: true, for: ApiKeyRef }),
+      name: t.string({ description: 'Left out: unchanged.' }),
+      allowedCidrs: t.stringList({
+        description: `${ALLOWED_CIDRS_DESCRIPTION} Left out: unchanged.`,
+      }),
+    }),
+  },
+  {
+    description:
+      'Renames a key or changes its address allowlist (in effect on every server at once).',
+    authScopes: { authenticated: true },
+    resolve: async (_root, { input }, ctx) => {
+      const key = await manageableKey(ctx, input.id.id);
+      const changes: { name?: string | null; allowedCidrs?: string[] | null } = {};
+      if (input.name !== undefined) changes.name = input.name;
+      if (input.allowedCidrs !== undefined) changes.allowedCidrs = input.allowedCidrs;
+      return { apiKey: await ctx.services.auth.updateApiKey(key.id, changes) };
+    },
+  },
+  { outputFields: (t) => ({ apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }) }) },
+);
+
 builder.relayMutationField(
   'revokeApiKey',
   { inputFields: (t) => ({ id: t.globalID({ required: true, for: ApiKeyRef }) }) },
@@ -98,9 +169,7 @@ builder.relayMutationField(
       'Revokes a key: it stops working at once on this server and within seconds on every other.',
     authScopes: { authenticated: true },
     resolve: async (_root, { input }, ctx) => {
-      const key = await ctx.services.auth.repo.findKey(input.id.id);
-      // A key out of reach is answered as not found, so key ids cannot be probed.
-      if (!key || !canManageKey(ctx.principal, key)) throw notFound('API key');
+      const key = await manageableKey(ctx, input.id.id);
       return { apiKey: await ctx.services.auth.revokeApiKey(key.id) };
     },
   },

@@ -46,6 +46,8 @@ export interface Principal {
   keyRole: Role | null;
   /** projectId → the user's membership role. */
   memberships: Map<string, Role>;
+  /** Whether the key may be used from an address (its allowlist); absent: from any. */
+  addressAllowed?: (address: string | undefined) => boolean;
 }
 
 /** The user's own role in a project, before the key narrows it. */

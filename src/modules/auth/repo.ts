@@ -11,15 +11,31 @@ export const newUserId = () => randomUUID();
 
 export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) {
   return {
-    /** An unrevoked key, by its hash or its id, with its user and memberships. */
-    findActiveKey: (where: { hash: string } | { id: string }) =>
+    /**
+     * An unrevoked key, by its id or the hash of its secret (the current one, or the one a rotation
+     * replaced while its overlap lasts at `now`), with its user and memberships.
+     */
+    findActiveKey: (where: { hash: string } | { id: string }, now: Date) =>
       prisma.apiKey.findFirst({
-        where: { ...where, revokedAt: null },
+        where: {
+          revokedAt: null,
+          ...('id' in where
+            ? where
+            : {
+                OR: [
+                  { hash: where.hash },
+                  { previousHash: where.hash, previousExpiresAt: { gt: now } },
+                ],
+              }),
+        },
         select: {
           id: true,
           projectId: true,
           role: true,
           lastUsedAt: true,
+          previousHash: true,
+          previousExpiresAt: true,
+          allowedCidrs: true,
           user: { include: { memberships: { select: { projectId: true, role: true } } } },
         },
       }),
@@ -52,10 +68,34 @@ export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) 
       userId: string;
       projectId?: string | null;
       role?: Role | null;
+      allowedCidrs?: string[];
     }) => prisma.apiKey.create({ data }),
     /** Whether the project exists: an instance admin's rights do not vouch for it as a membership does. */
     projectExists: async (id: string) => (await prisma.project.count({ where: { id } })) > 0,
     findKey: (id: string) => prisma.apiKey.findUnique({ where: { id } }),
+    /**
+     * Replaces the key's secret, if it is still `oldHash` (a concurrent rotation wins once), keeping
+     * the old one until `previousExpiresAt` (null: not at all). Whether it was replaced.
+     */
+    rotateKey: async (
+      id: string,
+      oldHash: string,
+      secret: { hash: string; prefix: string },
+      previousExpiresAt: Date | null,
+    ) =>
+      (
+        await prisma.apiKey.updateMany({
+          where: { id, hash: oldHash, revokedAt: null },
+          data: {
+            hash: secret.hash,
+            prefix: secret.prefix,
+            previousHash: previousExpiresAt ? oldHash : null,
+            previousExpiresAt,
+          },
+        })
+      ).count === 1,
+    updateKey: (id: string, data: { name?: string | null; allowedCidrs?: string[] }) =>
+      prisma.apiKey.update({ where: { id }, data }),
     revokeKey: (id: string, now: Date) =>
       prisma.apiKey.update({ where: { id }, data: { revokedAt: now } }),
     /** Whether the user is a member of one of these projects. */

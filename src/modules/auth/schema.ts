@@ -97,6 +97,22 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
       description: 'Updated at most once a minute.',
     }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    allowedCidrs: t.stringList({
+      nullable: true,
+      description:
+        'Addresses the key may be used from (CIDRs); null: any. The client address is the TCP peer, or X-Forwarded-For behind EVALGRAPH_TRUSTED_PROXIES.',
+      resolve: (key) => (key.allowedCidrs?.length ? key.allowedCidrs : null),
+    }),
+    previousSecretExpiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'Until when the secret replaced by the last rotateApiKey still works; null when it no longer does.',
+      resolve: (key, _args, ctx) =>
+        key.previousExpiresAt && key.previousExpiresAt > ctx.deps.clock.now()
+          ? key.previousExpiresAt
+          : null,
+    }),
   }),
 });
 

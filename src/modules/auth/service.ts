@@ -5,6 +5,7 @@ import { badInput, forbidden, notFound } from '../../errors';
 import type { Prisma } from '../../generated/prisma/client';
 import { Role, Tier } from '../../generated/prisma/enums';
 import { parseInput } from '../../lib/validate';
+import { createAddressMatcher, parseCidr } from '../../lib/client-address';
 import { describeApiKey, generateApiKey, hashApiKey } from './api-key';
 import { canGrantRole, isInstanceAdmin, type Principal } from './permissions';
 import { createAuthRepo } from './repo';
@@ -28,32 +29,67 @@ const createUserInput = z.object({
   tier: z.enum(Tier).default('FREE'),
 });
 
+/** Most entries of a key's address allowlist. */
+export const MAX_ALLOWED_CIDRS = 32;
+/** Longest overlap of a rotated-out secret: a week covers a deploy cycle, not a forgotten key. */
+export const MAX_ROTATION_OVERLAP_SECONDS = 7 * 86_400;
+
+// Each entry canonical ("10.0.0.0/8", "127.0.0.1/32"); an empty list or null: any address.
+const allowedCidrs = z
+  .array(z.string())
+  .max(MAX_ALLOWED_CIDRS, { message: `at most ${MAX_ALLOWED_CIDRS} entries` })
+  .nullish()
+  .transform((list, ctx) =>
+    list?.map((entry, i) => {
+      const cidr = parseCidr(entry);
+      if (!cidr)
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `"${entry}" is not an IPv4/IPv6 CIDR or address`,
+        });
+      return cidr ?? entry;
+    }),
+  );
+
 const createKeyInput = z.object({
   userId: z.uuid(),
   projectId: z.uuid().nullish(),
   role: z.enum(Role).nullish(),
   name: z.string().trim().min(1).max(200).nullish(),
+  allowedCidrs,
+});
+
+const updateKeyInput = z.object({
+  name: z.string().trim().min(1).max(200).nullish(),
+  allowedCidrs,
+});
+
+const rotateKeyInput = z.object({
+  overlapSeconds: z.number().int().min(0).max(MAX_ROTATION_OVERLAP_SECONDS).nullish(),
 });
 
 export function createAuthService(deps: Deps) {
   const repo = createAuthRepo(deps.db.prisma);
-  const keys = new LRUCache<string, { principal: Principal }>({ max: 10_000, ttl: KEY_CACHE_MS });
+  // `until`: a rotated-out secret's principal is good only until its overlap ends (business time).
+  const keys = new LRUCache<string, { principal: Principal; until: Date | null }>({
+    max: 10_000,
+    ttl: KEY_CACHE_MS,
+  });
   // Unknown and revoked keys apart: a flood of made-up keys must not push valid ones out.
   const unknownKeys = new LRUCache<string, true>({ max: 10_000, ttl: KEY_CACHE_MS });
 
-  async function loadPrincipal(
-    where: { hash: string } | { id: string },
-  ): Promise<Principal | null> {
-    const key = await repo.findActiveKey(where);
-    if (!key) return null;
+  async function loadKey(where: { hash: string } | { id: string }) {
     const now = deps.clock.now();
+    const key = await repo.findActiveKey(where, now);
+    if (!key) return null;
     if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() > 60_000) {
       repo
         .touchKey(key.id, now)
         .catch((error) => deps.log.warn({ err: error }, 'could not record key use'));
     }
     const { memberships, ...user } = key.user;
-    return {
+    const principal: Principal = {
       user,
       userId: key.user.id,
       email: key.user.email,
@@ -64,18 +100,24 @@ export function createAuthService(deps: Deps) {
       keyRole: key.role,
       memberships: new Map(memberships.map((m) => [m.projectId, m.role])),
     };
+    if (key.allowedCidrs.length) principal.addressAllowed = createAddressMatcher(key.allowedCidrs);
+    const viaPrevious = 'hash' in where && key.previousHash === where.hash;
+    return { principal, until: viaPrevious ? key.previousExpiresAt : null };
   }
 
-  /** The principal of a key, or null when the key is unknown or revoked. */
+  const loadPrincipal = async (where: { hash: string } | { id: string }) =>
+    (await loadKey(where))?.principal ?? null;
+
+  /** The principal of a key, or null when the key is unknown, revoked or rotated out. */
   async function authenticate(key: string): Promise<Principal | null> {
     const hash = hashApiKey(key);
     const cached = keys.get(hash);
-    if (cached) return cached.principal;
+    if (cached && (!cached.until || cached.until > deps.clock.now())) return cached.principal;
     if (unknownKeys.has(hash)) return null;
-    const principal = await loadPrincipal({ hash });
-    if (principal) keys.set(hash, { principal });
+    const loaded = await loadKey({ hash });
+    if (loaded) keys.set(hash, loaded);
     else unknownKeys.set(hash, true);
-    return principal;
+    return loaded?.principal ?? null;
   }
 
   // A key revoked, or a user's access changed, in another process takes effect here at once too.
@@ -155,8 +197,45 @@ export function createAuthService(deps: Deps) {
       if (actor.keyRole && !data.role) data.role = actor.keyRole;
     }
     const secret = fixedKey ? describeApiKey(fixedKey) : generateApiKey();
-    const apiKey = await txRepo.createKey({ ...data, hash: secret.hash, prefix: secret.prefix });
+    const apiKey = await txRepo.createKey({
+      ...data,
+      allowedCidrs: data.allowedCidrs ?? [],
+      hash: secret.hash,
+      prefix: secret.prefix,
+    });
     return { apiKey, key: secret.key };
+  }
+
+  /**
+   * A new secret for the key (same id, user, project, role, allowlist), shown once; the old one
+   * keeps working for `overlapSeconds` (default 0: not at all), then is refused like any unknown
+   * key. A second rotation ends the first one's overlap. Every process forgets the key's cached
+   * principals (pub/sub), so a secret rotated out with no overlap is refused everywhere at once.
+   */
+  async function rotateApiKey(id: string, input: z.input<typeof rotateKeyInput>) {
+    const { overlapSeconds } = parseInput(rotateKeyInput, input);
+    const key = await repo.findKey(id);
+    if (!key) throw notFound('API key');
+    if (key.revokedAt) throw badInput('A revoked key cannot be rotated.', ['input', 'id']);
+    const overlap = overlapSeconds ?? 0;
+    const until = overlap > 0 ? new Date(deps.clock.now().getTime() + overlap * 1000) : null;
+    const secret = generateApiKey();
+    if (!(await repo.rotateKey(key.id, key.hash, secret, until)))
+      throw badInput('The key was rotated or revoked meanwhile; read it again.', ['input', 'id']);
+    keys.delete(key.hash);
+    accessChanged(key.userId);
+    return { apiKey: (await repo.findKey(key.id))!, key: secret.key };
+  }
+
+  /** Changes a key's name or address allowlist (fields left out stay as they are). */
+  async function updateApiKey(id: string, input: z.input<typeof updateKeyInput>) {
+    const data = parseInput(updateKeyInput, input);
+    const changes: { name?: string | null; allowedCidrs?: string[] } = {};
+    if (input.name !== undefined) changes.name = data.name ?? null;
+    if (input.allowedCidrs !== undefined) changes.allowedCidrs = data.allowedCidrs ?? [];
+    const apiKey = await repo.updateKey(id, changes);
+    if (changes.allowedCidrs) accessChanged(apiKey.userId);
+    return apiKey;
   }
 
   async function revokeApiKey(id: string) {
@@ -193,6 +272,8 @@ export function createAuthService(deps: Deps) {
     principalOfKey: (keyId: string) => loadPrincipal({ id: keyId }),
     createUser,
     createApiKey,
+    rotateApiKey,
+    updateApiKey,
     revokeApiKey,
     setUserTier,
     accessChanged,

@@ -1,11 +1,11 @@
-// serviceStatus (instance admins): each SLO over the last hour and day, from every API process's counts.
+// serviceStatus (instance admins): each SLO over the last 1 h, 6 h and day, from every API process's counts.
 import { builder } from '../../schema/builder';
 import type { SloStatus } from './service-levels';
 import type { SloWindow } from './slo';
 
 const SloWindowRef = builder.objectRef<SloWindow>('SloWindow').implement({
   fields: (t) => ({
-    window: t.exposeString('window', { description: '1h or 24h, ending now.' }),
+    window: t.exposeString('window', { description: '1h, 6h or 24h, ending now.' }),
     good: t.exposeInt('good'),
     total: t.exposeInt('total'),
     value: t.exposeFloat('value', {
@@ -31,6 +31,10 @@ const SloRef = builder.objectRef<SloStatus>('ServiceLevelObjective').implement({
     objective: t.exposeFloat('objective', {
       description: 'The share of good events aimed for (0.999 = 99.9 %).',
     }),
+    thresholdMs: t.exposeInt('thresholdMs', {
+      nullable: true,
+      description: 'A latency SLO: queries answered within this many ms are good. Null for others.',
+    }),
     windows: t.field({ type: [SloWindowRef], resolve: (s) => s.windows }),
   }),
 });
@@ -48,9 +52,10 @@ builder.queryField('serviceStatus', (t) =>
   t.field({
     type: ServiceStatusRef,
     description:
-      'Service level objectives (availability, query latency, webhook success) over the last hour and day: value, error budget left and burn rate. Instance admins only.',
+      'Service level objectives (availability, error rate, query latency p95 and p99, webhook success) over the last 1 h, 6 h and day: value, error budget left and burn rate. Instance admins only.',
     authScopes: { instanceAdmin: true },
-    extensions: { free: true },
+    // Never from the response cache: the counts of the last seconds are the point.
+    extensions: { free: true, cacheTtlMs: 0 },
     resolve: async (_root, _args, ctx) => ({
       at: ctx.deps.clock.now(),
       slos: await ctx.services.serviceLevels.status(),

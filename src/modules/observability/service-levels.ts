@@ -1,7 +1,8 @@
 // Counts for the SLOs, per minute and API process, in Postgres (service_minutes) so that
-// serviceStatus sums every process: requests and their failures (5xx, unexpected errors) for
-// availability, queries and the slow ones for latency. Each process adds its counts every 10 s.
-// Webhook success is read from the attempts table, which every delivery writes.
+// serviceStatus sums every process: requests, the 5xx among them (availability) and the failed
+// ones (5xx or an unexpected error: error rate), queries and those over each latency threshold
+// (p95, p99). Each process adds its counts every 10 s. Webhook success is read from the attempts
+// table, which every delivery writes.
 import { randomUUID } from 'node:crypto';
 import type { Deps } from '../../deps';
 import { sloWindow, type SloWindow } from './slo';
@@ -11,15 +12,35 @@ const KEEP_DAYS = 8;
 
 interface Counts {
   requests: number;
+  unavailable: number;
   errors: number;
   queries: number;
   slowQueries: number;
+  slowQueriesP99: number;
 }
+
+const ZERO: Counts = {
+  requests: 0,
+  unavailable: 0,
+  errors: 0,
+  queries: 0,
+  slowQueries: 0,
+  slowQueriesP99: 0,
+};
+
+/** Burn-rate windows, ending now: the fast and slow windows of the alerts, and a day. */
+const WINDOWS = [
+  ['1h', 3_600_000],
+  ['6h', 21_600_000],
+  ['24h', 86_400_000],
+] as const;
 
 export interface SloStatus {
   name: string;
   description: string;
   objective: number;
+  /** A latency SLO's threshold. */
+  thresholdMs: number | null;
   windows: SloWindow[];
 }
 
@@ -39,24 +60,26 @@ export function createServiceLevels(deps: Deps) {
     }));
     await deps.db
       .query(
-        `INSERT INTO service_minutes (minute, instance, requests, errors, queries, slow_queries)
-       SELECT r.minute, $2::uuid, r.requests, r.errors, r.queries, r."slowQueries"
-       FROM json_to_recordset($1::json) AS r(minute timestamptz, requests int, errors int, queries int, "slowQueries" int)
+        `INSERT INTO service_minutes (minute, instance, requests, unavailable, errors, queries, slow_queries, slow_queries_p99)
+       SELECT r.minute, $2::uuid, r.requests, r.unavailable, r.errors, r.queries, r."slowQueries", r."slowQueriesP99"
+       FROM json_to_recordset($1::json) AS r(minute timestamptz, requests int, unavailable int, errors int, queries int, "slowQueries" int, "slowQueriesP99" int)
        ON CONFLICT (minute, instance) DO UPDATE SET requests = service_minutes.requests + EXCLUDED.requests,
+         unavailable = service_minutes.unavailable + EXCLUDED.unavailable,
          errors = service_minutes.errors + EXCLUDED.errors, queries = service_minutes.queries + EXCLUDED.queries,
-         slow_queries = service_minutes.slow_queries + EXCLUDED.slow_queries`,
+         slow_queries = service_minutes.slow_queries + EXCLUDED.slow_queries,
+         slow_queries_p99 = service_minutes.slow_queries_p99 + EXCLUDED.slow_queries_p99`,
         [JSON.stringify(rows), instance],
       )
       .catch((error) => {
         // Kept for the next flush: a database blip loses no counts.
         for (const [minute, c] of taken) {
-          const now = pending.get(minute) ?? { requests: 0, errors: 0, queries: 0, slowQueries: 0 };
-          pending.set(minute, {
-            requests: now.requests + c.requests,
-            errors: now.errors + c.errors,
-            queries: now.queries + c.queries,
-            slowQueries: now.slowQueries + c.slowQueries,
-          });
+          const now = pending.get(minute) ?? ZERO;
+          pending.set(
+            minute,
+            Object.fromEntries(
+              (Object.keys(ZERO) as (keyof Counts)[]).map((k) => [k, now[k] + c[k]]),
+            ) as unknown as Counts,
+          );
         }
         throw error;
       });
@@ -77,11 +100,15 @@ export function createServiceLevels(deps: Deps) {
     const since = new Date(deps.clock.now().getTime() - sinceMs);
     const [requests] = await deps.db.query<{
       requests: number;
+      unavailable: number;
       errors: number;
       queries: number;
       slow: number;
+      slowP99: number;
     }>(
-      `SELECT COALESCE(sum(requests), 0)::int AS requests, COALESCE(sum(errors), 0)::int AS errors, COALESCE(sum(queries), 0)::int AS queries, COALESCE(sum(slow_queries), 0)::int AS slow
+      `SELECT COALESCE(sum(requests), 0)::int AS requests, COALESCE(sum(unavailable), 0)::int AS unavailable,
+         COALESCE(sum(errors), 0)::int AS errors, COALESCE(sum(queries), 0)::int AS queries,
+         COALESCE(sum(slow_queries), 0)::int AS slow, COALESCE(sum(slow_queries_p99), 0)::int AS "slowP99"
        FROM service_minutes WHERE minute >= date_trunc('minute', $1::timestamptz)`,
       [since],
     );
@@ -93,55 +120,81 @@ export function createServiceLevels(deps: Deps) {
   }
 
   return {
-    /** One answered request: `failed` for a 5xx or an unexpected error; `query` with its duration. */
-    record(failed: boolean, query: { ms: number } | null) {
+    /**
+     * One answered request: `unavailable` for a 5xx, `failed` for a 5xx or an unexpected error;
+     * `query` with its duration.
+     */
+    record(answer: { unavailable: boolean; failed: boolean }, query: { ms: number } | null) {
       const minute = Math.floor(deps.clock.now().getTime() / 60_000) * 60_000;
-      const c = pending.get(minute) ?? { requests: 0, errors: 0, queries: 0, slowQueries: 0 };
+      const c = pending.get(minute) ?? { ...ZERO };
       c.requests += 1;
-      if (failed) c.errors += 1;
+      if (answer.unavailable) c.unavailable += 1;
+      if (answer.failed || answer.unavailable) c.errors += 1;
       if (query) {
         c.queries += 1;
-        if (query.ms > slo.queryLatencyMs) c.slowQueries += 1;
+        if (query.ms > slo.queryP95Ms) c.slowQueries += 1;
+        if (query.ms > slo.queryP99Ms) c.slowQueriesP99 += 1;
       }
       pending.set(minute, c);
     },
     flush,
 
-    /** Every SLO over the last hour and day, from every process's counts (this one's flushed first). */
+    /** Every SLO over the last 1 h, 6 h and day, from every process's counts (this one's flushed first). */
     async status(): Promise<SloStatus[]> {
       await flush();
-      const windows = [
-        ['1h', 3_600_000],
-        ['24h', 86_400_000],
-      ] as const;
       const measured = await Promise.all(
-        windows.map(async ([name, ms]) => ({ name, t: await totals(ms) })),
+        WINDOWS.map(async ([name, ms]) => ({ name, t: await totals(ms) })),
       );
+      type Totals = (typeof measured)[number]['t'];
+      const objective = (
+        name: string,
+        description: string,
+        target: number,
+        thresholdMs: number | null,
+        count: (t: Totals) => [good: number, total: number],
+      ): SloStatus => ({
+        name,
+        description,
+        objective: target,
+        thresholdMs,
+        windows: measured.map(({ name, t }) => sloWindow(name, target, ...count(t))),
+      });
       return [
-        {
-          name: 'availability',
-          description: 'Requests answered without a 5xx or an unexpected error.',
-          objective: slo.availability,
-          windows: measured.map(({ name, t }) =>
-            sloWindow(name, slo.availability, t.requests - t.errors, t.requests),
-          ),
-        },
-        {
-          name: 'query_latency',
-          description: `Queries answered within ${slo.queryLatencyMs} ms (p${Math.round(slo.queryLatencyTarget * 100)} < ${slo.queryLatencyMs} ms).`,
-          objective: slo.queryLatencyTarget,
-          windows: measured.map(({ name, t }) =>
-            sloWindow(name, slo.queryLatencyTarget, t.queries - t.slow, t.queries),
-          ),
-        },
-        {
-          name: 'webhook_success',
-          description: 'Webhook delivery attempts answered 2xx.',
-          objective: slo.webhookSuccess,
-          windows: measured.map(({ name, t }) =>
-            sloWindow(name, slo.webhookSuccess, t.webhooks.good, t.webhooks.total),
-          ),
-        },
+        objective(
+          'availability',
+          'Requests answered without a 5xx.',
+          slo.availability,
+          null,
+          (t) => [t.requests - t.unavailable, t.requests],
+        ),
+        objective(
+          'error_rate',
+          `Requests answered without a 5xx or an unexpected error (error rate < ${+(slo.errorRate * 100).toFixed(4)} %).`,
+          1 - slo.errorRate,
+          null,
+          (t) => [t.requests - t.errors, t.requests],
+        ),
+        objective(
+          'query_latency_p95',
+          `Queries answered within ${slo.queryP95Ms} ms (p95 < ${slo.queryP95Ms} ms).`,
+          0.95,
+          slo.queryP95Ms,
+          (t) => [t.queries - t.slow, t.queries],
+        ),
+        objective(
+          'query_latency_p99',
+          `Queries answered within ${slo.queryP99Ms} ms (p99 < ${slo.queryP99Ms} ms).`,
+          0.99,
+          slo.queryP99Ms,
+          (t) => [t.queries - t.slowP99, t.queries],
+        ),
+        objective(
+          'webhook_success',
+          'Webhook delivery attempts answered 2xx.',
+          slo.webhookSuccess,
+          null,
+          (t) => [t.webhooks.good, t.webhooks.total],
+        ),
       ];
     },
     close() {

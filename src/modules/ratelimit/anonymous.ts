@@ -2,8 +2,8 @@
 // token bucket per client address: they cost parsing, a key lookup and an answer before anyone
 // knows who they are. Valid keys never touch it: a key is always checked (one indexed lookup,
 // cached), so a flood of made-up keys from a shared address (NAT, a load balancer) cannot shut
-// out a valid key that this process has not seen yet. The address is the TCP peer's
-// (X-Forwarded-For is not trusted); IPv6 counts per /64, the block one subscriber is given. With
+// out a valid key that this process has not seen yet. The address is the client's
+// (lib/client-address.ts: X-Forwarded-For only from trusted proxies); IPv6 counts per /64, the block one subscriber is given. With
 // Redis the buckets are shared by every API process.
 import { GraphQLError } from 'graphql';
 import ipaddr from 'ipaddr.js';
@@ -31,8 +31,8 @@ export interface AnonymousLimiterOptions {
   /** null: no limit. */
   limits: BucketLimits | null;
   store: BucketStore;
-  /** The principal of an Authorization value (the cached key lookup); throws UNAUTHENTICATED for a bad one. */
-  authenticate(authorization: string): Promise<unknown>;
+  /** The principal of an Authorization value (the cached key lookup); throws UNAUTHENTICATED for a bad one, FORBIDDEN for one not allowed from the address. */
+  authenticate(authorization: string, address: string): Promise<unknown>;
   metrics: Registry;
   onStoreError?(error: unknown): void;
 }
@@ -54,11 +54,15 @@ export function createAnonymousLimiter({
   const buckets = withFallback(store, onStoreError);
   const run = async (step: (s: BucketStore) => Promise<BucketResult>) =>
     (await buckets(step)).value;
-  const isValid = async (authorization: string) => {
+  const isValid = async (authorization: string, address: string) => {
     try {
-      return (await authenticate(authorization)) !== null;
+      return (await authenticate(authorization, address)) !== null;
     } catch (error) {
-      if (error instanceof GraphQLError && error.extensions.code === 'UNAUTHENTICATED')
+      // A key used from outside its allowlist is no key here: its holder pays like anyone.
+      if (
+        error instanceof GraphQLError &&
+        (error.extensions.code === 'UNAUTHENTICATED' || error.extensions.code === 'FORBIDDEN')
+      )
         return false;
       return true; // e.g. the database is down: the request's own lookup reports it
     }
@@ -81,7 +85,7 @@ export function createAnonymousLimiter({
         refused.inc({ key: key ? 'bad' : 'none' });
         return Math.max(1, secondsUntil(available, 1, limits));
       };
-      if (authorization && (await isValid(authorization))) return null;
+      if (authorization && (await isValid(authorization, address))) return null;
       const taken = await run((s) => s.take(bucket, limits, 1));
       return taken.allowed ? null : wait(taken.available, Boolean(authorization));
     },
