@@ -14,7 +14,8 @@ import {
 import { startServeProcess } from './support/process';
 import { deleteKeys } from './support/redis';
 
-jest.setTimeout(300_000);
+// Every step starts a child process (the CLI or the server) on a fresh database: minutes on a busy machine.
+jest.setTimeout(600_000);
 
 const postgres = !!process.env.DATABASE_URL;
 const adminKey = `evg_test_${randomBytes(24).toString('base64url')}`;
