@@ -1,9 +1,10 @@
-// The `evalgraph` command: migrate, serve, and administration (users, projects, keys, tiers).
+// The `evalgraph` command: migrate, serve, backup and restore, and administration (users, projects, keys, tiers).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { Command, Option } from 'commander';
 import pino from 'pino';
+import { backup, restore } from './backup';
 import { ConfigError, parseConfig, type Config } from './config';
 import { createDeps, type Deps } from './deps';
 import { isAppError } from './errors';
@@ -122,6 +123,72 @@ export function buildProgram(): Command {
         await engine.close();
         await db.close();
       }
+    });
+
+  program
+    .command('backup')
+    .description(
+      'write the whole database to one file: pg_dump --format=custom (DATABASE_URL) or the embedded data directory',
+    )
+    .requiredOption('--out <file>', 'the backup file to write')
+    .option('--pg-bin <dir>', 'the directory holding pg_dump (default: PATH)')
+    .addOption(json)
+    .action(async (opts) => {
+      const config = parseConfig(process.env);
+      await assertEmbeddedFree(config);
+      const header = await backup(config.database, opts.out, { pgBin: opts.pgBin });
+      output(
+        opts.json,
+        { file: path.resolve(opts.out), ...header },
+        `backed up the ${header.kind} database (at migration ${header.migration ?? 'none'}) to ${opts.out}`,
+      );
+    });
+
+  program
+    .command('restore')
+    .description(
+      'load a backup into an empty database of the same kind, then apply the migrations this build has',
+    )
+    .argument('<file>', 'a file written by `evalgraph backup`')
+    .option(
+      '--force',
+      'restore over a database that is not empty: its schema public (Postgres) or data directory (embedded) is renamed aside first',
+    )
+    .option('--pg-bin <dir>', 'the directory holding pg_restore (default: PATH)')
+    .addOption(json)
+    .action(async (file: string, opts) => {
+      const config = parseConfig(process.env);
+      await assertEmbeddedFree(config);
+      const { header, setAside } = await restore(config.database, file, {
+        force: !!opts.force,
+        pgBin: opts.pgBin,
+      });
+      // As `serve` does at start: a backup of an older build comes up to this build's schema.
+      let applied: string[] = [];
+      let pending: string[] = [];
+      const db = await createDb(dbOptionsOf(config.database));
+      const engine = await db.migrations();
+      try {
+        if (config.database.migrateOnStart) applied = await engine.apply();
+        else pending = await engine.pending();
+      } finally {
+        await engine.close();
+        await db.close();
+      }
+      output(
+        opts.json,
+        { restored: header, setAside, applied, pending },
+        [
+          `restored the ${header.kind} database from ${file} (taken ${header.createdAt} at migration ${header.migration ?? 'none'})`,
+          setAside ? `what was there before is kept as ${setAside}` : '',
+          applied.length ? `applied: ${applied.join(', ')}` : '',
+          pending.length
+            ? `pending migrations (run \`evalgraph migrate\`): ${pending.join(', ')}`
+            : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
     });
 
   program

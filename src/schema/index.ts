@@ -4,6 +4,7 @@ import { builder } from './builder';
 import { addBaseTypes } from './scalars';
 
 addBaseTypes(builder);
+import './error-codes';
 import '../modules/auth/schema';
 import '../modules/auth/mutations';
 import '../modules/projects/schema';
