@@ -59,6 +59,12 @@ beforeAll(async () => {
       v,
     )
   ).createAlertRule.alertRule.id;
+  v.channel = (
+    await run(
+      'mutation($p: ID!) { createAlertChannel(input: { projectId: $p, type: PAGERDUTY, name: "pd", routingKey: "rk-1" }) { alertChannel { id } } }',
+      v,
+    )
+  ).createAlertChannel.alertChannel.id;
   v.evaluationRule = (
     await run(
       'mutation($p: ID!, $c: [JSON!]!) { createEvaluationRule(input: { projectId: $p, name: "o", testingCriteria: $c, delaySeconds: 3600 }) { evaluationRule { id } } }',
@@ -157,6 +163,11 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
     v,
   ],
   alertRule: () => ['query($rule: ID!) { alertRule(id: $rule) { name threshold } }', v],
+  alertChannels: () => [
+    'query($p: ID!) { alertChannels(projectId: $p) { edges { node { name } } } }',
+    v,
+  ],
+  alertChannel: () => ['query($channel: ID!) { alertChannel(id: $channel) { name } }', v],
   alertEvents: () => [
     'query($p: ID!) { alertEvents(projectId: $p) { edges { node { state } } } }',
     v,
@@ -360,6 +371,12 @@ const MUTATIONS: Record<string, [string, Vars]> = {
   deleteScore: M('mutation($score: ID!) { deleteScore(input: { id: $score }) { deletedScoreId } }'),
   deleteEvaluationRule: M(
     'mutation($evaluationRule: ID!) { deleteEvaluationRule(input: { id: $evaluationRule }) { deletedEvaluationRuleId } }',
+  ),
+  createAlertChannel: M(
+    'mutation($p: ID!) { createAlertChannel(input: { projectId: $p, type: PAGERDUTY, name: "pd2", routingKey: "rk-2" }) { alertChannel { id } } }',
+  ),
+  deleteAlertChannel: M(
+    'mutation($channel: ID!) { deleteAlertChannel(input: { id: $channel }) { deletedAlertChannelId } }',
   ),
   deleteAlertRule: M(
     'mutation($rule: ID!) { deleteAlertRule(input: { id: $rule }) { deletedAlertRuleId } }',

@@ -613,6 +613,35 @@ describe('tenant isolation for every query root', () => {
     }
   });
 
+  it('alertChannels and alertChannel: another project is refused (tenant-chain.test.ts checks the inputs)', async () => {
+    root('alertChannels');
+    root('alertChannel');
+    const created = await app.gql(
+      'mutation($p: ID!) { createAlertChannel(input: { projectId: $p, type: PAGERDUTY, name: "theirs", routingKey: "rk" }) { alertChannel { id } } }',
+      { p: globalId('Project', theirs) },
+      { key: them.key },
+    );
+    expect(created.body.errors).toBeUndefined();
+    const id = created.body.data.createAlertChannel.alertChannel.id;
+    for (const [field, query, variables] of [
+      [
+        'alertChannels',
+        'query($p: ID!) { alertChannels(projectId: $p) { edges { node { name } } } }',
+        { p: globalId('Project', theirs) },
+      ],
+      ['alertChannel', 'query($id: ID!) { alertChannel(id: $id) { name } }', { id }],
+    ] as const) {
+      const res = await app.gql(query, variables, { key: me.key });
+      expect([
+        field,
+        res.body.data?.[field] ?? null,
+        res.body.errors?.[0].extensions?.code,
+      ]).toEqual([field, null, 'NOT_FOUND']);
+      const own = await app.gql(query, variables, { key: them.key });
+      expect([field, own.body.errors]).toEqual([field, undefined]);
+    }
+  });
+
   it('serviceStatus: instance admins only, not a project admin', async () => {
     root('serviceStatus');
     const res = await app.gql('{ serviceStatus { slos { name } } }', {}, { key: me.key });
