@@ -121,7 +121,9 @@ builder.relayMutationField(
     authScopes: { authenticated: true },
     resolve: async (_root, { input }, ctx) => {
       const key = await manageableKey(ctx, input.id.id);
-      return ctx.services.auth.rotateApiKey(key.id, { overlapSeconds: input.overlapSeconds });
+      return ctx.services.auth.rotateApiKey(ctx.principal, key.id, {
+        overlapSeconds: input.overlapSeconds,
+      });
     },
   },
   {
@@ -155,7 +157,7 @@ builder.relayMutationField(
       const changes: { name?: string | null; allowedCidrs?: string[] | null } = {};
       if (input.name !== undefined) changes.name = input.name;
       if (input.allowedCidrs !== undefined) changes.allowedCidrs = input.allowedCidrs;
-      return { apiKey: await ctx.services.auth.updateApiKey(key.id, changes) };
+      return { apiKey: await ctx.services.auth.updateApiKey(ctx.principal, key.id, changes) };
     },
   },
   { outputFields: (t) => ({ apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }) }) },
