@@ -168,3 +168,56 @@ describe('allowedCidrs', () => {
     expect((await viewer(proxied, key)).status).toBe(403);
   });
 });
+
+describe('a key limited to addresses', () => {
+  const ROTATE = `mutation($id: ID!) { rotateApiKey(input: { id: $id }) { key apiKey { id } } }`;
+  const from = { 'x-forwarded-for': '203.0.113.7' };
+
+  it('cannot mint, widen or rotate its way to a key usable from anywhere', async () => {
+    const { key, apiKey, owner } = await keyWith(proxied, ['203.0.113.0/24']);
+    // The user's other key, usable from any address.
+    const open = await proxied.gql(CREATE, { input: {} }, { key: owner.key });
+    const openId = open.body.data.createApiKey.apiKey.id;
+
+    // A key it creates has its list by default; a list within it is fine; a wider one is refused.
+    const minted = await proxied.gql(CREATE, { input: {} }, { key, headers: from });
+    expect(minted.body.data.createApiKey.apiKey.allowedCidrs).toEqual(['203.0.113.0/24']);
+    expect((await viewer(proxied, minted.body.data.createApiKey.key)).status).toBe(403);
+    const narrower = await proxied.gql(
+      CREATE,
+      { input: { allowedCidrs: ['203.0.113.7'] } },
+      { key, headers: from },
+    );
+    expect(narrower.body.data.createApiKey.apiKey.allowedCidrs).toEqual(['203.0.113.7/32']);
+    for (const allowedCidrs of [['0.0.0.0/0'], ['203.0.112.0/23', '::/0']]) {
+      const wider = await proxied.gql(CREATE, { input: { allowedCidrs } }, { key, headers: from });
+      expect(wider.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    }
+
+    // Nor can it lift or widen its own list, or another key's.
+    for (const id of [apiKey.id, narrower.body.data.createApiKey.apiKey.id]) {
+      for (const allowedCidrs of [null, [], ['0.0.0.0/0']]) {
+        const res = await proxied.gql(
+          UPDATE,
+          { input: { id, allowedCidrs } },
+          { key, headers: from },
+        );
+        expect(res.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+      }
+    }
+    const narrowed = await proxied.gql(
+      UPDATE,
+      { input: { id: apiKey.id, allowedCidrs: ['203.0.113.0/25'] } },
+      { key, headers: from },
+    );
+    expect(narrowed.body.data.updateApiKey.apiKey.allowedCidrs).toEqual(['203.0.113.0/25']);
+
+    // Rotating the user's unlimited key would hand it that key's secret: refused, nothing changed.
+    const rotated = await proxied.gql(ROTATE, { id: openId }, { key, headers: from });
+    expect(rotated.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect((await viewer(proxied, open.body.data.createApiKey.key)).status).toBe(200);
+    // Its own key it may rotate (same list).
+    const own = await proxied.gql(ROTATE, { id: apiKey.id }, { key, headers: from });
+    expect(own.body.errors).toBeUndefined();
+  });
+});

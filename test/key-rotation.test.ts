@@ -87,6 +87,29 @@ describe('rotateApiKey', () => {
     expect((await viewer(r2.body.data.rotateApiKey.key)).status).toBe(200);
   });
 
+  it("a project admin may not rotate another member's key bound to the project: its secret would act as them", async () => {
+    const project = await app.seedProject();
+    const member = await app.seedUser({
+      role: 'DEVELOPER',
+      projectId: project,
+      tier: 'ENTERPRISE',
+    });
+    const bound = await app.gql(
+      CREATE,
+      { input: { projectId: globalId('Project', project) } },
+      { key: member.key },
+    );
+    const { key, apiKey } = bound.body.data.createApiKey;
+    const admin = await app.seedUser({ role: 'ADMIN', projectId: project });
+    const res = await app.gql(ROTATE, { id: apiKey.id }, { key: admin.key });
+    expect(res.body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(res.body.data?.rotateApiKey ?? null).toBeNull();
+    expect((await viewer(key)).status).toBe(200);
+    // Revoking it stays theirs to do; rotating it, the member's own.
+    const own = await app.gql(ROTATE, { id: apiKey.id }, { key: member.key });
+    expect(own.body.errors).toBeUndefined();
+  });
+
   it('answers NOT_FOUND for a key out of reach, as revokeApiKey does', async () => {
     const owner = await app.seedUser({ role: 'DEVELOPER' });
     const created = await app.gql(CREATE, { input: {} }, { key: owner.key });

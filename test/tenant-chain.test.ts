@@ -279,7 +279,16 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
         enabled: false,
       },
     });
+    const channel = await prisma.alertChannel.create({
+      data: {
+        projectId: projectA,
+        type: 'SLACK',
+        name: 'a',
+        url: 'https://hooks.slack.com/services/T0/B0/secret',
+      },
+    });
     Object.assign(ids, {
+      channel: globalId('AlertChannel', channel.id),
       project: globalId('Project', projectA),
       ownProject: globalId('Project', projectB),
       dataset: globalId('Dataset', dataset.id),
@@ -493,6 +502,66 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
       () => ({ r: ids.ownRule, id: missing('WebhookEndpoint') }),
     ],
     [
+      'createAlertRule (alert channel)',
+      'mutation($p: ID!, $id: ID!) { createAlertRule(input: { projectId: $p, name: "x", metric: COST, aggregation: SUM, operator: GT, threshold: 1, windowSeconds: 60, channelIds: [$id] }) { alertRule { id } } }',
+      () => ({ p: ids.ownProject, id: ids.channel }),
+      () => ({ p: ids.ownProject, id: missing('AlertChannel') }),
+    ],
+    [
+      'updateAlertRule (alert channel)',
+      'mutation($r: ID!, $id: ID!) { updateAlertRule(input: { id: $r, channelIds: [$id] }) { alertRule { id } } }',
+      () => ({ r: ids.ownRule, id: ids.channel }),
+      () => ({ r: ids.ownRule, id: missing('AlertChannel') }),
+    ],
+    [
+      'alertChannel',
+      'query($id: ID!) { alertChannel(id: $id) { name url deliveries { edges { node { id } } } } }',
+      () => ({ id: ids.channel }),
+      () => ({ id: missing('AlertChannel') }),
+    ],
+    [
+      'node (alert channel)',
+      'query($id: ID!) { node(id: $id) { ... on AlertChannel { name url } } }',
+      () => ({ id: ids.channel }),
+      () => ({ id: missing('AlertChannel') }),
+    ],
+    [
+      'alertChannels',
+      'query($id: ID!) { alertChannels(projectId: $id) { edges { node { id } } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'createAlertChannel',
+      'mutation($id: ID!) { createAlertChannel(input: { projectId: $id, type: SLACK, name: "x", url: "https://hooks.example.com/x" }) { alertChannel { id } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
+      'deleteAlertChannel',
+      'mutation($id: ID!) { deleteAlertChannel(input: { id: $id }) { deletedAlertChannelId } }',
+      () => ({ id: ids.channel }),
+      () => ({ id: missing('AlertChannel') }),
+    ],
+    [
+      'testAlertRule (query)',
+      'query($id: ID!) { testAlertRule(id: $id) { value groups { value } } }',
+      () => ({ id: ids.rule }),
+      () => ({ id: missing('AlertRule') }),
+    ],
+    [
+      'rotateApiKey',
+      'mutation($id: ID!) { rotateApiKey(input: { id: $id }) { key } }',
+      () => ({ id: victimKeyA.id }),
+      () => ({ id: missing('ApiKey') }),
+    ],
+    [
+      'updateApiKey',
+      'mutation($id: ID!) { updateApiKey(input: { id: $id, allowedCidrs: ["0.0.0.0/0"] }) { apiKey { id } } }',
+      () => ({ id: victimKeyA.id }),
+      () => ({ id: missing('ApiKey') }),
+    ],
+    [
       'deleteAlertRule',
       'mutation($id: ID!) { deleteAlertRule(input: { id: $id }) { deletedAlertRuleId } }',
       () => ({ id: ids.rule }),
@@ -549,6 +618,9 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
     expect(await prisma.datasetItem.count({ where: { dataset: { projectId: projectA } } })).toBe(0);
     expect(await prisma.evaluation.count({ where: { projectId: projectA } })).toBe(1);
     expect(await prisma.webhookEndpoint.count({ where: { projectId: projectA } })).toBe(1);
+    expect(await prisma.alertChannel.count({ where: { projectId: projectA } })).toBe(1);
+    // The victim's key bound to A: neither rotated nor changed.
+    expect((await app.gql('{ viewer { id } }', {}, { key: victimKeyA.key })).status).toBe(200);
     expect(
       await prisma.alertRule.findFirstOrThrow({ where: { projectId: projectA } }),
     ).toMatchObject({ threshold: 1 });

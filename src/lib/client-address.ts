@@ -44,6 +44,24 @@ export function createAddressMatcher(cidrs: readonly string[]) {
 }
 
 /**
+ * Whether every range of `inner` lies inside some range of `outer` (both canonical CIDRs); an
+ * empty `inner` means any address, so it lies within nothing.
+ */
+export function cidrsWithin(outer: readonly string[], inner: readonly string[]): boolean {
+  const ranges = outer.map((c) => ipaddr.parseCIDR(c) as Range);
+  return (
+    inner.length > 0 &&
+    inner.every((c) => {
+      const [net, bits] = ipaddr.parseCIDR(c) as Range;
+      return ranges.some(
+        ([outerNet, outerBits]) =>
+          outerNet.kind() === net.kind() && outerBits <= bits && net.match(outerNet, outerBits),
+      );
+    })
+  );
+}
+
+/**
  * `(peer, forwardedFor) → client address`: the TCP peer's address, or, when the peer is a trusted
  * proxy, the rightmost X-Forwarded-For entry that is not one (all trusted: the leftmost; an entry
  * that is no address ends the walk at the hop that sent it).

@@ -1,8 +1,8 @@
 import type { Context } from '../../context';
-import { notFound } from '../../errors';
+import { forbidden, notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
-import { canManageKey } from './permissions';
+import { canManageKey, isInstanceAdmin } from './permissions';
 import { ApiKeyRef, RoleEnum, TierEnum, UserRef } from './schema';
 import { MAX_ALLOWED_CIDRS, MAX_ROTATION_OVERLAP_SECONDS } from './service';
 
@@ -121,7 +121,13 @@ builder.relayMutationField(
     authScopes: { authenticated: true },
     resolve: async (_root, { input }, ctx) => {
       const key = await manageableKey(ctx, input.id.id);
-      return ctx.services.auth.rotateApiKey(key.id, { overlapSeconds: input.overlapSeconds });
+      // The new secret acts as the key's user (their tier, limits and quotas, their name on what
+      // it does): a project admin may revoke another member's key, not take it over.
+      if (key.userId !== ctx.principal!.userId && !isInstanceAdmin(ctx.principal))
+        throw forbidden('Only the key’s own user (or an instance admin) can rotate it.');
+      return ctx.services.auth.rotateApiKey(ctx.principal, key.id, {
+        overlapSeconds: input.overlapSeconds,
+      });
     },
   },
   {
@@ -155,7 +161,7 @@ builder.relayMutationField(
       const changes: { name?: string | null; allowedCidrs?: string[] | null } = {};
       if (input.name !== undefined) changes.name = input.name;
       if (input.allowedCidrs !== undefined) changes.allowedCidrs = input.allowedCidrs;
-      return { apiKey: await ctx.services.auth.updateApiKey(key.id, changes) };
+      return { apiKey: await ctx.services.auth.updateApiKey(ctx.principal, key.id, changes) };
     },
   },
   { outputFields: (t) => ({ apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }) }) },

@@ -48,6 +48,8 @@ export interface Principal {
   memberships: Map<string, Role>;
   /** Whether the key may be used from an address (its allowlist); absent: from any. */
   addressAllowed?: (address: string | undefined) => boolean;
+  /** The key's allowlist (canonical CIDRs), when it has one: keys it makes or changes stay within it. */
+  allowedCidrs?: readonly string[];
 }
 
 /** The user's own role in a project, before the key narrows it. */

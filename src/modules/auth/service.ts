@@ -5,7 +5,7 @@ import { badInput, forbidden, notFound } from '../../errors';
 import type { Prisma } from '../../generated/prisma/client';
 import { Role, Tier } from '../../generated/prisma/enums';
 import { parseInput } from '../../lib/validate';
-import { createAddressMatcher, parseCidr } from '../../lib/client-address';
+import { cidrsWithin, createAddressMatcher, parseCidr } from '../../lib/client-address';
 import { describeApiKey, generateApiKey, hashApiKey } from './api-key';
 import { canGrantRole, isInstanceAdmin, type Principal } from './permissions';
 import { createAuthRepo } from './repo';
@@ -100,7 +100,10 @@ export function createAuthService(deps: Deps) {
       keyRole: key.role,
       memberships: new Map(memberships.map((m) => [m.projectId, m.role])),
     };
-    if (key.allowedCidrs.length) principal.addressAllowed = createAddressMatcher(key.allowedCidrs);
+    if (key.allowedCidrs.length) {
+      principal.addressAllowed = createAddressMatcher(key.allowedCidrs);
+      principal.allowedCidrs = key.allowedCidrs;
+    }
     const viaPrevious = 'hash' in where && key.previousHash === where.hash;
     return { principal, until: viaPrevious ? key.previousExpiresAt : null };
   }
@@ -135,6 +138,14 @@ export function createAuthService(deps: Deps) {
     if (await repo.findUserByEmail(data.email))
       throw badInput(`A user with email ${data.email} exists already.`, ['input', 'email']);
     return repo.createUser(data);
+  }
+
+  /** A key with an allowlist cannot give itself or another key a wider one (or none). */
+  function refuseWiderAllowlist(actor: Principal, cidrs: readonly string[]) {
+    if (actor.allowedCidrs && !cidrsWithin(actor.allowedCidrs, cidrs))
+      throw forbidden(
+        'Your key is limited to some addresses (allowedCidrs): a key it creates, changes or rotates must be limited within them.',
+      );
   }
 
   /**
@@ -196,6 +207,11 @@ export function createAuthService(deps: Deps) {
       }
       if (actor.keyRole && !data.role) data.role = actor.keyRole;
     }
+    // A key limited to addresses makes keys limited as much: its list by default, or one within it.
+    if (actor?.allowedCidrs) {
+      if (!data.allowedCidrs?.length) data.allowedCidrs = [...actor.allowedCidrs];
+      else refuseWiderAllowlist(actor, data.allowedCidrs);
+    }
     const secret = fixedKey ? describeApiKey(fixedKey) : generateApiKey();
     const apiKey = await txRepo.createKey({
       ...data,
@@ -212,10 +228,16 @@ export function createAuthService(deps: Deps) {
    * key. A second rotation ends the first one's overlap. Every process forgets the key's cached
    * principals (pub/sub), so a secret rotated out with no overlap is refused everywhere at once.
    */
-  async function rotateApiKey(id: string, input: z.input<typeof rotateKeyInput>) {
+  async function rotateApiKey(
+    actor: Principal | null,
+    id: string,
+    input: z.input<typeof rotateKeyInput>,
+  ) {
     const { overlapSeconds } = parseInput(rotateKeyInput, input);
     const key = await repo.findKey(id);
     if (!key) throw notFound('API key');
+    // Its new secret would be a key usable from addresses the caller's own key is not.
+    if (actor?.allowedCidrs) refuseWiderAllowlist(actor, key.allowedCidrs);
     if (key.revokedAt) throw badInput('A revoked key cannot be rotated.', ['input', 'id']);
     const overlap = overlapSeconds ?? 0;
     const until = overlap > 0 ? new Date(deps.clock.now().getTime() + overlap * 1000) : null;
@@ -228,8 +250,14 @@ export function createAuthService(deps: Deps) {
   }
 
   /** Changes a key's name or address allowlist (fields left out stay as they are). */
-  async function updateApiKey(id: string, input: z.input<typeof updateKeyInput>) {
+  async function updateApiKey(
+    actor: Principal | null,
+    id: string,
+    input: z.input<typeof updateKeyInput>,
+  ) {
     const data = parseInput(updateKeyInput, input);
+    if (actor?.allowedCidrs && input.allowedCidrs !== undefined)
+      refuseWiderAllowlist(actor, data.allowedCidrs ?? []);
     const changes: { name?: string | null; allowedCidrs?: string[] } = {};
     if (input.name !== undefined) changes.name = data.name ?? null;
     if (input.allowedCidrs !== undefined) changes.allowedCidrs = data.allowedCidrs ?? [];

@@ -1,12 +1,13 @@
 // Webhook endpoints, their deliveries and attempts. Reading needs the `read` action on the
 // endpoint's project; secrets are never shown after they are created.
 import { WebhookDeliveryStatus } from '../../generated/prisma/enums';
-import { found } from '../../errors';
-import { authorizeId } from '../auth/access';
+import { forbidden, found } from '../../errors';
+import { allows, authorizeId } from '../auth/access';
 import { builder } from '../../schema/builder';
 import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import type { StoredSecret } from './signature';
+import { METRICS } from '../alerts/metrics';
 
 const readScope = projectScope('read');
 
@@ -101,7 +102,22 @@ builder.prismaObject('WebhookMessage', {
   fields: (t) => ({
     id: t.exposeString('id'),
     eventType: t.exposeString('eventType'),
-    payload: t.exposeString('payload'),
+    payload: t.string({
+      nullable: true,
+      description:
+        'The body sent. An alert on a money metric (COST) carries cost values: FORBIDDEN (null in its place) without the BILLING or ADMIN role.',
+      select: { payload: true, projectId: true, eventType: true },
+      resolve: (m, _args, ctx) => {
+        if (m.eventType.startsWith('alert.')) {
+          // Its value, threshold and baseline are money when the metric is: as AlertRule.lastValue.
+          const metric = (JSON.parse(m.payload) as { data?: { metric?: string } }).data?.metric;
+          const money = metric !== undefined && METRICS[metric as keyof typeof METRICS]?.costs;
+          if (money && !allows(ctx, m.projectId, 'costs'))
+            throw forbidden('Cost values need the BILLING or ADMIN role.');
+        }
+        return m.payload;
+      },
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
