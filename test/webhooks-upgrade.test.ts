@@ -49,6 +49,10 @@ async function emitted(
   await sql('BEGIN');
   try {
     await sql('ALTER TABLE evaluations ADD COLUMN skipped_count INTEGER NOT NULL DEFAULT 0');
+    // Alert channels (a later release) receive from the same outbox statement.
+    await sql('CREATE TABLE alert_channels (id uuid PRIMARY KEY, project_id uuid NOT NULL)');
+    await sql('ALTER TABLE webhook_deliveries ADD COLUMN channel_id uuid');
+    await sql('ALTER TABLE webhook_deliveries ALTER COLUMN endpoint_id DROP NOT NULL');
     await sql('DELETE FROM webhook_progress_marks');
     if (batchId)
       await sql('UPDATE evaluation_batches SET completed_at = NULL WHERE id = $1::uuid', [batchId]);
