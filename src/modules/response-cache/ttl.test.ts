@@ -9,6 +9,7 @@ test('the cache policy the schema declares', () => {
   // A change here is a change of what clients may see stale, and for how long.
   expect(cacheTtls(schema)).toEqual({
     CostSummaryRow: 30_000,
+    CostForecast: 30_000,
     Trace: 10_000,
     Span: 10_000,
     Score: 10_000,
@@ -27,6 +28,8 @@ test('the cache policy the schema declares', () => {
     'Query.limits': 0,
     'Query.projects': 0,
     'Query.testAlertRule': 0,
+    // Counts every API process writes each minute: a cached answer would hide them.
+    'Query.serviceStatus': 0,
     AlertRule: 5_000,
     AlertEvent: 5_000,
     // Workers change a rule's pause and its stats as they judge.
