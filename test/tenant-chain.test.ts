@@ -42,6 +42,23 @@ afterAll(() => app.close());
 const codeOf = (res: { body: { errors?: { extensions?: Record<string, any> }[] } }) =>
   res.body.errors?.[0]?.extensions?.code;
 
+/** Mallory's call with another project's id answers exactly as with a missing one: NOT_FOUND. */
+async function answersAsMissing(
+  _what: string,
+  document: string,
+  foreignVars: () => Record<string, unknown>,
+  missingVars: () => Record<string, unknown>,
+) {
+  const foreign = await app.gql(document, foreignVars(), { key: mallory.key });
+  const absent = await app.gql(document, missingVars(), { key: mallory.key });
+  expect(codeOf(foreign)).toBe('NOT_FOUND');
+  expect(foreign.status).toBe(absent.status);
+  expect(foreign.body.data ?? null).toEqual(absent.body.data ?? null);
+  const shown = (res: typeof foreign) =>
+    res.body.errors?.map((e: any) => [e.message, e.path, e.extensions?.code, e.extensions?.path]);
+  expect(shown(foreign)).toEqual(shown(absent));
+}
+
 describe('a project admin cannot take over another project’s user', () => {
   it('adds members by email only: a user id is not accepted', async () => {
     const byId = await app.gql(
@@ -599,18 +616,7 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
     ],
   ];
 
-  it.each(cases)('%s', async (_what, document, foreignVars, missingVars) => {
-    const foreign = await app.gql(document, foreignVars(), { key: mallory.key });
-    const absent = await app.gql(document, missingVars(), { key: mallory.key });
-    expect(codeOf(foreign)).toBe('NOT_FOUND');
-    expect(foreign.status).toBe(absent.status);
-    expect(foreign.body.data ?? null).toEqual(absent.body.data ?? null);
-    expect(
-      foreign.body.errors?.map((e) => [e.message, e.path, e.extensions?.code, e.extensions?.path]),
-    ).toEqual(
-      absent.body.errors?.map((e) => [e.message, e.path, e.extensions?.code, e.extensions?.path]),
-    );
-  });
+  it.each(cases)('%s', answersAsMissing);
 
   it('wrote nothing in the other project on the way', async () => {
     const prisma = app.server.deps.db.prisma;
@@ -939,18 +945,7 @@ describe("datasets' items, supplied outputs and comparisons: another project's i
     ],
   ];
 
-  it.each(cases)('%s', async (_what, document, foreignVars, missingVars) => {
-    const foreign = await app.gql(document, foreignVars(), { key: mallory.key });
-    const absent = await app.gql(document, missingVars(), { key: mallory.key });
-    expect(codeOf(foreign)).toBe('NOT_FOUND');
-    expect(foreign.status).toBe(absent.status);
-    expect(foreign.body.data ?? null).toEqual(absent.body.data ?? null);
-    expect(
-      foreign.body.errors?.map((e) => [e.message, e.path, e.extensions?.code, e.extensions?.path]),
-    ).toEqual(
-      absent.body.errors?.map((e) => [e.message, e.path, e.extensions?.code, e.extensions?.path]),
-    );
-  });
+  it.each(cases)('%s', answersAsMissing);
 
   it('changed nothing in the other project on the way', async () => {
     expect(await countsOfA()).toEqual(counts);
