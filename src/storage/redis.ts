@@ -10,7 +10,9 @@ export function createRedis(
     connectionName: options.name ?? 'evalgraph',
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
-    commandTimeout: options.commandTimeoutMs ?? 300,
+    // Long enough that a busy event loop (embedded PGlite runs on it) does not time out a command Redis
+    // answered in time; short enough that a hung Redis costs one request seconds, then the fallback.
+    commandTimeout: options.commandTimeoutMs ?? 2_000,
     connectTimeout: 2_000,
     lazyConnect: false,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
