@@ -6,6 +6,7 @@ import type { Sql } from '../../storage/db';
 import { isUnpricedSql } from '../costs/unpriced';
 import type { TraceTotals } from './trace-totals';
 import { jsonParam } from '../../storage/json-param';
+import { addContributionSql, spanFacts } from '../analytics/rollup-sql';
 
 /** One span row, ready to write: null means "not sent" (an update keeps the stored value). */
 export interface SpanRow {
@@ -109,10 +110,12 @@ const INSERT_SPANS = `INSERT INTO spans (id, project_id, trace_id, external_id, 
          r.price_source::"PriceSource", now()
        FROM r`;
 
-/** Spans of traces this transaction created: nothing to merge with. */
+/** Spans of traces this transaction created: nothing to merge with. Adds them to the rollups. */
 export async function insertSpans(sql: Sql, projectId: string, spans: SpanRow[]): Promise<void> {
   await sql(
-    `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})) ${INSERT_SPANS}`,
+    `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})),
+     inserted AS (${INSERT_SPANS} RETURNING ${spanFacts('spans')})
+     ${addContributionSql('inserted')}`,
     [projectId, jsonParam(spans)],
   );
 }
@@ -120,13 +123,17 @@ export async function insertSpans(sql: Sql, projectId: string, spans: SpanRow[])
 /**
  * Inserts new spans and merges sent fields into existing ones, in one statement: the UPDATE
  * sees the table as it was before the INSERT of the same statement, so it touches old rows only
- * (a data-modifying WITH runs to completion even though nothing reads it).
+ * (a data-modifying WITH runs to completion even though nothing reads it). The rollups lose the
+ * old values of the updated spans (`old`, read from the same snapshot) and gain the new ones and
+ * the inserted spans: the trace rows this transaction locked first keep any other writer of
+ * these spans out until it commits.
  */
 export async function upsertSpans(sql: Sql, projectId: string, spans: SpanRow[]): Promise<void> {
   await sql(
     `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})),
-     inserted AS (${INSERT_SPANS} ON CONFLICT (trace_id, external_id) DO NOTHING)
-     UPDATE spans s SET
+     old AS (SELECT ${spanFacts('o')} FROM spans o JOIN r ON o.trace_id = r.trace_id AND o.external_id = r.external_id),
+     inserted AS (${INSERT_SPANS} ON CONFLICT (trace_id, external_id) DO NOTHING RETURNING ${spanFacts('spans')}),
+     updated AS (UPDATE spans s SET
        parent_external_id = COALESCE(r.parent_external_id, s.parent_external_id),
        kind = COALESCE(r.kind::"SpanKind", s.kind),
        name = COALESCE(r.name, s.name),
@@ -161,7 +168,10 @@ export async function upsertSpans(sql: Sql, projectId: string, spans: SpanRow[])
        price_source = CASE WHEN r.total_cost IS NULL THEN s.price_source ELSE r.price_source::"PriceSource" END,
        updated_at = now()
      FROM r
-     WHERE s.trace_id = r.trace_id AND s.external_id = r.external_id`,
+     WHERE s.trace_id = r.trace_id AND s.external_id = r.external_id
+     RETURNING ${spanFacts('s')}),
+     taken AS (${addContributionSql('old', -1)} RETURNING 1)
+     ${addContributionSql('(SELECT * FROM inserted UNION ALL SELECT * FROM updated)')}`,
     [projectId, jsonParam(spans)],
   );
 }

@@ -1,0 +1,212 @@
+// Every statement that writes span_rollups, and the one aggregation they and the analytics queries
+// share. A span contributes to four rows: with and without its end user as a dimension, at the UTC
+// hour and the UTC day of its start. Ingest adds the contribution of the spans it writes in the same
+// transaction (and subtracts the old contribution of spans it updates), so a row set is exact at
+// every commit; the compactor merges a bucket's partial rows in one statement, so a kill at any
+// moment leaves either the partial rows or their merge, never both.
+import type { Sql } from '../../storage/db';
+import { jsonParam } from '../../storage/json-param';
+import { isUnpricedSql, needsPriceSql } from '../costs/unpriced';
+import { sketchKeySql } from './sketch';
+
+/** The sums of a rollup row, in the order of its columns. */
+export const MEASURES = [
+  'spans',
+  'errors',
+  'input_tokens',
+  'output_tokens',
+  'cached_input_tokens',
+  'total_tokens',
+  'cost',
+  'priced',
+  'unpriced',
+  'default_priced',
+] as const;
+
+/** The span columns a contribution reads (a source relation must have them), of spans aliased `s`. */
+export const spanFacts = (s: string) =>
+  [
+    'project_id',
+    'start_time',
+    'model',
+    'normalized_model',
+    'provider',
+    'kind',
+    'status',
+    'user_id',
+    'latency_ms',
+    'input_tokens',
+    'output_tokens',
+    'cached_input_tokens',
+    'total_tokens',
+    'total_cost',
+    'price_source',
+  ]
+    .map((c) => `${s}.${c}`)
+    .join(', ');
+
+/** The measures of spans aliased `s`, grouped: one expression per MEASURES entry. */
+const spanMeasures = (sign: 1 | -1) => {
+  const m = (expr: string) => (sign === 1 ? expr : `-(${expr})`);
+  return [
+    m('count(*)'),
+    m(`count(*) FILTER (WHERE s.status = 'ERROR')`),
+    m('sum(s.input_tokens)'),
+    m('sum(s.output_tokens)'),
+    m('sum(s.cached_input_tokens)'),
+    m('sum(s.total_tokens)'),
+    m('COALESCE(sum(s.total_cost), 0)'),
+    m('count(s.total_cost)'),
+    m(`count(*) FILTER (WHERE ${isUnpricedSql('s')})`),
+    m(`count(*) FILTER (WHERE s.price_source = 'DEFAULT')`),
+  ];
+};
+
+/** A span is a model call when it has a cost or needed one (costs/unpriced.ts). */
+export const isCallSql = (s: string) => `(${s}.total_cost IS NOT NULL OR ${needsPriceSql(s)})`;
+
+export type Dim = readonly [expression: string, name: string];
+
+/**
+ * The rows of spans aliased `s` (in `from`) grouped by `dims` and latency key: the dims, `k`,
+ * `lat_n` (spans with a latency) and the measures, with `sign` (−1 takes a contribution back).
+ */
+export function spanPart(from: string, dims: readonly Dim[], where = 'true', sign: 1 | -1 = 1) {
+  const k = sketchKeySql('s.latency_ms');
+  const lat = sign === 1 ? 'count(s.latency_ms)' : '-count(s.latency_ms)';
+  const groups = [...dims.map((_, i) => `${i + 1}`), `${dims.length + 1}`].join(', ');
+  return `SELECT ${dims.map(([e, n]) => `${e} AS ${n}`).join(', ')}, ${k} AS k, ${lat} AS lat_n,
+      ${spanMeasures(sign)
+        .map((e, i) => `${e} AS ${MEASURES[i]}`)
+        .join(', ')}
+    FROM ${from} WHERE ${where} GROUP BY ${groups}`;
+}
+
+/**
+ * The rows of span_rollups aliased `r` (filtered by `where`) in the same shape as spanPart: one
+ * part of their sums (k null) and, when the sketch is wanted, one of their latency buckets.
+ */
+export function rollupParts(
+  dims: readonly Dim[],
+  where: string,
+  sketch: boolean,
+  table = 'span_rollups',
+): string[] {
+  const d = dims.map(([e, n]) => `${e} AS ${n}`).join(', ');
+  const sums = `SELECT ${d}, NULL::int AS k, 0::bigint AS lat_n, ${MEASURES.map((m) => `r.${m}`).join(', ')}
+    FROM ${table} r WHERE ${where}`;
+  if (!sketch) return [sums];
+  const zeros = MEASURES.map((m) => (m === 'cost' ? '0::numeric' : '0::bigint')).join(', ');
+  const buckets = `SELECT ${d}, u.k, u.n AS lat_n, ${zeros}
+    FROM ${table} r CROSS JOIN LATERAL unnest(r.latency_keys, r.latency_counts) AS u(k, n) WHERE ${where}`;
+  return [sums, buckets];
+}
+
+/**
+ * Sums parts (spanPart, rollupParts) per `dims` (their names): the measures, and the sketch as
+ * ascending `latency_keys` with their `latency_counts` (keys whose count sums to 0 left out).
+ */
+export function mergeSql(dims: readonly string[], parts: readonly string[]): string {
+  const d = dims.join(', ');
+  const sums = MEASURES.map((m) => `sum(${m}) AS ${m}`).join(', ');
+  const totals = MEASURES.map((m) => `sum(${m})${m === 'cost' ? '' : '::bigint'} AS ${m}`).join(
+    ', ',
+  );
+  const kept = 'k IS NOT NULL AND lat_n <> 0';
+  return `SELECT ${d}, ${totals},
+      COALESCE(array_agg(k ORDER BY k) FILTER (WHERE ${kept}), '{}') AS latency_keys,
+      COALESCE(array_agg(lat_n::bigint ORDER BY k) FILTER (WHERE ${kept}), '{}') AS latency_counts
+    FROM (SELECT ${d}, k, sum(lat_n) AS lat_n, ${sums}
+          FROM (${parts.join('\n UNION ALL\n')}) parts GROUP BY ${d}, k) per_key
+    GROUP BY ${d}`;
+}
+
+/** The dimensions of a stored row, named as its columns. */
+const ROW_DIMS = [
+  'project_id',
+  'by_user',
+  'grain',
+  'bucket',
+  'is_call',
+  'model',
+  'provider',
+  'kind',
+  'status',
+  'user_id',
+] as const;
+
+const ROW_COLUMNS = [...ROW_DIMS, ...MEASURES, 'latency_keys', 'latency_counts'].join(', ');
+
+/** A stored row's dims from spans aliased `s`, crossed with `c(by_user)` and `g(grain, unit)`. */
+const SPAN_ROW_DIMS: readonly Dim[] = [
+  ['s.project_id', 'project_id'],
+  ['c.by_user', 'by_user'],
+  ['g.grain', 'grain'],
+  [`date_trunc(g.unit, s.start_time, 'UTC')`, 'bucket'],
+  [isCallSql('s'), 'is_call'],
+  ['s.normalized_model', 'model'],
+  ['s.provider', 'provider'],
+  ['s.kind', 'kind'],
+  ['s.status', 'status'],
+  ['CASE WHEN c.by_user THEN s.user_id END', 'user_id'],
+];
+
+const CROSSED = `CROSS JOIN (VALUES (false), (true)) AS c(by_user)
+  CROSS JOIN (VALUES ('HOUR'::"RollupGrain", 'hour'), ('DAY'::"RollupGrain", 'day')) AS g(grain, unit)`;
+
+/**
+ * The INSERT of the contribution of the spans in relation `source` (columns SPAN_FACTS): added, or
+ * taken back with sign −1. Ends a statement whose WITH defines `source` (or names a table).
+ */
+export function addContributionSql(source: string, sign: 1 | -1 = 1): string {
+  return `INSERT INTO span_rollups (${ROW_COLUMNS})
+    ${mergeSql(ROW_DIMS, [spanPart(`${source} s ${CROSSED}`, SPAN_ROW_DIMS, 'true', sign)])}`;
+}
+
+/** Adds (sign 1) or takes back (−1) the contribution of a project's spans named by trace and external id. */
+export async function addSpanContribution(
+  sql: Sql,
+  projectId: string,
+  keys: { trace_id: string; external_id: string }[],
+  sign: 1 | -1,
+): Promise<void> {
+  if (keys.length === 0) return;
+  await sql(
+    `WITH src AS (
+       SELECT ${spanFacts('sp')}
+       FROM json_to_recordset($2::json) AS k(trace_id uuid, external_id text)
+       JOIN spans sp ON sp.trace_id = k.trace_id AND sp.external_id = k.external_id
+       WHERE sp.project_id = $1::uuid)
+     ${addContributionSql('src', sign)}`,
+    [projectId, jsonParam(keys)],
+  );
+}
+
+/**
+ * Merges the rows of up to `buckets` buckets that have rows not yet compacted into one row per
+ * group, in one statement: what it deletes it inserts merged, so a kill leaves either. A concurrent
+ * compactor waits for the rows this one deletes and then skips them; rows that ingest adds while it
+ * runs stay for the next pass. Returns the rows removed and written.
+ */
+export async function compactRollups(sql: Sql, buckets: number) {
+  const dims = ROW_DIMS.map((d) => [`r.${d}`, d] as const);
+  const [row] = await sql<{ removed: number; written: number }>(
+    `WITH picked AS (
+       SELECT DISTINCT project_id, by_user, grain, bucket FROM span_rollups
+       WHERE NOT compacted ORDER BY grain, bucket LIMIT $1),
+     gone AS (
+       DELETE FROM span_rollups d USING picked p
+       WHERE d.project_id = p.project_id AND d.by_user = p.by_user AND d.grain = p.grain AND d.bucket = p.bucket
+       RETURNING d.*),
+     merged AS (
+       INSERT INTO span_rollups (${ROW_COLUMNS}, compacted)
+       SELECT m.*, true FROM (${mergeSql(ROW_DIMS, rollupParts(dims, 'true', true, 'gone'))}) m
+       WHERE m.spans <> 0 OR m.errors <> 0 OR m.total_tokens <> 0 OR m.input_tokens <> 0
+         OR m.output_tokens <> 0 OR m.cached_input_tokens <> 0 OR m.cost <> 0 OR m.priced <> 0
+         OR m.unpriced <> 0 OR m.default_priced <> 0 OR cardinality(m.latency_keys) > 0
+       RETURNING 1)
+     SELECT (SELECT count(*) FROM gone)::int AS removed, (SELECT count(*) FROM merged)::int AS written`,
+    [buckets],
+  );
+  return row;
+}
