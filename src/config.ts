@@ -247,6 +247,10 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       /** How often a worker looks for due alert rules (each rule has its own interval). */
       pollMs: e.EVALGRAPH_ALERTS_POLL_MS,
     },
+    rollups: {
+      /** How often a worker merges the partial rollup rows ingest wrote (queries are exact without it). */
+      compactMs: e.EVALGRAPH_ROLLUP_COMPACT_MS,
+    },
     persisted: {
       /** Non-admin keys may run only trusted documents (the manifest and registered operations). */
       only: e.PERSISTED_QUERY_ONLY || e.EVALGRAPH_PERSISTED_QUERY_ONLY,

@@ -2,6 +2,7 @@
 // pool (pool.ts); adding a job is its file and a line here.
 import type { Deps } from '../deps';
 import { createAlertJob } from '../modules/alerts/job';
+import { createRollupJob } from '../modules/analytics/job';
 import { createEvaluationJob } from '../modules/evaluations/runner';
 import { createOnlineEvaluationJob } from '../modules/online-evaluations/job';
 import { createWebhookJob } from '../modules/webhooks/runner';
@@ -24,5 +25,6 @@ export function createJobs(deps: Deps, services: Services): AnyJob[] {
     }),
     createWebhookJob(deps, services.webhooks),
     createAlertJob(deps, services.alertRules),
+    createRollupJob(deps),
   ];
 }

@@ -75,7 +75,7 @@ export function spanPart(from: string, dims: readonly Dim[], where = 'true', sig
   const k = sketchKeySql('s.latency_ms');
   const lat = sign === 1 ? 'count(s.latency_ms)' : '-count(s.latency_ms)';
   const groups = [...dims.map((_, i) => `${i + 1}`), `${dims.length + 1}`].join(', ');
-  return `SELECT ${dims.map(([e, n]) => `${e} AS ${n}`).join(', ')}, ${k} AS k, ${lat} AS lat_n,
+  return `SELECT ${dims.map(([e, n]) => `${e} AS ${n}, `).join('')}${k} AS k, ${lat} AS lat_n,
       ${spanMeasures(sign)
         .map((e, i) => `${e} AS ${MEASURES[i]}`)
         .join(', ')}
@@ -92,12 +92,12 @@ export function rollupParts(
   sketch: boolean,
   table = 'span_rollups',
 ): string[] {
-  const d = dims.map(([e, n]) => `${e} AS ${n}`).join(', ');
-  const sums = `SELECT ${d}, NULL::int AS k, 0::bigint AS lat_n, ${MEASURES.map((m) => `r.${m}`).join(', ')}
+  const d = dims.map(([e, n]) => `${e} AS ${n}, `).join('');
+  const sums = `SELECT ${d}NULL::int AS k, 0::bigint AS lat_n, ${MEASURES.map((m) => `r.${m}`).join(', ')}
     FROM ${table} r WHERE ${where}`;
   if (!sketch) return [sums];
   const zeros = MEASURES.map((m) => (m === 'cost' ? '0::numeric' : '0::bigint')).join(', ');
-  const buckets = `SELECT ${d}, u.k, u.n AS lat_n, ${zeros}
+  const buckets = `SELECT ${d}u.k, u.n AS lat_n, ${zeros}
     FROM ${table} r CROSS JOIN LATERAL unnest(r.latency_keys, r.latency_counts) AS u(k, n) WHERE ${where}`;
   return [sums, buckets];
 }
@@ -107,18 +107,18 @@ export function rollupParts(
  * ascending `latency_keys` with their `latency_counts` (keys whose count sums to 0 left out).
  */
 export function mergeSql(dims: readonly string[], parts: readonly string[]): string {
-  const d = dims.join(', ');
+  const d = dims.map((name) => `${name}, `).join('');
   const sums = MEASURES.map((m) => `sum(${m}) AS ${m}`).join(', ');
   const totals = MEASURES.map((m) => `sum(${m})${m === 'cost' ? '' : '::bigint'} AS ${m}`).join(
     ', ',
   );
   const kept = 'k IS NOT NULL AND lat_n <> 0';
-  return `SELECT ${d}, ${totals},
+  return `SELECT ${d}${totals},
       COALESCE(array_agg(k ORDER BY k) FILTER (WHERE ${kept}), '{}') AS latency_keys,
       COALESCE(array_agg(lat_n::bigint ORDER BY k) FILTER (WHERE ${kept}), '{}') AS latency_counts
-    FROM (SELECT ${d}, k, sum(lat_n) AS lat_n, ${sums}
-          FROM (${parts.join('\n UNION ALL\n')}) parts GROUP BY ${d}, k) per_key
-    GROUP BY ${d}`;
+    FROM (SELECT ${d}k, sum(lat_n) AS lat_n, ${sums}
+          FROM (${parts.join('\n UNION ALL\n')}) parts GROUP BY ${d}k) per_key
+    ${dims.length ? `GROUP BY ${dims.join(', ')}` : ''}`;
 }
 
 /** The dimensions of a stored row, named as its columns. */

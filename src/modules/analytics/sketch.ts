@@ -26,19 +26,28 @@ export interface Sketch {
   counts: number[];
 }
 
-/**
- * The q-quantile (0..1): the value of the bucket holding the item of rank ⌊q·(n − 1)⌋ in order,
- * within α of that item. Null for an empty sketch.
- */
-export function quantile(sketch: Sketch, q: number): number | null {
-  let n = 0;
-  for (const c of sketch.counts) n += c;
-  if (n <= 0) return null;
-  const rank = Math.floor(q * (n - 1));
+/** The value of the item of rank r (0-based, in ascending order) of a sketch holding n items. */
+function valueAt(sketch: Sketch, rank: number): number {
   let seen = 0;
   for (let i = 0; i < sketch.keys.length; i++) {
     seen += sketch.counts[i];
     if (seen > rank) return keyValue(sketch.keys[i]);
   }
   return keyValue(sketch.keys[sketch.keys.length - 1]);
+}
+
+/**
+ * The q-quantile (0..1), interpolated between the items of ranks ⌊q·(n − 1)⌋ and ⌈q·(n − 1)⌉ as
+ * Postgres' percentile_cont is: each is within α of its item, so the result is within α of
+ * percentile_cont's. Null for an empty sketch.
+ */
+export function quantile(sketch: Sketch, q: number): number | null {
+  let n = 0;
+  for (const c of sketch.counts) n += c;
+  if (n <= 0) return null;
+  const rank = q * (n - 1);
+  const lo = Math.floor(rank);
+  const low = valueAt(sketch, lo);
+  if (rank === lo) return low;
+  return low + (rank - lo) * (valueAt(sketch, lo + 1) - low);
 }

@@ -1,9 +1,15 @@
 // Database access for project prices and cost aggregation.
 import { Prisma, type PrismaClient } from '../../generated/prisma/client';
-import { normaliseModelName } from '../../lib/model-name';
 import { fromUnits, toUnits } from '../../lib/money';
 import type { SpanKind } from '../../generated/prisma/enums';
-import { needsPriceSql } from './unpriced';
+import type { Sql } from '../../storage/db';
+import {
+  aggregateSpans,
+  type Dimension,
+  type SpanAggregateRow,
+  TooManyRowsError,
+} from '../analytics/query';
+import { quantile } from '../analytics/sketch';
 
 export type CostGroupBy = 'MODEL' | 'USER' | 'PROJECT' | 'DAY' | 'HOUR' | 'SPAN_KIND';
 
@@ -24,6 +30,8 @@ export interface CostQuery {
   filter?: CostFilter | null;
   /** Refuse to return more groups than this. */
   maxRows: number;
+  /** Whether latency quantiles are wanted (default true). */
+  latency?: boolean;
 }
 
 export interface CostRow {
@@ -42,72 +50,79 @@ export interface CostRow {
   errors: number;
   p50LatencyMs: number | null;
   p95LatencyMs: number | null;
+  p99LatencyMs: number | null;
 }
 
-const KEY_SQL: Record<CostGroupBy, string> = {
-  MODEL: 's.normalized_model',
-  USER: 's.user_id',
-  PROJECT: 's.project_id::text',
-  DAY: `to_char(s.start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
-  HOUR: `to_char(date_trunc('hour', s.start_time AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:00:00.000"Z"')`,
-  SPAN_KIND: 's.kind::text',
+/** The dimension of each group key; DAY and HOUR are buckets of time. */
+const DIMENSION: Partial<Record<CostGroupBy, Dimension>> = {
+  MODEL: 'MODEL',
+  USER: 'USER',
+  PROJECT: 'PROJECT',
+  SPAN_KIND: 'SPAN_KIND',
 };
 
 /**
  * Token and cost totals of model calls (spans with a cost, or that needed one: see
- * costs/unpriced.ts), grouped by the given keys. The one place that aggregates spend:
- * costSummary, daily totals and budgets read it. Every call counted is priced or unpriced, so the
- * sum of the costs is null exactly when no call of the row was priced.
+ * costs/unpriced.ts), grouped by the given keys: the rollups' aggregation (analytics/query.ts),
+ * DAY and HOUR as its buckets of time. The one place that aggregates spend: costSummary, daily
+ * totals and budgets read it. Every call counted is priced or unpriced, so the sum of the costs is
+ * null exactly when no call of the row was priced.
  */
-export async function summariseCosts(prisma: PrismaClient, query: CostQuery): Promise<CostRow[]> {
+export async function summariseCosts(sql: Sql, query: CostQuery): Promise<CostRow[]> {
   const groupBy = [...new Set(query.groupBy)];
-  const params: unknown[] = [query.projectIds, query.from, query.to];
-  const param = (value: unknown) => `$${params.push(value)}`;
-  const where = [
-    's.project_id = ANY($1::uuid[])',
-    's.start_time >= $2',
-    's.start_time < $3',
-    `(s.total_cost IS NOT NULL OR ${needsPriceSql('s')})`,
-  ];
-  const f = query.filter ?? {};
-  if (f.models?.length)
-    where.push(`s.normalized_model = ANY(${param(f.models.map(normaliseModelName))}::text[])`);
-  if (f.userIds?.length) where.push(`s.user_id = ANY(${param(f.userIds)}::text[])`);
-  if (f.sessionIds?.length) where.push(`s.session_id = ANY(${param(f.sessionIds)}::text[])`);
-  if (f.spanKinds?.length) where.push(`s.kind::text = ANY(${param(f.spanKinds)}::text[])`);
-  if (f.tags?.length) where.push(`s.tags @> ${param(f.tags)}::text[]`);
-  const keys = groupBy.map((g, i) => `${KEY_SQL[g]} AS k${i}`);
-  const groupList = groupBy.map((_, i) => `${i + 1}`).join(', ');
-  const sql = `SELECT ${[...keys, ''].join(', ')}
-      sum(s.input_tokens)::bigint AS input_tokens, sum(s.output_tokens)::bigint AS output_tokens,
-      sum(s.cached_input_tokens)::bigint AS cached_input_tokens, sum(s.total_tokens)::bigint AS total_tokens,
-      sum(s.total_cost)::text AS cost, count(*)::int AS calls,
-      count(*) FILTER (WHERE s.total_cost IS NULL)::int AS unpriced_calls,
-      count(*) FILTER (WHERE s.price_source = 'DEFAULT')::int AS default_priced_calls,
-      count(*) FILTER (WHERE s.status = 'ERROR')::int AS errors,
-      percentile_cont(0.5) WITHIN GROUP (ORDER BY s.latency_ms)::float8 AS p50,
-      percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_ms)::float8 AS p95
-    FROM spans s WHERE ${where.join(' AND ')}
-    ${groupBy.length ? `GROUP BY ${groupList} ORDER BY ${groupList}` : ''}
-    LIMIT ${query.maxRows + 1}`;
-  const rows = await prisma.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...params);
-  if (rows.length > query.maxRows) throw new TooManyGroupsError(query.maxRows);
-  return rows
-    .filter((row) => groupBy.length > 0 || Number(row.calls) > 0)
-    .map((row) => ({
-      keys: Object.fromEntries(groupBy.map((g, i) => [g, row[`k${i}`] as string])),
-      inputTokens: BigInt(row.input_tokens as bigint),
-      outputTokens: BigInt(row.output_tokens as bigint),
-      cachedInputTokens: BigInt(row.cached_input_tokens as bigint),
-      totalTokens: BigInt(row.total_tokens as bigint),
-      cost: row.cost === null ? null : fromUnits(toUnits(row.cost as string)),
-      calls: Number(row.calls),
-      unpricedCalls: Number(row.unpriced_calls),
-      defaultPricedCalls: Number(row.default_priced_calls),
-      errors: Number(row.errors),
-      p50LatencyMs: row.p50 == null ? null : Number(row.p50),
-      p95LatencyMs: row.p95 == null ? null : Number(row.p95),
-    }));
+  const interval = groupBy.includes('HOUR') ? 'HOUR' : groupBy.includes('DAY') ? 'DAY' : null;
+  let rows: SpanAggregateRow[];
+  try {
+    rows = await aggregateSpans(sql, {
+      projectIds: query.projectIds,
+      from: query.from,
+      to: query.to,
+      interval,
+      groupBy: groupBy.flatMap((g) => DIMENSION[g] ?? []),
+      filter: query.filter,
+      callsOnly: true,
+      sketch: query.latency ?? true,
+      maxRows: query.maxRows,
+    });
+  } catch (error) {
+    if (error instanceof TooManyRowsError) throw new TooManyGroupsError(error.limit);
+    throw error;
+  }
+  const day = (t: Date) => t.toISOString().slice(0, 10);
+  const summary = rows.map((row) => ({
+    keys: Object.fromEntries(
+      groupBy.map((g) => [
+        g,
+        g === 'DAY'
+          ? day(row.time!)
+          : g === 'HOUR'
+            ? row.time!.toISOString()
+            : row.keys[DIMENSION[g]!],
+      ]),
+    ),
+    inputTokens: row.inputTokens,
+    outputTokens: row.outputTokens,
+    cachedInputTokens: row.cachedInputTokens,
+    totalTokens: row.totalTokens,
+    cost: row.cost === null ? null : fromUnits(toUnits(row.cost)),
+    calls: row.spans,
+    unpricedCalls: row.unpriced,
+    defaultPricedCalls: row.defaultPriced,
+    errors: row.errors,
+    p50LatencyMs: quantile(row.latency, 0.5),
+    p95LatencyMs: quantile(row.latency, 0.95),
+    p99LatencyMs: quantile(row.latency, 0.99),
+  }));
+  // Ordered by the keys as grouped, each ascending with nulls last.
+  const compare = (a?: string | null, b?: string | null) =>
+    a === b ? 0 : a == null ? 1 : b == null ? -1 : a < b ? -1 : 1;
+  return summary.sort((a, b) => {
+    for (const g of groupBy) {
+      const c = compare(a.keys[g], b.keys[g]);
+      if (c !== 0) return c;
+    }
+    return 0;
+  });
 }
 
 export class TooManyGroupsError extends Error {

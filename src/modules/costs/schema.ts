@@ -79,8 +79,14 @@ const CostRowRef = builder.objectRef<CostRow>('CostSummaryRow').implement({
       description: 'Share of calls that failed, 0 to 1.',
       resolve: (r) => (r.calls ? r.errors / r.calls : 0),
     }),
-    p50LatencyMs: t.float({ nullable: true, resolve: (r) => r.p50LatencyMs }),
+    p50LatencyMs: t.float({
+      nullable: true,
+      description:
+        "Median latency of the calls with an end time, from the rollups' sketch: within 0.9 % of the exact value. Null when no call has a latency.",
+      resolve: (r) => r.p50LatencyMs,
+    }),
     p95LatencyMs: t.float({ nullable: true, resolve: (r) => r.p95LatencyMs }),
+    p99LatencyMs: t.float({ nullable: true, resolve: (r) => r.p99LatencyMs }),
   }),
 });
 

@@ -1,0 +1,189 @@
+// The one aggregation of spans that analytics answers with (costSummary, metrics, alert rules):
+// sums and a latency sketch per time bucket and dimension over [from, to). Whole days come from the
+// day rollups, whole hours around them from the hour rollups, and the ragged edges (less than an
+// hour at each end) from the spans themselves; each part is a disjoint time range and each grain
+// holds every span, so the sum is exact. Filters the rollups do not carry (sessions, tags) and
+// minute buckets read the spans for the whole range.
+import type { Sql } from '../../storage/db';
+import { normaliseModelName } from '../../lib/model-name';
+import { type Dim, isCallSql, mergeSql, rollupParts, spanPart } from './rollup-sql';
+import type { Sketch } from './sketch';
+
+export type Dimension = 'MODEL' | 'PROVIDER' | 'SPAN_KIND' | 'STATUS' | 'USER' | 'PROJECT';
+export type Interval = 'MINUTE' | 'HOUR' | 'DAY' | 'WEEK';
+
+export interface SpanAggregateFilter {
+  /** Compared normalised (lib/model-name.ts). */
+  models?: string[] | null;
+  providers?: string[] | null;
+  userIds?: string[] | null;
+  spanKinds?: string[] | null;
+  statuses?: string[] | null;
+  /** Not in the rollups: a filter on them reads the spans. */
+  sessionIds?: string[] | null;
+  tags?: string[] | null;
+}
+
+export interface SpanAggregateQuery {
+  projectIds: string[];
+  from: Date;
+  to: Date;
+  /** Buckets of time (UTC) to group by; none for the whole range. */
+  interval?: Interval | null;
+  groupBy: readonly Dimension[];
+  filter?: SpanAggregateFilter | null;
+  /** Model calls only (costs/unpriced.ts), as costSummary counts; else every span. */
+  callsOnly: boolean;
+  /** Whether latency quantiles are wanted (the sketch costs a pass over its buckets). */
+  sketch: boolean;
+  /** Refuse to return more rows than this. */
+  maxRows: number;
+}
+
+export interface SpanAggregateRow {
+  /** Start of the row's bucket of time; null without an interval. */
+  time: Date | null;
+  keys: Partial<Record<Dimension, string | null>>;
+  spans: number;
+  errors: number;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  cachedInputTokens: bigint;
+  totalTokens: bigint;
+  /** USD of the priced spans; null when none was priced. */
+  cost: string | null;
+  unpriced: number;
+  defaultPriced: number;
+  latency: Sketch;
+}
+
+export class TooManyRowsError extends Error {
+  constructor(public readonly limit: number) {
+    super(`more than ${limit} rows`);
+  }
+}
+
+const ROLLUP_KEY: Record<Dimension, string> = {
+  MODEL: 'r.model',
+  PROVIDER: 'r.provider',
+  SPAN_KIND: 'r.kind::text',
+  STATUS: 'r.status::text',
+  USER: 'r.user_id',
+  PROJECT: 'r.project_id::text',
+};
+const SPAN_KEY: Record<Dimension, string> = {
+  MODEL: 's.normalized_model',
+  PROVIDER: 's.provider',
+  SPAN_KIND: 's.kind::text',
+  STATUS: 's.status::text',
+  USER: 's.user_id',
+  PROJECT: 's.project_id::text',
+};
+const UNIT: Record<Interval, string> = { MINUTE: 'minute', HOUR: 'hour', DAY: 'day', WEEK: 'week' };
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const ceilTo = (t: number, step: number) => Math.ceil(t / step) * step;
+const floorTo = (t: number, step: number) => Math.floor(t / step) * step;
+
+/** The time ranges of a query by what answers them: spans, hour rows, day rows. */
+export function segments(from: Date, to: Date, interval: Interval | null | undefined) {
+  const f = from.getTime();
+  const t = to.getTime();
+  const h1 = ceilTo(f, HOUR);
+  const h2 = floorTo(t, HOUR);
+  if (interval === 'MINUTE' || h1 >= h2) return { raw: [[f, t]], hours: [], days: [] };
+  const raw = [
+    [f, h1],
+    [h2, t],
+  ].filter(([a, b]) => a < b);
+  const d1 = ceilTo(h1, DAY);
+  const d2 = floorTo(h2, DAY);
+  if (interval === 'HOUR' || d1 >= d2) return { raw, hours: [[h1, h2]], days: [] };
+  const hours = [
+    [h1, d1],
+    [d2, h2],
+  ].filter(([a, b]) => a < b);
+  return { raw, hours, days: [[d1, d2]] };
+}
+
+export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<SpanAggregateRow[]> {
+  const params: unknown[] = [q.projectIds];
+  const param = (value: unknown) => `$${params.push(value)}`;
+  const f = q.filter ?? {};
+  const rawOnly = Boolean(f.sessionIds?.length || f.tags?.length);
+  const parts = rawOnly
+    ? { raw: [[q.from.getTime(), q.to.getTime()]], hours: [], days: [] }
+    : segments(q.from, q.to, q.interval);
+  const range = (column: string, ranges: number[][]) =>
+    `(${ranges
+      .map(
+        ([a, b]) =>
+          `(${column} >= ${param(new Date(a))}::timestamptz AND ${column} < ${param(new Date(b))}::timestamptz)`,
+      )
+      .join(' OR ')})`;
+  const conditions = (alias: 's' | 'r') => {
+    const col = (d: Dimension) => (alias === 's' ? SPAN_KEY : ROLLUP_KEY)[d];
+    const where: string[] = [];
+    if (q.callsOnly) where.push(alias === 's' ? isCallSql('s') : 'r.is_call');
+    if (f.models?.length)
+      where.push(`${col('MODEL')} = ANY(${param(f.models.map(normaliseModelName))}::text[])`);
+    if (f.providers?.length) where.push(`${col('PROVIDER')} = ANY(${param(f.providers)}::text[])`);
+    if (f.userIds?.length) where.push(`${col('USER')} = ANY(${param(f.userIds)}::text[])`);
+    if (f.spanKinds?.length) where.push(`${col('SPAN_KIND')} = ANY(${param(f.spanKinds)}::text[])`);
+    if (f.statuses?.length) where.push(`${col('STATUS')} = ANY(${param(f.statuses)}::text[])`);
+    return where;
+  };
+
+  const groupBy = [...new Set(q.groupBy)];
+  const names = groupBy.map((_, i) => `k${i}`);
+  const dimsOf = (alias: 's' | 'r', time: string): Dim[] => [
+    ...(q.interval ? [[`date_trunc('${UNIT[q.interval]}', ${time}, 'UTC')`, 't'] as const] : []),
+    ...groupBy.map((g, i) => [(alias === 's' ? SPAN_KEY : ROLLUP_KEY)[g], names[i]] as const),
+  ];
+  const dimNames = [...(q.interval ? ['t'] : []), ...names];
+
+  const sources: string[] = [];
+  if (parts.raw.length) {
+    const where = ['s.project_id = ANY($1::uuid[])', range('s.start_time', parts.raw)];
+    where.push(...conditions('s'));
+    if (f.sessionIds?.length) where.push(`s.session_id = ANY(${param(f.sessionIds)}::text[])`);
+    if (f.tags?.length) where.push(`s.tags @> ${param(f.tags)}::text[]`);
+    sources.push(spanPart('spans s', dimsOf('s', 's.start_time'), where.join(' AND ')));
+  }
+  if (parts.hours.length || parts.days.length) {
+    const byUser = groupBy.includes('USER') || Boolean(f.userIds?.length);
+    const grains = [
+      ...(parts.hours.length ? [`(r.grain = 'HOUR' AND ${range('r.bucket', parts.hours)})`] : []),
+      ...(parts.days.length ? [`(r.grain = 'DAY' AND ${range('r.bucket', parts.days)})`] : []),
+    ];
+    const where = [
+      'r.project_id = ANY($1::uuid[])',
+      `r.by_user = ${byUser}`,
+      `(${grains.join(' OR ')})`,
+      ...conditions('r'),
+    ];
+    sources.push(...rollupParts(dimsOf('r', 'r.bucket'), where.join(' AND '), q.sketch));
+  }
+  const order = dimNames.length ? `ORDER BY ${dimNames.map((_, i) => i + 1).join(', ')}` : '';
+  const text = `SELECT * FROM (${mergeSql(dimNames, sources)}) m WHERE m.spans <> 0 ${order} LIMIT ${q.maxRows + 1}`;
+  const rows = await sql<Record<string, unknown>>(text, params);
+  if (rows.length > q.maxRows) throw new TooManyRowsError(q.maxRows);
+  return rows.map((row) => ({
+    time: q.interval ? new Date(row.t as string) : null,
+    keys: Object.fromEntries(groupBy.map((g, i) => [g, (row[names[i]] as string | null) ?? null])),
+    spans: Number(row.spans),
+    errors: Number(row.errors),
+    inputTokens: BigInt(row.input_tokens as string),
+    outputTokens: BigInt(row.output_tokens as string),
+    cachedInputTokens: BigInt(row.cached_input_tokens as string),
+    totalTokens: BigInt(row.total_tokens as string),
+    cost: Number(row.priced) > 0 ? String(row.cost) : null,
+    unpriced: Number(row.unpriced),
+    defaultPriced: Number(row.default_priced),
+    latency: {
+      keys: (row.latency_keys as unknown[]).map(Number),
+      counts: (row.latency_counts as unknown[]).map(Number),
+    },
+  }));
+}
