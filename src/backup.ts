@@ -7,10 +7,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { DatabaseConfig } from './config';
 import { readMigrations } from './storage/migrate';
+import { openPglite } from './storage/pglite';
 
 const MAGIC = 'evalgraph-backup ';
 /** The header line is short; a file whose first line is longer is not ours. */
@@ -242,7 +242,7 @@ async function backupPglite(dataDir: string, file: string) {
   const entries = await readdir(dataDir).catch(() => []);
   if (!entries.length)
     throw new BackupError(`There is no embedded database in ${dataDir} to back up.`);
-  const lite = await PGlite.create({ dataDir });
+  const lite = await openPglite({ dataDir });
   let header: BackupHeader;
   let dump: Blob;
   try {
@@ -291,7 +291,7 @@ async function restorePglite(
   const tarball = (await readFile(file)).subarray(offset);
   await mkdir(dataDir, { recursive: true });
   try {
-    const lite = await PGlite.create({ dataDir, loadDataDir: new Blob([tarball]) });
+    const lite = await openPglite({ dataDir, loadDataDir: new Blob([tarball]) });
     await lite.query('SELECT 1');
     await lite.close();
   } catch (error) {
