@@ -72,7 +72,12 @@ beforeAll(async () => {
     span({ traceId: 't2', spanId: 'no-underscore', startTime: at(6), output: 'call getXuser now' }),
     span({ traceId: 't2', spanId: 'backslash', startTime: at(7), input: 'path C:\\tmp\\x here' }),
     ...[1, 2, 3, 4, 5].map((n) =>
-      span({ traceId: 't3', spanId: `page-${n}`, startTime: at(10 + n), input: `page marker ${n}` }),
+      span({
+        traceId: 't3',
+        spanId: `page-${n}`,
+        startTime: at(10 + n),
+        input: `page marker ${n}`,
+      }),
     ),
   ];
   const res = await ingest(app, app.projectId, spans);

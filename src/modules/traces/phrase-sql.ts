@@ -8,8 +8,7 @@ export const MIN_PHRASE = 3;
 export const MAX_PHRASE = 1000;
 
 /** An ILIKE pattern matching `text` literally anywhere: LIKE's own characters (% _ \) escaped. */
-export const containsPattern = (text: string) =>
-  `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /** Span `alias` has the phrase in its input or output; pushes its one parameter. */
 export function spanTextSql(alias: string, phrase: string, params: unknown[]): string {
