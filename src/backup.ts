@@ -216,6 +216,14 @@ async function restorePostgres(
       await client.query('BEGIN');
       await client.query(`ALTER SCHEMA public RENAME TO ${setAside}`);
       await client.query('CREATE SCHEMA public');
+      // An extension lives in one schema: left in the one set aside, the backup's
+      // `CREATE EXTENSION IF NOT EXISTS` would skip it and its indexes miss their operator class.
+      const extensions = await client.query(
+        'SELECT e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1',
+        [setAside],
+      );
+      for (const { extname } of extensions.rows)
+        await client.query(`ALTER EXTENSION ${client.escapeIdentifier(extname)} SET SCHEMA public`);
       await client.query('COMMIT');
     });
   }
