@@ -3,9 +3,8 @@
 // Prisma's WASM schema engine against in-memory PGlite databases (main and shadow).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { createMigrationEngine, MIGRATIONS_DIR } from '../src/storage/migrate';
+import { openPglite, PgliteAdapter } from '../src/storage/pglite';
 
 async function main() {
   const name = (process.argv[2] ?? '').trim();
@@ -13,8 +12,8 @@ async function main() {
     console.error('usage: npm run db:migration -- <name>   (lower case letters, digits and _)');
     process.exit(2);
   }
-  const pg = new PGlite();
-  const engine = await createMigrationEngine(new PrismaPGlite(pg));
+  const pg = await openPglite();
+  const engine = await createMigrationEngine(new PgliteAdapter(pg));
   try {
     const sql = await engine.diffMigrationsToSchema();
     if (!sql) {

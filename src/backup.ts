@@ -7,10 +7,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { DatabaseConfig } from './config';
 import { readMigrations } from './storage/migrate';
+import { openPglite } from './storage/pglite';
 
 const MAGIC = 'evalgraph-backup ';
 /** The header line is short; a file whose first line is longer is not ours. */
@@ -216,6 +216,14 @@ async function restorePostgres(
       await client.query('BEGIN');
       await client.query(`ALTER SCHEMA public RENAME TO ${setAside}`);
       await client.query('CREATE SCHEMA public');
+      // An extension lives in one schema: left in the one set aside, the backup's
+      // `CREATE EXTENSION IF NOT EXISTS` would skip it and its indexes miss their operator class.
+      const extensions = await client.query(
+        'SELECT e.extname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1',
+        [setAside],
+      );
+      for (const { extname } of extensions.rows)
+        await client.query(`ALTER EXTENSION ${client.escapeIdentifier(extname)} SET SCHEMA public`);
       await client.query('COMMIT');
     });
   }
@@ -242,7 +250,7 @@ async function backupPglite(dataDir: string, file: string) {
   const entries = await readdir(dataDir).catch(() => []);
   if (!entries.length)
     throw new BackupError(`There is no embedded database in ${dataDir} to back up.`);
-  const lite = await PGlite.create({ dataDir });
+  const lite = await openPglite({ dataDir });
   let header: BackupHeader;
   let dump: Blob;
   try {
@@ -291,7 +299,7 @@ async function restorePglite(
   const tarball = (await readFile(file)).subarray(offset);
   await mkdir(dataDir, { recursive: true });
   try {
-    const lite = await PGlite.create({ dataDir, loadDataDir: new Blob([tarball]) });
+    const lite = await openPglite({ dataDir, loadDataDir: new Blob([tarball]) });
     await lite.query('SELECT 1');
     await lite.close();
   } catch (error) {

@@ -24,7 +24,7 @@ beforeAll(async () => {
     return res.body.data;
   };
   await run(
-    'mutation($p: ID!) { ingestSpans(input: { projectId: $p, spans: [{ traceId: "t1", spanId: "s1", name: "root", model: "gpt-4o-mini", inputTokens: 10, startTime: "2026-01-02T00:00:00Z" }] }) { acceptedCount } }',
+    'mutation($p: ID!) { ingestSpans(input: { projectId: $p, spans: [{ traceId: "t1", spanId: "s1", name: "root", model: "gpt-4o-mini", inputTokens: 10, input: "a question", startTime: "2026-01-02T00:00:00Z" }] }) { acceptedCount } }',
     v,
   );
   const trace = await app.server.deps.db.prisma.trace.findFirstOrThrow({
@@ -138,6 +138,10 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
     v,
   ],
   span: () => ['query($span: ID!) { span(id: $span) { name } }', v],
+  spans: () => [
+    'query($p: ID!) { spans(projectId: $p, filter: { text: "question" }, first: 10) { edges { node { name } } } }',
+    v,
+  ],
   evaluations: () => [
     'query($p: ID!) { evaluations(projectId: $p) { totalCount edges { node { status } } } }',
     v,

@@ -111,6 +111,7 @@ describe('tenant isolation for every query root', () => {
               traceId: 'same-id',
               spanId: 'root',
               name: projectId === mine ? 'mine' : 'theirs',
+              input: `the same words in ${projectId === mine ? 'mine' : 'theirs'}`,
               model: 'gpt-4o',
               inputTokens: 1000,
               outputTokens: 0,
@@ -151,6 +152,30 @@ describe('tenant isolation for every query root', () => {
       expect(denied.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
       const ok = await app.gql(q, { p: globalId('Project', mine) }, { key: me.key });
       expect(ok.body.data.traces).toEqual({ totalCount: 1, edges: [{ node: { name: 'mine' } }] });
+    });
+
+    it('spans: another project is refused, its trace too; a search of mine shows only mine', async () => {
+      root('spans');
+      const q =
+        'query($p: ID!, $f: SpanFilter!) { spans(projectId: $p, filter: $f) { edges { node { name } } } }';
+      const denied = await app.gql(
+        q,
+        { p: globalId('Project', theirs), f: { text: 'the same words' } },
+        { key: me.key },
+      );
+      expect(denied.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+      const ok = await app.gql(
+        q,
+        { p: globalId('Project', mine), f: { text: 'the same words' } },
+        { key: me.key },
+      );
+      expect(ok.body.data.spans).toEqual({ edges: [{ node: { name: 'mine' } }] });
+      const theirTraceNamed = await app.gql(
+        q,
+        { p: globalId('Project', mine), f: { text: 'the same words', traceId: theirTrace } },
+        { key: me.key },
+      );
+      expect(theirTraceNamed.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     });
 
     it("trace / span / node: another project's are refused", async () => {

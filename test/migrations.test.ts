@@ -67,10 +67,17 @@ describe('migrations', () => {
       );
       const functions = await db.sql(
         `SELECT p.proname AS name, l.lanname AS language FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
-          WHERE n.nspname = 'public' ORDER BY p.proname`,
+          WHERE n.nspname = 'public'
+            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+          ORDER BY p.proname`,
+      );
+      const extensions = await db.sql(
+        "SELECT extname AS name FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY extname",
       );
       await db.close();
       expect(triggers).toEqual([]);
+      // Extensions' own functions are theirs (pg_trgm's similarity and index support), not ours.
+      expect(extensions).toEqual([{ name: 'pg_trgm' }]);
       // Only the maker of time-ordered ids, which the outbox and the delivery log use.
       expect(functions).toEqual([{ name: 'evalgraph_uuid7', language: 'sql' }]);
     } finally {

@@ -333,6 +333,12 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
       () => ({ id: missing('Project') }),
     ],
     [
+      'spans',
+      'query($id: ID!) { spans(projectId: $id, filter: { text: "any phrase" }) { edges { node { id } } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
       'evaluation',
       'query($id: ID!) { evaluation(id: $id) { name } }',
       () => ({ id: ids.evaluation }),
@@ -718,6 +724,10 @@ describe('an instance admin naming a project that does not exist', () => {
       'mutation($p: ID!) { createEvaluation(input: { projectId: $p, name: "x", testingCriteria: [{ type: "regex", name: "r", input: "{{sample.output_text}}", pattern: "a" }], dataSource: { items: [{ input: "x", output: "y" }] } }) { evaluation { id } } }',
     ],
     ['traces', 'query($p: ID!) { traces(projectId: $p) { totalCount } }'],
+    [
+      'spans',
+      'query($p: ID!) { spans(projectId: $p, filter: { text: "any phrase" }) { edges { node { id } } } }',
+    ],
     ['modelPrices', 'query($p: ID!) { modelPrices(filter: { projectId: $p }) { totalCount } }'],
     [
       'costSummary',

@@ -10,6 +10,7 @@ import '../modules/auth/mutations';
 import '../modules/projects/schema';
 import '../modules/traces/schema';
 import '../modules/traces/queries';
+import '../modules/traces/search';
 import '../modules/costs/schema';
 import '../modules/costs/price-schema';
 import '../modules/costs/forecast-schema';

@@ -2,13 +2,11 @@
 // through pglite-prisma-adapter. Everything above this file sees one Prisma client.
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type {
   SqlDriverAdapterFactory,
   SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { DatabaseConfig } from '../config';
 import { PrismaClient } from '../generated/prisma/client';
 import {
@@ -17,6 +15,7 @@ import {
   type MigrationEngine,
 } from './migrate';
 import { createPgPool, type AvailabilityEvents } from './pg-pool';
+import { openPglite, PgliteAdapter } from './pglite';
 
 export type DbOptions =
   /** probeAfterMs: see PgPoolOptions (pg-pool.ts). */
@@ -121,8 +120,8 @@ function createPostgresDb(
 
 async function createPgliteDb(options: { dataDir?: string; loadDataDir?: Blob }): Promise<Db> {
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
-  const lite = await PGlite.create({ dataDir: options.dataDir, loadDataDir: options.loadDataDir });
-  const adapter: SqlMigrationAwareDriverAdapterFactory = new PrismaPGlite(lite);
+  const lite = await openPglite({ dataDir: options.dataDir, loadDataDir: options.loadDataDir });
+  const adapter: SqlMigrationAwareDriverAdapterFactory = new PgliteAdapter(lite);
   const { prisma, onQuery, notify } = createClient(adapter);
   return {
     kind: 'pglite',

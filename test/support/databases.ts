@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { DbOptions } from '../../src/storage/db';
+import { openPglite } from '../../src/storage/pglite';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -85,7 +85,7 @@ export async function createTemplate(): Promise<Record<string, string>> {
   }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-test-'));
   mustRun(['migrate'], { DATABASE_URL: '', EVALGRAPH_DATA_DIR: path.join(dir, 'data') });
-  const lite = await PGlite.create({ dataDir: path.join(dir, 'data', 'pgdata') });
+  const lite = await openPglite({ dataDir: path.join(dir, 'data', 'pgdata') });
   const dump = await lite.dumpDataDir('none');
   await lite.close();
   const file = path.join(dir, 'template.tar');
@@ -166,7 +166,7 @@ export async function createMigrationTarget(): Promise<MigrationTarget> {
   return {
     env: { DATABASE_URL: '', EVALGRAPH_DATA_DIR: dir },
     async connect() {
-      const lite = await PGlite.create({ dataDir: path.join(dir, 'pgdata') });
+      const lite = await openPglite({ dataDir: path.join(dir, 'pgdata') });
       return {
         sql: async (text, params) => (await lite.query(text, params)).rows as never,
         close: () => lite.close(),

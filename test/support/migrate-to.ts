@@ -5,13 +5,12 @@
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import {
   createMigrationEngine,
   createPostgresMigrationEngine,
   MIGRATIONS_DIR,
 } from '../../src/storage/migrate';
+import { openPglite, PgliteAdapter } from '../../src/storage/pglite';
 
 async function main() {
   const last = process.argv[2];
@@ -27,10 +26,10 @@ async function main() {
   const url = process.env.DATABASE_URL;
   const lite = url
     ? null
-    : await PGlite.create({ dataDir: path.join(process.env.EVALGRAPH_DATA_DIR!, 'pgdata') });
+    : await openPglite({ dataDir: path.join(process.env.EVALGRAPH_DATA_DIR!, 'pgdata') });
   const engine = url
     ? await createPostgresMigrationEngine(url, { migrationsDir: dir })
-    : await createMigrationEngine(new PrismaPGlite(lite!), { migrationsDir: dir });
+    : await createMigrationEngine(new PgliteAdapter(lite!), { migrationsDir: dir });
   try {
     console.log(JSON.stringify({ applied: await engine.apply() }));
   } finally {

@@ -3,9 +3,9 @@
 // WebAssembly engine keeps jest's worker alive for ~10 s after it is freed.)
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { MIGRATIONS_DIR } from '../../src/storage/migrate';
+import { openPglite } from '../../src/storage/pglite';
 import { uniqueName, withDatabase } from './databases';
 
 export interface ScriptTarget {
@@ -36,7 +36,7 @@ export async function emptyDatabase(): Promise<ScriptTarget> {
       },
     };
   }
-  const lite = new PGlite();
+  const lite = await openPglite();
   return {
     sql: async <R>(text: string, params?: unknown[]) => (await lite.query<R>(text, params)).rows,
     script: async (text) => void (await lite.exec(text)),

@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
 import { pageSize } from '../../lib/pages';
 import { loadersOf } from './loaders';
 import { readable, SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
+import { phraseSchema } from './search';
 import { selectedFields } from './selection';
 
 /**
@@ -50,6 +51,11 @@ export const TraceFilter = builder.inputType('TraceFilter', {
     name: t.string({
       description: 'Traces whose name contains this text (case-insensitive).',
       validate: z.string().max(1000),
+    }),
+    text: t.string({
+      description:
+        'Traces with at least one span whose input or output contains this phrase, as SpanFilter.text takes it (answered from the trigram indexes).',
+      validate: phraseSchema,
     }),
     minCost: t.field({
       type: 'Decimal',

@@ -4,6 +4,7 @@
 import type { Sql } from '../../storage/db';
 import type { SpanStatus } from '../../generated/prisma/enums';
 import { normaliseModelName } from '../../lib/model-name';
+import { containsPattern, spanTextSql } from './phrase-sql';
 
 // GraphQL field → SQL expression. Fields not listed here read no column of their own.
 const TRACE_COLUMNS: Record<string, string> = {
@@ -121,6 +122,8 @@ export interface TraceListFilter {
   /** The model name exactly as sent. */
   modelExact?: string | null;
   name?: string | null;
+  /** Traces with a span holding this phrase in its input or output (phrase-sql.ts). */
+  text?: string | null;
   minCost?: string | null;
   minLatencyMs?: number | null;
 }
@@ -161,26 +164,34 @@ export function traceFilterSql(projectId: string, f: TraceListFilter, params: un
     where.push(
       `EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.id AND s.model = ${p(f.modelExact)})`,
     );
-  if (f.name != null)
-    where.push(`t.name ILIKE ${p(`%${f.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)}`);
+  if (f.name != null) where.push(`t.name ILIKE ${p(containsPattern(f.name))}`);
+  if (f.text != null)
+    where.push(
+      `EXISTS (SELECT 1 FROM spans s WHERE s.project_id = $1::uuid AND s.trace_id = t.id AND ${spanTextSql('s', f.text, params)})`,
+    );
   if (f.minCost != null) where.push(`t.total_cost >= ${p(f.minCost)}::numeric`);
   if (f.minLatencyMs != null) where.push(`t.latency_ms >= ${p(f.minLatencyMs)}`);
   return where.join(' AND ');
 }
 
+export interface TraceList {
+  projectId: string;
+  filter: TraceListFilter;
+  order: TraceOrderField;
+  direction: 'asc' | 'desc';
+  after: [unknown, string] | null;
+  limit: number;
+  fields?: ReadonlySet<string>;
+}
+
 /** A page of a project's traces after `cursor` ([sort value, id]); one more row than `limit` tells if there is a next page. */
-export function listTraces(
-  sql: Sql,
-  input: {
-    projectId: string;
-    filter: TraceListFilter;
-    order: TraceOrderField;
-    direction: 'asc' | 'desc';
-    after: [unknown, string] | null;
-    limit: number;
-    fields?: ReadonlySet<string>;
-  },
-) {
+export function listTraces(sql: Sql, input: TraceList) {
+  const { text, params } = listTracesStatement(input);
+  return sql<TraceRow & { sortKey: unknown }>(text, params);
+}
+
+/** The statement listTraces runs (tests EXPLAIN it). */
+export function listTracesStatement(input: TraceList): { text: string; params: unknown[] } {
   const params: unknown[] = [];
   const where = traceFilterSql(input.projectId, input.filter, params);
   const order = ORDER_SQL[input.order];
@@ -188,12 +199,10 @@ export function listTraces(
   const keyset = input.after
     ? ` AND (${key}, t.id) ${input.direction === 'desc' ? '<' : '>'} ($${params.push(input.after[0])}::${order.cast}, $${params.push(input.after[1])}::uuid)`
     : '';
-  return sql<TraceRow & { sortKey: unknown }>(
-    `SELECT ${traceColumns(input.fields)}, ${key}${input.order === 'totalCost' ? '::text' : ''} AS "sortKey"
+  const text = `SELECT ${traceColumns(input.fields)}, ${key}${input.order === 'totalCost' ? '::text' : ''} AS "sortKey"
      FROM traces t WHERE ${where}${keyset}
-     ORDER BY ${key} ${input.direction}, t.id ${input.direction} LIMIT ${input.limit + 1}`,
-    params,
-  );
+     ORDER BY ${key} ${input.direction}, t.id ${input.direction} LIMIT ${input.limit + 1}`;
+  return { text, params };
 }
 
 export async function countTraces(
