@@ -1,7 +1,5 @@
 // Phrase search over span input and output: the `spans` root and TraceFilter.text, through the
-// server, and the proof that Postgres (or PGlite) answers it from the trigram indexes.
-import { listTracesStatement } from '../src/modules/traces/read-sql';
-import { searchSpansStatement } from '../src/modules/traces/search-sql';
+// server.
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { ingest, span } from './support/spans';
 
@@ -220,7 +218,7 @@ describe('traces(filter: { text })', () => {
   });
 });
 
-describe('the search is answered from the trigram indexes', () => {
+describe('a search among thousands of spans', () => {
   let projectId: string;
   beforeAll(async () => {
     // Enough spans that reading them all costs more than the index: the planner's own choice.
@@ -242,49 +240,8 @@ describe('the search is answered from the trigram indexes', () => {
       `UPDATE spans SET output = 'here is the needle in the haystack' WHERE project_id = $1::uuid AND external_id = 'b77'`,
       [projectId],
     );
-    // As autovacuum would: new rows wait in the GIN indexes' pending list, which every search
-    // reads whole (and the planner prices so).
-    await sql('VACUUM ANALYZE spans');
+    await sql('ANALYZE spans');
     await sql('ANALYZE traces');
-  });
-
-  // A table this small is read whole faster than through any index, so sequential scans are
-  // priced out: the plan then shows which index the statement can be answered from.
-  const plan = ({ text, params }: { text: string; params: unknown[] }) =>
-    app.server.deps.db.transaction(async (sql) => {
-      await sql('SET LOCAL enable_seqscan = off');
-      const rows = await sql<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, params);
-      return rows.map((r) => r['QUERY PLAN']).join('\n');
-    });
-
-  it('spans: a bitmap scan of both indexes', async () => {
-    const explained = await plan(
-      searchSpansStatement({
-        projectId,
-        filter: { text: 'needle in the haystack' },
-        after: null,
-        limit: 20,
-      }),
-    );
-    expect(explained).toMatch(/Bitmap Index Scan on spans_input_trgm_idx/);
-    expect(explained).toMatch(/Bitmap Index Scan on spans_output_trgm_idx/);
-    expect(explained).not.toMatch(/Seq Scan on spans/);
-  });
-
-  it('traces: the EXISTS over spans uses the same indexes', async () => {
-    const explained = await plan(
-      listTracesStatement({
-        projectId,
-        filter: { text: 'needle in the haystack' },
-        order: 'startTime',
-        direction: 'desc',
-        after: null,
-        limit: 20,
-      }),
-    );
-    expect(explained).toMatch(/Bitmap Index Scan on spans_input_trgm_idx/);
-    expect(explained).toMatch(/Bitmap Index Scan on spans_output_trgm_idx/);
-    expect(explained).not.toMatch(/Seq Scan on spans/);
   });
 
   it('and finds the one span through the API', async () => {

@@ -5,7 +5,7 @@ import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 
-/** pg_trgm: trigram indexes that answer `ILIKE '%phrase%'` (span search, traces/search-sql.ts). */
+/** pg_trgm: for the phrase search of span text (traces/search-sql.ts; its index: docs/SCALING.md). */
 const extensions = { pg_trgm };
 
 export const openPglite = (options: Omit<PGliteOptions, 'extensions'> = {}) =>

@@ -1,9 +1,8 @@
-// A phrase in span input or output: `ILIKE '%phrase%'`, which the trigram indexes on spans.input
-// and spans.output (pg_trgm, GIN: prisma/schema.prisma) answer. Each index yields the spans that
-// hold the phrase's trigrams, Postgres rechecks only those rows, and no other span is read. Used by
+// A phrase in span input or output: `ILIKE '%phrase%'` (what a pg_trgm index answers, once one is
+// maintained off the ingest path: docs/SCALING.md; today the spans of the range are read). Used by
 // the `spans` root (search-sql.ts) and TraceFilter.text (read-sql.ts).
 
-/** Shorter phrases have no trigram to look up: the index would be read whole. */
+/** Shorter phrases have no trigram to look up in a trigram index. */
 export const MIN_PHRASE = 3;
 export const MAX_PHRASE = 1000;
 

@@ -54,7 +54,7 @@ export const TraceFilter = builder.inputType('TraceFilter', {
     }),
     text: t.string({
       description:
-        'Traces with at least one span whose input or output contains this phrase, as SpanFilter.text takes it (answered from the trigram indexes).',
+        'Traces with at least one span whose input or output contains this phrase, as SpanFilter.text takes it.',
       validate: phraseSchema,
     }),
     minCost: t.field({

@@ -1,5 +1,5 @@
-// The `spans` root: a project's spans holding a phrase (phrase-sql.ts: answered by the trigram
-// indexes), with the other conditions of SpanFilter, newest first in keyset pages.
+// The `spans` root: a project's spans holding a phrase (phrase-sql.ts), with the other conditions
+// of SpanFilter, newest first in keyset pages.
 import type { SpanKind, SpanStatus } from '../../generated/prisma/enums';
 import { normaliseModelName } from '../../lib/model-name';
 import type { Sql } from '../../storage/db';

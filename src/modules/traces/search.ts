@@ -1,5 +1,5 @@
 // The `spans` root: a project's spans holding a phrase in their input or output, newest first.
-// The phrase is looked up in the trigram indexes (phrase-sql.ts); SQL in search-sql.ts.
+// The phrase is matched by phrase-sql.ts; SQL in search-sql.ts.
 import { z } from 'zod';
 import { badInput, notFound } from '../../errors';
 import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
@@ -41,7 +41,7 @@ builder.queryFields((t) => ({
     {
       type: SpanRef,
       description:
-        'Spans of a project whose input or output contains a phrase, newest first (forward pagination: first/after). Answered from trigram indexes, not by reading every span.',
+        'Spans of a project whose input or output contains a phrase, newest first (forward pagination: first/after). Reads the spans of the time range: give from/to on large projects.',
       args: {
         projectId: t.arg.globalID({ required: true, for: ProjectRef }),
         filter: t.arg({ type: SpanFilter, required: true }),
