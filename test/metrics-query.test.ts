@@ -462,7 +462,7 @@ describe('rights', () => {
     expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
   });
 
-  it('a VIEWER reads counts and latency, not cost: selected or ranked by, FORBIDDEN', async () => {
+  it('a VIEWER reads counts and latency; cost fields are FORBIDDEN alone, ranking by cost entirely', async () => {
     const viewer = await app.seedUser({ role: 'VIEWER', projectId: project });
     const counts = await metrics({ o: { field: 'CALLS' } }, COUNTS, viewer.key);
     expect(counts.map((s: any) => [s.keys.userId, s.totals.calls])).toEqual([
@@ -473,11 +473,25 @@ describe('rights', () => {
     expect((await errorOf({ o: { field: 'COST' } }, COUNTS, viewer.key)).extensions?.code).toBe(
       'FORBIDDEN',
     );
+    // As Trace.totalCost: the field is null with FORBIDDEN at its path, the rest is answered.
     const viaFragment = `query($p: ID!, $from: DateTime!, $to: DateTime!, $i: MetricsInterval!) {
-      metrics(projectId: $p, from: $from, to: $to, interval: $i) { points { ...V } } }
+      metrics(projectId: $p, from: $from, to: $to, interval: $i) { totals { calls } points { ...V } } }
       fragment V on MetricsPoint { calls cost }`;
-    expect((await errorOf({}, viaFragment, viewer.key)).extensions?.code).toBe('FORBIDDEN');
+    const res = await app.gql(viaFragment, { p, ...TWO_WEEKS, i: 'WEEK' }, { key: viewer.key });
+    expect(res.body.data.metrics).toEqual([
+      {
+        totals: { calls: 6 },
+        points: [
+          { calls: 4, cost: null },
+          { calls: 2, cost: null },
+        ],
+      },
+    ]);
+    expect(res.body.errors?.map((e) => [e.extensions?.code, e.path])).toEqual([
+      ['FORBIDDEN', ['metrics', 0, 'points', 0, 'cost']],
+      ['FORBIDDEN', ['metrics', 0, 'points', 1, 'cost']],
+    ]);
     // The admin may.
-    expect((await metrics({}, viaFragment)).length).toBe(1);
+    expect((await metrics({}, viaFragment))[0].points[0].cost).toBe('1.55');
   });
 });

@@ -1,6 +1,6 @@
 // `metrics`: what a dashboard draws, a time series per group of calls, errors, tokens, cost and
-// latency quantiles over [from, to), from the rollups (metrics.ts). Needs `read`; cost (selected or
-// ranked by) needs `costs` as well. The order of top-N is shared with costSummary (AnalyticsOrder).
+// latency quantiles over [from, to), from the rollups (metrics.ts). Needs `read`; the cost fields
+// need `costs` (FORBIDDEN on them alone, as Trace.totalCost), and so does ranking by cost. The order of top-N is shared with costSummary (AnalyticsOrder).
 // Score series (mean/p50/p95 by score name) come from the score rollups as a field of their own.
 import { z } from 'zod';
 import { badInput } from '../../errors';
@@ -8,8 +8,8 @@ import { builder } from '../../schema/builder';
 import { authorize } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
 import { OrderDirection } from '../traces/queries';
-import { SpanKindEnum, SpanStatusEnum } from '../traces/schema';
-import { selectedBelow } from '../traces/selection';
+import { costOf, SpanKindEnum, SpanStatusEnum } from '../traces/schema';
+import { selectedFields } from '../traces/selection';
 import {
   MAX_SERIES,
   MAX_TOTAL_POINTS,
@@ -121,12 +121,15 @@ const MetricsKeysRef = builder.objectRef<MetricsSeries['keys']>('MetricsKeys').i
   }),
 });
 
+/** A point's or totals' values, with their project (whose costs right the cost field asks). */
+type Values = MetricsValues & { projectId: string };
+
 /** The fields of a point and of a series' totals. */
 type FieldBuilder<Result> = PothosSchemaTypes.ObjectFieldBuilder<
   typeof builder.$inferSchemaTypes,
   Result
 >;
-const valueFields = (t: FieldBuilder<MetricsValues>) => ({
+const valueFields = (t: FieldBuilder<Values>) => ({
   calls: t.int({
     description: 'Spans counted (model calls only with filter.callsOnly).',
     resolve: (v) => v.calls,
@@ -145,7 +148,7 @@ const valueFields = (t: FieldBuilder<MetricsValues>) => ({
     nullable: true,
     description:
       'USD of the priced spans (see unpricedCalls); null when none was priced, a bucket without calls included. Needs the costs right.',
-    resolve: (v) => v.cost,
+    resolve: (v, _args, ctx) => costOf(v, v.cost, ctx),
   }),
   unpricedCalls: t.int({
     description: 'Calls that needed a price and have none: not in cost.',
@@ -161,30 +164,33 @@ const valueFields = (t: FieldBuilder<MetricsValues>) => ({
   p99LatencyMs: t.float({ nullable: true, resolve: (v) => v.p99LatencyMs }),
 });
 
-const MetricsTotalsRef = builder.objectRef<MetricsValues>('MetricsTotals').implement({
+const MetricsTotalsRef = builder.objectRef<Values>('MetricsTotals').implement({
   description: "A series' values over the whole window.",
   fields: (t) => valueFields(t),
 });
 
-const MetricsPointRef = builder
-  .objectRef<MetricsValues & { time: Date }>('MetricsPoint')
-  .implement({
-    fields: (t) => ({
-      time: t.field({
-        type: 'DateTime',
-        description:
-          'Start of the bucket. The first and last buckets may be partly outside [from, to): they hold only the spans inside it.',
-        resolve: (p) => p.time,
-      }),
-      // A point is values with a time: the values' resolvers read it as MetricsValues.
-      ...valueFields(t as unknown as FieldBuilder<MetricsValues>),
+const MetricsPointRef = builder.objectRef<Values & { time: Date }>('MetricsPoint').implement({
+  fields: (t) => ({
+    time: t.field({
+      type: 'DateTime',
+      description:
+        'Start of the bucket. The first and last buckets may be partly outside [from, to): they hold only the spans inside it.',
+      resolve: (p) => p.time,
     }),
-  });
+    // A point is values with a time: the values' resolvers read it as Values.
+    ...valueFields(t as unknown as FieldBuilder<Values>),
+  }),
+});
 
 /** Points counted upfront per series by the rate limit; the answer is charged at its real size. */
 const POINTS_ESTIMATE = 24;
 
-const MetricsSeriesRef = builder.objectRef<MetricsSeries>('MetricsSeries').implement({
+type Series = Omit<MetricsSeries, 'totals' | 'points'> & {
+  totals: Values;
+  points: (Values & { time: Date })[];
+};
+
+const MetricsSeriesRef = builder.objectRef<Series>('MetricsSeries').implement({
   // Sums over spans that keep arriving (ingest drops its project's cached answers): kept 30 s at most.
   extensions: { cacheTtlMs: 30_000 },
   fields: (t) => ({
@@ -213,7 +219,7 @@ builder.queryField('metrics', (t) =>
         typeof args.limit === 'number' && args.limit > 0 ? Math.min(args.limit, MAX_SERIES) : 10,
     },
     complexity: 50,
-    description: `Time series of a project's spans in [from, to): per group (groupBy), a point per bucket of the interval and the totals over the window. Series in the order of their keys, or the top \`limit\` by orderBy. At most ${MAX_POINTS} points per series, ${MAX_SERIES} series and ${MAX_TOTAL_POINTS} points in all. Needs the read right; cost, selected or ranked by, needs the costs right too (FORBIDDEN otherwise).`,
+    description: `Time series of a project's spans in [from, to): per group (groupBy), a point per bucket of the interval and the totals over the window. Series in the order of their keys, or the top \`limit\` by orderBy. At most ${MAX_POINTS} points per series, ${MAX_SERIES} series and ${MAX_TOTAL_POINTS} points in all. Needs the read right; the cost fields, and ordering by cost, need the costs right too (FORBIDDEN otherwise).`,
     args: {
       projectId: t.arg.globalID({ required: true, for: ProjectRef }),
       from: t.arg({ type: 'DateTime', required: true }),
@@ -237,12 +243,18 @@ builder.queryField('metrics', (t) =>
         );
       const limit = checkLimit(args.limit);
       const order = orderOf(args.orderBy ?? null);
-      const selected = selectedBelow(info);
-      // Ranking by cost reveals costs as reading them does.
-      if (selected.has('cost') || order?.field === 'COST') await authorize(ctx, projectId, 'costs');
+      // Ranking by cost reveals costs as reading them does (traces' authorizeCostFilter).
+      if (order?.field === 'COST') await authorize(ctx, projectId, 'costs');
+      // Quantiles cost a pass over the sketch: only when some are selected (anywhere in the operation).
+      const selected = selectedFields(info);
+      const latency =
+        order?.field === 'LATENCY_P95' ||
+        ['MetricsPoint', 'MetricsTotals'].some((type) =>
+          LATENCY.some((f) => selected.get(type)?.has(f)),
+        );
       const { callsOnly, ...filter } = args.filter ?? {};
       try {
-        return await readMetrics(ctx.deps.db.query, {
+        const series = await readMetrics(ctx.deps.db.query, {
           projectId,
           from: args.from,
           to: args.to,
@@ -252,8 +264,13 @@ builder.queryField('metrics', (t) =>
           callsOnly: callsOnly ?? false,
           order,
           limit,
-          latency: order?.field === 'LATENCY_P95' || LATENCY.some((f) => selected.has(f)),
+          latency,
         });
+        return series.map((s) => ({
+          keys: s.keys,
+          totals: { ...s.totals, projectId },
+          points: s.points.map((point) => ({ ...point, projectId })),
+        }));
       } catch (error) {
         if (error instanceof MetricsLimitError) throw badInput(error.message);
         throw error;

@@ -7,7 +7,6 @@ import {
   visitWithTypeInfo,
   type DocumentNode,
   type GraphQLResolveInfo,
-  type SelectionSetNode,
 } from 'graphql';
 
 const cache = new WeakMap<object, Map<string, Set<string>>>();
@@ -36,28 +35,4 @@ export function selectedFields(info: GraphQLResolveInfo): Map<string, Set<string
   );
   cache.set(info.operation, byType);
   return byType;
-}
-
-/**
- * Names of the fields selected under the resolving field (fragments included), whatever their
- * type: for a field whose subtree has one field of each name that matters (metrics' `cost`), and
- * which another root field of the operation must not sway as selectedFields' would.
- */
-export function selectedBelow(info: GraphQLResolveInfo): Set<string> {
-  const names = new Set<string>();
-  const seen = new Set<string>();
-  const walk = (set: SelectionSetNode | undefined) => {
-    for (const selection of set?.selections ?? []) {
-      if (selection.kind === Kind.FIELD) {
-        names.add(selection.name.value);
-        walk(selection.selectionSet);
-      } else if (selection.kind === Kind.INLINE_FRAGMENT) walk(selection.selectionSet);
-      else if (!seen.has(selection.name.value)) {
-        seen.add(selection.name.value);
-        walk(info.fragments[selection.name.value]?.selectionSet);
-      }
-    }
-  };
-  for (const node of info.fieldNodes) walk(node.selectionSet);
-  return names;
 }
