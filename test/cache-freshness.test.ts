@@ -158,6 +158,10 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
     v,
   ],
   costSummary: () => [`query($p: ID!) { costSummary(projectId: $p, ${FROM_TO}) { calls } }`, v],
+  metrics: () => [
+    `query($p: ID!) { metrics(projectId: $p, ${FROM_TO}, interval: WEEK) { totals { calls cost } } }`,
+    v,
+  ],
   costForecast: () => [
     'query($p: ID!) { costForecast(projectId: $p, horizon: DAY) { spentSoFar historyHours } }',
     v,

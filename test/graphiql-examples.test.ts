@@ -74,6 +74,12 @@ it('runs every example operation with the variables GraphiQL shows', async () =>
       outputTokens: 40,
     }),
   ]);
+  // 7 days and a minute of hours: the last one partly ahead of now.
+  const [hourly] = answers.HourlyByModel.metrics;
+  expect(hourly.keys.model).toBe('gpt-4o-mini');
+  expect(hourly.totals).toMatchObject({ calls: 1, errorRate: 0 });
+  expect(hourly.points.length).toBeGreaterThanOrEqual(169);
+  expect(hourly.points.filter((pt: { calls: number }) => pt.calls).length).toBe(1);
   expect(answers.CreateScore.createScore.score).toMatchObject({
     name: 'helpful',
     value: 1,

@@ -249,6 +249,15 @@ describe('tenant isolation for every query root', () => {
       ]);
     });
 
+    it('metrics: another project is refused; my own is answered', async () => {
+      root('metrics');
+      const Q = `query($p: ID!) { metrics(projectId: $p, from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", interval: WEEK) { totals { calls cost } } }`;
+      const denied = await app.gql(Q, { p: globalId('Project', theirs) }, { key: me.key });
+      expect(denied.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+      const own = await app.gql(Q, { p: globalId('Project', mine) }, { key: me.key });
+      expect(own.body.data.metrics).toEqual([{ totals: { calls: 1, cost: '0.0025' } }]);
+    });
+
     it('costForecast: another project is refused', async () => {
       root('costForecast');
       const Q = 'query($p: ID!) { costForecast(projectId: $p, horizon: MONTH) { spentSoFar } }';

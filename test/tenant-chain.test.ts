@@ -393,6 +393,12 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
       () => ({ id: missing('Project') }),
     ],
     [
+      'metrics',
+      'query($id: ID!) { metrics(projectId: $id, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", interval: DAY) { totals { calls } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
       'costForecast',
       'query($id: ID!) { costForecast(projectId: $id, horizon: MONTH) { spentSoFar } }',
       () => ({ id: ids.project }),
@@ -732,6 +738,10 @@ describe('an instance admin naming a project that does not exist', () => {
     [
       'costSummary',
       'query($p: ID!) { costSummary(projectId: $p, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z") { cost } }',
+    ],
+    [
+      'metrics',
+      'query($p: ID!) { metrics(projectId: $p, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", interval: DAY) { totals { calls } } }',
     ],
     ['costForecast', 'query($p: ID!) { costForecast(projectId: $p, horizon: DAY) { spentSoFar } }'],
   ])('%s answers NOT_FOUND, not an internal error nor an empty answer', async (_what, document) => {

@@ -77,6 +77,16 @@ query SpendByModel($projectId: ID!, $from: DateTime!, $to: DateTime!) {
   }
 }
 
+# What a dashboard draws: a series per model, a point per hour (zero-filled), top 5 by spend.
+query HourlyByModel($projectId: ID!, $from: DateTime!, $to: DateTime!) {
+  metrics(projectId: $projectId, from: $from, to: $to, interval: HOUR, groupBy: [MODEL],
+          orderBy: { field: COST }, limit: 5) {
+    keys { model }
+    totals { calls errorRate cost p95LatencyMs }
+    points { time calls errors cost p50LatencyMs p95LatencyMs }
+  }
+}
+
 # Scores: judge a trace, a span (their ids are in RecentTraces), a session or an evaluation item.
 # Here an end user's thumbs-up for the session above; a score config of the name, if any, checks it.
 mutation CreateScore($projectId: ID!) {

@@ -14,6 +14,7 @@ import '../modules/traces/search';
 import '../modules/costs/schema';
 import '../modules/costs/price-schema';
 import '../modules/costs/forecast-schema';
+import '../modules/analytics/schema';
 import '../modules/evaluations/dataset-schema';
 import '../modules/evaluations/schema';
 import '../modules/evaluations/mutations';

@@ -135,7 +135,7 @@ export type TraceFilter = {
   status?: SpanStatus | null | undefined;
   /** Traces carrying every one of these tags. */
   tags?: Array<string> | null | undefined;
-  /** Traces with at least one span whose input or output contains this phrase, as SpanFilter.text takes it (answered from the trigram indexes). */
+  /** Traces with at least one span whose input or output contains this phrase, as SpanFilter.text takes it. */
   text?: string | null | undefined;
   /** Traces that started before this time. */
   to?: string | null | undefined;

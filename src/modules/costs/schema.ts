@@ -3,10 +3,13 @@
 import { z } from 'zod';
 import { appError } from '../../errors';
 import { builder } from '../../schema/builder';
+import { AnalyticsOrderField, checkLimit, orderOf } from '../analytics/schema';
+import { topN } from '../analytics/top';
 import { allows } from '../auth/access';
 import { visibleProjects } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { ALL_PROJECTS } from '../response-cache/service';
+import { OrderDirection } from '../traces/queries';
 import { SpanKindEnum } from '../traces/schema';
 import { TooManyGroupsError, type CostGroupBy, type CostRow } from './repo';
 
@@ -115,6 +118,13 @@ const CostFilterRef = builder.inputType('CostFilter', {
 
 const MAX_COST_ROWS = 10_000;
 
+const CostOrder = builder.inputType('CostOrder', {
+  fields: (t) => ({
+    field: t.field({ type: AnalyticsOrderField, required: true }),
+    direction: t.field({ type: OrderDirection, defaultValue: 'desc' }),
+  }),
+});
+
 builder.queryField('costSummary', (t) =>
   t.field({
     type: [CostRowRef],
@@ -127,6 +137,11 @@ builder.queryField('costSummary', (t) =>
       to: t.arg({ type: 'DateTime', required: true }),
       groupBy: t.arg({ type: [CostGroupByEnum], defaultValue: [] }),
       filter: t.arg({ type: CostFilterRef }),
+      orderBy: t.arg({
+        type: CostOrder,
+        description: 'Rows by this measure (ties in the order of their keys); without it, by keys.',
+      }),
+      limit: t.arg.int({ description: 'The first N rows (the top N by orderBy), 1 to 1000.' }),
     },
     complexity: 50,
     authScopes: (_root, args) =>
@@ -138,6 +153,7 @@ builder.queryField('costSummary', (t) =>
         throw appError('BAD_USER_INPUT', '`to` must be after `from`.', {
           extensions: { path: ['to'] },
         });
+      const limit = checkLimit(args.limit);
       const principal = ctx.principal!;
       const visible = visibleProjects(principal);
       const projectIds = args.projectId
@@ -149,7 +165,7 @@ builder.queryField('costSummary', (t) =>
       // Over every project: a project created later is in it too.
       if (!args.projectId && visible === 'all') ctx.touchedProjects.add(ALL_PROJECTS);
       try {
-        return await ctx.services.costs.summarise({
+        const rows = await ctx.services.costs.summarise({
           projectIds,
           from: args.from,
           to: args.to,
@@ -157,6 +173,7 @@ builder.queryField('costSummary', (t) =>
           filter: args.filter,
           maxRows: MAX_COST_ROWS,
         });
+        return topN(rows, orderOf(args.orderBy ?? null), limit);
       } catch (error) {
         if (error instanceof TooManyGroupsError)
           throw appError(

@@ -9,6 +9,7 @@ test('the cache policy the schema declares', () => {
   // A change here is a change of what clients may see stale, and for how long.
   expect(cacheTtls(schema)).toEqual({
     CostSummaryRow: 30_000,
+    MetricsSeries: 30_000,
     CostForecast: 30_000,
     Trace: 10_000,
     Span: 10_000,

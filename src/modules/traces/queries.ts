@@ -72,7 +72,7 @@ const TraceOrderField = builder.enumType('TraceOrderField', {
     TOTAL_COST: { value: 'totalCost' },
   } as const,
 });
-const OrderDirection = builder.enumType('OrderDirection', {
+export const OrderDirection = builder.enumType('OrderDirection', {
   values: { ASC: { value: 'asc' }, DESC: { value: 'desc' } } as const,
 });
 const TraceOrder = builder.inputType('TraceOrder', {

@@ -32,7 +32,8 @@ export const MAX_TREE_SPANS = 5_000;
 
 // Cost rights are asked once per request and project, not once per field.
 const costRights = createContextCache(() => new Map<string, boolean>());
-function costOf(row: { projectId: string }, value: unknown, ctx: Context): string | null {
+/** A cost field's value, or FORBIDDEN on that field alone without the costs right (metrics' too). */
+export function costOf(row: { projectId: string }, value: unknown, ctx: Context): string | null {
   const rights = costRights(ctx);
   let allowed = rights.get(row.projectId);
   if (allowed === undefined)

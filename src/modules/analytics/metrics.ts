@@ -1,0 +1,135 @@
+// The `metrics` query's reading: a time series per group, from the one aggregation (query.ts) in
+// two passes. The first groups the whole window (no buckets): the series' totals, and what top-N
+// ranks by, so a "top 10 users" over millions of users never builds their points. The second
+// buckets only the series kept (narrowed by filter to their keys) into points.
+import type { Sql } from '../../storage/db';
+import {
+  aggregateSpans,
+  type Dimension,
+  type Interval,
+  type SpanAggregateFilter,
+  type SpanAggregateRow,
+  TooManyRowsError,
+} from './query';
+import { bucketStarts, EMPTY_VALUES, fillPoints, type MetricsValues, valuesOf } from './series';
+import { compareKeys, type Order, topN } from './top';
+
+export type MetricsDimension = Exclude<Dimension, 'PROJECT'>;
+
+export interface MetricsQuery {
+  projectId: string;
+  from: Date;
+  to: Date;
+  interval: Interval;
+  groupBy: readonly MetricsDimension[];
+  filter: SpanAggregateFilter;
+  callsOnly: boolean;
+  order: Order | null;
+  limit: number | null;
+  /** Whether latency quantiles are wanted (selected, or ranked by). */
+  latency: boolean;
+}
+
+export interface MetricsSeries {
+  keys: Partial<Record<MetricsDimension, string | null>>;
+  totals: MetricsValues;
+  points: (MetricsValues & { time: Date })[];
+}
+
+/** Groups ranked for top-N at most. */
+export const MAX_GROUPS = 10_000;
+/** Series returned at most (also the largest `limit`). */
+export const MAX_SERIES = 1_000;
+/** Points over all series at most. */
+export const MAX_TOTAL_POINTS = 100_000;
+
+/** A query the limits refuse; the message says which. */
+export class MetricsLimitError extends Error {}
+
+/** Which filter list narrows each dimension to the kept series' keys. */
+const FILTER_OF: Record<MetricsDimension, keyof SpanAggregateFilter> = {
+  MODEL: 'models',
+  PROVIDER: 'providers',
+  USER: 'userIds',
+  SPAN_KIND: 'spanKinds',
+  STATUS: 'statuses',
+};
+
+const keyOf = (keys: MetricsSeries['keys'], dims: readonly MetricsDimension[]) =>
+  JSON.stringify(dims.map((d) => keys[d] ?? null));
+
+export async function readMetrics(sql: Sql, q: MetricsQuery): Promise<MetricsSeries[]> {
+  const groupBy = [...new Set(q.groupBy)];
+  const buckets = bucketStarts(q.from, q.to, q.interval);
+  const base = {
+    projectIds: [q.projectId],
+    from: q.from,
+    to: q.to,
+    groupBy,
+    callsOnly: q.callsOnly,
+    sketch: q.latency,
+  };
+  const ranked = q.limit !== null;
+  let totals: SpanAggregateRow[];
+  try {
+    totals = await aggregateSpans(sql, {
+      ...base,
+      filter: q.filter,
+      maxRows: ranked ? MAX_GROUPS : MAX_SERIES,
+    });
+  } catch (error) {
+    if (!(error instanceof TooManyRowsError)) throw error;
+    throw new MetricsLimitError(
+      ranked
+        ? `More than ${MAX_GROUPS} groups to rank: filter them or group by fewer keys.`
+        : `More than ${MAX_SERIES} series: ask for the top ones with limit, or filter them.`,
+    );
+  }
+  let series = totals
+    .map((row) => ({ keys: row.keys as MetricsSeries['keys'], totals: valuesOf(row) }))
+    .sort((a, b) => compareKeys(groupBy)(a.keys, b.keys));
+  // Ungrouped, the one series is there even when nothing happened: a dashboard draws zeros.
+  if (!groupBy.length && !series.length) series = [{ keys: {}, totals: EMPTY_VALUES }];
+  const kept = topN(
+    series.map((s) => ({ ...s, ...s.totals })),
+    q.order,
+    q.limit,
+  ).map(({ keys, totals }) => ({ keys, totals }));
+  if (kept.length * buckets.length > MAX_TOTAL_POINTS)
+    throw new MetricsLimitError(
+      `${kept.length} series of ${buckets.length} points is more than ${MAX_TOTAL_POINTS} points: ask for fewer series (limit) or fewer points (a shorter window or a longer interval).`,
+    );
+  if (!totals.length) return kept.map((s) => ({ ...s, points: fillPoints(buckets, []) }));
+
+  // Narrowed to the kept series' keys when top-N dropped some (a null key cannot be a filter
+  // value: that dimension stays wide, and rows of series not kept are dropped below).
+  const filter = { ...q.filter };
+  if (kept.length < series.length)
+    for (const d of groupBy) {
+      const values = kept.map((s) => s.keys[d] ?? null);
+      if (!values.includes(null)) Object.assign(filter, { [FILTER_OF[d]]: [...new Set(values)] });
+    }
+  let rows: SpanAggregateRow[];
+  try {
+    rows = await aggregateSpans(sql, {
+      ...base,
+      interval: q.interval,
+      filter,
+      maxRows: 2 * MAX_TOTAL_POINTS,
+    });
+  } catch (error) {
+    if (!(error instanceof TooManyRowsError)) throw error;
+    throw new MetricsLimitError('Too many points: ask for fewer series or fewer points.');
+  }
+  const rowsOf = new Map<string, SpanAggregateRow[]>();
+  for (const row of rows) {
+    const key = keyOf(row.keys as MetricsSeries['keys'], groupBy);
+    let list = rowsOf.get(key);
+    if (!list) rowsOf.set(key, (list = []));
+    list.push(row);
+  }
+  return kept.map((s) => ({
+    ...s,
+    points: fillPoints(buckets, rowsOf.get(keyOf(s.keys, groupBy)) ?? []),
+  }));
+}
