@@ -105,8 +105,8 @@ function questions(projectId) {
       name: 'metrics hourly p95 latency, 7 d',
       days: 7,
       query: `query($p: ID!, $from: DateTime!, $to: DateTime!) { metrics(projectId: $p, from: $from, to: $to, interval: HOUR) {
-        series { points { time calls p95LatencyMs } } } }`,
-      rows: (data) => data.metrics.series.reduce((n, s) => n + s.points.length, 0),
+        points { time calls p95LatencyMs } } }`,
+      rows: (data) => data.metrics.reduce((n, s) => n + s.points.filter((p) => p.calls > 0).length, 0),
       sql: `SELECT date_trunc('hour', s.start_time, 'UTC'), count(*), percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_ms)
         FROM spans s WHERE s.project_id = $1 AND s.start_time >= $2 AND s.start_time < $3 GROUP BY 1`,
     },
