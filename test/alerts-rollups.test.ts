@@ -37,33 +37,37 @@ function random(seed: number) {
   };
 }
 
-/** Spans over the last 8.5 days, plus some exactly on window bounds; 'late' only in the last two days. */
+/** Spans over the last 8.5 days but one, plus some exactly on window bounds; 'late' only in the last two days. */
 function dataset() {
   const rnd = random(20);
   const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
   const starts: number[] = [];
   for (let i = 0; i < 900; i++) starts.push(T - Math.floor(rnd() * 8.5 * DAY) - 1);
   for (const w of [3 * HOUR, 6 * HOUR, DAY]) for (let k = 1; k <= 8; k++) starts.push(T - k * w);
-  return starts.map((start, i) => {
-    const user = start > T - 2 * DAY && rnd() < 0.3 ? 'late' : pick(['ann', 'bob', 'cy', null]);
-    const cost = rnd();
-    return {
-      traceId: `r${Math.floor(i / 10)}`,
-      spanId: `r${i}`,
-      name: 'call',
-      startTime: new Date(start).toISOString(),
-      // Some spans have no end: no latency, not a latency sample.
-      ...(rnd() < 0.9 ? { endTime: new Date(start + 1 + Math.floor(rnd() ** 3 * 20_000)) } : {}),
-      kind: pick(['LLM', 'LLM', 'TOOL', 'EMBEDDING']),
-      model: pick(['acme-large', 'acme-small', 'Acme-Large', null]),
-      status: rnd() < 0.15 ? 'ERROR' : 'OK',
-      ...(user ? { userId: user } : {}),
-      inputTokens: Math.floor(rnd() * 5000),
-      outputTokens: Math.floor(rnd() * 800),
-      // A third unpriced (no cost for an unknown model): not cost samples.
-      ...(cost < 0.66 ? { totalCost: (cost * 0.37).toFixed(8) } : {}),
-    };
-  });
+  // A day without spans: an empty history period inside the data (0 for counts and sums).
+  const gap = (t: number) => t >= T - 5 * DAY && t < T - 4 * DAY;
+  return starts
+    .filter((t) => !gap(t))
+    .map((start, i) => {
+      const user = start > T - 2 * DAY && rnd() < 0.3 ? 'late' : pick(['ann', 'bob', 'cy', null]);
+      const cost = rnd();
+      return {
+        traceId: `r${Math.floor(i / 10)}`,
+        spanId: `r${i}`,
+        name: 'call',
+        startTime: new Date(start).toISOString(),
+        // Some spans have no end: no latency, not a latency sample.
+        ...(rnd() < 0.9 ? { endTime: new Date(start + 1 + Math.floor(rnd() ** 3 * 20_000)) } : {}),
+        kind: pick(['LLM', 'LLM', 'TOOL', 'EMBEDDING']),
+        model: pick(['acme-large', 'acme-small', 'Acme-Large', null]),
+        status: rnd() < 0.15 ? 'ERROR' : 'OK',
+        ...(user ? { userId: user } : {}),
+        inputTokens: Math.floor(rnd() * 5000),
+        outputTokens: Math.floor(rnd() * 800),
+        // A third unpriced (no cost for an unknown model): not cost samples.
+        ...(cost < 0.66 ? { totalCost: (cost * 0.37).toFixed(8) } : {}),
+      };
+    });
 }
 
 beforeAll(async () => {
