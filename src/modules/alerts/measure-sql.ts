@@ -40,7 +40,7 @@ export const GROUP_COLUMN: Record<AlertGroupBy, string> = {
 /** Groups kept per measurement of a grouped rule: those with the highest values. */
 export const MAX_GROUPS = 1_000;
 
-interface MeasuredSpec {
+export interface MeasuredSpec {
   projectId: string;
   metric: AlertMetric;
   aggregation: AlertAggregation;

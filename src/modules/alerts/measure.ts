@@ -1,6 +1,7 @@
 // An alert rule as the worker reads it, and measuring it: one aggregation over its window of
-// spans or evaluation results (the SQL is built in measure-sql.ts), per group for a grouped rule,
-// with its baseline for an ANOMALY rule.
+// spans, evaluation results or scores (the SQL is built in measure-sql.ts; long windows of span
+// metrics come from the rollups, measure-rollups.ts), per group for a grouped rule, with its
+// baseline for an ANOMALY rule.
 import type {
   AlertAggregation,
   AlertGroupBy,
@@ -12,6 +13,8 @@ import type {
 } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
 import { baselineOf, type Baseline } from './anomaly';
+import { TooManyRowsError } from '../analytics/query';
+import { rollupGrouped, rollupMeasure, rollupsAnswer } from './measure-rollups';
 import { groupedSql, MAX_GROUPS, measureSql, type AlertFilter, type GroupRow } from './measure-sql';
 import { levelOf, type Level } from './rules';
 
@@ -117,18 +120,27 @@ const measuredOf = (rule: RuleRow, row: GroupRow): Measured => {
   };
 };
 
-/** A rule's value over its window ending at `now`: one statement. */
-export async function measureRule(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
-  const windowStart = new Date(now.getTime() - rule.window_seconds * 1000);
-  const spec = {
-    projectId: rule.project_id,
-    metric: rule.metric,
-    aggregation: rule.aggregation,
-    filter: rule.filter ?? {},
-  };
-  if (!rule.group_by && rule.operator !== 'ANOMALY') {
-    const { text, values } = measureSql(spec, windowStart, now);
-    const [row] = await sql<{ samples: number; value: number | null }>(text, values);
+/** What a rule's window answered: a plain rule's one row, or a row per group (one, '', for an ungrouped ANOMALY rule). */
+type Answer = { plain: { samples: number; value: number | null } } | { rows: GroupRow[] };
+
+const specOf = (rule: RuleRow) => ({
+  projectId: rule.project_id,
+  metric: rule.metric,
+  aggregation: rule.aggregation,
+  filter: rule.filter ?? {},
+  windowSeconds: rule.window_seconds,
+  groupBy: rule.group_by,
+  periods: rule.operator === 'ANOMALY' ? rule.anomaly_periods : 0,
+});
+
+const isPlain = (rule: RuleRow) => !rule.group_by && rule.operator !== 'ANOMALY';
+const windowStartOf = (rule: RuleRow, now: Date) =>
+  new Date(now.getTime() - rule.window_seconds * 1000);
+
+function measurementOf(rule: RuleRow, now: Date, answer: Answer): Measurement {
+  const windowStart = windowStartOf(rule, now);
+  if ('plain' in answer) {
+    const row = answer.plain;
     return {
       value: row.value,
       samples: row.samples,
@@ -139,16 +151,7 @@ export async function measureRule(sql: Sql, rule: RuleRow, now: Date): Promise<M
       level: judge(rule, row.value, row.samples, null),
     };
   }
-  const { text, values } = groupedSql(
-    {
-      ...spec,
-      groupBy: rule.group_by,
-      periods: rule.operator === 'ANOMALY' ? rule.anomaly_periods : 0,
-      windowSeconds: rule.window_seconds,
-    },
-    now,
-  );
-  const rows = await sql<GroupRow>(text, values);
+  const { rows } = answer;
   if (!rule.group_by) return { ...measuredOf(rule, rows[0]), windowStart, windowEnd: now };
   const kept = rows.slice(0, MAX_GROUPS);
   return {
@@ -162,4 +165,42 @@ export async function measureRule(sql: Sql, rule: RuleRow, now: Date): Promise<M
     groups: kept.map((row) => ({ group: row.g, ...measuredOf(rule, row) })),
     truncatedGroups: Math.max(0, (rows[0]?.total ?? 0) - MAX_GROUPS),
   };
+}
+
+/** A rule's value over its window ending at `now` from its rows themselves: one statement. */
+export async function measureRaw(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
+  const spec = specOf(rule);
+  if (isPlain(rule)) {
+    const { text, values } = measureSql(spec, windowStartOf(rule, now), now);
+    const [row] = await sql<{ samples: number; value: number | null }>(text, values);
+    return measurementOf(rule, now, { plain: row });
+  }
+  const { text, values } = groupedSql(spec, now);
+  return measurementOf(rule, now, { rows: await sql<GroupRow>(text, values) });
+}
+
+/** The same from the span rollups (a rule rollupsAnswer accepts): one aggregateSpans call per period. */
+export async function measureFromRollups(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
+  const spec = specOf(rule);
+  if (isPlain(rule))
+    return measurementOf(rule, now, {
+      plain: await rollupMeasure(sql, spec, windowStartOf(rule, now), now),
+    });
+  return measurementOf(rule, now, { rows: await rollupGrouped(sql, spec, now) });
+}
+
+/**
+ * A rule's value over its window ending at `now`: from the rollups when they answer it (a long
+ * enough window, a metric and aggregation they hold), else from the rows. A grouped rule with more
+ * groups than the rollup path brings back reads the rows, which pick the top groups in SQL.
+ */
+export async function measureRule(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
+  if (rollupsAnswer(specOf(rule))) {
+    try {
+      return await measureFromRollups(sql, rule, now);
+    } catch (error) {
+      if (!(error instanceof TooManyRowsError)) throw error;
+    }
+  }
+  return measureRaw(sql, rule, now);
 }

@@ -3,6 +3,7 @@
 // measures them, the costs right and the GraphQL descriptions of AlertMetric, AlertAggregation and
 // minSamples all read these records. Pure.
 import type { AlertAggregation, AlertMetric } from '../../generated/prisma/enums';
+import type { SpanAggregateRow } from '../analytics/query';
 import type { AlertFilter } from './measure-sql';
 
 const ANY: readonly AlertAggregation[] = ['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'P50', 'P95', 'P99'];
@@ -31,6 +32,17 @@ export interface MetricDefinition {
   unit?: string;
   /** Filters its rules must set (a mean over every score name would mean nothing). */
   requires?: readonly (keyof AlertFilter)[];
+  /**
+   * How the span rollups answer it exactly (alerts/measure-rollups.ts), from a row of
+   * analytics' aggregateSpans: the rows with a value (COUNT), their sum (SUM, and AVG as sum /
+   * count), or whether the values are the latency sketch's (P50, P95, P99 within its error).
+   * Absent: only its spans answer it.
+   */
+  rollup?: {
+    values: (r: SpanAggregateRow) => number;
+    sum?: (r: SpanAggregateRow) => number;
+    sketch?: true;
+  };
 }
 
 // In the order the AlertMetric description names them.
@@ -42,6 +54,7 @@ export const METRICS: Record<AlertMetric, MetricDefinition> = {
     counting: false,
     costs: true,
     unit: 'USD per priced span; spans that could not be priced are not samples',
+    rollup: { values: (r) => r.priced, sum: (r) => Number(r.cost ?? 0) },
   },
   TOKENS: {
     source: 'spans',
@@ -49,6 +62,7 @@ export const METRICS: Record<AlertMetric, MetricDefinition> = {
     aggregations: ANY,
     counting: false,
     costs: false,
+    rollup: { values: (r) => r.spans, sum: (r) => Number(r.totalTokens) },
   },
   SPAN_COUNT: {
     source: 'spans',
@@ -56,6 +70,7 @@ export const METRICS: Record<AlertMetric, MetricDefinition> = {
     aggregations: ['COUNT'],
     counting: true,
     costs: false,
+    rollup: { values: (r) => r.spans },
   },
   ERROR_COUNT: {
     source: 'spans',
@@ -63,6 +78,7 @@ export const METRICS: Record<AlertMetric, MetricDefinition> = {
     aggregations: ['COUNT'],
     counting: true,
     costs: false,
+    rollup: { values: (r) => r.errors },
   },
   ERROR_RATE: {
     source: 'spans',
@@ -71,6 +87,7 @@ export const METRICS: Record<AlertMetric, MetricDefinition> = {
     counting: false,
     costs: false,
     unit: '0–1',
+    rollup: { values: (r) => r.spans, sum: (r) => r.errors },
   },
   LATENCY_MS: {
     source: 'spans',
@@ -78,6 +95,8 @@ export const METRICS: Record<AlertMetric, MetricDefinition> = {
     aggregations: ANY,
     counting: false,
     costs: false,
+    // The rollups keep no sum of latencies: AVG and SUM read the spans.
+    rollup: { values: (r) => r.latency.counts.reduce((n, c) => n + c, 0), sketch: true },
   },
   EVAL_SCORE: {
     source: 'evaluationResults',

@@ -194,7 +194,7 @@ export function createAlertRules(
       return claimed.map((rule) => ({ rule, now }));
     },
 
-    /** Measures a claimed rule: one statement, outside any transaction. */
+    /** Measures a claimed rule: one statement (from the rollups, one per period), outside any transaction. */
     measureDue: async ({ rule, now }: DueRule): Promise<MeasuredRule> => ({
       rule,
       now,

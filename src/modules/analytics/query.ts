@@ -52,6 +52,8 @@ export interface SpanAggregateRow {
   totalTokens: bigint;
   /** USD of the priced spans; null when none was priced. */
   cost: string | null;
+  /** Spans with a cost (the samples of a cost average). */
+  priced: number;
   unpriced: number;
   defaultPriced: number;
   latency: Sketch;
@@ -179,6 +181,7 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
     cachedInputTokens: BigInt(row.cached_input_tokens as string),
     totalTokens: BigInt(row.total_tokens as string),
     cost: Number(row.priced) > 0 ? String(row.cost) : null,
+    priced: Number(row.priced),
     unpriced: Number(row.unpriced),
     defaultPriced: Number(row.default_priced),
     latency: {
