@@ -106,7 +106,8 @@ function questions(projectId) {
       days: 7,
       query: `query($p: ID!, $from: DateTime!, $to: DateTime!) { metrics(projectId: $p, from: $from, to: $to, interval: HOUR) {
         points { time calls p95LatencyMs } } }`,
-      rows: (data) => data.metrics.reduce((n, s) => n + s.points.filter((p) => p.calls > 0).length, 0),
+      rows: (data) =>
+        data.metrics.reduce((n, s) => n + s.points.filter((p) => p.calls > 0).length, 0),
       sql: `SELECT date_trunc('hour', s.start_time, 'UTC'), count(*), percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_ms)
         FROM spans s WHERE s.project_id = $1 AND s.start_time >= $2 AND s.start_time < $3 GROUP BY 1`,
     },
