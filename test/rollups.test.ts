@@ -11,6 +11,7 @@ import type { Sql } from '../src/storage/db';
 import { createTestApp, globalId, type TestApp } from './support/app';
 import {
   compactToQuiet,
+  costGroups,
   DAY,
   expectRollupsExact,
   expectSameGroups,
@@ -23,6 +24,7 @@ import {
   resent,
   runSeed,
   spanBatches,
+  SUMMARY,
   withSeed,
 } from './support/rollups';
 import { ingest, type SpanJson } from './support/spans';
@@ -64,14 +66,6 @@ const GROUPINGS: CostGroupBy[][] = [
 ];
 const SOME_GROUPINGS: CostGroupBy[][] = [[], ['MODEL', 'DAY'], ['USER', 'HOUR'], ['PROJECT']];
 
-const SUMMARY = `query($p: ID, $from: DateTime!, $to: DateTime!, $g: [CostGroupBy!], $f: CostFilter) {
-  costSummary(projectId: $p, from: $from, to: $to, groupBy: $g, filter: $f) {
-    keys { model userId projectId day hour spanKind }
-    inputTokens outputTokens cachedInputTokens totalTokens cost calls unpricedCalls defaultPricedCalls
-    errorRate p50LatencyMs p95LatencyMs p99LatencyMs
-  }
-}`;
-
 let app: TestApp;
 let sql: Sql;
 let main: string;
@@ -111,9 +105,6 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-const projectOf = (gid: string | null) =>
-  gid === null ? null : Buffer.from(gid, 'base64').toString().split(':').slice(1).join(':');
-
 /** costSummary through GraphQL, as groups keyed like rawAggregate's. */
 async function summary(
   from: number,
@@ -132,38 +123,7 @@ async function summary(
   const res = await resent(() => app.gql(SUMMARY, variables));
   expect(res.body.errors).toBeUndefined();
   const rows = res.body.data.costSummary as any[];
-  const groups: Group[] = rows.map((row) => ({
-    key: groupKey(
-      row.keys.hour
-        ? new Date(row.keys.hour).toISOString()
-        : row.keys.day
-          ? `${row.keys.day}T00:00:00.000Z`
-          : null,
-      groupBy.flatMap((g) =>
-        g === 'MODEL'
-          ? [row.keys.model]
-          : g === 'USER'
-            ? [row.keys.userId]
-            : g === 'PROJECT'
-              ? [projectOf(row.keys.projectId)]
-              : g === 'SPAN_KIND'
-                ? [row.keys.spanKind]
-                : [],
-      ),
-    ),
-    spans: row.calls,
-    errors: Math.round(row.errorRate * row.calls),
-    inputTokens: String(row.inputTokens),
-    outputTokens: String(row.outputTokens),
-    cachedInputTokens: String(row.cachedInputTokens),
-    totalTokens: String(row.totalTokens),
-    cost: money(row.cost),
-    unpriced: row.unpricedCalls,
-    defaultPriced: row.defaultPricedCalls,
-    p50: row.p50LatencyMs,
-    p95: row.p95LatencyMs,
-    p99: row.p99LatencyMs,
-  }));
+  const groups = costGroups(rows, groupBy);
   return { rows, groups, projectIds: allProjects ? [main, second] : [main] };
 }
 

@@ -497,3 +497,51 @@ function diff(got: string[], want: string[]) {
     extra: got.filter((x) => !w.has(x)).slice(0, 10),
   };
 }
+
+export const SUMMARY = `query($p: ID, $from: DateTime!, $to: DateTime!, $g: [CostGroupBy!], $f: CostFilter) {
+  costSummary(projectId: $p, from: $from, to: $to, groupBy: $g, filter: $f) {
+    keys { model userId projectId day hour spanKind }
+    inputTokens outputTokens cachedInputTokens totalTokens cost calls unpricedCalls defaultPricedCalls
+    errorRate p50LatencyMs p95LatencyMs p99LatencyMs
+  }
+}`;
+
+const projectOf = (gid: string | null) =>
+  gid === null ? null : Buffer.from(gid, 'base64').toString().split(':').slice(1).join(':');
+
+/** costSummary rows (SUMMARY) as groups keyed like rawAggregate's. */
+// Rows of a GraphQL answer: any, as app.gql answers.
+export function costGroups(rows: any[], groupBy: readonly string[]): Group[] {
+  return rows.map((row) => ({
+    key: groupKey(
+      row.keys.hour
+        ? new Date(row.keys.hour).toISOString()
+        : row.keys.day
+          ? `${row.keys.day}T00:00:00.000Z`
+          : null,
+      groupBy.flatMap((g) =>
+        g === 'MODEL'
+          ? [row.keys.model]
+          : g === 'USER'
+            ? [row.keys.userId]
+            : g === 'PROJECT'
+              ? [projectOf(row.keys.projectId)]
+              : g === 'SPAN_KIND'
+                ? [row.keys.spanKind]
+                : [],
+      ),
+    ),
+    spans: row.calls,
+    errors: Math.round(row.errorRate * row.calls),
+    inputTokens: String(row.inputTokens),
+    outputTokens: String(row.outputTokens),
+    cachedInputTokens: String(row.cachedInputTokens),
+    totalTokens: String(row.totalTokens),
+    cost: money(row.cost),
+    unpriced: row.unpricedCalls,
+    defaultPriced: row.defaultPricedCalls,
+    p50: row.p50LatencyMs,
+    p95: row.p95LatencyMs,
+    p99: row.p99LatencyMs,
+  }));
+}
