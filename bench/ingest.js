@@ -289,6 +289,7 @@ function toRows(spans, now) {
       cached_input_cost: cost && money(cost.cached),
       total_cost: cost && money(cost.total),
       cost_provided: false,
+      price_source: cost ? 'TABLE' : null, // priced from the price table
       updated_at: now,
       _startMs: startMs,
       _endMs: endMs ?? startMs,
@@ -391,6 +392,7 @@ const SPAN_COLUMNS = [
   ['cached_input_cost', 'numeric'],
   ['total_cost', 'numeric'],
   ['cost_provided', 'boolean'],
+  ['price_source', '"PriceSource"'],
   ['updated_at', 'timestamptz'],
 ];
 
