@@ -1,4 +1,5 @@
-// The `evalgraph` command: migrate, serve, backup and restore, and administration (users, projects, keys, tiers).
+// The `evalgraph` command: migrate, serve, backup and restore, administration (users, projects, keys,
+// tiers) and maintenance (rollups rebuild).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeGlobalID } from '@pothos/plugin-relay';
@@ -9,6 +10,7 @@ import { ConfigError, parseConfig, type Config } from './config';
 import { createDeps, type Deps } from './deps';
 import { isAppError } from './errors';
 import { Role, Tier } from './generated/prisma/enums';
+import { rebuildRollups } from './modules/analytics/rebuild';
 import { createServices, type Services } from './services';
 import { createDb, dbOptionsOf } from './storage/db';
 import { serve, stopOnSignals, type ServeRole } from './serve';
@@ -317,6 +319,26 @@ export function buildProgram(): Command {
           opts.json,
           { id: key.id, prefix: key.prefix, revokedAt: key.revokedAt },
           `revoked key ${key.prefix}… (${key.id})`,
+        );
+      }),
+    );
+
+  const rollups = program.command('rollups').description('the span rollups analytics answer from');
+  rollups
+    .command('rebuild')
+    .description(
+      'delete and recompute the span rollups from the stored spans, one UTC day per transaction (exact while the server ingests)',
+    )
+    .option('--project <id or name>', 'only this project (default: every project)')
+    .addOption(json)
+    .action((opts) =>
+      withServices(async (_services, deps) => {
+        const projectId = opts.project ? await findProjectId(deps, opts.project) : null;
+        const r = await rebuildRollups(deps.db, { projectId });
+        output(
+          opts.json,
+          { ...r },
+          `rebuilt the rollups of ${r.projects} project(s): ${r.days} days, ${r.removed} rows removed, ${r.written} written`,
         );
       }),
     );

@@ -339,6 +339,7 @@ export const envSchema = z.object({
   EVALGRAPH_SLO_QUERY_P99_MS: z.coerce.number().int().min(1).max(600_000).default(5_000),
   EVALGRAPH_SLO_WEBHOOK_SUCCESS: z.coerce.number().gt(0).lt(1).default(0.99),
   EVALGRAPH_ALERTS_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
+  EVALGRAPH_ROLLUPS: boolean(true),
   EVALGRAPH_ROLLUP_COMPACT_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
   EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   EVALGRAPH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),

@@ -248,6 +248,11 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       pollMs: e.EVALGRAPH_ALERTS_POLL_MS,
     },
     rollups: {
+      /**
+       * Whether ingest maintains span_rollups and analytics read them; false: ingest writes none and
+       * analytics aggregate raw spans. Turning it back on needs `evalgraph rollups rebuild` first.
+       */
+      enabled: e.EVALGRAPH_ROLLUPS,
       /** How often a worker merges the partial rollup rows ingest wrote (queries are exact without it). */
       compactMs: e.EVALGRAPH_ROLLUP_COMPACT_MS,
     },

@@ -117,6 +117,19 @@ describe('evalgraph CLI', () => {
     }
   });
 
+  it('rebuilds the span rollups of a project (analytics/rebuild.ts; test/rollups-rebuild.test.ts checks what)', () => {
+    // The project of the first test, without spans: nothing to rewrite.
+    expect(json(['rollups', 'rebuild', '--project', 'cli project'])).toEqual({
+      projects: 1,
+      days: 0,
+      removed: 0,
+      written: 0,
+    });
+    const bad = runCli(['rollups', 'rebuild', '--project', 'no such project'], env);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/No project has the id or name "no such project"/);
+  });
+
   it('explains a bad environment variable and exits 2', () => {
     const result = runCli(['migrate'], { ...env, PORT: 'eighty', LOG_LEVEL: 'loud' });
     expect(result.status).toBe(2);

@@ -3,7 +3,8 @@
 // day rollups, whole hours around them from the hour rollups, and the ragged edges (less than an
 // hour at each end) from the spans themselves; each part is a disjoint time range and each grain
 // holds every span, so the sum is exact. Filters the rollups do not carry (sessions, tags) and
-// minute buckets read the spans for the whole range.
+// minute buckets read the spans for the whole range; so does everything when rollups are off
+// (EVALGRAPH_ROLLUPS=false: ingest does not maintain them).
 import type { Sql } from '../../storage/db';
 import { normaliseModelName } from '../../lib/model-name';
 import { type Dim, isCallSql, mergeSql, rollupParts, spanPart } from './rollup-sql';
@@ -38,6 +39,8 @@ export interface SpanAggregateQuery {
   sketch: boolean;
   /** Refuse to return more rows than this. */
   maxRows: number;
+  /** config.rollups.enabled: false, span_rollups are not maintained and spans answer the whole range. */
+  rollups: boolean;
 }
 
 export interface SpanAggregateRow {
@@ -113,7 +116,7 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
   const params: unknown[] = [q.projectIds];
   const param = (value: unknown) => `$${params.push(value)}`;
   const f = q.filter ?? {};
-  const rawOnly = Boolean(f.sessionIds?.length || f.tags?.length);
+  const rawOnly = !q.rollups || Boolean(f.sessionIds?.length || f.tags?.length);
   const parts = rawOnly
     ? { raw: [[q.from.getTime(), q.to.getTime()]], hours: [], days: [] }
     : segments(q.from, q.to, q.interval);

@@ -68,7 +68,12 @@ const DIMENSION: Partial<Record<CostGroupBy, Dimension>> = {
  * totals and budgets read it. Every call counted is priced or unpriced, so the sum of the costs is
  * null exactly when no call of the row was priced.
  */
-export async function summariseCosts(sql: Sql, query: CostQuery): Promise<CostRow[]> {
+export async function summariseCosts(
+  sql: Sql,
+  query: CostQuery,
+  /** config.rollups.enabled: whether span_rollups are maintained (analytics/query.ts). */
+  rollups: boolean,
+): Promise<CostRow[]> {
   const groupBy = [...new Set(query.groupBy)];
   const interval = groupBy.includes('HOUR') ? 'HOUR' : groupBy.includes('DAY') ? 'DAY' : null;
   let rows: SpanAggregateRow[];
@@ -83,6 +88,7 @@ export async function summariseCosts(sql: Sql, query: CostQuery): Promise<CostRo
       callsOnly: true,
       sketch: query.latency ?? true,
       maxRows: query.maxRows,
+      rollups,
     });
   } catch (error) {
     if (error instanceof TooManyRowsError) throw new TooManyGroupsError(error.limit);

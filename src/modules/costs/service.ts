@@ -113,7 +113,8 @@ export function createCostService(deps: Deps) {
       return count > 0;
     },
 
-    summarise: (query: repo.CostQuery) => repo.summariseCosts(deps.db.query, query),
+    summarise: (query: repo.CostQuery) =>
+      repo.summariseCosts(deps.db.query, query, deps.config.rollups.enabled),
 
     /** Spend to the end of the UTC day or month, as of the business clock (costs/forecast.ts). */
     async forecast(input: { projectId: string; userId: string | null; horizon: ForecastHorizon }) {
@@ -132,12 +133,16 @@ export function createCostService(deps: Deps) {
      * queries and budgets read.
      */
     dailyTotals(input: { projectIds: string[]; from: Date; to: Date; by: 'USER' | 'PROJECT' }) {
-      return repo.summariseCosts(deps.db.query, {
-        ...input,
-        groupBy: ['DAY', input.by],
-        maxRows: 100_000,
-        latency: false,
-      });
+      return repo.summariseCosts(
+        deps.db.query,
+        {
+          ...input,
+          groupBy: ['DAY', input.by],
+          maxRows: 100_000,
+          latency: false,
+        },
+        deps.config.rollups.enabled,
+      );
     },
   };
 }

@@ -110,12 +110,22 @@ const INSERT_SPANS = `INSERT INTO spans (id, project_id, trace_id, external_id, 
          r.price_source::"PriceSource", now()
        FROM r`;
 
-/** Spans of traces this transaction created: nothing to merge with. Adds them to the rollups. */
-export async function insertSpans(sql: Sql, projectId: string, spans: SpanRow[]): Promise<void> {
+/**
+ * Spans of traces this transaction created: nothing to merge with. Adds them to the rollups when
+ * `rollups` (config.rollups.enabled; off, the spans alone, as analytics then read spans only).
+ */
+export async function insertSpans(
+  sql: Sql,
+  projectId: string,
+  spans: SpanRow[],
+  rollups: boolean,
+): Promise<void> {
+  const rows = `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS}))`;
   await sql(
-    `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})),
-     inserted AS (${INSERT_SPANS} RETURNING ${spanFacts('spans')})
-     ${addContributionSql('inserted')}`,
+    rollups
+      ? `${rows}, inserted AS (${INSERT_SPANS} RETURNING ${spanFacts('spans')})
+         ${addContributionSql('inserted')}`
+      : `${rows} ${INSERT_SPANS}`,
     [projectId, jsonParam(spans)],
   );
 }
@@ -128,10 +138,19 @@ export async function insertSpans(sql: Sql, projectId: string, spans: SpanRow[])
  * the inserted spans: the trace rows this transaction locked first keep any other writer of
  * these spans out until it commits.
  */
-export async function upsertSpans(sql: Sql, projectId: string, spans: SpanRow[]): Promise<void> {
+export async function upsertSpans(
+  sql: Sql,
+  projectId: string,
+  spans: SpanRow[],
+  rollups: boolean,
+): Promise<void> {
+  const contribution = rollups
+    ? `old AS (SELECT ${spanFacts('o')} FROM spans o JOIN r ON o.trace_id = r.trace_id AND o.external_id = r.external_id),
+       taken AS (${addContributionSql('old', -1)} RETURNING 1)
+       ${addContributionSql('(SELECT * FROM inserted UNION ALL SELECT * FROM updated)')}`
+    : 'SELECT 1';
   await sql(
     `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})),
-     old AS (SELECT ${spanFacts('o')} FROM spans o JOIN r ON o.trace_id = r.trace_id AND o.external_id = r.external_id),
      inserted AS (${INSERT_SPANS} ON CONFLICT (trace_id, external_id) DO NOTHING RETURNING ${spanFacts('spans')}),
      updated AS (UPDATE spans s SET
        parent_external_id = COALESCE(r.parent_external_id, s.parent_external_id),
@@ -169,9 +188,8 @@ export async function upsertSpans(sql: Sql, projectId: string, spans: SpanRow[])
        updated_at = now()
      FROM r
      WHERE s.trace_id = r.trace_id AND s.external_id = r.external_id
-     RETURNING ${spanFacts('s')}),
-     taken AS (${addContributionSql('old', -1)} RETURNING 1)
-     ${addContributionSql('(SELECT * FROM inserted UNION ALL SELECT * FROM updated)')}`,
+     RETURNING ${spanFacts('s')})${rollups ? ',' : ''}
+     ${contribution}`,
     [projectId, jsonParam(spans)],
   );
 }

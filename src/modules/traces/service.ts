@@ -213,12 +213,15 @@ export function createTraceService(deps: Deps, costs: CostService, listener?: In
         const existedIds = new Set(existed.map((t) => t.external_id));
         for (const row of rows) row.trace_id = idOf.get(row.trace_external_id);
         const fresh = rows.filter((row) => !existedIds.has(row.trace_external_id));
-        if (fresh.length > 0) await insertSpans(sql, projectId, fresh);
+        // Off, no rollups are written (analytics/query.ts then reads spans only).
+        const rollups = deps.config.rollups.enabled;
+        if (fresh.length > 0) await insertSpans(sql, projectId, fresh, rollups);
         if (existed.length > 0) {
           await upsertSpans(
             sql,
             projectId,
             rows.filter((row) => existedIds.has(row.trace_external_id)),
+            rollups,
           );
           await refreshTraces(
             sql,
