@@ -228,7 +228,7 @@ async function checkAggregates() {
       callsOnly: c.callsOnly,
       filter: c.filter ?? null,
     };
-    const rows = await aggregateSpans(sql, { ...q, sketch: true, maxRows: 100_000 });
+    const rows = await aggregateSpans(sql, { ...q, sketch: true, maxRows: 100_000, rollups: true });
     const got: Group[] = rows.map((row) => ({
       key: groupKey(
         row.time?.toISOString() ?? null,

@@ -84,7 +84,9 @@ async function periodRows(
   to: Date,
 ): Promise<Map<string, SpanAggregateRow>> {
   const f = rule.filter;
+  // Called only while the rollups are maintained (measure.ts measureRule).
   const rows = await aggregateSpans(sql, {
+    rollups: true,
     projectIds: [rule.projectId],
     from,
     to,

@@ -194,8 +194,13 @@ export async function measureFromRollups(sql: Sql, rule: RuleRow, now: Date): Pr
  * enough window, a metric and aggregation they hold), else from the rows. A grouped rule with more
  * groups than the rollup path brings back reads the rows, which pick the top groups in SQL.
  */
-export async function measureRule(sql: Sql, rule: RuleRow, now: Date): Promise<Measurement> {
-  if (rollupsAnswer(specOf(rule))) {
+export async function measureRule(
+  sql: Sql,
+  rule: RuleRow,
+  now: Date,
+  rollups: boolean,
+): Promise<Measurement> {
+  if (rollups && rollupsAnswer(specOf(rule))) {
     try {
       return await measureFromRollups(sql, rule, now);
     } catch (error) {

@@ -198,7 +198,7 @@ export function createAlertRules(
     measureDue: async ({ rule, now }: DueRule): Promise<MeasuredRule> => ({
       rule,
       now,
-      m: await measureRule(deps.db.query, rule, now),
+      m: await measureRule(deps.db.query, rule, now, deps.config.rollups.enabled),
     }),
 
     /** Records what measurements mean, in one short transaction with their events. */
@@ -235,7 +235,12 @@ export function createAlertRules(
         [ruleId],
       );
       if (!rule) return null;
-      const m = await measureRule(deps.db.query, rule, deps.clock.now());
+      const m = await measureRule(
+        deps.db.query,
+        rule,
+        deps.clock.now(),
+        deps.config.rollups.enabled,
+      );
       const states = new Map(
         (
           await deps.db.query<{ value: string; state: AlertState }>(

@@ -28,6 +28,8 @@ export interface MetricsQuery {
   limit: number | null;
   /** Whether latency quantiles are wanted (selected, or ranked by). */
   latency: boolean;
+  /** config.rollups.enabled: whether span_rollups are maintained (analytics/query.ts). */
+  rollups: boolean;
 }
 
 export interface MetricsSeries {
@@ -68,6 +70,7 @@ export async function readMetrics(sql: Sql, q: MetricsQuery): Promise<MetricsSer
     groupBy,
     callsOnly: q.callsOnly,
     sketch: q.latency,
+    rollups: q.rollups,
   };
   const ranked = q.limit !== null;
   let totals: SpanAggregateRow[];

@@ -265,6 +265,7 @@ builder.queryField('metrics', (t) =>
           order,
           limit,
           latency,
+          rollups: ctx.deps.config.rollups.enabled,
         });
         return series.map((s) => ({
           keys: s.keys,
