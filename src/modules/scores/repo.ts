@@ -1,7 +1,9 @@
 // The scores table: the one write of scores (writeScores, for every writer: the API, evaluations,
 // online rules), deletion, and the look-ups that validation needs (targets, configs). Reads for
-// the API are in read-sql.ts and summary-sql.ts.
+// the API are in read-sql.ts and summary-sql.ts. Both writes keep score_rollups exact in the same
+// statement (analytics/score-rollup-sql.ts).
 import type { ScoreDataType, ScoreSource } from '../../generated/prisma/enums';
+import { addScoreContributionSql, scoreFacts } from '../analytics/score-rollup-sql';
 import type { Sql } from '../../storage/db';
 import { jsonParam } from '../../storage/json-param';
 import type { Emit } from '../events/emitter';
@@ -88,7 +90,28 @@ const UPSERT = `INSERT INTO scores AS sc (${WRITE_COLUMNS.map((c) => c[1]).join(
   WHERE sc.source = EXCLUDED.source
   RETURNING sc.id::text AS "id", sc.project_id::text AS "projectId", sc.client_id AS "clientId",
     (extract(epoch FROM sc.created_at) * 1000)::float8 AS "createdAt",
-    (extract(epoch FROM sc.updated_at) * 1000)::float8 AS "updatedAt", (sc.xmax = 0) AS "created"`;
+    (extract(epoch FROM sc.updated_at) * 1000)::float8 AS "updatedAt", (sc.xmax = 0) AS "created",
+    ${scoreFacts('sc')}`;
+
+// The upsert, and the rollups: the scores it updates lose their old values (`old`, read from the
+// statement's snapshot: LOCK_CLIENT_IDS made it current), what it wrote adds its new ones.
+const WRITE = `WITH old AS (
+    SELECT o.id::text AS old_id, ${scoreFacts('o')} FROM scores o
+    JOIN jsonb_array_elements($1::jsonb) AS r ON o.project_id = (r->>1)::uuid AND o.client_id = r->>2),
+  written AS (${UPSERT}),
+  taken AS (${addScoreContributionSql('(SELECT old.* FROM old JOIN written w ON w.id = old.old_id AND NOT w.created)', -1)} RETURNING 1),
+  added AS (${addScoreContributionSql('written')} RETURNING 1)
+  SELECT "id", "projectId", "clientId", "createdAt", "updatedAt", "created" FROM written`;
+
+// Two-key advisory locks of this class (their own key space) on each (project, client id) of a
+// batch, in order (no deadlock between two batches), held to the end of the transaction. Without
+// them, a batch whose snapshot missed a score another transaction was writing under the same client
+// id would update that score without taking its values back from the rollups.
+const SCORE_LOCK_CLASS = 20;
+const LOCK_CLIENT_IDS = `SELECT count(*)::int AS n FROM (
+    SELECT pg_advisory_xact_lock(${SCORE_LOCK_CLASS}, k.h) FROM (
+      SELECT DISTINCT hashtext((r->>1) || ':' || (r->>2)) AS h FROM jsonb_array_elements($1::jsonb) AS r
+      WHERE r->>2 IS NOT NULL ORDER BY h) k) l`;
 
 /** A row's values in the order of WRITE_COLUMNS (written out: it runs a thousand times a batch). */
 export const valuesOf = (r: ScoreWrite) => [
@@ -135,6 +158,7 @@ export async function writeScores(
   for (const row of rows) if (row.clientId !== null) last.set(clientKey(row), row);
   const unique = rows.filter((row) => row.clientId === null || last.get(clientKey(row)) === row);
   const batch = jsonParam(unique.map(valuesOf));
+  if (last.size) await sql(LOCK_CLIENT_IDS, [batch]);
   // The statement returns what it decided (the id kept, the times); the rest is what was sent.
   const stored = await sql<{
     id: string;
@@ -144,7 +168,7 @@ export async function writeScores(
     createdAt: number;
     updatedAt: number;
     created: boolean;
-  }>(UPSERT, [batch]);
+  }>(WRITE, [batch]);
   const keyOf = (s: { id: string; projectId: string; clientId: string | null }) =>
     s.clientId === null ? s.id : clientKey(s);
   const decisions = new Map(stored.map((s) => [keyOf(s), s]));
@@ -166,13 +190,18 @@ export async function writeScores(
   });
 }
 
-/** Deletes a score of the project; false when there is none. */
+/**
+ * Deletes a score of the project, and its values from the rollups (those of the row it deleted,
+ * whoever wrote it last); false when there is none.
+ */
 export async function deleteScore(sql: Sql, projectId: string, id: string): Promise<boolean> {
-  const rows = await sql(
-    `DELETE FROM scores WHERE id = $1::uuid AND project_id = $2::uuid RETURNING id`,
+  const rows = await sql<{ n: number }>(
+    `WITH gone AS (DELETE FROM scores WHERE id = $1::uuid AND project_id = $2::uuid RETURNING ${scoreFacts('scores')}),
+     taken AS (${addScoreContributionSql('gone', -1)} RETURNING 1)
+     SELECT count(*)::int AS n FROM gone`,
     [id, projectId],
   );
-  return rows.length > 0;
+  return rows[0].n > 0;
 }
 
 export interface TargetIds {
