@@ -41,7 +41,13 @@ export function signedKeySql(x: string): string {
 /** The value a signed key stands for. */
 export function signedKeyValue(key: number): number {
   if (key === 0) return 0;
-  const magnitude = Math.exp((Math.abs(key) - KEY_SHIFT) * LN_GAMMA + LN_MID);
+  const i = Math.abs(key) - KEY_SHIFT;
+  let magnitude = Math.exp(i * LN_GAMMA + LN_MID);
+  if (!Number.isFinite(magnitude)) {
+    // The top key: its bucket ends at the largest double, so the middle of what is left of it.
+    const low = Math.exp((i - 1) * LN_GAMMA);
+    magnitude = low + (Number.MAX_VALUE - low) / 2;
+  }
   return key < 0 ? -magnitude : magnitude;
 }
 
