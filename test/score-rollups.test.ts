@@ -118,6 +118,17 @@ beforeAll(async () => {
     const outs = await Promise.all([create(batch()), create(batch())]);
     for (const out of outs) expect(out.rejectedCount).toBe(0);
   }
+  // New client ids sent by two batches at once: one inserts, the other updates what it inserted.
+  for (let round = 0; round < 2; round++) {
+    const fresh = Array.from({ length: 30 }, (_, i) => `n${round}-${i}`);
+    const outs = await Promise.all([
+      create(fresh.map((c) => score(c, 'API'))),
+      create(fresh.map((c) => score(c, 'API'))),
+    ]);
+    for (const out of outs) expect(out.rejectedCount).toBe(0);
+    for (const c of fresh) sourceOf.set(c, 'API');
+    ids.push(...outs[0].scores.map((s) => s.id));
+  }
   // A client id under another source is refused and changes nothing.
   const taken = clientIds[0];
   const other = SOURCES.find((s) => s !== sourceOf.get(taken))!;

@@ -87,14 +87,15 @@ const UPSERT = `INSERT INTO scores AS sc (${WRITE_COLUMNS.map((c) => c[1]).join(
     .map((c) => `${c[1]} = EXCLUDED.${c[1]}`)
     .join(', ')}, updated_at = now()
   -- A score keeps its source: feedback never overwrites an evaluation's score, nor the reverse.
-  WHERE sc.source = EXCLUDED.source
+  -- Only scores LOCK_EXISTING locked ($2) are updated: the rollups know their old values.
+  WHERE sc.source = EXCLUDED.source AND sc.id = ANY($2::uuid[])
   RETURNING sc.id::text AS "id", sc.project_id::text AS "projectId", sc.client_id AS "clientId",
     (extract(epoch FROM sc.created_at) * 1000)::float8 AS "createdAt",
     (extract(epoch FROM sc.updated_at) * 1000)::float8 AS "updatedAt", (sc.xmax = 0) AS "created",
     ${scoreFacts('sc')}`;
 
 // The upsert, and the rollups: the scores it updates lose their old values (`old`, read from the
-// statement's snapshot: LOCK_CLIENT_IDS made it current), what it wrote adds its new ones.
+// statement's snapshot: current, as LOCK_EXISTING locked them), what it wrote adds its new ones.
 const WRITE = `WITH old AS (
     SELECT o.id::text AS old_id, ${scoreFacts('o')} FROM scores o
     JOIN jsonb_array_elements($1::jsonb) AS r ON o.project_id = (r->>1)::uuid AND o.client_id = r->>2),
@@ -103,15 +104,16 @@ const WRITE = `WITH old AS (
   added AS (${addScoreContributionSql('written')} RETURNING 1)
   SELECT "id", "projectId", "clientId", "createdAt", "updatedAt", "created" FROM written`;
 
-// Two-key advisory locks of this class (their own key space) on each (project, client id) of a
-// batch, in order (no deadlock between two batches), held to the end of the transaction. Without
-// them, a batch whose snapshot missed a score another transaction was writing under the same client
-// id would update that score without taking its values back from the rollups.
-const SCORE_LOCK_CLASS = 20;
-const LOCK_CLIENT_IDS = `SELECT count(*)::int AS n FROM (
-    SELECT pg_advisory_xact_lock(${SCORE_LOCK_CLASS}, k.h) FROM (
-      SELECT DISTINCT hashtext((r->>1) || ':' || (r->>2)) AS h FROM jsonb_array_elements($1::jsonb) AS r
-      WHERE r->>2 IS NOT NULL ORDER BY h) k) l`;
+// Locks the stored scores of a batch's client ids (in id order: two batches do not deadlock on
+// them) to the end of the transaction, so that nobody changes them between the snapshot that
+// reads their old values and the update. (Row locks live in the rows: a batch of 1,000 costs no
+// shared lock table entries, as advisory locks would.)
+const LOCK_EXISTING = `SELECT o.id::text AS id, o.project_id::text AS "projectId", o.client_id AS "clientId"
+  FROM scores o JOIN jsonb_array_elements($1::jsonb) AS r ON o.project_id = (r->>1)::uuid AND o.client_id = r->>2
+  ORDER BY o.id FOR UPDATE OF o`;
+
+/** Rounds of writeScores for rows whose score another writer stored after the lock. */
+const MAX_ROUNDS = 3;
 
 /** A row's values in the order of WRITE_COLUMNS (written out: it runs a thousand times a batch). */
 export const valuesOf = (r: ScoreWrite) => [
@@ -137,12 +139,24 @@ export const valuesOf = (r: ScoreWrite) => [
   r.timestamp.toISOString(),
 ];
 
+interface Decision {
+  id: string;
+  projectId: string;
+  clientId: string | null;
+  // Milliseconds since the epoch: a thousand dates parse much faster as numbers.
+  createdAt: number;
+  updatedAt: number;
+  created: boolean;
+}
+
 const clientKey = (s: { projectId: string; clientId: string | null }) =>
   `${s.projectId}\u0000${s.clientId}`;
 
 /**
  * Stores scores in one statement (new ones inserted, those whose client id exists in their
- * project updated) and emits `score.created` for each new one. Call it inside
+ * project updated; scores with client ids first locked by LOCK_EXISTING, and written again in a
+ * round of their own if another writer stored one meanwhile) and emits `score.created` for each
+ * new one. Call it inside
  * `events.transaction((sql, emit) => writeScores(sql, emit, rows))`; the rows must be checked
  * first (ScoreWrite says how). A client id repeated in `rows` is written once, the last one
  * winning. Returns the stored scores in the order of `rows`, null for a row whose client id is
@@ -157,21 +171,24 @@ export async function writeScores(
   const last = new Map<string, ScoreWrite>();
   for (const row of rows) if (row.clientId !== null) last.set(clientKey(row), row);
   const unique = rows.filter((row) => row.clientId === null || last.get(clientKey(row)) === row);
-  const batch = jsonParam(unique.map(valuesOf));
-  if (last.size) await sql(LOCK_CLIENT_IDS, [batch]);
-  // The statement returns what it decided (the id kept, the times); the rest is what was sent.
-  const stored = await sql<{
-    id: string;
-    projectId: string;
-    clientId: string | null;
-    // Milliseconds since the epoch: a thousand dates parse much faster as numbers.
-    createdAt: number;
-    updatedAt: number;
-    created: boolean;
-  }>(WRITE, [batch]);
   const keyOf = (s: { id: string; projectId: string; clientId: string | null }) =>
     s.clientId === null ? s.id : clientKey(s);
-  const decisions = new Map(stored.map((s) => [keyOf(s), s]));
+  // What the statement decided (the id kept, the times); the rest is what was sent.
+  const decisions = new Map<string, Decision>();
+  let pending = unique;
+  for (let round = 0; round < MAX_ROUNDS && pending.length; round++) {
+    const batch = jsonParam(pending.map(valuesOf));
+    const locked = last.size
+      ? await sql<{ id: string; projectId: string; clientId: string }>(LOCK_EXISTING, [batch])
+      : [];
+    const stored = await sql<Decision>(WRITE, [batch, locked.map((l) => l.id)]);
+    for (const s of stored) decisions.set(keyOf(s), s);
+    // Not written: another source's client id (it was locked and kept its source), or a score
+    // another transaction stored under it after the lock (the upsert waited for it and left it):
+    // locked next round.
+    const held = new Set(locked.map(keyOf));
+    pending = pending.filter((row) => !decisions.has(keyOf(row)) && !held.has(keyOf(row)));
+  }
   const written = new Set<ScoreWrite>();
   for (const row of unique) {
     const decided = decisions.get(keyOf(row));
