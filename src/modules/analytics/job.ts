@@ -1,11 +1,14 @@
-// The rollup compactor on the worker pool: while some bucket has partial rows (what ingest wrote
-// since the last pass), merges up to BUCKETS_PER_PASS buckets per statement and goes again at once.
-// Queries sum every row, so compaction changes how fast they are, never what they answer.
+// The rollup compactor on the worker pool: while some bucket has partial rows (what span ingest and
+// score writers wrote since the last pass), merges up to BUCKETS_PER_PASS buckets of each rollup
+// table per pass and goes again at once. Queries sum every row, so compaction changes how fast
+// they are, never what they answer.
 import type { Deps } from '../../deps';
 import type { Job } from '../../worker/job';
-import { compactRollups } from './rollup-sql';
+import { compactRollups, SPAN_ROLLUPS } from './rollup-sql';
+import { SCORE_ROLLUPS } from './score-rollup-sql';
 
 const BUCKETS_PER_PASS = 200;
+const TABLES = [SPAN_ROLLUPS, SCORE_ROLLUPS];
 
 export function createRollupJob(deps: Deps): Job<'pass', null> {
   const sql = deps.db.query;
@@ -16,12 +19,18 @@ export function createRollupJob(deps: Deps): Job<'pass', null> {
     idleMs: deps.config.rollups.compactMs,
     key: () => 'pass',
     claim: async () => {
-      const rows = await sql('SELECT 1 FROM span_rollups WHERE NOT compacted LIMIT 1');
+      const rows = await sql(
+        TABLES.map((t) => `(SELECT 1 FROM ${t.table} WHERE NOT compacted LIMIT 1)`).join(
+          ' UNION ALL ',
+        ),
+      );
       return rows.length > 0 ? ['pass'] : [];
     },
     run: async () => {
-      const { removed, written } = await compactRollups(sql, BUCKETS_PER_PASS);
-      deps.log.debug({ removed, written }, 'rollups compacted');
+      for (const t of TABLES) {
+        const { removed, written } = await compactRollups(sql, BUCKETS_PER_PASS, t);
+        deps.log.debug({ table: t.table, removed, written }, 'rollups compacted');
+      }
       return null;
     },
     record: async () => {},

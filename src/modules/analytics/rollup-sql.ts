@@ -83,39 +83,51 @@ export function spanPart(from: string, dims: readonly Dim[], where = 'true', sig
 }
 
 /**
- * The rows of span_rollups aliased `r` (filtered by `where`) in the same shape as spanPart: one
- * part of their sums (k null) and, when the sketch is wanted, one of their latency buckets.
+ * The rows of a rollup table aliased `r` (filtered by `where`) in the same shape as spanPart: one
+ * part of their sums (k null) and, when the sketch is wanted, one of their sketch buckets. `from`
+ * names the relation holding them when it is not the table itself.
  */
 export function rollupParts(
   dims: readonly Dim[],
   where: string,
   sketch: boolean,
-  table = 'span_rollups',
+  from?: string,
+  t: RollupTable = SPAN_ROLLUPS,
 ): string[] {
   const d = dims.map(([e, n]) => `${e} AS ${n}, `).join('');
-  const sums = `SELECT ${d}NULL::int AS k, 0::bigint AS lat_n, ${MEASURES.map((m) => `r.${m}`).join(', ')}
-    FROM ${table} r WHERE ${where}`;
+  const sums = `SELECT ${d}NULL::int AS k, 0::bigint AS lat_n, ${t.measures.map((m) => `r.${m}`).join(', ')}
+    FROM ${from ?? t.table} r WHERE ${where}`;
   if (!sketch) return [sums];
-  const zeros = MEASURES.map((m) => (m === 'cost' ? '0::numeric' : '0::bigint')).join(', ');
+  const zeros = t.measures
+    .map((m) => (t.numeric.includes(m) ? '0::numeric' : '0::bigint'))
+    .join(', ');
+  const [keys, counts] = t.sketch;
   const buckets = `SELECT ${d}u.k, u.n AS lat_n, ${zeros}
-    FROM ${table} r CROSS JOIN LATERAL unnest(r.latency_keys, r.latency_counts) AS u(k, n) WHERE ${where}`;
+    FROM ${from ?? t.table} r CROSS JOIN LATERAL unnest(r.${keys}, r.${counts}) AS u(k, n) WHERE ${where}`;
   return [sums, buckets];
 }
 
 /**
- * Sums parts (spanPart, rollupParts) per `dims` (their names): the measures, and the sketch as
- * ascending `latency_keys` with their `latency_counts` (keys whose count sums to 0 left out).
+ * Sums parts (spanPart, rollupParts, scorePart) per `dims` (their names): the measures of table
+ * `t`, and the sketch as ascending keys with their counts, named as t's columns (keys whose count
+ * sums to 0 left out). Parts carry the sketch as `k` and `lat_n` (its count at k), whatever it
+ * measures.
  */
-export function mergeSql(dims: readonly string[], parts: readonly string[]): string {
+export function mergeSql(
+  dims: readonly string[],
+  parts: readonly string[],
+  t: RollupTable = SPAN_ROLLUPS,
+): string {
   const d = dims.map((name) => `${name}, `).join('');
-  const sums = MEASURES.map((m) => `sum(${m}) AS ${m}`).join(', ');
-  const totals = MEASURES.map((m) => `sum(${m})${m === 'cost' ? '' : '::bigint'} AS ${m}`).join(
-    ', ',
-  );
+  const sums = t.measures.map((m) => `sum(${m}) AS ${m}`).join(', ');
+  const totals = t.measures
+    .map((m) => `sum(${m})${t.numeric.includes(m) ? '' : '::bigint'} AS ${m}`)
+    .join(', ');
   const kept = 'k IS NOT NULL AND lat_n <> 0';
+  const [keys, counts] = t.sketch;
   return `SELECT ${d}${totals},
-      COALESCE(array_agg(k ORDER BY k) FILTER (WHERE ${kept}), '{}') AS latency_keys,
-      COALESCE(array_agg(lat_n::bigint ORDER BY k) FILTER (WHERE ${kept}), '{}') AS latency_counts
+      COALESCE(array_agg(k ORDER BY k) FILTER (WHERE ${kept}), '{}') AS ${keys},
+      COALESCE(array_agg(lat_n::bigint ORDER BY k) FILTER (WHERE ${kept}), '{}') AS ${counts}
     FROM (SELECT ${d}k, sum(lat_n) AS lat_n, ${sums}
           FROM (${parts.join('\n UNION ALL\n')}) parts GROUP BY ${d}k) per_key
     ${dims.length ? `GROUP BY ${dims.join(', ')}` : ''}`;
@@ -135,7 +147,31 @@ const ROW_DIMS = [
   'user_id',
 ] as const;
 
-const ROW_COLUMNS = [...ROW_DIMS, ...MEASURES, 'latency_keys', 'latency_counts'].join(', ');
+/** What the merge and the compactor need to know of a rollup table. */
+export interface RollupTable {
+  table: string;
+  /** A stored row's dimensions, as its columns. */
+  dims: readonly string[];
+  /** The dimensions that name a bucket: the compactor merges all of a bucket's rows at once. */
+  bucketDims: readonly string[];
+  measures: readonly string[];
+  /** The measures that are exact numerics; the others are bigint counts. */
+  numeric: readonly string[];
+  /** The sketch's columns: keys, and their counts. */
+  sketch: readonly [keys: string, counts: string];
+}
+
+export const SPAN_ROLLUPS: RollupTable = {
+  table: 'span_rollups',
+  dims: ROW_DIMS,
+  bucketDims: ['project_id', 'by_user', 'grain', 'bucket'],
+  measures: MEASURES,
+  numeric: ['cost'],
+  sketch: ['latency_keys', 'latency_counts'],
+};
+
+/** A table's columns as an INSERT writes them: dims, measures, sketch. */
+export const rowColumns = (t: RollupTable) => [...t.dims, ...t.measures, ...t.sketch].join(', ');
 
 /** A stored row's dims from spans aliased `s`, crossed with `c(by_user)` and `g(grain, unit)`. */
 const SPAN_ROW_DIMS: readonly Dim[] = [
@@ -167,7 +203,7 @@ export function addContributionSql(source: string, sign: 1 | -1 = 1): string {
   const dims = ROW_DIMS.join(', ');
   const sums = MEASURES.map((m) => `sum(${m})${m === 'cost' ? '' : '::bigint'} AS ${m}`).join(', ');
   const kept = 'k IS NOT NULL AND lat_n <> 0';
-  return `INSERT INTO span_rollups (${ROW_COLUMNS})
+  return `INSERT INTO span_rollups (${rowColumns(SPAN_ROLLUPS)})
     SELECT ${dims}, ${sums},
       COALESCE(array_agg(k) FILTER (WHERE ${kept}), '{}') AS latency_keys,
       COALESCE(array_agg(lat_n::bigint) FILTER (WHERE ${kept}), '{}') AS latency_counts
@@ -195,27 +231,29 @@ export async function addSpanContribution(
 }
 
 /**
- * Merges the rows of up to `buckets` buckets that have rows not yet compacted into one row per
- * group, in one statement: what it deletes it inserts merged, so a kill leaves either. A concurrent
- * compactor waits for the rows this one deletes and then skips them; rows that ingest adds while it
- * runs stay for the next pass. Returns the rows removed and written.
+ * Merges the rows of up to `buckets` buckets of table `t` that have rows not yet compacted into one
+ * row per group, in one statement: what it deletes it inserts merged, so a kill leaves either. A
+ * concurrent compactor waits for the rows this one deletes and then skips them; rows that writers
+ * add while it runs stay for the next pass. Returns the rows removed and written.
  */
-export async function compactRollups(sql: Sql, buckets: number) {
-  const dims = ROW_DIMS.map((d) => [`r.${d}`, d] as const);
+export async function compactRollups(sql: Sql, buckets: number, t: RollupTable = SPAN_ROLLUPS) {
+  const dims = t.dims.map((d) => [`r.${d}`, d] as const);
+  const same = t.bucketDims.map((d) => `d.${d} = p.${d}`).join(' AND ');
+  const nonZero = [
+    ...t.measures.map((m) => `m.${m} <> 0`),
+    `cardinality(m.${t.sketch[0]}) > 0`,
+  ].join(' OR ');
   const [row] = await sql<{ removed: number; written: number }>(
     `WITH picked AS (
-       SELECT DISTINCT project_id, by_user, grain, bucket FROM span_rollups
+       SELECT DISTINCT ${t.bucketDims.join(', ')} FROM ${t.table}
        WHERE NOT compacted ORDER BY grain, bucket LIMIT $1),
      gone AS (
-       DELETE FROM span_rollups d USING picked p
-       WHERE d.project_id = p.project_id AND d.by_user = p.by_user AND d.grain = p.grain AND d.bucket = p.bucket
+       DELETE FROM ${t.table} d USING picked p WHERE ${same}
        RETURNING d.*),
      merged AS (
-       INSERT INTO span_rollups (${ROW_COLUMNS}, compacted)
-       SELECT m.*, true FROM (${mergeSql(ROW_DIMS, rollupParts(dims, 'true', true, 'gone'))}) m
-       WHERE m.spans <> 0 OR m.errors <> 0 OR m.total_tokens <> 0 OR m.input_tokens <> 0
-         OR m.output_tokens <> 0 OR m.cached_input_tokens <> 0 OR m.cost <> 0 OR m.priced <> 0
-         OR m.unpriced <> 0 OR m.default_priced <> 0 OR cardinality(m.latency_keys) > 0
+       INSERT INTO ${t.table} (${rowColumns(t)}, compacted)
+       SELECT m.*, true FROM (${mergeSql(t.dims, rollupParts(dims, 'true', true, 'gone', t), t)}) m
+       WHERE ${nonZero}
        RETURNING 1)
      SELECT (SELECT count(*) FROM gone)::int AS removed, (SELECT count(*) FROM merged)::int AS written`,
     [buckets],

@@ -1,7 +1,9 @@
 // The scores table: the one write of scores (writeScores, for every writer: the API, evaluations,
 // online rules), deletion, and the look-ups that validation needs (targets, configs). Reads for
-// the API are in read-sql.ts and summary-sql.ts.
+// the API are in read-sql.ts and summary-sql.ts. Both writes keep score_rollups exact in the same
+// statement (analytics/score-rollup-sql.ts).
 import type { ScoreDataType, ScoreSource } from '../../generated/prisma/enums';
+import { addScoreContributionSql, scoreFacts } from '../analytics/score-rollup-sql';
 import type { Sql } from '../../storage/db';
 import { jsonParam } from '../../storage/json-param';
 import type { Emit } from '../events/emitter';
@@ -85,10 +87,33 @@ const UPSERT = `INSERT INTO scores AS sc (${WRITE_COLUMNS.map((c) => c[1]).join(
     .map((c) => `${c[1]} = EXCLUDED.${c[1]}`)
     .join(', ')}, updated_at = now()
   -- A score keeps its source: feedback never overwrites an evaluation's score, nor the reverse.
-  WHERE sc.source = EXCLUDED.source
+  -- Only scores LOCK_EXISTING locked ($2) are updated: the rollups know their old values.
+  WHERE sc.source = EXCLUDED.source AND sc.id = ANY($2::uuid[])
   RETURNING sc.id::text AS "id", sc.project_id::text AS "projectId", sc.client_id AS "clientId",
     (extract(epoch FROM sc.created_at) * 1000)::float8 AS "createdAt",
-    (extract(epoch FROM sc.updated_at) * 1000)::float8 AS "updatedAt", (sc.xmax = 0) AS "created"`;
+    (extract(epoch FROM sc.updated_at) * 1000)::float8 AS "updatedAt", (sc.xmax = 0) AS "created",
+    ${scoreFacts('sc')}`;
+
+// The upsert, and the rollups: the scores it updates lose their old values (`old`, read from the
+// statement's snapshot: current, as LOCK_EXISTING locked them), what it wrote adds its new ones.
+const WRITE = `WITH old AS (
+    SELECT o.id::text AS old_id, ${scoreFacts('o')} FROM scores o
+    JOIN jsonb_array_elements($1::jsonb) AS r ON o.project_id = (r->>1)::uuid AND o.client_id = r->>2),
+  written AS (${UPSERT}),
+  taken AS (${addScoreContributionSql('(SELECT old.* FROM old JOIN written w ON w.id = old.old_id AND NOT w.created)', -1)} RETURNING 1),
+  added AS (${addScoreContributionSql('written')} RETURNING 1)
+  SELECT "id", "projectId", "clientId", "createdAt", "updatedAt", "created" FROM written`;
+
+// Locks the stored scores of a batch's client ids (in id order: two batches do not deadlock on
+// them) to the end of the transaction, so that nobody changes them between the snapshot that
+// reads their old values and the update. (Row locks live in the rows: a batch of 1,000 costs no
+// shared lock table entries, as advisory locks would.)
+const LOCK_EXISTING = `SELECT o.id::text AS id, o.project_id::text AS "projectId", o.client_id AS "clientId"
+  FROM scores o JOIN jsonb_array_elements($1::jsonb) AS r ON o.project_id = (r->>1)::uuid AND o.client_id = r->>2
+  ORDER BY o.id FOR UPDATE OF o`;
+
+/** Rounds of writeScores for rows whose score another writer stored after the lock. */
+const MAX_ROUNDS = 3;
 
 /** A row's values in the order of WRITE_COLUMNS (written out: it runs a thousand times a batch). */
 export const valuesOf = (r: ScoreWrite) => [
@@ -114,12 +139,24 @@ export const valuesOf = (r: ScoreWrite) => [
   r.timestamp.toISOString(),
 ];
 
+interface Decision {
+  id: string;
+  projectId: string;
+  clientId: string | null;
+  // Milliseconds since the epoch: a thousand dates parse much faster as numbers.
+  createdAt: number;
+  updatedAt: number;
+  created: boolean;
+}
+
 const clientKey = (s: { projectId: string; clientId: string | null }) =>
   `${s.projectId}\u0000${s.clientId}`;
 
 /**
  * Stores scores in one statement (new ones inserted, those whose client id exists in their
- * project updated) and emits `score.created` for each new one. Call it inside
+ * project updated; scores with client ids first locked by LOCK_EXISTING, and written again in a
+ * round of their own if another writer stored one meanwhile) and emits `score.created` for each
+ * new one. Call it inside
  * `events.transaction((sql, emit) => writeScores(sql, emit, rows))`; the rows must be checked
  * first (ScoreWrite says how). A client id repeated in `rows` is written once, the last one
  * winning. Returns the stored scores in the order of `rows`, null for a row whose client id is
@@ -134,20 +171,24 @@ export async function writeScores(
   const last = new Map<string, ScoreWrite>();
   for (const row of rows) if (row.clientId !== null) last.set(clientKey(row), row);
   const unique = rows.filter((row) => row.clientId === null || last.get(clientKey(row)) === row);
-  const batch = jsonParam(unique.map(valuesOf));
-  // The statement returns what it decided (the id kept, the times); the rest is what was sent.
-  const stored = await sql<{
-    id: string;
-    projectId: string;
-    clientId: string | null;
-    // Milliseconds since the epoch: a thousand dates parse much faster as numbers.
-    createdAt: number;
-    updatedAt: number;
-    created: boolean;
-  }>(UPSERT, [batch]);
   const keyOf = (s: { id: string; projectId: string; clientId: string | null }) =>
     s.clientId === null ? s.id : clientKey(s);
-  const decisions = new Map(stored.map((s) => [keyOf(s), s]));
+  // What the statement decided (the id kept, the times); the rest is what was sent.
+  const decisions = new Map<string, Decision>();
+  let pending = unique;
+  for (let round = 0; round < MAX_ROUNDS && pending.length; round++) {
+    const batch = jsonParam(pending.map(valuesOf));
+    const locked = last.size
+      ? await sql<{ id: string; projectId: string; clientId: string }>(LOCK_EXISTING, [batch])
+      : [];
+    const stored = await sql<Decision>(WRITE, [batch, locked.map((l) => l.id)]);
+    for (const s of stored) decisions.set(keyOf(s), s);
+    // Not written: another source's client id (it was locked and kept its source), or a score
+    // another transaction stored under it after the lock (the upsert waited for it and left it):
+    // locked next round.
+    const held = new Set(locked.map(keyOf));
+    pending = pending.filter((row) => !decisions.has(keyOf(row)) && !held.has(keyOf(row)));
+  }
   const written = new Set<ScoreWrite>();
   for (const row of unique) {
     const decided = decisions.get(keyOf(row));
@@ -166,13 +207,18 @@ export async function writeScores(
   });
 }
 
-/** Deletes a score of the project; false when there is none. */
+/**
+ * Deletes a score of the project, and its values from the rollups (those of the row it deleted,
+ * whoever wrote it last); false when there is none.
+ */
 export async function deleteScore(sql: Sql, projectId: string, id: string): Promise<boolean> {
-  const rows = await sql(
-    `DELETE FROM scores WHERE id = $1::uuid AND project_id = $2::uuid RETURNING id`,
+  const rows = await sql<{ n: number }>(
+    `WITH gone AS (DELETE FROM scores WHERE id = $1::uuid AND project_id = $2::uuid RETURNING ${scoreFacts('scores')}),
+     taken AS (${addScoreContributionSql('gone', -1)} RETURNING 1)
+     SELECT count(*)::int AS n FROM gone`,
     [id, projectId],
   );
-  return rows.length > 0;
+  return rows[0].n > 0;
 }
 
 export interface TargetIds {
