@@ -299,8 +299,9 @@ describe('rollups over random spans', () => {
       const rowsBefore = await rollupRows();
       const { removed, written } = await compactToQuiet(sql);
       expect(removed).toBe(rowsBefore);
+      // Merged rows are written once and then added to, pass after pass.
       expect(written).toBeLessThan(removed);
-      expect(await rollupRows()).toBe(written);
+      expect(await rollupRows()).toBeLessThanOrEqual(written);
       const [dupes] = await sql<{ n: number }>(
         `SELECT count(*)::int AS n FROM (SELECT 1 FROM span_rollups
            GROUP BY project_id, by_user, grain, bucket, is_call, model, provider, kind, status, user_id

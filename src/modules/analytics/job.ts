@@ -1,13 +1,13 @@
-// The rollup compactor on the worker pool: while some bucket has partial rows (what span ingest and
-// score writers wrote since the last pass), merges up to BUCKETS_PER_PASS buckets of each rollup
-// table per pass and goes again at once. Queries sum every row, so compaction changes how fast
+// The rollup compactor on the worker pool: while there are partial rows (what span ingest and score
+// writers wrote since the last pass), merges up to ROWS_PER_PASS of them per rollup table into their
+// groups' merged rows, and goes again at once. Queries sum every row, so compaction changes how fast
 // they are, never what they answer.
 import type { Deps } from '../../deps';
 import type { Job } from '../../worker/job';
 import { compactRollups, SPAN_ROLLUPS } from './rollup-sql';
 import { SCORE_ROLLUPS } from './score-rollup-sql';
 
-const BUCKETS_PER_PASS = 200;
+const ROWS_PER_PASS = 5_000;
 const TABLES = [SPAN_ROLLUPS, SCORE_ROLLUPS];
 
 export function createRollupJob(deps: Deps): Job<'pass', null> {
@@ -28,7 +28,7 @@ export function createRollupJob(deps: Deps): Job<'pass', null> {
     },
     run: async () => {
       for (const t of TABLES) {
-        const { removed, written } = await compactRollups(sql, BUCKETS_PER_PASS, t);
+        const { removed, written } = await compactRollups(sql, ROWS_PER_PASS, t);
         deps.log.debug({ table: t.table, removed, written }, 'rollups compacted');
       }
       return null;

@@ -231,32 +231,62 @@ export async function addSpanContribution(
 }
 
 /**
- * Merges the rows of up to `buckets` buckets of table `t` that have rows not yet compacted into one
- * row per group, in one statement: what it deletes it inserts merged, so a kill leaves either. A
- * concurrent compactor waits for the rows this one deletes and then skips them; rows that writers
- * add while it runs stay for the next pass. Returns the rows removed and written.
+ * Merges up to `rows` partial rows (written by ingest or a score writer, not yet compacted) into
+ * their groups' merged rows, in one statement: what it deletes it adds to the merged row of the
+ * same group (one per group: the oldest, when two compactors once made two), or inserts as that
+ * row; so a kill leaves either, and a pass costs what arrived since the last, not the whole
+ * bucket. A merged row whose sums come to zero (its spans all moved or deleted) is deleted: every
+ * measure 0 means its sketch is empty too. Concurrent compactors take disjoint rows (SKIP LOCKED)
+ * and add to a merged row one after the other (the second UPDATE adds to what the first wrote).
+ * Returns the partial rows removed, and the merged rows updated, written or emptied.
  */
-export async function compactRollups(sql: Sql, buckets: number, t: RollupTable = SPAN_ROLLUPS) {
+export async function compactRollups(sql: Sql, rows: number, t: RollupTable = SPAN_ROLLUPS) {
   const dims = t.dims.map((d) => [`r.${d}`, d] as const);
-  const same = t.bucketDims.map((d) => `d.${d} = p.${d}`).join(' AND ');
+  const match = (a: string, b: string) =>
+    t.dims
+      .map((d) =>
+        t.bucketDims.includes(d)
+          ? `${a}.${d} = ${b}.${d}`
+          : `${a}.${d} IS NOT DISTINCT FROM ${b}.${d}`,
+      )
+      .join(' AND ');
   const nonZero = [
     ...t.measures.map((m) => `m.${m} <> 0`),
     `cardinality(m.${t.sketch[0]}) > 0`,
   ].join(' OR ');
+  const [keys, counts] = t.sketch;
   const [row] = await sql<{ removed: number; written: number }>(
     `WITH picked AS (
-       SELECT DISTINCT ${t.bucketDims.join(', ')} FROM ${t.table}
-       WHERE NOT compacted ORDER BY grain, bucket LIMIT $1),
+       SELECT id FROM ${t.table} WHERE NOT compacted ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
      gone AS (
-       DELETE FROM ${t.table} d USING picked p WHERE ${same}
-       RETURNING d.*),
-     merged AS (
+       DELETE FROM ${t.table} d USING picked p WHERE d.id = p.id RETURNING d.*),
+     m AS (${mergeSql(t.dims, rollupParts(dims, 'true', true, 'gone', t), t)}),
+     target AS (
+       SELECT DISTINCT ON (${t.dims.map((d) => `m.${d}`).join(', ')}) c.id AS target_id,
+         (${t.measures.map((x) => `c.${x} + m.${x} = 0`).join(' AND ')}) AS emptied, m.*
+       FROM m JOIN ${t.table} c ON c.compacted AND ${match('c', 'm')}
+       ORDER BY ${t.dims.map((d) => `m.${d}`).join(', ')}, c.id),
+     emptied AS (
+       DELETE FROM ${t.table} c USING target WHERE c.id = target.target_id AND target.emptied
+       RETURNING 1),
+     updated AS (
+       UPDATE ${t.table} c SET ${t.measures.map((x) => `${x} = c.${x} + target.${x}`).join(', ')},
+         (${keys}, ${counts}) = (
+           SELECT COALESCE(array_agg(k ORDER BY k), '{}'), COALESCE(array_agg(n ORDER BY k), '{}')
+           FROM (SELECT u.k, sum(u.n)::bigint AS n
+                 FROM unnest(c.${keys} || target.${keys}, c.${counts} || target.${counts}) AS u(k, n)
+                 GROUP BY u.k HAVING sum(u.n) <> 0) x)
+       FROM target WHERE c.id = target.target_id AND NOT target.emptied
+       RETURNING 1),
+     inserted AS (
        INSERT INTO ${t.table} (${rowColumns(t)}, compacted)
-       SELECT m.*, true FROM (${mergeSql(t.dims, rollupParts(dims, 'true', true, 'gone', t), t)}) m
-       WHERE ${nonZero}
+       SELECT m.*, true FROM m
+       WHERE (${nonZero}) AND NOT EXISTS (SELECT 1 FROM target x WHERE ${match('x', 'm')})
        RETURNING 1)
-     SELECT (SELECT count(*) FROM gone)::int AS removed, (SELECT count(*) FROM merged)::int AS written`,
-    [buckets],
+     SELECT (SELECT count(*) FROM gone)::int AS removed,
+       ((SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)
+         + (SELECT count(*) FROM emptied))::int AS written`,
+    [rows],
   );
   return row;
 }

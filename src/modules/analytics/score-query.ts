@@ -141,7 +141,13 @@ export async function aggregateScores(
       ),
       count: Number(row.scores),
       valueCount,
-      valueSum: valueCount > 0 ? String(row.value_sum) : null,
+      // The same sum whatever the scale sums of sums gave it (trailing zeros dropped).
+      valueSum:
+        valueCount > 0
+          ? String(row.value_sum)
+              .replace(/(\.\d*?)0+$/, '$1')
+              .replace(/\.$/, '')
+          : null,
       mean: row.mean === null ? null : Number(row.mean),
       p50: at(0.5),
       p95: at(0.95),
