@@ -57,7 +57,7 @@ async function seed(pool, projectId, opts, end) {
     await pool.query(
       `INSERT INTO traces (id, project_id, external_id, name, user_id, start_time, span_count, updated_at)
        SELECT md5('t' || g)::uuid, $1, 't' || g, 'request', 'user-' || (g * 7919 % $5),
-         to_timestamp(($2 + g * 10 * $6) / 1000.0), 10, now()
+         to_timestamp(($2 + g * 10 * $6::float8) / 1000.0), 10, now()
        FROM generate_series($3::bigint / 10, ($4::bigint - 1) / 10) g`,
       [projectId, t0, from, to, opts.users, step],
     );
@@ -67,7 +67,7 @@ async function seed(pool, projectId, opts, end) {
          input_cost, output_cost, total_cost, price_source, updated_at)
        SELECT md5('s' || g)::uuid, $1, md5('t' || (g / 10))::uuid, 's' || g,
          CASE WHEN m.i = 9 THEN 'EMBEDDING' ELSE 'LLM' END::"SpanKind", 'call', m.name, m.name, m.provider,
-         to_timestamp(($2 + g * $6) / 1000.0), to_timestamp(($2 + g * $6 + l.ms) / 1000.0), l.ms,
+         to_timestamp(($2 + g * $6::float8) / 1000.0), to_timestamp(($2 + g * $6::float8 + l.ms) / 1000.0), l.ms,
          (CASE WHEN g % 20 = 0 THEN 'ERROR' ELSE 'OK' END)::"SpanStatus", 'user-' || ((g / 10) * 7919 % $5),
          k.i, k.o, k.i + k.o, k.i * 0.0000025, k.o * 0.00001, k.i * 0.0000025 + k.o * 0.00001, 'TABLE', now()
        FROM generate_series($3::bigint, $4::bigint - 1) g
