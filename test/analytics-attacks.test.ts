@@ -465,7 +465,7 @@ describe('strings that would break SQL are plain values', () => {
 });
 
 describe('what a scan is charged', () => {
-  const costOf = async (query: string, variables: object) => {
+  const costOf = async (query: string, variables: Record<string, unknown>) => {
     const res = await app.gql(query, variables);
     expect(res.body.errors).toBeUndefined();
     return res.body.extensions.cost;
