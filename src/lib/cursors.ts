@@ -2,9 +2,17 @@
 // row more than asked (which says whether there is a next page).
 import { isUuid } from './ids';
 
+// Exactly what we encode (a Date's JSON, an int column): a value the database would refuse to
+// compare ("1", "March 7", year 0, 2^40) is not a cursor of ours.
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const SORT_VALUE = {
-  time: (v: unknown) => typeof v === 'string' && !Number.isNaN(Date.parse(v)),
-  int: (v: unknown) => Number.isInteger(v),
+  time: (v: unknown) =>
+    typeof v === 'string' &&
+    ISO_TIME.test(v) &&
+    !v.startsWith('0000') &&
+    !Number.isNaN(Date.parse(v)) &&
+    new Date(v).toISOString() === v,
+  int: (v: unknown) => Number.isInteger(v) && Math.abs(v as number) <= 2_147_483_647,
   // -1 stands for a null cost, sorted last in descending order.
   decimal: (v: unknown) => typeof v === 'string' && /^-?\d{1,20}(\.\d{1,18})?$/.test(v),
 };

@@ -5,6 +5,12 @@
 /** Shorter phrases have no trigram to look up in a trigram index. */
 export const MIN_PHRASE = 3;
 export const MAX_PHRASE = 1000;
+/**
+ * Cost points a phrase search declares (the `spans` root, `traces` with filter.text), as the other
+ * reads of a whole window (metrics, costSummary): it reads every span of the range, so its price
+ * cannot be the page it returns (an empty page would cost 1 point for a scan of the project).
+ */
+export const PHRASE_SEARCH_COST = 50;
 
 /** An ILIKE pattern matching `text` literally anywhere: LIKE's own characters (% _ \) escaped. */
 export const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

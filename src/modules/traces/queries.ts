@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
 import { pageSize } from '../../lib/pages';
 import { loadersOf } from './loaders';
 import { readable, SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
+import { PHRASE_SEARCH_COST } from './phrase-sql';
 import { phraseSchema } from './search';
 import { selectedFields } from './selection';
 
@@ -88,6 +89,11 @@ builder.queryFields((t) => ({
       type: TraceRef,
       description:
         'Traces of a project, newest first unless ordered otherwise (forward pagination: first/after).',
+      // A phrase (filter.text) reads the spans of the range, as the spans root does.
+      extensions: {
+        cost: (args: { filter?: { text?: string | null } | null }) =>
+          args.filter?.text != null ? PHRASE_SEARCH_COST : 0,
+      },
       args: {
         projectId: t.arg.globalID({ required: true, for: ProjectRef }),
         filter: t.arg({ type: TraceFilter }),

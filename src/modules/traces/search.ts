@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, keysetPage } from '../../lib/cursors';
 import { pageSize } from '../../lib/pages';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
-import { MAX_PHRASE, MIN_PHRASE } from './phrase-sql';
+import { MAX_PHRASE, MIN_PHRASE, PHRASE_SEARCH_COST } from './phrase-sql';
 import { SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './schema';
 import { searchSpans } from './search-sql';
 import { selectedFields } from './selection';
@@ -42,6 +42,7 @@ builder.queryFields((t) => ({
       type: SpanRef,
       description:
         'Spans of a project whose input or output contains a phrase, newest first (forward pagination: first/after). Reads the spans of the time range: give from/to on large projects.',
+      extensions: { cost: PHRASE_SEARCH_COST },
       args: {
         projectId: t.arg.globalID({ required: true, for: ProjectRef }),
         filter: t.arg({ type: SpanFilter, required: true }),
