@@ -110,10 +110,7 @@ describe('series', () => {
       {
         keys: keys({ name: 'thumbs' }),
         totals: { count: 3, valueCount: 3, mean: expect.closeTo(2 / 3, 12) },
-        points: hours(
-          { count: 2, valueCount: 2, mean: 0.5 },
-          { count: 1, valueCount: 1, mean: 1 },
-        ),
+        points: hours({ count: 2, valueCount: 2, mean: 0.5 }, { count: 1, valueCount: 1, mean: 1 }),
       },
       {
         keys: keys({ name: 'tone' }),
@@ -306,7 +303,11 @@ describe('limits and rights', () => {
     });
     expect(missing.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     expect(missing.body.errors?.[0].message).toBe(foreign.message);
-    const own = await app.gql(QUERY, { ...variables({}), p: globalId('Project', elsewhere) }, { key });
+    const own = await app.gql(
+      QUERY,
+      { ...variables({}), p: globalId('Project', elsewhere) },
+      { key },
+    );
     expect(own.body.errors).toBeUndefined();
     expect(own.body.data.scoreMetrics).toEqual([]);
   });

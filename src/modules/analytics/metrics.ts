@@ -138,6 +138,11 @@ export async function readMetrics(sql: Sql, q: MetricsQuery): Promise<MetricsSer
   const rowsOf = rowsBySeries(rows, groupBy);
   return kept.map((s) => ({
     ...s,
-    points: fillPoints(buckets, rowsOf.get(seriesKey(s.keys, groupBy)) ?? [], valuesOf, EMPTY_VALUES),
+    points: fillPoints(
+      buckets,
+      rowsOf.get(seriesKey(s.keys, groupBy)) ?? [],
+      valuesOf,
+      EMPTY_VALUES,
+    ),
   }));
 }

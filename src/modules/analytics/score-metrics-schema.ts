@@ -40,25 +40,23 @@ const ScoreMetricsFilter = builder.inputType('ScoreMetricsFilter', {
   }),
 });
 
-const ScoreMetricsKeysRef = builder
-  .objectRef<ScoreSeries['keys']>('ScoreMetricsKeys')
-  .implement({
-    description: 'The group of a series: only the keys grouped by are set.',
-    fields: (t) => ({
-      name: t.string({ nullable: true, resolve: (k) => k.NAME ?? null }),
-      source: t.field({
-        type: ScoreSourceEnum,
-        nullable: true,
-        resolve: (k) => (k.SOURCE as never) ?? null,
-      }),
-      dataType: t.field({
-        type: ScoreDataTypeEnum,
-        nullable: true,
-        resolve: (k) => (k.DATA_TYPE as never) ?? null,
-      }),
-      stringValue: t.string({ nullable: true, resolve: (k) => k.STRING_VALUE ?? null }),
+const ScoreMetricsKeysRef = builder.objectRef<ScoreSeries['keys']>('ScoreMetricsKeys').implement({
+  description: 'The group of a series: only the keys grouped by are set.',
+  fields: (t) => ({
+    name: t.string({ nullable: true, resolve: (k) => k.NAME ?? null }),
+    source: t.field({
+      type: ScoreSourceEnum,
+      nullable: true,
+      resolve: (k) => (k.SOURCE as never) ?? null,
     }),
-  });
+    dataType: t.field({
+      type: ScoreDataTypeEnum,
+      nullable: true,
+      resolve: (k) => (k.DATA_TYPE as never) ?? null,
+    }),
+    stringValue: t.string({ nullable: true, resolve: (k) => k.STRING_VALUE ?? null }),
+  }),
+});
 
 type FieldBuilder<Result> = PothosSchemaTypes.ObjectFieldBuilder<
   typeof builder.$inferSchemaTypes,
