@@ -214,6 +214,10 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
     `query($p: ID!) { scoreSummary(projectId: $p, from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", groupBy: [NAME]) { count mean } }`,
     v,
   ],
+  scoreMetrics: () => [
+    `query($p: ID!) { scoreMetrics(projectId: $p, from: "2020-01-01T00:00:00Z", to: "2035-01-01T00:00:00Z", interval: WEEK) { totals { count mean } } }`,
+    v,
+  ],
   scoreConfigs: () => ['query($p: ID!) { scoreConfigs(projectId: $p) { totalCount } }', v],
   viewer: () => ['{ viewer { email } }', {}],
   usage: () => ['query($p: ID!) { usage(projectId: $p) { requests } }', v],

@@ -623,9 +623,10 @@ describe('tenant isolation for every query root', () => {
     });
   });
 
-  it('scores, scoreSummary and scoreConfigs: another project is refused (scores-isolation.test.ts checks every input)', async () => {
+  it('scores, scoreSummary, scoreMetrics and scoreConfigs: another project is refused (scores-isolation.test.ts checks every input)', async () => {
     root('scores');
     root('scoreSummary');
+    root('scoreMetrics');
     root('scoreConfigs');
     const p = globalId('Project', theirs);
     for (const [field, query] of [
@@ -633,6 +634,10 @@ describe('tenant isolation for every query root', () => {
       [
         'scoreSummary',
         'query($p: ID!) { scoreSummary(projectId: $p, from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { count } }',
+      ],
+      [
+        'scoreMetrics',
+        'query($p: ID!) { scoreMetrics(projectId: $p, from: "2025-01-01T00:00:00Z", to: "2026-01-01T00:00:00Z", interval: WEEK) { totals { count } } }',
       ],
       ['scoreConfigs', 'query($p: ID!) { scoreConfigs(projectId: $p) { totalCount } }'],
     ]) {

@@ -399,6 +399,12 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
       () => ({ id: missing('Project') }),
     ],
     [
+      'scoreMetrics',
+      'query($id: ID!) { scoreMetrics(projectId: $id, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", interval: DAY) { totals { count } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
       'costForecast',
       'query($id: ID!) { costForecast(projectId: $id, horizon: MONTH) { spentSoFar } }',
       () => ({ id: ids.project }),
@@ -742,6 +748,10 @@ describe('an instance admin naming a project that does not exist', () => {
     [
       'metrics',
       'query($p: ID!) { metrics(projectId: $p, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", interval: DAY) { totals { calls } } }',
+    ],
+    [
+      'scoreMetrics',
+      'query($p: ID!) { scoreMetrics(projectId: $p, from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", interval: DAY) { totals { count } } }',
     ],
     ['costForecast', 'query($p: ID!) { costForecast(projectId: $p, horizon: DAY) { spentSoFar } }'],
   ])('%s answers NOT_FOUND, not an internal error nor an empty answer', async (_what, document) => {

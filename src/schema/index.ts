@@ -15,6 +15,7 @@ import '../modules/costs/schema';
 import '../modules/costs/price-schema';
 import '../modules/costs/forecast-schema';
 import '../modules/analytics/schema';
+import '../modules/analytics/score-metrics-schema';
 import '../modules/evaluations/dataset-schema';
 import '../modules/evaluations/schema';
 import '../modules/evaluations/mutations';

@@ -11,7 +11,15 @@ import {
   type SpanAggregateRow,
   TooManyRowsError,
 } from './query';
-import { bucketStarts, EMPTY_VALUES, fillPoints, type MetricsValues, valuesOf } from './series';
+import {
+  bucketStarts,
+  EMPTY_VALUES,
+  fillPoints,
+  type MetricsValues,
+  rowsBySeries,
+  seriesKey,
+  valuesOf,
+} from './series';
 import { compareKeys, type Order, topN } from './top';
 
 export type MetricsDimension = Exclude<Dimension, 'PROJECT'>;
@@ -48,6 +56,14 @@ export const MAX_TOTAL_POINTS = 100_000;
 /** A query the limits refuse; the message says which. */
 export class MetricsLimitError extends Error {}
 
+/** Refuses more than MAX_TOTAL_POINTS points over all series. */
+export function checkTotalPoints(series: number, points: number): void {
+  if (series * points > MAX_TOTAL_POINTS)
+    throw new MetricsLimitError(
+      `${series} series of ${points} points is more than ${MAX_TOTAL_POINTS} points: ask for fewer series (filter, or limit) or fewer points (a shorter window or a longer interval).`,
+    );
+}
+
 /** Which filter list narrows each dimension to the kept series' keys. */
 const FILTER_OF: Record<MetricsDimension, keyof SpanAggregateFilter> = {
   MODEL: 'models',
@@ -56,9 +72,6 @@ const FILTER_OF: Record<MetricsDimension, keyof SpanAggregateFilter> = {
   SPAN_KIND: 'spanKinds',
   STATUS: 'statuses',
 };
-
-const keyOf = (keys: MetricsSeries['keys'], dims: readonly MetricsDimension[]) =>
-  JSON.stringify(dims.map((d) => keys[d] ?? null));
 
 export async function readMetrics(sql: Sql, q: MetricsQuery): Promise<MetricsSeries[]> {
   const groupBy = [...new Set(q.groupBy)];
@@ -98,11 +111,9 @@ export async function readMetrics(sql: Sql, q: MetricsQuery): Promise<MetricsSer
     q.order,
     q.limit,
   ).map(({ keys, totals }) => ({ keys, totals }));
-  if (kept.length * buckets.length > MAX_TOTAL_POINTS)
-    throw new MetricsLimitError(
-      `${kept.length} series of ${buckets.length} points is more than ${MAX_TOTAL_POINTS} points: ask for fewer series (limit) or fewer points (a shorter window or a longer interval).`,
-    );
-  if (!totals.length) return kept.map((s) => ({ ...s, points: fillPoints(buckets, []) }));
+  checkTotalPoints(kept.length, buckets.length);
+  if (!totals.length)
+    return kept.map((s) => ({ ...s, points: fillPoints(buckets, [], valuesOf, EMPTY_VALUES) }));
 
   // Narrowed to the kept series' keys when top-N dropped some (a null key cannot be a filter
   // value: that dimension stays wide, and rows of series not kept are dropped below).
@@ -124,15 +135,14 @@ export async function readMetrics(sql: Sql, q: MetricsQuery): Promise<MetricsSer
     if (!(error instanceof TooManyRowsError)) throw error;
     throw new MetricsLimitError('Too many points: ask for fewer series or fewer points.');
   }
-  const rowsOf = new Map<string, SpanAggregateRow[]>();
-  for (const row of rows) {
-    const key = keyOf(row.keys as MetricsSeries['keys'], groupBy);
-    let list = rowsOf.get(key);
-    if (!list) rowsOf.set(key, (list = []));
-    list.push(row);
-  }
+  const rowsOf = rowsBySeries(rows, groupBy);
   return kept.map((s) => ({
     ...s,
-    points: fillPoints(buckets, rowsOf.get(keyOf(s.keys, groupBy)) ?? []),
+    points: fillPoints(
+      buckets,
+      rowsOf.get(seriesKey(s.keys, groupBy)) ?? [],
+      valuesOf,
+      EMPTY_VALUES,
+    ),
   }));
 }

@@ -1,7 +1,8 @@
 // `metrics`: what a dashboard draws, a time series per group of calls, errors, tokens, cost and
 // latency quantiles over [from, to), from the rollups (metrics.ts). Needs `read`; the cost fields
 // need `costs` (FORBIDDEN on them alone, as Trace.totalCost), and so does ranking by cost. The order of top-N is shared with costSummary (AnalyticsOrder).
-// Score series (mean/p50/p95 by score name) come from the score rollups as a field of their own.
+// Score series (mean/p50/p95 by score name) are `scoreMetrics` (score-metrics-schema.ts), with the
+// same window, interval and limits (checkWindow, MetricsInterval).
 import { z } from 'zod';
 import { badInput } from '../../errors';
 import { builder } from '../../schema/builder';
@@ -18,10 +19,11 @@ import {
   readMetrics,
 } from './metrics';
 import { bucketCount, type MetricsValues } from './series';
+import type { Interval } from './query';
 import type { Order } from './top';
 
 /** Points in one series at most. */
-const MAX_POINTS = 1_000;
+export const MAX_POINTS = 1_000;
 /** Values in one filter list (as costSummary's). */
 const MAX_FILTER_VALUES = 100;
 
@@ -50,6 +52,27 @@ export function checkLimit(limit: number | null | undefined): number | null {
   return limit;
 }
 
+/** A series query's window: `to` after `from`, and at most MAX_POINTS buckets of the interval. */
+export function checkWindow(from: Date, to: Date, interval: Interval): void {
+  if (to.getTime() <= from.getTime()) throw badInput('`to` must be after `from`.', ['to']);
+  const points = bucketCount(from, to, interval);
+  if (points > MAX_POINTS)
+    throw badInput(
+      `${points} ${interval.toLowerCase()} buckets is more than ${MAX_POINTS} points: use a longer interval or a shorter window.`,
+      ['interval'],
+    );
+}
+
+/** A series query's reading, the limits it hits answered BAD_USER_INPUT. */
+export async function withinLimits<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof MetricsLimitError) throw badInput(error.message);
+    throw error;
+  }
+}
+
 const MetricsOrder = builder.inputType('MetricsOrder', {
   fields: (t) => ({
     field: t.field({ type: AnalyticsOrderField, required: true }),
@@ -57,7 +80,7 @@ const MetricsOrder = builder.inputType('MetricsOrder', {
   }),
 });
 
-const MetricsIntervalEnum = builder.enumType('MetricsInterval', {
+export const MetricsIntervalEnum = builder.enumType('MetricsInterval', {
   description:
     'UTC buckets of time, as Postgres date_trunc: a WEEK starts on Monday. MINUTE reads the spans themselves (at most 1,000 minutes); the others read the rollups.',
   values: ['MINUTE', 'HOUR', 'DAY', 'WEEK'] as const,
@@ -183,7 +206,7 @@ const MetricsPointRef = builder.objectRef<Values & { time: Date }>('MetricsPoint
 });
 
 /** Points counted upfront per series by the rate limit; the answer is charged at its real size. */
-const POINTS_ESTIMATE = 24;
+export const POINTS_ESTIMATE = 24;
 
 type Series = Omit<MetricsSeries, 'totals' | 'points'> & {
   totals: Values;
@@ -233,14 +256,7 @@ builder.queryField('metrics', (t) =>
     authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
     resolve: async (_root, args, ctx, info) => {
       const projectId = args.projectId.id;
-      if (args.to.getTime() <= args.from.getTime())
-        throw badInput('`to` must be after `from`.', ['to']);
-      const points = bucketCount(args.from, args.to, args.interval);
-      if (points > MAX_POINTS)
-        throw badInput(
-          `${points} ${args.interval.toLowerCase()} buckets is more than ${MAX_POINTS} points: use a longer interval or a shorter window.`,
-          ['interval'],
-        );
+      checkWindow(args.from, args.to, args.interval);
       const limit = checkLimit(args.limit);
       const order = orderOf(args.orderBy ?? null);
       // Ranking by cost reveals costs as reading them does (traces' authorizeCostFilter).
@@ -253,8 +269,8 @@ builder.queryField('metrics', (t) =>
           LATENCY.some((f) => selected.get(type)?.has(f)),
         );
       const { callsOnly, ...filter } = args.filter ?? {};
-      try {
-        const series = await readMetrics(ctx.deps.db.query, {
+      const series = await withinLimits(() =>
+        readMetrics(ctx.deps.db.query, {
           projectId,
           from: args.from,
           to: args.to,
@@ -266,16 +282,13 @@ builder.queryField('metrics', (t) =>
           limit,
           latency,
           rollups: ctx.deps.config.rollups.enabled,
-        });
-        return series.map((s) => ({
-          keys: s.keys,
-          totals: { ...s.totals, projectId },
-          points: s.points.map((point) => ({ ...point, projectId })),
-        }));
-      } catch (error) {
-        if (error instanceof MetricsLimitError) throw badInput(error.message);
-        throw error;
-      }
+        }),
+      );
+      return series.map((s) => ({
+        keys: s.keys,
+        totals: { ...s.totals, projectId },
+        points: s.points.map((point) => ({ ...point, projectId })),
+      }));
     },
   }),
 );

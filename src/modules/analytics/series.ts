@@ -76,14 +76,40 @@ export function valuesOf(row: SpanAggregateRow): MetricsValues {
   };
 }
 
-/** Every bucket's values, a bucket without a row as EMPTY_VALUES. */
-export function fillPoints(
+/**
+ * Every bucket's values from rows of one series (span or score aggregates), a bucket without a
+ * row as `empty`.
+ */
+export function fillPoints<Row extends { time: Date | null }, Values>(
   buckets: readonly number[],
-  rows: readonly SpanAggregateRow[],
-): (MetricsValues & { time: Date })[] {
+  rows: readonly Row[],
+  valuesOf: (row: Row) => Values,
+  empty: Values,
+): (Values & { time: Date })[] {
   const byTime = new Map(rows.map((row) => [row.time!.getTime(), row]));
   return buckets.map((t) => {
     const row = byTime.get(t);
-    return { time: new Date(t), ...(row ? valuesOf(row) : EMPTY_VALUES) };
+    return { time: new Date(t), ...(row ? valuesOf(row) : empty) };
   });
+}
+
+type Keys = Partial<Record<string, string | null>>;
+
+/** The identity of a series: its keys in the order grouped by (a missing key as null). */
+export const seriesKey = (keys: Keys, dims: readonly string[]) =>
+  JSON.stringify(dims.map((d) => keys[d] ?? null));
+
+/** Bucketed rows by the series they belong to (seriesKey). */
+export function rowsBySeries<Row extends { keys: Keys }>(
+  rows: readonly Row[],
+  dims: readonly string[],
+): Map<string, Row[]> {
+  const bySeries = new Map<string, Row[]>();
+  for (const row of rows) {
+    const key = seriesKey(row.keys, dims);
+    let list = bySeries.get(key);
+    if (!list) bySeries.set(key, (list = []));
+    list.push(row);
+  }
+  return bySeries;
 }

@@ -10,6 +10,7 @@ test('the cache policy the schema declares', () => {
   expect(cacheTtls(schema)).toEqual({
     CostSummaryRow: 30_000,
     MetricsSeries: 30_000,
+    ScoreMetricsSeries: 30_000,
     CostForecast: 30_000,
     Trace: 10_000,
     Span: 10_000,
