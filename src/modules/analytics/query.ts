@@ -112,6 +112,28 @@ export function segments(from: Date, to: Date, interval: Interval | null | undef
   return { raw, hours, days: [[d1, d2]] };
 }
 
+/**
+ * The time conditions of a query's parts, with `param` adding their bounds: `raw(column)` over the
+ * rows themselves, `rollup` over a rollup table aliased `r` (its hour and day rows in range).
+ */
+export function partRanges(parts: ReturnType<typeof segments>, param: (value: unknown) => string) {
+  const range = (column: string, ranges: number[][]) =>
+    `(${ranges
+      .map(
+        ([a, b]) =>
+          `(${column} >= ${param(new Date(a))}::timestamptz AND ${column} < ${param(new Date(b))}::timestamptz)`,
+      )
+      .join(' OR ')})`;
+  const grains = [
+    ...(parts.hours.length ? [`(r.grain = 'HOUR' AND ${range('r.bucket', parts.hours)})`] : []),
+    ...(parts.days.length ? [`(r.grain = 'DAY' AND ${range('r.bucket', parts.days)})`] : []),
+  ];
+  return {
+    raw: (column: string) => range(column, parts.raw),
+    rollup: grains.length ? `(${grains.join(' OR ')})` : null,
+  };
+}
+
 export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<SpanAggregateRow[]> {
   const params: unknown[] = [q.projectIds];
   const param = (value: unknown) => `$${params.push(value)}`;
@@ -120,13 +142,7 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
   const parts = rawOnly
     ? { raw: [[q.from.getTime(), q.to.getTime()]], hours: [], days: [] }
     : segments(q.from, q.to, q.interval);
-  const range = (column: string, ranges: number[][]) =>
-    `(${ranges
-      .map(
-        ([a, b]) =>
-          `(${column} >= ${param(new Date(a))}::timestamptz AND ${column} < ${param(new Date(b))}::timestamptz)`,
-      )
-      .join(' OR ')})`;
+  const ranges = partRanges(parts, param);
   const conditions = (alias: 's' | 'r') => {
     const col = (d: Dimension) => (alias === 's' ? SPAN_KEY : ROLLUP_KEY)[d];
     const where: string[] = [];
@@ -150,22 +166,18 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
 
   const sources: string[] = [];
   if (parts.raw.length) {
-    const where = ['s.project_id = ANY($1::uuid[])', range('s.start_time', parts.raw)];
+    const where = ['s.project_id = ANY($1::uuid[])', ranges.raw('s.start_time')];
     where.push(...conditions('s'));
     if (f.sessionIds?.length) where.push(`s.session_id = ANY(${param(f.sessionIds)}::text[])`);
     if (f.tags?.length) where.push(`s.tags @> ${param(f.tags)}::text[]`);
     sources.push(spanPart('spans s', dimsOf('s', 's.start_time'), where.join(' AND ')));
   }
-  if (parts.hours.length || parts.days.length) {
+  if (ranges.rollup) {
     const byUser = groupBy.includes('USER') || Boolean(f.userIds?.length);
-    const grains = [
-      ...(parts.hours.length ? [`(r.grain = 'HOUR' AND ${range('r.bucket', parts.hours)})`] : []),
-      ...(parts.days.length ? [`(r.grain = 'DAY' AND ${range('r.bucket', parts.days)})`] : []),
-    ];
     const where = [
       'r.project_id = ANY($1::uuid[])',
       `r.by_user = ${byUser}`,
-      `(${grains.join(' OR ')})`,
+      ranges.rollup,
       ...conditions('r'),
     ];
     sources.push(...rollupParts(dimsOf('r', 'r.bucket'), where.join(' AND '), q.sketch));

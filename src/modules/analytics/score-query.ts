@@ -4,7 +4,7 @@
 // (query.ts segments): whole days from the day rollups, whole hours around them from the hour
 // rollups, the ragged edges (and MINUTE buckets) from the scores themselves.
 import type { Sql } from '../../storage/db';
-import { type Interval, segments, TooManyRowsError } from './query';
+import { type Interval, partRanges, segments, TooManyRowsError } from './query';
 import { mergeSql, rollupParts, type Dim } from './rollup-sql';
 import { SCORE_ROLLUPS, scorePart } from './score-rollup-sql';
 import { quantile, type Sketch, signedKeyValue } from './sketch';
@@ -64,13 +64,7 @@ export async function aggregateScores(
   const param = (value: unknown) => `$${params.push(value)}`;
   const f = q.filter ?? {};
   const parts = segments(q.from, q.to, q.interval);
-  const range = (column: string, ranges: number[][]) =>
-    `(${ranges
-      .map(
-        ([a, b]) =>
-          `(${column} >= ${param(new Date(a))}::timestamptz AND ${column} < ${param(new Date(b))}::timestamptz)`,
-      )
-      .join(' OR ')})`;
+  const ranges = partRanges(parts, param);
   const conditions = (alias: 's' | 'r') => {
     const where: string[] = [];
     if (f.names?.length) where.push(`${KEY.NAME(alias)} = ANY(${param(f.names)}::text[])`);
@@ -90,7 +84,7 @@ export async function aggregateScores(
 
   const sources: string[] = [];
   if (parts.raw.length) {
-    const where = ['s.project_id = ANY($1::uuid[])', range('s.scored_at', parts.raw)];
+    const where = ['s.project_id = ANY($1::uuid[])', ranges.raw('s.scored_at')];
     sources.push(
       scorePart(
         'scores s',
@@ -99,16 +93,8 @@ export async function aggregateScores(
       ),
     );
   }
-  if (parts.hours.length || parts.days.length) {
-    const grains = [
-      ...(parts.hours.length ? [`(r.grain = 'HOUR' AND ${range('r.bucket', parts.hours)})`] : []),
-      ...(parts.days.length ? [`(r.grain = 'DAY' AND ${range('r.bucket', parts.days)})`] : []),
-    ];
-    const where = [
-      'r.project_id = ANY($1::uuid[])',
-      `(${grains.join(' OR ')})`,
-      ...conditions('r'),
-    ];
+  if (ranges.rollup) {
+    const where = ['r.project_id = ANY($1::uuid[])', ranges.rollup, ...conditions('r')];
     sources.push(
       ...rollupParts(
         dimsOf('r', 'r.bucket'),
