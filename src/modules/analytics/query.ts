@@ -91,10 +91,30 @@ const DAY = 24 * HOUR;
 const ceilTo = (t: number, step: number) => Math.ceil(t / step) * step;
 const floorTo = (t: number, step: number) => Math.floor(t / step) * step;
 
-/** The time ranges of a query by what answers them: spans, hour rows, day rows. */
-export function segments(from: Date, to: Date, interval: Interval | null | undefined) {
+/**
+ * The time ranges of a query by what answers them: spans, hour rows, day rows. Without hour rows
+ * (`withHours` false: the rows by end user are days only), whole days from day rows and the rest from
+ * spans.
+ */
+export function segments(
+  from: Date,
+  to: Date,
+  interval: Interval | null | undefined,
+  withHours = true,
+) {
   const f = from.getTime();
   const t = to.getTime();
+  if (!withHours) {
+    const d1 = ceilTo(f, DAY);
+    const d2 = floorTo(t, DAY);
+    if (interval === 'MINUTE' || interval === 'HOUR' || d1 >= d2)
+      return { raw: [[f, t]], hours: [], days: [] };
+    const raw = [
+      [f, d1],
+      [d2, t],
+    ].filter(([a, b]) => a < b);
+    return { raw, hours: [], days: [[d1, d2]] };
+  }
   const h1 = ceilTo(f, HOUR);
   const h2 = floorTo(t, HOUR);
   if (interval === 'MINUTE' || h1 >= h2) return { raw: [[f, t]], hours: [], days: [] };
@@ -139,9 +159,10 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
   const param = (value: unknown) => `$${params.push(value)}`;
   const f = q.filter ?? {};
   const rawOnly = !q.rollups || Boolean(f.sessionIds?.length || f.tags?.length);
+  const byUser = q.groupBy.includes('USER') || Boolean(f.userIds?.length);
   const parts = rawOnly
     ? { raw: [[q.from.getTime(), q.to.getTime()]], hours: [], days: [] }
-    : segments(q.from, q.to, q.interval);
+    : segments(q.from, q.to, q.interval, !byUser);
   const ranges = partRanges(parts, param);
   const conditions = (alias: 's' | 'r') => {
     const col = (d: Dimension) => (alias === 's' ? SPAN_KEY : ROLLUP_KEY)[d];
@@ -173,7 +194,6 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
     sources.push(spanPart('spans s', dimsOf('s', 's.start_time'), where.join(' AND ')));
   }
   if (ranges.rollup) {
-    const byUser = groupBy.includes('USER') || Boolean(f.userIds?.length);
     const where = [
       'r.project_id = ANY($1::uuid[])',
       `r.by_user = ${byUser}`,
