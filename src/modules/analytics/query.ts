@@ -191,7 +191,9 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
     where.push(...conditions('s'));
     if (f.sessionIds?.length) where.push(`s.session_id = ANY(${param(f.sessionIds)}::text[])`);
     if (f.tags?.length) where.push(`s.tags @> ${param(f.tags)}::text[]`);
-    sources.push(spanPart('spans s', dimsOf('s', 's.start_time'), where.join(' AND ')));
+    sources.push(
+      spanPart('spans s', dimsOf('s', 's.start_time'), where.join(' AND '), 1, q.sketch),
+    );
   }
   if (ranges.rollup) {
     const where = [

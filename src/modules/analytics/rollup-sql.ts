@@ -71,15 +71,25 @@ export type Dim = readonly [expression: string, name: string];
  * The rows of spans aliased `s` (in `from`) grouped by `dims` and latency key: the dims, `k`,
  * `lat_n` (spans with a latency) and the measures, with `sign` (−1 takes a contribution back).
  */
-export function spanPart(from: string, dims: readonly Dim[], where = 'true', sign: 1 | -1 = 1) {
-  const k = sketchKeySql('s.latency_ms');
-  const lat = sign === 1 ? 'count(s.latency_ms)' : '-count(s.latency_ms)';
-  const groups = [...dims.map((_, i) => `${i + 1}`), `${dims.length + 1}`].join(', ');
+export function spanPart(
+  from: string,
+  dims: readonly Dim[],
+  where = 'true',
+  sign: 1 | -1 = 1,
+  sketch = true,
+) {
+  // Without the sketch, one group per dims instead of one per dims and latency key.
+  const k = sketch ? sketchKeySql('s.latency_ms') : 'NULL::int';
+  const lat = sketch ? (sign === 1 ? 'count(s.latency_ms)' : '-count(s.latency_ms)') : '0::bigint';
+  const groups = [
+    ...dims.map((_, i) => `${i + 1}`),
+    ...(sketch ? [`${dims.length + 1}`] : []),
+  ].join(', ');
   return `SELECT ${dims.map(([e, n]) => `${e} AS ${n}, `).join('')}${k} AS k, ${lat} AS lat_n,
       ${spanMeasures(sign)
         .map((e, i) => `${e} AS ${MEASURES[i]}`)
         .join(', ')}
-    FROM ${from} WHERE ${where} GROUP BY ${groups}`;
+    FROM ${from} WHERE ${where}${groups ? ` GROUP BY ${groups}` : ''}`;
 }
 
 /**
