@@ -5,7 +5,6 @@
 // every commit; the compactor merges a bucket's partial rows in one statement, so a kill at any
 // moment leaves either the partial rows or their merge, never both.
 import type { Sql } from '../../storage/db';
-import { jsonParam } from '../../storage/json-param';
 import { isUnpricedSql, needsPriceSql } from '../costs/unpriced';
 import { sketchKeySql } from './sketch';
 
@@ -203,12 +202,11 @@ const SPAN_ROW_DIMS: readonly Dim[] = [
  * many as the spans (measured: 3.3 M hour rows for 5 M spans of 1,000 users) and save a query
  * nothing; a query by user reads the day rows and the spans for the rest (query.ts segments).
  */
-export const USER_GRAINS = ['DAY'] as const;
 const CROSSED = `CROSS JOIN (VALUES (false, 'HOUR'::"RollupGrain", 'hour'), (false, 'DAY'::"RollupGrain", 'day'),
     (true, 'DAY'::"RollupGrain", 'day')) AS g(by_user, grain, unit)`;
 
 /**
- * The INSERT of the contribution of the spans in relation `source` (columns SPAN_FACTS): added, or
+ * The INSERT of the contribution of the spans in relation `source` (columns spanFacts): added, or
  * taken back with sign −1. Ends a statement whose WITH defines `source` (or names a table).
  * mergeSql's shape with one part, except that a row's latency keys come in no particular order
  * (keys and counts in the same one): without ORDER BY in the aggregates, Postgres hashes both
@@ -226,25 +224,6 @@ export function addContributionSql(source: string, sign: 1 | -1 = 1): string {
       COALESCE(array_agg(lat_n::bigint) FILTER (WHERE ${kept}), '{}') AS latency_counts
     FROM (${spanPart(`${source} s ${CROSSED}`, SPAN_ROW_DIMS, 'true', sign)}) parts
     GROUP BY ${dims}`;
-}
-
-/** Adds (sign 1) or takes back (−1) the contribution of a project's spans named by trace and external id. */
-export async function addSpanContribution(
-  sql: Sql,
-  projectId: string,
-  keys: { trace_id: string; external_id: string }[],
-  sign: 1 | -1,
-): Promise<void> {
-  if (keys.length === 0) return;
-  await sql(
-    `WITH src AS (
-       SELECT ${spanFacts('sp')}
-       FROM json_to_recordset($2::json) AS k(trace_id uuid, external_id text)
-       JOIN spans sp ON sp.trace_id = k.trace_id AND sp.external_id = k.external_id
-       WHERE sp.project_id = $1::uuid)
-     ${addContributionSql('src', sign)}`,
-    [projectId, jsonParam(keys)],
-  );
 }
 
 /**
