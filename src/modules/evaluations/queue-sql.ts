@@ -5,7 +5,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { Sql } from '../../storage/db';
 import { jsonParam } from '../../storage/json-param';
-import { addJudgeSpendingFrom, addJudgeSpendingPerMinuteFrom } from '../ratelimit/usage-sql';
+import { addJudgeSpendingFrom } from '../ratelimit/usage-sql';
 import { utcMinute } from '../../lib/days';
 import type { Generated } from './generation';
 
@@ -215,8 +215,7 @@ export async function writeOutcomes(
        WHERE e.id = d.evaluation_id
        RETURNING e.id, d.completed > 0 AND e.status = 'COMPLETED' AND e.completed_count + e.skipped_count = e.total_count AS done),
      spent AS (SELECT user_id, project_id, tokens, cost + coalesce(generation_cost, 0) AS cost FROM o),
-     usage AS (${addJudgeSpendingFrom('spent', '$4')}),
-     usage_minute AS (${addJudgeSpendingPerMinuteFrom('spent', '$5')})
+     ${addJudgeSpendingFrom('spent', '$4', '$5')}
      SELECT (SELECT json_agg(id::text) FROM marked) AS written, (SELECT json_agg(id::text) FROM counts WHERE done) AS completed`,
     [
       token,

@@ -5,7 +5,7 @@
 // Every statement over the table is here.
 import type { Sql } from '../../storage/db';
 import { jsonParam } from '../../storage/json-param';
-import { addJudgeSpendingFrom, addJudgeSpendingPerMinuteFrom } from '../ratelimit/usage-sql';
+import { addJudgeSpendingFrom } from '../ratelimit/usage-sql';
 import { utcMinute } from '../../lib/days';
 
 export interface QueuedTask {
@@ -207,8 +207,8 @@ export async function addSpending(sql: Sql, day: Date, outcomes: TaskOutcome[]):
        UPDATE online_evaluation_tasks t SET judge_input_tokens = t.judge_input_tokens + o.input_tokens,
          judge_output_tokens = t.judge_output_tokens + o.output_tokens, judge_cost = t.judge_cost + o.cost
        FROM o WHERE t.id = o.id),
-     usage AS (${addJudgeSpendingFrom('o', '$2')})
-     ${addJudgeSpendingPerMinuteFrom('o', '$3')}`,
+     ${addJudgeSpendingFrom('o', '$2', '$3')}
+     SELECT 1`,
     [JSON.stringify(spent), day.toISOString().slice(0, 10), utcMinute(day).toISOString()],
   );
 }

@@ -35,6 +35,28 @@ const MINUTE_ADD = `ON CONFLICT (subject_type, subject_id) DO UPDATE SET
   minute = greatest(usage_minutes.minute, EXCLUDED.minute)`;
 
 /**
+ * CTEs `usage_daily` and `usage_minute` adding `subjects` (a relation of one row per subject:
+ * type 'USER' | 'PROJECT', id, evaluations, tokens, cost) to the counters of `dayParam`'s day and
+ * `minuteParam`'s minute. Every writer of the counters locks their rows in one order, daily rows
+ * before minute rows and each by (type, id), so two writers for the same user and project never
+ * wait on each other crosswise (Postgres would abort one with a deadlock). The order of
+ * data-modifying CTEs is otherwise up to the executor: the minute insert reads the count of daily
+ * rows first, which runs the daily insert to completion.
+ */
+function addSpendingCtes(subjects: string, dayParam: string, minuteParam: string) {
+  return `usage_daily AS (${UPSERT}
+       SELECT gen_random_uuid(), s.type::"UsageSubject", s.id, ${dayParam}::date, 0, 0, s.evaluations, s.tokens, s.cost
+       FROM ${subjects} s ORDER BY s.type, s.id
+       ${ADD}
+       RETURNING subject_type, evaluations),
+     usage_minute AS (${MINUTE_UPSERT}
+       SELECT s.type::"UsageSubject", s.id, ${minuteParam}::timestamptz, s.evaluations, s.tokens, s.cost
+       FROM ${subjects} s WHERE (SELECT count(*) FROM usage_daily) > 0 ORDER BY s.type, s.id
+       ${MINUTE_ADD}
+       RETURNING subject_type, evaluations)`;
+}
+
+/**
  * Adds evaluations and judge spending to a user's (when there is one) and a project's counters of
  * `day`; answers the project's and user's evaluations after the addition (their rows stay locked
  * until the caller commits, so parallel creations cannot all slip under a quota).
@@ -46,17 +68,12 @@ export async function addUsage(
   add: { evaluations?: number; judgeTokens?: number; judgeCost?: string },
 ): Promise<{ user: number | null; project: number; userThisMinute: number | null }> {
   const rows = await sql<{ subject_type: UsageSubject; evaluations: number; minute: boolean }>(
-    `WITH s(type, id) AS (SELECT * FROM (VALUES ('USER', $1::uuid), ('PROJECT', $2::uuid)) v WHERE v.column2 IS NOT NULL),
-     daily AS (${UPSERT}
-       SELECT gen_random_uuid(), s.type::"UsageSubject", s.id, $3::date, 0, 0, $4, $5, $6::numeric FROM s
-       ${ADD}
-       RETURNING subject_type, evaluations),
-     minute AS (${MINUTE_UPSERT}
-       SELECT s.type::"UsageSubject", s.id, $7::timestamptz, $4, $5, $6::numeric FROM s
-       ${MINUTE_ADD}
-       RETURNING subject_type, evaluations)
-     SELECT subject_type, evaluations, false AS minute FROM daily
-     UNION ALL SELECT subject_type, evaluations, true FROM minute`,
+    `WITH s(type, id, evaluations, tokens, cost) AS (
+       SELECT v.column1, v.column2, $4::int, $5::bigint, $6::numeric
+       FROM (VALUES ('USER', $1::uuid), ('PROJECT', $2::uuid)) v WHERE v.column2 IS NOT NULL),
+     ${addSpendingCtes('s', '$3', '$7')}
+     SELECT subject_type, evaluations, false AS minute FROM usage_daily
+     UNION ALL SELECT subject_type, evaluations, true FROM usage_minute`,
     [
       subjects.userId,
       subjects.projectId,
@@ -77,8 +94,8 @@ export async function addUsage(
 }
 
 /**
- * Adds requests and cost points of many users (or projects: their FEEDBACK keys') for one day;
- * answers each one's stored total.
+ * Adds requests and cost points of many users (or projects: their FEEDBACK keys') for one day,
+ * locking their rows in id order (see addSpendingCtes); answers each one's stored total.
  */
 export function addRequests(
   sql: Sql,
@@ -89,7 +106,7 @@ export function addRequests(
   return sql<{ subject_id: string; requests: number }>(
     `${UPSERT}
      SELECT gen_random_uuid(), $5::"UsageSubject", u.id, $1::date, u.requests, u.points, 0, 0, 0
-     FROM unnest($2::uuid[], $3::int[], $4::bigint[]) AS u(id, requests, points)
+     FROM unnest($2::uuid[], $3::int[], $4::bigint[]) AS u(id, requests, points) ORDER BY u.id
      ${ADD}
      RETURNING subject_id::text, requests`,
     [
@@ -103,30 +120,18 @@ export function addRequests(
 }
 
 /**
- * The statement, for a CTE of the outcome write, that adds judge spending per user and project:
- * `source` is a relation with (user_id, project_id, tokens, cost) and `dayParam` the day's
- * placeholder. Kept here so the counters' upsert is written once.
+ * CTEs, for a statement that records judge spending, adding it per user and project to the daily
+ * and minute counters: `source` is a relation with (user_id, project_id, tokens, cost), `dayParam`
+ * the day's placeholder and `minuteParam` the minute start's (timestamptz). The CTE names it
+ * takes: usage_spent, usage_daily, usage_minute.
  */
-export function addJudgeSpendingFrom(source: string, dayParam: string) {
-  return `${UPSERT}
-     SELECT gen_random_uuid(), s.type::"UsageSubject", s.id, ${dayParam}::date, 0, 0, 0, sum(s.tokens), sum(s.cost)
-     FROM (SELECT 'USER' AS type, user_id AS id, tokens, cost FROM ${source} WHERE user_id IS NOT NULL
-           UNION ALL SELECT 'PROJECT', project_id, tokens, cost FROM ${source} WHERE project_id IS NOT NULL) s
-     GROUP BY s.type, s.id HAVING sum(s.tokens) > 0
-     ${ADD}`;
-}
-
-/**
- * The same for usage_minutes, as a second CTE beside `addJudgeSpendingFrom`'s: `minuteParam` is
- * the placeholder of the minute's start (timestamptz).
- */
-export function addJudgeSpendingPerMinuteFrom(source: string, minuteParam: string) {
-  return `${MINUTE_UPSERT}
-     SELECT s.type::"UsageSubject", s.id, ${minuteParam}::timestamptz, 0, sum(s.tokens), sum(s.cost)
-     FROM (SELECT 'USER' AS type, user_id AS id, tokens, cost FROM ${source} WHERE user_id IS NOT NULL
-           UNION ALL SELECT 'PROJECT', project_id, tokens, cost FROM ${source} WHERE project_id IS NOT NULL) s
-     GROUP BY s.type, s.id HAVING sum(s.tokens) > 0
-     ${MINUTE_ADD}`;
+export function addJudgeSpendingFrom(source: string, dayParam: string, minuteParam: string) {
+  return `usage_spent AS (
+       SELECT s.type, s.id, 0 AS evaluations, sum(s.tokens)::bigint AS tokens, sum(s.cost) AS cost
+       FROM (SELECT 'USER' AS type, user_id AS id, tokens, cost FROM ${source} WHERE user_id IS NOT NULL
+             UNION ALL SELECT 'PROJECT', project_id, tokens, cost FROM ${source} WHERE project_id IS NOT NULL) s
+       GROUP BY s.type, s.id HAVING sum(s.tokens) > 0),
+     ${addSpendingCtes('usage_spent', dayParam, minuteParam)}`;
 }
 
 export interface MinuteRow {
