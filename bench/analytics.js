@@ -27,6 +27,10 @@ function settings() {
     users: envCount('BENCH_USERS', 1_000),
     runs: envCount('BENCH_RUNS', 5),
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+    // Keep the database afterwards (its name is printed), to look at the plans.
+    keep: process.env.BENCH_KEEP === '1',
+    // Ask the questions of a database an earlier BENCH_KEEP run left (no seeding, no rebuild).
+    reuse: process.env.BENCH_DB || null,
   };
 }
 
@@ -146,10 +150,10 @@ async function timeSql(pool, q) {
 
 module.exports = async function analytics() {
   const opts = settings();
-  const dbName = `evalgraph_bench_analytics_${crypto.randomBytes(5).toString('hex')}`;
+  const dbName = opts.reuse ?? `evalgraph_bench_analytics_${crypto.randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: opts.pgUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
+  if (!opts.reuse) await admin.query(`CREATE DATABASE ${dbName}`);
   const databaseUrl = withDatabase(opts.pgUrl, dbName);
   // The same session settings as our pool (src/storage/db.ts).
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, options: '-c jit=off' });
@@ -160,16 +164,20 @@ module.exports = async function analytics() {
     let url;
     ({ server, url } = await startOurs({ databaseUrl, key }));
     const projectId = (await pool.query(`SELECT id::text FROM projects LIMIT 1`)).rows[0].id;
-    process.stderr.write(`generating ${opts.spans.toLocaleString('en')} spans…\n`);
-    const seedMs = await seed(pool, projectId, opts, Date.now());
-    process.stderr.write(`generated in ${(seedMs / 1000).toFixed(0)} s; building rollups…\n`);
-    const rebuildStarted = performance.now();
-    execFileSync(
-      path.join(ROOT, 'node_modules', '.bin', 'tsx'),
-      ['src/cli.ts', 'rollups', 'rebuild', '--project', projectId],
-      { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit' },
-    );
-    const rebuildMs = performance.now() - rebuildStarted;
+    let rebuildMs = 0;
+    if (!opts.reuse) {
+      // (On a reused database the server's bootstrap adds this run's init key to its admin.)
+      process.stderr.write(`generating ${opts.spans.toLocaleString('en')} spans…\n`);
+      const seedMs = await seed(pool, projectId, opts, Date.now());
+      process.stderr.write(`generated in ${(seedMs / 1000).toFixed(0)} s; building rollups…\n`);
+      const rebuildStarted = performance.now();
+      execFileSync(
+        path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+        ['src/cli.ts', 'rollups', 'rebuild', '--project', projectId],
+        { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit' },
+      );
+      rebuildMs = performance.now() - rebuildStarted;
+    }
     await pool.query('VACUUM ANALYZE span_rollups');
     const size = async (t) =>
       Number((await pool.query(`SELECT pg_total_relation_size($1) AS b`, [t])).rows[0].b);
@@ -220,7 +228,8 @@ module.exports = async function analytics() {
   } finally {
     await pool.end().catch(() => {});
     if (server) await server.stop();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    if (opts.keep || opts.reuse) process.stderr.write(`kept database ${dbName}\n`);
+    else await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
     await admin.end();
   }
 };

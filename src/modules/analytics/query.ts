@@ -7,7 +7,15 @@
 // (EVALGRAPH_ROLLUPS=false: ingest does not maintain them).
 import type { Sql } from '../../storage/db';
 import { normaliseModelName } from '../../lib/model-name';
-import { type Dim, isCallSql, mergeSql, rollupParts, spanPart } from './rollup-sql';
+import {
+  type Dim,
+  groupedPart,
+  isCallSql,
+  mergeSql,
+  type Part,
+  rollupPart,
+  spanPart,
+} from './rollup-sql';
 import type { Sketch } from './sketch';
 
 export type Dimension = 'MODEL' | 'PROVIDER' | 'SPAN_KIND' | 'STATUS' | 'USER' | 'PROJECT';
@@ -185,15 +193,17 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
   ];
   const dimNames = [...(q.interval ? ['t'] : []), ...names];
 
-  const sources: string[] = [];
+  const sources: Part[] = [];
+  const ctes: string[] = [];
   if (parts.raw.length) {
     const where = ['s.project_id = ANY($1::uuid[])', ranges.raw('s.start_time')];
     where.push(...conditions('s'));
     if (f.sessionIds?.length) where.push(`s.session_id = ANY(${param(f.sessionIds)}::text[])`);
     if (f.tags?.length) where.push(`s.tags @> ${param(f.tags)}::text[]`);
-    sources.push(
-      spanPart('spans s', dimsOf('s', 's.start_time'), where.join(' AND '), 1, q.sketch),
+    ctes.push(
+      `raw AS (${spanPart('spans s', dimsOf('s', 's.start_time'), where.join(' AND '), 1, q.sketch)})`,
     );
+    sources.push(groupedPart(dimNames, 'raw'));
   }
   if (ranges.rollup) {
     const where = [
@@ -202,10 +212,10 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
       ranges.rollup,
       ...conditions('r'),
     ];
-    sources.push(...rollupParts(dimsOf('r', 'r.bucket'), where.join(' AND '), q.sketch));
+    sources.push(rollupPart(dimsOf('r', 'r.bucket'), where.join(' AND '), q.sketch));
   }
   const order = dimNames.length ? `ORDER BY ${dimNames.map((_, i) => i + 1).join(', ')}` : '';
-  const text = `SELECT * FROM (${mergeSql(dimNames, sources)}) m WHERE m.spans <> 0 ${order} LIMIT ${q.maxRows + 1}`;
+  const text = `SELECT * FROM (${mergeSql(dimNames, sources, undefined, ctes)}) m WHERE m.spans <> 0 ${order} LIMIT ${q.maxRows + 1}`;
   const rows = await sql<Record<string, unknown>>(text, params);
   if (rows.length > q.maxRows) throw new TooManyRowsError(q.maxRows);
   return rows.map((row) => ({

@@ -92,54 +92,91 @@ export function spanPart(
 }
 
 /**
- * The rows of a rollup table aliased `r` (filtered by `where`) in the same shape as spanPart: one
- * part of their sums (k null) and, when the sketch is wanted, one of their sketch buckets. `from`
- * names the relation holding them when it is not the table itself.
+ * A relation's share of a merge: `sums`, its rows of (dims, measures), and `keys`, its rows of
+ * (dims, k, lat_n: the count at sketch key k), when it carries a sketch. Apart, so the many sketch
+ * rows stay narrow: carrying the measures beside every key made a merge sort wide rows (spilling
+ * to disk at a few tens of thousands) and add numeric zeros.
  */
-export function rollupParts(
+export interface Part {
+  sums: string;
+  keys: string | null;
+}
+
+/**
+ * The Part of a grouped relation `rel` (spanPart, scorePart: dims, k, lat_n and the measures per
+ * dims and key). `rel` is usually a CTE name, so the spans are read once for both.
+ */
+export function groupedPart(
+  dims: readonly string[],
+  rel: string,
+  t: RollupTable = SPAN_ROLLUPS,
+): Part {
+  const d = dims.map((name) => `${name}, `).join('');
+  return {
+    sums: `SELECT ${d}${t.measures.join(', ')} FROM ${rel}`,
+    keys: `SELECT ${d}k, lat_n FROM ${rel} WHERE k IS NOT NULL`,
+  };
+}
+
+/**
+ * The Part of a rollup table aliased `r` (filtered by `where`): its sums and, when the sketch is
+ * wanted, its sketch's keys. `from` names the relation holding the rows when it is not the table.
+ */
+export function rollupPart(
   dims: readonly Dim[],
   where: string,
   sketch: boolean,
   from?: string,
   t: RollupTable = SPAN_ROLLUPS,
-): string[] {
+): Part {
   const d = dims.map(([e, n]) => `${e} AS ${n}, `).join('');
-  const sums = `SELECT ${d}NULL::int AS k, 0::bigint AS lat_n, ${t.measures.map((m) => `r.${m}`).join(', ')}
-    FROM ${from ?? t.table} r WHERE ${where}`;
-  if (!sketch) return [sums];
-  const zeros = t.measures
-    .map((m) => (t.numeric.includes(m) ? '0::numeric' : '0::bigint'))
-    .join(', ');
   const [keys, counts] = t.sketch;
-  const buckets = `SELECT ${d}u.k, u.n AS lat_n, ${zeros}
-    FROM ${from ?? t.table} r CROSS JOIN LATERAL unnest(r.${keys}, r.${counts}) AS u(k, n) WHERE ${where}`;
-  return [sums, buckets];
+  return {
+    sums: `SELECT ${d}${t.measures.map((m) => `r.${m}`).join(', ')}
+      FROM ${from ?? t.table} r WHERE ${where}`,
+    keys: sketch
+      ? `SELECT ${d}u.k, u.n AS lat_n
+      FROM ${from ?? t.table} r CROSS JOIN LATERAL unnest(r.${keys}, r.${counts}) AS u(k, n) WHERE ${where}`
+      : null,
+  };
 }
 
 /**
- * Sums parts (spanPart, rollupParts, scorePart) per `dims` (their names): the measures of table
- * `t`, and the sketch as ascending keys with their counts, named as t's columns (keys whose count
- * sums to 0 left out). Parts carry the sketch as `k` and `lat_n` (its count at k), whatever it
- * measures.
+ * Sums parts per `dims` (their names): the measures of table `t`, and the sketch as ascending keys
+ * with their counts, named as t's columns (keys whose count sums to 0 left out). The keys are
+ * merged on their own, one array pair per group, and joined to the sums by a second grouping in
+ * which each group has one row with arrays (max() picks it). `ctes` are definitions the parts read.
  */
 export function mergeSql(
   dims: readonly string[],
-  parts: readonly string[],
+  parts: readonly Part[],
   t: RollupTable = SPAN_ROLLUPS,
+  ctes: readonly string[] = [],
 ): string {
   const d = dims.map((name) => `${name}, `).join('');
-  const sums = t.measures.map((m) => `sum(${m}) AS ${m}`).join(', ');
-  const totals = t.measures
-    .map((m) => `sum(${m})${t.numeric.includes(m) ? '' : '::bigint'} AS ${m}`)
-    .join(', ');
-  const kept = 'k IS NOT NULL AND lat_n <> 0';
+  const groupBy = dims.length ? `GROUP BY ${dims.join(', ')}` : '';
   const [keys, counts] = t.sketch;
-  return `SELECT ${d}${totals},
-      COALESCE(array_agg(k ORDER BY k) FILTER (WHERE ${kept}), '{}') AS ${keys},
-      COALESCE(array_agg(lat_n::bigint ORDER BY k) FILTER (WHERE ${kept}), '{}') AS ${counts}
-    FROM (SELECT ${d}k, sum(lat_n) AS lat_n, ${sums}
-          FROM (${parts.join('\n UNION ALL\n')}) parts GROUP BY ${d}k) per_key
-    ${dims.length ? `GROUP BY ${dims.join(', ')}` : ''}`;
+  const nulls = t.measures
+    .map((m) => `NULL::${t.numeric.includes(m) ? 'numeric' : 'bigint'} AS ${m}`)
+    .join(', ');
+  const totals = t.measures
+    .map((m) => `COALESCE(sum(${m}), 0)${t.numeric.includes(m) ? '' : '::bigint'} AS ${m}`)
+    .join(', ');
+  const keyParts = parts.flatMap((p) => (p.keys ? [p.keys] : []));
+  const branches = [
+    `SELECT ${d}${t.measures.join(', ')}, NULL::int[] AS ${keys}, NULL::bigint[] AS ${counts}
+      FROM (${parts.map((p) => p.sums).join('\n UNION ALL\n')}) s`,
+    ...(keyParts.length
+      ? [
+          `SELECT ${d}${nulls}, array_agg(k ORDER BY k) AS ${keys}, array_agg(lat_n ORDER BY k) AS ${counts}
+      FROM (SELECT ${d}k, sum(lat_n)::bigint AS lat_n FROM (${keyParts.join('\n UNION ALL\n')}) x
+            GROUP BY ${d}k HAVING sum(lat_n) <> 0) y ${groupBy}`,
+        ]
+      : []),
+  ];
+  return `${ctes.length ? `WITH ${ctes.join(', ')} ` : ''}SELECT ${d}${totals},
+      COALESCE(max(${keys}), '{}') AS ${keys}, COALESCE(max(${counts}), '{}') AS ${counts}
+    FROM (${branches.join('\n UNION ALL\n')}) z ${groupBy}`;
 }
 
 /** The dimensions of a stored row, named as its columns. */
@@ -256,7 +293,7 @@ export async function compactRollups(sql: Sql, rows: number, t: RollupTable = SP
        SELECT id FROM ${t.table} WHERE NOT compacted ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED),
      gone AS (
        DELETE FROM ${t.table} d USING picked p WHERE d.id = p.id RETURNING d.*),
-     m AS (${mergeSql(t.dims, rollupParts(dims, 'true', true, 'gone', t), t)}),
+     m AS (${mergeSql(t.dims, [rollupPart(dims, 'true', true, 'gone', t)], t)}),
      target AS (
        SELECT DISTINCT ON (${t.dims.map((d) => `m.${d}`).join(', ')}) c.id AS target_id,
          (${t.measures.map((x) => `c.${x} + m.${x} = 0`).join(' AND ')}) AS emptied, m.*

@@ -5,7 +5,7 @@
 // rollups, the ragged edges (and MINUTE buckets) from the scores themselves.
 import type { Sql } from '../../storage/db';
 import { type Interval, partRanges, segments, TooManyRowsError } from './query';
-import { mergeSql, rollupParts, type Dim } from './rollup-sql';
+import { groupedPart, mergeSql, type Part, rollupPart, type Dim } from './rollup-sql';
 import { SCORE_ROLLUPS, scorePart } from './score-rollup-sql';
 import { quantile, type Sketch, signedKeyValue } from './sketch';
 
@@ -82,32 +82,24 @@ export async function aggregateScores(
   ];
   const dimNames = [...(q.interval ? ['t'] : []), ...names];
 
-  const sources: string[] = [];
+  const sources: Part[] = [];
+  const ctes: string[] = [];
   if (parts.raw.length) {
     const where = ['s.project_id = ANY($1::uuid[])', ranges.raw('s.scored_at')];
-    sources.push(
-      scorePart(
-        'scores s',
-        dimsOf('s', 's.scored_at'),
-        [...where, ...conditions('s')].join(' AND '),
-      ),
+    ctes.push(
+      `raw AS (${scorePart('scores s', dimsOf('s', 's.scored_at'), [...where, ...conditions('s')].join(' AND '))})`,
     );
+    sources.push(groupedPart(dimNames, 'raw', SCORE_ROLLUPS));
   }
   if (ranges.rollup) {
     const where = ['r.project_id = ANY($1::uuid[])', ranges.rollup, ...conditions('r')];
     sources.push(
-      ...rollupParts(
-        dimsOf('r', 'r.bucket'),
-        where.join(' AND '),
-        q.sketch,
-        undefined,
-        SCORE_ROLLUPS,
-      ),
+      rollupPart(dimsOf('r', 'r.bucket'), where.join(' AND '), q.sketch, undefined, SCORE_ROLLUPS),
     );
   }
   const order = dimNames.length ? `ORDER BY ${dimNames.map((_, i) => i + 1).join(', ')}` : '';
   const text = `SELECT m.*, (m.value_sum / NULLIF(m.with_value, 0))::float8 AS mean
-    FROM (${mergeSql(dimNames, sources, SCORE_ROLLUPS)}) m WHERE m.scores <> 0 ${order} LIMIT ${q.maxRows + 1}`;
+    FROM (${mergeSql(dimNames, sources, SCORE_ROLLUPS, ctes)}) m WHERE m.scores <> 0 ${order} LIMIT ${q.maxRows + 1}`;
   const rows = await sql<Record<string, unknown>>(text, params);
   if (rows.length > q.maxRows) throw new TooManyRowsError(q.maxRows);
   return rows.map((row) => {

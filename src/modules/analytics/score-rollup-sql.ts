@@ -5,7 +5,7 @@
 // sketch.ts). Writers of scores (scores/repo.ts) add a contribution in the statement that writes
 // the scores and take back the old values of those they update or delete, like span ingest; the
 // compactor merges them with the same statement as span rollups (rollup-sql.ts compactRollups).
-import { type Dim, mergeSql, type RollupTable, rowColumns } from './rollup-sql';
+import { type Dim, groupedPart, mergeSql, type RollupTable, rowColumns } from './rollup-sql';
 import { signedKeySql } from './sketch';
 
 export const SCORE_ROLLUPS: RollupTable = {
@@ -57,5 +57,10 @@ const GRAINS = `CROSS JOIN (VALUES ('HOUR'::"RollupGrain", 'hour'), ('DAY'::"Rol
  */
 export function addScoreContributionSql(source: string, sign: 1 | -1 = 1): string {
   return `INSERT INTO score_rollups (${rowColumns(SCORE_ROLLUPS)})
-    ${mergeSql(SCORE_ROLLUPS.dims, [scorePart(`${source} s ${GRAINS}`, SCORE_ROW_DIMS, 'true', sign)], SCORE_ROLLUPS)}`;
+    ${mergeSql(
+      SCORE_ROLLUPS.dims,
+      [groupedPart(SCORE_ROLLUPS.dims, 'contribution', SCORE_ROLLUPS)],
+      SCORE_ROLLUPS,
+      [`contribution AS (${scorePart(`${source} s ${GRAINS}`, SCORE_ROW_DIMS, 'true', sign)})`],
+    )}`;
 }
