@@ -394,11 +394,12 @@ describe('a span that moves', () => {
       expect(partial.spans).toBe(0);
       await compactToQuiet(sql);
       expect((await sql<{ n: number }>(residue))[0].n).toBe(0);
-      // The new groups hold one span with one latency (2048 ms): hour and day, and the day by user.
+      // The new groups hold one span with one latency (2048 ms): hour and day, by model and by user.
       const rows = await sql<{ spans: string; keys: number[]; counts: string[] }>(
-        `SELECT spans::text, latency_keys AS keys, latency_counts::text[] AS counts FROM span_rollups WHERE model = 'residue-b'`,
+        `SELECT spans::text, latency_keys AS keys, latency_counts::text[] AS counts FROM span_rollups
+         WHERE model = 'residue-b' OR user_id = 'residue-user-2'`,
       );
-      expect(rows).toHaveLength(3);
+      expect(rows).toHaveLength(4);
       for (const row of rows) {
         expect(row.spans).toBe('1');
         expect(row.keys).toHaveLength(1);

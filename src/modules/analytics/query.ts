@@ -2,8 +2,8 @@
 // sums and a latency sketch per time bucket and dimension over [from, to). Whole days come from the
 // day rollups, whole hours around them from the hour rollups, and the ragged edges (less than an
 // hour at each end) from the spans themselves; each part is a disjoint time range and each grain
-// holds every span, so the sum is exact. Filters the rollups do not carry (sessions, tags) and
-// minute buckets read the spans for the whole range; so does everything when rollups are off
+// holds every span, so the sum is exact. Filters the rollups do not carry (sessions, tags; the
+// end user beside another dimension) and minute buckets read the spans for the whole range; so does everything when rollups are off
 // (EVALGRAPH_ROLLUPS=false: ingest does not maintain them).
 import type { Sql } from '../../storage/db';
 import { normaliseModelName } from '../../lib/model-name';
@@ -99,30 +99,10 @@ const DAY = 24 * HOUR;
 const ceilTo = (t: number, step: number) => Math.ceil(t / step) * step;
 const floorTo = (t: number, step: number) => Math.floor(t / step) * step;
 
-/**
- * The time ranges of a query by what answers them: spans, hour rows, day rows. Without hour rows
- * (`withHours` false: the rows by end user are days only), whole days from day rows and the rest from
- * spans.
- */
-export function segments(
-  from: Date,
-  to: Date,
-  interval: Interval | null | undefined,
-  withHours = true,
-) {
+/** The time ranges of a query by what answers them: spans, hour rows, day rows. */
+export function segments(from: Date, to: Date, interval: Interval | null | undefined) {
   const f = from.getTime();
   const t = to.getTime();
-  if (!withHours) {
-    const d1 = ceilTo(f, DAY);
-    const d2 = floorTo(t, DAY);
-    if (interval === 'MINUTE' || interval === 'HOUR' || d1 >= d2)
-      return { raw: [[f, t]], hours: [], days: [] };
-    const raw = [
-      [f, d1],
-      [d2, t],
-    ].filter(([a, b]) => a < b);
-    return { raw, hours: [], days: [[d1, d2]] };
-  }
   const h1 = ceilTo(f, HOUR);
   const h2 = floorTo(t, HOUR);
   if (interval === 'MINUTE' || h1 >= h2) return { raw: [[f, t]], hours: [], days: [] };
@@ -166,11 +146,16 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
   const params: unknown[] = [q.projectIds];
   const param = (value: unknown) => `$${params.push(value)}`;
   const f = q.filter ?? {};
-  const rawOnly = !q.rollups || Boolean(f.sessionIds?.length || f.tags?.length);
   const byUser = q.groupBy.includes('USER') || Boolean(f.userIds?.length);
+  // The rows by end user carry no other dimension (rollup-sql.ts CROSSED).
+  const besideUser =
+    q.groupBy.some((g) => g !== 'USER' && g !== 'PROJECT') ||
+    Boolean(f.models?.length || f.providers?.length || f.spanKinds?.length || f.statuses?.length);
+  const rawOnly =
+    !q.rollups || Boolean(f.sessionIds?.length || f.tags?.length) || (byUser && besideUser);
   const parts = rawOnly
     ? { raw: [[q.from.getTime(), q.to.getTime()]], hours: [], days: [] }
-    : segments(q.from, q.to, q.interval, !byUser);
+    : segments(q.from, q.to, q.interval);
   const ranges = partRanges(parts, param);
   const conditions = (alias: 's' | 'r') => {
     const col = (d: Dimension) => (alias === 's' ? SPAN_KEY : ROLLUP_KEY)[d];
