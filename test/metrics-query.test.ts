@@ -397,6 +397,15 @@ describe('top N', () => {
       { p },
     );
     expect(slowest.body.data.costSummary).toEqual([{ keys: { model: 'gpt-4o-mini' } }]);
+    // The sketch is merged only when a latency is selected: through a fragment counts too.
+    const latencies = await app.gql(
+      `query($p: ID!) { costSummary(projectId: $p, from: "2025-07-07T00:00:00Z", to: "2025-07-21T00:00:00Z", groupBy: [MODEL]) { keys { model } ...L } }
+       fragment L on CostSummaryRow { p95LatencyMs }`,
+      { p },
+    );
+    expect(latencies.body.errors).toBeUndefined();
+    expect(latencies.body.data.costSummary.length).toBeGreaterThan(1);
+    for (const row of latencies.body.data.costSummary) expect(row.p95LatencyMs).toBeGreaterThan(0);
     // Without them, by keys as before.
     const byKeys = await app.gql(
       `query($p: ID!) { costSummary(projectId: $p, from: "2025-07-07T00:00:00Z", to: "2025-07-21T00:00:00Z", groupBy: [USER]) { keys { userId } } }`,

@@ -229,7 +229,8 @@ const MetricsSeriesRef = builder.objectRef<Series>('MetricsSeries').implement({
   }),
 });
 
-const LATENCY = ['p50LatencyMs', 'p95LatencyMs', 'p99LatencyMs'];
+/** The fields answered from a latency sketch: without one selected (or ordered by), none is merged. */
+export const LATENCY = ['p50LatencyMs', 'p95LatencyMs', 'p99LatencyMs'];
 
 builder.queryField('metrics', (t) =>
   t.field({

@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { appError } from '../../errors';
 import { builder } from '../../schema/builder';
-import { AnalyticsOrderField, checkLimit, orderOf } from '../analytics/schema';
+import { AnalyticsOrderField, checkLimit, LATENCY, orderOf } from '../analytics/schema';
+import { selectedFields } from '../traces/selection';
 import { topN } from '../analytics/top';
 import { allows } from '../auth/access';
 import { visibleProjects } from '../auth/permissions';
@@ -148,12 +149,15 @@ builder.queryField('costSummary', (t) =>
       args.projectId
         ? { project: { id: args.projectId.id, action: 'costs' } }
         : { authenticated: true },
-    resolve: async (_root, args, ctx) => {
+    resolve: async (_root, args, ctx, info) => {
       if (args.to.getTime() <= args.from.getTime())
         throw appError('BAD_USER_INPUT', '`to` must be after `from`.', {
           extensions: { path: ['to'] },
         });
       const limit = checkLimit(args.limit);
+      const selected = selectedFields(info).get('CostSummaryRow');
+      const latency =
+        args.orderBy?.field === 'LATENCY_P95' || LATENCY.some((f) => selected?.has(f));
       const principal = ctx.principal!;
       const visible = visibleProjects(principal);
       const projectIds = args.projectId
@@ -172,6 +176,7 @@ builder.queryField('costSummary', (t) =>
           groupBy: (args.groupBy ?? []) as CostGroupBy[],
           filter: args.filter,
           maxRows: MAX_COST_ROWS,
+          latency,
         });
         return topN(rows, orderOf(args.orderBy ?? null), limit);
       } catch (error) {
