@@ -135,8 +135,8 @@ export function rollupPart(
     sums: `SELECT ${d}${t.measures.map((m) => `r.${m}`).join(', ')}
       FROM ${from ?? t.table} r WHERE ${where}`,
     keys: sketch
-      ? `SELECT ${d}u.k, u.n AS lat_n
-      FROM ${from ?? t.table} r CROSS JOIN LATERAL unnest(r.${keys}, r.${counts}) AS u(k, n) WHERE ${where}`
+      ? `SELECT ${d}unnest(r.${keys}) AS k, unnest(r.${counts}) AS lat_n
+      FROM ${from ?? t.table} r WHERE ${where}`
       : null,
   };
 }
