@@ -256,6 +256,10 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       /** How often a worker merges the partial rollup rows ingest wrote (queries are exact without it). */
       compactMs: e.EVALGRAPH_ROLLUP_COMPACT_MS,
     },
+    textIndex: {
+      /** How often a worker looks for spans whose text the phrase search's index lacks (text-index.ts). */
+      everyMs: e.EVALGRAPH_TEXT_INDEX_MS,
+    },
     persisted: {
       /** Non-admin keys may run only trusted documents (the manifest and registered operations). */
       only: e.PERSISTED_QUERY_ONLY || e.EVALGRAPH_PERSISTED_QUERY_ONLY,

@@ -5,6 +5,7 @@ import { createAlertJob } from '../modules/alerts/job';
 import { createRollupJob } from '../modules/analytics/job';
 import { createEvaluationJob } from '../modules/evaluations/runner';
 import { createOnlineEvaluationJob } from '../modules/online-evaluations/job';
+import { createTextIndexJob } from '../modules/traces/text-index';
 import { createWebhookJob } from '../modules/webhooks/runner';
 import type { Services } from '../services';
 import type { AnyJob } from './pool';
@@ -26,5 +27,6 @@ export function createJobs(deps: Deps, services: Services): AnyJob[] {
     createWebhookJob(deps, services.webhooks),
     createAlertJob(deps, services.alertRules),
     createRollupJob(deps),
+    createTextIndexJob(deps),
   ];
 }

@@ -7,6 +7,7 @@ import { isUnpricedSql } from '../costs/unpriced';
 import type { TraceTotals } from './trace-totals';
 import { jsonParam } from '../../storage/json-param';
 import { addContributionSql, spanFacts } from '../analytics/rollup-sql';
+import { queueTextSql } from './text-index';
 
 /** One span row, ready to write: null means "not sent" (an update keeps the stored value). */
 export interface SpanRow {
@@ -110,6 +111,10 @@ const INSERT_SPANS = `INSERT INTO spans (id, project_id, trace_id, external_id, 
          r.price_source::"PriceSource", now()
        FROM r`;
 
+/** What the text index's queue reads of a written span (text-index.ts queueTextSql). */
+const WRITTEN_TEXT = (s: string) =>
+  `${s}.id AS span_id, (${s}.input IS NOT NULL OR ${s}.output IS NOT NULL) AS has_text`;
+
 /**
  * Spans of traces this transaction created: nothing to merge with. Adds them to the rollups when
  * `rollups` (config.rollups.enabled; off, the spans alone, as analytics then read spans only).
@@ -120,12 +125,11 @@ export async function insertSpans(
   spans: SpanRow[],
   rollups: boolean,
 ): Promise<void> {
-  const rows = `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS}))`;
   await sql(
-    rollups
-      ? `${rows}, inserted AS (${INSERT_SPANS} RETURNING ${spanFacts('spans')})
-         ${addContributionSql('inserted')}`
-      : `${rows} ${INSERT_SPANS}`,
+    `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})),
+     inserted AS (${INSERT_SPANS} RETURNING ${spanFacts('spans')}, ${WRITTEN_TEXT('spans')}),
+     ${queueTextSql('inserted')}
+     ${rollups ? addContributionSql('inserted') : 'SELECT 1'}`,
     [projectId, jsonParam(spans)],
   );
 }
@@ -151,7 +155,7 @@ export async function upsertSpans(
     : 'SELECT 1';
   await sql(
     `WITH r AS (SELECT * FROM json_to_recordset($2::json) AS r(${SPAN_COLUMNS})),
-     inserted AS (${INSERT_SPANS} ON CONFLICT (trace_id, external_id) DO NOTHING RETURNING ${spanFacts('spans')}),
+     inserted AS (${INSERT_SPANS} ON CONFLICT (trace_id, external_id) DO NOTHING RETURNING ${spanFacts('spans')}, ${WRITTEN_TEXT('spans')}),
      updated AS (UPDATE spans s SET
        parent_external_id = COALESCE(r.parent_external_id, s.parent_external_id),
        kind = COALESCE(r.kind::"SpanKind", s.kind),
@@ -188,7 +192,8 @@ export async function upsertSpans(
        updated_at = now()
      FROM r
      WHERE s.trace_id = r.trace_id AND s.external_id = r.external_id
-     RETURNING ${spanFacts('s')})${rollups ? ',' : ''}
+     RETURNING ${spanFacts('s')}, s.id AS span_id, (r.input IS NOT NULL OR r.output IS NOT NULL) AS has_text),
+     ${queueTextSql('(SELECT span_id, has_text FROM inserted UNION ALL SELECT span_id, has_text FROM updated)')}${rollups ? ',' : ''}
      ${contribution}`,
     [projectId, jsonParam(spans)],
   );

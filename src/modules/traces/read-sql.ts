@@ -167,7 +167,7 @@ export function traceFilterSql(projectId: string, f: TraceListFilter, params: un
   if (f.name != null) where.push(`t.name ILIKE ${p(containsPattern(f.name))}`);
   if (f.text != null)
     where.push(
-      `EXISTS (SELECT 1 FROM spans s WHERE s.project_id = $1::uuid AND s.trace_id = t.id AND ${spanTextSql('s', f.text, params)})`,
+      `t.id IN (SELECT s.trace_id FROM spans s WHERE s.project_id = $1::uuid AND ${spanTextSql('s', '$1::uuid', f.text, params)})`,
     );
   if (f.minCost != null) where.push(`t.total_cost >= ${p(f.minCost)}::numeric`);
   if (f.minLatencyMs != null) where.push(`t.latency_ms >= ${p(f.minLatencyMs)}`);

@@ -25,7 +25,8 @@ export function spanSearchFilterSql(
   params: unknown[],
 ): string {
   const p = (value: unknown) => `$${params.push(value)}`;
-  const where = [`s.project_id = ${p(projectId)}::uuid`, spanTextSql('s', f.text, params)];
+  const project = `${p(projectId)}::uuid`;
+  const where = [`s.project_id = ${project}`, spanTextSql('s', project, f.text, params)];
   if (f.from) where.push(`s.start_time >= ${p(f.from)}`);
   if (f.to) where.push(`s.start_time < ${p(f.to)}`);
   if (f.traceId != null) where.push(`s.trace_id = ${p(f.traceId)}::uuid`);
