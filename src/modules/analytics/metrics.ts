@@ -1,14 +1,17 @@
-// The `metrics` query's reading: a time series per group, from the one aggregation (query.ts) in
-// two passes. The first groups the whole window (no buckets): the series' totals, and what top-N
-// ranks by, so a "top 10 users" over millions of users never builds their points. The second
-// buckets only the series kept (narrowed by filter to their keys) into points.
+// The `metrics` query's reading: a time series per group, from the one aggregation (query.ts). With
+// a limit, in two passes: the first groups the whole window (no buckets), the series' totals and
+// what top-N ranks by, so a "top 10 users" over millions of users never builds their points; the
+// second buckets only the series kept (narrowed by filter to their keys) into points. Without one,
+// every series is kept: one bucketed pass, each series' totals the sum of its points (sumRows).
 import type { Sql } from '../../storage/db';
 import {
   aggregateSpans,
   type Dimension,
   type Interval,
   type SpanAggregateFilter,
+  type SpanAggregateQuery,
   type SpanAggregateRow,
+  sumRows,
   TooManyRowsError,
 } from './query';
 import {
@@ -86,19 +89,19 @@ export async function readMetrics(sql: Sql, q: MetricsQuery): Promise<MetricsSer
     rollups: q.rollups,
   };
   const ranked = q.limit !== null;
+  if (!ranked)
+    return readEvery(sql, { ...base, interval: q.interval, filter: q.filter }, buckets, q.order);
   let totals: SpanAggregateRow[];
   try {
     totals = await aggregateSpans(sql, {
       ...base,
       filter: q.filter,
-      maxRows: ranked ? MAX_GROUPS : MAX_SERIES,
+      maxRows: MAX_GROUPS,
     });
   } catch (error) {
     if (!(error instanceof TooManyRowsError)) throw error;
     throw new MetricsLimitError(
-      ranked
-        ? `More than ${MAX_GROUPS} groups to rank: filter them or group by fewer keys.`
-        : `More than ${MAX_SERIES} series: ask for the top ones with limit, or filter them.`,
+      `More than ${MAX_GROUPS} groups to rank: filter them or group by fewer keys.`,
     );
   }
   let series = totals
@@ -144,5 +147,47 @@ export async function readMetrics(sql: Sql, q: MetricsQuery): Promise<MetricsSer
       valuesOf,
       EMPTY_VALUES,
     ),
+  }));
+}
+
+/** Every series of the window, bucketed in one pass; totals summed from the points' rows. */
+async function readEvery(
+  sql: Sql,
+  q: Omit<SpanAggregateQuery, 'maxRows'>,
+  buckets: number[],
+  order: Order | null,
+): Promise<MetricsSeries[]> {
+  let rows: SpanAggregateRow[];
+  try {
+    // Past this many rows (points with something in them), the series cannot all be drawn.
+    rows = await aggregateSpans(sql, { ...q, maxRows: MAX_TOTAL_POINTS });
+  } catch (error) {
+    if (!(error instanceof TooManyRowsError)) throw error;
+    throw new MetricsLimitError(
+      `More than ${MAX_TOTAL_POINTS} points: ask for fewer series (filter, or limit) or fewer points (a shorter window or a longer interval).`,
+    );
+  }
+  const series = [...rowsBySeries(rows, q.groupBy).values()]
+    .map((of) => ({ keys: of[0].keys as MetricsSeries['keys'], of }))
+    .sort((a, b) => compareKeys(q.groupBy)(a.keys, b.keys));
+  if (series.length > MAX_SERIES)
+    throw new MetricsLimitError(
+      `More than ${MAX_SERIES} series: ask for the top ones with limit, or filter them.`,
+    );
+  // Ungrouped, the one series is there even when nothing happened: a dashboard draws zeros.
+  if (!q.groupBy.length && !series.length) series.push({ keys: {}, of: [] });
+  checkTotalPoints(series.length, buckets.length);
+  const ordered = topN(
+    series.map(({ keys, of }) => {
+      const totals = of.length ? valuesOf(sumRows(of)) : EMPTY_VALUES;
+      return { keys, totals, of, ...totals };
+    }),
+    order,
+    null,
+  );
+  return ordered.map(({ keys, totals, of }) => ({
+    keys,
+    totals,
+    points: fillPoints(buckets, of, valuesOf, EMPTY_VALUES),
   }));
 }

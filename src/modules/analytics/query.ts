@@ -16,7 +16,8 @@ import {
   rollupPart,
   spanPart,
 } from './rollup-sql';
-import type { Sketch } from './sketch';
+import { fromUnits, toUnits } from '../../lib/money';
+import { mergeSketches, type Sketch } from './sketch';
 
 export type Dimension = 'MODEL' | 'PROVIDER' | 'SPAN_KIND' | 'STATUS' | 'USER' | 'PROJECT';
 export type Interval = 'MINUTE' | 'HOUR' | 'DAY' | 'WEEK';
@@ -68,6 +69,31 @@ export interface SpanAggregateRow {
   unpriced: number;
   defaultPriced: number;
   latency: Sketch;
+}
+
+/**
+ * Rows of one group summed, as aggregateSpans would have answered them together (exact: counts
+ * and decimal cost add, sketches merge by adding counts); `time` of the first.
+ */
+export function sumRows(rows: readonly SpanAggregateRow[]): SpanAggregateRow {
+  const count = (f: (r: SpanAggregateRow) => number) => rows.reduce((n, r) => n + f(r), 0);
+  const big = (f: (r: SpanAggregateRow) => bigint) => rows.reduce((n, r) => n + f(r), 0n);
+  const priced = count((r) => r.priced);
+  return {
+    time: rows[0]?.time ?? null,
+    keys: rows[0]?.keys ?? {},
+    spans: count((r) => r.spans),
+    errors: count((r) => r.errors),
+    inputTokens: big((r) => r.inputTokens),
+    outputTokens: big((r) => r.outputTokens),
+    cachedInputTokens: big((r) => r.cachedInputTokens),
+    totalTokens: big((r) => r.totalTokens),
+    cost: priced > 0 ? fromUnits(big((r) => (r.cost === null ? 0n : toUnits(r.cost)))) : null,
+    priced,
+    unpriced: count((r) => r.unpriced),
+    defaultPriced: count((r) => r.defaultPriced),
+    latency: mergeSketches(rows.map((r) => r.latency)),
+  };
 }
 
 export class TooManyRowsError extends Error {

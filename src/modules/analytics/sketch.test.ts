@@ -3,6 +3,7 @@
 // merge by adding counts. (test/rollups.test.ts checks the same through SQL and the server.)
 import {
   keyValue,
+  mergeSketches,
   quantile,
   SIGNED_TINY,
   type Sketch,
@@ -135,5 +136,18 @@ describe('signed keys', () => {
   it('leave latency keys as they were', () => {
     expect(quantile({ keys: [0, 1, 2], counts: [1, 1, 1] }, 1)).toBe(keyValue(2));
     expect(keyValue(0)).toBe(0);
+  });
+});
+
+describe('mergeSketches', () => {
+  it('equals the sketch of all the values, keys ascending, empty keys left out', () => {
+    const a = [3, 17, 17, 250, 4_000];
+    const b = [1, 17, 90, 250, 250, 12_000];
+    expect(mergeSketches([sketchOf(a), sketchOf(b)])).toEqual(sketchOf([...a, ...b]));
+    // A contribution taken back (negative counts) leaves no key behind.
+    const gone = sketchOf([90]);
+    const back = { keys: gone.keys, counts: gone.counts.map((c) => -c) };
+    expect(mergeSketches([sketchOf([5, 90]), back])).toEqual(sketchOf([5]));
+    expect(mergeSketches([])).toEqual({ keys: [], counts: [] });
   });
 });

@@ -88,3 +88,13 @@ export function quantile(
   if (rank === lo) return low;
   return low + (rank - lo) * (valueAt(sketch, lo + 1, value) - low);
 }
+
+/** Sketches merged: counts added per key, keys ascending (keys whose counts sum to 0 left out). */
+export function mergeSketches(sketches: readonly Sketch[]): Sketch {
+  const counts = new Map<number, number>();
+  for (const s of sketches)
+    for (let i = 0; i < s.keys.length; i++)
+      counts.set(s.keys[i], (counts.get(s.keys[i]) ?? 0) + s.counts[i]);
+  const keys = [...counts.keys()].filter((k) => counts.get(k) !== 0).sort((a, b) => a - b);
+  return { keys, counts: keys.map((k) => counts.get(k)!) };
+}
