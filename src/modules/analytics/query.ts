@@ -11,9 +11,10 @@ import {
   type Dim,
   groupedPart,
   isCallSql,
-  mergeSql,
   type Part,
+  readMerged,
   rollupPart,
+  SPAN_ROLLUPS,
   spanPart,
 } from './rollup-sql';
 import { fromUnits, toUnits } from '../../lib/money';
@@ -225,11 +226,17 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
     ];
     sources.push(rollupPart(dimsOf('r', 'r.bucket'), where.join(' AND '), q.sketch));
   }
-  const order = dimNames.length ? `ORDER BY ${dimNames.map((_, i) => i + 1).join(', ')}` : '';
-  const text = `SELECT * FROM (${mergeSql(dimNames, sources, undefined, ctes)}) m WHERE m.spans <> 0 ${order} LIMIT ${q.maxRows + 1}`;
-  const rows = await sql<Record<string, unknown>>(text, params);
+  const rows = await readMerged(sql, params, {
+    dims: dimNames,
+    parts: sources,
+    t: SPAN_ROLLUPS,
+    ctes,
+    extra: '',
+    nonZero: 'spans',
+    limit: q.maxRows + 1,
+  });
   if (rows.length > q.maxRows) throw new TooManyRowsError(q.maxRows);
-  return rows.map((row) => ({
+  return rows.map(({ row, sketch }) => ({
     time: q.interval ? new Date(row.t as string) : null,
     keys: Object.fromEntries(groupBy.map((g, i) => [g, (row[names[i]] as string | null) ?? null])),
     spans: Number(row.spans),
@@ -242,9 +249,6 @@ export async function aggregateSpans(sql: Sql, q: SpanAggregateQuery): Promise<S
     priced: Number(row.priced),
     unpriced: Number(row.unpriced),
     defaultPriced: Number(row.default_priced),
-    latency: {
-      keys: (row.latency_keys as unknown[]).map(Number),
-      counts: (row.latency_counts as unknown[]).map(Number),
-    },
+    latency: sketch,
   }));
 }

@@ -6,7 +6,7 @@
 // moment leaves either the partial rows or their merge, never both.
 import type { Sql } from '../../storage/db';
 import { isUnpricedSql, needsPriceSql } from '../costs/unpriced';
-import { sketchKeySql } from './sketch';
+import { mergeSketches, type Sketch, sketchKeySql } from './sketch';
 
 /** The sums of a rollup row, in the order of its columns. */
 export const MEASURES = [
@@ -100,6 +100,11 @@ export function spanPart(
 export interface Part {
   sums: string;
   keys: string | null;
+  /**
+   * The same sketch as it is stored: (dims, sk_keys, sk_counts) rows, for readers (readMerged);
+   * the arrays as comma-separated text, which the driver hands over without parsing an array.
+   */
+  arrays: string | null;
 }
 
 /**
@@ -115,6 +120,8 @@ export function groupedPart(
   return {
     sums: `SELECT ${d}${t.measures.join(', ')} FROM ${rel}`,
     keys: `SELECT ${d}k, lat_n FROM ${rel} WHERE k IS NOT NULL`,
+    arrays: `SELECT ${d}string_agg(k::text, ',') AS sk_keys, string_agg(lat_n::text, ',') AS sk_counts FROM ${rel} WHERE k IS NOT NULL
+      ${dims.length ? `GROUP BY ${dims.join(', ')}` : ''}`,
   };
 }
 
@@ -136,6 +143,10 @@ export function rollupPart(
       FROM ${from ?? t.table} r WHERE ${where}`,
     keys: sketch
       ? `SELECT ${d}unnest(r.${keys}) AS k, unnest(r.${counts}) AS lat_n
+      FROM ${from ?? t.table} r WHERE ${where}`
+      : null,
+    arrays: sketch
+      ? `SELECT ${d}array_to_string(r.${keys}, ',') AS sk_keys, array_to_string(r.${counts}, ',') AS sk_counts
       FROM ${from ?? t.table} r WHERE ${where}`
       : null,
   };
@@ -177,6 +188,61 @@ export function mergeSql(
   return `${ctes.length ? `WITH ${ctes.join(', ')} ` : ''}SELECT ${d}${totals},
       COALESCE(max(${keys}), '{}') AS ${keys}, COALESCE(max(${counts}), '{}') AS ${counts}
     FROM (${branches.join('\n UNION ALL\n')}) z ${groupBy}`;
+}
+
+/**
+ * What a query reads of parts: its groups' summed measures (`t`'s, plus `extra` expressions over
+ * them), ordered by `dims`, those whose `nonZero` measure sums to 0 left out, at most `limit`; and
+ * per group the merged sketch. The sums are merged in SQL; the sketches are read as stored (a
+ * rollup row's arrays; the raw parts' keys as one array pair per group) and merged here, where
+ * adding up a few hundred arrays costs less than unnesting tens of thousands of keys into a
+ * grouping. Rows come as the sums row (measures by name, dims by name) and its sketch.
+ */
+export async function readMerged(
+  sql: Sql,
+  params: unknown[],
+  q: {
+    dims: readonly string[];
+    parts: readonly Part[];
+    t: RollupTable;
+    ctes: readonly string[];
+    extra: string;
+    nonZero: string;
+    limit: number;
+  },
+): Promise<{ row: Record<string, unknown>; sketch: Sketch }[]> {
+  const d = q.dims.map((name) => `${name}, `).join('');
+  const totals = q.t.measures
+    .map((m) => `sum(${m})${q.t.numeric.includes(m) ? '' : '::bigint'} AS ${m}`)
+    .join(', ');
+  const order = q.dims.length ? `ORDER BY ${q.dims.join(', ')}` : '';
+  const arrays = q.parts.flatMap((p) => (p.arrays ? [p.arrays] : []));
+  const ctes = [
+    ...q.ctes,
+    `sums AS (SELECT ${d}${totals} FROM (${q.parts.map((p) => p.sums).join('\n UNION ALL\n')}) s
+      ${q.dims.length ? `GROUP BY ${q.dims.join(', ')}` : ''} HAVING sum(${q.nonZero}) <> 0 ${order} LIMIT ${q.limit})`,
+  ];
+  const text = `WITH ${ctes.join(', ')}
+    SELECT true AS sums_row, sums.*${q.extra ? `, ${q.extra}` : ''}, NULL::text AS sk_keys, NULL::text AS sk_counts FROM sums
+    ${arrays.map((a) => `UNION ALL SELECT false, ${d}${q.t.measures.map(() => 'NULL').join(', ')}${q.extra ? ', NULL' : ''}, sk_keys, sk_counts FROM (${a}) a`).join('\n')}`;
+  const rows = await sql<Record<string, unknown>>(text, params);
+  const groupKey = (row: Record<string, unknown>) =>
+    JSON.stringify(
+      q.dims.map((name) => (row[name] instanceof Date ? (row[name] as Date).getTime() : row[name])),
+    );
+  const groups = new Map<string, { row: Record<string, unknown>; sketches: Sketch[] }>();
+  for (const row of rows) if (row.sums_row) groups.set(groupKey(row), { row, sketches: [] });
+  for (const row of rows) {
+    if (row.sums_row || !row.sk_keys) continue;
+    groups.get(groupKey(row))?.sketches.push({
+      keys: (row.sk_keys as string).split(',').map(Number),
+      counts: (row.sk_counts as string).split(',').map(Number),
+    });
+  }
+  return [...groups.values()].map(({ row, sketches }) => ({
+    row,
+    sketch: mergeSketches(sketches),
+  }));
 }
 
 /** The dimensions of a stored row, named as its columns. */

@@ -5,7 +5,7 @@
 // rollups, the ragged edges (and MINUTE buckets) from the scores themselves.
 import type { Sql } from '../../storage/db';
 import { type Interval, partRanges, segments, TooManyRowsError } from './query';
-import { groupedPart, mergeSql, type Part, rollupPart, type Dim } from './rollup-sql';
+import { groupedPart, type Part, readMerged, rollupPart, type Dim } from './rollup-sql';
 import { SCORE_ROLLUPS, scorePart } from './score-rollup-sql';
 import { quantile, type Sketch, signedKeyValue } from './sketch';
 
@@ -97,20 +97,20 @@ export async function aggregateScores(
       rollupPart(dimsOf('r', 'r.bucket'), where.join(' AND '), q.sketch, undefined, SCORE_ROLLUPS),
     );
   }
-  const order = dimNames.length ? `ORDER BY ${dimNames.map((_, i) => i + 1).join(', ')}` : '';
-  const text = `SELECT m.*, (m.value_sum / NULLIF(m.with_value, 0))::float8 AS mean
-    FROM (${mergeSql(dimNames, sources, SCORE_ROLLUPS, ctes)}) m WHERE m.scores <> 0 ${order} LIMIT ${q.maxRows + 1}`;
-  const rows = await sql<Record<string, unknown>>(text, params);
+  const rows = await readMerged(sql, params, {
+    dims: dimNames,
+    parts: sources,
+    t: SCORE_ROLLUPS,
+    ctes,
+    extra: '(sums.value_sum / NULLIF(sums.with_value, 0))::float8 AS mean',
+    nonZero: 'scores',
+    limit: q.maxRows + 1,
+  });
   if (rows.length > q.maxRows) throw new TooManyRowsError(q.maxRows);
-  return rows.map((row) => {
+  return rows.map(({ row, sketch }) => {
     const valueCount = Number(row.with_value);
     // Without `sketch` only the raw parts carry one: none rather than a part of one.
-    const values: Sketch = q.sketch
-      ? {
-          keys: (row.value_keys as unknown[]).map(Number),
-          counts: (row.value_counts as unknown[]).map(Number),
-        }
-      : { keys: [], counts: [] };
+    const values: Sketch = q.sketch ? sketch : { keys: [], counts: [] };
     const at = (p: number) => (q.sketch ? quantile(values, p, signedKeyValue) : null);
     return {
       time: q.interval ? new Date(row.t as string) : null,
