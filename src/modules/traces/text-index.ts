@@ -16,8 +16,12 @@ export const queueTextSql = (source: string) =>
   `queued AS (INSERT INTO span_text_queue (project_id, span_ids)
      SELECT $1::uuid, array_agg(w.span_id) FROM ${source} w WHERE w.has_text HAVING count(*) > 0 RETURNING 1)`;
 
-/** Queue rows per pass: each holds the spans of one ingest statement (up to a batch's). */
-const ROWS_PER_PASS = 20;
+/**
+ * Queue rows per pass: each holds the spans of one ingest statement (up to a batch's), and the index
+ * costs about 0.5 ms per span of text, so a pass of a few seconds at most (a stopping worker
+ * finishes it).
+ */
+const ROWS_PER_PASS = 5;
 /** One indexer at a time, whatever the processes: see indexTexts. */
 const LOCK = "hashtext('evalgraph:span_texts')";
 
