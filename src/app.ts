@@ -20,6 +20,7 @@ import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-e
 import { useGraphiQLAssets } from './plugins/use-graphiql-assets';
 import { useHttpCaching } from './plugins/use-http-caching';
 import { useMetricsEndpoint } from './plugins/use-metrics-endpoint';
+import { useExport } from './plugins/use-export';
 import { useOtlp } from './plugins/use-otlp';
 import { usePrometheus } from './plugins/use-prometheus';
 import { useServiceLevels } from './plugins/use-service-levels';
@@ -184,6 +185,14 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
         log,
         maxBodyBytes: config.http.maxBodyBytes,
         maxSpans: config.traces.maxSpansPerBatch,
+      }),
+      useExport({
+        services,
+        sql: deps.db.query,
+        buckets: deps.buckets,
+        addressOf,
+        log,
+        bytesPerSecond: config.http.exportBytesPerSecond,
       }),
       useRequestLimits({ maxBodyBytes: config.http.maxBodyBytes }),
       useErrorCodes(),

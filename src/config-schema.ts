@@ -261,6 +261,12 @@ export const envSchema = z.object({
     .min(1024)
     .max(100 * 1024 * 1024)
     .default(10 * 1024 * 1024),
+  EVALGRAPH_EXPORT_BYTES_PER_SECOND: z.coerce
+    .number({ message: 'expected bytes per second (0: unpaced)' })
+    .int({ message: 'expected a whole number of bytes per second' })
+    .min(0, { message: 'expected bytes per second (0: unpaced)' })
+    .max(10 * 1024 * 1024 * 1024, { message: 'expected at most 10737418240 bytes per second' })
+    .default(10 * 1024 * 1024),
   EVALGRAPH_MAX_SPAN_TEXT_CHARS: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
   EVALGRAPH_MAX_SPAN_METADATA_BYTES: z.coerce
     .number()

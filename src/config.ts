@@ -132,6 +132,8 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       /** Peers whose X-Forwarded-For is believed (lib/client-address.ts); empty: none. */
       trustedProxies: e.EVALGRAPH_TRUSTED_PROXIES,
       maxBodyBytes: e.EVALGRAPH_MAX_BODY_BYTES,
+      /** Bytes a second the exports (/v1/export/…) send each user, all of theirs together; 0: unpaced. */
+      exportBytesPerSecond: e.EVALGRAPH_EXPORT_BYTES_PER_SECOND,
       shutdownTimeoutMs: e.EVALGRAPH_SHUTDOWN_TIMEOUT_MS,
     },
     database: e.DATABASE_URL

@@ -7,7 +7,7 @@ import { normaliseModelName } from '../../lib/model-name';
 import { containsPattern, spanTextSql } from './phrase-sql';
 
 // GraphQL field → SQL expression. Fields not listed here read no column of their own.
-const TRACE_COLUMNS: Record<string, string> = {
+export const TRACE_COLUMNS: Record<string, string> = {
   externalId: 't.external_id',
   name: 't.name',
   userId: 't.user_id',
@@ -31,7 +31,7 @@ const TRACE_COLUMNS: Record<string, string> = {
   spans: 't.span_count',
 };
 
-const SPAN_COLUMNS: Record<string, string> = {
+export const SPAN_COLUMNS: Record<string, string> = {
   parentExternalId: 's.parent_external_id',
   kind: 's.kind::text',
   name: 's.name',
@@ -65,8 +65,8 @@ const SPAN_COLUMNS: Record<string, string> = {
 
 // Always read: ids, the project (authorisation) and the keys loaders group spans by. A span's
 // parent id and start time are read when the operation needs them (see loadersOf in loaders.ts).
-const TRACE_KEYS = ['t.id::text AS "id"', 't.project_id::text AS "projectId"'];
-const SPAN_KEYS = [
+export const TRACE_KEYS = ['t.id::text AS "id"', 't.project_id::text AS "projectId"'];
+export const SPAN_KEYS = [
   's.id::text AS "id"',
   's.project_id::text AS "projectId"',
   's.trace_id::text AS "traceId"',
