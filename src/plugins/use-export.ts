@@ -161,7 +161,8 @@ export function useExport({
     let done = false;
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
-        if (done) return;
+        // The client left (Yoga aborts the request's signal when its response closes).
+        if (done || signal.aborted) return controller.close();
         let text = started ? '' : headerOf(query.format, columns);
         started = true;
         try {
