@@ -260,6 +260,11 @@ describe('scores and evaluation results', () => {
     expect(parseCsv(text.slice(0, text.lastIndexOf('#')))).toHaveLength(6);
     expect(text).toMatch(/hasMore=true\r\n$/);
 
+    const viewer = await app.seedUser({ role: 'VIEWER', projectId });
+    const seen = await jsonl(`/v1/export/evaluations/${evaluationId}/results`, viewer.key);
+    expect(seen.rows).toHaveLength(12);
+    expect(seen.rows[0]).not.toHaveProperty('cost');
+
     const { key } = await app.seedUser({ role: 'ADMIN', projectId: await app.seedProject() });
     for (const path of [
       `/v1/export/evaluations/${evaluationId}/results`,
