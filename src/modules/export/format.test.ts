@@ -19,6 +19,20 @@ describe('export formats', () => {
     );
   });
 
+  it('keeps a spreadsheet from running a text cell as a formula, and leaves numbers alone', () => {
+    const cells = ['=1+1', '+SUM(A1)', '-2', '@cmd', '\tx', 'plain'];
+    expect(
+      encodeRows(
+        'csv',
+        ['v'],
+        cells.map((v) => ({ v })),
+      ),
+    ).toBe(["'=1+1", "'+SUM(A1)", "'-2", "'@cmd", "'\tx", 'plain'].map((c) => `${c}\r\n`).join(''));
+    expect(encodeRows('csv', ['n'], [{ n: -2 }])).toBe('-2\r\n');
+    // JSON Lines keep the text as it is.
+    expect(JSON.parse(encodeRows('jsonl', ['v'], [{ v: '=1+1' }])).v).toBe('=1+1');
+  });
+
   it('writes JSON Lines with the columns only, null for missing values', () => {
     expect(headerOf('jsonl', columns)).toBe('');
     const [line, end] = encodeRows('jsonl', columns, [row]).split('\n');

@@ -10,6 +10,11 @@ export const CONTENT_TYPE: Record<ExportFormat, string> = {
   csv: 'text/csv; charset=utf-8; header=present',
 };
 
+// A text cell a spreadsheet would run as a formula (=, +, -, @, or a tab or carriage return
+// first): prompts and outputs are written by end users, so such a cell gets a leading ' (OWASP's
+// advice for CSV exports). Numbers, dates and JSON are written as they are.
+const FORMULA = /^[=+\-@\t\r]/;
+
 function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text =
@@ -17,7 +22,9 @@ function csvField(value: unknown): string {
       ? value.toISOString()
       : typeof value === 'object'
         ? JSON.stringify(value)
-        : String(value);
+        : typeof value === 'string' && FORMULA.test(value)
+          ? `'${value}`
+          : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
