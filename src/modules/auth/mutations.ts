@@ -5,6 +5,7 @@ import { ProjectRef } from '../projects/schema';
 import { canManageKey, isInstanceAdmin } from './permissions';
 import { ApiKeyRef, RoleEnum, TierEnum, UserRef } from './schema';
 import { MAX_ALLOWED_CIDRS, MAX_ROTATION_OVERLAP_SECONDS } from './service';
+import { recordAudit } from '../audit/record';
 
 const ALLOWED_CIDRS_DESCRIPTION = `Addresses the key may be used from: IPv4/IPv6 CIDRs or single addresses, at most ${MAX_ALLOWED_CIDRS}. From any other, every request with the key is refused (FORBIDDEN). Null or empty: any address.`;
 
@@ -22,13 +23,21 @@ builder.relayMutationField(
     description:
       'Creates a user (instance admins only). Give them a project with addProjectMember and a key with createApiKey.',
     authScopes: { instanceAdmin: true },
-    resolve: async (_root, { input }, ctx) => ({
-      user: await ctx.services.auth.createUser({
+    resolve: async (_root, { input }, ctx) => {
+      const user = await ctx.services.auth.createUser({
         ...input,
         isAdmin: input.isAdmin ?? undefined,
         tier: input.tier ?? undefined,
-      }),
-    }),
+      });
+      await recordAudit(ctx, {
+        action: 'user.create',
+        projectId: null,
+        targetType: 'User',
+        targetId: user.id,
+        details: { isAdmin: user.isAdmin, tier: user.tier },
+      });
+      return { user };
+    },
   },
   { outputFields: (t) => ({ user: t.field({ type: UserRef, resolve: (p) => p.user }) }) },
 );
@@ -44,9 +53,17 @@ builder.relayMutationField(
   {
     description: "Sets a user's rate-limit and quota tier (instance admins only).",
     authScopes: { instanceAdmin: true },
-    resolve: async (_root, { input }, ctx) => ({
-      user: await ctx.services.auth.setUserTier(input.userId.id, input.tier),
-    }),
+    resolve: async (_root, { input }, ctx) => {
+      const user = await ctx.services.auth.setUserTier(input.userId.id, input.tier);
+      await recordAudit(ctx, {
+        action: 'user.tier',
+        projectId: null,
+        targetType: 'User',
+        targetId: user.id,
+        details: { tier: input.tier },
+      });
+      return { user };
+    },
   },
   { outputFields: (t) => ({ user: t.field({ type: UserRef, resolve: (p) => p.user }) }) },
 );
@@ -78,14 +95,17 @@ builder.relayMutationField(
       !input.userId || input.userId.id === ctx.principal?.userId
         ? { authenticated: true }
         : { instanceAdmin: true },
-    resolve: async (_root, { input }, ctx) =>
-      ctx.services.auth.createApiKey(ctx.principal, {
+    resolve: async (_root, { input }, ctx) => {
+      const created = await ctx.services.auth.createApiKey(ctx.principal, {
         userId: input.userId?.id ?? ctx.principal!.userId,
         projectId: input.projectId?.id,
         role: input.role,
         name: input.name,
         allowedCidrs: input.allowedCidrs,
-      }),
+      });
+      await auditKey(ctx, 'apiKey.create', created.apiKey);
+      return created;
+    },
   },
   {
     outputFields: (t) => ({
@@ -97,6 +117,21 @@ builder.relayMutationField(
     }),
   },
 );
+
+/** An audit entry for a key: in its project's log when it is bound to one. */
+const auditKey = (
+  ctx: Context,
+  action: string,
+  key: { id: string; userId: string; projectId: string | null },
+  details: Record<string, unknown> = {},
+) =>
+  recordAudit(ctx, {
+    action,
+    projectId: key.projectId,
+    targetType: 'ApiKey',
+    targetId: key.id,
+    details: { userId: key.userId, ...details },
+  });
 
 /** The key, if the caller may manage it (as for revokeApiKey); else NOT_FOUND, so key ids cannot be probed. */
 async function manageableKey(ctx: Context, id: string) {
@@ -125,9 +160,13 @@ builder.relayMutationField(
       // it does): a project admin may revoke another member's key, not take it over.
       if (key.userId !== ctx.principal!.userId && !isInstanceAdmin(ctx.principal))
         throw forbidden('Only the key’s own user (or an instance admin) can rotate it.');
-      return ctx.services.auth.rotateApiKey(ctx.principal, key.id, {
+      const rotated = await ctx.services.auth.rotateApiKey(ctx.principal, key.id, {
         overlapSeconds: input.overlapSeconds,
       });
+      await auditKey(ctx, 'apiKey.rotate', rotated.apiKey, {
+        overlapSeconds: input.overlapSeconds ?? 0,
+      });
+      return rotated;
     },
   },
   {
@@ -161,7 +200,9 @@ builder.relayMutationField(
       const changes: { name?: string | null; allowedCidrs?: string[] | null } = {};
       if (input.name !== undefined) changes.name = input.name;
       if (input.allowedCidrs !== undefined) changes.allowedCidrs = input.allowedCidrs;
-      return { apiKey: await ctx.services.auth.updateApiKey(ctx.principal, key.id, changes) };
+      const apiKey = await ctx.services.auth.updateApiKey(ctx.principal, key.id, changes);
+      await auditKey(ctx, 'apiKey.update', apiKey, changes);
+      return { apiKey };
     },
   },
   { outputFields: (t) => ({ apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }) }) },
@@ -176,7 +217,9 @@ builder.relayMutationField(
     authScopes: { authenticated: true },
     resolve: async (_root, { input }, ctx) => {
       const key = await manageableKey(ctx, input.id.id);
-      return { apiKey: await ctx.services.auth.revokeApiKey(key.id) };
+      const apiKey = await ctx.services.auth.revokeApiKey(key.id);
+      await auditKey(ctx, 'apiKey.revoke', apiKey);
+      return { apiKey };
     },
   },
   { outputFields: (t) => ({ apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }) }) },

@@ -12,6 +12,7 @@ import { authorize } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
 import { builtinPrices } from './builtin-prices';
 import type { Price } from './pricing';
+import { recordAudit } from '../audit/record';
 
 interface PriceRow extends Price {
   id: string;
@@ -223,6 +224,12 @@ builder.relayMutationField(
       const id = uuidOfGlobalId(String(input.id), 'ModelPrice');
       if (!id || !(await ctx.services.costs.deletePrice(input.projectId.id, id)))
         throw notFound('That price');
+      await recordAudit(ctx, {
+        action: 'modelPrice.delete',
+        projectId: input.projectId.id,
+        targetType: 'ModelPrice',
+        targetId: id,
+      });
       return { deletedId: String(input.id) };
     },
   },

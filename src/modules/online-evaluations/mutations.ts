@@ -9,6 +9,7 @@ import { ProjectRef } from '../projects/schema';
 import { MAX_TRACES } from './backfill';
 import { checkRule, ruleInputFields } from './input';
 import { EvaluationRuleRef } from './schema';
+import { recordAudit } from '../audit/record';
 
 /** The rule, when the principal may change it. */
 async function writableRule(ctx: Context, id: string) {
@@ -93,6 +94,13 @@ builder.relayMutationField(
     resolve: async (_root, { input }, ctx) => {
       const rule = await writableRule(ctx, input.id.id);
       await ctx.services.evaluationRules.remove(rule);
+      await recordAudit(ctx, {
+        action: 'evaluationRule.delete',
+        projectId: rule.projectId,
+        targetType: 'EvaluationRule',
+        targetId: rule.id,
+        details: { name: rule.name },
+      });
       return { id: rule.id };
     },
   },

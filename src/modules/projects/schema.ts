@@ -2,6 +2,7 @@ import { found } from '../../errors';
 import { builder } from '../../schema/builder';
 import { RoleEnum } from '../auth/schema';
 import { effectiveRole, visibleProjects } from '../auth/permissions';
+import { recordAudit } from '../audit/record';
 
 export const ProjectRef = builder.prismaNode('Project', {
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
@@ -89,6 +90,13 @@ builder.relayMutationField(
         ownerId: ctx.principal!.userId,
       });
       ctx.services.auth.accessChanged(ctx.principal!.userId);
+      await recordAudit(ctx, {
+        action: 'project.create',
+        projectId: project.id,
+        targetType: 'Project',
+        targetId: project.id,
+        details: { name: project.name },
+      });
       return { project };
     },
   },
@@ -111,13 +119,21 @@ builder.relayMutationField(
     description:
       'Adds the person with this email to a project, or changes their role (project ADMIN). Someone the instance does not know yet is created without keys; they get one from an instance admin, or make their own with a key they have.',
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
-    resolve: async (_root, { input }, ctx) => ({
-      membership: await ctx.services.projects.addMember({
+    resolve: async (_root, { input }, ctx) => {
+      const membership = await ctx.services.projects.addMember({
         projectId: input.projectId.id,
         email: input.email,
         role: input.role,
-      }),
-    }),
+      });
+      await recordAudit(ctx, {
+        action: 'member.add',
+        projectId: input.projectId.id,
+        targetType: 'User',
+        targetId: membership.userId,
+        details: { role: input.role },
+      });
+      return { membership };
+    },
   },
   {
     outputFields: (t) => ({

@@ -7,11 +7,20 @@ import { authorizeId } from '../auth/access';
 import { DEFAULT_WEBHOOK_EVENTS, PROGRESS, WEBHOOK_EVENTS } from '../events/catalogue';
 import { ProjectRef } from '../projects/schema';
 import { WebhookEndpointRef } from './schema';
+import { recordAudit } from '../audit/record';
 
 /** The endpoint's project, when the principal may change the endpoint. */
 async function writableEndpoint(ctx: Context, id: string) {
   return authorizeId(ctx, 'WebhookEndpoint', id, 'write');
 }
+
+const auditEndpoint = (
+  ctx: Context,
+  action: string,
+  projectId: string,
+  id: string,
+  details?: Record<string, unknown>,
+) => recordAudit(ctx, { action, projectId, targetType: 'WebhookEndpoint', targetId: id, details });
 
 /** The events an endpoint may subscribe to, from the catalogue. */
 const EVENTS_DESCRIPTION = `${WEBHOOK_EVENTS.join(', ')}.`;
@@ -45,6 +54,10 @@ builder.relayMutationField(
         url: input.url,
         events: input.events ?? DEFAULT_WEBHOOK_EVENTS,
       });
+      await auditEndpoint(ctx, 'webhookEndpoint.create', input.projectId.id, endpoint.id, {
+        url: endpoint.url,
+        events: endpoint.events,
+      });
       return { endpoint, secret };
     },
   },
@@ -72,8 +85,11 @@ builder.relayMutationField(
   },
   {
     resolve: async (_root, { input }, ctx) => {
-      await writableEndpoint(ctx, input.id.id);
-      return { endpoint: await ctx.services.webhooks.update(input.id.id, input) };
+      const projectId = await writableEndpoint(ctx, input.id.id);
+      const endpoint = await ctx.services.webhooks.update(input.id.id, input);
+      const { id: _id, ...changes } = input;
+      await auditEndpoint(ctx, 'webhookEndpoint.update', projectId, endpoint.id, changes);
+      return { endpoint };
     },
   },
   {
@@ -88,8 +104,9 @@ builder.relayMutationField(
   { inputFields: (t) => ({ id: t.globalID({ required: true, for: WebhookEndpointRef }) }) },
   {
     resolve: async (_root, { input }, ctx) => {
-      await writableEndpoint(ctx, input.id.id);
+      const projectId = await writableEndpoint(ctx, input.id.id);
       await ctx.services.webhooks.remove(input.id.id);
+      await auditEndpoint(ctx, 'webhookEndpoint.delete', projectId, input.id.id);
       return { id: input.id };
     },
   },
@@ -107,8 +124,10 @@ builder.relayMutationField(
   { inputFields: (t) => ({ id: t.globalID({ required: true, for: WebhookEndpointRef }) }) },
   {
     resolve: async (_root, { input }, ctx) => {
-      await writableEndpoint(ctx, input.id.id);
-      return ctx.services.webhooks.rotateSecret(input.id.id);
+      const projectId = await writableEndpoint(ctx, input.id.id);
+      const rotated = await ctx.services.webhooks.rotateSecret(input.id.id);
+      await auditEndpoint(ctx, 'webhookEndpoint.rotateSecret', projectId, input.id.id);
+      return rotated;
     },
   },
   {
