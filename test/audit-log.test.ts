@@ -157,6 +157,21 @@ describe('each audited mutation writes one entry', () => {
         details: { role: 'VIEWER' },
       },
     ]);
+    const role = await audited(() =>
+      ok(
+        'mutation($p: ID!) { addProjectMember(input: { projectId: $p, email: "M@test.local", role: DEVELOPER }) { membership { role } } }',
+        { p: P(mine) },
+        projectAdmin.key,
+      ),
+    );
+    expect(role).toMatchObject([
+      {
+        action: 'member.role',
+        projectId: mine,
+        targetId: member[0].targetId,
+        details: { role: 'DEVELOPER', previousRole: 'VIEWER' },
+      },
+    ]);
     const budget = await audited(() =>
       ok(
         'mutation($p: ID!) { setProjectBudget(input: { projectId: $p, evaluationsPerDay: 5 }) { project { id } } }',

@@ -1,4 +1,5 @@
 import type { Context } from '../../context';
+import type { Prisma } from '../../generated/prisma/client';
 import { forbidden, notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
@@ -96,15 +97,23 @@ builder.relayMutationField(
         ? { authenticated: true }
         : { instanceAdmin: true },
     resolve: async (_root, { input }, ctx) => {
-      const created = await ctx.services.auth.createApiKey(ctx.principal, {
-        userId: input.userId?.id ?? ctx.principal!.userId,
-        projectId: input.projectId?.id,
-        role: input.role,
-        name: input.name,
-        allowedCidrs: input.allowedCidrs,
+      // The key and its entry in one transaction: neither exists without the other.
+      return ctx.deps.db.prisma.$transaction(async (tx) => {
+        const created = await ctx.services.auth.createApiKey(
+          ctx.principal,
+          {
+            userId: input.userId?.id ?? ctx.principal!.userId,
+            projectId: input.projectId?.id,
+            role: input.role,
+            name: input.name,
+            allowedCidrs: input.allowedCidrs,
+          },
+          undefined,
+          tx,
+        );
+        await auditKey(ctx, 'apiKey.create', created.apiKey, {}, tx);
+        return created;
       });
-      await auditKey(ctx, 'apiKey.create', created.apiKey);
-      return created;
     },
   },
   {
@@ -124,14 +133,19 @@ const auditKey = (
   action: string,
   key: { id: string; userId: string; projectId: string | null },
   details: Record<string, unknown> = {},
+  client?: Prisma.TransactionClient,
 ) =>
-  recordAudit(ctx, {
-    action,
-    projectId: key.projectId,
-    targetType: 'ApiKey',
-    targetId: key.id,
-    details: { userId: key.userId, ...details },
-  });
+  recordAudit(
+    ctx,
+    {
+      action,
+      projectId: key.projectId,
+      targetType: 'ApiKey',
+      targetId: key.id,
+      details: { userId: key.userId, ...details },
+    },
+    client,
+  );
 
 /** The key, if the caller may manage it (as for revokeApiKey); else NOT_FOUND, so key ids cannot be probed. */
 async function manageableKey(ctx: Context, id: string) {
