@@ -370,6 +370,16 @@ describe('auditLog', () => {
     expect(admin.map((e: any) => e.node.action)).toEqual(['budget.set']);
   });
 
+  it('a key bound to a project reads that project’s entries only, an instance admin’s too', async () => {
+    const created = await ok(
+      'mutation($p: ID!) { createApiKey(input: { projectId: $p, name: "bound" }) { key } }',
+      { p: P(other) },
+    );
+    const edges = (await ok(LOG, { first: 100 }, created.createApiKey.key)).auditLog.edges;
+    expect(edges.length).toBeGreaterThan(0);
+    expect(new Set(edges.map((e: any) => e.node.projectId))).toEqual(new Set([P(other)]));
+  });
+
   it('filters by action, actor and time', async () => {
     const keys = (
       await ok(LOG, { first: 100, f: { actions: ['apiKey.rotate', 'apiKey.revoke'] } })

@@ -73,9 +73,11 @@ builder.queryField('auditLog', (t) =>
         let projects: { projectId: string | { in: string[] } } | object = {};
         if (args.projectId) projects = { projectId: args.projectId.id };
         else if (!isInstanceAdmin(principal)) {
-          const managed = [...principal.memberships.keys()].filter((p) =>
-            can(principal, p, 'manage'),
-          );
+          // A key bound to a project (an instance admin's too) reaches that project only.
+          const candidates = principal.keyProjectId
+            ? [principal.keyProjectId]
+            : [...principal.memberships.keys()];
+          const managed = candidates.filter((p) => can(principal, p, 'manage'));
           if (!managed.length) throw forbidden('The audit log is for project and instance admins.');
           projects = { projectId: { in: managed } };
         }
