@@ -171,12 +171,11 @@ builder.relayMutationField(
           [id, projectId],
         );
         await sql(`DELETE FROM alert_channels WHERE id = $1::uuid`, [id]);
-      });
-      await recordAudit(ctx, {
-        action: 'alertChannel.delete',
-        projectId,
-        targetType: 'AlertChannel',
-        targetId: id,
+        await recordAudit(
+          ctx,
+          { action: 'alertChannel.delete', projectId, targetType: 'AlertChannel', targetId: id },
+          sql,
+        );
       });
       return { id };
     },

@@ -1,6 +1,7 @@
 // Managing webhook endpoints needs the `write` action on their project. A secret is returned
 // once, by createWebhookEndpoint and rotateWebhookSecret.
 import type { Context } from '../../context';
+import type { Sql } from '../../storage/db';
 import { notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { authorizeId } from '../auth/access';
@@ -20,7 +21,13 @@ const auditEndpoint = (
   projectId: string,
   id: string,
   details?: Record<string, unknown>,
-) => recordAudit(ctx, { action, projectId, targetType: 'WebhookEndpoint', targetId: id, details });
+  sql?: Sql,
+) =>
+  recordAudit(
+    ctx,
+    { action, projectId, targetType: 'WebhookEndpoint', targetId: id, details },
+    sql,
+  );
 
 /** The events an endpoint may subscribe to, from the catalogue. */
 const EVENTS_DESCRIPTION = `${WEBHOOK_EVENTS.join(', ')}.`;
@@ -105,8 +112,9 @@ builder.relayMutationField(
   {
     resolve: async (_root, { input }, ctx) => {
       const projectId = await writableEndpoint(ctx, input.id.id);
-      await ctx.services.webhooks.remove(input.id.id);
-      await auditEndpoint(ctx, 'webhookEndpoint.delete', projectId, input.id.id);
+      await ctx.services.webhooks.remove(input.id.id, (sql) =>
+        auditEndpoint(ctx, 'webhookEndpoint.delete', projectId, input.id.id, {}, sql),
+      );
       return { id: input.id };
     },
   },
@@ -125,9 +133,9 @@ builder.relayMutationField(
   {
     resolve: async (_root, { input }, ctx) => {
       const projectId = await writableEndpoint(ctx, input.id.id);
-      const rotated = await ctx.services.webhooks.rotateSecret(input.id.id);
-      await auditEndpoint(ctx, 'webhookEndpoint.rotateSecret', projectId, input.id.id);
-      return rotated;
+      return ctx.services.webhooks.rotateSecret(input.id.id, (sql) =>
+        auditEndpoint(ctx, 'webhookEndpoint.rotateSecret', projectId, input.id.id, {}, sql),
+      );
     },
   },
   {

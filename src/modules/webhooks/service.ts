@@ -2,6 +2,7 @@
 // delete, rotate the secret (the old one keeps signing for 24 h), send a test message, redeliver,
 // and delivery statistics. Messages themselves are written to the outbox by the event emitter
 // (events/emitter.ts) in the transaction of the change they announce.
+import type { Sql } from '../../storage/db';
 import type { Deps } from '../../deps';
 import { badInput, notFound } from '../../errors';
 import { PROGRESS, topics, WEBHOOK_EVENTS } from '../events/catalogue';
@@ -133,12 +134,16 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
       });
     },
 
-    async remove(id: string) {
+    /** `within`: more writes of the same transaction (the audit entry). */
+    async remove(id: string, within?: (sql: Sql) => Promise<void>) {
       await endpoint(id);
-      await db.prisma.webhookEndpoint.delete({ where: { id } });
+      await db.transaction(async (sql) => {
+        await sql(`DELETE FROM webhook_endpoints WHERE id = $1::uuid`, [id]);
+        await within?.(sql);
+      });
     },
 
-    async rotateSecret(id: string) {
+    async rotateSecret(id: string, within?: (sql: Sql) => Promise<void>) {
       await endpoint(id);
       // The row is locked while the new list is made: two rotations at once both keep their secret.
       const secret = await db.transaction(async (sql) => {
@@ -151,6 +156,7 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
           `UPDATE webhook_endpoints SET secrets = $2::jsonb, updated_at = now() WHERE id = $1::uuid`,
           [id, JSON.stringify(rotated.secrets)],
         );
+        await within?.(sql);
         return rotated.secret;
       });
       return { endpoint: await endpoint(id), secret };
