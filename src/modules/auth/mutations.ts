@@ -55,14 +55,19 @@ builder.relayMutationField(
     description: "Sets a user's rate-limit and quota tier (instance admins only).",
     authScopes: { instanceAdmin: true },
     resolve: async (_root, { input }, ctx) => {
-      const user = await ctx.services.auth.setUserTier(input.userId.id, input.tier);
-      await recordAudit(ctx, {
-        action: 'user.tier',
-        projectId: null,
-        targetType: 'User',
-        targetId: user.id,
-        details: { tier: input.tier },
-      });
+      const user = await ctx.services.auth.setUserTier(input.userId.id, input.tier, (tx) =>
+        recordAudit(
+          ctx,
+          {
+            action: 'user.tier',
+            projectId: null,
+            targetType: 'User',
+            targetId: input.userId.id,
+            details: { tier: input.tier },
+          },
+          tx,
+        ),
+      );
       return { user };
     },
   },
@@ -214,8 +219,9 @@ builder.relayMutationField(
       const changes: { name?: string | null; allowedCidrs?: string[] | null } = {};
       if (input.name !== undefined) changes.name = input.name;
       if (input.allowedCidrs !== undefined) changes.allowedCidrs = input.allowedCidrs;
-      const apiKey = await ctx.services.auth.updateApiKey(ctx.principal, key.id, changes);
-      await auditKey(ctx, 'apiKey.update', apiKey, changes);
+      const apiKey = await ctx.services.auth.updateApiKey(ctx.principal, key.id, changes, (tx) =>
+        auditKey(ctx, 'apiKey.update', key, changes, tx),
+      );
       return { apiKey };
     },
   },
@@ -231,8 +237,9 @@ builder.relayMutationField(
     authScopes: { authenticated: true },
     resolve: async (_root, { input }, ctx) => {
       const key = await manageableKey(ctx, input.id.id);
-      const apiKey = await ctx.services.auth.revokeApiKey(key.id);
-      await auditKey(ctx, 'apiKey.revoke', apiKey);
+      const apiKey = await ctx.services.auth.revokeApiKey(key.id, (tx) =>
+        auditKey(ctx, 'apiKey.revoke', key, {}, tx),
+      );
       return { apiKey };
     },
   },

@@ -69,8 +69,23 @@ const rotateKeyInput = z.object({
   overlapSeconds: z.number().int().min(0).max(MAX_ROTATION_OVERLAP_SECONDS).nullish(),
 });
 
+/** More writes of a change's transaction (its audit entry), given the written row. */
+type Within = (tx: Prisma.TransactionClient) => Promise<void>;
+
 export function createAuthService(deps: Deps) {
   const repo = createAuthRepo(deps.db.prisma);
+  /** `write` and then `within`, in one transaction (just `write` without `within`). */
+  const inTransaction = <T>(
+    write: (tx: Prisma.TransactionClient) => Promise<T>,
+    within?: Within,
+  ) =>
+    within
+      ? deps.db.prisma.$transaction(async (tx) => {
+          const written = await write(tx);
+          await within(tx);
+          return written;
+        })
+      : write(deps.db.prisma);
   // `until`: a rotated-out secret's principal is good only until its overlap ends (business time).
   const keys = new LRUCache<string, { principal: Principal; until: Date | null }>({
     max: 10_000,
@@ -254,6 +269,7 @@ export function createAuthService(deps: Deps) {
     actor: Principal | null,
     id: string,
     input: z.input<typeof updateKeyInput>,
+    within?: Within,
   ) {
     const data = parseInput(updateKeyInput, input);
     if (actor?.allowedCidrs && input.allowedCidrs !== undefined)
@@ -261,23 +277,25 @@ export function createAuthService(deps: Deps) {
     const changes: { name?: string | null; allowedCidrs?: string[] } = {};
     if (input.name !== undefined) changes.name = data.name ?? null;
     if (input.allowedCidrs !== undefined) changes.allowedCidrs = data.allowedCidrs ?? [];
-    const apiKey = await repo.updateKey(id, changes);
+    const apiKey = await inTransaction((tx) => createAuthRepo(tx).updateKey(id, changes), within);
     if (changes.allowedCidrs) accessChanged(apiKey.userId);
     return apiKey;
   }
 
-  async function revokeApiKey(id: string) {
+  async function revokeApiKey(id: string, within?: Within) {
     const key = await repo.findKey(id);
     if (!key) throw notFound('API key');
-    const revoked = key.revokedAt ? key : await repo.revokeKey(id, deps.clock.now());
+    const revoked = key.revokedAt
+      ? key
+      : await inTransaction((tx) => createAuthRepo(tx).revokeKey(id, deps.clock.now()), within);
     keys.delete(key.hash);
     deps.pubsub.publish(KEY_REVOKED_TOPIC, { keyId: key.id });
     return revoked;
   }
 
-  async function setUserTier(userId: string, tier: Tier) {
+  async function setUserTier(userId: string, tier: Tier, within?: Within) {
     if (!(await repo.findUser(userId))) throw notFound('User');
-    const user = await repo.setTier(userId, tier);
+    const user = await inTransaction((tx) => createAuthRepo(tx).setTier(userId, tier), within);
     accessChanged(userId);
     return user;
   }
