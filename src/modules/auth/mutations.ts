@@ -25,18 +25,21 @@ builder.relayMutationField(
       'Creates a user (instance admins only). Give them a project with addProjectMember and a key with createApiKey.',
     authScopes: { instanceAdmin: true },
     resolve: async (_root, { input }, ctx) => {
-      const user = await ctx.services.auth.createUser({
-        ...input,
-        isAdmin: input.isAdmin ?? undefined,
-        tier: input.tier ?? undefined,
-      });
-      await recordAudit(ctx, {
-        action: 'user.create',
-        projectId: null,
-        targetType: 'User',
-        targetId: user.id,
-        details: { isAdmin: user.isAdmin, tier: user.tier },
-      });
+      const user = await ctx.services.auth.createUser(
+        { ...input, isAdmin: input.isAdmin ?? undefined, tier: input.tier ?? undefined },
+        (tx, created) =>
+          recordAudit(
+            ctx,
+            {
+              action: 'user.create',
+              projectId: null,
+              targetType: 'User',
+              targetId: created.id,
+              details: { isAdmin: created.isAdmin, tier: created.tier },
+            },
+            tx,
+          ),
+      );
       return { user };
     },
   },
@@ -179,13 +182,13 @@ builder.relayMutationField(
       // it does): a project admin may revoke another member's key, not take it over.
       if (key.userId !== ctx.principal!.userId && !isInstanceAdmin(ctx.principal))
         throw forbidden('Only the key’s own user (or an instance admin) can rotate it.');
-      const rotated = await ctx.services.auth.rotateApiKey(ctx.principal, key.id, {
-        overlapSeconds: input.overlapSeconds,
-      });
-      await auditKey(ctx, 'apiKey.rotate', rotated.apiKey, {
-        overlapSeconds: input.overlapSeconds ?? 0,
-      });
-      return rotated;
+      return ctx.services.auth.rotateApiKey(
+        ctx.principal,
+        key.id,
+        { overlapSeconds: input.overlapSeconds },
+        (tx) =>
+          auditKey(ctx, 'apiKey.rotate', key, { overlapSeconds: input.overlapSeconds ?? 0 }, tx),
+      );
     },
   },
   {

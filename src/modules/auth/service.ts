@@ -70,19 +70,19 @@ const rotateKeyInput = z.object({
 });
 
 /** More writes of a change's transaction (its audit entry), given the written row. */
-type Within = (tx: Prisma.TransactionClient) => Promise<void>;
+type Within<T = unknown> = (tx: Prisma.TransactionClient, written: T) => Promise<void>;
 
 export function createAuthService(deps: Deps) {
   const repo = createAuthRepo(deps.db.prisma);
   /** `write` and then `within`, in one transaction (just `write` without `within`). */
   const inTransaction = <T>(
     write: (tx: Prisma.TransactionClient) => Promise<T>,
-    within?: Within,
+    within?: Within<T>,
   ) =>
     within
       ? deps.db.prisma.$transaction(async (tx) => {
           const written = await write(tx);
-          await within(tx);
+          await within(tx, written);
           return written;
         })
       : write(deps.db.prisma);
@@ -148,11 +148,14 @@ export function createAuthService(deps: Deps) {
     deps.pubsub.publish(ACCESS_CHANGED_TOPIC, { userId });
   }
 
-  async function createUser(input: z.input<typeof createUserInput>) {
+  async function createUser(
+    input: z.input<typeof createUserInput>,
+    within?: Within<Awaited<ReturnType<typeof repo.createUser>>>,
+  ) {
     const data = parseInput(createUserInput, input);
     if (await repo.findUserByEmail(data.email))
       throw badInput(`A user with email ${data.email} exists already.`, ['input', 'email']);
-    return repo.createUser(data);
+    return inTransaction((tx) => createAuthRepo(tx).createUser(data), within);
   }
 
   /** A key with an allowlist cannot give itself or another key a wider one (or none). */
@@ -247,6 +250,7 @@ export function createAuthService(deps: Deps) {
     actor: Principal | null,
     id: string,
     input: z.input<typeof rotateKeyInput>,
+    within?: Within,
   ) {
     const { overlapSeconds } = parseInput(rotateKeyInput, input);
     const key = await repo.findKey(id);
@@ -257,8 +261,10 @@ export function createAuthService(deps: Deps) {
     const overlap = overlapSeconds ?? 0;
     const until = overlap > 0 ? new Date(deps.clock.now().getTime() + overlap * 1000) : null;
     const secret = generateApiKey();
-    if (!(await repo.rotateKey(key.id, key.hash, secret, until)))
-      throw badInput('The key was rotated or revoked meanwhile; read it again.', ['input', 'id']);
+    await inTransaction(async (tx) => {
+      if (!(await createAuthRepo(tx).rotateKey(key.id, key.hash, secret, until)))
+        throw badInput('The key was rotated or revoked meanwhile; read it again.', ['input', 'id']);
+    }, within);
     keys.delete(key.hash);
     accessChanged(key.userId);
     return { apiKey: (await repo.findKey(key.id))!, key: secret.key };
