@@ -93,14 +93,19 @@ builder.relayMutationField(
     description: 'Deletes the rule and what it has queued. Its scores stay (without the rule).',
     resolve: async (_root, { input }, ctx) => {
       const rule = await writableRule(ctx, input.id.id);
-      await ctx.services.evaluationRules.remove(rule);
-      await recordAudit(ctx, {
-        action: 'evaluationRule.delete',
-        projectId: rule.projectId,
-        targetType: 'EvaluationRule',
-        targetId: rule.id,
-        details: { name: rule.name },
-      });
+      await ctx.services.evaluationRules.remove(rule, (tx) =>
+        recordAudit(
+          ctx,
+          {
+            action: 'evaluationRule.delete',
+            projectId: rule.projectId,
+            targetType: 'EvaluationRule',
+            targetId: rule.id,
+            details: { name: rule.name },
+          },
+          tx,
+        ),
+      );
       return { id: rule.id };
     },
   },

@@ -237,13 +237,18 @@ builder.relayMutationField(
         'Score',
         ['input', 'id'],
       );
-      await ctx.services.scores.remove(score.projectId, score.id);
-      await recordAudit(ctx, {
-        action: 'score.delete',
-        projectId: score.projectId,
-        targetType: 'Score',
-        targetId: score.id,
-      });
+      await ctx.services.scores.remove(score.projectId, score.id, (sql) =>
+        recordAudit(
+          ctx,
+          {
+            action: 'score.delete',
+            projectId: score.projectId,
+            targetType: 'Score',
+            targetId: score.id,
+          },
+          sql,
+        ),
+      );
       return { id: score.id };
     },
   },
