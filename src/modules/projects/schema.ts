@@ -120,23 +120,22 @@ builder.relayMutationField(
       'Adds the person with this email to a project, or changes their role (project ADMIN). Someone the instance does not know yet is created without keys; they get one from an instance admin, or make their own with a key they have.',
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
     resolve: async (_root, { input }, ctx) => {
-      // A member already there has their role changed: member.role, with the role they had.
-      const previous = await ctx.deps.db.prisma.membership.findFirst({
-        where: { projectId: input.projectId.id, user: { email: input.email.toLowerCase() } },
-        select: { role: true },
-      });
-      const membership = await ctx.services.projects.addMember({
-        projectId: input.projectId.id,
-        email: input.email,
-        role: input.role,
-      });
-      await recordAudit(ctx, {
-        action: previous ? 'member.role' : 'member.add',
-        projectId: input.projectId.id,
-        targetType: 'User',
-        targetId: membership.userId,
-        details: { role: input.role, ...(previous ? { previousRole: previous.role } : {}) },
-      });
+      const membership = await ctx.services.projects.addMember(
+        { projectId: input.projectId.id, email: input.email, role: input.role },
+        // A member already there has their role changed: member.role, with the role they had.
+        (tx, { userId, previousRole }) =>
+          recordAudit(
+            ctx,
+            {
+              action: previousRole ? 'member.role' : 'member.add',
+              projectId: input.projectId.id,
+              targetType: 'User',
+              targetId: userId,
+              details: { role: input.role, ...(previousRole ? { previousRole } : {}) },
+            },
+            tx,
+          ),
+      );
       return { membership };
     },
   },

@@ -1,6 +1,7 @@
 // Managing webhook endpoints needs the `write` action on their project. A secret is returned
 // once, by createWebhookEndpoint and rotateWebhookSecret.
 import type { Context } from '../../context';
+import type { Prisma } from '../../generated/prisma/client';
 import type { Sql } from '../../storage/db';
 import { notFound } from '../../errors';
 import { builder } from '../../schema/builder';
@@ -21,12 +22,12 @@ const auditEndpoint = (
   projectId: string,
   id: string,
   details?: Record<string, unknown>,
-  sql?: Sql,
+  client?: Sql | Prisma.TransactionClient,
 ) =>
   recordAudit(
     ctx,
     { action, projectId, targetType: 'WebhookEndpoint', targetId: id, details },
-    sql,
+    client,
   );
 
 /** The events an endpoint may subscribe to, from the catalogue. */
@@ -56,16 +57,19 @@ builder.relayMutationField(
   {
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
     resolve: async (_root, { input }, ctx) => {
-      const { endpoint, secret } = await ctx.services.webhooks.create(input.projectId.id, {
-        ...input,
-        url: input.url,
-        events: input.events ?? DEFAULT_WEBHOOK_EVENTS,
-      });
-      await auditEndpoint(ctx, 'webhookEndpoint.create', input.projectId.id, endpoint.id, {
-        url: endpoint.url,
-        events: endpoint.events,
-      });
-      return { endpoint, secret };
+      return ctx.services.webhooks.create(
+        input.projectId.id,
+        { ...input, url: input.url, events: input.events ?? DEFAULT_WEBHOOK_EVENTS },
+        (tx, created) =>
+          auditEndpoint(
+            ctx,
+            'webhookEndpoint.create',
+            input.projectId.id,
+            created.id,
+            { url: created.url, events: created.events },
+            tx,
+          ),
+      );
     },
   },
   {
@@ -93,9 +97,10 @@ builder.relayMutationField(
   {
     resolve: async (_root, { input }, ctx) => {
       const projectId = await writableEndpoint(ctx, input.id.id);
-      const endpoint = await ctx.services.webhooks.update(input.id.id, input);
       const { id: _id, ...changes } = input;
-      await auditEndpoint(ctx, 'webhookEndpoint.update', projectId, endpoint.id, changes);
+      const endpoint = await ctx.services.webhooks.update(input.id.id, input, (tx) =>
+        auditEndpoint(ctx, 'webhookEndpoint.update', projectId, input.id.id, changes, tx),
+      );
       return { endpoint };
     },
   },
