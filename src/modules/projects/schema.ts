@@ -85,18 +85,22 @@ builder.relayMutationField(
     description: 'Creates a project (instance admins only); you become its ADMIN.',
     authScopes: { instanceAdmin: true },
     resolve: async (_root, { input }, ctx) => {
-      const project = await ctx.services.projects.createProject({
-        name: input.name,
-        ownerId: ctx.principal!.userId,
-      });
+      const project = await ctx.services.projects.createProject(
+        { name: input.name, ownerId: ctx.principal!.userId },
+        (tx, created) =>
+          recordAudit(
+            ctx,
+            {
+              action: 'project.create',
+              projectId: created.id,
+              targetType: 'Project',
+              targetId: created.id,
+              details: { name: created.name },
+            },
+            tx,
+          ),
+      );
       ctx.services.auth.accessChanged(ctx.principal!.userId);
-      await recordAudit(ctx, {
-        action: 'project.create',
-        projectId: project.id,
-        targetType: 'Project',
-        targetId: project.id,
-        details: { name: project.name },
-      });
       return { project };
     },
   },

@@ -36,7 +36,14 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
       return first ?? null;
     },
     /** Creates a project; its owner (if any) becomes its ADMIN, in the same transaction. */
-    async createProject(input: z.input<typeof createProjectInput>) {
+    /** `within`: more writes of the same transaction (the audit entry), given the project. */
+    async createProject(
+      input: z.input<typeof createProjectInput>,
+      within?: (
+        tx: Prisma.TransactionClient,
+        project: { id: string; name: string },
+      ) => Promise<void>,
+    ) {
       const data = parseInput(createProjectInput, input);
       if (
         data.ownerId &&
@@ -44,13 +51,17 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
       ) {
         throw notFound('User');
       }
-      return prisma.project.create({
-        data: {
-          name: data.name,
-          memberships: data.ownerId
-            ? { create: { userId: data.ownerId, role: 'ADMIN' } }
-            : undefined,
-        },
+      return prisma.$transaction(async (tx) => {
+        const project = await tx.project.create({
+          data: {
+            name: data.name,
+            memberships: data.ownerId
+              ? { create: { userId: data.ownerId, role: 'ADMIN' } }
+              : undefined,
+          },
+        });
+        await within?.(tx, project);
+        return project;
       });
     },
     /**
