@@ -48,13 +48,18 @@ export type App = YogaServerInstance<Record<string, unknown>, Context> & { servi
 export function createApp(deps: Deps, services: Services = createServices(deps)): App {
   const { config, log } = deps;
   // The request's logger is made when first used: most requests (and long-lived subscriptions) log nothing.
-  const contextOf = (principal: Principal | null, requestId: string): Context => {
+  const contextOf = (
+    principal: Principal | null,
+    requestId: string,
+    address: string | undefined,
+  ): Context => {
     let child: Context['log'] | undefined;
     return {
       deps,
       services,
       principal,
       requestId,
+      address,
       touchedProjects: new Set(),
       get log() {
         return (child ??= log.child({ requestId }));
@@ -129,9 +134,13 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     context: async (initial): Promise<Context> => {
       // A WebSocket operation: its connection's key was checked for this subscribe (ws.ts).
       if ('wsPrincipal' in initial)
-        return contextOf(initial.wsPrincipal as Principal, randomUUID());
+        return contextOf(
+          initial.wsPrincipal as Principal,
+          randomUUID(),
+          (initial as { wsAddress?: string }).wsAddress,
+        );
       const principal = confined.get(initial.request) ?? (await principalOf(initial.request));
-      return contextOf(principal, requestIdOf(initial.request));
+      return contextOf(principal, requestIdOf(initial.request), addressOf(initial.request));
     },
     plugins: [
       // graphql-js's executor (Yoga's default one deep-copies every variable before coercing it,

@@ -347,6 +347,7 @@ export const envSchema = z.object({
   EVALGRAPH_ALERTS_POLL_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
   EVALGRAPH_ROLLUPS: boolean(true),
   EVALGRAPH_ROLLUP_COMPACT_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
+  EVALGRAPH_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
   EVALGRAPH_TEXT_INDEX_MS: z.coerce.number().int().min(50).max(3_600_000).default(1_000),
   EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
   EVALGRAPH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),

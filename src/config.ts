@@ -258,6 +258,10 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       /** How often a worker merges the partial rollup rows ingest wrote (queries are exact without it). */
       compactMs: e.EVALGRAPH_ROLLUP_COMPACT_MS,
     },
+    audit: {
+      /** Audit entries older than this many days are deleted by a worker (modules/audit/job.ts). */
+      retentionDays: e.EVALGRAPH_AUDIT_RETENTION_DAYS,
+    },
     textIndex: {
       /** How often a worker looks for spans whose text the phrase search's index lacks (text-index.ts). */
       everyMs: e.EVALGRAPH_TEXT_INDEX_MS,

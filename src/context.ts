@@ -10,6 +10,8 @@ export interface Context {
   /** null when the request carries no key; a bad key never gets this far (401). */
   principal: Principal | null;
   requestId: string;
+  /** The client's address (lib/client-address.ts), for the audit log; undefined when unknown. */
+  address?: string;
   /** Projects whose data this operation read or wrote (filled by the auth checks; response cache tags). */
   touchedProjects: Set<string>;
   log: Logger;

@@ -186,7 +186,11 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         }
         const { params } = admitted;
         // The principal as admitted: confined to the projects of the document's registration.
-        const enveloped = app.getEnveloped({ wsPrincipal: admitted.principal, params });
+        const enveloped = app.getEnveloped({
+          wsPrincipal: admitted.principal,
+          wsAddress: addressOf(app, ctx.extra.request),
+          params,
+        });
         let document: DocumentNode;
         try {
           document = enveloped.parse(params.query);

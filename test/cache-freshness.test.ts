@@ -190,6 +190,7 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
     v,
   ],
   webhookEndpoints: () => ['query($p: ID!) { webhookEndpoints(projectId: $p) { totalCount } }', v],
+  auditLog: () => ['query($p: ID!) { auditLog(projectId: $p) { edges { node { action } } } }', v],
   webhookEndpoint: () => [
     'query($endpoint: ID!) { webhookEndpoint(id: $endpoint) { url enabled } }',
     v,

@@ -693,6 +693,27 @@ describe('tenant isolation for every query root', () => {
     ).toHaveLength(5);
   });
 
+  it('auditLog: another project is refused; without one, only my projects and no instance entries', async () => {
+    root('auditLog');
+    const denied = await app.gql(
+      'query($p: ID!) { auditLog(projectId: $p) { edges { node { id } } } }',
+      { p: globalId('Project', theirs) },
+      { key: me.key },
+    );
+    expect([denied.body.data?.auditLog ?? null, denied.body.errors?.[0].extensions?.code]).toEqual([
+      null,
+      'NOT_FOUND',
+    ]);
+    const all = await app.gql(
+      '{ auditLog(first: 100) { edges { node { projectId } } } }',
+      {},
+      { key: me.key },
+    );
+    expect(all.body.errors).toBeUndefined();
+    for (const { node } of all.body.data.auditLog.edges)
+      expect(node.projectId).toBe(globalId('Project', mine));
+  });
+
   it('covers every query root field of the schema', () => {
     const roots = Object.keys(getSchema().getQueryType()!.getFields()).sort();
     expect(roots.filter((name) => !covered.has(name))).toEqual([]);

@@ -39,6 +39,7 @@ import '../modules/webhooks/mutations';
 import '../modules/ratelimit/schema';
 import '../modules/ratelimit/budget-schema';
 import '../modules/persisted-queries/schema';
+import '../modules/audit/schema';
 import '../modules/observability/schema';
 
 let schema: GraphQLSchema | undefined;

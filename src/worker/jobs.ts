@@ -3,6 +3,7 @@
 import type { Deps } from '../deps';
 import { createAlertJob } from '../modules/alerts/job';
 import { createRollupJob } from '../modules/analytics/job';
+import { createAuditRetentionJob } from '../modules/audit/job';
 import { createEvaluationJob } from '../modules/evaluations/runner';
 import { createOnlineEvaluationJob } from '../modules/online-evaluations/job';
 import { createTextIndexJob } from '../modules/traces/text-index';
@@ -28,5 +29,6 @@ export function createJobs(deps: Deps, services: Services): AnyJob[] {
     createAlertJob(deps, services.alertRules),
     createRollupJob(deps),
     createTextIndexJob(deps),
+    createAuditRetentionJob(deps),
   ];
 }

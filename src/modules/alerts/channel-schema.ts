@@ -14,6 +14,7 @@ import { projectScope } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { checkTarget, parseAllowList, TargetRefusedError } from '../webhooks/ssrf';
 import { PAGERDUTY_EVENTS_URL } from './notify-format';
+import { recordAudit } from '../audit/record';
 
 const MAX_CHANNELS_PER_PROJECT = 50;
 
@@ -170,6 +171,11 @@ builder.relayMutationField(
           [id, projectId],
         );
         await sql(`DELETE FROM alert_channels WHERE id = $1::uuid`, [id]);
+        await recordAudit(
+          ctx,
+          { action: 'alertChannel.delete', projectId, targetType: 'AlertChannel', targetId: id },
+          sql,
+        );
       });
       return { id };
     },

@@ -11,6 +11,7 @@ import { ProjectRef } from '../projects/schema';
 import type { AlertFilter } from './measure-sql';
 import { alertChannelIds, checkRule, endpointIds, ruleFields, ruleInputFields } from './rule-input';
 import { AlertRuleRef } from './rule-schema';
+import { recordAudit } from '../audit/record';
 
 const MAX_RULES_PER_PROJECT = 500;
 
@@ -129,7 +130,20 @@ builder.relayMutationField(
     description: 'Deletes the rule and its history.',
     resolve: async (_root, { input }, ctx) => {
       const rule = await writableRule(ctx, input.id.id);
-      await ctx.deps.db.prisma.alertRule.delete({ where: { id: rule.id } });
+      await ctx.deps.db.prisma.$transaction(async (tx) => {
+        await tx.alertRule.delete({ where: { id: rule.id } });
+        await recordAudit(
+          ctx,
+          {
+            action: 'alertRule.delete',
+            projectId: rule.projectId,
+            targetType: 'AlertRule',
+            targetId: rule.id,
+            details: { name: rule.name },
+          },
+          tx,
+        );
+      });
       return { id: rule.id };
     },
   },

@@ -1,10 +1,12 @@
 import type { Context } from '../../context';
+import type { Prisma } from '../../generated/prisma/client';
 import { forbidden, notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { canManageKey, isInstanceAdmin } from './permissions';
 import { ApiKeyRef, RoleEnum, TierEnum, UserRef } from './schema';
 import { MAX_ALLOWED_CIDRS, MAX_ROTATION_OVERLAP_SECONDS } from './service';
+import { recordAudit } from '../audit/record';
 
 const ALLOWED_CIDRS_DESCRIPTION = `Addresses the key may be used from: IPv4/IPv6 CIDRs or single addresses, at most ${MAX_ALLOWED_CIDRS}. From any other, every request with the key is refused (FORBIDDEN). Null or empty: any address.`;
 
@@ -22,13 +24,24 @@ builder.relayMutationField(
     description:
       'Creates a user (instance admins only). Give them a project with addProjectMember and a key with createApiKey.',
     authScopes: { instanceAdmin: true },
-    resolve: async (_root, { input }, ctx) => ({
-      user: await ctx.services.auth.createUser({
-        ...input,
-        isAdmin: input.isAdmin ?? undefined,
-        tier: input.tier ?? undefined,
-      }),
-    }),
+    resolve: async (_root, { input }, ctx) => {
+      const user = await ctx.services.auth.createUser(
+        { ...input, isAdmin: input.isAdmin ?? undefined, tier: input.tier ?? undefined },
+        (tx, created) =>
+          recordAudit(
+            ctx,
+            {
+              action: 'user.create',
+              projectId: null,
+              targetType: 'User',
+              targetId: created.id,
+              details: { isAdmin: created.isAdmin, tier: created.tier },
+            },
+            tx,
+          ),
+      );
+      return { user };
+    },
   },
   { outputFields: (t) => ({ user: t.field({ type: UserRef, resolve: (p) => p.user }) }) },
 );
@@ -44,9 +57,22 @@ builder.relayMutationField(
   {
     description: "Sets a user's rate-limit and quota tier (instance admins only).",
     authScopes: { instanceAdmin: true },
-    resolve: async (_root, { input }, ctx) => ({
-      user: await ctx.services.auth.setUserTier(input.userId.id, input.tier),
-    }),
+    resolve: async (_root, { input }, ctx) => {
+      const user = await ctx.services.auth.setUserTier(input.userId.id, input.tier, (tx) =>
+        recordAudit(
+          ctx,
+          {
+            action: 'user.tier',
+            projectId: null,
+            targetType: 'User',
+            targetId: input.userId.id,
+            details: { tier: input.tier },
+          },
+          tx,
+        ),
+      );
+      return { user };
+    },
   },
   { outputFields: (t) => ({ user: t.field({ type: UserRef, resolve: (p) => p.user }) }) },
 );
@@ -78,14 +104,25 @@ builder.relayMutationField(
       !input.userId || input.userId.id === ctx.principal?.userId
         ? { authenticated: true }
         : { instanceAdmin: true },
-    resolve: async (_root, { input }, ctx) =>
-      ctx.services.auth.createApiKey(ctx.principal, {
-        userId: input.userId?.id ?? ctx.principal!.userId,
-        projectId: input.projectId?.id,
-        role: input.role,
-        name: input.name,
-        allowedCidrs: input.allowedCidrs,
-      }),
+    resolve: async (_root, { input }, ctx) => {
+      // The key and its entry in one transaction: neither exists without the other.
+      return ctx.deps.db.prisma.$transaction(async (tx) => {
+        const created = await ctx.services.auth.createApiKey(
+          ctx.principal,
+          {
+            userId: input.userId?.id ?? ctx.principal!.userId,
+            projectId: input.projectId?.id,
+            role: input.role,
+            name: input.name,
+            allowedCidrs: input.allowedCidrs,
+          },
+          undefined,
+          tx,
+        );
+        await auditKey(ctx, 'apiKey.create', created.apiKey, {}, tx);
+        return created;
+      });
+    },
   },
   {
     outputFields: (t) => ({
@@ -97,6 +134,26 @@ builder.relayMutationField(
     }),
   },
 );
+
+/** An audit entry for a key: in its project's log when it is bound to one. */
+const auditKey = (
+  ctx: Context,
+  action: string,
+  key: { id: string; userId: string; projectId: string | null },
+  details: Record<string, unknown> = {},
+  client?: Prisma.TransactionClient,
+) =>
+  recordAudit(
+    ctx,
+    {
+      action,
+      projectId: key.projectId,
+      targetType: 'ApiKey',
+      targetId: key.id,
+      details: { userId: key.userId, ...details },
+    },
+    client,
+  );
 
 /** The key, if the caller may manage it (as for revokeApiKey); else NOT_FOUND, so key ids cannot be probed. */
 async function manageableKey(ctx: Context, id: string) {
@@ -125,9 +182,13 @@ builder.relayMutationField(
       // it does): a project admin may revoke another member's key, not take it over.
       if (key.userId !== ctx.principal!.userId && !isInstanceAdmin(ctx.principal))
         throw forbidden('Only the key’s own user (or an instance admin) can rotate it.');
-      return ctx.services.auth.rotateApiKey(ctx.principal, key.id, {
-        overlapSeconds: input.overlapSeconds,
-      });
+      return ctx.services.auth.rotateApiKey(
+        ctx.principal,
+        key.id,
+        { overlapSeconds: input.overlapSeconds },
+        (tx) =>
+          auditKey(ctx, 'apiKey.rotate', key, { overlapSeconds: input.overlapSeconds ?? 0 }, tx),
+      );
     },
   },
   {
@@ -161,7 +222,10 @@ builder.relayMutationField(
       const changes: { name?: string | null; allowedCidrs?: string[] | null } = {};
       if (input.name !== undefined) changes.name = input.name;
       if (input.allowedCidrs !== undefined) changes.allowedCidrs = input.allowedCidrs;
-      return { apiKey: await ctx.services.auth.updateApiKey(ctx.principal, key.id, changes) };
+      const apiKey = await ctx.services.auth.updateApiKey(ctx.principal, key.id, changes, (tx) =>
+        auditKey(ctx, 'apiKey.update', key, changes, tx),
+      );
+      return { apiKey };
     },
   },
   { outputFields: (t) => ({ apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }) }) },
@@ -176,7 +240,10 @@ builder.relayMutationField(
     authScopes: { authenticated: true },
     resolve: async (_root, { input }, ctx) => {
       const key = await manageableKey(ctx, input.id.id);
-      return { apiKey: await ctx.services.auth.revokeApiKey(key.id) };
+      const apiKey = await ctx.services.auth.revokeApiKey(key.id, (tx) =>
+        auditKey(ctx, 'apiKey.revoke', key, {}, tx),
+      );
+      return { apiKey };
     },
   },
   { outputFields: (t) => ({ apiKey: t.field({ type: ApiKeyRef, resolve: (p) => p.apiKey }) }) },

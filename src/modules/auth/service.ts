@@ -69,8 +69,23 @@ const rotateKeyInput = z.object({
   overlapSeconds: z.number().int().min(0).max(MAX_ROTATION_OVERLAP_SECONDS).nullish(),
 });
 
+/** More writes of a change's transaction (its audit entry), given the written row. */
+type Within<T = unknown> = (tx: Prisma.TransactionClient, written: T) => Promise<void>;
+
 export function createAuthService(deps: Deps) {
   const repo = createAuthRepo(deps.db.prisma);
+  /** `write` and then `within`, in one transaction (just `write` without `within`). */
+  const inTransaction = <T>(
+    write: (tx: Prisma.TransactionClient) => Promise<T>,
+    within?: Within<T>,
+  ) =>
+    within
+      ? deps.db.prisma.$transaction(async (tx) => {
+          const written = await write(tx);
+          await within(tx, written);
+          return written;
+        })
+      : write(deps.db.prisma);
   // `until`: a rotated-out secret's principal is good only until its overlap ends (business time).
   const keys = new LRUCache<string, { principal: Principal; until: Date | null }>({
     max: 10_000,
@@ -133,11 +148,14 @@ export function createAuthService(deps: Deps) {
     deps.pubsub.publish(ACCESS_CHANGED_TOPIC, { userId });
   }
 
-  async function createUser(input: z.input<typeof createUserInput>) {
+  async function createUser(
+    input: z.input<typeof createUserInput>,
+    within?: Within<Awaited<ReturnType<typeof repo.createUser>>>,
+  ) {
     const data = parseInput(createUserInput, input);
     if (await repo.findUserByEmail(data.email))
       throw badInput(`A user with email ${data.email} exists already.`, ['input', 'email']);
-    return repo.createUser(data);
+    return inTransaction((tx) => createAuthRepo(tx).createUser(data), within);
   }
 
   /** A key with an allowlist cannot give itself or another key a wider one (or none). */
@@ -232,6 +250,7 @@ export function createAuthService(deps: Deps) {
     actor: Principal | null,
     id: string,
     input: z.input<typeof rotateKeyInput>,
+    within?: Within,
   ) {
     const { overlapSeconds } = parseInput(rotateKeyInput, input);
     const key = await repo.findKey(id);
@@ -242,8 +261,10 @@ export function createAuthService(deps: Deps) {
     const overlap = overlapSeconds ?? 0;
     const until = overlap > 0 ? new Date(deps.clock.now().getTime() + overlap * 1000) : null;
     const secret = generateApiKey();
-    if (!(await repo.rotateKey(key.id, key.hash, secret, until)))
-      throw badInput('The key was rotated or revoked meanwhile; read it again.', ['input', 'id']);
+    await inTransaction(async (tx) => {
+      if (!(await createAuthRepo(tx).rotateKey(key.id, key.hash, secret, until)))
+        throw badInput('The key was rotated or revoked meanwhile; read it again.', ['input', 'id']);
+    }, within);
     keys.delete(key.hash);
     accessChanged(key.userId);
     return { apiKey: (await repo.findKey(key.id))!, key: secret.key };
@@ -254,6 +275,7 @@ export function createAuthService(deps: Deps) {
     actor: Principal | null,
     id: string,
     input: z.input<typeof updateKeyInput>,
+    within?: Within,
   ) {
     const data = parseInput(updateKeyInput, input);
     if (actor?.allowedCidrs && input.allowedCidrs !== undefined)
@@ -261,23 +283,25 @@ export function createAuthService(deps: Deps) {
     const changes: { name?: string | null; allowedCidrs?: string[] } = {};
     if (input.name !== undefined) changes.name = data.name ?? null;
     if (input.allowedCidrs !== undefined) changes.allowedCidrs = data.allowedCidrs ?? [];
-    const apiKey = await repo.updateKey(id, changes);
+    const apiKey = await inTransaction((tx) => createAuthRepo(tx).updateKey(id, changes), within);
     if (changes.allowedCidrs) accessChanged(apiKey.userId);
     return apiKey;
   }
 
-  async function revokeApiKey(id: string) {
+  async function revokeApiKey(id: string, within?: Within) {
     const key = await repo.findKey(id);
     if (!key) throw notFound('API key');
-    const revoked = key.revokedAt ? key : await repo.revokeKey(id, deps.clock.now());
+    const revoked = key.revokedAt
+      ? key
+      : await inTransaction((tx) => createAuthRepo(tx).revokeKey(id, deps.clock.now()), within);
     keys.delete(key.hash);
     deps.pubsub.publish(KEY_REVOKED_TOPIC, { keyId: key.id });
     return revoked;
   }
 
-  async function setUserTier(userId: string, tier: Tier) {
+  async function setUserTier(userId: string, tier: Tier, within?: Within) {
     if (!(await repo.findUser(userId))) throw notFound('User');
-    const user = await repo.setTier(userId, tier);
+    const user = await inTransaction((tx) => createAuthRepo(tx).setTier(userId, tier), within);
     accessChanged(userId);
     return user;
   }

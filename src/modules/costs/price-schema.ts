@@ -5,6 +5,7 @@ import { resolveOffsetConnection } from '@pothos/plugin-relay';
 import safeRegex from 'safe-regex2';
 import { z } from 'zod';
 import { notFound } from '../../errors';
+import type { Prisma } from '../../generated/prisma/client';
 import { uuidOfGlobalId } from '../../lib/ids';
 import { parseInput } from '../../lib/validate';
 import { builder } from '../../schema/builder';
@@ -12,6 +13,7 @@ import { authorize } from '../auth/access';
 import { ProjectRef } from '../projects/schema';
 import { builtinPrices } from './builtin-prices';
 import type { Price } from './pricing';
+import { recordAudit } from '../audit/record';
 
 interface PriceRow extends Price {
   id: string;
@@ -221,7 +223,18 @@ builder.relayMutationField(
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
     resolve: async (_root, { input }, ctx) => {
       const id = uuidOfGlobalId(String(input.id), 'ModelPrice');
-      if (!id || !(await ctx.services.costs.deletePrice(input.projectId.id, id)))
+      const audit = (tx: Prisma.TransactionClient) =>
+        recordAudit(
+          ctx,
+          {
+            action: 'modelPrice.delete',
+            projectId: input.projectId.id,
+            targetType: 'ModelPrice',
+            targetId: id!,
+          },
+          tx,
+        );
+      if (!id || !(await ctx.services.costs.deletePrice(input.projectId.id, id, audit)))
         throw notFound('That price');
       return { deletedId: String(input.id) };
     },

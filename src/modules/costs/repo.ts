@@ -199,6 +199,10 @@ export async function upsertPrice(prisma: PrismaClient, input: PriceInput): Prom
   return toPriceRow(row);
 }
 
-export function deletePrice(prisma: PrismaClient, projectId: string, id: string) {
+export function deletePrice(
+  prisma: PrismaClient | Prisma.TransactionClient,
+  projectId: string,
+  id: string,
+) {
   return prisma.modelPrice.deleteMany({ where: { id, projectId } });
 }

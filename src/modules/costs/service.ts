@@ -1,6 +1,7 @@
 // Prices and spend: which price a call gets, what it cost, and totals over time.
 import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../deps';
+import type { Prisma } from '../../generated/prisma/client';
 import { builtinPrices } from './builtin-prices';
 import { computeForecast, periodOf, type ForecastHorizon } from './forecast';
 import { readForecastSeries } from './forecast-sql';
@@ -107,8 +108,17 @@ export function createCostService(deps: Deps) {
       return row;
     },
 
-    async deletePrice(projectId: string, id: string) {
-      const { count } = await repo.deletePrice(prisma, projectId, id);
+    /** `within`: more writes of the same transaction, when a price was deleted (its audit entry). */
+    async deletePrice(
+      projectId: string,
+      id: string,
+      within?: (tx: Prisma.TransactionClient) => Promise<void>,
+    ) {
+      const count = await prisma.$transaction(async (tx) => {
+        const deleted = (await repo.deletePrice(tx, projectId, id)).count;
+        if (deleted) await within?.(tx);
+        return deleted;
+      });
       forget(projectId);
       return count > 0;
     },

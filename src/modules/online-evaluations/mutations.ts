@@ -9,6 +9,7 @@ import { ProjectRef } from '../projects/schema';
 import { MAX_TRACES } from './backfill';
 import { checkRule, ruleInputFields } from './input';
 import { EvaluationRuleRef } from './schema';
+import { recordAudit } from '../audit/record';
 
 /** The rule, when the principal may change it. */
 async function writableRule(ctx: Context, id: string) {
@@ -92,7 +93,19 @@ builder.relayMutationField(
     description: 'Deletes the rule and what it has queued. Its scores stay (without the rule).',
     resolve: async (_root, { input }, ctx) => {
       const rule = await writableRule(ctx, input.id.id);
-      await ctx.services.evaluationRules.remove(rule);
+      await ctx.services.evaluationRules.remove(rule, (tx) =>
+        recordAudit(
+          ctx,
+          {
+            action: 'evaluationRule.delete',
+            projectId: rule.projectId,
+            targetType: 'EvaluationRule',
+            targetId: rule.id,
+            details: { name: rule.name },
+          },
+          tx,
+        ),
+      );
       return { id: rule.id };
     },
   },

@@ -2,7 +2,7 @@
 // announced to the rule caches of every process (rule-cache.ts) once it is stored, so ingest
 // matches with the new rules within moments. Judging is the worker's (job.ts).
 import type { Deps } from '../../deps';
-import type { EvaluationRule } from '../../generated/prisma/client';
+import type { EvaluationRule, Prisma } from '../../generated/prisma/client';
 import { appError, badInput } from '../../errors';
 import { backfillRule } from './backfill';
 import type { RuleData } from './input';
@@ -52,8 +52,12 @@ export function createEvaluationRules(deps: Deps) {
       return updated;
     },
 
-    async remove(rule: EvaluationRule) {
-      await prisma.evaluationRule.delete({ where: { id: rule.id } });
+    /** `within`: more writes of the same transaction (the audit entry). */
+    async remove(rule: EvaluationRule, within?: (tx: Prisma.TransactionClient) => Promise<void>) {
+      await prisma.$transaction(async (tx) => {
+        await tx.evaluationRule.delete({ where: { id: rule.id } });
+        await within?.(tx);
+      });
       cache.changed(rule.projectId);
     },
 

@@ -15,6 +15,7 @@ import { builder } from '../../schema/builder';
 import { authorize } from '../auth/access';
 import { isInstanceAdmin } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
+import { recordAudit } from '../audit/record';
 
 const MAX_PER_CALL = 100;
 const MAX_PER_PROJECT = 10_000;
@@ -110,7 +111,19 @@ builder.relayMutationField(
           { extensions: { quota: MAX_PER_PROJECT } },
         );
       }
-      return { operations: await service.register(projectId, input.clientName ?? null, documents) };
+      const operations = await service.register(projectId, input.clientName ?? null, documents);
+      await recordAudit(ctx, {
+        action: 'persistedOperation.register',
+        projectId,
+        // The first document registered; every hash is in the details.
+        targetType: 'PersistedOperation',
+        targetId: operations[0]!.hash,
+        details: {
+          clientName: input.clientName ?? null,
+          hashes: operations.map((o) => o.hash),
+        },
+      });
+      return { operations };
     },
   },
   {

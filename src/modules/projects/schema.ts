@@ -2,6 +2,7 @@ import { found } from '../../errors';
 import { builder } from '../../schema/builder';
 import { RoleEnum } from '../auth/schema';
 import { effectiveRole, visibleProjects } from '../auth/permissions';
+import { recordAudit } from '../audit/record';
 
 export const ProjectRef = builder.prismaNode('Project', {
   // Loaded with findUnique: a missing node is null (then NOT_FOUND), not a thrown Prisma error.
@@ -84,10 +85,21 @@ builder.relayMutationField(
     description: 'Creates a project (instance admins only); you become its ADMIN.',
     authScopes: { instanceAdmin: true },
     resolve: async (_root, { input }, ctx) => {
-      const project = await ctx.services.projects.createProject({
-        name: input.name,
-        ownerId: ctx.principal!.userId,
-      });
+      const project = await ctx.services.projects.createProject(
+        { name: input.name, ownerId: ctx.principal!.userId },
+        (tx, created) =>
+          recordAudit(
+            ctx,
+            {
+              action: 'project.create',
+              projectId: created.id,
+              targetType: 'Project',
+              targetId: created.id,
+              details: { name: created.name },
+            },
+            tx,
+          ),
+      );
       ctx.services.auth.accessChanged(ctx.principal!.userId);
       return { project };
     },
@@ -111,13 +123,25 @@ builder.relayMutationField(
     description:
       'Adds the person with this email to a project, or changes their role (project ADMIN). Someone the instance does not know yet is created without keys; they get one from an instance admin, or make their own with a key they have.',
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
-    resolve: async (_root, { input }, ctx) => ({
-      membership: await ctx.services.projects.addMember({
-        projectId: input.projectId.id,
-        email: input.email,
-        role: input.role,
-      }),
-    }),
+    resolve: async (_root, { input }, ctx) => {
+      const membership = await ctx.services.projects.addMember(
+        { projectId: input.projectId.id, email: input.email, role: input.role },
+        // A member already there has their role changed: member.role, with the role they had.
+        (tx, { userId, previousRole }) =>
+          recordAudit(
+            ctx,
+            {
+              action: previousRole ? 'member.role' : 'member.add',
+              projectId: input.projectId.id,
+              targetType: 'User',
+              targetId: userId,
+              details: { role: input.role, ...(previousRole ? { previousRole } : {}) },
+            },
+            tx,
+          ),
+      );
+      return { membership };
+    },
   },
   {
     outputFields: (t) => ({

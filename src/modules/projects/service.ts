@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps';
 import { notFound } from '../../errors';
+import type { Prisma } from '../../generated/prisma/client';
 import { Role } from '../../generated/prisma/enums';
 import { parseInput } from '../../lib/validate';
 import { newUserId } from '../auth/repo';
@@ -35,7 +36,14 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
       return first ?? null;
     },
     /** Creates a project; its owner (if any) becomes its ADMIN, in the same transaction. */
-    async createProject(input: z.input<typeof createProjectInput>) {
+    /** `within`: more writes of the same transaction (the audit entry), given the project. */
+    async createProject(
+      input: z.input<typeof createProjectInput>,
+      within?: (
+        tx: Prisma.TransactionClient,
+        project: { id: string; name: string },
+      ) => Promise<void>,
+    ) {
       const data = parseInput(createProjectInput, input);
       if (
         data.ownerId &&
@@ -43,13 +51,17 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
       ) {
         throw notFound('User');
       }
-      return prisma.project.create({
-        data: {
-          name: data.name,
-          memberships: data.ownerId
-            ? { create: { userId: data.ownerId, role: 'ADMIN' } }
-            : undefined,
-        },
+      return prisma.$transaction(async (tx) => {
+        const project = await tx.project.create({
+          data: {
+            name: data.name,
+            memberships: data.ownerId
+              ? { create: { userId: data.ownerId, role: 'ADMIN' } }
+              : undefined,
+          },
+        });
+        await within?.(tx, project);
+        return project;
       });
     },
     /**
@@ -57,22 +69,40 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
      * does not know yet gets a user without keys, so the answer is the same whether the email was
      * known or not: a project admin learns nothing about users outside their projects.
      */
-    async addMember(input: z.input<typeof addMemberInput>) {
+    /**
+     * `within`: more writes of the same transaction (the audit entry), given the member and the
+     * role they had (null: they were not a member).
+     */
+    async addMember(
+      input: z.input<typeof addMemberInput>,
+      within?: (
+        tx: Prisma.TransactionClient,
+        member: { userId: string; previousRole: Role | null },
+      ) => Promise<void>,
+    ) {
       const data = parseInput(addMemberInput, input);
       if (
         !(await prisma.project.findUnique({ where: { id: data.projectId }, select: { id: true } }))
       )
         throw notFound('Project');
-      const user = await prisma.user.upsert({
-        where: { email: data.email },
-        create: { id: newUserId(), email: data.email },
-        update: {},
-        select: { id: true },
-      });
-      const membership = await prisma.membership.upsert({
-        where: { userId_projectId: { userId: user.id, projectId: data.projectId } },
-        create: { userId: user.id, projectId: data.projectId, role: data.role },
-        update: { role: data.role },
+      const { user, membership } = await prisma.$transaction(async (tx) => {
+        const user = await tx.user.upsert({
+          where: { email: data.email },
+          create: { id: newUserId(), email: data.email },
+          update: {},
+          select: { id: true },
+        });
+        const where = { userId_projectId: { userId: user.id, projectId: data.projectId } };
+        const previous = within
+          ? await tx.membership.findUnique({ where, select: { role: true } })
+          : null;
+        const membership = await tx.membership.upsert({
+          where,
+          create: { userId: user.id, projectId: data.projectId, role: data.role },
+          update: { role: data.role },
+        });
+        await within?.(tx, { userId: user.id, previousRole: previous?.role ?? null });
+        return { user, membership };
       });
       hooks.onAccessChange(user.id);
       deps.log.info(

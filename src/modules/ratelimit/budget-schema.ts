@@ -6,6 +6,7 @@ import { parseInput } from '../../lib/validate';
 import { builder } from '../../schema/builder';
 import { ProjectRef } from '../projects/schema';
 import { DailyQuotaRef } from './schema';
+import { recordAudit } from '../audit/record';
 
 const budgetInput = z.object({
   evaluationsPerDay: z.number().int().min(0).max(10_000_000).nullish(),
@@ -52,9 +53,19 @@ builder.relayMutationField(
         ...(data.judgeCostPerDay != null ? { judgeCost: data.judgeCostPerDay } : {}),
       };
       const limits = { ...((project.limits as object | null) ?? {}), daily };
-      const updated = await ctx.deps.db.prisma.project.update({
-        where: { id: input.projectId.id },
-        data: { limits },
+      const updated = await ctx.deps.db.prisma.$transaction(async (tx) => {
+        await recordAudit(
+          ctx,
+          {
+            action: 'budget.set',
+            projectId: input.projectId.id,
+            targetType: 'Project',
+            targetId: input.projectId.id,
+            details: { daily },
+          },
+          tx,
+        );
+        return tx.project.update({ where: { id: input.projectId.id }, data: { limits } });
       });
       return { project: updated };
     },

@@ -10,6 +10,7 @@ import { ProjectRef } from '../projects/schema';
 import { secondsUntil } from './bucket';
 import { bucketLimits, type LimitOverrides } from './limits';
 import { MinuteWindowRef, minuteWindow, type MinuteWindowShape } from './minute-schema';
+import { recordAudit } from '../audit/record';
 
 const RateLimitRef = builder
   .objectRef<{ limit: number; remaining: number; restoreRate: number; resetAt: Date }>('RateLimit')
@@ -97,9 +98,22 @@ builder.relayMutationField(
           ...(data.judgeCostPerDay != null ? { judgeCost: data.judgeCostPerDay } : {}),
         },
       };
-      const updated = await ctx.deps.db.prisma.user.update({
-        where: { id: user.id },
-        data: { limitOverrides: overrides as object },
+      const updated = await ctx.deps.db.prisma.$transaction(async (tx) => {
+        await recordAudit(
+          ctx,
+          {
+            action: 'limits.set',
+            projectId: null,
+            targetType: 'User',
+            targetId: user.id,
+            details: overrides as unknown as Record<string, unknown>,
+          },
+          tx,
+        );
+        return tx.user.update({
+          where: { id: user.id },
+          data: { limitOverrides: overrides as object },
+        });
       });
       // Keys are re-read with the new limits at once, in every process.
       ctx.services.auth.accessChanged(user.id);

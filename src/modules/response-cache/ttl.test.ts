@@ -25,6 +25,8 @@ test('the cache policy the schema declares', () => {
     WebhookEndpoint: 0,
     WebhookDelivery: 0,
     WebhookAttempt: 0,
+    // Every audited mutation writes one, of any project or none.
+    AuditEntry: 0,
     'Query.rateLimit': 0,
     'Query.usage': 0,
     'Query.limits': 0,

@@ -14,6 +14,7 @@ import { MAX_SCORES_PER_BATCH, type Author } from './service';
 import type { ScoreInput } from './input';
 import { ScoreDataTypeEnum, ScoreRef, ScoreSourceEnum } from './schema';
 import { scoreLoadersOf } from './loaders';
+import { recordAudit } from '../audit/record';
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
@@ -236,7 +237,18 @@ builder.relayMutationField(
         'Score',
         ['input', 'id'],
       );
-      await ctx.services.scores.remove(score.projectId, score.id);
+      await ctx.services.scores.remove(score.projectId, score.id, (sql) =>
+        recordAudit(
+          ctx,
+          {
+            action: 'score.delete',
+            projectId: score.projectId,
+            targetType: 'Score',
+            targetId: score.id,
+          },
+          sql,
+        ),
+      );
       return { id: score.id };
     },
   },

@@ -3,6 +3,7 @@
 // bad score refuses the batch (its first problem is the error, every problem is listed).
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
+import type { Sql } from '../../storage/db';
 import { appError, notFound } from '../../errors';
 import type { Events } from '../events/emitter';
 import { checkScore, type CheckedScore, type ScoreInput, type ScoreProblem } from './input';
@@ -176,8 +177,12 @@ export function createScoreService(deps: Deps, services: { events: Events }) {
     },
 
     /** Deletes a score of the project (NOT_FOUND when it has none by this id). */
-    async remove(projectId: string, id: string): Promise<void> {
-      if (!(await deleteScore(deps.db.query, projectId, id))) throw notFound('Score');
+    /** `within`: more writes of the same transaction (the audit entry). */
+    async remove(projectId: string, id: string, within?: (sql: Sql) => Promise<void>) {
+      await deps.db.transaction(async (sql) => {
+        if (!(await deleteScore(sql, projectId, id))) throw notFound('Score');
+        await within?.(sql);
+      });
     },
   };
 }

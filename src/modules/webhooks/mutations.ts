@@ -1,17 +1,34 @@
 // Managing webhook endpoints needs the `write` action on their project. A secret is returned
 // once, by createWebhookEndpoint and rotateWebhookSecret.
 import type { Context } from '../../context';
+import type { Prisma } from '../../generated/prisma/client';
+import type { Sql } from '../../storage/db';
 import { notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { authorizeId } from '../auth/access';
 import { DEFAULT_WEBHOOK_EVENTS, PROGRESS, WEBHOOK_EVENTS } from '../events/catalogue';
 import { ProjectRef } from '../projects/schema';
 import { WebhookEndpointRef } from './schema';
+import { recordAudit } from '../audit/record';
 
 /** The endpoint's project, when the principal may change the endpoint. */
 async function writableEndpoint(ctx: Context, id: string) {
   return authorizeId(ctx, 'WebhookEndpoint', id, 'write');
 }
+
+const auditEndpoint = (
+  ctx: Context,
+  action: string,
+  projectId: string,
+  id: string,
+  details?: Record<string, unknown>,
+  client?: Sql | Prisma.TransactionClient,
+) =>
+  recordAudit(
+    ctx,
+    { action, projectId, targetType: 'WebhookEndpoint', targetId: id, details },
+    client,
+  );
 
 /** The events an endpoint may subscribe to, from the catalogue. */
 const EVENTS_DESCRIPTION = `${WEBHOOK_EVENTS.join(', ')}.`;
@@ -40,12 +57,19 @@ builder.relayMutationField(
   {
     authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'write' } }),
     resolve: async (_root, { input }, ctx) => {
-      const { endpoint, secret } = await ctx.services.webhooks.create(input.projectId.id, {
-        ...input,
-        url: input.url,
-        events: input.events ?? DEFAULT_WEBHOOK_EVENTS,
-      });
-      return { endpoint, secret };
+      return ctx.services.webhooks.create(
+        input.projectId.id,
+        { ...input, url: input.url, events: input.events ?? DEFAULT_WEBHOOK_EVENTS },
+        (tx, created) =>
+          auditEndpoint(
+            ctx,
+            'webhookEndpoint.create',
+            input.projectId.id,
+            created.id,
+            { url: created.url, events: created.events },
+            tx,
+          ),
+      );
     },
   },
   {
@@ -72,8 +96,12 @@ builder.relayMutationField(
   },
   {
     resolve: async (_root, { input }, ctx) => {
-      await writableEndpoint(ctx, input.id.id);
-      return { endpoint: await ctx.services.webhooks.update(input.id.id, input) };
+      const projectId = await writableEndpoint(ctx, input.id.id);
+      const { id: _id, ...changes } = input;
+      const endpoint = await ctx.services.webhooks.update(input.id.id, input, (tx) =>
+        auditEndpoint(ctx, 'webhookEndpoint.update', projectId, input.id.id, changes, tx),
+      );
+      return { endpoint };
     },
   },
   {
@@ -88,8 +116,10 @@ builder.relayMutationField(
   { inputFields: (t) => ({ id: t.globalID({ required: true, for: WebhookEndpointRef }) }) },
   {
     resolve: async (_root, { input }, ctx) => {
-      await writableEndpoint(ctx, input.id.id);
-      await ctx.services.webhooks.remove(input.id.id);
+      const projectId = await writableEndpoint(ctx, input.id.id);
+      await ctx.services.webhooks.remove(input.id.id, (sql) =>
+        auditEndpoint(ctx, 'webhookEndpoint.delete', projectId, input.id.id, {}, sql),
+      );
       return { id: input.id };
     },
   },
@@ -107,8 +137,10 @@ builder.relayMutationField(
   { inputFields: (t) => ({ id: t.globalID({ required: true, for: WebhookEndpointRef }) }) },
   {
     resolve: async (_root, { input }, ctx) => {
-      await writableEndpoint(ctx, input.id.id);
-      return ctx.services.webhooks.rotateSecret(input.id.id);
+      const projectId = await writableEndpoint(ctx, input.id.id);
+      return ctx.services.webhooks.rotateSecret(input.id.id, (sql) =>
+        auditEndpoint(ctx, 'webhookEndpoint.rotateSecret', projectId, input.id.id, {}, sql),
+      );
     },
   },
   {

@@ -2,6 +2,8 @@
 // delete, rotate the secret (the old one keeps signing for 24 h), send a test message, redeliver,
 // and delivery statistics. Messages themselves are written to the outbox by the event emitter
 // (events/emitter.ts) in the transaction of the change they announce.
+import type { Prisma, WebhookEndpoint } from '../../generated/prisma/client';
+import type { Sql } from '../../storage/db';
 import type { Deps } from '../../deps';
 import { badInput, notFound } from '../../errors';
 import { PROGRESS, topics, WEBHOOK_EVENTS } from '../events/catalogue';
@@ -80,7 +82,12 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
   return {
     allow,
 
-    async create(projectId: string, input: EndpointInput & { url: string; events: string[] }) {
+    /** `within`: more writes of the same transaction (the audit entry), given the new endpoint. */
+    async create(
+      projectId: string,
+      input: EndpointInput & { url: string; events: string[] },
+      within?: (tx: Prisma.TransactionClient, created: WebhookEndpoint) => Promise<void>,
+    ) {
       checkFields(input);
       const url = await checkUrl(input.url);
       if (
@@ -96,49 +103,70 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
       const secrets: StoredSecret[] = [
         { secret, createdAt: deps.clock.now().toISOString(), expiresAt: null },
       ];
-      const created = await db.prisma.webhookEndpoint.create({
-        data: {
-          projectId,
-          url,
-          events: [...new Set(input.events)],
-          description: input.description ?? null,
-          progressIntervalSeconds: input.progressIntervalSeconds ?? PROGRESS.webhookIntervalSeconds,
-          secrets: secrets as object[],
-        },
+      const created = await db.prisma.$transaction(async (tx) => {
+        const row = await tx.webhookEndpoint.create({
+          data: {
+            projectId,
+            url,
+            events: [...new Set(input.events)],
+            description: input.description ?? null,
+            progressIntervalSeconds:
+              input.progressIntervalSeconds ?? PROGRESS.webhookIntervalSeconds,
+            secrets: secrets as object[],
+          },
+        });
+        await within?.(tx, row);
+        return row;
       });
       return { endpoint: created, secret };
     },
 
-    async update(id: string, input: EndpointInput) {
+    async update(
+      id: string,
+      input: EndpointInput,
+      within?: (tx: Prisma.TransactionClient) => Promise<void>,
+    ) {
       checkFields(input);
       const url = input.url != null ? await checkUrl(input.url) : undefined;
       await endpoint(id);
-      return db.prisma.webhookEndpoint.update({
-        where: { id },
-        data: {
-          ...(url ? { url } : {}),
-          ...(input.events ? { events: [...new Set(input.events)] } : {}),
-          ...(input.description !== undefined ? { description: input.description } : {}),
-          ...(input.progressIntervalSeconds != null
-            ? { progressIntervalSeconds: input.progressIntervalSeconds }
-            : {}),
-          // Enabling starts afresh; disabling by hand says so.
-          ...(input.enabled === true
-            ? { enabled: true, disabledReason: null, disabledAt: null, failingSince: null }
-            : {}),
-          ...(input.enabled === false
-            ? { enabled: false, disabledReason: 'disabled by a user', disabledAt: deps.clock.now() }
-            : {}),
-        },
+      return db.prisma.$transaction(async (tx) => {
+        const row = await tx.webhookEndpoint.update({
+          where: { id },
+          data: {
+            ...(url ? { url } : {}),
+            ...(input.events ? { events: [...new Set(input.events)] } : {}),
+            ...(input.description !== undefined ? { description: input.description } : {}),
+            ...(input.progressIntervalSeconds != null
+              ? { progressIntervalSeconds: input.progressIntervalSeconds }
+              : {}),
+            // Enabling starts afresh; disabling by hand says so.
+            ...(input.enabled === true
+              ? { enabled: true, disabledReason: null, disabledAt: null, failingSince: null }
+              : {}),
+            ...(input.enabled === false
+              ? {
+                  enabled: false,
+                  disabledReason: 'disabled by a user',
+                  disabledAt: deps.clock.now(),
+                }
+              : {}),
+          },
+        });
+        await within?.(tx);
+        return row;
       });
     },
 
-    async remove(id: string) {
+    /** `within`: more writes of the same transaction (the audit entry). */
+    async remove(id: string, within?: (sql: Sql) => Promise<void>) {
       await endpoint(id);
-      await db.prisma.webhookEndpoint.delete({ where: { id } });
+      await db.transaction(async (sql) => {
+        await sql(`DELETE FROM webhook_endpoints WHERE id = $1::uuid`, [id]);
+        await within?.(sql);
+      });
     },
 
-    async rotateSecret(id: string) {
+    async rotateSecret(id: string, within?: (sql: Sql) => Promise<void>) {
       await endpoint(id);
       // The row is locked while the new list is made: two rotations at once both keep their secret.
       const secret = await db.transaction(async (sql) => {
@@ -151,6 +179,7 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
           `UPDATE webhook_endpoints SET secrets = $2::jsonb, updated_at = now() WHERE id = $1::uuid`,
           [id, JSON.stringify(rotated.secrets)],
         );
+        await within?.(sql);
         return rotated.secret;
       });
       return { endpoint: await endpoint(id), secret };
