@@ -8,11 +8,15 @@ let small: string;
 let large: string;
 
 beforeAll(async () => {
-  // Counts the SQL statements of each query (some deliberately large): no rate limit, no cached responses.
+  // Counts the SQL statements of each query (some deliberately large): no rate limit, no cached
+  // responses, and the worker's jobs resting (their first passes, at start, find nothing to do),
+  // so none of their statements falls inside a query's count.
   app = await createTestApp({
     EVALGRAPH_RATE_LIMIT: 'false',
     EVALGRAPH_RESPONSE_CACHE: 'false',
     EVALGRAPH_ALERTS_POLL_MS: '3600000',
+    EVALGRAPH_ROLLUP_COMPACT_MS: '3600000',
+    EVALGRAPH_TEXT_INDEX_MS: '3600000',
   });
   small = await app.seedProject('five traces');
   large = await app.seedProject('fifty traces');
