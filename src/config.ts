@@ -262,6 +262,16 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       /** Audit entries older than this many days are deleted by a worker (modules/audit/job.ts). */
       retentionDays: e.EVALGRAPH_AUDIT_RETENTION_DAYS,
     },
+    lifecycle: {
+      /** Traces, spans and scores older than this many days are removed where a project sets no retention; null: kept. */
+      retentionDays: e.EVALGRAPH_RETENTION_DAYS ?? null,
+      /** How often a worker looks for data past its retention (modules/lifecycle/retention.ts). */
+      retentionMs: e.EVALGRAPH_RETENTION_MS,
+      /** How often a worker looks for data jobs no one holds (wake-ups come first). */
+      dataJobPollMs: e.EVALGRAPH_DATA_JOB_POLL_MS,
+      /** How long a deleting call works itself before it hands the rest of its job to the workers. */
+      deleteInlineMs: e.EVALGRAPH_DELETE_INLINE_MS,
+    },
     textIndex: {
       /** How often a worker looks for spans whose text the phrase search's index lacks (text-index.ts). */
       everyMs: e.EVALGRAPH_TEXT_INDEX_MS,

@@ -21,6 +21,7 @@ import { createInstanceLimits } from './modules/ratelimit/instance';
 import { createQuotas } from './modules/ratelimit/quotas';
 import { createRequestCounter } from './modules/ratelimit/request-counter';
 import { createEvaluationRules } from './modules/online-evaluations/service';
+import { createDataJobs } from './modules/lifecycle/data-jobs';
 import { createScoreService } from './modules/scores/service';
 import { createTraceService } from './modules/traces/service';
 
@@ -68,6 +69,8 @@ export function createServices(deps: Deps) {
     requests: createRequestCounter(deps),
     operations: createPersistedOperations(deps),
     cache,
+    /** Deletions carried out in batches (modules/lifecycle/). */
+    dataJobs: createDataJobs(deps, (projectId) => cache.invalidateProjects([projectId])),
     /** Every event goes out through here (events/catalogue.ts lists them). */
     events,
     evaluations: createEvaluationService(deps, { judge, quotas, events }),

@@ -40,6 +40,7 @@ import '../modules/ratelimit/schema';
 import '../modules/ratelimit/budget-schema';
 import '../modules/persisted-queries/schema';
 import '../modules/audit/schema';
+import '../modules/lifecycle/schema';
 import '../modules/observability/schema';
 
 let schema: GraphQLSchema | undefined;

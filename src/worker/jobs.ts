@@ -4,6 +4,7 @@ import type { Deps } from '../deps';
 import { createAlertJob } from '../modules/alerts/job';
 import { createRollupJob } from '../modules/analytics/job';
 import { createAuditRetentionJob } from '../modules/audit/job';
+import { createDataJobWorker } from '../modules/lifecycle/job';
 import { createEvaluationJob } from '../modules/evaluations/runner';
 import { createOnlineEvaluationJob } from '../modules/online-evaluations/job';
 import { createTextIndexJob } from '../modules/traces/text-index';
@@ -30,5 +31,6 @@ export function createJobs(deps: Deps, services: Services): AnyJob[] {
     createRollupJob(deps),
     createTextIndexJob(deps),
     createAuditRetentionJob(deps),
+    createDataJobWorker(deps, services.dataJobs),
   ];
 }

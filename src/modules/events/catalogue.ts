@@ -40,6 +40,8 @@ export const topics = {
   onlineEvaluationWork: 'online-evaluations:work',
   /** Outbox rows were written (or requeued): the webhook workers of every process wake up. */
   webhookWork: 'webhooks:work',
+  /** A data job was handed to the workers (lifecycle/data-jobs.ts): the data job workers wake up. */
+  dataJobWork: 'data-jobs:work',
 };
 
 /**

@@ -1,0 +1,313 @@
+// Data jobs: deletions too large for one transaction, carried out in bounded batches. A job is a
+// row of data_jobs; whoever holds its lease (the call that made it, while it has time, then any
+// worker) deletes one batch per transaction, and the same transaction adds the batch's counts and
+// renews the lease under the holder's token, so a kill loses at most a batch that never committed
+// and a late holder writes nothing. The rows a job deletes are chosen again for every batch (what
+// matched when the job was made and is still there), so a job taken over resumes where it was.
+import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import type { Deps } from '../../deps';
+import type { Sql } from '../../storage/db';
+import { topics } from '../events/catalogue';
+import { traceFilterSql, type TraceListFilter } from '../traces/read-sql';
+import { deleteScoresWhere, deleteTraceBatch, type Deleted, type TakeBack } from './delete-sql';
+
+export type DataJobKind = 'TRACES' | 'END_USER' | 'PROJECT';
+export type DataJobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+/** What a job deletes: traces by id or by filter, an end user's data, or a whole project. */
+export type DataJobTarget =
+  | { traceIds: string[] }
+  | { filter: TraceListFilter }
+  | { userId: string; prepared?: boolean }
+  | Record<string, never>;
+
+export interface DataJobRow {
+  id: string;
+  projectId: string;
+  kind: DataJobKind;
+  status: DataJobStatus;
+  target: DataJobTarget;
+  tracesMatched: number;
+  tracesDeleted: number;
+  spansDeleted: number;
+  scoresDeleted: number;
+  otherDeleted: number;
+  error: string | null;
+  attempts: number;
+  requestedBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+/** A job claimed by this process: its row and the token its batches write under. */
+export interface HeldDataJob {
+  job: DataJobRow;
+  token: string;
+}
+
+/** Traces per batch: a batch of a few thousand spans commits in well under a second. */
+const BATCH = 200;
+/** A lease outlives a slow batch; the pool renews a held job's every quarter of it. */
+export const LEASE_MS = 30_000;
+/** A failing job is tried this often (a minute apart and more) before it is FAILED. */
+const ATTEMPTS = 5;
+
+const COLUMNS = `id::text AS "id", project_id::text AS "projectId", kind, status, target,
+  traces_matched AS "tracesMatched", traces_deleted AS "tracesDeleted", spans_deleted AS "spansDeleted",
+  scores_deleted AS "scoresDeleted", other_deleted AS "otherDeleted", error, attempts,
+  requested_by::text AS "requestedBy", created_at AS "createdAt", updated_at AS "updatedAt",
+  finished_at AS "finishedAt"`;
+
+/** The lease was lost (another holder took the job after ours expired): stop without writing. */
+class LeaseLost extends Error {}
+
+/** The traces a job deletes, up to `limit`: what it named or matched and made before the job. */
+function tracesOf(job: DataJobRow, limit: number): { text: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const cutoff = () => `t.created_at <= $${params.push(job.createdAt)}`;
+  const t = job.target;
+  let where: string;
+  if (job.kind === 'PROJECT') {
+    params.push(job.projectId);
+    where = 't.project_id = $1::uuid';
+  } else if ('traceIds' in t) {
+    params.push(job.projectId);
+    where = `t.project_id = $1::uuid AND t.id = ANY($${params.push(t.traceIds)}::uuid[])`;
+  } else if ('filter' in t) {
+    where = `${traceFilterSql(job.projectId, t.filter, params)} AND ${cutoff()}`;
+  } else if ('userId' in t) {
+    params.push(job.projectId);
+    where = `t.project_id = $1::uuid AND t.user_id = $${params.push(t.userId)} AND ${cutoff()}`;
+  } else throw new Error(`data job ${job.id} has no target`);
+  return { text: `SELECT t.id::text AS id FROM traces t WHERE ${where} LIMIT ${limit}`, params };
+}
+
+/**
+ * What a project's deletion removes after its traces, one bounded statement each until none is
+ * left, then the project's row (whose cascade then finds little: memberships, keys, settings).
+ */
+const PROJECT_TABLES = [
+  'evaluations',
+  'scores',
+  'span_rollups',
+  'score_rollups',
+  'webhook_messages',
+  'alert_events',
+  'span_text_queue',
+];
+
+export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Promise<void>) {
+  const db = deps.db;
+
+  const takeBack = (job: DataJobRow): TakeBack =>
+    job.kind === 'PROJECT'
+      ? { spans: false, scores: false }
+      : { spans: deps.config.rollups.enabled, scores: true };
+
+  /** Before an end user's traces go: what refers to them from outside the traces. */
+  async function prepareEndUser(sql: Sql, job: DataJobRow, userId: string) {
+    const params = [job.projectId, userId];
+    // Scores they gave, and scores of their sessions (sessions have no table: a session is theirs
+    // when one of their traces names it).
+    const scores = await deleteScoresWhere(
+      sql,
+      `project_id = $1::uuid AND (user_id = $2 OR session_id IN (
+         SELECT DISTINCT session_id FROM traces WHERE project_id = $1::uuid AND user_id = $2 AND session_id IS NOT NULL))`,
+      params,
+    );
+    // Dataset items copied from their spans, with every version of them.
+    const items = await sql<{ n: number }>(
+      `WITH gone AS (DELETE FROM dataset_items di USING datasets d
+         WHERE di.dataset_id = d.id AND d.project_id = $1::uuid AND di.source_span_id IN (
+           SELECT s.id FROM spans s JOIN traces t ON t.id = s.trace_id
+           WHERE t.project_id = $1::uuid AND t.user_id = $2) RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      params,
+    );
+    return { scores, other: items[0].n };
+  }
+
+  /** One more statement of a project's deletion after its traces; false when nothing was left. */
+  async function removeProjectRows(sql: Sql, projectId: string): Promise<number> {
+    for (const table of PROJECT_TABLES) {
+      const limit = table === 'evaluations' ? 5 : 5_000;
+      const rows = await sql<{ n: number }>(
+        `WITH gone AS (DELETE FROM ${table} WHERE ctid IN (
+           SELECT ctid FROM ${table} WHERE project_id = $1::uuid LIMIT ${limit}) RETURNING 1)
+         SELECT count(*)::int AS n FROM gone`,
+        [projectId],
+      );
+      if (rows[0].n) return rows[0].n;
+    }
+    await sql(`DELETE FROM projects WHERE id = $1::uuid`, [projectId]);
+    return 0;
+  }
+
+  /** One batch in one transaction; true when the job is done. */
+  async function step(held: HeldDataJob): Promise<boolean> {
+    const { job, token } = held;
+    const counts: Deleted & { other: number } = { traces: 0, spans: 0, scores: 0, other: 0 };
+    let done = false;
+    await db.transaction(async (sql) => {
+      const lease = await sql(
+        `UPDATE data_jobs SET lease_expires_at = now() + interval '${LEASE_MS} milliseconds'
+         WHERE id = $1::uuid AND lease_token = $2::uuid AND status = 'RUNNING' RETURNING 1`,
+        [job.id, token],
+      );
+      if (!lease.length) throw new LeaseLost();
+      const t = job.target;
+      if (job.kind === 'END_USER' && 'userId' in t && !t.prepared) {
+        const found = await prepareEndUser(sql, job, t.userId);
+        counts.scores += found.scores;
+        counts.other += found.other;
+        t.prepared = true;
+      } else {
+        const { text, params } = tracesOf(job, BATCH);
+        const ids = (await sql<{ id: string }>(text, params)).map((r) => r.id);
+        if (ids.length)
+          Object.assign(counts, await deleteTraceBatch(sql, job.projectId, ids, takeBack(job)));
+        else if (job.kind === 'PROJECT') counts.other = await removeProjectRows(sql, job.projectId);
+        done = !ids.length && !counts.other;
+      }
+      const rows = await sql<DataJobRow>(
+        `UPDATE data_jobs SET traces_deleted = traces_deleted + $2, spans_deleted = spans_deleted + $3,
+           scores_deleted = scores_deleted + $4, other_deleted = other_deleted + $5, target = $6::jsonb,
+           updated_at = now(), status = CASE WHEN $7 THEN 'SUCCEEDED'::"DataJobStatus" ELSE status END,
+           finished_at = CASE WHEN $7 THEN now() END,
+           lease_token = CASE WHEN $7 THEN NULL ELSE lease_token END,
+           lease_expires_at = CASE WHEN $7 THEN NULL ELSE lease_expires_at END
+         WHERE id = $1::uuid RETURNING ${COLUMNS}`,
+        [job.id, counts.traces, counts.spans, counts.scores, counts.other, JSON.stringify(t), done],
+      );
+      held.job = rows[0];
+    });
+    // What a batch deleted is gone from cached answers as soon as it is gone from the tables.
+    if (counts.traces || counts.scores || counts.other || done) await invalidate(job.projectId);
+    return done;
+  }
+
+  /** After a batch failed: tried again later under a new claim, or FAILED after ATTEMPTS. */
+  async function failed(held: HeldDataJob, error: unknown) {
+    const message = error instanceof Error ? error.message : String(error);
+    const rows = await db.query<DataJobRow>(
+      `UPDATE data_jobs SET lease_token = NULL, updated_at = now(), error = $3,
+         status = CASE WHEN attempts >= ${ATTEMPTS} THEN 'FAILED'::"DataJobStatus" ELSE status END,
+         finished_at = CASE WHEN attempts >= ${ATTEMPTS} THEN now() END,
+         lease_expires_at = CASE WHEN attempts >= ${ATTEMPTS} THEN NULL
+           ELSE now() + attempts * interval '1 minute' END
+       WHERE id = $1::uuid AND lease_token = $2::uuid RETURNING ${COLUMNS}`,
+      [held.job.id, held.token, message.slice(0, 1_000)],
+    );
+    if (rows[0]) held.job = rows[0];
+    deps.log.warn({ err: error, dataJob: held.job.id }, 'data job batch failed');
+  }
+
+  return {
+    /**
+     * Makes a job in the caller's transaction, held by the caller (run it with `run`, then
+     * `release` what is left for the workers). Counts the traces it matches now.
+     */
+    async create(
+      sql: Sql,
+      input: {
+        projectId: string;
+        kind: DataJobKind;
+        target: DataJobTarget;
+        requestedBy: string | null;
+      },
+    ): Promise<HeldDataJob> {
+      const token = randomUUID();
+      const [job] = await sql<DataJobRow>(
+        `INSERT INTO data_jobs (id, project_id, kind, status, target, requested_by, lease_token,
+           lease_expires_at, attempts, created_at, updated_at)
+         VALUES ($1::uuid, $2::uuid, $3::"DataJobKind", 'RUNNING', $4::jsonb, $5::uuid, $6::uuid,
+           now() + interval '${LEASE_MS} milliseconds', 1, now(), now())
+         RETURNING ${COLUMNS}`,
+        [
+          uuidv7(),
+          input.projectId,
+          input.kind,
+          JSON.stringify(input.target),
+          input.requestedBy,
+          token,
+        ],
+      );
+      const { text, params } = tracesOf(job, 2_147_483_647);
+      const [{ n }] = await sql<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (${text}) m`,
+        params,
+      );
+      await sql(`UPDATE data_jobs SET traces_matched = $2 WHERE id = $1::uuid`, [job.id, n]);
+      return { job: { ...job, tracesMatched: n }, token };
+    },
+
+    /**
+     * Deletes batch after batch until the job is done, `until` (epoch ms) passes or `signal`
+     * aborts. Resolves with the job as it stands; a failed batch is recorded (`failed`), not thrown.
+     */
+    async run(held: HeldDataJob, until = Infinity, signal?: AbortSignal): Promise<DataJobRow> {
+      try {
+        while (!(await step(held))) if (Date.now() >= until || signal?.aborted) break;
+      } catch (error) {
+        if (!(error instanceof LeaseLost)) await failed(held, error);
+      }
+      return held.job;
+    },
+
+    /** Hands a job not done back to the workers at once (and wakes them). */
+    async release(held: HeldDataJob) {
+      await db.query(
+        `UPDATE data_jobs SET lease_token = NULL, lease_expires_at = NULL
+         WHERE id = $1::uuid AND lease_token = $2::uuid AND status = 'RUNNING'`,
+        [held.job.id, held.token],
+      );
+      deps.pubsub.publish(topics.dataJobWork, {});
+    },
+
+    /** Takes up to `limit` jobs whose lease is free or expired (a killed holder's). */
+    async claim(limit: number): Promise<HeldDataJob[]> {
+      const token = randomUUID();
+      const rows = await db.query<DataJobRow>(
+        `UPDATE data_jobs j SET lease_token = $2::uuid, attempts = attempts + 1, status = 'RUNNING',
+           lease_expires_at = now() + interval '${LEASE_MS} milliseconds'
+         WHERE id IN (SELECT id FROM data_jobs WHERE status IN ('PENDING', 'RUNNING')
+           AND (lease_expires_at IS NULL OR lease_expires_at < now())
+           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING ${COLUMNS}`,
+        [limit, token],
+      );
+      return rows.map((job) => ({ job, token }));
+    },
+
+    /** Keeps the held jobs' leases (the pool calls it while they run). */
+    async renew(held: HeldDataJob[]) {
+      for (const h of held)
+        await db.query(
+          `UPDATE data_jobs SET lease_expires_at = now() + interval '${LEASE_MS} milliseconds'
+           WHERE id = $1::uuid AND lease_token = $2::uuid`,
+          [h.job.id, h.token],
+        );
+    },
+
+    /** A job by id (the caller checks its project). */
+    async get(id: string): Promise<DataJobRow | null> {
+      const rows = await db.query<DataJobRow>(
+        `SELECT ${COLUMNS} FROM data_jobs WHERE id = $1::uuid`,
+        [id],
+      );
+      return rows[0] ?? null;
+    },
+
+    /** A project's jobs, newest first (keyset on the uuid v7 id). */
+    list: (projectId: string, limit: number, before: string | null) =>
+      db.query<DataJobRow>(
+        `SELECT ${COLUMNS} FROM data_jobs WHERE project_id = $1::uuid
+           AND ($2::uuid IS NULL OR id < $2::uuid) ORDER BY id DESC LIMIT $3`,
+        [projectId, before, limit],
+      ),
+  };
+}
+
+export type DataJobs = ReturnType<typeof createDataJobs>;

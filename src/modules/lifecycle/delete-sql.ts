@@ -1,0 +1,84 @@
+// Every statement that deletes trace data, in one place: deletions by the API, the data jobs and
+// retention all remove traces through deleteTraceBatch, so their spans' and scores' contributions
+// leave the rollups in the transaction that removes them (or stay, when a retention keeps its
+// aggregates), as ingest adds them in the transaction that writes them.
+import type { Sql } from '../../storage/db';
+import { addContributionSql, spanFacts } from '../analytics/rollup-sql';
+import { addScoreContributionSql, scoreFacts } from '../analytics/score-rollup-sql';
+
+export interface Deleted {
+  traces: number;
+  spans: number;
+  scores: number;
+}
+
+/**
+ * Which rollups the deleted rows' contributions leave. Span rollups are written only while
+ * config.rollups.enabled (taking back what was never added would leave negative rows); a retention
+ * that keeps its aggregates, or a project's deletion (its rollups go whole), takes back neither.
+ */
+export interface TakeBack {
+  spans: boolean;
+  scores: boolean;
+}
+
+/**
+ * Deletes the traces of `projectId` named (those of another project are left alone), their spans
+ * and every score recorded on them, in the caller's transaction. The traces are locked first, in
+ * id order, as ingest takes them before their spans: an ingest into one of them waits, and then
+ * writes a new trace.
+ */
+export async function deleteTraceBatch(
+  sql: Sql,
+  projectId: string,
+  traceIds: readonly string[],
+  takeBack: TakeBack,
+): Promise<Deleted> {
+  const locked = await sql<{ id: string }>(
+    `SELECT id::text FROM traces WHERE project_id = $1::uuid AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
+    [projectId, traceIds],
+  );
+  if (!locked.length) return { traces: 0, spans: 0, scores: 0 };
+  const ids = locked.map((r) => r.id);
+  const scores = await deleteCounted(
+    sql,
+    `DELETE FROM scores WHERE project_id = $1::uuid AND trace_id = ANY($2::uuid[]) RETURNING ${scoreFacts('scores')}`,
+    takeBack.scores ? addScoreContributionSql('gone', -1) : null,
+    [projectId, ids],
+  );
+  const spans = await deleteCounted(
+    sql,
+    `DELETE FROM spans WHERE trace_id = ANY($2::uuid[]) AND project_id = $1::uuid RETURNING ${spanFacts('spans')}`,
+    takeBack.spans ? addContributionSql('gone', -1) : null,
+    [projectId, ids],
+  );
+  const traces = await sql<{ n: number }>(
+    `WITH gone AS (DELETE FROM traces WHERE id = ANY($1::uuid[]) RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+    [ids],
+  );
+  return { traces: traces[0].n, spans, scores };
+}
+
+/** Deletes scores of the project that match `where` (over `scores`), taking back their values. */
+export const deleteScoresWhere = (sql: Sql, where: string, params: unknown[]) =>
+  deleteCounted(
+    sql,
+    `DELETE FROM scores WHERE ${where} RETURNING ${scoreFacts('scores')}`,
+    addScoreContributionSql('gone', -1),
+    params,
+  );
+
+/** Runs a DELETE … RETURNING as `gone`, with the rollup statement over it when there is one. */
+async function deleteCounted(
+  sql: Sql,
+  deletion: string,
+  takeBack: string | null,
+  params: unknown[],
+): Promise<number> {
+  const taken = takeBack ? `, taken AS (${takeBack} RETURNING 1)` : '';
+  const rows = await sql<{ n: number }>(
+    `WITH gone AS (${deletion})${taken} SELECT count(*)::int AS n FROM gone`,
+    params,
+  );
+  return rows[0].n;
+}

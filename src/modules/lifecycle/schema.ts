@@ -1,0 +1,206 @@
+// Deleting trace data: deleteTraces and deleteEndUserData, each a data job (data-jobs.ts) that the
+// call itself works for up to EVALGRAPH_DELETE_INLINE_MS, then hands to the workers; and the
+// DataJob type with its two queries.
+import type { Context } from '../../context';
+import { badInput, notFound } from '../../errors';
+import { builder } from '../../schema/builder';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { authorize } from '../auth/access';
+import { projectScope } from '../auth/permissions';
+import { recordAudit } from '../audit/record';
+import { ProjectRef } from '../projects/schema';
+import { authorizeCostFilter, TraceFilter } from '../traces/queries';
+import type { TraceListFilter } from '../traces/read-sql';
+import { TraceRef } from '../traces/schema';
+import type { DataJobKind, DataJobRow, DataJobTarget } from './data-jobs';
+
+/** Trace ids one call may name; more are deleted by filter. */
+const MAX_TRACE_IDS = 1_000;
+
+const DataJobRef = builder.prismaNode('DataJob', {
+  // A job changes batch by batch, from any process: never cached.
+  extensions: { cacheTtlMs: 0 },
+  nullable: true,
+  id: { field: 'id' },
+  authScopes: projectScope('read'),
+  description:
+    'A deletion carried out in batches: by the call that asked for it while it had time, then by the workers. What it has deleted is gone from every query, cached answer, rollup and export as each batch commits; SUCCEEDED means all of it is.',
+  fields: (t) => ({
+    projectId: t.id({
+      description: 'Project.id of its project (which a PROJECT job outlives).',
+      resolve: (j) => encodeGlobalID('Project', j.projectId),
+    }),
+    kind: t.exposeString('kind', { description: 'TRACES, END_USER or PROJECT.' }),
+    status: t.exposeString('status', { description: 'PENDING, RUNNING, SUCCEEDED or FAILED.' }),
+    target: t.expose('target', {
+      type: 'JSON',
+      description: 'What it deletes: { traceIds }, { filter } or { userId }.',
+    }),
+    tracesMatched: t.exposeInt('tracesMatched', {
+      description: 'Traces it matched when it was made.',
+    }),
+    tracesDeleted: t.exposeInt('tracesDeleted'),
+    spansDeleted: t.exposeInt('spansDeleted'),
+    scoresDeleted: t.exposeInt('scoresDeleted'),
+    otherDeleted: t.exposeInt('otherDeleted', {
+      description: 'Other rows: dataset items copied from spans, evaluations and the like.',
+    }),
+    progress: t.float({
+      nullable: true,
+      description:
+        'tracesDeleted / tracesMatched (1 when done); null while nothing was matched and it is not done.',
+      resolve: (j) =>
+        j.status === 'SUCCEEDED'
+          ? 1
+          : j.tracesMatched > 0
+            ? Math.min(1, j.tracesDeleted / j.tracesMatched)
+            : null,
+    }),
+    error: t.exposeString('error', { nullable: true, description: 'Why its last batch failed.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+/**
+ * Makes the job with its audit entry in one transaction, works on it until the inline time is
+ * up, and hands what is left to the workers.
+ */
+async function startJob(
+  ctx: Context,
+  input: { projectId: string; kind: DataJobKind; target: DataJobTarget },
+  action: string,
+): Promise<{ job: DataJobRow }> {
+  const jobs = ctx.services.dataJobs;
+  const held = await ctx.deps.db.transaction(async (sql) => {
+    const made = await jobs.create(sql, { ...input, requestedBy: ctx.principal?.userId ?? null });
+    await recordAudit(
+      ctx,
+      {
+        action,
+        projectId: input.projectId,
+        targetType: 'DataJob',
+        targetId: made.job.id,
+        details: { target: input.target, tracesMatched: made.job.tracesMatched },
+      },
+      sql,
+    );
+    return made;
+  });
+  const job = await jobs.run(held, Date.now() + ctx.deps.config.lifecycle.deleteInlineMs);
+  if (job.status === 'RUNNING') await jobs.release(held);
+  return { job };
+}
+
+const hasCondition = (f: Record<string, unknown>) =>
+  Object.values(f).some((v) => v != null && !(Array.isArray(v) && v.length === 0));
+
+builder.relayMutationField(
+  'deleteTraces',
+  {
+    inputFields: (t) => ({
+      projectId: t.globalID({ required: true, for: ProjectRef }),
+      traceIds: t.globalIDList({
+        for: TraceRef,
+        description: `Traces to delete (at most ${MAX_TRACE_IDS}); or give a filter.`,
+      }),
+      filter: t.field({
+        type: TraceFilter,
+        description: 'Delete every trace this matches now (traces that arrive later stay).',
+      }),
+    }),
+  },
+  {
+    description:
+      'Deletes traces with their spans and scores, and takes their contribution out of the rollups. Answers a data job: SUCCEEDED when the call finished it, else RUNNING and carried on by the workers (dataJob). Needs the write right.',
+    resolve: async (_root, { input }, ctx) => {
+      const projectId = input.projectId.id;
+      await authorize(ctx, projectId, 'write');
+      if ((input.traceIds == null) === (input.filter == null))
+        throw badInput('Give traceIds or filter, not both.', ['input']);
+      let target: DataJobTarget;
+      if (input.traceIds) {
+        const ids = [...new Set(input.traceIds.map((g) => g.id))];
+        if (!ids.length) throw badInput('traceIds is empty.', ['input', 'traceIds']);
+        if (ids.length > MAX_TRACE_IDS)
+          throw badInput(`At most ${MAX_TRACE_IDS} trace ids; delete more by filter.`, [
+            'input',
+            'traceIds',
+          ]);
+        const found = await ctx.deps.db.query<{ id: string }>(
+          'SELECT id::text FROM traces WHERE project_id = $1::uuid AND id = ANY($2::uuid[])',
+          [projectId, ids],
+        );
+        const known = new Set(found.map((r) => r.id));
+        const missing = input.traceIds.findIndex((g) => !known.has(g.id));
+        if (missing >= 0) throw notFound('Trace', ['input', 'traceIds', missing]);
+        target = { traceIds: ids };
+      } else {
+        const filter = input.filter as TraceListFilter;
+        await authorizeCostFilter(ctx, projectId, filter);
+        if (!hasCondition(filter as Record<string, unknown>))
+          throw badInput('The filter matches every trace: give at least one condition.', [
+            'input',
+            'filter',
+          ]);
+        target = { filter };
+      }
+      return startJob(ctx, { projectId, kind: 'TRACES', target }, 'traces.delete');
+    },
+  },
+  {
+    outputFields: (t) => ({
+      job: t.field({ type: DataJobRef, nullable: false, resolve: (p) => p.job as never }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'deleteEndUserData',
+  {
+    inputFields: (t) => ({
+      projectId: t.globalID({ required: true, for: ProjectRef }),
+      userId: t.string({ required: true, description: 'The end user id (Trace.userId).' }),
+    }),
+  },
+  {
+    description:
+      "Erases one end user of the application (GDPR): their traces, spans and scores, scores they gave or of their sessions, dataset items copied from their spans, online evaluation results, and their contribution to rollups. Answers a data job that says when it is done. Needs the project's ADMIN role.",
+    resolve: async (_root, { input }, ctx) => {
+      const projectId = input.projectId.id;
+      await authorize(ctx, projectId, 'manage');
+      if (!input.userId.trim()) throw badInput('userId is empty.', ['input', 'userId']);
+      return startJob(
+        ctx,
+        { projectId, kind: 'END_USER', target: { userId: input.userId } },
+        'endUser.delete',
+      );
+    },
+  },
+  {
+    outputFields: (t) => ({
+      job: t.field({ type: DataJobRef, nullable: false, resolve: (p) => p.job as never }),
+    }),
+  },
+);
+
+builder.queryField('dataJobs', (t) =>
+  t.prismaConnection(
+    {
+      type: 'DataJob',
+      cursor: 'id',
+      description: "A project's data jobs, newest first. One job: node(id).",
+      args: { projectId: t.arg.globalID({ required: true, for: ProjectRef }) },
+      authScopes: (_root, args) => ({ project: { id: args.projectId.id, action: 'read' } }),
+      resolve: (query, _root, args, ctx) =>
+        ctx.deps.db.prisma.dataJob.findMany({
+          ...query,
+          where: { projectId: args.projectId.id },
+          orderBy: { id: 'desc' },
+        }),
+    },
+    { name: 'DataJobConnection' },
+    { name: 'DataJobEdge' },
+  ),
+);
