@@ -191,6 +191,7 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
   ],
   webhookEndpoints: () => ['query($p: ID!) { webhookEndpoints(projectId: $p) { totalCount } }', v],
   auditLog: () => ['query($p: ID!) { auditLog(projectId: $p) { edges { node { action } } } }', v],
+  dataJobs: () => ['query($p: ID!) { dataJobs(projectId: $p) { edges { node { status } } } }', v],
   webhookEndpoint: () => [
     'query($endpoint: ID!) { webhookEndpoint(id: $endpoint) { url enabled } }',
     v,
@@ -396,6 +397,12 @@ const MUTATIONS: Record<string, [string, Vars]> = {
   ),
   deleteWebhookEndpoint: M(
     'mutation($endpoint: ID!) { deleteWebhookEndpoint(input: { id: $endpoint }) { deletedId } }',
+  ),
+  deleteTraces: M(
+    'mutation($p: ID!) { deleteTraces(input: { projectId: $p, filter: { userId: "nobody" } }) { job { status } } }',
+  ),
+  deleteEndUserData: M(
+    'mutation($p: ID!) { deleteEndUserData(input: { projectId: $p, userId: "nobody" }) { job { status } } }',
   ),
 };
 /** An evaluation with one item waiting for its supplied output, stored without announcing it. */

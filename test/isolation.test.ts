@@ -693,6 +693,32 @@ describe('tenant isolation for every query root', () => {
     ).toHaveLength(5);
   });
 
+  it("dataJobs and a job by node: another project's are not found", async () => {
+    root('dataJobs');
+    const denied = await app.gql(
+      'query($p: ID!) { dataJobs(projectId: $p) { edges { node { id } } } }',
+      { p: globalId('Project', theirs) },
+      { key: me.key },
+    );
+    expect([denied.body.data?.dataJobs ?? null, denied.body.errors?.[0].extensions?.code]).toEqual([
+      null,
+      'NOT_FOUND',
+    ]);
+    const made = await app.gql(
+      'mutation($p: ID!) { deleteTraces(input: { projectId: $p, filter: { userId: "nobody" } }) { job { id } } }',
+      { p: globalId('Project', theirs) },
+    );
+    const id = made.body.data.deleteTraces.job.id;
+    const node = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id }, { key: me.key });
+    expect([node.body.data?.node ?? null, node.body.errors?.[0].extensions?.code]).toEqual([
+      null,
+      'NOT_FOUND',
+    ]);
+    expect(
+      (await app.gql('query($id: ID!) { node(id: $id) { id } }', { id })).body.data.node,
+    ).toEqual({ id });
+  });
+
   it('auditLog: another project is refused; without one, only my projects and no instance entries', async () => {
     root('auditLog');
     const denied = await app.gql(
