@@ -176,7 +176,7 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
     evaluations: {
       /** Items graded at once by one worker process. */
       concurrency: e.EVALGRAPH_EVAL_CONCURRENCY,
-      /** How long a claimed item is a worker's before another may take it (a killed worker). */
+      /** How long claimed work (an item, an online task, a data job) is a worker's before another may take it (a killed worker). */
       leaseMs: e.EVALGRAPH_EVAL_LEASE_MS,
       /** Claims of one item before it counts as errored. */
       maxAttempts: e.EVALGRAPH_EVAL_MAX_ATTEMPTS,

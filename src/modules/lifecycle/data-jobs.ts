@@ -49,8 +49,6 @@ export interface HeldDataJob {
 
 /** Traces per batch: a batch of a few thousand spans commits in well under a second. */
 const BATCH = 200;
-/** A lease outlives a slow batch; the pool renews a held job's every quarter of it. */
-export const LEASE_MS = 30_000;
 /** A failing job is tried this often (a minute apart and more) before it is FAILED. */
 const ATTEMPTS = 5;
 
@@ -100,6 +98,10 @@ const PROJECT_TABLES = [
 
 export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Promise<void>) {
   const db = deps.db;
+  // The lease of all claimed work (EVALGRAPH_EVAL_LEASE_MS): it outlives a slow batch, and the
+  // pool renews a held job's every quarter of it.
+  const leaseMs = deps.config.evaluations.leaseMs;
+  const leaseSql = `now() + interval '${leaseMs} milliseconds'`;
 
   const takeBack = (job: DataJobRow): TakeBack =>
     job.kind === 'PROJECT'
@@ -152,7 +154,7 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
     let done = false;
     await db.transaction(async (sql) => {
       const lease = await sql(
-        `UPDATE data_jobs SET lease_expires_at = now() + interval '${LEASE_MS} milliseconds'
+        `UPDATE data_jobs SET lease_expires_at = ${leaseSql}
          WHERE id = $1::uuid AND lease_token = $2::uuid AND status = 'RUNNING' RETURNING 1`,
         [job.id, token],
       );
@@ -205,6 +207,7 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
   }
 
   return {
+    leaseMs,
     /**
      * Makes a job in the caller's transaction, held by the caller (run it with `run`, then
      * `release` what is left for the workers). Counts the traces it matches now.
@@ -223,7 +226,7 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
         `INSERT INTO data_jobs (id, project_id, kind, status, target, requested_by, lease_token,
            lease_expires_at, attempts, created_at, updated_at)
          VALUES ($1::uuid, $2::uuid, $3::"DataJobKind", 'RUNNING', $4::jsonb, $5::uuid, $6::uuid,
-           now() + interval '${LEASE_MS} milliseconds', 1, now(), now())
+           ${leaseSql}, 1, now(), now())
          RETURNING ${COLUMNS}`,
         [
           uuidv7(),
@@ -249,7 +252,12 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
      */
     async run(held: HeldDataJob, until = Infinity, signal?: AbortSignal): Promise<DataJobRow> {
       try {
-        while (!(await step(held))) if (Date.now() >= until || signal?.aborted) break;
+        while (!(await step(held))) {
+          if (Date.now() >= until || signal?.aborted) break;
+          // Between batches, what waits for the database goes first: the embedded database runs
+          // one statement at a time on this event loop, and ingest must not wait for a deletion.
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
       } catch (error) {
         if (!(error instanceof LeaseLost)) await failed(held, error);
       }
@@ -271,7 +279,7 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
       const token = randomUUID();
       const rows = await db.query<DataJobRow>(
         `UPDATE data_jobs j SET lease_token = $2::uuid, attempts = attempts + 1, status = 'RUNNING',
-           lease_expires_at = now() + interval '${LEASE_MS} milliseconds'
+           lease_expires_at = ${leaseSql}
          WHERE id IN (SELECT id FROM data_jobs WHERE status IN ('PENDING', 'RUNNING')
            AND (lease_expires_at IS NULL OR lease_expires_at < now())
            ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
@@ -285,7 +293,7 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
     async renew(held: HeldDataJob[]) {
       for (const h of held)
         await db.query(
-          `UPDATE data_jobs SET lease_expires_at = now() + interval '${LEASE_MS} milliseconds'
+          `UPDATE data_jobs SET lease_expires_at = ${leaseSql}
            WHERE id = $1::uuid AND lease_token = $2::uuid`,
           [h.job.id, h.token],
         );

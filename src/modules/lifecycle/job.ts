@@ -3,7 +3,7 @@
 import type { Deps } from '../../deps';
 import type { Job } from '../../worker/job';
 import { topics } from '../events/catalogue';
-import { type DataJobs, type HeldDataJob, LEASE_MS } from './data-jobs';
+import type { DataJobs, HeldDataJob } from './data-jobs';
 
 export function createDataJobWorker(deps: Deps, jobs: DataJobs): Job<HeldDataJob, null> {
   return {
@@ -24,7 +24,7 @@ export function createDataJobWorker(deps: Deps, jobs: DataJobs): Job<HeldDataJob
     release: async (held) => {
       for (const h of held) await jobs.release(h);
     },
-    lease: { ms: LEASE_MS, renew: (held) => jobs.renew(held) },
+    lease: { ms: jobs.leaseMs, renew: (held) => jobs.renew(held) },
     onStop: 'abort',
   };
 }
