@@ -272,6 +272,26 @@ describe('deleteEndUserData', () => {
         },
       },
     );
+    // A run on the dataset copies the items' text into its own items.
+    const run = await ok(
+      `mutation($p: ID!, $c: [JSON!]!, $d: ID!) { createEvaluation(input: { projectId: $p, name: "on d", testingCriteria: $c, dataSource: { datasetId: $d } }) { evaluation { id } } }`,
+      {
+        p: P(projectId),
+        d: dataset.createDataset.dataset.id,
+        c: [
+          {
+            type: 'string_check',
+            name: 'exact',
+            operation: 'eq',
+            input: 'x',
+            reference: '{{item.expected_output}}',
+          },
+        ],
+      },
+    );
+    const runId = Buffer.from(run.createEvaluation.evaluation.id, 'base64')
+      .toString()
+      .split(':')[1];
     const data = await ok(ERASE, { i: { projectId: P(projectId), userId: 'u1' } });
     expect(data.deleteEndUserData.job).toMatchObject({
       status: 'SUCCEEDED',
@@ -281,7 +301,8 @@ describe('deleteEndUserData', () => {
       spansDeleted: 6,
       // trace and span scores of their traces, their session's, and the feedback they gave
       scoresDeleted: 4,
-      otherDeleted: 1,
+      // the dataset item, and the run's item made from it (emptied)
+      otherDeleted: 2,
       progress: 1,
     });
     expect(await count('traces', projectId, `user_id = 'u1'`)).toBe(0);
@@ -295,6 +316,14 @@ describe('deleteEndUserData', () => {
       [Buffer.from(dataset.createDataset.dataset.id, 'base64').toString().split(':')[1]],
     );
     expect(items.map((i) => i.source_span_id)).toEqual([other]);
+    // The run keeps both items; the one made from u1's span holds none of its text.
+    const runItems = await sql<{ input: unknown; expected: unknown }>(
+      `SELECT input, expected_output AS expected FROM evaluation_items WHERE evaluation_id = $1::uuid ORDER BY position`,
+      [runId],
+    );
+    expect(runItems).toHaveLength(2);
+    expect(JSON.stringify(runItems)).not.toContain('question of u1');
+    expect(JSON.stringify(runItems)).toContain('question of u2');
     // Analytics by end user (day rows of the rollups) know only u2 now.
     const users = await ok(
       `query($p: ID!) { metrics(projectId: $p, from: "2026-03-01T00:00:00Z", to: "2026-03-02T00:00:00Z", interval: DAY, groupBy: [USER]) { keys { userId } totals { calls } } }`,

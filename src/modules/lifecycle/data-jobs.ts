@@ -119,16 +119,26 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
          SELECT DISTINCT session_id FROM traces WHERE project_id = $1::uuid AND user_id = $2 AND session_id IS NOT NULL))`,
       params,
     );
-    // Dataset items copied from their spans, with every version of them.
-    const items = await sql<{ n: number }>(
-      `WITH gone AS (DELETE FROM dataset_items di USING datasets d
-         WHERE di.dataset_id = d.id AND d.project_id = $1::uuid AND di.source_span_id IN (
-           SELECT s.id FROM spans s JOIN traces t ON t.id = s.trace_id
-           WHERE t.project_id = $1::uuid AND t.user_id = $2) RETURNING 1)
-       SELECT count(*)::int AS n FROM gone`,
+    // Dataset items copied from their spans, with every version of them; and the items of
+    // evaluations that copied their text from those spans or items, emptied (the runs keep their
+    // counts and scores, not the text) with their graders' reasoning, which may quote it.
+    const [{ n }] = await sql<{ n: number }>(
+      `WITH theirs AS (SELECT s.id FROM spans s JOIN traces t ON t.id = s.trace_id
+         WHERE t.project_id = $1::uuid AND t.user_id = $2),
+       items AS (DELETE FROM dataset_items di USING datasets d
+         WHERE di.dataset_id = d.id AND d.project_id = $1::uuid AND di.source_span_id IN (SELECT id FROM theirs)
+         RETURNING di.id),
+       emptied AS (UPDATE evaluation_items ei SET input = 'null'::jsonb, expected_output = NULL,
+           output = NULL, contexts = '{}', metadata = NULL
+         FROM evaluations e WHERE e.id = ei.evaluation_id AND e.project_id = $1::uuid
+           AND (ei.source_span_id IN (SELECT id FROM theirs) OR ei.dataset_item_id IN (SELECT id FROM items))
+         RETURNING ei.id),
+       reasons AS (UPDATE evaluation_results r SET reasoning = NULL
+         WHERE r.evaluation_item_id IN (SELECT id FROM emptied) RETURNING 1)
+       SELECT ((SELECT count(*) FROM items) + (SELECT count(*) FROM emptied))::int AS n`,
       params,
     );
-    return { scores, other: items[0].n };
+    return { scores, other: n };
   }
 
   /** One more statement of a project's deletion after its traces; false when nothing was left. */
