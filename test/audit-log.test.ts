@@ -172,6 +172,50 @@ describe('each audited mutation writes one entry', () => {
         details: { role: 'DEVELOPER', previousRole: 'VIEWER' },
       },
     ]);
+    // The member's key bound to the project is revoked with the membership.
+    const memberKey = await app.server.services.auth.createApiKey(null, {
+      userId: member[0].targetId,
+      projectId: mine,
+      name: 'theirs',
+    });
+    const removed = await audited(() =>
+      ok(
+        'mutation($p: ID!, $u: ID!) { removeProjectMember(input: { projectId: $p, userId: $u }) { removedUserId keysRevoked } }',
+        { p: P(mine), u: globalId('User', member[0].targetId) },
+        projectAdmin.key,
+      ),
+    );
+    expect(removed).toMatchObject([
+      {
+        ...who('projectAdmin'),
+        action: 'member.remove',
+        projectId: mine,
+        targetType: 'User',
+        targetId: member[0].targetId,
+        details: { role: 'DEVELOPER', keysRevoked: 1 },
+      },
+    ]);
+    const refused = await gql('{ viewer { id } }', {}, memberKey.key);
+    expect(refused.body.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+    // Not a member (any more): NOT_FOUND, and nothing written.
+    const again = await audited(async () => {
+      const res = await gql(
+        'mutation($p: ID!, $u: ID!) { removeProjectMember(input: { projectId: $p, userId: $u }) { removedUserId } }',
+        { p: P(mine), u: globalId('User', member[0].targetId) },
+        projectAdmin.key,
+      );
+      expect(res.body.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    });
+    expect(again).toEqual([]);
+    // A project's last ADMIN stays.
+    const alone = await app.seedProject('one admin');
+    const soleAdmin = await app.seedUser({ role: 'ADMIN', projectId: alone });
+    const last = await gql(
+      'mutation($p: ID!, $u: ID!) { removeProjectMember(input: { projectId: $p, userId: $u }) { removedUserId } }',
+      { p: P(alone), u: globalId('User', soleAdmin.userId) },
+      soleAdmin.key,
+    );
+    expect(last.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const budget = await audited(() =>
       ok(
         'mutation($p: ID!) { setProjectBudget(input: { projectId: $p, evaluationsPerDay: 5 }) { project { id } } }',

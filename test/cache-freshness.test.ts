@@ -398,6 +398,17 @@ const MUTATIONS: Record<string, [string, Vars]> = {
   deleteWebhookEndpoint: M(
     'mutation($endpoint: ID!) { deleteWebhookEndpoint(input: { id: $endpoint }) { deletedId } }',
   ),
+  removeProjectMember: M(
+    'mutation($p: ID!, $member: ID!) { removeProjectMember(input: { projectId: $p, userId: $member }) { removedUserId } }',
+    async () => {
+      const email = `gone-${randomUUID()}@test.local`;
+      const added = await app.gql(
+        'mutation($p: ID!, $email: String!) { addProjectMember(input: { projectId: $p, email: $email, role: VIEWER }) { membership { user { id } } } }',
+        { ...v, email },
+      );
+      return { ...v, member: added.body.data.addProjectMember.membership.user.id };
+    },
+  ),
   deleteTraces: M(
     'mutation($p: ID!) { deleteTraces(input: { projectId: $p, filter: { userId: "nobody" } }) { job { status } } }',
   ),

@@ -60,6 +60,31 @@ async function answersAsMissing(
 }
 
 describe('a project admin cannot take over another project’s user', () => {
+  it("cannot remove another project's member, nor tell a stranger from a missing user", async () => {
+    const REMOVE =
+      'mutation($p: ID!, $u: ID!) { removeProjectMember(input: { projectId: $p, userId: $u }) { removedUserId } }';
+    const missing = globalId('User', randomUUID());
+    // In project A: Mallory cannot see it.
+    await answersAsMissing(
+      'removeProjectMember A',
+      REMOVE,
+      () => ({ p: globalId('Project', projectA), u: globalId('User', victim.userId) }),
+      () => ({ p: globalId('Project', randomUUID()), u: missing }),
+    );
+    // In Mallory's own project B: the victim is no member there, exactly as nobody is.
+    await answersAsMissing(
+      'removeProjectMember B',
+      REMOVE,
+      () => ({ p: globalId('Project', projectB), u: globalId('User', victim.userId) }),
+      () => ({ p: globalId('Project', projectB), u: missing }),
+    );
+    expect(
+      await app.server.deps.db.prisma.membership.count({
+        where: { userId: victim.userId, projectId: projectA },
+      }),
+    ).toBe(1);
+  });
+
   it('adds members by email only: a user id is not accepted', async () => {
     const byId = await app.gql(
       'mutation($input: AddProjectMemberInput!) { addProjectMember(input: $input) { membership { role } } }',

@@ -1,6 +1,7 @@
 import { found } from '../../errors';
 import { builder } from '../../schema/builder';
-import { RoleEnum } from '../auth/schema';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { RoleEnum, UserRef } from '../auth/schema';
 import { effectiveRole, visibleProjects } from '../auth/permissions';
 import { recordAudit } from '../audit/record';
 
@@ -146,6 +147,45 @@ builder.relayMutationField(
   {
     outputFields: (t) => ({
       membership: t.field({ type: MembershipRef, resolve: (p) => p.membership }),
+    }),
+  },
+);
+
+builder.relayMutationField(
+  'removeProjectMember',
+  {
+    inputFields: (t) => ({
+      projectId: t.globalID({ required: true, for: ProjectRef }),
+      userId: t.globalID({ required: true, for: UserRef }),
+    }),
+  },
+  {
+    description:
+      "Removes someone from a project and revokes their keys bound to it (project ADMIN). Not a member: NOT_FOUND. The project's last ADMIN cannot be removed.",
+    authScopes: (_root, { input }) => ({ project: { id: input.projectId.id, action: 'manage' } }),
+    resolve: async (_root, { input }, ctx) => {
+      const projectId = input.projectId.id;
+      const userId = input.userId.id;
+      const removed = await ctx.services.projects.removeMember({ projectId, userId }, (tx, r) =>
+        recordAudit(
+          ctx,
+          {
+            action: 'member.remove',
+            projectId,
+            targetType: 'User',
+            targetId: userId,
+            details: { role: r.role, keysRevoked: r.keysRevoked },
+          },
+          tx,
+        ),
+      );
+      return { userId, keysRevoked: removed.keysRevoked };
+    },
+  },
+  {
+    outputFields: (t) => ({
+      removedUserId: t.id({ resolve: (p) => encodeGlobalID('User', p.userId) }),
+      keysRevoked: t.int({ resolve: (p) => p.keysRevoked }),
     }),
   },
 );

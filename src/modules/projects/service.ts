@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps';
-import { notFound } from '../../errors';
+import { badInput, notFound } from '../../errors';
 import type { Prisma } from '../../generated/prisma/client';
 import { Role } from '../../generated/prisma/enums';
 import { parseInput } from '../../lib/validate';
@@ -110,6 +110,46 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
         'membership set',
       );
       return membership;
+    },
+
+    /**
+     * Removes a member (NOT_FOUND when they are not one) and revokes their keys bound to the
+     * project, which would otherwise come back to life if they were added again. Refuses to
+     * remove the project's last ADMIN: only instance admins could manage it then.
+     */
+    async removeMember(
+      input: { projectId: string; userId: string },
+      within?: (
+        tx: Prisma.TransactionClient,
+        removed: { role: Role; keysRevoked: number },
+      ) => Promise<void>,
+    ) {
+      const removed = await prisma.$transaction(async (tx) => {
+        const where = { userId_projectId: input };
+        const member = await tx.membership.findUnique({ where, select: { role: true } });
+        if (!member) throw notFound('User');
+        if (member.role === 'ADMIN') {
+          const admins = await tx.membership.count({
+            where: { projectId: input.projectId, role: 'ADMIN' },
+          });
+          if (admins === 1)
+            throw badInput('This is the project’s last ADMIN: make someone else ADMIN first.', [
+              'input',
+              'userId',
+            ]);
+        }
+        await tx.membership.delete({ where });
+        const keys = await tx.apiKey.updateMany({
+          where: { userId: input.userId, projectId: input.projectId, revokedAt: null },
+          data: { revokedAt: deps.clock.now() },
+        });
+        const done = { role: member.role, keysRevoked: keys.count };
+        await within?.(tx, done);
+        return done;
+      });
+      hooks.onAccessChange(input.userId);
+      deps.log.info({ ...input, ...removed }, 'member removed');
+      return removed;
     },
   };
 }
