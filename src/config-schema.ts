@@ -362,6 +362,7 @@ export const envSchema = z.object({
     })
     .default('0,5000,300000,1800000,7200000,18000000,36000000,36000000'),
   EVALGRAPH_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  EVALGRAPH_WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(4),
   EVALGRAPH_WEBHOOK_DISABLE_AFTER_MS: z.coerce
     .number()
     .int()

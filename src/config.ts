@@ -338,6 +338,8 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       retryScheduleMs: e.EVALGRAPH_WEBHOOK_RETRY_SCHEDULE_MS.split(',').map(Number),
       /** Deliveries in flight per worker process. */
       concurrency: e.EVALGRAPH_WEBHOOK_CONCURRENCY,
+      /** Deliveries in flight per endpoint, all workers together: a slow receiver holds no more slots. */
+      perEndpoint: e.EVALGRAPH_WEBHOOK_ENDPOINT_CONCURRENCY,
       /** An endpoint failing every delivery for this long is disabled. */
       disableAfterMs: e.EVALGRAPH_WEBHOOK_DISABLE_AFTER_MS,
     },

@@ -24,19 +24,45 @@ export interface ClaimedDelivery {
   project_name: string;
 }
 
+/**
+ * Claims up to `limit` due deliveries with a lease, oldest first, at most `perEndpoint` in flight
+ * per endpoint (counting those any worker holds): one slow receiver holds that many slots, not
+ * every slot of every worker. Endpoints at their cap are left out before the limit is applied,
+ * so the oldest deliveries of the others are reached; among the candidates each endpoint's are
+ * ranked and cut at what it has left. `sql` is a transaction's: the claim takes a
+ * transaction-scoped advisory lock first, and reads in a statement after it (a snapshot that sees
+ * the claims committed before): two workers claiming at once would each see the same deliveries
+ * in flight, and both fill the cap.
+ */
 export async function claimDeliveries(
   sql: Sql,
   token: string,
   leaseMs: number,
   limit: number,
+  perEndpoint: number,
 ): Promise<ClaimedDelivery[]> {
   if (limit <= 0) return [];
+  await sql(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
   return sql<ClaimedDelivery>(
-    `WITH picked AS (
-       SELECT d.id FROM webhook_deliveries d LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id
-        WHERE d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
-          AND (e.enabled OR d.channel_id IS NOT NULL)
-        ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED
+    `WITH busy AS (
+       SELECT endpoint_id, count(*) AS n FROM webhook_deliveries
+        WHERE status = 'PENDING' AND lease_expires_at >= now() AND endpoint_id IS NOT NULL
+        GROUP BY endpoint_id
+     ), candidates AS (
+       SELECT d.id, d.next_attempt_at, d.endpoint_id, COALESCE(b.n, 0) AS n,
+              row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS rank
+         FROM (SELECT d.id, d.next_attempt_at, d.endpoint_id FROM webhook_deliveries d
+                 LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
+                  AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
+                  AND (e.enabled OR d.channel_id IS NOT NULL)
+                  AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.endpoint_id = d.endpoint_id AND b.n >= $4)
+                ORDER BY d.next_attempt_at LIMIT $3 * 4) d
+         LEFT JOIN busy b ON b.endpoint_id = d.endpoint_id
+     ), picked AS (
+       SELECT d.id FROM webhook_deliveries d JOIN candidates c ON c.id = d.id
+        WHERE c.endpoint_id IS NULL OR c.rank + c.n <= $4
+        ORDER BY c.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED
      ), claimed AS (
        UPDATE webhook_deliveries d SET lease_token = $1::uuid, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = d.attempts + 1
          FROM picked WHERE d.id = picked.id
@@ -48,9 +74,12 @@ export async function claimDeliveries(
        FROM claimed c JOIN webhook_messages m ON m.id = c.message_id JOIN projects p ON p.id = m.project_id
        LEFT JOIN webhook_endpoints e ON e.id = c.endpoint_id LEFT JOIN alert_channels ch ON ch.id = c.channel_id
       ORDER BY m.created_at`,
-    [token, leaseMs, limit],
+    [token, leaseMs, limit, perEndpoint],
   );
 }
+
+/** The advisory lock key of claims (any constant no other lock of ours uses). */
+const CLAIM_LOCK = 0x77_65_62_68;
 
 export interface Outcome {
   deliveryId: string;

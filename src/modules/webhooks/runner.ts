@@ -25,7 +25,8 @@ export function createWebhookJob(
   deps: Deps,
   webhooks: { allow: AllowList },
 ): Job<ClaimedDelivery, Outcome> {
-  const { concurrency, timeoutMs, retryScheduleMs, disableAfterMs } = deps.config.webhooks;
+  const { concurrency, perEndpoint, timeoutMs, retryScheduleMs, disableAfterMs } =
+    deps.config.webhooks;
   const { allow } = webhooks;
   // Longer than any attempt can take, so a live worker never loses a delivery it is sending.
   const leaseMs = 3 * timeoutMs + 5_000;
@@ -109,7 +110,8 @@ export function createWebhookJob(
     wakeOn: [{ topic: topics.webhookWork }],
     // A token per claim: a delivery redelivered while in flight is a new claim, recorded apart.
     key: (d) => `${d.id}:${d.token}`,
-    claim: (limit) => claimDeliveries(deps.db.query, randomUUID(), leaseMs, limit),
+    claim: (limit) =>
+      deps.db.transaction((sql) => claimDeliveries(sql, randomUUID(), leaseMs, limit, perEndpoint)),
     run: attempt,
     async record(outcome) {
       const recorded = await recorder.add(outcome);

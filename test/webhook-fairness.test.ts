@@ -1,0 +1,65 @@
+// Webhooks are fair (issue 22): a receiver that answers after 9 s holds at most
+// EVALGRAPH_WEBHOOK_ENDPOINT_CONCURRENCY (4) deliveries in flight, so another endpoint's
+// deliveries, queued behind and among its own, arrive within a second. Without the cap its
+// deliveries would take every one of a worker's 16 slots for 9 s each.
+import { createTestApp, globalId, type TestApp } from './support/app';
+import { startReceiver, type Receiver } from './support/receiver';
+
+jest.setTimeout(60_000);
+
+let app: TestApp;
+let slow: Receiver;
+let fast: Receiver;
+
+beforeAll(async () => {
+  app = await createTestApp({ EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
+  slow = await startReceiver();
+  fast = await startReceiver();
+  slow.answer = () => ({ status: 200, delayMs: 9_000 });
+});
+afterAll(async () => {
+  await app?.close();
+  await slow?.close();
+  await fast?.close();
+});
+
+async function endpoint(url: string) {
+  const res = await app.gql(
+    `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
+    { input: { projectId: globalId('Project', app.projectId), url, events: ['webhook.test'] } },
+  );
+  return res.body.data.createWebhookEndpoint.webhookEndpoint.id as string;
+}
+
+const send = (id: string) =>
+  app.gql(`mutation($id: ID!) { sendTestWebhook(input: { id: $id }) { messageId } }`, { id });
+
+it("a slow endpoint holds at most its cap of deliveries; another endpoint's arrive at once", async () => {
+  const slowId = await endpoint(slow.url);
+  const fastId = await endpoint(fast.url);
+  // The slow endpoint's deliveries first, then the fast one's among more of the slow one's.
+  for (let i = 0; i < 20; i++) expect((await send(slowId)).body.errors).toBeUndefined();
+  const sentAt = new Map<string, number>();
+  for (let i = 0; i < 10; i++) {
+    const res = await send(fastId);
+    sentAt.set(res.body.data.sendTestWebhook.messageId, Date.now());
+    expect((await send(slowId)).body.errors).toBeUndefined();
+  }
+  for (let i = 0; i < 200 && fast.received.length < 10; i++)
+    await new Promise((r) => setTimeout(r, 25));
+  expect(fast.received).toHaveLength(10);
+  // Each arrived well before the slow receiver answered anything (9 s): without the cap they
+  // would wait for its deliveries to free the worker's slots. (The issue asks for 1 s; the bound
+  // here leaves room for a loaded CI machine, and the measured figure is printed.)
+  const waits = fast.received.map((r) => r.at - sentAt.get(String(r.headers['webhook-id']))!);
+  console.log(`fast endpoint: slowest delivery ${Math.max(...waits)} ms after its event`);
+  for (const wait of waits) expect(wait).toBeLessThan(3_000);
+  // The slow receiver never had more than 4 requests at once: it has answered none yet.
+  expect(slow.received.length).toBe(4);
+  const [{ n }] = await app.server.deps.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+     WHERE e.url = $1 AND d.status = 'PENDING' AND d.lease_expires_at >= now()`,
+    [slow.url],
+  );
+  expect(n).toBe(4);
+});
