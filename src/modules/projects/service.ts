@@ -31,7 +31,11 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
     /** The instance's first project (the default one the first start made): GraphiQL's examples use it. Kept once found. */
     async firstProjectId(): Promise<string | null> {
       first ??= (
-        await prisma.project.findFirst({ orderBy: { createdAt: 'asc' }, select: { id: true } })
+        await prisma.project.findFirst({
+          where: { deletedAt: null },
+          orderBy: { createdAt: 'asc' },
+          select: { id: true },
+        })
       )?.id;
       return first ?? null;
     },
