@@ -220,6 +220,7 @@ const ROOTS: Record<string, () => [string, Record<string, unknown>]> = {
     v,
   ],
   scoreConfigs: () => ['query($p: ID!) { scoreConfigs(projectId: $p) { totalCount } }', v],
+  dataJobs: () => ['query($p: ID!) { dataJobs(projectId: $p) { edges { node { id } } } }', v],
   viewer: () => ['{ viewer { email } }', {}],
   usage: () => ['query($p: ID!) { usage(projectId: $p) { requests } }', v],
   limits: () => ['{ limits { tier } }', {}],
@@ -397,6 +398,45 @@ const MUTATIONS: Record<string, [string, Vars]> = {
   deleteWebhookEndpoint: M(
     'mutation($endpoint: ID!) { deleteWebhookEndpoint(input: { id: $endpoint }) { deletedId } }',
   ),
+  deleteDataset: M(
+    'mutation($id: ID!) { deleteDataset(input: { id: $id }) { deletedDatasetId } }',
+    async () => ({
+      id: globalId(
+        'Dataset',
+        (
+          await app.server.deps.db.prisma.dataset.create({
+            data: { projectId: app.projectId, name: 'gone' },
+          })
+        ).id,
+      ),
+    }),
+  ),
+  deleteEvaluation: M(
+    'mutation($id: ID!) { deleteEvaluation(input: { id: $id }) { deletedEvaluationId } }',
+    async () => ({
+      id: globalId(
+        'Evaluation',
+        (
+          await app.server.deps.db.prisma.evaluation.create({
+            data: {
+              projectId: app.projectId,
+              name: 'gone',
+              testingCriteria: criteria,
+              dataSource: {},
+              status: 'COMPLETED',
+            },
+          })
+        ).id,
+      ),
+    }),
+  ),
+  deleteEndUserData: M(
+    'mutation($p: ID!) { deleteEndUserData(input: { projectId: $p, userId: "nobody" }) { job { status } } }',
+  ),
+  // Last: the trace the roots above read goes.
+  deleteTraces: M(
+    'mutation($p: ID!, $trace: ID!) { deleteTraces(input: { projectId: $p, traceIds: [$trace] }) { job { status } } }',
+  ),
 };
 /** An evaluation with one item waiting for its supplied output, stored without announcing it. */
 const waitingEvaluation = () =>
@@ -424,6 +464,10 @@ const NOT_PROJECT_DATA = [
   'rotateApiKey',
   'updateApiKey',
   'revokeApiKey',
+  'deleteUser',
+  // It would delete the project the roots read: test/entity-deletion.test.ts sees its cached
+  // answers refused at once instead.
+  'deleteProject',
 ];
 
 const hit = (res: { headers: Headers }) => res.headers.get('x-cache') === 'HIT';

@@ -248,6 +248,7 @@ describe('deleteProject', () => {
       await app.gql(TRACES, { p }, { key });
       const again = await app.gql(TRACES, { p }, { key });
       expect(again.body.data.traces.edges).toHaveLength(5);
+      expect(again.headers.get('x-cache')).toBe('HIT');
     }
     // Only an instance admin deletes a project: not its own ADMIN.
     expect(codeOf(await app.gql(DELETE_PROJECT, { id: p }, { key: bound.key }))).toBe('FORBIDDEN');

@@ -714,6 +714,18 @@ describe('tenant isolation for every query root', () => {
       expect(node.projectId).toBe(globalId('Project', mine));
   });
 
+  it('dataJobs: another project is refused', async () => {
+    root('dataJobs');
+    const DOC = 'query($p: ID!) { dataJobs(projectId: $p) { edges { node { id } } } }';
+    const ok = await app.gql(DOC, { p: globalId('Project', mine) }, { key: me.key });
+    expect(ok.body.errors).toBeUndefined();
+    const denied = await app.gql(DOC, { p: globalId('Project', theirs) }, { key: me.key });
+    expect([denied.body.data?.dataJobs ?? null, denied.body.errors?.[0].extensions?.code]).toEqual([
+      null,
+      'NOT_FOUND',
+    ]);
+  });
+
   it('covers every query root field of the schema', () => {
     const roots = Object.keys(getSchema().getQueryType()!.getFields()).sort();
     expect(roots.filter((name) => !covered.has(name))).toEqual([]);
