@@ -400,6 +400,16 @@ describe('deleteUser', () => {
     });
     expect(codeOf(key)).toBe('NOT_FOUND');
     expect(codeOf(await app.gql(DELETE_USER, { id }))).toBe('NOT_FOUND');
+    // Nor do they join a project again by their scrubbed email.
+    const added = await app.gql(
+      `mutation($p: ID!, $email: String!) { addProjectMember(input: { projectId: $p, email: $email, role: VIEWER }) { membership { role } } }`,
+      { p: globalId('Project', app.projectId), email: `deleted-${leaver.userId}@deleted.invalid` },
+    );
+    expect(added.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      path: ['input', 'email'],
+    });
+    expect(await count('memberships WHERE user_id = $1::uuid', [leaver.userId])).toBe(0);
   });
 
   it('is for instance admins, never on themselves', async () => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps';
-import { notFound } from '../../errors';
+import { badInput, notFound } from '../../errors';
 import type { Prisma } from '../../generated/prisma/client';
 import { Role } from '../../generated/prisma/enums';
 import { parseInput } from '../../lib/validate';
@@ -94,8 +94,10 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
           where: { email: data.email },
           create: { id: newUserId(), email: data.email },
           update: {},
-          select: { id: true },
+          select: { id: true, deletedAt: true },
         });
+        // A deleted user (deleteUser) keeps their scrubbed email: they join nothing again.
+        if (user.deletedAt) throw badInput('That user was deleted.', ['input', 'email']);
         const where = { userId_projectId: { userId: user.id, projectId: data.projectId } };
         const previous = within
           ? await tx.membership.findUnique({ where, select: { role: true } })
