@@ -359,6 +359,62 @@ describe('each audited mutation writes one entry', () => {
     }
   });
 
+  it('entity deletions: a dataset, an evaluation, a project, a user', async () => {
+    const prisma = app.server.deps.db.prisma;
+    const dataset = await prisma.dataset.create({ data: { projectId: mine, name: 'audited' } });
+    const evaluation = await prisma.evaluation.create({
+      data: {
+        projectId: mine,
+        name: 'audited',
+        testingCriteria: [],
+        dataSource: {},
+        status: 'COMPLETED',
+      },
+    });
+    const doomed = await app.seedProject('audited doomed');
+    const leaver = await app.seedUser({ role: 'VIEWER', projectId: mine });
+    const cases: [string, string, string, string, string | null, string][] = [
+      [
+        'dataset.delete',
+        'mutation($id: ID!) { deleteDataset(input: { id: $id }) { deletedDatasetId } }',
+        'Dataset',
+        dataset.id,
+        mine,
+        projectAdmin.key,
+      ],
+      [
+        'evaluation.delete',
+        'mutation($id: ID!) { deleteEvaluation(input: { id: $id }) { deletedEvaluationId } }',
+        'Evaluation',
+        evaluation.id,
+        mine,
+        projectAdmin.key,
+      ],
+      [
+        'project.delete',
+        'mutation($id: ID!) { deleteProject(input: { id: $id }) { job { id } } }',
+        'Project',
+        doomed,
+        doomed,
+        app.adminKey,
+      ],
+      [
+        'user.delete',
+        'mutation($id: ID!) { deleteUser(input: { id: $id }) { user { id } } }',
+        'User',
+        leaver.userId,
+        null,
+        app.adminKey,
+      ],
+    ];
+    for (const [action, document, targetType, targetId, projectId, key] of cases) {
+      const written = await audited(() =>
+        ok(document, { id: globalId(targetType, targetId) }, key),
+      );
+      expect(written).toMatchObject([{ action, projectId, targetType, targetId }]);
+    }
+  });
+
   it('a refused mutation writes nothing', async () => {
     const viewer = await app.seedUser({ role: 'VIEWER', projectId: mine });
     const written = await audited(async () => {

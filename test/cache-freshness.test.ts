@@ -409,6 +409,38 @@ const MUTATIONS: Record<string, [string, Vars]> = {
       return { ...v, member: added.body.data.addProjectMember.membership.user.id };
     },
   ),
+  deleteDataset: M(
+    'mutation($id: ID!) { deleteDataset(input: { id: $id }) { deletedDatasetId } }',
+    async () => ({
+      id: globalId(
+        'Dataset',
+        (
+          await app.server.deps.db.prisma.dataset.create({
+            data: { projectId: app.projectId, name: 'gone' },
+          })
+        ).id,
+      ),
+    }),
+  ),
+  deleteEvaluation: M(
+    'mutation($id: ID!) { deleteEvaluation(input: { id: $id }) { deletedEvaluationId } }',
+    async () => ({
+      id: globalId(
+        'Evaluation',
+        (
+          await app.server.deps.db.prisma.evaluation.create({
+            data: {
+              projectId: app.projectId,
+              name: 'gone',
+              testingCriteria: criteria,
+              dataSource: {},
+              status: 'COMPLETED',
+            },
+          })
+        ).id,
+      ),
+    }),
+  ),
   deleteTraces: M(
     'mutation($p: ID!) { deleteTraces(input: { projectId: $p, filter: { userId: "nobody" } }) { job { status } } }',
   ),
@@ -442,6 +474,10 @@ const NOT_PROJECT_DATA = [
   'rotateApiKey',
   'updateApiKey',
   'revokeApiKey',
+  'deleteUser',
+  // It would delete the project the roots read: test/entity-deletion.test.ts sees its cached
+  // answers refused at once instead.
+  'deleteProject',
 ];
 
 const hit = (res: { headers: Headers }) => res.headers.get('x-cache') === 'HIT';

@@ -652,6 +652,18 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
       () => ({ id: missing('Project') }),
     ],
     [
+      'deleteDataset',
+      'mutation($id: ID!) { deleteDataset(input: { id: $id }) { deletedDatasetId } }',
+      () => ({ id: ids.dataset }),
+      () => ({ id: missing('Dataset') }),
+    ],
+    [
+      'deleteEvaluation',
+      'mutation($id: ID!) { deleteEvaluation(input: { id: $id }) { deletedEvaluationId } }',
+      () => ({ id: ids.evaluation }),
+      () => ({ id: missing('Evaluation') }),
+    ],
+    [
       'registerPersistedOperations',
       'mutation($id: ID!) { registerPersistedOperations(input: { projectId: $id, operations: ["{ viewer { id } }"] }) { operations { hash } } }',
       () => ({ id: ids.project }),
@@ -660,6 +672,50 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
   ];
 
   it.each(cases)('%s', answersAsMissing);
+
+  it("a DEVELOPER of B deleting A's dataset or evaluation: NOT_FOUND as for missing ones", async () => {
+    const developer = await app.seedUser({ role: 'DEVELOPER', projectId: projectB });
+    for (const [document, foreign, absent] of [
+      [
+        'mutation($id: ID!) { deleteDataset(input: { id: $id }) { deletedDatasetId } }',
+        ids.dataset,
+        missing('Dataset'),
+      ],
+      [
+        'mutation($id: ID!) { deleteEvaluation(input: { id: $id }) { deletedEvaluationId } }',
+        ids.evaluation,
+        missing('Evaluation'),
+      ],
+    ]) {
+      const shown = async (id: string) =>
+        (await app.gql(document, { id }, { key: developer.key })).body.errors?.map((e: any) => [
+          e.message,
+          e.extensions?.code,
+        ]);
+      expect(await shown(foreign)).toEqual([[expect.any(String), 'NOT_FOUND']]);
+      expect(await shown(foreign)).toEqual(await shown(absent));
+    }
+  });
+
+  it('deleteProject and deleteUser: FORBIDDEN to project ADMINs and DEVELOPERs, whatever the id', async () => {
+    const developer = await app.seedUser({ role: 'DEVELOPER', projectId: projectB });
+    for (const key of [mallory.key, developer.key])
+      for (const [document, id] of [
+        ['mutation($id: ID!) { deleteProject(input: { id: $id }) { job { id } } }', ids.project],
+        ['mutation($id: ID!) { deleteProject(input: { id: $id }) { job { id } } }', ids.ownProject],
+        [
+          'mutation($id: ID!) { deleteProject(input: { id: $id }) { job { id } } }',
+          missing('Project'),
+        ],
+        [
+          'mutation($id: ID!) { deleteUser(input: { id: $id }) { user { id } } }',
+          globalId('User', victim.userId),
+        ],
+        ['mutation($id: ID!) { deleteUser(input: { id: $id }) { user { id } } }', missing('User')],
+      ])
+        expect(codeOf(await app.gql(document, { id }, { key }))).toBe('FORBIDDEN');
+    expect((await app.gql('{ viewer { id } }', {}, { key: victim.key })).status).toBe(200);
+  });
 
   it('wrote nothing in the other project on the way', async () => {
     const prisma = app.server.deps.db.prisma;

@@ -75,6 +75,9 @@ it('stores the bytes the triggers stored, drops them, and delivers what they lef
     expect(migrateTo(BEFORE, t.env).status).toBe(0);
     const db = await t.connect();
     const sql = db.sql;
+    // The emitter of this code writes a column a later migration adds (the event's subject): given
+    // here for the comparison, dropped again before the upgrade, which adds it and backfills it.
+    await sql(`ALTER TABLE webhook_messages ADD COLUMN subject_id uuid`);
     const [project, endpoint, batch, x, y] = [
       randomUUID(),
       randomUUID(),
@@ -214,6 +217,7 @@ it('stores the bytes the triggers stored, drops them, and delivers what they lef
     );
     const pending = await messages(sql);
     expect(pending).toHaveLength(7);
+    await sql(`ALTER TABLE webhook_messages DROP COLUMN subject_id`);
     await db.close();
 
     // The upgrade.
@@ -223,6 +227,12 @@ it('stores the bytes the triggers stored, drops them, and delivers what they lef
     expect(JSON.parse(upgraded.stdout).applied[0]).toBe('20261205183200_events_from_typescript');
     const after = await t.connect();
     expect(await after.sql(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal`)).toEqual([]);
+    // The backfill named each message's subject: its evaluation, or the batch.
+    const subjects = await after.sql<{ subject: string | null }>(
+      `SELECT subject_id::text AS subject FROM webhook_messages`,
+    );
+    expect(subjects).toHaveLength(pending.length);
+    for (const { subject } of subjects) expect([x, y, batch]).toContain(subject);
     await after.close();
 
     server = await startServeProcess({

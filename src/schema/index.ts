@@ -41,6 +41,8 @@ import '../modules/ratelimit/budget-schema';
 import '../modules/persisted-queries/schema';
 import '../modules/audit/schema';
 import '../modules/lifecycle/schema';
+import '../modules/lifecycle/entity-mutations';
+import '../modules/lifecycle/account-mutations';
 import '../modules/observability/schema';
 
 let schema: GraphQLSchema | undefined;

@@ -70,8 +70,12 @@ export function createAuthRepo(prisma: PrismaClient | Prisma.TransactionClient) 
       role?: Role | null;
       allowedCidrs?: string[];
     }) => prisma.apiKey.create({ data }),
-    /** Whether the project exists: an instance admin's rights do not vouch for it as a membership does. */
-    projectExists: async (id: string) => (await prisma.project.count({ where: { id } })) > 0,
+    /**
+     * Whether the project exists: an instance admin's rights do not vouch for it as a membership
+     * does. A deleted one (deleteProject) does not, while its data job removes its rows.
+     */
+    projectExists: async (id: string) =>
+      (await prisma.project.count({ where: { id, deletedAt: null } })) > 0,
     findKey: (id: string) => prisma.apiKey.findUnique({ where: { id } }),
     /**
      * Replaces the key's secret, if it is still `oldHash` (a concurrent rotation wins once), keeping

@@ -23,11 +23,20 @@ export const UserRef = builder.prismaNode('User', {
     const principal = ctx.principal;
     if (!principal) return false;
     if (user.id === principal.userId || isInstanceAdmin(principal)) return true;
+    // A deleted user is a name for what they created (Evaluation.creator), shown to whoever sees
+    // that: nothing of the person is left (email scrubbed, no memberships, no keys).
+    if (user.deletedAt) return true;
     const visible = visibleProjects(principal);
     return visible === 'all' || ctx.services.auth.repo.isMemberOfAny(user.id, visible);
   },
   fields: (t) => ({
     email: t.exposeString('email'),
+    deletedAt: t.expose('deletedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'When the user was deleted (deleteUser): their email reads deleted-<id>@deleted.invalid and their name is gone; what they created still names them. Lists of members never show them (their memberships were removed).',
+    }),
     // Teammates see an email, nothing more: adding someone by email must not tell a project admin
     // whether the instance knew them (their name, when they joined) or what they are on it.
     name: t.exposeString('name', {

@@ -18,6 +18,8 @@ const KEY_CACHE_MS = 5_000;
 export const KEY_REVOKED_TOPIC = 'auth:revoked';
 /** Pub/sub topic of a user whose access changed ({ userId }): membership, role, tier or limits. */
 export const ACCESS_CHANGED_TOPIC = 'auth:access-changed';
+/** Pub/sub topic of a deleted project ({ projectId }): instance admins' requests find it no more. */
+export const PROJECT_DELETED_TOPIC = 'auth:project-deleted';
 
 const createUserInput = z.object({
   email: z
@@ -179,7 +181,8 @@ export function createAuthService(deps: Deps) {
     const data = parseInput(createKeyInput, input);
     const txRepo = tx ? createAuthRepo(tx) : repo;
     const user = await txRepo.findUser(data.userId);
-    if (!user) throw notFound('User');
+    // A deleted user (deleteUser) gets no key again.
+    if (!user || user.deletedAt) throw notFound('User');
     // A key bound to a project sees no other: naming one is naming nothing (before any lookup
     // that could tell the user's other projects from projects that do not exist).
     if (
@@ -306,10 +309,33 @@ export function createAuthService(deps: Deps) {
     return user;
   }
 
-  // Projects seen to exist, for instance admins' requests (no membership vouches for them). Nothing
-  // deletes a project yet, so a yes holds; a no is asked again (the project may be created). Project
-  // deletion must drop its id here.
+  // Projects seen to exist, for instance admins' requests (no membership vouches for them). A yes
+  // holds until deleteProject, which drops it here in every process (projectDeleted); a no is asked
+  // again (the project may be created).
   const existingProjects = new LRUCache<string, true>({ max: 10_000 });
+  deps.pubsub.listen<{ projectId: string }>(PROJECT_DELETED_TOPIC, ({ projectId }) => {
+    existingProjects.delete(projectId);
+    keys.clear();
+  });
+
+  /**
+   * After a project's or user's deletion committed, with the keys it revoked and the users whose
+   * memberships it removed: every process forgets them at once (their streams end or are
+   * rechecked), and a deleted project is gone for instance admins too.
+   */
+  function deletionCommitted(change: {
+    keyIds: readonly string[];
+    userIds: readonly string[];
+    projectId?: string;
+  }) {
+    keys.clear();
+    if (change.projectId) {
+      existingProjects.delete(change.projectId);
+      deps.pubsub.publish(PROJECT_DELETED_TOPIC, { projectId: change.projectId });
+    }
+    for (const keyId of change.keyIds) deps.pubsub.publish(KEY_REVOKED_TOPIC, { keyId });
+    for (const userId of change.userIds) accessChanged(userId);
+  }
   async function projectExists(id: string): Promise<boolean> {
     if (existingProjects.has(id)) return true;
     const found = await repo.projectExists(id);
@@ -329,6 +355,7 @@ export function createAuthService(deps: Deps) {
     revokeApiKey,
     setUserTier,
     accessChanged,
+    deletionCommitted,
     repo,
   };
 }

@@ -153,6 +153,7 @@ export function createEvents(deps: Pick<Deps, 'db' | 'pubsub' | 'log'>) {
         endpoints: p.endpoints,
         channels: p.channels,
         progressOf: spec.throttled ? subjectId : null,
+        subjectId,
       };
       // Of throttled events of one subject, only the latest of the transaction.
       rows.set(spec.throttled ? `${type}:${subjectId}` : row.id, row);

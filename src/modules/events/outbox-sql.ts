@@ -18,6 +18,8 @@ export interface OutboxRow {
   channels?: string[] | null;
   /** An evaluation whose progress this is: sent to an endpoint at most once per its progressIntervalSeconds. */
   progressOf: string | null;
+  /** The row the event is about (the catalogue's subjectId): deleting it deletes its messages. */
+  subjectId: string;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function writeOutbox(sql: Sql, rows: OutboxRow[]): Promise<Set<stri
   if (!rows.length) return new Set();
   const written = await sql<{ id: string }>(
     `WITH m AS (
-       SELECT * FROM json_to_recordset($1::json) AS m(id text, project_id uuid, event_type text, body text, at timestamptz, endpoints uuid[], channels uuid[], progress_of uuid)),
+       SELECT * FROM json_to_recordset($1::json) AS m(id text, project_id uuid, event_type text, body text, at timestamptz, endpoints uuid[], channels uuid[], progress_of uuid, subject_id uuid)),
      targets AS (
        SELECT m.id AS message_id, e.id AS endpoint_id, NULL::uuid AS channel_id, m.progress_of, m.at
          FROM m JOIN webhook_endpoints e ON e.project_id = m.project_id AND e.enabled
@@ -47,8 +49,8 @@ export async function writeOutbox(sql: Sql, rows: OutboxRow[]): Promise<Set<stri
        SELECT endpoint_id, progress_of, at FROM targets WHERE progress_of IS NOT NULL
        ON CONFLICT (endpoint_id, evaluation_id) DO UPDATE SET notified_at = EXCLUDED.notified_at),
      messages AS (
-       INSERT INTO webhook_messages (id, project_id, event_type, payload, created_at)
-       SELECT m.id, m.project_id, m.event_type, m.body::jsonb::text, m.at FROM m WHERE m.id IN (SELECT message_id FROM targets)
+       INSERT INTO webhook_messages (id, project_id, event_type, payload, subject_id, created_at)
+       SELECT m.id, m.project_id, m.event_type, m.body::jsonb::text, m.subject_id, m.at FROM m WHERE m.id IN (SELECT message_id FROM targets)
        RETURNING id),
      deliveries AS (
        INSERT INTO webhook_deliveries (id, message_id, endpoint_id, channel_id, next_attempt_at, created_at)
@@ -65,6 +67,7 @@ export async function writeOutbox(sql: Sql, rows: OutboxRow[]): Promise<Set<stri
           endpoints: r.endpoints,
           channels: r.channels ?? null,
           progress_of: r.progressOf,
+          subject_id: r.subjectId,
         })),
       ),
     ],

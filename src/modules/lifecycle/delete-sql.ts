@@ -82,3 +82,49 @@ async function deleteCounted(
   );
   return rows[0].n;
 }
+
+/**
+ * Deletes an evaluation of `projectId` in the caller's transaction: first the scores it wrote (on
+ * its items, and on the spans a run over traces judged), taking their values out of the score
+ * rollups, since the items' cascade would remove them without; then its webhook messages (by
+ * subject, with their deliveries); then its row, whose cascade takes its items, results and
+ * progress marks. Whether it was there.
+ */
+export async function deleteEvaluationRows(
+  sql: Sql,
+  projectId: string,
+  evaluationId: string,
+): Promise<boolean> {
+  await deleteScoresWhere(
+    sql,
+    `project_id = $1::uuid AND (evaluation_id = $2::uuid
+       OR evaluation_item_id IN (SELECT id FROM evaluation_items WHERE evaluation_id = $2::uuid))`,
+    [projectId, evaluationId],
+  );
+  await sql(`DELETE FROM webhook_messages WHERE project_id = $1::uuid AND subject_id = $2::uuid`, [
+    projectId,
+    evaluationId,
+  ]);
+  const gone = await sql(
+    `DELETE FROM evaluations WHERE project_id = $1::uuid AND id = $2::uuid RETURNING 1`,
+    [projectId, evaluationId],
+  );
+  return gone.length > 0;
+}
+
+/**
+ * Deletes a dataset of `projectId` with its versions and items (their cascade). Evaluations that
+ * ran on it stay, their dataset unset (evaluations.dataset_id is ON DELETE SET NULL), their items
+ * keeping the copies they ran on. Whether it was there.
+ */
+export async function deleteDatasetRows(
+  sql: Sql,
+  projectId: string,
+  datasetId: string,
+): Promise<boolean> {
+  const gone = await sql(
+    `DELETE FROM datasets WHERE project_id = $1::uuid AND id = $2::uuid RETURNING 1`,
+    [projectId, datasetId],
+  );
+  return gone.length > 0;
+}

@@ -1,28 +1,31 @@
 // Deleting trace data: deleteTraces and deleteEndUserData, each a data job (data-jobs.ts) that the
 // call itself works for up to EVALGRAPH_DELETE_INLINE_MS, then hands to the workers; and the
 // DataJob type with its two queries.
-import type { Context } from '../../context';
 import { badInput, notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { authorize } from '../auth/access';
-import { projectScope } from '../auth/permissions';
-import { recordAudit } from '../audit/record';
 import { ProjectRef } from '../projects/schema';
 import { authorizeCostFilter, TraceFilter } from '../traces/queries';
 import type { TraceListFilter } from '../traces/read-sql';
 import { TraceRef } from '../traces/schema';
-import type { DataJobKind, DataJobRow, DataJobTarget } from './data-jobs';
+import type { DataJobTarget } from './data-jobs';
+import { startJob } from './start-job';
 
 /** Trace ids one call may name; more are deleted by filter. */
 const MAX_TRACE_IDS = 1_000;
 
-const DataJobRef = builder.prismaNode('DataJob', {
+export const DataJobRef = builder.prismaNode('DataJob', {
   // A job changes batch by batch, from any process: never cached.
   extensions: { cacheTtlMs: 0 },
   nullable: true,
   id: { field: 'id' },
-  authScopes: projectScope('read'),
+  // A project's deletion outlives its project: only instance admins (who alone delete projects) read
+  // that job, the project being gone for every reader; other jobs are read as their project is.
+  authScopes: (job) =>
+    job.kind === 'PROJECT'
+      ? { instanceAdmin: true }
+      : { project: { id: job.projectId, action: 'read' as const } },
   description:
     'A deletion carried out in batches: by the call that asked for it while it had time, then by the workers. What it has deleted is gone from every query, cached answer, rollup and export as each batch commits; SUCCEEDED means all of it is.',
   fields: (t) => ({
@@ -62,36 +65,6 @@ const DataJobRef = builder.prismaNode('DataJob', {
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
   }),
 });
-
-/**
- * Makes the job with its audit entry in one transaction, works on it until the inline time is
- * up, and hands what is left to the workers.
- */
-async function startJob(
-  ctx: Context,
-  input: { projectId: string; kind: DataJobKind; target: DataJobTarget },
-  action: string,
-): Promise<{ job: DataJobRow }> {
-  const jobs = ctx.services.dataJobs;
-  const held = await ctx.deps.db.transaction(async (sql) => {
-    const made = await jobs.create(sql, { ...input, requestedBy: ctx.principal?.userId ?? null });
-    await recordAudit(
-      ctx,
-      {
-        action,
-        projectId: input.projectId,
-        targetType: 'DataJob',
-        targetId: made.job.id,
-        details: { target: input.target, tracesMatched: made.job.tracesMatched },
-      },
-      sql,
-    );
-    return made;
-  });
-  const job = await jobs.run(held, Date.now() + ctx.deps.config.lifecycle.deleteInlineMs);
-  if (job.status === 'RUNNING') await jobs.release(held);
-  return { job };
-}
 
 const hasCondition = (f: Record<string, unknown>) =>
   Object.values(f).some((v) => v != null && !(Array.isArray(v) && v.length === 0));

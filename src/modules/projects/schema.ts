@@ -39,6 +39,12 @@ const MembershipRef = builder.prismaObject('Membership', {
   }),
 });
 
+/** The projects a list shows: those visible, less the deleted ones (deleteProject) whose job still runs. */
+const listed = (visible: string[] | 'all') => ({
+  deletedAt: null,
+  ...(visible === 'all' ? {} : { id: { in: visible } }),
+});
+
 builder.queryFields((t) => ({
   project: t.prismaField({
     type: 'Project',
@@ -61,15 +67,13 @@ builder.queryFields((t) => ({
       authScopes: { authenticated: true },
       totalCount: (_parent, _args, ctx) => {
         const visible = visibleProjects(ctx.principal!);
-        return ctx.deps.db.prisma.project.count({
-          where: visible === 'all' ? {} : { id: { in: visible } },
-        });
+        return ctx.deps.db.prisma.project.count({ where: listed(visible) });
       },
       resolve: (query, _root, _args, ctx) => {
         const visible = visibleProjects(ctx.principal!);
         return ctx.deps.db.prisma.project.findMany({
           ...query,
-          where: visible === 'all' ? {} : { id: { in: visible } },
+          where: listed(visible),
           orderBy: { id: 'asc' },
         });
       },

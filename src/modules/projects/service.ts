@@ -31,7 +31,11 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
     /** The instance's first project (the default one the first start made): GraphiQL's examples use it. Kept once found. */
     async firstProjectId(): Promise<string | null> {
       first ??= (
-        await prisma.project.findFirst({ orderBy: { createdAt: 'asc' }, select: { id: true } })
+        await prisma.project.findFirst({
+          where: { deletedAt: null },
+          orderBy: { createdAt: 'asc' },
+          select: { id: true },
+        })
       )?.id;
       return first ?? null;
     },
@@ -90,8 +94,10 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
           where: { email: data.email },
           create: { id: newUserId(), email: data.email },
           update: {},
-          select: { id: true },
+          select: { id: true, deletedAt: true },
         });
+        // A deleted user (deleteUser) keeps their scrubbed email: they join nothing again.
+        if (user.deletedAt) throw badInput('That user was deleted.', ['input', 'email']);
         const where = { userId_projectId: { userId: user.id, projectId: data.projectId } };
         const previous = within
           ? await tx.membership.findUnique({ where, select: { role: true } })

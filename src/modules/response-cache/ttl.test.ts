@@ -27,6 +27,7 @@ test('the cache policy the schema declares', () => {
     WebhookAttempt: 0,
     // Every audited mutation writes one, of any project or none.
     AuditEntry: 0,
+    // A data job changes batch by batch, from any process.
     DataJob: 0,
     'Query.rateLimit': 0,
     'Query.usage': 0,
