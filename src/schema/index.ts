@@ -41,6 +41,7 @@ import '../modules/ratelimit/budget-schema';
 import '../modules/persisted-queries/schema';
 import '../modules/audit/schema';
 import '../modules/lifecycle/schema';
+import '../modules/lifecycle/retention-schema';
 import '../modules/observability/schema';
 
 let schema: GraphQLSchema | undefined;

@@ -59,14 +59,45 @@ export async function deleteTraceBatch(
   return { traces: traces[0].n, spans, scores };
 }
 
-/** Deletes scores of the project that match `where` (over `scores`), taking back their values. */
-export const deleteScoresWhere = (sql: Sql, where: string, params: unknown[]) =>
+/**
+ * Deletes scores of the project that match `where` (over `scores`), taking back their values
+ * unless `takeBack` is false (a retention that keeps its aggregates).
+ */
+export const deleteScoresWhere = (sql: Sql, where: string, params: unknown[], takeBack = true) =>
   deleteCounted(
     sql,
     `DELETE FROM scores WHERE ${where} RETURNING ${scoreFacts('scores')}`,
-    addScoreContributionSql('gone', -1),
+    takeBack ? addScoreContributionSql('gone', -1) : null,
     params,
   );
+
+/**
+ * Deletes evaluations of `projectId` named (another project's are left alone) with their items
+ * and results (cascade), in the caller's transaction. Their items' scores go first through
+ * deleteScoresWhere, so their values leave score_rollups (unless `takeBack` is false); the
+ * cascade would remove them without. How many evaluations went.
+ */
+export async function deleteEvaluationBatch(
+  sql: Sql,
+  projectId: string,
+  evaluationIds: readonly string[],
+  takeBack = true,
+): Promise<{ evaluations: number; scores: number }> {
+  const scores = await deleteScoresWhere(
+    sql,
+    `project_id = $1::uuid AND evaluation_item_id IN (
+       SELECT i.id FROM evaluation_items i JOIN evaluations e ON e.id = i.evaluation_id
+       WHERE e.project_id = $1::uuid AND e.id = ANY($2::uuid[]))`,
+    [projectId, evaluationIds],
+    takeBack,
+  );
+  const gone = await sql<{ n: number }>(
+    `WITH gone AS (DELETE FROM evaluations WHERE project_id = $1::uuid AND id = ANY($2::uuid[])
+       RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+    [projectId, evaluationIds],
+  );
+  return { evaluations: gone[0].n, scores };
+}
 
 /** Runs a DELETE … RETURNING as `gone`, with the rollup statement over it when there is one. */
 async function deleteCounted(
