@@ -53,7 +53,7 @@ const traces = async (projectId: string) =>
 
 /** An old trace (two priced spans, a score), a recent one, an old and a recent session score. */
 async function seed(projectId: string) {
-  const priced = (over: Record<string, unknown>) =>
+  const priced = (over: Record<string, unknown> & { traceId: string }) =>
     span({ model: 'gpt-4o-mini', inputTokens: 1_000, outputTokens: 100, ...over });
   const res = await ingest(app, projectId, [
     priced({ traceId: 'old', startTime: OLD, totalCost: '1.5' }),
