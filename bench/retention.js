@@ -124,6 +124,15 @@ module.exports = async function retention() {
     const projectGid = Buffer.from(`Project:${projectId}`).toString('base64');
     const size = async () =>
       Number((await pool.query(`SELECT pg_total_relation_size('spans') AS b`)).rows[0].b);
+    /** The table itself and its indexes apart: vacuum frees heap space at once, index pages later. */
+    const parts = async () => {
+      const r = (
+        await pool.query(
+          `SELECT pg_relation_size('spans') AS heap, pg_indexes_size('spans') AS indexes`,
+        )
+      ).rows[0];
+      return { heap: Number(r.heap), indexes: Number(r.indexes) };
+    };
     const count = async () =>
       Number(
         (await pool.query('SELECT count(*) AS n FROM spans WHERE project_id = $1', [projectId]))
@@ -146,8 +155,14 @@ module.exports = async function retention() {
 
     log(`generating ${opts.spans.toLocaleString('en')} spans 60 to 90 days old…`);
     const sizeEmpty = await size();
+    const partsEmpty = await parts();
     const seedMs = await seed(pool, projectId, opts, Date.now() - 60 * DAY);
     const seededBytes = (await size()) - sizeEmpty;
+    const partsSeeded = await parts();
+    const seededParts = {
+      heap: partsSeeded.heap - partsEmpty.heap,
+      indexes: partsSeeded.indexes - partsEmpty.indexes,
+    };
     log(`generated in ${(seedMs / 1000).toFixed(0)} s`);
     const baseMs = Math.floor((Date.now() - 3600_000) / 1000) * 1000;
     const prefix = (n) => `${runId}${n}`;
@@ -163,6 +178,7 @@ module.exports = async function retention() {
       (ms) => ms >= opts.seconds * 1000,
     );
     const sizeBefore = await size();
+    const partsBefore = await parts();
     const spansBefore = await count();
     const vacuumsBefore = await vacuums();
 
@@ -192,6 +208,7 @@ module.exports = async function retention() {
     );
     await watch;
     const sizeAfterDelete = await size();
+    const partsAfterDelete = await parts();
     const spansAfterDelete = await count();
     const vacuumsAfterDelete = await vacuums();
     const deleted = spansBefore + during.spans - spansAfterDelete;
@@ -204,12 +221,14 @@ module.exports = async function retention() {
       await pool.query('VACUUM spans, traces');
     }
     const sizeVacuumed = await size();
+    const partsVacuumed = await parts();
     log(`writing the same ${opts.spans.toLocaleString('en')} spans again, now recent…`);
     // The same rows (the same ids, now free again), in the last 30 days: the same volume. Kept
     // forever now, or the oldest of them would be expired again while they are written.
     await gql(url, key, RETENTION, { p: projectGid, days: null });
     await seed(pool, projectId, opts, Date.now());
     const sizeAfterRewrite = await size();
+    const partsAfterRewrite = await parts();
 
     const mib = (b) => (b / 2 ** 20).toFixed(1);
     const f = (n, d = 1) => (n == null ? 'n/a' : Number(n).toFixed(d));
@@ -240,19 +259,27 @@ module.exports = async function retention() {
           ? `retention: not done after ${opts.maxSeconds} s`
           : `retention: ${deleted.toLocaleString('en')} spans deleted in ${f(retentionMs / 1000)} s (${f(deleted / (retentionMs / 1000), 0)} spans/s), from setProjectRetention to no expired trace left`,
         '',
-        harness.table([
-          ['spans table (pg_total_relation_size)', 'MiB', 'spans'],
-          ['before (seeded + first ingest)', mib(sizeBefore), spansBefore],
-          ['after retention deleted', mib(sizeAfterDelete), spansAfterDelete],
+        harness.table(
           [
-            autovacuumRan ? 'autovacuum ran during the deletion' : 'after a plain VACUUM',
-            mib(sizeVacuumed),
-            spansAfterDelete,
-          ],
-          ['after writing the same volume again', mib(sizeAfterRewrite), await count()],
-        ]),
+            ['spans table', 'total MiB', 'heap MiB', 'indexes MiB', 'spans'],
+            ['before (seeded + first ingest)', sizeBefore, partsBefore, spansBefore],
+            ['after retention deleted', sizeAfterDelete, partsAfterDelete, spansAfterDelete],
+            [
+              autovacuumRan ? 'autovacuum ran during the deletion' : 'after a plain VACUUM',
+              sizeVacuumed,
+              partsVacuumed,
+              spansAfterDelete,
+            ],
+            [
+              'after writing the same volume again',
+              sizeAfterRewrite,
+              partsAfterRewrite,
+              await count(),
+            ],
+          ].map((r, i) => (i ? [r[0], mib(r[1]), mib(r[2].heap), mib(r[2].indexes), r[3]] : r)),
+        ),
         '',
-        `rewriting the deleted volume grew spans by ${mib(sizeAfterRewrite - sizeVacuumed)} MiB; the same rows took ${mib(seededBytes)} MiB when first written (${f((100 * (sizeAfterRewrite - sizeVacuumed)) / seededBytes, 0)} %). Autovacuum ${autovacuumRan ? 'ran on spans during the deletion' : 'did not run on spans during the deletion: a plain VACUUM was run before the rewrite'}.`,
+        `rewriting the deleted volume grew spans by ${mib(sizeAfterRewrite - sizeVacuumed)} MiB; the same rows took ${mib(seededBytes)} MiB when first written (${f((100 * (sizeAfterRewrite - sizeVacuumed)) / seededBytes, 0)} %); heap ${mib(partsAfterRewrite.heap - partsVacuumed.heap)} of ${mib(seededParts.heap)} MiB, indexes ${mib(partsAfterRewrite.indexes - partsVacuumed.indexes)} of ${mib(seededParts.indexes)} MiB. Autovacuum ${autovacuumRan ? 'ran on spans during the deletion' : 'did not run on spans during the deletion: a plain VACUUM was run before the rewrite'}.`,
         '',
       ].join('\n'),
     );

@@ -289,7 +289,8 @@ describe('the retention pass', () => {
       `UPDATE evaluations SET created_at = created_at - interval '10 days' WHERE id = $1::uuid`,
       [ids[0]],
     );
-    const scoreWindow = [TODAY, TODAY + DAY] as const;
+    // Whole days around now (the scores were given now), across a midnight too.
+    const scoreWindow = [TODAY - DAY, TODAY + 2 * DAY] as const;
     expect((await analytics(evaluations, ...scoreWindow)).scores).toBe(2);
     // 25 days on: the old one is 35 days old, the new one 25.
     expect(await passAt(ahead(25))).toBeGreaterThan(0);
