@@ -48,7 +48,7 @@ export function createRetention(deps: Deps, invalidate: (projectId: string) => P
   /**
    * Projects (not deleted) with data past their retention, by the business clock. One probe per
    * kind on an index: traces (project_id, start_time desc), scores (project_id, scored_at desc),
-   * evaluations (project_id, created_at desc).
+   * evaluations (project_id, created_at desc). Days of 86,400 s, as the batches' cutoffs.
    */
   const dueProjects = () =>
     db.query<DueProject>(
@@ -63,13 +63,13 @@ export function createRetention(deps: Deps, invalidate: (projectId: string) => P
        FROM p
        WHERE (trace_days IS NOT NULL AND (
            EXISTS (SELECT 1 FROM traces t WHERE t.project_id = p.id
-             AND t.start_time < $1::timestamptz - trace_days * interval '1 day')
+             AND t.start_time < $1::timestamptz - trace_days * interval '86400 seconds')
            OR EXISTS (SELECT 1 FROM scores s WHERE s.project_id = p.id
-             AND s.scored_at < $1::timestamptz - trace_days * interval '1 day'
+             AND s.scored_at < $1::timestamptz - trace_days * interval '86400 seconds'
              AND s.trace_id IS NULL AND s.evaluation_item_id IS NULL)))
          OR (evaluation_days IS NOT NULL AND EXISTS (SELECT 1 FROM evaluations e
            WHERE e.project_id = p.id AND e.status NOT IN ('QUEUED', 'RUNNING')
-             AND e.created_at < $1::timestamptz - evaluation_days * interval '1 day'))
+             AND e.created_at < $1::timestamptz - evaluation_days * interval '86400 seconds'))
        ORDER BY p.id`,
       [deps.clock.now(), deps.config.lifecycle.retentionDays],
     );
