@@ -22,6 +22,7 @@ import { createQuotas } from './modules/ratelimit/quotas';
 import { createRequestCounter } from './modules/ratelimit/request-counter';
 import { createEvaluationRules } from './modules/online-evaluations/service';
 import { createDataJobs } from './modules/lifecycle/data-jobs';
+import { createRetention } from './modules/lifecycle/retention';
 import { createScoreService } from './modules/scores/service';
 import { createTraceService } from './modules/traces/service';
 
@@ -71,6 +72,8 @@ export function createServices(deps: Deps) {
     cache,
     /** Deletions carried out in batches (modules/lifecycle/). */
     dataJobs: createDataJobs(deps, (projectId) => cache.invalidateProjects([projectId])),
+    /** Deletes what is past each project's retention (the worker's retention job runs it). */
+    retention: createRetention(deps, (projectId) => cache.invalidateProjects([projectId])),
     /** Every event goes out through here (events/catalogue.ts lists them). */
     events,
     evaluations: createEvaluationService(deps, { judge, quotas, events }),

@@ -224,6 +224,22 @@ describe('each audited mutation writes one entry', () => {
       ),
     );
     expect(budget).toMatchObject([{ action: 'budget.set', projectId: mine, targetId: mine }]);
+    const retention = await audited(() =>
+      ok(
+        'mutation($p: ID!) { setProjectRetention(input: { projectId: $p, traceDays: 3650 }) { project { id } } }',
+        { p: P(mine) },
+        projectAdmin.key,
+      ),
+    );
+    expect(retention).toMatchObject([
+      {
+        action: 'project.retention',
+        projectId: mine,
+        targetType: 'Project',
+        targetId: mine,
+        details: { before: { traceDays: null }, after: { traceDays: 3650 } },
+      },
+    ]);
     const registered = await audited(() =>
       ok(
         'mutation($p: ID!) { registerPersistedOperations(input: { projectId: $p, operations: ["query Audited { projects { totalCount } }"] }) { operations { hash } } }',

@@ -372,6 +372,9 @@ const MUTATIONS: Record<string, [string, Vars]> = {
   setProjectBudget: M(
     'mutation($p: ID!) { setProjectBudget(input: { projectId: $p, evaluationsPerDay: 1000 }) { project { id } } }',
   ),
+  setProjectRetention: M(
+    'mutation($p: ID!) { setProjectRetention(input: { projectId: $p, traceDays: 36500 }) { project { id } } }',
+  ),
   addProjectMember: M(
     'mutation($p: ID!, $email: String!) { addProjectMember(input: { projectId: $p, email: $email, role: VIEWER }) { membership { role } } }',
     () => ({ ...v, email: `m-${randomUUID()}@test.local` }),

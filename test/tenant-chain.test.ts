@@ -664,6 +664,12 @@ describe('a foreign id answers exactly as a missing one, in every argument', () 
       () => ({ id: missing('Evaluation') }),
     ],
     [
+      'setProjectRetention',
+      'mutation($id: ID!) { setProjectRetention(input: { projectId: $id, traceDays: 1 }) { project { id } } }',
+      () => ({ id: ids.project }),
+      () => ({ id: missing('Project') }),
+    ],
+    [
       'registerPersistedOperations',
       'mutation($id: ID!) { registerPersistedOperations(input: { projectId: $id, operations: ["{ viewer { id } }"] }) { operations { hash } } }',
       () => ({ id: ids.project }),
@@ -802,6 +808,10 @@ describe('an instance admin naming a project that does not exist', () => {
     [
       'setProjectBudget',
       'mutation($p: ID!) { setProjectBudget(input: { projectId: $p, evaluationsPerDay: 1 }) { project { id } } }',
+    ],
+    [
+      'setProjectRetention',
+      'mutation($p: ID!) { setProjectRetention(input: { projectId: $p, traceDays: 1 }) { project { id } } }',
     ],
     [
       'addProjectMember',

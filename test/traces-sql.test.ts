@@ -17,6 +17,7 @@ beforeAll(async () => {
     EVALGRAPH_ALERTS_POLL_MS: '3600000',
     EVALGRAPH_ROLLUP_COMPACT_MS: '3600000',
     EVALGRAPH_TEXT_INDEX_MS: '3600000',
+    EVALGRAPH_RETENTION_MS: '3600000',
   });
   small = await app.seedProject('five traces');
   large = await app.seedProject('fifty traces');

@@ -43,6 +43,7 @@ import '../modules/audit/schema';
 import '../modules/lifecycle/schema';
 import '../modules/lifecycle/entity-mutations';
 import '../modules/lifecycle/account-mutations';
+import '../modules/lifecycle/retention-schema';
 import '../modules/observability/schema';
 
 let schema: GraphQLSchema | undefined;

@@ -5,6 +5,7 @@ import { createAlertJob } from '../modules/alerts/job';
 import { createRollupJob } from '../modules/analytics/job';
 import { createAuditRetentionJob } from '../modules/audit/job';
 import { createDataJobWorker } from '../modules/lifecycle/job';
+import { createRetentionJob } from '../modules/lifecycle/retention';
 import { createEvaluationJob } from '../modules/evaluations/runner';
 import { createOnlineEvaluationJob } from '../modules/online-evaluations/job';
 import { createTextIndexJob } from '../modules/traces/text-index';
@@ -32,5 +33,6 @@ export function createJobs(deps: Deps, services: Services): AnyJob[] {
     createTextIndexJob(deps),
     createAuditRetentionJob(deps),
     createDataJobWorker(deps, services.dataJobs),
+    createRetentionJob(deps, services.retention),
   ];
 }

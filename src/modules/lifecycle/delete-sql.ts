@@ -59,12 +59,15 @@ export async function deleteTraceBatch(
   return { traces: traces[0].n, spans, scores };
 }
 
-/** Deletes scores of the project that match `where` (over `scores`), taking back their values. */
-export const deleteScoresWhere = (sql: Sql, where: string, params: unknown[]) =>
+/**
+ * Deletes scores of the project that match `where` (over `scores`), taking back their values
+ * unless `takeBack` is false (a retention that keeps its aggregates).
+ */
+export const deleteScoresWhere = (sql: Sql, where: string, params: unknown[], takeBack = true) =>
   deleteCounted(
     sql,
     `DELETE FROM scores WHERE ${where} RETURNING ${scoreFacts('scores')}`,
-    addScoreContributionSql('gone', -1),
+    takeBack ? addScoreContributionSql('gone', -1) : null,
     params,
   );
 
@@ -84,32 +87,37 @@ async function deleteCounted(
 }
 
 /**
- * Deletes an evaluation of `projectId` in the caller's transaction: first the scores it wrote (on
- * its items, and on the spans a run over traces judged), taking their values out of the score
- * rollups, since the items' cascade would remove them without; then its webhook messages (by
- * subject, with their deliveries); then its row, whose cascade takes its items, results and
- * progress marks. Whether it was there.
+ * Deletes evaluations of `projectId` named (another project's are left alone), in the caller's
+ * transaction: first the scores they wrote (on their items, and on the spans a run over traces
+ * judged), taking their values out of the score rollups unless `takeBack` is false (a retention
+ * that keeps its aggregates), since the items' cascade would remove them without; then their
+ * webhook messages (by subject, with their deliveries); then their rows, whose cascade takes their
+ * items, results and progress marks. How many evaluations and scores went.
  */
-export async function deleteEvaluationRows(
+export async function deleteEvaluationBatch(
   sql: Sql,
   projectId: string,
-  evaluationId: string,
-): Promise<boolean> {
-  await deleteScoresWhere(
+  evaluationIds: readonly string[],
+  takeBack = true,
+): Promise<{ evaluations: number; scores: number }> {
+  const params = [projectId, evaluationIds];
+  const scores = await deleteScoresWhere(
     sql,
-    `project_id = $1::uuid AND (evaluation_id = $2::uuid
-       OR evaluation_item_id IN (SELECT id FROM evaluation_items WHERE evaluation_id = $2::uuid))`,
-    [projectId, evaluationId],
+    `project_id = $1::uuid AND (evaluation_id = ANY($2::uuid[])
+       OR evaluation_item_id IN (SELECT id FROM evaluation_items WHERE evaluation_id = ANY($2::uuid[])))`,
+    params,
+    takeBack,
   );
-  await sql(`DELETE FROM webhook_messages WHERE project_id = $1::uuid AND subject_id = $2::uuid`, [
-    projectId,
-    evaluationId,
-  ]);
-  const gone = await sql(
-    `DELETE FROM evaluations WHERE project_id = $1::uuid AND id = $2::uuid RETURNING 1`,
-    [projectId, evaluationId],
+  await sql(
+    `DELETE FROM webhook_messages WHERE project_id = $1::uuid AND subject_id = ANY($2::uuid[])`,
+    params,
   );
-  return gone.length > 0;
+  const gone = await sql<{ n: number }>(
+    `WITH gone AS (DELETE FROM evaluations WHERE project_id = $1::uuid AND id = ANY($2::uuid[])
+       RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+    params,
+  );
+  return { evaluations: gone[0].n, scores };
 }
 
 /**

@@ -8,7 +8,7 @@ import { authorizeId } from '../auth/access';
 import { recordAudit } from '../audit/record';
 import { DatasetRef } from '../evaluations/dataset-schema';
 import { EvaluationRef } from '../evaluations/schema';
-import { deleteDatasetRows, deleteEvaluationRows } from './delete-sql';
+import { deleteDatasetRows, deleteEvaluationBatch } from './delete-sql';
 
 builder.relayMutationField(
   'deleteDataset',
@@ -61,7 +61,7 @@ builder.relayMutationField(
             `The evaluation is ${row.status}: cancel it (cancelEvaluation) before deleting it.`,
             ['input', 'id'],
           );
-        await deleteEvaluationRows(sql, projectId, id);
+        await deleteEvaluationBatch(sql, projectId, [id]);
         await recordAudit(
           ctx,
           {
