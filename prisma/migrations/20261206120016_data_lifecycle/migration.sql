@@ -27,6 +27,7 @@ CREATE TABLE "data_jobs" (
     "other_deleted" INTEGER NOT NULL DEFAULT 0,
     "error" TEXT,
     "attempts" INTEGER NOT NULL DEFAULT 0,
+    "failures" INTEGER NOT NULL DEFAULT 0,
     "lease_token" UUID,
     "lease_expires_at" TIMESTAMPTZ(3),
     "requested_by" UUID,

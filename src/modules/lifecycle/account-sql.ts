@@ -3,6 +3,7 @@
 // tells every process afterwards (auth service deletionCommitted), so no cached principal outlives
 // the commit.
 import type { Sql } from '../../storage/db';
+import { stopEvaluation } from '../evaluations/queue-sql';
 
 export interface Retired {
   /** Keys revoked now. */
@@ -32,6 +33,13 @@ export async function retireProject(
     `DELETE FROM memberships WHERE project_id = $1::uuid RETURNING user_id::text AS "userId"`,
     [projectId],
   );
+  // Its running evaluations stop now: workers would go on spending judges on a deleted project
+  // until the job reached them.
+  const running = await sql<{ id: string }>(
+    `SELECT id::text FROM evaluations WHERE project_id = $1::uuid AND status IN ('QUEUED', 'RUNNING')`,
+    [projectId],
+  );
+  for (const { id } of running) await stopEvaluation(sql, id, 'CANCELED', null);
   return {
     name: project.name,
     keyIds: keys.map((k) => k.id),

@@ -10,7 +10,14 @@ import type { Deps } from '../../deps';
 import type { Sql } from '../../storage/db';
 import { topics } from '../events/catalogue';
 import { traceFilterSql, type TraceListFilter } from '../traces/read-sql';
-import { deleteScoresWhere, deleteTraceBatch, type Deleted, type TakeBack } from './delete-sql';
+import { refreshTraces } from '../traces/ingest-sql';
+import {
+  deleteScoresWhere,
+  deleteSpansWhere,
+  deleteTraceBatch,
+  type Deleted,
+  type TakeBack,
+} from './delete-sql';
 
 export type DataJobKind = 'TRACES' | 'END_USER' | 'PROJECT';
 export type DataJobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -49,8 +56,8 @@ export interface HeldDataJob {
 
 /** Traces per batch: a batch of a few thousand spans commits in well under a second. */
 const BATCH = 200;
-/** A failing job is tried this often (a minute apart and more) before it is FAILED. */
-const ATTEMPTS = 5;
+/** A job whose batches failed this often (a minute apart and more) is FAILED. */
+const FAILURES = 5;
 
 const COLUMNS = `id::text AS "id", project_id::text AS "projectId", kind, status, target,
   traces_matched AS "tracesMatched", traces_deleted AS "tracesDeleted", spans_deleted AS "spansDeleted",
@@ -88,6 +95,7 @@ function tracesOf(job: DataJobRow, limit: number): { text: string; params: unkno
  */
 const PROJECT_TABLES = [
   'evaluations',
+  'datasets',
   'scores',
   'span_rollups',
   'score_rollups',
@@ -123,8 +131,8 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
     // evaluations that copied their text from those spans or items, emptied (the runs keep their
     // counts and scores, not the text) with their graders' reasoning, which may quote it.
     const [{ n }] = await sql<{ n: number }>(
-      `WITH theirs AS (SELECT s.id FROM spans s JOIN traces t ON t.id = s.trace_id
-         WHERE t.project_id = $1::uuid AND t.user_id = $2),
+      `WITH theirs AS (SELECT s.id FROM spans s WHERE s.project_id = $1::uuid AND (s.user_id = $2
+         OR s.trace_id IN (SELECT id FROM traces WHERE project_id = $1::uuid AND user_id = $2))),
        items AS (DELETE FROM dataset_items di USING datasets d
          WHERE di.dataset_id = d.id AND d.project_id = $1::uuid AND di.source_span_id IN (SELECT id FROM theirs)
          RETURNING di.id),
@@ -138,13 +146,25 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
        SELECT ((SELECT count(*) FROM items) + (SELECT count(*) FROM emptied))::int AS n`,
       params,
     );
-    return { scores, other: n };
+    // Their spans in traces of someone else (a trace's user is its first span's): those spans go
+    // with their scores, and the traces' totals are computed again from what is left. One scan of
+    // the project's spans (no index on an end user's spans), once per erasure.
+    const stray = await deleteSpansWhere(
+      sql,
+      `project_id = $1::uuid AND user_id = $2 AND trace_id IN (
+         SELECT id FROM traces WHERE project_id = $1::uuid AND user_id IS DISTINCT FROM $2)`,
+      params,
+      takeBack(job),
+    );
+    if (stray.traceIds.length) await refreshTraces(sql, stray.traceIds);
+    return { scores: scores + stray.scores, spans: stray.spans, other: n };
   }
 
   /** One more statement of a project's deletion after its traces; false when nothing was left. */
   async function removeProjectRows(sql: Sql, projectId: string): Promise<number> {
     for (const table of PROJECT_TABLES) {
-      const limit = table === 'evaluations' ? 5 : 5_000;
+      // An evaluation or a dataset takes its items (and results, versions) with it.
+      const limit = table === 'evaluations' || table === 'datasets' ? 5 : 5_000;
       const rows = await sql<{ n: number }>(
         `WITH gone AS (DELETE FROM ${table} WHERE ctid IN (
            SELECT ctid FROM ${table} WHERE project_id = $1::uuid LIMIT ${limit}) RETURNING 1)
@@ -173,6 +193,7 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
       if (job.kind === 'END_USER' && 'userId' in t && !t.prepared) {
         const found = await prepareEndUser(sql, job, t.userId);
         counts.scores += found.scores;
+        counts.spans += found.spans;
         counts.other += found.other;
         t.prepared = true;
       } else {
@@ -204,11 +225,11 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
   async function failed(held: HeldDataJob, error: unknown) {
     const message = error instanceof Error ? error.message : String(error);
     const rows = await db.query<DataJobRow>(
-      `UPDATE data_jobs SET lease_token = NULL, updated_at = now(), error = $3,
-         status = CASE WHEN attempts >= ${ATTEMPTS} THEN 'FAILED'::"DataJobStatus" ELSE status END,
-         finished_at = CASE WHEN attempts >= ${ATTEMPTS} THEN now() END,
-         lease_expires_at = CASE WHEN attempts >= ${ATTEMPTS} THEN NULL
-           ELSE now() + attempts * interval '1 minute' END
+      `UPDATE data_jobs SET lease_token = NULL, updated_at = now(), error = $3, failures = failures + 1,
+         status = CASE WHEN failures + 1 >= ${FAILURES} THEN 'FAILED'::"DataJobStatus" ELSE status END,
+         finished_at = CASE WHEN failures + 1 >= ${FAILURES} THEN now() END,
+         lease_expires_at = CASE WHEN failures + 1 >= ${FAILURES} THEN NULL
+           ELSE now() + (failures + 1) * interval '1 minute' END
        WHERE id = $1::uuid AND lease_token = $2::uuid RETURNING ${COLUMNS}`,
       [held.job.id, held.token, message.slice(0, 1_000)],
     );

@@ -24,9 +24,11 @@ export interface TakeBack {
 
 /**
  * Deletes the traces of `projectId` named (those of another project are left alone), their spans
- * and every score recorded on them, in the caller's transaction. The traces are locked first, in
- * id order, as ingest takes them before their spans: an ingest into one of them waits, and then
- * writes a new trace.
+ * and every score recorded on them, in the caller's transaction. Locks are taken in the order the
+ * other writers take them, so that none waits for the other in a circle: the traces' scores first
+ * (a score writer locks the scores it updates before the trace of a new one), then the traces in
+ * external id order (ingest's order, traces before their spans). An ingest into one of them waits,
+ * and then writes a new trace.
  */
 export async function deleteTraceBatch(
   sql: Sql,
@@ -34,8 +36,13 @@ export async function deleteTraceBatch(
   traceIds: readonly string[],
   takeBack: TakeBack,
 ): Promise<Deleted> {
+  await sql(
+    `SELECT 1 FROM scores WHERE project_id = $1::uuid AND trace_id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
+    [projectId, traceIds],
+  );
   const locked = await sql<{ id: string }>(
-    `SELECT id::text FROM traces WHERE project_id = $1::uuid AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
+    `SELECT id::text FROM traces WHERE project_id = $1::uuid AND id = ANY($2::uuid[])
+     ORDER BY external_id FOR UPDATE`,
     [projectId, traceIds],
   );
   if (!locked.length) return { traces: 0, spans: 0, scores: 0 };
@@ -70,6 +77,32 @@ export const deleteScoresWhere = (sql: Sql, where: string, params: unknown[], ta
     takeBack ? addScoreContributionSql('gone', -1) : null,
     params,
   );
+
+/**
+ * Deletes the spans that match `where` (over `spans`) with the scores on them, taking both out of
+ * the rollups as `takeBack` says; their traces stay (refresh their totals: ingest-sql.ts
+ * refreshTraces). The spans and scores deleted, and the traces they were in.
+ */
+export async function deleteSpansWhere(
+  sql: Sql,
+  where: string,
+  params: unknown[],
+  takeBack: TakeBack,
+): Promise<{ spans: number; scores: number; traceIds: string[] }> {
+  const scores = await deleteScoresWhere(
+    sql,
+    `span_id IN (SELECT id FROM spans WHERE ${where})`,
+    params,
+    takeBack.scores,
+  );
+  const taken = takeBack.spans ? `, taken AS (${addContributionSql('gone', -1)} RETURNING 1)` : '';
+  const rows = await sql<{ trace_id: string }>(
+    `WITH gone AS (DELETE FROM spans WHERE ${where} RETURNING ${spanFacts('spans')}, trace_id)${taken}
+     SELECT trace_id::text FROM gone`,
+    params,
+  );
+  return { spans: rows.length, scores, traceIds: [...new Set(rows.map((r) => r.trace_id))] };
+}
 
 /** Runs a DELETE … RETURNING as `gone`, with the rollup statement over it when there is one. */
 async function deleteCounted(

@@ -9,6 +9,7 @@ import { ProjectRef } from '../projects/schema';
 import { authorizeCostFilter, TraceFilter } from '../traces/queries';
 import type { TraceListFilter } from '../traces/read-sql';
 import { TraceRef } from '../traces/schema';
+import { PHRASE_SEARCH_COST } from '../traces/phrase-sql';
 import type { DataJobTarget } from './data-jobs';
 import { startJob } from './start-job';
 
@@ -66,8 +67,9 @@ export const DataJobRef = builder.prismaNode('DataJob', {
   }),
 });
 
+/** A filter that narrows something: an empty string or list matches every trace, as null does. */
 const hasCondition = (f: Record<string, unknown>) =>
-  Object.values(f).some((v) => v != null && !(Array.isArray(v) && v.length === 0));
+  Object.values(f).some((v) => v != null && v !== '' && !(Array.isArray(v) && v.length === 0));
 
 builder.relayMutationField(
   'deleteTraces',
@@ -86,7 +88,12 @@ builder.relayMutationField(
   },
   {
     description:
-      'Deletes traces with their spans and scores, and takes their contribution out of the rollups. Answers a data job: SUCCEEDED when the call finished it, else RUNNING and carried on by the workers (dataJob). Needs the write right.',
+      'Deletes traces with their spans and scores, and takes their contribution out of the rollups. Answers a data job: SUCCEEDED when the call finished it, else RUNNING and carried on by the workers (node(id)). Needs the write right.',
+    // A phrase (filter.text) reads the spans of the range, as the traces root does.
+    extensions: {
+      cost: (args: { input?: { filter?: { text?: string | null } | null } }) =>
+        args.input?.filter?.text != null ? PHRASE_SEARCH_COST : 0,
+    },
     resolve: async (_root, { input }, ctx) => {
       const projectId = input.projectId.id;
       await authorize(ctx, projectId, 'write');

@@ -23,6 +23,20 @@ const addMemberInput = z.object({
   }),
 });
 
+/**
+ * Refuses a change that takes away one of the project's ADMINs when they are its last. The
+ * project's row is locked first: two ADMINs removing each other at once would each count two.
+ */
+async function keepAnAdmin(tx: Prisma.TransactionClient, projectId: string) {
+  await tx.$queryRaw`SELECT 1 FROM projects WHERE id = ${projectId}::uuid FOR UPDATE`;
+  const admins = await tx.membership.count({ where: { projectId, role: 'ADMIN' } });
+  if (admins <= 1)
+    throw badInput('This is the project’s last ADMIN: make someone else ADMIN first.', [
+      'input',
+      'userId',
+    ]);
+}
+
 /** onAccessChange: called when someone's rights change, so every process reloads their principal. */
 export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId: string): void }) {
   const prisma = deps.db.prisma;
@@ -99,9 +113,9 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
         // A deleted user (deleteUser) keeps their scrubbed email: they join nothing again.
         if (user.deletedAt) throw badInput('That user was deleted.', ['input', 'email']);
         const where = { userId_projectId: { userId: user.id, projectId: data.projectId } };
-        const previous = within
-          ? await tx.membership.findUnique({ where, select: { role: true } })
-          : null;
+        const previous = await tx.membership.findUnique({ where, select: { role: true } });
+        if (previous?.role === 'ADMIN' && data.role !== 'ADMIN')
+          await keepAnAdmin(tx, data.projectId);
         const membership = await tx.membership.upsert({
           where,
           create: { userId: user.id, projectId: data.projectId, role: data.role },
@@ -134,16 +148,7 @@ export function createProjectsService(deps: Deps, hooks: { onAccessChange(userId
         const where = { userId_projectId: input };
         const member = await tx.membership.findUnique({ where, select: { role: true } });
         if (!member) throw notFound('User');
-        if (member.role === 'ADMIN') {
-          const admins = await tx.membership.count({
-            where: { projectId: input.projectId, role: 'ADMIN' },
-          });
-          if (admins === 1)
-            throw badInput('This is the project’s last ADMIN: make someone else ADMIN first.', [
-              'input',
-              'userId',
-            ]);
-        }
+        if (member.role === 'ADMIN') await keepAnAdmin(tx, input.projectId);
         await tx.membership.delete({ where });
         const keys = await tx.apiKey.updateMany({
           where: { userId: input.userId, projectId: input.projectId, revokedAt: null },

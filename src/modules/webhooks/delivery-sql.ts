@@ -56,6 +56,9 @@ export async function claimDeliveries(
                 WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
                   AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
                   AND (e.enabled OR d.channel_id IS NOT NULL)
+                  -- A deleted project's messages are not sent while its job removes them.
+                  AND NOT EXISTS (SELECT 1 FROM webhook_messages m JOIN projects p ON p.id = m.project_id
+                                   WHERE m.id = d.message_id AND p.deleted_at IS NOT NULL)
                   AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.endpoint_id = d.endpoint_id AND b.n >= $4)
                 ORDER BY d.next_attempt_at LIMIT $3 * 4) d
          LEFT JOIN busy b ON b.endpoint_id = d.endpoint_id
