@@ -76,18 +76,20 @@ export function createRetention(deps: Deps, invalidate: (projectId: string) => P
 
   /**
    * One batch of one project in one transaction: expired traces first, then expired scores of no
-   * trace, then expired evaluations. Rows another worker is deleting are skipped (SKIP LOCKED), so
-   * two workers split the work rather than wait. How many rows went (0: nothing left).
+   * trace, then expired evaluations. Scores and evaluations another worker is deleting are skipped
+   * (SKIP LOCKED); traces another worker deletes are waited for and found gone. How many rows went
+   * (0: nothing left, or another worker took them).
    */
   async function step(p: DueProject): Promise<number> {
     const now = deps.clock.now().getTime();
     const removed = await db.transaction(async (sql) => {
       if (p.traceDays != null) {
         const cutoff = new Date(now - p.traceDays * DAY_MS);
-        // Locked here, without waiting, then again in id order by deleteTraceBatch (already ours).
+        // Not locked here: deleteTraceBatch takes the locks in the one order every writer shares
+        // (a lock taken first in another order could deadlock with ingest or a score writer).
         const ids = await sql<{ id: string }>(
           `SELECT id::text AS id FROM traces WHERE project_id = $1::uuid AND start_time < $2
-           ORDER BY start_time LIMIT ${TRACE_BATCH} FOR UPDATE SKIP LOCKED`,
+           ORDER BY start_time LIMIT ${TRACE_BATCH}`,
           [p.id, cutoff],
         );
         if (ids.length) {
