@@ -13,13 +13,11 @@ const { performance } = require('node:perf_hooks');
 const pg = require('pg');
 const { startFakeJudge } = require('./baselines/fake-judge');
 const harness = require('./lib/harness');
-const { gql, withDatabase } = require('./lib/graphql');
+const { gql, sendBatch, withDatabase } = require('./lib/graphql');
 const { CHECK, CREATE_RULE } = require('./lib/rules');
 const { startOurs, describeExit, sleep } = require('./lib/servers');
 const { makeBatch } = require('./ingest');
 
-const INGEST =
-  'mutation($input: IngestSpansInput!) { ingestSpans(input: $input) { acceptedCount rejectedCount } }';
 const TICK_MS = 100;
 const SPANS_PER_TRACE = 10;
 
@@ -107,25 +105,10 @@ async function stream(url, key, projectGid, prefix, opts, baseMs, offsetMs = 0) 
       now.push(...fresh.slice(t, t + 5));
       carry.push(...fresh.slice(t + 5, t + SPANS_PER_TRACE));
     }
-    const t0 = performance.now();
     inFlight.push(
-      fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: JSON.stringify({
-          query: INGEST,
-          variables: { input: { projectId: projectGid, spans: now } },
-        }),
-      })
-        .then((r) => r.json())
-        .then((json) => {
-          const r = json.data?.ingestSpans;
-          if (json.errors || !r || r.acceptedCount !== now.length)
-            throw new Error(JSON.stringify(json).slice(0, 300));
-          latencies.push(performance.now() - t0);
-          spans += now.length;
-        })
-        .catch((e) => failures.push(e.message)),
+      sendBatch(url, key, projectGid, now, latencies, failures).then((n) => {
+        spans += n;
+      }),
     );
   }
   await Promise.all(inFlight);

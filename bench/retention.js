@@ -15,15 +15,13 @@ const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const pg = require('pg');
 const harness = require('./lib/harness');
-const { gql, withDatabase } = require('./lib/graphql');
+const { gql, sendBatch, withDatabase } = require('./lib/graphql');
 const { startOurs, describeExit, sleep } = require('./lib/servers');
 const { makeBatch } = require('./ingest');
 const { seed } = require('./analytics');
 
 const DAY = 86_400_000;
 const TICK_MS = 100;
-const INGEST =
-  'mutation($input: IngestSpansInput!) { ingestSpans(input: $input) { acceptedCount rejectedCount } }';
 const RETENTION = `mutation($p: ID!, $days: Int) { setProjectRetention(input: { projectId: $p, traceDays: $days }) {
   project { retention { effectiveTraceDays keepAggregates } } } }`;
 
@@ -64,25 +62,10 @@ async function stream(url, key, projectGid, prefix, spansPerSec, baseMs, stop) {
     const wait = started + tick * TICK_MS - performance.now();
     if (wait > 0) await sleep(wait);
     const batch = makeBatch(prefix, tick, spansPerSec / 10, baseMs);
-    const t0 = performance.now();
     inFlight.push(
-      fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: JSON.stringify({
-          query: INGEST,
-          variables: { input: { projectId: projectGid, spans: batch } },
-        }),
-      })
-        .then((r) => r.json())
-        .then((json) => {
-          const r = json.data?.ingestSpans;
-          if (json.errors || !r || r.acceptedCount !== batch.length)
-            throw new Error(JSON.stringify(json).slice(0, 300));
-          latencies.push(performance.now() - t0);
-          spans += batch.length;
-        })
-        .catch((e) => failures.push(e.message)),
+      sendBatch(url, key, projectGid, batch, latencies, failures).then((n) => {
+        spans += n;
+      }),
     );
   }
   await Promise.all(inFlight);

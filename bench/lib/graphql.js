@@ -1,4 +1,5 @@
 'use strict';
+const { performance } = require('node:perf_hooks');
 // Small helpers the benchmarks share: a GraphQL call that fails on errors, and a database URL.
 
 /** POSTs an operation with the key; resolves with `data`, throws on `errors`. */
@@ -17,4 +18,32 @@ async function gql(url, key, query, variables) {
 const withDatabase = (url, name) =>
   Object.assign(new URL(url), { pathname: `/${name}` }).toString();
 
-module.exports = { gql, withDatabase };
+const INGEST =
+  'mutation($input: IngestSpansInput!) { ingestSpans(input: $input) { acceptedCount rejectedCount } }';
+
+/**
+ * Sends one batch of spans to ingestSpans, timed: its latency goes into `latencies` when every
+ * span was accepted, else its error into `failures`. Resolves with the spans accepted (0 or all).
+ */
+function sendBatch(url, key, projectGid, spans, latencies, failures) {
+  const t0 = performance.now();
+  return fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query: INGEST, variables: { input: { projectId: projectGid, spans } } }),
+  })
+    .then((r) => r.json())
+    .then((json) => {
+      const r = json.data?.ingestSpans;
+      if (json.errors || !r || r.acceptedCount !== spans.length)
+        throw new Error(JSON.stringify(json).slice(0, 300));
+      latencies.push(performance.now() - t0);
+      return spans.length;
+    })
+    .catch((e) => {
+      failures.push(e.message);
+      return 0;
+    });
+}
+
+module.exports = { gql, withDatabase, sendBatch };
