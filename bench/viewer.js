@@ -28,9 +28,17 @@ async function startOurs(port, apiKey, dataDir) {
     EVALGRAPH_INIT_ADMIN_EMAIL: 'bench@example.com',
     EVALGRAPH_INIT_PROJECT: 'bench',
     EVALGRAPH_INIT_API_KEY: apiKey,
-    // The query's execution is measured, not the response cache (BENCH_RESPONSE_CACHE=true turns it on).
-    EVALGRAPH_RESPONSE_CACHE: process.env.BENCH_RESPONSE_CACHE || 'false',
   });
+  // Ours as users run it: rate limiting and the response cache on (the harness compares data and
+  // errors, not the cost extension's moving bucket level), the bench's admin (ENTERPRISE, no daily
+  // quota) with a bucket no load here empties: every limit is checked, none throttles.
+  // BENCH_RATE_LIMIT=false or BENCH_RESPONSE_CACHE=false turns one off, to show what it costs.
+  env.EVALGRAPH_RATE_LIMIT_TIERS = JSON.stringify({
+    ENTERPRISE: { capacity: 1e8, restoreRate: 1e7 },
+  });
+  if (process.env.BENCH_RATE_LIMIT) env.EVALGRAPH_RATE_LIMIT = process.env.BENCH_RATE_LIMIT;
+  if (process.env.BENCH_RESPONSE_CACHE)
+    env.EVALGRAPH_RESPONSE_CACHE = process.env.BENCH_RESPONSE_CACHE;
   // Never inherit the caller's database: only an explicit BENCH_* URL points us elsewhere.
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
