@@ -4,6 +4,7 @@
 // they are, never what they answer.
 import type { Deps } from '../../deps';
 import type { Job } from '../../worker/job';
+import { periodicJob } from '../../worker/periodic';
 import { compactRollups, SPAN_ROLLUPS } from './rollup-sql';
 import { SCORE_ROLLUPS } from './score-rollup-sql';
 
@@ -12,29 +13,23 @@ const TABLES = [SPAN_ROLLUPS, SCORE_ROLLUPS];
 
 export function createRollupJob(deps: Deps): Job<'pass', null> {
   const sql = deps.db.query;
-  return {
+  return periodicJob(deps, {
     name: 'rollups',
-    concurrency: 1,
-    maxHeld: 1,
     idleMs: deps.config.rollups.compactMs,
-    key: () => 'pass',
-    claim: async () => {
-      const rows = await sql(
-        TABLES.map((t) => `(SELECT 1 FROM ${t.table} WHERE NOT compacted LIMIT 1)`).join(
-          ' UNION ALL ',
-        ),
-      );
-      return rows.length > 0 ? ['pass'] : [];
+    due: async () =>
+      (
+        await sql(
+          TABLES.map((t) => `(SELECT 1 FROM ${t.table} WHERE NOT compacted LIMIT 1)`).join(
+            ' UNION ALL ',
+          ),
+        )
+      ).length > 0,
+    pass: async () => {
+      const done = [];
+      for (const t of TABLES)
+        done.push({ table: t.table, ...(await compactRollups(sql, ROWS_PER_PASS, t)) });
+      return done;
     },
-    run: async () => {
-      for (const t of TABLES) {
-        const { removed, written } = await compactRollups(sql, ROWS_PER_PASS, t);
-        deps.log.debug({ table: t.table, removed, written }, 'rollups compacted');
-      }
-      return null;
-    },
-    record: async () => {},
-    failed: (_work, error) => deps.log.warn({ err: error }, 'rollup compaction failed'),
     onStop: 'finish',
-  };
+  });
 }

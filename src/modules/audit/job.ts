@@ -2,6 +2,7 @@
 // business clock) are deleted in batches of BATCH, so one pass never holds a long lock.
 import type { Deps } from '../../deps';
 import type { Job } from '../../worker/job';
+import { periodicJob } from '../../worker/periodic';
 import { deleteEntriesBefore, hasEntriesBefore } from './audit-sql';
 
 const BATCH = 1_000;
@@ -17,20 +18,11 @@ export const removeExpiredEntries = (deps: Deps) =>
   deleteEntriesBefore(deps.db.query, cutoffOf(deps), BATCH);
 
 export function createAuditRetentionJob(deps: Deps): Job<'pass', null> {
-  return {
+  return periodicJob(deps, {
     name: 'audit-retention',
-    concurrency: 1,
-    maxHeld: 1,
     idleMs: IDLE_MS,
-    key: () => 'pass',
-    claim: async () => ((await hasEntriesBefore(deps.db.query, cutoffOf(deps))) ? ['pass'] : []),
-    run: async () => {
-      const removed = await removeExpiredEntries(deps);
-      deps.log.debug({ removed }, 'expired audit entries deleted');
-      return null;
-    },
-    record: async () => {},
-    failed: (_work, error) => deps.log.warn({ err: error }, 'audit retention failed'),
+    due: () => hasEntriesBefore(deps.db.query, cutoffOf(deps)),
+    pass: async () => ({ removed: await removeExpiredEntries(deps) }),
     onStop: 'finish',
-  };
+  });
 }

@@ -7,6 +7,7 @@
 // the worker's shutdown.
 import type { Deps } from '../../deps';
 import type { Job } from '../../worker/job';
+import { periodicJob } from '../../worker/periodic';
 import {
   deleteEvaluationBatch,
   deleteScoresWhere,
@@ -164,21 +165,12 @@ export function createRetention(deps: Deps, invalidate: (projectId: string) => P
 export type Retention = ReturnType<typeof createRetention>;
 
 export function createRetentionJob(deps: Deps, retention: Retention): Job<'pass', null> {
-  return {
+  return periodicJob(deps, {
     name: 'retention',
-    concurrency: 1,
-    maxHeld: 1,
     idleMs: deps.config.lifecycle.retentionMs,
-    key: () => 'pass',
-    claim: async () => ((await retention.dueProjects()).length ? ['pass'] : []),
-    run: async (_work, signal) => {
-      const removed = await retention.pass(Date.now() + PASS_MS, signal);
-      deps.log.debug({ removed }, 'expired data deleted');
-      return null;
-    },
-    record: async () => {},
-    failed: (_work, error) => deps.log.warn({ err: error }, 'retention job failed'),
+    due: async () => (await retention.dueProjects()).length > 0,
+    pass: async (signal) => ({ removed: await retention.pass(Date.now() + PASS_MS, signal) }),
     // A batch in flight commits or rolls back whole; the pass stops before the next.
     onStop: 'abort',
-  };
+  });
 }

@@ -7,6 +7,7 @@ import { setTimeout } from 'node:timers/promises';
 import type { Deps } from '../../deps';
 import type { Sql } from '../../storage/db';
 import type { Job } from '../../worker/job';
+import { periodicJob } from '../../worker/periodic';
 
 /**
  * A CTE of an ingest statement queueing the spans of `source` that carry text: `source` has
@@ -60,26 +61,17 @@ export async function indexTexts(deps: Pick<Deps, 'db'>, rows: number): Promise<
 }
 
 export function createTextIndexJob(deps: Deps): Job<'pass', null> {
-  return {
+  return periodicJob(deps, {
     name: 'span-texts',
-    concurrency: 1,
-    maxHeld: 1,
     idleMs: deps.config.textIndex.everyMs,
-    key: () => 'pass',
-    claim: async () => {
-      const rows = await deps.db.query('SELECT 1 FROM span_text_queue LIMIT 1');
-      return rows.length > 0 ? ['pass'] : [];
-    },
-    run: async (_work, signal) => {
+    due: async () => (await deps.db.query('SELECT 1 FROM span_text_queue LIMIT 1')).length > 0,
+    pass: async (signal) => {
       const taken = await indexTexts(deps, ROWS_PER_PASS);
-      deps.log.debug({ taken }, 'span texts indexed');
       // Another process is indexing: rest rather than claim again at once.
       if (taken === null)
         await setTimeout(deps.config.textIndex.everyMs, undefined, { signal }).catch(() => {});
-      return null;
+      return { taken };
     },
-    record: async () => {},
-    failed: (_work, error) => deps.log.warn({ err: error }, 'span text indexing failed'),
     onStop: 'finish',
-  };
+  });
 }
