@@ -221,6 +221,13 @@ it('drops an evaluation’s cached responses when it changes, from any process, 
     await sql(`UPDATE evaluations SET name = 'renamed' WHERE id = $1::uuid`, [uuid]);
     await announceEvaluations(sql, emit, [{ type: 'evaluation.progress', id: uuid }]);
   });
+  // Pub/sub carries the event to every process's cache (Redis in Postgres mode): the drop follows
+  // the commit by a round trip, not within it.
+  await until(
+    async () => (await app.gql(query, { id })).body.data.evaluation.name === 'renamed',
+    5_000,
+    'the renamed evaluation',
+  );
   const fresh = await app.gql(query, { id });
   expect(fresh.body.data.evaluation.name).toBe('renamed');
 });
