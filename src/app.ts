@@ -178,7 +178,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       }),
       useServiceLevels({ levels: services.serviceLevels, meters: deps.meters }),
       // Before anything reads a body or a key is looked up twice: callers without a valid key pay first.
-      useAnonymousLimit({ limiter: services.anonymous, addressOf }),
+      useAnonymousLimit({ limiter: services.anonymous, addressOf, principalOf }),
       // Every user together: requests in flight and per hour (EVALGRAPH_GLOBAL_LIMITS). After the
       // anonymous bucket, so a flood without a key is stopped per address before it spends these.
       useInstanceLimits({ limits: services.instanceLimits }),

@@ -12,6 +12,8 @@ export interface AnonymousLimitOptions {
   limiter: AnonymousLimiter;
   /** The client's address of a request (lib/client-address.ts). */
   addressOf(request: Request): string | undefined;
+  /** The request's principal, looked up once per request (app.ts): the context reuses it. */
+  principalOf?(request: Request): Promise<unknown | null>;
   /** @default '/graphql' */
   graphqlPath?: string;
   /** Answered in OTLP's form (google.rpc.Status, RESOURCE_EXHAUSTED). @default '/v1/traces' */
@@ -21,6 +23,7 @@ export interface AnonymousLimitOptions {
 export function useAnonymousLimit({
   limiter,
   addressOf,
+  principalOf,
   graphqlPath = '/graphql',
   otlpPath = '/v1/traces',
 }: AnonymousLimitOptions): Plugin {
@@ -35,6 +38,7 @@ export function useAnonymousLimit({
       const retryAfter = await limiter.admit(
         addressOf(request),
         request.headers.get('authorization'),
+        principalOf && (() => principalOf(request)),
       );
       if (retryAfter === null) return;
       const rate = limiter.limits!.restoreRate;

@@ -54,9 +54,13 @@ export function createAnonymousLimiter({
   const buckets = withFallback(store, onStoreError);
   const run = async (step: (s: BucketStore) => Promise<BucketResult>) =>
     (await buckets(step)).value;
-  const isValid = async (authorization: string, address: string) => {
+  const isValid = async (
+    authorization: string,
+    address: string,
+    lookup?: () => Promise<unknown | null>,
+  ) => {
     try {
-      return (await authenticate(authorization, address)) !== null;
+      return (await (lookup ? lookup() : authenticate(authorization, address))) !== null;
     } catch (error) {
       // A key used from outside its allowlist is no key here: its holder pays like anyone.
       if (
@@ -78,6 +82,8 @@ export function createAnonymousLimiter({
     async admit(
       address: string | undefined,
       authorization: string | null | undefined,
+      /** The request's own lookup of the key, when it has one: the key is then looked up once. */
+      lookup?: () => Promise<unknown | null>,
     ): Promise<number | null> {
       if (!limits || !address) return null;
       const bucket = `anonymous:${clientKey(address)}`;
@@ -85,7 +91,7 @@ export function createAnonymousLimiter({
         refused.inc({ key: key ? 'bad' : 'none' });
         return Math.max(1, secondsUntil(available, 1, limits));
       };
-      if (authorization && (await isValid(authorization, address))) return null;
+      if (authorization && (await isValid(authorization, address, lookup))) return null;
       const taken = await run((s) => s.take(bucket, limits, 1));
       return taken.allowed ? null : wait(taken.available, Boolean(authorization));
     },
