@@ -438,6 +438,29 @@ describe('ingestSpans', () => {
   });
 });
 
+it('a resend that moves a span past its stored end leaves its latency unknown (null), never negative', async () => {
+  const sent = await ingest(app, project, [
+    span({
+      traceId: 't-moved',
+      spanId: 'm',
+      startTime: '2025-03-01T12:00:00.000Z',
+      endTime: '2025-03-01T12:00:01.000Z',
+    }),
+  ]);
+  expect(sent.body.errors).toBeUndefined();
+  const again = await ingest(app, project, [
+    span({ traceId: 't-moved', spanId: 'm', startTime: '2025-03-01T12:05:00.000Z' }),
+  ]);
+  expect(again.body.errors).toBeUndefined();
+  const [row] = await app.server.deps.db.query<{ latency_ms: number | null; start: Date }>(
+    `SELECT s.latency_ms, s.start_time AS start FROM spans s JOIN traces t ON t.id = s.trace_id
+     WHERE t.project_id = $1::uuid AND t.external_id = 't-moved'`,
+    [project],
+  );
+  expect(row.latency_ms).toBeNull();
+  expect(new Date(row.start).toISOString()).toBe('2025-03-01T12:05:00.000Z');
+});
+
 describe('traces query', () => {
   beforeAll(async () => {
     const spans = [];

@@ -165,7 +165,10 @@ export async function upsertSpans(
        provider = COALESCE(r.provider, s.provider),
        start_time = COALESCE(r.start_time, s.start_time),
        end_time = COALESCE(r.end_time, s.end_time),
-       latency_ms = (extract(epoch FROM COALESCE(r.end_time, s.end_time) - COALESCE(r.start_time, s.start_time)) * 1000)::int,
+       -- A resend may move the start past the end stored before (an input's own end before its
+       -- start is refused): such a span's latency is unknown, null, never negative.
+       latency_ms = CASE WHEN COALESCE(r.end_time, s.end_time) >= COALESCE(r.start_time, s.start_time)
+         THEN (extract(epoch FROM COALESCE(r.end_time, s.end_time) - COALESCE(r.start_time, s.start_time)) * 1000)::int END,
        status = COALESCE(r.status::"SpanStatus", s.status),
        error = COALESCE(r.error, s.error),
        user_id = COALESCE(r.user_id, s.user_id),
