@@ -18,6 +18,7 @@ beforeAll(async () => {
     EVALGRAPH_ROLLUP_COMPACT_MS: '3600000',
     EVALGRAPH_TEXT_INDEX_MS: '3600000',
     EVALGRAPH_RETENTION_MS: '3600000',
+    EVALGRAPH_DATA_JOB_POLL_MS: '3600000',
   });
   small = await app.seedProject('five traces');
   large = await app.seedProject('fifty traces');
@@ -65,7 +66,7 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 const BACKGROUND =
-  /\b(service_minutes|alert_rules|usage_counters|evaluation_items|webhook_deliveries|evaluations|evaluation_rules|online_evaluation_tasks)\b/;
+  /\b(service_minutes|alert_rules|usage_counters|evaluation_items|webhook_deliveries|evaluations|evaluation_rules|online_evaluation_tasks|data_jobs)\b/;
 
 async function statementsOf(query: string, projectId: string) {
   await app.gql(query, { p: globalId('Project', projectId) }); // warm caches (key lookup, prices)

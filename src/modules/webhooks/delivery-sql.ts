@@ -24,6 +24,15 @@ export interface ClaimedDelivery {
   project_name: string;
 }
 
+/** Whether any delivery is due and free: one cheap statement, so an idle poll takes no lock. */
+export async function hasDueDeliveries(sql: Sql): Promise<boolean> {
+  const rows = await sql(
+    `SELECT 1 FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= now()
+       AND (lease_expires_at IS NULL OR lease_expires_at < now()) LIMIT 1`,
+  );
+  return rows.length > 0;
+}
+
 /**
  * Claims up to `limit` due deliveries with a lease, oldest first, at most `perEndpoint` in flight
  * per endpoint (counting those any worker holds): one slow receiver holds that many slots, not

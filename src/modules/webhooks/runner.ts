@@ -10,6 +10,7 @@ import type { Job } from '../../worker/job';
 import { topics } from '../events/catalogue';
 import {
   claimDeliveries,
+  hasDueDeliveries,
   recordOutcomes,
   releaseDeliveries,
   type ClaimedDelivery,
@@ -110,8 +111,14 @@ export function createWebhookJob(
     wakeOn: [{ topic: topics.webhookWork }],
     // A token per claim: a delivery redelivered while in flight is a new claim, recorded apart.
     key: (d) => `${d.id}:${d.token}`,
-    claim: (limit) =>
-      deps.db.transaction((sql) => claimDeliveries(sql, randomUUID(), leaseMs, limit, perEndpoint)),
+    // An idle poll (every second) is one statement; the claim's lock and transaction only when
+    // something is due.
+    claim: async (limit) =>
+      (await hasDueDeliveries(deps.db.query))
+        ? deps.db.transaction((sql) =>
+            claimDeliveries(sql, randomUUID(), leaseMs, limit, perEndpoint),
+          )
+        : [],
     run: attempt,
     async record(outcome) {
       const recorded = await recorder.add(outcome);
