@@ -329,23 +329,6 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
           [h.job.id, h.token],
         );
     },
-
-    /** A job by id (the caller checks its project). */
-    async get(id: string): Promise<DataJobRow | null> {
-      const rows = await db.query<DataJobRow>(
-        `SELECT ${COLUMNS} FROM data_jobs WHERE id = $1::uuid`,
-        [id],
-      );
-      return rows[0] ?? null;
-    },
-
-    /** A project's jobs, newest first (keyset on the uuid v7 id). */
-    list: (projectId: string, limit: number, before: string | null) =>
-      db.query<DataJobRow>(
-        `SELECT ${COLUMNS} FROM data_jobs WHERE project_id = $1::uuid
-           AND ($2::uuid IS NULL OR id < $2::uuid) ORDER BY id DESC LIMIT $3`,
-        [projectId, before, limit],
-      ),
   };
 }
 
