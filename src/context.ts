@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type { Deps } from './deps';
 import type { Principal } from './modules/auth/permissions';
 import type { Services } from './services';
@@ -14,5 +13,4 @@ export interface Context {
   address?: string;
   /** Projects whose data this operation read or wrote (filled by the auth checks; response cache tags). */
   touchedProjects: Set<string>;
-  log: Logger;
 }

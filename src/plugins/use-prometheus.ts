@@ -1,18 +1,30 @@
-// GraphQL metrics from Yoga's Prometheus plugin on our registry (served by useMetricsEndpoint):
-// operations, their duration and errors by operation name and type, and the parse, validate,
-// context and execute phases, under names and labels that pass `promtool check metrics`. Operation names are the client's: the trusted documents' names and
-// the first 200 others are kept as they are, the rest become "other".
-import {
-  createCounter,
-  createHistogram,
-  usePrometheus as useYogaPrometheus,
-} from '@graphql-yoga/plugin-prometheus';
+// GraphQL metrics on our registry (served by useMetricsEndpoint): operations, their duration and
+// errors by operation name and type, the parse, validate, context and execute phases, and the HTTP
+// request, under names and labels that pass `promtool check metrics`. Operation names are the
+// client's: the trusted documents' names and the first 200 others are kept as they are, the rest
+// become "other".
+//
+// Our own hooks rather than @graphql-yoga/plugin-prometheus: that plugin and the @envelop/prometheus
+// under it were two layers timing one request, with a label object filled, filtered and hashed
+// for every observation (6 % of `{ viewer { id } }`, bench/README.md). Here an operation's labels
+// are found once, at parse, and each series' child is kept, so an observation hashes nothing.
+import { getOperationAST, type GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { boundedLabel } from '../lib/bounded-label';
 
 // 2 and 5 s: the query latency SLOs' thresholds, read by deploy/prometheus/evalgraph.rules.yml.
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10];
+const OPERATION = ['operation_name', 'operation_type'] as const;
+
+/** An operation's label values, and the series children made for them. */
+interface Operation {
+  name: string;
+  type: string;
+  series: Map<Histogram | Counter, { observe?(v: number): void; inc?(): void }>;
+}
+
+const seconds = (since: number) => (performance.now() - since) / 1000;
 
 export function usePrometheus({
   registry,
@@ -21,101 +33,166 @@ export function usePrometheus({
   registry: Registry;
   knownOperations: Iterable<string>;
 }): Plugin {
-  const name = boundedLabel(200, knownOperations);
-  const labels = ({
-    operationName,
-    operationType,
-  }: {
-    operationName?: string;
-    operationType?: string;
-  }) => ({ operation_name: name(operationName), operation_type: operationType ?? 'unknown' });
-  const histogram = <P extends string>(metric: string, help: string, phases: [P, ...P[]]) =>
-    createHistogram<P, 'operation_name' | 'operation_type'>({
-      registry,
-      histogram: {
-        name: metric,
-        help,
-        labelNames: ['operation_name', 'operation_type'],
-        buckets: BUCKETS,
-      },
-      fillLabelsFn: labels,
-      phases,
-    });
-  return useYogaPrometheus({
-    registry,
-    endpoint: false,
-    metrics: {
-      // Off: on by default in the plugin, but with camelCase labels or unbounded names.
-      graphql_envelop_phase_subscribe: false,
-      graphql_envelop_request_time_summary: false,
-      graphql_envelop_schema_change: false,
-      graphql_envelop_deprecated_field: false,
-      graphql_envelop_execute_resolver: false,
-      graphql_envelop_request: createCounter<
-        'execute' | 'subscribe',
-        'operation_name' | 'operation_type'
-      >({
-        registry,
-        counter: {
-          name: 'graphql_operations_total',
-          help: 'GraphQL operations executed, by operation name and type.',
-          labelNames: ['operation_name', 'operation_type'],
-        },
-        fillLabelsFn: labels,
-        phases: ['execute', 'subscribe'],
-      }),
-      graphql_envelop_request_duration: histogram(
-        'graphql_operation_duration_seconds',
-        'Time to execute a GraphQL operation, in seconds.',
-        ['execute', 'subscribe'],
-      ),
-      graphql_envelop_phase_parse: histogram(
-        'graphql_parse_duration_seconds',
-        'Time to parse a GraphQL document, in seconds.',
-        ['parse'],
-      ),
-      graphql_envelop_phase_validate: histogram(
-        'graphql_validate_duration_seconds',
-        'Time to validate a GraphQL document, in seconds.',
-        ['validate'],
-      ),
-      graphql_envelop_phase_context: histogram(
-        'graphql_context_duration_seconds',
-        'Time to build the GraphQL context, in seconds.',
-        ['context'],
-      ),
-      graphql_envelop_phase_execute: histogram(
-        'graphql_execute_duration_seconds',
-        'Time in the execute phase, in seconds.',
-        ['execute'],
-      ),
-      graphql_envelop_error_result: createCounter({
-        registry,
-        counter: {
-          name: 'graphql_operation_errors_total',
-          help: 'GraphQL operations that ended with errors, by phase and operation.',
-          labelNames: ['operation_name', 'operation_type', 'phase', 'code'] as const,
-        },
-        fillLabelsFn: (params) => ({
-          ...labels(params),
-          phase: params.errorPhase ?? 'unknown',
-          code: String(params.error?.extensions?.code ?? 'unknown').slice(0, 40),
-        }),
-      }),
-      graphql_yoga_http_duration: createHistogram({
-        registry,
-        histogram: {
-          name: 'graphql_http_request_duration_seconds',
-          help: 'Time to answer an HTTP request to /graphql, in seconds.',
-          labelNames: ['operation_name', 'operation_type', 'method', 'status_code'] as const,
-          buckets: BUCKETS,
-        },
-        fillLabelsFn: (params) => ({
-          ...labels(params),
-          method: params.request.method,
-          status_code: params.response.status,
-        }),
-      }),
-    },
+  const boundedName = boundedLabel(200, knownOperations);
+  const histogram = (name: string, help: string, labelNames: readonly string[] = OPERATION) =>
+    new Histogram({ name, help, labelNames, buckets: BUCKETS, registers: [registry] });
+  const operations = new Counter({
+    name: 'graphql_operations_total',
+    help: 'GraphQL operations executed, by operation name and type.',
+    labelNames: OPERATION,
+    registers: [registry],
   });
+  const duration = histogram(
+    'graphql_operation_duration_seconds',
+    'Time to execute a GraphQL operation, in seconds.',
+  );
+  const parse = histogram(
+    'graphql_parse_duration_seconds',
+    'Time to parse a GraphQL document, in seconds.',
+  );
+  const validate = histogram(
+    'graphql_validate_duration_seconds',
+    'Time to validate a GraphQL document, in seconds.',
+  );
+  const context = histogram(
+    'graphql_context_duration_seconds',
+    'Time to build the GraphQL context, in seconds.',
+  );
+  const execute = histogram(
+    'graphql_execute_duration_seconds',
+    'Time in the execute phase, in seconds.',
+  );
+  const errors = new Counter({
+    name: 'graphql_operation_errors_total',
+    help: 'GraphQL operations that ended with errors, by phase and operation.',
+    labelNames: [...OPERATION, 'phase', 'code'],
+    registers: [registry],
+  });
+  const http = histogram(
+    'graphql_http_request_duration_seconds',
+    'Time to answer an HTTP request to /graphql, in seconds.',
+    [...OPERATION, 'method', 'status_code'],
+  );
+
+  // One Operation per label pair: the bounded name keeps them few.
+  const byLabels = new Map<string, Operation>();
+  const operationOf = (name: string | undefined, type: string | undefined): Operation => {
+    const n = boundedName(name);
+    const t = type ?? 'unknown';
+    const key = `${t} ${n}`;
+    let found = byLabels.get(key);
+    if (!found) byLabels.set(key, (found = { name: n, type: t, series: new Map() }));
+    return found;
+  };
+  const UNKNOWN = operationOf(undefined, undefined);
+  const child = (metric: Histogram | Counter, op: Operation) => {
+    let found = op.series.get(metric);
+    if (!found) op.series.set(metric, (found = metric.labels(op.name, op.type)));
+    return found;
+  };
+  const observe = (metric: Histogram, op: Operation, since: number) =>
+    child(metric, op).observe?.(seconds(since));
+  const failed = (op: Operation, phase: string, error?: unknown) =>
+    errors.inc({
+      operation_name: op.name,
+      operation_type: op.type,
+      phase,
+      code: String((error as GraphQLError | undefined)?.extensions?.code ?? 'unknown').slice(0, 40),
+    });
+
+  // Found at parse, by the context object Yoga passes to every phase (and by request for HTTP).
+  const byContext = new WeakMap<object, Operation>();
+  const byRequest = new WeakMap<Request, Operation>();
+  const startedAt = new WeakMap<Request, number>();
+  const ended = (op: Operation, since: number) => {
+    observe(duration, op, since);
+    child(operations, op).inc?.();
+  };
+  const executed = (op: Operation, result: { errors?: readonly unknown[] }) => {
+    for (const error of result.errors ?? []) failed(op, 'execute', error);
+  };
+
+  return {
+    onPluginInit({ registerContextErrorHandler }) {
+      registerContextErrorHandler(({ context: ctx, error }) =>
+        failed(byContext.get(ctx) ?? UNKNOWN, 'context', error),
+      );
+    },
+    onRequest({ request }) {
+      startedAt.set(request, performance.now());
+    },
+    onParse({ context: ctx }) {
+      const since = performance.now();
+      const { request, params } = ctx as { request?: Request; params?: { operationName?: string } };
+      return ({ result }) => {
+        if (result instanceof Error || !result) {
+          observe(parse, UNKNOWN, since);
+          failed(UNKNOWN, 'parse', result);
+          return;
+        }
+        const operation = getOperationAST(result, params?.operationName);
+        const op = operationOf(operation?.name?.value, operation?.operation);
+        byContext.set(ctx, op);
+        if (request) byRequest.set(request, op);
+        observe(parse, op, since);
+      };
+    },
+    onValidate({ context: ctx }) {
+      const op = byContext.get(ctx);
+      if (!op) return;
+      const since = performance.now();
+      return ({ valid, result }) => {
+        observe(validate, op, since);
+        if (!valid) failed(op, 'validate', result[0]);
+      };
+    },
+    onContextBuilding({ context: ctx }) {
+      const op = byContext.get(ctx);
+      if (!op) return;
+      const since = performance.now();
+      return () => observe(context, op, since);
+    },
+    onExecute({ args }) {
+      const op = byContext.get(args.contextValue as object);
+      if (!op) return;
+      const since = performance.now();
+      return {
+        onExecuteDone({ result }) {
+          if (Symbol.asyncIterator in result)
+            return { onNext: ({ result: r }) => executed(op, r), onEnd: () => ended(op, since) };
+          observe(execute, op, since);
+          executed(op, result);
+          ended(op, since);
+        },
+      };
+    },
+    onSubscribe({ args }) {
+      const op = byContext.get(args.contextValue as object);
+      if (!op) return;
+      const since = performance.now();
+      return {
+        onSubscribeResult({ result }) {
+          if (Symbol.asyncIterator in result)
+            return { onNext: ({ result: r }) => executed(op, r), onEnd: () => ended(op, since) };
+          executed(op, result);
+          ended(op, since);
+        },
+        onSubscribeError: ({ error }) => failed(op, 'subscribe', error),
+      };
+    },
+    onResponse({ request, response }) {
+      const since = startedAt.get(request);
+      const op = byRequest.get(request);
+      if (since === undefined || !op) return;
+      http.observe(
+        {
+          operation_name: op.name,
+          operation_type: op.type,
+          method: request.method,
+          status_code: response.status,
+        },
+        seconds(since),
+      );
+    },
+  };
 }
