@@ -123,3 +123,46 @@ describe('GraphQL over HTTP', () => {
     expect(await res.text()).toMatch(/^# HELP process_cpu_user_seconds_total/m);
   });
 });
+
+describe('ETag without the response cache', () => {
+  let uncached: TestApp;
+  beforeAll(async () => {
+    uncached = await createTestApp({ EVALGRAPH_RESPONSE_CACHE: 'false' });
+  });
+  afterAll(() => uncached.close());
+
+  // The data is serialised once, for the ETag and the body: the body must still carry what the
+  // plugins after that add (the cost extension), and a changed answer a new ETag.
+  it('hashes the data for its ETag, answers 304 to it, and sends the extensions added after', async () => {
+    const post = (headers: Record<string, string> = {}) =>
+      fetch(uncached.graphqlUrl, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${uncached.adminKey}`,
+          'content-type': 'application/json',
+          ...headers,
+        },
+        body: JSON.stringify({
+          query: '{ viewer { email } projects(first: 5) { edges { node { name } } } }',
+        }),
+      });
+    const first = await post();
+    expect(first.status).toBe(200);
+    const etag = first.headers.get('etag');
+    expect(etag).toMatch(/^W\/"[\w-]+"$/);
+    const text = await first.text();
+    const body = JSON.parse(text);
+    expect(body.data.viewer.email).toBe('admin@test.local');
+    expect(body.extensions.cost.requestedQueryCost).toBeGreaterThan(0);
+    expect(Object.keys(body)).toEqual(['data', 'extensions']);
+    expect((await post({ 'if-none-match': etag! })).status).toBe(304);
+
+    await uncached.gql(
+      'mutation { createProject(input: { name: "etag moves" }) { project { id } } }',
+    );
+    const changed = await post({ 'if-none-match': etag! });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(JSON.stringify(await changed.json())).toContain('etag moves');
+  });
+});

@@ -5,12 +5,29 @@
 // calls) is `no-store`. Streams (SSE) are left alone. Whether the response cache answered goes in
 // `X-Cache: HIT` / `X-Cache: MISS`, never in the body.
 import { createHash } from 'node:crypto';
-import { getOperationAST } from 'graphql';
+import { getOperationAST, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context';
 
-const etagOf = (data: unknown) =>
-  `W/"${createHash('sha1').update(JSON.stringify(data)).digest('base64url')}"`;
+const etagOfText = (json: string) => `W/"${createHash('sha1').update(json).digest('base64url')}"`;
+
+/**
+ * The data is serialised once, for its ETag, and that text is the answer's body too: Yoga writes a
+ * result with its own `stringify` (kept by the plugins' `{ ...result }` copies) through it. Only
+ * for the plain shape made here; anything else (data replaced, errors added) is stringified whole.
+ */
+function serialisedOnce(result: ExecutionResult, json: string) {
+  const { data } = result;
+  const stringify = (r: ExecutionResult & Record<string, unknown>) => {
+    for (const key in r)
+      if (key !== 'data' && key !== 'extensions' && key !== 'stringify') return JSON.stringify(r);
+    if (r.data !== data) return JSON.stringify(r);
+    return r.extensions === undefined
+      ? `{"data":${json}}`
+      : `{"data":${json},"extensions":${JSON.stringify(r.extensions)}}`;
+  };
+  return { ...result, stringify };
+}
 
 /**
  * A cached response carries its validator in this extension (removed before it is sent): one per
@@ -49,16 +66,19 @@ export function useHttpCaching(): Plugin<Context> {
             [CACHE_EXTENSION]: cached,
             ...extensions
           } = result.extensions ?? {};
-          if (stored !== undefined || cached !== undefined)
-            setResult({
-              ...result,
-              extensions: Object.keys(extensions).length ? extensions : undefined,
-            });
+          const answer =
+            stored !== undefined || cached !== undefined
+              ? { ...result, extensions: Object.keys(extensions).length ? extensions : undefined }
+              : result;
+          if (answer !== result) setResult(answer);
           if (!query || !ctx.request) return;
           if (cached !== undefined)
             cacheStatus.set(ctx.request, (cached as { hit?: boolean }).hit ? 'HIT' : 'MISS');
           if (!ctx.principal || !result.data || result.errors?.length) return;
-          etags.set(ctx.request, typeof stored === 'string' ? stored : etagOf(result.data));
+          if (typeof stored === 'string') return void etags.set(ctx.request, stored);
+          const json = JSON.stringify(result.data);
+          etags.set(ctx.request, etagOfText(json));
+          setResult(serialisedOnce(answer, json));
         },
       };
     },
