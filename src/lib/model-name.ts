@@ -24,6 +24,18 @@ const VERSION_SUFFIXES = [
  * `gpt-4o-2024-08-06` → `gpt-4o`, `anthropic.claude-3-5-sonnet-20241022-v2:0` → `claude-3-5-sonnet`.
  */
 export function normaliseModelName(model: string): string {
+  let name = recent.get(model);
+  if (name === undefined) {
+    // Ingest asks twice per span (its row and its price) for a handful of distinct names.
+    if (recent.size >= 1_000) recent.clear();
+    recent.set(model, (name = normalise(model)));
+  }
+  return name;
+}
+
+const recent = new Map<string, string>();
+
+function normalise(model: string): string {
   let name = model.trim().toLowerCase();
   name = name.slice(name.lastIndexOf('/') + 1).replace(VENDOR_DOT_PREFIX, '');
   name = name.replace(/@.*$/, '');
