@@ -205,6 +205,14 @@ export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: url(['postgres', 'postgresql']),
   REDIS_URL: url(['redis', 'rediss']),
+  /** A Redis Cluster instead of REDIS_URL: some of its nodes, `host:port,host:port` (the rest are discovered). */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((v) => v?.split(',').map((n) => n.trim()).filter(Boolean))
+    .refine((nodes) => nodes === undefined || (nodes.length > 0 && nodes.every((n) => /^[^\s:/]+:\d{1,5}$/.test(n))), {
+      message: 'expected host:port[,host:port…]',
+    }),
   REDIS_KEY_PREFIX: z.string().default('evalgraph:'),
   EVALGRAPH_CACHE_REDIS_URL: url(['redis', 'rediss']),
   EVALGRAPH_DATA_DIR: z.string().default('./.evalgraph'),
