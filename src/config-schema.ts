@@ -209,10 +209,20 @@ export const envSchema = z.object({
   REDIS_CLUSTER_NODES: z
     .string()
     .optional()
-    .transform((v) => v?.split(',').map((n) => n.trim()).filter(Boolean))
-    .refine((nodes) => nodes === undefined || (nodes.length > 0 && nodes.every((n) => /^[^\s:/]+:\d{1,5}$/.test(n))), {
-      message: 'expected host:port[,host:port…]',
-    }),
+    .transform((v) =>
+      v
+        ?.split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (nodes) =>
+        nodes === undefined ||
+        (nodes.length > 0 && nodes.every((n) => /^[^\s:/]+:\d{1,5}$/.test(n))),
+      {
+        message: 'expected host:port[,host:port…]',
+      },
+    ),
   REDIS_KEY_PREFIX: z.string().default('evalgraph:'),
   EVALGRAPH_CACHE_REDIS_URL: url(['redis', 'rediss']),
   EVALGRAPH_DATA_DIR: z.string().default('./.evalgraph'),

@@ -71,12 +71,7 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   const redis = config.redis ? createRedis(config.redis, { name: 'evalgraph' }) : null;
   const pubsub =
     config.redis && redis
-      ? createRedisPubSub(
-          redis,
-          createRedisSubscriber(config.redis),
-          config.redis.keyPrefix,
-          log,
-        )
+      ? createRedisPubSub(redis, createRedisSubscriber(config.redis), config.redis.keyPrefix, log)
       : createMemoryPubSub(log);
   const cacheUrl = config.responseCache.redisUrl;
   const cacheRedis =

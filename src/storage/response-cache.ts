@@ -87,9 +87,9 @@ export function createRedisResponseStore(
       const [json, stored] = await redis.hmget(responseKey(id), 'r', 'g').catch(() => [null, null]);
       if (!json || !stored) return undefined;
       const generations = JSON.parse(stored) as [string, string][];
-      const now = await Promise.all(
-        generations.map(([tag]) => redis.get(tagKeys(tag)[0])),
-      ).catch(() => null);
+      const now = await Promise.all(generations.map(([tag]) => redis.get(tagKeys(tag)[0]))).catch(
+        () => null,
+      );
       if (!now || generations.some(([, g], i) => now[i] !== g)) {
         if (now) await redis.del(responseKey(id)).catch(() => undefined);
         return undefined;

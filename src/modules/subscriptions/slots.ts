@@ -28,7 +28,11 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), A
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
-export function createRedisSlots(redis: RedisClient, prefix: string, leaseMs: number): SubscriptionSlots {
+export function createRedisSlots(
+  redis: RedisClient,
+  prefix: string,
+  leaseMs: number,
+): SubscriptionSlots {
   const setOf = (keyId: string) => `${prefix}subs:${keyId}`;
   return {
     async take(keyId, streamId, limit) {
