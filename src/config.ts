@@ -119,8 +119,10 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
     throw new ConfigError([
       `EVALGRAPH_TIER_MINUTE_QUOTAS: burst must be at least perMinute (${below.join(', ')})`,
     ]);
-  if (e.REDIS_URL && e.REDIS_CLUSTER_NODES)
-    throw new ConfigError(['REDIS_CLUSTER_NODES: set it or REDIS_URL, not both']);
+  if ([e.REDIS_URL, e.REDIS_CLUSTER_NODES, e.REDIS_SENTINELS].filter(Boolean).length > 1)
+    throw new ConfigError([
+      'REDIS_CLUSTER_NODES, REDIS_SENTINELS: set one of them or REDIS_URL, not several',
+    ]);
   // A brace in the prefix would be the hash tag of every key: the whole data set in one slot.
   if (e.REDIS_CLUSTER_NODES && /[{}]/.test(e.REDIS_KEY_PREFIX))
     throw new ConfigError([
@@ -160,18 +162,17 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
           dataDir: path.join(dataDir, 'pgdata'),
           migrateOnStart: e.EVALGRAPH_MIGRATE_ON_START,
         },
-    /** One Redis (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES); null: in-process stores. */
-    redis: e.REDIS_CLUSTER_NODES
-      ? {
-          url: null,
-          clusterNodes: e.REDIS_CLUSTER_NODES.map((n) => {
-            const at = n.lastIndexOf(':');
-            return { host: n.slice(0, at), port: Number(n.slice(at + 1)) };
-          }),
-          keyPrefix: e.REDIS_KEY_PREFIX,
-        }
-      : e.REDIS_URL
-        ? { url: e.REDIS_URL, clusterNodes: null, keyPrefix: e.REDIS_KEY_PREFIX }
+    /** One Redis (REDIS_URL, or its master through REDIS_SENTINELS) or a Redis Cluster (REDIS_CLUSTER_NODES); null: in-process stores. */
+    redis:
+      e.REDIS_URL || e.REDIS_CLUSTER_NODES || e.REDIS_SENTINELS
+        ? {
+            url: e.REDIS_URL ?? null,
+            clusterNodes: e.REDIS_CLUSTER_NODES ?? null,
+            sentinels: e.REDIS_SENTINELS
+              ? { nodes: e.REDIS_SENTINELS, master: e.REDIS_SENTINEL_MASTER }
+              : null,
+            keyPrefix: e.REDIS_KEY_PREFIX,
+          }
         : null,
     traces: {
       /** Longest span input/output text kept, in characters; longer text is cut and flagged. */

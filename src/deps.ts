@@ -76,7 +76,10 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
   const cacheUrl = config.responseCache.redisUrl;
   const cacheRedis =
     cacheUrl && cacheUrl !== config.redis?.url
-      ? createRedis({ url: cacheUrl, clusterNodes: null }, { name: 'evalgraph-cache' })
+      ? createRedis(
+          { url: cacheUrl, clusterNodes: null, sentinels: null },
+          { name: 'evalgraph-cache' },
+        )
       : redis;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });

@@ -167,6 +167,7 @@ it('pub/sub: whether a topic has listeners is asked of every node (each counts o
   const target = {
     url: null,
     clusterNodes: cluster.ports.map((port) => ({ host: '127.0.0.1', port })),
+    sentinels: null,
   };
   const publisher = createRedis(target);
   const pubsub = createRedisPubSub(

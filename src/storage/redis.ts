@@ -1,15 +1,32 @@
-import Redis, { Cluster } from 'ioredis';
+import Redis, { Cluster, type RedisOptions } from 'ioredis';
+
+const retry = (times: number) => Math.min(times * 200, 2_000);
 
 /** One Redis or a Redis Cluster: the commands we use are the same on both. */
 export type RedisClient = Redis | Cluster;
 
-/** Where Redis is: a URL (REDIS_URL) or some nodes of a cluster (REDIS_CLUSTER_NODES). */
+type HostPort = { host: string; port: number };
+
+/** Where Redis is: a URL (REDIS_URL), some nodes of a cluster (REDIS_CLUSTER_NODES), or the
+ * sentinels that know its master (REDIS_SENTINELS, REDIS_SENTINEL_MASTER). */
 export interface RedisTarget {
   url: string | null;
-  clusterNodes: { host: string; port: number }[] | null;
+  clusterNodes: HostPort[] | null;
+  sentinels: { nodes: HostPort[]; master: string } | null;
 }
 
-const retry = (times: number) => Math.min(times * 200, 2_000);
+/** One Redis: at its URL, or the master the sentinels name (asked again after a failover). */
+const single = (target: RedisTarget, options: RedisOptions) =>
+  target.sentinels
+    ? new Redis({
+        ...options,
+        sentinels: target.sentinels.nodes,
+        name: target.sentinels.master,
+        sentinelRetryStrategy: retry,
+        // Told of a failover by the sentinels at once, rather than when the old master fails a command.
+        failoverDetector: true,
+      })
+    : new Redis(target.url!, options);
 
 /** A Redis client that fails fast when Redis is down instead of queueing commands for ~73 s
  * (ioredis' defaults), so a request path that uses it answers at once with its fallback. */
@@ -34,7 +51,7 @@ export function createRedis(
         slotsRefreshTimeout: 2_000,
         redisOptions: perConnection,
       })
-    : new Redis(target.url!, {
+    : single(target, {
         ...perConnection,
         enableOfflineQueue: false,
         lazyConnect: false,
@@ -54,7 +71,7 @@ export function createRedisSubscriber(target: RedisTarget, name = 'evalgraph-sub
         clusterRetryStrategy: retry,
         redisOptions: { connectionName: name, maxRetriesPerRequest: null, connectTimeout: 2_000 },
       })
-    : new Redis(target.url!, {
+    : single(target, {
         connectionName: name,
         maxRetriesPerRequest: null,
         connectTimeout: 2_000,
