@@ -21,6 +21,28 @@ const url = (protocols: string[]) =>
       message: `expected a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
     });
 
+/** `host:port,host:port` as a list (REDIS_CLUSTER_NODES, REDIS_SENTINELS). */
+const hostPorts = z
+  .string()
+  .optional()
+  .transform((v) =>
+    v
+      ?.split(',')
+      .map((n) => n.trim())
+      .filter(Boolean),
+  )
+  .refine(
+    (nodes) =>
+      nodes === undefined || (nodes.length > 0 && nodes.every((n) => /^[^\s:/]+:\d{1,5}$/.test(n))),
+    { message: 'expected host:port[,host:port…]' },
+  )
+  .transform((nodes) =>
+    nodes?.map((n) => ({
+      host: n.slice(0, n.lastIndexOf(':')),
+      port: Number(n.slice(n.lastIndexOf(':') + 1)),
+    })),
+  );
+
 const bucket = z
   .object({
     capacity: z.number().int().min(1).max(100_000_000),
@@ -205,6 +227,12 @@ export const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: url(['postgres', 'postgresql']),
   REDIS_URL: url(['redis', 'rediss']),
+  /** A Redis Cluster instead of REDIS_URL: some of its nodes, `host:port,host:port` (the rest are discovered). */
+  REDIS_CLUSTER_NODES: hostPorts,
+  /** Redis found through Sentinel instead of REDIS_URL: the sentinels, `host:port,host:port`… */
+  REDIS_SENTINELS: hostPorts,
+  /** …and the name they know the master by. */
+  REDIS_SENTINEL_MASTER: z.string().default('mymaster'),
   REDIS_KEY_PREFIX: z.string().default('evalgraph:'),
   EVALGRAPH_CACHE_REDIS_URL: url(['redis', 'rediss']),
   EVALGRAPH_DATA_DIR: z.string().default('./.evalgraph'),

@@ -25,8 +25,57 @@ describe('parseConfig', () => {
       url: 'postgresql://u@h/db',
       probeAfterMs: 3_000,
     });
-    expect(config.redis).toEqual({ url: 'redis://h:6379/1', keyPrefix: 'evalgraph:' });
+    expect(config.redis).toEqual({
+      url: 'redis://h:6379/1',
+      clusterNodes: null,
+      sentinels: null,
+      keyPrefix: 'evalgraph:',
+    });
     expect(config.dataDir).toBe('/tmp/x');
+  });
+
+  it('uses a Redis Cluster from REDIS_CLUSTER_NODES, in place of REDIS_URL', () => {
+    const config = parseConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b:7001' });
+    expect(config.redis).toEqual({
+      url: null,
+      clusterNodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-b', port: 7001 },
+      ],
+      sentinels: null,
+      keyPrefix: 'evalgraph:',
+    });
+    // The response cache uses the cluster too, unless it has a Redis of its own.
+    expect(config.responseCache.redisUrl).toBeNull();
+    for (const [env, problem] of [
+      [{ REDIS_CLUSTER_NODES: 'redis-a' }, 'REDIS_CLUSTER_NODES: expected host:port'],
+      [
+        { REDIS_CLUSTER_NODES: 'a:1', REDIS_URL: 'redis://h:6379' },
+        'set one of them or REDIS_URL, not several',
+      ],
+      [{ REDIS_CLUSTER_NODES: 'a:1', REDIS_KEY_PREFIX: '{eg}:' }, 'REDIS_KEY_PREFIX: no { or }'],
+    ] as const)
+      expect(() => parseConfig(env)).toThrow(problem);
+  });
+
+  it('finds the Redis master through REDIS_SENTINELS', () => {
+    expect(
+      parseConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_MASTER: 'main' }).redis,
+    ).toEqual({
+      url: null,
+      clusterNodes: null,
+      sentinels: {
+        nodes: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26379 },
+        ],
+        master: 'main',
+      },
+      keyPrefix: 'evalgraph:',
+    });
+    expect(() => parseConfig({ REDIS_SENTINELS: 's1:1', REDIS_CLUSTER_NODES: 'a:1' })).toThrow(
+      'not several',
+    );
   });
 
   it('takes the time after which an unanswered statement makes Postgres be checked', () => {

@@ -119,6 +119,15 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
     throw new ConfigError([
       `EVALGRAPH_TIER_MINUTE_QUOTAS: burst must be at least perMinute (${below.join(', ')})`,
     ]);
+  if ([e.REDIS_URL, e.REDIS_CLUSTER_NODES, e.REDIS_SENTINELS].filter(Boolean).length > 1)
+    throw new ConfigError([
+      'REDIS_CLUSTER_NODES, REDIS_SENTINELS: set one of them or REDIS_URL, not several',
+    ]);
+  // A brace in the prefix would be the hash tag of every key: the whole data set in one slot.
+  if (e.REDIS_CLUSTER_NODES && /[{}]/.test(e.REDIS_KEY_PREFIX))
+    throw new ConfigError([
+      'REDIS_KEY_PREFIX: no { or } with REDIS_CLUSTER_NODES (it would put every key in one slot)',
+    ]);
   const judges = judgeProviders(e);
   if (judges.providers === null) throw new ConfigError(judges.problems);
   const dataDir = path.resolve(e.EVALGRAPH_DATA_DIR);
@@ -153,7 +162,18 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
           dataDir: path.join(dataDir, 'pgdata'),
           migrateOnStart: e.EVALGRAPH_MIGRATE_ON_START,
         },
-    redis: e.REDIS_URL ? { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX } : null,
+    /** One Redis (REDIS_URL, or its master through REDIS_SENTINELS) or a Redis Cluster (REDIS_CLUSTER_NODES); null: in-process stores. */
+    redis:
+      e.REDIS_URL || e.REDIS_CLUSTER_NODES || e.REDIS_SENTINELS
+        ? {
+            url: e.REDIS_URL ?? null,
+            clusterNodes: e.REDIS_CLUSTER_NODES ?? null,
+            sentinels: e.REDIS_SENTINELS
+              ? { nodes: e.REDIS_SENTINELS, master: e.REDIS_SENTINEL_MASTER }
+              : null,
+            keyPrefix: e.REDIS_KEY_PREFIX,
+          }
+        : null,
     traces: {
       /** Longest span input/output text kept, in characters; longer text is cut and flagged. */
       maxTextChars: e.EVALGRAPH_MAX_SPAN_TEXT_CHARS,
@@ -289,7 +309,7 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
       enabled: e.EVALGRAPH_RESPONSE_CACHE,
       /** For results whose types set no TTL of their own (costs 30 s, traces 10 s, evaluations 60 s and invalidated on change). */
       defaultTtlMs: e.EVALGRAPH_RESPONSE_CACHE_TTL_MS,
-      /** A Redis of its own for cached responses (one that may evict); default: REDIS_URL's. */
+      /** A Redis of its own for cached responses (one that may evict); default: REDIS_URL's (or the cluster's). */
       redisUrl: e.EVALGRAPH_CACHE_REDIS_URL ?? e.REDIS_URL ?? null,
     },
     /** Limits for the whole instance (EVALGRAPH_GLOBAL_LIMITS; null: none). */

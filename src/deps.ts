@@ -2,7 +2,6 @@
 // Postgres or PGlite, and Redis or in-process stores.
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type Redis from 'ioredis';
 import type { Config } from './config';
 import { createDb, dbOptionsOf, migrate, type Db, type DbOptions } from './storage/db';
 import {
@@ -22,15 +21,15 @@ import {
   type ResponseStore,
 } from './storage/response-cache';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './storage/pubsub';
-import { createRedis, createRedisSubscriber } from './storage/redis';
+import { createRedis, createRedisSubscriber, type RedisClient } from './storage/redis';
 import { createMeters, type Meters } from './modules/observability/meters';
 
 export interface Deps {
   config: Config;
   log: Logger;
   db: Db;
-  /** null in embedded mode: in-process stores are used instead. */
-  redis: Redis | null;
+  /** null in embedded mode: in-process stores are used instead. A Redis Cluster with REDIS_CLUSTER_NODES. */
+  redis: RedisClient | null;
   metrics: Registry;
   /** Our own metrics on that registry. */
   meters: Meters;
@@ -69,20 +68,18 @@ export async function createDeps(config: Config, options: DepsOptions = {}): Pro
     const applied = await migrate(db);
     if (applied.length) log.info({ applied }, 'applied migrations');
   }
-  const redis = config.redis ? createRedis(config.redis.url, { name: 'evalgraph' }) : null;
+  const redis = config.redis ? createRedis(config.redis, { name: 'evalgraph' }) : null;
   const pubsub =
     config.redis && redis
-      ? createRedisPubSub(
-          redis,
-          createRedisSubscriber(config.redis.url),
-          config.redis.keyPrefix,
-          log,
-        )
+      ? createRedisPubSub(redis, createRedisSubscriber(config.redis), config.redis.keyPrefix, log)
       : createMemoryPubSub(log);
   const cacheUrl = config.responseCache.redisUrl;
   const cacheRedis =
     cacheUrl && cacheUrl !== config.redis?.url
-      ? createRedis(cacheUrl, { name: 'evalgraph-cache' })
+      ? createRedis(
+          { url: cacheUrl, clusterNodes: null, sentinels: null },
+          { name: 'evalgraph-cache' },
+        )
       : redis;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });

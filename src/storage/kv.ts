@@ -1,6 +1,6 @@
 // A small key-value store for caches that processes may share: Redis when there is one (with
 // expiry), else in process; an LRU in front either way, and a Redis failure is a miss, never an error.
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis';
 import { LRUCache } from 'lru-cache';
 
 export interface Kv {
@@ -9,7 +9,7 @@ export interface Kv {
 }
 
 export function createKv(
-  redis: Redis | null,
+  redis: RedisClient | null,
   prefix: string,
   options: { maxEntries?: number; maxBytes?: number } = {},
 ): Kv {

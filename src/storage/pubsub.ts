@@ -4,13 +4,15 @@
 // (subscribers re-read state; workers also poll).
 import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import type Redis from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RedisClient } from './redis';
 
 export interface PubSub {
   publish(topic: string, payload: unknown): void;
   /**
-   * Whether anyone, in any process, listens to `topic` now (Redis: PUBSUB NUMSUB). Lets a
+   * Whether anyone, in any process, listens to `topic` now (Redis: PUBSUB NUMSUB, summed over a
+   * cluster's nodes, as each counts only its own subscribers). Lets a
    * publisher of large, frequent messages skip building and sending them for nobody.
    */
   listened(topic: string): Promise<boolean>;
@@ -85,8 +87,8 @@ export function createMemoryPubSub(log: Logger): PubSub {
  * re-subscribes after a reconnect.
  */
 export function createRedisPubSub(
-  publisher: Redis,
-  subscriber: Redis,
+  publisher: RedisClient,
+  subscriber: RedisClient,
   prefix: string,
   log: Logger,
 ): PubSub {
@@ -124,11 +126,18 @@ export function createRedisPubSub(
       subscriber.disconnect();
     },
     async (topic) => {
+      // A cluster carries a classic PUBLISH to every node, and a subscriber may be on any of them
+      // (replicas included).
+      const nodes = publisher instanceof Cluster ? publisher.nodes('all') : [publisher];
+      const counts = await Promise.all(
+        nodes.map((node) =>
+          node
+            .pubsub('NUMSUB', `${prefix}pubsub:${topic}`)
+            .then((reply) => Number((reply as [string, number])[1])),
+        ),
+      ).catch(() => null);
       // Unknown (Redis unavailable): publish anyway, as a publish that fails is only logged.
-      const reply = (await publisher
-        .pubsub('NUMSUB', `${prefix}pubsub:${topic}`)
-        .catch(() => null)) as [string, number] | null;
-      return reply === null || Number(reply[1]) > 0;
+      return counts === null || nodes.length === 0 || counts.some((n) => n > 0);
     },
   );
 }

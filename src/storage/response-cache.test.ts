@@ -68,7 +68,7 @@ it('Redis: an evicted generation turns a hit into a miss, never back into an old
   await store.set('kept', result(6), ['Trace:gen'], 5_000, 1);
   expect(await store.get('kept')).toEqual(result(6));
   // The cache Redis evicts the tag's generation (allkeys-lru).
-  await redis.del(`${prefix}rc:t:Trace:gen:g`);
+  await redis.del(`${prefix}rc:t:{Trace:gen}:g`);
   expect(await store.get('kept')).toBeUndefined();
   // Stored again, then invalidated: the invalidation holds even though the generation was new.
   await sleep(20);
@@ -77,8 +77,8 @@ it('Redis: an evicted generation turns a hit into a miss, never back into an old
   await store.invalidate(['Trace:gen']);
   expect(await store.get('again')).toBeUndefined();
   // Nothing per response is kept under a tag: one generation key, one invalidation mark.
-  expect((await redis.keys(`${prefix}rc:t:Trace:gen*`)).sort()).toEqual([
-    `${prefix}rc:t:Trace:gen:g`,
-    `${prefix}rc:t:Trace:gen:inv`,
+  expect((await redis.keys(`${prefix}rc:t:{Trace:gen}*`)).sort()).toEqual([
+    `${prefix}rc:t:{Trace:gen}:g`,
+    `${prefix}rc:t:{Trace:gen}:inv`,
   ]);
 });

@@ -8,7 +8,7 @@
 // - Redis failures are misses, and a failed invalidation is reported: the cache never fails a
 //   request. (@envelop/response-cache-redis keeps tag sets forever and scans with KEYS.)
 import type { ExecutionResult } from 'graphql';
-import type Redis from 'ioredis';
+import type { RedisClient } from './redis';
 import { LRUCache } from 'lru-cache';
 
 export interface ResponseStore {
@@ -36,88 +36,91 @@ const clampTtl = (ttl: number) =>
   Math.max(1, Math.min(Number.isFinite(ttl) ? ttl : MAX_TTL_MS, MAX_TTL_MS));
 
 // Redis: each tag has a generation (starting from the time and a random number, then INCR on
-// every invalidation); a response
-// is stored with the generations of its tags and is a hit only while they are all unchanged. There
-// are no per-tag lists to keep (nothing grows with the number of responses), and an evicted
-// generation can only turn hits into misses, never revive a stale answer (the cache Redis may evict).
+// every invalidation); a response is stored with the generations of its tags and is a hit only
+// while they are all unchanged. There are no per-tag lists to keep (nothing grows with the number
+// of responses), and an evicted generation can only turn hits into misses, never revive a stale
+// answer (the cache Redis may evict).
+// A tag's two keys (generation, last invalidation) share a hash tag and each script touches one
+// tag's keys or one response's, so the cache spreads over a Redis Cluster's slots. Not atomic over
+// all of a response's tags, and need not be: a tag invalidated after its generation was read gets
+// a new one, so the response stored with the old one is a miss.
 
-// KEYS[1] response key; ARGV: json, ttl ms, window ms, generation ttl ms, then tag keys.
-const SET = `${NOW}
-local since = now - tonumber(ARGV[3])
-local gens = {}
-for i = 5, #ARGV do
-  local at = redis.call('GET', ARGV[i] .. ':inv')
-  if at and tonumber(at) >= since then return 0 end
-  local g = redis.call('GET', ARGV[i] .. ':g')
-  if not g then
-    g = string.format('%d%03d', now, math.random(0, 999))
-    redis.call('SET', ARGV[i] .. ':g', g, 'PX', ARGV[4])
-  end
-  gens[#gens + 1] = ARGV[i] .. '\t' .. g
+// KEYS: a tag's generation and invalidation keys; ARGV: window ms, generation ttl ms. The tag's
+// generation (made if missing), or nil when the tag was invalidated within the window.
+const GENERATION = `${NOW}
+local at = redis.call('GET', KEYS[2])
+if at and tonumber(at) >= now - tonumber(ARGV[1]) then return false end
+local g = redis.call('GET', KEYS[1])
+if not g then
+  g = string.format('%d%03d', now, math.random(0, 999))
+  redis.call('SET', KEYS[1], g, 'PX', ARGV[2])
 end
-redis.call('HSET', KEYS[1], 'r', ARGV[1], 'g', table.concat(gens, '\t'))
+return g`;
+
+// KEYS[1] response key; ARGV: json, ttl ms, the tags' generations (JSON).
+const STORE = `
+redis.call('HSET', KEYS[1], 'r', ARGV[1], 'g', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
-// KEYS[1] response key. The response, if every tag is still at its stored generation.
-const GET = `
-local g = redis.call('HGET', KEYS[1], 'g')
-if not g then return false end
-local parts = {}
-for part in string.gmatch(g, '[^\t]+') do parts[#parts + 1] = part end
-for i = 1, #parts, 2 do
-  if redis.call('GET', parts[i] .. ':g') ~= parts[i + 1] then
-    redis.call('DEL', KEYS[1])
-    return false
-  end
-end
-return redis.call('HGET', KEYS[1], 'r')`;
-
-// ARGV: remember ms, generation ttl ms, then tag keys: a new generation each, and when.
+// KEYS: a tag's generation and invalidation keys; ARGV: remember ms, generation ttl ms. A new
+// generation, and when.
 const INVALIDATE = `${NOW}
-for i = 3, #ARGV do
-  if redis.call('EXISTS', ARGV[i] .. ':g') == 1 then
-    redis.call('INCR', ARGV[i] .. ':g')
-    redis.call('PEXPIRE', ARGV[i] .. ':g', ARGV[2])
-  end
-  redis.call('SET', ARGV[i] .. ':inv', now, 'PX', ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('INCR', KEYS[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
+redis.call('SET', KEYS[2], now, 'PX', ARGV[1])
 return 1`;
 
 export function createRedisResponseStore(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   onError: (error: unknown) => void,
 ): ResponseStore {
   const responseKey = (id: string) => `${prefix}rc:r:${id}`;
-  const tagKey = (tag: string) => `${prefix}rc:t:${tag}`;
+  const tagKeys = (tag: string) => [`${prefix}rc:t:{${tag}}:g`, `${prefix}rc:t:{${tag}}:inv`];
   // A generation outlives every response stored under it.
   const generationTtl = String(2 * MAX_TTL_MS);
   return {
     async get(id) {
-      const json = (await redis.eval(GET, 1, responseKey(id)).catch(() => null)) as string | null;
-      return json ? JSON.parse(json) : undefined;
+      const [json, stored] = await redis.hmget(responseKey(id), 'r', 'g').catch(() => [null, null]);
+      if (!json || !stored) return undefined;
+      const generations = JSON.parse(stored) as [string, string][];
+      const now = await Promise.all(generations.map(([tag]) => redis.get(tagKeys(tag)[0]))).catch(
+        () => null,
+      );
+      if (!now || generations.some(([, g], i) => now[i] !== g)) {
+        if (now) await redis.del(responseKey(id)).catch(() => undefined);
+        return undefined;
+      }
+      return JSON.parse(json);
     },
     async set(id, result, tags, ttlMs, computedInMs) {
       const window = String(Math.ceil(computedInMs) + RACE_MARGIN_MS);
-      await redis
-        .eval(
-          SET,
-          1,
-          responseKey(id),
-          JSON.stringify(result),
-          String(clampTtl(ttlMs)),
-          window,
-          generationTtl,
-          ...tags.map(tagKey),
+      await Promise.all(
+        tags.map((tag) => redis.eval(GENERATION, 2, ...tagKeys(tag), window, generationTtl)),
+      )
+        .then((generations) =>
+          generations.includes(null)
+            ? undefined
+            : redis.eval(
+                STORE,
+                1,
+                responseKey(id),
+                JSON.stringify(result),
+                String(clampTtl(ttlMs)),
+                JSON.stringify(tags.map((tag, i) => [tag, generations[i]])),
+              ),
         )
         .catch(() => undefined);
     },
     async invalidate(tags) {
-      if (tags.length)
-        await redis
-          .eval(INVALIDATE, 0, String(REMEMBER_MS), generationTtl, ...tags.map(tagKey))
-          .catch(onError);
+      await Promise.all(
+        tags.map((tag) =>
+          redis.eval(INVALIDATE, 2, ...tagKeys(tag), String(REMEMBER_MS), generationTtl),
+        ),
+      ).catch(onError);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { createMemoryBuckets, secondsUntil, step } from './bucket';
+import { bucketBeside, createMemoryBuckets, secondsUntil, step } from './bucket';
 
 const limits = { capacity: 100, restoreRate: 10 };
 
@@ -38,12 +38,22 @@ describe('token bucket', () => {
     const small = { capacity: 2, restoreRate: 1 };
     const both = [
       { key: 'tier', limits, cost: 10 },
-      { key: 'role', limits: small, cost: 1 },
+      { key: bucketBeside('tier', 'role'), limits: small, cost: 1 },
     ];
     expect(await store.takeAll(both)).toEqual({ allowed: true, available: [90, 1] });
     expect(await store.takeAll(both)).toEqual({ allowed: true, available: [80, 0] });
     // The role's bucket is empty: nothing is taken from the tier's either.
     expect(await store.takeAll(both)).toEqual({ allowed: false, available: [80, 0] });
     expect(await store.peekAll(both)).toEqual({ allowed: true, available: [80, 0] });
+  });
+
+  it('refuses a step over buckets that a Redis Cluster would keep in different slots', async () => {
+    const store = createMemoryBuckets(() => 0);
+    await expect(
+      store.takeAll([
+        { key: 'a', limits, cost: 1 },
+        { key: 'role:b', limits, cost: 1 },
+      ]),
+    ).rejects.toThrow('share a hash tag');
   });
 });

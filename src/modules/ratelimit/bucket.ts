@@ -2,7 +2,7 @@
 // A request takes its requested cost up front (refused when the bucket holds less) and gets back
 // what it did not use. With Redis every step is one Lua script (atomic; Redis' clock, so API
 // instances agree), else the same arithmetic in process.
-import type Redis from 'ioredis';
+import { hashTagOf, type RedisClient } from '../../storage/redis';
 
 export interface BucketLimits {
   capacity: number;
@@ -95,6 +95,17 @@ export function createMemoryBuckets(clock: () => number = Date.now): BucketStore
   return storeOf(run);
 }
 
+/**
+ * A Redis Cluster runs one script only over keys of one slot: the buckets of one step share a hash
+ * tag (`bucketBeside`). Checked by every store (the fallback too, which a Redis failure would
+ * reach), so that a step a cluster would refuse with CROSSSLOT fails in every mode.
+ */
+function oneSlot(steps: BucketStep[]): BucketStep[] {
+  if (new Set(steps.map((s) => hashTagOf(s.key))).size > 1)
+    throw new Error(`buckets of one step must share a hash tag: ${steps.map((s) => s.key)}`);
+  return steps;
+}
+
 /** The store's single-bucket steps, over its many-bucket one. */
 function storeOf(run: (steps: BucketStep[], mode: Mode) => Promise<BucketsResult>): BucketStore {
   const one = async (key: string, limits: BucketLimits, mode: Mode, cost: number) => {
@@ -106,8 +117,8 @@ function storeOf(run: (steps: BucketStep[], mode: Mode) => Promise<BucketsResult
     charge: (key, limits, cost) => one(key, limits, 'charge', cost),
     refund: (key, limits, points) => one(key, limits, 'refund', points),
     peek: (key, limits) => one(key, limits, 'peek', 0),
-    takeAll: (steps) => run(steps, 'take'),
-    peekAll: (steps) => run(steps, 'peek'),
+    takeAll: async (steps) => run(oneSlot(steps), 'take'),
+    peekAll: async (steps) => run(oneSlot(steps), 'peek'),
   };
 }
 
@@ -180,14 +191,23 @@ export function withFallback(store: BucketStore, onError?: (error: unknown) => v
   };
 }
 
-export function createRedisBuckets(redis: Redis, prefix: string): BucketStore {
+/**
+ * A bucket's key that hashes to the same Redis Cluster slot as `subject`'s own bucket (key
+ * `subject`), so one step may take from both.
+ */
+export const bucketBeside = (subject: string, name: string) => `${name}:{${subject}}`;
+
+export function createRedisBuckets(redis: RedisClient, prefix: string): BucketStore {
   // Without numberOfKeys: the count of buckets is the first argument of each call.
   redis.defineCommand('evalgraphBuckets', { lua: SCRIPT });
+  // A key without a hash tag is its own: buckets spread over a cluster's slots.
+  const keyOf = (key: string) => `${prefix}bucket:${key.includes('{') ? key : `{${key}}`}`;
   return storeOf(async (steps, mode) => {
+    const keys = steps.map((s) => keyOf(s.key));
     // biome-ignore lint/suspicious/noExplicitAny: ioredis adds defined commands to the client at run time, untyped.
     const [allowed, ...tokens] = (await (redis as any).evalgraphBuckets(
       steps.length,
-      ...steps.map((s) => `${prefix}bucket:${s.key}`),
+      ...keys,
       mode,
       ...steps.flatMap((s) => [s.limits.capacity, s.limits.restoreRate, s.cost]),
     )) as [number, ...string[]];

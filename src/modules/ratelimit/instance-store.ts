@@ -3,7 +3,7 @@
 // slots of a process that died free themselves), and the requests of the current clock hour.
 // With Redis every step is one Lua script on Redis' clock (every API process counts in the same
 // place and agrees on the hour); embedded, the same arithmetic in process.
-import type Redis from 'ioredis';
+import type { RedisClient } from '../../storage/redis';
 
 export interface HourCount {
   allowed: boolean;
@@ -109,7 +109,7 @@ if ARGV[1] == 'count' then
 end
 return {allowed, count, (hour + 1) * ${HOUR_MS} - now}`;
 
-export function createRedisInstanceStore(redis: Redis, prefix: string): InstanceStore {
+export function createRedisInstanceStore(redis: RedisClient, prefix: string): InstanceStore {
   const slots = `${prefix}instance:in-flight`;
   const hourKey = `${prefix}instance:hour`;
   const hour = async (mode: 'count' | 'peek', limit: number | null): Promise<HourCount> => {

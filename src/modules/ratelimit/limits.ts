@@ -1,7 +1,7 @@
 // A user's cost-point bucket: their tier's, with their own overrides (setUserLimits) on top.
 import type { Config } from '../../config';
 import type { Principal } from '../auth/permissions';
-import type { BucketLimits } from './bucket';
+import { bucketBeside, type BucketLimits } from './bucket';
 
 export interface LimitOverrides {
   bucket?: Partial<BucketLimits>;
@@ -48,7 +48,7 @@ export function roleBucket(
   const { perMinute, burst } = config.roles[role];
   return {
     role,
-    key: `role:${role}:${rateSubject(principal).bucket}`,
+    key: bucketBeside(rateSubject(principal).bucket, `role:${role}`),
     limits: { capacity: burst, restoreRate: perMinute / 60 },
   };
 }

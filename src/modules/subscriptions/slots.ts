@@ -2,7 +2,7 @@
 // stream ids scored by lease expiry. A stream takes a slot when it opens (refused at the limit),
 // gives it back when it ends, and renews its lease while it runs; a process that dies without
 // giving its slots back loses them when their leases run out. Times are Redis's own (TIME).
-import type Redis from 'ioredis';
+import type { RedisClient } from '../../storage/redis';
 
 export interface SubscriptionSlots {
   /** false: the key holds `limit` live slots already. */
@@ -28,7 +28,11 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), A
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
-export function createRedisSlots(redis: Redis, prefix: string, leaseMs: number): SubscriptionSlots {
+export function createRedisSlots(
+  redis: RedisClient,
+  prefix: string,
+  leaseMs: number,
+): SubscriptionSlots {
   const setOf = (keyId: string) => `${prefix}subs:${keyId}`;
   return {
     async take(keyId, streamId, limit) {
