@@ -28,13 +28,14 @@ const server = (args: string[]) => {
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   children.push(child);
 };
-const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+// In the test's own folder: a replica's sync writes an RDB file even with `--save ''`.
+const common = () => ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-sentinel-'));
   [master, replica, sentinel] = [await freePort(), await freePort(), await freePort()];
-  server(['--port', String(master), ...common]);
-  server(['--port', String(replica), '--replicaof', '127.0.0.1', String(master), ...common]);
+  server(['--port', String(master), ...common()]);
+  server(['--port', String(replica), '--replicaof', '127.0.0.1', String(master), ...common()]);
   // A sentinel rewrites its own configuration file.
   const conf = path.join(dir, 'sentinel.conf');
   await writeFile(
