@@ -63,6 +63,11 @@ export const ERROR_CODES = {
     description:
       'The database or Redis cannot be reached right now: try again after `Retry-After` seconds.',
   },
+  TRANSACTION_CONFLICT: {
+    status: 409,
+    description:
+      'Another operation wrote the same rows at the same moment (a deadlock or serialization failure) and this one was rolled back: send it again after `Retry-After` seconds.',
+  },
   INTERNAL_SERVER_ERROR: {
     status: 500,
     description:

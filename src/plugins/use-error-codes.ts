@@ -4,7 +4,13 @@ import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context';
 import type { Logger } from 'pino';
 import { appError, isAppError, serviceUnavailable } from '../errors';
-import { isDatabaseUnavailable, isRejectedData, REJECTED_DATA_MESSAGE } from '../storage/db-errors';
+import {
+  isDatabaseUnavailable,
+  isRejectedData,
+  isTransactionConflict,
+  REJECTED_DATA_MESSAGE,
+  TRANSACTION_CONFLICT_MESSAGE,
+} from '../storage/db-errors';
 
 export const DATABASE_UNAVAILABLE_MESSAGE =
   'The database cannot be reached right now; try again shortly.';
@@ -53,6 +59,16 @@ export function isExpectedError(error: unknown): boolean {
  * SERVICE_UNAVAILABLE (503, Retry-After); GraphQL's input coercion errors become BAD_USER_INPUT;
  * anything else is logged with the request id and masked.
  */
+/** `coded` at the place of `error`: a field's error keeps its path and nodes. */
+const withOrigin = (error: unknown, coded: GraphQLError) =>
+  error instanceof GraphQLError
+    ? new GraphQLError(coded.message, {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: coded.extensions,
+      })
+    : coded;
+
 export function createMaskError(log: Logger) {
   return (error: unknown, requestId?: string): Error => {
     if (isAppError(error)) return error;
@@ -62,14 +78,21 @@ export function createMaskError(log: Logger) {
         { err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId },
         'database unavailable',
       );
-      const unavailable = serviceUnavailable(DATABASE_UNAVAILABLE_MESSAGE);
-      return error instanceof GraphQLError
-        ? new GraphQLError(unavailable.message, {
-            nodes: error.nodes,
-            path: error.path,
-            extensions: unavailable.extensions,
-          })
-        : unavailable;
+      return withOrigin(error, serviceUnavailable(DATABASE_UNAVAILABLE_MESSAGE));
+    }
+    // Rolled back for another transaction's sake: nothing is wrong with the request, or with us.
+    if (isTransactionConflict(error)) {
+      log.info(
+        { err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId },
+        'transaction conflict',
+      );
+      return withOrigin(
+        error,
+        appError('TRANSACTION_CONFLICT', TRANSACTION_CONFLICT_MESSAGE, {
+          status: 409,
+          headers: { 'Retry-After': '1' },
+        }),
+      );
     }
     // A value the database refused (U+0000 in a text, a total out of range): the caller's to fix.
     if (isRejectedData(error)) {
@@ -78,14 +101,7 @@ export function createMaskError(log: Logger) {
         { err: error instanceof GraphQLError ? (error.originalError ?? error) : error, requestId },
         'the database refused a value',
       );
-      const refused = appError('BAD_USER_INPUT', REJECTED_DATA_MESSAGE);
-      return error instanceof GraphQLError
-        ? new GraphQLError(refused.message, {
-            nodes: error.nodes,
-            path: error.path,
-            extensions: refused.extensions,
-          })
-        : refused;
+      return withOrigin(error, appError('BAD_USER_INPUT', REJECTED_DATA_MESSAGE));
     }
     if (error instanceof GraphQLError && isExpectedError(error)) {
       const original = error.originalError;

@@ -2,7 +2,14 @@ import { PrismaClientKnownRequestError } from '@prisma/client/runtime/client';
 import { DriverAdapterError } from '@prisma/driver-adapter-utils';
 import { GraphQLError } from 'graphql';
 import pg from 'pg';
-import { DatabaseUnavailableError, isDatabaseUnavailable, isRejectedData } from './db-errors';
+import pino from 'pino';
+import { createMaskError } from '../plugins/use-error-codes';
+import {
+  DatabaseUnavailableError,
+  isDatabaseUnavailable,
+  isRejectedData,
+  isTransactionConflict,
+} from './db-errors';
 
 // Errors as the driver, Postgres and Prisma raise them (Prisma passes the driver's own errors
 // without a code, "Connection terminated unexpectedly" say, through unwrapped).
@@ -168,4 +175,46 @@ describe('isRejectedData', () => {
     ['a connection failure', pgError('57P01')],
     ['a plain error', new Error('boom')],
   ])('is false for %s', (_what, error) => expect(isRejectedData(error)).toBe(false));
+});
+
+describe('isTransactionConflict', () => {
+  // A real deadlock: two sessions each hold one advisory lock and ask for the other's. Postgres
+  // (the machine's, or DATABASE_URL's; embedded PGlite has one session and cannot deadlock)
+  // rolls one back with 40P01.
+  it('knows a deadlock Postgres detected, and masks it as TRANSACTION_CONFLICT (409, Retry-After)', async () => {
+    const url = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres';
+    const [a, b] = [new pg.Client(url), new pg.Client(url)];
+    await Promise.all([a.connect(), b.connect()]);
+    try {
+      const lock = (c: pg.Client, id: number) => c.query('SELECT pg_advisory_xact_lock($1)', [id]);
+      await Promise.all([a.query('BEGIN'), b.query('BEGIN')]);
+      await Promise.all([lock(a, 424_201), lock(b, 424_202)]);
+      const outcomes = await Promise.allSettled([lock(a, 424_202), lock(b, 424_201)]);
+      const failed = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+      expect(failed).toHaveLength(1);
+      expect(failed[0].code).toBe('40P01');
+      expect(isTransactionConflict(failed[0])).toBe(true);
+      expect(isDatabaseUnavailable(failed[0])).toBe(false);
+
+      const masked = createMaskError(pino({ level: 'silent' }))(
+        new GraphQLError('wrapped', { originalError: failed[0], path: ['createScores'] }),
+      ) as GraphQLError;
+      expect(masked.extensions.code).toBe('TRANSACTION_CONFLICT');
+      expect(masked.path).toEqual(['createScores']);
+      expect(masked.extensions.http).toEqual({ status: 409, headers: { 'Retry-After': '1' } });
+    } finally {
+      await Promise.all([a.end(), b.end()]);
+    }
+  });
+
+  it("knows Prisma's name for it, and nothing else", () => {
+    expect(
+      isTransactionConflict(
+        prismaError('P2034', 'Transaction failed due to a write conflict or a deadlock'),
+      ),
+    ).toBe(true);
+    expect(isTransactionConflict(pgError('40001', 'could not serialize access'))).toBe(true);
+    expect(isTransactionConflict(pgError('23505', 'duplicate key'))).toBe(false);
+    expect(isTransactionConflict(new Error('deadlock'))).toBe(false);
+  });
 });

@@ -106,5 +106,17 @@ export function isRejectedData(error: unknown): boolean {
   return anyLayer(error, (o) => isDataCode(o.code) || isDataCode(o.originalCode));
 }
 
+// Postgres's serialization failure (40001) and deadlock (40P01), and Prisma's name for both (P2034):
+// the transaction was rolled back because another one wrote the same rows at the same moment.
+const isConflictCode = (code: unknown) => code === '40001' || code === '40P01' || code === 'P2034';
+
+/** Whether the database rolled the transaction back for a conflict with another: safe to send again. */
+export function isTransactionConflict(error: unknown): boolean {
+  return anyLayer(error, (o) => isConflictCode(o.code) || isConflictCode(o.originalCode));
+}
+
+export const TRANSACTION_CONFLICT_MESSAGE =
+  'Another operation changed the same data at the same moment, and this one was rolled back: send it again.';
+
 export const REJECTED_DATA_MESSAGE =
   'A value cannot be stored: a number is out of range, or a text holds a character the database refuses (such as U+0000).';
