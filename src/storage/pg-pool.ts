@@ -135,20 +135,24 @@ export function createPgPool(config: pg.PoolConfig, options: PgPoolOptions = {})
   const clients = new Set<pg.Client>();
   const probeAfterMs = options.probeAfterMs ?? 3_000;
   const checkSilenceMs = config.connectionTimeoutMillis || 3_000;
-  const watchdog = createWatchdog({
-    probeAfterMs,
-    check: () => answers(config, checkSilenceMs),
-    onUnanswered(error) {
-      const unanswered = new DatabaseUnavailableError(
-        `The database did not answer: a statement waited ${probeAfterMs} ms, then a check failed (${error.message})`,
-      );
-      // Counted as a failed connection: the circuit opens (unless open already), so that requests
-      // fail at once and its probe finds the database back.
-      breaker.execute(() => Promise.reject(unanswered)).catch(ignore);
-      // Idle ones too: they are on the same unanswering server, and would take the next requests.
-      for (const client of clients) cut(client, unanswered);
-    },
-  });
+  // Infinity: no watchdog (embedded PGlite, in this process: see db.ts).
+  const watchdog: { started(): () => void } =
+    probeAfterMs === Number.POSITIVE_INFINITY
+      ? { started: () => ignore }
+      : createWatchdog({
+          probeAfterMs,
+          check: () => answers(config, checkSilenceMs),
+          onUnanswered(error) {
+            const unanswered = new DatabaseUnavailableError(
+              `The database did not answer: a statement waited ${probeAfterMs} ms, then a check failed (${error.message})`,
+            );
+            // Counted as a failed connection: the circuit opens (unless open already), so that requests
+            // fail at once and its probe finds the database back.
+            breaker.execute(() => Promise.reject(unanswered)).catch(ignore);
+            // Idle ones too: they are on the same unanswering server, and would take the next requests.
+            for (const client of clients) cut(client, unanswered);
+          },
+        });
 
   const unreachable = () => {
     const last = breaker.lastFailure;
