@@ -134,7 +134,8 @@ async function main() {
     const vs = ratioRows[0];
     const emb = summaries[0];
     const embTimeouts = timeouts[0].timeouts;
-    const met = vs.rps != null && vs.rps >= 0.5 && emb.p99 != null && emb.p99 < 1000 && !embTimeouts;
+    const met =
+      vs.rps != null && vs.rps >= 0.5 && emb.p99 != null && emb.p99 < 1000 && !embTimeouts;
     const x = (n) => (n == null ? 'n/a' : `${n.toFixed(2)}x`);
     process.stdout.write(
       [

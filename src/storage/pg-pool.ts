@@ -20,8 +20,8 @@
 // NAT that forgot it) even while nothing is sent, and keeps idle connections known to firewalls,
 // but only after the kernel's probes (Linux's defaults: 9, 75 s apart, after the idle time given
 // here), and never a frozen server, whose kernel answers them. Statements through a Submittable
-// (pg-cursor, pg-query-stream: we use none) are not watched. Embedded PGlite runs in this process:
-// nothing there can stop answering on its own, and none of this applies to it.
+// (pg-cursor, pg-query-stream: we use none) are not watched. Embedded PGlite (a thread of this
+// process behind a socket, storage/pglite-server.ts) uses this pool without the watchdog: see db.ts.
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 import pg from 'pg';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from './db-errors';

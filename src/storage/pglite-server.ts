@@ -3,6 +3,7 @@
 // statement on it, and under load requests waited behind each other's SQL), and the server talks
 // to it through the same code as to Postgres (pg pool, Prisma's pg adapter, the migration engine).
 // A thread, not a process: killing the server ends the database too, and it keeps one owner.
+// (That thread hosts every embedded database of the process: see getHost.)
 //
 // PGlite is one Postgres session. Its connections are multiplexed here, one exchange at a time:
 // what a client sends up to a Sync or a simple Query runs whole, and a connection whose exchange
@@ -20,8 +21,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import type { PGlite } from '@electric-sql/pglite';
+import { createAnalyzeSchedule, rowsChanged } from './pglite-analyze';
 
 export interface PgliteServerOptions {
   /** A directory, or omitted for in-memory. */
@@ -37,87 +39,117 @@ export interface PgliteServer {
   close(): Promise<void>;
 }
 
-type FromWorker = { ready: true } | { ready: false; error: string } | { closed: true };
+type ToHost =
+  | { open: number; dataDir?: string; load: Uint8Array<ArrayBuffer> | null; socketDir: string }
+  | { close: number };
+type FromHost = { opened: number } | { failed: number; error: string } | { closed: number };
 
-/** Starts the thread and waits until it listens. */
+// One thread per process hosts every embedded database the process opens (a server has one; a test
+// process opens many): loading PGlite and compiling its WebAssembly are most of the cost of opening
+// one, and are paid once. It is started on first use and does not keep the process alive while it
+// hosts nothing.
+let host: { worker: Worker; waiting: Map<number, (message: FromHost) => void> } | null = null;
+let nextId = 1;
+let openCount = 0;
+
+function getHost() {
+  if (host) return host;
+  // The thread runs this file through tsx, as the CLI does (jest's transform does not reach threads).
+  const worker = new Worker(
+    `require('tsx/cjs'); require(${JSON.stringify(__filename)}).hostInWorker();`,
+    { eval: true },
+  );
+  const waiting = new Map<number, (message: FromHost) => void>();
+  const current = { worker, waiting };
+  const fail = (error: string) => {
+    if (host === current) host = null;
+    for (const [id, answer] of waiting) answer({ failed: id, error });
+    waiting.clear();
+  };
+  worker.on('message', (message: FromHost) => {
+    const id =
+      'opened' in message ? message.opened : 'failed' in message ? message.failed : message.closed;
+    waiting.get(id)?.(message);
+    waiting.delete(id);
+  });
+  // A thread that fails ends: its databases' connections fail, and their pools report them down.
+  worker.on('error', (error) => fail(String(error)));
+  worker.on('exit', (code) => fail(`the database thread exited (${code})`));
+  worker.unref();
+  host = current;
+  return current;
+}
+
+function ask(message: ToHost): Promise<FromHost> {
+  const { worker, waiting } = getHost();
+  const id = 'open' in message ? message.open : message.close;
+  return new Promise((resolve) => {
+    waiting.set(id, resolve);
+    worker.postMessage(message, 'open' in message && message.load ? [message.load.buffer] : []);
+  });
+}
+
+/** Opens the database in the host thread and waits until its socket listens. */
 export async function startPgliteServer(options: PgliteServerOptions): Promise<PgliteServer> {
   // A directory only this user can enter (mkdtemp: 0700): the socket has no password.
   const socketDir = await mkdtemp(path.join(os.tmpdir(), 'evalgraph-pglite-'));
   const load = options.loadDataDir ? new Uint8Array(await options.loadDataDir.arrayBuffer()) : null;
-  // The worker runs this file through tsx, as the CLI does (jest's transform does not reach threads).
-  const worker = new Worker(
-    `require('tsx/cjs'); require(${JSON.stringify(__filename)}).serveInWorker();`,
-    {
-      eval: true,
-      workerData: { dataDir: options.dataDir, load, socketDir },
-      transferList: load ? [load.buffer as ArrayBuffer] : [],
-    },
-  );
-  let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    worker.once('exit', () => {
-      exited = true;
-      resolve();
-    }),
-  );
-  // An error in the thread ends it: connections then fail, and the pool reports the database down.
-  const failed = new Promise<never>((_, reject) => worker.once('error', reject));
-  worker.on('error', () => {});
-  const ready = new Promise<void>((resolve, reject) =>
-    worker.once('message', (message: FromWorker) =>
-      'ready' in message && message.ready
-        ? resolve()
-        : reject(new Error(`embedded database: ${'error' in message ? message.error : message}`)),
-    ),
-  );
-  try {
-    await Promise.race([ready, failed, exit.then(() => Promise.reject(new Error('exited')))]);
-  } catch (error) {
-    await worker.terminate();
+  const id = nextId++;
+  // The thread keeps the process alive while a database is open in it.
+  if (openCount++ === 0) getHost().worker.ref();
+  const release = () => {
+    if (--openCount === 0) host?.worker.unref();
+  };
+  const opened = await ask({ open: id, dataDir: options.dataDir, load, socketDir });
+  if (!('opened' in opened)) {
+    release();
     await rm(socketDir, { recursive: true, force: true });
-    throw error;
+    throw new Error(`embedded database: ${'error' in opened ? opened.error : 'not opened'}`);
   }
+  let closing: Promise<void> | undefined;
   return {
     url: `postgresql://postgres@${encodeURIComponent(socketDir)}/postgres`,
-    close: async () => {
-      if (!exited) {
-        const closed = new Promise<void>((resolve) =>
-          worker.on('message', (m: FromWorker) => 'closed' in m && resolve()),
-        );
-        worker.postMessage('close');
-        await Promise.race([closed, exit]);
-        await worker.terminate();
-      }
-      await rm(socketDir, { recursive: true, force: true });
-    },
+    close: () =>
+      (closing ??= (async () => {
+        // A thread that is gone took the database with it.
+        if (host) await ask({ close: id });
+        release();
+        await rm(socketDir, { recursive: true, force: true });
+      })()),
   };
 }
 
-/** The thread's side: opens PGlite and serves the socket until told to close. */
-export async function serveInWorker() {
-  if (isMainThread || !parentPort) throw new Error('serveInWorker runs in a worker thread');
+/** The host thread's side: opens databases and serves their sockets until told to close them. */
+export function hostInWorker() {
+  if (isMainThread || !parentPort) throw new Error('hostInWorker runs in a worker thread');
   const port = parentPort;
-  const { dataDir, load, socketDir } = workerData as {
-    dataDir?: string;
-    load: Uint8Array<ArrayBuffer> | null;
-    socketDir: string;
-  };
-  try {
-    // Loaded here: the main thread does not load PGlite at all.
-    const { openPglite } = require('./pglite') as typeof import('./pglite');
-    const lite = await openPglite({ dataDir, loadDataDir: load ? new Blob([load]) : undefined });
-    const server = await listen(lite, path.join(socketDir, '.s.PGSQL.5432'));
-    port.on('message', async () => {
-      await server.close();
-      if (!lite.closed) await lite.close();
-      port.postMessage({ closed: true } satisfies FromWorker);
-      port.close();
-    });
-    port.postMessage({ ready: true } satisfies FromWorker);
-  } catch (error) {
-    port.postMessage({ ready: false, error: String(error) } satisfies FromWorker);
-    port.close();
-  }
+  // Loaded here: the main thread does not load PGlite at all.
+  const { openPglite } = require('./pglite') as typeof import('./pglite');
+  const open = new Map<number, { lite: PGlite; server: { close(): Promise<void> } }>();
+  port.on('message', async (message: ToHost) => {
+    if ('open' in message) {
+      try {
+        const { dataDir, load, socketDir } = message;
+        const lite = await openPglite({
+          dataDir,
+          loadDataDir: load ? new Blob([load]) : undefined,
+        });
+        const server = await listen(lite, path.join(socketDir, '.s.PGSQL.5432'));
+        open.set(message.open, { lite, server });
+        port.postMessage({ opened: message.open } satisfies FromHost);
+      } catch (error) {
+        port.postMessage({ failed: message.open, error: String(error) } satisfies FromHost);
+      }
+      return;
+    }
+    const db = open.get(message.close);
+    open.delete(message.close);
+    if (db) {
+      await db.server.close();
+      if (!db.lite.closed) await db.lite.close().catch(() => {});
+    }
+    port.postMessage({ closed: message.close } satisfies FromHost);
+  });
 }
 
 const SSL_REQUEST = 80877103;
@@ -140,6 +172,17 @@ async function listen(lite: PGlite, socketPath: string) {
   const prepared = new Map<string, Buffer>();
   let running = false;
   const sockets = new Set<Socket>();
+
+  const analyze = createAnalyzeSchedule();
+  async function analyzeAll() {
+    await lite.exec('ANALYZE');
+    const [{ rows }] = (
+      await lite.query<{ rows: number }>(
+        "SELECT coalesce(sum(greatest(reltuples, 0)), 0)::float8 AS rows FROM pg_class WHERE relkind = 'r'",
+      )
+    ).rows;
+    analyze.analyzed(rows);
+  }
 
   async function drain() {
     if (running) return;
@@ -171,6 +214,9 @@ async function listen(lite: PGlite, socketPath: string) {
         const status = reply.length >= 6 ? reply[reply.length - 1] : 0x49;
         owner = status === 0x49 ? null : connection;
         if (!connection.socket.destroyed) connection.socket.write(reply);
+        analyze.changed(rowsChanged(reply));
+        // A failed ANALYZE is tried again a minute later.
+        if (!owner && analyze.due()) await analyzeAll().catch(() => analyze.analyzed(0));
       }
     } finally {
       running = false;
