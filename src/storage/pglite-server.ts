@@ -43,7 +43,7 @@ export interface PgliteServerOptions {
 export interface PgliteServer {
   /** A Postgres connection string to the socket. */
   url: string;
-  /** Closes the socket and the database, and ends the thread. */
+  /** Closes the socket and the database (the thread stays for the process's next one, without keeping the process alive). */
   close(): Promise<void>;
 }
 
