@@ -494,6 +494,8 @@ async function main() {
 }
 
 module.exports = main;
+// The same data and query for bench/embedded.js.
+Object.assign(module.exports, { QUERY_OURS, makeSpans, seed, graphqlRequest, expectTraces });
 if (require.main === module)
   main().then(
     (code) => process.exit(code),

@@ -113,8 +113,9 @@ function percentile(xs, p) {
 /**
  * Run each target in turn, round after round (A/B/C/A/B/C…), until each has `runs` valid runs.
  * A run counts only with no non-2xx, no errors, no body mismatches and a clean probe before it.
- * targets: [{ name, request: { url, method, headers, body, setupRequest? }, expect?(json) => string|undefined, server?, varyingBody? }]
- * (`varyingBody`: answers differ by design, e.g. a rate-limit extension; each is still probed, not compared.)
+ * targets: [{ name, request: { url, method, headers, body, setupRequest? }, expect?(json) => string|undefined, server?, varyingBody?, keepTimeouts? }]
+ * (`varyingBody`: answers differ by design, e.g. a rate-limit extension; each is still probed, not compared.
+ * `keepTimeouts`: a run with timeouts still counts, for benchmarks that report them.)
  */
 async function interleave(targets, opts, log = (line) => process.stderr.write(`${line}\n`)) {
   const results = new Map(targets.map((t) => [t.name, []]));
@@ -147,7 +148,11 @@ async function interleave(targets, opts, log = (line) => process.stderr.write(`$
         const expectBody = t.varyingBody ? null : probed;
         Object.assign(run, await measure(t.request, { ...opts, expectBody }));
         run.bodiesChecked = expectBody ? 'all' : 'sampled';
-        const bad = ['non2xx', 'errors', 'mismatches'].filter((k) => run[k] > 0);
+        // autocannon counts a timeout as an error too; a target that measures them keeps the run.
+        const errors = t.keepTimeouts ? run.errors - run.timeouts : run.errors;
+        const bad = ['non2xx', 'errors', 'mismatches'].filter(
+          (k) => (k === 'errors' ? errors : run[k]) > 0,
+        );
         if (run.total === 0) bad.push('no responses');
         run.valid = bad.length === 0;
         if (!run.valid) run.reason = bad.map((k) => (run[k] > 0 ? `${k}=${run[k]}` : k)).join(' ');

@@ -1,21 +1,15 @@
-// The database: Postgres through @prisma/adapter-pg, or embedded PGlite (PostgreSQL in WASM)
-// through pglite-prisma-adapter. Everything above this file sees one Prisma client.
+// The database: Postgres, or embedded PGlite (PostgreSQL in WASM) in a thread behind a private
+// socket; both through pg and @prisma/adapter-pg. Everything above this file sees one Prisma client.
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { PrismaPg } from '@prisma/adapter-pg';
-import type {
-  SqlDriverAdapterFactory,
-  SqlMigrationAwareDriverAdapterFactory,
-} from '@prisma/driver-adapter-utils';
+import type pg from 'pg';
+import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { DatabaseConfig } from '../config';
 import { PrismaClient } from '../generated/prisma/client';
-import {
-  createMigrationEngine,
-  createPostgresMigrationEngine,
-  type MigrationEngine,
-} from './migrate';
+import { createPostgresMigrationEngine, type MigrationEngine } from './migrate';
 import { createPgPool, type AvailabilityEvents } from './pg-pool';
-import { openPglite, PgliteAdapter } from './pglite';
+import { startPgliteServer } from './pglite-server';
 
 export type DbOptions =
   /** probeAfterMs: see PgPoolOptions (pg-pool.ts). */
@@ -69,29 +63,25 @@ function createPostgresDb(
     { ...events, probeAfterMs },
   );
   const { prisma, onQuery, notify } = createClient(new PrismaPg(pool));
+  // Named (prepared) statements: hot paths repeat the same few texts, so each connection parses
+  // and plans them once. (Behind PgBouncer, that needs its prepared-statement support.)
+  const run = (client: pg.Pool | pg.PoolClient) =>
+    timed(
+      notify,
+      async (text, params) =>
+        (await client.query({ name: statementName(text), text, values: params })).rows,
+    );
   return {
     kind: 'postgres',
     prisma,
     onQuery,
-    // Named (prepared) statements: hot paths repeat the same few texts, so each connection parses
-    // and plans them once. (Behind PgBouncer, that needs its prepared-statement support.)
-    query: timed(
-      notify,
-      async (text, params) =>
-        (await pool.query({ name: statementName(text), text, values: params })).rows,
-    ),
+    query: run(pool),
     async transaction(fn) {
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
-        const result = await fn(
-          timed(
-            notify,
-            async (text, params) =>
-              (await client.query({ name: statementName(text), text, values: params })).rows,
-          ),
-        );
+        const result = await fn(run(client));
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -118,33 +108,36 @@ function createPostgresDb(
   };
 }
 
+/**
+ * Embedded PGlite, in a thread of its own behind a private socket (pglite-server.ts), through the
+ * same code as Postgres. No watchdog: the thread is in this process, and while a long statement
+ * holds PGlite's one session the watchdog's check would wait behind it and pass for an
+ * unanswering database.
+ */
 async function createPgliteDb(options: { dataDir?: string; loadDataDir?: Blob }): Promise<Db> {
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
-  const lite = await openPglite({ dataDir: options.dataDir, loadDataDir: options.loadDataDir });
-  const adapter: SqlMigrationAwareDriverAdapterFactory = new PgliteAdapter(lite);
-  const { prisma, onQuery, notify } = createClient(adapter);
+  const server = await startPgliteServer(options);
+  const db = createPostgresDb(
+    {
+      kind: 'postgres',
+      url: server.url,
+      poolSize: PGLITE_POOL_SIZE,
+      probeAfterMs: Number.POSITIVE_INFINITY,
+    },
+    {},
+  );
   return {
+    ...db,
     kind: 'pglite',
-    prisma,
-    onQuery,
-    query: timed(notify, async (text, params) => (await lite.query(text, params)).rows as never),
-    transaction: (fn) =>
-      lite.transaction((tx) =>
-        fn(timed(notify, async (text, params) => (await tx.query(text, params)).rows as never)),
-      ),
-    ping: (timeoutMs = 2_000) =>
-      withTimeout(
-        lite.query('select 1').then(() => undefined),
-        timeoutMs,
-        'database',
-      ),
-    migrations: () => createMigrationEngine(adapter),
     close: once(async () => {
-      await prisma.$disconnect();
-      if (!lite.closed) await lite.close();
+      await db.close();
+      await server.close();
     }),
   };
 }
+
+/** Connections to the embedded database: they wait their turn for its one session, so a few keep it busy. */
+const PGLITE_POOL_SIZE = 10;
 
 type QueryListener = (query: { sql: string; durationMs: number }) => void;
 

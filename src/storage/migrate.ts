@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   bindMigrationAwareSqlAdapterFactory,
+  ColumnTypeEnum,
   type SqlMigrationAwareDriverAdapterFactory,
 } from '@prisma/driver-adapter-utils';
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm';
@@ -174,17 +175,26 @@ function emptyIfNoop(sql: string | null): string {
 }
 
 /** pg reports Postgres' internal `"char"` type (OID 18) in catalog queries, which
- * @prisma/adapter-pg 7.10 refuses; the engine reads it as text. Only the engine's pool uses this. */
+ * @prisma/adapter-pg 7.10 refuses; the adapter gets it as text, and the engine is told it is a
+ * character (WholeScriptPg: it reads pg_constraint.contype as one, and Postgres 18, PGlite's, lists
+ * NOT NULL constraints there). Only the engine's pool uses this. */
 const CHAR_OID = 18;
 const TEXT_OID = 25;
+/** The `"char"` columns of each catalog query the engine sent, by its text. */
+const charColumns = new Map<string, Set<string>>();
 class CatalogClient extends pg.Client {
   // biome-ignore lint/suspicious/noExplicitAny: pg.Client.query has a dozen overloads; this forwards them all unchanged.
   override query(...args: any[]): any {
     const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
+    const text: unknown = typeof args[0] === 'string' ? args[0] : args[0]?.text;
     const result = (super.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args).then(
       (res) => {
         for (const field of res?.fields ?? [])
-          if (field.dataTypeID === CHAR_OID) field.dataTypeID = TEXT_OID;
+          if (field.dataTypeID === CHAR_OID) {
+            field.dataTypeID = TEXT_OID;
+            if (typeof text === 'string')
+              charColumns.set(text, (charColumns.get(text) ?? new Set()).add(field.name));
+          }
         return res;
       },
     );
@@ -206,6 +216,16 @@ class WholeScriptPg extends PrismaPg {
 
   override async connect() {
     const adapter = await super.connect();
+    const queryRaw = adapter.queryRaw.bind(adapter);
+    adapter.queryRaw = async (query) => {
+      const result = await queryRaw(query);
+      const chars = charColumns.get(query.sql);
+      if (chars)
+        result.columnTypes = result.columnTypes.map((type, i) =>
+          chars.has(result.columnNames[i]) ? ColumnTypeEnum.Character : type,
+        );
+      return result;
+    };
     adapter.executeScript = async (script: string) => {
       try {
         await this.pool.query(script);

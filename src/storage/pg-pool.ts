@@ -20,8 +20,8 @@
 // NAT that forgot it) even while nothing is sent, and keeps idle connections known to firewalls,
 // but only after the kernel's probes (Linux's defaults: 9, 75 s apart, after the idle time given
 // here), and never a frozen server, whose kernel answers them. Statements through a Submittable
-// (pg-cursor, pg-query-stream: we use none) are not watched. Embedded PGlite runs in this process:
-// nothing there can stop answering on its own, and none of this applies to it.
+// (pg-cursor, pg-query-stream: we use none) are not watched. Embedded PGlite (a thread of this
+// process behind a socket, storage/pglite-server.ts) uses this pool without the watchdog: see db.ts.
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
 import pg from 'pg';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from './db-errors';
@@ -135,20 +135,24 @@ export function createPgPool(config: pg.PoolConfig, options: PgPoolOptions = {})
   const clients = new Set<pg.Client>();
   const probeAfterMs = options.probeAfterMs ?? 3_000;
   const checkSilenceMs = config.connectionTimeoutMillis || 3_000;
-  const watchdog = createWatchdog({
-    probeAfterMs,
-    check: () => answers(config, checkSilenceMs),
-    onUnanswered(error) {
-      const unanswered = new DatabaseUnavailableError(
-        `The database did not answer: a statement waited ${probeAfterMs} ms, then a check failed (${error.message})`,
-      );
-      // Counted as a failed connection: the circuit opens (unless open already), so that requests
-      // fail at once and its probe finds the database back.
-      breaker.execute(() => Promise.reject(unanswered)).catch(ignore);
-      // Idle ones too: they are on the same unanswering server, and would take the next requests.
-      for (const client of clients) cut(client, unanswered);
-    },
-  });
+  // Infinity: no watchdog (embedded PGlite, in this process: see db.ts).
+  const watchdog: { started(): () => void } =
+    probeAfterMs === Number.POSITIVE_INFINITY
+      ? { started: () => ignore }
+      : createWatchdog({
+          probeAfterMs,
+          check: () => answers(config, checkSilenceMs),
+          onUnanswered(error) {
+            const unanswered = new DatabaseUnavailableError(
+              `The database did not answer: a statement waited ${probeAfterMs} ms, then a check failed (${error.message})`,
+            );
+            // Counted as a failed connection: the circuit opens (unless open already), so that requests
+            // fail at once and its probe finds the database back.
+            breaker.execute(() => Promise.reject(unanswered)).catch(ignore);
+            // Idle ones too: they are on the same unanswering server, and would take the next requests.
+            for (const client of clients) cut(client, unanswered);
+          },
+        });
 
   const unreachable = () => {
     const last = breaker.lastFailure;

@@ -37,7 +37,7 @@ export function createRedis(
   const perConnection = {
     connectionName: options.name ?? 'evalgraph',
     maxRetriesPerRequest: 1,
-    // Long enough that a busy event loop (embedded PGlite runs on it) does not time out a command Redis
+    // Long enough that a busy event loop does not time out a command Redis
     // answered in time; short enough that a hung Redis costs one request seconds, then the fallback.
     commandTimeout: options.commandTimeoutMs ?? 2_000,
     connectTimeout: 2_000,
