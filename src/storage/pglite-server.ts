@@ -59,6 +59,8 @@ type FromHost = { opened: number } | { failed: number; error: string } | { close
 let host: { worker: Worker; waiting: Map<number, (message: FromHost) => void> } | null = null;
 let nextId = 1;
 let openCount = 0;
+let idle: NodeJS.Timeout | undefined;
+const IDLE_MS = 1_000;
 
 function getHost() {
   if (host) return host;
@@ -104,9 +106,20 @@ export async function startPgliteServer(options: PgliteServerOptions): Promise<P
   const load = options.loadDataDir ? new Uint8Array(await options.loadDataDir.arrayBuffer()) : null;
   const id = nextId++;
   // The thread keeps the process alive while a database is open in it.
+  clearTimeout(idle);
   if (openCount++ === 0) getHost().worker.ref();
   const release = () => {
-    if (--openCount === 0) host?.worker.unref();
+    if (--openCount > 0) return;
+    host?.worker.unref();
+    // A thread left hosting nothing still holds PGlite and its WebAssembly: ended after a pause
+    // (a test process opens and closes databases one after another, and each jest test file gets
+    // this module afresh, so without this every file left a thread of ~150 MB behind).
+    idle = setTimeout(() => {
+      if (openCount > 0 || !host) return;
+      void host.worker.terminate();
+      host = null;
+    }, IDLE_MS);
+    idle.unref();
   };
   const opened = await ask({ open: id, dataDir: options.dataDir, load, socketDir });
   if (!('opened' in opened)) {
