@@ -22,7 +22,12 @@ import { isDatabaseUnavailable } from './storage/db-errors';
 
 type Extra = {
   principal?: Principal;
+  /** The client's address, read from the upgrade request at connection_init. */
+  address?: string;
 };
+
+/** How often every socket is pinged; one that has not answered the previous ping is cut (graphql-ws's default). */
+const KEEP_ALIVE_MS = 12_000;
 
 type Enveloped = ReturnType<App['getEnveloped']>;
 
@@ -48,14 +53,10 @@ function addressOf(app: App, request: IncomingMessage): string | undefined {
 async function principalOf(
   app: App,
   params: Readonly<Record<string, unknown>> | undefined,
-  request: IncomingMessage,
+  address: string | undefined,
 ): Promise<Principal | null> {
   try {
-    return await authenticateHeader(
-      app.services.auth,
-      authorizationOf(params),
-      addressOf(app, request),
-    );
+    return await authenticateHeader(app.services.auth, authorizationOf(params), address);
   } catch (error) {
     const code = error instanceof GraphQLError ? error.extensions.code : undefined;
     if (code === 'UNAUTHENTICATED' || code === 'FORBIDDEN') return null;
@@ -106,9 +107,14 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
     {
       connectionInitWaitTimeout: limits.initTimeoutMs,
       async onConnect(ctx) {
+        const address = addressOf(app, ctx.extra.request);
+        ctx.extra.address = address;
+        // The upgrade request is not kept for the connection's life (about 1 KiB a socket with its
+        // headers): its address was all that is needed of it.
+        Object.assign(ctx.extra, { request: undefined });
         // The key is known only now (in connection_init), not at the upgrade.
         const retryAfter = await app.services.anonymous.admit(
-          addressOf(app, ctx.extra.request),
+          address,
           authorizationOf(ctx.connectionParams),
         );
         if (retryAfter !== null) {
@@ -121,7 +127,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         }
         let principal: Principal | null;
         try {
-          principal = await principalOf(app, ctx.connectionParams, ctx.extra.request);
+          principal = await principalOf(app, ctx.connectionParams, address);
         } catch (error) {
           // The key cannot be checked now (the database is away): 1013 Try Again Later, which
           // clients retry; a throw would close 4500, which graphql-ws's client takes as fatal.
@@ -158,7 +164,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         }
         let principal: Principal | null;
         try {
-          principal = await principalOf(app, ctx.connectionParams, ctx.extra.request);
+          principal = await principalOf(app, ctx.connectionParams, ctx.extra.address);
         } catch (error) {
           // The operation fails with its code (SERVICE_UNAVAILABLE); the connection stays.
           const fault = unavailable(error);
@@ -188,7 +194,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         // The principal as admitted: confined to the projects of the document's registration.
         const enveloped = app.getEnveloped({
           wsPrincipal: admitted.principal,
-          wsAddress: addressOf(app, ctx.extra.request),
+          wsAddress: ctx.extra.address,
           params,
         });
         let document: DocumentNode;
@@ -216,9 +222,29 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
       subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
     },
     wss,
+    // No timer per socket: the heartbeat below pings them all.
+    0,
   );
 
+  // One interval over every socket instead of graphql-ws's interval (and pong timeout) per socket.
+  const unanswered = new Set<WebSocket>();
+  function answered(this: WebSocket) {
+    unanswered.delete(this);
+  }
+  wss.on('connection', (socket: WebSocket) => socket.on('pong', answered));
+  const heartbeat = setInterval(() => {
+    for (const socket of unanswered) if (socket.readyState === socket.OPEN) socket.terminate();
+    unanswered.clear();
+    for (const socket of wss.clients)
+      if (socket.readyState === socket.OPEN) {
+        unanswered.add(socket);
+        socket.ping();
+      }
+  }, KEEP_ALIVE_MS);
+  heartbeat.unref();
+
   const cut = () => {
+    clearInterval(heartbeat);
     for (const socket of wss.clients) socket.terminate();
     for (const socket of upgraded) socket.destroy();
   };
@@ -233,6 +259,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
     async close(by = Infinity) {
       closing = true;
       offRevoked();
+      clearInterval(heartbeat);
       const disposed = Promise.resolve(graphqlWs.dispose());
       if (await settledBy([disposed], by)) return;
       cut();
