@@ -86,11 +86,19 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
 
+  // Listeners that use `this`, not closures made in onUpgrade: those would share its scope, which
+  // holds the upgrade request, and keep it (about 1 KiB with its headers) for the socket's life.
+  function destroy(this: Duplex) {
+    this.destroy();
+  }
+  function forget(this: Duplex) {
+    upgraded.delete(this);
+  }
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // First: Node leaves an upgraded socket without an error handler, and a reset would crash us.
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroy);
     upgraded.add(socket);
-    socket.once('close', () => upgraded.delete(socket));
+    socket.once('close', forget);
     if (closing) return refuse(socket, '503 Service Unavailable');
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/graphql') return refuse(socket, '404 Not Found');
@@ -219,7 +227,13 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         };
       },
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
+      // The enveloped functions ride in rootValue only to get here: graphql-ws and the stream keep
+      // these args while the subscription is open, and the root of a subscription is unused.
+      subscribe: (args: ExecutionArgs) => {
+        const enveloped = args.rootValue as Enveloped;
+        args.rootValue = undefined;
+        return enveloped.subscribe(args);
+      },
     },
     wss,
     // No timer per socket: the heartbeat below pings them all.

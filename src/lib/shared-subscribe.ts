@@ -46,7 +46,9 @@ class SharedStream implements AsyncIterableIterator<ExecutionResult> {
   // once, not when its next event comes.
   async next(): Promise<IteratorResult<ExecutionResult>> {
     const next = await this.iterator.next();
-    return next.done ? { done: true, value: undefined } : { done: false, value: await this.run(next.value) };
+    return next.done
+      ? { done: true, value: undefined }
+      : { done: false, value: await this.run(next.value) };
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
