@@ -9,7 +9,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { DocumentNode, ExecutionArgs } from 'graphql';
 import { GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from './app';
 import type { Deps } from './deps';
@@ -19,15 +18,13 @@ import { authenticateHeader } from './modules/auth/authenticate';
 import type { Principal } from './modules/auth/permissions';
 import { DATABASE_UNAVAILABLE_MESSAGE } from './plugins/use-error-codes';
 import { isDatabaseUnavailable } from './storage/db-errors';
+import { serveGraphqlWs } from './ws-transport';
 
 type Extra = {
   principal?: Principal;
   /** The client's address, read from the upgrade request at connection_init. */
   address?: string;
 };
-
-/** How often every socket is pinged; one that has not answered the previous ping is cut (graphql-ws's default). */
-const KEEP_ALIVE_MS = 12_000;
 
 type Enveloped = ReturnType<App['getEnveloped']>;
 
@@ -98,7 +95,8 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
     // First: Node leaves an upgraded socket without an error handler, and a reset would crash us.
     socket.on('error', destroy);
     upgraded.add(socket);
-    socket.once('close', forget);
+    // `on`, not `once` ('close' comes once): once wraps each listener in two more objects.
+    socket.on('close', forget);
     if (closing) return refuse(socket, '503 Service Unavailable');
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/graphql') return refuse(socket, '404 Not Found');
@@ -111,7 +109,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
       socket.close(4403, 'Forbidden: the API key was revoked');
   });
 
-  const graphqlWs = useServer<Record<string, unknown>, Extra>(
+  const graphqlWs = serveGraphqlWs<Extra>(
     {
       connectionInitWaitTimeout: limits.initTimeoutMs,
       async onConnect(ctx) {
@@ -152,7 +150,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         const sockets = socketsByKey.get(principal.keyId) ?? new Set();
         sockets.add(ctx.extra.socket);
         socketsByKey.set(principal.keyId, sockets);
-        ctx.extra.socket.once('close', () => {
+        ctx.extra.socket.on('close', () => {
           sockets.delete(ctx.extra.socket);
           if (!sockets.size && socketsByKey.get(principal.keyId) === sockets)
             socketsByKey.delete(principal.keyId);
@@ -236,29 +234,11 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
       },
     },
     wss,
-    // No timer per socket: the heartbeat below pings them all.
-    0,
+    deps.log,
   );
 
-  // One interval over every socket instead of graphql-ws's interval (and pong timeout) per socket.
-  const unanswered = new Set<WebSocket>();
-  function answered(this: WebSocket) {
-    unanswered.delete(this);
-  }
-  wss.on('connection', (socket: WebSocket) => socket.on('pong', answered));
-  const heartbeat = setInterval(() => {
-    for (const socket of unanswered) if (socket.readyState === socket.OPEN) socket.terminate();
-    unanswered.clear();
-    for (const socket of wss.clients)
-      if (socket.readyState === socket.OPEN) {
-        unanswered.add(socket);
-        socket.ping();
-      }
-  }, KEEP_ALIVE_MS);
-  heartbeat.unref();
-
   const cut = () => {
-    clearInterval(heartbeat);
+    graphqlWs.stop();
     for (const socket of wss.clients) socket.terminate();
     for (const socket of upgraded) socket.destroy();
   };
@@ -273,8 +253,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
     async close(by = Infinity) {
       closing = true;
       offRevoked();
-      clearInterval(heartbeat);
-      const disposed = Promise.resolve(graphqlWs.dispose());
+      const disposed = graphqlWs.dispose();
       if (await settledBy([disposed], by)) return;
       cut();
       await disposed;

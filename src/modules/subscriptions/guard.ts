@@ -4,11 +4,11 @@
 // the revocation is announced through pub/sub, from any process) or when the key's user no longer
 // may read the stream's project (checked at once when a change of the user's access is announced,
 // and against the database every 30 s, which also catches an announcement that was lost).
-import { randomUUID } from 'node:crypto';
 import type { Context } from '../../context';
 import type { Deps } from '../../deps';
 import { appError, unauthenticated } from '../../errors';
 import { createChannel, type Channel, type ChannelOptions } from '../../lib/channel';
+import { flatUuid } from '../../lib/ids';
 import { can } from '../auth/permissions';
 import { ACCESS_CHANGED_TOPIC, KEY_REVOKED_TOPIC, type AuthService } from '../auth/service';
 import { createRedisSlots, type SubscriptionSlots } from './slots';
@@ -128,7 +128,7 @@ export function createSubscriptionGuard(
     const streams = open.get(keyId) ?? new Set();
     if (streams.size >= options.perKey) throw refuse();
     const stream = new Stream(
-      slots ? randomUUID() : '',
+      slots ? flatUuid() : '',
       keyId,
       projectId,
       principal.userId,
