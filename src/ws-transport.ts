@@ -43,19 +43,25 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
   wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     socket.on('error', socketFailed);
     socket.on('pong', answered);
+    // Methods, not arrow properties: kept per socket, and under tsx (esbuild's keepNames) a named
+    // arrow costs a property dictionary of its own (lib/channel.ts).
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
+        send(data) {
+          return new Promise<void>((resolve, reject) => {
             if (socket.readyState !== socket.OPEN) return resolve();
             socket.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) =>
+          });
+        },
+        close(code, reason) {
+          socket.close(code, reason);
+        },
+        onMessage(handle) {
           socket.on('message', (data) => {
             handle(String(data)).catch((error: unknown) => internalError(socket, error));
-          }),
+          });
+        },
       },
       { socket, request } as SocketExtra & Partial<E>,
     );
