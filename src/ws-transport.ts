@@ -25,6 +25,12 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
 ) {
   const server = makeServer(options);
   wss.options.handleProtocols = handleProtocols;
+  // Without a listener an 'error' would be thrown (useServer closes every socket 4500 on it).
+  wss.on('error', (error) => {
+    log.error({ err: error }, 'graphql-ws: WebSocket server error; closing every socket');
+    for (const socket of wss.clients)
+      socket.close(CloseCode.InternalServerError, 'Internal server error');
+  });
 
   // A fault of ours (the protocol's handling threw) closes 4500, as useServer does; the message
   // stays in our log, not in the close reason.
