@@ -10,7 +10,7 @@ const path = require('node:path');
 const pg = require('pg');
 const WebSocket = require('ws');
 const { startFakeJudge } = require('./baselines/fake-judge');
-const { liveMemory } = require('./lib/inspect');
+const { liveMemory, heapSnapshot } = require('./lib/inspect');
 const { freePort, startServer, startOurs, getOk, describeExit, sleep } = require('./lib/servers');
 const { gql, withDatabase } = require('./lib/graphql');
 
@@ -21,7 +21,20 @@ function settings() {
     events: envCount('BENCH_SUB_EVENTS', 20),
     intervalMs: 250,
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
+    // A folder: heap snapshots of each server without and with the N subscribers go there.
+    heapDir: process.env.BENCH_SUB_HEAP || null,
   };
+}
+
+/** Live memory now; with BENCH_SUB_HEAP, a heap snapshot `<name>-<n>-<when>.heapsnapshot` too. */
+async function measureMemory(server, opts, n, when) {
+  const live = await liveMemory(server.tail);
+  if (opts.heapDir)
+    await heapSnapshot(
+      server.tail,
+      path.join(opts.heapDir, `${server.name}-${n}-${when}.heapsnapshot`),
+    );
+  return live;
 }
 
 const pct = (sorted, p) =>
@@ -96,40 +109,55 @@ async function runOurs(server, url, key, projectId, judge, n, opts) {
     },
   );
   const id = created.createEvaluation.evaluation.id;
-  await sleep(1_000);
-  const memoryBefore = await liveMemory(server.tail);
-  const clients = Array.from({ length: n }, () => ({ latencies: [], done: false, sample: null }));
   const query =
     'subscription($id: ID!) { evaluationProgress(id: $id) { status percentDone etaSeconds at resultCounts { total completed passed failed errored } perTestingCriteriaResults { name meanScore passRate } } }';
-  const sockets = await connectAll(
-    n,
-    `${url.replace('http', 'ws')}/graphql`,
-    'graphql-transport-ws',
-    (socket, i) =>
-      new Promise((resolve) => {
-        socket.on('message', (data) => {
-          const text = String(data);
-          const message = JSON.parse(text);
-          if (message.type === 'connection_ack')
-            socket.send(
-              JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { id } } }),
-            );
-          else if (message.type === 'next') {
-            const progress = message.payload.data.evaluationProgress;
-            clients[i].latencies.push(Date.now() - Date.parse(progress.at));
-            if (!clients[i].sample) {
-              clients[i].sample = text;
-              resolve();
-            }
-          } else if (message.type === 'complete') clients[i].done = true;
-        });
-        socket.send(
-          JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }),
-        );
-      }),
-  );
+  /** Connects `clients.length` subscribers, each resolved at its first event (the state now). */
+  const subscribe = (clients) =>
+    connectAll(
+      clients.length,
+      `${url.replace('http', 'ws')}/graphql`,
+      'graphql-transport-ws',
+      (socket, i) =>
+        new Promise((resolve) => {
+          socket.on('message', (data) => {
+            const text = String(data);
+            const message = JSON.parse(text);
+            if (message.type === 'connection_ack')
+              socket.send(
+                JSON.stringify({
+                  id: '1',
+                  type: 'subscribe',
+                  payload: { query, variables: { id } },
+                }),
+              );
+            else if (message.type === 'next') {
+              const progress = message.payload.data.evaluationProgress;
+              clients[i].latencies.push(Date.now() - Date.parse(progress.at));
+              if (!clients[i].sample) {
+                clients[i].sample = text;
+                resolve();
+              }
+            } else if (message.type === 'complete') clients[i].done = true;
+          });
+          socket.send(
+            JSON.stringify({
+              type: 'connection_init',
+              payload: { authorization: `Bearer ${key}` },
+            }),
+          );
+        }),
+    );
+  const newClients = (k) =>
+    Array.from({ length: k }, () => ({ latencies: [], done: false, sample: null }));
+  // One subscriber first, gone before memory is read: what the first subscription of the process
+  // sets up once (caches, compiled code) is not a cost per subscriber.
+  await closeAll(await subscribe(newClients(1)));
   await sleep(1_000);
-  const memoryAfter = await liveMemory(server.tail);
+  const memoryBefore = await measureMemory(server, opts, n, 'before');
+  const clients = newClients(n);
+  const sockets = await subscribe(clients);
+  await sleep(1_000);
+  const memoryAfter = await measureMemory(server, opts, n, 'after');
   gate.open();
   const started = Date.now();
   while (clients.some((c) => !c.done) && Date.now() - started < 120_000) await sleep(100);
@@ -143,7 +171,10 @@ async function runOurs(server, url, key, projectId, judge, n, opts) {
 }
 
 async function runBaseline(base, n, sample, opts) {
-  const memoryBefore = await liveMemory(base.server.tail);
+  // As for ours: one client first, gone before memory is read.
+  await closeAll(await connectAll(1, `${base.url.replace('http', 'ws')}/graphql`, null, () => {}));
+  await sleep(1_000);
+  const memoryBefore = await measureMemory(base.server, opts, n, 'before');
   const clients = Array.from({ length: n }, () => ({ latencies: [0] }));
   const sockets = await connectAll(
     n,
@@ -159,7 +190,7 @@ async function runBaseline(base, n, sample, opts) {
     },
   );
   await sleep(1_000);
-  const memoryAfter = await liveMemory(base.server.tail);
+  const memoryAfter = await measureMemory(base.server, opts, n, 'after');
   const text = sample.replace(/"at":"[^"]+"/, '"at":"__AT__"');
   for (let k = 0; k < opts.events; k++) {
     await fetch(`${base.url}/broadcast`, { method: 'POST', body: text }).then((r) => r.text());

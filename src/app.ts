@@ -1,5 +1,4 @@
 // The Yoga instance: schema, context, plugins, health and metrics. Used by api.ts and by tests.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { useEngine } from '@envelop/core';
 import { parse, validate } from 'graphql';
@@ -10,6 +9,7 @@ import type { Deps } from './deps';
 import { EXAMPLES_DOCUMENT, exampleVariables } from './graphiql/examples';
 import { renderGraphiQLPage } from './graphiql/page';
 import { corsFor, useVaryOrigin } from './lib/cors';
+import { flatUuid } from './lib/ids';
 import { createJitExecute } from './lib/jit-execute';
 import { createSharedSubscribe } from './lib/shared-subscribe';
 import { authenticateHeader } from './modules/auth/authenticate';
@@ -133,7 +133,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       if ('wsPrincipal' in initial)
         return contextOf(
           initial.wsPrincipal as Principal,
-          randomUUID(),
+          // Kept while the subscription is open: a flat string (lib/ids.ts).
+          flatUuid(),
           (initial as { wsAddress?: string }).wsAddress,
         );
       const principal = confined.get(initial.request) ?? (await principalOf(initial.request));

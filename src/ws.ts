@@ -9,7 +9,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { DocumentNode, ExecutionArgs } from 'graphql';
 import { GraphQLError } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from './app';
 import type { Deps } from './deps';
@@ -19,9 +18,12 @@ import { authenticateHeader } from './modules/auth/authenticate';
 import type { Principal } from './modules/auth/permissions';
 import { DATABASE_UNAVAILABLE_MESSAGE } from './plugins/use-error-codes';
 import { isDatabaseUnavailable } from './storage/db-errors';
+import { serveGraphqlWs } from './ws-transport';
 
 type Extra = {
   principal?: Principal;
+  /** The client's address, read from the upgrade request at connection_init. */
+  address?: string;
 };
 
 type Enveloped = ReturnType<App['getEnveloped']>;
@@ -48,14 +50,10 @@ function addressOf(app: App, request: IncomingMessage): string | undefined {
 async function principalOf(
   app: App,
   params: Readonly<Record<string, unknown>> | undefined,
-  request: IncomingMessage,
+  address: string | undefined,
 ): Promise<Principal | null> {
   try {
-    return await authenticateHeader(
-      app.services.auth,
-      authorizationOf(params),
-      addressOf(app, request),
-    );
+    return await authenticateHeader(app.services.auth, authorizationOf(params), address);
   } catch (error) {
     const code = error instanceof GraphQLError ? error.extensions.code : undefined;
     if (code === 'UNAUTHENTICATED' || code === 'FORBIDDEN') return null;
@@ -85,11 +83,20 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
 
+  // Listeners that use `this`, not closures made in onUpgrade: those would share its scope, which
+  // holds the upgrade request, and keep it (about 1 KiB with its headers) for the socket's life.
+  function destroy(this: Duplex) {
+    this.destroy();
+  }
+  function forget(this: Duplex) {
+    upgraded.delete(this);
+  }
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // First: Node leaves an upgraded socket without an error handler, and a reset would crash us.
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroy);
     upgraded.add(socket);
-    socket.once('close', () => upgraded.delete(socket));
+    // `on`, not `once` ('close' comes once): once wraps each listener in two more objects.
+    socket.on('close', forget);
     if (closing) return refuse(socket, '503 Service Unavailable');
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/graphql') return refuse(socket, '404 Not Found');
@@ -102,13 +109,18 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
       socket.close(4403, 'Forbidden: the API key was revoked');
   });
 
-  const graphqlWs = useServer<Record<string, unknown>, Extra>(
+  const graphqlWs = serveGraphqlWs<Extra>(
     {
       connectionInitWaitTimeout: limits.initTimeoutMs,
       async onConnect(ctx) {
+        const address = addressOf(app, ctx.extra.request);
+        ctx.extra.address = address;
+        // The upgrade request is not kept for the connection's life (about 1 KiB a socket with its
+        // headers): its address was all that is needed of it.
+        Object.assign(ctx.extra, { request: undefined });
         // The key is known only now (in connection_init), not at the upgrade.
         const retryAfter = await app.services.anonymous.admit(
-          addressOf(app, ctx.extra.request),
+          address,
           authorizationOf(ctx.connectionParams),
         );
         if (retryAfter !== null) {
@@ -121,7 +133,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         }
         let principal: Principal | null;
         try {
-          principal = await principalOf(app, ctx.connectionParams, ctx.extra.request);
+          principal = await principalOf(app, ctx.connectionParams, address);
         } catch (error) {
           // The key cannot be checked now (the database is away): 1013 Try Again Later, which
           // clients retry; a throw would close 4500, which graphql-ws's client takes as fatal.
@@ -138,7 +150,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         const sockets = socketsByKey.get(principal.keyId) ?? new Set();
         sockets.add(ctx.extra.socket);
         socketsByKey.set(principal.keyId, sockets);
-        ctx.extra.socket.once('close', () => {
+        ctx.extra.socket.on('close', () => {
           sockets.delete(ctx.extra.socket);
           if (!sockets.size && socketsByKey.get(principal.keyId) === sockets)
             socketsByKey.delete(principal.keyId);
@@ -158,7 +170,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         }
         let principal: Principal | null;
         try {
-          principal = await principalOf(app, ctx.connectionParams, ctx.extra.request);
+          principal = await principalOf(app, ctx.connectionParams, ctx.extra.address);
         } catch (error) {
           // The operation fails with its code (SERVICE_UNAVAILABLE); the connection stays.
           const fault = unavailable(error);
@@ -188,7 +200,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         // The principal as admitted: confined to the projects of the document's registration.
         const enveloped = app.getEnveloped({
           wsPrincipal: admitted.principal,
-          wsAddress: addressOf(app, ctx.extra.request),
+          wsAddress: ctx.extra.address,
           params,
         });
         let document: DocumentNode;
@@ -213,12 +225,20 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         };
       },
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
-      subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
+      // The enveloped functions ride in rootValue only to get here: graphql-ws and the stream keep
+      // these args while the subscription is open, and the root of a subscription is unused.
+      subscribe: (args: ExecutionArgs) => {
+        const enveloped = args.rootValue as Enveloped;
+        args.rootValue = undefined;
+        return enveloped.subscribe(args);
+      },
     },
     wss,
+    deps.log,
   );
 
   const cut = () => {
+    graphqlWs.stop();
     for (const socket of wss.clients) socket.terminate();
     for (const socket of upgraded) socket.destroy();
   };
@@ -233,7 +253,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
     async close(by = Infinity) {
       closing = true;
       offRevoked();
-      const disposed = Promise.resolve(graphqlWs.dispose());
+      const disposed = graphqlWs.dispose();
       if (await settledBy([disposed], by)) return;
       cut();
       await disposed;

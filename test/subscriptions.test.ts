@@ -1,6 +1,7 @@
 // Live progress through real clients: graphql-ws over WebSocket and Server-Sent Events; late
 // joins, project event streams, alerts, auth and roles.
 import { globalId, type TestApp } from './support/app';
+import { uuidOfGlobalId } from '../src/lib/ids';
 import { emitAlert } from '../src/modules/alerts/events';
 import { createEvaluation, waitFor } from './support/evaluations';
 import type { FakeLlm } from './support/fake-llm';
@@ -145,6 +146,25 @@ describe('evaluationProgress', () => {
       'watchers to leave',
     );
     await client.dispose();
+  });
+
+  it('watchers joining at once share one read of the state (the same object, so one execution per key)', async () => {
+    const id = await createEvaluation(
+      app,
+      [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }],
+      [{ input: 1, output: 'a' }],
+    );
+    await waitFor(app, id);
+    const uuid = uuidOfGlobalId(id, 'Evaluation')!;
+    const progress = app.server.services.progress;
+    const channels = Array.from({ length: 3 }, () => progress.watch(uuid));
+    const first = await Promise.all(channels.map((c) => c.next()));
+    expect(first.every((r) => !r.done)).toBe(true);
+    expect(first[1].value).toBe(first[0].value);
+    expect(first[2].value).toBe(first[0].value);
+    // The final state ends each stream.
+    for (const c of channels) expect(await c.next()).toEqual({ done: true, value: undefined });
+    expect(progress.stats().evaluations).toBe(0);
   });
 
   it('answers an evaluation of another project as an unknown one (NOT_FOUND)', async () => {

@@ -237,3 +237,24 @@ async function keyIdOf(key: string): Promise<string> {
   if (!principal) throw new Error('unknown key');
   return principal.keyId;
 }
+
+it('pings every socket and cuts one that does not answer by the next ping (one heartbeat, 12 s)', async () => {
+  const answering = await initialised(app.adminKey);
+  // A client that never answers pings (ws answers them by itself unless told not to).
+  const silent = new WebSocket(wsUrl(), 'graphql-transport-ws', { autoPong: false });
+  let pings = 0;
+  silent.on('ping', () => pings++);
+  const cut = new Promise<number>((resolve) => silent.on('close', (code) => resolve(code)));
+  await new Promise((resolve) => silent.once('open', resolve));
+  silent.send(
+    JSON.stringify({
+      type: 'connection_init',
+      payload: { authorization: `Bearer ${app.adminKey}` },
+    }),
+  );
+  // Pinged once, then cut at the next beat: terminated, so the client sees no close frame (1006).
+  expect(await cut).toBe(1006);
+  expect(pings).toBeGreaterThanOrEqual(1);
+  expect(answering.socket.readyState).toBe(WebSocket.OPEN);
+  answering.socket.close();
+}, 40_000);

@@ -4,7 +4,8 @@
 // whatever garbage happens to be uncollected, which at a few KiB per client is all noise.
 const WebSocket = require('ws');
 
-async function liveMemory(outputLines) {
+/** A session on the server's inspector: `call(method, params)`, `on(method, fn)`, `close()`. */
+async function connect(outputLines) {
   const url = [...outputLines]
     .reverse()
     .map((l) => /Debugger listening on (ws:\/\/\S+)/.exec(l))
@@ -19,6 +20,11 @@ async function liveMemory(outputLines) {
     socket.once('error', reject);
   });
   let id = 0;
+  const events = new Map();
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data));
+    if (message.method) events.get(message.method)?.(message.params);
+  });
   const call = (method, params = {}) =>
     new Promise((resolve, reject) => {
       const mine = ++id;
@@ -32,6 +38,11 @@ async function liveMemory(outputLines) {
       socket.on('message', onMessage);
       socket.send(JSON.stringify({ id: mine, method, params }));
     });
+  return { call, on: (method, fn) => events.set(method, fn), close: () => socket.close() };
+}
+
+async function liveMemory(outputLines) {
+  const { call, close } = await connect(outputLines);
   try {
     await call('HeapProfiler.collectGarbage');
     await call('HeapProfiler.collectGarbage');
@@ -42,8 +53,21 @@ async function liveMemory(outputLines) {
     const usage = JSON.parse(result.value);
     return usage.heapUsed + usage.external;
   } finally {
-    socket.close();
+    close();
   }
 }
 
-module.exports = { liveMemory };
+/** Writes a heap snapshot of the server to `file` (read it with lib/heap-diff.js or Chrome's DevTools). */
+async function heapSnapshot(outputLines, file) {
+  const out = require('node:fs').createWriteStream(file);
+  const { call, on, close } = await connect(outputLines);
+  try {
+    on('HeapProfiler.addHeapSnapshotChunk', ({ chunk }) => out.write(chunk));
+    await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  } finally {
+    close();
+    await new Promise((resolve) => out.end(resolve));
+  }
+}
+
+module.exports = { liveMemory, heapSnapshot };

@@ -15,13 +15,64 @@ type Execute = (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResul
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
   typeof (value as AsyncIterable<unknown>)?.[Symbol.asyncIterator] === 'function';
 
+type Results = WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>;
+
+/**
+ * One subscription's events, each executed once per operation key (`key` null: its own). A class:
+ * thousands are open at once, and methods on the prototype cost nothing per subscription (a
+ * closure per method would, more so under tsx's keepNames: see lib/channel.ts).
+ */
+class SharedStream implements AsyncIterableIterator<ExecutionResult> {
+  constructor(
+    private readonly iterator: AsyncIterator<unknown>,
+    private readonly args: ExecutionArgs,
+    private readonly key: string | null,
+    private readonly execute: Execute,
+    private readonly results: Results,
+  ) {}
+
+  private run(payload: unknown) {
+    const { args, key } = this;
+    if (key === null || typeof payload !== 'object' || payload === null)
+      return this.execute({ ...args, rootValue: payload });
+    let byOperation = this.results.get(payload);
+    if (!byOperation) this.results.set(payload, (byOperation = new Map()));
+    let result = byOperation.get(key);
+    if (!result) byOperation.set(key, (result = this.execute({ ...args, rootValue: payload })));
+    return result;
+  }
+
+  // An explicit iterator, not an async generator: a client that stops must end the source at
+  // once, not when its next event comes.
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    const next = await this.iterator.next();
+    return next.done
+      ? { done: true, value: undefined }
+      : { done: false, value: await this.run(next.value) };
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.iterator.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.iterator.return?.();
+    throw error;
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}
+
 /** `keyOf(context)`: who the result is for (subscriptions with equal keys may share results). */
 export function createSharedSubscribe(
   execute: Execute,
   keyOf: (context: unknown) => string | null,
 ) {
   // event payload → operation key → its result (dropped with the payload)
-  const results = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
+  const results: Results = new WeakMap();
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 0;
 
@@ -36,38 +87,12 @@ export function createSharedSubscribe(
   return async function subscribe(args: ExecutionArgs) {
     const source = await createSourceEventStream(args);
     if (!isAsyncIterable(source)) return source;
-    const iterator = source[Symbol.asyncIterator]();
-    const key = operationKey(args);
-    const run = (payload: unknown) => {
-      if (key === null || typeof payload !== 'object' || payload === null)
-        return execute({ ...args, rootValue: payload });
-      let byOperation = results.get(payload);
-      if (!byOperation) results.set(payload, (byOperation = new Map()));
-      let result = byOperation.get(key);
-      if (!result) byOperation.set(key, (result = execute({ ...args, rootValue: payload })));
-      return result;
-    };
-    // An explicit iterator, not an async generator: a client that stops must end the source at
-    // once, not when its next event comes.
-    const mapped: AsyncIterableIterator<ExecutionResult> = {
-      next: async () => {
-        const next = await iterator.next();
-        return next.done
-          ? { done: true, value: undefined }
-          : { done: false, value: await run(next.value) };
-      },
-      return: async () => {
-        await iterator.return?.();
-        return { done: true, value: undefined };
-      },
-      throw: async (error: unknown) => {
-        await iterator.return?.();
-        throw error;
-      },
-      [Symbol.asyncIterator]() {
-        return mapped;
-      },
-    };
-    return mapped;
+    return new SharedStream(
+      source[Symbol.asyncIterator](),
+      args,
+      operationKey(args),
+      execute,
+      results,
+    );
   };
 }

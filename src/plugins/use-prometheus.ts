@@ -171,13 +171,24 @@ export function usePrometheus({
       if (!op) return;
       const since = performance.now();
       return {
+        // Methods, not arrow properties: a subscription keeps these while it is open, and under
+        // tsx (esbuild's keepNames) a named arrow costs a property dictionary of its own.
         onSubscribeResult({ result }) {
           if (Symbol.asyncIterator in result)
-            return { onNext: ({ result: r }) => executed(op, r), onEnd: () => ended(op, since) };
+            return {
+              onNext({ result: r }) {
+                executed(op, r);
+              },
+              onEnd() {
+                ended(op, since);
+              },
+            };
           executed(op, result);
           ended(op, since);
         },
-        onSubscribeError: ({ error }) => failed(op, 'subscribe', error),
+        onSubscribeError({ error }) {
+          failed(op, 'subscribe', error);
+        },
       };
     },
     onResponse({ request, response }) {

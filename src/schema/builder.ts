@@ -52,11 +52,17 @@ export const builder = new SchemaBuilder<{
     authorizeOnSubscribe: true,
     // A refused object answers null as a whole, not as an object whose every field is null.
     runScopesOnType: true,
+    // Methods, not arrow properties: these are made per request (and kept per subscription), and
+    // under tsx (esbuild's keepNames) a named arrow costs a property dictionary of its own.
     authScopes: (ctx) => ({
       authenticated: ctx.principal !== null,
       instanceAdmin: isInstanceAdmin(ctx.principal),
-      project: ({ id, action }) => allowsProject(ctx, id, action),
-      self: (userId) => ctx.principal?.userId === userId,
+      project({ id, action }) {
+        return allowsProject(ctx, id, action);
+      },
+      self(userId) {
+        return ctx.principal?.userId === userId;
+      },
     }),
     // NOT_FOUND for what the caller cannot see (the same answer as for what does not exist).
     unauthorizedError: (_parent, ctx, _info, result) => scopeRefusal(ctx, result),

@@ -1,7 +1,9 @@
 // Live progress of evaluations for subscribers in this process. However many clients watch one
 // evaluation, it is read from the database at most once per interval (default 250 ms) after an
 // event, and every watcher gets that one snapshot; a watcher first gets the state as it is when
-// it joins, and its stream ends after the final state. Readers that fall behind skip to the
+// it joins (the newest snapshot read, or the read in flight: a thousand clients joining at once
+// make one read and share its object, so the executor's per-event sharing applies to their first
+// event too), and its stream ends after the final state. Readers that fall behind skip to the
 // newest snapshot. Events come through pub/sub from whichever process runs the evaluation; a slow
 // poll covers a lost message. (How often progress goes out: PROGRESS in events/catalogue.ts.)
 import type { Deps } from '../../deps';
@@ -17,6 +19,14 @@ interface Watched {
   poll: NodeJS.Timeout;
   timer: NodeJS.Timeout | null;
   lastLoad: number;
+  /**
+   * The newest snapshot read since watching began. Every change published after it was read has
+   * scheduled a read (the topic was listened to first), so a watcher joining now may start from
+   * it: it is current, or a newer one follows.
+   */
+  latest: EvaluationSnapshot | null;
+  /** The first read, in flight: watchers joining meanwhile wait for it rather than read again. */
+  first: Promise<EvaluationSnapshot | null> | null;
 }
 
 const STATUS_RANK = { QUEUED: 0, RUNNING: 1, COMPLETED: 2, FAILED: 2, CANCELED: 2 } as const;
@@ -27,26 +37,37 @@ const fingerprint = (s: EvaluationSnapshot) =>
 
 export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
   const watched = new Map<string, Watched>();
-  const last = new WeakMap<Channel<EvaluationSnapshot>, { order: number; fingerprint: string }>();
+  // The snapshot each watcher got last (shared objects: nothing of its own per watcher).
+  const last = new WeakMap<Channel<EvaluationSnapshot>, EvaluationSnapshot>();
   let closed = false;
 
   function deliver(channel: Channel<EvaluationSnapshot>, snapshot: EvaluationSnapshot) {
     const previous = last.get(channel);
     if (
       previous &&
-      (order(snapshot) < previous.order || fingerprint(snapshot) === previous.fingerprint)
+      (previous === snapshot ||
+        order(snapshot) < order(previous) ||
+        fingerprint(snapshot) === fingerprint(previous))
     )
       return;
-    last.set(channel, { order: order(snapshot), fingerprint: fingerprint(snapshot) });
+    last.set(channel, snapshot);
     channel.push(snapshot);
     if (FINAL_STATUSES.has(snapshot.status)) channel.end();
+  }
+
+  async function read(id: string, entry: Watched) {
+    const snapshot = await loadSnapshot(deps.db.query, id);
+    // Deleted: no snapshot to start from (its watchers' streams end).
+    if (!snapshot) entry.latest = null;
+    else if (!entry.latest || order(snapshot) >= order(entry.latest)) entry.latest = snapshot;
+    return snapshot;
   }
 
   async function refresh(id: string, entry: Watched) {
     entry.timer = null;
     entry.lastLoad = Date.now();
     try {
-      const snapshot = await loadSnapshot(deps.db.query, id);
+      const snapshot = await read(id, entry);
       for (const channel of entry.channels) {
         // Deleted (with its project): the streams end.
         if (snapshot) deliver(channel, snapshot);
@@ -84,6 +105,8 @@ export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
       poll: setInterval(() => schedule(id, created), SAFETY_POLL_MS),
       timer: null,
       lastLoad: 0,
+      latest: null,
+      first: null,
     };
     created.poll.unref();
     watched.set(id, created);
@@ -107,15 +130,25 @@ export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
         return ended;
       }
       const entry = entryFor(id);
-      const channel = createChannel<EvaluationSnapshot>({
-        onClose: () => {
-          entry.channels.delete(channel);
-          if (!entry.channels.size && watched.get(id) === entry) stopWatching(id, entry);
-        },
+      const channel = createChannel<EvaluationSnapshot>();
+      channel.onClose(() => {
+        entry.channels.delete(channel);
+        if (!entry.channels.size && watched.get(id) === entry) stopWatching(id, entry);
       });
       entry.channels.add(channel);
+      if (entry.latest) {
+        deliver(channel, entry.latest);
+        return channel;
+      }
       // Listening before reading: a change during the read is delivered after it.
-      loadSnapshot(deps.db.query, id).then(
+      if (!entry.first) {
+        entry.first = read(id, entry);
+        const clear = () => {
+          entry.first = null;
+        };
+        entry.first.then(clear, clear);
+      }
+      entry.first.then(
         (snapshot) => (snapshot ? deliver(channel, snapshot) : channel.end()),
         (error) => {
           deps.log.warn({ err: error, evaluationId: id }, 'progress read failed');

@@ -4,23 +4,34 @@
 // the revocation is announced through pub/sub, from any process) or when the key's user no longer
 // may read the stream's project (checked at once when a change of the user's access is announced,
 // and against the database every 30 s, which also catches an announcement that was lost).
-import { randomUUID } from 'node:crypto';
 import type { Context } from '../../context';
 import type { Deps } from '../../deps';
 import { appError, unauthenticated } from '../../errors';
 import { createChannel, type Channel, type ChannelOptions } from '../../lib/channel';
+import { flatUuid } from '../../lib/ids';
 import { can } from '../auth/permissions';
 import { ACCESS_CHANGED_TOPIC, KEY_REVOKED_TOPIC, type AuthService } from '../auth/service';
 import { createRedisSlots, type SubscriptionSlots } from './slots';
 
 const RECHECK_MS = 30_000;
 
-interface Stream {
-  id: string;
-  end: () => void;
-  /** The project whose data it carries. */
-  projectId: string;
-  userId: string;
+/** An open stream. A class: thousands are open at once, and a closure per stream costs more. */
+class Stream {
+  /** Whether it holds a cluster-wide slot (null: not counted there). */
+  taken: boolean | null = null;
+  constructor(
+    /** Its slot's id in Redis ('' without Redis). */
+    readonly id: string,
+    readonly keyId: string,
+    /** The project whose data it carries. */
+    readonly projectId: string,
+    readonly userId: string,
+    private readonly channel: Channel<unknown>,
+  ) {}
+
+  end() {
+    void this.channel.return?.();
+  }
 }
 
 /** A slot's lease: renewed at every access check, so three checks may fail before it lapses. */
@@ -116,34 +127,43 @@ export function createSubscriptionGuard(
     const keyId = principal.keyId;
     const streams = open.get(keyId) ?? new Set();
     if (streams.size >= options.perKey) throw refuse();
-    const stream = {
-      id: randomUUID(),
-      end: () => void channel.return?.(),
+    const stream = new Stream(
+      slots ? flatUuid() : '',
+      keyId,
       projectId,
-      userId: principal.userId,
-    };
+      principal.userId,
+      channel as Channel<unknown>,
+    );
     // Counted here before the (async) cluster-wide check, so this process never overshoots.
     streams.add(stream);
     open.set(keyId, streams);
-    const forget = () => {
-      streams.delete(stream);
-      if (!streams.size && open.get(keyId) === streams) open.delete(keyId);
-    };
-    const taken = slots
+    stream.taken = slots
       ? await slots.take(keyId, stream.id, options.perKey).catch((error) => {
           slotFailed(error);
           return null;
         })
       : null;
-    if (taken === false) {
-      forget();
+    if (stream.taken === false) {
+      forget(stream);
       throw refuse();
     }
-    channel.onClose(() => {
-      forget();
-      if (taken) void slots!.release(keyId, stream.id).catch(slotFailed);
-    });
+    channel.onClose(closer(stream));
     return channel;
+  }
+
+  function forget(stream: Stream) {
+    const streams = open.get(stream.keyId);
+    if (!streams) return;
+    streams.delete(stream);
+    if (!streams.size) open.delete(stream.keyId);
+  }
+
+  /** What a stream's end does (a closure over the stream alone: the guard's scope stays unheld). */
+  function closer(stream: Stream) {
+    return () => {
+      forget(stream);
+      if (stream.taken) void slots!.release(stream.keyId, stream.id).catch(slotFailed);
+    };
   }
 
   return {
