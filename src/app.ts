@@ -13,7 +13,7 @@ import { flatUuid } from './lib/ids';
 import { createJitExecute } from './lib/jit-execute';
 import { createSharedSubscribe } from './lib/shared-subscribe';
 import { authenticateHeader } from './modules/auth/authenticate';
-import type { Principal } from './modules/auth/permissions';
+import { accessKey, type Principal } from './modules/auth/permissions';
 import { useAbuseLimits } from './plugins/use-abuse-limits';
 import { useAnonymousLimit } from './plugins/use-anonymous-limit';
 import { createMaskError, useErrorCodes, useErrorMasking } from './plugins/use-error-codes';
@@ -149,10 +149,10 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
         parse,
         validate,
         execute,
-        subscribe: createSharedSubscribe(
-          execute,
-          (ctx) => (ctx as Context).principal?.keyId ?? null,
-        ),
+        subscribe: createSharedSubscribe(execute, (ctx) => {
+          const principal = (ctx as Context).principal;
+          return principal ? accessKey(principal) : null;
+        }),
       }),
       useRequestId(),
       {

@@ -2,7 +2,7 @@
 // of once per subscriber: the progress hub hands the same snapshot object to every watcher of an
 // evaluation, so thousands of clients watching one evaluation with the same document cost one
 // execution per key, not one each. Results are shared only between subscriptions of the same key
-// (the same principal, so the same authorization), document, operation and variables.
+// and access (auth/permissions.ts accessKey: the same authorization), document, operation and variables.
 import {
   createSourceEventStream,
   type DocumentNode,

@@ -1,4 +1,5 @@
 import {
+  accessKey,
   can,
   canGrantRole,
   canManageKey,
@@ -111,5 +112,23 @@ describe('permissions', () => {
       canManageKey(principal({ isAdmin: true, memberships: new Map() }), key('u9', null)),
     ).toBe(true);
     expect(canManageKey(null, key('u1', null))).toBe(false);
+  });
+});
+
+describe('accessKey', () => {
+  it('is equal only for principals every check answers alike', () => {
+    expect(accessKey(principal())).toBe(accessKey(principal()));
+    // The same memberships read in another order.
+    const reordered = new Map([...principal().memberships].reverse());
+    expect(accessKey(principal({ memberships: reordered }))).toBe(accessKey(principal()));
+    for (const other of [
+      principal({ memberships: new Map([...principal().memberships, ['p1', 'VIEWER']]) }),
+      principal({ memberships: new Map([['p1', 'ADMIN']]) }),
+      principal({ isAdmin: true }),
+      principal({ keyRole: 'VIEWER' }),
+      principal({ keyProjectId: 'p1' }),
+      principal({ keyId: 'k2' }),
+    ])
+      expect(accessKey(other)).not.toBe(accessKey(principal()));
   });
 });

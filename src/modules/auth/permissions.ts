@@ -52,6 +52,15 @@ export interface Principal {
   allowedCidrs?: readonly string[];
 }
 
+/**
+ * The key and everything it was allowed when the principal was read: equal for two principals
+ * only if every authorization check answers them alike. Subscription results are shared by it (a
+ * stream opened before the user's role changed keeps its principal, and must not compute answers
+ * for one opened after).
+ */
+export const accessKey = (p: Principal) =>
+  `${p.keyId}|${p.isAdmin}|${p.keyProjectId}|${p.keyRole}|${[...p.memberships].sort().join(';')}`;
+
 /** The user's own role in a project, before the key narrows it. */
 function baseRole(principal: Principal, projectId: string): Role | null {
   if (principal.keyProjectId && principal.keyProjectId !== projectId) return null;
