@@ -253,6 +253,8 @@ export function createEvaluationJob(
           Math.min(60_000, 2_000 * 2 ** (item.attempts - 1)),
           message,
         );
+        // No progress event tells of it: cached answers showing the item's state are dropped.
+        deps.pubsub.publish(topics.evaluationItemsChanged, { evaluationId: item.evaluation_id });
         return;
       }
       const gaveUp = erroredOutcome(item, `gave up after ${item.attempts} attempts: ${message}`);

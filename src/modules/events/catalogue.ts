@@ -30,6 +30,8 @@ export const topics = {
   evaluationWork: 'evaluations:work',
   /** Any evaluation change: cached responses showing it are dropped. */
   evaluationsChanged: 'evaluations:changed',
+  /** An item changed without an event (put back to be tried again): `{ evaluationId }`; cached responses showing its evaluation are dropped. */
+  evaluationItemsChanged: 'evaluation-items:changed',
   /** A project's alert state changes: `alertFired`. */
   projectAlerts: (projectId: string) => `project:${projectId}:alerts`,
   /** A project's new scores, a list per transaction (`together`): `scoreCreated`. */

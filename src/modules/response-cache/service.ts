@@ -2,7 +2,8 @@
 // plugin) and with the projects whose data it read (`ProjectData:<id>`, from the auth checks).
 // Any successful mutation drops the responses of the projects it touched (and of the entities it
 // returned); OTLP ingestion drops its project's; an evaluation's progress drops the responses
-// that contain it, and its start and end drop its project's (lists filtered by status); scores
+// that contain it, and its start and end drop its project's (lists filtered by status), as does
+// an item put back to be tried again (its state and lastError change without an event); scores
 // written by any writer (workers included) drop their project's, once per transaction.
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Deps } from '../../deps';
@@ -21,6 +22,11 @@ export function createResponseCacheService(deps: Deps, store: ResponseStore, eve
         if (event.type !== 'evaluation.progress')
           tags.push(projectTag(event.projectId), projectTag(ALL_PROJECTS));
         void store.invalidate(tags);
+      })
+    : () => {};
+  const offItems = deps.config.responseCache.enabled
+    ? deps.pubsub.listen<{ evaluationId: string }>(topics.evaluationItemsChanged, (m) => {
+        void store.invalidate([`Evaluation:${encodeGlobalID('Evaluation', m.evaluationId)}`]);
       })
     : () => {};
   // Listeners hear a transaction's events one after another, synchronously: its projects are
@@ -49,6 +55,7 @@ export function createResponseCacheService(deps: Deps, store: ResponseStore, eve
     },
     close: () => {
       off();
+      offItems();
       offScores();
     },
   };
