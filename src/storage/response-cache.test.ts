@@ -56,9 +56,10 @@ describe.each([
 
   it('lets entries expire with their TTL', async () => {
     const store = make();
-    await store.set('short', result(5), ['Span'], 50, 1);
+    // Long enough to be read back on a loaded machine (a store is several round trips).
+    await store.set('short', result(5), ['Span'], 600, 1);
     expect(await store.get('short')).toEqual(result(5));
-    await sleep(120);
+    await sleep(900);
     expect(await store.get('short')).toBeUndefined();
   });
 });

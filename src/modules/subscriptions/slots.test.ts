@@ -29,13 +29,16 @@ it('counts one key’s streams across processes, and frees a slot when it is rel
 });
 
 it('loses the slots of a process that stopped renewing them when their lease runs out', async () => {
-  const dead = createRedisSlots(redis, prefix, 150);
-  const alive = createRedisSlots(redis, prefix, 150);
+  // A lease long beside the renewals' period, so that a loaded machine's late timers do not let a1
+  // lapse too; d1 is never renewed, so after more than a lease it is gone.
+  const dead = createRedisSlots(redis, prefix, 1_500);
+  const alive = createRedisSlots(redis, prefix, 1_500);
   expect(await dead.take('key3', 'd1', 2)).toBe(true);
   expect(await alive.take('key3', 'a1', 2)).toBe(true);
   expect(await alive.take('key3', 'a2', 2)).toBe(false);
-  for (let i = 0; i < 3; i++) {
-    await new Promise((r) => setTimeout(r, 80));
+  const started = Date.now();
+  while (Date.now() - started < 1_800) {
+    await new Promise((r) => setTimeout(r, 250));
     await alive.renew([{ keyId: 'key3', streamId: 'a1' }]);
   }
   // d1 lapsed; a1 was renewed and still counts.
