@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const harness = require('./lib/harness');
-const { gql, withDatabase } = require('./lib/graphql');
+const { gql, withClient, withDatabase } = require('./lib/graphql');
 const { startOurs, describeExit } = require('./lib/servers');
 const { envNumber } = require('./lib/settings');
 const tq = require('./traces-query');
@@ -27,17 +27,6 @@ function settings() {
     spansPerTrace: envNumber('BENCH_TQ_SPANS', 10, { min: 10, whole: true }),
     adminUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
   };
-}
-
-async function withClient(url, fn) {
-  const pg = require('pg');
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Starts ours, timed from spawn to /health/ready (migrating a fresh database included). */

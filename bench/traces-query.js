@@ -3,6 +3,7 @@
 // a traces page. Ours against PostGraphile 5 (same tables and data, no auth) and against a floor
 // (one hand-written SQL statement over `pg` on node:http), all on one fresh Postgres database.
 const { envNumber } = require('./lib/settings');
+const { withClient, withDatabase } = require('./lib/graphql');
 const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
@@ -71,25 +72,6 @@ function node22() {
   throw new Error(
     `PostGraphile 5 needs Node ≥ 22; none of ${candidates.join(', ')} is (set BENCH_NODE22 to a node 22+ binary)`,
   );
-}
-
-// ───────────────────────────── database ─────────────────────────────
-
-function withDatabase(url, database) {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-async function withClient(url, fn) {
-  const pg = require('pg');
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 // ───────────────────────────── servers ─────────────────────────────

@@ -1,6 +1,7 @@
 'use strict';
 const { performance } = require('node:perf_hooks');
-// Small helpers the benchmarks share: a GraphQL call that fails on errors, and a database URL.
+// Small helpers the benchmarks share: a GraphQL call that fails on errors, a database URL, and a
+// client of it for one task.
 
 /** POSTs an operation with the key; resolves with `data`, throws on `errors`. */
 async function gql(url, key, query, variables) {
@@ -46,4 +47,16 @@ function sendBatch(url, key, projectGid, spans, latencies, failures) {
     });
 }
 
-module.exports = { gql, withDatabase, sendBatch };
+/** Runs `fn` with a connected client of `url`, and ends the client. */
+async function withClient(url, fn) {
+  const pg = require('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+module.exports = { gql, withDatabase, withClient, sendBatch };
