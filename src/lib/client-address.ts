@@ -68,12 +68,23 @@ export function cidrsWithin(outer: readonly string[], inner: readonly string[]):
  */
 export function createClientAddress(trustedProxies: readonly string[]) {
   const trusted = createAddressMatcher(trustedProxies);
+  // A server sees few peers (clients, or its proxies), and parsing one costs more than the rest of
+  // this per request: each peer's canonical form is kept (bounded: cleared when full).
+  const peers = new Map<string, string>();
+  const canonical = (peer: string): string => {
+    let self = peers.get(peer);
+    if (self === undefined) {
+      self = parseAddress(peer)?.toString() ?? peer;
+      if (peers.size >= 10_000) peers.clear();
+      peers.set(peer, self);
+    }
+    return self;
+  };
   return (
     peer: string | undefined,
     forwardedFor: string | null | undefined,
   ): string | undefined => {
-    const peerIp = parseAddress(peer);
-    const self = peerIp ? peerIp.toString() : peer;
+    const self = peer === undefined ? undefined : canonical(peer);
     if (!trustedProxies.length || !forwardedFor || !trusted(self)) return self;
     let client = self;
     const hops = forwardedFor.split(',');

@@ -34,6 +34,7 @@ import { type BucketStore, withFallback } from '../modules/ratelimit/bucket';
 import type { Services } from '../services';
 import type { Sql } from '../storage/db';
 import { createMaskError } from './use-error-codes';
+import { answering } from './on-request';
 import { requestIdOf } from './use-request-id';
 
 export interface ExportOptions {
@@ -207,66 +208,69 @@ export function useExport({
   }
 
   return {
-    async onRequest({ request, url, fetchAPI, endResponse }) {
-      if (!url.pathname.startsWith(PREFIX)) return;
-      const json = (status: number, body: object, headers: Record<string, string> = {}) =>
-        endResponse(
-          new fetchAPI.Response(JSON.stringify(body), {
-            status,
-            headers: { 'content-type': 'application/json', ...headers },
-          }),
-        );
-      const fail = (
-        status: number,
-        message: string,
-        code: string,
-        headers?: Record<string, string>,
-      ) => json(status, { errors: [{ message, extensions: { code } }] }, headers);
-      try {
-        const match = KIND_PATH.exec(url.pathname);
-        if (!match) return fail(404, 'No such export.', 'NOT_FOUND');
-        if (request.method !== 'GET') return fail(405, 'Use GET.', 'BAD_REQUEST', { allow: 'GET' });
-        const principal = await authenticateHeader(
-          services.auth,
-          request.headers.get('authorization'),
-          addressOf(request),
-        );
-        if (!principal) throw unauthenticated();
-        const query = parseQuery(url, match);
-        const ctx = { principal, touchedProjects: new Set<string>(), services };
-        let projectId = query.projectId;
-        if (query.evaluationId) {
-          const owner = await ownerOf(sql, 'Evaluation', query.evaluationId);
-          // Another project's evaluation, or one outside the projectId named: not there for the caller.
-          const row = owner && (!projectId || owner === projectId) ? { projectId: owner } : null;
-          projectId = authorizeRow(ctx, row, 'read', 'Evaluation').projectId;
-        } else await authorize(ctx, projectId!, 'read');
-        const costs = allows(ctx, projectId!, 'costs');
-        const columns = exportColumns(query.kind, costs);
-        const omitted = exportColumns(query.kind, true).filter(
-          (c) => COST_COLUMNS.has(c) && !columns.includes(c),
-        );
-        return endResponse(
-          new fetchAPI.Response(
-            stream(principal, query, query.evaluationId ?? projectId!, columns, request.signal),
-            {
-              status: 200,
-              headers: {
-                'content-type': CONTENT_TYPE[query.format],
-                'cache-control': 'no-store',
-                ...(omitted.length ? { 'x-evalgraph-omitted-columns': omitted.join(',') } : {}),
+    onRequest: answering(
+      ({ url }) => url.pathname.startsWith(PREFIX),
+      async ({ request, url, fetchAPI, endResponse }) => {
+        const json = (status: number, body: object, headers: Record<string, string> = {}) =>
+          endResponse(
+            new fetchAPI.Response(JSON.stringify(body), {
+              status,
+              headers: { 'content-type': 'application/json', ...headers },
+            }),
+          );
+        const fail = (
+          status: number,
+          message: string,
+          code: string,
+          headers?: Record<string, string>,
+        ) => json(status, { errors: [{ message, extensions: { code } }] }, headers);
+        try {
+          const match = KIND_PATH.exec(url.pathname);
+          if (!match) return fail(404, 'No such export.', 'NOT_FOUND');
+          if (request.method !== 'GET')
+            return fail(405, 'Use GET.', 'BAD_REQUEST', { allow: 'GET' });
+          const principal = await authenticateHeader(
+            services.auth,
+            request.headers.get('authorization'),
+            addressOf(request),
+          );
+          if (!principal) throw unauthenticated();
+          const query = parseQuery(url, match);
+          const ctx = { principal, touchedProjects: new Set<string>(), services };
+          let projectId = query.projectId;
+          if (query.evaluationId) {
+            const owner = await ownerOf(sql, 'Evaluation', query.evaluationId);
+            // Another project's evaluation, or one outside the projectId named: not there for the caller.
+            const row = owner && (!projectId || owner === projectId) ? { projectId: owner } : null;
+            projectId = authorizeRow(ctx, row, 'read', 'Evaluation').projectId;
+          } else await authorize(ctx, projectId!, 'read');
+          const costs = allows(ctx, projectId!, 'costs');
+          const columns = exportColumns(query.kind, costs);
+          const omitted = exportColumns(query.kind, true).filter(
+            (c) => COST_COLUMNS.has(c) && !columns.includes(c),
+          );
+          return endResponse(
+            new fetchAPI.Response(
+              stream(principal, query, query.evaluationId ?? projectId!, columns, request.signal),
+              {
+                status: 200,
+                headers: {
+                  'content-type': CONTENT_TYPE[query.format],
+                  'cache-control': 'no-store',
+                  ...(omitted.length ? { 'x-evalgraph-omitted-columns': omitted.join(',') } : {}),
+                },
               },
-            },
-          ),
-        );
-      } catch (error) {
-        const masked = mask(error, requestIdOf(request)) as GraphQLError;
-        const code = String(masked.extensions.code);
-        const http = masked.extensions.http as
-          | { status?: number; headers?: Record<string, string> }
-          | undefined;
-        return fail(http?.status ?? STATUS_OF[code] ?? 500, masked.message, code, http?.headers);
-      }
-    },
+            ),
+          );
+        } catch (error) {
+          const masked = mask(error, requestIdOf(request)) as GraphQLError;
+          const code = String(masked.extensions.code);
+          const http = masked.extensions.http as
+            | { status?: number; headers?: Record<string, string> }
+            | undefined;
+          return fail(http?.status ?? STATUS_OF[code] ?? 500, masked.message, code, http?.headers);
+        }
+      },
+    ),
   };
 }

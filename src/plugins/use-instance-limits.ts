@@ -8,6 +8,7 @@ import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Admission, InstanceLimits } from '../modules/ratelimit/instance';
 import { otlpError } from './use-otlp';
+import { answering } from './on-request';
 
 export interface InstanceLimitOptions {
   limits: InstanceLimits;
@@ -24,54 +25,54 @@ export function useInstanceLimits({
 }: InstanceLimitOptions): Plugin {
   const admitted = new WeakMap<Request, Admission>();
   return {
-    async onRequest({
-      request,
-      url,
-      serverContext,
-      fetchAPI,
-      endResponse,
-      requestHandler,
-      setRequestHandler,
-    }) {
-      if (
-        !limits.limitsRequests ||
-        (url.pathname !== graphqlPath && url.pathname !== otlpPath) ||
-        request.method === 'OPTIONS'
-      )
-        return;
-      const admission = await limits.admit();
-      if ('release' in admission) {
-        // Given back by whichever comes first: the handler's response (a stream's included), the
-        // response of a later plugin that answers early, or the connection closing.
-        admitted.set(request, admission);
-        (serverContext as { res?: ServerResponse } | undefined)?.res?.once(
-          'close',
-          admission.release,
+    onRequest: answering(
+      ({ request, url }) =>
+        limits.limitsRequests &&
+        (url.pathname === graphqlPath || url.pathname === otlpPath) &&
+        request.method !== 'OPTIONS',
+      async ({
+        request,
+        url,
+        serverContext,
+        fetchAPI,
+        endResponse,
+        requestHandler,
+        setRequestHandler,
+      }) => {
+        const admission = await limits.admit();
+        if ('release' in admission) {
+          // Given back by whichever comes first: the handler's response (a stream's included), the
+          // response of a later plugin that answers early, or the connection closing.
+          admitted.set(request, admission);
+          (serverContext as { res?: ServerResponse } | undefined)?.res?.once(
+            'close',
+            admission.release,
+          );
+          setRequestHandler(async (req, context) => {
+            try {
+              return await requestHandler(req, context);
+            } finally {
+              admission.release();
+            }
+          });
+          return;
+        }
+        const error: GraphQLError = admission;
+        const { status, headers } = error.extensions.http as {
+          status: number;
+          headers: Record<string, string>;
+        };
+        if (url.pathname === otlpPath)
+          return endResponse(otlpError(fetchAPI, request, status, error.message, headers));
+        const { http: _http, ...extensions } = error.extensions;
+        endResponse(
+          new fetchAPI.Response(
+            JSON.stringify({ errors: [{ message: error.message, extensions }] }),
+            { status, headers: { ...headers, 'content-type': 'application/json' } },
+          ),
         );
-        setRequestHandler(async (req, context) => {
-          try {
-            return await requestHandler(req, context);
-          } finally {
-            admission.release();
-          }
-        });
-        return;
-      }
-      const error: GraphQLError = admission;
-      const { status, headers } = error.extensions.http as {
-        status: number;
-        headers: Record<string, string>;
-      };
-      if (url.pathname === otlpPath)
-        return endResponse(otlpError(fetchAPI, request, status, error.message, headers));
-      const { http: _http, ...extensions } = error.extensions;
-      endResponse(
-        new fetchAPI.Response(
-          JSON.stringify({ errors: [{ message: error.message, extensions }] }),
-          { status, headers: { ...headers, 'content-type': 'application/json' } },
-        ),
-      );
-    },
+      },
+    ),
     onResponse({ request }) {
       admitted.get(request)?.release();
     },

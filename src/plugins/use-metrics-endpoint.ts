@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Registry } from 'prom-client';
+import { answering } from './on-request';
 
 /** `GET /metrics` in the Prometheus text format. @default endpoint '/metrics' */
 export function useMetricsEndpoint({
@@ -10,13 +11,14 @@ export function useMetricsEndpoint({
   endpoint?: string;
 }): Plugin {
   return {
-    async onRequest({ request, url, fetchAPI, endResponse }) {
-      if (url.pathname !== endpoint || request.method !== 'GET') return;
-      endResponse(
-        new fetchAPI.Response(await registry.metrics(), {
-          headers: { 'content-type': registry.contentType },
-        }),
-      );
-    },
+    onRequest: answering(
+      ({ request, url }) => url.pathname === endpoint && request.method === 'GET',
+      async ({ fetchAPI, endResponse }) =>
+        endResponse(
+          new fetchAPI.Response(await registry.metrics(), {
+            headers: { 'content-type': registry.contentType },
+          }),
+        ),
+    ),
   };
 }

@@ -15,6 +15,7 @@ import { decodeOtlpProtobuf, encodeOtlpProtobuf } from '../modules/traces/otlp-p
 import type { Services } from '../services';
 import { requestIdOf } from './use-request-id';
 import { createMaskError } from './use-error-codes';
+import { answering } from './on-request';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -137,105 +138,107 @@ export function useOtlp({
 }: OtlpOptions): Plugin {
   const mask = createMaskError(log);
   return {
-    async onRequest({ request, url, fetchAPI, endResponse }) {
-      if (url.pathname !== path) return;
-      const type = contentType(request);
-      const protobufBody = type === 'application/x-protobuf';
-      const reply = (status: number, body: object, headers: Record<string, string> = {}) =>
-        endResponse(otlpResponse(fetchAPI, request, status, body, headers));
-      const fail = (status: number, message: string, headers?: Record<string, string>) =>
-        endResponse(otlpError(fetchAPI, request, status, message, headers));
-      try {
-        if (request.method !== 'POST') return fail(405, 'Use POST.', { allow: 'POST' });
-        if (type !== 'application/json' && !protobufBody)
-          return fail(
-            415,
-            'Send OTLP JSON (Content-Type: application/json) or protobuf (application/x-protobuf).',
-          );
-        const principal = await authenticateHeader(
-          services.auth,
-          request.headers.get('authorization'),
-          addressOf(request),
-        );
-        if (!principal)
-          return fail(401, 'Authentication required: send "Authorization: Bearer <api key>".', {
-            'www-authenticate': 'Bearer',
-          });
-
-        let bytes = await readBounded(request, maxBodyBytes);
-        const encoding = (request.headers.get('content-encoding') ?? 'identity').toLowerCase();
-        if (encoding === 'gzip') {
-          bytes = await gunzipAsync(bytes, { maxOutputLength: maxBodyBytes }).catch(() => {
-            throw new OtlpError(
-              400,
-              `The gzip body is corrupt or inflates past ${maxBodyBytes} bytes.`,
+    onRequest: answering(
+      ({ url }) => url.pathname === path,
+      async ({ request, fetchAPI, endResponse }) => {
+        const type = contentType(request);
+        const protobufBody = type === 'application/x-protobuf';
+        const reply = (status: number, body: object, headers: Record<string, string> = {}) =>
+          endResponse(otlpResponse(fetchAPI, request, status, body, headers));
+        const fail = (status: number, message: string, headers?: Record<string, string>) =>
+          endResponse(otlpError(fetchAPI, request, status, message, headers));
+        try {
+          if (request.method !== 'POST') return fail(405, 'Use POST.', { allow: 'POST' });
+          if (type !== 'application/json' && !protobufBody)
+            return fail(
+              415,
+              'Send OTLP JSON (Content-Type: application/json) or protobuf (application/x-protobuf).',
             );
-          });
-        } else if (encoding !== 'identity')
-          return fail(415, `Content-Encoding ${encoding} is not supported (use gzip or none).`);
+          const principal = await authenticateHeader(
+            services.auth,
+            request.headers.get('authorization'),
+            addressOf(request),
+          );
+          if (!principal)
+            return fail(401, 'Authentication required: send "Authorization: Bearer <api key>".', {
+              'www-authenticate': 'Bearer',
+            });
 
-        let body: unknown;
-        try {
-          body = protobufBody ? decodeOtlpProtobuf(bytes) : JSON.parse(bytes.toString('utf8'));
-        } catch {
+          let bytes = await readBounded(request, maxBodyBytes);
+          const encoding = (request.headers.get('content-encoding') ?? 'identity').toLowerCase();
+          if (encoding === 'gzip') {
+            bytes = await gunzipAsync(bytes, { maxOutputLength: maxBodyBytes }).catch(() => {
+              throw new OtlpError(
+                400,
+                `The gzip body is corrupt or inflates past ${maxBodyBytes} bytes.`,
+              );
+            });
+          } else if (encoding !== 'identity')
+            return fail(415, `Content-Encoding ${encoding} is not supported (use gzip or none).`);
+
+          let body: unknown;
+          try {
+            body = protobufBody ? decodeOtlpProtobuf(bytes) : JSON.parse(bytes.toString('utf8'));
+          } catch {
+            return fail(
+              400,
+              protobufBody
+                ? 'The body is not an OTLP ExportTraceServiceRequest in protobuf.'
+                : 'The body is not valid JSON.',
+            );
+          }
+          let mapped: ReturnType<typeof otlpToSpans>;
+          try {
+            mapped = otlpToSpans(body, { maxSpans });
+          } catch (error) {
+            return fail(400, (error as Error).message);
+          }
+          const projectId = pickProject(
+            principal,
+            request.headers.get('x-evalgraph-project'),
+            mapped.projectHint,
+          );
+          // The one access check, as over GraphQL: NOT_FOUND (404) for a project the key cannot see or that does not exist.
+          await authorize({ principal, touchedProjects: new Set(), services }, projectId, 'write');
+          const result = await services.traces.ingest(projectId, mapped.spans, {
+            partial: true,
+            source: 'otlp',
+          });
+          if (result.rejectedCount < mapped.spans.length)
+            await services.cache.invalidateProjects([projectId]);
+          const problems = [
+            ...mapped.rejected.map((r) => r.message),
+            ...result.problems.map(
+              (p) => `span ${mapped.spans[p.index]?.spanId ?? p.index}: ${p.field} ${p.message}`,
+            ),
+          ];
+          const rejected = mapped.rejected.length + result.rejectedCount;
+          return reply(
+            200,
+            rejected
+              ? {
+                  partialSuccess: {
+                    rejectedSpans: rejected,
+                    errorMessage: problems.slice(0, 20).join('; '),
+                  },
+                }
+              : {},
+          );
+        } catch (error) {
+          if (error instanceof OtlpError) return fail(error.status, error.message);
+          // As over GraphQL: coded errors pass, the database down is 503, a refused value 400, and
+          // anything else is logged with the request id and masked (Yoga's fallback would send the stack).
+          const masked = mask(error, requestIdOf(request)) as GraphQLError;
+          const http = masked.extensions.http as
+            | { status?: number; headers?: Record<string, string> }
+            | undefined;
           return fail(
-            400,
-            protobufBody
-              ? 'The body is not an OTLP ExportTraceServiceRequest in protobuf.'
-              : 'The body is not valid JSON.',
+            http?.status ?? STATUS_OF[String(masked.extensions.code)] ?? 400,
+            masked.message,
+            http?.headers,
           );
         }
-        let mapped: ReturnType<typeof otlpToSpans>;
-        try {
-          mapped = otlpToSpans(body, { maxSpans });
-        } catch (error) {
-          return fail(400, (error as Error).message);
-        }
-        const projectId = pickProject(
-          principal,
-          request.headers.get('x-evalgraph-project'),
-          mapped.projectHint,
-        );
-        // The one access check, as over GraphQL: NOT_FOUND (404) for a project the key cannot see or that does not exist.
-        await authorize({ principal, touchedProjects: new Set(), services }, projectId, 'write');
-        const result = await services.traces.ingest(projectId, mapped.spans, {
-          partial: true,
-          source: 'otlp',
-        });
-        if (result.rejectedCount < mapped.spans.length)
-          await services.cache.invalidateProjects([projectId]);
-        const problems = [
-          ...mapped.rejected.map((r) => r.message),
-          ...result.problems.map(
-            (p) => `span ${mapped.spans[p.index]?.spanId ?? p.index}: ${p.field} ${p.message}`,
-          ),
-        ];
-        const rejected = mapped.rejected.length + result.rejectedCount;
-        return reply(
-          200,
-          rejected
-            ? {
-                partialSuccess: {
-                  rejectedSpans: rejected,
-                  errorMessage: problems.slice(0, 20).join('; '),
-                },
-              }
-            : {},
-        );
-      } catch (error) {
-        if (error instanceof OtlpError) return fail(error.status, error.message);
-        // As over GraphQL: coded errors pass, the database down is 503, a refused value 400, and
-        // anything else is logged with the request id and masked (Yoga's fallback would send the stack).
-        const masked = mask(error, requestIdOf(request)) as GraphQLError;
-        const http = masked.extensions.http as
-          | { status?: number; headers?: Record<string, string> }
-          | undefined;
-        return fail(
-          http?.status ?? STATUS_OF[String(masked.extensions.code)] ?? 400,
-          masked.message,
-          http?.headers,
-        );
-      }
-    },
+      },
+    ),
   };
 }

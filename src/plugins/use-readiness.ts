@@ -1,4 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
+import { answering } from './on-request';
 
 export type ReadinessCheck = () => Promise<Record<string, unknown> | void>;
 
@@ -12,38 +13,40 @@ export interface ReadinessOptions {
 /** `GET /health/ready`: 200 with each part's details, or 503 naming the failing part. */
 export function useReadiness({ checks, endpoint = '/health/ready' }: ReadinessOptions): Plugin {
   return {
-    async onRequest({ request, url, fetchAPI, endResponse }) {
-      if (url.pathname !== endpoint || request.method !== 'GET') return;
-      const results = await Promise.all(
-        Object.entries(checks).map(async ([name, check]) => {
-          const started = performance.now();
-          try {
-            const details = await check();
-            return [
-              name,
-              { ok: true, latencyMs: Math.round(performance.now() - started), ...details },
-            ] as const;
-          } catch (error) {
-            return [
-              name,
-              { ok: false, error: error instanceof Error ? error.message : String(error) },
-            ] as const;
-          }
-        }),
-      );
-      const ok = results.every(([, r]) => r.ok);
-      endResponse(
-        new fetchAPI.Response(
-          JSON.stringify({
-            status: ok ? 'ready' : 'unavailable',
-            checks: Object.fromEntries(results),
+    onRequest: answering(
+      ({ request, url }) => url.pathname === endpoint && request.method === 'GET',
+      async ({ fetchAPI, endResponse }) => {
+        const results = await Promise.all(
+          Object.entries(checks).map(async ([name, check]) => {
+            const started = performance.now();
+            try {
+              const details = await check();
+              return [
+                name,
+                { ok: true, latencyMs: Math.round(performance.now() - started), ...details },
+              ] as const;
+            } catch (error) {
+              return [
+                name,
+                { ok: false, error: error instanceof Error ? error.message : String(error) },
+              ] as const;
+            }
           }),
-          {
-            status: ok ? 200 : 503,
-            headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-          },
-        ),
-      );
-    },
+        );
+        const ok = results.every(([, r]) => r.ok);
+        endResponse(
+          new fetchAPI.Response(
+            JSON.stringify({
+              status: ok ? 'ready' : 'unavailable',
+              checks: Object.fromEntries(results),
+            }),
+            {
+              status: ok ? 200 : 503,
+              headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+            },
+          ),
+        );
+      },
+    ),
   };
 }

@@ -12,7 +12,7 @@ import type { Plugin, YogaInitialContext } from 'graphql-yoga';
 import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../config';
 import type { Context } from '../context';
-import type { Principal } from '../modules/auth/permissions';
+import { accessKey, type Principal } from '../modules/auth/permissions';
 import {
   ALL_PROJECTS,
   projectTag,
@@ -21,20 +21,8 @@ import {
 import { cacheTtls } from '../modules/response-cache/ttl';
 import { ETAG_EXTENSION, entryEtag } from './use-http-caching';
 
-/** Who is asking, as far as what they may see goes. */
-function sessionOf(principal: Principal): string {
-  const roles = [...principal.memberships]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([project, role]) => `${project}=${role}`);
-  return [
-    principal.keyId,
-    principal.isAdmin ? 'admin' : '',
-    principal.keyProjectId ?? '',
-    principal.keyRole ?? '',
-    principal.tier,
-    ...roles,
-  ].join('|');
-}
+/** Who is asking, as far as what they may see goes (the tier sets the limits an answer reports). */
+const sessionOf = (principal: Principal) => `${accessKey(principal)}|${principal.tier}`;
 
 export interface ResponseCacheOptions {
   /** Read for the TTLs its types and fields declare. */

@@ -17,13 +17,15 @@ export function useServiceLevels({
   levels: ServiceLevels;
   meters: Meters;
 }): Plugin<Context> {
-  const started = new WeakMap<Request, number>();
+  // The route and start of each request on a counted route (Yoga parses the URL once, for onRequest).
+  const started = new WeakMap<Request, { route: string; at: number }>();
   const seen = new WeakMap<Request, { query: boolean; failed: boolean }>();
   const count = (ctx: Context, type: string) =>
     meters.requests.inc({ tier: ctx.principal?.tier ?? 'ANONYMOUS', type });
   return {
-    onRequest({ request }) {
-      started.set(request, performance.now());
+    onRequest({ request, url }) {
+      const route = ROUTES[url.pathname];
+      if (route) started.set(request, { route, at: performance.now() });
     },
     onExecute({ args }) {
       const ctx = args.contextValue as Context & { request?: Request };
@@ -43,12 +45,15 @@ export function useServiceLevels({
       count(args.contextValue, 'subscription');
     },
     onResponse({ request, response }) {
-      const route = ROUTES[new URL(request.url).pathname];
-      if (!route) return;
-      meters.httpRequests.inc({ route, status_class: `${Math.floor(response.status / 100)}xx` });
+      const start = started.get(request);
+      if (!start) return;
+      meters.httpRequests.inc({
+        route: start.route,
+        status_class: `${Math.floor(response.status / 100)}xx`,
+      });
       const op = seen.get(request);
       const streaming = response.headers.get('content-type')?.startsWith('text/event-stream');
-      const ms = performance.now() - (started.get(request) ?? performance.now());
+      const ms = performance.now() - start.at;
       levels.record(
         { unavailable: response.status >= 500, failed: !!op?.failed },
         op?.query && !streaming ? { ms } : null,

@@ -56,10 +56,18 @@ export interface Principal {
  * The key and everything it was allowed when the principal was read: equal for two principals
  * only if every authorization check answers them alike. Subscription results are shared by it (a
  * stream opened before the user's role changed keeps its principal, and must not compute answers
- * for one opened after).
+ * for one opened after). Made once per principal (principals are not changed once read; a change
+ * of access reads a new one), since the response cache asks it of every request.
  */
-export const accessKey = (p: Principal) =>
-  `${p.keyId}|${p.isAdmin}|${p.keyProjectId}|${p.keyRole}|${[...p.memberships].sort().join(';')}`;
+export function accessKey(p: Principal): string {
+  let key = accessKeys.get(p);
+  if (key === undefined) {
+    key = `${p.keyId}|${p.isAdmin}|${p.keyProjectId}|${p.keyRole}|${[...p.memberships].sort().join(';')}`;
+    accessKeys.set(p, key);
+  }
+  return key;
+}
+const accessKeys = new WeakMap<Principal, string>();
 
 /** The user's own role in a project, before the key narrows it. */
 function baseRole(principal: Principal, projectId: string): Role | null {
