@@ -9,7 +9,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const harness = require('./lib/harness');
-const { groupCpuMs } = require('./lib/proc-cpu');
+const { interleaveWithCpu, cpuReport } = require('./lib/proc-cpu');
 const { freePort, startServer, getOk, describeExit } = require('./lib/servers');
 
 const root = path.resolve(__dirname, '..');
@@ -399,49 +399,18 @@ async function main() {
           : ''),
     );
 
-    // Warm up here rather than in interleave(), so that the CPU counted below is the measured runs'.
-    if (opts.warmup > 0) {
-      for (const t of targets) {
-        await harness.measure(t.request, { ...opts, duration: opts.warmup });
-        log(`warm-up  ${t.name.padEnd(8)} ${opts.warmup} s`);
-      }
-    }
-    // Each server works only during its own runs, so its CPU over the whole interleave is theirs.
-    const cpuBefore = targets.map((t) => groupCpuMs(t.server.child.pid));
-    const summaries = await harness.interleave(targets, { ...opts, warmup: 0 });
-    const cpu = targets.map((t, i) => {
-      const after = groupCpuMs(t.server.child.pid);
-      const requests = summaries[i].runs.reduce((n, r) => n + (r.total || 0) + 2, 0); // + the 2 probes per run
-      return {
-        name: t.name,
-        ms: after == null || cpuBefore[i] == null ? null : after - cpuBefore[i],
-        requests,
-      };
-    });
-    for (const c of cpu) c.perRequest = c.ms == null || !c.requests ? null : c.ms / c.requests;
+    const { summaries, cpu } = await interleaveWithCpu(harness, targets, opts);
     const ratioRows = harness.ratios(summaries);
     const stopped = await cleanUp();
 
     const title = `traces-query: ${TRACES} newest traces × first ${SPANS} spans with costs (Postgres, ${cfg.traces} traces × ${cfg.spansPerTrace} spans seeded)`;
     process.stdout.write(harness.report({ title, opts, summaries, ratioRows }));
-    const ratio = harness.ratio;
     const vs = ratioRows.find((r) => r.target === 'ours' && r.baseline === 'postgraphile');
     const x = (n) => (n == null ? 'n/a' : `${n.toFixed(2)}x`);
     const met = vs && vs.rps != null && vs.p99 != null && vs.rps >= 1 && vs.p99 <= 1.2;
-    const cpuOf = (name) => cpu.find((c) => c.name === name).perRequest;
-    const ms = (n) => (n == null ? 'n/a' : n.toFixed(2));
     process.stdout.write(
       [
-        'server CPU per request (ms, user + system of the server processes; Postgres not included)',
-        harness.table([
-          ['target', 'cpu ms/req', 'ours / it'],
-          ...cpu.map((c) => [
-            c.name,
-            ms(c.perRequest),
-            c.name === 'ours' ? '' : x(ratio(cpuOf('ours'), c.perRequest)),
-          ]),
-        ]),
-        '',
+        cpuReport(harness, cpu, 'Postgres not included'),
         `goal ours / postgraphile: req/s ≥ 1.00x (${x(vs?.rps)}), p99 ≤ 1.20x (${x(vs?.p99)}): ${met ? 'met' : 'NOT met'}`,
         `response bytes: ${Object.entries(check.bytes)
           .map(([k, v]) => `${k} ${v}`)

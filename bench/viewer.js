@@ -7,6 +7,7 @@ const os = require('node:os');
 const path = require('node:path');
 const harness = require('./lib/harness');
 const { freePort, startServer, getOk, describeExit } = require('./lib/servers');
+const { interleaveWithCpu, cpuReport } = require('./lib/proc-cpu');
 
 const root = path.resolve(__dirname, '..');
 const QUERY = '{ viewer { id } }';
@@ -16,7 +17,7 @@ const expectViewer = (json) =>
     ? undefined
     : 'data.viewer.id is not a string';
 
-async function startOurs(port, apiKey, dataDir) {
+async function startOurs(port, apiKey, dataDir, { name = 'ours', custom } = {}) {
   const env = {
     ...process.env,
     PORT: String(port),
@@ -45,11 +46,9 @@ async function startOurs(port, apiKey, dataDir) {
   if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
   if (process.env.BENCH_REDIS_URL) env.REDIS_URL = process.env.BENCH_REDIS_URL;
 
-  // BENCH_OURS_CMD benches another build (or a baseline, to test the harness) in our place.
-  const custom = process.env.BENCH_OURS_CMD;
   const healthPath = process.env.BENCH_OURS_HEALTH || (custom ? '' : '/health/ready');
   return startServer({
-    name: 'ours',
+    name,
     ...(custom
       ? { command: custom, shell: true }
       : { command: path.join(root, 'node_modules', '.bin', 'tsx'), args: ['src/cli.ts', 'serve'] }),
@@ -87,6 +86,7 @@ async function main() {
   const opts = harness.settings();
   const apiKey = crypto.randomBytes(32).toString('base64url'); // 43 chars, fresh each run
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalgraph-bench-'));
+  const dataDirs = [dataDir];
   const servers = [];
   const stopAll = async () => {
     const stopped = [];
@@ -94,7 +94,7 @@ async function main() {
       const exit = await s.stop();
       stopped.push({ name: s.name, exit: describeExit(exit), killed: Boolean(s.killed) });
     }
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
     return stopped;
   };
   // Ctrl-C mid-run should still stop the servers and remove the data dir.
@@ -109,10 +109,20 @@ async function main() {
       `starting ours${process.env.BENCH_OURS_CMD ? ` (BENCH_OURS_CMD: ${process.env.BENCH_OURS_CMD})` : ''}, yoga and apollo…`,
     );
     // Start one at a time: a PGlite migration competing with other starts only slows everything.
-    servers.push(await startOurs(pOurs, apiKey, dataDir));
+    // BENCH_OURS_CMD benches another build (or a baseline, to test the harness) in our place.
+    servers.push(await startOurs(pOurs, apiKey, dataDir, { custom: process.env.BENCH_OURS_CMD }));
     servers.push(await startBaseline('yoga', pYoga));
     servers.push(await startBaseline('apollo', pApollo));
     log(`ready (ours in ${(servers[0].startMs / 1000).toFixed(1)} s)`);
+    // BENCH_BEFORE_CMD also benches an earlier build of ours (e.g. `cd ../old && node
+    // bin/evalgraph.js serve`) side by side, as "before": a change's effect measured in one run.
+    const before = process.env.BENCH_BEFORE_CMD;
+    const pBefore = before && (await freePort());
+    if (before) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalgraph-bench-'));
+      dataDirs.push(dir);
+      servers.push(await startOurs(pBefore, apiKey, dir, { name: 'before', custom: before }));
+    }
 
     const targets = [
       { name: 'ours', request: request(pOurs, apiKey), expect: expectViewer, server: servers[0] },
@@ -123,13 +133,25 @@ async function main() {
         expect: expectViewer,
         server: servers[2],
       },
+      ...(before
+        ? [
+            {
+              name: 'before',
+              request: request(pBefore, apiKey),
+              expect: expectViewer,
+              server: servers[3],
+            },
+          ]
+        : []),
     ];
-    const summaries = await harness.interleave(targets, opts);
+    // CPU per request moves less than req/s with whatever else runs on a small shared machine.
+    const { summaries, cpu } = await interleaveWithCpu(harness, targets, opts);
     const ratioRows = harness.ratios(summaries);
     const stopped = await stopAll();
 
     const title = `viewer: POST /graphql ${QUERY} (Authorization: Bearer <key>)`;
     process.stdout.write(harness.report({ title, opts, summaries, ratioRows }));
+    process.stdout.write(cpuReport(harness, cpu));
     const file = harness.writeResults('viewer', {
       query: QUERY,
       ours: process.env.BENCH_OURS_CMD || 'tsx src/cli.ts serve',
@@ -138,6 +160,7 @@ async function main() {
       settings: opts,
       summaries,
       ratios: ratioRows,
+      cpu,
       stopped,
     });
     process.stdout.write(`results: ${path.relative(root, file)}\n`);

@@ -5,6 +5,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const autocannon = require('autocannon');
+const { groupCpuMs } = require('./proc-cpu');
 const { envNumber } = require('./settings');
 
 function settings() {
@@ -146,7 +147,11 @@ async function interleave(targets, opts, log = (line) => process.stderr.write(`$
       try {
         const probed = await probe(t.request, t.expect);
         const expectBody = t.varyingBody ? null : probed;
+        // The server's CPU over its own run only: what it spends idle meanwhile (workers' polls) is not the requests'.
+        const cpuBefore = t.server ? groupCpuMs(t.server.child.pid) : null;
         Object.assign(run, await measure(t.request, { ...opts, expectBody }));
+        const cpuAfter = cpuBefore == null ? null : groupCpuMs(t.server.child.pid);
+        run.cpuMs = cpuAfter == null ? null : cpuAfter - cpuBefore;
         run.bodiesChecked = expectBody ? 'all' : 'sampled';
         // autocannon counts a timeout as an error too; a target that measures them keeps the run.
         const errors = t.keepTimeouts ? run.errors - run.timeouts : run.errors;

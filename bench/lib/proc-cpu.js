@@ -34,4 +34,42 @@ function groupCpuMs(pgid) {
   return (ticks * 1000) / clockTicks();
 }
 
-module.exports = { groupCpuMs };
+/**
+ * The harness's interleaved runs and, per target, its server's CPU over its own measured runs
+ * (the harness reads it around each): { name, ms, requests, perRequest } (ms null without /proc).
+ */
+async function interleaveWithCpu(harness, targets, opts) {
+  const summaries = await harness.interleave(targets, opts);
+  const cpu = summaries.map((s, i) => {
+    const runs = s.runs.filter((r) => r.cpuMs != null);
+    const ms = runs.length ? runs.reduce((n, r) => n + r.cpuMs, 0) : null;
+    const requests = runs.reduce((n, r) => n + (r.total || 0), 0);
+    return {
+      name: targets[i].name,
+      ms,
+      requests,
+      perRequest: ms == null || !requests ? null : ms / requests,
+    };
+  });
+  return { summaries, cpu };
+}
+
+/** The CPU rows as a table, each baseline with ours / it (CPU: lower is better). */
+function cpuReport(harness, cpu, note) {
+  const ours = cpu.find((c) => c.name === 'ours').perRequest;
+  const x = (n) => (n == null ? 'n/a' : `${n.toFixed(2)}x`);
+  return [
+    `server CPU per request (ms, user + system of the server processes${note ? `; ${note}` : ''})`,
+    harness.table([
+      ['target', 'cpu ms/req', 'ours / it'],
+      ...cpu.map((c) => [
+        c.name,
+        c.perRequest == null ? 'n/a' : c.perRequest.toFixed(3),
+        c.name === 'ours' ? '' : x(harness.ratio(ours, c.perRequest)),
+      ]),
+    ]),
+    '',
+  ].join('\n');
+}
+
+module.exports = { groupCpuMs, interleaveWithCpu, cpuReport };

@@ -22,6 +22,8 @@ interface Operation {
   name: string;
   type: string;
   series: Map<Histogram | Counter, { observe?(v: number): void; inc?(): void }>;
+  /** The HTTP histogram's children, by method and status. */
+  http: Map<string, { observe(v: number): void }>;
 }
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
@@ -81,7 +83,8 @@ export function usePrometheus({
     const t = type ?? 'unknown';
     const key = `${t} ${n}`;
     let found = byLabels.get(key);
-    if (!found) byLabels.set(key, (found = { name: n, type: t, series: new Map() }));
+    if (!found)
+      byLabels.set(key, (found = { name: n, type: t, series: new Map(), http: new Map() }));
     return found;
   };
   const UNKNOWN = operationOf(undefined, undefined);
@@ -195,15 +198,14 @@ export function usePrometheus({
       const since = startedAt.get(request);
       const op = byRequest.get(request);
       if (since === undefined || !op) return;
-      http.observe(
-        {
-          operation_name: op.name,
-          operation_type: op.type,
-          method: request.method,
-          status_code: response.status,
-        },
-        seconds(since),
-      );
+      const key = `${request.method} ${response.status}`;
+      let series = op.http.get(key);
+      if (!series)
+        op.http.set(
+          key,
+          (series = http.labels(op.name, op.type, request.method, String(response.status))),
+        );
+      series.observe(seconds(since));
     },
   };
 }

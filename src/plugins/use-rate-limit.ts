@@ -243,7 +243,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
         return;
       }
       return {
-        async onExecuteDone({ result, setResult }) {
+        onExecuteDone({ result, setResult }) {
           if (!('data' in result)) return; // a stream: not used (no @defer / @stream)
           // An error may have nulled a root field after others ran: no refund then. Lists longer
           // than estimated are charged beyond the request (the bucket may go below zero).
@@ -253,26 +253,29 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
               : planActualCost(schema, plan, result.data);
           points.inc({ tier: principal.tier }, actual);
           if (requested > 0) options.requests.count(subject, actual);
-          // Settled with the store that took (a fallback's points never go to Redis); only the
-          // tier's bucket is in points, the role's counted the request.
-          const tier = { allowed: true, available: taken.available[0] };
-          const after =
-            actual < requested
-              ? await used.refund(subject.bucket, limits, requested - actual).catch(() => tier)
-              : actual > requested
-                ? await used.charge(subject.bucket, limits, actual - requested).catch(() => tier)
-                : tier;
-          const bound = binding(sides, {
-            allowed: true,
-            available: [after.available, taken.available[1]],
-          });
-          const cost: CostExtension = {
-            requestedQueryCost: requested,
-            actualQueryCost: actual,
-            throttleStatus: status(bound),
+          const settle = (after: { available: number }) => {
+            const bound = binding(sides, {
+              allowed: true,
+              available: [after.available, taken.available[1]],
+            });
+            const cost: CostExtension = {
+              requestedQueryCost: requested,
+              actualQueryCost: actual,
+              throttleStatus: status(bound),
+            };
+            if (request) costs.set(request, { cost, limits: bound.side.limits });
+            setResult({ ...result, extensions: { ...result.extensions, cost } });
           };
-          if (request) costs.set(request, { cost, limits: bound.side.limits });
-          setResult({ ...result, extensions: { ...result.extensions, cost } });
+          // Settled with the store that took (a fallback's points never go to Redis); only the
+          // tier's bucket is in points, the role's counted the request. Most operations cost what
+          // was asked: settled at once, without a promise.
+          const tier = { allowed: true, available: taken.available[0] };
+          if (actual === requested) return settle(tier);
+          const change =
+            actual < requested
+              ? used.refund(subject.bucket, limits, requested - actual)
+              : used.charge(subject.bucket, limits, actual - requested);
+          return change.catch(() => tier).then(settle);
         },
       };
     },
