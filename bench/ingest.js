@@ -973,7 +973,7 @@ async function main() {
       stopped,
     });
     process.stdout.write(`results: ${path.relative(root, file)}\n`);
-    if (stopped.server?.killed) log('warning: ours ignored SIGTERM for 10 s and was killed');
+    if (stopped.server?.killed) log('warning: ours ignored SIGTERM for 15 s and was killed');
     return summaries.every((s) => s.targets.every((t) => t.valid > 0)) ? 0 : 1;
   } finally {
     await cleanup();

@@ -435,7 +435,7 @@ async function main() {
     });
     process.stdout.write(`results: ${path.relative(root, file)}\n`);
     for (const s of stopped)
-      if (s.killed) log(`warning: ${s.name} ignored SIGTERM for 10 s and was killed`);
+      if (s.killed) log(`warning: ${s.name} ignored SIGTERM for 15 s and was killed`);
     return summaries.every((s) => s.valid > 0) ? 0 : 1;
   } finally {
     await cleanUp();

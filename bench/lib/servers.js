@@ -4,6 +4,7 @@
 const { spawn } = require('node:child_process');
 const net = require('node:net');
 
+const STOP_GRACE_MS = 15_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A port free right now on 127.0.0.1 (the OS picks it, so parallel runs don't collide). */
@@ -87,8 +88,12 @@ async function startServer({
   return server;
 }
 
-/** SIGTERM, then SIGKILL to the whole group after graceMs; resolves with how it exited. */
-async function stopServer(server, { shell, graceMs = 10_000 }) {
+/**
+ * SIGTERM, then SIGKILL to the whole group after graceMs; resolves with how it exited. The default
+ * outlasts our server's own shutdown bound (EVALGRAPH_SHUTDOWN_TIMEOUT_MS, 10 s): a drain that takes
+ * all of it is a slow exit, not a hang.
+ */
+async function stopServer(server, { shell, graceMs = STOP_GRACE_MS }) {
   const { child } = server;
   if (!server.exited) {
     // With a shell the pid is sh's, which may not pass signals on: signal the group instead.
