@@ -86,14 +86,13 @@ export function createAnonymousLimiter({
       lookup?: () => Promise<unknown | null>,
     ): Promise<number | null> {
       if (!limits || !address) return null;
-      const bucket = `anonymous:${clientKey(address)}`;
-      const wait = (available: number, key: boolean) => {
-        refused.inc({ key: key ? 'bad' : 'none' });
-        return Math.max(1, secondsUntil(available, 1, limits));
-      };
+      // A valid key (most requests) needs nothing more: no address parsed, no bucket named.
       if (authorization && (await isValid(authorization, address, lookup))) return null;
+      const bucket = `anonymous:${clientKey(address)}`;
       const taken = await run((s) => s.take(bucket, limits, 1));
-      return taken.allowed ? null : wait(taken.available, Boolean(authorization));
+      if (taken.allowed) return null;
+      refused.inc({ key: authorization ? 'bad' : 'none' });
+      return Math.max(1, secondsUntil(taken.available, 1, limits));
     },
   };
 }
