@@ -1,9 +1,9 @@
 // Abuse limits on every document, before it costs anything (graphql-armor): depth, aliases,
 // tokens and directives; "Did you mean …?" suggestions hidden from callers without a key (they
 // would map the schema for free; WebSocket callers always have one); introspection can be off.
-import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -20,14 +20,18 @@ export function useAbuseLimits(
   limits: Config['limits'],
   hasValidKey: (request: Request) => Promise<boolean>,
 ): Plugin[] {
+  // The rules made once (graphql-armor's plugins make each anew for every request, one hook each).
+  const rules = [
+    maxDepthRule({ n: limits.maxDepth, exposeLimits: true }),
+    maxAliasesRule({ n: limits.maxAliases, exposeLimits: true }),
+    maxDirectivesRule({ n: limits.maxDirectives, exposeLimits: true }),
+    ...(limits.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
+  ];
   return [
-    maxDepthPlugin({ n: limits.maxDepth, exposeLimits: true }) as Plugin,
-    maxAliasesPlugin({ n: limits.maxAliases, exposeLimits: true }) as Plugin,
-    maxDirectivesPlugin({ n: limits.maxDirectives, exposeLimits: true }) as Plugin,
     maxTokensPlugin({ n: limits.maxTokens, exposeLimits: true }) as unknown as Plugin,
     {
       onValidate({ addValidationRule }) {
-        if (!limits.introspection) addValidationRule(NoSchemaIntrospectionCustomRule);
+        for (const rule of rules) addValidationRule(rule);
       },
       async onResultProcess({ request, result, setResult }) {
         if (
