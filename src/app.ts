@@ -153,14 +153,14 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
         parse,
         validate,
         execute,
-        subscribe: createSharedSubscribe(
-          execute,
-          (ctx) => {
+        subscribe: createSharedSubscribe(execute, {
+          keyOf: (ctx) => {
             const principal = (ctx as Context).principal;
             return principal ? accessKey(principal) : null;
           },
-          (ctx) => (ctx as Context).pushed === true,
-        ),
+          pushed: (ctx) => (ctx as Context).pushed === true,
+          executed: () => deps.meters.subscriptionExecutions.inc(),
+        }),
       }),
       useRequestId(),
       {

@@ -80,7 +80,10 @@ export class Feed {
 class Shared {
   private readonly results: Results = new WeakMap();
   private readonly groups = new Map<string, Group>();
-  constructor(private readonly execute: Execute) {}
+  constructor(
+    private readonly execute: Execute,
+    private readonly executed: () => void,
+  ) {}
 
   join(key: string | null, args: ExecutionArgs): Group {
     let group = key === null ? undefined : this.groups.get(key);
@@ -99,12 +102,17 @@ class Shared {
 
   run(group: Group, payload: unknown) {
     const { args, key } = group;
-    if (key === null || typeof payload !== 'object' || payload === null)
+    if (key === null || typeof payload !== 'object' || payload === null) {
+      this.executed();
       return this.execute({ ...args, rootValue: payload });
+    }
     let byGroup = this.results.get(payload);
     if (!byGroup) this.results.set(payload, (byGroup = new Map()));
     let result = byGroup.get(key);
-    if (!result) byGroup.set(key, (result = this.execute({ ...args, rootValue: payload })));
+    if (!result) {
+      this.executed();
+      byGroup.set(key, (result = this.execute({ ...args, rootValue: payload })));
+    }
     return result;
   }
 
@@ -149,16 +157,18 @@ class SharedStream implements AsyncIterableIterator<ExecutionResult> {
   }
 }
 
-/**
- * `keyOf(context)`: who the result is for (subscriptions with equal keys may share results);
- * `pushed(context)`: the transport takes a Feed, not an iterator.
- */
-export function createSharedSubscribe(
-  execute: Execute,
-  keyOf: (context: unknown) => string | null,
-  pushed: (context: unknown) => boolean = () => false,
-) {
-  const shared = new Shared(execute);
+export interface SharedSubscribeOptions {
+  /** Who the result is for: subscriptions with equal keys may share results (null: never). */
+  keyOf(context: unknown): string | null;
+  /** The transport takes a Feed, not an iterator (ws.ts). */
+  pushed?(context: unknown): boolean;
+  /** Called for each execution of an event (a metric). */
+  executed?(): void;
+}
+
+export function createSharedSubscribe(execute: Execute, options: SharedSubscribeOptions) {
+  const { keyOf, pushed = () => false } = options;
+  const shared = new Shared(execute, options.executed ?? (() => {}));
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 0;
 

@@ -90,7 +90,11 @@ const status = ({ side, available }: { side: Side; available: number }) => ({
 });
 
 interface Charger {
-  take(bucket: string, limits: BucketLimits, cost: number): Promise<{ allowed: boolean; available: number }>;
+  take(
+    bucket: string,
+    limits: BucketLimits,
+    cost: number,
+  ): Promise<{ allowed: boolean; available: number }>;
   paid(tier: string, cost: number): void;
   throttled(tier: string): void;
 }
@@ -371,7 +375,14 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
               : `Throttled: each event of this subscription costs ${perEvent} points and ${Math.floor(first.available)} are available.`,
           ),
         );
-      const charge = new SubscriptionCharge(charger, principal.tier, bucket, limits, perEvent, first);
+      const charge = new SubscriptionCharge(
+        charger,
+        principal.tier,
+        bucket,
+        limits,
+        perEvent,
+        first,
+      );
       return {
         // A pushed subscription (ws.ts) is charged by its transport per event (Feed.charge);
         // a stream (SSE) here.
