@@ -157,7 +157,7 @@ class ChannelOf<T> implements ListenableChannel<T> {
   }
 }
 
-export function createChannel<T>(options: ChannelOptions<T> = {}): Channel<T> {
+export function createChannel<T>(options: ChannelOptions<T> = {}): ListenableChannel<T> {
   return new ChannelOf(options);
 }
 
