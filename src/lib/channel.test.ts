@@ -95,8 +95,8 @@ describe('createChannel', () => {
     const ch = createChannel<number>();
     let ends = 0;
     ch.listen({ take: () => {}, end: () => ends++ });
-    void ch.return();
-    void ch.return();
+    void ch.return!();
+    void ch.return!();
     ch.push(1);
     expect(ends).toBe(1);
   });
