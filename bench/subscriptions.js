@@ -23,6 +23,9 @@ function settings() {
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
     // A folder: heap snapshots of each server without and with the N subscribers go there.
     heapDir: process.env.BENCH_SUB_HEAP || null,
+    // Another checkout of Evalgraph (with node_modules) measured too, in the same run: the build
+    // before a change.
+    beforeRoot: process.env.BENCH_SUB_BEFORE || null,
   };
 }
 
@@ -223,21 +226,25 @@ module.exports = async function subscriptions() {
   const servers = [];
   try {
     const key = `evg_bench_${crypto.randomBytes(24).toString('base64url')}`;
-    const { server: ours, url } = await startOurs({
-      databaseUrl: withDatabase(opts.pgUrl, dbName),
-      key,
-      // The inspector lets the benchmark read live memory after a full GC (lib/inspect.js).
-      nodeArgs: ['--inspect=127.0.0.1:0'],
-      // Rate limiting off, like the broadcast baseline: thousands of subscribers of one key would
-      // otherwise spend its bucket (each event costs its selection).
-      env: {
-        EVALGRAPH_JUDGE_BASE_URL: judge.url,
-        EVALGRAPH_JUDGE_API_KEY: 'sk-bench',
-        EVALGRAPH_EVAL_CONCURRENCY: '1',
-        EVALGRAPH_SUBSCRIPTIONS_PER_KEY: '100000',
-        EVALGRAPH_RATE_LIMIT: 'false',
-      },
-    });
+    const start = (root, name, database) =>
+      startOurs({
+        databaseUrl: withDatabase(opts.pgUrl, database),
+        key,
+        root,
+        name,
+        // The inspector lets the benchmark read live memory after a full GC (lib/inspect.js).
+        nodeArgs: ['--inspect=127.0.0.1:0'],
+        // Rate limiting off, like the broadcast baseline: thousands of subscribers of one key would
+        // otherwise spend its bucket (each event costs its selection).
+        env: {
+          EVALGRAPH_JUDGE_BASE_URL: judge.url,
+          EVALGRAPH_JUDGE_API_KEY: 'sk-bench',
+          EVALGRAPH_EVAL_CONCURRENCY: '1',
+          EVALGRAPH_SUBSCRIPTIONS_PER_KEY: '100000',
+          EVALGRAPH_RATE_LIMIT: 'false',
+        },
+      });
+    const { server: ours, url } = await start(undefined, 'ours', dbName);
     servers.push(ours);
     const basePort = await freePort();
     const baseServer = await startServer({
@@ -250,22 +257,39 @@ module.exports = async function subscriptions() {
     });
     servers.push(baseServer);
     const base = { server: baseServer, url: `http://127.0.0.1:${basePort}` };
-    const projectId = (await gql(url, key, '{ projects { edges { node { id } } } }')).projects
-      .edges[0].node.id;
+    const projectOf = async (at) =>
+      (await gql(at, key, '{ projects { edges { node { id } } } }')).projects.edges[0].node.id;
+    const projectId = await projectOf(url);
+    let before = null;
+    if (opts.beforeRoot) {
+      await admin.query(`CREATE DATABASE ${dbName}_before`);
+      const started = await start(opts.beforeRoot, 'before', `${dbName}_before`);
+      servers.push(started.server);
+      before = { ...started, projectId: await projectOf(started.url) };
+    }
 
     const rows = [];
     for (const n of opts.clients) {
+      let p = null;
+      if (before) {
+        process.stderr.write(`${n} clients: before…\n`);
+        p = await runOurs(before.server, before.url, key, before.projectId, judge, n, opts);
+      }
       process.stderr.write(`${n} clients: ours…\n`);
       const o = await runOurs(ours, url, key, projectId, judge, n, opts);
       process.stderr.write(`${n} clients: ws baseline…\n`);
       const b = await runBaseline(base, n, o.sample, opts);
-      rows.push({ n, o, b });
+      rows.push({ n, o, b, p });
     }
     console.log(
       `\nsubscriptions: one evaluation's progress to N graphql-ws clients (Postgres), ${opts.events} pushes at most every ${opts.intervalMs} ms; baseline: plain ws broadcast of the same JSON\n`,
     );
     console.log('clients   target   p50 ms   p99 ms   events/client   live memory/subscriber');
-    for (const { n, o, b } of rows) {
+    for (const { n, o, b, p } of rows) {
+      if (p)
+        console.log(
+          `${String(n).padStart(7)}   before ${String(p.p50).padStart(7)}  ${String(p.p99).padStart(7)}   ${p.perClient.toFixed(1).padStart(13)}   ${(p.memoryPerClient / 1024).toFixed(1).padStart(10)} KiB   (${p.completed}/${n} saw the end; before / ws: p50 ${(p.p50 / Math.max(b.p50, 1)).toFixed(2)}x, p99 ${(p.p99 / Math.max(b.p99, 1)).toFixed(2)}x, memory ${(p.memoryPerClient / b.memoryPerClient).toFixed(2)}x)`,
+        );
       console.log(
         `${String(n).padStart(7)}   ours   ${String(o.p50).padStart(7)}  ${String(o.p99).padStart(7)}   ${o.perClient.toFixed(1).padStart(13)}   ${(o.memoryPerClient / 1024).toFixed(1).padStart(10)} KiB   (${o.completed}/${n} saw the end)`,
       );
@@ -286,6 +310,7 @@ module.exports = async function subscriptions() {
     for (const s of servers) await s.stop();
     await judge.close();
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName}_before WITH (FORCE)`).catch(() => {});
     await admin.end();
   }
 };

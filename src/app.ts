@@ -51,6 +51,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     principal: Principal | null,
     requestId: string,
     address: string | undefined,
+    pushed = false,
   ): Context => ({
     deps,
     services,
@@ -58,6 +59,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     requestId,
     address,
     touchedProjects: new Set(),
+    pushed,
   });
   const maskError = createMaskError(log);
   const schema = getSchema();
@@ -136,6 +138,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
           // Kept while the subscription is open: a flat string (lib/ids.ts).
           flatUuid(),
           (initial as { wsAddress?: string }).wsAddress,
+          true,
         );
       const principal = confined.get(initial.request) ?? (await principalOf(initial.request));
       return contextOf(principal, requestIdOf(initial.request), addressOf(initial.request));
@@ -143,15 +146,20 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
     plugins: [
       // graphql-js's executor (Yoga's default one deep-copies every variable before coercing it,
       // which costs about 10 ms on a 1,000-span ingest batch; we use no @defer/@stream), with
-      // repeated queries compiled by graphql-jit; subscription events executed once per key.
+      // repeated queries compiled by graphql-jit; subscription events executed once per key and
+      // operation, and pushed to WebSocket subscribers (lib/shared-subscribe.ts).
       // (No specifiedRules here: Yoga's own engine adds them, and a second list runs every rule twice.)
       useEngine({
         parse,
         validate,
         execute,
-        subscribe: createSharedSubscribe(execute, (ctx) => {
-          const principal = (ctx as Context).principal;
-          return principal ? accessKey(principal) : null;
+        subscribe: createSharedSubscribe(execute, {
+          keyOf: (ctx) => {
+            const principal = (ctx as Context).principal;
+            return principal ? accessKey(principal) : null;
+          },
+          pushed: (ctx) => (ctx as Context).pushed === true,
+          executed: () => deps.meters.subscriptionExecutions.inc(),
         }),
       }),
       useRequestId(),

@@ -13,4 +13,6 @@ export interface Context {
   address?: string;
   /** Projects whose data this operation read or wrote (filled by the auth checks; response cache tags). */
   touchedProjects: Set<string>;
+  /** A WebSocket operation (ws.ts): a subscription's events are pushed to its socket (a Feed, lib/shared-subscribe.ts). */
+  pushed?: boolean;
 }

@@ -7,8 +7,8 @@
 // (4429 at connection_init).
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { DocumentNode, ExecutionArgs } from 'graphql';
-import { GraphQLError } from 'graphql';
+import type { DocumentNode } from 'graphql';
+import { getOperationAST, GraphQLError } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { App } from './app';
 import type { Deps } from './deps';
@@ -16,17 +16,15 @@ import { appError, serviceUnavailable } from './errors';
 import { settledBy } from './lib/deadline';
 import { authenticateHeader } from './modules/auth/authenticate';
 import type { Principal } from './modules/auth/permissions';
-import { DATABASE_UNAVAILABLE_MESSAGE } from './plugins/use-error-codes';
+import { createMaskError, DATABASE_UNAVAILABLE_MESSAGE } from './plugins/use-error-codes';
 import { isDatabaseUnavailable } from './storage/db-errors';
-import { serveGraphqlWs } from './ws-transport';
+import { serveGraphqlWs, type Operation } from './ws-transport';
 
 type Extra = {
   principal?: Principal;
   /** The client's address, read from the upgrade request at connection_init. */
   address?: string;
 };
-
-type Enveloped = ReturnType<App['getEnveloped']>;
 
 /** The "Bearer <key>" of connectionParams, or null. */
 function authorizationOf(params: Readonly<Record<string, unknown>> | undefined): string | null {
@@ -109,6 +107,9 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
       socket.close(4403, 'Forbidden: the API key was revoked');
   });
 
+  // Events of a subscription reach the socket without envelop's per-event layers: their errors are
+  // masked as Yoga's masking (app.ts maskedErrors) would.
+  const maskError = createMaskError(deps.log);
   const graphqlWs = serveGraphqlWs<Extra>(
     {
       connectionInitWaitTimeout: limits.initTimeoutMs,
@@ -157,9 +158,9 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         });
         return true;
       },
-      async onSubscribe(ctx, _id, payload) {
+      async operate(ctx, _id, payload, running) {
         // The reservation of this operation is counted already.
-        if (Object.keys(ctx.subscriptions).length > limits.maxPerConnection) {
+        if (running > limits.maxPerConnection) {
           return [
             appError(
               'RATE_LIMITED',
@@ -215,23 +216,22 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         }
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length) return errors;
-        return {
+        const operation = getOperationAST(document, params.operationName);
+        if (!operation) return [new GraphQLError('Unable to identify operation')];
+        const args = {
           schema: enveloped.schema,
           document,
           operationName: params.operationName,
           variableValues: params.variables,
           contextValue: await enveloped.contextFactory(),
-          rootValue: enveloped,
         };
+        // A subscription comes back as a Feed (lib/shared-subscribe.ts): its events are pushed
+        // to the socket by ws-transport.ts; the envelop plugins' per-event work rides on it.
+        return (await (operation.operation === 'subscription'
+          ? enveloped.subscribe(args)
+          : enveloped.execute(args))) as Operation;
       },
-      execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
-      // The enveloped functions ride in rootValue only to get here: graphql-ws and the stream keep
-      // these args while the subscription is open, and the root of a subscription is unused.
-      subscribe: (args: ExecutionArgs) => {
-        const enveloped = args.rootValue as Enveloped;
-        args.rootValue = undefined;
-        return enveloped.subscribe(args);
-      },
+      mask: (error) => maskError(error) as GraphQLError,
     },
     wss,
     deps.log,

@@ -297,4 +297,63 @@ describe('limits', () => {
     ).toBe(true);
     await client.dispose();
   });
+
+  it('WebSocket subscribers of one group: each event executed once, each member charged for it', async () => {
+    const user = await userWithBucket(6);
+    const metric = async (series: string) => {
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const executions = 'evalgraph_subscription_executions_total';
+    const ended =
+      'graphql_operations_total{operation_name="GroupProbe",operation_type="subscription"}';
+    const before = { executions: await metric(executions), ended: await metric(ended) };
+    // Three sockets, one key, one document and variables: one group. { type }: 1 point an event.
+    const clients = Array.from({ length: 3 }, () => wsClient(app.url, user.key));
+    const subs = clients.map((client) =>
+      subscribeWs(
+        client,
+        'subscription GroupProbe($p: ID!) { evaluationEvents(projectId: $p) { type } }',
+        { p: globalId('Project', app.projectId) },
+      ),
+    );
+    const keyId = (await app.server.services.auth.authenticate(user.key))!.keyId;
+    await until(
+      () => app.server.services.subscriptions.openCount(keyId) === 3,
+      5_000,
+      'three streams',
+    );
+    for (let i = 0; i < 2; i++)
+      await createEvaluation(
+        app,
+        [{ type: 'regex', name: 'r', input: '{{sample.output_text}}', pattern: 'a' }],
+        [{ input: i, output: 'a' }],
+      );
+    await until(
+      async () =>
+        subs.every((s) => s.events.length >= 6 && s.events.length === subs[0].events.length) &&
+        (await metric(executions)) - before.executions === subs[0].events.length,
+      10_000,
+      'every event to every member, each executed once',
+    );
+    // The start paid 3 of the 6 points and each member's first event; the second event cost each
+    // member 1 point (3 more); from the third, every member's events are withheld.
+    for (const { events } of subs) {
+      expect(events.slice(0, 2).every((e) => e.data?.evaluationEvents?.type && !e.errors)).toBe(
+        true,
+      );
+      expect(
+        events.slice(2).every((e) => e.errors?.[0]?.extensions?.code === 'RATE_LIMITED' && !e.data),
+      ).toBe(true);
+    }
+    subs.forEach((s) => s.stop());
+    // Each member's end is counted by the Prometheus layer, as over SSE.
+    await until(
+      async () => (await metric(ended)) - before.ended === 3,
+      5_000,
+      'three ended subscriptions',
+    );
+    await Promise.all(clients.map((c) => c.dispose()));
+  });
 });

@@ -146,14 +146,22 @@ const ROOT = require('node:path').resolve(__dirname, '..', '..');
 
 /**
  * Our server (`tsx src/cli.ts serve`, API and worker) on a free port against `databaseUrl`, with an
- * admin key and project made at start; `env` adds settings, `nodeArgs` node flags.
+ * admin key and project made at start; `env` adds settings, `nodeArgs` node flags; `root` another
+ * checkout to run (a build before a change), named `name`.
  * Resolves with the running server and its base URL.
  */
-async function startOurs({ databaseUrl, key, env = {}, nodeArgs = [] }) {
+async function startOurs({
+  databaseUrl,
+  key,
+  env = {},
+  nodeArgs = [],
+  root = ROOT,
+  name = 'ours',
+}) {
   const port = await freePort();
   const server = await startServer({
-    name: 'ours',
-    command: require('node:path').join(ROOT, 'node_modules', '.bin', 'tsx'),
+    name,
+    command: require('node:path').join(root, 'node_modules', '.bin', 'tsx'),
     // BENCH_OURS_NODE_ARGS adds node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile.
     args: [
       ...nodeArgs,
@@ -161,7 +169,7 @@ async function startOurs({ databaseUrl, key, env = {}, nodeArgs = [] }) {
       'src/cli.ts',
       'serve',
     ],
-    cwd: ROOT,
+    cwd: root,
     env: {
       ...process.env,
       PORT: String(port),

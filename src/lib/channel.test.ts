@@ -71,4 +71,33 @@ describe('createChannel', () => {
     ch.end();
     expect(await pending).toEqual({ value: undefined, done: true });
   });
+
+  it('pushes to a listening sink one value at a time, holding the rest as `keep` says until ready()', () => {
+    const ch = createChannel<number>();
+    const taken: number[] = [];
+    let ends = 0;
+    ch.push(1);
+    ch.listen({ take: (v) => taken.push(v), end: () => ends++ });
+    expect(taken).toEqual([1]);
+    // The sink is busy with 1: the newest value only is held for it.
+    ch.push(2);
+    ch.push(3);
+    ch.end();
+    expect(taken).toEqual([1]);
+    ch.ready();
+    expect(taken).toEqual([1, 3]);
+    expect([ends, ch.closed]).toEqual([0, false]);
+    ch.ready();
+    expect([ends, ch.closed]).toEqual([1, true]);
+  });
+
+  it('tells a listening sink once when the stream is stopped (return)', () => {
+    const ch = createChannel<number>();
+    let ends = 0;
+    ch.listen({ take: () => {}, end: () => ends++ });
+    void ch.return!();
+    void ch.return!();
+    ch.push(1);
+    expect(ends).toBe(1);
+  });
 });

@@ -1,6 +1,8 @@
 // An async iterator fed by a producer, for subscription streams. What it holds for a reader that
 // has not caught up is decided by `keep`: the newest value only (progress: a slow reader skips to
-// the latest state), or a bounded queue. Memory per reader is bounded either way.
+// the latest state), or a bounded queue. Memory per reader is bounded either way. A reader may
+// also take values pushed to it (`listen`): the WebSocket transport does, so an idle subscriber
+// holds no pending promise or suspended loop, only its sink.
 
 export interface Channel<T> extends AsyncIterableIterator<T> {
   push(value: T): void;
@@ -10,6 +12,25 @@ export interface Channel<T> extends AsyncIterableIterator<T> {
   onClose(fn: () => void): void;
   readonly closed: boolean;
 }
+
+/** A reader that takes values pushed to it (Channel.listen), one at a time. */
+export interface ChannelSink<T> {
+  /** The next value; the channel holds those that follow (as `keep` says) until `ready()`. */
+  take(value: T): void;
+  /** The stream has ended or the reader was stopped (`return`): called once. */
+  end(): void;
+}
+
+/** A channel whose reader may also be a sink (lib/shared-subscribe.ts Feed, ws-transport.ts). */
+export interface ListenableChannel<T> extends Channel<T> {
+  /** Pushes values to `sink` from now on instead of through `next()`. */
+  listen(sink: ChannelSink<T>): void;
+  /** The sink is done with the value it was given: the next one held (or the end) follows. */
+  ready(): void;
+}
+
+export const isListenable = (value: unknown): value is ListenableChannel<unknown> =>
+  value instanceof ChannelOf;
 
 export interface ChannelOptions<T> {
   /** The values to hold after `next` arrives, given those held (default: `next` only). */
@@ -25,11 +46,14 @@ const latestOnly = <T>(_held: T[], next: T): T[] => [next];
  * (esbuild's keepNames) every named arrow function also gets its own property dictionary
  * (about 360 bytes a closure instead of 100).
  */
-class ChannelOf<T> implements Channel<T> {
+class ChannelOf<T> implements ListenableChannel<T> {
   private held: T[] = [];
   private ended = false;
   private isClosed = false;
   private waiting: ((result: IteratorResult<T>) => void) | null = null;
+  private sink: ChannelSink<T> | null = null;
+  /** The sink has a value it has not called `ready()` for. */
+  private busy = false;
   private closers: (() => void)[] | null;
   private readonly keep: (held: T[], next: T) => T[];
 
@@ -49,6 +73,11 @@ class ChannelOf<T> implements Channel<T> {
 
   push(value: T) {
     if (this.ended || this.isClosed) return;
+    if (this.sink && !this.busy) {
+      this.busy = true;
+      this.sink.take(value);
+      return;
+    }
     const resolve = this.waiting;
     if (resolve) {
       this.waiting = null;
@@ -60,6 +89,10 @@ class ChannelOf<T> implements Channel<T> {
 
   end() {
     this.ended = true;
+    if (this.sink) {
+      if (!this.busy && !this.held.length) this.close();
+      return;
+    }
     const resolve = this.waiting;
     if (resolve && !this.held.length) {
       this.waiting = null;
@@ -92,6 +125,25 @@ class ChannelOf<T> implements Channel<T> {
     return this;
   }
 
+  listen(sink: ChannelSink<T>) {
+    this.sink = sink;
+    if (this.isClosed) {
+      this.sink = null;
+      sink.end();
+      return;
+    }
+    this.ready();
+  }
+
+  ready() {
+    if (!this.sink) return;
+    this.busy = false;
+    if (this.held.length) {
+      this.busy = true;
+      this.sink.take(this.held.shift() as T);
+    } else if (this.ended) this.close();
+  }
+
   private close() {
     if (this.isClosed) return;
     this.isClosed = true;
@@ -99,10 +151,13 @@ class ChannelOf<T> implements Channel<T> {
     const closers = this.closers;
     this.closers = null;
     for (const fn of closers ?? []) fn();
+    const sink = this.sink;
+    this.sink = null;
+    sink?.end();
   }
 }
 
-export function createChannel<T>(options: ChannelOptions<T> = {}): Channel<T> {
+export function createChannel<T>(options: ChannelOptions<T> = {}): ListenableChannel<T> {
   return new ChannelOf(options);
 }
 

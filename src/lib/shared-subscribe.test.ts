@@ -1,6 +1,6 @@
 import { execute, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
 import { createChannel } from './channel';
-import { createSharedSubscribe } from './shared-subscribe';
+import { createSharedSubscribe, Feed } from './shared-subscribe';
 
 function setup() {
   const channels: ReturnType<typeof createChannel<{ n: string }>>[] = [];
@@ -22,11 +22,25 @@ function setup() {
       },
     }),
   });
-  const subscribe = createSharedSubscribe(execute, (ctx) => (ctx as { key: string }).key);
+  let executions = 0;
+  const subscribe = createSharedSubscribe(execute, {
+    keyOf: (ctx) => (ctx as { key: string }).key,
+    pushed: (ctx) => (ctx as { pushed?: boolean }).pushed === true,
+    executed: () => executions++,
+  });
   const document = parse('subscription { events { n } }');
   const open = (key: string) =>
     subscribe({ schema, document, contextValue: { key } }) as Promise<AsyncIterableIterator<any>>;
-  return { channels, open, resolved: () => resolved };
+  const feed = (key: string) =>
+    subscribe({ schema, document, contextValue: { key, pushed: true } }) as Promise<Feed>;
+  return {
+    channels,
+    open,
+    feed,
+    resolved: () => resolved,
+    executions: () => executions,
+    groups: subscribe.groups,
+  };
 }
 
 describe('createSharedSubscribe', () => {
@@ -51,5 +65,27 @@ describe('createSharedSubscribe', () => {
     await it.return!();
     expect(channels[0].closed).toBe(true);
     expect(await pending).toEqual({ done: true, value: undefined });
+  });
+
+  it('a pushed subscription is a Feed; a group of them executes an event once and ends with its last member', async () => {
+    const { channels, feed, resolved, executions, groups } = setup();
+    const [a, b, c] = [await feed('k1'), await feed('k1'), await feed('k2')];
+    expect(a).toBeInstanceOf(Feed);
+    expect(groups()).toBe(2);
+    const event = { n: 'one' };
+    expect(await a.result(event)).toEqual({ data: { events: { n: 'one' } } });
+    // The same result object for the other member: serialized once by the transport.
+    expect(await b.result(event)).toBe(await a.result(event));
+    await c.result(event);
+    expect([resolved(), executions()]).toEqual([2, 2]);
+    // The first member leaves: the group goes on with its arguments for the others.
+    a.leave();
+    a.leave();
+    expect(groups()).toBe(2);
+    expect(await b.result({ n: 'two' })).toEqual({ data: { events: { n: 'two' } } });
+    b.leave();
+    c.leave();
+    expect(groups()).toBe(0);
+    expect(channels).toHaveLength(3);
   });
 });

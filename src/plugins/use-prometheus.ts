@@ -12,6 +12,7 @@ import { getOperationAST, type GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { boundedLabel } from '../lib/bounded-label';
+import { Feed, type EventMeter } from '../lib/shared-subscribe';
 
 // 2 and 5 s: the query latency SLOs' thresholds, read by deploy/prometheus/evalgraph.rules.yml.
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 2.5, 5, 10];
@@ -27,6 +28,28 @@ interface Operation {
 }
 
 const seconds = (since: number) => (performance.now() - since) / 1000;
+
+interface Recorder {
+  executed(op: Operation, result: { errors?: readonly unknown[] }): void;
+  ended(op: Operation, since: number): void;
+}
+
+/** One subscription's events and end, as counted (a class: thousands are open at once). */
+class SubscriptionMeter implements EventMeter {
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly op: Operation,
+    private readonly since: number,
+  ) {}
+
+  event(result: { errors?: readonly unknown[] }) {
+    this.recorder.executed(this.op, result);
+  }
+
+  end() {
+    this.recorder.ended(this.op, this.since);
+  }
+}
 
 export function usePrometheus({
   registry,
@@ -115,6 +138,8 @@ export function usePrometheus({
     for (const error of result.errors ?? []) failed(op, 'execute', error);
   };
 
+  const recorder: Recorder = { executed, ended };
+
   return {
     onPluginInit({ registerContextErrorHandler }) {
       registerContextErrorHandler(({ context: ctx, error }) =>
@@ -172,22 +197,27 @@ export function usePrometheus({
     onSubscribe({ args }) {
       const op = byContext.get(args.contextValue as object);
       if (!op) return;
-      const since = performance.now();
+      const meter = new SubscriptionMeter(recorder, op, performance.now());
       return {
         // Methods, not arrow properties: a subscription keeps these while it is open, and under
         // tsx (esbuild's keepNames) a named arrow costs a property dictionary of its own.
         onSubscribeResult({ result }) {
+          // A pushed subscription (ws.ts): its transport reports each event and the end.
+          if (result instanceof Feed) {
+            result.meter = meter;
+            return;
+          }
           if (Symbol.asyncIterator in result)
             return {
               onNext({ result: r }) {
-                executed(op, r);
+                meter.event(r);
               },
               onEnd() {
-                ended(op, since);
+                meter.end();
               },
             };
-          executed(op, result);
-          ended(op, since);
+          meter.event(result);
+          meter.end();
         },
         onSubscribeError({ error }) {
           failed(op, 'subscribe', error);

@@ -33,6 +33,7 @@ import {
   secondsToMidnight,
 } from '../modules/ratelimit/limits';
 import type { RequestCounter } from '../modules/ratelimit/request-counter';
+import { Feed, type EventCharge } from '../lib/shared-subscribe';
 
 export interface CostExtension {
   requestedQueryCost: number;
@@ -88,6 +89,52 @@ const status = ({ side, available }: { side: Side; available: number }) => ({
   limitedBy: side.by,
 });
 
+interface Charger {
+  take(
+    bucket: string,
+    limits: BucketLimits,
+    cost: number,
+  ): Promise<{ allowed: boolean; available: number }>;
+  paid(tier: string, cost: number): void;
+  throttled(tier: string): void;
+}
+
+/**
+ * A subscription's charge per event: each event costs its selection, the first one paid when it
+ * started. An event the bucket cannot pay is replaced by a RATE_LIMITED error; the stream goes on.
+ * A class: one per open subscription (thousands), its methods shared.
+ */
+class SubscriptionCharge implements EventCharge {
+  constructor(
+    private readonly charger: Charger,
+    private readonly tier: string,
+    private readonly bucket: string,
+    private readonly limits: BucketLimits,
+    private readonly perEvent: number,
+    /** The start's step, which paid the first event; null once that event has come. */
+    private first: { allowed: boolean; available: number } | null,
+  ) {}
+
+  async pay(result: ExecutionResult): Promise<ExecutionResult> {
+    const taken = this.first ?? (await this.charger.take(this.bucket, this.limits, this.perEvent));
+    this.first = null;
+    if (taken.allowed) {
+      this.charger.paid(this.tier, this.perEvent);
+      return result;
+    }
+    this.charger.throttled(this.tier);
+    return {
+      errors: [
+        appError(
+          'RATE_LIMITED',
+          `Event withheld: it costs ${this.perEvent} points and ${Math.floor(taken.available)} are available (${this.limits.restoreRate} restored per second).`,
+        ),
+      ],
+      extensions: result.extensions,
+    };
+  }
+}
+
 export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
   const { schema, config, store } = options;
   const planOf = createCostPlans(schema);
@@ -126,6 +173,14 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
     buckets(run, () => {
       if (mutation) throw refuse();
     });
+
+  // What every subscription's per-event charge shares (one object, not a closure per subscription).
+  const charger: Charger = {
+    take: async (bucket, limits, cost) =>
+      (await withStore(false, (s) => s.take(bucket, limits, cost))).value,
+    paid: (tier, cost) => points.inc({ tier }, cost),
+    throttled: (tier) => operations.inc({ tier, outcome: 'throttled' }),
+  };
 
   return {
     async onExecute({ args, setResultAndStopExecution }) {
@@ -302,8 +357,6 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
           ),
         );
       }
-      const take = async () =>
-        (await withStore(false, (s) => s.take(bucket, limits, perEvent))).value;
       // Starting is a request for the key role's bucket too; events spend the tier's points only.
       const role = roleBucket(config, principal);
       const started = (
@@ -325,28 +378,29 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
               : `Throttled: each event of this subscription costs ${perEvent} points and ${Math.floor(first.available)} are available.`,
           ),
         );
-      let paid = true; // the first event was paid when it started
+      const charge = new SubscriptionCharge(
+        charger,
+        principal.tier,
+        bucket,
+        limits,
+        perEvent,
+        first,
+      );
       return {
-        onSubscribeResult: () => ({
-          async onNext({ result, setResult }) {
-            const taken = paid ? first : await take();
-            paid = false;
-            if (taken.allowed) {
-              points.inc({ tier: principal.tier }, perEvent);
-              return;
-            }
-            operations.inc({ tier: principal.tier, outcome: 'throttled' });
-            setResult({
-              errors: [
-                appError(
-                  'RATE_LIMITED',
-                  `Event withheld: it costs ${perEvent} points and ${Math.floor(taken.available)} are available (${limits.restoreRate} restored per second).`,
-                ),
-              ],
-              extensions: result.extensions,
-            });
-          },
-        }),
+        // A pushed subscription (ws.ts) is charged by its transport per event (Feed.charge);
+        // a stream (SSE) here.
+        onSubscribeResult({ result }) {
+          if (result instanceof Feed) {
+            result.charge = charge;
+            return;
+          }
+          return {
+            async onNext({ result: event, setResult }) {
+              const paid = await charge.pay(event);
+              if (paid !== event) setResult(paid);
+            },
+          };
+        },
       };
     },
     onResponse({ request, response }) {

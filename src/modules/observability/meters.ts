@@ -25,6 +25,11 @@ export function createMeters(registry: Registry) {
       help: 'Operations answered with an unexpected (masked) error.',
       registers,
     }),
+    subscriptionExecutions: new Counter({
+      name: 'evalgraph_subscription_executions_total',
+      help: 'Subscription events executed: once per event for each group of subscriptions that share results (one key and access, document and variables), however many subscribers it reaches.',
+      registers,
+    }),
     ingestedSpans: new Counter({
       name: 'evalgraph_ingested_spans_total',
       help: 'Spans stored, by source (graphql, otlp).',

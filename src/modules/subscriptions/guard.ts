@@ -55,8 +55,10 @@ export function createSubscriptionGuard(
   let closed = false;
 
   function revoked(keyId: string) {
-    for (const stream of [...(open.get(keyId) ?? [])]) stream.end();
+    // The key's sockets close (4403) before its streams end: a WebSocket client sees the
+    // revocation, not a completion sent at once by the stream's end (ws-transport.ts).
     for (const listener of revokedListeners) listener(keyId);
+    for (const stream of [...(open.get(keyId) ?? [])]) stream.end();
   }
 
   async function recheckKey(keyId: string, streams: Set<Stream>) {
