@@ -25,7 +25,7 @@ function settings() {
     heapDir: process.env.BENCH_SUB_HEAP || null,
     // Another checkout of Evalgraph (with node_modules) measured too, in the same run: the build
     // before a change.
-    beforeRoot: process.env.BENCH_SUB_BEFORE || null,
+    beforeRoot: process.env.BENCH_BEFORE || null,
   };
 }
 

@@ -17,7 +17,7 @@ const expectViewer = (json) =>
     ? undefined
     : 'data.viewer.id is not a string';
 
-async function startOurs(port, apiKey, dataDir, { name = 'ours', custom } = {}) {
+async function startOurs(port, apiKey, dataDir, { name = 'ours', custom, from = root } = {}) {
   const env = {
     ...process.env,
     PORT: String(port),
@@ -51,8 +51,8 @@ async function startOurs(port, apiKey, dataDir, { name = 'ours', custom } = {}) 
     name,
     ...(custom
       ? { command: custom, shell: true }
-      : { command: path.join(root, 'node_modules', '.bin', 'tsx'), args: ['src/cli.ts', 'serve'] }),
-    cwd: root,
+      : { command: path.join(from, 'node_modules', '.bin', 'tsx'), args: ['src/cli.ts', 'serve'] }),
+    cwd: from,
     env,
     timeoutMs: 60_000, // first start migrates an embedded PGlite database
     ready: healthPath
@@ -114,14 +114,16 @@ async function main() {
     servers.push(await startBaseline('yoga', pYoga));
     servers.push(await startBaseline('apollo', pApollo));
     log(`ready (ours in ${(servers[0].startMs / 1000).toFixed(1)} s)`);
-    // BENCH_BEFORE_CMD also benches an earlier build of ours (e.g. `cd ../old && node
-    // bin/evalgraph.js serve`) side by side, as "before": a change's effect measured in one run.
-    const before = process.env.BENCH_BEFORE_CMD;
+    // BENCH_BEFORE=<checkout> also benches an earlier build of ours side by side, as "before": a
+    // change's effect measured in one run.
+    const before = process.env.BENCH_BEFORE;
     const pBefore = before && (await freePort());
     if (before) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'evalgraph-bench-'));
       dataDirs.push(dir);
-      servers.push(await startOurs(pBefore, apiKey, dir, { name: 'before', custom: before }));
+      servers.push(
+        await startOurs(pBefore, apiKey, dir, { name: 'before', from: path.resolve(before) }),
+      );
     }
 
     const targets = [
