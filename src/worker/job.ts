@@ -12,6 +12,12 @@ export interface Job<W, O> {
   maxHeld?: number;
   /** Longest sleep when nothing could be claimed: polling is the safety net behind wake-ups. */
   idleMs: number;
+  /**
+   * Claims can come back short while work is due: a cap on units in flight (per webhook endpoint)
+   * that this lane's own units hold. Then each recorded outcome, which frees a place under the cap,
+   * wakes the claim loop; without this a backlog behind the cap would move once per `idleMs`.
+   */
+  capped?: boolean;
   /** Pub/sub topics on which any process announces work for this job (a frequent one throttled). */
   wakeOn?: { topic: string; throttleMs?: number }[];
   /** Identifies a claim: a claim this process holds already is not taken twice. */

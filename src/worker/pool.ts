@@ -69,6 +69,7 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
   function track(write: Promise<void>) {
     const tracked = write.finally(() => {
       recording.delete(tracked);
+      if (job.capped) wake();
       next();
     });
     recording.add(tracked);

@@ -36,12 +36,14 @@ export async function hasDueDeliveries(sql: Sql): Promise<boolean> {
 /**
  * Claims up to `limit` due deliveries with a lease, oldest first, at most `perEndpoint` in flight
  * per endpoint (counting those any worker holds): one slow receiver holds that many slots, not
- * every slot of every worker. Endpoints at their cap are left out before the limit is applied,
- * so the oldest deliveries of the others are reached; among the candidates each endpoint's are
- * ranked and cut at what it has left. `sql` is a transaction's: the claim takes a
- * transaction-scoped advisory lock first, and reads in a statement after it (a snapshot that sees
- * the claims committed before): two workers claiming at once would each see the same deliveries
- * in flight, and both fill the cap.
+ * every slot of every worker. The claim starts from the endpoints (and alert channels, which have
+ * no cap), not from the deliveries: each endpoint with room gives its oldest due deliveries, as
+ * many as it has room for, read from its own index. Its cost follows the endpoints and what is
+ * claimed, not the backlog: a scan of the due deliveries would read every delivery of the
+ * endpoints at their cap (thousands behind a slow receiver) on every claim.
+ * `sql` is a transaction's: the claim takes a transaction-scoped advisory lock first, and reads in
+ * a statement after it (a snapshot that sees the claims committed before): two workers claiming at
+ * once would each see the same deliveries in flight, and both fill the cap.
  */
 export async function claimDeliveries(
   sql: Sql,
@@ -52,28 +54,33 @@ export async function claimDeliveries(
 ): Promise<ClaimedDelivery[]> {
   if (limit <= 0) return [];
   await sql(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
+  // A deleted project's messages are not sent while its job removes them: its endpoints and
+  // channels are left out (a message goes only to its own project's).
   return sql<ClaimedDelivery>(
     `WITH busy AS (
        SELECT endpoint_id, count(*) AS n FROM webhook_deliveries
         WHERE status = 'PENDING' AND lease_expires_at >= now() AND endpoint_id IS NOT NULL
         GROUP BY endpoint_id
      ), candidates AS (
-       SELECT d.id, d.next_attempt_at, d.endpoint_id, COALESCE(b.n, 0) AS n,
-              row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS rank
-         FROM (SELECT d.id, d.next_attempt_at, d.endpoint_id FROM webhook_deliveries d
-                 LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
-                  AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
-                  AND (e.enabled OR d.channel_id IS NOT NULL)
-                  -- A deleted project's messages are not sent while its job removes them.
-                  AND NOT EXISTS (SELECT 1 FROM webhook_messages m JOIN projects p ON p.id = m.project_id
-                                   WHERE m.id = d.message_id AND p.deleted_at IS NOT NULL)
-                  AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.endpoint_id = d.endpoint_id AND b.n >= $4)
-                ORDER BY d.next_attempt_at LIMIT $3 * 4) d
-         LEFT JOIN busy b ON b.endpoint_id = d.endpoint_id
+       SELECT d.id, d.next_attempt_at
+         FROM webhook_endpoints e JOIN projects p ON p.id = e.project_id AND p.deleted_at IS NULL
+         LEFT JOIN busy b ON b.endpoint_id = e.id
+        CROSS JOIN LATERAL (
+          SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+           WHERE d.endpoint_id = e.id AND d.status = 'PENDING' AND d.next_attempt_at <= now()
+             AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
+           ORDER BY d.next_attempt_at LIMIT least($4 - COALESCE(b.n, 0), $3)) d
+        WHERE e.enabled AND COALESCE(b.n, 0) < $4
+       UNION ALL
+       SELECT d.id, d.next_attempt_at
+         FROM alert_channels ch JOIN projects p ON p.id = ch.project_id AND p.deleted_at IS NULL
+        CROSS JOIN LATERAL (
+          SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+           WHERE d.channel_id = ch.id AND d.status = 'PENDING' AND d.next_attempt_at <= now()
+             AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
+           ORDER BY d.next_attempt_at LIMIT $3) d
      ), picked AS (
        SELECT d.id FROM webhook_deliveries d JOIN candidates c ON c.id = d.id
-        WHERE c.endpoint_id IS NULL OR c.rank + c.n <= $4
         ORDER BY c.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED
      ), claimed AS (
        UPDATE webhook_deliveries d SET lease_token = $1::uuid, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = d.attempts + 1

@@ -107,6 +107,8 @@ export function createWebhookJob(
     name: 'webhooks',
     concurrency,
     idleMs: 1_000,
+    // At most `perEndpoint` in flight per endpoint: a recorded outcome frees a place.
+    capped: true,
     // Outbox rows written (or requeued) by any process: published only when an endpoint is to receive them.
     wakeOn: [{ topic: topics.webhookWork }],
     // A token per claim: a delivery redelivered while in flight is a new claim, recorded apart.
