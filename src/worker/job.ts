@@ -12,12 +12,6 @@ export interface Job<W, O> {
   maxHeld?: number;
   /** Longest sleep when nothing could be claimed: polling is the safety net behind wake-ups. */
   idleMs: number;
-  /**
-   * Claims can come back short while work is due: a cap on units in flight (per webhook endpoint)
-   * that this lane's own units hold. Then each recorded outcome, which frees a place under the cap,
-   * wakes the claim loop; without this a backlog behind the cap would move once per `idleMs`.
-   */
-  capped?: boolean;
   /** Pub/sub topics on which any process announces work for this job (a frequent one throttled). */
   wakeOn?: { topic: string; throttleMs?: number }[];
   /** Identifies a claim: a claim this process holds already is not taken twice. */
@@ -33,9 +27,12 @@ export interface Job<W, O> {
   /**
    * Records an outcome under the unit's claim, through the job's group commit
    * (lib/group-commit.ts); then announces it. Called once the unit's slot is free, so the next
-   * unit need not wait for the database.
+   * unit need not wait for the database. `adopt` takes units the same write claimed (a unit's
+   * place under a cap handed to the next one): the pool holds and runs them as if claimed.
+   * `vacant`: the write freed places under a cap that it did not fill, so the claim loop claims
+   * again now (a backlog behind the cap would otherwise move once per `idleMs`).
    */
-  record(outcome: O): Promise<unknown>;
+  record(outcome: O, adopt: (works: W[], vacant?: boolean) => void): Promise<unknown>;
   /** After `run` or `record` failed (not aborted): try again later, give up, or log. */
   failed(work: W, error: unknown): Promise<unknown> | void;
   /**

@@ -81,21 +81,31 @@ export async function claimDeliveries(
            ORDER BY d.next_attempt_at LIMIT $3) d
      ), picked AS (
        SELECT d.id FROM webhook_deliveries d JOIN candidates c ON c.id = d.id
+        WHERE ${FREE}
         ORDER BY c.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED
      ), claimed AS (
        UPDATE webhook_deliveries d SET lease_token = $1::uuid, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = d.attempts + 1
          FROM picked WHERE d.id = picked.id
        RETURNING d.id, d.lease_token, d.attempts, d.message_id, d.endpoint_id, d.channel_id
      )
-     SELECT c.id::text, c.lease_token::text AS token, c.attempts, c.message_id, m.payload, m.event_type,
+     ${CLAIMED_ROWS}`,
+    [token, leaseMs, limit, perEndpoint],
+  );
+}
+
+/** What a claim returns: the deliveries of the `claimed` CTE, with what sending them needs. */
+const CLAIMED_ROWS = `SELECT c.id::text, c.lease_token::text AS token, c.attempts, c.message_id, m.payload, m.event_type,
             c.endpoint_id::text, COALESCE(e.url, ch.url) AS url, e.secrets,
             c.channel_id::text, ch.type::text AS channel_type, ch.routing_key, ch.addresses, p.name AS project_name
        FROM claimed c JOIN webhook_messages m ON m.id = c.message_id JOIN projects p ON p.id = m.project_id
        LEFT JOIN webhook_endpoints e ON e.id = c.endpoint_id LEFT JOIN alert_channels ch ON ch.id = c.channel_id
-      ORDER BY m.created_at`,
-    [token, leaseMs, limit, perEndpoint],
-  );
-}
+      ORDER BY m.created_at`;
+
+/**
+ * Due and free: in a claim's lateral reads, and again on the row it locks (checked on the row's
+ * latest version: a delivery another statement leased since the claim's snapshot is skipped).
+ */
+const FREE = `d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())`;
 
 /** The advisory lock key of claims (any constant no other lock of ours uses). */
 const CLAIM_LOCK = 0x77_65_62_68;
@@ -121,14 +131,20 @@ export interface Outcome {
  * Records a group of attempts in one statement: each delivery's new state (only under this
  * worker's claim), its attempt, and per endpoint its failure record: a success clears it, a 410
  * disables the endpoint, and failures that have lasted `disableAfterMs` disable it too.
- * Returns the ids of the deliveries whose claim was still held (the others were taken over).
+ * Returns the ids of the deliveries whose claim was still held (the others were taken over), and
+ * the deliveries claimed in their place (`handOn`): each delivered one's place under the
+ * per-endpoint cap goes to that endpoint's oldest due delivery, leased with `handOn.token`, in the
+ * same statement. One out, one in: no snapshot ever counts more in flight for the endpoint, so no
+ * claim lock is needed, and the place does not wait for a claim. Endpoints with any failure in
+ * the group hand nothing on (they may be disabled by this very statement).
  */
 export async function recordOutcomes(
   sql: Sql,
   outcomes: Outcome[],
   disableAfterMs: number,
-): Promise<Set<string>> {
-  const rows = await sql<{ id: string }>(
+  handOn: { token: string; leaseMs: number },
+): Promise<{ held: Set<string>; next: ClaimedDelivery[] }> {
+  const [row] = await sql<{ held: string[]; next: ClaimedDelivery[] }>(
     `WITH o AS (
        SELECT * FROM json_to_recordset($1::json) AS x(delivery_id uuid, token uuid, endpoint_id uuid, status text, retry_at timestamptz, status_code int, latency_ms int, error text, snippet text, disable text)
      ), held AS (
@@ -144,7 +160,9 @@ export async function recordOutcomes(
        SELECT endpoint_id, bool_or(status = 'DELIVERED') AS ok, max(disable) AS gone FROM held GROUP BY endpoint_id
      ), locked AS (
        -- Endpoint rows locked in id order: two workers' groups sharing endpoints cannot deadlock.
-       SELECT e.id FROM webhook_endpoints e WHERE e.id IN (SELECT endpoint_id FROM ep) ORDER BY e.id FOR UPDATE
+       -- Only those whose failure record may change: a healthy endpoint's successes lock nothing.
+       SELECT e.id FROM webhook_endpoints e JOIN ep ON ep.endpoint_id = e.id
+        WHERE NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL ORDER BY e.id FOR UPDATE OF e
      ), endpoints AS (
        UPDATE webhook_endpoints e SET
          failing_since = CASE WHEN ep.ok THEN NULL ELSE COALESCE(e.failing_since, now()) END,
@@ -160,8 +178,27 @@ export async function recordOutcomes(
            ELSE e.disabled_at END
        FROM ep JOIN locked ON locked.id = ep.endpoint_id
        WHERE e.id = ep.endpoint_id AND (NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL)
+     ), freed AS (
+       SELECT endpoint_id, count(*) AS n FROM held WHERE endpoint_id IS NOT NULL
+        GROUP BY endpoint_id HAVING bool_and(status = 'DELIVERED')
+     ), picked AS (
+       SELECT d.id FROM freed f
+         JOIN webhook_endpoints e ON e.id = f.endpoint_id AND e.enabled
+         JOIN projects p ON p.id = e.project_id AND p.deleted_at IS NULL
+        CROSS JOIN LATERAL (
+          SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = f.endpoint_id AND ${FREE}
+           ORDER BY d.next_attempt_at LIMIT f.n) c
+         JOIN webhook_deliveries d ON d.id = c.id
+        WHERE ${FREE}
+          FOR UPDATE OF d SKIP LOCKED
+     ), claimed AS (
+       UPDATE webhook_deliveries d SET lease_token = $3::uuid, lease_expires_at = now() + $4 * interval '1 millisecond', attempts = d.attempts + 1
+         FROM picked WHERE d.id = picked.id
+       RETURNING d.id, d.lease_token, d.attempts, d.message_id, d.endpoint_id, d.channel_id
+     ), next AS (
+       ${CLAIMED_ROWS}
      )
-     SELECT id::text FROM held`,
+     SELECT ARRAY(SELECT id::text FROM held) AS held, COALESCE((SELECT json_agg(next) FROM next), '[]') AS next`,
     [
       JSON.stringify(
         outcomes.map((o) => ({
@@ -178,9 +215,11 @@ export async function recordOutcomes(
         })),
       ),
       disableAfterMs,
+      handOn.token,
+      handOn.leaseMs,
     ],
   );
-  return new Set(rows.map((r) => r.id));
+  return { held: new Set(row.held), next: row.next };
 }
 
 /**
