@@ -118,7 +118,10 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     running.add(run);
   }
 
-  /** Holds claimed units (not those held already: a lease that lapsed while this process had it). */
+  /**
+   * Holds claimed units (not those held already: a lease that lapsed while this process had it),
+   * waiting for a slot; when stopping, only held: the stop hands back whatever is held.
+   */
   function hold(works: W[]) {
     for (const work of works) {
       if (held.has(job.key(work))) continue;
@@ -127,29 +130,17 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
       setMaxListeners(100, abort.signal);
       const h = { work, abort };
       held.set(job.key(work), h);
-      buffer.push(h);
+      if (!stopping.signal.aborted) buffer.push(h);
     }
   }
 
   /**
-   * Units claimed by a job's own write (its record): run as if claimed, or handed back when
-   * stopping. `vacant`: places the write freed are left to the claim loop, woken for them.
+   * Units claimed by a job's own write (its record): run as if claimed (when stopping, handed
+   * back with the rest: the stop waits for the record that adopts them, then releases what is
+   * held). `vacant`: places the write freed are left to the claim loop, woken for them.
    */
   function adopt(works: W[], vacant = false) {
     if (vacant) wake();
-    if (!works.length) return;
-    if (stopping.signal.aborted) {
-      if (job.release)
-        job
-          .release(works)
-          .catch((error) =>
-            log.warn(
-              { err: error, job: job.name },
-              'could not hand back work; its lease will expire',
-            ),
-          );
-      return;
-    }
     hold(works);
     fill();
   }
