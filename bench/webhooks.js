@@ -1,22 +1,31 @@
 'use strict';
-// Webhook delivery: (1) throughput: BENCH_HOOK_MESSAGES (5,000) messages written to the outbox at
-// once, delivered by our worker to a local receiver, as deliveries/s; (2) latency: messages sent
-// one by one through the API (sendTestWebhook) at BENCH_HOOK_RATE (20) per second, from the
-// message's creation in the outbox (its `timestamp`) to its receipt, p50/p99. Baseline in the
-// same run: the same bodies signed and POSTed straight from this process to the same receiver at
-// the same concurrency (no database, no queue).
-const { envCount } = require('./lib/settings');
+// Webhook delivery: (1) throughput: in each of BENCH_RUNS rounds, BENCH_HOOK_MESSAGES (5,000)
+// messages written to the outbox at once, spread over BENCH_HOOK_ENDPOINTS (4) endpoints,
+// delivered by our worker to a local receiver, as deliveries/s; then the baseline: the same bodies
+// signed and POSTed straight from this process to the same endpoints' URLs with the same limits
+// (PER_ENDPOINT in flight per endpoint, as our fairness cap allows; no database, no queue).
+// (2) latency: messages sent one by one through the API (sendTestWebhook) at BENCH_HOOK_RATE (20)
+// per second, from the message's creation in the outbox (its `timestamp`) to its receipt, p50/p99.
+const { envCount, median } = require('./lib/settings');
 const crypto = require('node:crypto');
 const http = require('node:http');
 const pg = require('pg');
 const { startOurs, describeExit, sleep } = require('./lib/servers');
 const { gql, withDatabase } = require('./lib/graphql');
 
+// Our worker's slots, and its per-endpoint cap (EVALGRAPH_WEBHOOK_ENDPOINT_CONCURRENCY's default):
+// with 4 endpoints every slot can be busy, so the figure is the pipeline's cost, not the cap.
 const CONCURRENCY = 16;
+const PER_ENDPOINT = 4;
 
 function settings() {
+  const endpoints = envCount('BENCH_HOOK_ENDPOINTS', 4);
+  if (endpoints * PER_ENDPOINT > CONCURRENCY)
+    throw new Error(`BENCH_HOOK_ENDPOINTS: at most ${CONCURRENCY / PER_ENDPOINT}`);
   return {
     messages: envCount('BENCH_HOOK_MESSAGES', 5000),
+    endpoints,
+    runs: envCount('BENCH_RUNS', 3),
     rate: envCount('BENCH_HOOK_RATE', 20),
     paced: envCount('BENCH_HOOK_PACED', 100),
     pgUrl: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -26,6 +35,7 @@ function settings() {
 const pct = (sorted, p) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
+/** One receiver for every endpoint: endpoint i is the path /hook/i. */
 function startReceiver() {
   const received = [];
   const server = http.createServer((req, res) => {
@@ -34,7 +44,7 @@ function startReceiver() {
     req.on('end', () => {
       received.push({
         at: Date.now(),
-        id: req.headers['webhook-id'],
+        endpoint: Number(req.url.split('/')[2]),
         body: Buffer.concat(chunks).toString(),
       });
       res.writeHead(204).end();
@@ -43,7 +53,7 @@ function startReceiver() {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () =>
       resolve({
-        url: `http://127.0.0.1:${server.address().port}/hook`,
+        url: (i) => `http://127.0.0.1:${server.address().port}/hook/${i}`,
         received,
         close: () =>
           new Promise((r) => {
@@ -63,13 +73,16 @@ const until = async (predicate, timeoutMs) => {
   }
 };
 
-/** What our worker does per message, minus the queue: sign and POST, CONCURRENCY at a time. */
-async function directSend(url, secret, bodies) {
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+/**
+ * What our worker does per message, minus the queue: sign and POST. `sends` are { url, secret,
+ * body }; each URL gets PER_ENDPOINT at a time, as our cap allows. A new connection per request,
+ * as our worker makes (`agent: false`: each connection's address is checked, see send.ts).
+ */
+async function directSend(sends) {
   const agent = new http.Agent({ keepAlive: false });
-  let next = 0;
-  const send = (body) =>
+  const send = ({ url, secret, body }) =>
     new Promise((resolve, reject) => {
+      const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
       const id = `msg_${crypto.randomUUID().replace(/-/g, '')}`;
       const ts = Math.floor(Date.now() / 1000);
       const signature = `v1,${crypto.createHmac('sha256', key).update(`${id}.${ts}.${body}`).digest('base64')}`;
@@ -93,9 +106,17 @@ async function directSend(url, secret, bodies) {
       req.on('error', reject);
       req.end(body);
     });
+  const byUrl = new Map();
+  for (const s of sends) {
+    if (!byUrl.has(s.url)) byUrl.set(s.url, []);
+    byUrl.get(s.url).push(s);
+  }
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < bodies.length) await send(bodies[next++]);
+    [...byUrl.values()].flatMap((queue) => {
+      let next = 0;
+      return Array.from({ length: PER_ENDPOINT }, async () => {
+        while (next < queue.length) await send(queue[next++]);
+      });
     }),
   );
 }
@@ -124,50 +145,71 @@ module.exports = async function webhooks() {
     }));
     const projectId = (await gql(url, key, '{ projects { edges { node { id } } } }')).projects
       .edges[0].node.id;
-    const created = await gql(
-      url,
-      key,
-      'mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret webhookEndpoint { id } } }',
-      { input: { projectId, url: receiver.url, events: ['webhook.test'] } },
-    );
-    const { secret, webhookEndpoint } = created.createWebhookEndpoint;
-    const endpointId = Buffer.from(webhookEndpoint.id, 'base64').toString().split(':')[1];
+    const endpoints = [];
+    for (let i = 0; i < opts.endpoints; i++) {
+      const created = await gql(
+        url,
+        key,
+        'mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret webhookEndpoint { id } } }',
+        { input: { projectId, url: receiver.url(i), events: ['webhook.test'] } },
+      );
+      const { secret, webhookEndpoint } = created.createWebhookEndpoint;
+      endpoints.push({
+        id: webhookEndpoint.id,
+        raw: Buffer.from(webhookEndpoint.id, 'base64').toString().split(':')[1],
+        url: receiver.url(i),
+        secret,
+      });
+    }
     const rawProject = Buffer.from(projectId, 'base64').toString().split(':')[1];
 
-    // (1) Throughput: the outbox filled in one statement (rows as the event emitter writes them),
-    // then drained by the worker.
+    // (1) Throughput: the outbox filled in one statement (rows as the event emitter writes them,
+    // message n to endpoint n mod E), then drained by the worker; then the same bodies sent direct.
     const body = JSON.stringify({
       type: 'webhook.test',
       timestamp: new Date().toISOString(),
       data: { message: 'x'.repeat(400) },
     });
-    await db.query(
-      `WITH m AS (
-         INSERT INTO webhook_messages (id, project_id, event_type, payload, created_at)
-         SELECT 'msg_' || replace(evalgraph_uuid7()::text, '-', ''), $1::uuid, 'webhook.test', $2::jsonb::text, clock_timestamp() FROM generate_series(1, $4)
-         RETURNING id)
-       INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at, created_at)
-       SELECT evalgraph_uuid7(), id, $3::uuid, clock_timestamp(), clock_timestamp() FROM m`,
-      [rawProject, body, endpointId, opts.messages],
-    );
-    const enqueuedAt = Date.now();
-    await until(() => receiver.received.length >= opts.messages, 300_000);
-    const oursRate =
-      opts.messages / ((receiver.received[opts.messages - 1].at - enqueuedAt) / 1000);
-    const bodies = receiver.received.slice(0, opts.messages).map((r) => r.body);
-    receiver.received.length = 0;
-    const t0 = Date.now();
-    await directSend(receiver.url, secret, bodies);
-    const baseRate = opts.messages / ((Date.now() - t0) / 1000);
+    const rounds = [];
+    let bodies = [];
+    for (let round = 0; round < opts.runs; round++) {
+      receiver.received.length = 0;
+      await db.query(
+        `WITH m AS (
+           INSERT INTO webhook_messages (id, project_id, event_type, payload, created_at)
+           SELECT 'msg_' || replace(evalgraph_uuid7()::text, '-', ''), $1::uuid, 'webhook.test', $2::jsonb::text, clock_timestamp() FROM generate_series(1, $4)
+           RETURNING id)
+         INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at, created_at)
+         SELECT evalgraph_uuid7(), id, ($3::uuid[])[1 + (row_number() OVER () % cardinality($3::uuid[]))], clock_timestamp(), clock_timestamp() FROM m`,
+        [rawProject, body, endpoints.map((e) => e.raw), opts.messages],
+      );
+      const enqueuedAt = Date.now();
+      await until(() => receiver.received.length >= opts.messages, 300_000);
+      const ours = opts.messages / ((receiver.received[opts.messages - 1].at - enqueuedAt) / 1000);
+      const sends = receiver.received
+        .slice(0, opts.messages)
+        .map((r) => ({ ...endpoints[r.endpoint], body: r.body }));
+      bodies = sends.map((s) => s.body);
+      await sleep(200); // stragglers (none expected) land before the count is reset
+      receiver.received.length = 0;
+      const t0 = Date.now();
+      await directSend(sends);
+      const direct = opts.messages / ((Date.now() - t0) / 1000);
+      rounds.push({ ours, direct, ratio: ours / direct });
+      console.log(
+        `round ${round + 1}: ours ${ours.toFixed(0)} deliveries/s   direct ${direct.toFixed(0)}/s   ours / direct ${(ours / direct).toFixed(2)}x`,
+      );
+    }
     receiver.received.length = 0;
 
     // (2) Latency: one message at a time through the API, at a steady rate.
+    const [first] = endpoints;
     for (let i = 0; i < opts.paced; i++) {
       await gql(
         url,
         key,
         'mutation($input: SendTestWebhookInput!) { sendTestWebhook(input: $input) { messageId } }',
-        { input: { id: webhookEndpoint.id } },
+        { input: { id: first.id } },
       );
       await sleep(1000 / opts.rate);
     }
@@ -179,7 +221,7 @@ module.exports = async function webhooks() {
     const direct = [];
     for (let i = 0; i < opts.paced; i++) {
       const t = Date.now();
-      await directSend(receiver.url, secret, [bodies[i]]);
+      await directSend([{ ...first, body: bodies[i] }]);
       direct.push(Date.now() - t);
       await sleep(1000 / opts.rate);
     }
@@ -190,17 +232,18 @@ module.exports = async function webhooks() {
         `SELECT count(*)::int AS delivered FROM webhook_deliveries WHERE status = 'DELIVERED'`,
       )
     ).rows;
+    const total = opts.runs * opts.messages + opts.paced;
     console.log(
-      `\nwebhooks: Postgres outbox → worker (concurrency ${CONCURRENCY}) → local receiver answering 204; baseline: sign + POST from this process, same concurrency\n`,
+      `\nwebhooks: Postgres outbox → worker (${CONCURRENCY} slots, ${PER_ENDPOINT} per endpoint) → ${opts.endpoints} endpoints on a local receiver answering 204; baseline: sign + POST from this process, ${PER_ENDPOINT} in flight per endpoint\n`,
     );
     console.log(
-      `throughput (${opts.messages} messages enqueued at once):  ours ${oursRate.toFixed(0)} deliveries/s   direct ${baseRate.toFixed(0)}/s   ours / direct ${(oursRate / baseRate).toFixed(2)}x`,
+      `throughput (${opts.messages} messages enqueued at once, ${opts.runs} rounds): ours ${median(rounds.map((r) => r.ours)).toFixed(0)} deliveries/s   direct ${median(rounds.map((r) => r.direct)).toFixed(0)}/s   ours / direct ${median(rounds.map((r) => r.ratio)).toFixed(2)}x (median; per round ${rounds.map((r) => r.ratio.toFixed(2)).join(', ')})`,
     );
     console.log(
       `latency (${opts.paced} messages at ${opts.rate}/s through sendTestWebhook), outbox → receipt:  ours p50 ${pct(latencies, 50)} ms, p99 ${pct(latencies, 99)} ms;  direct POST p50 ${pct(direct, 50)} ms, p99 ${pct(direct, 99)} ms`,
     );
-    console.log(`deliveries stored DELIVERED: ${delivered} of ${opts.messages + opts.paced}`);
-    return delivered === opts.messages + opts.paced ? 0 : 1;
+    console.log(`deliveries stored DELIVERED: ${delivered} of ${total}`);
+    return delivered === total ? 0 : 1;
   } catch (error) {
     if (server?.exited)
       process.stderr.write(

@@ -3,6 +3,7 @@
 // deliveries, queued behind and among its own, arrive within a second. Without the cap its
 // deliveries would take every one of a worker's 16 slots for 9 s each.
 import { createTestApp, globalId, type TestApp } from './support/app';
+import { topics } from '../src/modules/events/catalogue';
 import { startReceiver, type Receiver } from './support/receiver';
 
 jest.setTimeout(60_000);
@@ -10,17 +11,20 @@ jest.setTimeout(60_000);
 let app: TestApp;
 let slow: Receiver;
 let fast: Receiver;
+let steady: Receiver;
 
 beforeAll(async () => {
   app = await createTestApp({ EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
   slow = await startReceiver();
   fast = await startReceiver();
+  steady = await startReceiver();
   slow.answer = () => ({ status: 200, delayMs: 9_000 });
 });
 afterAll(async () => {
   await app?.close();
   await slow?.close();
   await fast?.close();
+  await steady?.close();
 });
 
 async function endpoint(url: string) {
@@ -62,4 +66,42 @@ it("a slow endpoint holds at most its cap of deliveries; another endpoint's arri
     [slow.url],
   );
   expect(n).toBe(4);
+});
+
+it('a backlog to one endpoint moves with its cap full and never over it, each message once', async () => {
+  // A delivered one's place goes to the endpoint's next due delivery in the statement recording
+  // it: the receiver sees 4 requests at a time from the first to the last, never 5.
+  const delayMs = 300;
+  steady.answer = () => ({ status: 200, delayMs });
+  const id = await endpoint(steady.url);
+  const raw = Buffer.from(id, 'base64').toString().split(':')[1];
+  // 20 messages queued at once (as the event emitter writes them), so the cap binds from the start.
+  await app.server.deps.db.query(
+    `WITH m AS (
+       INSERT INTO webhook_messages (id, project_id, event_type, payload, created_at)
+       SELECT 'msg_' || replace(evalgraph_uuid7()::text, '-', ''), $1::uuid, 'webhook.test', '{"type":"webhook.test"}', clock_timestamp()
+         FROM generate_series(1, 20) RETURNING id)
+     INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at, created_at)
+     SELECT evalgraph_uuid7(), id, $2::uuid, clock_timestamp(), clock_timestamp() FROM m`,
+    [app.projectId, raw],
+  );
+  await app.server.deps.pubsub.publish(topics.webhookWork, {});
+  const delivered = async () =>
+    (
+      await app.server.deps.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1::uuid AND status = 'DELIVERED'`,
+        [raw],
+      )
+    )[0].n;
+  for (let i = 0; i < 600 && (await delivered()) < 20; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  expect(await delivered()).toBe(20);
+  const ids = steady.received.map((r) => String(r.headers['webhook-id']));
+  expect(ids).toHaveLength(20);
+  expect(new Set(ids).size).toBe(20);
+  // Requests in flight at each arrival: those that arrived before it and were not yet answered
+  // (a few ms short of the delay, so that an answer and the next arrival never overlap by rounding).
+  const at = steady.received.map((r) => r.at);
+  const inFlight = at.map((t) => at.filter((u) => u <= t && t < u + delayMs - 5).length);
+  expect(Math.max(...inFlight)).toBe(4);
 });

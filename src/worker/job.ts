@@ -27,9 +27,12 @@ export interface Job<W, O> {
   /**
    * Records an outcome under the unit's claim, through the job's group commit
    * (lib/group-commit.ts); then announces it. Called once the unit's slot is free, so the next
-   * unit need not wait for the database.
+   * unit need not wait for the database. `adopt` takes units the same write claimed (a unit's
+   * place under a cap handed to the next one): the pool holds and runs them as if claimed.
+   * `vacant`: the write freed places under a cap that it did not fill, so the claim loop claims
+   * again now (a backlog behind the cap would otherwise move once per `idleMs`).
    */
-  record(outcome: O): Promise<unknown>;
+  record(outcome: O, adopt: (works: W[], vacant?: boolean) => void): Promise<unknown>;
   /** After `run` or `record` failed (not aborted): try again later, give up, or log. */
   failed(work: W, error: unknown): Promise<unknown> | void;
   /**

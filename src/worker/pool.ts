@@ -101,7 +101,7 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
       .then(
         (outcome) => {
           if (outcome === null) return forget(h);
-          const recorded = Promise.resolve().then(() => job.record(outcome));
+          const recorded = Promise.resolve().then(() => job.record(outcome, adopt));
           track(
             recorded.then(
               () => forget(h),
@@ -116,6 +116,33 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
         next();
       });
     running.add(run);
+  }
+
+  /**
+   * Holds claimed units (not those held already: a lease that lapsed while this process had it),
+   * waiting for a slot; when stopping, only held: the stop hands back whatever is held.
+   */
+  function hold(works: W[]) {
+    for (const work of works) {
+      if (held.has(job.key(work))) continue;
+      const abort = new AbortController();
+      // Every call the unit makes (a grader makes several, each retried) listens to its signal.
+      setMaxListeners(100, abort.signal);
+      const h = { work, abort };
+      held.set(job.key(work), h);
+      if (!stopping.signal.aborted) buffer.push(h);
+    }
+  }
+
+  /**
+   * Units claimed by a job's own write (its record): run as if claimed (when stopping, handed
+   * back with the rest: the stop waits for the record that adopts them, then releases what is
+   * held). `vacant`: places the write freed are left to the claim loop, woken for them.
+   */
+  function adopt(works: W[], vacant = false) {
+    if (vacant) wake();
+    hold(works);
+    fill();
   }
 
   /** Starts waiting units while slots are free; returns how many it started. */
@@ -140,16 +167,7 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     deep = false;
     const works = await job.claim(limit);
     deep = works.length >= limit;
-    for (const work of works) {
-      // Held already: its lease lapsed while this process was busy with it.
-      if (held.has(job.key(work))) continue;
-      const abort = new AbortController();
-      // Every call the unit makes (a grader makes several, each retried) listens to its signal.
-      setMaxListeners(100, abort.signal);
-      const h = { work, abort };
-      held.set(job.key(work), h);
-      buffer.push(h);
-    }
+    hold(works);
     const claimed = works.length;
     return claimed + fill() + buffer.length;
   }

@@ -36,12 +36,14 @@ export async function hasDueDeliveries(sql: Sql): Promise<boolean> {
 /**
  * Claims up to `limit` due deliveries with a lease, oldest first, at most `perEndpoint` in flight
  * per endpoint (counting those any worker holds): one slow receiver holds that many slots, not
- * every slot of every worker. Endpoints at their cap are left out before the limit is applied,
- * so the oldest deliveries of the others are reached; among the candidates each endpoint's are
- * ranked and cut at what it has left. `sql` is a transaction's: the claim takes a
- * transaction-scoped advisory lock first, and reads in a statement after it (a snapshot that sees
- * the claims committed before): two workers claiming at once would each see the same deliveries
- * in flight, and both fill the cap.
+ * every slot of every worker. The claim starts from the endpoints (and alert channels, which have
+ * no cap), not from the deliveries: each endpoint with room gives its oldest due deliveries, as
+ * many as it has room for, read from its own index. Its cost follows the endpoints and what is
+ * claimed, not the backlog: a scan of the due deliveries would read every delivery of the
+ * endpoints at their cap (thousands behind a slow receiver) on every claim.
+ * `sql` is a transaction's: the claim takes a transaction-scoped advisory lock first, and reads in
+ * a statement after it (a snapshot that sees the claims committed before): two workers claiming at
+ * once would each see the same deliveries in flight, and both fill the cap.
  */
 export async function claimDeliveries(
   sql: Sql,
@@ -52,43 +54,58 @@ export async function claimDeliveries(
 ): Promise<ClaimedDelivery[]> {
   if (limit <= 0) return [];
   await sql(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
+  // A deleted project's messages are not sent while its job removes them: its endpoints and
+  // channels are left out (a message goes only to its own project's).
   return sql<ClaimedDelivery>(
     `WITH busy AS (
        SELECT endpoint_id, count(*) AS n FROM webhook_deliveries
         WHERE status = 'PENDING' AND lease_expires_at >= now() AND endpoint_id IS NOT NULL
         GROUP BY endpoint_id
      ), candidates AS (
-       SELECT d.id, d.next_attempt_at, d.endpoint_id, COALESCE(b.n, 0) AS n,
-              row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS rank
-         FROM (SELECT d.id, d.next_attempt_at, d.endpoint_id FROM webhook_deliveries d
-                 LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                WHERE d.status = 'PENDING' AND d.next_attempt_at <= now()
-                  AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
-                  AND (e.enabled OR d.channel_id IS NOT NULL)
-                  -- A deleted project's messages are not sent while its job removes them.
-                  AND NOT EXISTS (SELECT 1 FROM webhook_messages m JOIN projects p ON p.id = m.project_id
-                                   WHERE m.id = d.message_id AND p.deleted_at IS NOT NULL)
-                  AND NOT EXISTS (SELECT 1 FROM busy b WHERE b.endpoint_id = d.endpoint_id AND b.n >= $4)
-                ORDER BY d.next_attempt_at LIMIT $3 * 4) d
-         LEFT JOIN busy b ON b.endpoint_id = d.endpoint_id
+       SELECT d.id, d.next_attempt_at
+         FROM webhook_endpoints e JOIN projects p ON p.id = e.project_id AND p.deleted_at IS NULL
+         LEFT JOIN busy b ON b.endpoint_id = e.id
+        CROSS JOIN LATERAL (
+          SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+           WHERE d.endpoint_id = e.id AND d.status = 'PENDING' AND d.next_attempt_at <= now()
+             AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
+           ORDER BY d.next_attempt_at LIMIT least($4 - COALESCE(b.n, 0), $3)) d
+        WHERE e.enabled AND COALESCE(b.n, 0) < $4
+       UNION ALL
+       SELECT d.id, d.next_attempt_at
+         FROM alert_channels ch JOIN projects p ON p.id = ch.project_id AND p.deleted_at IS NULL
+        CROSS JOIN LATERAL (
+          SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+           WHERE d.channel_id = ch.id AND d.status = 'PENDING' AND d.next_attempt_at <= now()
+             AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
+           ORDER BY d.next_attempt_at LIMIT $3) d
      ), picked AS (
        SELECT d.id FROM webhook_deliveries d JOIN candidates c ON c.id = d.id
-        WHERE c.endpoint_id IS NULL OR c.rank + c.n <= $4
+        WHERE ${FREE}
         ORDER BY c.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED
      ), claimed AS (
        UPDATE webhook_deliveries d SET lease_token = $1::uuid, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = d.attempts + 1
          FROM picked WHERE d.id = picked.id
        RETURNING d.id, d.lease_token, d.attempts, d.message_id, d.endpoint_id, d.channel_id
      )
-     SELECT c.id::text, c.lease_token::text AS token, c.attempts, c.message_id, m.payload, m.event_type,
+     ${CLAIMED_ROWS}`,
+    [token, leaseMs, limit, perEndpoint],
+  );
+}
+
+/** What a claim returns: the deliveries of the `claimed` CTE, with what sending them needs. */
+const CLAIMED_ROWS = `SELECT c.id::text, c.lease_token::text AS token, c.attempts, c.message_id, m.payload, m.event_type,
             c.endpoint_id::text, COALESCE(e.url, ch.url) AS url, e.secrets,
             c.channel_id::text, ch.type::text AS channel_type, ch.routing_key, ch.addresses, p.name AS project_name
        FROM claimed c JOIN webhook_messages m ON m.id = c.message_id JOIN projects p ON p.id = m.project_id
        LEFT JOIN webhook_endpoints e ON e.id = c.endpoint_id LEFT JOIN alert_channels ch ON ch.id = c.channel_id
-      ORDER BY m.created_at`,
-    [token, leaseMs, limit, perEndpoint],
-  );
-}
+      ORDER BY m.created_at`;
+
+/**
+ * Due and free: in a claim's lateral reads, and again on the row it locks (checked on the row's
+ * latest version: a delivery another statement leased since the claim's snapshot is skipped).
+ */
+const FREE = `d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())`;
 
 /** The advisory lock key of claims (any constant no other lock of ours uses). */
 const CLAIM_LOCK = 0x77_65_62_68;
@@ -114,14 +131,20 @@ export interface Outcome {
  * Records a group of attempts in one statement: each delivery's new state (only under this
  * worker's claim), its attempt, and per endpoint its failure record: a success clears it, a 410
  * disables the endpoint, and failures that have lasted `disableAfterMs` disable it too.
- * Returns the ids of the deliveries whose claim was still held (the others were taken over).
+ * Returns the ids of the deliveries whose claim was still held (the others were taken over), and
+ * the deliveries claimed in their place (`handOn`): each delivered one's place under the
+ * per-endpoint cap goes to that endpoint's oldest due delivery, leased with `handOn.token`, in the
+ * same statement. One out, one in: no snapshot ever counts more in flight for the endpoint, so no
+ * claim lock is needed, and the place does not wait for a claim. Endpoints with any failure in
+ * the group hand nothing on (they may be disabled by this very statement).
  */
 export async function recordOutcomes(
   sql: Sql,
   outcomes: Outcome[],
   disableAfterMs: number,
-): Promise<Set<string>> {
-  const rows = await sql<{ id: string }>(
+  handOn: { token: string; leaseMs: number },
+): Promise<{ held: Set<string>; next: ClaimedDelivery[] }> {
+  const [row] = await sql<{ held: string[]; next: ClaimedDelivery[] }>(
     `WITH o AS (
        SELECT * FROM json_to_recordset($1::json) AS x(delivery_id uuid, token uuid, endpoint_id uuid, status text, retry_at timestamptz, status_code int, latency_ms int, error text, snippet text, disable text)
      ), held AS (
@@ -137,7 +160,9 @@ export async function recordOutcomes(
        SELECT endpoint_id, bool_or(status = 'DELIVERED') AS ok, max(disable) AS gone FROM held GROUP BY endpoint_id
      ), locked AS (
        -- Endpoint rows locked in id order: two workers' groups sharing endpoints cannot deadlock.
-       SELECT e.id FROM webhook_endpoints e WHERE e.id IN (SELECT endpoint_id FROM ep) ORDER BY e.id FOR UPDATE
+       -- Only those whose failure record may change: a healthy endpoint's successes lock nothing.
+       SELECT e.id FROM webhook_endpoints e JOIN ep ON ep.endpoint_id = e.id
+        WHERE NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL ORDER BY e.id FOR UPDATE OF e
      ), endpoints AS (
        UPDATE webhook_endpoints e SET
          failing_since = CASE WHEN ep.ok THEN NULL ELSE COALESCE(e.failing_since, now()) END,
@@ -153,8 +178,27 @@ export async function recordOutcomes(
            ELSE e.disabled_at END
        FROM ep JOIN locked ON locked.id = ep.endpoint_id
        WHERE e.id = ep.endpoint_id AND (NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL)
+     ), freed AS (
+       SELECT endpoint_id, count(*) AS n FROM held WHERE endpoint_id IS NOT NULL
+        GROUP BY endpoint_id HAVING bool_and(status = 'DELIVERED')
+     ), picked AS (
+       SELECT d.id FROM freed f
+         JOIN webhook_endpoints e ON e.id = f.endpoint_id AND e.enabled
+         JOIN projects p ON p.id = e.project_id AND p.deleted_at IS NULL
+        CROSS JOIN LATERAL (
+          SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = f.endpoint_id AND ${FREE}
+           ORDER BY d.next_attempt_at LIMIT f.n) c
+         JOIN webhook_deliveries d ON d.id = c.id
+        WHERE ${FREE}
+          FOR UPDATE OF d SKIP LOCKED
+     ), claimed AS (
+       UPDATE webhook_deliveries d SET lease_token = $3::uuid, lease_expires_at = now() + $4 * interval '1 millisecond', attempts = d.attempts + 1
+         FROM picked WHERE d.id = picked.id
+       RETURNING d.id, d.lease_token, d.attempts, d.message_id, d.endpoint_id, d.channel_id
+     ), next AS (
+       ${CLAIMED_ROWS}
      )
-     SELECT id::text FROM held`,
+     SELECT ARRAY(SELECT id::text FROM held) AS held, COALESCE((SELECT json_agg(next) FROM next), '[]') AS next`,
     [
       JSON.stringify(
         outcomes.map((o) => ({
@@ -171,9 +215,11 @@ export async function recordOutcomes(
         })),
       ),
       disableAfterMs,
+      handOn.token,
+      handOn.leaseMs,
     ],
   );
-  return new Set(rows.map((r) => r.id));
+  return { held: new Set(row.held), next: row.next };
 }
 
 /**

@@ -1,5 +1,6 @@
 // The webhook delivery job on the worker pool: claims due deliveries, sends up to `concurrency` at
-// once, and records each attempt under its claim. At least once: a delivery is marked done only
+// once, and records each attempt under its claim; recording a delivered one claims the next due
+// delivery of its endpoint in its place (the per-endpoint cap's place needs no claim of its own). At least once: a delivery is marked done only
 // after the receiver answered 2xx, so a worker killed mid-send leaves it to be sent again after its
 // lease.
 import { randomUUID } from 'node:crypto';
@@ -40,10 +41,21 @@ export function createWebhookJob(
     labelNames: ['outcome'],
     registers: [deps.metrics],
   });
-  // Outcomes finishing while a write runs are recorded together by the next one.
+  // Outcomes finishing while a write runs are recorded together by the next one, which also
+  // claims the deliveries that take the delivered ones' places (given back with the group's first).
   const recorder = createGroupCommit(async (group: Outcome[]) => {
-    const held = await recordOutcomes(deps.db.query, group, disableAfterMs);
-    return group.map((o) => held.has(o.deliveryId));
+    const { held, next } = await recordOutcomes(deps.db.query, group, disableAfterMs, {
+      token: randomUUID(),
+      leaseMs,
+    });
+    // Places not handed on (a failure, an endpoint with nothing more due, a channel's delivery)
+    // may be another's: the claim loop is woken for them.
+    const vacant = next.length < group.length;
+    return group.map((o, i) => ({
+      recorded: held.has(o.deliveryId),
+      next: i === 0 ? next : [],
+      vacant: i === 0 && vacant,
+    }));
   });
   const latency = new Histogram({
     name: 'evalgraph_webhook_delivery_seconds',
@@ -120,8 +132,9 @@ export function createWebhookJob(
           )
         : [],
     run: attempt,
-    async record(outcome) {
-      const recorded = await recorder.add(outcome);
+    async record(outcome, adopt) {
+      const { recorded, next, vacant } = await recorder.add(outcome);
+      adopt(next, vacant);
       const sent =
         outcome.status === 'DELIVERED'
           ? 'delivered'
