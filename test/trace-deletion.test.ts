@@ -334,6 +334,46 @@ describe('deleteEndUserData', () => {
     await expectScoreRollupsExact();
   });
 
+  it("shows the erased end user's id to the project's ADMINs only: other readers see a null target", async () => {
+    const projectId = await app.seedProject('erasure privacy');
+    const userId = 'erased-person@example.com';
+    await ingest(app, projectId, [span({ traceId: 'private-t', userId })]);
+    const admin = await app.seedUser({ role: 'ADMIN', projectId });
+    const developer = await app.seedUser({ role: 'DEVELOPER', projectId });
+    const viewer = await app.seedUser({ role: 'VIEWER', projectId });
+    const erased = await ok(
+      `mutation($i: DeleteEndUserDataInput!) { deleteEndUserData(input: $i) { job { id target } } }`,
+      { i: { projectId: P(projectId), userId } },
+      admin.key,
+    );
+    const { id } = erased.deleteEndUserData.job;
+    expect(erased.deleteEndUserData.job.target).toMatchObject({ userId });
+    const READ = `query($id: ID!, $p: ID!) {
+      node(id: $id) { ... on DataJob { status kind target } }
+      dataJobs(projectId: $p, first: 10) { edges { node { id status target } } } }`;
+    const read = (key: string) => ok(READ, { id, p: P(projectId) }, key);
+    for (const key of [viewer.key, developer.key]) {
+      const data = await read(key);
+      expect(data.node).toEqual({ status: 'SUCCEEDED', kind: 'END_USER', target: null });
+      expect(data.dataJobs.edges).toEqual([{ node: { id, status: 'SUCCEEDED', target: null } }]);
+      expect(JSON.stringify(data)).not.toContain('erased-person');
+    }
+    expect((await read(admin.key)).node.target).toMatchObject({ userId });
+    // A deletion of traces by filter shows its filter to whoever may delete traces, not to a VIEWER.
+    await ingest(app, projectId, [span({ traceId: 'other-t', userId: 'someone' })]);
+    const byFilter = await ok(
+      `mutation($i: DeleteTracesInput!) { deleteTraces(input: $i) { job { id } } }`,
+      { i: { projectId: P(projectId), filter: { userId: 'someone' } } },
+      developer.key,
+    );
+    const traceJob = byFilter.deleteTraces.job.id;
+    const ONE = `query($id: ID!) { node(id: $id) { ... on DataJob { target } } }`;
+    expect((await ok(ONE, { id: traceJob }, developer.key)).node.target).toMatchObject({
+      filter: { userId: 'someone' },
+    });
+    expect((await ok(ONE, { id: traceJob }, viewer.key)).node.target).toBeNull();
+  });
+
   it('needs the project ADMIN role', async () => {
     const projectId = await app.seedProject('erasure rights');
     const developer = await app.seedUser({ role: 'DEVELOPER', projectId });

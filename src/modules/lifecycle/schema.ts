@@ -4,17 +4,28 @@
 import { badInput, notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { authorize } from '../auth/access';
+import { allows, authorize } from '../auth/access';
+import type { Action } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { authorizeCostFilter, TraceFilter } from '../traces/queries';
 import type { TraceListFilter } from '../traces/read-sql';
 import { TraceRef } from '../traces/schema';
 import { PHRASE_SEARCH_COST } from '../traces/phrase-sql';
-import type { DataJobTarget } from './data-jobs';
+import type { DataJobKind, DataJobTarget } from './data-jobs';
 import { startJob } from './start-job';
 
 /** Trace ids one call may name; more are deleted by filter. */
 const MAX_TRACE_IDS = 1_000;
+
+/**
+ * Who reads a job's target: whoever may start a job of its kind. Its counts and status are for
+ * every reader of the project; what it deletes (an erased end user's id, above all) is not.
+ */
+const TARGET_READERS: Record<DataJobKind, Action> = {
+  TRACES: 'write',
+  END_USER: 'manage',
+  PROJECT: 'manage',
+};
 
 export const DataJobRef = builder.prismaNode('DataJob', {
   // A job changes batch by batch, from any process: never cached.
@@ -36,9 +47,13 @@ export const DataJobRef = builder.prismaNode('DataJob', {
     }),
     kind: t.exposeString('kind', { description: 'TRACES, END_USER or PROJECT.' }),
     status: t.exposeString('status', { description: 'PENDING, RUNNING, SUCCEEDED or FAILED.' }),
-    target: t.expose('target', {
+    target: t.field({
       type: 'JSON',
-      description: 'What it deletes: { traceIds }, { filter } or { userId }.',
+      nullable: true,
+      description:
+        "What it deletes: { traceIds }, { filter } or { userId }. Only for readers who may start such a job (TRACES: the write right; END_USER: the project's ADMIN role; PROJECT: instance admins): null for others, so an erased end user's id is not read back by a VIEWER.",
+      resolve: (j, _args, ctx) =>
+        allows(ctx, j.projectId, TARGET_READERS[j.kind as DataJobKind]) ? j.target : null,
     }),
     tracesMatched: t.exposeInt('tracesMatched', {
       description: 'Traces it matched when it was made.',
