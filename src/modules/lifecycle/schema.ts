@@ -115,6 +115,8 @@ builder.relayMutationField(
       if ((input.traceIds == null) === (input.filter == null))
         throw badInput('Give traceIds or filter, not both.', ['input']);
       let target: DataJobTarget;
+      // Named traces are read once, here: all found, they are what the job matches.
+      let matched: number | undefined;
       if (input.traceIds) {
         const ids = [...new Set(input.traceIds.map((g) => g.id))];
         if (!ids.length) throw badInput('traceIds is empty.', ['input', 'traceIds']);
@@ -131,6 +133,7 @@ builder.relayMutationField(
         const missing = input.traceIds.findIndex((g) => !known.has(g.id));
         if (missing >= 0) throw notFound('Trace', ['input', 'traceIds', missing]);
         target = { traceIds: ids };
+        matched = ids.length;
       } else {
         const filter = input.filter as TraceListFilter;
         await authorizeCostFilter(ctx, projectId, filter);
@@ -141,7 +144,7 @@ builder.relayMutationField(
           ]);
         target = { filter };
       }
-      return startJob(ctx, { projectId, kind: 'TRACES', target }, 'traces.delete');
+      return startJob(ctx, { projectId, kind: 'TRACES', target, matched }, 'traces.delete');
     },
   },
   {
