@@ -297,6 +297,21 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
       return held.job;
     },
 
+    /**
+     * A FAILED job back to the workers, to resume where it stopped (what it deleted stays
+     * counted; its failures start again from none). Null when it is not FAILED: of concurrent
+     * calls, one requeues it.
+     */
+    async retry(sql: Sql, id: string): Promise<DataJobRow | null> {
+      const [job] = await sql<DataJobRow>(
+        `UPDATE data_jobs SET status = 'RUNNING', error = NULL, failures = 0, finished_at = NULL,
+           lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+         WHERE id = $1::uuid AND status = 'FAILED' RETURNING ${COLUMNS}`,
+        [id],
+      );
+      return job ?? null;
+    },
+
     /** Hands a job not done back to the workers at once (and wakes them). */
     async release(held: HeldDataJob) {
       await db.query(
