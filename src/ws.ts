@@ -70,6 +70,8 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
   const limits = deps.config.subscriptions;
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
   const socketsByKey = new Map<string, Set<WebSocket>>();
+  // The secret (its hash) each socket authenticated with: a rotation ends that secret's sockets only.
+  const secretOf = new WeakMap<WebSocket, string | undefined>();
   // Every upgraded socket until it closes: the HTTP server no longer counts them as its
   // connections (closeAllConnections leaves them open), yet server.close() waits for them.
   const upgraded = new Set<Duplex>();
@@ -102,9 +104,10 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
   };
   server.on('upgrade', onUpgrade);
 
-  const offRevoked = app.services.subscriptions.onRevoked((keyId) => {
+  const offRevoked = app.services.subscriptions.onRevoked((keyId, secretHash) => {
     for (const socket of socketsByKey.get(keyId) ?? [])
-      socket.close(4403, 'Forbidden: the API key was revoked');
+      if (secretHash === undefined || secretOf.get(socket) === secretHash)
+        socket.close(4403, 'Forbidden: the API key was revoked or its secret rotated out');
   });
 
   // Events of a subscription reach the socket without envelop's per-event layers: their errors are
@@ -150,6 +153,7 @@ export function attachWebSockets(server: Server, app: App, deps: Deps) {
         ctx.extra.principal = principal;
         const sockets = socketsByKey.get(principal.keyId) ?? new Set();
         sockets.add(ctx.extra.socket);
+        secretOf.set(ctx.extra.socket, principal.secretHash);
         socketsByKey.set(principal.keyId, sockets);
         ctx.extra.socket.on('close', () => {
           sockets.delete(ctx.extra.socket);

@@ -3,7 +3,7 @@
 // the caller's reach is NOT_FOUND. Across processes: with Postgres and Redis, a secret rotated
 // on one API process is refused by the other once its overlap ends.
 import { createTestApp, globalId, type TestApp } from './support/app';
-import { until } from './support/live';
+import { subscribeSse, subscribeWs, until, wsClient } from './support/live';
 import { createDeployment } from './support/process';
 
 const ROTATE = `mutation($id: ID!, $overlap: Int) {
@@ -144,6 +144,80 @@ describe('rotateApiKey', () => {
     });
     const revoked = await app.gql(ROTATE, { id: apiKey.id });
     expect(revoked.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('streams opened with a secret rotated out', () => {
+  const EVENTS = `subscription($p: ID!) { evaluationEvents(projectId: $p) { type } }`;
+  const vars = () => ({ p: globalId('Project', app.projectId) });
+  const streams = { count: (keyId: string) => app.server.services.subscriptions.openCount(keyId) };
+  /** A WebSocket subscription and an SSE one with `key`, and the code its socket closes with. */
+  function open(key: string) {
+    const socket = { code: null as number | null };
+    const client = wsClient(app.url, key, { onClose: (code) => (socket.code = code) });
+    const ws = subscribeWs(client, EVENTS, vars());
+    const sse = subscribeSse(app.url, key, EVENTS, vars());
+    return { socket, client, ws, sse };
+  }
+
+  it('end when the rotation leaves no overlap, as a revoked key’s do; the new secret’s stay', async () => {
+    const owner = await app.seedUser({ role: 'DEVELOPER' });
+    const created = await app.gql(CREATE, { input: {} }, { key: owner.key });
+    const { key: first, apiKey } = created.body.data.createApiKey;
+    const keyId = Buffer.from(apiKey.id, 'base64').toString().split(':')[1];
+    const old = open(first);
+    await until(() => streams.count(keyId) === 2, 5_000, 'two streams');
+    const rotated = await app.gql(ROTATE, { id: apiKey.id, overlap: 0 }, { key: owner.key });
+    expect(rotated.body.errors).toBeUndefined();
+    const second = rotated.body.data.rotateApiKey.key;
+    await until(() => old.socket.code !== null, 5_000, 'the old secret’s socket to close');
+    expect(old.socket.code).toBe(4403);
+    await expect(old.ws.done).rejects.toBeDefined();
+    await old.sse.done;
+    expect(streams.count(keyId)).toBe(0);
+    // The new secret opens streams, and a check of the key leaves them open.
+    const fresh = open(second);
+    await until(() => streams.count(keyId) === 2, 5_000, 'two new streams');
+    await app.server.services.subscriptions.recheck();
+    expect(streams.count(keyId)).toBe(2);
+    expect(fresh.socket.code).toBeNull();
+    fresh.ws.stop();
+    fresh.sse.dispose();
+    await fresh.client.dispose();
+    old.sse.dispose();
+  });
+
+  it('end once the overlap is over (at the next check of open streams)', async () => {
+    const start = Date.now();
+    try {
+      const owner = await app.seedUser({ role: 'DEVELOPER' });
+      const created = await app.gql(CREATE, { input: {} }, { key: owner.key });
+      const { key: first, apiKey } = created.body.data.createApiKey;
+      const keyId = Buffer.from(apiKey.id, 'base64').toString().split(':')[1];
+      app.server.deps.clock.now = () => new Date(start);
+      const rotated = await app.gql(ROTATE, { id: apiKey.id, overlap: 60 }, { key: owner.key });
+      const second = rotated.body.data.rotateApiKey.key;
+      // During the overlap both secrets open streams, and a check keeps them.
+      const old = open(first);
+      const fresh = open(second);
+      await until(() => streams.count(keyId) === 4, 5_000, 'four streams');
+      await app.server.services.subscriptions.recheck();
+      expect(streams.count(keyId)).toBe(4);
+      app.server.deps.clock.now = () => new Date(start + 60_000);
+      await app.server.services.subscriptions.recheck();
+      await until(() => old.socket.code !== null, 5_000, 'the old secret’s socket to close');
+      expect(old.socket.code).toBe(4403);
+      await expect(old.ws.done).rejects.toBeDefined();
+      await old.sse.done;
+      expect(streams.count(keyId)).toBe(2);
+      expect(fresh.socket.code).toBeNull();
+      fresh.ws.stop();
+      fresh.sse.dispose();
+      old.sse.dispose();
+      await fresh.client.dispose();
+    } finally {
+      app.server.deps.clock.now = () => new Date();
+    }
   });
 });
 

@@ -59,9 +59,14 @@ beforeAll(async () => {
     REDIS_KEY_PREFIX: 'evalgraph_redis_down:',
   });
 });
+// The private redis-server stops whatever else failed: a beforeAll that failed leaves no app to
+// close (or one whose close throws), and the server would outlive the run.
 afterAll(async () => {
-  await app.close();
-  if (redis && redis.exitCode === null) await stopRedis();
+  try {
+    await app?.close();
+  } finally {
+    if (redis && redis.exitCode === null) await stopRedis();
+  }
 });
 
 const QUERY = '{ projects(first: 5) { edges { node { name } } } }';

@@ -334,6 +334,46 @@ describe('deleteEndUserData', () => {
     await expectScoreRollupsExact();
   });
 
+  it("shows the erased end user's id to the project's ADMINs only: other readers see a null target", async () => {
+    const projectId = await app.seedProject('erasure privacy');
+    const userId = 'erased-person@example.com';
+    await ingest(app, projectId, [span({ traceId: 'private-t', userId })]);
+    const admin = await app.seedUser({ role: 'ADMIN', projectId });
+    const developer = await app.seedUser({ role: 'DEVELOPER', projectId });
+    const viewer = await app.seedUser({ role: 'VIEWER', projectId });
+    const erased = await ok(
+      `mutation($i: DeleteEndUserDataInput!) { deleteEndUserData(input: $i) { job { id target } } }`,
+      { i: { projectId: P(projectId), userId } },
+      admin.key,
+    );
+    const { id } = erased.deleteEndUserData.job;
+    expect(erased.deleteEndUserData.job.target).toMatchObject({ userId });
+    const READ = `query($id: ID!, $p: ID!) {
+      node(id: $id) { ... on DataJob { status kind target } }
+      dataJobs(projectId: $p, first: 10) { edges { node { id status target } } } }`;
+    const read = (key: string) => ok(READ, { id, p: P(projectId) }, key);
+    for (const key of [viewer.key, developer.key]) {
+      const data = await read(key);
+      expect(data.node).toEqual({ status: 'SUCCEEDED', kind: 'END_USER', target: null });
+      expect(data.dataJobs.edges).toEqual([{ node: { id, status: 'SUCCEEDED', target: null } }]);
+      expect(JSON.stringify(data)).not.toContain('erased-person');
+    }
+    expect((await read(admin.key)).node.target).toMatchObject({ userId });
+    // A deletion of traces by filter shows its filter to whoever may delete traces, not to a VIEWER.
+    await ingest(app, projectId, [span({ traceId: 'other-t', userId: 'someone' })]);
+    const byFilter = await ok(
+      `mutation($i: DeleteTracesInput!) { deleteTraces(input: $i) { job { id } } }`,
+      { i: { projectId: P(projectId), filter: { userId: 'someone' } } },
+      developer.key,
+    );
+    const traceJob = byFilter.deleteTraces.job.id;
+    const ONE = `query($id: ID!) { node(id: $id) { ... on DataJob { target } } }`;
+    expect((await ok(ONE, { id: traceJob }, developer.key)).node.target).toMatchObject({
+      filter: { userId: 'someone' },
+    });
+    expect((await ok(ONE, { id: traceJob }, viewer.key)).node.target).toBeNull();
+  });
+
   it('needs the project ADMIN role', async () => {
     const projectId = await app.seedProject('erasure rights');
     const developer = await app.seedUser({ role: 'DEVELOPER', projectId });
@@ -379,5 +419,61 @@ describe('a data job outlives its holder', () => {
     );
     expect(row).toEqual({ status: 'SUCCEEDED', traces_deleted: 3 });
     await expectRollupsExact(sql);
+  });
+});
+
+describe('retryDataJob', () => {
+  const RETRY = `mutation($id: ID!) { retryDataJob(input: { id: $id }) { job { id status error } } }`;
+  const codeOf = (res: Awaited<ReturnType<TestApp['gql']>>) =>
+    res.body.errors?.[0]?.extensions?.code;
+
+  it('requeues a FAILED job once, which resumes and finishes; refused for others, NOT_FOUND outside', async () => {
+    const projectId = await app.seedProject('retry');
+    await seed(projectId);
+    const jobs = app.server.services.dataJobs;
+    // A job whose batches failed: made, and given up on as the fifth failure leaves it.
+    const held = await app.server.deps.db.transaction((tx) =>
+      jobs.create(tx, { projectId, kind: 'END_USER', target: { userId: 'u1' }, requestedBy: null }),
+    );
+    await sql(
+      `UPDATE data_jobs SET status = 'FAILED', error = 'batch failed', failures = 5, finished_at = now(),
+         lease_token = NULL, lease_expires_at = NULL WHERE id = $1::uuid`,
+      [held.job.id],
+    );
+    const id = encodeGlobalID('DataJob', held.job.id);
+    const developer = await app.seedUser({ role: 'DEVELOPER', projectId });
+    const stranger = await app.seedUser({ role: 'ADMIN' });
+    expect(codeOf(await app.gql(RETRY, { id }, { key: developer.key }))).toBe('FORBIDDEN');
+    expect(codeOf(await app.gql(RETRY, { id }, { key: stranger.key }))).toBe('NOT_FOUND');
+    const missing = encodeGlobalID('DataJob', '0190f1a0-0000-7000-8000-000000000000');
+    expect(codeOf(await app.gql(RETRY, { id: missing }))).toBe('NOT_FOUND');
+    expect(await count('traces', projectId, `user_id = 'u1'`)).toBe(3);
+
+    // Three at once: one requeues it, the others are refused; the workers finish it.
+    const answers = await Promise.all([1, 2, 3].map(() => app.gql(RETRY, { id })));
+    const requeued = answers.filter((a) => !a.body.errors);
+    expect(requeued).toHaveLength(1);
+    expect(requeued[0].body.data.retryDataJob.job).toMatchObject({ id, error: null });
+    expect(answers.filter((a) => a.body.errors).map(codeOf)).toEqual([
+      'BAD_USER_INPUT',
+      'BAD_USER_INPUT',
+    ]);
+    let status = '';
+    for (let i = 0; i < 200 && status !== 'SUCCEEDED'; i++) {
+      status = (await ok(`query($id: ID!) { node(id: $id) { ... on DataJob { status } } }`, { id }))
+        .node.status;
+      if (status !== 'SUCCEEDED') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe('SUCCEEDED');
+    expect(await count('traces', projectId, `user_id = 'u1'`)).toBe(0);
+    const [row] = await sql<{ traces_deleted: number; attempts: number }>(
+      'SELECT traces_deleted, attempts FROM data_jobs WHERE id = $1::uuid',
+      [held.job.id],
+    );
+    // Claimed once after the retry: concurrent calls did not queue it twice.
+    expect(row).toEqual({ traces_deleted: 3, attempts: 2 });
+    await expectRollupsExact(sql);
+    // Not FAILED (any more): refused.
+    expect(codeOf(await app.gql(RETRY, { id }))).toBe('BAD_USER_INPUT');
   });
 });

@@ -242,7 +242,7 @@ export function useExport({
             const owner = await ownerOf(sql, 'Evaluation', query.evaluationId);
             // Another project's evaluation, or one outside the projectId named: not there for the caller.
             const row = owner && (!projectId || owner === projectId) ? { projectId: owner } : null;
-            projectId = authorizeRow(ctx, row, 'read', 'Evaluation').projectId;
+            projectId = (await authorizeRow(ctx, row, 'read', 'Evaluation')).projectId;
           } else await authorize(ctx, projectId!, 'read');
           const costs = allows(ctx, projectId!, 'costs');
           const columns = exportColumns(query.kind, costs);

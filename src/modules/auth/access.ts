@@ -53,6 +53,17 @@ export function allowsProject(
   action: Action,
 ): boolean | Promise<boolean> {
   if (!allows(ctx, projectId, action)) return false;
+  return standing(ctx, projectId);
+}
+
+/**
+ * Whether a project the principal may see is there for it: a membership vouches for it; an
+ * instance admin's rights do not (a deleted project's rows stay until its data job removes them).
+ */
+function standing(
+  ctx: Pick<Context, 'principal' | 'services'>,
+  projectId: string,
+): boolean | Promise<boolean> {
   const principal = ctx.principal!;
   if (!principal.isAdmin || principal.memberships.has(projectId)) return true;
   return ctx.services.auth.projectExists(projectId).then((found) => {
@@ -78,16 +89,17 @@ export async function authorize(
  * A row of a project, for an `action` on it. A missing row, and one in a project the principal
  * cannot see, are both NOT_FOUND as `what`; one in its project without the right is FORBIDDEN.
  */
-export function authorizeRow<T extends { projectId: string }>(
-  ctx: Pick<Context, 'principal' | 'touchedProjects'>,
+export async function authorizeRow<T extends { projectId: string }>(
+  ctx: Pick<Context, 'principal' | 'touchedProjects' | 'services'>,
   row: T | null | undefined,
   action: Action,
   what: string,
   path: (string | number)[] = [],
-): T {
+): Promise<T> {
   if (!ctx.principal) throw unauthenticated();
   if (!row || !can(ctx.principal, row.projectId, 'view')) throw notFound(what, path);
-  // The row exists, so its project does.
+  // The row exists, yet its project may be deleted (its rows not yet removed by its job).
+  if (!(await standing(ctx, row.projectId))) throw notFound(what, path);
   if (!allows(ctx, row.projectId, action)) throw forbidden(DENIED[action]);
   return row;
 }
@@ -97,7 +109,7 @@ export function authorizeRow<T extends { projectId: string }>(
  * NOT_FOUND (missing, or in a project it cannot see) or FORBIDDEN, as `authorizeRow`.
  */
 export async function authorizeId(
-  ctx: Pick<Context, 'principal' | 'touchedProjects' | 'deps'>,
+  ctx: Pick<Context, 'principal' | 'touchedProjects' | 'deps' | 'services'>,
   type: Owned,
   id: string,
   action: Action,
@@ -105,7 +117,8 @@ export async function authorizeId(
 ): Promise<string> {
   if (!ctx.principal) throw unauthenticated();
   const projectId = await ownerOf(ctx.deps.db.query, type, id);
-  return authorizeRow(ctx, projectId === null ? null : { projectId }, action, type, path).projectId;
+  return (await authorizeRow(ctx, projectId === null ? null : { projectId }, action, type, path))
+    .projectId;
 }
 
 function projectFailures(failure: AuthFailure): { id: string }[] {

@@ -50,6 +50,11 @@ export interface Principal {
   addressAllowed?: (address: string | undefined) => boolean;
   /** The key's allowlist (canonical CIDRs), when it has one: keys it makes or changes stay within it. */
   allowedCidrs?: readonly string[];
+  /**
+   * The hash of the secret it was authenticated with (absent when read by the key's id): a stream
+   * opened with a secret that a rotation replaced ends when that secret stops working.
+   */
+  secretHash?: string;
 }
 
 /**

@@ -121,6 +121,7 @@ export function createAuthService(deps: Deps) {
       principal.addressAllowed = createAddressMatcher(key.allowedCidrs);
       principal.allowedCidrs = key.allowedCidrs;
     }
+    if ('hash' in where) principal.secretHash = where.hash;
     const viaPrevious = 'hash' in where && key.previousHash === where.hash;
     return { principal, until: viaPrevious ? key.previousExpiresAt : null };
   }
@@ -348,6 +349,8 @@ export function createAuthService(deps: Deps) {
     projectExists,
     /** The key's principal as stored now (not cached), or null when it is revoked: open streams are rechecked with it. */
     principalOfKey: (keyId: string) => loadPrincipal({ id: keyId }),
+    /** The principal of a secret's hash as stored now, or null when it is revoked or rotated out. */
+    principalOfSecret: (hash: string) => loadPrincipal({ hash }),
     createUser,
     createApiKey,
     rotateApiKey,

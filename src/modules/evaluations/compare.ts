@@ -85,8 +85,10 @@ export async function compareEvaluations(
   const sql = ctx.deps.db.query;
   const rows = await loadComparedEvaluations(sql, [baseId, candidateId]);
   // Missing and unreadable answer alike (NOT_FOUND), each at its argument.
-  const base = authorizeRow(ctx, rows.get(baseId), 'read', 'Evaluation', ['baseId']);
-  const candidate = authorizeRow(ctx, rows.get(candidateId), 'read', 'Evaluation', ['candidateId']);
+  const base = await authorizeRow(ctx, rows.get(baseId), 'read', 'Evaluation', ['baseId']);
+  const candidate = await authorizeRow(ctx, rows.get(candidateId), 'read', 'Evaluation', [
+    'candidateId',
+  ]);
   if (base.projectId !== candidate.projectId)
     throw badInput('The two evaluations are in different projects.', ['candidateId']);
   for (const [row, path] of [

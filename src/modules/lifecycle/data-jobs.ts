@@ -241,7 +241,7 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
     leaseMs,
     /**
      * Makes a job in the caller's transaction, held by the caller (run it with `run`, then
-     * `release` what is left for the workers). Counts the traces it matches now.
+     * `release` what is left for the workers). Counts the traces it matches now (unless told).
      */
     async create(
       sql: Sql,
@@ -250,6 +250,8 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
         kind: DataJobKind;
         target: DataJobTarget;
         requestedBy: string | null;
+        /** The traces it matches, when the caller has read them already (deleteTraces by ids). */
+        matched?: number;
       },
     ): Promise<HeldDataJob> {
       const token = randomUUID();
@@ -268,11 +270,11 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
           token,
         ],
       );
-      const { text, params } = tracesOf(job, 2_147_483_647);
-      const [{ n }] = await sql<{ n: number }>(
-        `SELECT count(*)::int AS n FROM (${text}) m`,
-        params,
-      );
+      let n = input.matched;
+      if (n === undefined) {
+        const { text, params } = tracesOf(job, 2_147_483_647);
+        [{ n }] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM (${text}) m`, params);
+      }
       await sql(`UPDATE data_jobs SET traces_matched = $2 WHERE id = $1::uuid`, [job.id, n]);
       return { job: { ...job, tracesMatched: n }, token };
     },
@@ -293,6 +295,21 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
         if (!(error instanceof LeaseLost)) await failed(held, error);
       }
       return held.job;
+    },
+
+    /**
+     * A FAILED job back to the workers, to resume where it stopped (what it deleted stays
+     * counted; its failures start again from none). Null when it is not FAILED: of concurrent
+     * calls, one requeues it.
+     */
+    async retry(sql: Sql, id: string): Promise<DataJobRow | null> {
+      const [job] = await sql<DataJobRow>(
+        `UPDATE data_jobs SET status = 'RUNNING', error = NULL, failures = 0, finished_at = NULL,
+           lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+         WHERE id = $1::uuid AND status = 'FAILED' RETURNING ${COLUMNS}`,
+        [id],
+      );
+      return job ?? null;
     },
 
     /** Hands a job not done back to the workers at once (and wakes them). */

@@ -4,17 +4,32 @@
 import { badInput, notFound } from '../../errors';
 import { builder } from '../../schema/builder';
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { authorize } from '../auth/access';
+import { allows, authorize, authorizeRow } from '../auth/access';
+import { recordAudit } from '../audit/record';
+import { topics } from '../events/catalogue';
+import { isUuid } from '../../lib/ids';
+import { isInstanceAdmin, type Action } from '../auth/permissions';
 import { ProjectRef } from '../projects/schema';
 import { authorizeCostFilter, TraceFilter } from '../traces/queries';
 import type { TraceListFilter } from '../traces/read-sql';
 import { TraceRef } from '../traces/schema';
 import { PHRASE_SEARCH_COST } from '../traces/phrase-sql';
-import type { DataJobTarget } from './data-jobs';
+import type { DataJobKind, DataJobTarget } from './data-jobs';
 import { startJob } from './start-job';
 
 /** Trace ids one call may name; more are deleted by filter. */
 const MAX_TRACE_IDS = 1_000;
+
+/**
+ * Who may start a job of a kind, and so retry one and read its target. Its counts and status are
+ * for every reader of the project; what it deletes (an erased end user's id, above all) is not.
+ * PROJECT jobs are instance admins' alone (their type's scope).
+ */
+const STARTERS: Record<DataJobKind, Action> = {
+  TRACES: 'write',
+  END_USER: 'manage',
+  PROJECT: 'manage',
+};
 
 export const DataJobRef = builder.prismaNode('DataJob', {
   // A job changes batch by batch, from any process: never cached.
@@ -36,9 +51,13 @@ export const DataJobRef = builder.prismaNode('DataJob', {
     }),
     kind: t.exposeString('kind', { description: 'TRACES, END_USER or PROJECT.' }),
     status: t.exposeString('status', { description: 'PENDING, RUNNING, SUCCEEDED or FAILED.' }),
-    target: t.expose('target', {
+    target: t.field({
       type: 'JSON',
-      description: 'What it deletes: { traceIds }, { filter } or { userId }.',
+      nullable: true,
+      description:
+        "What it deletes: { traceIds }, { filter } or { userId }. Only for readers who may start such a job (TRACES: the write right; END_USER: the project's ADMIN role; PROJECT: instance admins): null for others, so an erased end user's id is not read back by a VIEWER.",
+      resolve: (j, _args, ctx) =>
+        allows(ctx, j.projectId, STARTERS[j.kind as DataJobKind]) ? j.target : null,
     }),
     tracesMatched: t.exposeInt('tracesMatched', {
       description: 'Traces it matched when it was made.',
@@ -100,6 +119,8 @@ builder.relayMutationField(
       if ((input.traceIds == null) === (input.filter == null))
         throw badInput('Give traceIds or filter, not both.', ['input']);
       let target: DataJobTarget;
+      // Named traces are read once, here: all found, they are what the job matches.
+      let matched: number | undefined;
       if (input.traceIds) {
         const ids = [...new Set(input.traceIds.map((g) => g.id))];
         if (!ids.length) throw badInput('traceIds is empty.', ['input', 'traceIds']);
@@ -116,6 +137,7 @@ builder.relayMutationField(
         const missing = input.traceIds.findIndex((g) => !known.has(g.id));
         if (missing >= 0) throw notFound('Trace', ['input', 'traceIds', missing]);
         target = { traceIds: ids };
+        matched = ids.length;
       } else {
         const filter = input.filter as TraceListFilter;
         await authorizeCostFilter(ctx, projectId, filter);
@@ -126,7 +148,7 @@ builder.relayMutationField(
           ]);
         target = { filter };
       }
-      return startJob(ctx, { projectId, kind: 'TRACES', target }, 'traces.delete');
+      return startJob(ctx, { projectId, kind: 'TRACES', target, matched }, 'traces.delete');
     },
   },
   {
@@ -183,4 +205,58 @@ builder.queryField('dataJobs', (t) =>
     { name: 'DataJobConnection' },
     { name: 'DataJobEdge' },
   ),
+);
+
+builder.relayMutationField(
+  'retryDataJob',
+  { inputFields: (t) => ({ id: t.globalID({ required: true, for: DataJobRef }) }) },
+  {
+    description:
+      'Hands a FAILED data job back to the workers, to resume where it stopped (what it deleted stays counted). Needs the right that starts a job of its kind (TRACES: write; END_USER: the project ADMIN role; PROJECT: instance admin). A job that is not FAILED is BAD_USER_INPUT: of concurrent calls, one requeues it and the others are refused.',
+    resolve: async (_root, { input }, ctx) => {
+      const path = ['input', 'id'];
+      const id = input.id.id;
+      const found = isUuid(id)
+        ? await ctx.deps.db.prisma.dataJob.findUnique({ where: { id } })
+        : null;
+      // A project's deletion: its project is gone, and the job is for instance admins alone.
+      if (found?.kind === 'PROJECT') {
+        if (!isInstanceAdmin(ctx.principal)) throw notFound('DataJob', path);
+      } else
+        await authorizeRow(
+          ctx,
+          found,
+          STARTERS[found?.kind as DataJobKind] ?? 'manage',
+          'DataJob',
+          path,
+        );
+      const job = await ctx.deps.db.transaction(async (sql) => {
+        const requeued = await ctx.services.dataJobs.retry(sql, id);
+        if (!requeued)
+          throw badInput(
+            'Only a FAILED job can be retried (this one is not, or was just retried).',
+            path,
+          );
+        await recordAudit(
+          ctx,
+          {
+            action: 'dataJob.retry',
+            projectId: requeued.projectId,
+            targetType: 'DataJob',
+            targetId: id,
+            details: { kind: requeued.kind, error: found!.error },
+          },
+          sql,
+        );
+        return requeued;
+      });
+      ctx.deps.pubsub.publish(topics.dataJobWork, {});
+      return { job };
+    },
+  },
+  {
+    outputFields: (t) => ({
+      job: t.field({ type: DataJobRef, nullable: false, resolve: (p) => p.job as never }),
+    }),
+  },
 );

@@ -20,7 +20,7 @@ export interface StartOptions {
 
 export async function startJob(
   ctx: Context,
-  input: { projectId: string; kind: DataJobKind; target: DataJobTarget },
+  input: { projectId: string; kind: DataJobKind; target: DataJobTarget; matched?: number },
   action: string,
   options: StartOptions = {},
 ): Promise<{ job: DataJobRow }> {

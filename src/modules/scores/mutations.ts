@@ -230,7 +230,7 @@ builder.relayMutationField(
   { inputFields: (t) => ({ id: t.globalID({ required: true, for: ScoreRef }) }) },
   {
     resolve: async (_root, { input }, ctx) => {
-      const score = authorizeRow(
+      const score = await authorizeRow(
         ctx,
         await scoreLoadersOf(ctx).byId.load(input.id.id),
         'write',

@@ -63,7 +63,11 @@ builder.node(ScoreRef, {
     Promise.all(
       ids.map(
         async (id) =>
-          readable(ctx, await scoreLoadersOf(ctx).byId.load(id), 'Score') as ScoreRow | null,
+          (await readable(
+            ctx,
+            await scoreLoadersOf(ctx).byId.load(id),
+            'Score',
+          )) as ScoreRow | null,
       ),
     ),
   fields: (t) => ({

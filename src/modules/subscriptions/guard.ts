@@ -26,6 +26,8 @@ class Stream {
     /** The project whose data it carries. */
     readonly projectId: string,
     readonly userId: string,
+    /** The hash of the secret it was opened with (Principal.secretHash). */
+    readonly secretHash: string | undefined,
     private readonly channel: Channel<unknown>,
   ) {}
 
@@ -51,22 +53,35 @@ export function createSubscriptionGuard(
     );
   // keyId → its open streams
   const open = new Map<string, Set<Stream>>();
-  const revokedListeners = new Set<(keyId: string) => void>();
+  const revokedListeners = new Set<(keyId: string, secretHash?: string) => void>();
   let closed = false;
 
-  function revoked(keyId: string) {
-    // The key's sockets close (4403) before its streams end: a WebSocket client sees the
-    // revocation, not a completion sent at once by the stream's end (ws-transport.ts).
-    for (const listener of revokedListeners) listener(keyId);
-    for (const stream of [...(open.get(keyId) ?? [])]) stream.end();
+  /**
+   * The key was revoked, or (with `secretHash`) that secret of it was rotated out. Its sockets close
+   * (4403) before its streams end: a WebSocket client sees the revocation, not a completion sent at
+   * once by the stream's end (ws-transport.ts).
+   */
+  function revoked(keyId: string, secretHash?: string) {
+    for (const listener of revokedListeners) listener(keyId, secretHash);
+    for (const stream of [...(open.get(keyId) ?? [])])
+      if (secretHash === undefined || stream.secretHash === secretHash) stream.end();
   }
 
+  /**
+   * Checks the key's streams against the database, by the secret each was opened with: a key
+   * rotated with its old secret's overlap over (or none) leaves the streams of that secret ended,
+   * as a revoked key's are.
+   */
   async function recheckKey(keyId: string, streams: Set<Stream>) {
-    const principal = await options.auth.principalOfKey(keyId);
-    if (!principal) revoked(keyId);
-    else
-      for (const stream of [...streams])
-        if (!can(principal, stream.projectId, 'read')) stream.end();
+    const bySecret = new Map<string | undefined, Stream[]>();
+    for (const s of streams) bySecret.set(s.secretHash, [...(bySecret.get(s.secretHash) ?? []), s]);
+    for (const [secretHash, group] of bySecret) {
+      const principal = secretHash
+        ? await options.auth.principalOfSecret(secretHash)
+        : await options.auth.principalOfKey(keyId);
+      if (!principal) revoked(keyId, secretHash);
+      else for (const stream of group) if (!can(principal, stream.projectId, 'read')) stream.end();
+    }
   }
 
   async function recheck() {
@@ -134,6 +149,7 @@ export function createSubscriptionGuard(
       keyId,
       projectId,
       principal.userId,
+      principal.secretHash,
       channel as Channel<unknown>,
     );
     // Counted here before the (async) cluster-wide check, so this process never overshoots.
@@ -191,8 +207,11 @@ export function createSubscriptionGuard(
       );
       return guard(ctx, projectId, channel);
     },
-    /** Called for every revoked key seen (the WebSocket server closes its sockets). */
-    onRevoked(listener: (keyId: string) => void) {
+    /**
+     * Called for every revoked key seen, or secret of a key rotated out (`secretHash`): the
+     * WebSocket server closes the sockets that use it.
+     */
+    onRevoked(listener: (keyId: string, secretHash?: string) => void) {
       revokedListeners.add(listener);
       return () => void revokedListeners.delete(listener);
     },

@@ -151,7 +151,11 @@ builder.queryFields((t) => ({
     args: { id: t.arg.globalID({ required: true, for: TraceRef }) },
     authScopes: { authenticated: true },
     resolve: async (_root, args, ctx, info) =>
-      readable(ctx, await loadersOf(ctx).use(info).trace.load(args.id.id), 'Trace') as never,
+      (await readable(
+        ctx,
+        await loadersOf(ctx).use(info).trace.load(args.id.id),
+        'Trace',
+      )) as never,
   }),
   span: t.field({
     type: SpanRef,
@@ -159,7 +163,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.globalID({ required: true, for: SpanRef }) },
     authScopes: { authenticated: true },
     resolve: async (_root, args, ctx, info) =>
-      readable(ctx, await loadersOf(ctx).use(info).span.load(args.id.id), 'Span') as never,
+      (await readable(ctx, await loadersOf(ctx).use(info).span.load(args.id.id), 'Span')) as never,
   }),
 }));
 

@@ -48,13 +48,13 @@ export function costOf(row: { projectId: string }, value: unknown, ctx: Context)
  * reached from it (its spans, their parents and children) belongs to the same project. A
  * per-object type scope did the same at about a fifth of the cost of a whole traces page.
  */
-export function readable<R extends { projectId: string }>(
+export async function readable<R extends { projectId: string }>(
   ctx: Context,
   row: R | null,
   what: string,
-): R | Error {
+): Promise<R | Error> {
   try {
-    return authorizeRow(ctx, row, 'read', what);
+    return await authorizeRow(ctx, row, 'read', what);
   } catch (error) {
     return error as Error;
   }
@@ -71,7 +71,8 @@ builder.node(SpanRef, {
   loadMany: (ids, ctx) =>
     Promise.all(
       ids.map(
-        async (id) => readable(ctx, await loadersOf(ctx).span.load(id), 'Span') as SpanRow | null,
+        async (id) =>
+          (await readable(ctx, await loadersOf(ctx).span.load(id), 'Span')) as SpanRow | null,
       ),
     ),
   fields: (t) => ({
@@ -201,7 +202,7 @@ builder.node(TraceRef, {
     Promise.all(
       ids.map(
         async (id) =>
-          readable(ctx, await loadersOf(ctx).trace.load(id), 'Trace') as TraceRow | null,
+          (await readable(ctx, await loadersOf(ctx).trace.load(id), 'Trace')) as TraceRow | null,
       ),
     ),
   fields: (t) => ({
