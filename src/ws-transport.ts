@@ -12,7 +12,7 @@
 // per socket: one heartbeat over all sockets instead of an interval and a pong timeout per socket;
 // listeners that are shared functions, not `once` wrappers.
 import type { IncomingMessage } from 'node:http';
-import type { ExecutionResult, GraphQLError } from 'graphql';
+import { type ExecutionResult, GraphQLError } from 'graphql';
 import {
   CloseCode,
   handleProtocols,
@@ -86,6 +86,17 @@ class Operations {
     private readonly mask: (error: GraphQLError) => GraphQLError,
     readonly failed: (socket: WebSocket, error: unknown) => void,
   ) {}
+
+  /** A fault as the client may see it: any error, masked. */
+  masked(error: unknown): GraphQLError {
+    return this.mask(
+      error instanceof GraphQLError
+        ? error
+        : new GraphQLError(error instanceof Error ? error.message : String(error), {
+            originalError: error instanceof Error ? error : undefined,
+          }),
+    );
+  }
 
   payloadOf(result: ExecutionResult): string {
     let text = this.texts.get(result);
@@ -196,19 +207,27 @@ class Member implements ChannelSink<unknown> {
 
   private async deliver(payload: unknown) {
     const feed = this.feed!;
+    let sent: ExecutionResult;
     try {
       const result = await feed.result(payload);
-      feed.meter?.event(result);
-      const sent = feed.charge ? await feed.charge.pay(result) : result;
-      if (!this.stopped) await this.operations.next(this.socket, this.id, sent);
+      sent = feed.charge ? await feed.charge.pay(result) : result;
+      // What the client gets is counted (a throttled event is a RATE_LIMITED error, not data).
+      feed.meter?.event(sent);
     } catch (error) {
-      // A fault of ours while executing: the operation ends with it, as graphql-ws's server does.
+      // A fault of ours while executing or charging: this operation ends with it, masked as any
+      // error of a result is (the socket's other operations go on).
       if (this.stopped) return;
       this.stop();
       await this.operations
-        .error(this.socket, this.id, [error as GraphQLError])
+        .error(this.socket, this.id, [this.operations.masked(error)])
         .catch((e) => this.operations.failed(this.socket, e));
+      return;
     }
+    // A write that fails is the socket's fault, not the operation's: closed 4500 and logged.
+    if (!this.stopped)
+      await this.operations
+        .next(this.socket, this.id, sent)
+        .catch((e) => this.operations.failed(this.socket, e));
   }
 }
 
@@ -330,6 +349,7 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
       { socket, request } as SocketExtra & Partial<E>,
     );
     socket.on('close', (code, reason) => {
+      unanswered.delete(socket);
       for (const member of [...(operations.bySocket.get(socket)?.values() ?? [])]) member.stop();
       operations.bySocket.delete(socket);
       void closed(code, String(reason));

@@ -1,8 +1,8 @@
-// FAILS on main (found reviewing the WebSocket push path): a stream keeps the access its key had
-// when it opened. A member lowered from ADMIN to VIEWER keeps receiving events computed as ADMIN
-// (here viewerRole; the same holds for ADMIN-only fields such as evaluationProgress.judgeCost), and
-// since a group runs with its first member's context, so does every member that joined it before
-// the change. The guard ends a stream only when its project can no longer be read at all.
+// A stream computes its events with the access its key had when it opened (and a group of
+// WebSocket subscribers with its first member's). When the key's role in the project changes, the
+// stream ends (the guard's access check): no event is computed with a role the key has lost. Before
+// this, a member lowered from ADMIN to VIEWER kept receiving events computed as ADMIN (viewerRole
+// here; ADMIN-only fields such as evaluationProgress.judgeCost alike).
 import { createEvaluation } from './support/evaluations';
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { until } from './support/live';

@@ -2,14 +2,16 @@
 // key's limit of open streams (in every process together when there is Redis, else in this one;
 // if Redis fails, this process's count still holds), and it ends when the key is revoked (at once when
 // the revocation is announced through pub/sub, from any process) or when the key's user no longer
-// may read the stream's project (checked at once when a change of the user's access is announced,
-// and against the database every 30 s, which also catches an announcement that was lost).
+// may read the stream's project, or its role there changed (checked at once when a change of the
+// user's access is announced, and against the database every 30 s, which also catches an
+// announcement that was lost).
 import type { Context } from '../../context';
 import type { Deps } from '../../deps';
 import { appError, unauthenticated } from '../../errors';
 import { createChannel, type Channel, type ChannelOptions } from '../../lib/channel';
 import { flatUuid } from '../../lib/ids';
-import { can } from '../auth/permissions';
+import type { Role } from '../../generated/prisma/enums';
+import { can, effectiveRole, type Principal } from '../auth/permissions';
 import { ACCESS_CHANGED_TOPIC, KEY_REVOKED_TOPIC, type AuthService } from '../auth/service';
 import { createRedisSlots, type SubscriptionSlots } from './slots';
 
@@ -28,8 +30,20 @@ class Stream {
     readonly userId: string,
     /** The hash of the secret it was opened with (Principal.secretHash). */
     readonly secretHash: string | undefined,
+    /** The access its events are computed with: its key's role in the project, and instance admin. */
+    readonly role: Role | null,
+    readonly admin: boolean,
     private readonly channel: Channel<unknown>,
   ) {}
+
+  /** Whether `principal` (the key as it is now) still has the access the stream's events are computed with. */
+  holds(principal: Principal): boolean {
+    return (
+      can(principal, this.projectId, 'read') &&
+      effectiveRole(principal, this.projectId) === this.role &&
+      principal.isAdmin === this.admin
+    );
+  }
 
   end() {
     void this.channel.return?.();
@@ -80,7 +94,10 @@ export function createSubscriptionGuard(
         ? await options.auth.principalOfSecret(secretHash)
         : await options.auth.principalOfKey(keyId);
       if (!principal) revoked(keyId, secretHash);
-      else for (const stream of group) if (!can(principal, stream.projectId, 'read')) stream.end();
+      // A stream computes its events with the access it opened with (a group of subscribers with its
+      // first member's): one whose key has since gained or lost a role ends, and the client
+      // subscribes again with the access it has now.
+      else for (const stream of group) if (!stream.holds(principal)) stream.end();
     }
   }
 
@@ -150,6 +167,8 @@ export function createSubscriptionGuard(
       projectId,
       principal.userId,
       principal.secretHash,
+      effectiveRole(principal, projectId),
+      principal.isAdmin,
       channel as Channel<unknown>,
     );
     // Counted here before the (async) cluster-wide check, so this process never overshoots.
