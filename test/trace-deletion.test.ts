@@ -79,6 +79,17 @@ async function seed(projectId: string) {
   return { ids, llmSpan: llm.id };
 }
 
+/** The data job's status once it has succeeded, or its last status after about 20 s. */
+async function settledStatus(id: string): Promise<string> {
+  let status = '';
+  for (let i = 0; i < 200 && status !== 'SUCCEEDED'; i++) {
+    status = (await ok(`query($id: ID!) { node(id: $id) { ... on DataJob { status } } }`, { id }))
+      .node.status;
+    if (status !== 'SUCCEEDED') await new Promise((r) => setTimeout(r, 100));
+  }
+  return status;
+}
+
 const count = async (table: string, projectId: string, where = 'true') =>
   (
     await sql<{ n: number }>(
@@ -402,13 +413,7 @@ describe('a data job outlives its holder', () => {
     );
     app.server.deps.pubsub.publish('data-jobs:work', {});
     const id = encodeGlobalID('DataJob', held.job.id);
-    let status = '';
-    for (let i = 0; i < 200 && status !== 'SUCCEEDED'; i++) {
-      status = (await ok(`query($id: ID!) { node(id: $id) { ... on DataJob { status } } }`, { id }))
-        .node.status;
-      if (status !== 'SUCCEEDED') await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(status).toBe('SUCCEEDED');
+    expect(await settledStatus(id)).toBe('SUCCEEDED');
     expect(await count('traces', projectId, `user_id = 'u2'`)).toBe(0);
     // The first holder wakes up: its token is no longer the job's, so it changes nothing.
     const late = await jobs.run(held);
@@ -458,13 +463,7 @@ describe('retryDataJob', () => {
       'BAD_USER_INPUT',
       'BAD_USER_INPUT',
     ]);
-    let status = '';
-    for (let i = 0; i < 200 && status !== 'SUCCEEDED'; i++) {
-      status = (await ok(`query($id: ID!) { node(id: $id) { ... on DataJob { status } } }`, { id }))
-        .node.status;
-      if (status !== 'SUCCEEDED') await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(status).toBe('SUCCEEDED');
+    expect(await settledStatus(id)).toBe('SUCCEEDED');
     expect(await count('traces', projectId, `user_id = 'u1'`)).toBe(0);
     const [row] = await sql<{ traces_deleted: number; attempts: number }>(
       'SELECT traces_deleted, attempts FROM data_jobs WHERE id = $1::uuid',

@@ -234,6 +234,9 @@ it('ends a stream when its role is lowered; one opened after it sees only the ne
       .map((m) => m.payload.data?.evaluationEvents?.evaluation?.project?.viewerRole);
   await until(() => roles(after.messages, 'new').length > 0, 5_000, 'an event');
   expect(new Set(roles(after.messages, 'new'))).toEqual(new Set(['VIEWER']));
+  // The old stream was completed, and computed no event with the role its key lost.
+  expect(before.messages.some((m) => m.id === 'old' && m.type === 'complete')).toBe(true);
+  expect(roles(before.messages, 'old').filter((role) => role !== 'VIEWER')).toEqual([]);
   before.socket.close();
   after.socket.close();
   await until(() => app.server.services.subscriptions.openCount(keyId) === 0, 5_000, 'released');
