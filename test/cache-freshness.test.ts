@@ -450,6 +450,22 @@ const MUTATIONS: Record<string, [string, Vars]> = {
   deleteEndUserData: M(
     'mutation($p: ID!) { deleteEndUserData(input: { projectId: $p, userId: "nobody" }) { job { status } } }',
   ),
+  // The erasure job above, failed here (without announcing it), then requeued.
+  retryDataJob: M(
+    'mutation($id: ID!) { retryDataJob(input: { id: $id }) { job { status } } }',
+    async () => {
+      const { prisma } = app.server.deps.db;
+      const job = await prisma.dataJob.findFirstOrThrow({
+        where: { projectId: app.projectId },
+        orderBy: { createdAt: 'desc' },
+      });
+      await prisma.dataJob.update({
+        where: { id: job.id },
+        data: { status: 'FAILED', error: 'test' },
+      });
+      return { id: globalId('DataJob', job.id) };
+    },
+  ),
 };
 /** An evaluation with one item waiting for its supplied output, stored without announcing it. */
 const waitingEvaluation = () =>
