@@ -12,6 +12,7 @@ const http = require('node:http');
 const pg = require('pg');
 const { startOurs, describeExit, sleep } = require('./lib/servers');
 const { gql, withDatabase } = require('./lib/graphql');
+const { groupCpuMs, commandCpuMs } = require('./lib/proc-cpu');
 
 // Our worker's slots, and its per-endpoint cap (EVALGRAPH_WEBHOOK_ENDPOINT_CONCURRENCY's default):
 // with 4 endpoints every slot can be busy, so the figure is the pipeline's cost, not the cap.
@@ -121,6 +122,29 @@ async function directSend(sends) {
   );
 }
 
+/** CPU so far of: our server's processes, Postgres's, and this process (the receiver, and the direct sender). */
+function cpuNow(server) {
+  const self = process.cpuUsage();
+  return {
+    server: server ? groupCpuMs(server.child.pid) : null,
+    postgres: commandCpuMs('postgres'),
+    bench: (self.user + self.system) / 1000,
+  };
+}
+
+/** CPU ms per delivery of each since `start`. */
+function cpuSince(start, server, deliveries) {
+  const end = cpuNow(server);
+  const per = (k) => (start[k] == null || end[k] == null ? null : (end[k] - start[k]) / deliveries);
+  return { server: per('server'), postgres: per('postgres'), bench: per('bench') };
+}
+
+const describeCpu = (c) =>
+  Object.entries(c)
+    .filter(([, v]) => v != null)
+    .map(([k, v]) => `${k === 'bench' ? 'this process' : k} ${v.toFixed(3)}`)
+    .join(', ');
+
 module.exports = async function webhooks() {
   const opts = settings();
   const receiver = await startReceiver();
@@ -184,8 +208,10 @@ module.exports = async function webhooks() {
         [rawProject, body, endpoints.map((e) => e.raw), opts.messages],
       );
       const enqueuedAt = Date.now();
+      const cpu = cpuNow(server);
       await until(() => receiver.received.length >= opts.messages, 300_000);
       const ours = opts.messages / ((receiver.received[opts.messages - 1].at - enqueuedAt) / 1000);
+      const oursCpu = cpuSince(cpu, server, opts.messages);
       const sends = receiver.received
         .slice(0, opts.messages)
         .map((r) => ({ ...endpoints[r.endpoint], body: r.body }));
@@ -193,11 +219,13 @@ module.exports = async function webhooks() {
       await sleep(200); // stragglers (none expected) land before the count is reset
       receiver.received.length = 0;
       const t0 = Date.now();
+      const directStart = cpuNow(null);
       await directSend(sends);
       const direct = opts.messages / ((Date.now() - t0) / 1000);
-      rounds.push({ ours, direct, ratio: ours / direct });
+      const directCpu = cpuSince(directStart, null, opts.messages);
+      rounds.push({ ours, direct, ratio: ours / direct, oursCpu, directCpu });
       console.log(
-        `round ${round + 1}: ours ${ours.toFixed(0)} deliveries/s   direct ${direct.toFixed(0)}/s   ours / direct ${(ours / direct).toFixed(2)}x`,
+        `round ${round + 1}: ours ${ours.toFixed(0)} deliveries/s   direct ${direct.toFixed(0)}/s   ours / direct ${(ours / direct).toFixed(2)}x   CPU ms/delivery: ours ${describeCpu(oursCpu)}; direct ${describeCpu(directCpu)}`,
       );
     }
     receiver.received.length = 0;

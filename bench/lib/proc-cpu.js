@@ -15,7 +15,12 @@ function clockTicks() {
 }
 
 /** User + system CPU milliseconds of every live process in group `pgid`; null where /proc is missing. */
-function groupCpuMs(pgid) {
+const groupCpuMs = (pgid) => cpuMsWhere((fields) => Number(fields[2]) === pgid);
+
+/** The same for every live process named `comm` (`postgres`: the database server's processes). */
+const commandCpuMs = (comm) => cpuMsWhere((_fields, name) => name === comm);
+
+function cpuMsWhere(match) {
   if (process.platform !== 'linux') return null;
   let ticks = 0;
   for (const entry of fs.readdirSync('/proc')) {
@@ -28,7 +33,7 @@ function groupCpuMs(pgid) {
     }
     // Fields after "(comm)": state ppid pgrp … utime (14th field overall) stime (15th).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) !== pgid) continue;
+    if (!match(fields, stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')))) continue;
     ticks += Number(fields[11]) + Number(fields[12]);
   }
   return (ticks * 1000) / clockTicks();
@@ -72,4 +77,4 @@ function cpuReport(harness, cpu, note) {
   ].join('\n');
 }
 
-module.exports = { groupCpuMs, interleaveWithCpu, cpuReport };
+module.exports = { groupCpuMs, commandCpuMs, interleaveWithCpu, cpuReport };

@@ -16,8 +16,19 @@ export interface Job<W, O> {
   wakeOn?: { topic: string; throttleMs?: number }[];
   /** Identifies a claim: a claim this process holds already is not taken twice. */
   key(work: W): string;
-  /** Claims up to `limit` units with a lease (FOR UPDATE SKIP LOCKED), in the order to run them. */
-  claim(limit: number): Promise<W[]>;
+  /**
+   * A cap per key in this process: at most `max` units of one key run at once (units of a key at
+   * its cap wait, others pass them); a null key is not capped. See `claim` for what the job is
+   * told of its keys.
+   */
+  limitBy?: { key(work: W): string | null; max: number };
+  /**
+   * Claims up to `limit` units with a lease (FOR UPDATE SKIP LOCKED), in the order to run them.
+   * With `limitBy`, `keys.full` are keys with `max` or more units waiting (claim none of them for
+   * now), and `keys.idle` keys this process holds nothing of any more (what the job holds per key
+   * beyond its units may be let go of).
+   */
+  claim(limit: number, keys?: { full: string[]; idle: string[] }): Promise<W[]>;
   /**
    * Does one unit; resolves with its outcome to record, or null when there is none to record.
    * Rejects when it could not be done: then `failed` decides. The signal aborts when the pool
@@ -27,19 +38,17 @@ export interface Job<W, O> {
   /**
    * Records an outcome under the unit's claim, through the job's group commit
    * (lib/group-commit.ts); then announces it. Called once the unit's slot is free, so the next
-   * unit need not wait for the database. `adopt` takes units the same write claimed (a unit's
-   * place under a cap handed to the next one): the pool holds and runs them as if claimed.
-   * `vacant`: the write freed places under a cap that it did not fill, so the claim loop claims
-   * again now (a backlog behind the cap would otherwise move once per `idleMs`).
+   * unit need not wait for the database.
    */
-  record(outcome: O, adopt: (works: W[], vacant?: boolean) => void): Promise<unknown>;
+  record(outcome: O): Promise<unknown>;
   /** After `run` or `record` failed (not aborted): try again later, give up, or log. */
   failed(work: W, error: unknown): Promise<unknown> | void;
   /**
    * Hands back claimed units not done (the pool stops): due again for any worker, the attempt not
    * counted. Only under each unit's claim: for a unit recorded meanwhile it changes nothing.
+   * `keys` (with `limitBy`): keys this process holds nothing of any more, to let go of.
    */
-  release?(works: W[]): Promise<unknown>;
+  release?(works: W[], keys: string[]): Promise<unknown>;
   /** Units held longer than a lease have it renewed every `ms` / 4 while held. */
   lease?: { ms: number; renew(works: W[]): Promise<unknown> };
   /**

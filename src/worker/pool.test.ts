@@ -202,3 +202,52 @@ it('renews the leases of what it holds, and runs the job timers over it', async 
   expect(seen.failed).toEqual([]);
   expect(seen.released).toEqual([0]);
 });
+
+it('runs at most `limitBy.max` units of one key at once, passing over them to start others, and names full and idle keys to the claim', async () => {
+  // Units 0–5 are key "a", 6 and 7 key "b": with a cap of 2 per key and 4 slots, b's start while
+  // a's wait behind their cap.
+  const keyOf = (u: Unit) => (u.id < 6 ? 'a' : 'b');
+  const keys: { full: string[]; idle: string[] }[] = [];
+  const runningA = { now: 0, most: 0 };
+  const { job, seen, queue, open } = fakeJob(8, {
+    concurrency: 4,
+    maxHeld: 12,
+    limitBy: { key: keyOf, max: 2 },
+  });
+  const { claim, run } = job;
+  job.claim = (limit, k) => {
+    if (k) keys.push(k);
+    return claim(limit, k);
+  };
+  job.run = async (unit, signal) => {
+    if (keyOf(unit) === 'a') runningA.most = Math.max(runningA.most, ++runningA.now);
+    try {
+      return await run(unit, signal);
+    } finally {
+      if (keyOf(unit) === 'a') runningA.now -= 1;
+    }
+  };
+  pool = startWorkerPool({ log, pubsub: createMemoryPubSub(log) }, [job]);
+  await until(() => seen.runs.length === 4);
+  expect([...seen.runs].sort()).toEqual([0, 1, 6, 7]);
+  // b's places free up, a's 4 wait behind its cap: the claim then is told not to take more of a
+  // (and finds nothing), and none follows while a stays full.
+  for (const id of [6, 7]) open(id);
+  await until(() => keys.length === 2);
+  expect(keys[1].full).toEqual(['a']);
+  await until(() => seen.recorded.length === 2);
+  await new Promise((r) => setTimeout(r, 50));
+  expect(keys.length).toBeLessThanOrEqual(3);
+  // b holds nothing any more: idle, and named once to a claim.
+  queue.push({ id: 100 }); // key b again
+  for (const id of [0, 1, 2, 3, 4, 5]) {
+    await until(() => seen.signals.has(id));
+    open(id);
+  }
+  await until(() => seen.runs.includes(100));
+  expect(keys.filter((k) => k.idle.includes('b'))).toHaveLength(1);
+  open(100);
+  await until(() => seen.recorded.length === 9);
+  expect(runningA.most).toBe(2);
+  expect(seen.failed).toEqual([]);
+});

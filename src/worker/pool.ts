@@ -11,6 +11,7 @@ import { backoffDelay } from '../lib/backoff';
 import { settledBy } from '../lib/deadline';
 import { throttle } from '../lib/throttle';
 import type { Job } from './job';
+import { KeyCaps } from './key-caps';
 
 // After a claim fails: 0.5 s, 1 s, 2 s … up to 8 s, so that the worker resumes soon after the
 // database returns without retrying in a tight loop while it is away.
@@ -54,11 +55,20 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
   const stopping = new AbortController();
   let slotFreed: () => void = () => {};
   stopping.signal.addEventListener('abort', () => slotFreed(), { once: true });
-  const full = () => running.size >= job.concurrency || recording.size >= 4 * job.concurrency;
+  // Outcomes waiting for their write hold no slot, but work waits when the database falls behind.
+  const maxRecording = Math.max(4 * job.concurrency, maxHeld);
+  const full = () => running.size >= job.concurrency || recording.size >= maxRecording;
+  // The per-key cap (job.limitBy), when the job has one: a unit's key, or null (not capped).
+  const caps = job.limitBy ? new KeyCaps(job.limitBy.max) : null;
+  const capKey = (h: Held<W>) => (caps ? job.limitBy!.key(h.work) : null);
 
-  const forget = (h: Held<W>) => {
+  /** `waiting`: the unit is forgotten from the buffer (never started). */
+  const forget = (h: Held<W>, waiting = false) => {
     const key = job.key(h.work);
-    if (held.get(key) === h) held.delete(key);
+    if (held.get(key) !== h) return;
+    held.delete(key);
+    const capped = capKey(h);
+    if (capped !== null) caps!.forgotten(capped, waiting);
   };
   const next = () => {
     fill();
@@ -96,12 +106,14 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
   }
 
   function launch(h: Held<W>) {
+    const capped = capKey(h);
+    if (capped !== null) caps!.started(capped);
     const run: Promise<void> = Promise.resolve()
       .then(() => job.run(h.work, h.abort.signal))
       .then(
         (outcome) => {
           if (outcome === null) return forget(h);
-          const recorded = Promise.resolve().then(() => job.record(outcome, adopt));
+          const recorded = Promise.resolve().then(() => job.record(outcome));
           track(
             recorded.then(
               () => forget(h),
@@ -113,6 +125,7 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
       )
       .finally(() => {
         running.delete(run);
+        if (capped !== null) caps!.ended(capped);
         next();
       });
     running.add(run);
@@ -130,25 +143,27 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
       setMaxListeners(100, abort.signal);
       const h = { work, abort };
       held.set(job.key(work), h);
-      if (!stopping.signal.aborted) buffer.push(h);
+      const waiting = !stopping.signal.aborted;
+      if (waiting) buffer.push(h);
+      const capped = capKey(h);
+      if (capped !== null) caps!.held(capped, waiting);
     }
   }
 
   /**
-   * Units claimed by a job's own write (its record): run as if claimed (when stopping, handed
-   * back with the rest: the stop waits for the record that adopts them, then releases what is
-   * held). `vacant`: places the write freed are left to the claim loop, woken for them.
+   * Starts waiting units, in order, while slots are free (a unit whose key is at its cap is passed
+   * over, not waited for); returns how many it started.
    */
-  function adopt(works: W[], vacant = false) {
-    if (vacant) wake();
-    hold(works);
-    fill();
-  }
-
-  /** Starts waiting units while slots are free; returns how many it started. */
   function fill() {
     let launched = 0;
-    for (; !full() && buffer.length; launched++) launch(buffer.shift()!);
+    for (let i = 0; i < buffer.length && !full(); ) {
+      const capped = capKey(buffer[i]);
+      if (capped !== null && !caps!.mayStart(capped)) i++;
+      else {
+        launch(buffer.splice(i, 1)[0]);
+        launched++;
+      }
+    }
     return launched;
   }
 
@@ -156,7 +171,16 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
   // topped up before it runs dry, so that a freed slot never waits for a claim's round trip.
   let deep = false;
   const room = () => maxHeld - running.size - buffer.length;
-  const claimNow = () => buffer.length <= job.concurrency / 2 && room() > 0 && (!full() || deep);
+  // Units that can start once a slot is free: those waiting behind their key's cap do not count.
+  const startable = () => (caps ? caps.startable(buffer.length) : buffer.length);
+  // With a per-key cap: how many keys were full when a claim found nothing. Claiming again is
+  // pointless until one of them has drained below full (or a wake-up announces other work).
+  let passedOver: number | null = null;
+  const claimNow = () =>
+    startable() <= job.concurrency / 2 &&
+    room() > 0 &&
+    (!full() || deep) &&
+    (passedOver === null || caps!.fullCount() < passedOver);
 
   /** Waits until the buffer runs low, claims, fills the slots: how much there is to do. */
   async function step(): Promise<number> {
@@ -165,11 +189,15 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     if (stopping.signal.aborted) return 0;
     const limit = room();
     deep = false;
-    const works = await job.claim(limit);
+    const keys = caps ? { full: caps.full(), idle: caps.idleKeys() } : undefined;
+    const works = await job.claim(limit, keys);
+    if (keys) caps!.letGo(keys.idle);
     deep = works.length >= limit;
     hold(works);
     const claimed = works.length;
-    return claimed + fill() + buffer.length;
+    passedOver = keys && !claimed && keys.full.length ? keys.full.length : null;
+    // Units waiting behind their key's cap start as places free up (next()), not by claiming.
+    return claimed + fill() + (passedOver ? 1 : startable());
   }
 
   // Wake-ups: one that comes while the loop is busy ends its next sleep at once.
@@ -178,6 +206,8 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
   const wake = () => {
     woken = true;
     wakeSleeper?.();
+    passedOver = null;
+    slotFreed();
   };
   /** Sleeps `ms`, or until woken (when `wakeable`) or stopped. */
   async function rest(ms: number, wakeable: boolean) {
@@ -277,9 +307,14 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
   );
   const looping = loop();
 
-  /** Hands back claimed units (only under their claims), if any. */
-  const release = (units: Held<W>[]) =>
-    units.length && job.release ? job.release(units.map((h) => h.work)) : Promise.resolve();
+  /** Hands back claimed units (only under their claims) and lets go of `keys` (see Job.release). */
+  const release = (units: Held<W>[], keys: string[] = []) =>
+    (units.length || keys.length) && job.release
+      ? job.release(
+          units.map((h) => h.work),
+          keys,
+        )
+      : Promise.resolve();
 
   /**
    * Stopping: the loop ends (a claim in progress may finish until `drainBy`), units never started
@@ -295,8 +330,11 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     if (!(await settledBy([looping], drainBy)))
       log.warn({ job: job.name }, 'a claim was still running at the drain deadline; left behind');
     const unstarted = buffer.splice(0);
-    unstarted.forEach(forget);
-    const handedBack = release(unstarted);
+    for (const h of unstarted) forget(h, true);
+    // Keys of which nothing runs or is being recorded any more are let go of with them.
+    const idle = caps?.idleKeys() ?? [];
+    caps?.letGo(idle);
+    const handedBack = release(unstarted, idle);
     handedBack.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
     job.stopping?.();
     if (job.onStop === 'abort') for (const h of held.values()) h.abort.abort();
@@ -308,7 +346,7 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
       for (const h of held.values()) h.abort.abort();
       await settledBy(running, Date.now() + ABORT_GRACE_MS);
     }
-    await Promise.all([handedBack, release([...held.values()])]);
+    await Promise.all([handedBack, release([...held.values()], caps?.allKeys() ?? [])]);
   }
 
   return { stop };

@@ -34,50 +34,54 @@ export async function hasDueDeliveries(sql: Sql): Promise<boolean> {
 }
 
 /**
- * Claims up to `limit` due deliveries with a lease, oldest first, at most `perEndpoint` in flight
- * per endpoint (counting those any worker holds): one slow receiver holds that many slots, not
- * every slot of every worker. The claim starts from the endpoints (and alert channels, which have
- * no cap), not from the deliveries: each endpoint with room gives its oldest due deliveries, as
- * many as it has room for, read from its own index. Its cost follows the endpoints and what is
- * claimed, not the backlog: a scan of the due deliveries would read every delivery of the
- * endpoints at their cap (thousands behind a slow receiver) on every claim.
- * `sql` is a transaction's: the claim takes a transaction-scoped advisory lock first, and reads in
- * a statement after it (a snapshot that sees the claims committed before): two workers claiming at
- * once would each see the same deliveries in flight, and both fill the cap.
+ * Claims up to `limit` due deliveries with a lease, oldest first, in one statement. Each endpoint
+ * has one sender at a time: the worker whose claim took its deliveries holds the endpoint's lease
+ * (renewed with theirs, let go of when it holds none: `idle`), and no other worker claims them
+ * meanwhile. The sender keeps the per-endpoint cap on requests in flight itself (the pool's
+ * `limitBy`), so it may hold more than the cap, claimed ahead: a place freed under the cap is
+ * taken at once by one waiting, not after the outcome's write and a claim's round trip. At most
+ * `perClaim` per endpoint per claim, none of the endpoints in `full` (enough of theirs waiting).
+ * Two workers claiming at once cannot both take a free endpoint: its row is locked, and checked
+ * again on its latest version (a claim committed since this statement's snapshot took it first).
+ * The claim starts from the endpoints with due deliveries (and alert channels, which have no cap
+ * and no sender), each giving its oldest from its own index: its cost follows the endpoints and
+ * what is claimed, not the backlog behind a slow receiver.
+ * A claim lost with its commit (the database crashed before flushing it) only means its
+ * deliveries are claimed again: its commit does not wait for the flush.
  */
 export async function claimDeliveries(
   sql: Sql,
-  token: string,
-  leaseMs: number,
-  limit: number,
-  perEndpoint: number,
+  claim: { owner: string; leaseMs: number; limit: number; perClaim: number },
+  endpoints: { full: string[]; idle: string[] },
 ): Promise<ClaimedDelivery[]> {
-  if (limit <= 0) return [];
-  await sql(`SELECT pg_advisory_xact_lock(${CLAIM_LOCK})`);
+  const { owner, leaseMs, limit, perClaim } = claim;
+  if (limit <= 0) return letGoOfEndpoints(sql, owner, endpoints.idle).then(() => []);
   // A deleted project's messages are not sent while its job removes them: its endpoints and
   // channels are left out (a message goes only to its own project's).
   return sql<ClaimedDelivery>(
-    `WITH busy AS (
-       SELECT endpoint_id, count(*) AS n FROM webhook_deliveries
-        WHERE status = 'PENDING' AND lease_expires_at >= now() AND endpoint_id IS NOT NULL
-        GROUP BY endpoint_id
+    `WITH async AS (
+       SELECT set_config('synchronous_commit', 'off', true)
+     ), senders AS (
+       SELECT e.id FROM webhook_endpoints e JOIN projects p ON p.id = e.project_id AND p.deleted_at IS NULL
+        CROSS JOIN LATERAL (
+          SELECT d.next_attempt_at FROM webhook_deliveries d
+           WHERE d.endpoint_id = e.id AND ${FREE} ORDER BY d.next_attempt_at LIMIT 1) oldest
+        WHERE e.enabled AND e.id <> ALL($5::uuid[])
+          AND (e.lease_token IS NULL OR e.lease_token = $1::uuid OR e.lease_expires_at < now())
+        ORDER BY oldest.next_attempt_at LIMIT $3
+          FOR UPDATE OF e SKIP LOCKED
      ), candidates AS (
-       SELECT d.id, d.next_attempt_at
-         FROM webhook_endpoints e JOIN projects p ON p.id = e.project_id AND p.deleted_at IS NULL
-         LEFT JOIN busy b ON b.endpoint_id = e.id
+       SELECT d.id, d.next_attempt_at FROM senders e
         CROSS JOIN LATERAL (
           SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
-           WHERE d.endpoint_id = e.id AND d.status = 'PENDING' AND d.next_attempt_at <= now()
-             AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
-           ORDER BY d.next_attempt_at LIMIT least($4 - COALESCE(b.n, 0), $3)) d
-        WHERE e.enabled AND COALESCE(b.n, 0) < $4
+           WHERE d.endpoint_id = e.id AND ${FREE}
+           ORDER BY d.next_attempt_at LIMIT least($3::int, $4::int)) d
        UNION ALL
        SELECT d.id, d.next_attempt_at
          FROM alert_channels ch JOIN projects p ON p.id = ch.project_id AND p.deleted_at IS NULL
         CROSS JOIN LATERAL (
           SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
-           WHERE d.channel_id = ch.id AND d.status = 'PENDING' AND d.next_attempt_at <= now()
-             AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())
+           WHERE d.channel_id = ch.id AND ${FREE}
            ORDER BY d.next_attempt_at LIMIT $3) d
      ), picked AS (
        SELECT d.id FROM webhook_deliveries d JOIN candidates c ON c.id = d.id
@@ -87,19 +91,35 @@ export async function claimDeliveries(
        UPDATE webhook_deliveries d SET lease_token = $1::uuid, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = d.attempts + 1
          FROM picked WHERE d.id = picked.id
        RETURNING d.id, d.lease_token, d.attempts, d.message_id, d.endpoint_id, d.channel_id
+     ), taken AS (
+       UPDATE webhook_endpoints e SET lease_token = $1::uuid, lease_expires_at = now() + $2 * interval '1 millisecond'
+        WHERE e.id IN (SELECT endpoint_id FROM claimed)
+     ), released AS (
+       -- The endpoints this worker held nothing of (and took nothing of now): any worker may send to them.
+       UPDATE webhook_endpoints e SET lease_token = NULL, lease_expires_at = NULL
+        WHERE e.id = ANY($6::uuid[]) AND e.lease_token = $1::uuid
+          AND e.id NOT IN (SELECT endpoint_id FROM claimed WHERE endpoint_id IS NOT NULL)
      )
-     ${CLAIMED_ROWS}`,
-    [token, leaseMs, limit, perEndpoint],
-  );
-}
-
-/** What a claim returns: the deliveries of the `claimed` CTE, with what sending them needs. */
-const CLAIMED_ROWS = `SELECT c.id::text, c.lease_token::text AS token, c.attempts, c.message_id, m.payload, m.event_type,
+     SELECT c.id::text, c.lease_token::text AS token, c.attempts, c.message_id, m.payload, m.event_type,
             c.endpoint_id::text, COALESCE(e.url, ch.url) AS url, e.secrets,
             c.channel_id::text, ch.type::text AS channel_type, ch.routing_key, ch.addresses, p.name AS project_name
        FROM claimed c JOIN webhook_messages m ON m.id = c.message_id JOIN projects p ON p.id = m.project_id
        LEFT JOIN webhook_endpoints e ON e.id = c.endpoint_id LEFT JOIN alert_channels ch ON ch.id = c.channel_id
-      ORDER BY m.created_at`;
+      WHERE (SELECT true FROM async)
+      ORDER BY m.created_at`,
+    [owner, leaseMs, limit, perClaim, endpoints.full, endpoints.idle],
+  );
+}
+
+/** The endpoints this worker holds no delivery of any more: any worker may send to them. */
+async function letGoOfEndpoints(sql: Sql, owner: string, idle: string[]) {
+  if (!idle.length) return;
+  await sql(
+    `UPDATE webhook_endpoints SET lease_token = NULL, lease_expires_at = NULL
+      WHERE id = ANY($2::uuid[]) AND lease_token = $1::uuid`,
+    [owner, idle],
+  );
+}
 
 /**
  * Due and free: in a claim's lateral reads, and again on the row it locks (checked on the row's
@@ -107,13 +127,11 @@ const CLAIMED_ROWS = `SELECT c.id::text, c.lease_token::text AS token, c.attempt
  */
 const FREE = `d.status = 'PENDING' AND d.next_attempt_at <= now() AND (d.lease_expires_at IS NULL OR d.lease_expires_at < now())`;
 
-/** The advisory lock key of claims (any constant no other lock of ours uses). */
-const CLAIM_LOCK = 0x77_65_62_68;
-
 export interface Outcome {
   deliveryId: string;
-  /** The claim's token. */
+  /** The claim's token and attempt number. */
   token: string;
+  attempts: number;
   /** null: an alert channel's delivery (no endpoint failure record). */
   endpointId: string | null;
   statusCode: number | null;
@@ -131,27 +149,21 @@ export interface Outcome {
  * Records a group of attempts in one statement: each delivery's new state (only under this
  * worker's claim), its attempt, and per endpoint its failure record: a success clears it, a 410
  * disables the endpoint, and failures that have lasted `disableAfterMs` disable it too.
- * Returns the ids of the deliveries whose claim was still held (the others were taken over), and
- * the deliveries claimed in their place (`handOn`): each delivered one's place under the
- * per-endpoint cap goes to that endpoint's oldest due delivery, leased with `handOn.token`, in the
- * same statement. One out, one in: no snapshot ever counts more in flight for the endpoint, so no
- * claim lock is needed, and the place does not wait for a claim. Endpoints with any failure in
- * the group hand nothing on (they may be disabled by this very statement).
+ * Returns the ids of the deliveries whose claim was still held (the others were taken over).
  */
 export async function recordOutcomes(
   sql: Sql,
   outcomes: Outcome[],
   disableAfterMs: number,
-  handOn: { token: string; leaseMs: number },
-): Promise<{ held: Set<string>; next: ClaimedDelivery[] }> {
-  const [row] = await sql<{ held: string[]; next: ClaimedDelivery[] }>(
+): Promise<Set<string>> {
+  const [row] = await sql<{ held: string[] }>(
     `WITH o AS (
-       SELECT * FROM json_to_recordset($1::json) AS x(delivery_id uuid, token uuid, endpoint_id uuid, status text, retry_at timestamptz, status_code int, latency_ms int, error text, snippet text, disable text)
+       SELECT * FROM json_to_recordset($1::json) AS x(delivery_id uuid, token uuid, attempts int, endpoint_id uuid, status text, retry_at timestamptz, status_code int, latency_ms int, error text, snippet text, disable text)
      ), held AS (
        UPDATE webhook_deliveries d SET status = o.status::"WebhookDeliveryStatus", next_attempt_at = COALESCE(o.retry_at, d.next_attempt_at),
          last_status_code = o.status_code, last_error = o.error, delivered_at = CASE WHEN o.status = 'DELIVERED' THEN now() ELSE d.delivered_at END,
          lease_token = NULL, lease_expires_at = NULL
-       FROM o WHERE d.id = o.delivery_id AND d.lease_token = o.token
+       FROM o WHERE d.id = o.delivery_id AND d.lease_token = o.token AND d.attempts = o.attempts
        RETURNING d.id, o.endpoint_id, o.status, o.disable
      ), attempts AS (
        INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, error, response_snippet)
@@ -178,32 +190,14 @@ export async function recordOutcomes(
            ELSE e.disabled_at END
        FROM ep JOIN locked ON locked.id = ep.endpoint_id
        WHERE e.id = ep.endpoint_id AND (NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL)
-     ), freed AS (
-       SELECT endpoint_id, count(*) AS n FROM held WHERE endpoint_id IS NOT NULL
-        GROUP BY endpoint_id HAVING bool_and(status = 'DELIVERED')
-     ), picked AS (
-       SELECT d.id FROM freed f
-         JOIN webhook_endpoints e ON e.id = f.endpoint_id AND e.enabled
-         JOIN projects p ON p.id = e.project_id AND p.deleted_at IS NULL
-        CROSS JOIN LATERAL (
-          SELECT d.id FROM webhook_deliveries d WHERE d.endpoint_id = f.endpoint_id AND ${FREE}
-           ORDER BY d.next_attempt_at LIMIT f.n) c
-         JOIN webhook_deliveries d ON d.id = c.id
-        WHERE ${FREE}
-          FOR UPDATE OF d SKIP LOCKED
-     ), claimed AS (
-       UPDATE webhook_deliveries d SET lease_token = $3::uuid, lease_expires_at = now() + $4 * interval '1 millisecond', attempts = d.attempts + 1
-         FROM picked WHERE d.id = picked.id
-       RETURNING d.id, d.lease_token, d.attempts, d.message_id, d.endpoint_id, d.channel_id
-     ), next AS (
-       ${CLAIMED_ROWS}
      )
-     SELECT ARRAY(SELECT id::text FROM held) AS held, COALESCE((SELECT json_agg(next) FROM next), '[]') AS next`,
+     SELECT ARRAY(SELECT id::text FROM held) AS held`,
     [
       JSON.stringify(
         outcomes.map((o) => ({
           delivery_id: o.deliveryId,
           token: o.token,
+          attempts: o.attempts,
           endpoint_id: o.endpointId,
           status: o.status,
           retry_at: o.retryAt?.toISOString() ?? null,
@@ -215,27 +209,65 @@ export async function recordOutcomes(
         })),
       ),
       disableAfterMs,
-      handOn.token,
-      handOn.leaseMs,
     ],
   );
-  return { held: new Set(row.held), next: row.next };
+  return new Set(row.held);
 }
 
 /**
  * Hands claimed deliveries back (a stopping worker, before or while sending them): due again at
  * once for any worker, the attempt neither counted nor logged, since it says nothing about the
- * receiver. Only under each delivery's own claim.
+ * receiver. Only under each delivery's own claim. Lets go of the `idle` endpoints with them.
  */
 export async function releaseDeliveries(
   sql: Sql,
-  claims: { id: string; token: string }[],
+  owner: string,
+  claims: { id: string; attempts: number }[],
+  idle: string[],
 ): Promise<void> {
-  if (!claims.length) return;
   await sql(
-    `UPDATE webhook_deliveries d SET lease_token = NULL, lease_expires_at = NULL, attempts = greatest(d.attempts - 1, 0)
-     FROM json_to_recordset($1::json) AS c(id uuid, token uuid)
-     WHERE d.id = c.id AND d.lease_token = c.token AND d.status = 'PENDING'`,
-    [JSON.stringify(claims)],
+    `WITH released AS (
+       UPDATE webhook_deliveries d SET lease_token = NULL, lease_expires_at = NULL, attempts = greatest(d.attempts - 1, 0)
+         FROM json_to_recordset($2::json) AS c(id uuid, attempts int)
+        WHERE d.id = c.id AND d.lease_token = $1::uuid AND d.attempts = c.attempts AND d.status = 'PENDING'
+     )
+     UPDATE webhook_endpoints SET lease_token = NULL, lease_expires_at = NULL
+      WHERE id = ANY($3::uuid[]) AND lease_token = $1::uuid`,
+    [owner, JSON.stringify(claims), idle],
   );
+}
+
+/**
+ * Renews the leases of the deliveries held (waiting behind their endpoint's cap, or sending) and
+ * of their endpoints. Returns the endpoints among them this worker may no longer send to: taken
+ * over after its lease lapsed, disabled, deleted, or of a deleted project.
+ */
+export async function renewLeases(
+  sql: Sql,
+  owner: string,
+  leaseMs: number,
+  claims: { id: string; attempts: number; endpoint_id: string | null }[],
+): Promise<Set<string>> {
+  const endpoints = [...new Set(claims.flatMap((c) => (c.endpoint_id ? [c.endpoint_id] : [])))];
+  const rows = await sql<{ id: string }>(
+    `WITH renewed AS (
+       UPDATE webhook_deliveries d SET lease_expires_at = now() + $2 * interval '1 millisecond'
+         FROM json_to_recordset($3::json) AS c(id uuid, attempts int)
+        WHERE d.id = c.id AND d.lease_token = $1::uuid AND d.attempts = c.attempts AND d.status = 'PENDING'
+     ), senders AS (
+       UPDATE webhook_endpoints e SET lease_expires_at = now() + $2 * interval '1 millisecond'
+         FROM projects p
+        WHERE e.id = ANY($4::uuid[]) AND e.lease_token = $1::uuid AND e.enabled
+          AND p.id = e.project_id AND p.deleted_at IS NULL
+       RETURNING e.id
+     )
+     SELECT id::text FROM unnest($4::uuid[]) AS held(id) WHERE id NOT IN (SELECT id FROM senders)`,
+    [
+      owner,
+      leaseMs,
+      JSON.stringify(claims.map(({ id, attempts }) => ({ id, attempts }))),
+      endpoints,
+    ],
+  );
+  return new Set(rows.map((r) => r.id));
 }

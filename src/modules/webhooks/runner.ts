@@ -1,8 +1,8 @@
 // The webhook delivery job on the worker pool: claims due deliveries, sends up to `concurrency` at
-// once, and records each attempt under its claim; recording a delivered one claims the next due
-// delivery of its endpoint in its place (the per-endpoint cap's place needs no claim of its own). At least once: a delivery is marked done only
-// after the receiver answered 2xx, so a worker killed mid-send leaves it to be sent again after its
-// lease.
+// once and at most `perEndpoint` to one endpoint (the pool's `limitBy`; this worker is the
+// endpoint's one sender while it holds any of its deliveries: delivery-sql.ts), and records each
+// attempt under its claim. At least once: a delivery is marked done only after the receiver
+// answered 2xx, so a worker killed mid-send leaves it to be sent again after its lease.
 import { randomUUID } from 'node:crypto';
 import { Counter, Histogram } from 'prom-client';
 import type { Deps } from '../../deps';
@@ -14,6 +14,7 @@ import {
   hasDueDeliveries,
   recordOutcomes,
   releaseDeliveries,
+  renewLeases,
   type ClaimedDelivery,
   type Outcome,
 } from './delivery-sql';
@@ -41,22 +42,19 @@ export function createWebhookJob(
     labelNames: ['outcome'],
     registers: [deps.metrics],
   });
-  // Outcomes finishing while a write runs are recorded together by the next one, which also
-  // claims the deliveries that take the delivered ones' places (given back with the group's first).
-  const recorder = createGroupCommit(async (group: Outcome[]) => {
-    const { held, next } = await recordOutcomes(deps.db.query, group, disableAfterMs, {
-      token: randomUUID(),
-      leaseMs,
-    });
-    // Places not handed on (a failure, an endpoint with nothing more due, a channel's delivery)
-    // may be another's: the claim loop is woken for them.
-    const vacant = next.length < group.length;
-    return group.map((o, i) => ({
-      recorded: held.has(o.deliveryId),
-      next: i === 0 ? next : [],
-      vacant: i === 0 && vacant,
-    }));
-  });
+  // This worker's claims: with a delivery's attempt number, its token tells them apart.
+  const owner = randomUUID();
+  // Whether the last claim found work.
+  let found = false;
+  // Outcomes finishing while a write runs, or within a few ms before it, are recorded together:
+  // nothing waits on the write but the outcome's own lease, so a busy queue writes large groups.
+  const recorder = createGroupCommit(
+    async (group: Outcome[]) => {
+      const held = await recordOutcomes(deps.db.query, group, disableAfterMs);
+      return group.map((o) => held.has(o.deliveryId));
+    },
+    { lingerMs: 5 },
+  );
   const latency = new Histogram({
     name: 'evalgraph_webhook_delivery_seconds',
     help: 'Time from sending a webhook to its answer.',
@@ -101,6 +99,7 @@ export function createWebhookJob(
     return {
       deliveryId: delivery.id,
       token: delivery.token,
+      attempts: delivery.attempts,
       endpointId: delivery.endpoint_id,
       statusCode: result.statusCode,
       latencyMs: result.latencyMs,
@@ -121,20 +120,31 @@ export function createWebhookJob(
     idleMs: 1_000,
     // Outbox rows written (or requeued) by any process: published only when an endpoint is to receive them.
     wakeOn: [{ topic: topics.webhookWork }],
-    // A token per claim: a delivery redelivered while in flight is a new claim, recorded apart.
-    key: (d) => `${d.id}:${d.token}`,
+    // A delivery claimed again (its lease lapsed while in flight) is a new claim, recorded apart.
+    key: (d) => `${d.id}:${d.attempts}`,
+    limitBy: { key: (d) => d.endpoint_id, max: perEndpoint },
+    // Enough ahead to keep every slot busy while outcomes are written and the next claim runs, and
+    // to hold a receiver that answers slowly to few deliveries waiting on it.
+    maxHeld: 8 * concurrency,
     // An idle poll (every second) is one statement; the claim's lock and transaction only when
     // something is due.
-    claim: async (limit) =>
-      (await hasDueDeliveries(deps.db.query))
-        ? deps.db.transaction((sql) =>
-            claimDeliveries(sql, randomUUID(), leaseMs, limit, perEndpoint),
-          )
-        : [],
+    // (Skipped while claims find work: the claim itself is then the cheaper check.)
+    async claim(limit, keys = { full: [], idle: [] }) {
+      if (!found && !(await hasDueDeliveries(deps.db.query))) {
+        await claimDeliveries(deps.db.query, { owner, leaseMs, limit: 0, perClaim: 0 }, keys);
+        return [];
+      }
+      const claimed = await claimDeliveries(
+        deps.db.query,
+        { owner, leaseMs, limit, perClaim: 4 * perEndpoint },
+        keys,
+      );
+      found = claimed.length > 0;
+      return claimed;
+    },
     run: attempt,
-    async record(outcome, adopt) {
-      const { recorded, next, vacant } = await recorder.add(outcome);
-      adopt(next, vacant);
+    async record(outcome) {
+      const recorded = await recorder.add(outcome);
       const sent =
         outcome.status === 'DELIVERED'
           ? 'delivered'
@@ -150,11 +160,26 @@ export function createWebhookJob(
         { err: error, deliveryId: delivery.id },
         'webhook attempt could not be recorded; its lease will expire',
       ),
-    release: (claimed) =>
+    release: (claimed, idle) =>
       releaseDeliveries(
         deps.db.query,
-        claimed.map((d) => ({ id: d.id, token: d.token })),
+        owner,
+        claimed.map((d) => ({ id: d.id, attempts: d.attempts })),
+        idle,
       ),
+    every: [
+      {
+        // Deliveries wait behind their endpoint's cap: their leases (and their endpoints') are
+        // renewed while held. Those of an endpoint this worker may no longer send to are cut short.
+        name: 'lease renewal',
+        ms: leaseMs / 4,
+        async run(held) {
+          if (!held.works.length) return;
+          const lost = await renewLeases(deps.db.query, owner, leaseMs, held.works);
+          if (lost.size) held.abort((d) => d.endpoint_id !== null && lost.has(d.endpoint_id));
+        },
+      },
+    ],
     // A receiver may be handling a request in flight: it may finish until the drain deadline.
     onStop: 'finish',
   };

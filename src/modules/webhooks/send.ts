@@ -4,7 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { parseRetryAfter } from '../../lib/retry-after';
-import { checkTarget, guardedLookup, TargetRefusedError, type AllowList } from './ssrf';
+import { guardedLookup, sendTarget, TargetRefusedError, type AllowList } from './ssrf';
 
 export interface AttemptResult {
   statusCode: number | null;
@@ -19,52 +19,31 @@ export interface AttemptResult {
 
 const SNIPPET_BYTES = 1024;
 
-export async function sendWebhook(
+// One agent for every delivery (none kept alive: each connection's address is checked, see
+// ssrf.ts), instead of an agent made for each request.
+const agents = {
+  'http:': new http.Agent({ keepAlive: false }),
+  'https:': new https.Agent({ keepAlive: false }),
+};
+
+export function sendWebhook(
   target: string,
   headers: Record<string, string>,
   body: string,
   options: { timeoutMs: number; allow: AllowList; signal?: AbortSignal },
 ): Promise<AttemptResult> {
   const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
   const { signal } = options;
-  const aborted = (): AttemptResult => ({
-    statusCode: null,
-    latencyMs: elapsed(),
-    error: 'aborted: the worker is stopping',
-    snippet: null,
-    retryAfterMs: null,
-    aborted: true,
+  const ended = (result: Omit<AttemptResult, 'latencyMs'>): AttemptResult => ({
+    ...result,
+    latencyMs: Math.round(performance.now() - started),
   });
-  if (signal?.aborted) return aborted();
+  if (signal?.aborted) return Promise.resolve(ended(ABORTED));
   let url: URL;
-  let onAbort = () => {};
   try {
-    // Name resolution counts against the attempt's time too.
-    url = await Promise.race([
-      checkTarget(target, options.allow),
-      new Promise<never>((_resolve, reject) =>
-        setTimeout(
-          () => reject(new TargetRefusedError(`no address within ${options.timeoutMs} ms`)),
-          options.timeoutMs,
-        ).unref(),
-      ),
-      new Promise<never>((_resolve, reject) => {
-        onAbort = () => reject(signal!.reason);
-        signal?.addEventListener('abort', onAbort, { once: true });
-      }),
-    ]);
+    url = sendTarget(target, options.allow);
   } catch (error) {
-    if (signal?.aborted) return aborted();
-    return {
-      statusCode: null,
-      latencyMs: elapsed(),
-      error: `refused: ${(error as Error).message}`,
-      snippet: null,
-      retryAfterMs: null,
-    };
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
+    return Promise.resolve(ended(refused(error as Error)));
   }
   return new Promise((resolve) => {
     let settled = false;
@@ -73,14 +52,15 @@ export async function sendWebhook(
       settled = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', stop);
-      resolve({ ...result, latencyMs: elapsed() });
+      resolve(ended(result));
     };
     const stop = () => {
       request.destroy();
-      const { latencyMs: _latencyMs, ...result } = aborted();
-      done(result);
+      done(ABORTED);
     };
-    const request = (url.protocol === 'https:' ? https : http).request(url, {
+    const isHttps = url.protocol === 'https:';
+    // Name resolution (a name's addresses checked by guardedLookup) counts against the attempt's time.
+    const request = (isHttps ? https : http).request(url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -89,7 +69,7 @@ export async function sendWebhook(
         ...headers,
       },
       lookup: guardedLookup(options.allow, url.hostname),
-      agent: false,
+      agent: agents[isHttps ? 'https:' : 'http:'],
     });
     const timer = setTimeout(() => {
       request.destroy();
@@ -101,15 +81,16 @@ export async function sendWebhook(
       });
     }, options.timeoutMs);
     request.on('error', (error) => {
-      const refused = error instanceof TargetRefusedError;
-      done({
-        statusCode: null,
-        error: refused
-          ? `refused: ${error.message}`
-          : `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${error.message}`,
-        snippet: null,
-        retryAfterMs: null,
-      });
+      done(
+        error instanceof TargetRefusedError
+          ? refused(error)
+          : {
+              statusCode: null,
+              error: `${(error as NodeJS.ErrnoException).code ?? 'error'}: ${error.message}`,
+              snippet: null,
+              retryAfterMs: null,
+            },
+      );
     });
     request.on('response', (response) => {
       const chunks: Buffer[] = [];
@@ -136,3 +117,18 @@ export async function sendWebhook(
     request.end(body);
   });
 }
+
+const ABORTED = {
+  statusCode: null,
+  error: 'aborted: the worker is stopping',
+  snippet: null,
+  retryAfterMs: null,
+  aborted: true,
+};
+
+const refused = (error: Error) => ({
+  statusCode: null,
+  error: `refused: ${error.message}`,
+  snippet: null,
+  retryAfterMs: null,
+});

@@ -49,8 +49,8 @@ export function refusal(address: string, allow: AllowList): string | null {
 
 const hostOf = (url: URL) => url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
 
-/** Refuses URLs that are not http(s) or whose host is (or resolves to) a forbidden address. */
-export async function checkTarget(raw: string, allow: AllowList): Promise<URL> {
+/** Refuses URLs that are not http(s), or that carry credentials. */
+function parseTarget(raw: string): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -61,6 +61,12 @@ export async function checkTarget(raw: string, allow: AllowList): Promise<URL> {
     throw new TargetRefusedError('only http and https URLs are allowed');
   if (url.username || url.password)
     throw new TargetRefusedError('credentials in the URL are not allowed');
+  return url;
+}
+
+/** Refuses URLs that are not http(s) or whose host is (or resolves to) a forbidden address. */
+export async function checkTarget(raw: string, allow: AllowList): Promise<URL> {
+  const url = parseTarget(raw);
   const host = hostOf(url);
   if (allow.hosts.has(host)) return url;
   const addresses = ipaddr.isValid(host)
@@ -76,6 +82,36 @@ export async function checkTarget(raw: string, allow: AllowList): Promise<URL> {
     if (why) throw new TargetRefusedError(host === address ? why : `${host}: ${why}`);
   }
   return url;
+}
+
+// Per allow-list, each URL's verdict: a delivery's URL is checked once, not at every send.
+const verdicts = new WeakMap<AllowList, Map<string, URL | TargetRefusedError>>();
+const MAX_VERDICTS = 10_000;
+
+/**
+ * The URL to send a delivery to, checked without resolving its name: its shape, and its address
+ * when it is one (an address is connected to without a lookup, so `guardedLookup` never sees it).
+ * A name's addresses are checked by `guardedLookup` on each connection. Throws TargetRefusedError.
+ */
+export function sendTarget(raw: string, allow: AllowList): URL {
+  let known = verdicts.get(allow);
+  if (!known) verdicts.set(allow, (known = new Map()));
+  let verdict = known.get(raw);
+  if (!verdict) {
+    try {
+      const url = parseTarget(raw);
+      const host = hostOf(url);
+      const why = allow.hosts.has(host) || !ipaddr.isValid(host) ? null : refusal(host, allow);
+      verdict = why ? new TargetRefusedError(why) : url;
+    } catch (error) {
+      if (!(error instanceof TargetRefusedError)) throw error;
+      verdict = error;
+    }
+    if (known.size >= MAX_VERDICTS) known.clear();
+    known.set(raw, verdict);
+  }
+  if (verdict instanceof TargetRefusedError) throw verdict;
+  return verdict;
 }
 
 /** A `lookup` for http.request that refuses forbidden addresses at connection time. */
