@@ -1,12 +1,13 @@
 'use strict';
-// Webhook delivery: (1) throughput: in each of BENCH_RUNS rounds, BENCH_HOOK_MESSAGES (5,000)
-// messages written to the outbox at once, spread over BENCH_HOOK_ENDPOINTS (4) endpoints,
+// Webhook delivery: (1) throughput: after a warm-up round of BENCH_HOOK_WARMUP (2,000) messages
+// each, not counted, in each of BENCH_RUNS rounds, BENCH_HOOK_MESSAGES (5,000) messages written to
+// the outbox at once, spread over BENCH_HOOK_ENDPOINTS (4) endpoints,
 // delivered by our worker to a local receiver, as deliveries/s; then the baseline: the same bodies
 // signed and POSTed straight from this process to the same endpoints' URLs with the same limits
 // (PER_ENDPOINT in flight per endpoint, as our fairness cap allows; no database, no queue).
 // (2) latency: messages sent one by one through the API (sendTestWebhook) at BENCH_HOOK_RATE (20)
 // per second, from the message's creation in the outbox (its `timestamp`) to its receipt, p50/p99.
-const { envCount, median } = require('./lib/settings');
+const { envCount, envNumber, median } = require('./lib/settings');
 const crypto = require('node:crypto');
 const http = require('node:http');
 const pg = require('pg');
@@ -25,6 +26,7 @@ function settings() {
     throw new Error(`BENCH_HOOK_ENDPOINTS: at most ${CONCURRENCY / PER_ENDPOINT}`);
   return {
     messages: envCount('BENCH_HOOK_MESSAGES', 5000),
+    warmup: envNumber('BENCH_HOOK_WARMUP', 2000, { min: 0, whole: true }),
     endpoints,
     runs: envCount('BENCH_RUNS', 3),
     rate: envCount('BENCH_HOOK_RATE', 20),
@@ -196,7 +198,10 @@ module.exports = async function webhooks() {
     });
     const rounds = [];
     let bodies = [];
-    for (let round = 0; round < opts.runs; round++) {
+    // Round 0 warms both up (JIT, connections to Postgres) and is not counted, as the other
+    // benches' BENCH_WARMUP seconds are not.
+    for (let round = opts.warmup ? 0 : 1; round <= opts.runs; round++) {
+      const messages = round === 0 ? opts.warmup : opts.messages;
       receiver.received.length = 0;
       await db.query(
         `WITH m AS (
@@ -205,15 +210,15 @@ module.exports = async function webhooks() {
            RETURNING id)
          INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at, created_at)
          SELECT evalgraph_uuid7(), id, ($3::uuid[])[1 + (row_number() OVER () % cardinality($3::uuid[]))], clock_timestamp(), clock_timestamp() FROM m`,
-        [rawProject, body, endpoints.map((e) => e.raw), opts.messages],
+        [rawProject, body, endpoints.map((e) => e.raw), messages],
       );
       const enqueuedAt = Date.now();
       const cpu = cpuNow(server);
-      await until(() => receiver.received.length >= opts.messages, 300_000);
-      const ours = opts.messages / ((receiver.received[opts.messages - 1].at - enqueuedAt) / 1000);
-      const oursCpu = cpuSince(cpu, server, opts.messages);
+      await until(() => receiver.received.length >= messages, 300_000);
+      const ours = messages / ((receiver.received[messages - 1].at - enqueuedAt) / 1000);
+      const oursCpu = cpuSince(cpu, server, messages);
       const sends = receiver.received
-        .slice(0, opts.messages)
+        .slice(0, messages)
         .map((r) => ({ ...endpoints[r.endpoint], body: r.body }));
       bodies = sends.map((s) => s.body);
       await sleep(200); // stragglers (none expected) land before the count is reset
@@ -221,11 +226,15 @@ module.exports = async function webhooks() {
       const t0 = Date.now();
       const directStart = cpuNow(null);
       await directSend(sends);
-      const direct = opts.messages / ((Date.now() - t0) / 1000);
-      const directCpu = cpuSince(directStart, null, opts.messages);
+      const direct = messages / ((Date.now() - t0) / 1000);
+      const directCpu = cpuSince(directStart, null, messages);
+      if (round === 0) {
+        console.log(`warm-up: ${messages} messages each, not counted`);
+        continue;
+      }
       rounds.push({ ours, direct, ratio: ours / direct, oursCpu, directCpu });
       console.log(
-        `round ${round + 1}: ours ${ours.toFixed(0)} deliveries/s   direct ${direct.toFixed(0)}/s   ours / direct ${(ours / direct).toFixed(2)}x   CPU ms/delivery: ours ${describeCpu(oursCpu)}; direct ${describeCpu(directCpu)}`,
+        `round ${round}: ours ${ours.toFixed(0)} deliveries/s   direct ${direct.toFixed(0)}/s   ours / direct ${(ours / direct).toFixed(2)}x   CPU ms/delivery: ours ${describeCpu(oursCpu)}; direct ${describeCpu(directCpu)}`,
       );
     }
     receiver.received.length = 0;
@@ -260,7 +269,7 @@ module.exports = async function webhooks() {
         `SELECT count(*)::int AS delivered FROM webhook_deliveries WHERE status = 'DELIVERED'`,
       )
     ).rows;
-    const total = opts.runs * opts.messages + opts.paced;
+    const total = opts.runs * opts.messages + opts.warmup + opts.paced;
     console.log(
       `\nwebhooks: Postgres outbox → worker (${CONCURRENCY} slots, ${PER_ENDPOINT} per endpoint) → ${opts.endpoints} endpoints on a local receiver answering 204; baseline: sign + POST from this process, ${PER_ENDPOINT} in flight per endpoint\n`,
     );

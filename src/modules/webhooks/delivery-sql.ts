@@ -71,22 +71,23 @@ export async function claimDeliveries(
         ORDER BY oldest.next_attempt_at LIMIT $3
           FOR UPDATE OF e SKIP LOCKED
      ), candidates AS (
+       -- Locked where they are read, from each endpoint's (channel's) own index, and checked
+       -- again on their latest version: the plan does not depend on the table's statistics
+       -- (a join back to the table, planned on a small table's, read every due delivery).
        SELECT d.id, d.next_attempt_at FROM senders e
         CROSS JOIN LATERAL (
           SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
            WHERE d.endpoint_id = e.id AND ${FREE}
-           ORDER BY d.next_attempt_at LIMIT least($3::int, $4::int)) d
+           ORDER BY d.next_attempt_at LIMIT least($3::int, $4::int) FOR UPDATE SKIP LOCKED) d
        UNION ALL
        SELECT d.id, d.next_attempt_at
          FROM alert_channels ch JOIN projects p ON p.id = ch.project_id AND p.deleted_at IS NULL
         CROSS JOIN LATERAL (
           SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
            WHERE d.channel_id = ch.id AND ${FREE}
-           ORDER BY d.next_attempt_at LIMIT $3) d
+           ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) d
      ), picked AS (
-       SELECT d.id FROM webhook_deliveries d JOIN candidates c ON c.id = d.id
-        WHERE ${FREE}
-        ORDER BY c.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED
+       SELECT id FROM candidates ORDER BY next_attempt_at LIMIT $3
      ), claimed AS (
        UPDATE webhook_deliveries d SET lease_token = $1::uuid, lease_expires_at = now() + $2 * interval '1 millisecond', attempts = d.attempts + 1
          FROM picked WHERE d.id = picked.id

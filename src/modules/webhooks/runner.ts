@@ -53,7 +53,7 @@ export function createWebhookJob(
       const held = await recordOutcomes(deps.db.query, group, disableAfterMs);
       return group.map((o) => held.has(o.deliveryId));
     },
-    { lingerMs: 5 },
+    { lingerMs: 10 },
   );
   const latency = new Histogram({
     name: 'evalgraph_webhook_delivery_seconds',
