@@ -119,6 +119,31 @@ it('a backlog to one endpoint moves with its cap full and never over it, each me
   expect(Math.max(...inFlight)).toBe(4);
 });
 
+it('deliveries waiting behind a slow endpoint are not sent once it is disabled', async () => {
+  // The worker holds more of an endpoint than its cap (claimed ahead): those still waiting when
+  // the endpoint is disabled are cut short by the next lease check, not sent after it.
+  const receiver = await startReceiver();
+  receiver.answer = () => ({ status: 200, delayMs: 5_000 });
+  try {
+    const id = await endpoint(receiver.url);
+    await enqueue(id, 12);
+    for (let i = 0; i < 200 && receiver.received.length < 4; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(receiver.received).toHaveLength(4);
+    const res = await app.gql(
+      `mutation($input: UpdateWebhookEndpointInput!) { updateWebhookEndpoint(input: $input) { webhookEndpoint { enabled } } }`,
+      { input: { id, enabled: false } },
+    );
+    expect(res.body.data.updateWebhookEndpoint.webhookEndpoint.enabled).toBe(false);
+    // The first 4 are answered after 5 s; the worker held up to 8 more of this endpoint, checked
+    // every 2 s.
+    await new Promise((r) => setTimeout(r, 6_500));
+    expect(receiver.received).toHaveLength(4);
+  } finally {
+    await receiver.close();
+  }
+});
+
 // With Postgres, workers in other processes share the queue: an endpoint has one sender at a time
 // (the worker whose claim took its deliveries), so the cap holds across them. On the embedded
 // database one process owns it: the test above is the whole story there.

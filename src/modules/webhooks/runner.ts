@@ -170,9 +170,11 @@ export function createWebhookJob(
     every: [
       {
         // Deliveries wait behind their endpoint's cap: their leases (and their endpoints') are
-        // renewed while held. Those of an endpoint this worker may no longer send to are cut short.
+        // renewed while held. Those of an endpoint this worker may no longer send to (disabled,
+        // deleted, its project deleted, taken over) are cut short: checked every 2 s, so that a
+        // slow receiver's waiting deliveries are not sent long after it was disabled.
         name: 'lease renewal',
-        ms: leaseMs / 4,
+        ms: Math.min(leaseMs / 4, 2_000),
         async run(held) {
           if (!held.works.length) return;
           const lost = await renewLeases(deps.db.query, owner, leaseMs, held.works);
