@@ -158,3 +158,55 @@ if (process.env.DATABASE_URL)
       await second.stop();
     }
   });
+
+// Deliveries claimed ahead wait in the worker behind their endpoint's cap. A change to the
+// endpoint (deleted, disabled, moved to another URL) must stop them: what was not yet in flight
+// when the change was made must not reach the old receiver (a deleted endpoint's URL may belong
+// to somebody else by then). A cap's worth is allowed for requests on their way at that moment.
+it.each([
+  [
+    'deleted',
+    (id: string) =>
+      app.gql(`mutation($id: ID!) { deleteWebhookEndpoint(input: { id: $id }) { deletedId } }`, {
+        id,
+      }),
+  ],
+  [
+    'disabled',
+    (id: string) =>
+      app.gql(
+        `mutation($id: ID!) { updateWebhookEndpoint(input: { id: $id, enabled: false }) { webhookEndpoint { id } } }`,
+        { id },
+      ),
+  ],
+  [
+    'moved to another URL',
+    (id: string) =>
+      app.gql(
+        `mutation($id: ID!, $url: String!) { updateWebhookEndpoint(input: { id: $id, url: $url }) { webhookEndpoint { id } } }`,
+        { id, url: `${fast.url}?moved` },
+      ),
+  ],
+])(
+  'an endpoint %s receives nothing more at its old URL once the change is made',
+  async (_what, change) => {
+    const receiver = await startReceiver();
+    receiver.answer = () => ({ status: 200, delayMs: 300 });
+    try {
+      const id = await endpoint(receiver.url);
+      await enqueue(id, 40);
+      for (let i = 0; i < 200 && receiver.received.length < 4; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(receiver.received.length).toBeGreaterThanOrEqual(4);
+      const res = await change(id);
+      expect(res.body.errors).toBeUndefined();
+      const atChange = receiver.received.length;
+      await new Promise((r) => setTimeout(r, 2_000));
+      const after = receiver.received.length - atChange;
+      console.log(`after the endpoint was changed: ${after} more requests to its old URL`);
+      expect(after).toBeLessThanOrEqual(4);
+    } finally {
+      await receiver.close();
+    }
+  },
+);
