@@ -210,3 +210,19 @@ it.each([
     }
   },
 );
+
+it('a receiver that answers 410 Gone gets no more than the requests already in flight', async () => {
+  // 410 disables the endpoint in the statement recording it; deliveries claimed ahead of the cap
+  // must not be sent to it afterwards.
+  const receiver = await startReceiver();
+  receiver.answer = () => ({ status: 410, delayMs: 300 });
+  try {
+    await enqueue(await endpoint(receiver.url), 40);
+    await new Promise((r) => setTimeout(r, 3_000));
+    console.log(`a receiver answering 410 got ${receiver.received.length} requests`);
+    // The first 4 at once; a second round at most, sent before the first answer was recorded.
+    expect(receiver.received.length).toBeLessThanOrEqual(8);
+  } finally {
+    await receiver.close();
+  }
+});
