@@ -183,3 +183,148 @@ if (process.env.DATABASE_URL)
       await second.stop();
     }
   });
+
+// Deliveries claimed ahead wait in the worker behind their endpoint's cap. A change to the
+// endpoint (deleted, disabled, moved to another URL) must stop them: what was not yet in flight
+// when the change was made must not reach the old receiver (a deleted endpoint's URL may belong
+// to somebody else by then). A cap's worth is allowed for requests on their way at that moment.
+it.each([
+  [
+    'deleted',
+    (id: string) =>
+      app.gql(`mutation($id: ID!) { deleteWebhookEndpoint(input: { id: $id }) { deletedId } }`, {
+        id,
+      }),
+  ],
+  [
+    'disabled',
+    (id: string) =>
+      app.gql(
+        `mutation($id: ID!) { updateWebhookEndpoint(input: { id: $id, enabled: false }) { webhookEndpoint { id } } }`,
+        { id },
+      ),
+  ],
+  [
+    'moved to another URL',
+    (id: string) =>
+      app.gql(
+        `mutation($id: ID!, $url: String!) { updateWebhookEndpoint(input: { id: $id, url: $url }) { webhookEndpoint { id } } }`,
+        { id, url: `${fast.url}?moved` },
+      ),
+  ],
+])(
+  'an endpoint %s receives nothing more at its old URL once the change is made',
+  async (_what, change) => {
+    const receiver = await startReceiver();
+    receiver.answer = () => ({ status: 200, delayMs: 300 });
+    try {
+      const id = await endpoint(receiver.url);
+      await enqueue(id, 40);
+      for (let i = 0; i < 200 && receiver.received.length < 4; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(receiver.received.length).toBeGreaterThanOrEqual(4);
+      const res = await change(id);
+      expect(res.body.errors).toBeUndefined();
+      const atChange = receiver.received.length;
+      await new Promise((r) => setTimeout(r, 2_000));
+      const after = receiver.received.length - atChange;
+      console.log(`after the endpoint was changed: ${after} more requests to its old URL`);
+      expect(after).toBeLessThanOrEqual(4);
+    } finally {
+      await receiver.close();
+    }
+  },
+);
+
+it('a receiver that answers 410 Gone gets no more than the requests already in flight', async () => {
+  // 410 disables the endpoint in the statement recording it; deliveries claimed ahead of the cap
+  // must not be sent to it afterwards.
+  const receiver = await startReceiver();
+  receiver.answer = () => ({ status: 410, delayMs: 300 });
+  try {
+    await enqueue(await endpoint(receiver.url), 40);
+    await new Promise((r) => setTimeout(r, 3_000));
+    console.log(`a receiver answering 410 got ${receiver.received.length} requests`);
+    // The first 4 at once; a second round at most, sent before the first answer was recorded.
+    expect(receiver.received.length).toBeLessThanOrEqual(8);
+  } finally {
+    await receiver.close();
+  }
+});
+
+// A stopping worker hands back what it holds: its deliveries and its endpoints' sender leases, so
+// that another worker sends to them at once, not after the lease (3 x the timeout + 5 s) lapses.
+// Last in this file: it stops the app's own worker. (Postgres only, as the test of two workers.)
+if (process.env.DATABASE_URL)
+  it('a worker that stops hands its endpoint to another worker at once', async () => {
+    const config = app.server.deps.config;
+    if (config.database.kind !== 'postgres') throw new Error('expected Postgres');
+    const receiver = await startReceiver();
+    receiver.answer = () => ({ status: 200, delayMs: 300 });
+    const res = await app.gql(
+      `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
+      {
+        input: {
+          projectId: globalId('Project', app.projectId),
+          url: receiver.url,
+          events: ['webhook.test'],
+        },
+      },
+    );
+    const id = res.body.data.createWebhookEndpoint.webhookEndpoint.id as string;
+    const raw = Buffer.from(id, 'base64').toString().split(':')[1];
+    await app.server.deps.db.query(
+      `WITH m AS (
+         INSERT INTO webhook_messages (id, project_id, event_type, payload, created_at)
+         SELECT 'msg_' || replace(evalgraph_uuid7()::text, '-', ''), $1::uuid, 'webhook.test', '{"type":"webhook.test"}', clock_timestamp()
+           FROM generate_series(1, 40) RETURNING id)
+       INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at, created_at)
+       SELECT evalgraph_uuid7(), id, $2::uuid, clock_timestamp(), clock_timestamp() FROM m`,
+      [app.projectId, raw],
+    );
+    await app.server.deps.pubsub.publish(topics.webhookWork, {});
+    // The app's own worker is the endpoint's sender (the only worker so far).
+    for (let i = 0; i < 200 && receiver.received.length < 4; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(receiver.received.length).toBeGreaterThanOrEqual(4);
+    const second = await serve(
+      parseConfig({
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: config.database.url,
+        EVALGRAPH_MIGRATE_ON_START: 'false',
+        EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+        ...(process.env.REDIS_URL
+          ? { REDIS_URL: process.env.REDIS_URL, REDIS_KEY_PREFIX: config.redis?.keyPrefix ?? '' }
+          : {}),
+      }),
+      'worker',
+      { log: pino({ level: 'silent' }), print: () => {} },
+    );
+    try {
+      // The first worker stops now (its requests in flight cut short and handed back).
+      await app.server.worker!.stop(Date.now());
+      const stoppedAt = Date.now();
+      const before = receiver.received.length;
+      for (let i = 0; i < 200 && receiver.received.length === before; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      const waited = Date.now() - stoppedAt;
+      console.log(`the second worker sent ${waited} ms after the first stopped`);
+      // Its idle poll runs every second: 3 s leaves room for CI, far short of the lease (35 s).
+      expect(waited).toBeLessThan(3_000);
+      // Every message is delivered, and recorded DELIVERED once (the ones cut short sent again).
+      const delivered = async () =>
+        (
+          await app.server.deps.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM webhook_deliveries WHERE endpoint_id = $1::uuid AND status = 'DELIVERED'`,
+            [raw],
+          )
+        )[0].n;
+      for (let i = 0; i < 400 && (await delivered()) < 40; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await delivered()).toBe(40);
+      expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(40);
+    } finally {
+      await second.stop();
+      await receiver.close();
+    }
+  });

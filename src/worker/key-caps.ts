@@ -44,19 +44,32 @@ export class KeyCaps {
     c.running += 1;
   }
 
+  /**
+   * A unit's run ended. It may have been forgotten already (cut short by the job, or nothing to
+   * record): its key is let go of only now, so that its count never comes back at -1.
+   */
   ended(key: string) {
-    this.of(key).running -= 1;
+    const c = this.counts.get(key);
+    if (!c) return;
+    c.running -= 1;
+    this.maybeIdle(key, c);
   }
 
   /** A unit is no longer held (recorded, failed, handed back); `waiting`: it never started. */
   forgotten(key: string, waiting = false) {
-    const c = this.of(key);
+    const c = this.counts.get(key);
+    if (!c) return;
     c.held -= 1;
     if (waiting) {
       c.waiting -= 1;
       this.waiting -= 1;
     }
-    if (c.held === 0) {
+    this.maybeIdle(key, c);
+  }
+
+  /** Nothing of `key` held or running any more: idle. */
+  private maybeIdle(key: string, c: Counts) {
+    if (c.held === 0 && c.running === 0) {
       this.counts.delete(key);
       this.idle.add(key);
     }

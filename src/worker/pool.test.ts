@@ -251,3 +251,73 @@ it('runs at most `limitBy.max` units of one key at once, passing over them to st
   expect(runningA.most).toBe(2);
   expect(seen.failed).toEqual([]);
 });
+
+it("a unit cut short by the job's own timer leaves its key's count at zero: the cap holds when the key is claimed again", async () => {
+  // The webhook job's lease renewal aborts the units of an endpoint it lost (disabled, taken over).
+  // Such a unit is forgotten before its run's slot is freed; the key's running count must not
+  // come back as -1, or the next units of that key run one over the cap (here 2 with a cap of 1).
+  const pubsub = createMemoryPubSub(log);
+  let cut = false;
+  const running = { now: 0, most: 0 };
+  const { job, seen, queue, open } = fakeJob(1, {
+    concurrency: 4,
+    limitBy: { key: () => 'a', max: 1 },
+    wakeOn: [{ topic: 'fake:work' }],
+    every: [
+      {
+        name: 'cut',
+        ms: 5,
+        run: async (held) => {
+          if (!cut && held.works.some((u) => u.id === 0)) {
+            cut = true;
+            held.abort((u) => u.id === 0);
+          }
+        },
+      },
+    ],
+  });
+  const { run } = job;
+  job.run = async (unit, signal) => {
+    if (unit.id > 0) running.most = Math.max(running.most, ++running.now);
+    try {
+      return await run(unit, signal);
+    } finally {
+      if (unit.id > 0) running.now -= 1;
+    }
+  };
+  pool = startWorkerPool({ log, pubsub }, [job]);
+  await until(() => seen.signals.get(0)?.aborted === true);
+  await new Promise((r) => setTimeout(r, 20));
+  queue.push({ id: 1 }, { id: 2 });
+  pubsub.publish('fake:work', {});
+  await until(() => seen.signals.has(1));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(running.most).toBe(1);
+  open(1);
+  await until(() => seen.signals.has(2));
+  open(2);
+  await until(() => seen.recorded.length === 2);
+  expect(running.most).toBe(1);
+});
+
+it('work that comes due without a wake-up is claimed by the idle poll while a key is full', async () => {
+  // A webhook retry comes due at its time, announced by nobody: the poll (idleMs) is the only way
+  // to it. A full key (a slow receiver's deliveries waiting behind its cap) must not stop the poll
+  // until that key drains, or every other endpoint's retries wait for a slow receiver.
+  const { job, seen, queue, open } = fakeJob(2, {
+    concurrency: 2,
+    idleMs: 20,
+    limitBy: { key: (u) => (u.id < 10 ? 'slow' : 'other'), max: 1 },
+  });
+  pool = startWorkerPool({ log, pubsub: createMemoryPubSub(log) }, [job]);
+  // Unit 0 runs (and hangs), unit 1 waits behind the cap: 'slow' is full; a claim finds nothing.
+  await until(() => seen.signals.has(0) && seen.claims.length >= 2);
+  queue.push({ id: 10 });
+  for (let i = 0; i < 100 && !seen.runs.includes(10); i++)
+    await new Promise((r) => setTimeout(r, 10));
+  expect(seen.runs).toContain(10);
+  open(10);
+  open(0);
+  open(1);
+  await until(() => seen.recorded.length === 3);
+});

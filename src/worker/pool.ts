@@ -174,18 +174,27 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
   // Units that can start once a slot is free: those waiting behind their key's cap do not count.
   const startable = () => (caps ? caps.startable(buffer.length) : buffer.length);
   // With a per-key cap: how many keys were full when a claim found nothing. Claiming again is
-  // pointless until one of them has drained below full (or a wake-up announces other work).
+  // pointless until one of them has drained below full (or a wake-up announces other work), or
+  // until the poll interval has passed (`passedOverUntil`): work comes due (a retry) unannounced.
   let passedOver: number | null = null;
+  let passedOverUntil = 0;
   const claimNow = () =>
     startable() <= job.concurrency / 2 &&
     room() > 0 &&
     (!full() || deep) &&
-    (passedOver === null || caps!.fullCount() < passedOver);
+    (passedOver === null || caps!.fullCount() < passedOver || Date.now() >= passedOverUntil);
 
   /** Waits until the buffer runs low, claims, fills the slots: how much there is to do. */
   async function step(): Promise<number> {
-    while (!claimNow() && !stopping.signal.aborted)
-      await new Promise<void>((resolve) => (slotFreed = resolve));
+    while (!claimNow() && !stopping.signal.aborted) {
+      let poll: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        slotFreed = resolve;
+        const wait = passedOver === null ? 0 : passedOverUntil - Date.now();
+        if (wait > 0) poll = setTimeout(resolve, wait);
+      });
+      clearTimeout(poll);
+    }
     if (stopping.signal.aborted) return 0;
     const limit = room();
     deep = false;
@@ -196,6 +205,7 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     hold(works);
     const claimed = works.length;
     passedOver = keys && !claimed && keys.full.length ? keys.full.length : null;
+    passedOverUntil = Date.now() + job.idleMs;
     // Units waiting behind their key's cap start as places free up (next()), not by claiming.
     return claimed + fill() + (passedOver ? 1 : startable());
   }
