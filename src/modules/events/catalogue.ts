@@ -42,6 +42,12 @@ export const topics = {
   onlineEvaluationWork: 'online-evaluations:work',
   /** Outbox rows were written (or requeued): the webhook workers of every process wake up. */
   webhookWork: 'webhooks:work',
+  /**
+   * An endpoint was changed (URL, enabled, events, secrets) or deleted: `{ endpointId }`. Webhook
+   * workers hand back, unsent, what they claimed of it before (claimed ahead of its cap with the
+   * old row), to be claimed again with what holds now.
+   */
+  webhookEndpointChanged: 'webhook-endpoints:changed',
   /** A data job was handed to the workers (lifecycle/data-jobs.ts): the data job workers wake up. */
   dataJobWork: 'data-jobs:work',
 };

@@ -21,7 +21,10 @@ export interface ClaimedDelivery {
   channel_type: 'SLACK' | 'PAGERDUTY' | 'EMAIL' | null;
   routing_key: string | null;
   addresses: string[] | null;
+  project_id: string;
   project_name: string;
+  /** When this worker claimed it (Date.now()): set by the job, not read from the database. */
+  claimed_at?: number;
 }
 
 /** Whether any delivery is due and free: one cheap statement, so an idle poll takes no lock. */
@@ -103,7 +106,8 @@ export async function claimDeliveries(
      )
      SELECT c.id::text, c.lease_token::text AS token, c.attempts, c.message_id, m.payload, m.event_type,
             c.endpoint_id::text, COALESCE(e.url, ch.url) AS url, e.secrets,
-            c.channel_id::text, ch.type::text AS channel_type, ch.routing_key, ch.addresses, p.name AS project_name
+            c.channel_id::text, ch.type::text AS channel_type, ch.routing_key, ch.addresses,
+            m.project_id::text, p.name AS project_name
        FROM claimed c JOIN webhook_messages m ON m.id = c.message_id JOIN projects p ON p.id = m.project_id
        LEFT JOIN webhook_endpoints e ON e.id = c.endpoint_id LEFT JOIN alert_channels ch ON ch.id = c.channel_id
       WHERE (SELECT true FROM async)

@@ -8,6 +8,7 @@ import { Counter, Histogram } from 'prom-client';
 import type { Deps } from '../../deps';
 import { createGroupCommit } from '../../lib/group-commit';
 import type { Job } from '../../worker/job';
+import { PROJECT_DELETED_TOPIC } from '../auth/service';
 import { topics } from '../events/catalogue';
 import {
   claimDeliveries,
@@ -46,6 +47,31 @@ export function createWebhookJob(
   const owner = randomUUID();
   // Whether the last claim found work.
   let found = false;
+  // When an endpoint or a project last changed (by id): what was claimed of it before is handed
+  // back unsent (the row it was claimed with no longer holds: a new URL, disabled, deleted), and
+  // claimed again with what holds now, or not at all. Endpoints that answered 410 Gone: what is
+  // held of them is dropped (the record disables them; their leases lapse).
+  const changedAt = new Map<string, number>();
+  const gone = new Set<string>();
+  const change = (id: string) => {
+    const now = Date.now();
+    changedAt.set(id, now);
+    gone.delete(id); // enabled again, say: what is claimed from now on is sent
+    // Anything held longer than this was renewed past many checks: kept small, not exact.
+    for (const [key, at] of changedAt) if (now - at > 10 * leaseMs) changedAt.delete(key);
+  };
+  const unlisten = [
+    deps.pubsub.listen<{ endpointId: string }>(topics.webhookEndpointChanged, ({ endpointId }) =>
+      change(endpointId),
+    ),
+    deps.pubsub.listen<{ projectId: string }>(PROJECT_DELETED_TOPIC, ({ projectId }) =>
+      change(projectId),
+    ),
+  ];
+  const stale = (d: ClaimedDelivery) =>
+    [d.endpoint_id, d.channel_id, d.project_id].some(
+      (id) => id !== null && (changedAt.get(id) ?? -1) >= (d.claimed_at ?? 0),
+    );
   // Outcomes finishing while a write runs, or within a few ms before it, are recorded together:
   // nothing waits on the write but the outcome's own lease, so a busy queue writes large groups.
   const recorder = createGroupCommit(
@@ -83,7 +109,17 @@ export function createWebhookJob(
     });
   }
 
-  async function attempt(delivery: ClaimedDelivery, signal: AbortSignal): Promise<Outcome> {
+  async function attempt(delivery: ClaimedDelivery, signal: AbortSignal): Promise<Outcome | null> {
+    if (delivery.endpoint_id && gone.has(delivery.endpoint_id)) return null;
+    if (stale(delivery)) {
+      await releaseDeliveries(
+        deps.db.query,
+        owner,
+        [{ id: delivery.id, attempts: delivery.attempts }],
+        [],
+      );
+      return null;
+    }
     const now = deps.clock.now();
     const result: ChannelResult = delivery.channel_id
       ? await sendToChannel(delivery, signal)
@@ -91,6 +127,7 @@ export function createWebhookJob(
     // Cut short by our own stop: handed back to be sent again, not recorded as the receiver's failure.
     if (result.aborted) throw new Error(result.error ?? 'aborted');
     const kind = result.delivered ? 'delivered' : classify(result.statusCode);
+    if (kind === 'gone' && delivery.endpoint_id) gone.add(delivery.endpoint_id);
     const delay =
       kind === 'retry'
         ? nextAttemptDelay(delivery.attempts, retryScheduleMs, result.retryAfterMs)
@@ -134,11 +171,13 @@ export function createWebhookJob(
         await claimDeliveries(deps.db.query, { owner, leaseMs, limit: 0, perClaim: 0 }, keys);
         return [];
       }
+      const claimedAt = Date.now();
       const claimed = await claimDeliveries(
         deps.db.query,
         { owner, leaseMs, limit, perClaim: 4 * perEndpoint },
         keys,
       );
+      for (const d of claimed) d.claimed_at = claimedAt;
       found = claimed.length > 0;
       return claimed;
     },
@@ -184,5 +223,6 @@ export function createWebhookJob(
     ],
     // A receiver may be handling a request in flight: it may finish until the drain deadline.
     onStop: 'finish',
+    stopping: () => unlisten.forEach((off) => off()),
   };
 }

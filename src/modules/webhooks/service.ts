@@ -26,6 +26,8 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
   const { db } = deps;
   const allow = parseAllowList(deps.config.webhooks.allowedHosts);
   const wake = () => deps.pubsub.publish(topics.webhookWork, {});
+  const changed = (endpointId: string) =>
+    deps.pubsub.publish(topics.webhookEndpointChanged, { endpointId });
 
   async function checkUrl(url: string) {
     if (url.length > 2_000)
@@ -129,32 +131,37 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
       checkFields(input);
       const url = input.url != null ? await checkUrl(input.url) : undefined;
       await endpoint(id);
-      return db.prisma.$transaction(async (tx) => {
-        const row = await tx.webhookEndpoint.update({
-          where: { id },
-          data: {
-            ...(url ? { url } : {}),
-            ...(input.events ? { events: [...new Set(input.events)] } : {}),
-            ...(input.description !== undefined ? { description: input.description } : {}),
-            ...(input.progressIntervalSeconds != null
-              ? { progressIntervalSeconds: input.progressIntervalSeconds }
-              : {}),
-            // Enabling starts afresh; disabling by hand says so.
-            ...(input.enabled === true
-              ? { enabled: true, disabledReason: null, disabledAt: null, failingSince: null }
-              : {}),
-            ...(input.enabled === false
-              ? {
-                  enabled: false,
-                  disabledReason: 'disabled by a user',
-                  disabledAt: deps.clock.now(),
-                }
-              : {}),
-          },
+      return db.prisma
+        .$transaction(async (tx) => {
+          const row = await tx.webhookEndpoint.update({
+            where: { id },
+            data: {
+              ...(url ? { url } : {}),
+              ...(input.events ? { events: [...new Set(input.events)] } : {}),
+              ...(input.description !== undefined ? { description: input.description } : {}),
+              ...(input.progressIntervalSeconds != null
+                ? { progressIntervalSeconds: input.progressIntervalSeconds }
+                : {}),
+              // Enabling starts afresh; disabling by hand says so.
+              ...(input.enabled === true
+                ? { enabled: true, disabledReason: null, disabledAt: null, failingSince: null }
+                : {}),
+              ...(input.enabled === false
+                ? {
+                    enabled: false,
+                    disabledReason: 'disabled by a user',
+                    disabledAt: deps.clock.now(),
+                  }
+                : {}),
+            },
+          });
+          await within?.(tx);
+          return row;
+        })
+        .then((row) => {
+          changed(id);
+          return row;
         });
-        await within?.(tx);
-        return row;
-      });
     },
 
     /** `within`: more writes of the same transaction (the audit entry). */
@@ -164,6 +171,7 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
         await sql(`DELETE FROM webhook_endpoints WHERE id = $1::uuid`, [id]);
         await within?.(sql);
       });
+      changed(id);
     },
 
     async rotateSecret(id: string, within?: (sql: Sql) => Promise<void>) {
@@ -182,6 +190,7 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
         await within?.(sql);
         return rotated.secret;
       });
+      changed(id);
       return { endpoint: await endpoint(id), secret };
     },
 
