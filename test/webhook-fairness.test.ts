@@ -57,6 +57,35 @@ async function enqueue(id: string, n: number) {
   return raw;
 }
 
+/**
+ * The most requests in flight at the receiver at once, each answered after `delayMs`: at each
+ * arrival, those that arrived before and were not yet answered (a few ms short of the delay, so
+ * that an answer and the next arrival never overlap by rounding).
+ */
+function mostInFlight(receiver: Receiver, delayMs: number) {
+  const at = receiver.received.map((r) => r.at);
+  return Math.max(...at.map((t) => at.filter((u) => u <= t && t < u + delayMs - 5).length));
+}
+
+/** Another worker process's worker, on the app's Postgres database and Redis prefix. */
+function startSecondWorker() {
+  const config = app.server.deps.config;
+  if (config.database.kind !== 'postgres') throw new Error('expected Postgres');
+  return serve(
+    parseConfig({
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: config.database.url,
+      EVALGRAPH_MIGRATE_ON_START: 'false',
+      EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      ...(process.env.REDIS_URL
+        ? { REDIS_URL: process.env.REDIS_URL, REDIS_KEY_PREFIX: config.redis?.keyPrefix ?? '' }
+        : {}),
+    }),
+    'worker',
+    { log: pino({ level: 'silent' }), print: () => {} },
+  );
+}
+
 const send = (id: string) =>
   app.gql(`mutation($id: ID!) { sendTestWebhook(input: { id: $id }) { messageId } }`, { id });
 
@@ -112,11 +141,7 @@ it('a backlog to one endpoint moves with its cap full and never over it, each me
   const ids = steady.received.map((r) => String(r.headers['webhook-id']));
   expect(ids).toHaveLength(20);
   expect(new Set(ids).size).toBe(20);
-  // Requests in flight at each arrival: those that arrived before it and were not yet answered
-  // (a few ms short of the delay, so that an answer and the next arrival never overlap by rounding).
-  const at = steady.received.map((r) => r.at);
-  const inFlight = at.map((t) => at.filter((u) => u <= t && t < u + delayMs - 5).length);
-  expect(Math.max(...inFlight)).toBe(4);
+  expect(mostInFlight(steady, delayMs)).toBe(4);
 });
 
 it('deliveries waiting behind a slow endpoint are not sent once it is disabled', async () => {
@@ -149,21 +174,7 @@ it('deliveries waiting behind a slow endpoint are not sent once it is disabled',
 // database one process owns it: the test above is the whole story there.
 if (process.env.DATABASE_URL)
   it('two workers sending to one endpoint keep its cap between them', async () => {
-    const config = app.server.deps.config;
-    if (config.database.kind !== 'postgres') throw new Error('expected Postgres');
-    const second = await serve(
-      parseConfig({
-        LOG_LEVEL: 'silent',
-        DATABASE_URL: config.database.url,
-        EVALGRAPH_MIGRATE_ON_START: 'false',
-        EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-        ...(process.env.REDIS_URL
-          ? { REDIS_URL: process.env.REDIS_URL, REDIS_KEY_PREFIX: config.redis?.keyPrefix ?? '' }
-          : {}),
-      }),
-      'worker',
-      { log: pino({ level: 'silent' }), print: () => {} },
-    );
+    const second = await startSecondWorker();
     try {
       const receiver = await startReceiver();
       const delayMs = 200;
@@ -173,9 +184,7 @@ if (process.env.DATABASE_URL)
         for (let i = 0; i < 400 && receiver.received.length < 24; i++)
           await new Promise((r) => setTimeout(r, 25));
         expect(receiver.received).toHaveLength(24);
-        const at = receiver.received.map((r) => r.at);
-        const inFlight = at.map((t) => at.filter((u) => u <= t && t < u + delayMs - 5).length);
-        expect(Math.max(...inFlight)).toBe(4);
+        expect(mostInFlight(receiver, delayMs)).toBe(4);
       } finally {
         await receiver.close();
       }
@@ -257,8 +266,6 @@ it('a receiver that answers 410 Gone gets no more than the requests already in f
 // Last in this file: it stops the app's own worker. (Postgres only, as the test of two workers.)
 if (process.env.DATABASE_URL)
   it('a worker that stops hands its endpoint to another worker at once', async () => {
-    const config = app.server.deps.config;
-    if (config.database.kind !== 'postgres') throw new Error('expected Postgres');
     const receiver = await startReceiver();
     receiver.answer = () => ({ status: 200, delayMs: 300 });
     const res = await app.gql(
@@ -287,19 +294,7 @@ if (process.env.DATABASE_URL)
     for (let i = 0; i < 200 && receiver.received.length < 4; i++)
       await new Promise((r) => setTimeout(r, 25));
     expect(receiver.received.length).toBeGreaterThanOrEqual(4);
-    const second = await serve(
-      parseConfig({
-        LOG_LEVEL: 'silent',
-        DATABASE_URL: config.database.url,
-        EVALGRAPH_MIGRATE_ON_START: 'false',
-        EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-        ...(process.env.REDIS_URL
-          ? { REDIS_URL: process.env.REDIS_URL, REDIS_KEY_PREFIX: config.redis?.keyPrefix ?? '' }
-          : {}),
-      }),
-      'worker',
-      { log: pino({ level: 'silent' }), print: () => {} },
-    );
+    const second = await startSecondWorker();
     try {
       // The first worker stops now (its requests in flight cut short and handed back).
       await app.server.worker!.stop(Date.now());
