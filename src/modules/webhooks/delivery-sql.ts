@@ -58,7 +58,9 @@ export async function claimDeliveries(
   endpoints: { full: string[]; idle: string[] },
 ): Promise<ClaimedDelivery[]> {
   const { owner, leaseMs, limit, perClaim } = claim;
-  if (limit <= 0) return letGoOfEndpoints(sql, owner, endpoints.idle).then(() => []);
+  // Let go of first (a statement only when there are any): the claim may take them again.
+  await letGoOfEndpoints(sql, owner, endpoints.idle);
+  if (limit <= 0) return [];
   // A deleted project's messages are not sent while its job removes them: its endpoints and
   // channels are left out (a message goes only to its own project's).
   return sql<ClaimedDelivery>(
@@ -98,11 +100,6 @@ export async function claimDeliveries(
      ), taken AS (
        UPDATE webhook_endpoints e SET lease_token = $1::uuid, lease_expires_at = now() + $2 * interval '1 millisecond'
         WHERE e.id IN (SELECT endpoint_id FROM claimed)
-     ), released AS (
-       -- The endpoints this worker held nothing of (and took nothing of now): any worker may send to them.
-       UPDATE webhook_endpoints e SET lease_token = NULL, lease_expires_at = NULL
-        WHERE e.id = ANY($6::uuid[]) AND e.lease_token = $1::uuid
-          AND e.id NOT IN (SELECT endpoint_id FROM claimed WHERE endpoint_id IS NOT NULL)
      )
      SELECT c.id::text, c.lease_token::text AS token, c.attempts, c.message_id, m.payload, m.event_type,
             c.endpoint_id::text, COALESCE(e.url, ch.url) AS url, e.secrets,
@@ -112,7 +109,7 @@ export async function claimDeliveries(
        LEFT JOIN webhook_endpoints e ON e.id = c.endpoint_id LEFT JOIN alert_channels ch ON ch.id = c.channel_id
       WHERE (SELECT true FROM async)
       ORDER BY m.created_at`,
-    [owner, leaseMs, limit, perClaim, endpoints.full, endpoints.idle],
+    [owner, leaseMs, limit, perClaim, endpoints.full],
   );
 }
 
@@ -230,16 +227,14 @@ export async function releaseDeliveries(
   claims: { id: string; attempts: number }[],
   idle: string[],
 ): Promise<void> {
-  await sql(
-    `WITH released AS (
-       UPDATE webhook_deliveries d SET lease_token = NULL, lease_expires_at = NULL, attempts = greatest(d.attempts - 1, 0)
+  if (claims.length)
+    await sql(
+      `UPDATE webhook_deliveries d SET lease_token = NULL, lease_expires_at = NULL, attempts = greatest(d.attempts - 1, 0)
          FROM json_to_recordset($2::json) AS c(id uuid, attempts int)
-        WHERE d.id = c.id AND d.lease_token = $1::uuid AND d.attempts = c.attempts AND d.status = 'PENDING'
-     )
-     UPDATE webhook_endpoints SET lease_token = NULL, lease_expires_at = NULL
-      WHERE id = ANY($3::uuid[]) AND lease_token = $1::uuid`,
-    [owner, JSON.stringify(claims), idle],
-  );
+        WHERE d.id = c.id AND d.lease_token = $1::uuid AND d.attempts = c.attempts AND d.status = 'PENDING'`,
+      [owner, JSON.stringify(claims)],
+    );
+  await letGoOfEndpoints(sql, owner, idle);
 }
 
 /**
