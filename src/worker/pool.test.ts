@@ -183,6 +183,27 @@ it('claims at once when woken over pub/sub, and does not take a claim it holds t
   expect(seen.runs.sort()).toEqual([0, 1]);
 });
 
+it('claims again soon when a claim finds nothing just after one found work (a lock passing), and then sleeps its poll interval', async () => {
+  // The second claim meets rows another statement holds for a moment (SKIP LOCKED): it finds
+  // nothing, though unit 1 is due. Not found again for an hour (idleMs) before, now at once.
+  const { job, seen, queue, open } = fakeJob(1);
+  const claim = job.claim;
+  job.claim = async (limit) =>
+    seen.claims.length === 1 ? (seen.claims.push(limit), []) : claim(limit);
+  pool = startWorkerPool({ log, pubsub: createMemoryPubSub(log) }, [job]);
+  await until(() => seen.signals.has(0));
+  queue.push({ id: 1 });
+  open(0);
+  await until(() => seen.signals.has(1));
+  open(1);
+  await until(() => seen.recorded.length === 2);
+  // Found nothing twice in a row: asleep, not claiming again and again.
+  const claims = seen.claims.length;
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(seen.claims.length).toBe(claims);
+  expect(seen.recorded.sort()).toEqual([0, 10]);
+});
+
 it('renews the leases of what it holds, and runs the job timers over it', async () => {
   const renewed: number[][] = [];
   const { job, seen } = fakeJob(2, {

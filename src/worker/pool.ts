@@ -4,7 +4,8 @@
 // its slot is freed, and recording is bounded (work waits when the database falls behind). Leases
 // of what is held are renewed; on stop, what was not done is handed back for another worker.
 // A job that found work claims again at once, one that found none sleeps until its poll interval
-// or a wake-up (pub/sub), and one whose claim failed (the database away) backs off.
+// or a wake-up (pub/sub) (briefly, when the claim before found work), and one whose claim failed
+// (the database away) backs off.
 import { setMaxListeners } from 'node:events';
 import type { Deps } from '../deps';
 import { backoffDelay } from '../lib/backoff';
@@ -16,6 +17,9 @@ import { KeyCaps } from './key-caps';
 // After a claim fails: 0.5 s, 1 s, 2 s … up to 8 s, so that the worker resumes soon after the
 // database returns without retrying in a tight loop while it is away.
 const FAILURE_BACKOFF = { baseMs: 500, capMs: 8_000 };
+// A claim that finds nothing just after one that found work looks again this soon (or when a unit
+// ends), not a whole poll interval later: it may have met a passing lock (SKIP LOCKED).
+const RECHECK_MS = 25;
 // Aborted work ends within moments (its calls are cut); it is waited for this long at most before
 // what is still held is handed back.
 const ABORT_GRACE_MS = 250;
@@ -170,6 +174,9 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
   // Whether the last claim got all it asked for: then the queue may hold more, and the buffer is
   // topped up before it runs dry, so that a freed slot never waits for a claim's round trip.
   let deep = false;
+  // Whether the last claim found work, and whether this one found none after it (see RECHECK_MS).
+  let claimedBefore = false;
+  let recheck = false;
   const room = () => maxHeld - running.size - buffer.length;
   // Units that can start once a slot is free: those waiting behind their key's cap do not count.
   const startable = () => (caps ? caps.startable(buffer.length) : buffer.length);
@@ -202,6 +209,8 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     const works = await job.claim(limit, keys);
     if (keys) caps!.letGo(keys.idle);
     deep = works.length >= limit;
+    recheck = claimedBefore && works.length === 0;
+    claimedBefore = works.length > 0;
     hold(works);
     const claimed = works.length;
     passedOver = keys && !claimed && keys.full.length ? keys.full.length : null;
@@ -219,8 +228,8 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
     passedOver = null;
     slotFreed();
   };
-  /** Sleeps `ms`, or until woken (when `wakeable`) or stopped. */
-  async function rest(ms: number, wakeable: boolean) {
+  /** Sleeps `ms`, or until woken (when `wakeable`), a unit ends (when `untilUnitEnds`) or stopped. */
+  async function rest(ms: number, wakeable: boolean, untilUnitEnds = false) {
     if (wakeable && woken) {
       woken = false;
       return;
@@ -233,6 +242,7 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
         resolve();
       };
       if (wakeable) wakeSleeper = end;
+      if (untilUnitEnds) slotFreed = end;
       stopping.signal.addEventListener('abort', end, { once: true });
     });
     // One listener per sleep would pile up on the long-lived stop signal.
@@ -263,7 +273,9 @@ function startLane<W, O>(deps: Pick<Deps, 'log' | 'pubsub'>, job: Job<W, O>) {
       }
       if (found > 0 || stopping.signal.aborted) continue;
       // A failing job waits out its backoff: wake-ups (pub/sub, many a second) would make it spin.
-      await rest(failures ? backoffDelay(failures, FAILURE_BACKOFF) : job.idleMs, failures === 0);
+      if (failures) await rest(backoffDelay(failures, FAILURE_BACKOFF), false);
+      else if (recheck) await rest(RECHECK_MS, true, true);
+      else await rest(job.idleMs, true);
     }
   }
 

@@ -116,9 +116,12 @@ export async function claimDeliveries(
 /** The endpoints this worker holds no delivery of any more: any worker may send to them. */
 async function letGoOfEndpoints(sql: Sql, owner: string, idle: string[]) {
   if (!idle.length) return;
+  // Locked in id order, as a record locks endpoints: two statements waiting for each other's rows
+  // would deadlock.
   await sql(
     `UPDATE webhook_endpoints SET lease_token = NULL, lease_expires_at = NULL
-      WHERE id = ANY($2::uuid[]) AND lease_token = $1::uuid`,
+      WHERE id IN (SELECT id FROM webhook_endpoints WHERE id = ANY($2::uuid[]) AND lease_token = $1::uuid
+                    ORDER BY id FOR UPDATE)`,
     [owner, idle],
   );
 }
@@ -241,6 +244,11 @@ export async function releaseDeliveries(
  * Renews the leases of the deliveries held (waiting behind their endpoint's cap, or sending) and
  * of their endpoints. Returns the endpoints among them this worker may no longer send to: taken
  * over after its lease lapsed, disabled, deleted, or of a deleted project.
+ * A lease is renewed in the second half of its term only (what is sent within moments never is,
+ * and a busy endpoint's claims renew its lease), and this statement never waits for a row lock
+ * (SKIP LOCKED: a row being recorded or claimed is renewed at the next check). It ran beside the
+ * claim and the record: locking their rows made the claim find nothing (it skips locked endpoints),
+ * and deadlocked with the record (both updating the same deliveries in their own orders).
  */
 export async function renewLeases(
   sql: Sql,
@@ -251,15 +259,21 @@ export async function renewLeases(
   const endpoints = [...new Set(claims.flatMap((c) => (c.endpoint_id ? [c.endpoint_id] : [])))];
   const rows = await sql<{ id: string }>(
     `WITH renewed AS (
-       UPDATE webhook_deliveries d SET lease_expires_at = now() + $2 * interval '1 millisecond'
-         FROM json_to_recordset($3::json) AS c(id uuid, attempts int)
-        WHERE d.id = c.id AND d.lease_token = $1::uuid AND d.attempts = c.attempts AND d.status = 'PENDING'
+       UPDATE webhook_deliveries SET lease_expires_at = now() + $2 * interval '1 millisecond'
+        WHERE id IN (
+          SELECT d.id FROM webhook_deliveries d JOIN json_to_recordset($3::json) AS c(id uuid, attempts int) ON d.id = c.id
+           WHERE d.lease_token = $1::uuid AND d.attempts = c.attempts AND d.status = 'PENDING'
+             AND d.lease_expires_at < now() + $2 / 2 * interval '1 millisecond'
+             FOR UPDATE OF d SKIP LOCKED)
      ), senders AS (
-       UPDATE webhook_endpoints e SET lease_expires_at = now() + $2 * interval '1 millisecond'
-         FROM projects p
-        WHERE e.id = ANY($4::uuid[]) AND e.lease_token = $1::uuid AND e.enabled
-          AND p.id = e.project_id AND p.deleted_at IS NULL
-       RETURNING e.id
+       SELECT e.id FROM webhook_endpoints e JOIN projects p ON p.id = e.project_id
+        WHERE e.id = ANY($4::uuid[]) AND e.lease_token = $1::uuid AND e.enabled AND p.deleted_at IS NULL
+     ), extended AS (
+       UPDATE webhook_endpoints SET lease_expires_at = now() + $2 * interval '1 millisecond'
+        WHERE id IN (
+          SELECT e.id FROM webhook_endpoints e JOIN senders s ON s.id = e.id
+           WHERE e.lease_token = $1::uuid AND e.lease_expires_at < now() + $2 / 2 * interval '1 millisecond'
+             FOR UPDATE OF e SKIP LOCKED)
      )
      SELECT id::text FROM unnest($4::uuid[]) AS held(id) WHERE id NOT IN (SELECT id FROM senders)`,
     [

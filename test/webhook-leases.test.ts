@@ -1,0 +1,130 @@
+// The worker renews the leases of the deliveries it holds (and of their endpoints) every 2 s, beside
+// its claims and its records. The renewal writes only leases in the second half of their term, and
+// never waits for a row lock: it ran beside the record, updating the same deliveries in another
+// order, and the two deadlocked (Postgres broke it after a second: a second with nothing sent, and
+// a group of outcomes lost to be sent again); and a claim skips the endpoints it finds locked.
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { renewLeases } from '../src/modules/webhooks/delivery-sql';
+import { createTestApp, globalId, type TestApp } from './support/app';
+
+jest.setTimeout(60_000);
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await createTestApp({ EVALGRAPH_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' });
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+const LEASE_MS = 200_000;
+
+/**
+ * An endpoint and `leases.length` deliveries to it, held by `owner` (as a worker's claim leaves
+ * them), each lease ending in the given ms; the endpoint's lease ends with the first.
+ */
+async function held(owner: string, leases: number[]) {
+  const created = await app.gql(
+    `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
+    {
+      input: {
+        projectId: globalId('Project', app.projectId),
+        url: 'http://127.0.0.1:9/hook',
+        events: ['webhook.test'],
+      },
+    },
+  );
+  const id = created.body.data.createWebhookEndpoint.webhookEndpoint.id as string;
+  const endpointId = Buffer.from(id, 'base64').toString().split(':')[1];
+  const sql = app.server.deps.db.query;
+  await sql(
+    `UPDATE webhook_endpoints SET lease_token = $2::uuid, lease_expires_at = now() + $3 * interval '1 millisecond' WHERE id = $1::uuid`,
+    [endpointId, owner, leases[0]],
+  );
+  const deliveries: { id: string; attempts: number; endpoint_id: string }[] = [];
+  for (const ms of leases) {
+    const messageId = `msg_${randomUUID().replace(/-/g, '')}`;
+    await sql(
+      `INSERT INTO webhook_messages (id, project_id, event_type, payload) VALUES ($1, $2::uuid, 'webhook.test', '{}')`,
+      [messageId, app.projectId],
+    );
+    const [row] = await sql<{ id: string }>(
+      `INSERT INTO webhook_deliveries (id, message_id, endpoint_id, attempts, lease_token, lease_expires_at)
+       VALUES (evalgraph_uuid7(), $1, $2::uuid, 1, $3::uuid, now() + $4 * interval '1 millisecond') RETURNING id::text`,
+      [messageId, endpointId, owner, ms],
+    );
+    deliveries.push({ id: row.id, attempts: 1, endpoint_id: endpointId });
+  }
+  return { endpointId, deliveries };
+}
+
+/** Seconds left of each lease: the deliveries' in order, then the endpoint's. */
+async function secondsLeft(h: Awaited<ReturnType<typeof held>>) {
+  const sql = app.server.deps.db.query;
+  const rows = await sql<{ left: number }>(
+    `SELECT extract(epoch FROM lease_expires_at - now())::float AS left FROM webhook_deliveries d
+       JOIN unnest($1::uuid[]) WITH ORDINALITY AS o(id, n) ON o.id = d.id ORDER BY o.n`,
+    [h.deliveries.map((d) => d.id)],
+  );
+  const [endpoint] = await sql<{ left: number }>(
+    `SELECT extract(epoch FROM lease_expires_at - now())::float AS left FROM webhook_endpoints WHERE id = $1::uuid`,
+    [h.endpointId],
+  );
+  return [...rows.map((r) => Math.round(r.left)), Math.round(endpoint.left)];
+}
+
+it('renews only the leases in the second half of their term, and names the endpoints no longer held', async () => {
+  const owner = randomUUID();
+  // Of a 200 s lease: 60 s left (renewed), 150 s left (not yet).
+  const h = await held(owner, [60_000, 150_000]);
+  const lost = await renewLeases(app.server.deps.db.query, owner, LEASE_MS, h.deliveries);
+  expect(lost.size).toBe(0);
+  const [first, second, endpoint] = await secondsLeft(h);
+  expect(first).toBeGreaterThan(190);
+  expect(second).toBeLessThan(155);
+  expect(endpoint).toBeGreaterThan(190);
+
+  // Disabled: no longer this worker's to send to.
+  await app.server.deps.db.query(
+    `UPDATE webhook_endpoints SET enabled = false WHERE id = $1::uuid`,
+    [h.endpointId],
+  );
+  const after = await renewLeases(app.server.deps.db.query, owner, LEASE_MS, h.deliveries);
+  expect([...after]).toEqual([h.endpointId]);
+});
+
+// Embedded mode runs one statement at a time (one session): a transaction holding a lock holds
+// every connection, so waiting is not this statement's to avoid there.
+if (process.env.DATABASE_URL)
+  it('does not wait for rows another statement has locked: it renews them at its next run', async () => {
+    const owner = randomUUID();
+    const h = await held(owner, [60_000, 60_000]);
+    const config = app.server.deps.config;
+    if (config.database.kind !== 'postgres') throw new Error('expected Postgres');
+    const other = new pg.Client({ connectionString: config.database.url });
+    await other.connect();
+    try {
+      // A record of the first delivery (and of its endpoint's failure) in progress.
+      await other.query('BEGIN');
+      await other.query(`SELECT 1 FROM webhook_deliveries WHERE id = $1::uuid FOR UPDATE`, [
+        h.deliveries[0].id,
+      ]);
+      await other.query(`SELECT 1 FROM webhook_endpoints WHERE id = $1::uuid FOR UPDATE`, [
+        h.endpointId,
+      ]);
+      // The lock is let go of only after the renewal answered: a renewal that waited for it would
+      // never answer (the test's timeout).
+      const lost = await renewLeases(app.server.deps.db.query, owner, LEASE_MS, h.deliveries);
+      expect(lost.size).toBe(0);
+      await other.query('ROLLBACK');
+      const [first, second, endpoint] = await secondsLeft(h);
+      expect(first).toBeLessThan(65);
+      expect(second).toBeGreaterThan(190);
+      expect(endpoint).toBeLessThan(65);
+      await renewLeases(app.server.deps.db.query, owner, LEASE_MS, h.deliveries);
+      expect((await secondsLeft(h)).every((left) => left > 190)).toBe(true);
+    } finally {
+      await other.end();
+    }
+  });
