@@ -27,7 +27,7 @@ export function createJobs(deps: Deps, services: Services): AnyJob[] {
       quotas: services.quotas,
       events: services.events,
     }),
-    createWebhookJob(deps, services.webhooks),
+    createWebhookJob(deps),
     createAlertJob(deps, services.alertRules),
     createRollupJob(deps),
     createTextIndexJob(deps),

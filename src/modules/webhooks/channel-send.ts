@@ -1,7 +1,7 @@
 // One delivery attempt to an alert channel: the outbox message (an alert event's webhook body)
 // formatted for the channel's type (alerts/notify-format.ts) and sent: Slack and PagerDuty as
-// JSON through the same guarded POST as webhooks (sendWebhook: address guard, timeout, snippet),
-// email through nodemailer to the configured SMTP server (EVALGRAPH_SMTP_URL: an operator's
+// JSON through the same guarded POST as webhooks (sender-thread.ts: address guard, timeout,
+// snippet), email through nodemailer to the configured SMTP server (EVALGRAPH_SMTP_URL: an operator's
 // choice, not a client's, so no address guard). The outcome is recorded like a webhook's.
 import nodemailer from 'nodemailer';
 import type { Deps } from '../../deps';
@@ -13,13 +13,13 @@ import {
   type AlertData,
 } from '../alerts/notify-format';
 import type { ClaimedDelivery } from './delivery-sql';
-import { sendWebhook, type AttemptResult } from './send';
-import type { AllowList } from './ssrf';
+import type { AttemptResult } from './send';
+import type { Post } from './sender-thread';
 
 /** What an attempt came to, where the HTTP status alone does not say (email). */
 export type ChannelResult = AttemptResult & { delivered?: boolean };
 
-export function createChannelSender(deps: Pick<Deps, 'config'>, allow: AllowList) {
+export function createChannelSender(deps: Pick<Deps, 'config'>, post: Post) {
   const { timeoutMs } = deps.config.webhooks;
   const smtp = deps.config.smtp;
   // One transport per process (it opens a connection per message; nothing to close).
@@ -75,13 +75,13 @@ export function createChannelSender(deps: Pick<Deps, 'config'>, allow: AllowList
       projectName: delivery.project_name,
       publicUrl: deps.config.http.publicUrl,
     };
-    const post = (json: object) =>
-      sendWebhook(delivery.url ?? '', {}, JSON.stringify(json), { timeoutMs, allow, signal });
+    const postJson = (json: object) =>
+      post(delivery.url ?? '', {}, JSON.stringify(json), { timeoutMs, signal });
     switch (delivery.channel_type) {
       case 'SLACK':
-        return post(slackMessage(context));
+        return postJson(slackMessage(context));
       case 'PAGERDUTY':
-        return post(pagerDutyEvent(context, delivery.routing_key ?? ''));
+        return postJson(pagerDutyEvent(context, delivery.routing_key ?? ''));
       case 'EMAIL':
         return sendMail(delivery.addresses ?? [], emailMessage(context));
       default:

@@ -21,21 +21,18 @@ import {
 } from './delivery-sql';
 import { createChannelSender, type ChannelResult } from './channel-send';
 import { classify, nextAttemptDelay } from './retry';
-import { sendWebhook } from './send';
+import { threadPost } from './sender-thread';
 import { signatureHeader } from './signature';
-import type { AllowList } from './ssrf';
 
-export function createWebhookJob(
-  deps: Deps,
-  webhooks: { allow: AllowList },
-): Job<ClaimedDelivery, Outcome> {
-  const { concurrency, perEndpoint, timeoutMs, retryScheduleMs, disableAfterMs } =
+export function createWebhookJob(deps: Deps): Job<ClaimedDelivery, Outcome> {
+  const { concurrency, perEndpoint, timeoutMs, retryScheduleMs, disableAfterMs, allowedHosts } =
     deps.config.webhooks;
-  const { allow } = webhooks;
+  // Every POST (webhooks and alert channels) is made in the sender thread.
+  const post = threadPost(allowedHosts);
   // Longer than any attempt can take, so a live worker never loses a delivery it is sending.
   const leaseMs = 3 * timeoutMs + 5_000;
   // Alert channels' deliveries (Slack, PagerDuty, email): the same queue, formatted per type.
-  const sendToChannel = createChannelSender(deps, allow);
+  const sendToChannel = createChannelSender(deps, post);
 
   const deliveries = new Counter({
     name: 'evalgraph_webhook_deliveries_total',
@@ -102,11 +99,7 @@ export function createWebhookJob(
         now,
       ),
     };
-    return sendWebhook(delivery.url ?? '', headers, delivery.payload, {
-      timeoutMs,
-      allow,
-      signal,
-    });
+    return post(delivery.url ?? '', headers, delivery.payload, { timeoutMs, signal });
   }
 
   async function attempt(delivery: ClaimedDelivery, signal: AbortSignal): Promise<Outcome | null> {

@@ -118,7 +118,7 @@ export function sendWebhook(
   });
 }
 
-const ABORTED = {
+export const ABORTED = {
   statusCode: null,
   error: 'aborted: the worker is stopping',
   snippet: null,

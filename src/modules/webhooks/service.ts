@@ -82,8 +82,6 @@ export function createWebhookService(deps: Deps, services: { events: Events }) {
   }
 
   return {
-    allow,
-
     /** `within`: more writes of the same transaction (the audit entry), given the new endpoint. */
     async create(
       projectId: string,

@@ -1,0 +1,135 @@
+// Webhook and alert-channel POSTs are made in a thread of their own (one per process, started on
+// first use): the HTTP client's work (connecting, writing, reading each answer: most of a
+// delivery's CPU) no longer shares the event loop with the queue's SQL and with the API's requests
+// in the same process. The queue stays on the main thread: it claims, caps, signs and records;
+// the thread only POSTs (send.ts, with its address guard and timeout) and answers each attempt.
+// Requests and answers cross in batches (those started in one turn of either loop), not one
+// message each. measured: bench/README.md "webhooks".
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { ABORTED, sendWebhook, type AttemptResult } from './send';
+import { parseAllowList, type AllowList } from './ssrf';
+
+/** A POST as send.ts makes it, made in the sender thread. */
+export type Post = (
+  target: string,
+  headers: Record<string, string>,
+  body: string,
+  options: { timeoutMs: number; signal?: AbortSignal },
+) => Promise<AttemptResult>;
+
+interface Request {
+  id: number;
+  target: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+  /** EVALGRAPH_WEBHOOK_ALLOWED_HOSTS as configured (a process may hold several configurations: tests). */
+  allowedHosts: string;
+}
+type ToThread = { send: Request[] } | { abort: number };
+type FromThread = [id: number, result: AttemptResult][];
+
+interface Thread {
+  worker: Worker;
+  waiting: Map<number, (result: AttemptResult) => void>;
+  /** Requests not yet handed to the thread: handed over at the end of this turn. */
+  batch: Request[];
+}
+let thread: Thread | null = null;
+let nextId = 1;
+
+function sender() {
+  if (thread) return thread;
+  // The thread runs this file through tsx, as the CLI does (jest's transform does not reach threads).
+  const worker = new Worker(
+    `require('tsx/cjs'); require(${JSON.stringify(__filename)}).postInThread();`,
+    { eval: true },
+  );
+  const current: Thread = { worker, waiting: new Map(), batch: [] };
+  const { waiting } = current;
+  worker.on('message', (answers: FromThread) => {
+    for (const [id, result] of answers) {
+      waiting.get(id)?.(result);
+      waiting.delete(id);
+    }
+    // Kept alive by what it is sending, not after: a stopped server's process may exit.
+    if (!waiting.size) worker.unref();
+  });
+  // A thread that dies fails what it was sending (recorded as failed attempts, retried on their
+  // schedule); the next POST starts another.
+  const fail = (why: string) => {
+    if (thread === current) thread = null;
+    for (const answer of waiting.values())
+      answer({ statusCode: null, latencyMs: 0, error: why, snippet: null, retryAfterMs: null });
+    waiting.clear();
+  };
+  worker.on('error', (error) => fail(`the sender thread failed: ${error.message}`));
+  worker.on('exit', (code) => fail(`the sender thread exited (${code})`));
+  worker.unref();
+  thread = current;
+  return current;
+}
+
+function flush(to: Thread) {
+  const send = to.batch;
+  to.batch = [];
+  // A thread that died meanwhile failed these already.
+  if (thread === to) to.worker.postMessage({ send } satisfies ToThread);
+}
+
+/** POSTs through the sender thread, with `allowedHosts` (EVALGRAPH_WEBHOOK_ALLOWED_HOSTS). */
+export function threadPost(allowedHosts: string): Post {
+  return (target, headers, body, { timeoutMs, signal }) => {
+    if (signal?.aborted) return Promise.resolve({ ...ABORTED, latencyMs: 0 });
+    const to = sender();
+    const { worker, waiting } = to;
+    const id = nextId++;
+    if (!to.batch.length) queueMicrotask(() => flush(to));
+    to.batch.push({ id, target, headers, body, timeoutMs, allowedHosts });
+    worker.ref();
+    const abort = () => worker.postMessage({ abort: id } satisfies ToThread);
+    signal?.addEventListener('abort', abort, { once: true });
+    return new Promise((resolve) => {
+      waiting.set(id, (result) => {
+        signal?.removeEventListener('abort', abort);
+        resolve(result);
+      });
+    });
+  };
+}
+
+/** Ends the sender thread (a test's fault): what it was sending fails, and the next POST starts another. */
+export async function stopSenderThread() {
+  await thread?.worker.terminate();
+}
+
+/** The thread's side: POSTs each request and answers, batched per turn of its loop. */
+export function postInThread() {
+  if (isMainThread || !parentPort) return;
+  const port = parentPort;
+  const allowLists = new Map<string, AllowList>();
+  const aborts = new Map<number, AbortController>();
+  let answers: FromThread = [];
+  const answer = () => {
+    port.postMessage(answers);
+    answers = [];
+  };
+  port.on('message', (message: ToThread) => {
+    if ('abort' in message) return void aborts.get(message.abort)?.abort();
+    for (const r of message.send) {
+      let allow = allowLists.get(r.allowedHosts);
+      if (!allow) allowLists.set(r.allowedHosts, (allow = parseAllowList(r.allowedHosts)));
+      const abort = new AbortController();
+      aborts.set(r.id, abort);
+      void sendWebhook(r.target, r.headers, r.body, {
+        timeoutMs: r.timeoutMs,
+        allow,
+        signal: abort.signal,
+      }).then((result) => {
+        aborts.delete(r.id);
+        if (!answers.length) setImmediate(answer);
+        answers.push([r.id, result]);
+      });
+    }
+  });
+}

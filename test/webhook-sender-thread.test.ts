@@ -1,0 +1,67 @@
+// The sender thread makes every webhook and alert-channel POST (sender-thread.ts): real requests
+// to a receiver on loopback, through the address guard with the allow-list each POST names,
+// cut short by their signal, and a thread that dies fails what it was sending without taking
+// the process with it: the next POST starts another thread.
+import { stopSenderThread, threadPost } from '../src/modules/webhooks/sender-thread';
+import { startReceiver, type Receiver } from './support/receiver';
+
+jest.setTimeout(30_000);
+
+let receiver: Receiver;
+beforeAll(async () => {
+  receiver = await startReceiver();
+});
+afterAll(async () => {
+  await receiver?.close();
+});
+
+const allowed = threadPost('127.0.0.1');
+
+it('POSTs the body with its headers and answers the status and a snippet of the answer', async () => {
+  receiver.answer = () => ({ status: 202, headers: { 'retry-after': '7' } });
+  const result = await allowed(receiver.url, { 'webhook-id': 'msg_1' }, '{"a":1}', {
+    timeoutMs: 5_000,
+  });
+  expect(result).toMatchObject({
+    statusCode: 202,
+    error: null,
+    snippet: 'answer 202',
+    retryAfterMs: 7_000,
+  });
+  const last = receiver.received.at(-1)!;
+  expect(last.body).toBe('{"a":1}');
+  expect(last.headers['webhook-id']).toBe('msg_1');
+  expect(last.headers['content-type']).toBe('application/json');
+});
+
+it("refuses a loopback target unless the POST's allow-list names it", async () => {
+  const before = receiver.received.length;
+  const refused = await threadPost('')(receiver.url, {}, '{}', { timeoutMs: 5_000 });
+  expect(refused.statusCode).toBeNull();
+  expect(refused.error).toMatch(/^refused: .*loopback/);
+  expect(receiver.received).toHaveLength(before);
+});
+
+it('cuts a POST short when its signal aborts', async () => {
+  receiver.answer = () => ({ status: 200, delayMs: 20_000 });
+  const abort = new AbortController();
+  const pending = allowed(receiver.url, {}, '{}', { timeoutMs: 25_000, signal: abort.signal });
+  const before = receiver.received.length;
+  while (receiver.received.length === before) await new Promise((r) => setTimeout(r, 10));
+  abort.abort();
+  expect(await pending).toMatchObject({ statusCode: null, aborted: true });
+});
+
+it('a sender thread that dies fails what it was sending; the next POST starts another', async () => {
+  receiver.answer = () => ({ status: 200, delayMs: 20_000 });
+  const pending = allowed(receiver.url, {}, '{}', { timeoutMs: 25_000 });
+  const before = receiver.received.length;
+  while (receiver.received.length === before) await new Promise((r) => setTimeout(r, 10));
+  await stopSenderThread();
+  expect(await pending).toMatchObject({
+    statusCode: null,
+    error: expect.stringMatching(/^the sender thread exited/),
+  });
+  receiver.answer = () => ({ status: 204 });
+  expect((await allowed(receiver.url, {}, '{}', { timeoutMs: 5_000 })).statusCode).toBe(204);
+});
