@@ -29,6 +29,28 @@ describe('createGroupCommit', () => {
     await expect(commit.add('a')).rejects.toThrow('database down');
     expect(await commit.add('b')).toBe('b');
   });
+
+  it('writes a failed group again item by item: an item the write cannot take fails alone', async () => {
+    const groups: string[][] = [];
+    let release: () => void = () => {};
+    const commit = createGroupCommit(async (group: string[]) => {
+      groups.push(group);
+      if (groups.length === 1) await new Promise<void>((r) => (release = r));
+      if (group.includes('bad')) throw new Error('invalid byte sequence');
+      return group.map((s) => s.toUpperCase());
+    });
+    const first = commit.add('first');
+    const rest = [commit.add('a'), commit.add('bad'), commit.add('b')];
+    release();
+    expect(await first).toBe('FIRST');
+    const settled = await Promise.allSettled(rest);
+    expect(settled.map((r) => (r.status === 'fulfilled' ? r.value : r.reason.message))).toEqual([
+      'A',
+      'invalid byte sequence',
+      'B',
+    ]);
+    expect(groups).toEqual([['first'], ['a', 'bad', 'b'], ['a'], ['bad'], ['b']]);
+  });
 });
 
 describe('between', () => {

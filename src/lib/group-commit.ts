@@ -1,5 +1,6 @@
 // Group commit: items handed in while a write is running are written together by the next one,
 // so a busy queue writes its outcomes in a few statements instead of one transaction per item.
+// A group whose write fails is written again item by item: each item fails alone, if at all.
 // Every job of the worker pool records its outcomes through one of these.
 
 /**
@@ -41,7 +42,11 @@ export function createGroupCommit<T, R>(
             const results = await write(group.map((p) => p.item));
             group.forEach((p, i) => p.resolve(results[i]));
           } catch (error) {
-            group.forEach((p) => p.reject(error));
+            if (group.length === 1) return group[0].reject(error);
+            // One item the write cannot take (text Postgres cannot store, say) must not fail the
+            // others written with it: each is written again alone (the failed write rolled back).
+            for (const p of group)
+              await write([p.item]).then(([result]) => p.resolve(result), p.reject);
           }
         });
       }

@@ -13,6 +13,8 @@ export interface Answer {
   status: number;
   headers?: Record<string, string>;
   delayMs?: number;
+  /** Default: `answer <status>`. */
+  body?: string;
 }
 
 export interface Receiver {
@@ -43,7 +45,7 @@ export async function startReceiver(): Promise<Receiver> {
       const answer = receiver.answer(request, index);
       const timer = setTimeout(() => {
         res.writeHead(answer.status, { 'content-type': 'text/plain', ...answer.headers });
-        res.end(`answer ${answer.status}`);
+        res.end(answer.body ?? `answer ${answer.status}`);
       }, answer.delayMs ?? 0);
       // A sender that gave up (timed out, or stopped) gets no answer: nothing is left waiting here.
       res.once('close', () => clearTimeout(timer));

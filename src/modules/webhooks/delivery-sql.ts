@@ -208,8 +208,8 @@ export async function recordOutcomes(
           retry_at: o.retryAt?.toISOString() ?? null,
           status_code: o.statusCode,
           latency_ms: o.latencyMs,
-          error: o.error,
-          snippet: o.snippet,
+          error: storable(o.error),
+          snippet: storable(o.snippet),
           disable: o.disable,
         })),
       ),
@@ -218,6 +218,12 @@ export async function recordOutcomes(
   );
   return new Set(row.held);
 }
+
+/**
+ * A receiver's text as Postgres text can hold it: NUL (which it cannot store, failing the whole
+ * statement) becomes U+FFFD, as undecodable bytes already are.
+ */
+const storable = (text: string | null) => text && text.replace(/\0/g, '\ufffd');
 
 /**
  * Hands claimed deliveries back (a stopping worker, before or while sending them): due again at
