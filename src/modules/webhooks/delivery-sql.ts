@@ -2,6 +2,7 @@
 // LOCKED), so any number of workers share them and a killed worker's deliveries are taken over
 // when their leases expire. An outcome is recorded only by the claim that holds the delivery.
 import type { Sql } from '../../storage/db';
+import { jsonParam } from '../../storage/json-param';
 import type { StoredSecret } from './signature';
 
 export interface ClaimedDelivery {
@@ -198,7 +199,7 @@ export async function recordOutcomes(
      )
      SELECT ARRAY(SELECT id::text FROM held) AS held`,
     [
-      JSON.stringify(
+      jsonParam(
         outcomes.map((o) => ({
           delivery_id: o.deliveryId,
           token: o.token,
@@ -208,8 +209,8 @@ export async function recordOutcomes(
           retry_at: o.retryAt?.toISOString() ?? null,
           status_code: o.statusCode,
           latency_ms: o.latencyMs,
-          error: storable(o.error),
-          snippet: storable(o.snippet),
+          error: o.error,
+          snippet: o.snippet,
           disable: o.disable,
         })),
       ),
@@ -218,12 +219,6 @@ export async function recordOutcomes(
   );
   return new Set(row.held);
 }
-
-/**
- * A receiver's text as Postgres text can hold it: NUL (which it cannot store, failing the whole
- * statement) becomes U+FFFD, as undecodable bytes already are.
- */
-const storable = (text: string | null) => text && text.replace(/\0/g, '\ufffd');
 
 /**
  * Hands claimed deliveries back (a stopping worker, before or while sending them): due again at
