@@ -117,11 +117,13 @@ export async function claimDeliveries(
 async function letGoOfEndpoints(sql: Sql, owner: string, idle: string[]) {
   if (!idle.length) return;
   // Locked in id order, as a record locks endpoints: two statements waiting for each other's rows
-  // would deadlock.
+  // would deadlock. FOR NO KEY UPDATE (what an UPDATE of these columns takes), not FOR UPDATE: that
+  // would wait for every transaction writing deliveries to them (the foreign key's KEY SHARE lock),
+  // and deadlock with one writing to two of them.
   await sql(
     `UPDATE webhook_endpoints SET lease_token = NULL, lease_expires_at = NULL
       WHERE id IN (SELECT id FROM webhook_endpoints WHERE id = ANY($2::uuid[]) AND lease_token = $1::uuid
-                    ORDER BY id FOR UPDATE)`,
+                    ORDER BY id FOR NO KEY UPDATE)`,
     [owner, idle],
   );
 }
@@ -248,7 +250,9 @@ export async function releaseDeliveries(
  * and a busy endpoint's claims renew its lease), and this statement never waits for a row lock
  * (SKIP LOCKED: a row being recorded or claimed is renewed at the next check). It ran beside the
  * claim and the record: locking their rows made the claim find nothing (it skips locked endpoints),
- * and deadlocked with the record (both updating the same deliveries in their own orders).
+ * and deadlocked with the record (both updating the same deliveries in their own orders). Rows are
+ * locked FOR NO KEY UPDATE, as an UPDATE locks them: FOR UPDATE would also skip an endpoint that a
+ * transaction is writing deliveries to (the foreign key's KEY SHARE lock), its lease left to lapse.
  */
 export async function renewLeases(
   sql: Sql,
@@ -264,7 +268,7 @@ export async function renewLeases(
           SELECT d.id FROM webhook_deliveries d JOIN json_to_recordset($3::json) AS c(id uuid, attempts int) ON d.id = c.id
            WHERE d.lease_token = $1::uuid AND d.attempts = c.attempts AND d.status = 'PENDING'
              AND d.lease_expires_at < now() + $2 / 2 * interval '1 millisecond'
-             FOR UPDATE OF d SKIP LOCKED)
+             FOR NO KEY UPDATE OF d SKIP LOCKED)
      ), senders AS (
        SELECT e.id FROM webhook_endpoints e JOIN projects p ON p.id = e.project_id
         WHERE e.id = ANY($4::uuid[]) AND e.lease_token = $1::uuid AND e.enabled AND p.deleted_at IS NULL
@@ -273,7 +277,7 @@ export async function renewLeases(
         WHERE id IN (
           SELECT e.id FROM webhook_endpoints e JOIN senders s ON s.id = e.id
            WHERE e.lease_token = $1::uuid AND e.lease_expires_at < now() + $2 / 2 * interval '1 millisecond'
-             FOR UPDATE OF e SKIP LOCKED)
+             FOR NO KEY UPDATE OF e SKIP LOCKED)
      )
      SELECT id::text FROM unnest($4::uuid[]) AS held(id) WHERE id NOT IN (SELECT id FROM senders)`,
     [
