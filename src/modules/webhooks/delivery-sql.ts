@@ -46,6 +46,8 @@ export async function hasDueDeliveries(sql: Sql): Promise<boolean> {
  * `perClaim` per endpoint per claim, none of the endpoints in `full` (enough of theirs waiting).
  * Two workers claiming at once cannot both take a free endpoint: its row is locked, and checked
  * again on its latest version (a claim committed since this statement's snapshot took it first).
+ * Locked FOR NO KEY UPDATE: FOR UPDATE would skip an endpoint a transaction is writing deliveries
+ * to (the foreign key's KEY SHARE lock), a busy endpoint's deliveries found only between events.
  * The claim starts from the endpoints with due deliveries (and alert channels, which have no cap
  * and no sender), each giving its oldest from its own index: its cost follows the endpoints and
  * what is claimed, not the backlog behind a slow receiver.
@@ -74,7 +76,7 @@ export async function claimDeliveries(
         WHERE e.enabled AND e.id <> ALL($5::uuid[])
           AND (e.lease_token IS NULL OR e.lease_token = $1::uuid OR e.lease_expires_at < now())
         ORDER BY oldest.next_attempt_at LIMIT $3
-          FOR UPDATE OF e SKIP LOCKED
+          FOR NO KEY UPDATE OF e SKIP LOCKED
      ), candidates AS (
        -- Locked where they are read, from each endpoint's (channel's) own index, and checked
        -- again on their latest version: the plan does not depend on the table's statistics
@@ -180,8 +182,10 @@ export async function recordOutcomes(
      ), locked AS (
        -- Endpoint rows locked in id order: two workers' groups sharing endpoints cannot deadlock.
        -- Only those whose failure record may change: a healthy endpoint's successes lock nothing.
+       -- FOR NO KEY UPDATE: not waiting for (nor deadlocking with) a transaction writing
+       -- deliveries to them (the foreign key's KEY SHARE lock).
        SELECT e.id FROM webhook_endpoints e JOIN ep ON ep.endpoint_id = e.id
-        WHERE NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL ORDER BY e.id FOR UPDATE OF e
+        WHERE NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL ORDER BY e.id FOR NO KEY UPDATE OF e
      ), endpoints AS (
        UPDATE webhook_endpoints e SET
          failing_since = CASE WHEN ep.ok THEN NULL ELSE COALESCE(e.failing_since, now()) END,
