@@ -5,7 +5,7 @@
 // a group of outcomes lost to be sent again); and a claim skips the endpoints it finds locked.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { renewLeases } from '../src/modules/webhooks/delivery-sql';
+import { claimDeliveries, recordOutcomes, renewLeases } from '../src/modules/webhooks/delivery-sql';
 import { createTestApp, globalId, type TestApp } from './support/app';
 
 jest.setTimeout(60_000);
@@ -127,4 +127,167 @@ if (process.env.DATABASE_URL)
     } finally {
       await other.end();
     }
+  });
+
+// An event's transaction writes deliveries to an endpoint (the outbox, just before its commit): the
+// foreign key holds a KEY SHARE lock on the endpoint's row until the commit. Neither the renewal nor
+// the letting go of endpoints (at the start of every claim) changes the endpoint's key: neither may
+// conflict with that lock (FOR UPDATE does; FOR NO KEY UPDATE, as a plain UPDATE takes, does not).
+if (process.env.DATABASE_URL)
+  describe('beside an event transaction writing deliveries to the endpoint', () => {
+    async function writingDeliveries(endpointId: string) {
+      const config = app.server.deps.config;
+      if (config.database.kind !== 'postgres') throw new Error('expected Postgres');
+      const other = new pg.Client({ connectionString: config.database.url });
+      await other.connect();
+      await other.query('BEGIN');
+      const messageId = `msg_${randomUUID().replace(/-/g, '')}`;
+      await other.query(
+        `INSERT INTO webhook_messages (id, project_id, event_type, payload) VALUES ($1, $2::uuid, 'webhook.test', '{}')`,
+        [messageId, app.projectId],
+      );
+      await other.query(
+        `INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at)
+         VALUES (evalgraph_uuid7(), $1, $2::uuid, now() + interval '1 day')`,
+        [messageId, endpointId],
+      );
+      return other;
+    }
+
+    it("renews the endpoint's lease", async () => {
+      const owner = randomUUID();
+      const h = await held(owner, [60_000]);
+      const other = await writingDeliveries(h.endpointId);
+      try {
+        await renewLeases(app.server.deps.db.query, owner, LEASE_MS, h.deliveries);
+        const [delivery, endpoint] = await secondsLeft(h);
+        expect(delivery).toBeGreaterThan(190);
+        expect(endpoint).toBeGreaterThan(190);
+      } finally {
+        await other.query('ROLLBACK');
+        await other.end();
+      }
+    });
+
+    it('lets go of the endpoint without waiting for that transaction', async () => {
+      const owner = randomUUID();
+      const h = await held(owner, [60_000]);
+      const other = await writingDeliveries(h.endpointId);
+      let letGo: Promise<unknown> | undefined;
+      try {
+        letGo = claimDeliveries(
+          app.server.deps.db.query,
+          { owner, leaseMs: LEASE_MS, limit: 0, perClaim: 0 },
+          { full: [], idle: [h.endpointId] },
+        );
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const waited = await Promise.race([
+          letGo.then(() => false),
+          new Promise((resolve) => (timer = setTimeout(() => resolve(true), 3_000))),
+        ]);
+        clearTimeout(timer);
+        expect(waited).toBe(false);
+        const [endpoint] = await app.server.deps.db.query<{ lease_token: string | null }>(
+          `SELECT lease_token::text FROM webhook_endpoints WHERE id = $1::uuid`,
+          [h.endpointId],
+        );
+        expect(endpoint.lease_token).toBeNull();
+      } finally {
+        await other.query('ROLLBACK');
+        await other.end();
+        await letGo;
+      }
+    });
+  });
+
+// The same of the record and the claim: the record locks an endpoint whose failure record changes,
+// the claim the endpoints it takes deliveries of; neither changes the endpoint's key.
+if (process.env.DATABASE_URL)
+  describe('beside an event transaction writing deliveries to the endpoint: the record and the claim', () => {
+    beforeAll(async () => {
+      // This file's worker would claim the due deliveries made here before the test does.
+      await app.server.worker?.stop();
+    });
+
+    async function writingDeliveries(endpointId: string) {
+      const config = app.server.deps.config;
+      if (config.database.kind !== 'postgres') throw new Error('expected Postgres');
+      const other = new pg.Client({ connectionString: config.database.url });
+      await other.connect();
+      await other.query('BEGIN');
+      const messageId = `msg_${randomUUID().replace(/-/g, '')}`;
+      await other.query(
+        `INSERT INTO webhook_messages (id, project_id, event_type, payload) VALUES ($1, $2::uuid, 'webhook.test', '{}')`,
+        [messageId, app.projectId],
+      );
+      await other.query(
+        `INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at)
+         VALUES (evalgraph_uuid7(), $1, $2::uuid, now() + interval '1 day')`,
+        [messageId, endpointId],
+      );
+      return other;
+    }
+
+    /** Whether `work` is still waiting after 3 s. */
+    async function waits(work: Promise<unknown>) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = await Promise.race([
+        work.then(() => false),
+        new Promise((resolve) => (timer = setTimeout(() => resolve(true), 3_000))),
+      ]);
+      clearTimeout(timer);
+      return waited;
+    }
+
+    it("records a failure (the endpoint's failure record) without waiting for that transaction", async () => {
+      const owner = randomUUID();
+      const h = await held(owner, [60_000]);
+      const other = await writingDeliveries(h.endpointId);
+      let recording: Promise<Set<string>> | undefined;
+      try {
+        recording = recordOutcomes(
+          app.server.deps.db.query,
+          [
+            {
+              deliveryId: h.deliveries[0].id,
+              token: owner,
+              attempts: 1,
+              endpointId: h.endpointId,
+              statusCode: 500,
+              latencyMs: 5,
+              error: 'HTTP 500',
+              snippet: null,
+              status: 'PENDING',
+              retryAt: new Date(Date.now() + 60_000),
+              disable: null,
+            },
+          ],
+          3_600_000,
+        );
+        expect(await waits(recording)).toBe(false);
+        expect([...(await recording)]).toEqual([h.deliveries[0].id]);
+      } finally {
+        await other.query('ROLLBACK');
+        await other.end();
+        await recording;
+      }
+    });
+
+    it("claims the endpoint's due deliveries", async () => {
+      const owner = randomUUID();
+      // Held by a worker whose lease lapsed: due and free.
+      const h = await held(randomUUID(), [-1_000]);
+      const other = await writingDeliveries(h.endpointId);
+      try {
+        const claimed = await claimDeliveries(
+          app.server.deps.db.query,
+          { owner, leaseMs: LEASE_MS, limit: 10, perClaim: 10 },
+          { full: [], idle: [] },
+        );
+        expect(claimed.map((d) => d.id)).toEqual([h.deliveries[0].id]);
+      } finally {
+        await other.query('ROLLBACK');
+        await other.end();
+      }
+    });
   });

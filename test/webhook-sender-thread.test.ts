@@ -65,3 +65,25 @@ it('a sender thread that dies fails what it was sending; the next POST starts an
   receiver.answer = () => ({ status: 204 });
   expect((await allowed(receiver.url, {}, '{}', { timeoutMs: 5_000 })).statusCode).toBe(204);
 });
+
+it('cuts a POST short when its signal aborts in the turn it was asked for (before it reached the thread)', async () => {
+  receiver.answer = () => ({ status: 200, delayMs: 20_000 });
+  const abort = new AbortController();
+  const pending = allowed(receiver.url, {}, '{}', { timeoutMs: 25_000, signal: abort.signal });
+  abort.abort();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = await Promise.race([
+    pending,
+    new Promise((resolve) => (timer = setTimeout(() => resolve('still sending'), 3_000))),
+  ]);
+  clearTimeout(timer);
+  expect(result).toMatchObject({ statusCode: null, aborted: true });
+});
+
+it('a POST that throws (a header Node refuses) fails alone: the others in the thread are sent', async () => {
+  receiver.answer = () => ({ status: 200, delayMs: 300 });
+  const sending = allowed(receiver.url, {}, '{}', { timeoutMs: 5_000 });
+  const refused = await allowed(receiver.url, { 'x-bad': 'a\nb' }, '{}', { timeoutMs: 5_000 });
+  expect(refused).toMatchObject({ statusCode: null, error: expect.stringMatching(/header/i) });
+  expect((await sending).statusCode).toBe(200);
+});

@@ -47,6 +47,8 @@ export async function hasDueDeliveries(sql: Sql): Promise<boolean> {
  * `perClaim` per endpoint per claim, none of the endpoints in `full` (enough of theirs waiting).
  * Two workers claiming at once cannot both take a free endpoint: its row is locked, and checked
  * again on its latest version (a claim committed since this statement's snapshot took it first).
+ * Locked FOR NO KEY UPDATE: FOR UPDATE would skip an endpoint a transaction is writing deliveries
+ * to (the foreign key's KEY SHARE lock), a busy endpoint's deliveries found only between events.
  * The claim starts from the endpoints with due deliveries (and alert channels, which have no cap
  * and no sender), each giving its oldest from its own index: its cost follows the endpoints and
  * what is claimed, not the backlog behind a slow receiver.
@@ -75,7 +77,7 @@ export async function claimDeliveries(
         WHERE e.enabled AND e.id <> ALL($5::uuid[])
           AND (e.lease_token IS NULL OR e.lease_token = $1::uuid OR e.lease_expires_at < now())
         ORDER BY oldest.next_attempt_at LIMIT $3
-          FOR UPDATE OF e SKIP LOCKED
+          FOR NO KEY UPDATE OF e SKIP LOCKED
      ), candidates AS (
        -- Locked where they are read, from each endpoint's (channel's) own index, and checked
        -- again on their latest version: the plan does not depend on the table's statistics
@@ -118,11 +120,13 @@ export async function claimDeliveries(
 async function letGoOfEndpoints(sql: Sql, owner: string, idle: string[]) {
   if (!idle.length) return;
   // Locked in id order, as a record locks endpoints: two statements waiting for each other's rows
-  // would deadlock.
+  // would deadlock. FOR NO KEY UPDATE (what an UPDATE of these columns takes), not FOR UPDATE: that
+  // would wait for every transaction writing deliveries to them (the foreign key's KEY SHARE lock),
+  // and deadlock with one writing to two of them.
   await sql(
     `UPDATE webhook_endpoints SET lease_token = NULL, lease_expires_at = NULL
       WHERE id IN (SELECT id FROM webhook_endpoints WHERE id = ANY($2::uuid[]) AND lease_token = $1::uuid
-                    ORDER BY id FOR UPDATE)`,
+                    ORDER BY id FOR NO KEY UPDATE)`,
     [owner, idle],
   );
 }
@@ -179,8 +183,10 @@ export async function recordOutcomes(
      ), locked AS (
        -- Endpoint rows locked in id order: two workers' groups sharing endpoints cannot deadlock.
        -- Only those whose failure record may change: a healthy endpoint's successes lock nothing.
+       -- FOR NO KEY UPDATE: not waiting for (nor deadlocking with) a transaction writing
+       -- deliveries to them (the foreign key's KEY SHARE lock).
        SELECT e.id FROM webhook_endpoints e JOIN ep ON ep.endpoint_id = e.id
-        WHERE NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL ORDER BY e.id FOR UPDATE OF e
+        WHERE NOT ep.ok OR ep.gone IS NOT NULL OR e.failing_since IS NOT NULL ORDER BY e.id FOR NO KEY UPDATE OF e
      ), endpoints AS (
        UPDATE webhook_endpoints e SET
          failing_since = CASE WHEN ep.ok THEN NULL ELSE COALESCE(e.failing_since, now()) END,
@@ -249,7 +255,9 @@ export async function releaseDeliveries(
  * and a busy endpoint's claims renew its lease), and this statement never waits for a row lock
  * (SKIP LOCKED: a row being recorded or claimed is renewed at the next check). It ran beside the
  * claim and the record: locking their rows made the claim find nothing (it skips locked endpoints),
- * and deadlocked with the record (both updating the same deliveries in their own orders).
+ * and deadlocked with the record (both updating the same deliveries in their own orders). Rows are
+ * locked FOR NO KEY UPDATE, as an UPDATE locks them: FOR UPDATE would also skip an endpoint that a
+ * transaction is writing deliveries to (the foreign key's KEY SHARE lock), its lease left to lapse.
  */
 export async function renewLeases(
   sql: Sql,
@@ -265,7 +273,7 @@ export async function renewLeases(
           SELECT d.id FROM webhook_deliveries d JOIN json_to_recordset($3::json) AS c(id uuid, attempts int) ON d.id = c.id
            WHERE d.lease_token = $1::uuid AND d.attempts = c.attempts AND d.status = 'PENDING'
              AND d.lease_expires_at < now() + $2 / 2 * interval '1 millisecond'
-             FOR UPDATE OF d SKIP LOCKED)
+             FOR NO KEY UPDATE OF d SKIP LOCKED)
      ), senders AS (
        SELECT e.id FROM webhook_endpoints e JOIN projects p ON p.id = e.project_id
         WHERE e.id = ANY($4::uuid[]) AND e.lease_token = $1::uuid AND e.enabled AND p.deleted_at IS NULL
@@ -274,7 +282,7 @@ export async function renewLeases(
         WHERE id IN (
           SELECT e.id FROM webhook_endpoints e JOIN senders s ON s.id = e.id
            WHERE e.lease_token = $1::uuid AND e.lease_expires_at < now() + $2 / 2 * interval '1 millisecond'
-             FOR UPDATE OF e SKIP LOCKED)
+             FOR NO KEY UPDATE OF e SKIP LOCKED)
      )
      SELECT id::text FROM unnest($4::uuid[]) AS held(id) WHERE id NOT IN (SELECT id FROM senders)`,
     [

@@ -73,6 +73,7 @@ function sender() {
 function flush(to: Thread) {
   const send = to.batch;
   to.batch = [];
+  if (!send.length) return; // all taken back (aborted)
   // A thread that died meanwhile failed these already.
   if (thread === to) to.worker.postMessage({ send } satisfies ToThread);
 }
@@ -85,9 +86,19 @@ export function threadPost(allowedHosts: string): Post {
     const { worker, waiting } = to;
     const id = nextId++;
     if (!to.batch.length) queueMicrotask(() => flush(to));
-    to.batch.push({ id, target, headers, body, timeoutMs, allowedHosts });
+    const request: Request = { id, target, headers, body, timeoutMs, allowedHosts };
+    to.batch.push(request);
     worker.ref();
-    const abort = () => worker.postMessage({ abort: id } satisfies ToThread);
+    const abort = () => {
+      // Not handed over yet: an abort posted now would reach the thread before the request (and
+      // be ignored there), so the request is taken back instead.
+      const batched = to.batch.indexOf(request);
+      if (batched < 0) return void worker.postMessage({ abort: id } satisfies ToThread);
+      to.batch.splice(batched, 1);
+      waiting.get(id)?.({ ...ABORTED, latencyMs: 0 });
+      waiting.delete(id);
+      if (!waiting.size) worker.unref();
+    };
     signal?.addEventListener('abort', abort, { once: true });
     return new Promise((resolve) => {
       waiting.set(id, (result) => {
@@ -121,15 +132,31 @@ export function postInThread() {
       if (!allow) allowLists.set(r.allowedHosts, (allow = parseAllowList(r.allowedHosts)));
       const abort = new AbortController();
       aborts.set(r.id, abort);
-      void sendWebhook(r.target, r.headers, r.body, {
-        timeoutMs: r.timeoutMs,
-        allow,
-        signal: abort.signal,
-      }).then((result) => {
-        aborts.delete(r.id);
-        if (!answers.length) setImmediate(answer);
-        answers.push([r.id, result]);
-      });
+      // A POST that throws (a header Node refuses, say) fails alone: unhandled, it would end the
+      // thread and fail every POST in it.
+      const started = performance.now();
+      void Promise.resolve()
+        .then(() =>
+          sendWebhook(r.target, r.headers, r.body, {
+            timeoutMs: r.timeoutMs,
+            allow: allow!,
+            signal: abort.signal,
+          }),
+        )
+        .catch(
+          (error: NodeJS.ErrnoException): AttemptResult => ({
+            statusCode: null,
+            latencyMs: Math.round(performance.now() - started),
+            error: `${error?.code ?? 'error'}: ${error?.message ?? String(error)}`,
+            snippet: null,
+            retryAfterMs: null,
+          }),
+        )
+        .then((result) => {
+          aborts.delete(r.id);
+          if (!answers.length) setImmediate(answer);
+          answers.push([r.id, result]);
+        });
     }
   });
 }
