@@ -117,7 +117,8 @@ export function createWebhookJob(deps: Deps): Job<ClaimedDelivery, Outcome> {
     const result: ChannelResult = delivery.channel_id
       ? await sendToChannel(delivery, signal)
       : await sendSigned(delivery, signal, now);
-    // Cut short by our own stop: handed back to be sent again, not recorded as the receiver's failure.
+    // Cut short on our side (a stop, the sender thread gone): not recorded as the receiver's
+    // failure; sent again (handed back by a stop, or after its lease).
     if (result.aborted) throw new Error(result.error ?? 'aborted');
     const kind = result.delivered ? 'delivered' : classify(result.statusCode);
     if (kind === 'gone' && delivery.endpoint_id) gone.add(delivery.endpoint_id);

@@ -13,7 +13,7 @@ export interface AttemptResult {
   snippet: string | null;
   /** From a Retry-After header, in ms. */
   retryAfterMs: number | null;
-  /** Cut short by our own `signal` (shutdown): says nothing about the receiver. */
+  /** Cut short on our side (our own `signal`, or the sender thread ended): says nothing about the receiver. */
   aborted?: boolean;
 }
 

@@ -55,12 +55,12 @@ function sender() {
     // Kept alive by what it is sending, not after: a stopped server's process may exit.
     if (!waiting.size) worker.unref();
   });
-  // A thread that dies fails what it was sending (recorded as failed attempts, retried on their
-  // schedule); the next POST starts another.
+  // A thread that dies cuts short what it was sending: on our side, so not an attempt against the
+  // receiver (not counted toward disabling it); each goes out again after its lease. The next
+  // POST starts another thread.
   const fail = (why: string) => {
     if (thread === current) thread = null;
-    for (const answer of waiting.values())
-      answer({ statusCode: null, latencyMs: 0, error: why, snippet: null, retryAfterMs: null });
+    for (const answer of waiting.values()) answer({ ...ABORTED, error: why, latencyMs: 0 });
     waiting.clear();
   };
   worker.on('error', (error) => fail(`the sender thread failed: ${error.message}`));
