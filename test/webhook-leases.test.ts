@@ -129,31 +129,46 @@ if (process.env.DATABASE_URL)
     }
   });
 
+/**
+ * An event's transaction writing a delivery to the endpoint, left open (its KEY SHARE lock on the
+ * endpoint's row held): the caller rolls it back and ends the connection.
+ */
+async function writingDeliveries(endpointId: string) {
+  const config = app.server.deps.config;
+  if (config.database.kind !== 'postgres') throw new Error('expected Postgres');
+  const other = new pg.Client({ connectionString: config.database.url });
+  await other.connect();
+  await other.query('BEGIN');
+  const messageId = `msg_${randomUUID().replace(/-/g, '')}`;
+  await other.query(
+    `INSERT INTO webhook_messages (id, project_id, event_type, payload) VALUES ($1, $2::uuid, 'webhook.test', '{}')`,
+    [messageId, app.projectId],
+  );
+  await other.query(
+    `INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at)
+     VALUES (evalgraph_uuid7(), $1, $2::uuid, now() + interval '1 day')`,
+    [messageId, endpointId],
+  );
+  return other;
+}
+
+/** Whether `work` is still waiting after 3 s. */
+async function waits(work: Promise<unknown>) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = await Promise.race([
+    work.then(() => false),
+    new Promise((resolve) => (timer = setTimeout(() => resolve(true), 3_000))),
+  ]);
+  clearTimeout(timer);
+  return waited;
+}
+
 // An event's transaction writes deliveries to an endpoint (the outbox, just before its commit): the
 // foreign key holds a KEY SHARE lock on the endpoint's row until the commit. Neither the renewal nor
 // the letting go of endpoints (at the start of every claim) changes the endpoint's key: neither may
 // conflict with that lock (FOR UPDATE does; FOR NO KEY UPDATE, as a plain UPDATE takes, does not).
 if (process.env.DATABASE_URL)
   describe('beside an event transaction writing deliveries to the endpoint', () => {
-    async function writingDeliveries(endpointId: string) {
-      const config = app.server.deps.config;
-      if (config.database.kind !== 'postgres') throw new Error('expected Postgres');
-      const other = new pg.Client({ connectionString: config.database.url });
-      await other.connect();
-      await other.query('BEGIN');
-      const messageId = `msg_${randomUUID().replace(/-/g, '')}`;
-      await other.query(
-        `INSERT INTO webhook_messages (id, project_id, event_type, payload) VALUES ($1, $2::uuid, 'webhook.test', '{}')`,
-        [messageId, app.projectId],
-      );
-      await other.query(
-        `INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at)
-         VALUES (evalgraph_uuid7(), $1, $2::uuid, now() + interval '1 day')`,
-        [messageId, endpointId],
-      );
-      return other;
-    }
-
     it("renews the endpoint's lease", async () => {
       const owner = randomUUID();
       const h = await held(owner, [60_000]);
@@ -180,13 +195,7 @@ if (process.env.DATABASE_URL)
           { owner, leaseMs: LEASE_MS, limit: 0, perClaim: 0 },
           { full: [], idle: [h.endpointId] },
         );
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const waited = await Promise.race([
-          letGo.then(() => false),
-          new Promise((resolve) => (timer = setTimeout(() => resolve(true), 3_000))),
-        ]);
-        clearTimeout(timer);
-        expect(waited).toBe(false);
+        expect(await waits(letGo)).toBe(false);
         const [endpoint] = await app.server.deps.db.query<{ lease_token: string | null }>(
           `SELECT lease_token::text FROM webhook_endpoints WHERE id = $1::uuid`,
           [h.endpointId],
@@ -208,36 +217,6 @@ if (process.env.DATABASE_URL)
       // This file's worker would claim the due deliveries made here before the test does.
       await app.server.worker?.stop();
     });
-
-    async function writingDeliveries(endpointId: string) {
-      const config = app.server.deps.config;
-      if (config.database.kind !== 'postgres') throw new Error('expected Postgres');
-      const other = new pg.Client({ connectionString: config.database.url });
-      await other.connect();
-      await other.query('BEGIN');
-      const messageId = `msg_${randomUUID().replace(/-/g, '')}`;
-      await other.query(
-        `INSERT INTO webhook_messages (id, project_id, event_type, payload) VALUES ($1, $2::uuid, 'webhook.test', '{}')`,
-        [messageId, app.projectId],
-      );
-      await other.query(
-        `INSERT INTO webhook_deliveries (id, message_id, endpoint_id, next_attempt_at)
-         VALUES (evalgraph_uuid7(), $1, $2::uuid, now() + interval '1 day')`,
-        [messageId, endpointId],
-      );
-      return other;
-    }
-
-    /** Whether `work` is still waiting after 3 s. */
-    async function waits(work: Promise<unknown>) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const waited = await Promise.race([
-        work.then(() => false),
-        new Promise((resolve) => (timer = setTimeout(() => resolve(true), 3_000))),
-      ]);
-      clearTimeout(timer);
-      return waited;
-    }
 
     it("records a failure (the endpoint's failure record) without waiting for that transaction", async () => {
       const owner = randomUUID();

@@ -21,8 +21,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import type { PGlite } from '@electric-sql/pglite';
+import { startTsThread } from '../lib/ts-thread';
 import { createAnalyzeSchedule, rowsChanged } from './pglite-analyze';
 import {
   namedParse,
@@ -64,11 +65,7 @@ const IDLE_MS = 1_000;
 
 function getHost() {
   if (host) return host;
-  // The thread runs this file through tsx, as the CLI does (jest's transform does not reach threads).
-  const worker = new Worker(
-    `require('tsx/cjs'); require(${JSON.stringify(__filename)}).hostInWorker();`,
-    { eval: true },
-  );
+  const worker = startTsThread(__filename, 'hostInWorker');
   const waiting = new Map<number, (message: FromHost) => void>();
   const current = { worker, waiting };
   const fail = (error: string) => {

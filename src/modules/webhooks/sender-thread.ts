@@ -5,7 +5,8 @@
 // the thread only POSTs (send.ts, with its address guard and timeout) and answers each attempt.
 // Requests and answers cross in batches (those started in one turn of either loop), not one
 // message each. measured: bench/README.md "webhooks".
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
+import { startTsThread } from '../../lib/ts-thread';
 import { ABORTED, sendWebhook, type AttemptResult } from './send';
 import { parseAllowList, type AllowList } from './ssrf';
 
@@ -40,11 +41,7 @@ let nextId = 1;
 
 function sender() {
   if (thread) return thread;
-  // The thread runs this file through tsx, as the CLI does (jest's transform does not reach threads).
-  const worker = new Worker(
-    `require('tsx/cjs'); require(${JSON.stringify(__filename)}).postInThread();`,
-    { eval: true },
-  );
+  const worker = startTsThread(__filename, 'postInThread');
   const current: Thread = { worker, waiting: new Map(), batch: [] };
   const { waiting } = current;
   worker.on('message', (answers: FromThread) => {
