@@ -106,7 +106,7 @@ export function threadPost(allowedHosts: string): Post {
   };
 }
 
-/** Ends the sender thread (a test's fault): what it was sending fails, and the next POST starts another. */
+/** Ends the sender thread (a test's fault): what it was sending is cut short, and the next POST starts another. */
 export async function stopSenderThread() {
   await thread?.worker.terminate();
 }
