@@ -6,6 +6,7 @@ import type { Prisma } from '../../generated/prisma/client';
 import { Role, Tier } from '../../generated/prisma/enums';
 import { parseInput } from '../../lib/validate';
 import { cidrsWithin, createAddressMatcher, parseCidr } from '../../lib/client-address';
+import { topics } from '../events/catalogue';
 import { describeApiKey, generateApiKey, hashApiKey } from './api-key';
 import { canGrantRole, isInstanceAdmin, type Principal } from './permissions';
 import { createAuthRepo } from './repo';
@@ -13,13 +14,6 @@ import { createAuthRepo } from './repo';
 /** How long a key lookup is reused. Revocations and access changes are announced to every process
  * at once (pub/sub); this bounds how stale a principal can be only when an announcement is lost. */
 const KEY_CACHE_MS = 5_000;
-
-/** Pub/sub topic of revoked keys ({ keyId }): their open subscriptions end, their sockets close. */
-export const KEY_REVOKED_TOPIC = 'auth:revoked';
-/** Pub/sub topic of a user whose access changed ({ userId }): membership, role, tier or limits. */
-export const ACCESS_CHANGED_TOPIC = 'auth:access-changed';
-/** Pub/sub topic of a deleted project ({ projectId }): instance admins' requests find it no more. */
-export const PROJECT_DELETED_TOPIC = 'auth:project-deleted';
 
 const createUserInput = z.object({
   email: z
@@ -142,13 +136,13 @@ export function createAuthService(deps: Deps) {
   }
 
   // A key revoked, or a user's access changed, in another process takes effect here at once too.
-  deps.pubsub.listen(KEY_REVOKED_TOPIC, () => keys.clear());
-  deps.pubsub.listen(ACCESS_CHANGED_TOPIC, () => keys.clear());
+  deps.pubsub.listen(topics.keyRevoked, () => keys.clear());
+  deps.pubsub.listen(topics.accessChanged, () => keys.clear());
 
   /** Someone's membership, role, tier or limits changed: every process drops its cached principals. */
   function accessChanged(userId: string) {
     keys.clear();
-    deps.pubsub.publish(ACCESS_CHANGED_TOPIC, { userId });
+    deps.pubsub.publish(topics.accessChanged, { userId });
   }
 
   async function createUser(
@@ -299,7 +293,7 @@ export function createAuthService(deps: Deps) {
       ? key
       : await inTransaction((tx) => createAuthRepo(tx).revokeKey(id, deps.clock.now()), within);
     keys.delete(key.hash);
-    deps.pubsub.publish(KEY_REVOKED_TOPIC, { keyId: key.id });
+    deps.pubsub.publish(topics.keyRevoked, { keyId: key.id });
     return revoked;
   }
 
@@ -314,7 +308,7 @@ export function createAuthService(deps: Deps) {
   // holds until deleteProject, which drops it here in every process (projectDeleted); a no is asked
   // again (the project may be created).
   const existingProjects = new LRUCache<string, true>({ max: 10_000 });
-  deps.pubsub.listen<{ projectId: string }>(PROJECT_DELETED_TOPIC, ({ projectId }) => {
+  deps.pubsub.listen<{ projectId: string }>(topics.projectDeleted, ({ projectId }) => {
     existingProjects.delete(projectId);
     keys.clear();
   });
@@ -332,9 +326,9 @@ export function createAuthService(deps: Deps) {
     keys.clear();
     if (change.projectId) {
       existingProjects.delete(change.projectId);
-      deps.pubsub.publish(PROJECT_DELETED_TOPIC, { projectId: change.projectId });
+      deps.pubsub.publish(topics.projectDeleted, { projectId: change.projectId });
     }
-    for (const keyId of change.keyIds) deps.pubsub.publish(KEY_REVOKED_TOPIC, { keyId });
+    for (const keyId of change.keyIds) deps.pubsub.publish(topics.keyRevoked, { keyId });
     for (const userId of change.userIds) accessChanged(userId);
   }
   async function projectExists(id: string): Promise<boolean> {

@@ -48,6 +48,15 @@ export const topics = {
    * old row), to be claimed again with what holds now.
    */
   webhookEndpointChanged: 'webhook-endpoints:changed',
+  /** A key was revoked (`{ keyId }`): its open subscriptions end, its sockets close. */
+  keyRevoked: 'auth:revoked',
+  /** A user's access changed (`{ userId }`): membership, role, tier or limits. */
+  accessChanged: 'auth:access-changed',
+  /**
+   * A project was deleted (`{ projectId }`): instance admins' requests find it no more, and webhook
+   * workers hand back, unsent, what they claimed of it.
+   */
+  projectDeleted: 'auth:project-deleted',
   /** A data job was handed to the workers (lifecycle/data-jobs.ts): the data job workers wake up. */
   dataJobWork: 'data-jobs:work',
 };

@@ -12,7 +12,8 @@ import { createChannel, type Channel, type ChannelOptions } from '../../lib/chan
 import { flatUuid } from '../../lib/ids';
 import type { Role } from '../../generated/prisma/enums';
 import { can, effectiveRole, type Principal } from '../auth/permissions';
-import { ACCESS_CHANGED_TOPIC, KEY_REVOKED_TOPIC, type AuthService } from '../auth/service';
+import type { AuthService } from '../auth/service';
+import { topics } from '../events/catalogue';
 import { createRedisSlots, type SubscriptionSlots } from './slots';
 
 const RECHECK_MS = 30_000;
@@ -118,8 +119,8 @@ export function createSubscriptionGuard(
       if ([...streams].some((s) => s.userId === userId)) await recheckKey(keyId, streams);
   };
   const unlisten = [
-    deps.pubsub.listen<{ keyId: string }>(KEY_REVOKED_TOPIC, ({ keyId }) => revoked(keyId)),
-    deps.pubsub.listen<{ userId: string }>(ACCESS_CHANGED_TOPIC, ({ userId }) => {
+    deps.pubsub.listen<{ keyId: string }>(topics.keyRevoked, ({ keyId }) => revoked(keyId)),
+    deps.pubsub.listen<{ userId: string }>(topics.accessChanged, ({ userId }) => {
       accessChanged(userId).catch((error) =>
         deps.log.warn({ err: error }, 'subscription access check failed'),
       );

@@ -8,7 +8,6 @@ import { Counter, Histogram } from 'prom-client';
 import type { Deps } from '../../deps';
 import { createGroupCommit } from '../../lib/group-commit';
 import type { Job } from '../../worker/job';
-import { PROJECT_DELETED_TOPIC } from '../auth/service';
 import { topics } from '../events/catalogue';
 import {
   claimDeliveries,
@@ -61,7 +60,7 @@ export function createWebhookJob(deps: Deps): Job<ClaimedDelivery, Outcome> {
     deps.pubsub.listen<{ endpointId: string }>(topics.webhookEndpointChanged, ({ endpointId }) =>
       change(endpointId),
     ),
-    deps.pubsub.listen<{ projectId: string }>(PROJECT_DELETED_TOPIC, ({ projectId }) =>
+    deps.pubsub.listen<{ projectId: string }>(topics.projectDeleted, ({ projectId }) =>
       change(projectId),
     ),
   ];
