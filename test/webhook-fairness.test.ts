@@ -8,6 +8,7 @@ import { topics } from '../src/modules/events/catalogue';
 import { serve } from '../src/serve';
 import { createTestApp, globalId, type TestApp } from './support/app';
 import { startReceiver, type Receiver } from './support/receiver';
+import { createEndpoint, sendTest } from './support/webhooks';
 
 jest.setTimeout(60_000);
 
@@ -29,14 +30,6 @@ afterAll(async () => {
   await fast?.close();
   await steady?.close();
 });
-
-async function endpoint(url: string) {
-  const res = await app.gql(
-    `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
-    { input: { projectId: globalId('Project', app.projectId), url, events: ['webhook.test'] } },
-  );
-  return res.body.data.createWebhookEndpoint.webhookEndpoint.id as string;
-}
 
 /**
  * Queues `n` messages to the endpoint at once (as the event emitter writes them), so that its cap
@@ -86,19 +79,16 @@ function startSecondWorker() {
   );
 }
 
-const send = (id: string) =>
-  app.gql(`mutation($id: ID!) { sendTestWebhook(input: { id: $id }) { messageId } }`, { id });
-
 it("a slow endpoint holds at most its cap of deliveries; another endpoint's arrive at once", async () => {
-  const slowId = await endpoint(slow.url);
-  const fastId = await endpoint(fast.url);
+  const slowId = await createEndpoint(app, slow.url);
+  const fastId = await createEndpoint(app, fast.url);
   // The slow endpoint's deliveries first, then the fast one's among more of the slow one's.
-  for (let i = 0; i < 20; i++) expect((await send(slowId)).body.errors).toBeUndefined();
+  for (let i = 0; i < 20; i++) expect((await sendTest(app, slowId)).body.errors).toBeUndefined();
   const sentAt = new Map<string, number>();
   for (let i = 0; i < 10; i++) {
-    const res = await send(fastId);
+    const res = await sendTest(app, fastId);
     sentAt.set(res.body.data.sendTestWebhook.messageId, Date.now());
-    expect((await send(slowId)).body.errors).toBeUndefined();
+    expect((await sendTest(app, slowId)).body.errors).toBeUndefined();
   }
   for (let i = 0; i < 200 && fast.received.length < 10; i++)
     await new Promise((r) => setTimeout(r, 25));
@@ -126,7 +116,7 @@ it('a backlog to one endpoint moves with its cap full and never over it, each me
   // it: the receiver sees 4 requests at a time from the first to the last, never 5.
   const delayMs = 300;
   steady.answer = () => ({ status: 200, delayMs });
-  const id = await endpoint(steady.url);
+  const id = await createEndpoint(app, steady.url);
   const raw = await enqueue(id, 20);
   const delivered = async () =>
     (
@@ -150,7 +140,7 @@ it('deliveries waiting behind a slow endpoint are not sent once it is disabled',
   const receiver = await startReceiver();
   receiver.answer = () => ({ status: 200, delayMs: 5_000 });
   try {
-    const id = await endpoint(receiver.url);
+    const id = await createEndpoint(app, receiver.url);
     await enqueue(id, 12);
     for (let i = 0; i < 200 && receiver.received.length < 4; i++)
       await new Promise((r) => setTimeout(r, 25));
@@ -180,7 +170,7 @@ if (process.env.DATABASE_URL)
       const delayMs = 200;
       receiver.answer = () => ({ status: 200, delayMs });
       try {
-        await enqueue(await endpoint(receiver.url), 24);
+        await enqueue(await createEndpoint(app, receiver.url), 24);
         for (let i = 0; i < 400 && receiver.received.length < 24; i++)
           await new Promise((r) => setTimeout(r, 25));
         expect(receiver.received).toHaveLength(24);
@@ -227,7 +217,7 @@ it.each([
     const receiver = await startReceiver();
     receiver.answer = () => ({ status: 200, delayMs: 300 });
     try {
-      const id = await endpoint(receiver.url);
+      const id = await createEndpoint(app, receiver.url);
       await enqueue(id, 40);
       for (let i = 0; i < 200 && receiver.received.length < 4; i++)
         await new Promise((r) => setTimeout(r, 25));
@@ -251,7 +241,7 @@ it('a receiver that answers 410 Gone gets no more than the requests already in f
   const receiver = await startReceiver();
   receiver.answer = () => ({ status: 410, delayMs: 300 });
   try {
-    await enqueue(await endpoint(receiver.url), 40);
+    await enqueue(await createEndpoint(app, receiver.url), 40);
     await new Promise((r) => setTimeout(r, 3_000));
     console.log(`a receiver answering 410 got ${receiver.received.length} requests`);
     // The first 4 at once; a second round at most, sent before the first answer was recorded.

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { claimDeliveries, recordOutcomes, renewLeases } from '../src/modules/webhooks/delivery-sql';
-import { createTestApp, globalId, type TestApp } from './support/app';
+import { createTestApp, type TestApp } from './support/app';
+import { createEndpoint } from './support/webhooks';
 
 jest.setTimeout(60_000);
 
@@ -25,17 +26,7 @@ const LEASE_MS = 200_000;
  * them), each lease ending in the given ms; the endpoint's lease ends with the first.
  */
 async function held(owner: string, leases: number[]) {
-  const created = await app.gql(
-    `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
-    {
-      input: {
-        projectId: globalId('Project', app.projectId),
-        url: 'http://127.0.0.1:9/hook',
-        events: ['webhook.test'],
-      },
-    },
-  );
-  const id = created.body.data.createWebhookEndpoint.webhookEndpoint.id as string;
+  const id = await createEndpoint(app, 'http://127.0.0.1:9/hook');
   const endpointId = Buffer.from(id, 'base64').toString().split(':')[1];
   const sql = app.server.deps.db.query;
   await sql(

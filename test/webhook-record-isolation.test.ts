@@ -2,8 +2,9 @@
 // projects). What one receiver answers must not stop the others' from being recorded: an answer
 // whose body holds a NUL character (which Postgres text cannot store) failed its whole group
 // before, and every delivery in it (another project's too) stayed leased, to be sent again.
-import { createTestApp, globalId, type TestApp } from './support/app';
+import { createTestApp, type TestApp } from './support/app';
 import { startReceiver, type Receiver } from './support/receiver';
+import { createEndpoint, sendTest } from './support/webhooks';
 
 jest.setTimeout(60_000);
 
@@ -23,24 +24,13 @@ afterAll(async () => {
   await plain?.close();
 });
 
-async function endpoint(projectId: string, url: string) {
-  const res = await app.gql(
-    `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
-    { input: { projectId: globalId('Project', projectId), url, events: ['webhook.test'] } },
-  );
-  return res.body.data.createWebhookEndpoint.webhookEndpoint.id as string;
-}
-
-const send = (id: string) =>
-  app.gql(`mutation($id: ID!) { sendTestWebhook(input: { id: $id }) { messageId } }`, { id });
-
 it("a receiver's odd answer is recorded, and so are the other deliveries recorded with it", async () => {
   const other = await app.seedProject('another tenant');
-  const oddId = await endpoint(app.projectId, odd.url);
-  const plainId = await endpoint(other, plain.url);
+  const oddId = await createEndpoint(app, odd.url);
+  const plainId = await createEndpoint(app, plain.url, other);
   for (let i = 0; i < 10; i++) {
-    expect((await send(oddId)).body.errors).toBeUndefined();
-    expect((await send(plainId)).body.errors).toBeUndefined();
+    expect((await sendTest(app, oddId)).body.errors).toBeUndefined();
+    expect((await sendTest(app, plainId)).body.errors).toBeUndefined();
   }
   const sql = app.server.deps.db.query;
   const settled = async () =>

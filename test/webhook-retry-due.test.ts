@@ -1,8 +1,9 @@
 // A retry comes due at its time with no wake-up (nothing announces it): the worker's idle poll
 // (every second) finds it. A slow receiver whose deliveries wait behind its cap must not stop that
 // poll: another endpoint's retry would wait until the slow one's backlog drained (here 4 x 9 s).
-import { createTestApp, globalId, type TestApp } from './support/app';
+import { createTestApp, type TestApp } from './support/app';
 import { startReceiver, type Receiver } from './support/receiver';
+import { createEndpoint, sendTest } from './support/webhooks';
 
 jest.setTimeout(60_000);
 
@@ -27,24 +28,13 @@ afterAll(async () => {
   await flaky?.close();
 });
 
-async function endpoint(url: string) {
-  const res = await app.gql(
-    `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
-    { input: { projectId: globalId('Project', app.projectId), url, events: ['webhook.test'] } },
-  );
-  return res.body.data.createWebhookEndpoint.webhookEndpoint.id as string;
-}
-
-const send = (id: string) =>
-  app.gql(`mutation($id: ID!) { sendTestWebhook(input: { id: $id }) { messageId } }`, { id });
-
 it("a retry comes at its time while a slow endpoint's deliveries wait behind its cap", async () => {
-  const slowId = await endpoint(slow.url);
-  const flakyId = await endpoint(flaky.url);
-  for (let i = 0; i < 20; i++) expect((await send(slowId)).body.errors).toBeUndefined();
+  const slowId = await createEndpoint(app, slow.url);
+  const flakyId = await createEndpoint(app, flaky.url);
+  for (let i = 0; i < 20; i++) expect((await sendTest(app, slowId)).body.errors).toBeUndefined();
   for (let i = 0; i < 200 && slow.received.length < 4; i++)
     await new Promise((r) => setTimeout(r, 25));
-  expect((await send(flakyId)).body.errors).toBeUndefined();
+  expect((await sendTest(app, flakyId)).body.errors).toBeUndefined();
   for (let i = 0; i < 200 && flaky.received.length < 1; i++)
     await new Promise((r) => setTimeout(r, 25));
   const failedAt = Date.now();

@@ -1,8 +1,9 @@
 // One delivery attempt to an alert channel: the outbox message (an alert event's webhook body)
 // formatted for the channel's type (alerts/notify-format.ts) and sent: Slack and PagerDuty as
 // JSON through the same guarded POST as webhooks (sender-thread.ts: address guard, timeout,
-// snippet), email through nodemailer to the configured SMTP server (EVALGRAPH_SMTP_URL: an operator's
-// choice, not a client's, so no address guard). The outcome is recorded like a webhook's.
+// snippet), email through nodemailer to the configured SMTP server (EVALGRAPH_SMTP_URL: an
+// operator's choice, not a client's, so no address guard). The outcome is recorded like a
+// webhook's.
 import nodemailer from 'nodemailer';
 import type { Deps } from '../../deps';
 import {

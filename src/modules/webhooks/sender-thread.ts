@@ -43,22 +43,16 @@ function sender() {
   if (thread) return thread;
   const worker = startTsThread(__filename, 'postInThread');
   const current: Thread = { worker, waiting: new Map(), batch: [] };
-  const { waiting } = current;
   worker.on('message', (answers: FromThread) => {
-    for (const [id, result] of answers) {
-      waiting.get(id)?.(result);
-      waiting.delete(id);
-    }
-    // Kept alive by what it is sending, not after: a stopped server's process may exit.
-    if (!waiting.size) worker.unref();
+    for (const [id, result] of answers) answer(current, id, result);
   });
   // A thread that dies cuts short what it was sending: on our side, so not an attempt against the
   // receiver (not counted toward disabling it); each goes out again after its lease. The next
   // POST starts another thread.
   const fail = (why: string) => {
     if (thread === current) thread = null;
-    for (const answer of waiting.values()) answer({ ...ABORTED, error: why, latencyMs: 0 });
-    waiting.clear();
+    for (const id of [...current.waiting.keys()])
+      answer(current, id, { ...ABORTED, error: why, latencyMs: 0 });
   };
   worker.on('error', (error) => fail(`the sender thread failed: ${error.message}`));
   worker.on('exit', (code) => fail(`the sender thread exited (${code})`));
@@ -67,11 +61,18 @@ function sender() {
   return current;
 }
 
+/** Settles a POST. The thread is kept alive by what it is sending, not after: a stopped server's process may exit. */
+function answer(to: Thread, id: number, result: AttemptResult) {
+  to.waiting.get(id)?.(result);
+  to.waiting.delete(id);
+  if (!to.waiting.size) to.worker.unref();
+}
+
 function flush(to: Thread) {
   const send = to.batch;
   to.batch = [];
   if (!send.length) return; // all taken back (aborted)
-  // A thread that died meanwhile failed these already.
+  // A thread that died meanwhile cut these short already.
   if (thread === to) to.worker.postMessage({ send } satisfies ToThread);
 }
 
@@ -80,25 +81,22 @@ export function threadPost(allowedHosts: string): Post {
   return (target, headers, body, { timeoutMs, signal }) => {
     if (signal?.aborted) return Promise.resolve({ ...ABORTED, latencyMs: 0 });
     const to = sender();
-    const { worker, waiting } = to;
     const id = nextId++;
     if (!to.batch.length) queueMicrotask(() => flush(to));
     const request: Request = { id, target, headers, body, timeoutMs, allowedHosts };
     to.batch.push(request);
-    worker.ref();
+    to.worker.ref();
     const abort = () => {
       // Not handed over yet: an abort posted now would reach the thread before the request (and
       // be ignored there), so the request is taken back instead.
       const batched = to.batch.indexOf(request);
-      if (batched < 0) return void worker.postMessage({ abort: id } satisfies ToThread);
+      if (batched < 0) return void to.worker.postMessage({ abort: id } satisfies ToThread);
       to.batch.splice(batched, 1);
-      waiting.get(id)?.({ ...ABORTED, latencyMs: 0 });
-      waiting.delete(id);
-      if (!waiting.size) worker.unref();
+      answer(to, id, { ...ABORTED, latencyMs: 0 });
     };
     signal?.addEventListener('abort', abort, { once: true });
     return new Promise((resolve) => {
-      waiting.set(id, (result) => {
+      to.waiting.set(id, (result) => {
         signal?.removeEventListener('abort', abort);
         resolve(result);
       });
