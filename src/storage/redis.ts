@@ -28,6 +28,13 @@ const single = (target: RedisTarget, options: RedisOptions) =>
       })
     : new Redis(target.url!, options);
 
+/**
+ * How long a command may wait for Redis' answer: long enough that a busy event loop does not time
+ * out a command Redis answered in time; short enough that a hung Redis costs one request seconds,
+ * then the fallback.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
+
 /** A Redis client that fails fast when Redis is down instead of queueing commands for ~73 s
  * (ioredis' defaults), so a request path that uses it answers at once with its fallback. */
 export function createRedis(
@@ -37,9 +44,7 @@ export function createRedis(
   const perConnection = {
     connectionName: options.name ?? 'evalgraph',
     maxRetriesPerRequest: 1,
-    // Long enough that a busy event loop does not time out a command Redis
-    // answered in time; short enough that a hung Redis costs one request seconds, then the fallback.
-    commandTimeout: options.commandTimeoutMs ?? 2_000,
+    commandTimeout: options.commandTimeoutMs ?? REDIS_COMMAND_TIMEOUT_MS,
     connectTimeout: 2_000,
   };
   const client = target.clusterNodes
