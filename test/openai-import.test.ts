@@ -293,6 +293,36 @@ it("imports every run of an eval into the eval's dataset, items of the same cont
   ]);
 });
 
+it('imports at once: runs of a new eval into one dataset, the same run once', async () => {
+  const ev = { ...evalObject, id: 'eval_at_once', name: 'At once' };
+  const run = (id: string) => ({
+    ...jsonlRun({ type: 'file_content', content: lines }, id),
+    eval_id: ev.id,
+  });
+  // Sent together: each looks for the eval's dataset (none yet) and for the run before the others
+  // write.
+  const others = await Promise.all(
+    ['evalrun_x', 'evalrun_y', 'evalrun_z'].map((id) => importEval({ eval: ev, run: run(id) })),
+  );
+  expect(others.map((r) => r.body.errors)).toEqual([undefined, undefined, undefined]);
+  const same = await Promise.all(
+    [1, 2, 3, 4].map(() => importEval({ eval: ev, run: run('evalrun_once') })),
+  );
+  const imported = same.filter((r) => r.body.errors === undefined);
+  expect(imported).toHaveLength(1);
+  for (const refused of same.filter((r) => r.body.errors !== undefined))
+    expect(errorOf(refused)).toEqual(['BAD_USER_INPUT', ['input', 'run', 'id']]);
+  const datasets = new Set(
+    [...others, ...imported].map((r) => r.body.data.importOpenAIEval.dataset.id),
+  );
+  expect(datasets.size).toBe(1);
+  const rows = await app.server.deps.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM evaluations WHERE data_source->'importedFrom'->>'openAIRunId' = ANY($1)`,
+    [['evalrun_once', 'evalrun_x', 'evalrun_y', 'evalrun_z']],
+  );
+  expect(rows[0]!.n).toBe(4);
+});
+
 it("takes a file_id run's lines as items, JSONL text or a list", async () => {
   const fileRun = jsonlRun({ type: 'file_id', id: 'file-J7MoX9ToHXp2TutMEeYnwj' }, 'evalrun_file');
   expect(errorOf(await importEval({ eval: evalObject, run: fileRun }))).toEqual([

@@ -125,6 +125,9 @@ export function createEvaluationService(
   ): Promise<string[]> {
     const ids: string[] = [];
     for (const p of prepared) {
+      // Imports of one run at once: the first to get here stores it, the others are refused.
+      const runId = p.importedFrom?.openAIRunId;
+      if (runId) await refuseImportedRun(sql, p.projectId, runId, { lock: true });
       const [evaluation] = await sql<{ id: string }>(
         `INSERT INTO evaluations (id, project_id, creator_id, batch_id, name, testing_criteria, data_source, total_count, dataset_id, dataset_version, outputs, updated_at)
          VALUES ($8::uuid, $1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, $6::jsonb, $7, $9::uuid, $10::timestamptz, $11::"EvaluationOutputs", now()) RETURNING id::text`,
@@ -304,18 +307,8 @@ export function createEvaluationService(
     ) {
       const translated = translateOpenAIEval(input);
       checkImport(translated, { judges: services.judge });
-      if (translated.runId) {
-        const [imported] = await db.query(
-          `SELECT 1 FROM evaluations WHERE project_id = $1::uuid AND data_source->'importedFrom'->>'openAIRunId' = $2`,
-          [input.projectId, translated.runId],
-        );
-        if (imported)
-          throw badInput(`The run ${translated.runId} was imported already.`, [
-            'input',
-            'run',
-            'id',
-          ]);
-      }
+      // Refused before anything is written; checked again where its evaluation is stored.
+      if (translated.runId) await refuseImportedRun(db.query, input.projectId, translated.runId);
       const evaluation = (dataSource: EvaluationInput['dataSource']): EvaluationInput => ({
         projectId: input.projectId,
         creatorId: input.creatorId,
@@ -326,17 +319,27 @@ export function createEvaluationService(
       });
       // What the evaluation would refuse (a quota above all), refused before the dataset is written.
       await prepare(evaluation({ items: translated.items }));
-      const existing = await db.prisma.dataset.findUnique({
-        where: { projectId_name: { projectId: input.projectId, name: translated.datasetName } },
-      });
-      const dataset =
-        existing ??
-        (await datasets.createDataset({
-          projectId: input.projectId,
-          name: translated.datasetName,
-          description: 'Imported from OpenAI Evals.',
-          items: [],
-        }));
+      const find = () =>
+        db.prisma.dataset.findUnique({
+          where: { projectId_name: { projectId: input.projectId, name: translated.datasetName } },
+        });
+      let dataset = await find();
+      let made = false;
+      if (!dataset) {
+        try {
+          dataset = await datasets.createDataset({
+            projectId: input.projectId,
+            name: translated.datasetName,
+            description: 'Imported from OpenAI Evals.',
+            items: [],
+          });
+          made = true;
+        } catch (error) {
+          // An import of another run of the eval made it meanwhile: shared, as it would be after.
+          dataset = await find();
+          if (!dataset) throw error;
+        }
+      }
       try {
         const ids = await datasets.itemIdsFor(dataset.id, translated.items, translated.itemsPath);
         const evaluationId = await createEvaluation(
@@ -344,7 +347,12 @@ export function createEvaluationService(
         );
         return { datasetId: dataset.id, evaluationId };
       } catch (error) {
-        if (!existing) await db.prisma.dataset.delete({ where: { id: dataset.id } });
+        // Not once an evaluation of another import at once uses it.
+        if (made)
+          await db.query(
+            `DELETE FROM datasets d WHERE d.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.dataset_id = d.id)`,
+            [dataset.id],
+          );
         throw error;
       }
     },
@@ -357,3 +365,26 @@ export function createEvaluationService(
 }
 
 export type EvaluationService = ReturnType<typeof createEvaluationService>;
+
+/**
+ * Refuses an OpenAI Evals run imported already into the project. With `lock`, the run's import is
+ * held until the transaction ends (a transaction-level advisory lock on the project and run), so
+ * that imports of the same run at once cannot each find none and store one each.
+ */
+async function refuseImportedRun(
+  sql: Sql,
+  projectId: string,
+  runId: string,
+  options: { lock?: boolean } = {},
+) {
+  if (options.lock)
+    await sql(
+      `SELECT pg_advisory_xact_lock(hashtextextended('openai-import:' || $1 || ':' || $2, 0))`,
+      [projectId, runId],
+    );
+  const [imported] = await sql(
+    `SELECT 1 FROM evaluations WHERE project_id = $1::uuid AND data_source->'importedFrom'->>'openAIRunId' = $2`,
+    [projectId, runId],
+  );
+  if (imported) throw badInput(`The run ${runId} was imported already.`, ['input', 'run', 'id']);
+}
