@@ -90,6 +90,17 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       (p) => p !== null,
       () => false,
     );
+  // Operations' costs, and OTLP requests' (useOtlp): one set of buckets whichever way a request comes.
+  const rateLimit = useRateLimit({
+    schema,
+    config: config.rateLimit,
+    quotas: config.quotas,
+    requests: services.requests,
+    store: deps.buckets,
+    metrics: deps.metrics,
+    onStoreError: (error) =>
+      log.warn({ err: error }, 'rate-limit store failed; using the fallback policy'),
+  });
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -200,6 +211,8 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
         log,
         maxBodyBytes: config.http.maxBodyBytes,
         maxSpans: config.traces.maxSpansPerBatch,
+        chargeRequest: (principal, cost) =>
+          rateLimit.chargeRequest(principal, cost, deps.clock.now()),
       }),
       useExport({
         services,
@@ -215,16 +228,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // Before the rate limit: a refused page size is neither costed nor charged.
       useKeyRoleFields(),
       usePageLimits(),
-      useRateLimit({
-        schema,
-        config: config.rateLimit,
-        quotas: config.quotas,
-        requests: services.requests,
-        store: deps.buckets,
-        metrics: deps.metrics,
-        onStoreError: (error) =>
-          log.warn({ err: error }, 'rate-limit store failed; using the fallback policy'),
-      }),
+      rateLimit,
       // After the rate limit: a hit is costed and counted like a miss.
       useResponseCache({
         schema,

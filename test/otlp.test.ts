@@ -193,6 +193,39 @@ describe('OTLP /v1/traces', () => {
       attributes,
     });
 
+    it("spends the key's rate-limit points as ingestSpans does: refused with 429 and Retry-After once they run out", async () => {
+      // A bucket of 25 points that barely refills: an ingest costs 10 (a mutation's floor).
+      const user = await app.seedUser({ role: 'DEVELOPER' });
+      const limited = await app.gql(
+        'mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }',
+        { input: { userId: globalId('User', user.userId), capacity: 25, restoreRate: 0.001 } },
+      );
+      expect(limited.body.errors).toBeUndefined();
+      const send = (spanId: string) =>
+        post(
+          { resourceSpans: [{ scopeSpans: [{ spans: [otlpSpan(spanId)] }] }] },
+          { authorization: `Bearer ${user.key}` },
+        );
+      expect((await send('aaa19b7ec3c1b101')).status).toBe(200);
+      expect((await send('aaa19b7ec3c1b102')).status).toBe(200);
+      const refused = await send('aaa19b7ec3c1b103');
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      const status = await refused.json();
+      expect(status).toMatchObject({ code: 8 }); // RESOURCE_EXHAUSTED
+      expect(status.message).toMatch(/this request costs 10 points and 5 are available/);
+      // Nothing of the refused request is stored; GraphQL sees the same bucket.
+      expect(
+        await app.server.deps.db.prisma.span.count({
+          where: {
+            externalId: { in: ['aaa19b7ec3c1b101', 'aaa19b7ec3c1b102', 'aaa19b7ec3c1b103'] },
+          },
+        }),
+      ).toBe(2);
+      const seen = await app.gql('{ rateLimit { remaining } }', {}, { key: user.key });
+      expect(seen.body.data.rateLimit.remaining).toBe(5);
+    });
+
     it('reports spans it could not map as a partial success and stores the rest', async () => {
       const res = await post({
         resourceSpans: [

@@ -10,7 +10,9 @@ import { isUuid, uuidOfGlobalId } from '../lib/ids';
 import { authenticateHeader } from '../modules/auth/authenticate';
 import { authorize } from '../modules/auth/access';
 import type { Principal } from '../modules/auth/permissions';
+import { floor } from '../modules/ratelimit/field-cost';
 import { otlpToSpans } from '../modules/traces/otlp';
+import { ingestCost } from '../modules/traces/span-input';
 import { decodeOtlpProtobuf, encodeOtlpProtobuf } from '../modules/traces/otlp-proto';
 import type { Services } from '../services';
 import { requestIdOf } from './use-request-id';
@@ -31,6 +33,8 @@ export interface OtlpOptions {
   maxSpans?: number;
   /** @default '/v1/traces' */
   path?: string;
+  /** Charges a request to the key's rate-limit buckets (use-rate-limit.ts), as ingestSpans is charged. */
+  chargeRequest(principal: Principal, cost: number): Promise<void>;
 }
 
 class OtlpError extends Error {
@@ -135,6 +139,7 @@ export function useOtlp({
   maxBodyBytes = 10 * 1024 * 1024,
   maxSpans = 1000,
   path = '/v1/traces',
+  chargeRequest,
 }: OtlpOptions): Plugin {
   const mask = createMaskError(log);
   return {
@@ -200,6 +205,12 @@ export function useOtlp({
           );
           // The one access check, as over GraphQL: NOT_FOUND (404) for a project the key cannot see or that does not exist.
           await authorize({ principal, touchedProjects: new Set(), services }, projectId, 'write');
+          // What ingestSpans would cost with these spans (a mutation's floor included): the same
+          // buckets, whichever way spans arrive.
+          await chargeRequest(
+            principal,
+            floor({ rootMutation: true }, ingestCost(mapped.spans.length)),
+          );
           const result = await services.traces.ingest(projectId, mapped.spans, {
             partial: true,
             source: 'otlp',

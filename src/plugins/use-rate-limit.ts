@@ -89,6 +89,43 @@ const status = ({ side, available }: { side: Side; available: number }) => ({
   limitedBy: side.by,
 });
 
+/** The daily request quota's refusal. */
+function dailyQuotaError(quota: number, now: Date) {
+  return appError(
+    'QUOTA_EXCEEDED',
+    `Daily quota of ${quota} requests reached; it resets at 00:00 UTC.`,
+    {
+      status: 429,
+      headers: { 'Retry-After': String(secondsToMidnight(now)) },
+      extensions: { quota },
+    },
+  );
+}
+
+/** A step the buckets refused: the bucket that binds, and the RATE_LIMITED error saying why (`what` costs its points). */
+function throttled(
+  config: Config['rateLimit'],
+  role: ReturnType<typeof roleBucket>,
+  sides: Side[],
+  taken: BucketsResult,
+  what: string,
+  extensions: (bound: { side: Side; available: number }) => Record<string, unknown> = () => ({}),
+) {
+  const bound = binding(sides, taken);
+  const retryAfter = Math.max(1, secondsUntil(bound.available, bound.side.cost, bound.side.limits));
+  const tier = sides[0]!;
+  const why =
+    bound.side.by === 'TIER'
+      ? `${what} costs ${tier.cost} points and ${Math.floor(bound.available)} are available (${tier.limits.restoreRate} restored per second)`
+      : `${role.role} keys may make ${config.roles[role.role].perMinute} requests a minute (bursts of ${bound.side.limits.capacity}) and none are left`;
+  const error = appError('RATE_LIMITED', `Throttled: ${why}. Retry after ${retryAfter} s.`, {
+    status: 429,
+    headers: { 'Retry-After': String(retryAfter) },
+    extensions: extensions(bound),
+  });
+  return { bound, error };
+}
+
 interface Charger {
   take(
     bucket: string,
@@ -135,7 +172,17 @@ class SubscriptionCharge implements EventCharge {
   }
 }
 
-export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
+/**
+ * Charges a request made outside GraphQL (OTLP's /v1/traces) to the same buckets as an operation:
+ * `cost` points of the tier's and one request of the role's, counted in the daily requests.
+ * Throws the error an operation would get (RATE_LIMITED and QUOTA_EXCEEDED with their status and
+ * Retry-After, QUERY_TOO_COMPLEX, SERVICE_UNAVAILABLE while the store is down: it writes).
+ */
+export type RequestCharge = (principal: Principal, cost: number, now: Date) => Promise<void>;
+
+export function useRateLimit(options: RateLimitOptions): Plugin<Context> & {
+  chargeRequest: RequestCharge;
+} {
   const { schema, config, store } = options;
   const planOf = createCostPlans(schema);
   const points = new Counter({
@@ -182,7 +229,36 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
     throttled: (tier) => operations.inc({ tier, outcome: 'throttled' }),
   };
 
+  const chargeRequest: RequestCharge = async (principal, cost, now) => {
+    if (!config.enabled) return;
+    const limits = bucketLimits(config, principal);
+    const subject = rateSubject(principal);
+    const daily = requestQuota(options.quotas, principal);
+    if (daily && (await options.requests.requestsToday(subject)) >= daily.refusedAt)
+      throw dailyQuotaError(daily.quota, now);
+    const max = Math.min(limits.capacity, config.maxQueryCost);
+    if (cost > max) {
+      operations.inc({ tier: principal.tier, outcome: 'too_complex' });
+      throw appError(
+        'QUERY_TOO_COMPLEX',
+        `This request costs ${cost} points; at most ${max} are allowed. Send fewer at a time.`,
+        { extensions: { cost, limit: max } },
+      );
+    }
+    const role = roleBucket(config, principal);
+    const sides: Side[] = [
+      { by: 'TIER', key: subject.bucket, limits, cost },
+      { by: 'ROLE', key: role.key, limits: role.limits, cost: 1 },
+    ];
+    const { value: taken } = await withStore(true, (s) => s.takeAll(sides));
+    operations.inc({ tier: principal.tier, outcome: taken.allowed ? 'allowed' : 'throttled' });
+    if (!taken.allowed) throw throttled(config, role, sides, taken, 'this request').error;
+    points.inc({ tier: principal.tier }, cost);
+    options.requests.count(subject, cost);
+  };
+
   return {
+    chargeRequest,
     async onExecute({ args, setResultAndStopExecution }) {
       const ctx = args.contextValue;
       const principal: Principal | null = ctx.principal;
@@ -216,22 +292,9 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
         requested > 0 &&
         (await options.requests.requestsToday(subject)) >= daily.refusedAt
       ) {
-        const retryAfter = secondsToMidnight(ctx.deps.clock.now());
         const current = await peek();
         stop(
-          {
-            errors: [
-              appError(
-                'QUOTA_EXCEEDED',
-                `Daily quota of ${daily.quota} requests reached; it resets at 00:00 UTC.`,
-                {
-                  status: 429,
-                  headers: { 'Retry-After': String(retryAfter) },
-                  extensions: { quota: daily.quota },
-                },
-              ),
-            ],
-          },
+          { errors: [dailyQuotaError(daily.quota, ctx.deps.clock.now())] },
           {
             requestedQueryCost: requested,
             actualQueryCost: null,
@@ -268,33 +331,15 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> {
       const { value: taken, used } = await withStore(mutation, (s) => s.takeAll(sides));
       operations.inc({ tier: principal.tier, outcome: taken.allowed ? 'allowed' : 'throttled' });
       if (!taken.allowed) {
-        const bound = binding(sides, taken);
-        const retryAfter = Math.max(
-          1,
-          secondsUntil(bound.available, bound.side.cost, bound.side.limits),
-        );
-        const cost = {
+        const costOf = (bound: { side: Side; available: number }) => ({
           requestedQueryCost: requested,
           actualQueryCost: null,
           throttleStatus: status(bound),
-        };
-        const why =
-          bound.side.by === 'TIER'
-            ? `this operation costs ${requested} points and ${Math.floor(bound.available)} are available (${limits.restoreRate} restored per second)`
-            : `${role.role} keys may make ${config.roles[role.role].perMinute} requests a minute (bursts of ${bound.side.limits.capacity}) and none are left`;
-        stop(
-          {
-            errors: [
-              appError('RATE_LIMITED', `Throttled: ${why}. Retry after ${retryAfter} s.`, {
-                status: 429,
-                headers: { 'Retry-After': String(retryAfter) },
-                extensions: { cost },
-              }),
-            ],
-          },
-          cost,
-          bound.side.limits,
-        );
+        });
+        const { bound, error } = throttled(config, role, sides, taken, 'this operation', (b) => ({
+          cost: costOf(b),
+        }));
+        stop({ errors: [error] }, costOf(bound), bound.side.limits);
         return;
       }
       return {

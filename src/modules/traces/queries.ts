@@ -13,6 +13,7 @@ import { readable, SpanKindEnum, SpanRef, SpanStatusEnum, TraceRef } from './sch
 import { PHRASE_SEARCH_COST } from './phrase-sql';
 import { phraseSchema } from './search';
 import { selectedFields } from './selection';
+import { ingestCost } from './span-input';
 
 /**
  * Filtering or ordering traces by cost reveals costs (a yes/no question per threshold): it needs
@@ -243,8 +244,7 @@ builder.relayMutationField(
   {
     // Cost: a point per 10 spans (and at least 10, as every mutation).
     extensions: {
-      cost: (args: { input?: { spans?: unknown[] } }) =>
-        Math.ceil((args.input?.spans?.length ?? 0) / 10),
+      cost: (args: { input?: { spans?: unknown[] } }) => ingestCost(args.input?.spans?.length ?? 0),
     },
     description:
       'Stores spans (and creates or updates their traces). Idempotent: the same batch sent twice is stored once.',

@@ -2,6 +2,9 @@
 // its validation. Pure: limits come in as arguments.
 import type { SpanKind, SpanStatus } from '../../generated/prisma/enums';
 
+/** What storing spans costs in rate-limit points (ingestSpans' own cost; OTLP's with a mutation's floor): a point per 10. */
+export const ingestCost = (spans: number) => Math.ceil(spans / 10);
+
 export interface SpanInput {
   traceId: string;
   spanId: string;
