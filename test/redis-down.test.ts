@@ -100,6 +100,17 @@ it('without Redis: reads go on (process bucket), mutations get 503 SERVICE_UNAVA
   expect(write.ms).toBeLessThan(REDIS_COMMAND_TIMEOUT_MS);
   // Nothing was written.
   expect(await app.server.deps.db.prisma.dataset.count({ where: { name: `d${n}` } })).toBe(0);
+  // OTLP spends the same buckets: refused alike, in its own status form (exporters retry a 503).
+  const otlp = await fetch(`${app.url}/v1/traces`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${app.adminKey}`,
+      'x-evalgraph-project': app.projectId,
+    },
+    body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [] }] }] }),
+  });
+  expect([otlp.status, otlp.headers.get('retry-after')]).toEqual([503, '5']);
   const ready = await fetch(`${app.url}/health/ready`);
   expect(ready.status).toBe(503);
   expect((await ready.json()).checks.redis.ok).toBe(false);
