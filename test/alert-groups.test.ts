@@ -7,6 +7,7 @@ import { createTestApp, globalId, type TestApp } from './support/app';
 import { subscribeWs, until, wsClient } from './support/live';
 import { startReceiver, type Receiver } from './support/receiver';
 import { ingest } from './support/spans';
+import { createEndpoint } from './support/webhooks';
 
 jest.setTimeout(120_000);
 
@@ -99,16 +100,7 @@ describe('a grouped rule', () => {
   it('fires for one user only and resolves for that user, with the group in its history, alertFired and the webhook', async () => {
     const project = await app.seedProject('per user');
     const projectId = globalId('Project', project);
-    await app.gql(
-      `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
-      {
-        input: {
-          projectId,
-          url: receiver.url,
-          events: ['alert.fired', 'alert.resolved'],
-        },
-      },
-    );
+    await createEndpoint(app, receiver.url, project, ['alert.fired', 'alert.resolved']);
     // "A user's cost above $5 today."
     const id = await createRule(project, {
       name: 'daily spend',

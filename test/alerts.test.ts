@@ -7,6 +7,7 @@ import { judgeEnv, startFakeLlm, type FakeLlm } from './support/fake-llm';
 import { subscribeWs, until, wsClient } from './support/live';
 import { startReceiver, type Receiver } from './support/receiver';
 import { ingest } from './support/spans';
+import { createEndpoint } from './support/webhooks';
 import { createAlertRules } from '../src/modules/alerts/service';
 
 let app: TestApp;
@@ -348,11 +349,7 @@ describe('state changes', () => {
   it('go OK → WARNING → FIRING → RESOLVED, notified to alertFired subscribers and the rule’s webhook channels', async () => {
     const other = await app.seedProject('alerting');
     const projectId = globalId('Project', other);
-    const endpoint = await app.gql(
-      `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
-      { input: { projectId, url: receiver.url, events: ['webhook.test'] } },
-    );
-    const endpointId = endpoint.body.data.createWebhookEndpoint.webhookEndpoint.id;
+    const endpointId = await createEndpoint(app, receiver.url, other);
     const id = await createRule(
       {
         name: 'traffic',
@@ -453,11 +450,7 @@ describe('state changes', () => {
   it('disabling a FIRING rule resolves it at once, with the reason, and sends alert.resolved', async () => {
     const other = await app.seedProject('disabled while firing');
     const projectId = globalId('Project', other);
-    const endpoint = await app.gql(
-      `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
-      { input: { projectId, url: receiver.url, events: ['webhook.test'] } },
-    );
-    const endpointId = endpoint.body.data.createWebhookEndpoint.webhookEndpoint.id;
+    const endpointId = await createEndpoint(app, receiver.url, other);
     const id = await createRule(
       {
         name: 'busy',

@@ -10,6 +10,7 @@ import { judgeEnv, startFakeLlm, type FakeLlm } from './support/fake-llm';
 import { subscribeWs, until, wsClient } from './support/live';
 import { startReceiver, type Receiver } from './support/receiver';
 import { ingest, span } from './support/spans';
+import { createEndpoint, sendTest } from './support/webhooks';
 
 let app: TestApp;
 let fake: FakeLlm;
@@ -269,21 +270,8 @@ it('alert rules, webhook deliveries, and the SLOs from the same counts', async (
   );
   // Two test webhooks: one answered 200, one 500 (no retries).
   receiver.answer = (_r, i) => ({ status: i === 0 ? 200 : 500 });
-  const endpoint = await app.gql(
-    `mutation($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { webhookEndpoint { id } } }`,
-    {
-      input: {
-        projectId: globalId('Project', app.projectId),
-        url: receiver.url,
-        events: ['webhook.test'],
-      },
-    },
-  );
-  const endpointId = endpoint.body.data.createWebhookEndpoint.webhookEndpoint.id;
-  for (let i = 0; i < 2; i++)
-    await app.gql(`mutation($id: ID!) { sendTestWebhook(input: { id: $id }) { messageId } }`, {
-      id: endpointId,
-    });
+  const endpointId = await createEndpoint(app, receiver.url);
+  for (let i = 0; i < 2; i++) await sendTest(app, endpointId);
   await until(
     async () => (await value('evalgraph_webhook_deliveries_total')) >= 2,
     10_000,
