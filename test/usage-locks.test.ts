@@ -39,6 +39,8 @@ it('counts evaluations and judge spending of parallel writers without a deadlock
                   judgeInputTokens: 3,
                   judgeOutputTokens: 2,
                   judgeCost: '0.25',
+                  judgeCalls: 1,
+                  judgeUnpricedCalls: 0,
                   ...subjects,
                 },
               ]);

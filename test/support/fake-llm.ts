@@ -21,7 +21,8 @@ export type Reply =
   | {
       text: string | string[];
       logprobs?: { token: string; top: Record<string, number> }[];
-      usage?: { prompt: number; completion: number };
+      /** Default 100 prompt and 10 completion tokens; null: the answer reports no usage (as some servers do). */
+      usage?: { prompt: number; completion: number } | null;
     }
   | { status: number; headers?: Record<string, string>; body?: unknown }
   | { hang: true };
@@ -140,11 +141,15 @@ export async function startFakeLlm(): Promise<FakeLlm> {
               }
             : null,
       })),
-      usage: {
-        prompt_tokens: reply.usage?.prompt ?? 100,
-        completion_tokens: reply.usage?.completion ?? 10,
-        total_tokens: (reply.usage?.prompt ?? 100) + (reply.usage?.completion ?? 10),
-      },
+      ...(reply.usage === null
+        ? {}
+        : {
+            usage: {
+              prompt_tokens: reply.usage?.prompt ?? 100,
+              completion_tokens: reply.usage?.completion ?? 10,
+              total_tokens: (reply.usage?.prompt ?? 100) + (reply.usage?.completion ?? 10),
+            },
+          }),
     };
   }
 

@@ -39,3 +39,17 @@ export function needsPriceSql(s: string): string {
 
 /** isUnpriced over a row of `spans` aliased `s`. */
 export const isUnpricedSql = (s: string) => `(${s}.total_cost IS NULL AND ${needsPriceSql(s)})`;
+
+// Judge calls (and the calls that generate an evaluation's outputs) are unpriced when their model
+// has no known price or their provider reported no usage. Where their spending is stored (an
+// evaluation, a result, an online evaluation task) the cost column sums the priced calls, and the
+// calls and the unpriced ones are counted beside it, so sums stay sums and the cost is known to
+// be unknown: null when there were calls and none could be priced.
+
+/** USD of the priced calls, or null when there were calls and none could be priced. */
+export const knownCost = <T>(cost: T, calls: number, unpricedCalls: number): T | null =>
+  calls > 0 && unpricedCalls >= calls ? null : cost;
+
+/** knownCost over SQL expressions: the cost as trimmed text, or NULL. */
+export const knownCostSql = (cost: string, calls: string, unpricedCalls: string) =>
+  `CASE WHEN ${calls} > 0 AND ${unpricedCalls} >= ${calls} THEN NULL ELSE trim_scale(${cost})::text END`;

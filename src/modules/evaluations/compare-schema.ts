@@ -28,6 +28,13 @@ import {
   listComparisonItems,
 } from './compare-sql';
 import { EvaluationRef } from './schema';
+import {
+  GENERATION_COST,
+  JUDGE_COST,
+  JUDGE_TOKENS,
+  JUDGE_UNPRICED_CALLS,
+  unpricedCalls,
+} from './spend-descriptions';
 import { MAX_GRADERS } from '../graders/definitions';
 
 const costScope = projectScope('costs');
@@ -200,20 +207,28 @@ const ComparedRunRef = builder.objectRef<ComparedRun>('ComparedRun').implement({
       type: 'SafeInt',
       nullable: true,
       authScopes: costScope,
+      description: JUDGE_TOKENS,
       resolve: (r) => Number(r.judgeInputTokens),
     }),
     judgeOutputTokens: t.field({
       type: 'SafeInt',
       nullable: true,
       authScopes: costScope,
+      description: JUDGE_TOKENS,
       resolve: (r) => Number(r.judgeOutputTokens),
     }),
     judgeCost: t.field({
       type: 'Decimal',
       nullable: true,
       authScopes: costScope,
-      description: 'USD spent on judge calls.',
+      description: JUDGE_COST,
       resolve: (r) => r.judgeCost,
+    }),
+    judgeUnpricedCalls: t.int({
+      nullable: true,
+      authScopes: costScope,
+      description: JUDGE_UNPRICED_CALLS,
+      resolve: (r) => r.judgeUnpricedCalls,
     }),
     // Only a run whose outputs were generated (the completions data source) has these.
     generationInputTokens: t.field({
@@ -233,8 +248,18 @@ const ComparedRunRef = builder.objectRef<ComparedRun>('ComparedRun').implement({
       type: 'Decimal',
       nullable: true,
       authScopes: costScope,
-      description: 'USD spent generating outputs; null when the run did not generate them.',
+      description: `${GENERATION_COST} Null too when the run did not generate them.`,
       resolve: (r) => (r.outputs === 'GENERATED' ? r.generationCost : null),
+    }),
+    generationUnpricedCalls: t.int({
+      nullable: true,
+      authScopes: costScope,
+      description: unpricedCalls(
+        'Calls generating its outputs',
+        'generationCost',
+        'without the right to read costs, or when the run did not generate its outputs',
+      ),
+      resolve: (r) => (r.outputs === 'GENERATED' ? r.generationUnpricedCalls : null),
     }),
     generationLatency: t.field({
       type: LatencyRef,

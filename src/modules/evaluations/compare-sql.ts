@@ -3,6 +3,7 @@
 // summary is one statement of aggregates per grader over the matched pairs; only the paired score
 // differences (one float per pair) come back as rows' worth of data, for the bootstrap.
 import type { Sql } from '../../storage/db';
+import { knownCostSql } from '../costs/unpriced';
 
 /**
  * The change from base to candidate on one item for one grader: 1 improved, -1 regressed, 0
@@ -98,23 +99,28 @@ export interface ComparedEvaluationRow {
   testingCriteria: unknown;
   judgeInputTokens: string;
   judgeOutputTokens: string;
-  /** USD, as a decimal string. */
-  judgeCost: string;
+  /** USD of the priced judge calls, as a decimal string; null when there were some and none could be priced. */
+  judgeCost: string | null;
+  judgeUnpricedCalls: number;
   startedAt: Date | null;
   finishedAt: Date | null;
   /** STORED, SUPPLIED or GENERATED: only a GENERATED run has generation figures. */
   outputs: string;
   generationInputTokens: string;
   generationOutputTokens: string;
-  generationCost: string;
+  /** As judgeCost, of the calls generating its outputs. */
+  generationCost: string | null;
+  generationUnpricedCalls: number;
 }
 
 /** The evaluations among $1 (uuid[]) that exist. */
 export const COMPARED_EVALUATIONS_SQL = `SELECT id::text, project_id::text AS "projectId", data_source->>'datasetId' AS "datasetId",
     testing_criteria AS "testingCriteria", judge_input_tokens::text AS "judgeInputTokens", judge_output_tokens::text AS "judgeOutputTokens",
-    trim_scale(judge_cost)::text AS "judgeCost", started_at AS "startedAt", finished_at AS "finishedAt",
-    outputs::text AS "outputs", generation_input_tokens::text AS "generationInputTokens",
-    generation_output_tokens::text AS "generationOutputTokens", trim_scale(generation_cost)::text AS "generationCost"
+    ${knownCostSql('judge_cost', 'judge_calls', 'judge_unpriced_calls')} AS "judgeCost", judge_unpriced_calls AS "judgeUnpricedCalls",
+    started_at AS "startedAt", finished_at AS "finishedAt", outputs::text AS "outputs", generation_input_tokens::text AS "generationInputTokens",
+    generation_output_tokens::text AS "generationOutputTokens",
+    ${knownCostSql('generation_cost', 'generation_calls', 'generation_unpriced_calls')} AS "generationCost",
+    generation_unpriced_calls AS "generationUnpricedCalls"
   FROM evaluations WHERE id = ANY($1::uuid[])`;
 
 /** The evaluations among `ids` that exist, by id. */

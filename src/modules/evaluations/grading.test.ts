@@ -1,6 +1,8 @@
+import { knownCost } from '../costs/unpriced';
 import { parseTestingCriteria } from '../graders/definitions';
+import type { JudgeUsage } from '../graders/judges';
 import { JudgeUnavailableError, type ChatRequest } from '../providers/judge';
-import { gradeItem, type GradingDeps, type Pricer } from './grading';
+import { gradeItem, priceUsage, type GradingDeps, type Pricer } from './grading';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const item = {
@@ -26,8 +28,14 @@ const graders = parseTestingCriteria([
   },
 ]).graders;
 
-/** A judge in process: answers every chat with `text`, 100 tokens in and 20 out. */
-function fakeJudge(answer: (request: ChatRequest) => string | Error) {
+/** A judge in process: answers every chat with `text`, 100 tokens in and 20 out (or, `usage` null, no usage reported). */
+function fakeJudge(
+  answer: (request: ChatRequest) => string | Error,
+  usage: { inputTokens: number; outputTokens: number } | null = {
+    inputTokens: 100,
+    outputTokens: 20,
+  },
+) {
   return {
     async chat(request: ChatRequest) {
       const text = answer(request);
@@ -36,7 +44,7 @@ function fakeJudge(answer: (request: ChatRequest) => string | Error) {
         model: request.model ?? 'judge-model',
         provider: 'fake',
         choices: [{ text, logprobs: null }],
-        usage: { inputTokens: 100, outputTokens: 20 },
+        usage,
       };
     },
     async embed(): Promise<never> {
@@ -85,6 +93,8 @@ it('grades an item with every grader, pricing each judge call at the time of the
     judgeInputTokens: 100,
     judgeOutputTokens: 20,
     judgeCost: '0.14',
+    judgeCalls: 1,
+    judgeUnpricedCalls: 0,
   });
   expect(outcome.results.map(({ latency_ms: _latency, ...row }) => row)).toEqual([
     {
@@ -96,6 +106,8 @@ it('grades an item with every grader, pricing each judge call at the time of the
       input_tokens: 100,
       output_tokens: 20,
       cost: '0.14',
+      calls: 1,
+      unpriced_calls: 0,
       error: null,
       provider: 'fake',
     },
@@ -108,6 +120,8 @@ it('grades an item with every grader, pricing each judge call at the time of the
       input_tokens: 0,
       output_tokens: 0,
       cost: '0',
+      calls: 0,
+      unpriced_calls: 0,
       error: null,
       provider: null,
     },
@@ -135,18 +149,19 @@ it('errors the item when a judge answer cannot be read, keeping the other grader
   ]);
 });
 
-it('counts the tokens of a model without a price, at no cost', async () => {
-  const unpriced = parseTestingCriteria([
-    {
-      type: 'score_model',
-      name: 'quality',
-      model: 'unknown-model',
-      input: [{ role: 'user', content: 'Rate: {{sample.output_text}}' }],
-    },
-  ]).graders;
+const unknownModel = parseTestingCriteria([
+  {
+    type: 'score_model',
+    name: 'quality',
+    model: 'unknown-model',
+    input: [{ role: 'user', content: 'Rate: {{sample.output_text}}' }],
+  },
+]).graders;
+
+it('counts a call of a model without a price as unpriced, its tokens kept, rather than free', async () => {
   const outcome = await gradeItem(
     deps(fakeJudge(() => '{"score": 0.2}')),
-    unpriced,
+    unknownModel,
     item,
     new AbortController().signal,
   );
@@ -156,6 +171,64 @@ it('counts the tokens of a model without a price, at no cost', async () => {
     judgeInputTokens: 100,
     judgeOutputTokens: 20,
     judgeCost: '0',
+    judgeCalls: 1,
+    judgeUnpricedCalls: 1,
+  });
+  const [row] = outcome.results;
+  expect([row.cost, row.calls, row.unpriced_calls]).toEqual(['0', 1, 1]);
+  // As read back: unknown, not 0.
+  expect(knownCost(outcome.judgeCost, outcome.judgeCalls, outcome.judgeUnpricedCalls)).toBeNull();
+});
+
+it('counts a call whose provider reported no usage as unpriced, even for a model with a price', async () => {
+  const asked: Date[] = [];
+  const outcome = await gradeItem(
+    deps(
+      fakeJudge(() => '{"score": 0.9}', null),
+      asked,
+    ),
+    graders,
+    item,
+    new AbortController().signal,
+  );
+  expect(outcome).toMatchObject({
+    state: 'DONE',
+    judgeInputTokens: 0,
+    judgeOutputTokens: 0,
+    judgeCost: '0',
+    judgeCalls: 1,
+    judgeUnpricedCalls: 1,
+  });
+  expect(knownCost(outcome.judgeCost, outcome.judgeCalls, outcome.judgeUnpricedCalls)).toBeNull();
+  // Its 0 tokens were never priced (which would have said it cost nothing).
+  expect(asked).toEqual([]);
+});
+
+describe('priceUsage', () => {
+  const usage = (model: string, reported = true): JudgeUsage => ({
+    model,
+    inputTokens: reported ? 1000 : 0,
+    outputTokens: reported ? 1000 : 0,
+    reported,
+  });
+  const price = (calls: JudgeUsage[]) => priceUsage(deps(fakeJudge(() => '')), calls);
+
+  it('sums the priced calls and counts the unpriced ones apart', () => {
+    const priced = price([
+      usage('judge-model'),
+      usage('unknown-model'),
+      usage('judge-model', false),
+    ]);
+    expect(priced).toMatchObject({ cost: '3', calls: 3, unpricedCalls: 2 });
+    expect(priced.priced.map((u) => u.cost)).toEqual(['3', null, null]);
+    expect(knownCost(priced.cost, priced.calls, priced.unpricedCalls)).toBe('3');
+  });
+
+  it('knows the cost of no calls (0) and not of calls none of which was priced (null)', () => {
+    const none = price([]);
+    expect(knownCost(none.cost, none.calls, none.unpricedCalls)).toBe('0');
+    const unpriced = price([usage('unknown-model'), usage('judge-model', false)]);
+    expect(knownCost(unpriced.cost, unpriced.calls, unpriced.unpricedCalls)).toBeNull();
   });
 });
 

@@ -22,7 +22,7 @@ export interface GradingDeps {
   observe?(run: GraderRun): void;
 }
 
-/** One judge call's usage with its price (null: the model has no known price). */
+/** One judge call's usage with its price (null: unpriced, its model having no known price or its provider reporting no usage). */
 export interface PricedUsage extends JudgeUsage {
   cost: string | null;
 }
@@ -40,24 +40,40 @@ export function judgedBy(results: ResultRow[]): Record<string, string> | null {
   return judged.length ? Object.fromEntries(judged) : null;
 }
 
-/** Sums judge usage, priced: tokens, and cost in USD (unknown prices count as nothing). */
+/**
+ * Sums judge usage, priced: tokens as reported, USD of the priced calls (`cost`, `units`), and
+ * the calls with those that could not be priced, which `cost` leaves out (costs/unpriced.ts).
+ */
 export function priceUsage(deps: Pick<GradingDeps, 'pricer' | 'clock'>, usage: JudgeUsage[]) {
   let units = 0n;
   let inputTokens = 0;
   let outputTokens = 0;
+  let unpricedCalls = 0;
   const priced: PricedUsage[] = [];
   for (const u of usage) {
     inputTokens += u.inputTokens;
     outputTokens += u.outputTokens;
-    const cost = deps.pricer(
-      u.model,
-      { inputTokens: u.inputTokens, outputTokens: u.outputTokens, cachedInputTokens: 0 },
-      deps.clock.now(),
-    );
+    // No usage reported: pricing its 0 tokens would say it cost nothing.
+    const cost = u.reported
+      ? deps.pricer(
+          u.model,
+          { inputTokens: u.inputTokens, outputTokens: u.outputTokens, cachedInputTokens: 0 },
+          deps.clock.now(),
+        )
+      : null;
     if (cost) units += toUnits(cost.totalCost);
+    else unpricedCalls += 1;
     priced.push({ ...u, cost: cost?.totalCost ?? null });
   }
-  return { inputTokens, outputTokens, cost: fromUnits(units), units, priced };
+  return {
+    inputTokens,
+    outputTokens,
+    cost: fromUnits(units),
+    units,
+    calls: usage.length,
+    unpricedCalls,
+    priced,
+  };
 }
 
 /**
@@ -94,6 +110,8 @@ export async function gradeItem(
         input_tokens: priced.inputTokens,
         output_tokens: priced.outputTokens,
         cost: priced.cost,
+        calls: priced.calls,
+        unpriced_calls: priced.unpricedCalls,
         latency_ms: Math.round(performance.now() - started),
         error,
         provider: usage.findLast((u) => u.provider !== undefined)?.provider ?? null,
@@ -117,5 +135,7 @@ export async function gradeItem(
     judgeInputTokens: rows.reduce((n, r) => n + r.input_tokens, 0),
     judgeOutputTokens: rows.reduce((n, r) => n + r.output_tokens, 0),
     judgeCost: fromUnits(graded.reduce((n, g) => n + g.units, 0n)),
+    judgeCalls: rows.reduce((n, r) => n + r.calls, 0),
+    judgeUnpricedCalls: rows.reduce((n, r) => n + r.unpriced_calls, 0),
   };
 }

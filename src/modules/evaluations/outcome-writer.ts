@@ -26,7 +26,8 @@ function spentBy({ outcome: o, subjects }: Pending) {
     ...subjects,
     judgeInputTokens: o.judgeInputTokens + o.generated.inputTokens,
     judgeOutputTokens: o.judgeOutputTokens + o.generated.outputTokens,
-    judgeCost: fromUnits(toUnits(o.judgeCost) + toUnits(o.generated.cost)),
+    // An unpriced generation counts nothing against cost budgets: its cost is unknown.
+    judgeCost: fromUnits(toUnits(o.judgeCost) + toUnits(o.generated.cost ?? '0')),
   };
 }
 

@@ -180,10 +180,11 @@ export function createPreparation(deps: Deps, services: { costs: CostService; ju
       stored,
       signal: stopping.signal,
       // The evaluation's own judge spending includes its preparations.
-      spent: (sql, { inputTokens, outputTokens, cost }) =>
+      spent: (sql, { inputTokens, outputTokens, cost, calls, unpricedCalls }) =>
         sql(
-          `UPDATE evaluations SET judge_input_tokens = judge_input_tokens + $2, judge_output_tokens = judge_output_tokens + $3, judge_cost = judge_cost + $4::numeric WHERE id = $1::uuid`,
-          [evaluation.id, inputTokens, outputTokens, cost],
+          `UPDATE evaluations SET judge_input_tokens = judge_input_tokens + $2, judge_output_tokens = judge_output_tokens + $3, judge_cost = judge_cost + $4::numeric,
+             judge_calls = judge_calls + $5, judge_unpriced_calls = judge_unpriced_calls + $6 WHERE id = $1::uuid`,
+          [evaluation.id, inputTokens, outputTokens, cost, calls, unpricedCalls],
         ),
     });
     if (theirs) evaluation.graders = parsed(theirs);

@@ -33,7 +33,7 @@ const STATUS_RANK = { QUEUED: 0, RUNNING: 1, COMPLETED: 2, FAILED: 2, CANCELED: 
 /** Snapshots never go backwards for a watcher (a slow first read must not follow a newer one). */
 const order = (s: EvaluationSnapshot) => STATUS_RANK[s.status] * 1e9 + s.completed;
 const fingerprint = (s: EvaluationSnapshot) =>
-  `${s.status}:${s.completed}:${s.errored}:${s.judgeCost}:${s.judgeInputTokens}`;
+  `${s.status}:${s.completed}:${s.errored}:${s.judgeCost}:${s.judgeUnpricedCalls}:${s.judgeInputTokens}`;
 
 export function createProgressHub(deps: Deps, options: { intervalMs: number }) {
   const watched = new Map<string, Watched>();

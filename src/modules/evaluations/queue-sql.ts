@@ -96,9 +96,13 @@ export interface ResultRow {
   score: number | null;
   passed: boolean | null;
   reasoning: string | null;
+  /** As the providers reported them. */
   input_tokens: number;
   output_tokens: number;
+  /** USD of the priced judge calls; the calls and the unpriced ones (not in cost) beside it. */
   cost: string;
+  calls: number;
+  unpriced_calls: number;
   latency_ms: number;
   error: string | null;
   /** The judge provider that answered (the last call's, when a fallback took over midway); null: no judge call. */
@@ -116,7 +120,10 @@ export interface ItemOutcome {
   results: ResultRow[];
   judgeInputTokens: number;
   judgeOutputTokens: number;
+  /** USD of the priced judge calls; the calls and the unpriced ones (not in judgeCost) beside it. */
   judgeCost: string;
+  judgeCalls: number;
+  judgeUnpricedCalls: number;
   /** The output generated for it (a GENERATED evaluation), stored with it. */
   generated?: Generated | null;
 }
@@ -145,7 +152,11 @@ export async function writeOutcomes(
     input_tokens: o.judgeInputTokens,
     output_tokens: o.judgeOutputTokens,
     cost: o.judgeCost,
-    // Generated output (left out, so NULL, when there is none) and what generating it spent.
+    calls: o.judgeCalls,
+    unpriced_calls: o.judgeUnpricedCalls,
+    // Generated output (left out, so NULL, when there is none) and what generating it spent
+    // (its cost NULL when it could not be priced).
+    generated: o.generated != null,
     output: o.generated ? o.generated.output : undefined,
     generation_input_tokens: o.generated?.inputTokens,
     generation_output_tokens: o.generated?.outputTokens,
@@ -173,23 +184,24 @@ export async function writeOutcomes(
   const [row] = await sql<{ written: string[] | null; completed: string[] | null }>(
     `WITH o AS (
        SELECT DISTINCT ON (id) * FROM json_to_recordset($2::json) AS o(id uuid, evaluation_id uuid, state text, last_error text, passed boolean,
-         tokens bigint, input_tokens bigint, output_tokens bigint, cost numeric, output jsonb, generation_input_tokens int,
-         generation_output_tokens int, generation_cost numeric, generation_latency_ms int, user_id uuid, project_id uuid)),
+         tokens bigint, input_tokens bigint, output_tokens bigint, cost numeric, calls int, unpriced_calls int, generated boolean, output jsonb,
+         generation_input_tokens int, generation_output_tokens int, generation_cost numeric, generation_latency_ms int, user_id uuid, project_id uuid)),
      marked AS (
        UPDATE evaluation_items i SET state = o.state::"EvaluationItemState", lease_token = NULL, lease_expires_at = NULL, completed_at = now(), last_error = o.last_error,
          output = coalesce(o.output, i.output), generation_input_tokens = coalesce(o.generation_input_tokens, i.generation_input_tokens),
          generation_output_tokens = coalesce(o.generation_output_tokens, i.generation_output_tokens),
-         generation_cost = coalesce(o.generation_cost, i.generation_cost), generation_latency_ms = coalesce(o.generation_latency_ms, i.generation_latency_ms)
+         generation_cost = CASE WHEN o.generated THEN o.generation_cost ELSE i.generation_cost END, generation_latency_ms = coalesce(o.generation_latency_ms, i.generation_latency_ms)
        FROM o, evaluations e
        WHERE i.id = o.id AND i.lease_token = $1::uuid AND i.state = 'RUNNING' AND e.id = i.evaluation_id AND e.status = 'RUNNING'
        RETURNING i.id),
      stored AS (
        INSERT INTO evaluation_results (id, evaluation_id, evaluation_item_id, grader_name, grader_type, score, passed, reasoning,
-         input_tokens, output_tokens, cost, latency_ms, error, provider, created_at)
+         input_tokens, output_tokens, cost, calls, unpriced_calls, latency_ms, error, provider, created_at)
        SELECT r.id, r.evaluation_id, r.evaluation_item_id, r.grader_name, r.grader_type, r.score, r.passed, r.reasoning,
-         r.input_tokens, r.output_tokens, r.cost, r.latency_ms, r.error, r.provider, r.created_at
+         r.input_tokens, r.output_tokens, r.cost, r.calls, r.unpriced_calls, r.latency_ms, r.error, r.provider, r.created_at
        FROM json_to_recordset($3::json) AS r(id uuid, evaluation_id uuid, evaluation_item_id uuid, grader_name text, grader_type text, score float8,
-         passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, latency_ms int, error text, provider text, created_at timestamptz)
+         passed boolean, reasoning text, input_tokens int, output_tokens int, cost numeric, calls int, unpriced_calls int, latency_ms int, error text,
+         provider text, created_at timestamptz)
        JOIN marked m ON m.id = r.evaluation_item_id
        ON CONFLICT (evaluation_item_id, grader_name) DO NOTHING),
      -- Counts of the items written; judge and generation spending of every outcome (a lost claim still spent it).
@@ -198,8 +210,10 @@ export async function writeOutcomes(
        UPDATE evaluations e SET completed_count = e.completed_count + d.completed, passed_count = e.passed_count + d.passed,
          failed_count = e.failed_count + d.failed, errored_count = e.errored_count + d.errored,
          judge_input_tokens = e.judge_input_tokens + d.input_tokens, judge_output_tokens = e.judge_output_tokens + d.output_tokens,
-         judge_cost = e.judge_cost + d.cost, generation_input_tokens = e.generation_input_tokens + d.generation_input_tokens,
+         judge_cost = e.judge_cost + d.cost, judge_calls = e.judge_calls + d.calls, judge_unpriced_calls = e.judge_unpriced_calls + d.unpriced_calls,
+         generation_input_tokens = e.generation_input_tokens + d.generation_input_tokens,
          generation_output_tokens = e.generation_output_tokens + d.generation_output_tokens, generation_cost = e.generation_cost + d.generation_cost,
+         generation_calls = e.generation_calls + d.generation_calls, generation_unpriced_calls = e.generation_unpriced_calls + d.generation_unpriced_calls,
          status = CASE WHEN e.status = 'RUNNING' AND e.completed_count + e.skipped_count + d.completed >= e.total_count THEN 'COMPLETED'::"EvaluationStatus" ELSE e.status END,
          finished_at = CASE WHEN e.status = 'RUNNING' AND e.completed_count + e.skipped_count + d.completed >= e.total_count THEN now() ELSE e.finished_at END,
          updated_at = now()
@@ -208,9 +222,12 @@ export async function writeOutcomes(
                count(m.id) FILTER (WHERE o.state = 'DONE' AND NOT o.passed)::int AS failed,
                count(m.id) FILTER (WHERE o.state = 'ERRORED')::int AS errored,
                sum(o.input_tokens)::bigint AS input_tokens, sum(o.output_tokens)::bigint AS output_tokens, sum(o.cost) AS cost,
+               sum(o.calls)::int AS calls, sum(o.unpriced_calls)::int AS unpriced_calls,
                coalesce(sum(o.generation_input_tokens), 0)::bigint AS generation_input_tokens,
                coalesce(sum(o.generation_output_tokens), 0)::bigint AS generation_output_tokens,
-               coalesce(sum(o.generation_cost), 0) AS generation_cost
+               coalesce(sum(o.generation_cost), 0) AS generation_cost,
+               count(*) FILTER (WHERE o.generated)::int AS generation_calls,
+               count(*) FILTER (WHERE o.generated AND o.generation_cost IS NULL)::int AS generation_unpriced_calls
              FROM o LEFT JOIN marked m ON m.id = o.id GROUP BY o.evaluation_id) d
        WHERE e.id = d.evaluation_id
        RETURNING e.id, d.completed > 0 AND e.status = 'COMPLETED' AND e.completed_count + e.skipped_count = e.total_count AS done),

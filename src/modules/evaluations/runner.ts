@@ -41,6 +41,8 @@ const erroredOutcome = (item: queue.ClaimedItem, lastError: string): queue.ItemO
   judgeInputTokens: 0,
   judgeOutputTokens: 0,
   judgeCost: '0',
+  judgeCalls: 0,
+  judgeUnpricedCalls: 0,
 });
 
 export function createEvaluationJob(

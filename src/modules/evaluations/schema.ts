@@ -9,6 +9,15 @@ import {
 import { found } from '../../errors';
 import { builder } from '../../schema/builder';
 import { projectScope } from '../auth/permissions';
+import { knownCost } from '../costs/unpriced';
+import {
+  GENERATION_COST,
+  GENERATION_UNPRICED_CALLS,
+  JUDGE_COST,
+  JUDGE_TOKENS,
+  JUDGE_UNPRICED_CALLS,
+  unpricedCalls,
+} from './spend-descriptions';
 import { GRADER_TYPES } from '../graders/definitions';
 import { ProjectRef } from '../projects/schema';
 import { loadersOf } from '../traces/loaders';
@@ -165,26 +174,35 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
       type: 'SafeInt',
       nullable: true,
       authScopes: costScope,
+      description: JUDGE_TOKENS,
       resolve: (e) => Number(e.judgeInputTokens),
     }),
     judgeOutputTokens: t.field({
       type: 'SafeInt',
       nullable: true,
       authScopes: costScope,
+      description: JUDGE_TOKENS,
       resolve: (e) => Number(e.judgeOutputTokens),
     }),
     judgeCost: t.field({
       type: 'Decimal',
       nullable: true,
       authScopes: costScope,
-      description: 'USD spent on judge calls.',
-      resolve: (e) => e.judgeCost.toFixed(),
+      description: JUDGE_COST,
+      resolve: (e) => knownCost(e.judgeCost.toFixed(), e.judgeCalls, e.judgeUnpricedCalls),
+    }),
+    judgeUnpricedCalls: t.int({
+      nullable: true,
+      authScopes: costScope,
+      description: JUDGE_UNPRICED_CALLS,
+      resolve: (e) => e.judgeUnpricedCalls,
     }),
     generationInputTokens: t.field({
       type: 'SafeInt',
       nullable: true,
       authScopes: costScope,
-      description: 'Tokens of the model generating its outputs (GENERATED), apart from judging.',
+      description:
+        'Tokens of the model generating its outputs (GENERATED), apart from judging, as its provider reported them.',
       resolve: (e) => Number(e.generationInputTokens),
     }),
     generationOutputTokens: t.field({
@@ -197,8 +215,15 @@ export const EvaluationRef = builder.prismaNode('Evaluation', {
       type: 'Decimal',
       nullable: true,
       authScopes: costScope,
-      description: 'USD spent generating its outputs.',
-      resolve: (e) => e.generationCost.toFixed(),
+      description: GENERATION_COST,
+      resolve: (e) =>
+        knownCost(e.generationCost.toFixed(), e.generationCalls, e.generationUnpricedCalls),
+    }),
+    generationUnpricedCalls: t.int({
+      nullable: true,
+      authScopes: costScope,
+      description: GENERATION_UNPRICED_CALLS,
+      resolve: (e) => e.generationUnpricedCalls,
     }),
     error: t.exposeString('error', { nullable: true }),
     errorCode: t.exposeString('errorCode', {
@@ -260,7 +285,8 @@ builder.prismaObject('EvaluationItem', {
       nullable: true,
       select: { generationCost: true, evaluation: { select: { projectId: true } } },
       authScopes: (i) => costScope(i.evaluation),
-      description: 'USD spent generating its output.',
+      description:
+        'USD spent generating its output; null when it was not generated, or when its call could not be priced (its model having no price or its provider reporting no usage).',
       resolve: (i) => i.generationCost?.toFixed() ?? null,
     }),
     outputTraceId: t.exposeString('outputTraceId', {
@@ -318,15 +344,23 @@ builder.prismaObject('EvaluationResult', {
     score: t.exposeFloat('score', { nullable: true }),
     passed: t.exposeBoolean('passed', { nullable: true }),
     reasoning: t.exposeString('reasoning', { nullable: true }),
-    inputTokens: t.exposeInt('inputTokens', { description: 'Judge tokens.' }),
-    outputTokens: t.exposeInt('outputTokens'),
+    inputTokens: t.exposeInt('inputTokens', { description: JUDGE_TOKENS }),
+    outputTokens: t.exposeInt('outputTokens', { description: JUDGE_TOKENS }),
     cost: t.field({
       type: 'Decimal',
       nullable: true,
       select: { evaluation: { select: { projectId: true } } },
       authScopes: (r) => costScope(r.evaluation),
-      description: 'USD spent on judge calls.',
-      resolve: (r) => r.cost.toFixed(),
+      description:
+        'USD of the priced judge calls of this grader on this item (see judgeUnpricedCalls); null when it called a judge and none of its calls could be priced; "0" when it called none.',
+      resolve: (r) => knownCost(r.cost.toFixed(), r.calls, r.unpricedCalls),
+    }),
+    judgeUnpricedCalls: t.int({
+      nullable: true,
+      select: { evaluation: { select: { projectId: true } } },
+      authScopes: (r) => costScope(r.evaluation),
+      description: unpricedCalls('Judge calls of this grader on this item', 'cost'),
+      resolve: (r) => r.unpricedCalls,
     }),
     latencyMs: t.exposeInt('latencyMs', { nullable: true }),
     error: t.exposeString('error', { nullable: true }),

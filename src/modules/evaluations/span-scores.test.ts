@@ -12,6 +12,8 @@ const result = (over: Partial<ResultRow>): ResultRow => ({
   input_tokens: 0,
   output_tokens: 0,
   cost: '0',
+  calls: 0,
+  unpriced_calls: 0,
   latency_ms: 1,
   error: null,
   provider: 'default',
@@ -28,6 +30,8 @@ const outcome = (results: ResultRow[], source: ItemOutcome['source']): ItemOutco
   judgeInputTokens: 0,
   judgeOutputTokens: 0,
   judgeCost: '0',
+  judgeCalls: 0,
+  judgeUnpricedCalls: 0,
 });
 const source = { spanId: 'span', traceId: 'trace' };
 

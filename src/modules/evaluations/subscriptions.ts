@@ -15,6 +15,7 @@ import {
   type EventMessage,
 } from '../events/catalogue';
 import { EvaluationRef, EvaluationStatusEnum, GraderResults, ResultCounts } from './schema';
+import { JUDGE_COST, JUDGE_TOKENS, unpricedCalls } from './spend-descriptions';
 import { percentDone, type EvaluationSnapshot } from './summaries';
 
 type EvaluationEvent = EventMessage<EvaluationEventName>;
@@ -68,20 +69,28 @@ const EvaluationProgressRef = builder
         type: 'SafeInt',
         nullable: true,
         authScopes: costScope,
+        description: JUDGE_TOKENS,
         resolve: (s) => s.judgeInputTokens,
       }),
       judgeOutputTokens: t.field({
         type: 'SafeInt',
         nullable: true,
         authScopes: costScope,
+        description: JUDGE_TOKENS,
         resolve: (s) => s.judgeOutputTokens,
       }),
       judgeCost: t.field({
         type: 'Decimal',
         nullable: true,
         authScopes: costScope,
-        description: 'USD spent on judge calls so far.',
+        description: `${JUDGE_COST} Of the calls made so far.`,
         resolve: (s) => s.judgeCost,
+      }),
+      judgeUnpricedCalls: t.int({
+        nullable: true,
+        authScopes: costScope,
+        description: unpricedCalls('Judge calls made so far', 'judgeCost'),
+        resolve: (s) => s.judgeUnpricedCalls,
       }),
       etaSeconds: t.int({
         nullable: true,

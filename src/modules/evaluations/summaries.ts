@@ -3,6 +3,7 @@
 // Queries and the live progress stream read it alike.
 import type { EvaluationStatus } from '../../generated/prisma/enums';
 import type { Sql } from '../../storage/db';
+import { knownCostSql } from '../costs/unpriced';
 
 export interface GraderSummary {
   name: string;
@@ -27,10 +28,13 @@ export interface EvaluationState {
   errored: number;
   /** Never graded: the evaluation was closed before their outputs arrived. */
   skipped: number;
+  /** As the providers reported them. */
   judgeInputTokens: number;
   judgeOutputTokens: number;
-  /** USD, as a decimal string. */
-  judgeCost: string;
+  /** USD of the priced judge calls, as a decimal string; null when there were judge calls and none could be priced. */
+  judgeCost: string | null;
+  /** Judge calls whose cost is unknown (costs/unpriced.ts): not in judgeCost. */
+  judgeUnpricedCalls: number;
   error: string | null;
   errorCode: string | null;
   createdAt: Date;
@@ -143,7 +147,8 @@ async function loadStates(
     skipped_count: number;
     judge_input_tokens: string;
     judge_output_tokens: string;
-    judge_cost: string;
+    judge_cost: string | null;
+    judge_unpriced_calls: number;
     error: string | null;
     error_code: string | null;
     created_at: Date;
@@ -154,7 +159,8 @@ async function loadStates(
     summarised: boolean;
   }>(
     `SELECT e.id::text, e.project_id::text, e.batch_id::text, e.name, e.status, e.total_count, e.completed_count, e.passed_count, e.failed_count,
-       e.errored_count, e.skipped_count, e.judge_input_tokens::text, e.judge_output_tokens::text, trim_scale(e.judge_cost)::text AS judge_cost,
+       e.errored_count, e.skipped_count, e.judge_input_tokens::text, e.judge_output_tokens::text,
+       ${knownCostSql('e.judge_cost', 'e.judge_calls', 'e.judge_unpriced_calls')} AS judge_cost, e.judge_unpriced_calls,
        e.error, e.error_code, e.created_at, e.started_at, e.finished_at, s.summarised,
        CASE WHEN s.summarised THEN e.testing_criteria END AS testing_criteria,
        CASE WHEN s.summarised THEN (SELECT json_agg(g) FROM (${graderSql('e.id')}) g) END AS graders
@@ -180,6 +186,7 @@ async function loadStates(
         judgeInputTokens: Number(r.judge_input_tokens),
         judgeOutputTokens: Number(r.judge_output_tokens),
         judgeCost: r.judge_cost,
+        judgeUnpricedCalls: r.judge_unpriced_calls,
         error: r.error,
         errorCode: r.error_code,
         createdAt: new Date(r.created_at),

@@ -25,6 +25,7 @@ const running: EvaluationState = {
   judgeInputTokens: 120,
   judgeOutputTokens: 30,
   judgeCost: '0.0042',
+  judgeUnpricedCalls: 0,
   error: null,
   errorCode: null,
   createdAt: new Date('2026-12-01T10:00:00.000Z'),

@@ -2,6 +2,7 @@
 // (time, id) order, so an export of any size holds one page in memory and resumes after the
 // last row sent. Columns are those the API reads (traces/read-sql.ts, scores/repo.ts).
 import type { Sql } from '../../storage/db';
+import { knownCostSql } from '../costs/unpriced';
 import { SCORE_COLUMNS } from '../scores/repo';
 import { SPAN_COLUMNS, SPAN_KEYS, TRACE_COLUMNS, TRACE_KEYS } from '../traces/read-sql';
 
@@ -29,6 +30,7 @@ export const COST_COLUMNS = new Set([
   'costProvided',
   'priceSource',
   'cost',
+  'judgeUnpricedCalls',
 ]);
 
 const named = (list: string[]): [string, string][] =>
@@ -79,7 +81,9 @@ const KINDS: Record<ExportKind, KindSql> = {
       ['reasoning', 'r.reasoning'],
       ['inputTokens', 'r.input_tokens'],
       ['outputTokens', 'r.output_tokens'],
-      ['cost', 'trim_scale(r.cost)::text'],
+      // Null when the grader called a judge and none of its calls could be priced (costs/unpriced.ts).
+      ['cost', knownCostSql('r.cost', 'r.calls', 'r.unpriced_calls')],
+      ['judgeUnpricedCalls', 'r.unpriced_calls'],
       ['latencyMs', 'r.latency_ms'],
       ['error', 'r.error'],
       ['provider', 'r.provider'],

@@ -14,6 +14,7 @@ import {
   type Outcome,
   type SpecOf,
 } from './grader';
+import { usageOf } from './judges';
 import { render, type GradingItem } from './template';
 import { bleu, cosine, fuzzyRatio, rougeL, rougeN } from './text-metrics';
 
@@ -224,12 +225,7 @@ export const TEXT_SIMILARITY = defineGrader({
       ctx.signal,
       ctx.provider,
     );
-    ctx.usage.push({
-      model: embedded.model,
-      provider: embedded.provider,
-      inputTokens: embedded.usage.inputTokens,
-      outputTokens: 0,
-    });
+    ctx.usage.push(usageOf(embedded));
     const score = cosine(embedded.vectors[0], embedded.vectors[1]);
     return { score, passed: score >= spec.pass_threshold };
   },

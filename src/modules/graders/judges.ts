@@ -79,8 +79,26 @@ export interface JudgeUsage {
   model: string;
   /** The provider that answered (a fallback's name when it took over). */
   provider?: string;
+  /** As the provider reported them (0 when it reported none). */
   inputTokens: number;
   outputTokens: number;
+  /** False when the provider reported no usage: the call's cost is unknown, not 0. */
+  reported: boolean;
+}
+
+/** A chat or embeddings call's usage, as graders record it. */
+export function usageOf(result: {
+  model: string;
+  provider?: string;
+  usage: { inputTokens: number; outputTokens?: number } | null;
+}): JudgeUsage {
+  return {
+    model: result.model,
+    provider: result.provider,
+    inputTokens: result.usage?.inputTokens ?? 0,
+    outputTokens: result.usage?.outputTokens ?? 0,
+    reported: result.usage !== null,
+  };
 }
 
 export interface JudgeContext {
@@ -98,7 +116,7 @@ export class JudgeAnswerError extends Error {}
 
 export async function chat(ctx: JudgeContext, request: ChatRequest): Promise<ChatResult> {
   const result = await ctx.judge.chat({ provider: ctx.provider, ...request }, ctx.signal);
-  ctx.usage.push({ model: result.model, provider: result.provider, ...result.usage });
+  ctx.usage.push(usageOf(result));
   return result;
 }
 

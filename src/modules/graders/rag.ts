@@ -12,7 +12,7 @@ import {
   type Outcome,
   type SpecOf,
 } from './grader';
-import { chat, JudgeAnswerError, parseJsonAnswer, type JudgeContext } from './judges';
+import { chat, JudgeAnswerError, parseJsonAnswer, usageOf, type JudgeContext } from './judges';
 import { asText, type GradingItem } from './template';
 import { cosine } from './text-metrics';
 
@@ -132,11 +132,7 @@ export async function answerRelevancy(
   if (generated.length === 0) throw new JudgeAnswerError('the judge generated no questions');
   if (flag(answerJson.noncommittal)) return outcome(spec, 0, 'the answer is noncommittal');
   const embedded = await ctx.judge.embed([question, ...generated], ctx.signal);
-  ctx.usage.push({
-    model: embedded.model,
-    inputTokens: embedded.usage.inputTokens,
-    outputTokens: 0,
-  });
+  ctx.usage.push(usageOf(embedded));
   const [q, ...rest] = embedded.vectors;
   const score = rest.reduce((sum, v) => sum + cosine(q, v), 0) / rest.length;
   return outcome(

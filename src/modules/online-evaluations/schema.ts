@@ -5,6 +5,8 @@ import { EvaluationRuleTarget } from '../../generated/prisma/enums';
 import { found } from '../../errors';
 import { builder } from '../../schema/builder';
 import { projectScope } from '../auth/permissions';
+import { knownCost } from '../costs/unpriced';
+import { JUDGE_COST, JUDGE_TOKENS, JUDGE_UNPRICED_CALLS } from '../evaluations/spend-descriptions';
 import { ProjectRef } from '../projects/schema';
 import { SpanKindEnum, SpanStatusEnum } from '../traces/schema';
 import type { RuleFilter } from './filter';
@@ -130,20 +132,28 @@ const StatsRef = builder.objectRef<Stats>('EvaluationRuleStats').implement({
       type: 'SafeInt',
       nullable: true,
       authScopes: costScope,
+      description: JUDGE_TOKENS,
       resolve: (s) => Number(s.input_tokens),
     }),
     judgeOutputTokens: t.field({
       type: 'SafeInt',
       nullable: true,
       authScopes: costScope,
+      description: JUDGE_TOKENS,
       resolve: (s) => Number(s.output_tokens),
     }),
     judgeCost: t.field({
       type: 'Decimal',
       nullable: true,
       authScopes: costScope,
-      description: 'USD spent on judge calls.',
-      resolve: (s) => s.cost,
+      description: JUDGE_COST,
+      resolve: (s) => knownCost(s.cost, s.calls, s.unpriced_calls),
+    }),
+    judgeUnpricedCalls: t.int({
+      nullable: true,
+      authScopes: costScope,
+      description: JUDGE_UNPRICED_CALLS,
+      resolve: (s) => s.unpriced_calls,
     }),
     lag: t.field({
       type: LagRef,

@@ -143,7 +143,10 @@ export interface TaskOutcome {
   lastError: string | null;
   judgeInputTokens: number;
   judgeOutputTokens: number;
+  /** USD of the priced judge calls; the calls and the unpriced ones (not in judgeCost) beside it. */
   judgeCost: string;
+  judgeCalls: number;
+  judgeUnpricedCalls: number;
   /** The judge provider that answered each grader ({ grader name: provider }); null: none. */
   judgedBy?: Record<string, string> | null;
   /** Whose quota and budget the spending counts against. */
@@ -187,14 +190,17 @@ export async function markDone(
  * usage counters of `day`, whose quotas and budgets it counts against.
  */
 export async function addSpending(sql: Sql, day: Date, outcomes: TaskOutcome[]): Promise<void> {
+  // A call whose provider reported no usage has no tokens and is still counted (unpriced).
   const spent = outcomes
-    .filter((o) => o.judgeInputTokens + o.judgeOutputTokens > 0)
+    .filter((o) => o.judgeCalls > 0 || o.judgeInputTokens + o.judgeOutputTokens > 0)
     .map((o) => ({
       id: o.taskId,
       input_tokens: o.judgeInputTokens,
       output_tokens: o.judgeOutputTokens,
       tokens: o.judgeInputTokens + o.judgeOutputTokens,
       cost: o.judgeCost,
+      calls: o.judgeCalls,
+      unpriced_calls: o.judgeUnpricedCalls,
       user_id: o.userId,
       project_id: o.projectId,
     }));
@@ -202,10 +208,11 @@ export async function addSpending(sql: Sql, day: Date, outcomes: TaskOutcome[]):
   await sql(
     `WITH o AS (
        SELECT * FROM json_to_recordset($1::json) AS o(id uuid, input_tokens int, output_tokens int, tokens bigint, cost numeric,
-         user_id uuid, project_id uuid)),
+         calls int, unpriced_calls int, user_id uuid, project_id uuid)),
      tasks AS (
        UPDATE online_evaluation_tasks t SET judge_input_tokens = t.judge_input_tokens + o.input_tokens,
-         judge_output_tokens = t.judge_output_tokens + o.output_tokens, judge_cost = t.judge_cost + o.cost
+         judge_output_tokens = t.judge_output_tokens + o.output_tokens, judge_cost = t.judge_cost + o.cost,
+         judge_calls = t.judge_calls + o.calls, judge_unpriced_calls = t.judge_unpriced_calls + o.unpriced_calls
        FROM o WHERE t.id = o.id),
      ${addJudgeSpendingFrom('o', '$2', '$3')}
      SELECT 1`,
@@ -250,7 +257,10 @@ export interface RuleStatsRow {
   canceled: number;
   input_tokens: string;
   output_tokens: string;
+  /** USD of the priced judge calls (not of unpriced_calls), whether or not any was priced. */
   cost: string;
+  calls: number;
+  unpriced_calls: number;
   lag_p50: number | null;
   lag_p95: number | null;
   lag_p99: number | null;
@@ -272,6 +282,8 @@ export async function ruleStats(sql: Sql, ruleId: string): Promise<RuleStatsRow>
        COALESCE(sum(judge_input_tokens), 0)::text AS input_tokens,
        COALESCE(sum(judge_output_tokens), 0)::text AS output_tokens,
        trim_scale(COALESCE(sum(judge_cost), 0))::text AS cost,
+       COALESCE(sum(judge_calls), 0)::int AS calls,
+       COALESCE(sum(judge_unpriced_calls), 0)::int AS unpriced_calls,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM done_at - last_seen_at)) FILTER (WHERE ${LAG}) AS lag_p50,
        percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM done_at - last_seen_at)) FILTER (WHERE ${LAG}) AS lag_p95,
        percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM done_at - last_seen_at)) FILTER (WHERE ${LAG}) AS lag_p99,

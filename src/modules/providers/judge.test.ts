@@ -91,3 +91,68 @@ describe('createJudge', () => {
     expect(requests).toBe(1);
   });
 });
+
+describe('usage', () => {
+  let server: Server;
+  let url: string;
+  // An OpenAI-compatible server that reports usage only when the request's model says so.
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString());
+        const reports = body.model === 'reports-usage';
+        const answer = req.url?.endsWith('/embeddings')
+          ? {
+              object: 'list',
+              model: body.model,
+              data: [{ object: 'embedding', index: 0, embedding: [1, 0] }],
+              ...(reports ? { usage: { prompt_tokens: 7, total_tokens: 7 } } : {}),
+            }
+          : {
+              id: 'x',
+              object: 'chat.completion',
+              created: 0,
+              model: body.model,
+              choices: [
+                { index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'ok' } },
+              ],
+              ...(reports
+                ? { usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 } }
+                : {}),
+            };
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const judge = () =>
+    createJudge({
+      name: 'default',
+      baseUrl: url,
+      apiKey: 'sk-test',
+      models: ['*'],
+      fallback: null,
+      timeoutMs: 5_000,
+      maxRetries: 0,
+      concurrency: 2,
+      breakerFailures: 5,
+      breakerResetMs: 30_000,
+    });
+  const chat = (model: string) =>
+    judge().chat({ model, messages: [{ role: 'user', content: 'hi' }] });
+
+  it('reads the usage a provider reports', async () => {
+    expect((await chat('reports-usage')).usage).toEqual({ inputTokens: 7, outputTokens: 3 });
+    expect((await judge().embed(['a'], 'reports-usage')).usage).toEqual({ inputTokens: 7 });
+  });
+
+  it('keeps no usage reported apart from 0 tokens (its cost is unknown, not 0)', async () => {
+    expect((await chat('silent')).usage).toBeNull();
+    expect((await judge().embed(['a'], 'silent')).usage).toBeNull();
+  });
+});

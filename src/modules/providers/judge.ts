@@ -51,14 +51,16 @@ export interface ChatResult {
   /** The provider that answered (router.ts: a fallback's name when it took over). */
   provider?: string;
   choices: { text: string; logprobs: TokenLogprobs[] | null }[];
-  usage: { inputTokens: number; outputTokens: number };
+  /** As the provider reported it; null when it reported none (some OpenAI-compatible servers omit it): the call's cost is unknown, not 0. */
+  usage: { inputTokens: number; outputTokens: number } | null;
 }
 
 export interface EmbedResult {
   model: string;
   provider?: string;
   vectors: number[][];
-  usage: { inputTokens: number };
+  /** As the provider reported it; null when it reported none. */
+  usage: { inputTokens: number } | null;
 }
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -243,10 +245,12 @@ export function createJudge(config: JudgeProviderConfig, timer?: JudgeTimer) {
               top: (t.top_logprobs ?? []).map((a) => ({ token: a.token, logprob: a.logprob })),
             })) ?? null,
         })),
-        usage: {
-          inputTokens: response.usage?.prompt_tokens ?? 0,
-          outputTokens: response.usage?.completion_tokens ?? 0,
-        },
+        usage: response.usage
+          ? {
+              inputTokens: response.usage.prompt_tokens ?? 0,
+              outputTokens: response.usage.completion_tokens ?? 0,
+            }
+          : null,
       };
     },
 
@@ -263,7 +267,7 @@ export function createJudge(config: JudgeProviderConfig, timer?: JudgeTimer) {
         model: response.model || model,
         provider,
         vectors,
-        usage: { inputTokens: response.usage?.prompt_tokens ?? 0 },
+        usage: response.usage ? { inputTokens: response.usage.prompt_tokens ?? 0 } : null,
       };
     },
   };
