@@ -353,6 +353,8 @@ export function createEvaluationService(
           } catch (error) {
             // An import of another run of the eval made it meanwhile: shared, as it would be after.
             dataset = await find();
+            // Or made and removed again (its import refused) in between: once more.
+            if (!dataset && attempt < 3) continue;
             if (!dataset) throw error;
           }
         }
