@@ -13,6 +13,7 @@ import { addUsage } from '../ratelimit/usage-sql';
 import type { Emit, Events } from '../events/emitter';
 import { announceEvaluations } from './announce';
 import { createDatasets } from './datasets';
+import { lockDataset } from './dataset-sql';
 import { itemsOf, type DataSourceInput } from './data-source';
 import { checkImport, type OpenAIImportInput, translateOpenAIEval } from './openai-import';
 import { outputsAsked, planOutputs, type OutputsInput } from './outputs';
@@ -212,6 +213,20 @@ export function createEvaluationService(
     return ids;
   }
 
+  /**
+   * Deletes a dataset an import made, unless an evaluation uses it. Its row is locked first: an
+   * evaluation being stored on it (its foreign key holds the row) is waited for, then seen.
+   */
+  async function dropUnused(datasetId: string) {
+    await db.transaction(async (sql) => {
+      if (!(await lockDataset(sql, datasetId))) return;
+      await sql(
+        `DELETE FROM datasets d WHERE d.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.dataset_id = d.id)`,
+        [datasetId],
+      );
+    });
+  }
+
   async function createEvaluation(input: EvaluationInput) {
     const prepared = await prepare(input);
     const [id] = await services.events.transaction((sql, emit) =>
@@ -323,37 +338,39 @@ export function createEvaluationService(
         db.prisma.dataset.findUnique({
           where: { projectId_name: { projectId: input.projectId, name: translated.datasetName } },
         });
-      let dataset = await find();
-      let made = false;
-      if (!dataset) {
-        try {
-          dataset = await datasets.createDataset({
-            projectId: input.projectId,
-            name: translated.datasetName,
-            description: 'Imported from OpenAI Evals.',
-            items: [],
-          });
-          made = true;
-        } catch (error) {
-          // An import of another run of the eval made it meanwhile: shared, as it would be after.
-          dataset = await find();
-          if (!dataset) throw error;
+      for (let attempt = 1; ; attempt++) {
+        let dataset = await find();
+        let made = false;
+        if (!dataset) {
+          try {
+            dataset = await datasets.createDataset({
+              projectId: input.projectId,
+              name: translated.datasetName,
+              description: 'Imported from OpenAI Evals.',
+              items: [],
+            });
+            made = true;
+          } catch (error) {
+            // An import of another run of the eval made it meanwhile: shared, as it would be after.
+            dataset = await find();
+            // Or made and removed again (its import refused) in between: once more.
+            if (!dataset && attempt < 3) continue;
+            if (!dataset) throw error;
+          }
         }
-      }
-      try {
-        const ids = await datasets.itemIdsFor(dataset.id, translated.items, translated.itemsPath);
-        const evaluationId = await createEvaluation(
-          evaluation({ datasetId: dataset.id, datasetItemIds: ids }),
-        );
-        return { datasetId: dataset.id, evaluationId };
-      } catch (error) {
-        // Not once an evaluation of another import at once uses it.
-        if (made)
-          await db.query(
-            `DELETE FROM datasets d WHERE d.id = $1::uuid AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.dataset_id = d.id)`,
-            [dataset.id],
+        try {
+          const ids = await datasets.itemIdsFor(dataset.id, translated.items, translated.itemsPath);
+          const evaluationId = await createEvaluation(
+            evaluation({ datasetId: dataset.id, datasetItemIds: ids }),
           );
-        throw error;
+          return { datasetId: dataset.id, evaluationId };
+        } catch (error) {
+          if (made) await dropUnused(dataset.id);
+          // The import that made the dataset failed and removed it before this one's evaluation
+          // was stored: again, on the eval's dataset as it is now.
+          else if (attempt < 3 && (await find())?.id !== dataset.id) continue;
+          throw error;
+        }
       }
     },
 
