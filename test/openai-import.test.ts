@@ -2,8 +2,10 @@
 // examples (https://platform.openai.com/docs/api-reference/evals: "Get an eval", "Get an eval
 // run", "The eval object", the jsonl run data source): a completions run generates with the
 // fake provider, a jsonl run grades its samples, a file_id run takes its lines as items.
+import pg from 'pg';
 import { globalId, type TestApp } from './support/app';
-import { waitFor } from './support/evaluations';
+import { createEvaluation, waitFor } from './support/evaluations';
+import { until } from './support/live';
 import type { FakeLlm } from './support/fake-llm';
 import { judgeTestApp } from './support/judge-app';
 
@@ -322,6 +324,75 @@ it('imports at once: runs of a new eval into one dataset, the same run once', as
   );
   expect(rows[0]!.n).toBe(4);
 });
+
+// Postgres only: a second connection holds each run's advisory lock to order the two imports'
+// steps (the embedded database has one session, which would hold them for everyone).
+if (process.env.DATABASE_URL)
+  it("imports at once: a failed import that made the eval's dataset does not delete it from under another import of the eval", async () => {
+    const ev = { ...evalObject, id: 'eval_race', name: 'Race' };
+    const run = (id: string, label: string) => ({
+      ...jsonlRun(
+        { type: 'file_content', content: [{ item: { label }, sample: { output_text: label } }] },
+        id,
+      ),
+      eval_id: ev.id,
+    });
+    const userB = await app.seedUser({ role: 'DEVELOPER' });
+    const limited = await app.gql(
+      'mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }',
+      { input: { userId: globalId('User', userB.userId), evaluationsPerDay: 1 } },
+    );
+    expect(limited.body.errors).toBeUndefined();
+    const holder = new pg.Client({
+      connectionString: (app.server.deps.config.database as { url: string }).url,
+    });
+    await holder.connect();
+    try {
+      const lockSql = (fn: string) =>
+        `SELECT ${fn}(hashtextextended('openai-import:' || $1 || ':' || $2, 0))`;
+      const lock = (runId: string) =>
+        holder.query(lockSql('pg_advisory_lock'), [app.projectId, runId]);
+      const unlock = (runId: string) =>
+        holder.query(lockSql('pg_advisory_unlock'), [app.projectId, runId]);
+      const waiting = (n: number) =>
+        until(
+          async () =>
+            (
+              await holder.query(
+                `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+              )
+            ).rows[0].n >= n,
+          5_000,
+          `${n} imports waiting`,
+        );
+      await lock('evalrun_race_b');
+      await lock('evalrun_race_a');
+      // B makes the eval's dataset, adds its item, and waits where its evaluation is stored.
+      const b = importEval({ eval: ev, run: run('evalrun_race_b', 'b') }, userB.key);
+      await waiting(1);
+      // A finds that dataset, adds its item, and waits likewise.
+      const a = importEval({ eval: ev, run: run('evalrun_race_a', 'a') });
+      await waiting(2);
+      // B's creator spends the last evaluation of the day meanwhile: B is refused where it is stored.
+      await createEvaluation(
+        app,
+        [{ type: 'regex', name: 'r', input: '{{item.output}}', pattern: 'x' }],
+        [{ input: 1, output: 'x' }],
+        { key: userB.key },
+      );
+      await unlock('evalrun_race_b');
+      expect((await b).body.errors?.[0]?.extensions?.code).toBe('QUOTA_EXCEEDED');
+      await unlock('evalrun_race_a');
+      const stored = await a;
+      // A had nothing wrong with it: stored, on the eval's dataset, which is still there.
+      expect(stored.body.errors).toBeUndefined();
+      const datasetId = stored.body.data.importOpenAIEval.dataset.id;
+      const seen = await app.gql('query($id: ID!) { node(id: $id) { id } }', { id: datasetId });
+      expect(seen.body.data.node).not.toBeNull();
+    } finally {
+      await holder.end();
+    }
+  });
 
 it("takes a file_id run's lines as items, JSONL text or a list", async () => {
   const fileRun = jsonlRun({ type: 'file_id', id: 'file-J7MoX9ToHXp2TutMEeYnwj' }, 'evalrun_file');
