@@ -49,6 +49,11 @@ async function emitted(
   await sql('BEGIN');
   try {
     await sql('ALTER TABLE evaluations ADD COLUMN skipped_count INTEGER NOT NULL DEFAULT 0');
+    // Judge calls counted, and those that could not be priced (payloads' judgeCost may be null).
+    await sql(
+      `ALTER TABLE evaluations ADD COLUMN judge_calls INTEGER NOT NULL DEFAULT 0,
+         ADD COLUMN judge_unpriced_calls INTEGER NOT NULL DEFAULT 0`,
+    );
     // Alert channels (a later release) receive from the same outbox statement.
     await sql('CREATE TABLE alert_channels (id uuid PRIMARY KEY, project_id uuid NOT NULL)');
     await sql('ALTER TABLE webhook_deliveries ADD COLUMN channel_id uuid');
