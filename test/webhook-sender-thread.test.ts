@@ -89,3 +89,42 @@ it('a POST that throws (a header Node refuses) fails alone: the others in the th
   expect(refused).toMatchObject({ statusCode: null, error: expect.stringMatching(/header/i) });
   expect((await sending).statusCode).toBe(200);
 });
+
+it("keeps its sender's caps on the wire: the others wait in the thread, unstarted, and take each freed place", async () => {
+  const capped = threadPost('127.0.0.1', { total: 3, perKey: 2 });
+  receiver.answer = () => ({ status: 200, delayMs: 3_000 });
+  const before = receiver.received.length;
+  const sent = (key: string) =>
+    capped(receiver.url, { 'x-key': key }, '{}', { timeoutMs: 1_500, key });
+  // Key a: 2 on the wire, 1 waiting (its cap); key b: 1 on the wire (the total), 1 waiting.
+  const pending = ['a', 'a', 'a', 'b', 'b'].map(sent);
+  const abort = new AbortController();
+  const waitingAborted = capped(receiver.url, {}, '{}', {
+    timeoutMs: 5_000,
+    key: 'c',
+    signal: abort.signal,
+  });
+  while (receiver.received.length - before < 3) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 300));
+  expect(receiver.received.length - before).toBe(3);
+  expect(receiver.received.slice(before).map((r) => r.headers['x-key'])).toEqual(['a', 'a', 'b']);
+  // Waiting in the thread: taken out, answered on our side, never sent.
+  abort.abort();
+  expect(await waitingAborted).toMatchObject({ statusCode: null, aborted: true });
+  // The first three time out after 1.5 s (their timeout starts on the wire); the waiting two then go.
+  const results = await Promise.all(pending);
+  expect(results.map((r) => r.error?.startsWith('timed out'))).toEqual([
+    true,
+    true,
+    true,
+    true,
+    true,
+  ]);
+  expect(receiver.received.slice(before).map((r) => r.headers['x-key'])).toEqual([
+    'a',
+    'a',
+    'b',
+    'a',
+    'b',
+  ]);
+});
