@@ -242,50 +242,35 @@ it('a generated output whose provider reported no usage has no cost, and the run
   });
 });
 
-it("an online evaluation rule's stats report judgeCost null and its unpriced calls when its judge model has no price", async () => {
-  const project = await app.seedProject();
-  fake.on('Rate online', score(0.6));
-  const id = await createRule(app, project, {
-    delaySeconds: 0,
-    testingCriteria: [rated('quality', 'no-price-model', 'Rate online')],
-  });
-  const sent = await ingest(app, project, [
-    span({ traceId: 'unpriced-1', spanId: 'root', name: 'agent', output: 'an answer' }),
-  ]);
-  expect(sent.body.errors).toBeUndefined();
-  await waitForRule(app, id, settled(1));
-  const res = await app.gql(
-    `query($id: ID!) { evaluationRule(id: $id) { stats { evaluated judgeInputTokens judgeCost judgeUnpricedCalls } } }`,
-    { id },
-  );
-  expect(res.body.data.evaluationRule.stats).toEqual({
-    evaluated: 1,
-    judgeInputTokens: 100,
-    judgeCost: null,
-    judgeUnpricedCalls: 1,
-  });
-});
-
-it('an online evaluation rule counts a judge answer without usage as unpriced (no tokens, still a call)', async () => {
-  const project = await app.seedProject();
-  fake.on('Rate online silently', { ...score(0.6), usage: null });
-  const id = await createRule(app, project, {
-    delaySeconds: 0,
-    testingCriteria: [rated('quality', 'gpt-4o-mini', 'Rate online silently')],
-  });
-  const sent = await ingest(app, project, [
-    span({ traceId: 'unpriced-2', spanId: 'root', name: 'agent', output: 'an answer' }),
-  ]);
-  expect(sent.body.errors).toBeUndefined();
-  await waitForRule(app, id, settled(1));
-  const res = await app.gql(
-    `query($id: ID!) { evaluationRule(id: $id) { stats { evaluated judgeInputTokens judgeCost judgeUnpricedCalls } } }`,
-    { id },
-  );
-  expect(res.body.data.evaluationRule.stats).toEqual({
-    evaluated: 1,
-    judgeInputTokens: 0,
-    judgeCost: null,
-    judgeUnpricedCalls: 1,
-  });
-});
+// An online rule's stats: its judge model without a price, or an answer without usage (no tokens,
+// still a call).
+it.each([
+  { why: 'its judge model has no price', model: 'no-price-model', usage: {}, tokens: 100 },
+  { why: 'its answer has no usage', model: 'gpt-4o-mini', usage: { usage: null }, tokens: 0 },
+])(
+  "an online evaluation rule's stats report judgeCost null and its unpriced call when $why",
+  async ({ why, model, usage, tokens }) => {
+    const project = await app.seedProject();
+    const prompt = `Rate online: ${why}`;
+    fake.on(prompt, { ...score(0.6), ...usage });
+    const id = await createRule(app, project, {
+      delaySeconds: 0,
+      testingCriteria: [rated('quality', model, prompt)],
+    });
+    const sent = await ingest(app, project, [
+      span({ traceId: `unpriced-${tokens}`, spanId: 'root', name: 'agent', output: 'an answer' }),
+    ]);
+    expect(sent.body.errors).toBeUndefined();
+    await waitForRule(app, id, settled(1));
+    const res = await app.gql(
+      `query($id: ID!) { evaluationRule(id: $id) { stats { evaluated judgeInputTokens judgeCost judgeUnpricedCalls } } }`,
+      { id },
+    );
+    expect(res.body.data.evaluationRule.stats).toEqual({
+      evaluated: 1,
+      judgeInputTokens: tokens,
+      judgeCost: null,
+      judgeUnpricedCalls: 1,
+    });
+  },
+);
