@@ -190,9 +190,10 @@ export async function markDone(
  * usage counters of `day`, whose quotas and budgets it counts against.
  */
 export async function addSpending(sql: Sql, day: Date, outcomes: TaskOutcome[]): Promise<void> {
-  // A call whose provider reported no usage has no tokens and is still counted (unpriced).
+  // Every outcome that called a judge: one whose provider reported no usage has no tokens and is
+  // still counted (unpriced).
   const spent = outcomes
-    .filter((o) => o.judgeCalls > 0 || o.judgeInputTokens + o.judgeOutputTokens > 0)
+    .filter((o) => o.judgeCalls > 0)
     .map((o) => ({
       id: o.taskId,
       input_tokens: o.judgeInputTokens,
