@@ -1,7 +1,6 @@
 // The webhook delivery job on the worker pool: claims due deliveries, sends up to `concurrency` at
-// once and at most `perEndpoint` to one endpoint (kept on the wire by the sender thread, handed
-// twice as many by the pool's `limitBy`; this worker is the endpoint's one sender while it holds
-// any of its deliveries: delivery-sql.ts), and records each
+// once and at most `perEndpoint` to one endpoint (the pool's `limitBy`; this worker is the
+// endpoint's one sender while it holds any of its deliveries: delivery-sql.ts), and records each
 // attempt under its claim. At least once: a delivery is marked done only after the receiver
 // answered 2xx, so a worker killed mid-send leaves it to be sent again after its lease.
 import { randomUUID } from 'node:crypto';
@@ -24,16 +23,11 @@ import { classify, nextAttemptDelay } from './retry';
 import { threadPost } from './sender-thread';
 import { signatureHeader } from './signature';
 
-/** Deliveries handed to the sender thread per place on the wire (measured: bench/README.md "webhooks"). */
-const HANDED = 2;
-
 export function createWebhookJob(deps: Deps): Job<ClaimedDelivery, Outcome> {
   const { concurrency, perEndpoint, timeoutMs, retryScheduleMs, disableAfterMs, allowedHosts } =
     deps.config.webhooks;
-  // Every POST (webhooks and alert channels) is made in the sender thread, which keeps the caps on
-  // requests in flight: the pool hands it up to twice as many (HANDED), so that a place freed
-  // there is taken at once by one waiting there.
-  const post = threadPost(allowedHosts, { total: concurrency, perKey: perEndpoint });
+  // Every POST (webhooks and alert channels) is made in the sender thread.
+  const post = threadPost(allowedHosts);
   // Longer than any attempt can take, so a live worker never loses a delivery it is sending.
   const leaseMs = 3 * timeoutMs + 5_000;
   // Alert channels' deliveries (Slack, PagerDuty, email): the same queue, formatted per type.
@@ -104,11 +98,7 @@ export function createWebhookJob(deps: Deps): Job<ClaimedDelivery, Outcome> {
         now,
       ),
     };
-    return post(delivery.url ?? '', headers, delivery.payload, {
-      timeoutMs,
-      signal,
-      key: delivery.endpoint_id,
-    });
+    return post(delivery.url ?? '', headers, delivery.payload, { timeoutMs, signal });
   }
 
   async function attempt(delivery: ClaimedDelivery, signal: AbortSignal): Promise<Outcome | null> {
@@ -156,13 +146,13 @@ export function createWebhookJob(deps: Deps): Job<ClaimedDelivery, Outcome> {
 
   return {
     name: 'webhooks',
-    concurrency: HANDED * concurrency,
+    concurrency,
     idleMs: 1_000,
     // Outbox rows written (or requeued) by any process: published only when an endpoint is to receive them.
     wakeOn: [{ topic: topics.webhookWork }],
     // A delivery claimed again (its lease lapsed while in flight) is a new claim, recorded apart.
     key: (d) => `${d.id}:${d.attempts}`,
-    limitBy: { key: (d) => d.endpoint_id, max: HANDED * perEndpoint },
+    limitBy: { key: (d) => d.endpoint_id, max: perEndpoint },
     // Enough ahead to keep every slot busy while outcomes are written and the next claim runs, and
     // to hold a receiver that answers slowly to few deliveries waiting on it.
     maxHeld: 8 * concurrency,
