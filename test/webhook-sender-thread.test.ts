@@ -89,3 +89,81 @@ it('a POST that throws (a header Node refuses) fails alone: the others in the th
   expect(refused).toMatchObject({ statusCode: null, error: expect.stringMatching(/header/i) });
   expect((await sending).statusCode).toBe(200);
 });
+
+it("keeps its sender's caps on the wire: the others wait in the thread, unstarted, and take each freed place", async () => {
+  const capped = threadPost('127.0.0.1', { total: 3, perKey: 2 });
+  receiver.answer = () => ({ status: 200, delayMs: 3_000 });
+  const before = receiver.received.length;
+  const sent = (key: string) =>
+    capped(receiver.url, { 'x-key': key }, '{}', { timeoutMs: 1_500, key });
+  // Key a: 2 on the wire, 1 waiting (its cap); key b: 1 on the wire (the total), 1 waiting.
+  const pending = ['a', 'a', 'a', 'b', 'b'].map(sent);
+  const abort = new AbortController();
+  const waitingAborted = capped(receiver.url, {}, '{}', {
+    timeoutMs: 5_000,
+    key: 'c',
+    signal: abort.signal,
+  });
+  while (receiver.received.length - before < 3) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 300));
+  expect(receiver.received.length - before).toBe(3);
+  expect(receiver.received.slice(before).map((r) => r.headers['x-key'])).toEqual(['a', 'a', 'b']);
+  // Waiting in the thread: taken out, answered on our side, never sent.
+  abort.abort();
+  expect(await waitingAborted).toMatchObject({ statusCode: null, aborted: true });
+  // The first three time out after 1.5 s (their timeout starts on the wire); the waiting two then go.
+  const results = await Promise.all(pending);
+  expect(results.map((r) => r.error?.startsWith('timed out'))).toEqual([
+    true,
+    true,
+    true,
+    true,
+    true,
+  ]);
+  expect(receiver.received.slice(before).map((r) => r.headers['x-key'])).toEqual([
+    'a',
+    'a',
+    'b',
+    'a',
+    'b',
+  ]);
+});
+
+it('aborts made in one turn take the waiting requests out before any place on the wire is freed', async () => {
+  // A lease check cuts an endpoint's requests all at once: a place freed by cutting one on the
+  // wire must not go to a waiting one of the same endpoint whose abort is on its way.
+  const capped = threadPost('127.0.0.1', { total: 10, perKey: 2 });
+  receiver.answer = () => ({ status: 200, delayMs: 3_000 });
+  const before = receiver.received.length;
+  const abort = new AbortController();
+  const pending = [1, 2, 3, 4, 5].map(() =>
+    capped(receiver.url, {}, '{}', { timeoutMs: 5_000, key: 'k', signal: abort.signal }),
+  );
+  while (receiver.received.length - before < 2) await new Promise((r) => setTimeout(r, 10));
+  // Let the three waiting ones be handed over (an abort of one still in this turn's message is
+  // taken back on this side, which proves nothing here).
+  await new Promise((r) => setTimeout(r, 100));
+  abort.abort();
+  const results = await Promise.all(pending);
+  expect(results.every((r) => r.aborted)).toBe(true);
+  // The waiting three never went on the wire (not even to be cut short there).
+  expect(results.map((r) => Boolean(r.unsent))).toEqual([false, false, true, true, true]);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(receiver.received.length - before).toBe(2);
+});
+
+it('a recall takes back a request waiting behind its cap, and leaves one on the wire to finish', async () => {
+  const capped = threadPost('127.0.0.1', { total: 10, perKey: 1 });
+  receiver.answer = () => ({ status: 200, delayMs: 500 });
+  const before = receiver.received.length;
+  const recall = new AbortController();
+  const [onWire, waiting] = ['first', 'second'].map((n) =>
+    capped(receiver.url, { 'x-n': n }, '{}', { timeoutMs: 5_000, key: 'k', recall: recall.signal }),
+  );
+  while (receiver.received.length - before < 1) await new Promise((r) => setTimeout(r, 10));
+  recall.abort();
+  expect(await waiting).toMatchObject({ statusCode: null, aborted: true, unsent: true });
+  expect(await onWire).toMatchObject({ statusCode: 200, error: null });
+  await new Promise((r) => setTimeout(r, 300));
+  expect(receiver.received.slice(before).map((r) => r.headers['x-n'])).toEqual(['first']);
+});

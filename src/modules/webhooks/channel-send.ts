@@ -65,6 +65,7 @@ export function createChannelSender(deps: Pick<Deps, 'config'>, post: Post) {
   return async function sendToChannel(
     delivery: ClaimedDelivery,
     signal: AbortSignal,
+    recall?: AbortSignal,
   ): Promise<ChannelResult> {
     const started = performance.now();
     if (!delivery.event_type.startsWith('alert.'))
@@ -77,7 +78,7 @@ export function createChannelSender(deps: Pick<Deps, 'config'>, post: Post) {
       publicUrl: deps.config.http.publicUrl,
     };
     const postJson = (json: object) =>
-      post(delivery.url ?? '', {}, JSON.stringify(json), { timeoutMs, signal });
+      post(delivery.url ?? '', {}, JSON.stringify(json), { timeoutMs, signal, recall });
     switch (delivery.channel_type) {
       case 'SLACK':
         return postJson(slackMessage(context));
