@@ -65,7 +65,6 @@ export function createChannelSender(deps: Pick<Deps, 'config'>, post: Post) {
   return async function sendToChannel(
     delivery: ClaimedDelivery,
     signal: AbortSignal,
-    recall?: AbortSignal,
   ): Promise<ChannelResult> {
     const started = performance.now();
     if (!delivery.event_type.startsWith('alert.'))
@@ -78,7 +77,7 @@ export function createChannelSender(deps: Pick<Deps, 'config'>, post: Post) {
       publicUrl: deps.config.http.publicUrl,
     };
     const postJson = (json: object) =>
-      post(delivery.url ?? '', {}, JSON.stringify(json), { timeoutMs, signal, recall });
+      post(delivery.url ?? '', {}, JSON.stringify(json), { timeoutMs, signal });
     switch (delivery.channel_type) {
       case 'SLACK':
         return postJson(slackMessage(context));

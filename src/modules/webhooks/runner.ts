@@ -1,7 +1,6 @@
 // The webhook delivery job on the worker pool: claims due deliveries, sends up to `concurrency` at
-// once and at most `perEndpoint` to one endpoint (kept on the wire by the sender thread, handed
-// twice as many by the pool's `limitBy`; this worker is the endpoint's one sender while it holds
-// any of its deliveries: delivery-sql.ts), and records each
+// once and at most `perEndpoint` to one endpoint (the pool's `limitBy`; this worker is the
+// endpoint's one sender while it holds any of its deliveries: delivery-sql.ts), and records each
 // attempt under its claim. At least once: a delivery is marked done only after the receiver
 // answered 2xx, so a worker killed mid-send leaves it to be sent again after its lease.
 import { randomUUID } from 'node:crypto';
@@ -24,16 +23,11 @@ import { classify, nextAttemptDelay } from './retry';
 import { threadPost } from './sender-thread';
 import { signatureHeader } from './signature';
 
-/** Deliveries handed to the sender thread per place on the wire (measured: bench/README.md "webhooks"). */
-const HANDED = 2;
-
 export function createWebhookJob(deps: Deps): Job<ClaimedDelivery, Outcome> {
   const { concurrency, perEndpoint, timeoutMs, retryScheduleMs, disableAfterMs, allowedHosts } =
     deps.config.webhooks;
-  // Every POST (webhooks and alert channels) is made in the sender thread, which keeps the caps on
-  // requests in flight: the pool hands it up to twice as many (HANDED), so that a place freed
-  // there is taken at once by one waiting there.
-  const post = threadPost(allowedHosts, { total: concurrency, perKey: perEndpoint });
+  // Every POST (webhooks and alert channels) is made in the sender thread.
+  const post = threadPost(allowedHosts);
   // Longer than any attempt can take, so a live worker never loses a delivery it is sending.
   const leaseMs = 3 * timeoutMs + 5_000;
   // Alert channels' deliveries (Slack, PagerDuty, email): the same queue, formatted per type.
@@ -55,17 +49,9 @@ export function createWebhookJob(deps: Deps): Job<ClaimedDelivery, Outcome> {
   // held of them is dropped (the record disables them; their leases lapse).
   const changedAt = new Map<string, number>();
   const gone = new Set<string>();
-  // Deliveries handed to the sender thread, with what recalls them: those still waiting there
-  // behind a cap when their endpoint changes or is gone are taken back, not sent.
-  const sending = new Map<ClaimedDelivery, AbortController>();
-  const recall = (id: string) => {
-    for (const [d, recalled] of sending)
-      if (d.endpoint_id === id || d.channel_id === id || d.project_id === id) recalled.abort();
-  };
   const change = (id: string) => {
     const now = Date.now();
     changedAt.set(id, now);
-    recall(id);
     gone.delete(id); // enabled again, say: what is claimed from now on is sent
     // Anything held longer than this was renewed past many checks: kept small, not exact.
     for (const [key, at] of changedAt) if (now - at > 10 * leaseMs) changedAt.delete(key);
@@ -99,12 +85,7 @@ export function createWebhookJob(deps: Deps): Job<ClaimedDelivery, Outcome> {
   });
 
   /** A webhook endpoint's delivery: the stored body, signed (Standard Webhooks). */
-  function sendSigned(
-    delivery: ClaimedDelivery,
-    signal: AbortSignal,
-    recall: AbortSignal,
-    now: Date,
-  ) {
+  function sendSigned(delivery: ClaimedDelivery, signal: AbortSignal, now: Date) {
     const timestamp = Math.floor(now.getTime() / 1000);
     const headers = {
       'webhook-id': delivery.message_id,
@@ -117,51 +98,29 @@ export function createWebhookJob(deps: Deps): Job<ClaimedDelivery, Outcome> {
         now,
       ),
     };
-    return post(delivery.url ?? '', headers, delivery.payload, {
-      timeoutMs,
-      signal,
-      recall,
-      key: delivery.endpoint_id,
-    });
+    return post(delivery.url ?? '', headers, delivery.payload, { timeoutMs, signal });
   }
-
-  /** Hands a delivery back unsent: claimed again with what holds now, or not at all. */
-  const handBack = (delivery: ClaimedDelivery) =>
-    releaseDeliveries(deps.db.query, owner, [{ id: delivery.id, attempts: delivery.attempts }], []);
 
   async function attempt(delivery: ClaimedDelivery, signal: AbortSignal): Promise<Outcome | null> {
     if (delivery.endpoint_id && gone.has(delivery.endpoint_id)) return null;
     if (stale(delivery)) {
-      await handBack(delivery);
+      await releaseDeliveries(
+        deps.db.query,
+        owner,
+        [{ id: delivery.id, attempts: delivery.attempts }],
+        [],
+      );
       return null;
     }
     const now = deps.clock.now();
-    const recalled = new AbortController();
-    sending.set(delivery, recalled);
-    let result: ChannelResult;
-    try {
-      result = delivery.channel_id
-        ? await sendToChannel(delivery, signal, recalled.signal)
-        : await sendSigned(delivery, signal, recalled.signal, now);
-    } finally {
-      sending.delete(delivery);
-    }
-    if (result.aborted) {
-      // Taken back unsent while waiting behind the cap: its endpoint changed (handed back, as
-      // above) or is gone (answered 410: its lease lapses, as above).
-      if (result.unsent && !signal.aborted) {
-        if (stale(delivery)) await handBack(delivery);
-        return null;
-      }
-      // Cut short on our side (a stop, the sender thread gone): not recorded as the receiver's
-      // failure; sent again (handed back by a stop, or after its lease).
-      throw new Error(result.error ?? 'aborted');
-    }
+    const result: ChannelResult = delivery.channel_id
+      ? await sendToChannel(delivery, signal)
+      : await sendSigned(delivery, signal, now);
+    // Cut short on our side (a stop, the sender thread gone): not recorded as the receiver's
+    // failure; sent again (handed back by a stop, or after its lease).
+    if (result.aborted) throw new Error(result.error ?? 'aborted');
     const kind = result.delivered ? 'delivered' : classify(result.statusCode);
-    if (kind === 'gone' && delivery.endpoint_id) {
-      gone.add(delivery.endpoint_id);
-      recall(delivery.endpoint_id);
-    }
+    if (kind === 'gone' && delivery.endpoint_id) gone.add(delivery.endpoint_id);
     const delay =
       kind === 'retry'
         ? nextAttemptDelay(delivery.attempts, retryScheduleMs, result.retryAfterMs)
@@ -187,13 +146,13 @@ export function createWebhookJob(deps: Deps): Job<ClaimedDelivery, Outcome> {
 
   return {
     name: 'webhooks',
-    concurrency: HANDED * concurrency,
+    concurrency,
     idleMs: 1_000,
     // Outbox rows written (or requeued) by any process: published only when an endpoint is to receive them.
     wakeOn: [{ topic: topics.webhookWork }],
     // A delivery claimed again (its lease lapsed while in flight) is a new claim, recorded apart.
     key: (d) => `${d.id}:${d.attempts}`,
-    limitBy: { key: (d) => d.endpoint_id, max: HANDED * perEndpoint },
+    limitBy: { key: (d) => d.endpoint_id, max: perEndpoint },
     // Enough ahead to keep every slot busy while outcomes are written and the next claim runs, and
     // to hold a receiver that answers slowly to few deliveries waiting on it.
     maxHeld: 8 * concurrency,

@@ -15,8 +15,6 @@ export interface AttemptResult {
   retryAfterMs: number | null;
   /** Cut short on our side (our own `signal`, or the sender thread ended): says nothing about the receiver. */
   aborted?: boolean;
-  /** Taken back before it went on the wire (aborted or recalled while waiting): the receiver cannot have seen it. */
-  unsent?: boolean;
 }
 
 const SNIPPET_BYTES = 1024;
