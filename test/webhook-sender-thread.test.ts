@@ -2,7 +2,11 @@
 // to a receiver on loopback, through the address guard with the allow-list each POST names,
 // cut short by their signal, and a thread that dies fails what it was sending without taking
 // the process with it, nor counting against the receivers: the next POST starts another thread.
-import { stopSenderThread, threadPost } from '../src/modules/webhooks/sender-thread';
+import {
+  stallSenderThread,
+  stopSenderThread,
+  threadPost,
+} from '../src/modules/webhooks/sender-thread';
 import { startReceiver, type Receiver } from './support/receiver';
 
 jest.setTimeout(30_000);
@@ -88,4 +92,20 @@ it('a POST that throws (a header Node refuses) fails alone: the others in the th
   const refused = await allowed(receiver.url, { 'x-bad': 'a\nb' }, '{}', { timeoutMs: 5_000 });
   expect(refused).toMatchObject({ statusCode: null, error: expect.stringMatching(/header/i) });
   expect((await sending).statusCode).toBe(200);
+});
+
+it('a sender thread that stops answering is ended: its POSTs are cut short on our side, and the next POST starts another', async () => {
+  receiver.answer = () => ({ status: 200 });
+  expect((await allowed(receiver.url, {}, '{}', { timeoutMs: 5_000 })).statusCode).toBe(200);
+  stallSenderThread(60_000);
+  const started = performance.now();
+  const stuck = await allowed(receiver.url, {}, '{}', { timeoutMs: 500 });
+  // Due within 2 x 500 ms + 1 s, checked every second: far sooner than the stall would end.
+  expect(performance.now() - started).toBeLessThan(20_000);
+  expect(stuck).toMatchObject({
+    statusCode: null,
+    aborted: true,
+    error: expect.stringMatching(/stopped answering/),
+  });
+  expect((await allowed(receiver.url, {}, '{}', { timeoutMs: 5_000 })).statusCode).toBe(200);
 });

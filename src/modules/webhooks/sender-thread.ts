@@ -27,12 +27,27 @@ interface Request {
   /** EVALGRAPH_WEBHOOK_ALLOWED_HOSTS as configured (a process may hold several configurations: tests). */
   allowedHosts: string;
 }
-type ToThread = { send: Request[] } | { abort: number };
+/** `stall`: the thread's loop blocks this long (a test's fault: a thread that stops answering). */
+type ToThread = { send: Request[] } | { abort: number } | { stall: number };
 type FromThread = [id: number, result: AttemptResult][];
+
+/** A POST handed to the thread: how it is settled, and by when the thread must have answered. */
+interface Waiting {
+  settle(result: AttemptResult): void;
+  deadline: number;
+}
+
+/**
+ * A POST's answer is due within its timeout (kept in the thread); a thread that has not answered
+ * within twice that, and a second more, is stuck (its loop blocked): it is ended, what it was
+ * sending is cut short, and the next POST starts another. Checked once a second.
+ */
+const answerDueMs = (timeoutMs: number) => 2 * timeoutMs + 1_000;
+const WATCH_MS = 1_000;
 
 interface Thread {
   worker: Worker;
-  waiting: Map<number, (result: AttemptResult) => void>;
+  waiting: Map<number, Waiting>;
   /** Requests not yet handed to the thread: handed over at the end of this turn. */
   batch: Request[];
 }
@@ -54,8 +69,20 @@ function sender() {
     for (const id of [...current.waiting.keys()])
       answer(current, id, { ...ABORTED, error: why, latencyMs: 0 });
   };
+  const watch = setInterval(() => {
+    const now = performance.now();
+    for (const { deadline } of current.waiting.values()) {
+      if (now < deadline) continue;
+      fail('the sender thread stopped answering: ended, and another started');
+      void worker.terminate();
+      return;
+    }
+  }, WATCH_MS).unref();
   worker.on('error', (error) => fail(`the sender thread failed: ${error.message}`));
-  worker.on('exit', (code) => fail(`the sender thread exited (${code})`));
+  worker.on('exit', (code) => {
+    clearInterval(watch);
+    fail(`the sender thread exited (${code})`);
+  });
   worker.unref();
   thread = current;
   return current;
@@ -63,7 +90,7 @@ function sender() {
 
 /** Settles a POST. The thread is kept alive by what it is sending, not after: a stopped server's process may exit. */
 function answer(to: Thread, id: number, result: AttemptResult) {
-  to.waiting.get(id)?.(result);
+  to.waiting.get(id)?.settle(result);
   to.waiting.delete(id);
   if (!to.waiting.size) to.worker.unref();
 }
@@ -96,9 +123,12 @@ export function threadPost(allowedHosts: string): Post {
     };
     signal?.addEventListener('abort', abort, { once: true });
     return new Promise((resolve) => {
-      to.waiting.set(id, (result) => {
-        signal?.removeEventListener('abort', abort);
-        resolve(result);
+      to.waiting.set(id, {
+        settle(result) {
+          signal?.removeEventListener('abort', abort);
+          resolve(result);
+        },
+        deadline: performance.now() + answerDueMs(timeoutMs),
       });
     });
   };
@@ -107,6 +137,11 @@ export function threadPost(allowedHosts: string): Post {
 /** Ends the sender thread (a test's fault): what it was sending is cut short, and the next POST starts another. */
 export async function stopSenderThread() {
   await thread?.worker.terminate();
+}
+
+/** Blocks the sender thread's loop for `ms` (a test's fault: a thread that stops answering). */
+export function stallSenderThread(ms: number) {
+  thread?.worker.postMessage({ stall: ms } satisfies ToThread);
 }
 
 /** The thread's side: POSTs each request and answers, batched per turn of its loop. */
@@ -122,6 +157,12 @@ export function postInThread() {
   };
   port.on('message', (message: ToThread) => {
     if ('abort' in message) return void aborts.get(message.abort)?.abort();
+    if ('stall' in message) {
+      // Busy, not asleep: a loop stuck in our code or a library's (terminate() can end it).
+      const end = Date.now() + message.stall;
+      while (Date.now() < end);
+      return;
+    }
     for (const r of message.send) {
       let allow = allowLists.get(r.allowedHosts);
       if (!allow) allowLists.set(r.allowedHosts, (allow = parseAllowList(r.allowedHosts)));
