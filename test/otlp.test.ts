@@ -226,6 +226,49 @@ describe('OTLP /v1/traces', () => {
       expect(seen.body.data.rateLimit.remaining).toBe(5);
     });
 
+    it('charges a request for a project the key cannot see, as ingestSpans is charged', async () => {
+      const user = await app.seedUser({ role: 'DEVELOPER' });
+      const limited = await app.gql(
+        'mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }',
+        { input: { userId: globalId('User', user.userId), capacity: 15, restoreRate: 0.001 } },
+      );
+      expect(limited.body.errors).toBeUndefined();
+      const send = (project: string, spanId: string) =>
+        post(
+          { resourceSpans: [{ scopeSpans: [{ spans: [otlpSpan(spanId)] }] }] },
+          { authorization: `Bearer ${user.key}`, 'x-evalgraph-project': project },
+        );
+      const unseen = globalId('Project', '00000000-0000-4000-8000-00000000f00d');
+      expect((await send(unseen, 'aaa19b7ec3c1b1e1')).status).toBe(404);
+      // 10 of its 15 points are spent: an ingest into its own project no longer fits.
+      expect((await send(globalId('Project', app.projectId), 'aaa19b7ec3c1b1e2')).status).toBe(429);
+    });
+
+    it('a key whose bucket holds less than a mutation costs is told an admin must raise it, over OTLP and GraphQL', async () => {
+      const user = await app.seedUser({ role: 'DEVELOPER' });
+      const limited = await app.gql(
+        'mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }',
+        { input: { userId: globalId('User', user.userId), capacity: 5 } },
+      );
+      expect(limited.body.errors).toBeUndefined();
+      const refused = await post(
+        { resourceSpans: [{ scopeSpans: [{ spans: [otlpSpan('aaa19b7ec3c1b1f1')] }] }] },
+        { authorization: `Bearer ${user.key}` },
+      );
+      expect(refused.status).toBe(400);
+      const status = await refused.json();
+      expect(status.message).toMatch(/costs 10 points; at most 5 are allowed/);
+      expect(status.message).toMatch(/an admin must raise its capacity/);
+      expect(status.message).not.toMatch(/fewer at a time/);
+      const mutation = await app.gql(
+        `mutation($input: IngestSpansInput!) { ingestSpans(input: $input) { acceptedCount } }`,
+        { input: { projectId: globalId('Project', app.projectId), spans: [] } },
+        { key: user.key },
+      );
+      expect(mutation.body.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
+      expect(mutation.body.errors[0].message).toMatch(/an admin must raise its capacity/);
+    });
+
     it('reports spans it could not map as a partial success and stores the rest', async () => {
       const res = await post({
         resourceSpans: [

@@ -203,14 +203,15 @@ export function useOtlp({
             request.headers.get('x-evalgraph-project'),
             mapped.projectHint,
           );
-          // The one access check, as over GraphQL: NOT_FOUND (404) for a project the key cannot see or that does not exist.
-          await authorize({ principal, touchedProjects: new Set(), services }, projectId, 'write');
-          // What ingestSpans would cost with these spans (a mutation's floor included): the same
-          // buckets, whichever way spans arrive.
+          // What ingestSpans would cost with these spans (a mutation's floor included), charged
+          // before the access check as ingestSpans is: the same buckets, whichever way spans
+          // arrive, and spans the mapping refused count as ingestSpans counts every span it is sent.
           await chargeRequest(
             principal,
-            floor({ rootMutation: true }, ingestCost(mapped.spans.length)),
+            floor({ rootMutation: true }, ingestCost(mapped.spans.length + mapped.rejected.length)),
           );
+          // The one access check, as over GraphQL: NOT_FOUND (404) for a project the key cannot see or that does not exist.
+          await authorize({ principal, touchedProjects: new Set(), services }, projectId, 'write');
           const result = await services.traces.ingest(projectId, mapped.spans, {
             partial: true,
             source: 'otlp',

@@ -24,6 +24,7 @@ import {
   type BucketStore,
 } from '../modules/ratelimit/bucket';
 import { planActualCost } from '../modules/ratelimit/actual-cost';
+import { MUTATION_COST } from '../modules/ratelimit/field-cost';
 import { createCostPlans } from '../modules/ratelimit/cost';
 import {
   bucketLimits,
@@ -90,6 +91,21 @@ const status = ({ side, available }: { side: Side; available: number }) => ({
 });
 
 /** The daily request quota's refusal. */
+/**
+ * QUERY_TOO_COMPLEX: `what` (its cost said) is more than the key may spend at once. A key that may
+ * spend less than a mutation's least cost can send no mutation at all (nor OTLP): fewer items would
+ * not help, an admin must raise its capacity, and the message says so.
+ */
+function tooComplex(what: string, cost: number, max: number, fewer: string) {
+  const hint =
+    max < MUTATION_COST && cost <= MUTATION_COST
+      ? `This key may spend at most ${max} points at once, fewer than the ${MUTATION_COST} any mutation costs: an admin must raise its capacity (setUserLimits, or EVALGRAPH_RATE_LIMIT_TIERS).`
+      : fewer;
+  return appError('QUERY_TOO_COMPLEX', `${what}; at most ${max} are allowed. ${hint}`, {
+    extensions: { cost, limit: max },
+  });
+}
+
 function dailyQuotaError(quota: number, now: Date) {
   return appError(
     'QUOTA_EXCEEDED',
@@ -239,11 +255,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> & {
     const max = Math.min(limits.capacity, config.maxQueryCost);
     if (cost > max) {
       operations.inc({ tier: principal.tier, outcome: 'too_complex' });
-      throw appError(
-        'QUERY_TOO_COMPLEX',
-        `This request costs ${cost} points; at most ${max} are allowed. Send fewer at a time.`,
-        { extensions: { cost, limit: max } },
-      );
+      throw tooComplex(`This request costs ${cost} points`, cost, max, 'Send fewer at a time.');
     }
     const role = roleBucket(config, principal);
     const sides: Side[] = [
@@ -316,10 +328,11 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> & {
         stop(
           {
             errors: [
-              appError(
-                'QUERY_TOO_COMPLEX',
-                `This operation may cost ${requested} points; at most ${max} are allowed. Ask for fewer items (first/last) or fewer fields.`,
-                { extensions: { cost: requested, limit: max } },
+              tooComplex(
+                `This operation may cost ${requested} points`,
+                requested,
+                max,
+                'Ask for fewer items (first/last) or fewer fields.',
               ),
             ],
           },
