@@ -25,13 +25,21 @@ describe('requests per hour', () => {
   it('answers the hour’s requests of every user up to the limit, then 429 INSTANCE_LIMIT_EXCEEDED; health and metrics never count', async () => {
     const other = await app.seedUser({ role: 'VIEWER' });
     const answers = [];
-    for (let i = 0; i < 4; i++) {
+    const exportTraces = () =>
+      fetch(`${app.url}/v1/export/traces?projectId=${globalId('Project', app.projectId)}`, {
+        headers: { authorization: `Bearer ${app.adminKey}` },
+      });
+    for (let i = 0; i < 3; i++) {
       answers.push((await app.gql(QUERY)).status);
       // Probes in between: none of them is a request of the API.
       expect((await fetch(`${app.url}/health/live`)).status).toBe(200);
       expect((await fetch(`${app.url}/health/ready`)).status).toBe(200);
       expect((await fetch(`${app.url}/metrics`)).status).toBe(200);
     }
+    // An export counts, as any request of the API.
+    const exported = await exportTraces();
+    await exported.text();
+    answers.push(exported.status);
     // Another user's requests count in the same hour.
     answers.push((await app.gql(QUERY, {}, { key: other.key })).status);
     expect(answers).toEqual([200, 200, 200, 200, 200]);
@@ -61,6 +69,13 @@ describe('requests per hour', () => {
     // The same wait, a second less when the clock crossed a second between the two answers.
     expect([retryAfter - 1, retryAfter]).toContain(Number(otlp.headers.get('retry-after')));
     expect(await otlp.json()).toMatchObject({ code: 8, message: expect.any(String) });
+    // An export is refused with the same error.
+    const refusedExport = await exportTraces();
+    expect(refusedExport.status).toBe(429);
+    expect((await refusedExport.json()).errors[0].extensions).toMatchObject({
+      code: 'INSTANCE_LIMIT_EXCEEDED',
+      limit: 'requestsPerHour',
+    });
     // And a graphql-ws operation is refused with the same error.
     const second = subscribeWs(ws, QUERY);
     await expect(second.done).rejects.toEqual([
@@ -77,7 +92,7 @@ describe('requests per hour', () => {
     expect(metricValue(text, 'evalgraph_instance_requests_this_hour')).toBe(6);
     expect(
       metricValue(text, 'evalgraph_instance_limit_refused_total', 'limit="requestsPerHour"'),
-    ).toBe(3);
+    ).toBe(4);
     expect(metricValue(text, 'evalgraph_instance_limit', 'limit="requestsPerHour"')).toBe(6);
     const details = (await ready(app)).checks.instanceLimits;
     expect(details).toMatchObject({

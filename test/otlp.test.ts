@@ -265,8 +265,8 @@ describe('OTLP /v1/traces', () => {
         { input: { projectId: globalId('Project', app.projectId), spans: [] } },
         { key: user.key },
       );
-      expect(mutation.body.errors[0].extensions.code).toBe('QUERY_TOO_COMPLEX');
-      expect(mutation.body.errors[0].message).toMatch(/an admin must raise its capacity/);
+      expect(mutation.body.errors![0].extensions?.code).toBe('QUERY_TOO_COMPLEX');
+      expect(mutation.body.errors![0].message).toMatch(/an admin must raise its capacity/);
     });
 
     it('reports spans it could not map as a partial success and stores the rest', async () => {
