@@ -30,6 +30,7 @@ import { usePageLimits } from './plugins/use-page-limits';
 import { usePersistedOperations } from './plugins/use-persisted-operations';
 import { useRateLimit } from './plugins/use-rate-limit';
 import { useReadiness } from './plugins/use-readiness';
+import { readinessChecks } from './readiness';
 import { requestIdOf, useRequestId } from './plugins/use-request-id';
 import { useRequestLimits } from './plugins/use-request-limits';
 import { useResponseCache } from './plugins/use-response-cache';
@@ -239,31 +240,7 @@ export function createApp(deps: Deps, services: Services = createServices(deps))
       // After the cache: ETags of the data as sent (without the cache's bookkeeping fields).
       useHttpCaching(),
       useErrorMasking(log),
-      useReadiness({
-        checks: {
-          database: () => deps.db.ping().then(() => ({ kind: deps.db.kind })),
-          ...(deps.redis ? { redis: () => deps.redis!.ping().then(() => undefined) } : {}),
-          // Reported, never failing readiness: an open circuit stops judging, not the API.
-          // `circuit` is the best of the providers' (open: none would take a call).
-          judge: async () => ({
-            configured: services.judge.configured,
-            circuit: services.judge.state(),
-            providers: Object.fromEntries(
-              services.judge.providers().map(({ name, ...p }) => [name, p]),
-            ),
-          }),
-          // Reported, never failing: where each limit of the whole instance stands (null: unread).
-          instanceLimits: () => services.instanceLimits.details(),
-          // Reported, never failing: a backlog is work for the workers, not a reason to stop serving.
-          queues: async () =>
-            Object.fromEntries(
-              (await services.queues().catch(() => [])).map((q) => [
-                q.queue,
-                { depth: q.depth, lagSeconds: Math.round(q.age * 10) / 10 },
-              ]),
-            ),
-        },
-      }),
+      useReadiness({ checks: readinessChecks(deps, services) }),
       useMetricsEndpoint({ registry: deps.metrics }),
     ],
   });

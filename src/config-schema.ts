@@ -225,6 +225,13 @@ export const envSchema = z.object({
     .max(65535)
     .default(4000),
   HOST: z.string().default('127.0.0.1'),
+  /** `serve --role worker` answers its probes and /metrics on this port (unset: no HTTP at all). */
+  EVALGRAPH_WORKER_PORT: z.coerce
+    .number({ message: 'expected a port number' })
+    .int()
+    .min(0)
+    .max(65535)
+    .optional(),
   DATABASE_URL: url(['postgres', 'postgresql']),
   REDIS_URL: url(['redis', 'rediss']),
   /** A Redis Cluster instead of REDIS_URL: some of its nodes, `host:port,host:port` (the rest are discovered). */

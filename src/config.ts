@@ -135,6 +135,8 @@ export function parseConfig(rawEnv: Record<string, string | undefined>) {
     http: {
       port: e.PORT,
       host: e.HOST,
+      /** The worker role's port for /health/live, /health/ready and /metrics (null: none). */
+      workerPort: e.EVALGRAPH_WORKER_PORT ?? null,
       publicUrl: e.EVALGRAPH_PUBLIC_URL ?? null,
       graphiql: e.EVALGRAPH_GRAPHIQL,
       corsOrigins: e.EVALGRAPH_CORS_ORIGINS,

@@ -10,6 +10,8 @@ import { createServices } from './services';
 import { settledBy } from './lib/deadline';
 import { createJobs } from './worker/jobs';
 import { startWorkerPool, type WorkerPool } from './worker/pool';
+import { startProbeServer, type ProbeServer } from './worker/probes';
+import { readinessChecks } from './readiness';
 
 export type ServeRole = 'all' | 'api' | 'worker';
 
@@ -33,6 +35,7 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
   const services = createServices(deps);
   let api: ApiServer | null = null;
   let worker: WorkerPool | null = null;
+  let probes: ProbeServer | null = null;
   try {
     if (role !== 'worker') {
       const first = await bootstrap(deps, services);
@@ -43,7 +46,18 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
     }
     // Work created by any process wakes the jobs over pub/sub (polling stays the safety net).
     if (role !== 'api') worker = startWorkerPool(deps, createJobs(deps, services));
+    // The API answers the probes itself; a worker alone, when asked to.
+    if (role === 'worker' && config.http.workerPort !== null) {
+      probes = await startProbeServer({
+        port: config.http.workerPort,
+        host: config.http.host,
+        checks: readinessChecks(deps, services),
+        metrics: deps.metrics,
+      });
+      print(`worker probes and metrics on ${probes.url} (/health/live, /health/ready, /metrics)`);
+    }
   } catch (error) {
+    await worker?.stop(Date.now());
     await deps.close();
     throw error;
   }
@@ -82,8 +96,10 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       services.cache.close();
       const handedBack = step('worker', () => worker?.stop(drainBy));
       const drained = step('api', () => api?.close(drainBy));
+      // Answered until the work is handed back: a probe then sees the process as it is.
+      const probed = handedBack.finally(() => probes?.close());
       const closing = (async () => {
-        await Promise.allSettled([handedBack, drained]);
+        await Promise.allSettled([handedBack, drained, probed]);
         await step('request counts', () => services.requests.close()).catch(() => {});
         await step('rule match counts', () => services.evaluationRules.close()).catch(() => {});
         await step('observability', () => services.closeObservability()).catch(() => {});

@@ -108,13 +108,13 @@ describe('Kubernetes manifests', () => {
         const res = await fetch(`${app.url}${probe.httpGet.path}`);
         expect(res.status).toBe(200);
       }
-      // The worker opens no port: no HTTP probe could reach it.
+      // The worker answers its probes on EVALGRAPH_WORKER_PORT (worker-probes.test.ts), which its
+      // probe names; liveness only (no Service sends it requests).
       const w = container(worker());
-      expect([w.livenessProbe, w.readinessProbe, w.ports]).toEqual([
-        undefined,
-        undefined,
-        undefined,
-      ]);
+      const port = w.env.find((e: Doc) => e.name === 'EVALGRAPH_WORKER_PORT')?.value;
+      expect(w.ports).toEqual([{ name: 'probes', containerPort: Number(port) }]);
+      expect(w.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'probes' });
+      expect(w.readinessProbe).toBeUndefined();
     });
   });
 });
