@@ -428,6 +428,48 @@ describe('a data job outlives its holder', () => {
   });
 });
 
+describe('a data job of more traces than a batch', () => {
+  it('deletes them newest first, each batch from where the last ended; its target shows only what was named', async () => {
+    const projectId = await app.seedProject('batches');
+    // 250 one-span traces of end user "many", a second apart (m-0 oldest); one of somebody else.
+    const spans = Array.from({ length: 250 }, (_, i) =>
+      span({
+        traceId: `m-${i}`,
+        spanId: `m-${i}-s`,
+        startTime: new Date(Date.parse(T) + i * 1_000).toISOString(),
+        userId: 'many',
+      }),
+    );
+    spans.push(span({ traceId: 'other', spanId: 'other-s', startTime: T, userId: 'other' }));
+    expect((await ingest(app, projectId, spans)).body.errors).toBeUndefined();
+    const jobs = app.server.services.dataJobs;
+    const held = await app.server.deps.db.transaction((tx) =>
+      jobs.create(tx, {
+        projectId,
+        kind: 'TRACES',
+        target: { filter: { userId: 'many' } },
+        requestedBy: null,
+      }),
+    );
+    // One batch (its deadline already passed): the 200 newest, and the keyset at the last of them.
+    const first = await jobs.run(held, 0);
+    expect(first.tracesDeleted).toBe(200);
+    const left = await sql<{ external_id: string }>(
+      `SELECT external_id FROM traces WHERE project_id = $1::uuid AND user_id = 'many' ORDER BY start_time`,
+      [projectId],
+    );
+    expect(left.map((t) => t.external_id)).toEqual(Array.from({ length: 50 }, (_, i) => `m-${i}`));
+    expect(first.target.after?.startTime).toMatch(/^2026-03-01 10:00:50(\.000)?\+00/);
+    const done = await jobs.run(held);
+    expect(done).toMatchObject({ status: 'SUCCEEDED', tracesMatched: 250, tracesDeleted: 250 });
+    expect(await count('traces', projectId)).toBe(1);
+    const { node } = await ok(`query($id: ID!) { node(id: $id) { ... on DataJob { target } } }`, {
+      id: encodeGlobalID('DataJob', held.job.id),
+    });
+    expect(node.target).toEqual({ filter: { userId: 'many' } });
+  });
+});
+
 describe('retryDataJob', () => {
   const RETRY = `mutation($id: ID!) { retryDataJob(input: { id: $id }) { job { id status error } } }`;
   const codeOf = (res: Awaited<ReturnType<TestApp['gql']>>) =>

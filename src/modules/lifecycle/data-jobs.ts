@@ -3,7 +3,10 @@
 // worker) deletes one batch per transaction, and the same transaction adds the batch's counts and
 // renews the lease under the holder's token, so a kill loses at most a batch that never committed
 // and a late holder writes nothing. The rows a job deletes are chosen again for every batch (what
-// matched when the job was made and is still there), so a job taken over resumes where it was.
+// matched when the job was made and is still there), newest first after the last batch's last
+// trace (a keyset kept in the job's target): a batch reads from where the last one ended, not
+// through the rows (or the dead index entries) the batches before deleted, and a job taken over
+// resumes where it was.
 import { randomUUID } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
@@ -22,12 +25,16 @@ import {
 export type DataJobKind = 'TRACES' | 'END_USER' | 'PROJECT';
 export type DataJobStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
-/** What a job deletes: traces by id or by filter, an end user's data, or a whole project. */
-export type DataJobTarget =
+/**
+ * What a job deletes: traces by id or by filter, an end user's data, or a whole project; and how
+ * far its batches have gone (`after`: the last trace deleted, by start time then id, newest first).
+ */
+export type DataJobTarget = (
   | { traceIds: string[] }
   | { filter: TraceListFilter }
   | { userId: string; prepared?: boolean }
-  | Record<string, never>;
+  | Record<string, never>
+) & { after?: { startTime: string; id: string } };
 
 export interface DataJobRow {
   id: string;
@@ -86,7 +93,15 @@ function tracesOf(job: DataJobRow, limit: number): { text: string; params: unkno
     params.push(job.projectId);
     where = `t.project_id = $1::uuid AND t.user_id = $${params.push(t.userId)} AND ${cutoff()}`;
   } else throw new Error(`data job ${job.id} has no target`);
-  return { text: `SELECT t.id::text AS id FROM traces t WHERE ${where} LIMIT ${limit}`, params };
+  // Newest first: a trace's start time only moves earlier (a late span), so one not yet deleted
+  // never moves behind the keyset. The text form keeps the microseconds a Date would drop.
+  if (t.after)
+    where += ` AND (t.start_time, t.id) < ($${params.push(t.after.startTime)}::timestamptz, $${params.push(t.after.id)}::uuid)`;
+  return {
+    text: `SELECT t.id::text AS id, t.start_time::text AS "startTime" FROM traces t WHERE ${where}
+           ORDER BY t.start_time DESC, t.id DESC LIMIT ${limit}`,
+    params,
+  };
 }
 
 /**
@@ -198,10 +213,13 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
         t.prepared = true;
       } else {
         const { text, params } = tracesOf(job, BATCH);
-        const ids = (await sql<{ id: string }>(text, params)).map((r) => r.id);
-        if (ids.length)
+        const rows = await sql<{ id: string; startTime: string }>(text, params);
+        const ids = rows.map((r) => r.id);
+        if (ids.length) {
           Object.assign(counts, await deleteTraceBatch(sql, job.projectId, ids, takeBack(job)));
-        else if (job.kind === 'PROJECT') counts.other = await removeProjectRows(sql, job.projectId);
+          t.after = rows.at(-1)!;
+        } else if (job.kind === 'PROJECT')
+          counts.other = await removeProjectRows(sql, job.projectId);
         done = !ids.length && !counts.other;
       }
       const rows = await sql<DataJobRow>(

@@ -56,8 +56,16 @@ export const DataJobRef = builder.prismaNode('DataJob', {
       nullable: true,
       description:
         "What it deletes: { traceIds }, { filter } or { userId }. Only for readers who may start such a job (TRACES: the write right; END_USER: the project's ADMIN role; PROJECT: instance admins): null for others, so an erased end user's id is not read back by a VIEWER.",
-      resolve: (j, _args, ctx) =>
-        allows(ctx, j.projectId, STARTERS[j.kind as DataJobKind]) ? j.target : null,
+      resolve: (j, _args, ctx) => {
+        if (!allows(ctx, j.projectId, STARTERS[j.kind as DataJobKind])) return null;
+        // What the caller named, not the job's own bookkeeping (how far it went, a step done).
+        const {
+          after: _after,
+          prepared: _prepared,
+          ...named
+        } = j.target as Record<string, unknown>;
+        return named;
+      },
     }),
     tracesMatched: t.exposeInt('tracesMatched', {
       description: 'Traces it matched when it was made.',
