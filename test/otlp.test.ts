@@ -206,7 +206,12 @@ describe('OTLP /v1/traces', () => {
           { resourceSpans: [{ scopeSpans: [{ spans: [otlpSpan(spanId)] }] }] },
           { authorization: `Bearer ${user.key}` },
         );
-      expect((await send('aaa19b7ec3c1b101')).status).toBe(200);
+      const first = await send('aaa19b7ec3c1b101');
+      expect(first.status).toBe(200);
+      // The bucket as GraphQL answers tell it: 25 points, 10 spent.
+      expect(first.headers.get('x-ratelimit-limit')).toBe('25');
+      expect(first.headers.get('x-ratelimit-remaining')).toBe('15');
+      expect(Number(first.headers.get('x-ratelimit-reset'))).toBeGreaterThan(Date.now() / 1000);
       expect((await send('aaa19b7ec3c1b102')).status).toBe(200);
       const refused = await send('aaa19b7ec3c1b103');
       expect(refused.status).toBe(429);

@@ -34,7 +34,7 @@ export interface OtlpOptions {
   /** @default '/v1/traces' */
   path?: string;
   /** Charges a request to the key's rate-limit buckets (use-rate-limit.ts), as ingestSpans is charged. */
-  chargeRequest(principal: Principal, cost: number): Promise<void>;
+  chargeRequest(principal: Principal, cost: number): Promise<Record<string, string>>;
 }
 
 class OtlpError extends Error {
@@ -152,6 +152,8 @@ export function useOtlp({
           endResponse(otlpResponse(fetchAPI, request, status, body, headers));
         const fail = (status: number, message: string, headers?: Record<string, string>) =>
           endResponse(otlpError(fetchAPI, request, status, message, headers));
+        // The key's bucket once charged: its X-RateLimit-* headers go with the answer, whatever it is.
+        let rateLimit: Record<string, string> = {};
         try {
           if (request.method !== 'POST') return fail(405, 'Use POST.', { allow: 'POST' });
           if (type !== 'application/json' && !protobufBody)
@@ -206,7 +208,7 @@ export function useOtlp({
           // What ingestSpans would cost with these spans (a mutation's floor included), charged
           // before the access check as ingestSpans is: the same buckets, whichever way spans
           // arrive, and spans the mapping refused count as ingestSpans counts every span it is sent.
-          await chargeRequest(
+          rateLimit = await chargeRequest(
             principal,
             floor({ rootMutation: true }, ingestCost(mapped.spans.length + mapped.rejected.length)),
           );
@@ -235,9 +237,10 @@ export function useOtlp({
                   },
                 }
               : {},
+            rateLimit,
           );
         } catch (error) {
-          if (error instanceof OtlpError) return fail(error.status, error.message);
+          if (error instanceof OtlpError) return fail(error.status, error.message, rateLimit);
           // As over GraphQL: coded errors pass, the database down is 503, a refused value 400, and
           // anything else is logged with the request id and masked (Yoga's fallback would send the stack).
           const masked = mask(error, requestIdOf(request)) as GraphQLError;
@@ -247,7 +250,7 @@ export function useOtlp({
           return fail(
             http?.status ?? STATUS_OF[String(masked.extensions.code)] ?? 400,
             masked.message,
-            http?.headers,
+            { ...rateLimit, ...http?.headers },
           );
         }
       },

@@ -194,7 +194,24 @@ class SubscriptionCharge implements EventCharge {
  * Throws the error an operation would get (RATE_LIMITED and QUOTA_EXCEEDED with their status and
  * Retry-After, QUERY_TOO_COMPLEX, SERVICE_UNAVAILABLE while the store is down: it writes).
  */
-export type RequestCharge = (principal: Principal, cost: number, now: Date) => Promise<void>;
+/** Charges a request; answers its X-RateLimit-* headers (none when rate limiting is off). */
+export type RequestCharge = (
+  principal: Principal,
+  cost: number,
+  now: Date,
+) => Promise<Record<string, string>>;
+
+/** The X-RateLimit-* headers of a key's tier bucket holding `remaining` points. */
+function rateLimitHeaders(limits: BucketLimits, remaining: number): Record<string, string> {
+  return {
+    'X-RateLimit-Limit': String(limits.capacity),
+    'X-RateLimit-Remaining': String(remaining),
+    'X-RateLimit-Used': String(limits.capacity - remaining),
+    'X-RateLimit-Reset': String(
+      Math.ceil(Date.now() / 1000) + secondsUntil(remaining, limits.capacity, limits),
+    ),
+  };
+}
 
 export function useRateLimit(options: RateLimitOptions): Plugin<Context> & {
   chargeRequest: RequestCharge;
@@ -246,7 +263,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> & {
   };
 
   const chargeRequest: RequestCharge = async (principal, cost, now) => {
-    if (!config.enabled) return;
+    if (!config.enabled) return {};
     const limits = bucketLimits(config, principal);
     const subject = rateSubject(principal);
     const daily = requestQuota(options.quotas, principal);
@@ -267,6 +284,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> & {
     if (!taken.allowed) throw throttled(config, role, sides, taken, 'this request').error;
     points.inc({ tier: principal.tier }, cost);
     options.requests.count(subject, cost);
+    return rateLimitHeaders(limits, Math.floor(taken.available[0]!));
   };
 
   return {
@@ -465,14 +483,8 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> & {
       const spent = costs.get(request);
       if (!spent) return;
       const { cost, limits } = spent;
-      const remaining = cost.throttleStatus.currentlyAvailable;
-      response.headers.set('X-RateLimit-Limit', String(limits.capacity));
-      response.headers.set('X-RateLimit-Remaining', String(remaining));
-      response.headers.set('X-RateLimit-Used', String(limits.capacity - remaining));
-      response.headers.set(
-        'X-RateLimit-Reset',
-        String(Math.ceil(Date.now() / 1000) + secondsUntil(remaining, limits.capacity, limits)),
-      );
+      const headers = rateLimitHeaders(limits, cost.throttleStatus.currentlyAvailable);
+      for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
     },
   };
 }
