@@ -109,3 +109,15 @@ it('a sender thread that stops answering is ended: its POSTs are cut short on ou
   });
   expect((await allowed(receiver.url, {}, '{}', { timeoutMs: 5_000 })).statusCode).toBe(200);
 });
+
+it('a thread that answered while the main thread itself was blocked is not taken for stuck', async () => {
+  // The receiver runs on the main thread: it blocks it (as a long statement of the embedded
+  // database would) past the POST's due time; the thread's own timeout answers meanwhile.
+  receiver.answer = () => {
+    const end = Date.now() + 2_500;
+    while (Date.now() < end);
+    return { status: 200, delayMs: 20_000 };
+  };
+  const result = await allowed(receiver.url, {}, '{}', { timeoutMs: 200 });
+  expect(result).toMatchObject({ statusCode: null, error: 'timed out after 200 ms' });
+});

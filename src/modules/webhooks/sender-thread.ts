@@ -69,15 +69,22 @@ function sender() {
     for (const id of [...current.waiting.keys()])
       answer(current, id, { ...ABORTED, error: why, latencyMs: 0 });
   };
-  const watch = setInterval(() => {
-    const now = performance.now();
-    for (const { deadline } of current.waiting.values()) {
-      if (now < deadline) continue;
-      fail('the sender thread stopped answering: ended, and another started');
-      void worker.terminate();
-      return;
-    }
-  }, WATCH_MS).unref();
+  // Decided after this turn's I/O: when the main thread itself was blocked (a long statement of
+  // the embedded database, say), this tick comes before the answers the thread sent meanwhile,
+  // and those settle their POSTs first.
+  const watch = setInterval(
+    () =>
+      setImmediate(() => {
+        const now = performance.now();
+        for (const { deadline } of current.waiting.values()) {
+          if (now < deadline) continue;
+          fail('the sender thread stopped answering: ended, and another started');
+          void worker.terminate();
+          return;
+        }
+      }).unref(),
+    WATCH_MS,
+  ).unref();
   worker.on('error', (error) => fail(`the sender thread failed: ${error.message}`));
   worker.on('exit', (code) => {
     clearInterval(watch);
