@@ -468,6 +468,36 @@ describe('a data job of more traces than a batch', () => {
     });
     expect(node.target).toEqual({ filter: { userId: 'many' } });
   });
+
+  it('deletes a trace whose start moved past the batches already done (a span sent again, later)', async () => {
+    const projectId = await app.seedProject('batches moved');
+    const at = (i: number) => new Date(Date.parse(T) + i * 1_000).toISOString();
+    const spans = Array.from({ length: 250 }, (_, i) =>
+      span({ traceId: `m-${i}`, spanId: `m-${i}-s`, startTime: at(i), userId: 'many' }),
+    );
+    expect((await ingest(app, projectId, spans)).body.errors).toBeUndefined();
+    const jobs = app.server.services.dataJobs;
+    const held = await app.server.deps.db.transaction((tx) =>
+      jobs.create(tx, {
+        projectId,
+        kind: 'TRACES',
+        target: { filter: { userId: 'many' } },
+        requestedBy: null,
+      }),
+    );
+    expect((await jobs.run(held, 0)).tracesDeleted).toBe(200);
+    // m-10, not deleted yet, now starts after every trace the first batch deleted.
+    const resent = span({
+      traceId: 'm-10',
+      spanId: 'm-10-s',
+      startTime: at(1_000),
+      userId: 'many',
+    });
+    expect((await ingest(app, projectId, [resent])).body.errors).toBeUndefined();
+    const done = await jobs.run(held);
+    expect(done).toMatchObject({ status: 'SUCCEEDED', tracesDeleted: 250 });
+    expect(await count('traces', projectId)).toBe(0);
+  });
 });
 
 describe('retryDataJob', () => {

@@ -6,7 +6,8 @@
 // matched when the job was made and is still there), newest first after the last batch's last
 // trace (a keyset kept in the job's target): a batch reads from where the last one ended, not
 // through the rows (or the dead index entries) the batches before deleted, and a job taken over
-// resumes where it was.
+// resumes where it was. At the keyset's end the job reads once more from the top (a trace's start
+// may have moved past the keyset) and is done only when that finds none.
 import { randomUUID } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import type { Deps } from '../../deps';
@@ -93,8 +94,10 @@ function tracesOf(job: DataJobRow, limit: number): { text: string; params: unkno
     params.push(job.projectId);
     where = `t.project_id = $1::uuid AND t.user_id = $${params.push(t.userId)} AND ${cutoff()}`;
   } else throw new Error(`data job ${job.id} has no target`);
-  // Newest first: a trace's start time only moves earlier (a late span), so one not yet deleted
-  // never moves behind the keyset. The text form keeps the microseconds a Date would drop.
+  // Newest first. A trace's start moves earlier with a late span (it stays ahead of the keyset),
+  // but later too (a span sent again with a later start, its earliest span deleted): past the
+  // keyset, so `step` reads once more from the top before the job is done. The text form keeps
+  // the microseconds a Date would drop.
   if (t.after)
     where += ` AND (t.start_time, t.id) < ($${params.push(t.after.startTime)}::timestamptz, $${params.push(t.after.id)}::uuid)`;
   return {
@@ -212,8 +215,16 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
         counts.other += found.other;
         t.prepared = true;
       } else {
-        const { text, params } = tracesOf(job, BATCH);
-        const rows = await sql<{ id: string; startTime: string }>(text, params);
+        const batch = () => {
+          const { text, params } = tracesOf(job, BATCH);
+          return sql<{ id: string; startTime: string }>(text, params);
+        };
+        let rows = await batch();
+        // The keyset's end: once more from the top, for a trace whose start moved past it.
+        if (!rows.length && t.after) {
+          delete t.after;
+          rows = await batch();
+        }
         const ids = rows.map((r) => r.id);
         if (ids.length) {
           Object.assign(counts, await deleteTraceBatch(sql, job.projectId, ids, takeBack(job)));
