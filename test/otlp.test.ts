@@ -249,6 +249,27 @@ describe('OTLP /v1/traces', () => {
       expect((await send(globalId('Project', app.projectId), 'aaa19b7ec3c1b1e2')).status).toBe(429);
     });
 
+    it("answers a project that exists but is another's as one that does not exist", async () => {
+      const user = await app.seedUser({ role: 'DEVELOPER' });
+      const foreign = await app.seedProject('not theirs');
+      const send = (project: string) =>
+        post(
+          { resourceSpans: [{ scopeSpans: [{ spans: [otlpSpan('aaa19b7ec3c1b1d1')] }] }] },
+          { authorization: `Bearer ${user.key}`, 'x-evalgraph-project': project },
+        );
+      const answer = async (res: Response) => ({
+        status: res.status,
+        body: await res.json(),
+        headers: [...res.headers.keys()].filter((h) => !['date', 'x-request-id'].includes(h)),
+      });
+      const theirs = await answer(await send(globalId('Project', foreign)));
+      const none = await answer(
+        await send(globalId('Project', '00000000-0000-4000-8000-00000000f00e')),
+      );
+      expect(theirs.status).toBe(404);
+      expect(theirs).toEqual(none);
+    });
+
     it('a key whose bucket holds less than a mutation costs is told an admin must raise it, over OTLP and GraphQL', async () => {
       const user = await app.seedUser({ role: 'DEVELOPER' });
       const limited = await app.gql(
@@ -272,6 +293,36 @@ describe('OTLP /v1/traces', () => {
       );
       expect(mutation.body.errors![0].extensions?.code).toBe('QUERY_TOO_COMPLEX');
       expect(mutation.body.errors![0].message).toMatch(/an admin must raise its capacity/);
+      // More spans than the floor pays for: fewer would still cost 10, so the same advice.
+      const many = await post(
+        {
+          resourceSpans: [
+            {
+              scopeSpans: [
+                {
+                  spans: Array.from({ length: 150 }, (_, i) =>
+                    otlpSpan(`bbb19b7ec3c1b${String(i).padStart(3, '0')}`),
+                  ),
+                },
+              ],
+            },
+          ],
+        },
+        { authorization: `Bearer ${user.key}` },
+      );
+      expect(many.status).toBe(400);
+      expect((await many.json()).message).toMatch(/costs 15 points.*an admin must raise/);
+      // A query has no floor: one asking for less would fit, and the message says so.
+      const query = await app.gql(
+        '{ projects(first: 6) { edges { node { id } } } }',
+        {},
+        { key: user.key },
+      );
+      expect(query.body.errors![0].extensions).toMatchObject({
+        code: 'QUERY_TOO_COMPLEX',
+        cost: 7,
+      });
+      expect(query.body.errors![0].message).toMatch(/Ask for fewer items/);
     });
 
     it('reports spans it could not map as a partial success and stores the rest', async () => {

@@ -90,15 +90,15 @@ const status = ({ side, available }: { side: Side; available: number }) => ({
   limitedBy: side.by,
 });
 
-/** The daily request quota's refusal. */
 /**
  * QUERY_TOO_COMPLEX: `what` (its cost said) is more than the key may spend at once. A key that may
  * spend less than a mutation's least cost can send no mutation at all (nor OTLP): fewer items would
- * not help, an admin must raise its capacity, and the message says so.
+ * not help, whatever this one costs, an admin must raise its capacity, and the message says so. A
+ * query has no least cost: a smaller one may fit.
  */
-function tooComplex(what: string, cost: number, max: number, fewer: string) {
+function tooComplex(what: string, cost: number, max: number, fewer: string, mutation: boolean) {
   const hint =
-    max < MUTATION_COST && cost <= MUTATION_COST
+    mutation && max < MUTATION_COST
       ? `This key may spend at most ${max} points at once, fewer than the ${MUTATION_COST} any mutation costs: an admin must raise its capacity (setUserLimits, or EVALGRAPH_RATE_LIMIT_TIERS).`
       : fewer;
   return appError('QUERY_TOO_COMPLEX', `${what}; at most ${max} are allowed. ${hint}`, {
@@ -106,6 +106,7 @@ function tooComplex(what: string, cost: number, max: number, fewer: string) {
   });
 }
 
+/** The daily request quota's refusal. */
 function dailyQuotaError(quota: number, now: Date) {
   return appError(
     'QUOTA_EXCEEDED',
@@ -193,8 +194,8 @@ class SubscriptionCharge implements EventCharge {
  * `cost` points of the tier's and one request of the role's, counted in the daily requests.
  * Throws the error an operation would get (RATE_LIMITED and QUOTA_EXCEEDED with their status and
  * Retry-After, QUERY_TOO_COMPLEX, SERVICE_UNAVAILABLE while the store is down: it writes).
+ * Answers its X-RateLimit-* headers (none when rate limiting is off).
  */
-/** Charges a request; answers its X-RateLimit-* headers (none when rate limiting is off). */
 export type RequestCharge = (
   principal: Principal,
   cost: number,
@@ -272,7 +273,14 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> & {
     const max = Math.min(limits.capacity, config.maxQueryCost);
     if (cost > max) {
       operations.inc({ tier: principal.tier, outcome: 'too_complex' });
-      throw tooComplex(`This request costs ${cost} points`, cost, max, 'Send fewer at a time.');
+      // A request charged here is a mutation's (OTLP is charged as ingestSpans).
+      throw tooComplex(
+        `This request costs ${cost} points`,
+        cost,
+        max,
+        'Send fewer at a time.',
+        true,
+      );
     }
     const role = roleBucket(config, principal);
     const sides: Side[] = [
@@ -351,6 +359,7 @@ export function useRateLimit(options: RateLimitOptions): Plugin<Context> & {
                 requested,
                 max,
                 'Ask for fewer items (first/last) or fewer fields.',
+                mutation,
               ),
             ],
           },
