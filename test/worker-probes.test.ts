@@ -1,6 +1,7 @@
 // A worker process alone (`serve --role worker`) has no API, but an orchestrator must probe it and
 // Prometheus scrape its meters (the jobs' counters live in the worker): on EVALGRAPH_WORKER_PORT it
 // answers /health/live, /health/ready (the API's checks) and /metrics, and nothing else.
+import { connect } from 'node:net';
 import { readinessChecks } from '../src/readiness';
 import { startProbeServer, type ProbeServer } from '../src/worker/probes';
 import { createTestApp, type TestApp } from './support/app';
@@ -42,6 +43,22 @@ it("answers liveness, the API's readiness checks and this process's metrics", as
 it('answers nothing of the API', async () => {
   expect((await fetch(`${probes.url}/graphql`)).status).toBe(404);
   expect((await fetch(`${probes.url}/health/live`, { method: 'POST' })).status).toBe(405);
+});
+
+it('answers a request it cannot parse 400, and goes on answering', async () => {
+  // A target Node's parser lets through but the URL parser refuses (a bad IPv6 host).
+  const { port } = new URL(probes.url);
+  const first = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () =>
+      socket.write('GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    );
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk));
+    socket.on('end', () => resolve(text.split('\r\n')[0]));
+    socket.on('error', reject);
+  });
+  expect(first).toBe('HTTP/1.1 400 Bad Request');
+  expect((await fetch(`${probes.url}/health/live`)).status).toBe(200);
 });
 
 it('is not ready while a check fails, and names it', async () => {

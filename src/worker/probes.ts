@@ -23,7 +23,14 @@ export async function startProbeServer(options: {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
-    const path = new URL(req.url ?? '/', 'http://worker').pathname;
+    // A target Node's parser lets through may still be no URL (`http://[`): thrown here, it would
+    // end the process.
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://worker').pathname;
+    } catch {
+      return send(400, 'text/plain', 'Not a URL.');
+    }
     if (req.method !== 'GET') return send(405, 'text/plain', 'Use GET.');
     if (path === '/health/live') return send(200, 'application/json', '{"status":"live"}');
     if (path === '/health/ready')
