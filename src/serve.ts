@@ -45,8 +45,8 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       print(startBanner({ base, ...first, now: deps.clock.now() }));
     }
     // Work created by any process wakes the jobs over pub/sub (polling stays the safety net).
-    if (role !== 'api') worker = startWorkerPool(deps, createJobs(deps, services));
-    // The API answers the probes itself; a worker alone, when asked to.
+    // The API answers the probes itself; a worker alone, when asked to: before it claims any work,
+    // so that a port in use stops it with nothing to hand back.
     if (role === 'worker' && config.http.workerPort !== null) {
       probes = await startProbeServer({
         port: config.http.workerPort,
@@ -56,8 +56,8 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       });
       print(`worker probes and metrics on ${probes.url} (/health/live, /health/ready, /metrics)`);
     }
+    if (role !== 'api') worker = startWorkerPool(deps, createJobs(deps, services));
   } catch (error) {
-    await worker?.stop(Date.now());
     await deps.close();
     throw error;
   }

@@ -76,8 +76,8 @@ const COLUMNS = `id::text AS "id", project_id::text AS "projectId", kind, status
 /** The lease was lost (another holder took the job after ours expired): stop without writing. */
 class LeaseLost extends Error {}
 
-/** The traces a job deletes, up to `limit`: what it named or matched and made before the job. */
-function tracesOf(job: DataJobRow, limit: number): { text: string; params: unknown[] } {
+/** The traces a job deletes (`t`): what it named or matched and made before the job, after its keyset. */
+function tracesOf(job: DataJobRow): { where: string; params: unknown[] } {
   const params: unknown[] = [];
   const cutoff = () => `t.created_at <= $${params.push(job.createdAt)}`;
   const t = job.target;
@@ -96,13 +96,21 @@ function tracesOf(job: DataJobRow, limit: number): { text: string; params: unkno
   } else throw new Error(`data job ${job.id} has no target`);
   // Newest first. A trace's start moves earlier with a late span (it stays ahead of the keyset),
   // but later too (a span sent again with a later start, its earliest span deleted): past the
-  // keyset, so `step` reads once more from the top before the job is done. The text form keeps
-  // the microseconds a Date would drop.
+  // keyset, so `step` reads once more from the top before the job is done.
   if (t.after)
     where += ` AND (t.start_time, t.id) < ($${params.push(t.after.startTime)}::timestamptz, $${params.push(t.after.id)}::uuid)`;
+  return { where, params };
+}
+
+/** The next batch of a job's traces, newest first, with the keyset each leaves. */
+function batchOf(job: DataJobRow) {
+  const { where, params } = tracesOf(job);
+  // The keyset's start time in UTC ISO form: read back the same whatever a session's DateStyle
+  // or TimeZone, with the microseconds a Date would drop.
   return {
-    text: `SELECT t.id::text AS id, t.start_time::text AS "startTime" FROM traces t WHERE ${where}
-           ORDER BY t.start_time DESC, t.id DESC LIMIT ${limit}`,
+    text: `SELECT t.id::text AS id,
+             to_char(t.start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "startTime"
+           FROM traces t WHERE ${where} ORDER BY t.start_time DESC, t.id DESC LIMIT ${BATCH}`,
     params,
   };
 }
@@ -216,7 +224,7 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
         t.prepared = true;
       } else {
         const batch = () => {
-          const { text, params } = tracesOf(job, BATCH);
+          const { text, params } = batchOf(job);
           return sql<{ id: string; startTime: string }>(text, params);
         };
         let rows = await batch();
@@ -301,8 +309,11 @@ export function createDataJobs(deps: Deps, invalidate: (projectId: string) => Pr
       );
       let n = input.matched;
       if (n === undefined) {
-        const { text, params } = tracesOf(job, 2_147_483_647);
-        [{ n }] = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM (${text}) m`, params);
+        const { where, params } = tracesOf(job);
+        [{ n }] = await sql<{ n: number }>(
+          `SELECT count(*)::int AS n FROM traces t WHERE ${where}`,
+          params,
+        );
       }
       await sql(`UPDATE data_jobs SET traces_matched = $2 WHERE id = $1::uuid`, [job.id, n]);
       return { job: { ...job, tracesMatched: n }, token };
