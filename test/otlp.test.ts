@@ -193,14 +193,20 @@ describe('OTLP /v1/traces', () => {
       attributes,
     });
 
+    /** A DEVELOPER of the project whose bucket is set to `limits` (setUserLimits). */
+    async function limitedUser(limits: { capacity: number; restoreRate?: number }) {
+      const user = await app.seedUser({ role: 'DEVELOPER' });
+      const set = await app.gql(
+        'mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }',
+        { input: { userId: globalId('User', user.userId), ...limits } },
+      );
+      expect(set.body.errors).toBeUndefined();
+      return user;
+    }
+
     it("spends the key's rate-limit points as ingestSpans does: refused with 429 and Retry-After once they run out", async () => {
       // A bucket of 25 points that barely refills: an ingest costs 10 (a mutation's floor).
-      const user = await app.seedUser({ role: 'DEVELOPER' });
-      const limited = await app.gql(
-        'mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }',
-        { input: { userId: globalId('User', user.userId), capacity: 25, restoreRate: 0.001 } },
-      );
-      expect(limited.body.errors).toBeUndefined();
+      const user = await limitedUser({ capacity: 25, restoreRate: 0.001 });
       const send = (spanId: string) =>
         post(
           { resourceSpans: [{ scopeSpans: [{ spans: [otlpSpan(spanId)] }] }] },
@@ -232,12 +238,7 @@ describe('OTLP /v1/traces', () => {
     });
 
     it('charges a request for a project the key cannot see, as ingestSpans is charged', async () => {
-      const user = await app.seedUser({ role: 'DEVELOPER' });
-      const limited = await app.gql(
-        'mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }',
-        { input: { userId: globalId('User', user.userId), capacity: 15, restoreRate: 0.001 } },
-      );
-      expect(limited.body.errors).toBeUndefined();
+      const user = await limitedUser({ capacity: 15, restoreRate: 0.001 });
       const send = (project: string, spanId: string) =>
         post(
           { resourceSpans: [{ scopeSpans: [{ spans: [otlpSpan(spanId)] }] }] },
@@ -271,12 +272,7 @@ describe('OTLP /v1/traces', () => {
     });
 
     it('a key whose bucket holds less than a mutation costs is told an admin must raise it, over OTLP and GraphQL', async () => {
-      const user = await app.seedUser({ role: 'DEVELOPER' });
-      const limited = await app.gql(
-        'mutation($input: SetUserLimitsInput!) { setUserLimits(input: $input) { user { id } } }',
-        { input: { userId: globalId('User', user.userId), capacity: 5 } },
-      );
-      expect(limited.body.errors).toBeUndefined();
+      const user = await limitedUser({ capacity: 5 });
       const refused = await post(
         { resourceSpans: [{ scopeSpans: [{ spans: [otlpSpan('aaa19b7ec3c1b1f1')] }] }] },
         { authorization: `Bearer ${user.key}` },
