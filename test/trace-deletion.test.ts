@@ -429,19 +429,16 @@ describe('a data job outlives its holder', () => {
 });
 
 describe('a data job of more traces than a batch', () => {
-  it('deletes them newest first, each batch from where the last ended; its target shows only what was named', async () => {
-    const projectId = await app.seedProject('batches');
-    // 250 one-span traces of end user "many", a second apart (m-0 oldest); one of somebody else.
+  const at = (i: number) => new Date(Date.parse(T) + i * 1_000).toISOString();
+  /**
+   * 250 one-span traces of end user "many", a second apart (m-0 oldest), and `others`; a job
+   * deleting the user's traces, held by the test.
+   */
+  async function manyTraces(projectId: string, others: ReturnType<typeof span>[] = []) {
     const spans = Array.from({ length: 250 }, (_, i) =>
-      span({
-        traceId: `m-${i}`,
-        spanId: `m-${i}-s`,
-        startTime: new Date(Date.parse(T) + i * 1_000).toISOString(),
-        userId: 'many',
-      }),
+      span({ traceId: `m-${i}`, spanId: `m-${i}-s`, startTime: at(i), userId: 'many' }),
     );
-    spans.push(span({ traceId: 'other', spanId: 'other-s', startTime: T, userId: 'other' }));
-    expect((await ingest(app, projectId, spans)).body.errors).toBeUndefined();
+    expect((await ingest(app, projectId, [...spans, ...others])).body.errors).toBeUndefined();
     const jobs = app.server.services.dataJobs;
     const held = await app.server.deps.db.transaction((tx) =>
       jobs.create(tx, {
@@ -451,6 +448,14 @@ describe('a data job of more traces than a batch', () => {
         requestedBy: null,
       }),
     );
+    return { jobs, held };
+  }
+
+  it('deletes them newest first, each batch from where the last ended; its target shows only what was named', async () => {
+    const projectId = await app.seedProject('batches');
+    const { jobs, held } = await manyTraces(projectId, [
+      span({ traceId: 'other', spanId: 'other-s', startTime: T, userId: 'other' }),
+    ]);
     // One batch (its deadline already passed): the 200 newest, and the keyset at the last of them.
     const first = await jobs.run(held, 0);
     expect(first.tracesDeleted).toBe(200);
@@ -471,20 +476,7 @@ describe('a data job of more traces than a batch', () => {
 
   it('deletes a trace whose start moved past the batches already done (a span sent again, later)', async () => {
     const projectId = await app.seedProject('batches moved');
-    const at = (i: number) => new Date(Date.parse(T) + i * 1_000).toISOString();
-    const spans = Array.from({ length: 250 }, (_, i) =>
-      span({ traceId: `m-${i}`, spanId: `m-${i}-s`, startTime: at(i), userId: 'many' }),
-    );
-    expect((await ingest(app, projectId, spans)).body.errors).toBeUndefined();
-    const jobs = app.server.services.dataJobs;
-    const held = await app.server.deps.db.transaction((tx) =>
-      jobs.create(tx, {
-        projectId,
-        kind: 'TRACES',
-        target: { filter: { userId: 'many' } },
-        requestedBy: null,
-      }),
-    );
+    const { jobs, held } = await manyTraces(projectId);
     expect((await jobs.run(held, 0)).tracesDeleted).toBe(200);
     // m-10, not deleted yet, now starts after every trace the first batch deleted.
     const resent = span({
