@@ -44,7 +44,6 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       // One write, so that whoever reads the banner gets all of it at once.
       print(startBanner({ base, ...first, now: deps.clock.now() }));
     }
-    // Work created by any process wakes the jobs over pub/sub (polling stays the safety net).
     // The API answers the probes itself; a worker alone, when asked to: before it claims any work,
     // so that a port in use stops it with nothing to hand back.
     if (role === 'worker' && config.http.workerPort !== null) {
@@ -56,6 +55,7 @@ export async function serve(config: Config, role: ServeRole, options: ServeOptio
       });
       print(`worker probes and metrics on ${probes.url} (/health/live, /health/ready, /metrics)`);
     }
+    // Work created by any process wakes the jobs over pub/sub (polling stays the safety net).
     if (role !== 'api') worker = startWorkerPool(deps, createJobs(deps, services));
   } catch (error) {
     await deps.close();

@@ -1,8 +1,9 @@
 // The instance's request limits (modules/ratelimit/instance.ts): each HTTP request to the API's
 // paths (/graphql, OTLP's /v1/traces, the exports under /v1/export/) takes a slot in flight and a
-// count in the hour before its body is read; over a limit, 503 (in flight) or 429 (the hour) with Retry-After and
-// INSTANCE_LIMIT_EXCEEDED. The slot is given back when the response is made: a subscription over
-// SSE, or an export, holds none while it streams (an export is paced per user instead). Health, readiness, metrics and GraphiQL's assets never count.
+// count in the hour before its body is read; over a limit, 503 (in flight) or 429 (the hour) with
+// Retry-After and INSTANCE_LIMIT_EXCEEDED. The slot is given back when the response is made: a
+// subscription over SSE, or an export, holds none while it streams (an export is paced per user
+// instead). Health, readiness, metrics and GraphiQL's assets never count.
 import type { ServerResponse } from 'node:http';
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
